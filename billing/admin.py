@@ -1,0 +1,95 @@
+from django.contrib import admin, messages
+from django.db.models import QuerySet
+from django.http import HttpRequest
+from django.utils import timezone
+
+from billing.models import (
+    ApiToken,
+    Country,
+    Currency,
+    DocumentType,
+    Event,
+    Membership,
+    State,
+    Workspace,
+)
+from billing.services.workspaces import api_token_issue
+
+
+class MembershipInline(admin.TabularInline):
+    model = Membership
+    extra = 0
+    autocomplete_fields = ["user"]
+
+
+@admin.register(Workspace)
+class WorkspaceAdmin(admin.ModelAdmin):
+    list_display = ["id", "name", "country", "currency", "timezone", "created_at"]
+    list_filter = ["country"]
+    search_fields = ["id", "name", "tax_id"]
+    readonly_fields = ["id", "created_at", "updated_at"]
+    inlines = [MembershipInline]
+
+
+@admin.register(Membership)
+class MembershipAdmin(admin.ModelAdmin):
+    list_display = ["workspace", "user", "role", "created_at"]
+    list_filter = ["role", "workspace"]
+    search_fields = ["user__username", "workspace__name", "workspace__id"]
+    autocomplete_fields = ["user", "workspace"]
+
+
+@admin.register(ApiToken)
+class ApiTokenAdmin(admin.ModelAdmin):
+    """Tokens are issued by an action that shows the key once; the key is never stored."""
+
+    list_display = ["key_prefix", "user", "created_at", "revoked_at"]
+    list_filter = ["revoked_at"]
+    search_fields = ["user__username", "key_prefix"]
+    fields = ["user", "key_prefix", "created_at", "revoked_at"]
+    readonly_fields = fields
+    actions = ["issue_new_token", "revoke"]
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    @admin.action(description="Issue a new token for these users (revokes their current one)")
+    def issue_new_token(self, request: HttpRequest, queryset: QuerySet[ApiToken]) -> None:
+        for user in {token.user for token in queryset.select_related("user")}:
+            issued = api_token_issue(user=user, now=timezone.now())
+            self.message_user(
+                request,
+                f"New token for {user}: {issued.key} — copy it now, it will not be shown again.",
+                messages.WARNING,
+            )
+
+    @admin.action(description="Revoke")
+    def revoke(self, request: HttpRequest, queryset: QuerySet[ApiToken]) -> None:
+        queryset.filter(revoked_at__isnull=True).update(revoked_at=timezone.now())
+
+
+@admin.register(Event)
+class EventAdmin(admin.ModelAdmin):
+    list_display = ["id", "type", "object_id", "workspace", "test_mode", "created_at"]
+    list_filter = ["type", "test_mode", "workspace"]
+    search_fields = ["id", "object_id"]
+    readonly_fields = ["id", "workspace", "test_mode", "type", "object_id", "data", "created_at"]
+    exclude = ["metadata"]
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: object = None) -> bool:
+        return False
+
+
+@admin.register(DocumentType)
+class DocumentTypeAdmin(admin.ModelAdmin):
+    list_display = ["id", "code", "name", "country", "tax", "is_sale", "is_purchase"]
+    list_filter = ["country", "is_sale", "is_purchase", "hold_taxes"]
+    search_fields = ["code", "name"]
+
+
+admin.site.register(Country, search_fields=["code", "name"], list_display=["code", "name", "currency"])
+admin.site.register(State, list_filter=["country"], search_fields=["code", "name"])
+admin.site.register(Currency, list_display=["code", "name", "minor_units"])

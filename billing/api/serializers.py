@@ -1,0 +1,65 @@
+"""Base serializers: every id inside a request body is looked up in the caller's tenant."""
+
+from typing import Any
+
+from django.db.models import QuerySet
+from rest_framework import serializers
+
+METADATA_MAX_KEYS = 50
+METADATA_KEY_MAX_LENGTH = 40
+METADATA_VALUE_MAX_LENGTH = 500
+
+
+def scope_to_tenant(queryset: QuerySet, request: Any) -> QuerySet:
+    """The one place a queryset is narrowed to the caller's (workspace, mode)."""
+    workspace = getattr(request, "workspace", None)
+    if workspace is None:
+        return queryset.none()
+    return queryset.filter(workspace=workspace, test_mode=request.test_mode)
+
+
+class TenantRelatedField(serializers.PrimaryKeyRelatedField):
+    """An id in a body: another workspace's or mode's object is "does not exist" (400)."""
+
+    def get_queryset(self) -> QuerySet:
+        return scope_to_tenant(super().get_queryset(), self.context.get("request"))
+
+
+class MetadataField(serializers.DictField):
+    """String keys and values, Stripe's limits: 50 keys, keys ≤ 40, values ≤ 500 chars."""
+
+    child = serializers.CharField(max_length=METADATA_VALUE_MAX_LENGTH, allow_blank=True)
+
+    def to_internal_value(self, data: Any) -> dict[str, str]:
+        value = super().to_internal_value(data)
+        if len(value) > METADATA_MAX_KEYS:
+            raise serializers.ValidationError(f"At most {METADATA_MAX_KEYS} keys.")
+        for key in value:
+            if not key or len(key) > METADATA_KEY_MAX_LENGTH:
+                raise serializers.ValidationError(
+                    f"Keys are 1 to {METADATA_KEY_MAX_LENGTH} characters."
+                )
+        return value
+
+
+class StrictFieldsMixin:
+    """Unknown body fields are a 400, as in Stripe, so a typo is never silently dropped."""
+
+    def to_internal_value(self, data: Any) -> Any:
+        if isinstance(data, dict):
+            known = set(self.fields)  # type: ignore[attr-defined]
+            unknown = sorted(str(k) for k in data if k not in known)
+            if unknown:
+                raise serializers.ValidationError({k: ["Unknown field."] for k in unknown})
+        return super().to_internal_value(data)  # type: ignore[misc]
+
+
+class TenantModelSerializer(StrictFieldsMixin, serializers.ModelSerializer):
+    serializer_related_field = TenantRelatedField
+
+    created = serializers.DateTimeField(source="created_at", read_only=True)
+    updated = serializers.DateTimeField(source="updated_at", read_only=True)
+    test_mode = serializers.BooleanField(read_only=True)
+    metadata = MetadataField(required=False)
+
+    TENANT_FIELDS = ("id", "metadata", "test_mode", "created", "updated")

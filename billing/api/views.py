@@ -1,0 +1,160 @@
+"""Kernel endpoints: workspaces, reference data, JWT, health."""
+
+from typing import Any
+
+import django_filters
+from django.db import connection
+from drf_spectacular.utils import extend_schema, inline_serializer
+from rest_framework import mixins, permissions, serializers, viewsets
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.views import APIView
+from rest_framework_simplejwt.views import TokenRefreshView
+
+from billing.api.filters import CharInFilter
+from billing.api.kernel_serializers import (
+    CountrySerializer,
+    CurrencySerializer,
+    DocumentTypeSerializer,
+    JwtObtainSerializer,
+    StateSerializer,
+    WorkspaceSerializer,
+)
+from billing.models import Country, Currency, DocumentType, State, Workspace
+from config.celery import app as celery_app
+
+
+class WorkspaceViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
+    """The caller's workspaces. Needs no workspace header: it is how a caller finds one."""
+
+    serializer_class = WorkspaceSerializer
+    permission_classes = [permissions.IsAuthenticated]
+    filter_backends: list[Any] = []
+
+    def get_queryset(self):  # type: ignore[no-untyped-def]
+        if getattr(self, "swagger_fake_view", False):
+            return Workspace.objects.none()
+        return Workspace.objects.filter(memberships__user=self.request.user).order_by("name", "id")
+
+
+class ReferenceViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
+    """Reference data is global: readable by any member, in any workspace."""
+
+
+class CurrencyViewSet(ReferenceViewSet):
+    queryset = Currency.objects.all()
+    serializer_class = CurrencySerializer
+    search_fields = ["code", "name"]
+    ordering_fields = ("code", "name")
+
+
+class CountryFilter(django_filters.FilterSet):
+    code__in = CharInFilter(field_name="code", lookup_expr="in")
+
+    class Meta:
+        model = Country
+        fields = ["code", "currency", "has_tax_regulation"]
+
+
+class CountryViewSet(ReferenceViewSet):
+    queryset = Country.objects.all()
+    serializer_class = CountrySerializer
+    filterset_class = CountryFilter
+    search_fields = ["code", "name"]
+    ordering_fields = ("code", "name")
+
+
+class StateFilter(django_filters.FilterSet):
+    country__in = CharInFilter(field_name="country", lookup_expr="in")
+
+    class Meta:
+        model = State
+        fields = ["country"]
+
+
+class StateViewSet(ReferenceViewSet):
+    queryset = State.objects.all()
+    serializer_class = StateSerializer
+    filterset_class = StateFilter
+    search_fields = ["code", "name"]
+    ordering_fields = ("code", "name")
+
+
+class DocumentTypeFilter(django_filters.FilterSet):
+    country__in = CharInFilter(field_name="country", lookup_expr="in")
+    code__in = CharInFilter(field_name="code", lookup_expr="in")
+
+    class Meta:
+        model = DocumentType
+        fields = [
+            "country", "code", "is_sale", "is_purchase", "hold_taxes", "is_order",
+            "is_credit_note", "is_debit_note",
+        ]
+
+
+class DocumentTypeViewSet(ReferenceViewSet):
+    queryset = DocumentType.objects.all()
+    serializer_class = DocumentTypeSerializer
+    filterset_class = DocumentTypeFilter
+    search_fields = ["code", "name"]
+    ordering_fields = ("id", "code", "name")
+
+
+class JwtObtainView(APIView):
+    permission_classes = [permissions.AllowAny]
+    authentication_classes: list[Any] = []
+    serializer_class = JwtObtainSerializer
+
+    @extend_schema(request=JwtObtainSerializer, responses=JwtObtainSerializer)
+    def post(self, request: Request) -> Response:
+        serializer = JwtObtainSerializer(data=request.data, context={"request": request})
+        serializer.is_valid(raise_exception=True)
+        return Response(serializer.validated_data)
+
+
+class JwtRefreshView(TokenRefreshView):
+    pass
+
+
+HealthSerializer = inline_serializer(
+    "Health",
+    {
+        "status": serializers.ChoiceField(choices=["ok", "degraded"]),
+        "database": serializers.CharField(),
+        "broker": serializers.CharField(),
+    },
+)
+
+
+class HealthView(APIView):
+    """Reachability of the database and the Celery broker: 200 when both answer, else 503."""
+
+    permission_classes = [permissions.AllowAny]
+    authentication_classes: list[Any] = []
+    throttle_classes: list[Any] = []
+
+    @extend_schema(responses={200: HealthSerializer, 503: HealthSerializer})
+    def get(self, request: Request) -> Response:
+        checks = {"database": _check_database(), "broker": _check_broker()}
+        healthy = all(value == "ok" for value in checks.values())
+        return Response(
+            {"status": "ok" if healthy else "degraded", **checks}, status=200 if healthy else 503
+        )
+
+
+def _check_database() -> str:
+    try:
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT 1")
+        return "ok"
+    except Exception as exc:  # any failure is "unreachable"; the reason is reported
+        return f"error: {exc.__class__.__name__}"
+
+
+def _check_broker() -> str:
+    try:
+        with celery_app.connection_for_write() as conn:
+            conn.ensure_connection(max_retries=1, timeout=2)
+        return "ok"
+    except Exception as exc:
+        return f"error: {exc.__class__.__name__}"

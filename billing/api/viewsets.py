@@ -1,0 +1,118 @@
+"""The base of every tenant resource's API.
+
+`TenantViewSet` does three things once for all resources:
+- scopes the queryset to the caller's (workspace, mode), so retrieve, update, delete,
+  actions and lists can only ever see the tenant's own rows;
+- runs every unsafe request in one transaction;
+- honours `Idempotency-Key` on every POST (billing.services.idempotency).
+"""
+
+from typing import Any
+
+from django.db import transaction
+from django.db.models import QuerySet
+from django.http import HttpRequest
+from django.http.response import HttpResponseBase
+from django.utils import timezone
+from rest_framework import mixins, viewsets
+from rest_framework.permissions import SAFE_METHODS
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from billing.api.serializers import scope_to_tenant
+from billing.services.idempotency import (
+    Replay,
+    idempotency_key_lock,
+    idempotency_key_prepare,
+    idempotency_key_store,
+    request_fingerprint,
+)
+
+IDEMPOTENCY_HEADER = "Idempotency-Key"
+
+
+class TransactionalAPIView(APIView):
+    """APIView whose unsafe requests run atomically and whose POSTs are idempotent."""
+
+    def dispatch(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponseBase:
+        # DRF's dispatch, with the handler run by `_run_handler`.
+        self.args = args
+        self.kwargs = kwargs
+        drf_request = self.initialize_request(request, *args, **kwargs)
+        self.request = drf_request
+        self.headers = self.default_response_headers
+        try:
+            self.initial(drf_request, *args, **kwargs)
+            response = self._run_handler(drf_request, *args, **kwargs)
+        except Exception as exc:
+            response = self.handle_exception(exc)
+        self.response = self.finalize_response(drf_request, response, *args, **kwargs)
+        return self.response
+
+    def handle_exception(self, exc: Exception) -> Response:
+        if isinstance(exc, Replay):
+            return Response(
+                exc.response.body,
+                status=exc.response.status,
+                headers={"Idempotent-Replayed": "true"},
+            )
+        return super().handle_exception(exc)
+
+    def _run_handler(self, request: Request, *args: Any, **kwargs: Any) -> Response:
+        method = request.method.lower()
+        handler = getattr(self, method, None) if method in self.http_method_names else None
+        handler = handler or self.http_method_not_allowed
+        if request.method in SAFE_METHODS:
+            return handler(request, *args, **kwargs)
+
+        key = request.headers.get(IDEMPOTENCY_HEADER)
+        workspace = getattr(request, "workspace", None)
+        idempotent = request.method == "POST" and key is not None and workspace is not None
+        now = timezone.now()
+        if idempotent:
+            fingerprint = request_fingerprint(
+                method=request.method, path=request.path, body=request.data
+            )
+            scope = {"workspace": workspace, "test_mode": request.test_mode, "key": key}
+            idempotency_key_prepare(**scope, fingerprint=fingerprint, now=now)
+        with transaction.atomic():
+            record = (
+                idempotency_key_lock(**scope, fingerprint=fingerprint, now=now)
+                if idempotent
+                else None
+            )
+            try:
+                with transaction.atomic():
+                    response = handler(request, *args, **kwargs)
+            except Exception as exc:
+                # The handler's writes are rolled back to the savepoint; a handled error
+                # (4xx) is still the answer this key gives from now on.
+                response = self.handle_exception(exc)
+            if record is not None and response.status_code < 500:
+                idempotency_key_store(
+                    record=record, status=response.status_code, body=response.data
+                )
+        return response
+
+
+class TenantViewSet(TransactionalAPIView, viewsets.GenericViewSet):
+    """Subclasses set `queryset`, `serializer_class` and their filters, and implement
+    perform_create / perform_update / perform_destroy as one service call each."""
+
+    ordering_fields: tuple[str, ...] = ("created", "updated")
+    ordering = ("-created_at", "-id")
+
+    def get_queryset(self) -> QuerySet:
+        return scope_to_tenant(super().get_queryset(), self.request)
+
+
+class TenantModelViewSet(
+    mixins.CreateModelMixin,
+    mixins.RetrieveModelMixin,
+    mixins.UpdateModelMixin,
+    mixins.DestroyModelMixin,
+    mixins.ListModelMixin,
+    TenantViewSet,
+):
+    pass

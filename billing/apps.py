@@ -1,0 +1,10 @@
+from django.apps import AppConfig
+
+
+class BillingConfig(AppConfig):
+    name = "billing"
+    verbose_name = "Platform"
+
+    def ready(self) -> None:
+        # Registers the OpenAPI security schemes for our authentication classes.
+        from billing.api import schema  # noqa: F401

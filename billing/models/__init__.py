@@ -1,0 +1,18 @@
+from billing.models.base import TenantModel
+from billing.models.events import Event
+from billing.models.idempotency import IdempotencyKey
+from billing.models.reference import Country, Currency, DocumentType, State
+from billing.models.workspaces import ApiToken, Membership, Workspace
+
+__all__ = [
+    "ApiToken",
+    "Country",
+    "Currency",
+    "DocumentType",
+    "Event",
+    "IdempotencyKey",
+    "Membership",
+    "State",
+    "TenantModel",
+    "Workspace",
+]

@@ -1,0 +1,19 @@
+from django.db import models
+
+
+class TenantModel(models.Model):
+    """Every resource belongs to exactly one (workspace, mode).
+
+    Subclasses declare their own `id = public_id_field("cus")`. The API's base viewset
+    and related fields scope every query by `workspace` and `test_mode`.
+    """
+
+    workspace = models.ForeignKey("billing.Workspace", on_delete=models.PROTECT, related_name="+")
+    test_mode = models.BooleanField(default=False)
+    metadata = models.JSONField(default=dict, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True, db_index=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        abstract = True
+        ordering = ["-created_at", "-id"]

@@ -1,0 +1,27 @@
+from django.core.serializers.json import DjangoJSONEncoder
+from django.db import models
+
+
+class IdempotencyKey(models.Model):
+    """One `Idempotency-Key` per (workspace, mode): the request it answered and its response.
+
+    The row is committed before the request runs (so a concurrent duplicate sees it and
+    gets 409) and completed in the same transaction as the request's own writes (so a
+    stored response always matches what was committed).
+    """
+
+    workspace = models.ForeignKey("billing.Workspace", on_delete=models.CASCADE, related_name="+")
+    test_mode = models.BooleanField()
+    key = models.CharField(max_length=255)
+    fingerprint = models.CharField(max_length=64)
+    locked_at = models.DateTimeField(null=True)
+    response_status = models.PositiveSmallIntegerField(null=True)
+    response_body = models.JSONField(null=True, encoder=DjangoJSONEncoder)
+    created_at = models.DateTimeField(db_index=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["workspace", "test_mode", "key"], name="idempotency_key_unique"
+            ),
+        ]

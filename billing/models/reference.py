@@ -1,0 +1,73 @@
+"""Reference data, addressed by natural keys. Seeded by migrations."""
+
+from django.db import models
+
+
+class Currency(models.Model):
+    code = models.CharField(primary_key=True, max_length=3)
+    name = models.CharField(max_length=64)
+    minor_units = models.PositiveSmallIntegerField()
+
+    class Meta:
+        ordering = ["code"]
+        verbose_name_plural = "currencies"
+
+    def __str__(self) -> str:
+        return self.code
+
+
+class Country(models.Model):
+    code = models.CharField(primary_key=True, max_length=2)
+    name = models.CharField(max_length=64)
+    currency = models.ForeignKey(Currency, on_delete=models.PROTECT, related_name="+")
+    # Countries whose customers must carry a validated tax id when billed locally.
+    has_tax_regulation = models.BooleanField(default=False)
+    tax_id_name = models.CharField(max_length=16, blank=True)
+    default_timezone = models.CharField(max_length=64, default="UTC")
+
+    class Meta:
+        ordering = ["name"]
+        verbose_name_plural = "countries"
+
+    def __str__(self) -> str:
+        return self.code
+
+
+class State(models.Model):
+    code = models.CharField(primary_key=True, max_length=8)
+    country = models.ForeignKey(Country, on_delete=models.CASCADE, related_name="states")
+    name = models.CharField(max_length=64)
+
+    class Meta:
+        ordering = ["country", "name"]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class DocumentType(models.Model):
+    """A fiscal document type, e.g. Chile's 33 (factura electrónica)."""
+
+    id = models.PositiveIntegerField(primary_key=True)
+    code = models.CharField(max_length=8)
+    name = models.CharField(max_length=100)
+    country = models.ForeignKey(Country, on_delete=models.PROTECT, related_name="document_types")
+    currency = models.ForeignKey(Currency, on_delete=models.PROTECT, related_name="+")
+    tax = models.DecimalField(max_digits=7, decimal_places=4, default=0)
+    has_taxes = models.BooleanField(default=True)
+    hold_taxes = models.BooleanField(default=False)
+    is_sale = models.BooleanField(default=False)
+    is_purchase = models.BooleanField(default=False)
+    is_order = models.BooleanField(default=False)
+    is_credit_note = models.BooleanField(default=False)
+    is_debit_note = models.BooleanField(default=False)
+    is_electronic = models.BooleanField(default=True)
+
+    class Meta:
+        ordering = ["country", "id"]
+        constraints = [
+            models.UniqueConstraint(fields=["country", "code"], name="document_type_code_unique"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.code} {self.name}"

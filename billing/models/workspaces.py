@@ -1,0 +1,73 @@
+from django.conf import settings
+from django.db import models
+
+from billing.ids import public_id_field
+
+
+class Workspace(models.Model):
+    """A company using the server (Piriod's "account", `acc_…`)."""
+
+    id = public_id_field("acc")
+    name = models.CharField(max_length=100)
+    country = models.ForeignKey("billing.Country", on_delete=models.PROTECT, related_name="+")
+    currency = models.CharField(max_length=3)
+    timezone = models.CharField(max_length=64, default="UTC")
+    tax_id = models.CharField(max_length=32, blank=True)
+    members = models.ManyToManyField(
+        settings.AUTH_USER_MODEL, through="billing.Membership", related_name="workspaces"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["name", "id"]
+
+    def __str__(self) -> str:
+        return f"{self.name} ({self.id})"
+
+
+class Membership(models.Model):
+    class Role(models.TextChoices):
+        OWNER = "owner"
+        MEMBER = "member"
+
+    workspace = models.ForeignKey(Workspace, on_delete=models.CASCADE, related_name="memberships")
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="memberships"
+    )
+    role = models.CharField(max_length=16, choices=Role.choices, default=Role.MEMBER)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["workspace", "user"], name="membership_unique"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.user} in {self.workspace_id}"
+
+
+class ApiToken(models.Model):
+    """A user's API key. Only its SHA-256 is stored; the key is shown once, at issue."""
+
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="api_tokens"
+    )
+    key_hash = models.CharField(max_length=64, unique=True)
+    # The first characters, so staff can tell tokens apart without seeing them.
+    key_prefix = models.CharField(max_length=8)
+    created_at = models.DateTimeField(auto_now_add=True)
+    revoked_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["user"],
+                condition=models.Q(revoked_at__isnull=True),
+                name="api_token_one_active_per_user",
+            ),
+        ]
+        ordering = ["-created_at"]
+
+    def __str__(self) -> str:
+        return f"{self.key_prefix}… ({'revoked' if self.revoked_at else 'active'})"

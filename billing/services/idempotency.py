@@ -1,0 +1,117 @@
+"""`Idempotency-Key` with Stripe's semantics.
+
+A request with a key runs like this:
+1. `idempotency_key_prepare` inserts the key's row if it is missing, committed at once, so
+   every concurrent request with that key finds the same row.
+2. Inside the request's transaction, `idempotency_key_lock` locks that row without waiting
+   and holds it until commit: a duplicate arriving meanwhile cannot take the lock and
+   gets 409. No timeout is involved: a request that died released its lock with its
+   rollback, and since its writes rolled back too, the key can safely run again.
+3. `idempotency_key_store` saves the response in the same transaction as the request's
+   writes, so a replayed response always matches what was committed.
+"""
+
+import hashlib
+import json
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from django.conf import settings
+from django.db import DatabaseError, IntegrityError, transaction
+
+from billing.errors import DomainError
+from billing.models import IdempotencyKey, Workspace
+
+KEY_MAX_LENGTH = 255
+
+
+@dataclass(frozen=True)
+class StoredResponse:
+    status: int
+    body: Any
+
+
+class Replay(Exception):
+    def __init__(self, response: StoredResponse) -> None:
+        super().__init__("idempotent replay")
+        self.response = response
+
+
+def request_fingerprint(*, method: str, path: str, body: Any) -> str:
+    canonical = json.dumps([method, path, body], sort_keys=True, default=str)
+    return hashlib.sha256(canonical.encode()).hexdigest()
+
+
+def idempotency_key_prepare(
+    *, workspace: Workspace, test_mode: bool, key: str, fingerprint: str, now: datetime
+) -> None:
+    if not key or len(key) > KEY_MAX_LENGTH:
+        raise DomainError(
+            "idempotency_key_invalid",
+            f"Idempotency-Key must be 1 to {KEY_MAX_LENGTH} characters.",
+            status_code=400,
+        )
+    try:
+        with transaction.atomic():
+            IdempotencyKey.objects.get_or_create(
+                workspace=workspace,
+                test_mode=test_mode,
+                key=key,
+                defaults={"fingerprint": fingerprint, "created_at": now},
+            )
+    except IntegrityError:
+        pass  # inserted concurrently by a duplicate; the lock below decides
+
+
+def idempotency_key_lock(
+    *, workspace: Workspace, test_mode: bool, key: str, fingerprint: str, now: datetime
+) -> IdempotencyKey:
+    """Lock the key's row for this request, or raise `Replay` / a 409 or 422 error."""
+    try:
+        record = (
+            IdempotencyKey.objects.select_for_update(nowait=True)
+            .filter(workspace=workspace, test_mode=test_mode, key=key)
+            .first()
+        )
+    except DatabaseError as exc:
+        raise _in_use() from exc
+    if record is None:  # purged between prepare and lock
+        raise _in_use()
+    if record.created_at <= now - settings.IDEMPOTENCY_KEY_TTL:
+        record.fingerprint = fingerprint
+        record.created_at = now
+        record.response_status = None
+        record.response_body = None
+    if record.fingerprint != fingerprint:
+        raise DomainError(
+            "idempotency_key_reused",
+            "This Idempotency-Key was used with a different request.",
+            status_code=422,
+        )
+    if record.response_status is not None:
+        raise Replay(StoredResponse(record.response_status, record.response_body))
+    record.locked_at = now
+    record.save()
+    return record
+
+
+def idempotency_key_store(*, record: IdempotencyKey, status: int, body: Any) -> None:
+    record.response_status = status
+    record.response_body = body
+    record.save(update_fields=["response_status", "response_body"])
+
+
+def idempotency_keys_purge(*, now: datetime) -> int:
+    deleted, _ = IdempotencyKey.objects.filter(
+        created_at__lte=now - settings.IDEMPOTENCY_KEY_TTL
+    ).delete()
+    return deleted
+
+
+def _in_use() -> DomainError:
+    return DomainError(
+        "idempotency_key_in_use",
+        "A request with this Idempotency-Key is still being processed; retry later.",
+        status_code=409,
+    )

@@ -1,0 +1,58 @@
+"""Which workspace and mode a call acts in: `x-simple-workspace` and `x-piriod-test-mode`."""
+
+from typing import Any
+
+from rest_framework import exceptions, permissions
+from rest_framework.request import Request
+
+from billing.models import Workspace
+
+WORKSPACE_HEADER = "x-simple-workspace"
+TEST_MODE_HEADER = "x-piriod-test-mode"
+
+
+class WorkspaceRequired(exceptions.APIException):
+    status_code = 400
+    default_detail = f"The {WORKSPACE_HEADER} header is required."
+    default_code = "workspace_required"
+
+
+class InvalidTestMode(exceptions.APIException):
+    status_code = 400
+    default_detail = f"The {TEST_MODE_HEADER} header must be true or false."
+    default_code = "test_mode_invalid"
+
+
+class WorkspaceForbidden(exceptions.PermissionDenied):
+    default_detail = "You are not a member of this workspace."
+    default_code = "workspace_forbidden"
+
+
+def parse_test_mode(raw: str | None) -> bool:
+    value = (raw or "false").strip().lower()
+    if value not in ("true", "false"):
+        raise InvalidTestMode()
+    return value == "true"
+
+
+class IsWorkspaceMember(permissions.BasePermission):
+    """Authenticated, and a member of the workspace the call names.
+
+    Sets `request.workspace` and `request.test_mode`, which every scoped query reads.
+    """
+
+    def has_permission(self, request: Request, view: Any) -> bool:
+        if not (request.user and request.user.is_authenticated):
+            return False
+        workspace_id = request.headers.get(WORKSPACE_HEADER, "").strip()
+        if not workspace_id:
+            raise WorkspaceRequired()
+        test_mode = parse_test_mode(request.headers.get(TEST_MODE_HEADER))
+        workspace = Workspace.objects.filter(
+            id=workspace_id, memberships__user=request.user
+        ).first()
+        if workspace is None:
+            raise WorkspaceForbidden()
+        request.workspace = workspace  # type: ignore[attr-defined]
+        request.test_mode = test_mode  # type: ignore[attr-defined]
+        return True

@@ -1,0 +1,34 @@
+"""The Celery application. Tasks are acknowledged late so a worker that dies mid-task
+leaves the message on the broker; every task must therefore be idempotent."""
+
+import os
+from pathlib import Path
+
+from celery import Celery
+from celery.schedules import crontab
+
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
+
+app = Celery("billing")
+app.config_from_object("django.conf:settings", namespace="CELERY")
+app.conf.update(
+    task_acks_late=True,
+    task_reject_on_worker_lost=True,
+    worker_prefetch_multiplier=1,
+    task_ignore_result=True,
+    broker_connection_retry_on_startup=True,
+    timezone="UTC",
+    beat_schedule={
+        "purge-idempotency-keys": {
+            "task": "billing.tasks.purge_idempotency_keys",
+            "schedule": crontab(minute=17),
+        },
+    },
+)
+app.autodiscover_tasks()
+
+# The filesystem broker needs its folders before the first message is written.
+for option in ("data_folder_in", "data_folder_out", "control_folder"):
+    folder = (app.conf.broker_transport_options or {}).get(option)
+    if folder:
+        Path(folder).mkdir(parents=True, exist_ok=True)

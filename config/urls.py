@@ -1,0 +1,18 @@
+from django.contrib import admin
+from django.urls import include, path
+from drf_spectacular.renderers import OpenApiJsonRenderer
+from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
+
+
+class OpenApiJsonView(SpectacularAPIView):
+    renderer_classes = [OpenApiJsonRenderer]
+
+
+urlpatterns = [
+    path("admin/", admin.site.urls),
+    path("openapi.json", OpenApiJsonView.as_view(), name="openapi"),
+    path("schema/", OpenApiJsonView.as_view(), name="schema"),
+    path("docs/", SpectacularSwaggerView.as_view(url_name="openapi"), name="docs"),
+    path("", include("billing.api.urls")),
+    path("", include("customers.api.urls")),
+]

@@ -1,0 +1,75 @@
+from typing import Any
+
+from django import forms
+from django.contrib import admin
+from django.http import HttpRequest
+
+from billing.errors import InvalidInput
+from customers import services
+from customers.models import Contact, Customer
+
+
+class CustomerAdminForm(forms.ModelForm):
+    """Runs the same rules as the API (tax id, state in country) before saving."""
+
+    class Meta:
+        model = Customer
+        exclude: list[str] = []
+
+    def clean(self) -> dict[str, Any]:
+        cleaned = super().clean() or {}
+        if self.errors or not cleaned.get("workspace"):
+            return cleaned
+        candidate = Customer(**{k: v for k, v in cleaned.items() if k != "id"})
+        try:
+            services.customer_validate(cleaned["workspace"], candidate)
+        except InvalidInput as exc:
+            raise forms.ValidationError(exc.errors) from exc
+        cleaned["tax_id"] = candidate.tax_id
+        return cleaned
+
+
+class ContactInline(admin.TabularInline):
+    model = Contact
+    extra = 0
+    fields = ["name", "email", "phone", "invoicing", "collections"]
+
+
+@admin.register(Customer)
+class CustomerAdmin(admin.ModelAdmin):
+    form = CustomerAdminForm
+    list_display = ["id", "name", "tax_id", "country", "status", "workspace", "test_mode", "created_at"]
+    list_filter = ["workspace", "test_mode", "status", "country"]
+    search_fields = ["id", "name", "email", "tax_id", "reference"]
+    readonly_fields = ["id", "created_at", "updated_at"]
+    autocomplete_fields = ["workspace", "country", "state"]
+    inlines = [ContactInline]
+
+    def get_readonly_fields(self, request: HttpRequest, obj: Customer | None = None) -> Any:
+        # A customer never moves to another tenant.
+        if obj is not None:
+            return [*self.readonly_fields, "workspace", "test_mode"]
+        return self.readonly_fields
+
+    def save_formset(self, request: HttpRequest, form: Any, formset: Any, change: bool) -> None:
+        contacts = formset.save(commit=False)
+        for contact in contacts:
+            contact.workspace_id = form.instance.workspace_id
+            contact.test_mode = form.instance.test_mode
+            contact.save()
+        for contact in formset.deleted_objects:
+            contact.delete()
+
+
+@admin.register(Contact)
+class ContactAdmin(admin.ModelAdmin):
+    list_display = ["id", "name", "email", "customer", "workspace", "test_mode"]
+    list_filter = ["workspace", "test_mode", "invoicing", "collections"]
+    search_fields = ["id", "name", "email", "customer__name"]
+    autocomplete_fields = ["customer"]
+    readonly_fields = ["workspace", "test_mode"]
+
+    def save_model(self, request: HttpRequest, obj: Contact, form: Any, change: bool) -> None:
+        obj.workspace_id = obj.customer.workspace_id
+        obj.test_mode = obj.customer.test_mode
+        super().save_model(request, obj, form, change)

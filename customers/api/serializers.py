@@ -1,0 +1,61 @@
+from typing import Any
+
+from rest_framework import serializers
+
+from billing.api.serializers import TenantModelSerializer
+from billing.models import Country, Currency, State
+from customers.models import Contact, Customer
+
+
+class CodeField(serializers.SlugRelatedField):
+    """Reference data by its natural key; codes are accepted in any case."""
+
+    def __init__(self, **kwargs: Any) -> None:
+        kwargs.setdefault("slug_field", "code")
+        super().__init__(**kwargs)
+
+    def to_internal_value(self, data: Any) -> Any:
+        if not isinstance(data, str):
+            self.fail("invalid")
+        return super().to_internal_value(data.strip().upper())
+
+
+class ContactSerializer(TenantModelSerializer):
+    class Meta:
+        model = Contact
+        fields = [
+            "id", "customer", "name", "email", "phone", "invoicing", "collections",
+            "metadata", "test_mode", "created", "updated",
+        ]
+
+
+class CustomerContactSerializer(serializers.ModelSerializer):
+    """A contact as shown inside its customer."""
+
+    class Meta:
+        model = Contact
+        fields = ["id", "name", "email", "phone", "invoicing", "collections"]
+        read_only_fields = fields
+
+
+class CustomerSerializer(TenantModelSerializer):
+    country = CodeField(queryset=Country.objects.all())
+    state = CodeField(queryset=State.objects.all(), required=False, allow_null=True)
+    currency = CodeField(queryset=Currency.objects.all(), required=False)
+    reference = serializers.CharField(
+        max_length=64, required=False, allow_null=True, allow_blank=False
+    )
+    tax_settings = serializers.DictField(required=False)
+    contacts = CustomerContactSerializer(many=True, read_only=True)
+
+    class Meta:
+        model = Customer
+        fields = [
+            "id", "name", "address", "country", "state", "currency", "email", "phone",
+            "website", "zip_code", "manager", "reference", "tax_id", "tax_settings",
+            "send_invoices", "send_collections", "send_vouchers", "status", "contacts",
+            "metadata", "test_mode", "created", "updated",
+        ]
+        read_only_fields = ["status"]
+        # Uniqueness of `reference` is a service rule (scoped to the tenant).
+        validators: list[Any] = []

@@ -1,0 +1,58 @@
+from django.db import models
+
+from billing.ids import public_id_field
+from billing.models import TenantModel
+from customers.choices import CustomerStatus
+
+
+class Customer(TenantModel):
+    id = public_id_field("cus")
+    name = models.CharField(max_length=100)
+    address = models.CharField(max_length=64, blank=True)
+    country = models.ForeignKey("billing.Country", on_delete=models.PROTECT, related_name="+")
+    state = models.ForeignKey(
+        "billing.State", on_delete=models.PROTECT, related_name="+", null=True, blank=True
+    )
+    currency = models.ForeignKey("billing.Currency", on_delete=models.PROTECT, related_name="+")
+    email = models.EmailField(blank=True)
+    phone = models.CharField(max_length=32, blank=True)
+    website = models.URLField(max_length=200, blank=True)
+    zip_code = models.CharField(max_length=16, blank=True)
+    manager = models.CharField(max_length=100, blank=True)
+    # The caller's own id for this customer.
+    reference = models.CharField(max_length=64, null=True, blank=True)
+    tax_id = models.CharField(max_length=32, blank=True)
+    tax_settings = models.JSONField(default=dict, blank=True)
+    send_invoices = models.BooleanField(default=True)
+    send_collections = models.BooleanField(default=True)
+    send_vouchers = models.BooleanField(default=True)
+    status = models.CharField(
+        max_length=16, choices=CustomerStatus.choices, default=CustomerStatus.ACTIVE
+    )
+
+    class Meta(TenantModel.Meta):
+        constraints = [
+            models.UniqueConstraint(
+                fields=["workspace", "test_mode", "reference"],
+                condition=models.Q(reference__isnull=False),
+                name="customer_reference_unique",
+            ),
+        ]
+        indexes = [models.Index(fields=["workspace", "test_mode", "-created_at"])]
+
+    def __str__(self) -> str:
+        return f"{self.name} ({self.id})"
+
+
+class Contact(TenantModel):
+    id = public_id_field("con")
+    customer = models.ForeignKey(Customer, on_delete=models.CASCADE, related_name="contacts")
+    name = models.CharField(max_length=100)
+    email = models.EmailField(blank=True)
+    phone = models.CharField(max_length=32, blank=True)
+    # Receives invoices / collection reminders.
+    invoicing = models.BooleanField(default=False)
+    collections = models.BooleanField(default=False)
+
+    def __str__(self) -> str:
+        return f"{self.name} <{self.email}>"

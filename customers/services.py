@@ -1,0 +1,203 @@
+"""Customer and contact writes. Each is atomic and records its domain event."""
+
+from typing import Any
+
+from django.db import IntegrityError, transaction
+
+from billing.errors import DomainError, InvalidInput
+from billing.models import Country, State, Workspace
+from billing.services.events import event_record
+from billing.tax_ids import InvalidTaxId, normalize_tax_id
+from customers.choices import CONTACTS_PER_CUSTOMER, CUSTOMER_TRANSITIONS, CustomerStatus
+from customers.models import Contact, Customer
+from customers.snapshots import contact_snapshot, customer_snapshot
+
+
+def customer_validate(workspace: Workspace, customer: Customer) -> None:
+    """Rules that depend on several fields; the serializer has checked each field alone."""
+    country: Country = customer.country
+    errors: dict[str, list[str]] = {}
+    if customer.tax_id:
+        try:
+            customer.tax_id = normalize_tax_id(country.code, customer.tax_id)
+        except InvalidTaxId as exc:
+            errors["tax_id"] = [str(exc)]
+    elif country.has_tax_regulation and country.code == workspace.country_id:
+        errors["tax_id"] = [
+            f"Required for customers in {country.name} ({country.tax_id_name or 'tax id'})."
+        ]
+    state: State | None = customer.state
+    if state is not None and state.country_id != country.code:
+        errors["state"] = [f"State {state.code} is not in {country.code}."]
+    if errors:
+        raise InvalidInput(errors)
+
+
+def _save(customer: Customer) -> None:
+    try:
+        with transaction.atomic():
+            customer.save()
+    except IntegrityError as exc:
+        # The reference was taken by a concurrent request after validation looked.
+        raise InvalidInput({"reference": ["A customer with this reference exists."]}) from exc
+
+
+def _check_reference_free(customer: Customer) -> None:
+    if customer.reference is None:
+        return
+    taken = (
+        Customer.objects.filter(
+            workspace=customer.workspace, test_mode=customer.test_mode, reference=customer.reference
+        )
+        .exclude(pk=customer.pk)
+        .exists()
+    )
+    if taken:
+        raise InvalidInput({"reference": ["A customer with this reference exists."]})
+
+
+@transaction.atomic
+def customer_create(*, workspace: Workspace, test_mode: bool, **fields: Any) -> Customer:
+    if fields.get("currency") is None:
+        fields["currency"] = fields["country"].currency
+    customer = Customer(workspace=workspace, test_mode=test_mode, **fields)
+    customer_validate(workspace, customer)
+    _check_reference_free(customer)
+    _save(customer)
+    event_record(
+        workspace=workspace,
+        test_mode=test_mode,
+        type="customer.created",
+        object_id=customer.id,
+        data=customer_snapshot(customer),
+    )
+    return customer
+
+
+@transaction.atomic
+def customer_update(*, customer: Customer, **fields: Any) -> Customer:
+    customer = Customer.objects.select_for_update().get(pk=customer.pk)
+    for name, value in fields.items():
+        setattr(customer, name, value)
+    customer_validate(customer.workspace, customer)
+    _check_reference_free(customer)
+    _save(customer)
+    event_record(
+        workspace=customer.workspace,
+        test_mode=customer.test_mode,
+        type="customer.updated",
+        object_id=customer.id,
+        data=customer_snapshot(customer),
+    )
+    return customer
+
+
+def _customer_transition(customer: Customer, target: CustomerStatus, event_type: str) -> Customer:
+    customer = Customer.objects.select_for_update().get(pk=customer.pk)
+    if (customer.status, target) not in CUSTOMER_TRANSITIONS:
+        raise DomainError(
+            "customer_invalid_transition",
+            f"A customer that is {customer.status} cannot become {target}.",
+        )
+    customer.status = target
+    customer.save(update_fields=["status", "updated_at"])
+    event_record(
+        workspace=customer.workspace,
+        test_mode=customer.test_mode,
+        type=event_type,
+        object_id=customer.id,
+        data=customer_snapshot(customer),
+    )
+    return customer
+
+
+@transaction.atomic
+def customer_archive(*, customer: Customer) -> Customer:
+    return _customer_transition(customer, CustomerStatus.ARCHIVED, "customer.archived")
+
+
+@transaction.atomic
+def customer_unarchive(*, customer: Customer) -> Customer:
+    return _customer_transition(customer, CustomerStatus.ACTIVE, "customer.unarchived")
+
+
+@transaction.atomic
+def customer_delete(*, customer: Customer) -> None:
+    """Delete a customer that has no documents; one with documents is archived instead.
+
+    Documents reference customers with PROTECT, so the database refuses the delete when
+    any exist, whichever app owns them.
+    """
+    snapshot = customer_snapshot(customer)
+    try:
+        with transaction.atomic():
+            customer.delete()
+    except IntegrityError as exc:
+        raise DomainError(
+            "customer_has_documents",
+            "This customer has documents and cannot be deleted; archive it instead.",
+        ) from exc
+    event_record(
+        workspace=customer.workspace,
+        test_mode=customer.test_mode,
+        type="customer.deleted",
+        object_id=snapshot["id"],
+        data=snapshot,
+    )
+
+
+def _check_contact_room(customer: Customer, *, exclude: Contact | None = None) -> None:
+    # Locking the customer serializes concurrent contact creation for it.
+    Customer.objects.select_for_update().filter(pk=customer.pk).first()
+    contacts = Contact.objects.filter(customer=customer)
+    if exclude is not None:
+        contacts = contacts.exclude(pk=exclude.pk)
+    if contacts.count() >= CONTACTS_PER_CUSTOMER:
+        raise InvalidInput(
+            {"customer": [f"A customer has at most {CONTACTS_PER_CUSTOMER} contacts."]}
+        )
+
+
+@transaction.atomic
+def contact_create(*, workspace: Workspace, test_mode: bool, **fields: Any) -> Contact:
+    _check_contact_room(fields["customer"])
+    contact = Contact.objects.create(workspace=workspace, test_mode=test_mode, **fields)
+    event_record(
+        workspace=workspace,
+        test_mode=test_mode,
+        type="contact.created",
+        object_id=contact.id,
+        data=contact_snapshot(contact),
+    )
+    return contact
+
+
+@transaction.atomic
+def contact_update(*, contact: Contact, **fields: Any) -> Contact:
+    contact = Contact.objects.select_for_update().get(pk=contact.pk)
+    if "customer" in fields and fields["customer"].pk != contact.customer_id:
+        _check_contact_room(fields["customer"], exclude=contact)
+    for name, value in fields.items():
+        setattr(contact, name, value)
+    contact.save()
+    event_record(
+        workspace=contact.workspace,
+        test_mode=contact.test_mode,
+        type="contact.updated",
+        object_id=contact.id,
+        data=contact_snapshot(contact),
+    )
+    return contact
+
+
+@transaction.atomic
+def contact_delete(*, contact: Contact) -> None:
+    snapshot = contact_snapshot(contact)
+    contact.delete()
+    event_record(
+        workspace=contact.workspace,
+        test_mode=contact.test_mode,
+        type="contact.deleted",
+        object_id=snapshot["id"],
+        data=snapshot,
+    )
