@@ -1,0 +1,82 @@
+"""factory_boy factories for every model the API serves.
+
+The isolation matrix (tests/test_isolation.py) looks up a factory here for each model
+behind a route, so a new resource must add its factory to FACTORIES.
+"""
+
+import factory
+from django.contrib.auth import get_user_model
+from stdnum.cl import rut
+
+from billing.models import Country, Membership, Workspace
+from customers.models import Contact, Customer
+
+
+def _rut(n: int) -> str:
+    body = str(10_000_000 + n)
+    return f"{body}-{rut.calc_check_digit(body)}"
+
+
+class UserFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = get_user_model()
+        django_get_or_create = ("username",)
+
+    username = factory.Sequence(lambda n: f"user{n}@example.com")
+    email = factory.SelfAttribute("username")
+
+
+class WorkspaceFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = Workspace
+
+    name = factory.Sequence(lambda n: f"Workspace {n}")
+    country = factory.LazyFunction(lambda: Country.objects.get(code="CL"))
+    currency = "CLP"
+    timezone = "America/Santiago"
+
+
+class MembershipFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = Membership
+
+    workspace = factory.SubFactory(WorkspaceFactory)
+    user = factory.SubFactory(UserFactory)
+    role = Membership.Role.OWNER
+
+
+class TenantFactory(factory.django.DjangoModelFactory):
+    """Base for tenant models: pass `workspace` and `test_mode`."""
+
+    workspace = factory.SubFactory(WorkspaceFactory)
+    test_mode = False
+
+
+class CustomerFactory(TenantFactory):
+    class Meta:
+        model = Customer
+
+    name = factory.Sequence(lambda n: f"Customer {n}")
+    country = factory.LazyFunction(lambda: Country.objects.get(code="CL"))
+    currency_id = "CLP"
+    tax_id = factory.Sequence(_rut)
+    email = factory.Sequence(lambda n: f"billing{n}@customer.cl")
+
+
+class ContactFactory(TenantFactory):
+    class Meta:
+        model = Contact
+
+    customer = factory.SubFactory(
+        CustomerFactory,
+        workspace=factory.SelfAttribute("..workspace"),
+        test_mode=factory.SelfAttribute("..test_mode"),
+    )
+    name = factory.Sequence(lambda n: f"Contact {n}")
+    email = factory.Sequence(lambda n: f"contact{n}@customer.cl")
+
+
+FACTORIES: dict[type, type[TenantFactory]] = {
+    Customer: CustomerFactory,
+    Contact: ContactFactory,
+}
