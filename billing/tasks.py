@@ -1,5 +1,9 @@
+from datetime import timedelta
+
 from celery import shared_task
 from django.utils import timezone
+
+from billing.services.events import events_publish_pending
 
 from billing.services.idempotency import idempotency_keys_purge
 
@@ -7,3 +11,9 @@ from billing.services.idempotency import idempotency_keys_purge
 @shared_task
 def purge_idempotency_keys() -> int:
     return idempotency_keys_purge(now=timezone.now())
+
+
+@shared_task
+def publish_pending_events() -> int:
+    # Events younger than this are most likely still being published by their request.
+    return events_publish_pending(now=timezone.now(), older_than=timedelta(seconds=20))

@@ -17,11 +17,21 @@ app.conf.update(
     worker_prefetch_multiplier=1,
     task_ignore_result=True,
     broker_connection_retry_on_startup=True,
+    # Publishing happens in web requests: fail fast and let the outbox sweep retry.
+    broker_connection_timeout=3,
     timezone="UTC",
     beat_schedule={
         "purge-idempotency-keys": {
             "task": "billing.tasks.purge_idempotency_keys",
             "schedule": crontab(minute=17),
+        },
+        "publish-pending-events": {
+            "task": "billing.tasks.publish_pending_events",
+            "schedule": 30.0,
+        },
+        "send-due-webhook-deliveries": {
+            "task": "webhooks.tasks.send_due_deliveries",
+            "schedule": 15.0,
         },
     },
 )

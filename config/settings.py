@@ -196,3 +196,12 @@ LOGGING = {
 if not DEBUG:
     SESSION_COOKIE_HTTPONLY = True
     X_FRAME_OPTIONS = "DENY"
+
+# Celery tasks that receive every committed domain event (the outbox's consumers).
+EVENT_PUBLISHERS = ["webhooks.tasks.publish_event"]
+# Outgoing webhooks: private, loopback and link-local targets are refused unless allowed
+# (local development and tests set this).
+WEBHOOKS_ALLOW_PRIVATE_URLS = env.bool("WEBHOOKS_ALLOW_PRIVATE_URLS", default=DEBUG)
+WEBHOOK_TIMEOUT_SECONDS = env.float("WEBHOOK_TIMEOUT_SECONDS", default=10.0)
+# How long one delivery attempt may hold a delivery before another worker may retry it.
+WEBHOOK_DELIVERY_LEASE_SECONDS = env.int("WEBHOOK_DELIVERY_LEASE_SECONDS", default=60)

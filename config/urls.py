@@ -15,4 +15,5 @@ urlpatterns = [
     path("docs/", SpectacularSwaggerView.as_view(url_name="openapi"), name="docs"),
     path("", include("billing.api.urls")),
     path("", include("customers.api.urls")),
+    path("", include("webhooks.api.urls")),
 ]

@@ -7,17 +7,34 @@ from billing.models.base import TenantModel
 class Event(TenantModel):
     """A domain event, written in the same transaction as the change that caused it.
 
-    This table is the outbox: whatever delivers events (webhooks) reads it after commit,
-    so a crash between the change and the delivery loses nothing.
+    This table is the outbox: publishers (webhooks) read it after commit, and a beat task
+    publishes whatever a crash left behind (`published_at` still empty), so nothing is lost
+    between the change and its delivery.
     """
 
     id = public_id_field("evt")
     type = models.CharField(max_length=64, db_index=True)
     object_id = models.CharField(max_length=40, db_index=True)
+    # 1, 2, 3… per object: receivers use it to drop a stale event that arrives late.
+    sequence = models.PositiveIntegerField()
     data = models.JSONField()
+    published_at = models.DateTimeField(null=True, blank=True)
 
     class Meta(TenantModel.Meta):
-        indexes = [models.Index(fields=["workspace", "test_mode", "-created_at"])]
+        indexes = [
+            models.Index(fields=["workspace", "test_mode", "-created_at"]),
+            models.Index(
+                fields=["created_at"],
+                condition=models.Q(published_at__isnull=True),
+                name="event_unpublished_idx",
+            ),
+        ]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["workspace", "test_mode", "object_id", "sequence"],
+                name="event_object_sequence_unique",
+            ),
+        ]
 
     def __str__(self) -> str:
         return f"{self.type} {self.object_id}"

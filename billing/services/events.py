@@ -1,20 +1,69 @@
+"""The outbox: domain events recorded with the change, published after commit."""
+
+from datetime import datetime, timedelta
 from typing import Any
 
-from django.db import transaction
+from django.conf import settings
+from django.db import IntegrityError, transaction
+from django.db.models import Max
 
 from billing.models import Event, Workspace
+
+# Concurrent writers of one object's events race for the next sequence number; the
+# unique constraint picks a winner and the loser takes the next number.
+_SEQUENCE_ATTEMPTS = 5
 
 
 def event_record(
     *, workspace: Workspace, test_mode: bool, type: str, object_id: str, data: dict[str, Any]
 ) -> Event:
-    """Record a domain event in the caller's transaction (the outbox).
+    """Record a domain event in the caller's transaction and publish it once that commits.
 
     Called from inside the service that makes the change, so the event exists if and only
     if the change was committed.
     """
     if not transaction.get_connection().in_atomic_block:
         raise RuntimeError("event_record must run inside the transaction of the change")
-    return Event.objects.create(
-        workspace=workspace, test_mode=test_mode, type=type, object_id=object_id, data=data
+    scope = {"workspace": workspace, "test_mode": test_mode, "object_id": object_id}
+    for attempt in range(_SEQUENCE_ATTEMPTS):
+        last = Event.objects.filter(**scope).aggregate(last=Max("sequence"))["last"] or 0
+        try:
+            with transaction.atomic():
+                event = Event.objects.create(**scope, type=type, sequence=last + 1, data=data)
+            break
+        except IntegrityError:
+            if attempt == _SEQUENCE_ATTEMPTS - 1:
+                raise
+    transaction.on_commit(lambda: event_publish(event_id=event.id))
+    return event
+
+
+def event_publish(*, event_id: str) -> None:
+    """Hand the event to every publisher task named in settings.EVENT_PUBLISHERS.
+
+    Publishers are named, not imported, so the kernel never depends on the apps that
+    consume its events. A failure to reach the broker is left to the beat sweep.
+    """
+    from config.celery import app
+
+    for task_name in settings.EVENT_PUBLISHERS:
+        try:
+            app.send_task(task_name, kwargs={"event_id": event_id}, retry=False)
+        except Exception:  # the broker is down: events_publish_pending picks it up later
+            return
+
+
+def events_publish_pending(*, now: datetime, older_than: timedelta, limit: int = 500) -> int:
+    """Publish events that were committed but never published (the process died first)."""
+    pending = list(
+        Event.objects.filter(published_at__isnull=True, created_at__lte=now - older_than)
+        .order_by("created_at", "id")
+        .values_list("id", flat=True)[:limit]
     )
+    for event_id in pending:
+        event_publish(event_id=event_id)
+    return len(pending)
+
+
+def event_mark_published(*, event_id: str, now: datetime) -> None:
+    Event.objects.filter(pk=event_id, published_at__isnull=True).update(published_at=now)

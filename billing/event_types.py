@@ -1,0 +1,21 @@
+"""Every domain event type the server records. Webhook endpoints subscribe to these."""
+
+EVENT_TYPES = frozenset(
+    {
+        "customer.created", "customer.updated", "customer.archived", "customer.unarchived",
+        "customer.deleted",
+        "contact.created", "contact.updated", "contact.deleted",
+        "invoice.created", "invoice.finalized", "invoice.paid", "invoice.uncollectible",
+        "invoice.cancelled", "invoice.tax_agency_succeeded", "invoice.tax_agency_failed",
+        "payment.created", "payment.succeeded", "payment.failed",
+        "subscription.created", "subscription.invoiced", "subscription.paused",
+        "subscription.resumed", "subscription.cancelled", "subscription.needs_attention",
+        "intent.authorized", "intent.captured", "intent.finalized",
+        "purchase.finalized", "retention.finalized",
+        "webhook_endpoint.disabled",
+    }
+)
+
+# Sent only to the endpoint whose `test` action asked for it.
+PING = "ping"
+ALL = "*"

@@ -1,0 +1,61 @@
+from django.contrib import admin, messages
+from django.db.models import QuerySet
+from django.http import HttpRequest
+from django.utils import timezone
+
+from billing.errors import DomainError
+from webhooks import services
+from webhooks.models import Delivery, DeliveryAttempt, WebhookEndpoint
+
+
+@admin.register(WebhookEndpoint)
+class WebhookEndpointAdmin(admin.ModelAdmin):
+    """Secrets are never shown here; rotate one through the API to get a new value."""
+
+    list_display = ["id", "url", "active", "consecutive_failures", "workspace", "test_mode"]
+    list_filter = ["active", "test_mode", "workspace"]
+    search_fields = ["id", "url", "description"]
+    exclude = ["secret", "previous_secret"]
+    readonly_fields = [
+        "id", "workspace", "test_mode", "disabled_reason", "consecutive_failures",
+        "previous_secret_expires_at", "created_at", "updated_at",
+    ]
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False  # created through the API, which issues and shows the secret once
+
+
+class DeliveryAttemptInline(admin.TabularInline):
+    model = DeliveryAttempt
+    extra = 0
+    can_delete = False
+    readonly_fields = ["number", "attempted_at", "status_code", "duration_ms", "error", "response_body"]
+
+    def has_add_permission(self, request: HttpRequest, obj: object = None) -> bool:
+        return False
+
+
+@admin.register(Delivery)
+class DeliveryAdmin(admin.ModelAdmin):
+    list_display = ["id", "event", "endpoint", "status", "attempts", "next_attempt_at", "last_status_code"]
+    list_filter = ["status", "endpoint__workspace"]
+    search_fields = ["id", "event__id", "object_id", "endpoint__url"]
+    readonly_fields = [
+        "id", "endpoint", "event", "object_id", "sequence", "status", "attempts",
+        "next_attempt_at", "lease_expires_at", "last_status_code", "created_at", "updated_at",
+    ]
+    inlines = [DeliveryAttemptInline]
+    actions = ["redeliver"]
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    @admin.action(description="Redeliver now")
+    def redeliver(self, request: HttpRequest, queryset: QuerySet[Delivery]) -> None:
+        for delivery in queryset.select_related("event", "endpoint"):
+            try:
+                services.event_redeliver(
+                    event=delivery.event, endpoint=delivery.endpoint, now=timezone.now()
+                )
+            except DomainError as exc:
+                self.message_user(request, f"{delivery.id}: {exc.detail}", messages.ERROR)

@@ -1,0 +1,92 @@
+from drf_spectacular.utils import extend_schema
+from django.utils import timezone
+from rest_framework import mixins
+from rest_framework.decorators import action
+from rest_framework.request import Request
+from rest_framework.response import Response
+
+from billing.api.serializers import scope_to_tenant
+from billing.api.viewsets import TenantModelViewSet, TenantViewSet
+from billing.errors import NotFound
+from webhooks import services
+from webhooks.api.serializers import (
+    DeliverySerializer,
+    EventLogSerializer,
+    RedeliverSerializer,
+    WebhookEndpointSerializer,
+    WebhookEndpointWithSecretSerializer,
+)
+from webhooks.filters import EventLogFilter, WebhookEndpointFilter
+from webhooks.models import WebhookEndpoint
+from webhooks.selectors import endpoint_queryset, event_log_queryset
+
+
+class WebhookEndpointViewSet(TenantModelViewSet):
+    queryset = endpoint_queryset()
+    serializer_class = WebhookEndpointSerializer
+    filterset_class = WebhookEndpointFilter
+    search_fields = ["url", "description"]
+
+    @extend_schema(responses={201: WebhookEndpointWithSecretSerializer})
+    def create(self, request: Request, *args: object, **kwargs: object) -> Response:
+        serializer = self.get_serializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        endpoint = services.endpoint_create(
+            workspace=request.workspace, test_mode=request.test_mode, **serializer.validated_data
+        )
+        return Response(self._with_secret(endpoint), status=201)
+
+    def perform_update(self, serializer: WebhookEndpointSerializer) -> None:  # type: ignore[override]
+        serializer.instance = services.endpoint_update(
+            endpoint=serializer.instance, **serializer.validated_data
+        )
+
+    def perform_destroy(self, instance: WebhookEndpoint) -> None:
+        services.endpoint_delete(endpoint=instance)
+
+    @extend_schema(request=None, responses=WebhookEndpointWithSecretSerializer)
+    @action(detail=True, methods=["post"])
+    def rotate_secret(self, request: Request, pk: str) -> Response:
+        endpoint = services.endpoint_rotate_secret(endpoint=self.get_object(), now=timezone.now())
+        return Response(self._with_secret(endpoint))
+
+    @extend_schema(request=None, responses=WebhookEndpointSerializer)
+    @action(detail=True, methods=["post"])
+    def enable(self, request: Request, pk: str) -> Response:
+        endpoint = services.endpoint_enable(endpoint=self.get_object(), now=timezone.now())
+        return Response(self.get_serializer(endpoint).data)
+
+    @extend_schema(request=None, responses={202: DeliverySerializer})
+    @action(detail=True, methods=["post"])
+    def test(self, request: Request, pk: str) -> Response:
+        delivery = services.endpoint_test(endpoint=self.get_object(), now=timezone.now())
+        return Response(DeliverySerializer(delivery).data, status=202)
+
+    def _with_secret(self, endpoint: WebhookEndpoint) -> dict:
+        return WebhookEndpointWithSecretSerializer(
+            endpoint, context=self.get_serializer_context()
+        ).data
+
+
+class EventLogViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, TenantViewSet):
+    """Every domain event, with its webhook deliveries and their attempts."""
+
+    queryset = event_log_queryset()
+    serializer_class = EventLogSerializer
+    filterset_class = EventLogFilter
+
+    @extend_schema(request=RedeliverSerializer, responses={202: EventLogSerializer})
+    @action(detail=True, methods=["post"])
+    def redeliver(self, request: Request, pk: str) -> Response:
+        serializer = RedeliverSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        event = self.get_object()
+        endpoint = None
+        if endpoint_id := serializer.validated_data.get("endpoint"):
+            endpoint = scope_to_tenant(WebhookEndpoint.objects.all(), request).filter(
+                pk=endpoint_id
+            ).first()
+            if endpoint is None:
+                raise NotFound(f"No webhook endpoint {endpoint_id}.")
+        services.event_redeliver(event=event, now=timezone.now(), endpoint=endpoint)
+        return Response(self.get_serializer(self.get_queryset().get(pk=event.pk)).data, status=202)

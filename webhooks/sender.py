@@ -1,0 +1,50 @@
+"""The HTTP side of a delivery: one POST, no redirects, a hard timeout, no database."""
+
+import time
+from datetime import timedelta
+from email.utils import parsedate_to_datetime
+
+import httpx
+from django.conf import settings
+from django.utils import timezone
+
+from webhooks.services import AttemptResult, OutgoingRequest
+from webhooks.url_safety import UnsafeUrl, check_webhook_url
+
+
+def post(request: OutgoingRequest) -> AttemptResult:
+    started = time.monotonic()
+    try:
+        check_webhook_url(request.url, test_mode=request.test_mode)
+        with httpx.Client(timeout=settings.WEBHOOK_TIMEOUT_SECONDS, follow_redirects=False) as client:
+            response = client.post(request.url, content=request.body, headers=request.headers)
+    except UnsafeUrl as exc:
+        return AttemptResult(None, _elapsed_ms(started), error=f"unsafe url: {exc}")
+    except httpx.TimeoutException:
+        return AttemptResult(None, _elapsed_ms(started), error="timeout")
+    except httpx.HTTPError as exc:
+        return AttemptResult(None, _elapsed_ms(started), error=f"{type(exc).__name__}: {exc}")
+    return AttemptResult(
+        status_code=response.status_code,
+        duration_ms=_elapsed_ms(started),
+        response_body=response.text[:1000],
+        retry_after=_retry_after(response.headers.get("retry-after")),
+    )
+
+
+def _elapsed_ms(started: float) -> int:
+    return int((time.monotonic() - started) * 1000)
+
+
+def _retry_after(value: str | None) -> timedelta | None:
+    if not value:
+        return None
+    if value.strip().isdigit():
+        return timedelta(seconds=int(value.strip()))
+    try:
+        when = parsedate_to_datetime(value)
+    except (TypeError, ValueError):
+        return None
+    if when.tzinfo is None:
+        return None
+    return max(when - timezone.now(), timedelta(0))

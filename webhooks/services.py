@@ -1,0 +1,452 @@
+"""Webhook endpoints and the delivery of events to them.
+
+A delivery moves pending → sending → succeeded, or back to pending for a retry, or to
+failed once its retries run out. The HTTP call itself happens outside any transaction
+(webhooks.sender); these services only decide and record, each in a short transaction.
+"""
+
+import json
+import random
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from django.conf import settings
+from django.db import transaction
+from django.db.models import Q
+
+from billing.errors import DomainError, InvalidInput
+from billing.event_types import ALL, EVENT_TYPES, PING
+from billing.models import Event, Workspace
+from billing.services.events import event_mark_published, event_record
+from webhooks.choices import (
+    MAX_RETRY_AFTER,
+    OPEN_STATUSES,
+    RETRY_JITTER,
+    RETRY_SCHEDULE,
+    SECRET_OVERLAP,
+    DeliveryStatus,
+)
+from webhooks.models import Delivery, DeliveryAttempt, WebhookEndpoint
+from webhooks.signing import delivery_headers, new_secret
+from webhooks.url_safety import UnsafeUrl, check_webhook_url
+
+
+def _validate_endpoint(endpoint: WebhookEndpoint) -> None:
+    errors: dict[str, list[str]] = {}
+    try:
+        check_webhook_url(endpoint.url, test_mode=endpoint.test_mode)
+    except UnsafeUrl as exc:
+        errors["url"] = [str(exc)]
+    unknown = sorted(set(endpoint.events) - EVENT_TYPES - {ALL})
+    if unknown:
+        errors["events"] = [f"Unknown event types: {', '.join(unknown)}."]
+    elif not endpoint.events:
+        errors["events"] = ["Subscribe to at least one event type, or '*'."]
+    if errors:
+        raise InvalidInput(errors)
+
+
+def _endpoint_snapshot(endpoint: WebhookEndpoint) -> dict[str, Any]:
+    return {
+        "id": endpoint.id,
+        "url": endpoint.url,
+        "events": endpoint.events,
+        "active": endpoint.active,
+        "disabled_reason": endpoint.disabled_reason,
+    }
+
+
+@transaction.atomic
+def endpoint_create(*, workspace: Workspace, test_mode: bool, **fields: Any) -> WebhookEndpoint:
+    endpoint = WebhookEndpoint(
+        workspace=workspace, test_mode=test_mode, secret=new_secret(), **fields
+    )
+    _validate_endpoint(endpoint)
+    endpoint.save()
+    return endpoint
+
+
+@transaction.atomic
+def endpoint_update(*, endpoint: WebhookEndpoint, **fields: Any) -> WebhookEndpoint:
+    endpoint = WebhookEndpoint.objects.select_for_update().get(pk=endpoint.pk)
+    for name, value in fields.items():
+        setattr(endpoint, name, value)
+    _validate_endpoint(endpoint)
+    endpoint.save()
+    return endpoint
+
+
+@transaction.atomic
+def endpoint_delete(*, endpoint: WebhookEndpoint) -> None:
+    endpoint.delete()
+
+
+@transaction.atomic
+def endpoint_rotate_secret(*, endpoint: WebhookEndpoint, now: datetime) -> WebhookEndpoint:
+    endpoint = WebhookEndpoint.objects.select_for_update().get(pk=endpoint.pk)
+    endpoint.previous_secret = endpoint.secret
+    endpoint.previous_secret_expires_at = now + SECRET_OVERLAP
+    endpoint.secret = new_secret()
+    endpoint.save()
+    return endpoint
+
+
+@transaction.atomic
+def endpoint_enable(*, endpoint: WebhookEndpoint, now: datetime) -> WebhookEndpoint:
+    """Re-enable an endpoint; what was waiting for it is sent now."""
+    endpoint = WebhookEndpoint.objects.select_for_update().get(pk=endpoint.pk)
+    endpoint.active = True
+    endpoint.disabled_reason = ""
+    endpoint.consecutive_failures = 0
+    endpoint.save()
+    Delivery.objects.filter(endpoint=endpoint, status=DeliveryStatus.PENDING).update(
+        next_attempt_at=now
+    )
+    _send_on_commit(first_open_deliveries(endpoint=endpoint))
+    return endpoint
+
+
+def _disable(endpoint: WebhookEndpoint, reason: str) -> None:
+    endpoint.active = False
+    endpoint.disabled_reason = reason[:256]
+    endpoint.save(update_fields=["active", "disabled_reason", "updated_at"])
+    event_record(
+        workspace=endpoint.workspace,
+        test_mode=endpoint.test_mode,
+        type="webhook_endpoint.disabled",
+        object_id=endpoint.id,
+        data=_endpoint_snapshot(endpoint),
+    )
+
+
+@transaction.atomic
+def endpoint_test(*, endpoint: WebhookEndpoint, now: datetime) -> Delivery:
+    """Send a `ping` event to this endpoint only, now."""
+    event = event_record(
+        workspace=endpoint.workspace,
+        test_mode=endpoint.test_mode,
+        type=PING,
+        object_id=endpoint.id,
+        data=_endpoint_snapshot(endpoint),
+    )
+    event_mark_published(event_id=event.id, now=now)
+    delivery = Delivery.objects.create(
+        endpoint=endpoint,
+        event=event,
+        object_id=event.object_id,
+        sequence=event.sequence,
+        next_attempt_at=now,
+    )
+    _send_on_commit([delivery.id])
+    return delivery
+
+
+def _subscribed(endpoint: WebhookEndpoint, event_type: str) -> bool:
+    return ALL in endpoint.events or event_type in endpoint.events
+
+
+@transaction.atomic
+def event_fan_out(*, event_id: str, now: datetime) -> list[str]:
+    """Create one delivery per subscribed active endpoint; return what can be sent now.
+
+    Idempotent: a second run for the same event creates nothing new.
+    """
+    event = Event.objects.select_for_update().filter(pk=event_id).first()
+    if event is None or event.type == PING:
+        return []
+    endpoints = WebhookEndpoint.objects.filter(
+        workspace_id=event.workspace_id, test_mode=event.test_mode, active=True
+    )
+    for endpoint in endpoints:
+        if _subscribed(endpoint, event.type):
+            Delivery.objects.get_or_create(
+                endpoint=endpoint,
+                event=event,
+                defaults={
+                    "object_id": event.object_id,
+                    "sequence": event.sequence,
+                    "next_attempt_at": now,
+                },
+            )
+    event.published_at = event.published_at or now
+    event.save(update_fields=["published_at"])
+    return [
+        delivery_id
+        for endpoint in endpoints
+        for delivery_id in first_open_deliveries(endpoint=endpoint, object_id=event.object_id)
+    ]
+
+
+def first_open_deliveries(*, endpoint: WebhookEndpoint, object_id: str | None = None) -> list[str]:
+    """Per object, the earliest delivery still open for the endpoint: the one to send next."""
+    open_deliveries = Delivery.objects.filter(endpoint=endpoint, status__in=OPEN_STATUSES)
+    if object_id is not None:
+        open_deliveries = open_deliveries.filter(object_id=object_id)
+    first_by_object: dict[str, str] = {}
+    for delivery_id, delivery_object in open_deliveries.order_by("sequence").values_list(
+        "id", "object_id"
+    ):
+        first_by_object.setdefault(delivery_object, delivery_id)
+    return list(first_by_object.values())
+
+
+@dataclass(frozen=True)
+class OutgoingRequest:
+    delivery_id: str
+    attempt: int
+    url: str
+    test_mode: bool
+    body: str
+    headers: dict[str, str]
+
+
+def _is_blocked(delivery: Delivery) -> bool:
+    """An earlier event of the same object has not left for this endpoint yet."""
+    earlier_open = Delivery.objects.filter(
+        endpoint_id=delivery.endpoint_id,
+        object_id=delivery.object_id,
+        sequence__lt=delivery.sequence,
+        status__in=OPEN_STATUSES,
+    ).exists()
+    if earlier_open:
+        return True
+    event = delivery.event
+    return Event.objects.filter(
+        workspace_id=event.workspace_id,
+        test_mode=event.test_mode,
+        object_id=event.object_id,
+        sequence__lt=event.sequence,
+        published_at__isnull=True,
+    ).exists()
+
+
+def payload_body(event: Event) -> str:
+    return json.dumps(
+        {
+            "id": event.id,
+            "event": event.type,
+            "object_id": event.object_id,
+            "sequence": event.sequence,
+            "created": event.created_at.isoformat(),
+            "test_mode": event.test_mode,
+            "data": event.data,
+        },
+        separators=(",", ":"),
+        sort_keys=True,
+    )
+
+
+@transaction.atomic
+def delivery_start(*, delivery_id: str, now: datetime) -> OutgoingRequest | None:
+    """Take the lease on a due delivery and build its request, or None if it is not
+    this caller's to send (already done, not due, leased elsewhere, or waiting its turn)."""
+    delivery = (
+        Delivery.objects.select_for_update(skip_locked=True)
+        .select_related("endpoint", "event")
+        .filter(pk=delivery_id)
+        .first()
+    )
+    if delivery is None or delivery.status not in OPEN_STATUSES:
+        return None
+    if delivery.status == DeliveryStatus.SENDING and (
+        delivery.lease_expires_at and delivery.lease_expires_at > now
+    ):
+        return None
+    if delivery.next_attempt_at and delivery.next_attempt_at > now:
+        return None
+    endpoint = delivery.endpoint
+    if not endpoint.active or _is_blocked(delivery):
+        return None
+    delivery.status = DeliveryStatus.SENDING
+    delivery.attempts += 1
+    delivery.lease_expires_at = now + timedelta(seconds=settings.WEBHOOK_DELIVERY_LEASE_SECONDS)
+    delivery.save(update_fields=["status", "attempts", "lease_expires_at", "updated_at"])
+    secrets_in_use = [endpoint.secret]
+    if endpoint.previous_secret and (
+        endpoint.previous_secret_expires_at and endpoint.previous_secret_expires_at > now
+    ):
+        secrets_in_use.append(endpoint.previous_secret)
+    body = payload_body(delivery.event)
+    return OutgoingRequest(
+        delivery_id=delivery.id,
+        attempt=delivery.attempts,
+        url=endpoint.url,
+        test_mode=endpoint.test_mode,
+        body=body,
+        headers=delivery_headers(
+            secrets_in_use=secrets_in_use,
+            # The same id on every attempt, so receivers can drop duplicates.
+            message_id=delivery.event_id,
+            sent_at=now,
+            body=body,
+            event_type=delivery.event.type,
+            object_id=delivery.object_id,
+        ),
+    )
+
+
+@dataclass(frozen=True)
+class AttemptResult:
+    status_code: int | None
+    duration_ms: int
+    error: str = ""
+    response_body: str = ""
+    retry_after: timedelta | None = None
+
+    @property
+    def succeeded(self) -> bool:
+        return self.status_code is not None and 200 <= self.status_code < 300
+
+
+@dataclass(frozen=True)
+class AttemptOutcome:
+    # Deliveries that may go now (the next event of the same object).
+    send_now: list[str]
+    # When this delivery should be tried again, if it should.
+    retry_at: datetime | None
+
+
+def retry_delay(attempt: int, retry_after: timedelta | None) -> timedelta | None:
+    """The wait after failed attempt number `attempt`, or None when retries are spent."""
+    if attempt > len(RETRY_SCHEDULE):
+        return None
+    base = RETRY_SCHEDULE[attempt - 1]
+    jittered = base * (1 + random.uniform(-RETRY_JITTER, RETRY_JITTER))
+    if retry_after is not None:
+        jittered = max(jittered, min(retry_after, MAX_RETRY_AFTER))
+    return jittered
+
+
+@transaction.atomic
+def delivery_finish(
+    *, request: OutgoingRequest, result: AttemptResult, now: datetime
+) -> AttemptOutcome:
+    delivery = (
+        Delivery.objects.select_for_update().select_related("endpoint").get(pk=request.delivery_id)
+    )
+    if delivery.status != DeliveryStatus.SENDING or delivery.attempts != request.attempt:
+        # The lease ran out and another attempt took over; its outcome is the one kept.
+        return AttemptOutcome(send_now=[], retry_at=None)
+    DeliveryAttempt.objects.create(
+        delivery=delivery,
+        number=request.attempt,
+        attempted_at=now,
+        status_code=result.status_code,
+        duration_ms=result.duration_ms,
+        error=result.error[:500],
+        response_body=result.response_body[:1000],
+    )
+    endpoint = WebhookEndpoint.objects.select_for_update().get(pk=delivery.endpoint_id)
+    delivery.last_status_code = result.status_code
+    delivery.lease_expires_at = None
+    retry_at = None
+    if result.succeeded:
+        delivery.status = DeliveryStatus.SUCCEEDED
+        delivery.next_attempt_at = None
+        endpoint.consecutive_failures = 0
+        endpoint.save(update_fields=["consecutive_failures", "updated_at"])
+    else:
+        endpoint.consecutive_failures += 1
+        endpoint.save(update_fields=["consecutive_failures", "updated_at"])
+        delay = retry_delay(request.attempt, result.retry_after)
+        if result.status_code == 410:
+            delivery.status = DeliveryStatus.PENDING
+            delivery.next_attempt_at = now
+            _disable(endpoint, "The receiver answered 410 Gone.")
+        elif delay is None:
+            delivery.status = DeliveryStatus.FAILED
+            delivery.next_attempt_at = None
+            _disable(
+                endpoint,
+                f"Delivery {delivery.id} failed after {request.attempt} attempts "
+                f"(last: {result.status_code or result.error}).",
+            )
+        else:
+            delivery.status = DeliveryStatus.PENDING
+            retry_at = delivery.next_attempt_at = now + delay
+    delivery.save()
+    send_now = []
+    if delivery.status in (DeliveryStatus.SUCCEEDED, DeliveryStatus.FAILED) and endpoint.active:
+        send_now = first_open_deliveries(endpoint=endpoint, object_id=delivery.object_id)
+    return AttemptOutcome(send_now=send_now, retry_at=retry_at)
+
+
+def delivery_attempt(
+    *,
+    delivery_id: str,
+    clock: Callable[[], datetime],
+    transport: Callable[[OutgoingRequest], AttemptResult],
+) -> AttemptOutcome | None:
+    """One attempt: take the lease, send (holding no database lock), record the outcome.
+
+    None when the delivery was not this caller's to send. `clock` is read twice because
+    the attempt spans the HTTP call.
+    """
+    request = delivery_start(delivery_id=delivery_id, now=clock())
+    if request is None:
+        return None
+    result = transport(request)
+    return delivery_finish(request=request, result=result, now=clock())
+
+
+def deliveries_due(*, now: datetime, limit: int = 1000) -> list[str]:
+    """Open deliveries whose time has come or whose lease has lapsed (a worker died)."""
+    due = Delivery.objects.filter(endpoint__active=True).filter(
+        Q(status=DeliveryStatus.PENDING, next_attempt_at__lte=now)
+        | Q(status=DeliveryStatus.SENDING, lease_expires_at__lte=now)
+    )
+    return list(due.order_by("next_attempt_at", "sequence").values_list("id", flat=True)[:limit])
+
+
+@transaction.atomic
+def event_redeliver(
+    *, event: Event, now: datetime, endpoint: WebhookEndpoint | None = None
+) -> list[Delivery]:
+    """Send an event again: to one endpoint, or to every endpoint that subscribes to it."""
+    if endpoint is not None:
+        endpoints = [endpoint]
+    else:
+        endpoints = [
+            e
+            for e in WebhookEndpoint.objects.filter(
+                workspace_id=event.workspace_id, test_mode=event.test_mode, active=True
+            )
+            if _subscribed(e, event.type)
+        ]
+    if not endpoints:
+        raise DomainError("no_endpoint", "No active endpoint subscribes to this event.")
+    deliveries = []
+    for target in endpoints:
+        delivery, created = Delivery.objects.select_for_update().get_or_create(
+            endpoint=target,
+            event=event,
+            defaults={"object_id": event.object_id, "sequence": event.sequence},
+        )
+        if not created and delivery.status == DeliveryStatus.SENDING:
+            raise DomainError(
+                "delivery_in_progress", f"Delivery {delivery.id} is being sent right now."
+            )
+        delivery.status = DeliveryStatus.PENDING
+        delivery.next_attempt_at = now
+        delivery.save()
+        deliveries.append(delivery)
+    _send_on_commit([d.id for d in deliveries])
+    return deliveries
+
+
+def _send_on_commit(delivery_ids: list[str]) -> None:
+    if not delivery_ids:
+        return
+
+    def enqueue() -> None:
+        from webhooks.tasks import send_delivery
+
+        for delivery_id in delivery_ids:
+            try:
+                send_delivery.apply_async(kwargs={"delivery_id": delivery_id}, retry=False)
+            except Exception:  # the broker is down: the beat sweep sends it later
+                return
+
+    transaction.on_commit(enqueue)

@@ -1,0 +1,38 @@
+"""Thin tasks: each makes one domain call. All are safe to run twice."""
+
+from celery import shared_task
+from django.utils import timezone
+
+from webhooks import services
+from webhooks.sender import post
+
+# Retries further away than this are left to the beat sweep instead of a countdown, so
+# no message waits on the broker for hours (Redis would hand it out again meanwhile).
+_COUNTDOWN_LIMIT_SECONDS = 300
+
+
+@shared_task
+def publish_event(event_id: str) -> None:
+    for delivery_id in services.event_fan_out(event_id=event_id, now=timezone.now()):
+        send_delivery.delay(delivery_id=delivery_id)
+
+
+@shared_task
+def send_delivery(delivery_id: str) -> None:
+    outcome = services.delivery_attempt(delivery_id=delivery_id, clock=timezone.now, transport=post)
+    if outcome is None:
+        return
+    for next_id in outcome.send_now:
+        send_delivery.delay(delivery_id=next_id)
+    if outcome.retry_at is not None:
+        wait = (outcome.retry_at - timezone.now()).total_seconds()
+        if wait <= _COUNTDOWN_LIMIT_SECONDS:
+            send_delivery.apply_async(kwargs={"delivery_id": delivery_id}, countdown=max(wait, 0))
+
+
+@shared_task
+def send_due_deliveries() -> int:
+    due = services.deliveries_due(now=timezone.now())
+    for delivery_id in due:
+        send_delivery.delay(delivery_id=delivery_id)
+    return len(due)
