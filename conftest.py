@@ -1,0 +1,7 @@
+# The shared fixtures live in tests/conftest.py; importing them here makes them visible
+# to the tests inside each app (billing/tests, customers/tests, …) too.
+from tests.conftest import (  # noqa: F401
+    _ci_runs_on_postgresql,
+    other_tenant,
+    tenant,
+)

@@ -1,0 +1,98 @@
+"""A real HTTP receiver on loopback for webhook tests and benchmarks.
+
+It answers from a script of responses (status, headers, delay) and records every request
+it received, in order.
+"""
+
+import threading
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+
+@dataclass
+class Reply:
+    status: int = 200
+    headers: dict[str, str] = field(default_factory=dict)
+    delay: float = 0.0
+
+
+@dataclass
+class Received:
+    headers: dict[str, str]
+    body: bytes
+
+
+class Receiver:
+    def __init__(self, script: list[Reply] | None = None, default: Reply | None = None) -> None:
+        self.script = list(script or [])
+        self.default = default or Reply()
+        self.received: list[Received] = []
+        self.completed = 0  # responses written out in full
+        self._lock = threading.Lock()
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), self._handler())
+        self.server.daemon_threads = True
+        # Closing must not wait for a handler that is still sleeping through a delay.
+        self.server.block_on_close = False
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.server.server_address[1]}/hook"
+
+    def _next_reply(self) -> Reply:
+        with self._lock:
+            return self.script.pop(0) if self.script else self.default
+
+    def _handler(self) -> type[BaseHTTPRequestHandler]:
+        receiver = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_POST(self) -> None:
+                body = self.rfile.read(int(self.headers.get("content-length", 0)))
+                with receiver._lock:
+                    receiver.received.append(
+                        Received({k.lower(): v for k, v in self.headers.items()}, body)
+                    )
+                reply = receiver._next_reply()
+                if reply.delay:
+                    time.sleep(reply.delay)
+                try:
+                    self.send_response(reply.status)
+                    for name, value in reply.headers.items():
+                        self.send_header(name, value)
+                    self.send_header("content-length", "2")
+                    self.end_headers()
+                    self.wfile.write(b"ok")
+                    with receiver._lock:
+                        receiver.completed += 1
+                except OSError:
+                    pass  # the sender went away (killed mid-request)
+
+            def log_message(self, format: str, *args: object) -> None:
+                pass
+
+        return Handler
+
+    def wait_for(self, count: int, timeout: float = 30.0) -> None:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if len(self.received) >= count:
+                return
+            time.sleep(0.02)
+        raise AssertionError(f"received {len(self.received)} requests, expected {count}")
+
+
+@contextmanager
+def running_receiver(
+    script: list[Reply] | None = None, default: Reply | None = None
+) -> Iterator[Receiver]:
+    receiver = Receiver(script, default)
+    thread = threading.Thread(target=receiver.server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield receiver
+    finally:
+        receiver.server.shutdown()
+        receiver.server.server_close()

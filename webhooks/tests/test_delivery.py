@@ -1,0 +1,263 @@
+"""Delivery to a real HTTP receiver on loopback, driven through the services with the
+clock moved by time-machine (so signature timestamps stay consistent with "now")."""
+
+import hashlib
+import hmac
+import json
+from datetime import UTC, datetime, timedelta
+
+import pytest
+import time_machine
+from django.utils import timezone
+from standardwebhooks.webhooks import Webhook, WebhookVerificationError
+
+from billing.models import Event
+from customers.services import customer_create, customer_update
+from tests.factories import CustomerFactory
+from tests.receiver import Reply, running_receiver
+from webhooks import services
+from webhooks.choices import RETRY_SCHEDULE, DeliveryStatus
+from webhooks.models import Delivery, WebhookEndpoint
+from webhooks.sender import post
+
+START = datetime(2026, 3, 2, 12, 0, tzinfo=UTC)
+
+
+def make_endpoint(tenant, url, events=("*",)) -> WebhookEndpoint:
+    return services.endpoint_create(
+        workspace=tenant.workspace, test_mode=True, url=url, events=list(events)
+    )
+
+
+def record_customer_event(tenant):
+    from billing.models import Country
+
+    customer = customer_create(
+        workspace=tenant.workspace,
+        test_mode=True,
+        name="ACME SpA",
+        country=Country.objects.get(code="CL"),
+        tax_id="76086428-5",
+    )
+    return customer, Event.objects.get(object_id=customer.id, type="customer.created")
+
+
+def attempt(delivery_id):
+    return services.delivery_attempt(delivery_id=delivery_id, clock=timezone.now, transport=post)
+
+
+def deliver_until_settled(delivery_id, traveller, max_attempts=20):
+    """Attempt, then jump the clock to each scheduled retry, until nothing is left."""
+    for _ in range(max_attempts):
+        outcome = attempt(delivery_id)
+        assert outcome is not None
+        if outcome.retry_at is None:
+            return
+        traveller.move_to(outcome.retry_at + timedelta(milliseconds=1))
+    raise AssertionError("delivery never settled")
+
+
+def test_a_failing_receiver_is_retried_until_it_succeeds_with_one_webhook_id(test_tenant):
+    script = [Reply(500), Reply(503), Reply(502)]
+    with time_machine.travel(START, tick=True) as traveller, running_receiver(script) as receiver:
+        endpoint = make_endpoint(test_tenant, receiver.url)
+        _, event = record_customer_event(test_tenant)
+        [delivery_id] = services.event_fan_out(event_id=event.id, now=timezone.now())
+
+        deliver_until_settled(delivery_id, traveller)
+
+        delivery = Delivery.objects.get(pk=delivery_id)
+        assert delivery.status == DeliveryStatus.SUCCEEDED
+        assert [a.status_code for a in delivery.attempt_log.all()] == [500, 503, 502, 200]
+        assert receiver.completed == 4
+        ids = {r.headers["webhook-id"] for r in receiver.received}
+        assert ids == {event.id}
+        last = receiver.received[-1]
+        # Verifies with the standardwebhooks library (raises on a bad signature) …
+        payload = Webhook(endpoint.secret).verify(last.body, last.headers)
+        assert payload["event"] == "customer.created"
+        assert payload["object_id"] == event.object_id
+        assert payload["sequence"] == 1
+        assert payload["data"]["tax_id"] == "76086428-5"
+        # … and with a plain HMAC of event type + object id (Piriod's header).
+        expected = hmac.new(
+            endpoint.secret.encode(), f"customer.created{event.object_id}".encode(), hashlib.sha256
+        ).hexdigest()
+        assert last.headers["x-piriod-signature"] == expected
+
+
+def test_a_tampered_body_does_not_verify(test_tenant):
+    with time_machine.travel(START, tick=True), running_receiver() as receiver:
+        endpoint = make_endpoint(test_tenant, receiver.url)
+        _, event = record_customer_event(test_tenant)
+        [delivery_id] = services.event_fan_out(event_id=event.id, now=timezone.now())
+        attempt(delivery_id)
+        received = receiver.received[0]
+        tampered = received.body.replace(b"ACME", b"EVIL")
+        with pytest.raises(WebhookVerificationError):
+            Webhook(endpoint.secret).verify(tampered, received.headers)
+
+
+def test_retry_waits_follow_the_schedule(test_tenant):
+    with time_machine.travel(START, tick=False) as traveller, running_receiver(
+        default=Reply(500)
+    ) as receiver:
+        make_endpoint(test_tenant, receiver.url)
+        _, event = record_customer_event(test_tenant)
+        [delivery_id] = services.event_fan_out(event_id=event.id, now=timezone.now())
+        for expected_wait in RETRY_SCHEDULE[:3]:
+            outcome = attempt(delivery_id)
+            wait = outcome.retry_at - timezone.now()
+            assert expected_wait * 0.9 <= wait <= expected_wait * 1.1
+            traveller.move_to(outcome.retry_at)
+
+
+def test_retry_after_is_honoured(test_tenant):
+    script = [Reply(503, headers={"Retry-After": "120"})]
+    with time_machine.travel(START, tick=False), running_receiver(script) as receiver:
+        make_endpoint(test_tenant, receiver.url)
+        _, event = record_customer_event(test_tenant)
+        [delivery_id] = services.event_fan_out(event_id=event.id, now=timezone.now())
+        outcome = attempt(delivery_id)
+        assert outcome.retry_at - timezone.now() == timedelta(seconds=120)
+
+
+def test_410_disables_the_endpoint_at_once(test_tenant):
+    with time_machine.travel(START, tick=True), running_receiver([Reply(410)]) as receiver:
+        endpoint = make_endpoint(test_tenant, receiver.url)
+        _, event = record_customer_event(test_tenant)
+        [delivery_id] = services.event_fan_out(event_id=event.id, now=timezone.now())
+
+        outcome = attempt(delivery_id)
+
+        endpoint.refresh_from_db()
+        assert outcome.retry_at is None
+        assert endpoint.active is False
+        assert "410" in endpoint.disabled_reason
+        assert Event.objects.filter(type="webhook_endpoint.disabled", object_id=endpoint.id).exists()
+        # Nothing more goes to a disabled endpoint.
+        assert attempt(delivery_id) is None
+        assert len(receiver.received) == 1
+
+
+def test_exhausted_retries_disable_the_endpoint_after_about_three_days(test_tenant):
+    with time_machine.travel(START, tick=True) as traveller, running_receiver(
+        default=Reply(500)
+    ) as receiver:
+        endpoint = make_endpoint(test_tenant, receiver.url)
+        _, event = record_customer_event(test_tenant)
+        [delivery_id] = services.event_fan_out(event_id=event.id, now=timezone.now())
+
+        deliver_until_settled(delivery_id, traveller)
+
+        delivery = Delivery.objects.get(pk=delivery_id)
+        endpoint.refresh_from_db()
+        assert delivery.status == DeliveryStatus.FAILED
+        assert delivery.attempts == len(RETRY_SCHEDULE) + 1 == len(receiver.received)
+        span = timezone.now() - START
+        assert timedelta(days=2.7) < span < timedelta(days=3.5)
+        assert endpoint.active is False
+        assert delivery.id in endpoint.disabled_reason
+        assert Event.objects.filter(type="webhook_endpoint.disabled", object_id=endpoint.id).exists()
+
+
+def test_three_consecutive_failures_flag_the_endpoint_and_a_success_clears_it(test_tenant):
+    script = [Reply(500), Reply(500), Reply(500)]
+    with time_machine.travel(START, tick=True) as traveller, running_receiver(script) as receiver:
+        endpoint = make_endpoint(test_tenant, receiver.url)
+        _, event = record_customer_event(test_tenant)
+        [delivery_id] = services.event_fan_out(event_id=event.id, now=timezone.now())
+        for _ in range(3):
+            outcome = attempt(delivery_id)
+            traveller.move_to(outcome.retry_at + timedelta(milliseconds=1))
+        endpoint.refresh_from_db()
+        assert endpoint.failing is True
+
+        attempt(delivery_id)
+
+        endpoint.refresh_from_db()
+        assert endpoint.failing is False
+        assert endpoint.consecutive_failures == 0
+
+
+def test_redirects_are_not_followed(test_tenant):
+    with time_machine.travel(START, tick=True), running_receiver() as target, running_receiver(
+        [Reply(302, headers={"Location": "http://127.0.0.1:1/x"})]
+    ) as receiver:
+        receiver.script[0].headers["Location"] = target.url
+        make_endpoint(test_tenant, receiver.url)
+        _, event = record_customer_event(test_tenant)
+        [delivery_id] = services.event_fan_out(event_id=event.id, now=timezone.now())
+
+        outcome = attempt(delivery_id)
+
+        assert outcome.retry_at is not None
+        assert Delivery.objects.get(pk=delivery_id).last_status_code == 302
+        assert target.received == []
+
+
+def test_rotation_signs_with_both_secrets_for_the_overlap_only(test_tenant):
+    with time_machine.travel(START, tick=True) as traveller, running_receiver() as receiver:
+        endpoint = make_endpoint(test_tenant, receiver.url)
+        old_secret = endpoint.secret
+        endpoint = services.endpoint_rotate_secret(endpoint=endpoint, now=timezone.now())
+        customer, event = record_customer_event(test_tenant)
+        [delivery_id] = services.event_fan_out(event_id=event.id, now=timezone.now())
+        attempt(delivery_id)
+        during = receiver.received[-1]
+        assert len(during.headers["webhook-signature"].split(" ")) == 2
+        Webhook(old_secret).verify(during.body, during.headers)
+        Webhook(endpoint.secret).verify(during.body, during.headers)
+
+        traveller.shift(timedelta(hours=24, minutes=1))
+        customer_update(customer=customer, name="ACME Chile SpA")
+        update_event = Event.objects.get(object_id=customer.id, type="customer.updated")
+        [delivery_id] = services.event_fan_out(event_id=update_event.id, now=timezone.now())
+        attempt(delivery_id)
+        after = receiver.received[-1]
+        Webhook(endpoint.secret).verify(after.body, after.headers)
+        with pytest.raises(WebhookVerificationError):
+            Webhook(old_secret).verify(after.body, after.headers)
+
+
+def test_only_subscribed_active_endpoints_get_a_delivery(test_tenant, other_tenant):
+    with running_receiver() as receiver:
+        subscribed = make_endpoint(test_tenant, receiver.url, events=["customer.created"])
+        make_endpoint(test_tenant, receiver.url, events=["invoice.paid"])
+        inactive = make_endpoint(test_tenant, receiver.url)
+        WebhookEndpoint.objects.filter(pk=inactive.pk).update(active=False)
+        _, event = record_customer_event(test_tenant)
+
+        services.event_fan_out(event_id=event.id, now=timezone.now())
+        services.event_fan_out(event_id=event.id, now=timezone.now())  # a re-run adds nothing
+
+        assert list(Delivery.objects.values_list("endpoint_id", flat=True)) == [subscribed.id]
+
+
+def test_a_later_event_waits_for_the_earlier_one_of_the_same_object(test_tenant):
+    with time_machine.travel(START, tick=True) as traveller, running_receiver(
+        [Reply(500)]
+    ) as receiver:
+        make_endpoint(test_tenant, receiver.url)
+        customer, created = record_customer_event(test_tenant)
+        customer_update(customer=customer, name="Renamed")
+        updated = Event.objects.get(object_id=customer.id, type="customer.updated")
+        # Published out of order: the update first.
+        second = services.event_fan_out(event_id=updated.id, now=timezone.now())
+        assert attempt(second[0]) is None  # the creation has not even been published
+        [first] = services.event_fan_out(event_id=created.id, now=timezone.now())
+        [first_id] = [d for d in services.first_open_deliveries(
+            endpoint=WebhookEndpoint.objects.get(), object_id=customer.id
+        )]
+        update_delivery = Delivery.objects.get(event=updated)
+        assert attempt(update_delivery.id) is None  # the creation is still open
+
+        outcome = attempt(first_id)  # fails once
+        traveller.move_to(outcome.retry_at + timedelta(milliseconds=1))
+        assert attempt(update_delivery.id) is None
+        outcome = attempt(first_id)
+        assert outcome.send_now == [update_delivery.id]
+        attempt(update_delivery.id)
+
+        sequences = [json.loads(r.body)["sequence"] for r in receiver.received]
+        assert sequences == [1, 1, 2]
