@@ -48,9 +48,11 @@ class IsWorkspaceMember(permissions.BasePermission):
         if not workspace_id:
             raise WorkspaceRequired()
         test_mode = parse_test_mode(request.headers.get(TEST_MODE_HEADER))
-        workspace = Workspace.objects.filter(
-            id=workspace_id, memberships__user=request.user
-        ).first()
+        workspace = (
+            Workspace.objects.filter(id=workspace_id, memberships__user=request.user).first()
+            if "\x00" not in workspace_id  # names no workspace, and PostgreSQL refuses it
+            else None
+        )
         if workspace is None:
             raise WorkspaceForbidden()
         request.workspace = workspace  # type: ignore[attr-defined]

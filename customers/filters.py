@@ -7,7 +7,7 @@ from customers.models import Contact, Customer
 class CustomerFilter(TenantFilterSet):
     name = django_filters.CharFilter(lookup_expr="icontains")
     email = django_filters.CharFilter(lookup_expr="iexact")
-    country = django_filters.CharFilter(field_name="country_id", lookup_expr="iexact")
+    country = django_filters.CharFilter(field_name="country__code", lookup_expr="iexact")
     country__in = CharInFilter(field_name="country_id", lookup_expr="in")
     status__in = CharInFilter(field_name="status", lookup_expr="in")
 

@@ -5,7 +5,7 @@ from customers.models import Contact, Customer
 
 def customer_queryset() -> QuerySet[Customer]:
     """Customers with what their representation reads, in a fixed number of queries."""
-    return Customer.objects.prefetch_related(
+    return Customer.objects.select_related("country", "state", "currency").prefetch_related(
         Prefetch("contacts", queryset=Contact.objects.order_by("created_at", "id"))
     )
 

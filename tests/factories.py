@@ -8,8 +8,10 @@ import factory
 from django.contrib.auth import get_user_model
 from stdnum.cl import rut
 
-from billing.models import Country, Membership, Workspace
+from billing.models import Country, Event, Membership, Workspace
 from customers.models import Contact, Customer
+from webhooks.models import WebhookEndpoint
+from webhooks.signing import new_secret
 
 
 def _rut(n: int) -> str:
@@ -76,7 +78,28 @@ class ContactFactory(TenantFactory):
     email = factory.Sequence(lambda n: f"contact{n}@customer.cl")
 
 
+class WebhookEndpointFactory(TenantFactory):
+    class Meta:
+        model = WebhookEndpoint
+
+    url = factory.Sequence(lambda n: f"https://hooks{n}.example.com/billing")
+    events = factory.LazyFunction(lambda: ["*"])
+    secret = factory.LazyFunction(new_secret)
+
+
+class EventFactory(TenantFactory):
+    class Meta:
+        model = Event
+
+    type = "customer.updated"
+    object_id = factory.Sequence(lambda n: f"cus_{n:026d}")
+    sequence = 1
+    data = factory.LazyAttribute(lambda event: {"id": event.object_id})
+
+
 FACTORIES: dict[type, type[TenantFactory]] = {
     Customer: CustomerFactory,
     Contact: ContactFactory,
+    WebhookEndpoint: WebhookEndpointFactory,
+    Event: EventFactory,
 }

@@ -1,5 +1,6 @@
 """The HTTP side of a delivery: one POST, no redirects, a hard timeout, no database."""
 
+import functools
 import time
 from datetime import timedelta
 from email.utils import parsedate_to_datetime
@@ -12,12 +13,18 @@ from webhooks.services import AttemptResult, OutgoingRequest
 from webhooks.url_safety import UnsafeUrl, check_webhook_url
 
 
+@functools.cache
+def _client() -> httpx.Client:
+    # One client per worker process (it is thread-safe): connections to a receiver are
+    # kept alive between deliveries, and the TLS context is built once, not per request.
+    return httpx.Client(timeout=settings.WEBHOOK_TIMEOUT_SECONDS, follow_redirects=False)
+
+
 def post(request: OutgoingRequest) -> AttemptResult:
     started = time.monotonic()
     try:
         check_webhook_url(request.url, test_mode=request.test_mode)
-        with httpx.Client(timeout=settings.WEBHOOK_TIMEOUT_SECONDS, follow_redirects=False) as client:
-            response = client.post(request.url, content=request.body, headers=request.headers)
+        response = _client().post(request.url, content=request.body, headers=request.headers)
     except UnsafeUrl as exc:
         return AttemptResult(None, _elapsed_ms(started), error=f"unsafe url: {exc}")
     except httpx.TimeoutException:

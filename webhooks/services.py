@@ -16,6 +16,7 @@ from django.conf import settings
 from django.db import transaction
 from django.db.models import Q
 
+from billing.db import relax_commit_durability
 from billing.errors import DomainError, InvalidInput
 from billing.event_types import ALL, EVENT_TYPES, PING
 from billing.models import Event, Workspace
@@ -153,25 +154,33 @@ def event_fan_out(*, event_id: str, now: datetime) -> list[str]:
 
     Idempotent: a second run for the same event creates nothing new.
     """
+    relax_commit_durability()  # lost on a crash, the sweep publishes the event again
     event = Event.objects.select_for_update().filter(pk=event_id).first()
     if event is None or event.type == PING:
         return []
-    endpoints = WebhookEndpoint.objects.filter(
-        workspace_id=event.workspace_id, test_mode=event.test_mode, active=True
-    )
-    for endpoint in endpoints:
-        if _subscribed(endpoint, event.type):
-            Delivery.objects.get_or_create(
+    endpoints = [
+        endpoint
+        for endpoint in WebhookEndpoint.objects.filter(
+            workspace_id=event.workspace_id, test_mode=event.test_mode, active=True
+        )
+        if _subscribed(endpoint, event.type)
+    ]
+    Delivery.objects.bulk_create(
+        [
+            Delivery(
                 endpoint=endpoint,
                 event=event,
-                defaults={
-                    "object_id": event.object_id,
-                    "sequence": event.sequence,
-                    "next_attempt_at": now,
-                },
+                object_id=event.object_id,
+                sequence=event.sequence,
+                next_attempt_at=now,
             )
-    event.published_at = event.published_at or now
-    event.save(update_fields=["published_at"])
+            for endpoint in endpoints
+        ],
+        ignore_conflicts=True,  # a re-run for the same event adds nothing
+    )
+    if event.published_at is None:
+        event.published_at = now
+        event.save(update_fields=["published_at"])
     return [
         delivery_id
         for endpoint in endpoints
@@ -242,8 +251,11 @@ def payload_body(event: Event) -> str:
 def delivery_start(*, delivery_id: str, now: datetime) -> OutgoingRequest | None:
     """Take the lease on a due delivery and build its request, or None if it is not
     this caller's to send (already done, not due, leased elsewhere, or waiting its turn)."""
+    relax_commit_durability()  # a lost lease only lets the attempt be made again
+    # Lock the delivery row only (`of`): with the joined rows locked too, a delivery whose
+    # endpoint row is busy would be skipped as if another worker were sending it.
     delivery = (
-        Delivery.objects.select_for_update(skip_locked=True)
+        Delivery.objects.select_for_update(skip_locked=True, of=("self",))
         .select_related("endpoint", "event")
         .filter(pk=delivery_id)
         .first()
@@ -323,9 +335,9 @@ def retry_delay(attempt: int, retry_after: timedelta | None) -> timedelta | None
 def delivery_finish(
     *, request: OutgoingRequest, result: AttemptResult, now: datetime
 ) -> AttemptOutcome:
-    delivery = (
-        Delivery.objects.select_for_update().select_related("endpoint").get(pk=request.delivery_id)
-    )
+    # Lost on a crash, the delivery is simply sent again (receivers dedupe on webhook-id).
+    relax_commit_durability()
+    delivery = Delivery.objects.select_for_update().get(pk=request.delivery_id)
     if delivery.status != DeliveryStatus.SENDING or delivery.attempts != request.attempt:
         # The lease ran out and another attempt took over; its outcome is the one kept.
         return AttemptOutcome(send_now=[], retry_at=None)

@@ -10,7 +10,7 @@ from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
 from django.core.exceptions import RequestDataTooBig
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.http import Http404
-from rest_framework import exceptions
+from rest_framework import exceptions, serializers
 from rest_framework.response import Response
 from rest_framework.views import exception_handler as drf_exception_handler
 
@@ -40,8 +40,33 @@ def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | Non
         return response
     if isinstance(exc, exceptions.APIException):
         codes = exc.get_codes()
+        code = codes if isinstance(codes, str) else exc.default_code
+        detail: Any = exc.detail
+        if isinstance(detail, dict) and "detail" in detail:
+            # simplejwt nests its own {"detail", "code", "messages"} in the exception.
+            code = str(detail.get("code") or code)
+            detail = detail["detail"]
+        if isinstance(detail, list) and all(isinstance(d, str) for d in detail):
+            detail = " ".join(detail)
         response.data = {
-            "detail": str(exc.detail) if not isinstance(exc.detail, dict | list) else exc.detail,
-            "code": codes if isinstance(codes, str) else exc.default_code,
+            "detail": detail if isinstance(detail, dict | list) else str(detail),
+            "code": code,
         }
     return response
+
+
+# Documentation only: the shapes above, as OpenAPI components (billing.api.schema).
+
+
+class ErrorSerializer(serializers.Serializer):
+    """An error that is not about a field: a message and a stable machine `code`."""
+
+    detail = serializers.CharField()
+    code = serializers.CharField(help_text="A stable machine-readable code.")
+
+
+class ValidationErrorSerializer(serializers.Serializer):
+    """A 400: field errors in DRF's shape `{"field": ["message"], "non_field_errors":
+    ["message"]}`, nested for nested objects, or `{"detail", "code"}` when the request as a
+    whole is malformed (bad JSON, a missing workspace header). Its schema is written out
+    in billing.api.schema, since the keys are the fields of each request."""

@@ -5,10 +5,15 @@ django-filter; these backends cover what every resource has in common.
 """
 
 import re
+from datetime import UTC, datetime
 from typing import Any
 
 import django_filters
+from django.core.exceptions import ValidationError
+from django.db import models
 from django.db.models import Model, QuerySet
+from django.utils import timezone
+from django_filters.fields import IsoDateTimeField
 from rest_framework import exceptions, filters
 from rest_framework.request import Request
 
@@ -16,13 +21,44 @@ METADATA_PREFIX = "metadata__"
 _METADATA_KEY = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
 
 
-class TenantFilterSet(django_filters.FilterSet):
-    """Ranges on the timestamps every resource carries, named as the API shows them."""
+class UtcIsoDateTimeField(IsoDateTimeField):
+    """An ISO 8601 datetime, converted to UTC before it reaches a query.
 
-    created__gte = django_filters.IsoDateTimeFilter(field_name="created_at", lookup_expr="gte")
-    created__lte = django_filters.IsoDateTimeFilter(field_name="created_at", lookup_expr="lte")
-    updated__gte = django_filters.IsoDateTimeFilter(field_name="updated_at", lookup_expr="gte")
-    updated__lte = django_filters.IsoDateTimeFilter(field_name="updated_at", lookup_expr="lte")
+    Python accepts offsets up to ±23:59 and PostgreSQL only to ±15:59, and a moment near
+    year 1 or 9999 may leave the calendar once in UTC: both are a 400, not a DB error.
+    """
+
+    default_error_messages = {"out_of_range": "Enter a date and time between years 1 and 9999."}
+
+    def to_python(self, value: Any) -> datetime | None:
+        result = super().to_python(value)
+        if result is None or timezone.is_naive(result):
+            return result
+        try:
+            return result.astimezone(UTC)
+        except OverflowError as exc:
+            raise ValidationError(self.error_messages["out_of_range"], code="out_of_range") from exc
+
+
+class IsoDateTimeFilter(django_filters.IsoDateTimeFilter):
+    field_class = UtcIsoDateTimeField
+
+
+class TenantFilterSet(django_filters.FilterSet):
+    """Ranges on the timestamps every resource carries, named as the API shows them.
+
+    Datetime filters, declared or generated from `Meta.fields`, use IsoDateTimeFilter.
+    """
+
+    FILTER_DEFAULTS = {
+        **django_filters.filterset.FILTER_FOR_DBFIELD_DEFAULTS,
+        models.DateTimeField: {"filter_class": IsoDateTimeFilter},
+    }
+
+    created__gte = IsoDateTimeFilter(field_name="created_at", lookup_expr="gte")
+    created__lte = IsoDateTimeFilter(field_name="created_at", lookup_expr="lte")
+    updated__gte = IsoDateTimeFilter(field_name="updated_at", lookup_expr="gte")
+    updated__lte = IsoDateTimeFilter(field_name="updated_at", lookup_expr="lte")
 
 
 class CharInFilter(django_filters.BaseInFilter, django_filters.CharFilter):

@@ -1,5 +1,6 @@
 from django.contrib.auth import authenticate
 from rest_framework import serializers
+from rest_framework_simplejwt.serializers import TokenRefreshSerializer
 from rest_framework_simplejwt.tokens import RefreshToken
 
 from billing.api.serializers import StrictFieldsMixin
@@ -45,8 +46,19 @@ class DocumentTypeSerializer(serializers.ModelSerializer):
     class Meta:
         model = DocumentType
         fields = [
-            "id", "code", "name", "country", "currency", "tax", "has_taxes", "hold_taxes",
-            "is_sale", "is_purchase", "is_order", "is_credit_note", "is_debit_note",
+            "id",
+            "code",
+            "name",
+            "country",
+            "currency",
+            "tax",
+            "has_taxes",
+            "hold_taxes",
+            "is_sale",
+            "is_purchase",
+            "is_order",
+            "is_credit_note",
+            "is_debit_note",
             "is_electronic",
         ]
 
@@ -83,3 +95,7 @@ class JwtObtainSerializer(StrictFieldsMixin, serializers.Serializer):
             )
         refresh = RefreshToken.for_user(user)
         return {"access": str(refresh.access_token), "refresh": str(refresh)}
+
+
+class JwtRefreshSerializer(StrictFieldsMixin, TokenRefreshSerializer):
+    """simplejwt's refresh exchange; unknown fields are a 400 as in every other body."""

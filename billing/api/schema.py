@@ -1,17 +1,99 @@
-"""OpenAPI: the tenant headers and Idempotency-Key on every operation that takes them."""
+"""OpenAPI: the tenant headers and Idempotency-Key on every operation that takes them,
+and the error responses each operation can give (billing.api.errors' shapes)."""
 
 from typing import Any
 
-from drf_spectacular.extensions import OpenApiAuthenticationExtension
+from django.core.exceptions import FieldDoesNotExist
+from drf_spectacular.extensions import (
+    OpenApiAuthenticationExtension,
+    OpenApiSerializerExtension,
+)
 from drf_spectacular.openapi import AutoSchema as SpectacularAutoSchema
 from drf_spectacular.plumbing import build_parameter_type
 from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import OpenApiParameter
+from drf_spectacular.utils import OpenApiParameter, OpenApiResponse
+from rest_framework import permissions
 
+from billing.api.errors import ErrorSerializer, ValidationErrorSerializer
 from billing.tenancy import TEST_MODE_HEADER, WORKSPACE_HEADER, IsWorkspaceMember
+
+_BODY_METHODS = ("POST", "PUT", "PATCH")
+_TEXT_FORMATS = ("email", "uri")
+_OUTER_KEYS = ("readOnly", "writeOnly", "nullable", "description", "title")
+
+
+def _model_field_allows_blank(field: Any) -> bool:
+    model = getattr(getattr(field.parent, "Meta", None), "model", None)
+    if model is None or not field.source or "." in field.source:
+        return False
+    try:
+        return bool(model._meta.get_field(field.source).blank)
+    except FieldDoesNotExist:
+        return False
 
 
 class AutoSchema(SpectacularAutoSchema):
+    def _map_serializer_field(
+        self, field: Any, direction: Any, bypass_extensions: bool = False
+    ) -> dict[str, Any] | None:
+        schema = super()._map_serializer_field(field, direction, bypass_extensions)
+        # drf-spectacular allows "" beside the format of a writable optional email or URL;
+        # a read-only one shown from an optional model field can be "" just the same.
+        if (
+            schema
+            and field.read_only
+            and schema.get("format") in _TEXT_FORMATS
+            and _model_field_allows_blank(field)
+        ):
+            outer = {k: v for k, v in schema.items() if k in _OUTER_KEYS}
+            inner = {k: v for k, v in schema.items() if k not in _OUTER_KEYS}
+            schema = {**outer, "oneOf": [inner, {"type": "string", "maxLength": 0}]}
+        return schema
+
+    def _get_response_bodies(self, direction: Any = "response") -> dict[str, Any]:
+        responses = super()._get_response_bodies(direction)
+        if direction != "response":
+            return responses
+        for code, response in self._error_responses().items():
+            if code not in responses:
+                responses[code] = self._get_response_for_code(response, code, direction=direction)
+        return responses
+
+    def _error_responses(self) -> dict[str, OpenApiResponse]:
+        """The errors an operation can answer, from what the view is (see api.md §1)."""
+        perms = self.view.get_permissions()
+        tenant = any(isinstance(p, IsWorkspaceMember) for p in perms)
+        authenticated = bool(perms) and not any(isinstance(p, permissions.AllowAny) for p in perms)
+        has_body = self.method in _BODY_METHODS
+        listing = self.method == "GET" and self._is_list_view()
+        detail = "{" in self.path
+
+        def error(description: str) -> OpenApiResponse:
+            return OpenApiResponse(ErrorSerializer, description=description)
+
+        errors: dict[str, OpenApiResponse] = {}
+        if has_body or tenant or listing:
+            errors["400"] = OpenApiResponse(
+                ValidationErrorSerializer,
+                description="Invalid input: field errors, a malformed body, query or header.",
+            )
+        if authenticated:
+            errors["401"] = error("Missing, invalid or revoked credentials.")
+        if tenant:
+            errors["403"] = error("Not a member of the workspace named by x-simple-workspace.")
+        if detail or listing:
+            errors["404"] = error("No such object in this workspace and mode, or no such page.")
+        if tenant and self.method not in permissions.SAFE_METHODS:
+            errors["409"] = error("State conflict, or the Idempotency-Key is in use.")
+        if has_body:
+            errors["413"] = error("The request body is too large.")
+            errors["415"] = error("The body is not JSON.")
+        if tenant and self.method == "POST":
+            errors["422"] = error("The Idempotency-Key was used with a different request.")
+        if self.view.get_throttles():
+            errors["429"] = error("Rate limited; retry after the Retry-After header's seconds.")
+        return errors
+
     def _get_parameters(self) -> list[dict[str, Any]]:
         parameters = super()._get_parameters()
         if any(isinstance(p, IsWorkspaceMember) for p in self.view.get_permissions()):
@@ -66,4 +148,21 @@ class JwtScheme(OpenApiAuthenticationExtension):
         return {"type": "http", "scheme": "bearer", "bearerFormat": "JWT"}
 
 
-__all__ = ["ApiTokenScheme", "AutoSchema", "JwtScheme", "OpenApiTypes"]
+class ValidationErrorScheme(OpenApiSerializerExtension):
+    target_class = ValidationErrorSerializer
+
+    def map_serializer(self, auto_schema: Any, direction: Any) -> dict[str, Any]:
+        return {
+            "type": "object",
+            "description": (
+                "Field errors `{field: [message]}` (nested for nested objects) and "
+                "`non_field_errors`; or `{detail, code}` for a malformed request."
+            ),
+            "properties": {
+                "non_field_errors": {"type": "array", "items": {"type": "string"}},
+            },
+            "additionalProperties": {},
+        }
+
+
+__all__ = ["ApiTokenScheme", "AutoSchema", "JwtScheme", "OpenApiTypes", "ValidationErrorScheme"]

@@ -4,27 +4,32 @@ from typing import Any
 
 import django_filters
 from django.db import connection
-from drf_spectacular.utils import extend_schema, inline_serializer
+from drf_spectacular.utils import OpenApiResponse, extend_schema, inline_serializer
 from rest_framework import mixins, permissions, serializers, viewsets
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 from rest_framework_simplejwt.views import TokenRefreshView
 
+from billing.api.errors import ErrorSerializer
 from billing.api.filters import CharInFilter
 from billing.api.kernel_serializers import (
     CountrySerializer,
     CurrencySerializer,
     DocumentTypeSerializer,
     JwtObtainSerializer,
+    JwtRefreshSerializer,
     StateSerializer,
     WorkspaceSerializer,
 )
+from billing.api.viewsets import ApiInputMixin
 from billing.models import Country, Currency, DocumentType, State, Workspace
 from config.celery import app as celery_app
 
 
-class WorkspaceViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
+class WorkspaceViewSet(
+    ApiInputMixin, mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet
+):
     """The caller's workspaces. Needs no workspace header: it is how a caller finds one."""
 
     serializer_class = WorkspaceSerializer
@@ -37,7 +42,9 @@ class WorkspaceViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewset
         return Workspace.objects.filter(memberships__user=self.request.user).order_by("name", "id")
 
 
-class ReferenceViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
+class ReferenceViewSet(
+    ApiInputMixin, mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet
+):
     """Reference data is global: readable by any member, in any workspace."""
 
 
@@ -87,8 +94,14 @@ class DocumentTypeFilter(django_filters.FilterSet):
     class Meta:
         model = DocumentType
         fields = [
-            "country", "code", "is_sale", "is_purchase", "hold_taxes", "is_order",
-            "is_credit_note", "is_debit_note",
+            "country",
+            "code",
+            "is_sale",
+            "is_purchase",
+            "hold_taxes",
+            "is_order",
+            "is_credit_note",
+            "is_debit_note",
         ]
 
 
@@ -100,7 +113,7 @@ class DocumentTypeViewSet(ReferenceViewSet):
     ordering_fields = ("id", "code", "name")
 
 
-class JwtObtainView(APIView):
+class JwtObtainView(ApiInputMixin, APIView):
     permission_classes = [permissions.AllowAny]
     authentication_classes: list[Any] = []
     serializer_class = JwtObtainSerializer
@@ -112,8 +125,17 @@ class JwtObtainView(APIView):
         return Response(serializer.validated_data)
 
 
-class JwtRefreshView(TokenRefreshView):
-    pass
+class JwtRefreshView(ApiInputMixin, TokenRefreshView):
+    serializer_class = JwtRefreshSerializer
+
+    @extend_schema(
+        responses={
+            200: JwtRefreshSerializer,
+            401: OpenApiResponse(ErrorSerializer, description="Invalid or expired refresh token."),
+        }
+    )
+    def post(self, request: Request, *args: Any, **kwargs: Any) -> Response:
+        return super().post(request, *args, **kwargs)
 
 
 HealthSerializer = inline_serializer(

@@ -1,5 +1,8 @@
 """The base of every tenant resource's API.
 
+`ApiInputMixin` (on every API view) parses bodies with the kernel's JSON parser and keeps
+path ids and query parameters that no stored value can contain away from the database.
+
 `TenantViewSet` does three things once for all resources:
 - scopes the queryset to the caller's (workspace, mode), so retrieve, update, delete,
   actions and lists can only ever see the tenant's own rows;
@@ -14,12 +17,13 @@ from django.db.models import QuerySet
 from django.http import HttpRequest
 from django.http.response import HttpResponseBase
 from django.utils import timezone
-from rest_framework import mixins, viewsets
+from rest_framework import exceptions, mixins, viewsets
 from rest_framework.permissions import SAFE_METHODS
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from billing.api.parsers import JSONParser, has_unstorable_characters
 from billing.api.serializers import scope_to_tenant
 from billing.services.idempotency import (
     Replay,
@@ -32,7 +36,30 @@ from billing.services.idempotency import (
 IDEMPOTENCY_HEADER = "Idempotency-Key"
 
 
-class TransactionalAPIView(APIView):
+class ApiInputMixin:
+    """Input checks every API view makes before its handler runs (after authentication).
+
+    A NUL or an unpaired surrogate in a path id or a query parameter would reach a query
+    that PostgreSQL refuses (a 500); no stored value contains one, so the id is a 404
+    and the parameter a 400. Bodies get the same treatment from the JSON parser.
+    """
+
+    parser_classes = [JSONParser]
+
+    def initial(self, request: Request, *args: Any, **kwargs: Any) -> None:
+        super().initial(request, *args, **kwargs)  # type: ignore[misc]
+        if any(isinstance(v, str) and has_unstorable_characters(v) for v in kwargs.values()):
+            raise exceptions.NotFound()
+        errors = {
+            key.replace("\x00", "\ufffd"): ["Null characters are not allowed."]
+            for key, values in request.query_params.lists()
+            if any(has_unstorable_characters(text) for text in (key, *values))
+        }
+        if errors:
+            raise exceptions.ValidationError(errors)
+
+
+class TransactionalAPIView(ApiInputMixin, APIView):
     """APIView whose unsafe requests run atomically and whose POSTs are idempotent."""
 
     def dispatch(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponseBase:

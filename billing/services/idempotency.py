@@ -46,10 +46,10 @@ def request_fingerprint(*, method: str, path: str, body: Any) -> str:
 def idempotency_key_prepare(
     *, workspace: Workspace, test_mode: bool, key: str, fingerprint: str, now: datetime
 ) -> None:
-    if not key or len(key) > KEY_MAX_LENGTH:
+    if not key or len(key) > KEY_MAX_LENGTH or "\x00" in key:
         raise DomainError(
             "idempotency_key_invalid",
-            f"Idempotency-Key must be 1 to {KEY_MAX_LENGTH} characters.",
+            f"Idempotency-Key must be 1 to {KEY_MAX_LENGTH} characters, none of them NUL.",
             status_code=400,
         )
     try:

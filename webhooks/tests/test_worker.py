@@ -5,7 +5,7 @@ import threading
 import time
 
 import pytest
-from django.utils import timezone
+from django.db import connection
 from standardwebhooks.webhooks import Webhook
 
 from billing.models import Country
@@ -83,8 +83,11 @@ def test_events_of_one_object_arrive_in_order_under_concurrent_writers(
                 time.sleep(0.03)
 
         def rename(thread: int) -> None:
-            for i in range(3):
-                customer_update(customer=customer, name=f"ACME {thread}-{i}")
+            try:
+                for i in range(3):
+                    customer_update(customer=customer, name=f"ACME {thread}-{i}")
+            finally:
+                connection.close()  # each thread has its own; the test database must drop
 
         sweeper = threading.Thread(target=sweep)
         sweeper.start()

@@ -1,0 +1,85 @@
+# The two commands a newcomer needs: `make run` and `make test` (see README.md).
+SHELL := /bin/bash
+.DEFAULT_GOAL := help
+
+VENV ?= .venv
+PY := $(VENV)/bin/python
+BIN := $(CURDIR)/$(VENV)/bin
+# Installing is skipped while this stamp is newer than pyproject.toml.
+STAMP := $(VENV)/.installed
+PORT ?= 8000
+PYTEST_ARGS ?=
+# The project's packages (tests/ is excluded from mypy in pyproject; bench/ holds scripts).
+MYPY_TARGETS := $(filter-out tests,$(patsubst %/__init__.py,%,$(wildcard */__init__.py)))
+
+# python3.11, or python3 when that is 3.11 (pyproject pins >=3.11,<3.12).
+PYTHON311 := $(shell \
+	for c in python3.11 python3; do \
+		p=$$(command -v $$c 2>/dev/null) || continue; \
+		$$p -c 'import sys; sys.exit(sys.version_info[:2] != (3, 11))' 2>/dev/null && { echo $$p; break; }; \
+	done)
+
+.PHONY: help install run test lint clean
+
+help:
+	@echo "make install  create $(VENV) (Python 3.11) and install the project with its dev tools"
+	@echo "make run      migrate, create the Demo workspace and a token, start web + worker + beat"
+	@echo "make test     run pytest (extra arguments: make test PYTEST_ARGS='-k customers -x')"
+	@echo "make lint     ruff, ruff format --check, mypy, makemigrations --check, OpenAPI validation"
+
+install: $(STAMP)
+
+$(STAMP): pyproject.toml
+	@if [ -z "$(PYTHON311)" ]; then \
+		echo "Python 3.11 is required: neither python3.11 nor a python3 that is 3.11 is on PATH." >&2; \
+		exit 1; \
+	fi
+	@if ! $(PY) -c 'import sys; sys.exit(sys.version_info[:2] != (3, 11))' 2>/dev/null; then \
+		echo "Creating $(VENV) with $(PYTHON311)"; \
+		rm -rf $(VENV) && $(PYTHON311) -m venv $(VENV); \
+	fi
+	$(PY) -m pip install --quiet --disable-pip-version-check --upgrade pip
+	@# The project is not a package (no modules to install): install what it pins.
+	$(PY) -c 'import tomllib; p = tomllib.load(open("pyproject.toml", "rb"))["project"]; \
+		print("\n".join(p["dependencies"] + p["optional-dependencies"]["dev"]))' \
+		> $(VENV)/requirements.txt
+	$(PY) -m pip install --quiet --disable-pip-version-check -r $(VENV)/requirements.txt
+	@touch $(STAMP)
+
+run: install
+	@mkdir -p var
+	$(PY) manage.py migrate --noinput
+	@$(PY) manage.py create_workspace --name Demo --country CL --email demo@example.com --json \
+		> var/demo-workspace.json
+	@$(PY) -c 'import json, sys; d = json.load(open("var/demo-workspace.json")); \
+		print(); \
+		print("  Workspace: " + d["workspace"]); \
+		print("  Token:     " + d["token"] + "   (a new one on each run; the old one is revoked)"); \
+		print("  API:       http://127.0.0.1:$(PORT)/   docs: http://127.0.0.1:$(PORT)/docs/"); \
+		print(); \
+		print("  curl -H \"Authorization: Token " + d["token"] + "\" \\"); \
+		print("       -H \"x-simple-workspace: " + d["workspace"] + "\" \\"); \
+		print("       http://127.0.0.1:$(PORT)/customers/"); \
+		print()'
+	@# honcho gives each process a PORT counting up from -p: web gets $(PORT).
+	PATH="$(BIN):$$PATH" $(BIN)/honcho -f Procfile start -p $(PORT)
+
+test: install
+	@$(PY) -m pytest $(PYTEST_ARGS); status=$$?; \
+	if [ $$status -eq 5 ]; then echo "make test: pytest collected no tests; that is a failure." >&2; exit 1; fi; \
+	exit $$status
+
+# Every check runs even when an earlier one fails; the target fails if any did.
+lint: install
+	@mkdir -p var; failed=""; \
+	check() { label=$$1; shift; echo "--- $$label"; "$$@" || failed="$$failed [$$label]"; }; \
+	check "ruff check"            $(BIN)/ruff check . ; \
+	check "ruff format --check"   $(BIN)/ruff format --check --output-format concise . ; \
+	check "mypy"                  $(BIN)/mypy $(MYPY_TARGETS) ; \
+	check "makemigrations --check" $(PY) manage.py makemigrations --check --dry-run ; \
+	check "openapi --validate"    $(PY) manage.py spectacular --validate --fail-on-warn --file var/openapi.json ; \
+	if [ -n "$$failed" ]; then echo "make lint: FAILED:$$failed" >&2; exit 1; fi; \
+	echo "make lint: all checks passed"
+
+clean:
+	rm -rf $(VENV) .mypy_cache .ruff_cache .pytest_cache *.egg-info

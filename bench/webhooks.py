@@ -1,0 +1,131 @@
+"""Webhook delivery throughput with a real Celery worker, against a local receiver.
+
+    python bench/webhooks.py [--events 500] [--concurrency 1 4]
+
+Needs PostgreSQL and Redis (BENCH_DATABASE_URL, default a `billing_bench` database on
+127.0.0.1; BENCH_BROKER_URL, default redis://127.0.0.1:6379/13). Prints, for each worker
+concurrency: deliveries per second, the share of worker time spent outside the HTTP call
+(with one worker thread, wall time is worker time), and the ratio to a bare loop that
+POSTs the same bodies to the same receiver in this run.
+"""
+
+import argparse
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+DATABASE_URL = os.environ.get(
+    "BENCH_DATABASE_URL", "postgres://postgres@127.0.0.1:5432/billing_bench"
+)
+BROKER_URL = os.environ.get("BENCH_BROKER_URL", "redis://127.0.0.1:6379/13")
+os.environ.update(
+    DATABASE_URL=DATABASE_URL,
+    CELERY_BROKER_URL=BROKER_URL,
+    WEBHOOKS_ALLOW_PRIVATE_URLS="true",
+    DJANGO_SETTINGS_MODULE="config.settings",
+    LOG_LEVEL="WARNING",
+)
+
+
+def ensure_database() -> None:
+    import psycopg
+
+    name = DATABASE_URL.rsplit("/", 1)[1]
+    admin_url = DATABASE_URL.rsplit("/", 1)[0] + "/postgres"
+    with psycopg.connect(admin_url, autocommit=True) as conn:
+        if not conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", [name]).fetchone():
+            conn.execute(f'CREATE DATABASE "{name}"')
+    subprocess.run([sys.executable, "manage.py", "migrate", "-v0"], cwd=ROOT, check=True)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--events", type=int, default=500)
+    parser.add_argument("--concurrency", type=int, nargs="+", default=[1, 4])
+    args = parser.parse_args()
+    ensure_database()
+
+    import django
+
+    django.setup()
+    import httpx
+    import redis
+    from django.db.models import Sum
+    from django.utils import timezone
+
+    from billing.models import Event
+    from billing.services.workspaces import workspace_create
+    from config.celery import app
+    from tests.receiver import running_receiver
+    from webhooks import services
+    from webhooks.choices import DeliveryStatus
+    from webhooks.models import Delivery, DeliveryAttempt
+    from webhooks.services import payload_body
+
+    workspace = workspace_create(name="Bench", country_code="CL")
+    print(f"events per run: {args.events}; broker {BROKER_URL}; database {DATABASE_URL}")
+    with running_receiver() as receiver:
+        endpoint = services.endpoint_create(
+            workspace=workspace, test_mode=True, url=receiver.url, events=["*"]
+        )
+        bodies = []
+        for concurrency in args.concurrency:
+            redis.Redis.from_url(BROKER_URL).flushdb()
+            events = Event.objects.bulk_create(
+                Event(
+                    workspace=workspace, test_mode=True, type="customer.updated",
+                    object_id=f"cus_bench{concurrency}_{i}", sequence=1, data={"i": i},
+                )
+                for i in range(args.events)
+            )
+            bodies = [payload_body(e) for e in events]
+            log = open(ROOT / "var" / f"bench-worker-{concurrency}.log", "w")  # noqa: SIM115
+            worker = subprocess.Popen(
+                [sys.executable, "-m", "celery", "-A", "config", "worker", "-l", "warning",
+                 "--pool", "threads", "-c", str(concurrency), "--without-gossip",
+                 "--without-mingle", "--without-heartbeat"],
+                cwd=ROOT, stdout=log, stderr=subprocess.STDOUT,
+            )
+            time.sleep(4)  # let the worker connect before the clock starts
+            started = time.perf_counter()
+            for event in events:
+                app.send_task("webhooks.tasks.publish_event", kwargs={"event_id": event.id})
+            ids = [e.id for e in events]
+            done = Delivery.objects.filter(event_id__in=ids, status=DeliveryStatus.SUCCEEDED)
+            try:
+                deadline = time.monotonic() + 120
+                while done.count() < len(ids):
+                    if time.monotonic() > deadline:
+                        raise SystemExit(f"deliveries stalled; see {log.name}")
+                    time.sleep(0.05)
+                elapsed = time.perf_counter() - started
+            finally:
+                worker.terminate()
+                worker.wait()
+            http_ms = DeliveryAttempt.objects.filter(delivery__event_id__in=ids).aggregate(
+                total=Sum("duration_ms")
+            )["total"]
+            rate = len(ids) / elapsed
+            line = f"worker threads={concurrency}: {rate:7.1f} deliveries/s ({elapsed:.2f} s)"
+            if concurrency == 1:
+                outside = 1 - (http_ms / 1000) / elapsed
+                line += f"; time outside the HTTP call: {outside:.0%}"
+            print(line)
+
+        # Baseline: the same bodies POSTed in a bare loop, one at a time.
+        started = time.perf_counter()
+        with httpx.Client() as client:
+            for body in bodies:
+                client.post(receiver.url, content=body, headers={"content-type": "application/json"})
+        bare = len(bodies) / (time.perf_counter() - started)
+        print(f"bare httpx loop (1 client): {bare:7.1f} posts/s")
+        del endpoint
+    print(f"(generated {timezone.now():%Y-%m-%d %H:%M} UTC)")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,142 @@
+import pytest
+from django.test import override_settings
+
+from billing.models import Event
+from webhooks.models import Delivery, WebhookEndpoint
+
+
+@pytest.fixture
+def client(test_tenant):
+    return test_tenant.client
+
+
+def create_endpoint(client, **overrides):
+    body = {"url": "http://127.0.0.1:9/hook", "events": ["customer.created"], **overrides}
+    return client.post("/webhooks/", body, format="json")
+
+
+def test_the_secret_is_shown_at_creation_and_never_again(client):
+    created = create_endpoint(client)
+
+    assert created.status_code == 201, created.json()
+    secret = created.json()["secret"]
+    assert secret.startswith("whsec_")
+    endpoint_id = created.json()["id"]
+    assert endpoint_id.startswith("whk_")
+    assert "secret" not in client.get(f"/webhooks/{endpoint_id}/").json()
+    assert all("secret" not in e for e in client.get("/webhooks/").json()["results"])
+    patched = client.patch(f"/webhooks/{endpoint_id}/", {"description": "CRM"}, format="json")
+    assert "secret" not in patched.json()
+
+
+def test_rotate_secret_returns_a_new_secret_and_keeps_the_old_for_the_overlap(client):
+    created = create_endpoint(client).json()
+
+    rotated = client.post(f"/webhooks/{created['id']}/rotate_secret/")
+
+    assert rotated.status_code == 200
+    assert rotated.json()["secret"] != created["secret"]
+    endpoint = WebhookEndpoint.objects.get(pk=created["id"])
+    assert endpoint.previous_secret == created["secret"]
+    assert endpoint.previous_secret_expires_at is not None
+
+
+@pytest.mark.parametrize(
+    ("body", "field"),
+    [
+        ({"events": ["customer.exploded"]}, "events"),
+        ({"events": []}, "events"),
+        ({"url": "ftp://example.com/hook"}, "url"),
+        ({"url": "http://user:pw@127.0.0.1/hook"}, "url"),
+    ],
+)
+def test_bad_endpoints_are_refused_on_the_field(client, body, field):
+    response = create_endpoint(client, **body)
+
+    assert response.status_code == 400
+    assert field in response.json()
+
+
+def test_live_mode_needs_https(tenant):
+    response = tenant.client.post(
+        "/webhooks/", {"url": "http://example.com/hook", "events": ["*"]}, format="json"
+    )
+    assert response.status_code == 400
+    assert "https" in response.json()["url"][0]
+
+
+@override_settings(WEBHOOKS_ALLOW_PRIVATE_URLS=False)
+@pytest.mark.parametrize(
+    "url",
+    ["https://127.0.0.1/hook", "https://10.1.2.3/hook", "https://169.254.169.254/latest", "https://[::1]/x"],
+)
+def test_private_loopback_and_link_local_targets_are_refused(tenant, url):
+    response = tenant.client.post("/webhooks/", {"url": url, "events": ["*"]}, format="json")
+
+    assert response.status_code == 400
+    assert "non-public" in response.json()["url"][0]
+
+
+def test_test_action_queues_a_ping_for_that_endpoint_only(client, test_tenant):
+    first = create_endpoint(client).json()
+    create_endpoint(client)
+
+    response = client.post(f"/webhooks/{first['id']}/test/")
+
+    assert response.status_code == 202
+    ping = Event.objects.get(type="ping")
+    assert list(Delivery.objects.filter(event=ping).values_list("endpoint_id", flat=True)) == [
+        first["id"]
+    ]
+
+
+def test_enable_reactivates_a_disabled_endpoint(client):
+    created = create_endpoint(client).json()
+    WebhookEndpoint.objects.filter(pk=created["id"]).update(
+        active=False, disabled_reason="The receiver answered 410 Gone."
+    )
+
+    response = client.post(f"/webhooks/{created['id']}/enable/")
+
+    assert response.status_code == 200
+    assert response.json()["active"] is True
+    assert response.json()["disabled_reason"] == ""
+
+
+def test_event_log_lists_events_with_their_deliveries_and_redelivers(client, test_tenant):
+    endpoint = create_endpoint(client).json()
+    customer = client.post(
+        "/customers/", {"name": "ACME", "country": "CL", "tax_id": "76086428-5"}, format="json"
+    ).json()
+    event = Event.objects.get(object_id=customer["id"], type="customer.created")
+    Delivery.objects.create(
+        endpoint_id=endpoint["id"], event=event, object_id=event.object_id, sequence=1,
+        status="failed", attempts=10,
+    )
+
+    log = client.get("/events/log/", {"type": "customer.created"}).json()
+    redelivered = client.post(f"/events/log/{event.id}/redeliver/", {}, format="json")
+
+    assert [e["id"] for e in log["results"]] == [event.id]
+    assert log["results"][0]["sequence"] == 1
+    assert log["results"][0]["deliveries"][0]["status"] == "failed"
+    assert redelivered.status_code == 202
+    assert redelivered.json()["deliveries"][0]["status"] == "pending"
+
+
+def test_redeliver_to_an_endpoint_of_another_workspace_is_404(client, other_tenant):
+    create_endpoint(client)
+    created = client.post(
+        "/customers/", {"name": "ACME", "country": "CL", "tax_id": "76086428-5"}, format="json"
+    ).json()
+    event = Event.objects.get(object_id=created["id"])
+    foreign = WebhookEndpoint.objects.create(
+        workspace=other_tenant.workspace, test_mode=False, url="https://example.com", events=["*"],
+        secret="whsec_x",
+    )
+
+    response = client.post(
+        f"/events/log/{event.id}/redeliver/", {"endpoint": foreign.id}, format="json"
+    )
+
+    assert response.status_code == 404
