@@ -1,6 +1,7 @@
 from billing.models.base import TenantModel
 from billing.models.events import Event
 from billing.models.idempotency import IdempotencyKey
+from billing.models.numbering import NumberSequence
 from billing.models.reference import Country, Currency, DocumentType, State
 from billing.models.workspaces import ApiToken, Membership, Workspace
 
@@ -12,6 +13,7 @@ __all__ = [
     "Event",
     "IdempotencyKey",
     "Membership",
+    "NumberSequence",
     "State",
     "TenantModel",
     "Workspace",

@@ -1,0 +1,153 @@
+from decimal import Decimal as D
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from billing.money import minor_units
+from billing.totals import AMOUNT, PERCENT, InvalidDocument, LineInput, document_totals
+
+IVA = D(19)
+
+
+def test_worked_clp_invoice_with_discounts_exempt_line_and_iva():
+    lines = [
+        LineInput(amount=D(10000), quantity=D(3), tax_percent=IVA),  # 30.000
+        LineInput(amount=D(4990), quantity=D(1), discount=D(10), tax_percent=IVA),  # 4.491
+        LineInput(amount=D(2500), quantity=D(2), exempt=True),  # 5.000
+    ]
+
+    totals = document_totals(lines=lines, currency="CLP", discount=D(5), discount_scheme=PERCENT)
+
+    # 5% of 39.491 = 1.974,55 → 1.975, spread 1500.34 / 224.60 / 250.06 → floors
+    # 1500 + 224 + 250 = 1974, the leftover peso to the largest remainder (224.60).
+    assert totals.discount == D(1975)
+    assert [line.net for line in totals.lines] == [D(28500), D(4266), D(4750)]
+    assert totals.amount == D(32766)
+    assert totals.exempt == D(4750)
+    assert totals.subtotal == D(37516)
+    # 19% of 32.766 = 6.225,54 → 6.226 (half-up, once on the net)
+    assert totals.tax == D(6226)
+    assert totals.total == D(43742)
+    assert totals.total_adjusted == D(43742)
+
+
+def test_iva_is_computed_once_on_the_net_not_per_line():
+    # Per line: 19% of 13 = 2,47 → 2, twice = 4. Once on the net: 19% of 26 = 4,94 → 5.
+    lines = [LineInput(amount=D(13), quantity=D(1), tax_percent=IVA)] * 2
+
+    totals = document_totals(lines=lines, currency="CLP")
+
+    assert totals.tax == D(5)
+
+
+def test_half_peso_rounds_up():
+    # 19% of 50 = 9,5 → 10 (half-even would give 10 too; 19% of 150 = 28,5 → 29, not 28)
+    totals = document_totals(
+        lines=[LineInput(amount=D(150), quantity=D(1), tax_percent=IVA)], currency="CLP"
+    )
+    assert totals.tax == D(29)
+
+
+def test_custom_change_converts_uf_lines_to_pesos_before_rounding():
+    # 2,5 UF at 38.123,45 pesos = 95.308,625 → 95.309 pesos
+    lines = [LineInput(amount=D("2.5"), quantity=D(1), tax_percent=IVA)]
+
+    totals = document_totals(lines=lines, currency="CLP", custom_change=D("38123.45"))
+
+    assert totals.amount == D(95309)
+    assert totals.tax == D(18109)  # 18.108,71 → 18.109
+
+
+def test_retention_is_taken_once_on_its_base_and_lowers_what_is_owed():
+    # Honorarios 2026: 15,25% of 100.001 = 15.250,15 → 15.250
+    lines = [LineInput(amount=D(100001), quantity=D(1), exempt=True, retention_percent=D("15.25"))]
+
+    totals = document_totals(lines=lines, currency="CLP")
+
+    assert totals.retention == D(15250)
+    assert totals.total_adjusted == D(100001 - 15250)
+    assert totals.lines[0].retention == D(15250)
+
+
+def test_usd_amounts_have_cents_and_amount_discounts_apply_in_the_currency():
+    lines = [LineInput(amount=D("19.999"), quantity=D(3), discount=D("1.5"), discount_scheme=AMOUNT)]
+
+    totals = document_totals(lines=lines, currency="USD", discount=D("0.01"), discount_scheme=AMOUNT)
+
+    # 59.997 − 1.5 = 58.497 → 58.50; minus 0.01 → 58.49
+    assert totals.lines[0].total == D("58.50")
+    assert totals.subtotal == D("58.49")
+
+
+@pytest.mark.parametrize(
+    ("line", "field"),
+    [
+        (LineInput(amount=D(1), quantity=D(-1)), "lines.0.quantity"),
+        (LineInput(amount=D(-1), quantity=D(1)), "lines.0.amount"),
+        (LineInput(amount=D(10), quantity=D(1), discount=D(11), discount_scheme=AMOUNT), "lines.0.discount"),
+        (LineInput(amount=D(10), quantity=D(1), discount=D(101)), "discount"),
+        (LineInput(amount=D(10), quantity=D(1), discount_scheme="?"), "discount_scheme"),
+    ],
+)
+def test_impossible_lines_are_refused_with_the_field(line, field):
+    with pytest.raises(InvalidDocument) as error:
+        document_totals(lines=[line], currency="CLP")
+    assert error.value.field == field
+
+
+def test_custom_change_below_one_is_refused():
+    with pytest.raises(InvalidDocument):
+        document_totals(lines=[], currency="CLP", custom_change=D("0.5"))
+
+
+amounts = st.decimals(min_value=0, max_value=10_000_000, places=6, allow_nan=False)
+quantities = st.decimals(min_value=0, max_value=10_000, places=6, allow_nan=False)
+rates = st.sampled_from([D(0), D(19), D("10.5"), D(21)])
+lines_strategy = st.lists(
+    st.builds(
+        LineInput,
+        amount=amounts,
+        quantity=quantities,
+        discount=st.decimals(min_value=0, max_value=100, places=2),
+        discount_scheme=st.just(PERCENT),
+        exempt=st.booleans(),
+        tax_percent=rates,
+        retention_percent=st.sampled_from([D(0), D("15.25"), D("14.5")]),
+    ),
+    max_size=12,
+)
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    lines=lines_strategy,
+    currency=st.sampled_from(["CLP", "USD", "CLF", "KWD", "JPY"]),
+    discount=st.decimals(min_value=0, max_value=100, places=3),
+    custom_change=st.decimals(min_value=1, max_value=50_000, places=4),
+)
+def test_totals_equal_the_sum_of_their_parts_in_whole_minor_units(
+    lines, currency, discount, custom_change
+):
+    totals = document_totals(
+        lines=lines, currency=currency, discount=discount, custom_change=custom_change
+    )
+
+    step = D(1).scaleb(-minor_units(currency))
+    for value in (totals.amount, totals.exempt, totals.tax, totals.total, totals.retention,
+                  totals.discount, *[line.net for line in totals.lines]):
+        assert value % step == 0, f"{value} is not whole in {currency}"
+    assert totals.subtotal == totals.amount + totals.exempt
+    assert sum((line.net for line in totals.lines), D(0)) == totals.subtotal
+    assert sum((line.total for line in totals.lines), D(0)) - totals.discount == totals.subtotal
+    assert totals.total == totals.subtotal + totals.tax
+    assert totals.total_adjusted == totals.total - totals.retention
+    assert sum((line.retention for line in totals.lines), D(0)) == totals.retention
+    assert all(line.net >= 0 for line in totals.lines)
+    # Tax once per rate on the net: never more than half a unit per rate away from exact.
+    exact_tax = sum(
+        (line.net * line_in.tax_percent / 100
+         for line, line_in in zip(totals.lines, lines, strict=True) if not line_in.exempt),
+        D(0),
+    )
+    assert abs(totals.tax - exact_tax) <= step / 2 * 4

@@ -1,0 +1,159 @@
+"""Document totals (rules.md §2), shared by invoices, notes, orders and purchases.
+
+Pure functions over Decimals: no database, no clock. The order of operations is the
+contract:
+
+1. line gross = amount × custom_change × quantity; its discount (% of gross, or an
+   amount in the line's unit, also × custom_change); line total = round(gross − discount).
+2. The document discount (% of the subtotal, or an amount) is spread over the lines in
+   proportion to their totals, without losing a unit (money.allocate).
+3. Taxable lines add to `amount`, exempt lines to `exempt`; subtotal = amount + exempt.
+4. Tax is computed once per rate on the taxable net, never per line (so IVA is exactly
+   19% of the net, half-up), and summed.
+5. Retention is computed once per rate on its base (the lines' net), then
+   total_adjusted = total − retention.
+"""
+
+from collections import defaultdict
+from collections.abc import Sequence
+from dataclasses import dataclass
+from decimal import Decimal
+
+from billing.money import allocate, round_amount
+
+PERCENT = "%"
+AMOUNT = "$"
+ZERO = Decimal(0)
+HUNDRED = Decimal(100)
+
+
+class InvalidDocument(ValueError):
+    """Lines or discounts that cannot make a document; `field` names the culprit."""
+
+    def __init__(self, field: str, message: str) -> None:
+        super().__init__(message)
+        self.field = field
+
+
+@dataclass(frozen=True)
+class LineInput:
+    amount: Decimal  # unit price, up to 6 decimals, in the line's pricing unit
+    quantity: Decimal
+    discount: Decimal = ZERO
+    discount_scheme: str = PERCENT
+    exempt: bool = False
+    tax_percent: Decimal = ZERO  # ignored for exempt lines
+    retention_percent: Decimal = ZERO
+
+
+@dataclass(frozen=True)
+class LineTotals:
+    total: Decimal  # after the line's own discount, before the document discount
+    net: Decimal  # after its share of the document discount
+    retention: Decimal  # this line's share of the document retention
+
+
+@dataclass(frozen=True)
+class DocumentTotals:
+    lines: list[LineTotals]
+    discount: Decimal  # the document discount as an amount
+    amount: Decimal  # taxable net
+    exempt: Decimal
+    subtotal: Decimal
+    tax: Decimal
+    total: Decimal
+    retention: Decimal
+    total_adjusted: Decimal
+
+
+def _line_total(line: LineInput, custom_change: Decimal, currency: str, index: int) -> Decimal:
+    if line.quantity < 0:
+        raise InvalidDocument(f"lines.{index}.quantity", "Quantity cannot be negative.")
+    if line.amount < 0:
+        raise InvalidDocument(f"lines.{index}.amount", "Unit price cannot be negative.")
+    gross = line.amount * custom_change * line.quantity
+    discount = _discount(line.discount, line.discount_scheme, gross, custom_change)
+    if discount > gross:
+        raise InvalidDocument(f"lines.{index}.discount", "The discount exceeds the line.")
+    return round_amount(gross - discount, currency)
+
+
+def _discount(value: Decimal, scheme: str, base: Decimal, unit_factor: Decimal) -> Decimal:
+    if value < 0:
+        raise InvalidDocument("discount", "A discount cannot be negative.")
+    if scheme == PERCENT:
+        if value > HUNDRED:
+            raise InvalidDocument("discount", "A percentage discount is at most 100.")
+        return base * value / HUNDRED
+    if scheme == AMOUNT:
+        return value * unit_factor
+    raise InvalidDocument("discount_scheme", f"Unknown discount scheme {scheme!r}.")
+
+
+def _by_rate(values: Sequence[tuple[Decimal, Decimal]], currency: str) -> Decimal:
+    """Σ over rates of round(Σ base × rate / 100): one rounding per rate."""
+    bases: dict[Decimal, Decimal] = defaultdict(Decimal)
+    for base, rate in values:
+        if rate:
+            bases[rate] += base
+    return sum((round_amount(base * rate / HUNDRED, currency) for rate, base in bases.items()), ZERO)
+
+
+def document_totals(
+    *,
+    lines: Sequence[LineInput],
+    currency: str,
+    discount: Decimal = ZERO,
+    discount_scheme: str = PERCENT,
+    custom_change: Decimal = Decimal(1),
+) -> DocumentTotals:
+    if custom_change < 1:
+        raise InvalidDocument("custom_change", "custom_change is at least 1.")
+    line_totals = [_line_total(line, custom_change, currency, i) for i, line in enumerate(lines)]
+    gross_subtotal = sum(line_totals, ZERO)
+
+    # A document-level amount discount is already in the document's currency.
+    document_discount = round_amount(
+        _discount(discount, discount_scheme, gross_subtotal, Decimal(1)), currency
+    )
+    if document_discount > gross_subtotal:
+        raise InvalidDocument("discount", "The discount exceeds the document.")
+    shares = allocate(document_discount, line_totals, currency) if lines else []
+    nets = [total - share for total, share in zip(line_totals, shares, strict=True)]
+
+    amount = sum((net for net, line in zip(nets, lines, strict=True) if not line.exempt), ZERO)
+    exempt = sum((net for net, line in zip(nets, lines, strict=True) if line.exempt), ZERO)
+    subtotal = amount + exempt
+    tax = _by_rate(
+        [(net, line.tax_percent) for net, line in zip(nets, lines, strict=True) if not line.exempt],
+        currency,
+    )
+    total = subtotal + tax
+    retention = _by_rate(
+        [(net, line.retention_percent) for net, line in zip(nets, lines, strict=True)], currency
+    )
+    line_retentions = _line_retentions(nets, lines, retention, currency)
+    return DocumentTotals(
+        lines=[
+            LineTotals(total=t, net=n, retention=r)
+            for t, n, r in zip(line_totals, nets, line_retentions, strict=True)
+        ],
+        discount=document_discount,
+        amount=amount,
+        exempt=exempt,
+        subtotal=subtotal,
+        tax=tax,
+        total=total,
+        retention=retention,
+        total_adjusted=total - retention,
+    )
+
+
+def _line_retentions(
+    nets: list[Decimal], lines: Sequence[LineInput], retention: Decimal, currency: str
+) -> list[Decimal]:
+    # Each line shows its part of the document's retention; the parts add up exactly.
+    weights = [net * line.retention_percent for net, line in zip(nets, lines, strict=True)]
+    if not any(weights):
+        return [ZERO for _ in lines]
+    return allocate(retention, weights, currency)
