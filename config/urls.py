@@ -16,4 +16,5 @@ urlpatterns = [
     path("", include("billing.api.urls")),
     path("", include("customers.api.urls")),
     path("", include("webhooks.api.urls")),
+    path("", include("invoices.api.urls")),
 ]

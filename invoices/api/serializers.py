@@ -1,0 +1,102 @@
+from decimal import Decimal
+from typing import Any
+
+from rest_framework import serializers
+
+from billing.api.serializers import StrictFieldsMixin, TenantModelSerializer
+from billing.models import DocumentType
+from billing.money import AMOUNT_DECIMAL_PLACES
+from invoices.choices import MAX_REFERENCES, ReferenceReason
+from invoices.models import Invoice, InvoiceLine
+
+# Inputs: up to 6 decimals and 18 integer digits; anything larger is a 400, never a 500.
+AMOUNT_INPUT = {"max_digits": 24, "decimal_places": AMOUNT_DECIMAL_PLACES}
+
+
+def amount_field(**kwargs: Any) -> serializers.DecimalField:
+    return serializers.DecimalField(**AMOUNT_INPUT, **kwargs)
+
+
+def computed_amount(**kwargs: Any) -> serializers.DecimalField:
+    # Totals are whole minor units of the currency; `normalize` drops the zero padding of
+    # the stored six decimals ("19000", "118.5") — clients read them as decimal strings.
+    return serializers.DecimalField(
+        max_digits=24, decimal_places=AMOUNT_DECIMAL_PLACES, read_only=True, normalize_output=True,
+        **kwargs,
+    )
+
+
+class DocumentReferenceSerializer(StrictFieldsMixin, serializers.Serializer):
+    """A referenced document (the SII's Referencia): type, folio, date, reason."""
+
+    document = serializers.CharField(max_length=8)
+    serial = serializers.CharField(max_length=18)
+    date = serializers.DateField()
+    code = serializers.ChoiceField(choices=ReferenceReason.choices, required=False, allow_null=True)
+    description = serializers.CharField(max_length=90, required=False, allow_blank=True)
+
+
+class InvoiceLineSerializer(StrictFieldsMixin, serializers.ModelSerializer):
+    quantity = serializers.DecimalField(
+        max_digits=18, decimal_places=6, min_value=Decimal(0), default=Decimal(1)
+    )
+    amount = amount_field(min_value=Decimal(0))
+    discount = amount_field(min_value=Decimal(0), required=False)
+    tax_percent = serializers.DecimalField(
+        max_digits=7, decimal_places=4, min_value=Decimal(0), max_value=Decimal(100),
+        required=False, allow_null=True,
+    )
+    retention_percent = serializers.DecimalField(
+        max_digits=7, decimal_places=4, min_value=Decimal(0), max_value=Decimal(100),
+        required=False,
+    )
+    plan = serializers.CharField(source="plan_id", max_length=40, required=False, allow_null=True)
+    total = computed_amount()
+    retention = computed_amount()
+
+    class Meta:
+        model = InvoiceLine
+        fields = [
+            "id", "name", "description", "quantity", "amount", "exempt", "tax_percent",
+            "discount", "discount_scheme", "code", "code_scheme", "unit_label", "plan",
+            "retention_percent", "retention_scheme", "total", "retention",
+        ]
+        read_only_fields = ["id", "total", "retention"]
+
+
+class InvoiceSerializer(TenantModelSerializer):
+    document = serializers.PrimaryKeyRelatedField(queryset=DocumentType.objects.all())
+    currency = serializers.CharField(source="currency_id", read_only=True)
+    lines = InvoiceLineSerializer(many=True, required=False)
+    references = DocumentReferenceSerializer(many=True, required=False, max_length=MAX_REFERENCES)
+    discount = amount_field(min_value=Decimal(0), required=False)
+    custom_change = serializers.DecimalField(
+        max_digits=18, decimal_places=6, min_value=Decimal(1), required=False
+    )
+    subscription = serializers.CharField(source="subscription_id", read_only=True, allow_null=True)
+    uncollectible = serializers.DateTimeField(source="uncollectible_at", read_only=True)
+    amount = computed_amount()
+    exempt = computed_amount()
+    subtotal = computed_amount()
+    tax = computed_amount()
+    total = computed_amount()
+    retention = computed_amount()
+    total_adjusted = computed_amount()
+    discount_amount = computed_amount()
+    tax_percent = serializers.DecimalField(
+        max_digits=7, decimal_places=4, read_only=True, normalize_output=True
+    )
+
+    class Meta:
+        model = Invoice
+        fields = [
+            "id", "customer", "document", "number", "date", "due_date", "collection_method",
+            "currency", "period_start", "period_end", "note", "lines", "references",
+            "discount", "discount_scheme", "custom_change", "amount", "exempt", "discount_amount",
+            "subtotal", "tax", "tax_percent", "total", "retention", "total_adjusted", "status",
+            "biller_status", "tax_agency", "subscription", "imported", "uncollectible",
+            "finalized_at", "metadata", "test_mode", "created", "updated",
+        ]
+        read_only_fields = [
+            "number", "status", "biller_status", "tax_agency", "finalized_at", "imported",
+        ]

@@ -1,0 +1,56 @@
+from django.db import models
+
+
+class InvoiceStatus(models.TextChoices):
+    DRAFT = "draft"
+    PENDING = "pending"  # finalized, waiting for its payments to settle
+    FINALIZED = "finalized"
+    PAID = "paid"
+    UNCOLLECTIBLE = "uncollectible"
+    CANCELLED = "cancelled"
+
+
+# Every allowed (from, to) pair; anything else is refused with `invoice_invalid_transition`.
+INVOICE_TRANSITIONS = {
+    (InvoiceStatus.DRAFT, InvoiceStatus.FINALIZED),
+    (InvoiceStatus.PENDING, InvoiceStatus.FINALIZED),
+    (InvoiceStatus.FINALIZED, InvoiceStatus.UNCOLLECTIBLE),
+    (InvoiceStatus.UNCOLLECTIBLE, InvoiceStatus.FINALIZED),
+    (InvoiceStatus.FINALIZED, InvoiceStatus.PAID),
+    (InvoiceStatus.FINALIZED, InvoiceStatus.CANCELLED),
+}
+
+
+class NoteStatus(models.TextChoices):
+    DRAFT = "draft"
+    FINALIZED = "finalized"
+
+
+class BillerStatus(models.TextChoices):
+    PENDING = "pending"  # finalized, not yet sent to the tax agency
+    QUEUED = "queued"
+    PROCESSING = "processing"
+    SUCCEEDED = "succeeded"
+    FAILED = "failed"
+
+
+class CollectionMethod(models.TextChoices):
+    DEFERRED = "deferred"
+    DEFERRED_DUES = "deferred_dues"
+    AUTOMATICALLY = "automatically"
+
+
+class DiscountScheme(models.TextChoices):
+    PERCENT = "%"
+    AMOUNT = "$"
+
+
+class ReferenceReason(models.IntegerChoices):
+    """The SII's CodRef: why a note references another document."""
+
+    ANNULS = 1, "annuls the referenced document"
+    CORRECTS_TEXT = 2, "corrects text"
+    CORRECTS_AMOUNTS = 3, "corrects amounts"
+
+
+MAX_REFERENCES = 40

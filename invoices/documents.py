@@ -1,0 +1,75 @@
+"""What invoices and notes share: lines in, totals out (through billing.totals)."""
+
+from collections.abc import Sequence
+from decimal import Decimal
+from typing import Any
+
+from billing.errors import InvalidInput
+from billing.models import DocumentType
+from billing.totals import InvalidDocument, LineInput, document_totals
+from invoices.models import FiscalDocument, Line
+
+LINE_FIELDS = (
+    "name", "description", "quantity", "amount", "exempt", "tax_percent", "discount",
+    "discount_scheme", "code", "code_scheme", "unit_label", "retention_percent",
+    "retention_scheme",
+)
+
+
+def base_tax_percent(document_type: DocumentType) -> Decimal:
+    return document_type.tax if document_type.has_taxes else Decimal(0)
+
+
+def line_tax_percent(document: FiscalDocument, line: Line | dict[str, Any]) -> Decimal:
+    get = line.get if isinstance(line, dict) else lambda name, default=None: getattr(line, name)
+    if get("exempt", False) or not document.document.has_taxes:
+        return Decimal(0)
+    explicit = get("tax_percent", None)
+    return document.tax_percent if explicit is None else Decimal(explicit)
+
+
+def apply_totals(document: FiscalDocument, lines: Sequence[Line]) -> None:
+    """Compute and set the document's and its lines' totals (not saved)."""
+    exempt_document = not document.document.has_taxes
+    inputs = [
+        LineInput(
+            amount=line.amount,
+            quantity=line.quantity,
+            discount=line.discount,
+            discount_scheme=line.discount_scheme,
+            exempt=line.exempt or exempt_document,
+            tax_percent=line_tax_percent(document, line),
+            retention_percent=line.retention_percent,
+        )
+        for line in lines
+    ]
+    try:
+        totals = document_totals(
+            lines=inputs,
+            currency=document.currency_id,
+            discount=document.discount,
+            discount_scheme=document.discount_scheme,
+            custom_change=document.custom_change,
+        )
+    except InvalidDocument as exc:
+        raise InvalidInput({exc.field: [str(exc)]}) from exc
+    for line, line_totals in zip(lines, totals.lines, strict=True):
+        line.total = line_totals.total
+        line.retention = line_totals.retention
+        if exempt_document:
+            line.exempt = True
+    document.amount = totals.amount
+    document.exempt = totals.exempt
+    document.discount_amount = totals.discount
+    document.subtotal = totals.subtotal
+    document.tax = totals.tax
+    document.total = totals.total
+    document.retention = totals.retention
+    document.total_adjusted = totals.total_adjusted
+
+
+def build_lines(line_model: type[Line], parent: dict[str, Any], rows: Sequence[dict]) -> list[Line]:
+    return [
+        line_model(**parent, position=position, **{k: v for k, v in row.items() if k in LINE_FIELDS or k == "plan_id"})
+        for position, row in enumerate(rows)
+    ]

@@ -1,0 +1,21 @@
+import django_filters
+
+from billing.api.filters import CharInFilter, TenantFilterSet, TenantIdFilter
+from customers.models import Customer
+from invoices.models import Invoice
+
+
+class InvoiceFilter(TenantFilterSet):
+    customer = TenantIdFilter(field_name="customer_id", model=Customer)
+    status__in = CharInFilter(field_name="status", lookup_expr="in")
+    date__gte = django_filters.DateFilter(field_name="date", lookup_expr="gte")
+    date__lte = django_filters.DateFilter(field_name="date", lookup_expr="lte")
+    due_date__gte = django_filters.DateFilter(field_name="due_date", lookup_expr="gte")
+    due_date__lte = django_filters.DateFilter(field_name="due_date", lookup_expr="lte")
+    total__gte = django_filters.NumberFilter(field_name="total", lookup_expr="gte")
+    total__lte = django_filters.NumberFilter(field_name="total", lookup_expr="lte")
+    subscription = django_filters.CharFilter(field_name="subscription_id")
+
+    class Meta:
+        model = Invoice
+        fields = ["status", "document", "number", "biller_status", "currency", "date"]

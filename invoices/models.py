@@ -1,0 +1,167 @@
+"""Fiscal documents: invoices, credit notes and debit notes, with their lines.
+
+Totals are computed by billing.totals on every draft write and frozen at finalize.
+"""
+
+from decimal import Decimal
+
+from django.db import models
+
+from billing.ids import public_id_field
+from billing.models import TenantModel
+from billing.money import AMOUNT_DECIMAL_PLACES, AMOUNT_MAX_DIGITS
+from invoices.choices import BillerStatus, CollectionMethod, DiscountScheme, InvoiceStatus, NoteStatus
+
+
+def money_field(**kwargs: object) -> models.DecimalField:
+    kwargs.setdefault("default", Decimal(0))
+    return models.DecimalField(
+        max_digits=AMOUNT_MAX_DIGITS, decimal_places=AMOUNT_DECIMAL_PLACES, **kwargs
+    )
+
+
+class FiscalDocument(TenantModel):
+    customer = models.ForeignKey("customers.Customer", on_delete=models.PROTECT, related_name="+")
+    document = models.ForeignKey("billing.DocumentType", on_delete=models.PROTECT, related_name="+")
+    date = models.DateField()
+    currency = models.ForeignKey("billing.Currency", on_delete=models.PROTECT, related_name="+")
+    number = models.PositiveBigIntegerField(null=True, blank=True)
+    note = models.CharField(max_length=256, blank=True)
+    discount = money_field()
+    discount_scheme = models.CharField(
+        max_length=1, choices=DiscountScheme.choices, default=DiscountScheme.PERCENT
+    )
+    custom_change = models.DecimalField(max_digits=18, decimal_places=6, default=Decimal(1))
+    # [{"document": "33", "serial": "123", "date": "2026-01-31", "code": 1, "description": "…"}]
+    references = models.JSONField(default=list, blank=True)
+    biller_status = models.CharField(
+        max_length=16, choices=BillerStatus.choices, null=True, blank=True
+    )
+    tax_agency = models.JSONField(default=dict, blank=True)
+    finalized_at = models.DateTimeField(null=True, blank=True)
+    # Totals (rules.md §2)
+    amount = money_field()
+    exempt = money_field()
+    discount_amount = money_field()
+    subtotal = money_field()
+    tax = money_field()
+    tax_percent = models.DecimalField(max_digits=7, decimal_places=4, default=Decimal(0))
+    total = money_field()
+    retention = money_field()
+    total_adjusted = money_field()
+
+    class Meta(TenantModel.Meta):
+        abstract = True
+
+
+class Invoice(FiscalDocument):
+    id = public_id_field("inv")
+    status = models.CharField(
+        max_length=16, choices=InvoiceStatus.choices, default=InvoiceStatus.DRAFT, db_index=True
+    )
+    collection_method = models.CharField(
+        max_length=16, choices=CollectionMethod.choices, default=CollectionMethod.DEFERRED
+    )
+    due_date = models.DateField(null=True, blank=True)
+    period_start = models.DateField(null=True, blank=True)
+    period_end = models.DateField(null=True, blank=True)
+    subscription_id = models.CharField(max_length=40, null=True, blank=True, db_index=True)
+    imported = models.BooleanField(default=False)
+    uncollectible_at = models.DateTimeField(null=True, blank=True)
+    paid_at = models.DateTimeField(null=True, blank=True)
+    cancelled_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta(FiscalDocument.Meta):
+        constraints = [
+            models.UniqueConstraint(
+                fields=["workspace", "test_mode", "document", "number"],
+                condition=models.Q(number__isnull=False),
+                name="invoice_number_unique",
+            ),
+        ]
+        indexes = [models.Index(fields=["workspace", "test_mode", "-created_at"])]
+
+    def __str__(self) -> str:
+        return f"{self.document_id} {self.number or 'draft'} ({self.id})"
+
+
+class Note(FiscalDocument):
+    """A credit or debit note references one invoice, with a reason (CodRef)."""
+
+    status = models.CharField(
+        max_length=16, choices=NoteStatus.choices, default=NoteStatus.DRAFT, db_index=True
+    )
+    reason = models.PositiveSmallIntegerField()
+    description = models.CharField(max_length=90, blank=True)
+
+    class Meta(FiscalDocument.Meta):
+        abstract = True
+
+
+class CreditNote(Note):
+    id = public_id_field("cre")
+    invoice = models.ForeignKey(Invoice, on_delete=models.PROTECT, related_name="credit_notes")
+
+    class Meta(Note.Meta):
+        constraints = [
+            models.UniqueConstraint(
+                fields=["workspace", "test_mode", "document", "number"],
+                condition=models.Q(number__isnull=False),
+                name="credit_note_number_unique",
+            ),
+        ]
+
+
+class DebitNote(Note):
+    id = public_id_field("deb")
+    invoice = models.ForeignKey(Invoice, on_delete=models.PROTECT, related_name="debit_notes")
+
+    class Meta(Note.Meta):
+        constraints = [
+            models.UniqueConstraint(
+                fields=["workspace", "test_mode", "document", "number"],
+                condition=models.Q(number__isnull=False),
+                name="debit_note_number_unique",
+            ),
+        ]
+
+
+class Line(models.Model):
+    name = models.CharField(max_length=256)
+    description = models.CharField(max_length=1000, blank=True)
+    quantity = models.DecimalField(max_digits=18, decimal_places=6, default=Decimal(1))
+    amount = money_field()  # unit price
+    exempt = models.BooleanField(default=False)
+    tax_percent = models.DecimalField(max_digits=7, decimal_places=4, null=True, blank=True)
+    discount = money_field()
+    discount_scheme = models.CharField(
+        max_length=1, choices=DiscountScheme.choices, default=DiscountScheme.PERCENT
+    )
+    code = models.CharField(max_length=35, blank=True)
+    code_scheme = models.CharField(max_length=10, blank=True)
+    unit_label = models.CharField(max_length=12, blank=True)
+    retention_percent = models.DecimalField(max_digits=7, decimal_places=4, default=Decimal(0))
+    retention_scheme = models.CharField(max_length=16, default="subtotal")
+    position = models.PositiveIntegerField(default=0)
+    total = money_field()
+    retention = money_field()
+
+    class Meta:
+        abstract = True
+        ordering = ["position", "id"]
+
+
+class InvoiceLine(Line):
+    id = public_id_field("lin")
+    invoice = models.ForeignKey(Invoice, on_delete=models.CASCADE, related_name="lines")
+    plan_id = models.CharField(max_length=40, null=True, blank=True)
+
+
+class CreditNoteLine(Line):
+    id = public_id_field("lin")
+    note = models.ForeignKey(CreditNote, on_delete=models.CASCADE, related_name="lines")
+
+
+class DebitNoteLine(Line):
+    id = public_id_field("lin")
+    note = models.ForeignKey(DebitNote, on_delete=models.CASCADE, related_name="lines")

@@ -1,0 +1,177 @@
+"""Invoice writes: one service per verb, each atomic, each recording its event."""
+
+from collections.abc import Sequence
+from datetime import date, datetime
+from typing import Any
+
+from django.db import transaction
+
+from billing.errors import DomainError, InvalidInput
+from billing.models import DocumentType, Workspace
+from billing.services.events import event_record
+from billing.services.numbering import number_take
+from customers.choices import CustomerStatus
+from customers.models import Customer
+from invoices.choices import INVOICE_TRANSITIONS, BillerStatus, InvoiceStatus
+from invoices.documents import apply_totals, base_tax_percent, build_lines
+from invoices.models import Invoice, InvoiceLine
+from invoices.snapshots import invoice_snapshot
+
+
+def _record(invoice: Invoice, event_type: str) -> None:
+    event_record(
+        workspace=invoice.workspace,
+        test_mode=invoice.test_mode,
+        type=event_type,
+        object_id=invoice.id,
+        data=invoice_snapshot(invoice),
+    )
+
+
+def _check_document_type(workspace: Workspace, document_type: DocumentType) -> None:
+    is_invoice_type = document_type.is_sale and not (
+        document_type.is_credit_note or document_type.is_debit_note or document_type.is_order
+    )
+    if not is_invoice_type or not document_type.is_electronic:
+        raise InvalidInput({"document": [f"{document_type} is not an invoice document type."]})
+    if document_type.country_id != workspace.country_id:
+        raise InvalidInput(
+            {"document": [f"{document_type} belongs to {document_type.country_id}, "
+                          f"the workspace to {workspace.country_id}."]}
+        )
+
+
+def _check_customer(customer: Customer) -> None:
+    if customer.status == CustomerStatus.ARCHIVED:
+        raise InvalidInput({"customer": ["This customer is archived."]})
+
+
+def _lock_draft(invoice: Invoice) -> Invoice:
+    invoice = Invoice.objects.select_for_update().select_related("document").get(pk=invoice.pk)
+    if invoice.status != InvoiceStatus.DRAFT:
+        raise DomainError(
+            "invoice_not_draft",
+            f"Invoice {invoice.id} is {invoice.status}; only drafts can change. "
+            "Correct a finalized invoice with a credit or debit note.",
+        )
+    return invoice
+
+
+def _save_with_lines(invoice: Invoice, rows: Sequence[dict[str, Any]] | None) -> None:
+    if rows is None:
+        lines = list(invoice.lines.all())
+    else:
+        lines = build_lines(InvoiceLine, {"invoice": invoice}, rows)
+    apply_totals(invoice, lines)
+    invoice.save()
+    if rows is None:
+        InvoiceLine.objects.bulk_update(lines, ["total", "retention", "exempt"])
+    else:
+        invoice.lines.all().delete()
+        InvoiceLine.objects.bulk_create(lines)
+
+
+@transaction.atomic
+def invoice_create(
+    *,
+    workspace: Workspace,
+    test_mode: bool,
+    customer: Customer,
+    document: DocumentType,
+    date: date,
+    lines: Sequence[dict[str, Any]] = (),
+    **fields: Any,
+) -> Invoice:
+    _check_document_type(workspace, document)
+    _check_customer(customer)
+    invoice = Invoice(
+        workspace=workspace,
+        test_mode=test_mode,
+        customer=customer,
+        document=document,
+        date=date,
+        currency_id=customer.currency_id,
+        tax_percent=base_tax_percent(document),
+        **fields,
+    )
+    _save_with_lines(invoice, lines)
+    _record(invoice, "invoice.created")
+    return invoice
+
+
+@transaction.atomic
+def invoice_update(
+    *, invoice: Invoice, lines: Sequence[dict[str, Any]] | None = None, **fields: Any
+) -> Invoice:
+    invoice = _lock_draft(invoice)
+    if "document" in fields:
+        _check_document_type(invoice.workspace, fields["document"])
+        invoice.tax_percent = base_tax_percent(fields["document"])
+    if "customer" in fields:
+        _check_customer(fields["customer"])
+        invoice.currency_id = fields["customer"].currency_id
+    for name, value in fields.items():
+        setattr(invoice, name, value)
+    _save_with_lines(invoice, lines)
+    return invoice
+
+
+@transaction.atomic
+def invoice_delete(*, invoice: Invoice) -> None:
+    _lock_draft(invoice).delete()
+
+
+def _transition(invoice: Invoice, target: InvoiceStatus) -> None:
+    if (invoice.status, target) not in INVOICE_TRANSITIONS:
+        raise DomainError(
+            "invoice_invalid_transition",
+            f"Invoice {invoice.id} is {invoice.status} and cannot become {target}.",
+        )
+    invoice.status = target
+
+
+@transaction.atomic
+def invoice_finalize(*, invoice: Invoice, now: datetime) -> Invoice:
+    """Freeze the totals and take the next number, in one transaction.
+
+    The number comes from a locked counter in this same transaction, so a rollback gives
+    it back and numbers stay gapless.
+    """
+    invoice = Invoice.objects.select_for_update().select_related("document").get(pk=invoice.pk)
+    if invoice.status not in (InvoiceStatus.DRAFT, InvoiceStatus.PENDING):
+        # uncollectible → finalized is a transition too, but it is `uncollectible`'s to make.
+        raise DomainError(
+            "invoice_invalid_transition",
+            f"Invoice {invoice.id} is {invoice.status}; only drafts and pending invoices finalize.",
+        )
+    _transition(invoice, InvoiceStatus.FINALIZED)
+    lines = list(invoice.lines.all())
+    if not lines:
+        raise DomainError("invoice_without_lines", "An invoice needs at least one line.")
+    apply_totals(invoice, lines)
+    InvoiceLine.objects.bulk_update(lines, ["total", "retention", "exempt"])
+    if invoice.number is None:
+        invoice.number = number_take(
+            workspace=invoice.workspace, test_mode=invoice.test_mode, document_type=invoice.document
+        )
+    invoice.finalized_at = now
+    invoice.biller_status = BillerStatus.SUCCEEDED if invoice.imported else BillerStatus.PENDING
+    invoice.save()
+    _record(invoice, "invoice.finalized")
+    return invoice
+
+
+@transaction.atomic
+def invoice_toggle_uncollectible(*, invoice: Invoice, now: datetime) -> Invoice:
+    """finalized → uncollectible (timestamp set), uncollectible → finalized (cleared)."""
+    invoice = Invoice.objects.select_for_update().get(pk=invoice.pk)
+    if invoice.status == InvoiceStatus.UNCOLLECTIBLE:
+        _transition(invoice, InvoiceStatus.FINALIZED)
+        invoice.uncollectible_at = None
+    else:
+        _transition(invoice, InvoiceStatus.UNCOLLECTIBLE)
+        invoice.uncollectible_at = now
+    invoice.save(update_fields=["status", "uncollectible_at", "updated_at"])
+    if invoice.status == InvoiceStatus.UNCOLLECTIBLE:
+        _record(invoice, "invoice.uncollectible")
+    return invoice

@@ -1,0 +1,15 @@
+"""What invoice events carry: the document as the API shows it."""
+
+import json
+from typing import Any
+
+from django.core.serializers.json import DjangoJSONEncoder
+
+from invoices.models import Invoice
+
+
+def invoice_snapshot(invoice: Invoice) -> dict[str, Any]:
+    from invoices.api.serializers import InvoiceSerializer
+
+    data = InvoiceSerializer(invoice).data
+    return json.loads(json.dumps(data, cls=DjangoJSONEncoder))  # type: ignore[no-any-return]

@@ -1,0 +1,111 @@
+from decimal import Decimal
+
+import pytest
+
+from billing.models import Event
+from invoices.models import Invoice
+from tests.factories import CustomerFactory
+
+
+@pytest.fixture
+def customer(tenant):
+    return CustomerFactory(workspace=tenant.workspace)
+
+
+def invoice_body(customer, **overrides):
+    return {
+        "customer": customer.id,
+        "document": 33,
+        "date": "2026-03-31",
+        "lines": [
+            {"name": "Plan Pro", "amount": "10000", "quantity": "3"},
+            {"name": "Setup", "amount": "4990", "discount": "10"},
+            {"name": "Seguro", "amount": "2500", "quantity": 2, "exempt": True},
+        ],
+        "discount": "5",
+        **overrides,
+    }
+
+
+def test_create_a_draft_with_lines_and_server_computed_totals(tenant, customer):
+    response = tenant.client.post("/invoices/", invoice_body(customer), format="json")
+
+    assert response.status_code == 201, response.json()
+    body = response.json()
+    assert body["id"].startswith("inv_")
+    assert body["status"] == "draft"
+    assert body["number"] is None
+    assert body["currency"] == "CLP"
+    assert (body["amount"], body["exempt"], body["tax"], body["total"]) == (
+        "32766", "4750", "6226", "43742",
+    )
+    assert body["tax_percent"] == "19"
+    assert [line["total"] for line in body["lines"]] == ["30000", "4491", "5000"]
+    assert Event.objects.filter(type="invoice.created", object_id=body["id"]).exists()
+
+
+def test_finalize_numbers_the_invoice_and_freezes_it(tenant, customer):
+    first = tenant.client.post("/invoices/", invoice_body(customer), format="json").json()
+    second = tenant.client.post("/invoices/", invoice_body(customer), format="json").json()
+
+    finalized_second = tenant.client.post(f"/invoices/{second['id']}/finalize/")
+    finalized_first = tenant.client.post(f"/invoices/{first['id']}/finalize/")
+
+    assert finalized_second.status_code == 200, finalized_second.json()
+    assert finalized_second.json()["number"] == 1
+    assert finalized_first.json()["number"] == 2
+    assert finalized_first.json()["status"] == "finalized"
+    assert finalized_first.json()["biller_status"] == "pending"
+    patch = tenant.client.patch(f"/invoices/{first['id']}/", {"note": "x"}, format="json")
+    assert patch.status_code == 409
+    assert patch.json()["code"] == "invoice_not_draft"
+    assert tenant.client.delete(f"/invoices/{first['id']}/").status_code == 409
+    again = tenant.client.post(f"/invoices/{first['id']}/finalize/")
+    assert again.status_code == 409
+    assert again.json()["code"] == "invoice_invalid_transition"
+
+
+def test_draft_lines_are_replaced_on_update(tenant, customer):
+    created = tenant.client.post("/invoices/", invoice_body(customer), format="json").json()
+
+    response = tenant.client.patch(
+        f"/invoices/{created['id']}/",
+        {"lines": [{"name": "Only", "amount": "150"}], "discount": "0"},
+        format="json",
+    )
+
+    assert response.status_code == 200, response.json()
+    assert [line["name"] for line in response.json()["lines"]] == ["Only"]
+    assert response.json()["tax"] == "29"  # 19% of 150 = 28,5 → 29
+    assert Invoice.objects.get(pk=created["id"]).total == Decimal(179)
+
+
+def test_uncollectible_toggles_and_sets_the_timestamp(tenant, customer):
+    created = tenant.client.post("/invoices/", invoice_body(customer), format="json").json()
+    tenant.client.post(f"/invoices/{created['id']}/finalize/")
+
+    marked = tenant.client.post(f"/invoices/{created['id']}/uncollectible/").json()
+    cleared = tenant.client.post(f"/invoices/{created['id']}/uncollectible/").json()
+
+    assert marked["status"] == "uncollectible"
+    assert marked["uncollectible"] is not None
+    assert cleared["status"] == "finalized"
+    assert cleared["uncollectible"] is None
+
+
+@pytest.mark.parametrize(
+    ("override", "field"),
+    [
+        ({"document": 61}, "document"),  # a credit note type is not an invoice
+        ({"document": 1000}, "document"),  # another country's type
+        ({"lines": [{"name": "x", "amount": "-1"}]}, "lines"),
+        ({"lines": [{"name": "x", "amount": "1", "discount": "2", "discount_scheme": "$"}]}, "lines.0.discount"),
+        ({"custom_change": "0.5"}, "custom_change"),
+        ({"discount": "101"}, "discount"),
+    ],
+)
+def test_bad_invoices_are_400_on_the_field(tenant, customer, override, field):
+    response = tenant.client.post("/invoices/", invoice_body(customer, **override), format="json")
+
+    assert response.status_code == 400, response.json()
+    assert field in response.json()

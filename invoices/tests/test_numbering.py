@@ -1,0 +1,90 @@
+"""G2: numbers are gapless and unique per (workspace, mode, document type) under
+concurrent finalizes on real PostgreSQL, even when some finalizes roll back."""
+
+import random
+import threading
+from collections import defaultdict
+
+import pytest
+from django.db import connection, transaction
+from django.utils import timezone
+
+from billing.models import DocumentType
+from invoices.choices import InvoiceStatus
+from invoices.models import Invoice
+from invoices.services import invoice_create, invoice_finalize
+from tests.conftest import make_tenant
+from tests.factories import CustomerFactory
+
+pytestmark = pytest.mark.django_db(transaction=True, serialized_rollback=True)
+
+
+class RollBack(Exception):
+    pass
+
+
+def draft(tenant, customer, document_id, test_mode=False):
+    return invoice_create(
+        workspace=tenant.workspace,
+        test_mode=test_mode,
+        customer=customer,
+        document=DocumentType.objects.get(pk=document_id),
+        date=timezone.now().date(),
+        lines=[{"name": "Item", "amount": 1000}],
+    )
+
+
+def test_concurrent_finalizes_give_gapless_unique_numbers(request):
+    if connection.vendor != "postgresql":
+        pytest.skip("row locks are needed; CI runs this on PostgreSQL")
+    tenant = make_tenant()
+    customer = CustomerFactory(workspace=tenant.workspace)
+    test_customer = CustomerFactory(workspace=tenant.workspace, test_mode=True)
+    drafts = [draft(tenant, customer, 33) for _ in range(30)]
+    drafts += [draft(tenant, customer, 39) for _ in range(20)]
+    drafts += [draft(tenant, test_customer, 33, test_mode=True) for _ in range(10)]
+    random.Random(7).shuffle(drafts)
+    # Every fifth finalize rolls back after taking its number.
+    doomed = {invoice.id for invoice in drafts[::5]}
+    queue = list(drafts)
+    lock = threading.Lock()
+    errors: list[BaseException] = []
+
+    def work() -> None:
+        try:
+            while True:
+                with lock:
+                    if not queue:
+                        return
+                    invoice = queue.pop()
+                try:
+                    with transaction.atomic():
+                        invoice_finalize(invoice=invoice, now=timezone.now())
+                        if invoice.id in doomed:
+                            raise RollBack()
+                except RollBack:
+                    pass
+        except BaseException as exc:  # surfaced below
+            errors.append(exc)
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=work) for _ in range(8)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+
+    assert errors == []
+    numbers = defaultdict(list)
+    for invoice in Invoice.objects.filter(status=InvoiceStatus.FINALIZED):
+        numbers[(invoice.test_mode, invoice.document_id)].append(invoice.number)
+    rolled_back = Invoice.objects.filter(pk__in=doomed)
+    assert all(i.status == InvoiceStatus.DRAFT and i.number is None for i in rolled_back)
+    expected_counts = defaultdict(int)
+    for invoice in drafts:
+        if invoice.id not in doomed:
+            expected_counts[(invoice.test_mode, invoice.document_id)] += 1
+    assert {key: sorted(values) for key, values in numbers.items()} == {
+        key: list(range(1, count + 1)) for key, count in expected_counts.items()
+    }
