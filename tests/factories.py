@@ -4,12 +4,17 @@ The isolation matrix (tests/test_isolation.py) looks up a factory here for each 
 behind a route, so a new resource must add its factory to FACTORIES.
 """
 
+import datetime
+from decimal import Decimal
+
 import factory
 from django.contrib.auth import get_user_model
 from stdnum.cl import rut
 
 from billing.models import Country, Event, Membership, Workspace
 from customers.models import Contact, Customer
+from invoices.documents import apply_totals
+from invoices.models import Invoice, InvoiceLine
 from webhooks.models import WebhookEndpoint
 from webhooks.signing import new_secret
 
@@ -97,7 +102,35 @@ class EventFactory(TenantFactory):
     data = factory.LazyAttribute(lambda event: {"id": event.object_id})
 
 
+class InvoiceFactory(TenantFactory):
+    """A draft CLP factura (33) with one line; totals as the service computes them."""
+
+    class Meta:
+        model = Invoice
+        skip_postgeneration_save = True
+
+    customer = factory.SubFactory(
+        CustomerFactory,
+        workspace=factory.SelfAttribute("..workspace"),
+        test_mode=factory.SelfAttribute("..test_mode"),
+    )
+    document_id = 33
+    currency_id = "CLP"
+    date = factory.LazyFunction(lambda: datetime.date(2026, 1, 15))
+    tax_percent = Decimal(19)
+
+    @factory.post_generation
+    def lines(invoice, create, extracted, **kwargs):  # type: ignore[no-untyped-def]
+        if not create:
+            return
+        lines = [InvoiceLine(invoice=invoice, name="Item", amount=Decimal(1000))]
+        apply_totals(invoice, lines)
+        InvoiceLine.objects.bulk_create(lines)
+        invoice.save()
+
+
 FACTORIES: dict[type, type[TenantFactory]] = {
+    Invoice: InvoiceFactory,
     Customer: CustomerFactory,
     Contact: ContactFactory,
     WebhookEndpoint: WebhookEndpointFactory,
