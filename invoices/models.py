@@ -38,7 +38,13 @@ class FiscalDocument(TenantModel):
         max_length=16, choices=BillerStatus.choices, null=True, blank=True
     )
     tax_agency = models.JSONField(default=dict, blank=True)
+    # The agency's tracking id for the submission, and when the next submit/poll is due.
+    tax_agency_tracking_id = models.CharField(max_length=64, blank=True)
+    biller_attempts = models.PositiveIntegerField(default=0)
+    biller_next_attempt_at = models.DateTimeField(null=True, blank=True, db_index=True)
     finalized_at = models.DateTimeField(null=True, blank=True)
+    # Rendered once after finalize and never again: the PDF a customer received.
+    pdf = models.FileField(upload_to="documents/%Y/%m/", blank=True)
     # Totals (rules.md §2)
     amount = money_field()
     exempt = money_field()
@@ -126,6 +132,46 @@ class DebitNote(Note):
         ]
 
 
+class OrderStatus(models.TextChoices):
+    DRAFT = "draft"
+    CONFIRMED = "confirmed"
+    INVOICED = "invoiced"
+
+
+class Order(TenantModel):
+    """What a customer ordered, priced by the server; `invoice` turns it into a draft."""
+
+    id = public_id_field("ord")
+    customer = models.ForeignKey("customers.Customer", on_delete=models.PROTECT, related_name="+")
+    document = models.ForeignKey(
+        "billing.DocumentType", on_delete=models.PROTECT, related_name="+", null=True, blank=True
+    )
+    currency = models.ForeignKey("billing.Currency", on_delete=models.PROTECT, related_name="+")
+    status = models.CharField(
+        max_length=16, choices=OrderStatus.choices, default=OrderStatus.DRAFT, db_index=True
+    )
+    coupon_id = models.CharField(max_length=40, null=True, blank=True)
+    note = models.CharField(max_length=256, blank=True)
+    discount = money_field()
+    discount_scheme = models.CharField(
+        max_length=1, choices=DiscountScheme.choices, default=DiscountScheme.PERCENT
+    )
+    tax_percent = models.DecimalField(max_digits=7, decimal_places=4, default=Decimal(0))
+    amount = money_field()
+    exempt = money_field()
+    discount_amount = money_field()
+    subtotal = money_field()
+    tax = money_field()
+    total = money_field()
+    invoice = models.OneToOneField(
+        Invoice, on_delete=models.PROTECT, null=True, blank=True, related_name="order"
+    )
+    subscription_id = models.CharField(max_length=40, null=True, blank=True)
+
+    def __str__(self) -> str:
+        return f"{self.id} ({self.status})"
+
+
 class Line(models.Model):
     name = models.CharField(max_length=256)
     description = models.CharField(max_length=1000, blank=True)
@@ -165,3 +211,10 @@ class CreditNoteLine(Line):
 class DebitNoteLine(Line):
     id = public_id_field("lin")
     note = models.ForeignKey(DebitNote, on_delete=models.CASCADE, related_name="lines")
+
+
+class OrderItem(Line):
+    id = public_id_field("itm")
+    order = models.ForeignKey(Order, on_delete=models.CASCADE, related_name="items")
+    product_id = models.CharField(max_length=40, null=True, blank=True)
+    plan_id = models.CharField(max_length=40, null=True, blank=True)

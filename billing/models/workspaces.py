@@ -13,6 +13,11 @@ class Workspace(models.Model):
     currency = models.CharField(max_length=3)
     timezone = models.CharField(max_length=64, default="UTC")
     tax_id = models.CharField(max_length=32, blank=True)
+    # Shown as the issuer on documents.
+    address = models.CharField(max_length=128, blank=True)
+    email = models.EmailField(blank=True)
+    # e.g. {"cl_activity_description": "Desarrollo de software"} (the giro)
+    tax_settings = models.JSONField(default=dict, blank=True)
     members = models.ManyToManyField(
         settings.AUTH_USER_MODEL, through="billing.Membership", related_name="workspaces"
     )
