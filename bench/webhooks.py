@@ -77,18 +77,38 @@ def main() -> None:
             redis.Redis.from_url(BROKER_URL).flushdb()
             events = Event.objects.bulk_create(
                 Event(
-                    workspace=workspace, test_mode=True, type="customer.updated",
-                    object_id=f"cus_bench{concurrency}_{i}", sequence=1, data={"i": i},
+                    workspace=workspace,
+                    test_mode=True,
+                    type="customer.updated",
+                    object_id=f"cus_bench{concurrency}_{i}",
+                    sequence=1,
+                    data={"i": i},
                 )
                 for i in range(args.events)
             )
             bodies = [payload_body(e) for e in events]
             log = open(ROOT / "var" / f"bench-worker-{concurrency}.log", "w")  # noqa: SIM115
             worker = subprocess.Popen(
-                [sys.executable, "-m", "celery", "-A", "config", "worker", "-l", "warning",
-                 "--pool", "threads", "-c", str(concurrency), "--without-gossip",
-                 "--without-mingle", "--without-heartbeat"],
-                cwd=ROOT, stdout=log, stderr=subprocess.STDOUT,
+                [
+                    sys.executable,
+                    "-m",
+                    "celery",
+                    "-A",
+                    "config",
+                    "worker",
+                    "-l",
+                    "warning",
+                    "--pool",
+                    "threads",
+                    "-c",
+                    str(concurrency),
+                    "--without-gossip",
+                    "--without-mingle",
+                    "--without-heartbeat",
+                ],
+                cwd=ROOT,
+                stdout=log,
+                stderr=subprocess.STDOUT,
             )
             time.sleep(4)  # let the worker connect before the clock starts
             started = time.perf_counter()
@@ -120,7 +140,9 @@ def main() -> None:
         started = time.perf_counter()
         with httpx.Client() as client:
             for body in bodies:
-                client.post(receiver.url, content=body, headers={"content-type": "application/json"})
+                client.post(
+                    receiver.url, content=body, headers={"content-type": "application/json"}
+                )
         bare = len(bodies) / (time.perf_counter() - started)
         print(f"bare httpx loop (1 client): {bare:7.1f} posts/s")
         del endpoint

@@ -62,7 +62,9 @@ class BodySizeLimitMiddleware:
         if length > settings.REQUEST_BODY_MAX_BYTES:
             return JsonResponse(
                 {
-                    "detail": f"Request body is larger than {settings.REQUEST_BODY_MAX_BYTES} bytes.",
+                    "detail": (
+                        f"Request body is larger than {settings.REQUEST_BODY_MAX_BYTES} bytes."
+                    ),
                     "code": "request_too_large",
                 },
                 status=413,

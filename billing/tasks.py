@@ -4,7 +4,6 @@ from celery import shared_task
 from django.utils import timezone
 
 from billing.services.events import events_publish_pending
-
 from billing.services.idempotency import idempotency_keys_purge
 
 

@@ -25,7 +25,7 @@ def _chilean_rut(value: str) -> str:
 
 
 def _validated_by(module: ModuleType) -> Callable[[str], str]:
-    return module.validate  # type: ignore[no-any-return]
+    return module.validate
 
 
 VALIDATORS: dict[str, Callable[[str], str]] = {
@@ -54,4 +54,4 @@ def normalize_tax_id(country_code: str, value: str) -> str:
     except stdnum_errors.InvalidChecksum as exc:
         raise InvalidTaxId("The check digit does not match.") from exc
     except stdnum_errors.ValidationError as exc:
-        raise InvalidTaxId(f"Not a valid tax id for {country_code}: {exc.message}") from exc
+        raise InvalidTaxId(f"Not a valid tax id for {country_code}: {exc}") from exc

@@ -96,7 +96,9 @@ def _by_rate(values: Sequence[tuple[Decimal, Decimal]], currency: str) -> Decima
     for base, rate in values:
         if rate:
             bases[rate] += base
-    return sum((round_amount(base * rate / HUNDRED, currency) for rate, base in bases.items()), ZERO)
+    return sum(
+        (round_amount(base * rate / HUNDRED, currency) for rate, base in bases.items()), ZERO
+    )
 
 
 def document_totals(

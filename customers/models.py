@@ -20,7 +20,8 @@ class Customer(TenantModel):
     zip_code = models.CharField(max_length=16, blank=True)
     manager = models.CharField(max_length=100, blank=True)
     # The caller's own id for this customer.
-    reference = models.CharField(max_length=64, null=True, blank=True)
+    # NULL, not "", for "no reference": the unique constraint must ignore customers without one.
+    reference = models.CharField(max_length=64, null=True, blank=True)  # noqa: DJ001
     tax_id = models.CharField(max_length=32, blank=True)
     tax_settings = models.JSONField(default=dict, blank=True)
     send_invoices = models.BooleanField(default=True)

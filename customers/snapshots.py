@@ -9,7 +9,8 @@ from customers.models import Contact, Customer
 
 
 def _plain(data: Any) -> dict[str, Any]:
-    return json.loads(json.dumps(data, cls=DjangoJSONEncoder))  # type: ignore[no-any-return]
+    plain: dict[str, Any] = json.loads(json.dumps(data, cls=DjangoJSONEncoder))
+    return plain
 
 
 def customer_snapshot(customer: Customer) -> dict[str, Any]:

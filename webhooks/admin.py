@@ -17,8 +17,14 @@ class WebhookEndpointAdmin(admin.ModelAdmin):
     search_fields = ["id", "url", "description"]
     exclude = ["secret", "previous_secret"]
     readonly_fields = [
-        "id", "workspace", "test_mode", "disabled_reason", "consecutive_failures",
-        "previous_secret_expires_at", "created_at", "updated_at",
+        "id",
+        "workspace",
+        "test_mode",
+        "disabled_reason",
+        "consecutive_failures",
+        "previous_secret_expires_at",
+        "created_at",
+        "updated_at",
     ]
 
     def has_add_permission(self, request: HttpRequest) -> bool:
@@ -29,7 +35,14 @@ class DeliveryAttemptInline(admin.TabularInline):
     model = DeliveryAttempt
     extra = 0
     can_delete = False
-    readonly_fields = ["number", "attempted_at", "status_code", "duration_ms", "error", "response_body"]
+    readonly_fields = [
+        "number",
+        "attempted_at",
+        "status_code",
+        "duration_ms",
+        "error",
+        "response_body",
+    ]
 
     def has_add_permission(self, request: HttpRequest, obj: object = None) -> bool:
         return False
@@ -37,12 +50,30 @@ class DeliveryAttemptInline(admin.TabularInline):
 
 @admin.register(Delivery)
 class DeliveryAdmin(admin.ModelAdmin):
-    list_display = ["id", "event", "endpoint", "status", "attempts", "next_attempt_at", "last_status_code"]
+    list_display = [
+        "id",
+        "event",
+        "endpoint",
+        "status",
+        "attempts",
+        "next_attempt_at",
+        "last_status_code",
+    ]
     list_filter = ["status", "endpoint__workspace"]
     search_fields = ["id", "event__id", "object_id", "endpoint__url"]
     readonly_fields = [
-        "id", "endpoint", "event", "object_id", "sequence", "status", "attempts",
-        "next_attempt_at", "lease_expires_at", "last_status_code", "created_at", "updated_at",
+        "id",
+        "endpoint",
+        "event",
+        "object_id",
+        "sequence",
+        "status",
+        "attempts",
+        "next_attempt_at",
+        "lease_expires_at",
+        "last_status_code",
+        "created_at",
+        "updated_at",
     ]
     inlines = [DeliveryAttemptInline]
     actions = ["redeliver"]

@@ -31,7 +31,9 @@ class Delivery(models.Model):
     """One event to one endpoint, tried until it succeeds or its retries run out."""
 
     id = public_id_field("dlv")
-    endpoint = models.ForeignKey(WebhookEndpoint, on_delete=models.CASCADE, related_name="deliveries")
+    endpoint = models.ForeignKey(
+        WebhookEndpoint, on_delete=models.CASCADE, related_name="deliveries"
+    )
     event = models.ForeignKey("billing.Event", on_delete=models.CASCADE, related_name="deliveries")
     # Copied from the event so the per-object ordering check is one indexed query.
     object_id = models.CharField(max_length=40)
@@ -49,7 +51,9 @@ class Delivery(models.Model):
     class Meta:
         ordering = ["created_at", "id"]
         constraints = [
-            models.UniqueConstraint(fields=["endpoint", "event"], name="delivery_once_per_endpoint"),
+            models.UniqueConstraint(
+                fields=["endpoint", "event"], name="delivery_once_per_endpoint"
+            ),
         ]
         indexes = [
             models.Index(fields=["endpoint", "object_id", "sequence"]),
@@ -79,3 +83,6 @@ class DeliveryAttempt(models.Model):
         constraints = [
             models.UniqueConstraint(fields=["delivery", "number"], name="attempt_number_unique"),
         ]
+
+    def __str__(self) -> str:
+        return f"{self.delivery_id} #{self.number}: {self.status_code or self.error}"

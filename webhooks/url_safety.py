@@ -33,6 +33,6 @@ def check_webhook_url(url: str, *, test_mode: bool) -> None:
     except (OSError, ValueError, UnicodeError) as exc:
         raise UnsafeUrl(f"The host {parts.hostname!r} cannot be resolved.") from exc
     for address in addresses:
-        ip = ipaddress.ip_address(address.split("%")[0])
+        ip = ipaddress.ip_address(str(address).split("%")[0])
         if not ip.is_global or ip.is_multicast:
             raise UnsafeUrl(f"The host resolves to a non-public address ({ip}).")

@@ -22,7 +22,9 @@ class TenantRelatedField(serializers.PrimaryKeyRelatedField):
     """An id in a body: another workspace's or mode's object is "does not exist" (400)."""
 
     def get_queryset(self) -> QuerySet:
-        return scope_to_tenant(super().get_queryset(), self.context.get("request"))
+        queryset = super().get_queryset()
+        assert queryset is not None, "a TenantRelatedField needs a queryset"
+        return scope_to_tenant(queryset, self.context.get("request"))
 
 
 class MetadataField(serializers.DictField):

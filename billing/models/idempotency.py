@@ -25,3 +25,6 @@ class IdempotencyKey(models.Model):
                 fields=["workspace", "test_mode", "key"], name="idempotency_key_unique"
             ),
         ]
+
+    def __str__(self) -> str:
+        return f"{self.key} ({self.workspace_id})"

@@ -4,7 +4,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from django.contrib.auth import get_user_model
-from django.contrib.auth.models import AbstractBaseUser
+from django.contrib.auth.models import User
 from django.db import transaction
 
 from billing.errors import InvalidInput
@@ -22,7 +22,7 @@ class IssuedToken:
 
 
 @transaction.atomic
-def api_token_issue(*, user: AbstractBaseUser, now: datetime) -> IssuedToken:
+def api_token_issue(*, user: User, now: datetime) -> IssuedToken:
     """Issue a new API key for `user`, revoking the active one (one active per user)."""
     ApiToken.objects.filter(user=user, revoked_at__isnull=True).update(revoked_at=now)
     key = secrets.token_hex(20)
@@ -48,7 +48,7 @@ def workspace_create(
 
 @transaction.atomic
 def workspace_add_member(
-    *, workspace: Workspace, user: AbstractBaseUser, role: str = Membership.Role.MEMBER
+    *, workspace: Workspace, user: User, role: str = Membership.Role.MEMBER
 ) -> Membership:
     membership, _ = Membership.objects.get_or_create(
         workspace=workspace, user=user, defaults={"role": role}
@@ -66,9 +66,7 @@ def workspace_bootstrap(
     only hashes are stored, so an earlier key cannot be shown again.
     """
     user_model = get_user_model()
-    user, created = user_model.objects.get_or_create(
-        username=email, defaults={"email": email}
-    )
+    user, created = user_model.objects.get_or_create(username=email, defaults={"email": email})
     if created:
         user.set_unusable_password()
         user.save(update_fields=["password"])

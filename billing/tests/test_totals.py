@@ -71,9 +71,13 @@ def test_retention_is_taken_once_on_its_base_and_lowers_what_is_owed():
 
 
 def test_usd_amounts_have_cents_and_amount_discounts_apply_in_the_currency():
-    lines = [LineInput(amount=D("19.999"), quantity=D(3), discount=D("1.5"), discount_scheme=AMOUNT)]
+    lines = [
+        LineInput(amount=D("19.999"), quantity=D(3), discount=D("1.5"), discount_scheme=AMOUNT)
+    ]
 
-    totals = document_totals(lines=lines, currency="USD", discount=D("0.01"), discount_scheme=AMOUNT)
+    totals = document_totals(
+        lines=lines, currency="USD", discount=D("0.01"), discount_scheme=AMOUNT
+    )
 
     # 59.997 − 1.5 = 58.497 → 58.50; minus 0.01 → 58.49
     assert totals.lines[0].total == D("58.50")
@@ -85,7 +89,10 @@ def test_usd_amounts_have_cents_and_amount_discounts_apply_in_the_currency():
     [
         (LineInput(amount=D(1), quantity=D(-1)), "lines.0.quantity"),
         (LineInput(amount=D(-1), quantity=D(1)), "lines.0.amount"),
-        (LineInput(amount=D(10), quantity=D(1), discount=D(11), discount_scheme=AMOUNT), "lines.0.discount"),
+        (
+            LineInput(amount=D(10), quantity=D(1), discount=D(11), discount_scheme=AMOUNT),
+            "lines.0.discount",
+        ),
         (LineInput(amount=D(10), quantity=D(1), discount=D(101)), "discount"),
         (LineInput(amount=D(10), quantity=D(1), discount_scheme="?"), "discount_scheme"),
     ],
@@ -134,8 +141,15 @@ def test_totals_equal_the_sum_of_their_parts_in_whole_minor_units(
     )
 
     step = D(1).scaleb(-minor_units(currency))
-    for value in (totals.amount, totals.exempt, totals.tax, totals.total, totals.retention,
-                  totals.discount, *[line.net for line in totals.lines]):
+    for value in (
+        totals.amount,
+        totals.exempt,
+        totals.tax,
+        totals.total,
+        totals.retention,
+        totals.discount,
+        *[line.net for line in totals.lines],
+    ):
         assert value % step == 0, f"{value} is not whole in {currency}"
     assert totals.subtotal == totals.amount + totals.exempt
     assert sum((line.net for line in totals.lines), D(0)) == totals.subtotal
@@ -146,8 +160,11 @@ def test_totals_equal_the_sum_of_their_parts_in_whole_minor_units(
     assert all(line.net >= 0 for line in totals.lines)
     # Tax once per rate on the net: never more than half a unit per rate away from exact.
     exact_tax = sum(
-        (line.net * line_in.tax_percent / 100
-         for line, line_in in zip(totals.lines, lines, strict=True) if not line_in.exempt),
+        (
+            line.net * line_in.tax_percent / 100
+            for line, line_in in zip(totals.lines, lines, strict=True)
+            if not line_in.exempt
+        ),
         D(0),
     )
     assert abs(totals.tax - exact_tax) <= step / 2 * 4

@@ -17,8 +17,18 @@ class WebhookEndpointSerializer(TenantModelSerializer):
     class Meta:
         model = WebhookEndpoint
         fields = [
-            "id", "url", "description", "events", "active", "disabled_reason",
-            "consecutive_failures", "failing", "metadata", "test_mode", "created", "updated",
+            "id",
+            "url",
+            "description",
+            "events",
+            "active",
+            "disabled_reason",
+            "consecutive_failures",
+            "failing",
+            "metadata",
+            "test_mode",
+            "created",
+            "updated",
         ]
         read_only_fields = ["active", "disabled_reason", "consecutive_failures"]
 
@@ -46,8 +56,15 @@ class DeliverySerializer(serializers.ModelSerializer):
     class Meta:
         model = Delivery
         fields = [
-            "id", "endpoint", "status", "attempts", "next_attempt_at", "last_status_code",
-            "attempt_log", "created_at", "updated_at",
+            "id",
+            "endpoint",
+            "status",
+            "attempts",
+            "next_attempt_at",
+            "last_status_code",
+            "attempt_log",
+            "created_at",
+            "updated_at",
         ]
         read_only_fields = fields
 
@@ -55,13 +72,21 @@ class DeliverySerializer(serializers.ModelSerializer):
 class EventLogSerializer(serializers.ModelSerializer):
     created = serializers.DateTimeField(source="created_at", read_only=True)
     deliveries = DeliverySerializer(many=True, read_only=True)
-    data = serializers.SerializerMethodField()
+    # DRF's metaclass moves declared fields off the class, so `data` stays the property.
+    data = serializers.SerializerMethodField()  # type: ignore[assignment]
 
     class Meta:
         model = Event
         fields = [
-            "id", "type", "object_id", "sequence", "data", "test_mode", "created",
-            "published_at", "deliveries",
+            "id",
+            "type",
+            "object_id",
+            "sequence",
+            "data",
+            "test_mode",
+            "created",
+            "published_at",
+            "deliveries",
         ]
         read_only_fields = fields
 

@@ -1,5 +1,5 @@
-from drf_spectacular.utils import extend_schema
 from django.utils import timezone
+from drf_spectacular.utils import extend_schema
 from rest_framework import mixins
 from rest_framework.decorators import action
 from rest_framework.request import Request
@@ -83,9 +83,11 @@ class EventLogViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, TenantVi
         event = self.get_object()
         endpoint = None
         if endpoint_id := serializer.validated_data.get("endpoint"):
-            endpoint = scope_to_tenant(WebhookEndpoint.objects.all(), request).filter(
-                pk=endpoint_id
-            ).first()
+            endpoint = (
+                scope_to_tenant(WebhookEndpoint.objects.all(), request)
+                .filter(pk=endpoint_id)
+                .first()
+            )
             if endpoint is None:
                 raise NotFound(f"No webhook endpoint {endpoint_id}.")
         services.event_redeliver(event=event, now=timezone.now(), endpoint=endpoint)

@@ -68,7 +68,12 @@ def test_live_mode_needs_https(tenant):
 @override_settings(WEBHOOKS_ALLOW_PRIVATE_URLS=False)
 @pytest.mark.parametrize(
     "url",
-    ["https://127.0.0.1/hook", "https://10.1.2.3/hook", "https://169.254.169.254/latest", "https://[::1]/x"],
+    [
+        "https://127.0.0.1/hook",
+        "https://10.1.2.3/hook",
+        "https://169.254.169.254/latest",
+        "https://[::1]/x",
+    ],
 )
 def test_private_loopback_and_link_local_targets_are_refused(tenant, url):
     response = tenant.client.post("/webhooks/", {"url": url, "events": ["*"]}, format="json")
@@ -110,8 +115,12 @@ def test_event_log_lists_events_with_their_deliveries_and_redelivers(client, tes
     ).json()
     event = Event.objects.get(object_id=customer["id"], type="customer.created")
     Delivery.objects.create(
-        endpoint_id=endpoint["id"], event=event, object_id=event.object_id, sequence=1,
-        status="failed", attempts=10,
+        endpoint_id=endpoint["id"],
+        event=event,
+        object_id=event.object_id,
+        sequence=1,
+        status="failed",
+        attempts=10,
     )
 
     log = client.get("/events/log/", {"type": "customer.created"}).json()
@@ -131,7 +140,10 @@ def test_redeliver_to_an_endpoint_of_another_workspace_is_404(client, other_tena
     ).json()
     event = Event.objects.get(object_id=created["id"])
     foreign = WebhookEndpoint.objects.create(
-        workspace=other_tenant.workspace, test_mode=False, url="https://example.com", events=["*"],
+        workspace=other_tenant.workspace,
+        test_mode=False,
+        url="https://example.com",
+        events=["*"],
         secret="whsec_x",
     )
 

@@ -13,7 +13,6 @@ from standardwebhooks.webhooks import Webhook, WebhookVerificationError
 
 from billing.models import Event
 from customers.services import customer_create, customer_update
-from tests.factories import CustomerFactory
 from tests.receiver import Reply, running_receiver
 from webhooks import services
 from webhooks.choices import RETRY_SCHEDULE, DeliveryStatus
@@ -99,9 +98,10 @@ def test_a_tampered_body_does_not_verify(test_tenant):
 
 
 def test_retry_waits_follow_the_schedule(test_tenant):
-    with time_machine.travel(START, tick=False) as traveller, running_receiver(
-        default=Reply(500)
-    ) as receiver:
+    with (
+        time_machine.travel(START, tick=False) as traveller,
+        running_receiver(default=Reply(500)) as receiver,
+    ):
         make_endpoint(test_tenant, receiver.url)
         _, event = record_customer_event(test_tenant)
         [delivery_id] = services.event_fan_out(event_id=event.id, now=timezone.now())
@@ -134,16 +134,19 @@ def test_410_disables_the_endpoint_at_once(test_tenant):
         assert outcome.retry_at is None
         assert endpoint.active is False
         assert "410" in endpoint.disabled_reason
-        assert Event.objects.filter(type="webhook_endpoint.disabled", object_id=endpoint.id).exists()
+        assert Event.objects.filter(
+            type="webhook_endpoint.disabled", object_id=endpoint.id
+        ).exists()
         # Nothing more goes to a disabled endpoint.
         assert attempt(delivery_id) is None
         assert len(receiver.received) == 1
 
 
 def test_exhausted_retries_disable_the_endpoint_after_about_three_days(test_tenant):
-    with time_machine.travel(START, tick=True) as traveller, running_receiver(
-        default=Reply(500)
-    ) as receiver:
+    with (
+        time_machine.travel(START, tick=True) as traveller,
+        running_receiver(default=Reply(500)) as receiver,
+    ):
         endpoint = make_endpoint(test_tenant, receiver.url)
         _, event = record_customer_event(test_tenant)
         [delivery_id] = services.event_fan_out(event_id=event.id, now=timezone.now())
@@ -158,7 +161,9 @@ def test_exhausted_retries_disable_the_endpoint_after_about_three_days(test_tena
         assert timedelta(days=2.7) < span < timedelta(days=3.5)
         assert endpoint.active is False
         assert delivery.id in endpoint.disabled_reason
-        assert Event.objects.filter(type="webhook_endpoint.disabled", object_id=endpoint.id).exists()
+        assert Event.objects.filter(
+            type="webhook_endpoint.disabled", object_id=endpoint.id
+        ).exists()
 
 
 def test_three_consecutive_failures_flag_the_endpoint_and_a_success_clears_it(test_tenant):
@@ -181,9 +186,11 @@ def test_three_consecutive_failures_flag_the_endpoint_and_a_success_clears_it(te
 
 
 def test_redirects_are_not_followed(test_tenant):
-    with time_machine.travel(START, tick=True), running_receiver() as target, running_receiver(
-        [Reply(302, headers={"Location": "http://127.0.0.1:1/x"})]
-    ) as receiver:
+    with (
+        time_machine.travel(START, tick=True),
+        running_receiver() as target,
+        running_receiver([Reply(302, headers={"Location": "http://127.0.0.1:1/x"})]) as receiver,
+    ):
         receiver.script[0].headers["Location"] = target.url
         make_endpoint(test_tenant, receiver.url)
         _, event = record_customer_event(test_tenant)
@@ -235,9 +242,10 @@ def test_only_subscribed_active_endpoints_get_a_delivery(test_tenant, other_tena
 
 
 def test_a_later_event_waits_for_the_earlier_one_of_the_same_object(test_tenant):
-    with time_machine.travel(START, tick=True) as traveller, running_receiver(
-        [Reply(500)]
-    ) as receiver:
+    with (
+        time_machine.travel(START, tick=True) as traveller,
+        running_receiver([Reply(500)]) as receiver,
+    ):
         make_endpoint(test_tenant, receiver.url)
         customer, created = record_customer_event(test_tenant)
         customer_update(customer=customer, name="Renamed")
@@ -245,10 +253,13 @@ def test_a_later_event_waits_for_the_earlier_one_of_the_same_object(test_tenant)
         # Published out of order: the update first.
         second = services.event_fan_out(event_id=updated.id, now=timezone.now())
         assert attempt(second[0]) is None  # the creation has not even been published
-        [first] = services.event_fan_out(event_id=created.id, now=timezone.now())
-        [first_id] = [d for d in services.first_open_deliveries(
-            endpoint=WebhookEndpoint.objects.get(), object_id=customer.id
-        )]
+        services.event_fan_out(event_id=created.id, now=timezone.now())
+        [first_id] = [
+            d
+            for d in services.first_open_deliveries(
+                endpoint=WebhookEndpoint.objects.get(), object_id=customer.id
+            )
+        ]
         update_delivery = Delivery.objects.get(event=updated)
         assert attempt(update_delivery.id) is None  # the creation is still open
 
