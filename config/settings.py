@@ -33,6 +33,7 @@ INSTALLED_APPS = [
     "drf_spectacular_sidecar",
     "billing",
     "customers",
+    "catalog",
     "invoices",
     "subscriptions",
     "payments",
@@ -160,8 +161,6 @@ SPECTACULAR_SETTINGS = {
 
 # Idempotency keys are kept this long, then purged by beat.
 IDEMPOTENCY_KEY_TTL = timedelta(hours=24)
-# A key whose request never finished (the process died) may be claimed again after this.
-IDEMPOTENCY_LOCK_TIMEOUT = timedelta(seconds=env.int("IDEMPOTENCY_LOCK_SECONDS", default=60))
 
 # Celery: Redis when configured, otherwise a filesystem broker that needs no server.
 CELERY_BROKER_URL = env.str("CELERY_BROKER_URL", default=REDIS_URL or "filesystem://")
