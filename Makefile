@@ -49,7 +49,7 @@ $(STAMP): pyproject.toml
 run: install
 	@mkdir -p var
 	$(PY) manage.py migrate --noinput
-	@$(PY) manage.py create_workspace --name Demo --country CL --email demo@example.com --json \
+	@$(PY) manage.py create_workspace --name Demo --country CL --email demo@example.com --tax-id 76086428-5 --json \
 		> var/demo-workspace.json
 	@$(PY) -c 'import json, sys; d = json.load(open("var/demo-workspace.json")); \
 		print(); \

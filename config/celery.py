@@ -33,6 +33,10 @@ app.conf.update(
             "task": "webhooks.tasks.send_due_deliveries",
             "schedule": 15.0,
         },
+        "process-tax-agency-queue": {
+            "task": "invoices.tasks.process_tax_agency_queue",
+            "schedule": 15.0,
+        },
     },
 )
 app.autodiscover_tasks()

@@ -9,6 +9,7 @@ from django.db import transaction
 
 from billing.errors import InvalidInput
 from billing.models import ApiToken, Country, Membership, Workspace
+from billing.tax_ids import InvalidTaxId, normalize_tax_id
 
 
 def hash_token_key(key: str) -> str:
@@ -37,6 +38,11 @@ def workspace_create(
     country = Country.objects.filter(code=country_code.upper()).first()
     if country is None:
         raise InvalidInput({"country": [f"Unknown country code {country_code!r}."]})
+    if tax_id:
+        try:
+            tax_id = normalize_tax_id(country.code, tax_id)
+        except InvalidTaxId as exc:
+            raise InvalidInput({"tax_id": [str(exc)]}) from exc
     return Workspace.objects.create(
         name=name,
         country=country,
@@ -58,7 +64,7 @@ def workspace_add_member(
 
 @transaction.atomic
 def workspace_bootstrap(
-    *, name: str, country_code: str, email: str, now: datetime
+    *, name: str, country_code: str, email: str, now: datetime, tax_id: str = ""
 ) -> tuple[Workspace, IssuedToken]:
     """Create (or reuse) a workspace named `name` and its owner `email`, and issue a key.
 
@@ -74,6 +80,6 @@ def workspace_bootstrap(
         Workspace.objects.filter(name=name, memberships__user=user).order_by("created_at").first()
     )
     if workspace is None:
-        workspace = workspace_create(name=name, country_code=country_code)
+        workspace = workspace_create(name=name, country_code=country_code, tax_id=tax_id)
     workspace_add_member(workspace=workspace, user=user, role=Membership.Role.OWNER)
     return workspace, api_token_issue(user=user, now=now)

@@ -19,6 +19,9 @@ class Command(BaseCommand):
         parser.add_argument("--country", required=True, help="ISO country code, e.g. CL")
         parser.add_argument("--email", required=True, help="the owner's email (their username)")
         parser.add_argument(
+            "--tax-id", default="", help="the issuer's tax id (a RUT for CL), used on documents"
+        )
+        parser.add_argument(
             "--test-mode",
             action="store_true",
             help="print the test-mode header to use with the token",
@@ -31,6 +34,7 @@ class Command(BaseCommand):
                 name=options["name"],
                 country_code=options["country"],
                 email=options["email"],
+                tax_id=options["tax_id"],
                 now=timezone.now(),
             )
         except InvalidInput as exc:
