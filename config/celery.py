@@ -37,6 +37,10 @@ app.conf.update(
             "task": "invoices.tasks.process_tax_agency_queue",
             "schedule": 15.0,
         },
+        "render-missing-pdfs": {
+            "task": "invoices.tasks.render_missing_pdfs",
+            "schedule": 300.0,
+        },
     },
 )
 app.autodiscover_tasks()

@@ -150,7 +150,15 @@ SPECTACULAR_SETTINGS = {
     "VERSION": "0.1.0",
     "SERVE_INCLUDE_SCHEMA": False,
     "COMPONENT_SPLIT_REQUEST": True,
-    "ENUM_NAME_OVERRIDES": {},
+    # Choice sets used by several resources' `status` fields get stable, distinct names.
+    "ENUM_NAME_OVERRIDES": {
+        "CustomerStatusEnum": "customers.choices.CustomerStatus",
+        "CatalogStatusEnum": "catalog.choices.CatalogStatus",
+        "InvoiceStatusEnum": "invoices.choices.InvoiceStatus",
+        "NoteStatusEnum": "invoices.choices.NoteStatus",
+        "ReferenceReasonEnum": "invoices.choices.ReferenceReason",
+        "DeliveryStatusEnum": "webhooks.choices.DeliveryStatus",
+    },
     "SCHEMA_PATH_PREFIX": "",
     "SERVE_AUTHENTICATION": [],
     "SERVE_PERMISSIONS": ["rest_framework.permissions.AllowAny"],
@@ -191,7 +199,8 @@ LOGGING = {
         },
     },
     "root": {"handlers": ["console"], "level": env.str("LOG_LEVEL", default="INFO")},
-    "loggers": {"django.db.backends": {"level": "WARNING"}},
+    # WeasyPrint logs every rendering step at INFO.
+    "loggers": {"django.db.backends": {"level": "WARNING"}, "weasyprint": {"level": "WARNING"}},
 }
 
 if not DEBUG:
@@ -211,3 +220,20 @@ WEBHOOK_DELIVERY_LEASE_SECONDS = env.int("WEBHOOK_DELIVERY_LEASE_SECONDS", defau
 MEDIA_ROOT = env.path("MEDIA_ROOT", default=VAR_DIR / "media")
 MEDIA_URL = "media/"
 DOCUMENT_LINK_MAX_AGE_SECONDS = env.int("DOCUMENT_LINK_MAX_AGE_SECONDS", default=3600)
+
+# Documents sent to customers. The console backend prints them; production sets SMTP
+# (django.core.mail.backends.smtp.EmailBackend and the EMAIL_HOST… variables).
+EMAIL_BACKEND = env.str("EMAIL_BACKEND", default="django.core.mail.backends.console.EmailBackend")
+DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default="billing@localhost")
+EMAIL_HOST = env.str("EMAIL_HOST", default="localhost")
+EMAIL_PORT = env.int("EMAIL_PORT", default=25)
+EMAIL_HOST_USER = env.str("EMAIL_HOST_USER", default="")
+EMAIL_HOST_PASSWORD = env.str("EMAIL_HOST_PASSWORD", default="")
+EMAIL_USE_TLS = env.bool("EMAIL_USE_TLS", default=False)
+EMAIL_TIMEOUT = env.int("EMAIL_TIMEOUT", default=10)
+
+# Tax agency backends by workspace country ({"CL": "dotted.path.Backend", "*": …}); every
+# country uses the built-in sandbox agency unless listed here.
+TAX_AGENCY_BACKENDS: dict[str, str] = {}
+# How long one submit or poll holds a document before another worker may take it over.
+TAX_AGENCY_LEASE_SECONDS = env.int("TAX_AGENCY_LEASE_SECONDS", default=120)

@@ -38,7 +38,16 @@ class ContactInline(admin.TabularInline):
 @admin.register(Customer)
 class CustomerAdmin(admin.ModelAdmin):
     form = CustomerAdminForm
-    list_display = ["id", "name", "tax_id", "country", "status", "workspace", "test_mode", "created_at"]
+    list_display = [
+        "id",
+        "name",
+        "tax_id",
+        "country",
+        "status",
+        "workspace",
+        "test_mode",
+        "created_at",
+    ]
     list_filter = ["workspace", "test_mode", "status", "country"]
     search_fields = ["id", "name", "email", "tax_id", "reference"]
     readonly_fields = ["id", "created_at", "updated_at"]

@@ -1,11 +1,12 @@
 """What invoices and notes share: lines in, totals out (through billing.totals)."""
 
 from collections.abc import Sequence
-from decimal import Decimal
+from decimal import Decimal, InvalidOperation
 from typing import Any
 
 from billing.errors import InvalidInput
 from billing.models import DocumentType
+from billing.money import AMOUNT_DECIMAL_PLACES, AMOUNT_MAX_DIGITS
 from billing.totals import InvalidDocument, LineInput, document_totals
 from invoices.models import FiscalDocument, Line
 
@@ -14,6 +15,11 @@ LINE_FIELDS = (
     "discount_scheme", "code", "code_scheme", "unit_label", "retention_percent",
     "retention_scheme",
 )
+
+
+# Stored amounts have AMOUNT_MAX_DIGITS digits, AMOUNT_DECIMAL_PLACES of them decimals.
+_STORABLE_LIMIT = Decimal(10) ** (AMOUNT_MAX_DIGITS - AMOUNT_DECIMAL_PLACES)
+_TOO_LARGE = "The amounts are too large: a total has at most 18 integer digits."
 
 
 def base_tax_percent(document_type: DocumentType) -> Decimal:
@@ -53,6 +59,11 @@ def apply_totals(document: FiscalDocument, lines: Sequence[Line]) -> None:
         )
     except InvalidDocument as exc:
         raise InvalidInput({exc.field: [str(exc)]}) from exc
+    except InvalidOperation as exc:  # a total beyond the decimal context's 28 digits
+        raise InvalidInput({"lines": [_TOO_LARGE]}) from exc
+    amounts = [totals.total, totals.subtotal, totals.discount, *(t.total for t in totals.lines)]
+    if max(map(abs, amounts)) >= _STORABLE_LIMIT:
+        raise InvalidInput({"lines": [_TOO_LARGE]})
     for line, line_totals in zip(lines, totals.lines, strict=True):
         line.total = line_totals.total
         line.retention = line_totals.retention

@@ -15,6 +15,7 @@ from customers.models import Customer
 from invoices.choices import INVOICE_TRANSITIONS, BillerStatus, InvoiceStatus
 from invoices.documents import apply_totals, base_tax_percent, build_lines
 from invoices.models import Invoice, InvoiceLine
+from invoices.pdf import document_pdf_schedule
 from invoices.snapshots import invoice_snapshot
 
 
@@ -158,6 +159,7 @@ def invoice_finalize(*, invoice: Invoice, now: datetime) -> Invoice:
     invoice.biller_status = BillerStatus.SUCCEEDED if invoice.imported else BillerStatus.PENDING
     invoice.save()
     _record(invoice, "invoice.finalized")
+    document_pdf_schedule(invoice)
     return invoice
 
 

@@ -5,11 +5,14 @@ routes can be called with ids that exist."""
 from functools import cache
 from typing import Any
 
+from django.db.models import Model
 from django.test import override_settings
+from django.urls import resolve
 from drf_spectacular.generators import SchemaGenerator
 
 from billing.models import DocumentType, Event, State
 from tests.conftest import Tenant
+from tests.factories import FACTORIES
 
 HTTP_METHODS = ("get", "post", "put", "patch", "delete")
 
@@ -54,7 +57,7 @@ def seed_objects(tenant: Tenant) -> dict[str, str]:
     assert created.status_code == 201, created.content
     event = Event.objects.filter(workspace=tenant.workspace).order_by("-created_at").first()
     assert event is not None, "creating a customer records an event"
-    return {
+    ids = {
         "/customers/": customer["id"],
         "/contacts/": contact["id"],
         "/webhooks/": created.json()["id"],
@@ -65,6 +68,21 @@ def seed_objects(tenant: Tenant) -> dict[str, str]:
         "/generals/states/": State.objects.filter(country="CL").values_list("code", flat=True)[0],
         "/generals/documents/": str(DocumentType.objects.filter(code="33").get().id),
     }
+    # Any other tenant resource: one object from its factory (tests/factories.py).
+    for _, path, _ in operations():
+        prefix = path[: path.find("{")]
+        if "{" not in path or prefix in ids:
+            continue
+        model = _model_behind(path)
+        if model in FACTORIES:
+            ids[prefix] = str(FACTORIES[model](workspace=tenant.workspace, test_mode=False).pk)
+    return ids
+
+
+def _model_behind(path: str) -> type[Model] | None:
+    view = getattr(resolve(fill_path(path, "x")).func, "cls", None)
+    queryset = getattr(view, "queryset", None)
+    return queryset.model if queryset is not None else None
 
 
 def real_id(path: str, ids: dict[str, str]) -> str | None:

@@ -3,7 +3,9 @@
 The matrix is generated from `django.urls.get_resolver()`: every route whose view is a
 `TenantViewSet` and every method it answers is a test id, run against objects that
 belong to another workspace, to the other mode of the caller's workspace, and to the
-live mode while the caller asks for test mode. A new route is covered the moment it is
+live mode while the caller asks for test mode. A list-level GET action other than `list`
+is a lookup (`coupons/validate/?code=`) and is called with the foreign object's own values
+for the query parameters it documents. A new route is covered the moment it is
 registered; a route whose model (or a model its body points at) has no factory in
 tests/factories.py fails until one is added.
 """
@@ -23,6 +25,7 @@ from billing.api.viewsets import TenantViewSet
 from billing.models import TenantModel, Workspace
 from tests.conftest import Tenant
 from tests.factories import FACTORIES
+from tests.live import openapi_document, query_parameters
 
 
 @dataclass(frozen=True)
@@ -191,6 +194,16 @@ def check_list(route, client, target, scope) -> list[str]:
     return failures
 
 
+def check_lookup(route, client, target) -> list[str]:
+    """A lookup naming the foreign object by its own values (its code) finds nothing."""
+    operation = openapi_document()["paths"][f"/{route.display}"]["get"]
+    params = {name: getattr(target, name) for name in query_parameters(operation)}
+    response = client.get(reverse(route.name), params)
+    if response.status_code != 404:
+        return [f"the lookup {params} answered {response.status_code}"]
+    return []
+
+
 def check_body_ids(route, method, client, scope, own_scope) -> list[str]:
     """A foreign id in the body of a create or update is a 400 on that field."""
     failures = []
@@ -228,8 +241,10 @@ def test_objects_of_another_tenant_are_invisible(route, method, foreign, tenant,
     failures = []
     if route.detail:
         failures += check_detail(route, method, client, target)
-    elif method == "GET":
+    elif method == "GET" and route.actions["get"] == "list":
         failures += check_list(route, client, target, scope)
+    elif method == "GET":
+        failures += check_lookup(route, client, target)
     if method in ("PUT", "PATCH") or (method == "POST" and not route.detail):
         failures += check_body_ids(route, method, client, scope, own_scope)
 

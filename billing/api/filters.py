@@ -9,11 +9,13 @@ from datetime import UTC, datetime
 from typing import Any
 
 import django_filters
-from django.core.exceptions import ValidationError
+from django import forms
+from django.core.exceptions import FieldDoesNotExist, ValidationError
 from django.db import models
 from django.db.models import Model, QuerySet
 from django.utils import timezone
 from django_filters.fields import IsoDateTimeField
+from django_filters.widgets import BaseCSVWidget
 from rest_framework import exceptions, filters
 from rest_framework.request import Request
 
@@ -55,14 +57,55 @@ class TenantFilterSet(django_filters.FilterSet):
         models.DateTimeField: {"filter_class": IsoDateTimeFilter},
     }
 
+    @classmethod
+    def get_filters(cls) -> dict[str, django_filters.Filter]:
+        filters = super().get_filters()
+        model = cls._meta.model
+        for declared in filters.values() if model is not None else ():
+            _text_lookup_on_key(model, declared)
+        return filters
+
     created__gte = IsoDateTimeFilter(field_name="created_at", lookup_expr="gte")
     created__lte = IsoDateTimeFilter(field_name="created_at", lookup_expr="lte")
     updated__gte = IsoDateTimeFilter(field_name="updated_at", lookup_expr="gte")
     updated__lte = IsoDateTimeFilter(field_name="updated_at", lookup_expr="lte")
 
 
+_TEXT_LOOKUPS = {"iexact", "contains", "icontains", "startswith", "istartswith", "endswith",
+                 "iendswith", "regex", "iregex"}  # fmt: skip
+
+
+def _text_lookup_on_key(model: type[Model], declared: django_filters.Filter) -> None:
+    """`CharFilter(field_name="currency_id", lookup_expr="iexact")` compares the text of the
+    referenced key (`currency__code`): a foreign key itself has no text lookups, and
+    the query would fail with a FieldError (a 500) on every request that uses it."""
+    if declared.lookup_expr not in _TEXT_LOOKUPS or "__" in declared.field_name:
+        return
+    try:
+        field = model._meta.get_field(declared.field_name)
+    except FieldDoesNotExist:
+        return
+    if isinstance(field, models.ForeignKey):
+        declared.field_name = f"{field.name}__{field.target_field.name}"
+
+
+class CommaOrRepeatedWidget(BaseCSVWidget, forms.TextInput):
+    """`?status__in=draft,finalized`, or the same key repeated (`?status__in=draft&
+    status__in=finalized`), which generated clients send for an array parameter."""
+
+    def value_from_datadict(self, data: Any, files: Any, name: str) -> Any:
+        values = data.getlist(name) if hasattr(data, "getlist") else []
+        if len(values) > 1:
+            return [part for value in values for part in value.split(",")]
+        return super().value_from_datadict(data, files, name)
+
+
 class CharInFilter(django_filters.BaseInFilter, django_filters.CharFilter):
     """`?status__in=draft,finalized`"""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        kwargs.setdefault("widget", CommaOrRepeatedWidget)
+        super().__init__(*args, **kwargs)
 
 
 class TenantIdFilter(django_filters.CharFilter):

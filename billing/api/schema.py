@@ -4,17 +4,24 @@ and the error responses each operation can give (billing.api.errors' shapes)."""
 from typing import Any
 
 from django.core.exceptions import FieldDoesNotExist
+from django.db import models
 from drf_spectacular.extensions import (
     OpenApiAuthenticationExtension,
     OpenApiSerializerExtension,
+    OpenApiSerializerFieldExtension,
 )
 from drf_spectacular.openapi import AutoSchema as SpectacularAutoSchema
-from drf_spectacular.plumbing import build_parameter_type
+from drf_spectacular.plumbing import ResolvedComponent, build_parameter_type
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse
 from rest_framework import permissions
 
 from billing.api.errors import ErrorSerializer, ValidationErrorSerializer
+from billing.api.serializers import (
+    METADATA_KEY_MAX_LENGTH,
+    METADATA_MAX_KEYS,
+    METADATA_VALUE_MAX_LENGTH,
+)
 from billing.tenancy import TEST_MODE_HEADER, WORKSPACE_HEADER, IsWorkspaceMember
 
 _BODY_METHODS = ("POST", "PUT", "PATCH")
@@ -22,14 +29,16 @@ _TEXT_FORMATS = ("email", "uri")
 _OUTER_KEYS = ("readOnly", "writeOnly", "nullable", "description", "title")
 
 
-def _model_field_allows_blank(field: Any) -> bool:
+def _model_field(field: Any) -> Any:
+    """The model field a serializer field shows (by its `source`), if any."""
     model = getattr(getattr(field.parent, "Meta", None), "model", None)
-    if model is None or not field.source or "." in field.source:
-        return False
+    if model is None or not field.source or "." in field.source or field.source == "*":
+        return None
     try:
-        return bool(model._meta.get_field(field.source).blank)
+        model_field = model._meta.get_field(field.source)
     except FieldDoesNotExist:
-        return False
+        return None
+    return model_field if isinstance(model_field, models.Field) else None  # not a relation
 
 
 class AutoSchema(SpectacularAutoSchema):
@@ -37,14 +46,19 @@ class AutoSchema(SpectacularAutoSchema):
         self, field: Any, direction: Any, bypass_extensions: bool = False
     ) -> dict[str, Any] | None:
         schema = super()._map_serializer_field(field, direction, bypass_extensions)
-        # drf-spectacular allows "" beside the format of a writable optional email or URL;
-        # a read-only one shown from an optional model field can be "" just the same.
         if (
             schema
-            and field.read_only
-            and schema.get("format") in _TEXT_FORMATS
-            and _model_field_allows_blank(field)
+            and schema.get("type") == "array"
+            and getattr(field, "allow_empty", True) is False
         ):
+            schema.setdefault("minItems", 1)  # ListField(allow_empty=False)
+        # A read-only field declared on a serializer shows its model column as it is:
+        # null when the column is nullable, "" when it may be blank (drf-spectacular
+        # derives both only for the fields ModelSerializer builds).
+        model_field = _model_field(field) if schema and field.read_only else None
+        if model_field is not None and model_field.null and "type" in schema:
+            schema["nullable"] = True
+        if model_field is not None and model_field.blank and schema.get("format") in _TEXT_FORMATS:
             outer = {k: v for k, v in schema.items() if k in _OUTER_KEYS}
             inner = {k: v for k, v in schema.items() if k not in _OUTER_KEYS}
             schema = {**outer, "oneOf": [inner, {"type": "string", "maxLength": 0}]}
@@ -107,9 +121,10 @@ class AutoSchema(SpectacularAutoSchema):
                 ),
                 build_parameter_type(
                     name=TEST_MODE_HEADER,
-                    schema={"type": "string", "enum": ["true", "false"]},
+                    # Sent as `true` / `false` (any case), as a boolean header is.
+                    schema={"type": "boolean", "default": False},
                     location=OpenApiParameter.HEADER,
-                    description="`true` acts on test-mode data. Defaults to `false`.",
+                    description="`true` acts on test-mode data.",
                 ),
             ]
             if self.method == "POST":
@@ -165,4 +180,39 @@ class ValidationErrorScheme(OpenApiSerializerExtension):
         }
 
 
-__all__ = ["ApiTokenScheme", "AutoSchema", "JwtScheme", "OpenApiTypes", "ValidationErrorScheme"]
+class MetadataScheme(OpenApiSerializerFieldExtension):
+    """Every resource's `metadata` is one component, so clients get one Metadata type."""
+
+    target_class = "billing.api.serializers.MetadataField"
+
+    def map_serializer_field(self, auto_schema: Any, direction: Any) -> dict[str, Any]:
+        component = ResolvedComponent(
+            name="Metadata",
+            type=ResolvedComponent.SCHEMA,
+            object="billing.api.serializers.MetadataField",
+            schema={
+                "type": "object",
+                "description": (
+                    f"Your own string keys (1-{METADATA_KEY_MAX_LENGTH} characters) and "
+                    f"string values (up to {METADATA_VALUE_MAX_LENGTH}); at most "
+                    f"{METADATA_MAX_KEYS} keys. Filter lists with `?metadata__<key>=<value>`."
+                ),
+                "additionalProperties": {
+                    "type": "string",
+                    "maxLength": METADATA_VALUE_MAX_LENGTH,
+                },
+                "maxProperties": METADATA_MAX_KEYS,
+            },
+        )
+        auto_schema.registry.register_on_missing(component)
+        return component.ref
+
+
+__all__ = [
+    "ApiTokenScheme",
+    "AutoSchema",
+    "JwtScheme",
+    "MetadataScheme",
+    "OpenApiTypes",
+    "ValidationErrorScheme",
+]

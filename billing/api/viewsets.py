@@ -10,6 +10,7 @@ path ids and query parameters that no stored value can contain away from the dat
 - honours `Idempotency-Key` on every POST (billing.services.idempotency).
 """
 
+from collections.abc import Sequence
 from typing import Any
 
 from django.db import transaction
@@ -18,6 +19,7 @@ from django.http import HttpRequest
 from django.http.response import HttpResponseBase
 from django.utils import timezone
 from rest_framework import exceptions, mixins, viewsets
+from rest_framework.parsers import BaseParser
 from rest_framework.permissions import SAFE_METHODS
 from rest_framework.request import Request
 from rest_framework.response import Response
@@ -44,7 +46,7 @@ class ApiInputMixin:
     and the parameter a 400. Bodies get the same treatment from the JSON parser.
     """
 
-    parser_classes = [JSONParser]
+    parser_classes: Sequence[type[BaseParser]] = (JSONParser,)
 
     def initial(self, request: Request, *args: Any, **kwargs: Any) -> None:
         super().initial(request, *args, **kwargs)  # type: ignore[misc]

@@ -1,10 +1,12 @@
 from typing import Any
 
+from django.utils import timezone
 from rest_framework import serializers
 
 from billing.api.serializers import TenantModelSerializer
 from billing.models import Country, Currency, State
 from customers.models import Contact, Customer
+from invoices.selectors import customer_aggregations
 
 
 class CodeField(serializers.SlugRelatedField):
@@ -24,8 +26,17 @@ class ContactSerializer(TenantModelSerializer):
     class Meta:
         model = Contact
         fields = [
-            "id", "customer", "name", "email", "phone", "invoicing", "collections",
-            "metadata", "test_mode", "created", "updated",
+            "id",
+            "customer",
+            "name",
+            "email",
+            "phone",
+            "invoicing",
+            "collections",
+            "metadata",
+            "test_mode",
+            "created",
+            "updated",
         ]
 
 
@@ -38,6 +49,36 @@ class CustomerContactSerializer(serializers.ModelSerializer):
         read_only_fields = fields
 
 
+def _aggregation_amount() -> serializers.DecimalField:
+    return serializers.DecimalField(
+        max_digits=24, decimal_places=6, read_only=True, normalize_output=True
+    )
+
+
+class CustomerAggregationsSerializer(serializers.Serializer):
+    """Money the customer has been billed, as decimal strings in the customer's currency.
+
+    `sales`: totals of finalized and paid invoices, less their finalized credit notes,
+    plus their finalized debit notes; `sales_current_period`: the same for documents
+    dated in the current calendar month of the workspace's timezone; `balance`: the
+    amount due of finalized and uncollectible invoices.
+    """
+
+    sales = _aggregation_amount()
+    sales_current_period = _aggregation_amount()
+    balance = _aggregation_amount()
+
+    def to_representation(self, instance: Customer) -> dict[str, Any]:
+        request = self.context.get("request")
+        workspace = getattr(request, "workspace", None) or instance.workspace
+        aggregations = customer_aggregations(
+            customer=instance,
+            now=self.context.get("now") or timezone.now(),
+            timezone=workspace.timezone,
+        )
+        return super().to_representation(aggregations)
+
+
 class CustomerSerializer(TenantModelSerializer):
     country = CodeField(queryset=Country.objects.all())
     state = CodeField(queryset=State.objects.all(), required=False, allow_null=True)
@@ -47,14 +88,35 @@ class CustomerSerializer(TenantModelSerializer):
     )
     tax_settings = serializers.DictField(required=False)
     contacts = CustomerContactSerializer(many=True, read_only=True)
+    aggregations = CustomerAggregationsSerializer(source="*", read_only=True)
 
     class Meta:
         model = Customer
         fields = [
-            "id", "name", "address", "country", "state", "currency", "email", "phone",
-            "website", "zip_code", "manager", "reference", "tax_id", "tax_settings",
-            "send_invoices", "send_collections", "send_vouchers", "status", "contacts",
-            "metadata", "test_mode", "created", "updated",
+            "id",
+            "name",
+            "address",
+            "country",
+            "state",
+            "currency",
+            "email",
+            "phone",
+            "website",
+            "zip_code",
+            "manager",
+            "reference",
+            "tax_id",
+            "tax_settings",
+            "send_invoices",
+            "send_collections",
+            "send_vouchers",
+            "status",
+            "contacts",
+            "aggregations",
+            "metadata",
+            "test_mode",
+            "created",
+            "updated",
         ]
         read_only_fields = ["status"]
         # Uniqueness of `reference` is a service rule (scoped to the tenant).

@@ -1,3 +1,9 @@
+from datetime import datetime
+from typing import Any
+
+from django.db.models import QuerySet
+from django.utils import timezone
+from django.utils.functional import cached_property
 from drf_spectacular.utils import extend_schema
 from rest_framework.decorators import action
 from rest_framework.request import Request
@@ -8,7 +14,7 @@ from customers import services
 from customers.api.serializers import ContactSerializer, CustomerSerializer
 from customers.filters import ContactFilter, CustomerFilter
 from customers.models import Contact, Customer
-from customers.selectors import contact_queryset, customer_queryset
+from customers.selectors import contact_queryset, customer_queryset, customers_with_aggregations
 
 
 class CustomerViewSet(TenantModelViewSet):
@@ -17,6 +23,21 @@ class CustomerViewSet(TenantModelViewSet):
     filterset_class = CustomerFilter
     search_fields = ["name", "email", "tax_id", "reference"]
     ordering_fields = ("created", "updated", "name", "email")
+
+    @cached_property
+    def now(self) -> datetime:
+        """One clock reading per request: the current period of `aggregations` ends here."""
+        return timezone.now()
+
+    def get_queryset(self) -> QuerySet[Customer]:
+        workspace = getattr(self.request, "workspace", None)
+        queryset = super().get_queryset()
+        if workspace is None:
+            return queryset
+        return customers_with_aggregations(queryset, now=self.now, timezone=workspace.timezone)
+
+    def get_serializer_context(self) -> dict[str, Any]:
+        return {**super().get_serializer_context(), "now": self.now}
 
     def perform_create(self, serializer: CustomerSerializer) -> None:  # type: ignore[override]
         serializer.instance = services.customer_create(

@@ -1,13 +1,16 @@
 from decimal import Decimal
 from typing import Any
 
+from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from billing.api.serializers import StrictFieldsMixin, TenantModelSerializer
 from billing.models import DocumentType
 from billing.money import AMOUNT_DECIMAL_PLACES
 from invoices.choices import MAX_REFERENCES, ReferenceReason
-from invoices.models import Invoice, InvoiceLine
+from invoices.models import FiscalDocument, Invoice, InvoiceLine
+from invoices.pdf import document_file_url
+from invoices.selectors import invoice_amount_due
 
 # Inputs: up to 6 decimals and 18 integer digits; anything larger is a 400, never a 500.
 AMOUNT_INPUT = {"max_digits": 24, "decimal_places": AMOUNT_DECIMAL_PLACES}
@@ -64,6 +67,13 @@ class InvoiceLineSerializer(StrictFieldsMixin, serializers.ModelSerializer):
         read_only_fields = ["id", "total", "retention"]
 
 
+class AmountDueField(serializers.DecimalField):
+    """What the customer still owes on the invoice (invoices.selectors.invoice_amount_due)."""
+
+    def get_attribute(self, instance: Invoice) -> Decimal:
+        return invoice_amount_due(instance)
+
+
 class InvoiceSerializer(TenantModelSerializer):
     document = serializers.PrimaryKeyRelatedField(queryset=DocumentType.objects.all())
     currency = serializers.CharField(source="currency_id", read_only=True)
@@ -82,10 +92,25 @@ class InvoiceSerializer(TenantModelSerializer):
     total = computed_amount()
     retention = computed_amount()
     total_adjusted = computed_amount()
+    amount_due = AmountDueField(
+        max_digits=24,
+        decimal_places=AMOUNT_DECIMAL_PLACES,
+        read_only=True,
+        normalize_output=True,
+        help_text="total_adjusted less finalized credit notes plus finalized debit notes.",
+    )
     discount_amount = computed_amount()
     tax_percent = serializers.DecimalField(
         max_digits=7, decimal_places=4, read_only=True, normalize_output=True
     )
+    local_file = serializers.SerializerMethodField(
+        help_text="A signed link to the PDF that needs no token and expires; null until "
+        "the PDF of a finalized invoice is stored."
+    )
+
+    @extend_schema_field(serializers.URLField(allow_null=True))
+    def get_local_file(self, document: FiscalDocument) -> str | None:
+        return document_file_url(document, self.context.get("request"))
 
     class Meta:
         model = Invoice
@@ -93,8 +118,10 @@ class InvoiceSerializer(TenantModelSerializer):
             "id", "customer", "document", "number", "date", "due_date", "collection_method",
             "currency", "period_start", "period_end", "note", "lines", "references",
             "discount", "discount_scheme", "custom_change", "amount", "exempt", "discount_amount",
-            "subtotal", "tax", "tax_percent", "total", "retention", "total_adjusted", "status",
-            "biller_status", "tax_agency", "subscription", "imported", "uncollectible",
+            "subtotal", "tax", "tax_percent", "total", "retention", "total_adjusted", "amount_due",
+            "status",
+            "biller_status", "tax_agency", "local_file", "subscription", "imported",
+            "uncollectible",
             "finalized_at", "metadata", "test_mode", "created", "updated",
         ]
         read_only_fields = [

@@ -1,14 +1,19 @@
+from django.http import HttpResponse
 from django.utils import timezone
-from drf_spectacular.utils import extend_schema
+from drf_spectacular.utils import OpenApiResponse, extend_schema
 from rest_framework.decorators import action
 from rest_framework.request import Request
 from rest_framework.response import Response
 
+from billing.api.errors import ErrorSerializer
 from billing.api.viewsets import TenantModelViewSet
-from invoices import services
+from invoices import notes, services
+from invoices.api.files import PDF_RESPONSES, PdfContentNegotiation, pdf_response
 from invoices.api.serializers import InvoiceSerializer
 from invoices.filters import InvoiceFilter
+from invoices.mail import invoice_send
 from invoices.models import Invoice
+from invoices.pdf import document_filename, document_pdf
 from invoices.selectors import invoice_queryset
 
 
@@ -49,3 +54,28 @@ class InvoiceViewSet(TenantModelViewSet):
         return self._respond(
             services.invoice_toggle_uncollectible(invoice=self.get_object(), now=timezone.now())
         )
+
+    @extend_schema(request=None, responses=InvoiceSerializer)
+    @action(detail=True, methods=["post"])
+    def cancel(self, request: Request, pk: str) -> Response:
+        """Annul a finalized invoice with a credit note (reason 1) created and finalized in
+        the same transaction; find it at `/creditnotes/?invoice={id}`."""
+        credit_note = notes.invoice_cancel(invoice=self.get_object(), now=timezone.now())
+        return self._respond(credit_note.invoice)
+
+    @extend_schema(
+        request=None,
+        responses={
+            200: InvoiceSerializer,
+            502: OpenApiResponse(ErrorSerializer, description="The mail server refused it."),
+        },
+    )
+    @action(detail=True, methods=["post"])
+    def send(self, request: Request, pk: str) -> Response:
+        return self._respond(invoice_send(invoice=self.get_object(), now=timezone.now()))
+
+    @extend_schema(request=None, responses=PDF_RESPONSES)
+    @action(detail=True, methods=["get"], content_negotiation_class=PdfContentNegotiation)
+    def pdf(self, request: Request, pk: str) -> HttpResponse:
+        invoice = self.get_object()
+        return pdf_response(document_pdf(document=invoice), document_filename(invoice))

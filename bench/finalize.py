@@ -1,0 +1,175 @@
+"""Finalize throughput on PostgreSQL, and the cost of a document PDF.
+
+    python bench/finalize.py [--invoices 300] [--clients 1 2 4] [--renders 10]
+
+Needs PostgreSQL (BENCH_DATABASE_URL, default a `billing_bench` database on 127.0.0.1,
+created and migrated if missing). Prints:
+- finalized invoices per second (10 lines each) with N concurrent clients, each a thread
+  with its own database connection, all finalizing in one workspace: the worst case,
+  since every finalize takes the same numbering row lock (gapless numbers, rules.md §4);
+  the numbers are checked to be exactly 1..N afterwards;
+- the time to render one invoice's PDF (context, template and WeasyPrint) against bare
+  WeasyPrint rendering the same HTML string, and their ratio.
+The PDF render and the events that finalize queues on commit go to an in-memory broker,
+so they cost a finalize nothing here, as with a real broker.
+"""
+
+import argparse
+import os
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from datetime import date
+from decimal import Decimal
+from pathlib import Path
+from statistics import median
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+DATABASE_URL = os.environ.get(
+    "BENCH_DATABASE_URL", "postgres://postgres@127.0.0.1:5432/billing_bench"
+)
+os.environ.update(
+    DATABASE_URL=DATABASE_URL,
+    CELERY_BROKER_URL="memory://",
+    MEDIA_ROOT=tempfile.mkdtemp(prefix="bench-media-"),
+    DJANGO_SETTINGS_MODULE="config.settings",
+    LOG_LEVEL="WARNING",
+)
+LINES_PER_INVOICE = 10
+
+
+def ensure_database() -> None:
+    import psycopg
+
+    name = DATABASE_URL.rsplit("/", 1)[1]
+    admin_url = DATABASE_URL.rsplit("/", 1)[0] + "/postgres"
+    with psycopg.connect(admin_url, autocommit=True) as conn:
+        if not conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", [name]).fetchone():
+            conn.execute(f'CREATE DATABASE "{name}"')
+    subprocess.run([sys.executable, "manage.py", "migrate", "-v0"], cwd=ROOT, check=True)
+
+
+def finalize_concurrently(drafts: list, clients: int) -> float:
+    """Finalize the drafts from `clients` threads at once; the wall time, in seconds."""
+    from django.db import connection
+    from django.utils import timezone
+
+    from invoices.services import invoice_finalize
+
+    start = threading.Barrier(clients + 1)
+    errors: list[BaseException] = []
+
+    def client(chunk: list) -> None:
+        try:
+            start.wait()
+            for invoice in chunk:
+                invoice_finalize(invoice=invoice, now=timezone.now())
+        except BaseException as exc:  # reported below; a thread must not die silently
+            errors.append(exc)
+        finally:
+            connection.close()  # this thread's own connection
+
+    threads = [threading.Thread(target=client, args=(drafts[i::clients],)) for i in range(clients)]
+    for thread in threads:
+        thread.start()
+    start.wait()
+    started = time.perf_counter()
+    for thread in threads:
+        thread.join()
+    elapsed = time.perf_counter() - started
+    if errors:
+        raise SystemExit(f"{len(errors)} finalizes failed, first: {errors[0]!r}")
+    return elapsed
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--invoices", type=int, default=300, help="finalized per client count")
+    parser.add_argument("--clients", type=int, nargs="+", default=[1, 2, 4])
+    parser.add_argument("--renders", type=int, default=20)
+    args = parser.parse_args()
+    ensure_database()
+
+    import django
+
+    django.setup()
+    import weasyprint
+    from django.utils import timezone
+
+    from billing.models import Country, DocumentType
+    from billing.services.workspaces import workspace_create
+    from customers.models import Customer
+    from invoices import pdf
+    from invoices.models import Invoice
+    from invoices.services import invoice_create
+
+    document = DocumentType.objects.get(pk=33)
+    lines = [
+        {"name": f"Item {i}", "amount": Decimal(1990 + i * 1000), "quantity": Decimal(i + 1)}
+        for i in range(LINES_PER_INVOICE)
+    ]
+    print(f"database {DATABASE_URL}; {LINES_PER_INVOICE} lines per invoice")
+
+    for clients in args.clients:
+        workspace = workspace_create(name=f"Bench {clients}", country_code="CL")
+        workspace.tax_id, workspace.address = "76.086.428-5", "Av. Providencia 1234"
+        workspace.tax_settings = {"cl_activity_description": "Servicios informáticos"}
+        workspace.save()
+        customer = Customer.objects.create(
+            workspace=workspace,
+            test_mode=True,
+            name="Comercial Los Aromos Ltda.",
+            country=Country.objects.get(code="CL"),
+            currency_id="CLP",
+            tax_id="77.123.456-9",
+            email="pagos@losaromos.cl",
+        )
+        drafts = [
+            invoice_create(
+                workspace=workspace,
+                test_mode=True,
+                customer=customer,
+                document=document,
+                date=date(2026, 3, 31),
+                lines=lines,
+            )
+            for _ in range(args.invoices)
+        ]
+        elapsed = finalize_concurrently(drafts, clients)
+        numbers = sorted(
+            Invoice.objects.filter(workspace=workspace).values_list("number", flat=True)
+        )
+        assert numbers == list(range(1, args.invoices + 1)), "numbers are not 1..N"
+        print(
+            f"clients={clients}: {args.invoices / elapsed:7.1f} invoices finalized/s "
+            f"({args.invoices} in {elapsed:.2f} s; numbers 1..{args.invoices}, no gap)"
+        )
+
+    invoice = Invoice.objects.select_related("document").filter(number=1).latest("created_at")
+    html = pdf.document_html(invoice)
+    pdf.document_pdf_render(invoice)  # warm up fonts and caches once for both sides
+
+    # Alternated, so that load from elsewhere on the machine hits both sides alike.
+    ours, bare = [], []
+    for _ in range(args.renders):
+        began = time.perf_counter()
+        pdf.document_pdf_render(invoice)
+        middle = time.perf_counter()
+        weasyprint.HTML(string=html).write_pdf()
+        ours.append(middle - began)
+        bare.append(time.perf_counter() - middle)
+    size = len(pdf.document_pdf_render(invoice))
+    print(
+        f"PDF of one invoice ({LINES_PER_INVOICE} lines, {size / 1024:.0f} KiB), median of "
+        f"{args.renders}: ours {median(ours) * 1000:.0f} ms (database, template and "
+        f"WeasyPrint), bare WeasyPrint on the same HTML {median(bare) * 1000:.0f} ms, "
+        f"ratio {median(ours) / median(bare):.2f}"
+    )
+    print(f"(generated {timezone.now():%Y-%m-%d %H:%M} UTC)")
+
+
+if __name__ == "__main__":
+    main()

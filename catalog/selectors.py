@@ -1,0 +1,57 @@
+"""Catalog reads: querysets with what their representations read, in a fixed number of
+queries, and the coupon lookup by code."""
+
+from datetime import date
+
+from django.db.models import Prefetch, QuerySet
+
+from billing.errors import DomainError
+from billing.models import Workspace
+from catalog.choices import CatalogStatus
+from catalog.models import AddOn, Coupon, Plan, PlanTier, Product, Tax
+
+
+def product_queryset() -> QuerySet[Product]:
+    # A product shows the ids of its plans, oldest first.
+    plans = Plan.objects.only("id", "product_id", "created_at").order_by("created_at", "id")
+    return Product.objects.prefetch_related(Prefetch("plans", queryset=plans))
+
+
+def plan_queryset() -> QuerySet[Plan]:
+    return Plan.objects.select_related("currency").prefetch_related(
+        Prefetch("tiers", queryset=PlanTier.objects.order_by("position"))
+    )
+
+
+def addon_queryset() -> QuerySet[AddOn]:
+    return AddOn.objects.select_related("currency")
+
+
+def coupon_queryset() -> QuerySet[Coupon]:
+    return Coupon.objects.select_related("currency")
+
+
+def tax_queryset() -> QuerySet[Tax]:
+    return Tax.objects.select_related("country")
+
+
+def coupon_redeemable(*, workspace: Workspace, test_mode: bool, code: str, today: date) -> Coupon:
+    """The tenant's coupon with this code (in any case), if a customer may redeem it today.
+
+    No such coupon, or an archived one, is `coupon_invalid` (404); one whose
+    `valid_until` day has passed in the workspace's calendar is `coupon_expired` (409).
+    """
+    coupon = (
+        coupon_queryset()
+        .filter(workspace=workspace, test_mode=test_mode, code__iexact=code)
+        .first()
+    )
+    if coupon is None or coupon.status != CatalogStatus.ACTIVE:
+        raise DomainError(
+            "coupon_invalid", f"No active coupon has the code {code}.", status_code=404
+        )
+    if coupon.valid_until_date is not None and coupon.valid_until_date < today:
+        raise DomainError(
+            "coupon_expired", f"The coupon {code} expired after {coupon.valid_until_date}."
+        )
+    return coupon

@@ -1,0 +1,351 @@
+"""Catalog writes. Each is atomic; rules across fields are checked here and answer
+field errors (InvalidInput), state changes follow CATALOG_TRANSITIONS (DomainError).
+
+A catalog object other objects point at (a product's plans, and later subscription and
+invoice lines) is protected by the database: deleting it is refused with a 409 and the
+answer is to archive it.
+"""
+
+from collections.abc import Sequence
+from decimal import Decimal
+from typing import Any, TypeVar
+
+from django.db import IntegrityError, transaction
+
+from billing.errors import DomainError, InvalidInput
+from billing.models import Workspace
+from billing.money import minor_units
+from catalog.choices import (
+    CATALOG_TRANSITIONS,
+    ApplyScheme,
+    CatalogStatus,
+    DiscountScheme,
+    DurationScheme,
+    UsageScheme,
+)
+from catalog.models import AddOn, Coupon, Plan, PlanTier, Product, Tax
+from catalog.pricing import Tier, plan_tiers, tiers_errors
+
+Archivable = TypeVar("Archivable", Product, Plan, AddOn, Coupon)
+Deletable = Product | Plan | AddOn | Coupon | Tax
+
+
+def _set(instance: Any, fields: dict[str, Any]) -> None:
+    for name, value in fields.items():
+        setattr(instance, name, value)
+
+
+def _transition(obj: Archivable, target: CatalogStatus, kind: str) -> Archivable:
+    obj = type(obj).objects.select_for_update().get(pk=obj.pk)
+    if (obj.status, target) not in CATALOG_TRANSITIONS:
+        raise DomainError(
+            f"{kind}_invalid_transition", f"A {kind} that is {obj.status} cannot become {target}."
+        )
+    obj.status = target
+    obj.save(update_fields=["status", "updated_at"])
+    return obj
+
+
+def _delete(obj: Deletable, kind: str) -> None:
+    try:
+        with transaction.atomic():
+            obj.delete()
+    except IntegrityError as exc:  # ProtectedError is one
+        raise DomainError(
+            f"{kind}_in_use",
+            f"This {kind} is in use and cannot be deleted; archive it instead.",
+        ) from exc
+
+
+def _raise_if(errors: dict[str, list[str]]) -> None:
+    if errors:
+        raise InvalidInput(errors)
+
+
+def _same_tenant(workspace_id: str, test_mode: bool, other: Any) -> bool:
+    return bool(other.workspace_id == workspace_id and other.test_mode == test_mode)
+
+
+# Products
+
+
+@transaction.atomic
+def product_create(*, workspace: Workspace, test_mode: bool, **fields: Any) -> Product:
+    return Product.objects.create(workspace=workspace, test_mode=test_mode, **fields)
+
+
+@transaction.atomic
+def product_update(*, product: Product, **fields: Any) -> Product:
+    product = Product.objects.select_for_update().get(pk=product.pk)
+    _set(product, fields)
+    product.save()
+    return product
+
+
+@transaction.atomic
+def product_archive(*, product: Product) -> Product:
+    return _transition(product, CatalogStatus.ARCHIVED, "product")
+
+
+@transaction.atomic
+def product_unarchive(*, product: Product) -> Product:
+    return _transition(product, CatalogStatus.ACTIVE, "product")
+
+
+@transaction.atomic
+def product_delete(*, product: Product) -> None:
+    """Delete a product without plans; plans point at it with PROTECT."""
+    _delete(product, "product")
+
+
+# Plans
+
+
+def plan_validate(plan: Plan, tiers: Sequence[Tier], *, product_changed: bool) -> None:
+    """Rules that depend on several fields; the serializer has checked each field alone."""
+    errors: dict[str, list[str]] = {}
+    product = plan.product
+    if not _same_tenant(plan.workspace_id, plan.test_mode, product):
+        errors["product"] = [f"No product {product.pk}."]
+    elif product_changed and product.status == CatalogStatus.ARCHIVED:
+        errors["product"] = ["The product is archived; unarchive it to add plans."]
+    if plan.tiers_mode is None:
+        if tiers:
+            errors["tiers_mode"] = ["Set tiers_mode (range or unit) to use tiers."]
+    else:
+        if messages := tiers_errors(tiers):
+            errors["tiers"] = messages
+        if plan.package_size is not None:
+            errors["package_size"] = ["A plan is tiered or packaged, not both."]
+    if plan.meter_id is not None and plan.usage_scheme != UsageScheme.METERED:
+        errors["meter"] = ["Only metered plans have a meter."]
+    _raise_if(errors)
+
+
+def _lock_product(product: Product) -> Product:
+    # Its status as of now: an archive racing with the new plan waits for it, or wins.
+    return Product.objects.select_for_update().get(pk=product.pk)
+
+
+def _replace_tiers(plan: Plan, tiers: Sequence[Tier]) -> None:
+    PlanTier.objects.filter(plan=plan).delete()
+    PlanTier.objects.bulk_create(
+        PlanTier(
+            plan=plan,
+            position=position,
+            up_to=tier.up_to,
+            amount=tier.amount,
+            flat_amount=tier.flat_amount,
+        )
+        for position, tier in enumerate(tiers)
+    )
+
+
+@transaction.atomic
+def plan_create(
+    *, workspace: Workspace, test_mode: bool, tiers: Sequence[Tier] = (), **fields: Any
+) -> Plan:
+    """A plan of `product`, priced in `currency` (the workspace's when not given)."""
+    if fields.get("currency") is None:
+        fields.pop("currency", None)
+        fields["currency_id"] = workspace.currency
+    fields["product"] = _lock_product(fields["product"])
+    plan = Plan(workspace=workspace, test_mode=test_mode, **fields)
+    plan_validate(plan, tiers, product_changed=True)
+    plan.save()
+    _replace_tiers(plan, tiers)
+    return plan
+
+
+@transaction.atomic
+def plan_update(*, plan: Plan, tiers: Sequence[Tier] | None = None, **fields: Any) -> Plan:
+    """Change a plan; `tiers`, when given, replace the plan's tiers as a whole."""
+    plan = Plan.objects.select_for_update().get(pk=plan.pk)
+    product_changed = "product" in fields and fields["product"].pk != plan.product_id
+    if product_changed:
+        fields["product"] = _lock_product(fields["product"])
+    _set(plan, fields)
+    plan_validate(
+        plan, plan_tiers(plan) if tiers is None else tiers, product_changed=product_changed
+    )
+    plan.save()
+    if tiers is not None:
+        _replace_tiers(plan, tiers)
+    return plan
+
+
+@transaction.atomic
+def plan_archive(*, plan: Plan) -> Plan:
+    return _transition(plan, CatalogStatus.ARCHIVED, "plan")
+
+
+@transaction.atomic
+def plan_unarchive(*, plan: Plan) -> Plan:
+    return _transition(plan, CatalogStatus.ACTIVE, "plan")
+
+
+@transaction.atomic
+def plan_delete(*, plan: Plan) -> None:
+    _delete(plan, "plan")
+
+
+# Add-ons
+
+
+def addon_validate(addon: AddOn) -> None:
+    if addon.apply_scheme != ApplyScheme.RECURRING and addon.duration_times is not None:
+        raise InvalidInput({"duration_times": ["Only recurring add-ons have duration_times."]})
+
+
+@transaction.atomic
+def addon_create(*, workspace: Workspace, test_mode: bool, **fields: Any) -> AddOn:
+    """An add-on priced in `currency` (the workspace's when not given)."""
+    if fields.get("currency") is None:
+        fields.pop("currency", None)
+        fields["currency_id"] = workspace.currency
+    addon = AddOn(workspace=workspace, test_mode=test_mode, **fields)
+    addon_validate(addon)
+    addon.save()
+    return addon
+
+
+@transaction.atomic
+def addon_update(*, addon: AddOn, **fields: Any) -> AddOn:
+    addon = AddOn.objects.select_for_update().get(pk=addon.pk)
+    _set(addon, fields)
+    addon_validate(addon)
+    addon.save()
+    return addon
+
+
+@transaction.atomic
+def addon_archive(*, addon: AddOn) -> AddOn:
+    return _transition(addon, CatalogStatus.ARCHIVED, "addon")
+
+
+@transaction.atomic
+def addon_unarchive(*, addon: AddOn) -> AddOn:
+    return _transition(addon, CatalogStatus.ACTIVE, "addon")
+
+
+@transaction.atomic
+def addon_delete(*, addon: AddOn) -> None:
+    _delete(addon, "addon")
+
+
+# Coupons
+
+_CODE_TAKEN = "A coupon with this code exists."
+
+
+def coupon_validate(coupon: Coupon) -> None:
+    errors: dict[str, list[str]] = {}
+    amount: Decimal = coupon.amount
+    if coupon.discount_scheme == DiscountScheme.PERCENT:
+        if not 0 < amount <= 100:
+            errors["amount"] = ["A percent discount is more than 0 and at most 100."]
+    elif coupon.currency_id is None:
+        errors["currency"] = ["Required for a $ discount."]
+    elif amount <= 0:
+        errors["amount"] = ["An amount discount is more than 0."]
+    elif _decimal_places(amount) > minor_units(coupon.currency_id):
+        places = minor_units(coupon.currency_id)
+        errors["amount"] = [f"{coupon.currency_id} amounts have at most {places} decimals."]
+    if coupon.duration_scheme == DurationScheme.LIMITED:
+        if coupon.duration_times is None:
+            errors["duration_times"] = ["Required when duration_scheme is limited."]
+    elif coupon.duration_times is not None:
+        errors["duration_times"] = ["Only limited coupons have duration_times."]
+    if coupon.code is not None and _code_taken(coupon):
+        errors["code"] = [_CODE_TAKEN]
+    _raise_if(errors)
+
+
+def _decimal_places(amount: Decimal) -> int:
+    exponent = amount.normalize().as_tuple().exponent
+    return max(0, -exponent) if isinstance(exponent, int) else 0
+
+
+def _code_taken(coupon: Coupon) -> bool:
+    return (
+        Coupon.objects.filter(
+            workspace_id=coupon.workspace_id, test_mode=coupon.test_mode, code__iexact=coupon.code
+        )
+        .exclude(pk=coupon.pk)
+        .exists()
+    )
+
+
+def _save_coupon(coupon: Coupon) -> None:
+    try:
+        with transaction.atomic():
+            coupon.save()
+    except IntegrityError as exc:
+        # The code was taken by a concurrent request after validation looked.
+        raise InvalidInput({"code": [_CODE_TAKEN]}) from exc
+
+
+@transaction.atomic
+def coupon_create(*, workspace: Workspace, test_mode: bool, **fields: Any) -> Coupon:
+    coupon = Coupon(workspace=workspace, test_mode=test_mode, **fields)
+    coupon_validate(coupon)
+    _save_coupon(coupon)
+    return coupon
+
+
+@transaction.atomic
+def coupon_update(*, coupon: Coupon, **fields: Any) -> Coupon:
+    coupon = Coupon.objects.select_for_update().get(pk=coupon.pk)
+    _set(coupon, fields)
+    coupon_validate(coupon)
+    _save_coupon(coupon)
+    return coupon
+
+
+@transaction.atomic
+def coupon_archive(*, coupon: Coupon) -> Coupon:
+    return _transition(coupon, CatalogStatus.ARCHIVED, "coupon")
+
+
+@transaction.atomic
+def coupon_unarchive(*, coupon: Coupon) -> Coupon:
+    return _transition(coupon, CatalogStatus.ACTIVE, "coupon")
+
+
+@transaction.atomic
+def coupon_delete(*, coupon: Coupon) -> None:
+    _delete(coupon, "coupon")
+
+
+# Taxes
+
+
+def tax_validate(tax: Tax) -> None:
+    if tax.exempt and tax.percent != 0:
+        raise InvalidInput({"percent": ["An exempt tax has percent 0."]})
+
+
+@transaction.atomic
+def tax_create(*, workspace: Workspace, test_mode: bool, **fields: Any) -> Tax:
+    """A tax rate of `country` (the workspace's when not given)."""
+    if fields.get("country") is None:
+        fields.pop("country", None)
+        fields["country_id"] = workspace.country_id
+    tax = Tax(workspace=workspace, test_mode=test_mode, **fields)
+    tax_validate(tax)
+    tax.save()
+    return tax
+
+
+@transaction.atomic
+def tax_update(*, tax: Tax, **fields: Any) -> Tax:
+    tax = Tax.objects.select_for_update().get(pk=tax.pk)
+    _set(tax, fields)
+    tax_validate(tax)
+    tax.save()
+    return tax
+
+
+@transaction.atomic
+def tax_delete(*, tax: Tax) -> None:
+    _delete(tax, "tax")

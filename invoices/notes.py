@@ -1,0 +1,528 @@
+"""Credit and debit notes: the only way to correct a finalized invoice (rules.md §3).
+
+A note references one invoice of the same tenant with a reason, the SII's CodRef:
+- 1 annuls the invoice: the note mirrors the invoice's lines, discount and totals, and
+  lines in the request are refused (a partial annulment is a reason-3 note);
+- 2 corrects text: no amounts; the note has one zero-amount line naming the correction
+  (its `description`, required), and lines in the request are refused;
+- 3 corrects amounts: the request's lines, a partial credit or debit.
+Notes are priced in the invoice's terms: its currency, tax rate and `custom_change`, and
+when the invoice's type has no taxes the note's lines are exempt too.
+
+A credit note never takes off more than the invoice's creditable amount
+(total_adjusted − finalized credit notes + finalized debit notes), checked on every draft
+write and again at finalize under the invoice's row lock, so two credit notes finalized
+concurrently cannot over-credit it. Locks are always taken invoice first, then note.
+
+Finalizing a reason-1 credit note that brings a finalized invoice's amount due to 0
+cancels the invoice; `invoice_cancel` is exactly that, in one transaction.
+"""
+
+import json
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import date as date_type
+from datetime import datetime
+from decimal import Decimal
+from typing import Any, cast
+from zoneinfo import ZoneInfo
+
+from django.core.serializers.json import DjangoJSONEncoder
+from django.db import transaction
+from django.utils import timezone
+
+from billing.errors import DomainError, InvalidInput
+from billing.models import DocumentType, Workspace
+from billing.services.events import event_record
+from billing.services.numbering import number_take
+from invoices.choices import (
+    INVOICE_TRANSITIONS,
+    BillerStatus,
+    InvoiceStatus,
+    NoteStatus,
+    ReferenceReason,
+)
+from invoices.documents import LINE_FIELDS, apply_totals, build_lines
+from invoices.models import (
+    CreditNote,
+    CreditNoteLine,
+    DebitNote,
+    DebitNoteLine,
+    Invoice,
+)
+from invoices.pdf import document_pdf_schedule
+from invoices.selectors import invoice_creditable_amount
+from invoices.snapshots import invoice_snapshot
+
+# The two kinds of note share every rule here; the abstract `Note` has no manager.
+Note = CreditNote | DebitNote
+NoteLine = CreditNoteLine | DebitNoteLine
+
+# Invoices a note may reference: issued, and not annulled.
+NOTEABLE_STATUSES = (InvoiceStatus.FINALIZED, InvoiceStatus.PAID, InvoiceStatus.UNCOLLECTIBLE)
+
+# Chile's export invoice (110) is corrected by export notes (112 credit, 111 debit).
+_CL_EXPORT_INVOICES = {"110"}
+_CL_EXPORT_NOTES = {"111", "112"}
+
+
+@dataclass(frozen=True)
+class NoteKind:
+    model: type[CreditNote] | type[DebitNote]
+    line_model: type[CreditNoteLine] | type[DebitNoteLine]
+    name: str  # event prefix and error-code prefix
+    label: str
+    # The type used when the request names none: Chile's, by export or not; others' generic.
+    chile_codes: tuple[str, str]  # (domestic, export)
+    generic_code: str
+
+    @property
+    def is_credit(self) -> bool:
+        return self.model is CreditNote
+
+    def is_note_type(self, document_type: DocumentType) -> bool:
+        return document_type.is_credit_note if self.is_credit else document_type.is_debit_note
+
+
+CREDIT = NoteKind(CreditNote, CreditNoteLine, "credit_note", "credit note", ("61", "112"), "CN")
+DEBIT = NoteKind(DebitNote, DebitNoteLine, "debit_note", "debit note", ("56", "111"), "DN")
+
+
+def kind_of(note: Note) -> NoteKind:
+    return CREDIT if isinstance(note, CreditNote) else DEBIT
+
+
+def note_snapshot(note: Note) -> dict[str, Any]:
+    from invoices.api.notes import CreditNoteSerializer, DebitNoteSerializer
+
+    serializer = CreditNoteSerializer if isinstance(note, CreditNote) else DebitNoteSerializer
+    data = serializer(note).data
+    snapshot: dict[str, Any] = json.loads(json.dumps(data, cls=DjangoJSONEncoder))
+    return snapshot
+
+
+def _record(note: Note, verb: str) -> None:
+    event_record(
+        workspace=note.workspace,
+        test_mode=note.test_mode,
+        type=f"{kind_of(note).name}.{verb}",
+        object_id=note.id,
+        data=note_snapshot(note),
+    )
+
+
+def workspace_today(workspace: Workspace, now: datetime) -> date_type:
+    return timezone.localdate(now, ZoneInfo(workspace.timezone))
+
+
+# Validation
+
+
+def _is_export(invoice: Invoice) -> bool:
+    return invoice.document.country_id == "CL" and invoice.document.code in _CL_EXPORT_INVOICES
+
+
+def default_note_type(kind: NoteKind, invoice: Invoice) -> DocumentType:
+    country = invoice.workspace.country_id
+    if country == "CL":
+        code = kind.chile_codes[1] if _is_export(invoice) else kind.chile_codes[0]
+    else:
+        code = kind.generic_code
+    return DocumentType.objects.get(country_id=country, code=code)
+
+
+def _check_document_type(kind: NoteKind, invoice: Invoice, document_type: DocumentType) -> None:
+    workspace = invoice.workspace
+    if not (kind.is_note_type(document_type) and document_type.is_sale):
+        raise InvalidInput({"document": [f"{document_type} is not a {kind.label} type."]})
+    if not document_type.is_electronic:
+        raise InvalidInput({"document": [f"{document_type} is a paper document type."]})
+    if document_type.country_id != workspace.country_id:
+        raise InvalidInput(
+            {"document": [f"{document_type} belongs to {document_type.country_id}, "
+                          f"the workspace to {workspace.country_id}."]}
+        )  # fmt: skip
+    if workspace.country_id == "CL" and _is_export(invoice) != (
+        document_type.code in _CL_EXPORT_NOTES
+    ):
+        expected = default_note_type(kind, invoice)
+        raise InvalidInput(
+            {"document": [f"Invoice type {invoice.document.code} is corrected by "
+                          f"{expected.code}, not {document_type.code}."]}
+        )  # fmt: skip
+
+
+def _check_invoice(kind: NoteKind, invoice: Invoice, workspace: Workspace, test_mode: bool) -> None:
+    if invoice.workspace_id != workspace.pk or invoice.test_mode != test_mode:
+        raise InvalidInput({"invoice": ["No such invoice."]})
+    if invoice.status not in NOTEABLE_STATUSES:
+        raise InvalidInput(
+            {"invoice": [f"Invoice {invoice.id} is {invoice.status}; a {kind.label} references "
+                         "a finalized, paid or uncollectible invoice."]}
+        )  # fmt: skip
+
+
+def _check_date(note: Note, invoice: Invoice) -> None:
+    if note.date < invoice.date:
+        raise InvalidInput(
+            {"date": [f"A note cannot precede the invoice it references ({invoice.date})."]}
+        )
+
+
+def _check_reason(kind: NoteKind, reason: int, description: str) -> None:
+    if reason == ReferenceReason.ANNULS and not kind.is_credit:
+        raise InvalidInput(
+            {"reason": ["A debit note cannot annul an invoice (reason 1); use a credit note."]}
+        )
+    if reason == ReferenceReason.CORRECTS_TEXT and not description:
+        raise InvalidInput({"description": ["Required with reason 2: the text the note corrects."]})
+
+
+def _check_amounts(kind: NoteKind, note: Note, invoice: Invoice) -> None:
+    if note.reason == ReferenceReason.CORRECTS_AMOUNTS and note.total_adjusted <= 0:
+        raise InvalidInput({"lines": ["A note correcting amounts (reason 3) needs an amount."]})
+    if kind.is_credit:
+        creditable = invoice_creditable_amount(invoice)
+        if note.total_adjusted > creditable:
+            field = "invoice" if note.reason == ReferenceReason.ANNULS else "lines"
+            raise InvalidInput(
+                {field: [f"The credit note's total {note.total_adjusted.normalize():f} exceeds "
+                         f"what invoice {invoice.id} can still be credited: "
+                         f"{creditable.normalize():f}."]}
+            )  # fmt: skip
+
+
+# Lines and references
+
+
+def _mirrored_rows(invoice: Invoice) -> list[dict[str, Any]]:
+    return [{name: getattr(line, name) for name in LINE_FIELDS} for line in invoice.lines.all()]
+
+
+def _rows_for(
+    note: Note, invoice: Invoice, rows: Sequence[dict[str, Any]] | None
+) -> Sequence[dict[str, Any]] | None:
+    """The note's lines for its reason; None keeps the stored ones (reason 3 only)."""
+    if note.reason == ReferenceReason.ANNULS:
+        if rows:
+            raise InvalidInput(
+                {"lines": ["A note that annuls (reason 1) mirrors the invoice's lines; "
+                           "send none, or use reason 3 for a partial credit."]}
+            )  # fmt: skip
+        return _mirrored_rows(invoice)
+    if note.reason == ReferenceReason.CORRECTS_TEXT:
+        if rows:
+            raise InvalidInput(
+                {"lines": ["A note that corrects text (reason 2) has no amounts; "
+                           "its one line is its description."]}
+            )  # fmt: skip
+        return [{"name": note.description, "amount": Decimal(0), "quantity": Decimal(1)}]
+    if rows is not None and not rows:
+        raise InvalidInput(
+            {"lines": ["A note that corrects amounts (reason 3) needs at least one line."]}
+        )
+    return rows
+
+
+def _reference(note: Note, invoice: Invoice) -> dict[str, Any]:
+    """The SII's Referencia to the invoice: TpoDocRef, FolioRef, FchRef, CodRef, RazonRef."""
+    return {
+        "document": invoice.document.code,
+        "serial": str(invoice.number),
+        "date": invoice.date.isoformat(),
+        "code": note.reason,
+        "description": note.description,
+    }
+
+
+def _price(note: Note, invoice: Invoice, rows: Sequence[dict[str, Any]] | None) -> None:
+    """Take the invoice's terms, build the lines for the reason, compute totals, save."""
+    kind = kind_of(note)
+    note.customer_id = invoice.customer_id
+    note.currency_id = invoice.currency_id
+    note.tax_percent = invoice.tax_percent
+    note.custom_change = invoice.custom_change
+    if note.reason == ReferenceReason.ANNULS:
+        note.discount, note.discount_scheme = invoice.discount, invoice.discount_scheme
+    else:
+        note.discount = Decimal(0)
+    note.references = [_reference(note, invoice)]
+    rows = _rows_for(note, invoice, rows)
+    lines: list[Any]  # CreditNoteLine or DebitNoteLine, as `kind` says
+    if rows is None:
+        lines = list(note.lines.all())
+        if not lines:
+            raise InvalidInput(
+                {"lines": ["A note that corrects amounts (reason 3) needs at least one line."]}
+            )
+    else:
+        lines = cast(list[Any], build_lines(kind.line_model, {"note": note}, rows))
+    if not invoice.document.has_taxes:
+        for line in lines:
+            line.exempt = True
+    apply_totals(note, lines)
+    _check_amounts(kind, note, invoice)
+    note.save()
+    if rows is None:
+        kind.line_model.objects.bulk_update(lines, ["total", "retention", "exempt"])
+    else:
+        note.lines.all().delete()
+        kind.line_model.objects.bulk_create(lines)
+
+
+# Writes
+
+
+def _note_create(
+    kind: NoteKind,
+    *,
+    workspace: Workspace,
+    test_mode: bool,
+    invoice: Invoice,
+    reason: int,
+    now: datetime,
+    document: DocumentType | None = None,
+    date: date_type | None = None,
+    description: str = "",
+    lines: Sequence[dict[str, Any]] | None = None,
+    **fields: Any,
+) -> Note:
+    invoice = Invoice.objects.select_related("document", "workspace").get(pk=invoice.pk)
+    _check_invoice(kind, invoice, workspace, test_mode)
+    _check_reason(kind, reason, description)
+    document = document or default_note_type(kind, invoice)
+    _check_document_type(kind, invoice, document)
+    note = kind.model(
+        workspace=workspace,
+        test_mode=test_mode,
+        invoice=invoice,
+        document=document,
+        reason=reason,
+        description=description,
+        date=date or workspace_today(workspace, now),
+        **fields,
+    )
+    _check_date(note, invoice)
+    _price(note, invoice, lines if lines is not None else [])
+    _record(note, "created")
+    return note
+
+
+@transaction.atomic
+def credit_note_create(
+    *,
+    workspace: Workspace,
+    test_mode: bool,
+    invoice: Invoice,
+    reason: int,
+    now: datetime,
+    document: DocumentType | None = None,
+    date: date_type | None = None,
+    description: str = "",
+    lines: Sequence[dict[str, Any]] | None = None,
+    **fields: Any,
+) -> CreditNote:
+    """A draft credit note; see the module's docstring for what each reason takes.
+
+    `document` defaults to the credit note type that corrects the invoice's type, `date`
+    to today in the workspace's timezone at `now`.
+    """
+    return cast(CreditNote, _note_create(
+        CREDIT, workspace=workspace, test_mode=test_mode, invoice=invoice, reason=reason,
+        now=now, document=document, date=date, description=description, lines=lines, **fields,
+    ))  # fmt: skip
+
+
+@transaction.atomic
+def debit_note_create(
+    *,
+    workspace: Workspace,
+    test_mode: bool,
+    invoice: Invoice,
+    reason: int,
+    now: datetime,
+    document: DocumentType | None = None,
+    date: date_type | None = None,
+    description: str = "",
+    lines: Sequence[dict[str, Any]] | None = None,
+    **fields: Any,
+) -> DebitNote:
+    """A draft debit note, as credit_note_create; a debit note cannot annul (reason 1)."""
+    return cast(DebitNote, _note_create(
+        DEBIT, workspace=workspace, test_mode=test_mode, invoice=invoice, reason=reason,
+        now=now, document=document, date=date, description=description, lines=lines, **fields,
+    ))  # fmt: skip
+
+
+def _lock_draft(note: Note) -> Note:
+    kind = kind_of(note)
+    note = kind.model.objects.select_for_update(of=("self",)).select_related("document").get(pk=note.pk)
+    if note.status != NoteStatus.DRAFT:
+        raise DomainError(
+            f"{kind.name}_not_draft",
+            f"{kind.label.capitalize()} {note.id} is {note.status}; only drafts can change.",
+        )
+    return note
+
+
+def _update(note: Note, lines: Sequence[dict[str, Any]] | None, fields: dict[str, Any]) -> Note:
+    note = _lock_draft(note)
+    kind = kind_of(note)
+    for name, value in fields.items():
+        setattr(note, name, value)
+    invoice = Invoice.objects.select_related("document", "workspace").get(pk=note.invoice_id)
+    _check_invoice(kind, invoice, note.workspace, note.test_mode)
+    _check_reason(kind, note.reason, note.description)
+    _check_document_type(kind, invoice, note.document)
+    _check_date(note, invoice)
+    _price(note, invoice, lines)
+    return note
+
+
+# The note is named by its kind: a note's own `note` (its free text) is one of `fields`.
+
+
+@transaction.atomic
+def credit_note_update(
+    *, credit_note: CreditNote, lines: Sequence[dict[str, Any]] | None = None, **fields: Any
+) -> CreditNote:
+    """Change a draft and price it again; lines are kept unless given (reason 3)."""
+    return cast(CreditNote, _update(credit_note, lines, fields))
+
+
+@transaction.atomic
+def debit_note_update(
+    *, debit_note: DebitNote, lines: Sequence[dict[str, Any]] | None = None, **fields: Any
+) -> DebitNote:
+    """Change a draft and price it again; lines are kept unless given (reason 3)."""
+    return cast(DebitNote, _update(debit_note, lines, fields))
+
+
+@transaction.atomic
+def note_delete(*, note: Note) -> None:
+    _lock_draft(note).delete()
+
+
+def _lock_for_finalize(note: Note) -> tuple[Note, Invoice]:
+    kind = kind_of(note)
+    invoice_id = note.invoice_id
+    while True:
+        invoice = Invoice.objects.select_for_update(of=("self",)).select_related("document").get(pk=invoice_id)
+        note = kind.model.objects.select_for_update(of=("self",)).select_related("document").get(pk=note.pk)
+        if note.invoice_id == invoice_id:
+            return note, invoice
+        invoice_id = note.invoice_id  # re-pointed by a concurrent edit; lock the new one
+
+
+@transaction.atomic
+def note_finalize(*, note: Note, now: datetime) -> Note:
+    """Freeze the note's totals and take the next number of its own document type.
+
+    The invoice's row is locked first, so the over-credit check and the cancellation of
+    an annulled invoice see every other finalized note of it.
+    """
+    kind = kind_of(note)
+    note, invoice = _lock_for_finalize(note)
+    if note.status != NoteStatus.DRAFT:
+        raise DomainError(
+            f"{kind.name}_invalid_transition",
+            f"{kind.label.capitalize()} {note.id} is {note.status}; only drafts finalize.",
+        )
+    if invoice.status not in NOTEABLE_STATUSES:
+        raise DomainError(
+            "invoice_not_noteable",
+            f"Invoice {invoice.id} is {invoice.status}; its notes can no longer finalize.",
+        )
+    lines: list[Any] = list(note.lines.all())
+    if not lines:
+        raise DomainError(f"{kind.name}_without_lines", f"A {kind.label} needs at least one line.")
+    apply_totals(note, lines)
+    kind.line_model.objects.bulk_update(lines, ["total", "retention", "exempt"])
+    if kind.is_credit and note.total_adjusted > invoice_creditable_amount(invoice):
+        raise DomainError(
+            "credit_note_exceeds_invoice",
+            f"Invoice {invoice.id} can no longer be credited "
+            f"{note.total_adjusted.normalize():f}; other credit notes took it first.",
+        )
+    note.number = number_take(
+        workspace=note.workspace, test_mode=note.test_mode, document_type=note.document
+    )
+    note.status = NoteStatus.FINALIZED
+    note.finalized_at = now
+    note.biller_status = BillerStatus.PENDING
+    note.save()
+    _record(note, "finalized")
+    document_pdf_schedule(note)
+    if (
+        kind.is_credit
+        and note.reason == ReferenceReason.ANNULS
+        and invoice.status == InvoiceStatus.FINALIZED
+        and invoice_creditable_amount(invoice) == 0
+    ):
+        _cancel(invoice, now)
+    return note
+
+
+def _cancel(invoice: Invoice, now: datetime) -> None:
+    if (invoice.status, InvoiceStatus.CANCELLED) not in INVOICE_TRANSITIONS:
+        raise DomainError(
+            "invoice_invalid_transition",
+            f"Invoice {invoice.id} is {invoice.status} and cannot become cancelled.",
+        )
+    invoice.status = InvoiceStatus.CANCELLED
+    invoice.cancelled_at = now
+    invoice.save(update_fields=["status", "cancelled_at", "updated_at"])
+    event_record(
+        workspace=invoice.workspace,
+        test_mode=invoice.test_mode,
+        type="invoice.cancelled",
+        object_id=invoice.id,
+        data=invoice_snapshot(invoice),
+    )
+
+
+def _annulment_text(invoice: Invoice) -> str:
+    if invoice.workspace.country_id == "CL":
+        return f"Anula {invoice.document.name} N° {invoice.number}"[:90]
+    return f"Cancels {invoice.document.name} {invoice.number}"[:90]
+
+
+@transaction.atomic
+def invoice_cancel(*, invoice: Invoice, now: datetime) -> CreditNote:
+    """Annul a finalized invoice: create and finalize a reason-1 credit note mirroring it
+    (61 for a Chilean invoice, 112 for an export one, the generic credit note elsewhere),
+    which cancels the invoice. Returns that credit note.
+
+    A draft is refused (delete it instead), and so is an invoice that other notes already
+    corrected: a reason-1 note would not bring its amount due to exactly 0.
+    """
+    invoice = (
+        Invoice.objects.select_for_update(of=("self",))
+        .select_related("document", "workspace")
+        .get(pk=invoice.pk)
+    )
+    if invoice.status == InvoiceStatus.DRAFT:
+        raise DomainError(
+            "invoice_invalid_transition",
+            f"Invoice {invoice.id} is a draft; delete it instead of cancelling it.",
+        )
+    if invoice.status != InvoiceStatus.FINALIZED:
+        raise DomainError(
+            "invoice_invalid_transition",
+            f"Invoice {invoice.id} is {invoice.status}; only finalized invoices are cancelled.",
+        )
+    if invoice_creditable_amount(invoice) != invoice.total_adjusted:
+        raise DomainError(
+            "invoice_has_notes",
+            f"Invoice {invoice.id} has finalized credit or debit notes; credit what remains "
+            "with a credit note instead.",
+        )
+    note = credit_note_create(
+        workspace=invoice.workspace,
+        test_mode=invoice.test_mode,
+        invoice=invoice,
+        reason=ReferenceReason.ANNULS,
+        description=_annulment_text(invoice),
+        now=now,
+    )
+    return cast(CreditNote, note_finalize(note=note, now=now))

@@ -1,0 +1,424 @@
+"""Orders: what a customer ordered, priced by the server, turned into a draft invoice.
+
+An order is priced exactly as the invoice it will produce: its items are invoice lines
+and its totals come from invoices.documents.apply_totals over an unsaved invoice with the
+order's terms (document type, currency, coupon discount). Prices are fixed when the order
+is written: invoicing it later uses the stored items, whatever the catalog says by then.
+
+Items name a catalog `plan` (the price comes from the plan; a metered plan is refused,
+since its price depends on usage), a catalog `product` (a name and unit label; the
+`amount` is required, products carry no price), or neither (`name` and `amount`). A
+`coupon` (its code or its id) becomes the order's document discount: `%` as a percent,
+`$` as an amount of the order's currency, capped at the subtotal. There are no
+subscriptions yet, so a plan, recurring or not, is invoiced as one line.
+
+Status: draft → confirmed → invoiced, or draft → invoiced; only drafts change, drafts and
+confirmed orders may be deleted, an invoiced order is final.
+"""
+
+import json
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import date, datetime
+from decimal import ROUND_HALF_UP, Decimal, localcontext
+from typing import Any, cast
+
+from django.core.serializers.json import DjangoJSONEncoder
+from django.db import transaction
+
+from billing.errors import DomainError, InvalidInput
+from billing.models import Currency, DocumentType, Workspace
+from billing.services.events import event_record
+from catalog.choices import CatalogStatus, UsageScheme
+from catalog.models import Coupon
+from catalog.pricing import price_of_plan
+from catalog.selectors import (
+    coupon_queryset,
+    coupon_redeemable,
+    plan_queryset,
+    product_queryset,
+)
+from customers.choices import CustomerStatus
+from customers.models import Customer
+from invoices.choices import DiscountScheme
+from invoices.documents import LINE_FIELDS, apply_totals, base_tax_percent, build_lines
+from invoices.models import Invoice, Line, Order, OrderItem, OrderStatus
+from invoices.notes import workspace_today
+from invoices.services import invoice_create
+
+ORDER_TRANSITIONS = {
+    (OrderStatus.DRAFT, OrderStatus.CONFIRMED),
+    (OrderStatus.DRAFT, OrderStatus.INVOICED),
+    (OrderStatus.CONFIRMED, OrderStatus.INVOICED),
+}
+DELETABLE_STATUSES = (OrderStatus.DRAFT, OrderStatus.CONFIRMED)
+
+# The type an order invoices to when it names none: Chile's factura, elsewhere the
+# country's generic invoice.
+_MAIN_INVOICE_CODES = {"CL": "33"}
+_GENERIC_INVOICE_CODE = "INV"
+_UNIT_PRICE = Decimal("0.000001")
+_UNIT_PRICE_LIMIT = Decimal(10) ** 18  # what an amount column stores
+_TOO_LARGE = "The amounts are too large: a unit price has at most 18 integer digits."
+_UNSET: Any = object()
+
+
+def order_snapshot(order: Order) -> dict[str, Any]:
+    from invoices.api.orders import OrderSerializer
+
+    data = OrderSerializer(order).data
+    snapshot: dict[str, Any] = json.loads(json.dumps(data, cls=DjangoJSONEncoder))
+    return snapshot
+
+
+def _record(order: Order, verb: str) -> None:
+    event_record(
+        workspace=order.workspace,
+        test_mode=order.test_mode,
+        type=f"order.{verb}",
+        object_id=order.id,
+        data=order_snapshot(order),
+    )
+
+
+def main_invoice_type(workspace: Workspace) -> DocumentType:
+    code = _MAIN_INVOICE_CODES.get(workspace.country_id, _GENERIC_INVOICE_CODE)
+    return DocumentType.objects.get(country_id=workspace.country_id, code=code)
+
+
+def _check_document_type(workspace: Workspace, document_type: DocumentType) -> None:
+    is_invoice_type = document_type.is_sale and not (
+        document_type.is_credit_note or document_type.is_debit_note or document_type.is_order
+    )
+    if not is_invoice_type or not document_type.is_electronic:
+        raise InvalidInput({"document": [f"{document_type} is not an invoice document type."]})
+    if document_type.country_id != workspace.country_id:
+        raise InvalidInput(
+            {"document": [f"{document_type} belongs to {document_type.country_id}, "
+                          f"the workspace to {workspace.country_id}."]}
+        )  # fmt: skip
+
+
+def _check_customer(order: Order) -> None:
+    customer: Customer = order.customer
+    if customer.status == CustomerStatus.ARCHIVED:
+        raise InvalidInput({"customer": ["This customer is archived."]})
+    # Invoices are issued in their customer's currency.
+    if order.currency_id != customer.currency_id:
+        raise InvalidInput(
+            {"currency": [f"Orders of this customer are in {customer.currency_id}, "
+                          "the currency its invoices are issued in."]}
+        )  # fmt: skip
+
+
+# Items
+
+
+@dataclass(frozen=True)
+class _Tenant:
+    workspace: Workspace
+    test_mode: bool
+
+    def scope(self) -> dict[str, Any]:
+        return {"workspace": self.workspace, "test_mode": self.test_mode}
+
+
+def _unit_price_of_plan(plan: Any, quantity: Decimal) -> Decimal:
+    """The plan's unit price for `quantity` units: its amount for a flat plan; for a tiered
+    or packaged one, the price of all units (catalog.pricing) divided by the units, to
+    six decimals, which gives back that price to the minor unit for any realistic
+    quantity."""
+    if plan.tiers_mode is None and plan.package_size is None:
+        return Decimal(plan.amount)
+    if quantity == 0:
+        return Decimal(0)
+    with localcontext(prec=80):
+        unit_price = price_of_plan(plan=plan, quantity=quantity) / quantity
+        if unit_price >= _UNIT_PRICE_LIMIT:
+            raise InvalidInput({"items": [_TOO_LARGE]})
+        return unit_price.quantize(_UNIT_PRICE, rounding=ROUND_HALF_UP)
+
+
+def _item_row(tenant: _Tenant, order: Order, index: int, item: dict[str, Any]) -> dict[str, Any]:
+    """Resolve an item's plan or product (in the caller's tenant) and price it."""
+    row = dict(item)
+    field = f"items.{index}"
+    quantity = Decimal(row.get("quantity", 1))
+    plan_id, product_id = row.get("plan_id"), row.get("product_id")
+    product = None
+    if plan_id:
+        plan = (
+            plan_queryset().filter(pk=plan_id, **tenant.scope()).select_related("product").first()
+        )
+        if plan is None:
+            raise InvalidInput({f"{field}.plan": [f"No plan {plan_id}."]})
+        if plan.status != CatalogStatus.ACTIVE:
+            raise InvalidInput({f"{field}.plan": [f"Plan {plan_id} is archived."]})
+        if plan.usage_scheme == UsageScheme.METERED:
+            raise InvalidInput(
+                {f"{field}.plan": [f"Plan {plan_id} is metered: its price depends on usage."]}
+            )
+        if plan.currency_id != order.currency_id:
+            raise InvalidInput(
+                {f"{field}.plan": [f"Plan {plan_id} is priced in {plan.currency_id}, "
+                                   f"the order is in {order.currency_id}."]}
+            )  # fmt: skip
+        if "amount" in row:
+            raise InvalidInput({f"{field}.amount": ["The price of a plan comes from the plan."]})
+        if product_id and product_id != plan.product_id:
+            raise InvalidInput({f"{field}.product": [f"Plan {plan_id} is not of {product_id}."]})
+        product = plan.product
+        row["product_id"] = plan.product_id
+        row["amount"] = _unit_price_of_plan(plan, quantity)
+        row.setdefault("name", plan.name)
+        row.setdefault("exempt", plan.exempt)
+    elif product_id:
+        product = product_queryset().filter(pk=product_id, **tenant.scope()).first()
+        if product is None:
+            raise InvalidInput({f"{field}.product": [f"No product {product_id}."]})
+        if product.status != CatalogStatus.ACTIVE:
+            raise InvalidInput({f"{field}.product": [f"Product {product_id} is archived."]})
+        row.setdefault("name", product.name)
+    if "amount" not in row:
+        raise InvalidInput({f"{field}.amount": ["Required unless the item names a plan."]})
+    if not row.get("name"):
+        raise InvalidInput({f"{field}.name": ["Required unless the item names a plan or product."]})
+    if product is not None and product.unit_label:
+        row.setdefault("unit_label", product.unit_label)
+    return row
+
+
+# Coupons
+
+
+def _redeemable(tenant: _Tenant, value: str, coupon: Coupon | None, today: date) -> Coupon:
+    try:
+        if coupon is None:
+            return coupon_redeemable(**tenant.scope(), code=value, today=today)
+        if coupon.code:
+            return coupon_redeemable(**tenant.scope(), code=coupon.code, today=today)
+        if coupon.status != CatalogStatus.ACTIVE or (
+            coupon.valid_until_date is not None and coupon.valid_until_date < today
+        ):
+            raise DomainError("coupon_invalid", f"Coupon {value} cannot be redeemed.")
+    except DomainError as exc:
+        raise InvalidInput({"coupon": [exc.detail]}) from exc
+    return coupon
+
+
+def _coupon(tenant: _Tenant, value: str, order: Order, now: datetime) -> Coupon:
+    """The tenant's redeemable coupon with this id or code; any problem is a 400 on it.
+
+    The coupon an order already holds is kept as it is (an edit of the items does not
+    fail because the coupon expired since it was applied).
+    """
+    coupon = coupon_queryset().filter(pk=value, **tenant.scope()).first()
+    if coupon is None or coupon.pk != order.coupon_id:
+        coupon = _redeemable(tenant, value, coupon, workspace_today(tenant.workspace, now))
+    if coupon.discount_scheme == DiscountScheme.AMOUNT and coupon.currency_id != order.currency_id:
+        raise InvalidInput(
+            {"coupon": [f"Coupon {value} takes off {coupon.currency_id}, "
+                        f"the order is in {order.currency_id}."]}
+        )  # fmt: skip
+    return coupon
+
+
+# Pricing
+
+
+def _shadow_invoice(order: Order, discount: Decimal, scheme: str) -> Invoice:
+    """The unsaved invoice this order would produce, for its totals."""
+    return Invoice(
+        document=order.document,
+        currency_id=order.currency_id,
+        tax_percent=order.tax_percent,
+        discount=discount,
+        discount_scheme=scheme,
+    )
+
+
+def _totals(order: Order, items: Sequence[Line], discount: Decimal, scheme: str) -> Invoice:
+    invoice = _shadow_invoice(order, discount, scheme)
+    try:
+        apply_totals(invoice, list(items))
+    except InvalidInput as exc:
+        # apply_totals names invoice fields; the order's lines are its items.
+        raise InvalidInput(
+            {key.replace("lines", "items", 1): value for key, value in exc.errors.items()}
+        ) from exc
+    return invoice
+
+
+def _price(order: Order, items: Sequence[Line], coupon: Coupon | None) -> None:
+    discount, scheme = Decimal(0), str(DiscountScheme.PERCENT)
+    if coupon is not None:
+        discount, scheme = Decimal(coupon.amount), str(coupon.discount_scheme)
+        if scheme == DiscountScheme.AMOUNT:
+            discount = min(discount, _totals(order, items, Decimal(0), scheme).subtotal)
+    invoice = _totals(order, items, discount, scheme)
+    order.discount, order.discount_scheme = discount, scheme
+    for name in ("amount", "exempt", "discount_amount", "subtotal", "tax", "total"):
+        setattr(order, name, getattr(invoice, name))
+
+
+def _save(
+    tenant: _Tenant,
+    order: Order,
+    document: DocumentType,
+    *,
+    items: Sequence[dict[str, Any]] | None,
+    coupon: str | None,
+    now: datetime,
+) -> None:
+    """Validate the order's terms, resolve items and coupon, price, and save with items."""
+    _check_document_type(tenant.workspace, document)
+    order.document = document
+    _check_customer(order)
+    order.tax_percent = base_tax_percent(document)
+    lines: list[Any]  # OrderItem
+    if items is None:
+        lines = list(order.items.all())
+    else:
+        if not items:
+            raise InvalidInput({"items": ["An order needs at least one item."]})
+        rows = [_item_row(tenant, order, index, item) for index, item in enumerate(items)]
+        lines = cast(list[Any], build_lines(OrderItem, {"order": order}, rows))
+        for line, row in zip(lines, rows, strict=True):
+            line.product_id = row.get("product_id")
+    resolved = _coupon(tenant, coupon, order, now) if coupon else None
+    order.coupon_id = resolved.id if resolved else None
+    _price(order, lines, resolved)
+    order.save()
+    if items is None:
+        OrderItem.objects.bulk_update(lines, ["total", "retention", "exempt"])
+    else:
+        order.items.all().delete()
+        OrderItem.objects.bulk_create(lines)
+
+
+@transaction.atomic
+def order_create(
+    *,
+    workspace: Workspace,
+    test_mode: bool,
+    customer: Customer,
+    items: Sequence[dict[str, Any]],
+    now: datetime,
+    currency: Currency | None = None,
+    document: DocumentType | None = None,
+    coupon: str | None = None,
+    **fields: Any,
+) -> Order:
+    """A draft order; `currency` defaults to the customer's, `document` to the workspace
+    country's main invoice type."""
+    order = Order(
+        workspace=workspace,
+        test_mode=test_mode,
+        customer=customer,
+        currency_id=currency.code if currency else customer.currency_id,
+        **fields,
+    )
+    document = document or main_invoice_type(workspace)
+    _save(_Tenant(workspace, test_mode), order, document, items=items, coupon=coupon, now=now)
+    _record(order, "created")
+    return order
+
+
+def _lock(order: Order) -> Order:
+    # `of`: PostgreSQL cannot lock the nullable side of the outer join to `document`.
+    return (
+        Order.objects.select_for_update(of=("self",))
+        .select_related("document", "customer")
+        .get(pk=order.pk)
+    )
+
+
+def _transition(order: Order, target: OrderStatus) -> None:
+    if (order.status, target) not in ORDER_TRANSITIONS:
+        raise DomainError(
+            "order_invalid_transition",
+            f"Order {order.id} is {order.status} and cannot become {target}.",
+        )
+    order.status = target
+
+
+@transaction.atomic
+def order_update(
+    *,
+    order: Order,
+    now: datetime,
+    items: Sequence[dict[str, Any]] | None = None,
+    coupon: str | None = _UNSET,
+    currency: Currency | None = _UNSET,
+    **fields: Any,
+) -> Order:
+    """Change a draft. Items and coupon are kept unless given (a null coupon removes it);
+    the order is priced again either way."""
+    order = _lock(order)
+    if order.status != OrderStatus.DRAFT:
+        raise DomainError(
+            "order_not_draft", f"Order {order.id} is {order.status}; only drafts can change."
+        )
+    for name, value in fields.items():
+        setattr(order, name, value)
+    if currency is not _UNSET or "customer" in fields:
+        if currency is not _UNSET and currency is not None:  # _UNSET is truthy
+            order.currency_id = currency.code
+        else:
+            order.currency_id = order.customer.currency_id
+    if coupon is _UNSET:
+        coupon = order.coupon_id
+    document = order.document or main_invoice_type(order.workspace)
+    tenant = _Tenant(order.workspace, order.test_mode)
+    _save(tenant, order, document, items=items, coupon=coupon, now=now)
+    return order
+
+
+@transaction.atomic
+def order_delete(*, order: Order) -> None:
+    order = _lock(order)
+    if order.status not in DELETABLE_STATUSES:
+        raise DomainError(
+            "order_invoiced", f"Order {order.id} is invoiced; it is kept with its invoice."
+        )
+    order.delete()
+
+
+@transaction.atomic
+def order_confirm(*, order: Order) -> Order:
+    order = _lock(order)
+    _transition(order, OrderStatus.CONFIRMED)
+    order.save(update_fields=["status", "updated_at"])
+    _record(order, "confirmed")
+    return order
+
+
+def _invoice_rows(order: Order) -> list[dict[str, Any]]:
+    return [
+        {**{name: getattr(item, name) for name in LINE_FIELDS}, "plan_id": item.plan_id}
+        for item in order.items.order_by("position", "id")
+    ]
+
+
+@transaction.atomic
+def order_invoice(*, order: Order, now: datetime) -> Order:
+    """Create the order's draft invoice (its items as lines, its coupon as the invoice's
+    discount, dated today in the workspace's timezone) and link it."""
+    order = _lock(order)
+    _transition(order, OrderStatus.INVOICED)
+    document = order.document or main_invoice_type(order.workspace)
+    invoice = invoice_create(
+        workspace=order.workspace,
+        test_mode=order.test_mode,
+        customer=order.customer,
+        document=document,
+        date=workspace_today(order.workspace, now),
+        lines=_invoice_rows(order),
+        discount=order.discount,
+        discount_scheme=order.discount_scheme,
+        note=order.note,
+    )
+    order.invoice, order.document = invoice, document
+    order.save(update_fields=["status", "invoice", "document", "updated_at"])
+    _record(order, "invoiced")
+    return order

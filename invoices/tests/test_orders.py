@@ -1,0 +1,334 @@
+"""Orders: server-side prices and totals, coupons, transitions, and the draft invoice."""
+
+from datetime import date, datetime
+from decimal import Decimal
+
+import pytest
+import time_machine
+
+from billing.models import Event
+from catalog.models import PlanTier
+from invoices.models import Invoice, Order
+from tests.factories import CouponFactory, CustomerFactory, PlanFactory, ProductFactory
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def customer(tenant):
+    return CustomerFactory(workspace=tenant.workspace)
+
+
+def order_body(customer, **overrides):
+    return {
+        "customer": customer.id,
+        "items": [
+            {"name": "Consultoría", "amount": "10000", "quantity": "3"},
+            {"name": "Setup", "amount": "4990", "discount": "10"},
+            {"name": "Seguro", "amount": "2500", "quantity": 2, "exempt": True},
+        ],
+        **overrides,
+    }
+
+
+def create(tenant, customer, **overrides):
+    return tenant.client.post("/orders/", order_body(customer, **overrides), format="json")
+
+
+def test_an_order_is_priced_by_the_server(tenant, customer):
+    response = create(tenant, customer, note="Pedido 42")
+
+    assert response.status_code == 201, response.json()
+    body = response.json()
+    assert body["id"].startswith("ord_")
+    assert (body["status"], body["currency"], body["document"], body["invoice"]) == (
+        "draft",
+        "CLP",
+        33,
+        None,
+    )
+    # 30,000 + 4,491 taxable, 5,000 exempt; IVA once on the net: 34,491 × 19% = 6,553.29.
+    assert [item["total"] for item in body["items"]] == ["30000", "4491", "5000"]
+    assert (body["amount"], body["exempt"], body["subtotal"], body["tax"], body["total"]) == (
+        "34491",
+        "5000",
+        "39491",
+        "6553",
+        "46044",
+    )
+    assert body["tax_percent"] == "19"
+    assert Event.objects.filter(type="order.created", object_id=body["id"]).exists()
+
+
+def test_a_percent_coupon_by_code_is_the_document_discount(tenant, customer):
+    CouponFactory(workspace=tenant.workspace, code="WELCOME10", amount=Decimal(10))
+
+    body = create(tenant, customer, coupon="welcome10").json()
+
+    # 39,491 − 10% (3,949, spread 3,449 taxable / 500 exempt) → 31,042 + 4,500; IVA 5,898.
+    assert (body["discount"], body["discount_scheme"], body["discount_amount"]) == (
+        "10",
+        "%",
+        "3949",
+    )
+    assert (body["amount"], body["exempt"], body["tax"], body["total"]) == (
+        "31042",
+        "4500",
+        "5898",
+        "41440",
+    )
+    assert body["coupon"].startswith("cou_")
+
+
+def test_an_amount_coupon_by_id_is_capped_at_the_subtotal(tenant, customer):
+    small = CouponFactory(
+        workspace=tenant.workspace, discount_scheme="$", amount=Decimal(1000), currency_id="CLP"
+    )
+    huge = CouponFactory(
+        workspace=tenant.workspace, discount_scheme="$", amount=Decimal(10**6), currency_id="CLP"
+    )
+
+    with_small = create(tenant, customer, coupon=small.id).json()
+    with_huge = create(tenant, customer, coupon=huge.id).json()
+
+    assert (with_small["coupon"], with_small["discount_amount"], with_small["subtotal"]) == (
+        small.id,
+        "1000",
+        "38491",
+    )
+    assert (with_huge["discount"], with_huge["total"]) == ("39491", "0")
+
+
+@pytest.mark.parametrize(
+    "coupon",
+    [
+        {"code": "OLD", "valid_until_date": date(2020, 1, 1)},
+        {"code": "GONE", "status": "archived"},
+        {"code": "USD", "discount_scheme": "$", "amount": Decimal(5), "currency_id": "USD"},
+    ],
+)
+def test_unusable_coupons_are_400_on_coupon(tenant, customer, coupon):
+    CouponFactory(workspace=tenant.workspace, **coupon)
+
+    response = create(tenant, customer, coupon=coupon["code"])
+
+    assert response.status_code == 400, response.json()
+    assert "coupon" in response.json()
+
+
+def test_another_tenants_coupon_plan_and_product_are_400(tenant, other_tenant, customer):
+    coupon = CouponFactory(workspace=other_tenant.workspace, code="THEIRS")
+    plan = PlanFactory(workspace=other_tenant.workspace)
+    product = ProductFactory(workspace=other_tenant.workspace)
+    test_mode_plan = PlanFactory(workspace=tenant.workspace, test_mode=True)
+
+    responses = [
+        create(tenant, customer, coupon=coupon.id),
+        create(tenant, customer, coupon="THEIRS"),
+        create(tenant, customer, items=[{"plan": plan.id}]),
+        create(tenant, customer, items=[{"plan": test_mode_plan.id}]),
+        create(tenant, customer, items=[{"product": product.id, "amount": "1"}]),
+    ]
+
+    assert [r.status_code for r in responses] == [400] * 5
+    assert [next(iter(r.json())) for r in responses] == [
+        "coupon",
+        "coupon",
+        "items.0.plan",
+        "items.0.plan",
+        "items.0.product",
+    ]
+    assert not Order.objects.exists()
+
+
+def test_plan_items_take_their_price_and_name_from_the_catalog(tenant, customer):
+    plan = PlanFactory(workspace=tenant.workspace, amount=Decimal("12500.5"), name="Pro mensual")
+    product = ProductFactory(workspace=tenant.workspace, name="Soporte", unit_label="hora")
+
+    body = create(
+        tenant,
+        customer,
+        items=[{"plan": plan.id, "quantity": "2"}, {"product": product.id, "amount": "30000"}],
+    ).json()
+
+    plan_item, product_item = body["items"]
+    assert (plan_item["name"], plan_item["product"], plan_item["total"]) == (
+        "Pro mensual",
+        plan.product_id,
+        "25001",
+    )
+    assert Decimal(plan_item["amount"]) == Decimal("12500.5")
+    assert (product_item["name"], product_item["unit_label"], product_item["total"]) == (
+        "Soporte",
+        "hora",
+        "30000",
+    )
+
+
+def test_a_tiered_plan_is_priced_by_the_catalog(tenant, customer):
+    plan = PlanFactory(workspace=tenant.workspace, tiers_mode="range")
+    PlanTier.objects.create(plan=plan, position=0, up_to=10, amount=Decimal(1000))
+    PlanTier.objects.create(plan=plan, position=1, up_to=None, amount=Decimal(700))
+
+    body = create(tenant, customer, items=[{"plan": plan.id, "quantity": "15"}]).json()
+
+    # 10 × 1,000 + 5 × 700 = 13,500 for 15 units.
+    assert body["items"][0]["total"] == "13500"
+    assert body["subtotal"] == "13500"
+
+
+@pytest.mark.parametrize(
+    ("item", "field"),
+    [
+        ({"name": "x"}, "items.0.amount"),
+        ({"amount": "1"}, "items.0.name"),
+        ({"plan": "PLAN", "amount": "1"}, "items.0.amount"),
+        ({"plan": "METERED"}, "items.0.plan"),
+        ({"plan": "USD"}, "items.0.plan"),
+        ({"plan": "pla_missing"}, "items.0.plan"),
+        (
+            {"name": "x", "amount": "10", "discount": "11", "discount_scheme": "$"},
+            "items.0.discount",
+        ),
+        ({"name": "x", "amount": "-1"}, "items"),
+    ],
+)
+def test_bad_items_are_400_on_the_item(tenant, customer, item, field):
+    plans = {
+        "PLAN": PlanFactory(workspace=tenant.workspace).id,
+        "METERED": PlanFactory(workspace=tenant.workspace, usage_scheme="metered").id,
+        "USD": PlanFactory(workspace=tenant.workspace, currency_id="USD").id,
+    }
+    if item.get("plan") in plans:
+        item = {**item, "plan": plans[item["plan"]]}
+
+    response = create(tenant, customer, items=[item])
+
+    assert response.status_code == 400, response.json()
+    assert field in response.json()
+
+
+@pytest.mark.parametrize(
+    ("overrides", "field"),
+    [
+        ({"items": []}, "items"),
+        ({"currency": "USD"}, "currency"),  # invoices are issued in the customer's currency
+        ({"document": 61}, "document"),
+        ({"document": 1000}, "document"),
+    ],
+)
+def test_bad_orders_are_400_on_the_field(tenant, customer, overrides, field):
+    response = create(tenant, customer, **overrides)
+
+    assert response.status_code == 400, response.json()
+    assert field in response.json()
+
+
+def test_confirm_then_invoice_creates_the_matching_draft_invoice(tenant, customer):
+    CouponFactory(workspace=tenant.workspace, code="TEN", amount=Decimal(10))
+    plan = PlanFactory(workspace=tenant.workspace, amount=Decimal(9990))
+    order = create(
+        tenant,
+        customer,
+        coupon="TEN",
+        note="OC 123",
+        items=[*order_body(customer)["items"], {"plan": plan.id}],
+    ).json()
+
+    confirmed = tenant.client.post(f"/orders/{order['id']}/confirm/")
+    with time_machine.travel(datetime.fromisoformat("2026-04-01T02:30:00+00:00"), tick=False):
+        invoiced = tenant.client.post(f"/orders/{order['id']}/invoice/")
+
+    assert confirmed.json()["status"] == "confirmed"
+    assert invoiced.status_code == 200, invoiced.json()
+    assert invoiced.json()["status"] == "invoiced"
+    invoice = Invoice.objects.get(pk=invoiced.json()["invoice"])
+    assert (invoice.status, invoice.document_id, invoice.customer_id) == ("draft", 33, customer.id)
+    assert invoice.date == date(2026, 3, 31)  # still March in Santiago
+    assert (invoice.discount, invoice.discount_scheme, invoice.note) == (Decimal(10), "%", "OC 123")
+    lines = list(invoice.lines.order_by("position"))
+    assert [(line.name, line.total) for line in lines] == [
+        (item["name"], Decimal(item["total"])) for item in order["items"]
+    ]
+    assert lines[-1].plan_id == plan.id
+    for name in ("amount", "exempt", "discount_amount", "subtotal", "tax", "total"):
+        assert getattr(invoice, name) == Decimal(order[name]), name
+    types = (
+        Event.objects.filter(object_id=order["id"])
+        .order_by("sequence")
+        .values_list("type", flat=True)
+    )
+    assert list(types) == ["order.created", "order.confirmed", "order.invoiced"]
+    assert tenant.client.get("/orders/", {"invoice": invoice.id}).json()["count"] == 1
+
+
+def test_a_draft_can_be_invoiced_directly(tenant, customer):
+    order = create(tenant, customer).json()
+
+    response = tenant.client.post(f"/orders/{order['id']}/invoice/")
+
+    assert response.json()["status"] == "invoiced"
+    assert Invoice.objects.get(pk=response.json()["invoice"]).total == Decimal(order["total"])
+
+
+def test_transitions_and_writes_after_draft_are_refused(tenant, customer):
+    order = create(tenant, customer).json()
+    url = f"/orders/{order['id']}/"
+    tenant.client.post(f"{url}confirm/")
+
+    edit_confirmed = tenant.client.patch(url, {"note": "x"}, format="json")
+    confirm_again = tenant.client.post(f"{url}confirm/")
+    tenant.client.post(f"{url}invoice/")
+    invoice_again = tenant.client.post(f"{url}invoice/")
+    confirm_invoiced = tenant.client.post(f"{url}confirm/")
+    delete_invoiced = tenant.client.delete(url)
+
+    assert (edit_confirmed.status_code, edit_confirmed.json()["code"]) == (409, "order_not_draft")
+    assert [r.json()["code"] for r in (confirm_again, invoice_again, confirm_invoiced)] == [
+        "order_invalid_transition"
+    ] * 3
+    assert (delete_invoiced.status_code, delete_invoiced.json()["code"]) == (409, "order_invoiced")
+    assert Invoice.objects.count() == 1
+
+
+@pytest.mark.parametrize("confirm", [False, True])
+def test_drafts_and_confirmed_orders_can_be_deleted(tenant, customer, confirm):
+    order = create(tenant, customer).json()
+    if confirm:
+        tenant.client.post(f"/orders/{order['id']}/confirm/")
+
+    assert tenant.client.delete(f"/orders/{order['id']}/").status_code == 204
+    assert not Order.objects.exists()
+
+
+def test_a_draft_is_repriced_on_update(tenant, customer):
+    coupon = CouponFactory(workspace=tenant.workspace, code="TEN", amount=Decimal(10))
+    order = create(tenant, customer, coupon="TEN").json()
+    url = f"/orders/{order['id']}/"
+
+    new_items = tenant.client.patch(
+        url, {"items": [{"name": "Solo", "amount": "1000"}]}, format="json"
+    )
+    note_only = tenant.client.patch(url, {"note": "x"}, format="json")
+    no_coupon = tenant.client.patch(url, {"coupon": None}, format="json")
+
+    assert (new_items.json()["coupon"], new_items.json()["total"]) == (
+        coupon.id,
+        "1071",
+    )  # 900 + 171
+    assert note_only.json()["total"] == "1071"
+    assert (no_coupon.json()["coupon"], no_coupon.json()["total"]) == (None, "1190")
+
+
+def test_amounts_too_large_to_store_are_400_not_500(tenant, customer):
+    plan = PlanFactory(workspace=tenant.workspace, tiers_mode="unit")
+    PlanTier.objects.create(plan=plan, position=0, up_to=None, flat_amount=Decimal(10**17))
+    huge_line = {"name": "x", "amount": "999999999999999999", "quantity": "999999999999"}
+
+    responses = [
+        create(tenant, customer, items=[huge_line]),
+        create(tenant, customer, items=[{"plan": plan.id, "quantity": "0.000001"}]),
+    ]
+
+    assert [r.status_code for r in responses] == [400, 400]
+    assert all("items" in r.json() for r in responses)

@@ -1,0 +1,331 @@
+"""Document PDFs: rendered once after finalize and stored, previewed for drafts, served by
+signed expiring links; money as the customer reads it."""
+
+from datetime import UTC, datetime, timedelta
+from decimal import Decimal
+from pathlib import Path
+
+import pytest
+import time_machine
+from django.conf import settings
+from rest_framework.test import APIClient
+
+from invoices import pdf
+from invoices.models import CreditNote, DebitNote, Invoice
+from invoices.pdf import document_html, document_pdf_store, format_money
+from invoices.services import invoice_finalize
+from invoices.tasks import render_document_pdf
+from invoices.tests.pdf_helpers import (
+    NOW,
+    make_customer,
+    make_draft,
+    make_finalized_note,
+    make_issuer,
+    pdf_text,
+    save_page_png,
+)
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture(autouse=True)
+def _media_root(settings, tmp_path):
+    settings.MEDIA_ROOT = tmp_path / "media"
+
+
+@pytest.fixture
+def draft(tenant):
+    make_issuer(tenant.workspace)
+    return make_draft(tenant.workspace)
+
+
+@pytest.fixture
+def queued(monkeypatch):
+    """The renders finalize queues, instead of a broker."""
+    calls: list[dict] = []
+    monkeypatch.setattr(render_document_pdf, "delay", lambda **kwargs: calls.append(kwargs))
+    return calls
+
+
+@pytest.fixture
+def rendered(draft, queued, django_capture_on_commit_callbacks, settings):
+    """Finalized; the render queued on commit has run (the task, in this process)."""
+    settings.EVENT_PUBLISHERS = []  # the finalize's event is not this test's business
+    with django_capture_on_commit_callbacks(execute=True):
+        invoice = invoice_finalize(invoice=draft, now=NOW)
+    assert queued == [{"model_label": "invoices.Invoice", "document_id": invoice.id}]
+    assert render_document_pdf(**queued[0]) is True
+    invoice.refresh_from_db()
+    return invoice
+
+
+@pytest.mark.parametrize(
+    ("amount", "currency", "expected"),
+    [
+        (Decimal(43742), "CLP", "$ 43.742"),
+        (Decimal(0), "CLP", "$ 0"),
+        (Decimal("1234567.5"), "CLP", "$ 1.234.568"),  # half-up, no decimals
+        (Decimal(-1975), "CLP", "-$ 1.975"),
+        (Decimal("1234.5"), "USD", "US$ 1,234.50"),
+        (Decimal("0.125"), "USD", "US$ 0.13"),
+        (Decimal("1234567.891"), "USD", "US$ 1,234,567.89"),
+        (Decimal("37512.3456"), "CLF", "UF 37.512,3456"),
+        (Decimal(1000), "EUR", "€ 1.000,00"),
+        (Decimal(1000), "MXN", "MXN 1,000.00"),
+    ],
+)
+def test_money_is_formatted_per_currency(amount, currency, expected):
+    assert format_money(amount, currency) == expected
+
+
+def test_unit_prices_keep_their_extra_decimals():
+    assert format_money(Decimal("0.5"), "CLP", exact=True) == "$ 0,5"
+    assert format_money(Decimal("12.000000"), "USD", exact=True) == "US$ 12.00"
+    assert format_money(Decimal("0.123456"), "USD", exact=True) == "US$ 0.123456"
+
+
+def test_finalize_renders_a_pdf_with_what_the_customer_reads(rendered):
+    path = Path(rendered.pdf.path)
+    text = pdf_text(path)
+    png = save_page_png(path, "invoice-33-1")
+
+    assert path.read_bytes().startswith(b"%PDF-")
+    for expected in [
+        "Servicios Digitales Andes SpA",
+        "RUT: 76.086.428-5",
+        "Giro: Desarrollo de software",
+        "Av. Providencia 1234",
+        "Comercial Los Aromos Ltda.",
+        "77.123.456-9",
+        "Los Carrera 455, Valparaíso, Chile",
+        "pagos@losaromos.cl",
+        "FACTURA ELECTRÓNICA",
+        "N° 1",
+        "Tipo 33",
+        "31-03-2026",
+        "30-04-2026",
+        "Plan Pro",
+        "Suscripción mensual, marzo 2026",
+        "3 usuarios",
+        "$ 10.000",
+        "$ 30.000",
+        "Setup",
+        "10%",
+        "$ 4.491",
+        "Seguro",
+        "$ 5.000",
+        "Descuento global (5%)",
+        "-$ 1.975",
+        "Neto",
+        "$ 32.766",
+        "Exento",
+        "$ 4.750",
+        "IVA 19%",
+        "$ 6.226",
+        "Total",
+        "$ 43.742",
+        "801 Orden de compra",
+        "OC-118",
+        "01-03-2026",
+        "Transferir a Banco de Chile",
+    ]:
+        assert expected in text, expected
+    assert "Borrador" not in text
+    assert "Total a pagar" not in text  # no retention
+    assert png.read_bytes().startswith(b"\x89PNG")
+
+
+def test_the_pdf_is_rendered_once_and_never_changes(rendered, tenant):
+    path = Path(rendered.pdf.path)
+    content, modified = path.read_bytes(), path.stat().st_mtime_ns
+    tenant.workspace.name = "Renamed Later SpA"
+    tenant.workspace.save()
+
+    again = render_document_pdf(model_label="invoices.Invoice", document_id=rendered.id)
+    served = tenant.client.get(f"/invoices/{rendered.id}/pdf/")
+
+    assert again is False
+    rendered.refresh_from_db()
+    assert Path(rendered.pdf.path) == path
+    assert (path.read_bytes(), path.stat().st_mtime_ns) == (content, modified)
+    assert b"".join(served.streaming_content if served.streaming else [served.content]) == content
+    assert list(path.parent.iterdir()) == [path]
+
+
+def test_a_concurrent_render_that_loses_removes_its_file(draft, queued, monkeypatch):
+    invoice = invoice_finalize(invoice=draft, now=NOW)
+    render = pdf.document_pdf_render
+
+    def render_while_another_worker_stores(document):
+        content = render(document)
+        Invoice.objects.filter(pk=document.pk).update(pdf="documents/winner.pdf")
+        return content
+
+    monkeypatch.setattr(pdf, "document_pdf_render", render_while_another_worker_stores)
+
+    stored = document_pdf_store(model_label="invoices.Invoice", document_id=invoice.id)
+
+    assert stored is False
+    invoice.refresh_from_db()
+    assert invoice.pdf.name == "documents/winner.pdf"
+    media = Path(settings.MEDIA_ROOT)
+    assert not [p for p in media.rglob("*.pdf")]  # the loser's file is gone
+
+
+def test_a_draft_is_previewed_and_never_stored(draft, tenant):
+    response = tenant.client.get(f"/invoices/{draft.id}/pdf/")
+
+    assert response.status_code == 200
+    assert response["Content-Type"] == "application/pdf"
+    assert response.content.startswith(b"%PDF-")
+    preview = Path(settings.MEDIA_ROOT).parent / "preview.pdf"
+    preview.write_bytes(response.content)
+    text = pdf_text(preview)
+    assert "Borrador" in text
+    assert "N° " not in text
+    assert "$ 43.742" in text
+    draft.refresh_from_db()
+    assert not draft.pdf
+    assert tenant.client.get(f"/invoices/{draft.id}/").json()["local_file"] is None
+
+
+def test_the_pdf_route_serves_the_stored_file_as_application_pdf(rendered, tenant):
+    response = tenant.client.get(f"/invoices/{rendered.id}/pdf/", HTTP_ACCEPT="application/pdf")
+
+    assert response.status_code == 200
+    assert response["Content-Type"] == "application/pdf"
+    assert 'filename="factura-electronica-1.pdf"' in response["Content-Disposition"]
+    assert response.content == Path(rendered.pdf.path).read_bytes()
+
+
+def test_a_finalized_invoice_whose_render_was_lost_is_rendered_on_first_read(draft, tenant, queued):
+    invoice = invoice_finalize(invoice=draft, now=NOW)  # the queued render never runs
+
+    assert tenant.client.get(f"/invoices/{invoice.id}/").json()["local_file"] is None
+    response = tenant.client.get(f"/invoices/{invoice.id}/pdf/")
+
+    invoice.refresh_from_db()
+    assert response.status_code == 200
+    assert invoice.pdf and response.content == Path(invoice.pdf.path).read_bytes()
+    assert pdf.documents_pdf_missing(now=NOW, older_than=timedelta(0)) == []
+
+
+def test_lost_renders_are_found_by_the_sweep(draft, queued):
+    invoice = invoice_finalize(invoice=draft, now=NOW)
+
+    assert pdf.documents_pdf_missing(now=NOW, older_than=timedelta(minutes=5)) == []
+    later = NOW + timedelta(minutes=6)
+    assert pdf.documents_pdf_missing(now=later, older_than=timedelta(minutes=5)) == [
+        ("invoices.Invoice", invoice.id)
+    ]
+
+
+def test_local_file_is_a_signed_link_that_needs_no_token(rendered, tenant):
+    local_file = tenant.client.get(f"/invoices/{rendered.id}/").json()["local_file"]
+
+    assert local_file.startswith("http://testserver/files/")
+    response = APIClient().get(local_file)  # no credentials, as from an email
+    assert response.status_code == 200
+    assert response["Content-Type"] == "application/pdf"
+    assert b"".join(response.streaming_content) == Path(rendered.pdf.path).read_bytes()
+
+
+def test_a_tampered_link_is_404(rendered, tenant):
+    local_file = tenant.client.get(f"/invoices/{rendered.id}/").json()["local_file"]
+    token = local_file.rstrip("/").rsplit("/", 1)[1]
+    forged = token[:-2] + ("AA" if not token.endswith("AA") else "BB")
+    other_document = pdf.signing.TimestampSigner(salt="elsewhere").sign_object(
+        ["invoices.Invoice", rendered.id]
+    )
+
+    assert APIClient().get(f"/files/{forged}/").status_code == 404
+    assert APIClient().get(f"/files/{other_document}/").status_code == 404
+    assert APIClient().get("/files/not-a-token/").status_code == 404
+
+
+def test_a_link_expires_after_the_configured_age(rendered, tenant):
+    local_file = tenant.client.get(f"/invoices/{rendered.id}/").json()["local_file"]
+    max_age = settings.DOCUMENT_LINK_MAX_AGE_SECONDS
+    now = datetime.now(UTC)
+
+    with time_machine.travel(now + timedelta(seconds=max_age - 30), tick=False):
+        assert APIClient().get(local_file).status_code == 200
+    with time_machine.travel(now + timedelta(seconds=max_age + 30), tick=False):
+        assert APIClient().get(local_file).status_code == 404
+
+
+def test_a_link_to_a_document_of_another_kind_resolves_to_that_document(rendered):
+    token = pdf.document_file_token(rendered)
+    assert pdf.document_from_token(token) == rendered
+    bad_model = pdf.signing.TimestampSigner(salt="invoices.document-file").sign_object(
+        ["auth.User", "1"]
+    )
+    assert pdf.document_from_token(bad_model) is None
+
+
+@pytest.mark.parametrize(
+    ("model", "name", "line"),
+    [
+        (CreditNote, "NOTA DE CRÉDITO ELECTRÓNICA", "Ajuste de precio"),
+        (DebitNote, "NOTA DE DÉBITO ELECTRÓNICA", "Flete"),
+    ],
+)
+def test_notes_name_the_invoice_they_correct(rendered, model, name, line):
+    note = make_finalized_note(model, rendered)
+
+    assert render_document_pdf(model_label=model._meta.label, document_id=note.id) is True
+    note.refresh_from_db()
+    text = pdf_text(note.pdf.path)
+    save_page_png(note.pdf.path, f"{model._meta.model_name}-1")
+
+    for expected in [
+        name,
+        "N° 1",
+        line,
+        "$ 5.000",
+        "IVA 19%",
+        "$ 950",
+        "$ 5.950",
+        "33 Factura electrónica",
+        "31-03-2026",
+        "Corrige montos",
+    ]:
+        assert expected in text, expected
+    assert "Vencimiento" not in text
+
+
+def test_retention_tracking_id_and_dollars_are_shown(tenant):
+    make_issuer(tenant.workspace)
+    invoice = make_draft(tenant.workspace, make_customer(tenant.workspace, currency_id="USD"))
+    invoice.lines.update(retention_percent=Decimal("14.5"))
+    from invoices.services import invoice_update
+
+    invoice = invoice_update(invoice=invoice)
+    invoice.tax_agency_tracking_id = "SII-TRK-0042"
+
+    html = document_html(invoice)
+
+    assert '<meta charset="utf-8">' in html
+    assert "US$ 10,000.00" in html and "US$ 4,491.00" in html
+    assert f"US$ {invoice.total:,.2f}" in html
+    assert "Retención" in html and "Total a pagar" in html
+    assert f"-US$ {invoice.retention:,.2f}" in html
+    assert f"US$ {invoice.total_adjusted:,.2f}" in html
+    assert "Seguimiento tributario: SII-TRK-0042" in html
+
+
+def test_a_broker_outage_does_not_undo_the_finalize(
+    draft, monkeypatch, settings, django_capture_on_commit_callbacks
+):
+    settings.EVENT_PUBLISHERS = []
+
+    def broker_down(**kwargs):
+        raise ConnectionError("broker unreachable")
+
+    monkeypatch.setattr(render_document_pdf, "delay", broker_down)
+
+    with django_capture_on_commit_callbacks(execute=True):
+        invoice = invoice_finalize(invoice=draft, now=NOW)
+
+    invoice.refresh_from_db()
+    assert (invoice.status, invoice.number, bool(invoice.pdf)) == ("finalized", 1, False)
