@@ -140,7 +140,11 @@ def main() -> None:
         ]
         elapsed = finalize_concurrently(drafts, clients)
         numbers = sorted(
-            Invoice.objects.filter(workspace=workspace).values_list("number", flat=True)
+            number
+            for number in Invoice.objects.filter(workspace=workspace).values_list(
+                "number", flat=True
+            )
+            if number is not None
         )
         assert numbers == list(range(1, args.invoices + 1)), "numbers are not 1..N"
         print(

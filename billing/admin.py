@@ -46,7 +46,7 @@ class ApiTokenAdmin(admin.ModelAdmin):
     list_display = ["key_prefix", "user", "created_at", "revoked_at"]
     list_filter = ["revoked_at"]
     search_fields = ["user__username", "key_prefix"]
-    fields = ["user", "key_prefix", "created_at", "revoked_at"]
+    fields = ("user", "key_prefix", "created_at", "revoked_at")
     readonly_fields = fields
     actions = ["issue_new_token", "revoke"]
 
@@ -90,6 +90,8 @@ class DocumentTypeAdmin(admin.ModelAdmin):
     search_fields = ["code", "name"]
 
 
-admin.site.register(Country, search_fields=["code", "name"], list_display=["code", "name", "currency"])
+admin.site.register(
+    Country, search_fields=["code", "name"], list_display=["code", "name", "currency"]
+)
 admin.site.register(State, list_filter=["country"], search_fields=["code", "name"])
 admin.site.register(Currency, list_display=["code", "name", "minor_units"])

@@ -4,6 +4,7 @@ Totals are computed by billing.totals on every draft write and frozen at finaliz
 """
 
 from decimal import Decimal
+from typing import Any
 
 from django.db import models
 
@@ -13,7 +14,7 @@ from billing.money import AMOUNT_DECIMAL_PLACES, AMOUNT_MAX_DIGITS
 from invoices.choices import BillerStatus, CollectionMethod, DiscountScheme, InvoiceStatus, NoteStatus
 
 
-def money_field(**kwargs: object) -> models.DecimalField:
+def money_field(**kwargs: Any) -> models.DecimalField:
     kwargs.setdefault("default", Decimal(0))
     return models.DecimalField(
         max_digits=AMOUNT_MAX_DIGITS, decimal_places=AMOUNT_DECIMAL_PLACES, **kwargs

@@ -1,9 +1,11 @@
 """Kernel endpoints: workspaces, reference data, JWT, health."""
 
-from typing import Any
+from typing import Any, cast
 
 import django_filters
+from django.contrib.auth.models import User
 from django.db import connection
+from django.db.models import QuerySet
 from drf_spectacular.utils import OpenApiResponse, extend_schema, inline_serializer
 from rest_framework import mixins, permissions, serializers, viewsets
 from rest_framework.request import Request
@@ -36,10 +38,11 @@ class WorkspaceViewSet(
     permission_classes = [permissions.IsAuthenticated]
     filter_backends: list[Any] = []
 
-    def get_queryset(self):  # type: ignore[no-untyped-def]
+    def get_queryset(self) -> QuerySet[Workspace]:
         if getattr(self, "swagger_fake_view", False):
             return Workspace.objects.none()
-        return Workspace.objects.filter(memberships__user=self.request.user).order_by("name", "id")
+        user = cast(User, self.request.user)  # IsAuthenticated let it through
+        return Workspace.objects.filter(memberships__user=user).order_by("name", "id")
 
 
 class ReferenceViewSet(

@@ -11,6 +11,7 @@ path ids and query parameters that no stored value can contain away from the dat
 """
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import Any
 
 from django.db import transaction
@@ -27,6 +28,7 @@ from rest_framework.views import APIView
 
 from billing.api.parsers import JSONParser, has_unstorable_characters
 from billing.api.serializers import scope_to_tenant
+from billing.models import Workspace
 from billing.services.idempotency import (
     Replay,
     idempotency_key_lock,
@@ -61,6 +63,36 @@ class ApiInputMixin:
             raise exceptions.ValidationError(errors)
 
 
+@dataclass(frozen=True)
+class _KeyedRequest:
+    workspace: Workspace
+    test_mode: bool
+    key: str
+    fingerprint: str
+
+    @property
+    def scope(self) -> dict[str, Any]:
+        return {"workspace": self.workspace, "test_mode": self.test_mode, "key": self.key}
+
+
+def _keyed_request(request: Request) -> _KeyedRequest | None:
+    """The POST's Idempotency-Key with its scope, or None when it carries none.
+
+    Views without a workspace (the JWT endpoints) take no key: a replayed token pair would
+    hand credentials to whoever holds the key.
+    """
+    key = request.headers.get(IDEMPOTENCY_HEADER)
+    workspace = getattr(request, "workspace", None)
+    if request.method != "POST" or key is None or workspace is None:
+        return None
+    return _KeyedRequest(
+        workspace=workspace,
+        test_mode=request.test_mode,  # type: ignore[attr-defined]
+        key=key,
+        fingerprint=request_fingerprint(method="POST", path=request.path, body=request.data),
+    )
+
+
 class TransactionalAPIView(ApiInputMixin, APIView):
     """APIView whose unsafe requests run atomically and whose POSTs are idempotent."""
 
@@ -89,26 +121,20 @@ class TransactionalAPIView(ApiInputMixin, APIView):
         return super().handle_exception(exc)
 
     def _run_handler(self, request: Request, *args: Any, **kwargs: Any) -> Response:
-        method = request.method.lower()
+        method = (request.method or "").lower()
         handler = getattr(self, method, None) if method in self.http_method_names else None
         handler = handler or self.http_method_not_allowed
         if request.method in SAFE_METHODS:
             return handler(request, *args, **kwargs)
 
-        key = request.headers.get(IDEMPOTENCY_HEADER)
-        workspace = getattr(request, "workspace", None)
-        idempotent = request.method == "POST" and key is not None and workspace is not None
+        keyed = _keyed_request(request)
         now = timezone.now()
-        if idempotent:
-            fingerprint = request_fingerprint(
-                method=request.method, path=request.path, body=request.data
-            )
-            scope = {"workspace": workspace, "test_mode": request.test_mode, "key": key}
-            idempotency_key_prepare(**scope, fingerprint=fingerprint, now=now)
+        if keyed is not None:
+            idempotency_key_prepare(**keyed.scope, fingerprint=keyed.fingerprint, now=now)
         with transaction.atomic():
             record = (
-                idempotency_key_lock(**scope, fingerprint=fingerprint, now=now)
-                if idempotent
+                idempotency_key_lock(**keyed.scope, fingerprint=keyed.fingerprint, now=now)
+                if keyed is not None
                 else None
             )
             try:
@@ -125,9 +151,18 @@ class TransactionalAPIView(ApiInputMixin, APIView):
         return response
 
 
+class TenantRequest(Request):
+    """A request IsWorkspaceMember let through: it names its workspace and mode."""
+
+    workspace: Workspace
+    test_mode: bool
+
+
 class TenantViewSet(TransactionalAPIView, viewsets.GenericViewSet):
     """Subclasses set `queryset`, `serializer_class` and their filters, and implement
     perform_create / perform_update / perform_destroy as one service call each."""
+
+    request: TenantRequest
 
     ordering_fields: tuple[str, ...] = ("created", "updated")
     ordering = ("-created_at", "-id")

@@ -1,5 +1,5 @@
 from datetime import datetime
-from typing import Any
+from typing import Any, cast
 
 from django.db.models import QuerySet
 from django.utils import timezone
@@ -48,7 +48,7 @@ class CustomerViewSet(TenantModelViewSet):
 
     def perform_update(self, serializer: CustomerSerializer) -> None:  # type: ignore[override]
         serializer.instance = services.customer_update(
-            customer=serializer.instance, **serializer.validated_data
+            customer=cast(Customer, serializer.instance), **serializer.validated_data
         )
 
     def perform_destroy(self, instance: Customer) -> None:
@@ -83,7 +83,7 @@ class ContactViewSet(TenantModelViewSet):
 
     def perform_update(self, serializer: ContactSerializer) -> None:  # type: ignore[override]
         serializer.instance = services.contact_update(
-            contact=serializer.instance, **serializer.validated_data
+            contact=cast(Contact, serializer.instance), **serializer.validated_data
         )
 
     def perform_destroy(self, instance: Contact) -> None:

@@ -1,3 +1,5 @@
+from typing import cast
+
 from django.utils import timezone
 from drf_spectacular.utils import extend_schema
 from rest_framework import mixins
@@ -32,13 +34,15 @@ class WebhookEndpointViewSet(TenantModelViewSet):
         serializer = self.get_serializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         endpoint = services.endpoint_create(
-            workspace=request.workspace, test_mode=request.test_mode, **serializer.validated_data
+            workspace=self.request.workspace,
+            test_mode=self.request.test_mode,
+            **serializer.validated_data,
         )
         return Response(self._with_secret(endpoint), status=201)
 
     def perform_update(self, serializer: WebhookEndpointSerializer) -> None:  # type: ignore[override]
         serializer.instance = services.endpoint_update(
-            endpoint=serializer.instance, **serializer.validated_data
+            endpoint=cast(WebhookEndpoint, serializer.instance), **serializer.validated_data
         )
 
     def perform_destroy(self, instance: WebhookEndpoint) -> None:
