@@ -350,16 +350,20 @@ def delivery_finish(
         error=result.error[:500],
         response_body=result.response_body[:1000],
     )
-    endpoint = WebhookEndpoint.objects.select_for_update().get(pk=delivery.endpoint_id)
     delivery.last_status_code = result.status_code
     delivery.lease_expires_at = None
     retry_at = None
     if result.succeeded:
         delivery.status = DeliveryStatus.SUCCEEDED
         delivery.next_attempt_at = None
-        endpoint.consecutive_failures = 0
-        endpoint.save(update_fields=["consecutive_failures", "updated_at"])
+        # Touch (and lock) the endpoint row only when a failure streak ends: every delivery
+        # to an endpoint would otherwise queue on that one row.
+        WebhookEndpoint.objects.filter(pk=delivery.endpoint_id, consecutive_failures__gt=0).update(
+            consecutive_failures=0, updated_at=now
+        )
+        endpoint = WebhookEndpoint.objects.only("active").get(pk=delivery.endpoint_id)
     else:
+        endpoint = WebhookEndpoint.objects.select_for_update().get(pk=delivery.endpoint_id)
         endpoint.consecutive_failures += 1
         endpoint.save(update_fields=["consecutive_failures", "updated_at"])
         delay = retry_delay(request.attempt, result.retry_after)
@@ -378,7 +382,15 @@ def delivery_finish(
         else:
             delivery.status = DeliveryStatus.PENDING
             retry_at = delivery.next_attempt_at = now + delay
-    delivery.save()
+    delivery.save(
+        update_fields=[
+            "status",
+            "next_attempt_at",
+            "lease_expires_at",
+            "last_status_code",
+            "updated_at",
+        ]
+    )
     send_now = []
     if delivery.status in (DeliveryStatus.SUCCEEDED, DeliveryStatus.FAILED) and endpoint.active:
         send_now = first_open_deliveries(endpoint=endpoint, object_id=delivery.object_id)
