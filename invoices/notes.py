@@ -356,7 +356,12 @@ def debit_note_create(
 
 def _lock_draft(note: Note) -> Note:
     kind = kind_of(note)
-    note = kind.model.objects.select_for_update(of=("self",)).select_related("document").get(pk=note.pk)
+    # `of`: lock the note's row only, never the document type all notes share.
+    note = (
+        kind.model.objects.select_for_update(of=("self",))
+        .select_related("document")
+        .get(pk=note.pk)
+    )
     if note.status != NoteStatus.DRAFT:
         raise DomainError(
             f"{kind.name}_not_draft",
@@ -407,8 +412,16 @@ def _lock_for_finalize(note: Note) -> tuple[Note, Invoice]:
     kind = kind_of(note)
     invoice_id = note.invoice_id
     while True:
-        invoice = Invoice.objects.select_for_update(of=("self",)).select_related("document").get(pk=invoice_id)
-        note = kind.model.objects.select_for_update(of=("self",)).select_related("document").get(pk=note.pk)
+        invoice = (
+            Invoice.objects.select_for_update(of=("self",))
+            .select_related("document")
+            .get(pk=invoice_id)
+        )
+        note = (
+            kind.model.objects.select_for_update(of=("self",))
+            .select_related("document")
+            .get(pk=note.pk)
+        )
         if note.invoice_id == invoice_id:
             return note, invoice
         invoice_id = note.invoice_id  # re-pointed by a concurrent edit; lock the new one

@@ -332,3 +332,15 @@ def test_amounts_too_large_to_store_are_400_not_500(tenant, customer):
 
     assert [r.status_code for r in responses] == [400, 400]
     assert all("items" in r.json() for r in responses)
+
+
+def test_a_new_customer_brings_its_currency(tenant, customer):
+    order = create(tenant, customer).json()
+    usd_customer = CustomerFactory(workspace=tenant.workspace, currency_id="USD")
+
+    response = tenant.client.patch(
+        f"/orders/{order['id']}/", {"customer": usd_customer.id}, format="json"
+    )
+
+    assert response.status_code == 200, response.json()
+    assert (response.json()["customer"], response.json()["currency"]) == (usd_customer.id, "USD")
