@@ -2,7 +2,7 @@
 
 from collections.abc import Sequence
 from decimal import Decimal, InvalidOperation
-from typing import Any
+from typing import Any, TypeVar
 
 from billing.errors import InvalidInput
 from billing.models import DocumentType
@@ -10,9 +10,21 @@ from billing.money import AMOUNT_DECIMAL_PLACES, AMOUNT_MAX_DIGITS
 from billing.totals import InvalidDocument, LineInput, document_totals
 from invoices.models import FiscalDocument, Line
 
+AnyLine = TypeVar("AnyLine", bound=Line)
+
 LINE_FIELDS = (
-    "name", "description", "quantity", "amount", "exempt", "tax_percent", "discount",
-    "discount_scheme", "code", "code_scheme", "unit_label", "retention_percent",
+    "name",
+    "description",
+    "quantity",
+    "amount",
+    "exempt",
+    "tax_percent",
+    "discount",
+    "discount_scheme",
+    "code",
+    "code_scheme",
+    "unit_label",
+    "retention_percent",
     "retention_scheme",
 )
 
@@ -79,8 +91,14 @@ def apply_totals(document: FiscalDocument, lines: Sequence[Line]) -> None:
     document.total_adjusted = totals.total_adjusted
 
 
-def build_lines(line_model: type[Line], parent: dict[str, Any], rows: Sequence[dict]) -> list[Line]:
+def build_lines(
+    line_model: type[AnyLine], parent: dict[str, Any], rows: Sequence[dict]
+) -> list[AnyLine]:
     return [
-        line_model(**parent, position=position, **{k: v for k, v in row.items() if k in LINE_FIELDS or k == "plan_id"})
+        line_model(
+            **parent,
+            position=position,
+            **{k: v for k, v in row.items() if k in LINE_FIELDS or k == "plan_id"},
+        )
         for position, row in enumerate(rows)
     ]

@@ -11,7 +11,13 @@ from django.db import models
 from billing.ids import public_id_field
 from billing.models import TenantModel
 from billing.money import AMOUNT_DECIMAL_PLACES, AMOUNT_MAX_DIGITS
-from invoices.choices import BillerStatus, CollectionMethod, DiscountScheme, InvoiceStatus, NoteStatus
+from invoices.choices import (
+    BillerStatus,
+    CollectionMethod,
+    DiscountScheme,
+    InvoiceStatus,
+    NoteStatus,
+)
 
 
 def money_field(**kwargs: Any) -> models.DecimalField:
@@ -196,6 +202,9 @@ class Line(models.Model):
     class Meta:
         abstract = True
         ordering = ["position", "id"]
+
+    def __str__(self) -> str:
+        return f"{self.name} × {self.quantity}"
 
 
 class InvoiceLine(Line):

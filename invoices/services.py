@@ -37,8 +37,12 @@ def _check_document_type(workspace: Workspace, document_type: DocumentType) -> N
         raise InvalidInput({"document": [f"{document_type} is not an invoice document type."]})
     if document_type.country_id != workspace.country_id:
         raise InvalidInput(
-            {"document": [f"{document_type} belongs to {document_type.country_id}, "
-                          f"the workspace to {workspace.country_id}."]}
+            {
+                "document": [
+                    f"{document_type} belongs to {document_type.country_id}, "
+                    f"the workspace to {workspace.country_id}."
+                ]
+            }
         )
 
 
@@ -48,7 +52,11 @@ def _check_customer(customer: Customer) -> None:
 
 
 def _lock_draft(invoice: Invoice) -> Invoice:
-    invoice = Invoice.objects.select_for_update().select_related("document").get(pk=invoice.pk)
+    invoice = (
+        Invoice.objects.select_for_update(of=("self",))
+        .select_related("document")
+        .get(pk=invoice.pk)
+    )
     if invoice.status != InvoiceStatus.DRAFT:
         raise DomainError(
             "invoice_not_draft",
@@ -138,7 +146,11 @@ def invoice_finalize(*, invoice: Invoice, now: datetime) -> Invoice:
     The number comes from a locked counter in this same transaction, so a rollback gives
     it back and numbers stay gapless.
     """
-    invoice = Invoice.objects.select_for_update().select_related("document").get(pk=invoice.pk)
+    invoice = (
+        Invoice.objects.select_for_update(of=("self",))
+        .select_related("document")
+        .get(pk=invoice.pk)
+    )
     if invoice.status not in (InvoiceStatus.DRAFT, InvoiceStatus.PENDING):
         # uncollectible → finalized is a transition too, but it is `uncollectible`'s to make.
         raise DomainError(

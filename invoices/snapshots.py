@@ -12,4 +12,5 @@ def invoice_snapshot(invoice: Invoice) -> dict[str, Any]:
     from invoices.api.serializers import InvoiceSerializer
 
     data = InvoiceSerializer(invoice).data
-    return json.loads(json.dumps(data, cls=DjangoJSONEncoder))  # type: ignore[no-any-return]
+    plain: dict[str, Any] = json.loads(json.dumps(data, cls=DjangoJSONEncoder))
+    return plain

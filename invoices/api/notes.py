@@ -1,6 +1,8 @@
 """`/creditnotes/` and `/debitnotes/`: drafts referencing an invoice, finalized by POST or
 GET (Piriod documents finalize as GET). The rules live in invoices.notes."""
 
+from typing import cast
+
 from django.utils import timezone
 from drf_spectacular.utils import extend_schema, extend_schema_field
 from rest_framework import serializers
@@ -138,7 +140,7 @@ class CreditNoteViewSet(NoteViewSet):
 
     def perform_update(self, serializer: CreditNoteSerializer) -> None:  # type: ignore[override]
         serializer.instance = notes.credit_note_update(
-            credit_note=serializer.instance, **serializer.validated_data
+            credit_note=cast(CreditNote, serializer.instance), **serializer.validated_data
         )
 
     @extend_schema(request=None, responses=CreditNoteSerializer)
@@ -163,7 +165,7 @@ class DebitNoteViewSet(NoteViewSet):
 
     def perform_update(self, serializer: DebitNoteSerializer) -> None:  # type: ignore[override]
         serializer.instance = notes.debit_note_update(
-            debit_note=serializer.instance, **serializer.validated_data
+            debit_note=cast(DebitNote, serializer.instance), **serializer.validated_data
         )
 
     @extend_schema(request=None, responses=DebitNoteSerializer)

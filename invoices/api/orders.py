@@ -2,7 +2,7 @@
 invoice. The rules live in invoices.orders."""
 
 from decimal import Decimal
-from typing import Any
+from typing import Any, cast
 
 from django.utils import timezone
 from drf_spectacular.utils import extend_schema
@@ -120,7 +120,9 @@ class OrderViewSet(TenantModelViewSet):
 
     def perform_update(self, serializer: OrderSerializer) -> None:  # type: ignore[override]
         serializer.instance = orders.order_update(
-            order=serializer.instance, now=timezone.now(), **_with_coupon(serializer.validated_data)
+            order=cast(Order, serializer.instance),
+            now=timezone.now(),
+            **_with_coupon(serializer.validated_data),
         )
 
     def perform_destroy(self, instance: Order) -> None:

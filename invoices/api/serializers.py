@@ -12,19 +12,20 @@ from invoices.models import FiscalDocument, Invoice, InvoiceLine
 from invoices.pdf import document_file_url
 from invoices.selectors import invoice_amount_due
 
-# Inputs: up to 6 decimals and 18 integer digits; anything larger is a 400, never a 500.
-AMOUNT_INPUT = {"max_digits": 24, "decimal_places": AMOUNT_DECIMAL_PLACES}
-
 
 def amount_field(**kwargs: Any) -> serializers.DecimalField:
-    return serializers.DecimalField(**AMOUNT_INPUT, **kwargs)
+    # Up to 6 decimals and 18 integer digits; anything larger is a 400, never a 500.
+    return serializers.DecimalField(max_digits=24, decimal_places=AMOUNT_DECIMAL_PLACES, **kwargs)
 
 
 def computed_amount(**kwargs: Any) -> serializers.DecimalField:
     # Totals are whole minor units of the currency; `normalize` drops the zero padding of
     # the stored six decimals ("19000", "118.5") — clients read them as decimal strings.
     return serializers.DecimalField(
-        max_digits=24, decimal_places=AMOUNT_DECIMAL_PLACES, read_only=True, normalize_output=True,
+        max_digits=24,
+        decimal_places=AMOUNT_DECIMAL_PLACES,
+        read_only=True,
+        normalize_output=True,
         **kwargs,
     )
 
@@ -46,11 +47,18 @@ class InvoiceLineSerializer(StrictFieldsMixin, serializers.ModelSerializer):
     amount = amount_field(min_value=Decimal(0))
     discount = amount_field(min_value=Decimal(0), required=False)
     tax_percent = serializers.DecimalField(
-        max_digits=7, decimal_places=4, min_value=Decimal(0), max_value=Decimal(100),
-        required=False, allow_null=True,
+        max_digits=7,
+        decimal_places=4,
+        min_value=Decimal(0),
+        max_value=Decimal(100),
+        required=False,
+        allow_null=True,
     )
     retention_percent = serializers.DecimalField(
-        max_digits=7, decimal_places=4, min_value=Decimal(0), max_value=Decimal(100),
+        max_digits=7,
+        decimal_places=4,
+        min_value=Decimal(0),
+        max_value=Decimal(100),
         required=False,
     )
     plan = serializers.CharField(source="plan_id", max_length=40, required=False, allow_null=True)
@@ -60,9 +68,23 @@ class InvoiceLineSerializer(StrictFieldsMixin, serializers.ModelSerializer):
     class Meta:
         model = InvoiceLine
         fields = [
-            "id", "name", "description", "quantity", "amount", "exempt", "tax_percent",
-            "discount", "discount_scheme", "code", "code_scheme", "unit_label", "plan",
-            "retention_percent", "retention_scheme", "total", "retention",
+            "id",
+            "name",
+            "description",
+            "quantity",
+            "amount",
+            "exempt",
+            "tax_percent",
+            "discount",
+            "discount_scheme",
+            "code",
+            "code_scheme",
+            "unit_label",
+            "plan",
+            "retention_percent",
+            "retention_scheme",
+            "total",
+            "retention",
         ]
         read_only_fields = ["id", "total", "retention"]
 
@@ -78,7 +100,10 @@ class InvoiceSerializer(TenantModelSerializer):
     document = serializers.PrimaryKeyRelatedField(queryset=DocumentType.objects.all())
     currency = serializers.CharField(source="currency_id", read_only=True)
     lines = InvoiceLineSerializer(many=True, required=False)
-    references = DocumentReferenceSerializer(many=True, required=False, max_length=MAX_REFERENCES)
+    # many=True hands max_length to the ListSerializer (the stubs do not know it).
+    references = DocumentReferenceSerializer(  # type: ignore[call-arg]
+        many=True, required=False, max_length=MAX_REFERENCES
+    )
     discount = amount_field(min_value=Decimal(0), required=False)
     custom_change = serializers.DecimalField(
         max_digits=18, decimal_places=6, min_value=Decimal(1), required=False
@@ -115,15 +140,50 @@ class InvoiceSerializer(TenantModelSerializer):
     class Meta:
         model = Invoice
         fields = [
-            "id", "customer", "document", "number", "date", "due_date", "collection_method",
-            "currency", "period_start", "period_end", "note", "lines", "references",
-            "discount", "discount_scheme", "custom_change", "amount", "exempt", "discount_amount",
-            "subtotal", "tax", "tax_percent", "total", "retention", "total_adjusted", "amount_due",
+            "id",
+            "customer",
+            "document",
+            "number",
+            "date",
+            "due_date",
+            "collection_method",
+            "currency",
+            "period_start",
+            "period_end",
+            "note",
+            "lines",
+            "references",
+            "discount",
+            "discount_scheme",
+            "custom_change",
+            "amount",
+            "exempt",
+            "discount_amount",
+            "subtotal",
+            "tax",
+            "tax_percent",
+            "total",
+            "retention",
+            "total_adjusted",
+            "amount_due",
             "status",
-            "biller_status", "tax_agency", "local_file", "subscription", "imported",
+            "biller_status",
+            "tax_agency",
+            "local_file",
+            "subscription",
+            "imported",
             "uncollectible",
-            "finalized_at", "metadata", "test_mode", "created", "updated",
+            "finalized_at",
+            "metadata",
+            "test_mode",
+            "created",
+            "updated",
         ]
         read_only_fields = [
-            "number", "status", "biller_status", "tax_agency", "finalized_at", "imported",
+            "number",
+            "status",
+            "biller_status",
+            "tax_agency",
+            "finalized_at",
+            "imported",
         ]

@@ -1,3 +1,5 @@
+from typing import cast
+
 from django.http import HttpResponse
 from django.utils import timezone
 from drf_spectacular.utils import OpenApiResponse, extend_schema
@@ -33,7 +35,7 @@ class InvoiceViewSet(TenantModelViewSet):
 
     def perform_update(self, serializer: InvoiceSerializer) -> None:  # type: ignore[override]
         serializer.instance = services.invoice_update(
-            invoice=serializer.instance, **serializer.validated_data
+            invoice=cast(Invoice, serializer.instance), **serializer.validated_data
         )
 
     def perform_destroy(self, instance: Invoice) -> None:
@@ -46,7 +48,9 @@ class InvoiceViewSet(TenantModelViewSet):
     @extend_schema(request=None, responses=InvoiceSerializer)
     @action(detail=True, methods=["post"])
     def finalize(self, request: Request, pk: str) -> Response:
-        return self._respond(services.invoice_finalize(invoice=self.get_object(), now=timezone.now()))
+        return self._respond(
+            services.invoice_finalize(invoice=self.get_object(), now=timezone.now())
+        )
 
     @extend_schema(request=None, responses=InvoiceSerializer)
     @action(detail=True, methods=["post"])

@@ -37,7 +37,10 @@ def test_create_a_draft_with_lines_and_server_computed_totals(tenant, customer):
     assert body["number"] is None
     assert body["currency"] == "CLP"
     assert (body["amount"], body["exempt"], body["tax"], body["total"]) == (
-        "32766", "4750", "6226", "43742",
+        "32766",
+        "4750",
+        "6226",
+        "43742",
     )
     assert body["tax_percent"] == "19"
     assert [line["total"] for line in body["lines"]] == ["30000", "4491", "5000"]
@@ -99,7 +102,10 @@ def test_uncollectible_toggles_and_sets_the_timestamp(tenant, customer):
         ({"document": 61}, "document"),  # a credit note type is not an invoice
         ({"document": 1000}, "document"),  # another country's type
         ({"lines": [{"name": "x", "amount": "-1"}]}, "lines"),
-        ({"lines": [{"name": "x", "amount": "1", "discount": "2", "discount_scheme": "$"}]}, "lines.0.discount"),
+        (
+            {"lines": [{"name": "x", "amount": "1", "discount": "2", "discount_scheme": "$"}]},
+            "lines.0.discount",
+        ),
         ({"custom_change": "0.5"}, "custom_change"),
         ({"discount": "101"}, "discount"),
     ],

@@ -33,10 +33,14 @@ def draft(tenant):
 
 def test_the_transition_table_is_what_the_rules_say():
     S = InvoiceStatus
-    assert INVOICE_TRANSITIONS == {
-        (S.DRAFT, S.FINALIZED), (S.PENDING, S.FINALIZED), (S.FINALIZED, S.UNCOLLECTIBLE),
-        (S.UNCOLLECTIBLE, S.FINALIZED), (S.FINALIZED, S.PAID), (S.FINALIZED, S.CANCELLED),
-    }
+    assert {
+        (S.DRAFT, S.FINALIZED),
+        (S.PENDING, S.FINALIZED),
+        (S.FINALIZED, S.UNCOLLECTIBLE),
+        (S.UNCOLLECTIBLE, S.FINALIZED),
+        (S.FINALIZED, S.PAID),
+        (S.FINALIZED, S.CANCELLED),
+    } == INVOICE_TRANSITIONS
 
 
 def test_draft_to_finalized(draft):
@@ -57,7 +61,12 @@ def test_finalized_to_uncollectible_and_back(draft):
 
 @pytest.mark.parametrize(
     "status",
-    [InvoiceStatus.FINALIZED, InvoiceStatus.PAID, InvoiceStatus.CANCELLED, InvoiceStatus.UNCOLLECTIBLE],
+    [
+        InvoiceStatus.FINALIZED,
+        InvoiceStatus.PAID,
+        InvoiceStatus.CANCELLED,
+        InvoiceStatus.UNCOLLECTIBLE,
+    ],
 )
 def test_only_drafts_and_pending_finalize(draft, status):
     Invoice.objects.filter(pk=draft.pk).update(status=status)
@@ -66,7 +75,9 @@ def test_only_drafts_and_pending_finalize(draft, status):
     assert error.value.code == "invoice_invalid_transition"
 
 
-@pytest.mark.parametrize("status", [InvoiceStatus.DRAFT, InvoiceStatus.PAID, InvoiceStatus.CANCELLED])
+@pytest.mark.parametrize(
+    "status", [InvoiceStatus.DRAFT, InvoiceStatus.PAID, InvoiceStatus.CANCELLED]
+)
 def test_uncollectible_needs_a_finalized_invoice(draft, status):
     Invoice.objects.filter(pk=draft.pk).update(status=status)
     with pytest.raises(DomainError):
@@ -97,7 +108,11 @@ def test_finalized_invoices_refuse_every_write(draft, write):
 
     finalized.refresh_from_db()
     assert error.value.code == "invoice_not_draft"
-    assert (finalized.total, finalized.note, list(finalized.lines.values_list("name", "total"))) == before
+    assert (
+        finalized.total,
+        finalized.note,
+        list(finalized.lines.values_list("name", "total")),
+    ) == before
 
 
 @pytest.mark.parametrize("method", ["put", "patch", "delete"])
