@@ -27,6 +27,20 @@ class TenantRelatedField(serializers.PrimaryKeyRelatedField):
         return scope_to_tenant(queryset, self.context.get("request"))
 
 
+class TenantIdField(TenantRelatedField):
+    """A TenantRelatedField for a model that keeps the related id as plain text: the id
+    must name an object of the caller's tenant, and it is stored and shown as the id."""
+
+    def to_internal_value(self, data: Any) -> Any:
+        return super().to_internal_value(data).pk
+
+    def to_representation(self, value: Any) -> Any:
+        return value
+
+    def use_pk_only_optimization(self) -> bool:
+        return False
+
+
 class MetadataField(serializers.DictField):
     """String keys and values, Stripe's limits: 50 keys, keys ≤ 40, values ≤ 500 chars."""
 

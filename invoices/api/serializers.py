@@ -4,9 +4,10 @@ from typing import Any
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
-from billing.api.serializers import StrictFieldsMixin, TenantModelSerializer
+from billing.api.serializers import StrictFieldsMixin, TenantIdField, TenantModelSerializer
 from billing.models import DocumentType
 from billing.money import AMOUNT_DECIMAL_PLACES
+from catalog.models import Plan
 from invoices.choices import MAX_REFERENCES, ReferenceReason
 from invoices.models import FiscalDocument, Invoice, InvoiceLine
 from invoices.pdf import document_file_url
@@ -61,7 +62,9 @@ class InvoiceLineSerializer(StrictFieldsMixin, serializers.ModelSerializer):
         max_value=Decimal(100),
         required=False,
     )
-    plan = serializers.CharField(source="plan_id", max_length=40, required=False, allow_null=True)
+    plan = TenantIdField(
+        source="plan_id", queryset=Plan.objects.all(), required=False, allow_null=True
+    )
     total = computed_amount()
     retention = computed_amount()
 

@@ -115,3 +115,23 @@ def test_bad_invoices_are_400_on_the_field(tenant, customer, override, field):
 
     assert response.status_code == 400, response.json()
     assert field in response.json()
+
+
+def test_a_line_may_name_only_a_plan_of_the_callers_tenant(tenant, other_tenant, customer):
+    from tests.factories import PlanFactory
+
+    own = PlanFactory(workspace=tenant.workspace)
+    foreign = PlanFactory(workspace=other_tenant.workspace)
+    line = {"name": "Pro", "amount": "1000"}
+
+    refused = tenant.client.post(
+        "/invoices/", invoice_body(customer, lines=[{**line, "plan": foreign.id}]), format="json"
+    )
+    accepted = tenant.client.post(
+        "/invoices/", invoice_body(customer, lines=[{**line, "plan": own.id}]), format="json"
+    )
+
+    assert refused.status_code == 400
+    assert "plan" in refused.json()["lines"]["0"]  # DRF keys nested errors by index
+    assert accepted.status_code == 201, accepted.json()
+    assert accepted.json()["lines"][0]["plan"] == own.id
