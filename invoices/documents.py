@@ -102,3 +102,17 @@ def build_lines(
         )
         for position, row in enumerate(rows)
     ]
+
+
+# The columns apply_totals computes on each line.
+COMPUTED_LINE_FIELDS = ["total", "retention", "exempt"]
+
+
+def store_lines(line_model: type[Line], lines: Sequence[Line], *, replace: Any = None) -> None:
+    """Write lines after apply_totals: with `replace` (the parent's related manager), they
+    replace all its lines; without, only their computed columns are updated."""
+    if replace is None:
+        line_model._default_manager.bulk_update(lines, COMPUTED_LINE_FIELDS)
+    else:
+        replace.all().delete()
+        line_model._default_manager.bulk_create(lines)

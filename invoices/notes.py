@@ -42,7 +42,7 @@ from invoices.choices import (
     NoteStatus,
     ReferenceReason,
 )
-from invoices.documents import LINE_FIELDS, apply_totals, build_lines
+from invoices.documents import LINE_FIELDS, apply_totals, build_lines, store_lines
 from invoices.models import (
     CreditNote,
     CreditNoteLine,
@@ -263,11 +263,7 @@ def _price(note: Note, invoice: Invoice, rows: Sequence[dict[str, Any]] | None) 
     apply_totals(note, lines)
     _check_amounts(kind, note, invoice)
     note.save()
-    if rows is None:
-        kind.line_model.objects.bulk_update(lines, ["total", "retention", "exempt"])
-    else:
-        note.lines.all().delete()
-        kind.line_model.objects.bulk_create(lines)
+    store_lines(kind.line_model, lines, replace=None if rows is None else note.lines)
 
 
 # Writes
@@ -450,7 +446,7 @@ def note_finalize(*, note: Note, now: datetime) -> Note:
     if not lines:
         raise DomainError(f"{kind.name}_without_lines", f"A {kind.label} needs at least one line.")
     apply_totals(note, lines)
-    kind.line_model.objects.bulk_update(lines, ["total", "retention", "exempt"])
+    store_lines(kind.line_model, lines)
     if kind.is_credit and note.total_adjusted > invoice_creditable_amount(invoice):
         raise DomainError(
             "credit_note_exceeds_invoice",

@@ -41,7 +41,7 @@ from catalog.selectors import (
 from customers.choices import CustomerStatus
 from customers.models import Customer
 from invoices.choices import DiscountScheme
-from invoices.documents import LINE_FIELDS, apply_totals, base_tax_percent, build_lines
+from invoices.documents import LINE_FIELDS, apply_totals, base_tax_percent, build_lines, store_lines
 from invoices.models import Invoice, Line, Order, OrderItem, OrderStatus
 from invoices.notes import workspace_today
 from invoices.services import invoice_create
@@ -289,11 +289,7 @@ def _save(
     order.coupon_id = resolved.id if resolved else None
     _price(order, lines, resolved)
     order.save()
-    if items is None:
-        OrderItem.objects.bulk_update(lines, ["total", "retention", "exempt"])
-    else:
-        order.items.all().delete()
-        OrderItem.objects.bulk_create(lines)
+    store_lines(OrderItem, lines, replace=None if items is None else order.items)
 
 
 @transaction.atomic

@@ -13,7 +13,7 @@ from billing.services.numbering import number_take
 from customers.choices import CustomerStatus
 from customers.models import Customer
 from invoices.choices import INVOICE_TRANSITIONS, BillerStatus, InvoiceStatus
-from invoices.documents import apply_totals, base_tax_percent, build_lines
+from invoices.documents import apply_totals, base_tax_percent, build_lines, store_lines
 from invoices.models import Invoice, InvoiceLine
 from invoices.pdf import document_pdf_schedule
 from invoices.snapshots import invoice_snapshot
@@ -73,11 +73,7 @@ def _save_with_lines(invoice: Invoice, rows: Sequence[dict[str, Any]] | None) ->
         lines = build_lines(InvoiceLine, {"invoice": invoice}, rows)
     apply_totals(invoice, lines)
     invoice.save()
-    if rows is None:
-        InvoiceLine.objects.bulk_update(lines, ["total", "retention", "exempt"])
-    else:
-        invoice.lines.all().delete()
-        InvoiceLine.objects.bulk_create(lines)
+    store_lines(InvoiceLine, lines, replace=None if rows is None else invoice.lines)
 
 
 @transaction.atomic
@@ -162,7 +158,7 @@ def invoice_finalize(*, invoice: Invoice, now: datetime) -> Invoice:
     if not lines:
         raise DomainError("invoice_without_lines", "An invoice needs at least one line.")
     apply_totals(invoice, lines)
-    InvoiceLine.objects.bulk_update(lines, ["total", "retention", "exempt"])
+    store_lines(InvoiceLine, lines)
     if invoice.number is None:
         invoice.number = number_take(
             workspace=invoice.workspace, test_mode=invoice.test_mode, document_type=invoice.document
