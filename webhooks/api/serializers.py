@@ -3,7 +3,7 @@ from typing import Any
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
-from billing.api.serializers import StrictFieldsMixin, TenantModelSerializer
+from billing.api.serializers import StrictFieldsMixin, TenantModelSerializer, TenantRelatedField
 from billing.models import Event
 from webhooks.models import Delivery, DeliveryAttempt, WebhookEndpoint
 
@@ -96,4 +96,4 @@ class EventLogSerializer(serializers.ModelSerializer):
 
 
 class RedeliverSerializer(StrictFieldsMixin, serializers.Serializer):
-    endpoint = serializers.CharField(required=False, max_length=40)
+    endpoint = TenantRelatedField(queryset=WebhookEndpoint.objects.all(), required=False)

@@ -7,9 +7,7 @@ from rest_framework.decorators import action
 from rest_framework.request import Request
 from rest_framework.response import Response
 
-from billing.api.serializers import scope_to_tenant
 from billing.api.viewsets import TenantModelViewSet, TenantViewSet
-from billing.errors import NotFound
 from webhooks import services
 from webhooks.api.serializers import (
     DeliverySerializer,
@@ -82,17 +80,10 @@ class EventLogViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, TenantVi
     @extend_schema(request=RedeliverSerializer, responses={202: EventLogSerializer})
     @action(detail=True, methods=["post"])
     def redeliver(self, request: Request, pk: str) -> Response:
-        serializer = RedeliverSerializer(data=request.data)
-        serializer.is_valid(raise_exception=True)
         event = self.get_object()
-        endpoint = None
-        if endpoint_id := serializer.validated_data.get("endpoint"):
-            endpoint = (
-                scope_to_tenant(WebhookEndpoint.objects.all(), request)
-                .filter(pk=endpoint_id)
-                .first()
-            )
-            if endpoint is None:
-                raise NotFound(f"No webhook endpoint {endpoint_id}.")
-        services.event_redeliver(event=event, now=timezone.now(), endpoint=endpoint)
+        serializer = RedeliverSerializer(data=request.data, context=self.get_serializer_context())
+        serializer.is_valid(raise_exception=True)
+        services.event_redeliver(
+            event=event, now=timezone.now(), endpoint=serializer.validated_data.get("endpoint")
+        )
         return Response(self.get_serializer(self.get_queryset().get(pk=event.pk)).data, status=202)

@@ -133,7 +133,7 @@ def test_event_log_lists_events_with_their_deliveries_and_redelivers(client, tes
     assert redelivered.json()["deliveries"][0]["status"] == "pending"
 
 
-def test_redeliver_to_an_endpoint_of_another_workspace_is_404(client, other_tenant):
+def test_redeliver_to_an_endpoint_of_another_workspace_is_400_on_the_field(client, other_tenant):
     create_endpoint(client)
     created = client.post(
         "/customers/", {"name": "ACME", "country": "CL", "tax_id": "76086428-5"}, format="json"
@@ -151,4 +151,6 @@ def test_redeliver_to_an_endpoint_of_another_workspace_is_404(client, other_tena
         f"/events/log/{event.id}/redeliver/", {"endpoint": foreign.id}, format="json"
     )
 
-    assert response.status_code == 404
+    assert response.status_code == 400
+    assert "endpoint" in response.json()
+    assert not Delivery.objects.filter(endpoint=foreign).exists()
