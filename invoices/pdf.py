@@ -6,6 +6,7 @@ never stored. Links to stored PDFs are signed and expire, so they can travel by 
 without an API token.
 """
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from decimal import ROUND_HALF_UP, Decimal
@@ -22,9 +23,36 @@ from django.utils.text import slugify
 
 from billing.models import DocumentType
 from billing.money import minor_units
-from invoices.models import CreditNote, DebitNote, FiscalDocument, Invoice, Note
+from invoices.models import CreditNote, DebitNote, FiscalDocument, Invoice
 
-DOCUMENT_MODELS: tuple[type[FiscalDocument], ...] = (Invoice, CreditNote, DebitNote)
+
+@dataclass(frozen=True)
+class PdfDocumentKind:
+    """How one model of fiscal document is rendered.
+
+    Other apps' documents (procurement's purchases and retentions) register their own kind,
+    so this module renders, stores and links them without knowing them.
+    """
+
+    model: type[FiscalDocument]
+    counterpart: str = "customer"  # the foreign key naming the other party
+    counterpart_label: str = "customer"  # its label's key in LABELS
+    template: str = "invoices/document.html"
+    related: tuple[str, ...] = ()  # more select_related for the render
+    # Adjusts the formatted context (e.g. a retention's own totals rows).
+    context: Callable[[Any, dict[str, Any]], dict[str, Any]] | None = None
+
+
+PDF_DOCUMENTS: dict[type[FiscalDocument], PdfDocumentKind] = {}
+
+
+def pdf_register(kind: PdfDocumentKind) -> None:
+    PDF_DOCUMENTS[kind.model] = kind
+
+
+pdf_register(PdfDocumentKind(Invoice))
+pdf_register(PdfDocumentKind(CreditNote, related=("invoice__document",)))
+pdf_register(PdfDocumentKind(DebitNote, related=("invoice__document",)))
 _SIGNING_SALT = "invoices.document-file"
 _UNIT_PRICE_MAX_PLACES = 6
 
@@ -90,6 +118,7 @@ LABELS: dict[str, dict[str, Any]] = {
         "document_code": "Tipo",
         "activity": "Giro",
         "customer": "Señor(es)",
+        "supplier": "Proveedor",
         "address": "Dirección",
         "email": "Correo",
         "date": "Fecha de emisión",
@@ -133,6 +162,7 @@ LABELS: dict[str, dict[str, Any]] = {
         "document_code": "Type",
         "activity": "Activity",
         "customer": "Bill to",
+        "supplier": "Supplier",
         "address": "Address",
         "email": "Email",
         "date": "Issue date",
@@ -242,9 +272,12 @@ def _references(document: FiscalDocument, text: dict[str, Any]) -> list[dict[str
 def document_context(document: FiscalDocument) -> dict[str, Any]:
     """Everything the template shows, already formatted."""
     workspace = document.workspace
-    customer = document.customer
+    kind = PDF_DOCUMENTS[type(document)]
+    # The other party: the customer of a sale, the supplier of a purchase.
+    customer = getattr(document, kind.counterpart)
     currency = document.currency_id
-    text = labels_for(workspace.country_id)
+    text = dict(labels_for(workspace.country_id))
+    text["customer"] = text[kind.counterpart_label]
     change = document.custom_change
 
     def money(value: Decimal) -> str:
@@ -296,7 +329,7 @@ def document_context(document: FiscalDocument) -> dict[str, Any]:
     customer_place = ", ".join(
         filter(None, [customer.state.name if customer.state else "", customer.country.name])
     )
-    return {
+    context = {
         "text": text,
         "draft": document.finalized_at is None,
         "document_name": document.document.name,
@@ -330,10 +363,12 @@ def document_context(document: FiscalDocument) -> dict[str, Any]:
         "tracking_id": document.tax_agency_tracking_id,
         "note": document.note,
     }
+    return kind.context(document, context) if kind.context else context
 
 
 def document_html(document: FiscalDocument) -> str:
-    return render_to_string("invoices/document.html", document_context(document))
+    template = PDF_DOCUMENTS[type(document)].template
+    return render_to_string(template, document_context(document))
 
 
 def html_to_pdf(html: str) -> bytes:
@@ -354,16 +389,16 @@ def document_filename(document: FiscalDocument) -> str:
 
 def _model(model_label: str) -> type[FiscalDocument]:
     model = apps.get_model(model_label)
-    if model not in DOCUMENT_MODELS:
+    if model not in PDF_DOCUMENTS:
         raise LookupError(f"{model_label} is not a fiscal document")
     return model
 
 
 def _load(model: type[FiscalDocument], document_id: str) -> FiscalDocument:
-    related = ["workspace__country", "customer__country", "customer__state", "document"]
-    if issubclass(model, Note):
-        related.append("invoice__document")
-    return model._default_manager.select_related(*related).get(pk=document_id)
+    kind = PDF_DOCUMENTS[model]
+    party = kind.counterpart
+    related = ["workspace__country", f"{party}__country", f"{party}__state", "document"]
+    return model._default_manager.select_related(*related, *kind.related).get(pk=document_id)
 
 
 def document_pdf_store(*, model_label: str, document_id: str) -> bool:
@@ -420,7 +455,7 @@ def documents_pdf_missing(
 ) -> list[tuple[str, str]]:
     """(model label, id) of finalized documents whose render was lost (queued long ago)."""
     missing: list[tuple[str, str]] = []
-    for model in DOCUMENT_MODELS:
+    for model in PDF_DOCUMENTS:
         ids = model._default_manager.filter(
             pdf="", finalized_at__isnull=False, finalized_at__lte=now - older_than
         ).values_list("pk", flat=True)[:limit]

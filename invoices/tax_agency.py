@@ -27,6 +27,7 @@ from typing import Any
 from django.conf import settings
 from django.db import transaction
 from django.db.models import F, Q
+from django.utils.module_loading import import_string
 
 from billing.db import relax_commit_durability
 from billing.errors import DomainError
@@ -47,16 +48,39 @@ from invoices.snapshots import invoice_snapshot
 
 logger = logging.getLogger(__name__)
 
-DOCUMENT_MODELS: dict[str, type[FiscalDocument]] = {
-    "inv": Invoice,
-    "cre": CreditNote,
-    "deb": DebitNote,
-}
-EVENT_OBJECTS: dict[type[FiscalDocument], str] = {
-    Invoice: "invoice",
-    CreditNote: "credit_note",
-    DebitNote: "debit_note",
-}
+
+@dataclass(frozen=True)
+class FiledDocumentKind:
+    """How the loop handles one model of fiscal document.
+
+    Invoices and notes register here; so do other apps' documents (procurement's purchases
+    and retentions), without this module knowing them: they share the biller_status
+    columns of `FiscalDocument` and differ only in what is named here.
+    """
+
+    model: type[FiscalDocument]
+    event_object: str  # events are `<event_object>.tax_agency_succeeded|failed`
+    snapshot: Callable[[Any], dict[str, Any]]  # what those events carry
+    counterpart: str = "customer"  # the foreign key naming the other party
+    # Adds what only this kind files (e.g. a retention's withholding) to the TaxDocument.
+    extend: Callable[[Any, TaxDocument], TaxDocument] | None = None
+
+
+FILED_DOCUMENTS: dict[str, FiledDocumentKind] = {}
+
+
+def tax_agency_register(prefix: str, kind: FiledDocumentKind) -> None:
+    """Let the loop file `kind.model`, whose ids start with `prefix_`."""
+    FILED_DOCUMENTS[prefix] = kind
+
+
+def _kind(model: type[FiscalDocument]) -> FiledDocumentKind:
+    return next(kind for kind in FILED_DOCUMENTS.values() if kind.model is model)
+
+
+tax_agency_register("inv", FiledDocumentKind(Invoice, "invoice", invoice_snapshot))
+tax_agency_register("cre", FiledDocumentKind(CreditNote, "credit_note", note_snapshot))
+tax_agency_register("deb", FiledDocumentKind(DebitNote, "debit_note", note_snapshot))
 OPEN_STATUSES = (BillerStatus.PENDING, BillerStatus.QUEUED, BillerStatus.PROCESSING)
 
 # Waits after the 1st, 2nd, … submission that could not reach the agency: about 16 hours
@@ -108,7 +132,7 @@ def poll_delay(polls: int) -> timedelta:
 def document_model(document_id: str) -> type[FiscalDocument]:
     prefix = document_id.partition("_")[0]
     try:
-        return DOCUMENT_MODELS[prefix]
+        return FILED_DOCUMENTS[prefix].model
     except KeyError:
         raise LookupError(f"{document_id} is not a fiscal document") from None
 
@@ -155,17 +179,20 @@ def _references(document: FiscalDocument) -> list[TaxDocumentReference]:
 def tax_document(document: FiscalDocument) -> TaxDocument:
     """What the agency receives: the finalized document as a plain dict."""
     currency = document.currency_id
+    kind = _kind(type(document))
+    # The other party: the customer of a sale, the supplier of a purchase.
+    counterpart = getattr(document, kind.counterpart)
 
     def money(value: Any) -> str:
         return str(round_amount(value, currency))
 
-    return {
+    filed: TaxDocument = {
         "key": document.pk,
         "country": document.workspace.country_id,
         "test_mode": document.test_mode,
         "issuer_tax_id": document.workspace.tax_id,
-        "customer_tax_id": document.customer.tax_id,
-        "customer_country": document.customer.country_id,
+        "customer_tax_id": counterpart.tax_id,
+        "customer_country": counterpart.country_id,
         "document_type": document.document.code,
         "folio": document.number,
         "date": document.date.isoformat(),
@@ -190,6 +217,7 @@ def tax_document(document: FiscalDocument) -> TaxDocument:
         },
         "references": _references(document),
     }
+    return kind.extend(document, filed) if kind.extend else filed
 
 
 # -- Claim, call, record ---------------------------------------------------------------
@@ -233,7 +261,7 @@ def tax_agency_start(*, document_id: str, now: datetime) -> AgencyCall | None:
     # would make every document of a busy workspace look claimed.
     document = (
         model._default_manager.select_for_update(skip_locked=True, of=("self",))
-        .select_related("workspace", "customer", "document")
+        .select_related("workspace", _kind(model).counterpart, "document")
         .filter(pk=document_id)
         .first()
     )
@@ -272,20 +300,14 @@ def _ask_agency(call: AgencyCall, now: datetime) -> AgencyAnswer:
         return AgencyAnswer(error=f"{type(exc).__name__}: {exc}"[:500])
 
 
-def _snapshot(document: FiscalDocument) -> dict[str, Any]:
-    if isinstance(document, Invoice):
-        return invoice_snapshot(document)
-    assert isinstance(document, CreditNote | DebitNote)
-    return note_snapshot(document)
-
-
 def _record_event(document: FiscalDocument, verb: str) -> None:
+    kind = _kind(type(document))
     event_record(
         workspace=document.workspace,
         test_mode=document.test_mode,
-        type=f"{EVENT_OBJECTS[type(document)]}.{verb}",
+        type=f"{kind.event_object}.{verb}",
         object_id=document.pk,
-        data=_snapshot(document),
+        data=kind.snapshot(document),
     )
 
 
@@ -296,6 +318,9 @@ def _finish(document: FiscalDocument, status: BillerStatus, tax_agency: dict[str
     document.save()
     verb = "tax_agency_succeeded" if status == BillerStatus.SUCCEEDED else "tax_agency_failed"
     _record_event(document, verb)
+    if status == BillerStatus.FAILED:
+        for hook in settings.TAX_AGENCY_FAILURE_HOOKS:
+            import_string(hook)(document=document)
 
 
 def _failure(code: str, message: str) -> list[dict[str, str]]:
@@ -435,9 +460,9 @@ def tax_agency_due(*, now: datetime, limit: int = 500) -> list[str]:
         Q(biller_next_attempt_at__isnull=True) | Q(biller_next_attempt_at__lte=now)
     )
     document_ids: list[str] = []
-    for model in DOCUMENT_MODELS.values():
+    for kind in FILED_DOCUMENTS.values():
         document_ids += (
-            model._default_manager.filter(due)
+            kind.model._default_manager.filter(due)
             .order_by(F("biller_next_attempt_at").asc(nulls_first=True), "finalized_at", "pk")
             .values_list("pk", flat=True)[:limit]
         )
@@ -466,11 +491,13 @@ def document_retry_submission(*, document: FiscalDocument, now: datetime) -> Fis
     document.tax_agency_tracking_id = ""
     document.tax_agency = {"status": "pending", "retried_at": now.isoformat(), "previous": previous}
     document.save()
-    _process_on_commit(document.pk)
+    tax_agency_schedule(document.pk)
     return document
 
 
-def _process_on_commit(document_id: str) -> None:
+def tax_agency_schedule(document_id: str) -> None:
+    """Queue the document's next submit or poll for when the transaction commits."""
+
     def enqueue() -> None:
         from invoices.tasks import process_tax_agency_document
 

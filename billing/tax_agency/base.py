@@ -7,7 +7,7 @@ a tracking id, then with `PollResult`s for that id.
 
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any, Literal, Protocol, TypedDict
+from typing import Any, Literal, NotRequired, Protocol, TypedDict
 
 
 class TaxDocumentLine(TypedDict):
@@ -35,6 +35,10 @@ class TaxDocumentTotals(TypedDict):
     exempt: str
     tax: str
     total: str
+    # Withholding documents (the SII's boleta de honorarios) only: the tax withheld from
+    # the total at `retention_percent`.
+    retention: NotRequired[str]
+    retention_percent: NotRequired[str]
 
 
 class TaxDocument(TypedDict):

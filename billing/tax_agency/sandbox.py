@@ -153,7 +153,7 @@ def _totals_reasons(document: TaxDocument) -> list[Reason]:
         Decimal(0),
     )
     expected["total"] = expected["amount"] + expected["exempt"] + expected["tax"]
-    reasons = []
+    reasons = _retention_reasons(totals, expected["total"], currency)
     for name, value in expected.items():
         declared = _decimal(totals[name], f"totals.{name}")  # type: ignore[literal-required]
         if declared != value:
@@ -165,6 +165,40 @@ def _totals_reasons(document: TaxDocument) -> list[Reason]:
                 )
             )
     return reasons
+
+
+def _retention_reasons(totals: Any, total: Decimal, currency: str) -> list[Reason]:
+    """A withholding must be its rate of the total, half-up (Ley 21.133's boletas)."""
+    if "retention" not in totals:
+        return []
+    retention = _decimal(totals["retention"], "totals.retention")
+    percent = _decimal(totals.get("retention_percent", "0"), "totals.retention_percent")
+    expected = round_amount(total * percent / 100, currency)
+    if retention != expected or not 0 < percent < 100:
+        return [
+            _reason(
+                "retention_inconsistent",
+                "totals.retention",
+                f"The document withholds {retention} at {percent}%; {percent}% of {total} "
+                f"is {expected}.",
+            )
+        ]
+    return []
+
+
+def _withholding_reasons(document: TaxDocument, document_type: DocumentType) -> list[Reason]:
+    # A document type that holds taxes and bears none is a boleta de honorarios: it exists
+    # to declare the withholding.
+    withholding = document_type.hold_taxes and not document_type.has_taxes
+    if withholding and "retention" not in document["totals"]:
+        return [
+            _reason(
+                "retention_missing",
+                "totals.retention",
+                f"A {document_type.code} declares the tax it withholds.",
+            )
+        ]
+    return []
 
 
 def _reference_reasons(document: TaxDocument, needs_reference: bool, today: date) -> list[Reason]:
@@ -245,6 +279,8 @@ def validate(document: TaxDocument, *, now: datetime) -> tuple[str, list[Reason]
                 _reason("date_in_future", "date", f"{document['date']} is after the submission.")
             )
         reasons += _totals_reasons(document)
+        if document_type is not None:
+            reasons += _withholding_reasons(document, document_type)
         needs_reference = document_type is not None and (
             document_type.is_credit_note or document_type.is_debit_note
         )

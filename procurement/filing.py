@@ -1,0 +1,64 @@
+"""Procurement documents join the invoices' tax-agency loop and PDF renderer.
+
+Both are registries in invoices (the shared document machinery), so invoices never
+imports this app; registered once the apps are ready (apps.py).
+"""
+
+from typing import Any
+
+from billing.money import round_amount
+from billing.tax_agency import TaxDocument
+from invoices.pdf import PdfDocumentKind, format_decimal, format_money, pdf_register
+from invoices.tax_agency import FiledDocumentKind, tax_agency_register
+from procurement.models import Purchase, PurchaseCreditNote, Retention
+from procurement.snapshots import (
+    purchase_credit_note_snapshot,
+    purchase_snapshot,
+    retention_snapshot,
+)
+
+
+def retention_tax_document(retention: Retention, filed: TaxDocument) -> TaxDocument:
+    """A boleta de honorarios declares the tax it withholds and at which rate."""
+    filed["totals"]["retention"] = str(round_amount(retention.retention, retention.currency_id))
+    filed["totals"]["retention_percent"] = format(retention.retention_percent.normalize(), "f")
+    return filed
+
+
+def retention_pdf_context(retention: Retention, context: dict[str, Any]) -> dict[str, Any]:
+    """Gross, withheld, net: how a boleta de honorarios shows its amounts."""
+    currency = retention.currency_id
+    percent = format_decimal(retention.retention_percent, currency)
+    spanish = context["text"]["lang"] == "es"
+    gross, withheld, net = (
+        ("Total honorarios", "Impuesto retenido", "Total líquido")
+        if spanish
+        else ("Gross amount", "Tax withheld", "Net amount")
+    )
+    context["totals"] = [
+        (gross, format_money(retention.subtotal, currency), False),
+        (f"{withheld} {percent}%", format_money(-retention.retention, currency), False),
+        (net, format_money(retention.total_adjusted, currency), True),
+    ]
+    return context
+
+
+def register() -> None:
+    tax_agency_register(
+        "pur", FiledDocumentKind(Purchase, "purchase", purchase_snapshot, "supplier")
+    )
+    tax_agency_register(
+        "pcn",
+        FiledDocumentKind(
+            PurchaseCreditNote, "purchase_credit_note", purchase_credit_note_snapshot, "supplier"
+        ),
+    )
+    tax_agency_register(
+        "ret",
+        FiledDocumentKind(
+            Retention, "retention", retention_snapshot, "supplier", retention_tax_document
+        ),
+    )
+    pdf_register(PdfDocumentKind(Purchase, "supplier", "supplier"))
+    pdf_register(PdfDocumentKind(PurchaseCreditNote, "supplier", "supplier"))
+    pdf_register(PdfDocumentKind(Retention, "supplier", "supplier", context=retention_pdf_context))

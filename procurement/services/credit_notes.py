@@ -1,0 +1,177 @@
+"""Purchase credit notes: a supplier's credit on a finalized purchase (their folio), or
+ours on a purchase we issued (46), numbered by our sequence.
+
+The reason is the SII's CodRef, as on sales notes: 1 annuls the purchase (mirrors its
+lines when none are sent), 2 corrects text (one zero-amount line, the description),
+3 corrects amounts (the lines sent). A credit never exceeds what the purchase can still
+be credited, checked under the purchase's row lock at finalize.
+"""
+
+from collections.abc import Sequence
+from datetime import date, datetime
+from decimal import Decimal
+from typing import Any
+
+from django.db import transaction
+from django.db.models import Sum
+
+from billing.errors import DomainError, InvalidInput
+from billing.models import DocumentType, Workspace
+from invoices.choices import ReferenceReason
+from invoices.documents import LINE_FIELDS
+from procurement.choices import ProcurementStatus
+from procurement.models import Purchase, PurchaseCreditNote, PurchaseCreditNoteLine
+from procurement.services.documents import (
+    check_number,
+    check_type_country,
+    finalize,
+    lock_draft,
+    save_with_lines,
+)
+from procurement.snapshots import purchase_credit_note_snapshot
+
+
+def default_credit_note_type(workspace: Workspace) -> DocumentType:
+    code = "61" if workspace.country_id == "CL" else "CN"
+    return DocumentType.objects.get(country_id=workspace.country_id, code=code)
+
+
+def _check_type(workspace: Workspace, document_type: DocumentType) -> None:
+    if not (document_type.is_purchase and document_type.is_credit_note):
+        raise InvalidInput({"document": [f"{document_type} is not a purchase credit note type."]})
+    check_type_country(workspace, document_type)
+
+
+def _check_purchase(workspace: Workspace, test_mode: bool, purchase: Purchase) -> None:
+    if purchase.workspace_id != workspace.pk or purchase.test_mode != test_mode:
+        raise InvalidInput({"purchase": ["No such purchase."]})
+    if purchase.status != ProcurementStatus.FINALIZED:
+        raise InvalidInput({"purchase": [f"Purchase {purchase.id} is not finalized."]})
+
+
+def _rows(
+    note: PurchaseCreditNote, rows: Sequence[dict[str, Any]] | None
+) -> Sequence[dict[str, Any]] | None:
+    if note.reason == ReferenceReason.CORRECTS_TEXT:
+        if rows:
+            raise InvalidInput({"lines": ["A note correcting text (reason 2) has no amounts."]})
+        if not note.description:
+            raise InvalidInput({"description": ["Required with reason 2."]})
+        return [{"name": note.description, "amount": Decimal(0)}]
+    if note.reason == ReferenceReason.ANNULS and not rows:
+        return [
+            {name: getattr(line, name) for name in LINE_FIELDS}
+            for line in note.purchase.lines.all()
+        ]
+    if rows is not None and not rows:
+        raise InvalidInput({"lines": ["At least one line is required."]})
+    return rows
+
+
+def _price(note: PurchaseCreditNote, rows: Sequence[dict[str, Any]] | None) -> None:
+    purchase = note.purchase
+    if note.date < purchase.date:
+        raise InvalidInput({"date": [f"A note cannot precede its purchase ({purchase.date})."]})
+    note.supplier_id = purchase.supplier_id
+    note.currency_id = purchase.currency_id
+    note.tax_percent = purchase.tax_percent
+    note.self_issued = purchase.self_issued
+    note.references = [
+        {
+            "document": purchase.document.code,
+            "serial": str(purchase.number),
+            "date": purchase.date.isoformat(),
+            "code": note.reason,
+            "description": note.description,
+        }
+    ]
+    check_number(note)
+    save_with_lines(note, PurchaseCreditNoteLine, "note", _rows(note, rows))
+
+
+def purchase_creditable_amount(purchase: Purchase) -> Decimal:
+    credited = PurchaseCreditNote.objects.filter(
+        purchase=purchase, status=ProcurementStatus.FINALIZED
+    ).aggregate(total=Sum("total_adjusted"))["total"]
+    return purchase.total_adjusted - (credited or Decimal(0))
+
+
+@transaction.atomic
+def purchase_credit_note_create(
+    *,
+    workspace: Workspace,
+    test_mode: bool,
+    purchase: Purchase,
+    reason: int,
+    date: date,
+    document: DocumentType | None = None,
+    lines: Sequence[dict[str, Any]] | None = None,
+    **fields: Any,
+) -> PurchaseCreditNote:
+    purchase = Purchase.objects.select_related("document").get(pk=purchase.pk)
+    _check_purchase(workspace, test_mode, purchase)
+    document = document or default_credit_note_type(workspace)
+    _check_type(workspace, document)
+    note = PurchaseCreditNote(
+        workspace=workspace,
+        test_mode=test_mode,
+        purchase=purchase,
+        supplier_id=purchase.supplier_id,
+        document=document,
+        reason=reason,
+        date=date,
+        **fields,
+    )
+    _price(note, lines)
+    return note
+
+
+@transaction.atomic
+def purchase_credit_note_update(
+    *,
+    credit_note: PurchaseCreditNote,
+    lines: Sequence[dict[str, Any]] | None = None,
+    **fields: Any,
+) -> PurchaseCreditNote:
+    note = lock_draft(credit_note, "purchase_credit_note")
+    if "purchase" in fields:
+        _check_purchase(note.workspace, note.test_mode, fields["purchase"])
+    if "document" in fields:
+        _check_type(note.workspace, fields["document"])
+    for name, value in fields.items():
+        setattr(note, name, value)
+    _price(note, lines)
+    return note
+
+
+@transaction.atomic
+def purchase_credit_note_delete(*, credit_note: PurchaseCreditNote) -> None:
+    lock_draft(credit_note, "purchase_credit_note").delete()
+
+
+@transaction.atomic
+def purchase_credit_note_finalize(
+    *, credit_note: PurchaseCreditNote, now: datetime
+) -> PurchaseCreditNote:
+    # The purchase first, then the note: the order every writer takes them in.
+    purchase = Purchase.objects.select_for_update(of=("self",)).get(pk=credit_note.purchase_id)
+    note = (
+        PurchaseCreditNote.objects.select_for_update(of=("self",))
+        .select_related("document", "supplier", "workspace")
+        .get(pk=credit_note.pk)
+    )
+    finalize(
+        note,
+        name="purchase_credit_note",
+        line_model=PurchaseCreditNoteLine,
+        now=now,
+        snapshot=purchase_credit_note_snapshot,
+    )
+    creditable = purchase_creditable_amount(purchase) + note.total_adjusted
+    if note.total_adjusted > creditable:
+        raise DomainError(
+            "purchase_over_credited",
+            f"The credit note's total {note.total_adjusted.normalize():f} exceeds what "
+            f"purchase {purchase.id} can still be credited: {creditable.normalize():f}.",
+        )
+    return note

@@ -1,0 +1,119 @@
+"""Purchases: documents received from suppliers, or issued by us for them (46)."""
+
+from collections.abc import Sequence
+from datetime import date, datetime
+from typing import Any
+
+from django.db import transaction
+
+from billing.errors import InvalidInput
+from billing.models import DocumentType, Workspace
+from invoices.documents import base_tax_percent
+from procurement.models import Purchase, PurchaseLine, Supplier
+from procurement.services.documents import (
+    check_number,
+    check_supplier,
+    check_type_country,
+    finalize,
+    lock_draft,
+    save_with_lines,
+)
+from procurement.snapshots import purchase_snapshot
+
+
+def is_withholding_type(document_type: DocumentType) -> bool:
+    """A boleta de honorarios: it holds taxes and bears none (a retention, not a purchase)."""
+    return document_type.hold_taxes and not document_type.has_taxes
+
+
+def is_self_issued(document_type: DocumentType) -> bool:
+    # The buyer issues the documents that withhold taxes (46 factura de compra, BTE), so
+    # the buyer numbers them.
+    return document_type.hold_taxes
+
+
+def check_purchase_type(workspace: Workspace, document_type: DocumentType) -> None:
+    is_purchase_type = (
+        document_type.is_purchase
+        and not (document_type.is_credit_note or document_type.is_debit_note)
+        and not is_withholding_type(document_type)
+    )
+    if not is_purchase_type:
+        raise InvalidInput({"document": [f"{document_type} is not a purchase document type."]})
+    check_type_country(workspace, document_type)
+
+
+def _set_document(purchase: Purchase, document_type: DocumentType) -> None:
+    check_purchase_type(purchase.workspace, document_type)
+    purchase.document = document_type
+    purchase.tax_percent = base_tax_percent(document_type)
+    purchase.self_issued = is_self_issued(document_type)
+
+
+@transaction.atomic
+def purchase_create(
+    *,
+    workspace: Workspace,
+    test_mode: bool,
+    supplier: Supplier,
+    document: DocumentType,
+    date: date,
+    lines: Sequence[dict[str, Any]] = (),
+    **fields: Any,
+) -> Purchase:
+    check_supplier(workspace, test_mode, supplier)
+    purchase = Purchase(
+        workspace=workspace,
+        test_mode=test_mode,
+        supplier=supplier,
+        date=date,
+        currency_id=supplier.currency_id,
+        **fields,
+    )
+    _set_document(purchase, document)
+    check_number(purchase, imported=purchase.imported)
+    save_with_lines(purchase, PurchaseLine, "purchase", lines)
+    return purchase
+
+
+@transaction.atomic
+def purchase_update(
+    *, purchase: Purchase, lines: Sequence[dict[str, Any]] | None = None, **fields: Any
+) -> Purchase:
+    purchase = lock_draft(purchase, "purchase")
+    document_type = fields.pop("document", None)
+    if document_type is not None:
+        _set_document(purchase, document_type)
+    if "supplier" in fields:
+        check_supplier(purchase.workspace, purchase.test_mode, fields["supplier"])
+        purchase.currency_id = fields["supplier"].currency_id
+    for name, value in fields.items():
+        setattr(purchase, name, value)
+    check_number(purchase, imported=purchase.imported)
+    save_with_lines(purchase, PurchaseLine, "purchase", lines)
+    return purchase
+
+
+@transaction.atomic
+def purchase_delete(*, purchase: Purchase) -> None:
+    lock_draft(purchase, "purchase").delete()
+
+
+@transaction.atomic
+def purchase_finalize(*, purchase: Purchase, now: datetime) -> Purchase:
+    """Freeze the totals; a self-issued purchase (46) takes the next of our numbers, an
+    imported one is recorded as already reported to the tax agency."""
+    purchase = (
+        Purchase.objects.select_for_update(of=("self",))
+        .select_related("document", "supplier", "workspace")
+        .get(pk=purchase.pk)
+    )
+    finalize(
+        purchase,
+        name="purchase",
+        line_model=PurchaseLine,
+        now=now,
+        snapshot=purchase_snapshot,
+        imported=purchase.imported,
+    )
+    return purchase

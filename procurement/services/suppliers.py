@@ -1,0 +1,62 @@
+"""Supplier writes."""
+
+from typing import Any
+
+from django.db import IntegrityError, transaction
+
+from billing.errors import DomainError, InvalidInput
+from billing.models import Workspace
+from billing.tax_ids import InvalidTaxId, normalize_tax_id
+from procurement.models import Supplier
+
+
+def supplier_validate(workspace: Workspace, supplier: Supplier) -> None:
+    """Rules across fields: a local supplier in a regulated country carries a valid tax id
+    (a Chilean RUT with its check digit), stored in the agency's notation."""
+    country = supplier.country
+    errors: dict[str, list[str]] = {}
+    if supplier.tax_id:
+        try:
+            supplier.tax_id = normalize_tax_id(country.code, supplier.tax_id)
+        except InvalidTaxId as exc:
+            errors["tax_id"] = [str(exc)]
+    elif country.has_tax_regulation and country.code == workspace.country_id:
+        errors["tax_id"] = [
+            f"Required for suppliers in {country.name} ({country.tax_id_name or 'tax id'})."
+        ]
+    if supplier.state is not None and supplier.state.country_id != country.code:
+        errors["state"] = [f"State {supplier.state.code} is not in {country.code}."]
+    if errors:
+        raise InvalidInput(errors)
+
+
+@transaction.atomic
+def supplier_create(*, workspace: Workspace, test_mode: bool, **fields: Any) -> Supplier:
+    if fields.get("currency") is None:
+        fields["currency"] = fields["country"].currency
+    supplier = Supplier(workspace=workspace, test_mode=test_mode, **fields)
+    supplier_validate(workspace, supplier)
+    supplier.save()
+    return supplier
+
+
+@transaction.atomic
+def supplier_update(*, supplier: Supplier, **fields: Any) -> Supplier:
+    supplier = Supplier.objects.select_for_update().get(pk=supplier.pk)
+    for name, value in fields.items():
+        setattr(supplier, name, value)
+    supplier_validate(supplier.workspace, supplier)
+    supplier.save()
+    return supplier
+
+
+@transaction.atomic
+def supplier_delete(*, supplier: Supplier) -> None:
+    # Documents reference suppliers with PROTECT: the database refuses while any exist.
+    try:
+        with transaction.atomic():
+            supplier.delete()
+    except IntegrityError as exc:
+        raise DomainError(
+            "supplier_has_documents", "This supplier has documents and cannot be deleted."
+        ) from exc

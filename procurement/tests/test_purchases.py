@@ -1,0 +1,301 @@
+"""Purchases: supplier folios or our own numbers, totals by the invoices' own code,
+immutability once finalized, imported purchases, credit notes; suppliers' RUTs."""
+
+import dataclasses
+import datetime
+from decimal import Decimal
+
+import pytest
+from django.db import IntegrityError, transaction
+
+import invoices.documents
+from billing.errors import DomainError, InvalidInput
+from billing.models import DocumentType, Event, SandboxSubmission
+from invoices.choices import BillerStatus
+from invoices.services import invoice_create
+from procurement.models import Purchase
+from procurement.services.credit_notes import (
+    purchase_credit_note_create,
+    purchase_credit_note_finalize,
+)
+from procurement.services.purchases import purchase_create, purchase_finalize, purchase_update
+from tests.factories import CustomerFactory, PurchaseFactory, SupplierFactory
+
+pytestmark = pytest.mark.django_db
+NOW = datetime.datetime(2026, 3, 1, 12, tzinfo=datetime.UTC)
+LINES = [
+    {"name": "Papel", "amount": Decimal(1000), "quantity": Decimal(3)},
+    {"name": "Tinta", "amount": Decimal(333)},
+]
+
+
+def purchase(tenant, document_id=33, supplier=None, **fields):
+    return purchase_create(
+        workspace=tenant.workspace,
+        test_mode=False,
+        supplier=supplier or SupplierFactory(workspace=tenant.workspace),
+        document=DocumentType.objects.get(pk=document_id),
+        date=datetime.date(2026, 2, 10),
+        lines=fields.pop("lines", LINES),
+        **fields,
+    )
+
+
+def test_totals_are_computed_as_for_invoices(tenant):
+    received = purchase(tenant, number=4521)
+
+    # 3,000 + 333 = 3,333 net; IVA once on the net: 633.27 → 633.
+    assert (received.amount, received.tax, received.total) == (3333, 633, 3966)
+    assert [line.total for line in received.lines.all()] == [3000, 333]
+
+
+def test_purchases_and_invoices_share_one_totals_function(tenant, monkeypatch):
+    """A change in the shared code shows up in both documents."""
+    real = invoices.documents.document_totals
+    calls = []
+
+    def one_more_peso_of_tax(**kwargs):
+        calls.append(kwargs["currency"])
+        totals = real(**kwargs)
+        return dataclasses.replace(totals, tax=totals.tax + 1, total=totals.total + 1)
+
+    monkeypatch.setattr(invoices.documents, "document_totals", one_more_peso_of_tax)
+    customer = CustomerFactory(workspace=tenant.workspace)
+
+    invoice = invoice_create(
+        workspace=tenant.workspace,
+        test_mode=False,
+        customer=customer,
+        document=DocumentType.objects.get(pk=33),
+        date=datetime.date(2026, 2, 10),
+        lines=LINES,
+    )
+    received = purchase(tenant, number=1)
+
+    assert invoice.tax == received.tax == 634
+    assert invoice.total == received.total == 3967
+    assert len(calls) == 2
+
+
+def test_received_purchases_need_the_suppliers_folio(tenant):
+    with pytest.raises(InvalidInput) as error:
+        purchase(tenant)
+    assert "number" in error.value.errors
+    with pytest.raises(InvalidInput):
+        purchase(tenant, number=0)
+
+
+def test_self_issued_purchases_take_our_next_number_at_finalize(tenant):
+    first = purchase(tenant, document_id=46)
+    second = purchase(tenant, document_id=46, number=0)
+    assert first.number is None and first.self_issued
+
+    second = purchase_finalize(purchase=second, now=NOW)
+    first = purchase_finalize(purchase=first, now=NOW)
+
+    assert (second.number, first.number) == (1, 2)
+    with pytest.raises(InvalidInput) as error:
+        purchase(tenant, document_id=46, number=7)
+    assert "number" in error.value.errors
+
+
+def test_sale_only_and_retention_types_are_not_purchase_types(tenant):
+    for document_id in (39, 61, 900, 801):
+        with pytest.raises(InvalidInput) as error:
+            purchase(tenant, document_id=document_id, number=1)
+        assert "document" in error.value.errors
+
+
+def test_a_suppliers_folio_is_unique_per_type_by_a_database_constraint(tenant):
+    supplier = SupplierFactory(workspace=tenant.workspace)
+    PurchaseFactory(workspace=tenant.workspace, supplier=supplier, number=900)
+    # Another type, or another supplier, may use the same folio.
+    PurchaseFactory(workspace=tenant.workspace, supplier=supplier, number=900, document_id=34)
+    PurchaseFactory(workspace=tenant.workspace, number=900)
+
+    with pytest.raises(IntegrityError), transaction.atomic():
+        Purchase.objects.create(
+            workspace=tenant.workspace,
+            test_mode=False,
+            supplier=supplier,
+            document_id=33,
+            currency_id="CLP",
+            date=datetime.date(2026, 1, 1),
+            number=900,
+        )
+    with pytest.raises(InvalidInput) as error:
+        purchase(tenant, supplier=supplier, number=900)
+    assert "already recorded" in error.value.errors["number"][0]
+
+
+def test_finalize_freezes_and_reports_through_the_loop(tenant):
+    received = purchase(tenant, number=12)
+
+    received = purchase_finalize(purchase=received, now=NOW)
+
+    assert received.status == "finalized"
+    assert received.biller_status == BillerStatus.PENDING
+    assert Event.objects.filter(object_id=received.pk, type="purchase.finalized").count() == 1
+    with pytest.raises(DomainError) as error:
+        purchase_update(purchase=received, note="late edit")
+    assert error.value.code == "purchase_not_draft"
+    with pytest.raises(DomainError) as error:
+        purchase_finalize(purchase=received, now=NOW)
+    assert error.value.code == "purchase_invalid_transition"
+
+
+def test_imported_purchases_are_recorded_as_already_reported(tenant):
+    imported = purchase(tenant, document_id=46, number=88, imported=True)
+
+    imported = purchase_finalize(purchase=imported, now=NOW)
+
+    assert imported.number == 88
+    assert imported.biller_status == BillerStatus.SUCCEEDED
+    assert imported.tax_agency["status"] == "imported"
+    assert imported.biller_next_attempt_at is None
+    assert not SandboxSubmission.objects.exists()
+
+
+def test_credit_notes_reference_their_purchase_and_never_over_credit(tenant):
+    received = purchase_finalize(purchase=purchase(tenant, number=5), now=NOW)
+    annul = purchase_credit_note_create(
+        workspace=tenant.workspace,
+        test_mode=False,
+        purchase=received,
+        reason=1,
+        date=datetime.date(2026, 2, 11),
+        number=31,
+    )
+    assert annul.total_adjusted == received.total_adjusted
+    assert annul.references[0] == {
+        "document": "33",
+        "serial": "5",
+        "date": "2026-02-10",
+        "code": 1,
+        "description": "",
+    }
+    annul = purchase_credit_note_finalize(credit_note=annul, now=NOW)
+    assert annul.status == "finalized" and annul.number == 31
+
+    again = purchase_credit_note_create(
+        workspace=tenant.workspace,
+        test_mode=False,
+        purchase=received,
+        reason=3,
+        date=datetime.date(2026, 2, 12),
+        number=32,
+        lines=[{"name": "Ajuste", "amount": Decimal(10)}],
+    )
+    with pytest.raises(DomainError) as error:
+        purchase_credit_note_finalize(credit_note=again, now=NOW)
+    assert error.value.code == "purchase_over_credited"
+
+
+def test_credit_notes_on_our_own_46_take_our_numbers(tenant):
+    own = purchase_finalize(purchase=purchase(tenant, document_id=46), now=NOW)
+    note = purchase_credit_note_create(
+        workspace=tenant.workspace,
+        test_mode=False,
+        purchase=own,
+        reason=3,
+        date=datetime.date(2026, 2, 11),
+        lines=[{"name": "Ajuste", "amount": Decimal(100)}],
+    )
+    note = purchase_credit_note_finalize(credit_note=note, now=NOW)
+    assert note.self_issued and note.number == 1
+
+
+# The API
+
+
+def test_api_supplier_rut_is_validated_and_normalized(tenant):
+    bad = tenant.client.post(
+        "/suppliers/", {"name": "Imprenta", "country": "CL", "tax_id": "76086428-4"}, format="json"
+    )
+    assert bad.status_code == 400 and "tax_id" in bad.json()
+    missing = tenant.client.post(
+        "/suppliers/", {"name": "Imprenta", "country": "cl"}, format="json"
+    )
+    assert missing.status_code == 400 and "tax_id" in missing.json()
+    foreign = tenant.client.post("/suppliers/", {"name": "AWS", "country": "US"}, format="json")
+    assert foreign.status_code == 201 and foreign.json()["currency"] == "USD"
+
+    good = tenant.client.post(
+        "/suppliers/",
+        {"name": "Imprenta", "country": "CL", "tax_id": "76.086.428-5"},
+        format="json",
+    )
+    assert good.status_code == 201
+    assert good.json()["tax_id"] == "76086428-5"
+    found = tenant.client.get("/suppliers/", {"tax_id": "76086428-5", "name": "impr"})
+    assert [row["id"] for row in found.json()["results"]] == [good.json()["id"]]
+    assert tenant.client.get("/suppliers/", {"country": "US"}).json()["count"] == 1
+
+
+def test_api_purchase_lifecycle(tenant):
+    supplier = SupplierFactory(workspace=tenant.workspace)
+    created = tenant.client.post(
+        "/purchases/",
+        {"supplier": supplier.pk, "document": 33, "number": 1001, "date": "2026-02-10",
+         "lines": LINES},
+        format="json",
+    )  # fmt: skip
+    assert created.status_code == 201, created.json()
+    body = created.json()
+    assert (body["amount"], body["tax"], body["total"], body["status"]) == (
+        "3333", "633", "3966", "draft",
+    )  # fmt: skip
+
+    patched = tenant.client.patch(
+        f"/purchases/{body['id']}/", {"lines": [{"name": "Papel", "amount": 1000}]}, format="json"
+    )
+    assert patched.status_code == 200 and patched.json()["total"] == "1190"
+
+    finalized = tenant.client.post(f"/purchases/{body['id']}/finalize/")
+    assert finalized.status_code == 200
+    assert finalized.json()["biller_status"] == "pending"
+    again = tenant.client.patch(f"/purchases/{body['id']}/", {"note": "x"}, format="json")
+    assert again.status_code == 409 and again.json()["code"] == "purchase_not_draft"
+    assert tenant.client.delete(f"/purchases/{body['id']}/").status_code == 409
+
+    note = tenant.client.post(
+        "/purchases/credit-notes/",
+        {
+            "purchase": body["id"],
+            "reason": 3,
+            "number": 77,
+            "lines": [{"name": "x", "amount": 100}],
+        },
+        format="json",
+    )
+    assert note.status_code == 201, note.json()
+    assert note.json()["supplier"] == supplier.pk
+    assert (
+        tenant.client.get(f"/purchases/credit-notes/{note.json()['id']}/finalize/").json()["status"]
+        == "finalized"
+    )
+    listed = tenant.client.get("/purchases/", {"supplier": supplier.pk, "status": "finalized"})
+    assert listed.json()["count"] == 1
+    pdf = tenant.client.get(f"/purchases/{body['id']}/pdf/")
+    assert pdf.status_code == 200 and pdf.content.startswith(b"%PDF")
+
+
+def test_api_duplicate_folio_is_a_400_on_number(tenant):
+    supplier = SupplierFactory(workspace=tenant.workspace)
+    payload = {"supplier": supplier.pk, "document": 33, "number": 5, "date": "2026-02-10"}
+    assert tenant.client.post("/purchases/", payload, format="json").status_code == 201
+    duplicate = tenant.client.post("/purchases/", payload, format="json")
+    assert duplicate.status_code == 400 and "number" in duplicate.json()
+
+
+def test_api_an_empty_purchase_cannot_finalize(tenant):
+    supplier = SupplierFactory(workspace=tenant.workspace)
+    created = tenant.client.post(
+        "/purchases/",
+        {"supplier": supplier.pk, "document": 46, "date": "2026-02-10"},
+        format="json",
+    )
+    finalized = tenant.client.post(f"/purchases/{created.json()['id']}/finalize/")
+    assert finalized.status_code == 409
+    assert finalized.json()["code"] == "purchase_without_lines"
+    assert Decimal(created.json()["total"]) == 0

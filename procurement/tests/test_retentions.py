@@ -1,0 +1,205 @@
+"""Retentions: the honorarios rate of the document's date (data, not code), the
+withholding half-up in whole pesos, and the retention's lifecycle."""
+
+import datetime
+from decimal import Decimal
+
+import pytest
+
+from billing.errors import DomainError, InvalidInput
+from billing.models import Event
+from invoices.choices import BillerStatus
+from procurement.models import RetentionRate
+from procurement.services.retentions import (
+    retention_create,
+    retention_finalize,
+    retention_rate,
+    retention_update,
+)
+from tests.factories import FinalizedPurchaseFactory, SupplierFactory
+
+pytestmark = pytest.mark.django_db
+NOW = datetime.datetime(2026, 3, 1, 12, tzinfo=datetime.UTC)
+
+
+def make(tenant, on, gross, **kwargs):
+    supplier = kwargs.pop("supplier", None) or SupplierFactory(workspace=tenant.workspace)
+    return retention_create(
+        workspace=tenant.workspace,
+        test_mode=False,
+        supplier=supplier,
+        date=on,
+        amount=Decimal(gross),
+        **kwargs,
+    )
+
+
+# (date, gross, rate, retention, net), each worked out by hand:
+# 1,000,000 × 13.75% = 137,500; × 14.5% = 145,000; × 15.25% = 152,500; × 16% = 160,000;
+# × 17% = 170,000. 100 × 14.5% = 14.5 → 15 (half-up; half-even would give 14).
+# 1,234,567 × 15.25% = 188,271.4675 → 188,271. 200 × 13.75% = 27.5 → 28. 333 × 17% = 56.61 → 57.
+CASES = [
+    (datetime.date(2024, 6, 30), 1_000_000, "13.75", 137_500, 862_500),
+    (datetime.date(2025, 6, 30), 1_000_000, "14.5", 145_000, 855_000),
+    (datetime.date(2026, 6, 30), 1_000_000, "15.25", 152_500, 847_500),
+    (datetime.date(2027, 6, 30), 1_000_000, "16", 160_000, 840_000),
+    (datetime.date(2028, 6, 30), 1_000_000, "17", 170_000, 830_000),
+    (datetime.date(2035, 1, 1), 1_000_000, "17", 170_000, 830_000),
+    (datetime.date(2025, 3, 3), 100, "14.5", 15, 85),
+    (datetime.date(2026, 2, 2), 1_234_567, "15.25", 188_271, 1_046_296),
+    (datetime.date(2024, 12, 31), 200, "13.75", 28, 172),
+    (datetime.date(2029, 1, 1), 333, "17", 57, 276),
+]
+
+
+@pytest.mark.parametrize(("on", "gross", "rate", "withheld", "net"), CASES)
+def test_each_years_rate_gives_the_hand_computed_amounts(tenant, on, gross, rate, withheld, net):
+    retention = make(tenant, on, gross)
+
+    assert retention.retention_percent == Decimal(rate)
+    assert retention.subtotal == gross
+    assert retention.retention == withheld
+    assert retention.total_adjusted == net
+
+
+@pytest.mark.parametrize(
+    ("last_day", "rate_before", "rate_from"),
+    [
+        (datetime.date(2024, 12, 31), "13.75", "14.5"),
+        (datetime.date(2025, 12, 31), "14.5", "15.25"),
+        (datetime.date(2026, 12, 31), "15.25", "16"),
+        (datetime.date(2027, 12, 31), "16", "17"),
+    ],
+)
+def test_the_rate_changes_on_january_first(tenant, last_day, rate_before, rate_from):
+    first_day = last_day + datetime.timedelta(days=1)
+
+    before = make(tenant, last_day, 1_000_000)
+    after = make(tenant, first_day, 1_000_000)
+
+    assert before.retention_percent == Decimal(rate_before)
+    assert after.retention_percent == Decimal(rate_from)
+    assert after.retention - before.retention == (Decimal(rate_from) - Decimal(rate_before)) * (
+        10_000
+    )
+
+
+def test_rates_are_data_a_new_row_applies_without_code(tenant):
+    RetentionRate.objects.create(country_id="CL", valid_from="2030-01-01", percent="18")
+
+    assert retention_rate(country="CL", on=datetime.date(2029, 12, 31)) == Decimal(17)
+    assert make(tenant, datetime.date(2030, 1, 1), 1000).retention == 180
+
+
+def test_a_date_before_any_rate_is_refused(tenant):
+    with pytest.raises(InvalidInput) as error:
+        make(tenant, datetime.date(2019, 5, 1), 1000)
+    assert "date" in error.value.errors
+
+
+def test_moving_the_date_rewithholds_at_the_new_years_rate(tenant):
+    retention = make(tenant, datetime.date(2025, 12, 31), 10_000)
+    assert retention.retention == 1450
+
+    retention = retention_update(retention=retention, date=datetime.date(2026, 1, 1))
+
+    assert retention.retention == 1525
+    assert retention.lines.get().retention_percent == Decimal("15.25")
+
+
+def test_finalize_numbers_from_our_sequence_and_records_the_event(tenant):
+    first = make(tenant, datetime.date(2026, 2, 1), 50_000)
+    second = make(tenant, datetime.date(2026, 2, 1), 70_000)
+
+    first = retention_finalize(retention=first, now=NOW)
+    second = retention_finalize(retention=second, now=NOW)
+
+    assert (first.number, second.number) == (1, 2)
+    assert first.status == "finalized"
+    assert first.biller_status == BillerStatus.PENDING
+    assert first.retention == 7625  # 50,000 × 15.25%
+    assert Event.objects.filter(object_id=first.pk, type="retention.finalized").count() == 1
+    with pytest.raises(DomainError) as error:
+        retention_update(retention=first, note="changed")
+    assert error.value.code == "retention_not_draft"
+    with pytest.raises(DomainError):
+        retention_finalize(retention=first, now=NOW)
+
+
+def test_a_linked_purchase_must_be_of_the_same_supplier(tenant):
+    purchase = FinalizedPurchaseFactory(workspace=tenant.workspace)
+    retention = make(
+        tenant, datetime.date(2026, 2, 1), 1000, supplier=purchase.supplier, purchase=purchase
+    )
+    assert retention.purchase_id == purchase.pk
+
+    with pytest.raises(InvalidInput) as error:
+        make(tenant, datetime.date(2026, 2, 1), 1000, purchase=purchase)
+    assert "purchase" in error.value.errors
+
+
+def test_api_create_finalize_by_get_and_pdf(tenant):
+    supplier = SupplierFactory(workspace=tenant.workspace)
+    created = tenant.client.post(
+        "/retentions/",
+        {"supplier": supplier.pk, "date": "2026-04-10", "amount": "250000"},
+        format="json",
+    )
+    assert created.status_code == 201, created.json()
+    body = created.json()
+    assert (body["amount"], body["retention_percent"], body["retention"], body["total"]) == (
+        "250000",
+        "15.25",
+        "38125",
+        "211875",
+    )
+    assert body["number"] is None
+    assert body["document"] == 900
+
+    finalized = tenant.client.get(f"/retentions/{body['id']}/finalize/")
+    assert finalized.status_code == 200
+    assert finalized.json()["number"] == 1
+    assert finalized.json()["status"] == "finalized"
+
+    patched = tenant.client.patch(f"/retentions/{body['id']}/", {"note": "x"}, format="json")
+    assert patched.status_code == 409
+    assert patched.json()["code"] == "retention_not_draft"
+
+    pdf = tenant.client.get(f"/retentions/{body['id']}/pdf/")
+    assert pdf.status_code == 200
+    assert pdf["Content-Type"] == "application/pdf"
+    assert pdf.content.startswith(b"%PDF")
+
+    listed = tenant.client.get("/retentions/", {"total__gte": "211875", "supplier": supplier.pk})
+    assert [row["id"] for row in listed.json()["results"]] == [body["id"]]
+    assert tenant.client.get("/retentions/", {"number": 2}).json()["count"] == 0
+
+
+def test_api_refuses_amount_and_lines_together(tenant):
+    supplier = SupplierFactory(workspace=tenant.workspace)
+    response = tenant.client.post(
+        "/retentions/",
+        {
+            "supplier": supplier.pk,
+            "date": "2026-04-10",
+            "amount": "1000",
+            "lines": [{"name": "Asesoría", "amount": "1000"}],
+        },
+        format="json",
+    )
+    assert response.status_code == 400
+    assert "amount" in response.json()
+
+
+def test_retention_pdf_shows_gross_withheld_and_net(tenant):
+    from invoices.pdf import document_html
+
+    retention = make(tenant, datetime.date(2026, 2, 1), 100_000)
+
+    html = document_html(retention)
+
+    assert '<meta charset="utf-8">' in html
+    assert "Total honorarios" in html and "$ 100.000" in html
+    assert "Impuesto retenido 15,25%" in html and "-$ 15.250" in html
+    assert "Total líquido" in html and "$ 84.750" in html
+    assert "Proveedor" in html
