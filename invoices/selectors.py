@@ -1,6 +1,7 @@
 """Invoice reads: querysets with what their representations read, in a fixed number of
 queries, and the amounts derived from several documents (amount due, customer sales)."""
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import Decimal
@@ -8,17 +9,20 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from django.db.models import (
+    Aggregate,
     DecimalField,
     Expression,
     F,
+    JSONField,
     OuterRef,
     Prefetch,
     QuerySet,
     Subquery,
     Sum,
+    TextField,
     Value,
 )
-from django.db.models.functions import Coalesce
+from django.db.models.functions import Cast, Coalesce, JSONObject
 
 from billing.money import AMOUNT_DECIMAL_PLACES, AMOUNT_MAX_DIGITS
 from customers.models import Customer
@@ -33,6 +37,8 @@ from invoices.models import (
     Order,
     OrderItem,
 )
+from payments.choices import HOLDING_STATUSES, PaymentStatus
+from payments.models import PaymentAllocation, Source
 
 ZERO = Decimal(0)
 _MONEY = DecimalField(max_digits=AMOUNT_MAX_DIGITS, decimal_places=AMOUNT_DECIMAL_PLACES)
@@ -49,21 +55,115 @@ def _sum(rows: QuerySet[Any], group_by: str, field: str) -> Expression:
     return Coalesce(Subquery(summed, output_field=_MONEY), Value(ZERO), output_field=_MONEY)
 
 
+class _JSONGroupArray(Aggregate):
+    """The grouped values as one JSON array: SQLite's json_group_array, PostgreSQL's
+    jsonb_agg."""
+
+    function = "JSON_GROUP_ARRAY"
+    output_field = JSONField()
+
+    def as_postgresql(self, compiler: Any, connection: Any, **extra: Any) -> Any:
+        return self.as_sql(compiler, connection, function="JSONB_AGG", **extra)
+
+
+def json_rows(rows: QuerySet[Any], group_by: str, **fields: Any) -> Expression:
+    """`rows` (correlated with OuterRef) as a JSON array of objects whose values are text
+    (exact decimals, ISO datetimes), [] when there are none: a nested list read in the
+    parent's own query instead of one more query per page."""
+    item = JSONObject(**{name: Cast(value, TextField()) for name, value in fields.items()})
+    grouped = rows.order_by().values(group_by).annotate(items=_JSONGroupArray(item))
+    return Coalesce(
+        Subquery(grouped.values("items"), output_field=JSONField()),
+        Value([], output_field=JSONField()),
+        output_field=JSONField(),
+    )
+
+
+def invoice_payments_expression() -> Expression:
+    """The payments applied to each invoice row (invoices.api InvoiceSerializer.payments)."""
+    return json_rows(
+        PaymentAllocation.objects.filter(invoice=OuterRef("pk")),
+        "invoice",
+        position=F("id"),
+        payment=F("payment_id"),
+        status=F("payment__status"),
+        amount=F("amount"),
+        amount_refunded=F("amount_refunded"),
+        payment_date=F("payment__payment_date"),
+    )
+
+
+def invoice_payments(invoice: Invoice) -> list[dict[str, Any]]:
+    """The invoice's payments, oldest first: from the annotation of invoice_queryset when
+    present, otherwise with one query."""
+    rows = invoice.__dict__.get("payments_json")
+    if rows is None:
+        rows = (
+            Invoice.objects.filter(pk=invoice.pk)
+            .annotate(payments_json=invoice_payments_expression())
+            .values_list("payments_json", flat=True)
+            .get()
+        )
+    return sorted(rows, key=lambda row: int(row["position"]))
+
+
+def customer_sources_expression() -> Expression:
+    """The customer's payment sources (customers.api CustomerSerializer.sources)."""
+    return json_rows(
+        Source.objects.filter(customer=OuterRef("pk")),
+        "customer",
+        created=F("created_at"),
+        id=F("id"),
+        gateway=F("gateway"),
+        usage=F("usage"),
+        status=F("status"),
+        brand=F("card_brand"),
+        last4=F("card_last4"),
+        exp_month=F("card_exp_month"),
+        exp_year=F("card_exp_year"),
+    )
+
+
 def _finalized_notes_of_invoice(model: type[CreditNote] | type[DebitNote]) -> Expression:
     rows = model.objects.filter(invoice=OuterRef("pk"), status=NoteStatus.FINALIZED)
     return _sum(rows, "invoice", "total_adjusted")
 
 
-def invoice_amount_due_expression() -> Expression:
-    """total_adjusted − finalized credit notes + finalized debit notes, per invoice row.
+def _payments_of_invoice(statuses: Sequence[str]) -> Expression:
+    """Σ what payments in `statuses` apply to the invoice, net of their refunds."""
+    rows = PaymentAllocation.objects.filter(
+        invoice=OuterRef("pk"), payment__status__in=statuses
+    ).annotate(net=F("amount") - F("amount_refunded"))
+    return _sum(rows, "invoice", "net")
 
-    Succeeded payments subtract here too once payments exist (rules.md §2).
-    """
+
+def invoice_amount_due_expression() -> Expression:
+    """total_adjusted − finalized credit notes + finalized debit notes − succeeded payments
+    (net of refunds), per invoice row (rules.md §2)."""
     return (
         F("total_adjusted")
         - _finalized_notes_of_invoice(CreditNote)
         + _finalized_notes_of_invoice(DebitNote)
+        - _payments_of_invoice([PaymentStatus.SUCCEEDED])
     )
+
+
+def invoice_amount_payable(invoice: Invoice) -> Decimal:
+    """What a new payment may still take: the amount due less what payments still
+    processing already hold. Read after locking the invoice row, it cannot over-apply."""
+    row = Invoice.objects.filter(pk=invoice.pk).annotate(
+        payable=F("total_adjusted")
+        - _finalized_notes_of_invoice(CreditNote)
+        + _finalized_notes_of_invoice(DebitNote)
+        - _payments_of_invoice(HOLDING_STATUSES)
+    )
+    return Decimal(row.values_list("payable", flat=True).get())
+
+
+def invoice_has_processing_payments(invoice: Invoice) -> bool:
+    return PaymentAllocation.objects.filter(
+        invoice=invoice, payment__status=PaymentStatus.PROCESSING
+    ).exists()
 
 
 def invoice_queryset() -> QuerySet[Invoice]:
@@ -72,7 +172,10 @@ def invoice_queryset() -> QuerySet[Invoice]:
         .prefetch_related(
             Prefetch("lines", queryset=InvoiceLine.objects.order_by("position", "id"))
         )
-        .annotate(amount_due=invoice_amount_due_expression())
+        .annotate(
+            amount_due=invoice_amount_due_expression(),
+            payments_json=invoice_payments_expression(),
+        )
     )
 
 
@@ -92,13 +195,13 @@ def invoice_amount_due(invoice: Invoice) -> Decimal:
     """What the customer still owes on the invoice.
 
     Read from the `amount_due` annotation of invoice_queryset when the invoice came from
-    it, so lists do not query per invoice. Until payments exist it equals the creditable
-    amount; this is the seam where succeeded payments will be subtracted.
+    it, so lists do not query per invoice; otherwise with one query.
     """
     annotated = invoice.__dict__.get("amount_due")
     if annotated is not None:
         return Decimal(annotated)
-    return invoice_creditable_amount(invoice)
+    row = Invoice.objects.filter(pk=invoice.pk).annotate(due=invoice_amount_due_expression())
+    return Decimal(row.values_list("due", flat=True).get())
 
 
 def _note_queryset(
@@ -173,10 +276,17 @@ def _sales(**date_range: date) -> Expression:
 
 def _balance() -> Expression:
     notes = {"status": NoteStatus.FINALIZED, "invoice__status__in": DUE_STATUSES}
+    paid = PaymentAllocation.objects.filter(
+        invoice__customer=OuterRef("pk"),
+        invoice__currency=OuterRef("currency"),
+        invoice__status__in=DUE_STATUSES,
+        payment__status=PaymentStatus.SUCCEEDED,
+    ).annotate(customer=F("invoice__customer"), net=F("amount") - F("amount_refunded"))
     return (
         _customer_sum(Invoice.objects.filter(status__in=DUE_STATUSES), "total_adjusted")
         - _customer_sum(CreditNote.objects.filter(**notes), "total_adjusted")
         + _customer_sum(DebitNote.objects.filter(**notes), "total_adjusted")
+        - _sum(paid, "customer", "net")
     )
 
 
@@ -185,7 +295,9 @@ def customer_aggregation_annotations(*, now: datetime, timezone: str) -> dict[st
     `timezone` (by document date) and balance (Σ amount due of open invoices), so a page
     of customers costs no query per customer."""
     first, following = month_bounds(now=now, timezone=timezone)
+    # The customer's sources ride along so the customer list reads them in its own query.
     return {
+        "payment_sources": customer_sources_expression(),
         "aggregation_sales": _sales(),
         "aggregation_sales_current_period": _sales(date__gte=first, date__lt=following),
         "aggregation_balance": _balance(),

@@ -16,6 +16,7 @@ from invoices.choices import INVOICE_TRANSITIONS, BillerStatus, InvoiceStatus
 from invoices.documents import apply_totals, base_tax_percent, build_lines, store_lines
 from invoices.models import Invoice, InvoiceLine
 from invoices.pdf import document_pdf_schedule
+from invoices.selectors import invoice_amount_due, invoice_has_processing_payments
 from invoices.snapshots import invoice_snapshot
 
 
@@ -184,4 +185,46 @@ def invoice_toggle_uncollectible(*, invoice: Invoice, now: datetime) -> Invoice:
     invoice.save(update_fields=["status", "uncollectible_at", "updated_at"])
     if invoice.status == InvoiceStatus.UNCOLLECTIBLE:
         _record(invoice, "invoice.uncollectible")
+    return invoice
+
+
+def _settled_status(invoice: Invoice) -> InvoiceStatus:
+    if invoice_amount_due(invoice) <= 0:
+        return InvoiceStatus.PAID
+    if invoice_has_processing_payments(invoice):
+        return InvoiceStatus.PENDING
+    if invoice.status == InvoiceStatus.UNCOLLECTIBLE:
+        return InvoiceStatus.UNCOLLECTIBLE
+    return InvoiceStatus.FINALIZED
+
+
+@transaction.atomic
+def invoice_settle_payments(*, invoice: Invoice, now: datetime) -> Invoice:
+    """Move the invoice to what its payments say: paid when nothing is due, pending while
+    a payment is processing, finalized when a refund or a failed payment leaves an
+    amount due. The caller holds the invoice's row lock (payments lock before applying)."""
+    invoice = Invoice.objects.select_for_update(of=("self",)).get(pk=invoice.pk)
+    if invoice.status not in (
+        InvoiceStatus.FINALIZED,
+        InvoiceStatus.PENDING,
+        InvoiceStatus.PAID,
+        InvoiceStatus.UNCOLLECTIBLE,
+    ):
+        return invoice
+    target = _settled_status(invoice)
+    if target == invoice.status:
+        return invoice
+    # pending → finalized is also invoice_finalize's pair; here it needs no renumbering.
+    if (invoice.status, target) not in INVOICE_TRANSITIONS:
+        raise DomainError(
+            "invoice_invalid_transition",
+            f"Invoice {invoice.id} is {invoice.status} and cannot become {target}.",
+        )
+    invoice.status = target
+    invoice.paid_at = now if target == InvoiceStatus.PAID else None
+    if target == InvoiceStatus.PAID:
+        invoice.uncollectible_at = None
+    invoice.save(update_fields=["status", "paid_at", "uncollectible_at", "updated_at"])
+    if target == InvoiceStatus.PAID:
+        _record(invoice, "invoice.paid")
     return invoice

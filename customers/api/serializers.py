@@ -1,12 +1,13 @@
 from typing import Any
 
 from django.utils import timezone
+from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from billing.api.serializers import TenantModelSerializer
 from billing.models import Country, Currency, State
 from customers.models import Contact, Customer
-from invoices.selectors import customer_aggregations
+from invoices.selectors import customer_aggregations, customer_sources_expression
 
 
 class CodeField(serializers.SlugRelatedField):
@@ -79,6 +80,36 @@ class CustomerAggregationsSerializer(serializers.Serializer):
         return super().to_representation(aggregations)
 
 
+class CustomerSourceSerializer(serializers.Serializer):
+    """A saved card of the customer, as its gateway token's display fields."""
+
+    id = serializers.CharField(read_only=True)
+    gateway = serializers.CharField(read_only=True)
+    usage = serializers.CharField(read_only=True)
+    status = serializers.CharField(read_only=True)
+    brand = serializers.CharField(read_only=True)
+    last4 = serializers.CharField(read_only=True)
+    exp_month = serializers.IntegerField(read_only=True, allow_null=True)
+    exp_year = serializers.IntegerField(read_only=True, allow_null=True)
+
+
+def customer_sources(customer: Customer) -> list[dict[str, Any]]:
+    """Read from the customer list's own query (invoices.selectors) when annotated."""
+    rows = customer.__dict__.get("payment_sources")
+    if rows is None:
+        rows = (
+            Customer.objects.filter(pk=customer.pk)
+            .annotate(payment_sources=customer_sources_expression())
+            .values_list("payment_sources", flat=True)
+            .get()
+        )
+    rows = sorted(rows, key=lambda row: (row["created"], row["id"]))
+    for row in rows:
+        for name in ("exp_month", "exp_year"):
+            row[name] = int(row[name]) if row[name] is not None else None
+    return list(CustomerSourceSerializer(rows, many=True).data)
+
+
 class CustomerSerializer(TenantModelSerializer):
     country = CodeField(queryset=Country.objects.all())
     state = CodeField(queryset=State.objects.all(), required=False, allow_null=True)
@@ -89,6 +120,11 @@ class CustomerSerializer(TenantModelSerializer):
     tax_settings = serializers.DictField(required=False)
     contacts = CustomerContactSerializer(many=True, read_only=True)
     aggregations = CustomerAggregationsSerializer(source="*", read_only=True)
+    sources = serializers.SerializerMethodField(help_text="The customer's saved cards.")
+
+    @extend_schema_field(CustomerSourceSerializer(many=True))
+    def get_sources(self, customer: Customer) -> list[dict[str, Any]]:
+        return customer_sources(customer)
 
     class Meta:
         model = Customer
@@ -112,6 +148,7 @@ class CustomerSerializer(TenantModelSerializer):
             "send_vouchers",
             "status",
             "contacts",
+            "sources",
             "aggregations",
             "metadata",
             "test_mode",

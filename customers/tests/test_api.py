@@ -11,8 +11,8 @@ ULID = "[0-9A-HJKMNP-TV-Z]{26}"
 CUSTOMER_FIELDS = {
     "id", "name", "address", "country", "state", "currency", "email", "phone", "website",
     "zip_code", "manager", "reference", "tax_id", "tax_settings", "send_invoices",
-    "send_collections", "send_vouchers", "status", "contacts", "aggregations", "metadata",
-    "test_mode", "created", "updated",
+    "send_collections", "send_vouchers", "status", "contacts", "sources", "aggregations",
+    "metadata", "test_mode", "created", "updated",
 }  # fmt: skip
 CONTACT_FIELDS = {
     "id", "customer", "name", "email", "phone", "invoicing", "collections", "metadata",
@@ -48,7 +48,7 @@ def test_create_answers_201_with_the_customer(tenant):
     assert response.status_code == 201, response.json()
     body = response.json()
     assert set(body) == CUSTOMER_FIELDS
-    assert len(body) == 24
+    assert len(body) == 25
     assert re.fullmatch(f"cus_{ULID}", body["id"])
     assert body | {"id": None, "created": None, "updated": None} == {
         "id": None,
@@ -70,6 +70,7 @@ def test_create_answers_201_with_the_customer(tenant):
         "send_vouchers": True,
         "status": "active",
         "contacts": [],
+        "sources": [],
         "aggregations": {"sales": "0", "sales_current_period": "0", "balance": "0"},
         "metadata": {"plan": "gold"},
         "test_mode": False,

@@ -1,6 +1,7 @@
 from decimal import Decimal
 from typing import Any
 
+from django.utils.dateparse import parse_datetime
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
@@ -11,7 +12,7 @@ from catalog.models import Plan
 from invoices.choices import MAX_REFERENCES, ReferenceReason
 from invoices.models import FiscalDocument, Invoice, InvoiceLine
 from invoices.pdf import document_file_url
-from invoices.selectors import invoice_amount_due
+from invoices.selectors import invoice_amount_due, invoice_payments
 
 
 def amount_field(**kwargs: Any) -> serializers.DecimalField:
@@ -92,6 +93,29 @@ class InvoiceLineSerializer(StrictFieldsMixin, serializers.ModelSerializer):
         read_only_fields = ["id", "total", "retention"]
 
 
+class InvoicePaymentSerializer(serializers.Serializer):
+    """A payment applied to the invoice: its share here and what of it was refunded."""
+
+    payment = serializers.CharField(read_only=True)
+    status = serializers.CharField(read_only=True)
+    amount = computed_amount()
+    amount_refunded = computed_amount()
+    payment_date = serializers.DateTimeField(read_only=True, allow_null=True)
+
+
+def invoice_payment_rows(invoice: Invoice) -> list[dict[str, Any]]:
+    rows = [
+        {
+            **row,
+            "amount": Decimal(row["amount"]),
+            "amount_refunded": Decimal(row["amount_refunded"]),
+            "payment_date": parse_datetime(row["payment_date"] or ""),
+        }
+        for row in invoice_payments(invoice)
+    ]
+    return list(InvoicePaymentSerializer(rows, many=True).data)
+
+
 class AmountDueField(serializers.DecimalField):
     """What the customer still owes on the invoice (invoices.selectors.invoice_amount_due)."""
 
@@ -125,7 +149,11 @@ class InvoiceSerializer(TenantModelSerializer):
         decimal_places=AMOUNT_DECIMAL_PLACES,
         read_only=True,
         normalize_output=True,
-        help_text="total_adjusted less finalized credit notes plus finalized debit notes.",
+        help_text="total_adjusted less finalized credit notes plus finalized debit notes, "
+        "less succeeded payments net of their refunds.",
+    )
+    payments = serializers.SerializerMethodField(
+        help_text="Payments applied to the invoice, oldest first."
     )
     discount_amount = computed_amount()
     tax_percent = serializers.DecimalField(
@@ -135,6 +163,10 @@ class InvoiceSerializer(TenantModelSerializer):
         help_text="A signed link to the PDF that needs no token and expires; null until "
         "the PDF of a finalized invoice is stored."
     )
+
+    @extend_schema_field(InvoicePaymentSerializer(many=True))
+    def get_payments(self, invoice: Invoice) -> list[dict[str, Any]]:
+        return invoice_payment_rows(invoice)
 
     @extend_schema_field(serializers.URLField(allow_null=True))
     def get_local_file(self, document: FiscalDocument) -> str | None:
@@ -169,6 +201,7 @@ class InvoiceSerializer(TenantModelSerializer):
             "retention",
             "total_adjusted",
             "amount_due",
+            "payments",
             "status",
             "biller_status",
             "tax_agency",

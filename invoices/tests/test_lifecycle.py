@@ -40,6 +40,11 @@ def test_the_transition_table_is_what_the_rules_say():
         (S.UNCOLLECTIBLE, S.FINALIZED),
         (S.FINALIZED, S.PAID),
         (S.FINALIZED, S.CANCELLED),
+        # payments (payments/tests/test_invoice_transitions.py)
+        (S.FINALIZED, S.PENDING),
+        (S.PENDING, S.PAID),
+        (S.UNCOLLECTIBLE, S.PAID),
+        (S.PAID, S.FINALIZED),
     } == INVOICE_TRANSITIONS
 
 

@@ -1,0 +1,160 @@
+"""Back-office for payments, sources, gateways, links and intents.
+
+Money moves only through the services, so payments, intents and sources are read-only
+here. Card tokens are shown masked; gateway secrets are write-only (a blank field keeps
+the stored secret) and never rendered back.
+"""
+
+from typing import Any
+
+from django import forms
+from django.contrib import admin
+from django.http import HttpRequest
+
+from payments.models import (
+    Intent,
+    Payment,
+    PaymentAllocation,
+    PaymentGateway,
+    PaymentLink,
+    Refund,
+    Source,
+)
+
+
+def mask(value: str) -> str:
+    return f"…{value[-4:]}" if value else ""
+
+
+class ReadOnlyAdmin(admin.ModelAdmin):
+    def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+
+class AllocationInline(admin.TabularInline):
+    model = PaymentAllocation
+    fields = ("invoice", "amount", "amount_refunded")
+    readonly_fields = fields
+    extra = 0
+    can_delete = False
+
+    def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+
+class RefundInline(admin.TabularInline):
+    model = Refund
+    fields = ("id", "amount", "reason", "created_at")
+    readonly_fields = fields
+    extra = 0
+    can_delete = False
+
+    def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+
+@admin.register(Payment)
+class PaymentAdmin(ReadOnlyAdmin):
+    list_display = ("id", "customer", "amount", "currency", "status", "date", "test_mode")
+    list_filter = ("status", "test_mode", "gateway")
+    search_fields = ("id", "customer__name", "description")
+    list_select_related = ("customer",)
+    inlines = [AllocationInline, RefundInline]
+    fields = (
+        "id", "workspace", "test_mode", "customer", "amount", "currency", "amount_refunded",
+        "date", "description", "status", "failed_reason", "payment_date", "source", "gateway",
+        "gateway_reference", "subscription_id", "return_url", "metadata", "created_at",
+    )  # fmt: skip
+    readonly_fields = fields
+
+
+@admin.register(Source)
+class SourceAdmin(ReadOnlyAdmin):
+    list_display = ("id", "customer", "card_brand", "card_last4", "status", "usage", "test_mode")
+    list_filter = ("status", "usage", "gateway", "test_mode")
+    search_fields = ("id", "customer__name", "card_last4")
+    list_select_related = ("customer",)
+    fields = (
+        "id", "workspace", "test_mode", "customer", "gateway", "usage", "status", "card_brand",
+        "card_last4", "card_exp_month", "card_exp_year", "masked_token", "created_at",
+    )  # fmt: skip
+    readonly_fields = fields
+
+    @admin.display(description="gateway token")
+    def masked_token(self, source: Source) -> str:
+        return mask(source.gateway_token)
+
+
+class PaymentGatewayForm(forms.ModelForm):
+    secret_key = forms.CharField(
+        required=False,
+        widget=forms.PasswordInput(render_value=False),
+        help_text="Write-only: leave blank to keep the stored key.",
+    )
+    webhook_secret = forms.CharField(
+        required=False,
+        widget=forms.PasswordInput(render_value=False),
+        help_text="Write-only: leave blank to keep the stored secret.",
+    )
+
+    class Meta:
+        model = PaymentGateway
+        fields = (
+            "workspace", "test_mode", "gateway", "enabled", "publishable_key", "secret_key",
+            "webhook_secret",
+        )  # fmt: skip
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        # The stored secrets never reach the rendered form.
+        self.initial.pop("secret_key", None)
+        self.initial.pop("webhook_secret", None)
+
+    def clean(self) -> dict[str, Any]:
+        cleaned = super().clean() or {}
+        for name in ("secret_key", "webhook_secret"):
+            if not cleaned.get(name) and self.instance.pk:
+                cleaned[name] = getattr(PaymentGateway.objects.get(pk=self.instance.pk), name)
+        return cleaned
+
+
+@admin.register(PaymentGateway)
+class PaymentGatewayAdmin(admin.ModelAdmin):
+    form = PaymentGatewayForm
+    list_display = ("id", "workspace", "gateway", "enabled", "secret", "test_mode")
+    list_filter = ("gateway", "enabled", "test_mode")
+
+    @admin.display(description="secret key")
+    def secret(self, gateway: PaymentGateway) -> str:
+        return mask(gateway.secret_key)
+
+
+@admin.register(PaymentLink)
+class PaymentLinkAdmin(ReadOnlyAdmin):
+    list_display = ("id", "description", "amount", "currency", "invoice", "expires_at", "paid_at")
+    list_filter = ("reusable", "test_mode")
+    search_fields = ("id", "description")
+    fields = (
+        "id", "workspace", "test_mode", "description", "amount", "currency", "invoice",
+        "customer", "reusable", "expires_at", "paid_at", "return_url", "created_at",
+    )  # fmt: skip
+    readonly_fields = fields
+
+
+@admin.register(Intent)
+class IntentAdmin(ReadOnlyAdmin):
+    list_display = ("id", "status", "amount", "currency", "invoice", "order", "payment")
+    list_filter = ("status", "test_mode")
+    search_fields = ("id",)
+    fields = (
+        "id", "workspace", "test_mode", "status", "amount", "currency", "customer", "invoice",
+        "order", "payment_link", "source", "payment", "failed_reason", "return_url",
+        "expires_at", "authorized_at", "captured_at", "finalized_at", "created_at",
+    )  # fmt: skip
+    readonly_fields = fields

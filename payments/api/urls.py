@@ -1,0 +1,36 @@
+from django.urls import path
+from rest_framework.routers import SimpleRouter
+
+from payments import hosted
+from payments.api import views
+
+router = SimpleRouter()
+router.register("payments", views.PaymentViewSet, basename="payment")
+router.register("sources", views.SourceViewSet, basename="source")
+router.register("payment_gateways", views.PaymentGatewayViewSet, basename="payment-gateway")
+router.register("payment_links/links", views.PaymentLinkViewSet, basename="payment-link")
+router.register("intents", views.IntentViewSet, basename="intent")
+
+urlpatterns = [
+    *router.urls,
+    path(
+        "publishable/payment_links/links/<str:key>/",
+        views.PublishablePaymentLinkView.as_view(),
+        name="payment-link-public",
+    ),
+    path(
+        "publishable/payment_links/links/<str:key>/hosted/",
+        hosted.link_checkout,
+        name="payment-link-hosted",
+    ),
+    path(
+        "publishable/payment_links/links/<str:key>/hosted/<str:intent_id>/",
+        hosted.link_intent,
+        name="payment-link-hosted-intent",
+    ),
+    path(
+        "publishable/intents/<str:secret>/hosted/",
+        hosted.intent_checkout,
+        name="intent-hosted",
+    ),
+]

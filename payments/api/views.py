@@ -1,0 +1,219 @@
+from typing import Any, cast
+
+from django.db.models import QuerySet
+from django.shortcuts import get_object_or_404
+from django.utils import timezone
+from drf_spectacular.utils import extend_schema
+from rest_framework import mixins, permissions
+from rest_framework.decorators import action
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from billing.api.viewsets import ApiInputMixin, TenantModelViewSet, TenantViewSet
+from payments import selectors, services
+from payments.api.serializers import (
+    IntentConfirmSerializer,
+    IntentSerializer,
+    PaymentAuthorizeSerializer,
+    PaymentGatewaySerializer,
+    PaymentLinkPublicSerializer,
+    PaymentLinkSerializer,
+    PaymentRefundSerializer,
+    PaymentSerializer,
+    SourceSerializer,
+)
+from payments.filters import IntentFilter, PaymentFilter, PaymentLinkFilter, SourceFilter
+from payments.gateways.base import CardInput
+from payments.models import Intent, Payment, PaymentGateway, PaymentLink, Source
+
+
+class _ReadCreateViewSet(
+    mixins.CreateModelMixin, mixins.RetrieveModelMixin, mixins.ListModelMixin, TenantViewSet
+):
+    pass
+
+
+class PaymentViewSet(_ReadCreateViewSet):
+    queryset = selectors.payment_queryset()
+    serializer_class = PaymentSerializer
+    filterset_class = PaymentFilter
+    search_fields = ["description", "customer__name"]
+    ordering_fields = ("created", "updated", "date", "amount")
+
+    def perform_create(self, serializer: PaymentSerializer) -> None:  # type: ignore[override]
+        data = dict(serializer.validated_data)
+        invoice = data.pop("invoice", None)
+        rows = data.pop("allocations", None) or []
+        allocations = [
+            services.AllocationRequest(row["invoice"], row.get("amount")) for row in rows
+        ]
+        if invoice is not None:
+            allocations = [services.AllocationRequest(invoice)]
+        serializer.instance = services.payment_create(
+            workspace=self.request.workspace,
+            test_mode=self.request.test_mode,
+            allocations=allocations,
+            now=timezone.now(),
+            **data,
+        )
+
+    def _respond(self, payment: Payment) -> Response:
+        fresh = self.get_queryset().get(pk=payment.pk)
+        return Response(self.get_serializer(fresh).data)
+
+    @extend_schema(request=PaymentRefundSerializer, responses=PaymentSerializer)
+    @action(detail=True, methods=["post"])
+    def refund(self, request: Request, pk: str) -> Response:
+        """Refund all of the payment, or `amount` of it; the invoices owe it again."""
+        payment = self.get_object()
+        body = PaymentRefundSerializer(data=request.data, context=self.get_serializer_context())
+        body.is_valid(raise_exception=True)
+        return self._respond(
+            services.payment_refund(payment=payment, now=timezone.now(), **body.validated_data)
+        )
+
+    @extend_schema(request=PaymentAuthorizeSerializer, responses=PaymentSerializer)
+    @action(detail=True, methods=["post"])
+    def authorize(self, request: Request, pk: str) -> Response:
+        """Charge a payment waiting for a payment method through `source`."""
+        payment = self.get_object()
+        body = PaymentAuthorizeSerializer(data=request.data, context=self.get_serializer_context())
+        body.is_valid(raise_exception=True)
+        return self._respond(
+            services.payment_authorize(
+                payment=payment, source=body.validated_data["source"], now=timezone.now()
+            )
+        )
+
+    @extend_schema(request=None, responses=PaymentSerializer)
+    @action(detail=True, methods=["post"])
+    def cancel(self, request: Request, pk: str) -> Response:
+        return self._respond(services.payment_cancel(payment=self.get_object(), now=timezone.now()))
+
+
+class SourceViewSet(_ReadCreateViewSet, mixins.DestroyModelMixin):
+    """Cards saved for customers. `card.number` is tokenized in memory by the gateway;
+    only the token and the card's brand, last four digits and expiry are stored.
+    DELETE retires the source (it is kept for the payments that used it)."""
+
+    queryset = Source.objects.select_related("customer")
+    serializer_class = SourceSerializer
+    filterset_class = SourceFilter
+
+    def perform_create(self, serializer: SourceSerializer) -> None:  # type: ignore[override]
+        data = dict(serializer.validated_data)
+        card = CardInput(
+            number=data.pop("number"),
+            exp_month=data.pop("card_exp_month"),
+            exp_year=data.pop("card_exp_year"),
+        )
+        serializer.instance = services.source_create(
+            workspace=self.request.workspace,
+            test_mode=self.request.test_mode,
+            card=card,
+            now=timezone.now(),
+            **data,
+        )
+
+    def perform_destroy(self, instance: Source) -> None:
+        services.source_disable(source=instance)
+
+
+class PaymentGatewayViewSet(TenantModelViewSet):
+    """The workspace's gateways: the built-in sandbox (always listed) and a Stripe
+    connection whose secrets are write-only."""
+
+    queryset = PaymentGateway.objects.all()
+    serializer_class = PaymentGatewaySerializer
+    filterset_fields = ["gateway", "enabled"]
+
+    def list(self, request: Request, *args: Any, **kwargs: Any) -> Response:
+        services.payment_gateways_provision(
+            workspace=self.request.workspace, test_mode=self.request.test_mode
+        )
+        return super().list(request, *args, **kwargs)
+
+    def perform_create(self, serializer: PaymentGatewaySerializer) -> None:  # type: ignore[override]
+        serializer.instance = services.payment_gateway_create(
+            workspace=self.request.workspace,
+            test_mode=self.request.test_mode,
+            **serializer.validated_data,
+        )
+
+    def perform_update(self, serializer: PaymentGatewaySerializer) -> None:  # type: ignore[override]
+        serializer.instance = services.payment_gateway_update(
+            gateway=cast(PaymentGateway, serializer.instance), **serializer.validated_data
+        )
+
+    def perform_destroy(self, instance: PaymentGateway) -> None:
+        services.payment_gateway_delete(gateway=instance)
+
+
+class PaymentLinkViewSet(_ReadCreateViewSet):
+    queryset = PaymentLink.objects.select_related("invoice")
+    serializer_class = PaymentLinkSerializer
+    filterset_class = PaymentLinkFilter
+
+    def perform_create(self, serializer: PaymentLinkSerializer) -> None:  # type: ignore[override]
+        serializer.instance = services.payment_link_create(
+            workspace=self.request.workspace,
+            test_mode=self.request.test_mode,
+            now=timezone.now(),
+            **serializer.validated_data,
+        )
+
+
+class IntentViewSet(_ReadCreateViewSet):
+    queryset = Intent.objects.all()
+    serializer_class = IntentSerializer
+    filterset_class = IntentFilter
+
+    def perform_create(self, serializer: IntentSerializer) -> None:  # type: ignore[override]
+        serializer.instance = services.intent_create(
+            workspace=self.request.workspace,
+            test_mode=self.request.test_mode,
+            now=timezone.now(),
+            **serializer.validated_data,
+        )
+
+    def _respond(self, intent: Intent) -> Response:
+        return Response(self.get_serializer(self.get_queryset().get(pk=intent.pk)).data)
+
+    @extend_schema(request=IntentConfirmSerializer, responses=IntentSerializer)
+    @action(detail=True, methods=["post"])
+    def confirm(self, request: Request, pk: str) -> Response:
+        """Pay the intent with a saved `source`, off-session: a card that needs the payer's
+        authentication fails (send the payer to `redirect_url` instead)."""
+        intent = self.get_object()
+        body = IntentConfirmSerializer(data=request.data, context=self.get_serializer_context())
+        body.is_valid(raise_exception=True)
+        return self._respond(
+            services.intent_confirm(
+                intent=intent,
+                source=body.validated_data["source"],
+                now=timezone.now(),
+                off_session=True,
+            )
+        )
+
+    @extend_schema(request=None, responses=IntentSerializer)
+    @action(detail=True, methods=["post"])
+    def cancel(self, request: Request, pk: str) -> Response:
+        return self._respond(services.intent_cancel(intent=self.get_object(), now=timezone.now()))
+
+
+class PublishablePaymentLinkView(ApiInputMixin, APIView):
+    """A payment link's public fields, for anyone holding its publishable key."""
+
+    permission_classes = [permissions.AllowAny]
+    authentication_classes: list[Any] = []
+
+    @extend_schema(responses=PaymentLinkPublicSerializer)
+    def get(self, request: Request, key: str) -> Response:
+        link = get_object_or_404(_public_links(), publishable_key=key)
+        return Response(PaymentLinkPublicSerializer(link, context={"request": request}).data)
+
+
+def _public_links() -> QuerySet[PaymentLink]:
+    return PaymentLink.objects.select_related("workspace", "invoice")

@@ -1,0 +1,84 @@
+"""What every gateway offers. The sandbox implements it in process; a Stripe gateway
+will implement it with the official library.
+
+A gateway never hands a card number back: tokenizing returns an opaque token and the
+card's display fields, and every later call names the token.
+"""
+
+from abc import ABC, abstractmethod
+from dataclasses import dataclass
+from decimal import Decimal
+from enum import StrEnum
+
+
+class ChargeOutcome(StrEnum):
+    SUCCEEDED = "succeeded"
+    FAILED = "failed"
+    # The payer must complete an extra authentication step before the charge settles.
+    REQUIRES_ACTION = "requires_action"
+
+
+@dataclass(frozen=True)
+class CardInput:
+    """A card as the payer typed it. Lives only in memory, for the tokenize call."""
+
+    number: str
+    exp_month: int
+    exp_year: int
+
+    def __repr__(self) -> str:
+        # Never let a traceback or a log line print the number.
+        return f"CardInput(number='…{self.number[-4:]}', exp={self.exp_month}/{self.exp_year})"
+
+
+@dataclass(frozen=True)
+class TokenizedCard:
+    token: str
+    brand: str
+    last4: str
+    exp_month: int
+    exp_year: int
+
+
+@dataclass(frozen=True)
+class ChargeResult:
+    outcome: ChargeOutcome
+    reference: str
+    failed_reason: str = ""
+
+
+@dataclass(frozen=True)
+class RefundResult:
+    reference: str
+
+
+class CardRejected(Exception):
+    """The card cannot be tokenized (not a card number, expired, not a test card)."""
+
+    def __init__(self, field: str, message: str) -> None:
+        super().__init__(message)
+        self.field = field
+        self.message = message
+
+
+class Gateway(ABC):
+    kind: str
+
+    @abstractmethod
+    def tokenize(self, card: CardInput, *, today_year: int, today_month: int) -> TokenizedCard:
+        """Exchange a card for a token; raise CardRejected when it cannot be used."""
+
+    @abstractmethod
+    def charge(
+        self, *, token: str, amount: Decimal, currency: str, off_session: bool, reference: str
+    ) -> ChargeResult:
+        """Charge the card behind `token`. `reference` is the caller's idempotency key.
+        Off-session charges cannot ask the payer for an extra step: they fail instead."""
+
+    @abstractmethod
+    def complete_action(self, *, reference: str, approved: bool) -> ChargeResult:
+        """Settle a charge that required the payer's extra step, as the payer answered."""
+
+    @abstractmethod
+    def refund(self, *, reference: str, amount: Decimal, currency: str) -> RefundResult:
+        """Refund part or all of a settled charge."""

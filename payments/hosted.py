@@ -1,0 +1,226 @@
+"""The hosted checkout: public HTML pages addressed by a link's publishable key or an
+intent's client secret.
+
+The card number arrives in the POST, is tokenized in memory by the gateway and is then
+forgotten: it is never written, logged, or echoed back into the page (the form is
+re-rendered without it). `sensitive_post_parameters` keeps it out of error reports.
+"""
+
+import contextlib
+from decimal import Decimal
+from typing import Any
+from urllib.parse import urlencode
+
+from django import forms
+from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
+from django.shortcuts import get_object_or_404, render
+from django.urls import reverse
+from django.utils import timezone
+from django.views.decorators.cache import never_cache
+from django.views.decorators.debug import sensitive_post_parameters, sensitive_variables
+from django.views.decorators.http import require_http_methods
+
+from billing.errors import DomainError, InvalidInput
+from billing.money import round_amount
+from payments import services
+from payments.choices import IntentStatus, PaymentStatus
+from payments.gateways.base import CardInput
+from payments.models import Intent, PaymentLink
+
+CARD_FIELDS = ("card_number", "cvc")
+
+FAILURE_MESSAGES = {
+    "card_declined": "Your card was declined. Try another card.",
+    "insufficient_funds": "Your card has insufficient funds. Try another card.",
+    "authentication_failed": "The card's authentication failed. Try again or use another card.",
+    "authentication_required": "This card needs you to authenticate the payment.",
+}
+
+
+class CardForm(forms.Form):
+    name = forms.CharField(max_length=100, required=False)
+    card_number = forms.CharField(max_length=32)
+    expiry = forms.RegexField(
+        regex=r"^\s*(0?[1-9]|1[0-2])\s*/\s*(\d{2}|\d{4})\s*$",
+        max_length=9,
+        error_messages={"invalid": "Enter the expiry as MM/YY."},
+    )
+    cvc = forms.RegexField(regex=r"^\d{3,4}$", error_messages={"invalid": "3 or 4 digits."})
+
+    @sensitive_variables("number")
+    def card(self) -> CardInput:
+        month, year = (part.strip() for part in self.cleaned_data["expiry"].split("/"))
+        full_year = int(year) + 2000 if len(year) == 2 else int(year)
+        number = self.cleaned_data["card_number"]
+        return CardInput(number=number, exp_month=int(month), exp_year=full_year)
+
+
+def _display(amount: Decimal, currency: str) -> str:
+    return f"{round_amount(amount, currency):,} {currency}"
+
+
+def _render(request: HttpRequest, template: str, status: int = 200, **context: Any) -> HttpResponse:
+    response = render(request, f"payments/{template}", context, status=status)
+    # The link's key is in the URL: never send it to another site.
+    response["Referrer-Policy"] = "same-origin"
+    return response
+
+
+def _unavailable(request: HttpRequest, link: PaymentLink, state: str) -> HttpResponse:
+    return _render(
+        request,
+        "unavailable.html",
+        status=410 if state == "expired" else 200,
+        workspace=link.workspace.name,
+        state=state,
+        description=link.description,
+    )
+
+
+def _with_query(url: str, **params: str) -> str:
+    separator = "&" if "?" in url else "?"
+    return f"{url}{separator}{urlencode(params)}"
+
+
+def _result_context(intent: Intent) -> dict[str, Any]:
+    payment = intent.payment
+    reason = intent.failed_reason or (payment.failed_reason if payment else "")
+    return_url = ""
+    if intent.return_url:
+        return_url = _with_query(intent.return_url, intent=intent.id, status=str(intent.status))
+    return {
+        "intent": intent,
+        "amount": _display(intent.amount, intent.currency_id),
+        "workspace": intent.workspace.name,
+        "message": FAILURE_MESSAGES.get(reason, "The payment could not be completed."),
+        "return_url": return_url,
+        "awaiting_authentication": (
+            intent.status == IntentStatus.REQUIRES_PAYMENT_METHOD
+            and payment is not None
+            and payment.status == PaymentStatus.PROCESSING
+        ),
+    }
+
+
+def _checkout(
+    request: HttpRequest,
+    *,
+    title: str,
+    workspace: str,
+    amount: str,
+    description: str,
+    form: CardForm,
+    error: str = "",
+    status: int = 200,
+) -> HttpResponse:
+    return _render(
+        request,
+        "checkout.html",
+        status=status,
+        title=title,
+        workspace=workspace,
+        amount=amount,
+        description=description,
+        form=form,
+        error=error,
+    )
+
+
+@never_cache
+@sensitive_post_parameters(*CARD_FIELDS)
+@require_http_methods(["GET", "POST"])
+def link_checkout(request: HttpRequest, key: str) -> HttpResponse:
+    link = get_object_or_404(
+        PaymentLink.objects.select_related("workspace", "invoice"), publishable_key=key
+    )
+    now = timezone.now()
+    state = services.payment_link_state(link, now)
+    if state != "open":
+        return _unavailable(request, link, state)
+    page: dict[str, Any] = {
+        "title": f"Pay {link.workspace.name}",
+        "workspace": link.workspace.name,
+        "amount": _display(link.amount, link.currency_id),
+        "description": link.description,
+    }
+    if request.method == "GET":
+        return _checkout(request, form=CardForm(), **page)
+    form = CardForm(request.POST)
+    if not form.is_valid():
+        return _checkout(request, form=form, status=400, **page)
+    try:
+        intent = services.payment_link_pay(link=link, card=form.card(), now=now)
+    except InvalidInput as invalid:
+        form.add_error(None, "; ".join(m for messages in invalid.errors.values() for m in messages))
+        return _checkout(request, form=form, status=400, **page)
+    except DomainError as refused:
+        if refused.code.startswith("payment_link_"):
+            return _unavailable(request, link, refused.code.removeprefix("payment_link_"))
+        return _checkout(request, form=CardForm(), error=refused.detail, status=409, **page)
+    if intent.status == IntentStatus.FAILED:
+        message = _result_context(intent)["message"]
+        return _checkout(request, form=CardForm(), error=message, status=402, **page)
+    return HttpResponseRedirect(
+        reverse("payment-link-hosted-intent", kwargs={"key": key, "intent_id": intent.id})
+    )
+
+
+def _intent_page(request: HttpRequest, intent: Intent, retry_url: str) -> HttpResponse:
+    """The authentication step (POST answers it), or the outcome."""
+    if request.method == "POST":
+        approved = request.POST.get("decision") == "approve"
+        # A double submit finds it answered already: the page then shows where it stands.
+        with contextlib.suppress(DomainError):
+            services.intent_complete_authentication(
+                intent=intent, approved=approved, now=timezone.now()
+            )
+        return HttpResponseRedirect(request.path)
+    context = _result_context(intent)
+    if context["awaiting_authentication"]:
+        return _render(request, "authenticate.html", **context)
+    if intent.status == IntentStatus.FINALIZED:
+        return _render(request, "success.html", **context)
+    return _render(request, "failure.html", status=402, retry_url=retry_url, **context)
+
+
+@never_cache
+@require_http_methods(["GET", "POST"])
+def link_intent(request: HttpRequest, key: str, intent_id: str) -> HttpResponse:
+    link = get_object_or_404(PaymentLink, publishable_key=key)
+    intent = get_object_or_404(
+        Intent.objects.select_related("workspace", "payment"), pk=intent_id, payment_link=link
+    )
+    retry = reverse("payment-link-hosted", kwargs={"key": key})
+    return _intent_page(request, intent, retry)
+
+
+@never_cache
+@sensitive_post_parameters(*CARD_FIELDS)
+@require_http_methods(["GET", "POST"])
+def intent_checkout(request: HttpRequest, secret: str) -> HttpResponse:
+    """An intent created through the API, paid by its payer on this page."""
+    intent = get_object_or_404(
+        Intent.objects.select_related("workspace", "payment"), client_secret=secret
+    )
+    now = timezone.now()
+    if intent.status != IntentStatus.REQUIRES_PAYMENT_METHOD or intent.payment_id:
+        return _intent_page(request, intent, retry_url="")
+    page: dict[str, Any] = {
+        "title": f"Pay {intent.workspace.name}",
+        "workspace": intent.workspace.name,
+        "amount": _display(intent.amount, intent.currency_id),
+        "description": "",
+    }
+    if request.method == "GET":
+        return _checkout(request, form=CardForm(), **page)
+    form = CardForm(request.POST)
+    if not form.is_valid():
+        return _checkout(request, form=form, status=400, **page)
+    try:
+        intent = services.intent_pay_with_card(intent=intent, card=form.card(), now=now)
+    except InvalidInput as invalid:
+        form.add_error(None, "; ".join(m for messages in invalid.errors.values() for m in messages))
+        return _checkout(request, form=form, status=400, **page)
+    except DomainError as refused:
+        return _checkout(request, form=CardForm(), error=refused.detail, status=409, **page)
+    return HttpResponseRedirect(request.path)

@@ -1,0 +1,261 @@
+"""Payments, their allocations to invoices and refunds; card sources (gateway tokens only);
+gateway connections; hosted payment links; and payment intents."""
+
+from django.db import models
+from django.db.models import F, Q
+
+from billing.ids import public_id_field
+from billing.models import TenantModel
+from invoices.models import money_field
+from payments.choices import (
+    GatewayKind,
+    IntentStatus,
+    PaymentStatus,
+    SourceStatus,
+    SourceUsage,
+)
+
+
+class PaymentGateway(TenantModel):
+    """A workspace's connection to a gateway. The sandbox needs none and is always offered;
+    a Stripe connection holds its keys, which the API accepts but never shows."""
+
+    id = public_id_field("gat")
+    gateway = models.CharField(max_length=16, choices=GatewayKind.choices)
+    enabled = models.BooleanField(default=True)
+    publishable_key = models.CharField(max_length=255, blank=True)
+    secret_key = models.CharField(max_length=255, blank=True)
+    webhook_secret = models.CharField(max_length=255, blank=True)
+
+    class Meta(TenantModel.Meta):
+        constraints = [
+            models.UniqueConstraint(
+                fields=["workspace", "test_mode", "gateway"], name="payment_gateway_unique"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.gateway} ({self.id})"
+
+
+class Source(TenantModel):
+    """A customer's card, as the gateway's token and what may be shown of the card."""
+
+    id = public_id_field("sou")
+    # Empty for the single-use card of an anonymous payer on a hosted payment link.
+    customer = models.ForeignKey(
+        "customers.Customer",
+        on_delete=models.PROTECT,
+        related_name="sources",
+        null=True,
+        blank=True,
+    )
+    gateway = models.CharField(max_length=16, choices=GatewayKind.choices)
+    usage = models.CharField(
+        max_length=16, choices=SourceUsage.choices, default=SourceUsage.REUSABLE
+    )
+    status = models.CharField(
+        max_length=32, choices=SourceStatus.choices, default=SourceStatus.CHARGEABLE
+    )
+    card_brand = models.CharField(max_length=32, blank=True)
+    card_last4 = models.CharField(max_length=4, blank=True)
+    card_exp_month = models.PositiveSmallIntegerField(null=True, blank=True)
+    card_exp_year = models.PositiveSmallIntegerField(null=True, blank=True)
+    gateway_token = models.CharField(max_length=255)
+    gateway_data = models.JSONField(default=dict, blank=True)
+
+    class Meta(TenantModel.Meta):
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(card_exp_month__isnull=True)
+                | Q(card_exp_month__gte=1, card_exp_month__lte=12),
+                name="source_exp_month_valid",
+            ),
+            models.CheckConstraint(
+                condition=Q(card_last4="") | Q(card_last4__regex=r"^[0-9]{4}$"),
+                name="source_last4_digits",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.card_brand} •••• {self.card_last4} ({self.id})"
+
+
+class Payment(TenantModel):
+    id = public_id_field("pay")
+    customer = models.ForeignKey(
+        "customers.Customer",
+        on_delete=models.PROTECT,
+        related_name="payments",
+        null=True,
+        blank=True,
+    )
+    amount = money_field()
+    currency = models.ForeignKey("billing.Currency", on_delete=models.PROTECT, related_name="+")
+    date = models.DateField()
+    description = models.CharField(max_length=256, blank=True)
+    subscription_id = models.CharField(max_length=40, null=True, blank=True, db_index=True)  # noqa: DJ001
+    source = models.ForeignKey(
+        Source, on_delete=models.PROTECT, related_name="payments", null=True, blank=True
+    )
+    gateway = models.CharField(max_length=16, choices=GatewayKind.choices, blank=True)
+    # The gateway's id for the charge, to confirm, refund or reconcile it.
+    gateway_reference = models.CharField(max_length=255, blank=True)
+    status = models.CharField(
+        max_length=32,
+        choices=PaymentStatus.choices,
+        default=PaymentStatus.REQUIRES_PAYMENT_METHOD,
+        db_index=True,
+    )
+    payment_date = models.DateTimeField(null=True, blank=True)
+    failed_reason = models.CharField(max_length=256, blank=True)
+    amount_refunded = money_field()
+    return_url = models.URLField(max_length=1000, blank=True)
+    enable_checkout = models.BooleanField(default=False)
+    invoices = models.ManyToManyField(
+        "invoices.Invoice", through="PaymentAllocation", related_name="payments"
+    )
+
+    class Meta(TenantModel.Meta):
+        constraints = [
+            models.CheckConstraint(condition=Q(amount__gt=0), name="payment_amount_positive"),
+            models.CheckConstraint(
+                condition=Q(amount_refunded__gte=0, amount_refunded__lte=F("amount")),
+                name="payment_refund_within_amount",
+            ),
+        ]
+        indexes = [models.Index(fields=["workspace", "test_mode", "-created_at"])]
+
+    def __str__(self) -> str:
+        return f"{self.amount} {self.currency_id} ({self.id}, {self.status})"
+
+
+class PaymentAllocation(models.Model):
+    """The part of a payment applied to one invoice, and how much of it was refunded."""
+
+    payment = models.ForeignKey(Payment, on_delete=models.CASCADE, related_name="allocations")
+    invoice = models.ForeignKey(
+        "invoices.Invoice", on_delete=models.PROTECT, related_name="payment_allocations"
+    )
+    amount = money_field()
+    amount_refunded = money_field()
+
+    class Meta:
+        ordering = ["id"]
+        constraints = [
+            models.UniqueConstraint(fields=["payment", "invoice"], name="allocation_unique"),
+            models.CheckConstraint(condition=Q(amount__gt=0), name="allocation_amount_positive"),
+            models.CheckConstraint(
+                condition=Q(amount_refunded__gte=0, amount_refunded__lte=F("amount")),
+                name="allocation_refund_within_amount",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.payment_id} → {self.invoice_id}: {self.amount}"
+
+
+class Refund(models.Model):
+    id = public_id_field("rfd")
+    payment = models.ForeignKey(Payment, on_delete=models.PROTECT, related_name="refunds")
+    amount = money_field()
+    reason = models.CharField(max_length=256, blank=True)
+    gateway_reference = models.CharField(max_length=255, blank=True)
+    created_at = models.DateTimeField()
+
+    class Meta:
+        ordering = ["created_at", "id"]
+        constraints = [
+            models.CheckConstraint(condition=Q(amount__gt=0), name="refund_amount_positive"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.amount} of {self.payment_id}"
+
+
+class PaymentLink(TenantModel):
+    """A hosted checkout page, addressed by an unguessable publishable key."""
+
+    id = public_id_field("pli")
+    publishable_key = models.CharField(max_length=64, unique=True)
+    amount = money_field()
+    currency = models.ForeignKey("billing.Currency", on_delete=models.PROTECT, related_name="+")
+    description = models.CharField(max_length=256, blank=True)
+    invoice = models.ForeignKey(
+        "invoices.Invoice",
+        on_delete=models.PROTECT,
+        related_name="payment_links",
+        null=True,
+        blank=True,
+    )
+    customer = models.ForeignKey(
+        "customers.Customer",
+        on_delete=models.PROTECT,
+        related_name="payment_links",
+        null=True,
+        blank=True,
+    )
+    expires_at = models.DateTimeField(null=True, blank=True)
+    reusable = models.BooleanField(default=False)
+    return_url = models.URLField(max_length=1000, blank=True)
+    # Set when a single-use link is paid: it then only says so.
+    paid_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta(TenantModel.Meta):
+        constraints = [
+            models.CheckConstraint(condition=Q(amount__gt=0), name="payment_link_amount_positive"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.description or self.id} ({self.amount} {self.currency_id})"
+
+
+class Intent(TenantModel):
+    """One attempt to collect an amount, for an invoice, an order or a payment link."""
+
+    id = public_id_field("int")
+    status = models.CharField(
+        max_length=32,
+        choices=IntentStatus.choices,
+        default=IntentStatus.REQUIRES_PAYMENT_METHOD,
+        db_index=True,
+    )
+    amount = money_field()
+    currency = models.ForeignKey("billing.Currency", on_delete=models.PROTECT, related_name="+")
+    client_secret = models.CharField(max_length=128, unique=True)
+    customer = models.ForeignKey(
+        "customers.Customer", on_delete=models.PROTECT, related_name="+", null=True, blank=True
+    )
+    invoice = models.ForeignKey(
+        "invoices.Invoice", on_delete=models.PROTECT, related_name="+", null=True, blank=True
+    )
+    order = models.ForeignKey(
+        "invoices.Order", on_delete=models.PROTECT, related_name="+", null=True, blank=True
+    )
+    payment_link = models.ForeignKey(
+        PaymentLink, on_delete=models.PROTECT, related_name="intents", null=True, blank=True
+    )
+    source = models.ForeignKey(
+        Source, on_delete=models.PROTECT, related_name="+", null=True, blank=True
+    )
+    payment = models.OneToOneField(
+        Payment, on_delete=models.PROTECT, related_name="intent", null=True, blank=True
+    )
+    return_url = models.URLField(max_length=1000, blank=True)
+    failed_reason = models.CharField(max_length=256, blank=True)
+    expires_at = models.DateTimeField(null=True, blank=True)
+    authorized_at = models.DateTimeField(null=True, blank=True)
+    captured_at = models.DateTimeField(null=True, blank=True)
+    finalized_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta(TenantModel.Meta):
+        constraints = [
+            models.CheckConstraint(condition=Q(amount__gt=0), name="intent_amount_positive"),
+            models.CheckConstraint(
+                condition=~Q(status=IntentStatus.FINALIZED) | Q(payment__isnull=False),
+                name="intent_finalized_has_payment",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.id} ({self.status})"

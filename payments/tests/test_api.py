@@ -1,0 +1,317 @@
+"""Payments through the API: allocations, partial payments, refunds, amount due and the
+invoice's paid / pending / finalized transitions; gateways' secrets; links' public JSON."""
+
+import datetime
+
+import pytest
+
+from billing.models import Event
+from payments.gateways import sandbox
+from payments.models import Payment, PaymentGateway
+from tests.factories import FinalizedInvoiceFactory, PaymentLinkFactory
+
+NOW = datetime.datetime(2026, 2, 1, 12, 0, tzinfo=datetime.UTC)
+
+
+@pytest.fixture
+def invoice(tenant):
+    # 1,000 + 19% IVA = 1,190 CLP
+    return FinalizedInvoiceFactory(workspace=tenant.workspace)
+
+
+def _invoice(tenant, invoice_id):
+    response = tenant.client.get(f"/invoices/{invoice_id}/")
+    assert response.status_code == 200
+    return response.json()
+
+
+def _source(tenant, customer_id, number, usage="reusable"):
+    response = tenant.client.post(
+        "/sources/",
+        {
+            "customer": customer_id,
+            "usage": usage,
+            "card": {"number": number, "exp_month": 12, "exp_year": 2034},
+        },
+    )
+    assert response.status_code == 201, response.content
+    return response.json()
+
+
+def test_partial_payments_lower_the_amount_due_until_the_invoice_is_paid(tenant, invoice):
+    first = tenant.client.post("/payments/", {"invoice": invoice.id, "amount": "400"})
+
+    assert first.status_code == 201, first.content
+    assert first.json()["status"] == "succeeded"
+    assert first.json()["invoice"] == invoice.id
+    assert first.json()["amount"] == "400"
+    shown = _invoice(tenant, invoice.id)
+    assert (shown["amount_due"], shown["status"]) == ("790", "finalized")
+    assert shown["payments"][0]["payment"] == first.json()["id"]
+    assert shown["payments"][0]["amount"] == "400"
+
+    second = tenant.client.post("/payments/", {"invoice": invoice.id})
+
+    assert second.status_code == 201, second.content
+    assert second.json()["amount"] == "790"  # the rest of the amount due by default
+    shown = _invoice(tenant, invoice.id)
+    assert (shown["amount_due"], shown["status"]) == ("0", "paid")
+    assert [p["amount"] for p in shown["payments"]] == ["400", "790"]
+
+
+def test_an_overpayment_is_refused(tenant, invoice):
+    tenant.client.post("/payments/", {"invoice": invoice.id, "amount": "1000"})
+
+    response = tenant.client.post("/payments/", {"invoice": invoice.id, "amount": "191"})
+
+    assert response.status_code == 409
+    assert response.json()["code"] == "payment_exceeds_amount_due"
+    assert response.json()["detail"].endswith("still owes (190).")
+    assert Payment.objects.count() == 1
+    assert _invoice(tenant, invoice.id)["amount_due"] == "190"
+
+
+def test_one_payment_for_several_invoices(tenant, invoice):
+    other = FinalizedInvoiceFactory(workspace=tenant.workspace, customer=invoice.customer)
+
+    response = tenant.client.post(
+        "/payments/",
+        {
+            "amount": "1690",
+            "allocations": [
+                {"invoice": invoice.id},
+                {"invoice": other.id, "amount": "500"},
+            ],
+        },
+    )
+
+    assert response.status_code == 201, response.content
+    body = response.json()
+    assert [(a["invoice"], a["amount"]) for a in body["allocations"]] == [
+        (invoice.id, "1190"),
+        (other.id, "500"),
+    ]
+    assert _invoice(tenant, invoice.id)["status"] == "paid"
+    assert _invoice(tenant, other.id)["amount_due"] == "690"
+
+
+def test_allocations_that_do_not_add_up_to_the_amount_are_refused(tenant, invoice):
+    response = tenant.client.post(
+        "/payments/", {"amount": "100", "allocations": [{"invoice": invoice.id, "amount": "50"}]}
+    )
+
+    assert response.status_code == 400
+    assert "amount" in response.json()
+    assert Payment.objects.count() == 0
+
+
+def test_a_draft_invoice_takes_no_payment(tenant, invoice):
+    invoice.status = "draft"
+    invoice.save()
+
+    response = tenant.client.post("/payments/", {"invoice": invoice.id})
+
+    assert response.status_code == 409
+    assert response.json()["code"] == "invoice_not_payable"
+
+
+def test_a_refund_restores_the_amount_due_and_is_an_event(tenant, invoice):
+    payment = tenant.client.post("/payments/", {"invoice": invoice.id}).json()
+    assert _invoice(tenant, invoice.id)["status"] == "paid"
+
+    partial = tenant.client.post(f"/payments/{payment['id']}/refund/", {"amount": "190"})
+
+    assert partial.status_code == 200, partial.content
+    assert (partial.json()["amount_refunded"], partial.json()["balance"]) == ("190", "1000")
+    shown = _invoice(tenant, invoice.id)
+    assert (shown["status"], shown["amount_due"]) == ("finalized", "190")
+    assert shown["payments"][0]["amount_refunded"] == "190"
+
+    rest = tenant.client.post(f"/payments/{payment['id']}/refund/", {"reason": "duplicate"})
+
+    assert rest.status_code == 200
+    assert rest.json()["amount_refunded"] == "1190"
+    assert [r["amount"] for r in rest.json()["refunds"]] == ["190", "1000"]
+    assert _invoice(tenant, invoice.id)["amount_due"] == "1190"
+    refunded = Event.objects.filter(type="payment.refunded", object_id=payment["id"])
+    assert refunded.count() == 2
+
+
+def test_a_refund_beyond_the_payment_is_refused(tenant, invoice):
+    payment = tenant.client.post("/payments/", {"invoice": invoice.id, "amount": "100"}).json()
+
+    response = tenant.client.post(f"/payments/{payment['id']}/refund/", {"amount": "101"})
+
+    assert response.status_code == 409
+    assert response.json()["code"] == "refund_exceeds_payment"
+
+
+def test_a_card_payment_waiting_for_authentication_holds_the_invoice_pending(tenant, invoice):
+    source = _source(tenant, invoice.customer_id, sandbox.REQUIRES_AUTHENTICATION)
+
+    waiting = tenant.client.post(
+        "/payments/", {"invoice": invoice.id, "amount": "1190", "source": source["id"]}
+    )
+
+    assert waiting.status_code == 201, waiting.content
+    assert waiting.json()["status"] == "processing"
+    assert _invoice(tenant, invoice.id)["status"] == "pending"
+    # What a processing payment holds cannot be paid twice.
+    again = tenant.client.post("/payments/", {"invoice": invoice.id, "amount": "1"})
+    assert again.json()["code"] == "invoice_nothing_due"
+
+    cancelled = tenant.client.post(f"/payments/{waiting.json()['id']}/cancel/")
+
+    assert cancelled.json()["status"] == "cancelled"
+    assert _invoice(tenant, invoice.id)["status"] == "finalized"
+
+
+def test_a_declined_card_is_a_failed_payment(tenant, invoice):
+    source = _source(tenant, invoice.customer_id, sandbox.INSUFFICIENT_FUNDS)
+
+    response = tenant.client.post("/payments/", {"invoice": invoice.id, "source": source["id"]})
+
+    assert response.status_code == 201
+    assert response.json()["status"] == "failed"
+    assert response.json()["failed_reason"] == "insufficient_funds"
+    assert _invoice(tenant, invoice.id)["amount_due"] == "1190"
+
+
+def test_authorize_charges_a_payment_waiting_for_a_method(tenant, invoice):
+    waiting = tenant.client.post(
+        "/payments/", {"invoice": invoice.id, "status": "requires_payment_method"}
+    ).json()
+    assert waiting["status"] == "requires_payment_method"
+    source = _source(tenant, invoice.customer_id, sandbox.SUCCEEDS)
+
+    response = tenant.client.post(f"/payments/{waiting['id']}/authorize/", {"source": source["id"]})
+
+    assert response.status_code == 200, response.content
+    assert response.json()["status"] == "succeeded"
+    assert response.json()["source"] == source["id"]
+    assert _invoice(tenant, invoice.id)["status"] == "paid"
+
+
+def test_sources_show_the_card_but_never_its_number(tenant, invoice):
+    source = _source(tenant, invoice.customer_id, "4242-4242-4242-4242")
+
+    assert source["card"] == {"exp_month": 12, "exp_year": 2034, "brand": "visa", "last4": "4242"}
+    assert "gateway_token" not in source
+    customer = tenant.client.get(f"/customers/{invoice.customer_id}/").json()
+    assert [s["id"] for s in customer["sources"]] == [source["id"]]
+    assert customer["sources"][0]["last4"] == "4242"
+    customers = tenant.client.get("/customers/").json()["results"]
+    assert any(c["sources"] and c["sources"][0]["id"] == source["id"] for c in customers)
+
+
+def test_a_card_outside_the_sandbox_is_refused(tenant, invoice):
+    response = tenant.client.post(
+        "/sources/",
+        {
+            "customer": invoice.customer_id,
+            "card": {"number": "5555555555554444", "exp_month": 12, "exp_year": 2034},
+        },
+    )
+
+    assert response.status_code == 400
+    assert "card_number" in response.json()
+    assert "5555555555554444" not in response.content.decode()
+
+
+def test_gateway_secrets_are_write_only(tenant):
+    created = tenant.client.post(
+        "/payment_gateways/",
+        {
+            "gateway": "stripe",
+            "publishable_key": "pk_test_123",
+            "secret_key": "sk_test_very_secret",
+            "webhook_secret": "whsec_very_secret",
+        },
+    )
+
+    assert created.status_code == 201, created.content
+    listed = tenant.client.get("/payment_gateways/")
+    for body in (created.content, listed.content):
+        assert b"sk_test_very_secret" not in body
+        assert b"whsec_very_secret" not in body
+    gateways = {g["gateway"]: g for g in listed.json()["results"]}
+    assert set(gateways) == {"sandbox", "stripe"}
+    assert gateways["stripe"]["has_secret_key"] is True
+    assert PaymentGateway.objects.get(gateway="stripe").secret_key == "sk_test_very_secret"
+
+
+def test_charging_through_stripe_is_refused_until_it_exists(tenant, invoice):
+    tenant.client.post("/payment_gateways/", {"gateway": "stripe", "secret_key": "sk_test_x"})
+
+    response = tenant.client.post(
+        "/sources/",
+        {
+            "customer": invoice.customer_id,
+            "gateway": "stripe",
+            "card": {"number": sandbox.SUCCEEDS, "exp_month": 12, "exp_year": 2034},
+        },
+    )
+
+    assert response.status_code == 422
+    assert response.json()["code"] == "gateway_not_supported"
+
+
+def test_a_disabled_sandbox_takes_no_cards(tenant, invoice):
+    tenant.client.get("/payment_gateways/")
+    sandbox_id = PaymentGateway.objects.get(gateway="sandbox").id
+    tenant.client.patch(f"/payment_gateways/{sandbox_id}/", {"enabled": False})
+
+    response = tenant.client.post(
+        "/sources/",
+        {
+            "customer": invoice.customer_id,
+            "card": {"number": sandbox.SUCCEEDS, "exp_month": 12, "exp_year": 2034},
+        },
+    )
+
+    assert response.status_code == 409
+    assert response.json()["code"] == "gateway_not_enabled"
+
+
+def test_a_payment_link_for_an_invoice_and_its_public_json(tenant, invoice):
+    created = tenant.client.post(
+        "/payment_links/links/", {"invoice": invoice.id, "description": "Invoice 1"}
+    )
+
+    assert created.status_code == 201, created.content
+    link = created.json()
+    assert (link["amount"], link["currency"], link["status"]) == ("1190", "CLP", "open")
+    assert link["url"].endswith(
+        f"/publishable/payment_links/links/{link['publishable_key']}/hosted/"
+    )
+
+    public = tenant.client.credentials()  # no token at all
+    public = tenant.client.get(f"/publishable/payment_links/links/{link['publishable_key']}/")
+
+    assert public.status_code == 200
+    assert set(public.json()) == {
+        "publishable_key",
+        "workspace",
+        "amount",
+        "currency",
+        "description",
+        "expires_at",
+        "reusable",
+        "url",
+        "status",
+    }
+    assert public.json()["workspace"] == tenant.workspace.name
+
+
+def test_an_unknown_publishable_key_is_a_404(client, db):
+    assert client.get("/publishable/payment_links/links/pk_link_nope/").status_code == 404
+    assert client.get("/publishable/payment_links/links/pk_link_nope/hosted/").status_code == 404
+
+
+def test_publishable_json_hides_everything_but_the_link(tenant):
+    link = PaymentLinkFactory(workspace=tenant.workspace, metadata={"internal": "secret-note"})
+
+    response = tenant.client.get(f"/publishable/payment_links/links/{link.publishable_key}/")
+
+    assert b"secret-note" not in response.content
+    assert link.id.encode() not in response.content

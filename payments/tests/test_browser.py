@@ -1,0 +1,194 @@
+"""The hosted checkout in a real browser (chromium through Playwright) against a live
+server: success, decline and retry, and the authentication step. Screenshots are saved
+under var/test-artifacts/.
+
+In CI (CI=true) a missing browser fails the test instead of skipping it.
+"""
+
+import os
+import shutil
+from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+from typing import Any
+
+import pytest
+from django.conf import settings
+
+from invoices.models import Invoice
+from payments.gateways import sandbox
+from payments.models import Intent, PaymentLink
+from tests.conftest import make_tenant
+from tests.factories import FinalizedInvoiceFactory, PaymentLinkFactory
+
+pytestmark = [pytest.mark.slow, pytest.mark.django_db(transaction=True, serialized_rollback=True)]
+
+CHROMIUM = os.environ.get("CHROMIUM_PATH", "/usr/bin/chromium")
+ARTIFACTS = Path(settings.BASE_DIR) / "var" / "test-artifacts"
+
+
+def _unavailable(reason: str) -> None:
+    if os.environ.get("CI") == "true":
+        pytest.fail(f"the browser tests must run in CI: {reason}")
+    pytest.skip(reason)
+
+
+class BrowserThread:
+    """Playwright's sync API runs an event loop in its thread, which would make Django
+    hand the test's ORM calls another connection (asgiref's Local is per task there);
+    so the browser lives in a thread of its own and every call is sent to it."""
+
+    def __init__(self) -> None:
+        self._executor = ThreadPoolExecutor(max_workers=1)
+
+    def run(self, function: Callable[..., Any], *args: Any) -> Any:
+        return self._executor.submit(function, *args).result()
+
+    def shutdown(self) -> None:
+        self._executor.shutdown()
+
+
+@pytest.fixture(scope="module")
+def chromium() -> Iterator[tuple[BrowserThread, Any]]:
+    try:
+        from playwright.sync_api import sync_playwright
+    except ImportError:
+        _unavailable("playwright is not installed (pip install -e '.[dev]')")
+    if not shutil.which(CHROMIUM) and not Path(CHROMIUM).exists():
+        _unavailable(f"no chromium at {CHROMIUM}")
+    thread = BrowserThread()
+    playwright = thread.run(lambda: sync_playwright().start())
+    browser = thread.run(
+        lambda: playwright.chromium.launch(
+            executable_path=CHROMIUM,
+            headless=True,
+            args=["--no-sandbox", "--disable-gpu", "--disable-background-networking"],
+        )
+    )
+    yield thread, browser
+    thread.run(browser.close)
+    thread.run(playwright.stop)
+    thread.shutdown()
+
+
+class Checkout:
+    """The hosted page as a payer uses it; every step runs in the browser's thread."""
+
+    def __init__(self, thread: BrowserThread, page: Any, base_url: str) -> None:
+        self.thread, self.page, self.base_url = thread, page, base_url
+
+    def open(self, link: PaymentLink) -> None:
+        url = f"{self.base_url}/publishable/payment_links/links/{link.publishable_key}/hosted/"
+        self.thread.run(self.page.goto, url)
+
+    def pay(self, number: str) -> None:
+        def fill() -> None:
+            self.page.get_by_label("Card number").fill(number)
+            self.page.get_by_label("Expiry (MM/YY)").fill("12/34")
+            self.page.get_by_label("CVC").fill("123")
+            self.page.get_by_role("button", name="Pay").click()
+            self.page.wait_for_load_state()
+
+        self.thread.run(fill)
+
+    def click(self, role: str, name: str) -> None:
+        self.thread.run(lambda: self.page.get_by_role(role, name=name).click())
+
+    def text(self, role: str = "", test_id: str = "") -> str:
+        def read() -> str:
+            found = self.page.get_by_test_id(test_id) if test_id else self.page.get_by_role(role)
+            return str(found.inner_text())
+
+        return str(self.thread.run(read))
+
+    def value(self, label: str) -> str:
+        return str(self.thread.run(lambda: self.page.get_by_label(label).input_value()))
+
+    def link_href(self, name: str) -> str:
+        return str(
+            self.thread.run(lambda: self.page.get_by_role("link", name=name).get_attribute("href"))
+        )
+
+    def html(self) -> str:
+        return str(self.thread.run(self.page.content))
+
+    def screenshot(self, name: str) -> None:
+        path = str(ARTIFACTS / f"checkout-{name}.png")
+        self.thread.run(lambda: self.page.screenshot(path=path, full_page=True))
+
+
+@pytest.fixture
+def checkout(chromium, live_server) -> Iterator[Checkout]:
+    thread, browser = chromium
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    # A phone-sized viewport: the page must work there.
+    context = thread.run(lambda: browser.new_context(viewport={"width": 390, "height": 844}))
+    page = thread.run(context.new_page)
+    yield Checkout(thread, page, live_server.url)
+    thread.run(context.close)
+
+
+@pytest.fixture
+def link(db):
+    tenant = make_tenant()
+    invoice = FinalizedInvoiceFactory(workspace=tenant.workspace)
+    return PaymentLinkFactory(
+        workspace=tenant.workspace,
+        invoice=invoice,
+        customer=invoice.customer,
+        amount=invoice.total_adjusted,
+        description="Invoice 1 — January",
+        return_url="https://shop.example.com/thanks",
+    )
+
+
+def test_paying_with_the_success_card(checkout, link):
+    checkout.open(link)
+    assert checkout.text(test_id="amount") == "1,190 CLP"
+    assert "Invoice 1 — January" in checkout.html()
+    checkout.screenshot("form")
+
+    checkout.pay("4242 4242 4242 4242")
+
+    assert checkout.text(test_id="outcome") == "Payment successful"
+    checkout.screenshot("success")
+    intent = Intent.objects.select_related("payment").get(payment_link=link)
+    assert intent.status == "finalized"
+    assert intent.payment.status == "succeeded"
+    assert Invoice.objects.get(pk=link.invoice_id).status == "paid"
+    assert checkout.link_href(f"Return to {link.workspace.name}") == (
+        f"https://shop.example.com/thanks?intent={intent.id}&status=finalized"
+    )
+    checkout.open(link)
+    assert "already been paid" in checkout.text(test_id="outcome")
+
+
+def test_a_declined_card_shows_the_error_and_a_retry_succeeds(checkout, link):
+    checkout.open(link)
+
+    checkout.pay(sandbox.DECLINED)
+
+    assert "declined" in checkout.text(role="alert")
+    assert checkout.value("Card number") == ""
+    checkout.screenshot("declined")
+    checkout.pay(sandbox.SUCCEEDS)
+    assert checkout.text(test_id="outcome") == "Payment successful"
+    statuses = sorted(Intent.objects.filter(payment_link=link).values_list("status", flat=True))
+    assert statuses == ["failed", "finalized"]
+    assert Invoice.objects.get(pk=link.invoice_id).status == "paid"
+
+
+def test_the_authentication_card_goes_through_its_step(checkout, link):
+    checkout.open(link)
+
+    checkout.pay(sandbox.REQUIRES_AUTHENTICATION)
+
+    assert "confirm this payment" in checkout.text(role="status")
+    assert Invoice.objects.get(pk=link.invoice_id).status == "pending"
+    checkout.screenshot("authentication")
+    checkout.click("button", "Confirm payment")
+    assert checkout.text(test_id="outcome") == "Payment successful"
+    checkout.screenshot("authenticated")
+    intent = Intent.objects.get(payment_link=link)
+    assert intent.status == "finalized"
+    assert Invoice.objects.get(pk=link.invoice_id).status == "paid"

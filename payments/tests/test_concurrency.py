@@ -1,0 +1,111 @@
+"""Payments racing for the same invoice on real PostgreSQL, in threads with their own
+transactions: the invoice is never over-applied."""
+
+import os
+import threading
+from decimal import Decimal
+
+import pytest
+from django.db import connection
+from django.utils import timezone
+
+from billing.errors import DomainError
+from invoices.models import Invoice
+from invoices.selectors import invoice_amount_due
+from payments import services
+from payments.gateways import sandbox
+from payments.models import Payment, PaymentAllocation
+from tests.conftest import make_tenant
+from tests.factories import FinalizedInvoiceFactory
+
+pytestmark = pytest.mark.django_db(transaction=True, serialized_rollback=True)
+
+
+def _require_postgresql() -> None:
+    if connection.vendor != "postgresql":
+        if os.environ.get("CI") == "true":
+            pytest.fail("CI must run the concurrency tests on PostgreSQL")
+        pytest.skip("row locks need PostgreSQL")
+
+
+def _race(workers: int, work) -> tuple[list[object], list[str], list[BaseException]]:
+    barrier = threading.Barrier(workers)
+    results: list[object] = []
+    refused: list[str] = []
+    errors: list[BaseException] = []
+
+    def run(index: int) -> None:
+        try:
+            barrier.wait()
+            results.append(work(index))
+        except DomainError as exc:
+            refused.append(exc.code)
+        except BaseException as exc:  # surfaced by the assertions
+            errors.append(exc)
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=run, args=(i,)) for i in range(workers)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    return results, refused, errors
+
+
+def test_racing_partial_payments_never_exceed_the_amount_due():
+    _require_postgresql()
+    tenant = make_tenant()
+    invoice = FinalizedInvoiceFactory(workspace=tenant.workspace)  # 1,190
+    # Each 300 fits alone; only three of the eight fit together.
+
+    def pay(index: int) -> Payment:
+        return services.payment_create(
+            workspace=tenant.workspace,
+            test_mode=False,
+            allocations=[
+                services.AllocationRequest(Invoice.objects.get(pk=invoice.pk), Decimal(300))
+            ],
+            now=timezone.now(),
+        )
+
+    results, refused, errors = _race(8, pay)
+
+    assert errors == []
+    assert len(results) == 3
+    assert refused == ["payment_exceeds_amount_due"] * 5
+    applied = sum(PaymentAllocation.objects.values_list("amount", flat=True))
+    assert applied == Decimal(900)
+    assert invoice_amount_due(invoice) == Decimal(290)
+
+
+def test_racing_charges_pay_an_invoice_once():
+    _require_postgresql()
+    tenant = make_tenant()
+    invoice = FinalizedInvoiceFactory(workspace=tenant.workspace)
+    sources = [
+        services.source_create_sandbox_card(
+            customer=invoice.customer,
+            card_number=sandbox.SUCCEEDS,
+            exp_month=12,
+            exp_year=2034,
+            now=timezone.now(),
+        )
+        for _ in range(4)
+    ]
+
+    def charge(index: int) -> Payment:
+        fresh = Invoice.objects.get(pk=invoice.pk)
+        return services.payment_charge_invoice(
+            invoice=fresh, source=sources[index], now=timezone.now()
+        )
+
+    results, refused, errors = _race(4, charge)
+
+    assert errors == []
+    assert [p.status for p in results] == ["succeeded"]  # type: ignore[attr-defined]
+    assert sorted(refused) == ["invoice_not_payable"] * 3
+    assert Payment.objects.filter(status="succeeded").count() == 1
+    invoice.refresh_from_db()
+    assert invoice.status == "paid"
+    assert invoice_amount_due(invoice) == 0

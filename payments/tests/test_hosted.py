@@ -1,0 +1,185 @@
+"""The hosted checkout through Django's test client (the browser test drives the same
+pages in chromium): outcomes, retries, the authentication step, expired and paid links."""
+
+import datetime
+import logging
+
+import pytest
+from django.test import Client
+
+from payments.gateways import sandbox
+from payments.models import Intent, Payment, Source
+from tests.factories import FinalizedInvoiceFactory, PaymentLinkFactory
+
+
+@pytest.fixture
+def browser():
+    return Client(enforce_csrf_checks=True)
+
+
+def _csrf(browser, url):
+    page = browser.get(url)
+    assert page.status_code == 200, page.content
+    return page.cookies["csrftoken"].value
+
+
+def _pay(browser, url, number, expiry="12/34"):
+    token = _csrf(browser, url)
+    return browser.post(
+        url,
+        {"card_number": number, "expiry": expiry, "cvc": "123", "csrfmiddlewaretoken": token},
+    )
+
+
+@pytest.fixture
+def link(tenant):
+    invoice = FinalizedInvoiceFactory(workspace=tenant.workspace)
+    return PaymentLinkFactory(
+        workspace=tenant.workspace,
+        invoice=invoice,
+        customer=invoice.customer,
+        amount=invoice.total_adjusted,
+        return_url="https://shop.example.com/done",
+    )
+
+
+def _url(link):
+    return f"/publishable/payment_links/links/{link.publishable_key}/hosted/"
+
+
+def test_the_page_shows_the_workspace_description_and_amount(browser, link):
+    page = browser.get(_url(link))
+
+    html = page.content.decode()
+    assert link.workspace.name in html
+    assert "Consulting" in html
+    assert "1,190 CLP" in html
+    assert '<label for="card_number">' in html
+    assert 'name="viewport"' in html
+
+
+def test_a_successful_card_pays_the_invoice(browser, link):
+    response = _pay(browser, _url(link), "4242 4242 4242 4242")
+
+    assert response.status_code == 302
+    result = browser.get(response["Location"])
+    html = result.content.decode()
+    assert "Payment successful" in html
+    intent = Intent.objects.get(payment_link=link)
+    assert intent.status == "finalized"
+    assert intent.payment.status == "succeeded"
+    link.invoice.refresh_from_db()
+    assert link.invoice.status == "paid"
+    assert f"https://shop.example.com/done?intent={intent.id}&amp;status=finalized" in html
+    # The link is spent: it says so.
+    again = browser.get(_url(link))
+    assert "already been paid" in again.content.decode()
+
+
+def test_a_declined_card_shows_the_error_and_allows_a_retry(browser, link, caplog):
+    caplog.set_level(logging.DEBUG)
+
+    declined = _pay(browser, _url(link), sandbox.DECLINED)
+
+    assert declined.status_code == 402
+    html = declined.content.decode()
+    assert "Your card was declined" in html
+    assert sandbox.DECLINED not in html  # the form comes back empty
+    retried = _pay(browser, _url(link), sandbox.SUCCEEDS)
+    assert retried.status_code == 302
+    statuses = sorted(Payment.objects.values_list("status", flat=True))
+    assert statuses == ["failed", "succeeded"]
+    assert sandbox.DECLINED not in caplog.text
+    assert sandbox.SUCCEEDS not in caplog.text
+
+
+def test_insufficient_funds_says_so(browser, link):
+    response = _pay(browser, _url(link), sandbox.INSUFFICIENT_FUNDS)
+
+    assert "insufficient funds" in response.content.decode()
+
+
+def test_the_authentication_card_goes_through_its_step(browser, link):
+    response = _pay(browser, _url(link), sandbox.REQUIRES_AUTHENTICATION)
+    step_url = response["Location"]
+    step = browser.get(step_url)
+    assert "confirm this payment" in step.content.decode()
+    link.invoice.refresh_from_db()
+    assert link.invoice.status == "pending"
+
+    confirmed = browser.post(
+        step_url, {"decision": "approve", "csrfmiddlewaretoken": step.cookies["csrftoken"].value}
+    )
+
+    assert confirmed.status_code == 302
+    assert "Payment successful" in browser.get(step_url).content.decode()
+    link.invoice.refresh_from_db()
+    assert link.invoice.status == "paid"
+
+
+def test_a_failed_authentication_fails_and_offers_a_retry(browser, link):
+    step_url = _pay(browser, _url(link), sandbox.REQUIRES_AUTHENTICATION)["Location"]
+    token = browser.get(step_url).cookies["csrftoken"].value
+
+    browser.post(step_url, {"decision": "reject", "csrfmiddlewaretoken": token})
+
+    page = browser.get(step_url)
+    assert page.status_code == 402
+    assert "authentication failed" in page.content.decode()
+    assert _url(link) in page.content.decode()
+    link.invoice.refresh_from_db()
+    assert link.invoice.status == "finalized"
+
+
+def test_an_expired_link_says_so(browser, tenant):
+    expired = PaymentLinkFactory(
+        workspace=tenant.workspace,
+        expires_at=datetime.datetime(2020, 1, 1, tzinfo=datetime.UTC),
+    )
+
+    page = browser.get(_url(expired))
+
+    assert page.status_code == 410
+    assert "expired" in page.content.decode()
+
+
+def test_bad_card_input_is_a_400_without_a_charge(browser, link):
+    response = _pay(browser, _url(link), "1234", expiry="13/99")
+
+    assert response.status_code == 400
+    assert "MM/YY" in response.content.decode()
+    assert not Payment.objects.exists()
+    assert not Source.objects.exists()
+
+
+def test_a_post_without_the_csrf_token_is_refused(browser, link):
+    response = browser.post(_url(link), {"card_number": sandbox.SUCCEEDS})
+
+    assert response.status_code == 403
+    assert not Payment.objects.exists()
+
+
+def test_an_api_intent_is_paid_on_its_hosted_page(browser, tenant):
+    invoice = FinalizedInvoiceFactory(workspace=tenant.workspace)
+    intent = tenant.client.post(
+        "/intents/", {"invoice": invoice.id, "return_url": "https://shop.example.com/r"}
+    ).json()
+    url = f"/publishable/intents/{intent['client_secret']}/hosted/"
+
+    response = _pay(browser, url, sandbox.SUCCEEDS)
+
+    assert response.status_code == 302
+    assert "Payment successful" in browser.get(url).content.decode()
+    assert tenant.client.get(f"/intents/{intent['id']}/").json()["status"] == "finalized"
+
+
+def test_a_new_attempt_supersedes_one_left_at_the_authentication_step(browser, link):
+    _pay(browser, _url(link), sandbox.REQUIRES_AUTHENTICATION)
+
+    response = _pay(browser, _url(link), sandbox.SUCCEEDS)
+
+    assert response.status_code == 302
+    statuses = dict(Intent.objects.values_list("payment__status", "status"))
+    assert statuses == {"cancelled": "cancelled", "succeeded": "finalized"}
+    link.invoice.refresh_from_db()
+    assert link.invoice.status == "paid"

@@ -1,0 +1,151 @@
+"""Intents: requires_payment_method → authorized → captured → finalized, or failed,
+cancelled, expired; each transition an event. An order's intent invoices the order."""
+
+import datetime
+
+import pytest
+
+from billing.models import Event
+from invoices.models import Invoice, Order
+from payments import services
+from payments.gateways import sandbox
+from payments.models import Intent
+from tests.factories import FinalizedInvoiceFactory, OrderFactory
+
+NOW = datetime.datetime(2026, 2, 1, 12, 0, tzinfo=datetime.UTC)
+
+
+def _events(intent_id):
+    return list(
+        Event.objects.filter(object_id=intent_id)
+        .order_by("sequence")
+        .values_list("type", flat=True)
+    )
+
+
+def _source(customer, number):
+    return services.source_create_sandbox_card(
+        customer=customer, card_number=number, exp_month=1, exp_year=2030, now=NOW
+    )
+
+
+def test_an_invoice_intent_goes_to_finalized_through_the_api(tenant):
+    invoice = FinalizedInvoiceFactory(workspace=tenant.workspace)
+    created = tenant.client.post("/intents/", {"invoice": invoice.id})
+    assert created.status_code == 201, created.content
+    intent = created.json()
+    assert intent["status"] == "requires_payment_method"
+    assert intent["amount"] == "1190"
+    assert intent["client_secret"].startswith(intent["id"] + "_secret_")
+    assert intent["redirect_url"].endswith(
+        f"/publishable/intents/{intent['client_secret']}/hosted/"
+    )
+    source = _source(invoice.customer, sandbox.SUCCEEDS)
+
+    confirmed = tenant.client.post(f"/intents/{intent['id']}/confirm/", {"source": source.id})
+
+    assert confirmed.status_code == 200, confirmed.content
+    body = confirmed.json()
+    assert body["status"] == "finalized"
+    assert body["payment"]
+    assert _events(intent["id"]) == [
+        "intent.created",
+        "intent.authorized",
+        "intent.captured",
+        "intent.finalized",
+    ]
+    invoice.refresh_from_db()
+    assert invoice.status == "paid"
+
+
+def test_a_declined_intent_fails(tenant):
+    invoice = FinalizedInvoiceFactory(workspace=tenant.workspace)
+    intent = services.intent_create(
+        workspace=tenant.workspace, test_mode=False, invoice=invoice, now=NOW
+    )
+
+    intent = services.intent_confirm(
+        intent=intent, source=_source(invoice.customer, sandbox.DECLINED), now=NOW
+    )
+
+    assert (intent.status, intent.failed_reason) == ("failed", "card_declined")
+    assert intent.payment.status == "failed"
+    assert _events(intent.id)[-1] == "intent.failed"
+
+
+def test_an_intent_is_cancelled(tenant):
+    invoice = FinalizedInvoiceFactory(workspace=tenant.workspace)
+    intent = tenant.client.post("/intents/", {"invoice": invoice.id}).json()
+
+    response = tenant.client.post(f"/intents/{intent['id']}/cancel/")
+
+    assert response.json()["status"] == "cancelled"
+    again = tenant.client.post(f"/intents/{intent['id']}/cancel/")
+    assert again.status_code == 409
+    assert again.json()["code"] == "intent_invalid_transition"
+
+
+def test_an_intent_past_its_expiry_expires(tenant):
+    invoice = FinalizedInvoiceFactory(workspace=tenant.workspace)
+    intent = services.intent_create(
+        workspace=tenant.workspace,
+        test_mode=False,
+        invoice=invoice,
+        now=NOW,
+        expires_at=NOW + datetime.timedelta(hours=1),
+    )
+
+    assert services.intents_expire_due(now=NOW) == 0
+    assert services.intents_expire_due(now=NOW + datetime.timedelta(hours=2)) == 1
+
+    intent.refresh_from_db()
+    assert intent.status == "expired"
+    assert _events(intent.id)[-1] == "intent.expired"
+
+
+def test_an_order_intent_invoices_the_order_and_pays_it(tenant):
+    order = OrderFactory(workspace=tenant.workspace)
+    intent = services.intent_create(
+        workspace=tenant.workspace, test_mode=False, order=order, now=NOW
+    )
+    assert intent.amount == 1190
+
+    intent = services.intent_confirm(
+        intent=intent, source=_source(order.customer, sandbox.SUCCEEDS), now=NOW
+    )
+
+    assert intent.status == "finalized"
+    order = Order.objects.get(pk=order.pk)
+    invoice = Invoice.objects.get(pk=order.invoice_id)
+    assert (order.status, invoice.status) == ("invoiced", "paid")
+    assert intent.invoice_id == invoice.id
+    assert list(intent.payment.allocations.values_list("invoice_id", flat=True)) == [invoice.id]
+
+
+def test_an_intent_for_nothing_due_is_refused(tenant):
+    invoice = FinalizedInvoiceFactory(workspace=tenant.workspace)
+    tenant.client.post("/payments/", {"invoice": invoice.id})
+
+    response = tenant.client.post("/intents/", {"invoice": invoice.id})
+
+    assert response.status_code == 409
+    assert response.json()["code"] == "invoice_not_payable"
+    assert not Intent.objects.exists()
+
+
+def test_an_intent_needs_an_invoice_or_an_order(tenant):
+    response = tenant.client.post("/intents/", {})
+
+    assert response.status_code == 400
+
+
+@pytest.mark.parametrize("number", [sandbox.REQUIRES_AUTHENTICATION])
+def test_off_session_confirmation_of_an_authentication_card_fails(tenant, number):
+    invoice = FinalizedInvoiceFactory(workspace=tenant.workspace)
+    intent = tenant.client.post("/intents/", {"invoice": invoice.id}).json()
+    source = _source(invoice.customer, number)
+
+    response = tenant.client.post(f"/intents/{intent['id']}/confirm/", {"source": source.id})
+
+    assert response.json()["status"] == "failed"
+    assert response.json()["failed_reason"] == "authentication_required"
