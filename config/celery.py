@@ -9,6 +9,9 @@ from celery.schedules import crontab
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
 
+# Billing cycles and their collection run this often (seconds); tests shorten it.
+BILLING_CYCLE_INTERVAL = float(os.environ.get("BILLING_CYCLE_INTERVAL_SECONDS", "60"))
+
 app = Celery("billing")
 app.config_from_object("django.conf:settings", namespace="CELERY")
 app.conf.update(
@@ -40,6 +43,22 @@ app.conf.update(
         "render-missing-pdfs": {
             "task": "invoices.tasks.render_missing_pdfs",
             "schedule": 300.0,
+        },
+        "run-billing-cycles": {
+            "task": "subscriptions.tasks.run_billing_cycles",
+            "schedule": BILLING_CYCLE_INTERVAL,
+        },
+        "resume-paused-subscriptions": {
+            "task": "subscriptions.tasks.resume_paused_subscriptions",
+            "schedule": 300.0,
+        },
+        "collect-due-periods": {
+            "task": "subscriptions.tasks.collect_due_periods",
+            "schedule": BILLING_CYCLE_INTERVAL,
+        },
+        "expire-due-checkouts": {
+            "task": "payments.tasks.expire_due_checkouts",
+            "schedule": 60.0,
         },
     },
 )

@@ -160,6 +160,10 @@ SPECTACULAR_SETTINGS = {
         "NoteStatusEnum": "invoices.choices.NoteStatus",
         "ReferenceReasonEnum": "invoices.choices.ReferenceReason",
         "DeliveryStatusEnum": "webhooks.choices.DeliveryStatus",
+        "PaymentStatusEnum": "payments.choices.PaymentStatus",
+        "SourceStatusEnum": "payments.choices.SourceStatus",
+        "IntentStatusEnum": "payments.choices.IntentStatus",
+        "PaymentLinkStateEnum": "payments.choices.PaymentLinkState",
     },
     "SCHEMA_PATH_PREFIX": "",
     "SERVE_AUTHENTICATION": [],
@@ -239,3 +243,6 @@ EMAIL_TIMEOUT = env.int("EMAIL_TIMEOUT", default=10)
 TAX_AGENCY_BACKENDS: dict[str, str] = {}
 # How long one submit or poll holds a document before another worker may take it over.
 TAX_AGENCY_LEASE_SECONDS = env.int("TAX_AGENCY_LEASE_SECONDS", default=120)
+# Called with a document the tax agency rejected (named, so invoices never import the
+# apps that react): a subscription's invoice puts the subscription in needs-attention.
+TAX_AGENCY_FAILURE_HOOKS = ["subscriptions.services.subscription_tax_agency_failed"]

@@ -23,7 +23,10 @@ urlpatterns = [
     path("", include("catalog.api.urls")),
     path("", include("webhooks.api.urls")),
     path("", include("invoices.api.urls")),
+    path("", include("procurement.api.urls")),
     path("", include("invoices.urls")),
+    path("", include("payments.api.urls")),
+    path("", include("subscriptions.api.urls")),
 ]
 
 # The /docs/ viewer's assets (drf-spectacular-sidecar's Swagger UI), served by the app itself

@@ -25,6 +25,15 @@ from invoices.models import (
     Order,
     OrderItem,
 )
+from procurement.models import (
+    Purchase,
+    PurchaseCreditNote,
+    PurchaseCreditNoteLine,
+    PurchaseLine,
+    Retention,
+    RetentionLine,
+    Supplier,
+)
 from webhooks.models import WebhookEndpoint
 from webhooks.signing import new_secret
 
@@ -302,3 +311,236 @@ class OrderFactory(TenantFactory):
 
 
 FACTORIES.update({CreditNote: CreditNoteFactory, DebitNote: DebitNoteFactory, Order: OrderFactory})
+
+
+# Payments
+
+from payments.models import Intent, Payment, PaymentGateway, PaymentLink, Source  # noqa: E402
+
+
+class SourceFactory(TenantFactory):
+    """A reusable sandbox card that succeeds (the token of 4242 4242 4242 4242)."""
+
+    class Meta:
+        model = Source
+
+    customer = factory.SubFactory(
+        CustomerFactory,
+        workspace=factory.SelfAttribute("..workspace"),
+        test_mode=factory.SelfAttribute("..test_mode"),
+    )
+    gateway = "sandbox"
+    usage = "reusable"
+    status = "chargeable"
+    card_brand = "visa"
+    card_last4 = "4242"
+    card_exp_month = 12
+    card_exp_year = 2034
+    gateway_token = factory.Sequence(lambda n: f"tok_01FACTORY{n:016d}_ok")
+
+
+class PaymentFactory(TenantFactory):
+    """A succeeded CLP payment of 1,190 with no allocation."""
+
+    class Meta:
+        model = Payment
+
+    customer = factory.SubFactory(
+        CustomerFactory,
+        workspace=factory.SelfAttribute("..workspace"),
+        test_mode=factory.SelfAttribute("..test_mode"),
+    )
+    amount = Decimal(1190)
+    currency_id = "CLP"
+    date = factory.LazyFunction(lambda: datetime.date(2026, 1, 20))
+    status = "succeeded"
+
+
+class PaymentGatewayFactory(TenantFactory):
+    class Meta:
+        model = PaymentGateway
+
+    gateway = "stripe"
+    publishable_key = "pk_test_factory"
+    secret_key = "sk_test_factory_secret"
+    webhook_secret = "whsec_factory_secret"
+
+
+class PaymentLinkFactory(TenantFactory):
+    class Meta:
+        model = PaymentLink
+
+    publishable_key = factory.Sequence(lambda n: f"pk_link_factory{n:010d}")
+    amount = Decimal(5000)
+    currency_id = "CLP"
+    description = "Consulting"
+
+
+class IntentFactory(TenantFactory):
+    class Meta:
+        model = Intent
+
+    amount = Decimal(1190)
+    currency_id = "CLP"
+    client_secret = factory.Sequence(lambda n: f"int_factory_secret_{n:010d}")
+
+
+FACTORIES.update(
+    {
+        Source: SourceFactory,
+        Payment: PaymentFactory,
+        PaymentGateway: PaymentGatewayFactory,
+        PaymentLink: PaymentLinkFactory,
+        Intent: IntentFactory,
+    }
+)
+
+
+# Procurement
+
+
+class SupplierFactory(TenantFactory):
+    class Meta:
+        model = Supplier
+
+    name = factory.Sequence(lambda n: f"Supplier {n}")
+    country = factory.LazyFunction(lambda: Country.objects.get(code="CL"))
+    currency_id = "CLP"
+    tax_id = factory.Sequence(lambda n: _rut(500_000 + n))
+
+
+class _SupplierDocumentFactory(TenantFactory):
+    class Meta:
+        abstract = True
+        skip_postgeneration_save = True
+
+    supplier = factory.SubFactory(
+        SupplierFactory,
+        workspace=factory.SelfAttribute("..workspace"),
+        test_mode=factory.SelfAttribute("..test_mode"),
+    )
+    currency_id = "CLP"
+    date = factory.LazyFunction(lambda: datetime.date(2026, 1, 15))
+
+
+class PurchaseFactory(_SupplierDocumentFactory):
+    """A draft factura (33) received from a supplier: 1,000 + IVA, the supplier's folio."""
+
+    class Meta:
+        model = Purchase
+
+    document_id = 33
+    number = factory.Sequence(lambda n: n + 1)
+    tax_percent = Decimal(19)
+
+    @factory.post_generation
+    def lines(purchase, create, extracted, **kwargs):  # type: ignore[no-untyped-def]
+        if create:
+            lines = [PurchaseLine(purchase=purchase, name="Item", amount=Decimal(1000))]
+            apply_totals(purchase, lines)
+            PurchaseLine.objects.bulk_create(lines)
+            purchase.save()
+
+
+class FinalizedPurchaseFactory(PurchaseFactory):
+    status = "finalized"
+    biller_status = "pending"
+
+
+class PurchaseCreditNoteFactory(_SupplierDocumentFactory):
+    """A draft credit note (61) of the supplier on a finalized purchase: 100 + IVA."""
+
+    class Meta:
+        model = PurchaseCreditNote
+
+    purchase = factory.SubFactory(
+        FinalizedPurchaseFactory,
+        workspace=factory.SelfAttribute("..workspace"),
+        test_mode=factory.SelfAttribute("..test_mode"),
+    )
+    supplier = factory.SelfAttribute("purchase.supplier")
+    document_id = 61
+    number = factory.Sequence(lambda n: n + 1)
+    reason = 3
+    tax_percent = Decimal(19)
+
+    @factory.post_generation
+    def lines(note, create, extracted, **kwargs):  # type: ignore[no-untyped-def]
+        if create:
+            lines = [PurchaseCreditNoteLine(note=note, name="Ajuste", amount=Decimal(100))]
+            apply_totals(note, lines)
+            PurchaseCreditNoteLine.objects.bulk_create(lines)
+            note.save()
+
+
+class RetentionFactory(_SupplierDocumentFactory):
+    """A draft boleta de honorarios (BTE) of 100,000 gross at 2026's 15.25%."""
+
+    class Meta:
+        model = Retention
+
+    document_id = 900
+    self_issued = True
+    retention_percent = Decimal("15.25")
+
+    @factory.post_generation
+    def lines(retention, create, extracted, **kwargs):  # type: ignore[no-untyped-def]
+        if create:
+            line = RetentionLine(
+                retention_document=retention,
+                name="Honorarios",
+                amount=Decimal(100000),
+                exempt=True,
+                retention_percent=retention.retention_percent,
+            )
+            apply_totals(retention, [line])
+            RetentionLine.objects.bulk_create([line])
+            retention.save()
+
+
+FACTORIES.update(
+    {
+        Supplier: SupplierFactory,
+        Purchase: PurchaseFactory,
+        PurchaseCreditNote: PurchaseCreditNoteFactory,
+        Retention: RetentionFactory,
+    }
+)
+
+
+# Subscriptions
+from subscriptions.models import Subscription, SubscriptionLine  # noqa: E402
+
+
+class SubscriptionFactory(TenantFactory):
+    """An active monthly subscription to one 10,000 CLP plan, next billed 2026-02-01."""
+
+    class Meta:
+        model = Subscription
+        skip_postgeneration_save = True
+
+    customer = factory.SubFactory(
+        CustomerFactory,
+        workspace=factory.SelfAttribute("..workspace"),
+        test_mode=factory.SelfAttribute("..test_mode"),
+    )
+    document_id = 33
+    currency_id = "CLP"
+    frequency = "monthly"
+    date_start = factory.LazyFunction(lambda: datetime.date(2026, 1, 1))
+    billing_anchor = factory.SelfAttribute("date_start")
+    previous_billing = factory.SelfAttribute("date_start")
+    cycles_billed = 1
+    next_billing = factory.LazyFunction(lambda: datetime.date(2026, 2, 1))
+    next_billing_at = factory.LazyFunction(
+        lambda: datetime.datetime(2026, 2, 1, 3, 0, tzinfo=datetime.UTC)
+    )
+
+    @factory.post_generation
+    def lines(subscription, create, extracted, **kwargs):  # type: ignore[no-untyped-def]
+        if create:
+            plan = PlanFactory(workspace=subscription.workspace, test_mode=subscription.test_mode)
+            SubscriptionLine.objects.create(subscription=subscription, plan=plan)
+
+
+FACTORIES.update({Subscription: SubscriptionFactory})

@@ -68,7 +68,9 @@ def use_test_broker() -> Iterator[str]:
 
 
 class Worker:
-    def __init__(self, log_path: Path, extra_env: dict[str, str], concurrency: int) -> None:
+    def __init__(
+        self, log_path: Path, extra_env: dict[str, str], concurrency: int, beat: bool = False
+    ) -> None:
         self.log_path = log_path
         env = {
             **os.environ,
@@ -98,6 +100,8 @@ class Worker:
                 "--without-gossip",
                 "--without-mingle",
                 "--without-heartbeat",
+                # Embedded beat, with a schedule file of its own (not the shared var/ one).
+                *(["--beat", "-s", str(log_path.with_suffix(".schedule"))] if beat else []),
             ],
             cwd=ROOT,
             env=env,
@@ -136,9 +140,15 @@ class Worker:
 
 @contextmanager
 def running_worker(
-    tmp_path: Path, *, extra_env: dict[str, str] | None = None, concurrency: int = 2
+    tmp_path: Path,
+    *,
+    extra_env: dict[str, str] | None = None,
+    concurrency: int = 2,
+    beat: bool = False,
 ) -> Iterator[Worker]:
-    worker = Worker(tmp_path / f"worker-{uuid.uuid4().hex[:6]}.log", extra_env or {}, concurrency)
+    worker = Worker(
+        tmp_path / f"worker-{uuid.uuid4().hex[:6]}.log", extra_env or {}, concurrency, beat
+    )
     try:
         yield worker
     finally:

@@ -18,6 +18,11 @@ class Workspace(models.Model):
     email = models.EmailField(blank=True)
     # e.g. {"cl_activity_description": "Desarrollo de software"} (the giro)
     tax_settings = models.JSONField(default=dict, blank=True)
+    # Subscription cycle invoices stay drafts for a person to review and finalize.
+    review_cycle_invoices = models.BooleanField(default=False)
+    # Test mode's clock (billing.clock): null follows the real clock; once set it stands
+    # still until advanced, so tests and users run months of cycles in one call.
+    test_clock_at = models.DateTimeField(null=True, blank=True)
     members = models.ManyToManyField(
         settings.AUTH_USER_MODEL, through="billing.Membership", related_name="workspaces"
     )

@@ -1,5 +1,7 @@
 """The outbox: domain events recorded with the change, published after commit."""
 
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -7,6 +9,7 @@ from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.db.models import Max
 
+from billing.bulk import bulk_insert
 from billing.models import Event, Workspace
 
 # Concurrent writers of one object's events race for the next sequence number; the
@@ -36,6 +39,57 @@ def event_record(
                 raise
     transaction.on_commit(lambda: event_publish(event_id=event.id))
     return event
+
+
+@dataclass(frozen=True)
+class NewEvent:
+    type: str
+    object_id: str
+    data: dict[str, Any]
+
+
+def event_record_many(
+    *,
+    workspace: Workspace,
+    test_mode: bool,
+    events: Sequence[NewEvent],
+    publish: Callable[[list[str]], None] | None = None,
+) -> int:
+    """`event_record` for a batch of one tenant's events, in a few queries.
+
+    For batch writers (billing cycles) that hold a lock on every object they record for,
+    so no one else writes these objects' events meanwhile: each object's next sequence is
+    read once. The unique constraint still refuses a duplicate, failing the batch. After
+    commit the events are handed to `publish` (e.g. one task that publishes them all, so a
+    batch of thousands does not wait for thousands of broker round trips), or published
+    one by one as `event_record` does.
+    """
+    if not transaction.get_connection().in_atomic_block:
+        raise RuntimeError("event_record_many must run inside the transaction of the change")
+    if not events:
+        return 0
+    scope = {"workspace": workspace, "test_mode": test_mode}
+    last = dict(
+        Event.objects.filter(**scope, object_id__in={e.object_id for e in events})
+        .values("object_id")
+        .annotate(last=Max("sequence"))
+        .values_list("object_id", "last")
+    )
+    rows = []
+    for new in events:
+        last[new.object_id] = sequence = last.get(new.object_id, 0) + 1
+        rows.append(Event(**scope, type=new.type, object_id=new.object_id, sequence=sequence,
+                          data=new.data))  # fmt: skip
+    bulk_insert(Event, rows)
+    ids = [row.id for row in rows]
+    hand_over = publish or (lambda event_ids: events_publish_many(event_ids=event_ids))
+    transaction.on_commit(lambda: hand_over(ids))
+    return len(rows)
+
+
+def events_publish_many(*, event_ids: Sequence[str]) -> None:
+    for event_id in event_ids:
+        event_publish(event_id=event_id)
 
 
 def event_publish(*, event_id: str) -> None:

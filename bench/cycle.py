@@ -1,0 +1,208 @@
+"""One billing cycle run on PostgreSQL: due subscriptions to finalized, numbered invoices.
+
+    python bench/cycle.py [--subscriptions 10000] [--batch 500] [--profile]
+
+Needs PostgreSQL (BENCH_DATABASE_URL, default a `billing_subbench` database on 127.0.0.1,
+created and migrated if missing). Creates N due subscriptions in a fresh workspace (each
+one plan line, a coupon on every tenth), then times one `cycle_run` — the work beat's
+batches do: lock, price, insert invoices and lines, take number ranges, record events,
+advance — until every one is billed, and checks the numbers are exactly 1..N. It then
+times a raw bulk insert (COPY) of the very rows the run wrote (invoices, lines, billed
+periods, events, under new keys, rolled back) and prints the ratio: the run's overhead
+over the bare cost of storing its output. `--profile` prints where the run's time goes.
+Events and collection tasks queued on commit go to an in-memory broker.
+"""
+
+import argparse
+import cProfile
+import io
+import json
+import os
+import pstats
+import subprocess
+import sys
+import tempfile
+import time
+from datetime import timedelta
+from decimal import Decimal
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+DATABASE_URL = os.environ.get(
+    "BENCH_DATABASE_URL", "postgres://postgres@127.0.0.1:5432/billing_subbench"
+)
+os.environ.update(
+    DATABASE_URL=DATABASE_URL,
+    CELERY_BROKER_URL="memory://",
+    MEDIA_ROOT=tempfile.mkdtemp(prefix="bench-media-"),
+    DJANGO_SETTINGS_MODULE="config.settings",
+    LOG_LEVEL="WARNING",
+)
+
+
+def ensure_database() -> None:
+    import psycopg
+
+    name = DATABASE_URL.rsplit("/", 1)[1]
+    admin_url = DATABASE_URL.rsplit("/", 1)[0] + "/postgres"
+    with psycopg.connect(admin_url, autocommit=True) as conn:
+        if not conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", [name]).fetchone():
+            conn.execute(f'CREATE DATABASE "{name}"')
+    subprocess.run([sys.executable, "manage.py", "migrate", "-v0"], cwd=ROOT, check=True)
+
+
+def arrange(count: int):
+    """A workspace with `count` subscriptions due now (bulk-inserted: this is setup)."""
+    from django.utils import timezone
+
+    from billing.models import Country
+    from billing.services.workspaces import workspace_create
+    from catalog.models import Coupon, Plan, Product
+    from customers.models import Customer
+    from subscriptions.calendar import local_date, local_midnight
+    from subscriptions.models import Subscription, SubscriptionLine
+
+    now = timezone.now()
+    workspace = workspace_create(name="Bench cycles", country_code="CL", tax_id="76086428-5")
+    today = local_date(now, workspace.timezone)
+    scope = {"workspace": workspace, "test_mode": False}
+    product = Product.objects.create(**scope, name="Plataforma", unit_label="mes")
+    plans = [
+        Plan.objects.create(**scope, product=product, name=f"Plan {i}", currency_id="CLP",
+                            amount=Decimal(9990 + 10000 * i))
+        for i in range(3)
+    ]  # fmt: skip
+    coupon = Coupon.objects.create(**scope, name="Lanzamiento", amount=Decimal(15))
+    country = Country.objects.get(code="CL")
+    customers = Customer.objects.bulk_create(
+        Customer(**scope, name=f"Cliente {i}", country=country, currency_id="CLP",
+                 tax_id="77123456-9", email=f"pagos{i}@cliente.cl")
+        for i in range(200)
+    )  # fmt: skip
+    subscriptions = Subscription.objects.bulk_create(
+        Subscription(
+            **scope, customer=customers[i % len(customers)], document_id=33, currency_id="CLP",
+            frequency="monthly", date_start=today, billing_anchor=today, next_billing=today,
+            next_billing_at=local_midnight(today, workspace.timezone),
+            coupon=coupon if i % 10 == 0 else None,
+        )
+        for i in range(count)
+    )  # fmt: skip
+    SubscriptionLine.objects.bulk_create(
+        SubscriptionLine(subscription=s, plan=plans[i % 3], quantity=Decimal(1 + i % 4))
+        for i, s in enumerate(subscriptions)
+    )
+    return workspace
+
+
+_TABLES = {
+    # table: (columns whose values are keys to rename, unique columns to shift)
+    "invoices_invoice": ("id",),
+    "invoices_invoiceline": ("id", "invoice_id"),
+    "subscriptions_billedperiod": ("invoice_id",),
+    "billing_event": ("id", "object_id"),
+}
+
+
+def raw_copy_seconds(workspace) -> float:
+    """COPY the rows the run wrote back in under new keys (and numbers, periods and event
+    sequences that do not collide); the time of the COPYs alone, then roll back."""
+    from django.db import connection, transaction
+
+    selections = {
+        "invoices_invoice": "SELECT * FROM invoices_invoice WHERE workspace_id = %s",
+        "invoices_invoiceline": "SELECT l.* FROM invoices_invoiceline l JOIN invoices_invoice i "
+        "ON i.id = l.invoice_id WHERE i.workspace_id = %s",
+        "subscriptions_billedperiod": "SELECT p.* FROM subscriptions_billedperiod p JOIN "
+        "invoices_invoice i ON i.id = p.invoice_id WHERE i.workspace_id = %s",
+        "billing_event": "SELECT * FROM billing_event WHERE workspace_id = %s",
+    }
+    elapsed = 0.0
+    with transaction.atomic():
+        cursor = connection.cursor()
+        for table, sql in selections.items():
+            cursor.execute(sql, [workspace.id])
+            columns = [c.name for c in cursor.description]
+            rows = [list(row) for row in cursor.fetchall()]
+            renamed = {columns.index(c) for c in _TABLES[table] if c in columns}
+            for row in rows:
+                for index in renamed:
+                    row[index] = f"{row[index]}r"
+                if table == "invoices_invoice":
+                    row[columns.index("number")] += 10_000_000
+                if table == "subscriptions_billedperiod":
+                    row[columns.index("period_start")] -= timedelta(days=1)
+            if table == "subscriptions_billedperiod":
+                keep = [i for i, c in enumerate(columns) if c != "id"]
+                columns = [columns[i] for i in keep]
+                rows = [[row[i] for i in keep] for row in rows]
+            json_columns = {
+                i for i, c in enumerate(columns)
+                if c in ("metadata", "references", "tax_agency", "data")
+            }  # fmt: skip
+            for row in rows:
+                for index in json_columns:
+                    row[index] = json.dumps(row[index])
+            quoted = ", ".join(f'"{c}"' for c in columns)
+            began = time.perf_counter()
+            with cursor.cursor.copy(f"COPY {table} ({quoted}) FROM STDIN") as copy:
+                for row in rows:
+                    copy.write_row(row)
+            elapsed += time.perf_counter() - began
+        transaction.set_rollback(True)
+    return elapsed
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--subscriptions", type=int, default=10_000)
+    parser.add_argument("--batch", type=int, default=500)
+    parser.add_argument("--profile", action="store_true")
+    args = parser.parse_args()
+    ensure_database()
+
+    import django
+
+    django.setup()
+    from django.utils import timezone
+
+    from billing.clock import clock_now
+    from invoices.models import Invoice
+    from subscriptions.cycles import cycle_run
+
+    workspace = arrange(args.subscriptions)
+    print(f"database {DATABASE_URL}; {args.subscriptions} due subscriptions, batches of "
+          f"{args.batch}")  # fmt: skip
+    profiler = cProfile.Profile() if args.profile else None
+    began = time.perf_counter()
+    if profiler:
+        profiler.enable()
+    billed = cycle_run(clock=clock_now, now=timezone.now(), batch_size=args.batch)
+    if profiler:
+        profiler.disable()
+    elapsed = time.perf_counter() - began
+
+    invoices = Invoice.objects.filter(workspace=workspace)
+    numbers = sorted(
+        n for n in invoices.filter(status="finalized").values_list("number", flat=True) if n
+    )
+    assert billed == args.subscriptions, f"billed {billed}"
+    assert numbers == list(range(1, args.subscriptions + 1)), "numbers are not 1..N"
+    raw = raw_copy_seconds(workspace)
+    rate = args.subscriptions / elapsed
+    print(
+        f"cycle run: {rate:7.0f} invoices/s ({args.subscriptions} finalized, numbered 1.."
+        f"{args.subscriptions}, in {elapsed:.2f} s)\n"
+        f"raw COPY of the same rows (invoices, lines, periods, events): {raw:.2f} s, "
+        f"{args.subscriptions / raw:.0f} invoices/s; the run takes {elapsed / raw:.1f}× that"
+    )
+    if profiler:
+        out = io.StringIO()
+        pstats.Stats(profiler, stream=out).sort_stats("cumulative").print_stats(45)
+        print(out.getvalue())
+    print(f"(generated {timezone.now():%Y-%m-%d %H:%M} UTC)")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,23 @@
+"""What time it is for a workspace: the one place domain time comes from.
+
+Live mode runs on the real clock. Test mode runs on the workspace's test clock once one
+is set (`Workspace.test_clock_at`): it stands still until advanced, so a test or a user
+can run a year of billing cycles in one call. Views, tasks and beat ask here and hand
+`now` to services; services never read the system clock.
+"""
+
+from datetime import datetime
+
+from django.utils import timezone
+
+from billing.models import Workspace
+
+
+def real_now() -> datetime:
+    return timezone.now()
+
+
+def clock_now(*, workspace: Workspace, test_mode: bool) -> datetime:
+    if test_mode and workspace.test_clock_at is not None:
+        return workspace.test_clock_at
+    return real_now()

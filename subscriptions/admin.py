@@ -1,0 +1,124 @@
+"""Back office: subscriptions with their lines, add-ons and billed periods; actions that
+call the same services as the API, each on the subscription's tenant clock."""
+
+from collections.abc import Callable
+from typing import Any
+
+from django.contrib import admin, messages
+from django.db.models import QuerySet
+from django.http import HttpRequest
+
+from billing.clock import clock_now
+from billing.errors import DomainError, InvalidInput
+from subscriptions import services
+from subscriptions.choices import SubscriptionStatus
+from subscriptions.models import BilledPeriod, Subscription, SubscriptionAddOn, SubscriptionLine
+
+
+class ReadOnlyInline(admin.TabularInline):
+    extra = 0
+    can_delete = False
+
+    def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+
+class LineInline(ReadOnlyInline):
+    model = SubscriptionLine
+    fields = ("plan", "quantity", "coupon", "coupon_first_cycle")
+    readonly_fields = fields
+
+
+class AddOnInline(ReadOnlyInline):
+    model = SubscriptionAddOn
+    fields = ("addon", "quantity", "first_cycle")
+    readonly_fields = fields
+
+
+class BilledPeriodInline(ReadOnlyInline):
+    model = BilledPeriod
+    fields = (
+        "cycle", "period_start", "period_end", "invoice", "collection_status",
+        "collection_attempts", "next_attempt_at", "last_error",
+    )  # fmt: skip
+    readonly_fields = fields
+
+
+class NeedsAttentionFilter(admin.SimpleListFilter):
+    title = "needs attention"
+    parameter_name = "needs_attention"
+
+    def lookups(self, request: HttpRequest, model_admin: Any) -> list[tuple[str, str]]:
+        return [("yes", "Needs attention"), ("no", "Does not")]
+
+    def queryset(self, request: HttpRequest, queryset: QuerySet) -> QuerySet:
+        if self.value() == "yes":
+            return queryset.filter(status=SubscriptionStatus.NEEDS_ATTENTION)
+        if self.value() == "no":
+            return queryset.exclude(status=SubscriptionStatus.NEEDS_ATTENTION)
+        return queryset
+
+
+def _each(
+    request: HttpRequest,
+    queryset: QuerySet,
+    verb: str,
+    call: Callable[..., Any],
+    model_admin: admin.ModelAdmin,
+) -> None:
+    done = 0
+    for subscription in queryset.select_related("workspace"):
+        now = clock_now(workspace=subscription.workspace, test_mode=subscription.test_mode)
+        try:
+            call(subscription=subscription, now=now)
+            done += 1
+        except (DomainError, InvalidInput) as exc:
+            model_admin.message_user(request, f"{subscription.id}: {exc}", messages.ERROR)
+    if done:
+        model_admin.message_user(request, f"{verb} {done} subscription(s).", messages.SUCCESS)
+
+
+@admin.register(Subscription)
+class SubscriptionAdmin(admin.ModelAdmin):
+    list_display = [
+        "id", "customer", "status", "needs_attention_reason", "frequency", "next_billing",
+        "previous_billing", "collection_scheme", "workspace", "test_mode",
+    ]  # fmt: skip
+    list_filter = [NeedsAttentionFilter, "status", "frequency", "collection_scheme", "test_mode"]
+    search_fields = ["id", "customer__name", "customer__tax_id", "note"]
+    inlines = [LineInline, AddOnInline, BilledPeriodInline]
+    actions = ["pause", "resume", "process", "cancel"]
+    # Billing state moves only through the services (the actions below).
+    readonly_fields = [
+        "id", "workspace", "test_mode", "customer", "document", "currency", "frequency",
+        "date_start", "trial_end", "billing_anchor", "next_billing", "next_billing_at",
+        "previous_billing", "cycles_billed", "status", "status_description",
+        "needs_attention_reason", "cancel_reason", "cancelled_at", "cancel_at_period_end",
+        "paused_at", "paused_reason", "pause_until", "resume_at", "coupon",
+        "coupon_first_cycle", "default_source", "created_at", "updated_at",
+    ]  # fmt: skip
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False  # created through the API, which validates plans, coupons and dates
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False  # cancelled, never deleted: invoices point at it
+
+    @admin.action(description="Pause")
+    def pause(self, request: HttpRequest, queryset: QuerySet) -> None:
+        _each(request, queryset, "Paused", services.subscription_pause, self)
+
+    @admin.action(description="Resume")
+    def resume(self, request: HttpRequest, queryset: QuerySet) -> None:
+        _each(request, queryset, "Resumed", services.subscription_resume, self)
+
+    @admin.action(description="Bill the due cycle now")
+    def process(self, request: HttpRequest, queryset: QuerySet) -> None:
+        _each(request, queryset, "Billed", services.subscription_process, self)
+
+    @admin.action(description="Cancel now")
+    def cancel(self, request: HttpRequest, queryset: QuerySet) -> None:
+        _each(request, queryset, "Cancelled", services.subscription_cancel, self)

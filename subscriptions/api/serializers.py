@@ -1,0 +1,159 @@
+from decimal import Decimal
+from typing import Any
+
+from rest_framework import serializers
+
+from billing.api.serializers import StrictFieldsMixin, TenantModelSerializer, TenantRelatedField
+from billing.models import DocumentType
+from catalog.models import AddOn, Coupon, Plan
+from invoices.api.serializers import DocumentReferenceSerializer
+from invoices.choices import MAX_REFERENCES
+from payments.models import Source
+from subscriptions.choices import CancelReason, PausedReason
+from subscriptions.models import Subscription, SubscriptionAddOn, SubscriptionLine
+
+
+def quantity_field() -> serializers.DecimalField:
+    return serializers.DecimalField(
+        max_digits=18, decimal_places=6, min_value=Decimal(0), default=Decimal(1)
+    )
+
+
+# Fields fixed at creation: what the periods and invoices already issued were built on.
+CREATE_ONLY = ("customer", "document", "date_start", "trial_end", "billing_anchor")
+
+
+class SubscriptionLineSerializer(StrictFieldsMixin, serializers.ModelSerializer):
+    plan = TenantRelatedField(queryset=Plan.objects.select_related("product"))
+    quantity = quantity_field()
+    coupon = TenantRelatedField(queryset=Coupon.objects.all(), required=False, allow_null=True)
+
+    class Meta:
+        model = SubscriptionLine
+        fields = ["plan", "quantity", "coupon"]
+
+
+class SubscriptionAddOnSerializer(StrictFieldsMixin, serializers.ModelSerializer):
+    addon = TenantRelatedField(queryset=AddOn.objects.all())
+    quantity = quantity_field()
+
+    class Meta:
+        model = SubscriptionAddOn
+        fields = ["addon", "quantity"]
+
+
+class SubscriptionSerializer(TenantModelSerializer):
+    document = serializers.PrimaryKeyRelatedField(
+        queryset=DocumentType.objects.all(),
+        required=False,
+        help_text="The type of the invoices it generates; default the country's invoice.",
+    )
+    default_source = TenantRelatedField(
+        queryset=Source.objects.all(),
+        required=False,
+        allow_null=True,
+        help_text="The customer's card charged when collection_scheme is charge_payment.",
+    )
+    coupon = TenantRelatedField(
+        queryset=Coupon.objects.all(),
+        required=False,
+        allow_null=True,
+        help_text="Applied to each invoice from the next cycle, for the coupon's duration.",
+    )
+    lines = SubscriptionLineSerializer(many=True)
+    addons = SubscriptionAddOnSerializer(many=True, required=False)
+    references = DocumentReferenceSerializer(  # type: ignore[call-arg]
+        many=True, required=False, max_length=MAX_REFERENCES
+    )
+    currency = serializers.CharField(source="currency_id", read_only=True)
+    custom_change = serializers.DecimalField(
+        max_digits=18, decimal_places=6, min_value=Decimal(1), required=False
+    )
+    expiration_days = serializers.IntegerField(
+        min_value=0, max_value=3650, required=False, help_text="The invoices' due date is "
+        "their date plus this many days."
+    )  # fmt: skip
+    billing_cycles = serializers.IntegerField(
+        min_value=1, max_value=100_000, required=False, allow_null=True,
+        help_text="Invoices to issue before the subscription is finalized; null: until "
+        "cancelled.",
+    )  # fmt: skip
+    date_start = serializers.DateField(
+        required=False, help_text="Default today, in the workspace's timezone."
+    )
+    billing_anchor = serializers.DateField(
+        required=False,
+        help_text="Periods start on this date's day (clamped to shorter months); default "
+        "when billing starts. A later anchor makes the first period a prorated short one.",
+    )
+    next_billing_cycle = serializers.SerializerMethodField()
+    needs_attention = serializers.BooleanField(read_only=True)
+    cancelled = serializers.DateTimeField(source="cancelled_at", read_only=True)
+    paused = serializers.DateTimeField(source="paused_at", read_only=True)
+
+    class Meta:
+        model = Subscription
+        fields = [
+            "id", "customer", "document", "currency", "frequency", "date_start", "trial_end",
+            "billing_anchor", "next_billing", "previous_billing", "billing_cycles",
+            "next_billing_cycle", "expiration_days", "collection_scheme", "default_source",
+            "custom_change", "coupon", "require_reference", "note", "status",
+            "status_description", "needs_attention", "needs_attention_reason",
+            "cancel_reason", "cancel_at_period_end", "cancelled", "paused", "paused_reason",
+            "pause_until", "lines", "addons", "references", "metadata", "test_mode",
+            "created", "updated",
+        ]  # fmt: skip
+        read_only_fields = [
+            "frequency", "next_billing", "previous_billing", "status", "status_description",
+            "needs_attention_reason", "cancel_reason", "cancel_at_period_end",
+            "paused_reason", "pause_until",
+        ]  # fmt: skip
+
+    def get_next_billing_cycle(self, subscription: Subscription) -> int | None:
+        """The number of the next invoice (1 for the first); null once none is due."""
+        return subscription.cycles_billed + 1 if subscription.next_billing else None
+
+    def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
+        if self.instance is not None:
+            errors = {
+                name: ["Fixed when the subscription is created."]
+                for name in CREATE_ONLY
+                if name in attrs and attrs[name] != getattr(self.instance, name)
+            }
+            if errors:
+                raise serializers.ValidationError(errors)
+            for name in CREATE_ONLY:
+                attrs.pop(name, None)
+        return attrs
+
+
+class SubscriptionPauseSerializer(StrictFieldsMixin, serializers.Serializer):
+    paused_reason = serializers.ChoiceField(
+        choices=PausedReason.choices, default=PausedReason.NOT_SPECIFIED
+    )
+    pause_until = serializers.DateField(
+        required=False, allow_null=True, help_text="Billing resumes by itself on this date."
+    )
+
+
+class SubscriptionCancelSerializer(StrictFieldsMixin, serializers.Serializer):
+    cancel_reason = serializers.ChoiceField(
+        choices=CancelReason.choices, default=CancelReason.NOT_SPECIFIED
+    )
+    at_period_end = serializers.BooleanField(
+        default=False, help_text="Keep the period already billed and cancel when it ends."
+    )
+
+
+class TestClockSerializer(serializers.Serializer):
+    now = serializers.DateTimeField(read_only=True, help_text="The test mode's time.")
+    frozen = serializers.BooleanField(
+        read_only=True, help_text="false while the test clock follows the real one."
+    )
+    timezone = serializers.CharField(read_only=True)
+
+
+class TestClockAdvanceSerializer(StrictFieldsMixin, serializers.Serializer):
+    advance_to = serializers.DateTimeField(
+        help_text="Move the clock here, running every cycle due on the way."
+    )

@@ -1,0 +1,140 @@
+from datetime import datetime
+from typing import cast
+
+from drf_spectacular.utils import extend_schema
+from rest_framework.decorators import action
+from rest_framework.request import Request
+from rest_framework.response import Response
+
+from billing.api.viewsets import TenantModelViewSet, TenantRequest, TransactionalAPIView
+from billing.clock import clock_now
+from invoices.api.serializers import InvoiceSerializer
+from subscriptions import clocks, selectors, services
+from subscriptions.api.serializers import (
+    SubscriptionCancelSerializer,
+    SubscriptionPauseSerializer,
+    SubscriptionSerializer,
+    TestClockAdvanceSerializer,
+    TestClockSerializer,
+)
+from subscriptions.filters import SubscriptionFilter
+from subscriptions.models import Subscription
+
+
+def _now(request: TenantRequest) -> datetime:
+    return clock_now(workspace=request.workspace, test_mode=request.test_mode)
+
+
+class SubscriptionViewSet(TenantModelViewSet):
+    queryset = selectors.subscription_queryset()
+    serializer_class = SubscriptionSerializer
+    filterset_class = SubscriptionFilter
+    search_fields = ["note", "customer__name", "customer__tax_id"]
+    ordering_fields = ("created", "updated", "next_billing", "date_start")
+
+    def perform_create(self, serializer: SubscriptionSerializer) -> None:  # type: ignore[override]
+        serializer.instance = services.subscription_create(
+            workspace=self.request.workspace,
+            test_mode=self.request.test_mode,
+            now=_now(self.request),
+            **serializer.validated_data,
+        )
+
+    def perform_update(self, serializer: SubscriptionSerializer) -> None:  # type: ignore[override]
+        serializer.instance = services.subscription_update(
+            subscription=cast(Subscription, serializer.instance),
+            now=_now(self.request),
+            **serializer.validated_data,
+        )
+
+    def _respond(self, subscription: Subscription) -> Response:
+        fresh = self.get_queryset().get(pk=subscription.pk)
+        return Response(self.get_serializer(fresh).data)
+
+    def create(self, request: Request, *args: object, **kwargs: object) -> Response:
+        response = super().create(request, *args, **kwargs)
+        # Show the state after the first cycle, which create may have billed.
+        fresh = self.get_queryset().get(pk=response.data["id"])
+        response.data = self.get_serializer(fresh).data
+        return response
+
+    @extend_schema(
+        request=SubscriptionCancelSerializer,
+        parameters=[SubscriptionCancelSerializer],
+        responses=SubscriptionSerializer,
+    )
+    def destroy(self, request: Request, *args: object, **kwargs: object) -> Response:
+        """Cancel, now or at the end of the billed period; `cancel_reason` and
+        `at_period_end` in the body or the query."""
+        body = SubscriptionCancelSerializer(data=request.data or request.query_params.dict())
+        body.is_valid(raise_exception=True)
+        return self._respond(
+            services.subscription_cancel(
+                subscription=self.get_object(), now=_now(self.request), **body.validated_data
+            )
+        )
+
+    @extend_schema(request=SubscriptionPauseSerializer, responses=SubscriptionSerializer)
+    @action(detail=True, methods=["post"])
+    def pause(self, request: Request, pk: str) -> Response:
+        body = SubscriptionPauseSerializer(data=request.data)
+        body.is_valid(raise_exception=True)
+        return self._respond(
+            services.subscription_pause(
+                subscription=self.get_object(), now=_now(self.request), **body.validated_data
+            )
+        )
+
+    @extend_schema(request=None, responses=SubscriptionSerializer)
+    @action(detail=True, methods=["post"])
+    def resume(self, request: Request, pk: str) -> Response:
+        return self._respond(
+            services.subscription_resume(subscription=self.get_object(), now=_now(self.request))
+        )
+
+    @extend_schema(request=None, responses=SubscriptionSerializer)
+    @action(detail=True, methods=["post"])
+    def process(self, request: Request, pk: str) -> Response:
+        """Bill the due cycle now instead of waiting for the scheduler."""
+        subscription = self.get_object()
+        services.subscription_process(subscription=subscription, now=_now(self.request))
+        return self._respond(subscription)
+
+    @extend_schema(request=None, responses=InvoiceSerializer(many=True))
+    @action(detail=True, methods=["get"], filter_backends=[])
+    def invoices(self, request: Request, pk: str) -> Response:
+        """The subscription's invoices, newest period first: its billing history."""
+        invoices = selectors.subscription_invoices(subscription=self.get_object())
+        page = self.paginate_queryset(invoices)
+        context = self.get_serializer_context()
+        data = InvoiceSerializer(page, many=True, context=context).data
+        return self.get_paginated_response(data)
+
+
+class TestClockView(TransactionalAPIView):
+    """Test mode's clock. Live mode answers the real time and cannot be moved."""
+
+    request: TenantRequest
+
+    def _clock(self) -> Response:
+        workspace = self.request.workspace
+        frozen = self.request.test_mode and workspace.test_clock_at is not None
+        data = {"now": _now(self.request), "frozen": frozen, "timezone": workspace.timezone}
+        return Response(TestClockSerializer(data).data)
+
+    @extend_schema(responses=TestClockSerializer)
+    def get(self, request: Request) -> Response:
+        return self._clock()
+
+    @extend_schema(request=TestClockAdvanceSerializer, responses=TestClockSerializer)
+    def post(self, request: Request) -> Response:
+        """Advance the test clock, running every cycle due up to then, in order."""
+        body = TestClockAdvanceSerializer(data=request.data)
+        body.is_valid(raise_exception=True)
+        self.request.workspace = clocks.clock_advance(
+            workspace=self.request.workspace,
+            test_mode=self.request.test_mode,
+            now=_now(self.request),
+            to=body.validated_data["advance_to"],
+        )
+        return self._clock()

@@ -1,0 +1,287 @@
+"""Billing cycles: bill every due subscription's next period, many per transaction.
+
+A batch locks its subscriptions (`SKIP LOCKED`: rows another batch holds are that
+batch's), re-checks each is still due on its tenant's clock, prices the invoices in
+memory, issues them through invoices.batch (bulk inserts, one number range per document
+type), writes the `BilledPeriod` rows and advances `next_billing`, all in one
+transaction. So two beat runs at once, a worker killed mid-batch (the transaction rolls
+back; the redelivered task bills the same periods) and `process` racing beat bill each
+period once; the unique (subscription, period_start) would refuse a second invoice even
+if the design failed. Collection (charge or email) starts after commit (collection.py).
+"""
+
+from collections import defaultdict
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from datetime import date, datetime
+
+from django.db import connection, transaction
+from django.db.models import Prefetch, prefetch_related_objects
+from django.db.models.functions import Now
+
+from billing.bulk import bulk_insert
+from billing.models import Workspace
+from billing.services.events import NewEvent, event_record_many
+from catalog.models import Plan, PlanTier
+from invoices.batch import InvoiceDraft, invoices_issue_batch
+from subscriptions.calendar import boundary_after, local_date, local_midnight
+from subscriptions.choices import CollectionStatus, SubscriptionStatus
+from subscriptions.models import BilledPeriod, Subscription, SubscriptionAddOn, SubscriptionLine
+from subscriptions.pricing import cycle_draft
+from subscriptions.selectors import subscriptions_due_ids
+from subscriptions.snapshots import subscription_cycle_snapshot
+
+# clock(workspace=…, test_mode=…) → that tenant's now (billing.clock.clock_now).
+Clock = Callable[..., datetime]
+
+BATCH_SIZE = 500
+# What a cycle changes on a subscription.
+_ADVANCED_FIELDS = [
+    "next_billing", "next_billing_at", "previous_billing", "cycles_billed", "status",
+    "cancelled_at",
+]  # fmt: skip
+
+
+def fixed_clock(at: datetime) -> Clock:
+    """A clock that says `at` for every tenant: for a caller that already read it."""
+    return lambda **_: at
+
+
+@dataclass(frozen=True)
+class _Billed:
+    subscription: Subscription
+    draft: InvoiceDraft
+    cycle: int
+    start: date
+    end: date
+
+
+class _TenantBatch:
+    def __init__(self, workspace: Workspace, test_mode: bool, now: datetime) -> None:
+        self.workspace, self.test_mode, self.now = workspace, test_mode, now
+        self.billed: list[_Billed] = []
+        self.cancelled: list[Subscription] = []
+
+
+def _lock_due(subscription_ids: Sequence[str], wait: bool) -> list[Subscription]:
+    # `of`: only the subscription rows; skip_locked leaves other batches' rows to them.
+    subscriptions = list(
+        Subscription.objects.select_for_update(of=("self",), skip_locked=not wait)
+        .filter(pk__in=subscription_ids, status=SubscriptionStatus.ACTIVE)
+        .select_related("workspace", "document", "customer", "coupon")
+        .order_by("pk")
+    )
+    return subscriptions
+
+
+Items = dict[str, tuple[list[SubscriptionLine], list[SubscriptionAddOn]]]
+
+
+def _load_items(subscriptions: list[Subscription]) -> Items:
+    """Each subscription's lines (plans, their products and tiers, coupons) and add-ons
+    in four queries, grouped by hand: a prefetch builds a queryset per subscription."""
+    ids = [s.pk for s in subscriptions]
+    lines: dict[str, list[SubscriptionLine]] = defaultdict(list)
+    plans: dict[str, Plan] = {}
+    for line in SubscriptionLine.objects.filter(subscription_id__in=ids).select_related(
+        "plan", "plan__product", "coupon"
+    ):
+        line.plan = plans.setdefault(line.plan_id, line.plan)  # one instance per plan
+        lines[line.subscription_id].append(line)
+    tiered = [p for p in plans.values() if p.tiers_mode is not None]
+    prefetch_related_objects(tiered, Prefetch("tiers", PlanTier.objects.order_by("position")))
+    addons: dict[str, list[SubscriptionAddOn]] = defaultdict(list)
+    for item in SubscriptionAddOn.objects.filter(subscription_id__in=ids).select_related("addon"):
+        addons[item.subscription_id].append(item)
+    return {s.pk: (lines[s.pk], addons[s.pk]) for s in subscriptions}
+
+
+def _advance(subscription: Subscription, batch: _TenantBatch, items: Items) -> None:
+    """Price the due period and move the subscription past it (in memory)."""
+    timezone_name = batch.workspace.timezone
+    if subscription.cancel_at_period_end:
+        subscription.status = SubscriptionStatus.CANCELLED
+        subscription.cancelled_at = subscription.next_billing_at
+        subscription.next_billing = subscription.next_billing_at = None
+        batch.cancelled.append(subscription)
+        return
+    assert subscription.next_billing is not None
+    start = subscription.next_billing
+    end = boundary_after(subscription.billing_anchor, subscription.frequency, start)
+    cycle = subscription.cycles_billed + 1
+    draft = cycle_draft(
+        subscription,
+        lines=items[subscription.pk][0],
+        addons=items[subscription.pk][1],
+        period_start=start,
+        period_end=end,
+        cycle=cycle,
+        invoice_date=max(start, local_date(batch.now, timezone_name)),
+    )
+    subscription.previous_billing = start
+    subscription.cycles_billed = cycle
+    if subscription.billing_cycles is not None and cycle >= subscription.billing_cycles:
+        subscription.status = SubscriptionStatus.FINALIZED
+        subscription.next_billing = subscription.next_billing_at = None
+    else:
+        subscription.next_billing = end
+        subscription.next_billing_at = local_midnight(end, timezone_name)
+    batch.billed.append(_Billed(subscription, draft, cycle, start, end))
+
+
+def _issue(batch: _TenantBatch) -> list[BilledPeriod]:
+    periods = []
+    if batch.billed:
+        finalize = not batch.workspace.review_cycle_invoices
+        invoices = invoices_issue_batch(
+            workspace=batch.workspace,
+            test_mode=batch.test_mode,
+            drafts=[billed.draft for billed in batch.billed],
+            finalize=finalize,
+            now=batch.now,
+            publish_events=_queue_event_publishing,
+        )
+        status = CollectionStatus.PENDING if finalize else CollectionStatus.REVIEW
+        periods = [
+            BilledPeriod(
+                subscription=billed.subscription,
+                cycle=billed.cycle,
+                period_start=billed.start,
+                period_end=billed.end,
+                invoice=invoice,
+                collection_status=status,
+                next_attempt_at=batch.now if finalize else None,
+            )
+            for billed, invoice in zip(batch.billed, invoices, strict=True)
+        ]
+        bulk_insert(BilledPeriod, periods)
+    events = [
+        NewEvent(
+            "subscription.invoiced",
+            b.subscription.id,
+            subscription_cycle_snapshot(b.subscription, b.draft.invoice.id),
+        )
+        for b in batch.billed
+    ]
+    events += [
+        NewEvent("subscription.cancelled", s.id, subscription_cycle_snapshot(s, None))
+        for s in batch.cancelled
+    ]
+    event_record_many(
+        workspace=batch.workspace, test_mode=batch.test_mode, events=events,
+        publish=_queue_event_publishing,
+    )  # fmt: skip
+    return periods
+
+
+def _bill(
+    subscription_ids: Sequence[str], clock: Clock, wait: bool
+) -> tuple[list[BilledPeriod], int]:
+    batches: dict[tuple[str, bool], _TenantBatch] = {}
+    changed: list[Subscription] = []
+    subscriptions = _lock_due(subscription_ids, wait)
+    items = _load_items(subscriptions)
+    for subscription in subscriptions:
+        key = (subscription.workspace_id, subscription.test_mode)
+        if key not in batches:
+            now = clock(workspace=subscription.workspace, test_mode=subscription.test_mode)
+            batches[key] = _TenantBatch(subscription.workspace, subscription.test_mode, now)
+        batch = batches[key]
+        due_at = subscription.next_billing_at
+        if due_at is None or due_at > batch.now:
+            continue  # billed by someone else since it was found due
+        _advance(subscription, batch, items)
+        changed.append(subscription)
+    periods = [period for batch in batches.values() for period in _issue(batch)]
+    _store_advanced(changed)
+    pending = [p.invoice_id for p in periods if p.collection_status == CollectionStatus.PENDING]
+    if pending:
+        transaction.on_commit(lambda: _queue_collection(pending))
+    return periods, len(changed)
+
+
+@transaction.atomic
+def cycle_bill(
+    *, subscription_ids: Sequence[str], clock: Clock, wait: bool = False
+) -> list[BilledPeriod]:
+    """Bill the next period of each of these subscriptions that is still due.
+
+    Rows locked by another transaction are skipped (they are being billed there), unless
+    `wait`, which `process` uses to bill one subscription: it then waits and re-checks.
+    A subscription due to cancel at period end is cancelled instead of billed.
+    """
+    return _bill(subscription_ids, clock, wait)[0]
+
+
+def _store_advanced(subscriptions: list[Subscription]) -> None:
+    """Write the advanced columns of many subscriptions in one statement (`bulk_update`
+    builds a CASE per column and row, which costs more than the rest of the cycle)."""
+    if not subscriptions:
+        return
+    if connection.vendor != "postgresql":
+        for subscription in subscriptions:
+            subscription.updated_at = Now()
+        Subscription.objects.bulk_update(subscriptions, [*_ADVANCED_FIELDS, "updated_at"])
+        return
+    columns = {
+        "id": "text", "next_billing": "date", "next_billing_at": "timestamptz",
+        "previous_billing": "date", "cycles_billed": "integer", "status": "text",
+        "cancelled_at": "timestamptz",
+    }  # fmt: skip
+    values = [[getattr(s, name) for s in subscriptions] for name in ["id", *_ADVANCED_FIELDS]]
+    unnest = ", ".join(f"unnest(%s::{kind}[]) AS {name}" for name, kind in columns.items())
+    # updated_at as auto_now sets it: the time of the write, whatever
+    # clock the tenant bills on.
+    assign = ", ".join([*(f"{name} = v.{name}" for name in columns if name != "id"),
+                        "updated_at = clock_timestamp()"])  # fmt: skip
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"UPDATE {Subscription._meta.db_table} AS s SET {assign} "
+            f"FROM (SELECT {unnest}) AS v WHERE s.id = v.id",
+            values,
+        )
+
+
+def _queue_event_publishing(event_ids: list[str]) -> None:
+    from subscriptions.tasks import publish_events
+
+    try:
+        publish_events.delay(event_ids=event_ids)
+    except Exception:  # the broker is down: the outbox sweep publishes them later
+        return
+
+
+def _queue_collection(invoice_ids: list[str]) -> None:
+    from subscriptions.tasks import collect_periods
+
+    periods = BilledPeriod.objects.filter(invoice_id__in=invoice_ids)
+    try:
+        collect_periods.delay(period_ids=list(periods.values_list("id", flat=True)))
+    except Exception:  # the broker is down: the collection beat finds them due anyway
+        return
+
+
+def cycle_run(
+    *,
+    clock: Clock,
+    now: datetime,
+    batch_size: int = BATCH_SIZE,
+    workspace: Workspace | None = None,
+    test_mode: bool = False,
+) -> int:
+    """Bill, batch after batch, until nothing is due at `now` (on each tenant's clock,
+    or on `now` for the one tenant named). A subscription several periods behind is billed
+    one period per pass, in order. Returns how many cycles were run (billed or cancelled
+    at period end)."""
+    advanced = 0
+    while True:
+        ids = subscriptions_due_ids(
+            now=now, limit=batch_size, workspace=workspace, test_mode=test_mode
+        )
+        if not ids:
+            return advanced
+        with transaction.atomic():
+            count = _bill(ids, clock, wait=False)[1]
+        if not count:
+            return advanced  # every due row is locked by another runner: leave them to it
+        advanced += count

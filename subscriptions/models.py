@@ -1,0 +1,211 @@
+"""Subscriptions: what a customer pays for every period, and the periods already billed.
+
+A subscription bills in advance: on each boundary (`next_billing`, a local date of the
+workspace) it issues one invoice for the period that starts there. `BilledPeriod` is the
+ledger of issued periods; its unique (subscription, period_start) is what makes a period
+billed at most once, whoever runs the cycle and however often (rules.md §6, G4).
+"""
+
+from decimal import Decimal
+
+from django.db import models
+
+from billing.ids import public_id_field
+from billing.models import TenantModel
+from catalog.choices import PlanFrequency
+from subscriptions.choices import (
+    CancelReason,
+    CollectionScheme,
+    CollectionStatus,
+    NeedsAttentionReason,
+    PausedReason,
+    SubscriptionStatus,
+)
+
+
+class Subscription(TenantModel):
+    id = public_id_field("sub")
+    customer = models.ForeignKey("customers.Customer", on_delete=models.PROTECT, related_name="+")
+    # The type of the invoices it generates.
+    document = models.ForeignKey("billing.DocumentType", on_delete=models.PROTECT, related_name="+")
+    currency = models.ForeignKey("billing.Currency", on_delete=models.PROTECT, related_name="+")
+    # Every line's plan bills at this frequency.
+    frequency = models.CharField(max_length=16, choices=PlanFrequency.choices)
+    date_start = models.DateField()
+    trial_end = models.DateField(null=True, blank=True)
+    # Boundaries are counted from here (calendar.py); the day of month it keeps.
+    billing_anchor = models.DateField()
+    # The next boundary to bill, a local date; null once nothing more will be billed.
+    next_billing = models.DateField(null=True, blank=True)
+    # The instant `next_billing` begins in the workspace's timezone: what beat compares.
+    next_billing_at = models.DateTimeField(null=True, blank=True)
+    previous_billing = models.DateField(null=True, blank=True)
+    # Cycles billed so far; null billing_cycles bills until cancelled.
+    cycles_billed = models.PositiveIntegerField(default=0)
+    billing_cycles = models.PositiveIntegerField(null=True, blank=True)
+    expiration_days = models.PositiveIntegerField(default=10)
+    collection_scheme = models.CharField(
+        max_length=16, choices=CollectionScheme.choices, default=CollectionScheme.SEND_INVOICE
+    )
+    default_source = models.ForeignKey(
+        "payments.Source", on_delete=models.PROTECT, related_name="+", null=True, blank=True
+    )
+    custom_change = models.DecimalField(max_digits=18, decimal_places=6, default=Decimal(1))
+    # A coupon on the whole invoice, counted from `coupon_first_cycle`.
+    coupon = models.ForeignKey(
+        "catalog.Coupon", on_delete=models.PROTECT, related_name="+", null=True, blank=True
+    )
+    coupon_first_cycle = models.PositiveIntegerField(default=1)
+    require_reference = models.BooleanField(default=False)
+    note = models.CharField(max_length=100, blank=True)
+    references = models.JSONField(default=list, blank=True)
+    status = models.CharField(
+        max_length=16,
+        choices=SubscriptionStatus.choices,
+        default=SubscriptionStatus.ACTIVE,
+        db_index=True,
+    )
+    status_description = models.CharField(max_length=256, blank=True)
+    # Unset choices are null, as the API shows every optional choice.
+    needs_attention_reason = models.CharField(  # noqa: DJ001
+        max_length=32, choices=NeedsAttentionReason.choices, null=True, blank=True
+    )
+    cancel_reason = models.CharField(  # noqa: DJ001
+        max_length=32, choices=CancelReason.choices, null=True, blank=True
+    )
+    cancelled_at = models.DateTimeField(null=True, blank=True)
+    cancel_at_period_end = models.BooleanField(default=False)
+    paused_at = models.DateTimeField(null=True, blank=True)
+    paused_reason = models.CharField(  # noqa: DJ001
+        max_length=32, choices=PausedReason.choices, null=True, blank=True
+    )
+    pause_until = models.DateField(null=True, blank=True)
+    # When a pause ends by itself (pause_until's local midnight).
+    resume_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta(TenantModel.Meta):
+        indexes = [
+            models.Index(fields=["workspace", "test_mode", "-created_at"]),
+            models.Index(
+                fields=["next_billing_at"],
+                condition=models.Q(status=SubscriptionStatus.ACTIVE),
+                name="subscription_due_idx",
+            ),
+            models.Index(
+                fields=["resume_at"],
+                condition=models.Q(status=SubscriptionStatus.PAUSED),
+                name="subscription_resume_idx",
+            ),
+        ]
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(custom_change__gte=1), name="subscription_custom_change_min"
+            ),
+            models.CheckConstraint(
+                condition=models.Q(billing_cycles__isnull=True) | models.Q(billing_cycles__gte=1),
+                name="subscription_billing_cycles_positive",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.id} ({self.status})"
+
+    @property
+    def needs_attention(self) -> bool:
+        return self.status == SubscriptionStatus.NEEDS_ATTENTION
+
+
+class SubscriptionLine(models.Model):
+    """A plan × quantity, with an optional coupon on this line alone."""
+
+    subscription = models.ForeignKey(Subscription, on_delete=models.CASCADE, related_name="lines")
+    plan = models.ForeignKey("catalog.Plan", on_delete=models.PROTECT, related_name="+")
+    quantity = models.DecimalField(max_digits=18, decimal_places=6, default=Decimal(1))
+    coupon = models.ForeignKey(
+        "catalog.Coupon", on_delete=models.PROTECT, related_name="+", null=True, blank=True
+    )
+    # The cycle the line's coupon was applied from: its duration counts from there.
+    coupon_first_cycle = models.PositiveIntegerField(default=1)
+    position = models.PositiveIntegerField(default=0)
+
+    class Meta:
+        ordering = ["position", "id"]
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(quantity__gte=0), name="subscription_line_quantity_positive"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.plan_id} × {self.quantity}"
+
+
+class SubscriptionAddOn(models.Model):
+    """An add-on billed by its apply scheme: one_time on one cycle, recurring on
+    `duration_times` cycles (or every cycle), counted from `first_cycle`."""
+
+    subscription = models.ForeignKey(Subscription, on_delete=models.CASCADE, related_name="addons")
+    addon = models.ForeignKey("catalog.AddOn", on_delete=models.PROTECT, related_name="+")
+    quantity = models.DecimalField(max_digits=18, decimal_places=6, default=Decimal(1))
+    first_cycle = models.PositiveIntegerField(default=1)
+    position = models.PositiveIntegerField(default=0)
+
+    class Meta:
+        ordering = ["position", "id"]
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(quantity__gte=0), name="subscription_addon_quantity_positive"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.addon_id} × {self.quantity}"
+
+
+class BilledPeriod(models.Model):
+    """One billed cycle: its period, its invoice, and the collection that follows.
+
+    Written in the transaction that creates the invoice. Collection (charging the source
+    or emailing the invoice) happens after commit and keeps its progress here, so it can
+    be resumed and is never done twice.
+    """
+
+    subscription = models.ForeignKey(
+        Subscription, on_delete=models.PROTECT, related_name="billed_periods"
+    )
+    cycle = models.PositiveIntegerField()
+    period_start = models.DateField()
+    period_end = models.DateField()
+    invoice = models.OneToOneField(
+        "invoices.Invoice", on_delete=models.PROTECT, related_name="billed_period"
+    )
+    collection_status = models.CharField(
+        max_length=16, choices=CollectionStatus.choices, default=CollectionStatus.PENDING
+    )
+    collection_attempts = models.PositiveIntegerField(default=0)
+    next_attempt_at = models.DateTimeField(null=True, blank=True)
+    collected_at = models.DateTimeField(null=True, blank=True)
+    last_error = models.CharField(max_length=256, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["period_start"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["subscription", "period_start"], name="billed_period_once"
+            ),
+            models.CheckConstraint(
+                condition=models.Q(period_end__gt=models.F("period_start")),
+                name="billed_period_not_empty",
+            ),
+        ]
+        indexes = [
+            models.Index(
+                fields=["next_attempt_at"],
+                condition=models.Q(collection_status__in=["pending", "review"]),
+                name="billed_period_collect_idx",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.subscription_id} [{self.period_start}, {self.period_end})"

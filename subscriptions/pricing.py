@@ -1,0 +1,173 @@
+"""What one cycle of a subscription bills: the invoice draft for a period.
+
+Pure over loaded objects (the subscription with its lines' plans and tiers, coupons,
+add-ons, document type and workspace): no queries, no clock, so a batch of thousands
+is priced in memory. Prices come from catalog.pricing and totals from
+invoices.documents.apply_totals, the code every invoice uses.
+"""
+
+from datetime import date, timedelta
+from decimal import ROUND_HALF_UP, Decimal, localcontext
+from typing import Any
+
+from catalog.choices import ApplyOn, ApplyScheme, DurationScheme
+from catalog.models import AddOn, Coupon, Plan
+from catalog.pricing import price_of_plan
+from invoices.batch import InvoiceDraft
+from invoices.choices import CollectionMethod, DiscountScheme
+from invoices.documents import apply_totals, base_tax_percent, build_lines
+from invoices.models import Invoice, InvoiceLine
+from subscriptions.calendar import period_containing
+from subscriptions.choices import CollectionScheme
+from subscriptions.models import Subscription, SubscriptionAddOn, SubscriptionLine
+
+UNIT_PRICE = Decimal("0.000001")
+
+
+def unit_price(plan: Plan, quantity: Decimal) -> Decimal:
+    """A flat plan's amount; for a tiered or packaged plan, the price of all the units
+    divided by them (six decimals give the total back to the minor unit)."""
+    if plan.tiers_mode is None and plan.package_size is None:
+        return Decimal(plan.amount)
+    if quantity == 0:
+        return Decimal(0)
+    with localcontext(prec=80):
+        total = price_of_plan(plan=plan, quantity=quantity)
+        return (total / quantity).quantize(UNIT_PRICE, rounding=ROUND_HALF_UP)
+
+
+def prorated(amount: Decimal, days: int, period_days: int) -> Decimal:
+    with localcontext(prec=80):
+        return (amount * days / period_days).quantize(UNIT_PRICE, rounding=ROUND_HALF_UP)
+
+
+def coupon_applies(coupon: Coupon, first_cycle: int, cycle: int) -> bool:
+    if cycle < first_cycle:
+        return False
+    if coupon.duration_scheme == DurationScheme.ONE_TIME:
+        return cycle == first_cycle
+    if coupon.duration_scheme == DurationScheme.LIMITED:
+        return cycle < first_cycle + (coupon.duration_times or 0)
+    return True
+
+
+def addon_applies(addon: AddOn, first_cycle: int, cycle: int) -> bool:
+    if cycle < first_cycle:
+        return False
+    if addon.apply_scheme == ApplyScheme.ONE_TIME:
+        return cycle == first_cycle
+    return addon.duration_times is None or cycle < first_cycle + addon.duration_times
+
+
+def period_text(start: date, end: date) -> str:
+    """The days a half-open period [start, end) covers, both ends included."""
+    return f"{start.isoformat()} – {(end - timedelta(days=1)).isoformat()}"
+
+
+def _with_coupon(row: dict[str, Any], coupon: Coupon | None) -> dict[str, Any]:
+    if coupon is None:
+        return row
+    if coupon.discount_scheme == DiscountScheme.PERCENT:
+        return {**row, "discount": coupon.amount, "discount_scheme": DiscountScheme.PERCENT}
+    gross = row["amount"] * row["quantity"]
+    return {**row, "discount": min(coupon.amount, gross), "discount_scheme": DiscountScheme.AMOUNT}
+
+
+def _plan_row(line: SubscriptionLine, fraction: tuple[int, int] | None, text: str) -> dict:
+    plan = line.plan
+    amount = unit_price(plan, line.quantity)
+    description = text
+    if fraction is not None:
+        amount = prorated(amount, *fraction)
+        description = f"{text} (prorated {fraction[0]}/{fraction[1]} days)"
+    product = getattr(plan, "product", None)
+    return {
+        "name": plan.name,
+        "description": description,
+        "quantity": line.quantity,
+        "amount": amount,
+        "exempt": plan.exempt,
+        "plan_id": plan.id,
+        "code": plan.sku,
+        "unit_label": product.unit_label if product is not None else "",
+    }
+
+
+def _addon_row(item: SubscriptionAddOn) -> dict[str, Any]:
+    addon = item.addon
+    return {
+        "name": addon.name,
+        "description": addon.description,
+        "quantity": item.quantity,
+        "amount": Decimal(addon.amount),
+        "code": addon.sku,
+    }
+
+
+def cycle_draft(
+    subscription: Subscription,
+    *,
+    lines: list[SubscriptionLine],
+    addons: list[SubscriptionAddOn],
+    period_start: date,
+    period_end: date,
+    cycle: int,
+    invoice_date: date,
+) -> InvoiceDraft:
+    """The invoice of cycle number `cycle`, for [period_start, period_end).
+
+    A period shorter than the frequency's (the stretch before a later billing anchor)
+    bills its plans prorated by day.
+    """
+    full_start, full_end = period_containing(
+        subscription.billing_anchor, subscription.frequency, period_end - timedelta(days=1)
+    )
+    fraction = None
+    if (period_start, period_end) != (full_start, full_end):
+        fraction = ((period_end - period_start).days, (full_end - full_start).days)
+    text = period_text(period_start, period_end)
+    coupon = subscription.coupon
+    if coupon is not None and not coupon_applies(coupon, subscription.coupon_first_cycle, cycle):
+        coupon = None
+    line_wide = coupon if coupon is not None and coupon.apply_on == ApplyOn.LINE else None
+    rows = []
+    for line in lines:
+        own = line.coupon
+        if own is not None and not coupon_applies(own, line.coupon_first_cycle, cycle):
+            own = None
+        rows.append(_with_coupon(_plan_row(line, fraction, text), own or line_wide))
+    rows += [_addon_row(a) for a in addons if addon_applies(a.addon, a.first_cycle, cycle)]
+    invoice = Invoice(
+        customer=subscription.customer,
+        document=subscription.document,
+        date=invoice_date,
+        due_date=invoice_date + timedelta(days=subscription.expiration_days),
+        currency_id=subscription.currency_id,
+        tax_percent=base_tax_percent(subscription.document),
+        period_start=period_start,
+        period_end=period_end,
+        subscription_id=subscription.id,
+        custom_change=subscription.custom_change,
+        note=subscription.note,
+        references=subscription.references,
+        collection_method=CollectionMethod.AUTOMATICALLY
+        if subscription.collection_scheme == CollectionScheme.CHARGE_PAYMENT
+        else CollectionMethod.DEFERRED,
+    )
+    if coupon is not None and coupon.apply_on == ApplyOn.INVOICE:
+        invoice.discount_scheme = coupon.discount_scheme
+        invoice.discount = coupon.amount
+        if coupon.discount_scheme == DiscountScheme.AMOUNT:
+            invoice.discount = min(coupon.amount, _subtotal(invoice, rows))
+    return InvoiceDraft(invoice=invoice, lines=rows)
+
+
+def _subtotal(invoice: Invoice, rows: list[dict[str, Any]]) -> Decimal:
+    shadow = Invoice(
+        document=invoice.document,
+        currency_id=invoice.currency_id,
+        tax_percent=invoice.tax_percent,
+        custom_change=invoice.custom_change,
+    )
+    apply_totals(shadow, build_lines(InvoiceLine, {}, rows))
+    return shadow.subtotal

@@ -1,0 +1,108 @@
+"""Subscription reads: the API's queryset, what is due, and the billing history."""
+
+from datetime import datetime
+
+from django.db.models import F, Prefetch, Q, QuerySet
+
+from billing.models import Workspace
+from catalog.models import PlanTier
+from invoices.models import Invoice
+from invoices.selectors import invoice_queryset
+from subscriptions.choices import CollectionStatus, SubscriptionStatus
+from subscriptions.models import BilledPeriod, Subscription, SubscriptionAddOn, SubscriptionLine
+
+
+def subscription_lines_prefetch() -> Prefetch:
+    lines = SubscriptionLine.objects.select_related(
+        "plan", "plan__product", "coupon"
+    ).prefetch_related(Prefetch("plan__tiers", queryset=PlanTier.objects.order_by("position")))
+    return Prefetch("lines", queryset=lines)
+
+
+def subscription_addons_prefetch() -> Prefetch:
+    return Prefetch("addons", queryset=SubscriptionAddOn.objects.select_related("addon"))
+
+
+def subscription_queryset() -> QuerySet[Subscription]:
+    return Subscription.objects.select_related("workspace").prefetch_related(
+        subscription_lines_prefetch(), subscription_addons_prefetch()
+    )
+
+
+def _on_clock(field: str, now: datetime) -> Q:
+    """Rows of a tenant whose clock has reached `field`: live mode and test mode without
+    a test clock run on `now` (the real clock); a test clock runs on its own time."""
+    reached = {f"{field}__lte": now}
+    return (
+        Q(test_mode=False, **reached)
+        | Q(test_mode=True, workspace__test_clock_at__isnull=True, **reached)
+        | Q(test_mode=True, **{f"{field}__lte": F("workspace__test_clock_at")})
+    )
+
+
+def subscriptions_due_ids(
+    *,
+    now: datetime,
+    limit: int,
+    workspace: Workspace | None = None,
+    test_mode: bool = False,
+) -> list[str]:
+    """Active subscriptions whose next billing has come, on each tenant's clock (or on
+    `now` for the one tenant named), earliest first."""
+    due = Subscription.objects.filter(status=SubscriptionStatus.ACTIVE)
+    if workspace is not None:
+        due = due.filter(workspace=workspace, test_mode=test_mode, next_billing_at__lte=now)
+    else:
+        due = due.filter(_on_clock("next_billing_at", now))
+    return list(due.order_by("next_billing_at", "id").values_list("id", flat=True)[:limit])
+
+
+def subscriptions_resume_due_ids(
+    *, now: datetime, workspace: Workspace | None = None, test_mode: bool = False
+) -> list[str]:
+    """Paused subscriptions whose `pause_until` has come."""
+    paused = Subscription.objects.filter(status=SubscriptionStatus.PAUSED)
+    if workspace is not None:
+        paused = paused.filter(workspace=workspace, test_mode=test_mode, resume_at__lte=now)
+    else:
+        paused = paused.filter(_on_clock("resume_at", now))
+    return list(paused.order_by("resume_at", "id").values_list("id", flat=True))
+
+
+def periods_collect_due_ids(*, now: datetime, limit: int = 500) -> list[int]:
+    """Billed periods whose charge or email is due: pending ones whose attempt time has
+    come, and reviewed ones whose invoice has since been finalized."""
+    pending = BilledPeriod.objects.filter(
+        Q(collection_status=CollectionStatus.PENDING)
+        & (
+            Q(subscription__test_mode=False, next_attempt_at__lte=now)
+            | Q(
+                subscription__test_mode=True,
+                subscription__workspace__test_clock_at__isnull=True,
+                next_attempt_at__lte=now,
+            )
+            | Q(
+                subscription__test_mode=True,
+                next_attempt_at__lte=F("subscription__workspace__test_clock_at"),
+            )
+        )
+    )
+    reviewed = BilledPeriod.objects.filter(
+        collection_status=CollectionStatus.REVIEW, invoice__status="finalized"
+    )
+    ids = list(pending.order_by("next_attempt_at").values_list("id", flat=True)[:limit])
+    ids += list(reviewed.values_list("id", flat=True)[: max(limit - len(ids), 0)])
+    return ids
+
+
+def subscription_invoices(*, subscription: Subscription) -> QuerySet[Invoice]:
+    """The subscription's invoices, newest period first: its billing history."""
+    return (
+        invoice_queryset()
+        .filter(
+            workspace_id=subscription.workspace_id,
+            test_mode=subscription.test_mode,
+            subscription_id=subscription.id,
+        )
+        .order_by("-period_start", "-created_at", "-id")
+    )

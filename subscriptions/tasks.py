@@ -1,0 +1,59 @@
+"""Thin tasks: each makes one domain call, on each tenant's clock. All are safe to run
+twice and concurrently (cycles lock their rows and re-check they are still due)."""
+
+from celery import shared_task
+
+from billing.clock import clock_now, real_now
+from billing.services import events
+from subscriptions import collection, cycles, selectors, services
+
+# Beat fans out at most this many batches per run; the next run takes the rest.
+_MAX_BATCHES_PER_RUN = 50
+
+
+@shared_task
+def run_billing_cycles() -> int:
+    """Beat: fan out the due subscriptions in batches."""
+    size = cycles.BATCH_SIZE
+    due = selectors.subscriptions_due_ids(now=real_now(), limit=size * _MAX_BATCHES_PER_RUN)
+    for start in range(0, len(due), size):
+        bill_subscriptions.delay(subscription_ids=due[start : start + size])
+    return len(due)
+
+
+@shared_task
+def bill_subscriptions(subscription_ids: list[str]) -> int:
+    return len(cycles.cycle_bill(subscription_ids=subscription_ids, clock=clock_now))
+
+
+@shared_task
+def resume_paused_subscriptions() -> int:
+    """Beat: subscriptions whose pause_until has come resume (on live mode's clock; test
+    clocks resume them as they advance)."""
+    now = real_now()
+    return services.subscriptions_resume_due(
+        subscription_ids=selectors.subscriptions_resume_due_ids(now=now), now=now
+    )
+
+
+@shared_task
+def collect_due_periods() -> int:
+    """Beat: charge or email the billed periods whose attempt is due."""
+    due = selectors.periods_collect_due_ids(now=real_now())
+    if due:
+        collect_periods.delay(period_ids=due)
+    return len(due)
+
+
+@shared_task
+def collect_periods(period_ids: list[int]) -> int:
+    done = 0
+    for period_id in period_ids:
+        done += collection.period_collect(period_id=period_id, clock=clock_now) is not None
+    return done
+
+
+@shared_task
+def publish_events(event_ids: list[str]) -> None:
+    """Hand a cycle batch's events to their publishers, off the billing path."""
+    events.events_publish_many(event_ids=event_ids)

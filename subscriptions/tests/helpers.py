@@ -1,0 +1,79 @@
+"""Arrangements shared by the subscription tests: a Chilean workspace on a test clock,
+a customer, and the catalog a subscription names."""
+
+from datetime import datetime
+from decimal import Decimal
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from billing.models import Workspace
+from catalog.models import AddOn, Coupon, Plan
+from customers.models import Customer
+from subscriptions import services
+from subscriptions.models import Subscription
+from tests.factories import (
+    AddOnFactory,
+    CouponFactory,
+    CustomerFactory,
+    PlanFactory,
+    WorkspaceFactory,
+)
+
+SANTIAGO = ZoneInfo("America/Santiago")
+
+
+def santiago(*args: int) -> datetime:
+    return datetime(*args, tzinfo=SANTIAGO)  # type: ignore[misc]
+
+
+def workspace_at(now: datetime, *, timezone: str = "America/Santiago", **kwargs: Any) -> Workspace:
+    """A workspace whose test clock stands at `now`."""
+    return WorkspaceFactory(timezone=timezone, test_clock_at=now, **kwargs)
+
+
+def customer_of(workspace: Workspace) -> Customer:
+    return CustomerFactory(workspace=workspace, test_mode=True, email="billing@cliente.cl")
+
+
+def plan_of(workspace: Workspace, amount: int = 10000, **kwargs: Any) -> Plan:
+    return PlanFactory(workspace=workspace, test_mode=True, amount=Decimal(amount), **kwargs)
+
+
+def addon_of(workspace: Workspace, amount: int = 5000, **kwargs: Any) -> AddOn:
+    return AddOnFactory(workspace=workspace, test_mode=True, amount=Decimal(amount), **kwargs)
+
+
+def coupon_of(workspace: Workspace, **kwargs: Any) -> Coupon:
+    return CouponFactory(workspace=workspace, test_mode=True, **kwargs)
+
+
+def subscribe(
+    workspace: Workspace,
+    now: datetime,
+    plans: list[tuple[Plan, int]],
+    customer: Customer | None = None,
+    **fields: Any,
+) -> Subscription:
+    return services.subscription_create(
+        workspace=workspace,
+        test_mode=True,
+        customer=customer or customer_of(workspace),
+        lines=[{"plan": plan, "quantity": Decimal(quantity)} for plan, quantity in plans],
+        now=now,
+        **fields,
+    )
+
+
+def invoice_rows(subscription: Subscription) -> list[tuple[Any, ...]]:
+    """(number, date, period_start, period_end, due_date, subtotal, tax, total) per
+    invoice, oldest first."""
+    from invoices.models import Invoice
+
+    return list(
+        Invoice.objects.filter(subscription_id=subscription.id)
+        .order_by("period_start", "created_at")
+        .values_list(
+            "number", "date", "period_start", "period_end", "due_date", "subtotal", "tax",
+            "total",
+        )
+    )  # fmt: skip

@@ -1,0 +1,200 @@
+"""The API: shapes, status codes and error codes of /subscriptions/ and /test_clock/."""
+
+from datetime import date
+
+import pytest
+
+from billing.models import Workspace
+from subscriptions.models import Subscription
+from subscriptions.tests.helpers import santiago
+from tests.conftest import Tenant, make_tenant
+from tests.factories import AddOnFactory, CouponFactory, CustomerFactory, PlanFactory
+
+pytestmark = pytest.mark.django_db
+
+FIELDS = {
+    "id", "customer", "document", "currency", "frequency", "date_start", "trial_end",
+    "billing_anchor", "next_billing", "previous_billing", "billing_cycles",
+    "next_billing_cycle", "expiration_days", "collection_scheme", "default_source",
+    "custom_change", "coupon", "require_reference", "note", "status", "status_description",
+    "needs_attention", "needs_attention_reason", "cancel_reason", "cancel_at_period_end",
+    "cancelled", "paused", "paused_reason", "pause_until", "lines", "addons", "references",
+    "metadata", "test_mode", "created", "updated",
+}  # fmt: skip
+
+
+@pytest.fixture
+def tester() -> Tenant:
+    """A test-mode caller whose workspace's clock stands at 2026-03-10 09:00 in Santiago."""
+    tenant = make_tenant(test_mode=True)
+    Workspace.objects.filter(pk=tenant.workspace.pk).update(
+        test_clock_at=santiago(2026, 3, 10, 9, 0)
+    )
+    return tenant
+
+
+def _body(tenant: Tenant, **fields):  # type: ignore[no-untyped-def]
+    scope = {"workspace": tenant.workspace, "test_mode": tenant.test_mode}
+    return {
+        "customer": CustomerFactory(**scope).id,
+        "lines": [{"plan": PlanFactory(**scope).id, "quantity": 2}],
+        **fields,
+    }
+
+
+def test_create_bills_the_first_cycle_and_shows_every_field(tester: Tenant) -> None:
+    addon = AddOnFactory(workspace=tester.workspace, test_mode=True)
+    response = tester.client.post(
+        "/subscriptions/",
+        _body(tester, addons=[{"addon": addon.id}], note="Plan anual", metadata={"crm": "7"}),
+        format="json",
+    )
+    assert response.status_code == 201, response.json()
+    data = response.json()
+    assert set(data) == FIELDS
+    assert data["id"].startswith("sub_")
+    assert (data["status"], data["frequency"], data["currency"]) == ("active", "monthly", "CLP")
+    assert (data["date_start"], data["previous_billing"], data["next_billing"]) == (
+        "2026-03-10", "2026-03-10", "2026-04-10"
+    )  # fmt: skip
+    assert data["next_billing_cycle"] == 2
+    assert data["document"] == 33 and data["expiration_days"] == 10
+    assert data["lines"] == [
+        {"plan": data["lines"][0]["plan"], "quantity": "2.000000", "coupon": None}
+    ]
+    history = tester.client.get(f"/subscriptions/{data['id']}/invoices/").json()
+    assert history["count"] == 1
+    [invoice] = history["results"]
+    assert (invoice["subscription"], invoice["status"], invoice["number"]) == (
+        data["id"], "finalized", 1
+    )  # fmt: skip
+    assert (invoice["period_start"], invoice["period_end"], invoice["due_date"]) == (
+        "2026-03-10", "2026-04-10", "2026-03-20"
+    )  # fmt: skip
+    assert invoice["total"] == "29750"  # (2 × 10,000 + 5,000) + 19%
+
+
+def test_the_test_clock_runs_the_cycles_it_passes(tester: Tenant) -> None:
+    created = tester.client.post("/subscriptions/", _body(tester), format="json").json()
+    clock = tester.client.get("/test_clock/").json()
+    assert clock == {"now": "2026-03-10T12:00:00Z", "frozen": True, "timezone": "America/Santiago"}
+
+    response = tester.client.post(
+        "/test_clock/", {"advance_to": "2026-06-10T00:30:00-04:00"}, format="json"
+    )
+    assert response.status_code == 200, response.json()
+    assert response.json()["now"] == "2026-06-10T04:30:00Z"
+    history = tester.client.get(f"/subscriptions/{created['id']}/invoices/").json()
+    assert [i["period_start"] for i in history["results"]] == [
+        "2026-06-10", "2026-05-10", "2026-04-10", "2026-03-10"
+    ]  # fmt: skip
+    assert tester.client.get(f"/subscriptions/{created['id']}/").json()["next_billing"] == (
+        "2026-07-10"
+    )
+
+
+def test_the_test_clock_only_moves_forward_and_only_in_test_mode(tester: Tenant) -> None:
+    back = tester.client.post("/test_clock/", {"advance_to": "2026-03-01T00:00:00Z"}, format="json")
+    assert back.status_code == 400 and "advance_to" in back.json()
+    far = tester.client.post("/test_clock/", {"advance_to": "2099-01-01T00:00:00Z"}, format="json")
+    assert far.status_code == 400
+    live = make_tenant()
+    assert live.client.get("/test_clock/").json()["frozen"] is False
+    refused = live.client.post(
+        "/test_clock/", {"advance_to": "2099-01-01T00:00:00Z"}, format="json"
+    )
+    assert refused.status_code == 409
+    assert refused.json()["code"] == "test_clock_live_mode"
+
+
+def test_pause_resume_process_and_cancel(tester: Tenant) -> None:
+    sub = tester.client.post("/subscriptions/", _body(tester), format="json").json()
+    url = f"/subscriptions/{sub['id']}/"
+    not_due = tester.client.post(f"{url}process/")
+    assert (not_due.status_code, not_due.json()["code"]) == (409, "subscription_not_due")
+
+    paused = tester.client.post(
+        f"{url}pause/", {"paused_reason": "custom", "pause_until": "2026-05-01"}, format="json"
+    )
+    assert paused.status_code == 200, paused.json()
+    assert (paused.json()["status"], paused.json()["pause_until"]) == ("paused", "2026-05-01")
+    assert paused.json()["paused"] == "2026-03-10T12:00:00Z"
+    again = tester.client.post(f"{url}pause/", {}, format="json")
+    assert again.json()["code"] == "subscription_invalid_transition"
+
+    resumed = tester.client.post(f"{url}resume/")
+    assert (resumed.json()["status"], resumed.json()["next_billing"]) == ("active", "2026-04-10")
+
+    at_end = tester.client.delete(f"{url}?cancel_reason=no_card&at_period_end=true")
+    assert at_end.status_code == 200, at_end.json()
+    assert (at_end.json()["status"], at_end.json()["cancel_at_period_end"]) == ("active", True)
+    now = tester.client.delete(url, {"cancel_reason": "fraud_review_failed"}, format="json")
+    assert now.status_code == 200
+    assert (now.json()["status"], now.json()["cancel_reason"]) == (
+        "cancelled",
+        "fraud_review_failed",
+    )
+    assert now.json()["cancelled"] == "2026-03-10T12:00:00Z"
+    gone = tester.client.delete(url)
+    assert gone.status_code == 409
+
+
+def test_process_bills_a_due_cycle(tester: Tenant) -> None:
+    sub = tester.client.post("/subscriptions/", _body(tester), format="json").json()
+    # The clock reaches the boundary without the cycles having run (as if beat lagged).
+    Workspace.objects.filter(pk=tester.workspace.pk).update(
+        test_clock_at=santiago(2026, 4, 10, 8, 0)
+    )
+    response = tester.client.post(f"/subscriptions/{sub['id']}/process/")
+    assert response.status_code == 200, response.json()
+    assert (response.json()["previous_billing"], response.json()["next_billing"]) == (
+        "2026-04-10", "2026-05-10"
+    )  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    ("fields", "field"),
+    [
+        ({"lines": []}, "lines"),
+        ({"collection_scheme": "charge_payment"}, "default_source"),
+        ({"date_start": "2026-03-01"}, "date_start"),
+        ({"billing_anchor": "2026-05-01"}, "billing_anchor"),
+        ({"expiration_days": -1}, "expiration_days"),
+        ({"colour": "red"}, "colour"),
+        ({"collection_scheme": "by_pigeon"}, "collection_scheme"),
+    ],
+)
+def test_invalid_bodies_are_400_on_their_field(tester: Tenant, fields: dict, field: str) -> None:
+    response = tester.client.post("/subscriptions/", _body(tester, **fields), format="json")
+    assert response.status_code == 400
+    assert field in response.json()
+
+
+def test_another_tenants_plan_or_coupon_is_a_400(tester: Tenant) -> None:
+    other = make_tenant(test_mode=True)
+    foreign_plan = PlanFactory(workspace=other.workspace, test_mode=True)
+    body = _body(tester)
+    body["lines"][0]["plan"] = foreign_plan.id
+    assert tester.client.post("/subscriptions/", body, format="json").status_code == 400
+    foreign_coupon = CouponFactory(workspace=other.workspace, test_mode=True)
+    response = tester.client.post(
+        "/subscriptions/", _body(tester, coupon=foreign_coupon.id), format="json"
+    )
+    assert response.status_code == 400 and "coupon" in response.json()
+
+
+def test_update_keeps_creation_terms_and_filters_find_needs_attention(tester: Tenant) -> None:
+    sub = tester.client.post("/subscriptions/", _body(tester), format="json").json()
+    url = f"/subscriptions/{sub['id']}/"
+    moved = tester.client.patch(url, {"date_start": "2026-04-01"}, format="json")
+    assert moved.status_code == 400 and "date_start" in moved.json()
+    noted = tester.client.patch(url, {"note": "VIP", "billing_cycles": 6}, format="json")
+    assert (noted.json()["note"], noted.json()["billing_cycles"]) == ("VIP", 6)
+    Subscription.objects.filter(pk=sub["id"]).update(
+        status="needs_attention", needs_attention_reason="gateway_issue"
+    )
+    flagged = tester.client.get("/subscriptions/?needs_attention=true").json()
+    assert [s["id"] for s in flagged["results"]] == [sub["id"]]
+    assert flagged["results"][0]["needs_attention"] is True
+    assert tester.client.get("/subscriptions/?needs_attention=false").json()["count"] == 0
+    assert date.fromisoformat(sub["next_billing"]) == date(2026, 4, 10)

@@ -1,0 +1,117 @@
+"""After the invoice: charging the default source with retries, emailing, and the tax
+agency's rejection, each ending in needs-attention when it cannot succeed."""
+
+from datetime import timedelta
+
+import pytest
+from django.core import mail
+
+from billing.clock import clock_now
+from billing.models import Event, Workspace
+from invoices.choices import BillerStatus
+from invoices.tax_agency import _finish
+from payments.gateways import sandbox
+from payments.models import Payment
+from payments.services import source_create_sandbox_card
+from subscriptions.choices import CollectionStatus, NeedsAttentionReason, SubscriptionStatus
+from subscriptions.collection import period_collect
+from subscriptions.models import BilledPeriod
+from subscriptions.selectors import periods_collect_due_ids
+from subscriptions.tests.helpers import customer_of, plan_of, santiago, subscribe, workspace_at
+
+pytestmark = pytest.mark.django_db
+
+
+def _charged_subscription(card: str):  # type: ignore[no-untyped-def]
+    now = santiago(2026, 3, 1, 9, 0)
+    workspace = workspace_at(now)
+    customer = customer_of(workspace)
+    source = source_create_sandbox_card(
+        customer=customer, card_number=card, exp_month=12, exp_year=2030, now=now
+    )
+    subscription = subscribe(
+        workspace, now, [(plan_of(workspace), 1)], customer=customer,
+        collection_scheme="charge_payment", default_source=source,
+    )  # fmt: skip
+    return workspace, subscription, BilledPeriod.objects.get(subscription=subscription)
+
+
+def _move_clock(workspace: Workspace, to) -> None:  # type: ignore[no-untyped-def]
+    Workspace.objects.filter(pk=workspace.pk).update(test_clock_at=to)
+
+
+def test_the_default_source_is_charged_once() -> None:
+    workspace, subscription, period = _charged_subscription(sandbox.SUCCEEDS)
+    assert period.invoice.collection_method == "automatically"
+    assert periods_collect_due_ids(now=clock_now(workspace=workspace, test_mode=False)) == [
+        period.pk
+    ]
+
+    assert period_collect(period_id=period.pk, clock=clock_now) == CollectionStatus.SUCCEEDED
+    # A duplicate message finds nothing to do.
+    assert period_collect(period_id=period.pk, clock=clock_now) is None
+
+    period.refresh_from_db()
+    assert period.collection_status == CollectionStatus.SUCCEEDED
+    assert period.collected_at == santiago(2026, 3, 1, 9, 0)
+    assert period.invoice.status == "paid"
+    assert Payment.objects.filter(subscription_id=subscription.id, status="succeeded").count() == 1
+
+
+def test_a_declined_card_is_retried_at_1_3_5_7_days_then_needs_attention() -> None:
+    workspace, subscription, period = _charged_subscription(sandbox.DECLINED)
+    first = santiago(2026, 3, 1, 9, 0)
+    attempts_at = [first + timedelta(days=d) for d in (0, 1, 3, 5, 7)]
+    for attempt, at in enumerate(attempts_at):
+        _move_clock(workspace, at - timedelta(minutes=1))
+        assert period_collect(period_id=period.pk, clock=clock_now) is None  # not due yet
+        _move_clock(workspace, at)
+        outcome = period_collect(period_id=period.pk, clock=clock_now)
+        assert outcome == (CollectionStatus.FAILED if attempt == 4 else CollectionStatus.PENDING)
+    period.refresh_from_db()
+    assert period.collection_attempts == 5
+    assert period.last_error == "card_declined"
+    subscription.refresh_from_db()
+    assert subscription.status == SubscriptionStatus.NEEDS_ATTENTION
+    assert subscription.needs_attention_reason == NeedsAttentionReason.GATEWAY_ISSUE
+    assert Payment.objects.filter(subscription_id=subscription.id, status="failed").count() == 5
+    assert Event.objects.filter(
+        object_id=subscription.id, type="subscription.needs_attention"
+    ).exists()
+
+
+def test_send_invoice_emails_the_invoice() -> None:
+    now = santiago(2026, 3, 1, 9, 0)
+    workspace = workspace_at(now)
+    subscription = subscribe(workspace, now, [(plan_of(workspace), 1)])
+    period = BilledPeriod.objects.get(subscription=subscription)
+    assert period_collect(period_id=period.pk, clock=clock_now) == CollectionStatus.SUCCEEDED
+    [message] = mail.outbox
+    assert message.to == ["billing@cliente.cl"]
+    assert str(period.invoice.number) in message.subject
+
+
+def test_a_reviewed_draft_is_collected_once_finalized() -> None:
+    from invoices.services import invoice_finalize
+
+    now = santiago(2026, 3, 1, 9, 0)
+    workspace = workspace_at(now, review_cycle_invoices=True)
+    subscription = subscribe(workspace, now, [(plan_of(workspace), 1)])
+    period = BilledPeriod.objects.get(subscription=subscription)
+    assert periods_collect_due_ids(now=now) == []
+    invoice_finalize(invoice=period.invoice, now=now)
+    assert periods_collect_due_ids(now=now) == [period.pk]
+    assert period_collect(period_id=period.pk, clock=clock_now) == CollectionStatus.SUCCEEDED
+    assert len(mail.outbox) == 1
+
+
+def test_a_tax_agency_rejection_puts_the_subscription_in_needs_attention() -> None:
+    now = santiago(2026, 3, 1, 9, 0)
+    workspace = workspace_at(now)
+    subscription = subscribe(workspace, now, [(plan_of(workspace), 1)])
+    invoice = BilledPeriod.objects.get(subscription=subscription).invoice
+    _finish(invoice, BillerStatus.FAILED, {"errors": [{"message": "RUT receptor inválido"}]})
+    subscription.refresh_from_db()
+    assert subscription.status == SubscriptionStatus.NEEDS_ATTENTION
+    assert subscription.needs_attention_reason == NeedsAttentionReason.BILLER_ISSUE
+    assert "RUT receptor inválido" in subscription.status_description

@@ -1,0 +1,179 @@
+"""Cycles: what one cycle issues, the batch finalize against the single one, review mode,
+billing_cycles, cancel at period end, and the database's at-most-once constraint."""
+
+from datetime import date, timedelta
+from decimal import Decimal
+
+import pytest
+from django.db import IntegrityError, transaction
+from django.forms.models import model_to_dict
+
+from billing.models import DocumentType, Event
+from invoices.batch import InvoiceDraft, invoice_batch_snapshot, invoices_issue_batch
+from invoices.models import Invoice
+from invoices.services import invoice_create, invoice_finalize
+from invoices.snapshots import invoice_snapshot
+from subscriptions import services
+from subscriptions.choices import CollectionStatus, SubscriptionStatus
+from subscriptions.cycles import cycle_run, fixed_clock
+from subscriptions.models import BilledPeriod
+from subscriptions.tests.helpers import (
+    customer_of,
+    invoice_rows,
+    plan_of,
+    santiago,
+    subscribe,
+    workspace_at,
+)
+
+pytestmark = pytest.mark.django_db
+D = Decimal
+
+
+def _lines() -> list[dict]:
+    return [
+        {"name": "Pro", "amount": D("10000.5"), "quantity": D(3), "discount": D(10)},
+        {"name": "Soporte", "amount": D(4990), "quantity": D(1), "exempt": True},
+        {"name": "Extra", "amount": D(1000), "quantity": D(2), "discount": D(150),
+         "discount_scheme": "$"},
+    ]  # fmt: skip
+
+
+def _fields(invoice: Invoice) -> dict:
+    ignored = {"id", "workspace", "created_at", "updated_at", "pdf"}
+    return {k: v for k, v in model_to_dict(invoice).items() if k not in ignored} | {
+        "finalized_at": invoice.finalized_at
+    }
+
+
+def _line_fields(invoice: Invoice) -> list[dict]:
+    return [
+        {k: v for k, v in model_to_dict(line).items() if k not in {"id", "invoice"}}
+        for line in invoice.lines.order_by("position")
+    ]
+
+
+def test_a_batch_finalized_invoice_is_stored_as_a_singly_finalized_one() -> None:
+    now = santiago(2026, 5, 1, 0, 0)
+    workspace = workspace_at(now)
+    customer = customer_of(workspace)
+    terms = {"date": date(2026, 5, 1), "due_date": date(2026, 5, 11),
+             "period_start": date(2026, 5, 1), "period_end": date(2026, 6, 1),
+             "discount": D(5), "note": "Mayo", "subscription_id": "sub_X"}  # fmt: skip
+    single = invoice_create(
+        workspace=workspace, test_mode=True, customer=customer,
+        document=DocumentType.objects.get(pk=33), lines=_lines(), **terms,
+    )  # fmt: skip
+    single = invoice_finalize(invoice=single, now=now)
+    draft = Invoice(
+        customer=customer, document=DocumentType.objects.get(pk=33), currency_id="CLP",
+        tax_percent=D(19), **terms,
+    )  # fmt: skip
+    with transaction.atomic():
+        [batch] = invoices_issue_batch(
+            workspace=workspace, test_mode=True, drafts=[InvoiceDraft(draft, _lines())],
+            finalize=True, now=now,
+        )  # fmt: skip
+    batch = Invoice.objects.get(pk=batch.pk)
+    single = Invoice.objects.get(pk=single.pk)
+
+    # The same stored state, but for the next number of the same sequence.
+    assert (single.number, batch.number) == (1, 2)
+    assert _fields(batch) | {"number": 1} == _fields(single)
+    assert batch.status == "finalized" and batch.biller_status == "pending"
+    assert _line_fields(batch) == _line_fields(single)
+    # The event's cheap snapshot says what the serializer says.
+    event = Event.objects.get(object_id=batch.id, type="invoice.finalized")
+    rendered = invoice_snapshot(batch)
+    assert event.data == invoice_batch_snapshot(batch, list(batch.lines.order_by("position")))
+    assert {k: v for k, v in event.data.items() if k != "lines"} == {
+        k: rendered[k] for k in event.data if k != "lines"
+    }
+    assert [dict(line) for line in event.data["lines"]] == rendered["lines"]
+
+
+def test_each_cycle_issues_one_numbered_invoice_and_moves_on() -> None:
+    now = santiago(2026, 1, 15, 10, 0)
+    workspace = workspace_at(now)
+    subscription = subscribe(workspace, now, [(plan_of(workspace, 10000), 1)], expiration_days=5)
+    # Nothing else is due until Feb 15 (local midnight).
+    eve = santiago(2026, 2, 14, 23, 59)
+    assert cycle_run(clock=fixed_clock(eve), now=eve, workspace=workspace, test_mode=True) == 0
+    feb = santiago(2026, 2, 15, 0, 0)
+    assert cycle_run(clock=fixed_clock(feb), now=feb, workspace=workspace, test_mode=True) == 1
+    # Run again at the same time: nothing more.
+    assert cycle_run(clock=fixed_clock(feb), now=feb, workspace=workspace, test_mode=True) == 0
+    assert invoice_rows(subscription) == [
+        (1, date(2026, 1, 15), date(2026, 1, 15), date(2026, 2, 15), date(2026, 1, 20),
+         D(10000), D(1900), D(11900)),
+        (2, date(2026, 2, 15), date(2026, 2, 15), date(2026, 3, 15), date(2026, 2, 20),
+         D(10000), D(1900), D(11900)),
+    ]  # fmt: skip
+    period = BilledPeriod.objects.get(subscription=subscription, cycle=2)
+    assert period.collection_status == CollectionStatus.PENDING
+    assert period.next_attempt_at == feb
+    line = period.invoice.lines.get()
+    assert line.description == "2026-02-15 – 2026-03-14"
+    assert period.invoice.collection_method == "deferred"
+
+
+def test_review_mode_keeps_cycle_invoices_as_drafts() -> None:
+    now = santiago(2026, 1, 15, 10, 0)
+    workspace = workspace_at(now, review_cycle_invoices=True)
+    subscription = subscribe(workspace, now, [(plan_of(workspace), 1)])
+    [period] = BilledPeriod.objects.filter(subscription=subscription)
+    assert period.invoice.status == "draft" and period.invoice.number is None
+    assert period.collection_status == CollectionStatus.REVIEW
+    assert period.invoice.total == D(11900)  # totals computed, as for any draft
+    subscription.refresh_from_db()
+    assert subscription.next_billing == date(2026, 2, 15)
+
+
+def test_billing_cycles_finalize_the_subscription() -> None:
+    now = santiago(2026, 1, 1, 10, 0)
+    workspace = workspace_at(now)
+    subscription = subscribe(workspace, now, [(plan_of(workspace), 1)], billing_cycles=2)
+    later = santiago(2026, 6, 1, 0, 0)
+    cycle_run(clock=fixed_clock(later), now=later, workspace=workspace, test_mode=True)
+    subscription.refresh_from_db()
+    assert subscription.status == SubscriptionStatus.FINALIZED
+    assert subscription.cycles_billed == 2 and subscription.next_billing is None
+    assert len(invoice_rows(subscription)) == 2
+
+
+def test_cancel_at_period_end_cancels_at_the_boundary_without_billing() -> None:
+    now = santiago(2026, 1, 10, 10, 0)
+    workspace = workspace_at(now)
+    subscription = subscribe(workspace, now, [(plan_of(workspace), 1)])
+    services.subscription_cancel(
+        subscription=subscription, now=now + timedelta(days=3), cancel_reason="not_paid",
+        at_period_end=True,
+    )  # fmt: skip
+    subscription.refresh_from_db()
+    assert subscription.status == SubscriptionStatus.ACTIVE
+    assert subscription.cancel_at_period_end
+    boundary = santiago(2026, 2, 10, 0, 0)
+    cycle_run(clock=fixed_clock(boundary), now=boundary, workspace=workspace, test_mode=True)
+    subscription.refresh_from_db()
+    assert subscription.status == SubscriptionStatus.CANCELLED
+    assert subscription.cancelled_at == boundary
+    assert subscription.cancel_reason == "not_paid"
+    assert len(invoice_rows(subscription)) == 1
+    assert Event.objects.filter(object_id=subscription.id, type="subscription.cancelled").exists()
+
+
+def test_the_database_refuses_a_second_invoice_for_a_period() -> None:
+    now = santiago(2026, 1, 10, 10, 0)
+    workspace = workspace_at(now)
+    subscription = subscribe(workspace, now, [(plan_of(workspace), 1)])
+    period = BilledPeriod.objects.get(subscription=subscription)
+    other = invoice_create(
+        workspace=workspace, test_mode=True, customer=subscription.customer,
+        document=subscription.document, date=period.period_start,
+        lines=[{"name": "x", "amount": D(1)}],
+    )  # fmt: skip
+    with pytest.raises(IntegrityError), transaction.atomic():
+        BilledPeriod.objects.create(
+            subscription=subscription, cycle=2, period_start=period.period_start,
+            period_end=period.period_end, invoice=other,
+        )  # fmt: skip

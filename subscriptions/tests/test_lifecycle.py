@@ -1,0 +1,211 @@
+"""Pause, resume, cancel and proration: worked examples, checked by hand."""
+
+from datetime import date
+from decimal import Decimal
+
+import pytest
+
+from billing.errors import DomainError, InvalidInput
+from billing.models import Event
+from invoices.models import CreditNote, Invoice
+from subscriptions import services
+from subscriptions.choices import SUBSCRIPTION_TRANSITIONS, SubscriptionStatus
+from subscriptions.clocks import clock_advance
+from subscriptions.models import Subscription
+from subscriptions.tests.helpers import invoice_rows, plan_of, santiago, subscribe, workspace_at
+
+pytestmark = pytest.mark.django_db
+D = Decimal
+
+
+def _periods(subscription: Subscription) -> list[tuple[date, date]]:
+    return [(row[2], row[3]) for row in invoice_rows(subscription)]
+
+
+def test_pause_then_resume_continues_at_the_next_boundary_without_back_billing() -> None:
+    start = santiago(2026, 1, 15, 9, 0)
+    workspace = workspace_at(start)
+    subscription = subscribe(workspace, start, [(plan_of(workspace), 1)])
+    clock_advance(workspace=workspace, test_mode=True, now=start, to=santiago(2026, 2, 20, 9, 0))
+    services.subscription_pause(
+        subscription=subscription, now=santiago(2026, 2, 20, 9, 0), paused_reason="custom"
+    )
+    # Mar 15 and Apr 15 pass while paused: nothing is billed.
+    clock_advance(workspace=workspace, test_mode=True, now=santiago(2026, 2, 20, 9, 0),
+                  to=santiago(2026, 5, 3, 9, 0))  # fmt: skip
+    assert len(_periods(subscription)) == 2
+    resumed = services.subscription_resume(
+        subscription=subscription, now=santiago(2026, 5, 3, 9, 0)
+    )
+    assert resumed.status == SubscriptionStatus.ACTIVE
+    assert resumed.next_billing == date(2026, 5, 15)  # not May 3, and not Mar 15 again
+    clock_advance(workspace=workspace, test_mode=True, now=santiago(2026, 5, 3, 9, 0),
+                  to=santiago(2026, 5, 20, 9, 0))  # fmt: skip
+    assert _periods(subscription) == [
+        (date(2026, 1, 15), date(2026, 2, 15)),
+        (date(2026, 2, 15), date(2026, 3, 15)),
+        (date(2026, 5, 15), date(2026, 6, 15)),
+    ]
+    types = Event.objects.filter(object_id=subscription.id).values_list("type", flat=True)
+    assert {"subscription.paused", "subscription.resumed"} <= set(types)
+
+
+def test_pause_until_resumes_by_itself_when_the_date_comes() -> None:
+    start = santiago(2026, 1, 15, 9, 0)
+    workspace = workspace_at(start)
+    subscription = subscribe(workspace, start, [(plan_of(workspace), 1)])
+    paused = services.subscription_pause(
+        subscription=subscription, now=santiago(2026, 1, 20, 9, 0), pause_until=date(2026, 4, 1)
+    )
+    assert paused.resume_at == santiago(2026, 4, 1, 0, 0)
+    clock_advance(workspace=workspace, test_mode=True, now=santiago(2026, 1, 20, 9, 0),
+                  to=santiago(2026, 4, 20, 9, 0))  # fmt: skip
+    subscription.refresh_from_db()
+    assert subscription.status == SubscriptionStatus.ACTIVE
+    assert subscription.pause_until is None
+    # Resumed on Apr 1; the next boundary is Apr 15. Feb 15 and Mar 15 are never billed.
+    assert _periods(subscription) == [
+        (date(2026, 1, 15), date(2026, 2, 15)),
+        (date(2026, 4, 15), date(2026, 5, 15)),
+    ]
+
+
+def test_cancel_now_stops_billing() -> None:
+    start = santiago(2026, 1, 15, 9, 0)
+    workspace = workspace_at(start)
+    subscription = subscribe(workspace, start, [(plan_of(workspace), 1)])
+    cancelled = services.subscription_cancel(
+        subscription=subscription, now=santiago(2026, 1, 20, 9, 0), cancel_reason="insolvency"
+    )
+    assert cancelled.status == SubscriptionStatus.CANCELLED
+    assert cancelled.cancelled_at == santiago(2026, 1, 20, 9, 0)
+    assert cancelled.next_billing is None
+    clock_advance(workspace=workspace, test_mode=True, now=santiago(2026, 1, 20, 9, 0),
+                  to=santiago(2026, 6, 1, 9, 0))  # fmt: skip
+    assert len(_periods(subscription)) == 1
+    with pytest.raises(DomainError) as error:
+        services.subscription_cancel(subscription=subscription, now=santiago(2026, 6, 1, 9, 0))
+    assert error.value.code == "subscription_invalid_transition"
+
+
+@pytest.mark.parametrize(
+    ("status", "verb"),
+    [
+        ("active", "resume"),
+        ("paused", "pause"),
+        ("cancelled", "pause"),
+        ("cancelled", "resume"),
+        ("finalized", "resume"),
+        ("finalized", "pause"),
+        ("needs_attention", "pause"),
+    ],
+)
+def test_forbidden_transitions_are_refused(status: str, verb: str) -> None:
+    now = santiago(2026, 1, 15, 9, 0)
+    workspace = workspace_at(now)
+    subscription = subscribe(workspace, now, [(plan_of(workspace), 1)])
+    Subscription.objects.filter(pk=subscription.pk).update(status=status)
+    call = getattr(services, f"subscription_{verb}")
+    with pytest.raises(DomainError) as error:
+        call(subscription=subscription, now=now)
+    assert error.value.code == "subscription_invalid_transition"
+
+
+def test_every_allowed_transition_has_a_service() -> None:
+    # active→paused (pause), paused→active and needs_attention→active (resume),
+    # active/paused/needs_attention→cancelled (cancel), active→finalized (cycles),
+    # active→needs_attention (flag): each is exercised in this module or test_collection.
+    assert {
+        ("active", "paused"), ("active", "cancelled"), ("active", "finalized"),
+        ("active", "needs_attention"), ("paused", "active"), ("paused", "cancelled"),
+        ("needs_attention", "active"), ("needs_attention", "cancelled"),
+    } == SUBSCRIPTION_TRANSITIONS  # fmt: skip
+    now = santiago(2026, 1, 15, 9, 0)
+    workspace = workspace_at(now)
+    for start in ("paused", "needs_attention"):
+        subscription = subscribe(workspace, now, [(plan_of(workspace), 1)])
+        Subscription.objects.filter(pk=subscription.pk).update(status=start)
+        assert services.subscription_resume(subscription=subscription, now=now).status == "active"
+        Subscription.objects.filter(pk=subscription.pk).update(status=start)
+        assert services.subscription_cancel(subscription=subscription, now=now).status == (
+            "cancelled"
+        )
+
+
+def test_upgrading_mid_period_credits_unused_time_and_charges_the_rest() -> None:
+    # April has 30 days. On Apr 16, 15 of them are left: Basic (30,000) is credited
+    # 15/30 = 15,000 (+ IVA 2,850 = 17,850) on a credit note against April's invoice, and
+    # Premium (60,000) is charged 15/30 = 30,000 (+ 5,700 = 35,700) on a new invoice.
+    start = santiago(2026, 4, 1, 9, 0)
+    workspace = workspace_at(start)
+    basic, premium = (
+        plan_of(workspace, 30000, name="Basic"),
+        plan_of(workspace, 60000, name="Premium"),
+    )
+    subscription = subscribe(workspace, start, [(basic, 1)])
+    change = santiago(2026, 4, 16, 11, 0)
+    services.subscription_update(
+        subscription=subscription, now=change, lines=[{"plan": premium, "quantity": D(1)}]
+    )
+
+    april = Invoice.objects.get(subscription_id=subscription.id, period_start=date(2026, 4, 1))
+    note = CreditNote.objects.get(invoice=april)
+    assert (note.status, note.reason, note.subtotal, note.tax, note.total) == (
+        "finalized",
+        3,
+        D(15000),
+        D(2850),
+        D(17850),
+    )
+    [credit] = note.lines.all()
+    assert credit.name == "Unused time on Basic"
+    assert credit.description == "2026-04-16 – 2026-04-30 (prorated 15/30 days)"
+    charge_invoice = Invoice.objects.get(
+        subscription_id=subscription.id, period_start=date(2026, 4, 16)
+    )
+    assert (charge_invoice.status, charge_invoice.period_end, charge_invoice.subtotal,
+            charge_invoice.tax, charge_invoice.total) == (
+        "finalized", date(2026, 5, 1), D(30000), D(5700), D(35700)
+    )  # fmt: skip
+    [charge] = charge_invoice.lines.all()
+    assert (charge.name, charge.amount, charge.quantity) == (
+        "Remaining time on Premium",
+        D(30000),
+        1,
+    )
+    # May bills Premium in full.
+    clock_advance(workspace=workspace, test_mode=True, now=change, to=santiago(2026, 5, 1, 9, 0))
+    may = Invoice.objects.get(subscription_id=subscription.id, period_start=date(2026, 5, 1))
+    assert (may.subtotal, may.total) == (D(60000), D(71400))
+
+
+def test_a_quantity_change_in_a_31_day_month_rounds_once_per_line() -> None:
+    # May has 31 days; on May 10, 22 are left. 2 seats → 3 seats of 10,000:
+    # credit 2 × 10,000 × 22/31 = 2 × 7,096.774194 = 14,193.548388 → 14,194;
+    # charge 3 × 7,096.774194 = 21,290.322582 → 21,290.
+    start = santiago(2026, 5, 1, 9, 0)
+    workspace = workspace_at(start)
+    seat = plan_of(workspace, 10000, name="Seat")
+    subscription = subscribe(workspace, start, [(seat, 2)])
+    services.subscription_update(
+        subscription=subscription, now=santiago(2026, 5, 10, 9, 0),
+        lines=[{"plan": seat, "quantity": D(3)}],
+    )  # fmt: skip
+    note = CreditNote.objects.get(invoice__subscription_id=subscription.id)
+    [credit] = note.lines.all()
+    assert (credit.quantity, credit.amount, credit.total) == (2, D("7096.774194"), D(14194))
+    extra = Invoice.objects.get(subscription_id=subscription.id, period_start=date(2026, 5, 10))
+    [charge] = extra.lines.all()
+    assert (charge.quantity, charge.amount, charge.total) == (3, D("7096.774194"), D(21290))
+
+
+def test_lines_must_share_the_subscription_frequency() -> None:
+    now = santiago(2026, 5, 1, 9, 0)
+    workspace = workspace_at(now)
+    subscription = subscribe(workspace, now, [(plan_of(workspace), 1)])
+    annual = plan_of(workspace, frequency="annual")
+    with pytest.raises(InvalidInput) as error:
+        services.subscription_update(
+            subscription=subscription, now=now, lines=[{"plan": annual, "quantity": D(1)}]
+        )
+    assert "lines" in error.value.errors
