@@ -69,7 +69,8 @@ class PaymentAdmin(ReadOnlyAdmin):
     fields = (
         "id", "workspace", "test_mode", "customer", "amount", "currency", "amount_refunded",
         "date", "description", "status", "failed_reason", "payment_date", "source", "gateway",
-        "gateway_reference", "subscription_id", "return_url", "metadata", "created_at",
+        "gateway_reference", "subscription_id", "return_url", "authentication_expires_at",
+        "metadata", "created_at",
     )  # fmt: skip
     readonly_fields = fields
 
@@ -82,7 +83,8 @@ class SourceAdmin(ReadOnlyAdmin):
     list_select_related = ("customer",)
     fields = (
         "id", "workspace", "test_mode", "customer", "gateway", "usage", "status", "card_brand",
-        "card_last4", "card_exp_month", "card_exp_year", "masked_token", "created_at",
+        "card_last4", "card_exp_month", "card_exp_year", "masked_token", "payer_scope",
+        "created_at",
     )  # fmt: skip
     readonly_fields = fields
 

@@ -1,6 +1,8 @@
 """Payments, their allocations to invoices and refunds; card sources (gateway tokens only);
 gateway connections; hosted payment links; and payment intents."""
 
+import secrets
+
 from django.db import models
 from django.db.models import F, Q
 
@@ -14,6 +16,11 @@ from payments.choices import (
     SourceStatus,
     SourceUsage,
 )
+
+
+def new_payment_client_secret() -> str:
+    """What the payer's browser holds to drive this one payment (see /publishable/)."""
+    return f"pay_secret_{secrets.token_urlsafe(24)}"
 
 
 class PaymentGateway(TenantModel):
@@ -63,6 +70,9 @@ class Source(TenantModel):
     card_exp_year = models.PositiveSmallIntegerField(null=True, blank=True)
     gateway_token = models.CharField(max_length=255)
     gateway_data = models.JSONField(default=dict, blank=True)
+    # The link, intent or payment whose key a payer used to create this source without
+    # an API token: only that checkout may charge it when it names no customer.
+    payer_scope = models.CharField(max_length=40, blank=True)
 
     class Meta(TenantModel.Meta):
         constraints = [
@@ -112,6 +122,10 @@ class Payment(TenantModel):
     amount_refunded = money_field()
     return_url = models.URLField(max_length=1000, blank=True)
     enable_checkout = models.BooleanField(default=False)
+    client_secret = models.CharField(max_length=128, unique=True, default=new_payment_client_secret)
+    # A payment left at the gateway's authentication step holds its invoices' amount
+    # until then; the expiry sweep cancels it afterwards.
+    authentication_expires_at = models.DateTimeField(null=True, blank=True)
     invoices = models.ManyToManyField(
         "invoices.Invoice", through="PaymentAllocation", related_name="payments"
     )

@@ -1,13 +1,39 @@
 """Payment reads: querysets with what their representations read, in a fixed number of
 queries."""
 
-from django.db.models import Prefetch, QuerySet
+from django.db.models import Prefetch, Q, QuerySet
 
-from payments.models import Payment, PaymentAllocation, Refund
+from payments.models import Intent, Payment, PaymentAllocation, PaymentLink, Refund
 
 
 def payment_queryset() -> QuerySet[Payment]:
     return Payment.objects.select_related("currency").prefetch_related(
         Prefetch("allocations", queryset=PaymentAllocation.objects.select_related("invoice")),
         Prefetch("refunds", queryset=Refund.objects.order_by("created_at", "id")),
+    )
+
+
+def payment_for_payer(*, payment_id: str, client_secret: str) -> Payment | None:
+    """The payment a browser may drive: named by its id and the client secret of the
+    payment or of its intent. Neither alone is enough."""
+    if not client_secret:
+        return None
+    return (
+        Payment.objects.select_related("workspace", "currency", "source", "customer")
+        .filter(pk=payment_id)
+        .filter(Q(client_secret=client_secret) | Q(intent__client_secret=client_secret))
+        .first()
+    )
+
+
+def payer_key_owner(*, key: str) -> PaymentLink | Intent | Payment | None:
+    """What a publishable key opens: a payment link (its `publishable_key`), an intent
+    or a payment (their `client_secret`)."""
+    if not key:
+        return None
+    related = ("workspace", "customer")
+    return (
+        PaymentLink.objects.select_related(*related, "invoice").filter(publishable_key=key).first()
+        or Intent.objects.select_related(*related).filter(client_secret=key).first()
+        or Payment.objects.select_related(*related).filter(client_secret=key).first()
     )

@@ -14,7 +14,7 @@ import json
 import secrets
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
@@ -53,6 +53,10 @@ from payments.models import (
     Refund,
     Source,
 )
+
+# How long a payment may wait for the payer's authentication step (3-D Secure) while
+# holding its invoices' amount; then the expiry sweep cancels it and expires its intent.
+PAYMENT_AUTHENTICATION_WINDOW = timedelta(hours=1)
 
 PAYABLE_INVOICE_STATUSES = (
     InvoiceStatus.FINALIZED,
@@ -171,6 +175,7 @@ def source_create(
     usage: str = SourceUsage.REUSABLE,
     now: datetime,
     metadata: dict[str, str] | None = None,
+    payer_scope: str = "",
 ) -> Source:
     """Tokenize the card with the gateway (in memory) and store only the token and the
     card's display fields."""
@@ -189,6 +194,7 @@ def source_create(
         card_exp_year=tokenized.exp_year,
         gateway_token=tokenized.token,
         metadata=metadata or {},
+        payer_scope=payer_scope,
     )
 
 
@@ -342,6 +348,7 @@ def _apply_result(payment: Payment, result: ChargeResult, now: datetime) -> Paym
         payment.failed_reason = result.failed_reason
     else:
         _transition(payment, PaymentStatus.PROCESSING)
+        payment.authentication_expires_at = now + PAYMENT_AUTHENTICATION_WINDOW
     payment.save()
     source = payment.source
     if source is not None:
@@ -894,3 +901,167 @@ def intent_pay_with_card(*, intent: Intent, card: CardInput, now: datetime) -> I
         now=now,
     )
     return intent_confirm(intent=intent, source=source, now=now)
+
+
+# Publishable (browser) checkout: no API token, only a key the payer was given. The views
+# find the link, intent or payment by that key; these services never see the key.
+
+PayerKeyOwner = PaymentLink | Intent | Payment
+
+
+def _check_open_for_payer(owner: PayerKeyOwner, now: datetime) -> None:
+    if isinstance(owner, PaymentLink):
+        state = payment_link_state(owner, now)
+        if state != "open":
+            raise LinkUnavailable(f"payment_link_{state}", f"This payment link is {state}.")
+    elif isinstance(owner, Intent):
+        if owner.expires_at is not None and owner.expires_at <= now:
+            raise DomainError("intent_expired", f"Intent {owner.id} has expired.")
+        if owner.status not in INTENT_OPEN_STATUSES:
+            raise DomainError("intent_invalid_transition", f"Intent {owner.id} is {owner.status}.")
+    elif owner.status not in (PaymentStatus.REQUIRES_PAYMENT_METHOD, PaymentStatus.PROCESSING):
+        raise DomainError("payment_invalid_transition", f"Payment {owner.id} is {owner.status}.")
+
+
+@transaction.atomic
+def source_create_for_payer(
+    *, owner: PayerKeyOwner, card: CardInput, usage: str = SourceUsage.SINGLE, now: datetime
+) -> Source:
+    """A sandbox card source created by the payer holding `owner`'s key, for `owner`'s
+    customer. A reusable card needs a known customer to belong to; a card without one
+    can be charged only by the checkout whose key created it (`payer_scope`)."""
+    _check_open_for_payer(owner, now)
+    if usage == SourceUsage.REUSABLE and owner.customer_id is None:
+        raise InvalidInput(
+            {"usage": ["Only a checkout for a known customer can save a reusable card."]}
+        )
+    return source_create(
+        workspace=owner.workspace,
+        test_mode=owner.test_mode,
+        customer=owner.customer,
+        gateway=GatewayKind.SANDBOX,
+        card=card,
+        usage=usage,
+        now=now,
+        payer_scope=owner.id,
+    )
+
+
+def _payer_source(payment: Payment, source_id: str) -> Source:
+    """A source the payer of `payment` may charge: one of the payment's customer, or one
+    created with this checkout's key. Anything else is unknown to them."""
+    scopes = {payment.id}
+    intent = Intent.objects.filter(payment=payment).first()
+    if intent is not None:
+        scopes.add(intent.id)
+        if intent.payment_link_id:
+            scopes.add(intent.payment_link_id)
+    source = Source.objects.filter(
+        pk=source_id, workspace_id=payment.workspace_id, test_mode=payment.test_mode
+    ).first()
+    if source is not None:
+        of_customer = source.customer_id is not None and source.customer_id == payment.customer_id
+        if of_customer or source.payer_scope in scopes:
+            return source
+    raise InvalidInput({"source": ["No such source for this payment."]})
+
+
+@transaction.atomic
+def payment_authorize_by_payer(
+    *,
+    payment: Payment,
+    card: CardInput | None = None,
+    source_id: str | None = None,
+    now: datetime,
+) -> Payment:
+    """The payer pays a payment waiting for a payment method with a card (tokenized in
+    memory into a single-use source) or a source they may charge. On-session: a card
+    that needs authentication leaves the payment processing until `authenticate`."""
+    if (card is None) == (source_id is None):
+        raise InvalidInput({"non_field_errors": ["Send either card or source."]})
+    if payment.status != PaymentStatus.REQUIRES_PAYMENT_METHOD:
+        raise DomainError(
+            "payment_invalid_transition",
+            f"Payment {payment.id} is {payment.status}; only payments waiting for a payment "
+            "method can be authorized.",
+        )
+    if card is not None:
+        source = source_create(
+            workspace=payment.workspace,
+            test_mode=payment.test_mode,
+            customer=payment.customer,
+            gateway=GatewayKind.SANDBOX,
+            card=card,
+            usage=SourceUsage.SINGLE,
+            now=now,
+            payer_scope=payment.id,
+        )
+    else:
+        assert source_id is not None
+        source = _payer_source(payment, source_id)
+    return payment_authorize(payment=payment, source=source, now=now)
+
+
+@transaction.atomic
+def payment_authenticate_by_payer(*, payment: Payment, approved: bool, now: datetime) -> Payment:
+    """The payer's answer to the gateway's authentication step; the payment's intent, if
+    it has one, follows it."""
+    expires_at = payment.authentication_expires_at
+    if payment.status == PaymentStatus.PROCESSING and expires_at is not None and expires_at <= now:
+        raise DomainError(
+            "payment_authentication_expired",
+            f"Payment {payment.id} waited too long for its authentication.",
+        )
+    intent = Intent.objects.filter(payment=payment).first()
+    if intent is not None:
+        intent_complete_authentication(intent=intent, approved=approved, now=now)
+    else:
+        payment_complete_authentication(payment=payment, approved=approved, now=now)
+    return Payment.objects.get(pk=payment.pk)
+
+
+# Expiry
+
+
+def _payment_expire_authentication(payment: Payment, now: datetime) -> bool:
+    _lock_invoices(list(Invoice.objects.filter(payment_allocations__payment=payment)))
+    intent = Intent.objects.select_for_update(of=("self",)).filter(payment=payment).first()
+    payment = _lock_payment(payment)
+    expires_at = payment.authentication_expires_at
+    if payment.status != PaymentStatus.PROCESSING or expires_at is None or expires_at > now:
+        return False  # answered meanwhile
+    _transition(payment, PaymentStatus.CANCELLED)
+    payment.failed_reason = "authentication_expired"
+    payment.save(update_fields=["status", "failed_reason", "updated_at"])
+    source = payment.source
+    if source is not None and source.status == SourceStatus.WAITING_AUTHORIZATION:
+        single = source.usage == SourceUsage.SINGLE
+        source.status = SourceStatus.FAILED if single else SourceStatus.CHARGEABLE
+        source.save(update_fields=["status", "updated_at"])
+    _settle_invoices(payment, now)
+    _record_payment(payment, "cancelled")
+    if intent is not None and intent.status == IntentStatus.REQUIRES_PAYMENT_METHOD:
+        intent.failed_reason = "authentication_expired"
+        _intent_transition(intent, IntentStatus.EXPIRED, now)
+    return True
+
+
+def payments_expire_due(*, now: datetime, limit: int = 500) -> int:
+    """Cancel payments left at the authentication step past `authentication_expires_at`,
+    releasing what they held of their invoices; their intents expire with them."""
+    due = list(
+        Payment.objects.filter(
+            status=PaymentStatus.PROCESSING, authentication_expires_at__lte=now
+        ).values_list("pk", flat=True)[:limit]
+    )
+    expired = 0
+    for pk in due:
+        with transaction.atomic():
+            expired += _payment_expire_authentication(Payment(pk=pk), now)
+    return expired
+
+
+def checkouts_expire_due(*, now: datetime) -> int:
+    """The beat sweep: intents past their expiry, and payments past their
+    authentication window. Each object is expired in its own transaction."""
+    return intents_expire_due(now=now) + payments_expire_due(now=now)

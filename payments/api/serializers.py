@@ -10,7 +10,7 @@ from billing.api.serializers import StrictFieldsMixin, TenantModelSerializer, Te
 from billing.models import Currency
 from billing.money import AMOUNT_DECIMAL_PLACES
 from invoices.models import Invoice, Order
-from payments.choices import GatewayKind, PaymentLinkState, PaymentStatus
+from payments.choices import GatewayKind, PaymentLinkState, PaymentStatus, SourceUsage
 from payments.models import (
     Intent,
     Payment,
@@ -129,12 +129,19 @@ class PaymentSerializer(TenantModelSerializer):
             "failed_reason",
             "return_url",
             "enable_checkout",
+            "client_secret",
+            "authentication_expires_at",
             "metadata",
             "test_mode",
             "created",
             "updated",
         ]
-        read_only_fields = ["payment_date", "failed_reason"]
+        read_only_fields = [
+            "payment_date",
+            "failed_reason",
+            "client_secret",
+            "authentication_expires_at",
+        ]
 
     @extend_schema_field(serializers.DecimalField(max_digits=24, decimal_places=6))
     def get_balance(self, payment: Payment) -> str:
@@ -389,3 +396,95 @@ class IntentSerializer(TenantModelSerializer):
 
 class IntentConfirmSerializer(StrictFieldsMixin, serializers.Serializer):
     source = TenantRelatedField(queryset=Source.objects.all())  # type: ignore[assignment]
+
+
+# Publishable (browser) routes: what a payer sends and sees, nothing more.
+
+
+class PublishableCardSerializer(StrictFieldsMixin, serializers.Serializer):
+    """A sandbox test card. `number` is tokenized in memory and never stored or shown."""
+
+    number = serializers.CharField(write_only=True, max_length=32)
+    exp_month = serializers.IntegerField(min_value=1, max_value=12)
+    exp_year = serializers.IntegerField(min_value=2000, max_value=2200)
+
+
+class PublishablePaymentAuthorizeSerializer(StrictFieldsMixin, serializers.Serializer):
+    """`client_secret` is the payment's or its intent's. Pay with either a `card` or a
+    `source` (`sou_…`) of the payment's customer or created with this payment's key."""
+
+    client_secret = serializers.CharField(max_length=128)
+    card = PublishableCardSerializer(required=False)
+    # Not a model field: the name only shadows Field.source for the type checker.
+    source = serializers.CharField(  # type: ignore[assignment]
+        max_length=40, required=False, help_text="A source id (sou_…)."
+    )
+
+    def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
+        if ("card" in attrs) == ("source" in attrs):
+            raise serializers.ValidationError({"non_field_errors": ["Send either card or source."]})
+        return attrs
+
+
+class PublishablePaymentAuthenticateSerializer(StrictFieldsMixin, serializers.Serializer):
+    client_secret = serializers.CharField(max_length=128)
+    approved = serializers.BooleanField(help_text="The payer's answer to the card's check.")
+
+
+class PaymentPublicSerializer(serializers.ModelSerializer):
+    """What the payer of a payment sees: its amount and where it stands."""
+
+    amount = _amount(read_only=True)
+    currency = serializers.CharField(source="currency_id", read_only=True)
+    workspace = serializers.CharField(source="workspace.name", read_only=True)
+    requires_authentication = serializers.SerializerMethodField(
+        help_text="The card needs the payer's authentication step (POST …/authenticate/)."
+    )
+
+    class Meta:
+        model = Payment
+        fields = [
+            "id",
+            "workspace",
+            "amount",
+            "currency",
+            "description",
+            "status",
+            "requires_authentication",
+            "authentication_expires_at",
+            "failed_reason",
+            "payment_date",
+            "return_url",
+        ]
+        read_only_fields = fields
+
+    def get_requires_authentication(self, payment: Payment) -> bool:
+        return payment.status == PaymentStatus.PROCESSING and payment.source_id is not None
+
+
+class PublishableSourceCreateSerializer(StrictFieldsMixin, serializers.Serializer):
+    """`key`: a payment link's `publishable_key`, or the `client_secret` of an intent or
+    of a payment. The source belongs to that checkout's customer."""
+
+    key = serializers.CharField(max_length=128)
+    usage = serializers.ChoiceField(choices=SourceUsage.choices, default=SourceUsage.SINGLE)
+    card = PublishableCardSerializer()
+
+
+class SourcePublicCardSerializer(serializers.Serializer):
+    brand = serializers.CharField(source="card_brand", read_only=True)
+    last4 = serializers.CharField(source="card_last4", read_only=True)
+    exp_month = serializers.IntegerField(source="card_exp_month", read_only=True)
+    exp_year = serializers.IntegerField(source="card_exp_year", read_only=True)
+
+
+class SourcePublicSerializer(serializers.ModelSerializer):
+    """A source as its payer sees it: no customer, token or gateway data."""
+
+    card = SourcePublicCardSerializer(source="*", read_only=True)
+    created = serializers.DateTimeField(source="created_at", read_only=True)
+
+    class Meta:
+        model = Source
+        fields = ["id", "gateway", "usage", "status", "card", "created"]
+        read_only_fields = fields

@@ -29,6 +29,21 @@ urlpatterns = [
         name="payment-link-hosted-intent",
     ),
     path(
+        "publishable/payments/<str:payment_id>/authorize/",
+        views.PublishablePaymentAuthorizeView.as_view(),
+        name="payment-publishable-authorize",
+    ),
+    path(
+        "publishable/payments/<str:payment_id>/authenticate/",
+        views.PublishablePaymentAuthenticateView.as_view(),
+        name="payment-publishable-authenticate",
+    ),
+    path(
+        "publishable/sources/",
+        views.PublishableSourceCreateView.as_view(),
+        name="source-publishable-create",
+    ),
+    path(
         "publishable/intents/<str:secret>/hosted/",
         hosted.intent_checkout,
         name="intent-hosted",

@@ -1,16 +1,23 @@
 from typing import Any, cast
 
 from django.db.models import QuerySet
+from django.http import Http404
 from django.shortcuts import get_object_or_404
 from django.utils import timezone
-from drf_spectacular.utils import extend_schema
+from drf_spectacular.utils import OpenApiResponse, extend_schema
 from rest_framework import mixins, permissions
 from rest_framework.decorators import action
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from billing.api.viewsets import ApiInputMixin, TenantModelViewSet, TenantViewSet
+from billing.api.errors import ErrorSerializer
+from billing.api.viewsets import (
+    ApiInputMixin,
+    TenantModelViewSet,
+    TenantViewSet,
+    TransactionalAPIView,
+)
 from payments import selectors, services
 from payments.api.serializers import (
     IntentConfirmSerializer,
@@ -19,8 +26,13 @@ from payments.api.serializers import (
     PaymentGatewaySerializer,
     PaymentLinkPublicSerializer,
     PaymentLinkSerializer,
+    PaymentPublicSerializer,
     PaymentRefundSerializer,
     PaymentSerializer,
+    PublishablePaymentAuthenticateSerializer,
+    PublishablePaymentAuthorizeSerializer,
+    PublishableSourceCreateSerializer,
+    SourcePublicSerializer,
     SourceSerializer,
 )
 from payments.filters import IntentFilter, PaymentFilter, PaymentLinkFilter, SourceFilter
@@ -217,3 +229,94 @@ class PublishablePaymentLinkView(ApiInputMixin, APIView):
 
 def _public_links() -> QuerySet[PaymentLink]:
     return PaymentLink.objects.select_related("workspace", "invoice")
+
+
+class _PublishableView(TransactionalAPIView):
+    """No token: the body carries the key the payer was given. A key that opens nothing
+    (unknown, another payment's, another workspace's) is a 404, as is a bare id."""
+
+    permission_classes = [permissions.AllowAny]
+    authentication_classes: list[Any] = []
+
+
+_KEY_NOT_FOUND = OpenApiResponse(ErrorSerializer, description="No checkout has this key.")
+_CHECKOUT_CLOSED = OpenApiResponse(
+    ErrorSerializer, description="The checkout is no longer waiting for this (stable `code`)."
+)
+
+
+def _payer_payment(request: Request, payment_id: str) -> Payment:
+    """Found before the body is validated: without its secret, a payment is not there."""
+    secret = request.data.get("client_secret") if isinstance(request.data, dict) else None
+    payment = selectors.payment_for_payer(
+        payment_id=payment_id, client_secret=secret if isinstance(secret, str) else ""
+    )
+    if payment is None:
+        raise Http404
+    return payment
+
+
+def _public_payment(request: Request, payment: Payment) -> Response:
+    fresh = Payment.objects.select_related("workspace").get(pk=payment.pk)
+    return Response(PaymentPublicSerializer(fresh, context={"request": request}).data)
+
+
+class PublishablePaymentAuthorizeView(_PublishableView):
+    @extend_schema(request=PublishablePaymentAuthorizeSerializer, responses=PaymentPublicSerializer)
+    def post(self, request: Request, payment_id: str) -> Response:
+        """The payer pays a payment waiting for a payment method, with a sandbox test
+        card or a source they may use. A card needing authentication leaves the payment
+        `processing` with `requires_authentication` until `authenticate`."""
+        payment = _payer_payment(request, payment_id)
+        body = PublishablePaymentAuthorizeSerializer(data=request.data)
+        body.is_valid(raise_exception=True)
+        data = body.validated_data
+        card = data.get("card")
+        return _public_payment(
+            request,
+            services.payment_authorize_by_payer(
+                payment=payment,
+                card=CardInput(**card) if card is not None else None,
+                source_id=data.get("source"),
+                now=timezone.now(),
+            ),
+        )
+
+
+class PublishablePaymentAuthenticateView(_PublishableView):
+    @extend_schema(
+        request=PublishablePaymentAuthenticateSerializer,
+        responses={200: PaymentPublicSerializer, 409: _CHECKOUT_CLOSED},
+    )
+    def post(self, request: Request, payment_id: str) -> Response:
+        """The payer's answer to the card's authentication step (the sandbox's 3155 card)."""
+        payment = _payer_payment(request, payment_id)
+        body = PublishablePaymentAuthenticateSerializer(data=request.data)
+        body.is_valid(raise_exception=True)
+        return _public_payment(
+            request,
+            services.payment_authenticate_by_payer(
+                payment=payment, approved=body.validated_data["approved"], now=timezone.now()
+            ),
+        )
+
+
+class PublishableSourceCreateView(_PublishableView):
+    @extend_schema(
+        request=PublishableSourceCreateSerializer,
+        responses={201: SourcePublicSerializer, 404: _KEY_NOT_FOUND, 409: _CHECKOUT_CLOSED},
+    )
+    def post(self, request: Request) -> Response:
+        """A payer saves a sandbox card without a token. `key` is a payment link's
+        `publishable_key` or an intent's or a payment's `client_secret`; the source is
+        that checkout's customer's (a single-use card when there is none)."""
+        body = PublishableSourceCreateSerializer(data=request.data)
+        body.is_valid(raise_exception=True)
+        data = body.validated_data
+        owner = selectors.payer_key_owner(key=data["key"])
+        if owner is None:
+            raise Http404
+        source = services.source_create_for_payer(
+            owner=owner, card=CardInput(**data["card"]), usage=data["usage"], now=timezone.now()
+        )
+        return Response(SourcePublicSerializer(source).data, status=201)

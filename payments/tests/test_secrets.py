@@ -1,11 +1,12 @@
-"""G10: no card number anywhere in the database after checkouts, and secrets never in
-API output."""
+"""G10: no card number anywhere in the database or the logs after checkouts (hosted
+pages, the API and the publishable routes), and secrets never in API output."""
 
 import logging
 
 import pytest
 from django.db import connection
 from django.test import Client
+from rest_framework.test import APIClient
 
 from payments.gateways import sandbox
 from tests.factories import FinalizedInvoiceFactory, PaymentLinkFactory
@@ -58,6 +59,35 @@ def test_no_card_number_is_stored_or_logged_after_checkouts(tenant, caplog):
         },
         HTTP_IDEMPOTENCY_KEY="g10-source",
     )
+    # The publishable routes: a browser with no token authorizes (the 3155 card, then its
+    # authentication step), is declined, and saves a card with a link's key.
+    publishable = APIClient()
+    for number in (sandbox.REQUIRES_AUTHENTICATION, sandbox.DECLINED):
+        payment = tenant.client.post(
+            "/payments/",
+            {"customer": invoice.customer_id, "amount": "500", "status": "requires_payment_method"},
+        ).json()
+        secret = {"client_secret": payment["client_secret"]}
+        authorized = publishable.post(
+            f"/publishable/payments/{payment['id']}/authorize/",
+            {**secret, "card": {"number": number, "exp_month": 12, "exp_year": 2034}},
+        )
+        assert authorized.status_code == 200, authorized.content
+        if authorized.json()["requires_authentication"]:
+            answered = publishable.post(
+                f"/publishable/payments/{payment['id']}/authenticate/",
+                {**secret, "approved": True},
+            )
+            assert answered.json()["status"] == "succeeded"
+    saved = publishable.post(
+        "/publishable/sources/",
+        {
+            "key": PaymentLinkFactory(workspace=tenant.workspace).publishable_key,
+            "card": {"number": sandbox.INSUFFICIENT_FUNDS, "exp_month": 12, "exp_year": 2034},
+        },
+    )
+    assert saved.status_code == 201, saved.content
+    assert sandbox.INSUFFICIENT_FUNDS not in saved.content.decode()
 
     dump = _database_text()
 
