@@ -12,6 +12,7 @@ path ids and query parameters that no stored value can contain away from the dat
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
 from django.db import transaction
@@ -28,6 +29,7 @@ from rest_framework.views import APIView
 
 from billing.api.parsers import JSONParser, has_unstorable_characters
 from billing.api.serializers import scope_to_tenant
+from billing.clock import clock_now
 from billing.models import Workspace
 from billing.services.idempotency import (
     Replay,
@@ -169,6 +171,11 @@ class TenantViewSet(TransactionalAPIView, viewsets.GenericViewSet):
 
     def get_queryset(self) -> QuerySet:
         return scope_to_tenant(super().get_queryset(), self.request)
+
+    def tenant_now(self) -> datetime:
+        """What time it is for this workspace and mode (the test clock in test mode once
+        one is set): the `now` every service call of a view receives."""
+        return clock_now(workspace=self.request.workspace, test_mode=self.request.test_mode)
 
 
 class TenantModelViewSet(

@@ -170,7 +170,7 @@ class CouponViewSet(ArchivableViewSet):
         query = CouponValidateQuerySerializer(data=request.query_params)
         query.is_valid(raise_exception=True)
         tenant = self.tenant
-        today = timezone.localdate(timezone.now(), ZoneInfo(tenant["workspace"].timezone))
+        today = timezone.localdate(self.tenant_now(), ZoneInfo(tenant["workspace"].timezone))
         coupon = selectors.coupon_redeemable(
             **tenant, code=query.validated_data["code"], today=today
         )

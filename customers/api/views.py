@@ -2,7 +2,6 @@ from datetime import datetime
 from typing import Any, cast
 
 from django.db.models import QuerySet
-from django.utils import timezone
 from django.utils.functional import cached_property
 from drf_spectacular.utils import extend_schema
 from rest_framework.decorators import action
@@ -27,7 +26,7 @@ class CustomerViewSet(TenantModelViewSet):
     @cached_property
     def now(self) -> datetime:
         """One clock reading per request: the current period of `aggregations` ends here."""
-        return timezone.now()
+        return self.tenant_now()
 
     def get_queryset(self) -> QuerySet[Customer]:
         workspace = getattr(self.request, "workspace", None)

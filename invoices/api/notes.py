@@ -3,7 +3,6 @@ GET (Piriod documents finalize as GET). The rules live in invoices.notes."""
 
 from typing import cast
 
-from django.utils import timezone
 from drf_spectacular.utils import extend_schema, extend_schema_field
 from rest_framework import serializers
 from rest_framework.decorators import action
@@ -121,7 +120,7 @@ class NoteViewSet(TenantModelViewSet):
         notes.note_delete(note=instance)
 
     def _finalize(self) -> Response:
-        note = notes.note_finalize(note=self.get_object(), now=timezone.now())
+        note = notes.note_finalize(note=self.get_object(), now=self.tenant_now())
         return Response(self.get_serializer(self.get_queryset().get(pk=note.pk)).data)
 
 
@@ -134,7 +133,7 @@ class CreditNoteViewSet(NoteViewSet):
         serializer.instance = notes.credit_note_create(
             workspace=self.request.workspace,
             test_mode=self.request.test_mode,
-            now=timezone.now(),
+            now=self.tenant_now(),
             **serializer.validated_data,
         )
 
@@ -159,7 +158,7 @@ class DebitNoteViewSet(NoteViewSet):
         serializer.instance = notes.debit_note_create(
             workspace=self.request.workspace,
             test_mode=self.request.test_mode,
-            now=timezone.now(),
+            now=self.tenant_now(),
             **serializer.validated_data,
         )
 

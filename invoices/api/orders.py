@@ -4,7 +4,6 @@ invoice. The rules live in invoices.orders."""
 from decimal import Decimal
 from typing import Any, cast
 
-from django.utils import timezone
 from drf_spectacular.utils import extend_schema
 from rest_framework import serializers
 from rest_framework.decorators import action
@@ -114,14 +113,14 @@ class OrderViewSet(TenantModelViewSet):
         serializer.instance = orders.order_create(
             workspace=self.request.workspace,
             test_mode=self.request.test_mode,
-            now=timezone.now(),
+            now=self.tenant_now(),
             **_with_coupon(serializer.validated_data),
         )
 
     def perform_update(self, serializer: OrderSerializer) -> None:  # type: ignore[override]
         serializer.instance = orders.order_update(
             order=cast(Order, serializer.instance),
-            now=timezone.now(),
+            now=self.tenant_now(),
             **_with_coupon(serializer.validated_data),
         )
 
@@ -141,4 +140,4 @@ class OrderViewSet(TenantModelViewSet):
     @action(detail=True, methods=["post"])
     def invoice(self, request: Request, pk: str) -> Response:
         """Create the order's draft invoice (from a draft or confirmed order) and link it."""
-        return self._respond(orders.order_invoice(order=self.get_object(), now=timezone.now()))
+        return self._respond(orders.order_invoice(order=self.get_object(), now=self.tenant_now()))

@@ -1,7 +1,6 @@
 from typing import cast
 
 from django.http import HttpResponse
-from django.utils import timezone
 from drf_spectacular.utils import OpenApiResponse, extend_schema
 from rest_framework.decorators import action
 from rest_framework.request import Request
@@ -49,14 +48,14 @@ class InvoiceViewSet(TenantModelViewSet):
     @action(detail=True, methods=["post"])
     def finalize(self, request: Request, pk: str) -> Response:
         return self._respond(
-            services.invoice_finalize(invoice=self.get_object(), now=timezone.now())
+            services.invoice_finalize(invoice=self.get_object(), now=self.tenant_now())
         )
 
     @extend_schema(request=None, responses=InvoiceSerializer)
     @action(detail=True, methods=["post"])
     def uncollectible(self, request: Request, pk: str) -> Response:
         return self._respond(
-            services.invoice_toggle_uncollectible(invoice=self.get_object(), now=timezone.now())
+            services.invoice_toggle_uncollectible(invoice=self.get_object(), now=self.tenant_now())
         )
 
     @extend_schema(request=None, responses=InvoiceSerializer)
@@ -64,7 +63,7 @@ class InvoiceViewSet(TenantModelViewSet):
     def cancel(self, request: Request, pk: str) -> Response:
         """Annul a finalized invoice with a credit note (reason 1) created and finalized in
         the same transaction; find it at `/creditnotes/?invoice={id}`."""
-        credit_note = notes.invoice_cancel(invoice=self.get_object(), now=timezone.now())
+        credit_note = notes.invoice_cancel(invoice=self.get_object(), now=self.tenant_now())
         return self._respond(credit_note.invoice)
 
     @extend_schema(
@@ -76,7 +75,7 @@ class InvoiceViewSet(TenantModelViewSet):
     )
     @action(detail=True, methods=["post"])
     def send(self, request: Request, pk: str) -> Response:
-        return self._respond(invoice_send(invoice=self.get_object(), now=timezone.now()))
+        return self._respond(invoice_send(invoice=self.get_object(), now=self.tenant_now()))
 
     @extend_schema(request=None, responses=PDF_RESPONSES)
     @action(detail=True, methods=["get"], content_negotiation_class=PdfContentNegotiation)

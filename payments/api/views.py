@@ -66,7 +66,7 @@ class PaymentViewSet(_ReadCreateViewSet):
             workspace=self.request.workspace,
             test_mode=self.request.test_mode,
             allocations=allocations,
-            now=timezone.now(),
+            now=self.tenant_now(),
             **data,
         )
 
@@ -82,7 +82,7 @@ class PaymentViewSet(_ReadCreateViewSet):
         body = PaymentRefundSerializer(data=request.data, context=self.get_serializer_context())
         body.is_valid(raise_exception=True)
         return self._respond(
-            services.payment_refund(payment=payment, now=timezone.now(), **body.validated_data)
+            services.payment_refund(payment=payment, now=self.tenant_now(), **body.validated_data)
         )
 
     @extend_schema(request=PaymentAuthorizeSerializer, responses=PaymentSerializer)
@@ -94,14 +94,16 @@ class PaymentViewSet(_ReadCreateViewSet):
         body.is_valid(raise_exception=True)
         return self._respond(
             services.payment_authorize(
-                payment=payment, source=body.validated_data["source"], now=timezone.now()
+                payment=payment, source=body.validated_data["source"], now=self.tenant_now()
             )
         )
 
     @extend_schema(request=None, responses=PaymentSerializer)
     @action(detail=True, methods=["post"])
     def cancel(self, request: Request, pk: str) -> Response:
-        return self._respond(services.payment_cancel(payment=self.get_object(), now=timezone.now()))
+        return self._respond(
+            services.payment_cancel(payment=self.get_object(), now=self.tenant_now())
+        )
 
 
 class SourceViewSet(_ReadCreateViewSet, mixins.DestroyModelMixin):
@@ -124,7 +126,7 @@ class SourceViewSet(_ReadCreateViewSet, mixins.DestroyModelMixin):
             workspace=self.request.workspace,
             test_mode=self.request.test_mode,
             card=card,
-            now=timezone.now(),
+            now=self.tenant_now(),
             **data,
         )
 
@@ -171,7 +173,7 @@ class PaymentLinkViewSet(_ReadCreateViewSet):
         serializer.instance = services.payment_link_create(
             workspace=self.request.workspace,
             test_mode=self.request.test_mode,
-            now=timezone.now(),
+            now=self.tenant_now(),
             **serializer.validated_data,
         )
 
@@ -185,7 +187,7 @@ class IntentViewSet(_ReadCreateViewSet):
         serializer.instance = services.intent_create(
             workspace=self.request.workspace,
             test_mode=self.request.test_mode,
-            now=timezone.now(),
+            now=self.tenant_now(),
             **serializer.validated_data,
         )
 
@@ -204,7 +206,7 @@ class IntentViewSet(_ReadCreateViewSet):
             services.intent_confirm(
                 intent=intent,
                 source=body.validated_data["source"],
-                now=timezone.now(),
+                now=self.tenant_now(),
                 off_session=True,
             )
         )
@@ -212,7 +214,9 @@ class IntentViewSet(_ReadCreateViewSet):
     @extend_schema(request=None, responses=IntentSerializer)
     @action(detail=True, methods=["post"])
     def cancel(self, request: Request, pk: str) -> Response:
-        return self._respond(services.intent_cancel(intent=self.get_object(), now=timezone.now()))
+        return self._respond(
+            services.intent_cancel(intent=self.get_object(), now=self.tenant_now())
+        )
 
 
 class PublishablePaymentLinkView(ApiInputMixin, APIView):

@@ -1,7 +1,6 @@
 from typing import Any, cast
 
 from django.http import HttpResponse
-from django.utils import timezone
 from drf_spectacular.utils import extend_schema
 from rest_framework.decorators import action
 from rest_framework.request import Request
@@ -94,7 +93,7 @@ class PurchaseViewSet(SupplierDocumentViewSet):
     @action(detail=True, methods=["post"])
     def finalize(self, request: Request, pk: str) -> Response:
         return self._respond(
-            purchases.purchase_finalize(purchase=self.get_object(), now=timezone.now())
+            purchases.purchase_finalize(purchase=self.get_object(), now=self.tenant_now())
         )
 
     @extend_schema(request=None, responses=PDF_RESPONSES)
@@ -111,7 +110,7 @@ class PurchaseCreditNoteViewSet(SupplierDocumentViewSet):
     def perform_create(self, serializer: PurchaseCreditNoteSerializer) -> None:  # type: ignore[override]
         data: dict[str, Any] = dict(serializer.validated_data)
         workspace = self.request.workspace
-        data.setdefault("date", workspace_today(workspace, timezone.now()))
+        data.setdefault("date", workspace_today(workspace, self.tenant_now()))
         serializer.instance = credit_notes.purchase_credit_note_create(
             workspace=workspace, test_mode=self.request.test_mode, **data
         )
@@ -131,7 +130,7 @@ class PurchaseCreditNoteViewSet(SupplierDocumentViewSet):
         """Number the credit note and freeze it (GET is accepted too, as in Piriod)."""
         return self._respond(
             credit_notes.purchase_credit_note_finalize(
-                credit_note=self.get_object(), now=timezone.now()
+                credit_note=self.get_object(), now=self.tenant_now()
             )
         )
 
@@ -167,7 +166,7 @@ class RetentionViewSet(SupplierDocumentViewSet):
     def finalize(self, request: Request, pk: str) -> Response:
         """Withhold at the date's rate, number and freeze (GET accepted, as in Piriod)."""
         return self._respond(
-            retentions.retention_finalize(retention=self.get_object(), now=timezone.now())
+            retentions.retention_finalize(retention=self.get_object(), now=self.tenant_now())
         )
 
     @extend_schema(request=None, responses=PDF_RESPONSES)
