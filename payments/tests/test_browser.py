@@ -53,7 +53,7 @@ def chromium() -> Iterator[tuple[BrowserThread, Any]]:
     try:
         from playwright.sync_api import sync_playwright
     except ImportError:
-        _unavailable("playwright is not installed (pip install -e '.[dev]')")
+        _unavailable("playwright is not installed (make install)")
     if not shutil.which(CHROMIUM) and not Path(CHROMIUM).exists():
         _unavailable(f"no chromium at {CHROMIUM}")
     thread = BrowserThread()
