@@ -45,6 +45,7 @@ MIDDLEWARE = [
     "billing.middleware.RequestIdMiddleware",
     "billing.middleware.BodySizeLimitMiddleware",
     "django.middleware.security.SecurityMiddleware",
+    "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
@@ -105,6 +106,12 @@ USE_TZ = True
 
 STATIC_URL = "static/"
 STATIC_ROOT = VAR_DIR / "static"
+# WhiteNoise serves static files (the admin's, the /docs/ viewer's) from the app itself,
+# whatever runs it: runserver with DEBUG off and gunicorn serve none. Finders let it serve
+# them straight from the apps, so `make run` needs no collectstatic; the Docker image
+# collects them into STATIC_ROOT all the same.
+WHITENOISE_USE_FINDERS = True
+STATIC_ROOT.mkdir(parents=True, exist_ok=True)  # WhiteNoise warns on every start without it
 
 # Bodies are JSON and small; a larger one is refused with 413 before it is read.
 REQUEST_BODY_MAX_BYTES = env.int("REQUEST_BODY_MAX_BYTES", default=1024 * 1024)

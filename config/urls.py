@@ -1,10 +1,5 @@
-from pathlib import Path
-
-import drf_spectacular_sidecar
-from django.conf import settings
 from django.contrib import admin
-from django.urls import include, path, re_path
-from django.views.static import serve
+from django.urls import include, path
 from drf_spectacular.renderers import OpenApiJsonRenderer
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
@@ -28,16 +23,3 @@ urlpatterns = [
     path("", include("payments.api.urls")),
     path("", include("subscriptions.api.urls")),
 ]
-
-# The /docs/ viewer's assets (drf-spectacular-sidecar's Swagger UI), served by the app itself
-# so that /docs/ works whatever serves the rest of /static/: runserver serves static files
-# only with DEBUG, and gunicorn not at all.
-SIDECAR_ROOT = Path(drf_spectacular_sidecar.__file__).parent / "static" / "drf_spectacular_sidecar"
-if not settings.STATIC_URL.startswith(("http://", "https://", "//")):
-    urlpatterns.append(
-        re_path(
-            rf"^{settings.STATIC_URL.strip('/')}/drf_spectacular_sidecar/(?P<path>.+)$",
-            serve,
-            {"document_root": SIDECAR_ROOT},
-        )
-    )

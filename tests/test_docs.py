@@ -1,4 +1,5 @@
-"""The OpenAPI document and the /docs/ viewer are served, with no CDN involved."""
+"""The OpenAPI document, the /docs/ viewer and the static files are served by the app,
+with no CDN involved and whatever runs it (DEBUG is off here, as under gunicorn)."""
 
 import re
 
@@ -32,10 +33,18 @@ def test_docs_render_with_locally_served_assets() -> None:
         assert b"".join(response.streaming_content)
 
 
-def test_only_the_viewer_assets_are_served() -> None:
+def test_only_existing_static_files_are_served() -> None:
     client = Client()
     assert client.get("/static/drf_spectacular_sidecar/../../settings.py").status_code in (
         400,
         404,
     )
     assert client.get("/static/drf_spectacular_sidecar/swagger-ui-dist/nope.js").status_code == 404
+
+
+def test_the_admin_stylesheets_are_served_with_debug_off(settings) -> None:  # type: ignore[no-untyped-def]
+    assert settings.DEBUG is False
+    response = Client().get("/static/admin/css/base.css")
+    assert response.status_code == 200
+    assert response["Content-Type"].startswith("text/css")
+    assert b"".join(response.streaming_content)
