@@ -17,6 +17,7 @@ from django.conf import settings
 from django.core import signing
 from django.core.files.base import ContentFile
 from django.db import transaction
+from django.db.models import Q
 from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils.text import slugify
@@ -453,12 +454,20 @@ def document_pdf_schedule(document: FiscalDocument) -> None:
 def documents_pdf_missing(
     *, now: datetime, older_than: timedelta, limit: int = 200
 ) -> list[tuple[str, str]]:
-    """(model label, id) of finalized documents whose render was lost (queued long ago)."""
+    """(model label, id) of finalized documents whose render was lost (queued long ago).
+
+    `now` is the real time. `finalized_at` is the tenant's time, which a test clock may
+    put months ahead of it, so the row's last write (`updated_at`, always real time) finds
+    those too.
+    """
     missing: list[tuple[str, str]] = []
+    cutoff = now - older_than
     for model in PDF_DOCUMENTS:
-        ids = model._default_manager.filter(
-            pdf="", finalized_at__isnull=False, finalized_at__lte=now - older_than
-        ).values_list("pk", flat=True)[:limit]
+        ids = (
+            model._default_manager.filter(pdf="", finalized_at__isnull=False)
+            .filter(Q(finalized_at__lte=cutoff) | Q(updated_at__lte=cutoff))
+            .values_list("pk", flat=True)[:limit]
+        )
         missing += [(model._meta.label, document_id) for document_id in ids]
     return missing
 

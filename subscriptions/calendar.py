@@ -28,6 +28,26 @@ def add_months(anchor: date, months: int) -> date:
     return date(year, month, min(anchor.day, calendar.monthrange(year, month)[1]))
 
 
+def _clamped(year: int, month: int, day_of_month: int) -> date:
+    return date(year, month, min(day_of_month, calendar.monthrange(year, month)[1]))
+
+
+def day_anchor(start: date, day_of_month: int, frequency: str) -> date:
+    """The anchor of periods that begin on `day_of_month`, for a subscription billed from
+    `start`: its boundaries include the first date on or after `start` on that day (the
+    31st clamps to Feb 28), and its own day is the day itself wherever a month of its
+    series has one, so later boundaries come back to it (Feb 28, Mar 31)."""
+    first = _clamped(start.year, start.month, day_of_month)
+    if first < start:
+        following = add_months(date(start.year, start.month, 1), 1)
+        first = _clamped(following.year, following.month, day_of_month)
+    step = MONTHS[PlanFrequency(frequency)]
+    # Four years of the series hold its longest month (a leap February for annual); the
+    # earliest that has the day does.
+    series = [add_months(date(first.year, first.month, 1), k * step) for k in range(48 // step)]
+    return max((_clamped(m.year, m.month, day_of_month) for m in series), key=lambda d: d.day)
+
+
 def boundary(anchor: date, frequency: str, k: int) -> date:
     """The k-th period boundary after the anchor (k may be negative)."""
     if frequency == PlanFrequency.WEEKLY:

@@ -56,6 +56,11 @@ class PausedReason(models.TextChoices):
     CUSTOM = "custom"
 
 
+class BilledKind(models.TextChoices):
+    CYCLE = "cycle"  # a period's invoice, issued by a billing cycle
+    PRORATION = "proration"  # the rest of a period after a plan change
+
+
 class CollectionStatus(models.TextChoices):
     """What is left to do for a billed period once its invoice is committed."""
 
@@ -65,7 +70,7 @@ class CollectionStatus(models.TextChoices):
     FAILED = "failed"  # retries spent; the subscription needs attention
 
 
-# Failed automatic charges are retried this many days after the first attempt (rules §7).
+# Failed automatic charges are retried this many days after the first failure (rules §7).
 CHARGE_RETRY_DAYS = (1, 3, 5, 7)
 # A collection attempt in flight holds its period this long; a worker that dies
 # mid-attempt leaves it to be picked up again afterwards.

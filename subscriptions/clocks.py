@@ -1,22 +1,30 @@
-"""Test mode's clock: advancing it runs every cycle due up to the new time, in order.
+"""Test mode's clock: advancing it runs everything due up to the new time, in order.
 
 The clock itself is the kernel's (`Workspace.test_clock_at`, read by billing.clock) so
 that every app sees one time; advancing lives here because what advancing does is run
-billing cycles. The clock stops at each instant something is due (a billing boundary, the
-end of a pause), so each invoice is dated and finalized at its own time, as if the
-months had really passed; a year of monthly billing is a dozen steps.
+billing cycles and their collection. The clock stops at each instant something is due (a
+billing boundary, the end of a pause, a charge, a retry or an email), so each invoice is
+dated and finalized, and each charge made, at its own time, as if the months had really
+passed; a year of monthly billing is a few dozen steps.
+
+No transaction spans the advance. Each step moves the clock and bills in one short
+transaction, then collects with no lock held (a charge is a gateway call, an email a
+mail server's), exactly as beat and the workers do on the real clock. Two advances of one
+workspace at once are told apart by the clock itself: a step moves it only from where it
+was left, so the second finds it moved and stops (`test_clock_moved`).
 """
 
 from datetime import datetime, timedelta
 
 from django.db import transaction
-from django.db.models import Min
+from django.db.models import Min, Q
 
 from billing.errors import DomainError, InvalidInput
 from billing.models import Workspace
-from subscriptions.choices import SubscriptionStatus
+from subscriptions.choices import CollectionStatus, SubscriptionStatus
+from subscriptions.collection import period_collect
 from subscriptions.cycles import cycle_run, fixed_clock
-from subscriptions.models import Subscription
+from subscriptions.models import BilledPeriod, Subscription
 from subscriptions.selectors import subscriptions_resume_due_ids
 from subscriptions.services import subscriptions_resume_due
 
@@ -24,7 +32,15 @@ from subscriptions.services import subscriptions_resume_due
 MAX_ADVANCE = timedelta(days=5 * 366)
 
 
-def _next_due(workspace: Workspace, until: datetime) -> datetime | None:
+def _collectable(workspace: Workspace) -> Q:
+    """The workspace's test-mode periods with a charge or email still to make."""
+    return Q(subscription__workspace=workspace, subscription__test_mode=True) & (
+        Q(collection_status=CollectionStatus.PENDING)
+        | Q(collection_status=CollectionStatus.REVIEW, invoice__status="finalized")
+    )
+
+
+def _next_due(workspace: Workspace, current: datetime, until: datetime) -> datetime | None:
     tenant = Subscription.objects.filter(workspace=workspace, test_mode=True)
     billing = tenant.filter(status=SubscriptionStatus.ACTIVE, next_billing_at__lte=until).aggregate(
         at=Min("next_billing_at")
@@ -32,16 +48,48 @@ def _next_due(workspace: Workspace, until: datetime) -> datetime | None:
     resume = tenant.filter(status=SubscriptionStatus.PAUSED, resume_at__lte=until).aggregate(
         at=Min("resume_at")
     )["at"]
-    due = [at for at in (billing, resume) if at is not None]
+    periods = BilledPeriod.objects.filter(_collectable(workspace))
+    collect = periods.filter(next_attempt_at__lte=until).aggregate(at=Min("next_attempt_at"))["at"]
+    # A reviewed invoice finalized since is collected at once.
+    reviewed = current if periods.filter(next_attempt_at__isnull=True).exists() else None
+    due = [at for at in (billing, resume, collect, reviewed) if at is not None]
     return min(due) if due else None
 
 
-@transaction.atomic
+def _move(workspace: Workspace, frm: datetime | None, to: datetime) -> None:
+    """Set the clock to `to` if it still reads `frm` (it is None until first moved)."""
+    moved = Workspace.objects.filter(
+        pk=workspace.pk,
+        **({"test_clock_at": frm} if frm is not None else {"test_clock_at__isnull": True}),
+    ).update(test_clock_at=to)
+    if not moved:
+        raise DomainError(
+            "test_clock_moved",
+            "The test clock was moved by another request meanwhile; read it and try again.",
+        )
+    workspace.test_clock_at = to
+
+
+def _collect_due(workspace: Workspace, at: datetime) -> int:
+    """One attempt of every collection due at `at`, each claimed and recorded in its own
+    short transaction and made outside any (collection.period_collect)."""
+    due = BilledPeriod.objects.filter(_collectable(workspace)).filter(
+        Q(next_attempt_at__lte=at) | Q(next_attempt_at__isnull=True)
+    )
+    done = 0
+    for period_id in due.order_by("next_attempt_at", "id").values_list("id", flat=True):
+        done += period_collect(period_id=period_id, clock=fixed_clock(at)) is not None
+    return done
+
+
 def clock_advance(
     *, workspace: Workspace, test_mode: bool, now: datetime, to: datetime
 ) -> Workspace:
     """Move the workspace's test clock from `now` (its current time) to `to`, running
-    every resume and billing cycle due on the way, each at its own instant."""
+    every resume, billing cycle and collection attempt due on the way, each at its own
+    instant. Advancing to where the clock already is does nothing, so a retried request
+    is harmless. Call it outside a transaction: inside one, charges would be made under
+    the caller's locks, and its rollback would undo invoices whose charges went through."""
     if not test_mode:
         raise DomainError(
             "test_clock_live_mode",
@@ -52,22 +100,24 @@ def clock_advance(
         raise InvalidInput({"advance_to": [f"The clock only moves forward; it is {now}."]})
     if to - now > MAX_ADVANCE:
         raise InvalidInput({"advance_to": ["The clock moves at most five years per call."]})
-    workspace = Workspace.objects.select_for_update().get(pk=workspace.pk)
+    workspace = Workspace.objects.get(pk=workspace.pk)
     current = now
-    while (due := _next_due(workspace, to)) is not None:
+    while (due := _next_due(workspace, current, to)) is not None:
         step = max(current, due)
-        workspace.test_clock_at = step
-        workspace.save(update_fields=["test_clock_at"])
-        resumed = subscriptions_resume_due(
-            subscription_ids=subscriptions_resume_due_ids(
-                now=step, workspace=workspace, test_mode=True
-            ),
-            now=step,
-        )
-        billed = cycle_run(clock=fixed_clock(step), now=step, workspace=workspace, test_mode=True)
-        if not resumed and not billed:
-            break  # what is due is held by a concurrent run; it bills it on its own
+        with transaction.atomic():
+            _move(workspace, workspace.test_clock_at, step)
+            resumed = subscriptions_resume_due(
+                subscription_ids=subscriptions_resume_due_ids(
+                    now=step, workspace=workspace, test_mode=True
+                ),
+                now=step,
+            )
+            billed = cycle_run(
+                clock=fixed_clock(step), now=step, workspace=workspace, test_mode=True
+            )
+        collected = _collect_due(workspace, step)
+        if not (resumed or billed or collected):
+            break  # what is due is held by a concurrent run; it finishes it on its own
         current = step
-    workspace.test_clock_at = to
-    workspace.save(update_fields=["test_clock_at"])
+    _move(workspace, workspace.test_clock_at, to)
     return workspace

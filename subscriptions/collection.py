@@ -6,7 +6,7 @@ network call), and recorded in another short transaction. A worker that dies mid
 leaves the lease to expire and the period to be picked up again. A charge is never made
 twice: before charging, an invoice that is already paid counts as collected.
 
-Failed charges are retried 1, 3, 5 and 7 days after the first attempt (rules.md §7);
+Failed charges are retried 1, 3, 5 and 7 days after the first failure (rules.md §7);
 when the last fails the subscription needs attention (`gateway_issue`). Emails follow the
 same schedule and end in `processing_issue`.
 """
@@ -124,9 +124,13 @@ def _record_outcome(claim: _Claim, error: str) -> CollectionStatus:
         period.save()
         return CollectionStatus.SUCCEEDED
     period.last_error = error[:256]
+    if period.first_failed_at is None:
+        period.first_failed_at = claim.now
     if claim.attempt < len(CHARGE_RETRY_DAYS):
-        done = CHARGE_RETRY_DAYS[claim.attempt - 1] if claim.attempt else 0
-        period.next_attempt_at = claim.now + timedelta(days=CHARGE_RETRY_DAYS[claim.attempt] - done)
+        # Days after the first failure, not after this attempt: a retry that ran late
+        # (a worker was down) does not push the rest of the schedule back.
+        retry_at = period.first_failed_at + timedelta(days=CHARGE_RETRY_DAYS[claim.attempt])
+        period.next_attempt_at = max(retry_at, claim.now)
         period.save()
         return CollectionStatus.PENDING
     period.collection_status = CollectionStatus.FAILED

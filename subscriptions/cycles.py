@@ -196,7 +196,7 @@ def _bill(
     _store_advanced(changed)
     pending = [p.invoice_id for p in periods if p.collection_status == CollectionStatus.PENDING]
     if pending:
-        transaction.on_commit(lambda: _queue_collection(pending))
+        transaction.on_commit(lambda: queue_collection(pending))
     return periods, len(changed)
 
 
@@ -251,7 +251,8 @@ def _queue_event_publishing(event_ids: list[str]) -> None:
         return
 
 
-def _queue_collection(invoice_ids: list[str]) -> None:
+def queue_collection(invoice_ids: list[str]) -> None:
+    """Start collecting these invoices' periods (call once they are committed)."""
     from subscriptions.tasks import collect_periods
 
     periods = BilledPeriod.objects.filter(invoice_id__in=invoice_ids)

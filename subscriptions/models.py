@@ -14,6 +14,7 @@ from billing.ids import public_id_field
 from billing.models import TenantModel
 from catalog.choices import PlanFrequency
 from subscriptions.choices import (
+    BilledKind,
     CancelReason,
     CollectionScheme,
     CollectionStatus,
@@ -163,16 +164,19 @@ class SubscriptionAddOn(models.Model):
 
 
 class BilledPeriod(models.Model):
-    """One billed cycle: its period, its invoice, and the collection that follows.
+    """One billed cycle (or a mid-period change's proration): its period, its invoice,
+    and the collection that follows.
 
     Written in the transaction that creates the invoice. Collection (charging the source
     or emailing the invoice) happens after commit and keeps its progress here, so it can
-    be resumed and is never done twice.
+    be resumed and is never done twice. A proration bills part of a cycle already billed,
+    so only cycles are unique per period start.
     """
 
     subscription = models.ForeignKey(
         Subscription, on_delete=models.PROTECT, related_name="billed_periods"
     )
+    kind = models.CharField(max_length=16, choices=BilledKind.choices, default=BilledKind.CYCLE)
     cycle = models.PositiveIntegerField()
     period_start = models.DateField()
     period_end = models.DateField()
@@ -184,6 +188,9 @@ class BilledPeriod(models.Model):
     )
     collection_attempts = models.PositiveIntegerField(default=0)
     next_attempt_at = models.DateTimeField(null=True, blank=True)
+    # Retries are counted from the first failed attempt, so a late one does not delay the
+    # rest of the schedule.
+    first_failed_at = models.DateTimeField(null=True, blank=True)
     collected_at = models.DateTimeField(null=True, blank=True)
     last_error = models.CharField(max_length=256, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
@@ -192,7 +199,9 @@ class BilledPeriod(models.Model):
         ordering = ["period_start"]
         constraints = [
             models.UniqueConstraint(
-                fields=["subscription", "period_start"], name="billed_period_once"
+                fields=["subscription", "period_start"],
+                condition=models.Q(kind=BilledKind.CYCLE),
+                name="billed_period_once",
             ),
             models.CheckConstraint(
                 condition=models.Q(period_end__gt=models.F("period_start")),

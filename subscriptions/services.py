@@ -14,7 +14,7 @@ from django.db import transaction
 from billing.errors import DomainError, InvalidInput
 from billing.models import DocumentType, Workspace
 from billing.services.events import event_record
-from catalog.choices import CatalogStatus, UsageScheme
+from catalog.choices import CatalogStatus, PlanFrequency, UsageScheme
 from catalog.models import AddOn, Coupon, Plan
 from customers.choices import CustomerStatus
 from customers.models import Customer
@@ -22,16 +22,24 @@ from invoices.choices import DiscountScheme, InvoiceStatus
 from invoices.notes import credit_note_create, note_finalize
 from invoices.orders import main_invoice_type
 from invoices.services import invoice_create, invoice_finalize
-from subscriptions.calendar import boundary, boundary_on_or_after, local_date, local_midnight
+from subscriptions.calendar import (
+    boundary,
+    boundary_on_or_after,
+    day_anchor,
+    local_date,
+    local_midnight,
+)
 from subscriptions.choices import (
     SUBSCRIPTION_TRANSITIONS,
+    BilledKind,
     CancelReason,
     CollectionScheme,
+    CollectionStatus,
     NeedsAttentionReason,
     PausedReason,
     SubscriptionStatus,
 )
-from subscriptions.cycles import cycle_bill, fixed_clock
+from subscriptions.cycles import cycle_bill, fixed_clock, queue_collection
 from subscriptions.models import BilledPeriod, Subscription, SubscriptionAddOn, SubscriptionLine
 from subscriptions.pricing import period_text, prorated, unit_price
 from subscriptions.snapshots import subscription_snapshot
@@ -202,6 +210,29 @@ def _set_next_billing(subscription: Subscription, day: date | None) -> None:
     )
 
 
+def _anchor(given: date | int | None, billing_start: date, frequency: str) -> date:
+    """The date boundaries are counted from. With a day of the month, the first boundary
+    is the first date on or after billing starts on that day (clamped: the 31st's in
+    February is the 28th); until then runs a short first period, prorated by day, as
+    with a later anchor date."""
+    if given is None:
+        return billing_start
+    if isinstance(given, int):
+        if frequency == PlanFrequency.WEEKLY:
+            raise InvalidInput({"billing_anchor": ["Weekly plans are anchored on a date, "
+                                                   "not a day of the month."]})  # fmt: skip
+        if not 1 <= given <= 31:
+            raise InvalidInput({"billing_anchor": ["A day of the month is 1 to 31."]})
+        return day_anchor(billing_start, given, frequency)
+    first_end = boundary(billing_start, frequency, 1)
+    if not billing_start <= given < first_end:
+        raise InvalidInput(
+            {"billing_anchor": ["The anchor falls within the first period after billing "
+                                f"starts: from {billing_start}, before {first_end}."]}
+        )  # fmt: skip
+    return given
+
+
 # Create
 
 
@@ -216,7 +247,7 @@ def subscription_create(
     document: DocumentType | None = None,
     date_start: date | None = None,
     trial_end: date | None = None,
-    billing_anchor: date | None = None,
+    billing_anchor: date | int | None = None,
     addons: Sequence[dict[str, Any]] = (),
     **fields: Any,
 ) -> Subscription:
@@ -224,8 +255,8 @@ def subscription_create(
 
     Billing starts at `trial_end` (given, or `date_start` plus the longest trial of its
     plans) or at `date_start` (default today, in the workspace's timezone). Boundaries
-    follow `billing_anchor` (default: when billing starts); an anchor later than that
-    makes the first period a short one, billed prorated by day.
+    follow `billing_anchor` (default: when billing starts), a date or a day of the month;
+    an anchor later than that makes the first period a short one, billed prorated by day.
     """
     if customer.status == CustomerStatus.ARCHIVED:
         raise InvalidInput({"customer": ["This customer is archived."]})
@@ -247,13 +278,7 @@ def subscription_create(
     if trial_end is not None and not date_start <= trial_end <= date_start + MAX_START_AHEAD:
         raise InvalidInput({"trial_end": ["The trial ends after the start, within five years."]})
     billing_start = trial_end or date_start
-    anchor = billing_anchor or billing_start
-    if not billing_start <= anchor < boundary(billing_start, frequency, 1):
-        raise InvalidInput(
-            {"billing_anchor": ["The anchor falls within the first period after billing "
-                                f"starts: from {billing_start}, before "
-                                f"{boundary(billing_start, frequency, 1)}."]}
-        )  # fmt: skip
+    anchor = _anchor(billing_anchor, billing_start, frequency)
     subscription = Subscription(
         workspace=workspace,
         test_mode=test_mode,
@@ -341,12 +366,14 @@ def _prorate(
     The lines that went away are credited for their unused days with a credit note on the
     period's invoice ("Unused time on …"); the lines that came in are invoiced for the
     same days ("Remaining time on …"). Days are the workspace's local days from today to
-    the period's end, over the period's days; coupons are not prorated.
+    the period's end, over the period's days; coupons are not prorated. The new invoice
+    is collected like a cycle's (a `proration` billed period).
     """
     today = _today(subscription.workspace, now)
     period = (
         BilledPeriod.objects.select_related("invoice")
-        .filter(subscription=subscription, period_start__lte=today, period_end__gt=today)
+        .filter(subscription=subscription, kind=BilledKind.CYCLE)
+        .filter(period_start__lte=today, period_end__gt=today)
         .first()
     )
     if period is None:
@@ -381,8 +408,18 @@ def _prorate(
             period_start=today, period_end=period.period_end, subscription_id=subscription.id,
             custom_change=subscription.custom_change,
         )  # fmt: skip
-        if not subscription.workspace.review_cycle_invoices:
+        finalize = not subscription.workspace.review_cycle_invoices
+        if finalize:
             invoice_finalize(invoice=invoice, now=now)
+        # Collected as the period's own invoice was: charged or emailed, with retries.
+        BilledPeriod.objects.create(
+            subscription=subscription, kind=BilledKind.PRORATION, cycle=period.cycle,
+            period_start=today, period_end=period.period_end, invoice=invoice,
+            collection_status=CollectionStatus.PENDING if finalize else CollectionStatus.REVIEW,
+            next_attempt_at=now if finalize else None,
+        )  # fmt: skip
+        if finalize:
+            transaction.on_commit(lambda: queue_collection([invoice.id]))
 
 
 def _prorated_row(

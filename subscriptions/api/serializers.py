@@ -1,6 +1,8 @@
+from datetime import date
 from decimal import Decimal
 from typing import Any
 
+from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from billing.api.serializers import StrictFieldsMixin, TenantModelSerializer, TenantRelatedField
@@ -17,6 +19,28 @@ def quantity_field() -> serializers.DecimalField:
     return serializers.DecimalField(
         max_digits=18, decimal_places=6, min_value=Decimal(0), default=Decimal(1)
     )
+
+
+@extend_schema_field(
+    {"oneOf": [{"type": "string", "format": "date"},
+               {"type": "integer", "minimum": 1, "maximum": 31}]}
+)  # fmt: skip
+class BillingAnchorField(serializers.Field):
+    """A date (ISO 8601) or a day of the month (a JSON integer 1-31)."""
+
+    default_error_messages = {
+        "invalid": "A date (YYYY-MM-DD) or a day of the month from 1 to 31.",
+    }
+
+    def to_internal_value(self, data: Any) -> date | int:
+        if isinstance(data, int) and not isinstance(data, bool):
+            if not 1 <= data <= 31:
+                self.fail("invalid")
+            return data
+        return serializers.DateField().run_validation(data)
+
+    def to_representation(self, value: date) -> str:
+        return value.isoformat()
 
 
 # Fields fixed at creation: what the periods and invoices already issued were built on.
@@ -81,10 +105,14 @@ class SubscriptionSerializer(TenantModelSerializer):
     date_start = serializers.DateField(
         required=False, help_text="Default today, in the workspace's timezone."
     )
-    billing_anchor = serializers.DateField(
+    billing_anchor = BillingAnchorField(
         required=False,
-        help_text="Periods start on this date's day (clamped to shorter months); default "
-        "when billing starts. A later anchor makes the first period a prorated short one.",
+        help_text="A date, or a day of the month (1-31, not for weekly plans). Periods "
+        "start on its day, clamped to shorter months (31: Jan 31, Feb 28, Mar 31); default "
+        "when billing starts. When billing starts before the anchor, the first period runs "
+        "up to it and is billed prorated by day. Answered as the date boundaries count "
+        "from: for a day of the month, the first date on or after billing starts on that "
+        "day.",
     )
     next_billing_cycle = serializers.SerializerMethodField()
     needs_attention = serializers.BooleanField(read_only=True)
@@ -118,13 +146,19 @@ class SubscriptionSerializer(TenantModelSerializer):
             errors = {
                 name: ["Fixed when the subscription is created."]
                 for name in CREATE_ONLY
-                if name in attrs and attrs[name] != getattr(self.instance, name)
+                if name in attrs and not _same(name, attrs[name], getattr(self.instance, name))
             }
             if errors:
                 raise serializers.ValidationError(errors)
             for name in CREATE_ONLY:
                 attrs.pop(name, None)
         return attrs
+
+
+def _same(name: str, given: Any, stored: Any) -> bool:
+    if name == "billing_anchor" and isinstance(given, int):
+        return bool(given == stored.day)  # the day it was created with
+    return bool(given == stored)
 
 
 class SubscriptionPauseSerializer(StrictFieldsMixin, serializers.Serializer):

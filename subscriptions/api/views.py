@@ -112,9 +112,19 @@ class SubscriptionViewSet(TenantModelViewSet):
 
 
 class TestClockView(TransactionalAPIView):
-    """Test mode's clock. Live mode answers the real time and cannot be moved."""
+    """Test mode's clock. Live mode answers the real time and cannot be moved.
+
+    Advancing runs outside a request transaction: it charges cards on the way, and each
+    step commits on its own (clocks.clock_advance). It needs no idempotency key either:
+    advancing again to the same `advance_to` finds the clock there and does nothing.
+    """
 
     request: TenantRequest
+
+    def _run_handler(self, request: Request, *args: object, **kwargs: object) -> Response:
+        if request.method == "POST":
+            return self.post(request)
+        return super()._run_handler(request, *args, **kwargs)
 
     def _clock(self) -> Response:
         workspace = self.request.workspace

@@ -159,6 +159,11 @@ def test_process_bills_a_due_cycle(tester: Tenant) -> None:
         ({"collection_scheme": "charge_payment"}, "default_source"),
         ({"date_start": "2026-03-01"}, "date_start"),
         ({"billing_anchor": "2026-05-01"}, "billing_anchor"),
+        ({"billing_anchor": 0}, "billing_anchor"),
+        ({"billing_anchor": 32}, "billing_anchor"),
+        ({"billing_anchor": True}, "billing_anchor"),
+        ({"billing_anchor": 15.5}, "billing_anchor"),
+        ({"billing_anchor": "31"}, "billing_anchor"),
         ({"expiration_days": -1}, "expiration_days"),
         ({"colour": "red"}, "colour"),
         ({"collection_scheme": "by_pigeon"}, "collection_scheme"),
@@ -198,3 +203,22 @@ def test_update_keeps_creation_terms_and_filters_find_needs_attention(tester: Te
     assert flagged["results"][0]["needs_attention"] is True
     assert tester.client.get("/subscriptions/?needs_attention=false").json()["count"] == 0
     assert date.fromisoformat(sub["next_billing"]) == date(2026, 4, 10)
+
+
+def test_a_day_of_month_anchor_bills_to_that_day_then_keeps_it(tester: Tenant) -> None:
+    # Mar 10 with the 31st: [Mar 10, Mar 31) is 21 of March's 31 days, prorated.
+    response = tester.client.post("/subscriptions/", _body(tester, billing_anchor=31),
+                                  format="json")  # fmt: skip
+    assert response.status_code == 201, response.json()
+    data = response.json()
+    assert (data["billing_anchor"], data["previous_billing"], data["next_billing"]) == (
+        "2026-03-31", "2026-03-10", "2026-03-31"
+    )  # fmt: skip
+    [invoice] = tester.client.get(f"/subscriptions/{data['id']}/invoices/").json()["results"]
+    assert (invoice["period_start"], invoice["period_end"]) == ("2026-03-10", "2026-03-31")
+    assert "(prorated 21/31 days)" in invoice["lines"][0]["description"]
+    # Sending the same day again on an update is no change; another day is.
+    url = f"/subscriptions/{data['id']}/"
+    assert tester.client.patch(url, {"billing_anchor": 31}, format="json").status_code == 200
+    moved = tester.client.patch(url, {"billing_anchor": 30}, format="json")
+    assert moved.status_code == 400 and "billing_anchor" in moved.json()

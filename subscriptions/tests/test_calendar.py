@@ -1,19 +1,25 @@
 """Period boundaries: month ends, leap years, every frequency, DST, and timezones."""
 
 from datetime import UTC, date, datetime
+from decimal import Decimal
 
 import pytest
 
+from billing.errors import InvalidInput
 from subscriptions.calendar import (
     boundary,
     boundary_after,
     boundary_on_or_after,
+    day_anchor,
     local_date,
     local_midnight,
     period_containing,
 )
+from subscriptions.clocks import clock_advance
 from subscriptions.models import Subscription
-from subscriptions.tests.helpers import plan_of, santiago, subscribe, workspace_at
+from subscriptions.tests.helpers import invoice_rows, plan_of, santiago, subscribe, workspace_at
+
+D = Decimal
 
 
 @pytest.mark.parametrize(
@@ -102,3 +108,102 @@ def test_the_date_of_now_is_the_workspaces_date() -> None:
     assert fresh.date_start == fresh.previous_billing == date(2026, 2, 28)
     assert fresh.next_billing == date(2026, 3, 28)
     assert santiago(2026, 3, 28, 0, 0) == fresh.next_billing_at
+
+
+@pytest.mark.parametrize(
+    ("start", "day", "frequency", "anchor", "first"),
+    [
+        (date(2026, 1, 10), 15, "monthly", date(2026, 1, 15), date(2026, 1, 15)),
+        (date(2026, 1, 15), 15, "monthly", date(2026, 1, 15), date(2026, 1, 15)),
+        (date(2026, 1, 16), 15, "monthly", date(2026, 2, 15), date(2026, 2, 15)),
+        (date(2026, 12, 20), 5, "monthly", date(2027, 1, 5), date(2027, 1, 5)),
+        # February has no 31st: its boundary is the 28th, the anchor March 31st.
+        (date(2026, 2, 10), 31, "monthly", date(2026, 3, 31), date(2026, 2, 28)),
+        (date(2026, 2, 28), 31, "monthly", date(2026, 3, 31), date(2026, 2, 28)),
+        (date(2026, 4, 10), 31, "monthly", date(2026, 5, 31), date(2026, 4, 30)),
+        (date(2028, 2, 1), 30, "monthly", date(2028, 3, 30), date(2028, 2, 29)),
+        # Quarterly from Feb 28: Feb 28, May 31, Aug 31, Nov 30.
+        (date(2026, 2, 20), 31, "quarterly", date(2026, 5, 31), date(2026, 2, 28)),
+        # Annual in February: a leap year's 29th anchors it, so leap years bill the 29th.
+        (date(2026, 2, 1), 31, "annual", date(2028, 2, 29), date(2026, 2, 28)),
+    ],
+)
+def test_a_day_of_the_month_anchors_on_that_day_and_clamps(
+    start: date, day: int, frequency: str, anchor: date, first: date
+) -> None:
+    assert day_anchor(start, day, frequency) == anchor
+    assert boundary_on_or_after(anchor, frequency, start) == first
+
+
+def test_a_day_of_month_anchor_keeps_the_day_after_clamping() -> None:
+    anchor = day_anchor(date(2026, 2, 20), 31, "quarterly")
+    assert [boundary_on_or_after(anchor, "quarterly", d) for d in (
+        date(2026, 3, 1), date(2026, 6, 1), date(2026, 9, 1), date(2027, 1, 1)
+    )] == [date(2026, 5, 31), date(2026, 8, 31), date(2026, 11, 30), date(2027, 2, 28)]  # fmt: skip
+    annual = day_anchor(date(2026, 2, 1), 31, "annual")
+    assert [boundary(annual, "annual", k) for k in (-2, -1, 0, 1)] == [
+        date(2026, 2, 28), date(2027, 2, 28), date(2028, 2, 29), date(2029, 2, 28),
+    ]  # fmt: skip
+
+
+@pytest.mark.django_db
+def test_a_day_of_month_anchor_bills_a_prorated_first_period_then_keeps_the_day() -> None:
+    # Arrange: 10,000 a month from Feb 10, anchored on the 31st.
+    start = santiago(2026, 2, 10, 9, 0)
+    workspace = workspace_at(start)
+
+    # Act
+    subscription = subscribe(workspace, start, [(plan_of(workspace), 1)], billing_anchor=31)
+    clock_advance(workspace=workspace, test_mode=True, now=start, to=santiago(2026, 6, 1, 9, 0))
+
+    # Assert: Feb 10 - Feb 28 is 18 of the 28 days of [Jan 31, Feb 28): 10,000 × 18/28 =
+    # 6,428.57 → 6,429 + IVA 1,222 (19% of 6,429 = 1,221.51). Then whole months on the
+    # 31st, clamped to 28, 30 and 31.
+    assert [row[2:4] + row[5:] for row in invoice_rows(subscription)] == [
+        (date(2026, 2, 10), date(2026, 2, 28), D(6429), D(1222), D(7651)),
+        (date(2026, 2, 28), date(2026, 3, 31), D(10000), D(1900), D(11900)),
+        (date(2026, 3, 31), date(2026, 4, 30), D(10000), D(1900), D(11900)),
+        (date(2026, 4, 30), date(2026, 5, 31), D(10000), D(1900), D(11900)),
+        (date(2026, 5, 31), date(2026, 6, 30), D(10000), D(1900), D(11900)),
+    ]
+    subscription.refresh_from_db()
+    assert subscription.billing_anchor == date(2026, 3, 31)
+    assert subscription.next_billing == date(2026, 6, 30)
+
+
+@pytest.mark.django_db
+def test_a_day_of_month_anchor_on_the_start_day_bills_whole_periods() -> None:
+    # Feb 28 is the 31st's day in February: no short period; quarterly comes back to
+    # the 31st in May and August.
+    start = santiago(2026, 2, 28, 9, 0)
+    workspace = workspace_at(start)
+    plan = plan_of(workspace, frequency="quarterly")
+    subscription = subscribe(workspace, start, [(plan, 1)], billing_anchor=31)
+    clock_advance(workspace=workspace, test_mode=True, now=start, to=santiago(2026, 9, 1, 9, 0))
+    assert [row[2:4] + row[5:6] for row in invoice_rows(subscription)] == [
+        (date(2026, 2, 28), date(2026, 5, 31), D(10000)),
+        (date(2026, 5, 31), date(2026, 8, 31), D(10000)),
+        (date(2026, 8, 31), date(2026, 11, 30), D(10000)),
+    ]
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize(
+    ("frequency", "anchor", "message"),
+    [
+        ("weekly", 5, "Weekly plans are anchored on a date"),
+        ("monthly", 0, "1 to 31"),
+        ("monthly", 32, "1 to 31"),
+    ],
+)
+def test_a_day_of_month_anchor_is_refused_where_it_means_nothing(
+    frequency: str, anchor: int, message: str
+) -> None:
+    start = santiago(2026, 2, 10, 9, 0)
+    workspace = workspace_at(start)
+    with pytest.raises(InvalidInput) as raised:
+        subscribe(
+            workspace, start, [(plan_of(workspace, frequency=frequency), 1)],
+            billing_anchor=anchor,
+        )  # fmt: skip
+    assert message in raised.value.errors["billing_anchor"][0]
