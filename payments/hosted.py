@@ -7,6 +7,7 @@ re-rendered without it). `sensitive_post_parameters` keeps it out of error repor
 """
 
 import contextlib
+from collections.abc import Callable
 from decimal import Decimal
 from typing import Any
 from urllib.parse import urlencode
@@ -126,6 +127,40 @@ def _checkout(
     )
 
 
+def _page(workspace: str, amount: Decimal, currency: str, description: str) -> dict[str, Any]:
+    return {
+        "title": f"Pay {workspace}",
+        "workspace": workspace,
+        "amount": _display(amount, currency),
+        "description": description,
+    }
+
+
+def _pay_with_posted_card(
+    request: HttpRequest,
+    page: dict[str, Any],
+    pay: Callable[[CardInput], Intent],
+    *,
+    link: PaymentLink | None = None,
+) -> Intent | HttpResponse:
+    """The checkout form (GET), or the intent paid with the posted card; a card or
+    payment refused shows the form again, and a link that closed meanwhile says so."""
+    if request.method == "GET":
+        return _checkout(request, form=CardForm(), **page)
+    form = CardForm(request.POST)
+    if not form.is_valid():
+        return _checkout(request, form=form, status=400, **page)
+    try:
+        return pay(form.card())
+    except InvalidInput as invalid:
+        form.add_error(None, "; ".join(m for messages in invalid.errors.values() for m in messages))
+        return _checkout(request, form=form, status=400, **page)
+    except DomainError as refused:
+        if link is not None and refused.code.startswith("payment_link_"):
+            return _unavailable(request, link, refused.code.removeprefix("payment_link_"))
+        return _checkout(request, form=CardForm(), error=refused.detail, status=409, **page)
+
+
 @never_cache
 @sensitive_post_parameters(*CARD_FIELDS)
 @require_http_methods(["GET", "POST"])
@@ -137,26 +172,15 @@ def link_checkout(request: HttpRequest, key: str) -> HttpResponse:
     state = services.payment_link_state(link, now)
     if state != "open":
         return _unavailable(request, link, state)
-    page: dict[str, Any] = {
-        "title": f"Pay {link.workspace.name}",
-        "workspace": link.workspace.name,
-        "amount": _display(link.amount, link.currency_id),
-        "description": link.description,
-    }
-    if request.method == "GET":
-        return _checkout(request, form=CardForm(), **page)
-    form = CardForm(request.POST)
-    if not form.is_valid():
-        return _checkout(request, form=form, status=400, **page)
-    try:
-        intent = services.payment_link_pay(link=link, card=form.card(), now=now)
-    except InvalidInput as invalid:
-        form.add_error(None, "; ".join(m for messages in invalid.errors.values() for m in messages))
-        return _checkout(request, form=form, status=400, **page)
-    except DomainError as refused:
-        if refused.code.startswith("payment_link_"):
-            return _unavailable(request, link, refused.code.removeprefix("payment_link_"))
-        return _checkout(request, form=CardForm(), error=refused.detail, status=409, **page)
+    page = _page(link.workspace.name, link.amount, link.currency_id, link.description)
+    intent = _pay_with_posted_card(
+        request,
+        page,
+        lambda card: services.payment_link_pay(link=link, card=card, now=now),
+        link=link,
+    )
+    if isinstance(intent, HttpResponse):
+        return intent
     if intent.status == IntentStatus.FAILED:
         message = _result_context(intent)["message"]
         return _checkout(request, form=CardForm(), error=message, status=402, **page)
@@ -205,22 +229,12 @@ def intent_checkout(request: HttpRequest, secret: str) -> HttpResponse:
     now = timezone.now()
     if intent.status != IntentStatus.REQUIRES_PAYMENT_METHOD or intent.payment_id:
         return _intent_page(request, intent, retry_url="")
-    page: dict[str, Any] = {
-        "title": f"Pay {intent.workspace.name}",
-        "workspace": intent.workspace.name,
-        "amount": _display(intent.amount, intent.currency_id),
-        "description": "",
-    }
-    if request.method == "GET":
-        return _checkout(request, form=CardForm(), **page)
-    form = CardForm(request.POST)
-    if not form.is_valid():
-        return _checkout(request, form=form, status=400, **page)
-    try:
-        intent = services.intent_pay_with_card(intent=intent, card=form.card(), now=now)
-    except InvalidInput as invalid:
-        form.add_error(None, "; ".join(m for messages in invalid.errors.values() for m in messages))
-        return _checkout(request, form=form, status=400, **page)
-    except DomainError as refused:
-        return _checkout(request, form=CardForm(), error=refused.detail, status=409, **page)
+    page = _page(intent.workspace.name, intent.amount, intent.currency_id, description="")
+    paid = _pay_with_posted_card(
+        request,
+        page,
+        lambda card: services.intent_pay_with_card(intent=intent, card=card, now=now),
+    )
+    if isinstance(paid, HttpResponse):
+        return paid
     return HttpResponseRedirect(request.path)

@@ -2,13 +2,15 @@
 gateway connections; hosted payment links; and payment intents."""
 
 import secrets
+from typing import TypeVar
 
 from django.db import models
 from django.db.models import F, Q
 
 from billing.ids import public_id_field
 from billing.models import TenantModel
-from invoices.models import money_field
+from customers.models import Customer
+from invoices.models import Invoice, Order, money_field
 from payments.choices import (
     GatewayKind,
     IntentStatus,
@@ -16,6 +18,23 @@ from payments.choices import (
     SourceStatus,
     SourceUsage,
 )
+
+_Referenced = TypeVar("_Referenced", bound=models.Model)
+
+
+def _optional_reference(
+    to: type[_Referenced], related_name: str
+) -> "models.ForeignKey[_Referenced | None, _Referenced | None]":
+    """A row this one may point to, which cannot be deleted while it does."""
+    return models.ForeignKey(
+        to, on_delete=models.PROTECT, related_name=related_name, null=True, blank=True
+    )
+
+
+def _refunded_within_amount(name: str) -> models.CheckConstraint:
+    return models.CheckConstraint(
+        condition=Q(amount_refunded__gte=0, amount_refunded__lte=F("amount")), name=name
+    )
 
 
 def new_payment_client_secret() -> str:
@@ -50,13 +69,7 @@ class Source(TenantModel):
 
     id = public_id_field("sou")
     # Empty for the single-use card of an anonymous payer on a hosted payment link.
-    customer = models.ForeignKey(
-        "customers.Customer",
-        on_delete=models.PROTECT,
-        related_name="sources",
-        null=True,
-        blank=True,
-    )
+    customer = _optional_reference(Customer, "sources")
     gateway = models.CharField(max_length=16, choices=GatewayKind.choices)
     usage = models.CharField(
         max_length=16, choices=SourceUsage.choices, default=SourceUsage.REUSABLE
@@ -93,21 +106,13 @@ class Source(TenantModel):
 
 class Payment(TenantModel):
     id = public_id_field("pay")
-    customer = models.ForeignKey(
-        "customers.Customer",
-        on_delete=models.PROTECT,
-        related_name="payments",
-        null=True,
-        blank=True,
-    )
+    customer = _optional_reference(Customer, "payments")
     amount = money_field()
     currency = models.ForeignKey("billing.Currency", on_delete=models.PROTECT, related_name="+")
     date = models.DateField()
     description = models.CharField(max_length=256, blank=True)
     subscription_id = models.CharField(max_length=40, null=True, blank=True, db_index=True)  # noqa: DJ001
-    source = models.ForeignKey(
-        Source, on_delete=models.PROTECT, related_name="payments", null=True, blank=True
-    )
+    source = _optional_reference(Source, "payments")
     gateway = models.CharField(max_length=16, choices=GatewayKind.choices, blank=True)
     # The gateway's id for the charge, to confirm, refund or reconcile it.
     gateway_reference = models.CharField(max_length=255, blank=True)
@@ -133,10 +138,7 @@ class Payment(TenantModel):
     class Meta(TenantModel.Meta):
         constraints = [
             models.CheckConstraint(condition=Q(amount__gt=0), name="payment_amount_positive"),
-            models.CheckConstraint(
-                condition=Q(amount_refunded__gte=0, amount_refunded__lte=F("amount")),
-                name="payment_refund_within_amount",
-            ),
+            _refunded_within_amount("payment_refund_within_amount"),
         ]
         indexes = [models.Index(fields=["workspace", "test_mode", "-created_at"])]
 
@@ -159,10 +161,7 @@ class PaymentAllocation(models.Model):
         constraints = [
             models.UniqueConstraint(fields=["payment", "invoice"], name="allocation_unique"),
             models.CheckConstraint(condition=Q(amount__gt=0), name="allocation_amount_positive"),
-            models.CheckConstraint(
-                condition=Q(amount_refunded__gte=0, amount_refunded__lte=F("amount")),
-                name="allocation_refund_within_amount",
-            ),
+            _refunded_within_amount("allocation_refund_within_amount"),
         ]
 
     def __str__(self) -> str:
@@ -195,20 +194,8 @@ class PaymentLink(TenantModel):
     amount = money_field()
     currency = models.ForeignKey("billing.Currency", on_delete=models.PROTECT, related_name="+")
     description = models.CharField(max_length=256, blank=True)
-    invoice = models.ForeignKey(
-        "invoices.Invoice",
-        on_delete=models.PROTECT,
-        related_name="payment_links",
-        null=True,
-        blank=True,
-    )
-    customer = models.ForeignKey(
-        "customers.Customer",
-        on_delete=models.PROTECT,
-        related_name="payment_links",
-        null=True,
-        blank=True,
-    )
+    invoice = _optional_reference(Invoice, "payment_links")
+    customer = _optional_reference(Customer, "payment_links")
     expires_at = models.DateTimeField(null=True, blank=True)
     reusable = models.BooleanField(default=False)
     return_url = models.URLField(max_length=1000, blank=True)
@@ -237,21 +224,11 @@ class Intent(TenantModel):
     amount = money_field()
     currency = models.ForeignKey("billing.Currency", on_delete=models.PROTECT, related_name="+")
     client_secret = models.CharField(max_length=128, unique=True)
-    customer = models.ForeignKey(
-        "customers.Customer", on_delete=models.PROTECT, related_name="+", null=True, blank=True
-    )
-    invoice = models.ForeignKey(
-        "invoices.Invoice", on_delete=models.PROTECT, related_name="+", null=True, blank=True
-    )
-    order = models.ForeignKey(
-        "invoices.Order", on_delete=models.PROTECT, related_name="+", null=True, blank=True
-    )
-    payment_link = models.ForeignKey(
-        PaymentLink, on_delete=models.PROTECT, related_name="intents", null=True, blank=True
-    )
-    source = models.ForeignKey(
-        Source, on_delete=models.PROTECT, related_name="+", null=True, blank=True
-    )
+    customer = _optional_reference(Customer, "+")
+    invoice = _optional_reference(Invoice, "+")
+    order = _optional_reference(Order, "+")
+    payment_link = _optional_reference(PaymentLink, "intents")
+    source = _optional_reference(Source, "+")
     payment = models.OneToOneField(
         Payment, on_delete=models.PROTECT, related_name="intent", null=True, blank=True
     )

@@ -53,14 +53,18 @@ def test_a_partial_payment_keeps_it_finalized(invoice):
     assert invoice_amount_due(invoice) == Decimal(1189)
 
 
-def test_finalized_to_pending_to_paid_through_authentication(invoice):
-    source = services.source_create_sandbox_card(
+def _card_needing_authentication(invoice):
+    return services.source_create_sandbox_card(
         customer=invoice.customer,
         card_number=sandbox.REQUIRES_AUTHENTICATION,
         exp_month=1,
         exp_year=2030,
         now=NOW,
     )
+
+
+def test_finalized_to_pending_to_paid_through_authentication(invoice):
+    source = _card_needing_authentication(invoice)
     payment = _pay(invoice, source=source)
     assert (payment.status, _status(invoice)) == ("processing", "pending")
     source.refresh_from_db()
@@ -72,13 +76,7 @@ def test_finalized_to_pending_to_paid_through_authentication(invoice):
 
 
 def test_pending_back_to_finalized_when_authentication_fails(invoice):
-    source = services.source_create_sandbox_card(
-        customer=invoice.customer,
-        card_number=sandbox.REQUIRES_AUTHENTICATION,
-        exp_month=1,
-        exp_year=2030,
-        now=NOW,
-    )
+    source = _card_needing_authentication(invoice)
     payment = _pay(invoice, source=source)
 
     payment = services.payment_complete_authentication(payment=payment, approved=False, now=NOW)

@@ -1,0 +1,86 @@
+"""Payment writes: sources, charges, allocations to invoices, refunds, links and intents.
+
+Every service is atomic and records its events in the same transaction. Invoices a
+payment applies to are locked first, always in id order, so two payments racing for the
+same invoice are serialized and the second sees what the first took: an invoice is
+never over-applied.
+
+Gateways are called inside the transaction because the sandbox answers in process; a
+gateway that calls out over the network (Stripe) will reserve the payment as processing,
+commit, call, and settle in a second transaction, so that no lock is held over the wire.
+
+The sub-domains live in their own modules; other apps import from this package.
+"""
+
+from payments.services._common import PAYABLE_INVOICE_STATUSES
+from payments.services._events import intent_snapshot, payment_snapshot
+from payments.services.checkout import (
+    PayerKeyOwner,
+    intent_pay_with_card,
+    payment_authenticate_by_payer,
+    payment_authorize_by_payer,
+    payment_link_pay,
+    source_create_for_payer,
+)
+from payments.services.expiry import checkouts_expire_due, intents_expire_due, payments_expire_due
+from payments.services.gateways import (
+    payment_gateway_create,
+    payment_gateway_delete,
+    payment_gateway_update,
+    payment_gateways_provision,
+)
+from payments.services.intents import (
+    intent_cancel,
+    intent_complete_authentication,
+    intent_confirm,
+    intent_create,
+)
+from payments.services.links import LinkUnavailable, payment_link_create, payment_link_state
+from payments.services.payments import (
+    PAYMENT_AUTHENTICATION_WINDOW,
+    AllocationRequest,
+    payment_authorize,
+    payment_cancel,
+    payment_charge_invoice,
+    payment_complete_authentication,
+    payment_create,
+    payment_refund,
+)
+from payments.services.sources import source_create, source_create_sandbox_card, source_disable
+
+__all__ = [
+    "PAYABLE_INVOICE_STATUSES",
+    "PAYMENT_AUTHENTICATION_WINDOW",
+    "AllocationRequest",
+    "LinkUnavailable",
+    "PayerKeyOwner",
+    "checkouts_expire_due",
+    "intent_cancel",
+    "intent_complete_authentication",
+    "intent_confirm",
+    "intent_create",
+    "intent_pay_with_card",
+    "intent_snapshot",
+    "intents_expire_due",
+    "payment_authenticate_by_payer",
+    "payment_authorize",
+    "payment_authorize_by_payer",
+    "payment_cancel",
+    "payment_charge_invoice",
+    "payment_complete_authentication",
+    "payment_create",
+    "payment_gateway_create",
+    "payment_gateway_delete",
+    "payment_gateway_update",
+    "payment_gateways_provision",
+    "payment_link_create",
+    "payment_link_pay",
+    "payment_link_state",
+    "payment_refund",
+    "payment_snapshot",
+    "payments_expire_due",
+    "source_create",
+    "source_create_for_payer",
+    "source_create_sandbox_card",
+    "source_disable",
+]

@@ -1,0 +1,65 @@
+"""Checks and row locks the payment sub-domains share.
+
+Invoices are always locked before the payment or intent that applies to them, and in id
+order, so that racing writers queue the same way and never deadlock.
+"""
+
+from collections.abc import Sequence
+
+from billing.errors import DomainError, InvalidInput
+from billing.models import Workspace
+from customers.models import Customer
+from invoices.choices import InvoiceStatus
+from invoices.models import Invoice
+from payments.choices import GatewayKind, SourceStatus
+from payments.models import Intent, Payment, PaymentGateway, Source
+
+PAYABLE_INVOICE_STATUSES = (
+    InvoiceStatus.FINALIZED,
+    InvoiceStatus.PENDING,
+    InvoiceStatus.UNCOLLECTIBLE,
+)
+
+
+def check_invoice_payable(invoice: Invoice, detail: str) -> None:
+    if invoice.status not in PAYABLE_INVOICE_STATUSES:
+        raise DomainError("invoice_not_payable", detail)
+
+
+def check_gateway_enabled(workspace: Workspace, test_mode: bool, kind: str) -> None:
+    connection = PaymentGateway.objects.filter(
+        workspace=workspace, test_mode=test_mode, gateway=kind
+    ).first()
+    if kind == GatewayKind.SANDBOX and connection is None:
+        return  # the sandbox is built in
+    if connection is None or not connection.enabled:
+        raise DomainError(
+            "gateway_not_enabled", f"The {kind} gateway is not enabled in this workspace."
+        )
+
+
+def check_chargeable(source: Source, customer: Customer | None) -> None:
+    if source.status != SourceStatus.CHARGEABLE:
+        raise DomainError(
+            "source_not_chargeable", f"Source {source.id} is {source.status}, not chargeable."
+        )
+    if customer is not None and source.customer_id not in (None, customer.pk):
+        raise InvalidInput({"source": ["This source belongs to another customer."]})
+
+
+def lock_invoices(invoices: Sequence[Invoice]) -> list[Invoice]:
+    """Lock the invoices' rows in id order: racing payments always queue the same way."""
+    ids = sorted({invoice.pk for invoice in invoices})
+    return list(Invoice.objects.select_for_update(of=("self",)).filter(pk__in=ids).order_by("pk"))
+
+
+def lock_payment_invoices(payment: Payment) -> list[Invoice]:
+    return lock_invoices(list(Invoice.objects.filter(payment_allocations__payment=payment)))
+
+
+def lock_payment(payment: Payment) -> Payment:
+    return Payment.objects.select_for_update(of=("self",)).get(pk=payment.pk)
+
+
+def lock_intent(intent: Intent) -> Intent:
+    return Intent.objects.select_for_update(of=("self",)).get(pk=intent.pk)

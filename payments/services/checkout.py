@@ -1,0 +1,191 @@
+"""What the payer does: the hosted checkout pages, and the publishable (browser)
+checkout, which has no API token, only a key the payer was given. The views find the
+link, intent or payment by that key; these services never see the key."""
+
+from datetime import datetime
+
+from django.db import transaction
+
+from billing.errors import DomainError, InvalidInput
+from invoices.selectors import invoice_amount_payable
+from payments.choices import (
+    INTENT_OPEN_STATUSES,
+    GatewayKind,
+    IntentStatus,
+    PaymentStatus,
+    SourceUsage,
+)
+from payments.gateways.base import CardInput
+from payments.models import Intent, Payment, PaymentLink, Source
+from payments.services.intents import (
+    intent_cancel,
+    intent_complete_authentication,
+    intent_confirm,
+    intent_create,
+)
+from payments.services.links import LinkUnavailable, check_link_open
+from payments.services.payments import (
+    check_awaiting_payment_method,
+    payment_authorize,
+    payment_complete_authentication,
+)
+from payments.services.sources import source_create
+
+PayerKeyOwner = PaymentLink | Intent | Payment
+
+
+def _payer_card_source(
+    owner: PayerKeyOwner,
+    card: CardInput,
+    now: datetime,
+    *,
+    usage: str = SourceUsage.SINGLE,
+    payer_scope: str = "",
+) -> Source:
+    """The payer's card, tokenized in memory into a sandbox source for `owner`'s customer."""
+    return source_create(
+        workspace=owner.workspace,
+        test_mode=owner.test_mode,
+        customer=owner.customer,
+        gateway=GatewayKind.SANDBOX,
+        card=card,
+        usage=usage,
+        now=now,
+        payer_scope=payer_scope,
+    )
+
+
+# The hosted checkout
+
+
+@transaction.atomic
+def payment_link_pay(*, link: PaymentLink, card: CardInput, now: datetime) -> Intent:
+    """One checkout attempt on the hosted page: an intent for the link, the card
+    tokenized in memory into a single-use source, and the intent confirmed with it."""
+    link = (
+        PaymentLink.objects.select_for_update(of=("self",))
+        .select_related("invoice")
+        .get(pk=link.pk)
+    )
+    check_link_open(link, now)
+    # A new attempt supersedes one the payer left at the authentication step, which
+    # would otherwise hold the invoice's amount.
+    for abandoned in Intent.objects.filter(
+        payment_link=link, status=IntentStatus.REQUIRES_PAYMENT_METHOD, payment__isnull=False
+    ):
+        intent_cancel(intent=abandoned, now=now)
+    amount = link.amount
+    if link.invoice is not None:
+        amount = min(amount, invoice_amount_payable(link.invoice))
+        if amount <= 0:
+            raise LinkUnavailable("payment_link_paid", "This payment link is paid.")
+    intent = intent_create(
+        workspace=link.workspace,
+        test_mode=link.test_mode,
+        payment_link=link,
+        amount=amount,
+        now=now,
+        return_url=link.return_url,
+    )
+    if link.invoice is not None:
+        intent.invoice = link.invoice
+        intent.save(update_fields=["invoice", "updated_at"])
+    source = _payer_card_source(link, card, now)
+    return intent_confirm(intent=intent, source=source, now=now)
+
+
+@transaction.atomic
+def intent_pay_with_card(*, intent: Intent, card: CardInput, now: datetime) -> Intent:
+    """The payer's card on the intent's hosted page: tokenized in memory into a
+    single-use source, then the intent confirmed on-session."""
+    source = _payer_card_source(intent, card, now)
+    return intent_confirm(intent=intent, source=source, now=now)
+
+
+# The publishable (browser) checkout
+
+
+def _check_open_for_payer(owner: PayerKeyOwner, now: datetime) -> None:
+    if isinstance(owner, PaymentLink):
+        check_link_open(owner, now)
+    elif isinstance(owner, Intent):
+        if owner.expires_at is not None and owner.expires_at <= now:
+            raise DomainError("intent_expired", f"Intent {owner.id} has expired.")
+        if owner.status not in INTENT_OPEN_STATUSES:
+            raise DomainError("intent_invalid_transition", f"Intent {owner.id} is {owner.status}.")
+    elif owner.status not in (PaymentStatus.REQUIRES_PAYMENT_METHOD, PaymentStatus.PROCESSING):
+        raise DomainError("payment_invalid_transition", f"Payment {owner.id} is {owner.status}.")
+
+
+@transaction.atomic
+def source_create_for_payer(
+    *, owner: PayerKeyOwner, card: CardInput, usage: str = SourceUsage.SINGLE, now: datetime
+) -> Source:
+    """A sandbox card source created by the payer holding `owner`'s key, for `owner`'s
+    customer. A reusable card needs a known customer to belong to; a card without one
+    can be charged only by the checkout whose key created it (`payer_scope`)."""
+    _check_open_for_payer(owner, now)
+    if usage == SourceUsage.REUSABLE and owner.customer_id is None:
+        raise InvalidInput(
+            {"usage": ["Only a checkout for a known customer can save a reusable card."]}
+        )
+    return _payer_card_source(owner, card, now, usage=usage, payer_scope=owner.id)
+
+
+def _payer_source(payment: Payment, source_id: str) -> Source:
+    """A source the payer of `payment` may charge: one of the payment's customer, or one
+    created with this checkout's key. Anything else is unknown to them."""
+    scopes = {payment.id}
+    intent = Intent.objects.filter(payment=payment).first()
+    if intent is not None:
+        scopes.add(intent.id)
+        if intent.payment_link_id:
+            scopes.add(intent.payment_link_id)
+    source = Source.objects.filter(
+        pk=source_id, workspace_id=payment.workspace_id, test_mode=payment.test_mode
+    ).first()
+    if source is not None:
+        of_customer = source.customer_id is not None and source.customer_id == payment.customer_id
+        if of_customer or source.payer_scope in scopes:
+            return source
+    raise InvalidInput({"source": ["No such source for this payment."]})
+
+
+@transaction.atomic
+def payment_authorize_by_payer(
+    *,
+    payment: Payment,
+    card: CardInput | None = None,
+    source_id: str | None = None,
+    now: datetime,
+) -> Payment:
+    """The payer pays a payment waiting for a payment method with a card (tokenized in
+    memory into a single-use source) or a source they may charge. On-session: a card
+    that needs authentication leaves the payment processing until `authenticate`."""
+    if (card is None) == (source_id is None):
+        raise InvalidInput({"non_field_errors": ["Send either card or source."]})
+    check_awaiting_payment_method(payment)
+    if card is not None:
+        source = _payer_card_source(payment, card, now, payer_scope=payment.id)
+    else:
+        assert source_id is not None
+        source = _payer_source(payment, source_id)
+    return payment_authorize(payment=payment, source=source, now=now)
+
+
+@transaction.atomic
+def payment_authenticate_by_payer(*, payment: Payment, approved: bool, now: datetime) -> Payment:
+    """The payer's answer to the gateway's authentication step; the payment's intent, if
+    it has one, follows it."""
+    expires_at = payment.authentication_expires_at
+    if payment.status == PaymentStatus.PROCESSING and expires_at is not None and expires_at <= now:
+        raise DomainError(
+            "payment_authentication_expired",
+            f"Payment {payment.id} waited too long for its authentication.",
+        )
+    intent = Intent.objects.filter(payment=payment).first()
+    if intent is not None:
+        intent_complete_authentication(intent=intent, approved=approved, now=now)
+    else:
+        payment_complete_authentication(payment=payment, approved=approved, now=now)
+    return Payment.objects.get(pk=payment.pk)

@@ -1,0 +1,47 @@
+"""A workspace's gateway connections."""
+
+from typing import Any
+
+from django.db import transaction
+
+from billing.errors import DomainError
+from billing.models import Workspace
+from payments.choices import GatewayKind
+from payments.models import PaymentGateway
+
+
+@transaction.atomic
+def payment_gateway_create(
+    *, workspace: Workspace, test_mode: bool, gateway: str, **fields: Any
+) -> PaymentGateway:
+    if PaymentGateway.objects.filter(
+        workspace=workspace, test_mode=test_mode, gateway=gateway
+    ).exists():
+        raise DomainError(
+            "gateway_exists", f"The {gateway} gateway is already set up; update it instead."
+        )
+    return PaymentGateway.objects.create(
+        workspace=workspace, test_mode=test_mode, gateway=gateway, **fields
+    )
+
+
+@transaction.atomic
+def payment_gateway_update(*, gateway: PaymentGateway, **fields: Any) -> PaymentGateway:
+    gateway = PaymentGateway.objects.select_for_update().get(pk=gateway.pk)
+    for name, value in fields.items():
+        setattr(gateway, name, value)
+    gateway.save()
+    return gateway
+
+
+@transaction.atomic
+def payment_gateway_delete(*, gateway: PaymentGateway) -> None:
+    gateway.delete()
+
+
+@transaction.atomic
+def payment_gateways_provision(*, workspace: Workspace, test_mode: bool) -> None:
+    """Give the workspace its built-in sandbox gateway row, once (the list shows it)."""
+    PaymentGateway.objects.get_or_create(
+        workspace=workspace, test_mode=test_mode, gateway=GatewayKind.SANDBOX
+    )

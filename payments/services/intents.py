@@ -1,0 +1,214 @@
+"""Intents: one attempt to collect an invoice's, an order's or a link's amount, carried
+from a payment method to a payment applied to an invoice."""
+
+import secrets
+from datetime import datetime
+from decimal import Decimal
+from typing import Any
+
+from django.db import transaction
+
+from billing.errors import DomainError, InvalidInput
+from billing.models import Workspace
+from billing.money import round_amount
+from customers.models import Customer
+from invoices.models import Invoice, Order, OrderStatus
+from invoices.selectors import invoice_amount_payable
+from invoices.services import invoice_finalize, invoice_settle_payments
+from payments.choices import INTENT_OPEN_STATUSES, INTENT_TRANSITIONS, IntentStatus, PaymentStatus
+from payments.models import Intent, Payment, PaymentAllocation, PaymentLink, Source
+from payments.services._common import (
+    check_chargeable,
+    check_invoice_payable,
+    lock_intent,
+    lock_invoices,
+)
+from payments.services._events import record_intent
+from payments.services.payments import (
+    AllocationRequest,
+    charge,
+    create_payment,
+    payment_cancel,
+    payment_complete_authentication,
+    resolve_allocations,
+)
+
+
+def transition_intent(intent: Intent, target: IntentStatus, now: datetime) -> None:
+    if (intent.status, target) not in INTENT_TRANSITIONS:
+        raise DomainError(
+            "intent_invalid_transition",
+            f"Intent {intent.id} is {intent.status} and cannot become {target}.",
+        )
+    intent.status = target
+    stamp = {
+        IntentStatus.AUTHORIZED: "authorized_at",
+        IntentStatus.CAPTURED: "captured_at",
+        IntentStatus.FINALIZED: "finalized_at",
+    }.get(target)
+    if stamp:
+        setattr(intent, stamp, now)
+    intent.save()
+    record_intent(intent, str(target))
+
+
+def _new_client_secret(intent_id: str) -> str:
+    return f"{intent_id}_secret_{secrets.token_urlsafe(24)}"
+
+
+@transaction.atomic
+def intent_create(
+    *,
+    workspace: Workspace,
+    test_mode: bool,
+    invoice: Invoice | None = None,
+    order: Order | None = None,
+    payment_link: PaymentLink | None = None,
+    amount: Decimal | None = None,
+    now: datetime,
+    **fields: Any,
+) -> Intent:
+    """An intent to collect what an invoice owes, what an order costs, or a link's amount.
+    An order already invoiced is collected through its invoice."""
+    if sum(x is not None for x in (invoice, order, payment_link)) != 1:
+        raise InvalidInput({"non_field_errors": ["Name exactly one of invoice or order."]})
+    if order is not None and order.invoice_id is not None:
+        invoice, order = order.invoice, None
+    customer: Customer | None
+    if invoice is not None:
+        invoice = lock_invoices([invoice])[0]
+        check_invoice_payable(invoice, f"Invoice {invoice.id} is {invoice.status}.")
+        payable = invoice_amount_payable(invoice)
+        if payable <= 0:
+            raise DomainError("invoice_nothing_due", f"Invoice {invoice.id} has nothing due.")
+        due, currency, customer = payable, invoice.currency_id, invoice.customer
+    elif order is not None:
+        if order.status == OrderStatus.INVOICED:
+            raise DomainError("order_invoiced", f"Order {order.id} is already invoiced.")
+        due, currency, customer = order.total, order.currency_id, order.customer
+    else:
+        assert payment_link is not None
+        due, currency, customer = payment_link.amount, payment_link.currency_id, None
+        customer = payment_link.customer
+    amount = due if amount is None else round_amount(amount, currency)
+    if amount <= 0 or amount > due:
+        raise InvalidInput({"amount": [f"The amount must be positive and at most {due}."]})
+    intent = Intent(
+        workspace=workspace,
+        test_mode=test_mode,
+        amount=amount,
+        currency_id=currency,
+        customer=customer,
+        invoice=invoice,
+        order=order,
+        payment_link=payment_link,
+        **fields,
+    )
+    intent.client_secret = _new_client_secret(intent.id)
+    intent.save()
+    record_intent(intent, "created")
+    return intent
+
+
+def intent_expire_if_due(intent: Intent, now: datetime) -> bool:
+    if intent.expires_at is not None and intent.expires_at <= now:
+        if intent.status == IntentStatus.REQUIRES_PAYMENT_METHOD:
+            transition_intent(intent, IntentStatus.EXPIRED, now)
+        return True
+    return False
+
+
+def _order_invoice(order: Order, now: datetime) -> Invoice:
+    """The order-to-invoice flow: a captured payment for an order invoices it and
+    finalizes that invoice, so the payment has a document to apply to."""
+    from invoices.orders import order_invoice
+
+    invoice = order_invoice(order=order, now=now).invoice
+    assert invoice is not None
+    return invoice_finalize(invoice=invoice, now=now)
+
+
+def _advance(intent: Intent, payment: Payment, now: datetime) -> Intent:
+    """Carry the intent as far as its payment went."""
+    if payment.status == PaymentStatus.FAILED:
+        intent.failed_reason = payment.failed_reason
+        transition_intent(intent, IntentStatus.FAILED, now)
+        return intent
+    if payment.status == PaymentStatus.PROCESSING:
+        return intent  # waiting for the payer's authentication step
+    if intent.status == IntentStatus.REQUIRES_PAYMENT_METHOD:
+        transition_intent(intent, IntentStatus.AUTHORIZED, now)
+    transition_intent(intent, IntentStatus.CAPTURED, now)
+    if intent.order is not None and not payment.allocations.exists():
+        invoice = lock_invoices([_order_invoice(intent.order, now)])[0]
+        share = min(payment.amount, invoice_amount_payable(invoice))
+        if share > 0:
+            PaymentAllocation.objects.create(payment=payment, invoice=invoice, amount=share)
+            invoice_settle_payments(invoice=invoice, now=now)
+        intent.invoice = invoice
+    if intent.payment_link is not None and not intent.payment_link.reusable:
+        PaymentLink.objects.filter(pk=intent.payment_link_id).update(paid_at=now)
+    transition_intent(intent, IntentStatus.FINALIZED, now)
+    return intent
+
+
+@transaction.atomic
+def intent_confirm(
+    *, intent: Intent, source: Source, now: datetime, off_session: bool = False
+) -> Intent:
+    """Pay the intent with `source`: authorized when the gateway accepts, captured when
+    the payment succeeds, finalized once it is applied. A decline fails the intent."""
+    if intent.invoice_id:
+        lock_invoices([Invoice(pk=intent.invoice_id)])
+    intent = lock_intent(intent)
+    if intent_expire_if_due(intent, now):
+        raise DomainError("intent_expired", f"Intent {intent.id} has expired.")
+    if intent.status != IntentStatus.REQUIRES_PAYMENT_METHOD or intent.payment_id:
+        raise DomainError(
+            "intent_invalid_transition",
+            f"Intent {intent.id} is {intent.status}; only a new intent can be confirmed.",
+        )
+    check_chargeable(source, intent.customer)
+    shares: list[tuple[Invoice, Decimal]] = []
+    if intent.invoice is not None:
+        shares = resolve_allocations(
+            [AllocationRequest(intent.invoice, intent.amount)], intent.currency_id, None
+        )
+    payment = create_payment(
+        workspace=intent.workspace,
+        test_mode=intent.test_mode,
+        customer=intent.customer or source.customer,
+        currency=intent.currency_id,
+        amount=intent.amount,
+        shares=shares,
+        source=source,
+        now=now,
+        description=(intent.payment_link.description if intent.payment_link else ""),
+        return_url=intent.return_url,
+    )
+    intent.payment, intent.source = payment, source
+    intent.save(update_fields=["payment", "source", "updated_at"])
+    payment = charge(payment, source, off_session=off_session, now=now)
+    return _advance(intent, payment, now)
+
+
+@transaction.atomic
+def intent_complete_authentication(*, intent: Intent, approved: bool, now: datetime) -> Intent:
+    intent = lock_intent(intent)
+    if intent.status != IntentStatus.REQUIRES_PAYMENT_METHOD or intent.payment is None:
+        raise DomainError(
+            "intent_not_awaiting_authentication", f"Intent {intent.id} is {intent.status}."
+        )
+    payment = payment_complete_authentication(payment=intent.payment, approved=approved, now=now)
+    return _advance(intent, payment, now)
+
+
+@transaction.atomic
+def intent_cancel(*, intent: Intent, now: datetime) -> Intent:
+    intent = lock_intent(intent)
+    if intent.status not in INTENT_OPEN_STATUSES:
+        raise DomainError("intent_invalid_transition", f"Intent {intent.id} is {intent.status}.")
+    if intent.payment is not None and intent.payment.status == PaymentStatus.PROCESSING:
+        payment_cancel(payment=intent.payment, now=now)
+    transition_intent(intent, IntentStatus.CANCELLED, now)
+    return intent

@@ -1,0 +1,90 @@
+"""Payment links: a hosted checkout page for an amount or an invoice."""
+
+import secrets
+from datetime import datetime
+from decimal import Decimal
+from typing import Any
+
+from django.db import transaction
+
+from billing.errors import DomainError, InvalidInput
+from billing.models import Currency, Workspace
+from billing.money import round_amount
+from customers.models import Customer
+from invoices.choices import InvoiceStatus
+from invoices.models import Invoice
+from invoices.selectors import invoice_amount_due
+from payments.models import PaymentLink
+from payments.services._common import check_invoice_payable
+
+
+class LinkUnavailable(DomainError):
+    pass
+
+
+def _new_publishable_key() -> str:
+    return f"pk_link_{secrets.token_urlsafe(24)}"
+
+
+def payment_link_state(link: PaymentLink, now: datetime) -> str:
+    """open, paid or expired: what the hosted page shows."""
+    if link.paid_at is not None:
+        return "paid"
+    if link.invoice is not None and link.invoice.status == InvoiceStatus.PAID:
+        return "paid"
+    if link.expires_at is not None and link.expires_at <= now:
+        return "expired"
+    return "open"
+
+
+def check_link_open(link: PaymentLink, now: datetime) -> None:
+    state = payment_link_state(link, now)
+    if state != "open":
+        raise LinkUnavailable(f"payment_link_{state}", f"This payment link is {state}.")
+
+
+@transaction.atomic
+def payment_link_create(
+    *,
+    workspace: Workspace,
+    test_mode: bool,
+    amount: Decimal | None = None,
+    currency: Currency | None = None,
+    invoice: Invoice | None = None,
+    customer: Customer | None = None,
+    now: datetime,
+    **fields: Any,
+) -> PaymentLink:
+    """A link for an invoice takes its amount due, currency and customer by default."""
+    if invoice is not None:
+        check_invoice_payable(invoice, f"Invoice {invoice.id} is {invoice.status}.")
+        currency = currency or invoice.currency
+        customer = customer or invoice.customer
+        if amount is None:
+            amount = invoice_amount_due(invoice)
+        if currency.code != invoice.currency_id:
+            raise InvalidInput({"currency": [f"The invoice is in {invoice.currency_id}."]})
+        if customer.pk != invoice.customer_id:
+            raise InvalidInput({"customer": ["The invoice belongs to another customer."]})
+    if currency is None:
+        currency = customer.currency if customer else None
+    if currency is None:
+        raise InvalidInput({"currency": ["Name the currency, an invoice or a customer."]})
+    if amount is None:
+        raise InvalidInput({"amount": ["This field is required."]})
+    amount = round_amount(amount, currency.code)
+    if amount <= 0:
+        raise InvalidInput({"amount": ["The amount must be positive."]})
+    expires_at = fields.get("expires_at")
+    if expires_at is not None and expires_at <= now:
+        raise InvalidInput({"expires_at": ["The link would already be expired."]})
+    return PaymentLink.objects.create(
+        workspace=workspace,
+        test_mode=test_mode,
+        amount=amount,
+        currency=currency,
+        invoice=invoice,
+        customer=customer,
+        publishable_key=_new_publishable_key(),
+        **fields,
+    )

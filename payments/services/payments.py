@@ -1,0 +1,356 @@
+"""Payments: charges through a source or recorded as received, their allocations to
+invoices, the payer's authentication step, cancellation and refunds."""
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from decimal import Decimal
+from typing import Any
+
+from django.db import transaction
+from django.db.models import F
+
+from billing.errors import DomainError, InvalidInput
+from billing.models import Currency, Workspace
+from billing.money import round_amount
+from customers.models import Customer
+from invoices.models import Invoice
+from invoices.notes import workspace_today
+from invoices.selectors import invoice_amount_payable
+from invoices.services import invoice_settle_payments
+from payments.choices import PAYMENT_TRANSITIONS, PaymentStatus, SourceStatus, SourceUsage
+from payments.gateways.base import ChargeOutcome, ChargeResult
+from payments.gateways.registry import gateway_for
+from payments.models import Payment, PaymentAllocation, Refund, Source
+from payments.services._common import (
+    check_chargeable,
+    check_gateway_enabled,
+    check_invoice_payable,
+    lock_invoices,
+    lock_payment,
+    lock_payment_invoices,
+)
+from payments.services._events import record_payment
+
+# How long a payment may wait for the payer's authentication step (3-D Secure) while
+# holding its invoices' amount; then the expiry sweep cancels it and expires its intent.
+PAYMENT_AUTHENTICATION_WINDOW = timedelta(hours=1)
+
+
+@dataclass(frozen=True)
+class AllocationRequest:
+    invoice: Invoice
+    amount: Decimal | None = None  # None: the invoice's whole payable amount
+
+
+def transition_payment(payment: Payment, target: PaymentStatus) -> None:
+    if (payment.status, target) not in PAYMENT_TRANSITIONS:
+        raise DomainError(
+            "payment_invalid_transition",
+            f"Payment {payment.id} is {payment.status} and cannot become {target}.",
+        )
+    payment.status = target
+
+
+def check_awaiting_payment_method(payment: Payment) -> None:
+    if payment.status != PaymentStatus.REQUIRES_PAYMENT_METHOD:
+        raise DomainError(
+            "payment_invalid_transition",
+            f"Payment {payment.id} is {payment.status}; only payments waiting for a payment "
+            "method can be authorized.",
+        )
+
+
+def source_status_after_authentication(source: Source, *, succeeded: bool) -> str:
+    """A single-use card is spent by its authentication step either way."""
+    if source.usage == SourceUsage.SINGLE:
+        return SourceStatus.CONSUMED if succeeded else SourceStatus.FAILED
+    return SourceStatus.CHARGEABLE
+
+
+def settle_payment_invoices(payment: Payment, now: datetime) -> None:
+    for invoice in lock_payment_invoices(payment):
+        invoice_settle_payments(invoice=invoice, now=now)
+
+
+def resolve_allocations(
+    requests: Sequence[AllocationRequest], currency: str, customer: Customer | None
+) -> list[tuple[Invoice, Decimal]]:
+    """Validate each requested share against its locked invoice."""
+    locked = {invoice.pk: invoice for invoice in lock_invoices([r.invoice for r in requests])}
+    if len(locked) != len(requests):
+        raise InvalidInput({"allocations": ["Each invoice may appear only once."]})
+    shares = []
+    for index, request in enumerate(requests):
+        invoice = locked[request.invoice.pk]
+        field = "invoice" if len(requests) == 1 else f"allocations[{index}].invoice"
+        check_invoice_payable(
+            invoice,
+            f"Invoice {invoice.id} is {invoice.status}; only finalized, pending and "
+            "uncollectible invoices take payments.",
+        )
+        if invoice.currency_id != currency:
+            raise InvalidInput({field: [f"Invoice {invoice.id} is in {invoice.currency_id}."]})
+        if customer is not None and invoice.customer_id != customer.pk:
+            raise InvalidInput({field: [f"Invoice {invoice.id} belongs to another customer."]})
+        payable = round_amount(invoice_amount_payable(invoice), currency)
+        amount = payable if request.amount is None else round_amount(request.amount, currency)
+        if payable <= 0:
+            raise DomainError("invoice_nothing_due", f"Invoice {invoice.id} has nothing due.")
+        if amount <= 0:
+            raise InvalidInput({"amount": ["The amount must be positive."]})
+        if amount > payable:
+            raise DomainError(
+                "payment_exceeds_amount_due",
+                f"{amount} exceeds what invoice {invoice.id} still owes ({payable}).",
+            )
+        shares.append((invoice, amount))
+    return shares
+
+
+def create_payment(
+    *,
+    workspace: Workspace,
+    test_mode: bool,
+    customer: Customer | None,
+    currency: str,
+    amount: Decimal,
+    shares: Sequence[tuple[Invoice, Decimal]],
+    source: Source | None,
+    now: datetime,
+    **fields: Any,
+) -> Payment:
+    payment = Payment.objects.create(
+        workspace=workspace,
+        test_mode=test_mode,
+        customer=customer,
+        currency_id=currency,
+        amount=amount,
+        date=fields.pop("date", None) or workspace_today(workspace, now),
+        source=source,
+        gateway=source.gateway if source else "",
+        **fields,
+    )
+    PaymentAllocation.objects.bulk_create(
+        PaymentAllocation(payment=payment, invoice=invoice, amount=share)
+        for invoice, share in shares
+    )
+    record_payment(payment, "created")
+    return payment
+
+
+def _apply_result(payment: Payment, result: ChargeResult, now: datetime) -> Payment:
+    """Move the payment (and its source and invoices) to what the gateway answered."""
+    payment.gateway_reference = result.reference
+    if result.outcome == ChargeOutcome.SUCCEEDED:
+        transition_payment(payment, PaymentStatus.SUCCEEDED)
+        payment.payment_date = now
+        payment.failed_reason = ""
+    elif result.outcome == ChargeOutcome.FAILED:
+        transition_payment(payment, PaymentStatus.FAILED)
+        payment.failed_reason = result.failed_reason
+    else:
+        transition_payment(payment, PaymentStatus.PROCESSING)
+        payment.authentication_expires_at = now + PAYMENT_AUTHENTICATION_WINDOW
+    payment.save()
+    source = payment.source
+    if source is not None:
+        if result.outcome == ChargeOutcome.SUCCEEDED and source.usage == SourceUsage.SINGLE:
+            source.status = SourceStatus.CONSUMED
+        elif result.outcome == ChargeOutcome.REQUIRES_ACTION:
+            source.status = SourceStatus.WAITING_AUTHORIZATION
+        elif source.status == SourceStatus.WAITING_AUTHORIZATION:
+            source.status = source_status_after_authentication(
+                source, succeeded=result.outcome == ChargeOutcome.SUCCEEDED
+            )
+        source.save(update_fields=["status", "updated_at"])
+    settle_payment_invoices(payment, now)
+    if payment.status == PaymentStatus.SUCCEEDED:
+        record_payment(payment, "succeeded")
+    elif payment.status == PaymentStatus.FAILED:
+        record_payment(payment, "failed")
+    return payment
+
+
+def charge(payment: Payment, source: Source, *, off_session: bool, now: datetime) -> Payment:
+    check_gateway_enabled(payment.workspace, payment.test_mode, source.gateway)
+    result = gateway_for(source.gateway).charge(
+        token=source.gateway_token,
+        amount=payment.amount,
+        currency=payment.currency_id,
+        off_session=off_session,
+        reference=payment.id,
+    )
+    return _apply_result(payment, result, now)
+
+
+@transaction.atomic
+def payment_charge_invoice(*, invoice: Invoice, source: Source, now: datetime) -> Payment:
+    """Charge what the invoice still owes through the source, off-session (no payer is
+    there to authenticate). A decline is a failed payment with `failed_reason`, not an
+    error; nothing due or an unchargeable source raise DomainError
+    (`invoice_nothing_due`, `source_not_chargeable`)."""
+    customer = invoice.customer
+    check_chargeable(source, customer)
+    shares = resolve_allocations([AllocationRequest(invoice)], invoice.currency_id, customer)
+    payment = create_payment(
+        workspace=invoice.workspace,
+        test_mode=invoice.test_mode,
+        customer=customer,
+        currency=invoice.currency_id,
+        amount=shares[0][1],
+        shares=shares,
+        source=source,
+        now=now,
+        subscription_id=invoice.subscription_id,
+    )
+    return charge(payment, source, off_session=True, now=now)
+
+
+@transaction.atomic
+def payment_create(
+    *,
+    workspace: Workspace,
+    test_mode: bool,
+    currency: Currency | None = None,
+    customer: Customer | None = None,
+    allocations: Sequence[AllocationRequest] = (),
+    amount: Decimal | None = None,
+    source: Source | None = None,
+    status: str | None = None,
+    now: datetime,
+    **fields: Any,
+) -> Payment:
+    """Record a payment for one or more invoices (or none).
+
+    With a `source` the payment is charged now (on-session: a card that needs the
+    payer's authentication leaves it processing). Without one it is a payment received
+    outside the gateways (a transfer, cash) and succeeds at once, unless `status` is
+    `requires_payment_method`: then it waits for `authorize`.
+    """
+    if customer is None and allocations:
+        customer = allocations[0].invoice.customer
+    if currency is None and allocations:
+        currency = allocations[0].invoice.currency
+    if currency is None:
+        currency = customer.currency if customer else None
+    if currency is None:
+        raise InvalidInput({"currency": ["Name the currency, an invoice or a customer."]})
+    if source is not None:
+        check_chargeable(source, customer)
+    requests = list(allocations)
+    if amount is not None and len(requests) == 1 and requests[0].amount is None:
+        requests = [AllocationRequest(requests[0].invoice, amount)]
+    shares = resolve_allocations(requests, currency.code, customer) if requests else []
+    total = sum((share for _, share in shares), Decimal(0))
+    if shares and amount is not None and round_amount(amount, currency.code) != total:
+        raise InvalidInput({"amount": [f"The allocations add up to {total}, not {amount}."]})
+    if not shares:
+        if amount is None:
+            raise InvalidInput({"amount": ["Name the amount or the invoices paid."]})
+        total = round_amount(amount, currency.code)
+        if total <= 0:
+            raise InvalidInput({"amount": ["The amount must be positive."]})
+    payment = create_payment(
+        workspace=workspace,
+        test_mode=test_mode,
+        customer=customer,
+        currency=currency.code,
+        amount=total,
+        shares=shares,
+        source=source,
+        now=now,
+        **fields,
+    )
+    if source is not None:
+        return charge(payment, source, off_session=False, now=now)
+    if status == PaymentStatus.REQUIRES_PAYMENT_METHOD:
+        return payment
+    return _apply_result(payment, ChargeResult(ChargeOutcome.SUCCEEDED, ""), now)
+
+
+@transaction.atomic
+def payment_authorize(*, payment: Payment, source: Source, now: datetime) -> Payment:
+    """Charge a payment waiting for a payment method through `source`."""
+    lock_payment_invoices(payment)
+    payment = lock_payment(payment)
+    check_awaiting_payment_method(payment)
+    check_chargeable(source, payment.customer)
+    payment.source, payment.gateway = source, source.gateway
+    return charge(payment, source, off_session=False, now=now)
+
+
+@transaction.atomic
+def payment_complete_authentication(*, payment: Payment, approved: bool, now: datetime) -> Payment:
+    """The payer answered the gateway's extra authentication step."""
+    lock_payment_invoices(payment)
+    payment = lock_payment(payment)
+    if payment.status != PaymentStatus.PROCESSING or payment.source is None:
+        raise DomainError(
+            "payment_not_awaiting_authentication",
+            f"Payment {payment.id} is {payment.status}; nothing to authenticate.",
+        )
+    result = gateway_for(payment.gateway).complete_action(
+        reference=payment.gateway_reference, approved=approved
+    )
+    return _apply_result(payment, result, now)
+
+
+@transaction.atomic
+def payment_cancel(*, payment: Payment, now: datetime) -> Payment:
+    lock_payment_invoices(payment)
+    payment = lock_payment(payment)
+    transition_payment(payment, PaymentStatus.CANCELLED)
+    payment.save(update_fields=["status", "updated_at"])
+    settle_payment_invoices(payment, now)
+    record_payment(payment, "cancelled")
+    return payment
+
+
+@transaction.atomic
+def payment_refund(
+    *, payment: Payment, amount: Decimal | None = None, reason: str = "", now: datetime
+) -> Payment:
+    """Refund all or part of a succeeded payment. The refund comes off its allocations
+    last first, restoring those invoices' amount due (a paid invoice is finalized again)."""
+    lock_payment_invoices(payment)
+    payment = lock_payment(payment)
+    if payment.status != PaymentStatus.SUCCEEDED:
+        raise DomainError(
+            "payment_not_refundable",
+            f"Payment {payment.id} is {payment.status}; only succeeded payments are refunded.",
+        )
+    refundable = round_amount(payment.amount - payment.amount_refunded, payment.currency_id)
+    amount = refundable if amount is None else round_amount(amount, payment.currency_id)
+    if amount <= 0:
+        raise InvalidInput({"amount": ["The amount must be positive."]})
+    if amount > refundable:
+        raise DomainError(
+            "refund_exceeds_payment",
+            f"{amount} exceeds what payment {payment.id} can still refund ({refundable}).",
+        )
+    reference = ""
+    if payment.gateway:
+        reference = (
+            gateway_for(payment.gateway)
+            .refund(
+                reference=payment.gateway_reference, amount=amount, currency=payment.currency_id
+            )
+            .reference
+        )
+    remaining = amount
+    for allocation in payment.allocations.order_by("-id"):
+        take = min(remaining, allocation.amount - allocation.amount_refunded)
+        if take > 0:
+            PaymentAllocation.objects.filter(pk=allocation.pk).update(
+                amount_refunded=F("amount_refunded") + take
+            )
+            remaining -= take
+    Refund.objects.create(
+        payment=payment, amount=amount, reason=reason, gateway_reference=reference, created_at=now
+    )
+    payment.amount_refunded += amount
+    payment.save(update_fields=["amount_refunded", "updated_at"])
+    settle_payment_invoices(payment, now)
+    record_payment(payment, "refunded")
+    return payment

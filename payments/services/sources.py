@@ -1,0 +1,88 @@
+"""Card sources: the gateway's token and what may be shown of the card, never the card."""
+
+from datetime import datetime
+from typing import Any
+
+from django.db import transaction
+
+from billing.errors import InvalidInput
+from billing.models import Workspace
+from customers.models import Customer
+from payments.choices import GatewayKind, SourceStatus, SourceUsage
+from payments.gateways.base import CardInput, CardRejected
+from payments.gateways.registry import gateway_for
+from payments.models import Source
+from payments.services._common import check_gateway_enabled
+
+
+def _tokenize(gateway: str, card: CardInput, now: datetime) -> Any:
+    try:
+        return gateway_for(gateway).tokenize(card, today_year=now.year, today_month=now.month)
+    except CardRejected as rejected:
+        raise InvalidInput({rejected.field: [rejected.message]}) from None
+
+
+@transaction.atomic
+def source_create(
+    *,
+    workspace: Workspace,
+    test_mode: bool,
+    customer: Customer | None,
+    gateway: str,
+    card: CardInput,
+    usage: str = SourceUsage.REUSABLE,
+    now: datetime,
+    metadata: dict[str, str] | None = None,
+    payer_scope: str = "",
+) -> Source:
+    """Tokenize the card with the gateway (in memory) and store only the token and the
+    card's display fields."""
+    check_gateway_enabled(workspace, test_mode, gateway)
+    tokenized = _tokenize(gateway, card, now)
+    return Source.objects.create(
+        workspace=workspace,
+        test_mode=test_mode,
+        customer=customer,
+        gateway=gateway,
+        usage=usage,
+        status=SourceStatus.CHARGEABLE,
+        card_brand=tokenized.brand,
+        card_last4=tokenized.last4,
+        card_exp_month=tokenized.exp_month,
+        card_exp_year=tokenized.exp_year,
+        gateway_token=tokenized.token,
+        metadata=metadata or {},
+        payer_scope=payer_scope,
+    )
+
+
+def source_create_sandbox_card(
+    *,
+    customer: Customer,
+    card_number: str,
+    exp_month: int,
+    exp_year: int,
+    usage: str = SourceUsage.REUSABLE,
+    now: datetime,
+) -> Source:
+    """A chargeable sandbox source for the customer from one of the test cards
+    (payments.gateways.sandbox): 4242… succeeds, 4000…0002 is declined, 4000…9995 lacks
+    funds, 4000 0025 0000 3155 needs the payer's authentication (off-session it fails)."""
+    return source_create(
+        workspace=customer.workspace,
+        test_mode=customer.test_mode,
+        customer=customer,
+        gateway=GatewayKind.SANDBOX,
+        card=CardInput(number=card_number, exp_month=exp_month, exp_year=exp_year),
+        usage=usage,
+        now=now,
+    )
+
+
+@transaction.atomic
+def source_disable(*, source: Source) -> Source:
+    """A source that can no longer be charged (the customer removed the card)."""
+    source = Source.objects.select_for_update().get(pk=source.pk)
+    source.status = SourceStatus.FINALIZED
+    source.save(update_fields=["status", "updated_at"])
+    return source
