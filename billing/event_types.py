@@ -32,6 +32,7 @@ EVENT_TYPES = frozenset(
         "payment.succeeded",
         "payment.failed",
         "payment.cancelled",
+        "payment.incomplete",
         "payment.refunded",
         "subscription.created",
         "subscription.invoiced",

@@ -38,7 +38,8 @@ def _payment_expire_authentication(payment: Payment, now: datetime) -> bool:
     expires_at = payment.authentication_expires_at
     if payment.status != PaymentStatus.PROCESSING or expires_at is None or expires_at > now:
         return False  # answered meanwhile
-    transition_payment(payment, PaymentStatus.CANCELLED)
+    # `incomplete`: the payer began but never finished; it no longer holds its amount.
+    transition_payment(payment, PaymentStatus.INCOMPLETE)
     payment.failed_reason = "authentication_expired"
     payment.save(update_fields=["status", "failed_reason", "updated_at"])
     source = payment.source
@@ -46,7 +47,7 @@ def _payment_expire_authentication(payment: Payment, now: datetime) -> bool:
         source.status = source_status_after_authentication(source, succeeded=False)
         source.save(update_fields=["status", "updated_at"])
     settle_payment_invoices(payment, now)
-    record_payment(payment, "cancelled")
+    record_payment(payment, "incomplete")
     if intent is not None and intent.status == IntentStatus.REQUIRES_PAYMENT_METHOD:
         intent.failed_reason = "authentication_expired"
         transition_intent(intent, IntentStatus.EXPIRED, now)
@@ -54,8 +55,9 @@ def _payment_expire_authentication(payment: Payment, now: datetime) -> bool:
 
 
 def payments_expire_due(*, now: datetime, limit: int = 500) -> int:
-    """Cancel payments left at the authentication step past `authentication_expires_at`,
-    releasing what they held of their invoices; their intents expire with them."""
+    """Mark `incomplete` the payments left at the authentication step past
+    `authentication_expires_at`, releasing what they held of their invoices; their
+    intents expire with them."""
     due = list(
         Payment.objects.filter(
             status=PaymentStatus.PROCESSING, authentication_expires_at__lte=now

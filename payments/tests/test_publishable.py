@@ -359,10 +359,10 @@ def test_authentication_after_the_window_is_refused_and_the_sweep_releases_the_i
         assert tasks.expire_due_checkouts() == 0  # a second run finds nothing
 
     stored = Payment.objects.get(pk=payment["id"])
-    assert (stored.status, stored.failed_reason) == ("cancelled", "authentication_expired")
+    assert (stored.status, stored.failed_reason) == ("incomplete", "authentication_expired")
     assert stored.source.status == "failed"  # a single-use card that was never charged
     assert invoice_amount_payable(invoice) == 1190
-    assert Event.objects.filter(object_id=payment["id"], type="payment.cancelled").exists()
+    assert Event.objects.filter(object_id=payment["id"], type="payment.incomplete").exists()
 
 
 def test_the_sweep_expires_an_intent_left_at_authentication(tenant, invoice):
@@ -380,7 +380,7 @@ def test_the_sweep_expires_an_intent_left_at_authentication(tenant, invoice):
 
     intent.refresh_from_db()
     assert (intent.status, intent.failed_reason) == ("expired", "authentication_expired")
-    assert intent.payment.status == "cancelled"
+    assert intent.payment.status == "incomplete"
 
 
 def test_the_beat_task_expires_a_due_intent(tenant, invoice):
