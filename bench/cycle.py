@@ -17,9 +17,7 @@ import argparse
 import cProfile
 import io
 import json
-import os
 import pstats
-import subprocess
 import sys
 import tempfile
 import time
@@ -27,29 +25,14 @@ from datetime import timedelta
 from decimal import Decimal
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
-DATABASE_URL = os.environ.get(
-    "BENCH_DATABASE_URL", "postgres://postgres@127.0.0.1:5432/billing_subbench"
-)
-os.environ.update(
-    DATABASE_URL=DATABASE_URL,
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+from bench.environment import bench_environment, ensure_database
+
+DATABASE_URL = bench_environment(
+    "billing_subbench",
     CELERY_BROKER_URL="memory://",
     MEDIA_ROOT=tempfile.mkdtemp(prefix="bench-media-"),
-    DJANGO_SETTINGS_MODULE="config.settings",
-    LOG_LEVEL="WARNING",
 )
-
-
-def ensure_database() -> None:
-    import psycopg
-
-    name = DATABASE_URL.rsplit("/", 1)[1]
-    admin_url = DATABASE_URL.rsplit("/", 1)[0] + "/postgres"
-    with psycopg.connect(admin_url, autocommit=True) as conn:
-        if not conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", [name]).fetchone():
-            conn.execute(f'CREATE DATABASE "{name}"')
-    subprocess.run([sys.executable, "manage.py", "migrate", "-v0"], cwd=ROOT, check=True)
 
 
 def arrange(count: int):
@@ -160,7 +143,7 @@ def main() -> None:
     parser.add_argument("--batch", type=int, default=500)
     parser.add_argument("--profile", action="store_true")
     args = parser.parse_args()
-    ensure_database()
+    ensure_database(DATABASE_URL)
 
     import django
 

@@ -15,8 +15,6 @@ so they cost a finalize nothing here, as with a real broker.
 """
 
 import argparse
-import os
-import subprocess
 import sys
 import tempfile
 import threading
@@ -26,30 +24,15 @@ from decimal import Decimal
 from pathlib import Path
 from statistics import median
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
-DATABASE_URL = os.environ.get(
-    "BENCH_DATABASE_URL", "postgres://postgres@127.0.0.1:5432/billing_bench"
-)
-os.environ.update(
-    DATABASE_URL=DATABASE_URL,
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+from bench.environment import bench_environment, ensure_database
+
+DATABASE_URL = bench_environment(
+    "billing_bench",
     CELERY_BROKER_URL="memory://",
     MEDIA_ROOT=tempfile.mkdtemp(prefix="bench-media-"),
-    DJANGO_SETTINGS_MODULE="config.settings",
-    LOG_LEVEL="WARNING",
 )
 LINES_PER_INVOICE = 10
-
-
-def ensure_database() -> None:
-    import psycopg
-
-    name = DATABASE_URL.rsplit("/", 1)[1]
-    admin_url = DATABASE_URL.rsplit("/", 1)[0] + "/postgres"
-    with psycopg.connect(admin_url, autocommit=True) as conn:
-        if not conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", [name]).fetchone():
-            conn.execute(f'CREATE DATABASE "{name}"')
-    subprocess.run([sys.executable, "manage.py", "migrate", "-v0"], cwd=ROOT, check=True)
 
 
 def finalize_concurrently(drafts: list, clients: int) -> float:
@@ -91,7 +74,7 @@ def main() -> None:
     parser.add_argument("--clients", type=int, nargs="+", default=[1, 2, 4])
     parser.add_argument("--renders", type=int, default=20)
     args = parser.parse_args()
-    ensure_database()
+    ensure_database(DATABASE_URL)
 
     import django
 

@@ -16,30 +16,13 @@ import sys
 import time
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
-DATABASE_URL = os.environ.get(
-    "BENCH_DATABASE_URL", "postgres://postgres@127.0.0.1:5432/billing_bench"
-)
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+from bench.environment import ROOT, bench_environment, ensure_database
+
 BROKER_URL = os.environ.get("BENCH_BROKER_URL", "redis://127.0.0.1:6379/13")
-os.environ.update(
-    DATABASE_URL=DATABASE_URL,
-    CELERY_BROKER_URL=BROKER_URL,
-    WEBHOOKS_ALLOW_PRIVATE_URLS="true",
-    DJANGO_SETTINGS_MODULE="config.settings",
-    LOG_LEVEL="WARNING",
+DATABASE_URL = bench_environment(
+    "billing_bench", CELERY_BROKER_URL=BROKER_URL, WEBHOOKS_ALLOW_PRIVATE_URLS="true"
 )
-
-
-def ensure_database() -> None:
-    import psycopg
-
-    name = DATABASE_URL.rsplit("/", 1)[1]
-    admin_url = DATABASE_URL.rsplit("/", 1)[0] + "/postgres"
-    with psycopg.connect(admin_url, autocommit=True) as conn:
-        if not conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", [name]).fetchone():
-            conn.execute(f'CREATE DATABASE "{name}"')
-    subprocess.run([sys.executable, "manage.py", "migrate", "-v0"], cwd=ROOT, check=True)
 
 
 def main() -> None:
@@ -47,7 +30,7 @@ def main() -> None:
     parser.add_argument("--events", type=int, default=500)
     parser.add_argument("--concurrency", type=int, nargs="+", default=[1, 4])
     args = parser.parse_args()
-    ensure_database()
+    ensure_database(DATABASE_URL)
 
     import django
 

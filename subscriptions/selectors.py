@@ -29,10 +29,13 @@ def subscription_queryset() -> QuerySet[Subscription]:
     )
 
 
-def _on_clock(field: str, now: datetime) -> Q:
-    """Rows of a tenant whose clock has reached `field`: live mode and test mode without
-    a test clock run on `now` (the real clock); a test clock runs on its own time."""
+def _on_clock(field: str, now: datetime, workspace: Workspace | None, test_mode: bool) -> Q:
+    """Rows whose `field` has come. For the one tenant named, on `now`. Otherwise on each
+    tenant's clock: live mode and test mode without a test clock run on `now` (the real
+    clock); a test clock runs on its own time."""
     reached = {f"{field}__lte": now}
+    if workspace is not None:
+        return Q(workspace=workspace, test_mode=test_mode, **reached)
     return (
         Q(test_mode=False, **reached)
         | Q(test_mode=True, workspace__test_clock_at__isnull=True, **reached)
@@ -49,11 +52,9 @@ def subscriptions_due_ids(
 ) -> list[str]:
     """Active subscriptions whose next billing has come, on each tenant's clock (or on
     `now` for the one tenant named), earliest first."""
-    due = Subscription.objects.filter(status=SubscriptionStatus.ACTIVE)
-    if workspace is not None:
-        due = due.filter(workspace=workspace, test_mode=test_mode, next_billing_at__lte=now)
-    else:
-        due = due.filter(_on_clock("next_billing_at", now))
+    due = Subscription.objects.filter(
+        _on_clock("next_billing_at", now, workspace, test_mode), status=SubscriptionStatus.ACTIVE
+    )
     return list(due.order_by("next_billing_at", "id").values_list("id", flat=True)[:limit])
 
 
@@ -61,11 +62,9 @@ def subscriptions_resume_due_ids(
     *, now: datetime, workspace: Workspace | None = None, test_mode: bool = False
 ) -> list[str]:
     """Paused subscriptions whose `pause_until` has come."""
-    paused = Subscription.objects.filter(status=SubscriptionStatus.PAUSED)
-    if workspace is not None:
-        paused = paused.filter(workspace=workspace, test_mode=test_mode, resume_at__lte=now)
-    else:
-        paused = paused.filter(_on_clock("resume_at", now))
+    paused = Subscription.objects.filter(
+        _on_clock("resume_at", now, workspace, test_mode), status=SubscriptionStatus.PAUSED
+    )
     return list(paused.order_by("resume_at", "id").values_list("id", flat=True))
 
 

@@ -1,0 +1,28 @@
+"""Subscription writes: create, change (with proration), pause, resume, cancel, process.
+
+Every service is atomic, takes `now` from its caller (billing.clock for the tenant) and
+records its event. Billing itself is cycles.py's; collection is collection.py's.
+"""
+
+from subscriptions.services.create import subscription_create, subscription_update
+from subscriptions.services.lifecycle import (
+    subscription_cancel,
+    subscription_flag,
+    subscription_pause,
+    subscription_resume,
+    subscription_tax_agency_failed,
+    subscriptions_resume_due,
+)
+from subscriptions.services.process import subscription_process
+
+__all__ = [
+    "subscription_cancel",
+    "subscription_create",
+    "subscription_flag",
+    "subscription_pause",
+    "subscription_process",
+    "subscription_resume",
+    "subscription_tax_agency_failed",
+    "subscription_update",
+    "subscriptions_resume_due",
+]

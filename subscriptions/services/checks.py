@@ -1,0 +1,117 @@
+"""Validation of what a subscription names: its document type, plans, add-ons, coupons,
+collection source and billing anchor. Errors name the request's fields."""
+
+from collections.abc import Sequence
+from datetime import date
+from typing import Any
+
+from billing.errors import InvalidInput
+from billing.models import DocumentType, Workspace
+from catalog.choices import CatalogStatus, PlanFrequency, UsageScheme
+from catalog.models import AddOn, Coupon, Plan
+from invoices.choices import DiscountScheme
+from subscriptions.calendar import boundary, day_anchor
+from subscriptions.choices import CollectionScheme
+from subscriptions.models import Subscription
+
+
+def check_document(workspace: Workspace, document: DocumentType) -> None:
+    is_invoice_type = document.is_sale and not (
+        document.is_credit_note or document.is_debit_note or document.is_order
+    )
+    if not is_invoice_type or not document.is_electronic:
+        raise InvalidInput({"document": [f"{document} is not an invoice document type."]})
+    if document.country_id != workspace.country_id:
+        raise InvalidInput(
+            {"document": [f"{document} belongs to {document.country_id}, "
+                          f"the workspace to {workspace.country_id}."]}
+        )  # fmt: skip
+
+
+def check_coupon(field: str, coupon: Coupon | None, currency: str, today: date) -> None:
+    if coupon is None:
+        return
+    if coupon.status != CatalogStatus.ACTIVE:
+        raise InvalidInput({field: [f"Coupon {coupon.id} is archived."]})
+    if coupon.valid_until_date is not None and coupon.valid_until_date < today:
+        raise InvalidInput({field: [f"Coupon {coupon.id} expired on {coupon.valid_until_date}."]})
+    if coupon.discount_scheme == DiscountScheme.AMOUNT and coupon.currency_id != currency:
+        raise InvalidInput(
+            {field: [f"Coupon {coupon.id} takes off {coupon.currency_id}; "
+                     f"this subscription bills in {currency}."]}
+        )  # fmt: skip
+
+
+def check_lines(
+    lines: Sequence[dict[str, Any]], currency: str, today: date, frequency: str | None
+) -> str:
+    """The lines' common frequency, once every plan is billable in `currency`."""
+    if not lines:
+        raise InvalidInput({"lines": ["A subscription needs at least one line."]})
+    frequencies = set()
+    for index, line in enumerate(lines):
+        plan: Plan = line["plan"]
+        field = f"lines.{index}.plan"
+        if plan.status != CatalogStatus.ACTIVE:
+            raise InvalidInput({field: [f"Plan {plan.id} is archived."]})
+        if plan.usage_scheme == UsageScheme.METERED:
+            raise InvalidInput({field: [f"Plan {plan.id} is metered; usage billing is not "
+                                        "offered on subscriptions."]})  # fmt: skip
+        if plan.currency_id != currency:
+            raise InvalidInput(
+                {field: [f"Plan {plan.id} is priced in {plan.currency_id}; this subscription "
+                         f"bills in {currency}, its customer's currency."]}
+            )  # fmt: skip
+        check_coupon(f"lines.{index}.coupon", line.get("coupon"), currency, today)
+        frequencies.add(plan.frequency)
+    if len(frequencies) > 1 or (frequency is not None and frequencies != {frequency}):
+        expected = frequency or "one frequency"
+        raise InvalidInput({"lines": [f"Every plan of a subscription bills at {expected}."]})
+    return frequencies.pop()
+
+
+def check_addons(addons: Sequence[dict[str, Any]], currency: str) -> None:
+    for index, item in enumerate(addons):
+        addon: AddOn = item["addon"]
+        field = f"addons.{index}.addon"
+        if addon.status != CatalogStatus.ACTIVE:
+            raise InvalidInput({field: [f"Add-on {addon.id} is archived."]})
+        if addon.currency_id != currency:
+            raise InvalidInput(
+                {field: [f"Add-on {addon.id} is priced in {addon.currency_id}; this "
+                         f"subscription bills in {currency}."]}
+            )  # fmt: skip
+
+
+def check_collection(subscription: Subscription) -> None:
+    source = subscription.default_source
+    if subscription.collection_scheme == CollectionScheme.CHARGE_PAYMENT and source is None:
+        raise InvalidInput({"default_source": ["Required to collect by charge_payment."]})
+    if source is not None and source.customer_id != subscription.customer_id:
+        raise InvalidInput(
+            {"default_source": [f"Source {source.id} is not of customer "
+                                f"{subscription.customer_id}."]}
+        )  # fmt: skip
+
+
+def anchor_date(given: date | int | None, billing_start: date, frequency: str) -> date:
+    """The date boundaries are counted from. With a day of the month, the first boundary
+    is the first date on or after billing starts on that day (clamped: the 31st's in
+    February is the 28th); until then runs a short first period, prorated by day, as
+    with a later anchor date."""
+    if given is None:
+        return billing_start
+    if isinstance(given, int):
+        if frequency == PlanFrequency.WEEKLY:
+            raise InvalidInput({"billing_anchor": ["Weekly plans are anchored on a date, "
+                                                   "not a day of the month."]})  # fmt: skip
+        if not 1 <= given <= 31:
+            raise InvalidInput({"billing_anchor": ["A day of the month is 1 to 31."]})
+        return day_anchor(billing_start, given, frequency)
+    first_end = boundary(billing_start, frequency, 1)
+    if not billing_start <= given < first_end:
+        raise InvalidInput(
+            {"billing_anchor": ["The anchor falls within the first period after billing "
+                                f"starts: from {billing_start}, before {first_end}."]}
+        )  # fmt: skip
+    return given

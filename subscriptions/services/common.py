@@ -1,0 +1,52 @@
+"""What the subscription services share: locking, transitions, events, the local day."""
+
+from datetime import date, datetime
+
+from billing.errors import DomainError
+from billing.models import Workspace
+from billing.services.events import event_record
+from subscriptions.calendar import local_date, local_midnight
+from subscriptions.choices import SUBSCRIPTION_TRANSITIONS, SubscriptionStatus
+from subscriptions.models import Subscription
+from subscriptions.snapshots import subscription_snapshot
+
+
+def record(subscription: Subscription, verb: str) -> None:
+    event_record(
+        workspace=subscription.workspace,
+        test_mode=subscription.test_mode,
+        type=f"subscription.{verb}",
+        object_id=subscription.id,
+        data=subscription_snapshot(subscription),
+    )
+
+
+def transition(subscription: Subscription, target: SubscriptionStatus) -> None:
+    if (subscription.status, target) not in SUBSCRIPTION_TRANSITIONS:
+        raise DomainError(
+            "subscription_invalid_transition",
+            f"Subscription {subscription.id} is {subscription.status} and cannot become {target}.",
+        )
+    subscription.status = target
+
+
+def lock(subscription: Subscription) -> Subscription:
+    return (
+        Subscription.objects.select_for_update(of=("self",))
+        .select_related("workspace", "document", "customer", "coupon")
+        .get(pk=subscription.pk)
+    )
+
+
+def local_today(workspace: Workspace, now: datetime) -> date:
+    return local_date(now, workspace.timezone)
+
+
+def local_midnight_or_none(subscription: Subscription, day: date | None) -> datetime | None:
+    """When `day` begins in the subscription's workspace."""
+    return local_midnight(day, subscription.workspace.timezone) if day is not None else None
+
+
+def set_next_billing(subscription: Subscription, day: date | None) -> None:
+    subscription.next_billing = day
+    subscription.next_billing_at = local_midnight_or_none(subscription, day)

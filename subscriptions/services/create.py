@@ -1,0 +1,186 @@
+"""Creating a subscription and changing it (lines, add-ons, coupon, terms)."""
+
+from collections.abc import Sequence
+from datetime import date, datetime, timedelta
+from decimal import Decimal
+from typing import Any
+
+from django.db import transaction
+
+from billing.errors import DomainError, InvalidInput
+from billing.models import DocumentType, Workspace
+from customers.choices import CustomerStatus
+from customers.models import Customer
+from invoices.orders import main_invoice_type
+from subscriptions.choices import SubscriptionStatus
+from subscriptions.cycles import cycle_bill, fixed_clock
+from subscriptions.models import Subscription, SubscriptionAddOn, SubscriptionLine
+from subscriptions.services.checks import (
+    anchor_date,
+    check_addons,
+    check_collection,
+    check_coupon,
+    check_document,
+    check_lines,
+)
+from subscriptions.services.common import local_today, lock, record, set_next_billing
+from subscriptions.services.proration import prorate
+
+# How far ahead a subscription may start: further is almost certainly a typo.
+MAX_START_AHEAD = timedelta(days=5 * 366)
+
+
+# What can still change; cancelled and finalized subscriptions are history.
+_EDITABLE_STATUSES = (
+    SubscriptionStatus.ACTIVE,
+    SubscriptionStatus.PAUSED,
+    SubscriptionStatus.NEEDS_ATTENTION,
+)
+
+
+def _store_lines(
+    subscription: Subscription, lines: Sequence[dict[str, Any]], first_cycle: int
+) -> None:
+    """Replace the lines; a line kept as it was keeps when its coupon started."""
+    kept = {
+        (line.plan_id, line.quantity, line.coupon_id): line.coupon_first_cycle
+        for line in subscription.lines.all()
+    }
+    subscription.lines.all().delete()
+    rows = []
+    for position, line in enumerate(lines):
+        quantity = Decimal(line.get("quantity", 1))
+        coupon = line.get("coupon")
+        key = (line["plan"].id, quantity, coupon.id if coupon else None)
+        rows.append(SubscriptionLine(
+            subscription=subscription, plan=line["plan"], quantity=quantity, coupon=coupon,
+            coupon_first_cycle=kept.get(key, first_cycle), position=position,
+        ))  # fmt: skip
+    SubscriptionLine.objects.bulk_create(rows)
+
+
+def _store_addons(
+    subscription: Subscription, addons: Sequence[dict[str, Any]], first_cycle: int
+) -> None:
+    kept = {(a.addon_id, a.quantity): a.first_cycle for a in subscription.addons.all()}
+    subscription.addons.all().delete()
+    rows = []
+    for position, item in enumerate(addons):
+        quantity = Decimal(item.get("quantity", 1))
+        rows.append(SubscriptionAddOn(
+            subscription=subscription, addon=item["addon"], quantity=quantity,
+            first_cycle=kept.get((item["addon"].id, quantity), first_cycle), position=position,
+        ))  # fmt: skip
+    SubscriptionAddOn.objects.bulk_create(rows)
+
+
+@transaction.atomic
+def subscription_create(
+    *,
+    workspace: Workspace,
+    test_mode: bool,
+    customer: Customer,
+    lines: Sequence[dict[str, Any]],
+    now: datetime,
+    document: DocumentType | None = None,
+    date_start: date | None = None,
+    trial_end: date | None = None,
+    billing_anchor: date | int | None = None,
+    addons: Sequence[dict[str, Any]] = (),
+    **fields: Any,
+) -> Subscription:
+    """Create a subscription and, when it starts today, bill its first cycle at once.
+
+    Billing starts at `trial_end` (given, or `date_start` plus the longest trial of its
+    plans) or at `date_start` (default today, in the workspace's timezone). Boundaries
+    follow `billing_anchor` (default: when billing starts), a date or a day of the month;
+    an anchor later than that makes the first period a short one, billed prorated by day.
+    """
+    if customer.status == CustomerStatus.ARCHIVED:
+        raise InvalidInput({"customer": ["This customer is archived."]})
+    today = local_today(workspace, now)
+    document = document or main_invoice_type(workspace)
+    check_document(workspace, document)
+    currency = customer.currency_id
+    frequency = check_lines(lines, currency, today, None)
+    check_addons(addons, currency)
+    check_coupon("coupon", fields.get("coupon"), currency, today)
+    date_start = date_start or today
+    if date_start < today:
+        raise InvalidInput({"date_start": ["A subscription cannot start in the past."]})
+    if date_start > today + MAX_START_AHEAD:
+        raise InvalidInput({"date_start": ["A subscription starts within five years."]})
+    if trial_end is None:
+        trial_days = max(line["plan"].trial_days for line in lines)
+        trial_end = date_start + timedelta(days=trial_days) if trial_days else None
+    if trial_end is not None and not date_start <= trial_end <= date_start + MAX_START_AHEAD:
+        raise InvalidInput({"trial_end": ["The trial ends after the start, within five years."]})
+    billing_start = trial_end or date_start
+    anchor = anchor_date(billing_anchor, billing_start, frequency)
+    subscription = Subscription(
+        workspace=workspace,
+        test_mode=test_mode,
+        customer=customer,
+        document=document,
+        currency_id=currency,
+        frequency=frequency,
+        date_start=date_start,
+        trial_end=trial_end,
+        billing_anchor=anchor,
+        **fields,
+    )
+    check_collection(subscription)
+    set_next_billing(subscription, billing_start)
+    subscription.save()
+    _store_lines(subscription, lines, first_cycle=1)
+    _store_addons(subscription, addons, first_cycle=1)
+    record(subscription, "created")
+    if subscription.next_billing_at is not None and subscription.next_billing_at <= now:
+        cycle_bill(subscription_ids=[subscription.id], clock=fixed_clock(now), wait=True)
+        subscription.refresh_from_db()
+    return subscription
+
+
+@transaction.atomic
+def subscription_update(
+    *,
+    subscription: Subscription,
+    now: datetime,
+    lines: Sequence[dict[str, Any]] | None = None,
+    addons: Sequence[dict[str, Any]] | None = None,
+    **fields: Any,
+) -> Subscription:
+    """Change a live subscription. A coupon or add-on added now applies from the next
+    cycle. Changing lines mid-period prorates by day (`prorate`)."""
+    subscription = lock(subscription)
+    if subscription.status not in _EDITABLE_STATUSES:
+        raise DomainError(
+            "subscription_not_editable",
+            f"Subscription {subscription.id} is {subscription.status}; it can no longer change.",
+        )
+    today = local_today(subscription.workspace, now)
+    next_cycle = subscription.cycles_billed + 1
+    currency = subscription.currency_id
+    if "coupon" in fields:
+        check_coupon("coupon", fields["coupon"], currency, today)
+        if fields["coupon"] is not None and fields["coupon"].id != subscription.coupon_id:
+            subscription.coupon_first_cycle = next_cycle
+    billing_cycles = fields.get("billing_cycles")
+    if billing_cycles is not None and billing_cycles < subscription.cycles_billed:
+        raise InvalidInput(
+            {"billing_cycles": [f"{subscription.cycles_billed} cycles are billed already."]}
+        )
+    for name, value in fields.items():
+        setattr(subscription, name, value)
+    check_collection(subscription)
+    if addons is not None:
+        check_addons(addons, currency)
+        _store_addons(subscription, addons, first_cycle=next_cycle)
+    if lines is not None:
+        check_lines(lines, currency, today, subscription.frequency)
+        before = list(subscription.lines.select_related("plan", "plan__product"))
+        _store_lines(subscription, lines, first_cycle=next_cycle)
+        if subscription.status == SubscriptionStatus.ACTIVE:
+            prorate(subscription, before, list(subscription.lines.select_related("plan")), now)
+    subscription.save()
+    return subscription

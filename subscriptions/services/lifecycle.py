@@ -1,0 +1,154 @@
+"""A subscription's status over its life: pause, resume, cancel, and needing attention."""
+
+from collections.abc import Sequence
+from datetime import date, datetime
+from typing import Any
+
+from django.db import transaction
+
+from billing.errors import DomainError, InvalidInput
+from subscriptions.calendar import boundary_on_or_after
+from subscriptions.choices import (
+    CancelReason,
+    NeedsAttentionReason,
+    PausedReason,
+    SubscriptionStatus,
+)
+from subscriptions.models import Subscription
+from subscriptions.services.common import (
+    local_midnight_or_none,
+    local_today,
+    lock,
+    record,
+    set_next_billing,
+    transition,
+)
+
+
+@transaction.atomic
+def subscription_pause(
+    *,
+    subscription: Subscription,
+    now: datetime,
+    paused_reason: str = PausedReason.NOT_SPECIFIED,
+    pause_until: date | None = None,
+) -> Subscription:
+    """Stop billing until resumed, or until `pause_until` begins in the workspace."""
+    subscription = lock(subscription)
+    transition(subscription, SubscriptionStatus.PAUSED)
+    if pause_until is not None and pause_until <= local_today(subscription.workspace, now):
+        raise InvalidInput({"pause_until": ["A pause ends after today."]})
+    subscription.paused_at = now
+    subscription.paused_reason = paused_reason
+    subscription.pause_until = pause_until
+    subscription.resume_at = local_midnight_or_none(subscription, pause_until)
+    subscription.save()
+    record(subscription, "paused")
+    return subscription
+
+
+def _resume(subscription: Subscription, day: date) -> None:
+    """Billing continues at the first boundary on or after `day`: paused periods are
+    never billed afterwards."""
+    transition(subscription, SubscriptionStatus.ACTIVE)
+    subscription.paused_at = subscription.pause_until = subscription.resume_at = None
+    subscription.paused_reason = subscription.needs_attention_reason = None
+    subscription.status_description = ""
+    if subscription.next_billing is not None and subscription.next_billing < day:
+        anchor, frequency = subscription.billing_anchor, subscription.frequency
+        set_next_billing(subscription, boundary_on_or_after(anchor, frequency, day))
+    subscription.save()
+    record(subscription, "resumed")
+
+
+@transaction.atomic
+def subscription_resume(*, subscription: Subscription, now: datetime) -> Subscription:
+    """Resume a paused subscription, or one that needed attention once it is fixed."""
+    subscription = lock(subscription)
+    _resume(subscription, local_today(subscription.workspace, now))
+    return subscription
+
+
+@transaction.atomic
+def subscriptions_resume_due(*, subscription_ids: Sequence[str], now: datetime) -> int:
+    """Resume paused subscriptions whose `pause_until` has come (on `now`)."""
+    resumed = 0
+    for subscription in (
+        Subscription.objects.select_for_update(of=("self",), skip_locked=True)
+        .select_related("workspace")
+        .filter(pk__in=subscription_ids, status=SubscriptionStatus.PAUSED, resume_at__lte=now)
+        .order_by("pk")
+    ):
+        assert subscription.pause_until is not None
+        _resume(subscription, subscription.pause_until)
+        resumed += 1
+    return resumed
+
+
+@transaction.atomic
+def subscription_cancel(
+    *,
+    subscription: Subscription,
+    now: datetime,
+    cancel_reason: str = CancelReason.NOT_SPECIFIED,
+    at_period_end: bool = False,
+) -> Subscription:
+    """Cancel now, or at the end of the period already billed (it is then not billed
+    again, and cancels when its next billing comes). A paused subscription, or one not yet
+    billed, has no period running and cancels now."""
+    subscription = lock(subscription)
+    if subscription.status in (SubscriptionStatus.CANCELLED, SubscriptionStatus.FINALIZED):
+        raise DomainError(
+            "subscription_invalid_transition",
+            f"Subscription {subscription.id} is {subscription.status} already.",
+        )
+    subscription.cancel_reason = cancel_reason
+    running = subscription.status == SubscriptionStatus.ACTIVE and subscription.cycles_billed
+    if at_period_end and running and subscription.next_billing is not None:
+        subscription.cancel_at_period_end = True
+        subscription.status_description = f"Cancels on {subscription.next_billing}."
+        subscription.save()  # `subscription.cancelled` is recorded when it takes effect
+        return subscription
+    transition(subscription, SubscriptionStatus.CANCELLED)
+    subscription.cancelled_at = now
+    set_next_billing(subscription, None)
+    subscription.save()
+    record(subscription, "cancelled")
+    return subscription
+
+
+@transaction.atomic
+def subscription_flag(
+    *, subscription_id: str, reason: NeedsAttentionReason, description: str
+) -> Subscription | None:
+    """Stop billing an active subscription until someone resumes it; None when it is not
+    active (already flagged, paused or ended)."""
+    subscription = (
+        Subscription.objects.select_for_update(of=("self",))
+        .select_related("workspace")
+        .filter(pk=subscription_id, status=SubscriptionStatus.ACTIVE)
+        .first()
+    )
+    if subscription is None:
+        return None
+    transition(subscription, SubscriptionStatus.NEEDS_ATTENTION)
+    subscription.needs_attention_reason = reason
+    subscription.status_description = description[:256]
+    subscription.save()
+    record(subscription, "needs_attention")
+    return subscription
+
+
+def subscription_tax_agency_failed(*, document: Any) -> None:
+    """The tax agency rejected a document (a TAX_AGENCY_FAILURE_HOOKS entry): when it is a
+    subscription's invoice, the subscription needs attention (`biller_issue`)."""
+    subscription_id = getattr(document, "subscription_id", None)
+    if not subscription_id:
+        return
+    errors = (document.tax_agency or {}).get("errors") or []
+    reason = "; ".join(str(e.get("message", "")) for e in errors if isinstance(e, dict))
+    subscription_flag(
+        subscription_id=subscription_id,
+        reason=NeedsAttentionReason.BILLER_ISSUE,
+        description=f"The tax agency rejected invoice {document.pk}. {reason}".strip(),
+    )
