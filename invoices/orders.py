@@ -44,7 +44,7 @@ from invoices.choices import DiscountScheme
 from invoices.documents import LINE_FIELDS, apply_totals, base_tax_percent, build_lines, store_lines
 from invoices.models import Invoice, Line, Order, OrderItem, OrderStatus
 from invoices.notes import workspace_today
-from invoices.services import invoice_create
+from invoices.services import check_invoice_document_type, invoice_create
 
 ORDER_TRANSITIONS = {
     (OrderStatus.DRAFT, OrderStatus.CONFIRMED),
@@ -84,19 +84,6 @@ def _record(order: Order, verb: str) -> None:
 def main_invoice_type(workspace: Workspace) -> DocumentType:
     code = _MAIN_INVOICE_CODES.get(workspace.country_id, _GENERIC_INVOICE_CODE)
     return DocumentType.objects.get(country_id=workspace.country_id, code=code)
-
-
-def _check_document_type(workspace: Workspace, document_type: DocumentType) -> None:
-    is_invoice_type = document_type.is_sale and not (
-        document_type.is_credit_note or document_type.is_debit_note or document_type.is_order
-    )
-    if not is_invoice_type or not document_type.is_electronic:
-        raise InvalidInput({"document": [f"{document_type} is not an invoice document type."]})
-    if document_type.country_id != workspace.country_id:
-        raise InvalidInput(
-            {"document": [f"{document_type} belongs to {document_type.country_id}, "
-                          f"the workspace to {workspace.country_id}."]}
-        )  # fmt: skip
 
 
 def _check_customer(order: Order) -> None:
@@ -271,7 +258,7 @@ def _save(
     now: datetime,
 ) -> None:
     """Validate the order's terms, resolve items and coupon, price, and save with items."""
-    _check_document_type(tenant.workspace, document)
+    check_invoice_document_type(tenant.workspace, document)
     order.document = document
     _check_customer(order)
     order.tax_percent = base_tax_percent(document)

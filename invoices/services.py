@@ -30,7 +30,9 @@ def _record(invoice: Invoice, event_type: str) -> None:
     )
 
 
-def _check_document_type(workspace: Workspace, document_type: DocumentType) -> None:
+def check_invoice_document_type(workspace: Workspace, document_type: DocumentType) -> None:
+    """Invoices, orders and subscriptions issue only the workspace country's electronic
+    sale types that are not notes or orders."""
     is_invoice_type = document_type.is_sale and not (
         document_type.is_credit_note or document_type.is_debit_note or document_type.is_order
     )
@@ -88,7 +90,7 @@ def invoice_create(
     lines: Sequence[dict[str, Any]] = (),
     **fields: Any,
 ) -> Invoice:
-    _check_document_type(workspace, document)
+    check_invoice_document_type(workspace, document)
     _check_customer(customer)
     invoice = Invoice(
         workspace=workspace,
@@ -111,7 +113,7 @@ def invoice_update(
 ) -> Invoice:
     invoice = _lock_draft(invoice)
     if "document" in fields:
-        _check_document_type(invoice.workspace, fields["document"])
+        check_invoice_document_type(invoice.workspace, fields["document"])
         invoice.tax_percent = base_tax_percent(fields["document"])
     if "customer" in fields:
         _check_customer(fields["customer"])

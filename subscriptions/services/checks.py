@@ -6,26 +6,12 @@ from datetime import date
 from typing import Any
 
 from billing.errors import InvalidInput
-from billing.models import DocumentType, Workspace
 from catalog.choices import CatalogStatus, PlanFrequency, UsageScheme
 from catalog.models import AddOn, Coupon, Plan
 from invoices.choices import DiscountScheme
 from subscriptions.calendar import boundary, day_anchor
 from subscriptions.choices import CollectionScheme
 from subscriptions.models import Subscription
-
-
-def check_document(workspace: Workspace, document: DocumentType) -> None:
-    is_invoice_type = document.is_sale and not (
-        document.is_credit_note or document.is_debit_note or document.is_order
-    )
-    if not is_invoice_type or not document.is_electronic:
-        raise InvalidInput({"document": [f"{document} is not an invoice document type."]})
-    if document.country_id != workspace.country_id:
-        raise InvalidInput(
-            {"document": [f"{document} belongs to {document.country_id}, "
-                          f"the workspace to {workspace.country_id}."]}
-        )  # fmt: skip
 
 
 def check_coupon(field: str, coupon: Coupon | None, currency: str, today: date) -> None:

@@ -12,6 +12,7 @@ from billing.models import DocumentType, Workspace
 from customers.choices import CustomerStatus
 from customers.models import Customer
 from invoices.orders import main_invoice_type
+from invoices.services import check_invoice_document_type
 from subscriptions.choices import SubscriptionStatus
 from subscriptions.cycles import cycle_bill, fixed_clock
 from subscriptions.models import Subscription, SubscriptionAddOn, SubscriptionLine
@@ -20,7 +21,6 @@ from subscriptions.services.checks import (
     check_addons,
     check_collection,
     check_coupon,
-    check_document,
     check_lines,
 )
 from subscriptions.services.common import local_today, lock, record, set_next_billing
@@ -100,7 +100,7 @@ def subscription_create(
         raise InvalidInput({"customer": ["This customer is archived."]})
     today = local_today(workspace, now)
     document = document or main_invoice_type(workspace)
-    check_document(workspace, document)
+    check_invoice_document_type(workspace, document)
     currency = customer.currency_id
     frequency = check_lines(lines, currency, today, None)
     check_addons(addons, currency)
