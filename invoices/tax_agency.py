@@ -29,6 +29,7 @@ from django.db import transaction
 from django.db.models import F, Q
 from django.utils.module_loading import import_string
 
+from billing.clock import tenant_time
 from billing.db import relax_commit_durability
 from billing.errors import DomainError
 from billing.money import round_amount
@@ -235,6 +236,9 @@ class AgencyCall:
     stage: str  # SUBMIT or POLL
     attempt: int  # biller_attempts after the claim: who holds the lease
     country: str
+    # What time the agency is told it is: the document's tenant clock, so a test-clock
+    # invoice is not judged by the real date (scheduling stays on the real clock).
+    agency_now: datetime
     document: TaxDocument | None = None  # for SUBMIT
     tracking_id: str = ""  # for POLL
 
@@ -280,21 +284,24 @@ def tax_agency_start(*, document_id: str, now: datetime) -> AgencyCall | None:
         stage=stage,
         attempt=document.biller_attempts,
         country=document.workspace.country_id,
+        agency_now=tenant_time(
+            workspace=document.workspace, test_mode=document.test_mode, real=now
+        ),
         document=tax_document(document) if stage == SUBMIT else None,
         tracking_id=document.tax_agency_tracking_id,
     )
 
 
-def _ask_agency(call: AgencyCall, now: datetime) -> AgencyAnswer:
+def _ask_agency(call: AgencyCall) -> AgencyAnswer:
     agency = agency_for_country(call.country)
     try:
         if call.stage == SUBMIT:
             assert call.document is not None
-            tracking_id = agency.submit(call.document, now=now)
+            tracking_id = agency.submit(call.document, now=call.agency_now)
             if not tracking_id:
                 raise TaxAgencyError("The agency answered without a tracking id.")
             return AgencyAnswer(tracking_id=tracking_id)
-        return AgencyAnswer(poll=agency.poll(call.tracking_id, now=now))
+        return AgencyAnswer(poll=agency.poll(call.tracking_id, now=call.agency_now))
     except Exception as exc:  # whatever went wrong at the agency, it is retried later
         logger.warning("tax agency %s of %s failed: %r", call.stage, call.document_id, exc)
         return AgencyAnswer(error=f"{type(exc).__name__}: {exc}"[:500])
@@ -449,7 +456,7 @@ def tax_agency_attempt(*, document_id: str, clock: Callable[[], datetime]) -> da
     call = tax_agency_start(document_id=document_id, now=clock())
     if call is None:
         return None
-    answer = _ask_agency(call, clock())
+    answer = _ask_agency(call)
     return tax_agency_finish(call=call, answer=answer, now=clock())
 
 

@@ -558,3 +558,25 @@ def test_future_dated_documents_are_rejected(workspace):
     invoice = run_until_done(invoice)
     assert invoice.biller_status == BillerStatus.FAILED
     assert invoice.tax_agency["reasons"][0]["code"] == "date_in_future"
+
+
+def test_a_test_clock_invoice_is_judged_by_the_test_clock(workspace, no_jitter):
+    # The workspace's test clock runs a year ahead of the (real) time beat works on.
+    ahead = NOW + timedelta(days=365)
+    workspace.test_clock_at = ahead
+    workspace.save(update_fields=["test_clock_at"])
+    invoice = invoice_create(
+        workspace=workspace,
+        test_mode=True,
+        customer=CustomerFactory(workspace=workspace, test_mode=True),
+        document=DocumentType.objects.get(pk=33),
+        date=ahead.date(),
+        lines=[{"name": "Consulting", "amount": Decimal(1000)}],
+    )
+    invoice = run_until_done(invoice_finalize(invoice=invoice, now=ahead), start=NOW)
+    assert invoice.biller_status == BillerStatus.SUCCEEDED
+
+    # Live mode never reads the test clock: the same date is a year in its future.
+    live = run_until_done(finalized_invoice(workspace, now=ahead), start=NOW)
+    assert live.biller_status == BillerStatus.FAILED
+    assert live.tax_agency["reasons"][0]["code"] == "date_in_future"
