@@ -193,6 +193,9 @@ if CELERY_BROKER_URL.startswith("filesystem://"):
         "data_folder_out": str(_queue_dir),
         "control_folder": str(VAR_DIR / "broker-control"),
         "store_processed": False,
+        # Look for new messages every 0.1 s rather than every second: this broker is for
+        # one machine, and a chain of tasks (beat → fan-out → delivery) waits once per hop.
+        "polling_interval": 0.1,
     }
 CELERY_TASK_ALWAYS_EAGER = env.bool("CELERY_TASK_ALWAYS_EAGER", default=False)
 CELERY_BEAT_SCHEDULE_FILENAME = str(VAR_DIR / "celerybeat-schedule")
