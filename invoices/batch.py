@@ -6,7 +6,7 @@ number, `finalized_at`, `biller_status` pending so the tax-agency beat submits i
 handful of queries instead of a dozen per invoice: rows are bulk-inserted (COPY), each
 (document type) takes one contiguous number range, and events are recorded in bulk with
 a snapshot built from the objects in memory rather than a serializer render. PDFs are
-rendered by the beat sweep, or on first read.
+queued when the transaction commits, a few dozen documents per task.
 
 The caller holds the transaction, and locks whatever the invoices are issued for.
 """
@@ -28,6 +28,7 @@ from billing.services.numbering import number_take_range
 from invoices.choices import BillerStatus, InvoiceStatus
 from invoices.documents import apply_totals, build_lines
 from invoices.models import Invoice, InvoiceLine
+from invoices.pdf import documents_pdf_schedule
 
 
 @dataclass
@@ -62,6 +63,10 @@ def invoices_issue_batch(
     if finalize:
         _number(workspace, test_mode, invoices)
     bulk_insert(Invoice, invoices)
+    if finalize:
+        documents_pdf_schedule(
+            model_label=Invoice._meta.label, document_ids=[invoice.pk for invoice in invoices]
+        )
     bulk_insert(InvoiceLine, [line for d in drafts for line in d.built_lines])
     event_type = "invoice.finalized" if finalize else "invoice.created"
     events = [

@@ -6,7 +6,7 @@ never stored. Links to stored PDFs are signed and expire, so they can travel by 
 without an API token.
 """
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from decimal import ROUND_HALF_UP, Decimal
@@ -449,6 +449,29 @@ def document_pdf_schedule(document: FiscalDocument) -> None:
         render_document_pdf.delay(model_label=label, document_id=document_id)
 
     transaction.on_commit(queue, robust=True)
+
+
+# Documents per render task when many are finalized at once: a task stays short enough to
+# retry cheaply, and a billing cycle of thousands queues a few hundred messages, not thousands.
+PDF_RENDER_CHUNK = 50
+
+
+def documents_pdf_schedule(*, model_label: str, document_ids: Sequence[str]) -> None:
+    """Queue the PDFs of many documents finalized together, for when the transaction
+    commits; like `document_pdf_schedule`, a broker outage is left to the sweep."""
+    chunks = [
+        list(document_ids[i : i + PDF_RENDER_CHUNK])
+        for i in range(0, len(document_ids), PDF_RENDER_CHUNK)
+    ]
+
+    def queue() -> None:
+        from invoices.tasks import render_document_pdfs
+
+        for chunk in chunks:
+            render_document_pdfs.delay(model_label=model_label, document_ids=chunk)
+
+    if chunks:
+        transaction.on_commit(queue, robust=True)
 
 
 def documents_pdf_missing(

@@ -39,6 +39,15 @@ def render_document_pdf(model_label: str, document_id: str) -> bool:
     return pdf.document_pdf_store(model_label=model_label, document_id=document_id)
 
 
+@shared_task(autoretry_for=(OSError,), retry_backoff=True, max_retries=5)
+def render_document_pdfs(model_label: str, document_ids: list[str]) -> int:
+    """Many documents' PDFs; those already stored (a redelivered task) are skipped."""
+    return sum(
+        pdf.document_pdf_store(model_label=model_label, document_id=document_id)
+        for document_id in document_ids
+    )
+
+
 @shared_task
 def render_missing_pdfs() -> int:
     # Renders queued this long ago and still missing were lost (the broker was down).

@@ -9,10 +9,13 @@ from django.db import IntegrityError, transaction
 from django.forms.models import model_to_dict
 
 from billing.models import DocumentType, Event
+from config.celery import app as celery_app
+from invoices import pdf
 from invoices.batch import InvoiceDraft, invoice_batch_snapshot, invoices_issue_batch
 from invoices.models import Invoice
 from invoices.services import invoice_create, invoice_finalize
 from invoices.snapshots import invoice_snapshot
+from invoices.tasks import render_document_pdfs
 from subscriptions import services
 from subscriptions.choices import CollectionStatus, SubscriptionStatus
 from subscriptions.cycles import cycle_run, fixed_clock
@@ -177,3 +180,50 @@ def test_the_database_refuses_a_second_invoice_for_a_period() -> None:
             subscription=subscription, cycle=2, period_start=period.period_start,
             period_end=period.period_end, invoice=other,
         )  # fmt: skip
+
+
+def test_a_batch_queues_its_pdfs_a_chunk_per_task(  # type: ignore[no-untyped-def]
+    monkeypatch, django_capture_on_commit_callbacks
+):
+    monkeypatch.setattr(pdf, "PDF_RENDER_CHUNK", 2)
+    now = santiago(2026, 5, 1, 0, 0)
+    workspace = workspace_at(now)
+    customer = customer_of(workspace)
+    drafts = [
+        InvoiceDraft(
+            Invoice(
+                customer=customer,
+                document=DocumentType.objects.get(pk=33),
+                currency_id="CLP",
+                tax_percent=D(19),
+                date=date(2026, 5, 1),
+            ),
+            _lines(),
+        )
+        for _ in range(5)
+    ]
+    with django_capture_on_commit_callbacks() as callbacks, transaction.atomic():
+        invoices = invoices_issue_batch(
+            workspace=workspace, test_mode=True, drafts=drafts, finalize=True, now=now
+        )
+    assert not any(
+        Invoice.objects.filter(pk__in=[i.pk for i in invoices]).values_list("pdf", flat=True)
+    )
+
+    queued: list[list[str]] = []
+    real_delay = render_document_pdfs.delay
+    monkeypatch.setattr(
+        render_document_pdfs, "delay",
+        lambda **kwargs: (queued.append(kwargs["document_ids"]), real_delay(**kwargs))[1],
+    )  # fmt: skip
+    renders = [c for c in callbacks if c.__qualname__.startswith("documents_pdf_schedule")]
+    celery_app.conf.task_always_eager = True  # the queued renders run here, in order
+    try:
+        for callback in renders:
+            callback()
+    finally:
+        celery_app.conf.task_always_eager = False
+
+    assert [len(chunk) for chunk in queued] == [2, 2, 1]
+    stored = Invoice.objects.filter(pk__in=[i.pk for i in invoices])
+    assert all(invoice.pdf.name.endswith(".pdf") for invoice in stored)
