@@ -121,7 +121,8 @@ class PaymentGatewayForm(forms.ModelForm):
     def clean(self) -> dict[str, Any]:
         cleaned = super().clean() or {}
         for name in ("secret_key", "webhook_secret"):
-            if not cleaned.get(name) and self.instance.pk:
+            # A new row has its id before it is saved: only a stored one has secrets.
+            if not cleaned.get(name) and not self.instance._state.adding:
                 cleaned[name] = getattr(PaymentGateway.objects.get(pk=self.instance.pk), name)
         return cleaned
 
@@ -131,6 +132,10 @@ class PaymentGatewayAdmin(admin.ModelAdmin):
     form = PaymentGatewayForm
     list_display = ("id", "workspace", "gateway", "enabled", "secret", "test_mode")
     list_filter = ("gateway", "enabled", "test_mode")
+
+    def get_readonly_fields(self, request: HttpRequest, obj: Any = None) -> Any:
+        # The keys belong to this tenant and this gateway: a connection never moves.
+        return ("workspace", "test_mode", "gateway") if obj is not None else ()
 
     @admin.display(description="secret key")
     def secret(self, gateway: PaymentGateway) -> str:
