@@ -3,7 +3,7 @@ GET (Piriod documents finalize as GET). The rules live in invoices.notes."""
 
 from typing import cast
 
-from drf_spectacular.utils import extend_schema, extend_schema_field
+from drf_spectacular.utils import extend_schema
 from rest_framework import serializers
 from rest_framework.decorators import action
 from rest_framework.request import Request
@@ -15,13 +15,13 @@ from billing.models import DocumentType
 from invoices import notes
 from invoices.api.serializers import (
     DocumentReferenceSerializer,
+    DocumentTotalsFields,
     InvoiceLineSerializer,
     computed_amount,
 )
 from invoices.choices import ReferenceReason
 from invoices.filters import CreditNoteFilter, DebitNoteFilter
-from invoices.models import CreditNote, CreditNoteLine, DebitNote, FiscalDocument
-from invoices.pdf import document_file_url
+from invoices.models import CreditNote, CreditNoteLine, DebitNote
 from invoices.selectors import credit_note_queryset, debit_note_queryset
 
 
@@ -35,7 +35,7 @@ class NoteLineSerializer(InvoiceLineSerializer):
         fields = [name for name in InvoiceLineSerializer.Meta.fields if name != "plan"]
 
 
-class NoteSerializer(TenantModelSerializer):
+class NoteSerializer(DocumentTotalsFields, TenantModelSerializer):
     document = serializers.PrimaryKeyRelatedField(
         queryset=DocumentType.objects.all(),
         required=False,
@@ -68,25 +68,6 @@ class NoteSerializer(TenantModelSerializer):
     custom_change = serializers.DecimalField(
         max_digits=18, decimal_places=6, read_only=True, normalize_output=True
     )
-    amount = computed_amount()
-    exempt = computed_amount()
-    discount_amount = computed_amount()
-    subtotal = computed_amount()
-    tax = computed_amount()
-    total = computed_amount()
-    retention = computed_amount()
-    total_adjusted = computed_amount()
-    tax_percent = serializers.DecimalField(
-        max_digits=7, decimal_places=4, read_only=True, normalize_output=True
-    )
-    local_file = serializers.SerializerMethodField(
-        help_text="A signed link to the PDF that needs no token and expires; null until "
-        "the PDF of a finalized note is stored."
-    )
-
-    @extend_schema_field(serializers.URLField(allow_null=True))
-    def get_local_file(self, document: FiscalDocument) -> str | None:
-        return document_file_url(document, self.context.get("request"))
 
     class Meta:
         fields = [

@@ -32,6 +32,39 @@ def computed_amount(**kwargs: Any) -> serializers.DecimalField:
     )
 
 
+@extend_schema_field(serializers.URLField(allow_null=True))
+class DocumentFileField(serializers.Field):
+    """A document's `local_file`, read from the document itself."""
+
+    def __init__(self, **kwargs: Any) -> None:
+        kwargs.setdefault(
+            "help_text",
+            "A signed link to the PDF that needs no token and expires; null until the PDF "
+            "of a finalized document is stored.",
+        )
+        super().__init__(source="*", read_only=True, **kwargs)
+
+    def to_representation(self, document: FiscalDocument) -> str | None:
+        return document_file_url(document, self.context.get("request"))
+
+
+class DocumentTotalsFields(serializers.Serializer):
+    """The totals every fiscal document stores at finalize (billing/totals.py), read-only."""
+
+    amount = computed_amount()
+    exempt = computed_amount()
+    discount_amount = computed_amount()
+    subtotal = computed_amount()
+    tax = computed_amount()
+    total = computed_amount()
+    retention = computed_amount()
+    total_adjusted = computed_amount()
+    tax_percent = serializers.DecimalField(
+        max_digits=7, decimal_places=4, read_only=True, normalize_output=True
+    )
+    local_file = DocumentFileField()
+
+
 class DocumentReferenceSerializer(StrictFieldsMixin, serializers.Serializer):
     """A referenced document (the SII's Referencia): type, folio, date, reason."""
 
@@ -123,7 +156,7 @@ class AmountDueField(serializers.DecimalField):
         return invoice_amount_due(instance)
 
 
-class InvoiceSerializer(TenantModelSerializer):
+class InvoiceSerializer(DocumentTotalsFields, TenantModelSerializer):
     document = serializers.PrimaryKeyRelatedField(queryset=DocumentType.objects.all())
     currency = serializers.CharField(source="currency_id", read_only=True)
     lines = InvoiceLineSerializer(many=True, required=False)
@@ -137,13 +170,6 @@ class InvoiceSerializer(TenantModelSerializer):
     )
     subscription = serializers.CharField(source="subscription_id", read_only=True, allow_null=True)
     uncollectible = serializers.DateTimeField(source="uncollectible_at", read_only=True)
-    amount = computed_amount()
-    exempt = computed_amount()
-    subtotal = computed_amount()
-    tax = computed_amount()
-    total = computed_amount()
-    retention = computed_amount()
-    total_adjusted = computed_amount()
     amount_due = AmountDueField(
         max_digits=24,
         decimal_places=AMOUNT_DECIMAL_PLACES,
@@ -155,22 +181,10 @@ class InvoiceSerializer(TenantModelSerializer):
     payments = serializers.SerializerMethodField(
         help_text="Payments applied to the invoice, oldest first."
     )
-    discount_amount = computed_amount()
-    tax_percent = serializers.DecimalField(
-        max_digits=7, decimal_places=4, read_only=True, normalize_output=True
-    )
-    local_file = serializers.SerializerMethodField(
-        help_text="A signed link to the PDF that needs no token and expires; null until "
-        "the PDF of a finalized invoice is stored."
-    )
 
     @extend_schema_field(InvoicePaymentSerializer(many=True))
     def get_payments(self, invoice: Invoice) -> list[dict[str, Any]]:
         return invoice_payment_rows(invoice)
-
-    @extend_schema_field(serializers.URLField(allow_null=True))
-    def get_local_file(self, document: FiscalDocument) -> str | None:
-        return document_file_url(document, self.context.get("request"))
 
     class Meta:
         model = Invoice

@@ -1,21 +1,20 @@
 from decimal import Decimal
 from typing import Any
 
-from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from billing.api.serializers import TenantModelSerializer, TenantRelatedField
 from billing.models import Country, Currency, DocumentType, State
 from customers.api.serializers import CodeField
 from invoices.api.serializers import (
+    DocumentFileField,
     DocumentReferenceSerializer,
+    DocumentTotalsFields,
     InvoiceLineSerializer,
     amount_field,
     computed_amount,
 )
 from invoices.choices import MAX_REFERENCES, ReferenceReason
-from invoices.models import FiscalDocument
-from invoices.pdf import document_file_url
 from procurement.models import (
     Purchase,
     PurchaseCreditNote,
@@ -81,31 +80,12 @@ def _number_field(help_text: str) -> serializers.IntegerField:
     )
 
 
-class SupplierDocumentSerializer(TenantModelSerializer):
+class SupplierDocumentSerializer(DocumentTotalsFields, TenantModelSerializer):
     currency = serializers.CharField(source="currency_id", read_only=True)
     discount = amount_field(min_value=Decimal(0), required=False)
     custom_change = serializers.DecimalField(
         max_digits=18, decimal_places=6, min_value=Decimal(1), required=False
     )
-    amount = computed_amount()
-    exempt = computed_amount()
-    discount_amount = computed_amount()
-    subtotal = computed_amount()
-    tax = computed_amount()
-    total = computed_amount()
-    retention = computed_amount()
-    total_adjusted = computed_amount()
-    tax_percent = serializers.DecimalField(
-        max_digits=7, decimal_places=4, read_only=True, normalize_output=True
-    )
-    local_file = serializers.SerializerMethodField(
-        help_text="A signed link to the PDF that needs no token and expires; null until "
-        "the PDF of a finalized document is stored."
-    )
-
-    @extend_schema_field(serializers.URLField(allow_null=True))
-    def get_local_file(self, document: FiscalDocument) -> str | None:
-        return document_file_url(document, self.context.get("request"))
 
     TOTALS = [
         "discount", "discount_scheme", "custom_change", "amount", "exempt", "discount_amount",
@@ -218,13 +198,7 @@ class RetentionSerializer(TenantModelSerializer):
     )
     retention = computed_amount(help_text="round(amount × retention_percent / 100), half-up.")
     total = computed_amount(source="total_adjusted", help_text="Net: amount − retention.")
-    local_file = serializers.SerializerMethodField(
-        help_text="A signed link to the stored PDF; null until it is rendered."
-    )
-
-    @extend_schema_field(serializers.URLField(allow_null=True))
-    def get_local_file(self, document: FiscalDocument) -> str | None:
-        return document_file_url(document, self.context.get("request"))
+    local_file = DocumentFileField()
 
     class Meta:
         model = Retention
