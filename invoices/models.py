@@ -8,6 +8,7 @@ from typing import Any
 
 from django.db import models
 
+from billing.encoders import JSONEncoder
 from billing.ids import public_id_field
 from billing.models import TenantModel
 from billing.money import AMOUNT_DECIMAL_PLACES, AMOUNT_MAX_DIGITS
@@ -40,11 +41,11 @@ class FiscalDocument(TenantModel):
     )
     custom_change = models.DecimalField(max_digits=18, decimal_places=6, default=Decimal(1))
     # [{"document": "33", "serial": "123", "date": "2026-01-31", "code": 1, "description": "…"}]
-    references = models.JSONField(default=list, blank=True)
+    references = models.JSONField(encoder=JSONEncoder, default=list, blank=True)
     biller_status = models.CharField(
         max_length=16, choices=BillerStatus.choices, null=True, blank=True
     )
-    tax_agency = models.JSONField(default=dict, blank=True)
+    tax_agency = models.JSONField(encoder=JSONEncoder, default=dict, blank=True)
     # The agency's tracking id for the submission, and when the next submit/poll is due.
     tax_agency_tracking_id = models.CharField(max_length=64, blank=True)
     biller_attempts = models.PositiveIntegerField(default=0)

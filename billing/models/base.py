@@ -1,5 +1,7 @@
 from django.db import models
 
+from billing.encoders import JSONEncoder
+
 
 class TenantModel(models.Model):
     """Every resource belongs to exactly one (workspace, mode).
@@ -10,7 +12,7 @@ class TenantModel(models.Model):
 
     workspace = models.ForeignKey("billing.Workspace", on_delete=models.PROTECT, related_name="+")
     test_mode = models.BooleanField(default=False)
-    metadata = models.JSONField(default=dict, blank=True)
+    metadata = models.JSONField(encoder=JSONEncoder, default=dict, blank=True)
     created_at = models.DateTimeField(auto_now_add=True, db_index=True)
     updated_at = models.DateTimeField(auto_now=True)
 

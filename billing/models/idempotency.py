@@ -1,5 +1,6 @@
-from django.core.serializers.json import DjangoJSONEncoder
 from django.db import models
+
+from billing.encoders import JSONEncoder
 
 
 class IdempotencyKey(models.Model):
@@ -16,7 +17,7 @@ class IdempotencyKey(models.Model):
     fingerprint = models.CharField(max_length=64)
     locked_at = models.DateTimeField(null=True)
     response_status = models.PositiveSmallIntegerField(null=True)
-    response_body = models.JSONField(null=True, encoder=DjangoJSONEncoder)
+    response_body = models.JSONField(encoder=JSONEncoder, null=True)
     created_at = models.DateTimeField(db_index=True)
 
     class Meta:

@@ -1,6 +1,7 @@
 from django.conf import settings
 from django.db import models
 
+from billing.encoders import JSONEncoder
 from billing.ids import public_id_field
 
 
@@ -17,7 +18,7 @@ class Workspace(models.Model):
     address = models.CharField(max_length=128, blank=True)
     email = models.EmailField(blank=True)
     # e.g. {"cl_activity_description": "Desarrollo de software"} (the giro)
-    tax_settings = models.JSONField(default=dict, blank=True)
+    tax_settings = models.JSONField(encoder=JSONEncoder, default=dict, blank=True)
     # Subscription cycle invoices stay drafts for a person to review and finalize.
     review_cycle_invoices = models.BooleanField(default=False)
     # Test mode's clock (billing.clock): null follows the real clock; once set it stands
