@@ -25,6 +25,7 @@ from typing import Any, cast
 
 from django.core.serializers.json import DjangoJSONEncoder
 from django.db import transaction
+from django.db.models import ProtectedError
 
 from billing.errors import DomainError, InvalidInput
 from billing.models import Currency, DocumentType, Workspace
@@ -364,7 +365,16 @@ def order_delete(*, order: Order) -> None:
         raise DomainError(
             "order_invoiced", f"Order {order.id} is invoiced; it is kept with its invoice."
         )
-    order.delete()
+    try:
+        order.delete()
+    except ProtectedError as exc:
+        # Payment intents (payments, which this app does not import) refer to the order:
+        # an order someone tried to pay is kept with the record of those attempts.
+        ids = ", ".join(sorted(str(intent.pk) for intent in exc.protected_objects))
+        raise DomainError(
+            "order_has_intents",
+            f"Order {order.id} has payment intents ({ids}); it is kept with them.",
+        ) from exc
 
 
 @transaction.atomic

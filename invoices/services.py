@@ -14,7 +14,7 @@ from customers.choices import CustomerStatus
 from customers.models import Customer
 from invoices.choices import INVOICE_TRANSITIONS, BillerStatus, InvoiceStatus
 from invoices.documents import apply_totals, base_tax_percent, build_lines, store_lines
-from invoices.models import Invoice, InvoiceLine
+from invoices.models import Invoice, InvoiceLine, Order
 from invoices.pdf import document_pdf_schedule
 from invoices.selectors import invoice_amount_due, invoice_has_processing_payments
 from invoices.snapshots import invoice_snapshot
@@ -126,7 +126,17 @@ def invoice_update(
 
 @transaction.atomic
 def invoice_delete(*, invoice: Invoice) -> None:
-    _lock_draft(invoice).delete()
+    invoice = _lock_draft(invoice)
+    # An invoiced order keeps the draft it turned into: without it the order would be
+    # invoiced and have no invoice.
+    order_id = Order.objects.filter(invoice=invoice).values_list("id", flat=True).first()
+    if order_id is not None:
+        raise DomainError(
+            "invoice_from_order",
+            f"Invoice {invoice.id} was created from order {order_id}; it is kept with the "
+            "order. Edit or finalize it instead.",
+        )
+    invoice.delete()
 
 
 def _transition(invoice: Invoice, target: InvoiceStatus) -> None:

@@ -9,6 +9,8 @@ from typing import Any
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
 from django.core.exceptions import RequestDataTooBig
 from django.core.exceptions import ValidationError as DjangoValidationError
+from django.db import IntegrityError
+from django.db.models import Model, ProtectedError, RestrictedError
 from django.http import Http404
 from rest_framework import exceptions, serializers
 from rest_framework.response import Response
@@ -20,6 +22,25 @@ from billing.errors import DomainError, InvalidInput
 def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | None:
     if isinstance(exc, DomainError):
         return Response({"detail": exc.detail, "code": exc.code}, status=exc.status_code)
+    if isinstance(exc, ProtectedError | RestrictedError):
+        # A delete that a protected foreign key stops: services name their own conflicts
+        # with a specific code; any they do not foresee is still a 409, never a 500.
+        referrers = (
+            exc.protected_objects if isinstance(exc, ProtectedError) else exc.restricted_objects
+        )
+        detail = f"It cannot be deleted while {_describe(referrers)} refer to it."
+        return Response({"detail": detail, "code": "protected"}, status=409)
+    if isinstance(exc, IntegrityError):
+        # A database constraint stopped a write a service did not check first (a race,
+        # or a rule only the database enforces). The savepoint the handler ran in is
+        # rolled back (billing.api.viewsets); the request changed nothing.
+        return Response(
+            {
+                "detail": "The request conflicts with the current state of the data.",
+                "code": "conflict",
+            },
+            status=409,
+        )
     if isinstance(exc, InvalidInput):
         exc = exceptions.ValidationError(exc.errors)
     elif isinstance(exc, DjangoValidationError):
@@ -53,6 +74,21 @@ def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | Non
             "code": code,
         }
     return response
+
+
+def _describe(objects: Any, shown: int = 3) -> str:
+    """`intent int_…` or `2 intents (int_…, int_…)`, per model, at most `shown` ids each."""
+    by_model: dict[type[Model], list[str]] = {}
+    for obj in objects:
+        by_model.setdefault(type(obj), []).append(str(obj.pk))
+    parts = []
+    for model, ids in sorted(by_model.items(), key=lambda item: item[0]._meta.label):
+        ids.sort()
+        listed = ", ".join(ids[:shown]) + (", …" if len(ids) > shown else "")
+        meta = model._meta
+        name = meta.verbose_name if len(ids) == 1 else f"{len(ids)} {meta.verbose_name_plural}"
+        parts.append(f"{name} ({listed})")
+    return " and ".join(parts) or "other objects"
 
 
 # Documentation only: the shapes above, as OpenAPI components (billing.api.schema).

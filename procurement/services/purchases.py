@@ -6,7 +6,7 @@ from typing import Any
 
 from django.db import transaction
 
-from billing.errors import InvalidInput
+from billing.errors import DomainError, InvalidInput
 from billing.models import DocumentType, Workspace
 from invoices.documents import base_tax_percent
 from procurement.models import Purchase, PurchaseLine, Supplier
@@ -96,7 +96,17 @@ def purchase_update(
 
 @transaction.atomic
 def purchase_delete(*, purchase: Purchase) -> None:
-    lock_draft(purchase, "purchase").delete()
+    purchase = lock_draft(purchase, "purchase")
+    # A retention's link to its purchase is part of that document (and of what was filed
+    # once it is finalized), so the purchase stays while one points to it.
+    retention_ids = sorted(purchase.retentions.values_list("id", flat=True))
+    if retention_ids:
+        raise DomainError(
+            "purchase_has_retentions",
+            f"Purchase {purchase.id} is linked from retention {', '.join(retention_ids)}; "
+            "it is kept while a retention refers to it.",
+        )
+    purchase.delete()
 
 
 @transaction.atomic
