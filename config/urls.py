@@ -1,7 +1,9 @@
 from django.contrib import admin
-from django.urls import include, path
+from django.urls import include, path, re_path
 from drf_spectacular.renderers import OpenApiJsonRenderer
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
+
+from billing.api.views import NOT_FOUND_ROUTE, not_found
 
 
 class OpenApiJsonView(SpectacularAPIView):
@@ -22,4 +24,8 @@ urlpatterns = [
     path("", include("invoices.urls")),
     path("", include("payments.api.urls")),
     path("", include("subscriptions.api.urls")),
+    # Last: any other path is a JSON 404 (the admin answers its own paths).
+    re_path(r"^(?!admin/)", not_found, name=NOT_FOUND_ROUTE),
 ]
+
+handler500 = "billing.api.views.server_error"

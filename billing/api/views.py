@@ -6,6 +6,10 @@ import django_filters
 from django.contrib.auth.models import User
 from django.db import connection
 from django.db.models import QuerySet
+from django.http import HttpRequest, HttpResponse, HttpResponsePermanentRedirect, JsonResponse
+from django.urls import Resolver404, resolve
+from django.views import defaults
+from django.views.decorators.csrf import csrf_exempt
 from drf_spectacular.utils import OpenApiResponse, extend_schema, inline_serializer
 from rest_framework import mixins, permissions, serializers, viewsets
 from rest_framework.request import Request
@@ -183,3 +187,39 @@ def _check_broker() -> str:
         return "ok"
     except Exception as exc:
         return f"error: {exc.__class__.__name__}"
+
+
+NOT_FOUND_ROUTE = "not-found"
+
+
+@csrf_exempt  # an API path, as DRF's views are: no CSRF 403 before the JSON 404
+def not_found(request: HttpRequest) -> HttpResponse:
+    """Every path no route matches (config.urls routes them all here, /admin/ aside): a
+    JSON 404 whether DEBUG is on or off, where Django would show its HTML pages.
+
+    A path that exists with a trailing slash redirects there on GET and HEAD, as Django's
+    APPEND_SLASH did; other methods answer a 404 that says so, since a redirected POST
+    arrives as a GET without its body.
+    """
+    with_slash = request.path if request.path.endswith("/") else f"{request.path}/"
+    try:
+        exists_with_slash = with_slash != request.path and (
+            resolve(with_slash).url_name != NOT_FOUND_ROUTE
+        )
+    except Resolver404:
+        exists_with_slash = False
+    if exists_with_slash and request.method in ("GET", "HEAD"):
+        query = request.META.get("QUERY_STRING", "")
+        return HttpResponsePermanentRedirect(with_slash + (f"?{query}" if query else ""))
+    detail = f"No route {request.path}."
+    if exists_with_slash:
+        detail += f" Paths end with a slash: {with_slash}"
+    return JsonResponse({"detail": detail, "code": "not_found"}, status=404)
+
+
+def server_error(request: HttpRequest) -> HttpResponse:
+    """A 500 in the error shape of the API (config.urls' handler500); the admin keeps
+    Django's page."""
+    if request.path.startswith("/admin/"):
+        return defaults.server_error(request)
+    return JsonResponse({"detail": "Server error.", "code": "server_error"}, status=500)
