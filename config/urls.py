@@ -1,13 +1,15 @@
 from django.contrib import admin
 from django.urls import include, path, re_path
-from drf_spectacular.renderers import OpenApiJsonRenderer
+from drf_spectacular.renderers import OpenApiJsonRenderer, OpenApiJsonRenderer2
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
 from billing.api.views import NOT_FOUND_ROUTE, not_found
 
 
 class OpenApiJsonView(SpectacularAPIView):
-    renderer_classes = [OpenApiJsonRenderer]
+    # application/json first: what tools ask for (`Accept: application/json` was a 406)
+    # and what every other answer of the API is; the OpenAPI media type when asked for.
+    renderer_classes = [OpenApiJsonRenderer2, OpenApiJsonRenderer]
 
 
 urlpatterns = [

@@ -16,6 +16,23 @@ def test_openapi_document_is_served_without_credentials(path: str) -> None:
     assert "/customers/" in document["paths"]
 
 
+@pytest.mark.parametrize(
+    ("accept", "content_type"),
+    [
+        ("application/json", "application/json"),
+        ("application/vnd.oai.openapi+json", "application/vnd.oai.openapi+json"),
+        ("*/*", "application/json"),
+        (None, "application/json"),
+    ],
+)
+def test_openapi_document_is_served_as_the_client_asks(accept, content_type) -> None:  # type: ignore[no-untyped-def]
+    headers = {"Accept": accept} if accept else {}
+    response = Client().get("/openapi.json", headers=headers)
+    assert response.status_code == 200
+    assert response["Content-Type"] == content_type
+    assert response.json()["openapi"].startswith("3.")
+
+
 def test_docs_render_with_locally_served_assets() -> None:
     client = Client()
     page = client.get("/docs/")

@@ -48,7 +48,7 @@ def test_a_get_without_the_trailing_slash_redirects(client) -> None:  # type: ig
 
 
 @pytest.mark.parametrize(
-    ("method", "path"), [("delete", "/health/"), ("put", "/auth/token/")]
+    ("method", "path"), [("delete", "/health/"), ("put", "/auth/token/"), ("put", "/openapi.json")]
 )
 def test_unsupported_methods_are_json_405s(client, method, path) -> None:  # type: ignore[no-untyped-def]
     response = getattr(client, method)(path)
