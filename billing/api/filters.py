@@ -4,7 +4,6 @@ Field filters (`?status__in=`, `?created__gte=`) are declared per resource with
 django-filter; these backends cover what every resource has in common.
 """
 
-import re
 from datetime import UTC, datetime
 from typing import Any
 
@@ -13,14 +12,17 @@ from django import forms
 from django.core.exceptions import FieldDoesNotExist, ValidationError
 from django.db import models
 from django.db.models import Model, QuerySet
+from django.db.models.fields.json import KeyTextTransform
+from django.db.models.lookups import Exact
 from django.utils import timezone
 from django_filters.fields import IsoDateTimeField
 from django_filters.widgets import BaseCSVWidget
 from rest_framework import exceptions, filters
 from rest_framework.request import Request
 
+from billing.api.serializers import METADATA_KEY_MAX_LENGTH
+
 METADATA_PREFIX = "metadata__"
-_METADATA_KEY = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
 
 
 class UtcIsoDateTimeField(IsoDateTimeField):
@@ -129,7 +131,13 @@ class TenantIdFilter(django_filters.CharFilter):
 
 
 class MetadataFilterBackend(filters.BaseFilterBackend):
-    """`?metadata__<key>=value` matches objects whose metadata has that string value."""
+    """`?metadata__<key>=value` matches objects whose metadata has exactly that string value
+    under exactly that key.
+
+    Everything after the prefix is the key, `__` included (`?metadata__a__regex=x` looks
+    for the key `a__regex`): the key is a value of the query, never part of the ORM lookup
+    path, so a caller cannot reach JSON lookups, regular expressions or casts.
+    """
 
     def filter_queryset(self, request: Request, queryset: QuerySet, view: Any) -> QuerySet:
         if not any(f.name == "metadata" for f in queryset.model._meta.get_fields()):
@@ -138,11 +146,11 @@ class MetadataFilterBackend(filters.BaseFilterBackend):
             if not param.startswith(METADATA_PREFIX):
                 continue
             key = param[len(METADATA_PREFIX) :]
-            if not _METADATA_KEY.match(key):
+            if not 1 <= len(key) <= METADATA_KEY_MAX_LENGTH:
                 raise exceptions.ValidationError(
-                    {param: ["Metadata keys are 1-64 letters, digits, '_' or '-'."]}
+                    {param: [f"Metadata keys are 1 to {METADATA_KEY_MAX_LENGTH} characters."]}
                 )
-            queryset = queryset.filter(**{f"metadata__{key}": value})
+            queryset = queryset.filter(Exact(KeyTextTransform(key, "metadata"), value))
         return queryset
 
 

@@ -1,0 +1,85 @@
+"""List filters reach the database only through lookups the code declares: django-filter's
+declared filters, and `?metadata__<key>=` comparing one key's string value exactly."""
+
+import django_filters
+import pytest
+from django.db import models
+from django.urls import get_resolver
+from rest_framework.settings import api_settings
+
+from billing.api.filters import MetadataFilterBackend
+from tests.factories import CustomerFactory, InvoiceFactory
+
+pytestmark = pytest.mark.django_db
+
+# Each would be a JSON lookup, a regular expression or a cast if `__` split the key.
+LOOKUP_SUFFIXES = [
+    ("x__regex", "("),
+    ("x__iregex", "[["),
+    ("x__isnull", "maybe"),
+    ("x__range", "abc"),
+    ("x__contains", "{"),
+    ("x__0__gt", "1"),
+    ("x__has_key", "y"),
+]
+
+
+@pytest.mark.parametrize(
+    ("path", "factory"), [("/customers/", CustomerFactory), ("/invoices/", InvoiceFactory)]
+)
+@pytest.mark.parametrize(("key", "value"), LOOKUP_SUFFIXES)
+def test_a_metadata_key_is_taken_literally(tenant, path, factory, key, value) -> None:  # type: ignore[no-untyped-def]
+    literal = factory(workspace=tenant.workspace, metadata={key: value})
+    factory(workspace=tenant.workspace, metadata={"x": value})  # what a lookup would match
+    factory(workspace=tenant.workspace, metadata={key: f"{value}-other"})
+
+    response = tenant.client.get(path, {f"metadata__{key}": value})
+
+    assert response.status_code == 200, response.content
+    assert [row["id"] for row in response.json()["results"]] == [literal.id]
+
+
+def test_metadata_filters_compare_string_values_exactly(tenant) -> None:  # type: ignore[no-untyped-def]
+    crm = CustomerFactory(workspace=tenant.workspace, metadata={"crm": "7", "tier": "gold"})
+    CustomerFactory(workspace=tenant.workspace, metadata={"crm": "77", "tier": "gold"})
+    CustomerFactory(workspace=tenant.workspace, metadata={"crm": "7"})
+
+    found = tenant.client.get("/customers/", {"metadata__crm": "7", "metadata__tier": "gold"})
+
+    assert [row["id"] for row in found.json()["results"]] == [crm.id]
+    too_long = tenant.client.get("/customers/", {"metadata__" + "k" * 41: "v"})
+    assert too_long.status_code == 400
+
+
+def _filtersets() -> list[type[django_filters.FilterSet]]:
+    found = []
+    for pattern in get_resolver().url_patterns:
+        for sub in getattr(pattern, "url_patterns", [pattern]):
+            view = getattr(getattr(sub, "callback", None), "cls", None)
+            filterset = getattr(view, "filterset_class", None)
+            if filterset is not None and filterset not in found:
+                found.append(filterset)
+    return found
+
+
+DECLARED_LOOKUPS = {"exact", "iexact", "icontains", "in", "gte", "lte", "gt", "lt", "isnull"}
+
+
+def test_every_filter_uses_a_plain_lookup_on_a_plain_field() -> None:
+    """No FilterSet filters a JSON column (whose keys would be lookups) or uses a lookup
+    that takes a pattern (regex) from the caller."""
+    filtersets = _filtersets()
+    assert len(filtersets) > 10
+    problems = []
+    for filterset in filtersets:
+        model = filterset._meta.model
+        for name, declared in filterset.base_filters.items():
+            if declared.lookup_expr not in DECLARED_LOOKUPS:
+                problems.append(f"{filterset.__name__}.{name}: {declared.lookup_expr}")
+            if declared.method is not None:
+                continue  # a method filter builds its own query from its declared lookup
+            field = model._meta.get_field(declared.field_name.split("__")[0])
+            if isinstance(field, models.JSONField):
+                problems.append(f"{filterset.__name__}.{name}: filters JSON column {field.name}")
+    assert problems == []
+    assert MetadataFilterBackend in api_settings.DEFAULT_FILTER_BACKENDS
