@@ -254,11 +254,6 @@ class PaymentGatewaySerializer(TenantModelSerializer):
     def get_has_webhook_secret(self, gateway: PaymentGateway) -> bool:
         return bool(gateway.webhook_secret)
 
-    def validate_gateway(self, value: str) -> str:
-        if self.instance is not None and value != self.instance.gateway:
-            raise serializers.ValidationError("A connection's gateway cannot change.")
-        return value
-
 
 # Payment links
 

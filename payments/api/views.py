@@ -157,7 +157,7 @@ class PaymentGatewayViewSet(TenantModelViewSet):
 
     def perform_update(self, serializer: PaymentGatewaySerializer) -> None:  # type: ignore[override]
         serializer.instance = services.payment_gateway_update(
-            gateway=cast(PaymentGateway, serializer.instance), **serializer.validated_data
+            connection=cast(PaymentGateway, serializer.instance), **serializer.validated_data
         )
 
     def perform_destroy(self, instance: PaymentGateway) -> None:

@@ -4,7 +4,7 @@ from typing import Any
 
 from django.db import transaction
 
-from billing.errors import DomainError
+from billing.errors import DomainError, InvalidInput
 from billing.models import Workspace
 from payments.choices import GatewayKind
 from payments.models import PaymentGateway
@@ -26,12 +26,16 @@ def payment_gateway_create(
 
 
 @transaction.atomic
-def payment_gateway_update(*, gateway: PaymentGateway, **fields: Any) -> PaymentGateway:
-    gateway = PaymentGateway.objects.select_for_update().get(pk=gateway.pk)
+def payment_gateway_update(*, connection: PaymentGateway, **fields: Any) -> PaymentGateway:
+    """Change a connection's settings. Its `gateway` (the kind) is fixed at create: the
+    same value is accepted, as a PUT sends it, and another one is refused."""
+    connection = PaymentGateway.objects.select_for_update().get(pk=connection.pk)
+    if fields.pop("gateway", connection.gateway) != connection.gateway:
+        raise InvalidInput({"gateway": ["A connection's gateway cannot change."]})
     for name, value in fields.items():
-        setattr(gateway, name, value)
-    gateway.save()
-    return gateway
+        setattr(connection, name, value)
+    connection.save()
+    return connection
 
 
 @transaction.atomic
