@@ -215,7 +215,7 @@ def test_create_a_graduated_metered_plan(tenant):
     product = mine(tenant, ProductFactory)
     body = {
         "product": product.id, "name": "API calls", "currency": "usd", "frequency": "annual",
-        "usage_scheme": "metered", "usage_aggregation": "last_record", "meter": "met_01ABC",
+        "usage_scheme": "metered", "usage_aggregation": "last_record",
         "tiers_mode": "range", "tiers": GRADUATED, "trial_days": 14,
     }  # fmt: skip
 
@@ -229,7 +229,7 @@ def test_create_a_graduated_metered_plan(tenant):
         {"up_to": None, "amount": "6", "flat_amount": "100.25"},
     ]
     assert (created["currency"], created["amount"], created["meter"], created["trial_days"]) == (
-        "USD", "0", "met_01ABC", 14,
+        "USD", "0", None, 14,
     )  # fmt: skip
     assert tenant.client.get(f"/plans/{created['id']}/").json() == created
 
@@ -288,7 +288,7 @@ def test_put_replaces_a_plans_tiers_and_patch_keeps_them(tenant):
             {"tiers_mode": "unit", "tiers": GRADUATED, "package_size": 10},
             {"package_size": ["A plan is tiered or packaged, not both."]},
         ),
-        ({"meter": "met_1"}, {"meter": ["Only metered plans have a meter."]}),
+        ({"meter": "met_1"}, {"meter": ["No meter met_1 in this workspace."]}),
     ],
 )
 def test_plan_validation_errors_are_400_by_field(tenant, body, errors):

@@ -42,6 +42,12 @@ class CurrencyCodeField(serializers.SlugRelatedField):
             self.fail("invalid")
         return super().to_internal_value(data.strip().upper())
 
+    def use_pk_only_optimization(self) -> bool:
+        return True  # the code is the primary key: shown without loading the currency
+
+    def to_representation(self, obj: Any) -> Any:
+        return obj.pk
+
 
 def _absolute(request: Any, path: str) -> str:
     return request.build_absolute_uri(path) if request is not None else path
@@ -337,9 +343,18 @@ class IntentSerializer(TenantModelSerializer):
     invoiced when the payment is captured)."""
 
     amount = _amount(required=False, min_value=Decimal("0.000001"))
-    currency = serializers.CharField(source="currency_id", read_only=True)
+    currency = CurrencyCodeField(
+        required=False,
+        help_text="The invoice's or order's currency; optional, and a 400 when it differs.",
+    )
     invoice = TenantRelatedField(queryset=Invoice.objects.all(), required=False, allow_null=True)
     order = TenantRelatedField(queryset=Order.objects.all(), required=False, allow_null=True)
+    source = TenantRelatedField(
+        queryset=Source.objects.all(),
+        required=False,
+        allow_null=True,
+        help_text="A source (`sou_…`) of the customer to pay with.",
+    )
     redirect_url = serializers.SerializerMethodField(
         help_text="The hosted page where a payer completes this intent, when it has one."
     )
@@ -375,13 +390,36 @@ class IntentSerializer(TenantModelSerializer):
             "client_secret",
             "payment_link",
             "customer",
-            "source",
             "payment",
             "failed_reason",
             "authorized_at",
             "captured_at",
             "finalized_at",
         ]
+
+    def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
+        # The amount's currency and payer come from the invoice or order: what the body
+        # says about them must agree, or it would be silently ignored.
+        document = attrs.get("invoice") or attrs.get("order")
+        currency = attrs.pop("currency", None)
+        if document is not None and currency is not None and currency.code != document.currency_id:
+            raise serializers.ValidationError(
+                {"currency": [f"{document.id} is in {document.currency_id}, not {currency.code}."]}
+            )
+        source = attrs.get("source")
+        if (
+            document is not None
+            and source is not None
+            and source.customer_id
+            not in (
+                None,
+                document.customer_id,
+            )
+        ):
+            raise serializers.ValidationError(
+                {"source": [f"Source {source.id} belongs to another customer."]}
+            )
+        return attrs
 
     @extend_schema_field(serializers.URLField(allow_null=True))
     def get_redirect_url(self, intent: Intent) -> str | None:
