@@ -3,13 +3,12 @@
 import json
 from typing import Any
 
-from django.core.serializers.json import DjangoJSONEncoder
-
+from billing.encoders import JSONEncoder
 from customers.models import Contact, Customer
 
 
 def _plain(data: Any) -> dict[str, Any]:
-    plain: dict[str, Any] = json.loads(json.dumps(data, cls=DjangoJSONEncoder))
+    plain: dict[str, Any] = json.loads(json.dumps(data, cls=JSONEncoder))
     return plain
 
 

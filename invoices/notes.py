@@ -27,10 +27,10 @@ from decimal import Decimal
 from typing import Any, cast
 from zoneinfo import ZoneInfo
 
-from django.core.serializers.json import DjangoJSONEncoder
 from django.db import transaction
 from django.utils import timezone
 
+from billing.encoders import JSONEncoder
 from billing.errors import DomainError, InvalidInput
 from billing.models import DocumentType, Workspace
 from billing.services.events import event_record
@@ -97,7 +97,7 @@ def note_snapshot(note: Note) -> dict[str, Any]:
 
     serializer = CreditNoteSerializer if isinstance(note, CreditNote) else DebitNoteSerializer
     data = serializer(note).data
-    snapshot: dict[str, Any] = json.loads(json.dumps(data, cls=DjangoJSONEncoder))
+    snapshot: dict[str, Any] = json.loads(json.dumps(data, cls=JSONEncoder))
     return snapshot
 
 

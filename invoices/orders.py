@@ -23,10 +23,10 @@ from datetime import date, datetime
 from decimal import ROUND_HALF_UP, Decimal, localcontext
 from typing import Any, cast
 
-from django.core.serializers.json import DjangoJSONEncoder
 from django.db import transaction
 from django.db.models import ProtectedError
 
+from billing.encoders import JSONEncoder
 from billing.errors import DomainError, InvalidInput
 from billing.models import Currency, DocumentType, Workspace
 from billing.services.events import event_record
@@ -68,7 +68,7 @@ def order_snapshot(order: Order) -> dict[str, Any]:
     from invoices.api.orders import OrderSerializer
 
     data = OrderSerializer(order).data
-    snapshot: dict[str, Any] = json.loads(json.dumps(data, cls=DjangoJSONEncoder))
+    snapshot: dict[str, Any] = json.loads(json.dumps(data, cls=JSONEncoder))
     return snapshot
 
 

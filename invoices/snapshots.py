@@ -3,8 +3,7 @@
 import json
 from typing import Any
 
-from django.core.serializers.json import DjangoJSONEncoder
-
+from billing.encoders import JSONEncoder
 from invoices.models import Invoice
 
 
@@ -12,5 +11,5 @@ def invoice_snapshot(invoice: Invoice) -> dict[str, Any]:
     from invoices.api.serializers import InvoiceSerializer
 
     data = InvoiceSerializer(invoice).data
-    plain: dict[str, Any] = json.loads(json.dumps(data, cls=DjangoJSONEncoder))
+    plain: dict[str, Any] = json.loads(json.dumps(data, cls=JSONEncoder))
     return plain

@@ -3,12 +3,13 @@
 import json
 from typing import Any
 
-from django.core.serializers.json import DjangoJSONEncoder
 from rest_framework.serializers import Serializer
+
+from billing.encoders import JSONEncoder
 
 
 def _plain(serializer: Serializer) -> dict[str, Any]:
-    data: dict[str, Any] = json.loads(json.dumps(serializer.data, cls=DjangoJSONEncoder))
+    data: dict[str, Any] = json.loads(json.dumps(serializer.data, cls=JSONEncoder))
     return data
 
 

@@ -3,8 +3,7 @@
 import json
 from typing import Any
 
-from django.core.serializers.json import DjangoJSONEncoder
-
+from billing.encoders import JSONEncoder
 from subscriptions.models import Subscription
 
 
@@ -15,7 +14,7 @@ def subscription_snapshot(subscription: Subscription) -> dict[str, Any]:
 
     fresh = subscription_queryset().get(pk=subscription.pk)
     data = SubscriptionSerializer(fresh).data
-    plain: dict[str, Any] = json.loads(json.dumps(data, cls=DjangoJSONEncoder))
+    plain: dict[str, Any] = json.loads(json.dumps(data, cls=JSONEncoder))
     return plain
 
 
@@ -33,5 +32,5 @@ def subscription_cycle_snapshot(
     data = {name.removesuffix("_id"): getattr(subscription, name) for name in _SCALARS}
     data["next_billing_cycle"] = subscription.cycles_billed + 1
     data["invoice"] = invoice_id
-    plain: dict[str, Any] = json.loads(json.dumps(data, cls=DjangoJSONEncoder))
+    plain: dict[str, Any] = json.loads(json.dumps(data, cls=JSONEncoder))
     return plain

@@ -28,8 +28,8 @@ def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | Non
         referrers = (
             exc.protected_objects if isinstance(exc, ProtectedError) else exc.restricted_objects
         )
-        detail = f"It cannot be deleted while {_describe(referrers)} refer to it."
-        return Response({"detail": detail, "code": "protected"}, status=409)
+        message = f"It cannot be deleted: other objects refer to it, {_describe(referrers)}."
+        return Response({"detail": message, "code": "protected"}, status=409)
     if isinstance(exc, IntegrityError):
         # A database constraint stopped a write a service did not check first (a race,
         # or a rule only the database enforces). The savepoint the handler ran in is

@@ -7,12 +7,23 @@ such as metadata and tax settings). A number too large for a float (`1e400`) par
 infinity, which jsonb and the strict JSON renderer refuse. Nesting is capped, which
 Python's JSON decoder and PostgreSQL's jsonb would otherwise answer with a recursion or
 stack-depth error.
+
+Numbers with a fraction or an exponent parse as Decimal, not float, so that an amount sent
+as the JSON number `12345678901234567.89` reaches its DecimalField with every digit (a
+float keeps about 16) and a value with more digits or decimals than the column stores is
+refused by the field (400) instead of rounded on the way in. Integers stay ints. Free-form
+objects keep them as numbers: model JSONFields write Decimals as number literals
+(billing.encoders).
 """
 
+import codecs
+import json
 import math
 import re
+from decimal import Decimal, InvalidOperation
 from typing import Any
 
+from django.conf import settings
 from rest_framework import parsers
 from rest_framework.exceptions import ParseError
 
@@ -39,17 +50,31 @@ def body_problem(data: Any) -> str | None:
                 stack.append((item, depth + 1))
         elif isinstance(value, str) and has_unstorable_characters(value):
             return "strings may not contain NUL (\\u0000) or unpaired surrogates."
-        elif isinstance(value, float) and not math.isfinite(value):
+        elif isinstance(value, Decimal) and not math.isfinite(float(value)):
+            # jsonb would store it, but no JSON reader of ours could give it back.
             return "a number is too large."
     return None
+
+
+def _refuse_constant(name: str) -> Any:
+    raise ValueError(f"{name} is not a JSON number.")
 
 
 class JSONParser(parsers.JSONParser):
     """DRF's JSON parser, refusing documents the database could not store."""
 
     def parse(self, stream: Any, media_type: Any = None, parser_context: Any = None) -> Any:
+        encoding = (parser_context or {}).get("encoding", settings.DEFAULT_CHARSET)
         try:
-            data = super().parse(stream, media_type, parser_context)
+            data = json.load(
+                codecs.getreader(encoding)(stream),
+                parse_float=Decimal,
+                parse_constant=_refuse_constant,
+            )
+        except ValueError as exc:
+            raise ParseError(f"JSON parse error - {exc}") from exc
+        except InvalidOperation as exc:  # an exponent beyond what Decimal represents
+            raise ParseError("JSON parse error - a number is too large.") from exc
         except RecursionError as exc:
             raise ParseError(
                 f"JSON parse error - objects and arrays may be nested at most {MAX_DEPTH} deep."

@@ -1,5 +1,6 @@
 """Base serializers: every id inside a request body is looked up in the caller's tenant."""
 
+from decimal import Decimal
 from typing import Any
 
 from django.db.models import QuerySet
@@ -41,10 +42,18 @@ class TenantIdField(TenantRelatedField):
         return False
 
 
+class MetadataValueField(serializers.CharField):
+    """A metadata value: text, or a number stored as its text (`1.50` as "1.50"), as DRF's
+    CharField does for ints and floats; the JSON parser gives Decimals for fractions."""
+
+    def to_internal_value(self, data: Any) -> str:
+        return super().to_internal_value(str(data) if isinstance(data, Decimal) else data)
+
+
 class MetadataField(serializers.DictField):
     """String keys and values, Stripe's limits: 50 keys, keys ≤ 40, values ≤ 500 chars."""
 
-    child = serializers.CharField(max_length=METADATA_VALUE_MAX_LENGTH, allow_blank=True)
+    child = MetadataValueField(max_length=METADATA_VALUE_MAX_LENGTH, allow_blank=True)
 
     def to_internal_value(self, data: Any) -> dict[str, str]:
         value = super().to_internal_value(data)

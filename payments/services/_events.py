@@ -3,14 +3,13 @@
 import json
 from typing import Any
 
-from django.core.serializers.json import DjangoJSONEncoder
-
+from billing.encoders import JSONEncoder
 from billing.services.events import event_record
 from payments.models import Intent, Payment
 
 
 def _plain(data: Any) -> dict[str, Any]:
-    plain: dict[str, Any] = json.loads(json.dumps(data, cls=DjangoJSONEncoder))
+    plain: dict[str, Any] = json.loads(json.dumps(data, cls=JSONEncoder))
     return plain
 
 

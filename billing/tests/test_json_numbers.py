@@ -1,0 +1,119 @@
+"""JSON numbers are exact: the parser gives Decimals (billing.api.parsers), amounts keep
+every digit or are a 400 on their field, and free-form objects store numbers as numbers."""
+
+import json
+
+import pytest
+from django.db import connection
+
+from billing.models import Event
+from customers.models import Customer
+from tests.conftest import Tenant, make_tenant
+from tests.factories import CustomerFactory
+
+pytestmark = pytest.mark.django_db
+
+US_INVOICE = 1180
+
+
+@pytest.fixture
+def us_tenant(db) -> Tenant:  # type: ignore[no-untyped-def]
+    return make_tenant(country="US")
+
+
+def _post(tenant: Tenant, path: str, raw_body: str):  # type: ignore[no-untyped-def]
+    """The body is sent as written, so numbers reach the server as JSON numbers."""
+    return tenant.client.generic("POST", path, raw_body, content_type="application/json")
+
+
+def _invoice(tenant: Tenant, amount: str, quantity: str = "1"):  # type: ignore[no-untyped-def]
+    customer = CustomerFactory(
+        workspace=tenant.workspace, country_id="US", currency_id="USD", tax_id=""
+    )
+    return _post(
+        tenant,
+        "/invoices/",
+        f'{{"customer": "{customer.id}", "document": {US_INVOICE}, "date": "2026-03-31", '
+        f'"lines": [{{"name": "X", "amount": {amount}, "quantity": {quantity}}}]}}',
+    )
+
+
+def test_an_amount_sent_as_a_json_number_keeps_every_digit(us_tenant) -> None:  # type: ignore[no-untyped-def]
+    response = _invoice(us_tenant, "12345678901234567.89")
+
+    assert response.status_code == 201, response.content
+    body = response.json()
+    assert body["currency"] == "USD"
+    assert body["lines"][0]["total"] == "12345678901234567.89"
+    assert body["total"] == "12345678901234567.89"
+
+
+def test_an_exponent_is_a_number_like_any_other(us_tenant) -> None:  # type: ignore[no-untyped-def]
+    response = _invoice(us_tenant, "1.25E+2", quantity="2e0")
+
+    assert response.status_code == 201, response.content
+    assert response.json()["total"] == "250"
+
+
+@pytest.mark.parametrize(
+    ("amount", "quantity", "message"),
+    [
+        ("1.1234567", "1", "no more than 6 decimal places"),
+        ("1234567890123456789.5", "1", "no more than 18 digits before the decimal point"),
+        ("1234567890123456789", "1", "no more than 18 digits before the decimal point"),
+        ("1", "1.0000001", "no more than 6 decimal places"),
+        ("1", "1234567890123.5", "no more than 12 digits before the decimal point"),
+    ],
+)
+def test_a_number_beyond_the_column_is_a_400_on_its_field(
+    us_tenant, amount, quantity, message
+) -> None:  # type: ignore[no-untyped-def]
+    response = _invoice(us_tenant, amount, quantity)
+
+    assert response.status_code == 400, response.content
+    errors = response.json()["lines"]["0"]
+    assert any(message in text for texts in errors.values() for text in texts), errors
+
+
+def test_free_form_objects_store_and_return_numbers_as_numbers(tenant) -> None:  # type: ignore[no-untyped-def]
+    response = _post(
+        tenant,
+        "/customers/",
+        '{"name": "ACME", "country": "US", "metadata": {"score": 1.50, "n": 7},'
+        ' "tax_settings": {"rate": 0.19, "big": 12345678901234567.89, "n": 3, "e": 1E+2}}',
+    )
+
+    assert response.status_code == 201, response.content
+    created = response.json()
+    assert created["tax_settings"] == {"rate": 0.19, "big": 12345678901234567.89, "n": 3, "e": 100}
+    assert created["metadata"] == {"score": "1.50", "n": "7"}
+    fetched = tenant.client.get(f"/customers/{created['id']}/").json()
+    assert fetched["tax_settings"] == created["tax_settings"]
+    event = Event.objects.get(type="customer.created", object_id=created["id"])
+    assert event.data["tax_settings"] == created["tax_settings"]
+    if connection.vendor == "postgresql":  # jsonb keeps the number, every digit of it
+        with connection.cursor() as cursor:
+            cursor.execute(
+                "SELECT tax_settings->>'big', jsonb_typeof(tax_settings->'rate') "
+                f"FROM {Customer._meta.db_table} WHERE id = %s",
+                [created["id"]],
+            )
+            assert cursor.fetchone() == ("12345678901234567.89", "number")
+
+
+@pytest.mark.parametrize(
+    "raw", ['{"tax_settings": {"x": 1e400}}', '{"tax_settings": {"x": 1e99999999999999999999}}']
+)
+def test_numbers_no_reader_can_give_back_are_400(tenant, raw) -> None:  # type: ignore[no-untyped-def]
+    response = _post(tenant, "/customers/", raw)
+
+    assert response.status_code == 400, response.content
+    assert response.json()["code"] == "parse_error"
+
+
+def test_integers_stay_integers(tenant) -> None:  # type: ignore[no-untyped-def]
+    body = json.dumps({"name": "ACME", "country": "US", "tax_settings": {"n": 10**30}})
+    response = _post(tenant, "/customers/", body)
+
+    assert response.status_code == 201, response.content
+    assert response.json()["tax_settings"] == {"n": 10**30}
