@@ -5,3 +5,6 @@ from tests.conftest import (  # noqa: F401
     other_tenant,
     tenant,
 )
+
+# Every status the API answers in the run must be in the OpenAPI document.
+pytest_plugins = ["tests.openapi_statuses"]

@@ -99,6 +99,8 @@ class InvoiceLineSerializer(StrictFieldsMixin, serializers.ModelSerializer):
     plan = TenantIdField(
         source="plan_id", queryset=Plan.objects.all(), required=False, allow_null=True
     )
+    # The base the retention is computed on; the subtotal is the only one (rules §2).
+    retention_scheme = serializers.ChoiceField(choices=["subtotal"], default="subtotal")
     total = computed_amount()
     retention = computed_amount()
 

@@ -61,7 +61,7 @@ class SubscriptionViewSet(TenantModelViewSet):
     @extend_schema(
         request=SubscriptionCancelSerializer,
         parameters=[SubscriptionCancelSerializer],
-        responses=SubscriptionSerializer,
+        responses={200: SubscriptionSerializer},  # the cancelled subscription, not a 204
     )
     def destroy(self, request: Request, *args: object, **kwargs: object) -> Response:
         """Cancel, now or at the end of the billed period; `cancel_reason` and
