@@ -349,7 +349,7 @@ class IntentSerializer(TenantModelSerializer):
     )
     invoice = TenantRelatedField(queryset=Invoice.objects.all(), required=False, allow_null=True)
     order = TenantRelatedField(queryset=Order.objects.all(), required=False, allow_null=True)
-    source = TenantRelatedField(
+    source = TenantRelatedField(  # type: ignore[assignment]  # a field named like Field.source
         queryset=Source.objects.all(),
         required=False,
         allow_null=True,
