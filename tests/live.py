@@ -11,6 +11,9 @@ from django.urls import resolve
 from drf_spectacular.generators import SchemaGenerator
 
 from billing.models import DocumentType, Event, State
+from invoices.models import Order, OrderStatus
+from payments.models import Intent
+from procurement.models import Retention
 from tests.conftest import Tenant
 from tests.factories import FACTORIES
 
@@ -76,7 +79,22 @@ def seed_objects(tenant: Tenant) -> dict[str, str]:
         model = _model_behind(path)
         if model in FACTORIES:
             ids[prefix] = str(FACTORIES[model](workspace=tenant.workspace, test_mode=False).pk)
+    _refer_to_seeded_objects(tenant, ids)
     return ids
+
+
+def _refer_to_seeded_objects(tenant: Tenant, ids: dict[str, str]) -> None:
+    """Link seeded objects the way real ones are, so that their deletes meet the rules
+    that keep them: the order has an intent, the purchase a retention linking it, the
+    invoice is an invoiced order's draft."""
+    Intent.objects.filter(pk=ids["/intents/"]).update(order_id=ids["/orders/"])
+    Retention.objects.filter(pk=ids["/retentions/"]).update(purchase_id=ids["/purchases/"])
+    FACTORIES[Order](
+        workspace=tenant.workspace,
+        test_mode=False,
+        status=OrderStatus.INVOICED,
+        invoice_id=ids["/invoices/"],
+    )
 
 
 def _model_behind(path: str) -> type[Model] | None:

@@ -97,7 +97,7 @@ class AutoSchema(SpectacularAutoSchema):
             errors["403"] = error("Not a member of the workspace named by x-simple-workspace.")
         if detail or listing:
             errors["404"] = error("No such object in this workspace and mode, or no such page.")
-        if tenant and self.method not in permissions.SAFE_METHODS:
+        if tenant and (self.method not in permissions.SAFE_METHODS or self._action_writes()):
             errors["409"] = error("State conflict, or the Idempotency-Key is in use.")
         if has_body:
             errors["413"] = error("The request body is too large.")
@@ -107,6 +107,13 @@ class AutoSchema(SpectacularAutoSchema):
         if self.view.get_throttles():
             errors["429"] = error("Rate limited; retry after the Retry-After header's seconds.")
         return errors
+
+    def _action_writes(self) -> bool:
+        """A GET that runs an action POST runs too (finalize by GET, as Piriod allows): it
+        changes state, so it can conflict like the POST."""
+        action = getattr(self.view, "action", None)
+        mapping = getattr(getattr(self.view, action, None), "mapping", {}) if action else {}
+        return any(method.upper() not in permissions.SAFE_METHODS for method in mapping)
 
     def _get_parameters(self) -> list[dict[str, Any]]:
         parameters = super()._get_parameters()
