@@ -22,6 +22,7 @@ from billing.api.serializers import (
     METADATA_MAX_KEYS,
     METADATA_VALUE_MAX_LENGTH,
 )
+from billing.api.viewsets import TransactionalAPIView
 from billing.tenancy import TEST_MODE_HEADER, WORKSPACE_HEADER, IsWorkspaceMember
 
 _BODY_METHODS = ("POST", "PUT", "PATCH")
@@ -97,8 +98,11 @@ class AutoSchema(SpectacularAutoSchema):
             errors["403"] = error("Not a member of the workspace named by x-simple-workspace.")
         if detail or listing:
             errors["404"] = error("No such object in this workspace and mode, or no such page.")
-        if tenant and (self.method not in permissions.SAFE_METHODS or self._action_writes()):
+        writes = self.method not in permissions.SAFE_METHODS or self._action_writes()
+        if tenant and writes:
             errors["409"] = error("State conflict, or the Idempotency-Key is in use.")
+        elif writes and isinstance(self.view, TransactionalAPIView):
+            errors["409"] = error("State conflict.")  # the services' rules, without a tenant
         if has_body:
             errors["413"] = error("The request body is too large.")
             errors["415"] = error("The body is not JSON.")

@@ -204,7 +204,7 @@ def not_found(request: HttpRequest) -> HttpResponse:
     with_slash = request.path if request.path.endswith("/") else f"{request.path}/"
     try:
         exists_with_slash = with_slash != request.path and (
-            resolve(with_slash).url_name != NOT_FOUND_ROUTE
+            resolve(f"{request.path_info}/").url_name != NOT_FOUND_ROUTE
         )
     except Resolver404:
         exists_with_slash = False
