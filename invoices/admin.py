@@ -77,6 +77,10 @@ class LinesFormSet(BaseInlineFormSet):
         super().clean()
         if any(self.errors):
             return
+        for form in self.forms:
+            # A plan's exact price no longer holds once its unit price or units are edited.
+            if {"amount", "quantity"} & set(form.changed_data):
+                form.instance.gross = None
         lines = [
             form.instance
             for form in self.forms

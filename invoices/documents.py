@@ -17,6 +17,7 @@ LINE_FIELDS = (
     "description",
     "quantity",
     "amount",
+    "gross",
     "exempt",
     "tax_percent",
     "discount",
@@ -58,6 +59,7 @@ def apply_totals(document: FiscalDocument, lines: Sequence[Line]) -> None:
             exempt=line.exempt or exempt_document,
             tax_percent=line_tax_percent(document, line),
             retention_percent=line.retention_percent,
+            gross=line.gross,
         )
         for line in lines
     ]
@@ -73,7 +75,13 @@ def apply_totals(document: FiscalDocument, lines: Sequence[Line]) -> None:
         raise InvalidInput({exc.field: [str(exc)]}) from exc
     except InvalidOperation as exc:  # a total beyond the decimal context's 28 digits
         raise InvalidInput({"lines": [_TOO_LARGE]}) from exc
-    amounts = [totals.total, totals.subtotal, totals.discount, *(t.total for t in totals.lines)]
+    amounts = [
+        totals.total,
+        totals.subtotal,
+        totals.discount,
+        *(t.total for t in totals.lines),
+        *(line.gross for line in lines if line.gross is not None),
+    ]
     if max(map(abs, amounts)) >= _STORABLE_LIMIT:
         raise InvalidInput({"lines": [_TOO_LARGE]})
     for line, line_totals in zip(lines, totals.lines, strict=True):

@@ -184,6 +184,12 @@ class Line(models.Model):
     description = models.CharField(max_length=1000, blank=True)
     quantity = models.DecimalField(max_digits=18, decimal_places=6, default=Decimal(1))
     amount = money_field()  # unit price
+    # The exact price of all the units when it is not amount × quantity: a plan's tiered or
+    # packaged price, or a prorated plan (catalog.pricing.line_price). The total is rounded
+    # from it, once; `amount` then shows the average unit price. A tiered price of six-decimal
+    # amounts and quantities has twelve decimals; prorated over a period of at most 366 days
+    # and kept to fifteen, it still rounds to any currency as the exact fraction would.
+    gross = models.DecimalField(max_digits=33, decimal_places=15, null=True, blank=True)
     exempt = models.BooleanField(default=False)
     tax_percent = models.DecimalField(max_digits=7, decimal_places=4, null=True, blank=True)
     discount = money_field()

@@ -20,7 +20,7 @@ import json
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
-from decimal import ROUND_HALF_UP, Decimal, localcontext
+from decimal import Decimal
 from typing import Any, cast
 
 from django.core.serializers.json import DjangoJSONEncoder
@@ -31,7 +31,7 @@ from billing.models import Currency, DocumentType, Workspace
 from billing.services.events import event_record
 from catalog.choices import CatalogStatus, UsageScheme
 from catalog.models import Coupon
-from catalog.pricing import price_of_plan
+from catalog.pricing import plan_line_price
 from catalog.selectors import (
     coupon_queryset,
     coupon_redeemable,
@@ -57,7 +57,6 @@ DELETABLE_STATUSES = (OrderStatus.DRAFT, OrderStatus.CONFIRMED)
 # country's generic invoice.
 _MAIN_INVOICE_CODES = {"CL": "33"}
 _GENERIC_INVOICE_CODE = "INV"
-_UNIT_PRICE = Decimal("0.000001")
 _UNIT_PRICE_LIMIT = Decimal(10) ** 18  # what an amount column stores
 _TOO_LARGE = "The amounts are too large: a unit price has at most 18 integer digits."
 _UNSET: Any = object()
@@ -110,20 +109,13 @@ class _Tenant:
         return {"workspace": self.workspace, "test_mode": self.test_mode}
 
 
-def _unit_price_of_plan(plan: Any, quantity: Decimal) -> Decimal:
-    """The plan's unit price for `quantity` units: its amount for a flat plan; for a tiered
-    or packaged one, the price of all units (catalog.pricing) divided by the units, to
-    six decimals, which gives back that price to the minor unit for any realistic
-    quantity."""
-    if plan.tiers_mode is None and plan.package_size is None:
-        return Decimal(plan.amount)
-    if quantity == 0:
-        return Decimal(0)
-    with localcontext(prec=80):
-        unit_price = price_of_plan(plan=plan, quantity=quantity) / quantity
-        if unit_price >= _UNIT_PRICE_LIMIT:
-            raise InvalidInput({"items": [_TOO_LARGE]})
-        return unit_price.quantize(_UNIT_PRICE, rounding=ROUND_HALF_UP)
+def _plan_price(plan: Any, quantity: Decimal) -> dict[str, Decimal | None]:
+    """The line `amount` (unit price) and `gross` (exact price, when it is not amount ×
+    quantity) of `quantity` units of the plan (catalog.pricing.line_price)."""
+    price = plan_line_price(plan=plan, quantity=quantity)
+    if price.amount >= _UNIT_PRICE_LIMIT:
+        raise InvalidInput({"items": [_TOO_LARGE]})
+    return {"amount": price.amount, "gross": price.gross}
 
 
 def _item_row(tenant: _Tenant, order: Order, index: int, item: dict[str, Any]) -> dict[str, Any]:
@@ -156,7 +148,7 @@ def _item_row(tenant: _Tenant, order: Order, index: int, item: dict[str, Any]) -
             raise InvalidInput({f"{field}.product": [f"Plan {plan_id} is not of {product_id}."]})
         product = plan.product
         row["product_id"] = plan.product_id
-        row["amount"] = _unit_price_of_plan(plan, quantity)
+        row.update(_plan_price(plan, quantity))
         row.setdefault("name", plan.name)
         row.setdefault("exempt", plan.exempt)
     elif product_id:

@@ -177,6 +177,29 @@ def test_a_tiered_plan_is_priced_by_the_catalog(tenant, customer):
     assert body["subtotal"] == "13500"
 
 
+def test_a_graduated_item_is_its_exact_tier_sum_on_the_order_and_its_invoice(tenant, customer):
+    # 1000 × 1 + 1000 + 9000 × 0.8 + 989 999 × 0.5 = 504 199.5 → 504 200, not the
+    # 504 199 its six-decimal average unit price (0.5042) gives.
+    plan = PlanFactory(workspace=tenant.workspace, tiers_mode="range", amount=Decimal(0))
+    PlanTier.objects.create(
+        plan=plan, position=0, up_to=1000, amount=Decimal(1), flat_amount=Decimal(1000)
+    )
+    PlanTier.objects.create(plan=plan, position=1, up_to=10000, amount=Decimal("0.8"))
+    PlanTier.objects.create(plan=plan, position=2, up_to=None, amount=Decimal("0.5"))
+
+    order = create(tenant, customer, items=[{"plan": plan.id, "quantity": "999999"}]).json()
+    invoiced = tenant.client.post(f"/orders/{order['id']}/invoice/").json()
+    invoice = tenant.client.get(f"/invoices/{invoiced['invoice']}/").json()
+
+    assert (order["items"][0]["amount"], order["items"][0]["total"]) == ("0.504200", "504200")
+    assert (order["subtotal"], order["total"]) == ("504200", "599998")
+    assert (invoice["lines"][0]["total"], invoice["subtotal"], invoice["total"]) == (
+        "504200",
+        "504200",
+        "599998",
+    )
+
+
 @pytest.mark.parametrize(
     ("item", "field"),
     [

@@ -13,7 +13,7 @@ from invoices.services import invoice_create, invoice_finalize
 from subscriptions.choices import BilledKind, CollectionStatus
 from subscriptions.cycles import queue_collection
 from subscriptions.models import BilledPeriod, Subscription, SubscriptionLine
-from subscriptions.pricing import period_text, prorated, unit_price
+from subscriptions.pricing import period_text, plan_price
 from subscriptions.services.common import local_today
 
 
@@ -96,7 +96,7 @@ def _prorated_row(
         "name": f"{label} {plan.name}",
         "description": f"{text} (prorated {days}/{period_days} days)",
         "quantity": line.quantity,
-        "amount": prorated(unit_price(plan, line.quantity), days, period_days),
+        **plan_price(plan, line.quantity, (days, period_days)),
         "exempt": plan.exempt,
         "plan_id": plan.id,
     }

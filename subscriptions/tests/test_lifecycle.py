@@ -12,7 +12,14 @@ from subscriptions import services
 from subscriptions.choices import SUBSCRIPTION_TRANSITIONS, SubscriptionStatus
 from subscriptions.clocks import clock_advance
 from subscriptions.models import Subscription
-from subscriptions.tests.helpers import invoice_rows, plan_of, santiago, subscribe, workspace_at
+from subscriptions.tests.helpers import (
+    graduated_plan_of,
+    invoice_rows,
+    plan_of,
+    santiago,
+    subscribe,
+    workspace_at,
+)
 
 pytestmark = pytest.mark.django_db
 D = Decimal
@@ -197,6 +204,30 @@ def test_a_quantity_change_in_a_31_day_month_rounds_once_per_line() -> None:
     extra = Invoice.objects.get(subscription_id=subscription.id, period_start=date(2026, 5, 10))
     [charge] = extra.lines.all()
     assert (charge.quantity, charge.amount, charge.total) == (3, D("7096.774194"), D(21290))
+
+
+def test_a_graduated_plan_is_prorated_from_its_exact_price() -> None:
+    # April has 30 days; on Apr 9, 22 are left. 999 999 units cost 504 199.5 exactly:
+    # credit 504 199.5 × 22/30 = 369 746.3 → 369 746. 1 999 999 units cost 1 004 199.5:
+    # charge × 22/30 = 736 412.97 → 736 413. A six-decimal prorated unit price times the
+    # units gives 369 747 and 736 414.
+    start = santiago(2026, 4, 1, 9, 0)
+    workspace = workspace_at(start)
+    plan = graduated_plan_of(workspace)
+    subscription = subscribe(workspace, start, [(plan, 999999)])
+    services.subscription_update(
+        subscription=subscription, now=santiago(2026, 4, 9, 9, 0),
+        lines=[{"plan": plan, "quantity": D(1999999)}],
+    )  # fmt: skip
+
+    [credit] = CreditNote.objects.get(invoice__subscription_id=subscription.id).lines.all()
+    assert (credit.description, credit.total) == (
+        "2026-04-09 – 2026-04-30 (prorated 22/30 days)",
+        D(369746),
+    )
+    extra = Invoice.objects.get(subscription_id=subscription.id, period_start=date(2026, 4, 9))
+    [charge] = extra.lines.all()
+    assert (charge.quantity, charge.total) == (1999999, D(736413))
 
 
 def test_lines_must_share_the_subscription_frequency() -> None:
