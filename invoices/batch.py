@@ -129,6 +129,7 @@ def _line_snapshot(line: InvoiceLine) -> dict[str, Any]:
         "quantity": _fixed(line.quantity, 6),
         "amount": _fixed(line.amount, 6),
         "exempt": line.exempt,
+        "tax": line.tax_id,
         "tax_percent": _fixed(line.tax_percent, 4),
         "discount": _fixed(line.discount, 6),
         "discount_scheme": line.discount_scheme,

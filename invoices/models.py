@@ -191,6 +191,12 @@ class Line(models.Model):
     # and kept to fifteen, it still rounds to any currency as the exact fraction would.
     gross = models.DecimalField(max_digits=33, decimal_places=15, null=True, blank=True)
     exempt = models.BooleanField(default=False)
+    # A catalog tax rule named on the line: its percent (or exemption) was copied into the
+    # line when it was written, so a later change to the rule changes no document. RESTRICT:
+    # a rule in use cannot be deleted (409), unless its lines go in the same deletion.
+    tax = models.ForeignKey(
+        "catalog.Tax", on_delete=models.RESTRICT, null=True, blank=True, related_name="+"
+    )
     tax_percent = models.DecimalField(max_digits=7, decimal_places=4, null=True, blank=True)
     discount = money_field()
     discount_scheme = models.CharField(
