@@ -71,7 +71,12 @@ def test_create_answers_201_with_the_customer(tenant):
         "status": "active",
         "contacts": [],
         "sources": [],
-        "aggregations": {"sales": "0", "sales_current_period": "0", "balance": "0"},
+        "aggregations": {
+            "sales": "0",
+            "sales_current_period": "0",
+            "balance": "0",
+            "credit_balance": "0",
+        },
         "metadata": {"plan": "gold"},
         "test_mode": False,
         "created": None,

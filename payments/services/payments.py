@@ -13,10 +13,12 @@ from django.db.models import F
 from billing.errors import DomainError, InvalidInput
 from billing.models import Currency, Workspace
 from billing.money import round_amount
+from customers.choices import BalanceTransactionKind
 from customers.models import Customer
+from customers.services import customer_balance_record
 from invoices.models import Invoice
 from invoices.notes import workspace_today
-from invoices.selectors import invoice_amount_payable
+from invoices.selectors import invoice_amount_payable, invoice_balance_credit
 from invoices.services import invoice_settle_payments
 from payments.choices import PAYMENT_TRANSITIONS, PaymentStatus, SourceStatus, SourceUsage
 from payments.gateways.base import ChargeOutcome, ChargeResult
@@ -312,8 +314,10 @@ def payment_refund(
     *, payment: Payment, amount: Decimal | None = None, reason: str = "", now: datetime
 ) -> Payment:
     """Refund all or part of a succeeded payment. The refund comes off its allocations
-    last first, restoring those invoices' amount due (a paid invoice is finalized again)."""
-    lock_payment_invoices(payment)
+    last first, restoring those invoices' amount due (a paid invoice is finalized again).
+    What an invoice's credit notes left as credit in the customer's balance is paid back
+    first: that part of the refund uses the credit up instead of restoring an amount due."""
+    invoices = {invoice.pk: invoice for invoice in lock_payment_invoices(payment)}
     payment = lock_payment(payment)
     if payment.status != PaymentStatus.SUCCEEDED:
         raise DomainError(
@@ -339,6 +343,7 @@ def payment_refund(
             .reference
         )
     remaining = amount
+    taken: list[tuple[Invoice, Decimal]] = []
     for allocation in payment.allocations.order_by("-id"):
         take = min(remaining, allocation.amount - allocation.amount_refunded)
         if take > 0:
@@ -346,9 +351,22 @@ def payment_refund(
                 amount_refunded=F("amount_refunded") + take
             )
             remaining -= take
-    Refund.objects.create(
+            taken.append((invoices[allocation.invoice_id], take))
+    refund = Refund.objects.create(
         payment=payment, amount=amount, reason=reason, gateway_reference=reference, created_at=now
     )
+    for invoice, take in taken:
+        paid_back = min(take, invoice_balance_credit(invoice))
+        if paid_back > 0:
+            customer_balance_record(
+                customer=invoice.customer,
+                currency=invoice.currency_id,
+                amount=-paid_back,
+                kind=BalanceTransactionKind.REFUND,
+                invoice_id=invoice.id,
+                source_id=refund.id,
+                description=f"Refund of payment {payment.id}",
+            )
     payment.amount_refunded += amount
     payment.save(update_fields=["amount_refunded", "updated_at"])
     settle_payment_invoices(payment, now)
