@@ -271,13 +271,32 @@ def payment_create(
     return _apply_result(payment, ChargeResult(ChargeOutcome.SUCCEEDED, ""), now)
 
 
+def _check_allocations_still_owed(payment: Payment, invoices: dict[str, Invoice]) -> None:
+    """A waiting payment holds nothing (HOLDING_STATUSES), so other payments and credit
+    notes may have lowered its invoices' amount due since it was created: before the
+    charge, each share must still fit what its locked invoice owes."""
+    for allocation in payment.allocations.all():
+        invoice = invoices[allocation.invoice_id]
+        check_invoice_payable(
+            invoice, f"Invoice {invoice.id} is {invoice.status}; it no longer takes payments."
+        )
+        payable = round_amount(invoice_amount_payable(invoice), invoice.currency_id)
+        if allocation.amount > payable:
+            raise DomainError(
+                "payment_exceeds_amount_due",
+                f"Payment {payment.id} would apply {allocation.amount} to invoice {invoice.id}, "
+                f"which owes {payable} now; nothing was charged.",
+            )
+
+
 @transaction.atomic
 def payment_authorize(*, payment: Payment, source: Source, now: datetime) -> Payment:
     """Charge a payment waiting for a payment method through `source`."""
-    lock_payment_invoices(payment)
+    invoices = {invoice.pk: invoice for invoice in lock_payment_invoices(payment)}
     payment = lock_payment(payment)
     check_awaiting_payment_method(payment)
     check_chargeable(source, payment.customer)
+    _check_allocations_still_owed(payment, invoices)
     payment.source, payment.gateway = source, source.gateway
     return charge(payment, source, off_session=False, now=now)
 
