@@ -37,7 +37,6 @@ from billing.services.events import event_record
 from billing.services.numbering import number_take
 from invoices.choices import (
     INVOICE_TRANSITIONS,
-    BillerStatus,
     InvoiceStatus,
     NoteStatus,
     ReferenceReason,
@@ -458,7 +457,7 @@ def note_finalize(*, note: Note, now: datetime) -> Note:
     )
     note.status = NoteStatus.FINALIZED
     note.finalized_at = now
-    note.biller_status = BillerStatus.PENDING
+    note.queue_for_tax_agency()
     note.save()
     _record(note, "finalized")
     document_pdf_schedule(note)

@@ -12,7 +12,7 @@ from billing.services.events import event_record
 from billing.services.numbering import number_take
 from customers.choices import CustomerStatus
 from customers.models import Customer
-from invoices.choices import INVOICE_TRANSITIONS, BillerStatus, InvoiceStatus
+from invoices.choices import INVOICE_TRANSITIONS, InvoiceStatus
 from invoices.documents import apply_totals, base_tax_percent, build_lines, store_lines
 from invoices.models import Invoice, InvoiceLine
 from invoices.pdf import document_pdf_schedule
@@ -143,14 +143,17 @@ def invoice_finalize(*, invoice: Invoice, now: datetime) -> Invoice:
     """Freeze the totals and take the next number, in one transaction.
 
     The number comes from a locked counter in this same transaction, so a rollback gives
-    it back and numbers stay gapless.
+    it back and numbers stay gapless. A pending invoice was finalized already and only
+    waits on its payments: it is settled by them instead.
     """
     invoice = (
         Invoice.objects.select_for_update(of=("self",))
         .select_related("document")
         .get(pk=invoice.pk)
     )
-    if invoice.status not in (InvoiceStatus.DRAFT, InvoiceStatus.PENDING):
+    if invoice.status == InvoiceStatus.PENDING:
+        return _finalize_pending(invoice, now)
+    if invoice.status != InvoiceStatus.DRAFT:
         # uncollectible → finalized is a transition too, but it is `uncollectible`'s to make.
         raise DomainError(
             "invoice_invalid_transition",
@@ -167,11 +170,24 @@ def invoice_finalize(*, invoice: Invoice, now: datetime) -> Invoice:
             workspace=invoice.workspace, test_mode=invoice.test_mode, document_type=invoice.document
         )
     invoice.finalized_at = now
-    invoice.biller_status = BillerStatus.SUCCEEDED if invoice.imported else BillerStatus.PENDING
+    invoice.queue_for_tax_agency(imported=invoice.imported)
     invoice.save()
     _record(invoice, "invoice.finalized")
     document_pdf_schedule(invoice)
     return invoice
+
+
+def _finalize_pending(invoice: Invoice, now: datetime) -> Invoice:
+    """Finalize of a pending invoice (rules.md §3): it keeps its number, `finalized_at` and
+    filing, and needs every payment it waits on to have succeeded. The payments lock the
+    invoice before they change, so none moves while its row is held here."""
+    if invoice_has_processing_payments(invoice):
+        raise DomainError(
+            "invoice_payments_processing",
+            f"Invoice {invoice.id} has a payment still processing; it can be finalized once "
+            "every payment has succeeded.",
+        )
+    return invoice_settle_payments(invoice=invoice, now=now)
 
 
 @transaction.atomic
