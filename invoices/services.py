@@ -30,9 +30,16 @@ def _record(invoice: Invoice, event_type: str) -> None:
     )
 
 
-def check_invoice_document_type(workspace: Workspace, document_type: DocumentType) -> None:
+# Chile's national documents are in whole pesos (rules.md §8): a type of theirs priced in
+# pesos is issued in pesos. The export types (110, 111, 112) have a foreign currency.
+_NATIONAL_CURRENCIES = {"CL": "CLP"}
+
+
+def check_invoice_document_type(
+    workspace: Workspace, document_type: DocumentType, *, currency: str
+) -> None:
     """Invoices, orders and subscriptions issue only the workspace country's electronic
-    sale types that are not notes or orders."""
+    sale types that are not notes or orders, in a currency the type allows."""
     is_invoice_type = document_type.is_sale and not (
         document_type.is_credit_note or document_type.is_debit_note or document_type.is_order
     )
@@ -46,6 +53,14 @@ def check_invoice_document_type(workspace: Workspace, document_type: DocumentTyp
                     f"the workspace to {workspace.country_id}."
                 ]
             }
+        )
+    national = _NATIONAL_CURRENCIES.get(document_type.country_id)
+    if document_type.currency_id == national and currency != national:
+        raise DomainError(
+            "document_currency_mismatch",
+            f"{document_type} is issued in {national}, not {currency}. A sale in another "
+            "currency uses the export types (110, 111, 112).",
+            status_code=400,
         )
 
 
@@ -90,7 +105,7 @@ def invoice_create(
     lines: Sequence[dict[str, Any]] = (),
     **fields: Any,
 ) -> Invoice:
-    check_invoice_document_type(workspace, document)
+    check_invoice_document_type(workspace, document, currency=customer.currency_id)
     _check_customer(customer)
     invoice = Invoice(
         workspace=workspace,
@@ -113,11 +128,13 @@ def invoice_update(
 ) -> Invoice:
     invoice = _lock_draft(invoice)
     if "document" in fields:
-        check_invoice_document_type(invoice.workspace, fields["document"])
         invoice.tax_percent = base_tax_percent(fields["document"])
     if "customer" in fields:
         _check_customer(fields["customer"])
         invoice.currency_id = fields["customer"].currency_id
+    if "document" in fields or "customer" in fields:
+        document = fields.get("document", invoice.document)
+        check_invoice_document_type(invoice.workspace, document, currency=invoice.currency_id)
     for name, value in fields.items():
         setattr(invoice, name, value)
     _save_with_lines(invoice, lines)
