@@ -179,6 +179,7 @@ def invoice_batch_snapshot(invoice: Invoice, lines: Sequence[InvoiceLine]) -> di
         "imported": invoice.imported,
         "uncollectible": None,
         "finalized_at": _datetime(invoice.finalized_at),
+        "sent_at": None,
         "metadata": invoice.metadata,
         "test_mode": invoice.test_mode,
         "created": _datetime(invoice.created_at),

@@ -109,6 +109,8 @@ class Invoice(FiscalDocument):
     imported = models.BooleanField(default=False)
     uncollectible_at = models.DateTimeField(null=True, blank=True)
     paid_at = models.DateTimeField(null=True, blank=True)
+    # When `send` last emailed it to the customer.
+    sent_at = models.DateTimeField(null=True, blank=True)
     cancelled_at = models.DateTimeField(null=True, blank=True)
 
     class Meta(FiscalDocument.Meta):

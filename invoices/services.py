@@ -223,6 +223,17 @@ def invoice_toggle_uncollectible(*, invoice: Invoice, now: datetime) -> Invoice:
     return invoice
 
 
+@transaction.atomic
+def invoice_record_sent(*, invoice: Invoice, now: datetime) -> Invoice:
+    """Record that the invoice was emailed to the customer (`send`): `sent_at` is the
+    latest sending, and each one is an `invoice.sent` event."""
+    invoice = Invoice.objects.select_for_update(of=("self",)).get(pk=invoice.pk)
+    invoice.sent_at = now
+    invoice.save(update_fields=["sent_at", "updated_at"])
+    _record(invoice, "invoice.sent")
+    return invoice
+
+
 def _settled_status(invoice: Invoice) -> InvoiceStatus:
     if invoice_amount_due(invoice) <= 0:
         return InvoiceStatus.PAID
