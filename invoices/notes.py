@@ -43,7 +43,6 @@ from customers.choices import BalanceTransactionKind
 from customers.services import customer_balance_record
 from invoices.choices import (
     INVOICE_TRANSITIONS,
-    BillerStatus,
     InvoiceStatus,
     NoteStatus,
     ReferenceReason,
@@ -469,7 +468,7 @@ def note_finalize(*, note: Note, now: datetime) -> Note:
     )
     note.status = NoteStatus.FINALIZED
     note.finalized_at = now
-    note.biller_status = BillerStatus.PENDING
+    note.queue_for_tax_agency()
     note.save()
     _record(note, "finalized")
     document_pdf_schedule(note)

@@ -259,9 +259,9 @@ def _save(
     now: datetime,
 ) -> None:
     """Validate the order's terms, resolve items and coupon, price, and save with items."""
-    check_invoice_document_type(tenant.workspace, document)
-    order.document = document
     _check_customer(order)
+    check_invoice_document_type(tenant.workspace, document, currency=order.currency_id)
+    order.document = document
     order.tax_percent = base_tax_percent(document)
     lines: list[Any]  # OrderItem
     if items is None:
