@@ -249,3 +249,53 @@ def test_the_service_refuses_a_tax_rule_of_another_tenant(tenant, other_tenant, 
         )  # fmt: skip
 
     assert list(refused.value.errors) == ["lines.0.tax"]
+
+
+# -- A national document in another currency (issue 13, item 6) ------------------------
+
+
+@pytest.fixture
+def usd_customer(tenant):
+    return CustomerFactory(
+        workspace=tenant.workspace, country_id="US", currency_id="USD", tax_id=""
+    )
+
+
+@pytest.mark.parametrize("document", [33, 34, 39])
+def test_a_national_document_in_dollars_is_refused(tenant, usd_customer, document):
+    body = invoice_body(usd_customer, document=document)
+    body["lines"][0]["amount"] = "100.55"
+
+    response = tenant.client.post("/invoices/", body, format="json")
+
+    assert response.status_code == 400, response.json()
+    assert response.json()["code"] == "document_currency_mismatch"
+    assert "110" in response.json()["detail"]
+    assert not Invoice.objects.filter(customer=usd_customer).exists()
+
+
+def test_a_sale_in_dollars_is_an_export(tenant, usd_customer):
+    response = tenant.client.post(
+        "/invoices/", invoice_body(usd_customer, document=110), format="json"
+    )
+
+    assert response.status_code == 201, response.json()
+    assert (response.json()["currency"], response.json()["document"]) == ("USD", 110)
+
+
+def test_an_update_cannot_make_a_national_document_foreign(tenant, customer, usd_customer):
+    factura = tenant.client.post("/invoices/", invoice_body(customer), format="json").json()
+    export = tenant.client.post(
+        "/invoices/", invoice_body(usd_customer, document=110), format="json"
+    ).json()
+
+    to_dollars = tenant.client.patch(
+        f"/invoices/{factura['id']}/", {"customer": usd_customer.id}, format="json"
+    )
+    to_factura = tenant.client.patch(f"/invoices/{export['id']}/", {"document": 33}, format="json")
+
+    for response in (to_dollars, to_factura):
+        assert response.status_code == 400, response.json()
+        assert response.json()["code"] == "document_currency_mismatch"
+    assert Invoice.objects.get(pk=factura["id"]).currency_id == "CLP"
+    assert Invoice.objects.get(pk=export["id"]).document_id == 110

@@ -222,3 +222,19 @@ def test_a_day_of_month_anchor_bills_to_that_day_then_keeps_it(tester: Tenant) -
     assert tester.client.patch(url, {"billing_anchor": 31}, format="json").status_code == 200
     moved = tester.client.patch(url, {"billing_anchor": 30}, format="json")
     assert moved.status_code == 400 and "billing_anchor" in moved.json()
+
+
+def test_a_subscription_in_dollars_bills_export_invoices(tester: Tenant) -> None:
+    scope = {"workspace": tester.workspace, "test_mode": True}
+    customer = CustomerFactory(**scope, country_id="US", currency_id="USD", tax_id="")
+    lines = [{"plan": PlanFactory(**scope, currency_id="USD").id}]
+    body = {"customer": customer.id, "lines": lines}
+
+    factura = tester.client.post("/subscriptions/", body, format="json")
+    export = tester.client.post("/subscriptions/", {**body, "document": 110}, format="json")
+
+    assert factura.status_code == 400, factura.json()
+    assert factura.json()["code"] == "document_currency_mismatch"
+    assert export.status_code == 201, export.json()
+    history = tester.client.get(f"/subscriptions/{export.json()['id']}/invoices/").json()
+    assert [(i["document"], i["currency"]) for i in history["results"]] == [(110, "USD")]

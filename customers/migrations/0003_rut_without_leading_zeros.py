@@ -13,7 +13,7 @@ def drop_leading_zeros(apps, schema_editor):
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('customers', '0001_initial'),
+        ('customers', '0002_customerbalancetransaction'),
     ]
 
     operations = [

@@ -6,7 +6,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('invoices', '0002_creditnote_biller_attempts_and_more'),
+        ('invoices', '0004_invoice_sent_at'),
     ]
 
     operations = [

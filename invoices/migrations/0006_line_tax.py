@@ -8,7 +8,7 @@ class Migration(migrations.Migration):
 
     dependencies = [
         ('catalog', '0001_initial'),
-        ('invoices', '0003_line_gross'),
+        ('invoices', '0005_line_gross'),
     ]
 
     operations = [
