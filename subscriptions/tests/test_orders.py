@@ -2,12 +2,18 @@
 first period the order's invoice bills, once."""
 
 import pytest
+from django.core import mail
 from django.db import IntegrityError, transaction
 from psycopg.errors import UniqueViolation
 
 from billing.clock import clock_now
 from billing.models import Event, Workspace
+from customers.models import Customer
 from invoices.models import Invoice
+from payments.gateways import sandbox
+from payments.services import source_create_sandbox_card
+from subscriptions.choices import CollectionStatus
+from subscriptions.collection import period_collect
 from subscriptions.cycles import cycle_bill, cycle_run
 from subscriptions.models import BilledPeriod, Subscription
 from subscriptions.tests.helpers import santiago
@@ -149,3 +155,29 @@ def test_plans_of_two_frequencies_cannot_make_one_subscription(tester: Tenant) -
         "/orders/", {"customer": customer.id, "items": items}, format="json"
     )
     assert response.status_code == 400 and "items" in response.json()
+
+
+def test_an_order_paid_through_an_intent_subscribes_and_its_paid_invoice_is_not_collected_again(
+    tester: Tenant,
+) -> None:
+    order = _order(tester, [{"plan": _plan(tester), "quantity": 3}])
+    intent = tester.client.post("/intents/", {"order": order["id"]}, format="json").json()
+    customer = Customer.objects.get(pk=order["customer"])
+    source = source_create_sandbox_card(
+        customer=customer, card_number=sandbox.SUCCEEDS, exp_month=1, exp_year=2030,
+        now=santiago(2026, 3, 10, 9, 0),
+    )  # fmt: skip
+
+    confirmed = tester.client.post(
+        f"/intents/{intent['id']}/confirm/", {"source": source.id}, format="json"
+    )
+
+    assert confirmed.json()["status"] == "finalized", confirmed.json()
+    paid = tester.client.get(f"/orders/{order['id']}/").json()
+    sub = tester.client.get(f"/subscriptions/{paid['subscription']}/").json()
+    assert (sub["status"], sub["next_billing"]) == ("active", "2026-04-10")
+    period = BilledPeriod.objects.get(subscription_id=sub["id"])
+    assert (period.invoice_id, period.invoice.status) == (paid["invoice"], "paid")
+    mail.outbox.clear()
+    assert period_collect(period_id=period.pk, clock=clock_now) == CollectionStatus.SUCCEEDED
+    assert mail.outbox == []  # paid already: neither emailed nor charged again
