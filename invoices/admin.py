@@ -284,8 +284,8 @@ class InvoiceAdmin(DocumentAdmin):
         ("Note and references", {"fields": ("note", "references", "metadata")}),
         ("Tax agency", {"fields": TAX_AGENCY_FIELDS}),
         ("History", {"fields": (
-            "imported", "finalized_at", "uncollectible_at", "paid_at", "cancelled_at",
-            "created_at", "updated_at",
+            "imported", "finalized_at", "sent_at", "uncollectible_at", "paid_at",
+            "cancelled_at", "created_at", "updated_at",
         )}),
     ]  # fmt: skip
     # What a draft's owner may change through invoice_update; the rest is always shown only.

@@ -8,6 +8,7 @@ from typing import Any
 
 from django.db import models
 
+from billing.errors import DomainError
 from billing.ids import public_id_field
 from billing.models import TenantModel
 from billing.money import AMOUNT_DECIMAL_PLACES, AMOUNT_MAX_DIGITS
@@ -66,6 +67,32 @@ class FiscalDocument(TenantModel):
     class Meta(TenantModel.Meta):
         abstract = True
 
+    def queue_for_tax_agency(self, *, imported: bool = False) -> None:
+        """Put a document being finalized in line for the tax agency (an imported one was
+        filed elsewhere: recorded as accepted).
+
+        The only way into `pending` besides retrying a failed filing
+        (tax_agency.document_retry_submission): a document the agency holds, or is being
+        given, never goes back, or beat would file its folio a second time.
+        """
+        if self.biller_status is not None:
+            raise DomainError(
+                "document_already_filed",
+                f"{self.pk} is with the tax agency already ({self.biller_status}); "
+                "a document is filed once.",
+            )
+        self.biller_status = BillerStatus.SUCCEEDED if imported else BillerStatus.PENDING
+
+
+def filed_once_constraint(name: str) -> models.CheckConstraint:
+    """A document waiting to be submitted has no tracking id: one that has been submitted
+    cannot be put back in line (a retry clears the id of the failed submission first)."""
+    return models.CheckConstraint(
+        condition=~models.Q(biller_status__in=[BillerStatus.PENDING, BillerStatus.QUEUED])
+        | models.Q(tax_agency_tracking_id=""),
+        name=name,
+    )
+
 
 class Invoice(FiscalDocument):
     id = public_id_field("inv")
@@ -82,6 +109,8 @@ class Invoice(FiscalDocument):
     imported = models.BooleanField(default=False)
     uncollectible_at = models.DateTimeField(null=True, blank=True)
     paid_at = models.DateTimeField(null=True, blank=True)
+    # When `send` last emailed it to the customer.
+    sent_at = models.DateTimeField(null=True, blank=True)
     cancelled_at = models.DateTimeField(null=True, blank=True)
 
     class Meta(FiscalDocument.Meta):
@@ -91,6 +120,7 @@ class Invoice(FiscalDocument):
                 condition=models.Q(number__isnull=False),
                 name="invoice_number_unique",
             ),
+            filed_once_constraint("invoice_filed_once"),
         ]
         indexes = [models.Index(fields=["workspace", "test_mode", "-created_at"])]
 
@@ -122,6 +152,7 @@ class CreditNote(Note):
                 condition=models.Q(number__isnull=False),
                 name="credit_note_number_unique",
             ),
+            filed_once_constraint("credit_note_filed_once"),
         ]
 
 
@@ -136,6 +167,7 @@ class DebitNote(Note):
                 condition=models.Q(number__isnull=False),
                 name="debit_note_number_unique",
             ),
+            filed_once_constraint("debit_note_filed_once"),
         ]
 
 

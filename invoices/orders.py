@@ -48,6 +48,7 @@ from invoices.choices import DiscountScheme
 from invoices.documents import LINE_FIELDS, apply_totals, base_tax_percent, build_lines, store_lines
 from invoices.models import Invoice, Line, Order, OrderItem, OrderStatus
 from invoices.notes import workspace_today
+from invoices.selectors import order_has_open_intent
 from invoices.services import check_invoice_document_type, invoice_create
 
 ORDER_TRANSITIONS = {
@@ -290,9 +291,9 @@ def _save(
     now: datetime,
 ) -> None:
     """Validate the order's terms, resolve items and coupon, price, and save with items."""
-    check_invoice_document_type(tenant.workspace, document)
-    order.document = document
     _check_customer(order)
+    check_invoice_document_type(tenant.workspace, document, currency=order.currency_id)
+    order.document = document
     order.tax_percent = base_tax_percent(document)
     lines: list[Any]  # OrderItem
     if items is None:
@@ -349,6 +350,18 @@ def _lock(order: Order) -> Order:
     )
 
 
+def _check_no_open_intent(order: Order, verb: str) -> None:
+    """An open intent is about to collect the order's total as it was: the order holds
+    still until the intent ends (the caller holds the order's row lock, which
+    intent_create and intent_confirm take too)."""
+    if order_has_open_intent(order):
+        raise DomainError(
+            "order_has_open_intent",
+            f"Order {order.id} has an open payment intent, so it cannot be {verb}; "
+            "cancel the intent first.",
+        )
+
+
 def _transition(order: Order, target: OrderStatus) -> None:
     if (order.status, target) not in ORDER_TRANSITIONS:
         raise DomainError(
@@ -375,6 +388,7 @@ def order_update(
         raise DomainError(
             "order_not_draft", f"Order {order.id} is {order.status}; only drafts can change."
         )
+    _check_no_open_intent(order, "changed")
     for name, value in fields.items():
         setattr(order, name, value)
     if currency is not _UNSET or "customer" in fields:
@@ -397,6 +411,7 @@ def order_delete(*, order: Order) -> None:
         raise DomainError(
             "order_invoiced", f"Order {order.id} is invoiced; it is kept with its invoice."
         )
+    _check_no_open_intent(order, "deleted")
     order.delete()
 
 

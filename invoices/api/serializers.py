@@ -224,6 +224,7 @@ class InvoiceSerializer(DocumentTotalsFields, TenantModelSerializer):
             "imported",
             "uncollectible",
             "finalized_at",
+            "sent_at",
             "metadata",
             "test_mode",
             "created",
@@ -235,5 +236,6 @@ class InvoiceSerializer(DocumentTotalsFields, TenantModelSerializer):
             "biller_status",
             "tax_agency",
             "finalized_at",
+            "sent_at",
             "imported",
         ]

@@ -135,3 +135,53 @@ def test_a_line_may_name_only_a_plan_of_the_callers_tenant(tenant, other_tenant,
     assert "plan" in refused.json()["lines"]["0"]  # DRF keys nested errors by index
     assert accepted.status_code == 201, accepted.json()
     assert accepted.json()["lines"][0]["plan"] == own.id
+
+
+# -- A national document in another currency (issue 13, item 6) ------------------------
+
+
+@pytest.fixture
+def usd_customer(tenant):
+    return CustomerFactory(
+        workspace=tenant.workspace, country_id="US", currency_id="USD", tax_id=""
+    )
+
+
+@pytest.mark.parametrize("document", [33, 34, 39])
+def test_a_national_document_in_dollars_is_refused(tenant, usd_customer, document):
+    body = invoice_body(usd_customer, document=document)
+    body["lines"][0]["amount"] = "100.55"
+
+    response = tenant.client.post("/invoices/", body, format="json")
+
+    assert response.status_code == 400, response.json()
+    assert response.json()["code"] == "document_currency_mismatch"
+    assert "110" in response.json()["detail"]
+    assert not Invoice.objects.filter(customer=usd_customer).exists()
+
+
+def test_a_sale_in_dollars_is_an_export(tenant, usd_customer):
+    response = tenant.client.post(
+        "/invoices/", invoice_body(usd_customer, document=110), format="json"
+    )
+
+    assert response.status_code == 201, response.json()
+    assert (response.json()["currency"], response.json()["document"]) == ("USD", 110)
+
+
+def test_an_update_cannot_make_a_national_document_foreign(tenant, customer, usd_customer):
+    factura = tenant.client.post("/invoices/", invoice_body(customer), format="json").json()
+    export = tenant.client.post(
+        "/invoices/", invoice_body(usd_customer, document=110), format="json"
+    ).json()
+
+    to_dollars = tenant.client.patch(
+        f"/invoices/{factura['id']}/", {"customer": usd_customer.id}, format="json"
+    )
+    to_factura = tenant.client.patch(f"/invoices/{export['id']}/", {"document": 33}, format="json")
+
+    for response in (to_dollars, to_factura):
+        assert response.status_code == 400, response.json()
+        assert response.json()["code"] == "document_currency_mismatch"
+    assert Invoice.objects.get(pk=factura["id"]).currency_id == "CLP"
+    assert Invoice.objects.get(pk=export["id"]).document_id == 110

@@ -339,8 +339,24 @@ def test_a_new_customer_brings_its_currency(tenant, customer):
     usd_customer = CustomerFactory(workspace=tenant.workspace, currency_id="USD")
 
     response = tenant.client.patch(
-        f"/orders/{order['id']}/", {"customer": usd_customer.id}, format="json"
+        f"/orders/{order['id']}/",
+        {"customer": usd_customer.id, "document": 110},  # a sale in dollars is an export
+        format="json",
     )
 
     assert response.status_code == 200, response.json()
     assert (response.json()["customer"], response.json()["currency"]) == (usd_customer.id, "USD")
+
+
+def test_an_order_in_dollars_is_invoiced_as_an_export(tenant):
+    usd_customer = CustomerFactory(
+        workspace=tenant.workspace, country_id="US", currency_id="USD", tax_id=""
+    )
+
+    factura = create(tenant, usd_customer)  # the workspace's main type: 33, in pesos
+    export = create(tenant, usd_customer, document=110)
+
+    assert factura.status_code == 400, factura.json()
+    assert factura.json()["code"] == "document_currency_mismatch"
+    assert export.status_code == 201, export.json()
+    assert (export.json()["currency"], export.json()["document"]) == ("USD", 110)

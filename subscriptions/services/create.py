@@ -105,8 +105,8 @@ def subscription_create(
         raise InvalidInput({"customer": ["This customer is archived."]})
     today = local_today(workspace, now)
     document = document or main_invoice_type(workspace)
-    check_invoice_document_type(workspace, document)
     currency = customer.currency_id
+    check_invoice_document_type(workspace, document, currency=currency)
     frequency = check_lines(lines, currency, today, None)
     check_addons(addons, currency)
     check_coupon("coupon", fields.get("coupon"), currency, today)

@@ -157,10 +157,14 @@ def subscription_tax_agency_failed(*, document: Any) -> None:
     subscription_id = getattr(document, "subscription_id", None)
     if not subscription_id:
         return
-    errors = (document.tax_agency or {}).get("errors") or []
-    reason = "; ".join(str(e.get("message", "")) for e in errors if isinstance(e, dict))
+    # Every failure carries its reasons (a rejection, a timeout, an unreachable agency), as
+    # invoices.tax_agency stores them: [{"code", "field", "message"}].
+    reasons = (document.tax_agency or {}).get("reasons") or []
+    why = "; ".join(
+        f"{r.get('message', '')} ({r.get('code', '')})" for r in reasons if isinstance(r, dict)
+    )
     subscription_flag(
         subscription_id=subscription_id,
         reason=NeedsAttentionReason.BILLER_ISSUE,
-        description=f"The tax agency rejected invoice {document.pk}. {reason}".strip(),
+        description=f"The tax agency did not accept invoice {document.pk}: {why}",
     )

@@ -262,3 +262,19 @@ def test_prorate_with_at_period_end_is_a_400(tester: Tenant) -> None:
     body = tester.client.delete(url, {"prorate": "maybe"}, format="json")
     assert body.status_code == 400 and "prorate" in body.json()
     assert tester.client.get(url).json()["status"] == "active"
+
+
+def test_a_subscription_in_dollars_bills_export_invoices(tester: Tenant) -> None:
+    scope = {"workspace": tester.workspace, "test_mode": True}
+    customer = CustomerFactory(**scope, country_id="US", currency_id="USD", tax_id="")
+    lines = [{"plan": PlanFactory(**scope, currency_id="USD").id}]
+    body = {"customer": customer.id, "lines": lines}
+
+    factura = tester.client.post("/subscriptions/", body, format="json")
+    export = tester.client.post("/subscriptions/", {**body, "document": 110}, format="json")
+
+    assert factura.status_code == 400, factura.json()
+    assert factura.json()["code"] == "document_currency_mismatch"
+    assert export.status_code == 201, export.json()
+    history = tester.client.get(f"/subscriptions/{export.json()['id']}/invoices/").json()
+    assert [(i["document"], i["currency"]) for i in history["results"]] == [(110, "USD")]

@@ -4,10 +4,12 @@ from datetime import date, datetime
 from decimal import Decimal
 
 import pytest
+from django.utils import timezone
 
 from billing.errors import DomainError, InvalidInput
 from billing.models import Country, DocumentType, Event
 from invoices.models import CreditNote, Invoice
+from invoices.tax_agency import tax_agency_attempt
 from subscriptions import services
 from subscriptions.choices import SUBSCRIPTION_TRANSITIONS, SubscriptionStatus
 from subscriptions.clocks import clock_advance
@@ -353,3 +355,26 @@ def test_prorate_at_period_end_is_refused() -> None:
     assert "prorate" in error.value.errors
     subscription.refresh_from_db()
     assert (subscription.status, subscription.cancel_at_period_end) == ("active", False)
+
+
+def test_a_cycle_invoice_the_agency_rejects_flags_its_subscription_with_the_reason() -> None:
+    start = santiago(2026, 1, 15, 9, 0)
+    workspace = workspace_at(start, tax_id="76086428-5")
+    unregistered = CustomerFactory(workspace=workspace, test_mode=True, tax_id="11111111-1")
+    subscription = subscribe(workspace, start, [(plan_of(workspace), 1)], customer=unregistered)
+    invoice = Invoice.objects.get(subscription_id=subscription.id)
+
+    # Each submit and poll the moment it is due, as beat would.
+    at = timezone.now()
+    while (at := tax_agency_attempt(document_id=invoice.pk, clock=lambda: at)) is not None:
+        pass
+
+    invoice.refresh_from_db()
+    assert invoice.biller_status == "failed"
+    subscription.refresh_from_db()
+    assert subscription.status == SubscriptionStatus.NEEDS_ATTENTION
+    assert subscription.needs_attention_reason == "biller_issue"
+    assert subscription.status_description == (
+        f"The tax agency did not accept invoice {invoice.id}: "
+        "11111111-1 is not registered with the tax agency. (customer_not_registered)"
+    )

@@ -8,7 +8,7 @@ class Migration(migrations.Migration):
     dependencies = [
         ('billing', '0007_workspace_review_and_test_clock'),
         ('customers', '0001_initial'),
-        ('invoices', '0002_creditnote_biller_attempts_and_more'),
+        ('invoices', '0004_invoice_sent_at'),
     ]
 
     operations = [
