@@ -206,6 +206,17 @@ class Order(TenantModel):
         Invoice, on_delete=models.PROTECT, null=True, blank=True, related_name="order"
     )
     subscription_id = models.CharField(max_length=40, null=True, blank=True)
+    # The invoices the subscription of its plans issues, the order's included (its
+    # `billing_cycles`); null: until cancelled.
+    billing_cycle = models.PositiveIntegerField(null=True, blank=True)
+
+    class Meta(TenantModel.Meta):
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(billing_cycle__isnull=True) | models.Q(billing_cycle__gte=1),
+                name="order_billing_cycle_positive",
+            ),
+        ]
 
     def __str__(self) -> str:
         return f"{self.id} ({self.status})"

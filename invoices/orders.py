@@ -9,15 +9,19 @@ Items name a catalog `plan` (the price comes from the plan; a metered plan is re
 since its price depends on usage), a catalog `product` (a name and unit label; the
 `amount` is required, products carry no price), or neither (`name` and `amount`). A
 `coupon` (its code or its id) becomes the order's document discount: `%` as a percent,
-`$` as an amount of the order's currency, capped at the subtotal. There are no
-subscriptions yet, so a plan, recurring or not, is invoiced as one line.
+`$` as an amount of the order's currency, capped at the subtotal.
+
+Plans recur: invoicing an order with plans also starts their subscription (the
+subscriptions app's, registered with `order_subscriptions_register`), whose first period
+the order's invoice bills; `billing_cycle` is how many invoices it issues in all (null:
+until cancelled). An order's plans become one subscription, so they share a frequency.
 
 Status: draft → confirmed → invoiced, or draft → invoiced; only drafts change, drafts and
 confirmed orders may be deleted, an invoiced order is final.
 """
 
 import json
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import Decimal
@@ -61,6 +65,15 @@ _GENERIC_INVOICE_CODE = "INV"
 _UNIT_PRICE_LIMIT = Decimal(10) ** 18  # what an amount column stores
 _TOO_LARGE = "The amounts are too large: a unit price has at most 18 integer digits."
 _UNSET: Any = object()
+
+
+# `subscribe(order=…, invoice=…)` → the id of the subscription an invoiced order's
+# plans start. Registered by the subscriptions app, so invoices never import it.
+_SUBSCRIBE: dict[str, Callable[..., str]] = {}
+
+
+def order_subscriptions_register(subscribe: Callable[..., str]) -> None:
+    _SUBSCRIBE["subscribe"] = subscribe
 
 
 def order_snapshot(order: Order) -> dict[str, Any]:
@@ -241,6 +254,25 @@ def _price(order: Order, items: Sequence[Line], coupon: Coupon | None) -> None:
         setattr(order, name, getattr(invoice, name))
 
 
+def _check_subscription_terms(order: Order, items: Sequence[Any]) -> None:
+    """The plans start one subscription when the order is invoiced: they share a
+    frequency, and `billing_cycle` counts that subscription's invoices."""
+    plan_ids = {item.plan_id for item in items if item.plan_id}
+    if not plan_ids:
+        if order.billing_cycle is not None:
+            raise InvalidInput(
+                {"billing_cycle": ["Only an order with a plan starts a subscription to count "
+                                   "billing cycles of."]}
+            )  # fmt: skip
+        return
+    frequencies = set(plan_queryset().filter(pk__in=plan_ids).values_list("frequency", flat=True))
+    if len(frequencies) > 1:
+        raise InvalidInput(
+            {"items": ["The plans of an order start one subscription: they bill at one "
+                       f"frequency, not {', '.join(sorted(frequencies))}."]}
+        )  # fmt: skip
+
+
 def _save(
     tenant: _Tenant,
     order: Order,
@@ -265,6 +297,7 @@ def _save(
         lines = cast(list[Any], build_lines(OrderItem, {"order": order}, rows))
         for line, row in zip(lines, rows, strict=True):
             line.product_id = row.get("product_id")
+    _check_subscription_terms(order, lines)
     resolved = _coupon(tenant, coupon, order, now) if coupon else None
     order.coupon_id = resolved.id if resolved else None
     _price(order, lines, resolved)
@@ -393,7 +426,8 @@ def _invoice_rows(order: Order) -> list[dict[str, Any]]:
 @transaction.atomic
 def order_invoice(*, order: Order, now: datetime) -> Order:
     """Create the order's draft invoice (its items as lines, its coupon as the invoice's
-    discount, dated today in the workspace's timezone) and link it."""
+    discount, dated today in the workspace's timezone) and link it. An order with plans
+    also starts their subscription, whose first period that invoice bills."""
     order = _lock(order)
     _transition(order, OrderStatus.INVOICED)
     document = order.document or main_invoice_type(order.workspace)
@@ -409,6 +443,8 @@ def order_invoice(*, order: Order, now: datetime) -> Order:
         note=order.note,
     )
     order.invoice, order.document = invoice, document
-    order.save(update_fields=["status", "invoice", "document", "updated_at"])
+    if order.items.filter(plan_id__isnull=False).exists():
+        order.subscription_id = _SUBSCRIBE["subscribe"](order=order, invoice=invoice)
+    order.save(update_fields=["status", "invoice", "document", "subscription_id", "updated_at"])
     _record(order, "invoiced")
     return order

@@ -39,14 +39,20 @@ def plan_price(
     if fraction is None:
         return {"amount": price.amount, "gross": price.gross}
     days, period_days = fraction
+    gross = price.amount * quantity if price.gross is None else price.gross
+    return {
+        "amount": prorated(price.amount, days, period_days),
+        "gross": prorated(gross, days, period_days, quantum=PRORATED_GROSS),
+    }
+
+
+def prorated(
+    amount: Decimal, days: int, period_days: int, *, quantum: Decimal = UNIT_PRICE
+) -> Decimal:
+    """`amount` × days / period_days, half-up to `quantum` (a unit price's six decimals, or
+    a gross's fifteen)."""
     with localcontext(prec=80):
-        gross = price.amount * quantity if price.gross is None else price.gross
-        return {
-            "amount": (price.amount * days / period_days).quantize(
-                UNIT_PRICE, rounding=ROUND_HALF_UP
-            ),
-            "gross": (gross * days / period_days).quantize(PRORATED_GROSS, rounding=ROUND_HALF_UP),
-        }
+        return (amount * days / period_days).quantize(quantum, rounding=ROUND_HALF_UP)
 
 
 def coupon_applies(coupon: Coupon, first_cycle: int, cycle: int) -> bool:
