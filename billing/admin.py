@@ -1,3 +1,6 @@
+from typing import Any
+
+from django import forms
 from django.contrib import admin, messages
 from django.db.models import QuerySet
 from django.http import HttpRequest
@@ -14,6 +17,7 @@ from billing.models import (
     Workspace,
 )
 from billing.services.workspaces import api_token_issue
+from billing.tax_ids import InvalidTaxId, normalize_tax_id
 
 
 class MembershipInline(admin.TabularInline):
@@ -22,8 +26,27 @@ class MembershipInline(admin.TabularInline):
     autocomplete_fields = ["user"]
 
 
+class WorkspaceAdminForm(forms.ModelForm):
+    """Stores the tax id as workspace_create does: validated and normalized."""
+
+    class Meta:
+        model = Workspace
+        exclude: list[str] = []
+
+    def clean(self) -> dict[str, Any]:
+        cleaned = super().clean() or {}
+        country, tax_id = cleaned.get("country"), cleaned.get("tax_id")
+        if country is not None and tax_id:
+            try:
+                cleaned["tax_id"] = normalize_tax_id(country.code, tax_id)
+            except InvalidTaxId as exc:
+                self.add_error("tax_id", str(exc))
+        return cleaned
+
+
 @admin.register(Workspace)
 class WorkspaceAdmin(admin.ModelAdmin):
+    form = WorkspaceAdminForm
     list_display = ["id", "name", "country", "currency", "timezone", "created_at"]
     list_filter = ["country"]
     search_fields = ["id", "name", "tax_id"]

@@ -15,6 +15,7 @@ EVENT_TYPES = frozenset(
         "invoice.paid",
         "invoice.uncollectible",
         "invoice.cancelled",
+        "invoice.sent",
         "invoice.tax_agency_succeeded",
         "invoice.tax_agency_failed",
         "credit_note.created",

@@ -7,6 +7,7 @@ workspace in the same country must carry a valid tax id.
 from collections.abc import Callable
 from types import ModuleType
 
+from django.db.models import QuerySet
 from stdnum import exceptions as stdnum_errors
 from stdnum.ar import cuit
 from stdnum.cl import rut
@@ -19,9 +20,16 @@ from stdnum.uy import rut as uy_rut
 
 
 def _chilean_rut(value: str) -> str:
-    # The SII's own notation: digits, a hyphen, the check digit (76123456-K).
-    compact = rut.validate(value)
-    return f"{compact[:-1]}-{compact[-1]}"
+    """The SII's own notation: the number without leading zeros, a hyphen, the check digit
+    (76123456-K). `07.608.642-7` and `7608642-7` are one RUT, so they are stored as one."""
+    compact = rut.compact(value)
+    number, check_digit = compact[:-1].lstrip("0"), compact[-1:]
+    if not number:
+        raise stdnum_errors.InvalidFormat()
+    # stdnum wants 7 or 8 digits; a number below a million is valid zero-padded, so it is
+    # validated padded and stored without the zeros, like any other.
+    rut.validate(number.zfill(7) + check_digit)
+    return f"{number}-{check_digit}"
 
 
 def _validated_by(module: ModuleType) -> Callable[[str], str]:
@@ -55,3 +63,16 @@ def normalize_tax_id(country_code: str, value: str) -> str:
         raise InvalidTaxId("The check digit does not match.") from exc
     except stdnum_errors.ValidationError as exc:
         raise InvalidTaxId(f"Not a valid tax id for {country_code}: {exc}") from exc
+
+
+def normalize_stored_ruts(rows: QuerySet) -> None:
+    """Rewrite the Chilean RUTs among `rows` (models with `country` and `tax_id`) stored
+    with leading zeros before the zeros were dropped; for data migrations."""
+    changed = []
+    for row in rows.filter(country_id="CL", tax_id__startswith="0"):
+        try:
+            row.tax_id = normalize_tax_id("CL", row.tax_id)
+        except InvalidTaxId:
+            continue  # stored invalid by some other way in: left as it is, not guessed at
+        changed.append(row)
+    rows.model._default_manager.bulk_update(changed, ["tax_id"], batch_size=1000)

@@ -3,8 +3,10 @@
 Pure functions over Decimals: no database, no clock. The order of operations is the
 contract:
 
-1. line gross = amount × custom_change × quantity; its discount (% of gross, or an
-   amount in the line's unit, also × custom_change); line total = round(gross − discount).
+1. line gross = amount × custom_change × quantity, or, for a line that carries its exact
+   gross (a plan's tiered or packaged price, a prorated plan: catalog.pricing), that
+   gross × custom_change; its discount (% of gross, or an amount in the line's unit,
+   also × custom_change); line total = round(gross − discount), the one rounding.
 2. The document discount (% of the subtotal, or an amount) is spread over the lines in
    proportion to their totals, without losing a unit (money.allocate).
 3. Taxable lines add to `amount`, exempt lines to `exempt`; subtotal = amount + exempt.
@@ -17,7 +19,7 @@ contract:
 from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass
-from decimal import Decimal
+from decimal import Decimal, localcontext
 
 from billing.money import allocate, round_amount
 
@@ -25,6 +27,8 @@ PERCENT = "%"
 AMOUNT = "$"
 ZERO = Decimal(0)
 HUNDRED = Decimal(100)
+# Digits that hold any product of stored amounts, quantities and rates without rounding.
+_EXACT_DIGITS = 200
 
 
 class InvalidDocument(ValueError):
@@ -44,6 +48,8 @@ class LineInput:
     exempt: bool = False
     tax_percent: Decimal = ZERO  # ignored for exempt lines
     retention_percent: Decimal = ZERO
+    # The exact price of all the units when it is not amount × quantity (a tiered price).
+    gross: Decimal | None = None
 
 
 @dataclass(frozen=True)
@@ -71,11 +77,15 @@ def _line_total(line: LineInput, custom_change: Decimal, currency: str, index: i
         raise InvalidDocument(f"lines.{index}.quantity", "Quantity cannot be negative.")
     if line.amount < 0:
         raise InvalidDocument(f"lines.{index}.amount", "Unit price cannot be negative.")
-    gross = line.amount * custom_change * line.quantity
-    discount = _discount(line.discount, line.discount_scheme, gross, custom_change)
-    if discount > gross:
-        raise InvalidDocument(f"lines.{index}.discount", "The discount exceeds the line.")
-    return round_amount(gross - discount, currency)
+    with localcontext() as exact:
+        exact.prec = _EXACT_DIGITS
+        units = line.amount * line.quantity if line.gross is None else line.gross
+        gross = units * custom_change
+        discount = _discount(line.discount, line.discount_scheme, gross, custom_change)
+        if discount > gross:
+            raise InvalidDocument(f"lines.{index}.discount", "The discount exceeds the line.")
+        net = gross - discount
+    return round_amount(net, currency)
 
 
 def _discount(value: Decimal, scheme: str, base: Decimal, unit_factor: Decimal) -> Decimal:

@@ -19,11 +19,15 @@ the last tier has `up_to = None` and covers everything above, as Stripe's `inf` 
 Zero units cost nothing in every scheme, flat amounts included: Stripe charges no tier a
 graduated price leaves empty, and we treat volume the same so that a customer with no
 usage gets no charge (a base fee belongs in a licensed plan of its own).
+
+A document line priced by a plan (`line_price`) shows a unit price, but a tiered or
+packaged price is not a unit price times the units: the line also carries the exact
+price of all its units (`gross`), which its total is rounded from, once.
 """
 
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
-from decimal import Context, Decimal, Inexact, localcontext
+from decimal import ROUND_HALF_UP, Context, Decimal, Inexact, localcontext
 from itertools import pairwise
 from typing import TYPE_CHECKING
 
@@ -34,6 +38,8 @@ if TYPE_CHECKING:
 
 # Stored amounts and quantities have at most 24 digits; their products and sums fit here.
 _EXACT = Context(prec=200, traps=[Inexact])
+# The unit price a line shows: the stored precision of an amount.
+_UNIT_PRICE = Decimal("0.000001")
 
 
 @dataclass(frozen=True)
@@ -129,9 +135,48 @@ def plan_tiers(plan: "Plan") -> list[Tier]:
     return [Tier(t.up_to, t.amount, t.flat_amount) for t in plan.tiers.all()]
 
 
-def price_of_plan(*, plan: "Plan", quantity: Decimal) -> Decimal:
-    """`price_plan` for a stored plan."""
-    return price_plan(
+@dataclass(frozen=True)
+class LinePrice:
+    """What a document line priced by a plan carries for `quantity` units."""
+
+    amount: Decimal  # the unit price shown: the plan's, or the average over the units
+    gross: Decimal | None  # the exact price of all the units; None when amount × quantity
+
+
+def line_price(
+    *,
+    amount: Decimal,
+    quantity: Decimal,
+    tiers: Sequence[Tier] | None = None,
+    tiers_mode: str | None = None,
+    package_size: int | None = None,
+) -> LinePrice:
+    """The line for `quantity` units of a price (`price_plan`'s arguments).
+
+    A flat price is its amount per unit. A tiered or packaged one shows the average unit
+    price to six decimals, which cannot give the total back (999 999 units of a graduated
+    price of 5041.995 average 0.005042000…, and 0.005042 × 999 999 = 5041.994958), so
+    the exact price travels with the line as its gross.
+    """
+    if tiers_mode is None and package_size is None:
+        return LinePrice(amount=Decimal(amount), gross=None)
+    gross = price_plan(
+        amount=amount,
+        quantity=quantity,
+        tiers=tiers,
+        tiers_mode=tiers_mode,
+        package_size=package_size,
+    )
+    if quantity == 0:
+        return LinePrice(amount=Decimal(0), gross=gross)
+    with localcontext(prec=200):
+        average = (gross / quantity).quantize(_UNIT_PRICE, rounding=ROUND_HALF_UP)
+    return LinePrice(amount=average, gross=gross)
+
+
+def plan_line_price(*, plan: "Plan", quantity: Decimal) -> LinePrice:
+    """`line_price` for a stored plan (use a queryset that prefetches `tiers`)."""
+    return line_price(
         amount=plan.amount,
         quantity=quantity,
         tiers=plan_tiers(plan),

@@ -6,7 +6,7 @@ from django.http import HttpRequest
 
 from billing.errors import InvalidInput
 from customers import services
-from customers.models import Contact, Customer
+from customers.models import Contact, Customer, CustomerBalanceTransaction
 
 
 class CustomerAdminForm(forms.ModelForm):
@@ -82,3 +82,22 @@ class ContactAdmin(admin.ModelAdmin):
         obj.workspace_id = obj.customer.workspace_id
         obj.test_mode = obj.customer.test_mode
         super().save_model(request, obj, form, change)
+
+
+@admin.register(CustomerBalanceTransaction)
+class CustomerBalanceTransactionAdmin(admin.ModelAdmin):
+    """Read-only: entries are written by the credit note and refund services, with the
+    invoice's amount due they balance."""
+
+    list_display = ["id", "customer", "amount", "currency", "kind", "invoice_id", "created_at"]
+    list_filter = ["workspace", "test_mode", "kind"]
+    search_fields = ["id", "invoice_id", "source_id", "customer__name"]
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False

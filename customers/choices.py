@@ -15,3 +15,10 @@ CUSTOMER_TRANSITIONS = {
 }
 
 CONTACTS_PER_CUSTOMER = 7
+
+
+class BalanceTransactionKind(models.TextChoices):
+    # Credit beyond what an invoice still owed, from a credit note on a paid invoice.
+    CREDIT_NOTE = "credit_note"
+    # Credit paid back to the customer by refunding a payment of that invoice.
+    REFUND = "refund"

@@ -3,7 +3,8 @@ from django.db import models
 from billing.encoders import JSONEncoder
 from billing.ids import public_id_field
 from billing.models import TenantModel
-from customers.choices import CustomerStatus
+from billing.money import AMOUNT_DECIMAL_PLACES, AMOUNT_MAX_DIGITS
+from customers.choices import BalanceTransactionKind, CustomerStatus
 
 
 class Customer(TenantModel):
@@ -58,3 +59,40 @@ class Contact(TenantModel):
 
     def __str__(self) -> str:
         return f"{self.name} <{self.email}>"
+
+
+class CustomerBalanceTransaction(TenantModel):
+    """One movement of the customer's balance with us (Stripe's "customer balance"): a
+    positive `amount` is credit the customer holds, a negative one credit used or paid
+    back. It belongs to the invoice it came from, so that invoice's amount due counts it.
+
+    `invoice_id` and `source_id` (the credit note, refund or payment) are plain ids, as
+    Invoice.subscription_id is: customers sit below invoices and payments.
+    """
+
+    id = public_id_field("cbt")
+    customer = models.ForeignKey(
+        Customer, on_delete=models.PROTECT, related_name="balance_transactions"
+    )
+    currency = models.ForeignKey("billing.Currency", on_delete=models.PROTECT, related_name="+")
+    amount = models.DecimalField(max_digits=AMOUNT_MAX_DIGITS, decimal_places=AMOUNT_DECIMAL_PLACES)
+    kind = models.CharField(max_length=16, choices=BalanceTransactionKind.choices)
+    invoice_id = models.CharField(max_length=40, db_index=True)
+    source_id = models.CharField(max_length=40)
+    description = models.CharField(max_length=256, blank=True)
+
+    class Meta(TenantModel.Meta):
+        constraints = [
+            models.CheckConstraint(
+                condition=~models.Q(amount=0), name="balance_transaction_amount_not_zero"
+            ),
+            # A credit note, or a refund on one of its invoices, moves the balance once.
+            models.UniqueConstraint(
+                fields=["kind", "source_id", "invoice_id"],
+                name="balance_transaction_once_per_source",
+            ),
+        ]
+        indexes = [models.Index(fields=["customer", "currency", "-created_at"])]
+
+    def __str__(self) -> str:
+        return f"{self.amount} {self.currency_id} ({self.id}, {self.kind})"

@@ -2,7 +2,7 @@ from datetime import datetime
 
 from django.db.models import Prefetch, QuerySet
 
-from customers.models import Contact, Customer
+from customers.models import Contact, Customer, CustomerBalanceTransaction
 from invoices.selectors import customer_aggregation_annotations
 
 
@@ -15,6 +15,13 @@ def customer_queryset() -> QuerySet[Customer]:
 
 def contact_queryset() -> QuerySet[Contact]:
     return Contact.objects.all()
+
+
+def customer_balance_transactions(*, customer: Customer) -> QuerySet[CustomerBalanceTransaction]:
+    """The customer's balance entries, newest first."""
+    return CustomerBalanceTransaction.objects.filter(customer=customer).order_by(
+        "-created_at", "-id"
+    )
 
 
 def customer_invoice_recipients(*, customer: Customer) -> list[str]:

@@ -1,5 +1,6 @@
 """Customer and contact writes. Each is atomic and records its domain event."""
 
+from decimal import Decimal
 from typing import Any
 
 from django.db import IntegrityError, transaction
@@ -9,7 +10,7 @@ from billing.models import Country, State, Workspace
 from billing.services.events import event_record
 from billing.tax_ids import InvalidTaxId, normalize_tax_id
 from customers.choices import CONTACTS_PER_CUSTOMER, CUSTOMER_TRANSITIONS, CustomerStatus
-from customers.models import Contact, Customer
+from customers.models import Contact, Customer, CustomerBalanceTransaction
 from customers.snapshots import contact_snapshot, customer_snapshot
 
 
@@ -200,4 +201,33 @@ def contact_delete(*, contact: Contact) -> None:
         type="contact.deleted",
         object_id=snapshot["id"],
         data=snapshot,
+    )
+
+
+@transaction.atomic
+def customer_balance_record(
+    *,
+    customer: Customer,
+    currency: str,
+    amount: Decimal,
+    kind: str,
+    invoice_id: str,
+    source_id: str,
+    description: str = "",
+) -> CustomerBalanceTransaction:
+    """Move the customer's balance by `amount` (positive: credit the customer now holds)
+    on behalf of the invoice it came from. The caller holds that invoice's row lock and
+    computed `amount` from its amount due; this only records it."""
+    if amount == 0:
+        raise InvalidInput({"amount": ["A balance transaction moves a non-zero amount."]})
+    return CustomerBalanceTransaction.objects.create(
+        workspace_id=customer.workspace_id,
+        test_mode=customer.test_mode,
+        customer=customer,
+        currency_id=currency,
+        amount=amount,
+        kind=kind,
+        invoice_id=invoice_id,
+        source_id=source_id,
+        description=description,
     )

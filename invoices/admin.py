@@ -77,6 +77,10 @@ class LinesFormSet(BaseInlineFormSet):
         super().clean()
         if any(self.errors):
             return
+        for form in self.forms:
+            # A plan's exact price no longer holds once its unit price or units are edited.
+            if {"amount", "quantity"} & set(form.changed_data):
+                form.instance.gross = None
         lines = [
             form.instance
             for form in self.forms
@@ -284,8 +288,8 @@ class InvoiceAdmin(DocumentAdmin):
         ("Note and references", {"fields": ("note", "references", "metadata")}),
         ("Tax agency", {"fields": TAX_AGENCY_FIELDS}),
         ("History", {"fields": (
-            "imported", "finalized_at", "uncollectible_at", "paid_at", "cancelled_at",
-            "created_at", "updated_at",
+            "imported", "finalized_at", "sent_at", "uncollectible_at", "paid_at",
+            "cancelled_at", "created_at", "updated_at",
         )}),
     ]  # fmt: skip
     # What a draft's owner may change through invoice_update; the rest is always shown only.

@@ -25,7 +25,7 @@ from billing.bulk import bulk_insert
 from billing.models import Workspace
 from billing.services.events import NewEvent, event_record_many
 from billing.services.numbering import number_take_range
-from invoices.choices import BillerStatus, InvoiceStatus
+from invoices.choices import InvoiceStatus
 from invoices.documents import apply_totals, build_lines
 from invoices.models import Invoice, InvoiceLine
 from invoices.pdf import documents_pdf_schedule
@@ -58,7 +58,7 @@ def invoices_issue_batch(
         if finalize:
             invoice.status = InvoiceStatus.FINALIZED
             invoice.finalized_at = now
-            invoice.biller_status = BillerStatus.PENDING
+            invoice.queue_for_tax_agency()
         invoices.append(invoice)
     if finalize:
         _number(workspace, test_mode, invoices)
@@ -129,6 +129,7 @@ def _line_snapshot(line: InvoiceLine) -> dict[str, Any]:
         "quantity": _fixed(line.quantity, 6),
         "amount": _fixed(line.amount, 6),
         "exempt": line.exempt,
+        "tax": line.tax_id,
         "tax_percent": _fixed(line.tax_percent, 4),
         "discount": _fixed(line.discount, 6),
         "discount_scheme": line.discount_scheme,
@@ -179,6 +180,7 @@ def invoice_batch_snapshot(invoice: Invoice, lines: Sequence[InvoiceLine]) -> di
         "imported": invoice.imported,
         "uncollectible": None,
         "finalized_at": _datetime(invoice.finalized_at),
+        "sent_at": None,
         "metadata": invoice.metadata,
         "test_mode": invoice.test_mode,
         "created": _datetime(invoice.created_at),

@@ -8,6 +8,7 @@ from billing.errors import InvalidInput
 from billing.models import DocumentType
 from billing.money import AMOUNT_DECIMAL_PLACES, AMOUNT_MAX_DIGITS
 from billing.totals import InvalidDocument, LineInput, document_totals
+from catalog.models import Tax
 from invoices.models import FiscalDocument, Line
 
 AnyLine = TypeVar("AnyLine", bound=Line)
@@ -17,7 +18,9 @@ LINE_FIELDS = (
     "description",
     "quantity",
     "amount",
+    "gross",
     "exempt",
+    "tax_id",
     "tax_percent",
     "discount",
     "discount_scheme",
@@ -58,6 +61,7 @@ def apply_totals(document: FiscalDocument, lines: Sequence[Line]) -> None:
             exempt=line.exempt or exempt_document,
             tax_percent=line_tax_percent(document, line),
             retention_percent=line.retention_percent,
+            gross=line.gross,
         )
         for line in lines
     ]
@@ -73,7 +77,13 @@ def apply_totals(document: FiscalDocument, lines: Sequence[Line]) -> None:
         raise InvalidInput({exc.field: [str(exc)]}) from exc
     except InvalidOperation as exc:  # a total beyond the decimal context's 28 digits
         raise InvalidInput({"lines": [_TOO_LARGE]}) from exc
-    amounts = [totals.total, totals.subtotal, totals.discount, *(t.total for t in totals.lines)]
+    amounts = [
+        totals.total,
+        totals.subtotal,
+        totals.discount,
+        *(t.total for t in totals.lines),
+        *(line.gross for line in lines if line.gross is not None),
+    ]
     if max(map(abs, amounts)) >= _STORABLE_LIMIT:
         raise InvalidInput({"lines": [_TOO_LARGE]})
     for line, line_totals in zip(lines, totals.lines, strict=True):
@@ -94,14 +104,46 @@ def apply_totals(document: FiscalDocument, lines: Sequence[Line]) -> None:
 def build_lines(
     line_model: type[AnyLine], parent: dict[str, Any], rows: Sequence[dict]
 ) -> list[AnyLine]:
+    """Unsaved lines of the document in `parent` ({"invoice": invoice}, …) from rows of
+    LINE_FIELDS (and `plan_id`); a row's `tax`, a catalog tax rule, is resolved here."""
+    document = next(iter(parent.values()), None)
     return [
         line_model(
             **parent,
             position=position,
-            **{k: v for k, v in row.items() if k in LINE_FIELDS or k == "plan_id"},
+            **{k: v for k, v in row.items() if k in LINE_FIELDS or k == "plan_id"}
+            | _named_tax(document, position, row),
         )
         for position, row in enumerate(rows)
     ]
+
+
+def _named_tax(document: FiscalDocument | None, index: int, row: dict[str, Any]) -> dict[str, Any]:
+    """The columns a line's named tax rule sets: the rule, its percent, and for an
+    exemption the line's `exempt`. What the row says itself must agree with the rule."""
+    tax: Tax | None = row.get("tax")
+    if tax is None:
+        return {}
+    field = f"lines.{index}"
+    if document is None or (tax.workspace_id, tax.test_mode) != (
+        document.workspace_id,
+        document.test_mode,
+    ):
+        raise InvalidInput({f"{field}.tax": [f"No tax {tax.pk}."]})
+    errors = {}
+    percent = row.get("tax_percent")
+    if percent is not None and Decimal(percent) != tax.percent:
+        errors[f"{field}.tax_percent"] = [
+            f"Tax {tax.pk} is {tax.percent.normalize():f}%; send no tax_percent with it."
+        ]
+    if "exempt" in row and row["exempt"] != tax.exempt:
+        errors[f"{field}.exempt"] = [
+            f"Tax {tax.pk} is {'an exemption' if tax.exempt else 'not an exemption'}; "
+            "send no exempt with it."
+        ]
+    if errors:
+        raise InvalidInput(errors)
+    return {"tax_id": tax.pk, "tax_percent": tax.percent, "exempt": tax.exempt}
 
 
 # The columns apply_totals computes on each line.

@@ -12,6 +12,7 @@ from customers.selectors import customer_invoice_recipients
 from invoices.choices import InvoiceStatus
 from invoices.models import Invoice
 from invoices.pdf import document_filename, document_pdf, format_money, labels_for
+from invoices.services import invoice_record_sent
 
 SENDABLE_STATUSES = (InvoiceStatus.FINALIZED, InvoiceStatus.PAID)
 
@@ -64,7 +65,8 @@ def _message(invoice: Invoice, recipients: list[str], now: datetime) -> EmailMes
 def invoice_send(*, invoice: Invoice, now: datetime) -> Invoice:
     """Email the invoice's PDF to the customer's invoicing contacts (or the customer).
 
-    Nothing is written, so no lock is held while the mail server is talked to.
+    The invoice is locked only afterwards, to record the sending: no lock is held while
+    the mail server is talked to.
     """
     if invoice.status not in SENDABLE_STATUSES:
         raise DomainError(
@@ -86,4 +88,4 @@ def invoice_send(*, invoice: Invoice, now: datetime) -> Invoice:
         raise DomainError(
             "email_not_sent", f"The mail server refused the message: {exc}", status_code=502
         ) from exc
-    return invoice
+    return invoice_record_sent(invoice=invoice, now=now)

@@ -9,6 +9,7 @@ from typing import Any
 from django.db import models
 
 from billing.encoders import JSONEncoder
+from billing.errors import DomainError
 from billing.ids import public_id_field
 from billing.models import TenantModel
 from billing.money import AMOUNT_DECIMAL_PLACES, AMOUNT_MAX_DIGITS
@@ -67,6 +68,32 @@ class FiscalDocument(TenantModel):
     class Meta(TenantModel.Meta):
         abstract = True
 
+    def queue_for_tax_agency(self, *, imported: bool = False) -> None:
+        """Put a document being finalized in line for the tax agency (an imported one was
+        filed elsewhere: recorded as accepted).
+
+        The only way into `pending` besides retrying a failed filing
+        (tax_agency.document_retry_submission): a document the agency holds, or is being
+        given, never goes back, or beat would file its folio a second time.
+        """
+        if self.biller_status is not None:
+            raise DomainError(
+                "document_already_filed",
+                f"{self.pk} is with the tax agency already ({self.biller_status}); "
+                "a document is filed once.",
+            )
+        self.biller_status = BillerStatus.SUCCEEDED if imported else BillerStatus.PENDING
+
+
+def filed_once_constraint(name: str) -> models.CheckConstraint:
+    """A document waiting to be submitted has no tracking id: one that has been submitted
+    cannot be put back in line (a retry clears the id of the failed submission first)."""
+    return models.CheckConstraint(
+        condition=~models.Q(biller_status__in=[BillerStatus.PENDING, BillerStatus.QUEUED])
+        | models.Q(tax_agency_tracking_id=""),
+        name=name,
+    )
+
 
 class Invoice(FiscalDocument):
     id = public_id_field("inv")
@@ -83,6 +110,8 @@ class Invoice(FiscalDocument):
     imported = models.BooleanField(default=False)
     uncollectible_at = models.DateTimeField(null=True, blank=True)
     paid_at = models.DateTimeField(null=True, blank=True)
+    # When `send` last emailed it to the customer.
+    sent_at = models.DateTimeField(null=True, blank=True)
     cancelled_at = models.DateTimeField(null=True, blank=True)
 
     class Meta(FiscalDocument.Meta):
@@ -92,6 +121,7 @@ class Invoice(FiscalDocument):
                 condition=models.Q(number__isnull=False),
                 name="invoice_number_unique",
             ),
+            filed_once_constraint("invoice_filed_once"),
         ]
         indexes = [models.Index(fields=["workspace", "test_mode", "-created_at"])]
 
@@ -123,6 +153,7 @@ class CreditNote(Note):
                 condition=models.Q(number__isnull=False),
                 name="credit_note_number_unique",
             ),
+            filed_once_constraint("credit_note_filed_once"),
         ]
 
 
@@ -137,6 +168,7 @@ class DebitNote(Note):
                 condition=models.Q(number__isnull=False),
                 name="debit_note_number_unique",
             ),
+            filed_once_constraint("debit_note_filed_once"),
         ]
 
 
@@ -175,6 +207,17 @@ class Order(TenantModel):
         Invoice, on_delete=models.PROTECT, null=True, blank=True, related_name="order"
     )
     subscription_id = models.CharField(max_length=40, null=True, blank=True)
+    # The invoices the subscription of its plans issues, the order's included (its
+    # `billing_cycles`); null: until cancelled.
+    billing_cycle = models.PositiveIntegerField(null=True, blank=True)
+
+    class Meta(TenantModel.Meta):
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(billing_cycle__isnull=True) | models.Q(billing_cycle__gte=1),
+                name="order_billing_cycle_positive",
+            ),
+        ]
 
     def __str__(self) -> str:
         return f"{self.id} ({self.status})"
@@ -185,7 +228,19 @@ class Line(models.Model):
     description = models.CharField(max_length=1000, blank=True)
     quantity = models.DecimalField(max_digits=18, decimal_places=6, default=Decimal(1))
     amount = money_field()  # unit price
+    # The exact price of all the units when it is not amount × quantity: a plan's tiered or
+    # packaged price, or a prorated plan (catalog.pricing.line_price). The total is rounded
+    # from it, once; `amount` then shows the average unit price. A tiered price of six-decimal
+    # amounts and quantities has twelve decimals; prorated over a period of at most 366 days
+    # and kept to fifteen, it still rounds to any currency as the exact fraction would.
+    gross = models.DecimalField(max_digits=33, decimal_places=15, null=True, blank=True)
     exempt = models.BooleanField(default=False)
+    # A catalog tax rule named on the line: its percent (or exemption) was copied into the
+    # line when it was written, so a later change to the rule changes no document. RESTRICT:
+    # a rule in use cannot be deleted (409), unless its lines go in the same deletion.
+    tax = models.ForeignKey(
+        "catalog.Tax", on_delete=models.RESTRICT, null=True, blank=True, related_name="+"
+    )
     tax_percent = models.DecimalField(max_digits=7, decimal_places=4, null=True, blank=True)
     discount = money_field()
     discount_scheme = models.CharField(

@@ -14,8 +14,12 @@ A credit note never takes off more than the invoice's creditable amount
 write and again at finalize under the invoice's row lock, so two credit notes finalized
 concurrently cannot over-credit it. Locks are always taken invoice first, then note.
 
-Finalizing a reason-1 credit note that brings a finalized invoice's amount due to 0
-cancels the invoice; `invoice_cancel` is exactly that, in one transaction.
+Finalizing a reason-1 credit note that annuls a finalized invoice holding no payment
+cancels the invoice; `invoice_cancel` is exactly that, in one transaction. Any other
+finalized note moves the invoice to what its amount due says (invoice_settle_payments):
+credited down to 0 it is paid. A credit note that takes off more than the invoice still
+owed (it was paid, wholly or partly) records the excess as credit in the customer's
+balance, in the same transaction, so the amount due ends at 0, never below.
 """
 
 import json
@@ -35,9 +39,10 @@ from billing.errors import DomainError, InvalidInput
 from billing.models import DocumentType, Workspace
 from billing.services.events import event_record
 from billing.services.numbering import number_take
+from customers.choices import BalanceTransactionKind
+from customers.services import customer_balance_record
 from invoices.choices import (
     INVOICE_TRANSITIONS,
-    BillerStatus,
     InvoiceStatus,
     NoteStatus,
     ReferenceReason,
@@ -51,7 +56,12 @@ from invoices.models import (
     Invoice,
 )
 from invoices.pdf import document_pdf_schedule
-from invoices.selectors import invoice_creditable_amount
+from invoices.selectors import (
+    invoice_amount_due,
+    invoice_creditable_amount,
+    invoice_has_payments,
+)
+from invoices.services import invoice_settle_payments
 from invoices.snapshots import invoice_snapshot
 
 # The two kinds of note share every rule here; the abstract `Note` has no manager.
@@ -458,18 +468,41 @@ def note_finalize(*, note: Note, now: datetime) -> Note:
     )
     note.status = NoteStatus.FINALIZED
     note.finalized_at = now
-    note.biller_status = BillerStatus.PENDING
+    note.queue_for_tax_agency()
     note.save()
     _record(note, "finalized")
     document_pdf_schedule(note)
+    if kind.is_credit:
+        _credit_beyond_due_to_balance(cast(CreditNote, note), invoice)
     if (
         kind.is_credit
         and note.reason == ReferenceReason.ANNULS
         and invoice.status == InvoiceStatus.FINALIZED
         and invoice_creditable_amount(invoice) == 0
+        and not invoice_has_payments(invoice)
     ):
         _cancel(invoice, now)
+    else:
+        invoice_settle_payments(invoice=invoice, now=now)
     return note
+
+
+def _credit_beyond_due_to_balance(note: CreditNote, invoice: Invoice) -> None:
+    """What the credit note took off beyond the invoice's amount due was already paid:
+    the customer now holds it as credit with us (refund it, or keep it for them)."""
+    due = invoice_amount_due(invoice)
+    if due >= 0:
+        return
+    customer_balance_record(
+        customer=invoice.customer,
+        currency=invoice.currency_id,
+        amount=-due,
+        kind=BalanceTransactionKind.CREDIT_NOTE,
+        invoice_id=invoice.id,
+        source_id=note.id,
+        description=f"{note.document.name} {note.number} on {invoice.document.name} "
+        f"{invoice.number}"[:256],
+    )
 
 
 def _cancel(invoice: Invoice, now: datetime) -> None:
@@ -503,7 +536,10 @@ def invoice_cancel(*, invoice: Invoice, now: datetime) -> CreditNote:
     which cancels the invoice. Returns that credit note.
 
     A draft is refused (delete it instead), and so is an invoice that other notes already
-    corrected: a reason-1 note would not bring its amount due to exactly 0.
+    corrected (a reason-1 note would not bring its amount due to exactly 0) or that holds
+    a payment (one processing, or one succeeded and not wholly refunded): the customer's
+    money must be accounted for, so that takes a credit note, whose excess over the
+    amount due goes to the customer's balance.
     """
     invoice = (
         Invoice.objects.select_for_update(of=("self",))
@@ -514,6 +550,13 @@ def invoice_cancel(*, invoice: Invoice, now: datetime) -> CreditNote:
         raise DomainError(
             "invoice_invalid_transition",
             f"Invoice {invoice.id} is a draft; delete it instead of cancelling it.",
+        )
+    if invoice_has_payments(invoice):
+        raise DomainError(
+            "invoice_has_payments",
+            f"Invoice {invoice.id} has payments, so it cannot be cancelled; correct it with "
+            "a credit note (what it credits beyond the amount due goes to the customer's "
+            "balance), or refund the payments first.",
         )
     if invoice.status != InvoiceStatus.FINALIZED:
         raise DomainError(

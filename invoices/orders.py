@@ -9,18 +9,22 @@ Items name a catalog `plan` (the price comes from the plan; a metered plan is re
 since its price depends on usage), a catalog `product` (a name and unit label; the
 `amount` is required, products carry no price), or neither (`name` and `amount`). A
 `coupon` (its code or its id) becomes the order's document discount: `%` as a percent,
-`$` as an amount of the order's currency, capped at the subtotal. There are no
-subscriptions yet, so a plan, recurring or not, is invoiced as one line.
+`$` as an amount of the order's currency, capped at the subtotal.
+
+Plans recur: invoicing an order with plans also starts their subscription (the
+subscriptions app's, registered with `order_subscriptions_register`), whose first period
+the order's invoice bills; `billing_cycle` is how many invoices it issues in all (null:
+until cancelled). An order's plans become one subscription, so they share a frequency.
 
 Status: draft → confirmed → invoiced, or draft → invoiced; only drafts change, drafts and
 confirmed orders may be deleted, an invoiced order is final.
 """
 
 import json
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
-from decimal import ROUND_HALF_UP, Decimal, localcontext
+from decimal import Decimal
 from typing import Any, cast
 
 from django.db import transaction
@@ -32,7 +36,7 @@ from billing.models import Currency, DocumentType, Workspace
 from billing.services.events import event_record
 from catalog.choices import CatalogStatus, UsageScheme
 from catalog.models import Coupon
-from catalog.pricing import price_of_plan
+from catalog.pricing import plan_line_price
 from catalog.selectors import (
     coupon_queryset,
     coupon_redeemable,
@@ -45,6 +49,7 @@ from invoices.choices import DiscountScheme
 from invoices.documents import LINE_FIELDS, apply_totals, base_tax_percent, build_lines, store_lines
 from invoices.models import Invoice, Line, Order, OrderItem, OrderStatus
 from invoices.notes import workspace_today
+from invoices.selectors import order_has_open_intent
 from invoices.services import check_invoice_document_type, invoice_create
 
 ORDER_TRANSITIONS = {
@@ -58,10 +63,18 @@ DELETABLE_STATUSES = (OrderStatus.DRAFT, OrderStatus.CONFIRMED)
 # country's generic invoice.
 _MAIN_INVOICE_CODES = {"CL": "33"}
 _GENERIC_INVOICE_CODE = "INV"
-_UNIT_PRICE = Decimal("0.000001")
 _UNIT_PRICE_LIMIT = Decimal(10) ** 18  # what an amount column stores
 _TOO_LARGE = "The amounts are too large: a unit price has at most 18 integer digits."
 _UNSET: Any = object()
+
+
+# `subscribe(order=…, invoice=…)` → the id of the subscription an invoiced order's
+# plans start. Registered by the subscriptions app, so invoices never import it.
+_SUBSCRIBE: dict[str, Callable[..., str]] = {}
+
+
+def order_subscriptions_register(subscribe: Callable[..., str]) -> None:
+    _SUBSCRIBE["subscribe"] = subscribe
 
 
 def order_snapshot(order: Order) -> dict[str, Any]:
@@ -111,20 +124,13 @@ class _Tenant:
         return {"workspace": self.workspace, "test_mode": self.test_mode}
 
 
-def _unit_price_of_plan(plan: Any, quantity: Decimal) -> Decimal:
-    """The plan's unit price for `quantity` units: its amount for a flat plan; for a tiered
-    or packaged one, the price of all units (catalog.pricing) divided by the units, to
-    six decimals, which gives back that price to the minor unit for any realistic
-    quantity."""
-    if plan.tiers_mode is None and plan.package_size is None:
-        return Decimal(plan.amount)
-    if quantity == 0:
-        return Decimal(0)
-    with localcontext(prec=80):
-        unit_price = price_of_plan(plan=plan, quantity=quantity) / quantity
-        if unit_price >= _UNIT_PRICE_LIMIT:
-            raise InvalidInput({"items": [_TOO_LARGE]})
-        return unit_price.quantize(_UNIT_PRICE, rounding=ROUND_HALF_UP)
+def _plan_price(plan: Any, quantity: Decimal) -> dict[str, Decimal | None]:
+    """The line `amount` (unit price) and `gross` (exact price, when it is not amount ×
+    quantity) of `quantity` units of the plan (catalog.pricing.line_price)."""
+    price = plan_line_price(plan=plan, quantity=quantity)
+    if price.amount >= _UNIT_PRICE_LIMIT:
+        raise InvalidInput({"items": [_TOO_LARGE]})
+    return {"amount": price.amount, "gross": price.gross}
 
 
 def _item_row(tenant: _Tenant, order: Order, index: int, item: dict[str, Any]) -> dict[str, Any]:
@@ -157,7 +163,7 @@ def _item_row(tenant: _Tenant, order: Order, index: int, item: dict[str, Any]) -
             raise InvalidInput({f"{field}.product": [f"Plan {plan_id} is not of {product_id}."]})
         product = plan.product
         row["product_id"] = plan.product_id
-        row["amount"] = _unit_price_of_plan(plan, quantity)
+        row.update(_plan_price(plan, quantity))
         row.setdefault("name", plan.name)
         row.setdefault("exempt", plan.exempt)
     elif product_id:
@@ -249,6 +255,25 @@ def _price(order: Order, items: Sequence[Line], coupon: Coupon | None) -> None:
         setattr(order, name, getattr(invoice, name))
 
 
+def _check_subscription_terms(order: Order, items: Sequence[Any]) -> None:
+    """The plans start one subscription when the order is invoiced: they share a
+    frequency, and `billing_cycle` counts that subscription's invoices."""
+    plan_ids = {item.plan_id for item in items if item.plan_id}
+    if not plan_ids:
+        if order.billing_cycle is not None:
+            raise InvalidInput(
+                {"billing_cycle": ["Only an order with a plan starts a subscription to count "
+                                   "billing cycles of."]}
+            )  # fmt: skip
+        return
+    frequencies = set(plan_queryset().filter(pk__in=plan_ids).values_list("frequency", flat=True))
+    if len(frequencies) > 1:
+        raise InvalidInput(
+            {"items": ["The plans of an order start one subscription: they bill at one "
+                       f"frequency, not {', '.join(sorted(frequencies))}."]}
+        )  # fmt: skip
+
+
 def _save(
     tenant: _Tenant,
     order: Order,
@@ -259,9 +284,9 @@ def _save(
     now: datetime,
 ) -> None:
     """Validate the order's terms, resolve items and coupon, price, and save with items."""
-    check_invoice_document_type(tenant.workspace, document)
-    order.document = document
     _check_customer(order)
+    check_invoice_document_type(tenant.workspace, document, currency=order.currency_id)
+    order.document = document
     order.tax_percent = base_tax_percent(document)
     lines: list[Any]  # OrderItem
     if items is None:
@@ -273,6 +298,7 @@ def _save(
         lines = cast(list[Any], build_lines(OrderItem, {"order": order}, rows))
         for line, row in zip(lines, rows, strict=True):
             line.product_id = row.get("product_id")
+    _check_subscription_terms(order, lines)
     resolved = _coupon(tenant, coupon, order, now) if coupon else None
     order.coupon_id = resolved.id if resolved else None
     _price(order, lines, resolved)
@@ -317,6 +343,18 @@ def _lock(order: Order) -> Order:
     )
 
 
+def _check_no_open_intent(order: Order, verb: str) -> None:
+    """An open intent is about to collect the order's total as it was: the order holds
+    still until the intent ends (the caller holds the order's row lock, which
+    intent_create and intent_confirm take too)."""
+    if order_has_open_intent(order):
+        raise DomainError(
+            "order_has_open_intent",
+            f"Order {order.id} has an open payment intent, so it cannot be {verb}; "
+            "cancel the intent first.",
+        )
+
+
 def _transition(order: Order, target: OrderStatus) -> None:
     if (order.status, target) not in ORDER_TRANSITIONS:
         raise DomainError(
@@ -343,6 +381,7 @@ def order_update(
         raise DomainError(
             "order_not_draft", f"Order {order.id} is {order.status}; only drafts can change."
         )
+    _check_no_open_intent(order, "changed")
     for name, value in fields.items():
         setattr(order, name, value)
     if currency is not _UNSET or "customer" in fields:
@@ -365,6 +404,7 @@ def order_delete(*, order: Order) -> None:
         raise DomainError(
             "order_invoiced", f"Order {order.id} is invoiced; it is kept with its invoice."
         )
+    _check_no_open_intent(order, "deleted")
     try:
         order.delete()
     except ProtectedError as exc:
@@ -396,7 +436,8 @@ def _invoice_rows(order: Order) -> list[dict[str, Any]]:
 @transaction.atomic
 def order_invoice(*, order: Order, now: datetime) -> Order:
     """Create the order's draft invoice (its items as lines, its coupon as the invoice's
-    discount, dated today in the workspace's timezone) and link it."""
+    discount, dated today in the workspace's timezone) and link it. An order with plans
+    also starts their subscription, whose first period that invoice bills."""
     order = _lock(order)
     _transition(order, OrderStatus.INVOICED)
     document = order.document or main_invoice_type(order.workspace)
@@ -412,6 +453,8 @@ def order_invoice(*, order: Order, now: datetime) -> Order:
         note=order.note,
     )
     order.invoice, order.document = invoice, document
-    order.save(update_fields=["status", "invoice", "document", "updated_at"])
+    if order.items.filter(plan_id__isnull=False).exists():
+        order.subscription_id = _SUBSCRIBE["subscribe"](order=order, invoice=invoice)
+    order.save(update_fields=["status", "invoice", "document", "subscription_id", "updated_at"])
     _record(order, "invoiced")
     return order

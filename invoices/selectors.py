@@ -25,7 +25,7 @@ from django.db.models import (
 from django.db.models.functions import Cast, Coalesce, JSONObject
 
 from billing.money import AMOUNT_DECIMAL_PLACES, AMOUNT_MAX_DIGITS
-from customers.models import Customer
+from customers.models import Customer, CustomerBalanceTransaction
 from invoices.choices import InvoiceStatus, NoteStatus
 from invoices.models import (
     CreditNote,
@@ -37,8 +37,8 @@ from invoices.models import (
     Order,
     OrderItem,
 )
-from payments.choices import HOLDING_STATUSES, PaymentStatus
-from payments.models import PaymentAllocation, Source
+from payments.choices import HOLDING_STATUSES, INTENT_OPEN_STATUSES, PaymentStatus
+from payments.models import Intent, PaymentAllocation, Source
 
 ZERO = Decimal(0)
 _MONEY = DecimalField(max_digits=AMOUNT_MAX_DIGITS, decimal_places=AMOUNT_DECIMAL_PLACES)
@@ -137,25 +137,36 @@ def _payments_of_invoice(statuses: Sequence[str]) -> Expression:
     return _sum(rows, "invoice", "net")
 
 
-def invoice_amount_due_expression() -> Expression:
-    """total_adjusted − finalized credit notes + finalized debit notes − succeeded payments
-    (net of refunds), per invoice row (rules.md §2)."""
+def _balance_of_invoice() -> Expression:
+    """Σ the customer balance entries of the invoice: credit it handed to the customer
+    (what credit notes took off beyond what was still due) less what was paid back."""
+    rows = CustomerBalanceTransaction.objects.filter(invoice_id=OuterRef("pk"))
+    return _sum(rows, "invoice_id", "amount")
+
+
+def _amount_owed(payments: Expression) -> Expression:
     return (
         F("total_adjusted")
         - _finalized_notes_of_invoice(CreditNote)
         + _finalized_notes_of_invoice(DebitNote)
-        - _payments_of_invoice([PaymentStatus.SUCCEEDED])
+        - payments
+        + _balance_of_invoice()
     )
+
+
+def invoice_amount_due_expression() -> Expression:
+    """total_adjusted − finalized credit notes + finalized debit notes − succeeded payments
+    (net of refunds) + the invoice's customer balance entries, per invoice row (rules.md
+    §2). The balance entries record what was credited beyond what was due, so the amount
+    due is never negative."""
+    return _amount_owed(_payments_of_invoice([PaymentStatus.SUCCEEDED]))
 
 
 def invoice_amount_payable(invoice: Invoice) -> Decimal:
     """What a new payment may still take: the amount due less what payments still
     processing already hold. Read after locking the invoice row, it cannot over-apply."""
     row = Invoice.objects.filter(pk=invoice.pk).annotate(
-        payable=F("total_adjusted")
-        - _finalized_notes_of_invoice(CreditNote)
-        + _finalized_notes_of_invoice(DebitNote)
-        - _payments_of_invoice(HOLDING_STATUSES)
+        payable=_amount_owed(_payments_of_invoice(HOLDING_STATUSES))
     )
     return Decimal(row.values_list("payable", flat=True).get())
 
@@ -164,6 +175,30 @@ def invoice_has_processing_payments(invoice: Invoice) -> bool:
     return PaymentAllocation.objects.filter(
         invoice=invoice, payment__status=PaymentStatus.PROCESSING
     ).exists()
+
+
+def invoice_has_payments(invoice: Invoice) -> bool:
+    """Whether the invoice holds money of a payment: one processing, or one succeeded and
+    not wholly refunded on this invoice."""
+    allocations = PaymentAllocation.objects.filter(invoice=invoice)
+    return (
+        allocations.filter(payment__status=PaymentStatus.PROCESSING).exists()
+        or allocations.filter(
+            payment__status=PaymentStatus.SUCCEEDED, amount__gt=F("amount_refunded")
+        ).exists()
+    )
+
+
+def invoice_balance_credit(invoice: Invoice) -> Decimal:
+    """The credit the invoice's balance entries still hold for the customer."""
+    summed = CustomerBalanceTransaction.objects.filter(invoice_id=invoice.pk).aggregate(
+        total=Sum("amount")
+    )["total"]
+    return Decimal(summed or 0)
+
+
+def order_has_open_intent(order: Order) -> bool:
+    return Intent.objects.filter(order=order, status__in=INTENT_OPEN_STATUSES).exists()
 
 
 def invoice_queryset() -> QuerySet[Invoice]:
@@ -234,12 +269,14 @@ class CustomerAggregations:
     sales: Decimal
     sales_current_period: Decimal
     balance: Decimal
+    credit_balance: Decimal
 
 
 _AGGREGATION_NAMES = {
     "aggregation_sales": "sales",
     "aggregation_sales_current_period": "sales_current_period",
     "aggregation_balance": "balance",
+    "aggregation_credit_balance": "credit_balance",
 }
 
 
@@ -274,7 +311,14 @@ def _sales(**date_range: date) -> Expression:
     )
 
 
+def _credit_balance() -> Expression:
+    """Σ the customer's balance entries: the credit it holds with us."""
+    return _customer_sum(CustomerBalanceTransaction.objects.all(), "amount")
+
+
 def _balance() -> Expression:
+    """Σ amount due of the open invoices, less the customer's credit."""
+    due_invoices = Invoice.objects.filter(status__in=DUE_STATUSES)
     notes = {"status": NoteStatus.FINALIZED, "invoice__status__in": DUE_STATUSES}
     paid = PaymentAllocation.objects.filter(
         invoice__customer=OuterRef("pk"),
@@ -282,18 +326,24 @@ def _balance() -> Expression:
         invoice__status__in=DUE_STATUSES,
         payment__status=PaymentStatus.SUCCEEDED,
     ).annotate(customer=F("invoice__customer"), net=F("amount") - F("amount_refunded"))
+    entries_of_due_invoices = CustomerBalanceTransaction.objects.filter(
+        invoice_id__in=due_invoices.values("id")
+    )
     return (
-        _customer_sum(Invoice.objects.filter(status__in=DUE_STATUSES), "total_adjusted")
+        _customer_sum(due_invoices, "total_adjusted")
         - _customer_sum(CreditNote.objects.filter(**notes), "total_adjusted")
         + _customer_sum(DebitNote.objects.filter(**notes), "total_adjusted")
         - _sum(paid, "customer", "net")
+        + _customer_sum(entries_of_due_invoices, "amount")
+        - _credit_balance()
     )
 
 
 def customer_aggregation_annotations(*, now: datetime, timezone: str) -> dict[str, Expression]:
     """Annotations for a Customer queryset: sales, sales of the current calendar month in
-    `timezone` (by document date) and balance (Σ amount due of open invoices), so a page
-    of customers costs no query per customer."""
+    `timezone` (by document date), balance (Σ amount due of open invoices less the
+    customer's credit) and credit balance, so a page of customers costs no query per
+    customer."""
     first, following = month_bounds(now=now, timezone=timezone)
     # The customer's sources ride along so the customer list reads them in its own query.
     return {
@@ -301,6 +351,7 @@ def customer_aggregation_annotations(*, now: datetime, timezone: str) -> dict[st
         "aggregation_sales": _sales(),
         "aggregation_sales_current_period": _sales(date__gte=first, date__lt=following),
         "aggregation_balance": _balance(),
+        "aggregation_credit_balance": _credit_balance(),
     }
 
 

@@ -12,7 +12,7 @@ from billing.services.events import event_record
 from billing.services.numbering import number_take
 from customers.choices import CustomerStatus
 from customers.models import Customer
-from invoices.choices import INVOICE_TRANSITIONS, BillerStatus, InvoiceStatus
+from invoices.choices import INVOICE_TRANSITIONS, InvoiceStatus
 from invoices.documents import apply_totals, base_tax_percent, build_lines, store_lines
 from invoices.models import Invoice, InvoiceLine, Order
 from invoices.pdf import document_pdf_schedule
@@ -30,9 +30,16 @@ def _record(invoice: Invoice, event_type: str) -> None:
     )
 
 
-def check_invoice_document_type(workspace: Workspace, document_type: DocumentType) -> None:
+# Chile's national documents are in whole pesos (rules.md §8): a type of theirs priced in
+# pesos is issued in pesos. The export types (110, 111, 112) have a foreign currency.
+_NATIONAL_CURRENCIES = {"CL": "CLP"}
+
+
+def check_invoice_document_type(
+    workspace: Workspace, document_type: DocumentType, *, currency: str
+) -> None:
     """Invoices, orders and subscriptions issue only the workspace country's electronic
-    sale types that are not notes or orders."""
+    sale types that are not notes or orders, in a currency the type allows."""
     is_invoice_type = document_type.is_sale and not (
         document_type.is_credit_note or document_type.is_debit_note or document_type.is_order
     )
@@ -46,6 +53,14 @@ def check_invoice_document_type(workspace: Workspace, document_type: DocumentTyp
                     f"the workspace to {workspace.country_id}."
                 ]
             }
+        )
+    national = _NATIONAL_CURRENCIES.get(document_type.country_id)
+    if document_type.currency_id == national and currency != national:
+        raise DomainError(
+            "document_currency_mismatch",
+            f"{document_type} is issued in {national}, not {currency}. A sale in another "
+            "currency uses the export types (110, 111, 112).",
+            status_code=400,
         )
 
 
@@ -90,7 +105,7 @@ def invoice_create(
     lines: Sequence[dict[str, Any]] = (),
     **fields: Any,
 ) -> Invoice:
-    check_invoice_document_type(workspace, document)
+    check_invoice_document_type(workspace, document, currency=customer.currency_id)
     _check_customer(customer)
     invoice = Invoice(
         workspace=workspace,
@@ -113,11 +128,13 @@ def invoice_update(
 ) -> Invoice:
     invoice = _lock_draft(invoice)
     if "document" in fields:
-        check_invoice_document_type(invoice.workspace, fields["document"])
         invoice.tax_percent = base_tax_percent(fields["document"])
     if "customer" in fields:
         _check_customer(fields["customer"])
         invoice.currency_id = fields["customer"].currency_id
+    if "document" in fields or "customer" in fields:
+        document = fields.get("document", invoice.document)
+        check_invoice_document_type(invoice.workspace, document, currency=invoice.currency_id)
     for name, value in fields.items():
         setattr(invoice, name, value)
     _save_with_lines(invoice, lines)
@@ -153,14 +170,17 @@ def invoice_finalize(*, invoice: Invoice, now: datetime) -> Invoice:
     """Freeze the totals and take the next number, in one transaction.
 
     The number comes from a locked counter in this same transaction, so a rollback gives
-    it back and numbers stay gapless.
+    it back and numbers stay gapless. A pending invoice was finalized already and only
+    waits on its payments: it is settled by them instead.
     """
     invoice = (
         Invoice.objects.select_for_update(of=("self",))
         .select_related("document")
         .get(pk=invoice.pk)
     )
-    if invoice.status not in (InvoiceStatus.DRAFT, InvoiceStatus.PENDING):
+    if invoice.status == InvoiceStatus.PENDING:
+        return _finalize_pending(invoice, now)
+    if invoice.status != InvoiceStatus.DRAFT:
         # uncollectible → finalized is a transition too, but it is `uncollectible`'s to make.
         raise DomainError(
             "invoice_invalid_transition",
@@ -177,11 +197,24 @@ def invoice_finalize(*, invoice: Invoice, now: datetime) -> Invoice:
             workspace=invoice.workspace, test_mode=invoice.test_mode, document_type=invoice.document
         )
     invoice.finalized_at = now
-    invoice.biller_status = BillerStatus.SUCCEEDED if invoice.imported else BillerStatus.PENDING
+    invoice.queue_for_tax_agency(imported=invoice.imported)
     invoice.save()
     _record(invoice, "invoice.finalized")
     document_pdf_schedule(invoice)
     return invoice
+
+
+def _finalize_pending(invoice: Invoice, now: datetime) -> Invoice:
+    """Finalize of a pending invoice (rules.md §3): it keeps its number, `finalized_at` and
+    filing, and needs every payment it waits on to have succeeded. The payments lock the
+    invoice before they change, so none moves while its row is held here."""
+    if invoice_has_processing_payments(invoice):
+        raise DomainError(
+            "invoice_payments_processing",
+            f"Invoice {invoice.id} has a payment still processing; it can be finalized once "
+            "every payment has succeeded.",
+        )
+    return invoice_settle_payments(invoice=invoice, now=now)
 
 
 @transaction.atomic
@@ -197,6 +230,17 @@ def invoice_toggle_uncollectible(*, invoice: Invoice, now: datetime) -> Invoice:
     invoice.save(update_fields=["status", "uncollectible_at", "updated_at"])
     if invoice.status == InvoiceStatus.UNCOLLECTIBLE:
         _record(invoice, "invoice.uncollectible")
+    return invoice
+
+
+@transaction.atomic
+def invoice_record_sent(*, invoice: Invoice, now: datetime) -> Invoice:
+    """Record that the invoice was emailed to the customer (`send`): `sent_at` is the
+    latest sending, and each one is an `invoice.sent` event."""
+    invoice = Invoice.objects.select_for_update(of=("self",)).get(pk=invoice.pk)
+    invoice.sent_at = now
+    invoice.save(update_fields=["sent_at", "updated_at"])
+    _record(invoice, "invoice.sent")
     return invoice
 
 

@@ -172,7 +172,8 @@ def link_checkout(request: HttpRequest, key: str) -> HttpResponse:
     state = services.payment_link_state(link, now)
     if state != "open":
         return _unavailable(request, link, state)
-    page = _page(link.workspace.name, link.amount, link.currency_id, link.description)
+    amount = services.payment_link_amount(link)
+    page = _page(link.workspace.name, amount, link.currency_id, link.description)
     intent = _pay_with_posted_card(
         request,
         page,

@@ -36,7 +36,7 @@ def _collectable(workspace: Workspace) -> Q:
     """The workspace's test-mode periods with a charge or email still to make."""
     return Q(subscription__workspace=workspace, subscription__test_mode=True) & (
         Q(collection_status=CollectionStatus.PENDING)
-        | Q(collection_status=CollectionStatus.REVIEW, invoice__status="finalized")
+        | (Q(collection_status=CollectionStatus.REVIEW) & ~Q(invoice__status="draft"))
     )
 
 

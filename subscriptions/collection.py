@@ -54,7 +54,9 @@ def _claim(period_id: int, clock: Clock) -> _Claim | None:
         subscription = period.subscription
         now = clock(workspace=subscription.workspace, test_mode=subscription.test_mode)
         if period.collection_status == CollectionStatus.REVIEW:
-            if period.invoice.status != InvoiceStatus.FINALIZED:
+            # Collected once no longer a draft: finalized, or already paid (an order's
+            # invoice paid by its intent), which counts as collected.
+            if period.invoice.status == InvoiceStatus.DRAFT:
                 return None
             period.collection_status = CollectionStatus.PENDING
         elif period.collection_status != CollectionStatus.PENDING:

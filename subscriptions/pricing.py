@@ -12,7 +12,7 @@ from typing import Any
 
 from catalog.choices import ApplyOn, ApplyScheme, DurationScheme
 from catalog.models import AddOn, Coupon, Plan
-from catalog.pricing import price_of_plan
+from catalog.pricing import plan_line_price
 from invoices.batch import InvoiceDraft
 from invoices.choices import CollectionMethod, DiscountScheme
 from invoices.documents import apply_totals, base_tax_percent, build_lines
@@ -22,23 +22,37 @@ from subscriptions.choices import CollectionScheme
 from subscriptions.models import Subscription, SubscriptionAddOn, SubscriptionLine
 
 UNIT_PRICE = Decimal("0.000001")
+# A prorated gross keeps the fifteen decimals a line's gross stores (invoices.models.Line).
+PRORATED_GROSS = Decimal("1E-15")
 
 
-def unit_price(plan: Plan, quantity: Decimal) -> Decimal:
-    """A flat plan's amount; for a tiered or packaged plan, the price of all the units
-    divided by them (six decimals give the total back to the minor unit)."""
-    if plan.tiers_mode is None and plan.package_size is None:
-        return Decimal(plan.amount)
-    if quantity == 0:
-        return Decimal(0)
+def plan_price(
+    plan: Plan, quantity: Decimal, fraction: tuple[int, int] | None = None
+) -> dict[str, Decimal | None]:
+    """A line's `amount` and `gross` (catalog.pricing.line_price) for `quantity` units of
+    `plan`, prorated by `fraction` = (days, period days) when given.
+
+    A prorated line carries its exact price, so that its total is the full price times
+    the days, rounded once, and not a rounded unit price times the units.
+    """
+    price = plan_line_price(plan=plan, quantity=quantity)
+    if fraction is None:
+        return {"amount": price.amount, "gross": price.gross}
+    days, period_days = fraction
+    gross = price.amount * quantity if price.gross is None else price.gross
+    return {
+        "amount": prorated(price.amount, days, period_days),
+        "gross": prorated(gross, days, period_days, quantum=PRORATED_GROSS),
+    }
+
+
+def prorated(
+    amount: Decimal, days: int, period_days: int, *, quantum: Decimal = UNIT_PRICE
+) -> Decimal:
+    """`amount` × days / period_days, half-up to `quantum` (a unit price's six decimals, or
+    a gross's fifteen)."""
     with localcontext(prec=80):
-        total = price_of_plan(plan=plan, quantity=quantity)
-        return (total / quantity).quantize(UNIT_PRICE, rounding=ROUND_HALF_UP)
-
-
-def prorated(amount: Decimal, days: int, period_days: int) -> Decimal:
-    with localcontext(prec=80):
-        return (amount * days / period_days).quantize(UNIT_PRICE, rounding=ROUND_HALF_UP)
+        return (amount * days / period_days).quantize(quantum, rounding=ROUND_HALF_UP)
 
 
 def coupon_applies(coupon: Coupon, first_cycle: int, cycle: int) -> bool:
@@ -69,23 +83,21 @@ def _with_coupon(row: dict[str, Any], coupon: Coupon | None) -> dict[str, Any]:
         return row
     if coupon.discount_scheme == DiscountScheme.PERCENT:
         return {**row, "discount": coupon.amount, "discount_scheme": DiscountScheme.PERCENT}
-    gross = row["amount"] * row["quantity"]
+    gross = row["amount"] * row["quantity"] if row.get("gross") is None else row["gross"]
     return {**row, "discount": min(coupon.amount, gross), "discount_scheme": DiscountScheme.AMOUNT}
 
 
 def _plan_row(line: SubscriptionLine, fraction: tuple[int, int] | None, text: str) -> dict:
     plan = line.plan
-    amount = unit_price(plan, line.quantity)
     description = text
     if fraction is not None:
-        amount = prorated(amount, *fraction)
         description = f"{text} (prorated {fraction[0]}/{fraction[1]} days)"
     product = getattr(plan, "product", None)
     return {
         "name": plan.name,
         "description": description,
         "quantity": line.quantity,
-        "amount": amount,
+        **plan_price(plan, line.quantity, fraction),
         "exempt": plan.exempt,
         "plan_id": plan.id,
         "code": plan.sku,

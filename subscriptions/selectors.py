@@ -70,7 +70,7 @@ def subscriptions_resume_due_ids(
 
 def periods_collect_due_ids(*, now: datetime, limit: int = 500) -> list[int]:
     """Billed periods whose charge or email is due: pending ones whose attempt time has
-    come, and reviewed ones whose invoice has since been finalized."""
+    come, and reviewed ones whose invoice is no longer a draft."""
     pending = BilledPeriod.objects.filter(
         Q(collection_status=CollectionStatus.PENDING)
         & (
@@ -86,8 +86,8 @@ def periods_collect_due_ids(*, now: datetime, limit: int = 500) -> list[int]:
             )
         )
     )
-    reviewed = BilledPeriod.objects.filter(
-        collection_status=CollectionStatus.REVIEW, invoice__status="finalized"
+    reviewed = BilledPeriod.objects.filter(collection_status=CollectionStatus.REVIEW).exclude(
+        invoice__status="draft"
     )
     ids = list(pending.order_by("next_attempt_at").values_list("id", flat=True)[:limit])
     ids += list(reviewed.values_list("id", flat=True)[: max(limit - len(ids), 0)])

@@ -49,6 +49,30 @@ def test_half_peso_rounds_up():
     assert totals.tax == D(29)
 
 
+def test_a_line_with_an_exact_gross_is_rounded_from_it_once():
+    # A graduated price of 5041.995 for 999 999 units shows 0.005042 a unit; the total is
+    # the exact price half-up, not 0.005042 × 999 999 = 5041.994958.
+    tiered = LineInput(amount=D("0.005042"), quantity=D(999999), gross=D("5041.995"))
+    discounted = LineInput(
+        amount=D("0.005042"), quantity=D(999999), gross=D("5041.995"), discount=D(10)
+    )
+
+    totals = document_totals(lines=[tiered, discounted], currency="USD")
+
+    # 10% off the exact price: 4537.7955 → 4537.80.
+    assert [line.total for line in totals.lines] == [D("5042.00"), D("4537.80")]
+
+
+def test_a_line_total_is_exact_beyond_the_default_decimal_context():
+    # 18 integer digits and 12 decimals: 30 digits, more than Python's default 28 keep.
+    # Rounded to 28 digits first, .124999999999 would become .125 and then .13.
+    line = LineInput(amount=D(1), quantity=D(1), gross=D("123456789012345678.124999999999"))
+
+    totals = document_totals(lines=[line], currency="USD")
+
+    assert totals.lines[0].total == D("123456789012345678.12")
+
+
 def test_custom_change_converts_uf_lines_to_pesos_before_rounding():
     # 2,5 UF at 38.123,45 pesos = 95.308,625 → 95.309 pesos
     lines = [LineInput(amount=D("2.5"), quantity=D(1), tax_percent=IVA)]

@@ -1,10 +1,12 @@
 from decimal import Decimal
 
 import pytest
-from hypothesis import assume, given
+from hypothesis import assume, example, given, settings
 from hypothesis import strategies as st
 
-from catalog.pricing import Tier, price_plan, tiers_errors
+from billing.money import round_amount
+from billing.totals import LineInput, document_totals
+from catalog.pricing import Tier, line_price, price_plan, tiers_errors
 
 D = Decimal
 
@@ -233,3 +235,63 @@ def test_volume_and_graduated_agree_within_the_first_tier(tiers, quantity):
     assume(first.up_to is None or quantity <= first.up_to)
 
     assert volume(quantity, tiers) == graduated(quantity, tiers)
+
+
+# A plan's price on a document line: the exact price, rounded once
+
+# Issue 13's graduated plan: 1-1000 at 0.01 plus 10.00, 1001-10000 at 0.008, then 0.005.
+ISSUE_TIERS = [Tier(1000, D("0.01"), D(10)), Tier(10000, D("0.008")), Tier(None, D("0.005"))]
+
+
+def line_total(price, quantity, currency):
+    """The total of a one-line document priced by `price` (price_plan's arguments)."""
+    line = line_price(quantity=quantity, **price)
+    totals = document_totals(
+        lines=[LineInput(amount=line.amount, quantity=quantity, gross=line.gross)],
+        currency=currency,
+    )
+    return totals.lines[0].total
+
+
+def test_a_graduated_line_is_its_tier_sum_rounded_once():
+    price = {"amount": D(0), "tiers": ISSUE_TIERS, "tiers_mode": "range"}
+
+    # 1000 × 0.01 + 10 + 9000 × 0.008 + 989 999 × 0.005 = 5041.995, half-up 5042.00; the
+    # six-decimal average 0.005042 × 999 999 would be 5041.994958, a cent short.
+    assert line_price(quantity=D(999999), **price).amount == D("0.005042")
+    assert line_total(price, D(999999), "USD") == D("5042.00")
+
+
+@st.composite
+def plan_prices(draw):
+    """price_plan's arguments for a flat, packaged, graduated or volume plan."""
+    scheme = draw(st.sampled_from(["flat", "package", "range", "unit"]))
+    amount = draw(amounts)
+    if scheme == "flat":
+        return {"amount": amount}
+    if scheme == "package":
+        return {"amount": amount, "package_size": draw(st.integers(1, 10_000))}
+    bounds = sorted(draw(st.sets(st.integers(1, 1_000_000), max_size=4)))
+    prices = st.tuples(amounts, st.one_of(st.just(D(0)), amounts))
+    tiers = [Tier(bound, *draw(prices)) for bound in [*bounds, None]]
+    return {"amount": amount, "tiers": tiers, "tiers_mode": scheme}
+
+
+line_quantities = st.one_of(
+    st.integers(0, 10_000_000).map(D), st.decimals(min_value=0, max_value=100_000, places=6)
+)
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    price=plan_prices(), quantity=line_quantities, currency=st.sampled_from(["CLP", "USD", "CLF"])
+)
+@example(
+    price={"amount": D(0), "tiers": ISSUE_TIERS, "tiers_mode": "range"},
+    quantity=D(999999),
+    currency="USD",
+)
+def test_a_plan_line_total_is_the_exact_price_rounded_half_up_once(price, quantity, currency):
+    exact = price_plan(quantity=quantity, **price)
+
+    assert line_total(price, quantity, currency) == round_amount(exact, currency)

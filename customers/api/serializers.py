@@ -6,7 +6,7 @@ from rest_framework import serializers
 
 from billing.api.serializers import TenantModelSerializer
 from billing.models import Country, Currency, State
-from customers.models import Contact, Customer
+from customers.models import Contact, Customer, CustomerBalanceTransaction
 from invoices.selectors import customer_aggregations, customer_sources_expression
 
 
@@ -62,12 +62,16 @@ class CustomerAggregationsSerializer(serializers.Serializer):
     `sales`: totals of finalized and paid invoices, less their finalized credit notes,
     plus their finalized debit notes; `sales_current_period`: the same for documents
     dated in the current calendar month of the workspace's timezone; `balance`: the
-    amount due of finalized and uncollectible invoices.
+    amount due of finalized, pending and uncollectible invoices, less `credit_balance`;
+    `credit_balance`: the credit the customer holds with us (credit notes beyond what an
+    invoice still owed, less what was refunded), its entries at
+    `/customers/{id}/balance_transactions/`.
     """
 
     sales = _aggregation_amount()
     sales_current_period = _aggregation_amount()
     balance = _aggregation_amount()
+    credit_balance = _aggregation_amount()
 
     def to_representation(self, instance: Customer) -> dict[str, Any]:
         request = self.context.get("request")
@@ -78,6 +82,35 @@ class CustomerAggregationsSerializer(serializers.Serializer):
             timezone=workspace.timezone,
         )
         return super().to_representation(aggregations)
+
+
+class CustomerBalanceTransactionSerializer(serializers.ModelSerializer):
+    """One movement of the customer's balance: a positive `amount` is credit the customer
+    holds with us (`credit_note`: credited beyond what `invoice` still owed), a negative
+    one credit paid back (`refund`). `source` is the credit note or refund."""
+
+    amount = _aggregation_amount()
+    currency = serializers.CharField(source="currency_id", read_only=True)
+    customer = serializers.CharField(source="customer_id", read_only=True)
+    invoice = serializers.CharField(source="invoice_id", read_only=True)
+    source = serializers.CharField(source="source_id", read_only=True)  # type: ignore[assignment]
+    created = serializers.DateTimeField(source="created_at", read_only=True)
+
+    class Meta:
+        model = CustomerBalanceTransaction
+        fields = [
+            "id",
+            "customer",
+            "amount",
+            "currency",
+            "kind",
+            "invoice",
+            "source",
+            "description",
+            "test_mode",
+            "created",
+        ]
+        read_only_fields = fields
 
 
 class CustomerSourceSerializer(serializers.Serializer):

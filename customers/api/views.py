@@ -10,10 +10,19 @@ from rest_framework.response import Response
 
 from billing.api.viewsets import TenantModelViewSet
 from customers import services
-from customers.api.serializers import ContactSerializer, CustomerSerializer
+from customers.api.serializers import (
+    ContactSerializer,
+    CustomerBalanceTransactionSerializer,
+    CustomerSerializer,
+)
 from customers.filters import ContactFilter, CustomerFilter
 from customers.models import Contact, Customer
-from customers.selectors import contact_queryset, customer_queryset, customers_with_aggregations
+from customers.selectors import (
+    contact_queryset,
+    customer_balance_transactions,
+    customer_queryset,
+    customers_with_aggregations,
+)
 
 
 class CustomerViewSet(TenantModelViewSet):
@@ -64,6 +73,16 @@ class CustomerViewSet(TenantModelViewSet):
     def unarchive(self, request: Request, pk: str) -> Response:
         customer = services.customer_unarchive(customer=self.get_object())
         return Response(CustomerSerializer(customer, context=self.get_serializer_context()).data)
+
+    @extend_schema(request=None, responses=CustomerBalanceTransactionSerializer(many=True))
+    @action(detail=True, methods=["get"], filter_backends=[])
+    def balance_transactions(self, request: Request, pk: str) -> Response:
+        """The movements of the customer's credit balance, newest first."""
+        entries = customer_balance_transactions(customer=self.get_object())
+        page = self.paginate_queryset(entries)
+        return self.get_paginated_response(
+            CustomerBalanceTransactionSerializer(page, many=True).data
+        )
 
 
 class ContactViewSet(TenantModelViewSet):

@@ -2,9 +2,10 @@ import re
 from datetime import UTC, datetime
 
 import pytest
+from django.urls import reverse
 
 from customers.choices import CustomerStatus
-from customers.models import Contact, Customer
+from customers.models import Contact, Customer, CustomerBalanceTransaction
 from tests.factories import ContactFactory, CustomerFactory
 
 ULID = "[0-9A-HJKMNP-TV-Z]{26}"
@@ -71,7 +72,12 @@ def test_create_answers_201_with_the_customer(tenant):
         "status": "active",
         "contacts": [],
         "sources": [],
-        "aggregations": {"sales": "0", "sales_current_period": "0", "balance": "0"},
+        "aggregations": {
+            "sales": "0",
+            "sales_current_period": "0",
+            "balance": "0",
+            "credit_balance": "0",
+        },
         "metadata": {"plan": "gold"},
         "test_mode": False,
         "created": None,
@@ -440,3 +446,27 @@ def test_update_and_delete_a_contact(tenant):
     assert patched.json()["phone"] == "+56 9"
     assert deleted.status_code == 204
     assert not Contact.objects.filter(pk=contact.id).exists()
+
+
+def test_balance_transactions_are_read_only_in_the_admin(admin_client, tenant):
+    customer = CustomerFactory(workspace=tenant.workspace)
+    entry = CustomerBalanceTransaction.objects.create(
+        workspace=tenant.workspace,
+        customer=customer,
+        currency_id="CLP",
+        amount=1190,
+        kind="credit_note",
+        invoice_id="inv_x",
+        source_id="cre_x",
+    )
+    opts = CustomerBalanceTransaction._meta
+
+    changelist = admin_client.get(reverse(f"admin:{opts.app_label}_{opts.model_name}_changelist"))
+    change = admin_client.get(
+        reverse(f"admin:{opts.app_label}_{opts.model_name}_change", args=[entry.pk])
+    )
+    added = admin_client.get(reverse(f"admin:{opts.app_label}_{opts.model_name}_add"))
+
+    assert changelist.status_code == 200 and entry.pk in changelist.content.decode()
+    assert change.status_code == 200 and 'name="amount"' not in change.content.decode()
+    assert added.status_code == 403

@@ -4,6 +4,7 @@ import pytest
 
 from billing.errors import DomainError, InvalidInput
 from billing.models import Country, Currency, Event, State
+from billing.tax_ids import normalize_stored_ruts
 from customers import services
 from customers.choices import CONTACTS_PER_CUSTOMER, CustomerStatus
 from customers.models import Contact, Customer
@@ -54,6 +55,8 @@ def test_create_keeps_an_explicit_currency(workspace):
         ("760864285", "76086428-5"),
         (" 76086428-5 ", "76086428-5"),
         ("10.000.013-k", "10000013-K"),
+        ("07.608.642-7", "7608642-7"),  # a leading zero is not part of the number
+        ("07608642-7", "7608642-7"),
     ],
 )
 def test_create_normalizes_a_rut(workspace, given, stored):
@@ -61,6 +64,17 @@ def test_create_normalizes_a_rut(workspace, given, stored):
 
     customer.refresh_from_db()
     assert customer.tax_id == stored
+
+
+def test_one_rut_has_one_spelling_among_stored_customers(workspace):
+    with_zero = CustomerFactory(workspace=workspace, tax_id="07608642-7")  # stored as it was
+    create(workspace, tax_id="07.608.642-7")
+    create(workspace, tax_id="7608642-7")
+
+    normalize_stored_ruts(Customer.objects.all())  # the data migration
+
+    with_zero.refresh_from_db()
+    assert set(Customer.objects.values_list("tax_id", flat=True)) == {"7608642-7"}
 
 
 def test_create_refuses_a_rut_with_a_wrong_check_digit(workspace):

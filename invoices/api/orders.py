@@ -72,6 +72,16 @@ class OrderSerializer(TenantModelSerializer):
         help_text="A coupon's code or id in; its id out. Applied as the document discount.",
     )
     invoice = serializers.CharField(source="invoice_id", read_only=True, allow_null=True)
+    billing_cycle = serializers.IntegerField(
+        min_value=1, max_value=100_000, required=False, allow_null=True,
+        help_text="With a plan: how many invoices its subscription issues, this order's "
+        "included (the subscription's `billing_cycles`); null: until cancelled. The "
+        "frequency is the plans'.",
+    )  # fmt: skip
+    subscription = serializers.CharField(
+        source="subscription_id", read_only=True, allow_null=True,
+        help_text="The subscription the order's plans started when it was invoiced.",
+    )  # fmt: skip
     discount = computed_amount()
     amount = computed_amount()
     exempt = computed_amount()
@@ -88,8 +98,8 @@ class OrderSerializer(TenantModelSerializer):
         fields = [
             "id", "customer", "currency", "document", "status", "items", "coupon", "discount",
             "discount_scheme", "amount", "exempt", "discount_amount", "subtotal", "tax",
-            "tax_percent", "total", "note", "invoice", "metadata", "test_mode", "created",
-            "updated",
+            "tax_percent", "total", "note", "billing_cycle", "invoice", "subscription",
+            "metadata", "test_mode", "created", "updated",
         ]  # fmt: skip
         read_only_fields = ["status", "discount_scheme"]
 
@@ -139,5 +149,7 @@ class OrderViewSet(TenantModelViewSet):
     @extend_schema(request=None, responses=OrderSerializer)
     @action(detail=True, methods=["post"])
     def invoice(self, request: Request, pk: str) -> Response:
-        """Create the order's draft invoice (from a draft or confirmed order) and link it."""
+        """Create the order's draft invoice (from a draft or confirmed order) and link it;
+        an order with plans also starts their subscription, whose first period that
+        invoice bills."""
         return self._respond(orders.order_invoice(order=self.get_object(), now=self.tenant_now()))

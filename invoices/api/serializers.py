@@ -5,10 +5,15 @@ from django.utils.dateparse import parse_datetime
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
-from billing.api.serializers import StrictFieldsMixin, TenantIdField, TenantModelSerializer
+from billing.api.serializers import (
+    StrictFieldsMixin,
+    TenantIdField,
+    TenantModelSerializer,
+    TenantRelatedField,
+)
 from billing.models import DocumentType
 from billing.money import AMOUNT_DECIMAL_PLACES
-from catalog.models import Plan
+from catalog.models import Plan, Tax
 from invoices.choices import MAX_REFERENCES, ReferenceReason
 from invoices.models import FiscalDocument, Invoice, InvoiceLine
 from invoices.pdf import document_file_url
@@ -99,6 +104,13 @@ class InvoiceLineSerializer(StrictFieldsMixin, serializers.ModelSerializer):
     plan = TenantIdField(
         source="plan_id", queryset=Plan.objects.all(), required=False, allow_null=True
     )
+    tax = TenantRelatedField(
+        queryset=Tax.objects.all(),
+        required=False,
+        allow_null=True,
+        help_text="A tax rule (`tax_…`, /taxes/): the line takes its percent as `tax_percent`, "
+        "and an exempt rule makes the line exempt. Without one the document type's tax applies.",
+    )
     # The base the retention is computed on; the subtotal is the only one (rules §2).
     retention_scheme = serializers.ChoiceField(choices=["subtotal"], default="subtotal")
     total = computed_amount()
@@ -113,6 +125,7 @@ class InvoiceLineSerializer(StrictFieldsMixin, serializers.ModelSerializer):
             "quantity",
             "amount",
             "exempt",
+            "tax",
             "tax_percent",
             "discount",
             "discount_scheme",
@@ -226,6 +239,7 @@ class InvoiceSerializer(DocumentTotalsFields, TenantModelSerializer):
             "imported",
             "uncollectible",
             "finalized_at",
+            "sent_at",
             "metadata",
             "test_mode",
             "created",
@@ -237,5 +251,6 @@ class InvoiceSerializer(DocumentTotalsFields, TenantModelSerializer):
             "biller_status",
             "tax_agency",
             "finalized_at",
+            "sent_at",
             "imported",
         ]

@@ -40,13 +40,15 @@ def make_customer(workspace: Workspace, **fields: object) -> Customer:
     )
 
 
-def make_draft(workspace: Workspace, customer: Customer | None = None) -> Invoice:
+def make_draft(
+    workspace: Workspace, customer: Customer | None = None, document: int = 33
+) -> Invoice:
     """The API tests' invoice: net 32.766, exempt 4.750, IVA 6.226, total 43.742 (CLP)."""
     return invoice_create(
         workspace=workspace,
         test_mode=False,
         customer=customer or make_customer(workspace),
-        document=DocumentType.objects.get(pk=33),
+        document=DocumentType.objects.get(pk=document),
         date=date(2026, 3, 31),
         due_date=date(2026, 4, 30),
         lines=[

@@ -77,7 +77,12 @@ def test_sales_and_balance_by_hand(tenant, customer):
     # sales: A 1,190 + B 2,380 − 119 + 595; C is uncollectible, E cancelled with its note.
     # January (still, in Santiago): A 1,190 + B 2,380 − 119 (the February debit is out).
     # balance: A 1,190 − 119 + 595, C 3,570 − 238 (B is paid, E cancelled).
-    assert result == {"sales": "4046", "sales_current_period": "3451", "balance": "4998"}
+    assert result == {
+        "sales": "4046",
+        "sales_current_period": "3451",
+        "balance": "4998",
+        "credit_balance": "0",
+    }
 
 
 @pytest.mark.parametrize(
@@ -121,6 +126,7 @@ def test_a_new_customer_has_zero_aggregations_as_strings(tenant):
         "sales": "0",
         "sales_current_period": "0",
         "balance": "0",
+        "credit_balance": "0",
     }
 
 
@@ -132,7 +138,12 @@ def test_documents_in_another_currency_are_not_added(tenant):
     with time_machine.travel(JAN_31_LATE_IN_SANTIAGO, tick=False):
         result = aggregations(tenant, customer)
 
-    assert result == {"sales": "0", "sales_current_period": "0", "balance": "0"}
+    assert result == {
+        "sales": "0",
+        "sales_current_period": "0",
+        "balance": "0",
+        "credit_balance": "0",
+    }
 
 
 def test_the_customer_list_does_not_query_per_customer(tenant, django_assert_max_num_queries):

@@ -1,3 +1,4 @@
+from datetime import date
 from decimal import Decimal
 
 import pytest
@@ -135,3 +136,166 @@ def test_a_line_may_name_only_a_plan_of_the_callers_tenant(tenant, other_tenant,
     assert "plan" in refused.json()["lines"]["0"]  # DRF keys nested errors by index
     assert accepted.status_code == 201, accepted.json()
     assert accepted.json()["lines"][0]["plan"] == own.id
+
+
+# Lines naming a tax rule
+
+
+def test_a_line_takes_the_percent_of_the_tax_rule_it_names(tenant, customer):
+    from tests.factories import TaxFactory
+
+    reduced = TaxFactory(workspace=tenant.workspace, name="Tasa reducida", percent=Decimal(10))
+    exempt = TaxFactory(workspace=tenant.workspace, name="Exento", percent=0, exempt=True)
+    lines = [
+        {"name": "IVA", "amount": "10005"},  # the document type's 19%
+        {"name": "Reducido", "amount": "10005", "tax": reduced.id},
+        {"name": "Exento", "amount": "5000", "tax": exempt.id},
+    ]
+
+    created = tenant.client.post(
+        "/invoices/", invoice_body(customer, lines=lines, discount="0"), format="json"
+    )
+    body = created.json()
+
+    assert created.status_code == 201, body
+    assert [(line["tax"], line["tax_percent"], line["exempt"]) for line in body["lines"]] == [
+        (None, None, False),
+        (reduced.id, "10.0000", False),
+        (exempt.id, "0.0000", True),
+    ]
+    # Tax once per rate on its taxable net: 19% of 10005 = 1900.95 → 1901, 10% of 10005 =
+    # 1000.5 → 1001; the exempt line adds to `exempt`.
+    assert (body["amount"], body["exempt"], body["tax"], body["total"]) == (
+        "20010",
+        "5000",
+        "2902",
+        "27912",
+    )
+    # A note that annuls the invoice mirrors its lines, rules and all.
+    tenant.client.post(f"/invoices/{body['id']}/finalize/")
+    note = tenant.client.post(
+        "/creditnotes/", {"invoice": body["id"], "reason": 1}, format="json"
+    ).json()
+    assert [line["tax"] for line in note["lines"]] == [None, reduced.id, exempt.id]
+    assert note["total"] == "27912"
+
+
+def test_a_tax_rule_of_another_tenant_or_none_is_400_on_the_line(tenant, other_tenant, customer):
+    from tests.factories import TaxFactory
+
+    own = TaxFactory(workspace=tenant.workspace)
+    foreign = TaxFactory(workspace=other_tenant.workspace)
+    refused, missing, accepted = [
+        tenant.client.post(
+            "/invoices/",
+            invoice_body(customer, lines=[{"name": "x", "amount": "1", "tax": tax_id}]),
+            format="json",
+        )
+        for tax_id in (foreign.id, "tax_01NOTHING0000000000000000", own.id)
+    ]
+
+    assert (refused.status_code, missing.status_code) == (400, 400)
+    assert "tax" in refused.json()["lines"]["0"]  # DRF keys nested errors by index
+    assert "tax" in missing.json()["lines"]["0"]
+    assert accepted.status_code == 201, accepted.json()
+    assert accepted.json()["lines"][0]["tax"] == own.id
+
+
+@pytest.mark.parametrize(
+    ("line", "field"),
+    [
+        ({"tax_percent": "19"}, "lines.0.tax_percent"),  # the rule says 10
+        ({"exempt": True}, "lines.0.exempt"),  # the rule is not an exemption
+    ],
+)
+def test_a_line_that_contradicts_its_tax_rule_is_400(tenant, customer, line, field):
+    from tests.factories import TaxFactory
+
+    reduced = TaxFactory(workspace=tenant.workspace, percent=Decimal(10))
+    lines = [{"name": "x", "amount": "1000", "tax": reduced.id, **line}]
+
+    response = tenant.client.post("/invoices/", invoice_body(customer, lines=lines), format="json")
+
+    assert response.status_code == 400, response.json()
+    assert field in response.json()
+
+
+def test_a_tax_rule_named_on_a_line_cannot_be_deleted(tenant, customer):
+    from tests.factories import TaxFactory
+
+    reduced = TaxFactory(workspace=tenant.workspace, percent=Decimal(10))
+    lines = [{"name": "x", "amount": "1000", "tax": reduced.id}]
+    tenant.client.post("/invoices/", invoice_body(customer, lines=lines), format="json")
+
+    response = tenant.client.delete(f"/taxes/{reduced.id}/")
+
+    assert response.status_code == 409
+    assert response.json()["code"] == "tax_in_use"
+
+
+def test_the_service_refuses_a_tax_rule_of_another_tenant(tenant, other_tenant, customer):
+    from billing.errors import InvalidInput
+    from billing.models import DocumentType
+    from invoices.services import invoice_create
+    from tests.factories import TaxFactory
+
+    foreign = TaxFactory(workspace=other_tenant.workspace)
+
+    with pytest.raises(InvalidInput) as refused:
+        invoice_create(
+            workspace=tenant.workspace, test_mode=False, customer=customer,
+            document=DocumentType.objects.get(pk=33), date=date(2026, 3, 31),
+            lines=[{"name": "x", "amount": Decimal(1), "tax": foreign}],
+        )  # fmt: skip
+
+    assert list(refused.value.errors) == ["lines.0.tax"]
+
+
+# -- A national document in another currency (issue 13, item 6) ------------------------
+
+
+@pytest.fixture
+def usd_customer(tenant):
+    return CustomerFactory(
+        workspace=tenant.workspace, country_id="US", currency_id="USD", tax_id=""
+    )
+
+
+@pytest.mark.parametrize("document", [33, 34, 39])
+def test_a_national_document_in_dollars_is_refused(tenant, usd_customer, document):
+    body = invoice_body(usd_customer, document=document)
+    body["lines"][0]["amount"] = "100.55"
+
+    response = tenant.client.post("/invoices/", body, format="json")
+
+    assert response.status_code == 400, response.json()
+    assert response.json()["code"] == "document_currency_mismatch"
+    assert "110" in response.json()["detail"]
+    assert not Invoice.objects.filter(customer=usd_customer).exists()
+
+
+def test_a_sale_in_dollars_is_an_export(tenant, usd_customer):
+    response = tenant.client.post(
+        "/invoices/", invoice_body(usd_customer, document=110), format="json"
+    )
+
+    assert response.status_code == 201, response.json()
+    assert (response.json()["currency"], response.json()["document"]) == ("USD", 110)
+
+
+def test_an_update_cannot_make_a_national_document_foreign(tenant, customer, usd_customer):
+    factura = tenant.client.post("/invoices/", invoice_body(customer), format="json").json()
+    export = tenant.client.post(
+        "/invoices/", invoice_body(usd_customer, document=110), format="json"
+    ).json()
+
+    to_dollars = tenant.client.patch(
+        f"/invoices/{factura['id']}/", {"customer": usd_customer.id}, format="json"
+    )
+    to_factura = tenant.client.patch(f"/invoices/{export['id']}/", {"document": 33}, format="json")
+
+    for response in (to_dollars, to_factura):
+        assert response.status_code == 400, response.json()
+        assert response.json()["code"] == "document_currency_mismatch"
+    assert Invoice.objects.get(pk=factura["id"]).currency_id == "CLP"
+    assert Invoice.objects.get(pk=export["id"]).document_id == 110

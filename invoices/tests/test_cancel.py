@@ -171,3 +171,46 @@ def test_another_tenants_invoice_is_a_404(tenant, other_tenant):
 
     assert tenant.client.post(f"/invoices/{invoice.id}/cancel/").status_code == 404
     assert Invoice.objects.get(pk=invoice.pk).status == InvoiceStatus.FINALIZED
+
+
+def _pay(tenant, invoice, amount):
+    response = tenant.client.post("/payments/", {"invoice": invoice.id, "amount": amount})
+    assert response.status_code == 201, response.content
+    return response.json()
+
+
+def test_a_partly_paid_invoice_is_not_cancelled(tenant):
+    invoice = issued(tenant)
+    _pay(tenant, invoice, "1000")
+
+    response = tenant.client.post(f"/invoices/{invoice.id}/cancel/")
+
+    assert response.status_code == 409
+    assert response.json()["code"] == "invoice_has_payments"
+    assert "credit note" in response.json()["detail"]
+    shown = tenant.client.get(f"/invoices/{invoice.id}/").json()
+    assert shown["status"] == "finalized"
+    assert Decimal(shown["amount_due"]) == invoice.total_adjusted - 1000
+    assert not CreditNote.objects.exists()
+
+
+def test_a_paid_invoice_is_not_cancelled_because_of_its_payments(tenant):
+    invoice = issued(tenant)
+    tenant.client.post("/payments/", {"invoice": invoice.id})
+
+    response = tenant.client.post(f"/invoices/{invoice.id}/cancel/")
+
+    assert response.status_code == 409
+    assert response.json()["code"] == "invoice_has_payments"
+    assert Invoice.objects.get(pk=invoice.pk).status == InvoiceStatus.PAID
+
+
+def test_an_invoice_whose_payments_were_refunded_is_cancelled(tenant):
+    invoice = issued(tenant)
+    payment = _pay(tenant, invoice, "1000")
+    tenant.client.post(f"/payments/{payment['id']}/refund/", {})
+
+    response = tenant.client.post(f"/invoices/{invoice.id}/cancel/")
+
+    assert response.status_code == 200, response.content
+    assert (response.json()["status"], response.json()["amount_due"]) == ("cancelled", "0")

@@ -1,11 +1,15 @@
 """Every allowed transition and a sample of forbidden ones; G11 immutability."""
 
+from datetime import timedelta
+
 import pytest
+from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from billing.errors import DomainError
-from billing.models import DocumentType
-from invoices.choices import INVOICE_TRANSITIONS, InvoiceStatus
+from billing.models import DocumentType, Event
+from billing.tax_agency.sandbox import SandboxAgency
+from invoices.choices import INVOICE_TRANSITIONS, BillerStatus, InvoiceStatus
 from invoices.models import Invoice
 from invoices.services import (
     invoice_create,
@@ -14,6 +18,8 @@ from invoices.services import (
     invoice_toggle_uncollectible,
     invoice_update,
 )
+from invoices.tax_agency import tax_agency_attempt, tax_agency_due
+from payments.gateways import sandbox
 from tests.factories import CustomerFactory
 
 pytestmark = pytest.mark.django_db
@@ -129,3 +135,108 @@ def test_finalized_invoices_refuse_every_write_route(tenant, draft, method):
 
     assert response.status_code == 409
     assert response.json()["code"] == "invoice_not_draft"
+
+
+# -- Finalize of a pending invoice (issue 13, item 2) ------------------------------------
+
+
+@pytest.fixture
+def agency_submissions(monkeypatch):
+    """Every document the sandbox agency is handed, in order."""
+    submitted = []
+    submit = SandboxAgency.submit
+
+    def counting_submit(agency, document, *, now):  # type: ignore[no-untyped-def]
+        submitted.append((document["document_type"], document["folio"]))
+        return submit(agency, document, now=now)
+
+    monkeypatch.setattr(SandboxAgency, "submit", counting_submit)
+    return submitted
+
+
+def _file_with_agency(invoice, now):
+    """Submit and poll the invoice the moment each step is due, as beat would."""
+    at = now
+    while (at := tax_agency_attempt(document_id=invoice.pk, clock=lambda: at)) is not None:
+        pass
+    invoice.refresh_from_db()
+    return invoice
+
+
+def _filed_invoice(tenant, draft):
+    tenant.workspace.tax_id = "76086428-5"
+    tenant.workspace.save()
+    response = tenant.client.post(f"/invoices/{draft.id}/finalize/")
+    assert response.status_code == 200, response.json()
+    invoice = _file_with_agency(draft, timezone.now())
+    assert invoice.biller_status == BillerStatus.SUCCEEDED
+    return invoice
+
+
+def _finalized_events(invoice):
+    return Event.objects.filter(object_id=invoice.id, type="invoice.finalized").count()
+
+
+def test_finalize_of_a_pending_invoice_waits_for_its_3ds_payment(tenant, draft, agency_submissions):
+    invoice = _filed_invoice(tenant, draft)
+    source = tenant.client.post(
+        "/sources/",
+        {
+            "customer": invoice.customer_id,
+            "card": {"number": sandbox.REQUIRES_AUTHENTICATION, "exp_month": 12, "exp_year": 2034},
+        },
+    ).json()
+    payment = tenant.client.post("/payments/", {"invoice": invoice.id, "source": source["id"]})
+    assert payment.json()["status"] == "processing"
+    invoice.refresh_from_db()
+    assert invoice.status == InvoiceStatus.PENDING
+    before = (invoice.number, invoice.finalized_at, invoice.tax_agency_tracking_id)
+
+    response = tenant.client.post(f"/invoices/{invoice.id}/finalize/")
+
+    assert response.status_code == 409
+    assert response.json()["code"] == "invoice_payments_processing"
+    invoice.refresh_from_db()
+    assert invoice.status == InvoiceStatus.PENDING
+    assert (invoice.number, invoice.finalized_at, invoice.tax_agency_tracking_id) == before
+    assert invoice.biller_status == BillerStatus.SUCCEEDED
+    assert _finalized_events(invoice) == 1
+    assert tax_agency_due(now=timezone.now() + timedelta(days=1)) == []
+    assert agency_submissions == [("33", invoice.number)]
+
+
+def test_finalize_of_a_pending_invoice_whose_payments_succeeded_settles_it(
+    tenant, draft, agency_submissions
+):
+    invoice = _filed_invoice(tenant, draft)
+    partial = tenant.client.post("/payments/", {"invoice": invoice.id, "amount": "190"})
+    assert partial.json()["status"] == "succeeded"
+    # Left pending by a payment that has succeeded since: only its settling is missing.
+    Invoice.objects.filter(pk=invoice.pk).update(status=InvoiceStatus.PENDING)
+    finalized_at = invoice.finalized_at
+
+    response = tenant.client.post(f"/invoices/{invoice.id}/finalize/")
+
+    assert response.status_code == 200, response.json()
+    assert (response.json()["status"], response.json()["amount_due"]) == ("finalized", "1000")
+    assert response.json()["biller_status"] == BillerStatus.SUCCEEDED
+    invoice.refresh_from_db()
+    assert invoice.finalized_at == finalized_at
+    assert _finalized_events(invoice) == 1
+    assert (
+        _file_with_agency(invoice, timezone.now() + timedelta(days=1)).tax_agency["status"]
+        == "accepted"
+    )
+    assert agency_submissions == [("33", invoice.number)]
+
+
+def test_a_document_is_put_in_line_for_the_agency_once(tenant, draft):
+    invoice = _filed_invoice(tenant, draft)
+
+    with pytest.raises(DomainError) as error:
+        invoice.queue_for_tax_agency()
+
+    assert error.value.code == "document_already_filed"
+    # Nor can the database be told otherwise: a submitted document keeps its tracking id.
+    with pytest.raises(IntegrityError), transaction.atomic():
+        Invoice.objects.filter(pk=invoice.pk).update(biller_status=BillerStatus.PENDING)

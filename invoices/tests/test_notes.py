@@ -408,15 +408,95 @@ def test_a_reason_1_credit_note_cancels_the_invoice(tenant):
     assert Event.objects.filter(type="invoice.cancelled", object_id=invoice.id).count() == 1
 
 
-def test_partial_credits_down_to_zero_do_not_cancel(tenant):
+def test_partial_credits_down_to_zero_pay_the_invoice_without_cancelling_it(tenant):
     invoice = finalized_invoice(tenant, lines=[{"name": "a", "amount": Decimal(1000)}])  # 1,190
     note = post_note(tenant, invoice, **partial("1000")).json()
 
     tenant.client.post(f"/creditnotes/{note['id']}/finalize/")
 
     invoice.refresh_from_db()
-    assert invoice.status == InvoiceStatus.FINALIZED
+    assert invoice.status == InvoiceStatus.PAID
+    assert invoice.paid_at is not None
     assert tenant.client.get(f"/invoices/{invoice.id}/").json()["amount_due"] == "0"
+    assert Event.objects.filter(type="invoice.paid", object_id=invoice.id).count() == 1
+    assert not Event.objects.filter(type="invoice.cancelled").exists()
+
+
+def test_a_debit_note_on_a_paid_invoice_puts_it_back_to_finalized(tenant):
+    invoice = finalized_invoice(tenant)
+    tenant.client.post("/payments/", {"invoice": invoice.id})
+    debit = post_note(tenant, invoice, "debitnotes", **partial("500")).json()  # 595
+
+    tenant.client.post(f"/debitnotes/{debit['id']}/finalize/")
+
+    shown = tenant.client.get(f"/invoices/{invoice.id}/").json()
+    assert (shown["status"], shown["amount_due"]) == ("finalized", "595")
+
+
+# Credit beyond the amount due: the customer's balance
+
+
+def _pay(tenant, invoice, amount=None):
+    body = {"invoice": invoice.id} if amount is None else {"invoice": invoice.id, "amount": amount}
+    response = tenant.client.post("/payments/", body)
+    assert response.status_code == 201, response.content
+    return response.json()
+
+
+def _customer(tenant, invoice):
+    return tenant.client.get(f"/customers/{invoice.customer_id}/").json()
+
+
+def test_annulling_a_partly_paid_invoice_credits_the_customer_what_was_paid(tenant):
+    invoice = finalized_invoice(tenant)  # 14,400
+    _pay(tenant, invoice, "1000")
+    note = post_note(tenant, invoice, reason=1).json()
+
+    finalized = tenant.client.post(f"/creditnotes/{note['id']}/finalize/")
+
+    assert finalized.status_code == 200, finalized.content
+    shown = tenant.client.get(f"/invoices/{invoice.id}/").json()
+    # It held a payment, so it is settled (paid), not cancelled, and owes exactly 0.
+    assert (shown["status"], shown["amount_due"]) == ("paid", "0")
+    customer = _customer(tenant, invoice)
+    assert customer["aggregations"]["credit_balance"] == "1000"
+    assert customer["aggregations"]["balance"] == "-1000"
+    entries = tenant.client.get(f"/customers/{invoice.customer_id}/balance_transactions/")
+    assert entries.status_code == 200
+    body = entries.json()
+    assert body["count"] == 1
+    entry = body["results"][0]
+    assert entry["id"].startswith("cbt_")
+    assert (entry["amount"], entry["currency"], entry["kind"]) == ("1000", "CLP", "credit_note")
+    assert (entry["invoice"], entry["source"]) == (invoice.id, note["id"])
+
+
+def test_a_credit_note_on_a_paid_invoice_leaves_amount_due_at_zero_with_a_record(tenant):
+    invoice = finalized_invoice(tenant)  # 14,400
+    _pay(tenant, invoice)
+    note = post_note(tenant, invoice, **partial("1000")).json()  # 1,190
+
+    tenant.client.post(f"/creditnotes/{note['id']}/finalize/")
+
+    shown = tenant.client.get(f"/invoices/{invoice.id}/").json()
+    assert (shown["status"], shown["amount_due"]) == ("paid", "0")
+    assert _customer(tenant, invoice)["aggregations"]["credit_balance"] == "1190"
+    listed = tenant.client.get("/invoices/", {"status": "paid"}).json()["results"]
+    assert [item["amount_due"] for item in listed] == ["0"]
+
+
+def test_a_credit_note_within_the_amount_due_records_no_balance(tenant):
+    invoice = finalized_invoice(tenant)  # 14,400
+    _pay(tenant, invoice, "10000")
+    note = post_note(tenant, invoice, **partial("1000")).json()  # 1,190 of the 4,400 due
+
+    tenant.client.post(f"/creditnotes/{note['id']}/finalize/")
+
+    shown = tenant.client.get(f"/invoices/{invoice.id}/").json()
+    assert (shown["status"], shown["amount_due"]) == ("finalized", "3210")
+    assert _customer(tenant, invoice)["aggregations"]["credit_balance"] == "0"
+    body = tenant.client.get(f"/customers/{invoice.customer_id}/balance_transactions/").json()
+    assert body["count"] == 0
 
 
 def test_notes_of_a_cancelled_invoice_no_longer_finalize(tenant):

@@ -177,6 +177,29 @@ def test_a_tiered_plan_is_priced_by_the_catalog(tenant, customer):
     assert body["subtotal"] == "13500"
 
 
+def test_a_graduated_item_is_its_exact_tier_sum_on_the_order_and_its_invoice(tenant, customer):
+    # 1000 × 1 + 1000 + 9000 × 0.8 + 989 999 × 0.5 = 504 199.5 → 504 200, not the
+    # 504 199 its six-decimal average unit price (0.5042) gives.
+    plan = PlanFactory(workspace=tenant.workspace, tiers_mode="range", amount=Decimal(0))
+    PlanTier.objects.create(
+        plan=plan, position=0, up_to=1000, amount=Decimal(1), flat_amount=Decimal(1000)
+    )
+    PlanTier.objects.create(plan=plan, position=1, up_to=10000, amount=Decimal("0.8"))
+    PlanTier.objects.create(plan=plan, position=2, up_to=None, amount=Decimal("0.5"))
+
+    order = create(tenant, customer, items=[{"plan": plan.id, "quantity": "999999"}]).json()
+    invoiced = tenant.client.post(f"/orders/{order['id']}/invoice/").json()
+    invoice = tenant.client.get(f"/invoices/{invoiced['invoice']}/").json()
+
+    assert (order["items"][0]["amount"], order["items"][0]["total"]) == ("0.504200", "504200")
+    assert (order["subtotal"], order["total"]) == ("504200", "599998")
+    assert (invoice["lines"][0]["total"], invoice["subtotal"], invoice["total"]) == (
+        "504200",
+        "504200",
+        "599998",
+    )
+
+
 @pytest.mark.parametrize(
     ("item", "field"),
     [
@@ -339,8 +362,24 @@ def test_a_new_customer_brings_its_currency(tenant, customer):
     usd_customer = CustomerFactory(workspace=tenant.workspace, currency_id="USD")
 
     response = tenant.client.patch(
-        f"/orders/{order['id']}/", {"customer": usd_customer.id}, format="json"
+        f"/orders/{order['id']}/",
+        {"customer": usd_customer.id, "document": 110},  # a sale in dollars is an export
+        format="json",
     )
 
     assert response.status_code == 200, response.json()
     assert (response.json()["customer"], response.json()["currency"]) == (usd_customer.id, "USD")
+
+
+def test_an_order_in_dollars_is_invoiced_as_an_export(tenant):
+    usd_customer = CustomerFactory(
+        workspace=tenant.workspace, country_id="US", currency_id="USD", tax_id=""
+    )
+
+    factura = create(tenant, usd_customer)  # the workspace's main type: 33, in pesos
+    export = create(tenant, usd_customer, document=110)
+
+    assert factura.status_code == 400, factura.json()
+    assert factura.json()["code"] == "document_currency_mismatch"
+    assert export.status_code == 201, export.json()
+    assert (export.json()["currency"], export.json()["document"]) == ("USD", 110)

@@ -8,10 +8,12 @@ import pytest
 from django.core import mail
 from django.core.mail.backends.base import BaseEmailBackend
 
+from billing.models import Event
 from invoices.mail import invoice_send
 from invoices.models import Invoice
 from invoices.services import invoice_finalize
 from invoices.tests.pdf_helpers import NOW, make_customer, make_draft, make_issuer
+from tests.conftest import make_tenant
 from tests.factories import ContactFactory
 
 pytestmark = pytest.mark.django_db
@@ -121,3 +123,36 @@ def test_a_refusing_mail_server_is_502(settings, tenant, invoice):
 
     assert response.status_code == 502
     assert response.json()["code"] == "email_not_sent"
+    invoice.refresh_from_db()
+    assert invoice.sent_at is None  # nothing was sent, so nothing is recorded
+    assert not Event.objects.filter(object_id=invoice.id, type="invoice.sent").exists()
+
+
+def test_sending_records_when_and_an_event(tenant, customer, invoice):
+    assert tenant.client.get(f"/invoices/{invoice.id}/").json()["sent_at"] is None
+
+    response = tenant.client.post(f"/invoices/{invoice.id}/send/")
+
+    assert response.status_code == 200, response.json()
+    sent_at = response.json()["sent_at"]
+    assert sent_at is not None
+    assert tenant.client.get(f"/invoices/{invoice.id}/").json()["sent_at"] == sent_at
+    [event] = Event.objects.filter(object_id=invoice.id, type="invoice.sent")
+    assert event.data["sent_at"] == sent_at
+    # A second sending is recorded too, at the caller's time.
+    later = invoice_send(invoice=invoice, now=NOW)
+    assert later.sent_at == NOW
+    assert Event.objects.filter(object_id=invoice.id, type="invoice.sent").count() == 2
+
+
+def test_webhooks_can_subscribe_to_invoice_sent(settings):
+    settings.WEBHOOKS_ALLOW_PRIVATE_URLS = True
+    test_tenant = make_tenant(test_mode=True)  # test mode: a plain-http URL is allowed
+
+    response = test_tenant.client.post(
+        "/webhooks/",
+        {"url": "http://127.0.0.1:9/hook", "events": ["invoice.sent"]},
+        format="json",
+    )
+
+    assert response.status_code == 201, response.json()

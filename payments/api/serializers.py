@@ -20,7 +20,7 @@ from payments.models import (
     Refund,
     Source,
 )
-from payments.services import payment_link_state
+from payments.services import payment_link_amount, payment_link_state
 
 
 def _amount(**kwargs: Any) -> serializers.DecimalField:
@@ -303,9 +303,12 @@ class PaymentLinkSerializer(TenantModelSerializer):
 
 
 class PaymentLinkPublicSerializer(serializers.ModelSerializer):
-    """What anyone holding the publishable key may read: nothing but the link."""
+    """What anyone holding the publishable key may read: nothing but the link.
 
-    amount = _amount(read_only=True)
+    `amount` is what the checkout charges now: for an invoice's link, at most what the
+    invoice still owes."""
+
+    amount = serializers.SerializerMethodField()
     currency = serializers.CharField(source="currency_id", read_only=True)
     workspace = serializers.CharField(source="workspace.name", read_only=True)
     url = serializers.SerializerMethodField()
@@ -325,6 +328,10 @@ class PaymentLinkPublicSerializer(serializers.ModelSerializer):
             "status",
         ]
         read_only_fields = fields
+
+    @extend_schema_field(_amount(read_only=True))
+    def get_amount(self, link: PaymentLink) -> str:
+        return str(_amount().to_representation(payment_link_amount(link)))
 
     def get_url(self, link: PaymentLink) -> str:
         path = reverse("payment-link-hosted", kwargs={"key": link.publishable_key})

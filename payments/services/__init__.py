@@ -35,7 +35,12 @@ from payments.services.intents import (
     intent_confirm,
     intent_create,
 )
-from payments.services.links import LinkUnavailable, payment_link_create, payment_link_state
+from payments.services.links import (
+    LinkUnavailable,
+    payment_link_amount,
+    payment_link_create,
+    payment_link_state,
+)
 from payments.services.payments import (
     PAYMENT_AUTHENTICATION_WINDOW,
     AllocationRequest,
@@ -73,6 +78,7 @@ __all__ = [
     "payment_gateway_delete",
     "payment_gateway_update",
     "payment_gateways_provision",
+    "payment_link_amount",
     "payment_link_create",
     "payment_link_pay",
     "payment_link_state",

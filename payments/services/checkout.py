@@ -7,7 +7,6 @@ from datetime import datetime
 from django.db import transaction
 
 from billing.errors import DomainError, InvalidInput
-from invoices.selectors import invoice_amount_payable
 from payments.choices import (
     INTENT_OPEN_STATUSES,
     GatewayKind,
@@ -23,7 +22,7 @@ from payments.services.intents import (
     intent_confirm,
     intent_create,
 )
-from payments.services.links import LinkUnavailable, check_link_open
+from payments.services.links import LinkUnavailable, check_link_open, payment_link_amount
 from payments.services.payments import (
     check_awaiting_payment_method,
     payment_authorize,
@@ -74,11 +73,9 @@ def payment_link_pay(*, link: PaymentLink, card: CardInput, now: datetime) -> In
         payment_link=link, status=IntentStatus.REQUIRES_PAYMENT_METHOD, payment__isnull=False
     ):
         intent_cancel(intent=abandoned, now=now)
-    amount = link.amount
-    if link.invoice is not None:
-        amount = min(amount, invoice_amount_payable(link.invoice))
-        if amount <= 0:
-            raise LinkUnavailable("payment_link_paid", "This payment link is paid.")
+    amount = payment_link_amount(link)
+    if amount <= 0:
+        raise LinkUnavailable("payment_link_paid", "This payment link is paid.")
     intent = intent_create(
         workspace=link.workspace,
         test_mode=link.test_mode,

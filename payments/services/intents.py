@@ -24,6 +24,7 @@ from payments.services._common import (
     lock_invoices,
 )
 from payments.services._events import record_intent
+from payments.services.links import payment_link_amount
 from payments.services.payments import (
     AllocationRequest,
     charge,
@@ -72,13 +73,17 @@ def intent_create(
     An order already invoiced is collected through its invoice."""
     if sum(x is not None for x in (invoice, order, payment_link)) != 1:
         raise InvalidInput({"non_field_errors": ["Name exactly one of invoice or order."]})
-    if order is not None and order.invoice_id is not None:
-        invoice, order = order.invoice, None
+    if order is not None:
+        # Locked while the intent is created: order_update refuses an order with an open
+        # intent, so the total read here is the one confirm will collect.
+        order = _lock_order(order)
+        if order.invoice_id is not None:
+            invoice, order = order.invoice, None
     customer: Customer | None
     if invoice is not None:
         invoice = lock_invoices([invoice])[0]
         check_invoice_payable(invoice, f"Invoice {invoice.id} is {invoice.status}.")
-        payable = invoice_amount_payable(invoice)
+        payable = round_amount(invoice_amount_payable(invoice), invoice.currency_id)
         if payable <= 0:
             raise DomainError("invoice_nothing_due", f"Invoice {invoice.id} has nothing due.")
         due, currency, customer = payable, invoice.currency_id, invoice.customer
@@ -91,6 +96,11 @@ def intent_create(
         due, currency, customer = payment_link.amount, payment_link.currency_id, None
         customer = payment_link.customer
     amount = due if amount is None else round_amount(amount, currency)
+    if payment_link is None and amount != due:
+        # Confirm collects exactly what is owed then; a part would leave it owing.
+        raise InvalidInput(
+            {"amount": [f"An intent collects what is owed: {due}. Leave amount out or send it."]}
+        )
     if amount <= 0 or amount > due:
         raise InvalidInput({"amount": [f"The amount must be positive and at most {due}."]})
     intent = Intent(
@@ -128,6 +138,42 @@ def _order_invoice(order: Order, now: datetime) -> Invoice:
     return invoice_finalize(invoice=invoice, now=now)
 
 
+def _lock_order(order: Order) -> Order:
+    # `of`: PostgreSQL cannot lock the nullable side of the outer join to `document`.
+    return Order.objects.select_for_update(of=("self",)).get(pk=order.pk)
+
+
+def _mismatch(intent: Intent, owed: Decimal, what: str) -> DomainError:
+    return DomainError(
+        "intent_amount_mismatch",
+        f"Intent {intent.id} is for {intent.amount} but {what} owes {owed} now; nothing was "
+        "charged. Cancel this intent and create a new one.",
+    )
+
+
+def _check_amount_owed(intent: Intent) -> None:
+    """Before anything is charged, with the invoice or order locked: the intent's amount
+    must still be exactly what is owed. More would collect what no one owes; less would
+    finalize the intent while the invoice still owes the rest."""
+    if intent.payment_link is not None:
+        owed, what = payment_link_amount(intent.payment_link), "its payment link"
+    elif intent.invoice is not None:
+        owed = round_amount(invoice_amount_payable(intent.invoice), intent.currency_id)
+        what = f"invoice {intent.invoice_id}"
+    else:
+        order = intent.order
+        assert order is not None
+        if order.status == OrderStatus.INVOICED:
+            raise DomainError(
+                "order_invoiced",
+                f"Order {order.id} was invoiced after intent {intent.id} was created; cancel "
+                "the intent and collect the invoice.",
+            )
+        owed, what = order.total, f"order {order.id}"
+    if intent.amount != owed:
+        raise _mismatch(intent, owed, what)
+
+
 def _advance(intent: Intent, payment: Payment, now: datetime) -> Intent:
     """Carry the intent as far as its payment went."""
     if payment.status == PaymentStatus.FAILED:
@@ -141,10 +187,13 @@ def _advance(intent: Intent, payment: Payment, now: datetime) -> Intent:
     transition_intent(intent, IntentStatus.CAPTURED, now)
     if intent.order is not None and not payment.allocations.exists():
         invoice = lock_invoices([_order_invoice(intent.order, now)])[0]
-        share = min(payment.amount, invoice_amount_payable(invoice))
-        if share > 0:
-            PaymentAllocation.objects.create(payment=payment, invoice=invoice, amount=share)
-            invoice_settle_payments(invoice=invoice, now=now)
+        owed = round_amount(invoice_amount_payable(invoice), invoice.currency_id)
+        if owed != payment.amount:
+            # The invoice is priced from the order's items as the order was, so this is a
+            # pricing fault: roll the charge back rather than apply a part or a surplus.
+            raise _mismatch(intent, owed, f"invoice {invoice.id} of order {intent.order_id}")
+        PaymentAllocation.objects.create(payment=payment, invoice=invoice, amount=owed)
+        invoice_settle_payments(invoice=invoice, now=now)
         intent.invoice = invoice
     if intent.payment_link is not None and not intent.payment_link.reusable:
         PaymentLink.objects.filter(pk=intent.payment_link_id).update(paid_at=now)
@@ -160,6 +209,8 @@ def intent_confirm(
     the payment succeeds, finalized once it is applied. A decline fails the intent."""
     if intent.invoice_id:
         lock_invoices([Invoice(pk=intent.invoice_id)])
+    if intent.order_id:
+        _lock_order(Order(pk=intent.order_id))
     intent = lock_intent(intent)
     if intent_expire_if_due(intent, now):
         raise DomainError("intent_expired", f"Intent {intent.id} has expired.")
@@ -169,6 +220,7 @@ def intent_confirm(
             f"Intent {intent.id} is {intent.status}; only a new intent can be confirmed.",
         )
     check_chargeable(source, intent.customer)
+    _check_amount_owed(intent)
     shares: list[tuple[Invoice, Decimal]] = []
     if intent.invoice is not None:
         shares = resolve_allocations(

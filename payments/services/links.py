@@ -13,7 +13,7 @@ from billing.money import round_amount
 from customers.models import Customer
 from invoices.choices import InvoiceStatus
 from invoices.models import Invoice
-from invoices.selectors import invoice_amount_due
+from invoices.selectors import invoice_amount_due, invoice_amount_payable
 from payments.models import PaymentLink
 from payments.services._common import check_invoice_payable
 
@@ -35,6 +35,17 @@ def payment_link_state(link: PaymentLink, now: datetime) -> str:
     if link.expires_at is not None and link.expires_at <= now:
         return "expired"
     return "open"
+
+
+def payment_link_amount(link: PaymentLink) -> Decimal:
+    """What the link charges now: its amount, and for an invoice's link at most what the
+    invoice still owes, read live (credit notes and other payments lower it). The hosted
+    page, the public JSON and the checkout all use this, so the payer sees what is
+    charged."""
+    if link.invoice is None:
+        return link.amount
+    payable = round_amount(invoice_amount_payable(link.invoice), link.currency_id)
+    return max(min(link.amount, payable), Decimal(0))
 
 
 def check_link_open(link: PaymentLink, now: datetime) -> None:

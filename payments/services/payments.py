@@ -13,10 +13,12 @@ from django.db.models import F
 from billing.errors import DomainError, InvalidInput
 from billing.models import Currency, Workspace
 from billing.money import round_amount
+from customers.choices import BalanceTransactionKind
 from customers.models import Customer
+from customers.services import customer_balance_record
 from invoices.models import Invoice
 from invoices.notes import workspace_today
-from invoices.selectors import invoice_amount_payable
+from invoices.selectors import invoice_amount_payable, invoice_balance_credit
 from invoices.services import invoice_settle_payments
 from payments.choices import PAYMENT_TRANSITIONS, PaymentStatus, SourceStatus, SourceUsage
 from payments.gateways.base import ChargeOutcome, ChargeResult
@@ -269,13 +271,32 @@ def payment_create(
     return _apply_result(payment, ChargeResult(ChargeOutcome.SUCCEEDED, ""), now)
 
 
+def _check_allocations_still_owed(payment: Payment, invoices: dict[str, Invoice]) -> None:
+    """A waiting payment holds nothing (HOLDING_STATUSES), so other payments and credit
+    notes may have lowered its invoices' amount due since it was created: before the
+    charge, each share must still fit what its locked invoice owes."""
+    for allocation in payment.allocations.all():
+        invoice = invoices[allocation.invoice_id]
+        check_invoice_payable(
+            invoice, f"Invoice {invoice.id} is {invoice.status}; it no longer takes payments."
+        )
+        payable = round_amount(invoice_amount_payable(invoice), invoice.currency_id)
+        if allocation.amount > payable:
+            raise DomainError(
+                "payment_exceeds_amount_due",
+                f"Payment {payment.id} would apply {allocation.amount} to invoice {invoice.id}, "
+                f"which owes {payable} now; nothing was charged.",
+            )
+
+
 @transaction.atomic
 def payment_authorize(*, payment: Payment, source: Source, now: datetime) -> Payment:
     """Charge a payment waiting for a payment method through `source`."""
-    lock_payment_invoices(payment)
+    invoices = {invoice.pk: invoice for invoice in lock_payment_invoices(payment)}
     payment = lock_payment(payment)
     check_awaiting_payment_method(payment)
     check_chargeable(source, payment.customer)
+    _check_allocations_still_owed(payment, invoices)
     payment.source, payment.gateway = source, source.gateway
     return charge(payment, source, off_session=False, now=now)
 
@@ -312,8 +333,10 @@ def payment_refund(
     *, payment: Payment, amount: Decimal | None = None, reason: str = "", now: datetime
 ) -> Payment:
     """Refund all or part of a succeeded payment. The refund comes off its allocations
-    last first, restoring those invoices' amount due (a paid invoice is finalized again)."""
-    lock_payment_invoices(payment)
+    last first, restoring those invoices' amount due (a paid invoice is finalized again).
+    What an invoice's credit notes left as credit in the customer's balance is paid back
+    first: that part of the refund uses the credit up instead of restoring an amount due."""
+    invoices = {invoice.pk: invoice for invoice in lock_payment_invoices(payment)}
     payment = lock_payment(payment)
     if payment.status != PaymentStatus.SUCCEEDED:
         raise DomainError(
@@ -339,6 +362,7 @@ def payment_refund(
             .reference
         )
     remaining = amount
+    taken: list[tuple[Invoice, Decimal]] = []
     for allocation in payment.allocations.order_by("-id"):
         take = min(remaining, allocation.amount - allocation.amount_refunded)
         if take > 0:
@@ -346,9 +370,22 @@ def payment_refund(
                 amount_refunded=F("amount_refunded") + take
             )
             remaining -= take
-    Refund.objects.create(
+            taken.append((invoices[allocation.invoice_id], take))
+    refund = Refund.objects.create(
         payment=payment, amount=amount, reason=reason, gateway_reference=reference, created_at=now
     )
+    for invoice, take in taken:
+        paid_back = min(take, invoice_balance_credit(invoice))
+        if paid_back > 0:
+            customer_balance_record(
+                customer=invoice.customer,
+                currency=invoice.currency_id,
+                amount=-paid_back,
+                kind=BalanceTransactionKind.REFUND,
+                invoice_id=invoice.id,
+                source_id=refund.id,
+                description=f"Refund of payment {payment.id}",
+            )
     payment.amount_refunded += amount
     payment.save(update_fields=["amount_refunded", "updated_at"])
     settle_payment_invoices(payment, now)

@@ -315,3 +315,27 @@ def test_publishable_json_hides_everything_but_the_link(tenant):
 
     assert b"secret-note" not in response.content
     assert link.id.encode() not in response.content
+
+
+def test_a_refund_pays_back_the_credit_a_credit_note_left_first(tenant, invoice):
+    payment = tenant.client.post("/payments/", {"invoice": invoice.id}).json()  # 1,190
+    note = tenant.client.post(
+        "/creditnotes/",
+        {"invoice": invoice.id, "reason": 3, "lines": [{"name": "Ajuste", "amount": "500"}]},
+    ).json()  # 595
+    tenant.client.post(f"/creditnotes/{note['id']}/finalize/")
+    customer = f"/customers/{invoice.customer_id}/"
+    assert tenant.client.get(customer).json()["aggregations"]["credit_balance"] == "595"
+
+    refunded = tenant.client.post(f"/payments/{payment['id']}/refund/", {"amount": "700"})
+
+    assert refunded.status_code == 200, refunded.content
+    # 595 of the refund pays back the credit; the other 105 is owed again.
+    shown = _invoice(tenant, invoice.id)
+    assert (shown["status"], shown["amount_due"]) == ("finalized", "105")
+    assert tenant.client.get(customer).json()["aggregations"]["credit_balance"] == "0"
+    entries = tenant.client.get(f"{customer}balance_transactions/").json()["results"]
+    assert [(e["kind"], e["amount"]) for e in entries] == [
+        ("refund", "-595"),
+        ("credit_note", "595"),
+    ]

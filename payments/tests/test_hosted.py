@@ -7,6 +7,7 @@ import logging
 import pytest
 from django.test import Client
 
+from invoices.models import Invoice
 from payments.gateways import sandbox
 from payments.models import Intent, Payment, Source
 from tests.factories import FinalizedInvoiceFactory, PaymentLinkFactory
@@ -183,3 +184,34 @@ def test_a_new_attempt_supersedes_one_left_at_the_authentication_step(browser, l
     assert statuses == {"cancelled": "cancelled", "succeeded": "finalized"}
     link.invoice.refresh_from_db()
     assert link.invoice.status == "paid"
+
+
+def test_a_link_shows_and_charges_what_its_invoice_owes_after_a_credit_note(browser, tenant):
+    invoice = FinalizedInvoiceFactory(workspace=tenant.workspace)
+    # 10,000 + IVA = 11,900, as in the README's walk-through.
+    invoice.lines.update(amount=10000, total=10000)
+    Invoice.objects.filter(pk=invoice.pk).update(
+        amount=10000, subtotal=10000, tax=1900, total=11900, total_adjusted=11900
+    )
+    created = tenant.client.post("/payment_links/links/", {"invoice": invoice.id}).json()
+    assert created["amount"] == "11900"
+    note = tenant.client.post(
+        "/creditnotes/",
+        {"invoice": invoice.id, "reason": 3, "lines": [{"name": "Descuento", "amount": "5000"}]},
+        format="json",
+    ).json()
+    tenant.client.post(f"/creditnotes/{note['id']}/finalize/")
+    key = created["publishable_key"]
+
+    public = browser.get(f"/publishable/payment_links/links/{key}/").json()
+    page = browser.get(f"/publishable/payment_links/links/{key}/hosted/").content.decode()
+    paid = _pay(browser, f"/publishable/payment_links/links/{key}/hosted/", sandbox.SUCCEEDS)
+
+    assert public["amount"] == "5950"
+    assert "5,950 CLP" in page
+    assert "11,900" not in page
+    assert paid.status_code == 302
+    payment = Intent.objects.get(payment_link_id=created["id"]).payment
+    assert (payment.status, payment.amount) == ("succeeded", 5950)
+    shown = tenant.client.get(f"/invoices/{invoice.id}/").json()
+    assert (shown["status"], shown["amount_due"]) == ("paid", "0")

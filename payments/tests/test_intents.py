@@ -2,6 +2,7 @@
 cancelled, expired; each transition an event. An order's intent invoices the order."""
 
 import datetime
+from decimal import Decimal
 
 import pytest
 
@@ -9,8 +10,8 @@ from billing.models import Event
 from invoices.models import Invoice, Order
 from payments import services
 from payments.gateways import sandbox
-from payments.models import Intent
-from tests.factories import FinalizedInvoiceFactory, OrderFactory
+from payments.models import Intent, Payment
+from tests.factories import CustomerFactory, FinalizedInvoiceFactory, OrderFactory
 
 NOW = datetime.datetime(2026, 2, 1, 12, 0, tzinfo=datetime.UTC)
 
@@ -149,3 +150,136 @@ def test_off_session_confirmation_of_an_authentication_card_fails(tenant, number
 
     assert response.json()["status"] == "failed"
     assert response.json()["failed_reason"] == "authentication_required"
+
+
+# The amount collected is what is owed when the payment is captured (issue 13, item 1)
+
+
+def _order(tenant, amount):
+    customer = CustomerFactory(workspace=tenant.workspace)
+    response = tenant.client.post(
+        "/orders/",
+        {"customer": customer.id, "items": [{"name": "Licencias", "amount": amount}]},
+        format="json",
+    )
+    assert response.status_code == 201, response.content
+    return response.json()
+
+
+def test_an_order_with_an_open_intent_cannot_be_edited_or_deleted(tenant):
+    order = _order(tenant, "500000")  # 595,000 with IVA
+    intent = tenant.client.post("/intents/", {"order": order["id"]}).json()
+    assert intent["amount"] == "595000"
+
+    edited = tenant.client.patch(
+        f"/orders/{order['id']}/",
+        {"items": [{"name": "Licencias", "amount": "100000"}]},
+        format="json",
+    )
+    deleted = tenant.client.delete(f"/orders/{order['id']}/")
+
+    for response in (edited, deleted):
+        assert response.status_code == 409
+        assert response.json()["code"] == "order_has_open_intent"
+        assert "cancel the intent" in response.json()["detail"]
+    assert Order.objects.get(pk=order["id"]).total == 595000
+    tenant.client.post(f"/intents/{intent['id']}/cancel/")
+    edited = tenant.client.patch(
+        f"/orders/{order['id']}/",
+        {"items": [{"name": "Licencias", "amount": "100000"}]},
+        format="json",
+    )
+    assert edited.status_code == 200
+    assert edited.json()["total"] == "119000"
+
+
+def test_confirm_charges_what_the_order_costs_and_it_is_all_applied(tenant):
+    order = _order(tenant, "500000")
+    intent = tenant.client.post("/intents/", {"order": order["id"]}).json()
+    tenant.client.patch(
+        f"/orders/{order['id']}/",
+        {"items": [{"name": "Licencias", "amount": "100000"}]},
+        format="json",
+    )
+    customer = Order.objects.get(pk=order["id"]).customer
+
+    confirmed = tenant.client.post(
+        f"/intents/{intent['id']}/confirm/",
+        {"source": _source(customer, sandbox.SUCCEEDS).id},
+    )
+
+    assert confirmed.json()["status"] == "finalized"
+    payment = Payment.objects.get(pk=confirmed.json()["payment"])
+    invoice = tenant.client.get(f"/invoices/{confirmed.json()['invoice']}/").json()
+    assert (payment.amount, invoice["total"]) == (595000, "595000")
+    assert (invoice["status"], invoice["amount_due"]) == ("paid", "0")
+    assert invoice["payments"][0]["amount"] == "595000"
+
+
+@pytest.mark.parametrize("total", [Decimal(119000), Decimal(714000)])
+def test_an_order_intent_whose_order_changed_is_refused_before_any_charge(tenant, total):
+    order = OrderFactory(workspace=tenant.workspace)  # 1,190
+    intent = services.intent_create(
+        workspace=tenant.workspace, test_mode=False, order=order, now=NOW
+    )
+    # As if the order had been re-priced behind the intent's back.
+    Order.objects.filter(pk=order.pk).update(total=total)
+    source = _source(order.customer, sandbox.SUCCEEDS)
+
+    response = tenant.client.post(f"/intents/{intent.id}/confirm/", {"source": source.id})
+
+    assert response.status_code == 409
+    assert response.json()["code"] == "intent_amount_mismatch"
+    assert not Payment.objects.exists()
+    assert Intent.objects.get(pk=intent.id).status == "requires_payment_method"
+    assert Order.objects.get(pk=order.pk).status == "draft"
+
+
+@pytest.mark.parametrize(("resource", "due"), [("creditnotes", "595"), ("debitnotes", "1785")])
+def test_an_invoice_intent_whose_amount_due_changed_is_refused(tenant, resource, due):
+    invoice = FinalizedInvoiceFactory(workspace=tenant.workspace)  # 1,190
+    intent = tenant.client.post("/intents/", {"invoice": invoice.id}).json()
+    note = tenant.client.post(
+        f"/{resource}/",
+        {"invoice": invoice.id, "reason": 3, "lines": [{"name": "Ajuste", "amount": "500"}]},
+        format="json",
+    ).json()
+    tenant.client.post(f"/{resource}/{note['id']}/finalize/")
+    source = _source(invoice.customer, sandbox.SUCCEEDS)
+
+    response = tenant.client.post(f"/intents/{intent['id']}/confirm/", {"source": source.id})
+
+    assert response.status_code == 409
+    assert response.json()["code"] == "intent_amount_mismatch"
+    assert f"owes {due} now" in response.json()["detail"]
+    assert not Payment.objects.exists()
+    shown = tenant.client.get(f"/invoices/{invoice.id}/").json()
+    assert (shown["status"], shown["amount_due"]) == ("finalized", due)
+
+
+def test_an_intent_for_part_of_what_is_owed_is_refused(tenant):
+    invoice = FinalizedInvoiceFactory(workspace=tenant.workspace)
+
+    response = tenant.client.post("/intents/", {"invoice": invoice.id, "amount": "500"})
+
+    assert response.status_code == 400
+    assert "amount" in response.json()
+    assert not Intent.objects.exists()
+
+
+def test_a_waiting_payment_cannot_collect_what_was_paid_meanwhile(tenant):
+    invoice = FinalizedInvoiceFactory(workspace=tenant.workspace)
+    waiting = tenant.client.post(
+        "/payments/", {"invoice": invoice.id, "status": "requires_payment_method"}
+    ).json()
+    assert waiting["amount"] == "1190"
+    tenant.client.post("/payments/", {"invoice": invoice.id, "amount": "1000"})
+    source = _source(invoice.customer, sandbox.SUCCEEDS)
+
+    response = tenant.client.post(f"/payments/{waiting['id']}/authorize/", {"source": source.id})
+
+    assert response.status_code == 409
+    assert response.json()["code"] == "payment_exceeds_amount_due"
+    assert Payment.objects.get(pk=waiting["id"]).status == "requires_payment_method"
+    shown = tenant.client.get(f"/invoices/{invoice.id}/").json()
+    assert (shown["status"], shown["amount_due"]) == ("finalized", "190")

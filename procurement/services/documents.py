@@ -11,7 +11,6 @@ from billing.errors import DomainError, InvalidInput
 from billing.models import DocumentType, Workspace
 from billing.services.events import event_record
 from billing.services.numbering import number_take
-from invoices.choices import BillerStatus
 from invoices.documents import LINE_FIELDS, apply_totals, build_lines, store_lines
 from invoices.models import Line
 from invoices.pdf import document_pdf_schedule
@@ -142,7 +141,7 @@ def finalize(
     document.status = ProcurementStatus.FINALIZED
     document.finalized_at = now
     # An imported document was filed with the agency elsewhere: recorded as reported.
-    document.biller_status = BillerStatus.SUCCEEDED if imported else BillerStatus.PENDING
+    document.queue_for_tax_agency(imported=imported)
     if imported:
         document.tax_agency = {"status": "imported", "imported_at": now.isoformat()}
     save_unique(document)

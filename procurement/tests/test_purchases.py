@@ -232,6 +232,17 @@ def test_api_supplier_rut_is_validated_and_normalized(tenant):
     assert tenant.client.get("/suppliers/", {"country": "US"}).json()["count"] == 1
 
 
+def test_api_supplier_rut_is_stored_without_leading_zeros(tenant):
+    response = tenant.client.post(
+        "/suppliers/",
+        {"name": "Imprenta", "country": "CL", "tax_id": "07.608.642-7"},
+        format="json",
+    )
+
+    assert response.status_code == 201, response.json()
+    assert response.json()["tax_id"] == "7608642-7"
+
+
 def test_api_purchase_lifecycle(tenant):
     supplier = SupplierFactory(workspace=tenant.workspace)
     created = tenant.client.post(

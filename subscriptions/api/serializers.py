@@ -177,6 +177,12 @@ class SubscriptionCancelSerializer(StrictFieldsMixin, serializers.Serializer):
     at_period_end = serializers.BooleanField(
         default=False, help_text="Keep the period already billed and cancel when it ends."
     )
+    prorate = serializers.BooleanField(
+        default=False,
+        help_text="Cancel now and credit the unused days of the billed period running today "
+        "with a finalized credit note on the invoice that billed them. Not with "
+        "at_period_end (400).",
+    )
 
 
 class TestClockSerializer(serializers.Serializer):

@@ -64,8 +64,9 @@ class SubscriptionViewSet(TenantModelViewSet):
         responses={200: SubscriptionSerializer},  # the cancelled subscription, not a 204
     )
     def destroy(self, request: Request, *args: object, **kwargs: object) -> Response:
-        """Cancel, now or at the end of the billed period; `cancel_reason` and
-        `at_period_end` in the body or the query."""
+        """Cancel, now or at the end of the billed period; `cancel_reason`,
+        `at_period_end` and `prorate` in the body or the query. `prorate` credits the
+        unused days of the billed period with a credit note."""
         body = SubscriptionCancelSerializer(data=request.data or request.query_params.dict())
         body.is_valid(raise_exception=True)
         return self._respond(

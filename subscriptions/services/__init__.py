@@ -4,7 +4,11 @@ Every service is atomic, takes `now` from its caller (billing.clock for the tena
 records its event. Billing itself is cycles.py's; collection is collection.py's.
 """
 
-from subscriptions.services.create import subscription_create, subscription_update
+from subscriptions.services.create import (
+    subscription_create,
+    subscription_from_order,
+    subscription_update,
+)
 from subscriptions.services.lifecycle import (
     subscription_cancel,
     subscription_flag,
@@ -19,6 +23,7 @@ __all__ = [
     "subscription_cancel",
     "subscription_create",
     "subscription_flag",
+    "subscription_from_order",
     "subscription_pause",
     "subscription_process",
     "subscription_resume",

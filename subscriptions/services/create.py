@@ -9,13 +9,17 @@ from django.db import transaction
 
 from billing.errors import DomainError, InvalidInput
 from billing.models import DocumentType, Workspace
+from billing.services.events import event_record
+from catalog.selectors import coupon_queryset, plan_queryset
 from customers.choices import CustomerStatus
 from customers.models import Customer
+from invoices.models import Invoice, Order
 from invoices.orders import main_invoice_type
-from invoices.services import check_invoice_document_type
-from subscriptions.choices import SubscriptionStatus
+from invoices.services import check_invoice_document_type, invoice_update
+from subscriptions.calendar import boundary_after
+from subscriptions.choices import BilledKind, CollectionStatus, SubscriptionStatus
 from subscriptions.cycles import cycle_bill, fixed_clock
-from subscriptions.models import Subscription, SubscriptionAddOn, SubscriptionLine
+from subscriptions.models import BilledPeriod, Subscription, SubscriptionAddOn, SubscriptionLine
 from subscriptions.services.checks import (
     anchor_date,
     check_addons,
@@ -25,6 +29,7 @@ from subscriptions.services.checks import (
 )
 from subscriptions.services.common import local_today, lock, record, set_next_billing
 from subscriptions.services.proration import prorate
+from subscriptions.snapshots import subscription_cycle_snapshot
 
 # How far ahead a subscription may start: further is almost certainly a typo.
 MAX_START_AHEAD = timedelta(days=5 * 366)
@@ -100,8 +105,8 @@ def subscription_create(
         raise InvalidInput({"customer": ["This customer is archived."]})
     today = local_today(workspace, now)
     document = document or main_invoice_type(workspace)
-    check_invoice_document_type(workspace, document)
     currency = customer.currency_id
+    check_invoice_document_type(workspace, document, currency=currency)
     frequency = check_lines(lines, currency, today, None)
     check_addons(addons, currency)
     check_coupon("coupon", fields.get("coupon"), currency, today)
@@ -139,6 +144,59 @@ def subscription_create(
         cycle_bill(subscription_ids=[subscription.id], clock=fixed_clock(now), wait=True)
         subscription.refresh_from_db()
     return subscription
+
+
+@transaction.atomic
+def subscription_from_order(*, order: Order, invoice: Invoice) -> str:
+    """Start the subscription of an order's plans as the order is invoiced (order_invoice
+    calls it); returns its id.
+
+    Its lines are the order's plans × quantities, its coupon the order's (counted from
+    this first invoice), its `billing_cycles` the order's `billing_cycle`, its document
+    type the invoice's. The order's invoice bills its first period, from the invoice's
+    date to the next boundary: it is recorded as that period's billed period (so no cycle
+    bills the period again, G4) and collected once finalized; `next_billing` is that
+    boundary. There is no trial: the order is billed now. Items without a plan are
+    billed once, on the order's invoice.
+    """
+    today = invoice.date
+    scope = {"workspace": order.workspace, "test_mode": order.test_mode}
+    items = [item for item in order.items.all() if item.plan_id]
+    plans = plan_queryset().filter(pk__in=[item.plan_id for item in items], **scope).in_bulk()
+    lines = [{"plan": plans[item.plan_id], "quantity": item.quantity} for item in items]
+    try:
+        frequency = check_lines(lines, order.currency_id, today, None)
+    except InvalidInput as exc:  # e.g. a plan archived since the order was written
+        raise InvalidInput(
+            {key.replace("lines", "items", 1): value for key, value in exc.errors.items()}
+        ) from exc
+    end = boundary_after(today, frequency, today)
+    subscription = Subscription(
+        **scope, customer=order.customer, document=invoice.document,
+        currency_id=order.currency_id, frequency=frequency, date_start=today,
+        billing_anchor=today, previous_billing=today, cycles_billed=1,
+        billing_cycles=order.billing_cycle,
+        coupon=coupon_queryset().filter(pk=order.coupon_id, **scope).first(),
+    )  # fmt: skip
+    if order.billing_cycle == 1:
+        subscription.status = SubscriptionStatus.FINALIZED  # its one invoice is the order's
+    else:
+        set_next_billing(subscription, end)
+    subscription.save()
+    _store_lines(subscription, lines, first_cycle=1)
+    invoice_update(
+        invoice=invoice, period_start=today, period_end=end, subscription_id=subscription.id
+    )
+    BilledPeriod.objects.create(
+        subscription=subscription, kind=BilledKind.CYCLE, cycle=1, period_start=today,
+        period_end=end, invoice=invoice, collection_status=CollectionStatus.REVIEW,
+    )  # fmt: skip
+    record(subscription, "created")
+    event_record(
+        workspace=order.workspace, test_mode=order.test_mode, type="subscription.invoiced",
+        object_id=subscription.id, data=subscription_cycle_snapshot(subscription, invoice.id),
+    )  # fmt: skip
+    return subscription.id
 
 
 @transaction.atomic

@@ -23,6 +23,7 @@ from subscriptions.services.common import (
     set_next_billing,
     transition,
 )
+from subscriptions.services.proration import credit_unused_time
 
 
 @transaction.atomic
@@ -92,10 +93,19 @@ def subscription_cancel(
     now: datetime,
     cancel_reason: str = CancelReason.NOT_SPECIFIED,
     at_period_end: bool = False,
+    prorate: bool = False,
 ) -> Subscription:
     """Cancel now, or at the end of the period already billed (it is then not billed
     again, and cancels when its next billing comes). A paused subscription, or one not yet
-    billed, has no period running and cancels now."""
+    billed, has no period running and cancels now.
+
+    `prorate` (now only) credits the unused days of the billed period running today with
+    credit notes on the invoices that billed them (`credit_unused_time`)."""
+    if prorate and at_period_end:
+        raise InvalidInput(
+            {"prorate": ["Nothing is left to prorate at period end: the period billed is used "
+                         "in full. Send one of prorate and at_period_end."]}
+        )  # fmt: skip
     subscription = lock(subscription)
     if subscription.status in (SubscriptionStatus.CANCELLED, SubscriptionStatus.FINALIZED):
         raise DomainError(
@@ -113,6 +123,8 @@ def subscription_cancel(
     subscription.cancelled_at = now
     set_next_billing(subscription, None)
     subscription.save()
+    if prorate:
+        credit_unused_time(subscription, now)
     record(subscription, "cancelled")
     return subscription
 
@@ -145,10 +157,14 @@ def subscription_tax_agency_failed(*, document: Any) -> None:
     subscription_id = getattr(document, "subscription_id", None)
     if not subscription_id:
         return
-    errors = (document.tax_agency or {}).get("errors") or []
-    reason = "; ".join(str(e.get("message", "")) for e in errors if isinstance(e, dict))
+    # Every failure carries its reasons (a rejection, a timeout, an unreachable agency), as
+    # invoices.tax_agency stores them: [{"code", "field", "message"}].
+    reasons = (document.tax_agency or {}).get("reasons") or []
+    why = "; ".join(
+        f"{r.get('message', '')} ({r.get('code', '')})" for r in reasons if isinstance(r, dict)
+    )
     subscription_flag(
         subscription_id=subscription_id,
         reason=NeedsAttentionReason.BILLER_ISSUE,
-        description=f"The tax agency rejected invoice {document.pk}. {reason}".strip(),
+        description=f"The tax agency did not accept invoice {document.pk}: {why}",
     )

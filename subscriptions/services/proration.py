@@ -1,24 +1,61 @@
-"""Billing a mid-period change of plans: credit the unused days, invoice the new ones."""
+"""Prorating by day: a mid-period change of plans credits the unused days and invoices
+the new ones; an immediate cancellation can credit the unused days."""
 
-from datetime import datetime, timedelta
-from decimal import Decimal
-from typing import Any
+from collections import defaultdict
+from datetime import date, datetime, timedelta
+from decimal import ROUND_DOWN, ROUND_HALF_UP, Decimal
+from typing import Any, cast
 
 from django.db import transaction
 
 from billing.errors import DomainError
-from invoices.choices import InvoiceStatus
+from invoices.choices import DiscountScheme, InvoiceStatus
+from invoices.models import CreditNote, Invoice, InvoiceLine
 from invoices.notes import credit_note_create, note_finalize
 from invoices.services import invoice_create, invoice_finalize
 from subscriptions.choices import BilledKind, CollectionStatus
 from subscriptions.cycles import queue_collection
 from subscriptions.models import BilledPeriod, Subscription, SubscriptionLine
-from subscriptions.pricing import period_text, prorated, unit_price
+from subscriptions.pricing import (
+    PRORATED_GROSS,
+    UNIT_PRICE,
+    period_text,
+    plan_price,
+    prorated,
+)
 from subscriptions.services.common import local_today
 
 
 def _line_key(line: SubscriptionLine) -> tuple[str, Decimal]:
     return (line.plan_id, Decimal(line.quantity))
+
+
+def unused_days(period: BilledPeriod, today: date) -> tuple[int, int]:
+    """The days of a billed period left from `today` (today included), and the days it
+    billed: what a proration or a credit for the rest of the period is the share of."""
+    return (period.period_end - today).days, (period.period_end - period.period_start).days
+
+
+def _credit(
+    subscription: Subscription,
+    invoice: Invoice,
+    rows: list[dict[str, Any]],
+    description: str,
+    now: datetime,
+) -> CreditNote:
+    """A finalized reason-3 credit note of `rows` on a billed invoice, filed with the tax
+    agency like every note."""
+    if invoice.status == InvoiceStatus.DRAFT:
+        raise DomainError(
+            "subscription_period_in_review",
+            f"The period's invoice {invoice.id} is a draft in review; finalize or delete it first.",
+        )
+    today = local_today(subscription.workspace, now)
+    note = credit_note_create(
+        workspace=subscription.workspace, test_mode=subscription.test_mode, invoice=invoice,
+        reason=3, now=now, date=max(today, invoice.date), description=description, lines=rows,
+    )  # fmt: skip
+    return cast(CreditNote, note_finalize(note=note, now=now))
 
 
 def prorate(
@@ -46,25 +83,13 @@ def prorate(
         return  # not yet billed (a trial, or before the start): nothing to prorate
     removed = [line for line in before if _line_key(line) not in {_line_key(a) for a in after}]
     added = [line for line in after if _line_key(line) not in {_line_key(b) for b in before}]
-    days = (period.period_end - today).days
-    period_days = (period.period_end - period.period_start).days
+    days, period_days = unused_days(period, today)
     text = period_text(today, period.period_end)
     if removed:
-        if period.invoice.status == InvoiceStatus.DRAFT:
-            raise DomainError(
-                "subscription_period_in_review",
-                f"The period's invoice {period.invoice_id} is a draft in review; finalize or "
-                "delete it before changing the plans.",
-            )
         rows = [_prorated_row("Unused time on", line, days, period_days, text) for line in removed]
         for row in rows:
             del row["plan_id"]  # note lines name no plan
-        note = credit_note_create(
-            workspace=subscription.workspace, test_mode=subscription.test_mode,
-            invoice=period.invoice, reason=3, now=now, date=max(today, period.invoice.date),
-            description="Plan change: unused time", lines=rows,
-        )  # fmt: skip
-        note_finalize(note=note, now=now)
+        _credit(subscription, period.invoice, rows, "Plan change: unused time", now)
     if added:
         rows = [_prorated_row("Remaining time on", line, days, period_days, text) for line in added]
         invoice = invoice_create(
@@ -96,7 +121,89 @@ def _prorated_row(
         "name": f"{label} {plan.name}",
         "description": f"{text} (prorated {days}/{period_days} days)",
         "quantity": line.quantity,
-        "amount": prorated(unit_price(plan, line.quantity), days, period_days),
+        **plan_price(plan, line.quantity, (days, period_days)),
         "exempt": plan.exempt,
         "plan_id": plan.id,
     }
+
+
+def credit_unused_time(subscription: Subscription, now: datetime) -> list[CreditNote]:
+    """Credit the days left of the billed period running today, for a cancellation now.
+
+    Each of the subscription's lines is credited on the invoice that billed it for these
+    days: the period's own, or a later plan change's (matched by plan and quantity, the
+    latest first). The credit is the unused share of that invoice line, its unit price and
+    its discount, and of its part of the invoice's discount: the days left over the days
+    the invoice billed. So it gives back what was charged for those days, and no more.
+    A stretch no invoice billed (a trial, a pause) and an annulled invoice get nothing.
+    """
+    today = local_today(subscription.workspace, now)
+    periods = list(
+        BilledPeriod.objects.select_related("invoice")
+        .prefetch_related("invoice__lines")
+        .filter(subscription=subscription, period_start__lte=today, period_end__gt=today)
+        .order_by("-period_start", "-pk")
+    )
+    billed = {period.pk: list(period.invoice.lines.all()) for period in periods}
+    rows: dict[int, list[dict[str, Any]]] = defaultdict(list)
+    for line in subscription.lines.select_related("plan"):
+        for period in periods:
+            match = next(
+                (b for b in billed[period.pk] if (b.plan_id, b.quantity) == _line_key(line)), None
+            )
+            if match is not None:
+                billed[period.pk].remove(match)  # a line credits each billed line once
+                rows[period.pk].append(_unused_row(line, match, period, today))
+                break
+    notes = []
+    for period in reversed(periods):  # the oldest invoice's note first
+        if rows[period.pk] and period.invoice.status != InvoiceStatus.CANCELLED:
+            notes.append(
+                _credit(
+                    subscription, period.invoice, rows[period.pk], "Cancellation: unused time", now
+                )
+            )
+    return notes
+
+
+def _unused_row(
+    line: SubscriptionLine, billed: InvoiceLine, period: BilledPeriod, today: date
+) -> dict[str, Any]:
+    days, billed_days = unused_days(period, today)
+    amount = prorated(billed.amount, days, billed_days)
+    # A line billed at its exact price (tiers, packages, a prorated stub) is credited its
+    # exact share too, rounded once.
+    exact = (
+        None
+        if billed.gross is None
+        else prorated(billed.gross, days, billed_days, quantum=PRORATED_GROSS)
+    )
+    row = {
+        "name": f"Unused time on {line.plan.name}",
+        "description": f"{period_text(today, period.period_end)} "
+        f"(prorated {days}/{billed_days} days)",
+        "quantity": billed.quantity,
+        "amount": amount,
+        "gross": exact,
+        "exempt": billed.exempt,
+        "tax_percent": billed.tax_percent,
+        "code": billed.code,
+        "unit_label": billed.unit_label,
+        "discount": billed.discount,
+        "discount_scheme": billed.discount_scheme,
+    }
+    if billed.discount_scheme == DiscountScheme.AMOUNT:
+        row["discount"] = prorated(billed.discount, days, billed_days)
+    invoice = period.invoice
+    if invoice.discount_amount:
+        # The invoice's discount took this share off every line's total: take it off the
+        # credit too, with the line's own discount, as one amount.
+        share = invoice.discount_amount / (invoice.subtotal + invoice.discount_amount)
+        gross = amount * billed.quantity if exact is None else exact
+        own = row["discount"]
+        if billed.discount_scheme == DiscountScheme.PERCENT:
+            own = gross * own / 100
+        discount = (own + (gross - own) * share).quantize(UNIT_PRICE, rounding=ROUND_HALF_UP)
+        whole = gross.quantize(UNIT_PRICE, rounding=ROUND_DOWN)
+        row["discount"], row["discount_scheme"] = min(discount, whole), DiscountScheme.AMOUNT
+    return row

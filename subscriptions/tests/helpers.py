@@ -7,7 +7,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from billing.models import Workspace
-from catalog.models import AddOn, Coupon, Plan
+from catalog.models import AddOn, Coupon, Plan, PlanTier
 from customers.models import Customer
 from subscriptions import services
 from subscriptions.models import Subscription
@@ -37,6 +37,18 @@ def customer_of(workspace: Workspace) -> Customer:
 
 def plan_of(workspace: Workspace, amount: int = 10000, **kwargs: Any) -> Plan:
     return PlanFactory(workspace=workspace, test_mode=True, amount=Decimal(amount), **kwargs)
+
+
+def graduated_plan_of(workspace: Workspace, **kwargs: Any) -> Plan:
+    """Issue 13's graduated plan in pesos (its USD prices × 100): 1-1000 at 1 plus a flat
+    1000, 1001-10000 at 0.8, then 0.5. 999 999 units cost 504 199.5 exactly."""
+    plan = plan_of(workspace, 0, tiers_mode="range", **kwargs)
+    PlanTier.objects.create(
+        plan=plan, position=0, up_to=1000, amount=Decimal(1), flat_amount=Decimal(1000)
+    )
+    PlanTier.objects.create(plan=plan, position=1, up_to=10000, amount=Decimal("0.8"))
+    PlanTier.objects.create(plan=plan, position=2, up_to=None, amount=Decimal("0.5"))
+    return plan
 
 
 def addon_of(workspace: Workspace, amount: int = 5000, **kwargs: Any) -> AddOn:

@@ -222,3 +222,59 @@ def test_a_day_of_month_anchor_bills_to_that_day_then_keeps_it(tester: Tenant) -
     assert tester.client.patch(url, {"billing_anchor": 31}, format="json").status_code == 200
     moved = tester.client.patch(url, {"billing_anchor": 30}, format="json")
     assert moved.status_code == 400 and "billing_anchor" in moved.json()
+
+
+def test_cancel_with_prorate_in_the_query_or_the_body_credits_the_unused_days(
+    tester: Tenant,
+) -> None:
+    by_query = tester.client.post("/subscriptions/", _body(tester), format="json").json()
+    by_body = tester.client.post("/subscriptions/", _body(tester), format="json").json()
+    Workspace.objects.filter(pk=tester.workspace.pk).update(
+        test_clock_at=santiago(2026, 3, 20, 9, 0)
+    )
+    # [Mar 10, Apr 10) has 31 days, 21 unused from Mar 20: 2 × 10,000 × 21/31
+    # = 2 × 6,774.193548 = 13,548.387096 → 13,548; IVA 2,574.12 → 2,574.
+    for sub, response in (
+        (by_query, tester.client.delete(f"/subscriptions/{by_query['id']}/?prorate=true")),
+        (by_body, tester.client.delete(f"/subscriptions/{by_body['id']}/", {"prorate": True},
+                                       format="json")),
+    ):  # fmt: skip
+        assert response.status_code == 200, response.json()
+        assert set(response.json()) == FIELDS
+        assert (response.json()["status"], response.json()["cancelled"]) == (
+            "cancelled", "2026-03-20T12:00:00Z"
+        )  # fmt: skip
+        [invoice] = tester.client.get(f"/subscriptions/{sub['id']}/invoices/").json()["results"]
+        notes = tester.client.get(f"/creditnotes/?invoice={invoice['id']}").json()["results"]
+        shown = [(n["status"], n["reason"], n["date"], n["subtotal"], n["total"]) for n in notes]
+        assert shown == [("finalized", 3, "2026-03-20", "13548", "16122")]
+        assert notes[0]["lines"][0]["description"] == (
+            "2026-03-20 – 2026-04-09 (prorated 21/31 days)"
+        )
+
+
+def test_prorate_with_at_period_end_is_a_400(tester: Tenant) -> None:
+    sub = tester.client.post("/subscriptions/", _body(tester), format="json").json()
+    url = f"/subscriptions/{sub['id']}/"
+    response = tester.client.delete(f"{url}?at_period_end=true&prorate=true")
+    assert response.status_code == 400
+    assert "at_period_end" in response.json()["prorate"][0]  # not an unknown field
+    body = tester.client.delete(url, {"prorate": "maybe"}, format="json")
+    assert body.status_code == 400 and "prorate" in body.json()
+    assert tester.client.get(url).json()["status"] == "active"
+
+
+def test_a_subscription_in_dollars_bills_export_invoices(tester: Tenant) -> None:
+    scope = {"workspace": tester.workspace, "test_mode": True}
+    customer = CustomerFactory(**scope, country_id="US", currency_id="USD", tax_id="")
+    lines = [{"plan": PlanFactory(**scope, currency_id="USD").id}]
+    body = {"customer": customer.id, "lines": lines}
+
+    factura = tester.client.post("/subscriptions/", body, format="json")
+    export = tester.client.post("/subscriptions/", {**body, "document": 110}, format="json")
+
+    assert factura.status_code == 400, factura.json()
+    assert factura.json()["code"] == "document_currency_mismatch"
+    assert export.status_code == 201, export.json()
+    history = tester.client.get(f"/subscriptions/{export.json()['id']}/invoices/").json()
+    assert [(i["document"], i["currency"]) for i in history["results"]] == [(110, "USD")]

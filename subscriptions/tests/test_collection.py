@@ -110,8 +110,10 @@ def test_a_tax_agency_rejection_puts_the_subscription_in_needs_attention() -> No
     workspace = workspace_at(now)
     subscription = subscribe(workspace, now, [(plan_of(workspace), 1)])
     invoice = BilledPeriod.objects.get(subscription=subscription).invoice
-    _finish(invoice, BillerStatus.FAILED, {"errors": [{"message": "RUT receptor inválido"}]})
+    reason = {"code": "customer_tax_id_invalid", "field": "customer_tax_id",
+              "message": "RUT receptor inválido"}  # fmt: skip
+    _finish(invoice, BillerStatus.FAILED, {"reasons": [reason]})  # as invoices.tax_agency does
     subscription.refresh_from_db()
     assert subscription.status == SubscriptionStatus.NEEDS_ATTENTION
     assert subscription.needs_attention_reason == NeedsAttentionReason.BILLER_ISSUE
-    assert "RUT receptor inválido" in subscription.status_description
+    assert "RUT receptor inválido (customer_tax_id_invalid)" in subscription.status_description

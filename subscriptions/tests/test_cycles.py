@@ -13,6 +13,7 @@ from config.celery import app as celery_app
 from invoices import pdf
 from invoices.batch import InvoiceDraft, invoice_batch_snapshot, invoices_issue_batch
 from invoices.models import Invoice
+from invoices.notes import credit_note_create
 from invoices.services import invoice_create, invoice_finalize
 from invoices.snapshots import invoice_snapshot
 from invoices.tasks import render_document_pdfs
@@ -22,6 +23,7 @@ from subscriptions.cycles import cycle_run, fixed_clock
 from subscriptions.models import BilledPeriod
 from subscriptions.tests.helpers import (
     customer_of,
+    graduated_plan_of,
     invoice_rows,
     plan_of,
     santiago,
@@ -118,6 +120,30 @@ def test_each_cycle_issues_one_numbered_invoice_and_moves_on() -> None:
     line = period.invoice.lines.get()
     assert line.description == "2026-02-15 – 2026-03-14"
     assert period.invoice.collection_method == "deferred"
+
+
+def test_a_graduated_plan_bills_its_exact_tier_sum_rounded_once() -> None:
+    # 1000 × 1 + 1000 + 9000 × 0.8 + 989 999 × 0.5 = 504 199.5 → 504 200 half-up. Priced
+    # through its six-decimal average (0.5042 a unit) it would be 504 199.4958 → 504 199.
+    now = santiago(2026, 1, 15, 10, 0)
+    workspace = workspace_at(now)
+    subscription = subscribe(workspace, now, [(graduated_plan_of(workspace), 999999)])
+    feb = santiago(2026, 2, 15, 0, 0)
+    cycle_run(clock=fixed_clock(feb), now=feb, workspace=workspace, test_mode=True)
+
+    invoices = Invoice.objects.filter(subscription_id=subscription.id).order_by("period_start")
+    # The first cycle is issued alone, the second by the batch: both price it the same.
+    assert [(i.subtotal, i.tax, i.total) for i in invoices] == [
+        (D(504200), D(95798), D(599998)),
+        (D(504200), D(95798), D(599998)),
+    ]
+    line = invoices[0].lines.get()
+    assert (line.quantity, line.amount, line.total) == (999999, D("0.5042"), D(504200))
+    # A credit note that annuls the invoice mirrors its lines: the same exact price.
+    note = credit_note_create(
+        workspace=workspace, test_mode=True, invoice=invoices[0], reason=1, now=feb
+    )
+    assert (note.subtotal, note.total) == (D(504200), D(599998))
 
 
 def test_review_mode_keeps_cycle_invoices_as_drafts() -> None:

@@ -1,18 +1,29 @@
 """Pause, resume, cancel and proration: worked examples, checked by hand."""
 
-from datetime import date
+from datetime import date, datetime
 from decimal import Decimal
 
 import pytest
+from django.utils import timezone
 
 from billing.errors import DomainError, InvalidInput
-from billing.models import Event
+from billing.models import Country, DocumentType, Event
 from invoices.models import CreditNote, Invoice
+from invoices.tax_agency import tax_agency_attempt
 from subscriptions import services
 from subscriptions.choices import SUBSCRIPTION_TRANSITIONS, SubscriptionStatus
 from subscriptions.clocks import clock_advance
 from subscriptions.models import Subscription
-from subscriptions.tests.helpers import invoice_rows, plan_of, santiago, subscribe, workspace_at
+from subscriptions.tests.helpers import (
+    coupon_of,
+    graduated_plan_of,
+    invoice_rows,
+    plan_of,
+    santiago,
+    subscribe,
+    workspace_at,
+)
+from tests.factories import CustomerFactory, PlanFactory
 
 pytestmark = pytest.mark.django_db
 D = Decimal
@@ -199,6 +210,30 @@ def test_a_quantity_change_in_a_31_day_month_rounds_once_per_line() -> None:
     assert (charge.quantity, charge.amount, charge.total) == (3, D("7096.774194"), D(21290))
 
 
+def test_a_graduated_plan_is_prorated_from_its_exact_price() -> None:
+    # April has 30 days; on Apr 9, 22 are left. 999 999 units cost 504 199.5 exactly:
+    # credit 504 199.5 × 22/30 = 369 746.3 → 369 746. 1 999 999 units cost 1 004 199.5:
+    # charge × 22/30 = 736 412.97 → 736 413. A six-decimal prorated unit price times the
+    # units gives 369 747 and 736 414.
+    start = santiago(2026, 4, 1, 9, 0)
+    workspace = workspace_at(start)
+    plan = graduated_plan_of(workspace)
+    subscription = subscribe(workspace, start, [(plan, 999999)])
+    services.subscription_update(
+        subscription=subscription, now=santiago(2026, 4, 9, 9, 0),
+        lines=[{"plan": plan, "quantity": D(1999999)}],
+    )  # fmt: skip
+
+    [credit] = CreditNote.objects.get(invoice__subscription_id=subscription.id).lines.all()
+    assert (credit.description, credit.total) == (
+        "2026-04-09 – 2026-04-30 (prorated 22/30 days)",
+        D(369746),
+    )
+    extra = Invoice.objects.get(subscription_id=subscription.id, period_start=date(2026, 4, 9))
+    [charge] = extra.lines.all()
+    assert (charge.quantity, charge.total) == (1999999, D(736413))
+
+
 def test_lines_must_share_the_subscription_frequency() -> None:
     now = santiago(2026, 5, 1, 9, 0)
     workspace = workspace_at(now)
@@ -209,3 +244,162 @@ def test_lines_must_share_the_subscription_frequency() -> None:
             subscription=subscription, now=now, lines=[{"plan": annual, "quantity": D(1)}]
         )
     assert "lines" in error.value.errors
+
+
+def _cancel_prorated(subscription: Subscription, now: datetime) -> list[CreditNote]:
+    services.subscription_cancel(subscription=subscription, now=now, prorate=True)
+    return list(CreditNote.objects.filter(invoice__subscription_id=subscription.id))
+
+
+def test_cancel_now_prorated_credits_the_unused_days_on_the_periods_invoice() -> None:
+    # May has 31 days; cancelled on May 10, 22 are unused. 2 seats of 10,000:
+    # 2 × (10,000 × 22/31 = 7,096.774194) = 14,193.548388 → 14,194; IVA 2,696.86 → 2,697.
+    start = santiago(2026, 5, 1, 9, 0)
+    workspace = workspace_at(start)
+    subscription = subscribe(workspace, start, [(plan_of(workspace, 10000, name="Seat"), 2)])
+    may = Invoice.objects.get(subscription_id=subscription.id)
+    cancel_at = santiago(2026, 5, 10, 15, 0)
+
+    [note] = _cancel_prorated(subscription, cancel_at)
+
+    subscription.refresh_from_db()
+    assert (subscription.status, subscription.next_billing) == ("cancelled", None)
+    assert (note.invoice_id, note.status, note.reason, note.document_id) == (
+        may.id, "finalized", 3, 61
+    )  # fmt: skip
+    assert note.number is not None and note.biller_status == "pending"  # filed like any note
+    assert (note.date, note.subtotal, note.tax, note.total) == (
+        date(2026, 5, 10), D(14194), D(2697), D(16891)
+    )  # fmt: skip
+    assert note.references == [{
+        "document": "33", "serial": str(may.number), "date": "2026-05-01", "code": 3,
+        "description": "Cancellation: unused time",
+    }]  # fmt: skip
+    [credit] = note.lines.all()
+    assert (credit.name, credit.quantity, credit.amount, credit.total) == (
+        "Unused time on Seat", 2, D("7096.774194"), D(14194)
+    )  # fmt: skip
+    assert credit.description == "2026-05-10 – 2026-05-31 (prorated 22/31 days)"
+    assert sorted(Event.objects.filter(object_id=note.id).values_list("type", flat=True)) == [
+        "credit_note.created", "credit_note.finalized"
+    ]  # fmt: skip
+    assert Event.objects.filter(object_id=subscription.id, type="subscription.cancelled").exists()
+
+
+def test_cancel_now_prorated_in_dollars_on_an_export_invoice() -> None:
+    # February 2026 has 28 days; cancelled on Feb 11, 18 are unused. 3 × 99.99 USD:
+    # 99.99 × 18/28 = 64.279286 a unit; × 3 = 192.837858 → 192.84, exempt (110, export).
+    start = santiago(2026, 2, 1, 9, 0)
+    workspace = workspace_at(start)
+    customer = CustomerFactory(
+        workspace=workspace, test_mode=True, country=Country.objects.get(code="US"),
+        currency_id="USD", tax_id="",
+    )  # fmt: skip
+    plan = PlanFactory(workspace=workspace, test_mode=True, name="Pro", currency_id="USD",
+                       amount=D("99.99"))  # fmt: skip
+    subscription = subscribe(
+        workspace, start, [(plan, 3)], customer=customer,
+        document=DocumentType.objects.get(country_id="CL", code="110"),
+    )  # fmt: skip
+    february = Invoice.objects.get(subscription_id=subscription.id)
+    assert february.total == D("299.97")
+
+    [note] = _cancel_prorated(subscription, santiago(2026, 2, 11, 9, 0))
+
+    assert (note.invoice_id, note.document_id, note.currency_id) == (february.id, 112, "USD")
+    assert (note.subtotal, note.exempt, note.tax, note.total) == (
+        D("192.84"), D("192.84"), D(0), D("192.84")
+    )  # fmt: skip
+    [credit] = note.lines.all()
+    assert (credit.amount, credit.total) == (D("64.279286"), D("192.84"))
+
+
+def test_a_prorated_cancellation_gives_back_what_was_charged_after_discounts() -> None:
+    # April (30 days) billed 30,000 − 20 % = 24,000. Cancelled on Apr 16: 15 days unused,
+    # 15,000 − 20 % = 12,000 (+ IVA 2,280), never the undiscounted 15,000.
+    start = santiago(2026, 4, 1, 9, 0)
+    workspace = workspace_at(start)
+    coupon = coupon_of(workspace, amount=D(20), duration_scheme="forever")
+    subscription = subscribe(workspace, start, [(plan_of(workspace, 30000), 1)], coupon=coupon)
+    april = Invoice.objects.get(subscription_id=subscription.id)
+    assert april.subtotal == D(24000)
+
+    [note] = _cancel_prorated(subscription, santiago(2026, 4, 16, 9, 0))
+
+    assert (note.invoice_id, note.subtotal, note.tax, note.total) == (
+        april.id, D(12000), D(2280), D(14280)
+    )  # fmt: skip
+
+
+def test_after_an_upgrade_the_new_plan_is_credited_on_the_invoice_that_billed_it() -> None:
+    # Basic (30,000) from Apr 1; Premium (60,000) from Apr 16, invoiced 30,000 for
+    # [Apr 16, May 1) while Basic's 15 days were credited. Cancelled on Apr 21: Premium's
+    # 10 unused days of the 15 that invoice billed, 30,000 × 10/15 = 20,000, on that invoice.
+    start = santiago(2026, 4, 1, 9, 0)
+    workspace = workspace_at(start)
+    basic, premium = plan_of(workspace, 30000), plan_of(workspace, 60000, name="Premium")
+    subscription = subscribe(workspace, start, [(basic, 1)])
+    services.subscription_update(
+        subscription=subscription, now=santiago(2026, 4, 16, 9, 0),
+        lines=[{"plan": premium, "quantity": D(1)}],
+    )  # fmt: skip
+    upgrade = Invoice.objects.get(subscription_id=subscription.id, period_start=date(2026, 4, 16))
+
+    notes = _cancel_prorated(subscription, santiago(2026, 4, 21, 9, 0))
+
+    [cancellation] = [n for n in notes if n.description == "Cancellation: unused time"]
+    assert (cancellation.invoice_id, cancellation.subtotal, cancellation.total) == (
+        upgrade.id, D(20000), D(23800)
+    )  # fmt: skip
+    assert len(notes) == 2  # and the plan change's, on April's invoice; nothing more
+
+
+def test_a_prorated_cancellation_credits_nothing_when_no_period_is_billed() -> None:
+    # In a trial, and after a pause outlived the billed period, no invoice billed today.
+    start = santiago(2026, 1, 15, 9, 0)
+    workspace = workspace_at(start)
+    trial = subscribe(workspace, start, [(plan_of(workspace), 1)], trial_end=date(2026, 2, 1))
+    paused = subscribe(workspace, start, [(plan_of(workspace), 1)])
+    services.subscription_pause(subscription=paused, now=santiago(2026, 1, 20, 9, 0))
+    assert _cancel_prorated(trial, santiago(2026, 1, 20, 9, 0)) == []
+    clock_advance(workspace=workspace, test_mode=True, now=start, to=santiago(2026, 3, 1, 9, 0))
+    assert _cancel_prorated(paused, santiago(2026, 3, 1, 9, 0)) == []  # Feb 15 was not billed
+    for subscription in (trial, paused):
+        subscription.refresh_from_db()
+        assert subscription.status == SubscriptionStatus.CANCELLED
+
+
+def test_prorate_at_period_end_is_refused() -> None:
+    now = santiago(2026, 4, 1, 9, 0)
+    workspace = workspace_at(now)
+    subscription = subscribe(workspace, now, [(plan_of(workspace), 1)])
+    with pytest.raises(InvalidInput) as error:
+        services.subscription_cancel(
+            subscription=subscription, now=now, at_period_end=True, prorate=True
+        )
+    assert "prorate" in error.value.errors
+    subscription.refresh_from_db()
+    assert (subscription.status, subscription.cancel_at_period_end) == ("active", False)
+
+
+def test_a_cycle_invoice_the_agency_rejects_flags_its_subscription_with_the_reason() -> None:
+    start = santiago(2026, 1, 15, 9, 0)
+    workspace = workspace_at(start, tax_id="76086428-5")
+    unregistered = CustomerFactory(workspace=workspace, test_mode=True, tax_id="11111111-1")
+    subscription = subscribe(workspace, start, [(plan_of(workspace), 1)], customer=unregistered)
+    invoice = Invoice.objects.get(subscription_id=subscription.id)
+
+    # Each submit and poll the moment it is due, as beat would.
+    at = timezone.now()
+    while (at := tax_agency_attempt(document_id=invoice.pk, clock=lambda: at)) is not None:
+        pass
+
+    invoice.refresh_from_db()
+    assert invoice.biller_status == "failed"
+    subscription.refresh_from_db()
+    assert subscription.status == SubscriptionStatus.NEEDS_ATTENTION
+    assert subscription.needs_attention_reason == "biller_issue"
+    assert subscription.status_description == (
+        f"The tax agency did not accept invoice {invoice.id}: "
+        "11111111-1 is not registered with the tax agency. (customer_not_registered)"
+    )

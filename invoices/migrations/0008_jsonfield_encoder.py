@@ -6,63 +6,58 @@ from django.db import migrations, models
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("procurement", "0002_retention_rates"),
+        ('invoices', '0007_order_billing_cycle'),
     ]
 
     operations = [
         migrations.AlterField(
-            model_name="purchase",
+            model_name="creditnote",
             name="metadata",
             field=models.JSONField(blank=True, default=dict, encoder=billing.encoders.JSONEncoder),
         ),
         migrations.AlterField(
-            model_name="purchase",
+            model_name="creditnote",
             name="references",
             field=models.JSONField(blank=True, default=list, encoder=billing.encoders.JSONEncoder),
         ),
         migrations.AlterField(
-            model_name="purchase",
+            model_name="creditnote",
             name="tax_agency",
             field=models.JSONField(blank=True, default=dict, encoder=billing.encoders.JSONEncoder),
         ),
         migrations.AlterField(
-            model_name="purchasecreditnote",
+            model_name="debitnote",
             name="metadata",
             field=models.JSONField(blank=True, default=dict, encoder=billing.encoders.JSONEncoder),
         ),
         migrations.AlterField(
-            model_name="purchasecreditnote",
+            model_name="debitnote",
             name="references",
             field=models.JSONField(blank=True, default=list, encoder=billing.encoders.JSONEncoder),
         ),
         migrations.AlterField(
-            model_name="purchasecreditnote",
+            model_name="debitnote",
             name="tax_agency",
             field=models.JSONField(blank=True, default=dict, encoder=billing.encoders.JSONEncoder),
         ),
         migrations.AlterField(
-            model_name="retention",
+            model_name="invoice",
             name="metadata",
             field=models.JSONField(blank=True, default=dict, encoder=billing.encoders.JSONEncoder),
         ),
         migrations.AlterField(
-            model_name="retention",
+            model_name="invoice",
             name="references",
             field=models.JSONField(blank=True, default=list, encoder=billing.encoders.JSONEncoder),
         ),
         migrations.AlterField(
-            model_name="retention",
+            model_name="invoice",
             name="tax_agency",
             field=models.JSONField(blank=True, default=dict, encoder=billing.encoders.JSONEncoder),
         ),
         migrations.AlterField(
-            model_name="supplier",
+            model_name="order",
             name="metadata",
-            field=models.JSONField(blank=True, default=dict, encoder=billing.encoders.JSONEncoder),
-        ),
-        migrations.AlterField(
-            model_name="supplier",
-            name="tax_settings",
             field=models.JSONField(blank=True, default=dict, encoder=billing.encoders.JSONEncoder),
         ),
     ]

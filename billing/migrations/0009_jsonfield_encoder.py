@@ -6,7 +6,7 @@ from django.db import migrations, models
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("billing", "0007_workspace_review_and_test_clock"),
+        ('billing', '0008_rut_without_leading_zeros'),
     ]
 
     operations = [

@@ -6,10 +6,15 @@ from django.db import migrations, models
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("customers", "0001_initial"),
+        ('customers', '0003_rut_without_leading_zeros'),
     ]
 
     operations = [
+        migrations.AlterField(
+            model_name="customerbalancetransaction",
+            name="metadata",
+            field=models.JSONField(blank=True, default=dict, encoder=billing.encoders.JSONEncoder),
+        ),
         migrations.AlterField(
             model_name="contact",
             name="metadata",

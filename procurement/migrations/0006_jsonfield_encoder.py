@@ -6,58 +6,63 @@ from django.db import migrations, models
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("invoices", "0002_creditnote_biller_attempts_and_more"),
+        ('procurement', '0005_line_tax'),
     ]
 
     operations = [
         migrations.AlterField(
-            model_name="creditnote",
+            model_name="purchase",
             name="metadata",
             field=models.JSONField(blank=True, default=dict, encoder=billing.encoders.JSONEncoder),
         ),
         migrations.AlterField(
-            model_name="creditnote",
+            model_name="purchase",
             name="references",
             field=models.JSONField(blank=True, default=list, encoder=billing.encoders.JSONEncoder),
         ),
         migrations.AlterField(
-            model_name="creditnote",
+            model_name="purchase",
             name="tax_agency",
             field=models.JSONField(blank=True, default=dict, encoder=billing.encoders.JSONEncoder),
         ),
         migrations.AlterField(
-            model_name="debitnote",
+            model_name="purchasecreditnote",
             name="metadata",
             field=models.JSONField(blank=True, default=dict, encoder=billing.encoders.JSONEncoder),
         ),
         migrations.AlterField(
-            model_name="debitnote",
+            model_name="purchasecreditnote",
             name="references",
             field=models.JSONField(blank=True, default=list, encoder=billing.encoders.JSONEncoder),
         ),
         migrations.AlterField(
-            model_name="debitnote",
+            model_name="purchasecreditnote",
             name="tax_agency",
             field=models.JSONField(blank=True, default=dict, encoder=billing.encoders.JSONEncoder),
         ),
         migrations.AlterField(
-            model_name="invoice",
+            model_name="retention",
             name="metadata",
             field=models.JSONField(blank=True, default=dict, encoder=billing.encoders.JSONEncoder),
         ),
         migrations.AlterField(
-            model_name="invoice",
+            model_name="retention",
             name="references",
             field=models.JSONField(blank=True, default=list, encoder=billing.encoders.JSONEncoder),
         ),
         migrations.AlterField(
-            model_name="invoice",
+            model_name="retention",
             name="tax_agency",
             field=models.JSONField(blank=True, default=dict, encoder=billing.encoders.JSONEncoder),
         ),
         migrations.AlterField(
-            model_name="order",
+            model_name="supplier",
             name="metadata",
+            field=models.JSONField(blank=True, default=dict, encoder=billing.encoders.JSONEncoder),
+        ),
+        migrations.AlterField(
+            model_name="supplier",
+            name="tax_settings",
             field=models.JSONField(blank=True, default=dict, encoder=billing.encoders.JSONEncoder),
         ),
     ]
