@@ -75,16 +75,21 @@ def test_the_draft_invoice_of_an_invoiced_order_is_kept(tenant) -> None:  # type
     assert Invoice.objects.filter(pk=invoice_id).exists()
 
 
-@pytest.mark.parametrize("status", ["requires_payment_method", "cancelled"])
-def test_an_order_with_an_intent_is_kept(tenant, status) -> None:  # type: ignore[no-untyped-def]
+@pytest.mark.parametrize(
+    ("status", "code"),
+    [("requires_payment_method", "order_has_open_intent"), ("cancelled", "order_has_intents")],
+)
+def test_an_order_with_an_intent_is_kept(tenant, status, code) -> None:  # type: ignore[no-untyped-def]
     order = OrderFactory(workspace=tenant.workspace)
     intent = IntentFactory(workspace=tenant.workspace, order=order, status=status)
 
     response = tenant.client.delete(f"/orders/{order.id}/")
 
     assert response.status_code == 409, response.content
-    assert response.json()["code"] == "order_has_intents"
-    assert intent.id in response.json()["detail"]
+    assert response.json()["code"] == code
+    assert (intent.id if code == "order_has_intents" else "cancel the intent") in response.json()[
+        "detail"
+    ]
     assert Order.objects.filter(pk=order.pk).exists()
 
 
