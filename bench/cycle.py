@@ -39,16 +39,17 @@ def arrange(count: int):
     """A workspace with `count` subscriptions due now (bulk-inserted: this is setup)."""
     from django.utils import timezone
 
+    from billing.clock import workspace_today
     from billing.models import Country
     from billing.services.workspaces import workspace_create
     from catalog.models import Coupon, Plan, Product
     from customers.models import Customer
-    from subscriptions.calendar import local_date, local_midnight
+    from subscriptions.calendar import local_midnight
     from subscriptions.models import Subscription, SubscriptionLine
 
     now = timezone.now()
     workspace = workspace_create(name="Bench cycles", country_code="CL", tax_id="76086428-5")
-    today = local_date(now, workspace.timezone)
+    today = workspace_today(workspace, now)
     scope = {"workspace": workspace, "test_mode": False}
     product = Product.objects.create(**scope, name="Plataforma", unit_label="mes")
     plans = [

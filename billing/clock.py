@@ -6,7 +6,8 @@ can run a year of billing cycles in one call. Views, tasks and beat ask here and
 `now` to services; services never read the system clock.
 """
 
-from datetime import datetime
+from datetime import date, datetime
+from zoneinfo import ZoneInfo
 
 from django.utils import timezone
 
@@ -28,3 +29,13 @@ def tenant_time(*, workspace: Workspace, test_mode: bool, real: datetime) -> dat
     if test_mode and workspace.test_clock_at is not None:
         return workspace.test_clock_at
     return real
+
+
+def workspace_today(workspace: Workspace, now: datetime) -> date:
+    """The date in the workspace's timezone at `now`: a document's default date, the day a
+    coupon or a pause is judged by."""
+    return local_date(now, workspace.timezone)
+
+
+def local_date(instant: datetime, timezone_name: str) -> date:
+    return timezone.localdate(instant, ZoneInfo(timezone_name))

@@ -21,17 +21,17 @@ from django.urls import URLPattern, path, reverse
 from django.utils import timezone
 from django.utils.html import format_html
 
+from billing.documents import apply_totals
 from billing.errors import DomainError, InvalidInput
+from billing.models import FiscalDocument
 from invoices import notes, orders, services
 from invoices.api.files import pdf_response
-from invoices.documents import apply_totals
 from invoices.mail import invoice_send
 from invoices.models import (
     CreditNote,
     CreditNoteLine,
     DebitNote,
     DebitNoteLine,
-    FiscalDocument,
     Invoice,
     InvoiceLine,
     Order,

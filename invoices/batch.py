@@ -22,11 +22,11 @@ from django.db import transaction
 from django.utils import timezone
 
 from billing.bulk import bulk_insert
+from billing.documents import apply_totals, build_lines
 from billing.models import Workspace
 from billing.services.events import NewEvent, event_record_many
 from billing.services.numbering import number_take_range
 from invoices.choices import InvoiceStatus
-from invoices.documents import apply_totals, build_lines
 from invoices.models import Invoice, InvoiceLine
 from invoices.pdf import documents_pdf_schedule
 

@@ -33,23 +33,10 @@ class NoteStatus(models.TextChoices):
     FINALIZED = "finalized"
 
 
-class BillerStatus(models.TextChoices):
-    PENDING = "pending"  # finalized, not yet sent to the tax agency
-    QUEUED = "queued"
-    PROCESSING = "processing"
-    SUCCEEDED = "succeeded"
-    FAILED = "failed"
-
-
 class CollectionMethod(models.TextChoices):
     DEFERRED = "deferred"
     DEFERRED_DUES = "deferred_dues"
     AUTOMATICALLY = "automatically"
-
-
-class DiscountScheme(models.TextChoices):
-    PERCENT = "%"
-    AMOUNT = "$"
 
 
 class ReferenceReason(models.IntegerChoices):

@@ -29,11 +29,11 @@ from datetime import date as date_type
 from datetime import datetime
 from decimal import Decimal
 from typing import Any, cast
-from zoneinfo import ZoneInfo
 
 from django.db import transaction
-from django.utils import timezone
 
+from billing.clock import workspace_today
+from billing.documents import LINE_FIELDS, apply_totals, build_lines, store_lines
 from billing.encoders import JSONEncoder
 from billing.errors import DomainError, InvalidInput
 from billing.models import DocumentType, Workspace
@@ -47,7 +47,6 @@ from invoices.choices import (
     NoteStatus,
     ReferenceReason,
 )
-from invoices.documents import LINE_FIELDS, apply_totals, build_lines, store_lines
 from invoices.models import (
     CreditNote,
     CreditNoteLine,
@@ -119,10 +118,6 @@ def _record(note: Note, verb: str) -> None:
         object_id=note.id,
         data=note_snapshot(note),
     )
-
-
-def workspace_today(workspace: Workspace, now: datetime) -> date_type:
-    return timezone.localdate(now, ZoneInfo(workspace.timezone))
 
 
 # Validation

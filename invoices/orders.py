@@ -1,7 +1,7 @@
 """Orders: what a customer ordered, priced by the server, turned into a draft invoice.
 
 An order is priced exactly as the invoice it will produce: its items are invoice lines
-and its totals come from invoices.documents.apply_totals over an unsaved invoice with the
+and its totals come from billing.documents.apply_totals over an unsaved invoice with the
 order's terms (document type, currency, coupon discount). Prices are fixed when the order
 is written: invoicing it later uses the stored items, whatever the catalog says by then.
 
@@ -30,9 +30,12 @@ from typing import Any, cast
 from django.db import transaction
 from django.db.models import ProtectedError
 
+from billing.choices import DiscountScheme
+from billing.clock import workspace_today
+from billing.documents import LINE_FIELDS, apply_totals, base_tax_percent, build_lines, store_lines
 from billing.encoders import JSONEncoder
 from billing.errors import DomainError, InvalidInput
-from billing.models import Currency, DocumentType, Workspace
+from billing.models import Currency, DocumentType, Line, Workspace
 from billing.services.events import event_record
 from catalog.choices import CatalogStatus, UsageScheme
 from catalog.models import Coupon
@@ -45,10 +48,7 @@ from catalog.selectors import (
 )
 from customers.choices import CustomerStatus
 from customers.models import Customer
-from invoices.choices import DiscountScheme
-from invoices.documents import LINE_FIELDS, apply_totals, base_tax_percent, build_lines, store_lines
-from invoices.models import Invoice, Line, Order, OrderItem, OrderStatus
-from invoices.notes import workspace_today
+from invoices.models import Invoice, Order, OrderItem, OrderStatus
 from invoices.selectors import order_has_open_intent
 from invoices.services import check_invoice_document_type, invoice_create
 

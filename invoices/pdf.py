@@ -22,9 +22,9 @@ from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils.text import slugify
 
-from billing.models import DocumentType
+from billing.models import DocumentType, FiscalDocument
 from billing.money import minor_units
-from invoices.models import CreditNote, DebitNote, FiscalDocument, Invoice
+from invoices.models import CreditNote, DebitNote, Invoice
 
 
 @dataclass(frozen=True)

@@ -6,7 +6,6 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
-from zoneinfo import ZoneInfo
 
 from django.db.models import (
     Aggregate,
@@ -24,6 +23,7 @@ from django.db.models import (
 )
 from django.db.models.functions import Cast, Coalesce, JSONObject
 
+from billing.clock import local_date
 from billing.money import AMOUNT_DECIMAL_PLACES, AMOUNT_MAX_DIGITS
 from customers.models import Customer, CustomerBalanceTransaction
 from invoices.choices import InvoiceStatus, NoteStatus
@@ -282,7 +282,7 @@ _AGGREGATION_NAMES = {
 
 def month_bounds(*, now: datetime, timezone: str) -> tuple[date, date]:
     """[first day of the month, first day of the next) in the workspace's calendar."""
-    today = now.astimezone(ZoneInfo(timezone)).date()
+    today = local_date(now, timezone)
     first = today.replace(day=1)
     following = (
         first.replace(year=first.year + 1, month=1)

@@ -6,6 +6,7 @@ from typing import Any
 
 from django.db import transaction
 
+from billing.documents import apply_totals, base_tax_percent, build_lines, store_lines
 from billing.errors import DomainError, InvalidInput
 from billing.models import DocumentType, Workspace
 from billing.services.events import event_record
@@ -13,7 +14,6 @@ from billing.services.numbering import number_take
 from customers.choices import CustomerStatus
 from customers.models import Customer
 from invoices.choices import INVOICE_TRANSITIONS, InvoiceStatus
-from invoices.documents import apply_totals, base_tax_percent, build_lines, store_lines
 from invoices.models import Invoice, InvoiceLine, Order
 from invoices.pdf import document_pdf_schedule
 from invoices.selectors import invoice_amount_due, invoice_has_processing_payments

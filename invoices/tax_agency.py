@@ -29,9 +29,12 @@ from django.db import transaction
 from django.db.models import F, Q
 from django.utils.module_loading import import_string
 
+from billing.choices import BillerStatus
 from billing.clock import tenant_time
 from billing.db import relax_commit_durability
+from billing.documents import line_tax_percent
 from billing.errors import DomainError
+from billing.models import FiscalDocument
 from billing.money import round_amount
 from billing.services.events import event_record
 from billing.tax_agency import (
@@ -41,9 +44,7 @@ from billing.tax_agency import (
     TaxDocumentReference,
     agency_for_country,
 )
-from invoices.choices import BillerStatus
-from invoices.documents import line_tax_percent
-from invoices.models import CreditNote, DebitNote, FiscalDocument, Invoice
+from invoices.models import CreditNote, DebitNote, Invoice
 from invoices.notes import note_snapshot
 from invoices.snapshots import invoice_snapshot
 

@@ -9,9 +9,9 @@ from django.db.models import F, Q
 
 from billing.encoders import JSONEncoder
 from billing.ids import public_id_field
-from billing.models import TenantModel
+from billing.models import TenantModel, money_field
 from customers.models import Customer
-from invoices.models import Invoice, Order, money_field
+from invoices.models import Invoice, Order
 from payments.choices import (
     GatewayKind,
     IntentStatus,

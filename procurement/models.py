@@ -2,7 +2,7 @@
 
 The documents are `FiscalDocument`s like invoices (same totals columns, same biller_status
 life, same PDF field) with a supplier in place of the customer, so the shared machinery
-(invoices.documents, invoices.tax_agency, invoices.pdf) handles them unchanged.
+(billing.documents, invoices.tax_agency, invoices.pdf) handles them unchanged.
 """
 
 from decimal import Decimal
@@ -11,8 +11,7 @@ from django.db import models
 
 from billing.encoders import JSONEncoder
 from billing.ids import public_id_field
-from billing.models import TenantModel
-from invoices.models import FiscalDocument, Line
+from billing.models import FiscalDocument, Line, TenantModel
 from procurement.choices import ProcurementStatus
 
 

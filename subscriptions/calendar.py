@@ -90,7 +90,3 @@ def local_midnight(day: date, timezone_name: str) -> datetime:
     offset in force before the gap, which lands on 01:00, when the day really begins."""
     local = datetime.combine(day, time(0), tzinfo=ZoneInfo(timezone_name))
     return local.astimezone(UTC)
-
-
-def local_date(instant: datetime, timezone_name: str) -> date:
-    return instant.astimezone(ZoneInfo(timezone_name)).date()

@@ -20,11 +20,12 @@ from django.db.models import Prefetch, prefetch_related_objects
 from django.db.models.functions import Now
 
 from billing.bulk import bulk_insert
+from billing.clock import workspace_today
 from billing.models import Workspace
 from billing.services.events import NewEvent, event_record_many
 from catalog.models import Plan, PlanTier
 from invoices.batch import InvoiceDraft, invoices_issue_batch
-from subscriptions.calendar import boundary_after, local_date, local_midnight
+from subscriptions.calendar import boundary_after, local_midnight
 from subscriptions.choices import CollectionStatus, SubscriptionStatus
 from subscriptions.models import BilledPeriod, Subscription, SubscriptionAddOn, SubscriptionLine
 from subscriptions.pricing import cycle_draft
@@ -116,7 +117,7 @@ def _advance(subscription: Subscription, batch: _TenantBatch, items: Items) -> N
         period_start=start,
         period_end=end,
         cycle=cycle,
-        invoice_date=max(start, local_date(batch.now, timezone_name)),
+        invoice_date=max(start, workspace_today(batch.workspace, batch.now)),
     )
     subscription.previous_billing = start
     subscription.cycles_billed = cycle

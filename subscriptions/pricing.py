@@ -3,26 +3,27 @@
 Pure over loaded objects (the subscription with its lines' plans and tiers, coupons,
 add-ons, document type and workspace): no queries, no clock, so a batch of thousands
 is priced in memory. Prices come from catalog.pricing and totals from
-invoices.documents.apply_totals, the code every invoice uses.
+billing.documents.apply_totals, the code every invoice uses.
 """
 
 from datetime import date, timedelta
 from decimal import ROUND_HALF_UP, Decimal, localcontext
 from typing import Any
 
+from billing.choices import DiscountScheme
+from billing.documents import apply_totals, base_tax_percent, build_lines
 from catalog.choices import ApplyOn, ApplyScheme, DurationScheme
 from catalog.models import AddOn, Coupon, Plan
 from catalog.pricing import plan_line_price
 from invoices.batch import InvoiceDraft
-from invoices.choices import CollectionMethod, DiscountScheme
-from invoices.documents import apply_totals, base_tax_percent, build_lines
+from invoices.choices import CollectionMethod
 from invoices.models import Invoice, InvoiceLine
 from subscriptions.calendar import period_containing
 from subscriptions.choices import CollectionScheme
 from subscriptions.models import Subscription, SubscriptionAddOn, SubscriptionLine
 
 UNIT_PRICE = Decimal("0.000001")
-# A prorated gross keeps the fifteen decimals a line's gross stores (invoices.models.Line).
+# A prorated gross keeps the fifteen decimals a line's gross stores (billing.models.Line).
 PRORATED_GROSS = Decimal("1E-15")
 
 

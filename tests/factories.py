@@ -11,10 +11,10 @@ import factory
 from django.contrib.auth import get_user_model
 from stdnum.cl import rut
 
+from billing.documents import apply_totals
 from billing.models import Country, Event, Membership, Workspace
 from catalog.models import AddOn, Coupon, Plan, Product, Tax
 from customers.models import Contact, Customer
-from invoices.documents import apply_totals
 from invoices.models import (
     CreditNote,
     CreditNoteLine,

@@ -1,4 +1,5 @@
-from billing.models.base import TenantModel
+from billing.models.base import TenantModel, money_field
+from billing.models.documents import FiscalDocument, Line, filed_once_constraint
 from billing.models.events import Event
 from billing.models.idempotency import IdempotencyKey
 from billing.models.numbering import NumberSequence
@@ -12,11 +13,15 @@ __all__ = [
     "Currency",
     "DocumentType",
     "Event",
+    "FiscalDocument",
     "IdempotencyKey",
+    "Line",
     "Membership",
     "NumberSequence",
     "SandboxSubmission",
     "State",
     "TenantModel",
     "Workspace",
+    "filed_once_constraint",
+    "money_field",
 ]

@@ -1,6 +1,10 @@
+from decimal import Decimal
+from typing import Any
+
 from django.db import models
 
 from billing.encoders import JSONEncoder
+from billing.money import AMOUNT_DECIMAL_PLACES, AMOUNT_MAX_DIGITS
 
 
 class TenantModel(models.Model):
@@ -19,3 +23,10 @@ class TenantModel(models.Model):
     class Meta:
         abstract = True
         ordering = ["-created_at", "-id"]
+
+
+def money_field(**kwargs: Any) -> models.DecimalField:
+    kwargs.setdefault("default", Decimal(0))
+    return models.DecimalField(
+        max_digits=AMOUNT_MAX_DIGITS, decimal_places=AMOUNT_DECIMAL_PLACES, **kwargs
+    )

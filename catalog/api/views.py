@@ -1,7 +1,5 @@
 from typing import Any, cast
-from zoneinfo import ZoneInfo
 
-from django.utils import timezone
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework.decorators import action
 from rest_framework.request import Request
@@ -9,6 +7,7 @@ from rest_framework.response import Response
 
 from billing.api.errors import ErrorSerializer, ValidationErrorSerializer
 from billing.api.viewsets import TenantModelViewSet
+from billing.clock import workspace_today
 from catalog import selectors, services
 from catalog.api.serializers import (
     AddOnSerializer,
@@ -170,7 +169,7 @@ class CouponViewSet(ArchivableViewSet):
         query = CouponValidateQuerySerializer(data=request.query_params)
         query.is_valid(raise_exception=True)
         tenant = self.tenant
-        today = timezone.localdate(self.tenant_now(), ZoneInfo(tenant["workspace"].timezone))
+        today = workspace_today(tenant["workspace"], self.tenant_now())
         coupon = selectors.coupon_redeemable(
             **tenant, code=query.validated_data["code"], today=today
         )

@@ -11,11 +11,11 @@ from billing.api.serializers import (
     TenantModelSerializer,
     TenantRelatedField,
 )
-from billing.models import DocumentType
+from billing.models import DocumentType, FiscalDocument
 from billing.money import AMOUNT_DECIMAL_PLACES
 from catalog.models import Plan, Tax
 from invoices.choices import MAX_REFERENCES, ReferenceReason
-from invoices.models import FiscalDocument, Invoice, InvoiceLine
+from invoices.models import Invoice, InvoiceLine
 from invoices.pdf import document_file_url
 from invoices.selectors import invoice_amount_due, invoice_payments
 

@@ -6,10 +6,11 @@ import pytest
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
+from billing.choices import BillerStatus
 from billing.errors import DomainError
 from billing.models import DocumentType, Event
 from billing.tax_agency.sandbox import SandboxAgency
-from invoices.choices import INVOICE_TRANSITIONS, BillerStatus, InvoiceStatus
+from invoices.choices import INVOICE_TRANSITIONS, InvoiceStatus
 from invoices.models import Invoice
 from invoices.services import (
     invoice_create,

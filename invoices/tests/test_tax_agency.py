@@ -8,13 +8,13 @@ from decimal import Decimal
 import pytest
 from django.db import connection
 
+from billing.choices import BillerStatus
+from billing.documents import apply_totals
 from billing.errors import DomainError
 from billing.models import DocumentType, Event, SandboxSubmission
 from billing.tax_agency import PollResult, TaxAgencyError, TaxDocument
 from billing.tax_agency.sandbox import SandboxAgency
 from invoices import tax_agency
-from invoices.choices import BillerStatus
-from invoices.documents import apply_totals
 from invoices.models import CreditNote, CreditNoteLine, DebitNote, DebitNoteLine, Invoice
 from invoices.services import invoice_create, invoice_finalize
 from invoices.tax_agency import (

@@ -6,8 +6,8 @@ import time
 import pytest
 from django.utils import timezone
 
+from billing.choices import BillerStatus
 from billing.models import DocumentType, Event, SandboxSubmission
-from invoices.choices import BillerStatus
 from invoices.models import Invoice
 from invoices.services import invoice_create, invoice_finalize
 from invoices.tasks import process_tax_agency_queue

@@ -10,6 +10,7 @@ from typing import Any
 from django.db import transaction
 from django.db.models import F
 
+from billing.clock import workspace_today
 from billing.errors import DomainError, InvalidInput
 from billing.models import Currency, Workspace
 from billing.money import round_amount
@@ -17,7 +18,6 @@ from customers.choices import BalanceTransactionKind
 from customers.models import Customer
 from customers.services import customer_balance_record
 from invoices.models import Invoice
-from invoices.notes import workspace_today
 from invoices.selectors import invoice_amount_payable, invoice_balance_credit
 from invoices.services import invoice_settle_payments
 from payments.choices import PAYMENT_TRANSITIONS, PaymentStatus, SourceStatus, SourceUsage

@@ -7,9 +7,9 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 
 from billing.api.viewsets import TenantModelViewSet
+from billing.clock import workspace_today
+from billing.models import FiscalDocument
 from invoices.api.files import PDF_RESPONSES, PdfContentNegotiation, pdf_response
-from invoices.models import FiscalDocument
-from invoices.notes import workspace_today
 from invoices.pdf import document_filename, document_pdf
 from procurement.api.serializers import (
     PurchaseCreditNoteSerializer,

@@ -15,10 +15,10 @@ from typing import Any
 from django.db import transaction
 from django.db.models import Sum
 
+from billing.documents import LINE_FIELDS
 from billing.errors import DomainError, InvalidInput
 from billing.models import DocumentType, Workspace
 from invoices.choices import ReferenceReason
-from invoices.documents import LINE_FIELDS
 from procurement.choices import ProcurementStatus
 from procurement.models import Purchase, PurchaseCreditNote, PurchaseCreditNoteLine
 from procurement.services.documents import (

@@ -1,5 +1,5 @@
 """What purchases, purchase credit notes and retentions share: drafts priced by the same
-code as invoices (invoices.documents → billing.totals), numbers and the finalize step."""
+code as invoices (billing.documents → billing.totals), numbers and the finalize step."""
 
 from collections.abc import Callable, Sequence
 from datetime import datetime
@@ -7,12 +7,11 @@ from typing import Any
 
 from django.db import IntegrityError, transaction
 
+from billing.documents import LINE_FIELDS, apply_totals, build_lines, store_lines
 from billing.errors import DomainError, InvalidInput
-from billing.models import DocumentType, Workspace
+from billing.models import DocumentType, Line, Workspace
 from billing.services.events import event_record
 from billing.services.numbering import number_take
-from invoices.documents import LINE_FIELDS, apply_totals, build_lines, store_lines
-from invoices.models import Line
 from invoices.pdf import document_pdf_schedule
 from invoices.tax_agency import tax_agency_schedule
 from procurement.choices import PROCUREMENT_TRANSITIONS, ProcurementStatus

@@ -6,9 +6,9 @@ from typing import Any
 
 from django.db import transaction
 
+from billing.documents import base_tax_percent
 from billing.errors import DomainError, InvalidInput
 from billing.models import DocumentType, Workspace
-from invoices.documents import base_tax_percent
 from procurement.models import Purchase, PurchaseLine, Supplier
 from procurement.services.documents import (
     check_number,

@@ -8,10 +8,10 @@ from decimal import Decimal
 import pytest
 from django.db import IntegrityError, transaction
 
-import invoices.documents
+import billing.documents
+from billing.choices import BillerStatus
 from billing.errors import DomainError, InvalidInput
 from billing.models import DocumentType, Event, SandboxSubmission
-from invoices.choices import BillerStatus
 from invoices.services import invoice_create
 from procurement.models import Purchase
 from procurement.services.credit_notes import (
@@ -51,7 +51,7 @@ def test_totals_are_computed_as_for_invoices(tenant):
 
 def test_purchases_and_invoices_share_one_totals_function(tenant, monkeypatch):
     """A change in the shared code shows up in both documents."""
-    real = invoices.documents.document_totals
+    real = billing.documents.document_totals
     calls = []
 
     def one_more_peso_of_tax(**kwargs):
@@ -59,7 +59,7 @@ def test_purchases_and_invoices_share_one_totals_function(tenant, monkeypatch):
         totals = real(**kwargs)
         return dataclasses.replace(totals, tax=totals.tax + 1, total=totals.total + 1)
 
-    monkeypatch.setattr(invoices.documents, "document_totals", one_more_peso_of_tax)
+    monkeypatch.setattr(billing.documents, "document_totals", one_more_peso_of_tax)
     customer = CustomerFactory(workspace=tenant.workspace)
 
     invoice = invoice_create(

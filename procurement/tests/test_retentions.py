@@ -6,9 +6,9 @@ from decimal import Decimal
 
 import pytest
 
+from billing.choices import BillerStatus
 from billing.errors import DomainError, InvalidInput
 from billing.models import Event
-from invoices.choices import BillerStatus
 from procurement.models import RetentionRate
 from procurement.services.retentions import (
     retention_create,

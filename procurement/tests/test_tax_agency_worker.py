@@ -8,8 +8,8 @@ from decimal import Decimal
 import pytest
 from django.utils import timezone
 
+from billing.choices import BillerStatus
 from billing.models import DocumentType, Event, SandboxSubmission
-from invoices.choices import BillerStatus
 from invoices.tasks import process_tax_agency_queue
 from procurement.models import Purchase, PurchaseCreditNote, Retention
 from procurement.services.credit_notes import (

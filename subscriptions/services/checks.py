@@ -5,10 +5,10 @@ from collections.abc import Sequence
 from datetime import date
 from typing import Any
 
+from billing.choices import DiscountScheme
 from billing.errors import InvalidInput
 from catalog.choices import CatalogStatus, PlanFrequency, UsageScheme
 from catalog.models import AddOn, Coupon, Plan
-from invoices.choices import DiscountScheme
 from subscriptions.calendar import boundary, day_anchor
 from subscriptions.choices import CollectionScheme
 from subscriptions.models import Subscription

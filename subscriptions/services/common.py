@@ -1,11 +1,10 @@
-"""What the subscription services share: locking, transitions, events, the local day."""
+"""What the subscription services share: locking, transitions, events, next billing."""
 
 from datetime import date, datetime
 
 from billing.errors import DomainError
-from billing.models import Workspace
 from billing.services.events import event_record
-from subscriptions.calendar import local_date, local_midnight
+from subscriptions.calendar import local_midnight
 from subscriptions.choices import SUBSCRIPTION_TRANSITIONS, SubscriptionStatus
 from subscriptions.models import Subscription
 from subscriptions.snapshots import subscription_snapshot
@@ -36,10 +35,6 @@ def lock(subscription: Subscription) -> Subscription:
         .select_related("workspace", "document", "customer", "coupon")
         .get(pk=subscription.pk)
     )
-
-
-def local_today(workspace: Workspace, now: datetime) -> date:
-    return local_date(now, workspace.timezone)
 
 
 def local_midnight_or_none(subscription: Subscription, day: date | None) -> datetime | None:

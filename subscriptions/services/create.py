@@ -7,6 +7,7 @@ from typing import Any
 
 from django.db import transaction
 
+from billing.clock import workspace_today
 from billing.errors import DomainError, InvalidInput
 from billing.models import DocumentType, Workspace
 from billing.services.events import event_record
@@ -27,7 +28,7 @@ from subscriptions.services.checks import (
     check_coupon,
     check_lines,
 )
-from subscriptions.services.common import local_today, lock, record, set_next_billing
+from subscriptions.services.common import lock, record, set_next_billing
 from subscriptions.services.proration import prorate
 from subscriptions.snapshots import subscription_cycle_snapshot
 
@@ -103,7 +104,7 @@ def subscription_create(
     """
     if customer.status == CustomerStatus.ARCHIVED:
         raise InvalidInput({"customer": ["This customer is archived."]})
-    today = local_today(workspace, now)
+    today = workspace_today(workspace, now)
     document = document or main_invoice_type(workspace)
     currency = customer.currency_id
     check_invoice_document_type(workspace, document, currency=currency)
@@ -216,7 +217,7 @@ def subscription_update(
             "subscription_not_editable",
             f"Subscription {subscription.id} is {subscription.status}; it can no longer change.",
         )
-    today = local_today(subscription.workspace, now)
+    today = workspace_today(subscription.workspace, now)
     next_cycle = subscription.cycles_billed + 1
     currency = subscription.currency_id
     if "coupon" in fields:

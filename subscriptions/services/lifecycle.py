@@ -6,6 +6,7 @@ from typing import Any
 
 from django.db import transaction
 
+from billing.clock import workspace_today
 from billing.errors import DomainError, InvalidInput
 from subscriptions.calendar import boundary_on_or_after
 from subscriptions.choices import (
@@ -17,7 +18,6 @@ from subscriptions.choices import (
 from subscriptions.models import Subscription
 from subscriptions.services.common import (
     local_midnight_or_none,
-    local_today,
     lock,
     record,
     set_next_billing,
@@ -37,7 +37,7 @@ def subscription_pause(
     """Stop billing until resumed, or until `pause_until` begins in the workspace."""
     subscription = lock(subscription)
     transition(subscription, SubscriptionStatus.PAUSED)
-    if pause_until is not None and pause_until <= local_today(subscription.workspace, now):
+    if pause_until is not None and pause_until <= workspace_today(subscription.workspace, now):
         raise InvalidInput({"pause_until": ["A pause ends after today."]})
     subscription.paused_at = now
     subscription.paused_reason = paused_reason
@@ -66,7 +66,7 @@ def _resume(subscription: Subscription, day: date) -> None:
 def subscription_resume(*, subscription: Subscription, now: datetime) -> Subscription:
     """Resume a paused subscription, or one that needed attention once it is fixed."""
     subscription = lock(subscription)
-    _resume(subscription, local_today(subscription.workspace, now))
+    _resume(subscription, workspace_today(subscription.workspace, now))
     return subscription
 
 

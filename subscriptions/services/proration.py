@@ -8,8 +8,10 @@ from typing import Any, cast
 
 from django.db import transaction
 
+from billing.choices import DiscountScheme
+from billing.clock import workspace_today
 from billing.errors import DomainError
-from invoices.choices import DiscountScheme, InvoiceStatus
+from invoices.choices import InvoiceStatus
 from invoices.models import CreditNote, Invoice, InvoiceLine
 from invoices.notes import credit_note_create, note_finalize
 from invoices.services import invoice_create, invoice_finalize
@@ -23,7 +25,6 @@ from subscriptions.pricing import (
     plan_price,
     prorated,
 )
-from subscriptions.services.common import local_today
 
 
 def _line_key(line: SubscriptionLine) -> tuple[str, Decimal]:
@@ -50,7 +51,7 @@ def _credit(
             "subscription_period_in_review",
             f"The period's invoice {invoice.id} is a draft in review; finalize or delete it first.",
         )
-    today = local_today(subscription.workspace, now)
+    today = workspace_today(subscription.workspace, now)
     note = credit_note_create(
         workspace=subscription.workspace, test_mode=subscription.test_mode, invoice=invoice,
         reason=3, now=now, date=max(today, invoice.date), description=description, lines=rows,
@@ -72,7 +73,7 @@ def prorate(
     the period's end, over the period's days; coupons are not prorated. The new invoice
     is collected like a cycle's (a `proration` billed period).
     """
-    today = local_today(subscription.workspace, now)
+    today = workspace_today(subscription.workspace, now)
     period = (
         BilledPeriod.objects.select_related("invoice")
         .filter(subscription=subscription, kind=BilledKind.CYCLE)
@@ -137,7 +138,7 @@ def credit_unused_time(subscription: Subscription, now: datetime) -> list[Credit
     the invoice billed. So it gives back what was charged for those days, and no more.
     A stretch no invoice billed (a trial, a pause) and an annulled invoice get nothing.
     """
-    today = local_today(subscription.workspace, now)
+    today = workspace_today(subscription.workspace, now)
     periods = list(
         BilledPeriod.objects.select_related("invoice")
         .prefetch_related("invoice__lines")

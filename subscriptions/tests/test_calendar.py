@@ -5,13 +5,13 @@ from decimal import Decimal
 
 import pytest
 
+from billing.clock import local_date
 from billing.errors import InvalidInput
 from subscriptions.calendar import (
     boundary,
     boundary_after,
     boundary_on_or_after,
     day_anchor,
-    local_date,
     local_midnight,
     period_containing,
 )

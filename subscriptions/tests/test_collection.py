@@ -6,9 +6,9 @@ from datetime import timedelta
 import pytest
 from django.core import mail
 
+from billing.choices import BillerStatus
 from billing.clock import clock_now
 from billing.models import Event, Workspace
-from invoices.choices import BillerStatus
 from invoices.tax_agency import _finish
 from payments.gateways import sandbox
 from payments.models import Payment

@@ -1,15 +1,14 @@
-"""What invoices and notes share: lines in, totals out (through billing.totals)."""
+"""What every fiscal document shares (invoices, notes, orders, procurement's documents):
+lines in, totals out (through billing.totals)."""
 
 from collections.abc import Sequence
 from decimal import Decimal, InvalidOperation
-from typing import Any, TypeVar
+from typing import Any, Protocol, TypeVar
 
 from billing.errors import InvalidInput
-from billing.models import DocumentType
+from billing.models import DocumentType, FiscalDocument, Line
 from billing.money import AMOUNT_DECIMAL_PLACES, AMOUNT_MAX_DIGITS
 from billing.totals import InvalidDocument, LineInput, document_totals
-from catalog.models import Tax
-from invoices.models import FiscalDocument, Line
 
 AnyLine = TypeVar("AnyLine", bound=Line)
 
@@ -35,6 +34,17 @@ LINE_FIELDS = (
 # Stored amounts have AMOUNT_MAX_DIGITS digits, AMOUNT_DECIMAL_PLACES of them decimals.
 _STORABLE_LIMIT = Decimal(10) ** (AMOUNT_MAX_DIGITS - AMOUNT_DECIMAL_PLACES)
 _TOO_LARGE = "The amounts are too large: a total has at most 18 integer digits."
+
+
+class NamedTax(Protocol):
+    """A catalog tax rule (catalog.models.Tax) named on a line: what is read of it here, so
+    the kernel does not import the catalog."""
+
+    pk: Any
+    workspace_id: str
+    test_mode: bool
+    percent: Decimal
+    exempt: bool
 
 
 def base_tax_percent(document_type: DocumentType) -> Decimal:
@@ -121,7 +131,7 @@ def build_lines(
 def _named_tax(document: FiscalDocument | None, index: int, row: dict[str, Any]) -> dict[str, Any]:
     """The columns a line's named tax rule sets: the rule, its percent, and for an
     exemption the line's `exempt`. What the row says itself must agree with the rule."""
-    tax: Tax | None = row.get("tax")
+    tax: NamedTax | None = row.get("tax")
     if tax is None:
         return {}
     field = f"lines.{index}"
