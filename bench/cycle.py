@@ -153,7 +153,7 @@ def main() -> None:
 
     from billing.clock import clock_now
     from invoices.models import Invoice
-    from subscriptions.cycles import cycle_run
+    from subscriptions.services.cycles import cycle_run
 
     workspace = arrange(args.subscriptions)
     print(f"database {DATABASE_URL}; {args.subscriptions} due subscriptions, batches of "

@@ -40,7 +40,7 @@ def finalize_concurrently(drafts: list, clients: int) -> float:
     from django.db import connection
     from django.utils import timezone
 
-    from invoices.services import invoice_finalize
+    from invoices.services.invoices import invoice_finalize
 
     start = threading.Barrier(clients + 1)
     errors: list[BaseException] = []
@@ -85,9 +85,9 @@ def main() -> None:
     from billing.models import Country, DocumentType
     from billing.services.workspaces import workspace_create
     from customers.models import Customer
-    from invoices import pdf
     from invoices.models import Invoice
-    from invoices.services import invoice_create
+    from invoices.pdf import render
+    from invoices.services.invoices import invoice_create
 
     document = DocumentType.objects.get(pk=33)
     lines = [
@@ -136,19 +136,19 @@ def main() -> None:
         )
 
     invoice = Invoice.objects.select_related("document").filter(number=1).latest("created_at")
-    html = pdf.document_html(invoice)
-    pdf.document_pdf_render(invoice)  # warm up fonts and caches once for both sides
+    html = render.document_html(invoice)
+    render.document_pdf_render(invoice)  # warm up fonts and caches once for both sides
 
     # Alternated, so that load from elsewhere on the machine hits both sides alike.
     ours, bare = [], []
     for _ in range(args.renders):
         began = time.perf_counter()
-        pdf.document_pdf_render(invoice)
+        render.document_pdf_render(invoice)
         middle = time.perf_counter()
         weasyprint.HTML(string=html).write_pdf()
         ours.append(middle - began)
         bare.append(time.perf_counter() - middle)
-    size = len(pdf.document_pdf_render(invoice))
+    size = len(render.document_pdf_render(invoice))
     print(
         f"PDF of one invoice ({LINES_PER_INVOICE} lines, {size / 1024:.0f} KiB), median of "
         f"{args.renders}: ours {median(ours) * 1000:.0f} ms (database, template and "

@@ -24,7 +24,6 @@ from django.utils.html import format_html
 from billing.documents import apply_totals
 from billing.errors import DomainError, InvalidInput
 from billing.models import FiscalDocument
-from invoices import notes, orders, services
 from invoices.api.files import pdf_response
 from invoices.mail import invoice_send
 from invoices.models import (
@@ -37,7 +36,9 @@ from invoices.models import (
     Order,
     OrderItem,
 )
-from invoices.pdf import document_filename, document_pdf
+from invoices.pdf.render import document_filename
+from invoices.pdf.storage import document_pdf
+from invoices.services import invoices, notes, orders
 
 DRAFT = "draft"
 
@@ -119,7 +120,7 @@ class DraftForm(forms.ModelForm):
 class InvoiceForm(DraftForm):
     @staticmethod
     def update_service(document: Any, changed: dict[str, Any]) -> object:
-        return services.invoice_update(invoice=document, **changed)
+        return invoices.invoice_update(invoice=document, **changed)
 
 
 class NoteForm(DraftForm):
@@ -262,7 +263,7 @@ class DocumentAdmin(ImmutableOnceIssuedAdmin):
             self.message_user(request, f"{verb}: {done} of {queryset.count()}.", messages.SUCCESS)
 
     def _retry_submission(self, request: HttpRequest, queryset: QuerySet[Any]) -> None:
-        from invoices.tax_agency import document_retry_submission
+        from invoices.services.filing import document_retry_submission
 
         self._each(
             request,
@@ -302,18 +303,18 @@ class InvoiceAdmin(DocumentAdmin):
 
     def save_model(self, request: HttpRequest, obj: Invoice, form: Any, change: bool) -> None:
         changed = {name: form.cleaned_data[name] for name in form.changed_data}
-        services.invoice_update(invoice=obj, **changed)
+        invoices.invoice_update(invoice=obj, **changed)
 
     def save_related(self, request: HttpRequest, form: Any, formsets: Any, change: bool) -> None:
         super().save_related(request, form, formsets, change)
-        services.invoice_update(invoice=form.instance)  # totals from the saved lines
+        invoices.invoice_update(invoice=form.instance)  # totals from the saved lines
 
     def delete_model(self, request: HttpRequest, obj: Invoice) -> None:
-        services.invoice_delete(invoice=obj)
+        invoices.invoice_delete(invoice=obj)
 
     def delete_queryset(self, request: HttpRequest, queryset: QuerySet[Invoice]) -> None:
         for invoice in queryset:
-            services.invoice_delete(invoice=invoice)
+            invoices.invoice_delete(invoice=invoice)
 
     @admin.action(description="Finalize (number, freeze, submit, render the PDF)")
     def finalize(self, request: HttpRequest, queryset: QuerySet[Invoice]) -> None:
@@ -321,7 +322,7 @@ class InvoiceAdmin(DocumentAdmin):
             request,
             queryset,
             "Finalized",
-            lambda invoice: services.invoice_finalize(invoice=invoice, now=timezone.now()),
+            lambda invoice: invoices.invoice_finalize(invoice=invoice, now=timezone.now()),
         )
 
     @admin.action(description="Send the PDF to the customer's invoicing contacts")
@@ -339,7 +340,7 @@ class InvoiceAdmin(DocumentAdmin):
             request,
             queryset,
             "Toggled",
-            lambda invoice: services.invoice_toggle_uncollectible(
+            lambda invoice: invoices.invoice_toggle_uncollectible(
                 invoice=invoice, now=timezone.now()
             ),
         )

@@ -18,7 +18,7 @@ INVOICE_TRANSITIONS = {
     (InvoiceStatus.UNCOLLECTIBLE, InvoiceStatus.FINALIZED),
     (InvoiceStatus.FINALIZED, InvoiceStatus.PAID),
     (InvoiceStatus.FINALIZED, InvoiceStatus.CANCELLED),
-    # Payments (invoices.services.invoice_settle_payments): a payment processing holds the
+    # Payments (invoices.services.invoices.invoice_settle_payments): a payment processing holds the
     # invoice pending; nothing left due pays it; a refund that restores an amount due
     # (or a processing payment that fails) puts it back to finalized.
     (InvoiceStatus.FINALIZED, InvoiceStatus.PENDING),

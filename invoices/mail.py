@@ -11,8 +11,10 @@ from billing.errors import DomainError
 from customers.selectors import customer_invoice_recipients
 from invoices.choices import InvoiceStatus
 from invoices.models import Invoice
-from invoices.pdf import document_filename, document_pdf, format_money, labels_for
-from invoices.services import invoice_record_sent
+from invoices.pdf.context import format_money, labels_for
+from invoices.pdf.render import document_filename
+from invoices.pdf.storage import document_pdf
+from invoices.services.invoices import invoice_record_sent
 
 SENDABLE_STATUSES = (InvoiceStatus.FINALIZED, InvoiceStatus.PAID)
 

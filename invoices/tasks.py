@@ -5,7 +5,8 @@ from datetime import timedelta
 from celery import shared_task
 from django.utils import timezone
 
-from invoices import pdf, tax_agency
+from invoices.pdf import storage
+from invoices.services import filing
 
 # Waits further away than this are left to the beat sweep instead of a countdown, so no
 # message sits on the broker for long (Redis would hand it out again meanwhile).
@@ -15,7 +16,7 @@ _COUNTDOWN_LIMIT_SECONDS = 300
 @shared_task
 def process_tax_agency_queue() -> int:
     """Beat: fan out every document due for a submit or a poll."""
-    due = tax_agency.tax_agency_due(now=timezone.now())
+    due = filing.tax_agency_due(now=timezone.now())
     for document_id in due:
         process_tax_agency_document.delay(document_id=document_id)
     return len(due)
@@ -24,7 +25,7 @@ def process_tax_agency_queue() -> int:
 @shared_task
 def process_tax_agency_document(document_id: str) -> None:
     """One submit or poll; a duplicate message finds the document claimed or not due."""
-    next_attempt_at = tax_agency.tax_agency_attempt(document_id=document_id, clock=timezone.now)
+    next_attempt_at = filing.tax_agency_attempt(document_id=document_id, clock=timezone.now)
     if next_attempt_at is None:
         return
     wait = (next_attempt_at - timezone.now()).total_seconds()
@@ -36,14 +37,14 @@ def process_tax_agency_document(document_id: str) -> None:
 
 @shared_task(autoretry_for=(OSError,), retry_backoff=True, max_retries=5)
 def render_document_pdf(model_label: str, document_id: str) -> bool:
-    return pdf.document_pdf_store(model_label=model_label, document_id=document_id)
+    return storage.document_pdf_store(model_label=model_label, document_id=document_id)
 
 
 @shared_task(autoretry_for=(OSError,), retry_backoff=True, max_retries=5)
 def render_document_pdfs(model_label: str, document_ids: list[str]) -> int:
     """Many documents' PDFs; those already stored (a redelivered task) are skipped."""
     return sum(
-        pdf.document_pdf_store(model_label=model_label, document_id=document_id)
+        storage.document_pdf_store(model_label=model_label, document_id=document_id)
         for document_id in document_ids
     )
 
@@ -51,7 +52,7 @@ def render_document_pdfs(model_label: str, document_ids: list[str]) -> int:
 @shared_task
 def render_missing_pdfs() -> int:
     # Renders queued this long ago and still missing were lost (the broker was down).
-    missing = pdf.documents_pdf_missing(now=timezone.now(), older_than=timedelta(minutes=5))
+    missing = storage.documents_pdf_missing(now=timezone.now(), older_than=timedelta(minutes=5))
     for model_label, document_id in missing:
         render_document_pdf.delay(model_label=model_label, document_id=document_id)
     return len(missing)

@@ -3,7 +3,8 @@
 from django.http import FileResponse, Http404, HttpRequest
 from django.views.decorators.http import require_safe
 
-from invoices.pdf import document_filename, document_from_token
+from invoices.pdf.render import document_filename
+from invoices.pdf.storage import document_from_token
 
 
 @require_safe

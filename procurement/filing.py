@@ -8,8 +8,8 @@ from typing import Any
 
 from billing.money import round_amount
 from billing.tax_agency import TaxDocument
-from invoices.pdf import PdfDocumentKind, format_decimal, format_money, pdf_register
-from invoices.tax_agency import FiledDocumentKind, tax_agency_register
+from invoices.pdf.context import PdfDocumentKind, format_decimal, format_money, pdf_register
+from invoices.services.filing import FiledDocumentKind, tax_agency_register
 from procurement.models import Purchase, PurchaseCreditNote, Retention
 from procurement.snapshots import (
     purchase_credit_note_snapshot,

@@ -2,7 +2,7 @@
 
 The documents are `FiscalDocument`s like invoices (same totals columns, same biller_status
 life, same PDF field) with a supplier in place of the customer, so the shared machinery
-(billing.documents, invoices.tax_agency, invoices.pdf) handles them unchanged.
+(billing.documents, invoices.services.filing, invoices.pdf) handles them unchanged.
 """
 
 from decimal import Decimal

@@ -7,7 +7,7 @@ class SubscriptionsConfig(AppConfig):
     def ready(self) -> None:
         # Invoicing an order with plans starts their subscription; invoices never
         # import this app, so it is handed the service here.
-        from invoices.orders import order_subscriptions_register
+        from invoices.services.orders import order_subscriptions_register
         from subscriptions.services import subscription_from_order
 
         order_subscriptions_register(subscription_from_order)

@@ -15,9 +15,9 @@ from billing.documents import apply_totals, base_tax_percent, build_lines
 from catalog.choices import ApplyOn, ApplyScheme, DurationScheme
 from catalog.models import AddOn, Coupon, Plan
 from catalog.pricing import plan_line_price
-from invoices.batch import InvoiceDraft
 from invoices.choices import CollectionMethod
 from invoices.models import Invoice, InvoiceLine
+from invoices.services.batch import InvoiceDraft
 from subscriptions.calendar import period_containing
 from subscriptions.choices import CollectionScheme
 from subscriptions.models import Subscription, SubscriptionAddOn, SubscriptionLine

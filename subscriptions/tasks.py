@@ -5,7 +5,8 @@ from celery import shared_task
 
 from billing.clock import clock_now, real_now
 from billing.services import events
-from subscriptions import collection, cycles, selectors, services
+from subscriptions import selectors, services
+from subscriptions.services import collection, cycles
 
 # Beat fans out at most this many batches per run; the next run takes the rest.
 _MAX_BATCHES_PER_RUN = 50

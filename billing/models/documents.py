@@ -60,8 +60,8 @@ class FiscalDocument(TenantModel):
         filed elsewhere: recorded as accepted).
 
         The only way into `pending` besides retrying a failed filing
-        (tax_agency.document_retry_submission): a document the agency holds, or is being
-        given, never goes back, or beat would file its folio a second time.
+        (invoices.services.filing.document_retry_submission): a document the agency holds,
+        or is being given, never goes back, or beat would file its folio a second time.
         """
         if self.biller_status is not None:
             raise DomainError(

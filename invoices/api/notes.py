@@ -1,5 +1,5 @@
 """`/creditnotes/` and `/debitnotes/`: drafts referencing an invoice, finalized by POST or
-GET (Piriod documents finalize as GET). The rules live in invoices.notes."""
+GET (Piriod documents finalize as GET). The rules live in invoices.services.notes."""
 
 from typing import cast
 
@@ -12,7 +12,6 @@ from rest_framework.response import Response
 from billing.api.serializers import TenantModelSerializer
 from billing.api.viewsets import TenantModelViewSet
 from billing.models import DocumentType
-from invoices import notes
 from invoices.api.serializers import (
     DocumentReferenceSerializer,
     DocumentTotalsFields,
@@ -23,6 +22,7 @@ from invoices.choices import ReferenceReason
 from invoices.filters import CreditNoteFilter, DebitNoteFilter
 from invoices.models import CreditNote, CreditNoteLine, DebitNote
 from invoices.selectors import credit_note_queryset, debit_note_queryset
+from invoices.services import notes
 
 
 class NoteLineSerializer(InvoiceLineSerializer):

@@ -1,5 +1,5 @@
 """`/orders/`: orders priced by the server; `confirm`, then `invoice` makes the draft
-invoice. The rules live in invoices.orders."""
+invoice. The rules live in invoices.services.orders."""
 
 from decimal import Decimal
 from typing import Any, cast
@@ -13,11 +13,11 @@ from rest_framework.response import Response
 from billing.api.serializers import StrictFieldsMixin, TenantModelSerializer
 from billing.api.viewsets import TenantModelViewSet
 from billing.models import Currency, DocumentType
-from invoices import orders
 from invoices.api.serializers import amount_field, computed_amount
 from invoices.filters import OrderFilter
 from invoices.models import Order, OrderItem
 from invoices.selectors import order_queryset
+from invoices.services import orders
 
 
 class OrderItemSerializer(StrictFieldsMixin, serializers.ModelSerializer):

@@ -16,7 +16,7 @@ from billing.money import AMOUNT_DECIMAL_PLACES
 from catalog.models import Plan, Tax
 from invoices.choices import MAX_REFERENCES, ReferenceReason
 from invoices.models import Invoice, InvoiceLine
-from invoices.pdf import document_file_url
+from invoices.pdf.storage import document_file_url
 from invoices.selectors import invoice_amount_due, invoice_payments
 
 

@@ -8,14 +8,15 @@ from rest_framework.response import Response
 
 from billing.api.errors import ErrorSerializer
 from billing.api.viewsets import TenantModelViewSet
-from invoices import notes, services
 from invoices.api.files import PDF_RESPONSES, PdfContentNegotiation, pdf_response
 from invoices.api.serializers import InvoiceSerializer
 from invoices.filters import InvoiceFilter
 from invoices.mail import invoice_send
 from invoices.models import Invoice
-from invoices.pdf import document_filename, document_pdf
+from invoices.pdf.render import document_filename
+from invoices.pdf.storage import document_pdf
 from invoices.selectors import invoice_queryset
+from invoices.services import invoices, notes
 
 
 class InvoiceViewSet(TenantModelViewSet):
@@ -26,19 +27,19 @@ class InvoiceViewSet(TenantModelViewSet):
     ordering_fields = ("created", "updated", "date", "number", "total", "due_date")
 
     def perform_create(self, serializer: InvoiceSerializer) -> None:  # type: ignore[override]
-        serializer.instance = services.invoice_create(
+        serializer.instance = invoices.invoice_create(
             workspace=self.request.workspace,
             test_mode=self.request.test_mode,
             **serializer.validated_data,
         )
 
     def perform_update(self, serializer: InvoiceSerializer) -> None:  # type: ignore[override]
-        serializer.instance = services.invoice_update(
+        serializer.instance = invoices.invoice_update(
             invoice=cast(Invoice, serializer.instance), **serializer.validated_data
         )
 
     def perform_destroy(self, instance: Invoice) -> None:
-        services.invoice_delete(invoice=instance)
+        invoices.invoice_delete(invoice=instance)
 
     def _respond(self, invoice: Invoice) -> Response:
         fresh = self.get_queryset().get(pk=invoice.pk)
@@ -48,14 +49,14 @@ class InvoiceViewSet(TenantModelViewSet):
     @action(detail=True, methods=["post"])
     def finalize(self, request: Request, pk: str) -> Response:
         return self._respond(
-            services.invoice_finalize(invoice=self.get_object(), now=self.tenant_now())
+            invoices.invoice_finalize(invoice=self.get_object(), now=self.tenant_now())
         )
 
     @extend_schema(request=None, responses=InvoiceSerializer)
     @action(detail=True, methods=["post"])
     def uncollectible(self, request: Request, pk: str) -> Response:
         return self._respond(
-            services.invoice_toggle_uncollectible(invoice=self.get_object(), now=self.tenant_now())
+            invoices.invoice_toggle_uncollectible(invoice=self.get_object(), now=self.tenant_now())
         )
 
     @extend_schema(request=None, responses=InvoiceSerializer)

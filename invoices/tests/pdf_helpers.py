@@ -10,8 +10,8 @@ from django.conf import settings
 from billing.models import DocumentType, Workspace
 from customers.models import Customer
 from invoices.models import CreditNote, Invoice, Note
-from invoices.notes import credit_note_create, debit_note_create, note_finalize
-from invoices.services import invoice_create
+from invoices.services.invoices import invoice_create
+from invoices.services.notes import credit_note_create, debit_note_create, note_finalize
 from tests.factories import CustomerFactory
 
 NOW = datetime(2026, 3, 31, 15, 0, tzinfo=UTC)

@@ -13,7 +13,7 @@ from django.test import Client
 from django.urls import reverse
 
 from invoices.models import CreditNote, DebitNote, Invoice, Order
-from invoices.services import invoice_finalize
+from invoices.services.invoices import invoice_finalize
 from invoices.tests.pdf_helpers import (
     NOW,
     make_draft,
@@ -219,7 +219,7 @@ def test_the_retry_submission_action_calls_the_tax_agency(admin_client, finalize
     agency = SimpleNamespace(
         document_retry_submission=lambda *, document, now: calls.append(document.pk)
     )
-    monkeypatch.setitem(sys.modules, "invoices.tax_agency", agency)
+    monkeypatch.setitem(sys.modules, "invoices.services.filing", agency)
 
     run_action(admin_client, "retry_submission", finalized)
 
@@ -303,7 +303,7 @@ def test_the_note_finalize_action(admin_client, finalized):
 
 
 def test_an_order_changes_through_its_service_until_it_leaves_draft(admin_client, tenant):
-    from invoices.orders import order_create
+    from invoices.services.orders import order_create
 
     order = order_create(
         workspace=tenant.workspace,

@@ -9,8 +9,17 @@ import time_machine
 
 from billing.models import DocumentType
 from invoices.models import Invoice
-from invoices.notes import credit_note_create, debit_note_create, invoice_cancel, note_finalize
-from invoices.services import invoice_create, invoice_finalize, invoice_toggle_uncollectible
+from invoices.services.invoices import (
+    invoice_create,
+    invoice_finalize,
+    invoice_toggle_uncollectible,
+)
+from invoices.services.notes import (
+    credit_note_create,
+    debit_note_create,
+    invoice_cancel,
+    note_finalize,
+)
 from tests.factories import CustomerFactory
 
 pytestmark = pytest.mark.django_db

@@ -236,7 +236,7 @@ def test_a_tax_rule_named_on_a_line_cannot_be_deleted(tenant, customer):
 def test_the_service_refuses_a_tax_rule_of_another_tenant(tenant, other_tenant, customer):
     from billing.errors import InvalidInput
     from billing.models import DocumentType
-    from invoices.services import invoice_create
+    from invoices.services.invoices import invoice_create
     from tests.factories import TaxFactory
 
     foreign = TaxFactory(workspace=other_tenant.workspace)

@@ -11,8 +11,8 @@ from django.utils import timezone
 from billing.models import DocumentType, Event
 from invoices.choices import InvoiceStatus
 from invoices.models import CreditNote, Invoice
-from invoices.notes import credit_note_create, note_finalize
-from invoices.services import invoice_create, invoice_finalize
+from invoices.services.invoices import invoice_create, invoice_finalize
+from invoices.services.notes import credit_note_create, note_finalize
 from tests.conftest import make_tenant
 from tests.factories import CustomerFactory
 
@@ -155,7 +155,7 @@ def test_cancel_is_one_transaction(tenant):
     invoice = issued(tenant)
 
     with (
-        mock.patch("invoices.notes._cancel", side_effect=RuntimeError("crash")),
+        mock.patch("invoices.services.notes._cancel", side_effect=RuntimeError("crash")),
         pytest.raises(RuntimeError),
     ):
         tenant.client.post(f"/invoices/{invoice.id}/cancel/")

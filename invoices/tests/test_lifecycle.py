@@ -12,14 +12,14 @@ from billing.models import DocumentType, Event
 from billing.tax_agency.sandbox import SandboxAgency
 from invoices.choices import INVOICE_TRANSITIONS, InvoiceStatus
 from invoices.models import Invoice
-from invoices.services import (
+from invoices.services.filing import tax_agency_attempt, tax_agency_due
+from invoices.services.invoices import (
     invoice_create,
     invoice_delete,
     invoice_finalize,
     invoice_toggle_uncollectible,
     invoice_update,
 )
-from invoices.tax_agency import tax_agency_attempt, tax_agency_due
 from payments.gateways import sandbox
 from tests.factories import CustomerFactory
 

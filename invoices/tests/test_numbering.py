@@ -12,7 +12,7 @@ from django.utils import timezone
 from billing.models import DocumentType
 from invoices.choices import InvoiceStatus
 from invoices.models import Invoice
-from invoices.services import invoice_create, invoice_finalize
+from invoices.services.invoices import invoice_create, invoice_finalize
 from tests.conftest import make_tenant
 from tests.factories import CustomerFactory
 

@@ -10,10 +10,12 @@ import time_machine
 from django.conf import settings
 from rest_framework.test import APIClient
 
-from invoices import pdf
 from invoices.models import CreditNote, DebitNote, Invoice
-from invoices.pdf import document_html, document_pdf_store, format_money
-from invoices.services import invoice_finalize
+from invoices.pdf import storage
+from invoices.pdf.context import format_money
+from invoices.pdf.render import document_html
+from invoices.pdf.storage import document_pdf_store
+from invoices.services.invoices import invoice_finalize
 from invoices.tasks import render_document_pdf
 from invoices.tests.pdf_helpers import (
     NOW,
@@ -154,14 +156,14 @@ def test_the_pdf_is_rendered_once_and_never_changes(rendered, tenant):
 
 def test_a_concurrent_render_that_loses_removes_its_file(draft, queued, monkeypatch):
     invoice = invoice_finalize(invoice=draft, now=NOW)
-    render = pdf.document_pdf_render
+    render = storage.document_pdf_render
 
     def render_while_another_worker_stores(document):
         content = render(document)
         Invoice.objects.filter(pk=document.pk).update(pdf="documents/winner.pdf")
         return content
 
-    monkeypatch.setattr(pdf, "document_pdf_render", render_while_another_worker_stores)
+    monkeypatch.setattr(storage, "document_pdf_render", render_while_another_worker_stores)
 
     stored = document_pdf_store(model_label="invoices.Invoice", document_id=invoice.id)
 
@@ -207,15 +209,15 @@ def test_a_finalized_invoice_whose_render_was_lost_is_rendered_on_first_read(dra
     invoice.refresh_from_db()
     assert response.status_code == 200
     assert invoice.pdf and response.content == Path(invoice.pdf.path).read_bytes()
-    assert pdf.documents_pdf_missing(now=NOW, older_than=timedelta(0)) == []
+    assert storage.documents_pdf_missing(now=NOW, older_than=timedelta(0)) == []
 
 
 def test_lost_renders_are_found_by_the_sweep(draft, queued):
     invoice = invoice_finalize(invoice=draft, now=NOW)
 
-    assert pdf.documents_pdf_missing(now=NOW, older_than=timedelta(minutes=5)) == []
+    assert storage.documents_pdf_missing(now=NOW, older_than=timedelta(minutes=5)) == []
     later = NOW + timedelta(minutes=6)
-    assert pdf.documents_pdf_missing(now=later, older_than=timedelta(minutes=5)) == [
+    assert storage.documents_pdf_missing(now=later, older_than=timedelta(minutes=5)) == [
         ("invoices.Invoice", invoice.id)
     ]
 
@@ -234,7 +236,7 @@ def test_a_tampered_link_is_404(rendered, tenant):
     local_file = tenant.client.get(f"/invoices/{rendered.id}/").json()["local_file"]
     token = local_file.rstrip("/").rsplit("/", 1)[1]
     forged = token[:-2] + ("AA" if not token.endswith("AA") else "BB")
-    other_document = pdf.signing.TimestampSigner(salt="elsewhere").sign_object(
+    other_document = storage.signing.TimestampSigner(salt="elsewhere").sign_object(
         ["invoices.Invoice", rendered.id]
     )
 
@@ -255,12 +257,12 @@ def test_a_link_expires_after_the_configured_age(rendered, tenant):
 
 
 def test_a_link_to_a_document_of_another_kind_resolves_to_that_document(rendered):
-    token = pdf.document_file_token(rendered)
-    assert pdf.document_from_token(token) == rendered
-    bad_model = pdf.signing.TimestampSigner(salt="invoices.document-file").sign_object(
+    token = storage.document_file_token(rendered)
+    assert storage.document_from_token(token) == rendered
+    bad_model = storage.signing.TimestampSigner(salt="invoices.document-file").sign_object(
         ["auth.User", "1"]
     )
-    assert pdf.document_from_token(bad_model) is None
+    assert storage.document_from_token(bad_model) is None
 
 
 @pytest.mark.parametrize(
@@ -299,7 +301,7 @@ def test_retention_tracking_id_and_dollars_are_shown(tenant):
     customer = make_customer(tenant.workspace, currency_id="USD")
     invoice = make_draft(tenant.workspace, customer, document=110)  # an export: in dollars
     invoice.lines.update(retention_percent=Decimal("14.5"))
-    from invoices.services import invoice_update
+    from invoices.services.invoices import invoice_update
 
     invoice = invoice_update(invoice=invoice)
     invoice.tax_agency_tracking_id = "SII-TRK-0042"

@@ -14,10 +14,9 @@ from billing.errors import DomainError
 from billing.models import DocumentType, Event, SandboxSubmission
 from billing.tax_agency import PollResult, TaxAgencyError, TaxDocument
 from billing.tax_agency.sandbox import SandboxAgency
-from invoices import tax_agency
 from invoices.models import CreditNote, CreditNoteLine, DebitNote, DebitNoteLine, Invoice
-from invoices.services import invoice_create, invoice_finalize
-from invoices.tax_agency import (
+from invoices.services import filing
+from invoices.services.filing import (
     MAX_POLLS,
     SUBMIT_RETRY_SCHEDULE,
     AgencyAnswer,
@@ -28,6 +27,7 @@ from invoices.tax_agency import (
     tax_agency_start,
     tax_document,
 )
+from invoices.services.invoices import invoice_create, invoice_finalize
 from tests.factories import CustomerFactory
 
 pytestmark = pytest.mark.django_db
@@ -46,7 +46,7 @@ def workspace(tenant):
 
 @pytest.fixture
 def no_jitter(monkeypatch):
-    monkeypatch.setattr(tax_agency.random, "uniform", lambda low, high: 0)
+    monkeypatch.setattr(filing.random, "uniform", lambda low, high: 0)
 
 
 def finalized_invoice(workspace, *, customer=None, now=NOW, **fields):
@@ -433,7 +433,7 @@ def test_polls_back_off_to_a_ceiling_and_give_up(workspace, settings, no_jitter,
     assert waits == [4, 8, 16, 32, 64, 128, 256, 512, 600, 600, 600, 600]
     assert MAX_POLLS == 150
 
-    monkeypatch.setattr(tax_agency, "MAX_POLLS", 14)
+    monkeypatch.setattr(filing, "MAX_POLLS", 14)
     assert attempt(invoice, at) == at + timedelta(minutes=10)  # poll 13
     assert attempt(invoice, at + timedelta(minutes=10)) is None  # poll 14: the last
     invoice.refresh_from_db()

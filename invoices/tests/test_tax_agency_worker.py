@@ -9,7 +9,7 @@ from django.utils import timezone
 from billing.choices import BillerStatus
 from billing.models import DocumentType, Event, SandboxSubmission
 from invoices.models import Invoice
-from invoices.services import invoice_create, invoice_finalize
+from invoices.services.invoices import invoice_create, invoice_finalize
 from invoices.tasks import process_tax_agency_queue
 from tests.factories import CustomerFactory
 from tests.workers import require_worker_services, running_worker, use_test_broker

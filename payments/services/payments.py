@@ -19,7 +19,7 @@ from customers.models import Customer
 from customers.services import customer_balance_record
 from invoices.models import Invoice
 from invoices.selectors import invoice_amount_payable, invoice_balance_credit
-from invoices.services import invoice_settle_payments
+from invoices.services.invoices import invoice_settle_payments
 from payments.choices import PAYMENT_TRANSITIONS, PaymentStatus, SourceStatus, SourceUsage
 from payments.gateways.base import ChargeOutcome, ChargeResult
 from payments.gateways.registry import gateway_for

@@ -1,4 +1,4 @@
-"""The invoice transitions payments make (invoices.services.invoice_settle_payments):
+"""The invoice transitions payments make (invoices.services.invoices.invoice_settle_payments):
 every allowed pair, and forbidden ones refused."""
 
 import datetime
@@ -9,7 +9,7 @@ import pytest
 from billing.errors import DomainError
 from billing.models import Event
 from invoices.selectors import invoice_amount_due
-from invoices.services import invoice_settle_payments, invoice_toggle_uncollectible
+from invoices.services.invoices import invoice_settle_payments, invoice_toggle_uncollectible
 from payments import services
 from payments.gateways import sandbox
 from tests.factories import FinalizedInvoiceFactory, InvoiceFactory

@@ -10,7 +10,8 @@ from billing.api.viewsets import TenantModelViewSet
 from billing.clock import workspace_today
 from billing.models import FiscalDocument
 from invoices.api.files import PDF_RESPONSES, PdfContentNegotiation, pdf_response
-from invoices.pdf import document_filename, document_pdf
+from invoices.pdf.render import document_filename
+from invoices.pdf.storage import document_pdf
 from procurement.api.serializers import (
     PurchaseCreditNoteSerializer,
     PurchaseSerializer,

@@ -12,8 +12,8 @@ from billing.errors import DomainError, InvalidInput
 from billing.models import DocumentType, Line, Workspace
 from billing.services.events import event_record
 from billing.services.numbering import number_take
-from invoices.pdf import document_pdf_schedule
-from invoices.tax_agency import tax_agency_schedule
+from invoices.pdf.storage import document_pdf_schedule
+from invoices.services.filing import tax_agency_schedule
 from procurement.choices import PROCUREMENT_TRANSITIONS, ProcurementStatus
 from procurement.models import Supplier, SupplierDocument
 

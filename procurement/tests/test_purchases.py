@@ -12,7 +12,7 @@ import billing.documents
 from billing.choices import BillerStatus
 from billing.errors import DomainError, InvalidInput
 from billing.models import DocumentType, Event, SandboxSubmission
-from invoices.services import invoice_create
+from invoices.services.invoices import invoice_create
 from procurement.models import Purchase
 from procurement.services.credit_notes import (
     purchase_credit_note_create,

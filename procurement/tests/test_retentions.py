@@ -192,7 +192,7 @@ def test_api_refuses_amount_and_lines_together(tenant):
 
 
 def test_retention_pdf_shows_gross_withheld_and_net(tenant):
-    from invoices.pdf import document_html
+    from invoices.pdf.render import document_html
 
     retention = make(tenant, datetime.date(2026, 2, 1), 100_000)
 

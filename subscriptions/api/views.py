@@ -9,7 +9,7 @@ from rest_framework.response import Response
 from billing.api.viewsets import TenantModelViewSet, TenantRequest, TransactionalAPIView
 from billing.clock import clock_now
 from invoices.api.serializers import InvoiceSerializer
-from subscriptions import clocks, selectors, services
+from subscriptions import selectors, services
 from subscriptions.api.serializers import (
     SubscriptionCancelSerializer,
     SubscriptionPauseSerializer,
@@ -19,6 +19,7 @@ from subscriptions.api.serializers import (
 )
 from subscriptions.filters import SubscriptionFilter
 from subscriptions.models import Subscription
+from subscriptions.services import clocks
 
 
 def _now(request: TenantRequest) -> datetime:

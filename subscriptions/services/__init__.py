@@ -1,7 +1,8 @@
 """Subscription writes: create, change (with proration), pause, resume, cancel, process.
 
 Every service is atomic, takes `now` from its caller (billing.clock for the tenant) and
-records its event. Billing itself is cycles.py's; collection is collection.py's.
+records its event. Billing itself is cycles.py's, collection collection.py's, and the test
+clock's advance clocks.py's.
 """
 
 from subscriptions.services.create import (

@@ -15,11 +15,10 @@ from catalog.selectors import coupon_queryset, plan_queryset
 from customers.choices import CustomerStatus
 from customers.models import Customer
 from invoices.models import Invoice, Order
-from invoices.orders import main_invoice_type
-from invoices.services import check_invoice_document_type, invoice_update
+from invoices.services.invoices import check_invoice_document_type, invoice_update
+from invoices.services.orders import main_invoice_type
 from subscriptions.calendar import boundary_after
 from subscriptions.choices import BilledKind, CollectionStatus, SubscriptionStatus
-from subscriptions.cycles import cycle_bill, fixed_clock
 from subscriptions.models import BilledPeriod, Subscription, SubscriptionAddOn, SubscriptionLine
 from subscriptions.services.checks import (
     anchor_date,
@@ -29,6 +28,7 @@ from subscriptions.services.checks import (
     check_lines,
 )
 from subscriptions.services.common import lock, record, set_next_billing
+from subscriptions.services.cycles import cycle_bill, fixed_clock
 from subscriptions.services.proration import prorate
 from subscriptions.snapshots import subscription_cycle_snapshot
 

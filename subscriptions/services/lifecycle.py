@@ -158,7 +158,7 @@ def subscription_tax_agency_failed(*, document: Any) -> None:
     if not subscription_id:
         return
     # Every failure carries its reasons (a rejection, a timeout, an unreachable agency), as
-    # invoices.tax_agency stores them: [{"code", "field", "message"}].
+    # invoices.services.filing stores them: [{"code", "field", "message"}].
     reasons = (document.tax_agency or {}).get("reasons") or []
     why = "; ".join(
         f"{r.get('message', '')} ({r.get('code', '')})" for r in reasons if isinstance(r, dict)

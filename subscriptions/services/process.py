@@ -5,8 +5,8 @@ from datetime import datetime
 from django.db import transaction
 
 from billing.errors import DomainError
-from subscriptions.cycles import cycle_bill, fixed_clock
 from subscriptions.models import BilledPeriod, Subscription
+from subscriptions.services.cycles import cycle_bill, fixed_clock
 
 
 @transaction.atomic

@@ -13,10 +13,9 @@ from billing.clock import workspace_today
 from billing.errors import DomainError
 from invoices.choices import InvoiceStatus
 from invoices.models import CreditNote, Invoice, InvoiceLine
-from invoices.notes import credit_note_create, note_finalize
-from invoices.services import invoice_create, invoice_finalize
+from invoices.services.invoices import invoice_create, invoice_finalize
+from invoices.services.notes import credit_note_create, note_finalize
 from subscriptions.choices import BilledKind, CollectionStatus
-from subscriptions.cycles import queue_collection
 from subscriptions.models import BilledPeriod, Subscription, SubscriptionLine
 from subscriptions.pricing import (
     PRORATED_GROSS,
@@ -25,6 +24,7 @@ from subscriptions.pricing import (
     plan_price,
     prorated,
 )
+from subscriptions.services.cycles import queue_collection
 
 
 def _line_key(line: SubscriptionLine) -> tuple[str, Decimal]:

@@ -15,8 +15,8 @@ from subscriptions.calendar import (
     local_midnight,
     period_containing,
 )
-from subscriptions.clocks import clock_advance
 from subscriptions.models import Subscription
+from subscriptions.services.clocks import clock_advance
 from subscriptions.tests.helpers import invoice_rows, plan_of, santiago, subscribe, workspace_at
 
 D = Decimal

@@ -23,10 +23,10 @@ from subscriptions.choices import (
     NeedsAttentionReason,
     SubscriptionStatus,
 )
-from subscriptions.clocks import clock_advance
-from subscriptions.collection import period_collect
-from subscriptions.cycles import fixed_clock
 from subscriptions.models import BilledPeriod, Subscription
+from subscriptions.services.clocks import clock_advance
+from subscriptions.services.collection import period_collect
+from subscriptions.services.cycles import fixed_clock
 from subscriptions.tests.helpers import customer_of, plan_of, santiago, subscribe, workspace_at
 
 D = Decimal

@@ -9,14 +9,14 @@ from django.core import mail
 from billing.choices import BillerStatus
 from billing.clock import clock_now
 from billing.models import Event, Workspace
-from invoices.tax_agency import _finish
+from invoices.services.filing import _finish
 from payments.gateways import sandbox
 from payments.models import Payment
 from payments.services import source_create_sandbox_card
 from subscriptions.choices import CollectionStatus, NeedsAttentionReason, SubscriptionStatus
-from subscriptions.collection import period_collect
 from subscriptions.models import BilledPeriod
 from subscriptions.selectors import periods_collect_due_ids
+from subscriptions.services.collection import period_collect
 from subscriptions.tests.helpers import customer_of, plan_of, santiago, subscribe, workspace_at
 
 pytestmark = pytest.mark.django_db
@@ -92,7 +92,7 @@ def test_send_invoice_emails_the_invoice() -> None:
 
 
 def test_a_reviewed_draft_is_collected_once_finalized() -> None:
-    from invoices.services import invoice_finalize
+    from invoices.services.invoices import invoice_finalize
 
     now = santiago(2026, 3, 1, 9, 0)
     workspace = workspace_at(now, review_cycle_invoices=True)
@@ -112,7 +112,7 @@ def test_a_tax_agency_rejection_puts_the_subscription_in_needs_attention() -> No
     invoice = BilledPeriod.objects.get(subscription=subscription).invoice
     reason = {"code": "customer_tax_id_invalid", "field": "customer_tax_id",
               "message": "RUT receptor inválido"}  # fmt: skip
-    _finish(invoice, BillerStatus.FAILED, {"reasons": [reason]})  # as invoices.tax_agency does
+    _finish(invoice, BillerStatus.FAILED, {"reasons": [reason]})  # as invoices.services.filing does
     subscription.refresh_from_db()
     assert subscription.status == SubscriptionStatus.NEEDS_ATTENTION
     assert subscription.needs_attention_reason == NeedsAttentionReason.BILLER_ISSUE

@@ -17,8 +17,9 @@ from billing.clock import clock_now, real_now
 from billing.errors import DomainError
 from billing.models import Workspace
 from invoices.models import Invoice
-from subscriptions import cycles, services
+from subscriptions import services
 from subscriptions.models import BilledPeriod, Subscription
+from subscriptions.services import cycles
 from subscriptions.tests.helpers import customer_of, plan_of, santiago, subscribe, workspace_at
 
 pytestmark = pytest.mark.django_db(transaction=True, serialized_rollback=True)

@@ -10,17 +10,17 @@ from django.forms.models import model_to_dict
 
 from billing.models import DocumentType, Event
 from config.celery import app as celery_app
-from invoices import pdf
-from invoices.batch import InvoiceDraft, invoice_batch_snapshot, invoices_issue_batch
 from invoices.models import Invoice
-from invoices.notes import credit_note_create
-from invoices.services import invoice_create, invoice_finalize
+from invoices.pdf import storage
+from invoices.services.batch import InvoiceDraft, invoice_batch_snapshot, invoices_issue_batch
+from invoices.services.invoices import invoice_create, invoice_finalize
+from invoices.services.notes import credit_note_create
 from invoices.snapshots import invoice_snapshot
 from invoices.tasks import render_document_pdfs
 from subscriptions import services
 from subscriptions.choices import CollectionStatus, SubscriptionStatus
-from subscriptions.cycles import cycle_run, fixed_clock
 from subscriptions.models import BilledPeriod
+from subscriptions.services.cycles import cycle_run, fixed_clock
 from subscriptions.tests.helpers import (
     customer_of,
     graduated_plan_of,
@@ -211,7 +211,7 @@ def test_the_database_refuses_a_second_invoice_for_a_period() -> None:
 def test_a_batch_queues_its_pdfs_a_chunk_per_task(  # type: ignore[no-untyped-def]
     monkeypatch, django_capture_on_commit_callbacks
 ):
-    monkeypatch.setattr(pdf, "PDF_RENDER_CHUNK", 2)
+    monkeypatch.setattr(storage, "PDF_RENDER_CHUNK", 2)
     now = santiago(2026, 5, 1, 0, 0)
     workspace = workspace_at(now)
     customer = customer_of(workspace)

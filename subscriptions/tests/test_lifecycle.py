@@ -9,11 +9,11 @@ from django.utils import timezone
 from billing.errors import DomainError, InvalidInput
 from billing.models import Country, DocumentType, Event
 from invoices.models import CreditNote, Invoice
-from invoices.tax_agency import tax_agency_attempt
+from invoices.services.filing import tax_agency_attempt
 from subscriptions import services
 from subscriptions.choices import SUBSCRIPTION_TRANSITIONS, SubscriptionStatus
-from subscriptions.clocks import clock_advance
 from subscriptions.models import Subscription
+from subscriptions.services.clocks import clock_advance
 from subscriptions.tests.helpers import (
     coupon_of,
     graduated_plan_of,

@@ -13,9 +13,9 @@ from invoices.models import Invoice
 from payments.gateways import sandbox
 from payments.services import source_create_sandbox_card
 from subscriptions.choices import CollectionStatus
-from subscriptions.collection import period_collect
-from subscriptions.cycles import cycle_bill, cycle_run
 from subscriptions.models import BilledPeriod, Subscription
+from subscriptions.services.collection import period_collect
+from subscriptions.services.cycles import cycle_bill, cycle_run
 from subscriptions.tests.helpers import santiago
 from tests.conftest import Tenant, make_tenant
 from tests.factories import CustomerFactory, PlanFactory

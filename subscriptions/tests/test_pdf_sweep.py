@@ -6,11 +6,11 @@ from datetime import timedelta
 import pytest
 
 from billing.clock import real_now
-from invoices import pdf
 from invoices.models import Invoice
+from invoices.pdf import storage
 from payments.gateways import sandbox
 from payments.services import source_create_sandbox_card
-from subscriptions.clocks import clock_advance
+from subscriptions.services.clocks import clock_advance
 from subscriptions.tests.helpers import customer_of, plan_of, santiago, subscribe, workspace_at
 
 pytestmark = pytest.mark.django_db
@@ -42,12 +42,12 @@ def test_the_sweep_finds_test_clock_invoices_dated_in_the_future() -> None:
 
     # Act / Assert: not yet (their renders may still be queued), then five minutes of
     # real time later they are found, although their finalized_at is still months away.
-    assert pdf.documents_pdf_missing(now=real_now(), older_than=timedelta(minutes=5)) == []
+    assert storage.documents_pdf_missing(now=real_now(), older_than=timedelta(minutes=5)) == []
     later = real_now() + timedelta(minutes=6)
-    found = pdf.documents_pdf_missing(now=later, older_than=timedelta(minutes=5))
+    found = storage.documents_pdf_missing(now=later, older_than=timedelta(minutes=5))
     assert sorted(found) == sorted(("invoices.Invoice", i.id) for i in invoices)
 
     # And the render stores them, so the next sweep finds nothing.
     for label, document_id in found:
-        assert pdf.document_pdf_store(model_label=label, document_id=document_id)
-    assert pdf.documents_pdf_missing(now=later, older_than=timedelta(minutes=5)) == []
+        assert storage.document_pdf_store(model_label=label, document_id=document_id)
+    assert storage.documents_pdf_missing(now=later, older_than=timedelta(minutes=5)) == []

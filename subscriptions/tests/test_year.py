@@ -9,8 +9,8 @@ from billing.models import Event
 from catalog.choices import DurationScheme
 from invoices.models import Invoice
 from subscriptions.choices import SubscriptionStatus
-from subscriptions.clocks import clock_advance
 from subscriptions.models import BilledPeriod
+from subscriptions.services.clocks import clock_advance
 from subscriptions.tests.helpers import (
     addon_of,
     coupon_of,

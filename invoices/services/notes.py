@@ -54,13 +54,13 @@ from invoices.models import (
     DebitNoteLine,
     Invoice,
 )
-from invoices.pdf import document_pdf_schedule
+from invoices.pdf.storage import document_pdf_schedule
 from invoices.selectors import (
     invoice_amount_due,
     invoice_creditable_amount,
     invoice_has_payments,
 )
-from invoices.services import invoice_settle_payments
+from invoices.services.invoices import invoice_settle_payments
 from invoices.snapshots import invoice_snapshot
 
 # The two kinds of note share every rule here; the abstract `Note` has no manager.

@@ -28,7 +28,7 @@ from billing.services.events import NewEvent, event_record_many
 from billing.services.numbering import number_take_range
 from invoices.choices import InvoiceStatus
 from invoices.models import Invoice, InvoiceLine
-from invoices.pdf import documents_pdf_schedule
+from invoices.pdf.storage import documents_pdf_schedule
 
 
 @dataclass

@@ -2,7 +2,7 @@
 
 A batch locks its subscriptions (`SKIP LOCKED`: rows another batch holds are that
 batch's), re-checks each is still due on its tenant's clock, prices the invoices in
-memory, issues them through invoices.batch (bulk inserts, one number range per document
+memory, issues them through invoices.services.batch (bulk inserts, one number range per document
 type), writes the `BilledPeriod` rows and advances `next_billing`, all in one
 transaction. So two beat runs at once, a worker killed mid-batch (the transaction rolls
 back; the redelivered task bills the same periods) and `process` racing beat bill each
@@ -24,7 +24,7 @@ from billing.clock import workspace_today
 from billing.models import Workspace
 from billing.services.events import NewEvent, event_record_many
 from catalog.models import Plan, PlanTier
-from invoices.batch import InvoiceDraft, invoices_issue_batch
+from invoices.services.batch import InvoiceDraft, invoices_issue_batch
 from subscriptions.calendar import boundary_after, local_midnight
 from subscriptions.choices import CollectionStatus, SubscriptionStatus
 from subscriptions.models import BilledPeriod, Subscription, SubscriptionAddOn, SubscriptionLine

@@ -29,7 +29,7 @@ from subscriptions.choices import (
     NeedsAttentionReason,
 )
 from subscriptions.models import BilledPeriod
-from subscriptions.services import subscription_flag
+from subscriptions.services.lifecycle import subscription_flag
 
 Clock = Callable[..., datetime]
 

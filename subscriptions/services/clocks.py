@@ -22,11 +22,11 @@ from django.db.models import Min, Q
 from billing.errors import DomainError, InvalidInput
 from billing.models import Workspace
 from subscriptions.choices import CollectionStatus, SubscriptionStatus
-from subscriptions.collection import period_collect
-from subscriptions.cycles import cycle_run, fixed_clock
 from subscriptions.models import BilledPeriod, Subscription
 from subscriptions.selectors import subscriptions_resume_due_ids
-from subscriptions.services import subscriptions_resume_due
+from subscriptions.services.collection import period_collect
+from subscriptions.services.cycles import cycle_run, fixed_clock
+from subscriptions.services.lifecycle import subscriptions_resume_due
 
 # One call advances at most this far: a typo of a century would bill a century.
 MAX_ADVANCE = timedelta(days=5 * 366)

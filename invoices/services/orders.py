@@ -50,7 +50,7 @@ from customers.choices import CustomerStatus
 from customers.models import Customer
 from invoices.models import Invoice, Order, OrderItem, OrderStatus
 from invoices.selectors import order_has_open_intent
-from invoices.services import check_invoice_document_type, invoice_create
+from invoices.services.invoices import check_invoice_document_type, invoice_create
 
 ORDER_TRANSITIONS = {
     (OrderStatus.DRAFT, OrderStatus.CONFIRMED),

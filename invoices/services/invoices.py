@@ -15,7 +15,7 @@ from customers.choices import CustomerStatus
 from customers.models import Customer
 from invoices.choices import INVOICE_TRANSITIONS, InvoiceStatus
 from invoices.models import Invoice, InvoiceLine, Order
-from invoices.pdf import document_pdf_schedule
+from invoices.pdf.storage import document_pdf_schedule
 from invoices.selectors import invoice_amount_due, invoice_has_processing_payments
 from invoices.snapshots import invoice_snapshot
 

@@ -1,0 +1,163 @@
+"""Stored PDFs: a finalized document's PDF is rendered once, stored, and handed out by
+signed links that expire; a draft's is a preview, never stored. Renders are queued on
+commit and swept by beat when a queued render was lost."""
+
+from collections.abc import Sequence
+from datetime import datetime, timedelta
+from typing import Any
+
+from django.apps import apps
+from django.conf import settings
+from django.core import signing
+from django.core.files.base import ContentFile
+from django.db import transaction
+from django.db.models import Q
+from django.urls import reverse
+
+from billing.models import FiscalDocument
+from invoices.pdf.context import PDF_DOCUMENTS
+from invoices.pdf.render import document_pdf_render
+
+_SIGNING_SALT = "invoices.document-file"
+
+
+def _model(model_label: str) -> type[FiscalDocument]:
+    model = apps.get_model(model_label)
+    if model not in PDF_DOCUMENTS:
+        raise LookupError(f"{model_label} is not a fiscal document")
+    return model
+
+
+def _load(model: type[FiscalDocument], document_id: str) -> FiscalDocument:
+    kind = PDF_DOCUMENTS[model]
+    party = kind.counterpart
+    related = ["workspace__country", f"{party}__country", f"{party}__state", "document"]
+    return model._default_manager.select_related(*related, *kind.related).get(pk=document_id)
+
+
+def document_pdf_store(*, model_label: str, document_id: str) -> bool:
+    """Render and store a finalized document's PDF unless one is stored. True if stored now.
+
+    No lock is held while rendering: the file is written under a fresh name, and only the
+    first render to set the empty field keeps its file; a concurrent loser removes its own.
+    """
+    model = _model(model_label)
+    document = _load(model, document_id)
+    if document.pdf or document.finalized_at is None:
+        return False
+    content = document_pdf_render(document)
+    field = document.pdf
+    name = field.field.generate_filename(document, f"{document.pk}.pdf")
+    name = field.storage.save(name, ContentFile(content), max_length=field.field.max_length)
+    stored = model._default_manager.filter(pk=document.pk, pdf="").update(pdf=name)
+    if not stored:
+        field.storage.delete(name)
+        return False
+    return True
+
+
+def document_pdf(*, document: FiscalDocument) -> bytes:
+    """The stored PDF of a finalized document (stored now if the task has not run yet),
+    or a fresh preview of a draft, never stored."""
+    if document.finalized_at is None:
+        return document_pdf_render(_load(type(document), document.pk))
+    if not document.pdf:
+        document_pdf_store(model_label=document._meta.label, document_id=document.pk)
+        document.refresh_from_db(fields=["pdf"])
+    with document.pdf.open("rb") as stored:
+        return stored.read()
+
+
+def document_pdf_schedule(document: FiscalDocument) -> None:
+    """Queue the PDF's render for when the finalizing transaction commits.
+
+    A broker outage is logged (robust), not raised: the finalize has committed, and the
+    beat sweep (`documents_pdf_missing`) or the first read of the PDF renders it later.
+    """
+    label, document_id = document._meta.label, document.pk
+
+    def queue() -> None:
+        from invoices.tasks import render_document_pdf
+
+        render_document_pdf.delay(model_label=label, document_id=document_id)
+
+    transaction.on_commit(queue, robust=True)
+
+
+# Documents per render task when many are finalized at once: a task stays short enough to
+# retry cheaply, and a billing cycle of thousands queues a few hundred messages, not thousands.
+PDF_RENDER_CHUNK = 50
+
+
+def documents_pdf_schedule(*, model_label: str, document_ids: Sequence[str]) -> None:
+    """Queue the PDFs of many documents finalized together, for when the transaction
+    commits; like `document_pdf_schedule`, a broker outage is left to the sweep."""
+    chunks = [
+        list(document_ids[i : i + PDF_RENDER_CHUNK])
+        for i in range(0, len(document_ids), PDF_RENDER_CHUNK)
+    ]
+
+    def queue() -> None:
+        from invoices.tasks import render_document_pdfs
+
+        for chunk in chunks:
+            render_document_pdfs.delay(model_label=model_label, document_ids=chunk)
+
+    if chunks:
+        transaction.on_commit(queue, robust=True)
+
+
+def documents_pdf_missing(
+    *, now: datetime, older_than: timedelta, limit: int = 200
+) -> list[tuple[str, str]]:
+    """(model label, id) of finalized documents whose render was lost (queued long ago).
+
+    `now` is the real time. `finalized_at` is the tenant's time, which a test clock may
+    put months ahead of it, so the row's last write (`updated_at`, always real time) finds
+    those too.
+    """
+    missing: list[tuple[str, str]] = []
+    cutoff = now - older_than
+    for model in PDF_DOCUMENTS:
+        ids = (
+            model._default_manager.filter(pdf="", finalized_at__isnull=False)
+            .filter(Q(finalized_at__lte=cutoff) | Q(updated_at__lte=cutoff))
+            .values_list("pk", flat=True)[:limit]
+        )
+        missing += [(model._meta.label, document_id) for document_id in ids]
+    return missing
+
+
+# --- Signed links --------------------------------------------------------------------
+
+
+def _signer() -> signing.TimestampSigner:
+    return signing.TimestampSigner(salt=_SIGNING_SALT)
+
+
+def document_file_token(document: FiscalDocument) -> str:
+    return _signer().sign_object([document._meta.label, document.pk])
+
+
+def document_file_url(document: FiscalDocument, request: Any = None) -> str | None:
+    """A link to the stored PDF that works without a token until it expires; None
+    while no PDF is stored."""
+    if not document.pdf:
+        return None
+    path = reverse("document-file", kwargs={"token": document_file_token(document)})
+    return request.build_absolute_uri(path) if request is not None else path
+
+
+def document_from_token(token: str) -> FiscalDocument | None:
+    """The document a valid, unexpired link names, if its PDF is stored; else None."""
+    try:
+        label, document_id = _signer().unsign_object(
+            token, max_age=settings.DOCUMENT_LINK_MAX_AGE_SECONDS
+        )
+        model = _model(label)
+    except (signing.BadSignature, LookupError, TypeError, ValueError):
+        return None
+    document = model._default_manager.select_related("document").filter(pk=document_id).first()
+    if document is None or not document.pdf:
+        return None
+    return document
