@@ -162,9 +162,30 @@ COMPUTED_LINE_FIELDS = ["total", "retention", "exempt"]
 
 def store_lines(line_model: type[Line], lines: Sequence[Line], *, replace: Any = None) -> None:
     """Write lines after apply_totals: with `replace` (the parent's related manager), they
-    replace all its lines; without, only their computed columns are updated."""
-    if replace is None:
-        line_model._default_manager.bulk_update(lines, COMPUTED_LINE_FIELDS)
-    else:
-        replace.all().delete()
-        line_model._default_manager.bulk_create(lines)
+    replace all its lines, unless they are the stored lines as they are (a retrieved
+    document PUT back), which keep their ids; without, only their computed columns are
+    updated."""
+    if replace is not None:
+        stored = list(replace.all())
+        if not _same_lines(line_model, stored, lines):
+            replace.all().delete()
+            line_model._default_manager.bulk_create(lines)
+            return
+        for line, kept in zip(lines, stored, strict=True):
+            line.pk = kept.pk
+    line_model._default_manager.bulk_update(lines, COMPUTED_LINE_FIELDS)
+
+
+def _same_lines(line_model: type[Line], stored: Sequence[Line], lines: Sequence[Line]) -> bool:
+    """Whether `lines` say what `stored` say, column by column, in the same order (the
+    computed columns aside: apply_totals has just set them)."""
+    columns = [
+        field.attname
+        for field in line_model._meta.concrete_fields
+        if not field.primary_key and field.attname not in COMPUTED_LINE_FIELDS
+    ]
+    return len(stored) == len(lines) and all(
+        getattr(old, column) == getattr(new, column)
+        for old, new in zip(stored, lines, strict=True)
+        for column in columns
+    )

@@ -462,7 +462,20 @@ class PurchaseCreditNoteFactory(_SupplierDocumentFactory):
     document_id = 61
     number = factory.Sequence(lambda n: n + 1)
     reason = 3
+    description = ""
     tax_percent = Decimal(19)
+    # The reference the service writes (procurement.services.credit_notes._price).
+    references = factory.LazyAttribute(
+        lambda note: [
+            {
+                "document": "33",
+                "serial": str(note.purchase.number),
+                "date": note.purchase.date.isoformat(),
+                "code": 3,
+                "description": note.description,
+            }
+        ]
+    )
 
     @factory.post_generation
     def lines(note, create, extracted, **kwargs):  # type: ignore[no-untyped-def]

@@ -42,7 +42,7 @@ def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | Non
             status=409,
         )
     if isinstance(exc, InvalidInput):
-        exc = exceptions.ValidationError(exc.errors)
+        exc = exceptions.ValidationError(nested_field_errors(exc.errors))
     elif isinstance(exc, DjangoValidationError):
         exc = exceptions.ValidationError(
             exc.message_dict if hasattr(exc, "error_dict") else {"non_field_errors": exc.messages}
@@ -74,6 +74,27 @@ def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | Non
             "code": code,
         }
     return response
+
+
+def nested_field_errors(errors: dict[str, Any]) -> dict[str, Any]:
+    """Services name a nested field by its path (`lines.0.discount`, which the admin's
+    forms show as is); the API nests it as DRF's serializers nest their own errors
+    (`{"lines": {"0": {"discount": [...]}}}`), so a client reads one shape for a line
+    whichever layer refused it."""
+    nested: dict[str, Any] = {}
+    for path, messages in errors.items():
+        *parents, leaf = path.split(".")
+        node = nested
+        for part in parents:
+            child = node.setdefault(part, {})
+            if not isinstance(child, dict):  # `lines` and `lines.0.x` both refused
+                child = node[part] = {"non_field_errors": child}
+            node = child
+        if isinstance(node.get(leaf), dict):
+            node[leaf].setdefault("non_field_errors", []).extend(messages)
+        else:
+            node[leaf] = messages
+    return nested
 
 
 def _describe(objects: Any, shown: int = 3) -> str:

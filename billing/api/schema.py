@@ -1,6 +1,8 @@
 """OpenAPI: the tenant headers and Idempotency-Key on every operation that takes them,
-and the error responses each operation can give (billing.api.errors' shapes)."""
+the error responses each operation can give (billing.api.errors' shapes), and PUT bodies
+as partial as PATCH ones."""
 
+import copy
 from typing import Any
 
 from django.core.exceptions import FieldDoesNotExist
@@ -11,7 +13,12 @@ from drf_spectacular.extensions import (
     OpenApiSerializerFieldExtension,
 )
 from drf_spectacular.openapi import AutoSchema as SpectacularAutoSchema
-from drf_spectacular.plumbing import ResolvedComponent, build_parameter_type
+from drf_spectacular.plumbing import (
+    ResolvedComponent,
+    build_parameter_type,
+    force_instance,
+    is_serializer,
+)
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse
 from rest_framework import permissions
@@ -22,7 +29,7 @@ from billing.api.serializers import (
     METADATA_MAX_KEYS,
     METADATA_VALUE_MAX_LENGTH,
 )
-from billing.api.viewsets import TransactionalAPIView
+from billing.api.viewsets import PartialUpdateModelMixin, TransactionalAPIView
 from billing.tenancy import TEST_MODE_HEADER, WORKSPACE_HEADER, IsWorkspaceMember
 
 _BODY_METHODS = ("POST", "PUT", "PATCH")
@@ -43,6 +50,18 @@ def _model_field(field: Any) -> Any:
 
 
 class AutoSchema(SpectacularAutoSchema):
+    def _get_request_for_media_type(self, serializer: Any, direction: Any = "request") -> Any:
+        # PUT updates partially (PartialUpdateModelMixin): its body is PATCH's, every
+        # field optional, so it names the same Patched… component.
+        if (
+            self.method == "PUT"
+            and isinstance(self.view, PartialUpdateModelMixin)
+            and is_serializer(serializer)
+        ):
+            serializer = copy.copy(force_instance(serializer))
+            serializer.partial = True
+        return super()._get_request_for_media_type(serializer, direction)
+
     def _map_serializer_field(
         self, field: Any, direction: Any, bypass_extensions: bool = False
     ) -> dict[str, Any] | None:

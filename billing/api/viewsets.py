@@ -8,6 +8,8 @@ path ids and query parameters that no stored value can contain away from the dat
   actions and lists can only ever see the tenant's own rows;
 - runs every unsafe request in one transaction;
 - honours `Idempotency-Key` on every POST (billing.services.idempotency).
+
+`TenantModelViewSet` adds CRUD, with PUT as partial as PATCH (api.md §1 Paths).
 """
 
 from collections.abc import Sequence
@@ -178,10 +180,20 @@ class TenantViewSet(TransactionalAPIView, viewsets.GenericViewSet):
         return clock_now(workspace=self.request.workspace, test_mode=self.request.test_mode)
 
 
+class PartialUpdateModelMixin(mixins.UpdateModelMixin):
+    """PUT is a partial update, as PATCH is: Piriod's SDK updates only with PUT and sends
+    only the fields that changed. Read-only fields in the body (a retrieved object PUT
+    back) are ignored; unknown ones are still refused (StrictFieldsMixin)."""
+
+    def update(self, request: Request, *args: Any, **kwargs: Any) -> Response:
+        kwargs["partial"] = True
+        return super().update(request, *args, **kwargs)
+
+
 class TenantModelViewSet(
     mixins.CreateModelMixin,
     mixins.RetrieveModelMixin,
-    mixins.UpdateModelMixin,
+    PartialUpdateModelMixin,
     mixins.DestroyModelMixin,
     mixins.ListModelMixin,
     TenantViewSet,

@@ -68,3 +68,37 @@ def test_a_server_error_is_json(settings, rf) -> None:  # type: ignore[no-untype
     assert response.status_code == 500
     assert _error(response)["code"] == "server_error"
     assert views.server_error(rf.get("/admin/"))["Content-Type"].startswith("text/html")
+
+
+def test_a_line_refused_by_a_service_is_nested_as_the_serializer_nests_it(tenant) -> None:  # type: ignore[no-untyped-def]
+    from tests.factories import CustomerFactory
+
+    customer = CustomerFactory(workspace=tenant.workspace)
+    lines = [
+        {"name": "ok", "amount": "100"},
+        {"name": "x", "amount": "1", "discount": "2", "discount_scheme": "$"},  # a service's
+        {"name": "y", "amount": "abc"},  # the serializer's
+    ]
+    body = {"customer": customer.id, "document": 33, "date": "2026-03-02"}
+
+    by_service = tenant.client.post("/invoices/", {**body, "lines": lines[:2]}, format="json")
+    by_serializer = tenant.client.post(
+        "/invoices/", {**body, "lines": [lines[0], lines[2]]}, format="json"
+    )
+
+    assert (by_service.status_code, by_serializer.status_code) == (400, 400)
+    assert by_service.json() == {"lines": {"1": {"discount": ["The discount exceeds the line."]}}}
+    assert set(by_serializer.json()["lines"]["1"]) == {"amount"}
+
+
+def test_field_paths_nest_and_keep_every_message() -> None:
+    from billing.api.errors import nested_field_errors
+
+    nested = nested_field_errors(
+        {"lines": ["Too many."], "lines.0.amount": ["a"], "lines.0.tax": ["b"], "customer": ["c"]}
+    )
+
+    assert nested == {
+        "lines": {"non_field_errors": ["Too many."], "0": {"amount": ["a"], "tax": ["b"]}},
+        "customer": ["c"],
+    }

@@ -5,6 +5,7 @@ import pytest
 
 from billing.models import Event
 from invoices.models import Invoice
+from tests.api_errors import field_error
 from tests.factories import CustomerFactory
 
 
@@ -115,7 +116,7 @@ def test_bad_invoices_are_400_on_the_field(tenant, customer, override, field):
     response = tenant.client.post("/invoices/", invoice_body(customer, **override), format="json")
 
     assert response.status_code == 400, response.json()
-    assert field in response.json()
+    assert field_error(response.json(), field)
 
 
 def test_a_line_may_name_only_a_plan_of_the_callers_tenant(tenant, other_tenant, customer):
@@ -217,7 +218,7 @@ def test_a_line_that_contradicts_its_tax_rule_is_400(tenant, customer, line, fie
     response = tenant.client.post("/invoices/", invoice_body(customer, lines=lines), format="json")
 
     assert response.status_code == 400, response.json()
-    assert field in response.json()
+    assert field_error(response.json(), field)
 
 
 def test_a_tax_rule_named_on_a_line_cannot_be_deleted(tenant, customer):

@@ -187,7 +187,7 @@ class RetentionSerializer(TenantModelSerializer):
         required=False,
         normalize_output=True,
         help_text="The gross amount. On write, a shortcut for one line of that amount "
-        "(send `amount` or `lines`); on read, the sum of the lines.",
+        "(sent with `lines`, it must be their sum); on read, the sum of the lines.",
     )
     retention_percent = serializers.DecimalField(
         max_digits=7,

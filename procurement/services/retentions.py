@@ -74,11 +74,22 @@ def _check_purchase(retention: Retention, purchase: Purchase | None) -> None:
 def _rows(
     lines: Sequence[dict[str, Any]] | None, amount: Decimal | None
 ) -> Sequence[dict[str, Any]] | None:
-    if amount is not None:
-        if lines:
-            raise InvalidInput({"amount": ["Send either `amount` or `lines`, not both."]})
+    """The lines, or one line of the gross `amount` when no lines are sent. With lines,
+    an `amount` sent too is what a retrieved retention shows: _check_amount compares it."""
+    if amount is not None and not lines:
         return [{"name": DEFAULT_LINE_NAME, "amount": amount}]
     return lines
+
+
+def _check_amount(
+    retention: Retention, lines: Sequence[dict[str, Any]] | None, amount: Decimal | None
+) -> None:
+    """`amount` sent with `lines` must be their sum, as the retention shows it."""
+    if lines and amount is not None and amount != retention.subtotal:
+        raise InvalidInput(
+            {"amount": [f"The lines add up to {retention.subtotal.normalize():f}; send that "
+                        "amount with them, or send only `amount` or only `lines`."]}
+        )  # fmt: skip
 
 
 def _with_rate(retention: Retention) -> Any:
@@ -130,6 +141,7 @@ def retention_create(
         _rows(lines, amount) or [],
         _with_rate(retention),
     )
+    _check_amount(retention, lines, amount)
     return retention
 
 
@@ -153,6 +165,7 @@ def retention_update(
     save_with_lines(
         retention, RetentionLine, "retention_document", _rows(lines, amount), _with_rate(retention)
     )
+    _check_amount(retention, lines, amount)
     return retention
 
 

@@ -175,20 +175,28 @@ def test_api_create_finalize_by_get_and_pdf(tenant):
     assert tenant.client.get("/retentions/", {"number": 2}).json()["count"] == 0
 
 
-def test_api_refuses_amount_and_lines_together(tenant):
+def test_api_takes_amount_with_lines_only_as_their_sum(tenant):
+    # A retrieved retention shows both `amount` and `lines`, and PUT back it must pass.
     supplier = SupplierFactory(workspace=tenant.workspace)
-    response = tenant.client.post(
-        "/retentions/",
-        {
-            "supplier": supplier.pk,
-            "date": "2026-04-10",
-            "amount": "1000",
-            "lines": [{"name": "Asesoría", "amount": "1000"}],
-        },
-        format="json",
-    )
-    assert response.status_code == 400
-    assert "amount" in response.json()
+    body = {
+        "supplier": supplier.pk,
+        "date": "2026-04-10",
+        "lines": [{"name": "Asesoría", "amount": "600"}, {"name": "Informe", "amount": "400"}],
+    }
+
+    agreeing = tenant.client.post("/retentions/", {**body, "amount": "1000"}, format="json")
+    disagreeing = tenant.client.post("/retentions/", {**body, "amount": "999"}, format="json")
+
+    assert agreeing.status_code == 201, agreeing.json()
+    assert [line["name"] for line in agreeing.json()["lines"]] == ["Asesoría", "Informe"]
+    assert agreeing.json()["amount"] == "1000"
+    assert disagreeing.status_code == 400
+    assert disagreeing.json() == {
+        "amount": [
+            "The lines add up to 1000; send that amount with them, "
+            "or send only `amount` or only `lines`."
+        ]
+    }
 
 
 def test_retention_pdf_shows_gross_withheld_and_net(tenant):
