@@ -11,7 +11,7 @@ from billing.services.events import event_record
 from billing.tax_ids import InvalidTaxId, normalize_tax_id
 from customers.choices import CONTACTS_PER_CUSTOMER, CUSTOMER_TRANSITIONS, CustomerStatus
 from customers.models import Contact, Customer, CustomerBalanceTransaction
-from customers.snapshots import contact_snapshot, customer_snapshot
+from customers.representations import contact_snapshot, customer_snapshot
 
 
 def customer_validate(workspace: Workspace, customer: Customer) -> None:

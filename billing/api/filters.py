@@ -20,7 +20,7 @@ from django_filters.widgets import BaseCSVWidget
 from rest_framework import exceptions, filters
 from rest_framework.request import Request
 
-from billing.api.serializers import METADATA_KEY_MAX_LENGTH
+from billing.representations import METADATA_KEY_MAX_LENGTH
 
 METADATA_PREFIX = "metadata__"
 

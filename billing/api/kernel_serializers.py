@@ -3,8 +3,8 @@ from rest_framework import serializers
 from rest_framework_simplejwt.serializers import TokenRefreshSerializer
 from rest_framework_simplejwt.tokens import RefreshToken
 
-from billing.api.serializers import StrictFieldsMixin
 from billing.models import ApiToken, Country, Currency, DocumentType, State, Workspace
+from billing.representations import StrictFieldsMixin
 from billing.services.workspaces import hash_token_key
 
 

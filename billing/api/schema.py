@@ -24,12 +24,12 @@ from drf_spectacular.utils import OpenApiParameter, OpenApiResponse
 from rest_framework import permissions
 
 from billing.api.errors import ErrorSerializer, ValidationErrorSerializer
-from billing.api.serializers import (
+from billing.api.viewsets import PartialUpdateModelMixin, TransactionalAPIView
+from billing.representations import (
     METADATA_KEY_MAX_LENGTH,
     METADATA_MAX_KEYS,
     METADATA_VALUE_MAX_LENGTH,
 )
-from billing.api.viewsets import PartialUpdateModelMixin, TransactionalAPIView
 from billing.tenancy import TEST_MODE_HEADER, WORKSPACE_HEADER, IsWorkspaceMember
 
 _BODY_METHODS = ("POST", "PUT", "PATCH")
@@ -213,13 +213,13 @@ class ValidationErrorScheme(OpenApiSerializerExtension):
 class MetadataScheme(OpenApiSerializerFieldExtension):
     """Every resource's `metadata` is one component, so clients get one Metadata type."""
 
-    target_class = "billing.api.serializers.MetadataField"
+    target_class = "billing.representations.MetadataField"
 
     def map_serializer_field(self, auto_schema: Any, direction: Any) -> dict[str, Any]:
         component = ResolvedComponent(
             name="Metadata",
             type=ResolvedComponent.SCHEMA,
-            object="billing.api.serializers.MetadataField",
+            object="billing.representations.MetadataField",
             schema={
                 "type": "object",
                 "description": (

@@ -30,9 +30,9 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from billing.api.parsers import JSONParser, has_unstorable_characters
-from billing.api.serializers import scope_to_tenant
 from billing.clock import clock_now
 from billing.models import Workspace
+from billing.representations import scope_to_tenant
 from billing.services.idempotency import (
     Replay,
     idempotency_key_lock,

@@ -4,7 +4,7 @@ from typing import Any
 from django.core.validators import RegexValidator
 from rest_framework import serializers
 
-from billing.api.serializers import StrictFieldsMixin, TenantModelSerializer
+from billing.representations import StrictFieldsMixin, TenantModelSerializer
 from billing.models import Country, Currency
 from billing.money import AMOUNT_DECIMAL_PLACES, AMOUNT_MAX_DIGITS
 from catalog.choices import (

@@ -10,13 +10,10 @@ from rest_framework.response import Response
 
 from billing.api.viewsets import TenantModelViewSet
 from customers import services
-from customers.api.serializers import (
-    ContactSerializer,
-    CustomerBalanceTransactionSerializer,
-    CustomerSerializer,
-)
+from customers.api.serializers import CustomerBalanceTransactionSerializer
 from customers.filters import ContactFilter, CustomerFilter
 from customers.models import Contact, Customer
+from customers.representations import ContactSerializer, CustomerSerializer
 from customers.selectors import (
     contact_queryset,
     customer_balance_transactions,

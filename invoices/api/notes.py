@@ -9,7 +9,7 @@ from rest_framework.decorators import action
 from rest_framework.request import Request
 from rest_framework.response import Response
 
-from billing.api.serializers import TenantModelSerializer
+from billing.representations import TenantModelSerializer
 from billing.api.viewsets import TenantModelViewSet
 from billing.models import DocumentType
 from invoices.api.serializers import (

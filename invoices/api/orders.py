@@ -10,7 +10,7 @@ from rest_framework.decorators import action
 from rest_framework.request import Request
 from rest_framework.response import Response
 
-from billing.api.serializers import StrictFieldsMixin, TenantModelSerializer
+from billing.representations import StrictFieldsMixin, TenantModelSerializer
 from billing.api.viewsets import TenantModelViewSet
 from billing.models import Currency, DocumentType
 from invoices.api.serializers import amount_field, computed_amount

@@ -5,7 +5,7 @@ from django.utils.dateparse import parse_datetime
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
-from billing.api.serializers import (
+from billing.representations import (
     StrictFieldsMixin,
     TenantIdField,
     TenantModelSerializer,

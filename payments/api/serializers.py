@@ -6,7 +6,7 @@ from django.utils import timezone
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
-from billing.api.serializers import StrictFieldsMixin, TenantModelSerializer, TenantRelatedField
+from billing.representations import StrictFieldsMixin, TenantModelSerializer, TenantRelatedField
 from billing.models import Currency
 from billing.money import AMOUNT_DECIMAL_PLACES
 from invoices.models import Invoice, Order

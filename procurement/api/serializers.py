@@ -3,9 +3,9 @@ from typing import Any
 
 from rest_framework import serializers
 
-from billing.api.serializers import TenantModelSerializer, TenantRelatedField
 from billing.models import Country, Currency, DocumentType, State
-from customers.api.serializers import CodeField
+from billing.representations import TenantModelSerializer, TenantRelatedField
+from customers.representations import CodeField
 from invoices.api.serializers import (
     DocumentFileField,
     DocumentReferenceSerializer,

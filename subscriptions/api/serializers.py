@@ -5,7 +5,7 @@ from typing import Any
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
-from billing.api.serializers import StrictFieldsMixin, TenantModelSerializer, TenantRelatedField
+from billing.representations import StrictFieldsMixin, TenantModelSerializer, TenantRelatedField
 from billing.models import DocumentType
 from catalog.models import AddOn, Coupon, Plan
 from invoices.api.serializers import DocumentReferenceSerializer

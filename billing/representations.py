@@ -1,10 +1,16 @@
-"""Base serializers: every id inside a request body is looked up in the caller's tenant."""
+"""Base serializers: every id inside a request body is looked up in the caller's tenant.
 
+Each app's `representations.py` builds its objects' output on these; the API responds
+with them and events carry them (`snapshot`), so services never import `api/`."""
+
+import json
 from decimal import Decimal
 from typing import Any
 
 from django.db.models import QuerySet
 from rest_framework import serializers
+
+from billing.encoders import JSONEncoder
 
 METADATA_MAX_KEYS = 50
 METADATA_KEY_MAX_LENGTH = 40
@@ -88,3 +94,14 @@ class TenantModelSerializer(StrictFieldsMixin, serializers.ModelSerializer):
     metadata = MetadataField(required=False)
 
     TENANT_FIELDS = ("id", "metadata", "test_mode", "created", "updated")
+
+
+def json_data(data: Any) -> dict[str, Any]:
+    """Data as an event stores it: plain JSON values, as `JSONEncoder` writes them."""
+    plain: dict[str, Any] = json.loads(json.dumps(data, cls=JSONEncoder))
+    return plain
+
+
+def snapshot(representation: type[serializers.BaseSerializer], instance: Any) -> dict[str, Any]:
+    """What an event carries: the object as the API shows it at the time of the event."""
+    return json_data(representation(instance).data)

@@ -1,0 +1,174 @@
+"""What customers look like to the outside: API responses and event payloads."""
+
+from typing import Any
+
+from django.utils import timezone
+from drf_spectacular.utils import extend_schema_field
+from rest_framework import serializers
+
+from billing.models import Country, Currency, State
+from billing.representations import TenantModelSerializer, snapshot
+from customers.models import Contact, Customer
+from invoices.selectors import customer_aggregations, customer_sources_expression
+
+
+class CodeField(serializers.SlugRelatedField):
+    """Reference data by its natural key; codes are accepted in any case."""
+
+    def __init__(self, **kwargs: Any) -> None:
+        kwargs.setdefault("slug_field", "code")
+        super().__init__(**kwargs)
+
+    def to_internal_value(self, data: Any) -> Any:
+        if not isinstance(data, str):
+            self.fail("invalid")
+        return super().to_internal_value(data.strip().upper())
+
+
+class ContactSerializer(TenantModelSerializer):
+    class Meta:
+        model = Contact
+        fields = [
+            "id",
+            "customer",
+            "name",
+            "email",
+            "phone",
+            "invoicing",
+            "collections",
+            "metadata",
+            "test_mode",
+            "created",
+            "updated",
+        ]
+
+
+class CustomerContactSerializer(serializers.ModelSerializer):
+    """A contact as shown inside its customer."""
+
+    class Meta:
+        model = Contact
+        fields = ["id", "name", "email", "phone", "invoicing", "collections"]
+        read_only_fields = fields
+
+
+def aggregation_amount() -> serializers.DecimalField:
+    return serializers.DecimalField(
+        max_digits=24, decimal_places=6, read_only=True, normalize_output=True
+    )
+
+
+class CustomerAggregationsSerializer(serializers.Serializer):
+    """Money the customer has been billed, as decimal strings in the customer's currency.
+
+    `sales`: totals of finalized and paid invoices, less their finalized credit notes,
+    plus their finalized debit notes; `sales_current_period`: the same for documents
+    dated in the current calendar month of the workspace's timezone; `balance`: the
+    amount due of finalized, pending and uncollectible invoices, less `credit_balance`;
+    `credit_balance`: the credit the customer holds with us (credit notes beyond what an
+    invoice still owed, less what was refunded), its entries at
+    `/customers/{id}/balance_transactions/`.
+    """
+
+    sales = aggregation_amount()
+    sales_current_period = aggregation_amount()
+    balance = aggregation_amount()
+    credit_balance = aggregation_amount()
+
+    def to_representation(self, instance: Customer) -> dict[str, Any]:
+        request = self.context.get("request")
+        workspace = getattr(request, "workspace", None) or instance.workspace
+        aggregations = customer_aggregations(
+            customer=instance,
+            now=self.context.get("now") or timezone.now(),
+            timezone=workspace.timezone,
+        )
+        return super().to_representation(aggregations)
+
+
+class CustomerSourceSerializer(serializers.Serializer):
+    """A saved card of the customer, as its gateway token's display fields."""
+
+    id = serializers.CharField(read_only=True)
+    gateway = serializers.CharField(read_only=True)
+    usage = serializers.CharField(read_only=True)
+    status = serializers.CharField(read_only=True)
+    brand = serializers.CharField(read_only=True)
+    last4 = serializers.CharField(read_only=True)
+    exp_month = serializers.IntegerField(read_only=True, allow_null=True)
+    exp_year = serializers.IntegerField(read_only=True, allow_null=True)
+
+
+def customer_sources(customer: Customer) -> list[dict[str, Any]]:
+    """Read from the customer list's own query (invoices.selectors) when annotated."""
+    rows = customer.__dict__.get("payment_sources")
+    if rows is None:
+        rows = (
+            Customer.objects.filter(pk=customer.pk)
+            .annotate(payment_sources=customer_sources_expression())
+            .values_list("payment_sources", flat=True)
+            .get()
+        )
+    rows = sorted(rows, key=lambda row: (row["created"], row["id"]))
+    for row in rows:
+        for name in ("exp_month", "exp_year"):
+            row[name] = int(row[name]) if row[name] is not None else None
+    return list(CustomerSourceSerializer(rows, many=True).data)
+
+
+class CustomerSerializer(TenantModelSerializer):
+    country = CodeField(queryset=Country.objects.all())
+    state = CodeField(queryset=State.objects.all(), required=False, allow_null=True)
+    currency = CodeField(queryset=Currency.objects.all(), required=False)
+    reference = serializers.CharField(
+        max_length=64, required=False, allow_null=True, allow_blank=False
+    )
+    tax_settings = serializers.DictField(required=False)
+    contacts = CustomerContactSerializer(many=True, read_only=True)
+    aggregations = CustomerAggregationsSerializer(source="*", read_only=True)
+    sources = serializers.SerializerMethodField(help_text="The customer's saved cards.")
+
+    @extend_schema_field(CustomerSourceSerializer(many=True))
+    def get_sources(self, customer: Customer) -> list[dict[str, Any]]:
+        return customer_sources(customer)
+
+    class Meta:
+        model = Customer
+        fields = [
+            "id",
+            "name",
+            "address",
+            "country",
+            "state",
+            "currency",
+            "email",
+            "phone",
+            "website",
+            "zip_code",
+            "manager",
+            "reference",
+            "tax_id",
+            "tax_settings",
+            "send_invoices",
+            "send_collections",
+            "send_vouchers",
+            "status",
+            "contacts",
+            "sources",
+            "aggregations",
+            "metadata",
+            "test_mode",
+            "created",
+            "updated",
+        ]
+        read_only_fields = ["status"]
+        # Uniqueness of `reference` is a service rule (scoped to the tenant).
+        validators: list[Any] = []
+
+
+def customer_snapshot(customer: Customer) -> dict[str, Any]:
+    return snapshot(CustomerSerializer, customer)
+
+
+def contact_snapshot(contact: Contact) -> dict[str, Any]:
+    return snapshot(ContactSerializer, contact)
