@@ -9,12 +9,12 @@ from rest_framework.response import Response
 from billing.api.errors import ErrorSerializer
 from billing.api.viewsets import TenantModelViewSet
 from invoices.api.files import PDF_RESPONSES, PdfContentNegotiation, pdf_response
-from invoices.api.serializers import InvoiceSerializer
 from invoices.filters import InvoiceFilter
 from invoices.mail import invoice_send
 from invoices.models import Invoice
 from invoices.pdf.render import document_filename
 from invoices.pdf.storage import document_pdf
+from invoices.representations import InvoiceSerializer
 from invoices.selectors import invoice_queryset
 from invoices.services import invoices, notes
 

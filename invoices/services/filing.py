@@ -45,8 +45,7 @@ from billing.tax_agency import (
     agency_for_country,
 )
 from invoices.models import CreditNote, DebitNote, Invoice
-from invoices.services.notes import note_snapshot
-from invoices.snapshots import invoice_snapshot
+from invoices.representations import invoice_snapshot, note_snapshot
 
 logger = logging.getLogger(__name__)
 

@@ -16,8 +16,8 @@ from customers.models import Customer
 from invoices.choices import INVOICE_TRANSITIONS, InvoiceStatus
 from invoices.models import Invoice, InvoiceLine, Order
 from invoices.pdf.storage import document_pdf_schedule
+from invoices.representations import invoice_snapshot
 from invoices.selectors import invoice_amount_due, invoice_has_processing_payments
-from invoices.snapshots import invoice_snapshot
 
 
 def _record(invoice: Invoice, event_type: str) -> None:

@@ -22,7 +22,6 @@ owed (it was paid, wholly or partly) records the excess as credit in the custome
 balance, in the same transaction, so the amount due ends at 0, never below.
 """
 
-import json
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date as date_type
@@ -34,7 +33,6 @@ from django.db import transaction
 
 from billing.clock import workspace_today
 from billing.documents import LINE_FIELDS, apply_totals, build_lines, store_lines
-from billing.encoders import JSONEncoder
 from billing.errors import DomainError, InvalidInput
 from billing.models import DocumentType, Workspace
 from billing.services.events import event_record
@@ -55,13 +53,13 @@ from invoices.models import (
     Invoice,
 )
 from invoices.pdf.storage import document_pdf_schedule
+from invoices.representations import invoice_snapshot, note_snapshot
 from invoices.selectors import (
     invoice_amount_due,
     invoice_creditable_amount,
     invoice_has_payments,
 )
 from invoices.services.invoices import invoice_settle_payments
-from invoices.snapshots import invoice_snapshot
 
 # The two kinds of note share every rule here; the abstract `Note` has no manager.
 Note = CreditNote | DebitNote
@@ -99,15 +97,6 @@ DEBIT = NoteKind(DebitNote, DebitNoteLine, "debit_note", "debit note", ("56", "1
 
 def kind_of(note: Note) -> NoteKind:
     return CREDIT if isinstance(note, CreditNote) else DEBIT
-
-
-def note_snapshot(note: Note) -> dict[str, Any]:
-    from invoices.api.notes import CreditNoteSerializer, DebitNoteSerializer
-
-    serializer = CreditNoteSerializer if isinstance(note, CreditNote) else DebitNoteSerializer
-    data = serializer(note).data
-    snapshot: dict[str, Any] = json.loads(json.dumps(data, cls=JSONEncoder))
-    return snapshot
 
 
 def _record(note: Note, verb: str) -> None:

@@ -20,7 +20,6 @@ Status: draft → confirmed → invoiced, or draft → invoiced; only drafts cha
 confirmed orders may be deleted, an invoiced order is final.
 """
 
-import json
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
@@ -33,7 +32,6 @@ from django.db.models import ProtectedError
 from billing.choices import DiscountScheme
 from billing.clock import workspace_today
 from billing.documents import LINE_FIELDS, apply_totals, base_tax_percent, build_lines, store_lines
-from billing.encoders import JSONEncoder
 from billing.errors import DomainError, InvalidInput
 from billing.models import Currency, DocumentType, Line, Workspace
 from billing.services.events import event_record
@@ -49,6 +47,7 @@ from catalog.selectors import (
 from customers.choices import CustomerStatus
 from customers.models import Customer
 from invoices.models import Invoice, Order, OrderItem, OrderStatus
+from invoices.representations import order_snapshot
 from invoices.selectors import order_has_open_intent
 from invoices.services.invoices import check_invoice_document_type, invoice_create
 
@@ -75,14 +74,6 @@ _SUBSCRIBE: dict[str, Callable[..., str]] = {}
 
 def order_subscriptions_register(subscribe: Callable[..., str]) -> None:
     _SUBSCRIBE["subscribe"] = subscribe
-
-
-def order_snapshot(order: Order) -> dict[str, Any]:
-    from invoices.api.orders import OrderSerializer
-
-    data = OrderSerializer(order).data
-    snapshot: dict[str, Any] = json.loads(json.dumps(data, cls=JSONEncoder))
-    return snapshot
 
 
 def _record(order: Order, verb: str) -> None:

@@ -6,7 +6,8 @@ from rest_framework import serializers
 from billing.models import Country, Currency, DocumentType, State
 from billing.representations import TenantModelSerializer, TenantRelatedField
 from customers.representations import CodeField
-from invoices.api.serializers import (
+from invoices.choices import MAX_REFERENCES, ReferenceReason
+from invoices.representations import (
     DocumentFileField,
     DocumentReferenceSerializer,
     DocumentTotalsFields,
@@ -14,7 +15,6 @@ from invoices.api.serializers import (
     amount_field,
     computed_amount,
 )
-from invoices.choices import MAX_REFERENCES, ReferenceReason
 from procurement.models import (
     Purchase,
     PurchaseCreditNote,

@@ -5,11 +5,11 @@ from typing import Any
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
-from billing.representations import StrictFieldsMixin, TenantModelSerializer, TenantRelatedField
 from billing.models import DocumentType
+from billing.representations import StrictFieldsMixin, TenantModelSerializer, TenantRelatedField
 from catalog.models import AddOn, Coupon, Plan
-from invoices.api.serializers import DocumentReferenceSerializer
 from invoices.choices import MAX_REFERENCES
+from invoices.representations import DocumentReferenceSerializer
 from payments.models import Source
 from subscriptions.choices import CancelReason, PausedReason
 from subscriptions.models import Subscription, SubscriptionAddOn, SubscriptionLine

@@ -8,7 +8,7 @@ from rest_framework.response import Response
 
 from billing.api.viewsets import TenantModelViewSet, TenantRequest, TransactionalAPIView
 from billing.clock import clock_now
-from invoices.api.serializers import InvoiceSerializer
+from invoices.representations import InvoiceSerializer
 from subscriptions import selectors, services
 from subscriptions.api.serializers import (
     SubscriptionCancelSerializer,

@@ -1,3 +1,6 @@
+"""What invoices, credit and debit notes and orders look like to the outside: API
+responses and event payloads."""
+
 from decimal import Decimal
 from typing import Any
 
@@ -5,17 +8,26 @@ from django.utils.dateparse import parse_datetime
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
+from billing.models import Currency, DocumentType, FiscalDocument
+from billing.money import AMOUNT_DECIMAL_PLACES
 from billing.representations import (
     StrictFieldsMixin,
     TenantIdField,
     TenantModelSerializer,
     TenantRelatedField,
+    snapshot,
 )
-from billing.models import DocumentType, FiscalDocument
-from billing.money import AMOUNT_DECIMAL_PLACES
 from catalog.models import Plan, Tax
 from invoices.choices import MAX_REFERENCES, ReferenceReason
-from invoices.models import Invoice, InvoiceLine
+from invoices.models import (
+    CreditNote,
+    CreditNoteLine,
+    DebitNote,
+    Invoice,
+    InvoiceLine,
+    Order,
+    OrderItem,
+)
 from invoices.pdf.storage import document_file_url
 from invoices.selectors import invoice_amount_due, invoice_payments
 
@@ -254,3 +266,168 @@ class InvoiceSerializer(DocumentTotalsFields, TenantModelSerializer):
             "sent_at",
             "imported",
         ]
+
+
+class NoteLineSerializer(InvoiceLineSerializer):
+    """A line of a credit or debit note (an invoice line without `plan`)."""
+
+    plan = None  # type: ignore[assignment]
+
+    class Meta(InvoiceLineSerializer.Meta):
+        model = CreditNoteLine  # type: ignore[assignment]  # debit note lines: same fields
+        fields = [name for name in InvoiceLineSerializer.Meta.fields if name != "plan"]
+
+
+class NoteSerializer(DocumentTotalsFields, TenantModelSerializer):
+    document = serializers.PrimaryKeyRelatedField(
+        queryset=DocumentType.objects.all(),
+        required=False,
+        help_text="A credit (debit) note type of the workspace's country. Defaults to the "
+        "type correcting the invoice's: 61 (56) in Chile, 112 (111) for an export invoice "
+        "(110), the generic CN (DN) elsewhere.",
+    )
+    reason = serializers.ChoiceField(
+        choices=ReferenceReason.choices,
+        help_text="The SII's CodRef. 1 annuls the invoice (mirrors its lines; send none), "
+        "2 corrects text (no amounts; `description` is the correction; send no lines), "
+        "3 corrects amounts (`lines` required).",
+    )
+    description = serializers.CharField(
+        max_length=90,
+        required=False,
+        allow_blank=True,
+        help_text="Why the note is issued (the reference's RazonRef).",
+    )
+    date = serializers.DateField(
+        required=False, help_text="Defaults to today in the workspace's timezone."
+    )
+    lines = NoteLineSerializer(many=True, required=False)
+    customer = serializers.CharField(source="customer_id", read_only=True)
+    currency = serializers.CharField(source="currency_id", read_only=True)
+    references = DocumentReferenceSerializer(
+        many=True, read_only=True, help_text="The reference to the invoice, filled by the server."
+    )
+    discount = computed_amount()
+    custom_change = serializers.DecimalField(
+        max_digits=18, decimal_places=6, read_only=True, normalize_output=True
+    )
+
+    class Meta:
+        fields = [
+            "id", "invoice", "customer", "document", "number", "date", "reason", "description",
+            "currency", "note", "lines", "references", "discount", "discount_scheme",
+            "custom_change", "amount", "exempt", "discount_amount", "subtotal", "tax",
+            "tax_percent", "total", "retention", "total_adjusted", "status", "biller_status",
+            "tax_agency", "local_file", "finalized_at", "metadata", "test_mode", "created",
+            "updated",
+        ]  # fmt: skip
+        read_only_fields = [
+            "number", "status", "discount_scheme", "biller_status", "tax_agency", "finalized_at",
+        ]  # fmt: skip
+
+
+class CreditNoteSerializer(NoteSerializer):
+    class Meta(NoteSerializer.Meta):
+        model = CreditNote
+
+
+class DebitNoteSerializer(NoteSerializer):
+    class Meta(NoteSerializer.Meta):
+        model = DebitNote
+
+
+class OrderItemSerializer(StrictFieldsMixin, serializers.ModelSerializer):
+    name = serializers.CharField(
+        max_length=256, required=False, help_text="Defaults to the plan's or product's name."
+    )
+    product = serializers.CharField(
+        source="product_id", max_length=40, required=False, allow_null=True,
+        help_text="A catalog product (`pro_…`): its name and unit label; `amount` is required.",
+    )  # fmt: skip
+    plan = serializers.CharField(
+        source="plan_id", max_length=40, required=False, allow_null=True,
+        help_text="A catalog plan (`pla_…`): the unit price comes from the plan.",
+    )  # fmt: skip
+    quantity = serializers.DecimalField(
+        max_digits=18, decimal_places=6, min_value=Decimal(0), default=Decimal(1)
+    )
+    amount = amount_field(
+        min_value=Decimal(0), required=False, help_text="Unit price; not sent with a plan."
+    )
+    discount = amount_field(min_value=Decimal(0), required=False)
+    total = computed_amount()
+
+    class Meta:
+        model = OrderItem
+        fields = [
+            "id", "name", "description", "product", "plan", "quantity", "amount", "exempt",
+            "discount", "discount_scheme", "code", "code_scheme", "unit_label", "total",
+        ]  # fmt: skip
+        read_only_fields = ["id", "total"]
+
+
+class OrderSerializer(TenantModelSerializer):
+    currency = serializers.SlugRelatedField(
+        slug_field="code",
+        queryset=Currency.objects.all(),
+        required=False,
+        help_text="Defaults to the customer's currency, the one its invoices are issued in.",
+    )
+    document = serializers.PrimaryKeyRelatedField(
+        queryset=DocumentType.objects.all(),
+        required=False,
+        help_text="The invoice type the order produces; defaults to the workspace "
+        "country's main invoice type (33 in Chile).",
+    )
+    items = OrderItemSerializer(many=True, allow_empty=False)
+    coupon = serializers.CharField(
+        source="coupon_id",
+        max_length=64,
+        required=False,
+        allow_null=True,
+        help_text="A coupon's code or id in; its id out. Applied as the document discount.",
+    )
+    invoice = serializers.CharField(source="invoice_id", read_only=True, allow_null=True)
+    billing_cycle = serializers.IntegerField(
+        min_value=1, max_value=100_000, required=False, allow_null=True,
+        help_text="With a plan: how many invoices its subscription issues, this order's "
+        "included (the subscription's `billing_cycles`); null: until cancelled. The "
+        "frequency is the plans'.",
+    )  # fmt: skip
+    subscription = serializers.CharField(
+        source="subscription_id", read_only=True, allow_null=True,
+        help_text="The subscription the order's plans started when it was invoiced.",
+    )  # fmt: skip
+    discount = computed_amount()
+    amount = computed_amount()
+    exempt = computed_amount()
+    discount_amount = computed_amount()
+    subtotal = computed_amount()
+    tax = computed_amount()
+    total = computed_amount()
+    tax_percent = serializers.DecimalField(
+        max_digits=7, decimal_places=4, read_only=True, normalize_output=True
+    )
+
+    class Meta:
+        model = Order
+        fields = [
+            "id", "customer", "currency", "document", "status", "items", "coupon", "discount",
+            "discount_scheme", "amount", "exempt", "discount_amount", "subtotal", "tax",
+            "tax_percent", "total", "note", "billing_cycle", "invoice", "subscription",
+            "metadata", "test_mode", "created", "updated",
+        ]  # fmt: skip
+        read_only_fields = ["status", "discount_scheme"]
+
+
+def invoice_snapshot(invoice: Invoice) -> dict[str, Any]:
+    return snapshot(InvoiceSerializer, invoice)
+
+
+def note_snapshot(note: CreditNote | DebitNote) -> dict[str, Any]:
+    representation = CreditNoteSerializer if isinstance(note, CreditNote) else DebitNoteSerializer
+    return snapshot(representation, note)
+
+
+def order_snapshot(order: Order) -> dict[str, Any]:
+    return snapshot(OrderSerializer, order)
