@@ -11,7 +11,7 @@ from billing.tax_agency import TaxDocument
 from invoices.pdf.context import PdfDocumentKind, format_decimal, format_money, pdf_register
 from invoices.services.filing import FiledDocumentKind, tax_agency_register
 from procurement.models import Purchase, PurchaseCreditNote, Retention
-from procurement.snapshots import (
+from procurement.representations import (
     purchase_credit_note_snapshot,
     purchase_snapshot,
     retention_snapshot,

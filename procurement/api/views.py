@@ -12,12 +12,7 @@ from billing.models import FiscalDocument
 from invoices.api.files import PDF_RESPONSES, PdfContentNegotiation, pdf_response
 from invoices.pdf.render import document_filename
 from invoices.pdf.storage import document_pdf
-from procurement.api.serializers import (
-    PurchaseCreditNoteSerializer,
-    PurchaseSerializer,
-    RetentionSerializer,
-    SupplierSerializer,
-)
+from procurement.api.serializers import SupplierSerializer
 from procurement.filters import (
     PurchaseCreditNoteFilter,
     PurchaseFilter,
@@ -25,6 +20,11 @@ from procurement.filters import (
     SupplierFilter,
 )
 from procurement.models import Purchase, PurchaseCreditNote, Retention, Supplier
+from procurement.representations import (
+    PurchaseCreditNoteSerializer,
+    PurchaseSerializer,
+    RetentionSerializer,
+)
 from procurement.selectors import (
     purchase_credit_note_queryset,
     purchase_queryset,

@@ -21,6 +21,7 @@ from billing.models import DocumentType, Workspace
 from invoices.choices import ReferenceReason
 from procurement.choices import ProcurementStatus
 from procurement.models import Purchase, PurchaseCreditNote, PurchaseCreditNoteLine
+from procurement.representations import purchase_credit_note_snapshot
 from procurement.services.documents import (
     check_number,
     check_type_country,
@@ -28,7 +29,6 @@ from procurement.services.documents import (
     lock_draft,
     save_with_lines,
 )
-from procurement.snapshots import purchase_credit_note_snapshot
 
 
 def default_credit_note_type(workspace: Workspace) -> DocumentType:

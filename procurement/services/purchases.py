@@ -10,6 +10,7 @@ from billing.documents import base_tax_percent
 from billing.errors import DomainError, InvalidInput
 from billing.models import DocumentType, Workspace
 from procurement.models import Purchase, PurchaseLine, Supplier
+from procurement.representations import purchase_snapshot
 from procurement.services.documents import (
     check_number,
     check_supplier,
@@ -18,7 +19,6 @@ from procurement.services.documents import (
     lock_draft,
     save_with_lines,
 )
-from procurement.snapshots import purchase_snapshot
 
 
 def is_withholding_type(document_type: DocumentType) -> bool:

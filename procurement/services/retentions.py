@@ -16,6 +16,7 @@ from django.db import transaction
 from billing.errors import InvalidInput
 from billing.models import DocumentType, Workspace
 from procurement.models import Purchase, Retention, RetentionLine, RetentionRate, Supplier
+from procurement.representations import retention_snapshot
 from procurement.services.documents import (
     check_supplier,
     check_type_country,
@@ -24,7 +25,6 @@ from procurement.services.documents import (
     save_with_lines,
 )
 from procurement.services.purchases import is_withholding_type
-from procurement.snapshots import retention_snapshot
 
 # A retention given as one gross amount gets one line named so.
 DEFAULT_LINE_NAME = "Honorarios"
