@@ -7,175 +7,23 @@ from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from billing.representations import StrictFieldsMixin, TenantModelSerializer, TenantRelatedField
-from billing.models import Currency
-from billing.money import AMOUNT_DECIMAL_PLACES
-from invoices.models import Invoice, Order
 from payments.choices import GatewayKind, PaymentLinkState, PaymentStatus, SourceUsage
 from payments.models import (
-    Intent,
     Payment,
-    PaymentAllocation,
     PaymentGateway,
     PaymentLink,
-    Refund,
     Source,
+)
+from payments.representations import (
+    CurrencyCodeField,
+    absolute_url,
+    payment_amount,
 )
 from payments.services import payment_link_amount, payment_link_state
 
 
-def _amount(**kwargs: Any) -> serializers.DecimalField:
-    # Up to 18 integer digits and 6 decimals: anything larger is a 400, never a 500.
-    return serializers.DecimalField(
-        max_digits=24,
-        decimal_places=AMOUNT_DECIMAL_PLACES,
-        normalize_output=True,
-        **kwargs,
-    )
-
-
-class CurrencyCodeField(serializers.SlugRelatedField):
-    def __init__(self, **kwargs: Any) -> None:
-        super().__init__(slug_field="code", queryset=Currency.objects.all(), **kwargs)
-
-    def to_internal_value(self, data: Any) -> Any:
-        if not isinstance(data, str):
-            self.fail("invalid")
-        return super().to_internal_value(data.strip().upper())
-
-    def use_pk_only_optimization(self) -> bool:
-        return True  # the code is the primary key: shown without loading the currency
-
-    def to_representation(self, obj: Any) -> Any:
-        return obj.pk
-
-
-def _absolute(request: Any, path: str) -> str:
-    return request.build_absolute_uri(path) if request is not None else path
-
-
-# Payments
-
-
-class PaymentAllocationSerializer(StrictFieldsMixin, serializers.ModelSerializer):
-    invoice = TenantRelatedField(queryset=Invoice.objects.all())
-    amount = _amount(required=False, min_value=Decimal("0.000001"))
-    amount_refunded = _amount(read_only=True)
-
-    class Meta:
-        model = PaymentAllocation
-        fields = ["invoice", "amount", "amount_refunded"]
-
-
-class PaymentRefundItemSerializer(serializers.ModelSerializer):
-    amount = _amount(read_only=True)
-    created = serializers.DateTimeField(source="created_at", read_only=True)
-
-    class Meta:
-        model = Refund
-        fields = ["id", "amount", "reason", "created"]
-        read_only_fields = fields
-
-
-class PaymentInvoiceField(TenantRelatedField):
-    """One invoice paid: shown as the first allocation's invoice."""
-
-    def get_attribute(self, instance: Payment) -> Any:
-        allocation = next(iter(instance.allocations.all()), None)
-        return allocation.invoice if allocation is not None else None
-
-    def use_pk_only_optimization(self) -> bool:
-        return False
-
-
-class PaymentSerializer(TenantModelSerializer):
-    """`invoice` pays one invoice; `allocations` pays several, each with its share.
-    `amount` defaults to what the invoices still owe. Without `source` the payment was
-    received outside the gateways and succeeds at once (`status: requires_payment_method`
-    keeps it waiting for `authorize`)."""
-
-    amount = _amount(required=False, min_value=Decimal("0.000001"))
-    currency = CurrencyCodeField(required=False)
-    date = serializers.DateField(required=False)
-    invoice = PaymentInvoiceField(queryset=Invoice.objects.all(), required=False, allow_null=True)
-    allocations = PaymentAllocationSerializer(many=True, required=False)
-    # A field named `source` shadows Field.source for the type checker only.
-    source = TenantRelatedField(  # type: ignore[assignment]
-        queryset=Source.objects.all(), required=False, allow_null=True
-    )
-    status = serializers.ChoiceField(choices=PaymentStatus.choices, required=False)
-    gateway = serializers.CharField(
-        read_only=True, help_text='The gateway that charged it; "" when paid outside them.'
-    )
-    subscription = serializers.CharField(source="subscription_id", read_only=True, allow_null=True)
-    balance = serializers.SerializerMethodField(
-        help_text="What the payment still holds: its amount less its refunds."
-    )
-    amount_refunded = _amount(read_only=True)
-    refunds = PaymentRefundItemSerializer(many=True, read_only=True)
-
-    class Meta:
-        model = Payment
-        fields = [
-            "id",
-            "customer",
-            "amount",
-            "currency",
-            "date",
-            "description",
-            "invoice",
-            "allocations",
-            "subscription",
-            "source",
-            "gateway",
-            "status",
-            "payment_date",
-            "balance",
-            "amount_refunded",
-            "refunds",
-            "failed_reason",
-            "return_url",
-            "enable_checkout",
-            "client_secret",
-            "authentication_expires_at",
-            "metadata",
-            "test_mode",
-            "created",
-            "updated",
-        ]
-        read_only_fields = [
-            "payment_date",
-            "failed_reason",
-            "client_secret",
-            "authentication_expires_at",
-        ]
-
-    @extend_schema_field(serializers.DecimalField(max_digits=24, decimal_places=6))
-    def get_balance(self, payment: Payment) -> str:
-        field = _amount()
-        return str(field.to_representation(payment.amount - payment.amount_refunded))
-
-    def validate_status(self, value: str) -> str:
-        allowed = (PaymentStatus.REQUIRES_PAYMENT_METHOD, PaymentStatus.SUCCEEDED)
-        if value not in allowed:
-            raise serializers.ValidationError(
-                "A new payment is requires_payment_method or succeeded."
-            )
-        return value
-
-    def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
-        if attrs.get("invoice") and attrs.get("allocations"):
-            raise serializers.ValidationError(
-                {"allocations": ["Name either invoice or allocations, not both."]}
-            )
-        if attrs.get("source") and attrs.get("status") == PaymentStatus.REQUIRES_PAYMENT_METHOD:
-            raise serializers.ValidationError(
-                {"status": ["A payment with a source is charged at once."]}
-            )
-        return attrs
-
-
 class PaymentRefundSerializer(StrictFieldsMixin, serializers.Serializer):
-    amount = _amount(required=False, min_value=Decimal("0.000001"))
+    amount = payment_amount(required=False, min_value=Decimal("0.000001"))
     reason = serializers.CharField(max_length=256, required=False, allow_blank=True)
 
 
@@ -265,7 +113,7 @@ class PaymentGatewaySerializer(TenantModelSerializer):
 
 
 class PaymentLinkSerializer(TenantModelSerializer):
-    amount = _amount(required=False, min_value=Decimal("0.000001"))
+    amount = payment_amount(required=False, min_value=Decimal("0.000001"))
     currency = CurrencyCodeField(required=False)
     url = serializers.SerializerMethodField(help_text="The hosted checkout page.")
     status = serializers.SerializerMethodField(help_text="open, paid or expired.")
@@ -295,7 +143,7 @@ class PaymentLinkSerializer(TenantModelSerializer):
 
     def get_url(self, link: PaymentLink) -> str:
         path = reverse("payment-link-hosted", kwargs={"key": link.publishable_key})
-        return _absolute(self.context.get("request"), path)
+        return absolute_url(self.context.get("request"), path)
 
     @extend_schema_field(serializers.ChoiceField(choices=PaymentLinkState.choices))
     def get_status(self, link: PaymentLink) -> str:
@@ -329,109 +177,17 @@ class PaymentLinkPublicSerializer(serializers.ModelSerializer):
         ]
         read_only_fields = fields
 
-    @extend_schema_field(_amount(read_only=True))
+    @extend_schema_field(payment_amount(read_only=True))
     def get_amount(self, link: PaymentLink) -> str:
-        return str(_amount().to_representation(payment_link_amount(link)))
+        return str(payment_amount().to_representation(payment_link_amount(link)))
 
     def get_url(self, link: PaymentLink) -> str:
         path = reverse("payment-link-hosted", kwargs={"key": link.publishable_key})
-        return _absolute(self.context.get("request"), path)
+        return absolute_url(self.context.get("request"), path)
 
     @extend_schema_field(serializers.ChoiceField(choices=PaymentLinkState.choices))
     def get_status(self, link: PaymentLink) -> str:
         return payment_link_state(link, timezone.now())
-
-
-# Intents
-
-
-class IntentSerializer(TenantModelSerializer):
-    """An intent for an `invoice` (its amount due) or an `order` (its total; the order is
-    invoiced when the payment is captured)."""
-
-    amount = _amount(required=False, min_value=Decimal("0.000001"))
-    currency = CurrencyCodeField(
-        required=False,
-        help_text="The invoice's or order's currency; optional, and a 400 when it differs.",
-    )
-    invoice = TenantRelatedField(queryset=Invoice.objects.all(), required=False, allow_null=True)
-    order = TenantRelatedField(queryset=Order.objects.all(), required=False, allow_null=True)
-    source = TenantRelatedField(  # type: ignore[assignment]  # a field named like Field.source
-        queryset=Source.objects.all(),
-        required=False,
-        allow_null=True,
-        help_text="A source (`sou_…`) of the customer to pay with.",
-    )
-    redirect_url = serializers.SerializerMethodField(
-        help_text="The hosted page where a payer completes this intent, when it has one."
-    )
-
-    class Meta:
-        model = Intent
-        fields = [
-            "id",
-            "status",
-            "amount",
-            "currency",
-            "client_secret",
-            "invoice",
-            "order",
-            "payment_link",
-            "customer",
-            "source",
-            "payment",
-            "redirect_url",
-            "return_url",
-            "expires_at",
-            "failed_reason",
-            "authorized_at",
-            "captured_at",
-            "finalized_at",
-            "metadata",
-            "test_mode",
-            "created",
-            "updated",
-        ]
-        read_only_fields = [
-            "status",
-            "client_secret",
-            "payment_link",
-            "customer",
-            "payment",
-            "failed_reason",
-            "authorized_at",
-            "captured_at",
-            "finalized_at",
-        ]
-
-    def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
-        # The amount's currency and payer come from the invoice or order: what the body
-        # says about them must agree, or it would be silently ignored.
-        document = attrs.get("invoice") or attrs.get("order")
-        currency = attrs.pop("currency", None)
-        if document is not None and currency is not None and currency.code != document.currency_id:
-            raise serializers.ValidationError(
-                {"currency": [f"{document.id} is in {document.currency_id}, not {currency.code}."]}
-            )
-        source = attrs.get("source")
-        if (
-            document is not None
-            and source is not None
-            and source.customer_id
-            not in (
-                None,
-                document.customer_id,
-            )
-        ):
-            raise serializers.ValidationError(
-                {"source": [f"Source {source.id} belongs to another customer."]}
-            )
-        return attrs
-
-    @extend_schema_field(serializers.URLField(allow_null=True))
-    def get_redirect_url(self, intent: Intent) -> str | None:
-        path = reverse("intent-hosted", kwargs={"secret": intent.client_secret})
-        return _absolute(self.context.get("request"), path)
 
 
 class IntentConfirmSerializer(StrictFieldsMixin, serializers.Serializer):
@@ -474,7 +230,7 @@ class PublishablePaymentAuthenticateSerializer(StrictFieldsMixin, serializers.Se
 class PaymentPublicSerializer(serializers.ModelSerializer):
     """What the payer of a payment sees: its amount and where it stands."""
 
-    amount = _amount(read_only=True)
+    amount = payment_amount(read_only=True)
     currency = serializers.CharField(source="currency_id", read_only=True)
     workspace = serializers.CharField(source="workspace.name", read_only=True)
     requires_authentication = serializers.SerializerMethodField(

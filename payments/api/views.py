@@ -21,14 +21,12 @@ from billing.api.viewsets import (
 from payments import selectors, services
 from payments.api.serializers import (
     IntentConfirmSerializer,
-    IntentSerializer,
     PaymentAuthorizeSerializer,
     PaymentGatewaySerializer,
     PaymentLinkPublicSerializer,
     PaymentLinkSerializer,
     PaymentPublicSerializer,
     PaymentRefundSerializer,
-    PaymentSerializer,
     PublishablePaymentAuthenticateSerializer,
     PublishablePaymentAuthorizeSerializer,
     PublishableSourceCreateSerializer,
@@ -38,6 +36,7 @@ from payments.api.serializers import (
 from payments.filters import IntentFilter, PaymentFilter, PaymentLinkFilter, SourceFilter
 from payments.gateways.base import CardInput
 from payments.models import Intent, Payment, PaymentGateway, PaymentLink, Source
+from payments.representations import IntentSerializer, PaymentSerializer
 
 
 class _ReadCreateViewSet(

@@ -13,7 +13,6 @@ The sub-domains live in their own modules; other apps import from this package.
 """
 
 from payments.services._common import PAYABLE_INVOICE_STATUSES
-from payments.services._events import intent_snapshot, payment_snapshot
 from payments.services.checkout import (
     PayerKeyOwner,
     intent_pay_with_card,
@@ -65,7 +64,6 @@ __all__ = [
     "intent_confirm",
     "intent_create",
     "intent_pay_with_card",
-    "intent_snapshot",
     "intents_expire_due",
     "payment_authenticate_by_payer",
     "payment_authorize",
@@ -83,7 +81,6 @@ __all__ = [
     "payment_link_pay",
     "payment_link_state",
     "payment_refund",
-    "payment_snapshot",
     "payments_expire_due",
     "source_create",
     "source_create_for_payer",

@@ -1,28 +1,10 @@
-"""Event snapshots and recording for payments and intents, shared by every sub-domain."""
+"""Event recording for payments and intents, shared by every sub-domain."""
 
-import json
 from typing import Any
 
-from billing.encoders import JSONEncoder
 from billing.services.events import event_record
 from payments.models import Intent, Payment
-
-
-def _plain(data: Any) -> dict[str, Any]:
-    plain: dict[str, Any] = json.loads(json.dumps(data, cls=JSONEncoder))
-    return plain
-
-
-def payment_snapshot(payment: Payment) -> dict[str, Any]:
-    from payments.api.serializers import PaymentSerializer
-
-    return _plain(PaymentSerializer(payment).data)
-
-
-def intent_snapshot(intent: Intent) -> dict[str, Any]:
-    from payments.api.serializers import IntentSerializer
-
-    return _plain(IntentSerializer(intent).data)
+from payments.representations import intent_snapshot, payment_snapshot
 
 
 def _record(row: Payment | Intent, type: str, data: dict[str, Any]) -> None:
