@@ -4,9 +4,9 @@ from typing import Any
 from django.core.validators import RegexValidator
 from rest_framework import serializers
 
-from billing.representations import StrictFieldsMixin, TenantModelSerializer
 from billing.models import Country, Currency
 from billing.money import AMOUNT_DECIMAL_PLACES, AMOUNT_MAX_DIGITS
+from billing.representations import StrictFieldsMixin, TenantModelSerializer
 from catalog.choices import (
     DURATION_TIMES_MAX,
     PACKAGE_SIZE_MAX,

@@ -13,12 +13,12 @@ from subscriptions import selectors, services
 from subscriptions.api.serializers import (
     SubscriptionCancelSerializer,
     SubscriptionPauseSerializer,
-    SubscriptionSerializer,
     TestClockAdvanceSerializer,
     TestClockSerializer,
 )
 from subscriptions.filters import SubscriptionFilter
 from subscriptions.models import Subscription
+from subscriptions.representations import SubscriptionSerializer
 from subscriptions.services import clocks
 
 

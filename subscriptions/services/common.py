@@ -7,7 +7,7 @@ from billing.services.events import event_record
 from subscriptions.calendar import local_midnight
 from subscriptions.choices import SUBSCRIPTION_TRANSITIONS, SubscriptionStatus
 from subscriptions.models import Subscription
-from subscriptions.snapshots import subscription_snapshot
+from subscriptions.representations import subscription_snapshot
 
 
 def record(subscription: Subscription, verb: str) -> None:

@@ -20,6 +20,7 @@ from invoices.services.orders import main_invoice_type
 from subscriptions.calendar import boundary_after
 from subscriptions.choices import BilledKind, CollectionStatus, SubscriptionStatus
 from subscriptions.models import BilledPeriod, Subscription, SubscriptionAddOn, SubscriptionLine
+from subscriptions.representations import subscription_cycle_snapshot
 from subscriptions.services.checks import (
     anchor_date,
     check_addons,
@@ -30,7 +31,6 @@ from subscriptions.services.checks import (
 from subscriptions.services.common import lock, record, set_next_billing
 from subscriptions.services.cycles import cycle_bill, fixed_clock
 from subscriptions.services.proration import prorate
-from subscriptions.snapshots import subscription_cycle_snapshot
 
 # How far ahead a subscription may start: further is almost certainly a typo.
 MAX_START_AHEAD = timedelta(days=5 * 366)

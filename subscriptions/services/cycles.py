@@ -29,8 +29,8 @@ from subscriptions.calendar import boundary_after, local_midnight
 from subscriptions.choices import CollectionStatus, SubscriptionStatus
 from subscriptions.models import BilledPeriod, Subscription, SubscriptionAddOn, SubscriptionLine
 from subscriptions.pricing import cycle_draft
+from subscriptions.representations import subscription_cycle_snapshot
 from subscriptions.selectors import subscriptions_due_ids
-from subscriptions.snapshots import subscription_cycle_snapshot
 
 # clock(workspace=…, test_mode=…) → that tenant's now (billing.clock.clock_now).
 Clock = Callable[..., datetime]

@@ -3,8 +3,8 @@ from typing import Any
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
-from billing.representations import StrictFieldsMixin, TenantModelSerializer, TenantRelatedField
 from billing.models import Event
+from billing.representations import StrictFieldsMixin, TenantModelSerializer, TenantRelatedField
 from webhooks.models import Delivery, DeliveryAttempt, WebhookEndpoint
 
 

@@ -1,0 +1,191 @@
+"""What subscriptions look like to the outside: API responses and event payloads."""
+
+from datetime import date
+from decimal import Decimal
+from typing import Any
+
+from drf_spectacular.utils import extend_schema_field
+from rest_framework import serializers
+
+from billing.models import DocumentType
+from billing.representations import (
+    StrictFieldsMixin,
+    TenantModelSerializer,
+    TenantRelatedField,
+    json_data,
+    snapshot,
+)
+from catalog.models import AddOn, Coupon, Plan
+from invoices.choices import MAX_REFERENCES
+from invoices.representations import DocumentReferenceSerializer
+from payments.models import Source
+from subscriptions.models import Subscription, SubscriptionAddOn, SubscriptionLine
+from subscriptions.selectors import subscription_queryset
+
+
+def quantity_field() -> serializers.DecimalField:
+    return serializers.DecimalField(
+        max_digits=18, decimal_places=6, min_value=Decimal(0), default=Decimal(1)
+    )
+
+
+@extend_schema_field(
+    {"oneOf": [{"type": "string", "format": "date"},
+               {"type": "integer", "minimum": 1, "maximum": 31}]}
+)  # fmt: skip
+class BillingAnchorField(serializers.Field):
+    """A date (ISO 8601) or a day of the month (a JSON integer 1-31)."""
+
+    default_error_messages = {
+        "invalid": "A date (YYYY-MM-DD) or a day of the month from 1 to 31.",
+    }
+
+    def to_internal_value(self, data: Any) -> date | int:
+        if isinstance(data, int) and not isinstance(data, bool):
+            if not 1 <= data <= 31:
+                self.fail("invalid")
+            return data
+        return serializers.DateField().run_validation(data)
+
+    def to_representation(self, value: date) -> str:
+        return value.isoformat()
+
+
+# Fields fixed at creation: what the periods and invoices already issued were built on.
+CREATE_ONLY = ("customer", "document", "date_start", "trial_end", "billing_anchor")
+
+
+class SubscriptionLineSerializer(StrictFieldsMixin, serializers.ModelSerializer):
+    plan = TenantRelatedField(queryset=Plan.objects.select_related("product"))
+    quantity = quantity_field()
+    coupon = TenantRelatedField(queryset=Coupon.objects.all(), required=False, allow_null=True)
+
+    class Meta:
+        model = SubscriptionLine
+        fields = ["plan", "quantity", "coupon"]
+
+
+class SubscriptionAddOnSerializer(StrictFieldsMixin, serializers.ModelSerializer):
+    addon = TenantRelatedField(queryset=AddOn.objects.all())
+    quantity = quantity_field()
+
+    class Meta:
+        model = SubscriptionAddOn
+        fields = ["addon", "quantity"]
+
+
+class SubscriptionSerializer(TenantModelSerializer):
+    document = serializers.PrimaryKeyRelatedField(
+        queryset=DocumentType.objects.all(),
+        required=False,
+        help_text="The type of the invoices it generates; default the country's invoice.",
+    )
+    default_source = TenantRelatedField(
+        queryset=Source.objects.all(),
+        required=False,
+        allow_null=True,
+        help_text="The customer's card charged when collection_scheme is charge_payment.",
+    )
+    coupon = TenantRelatedField(
+        queryset=Coupon.objects.all(),
+        required=False,
+        allow_null=True,
+        help_text="Applied to each invoice from the next cycle, for the coupon's duration.",
+    )
+    lines = SubscriptionLineSerializer(many=True)
+    addons = SubscriptionAddOnSerializer(many=True, required=False)
+    references = DocumentReferenceSerializer(  # type: ignore[call-arg]
+        many=True, required=False, max_length=MAX_REFERENCES
+    )
+    currency = serializers.CharField(source="currency_id", read_only=True)
+    custom_change = serializers.DecimalField(
+        max_digits=18, decimal_places=6, min_value=Decimal(1), required=False
+    )
+    expiration_days = serializers.IntegerField(
+        min_value=0, max_value=3650, required=False, help_text="The invoices' due date is "
+        "their date plus this many days."
+    )  # fmt: skip
+    billing_cycles = serializers.IntegerField(
+        min_value=1, max_value=100_000, required=False, allow_null=True,
+        help_text="Invoices to issue before the subscription is finalized; null: until "
+        "cancelled.",
+    )  # fmt: skip
+    date_start = serializers.DateField(
+        required=False, help_text="Default today, in the workspace's timezone."
+    )
+    billing_anchor = BillingAnchorField(
+        required=False,
+        help_text="A date, or a day of the month (1-31, not for weekly plans). Periods "
+        "start on its day, clamped to shorter months (31: Jan 31, Feb 28, Mar 31); default "
+        "when billing starts. When billing starts before the anchor, the first period runs "
+        "up to it and is billed prorated by day. Answered as the date boundaries count "
+        "from: for a day of the month, the first date on or after billing starts on that "
+        "day.",
+    )
+    next_billing_cycle = serializers.SerializerMethodField()
+    needs_attention = serializers.BooleanField(read_only=True)
+    cancelled = serializers.DateTimeField(source="cancelled_at", read_only=True)
+    paused = serializers.DateTimeField(source="paused_at", read_only=True)
+
+    class Meta:
+        model = Subscription
+        fields = [
+            "id", "customer", "document", "currency", "frequency", "date_start", "trial_end",
+            "billing_anchor", "next_billing", "previous_billing", "billing_cycles",
+            "next_billing_cycle", "expiration_days", "collection_scheme", "default_source",
+            "custom_change", "coupon", "require_reference", "note", "status",
+            "status_description", "needs_attention", "needs_attention_reason",
+            "cancel_reason", "cancel_at_period_end", "cancelled", "paused", "paused_reason",
+            "pause_until", "lines", "addons", "references", "metadata", "test_mode",
+            "created", "updated",
+        ]  # fmt: skip
+        read_only_fields = [
+            "frequency", "next_billing", "previous_billing", "status", "status_description",
+            "needs_attention_reason", "cancel_reason", "cancel_at_period_end",
+            "paused_reason", "pause_until",
+        ]  # fmt: skip
+
+    def get_next_billing_cycle(self, subscription: Subscription) -> int | None:
+        """The number of the next invoice (1 for the first); null once none is due."""
+        return subscription.cycles_billed + 1 if subscription.next_billing else None
+
+    def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
+        if self.instance is not None:
+            errors = {
+                name: ["Fixed when the subscription is created."]
+                for name in CREATE_ONLY
+                if name in attrs and not _same(name, attrs[name], getattr(self.instance, name))
+            }
+            if errors:
+                raise serializers.ValidationError(errors)
+            for name in CREATE_ONLY:
+                attrs.pop(name, None)
+        return attrs
+
+
+def _same(name: str, given: Any, stored: Any) -> bool:
+    if name == "billing_anchor" and isinstance(given, int):
+        return bool(given == stored.day)  # the day it was created with
+    return bool(given == stored)
+
+
+def subscription_snapshot(subscription: Subscription) -> dict[str, Any]:
+    """The subscription as the API shows it."""
+    return snapshot(SubscriptionSerializer, subscription_queryset().get(pk=subscription.pk))
+
+
+_SCALARS = (
+    "id", "customer_id", "status", "next_billing", "previous_billing", "billing_cycles",
+    "collection_scheme", "needs_attention_reason", "cancel_reason", "test_mode",
+)  # fmt: skip
+
+
+def subscription_cycle_snapshot(
+    subscription: Subscription, invoice_id: str | None
+) -> dict[str, Any]:
+    """A cheap snapshot for cycle events, built from the row in memory: the billing
+    state after the cycle and the invoice it issued."""
+    data = {name.removesuffix("_id"): getattr(subscription, name) for name in _SCALARS}
+    data["next_billing_cycle"] = subscription.cycles_billed + 1
+    data["invoice"] = invoice_id
+    return json_data(data)
