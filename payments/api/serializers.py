@@ -2,11 +2,11 @@ from decimal import Decimal
 from typing import Any
 
 from django.urls import reverse
-from django.utils import timezone
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from billing.api.serializers import StrictFieldsMixin, TenantModelSerializer, TenantRelatedField
+from billing.clock import clock_now_for
 from billing.models import Currency
 from billing.money import AMOUNT_DECIMAL_PLACES
 from invoices.models import Invoice, Order
@@ -299,7 +299,7 @@ class PaymentLinkSerializer(TenantModelSerializer):
 
     @extend_schema_field(serializers.ChoiceField(choices=PaymentLinkState.choices))
     def get_status(self, link: PaymentLink) -> str:
-        return payment_link_state(link, timezone.now())
+        return payment_link_state(link, clock_now_for(link))
 
 
 class PaymentLinkPublicSerializer(serializers.ModelSerializer):
@@ -339,7 +339,7 @@ class PaymentLinkPublicSerializer(serializers.ModelSerializer):
 
     @extend_schema_field(serializers.ChoiceField(choices=PaymentLinkState.choices))
     def get_status(self, link: PaymentLink) -> str:
-        return payment_link_state(link, timezone.now())
+        return payment_link_state(link, clock_now_for(link))
 
 
 # Intents
