@@ -7,6 +7,7 @@ can run a year of billing cycles in one call. Views, tasks and beat ask here and
 """
 
 from datetime import date, datetime
+from typing import Protocol
 from zoneinfo import ZoneInfo
 
 from django.utils import timezone
@@ -20,6 +21,22 @@ def real_now() -> datetime:
 
 def clock_now(*, workspace: Workspace, test_mode: bool) -> datetime:
     return tenant_time(workspace=workspace, test_mode=test_mode, real=real_now())
+
+
+class Tenanted(Protocol):
+    """A record of one workspace and mode: a document, a payment link, an intent."""
+
+    @property
+    def workspace(self) -> Workspace: ...
+
+    @property
+    def test_mode(self) -> bool: ...
+
+
+def clock_now_for(record: Tenanted) -> datetime:
+    """The time of the workspace and mode `record` lives in: for interfaces that act on
+    a record without a tenant request (admin actions, hosted pages, payer actions)."""
+    return clock_now(workspace=record.workspace, test_mode=record.test_mode)
 
 
 def tenant_time(*, workspace: Workspace, test_mode: bool, real: datetime) -> datetime:

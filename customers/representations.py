@@ -2,10 +2,10 @@
 
 from typing import Any
 
-from django.utils import timezone
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
+from billing.clock import clock_now
 from billing.models import Country, Currency, State
 from billing.representations import TenantModelSerializer, snapshot
 from customers.models import Contact, Customer
@@ -80,7 +80,8 @@ class CustomerAggregationsSerializer(serializers.Serializer):
         workspace = getattr(request, "workspace", None) or instance.workspace
         aggregations = customer_aggregations(
             customer=instance,
-            now=self.context.get("now") or timezone.now(),
+            now=self.context.get("now")
+            or clock_now(workspace=workspace, test_mode=instance.test_mode),
             timezone=workspace.timezone,
         )
         return super().to_representation(aggregations)

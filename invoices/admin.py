@@ -18,9 +18,9 @@ from django.forms import BaseInlineFormSet
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404
 from django.urls import URLPattern, path, reverse
-from django.utils import timezone
 from django.utils.html import format_html
 
+from billing.clock import clock_now_for, real_now
 from billing.documents import apply_totals
 from billing.errors import DomainError, InvalidInput
 from billing.models import FiscalDocument
@@ -134,7 +134,7 @@ class NoteForm(DraftForm):
 class OrderForm(DraftForm):
     @staticmethod
     def update_service(document: Any, changed: dict[str, Any]) -> object:
-        return orders.order_update(order=document, now=timezone.now(), **changed)
+        return orders.order_update(order=document, now=clock_now_for(document), **changed)
 
 
 class LineInline(admin.TabularInline):
@@ -269,7 +269,9 @@ class DocumentAdmin(ImmutableOnceIssuedAdmin):
             request,
             queryset,
             "Submission retried",
-            lambda document: document_retry_submission(document=document, now=timezone.now()),
+            # The agency's submissions are scheduled on the real clock (the worker's), in
+            # both modes: a retry is due at once, not at a test clock's hour.
+            lambda document: document_retry_submission(document=document, now=real_now()),
         )
 
 
@@ -322,7 +324,7 @@ class InvoiceAdmin(DocumentAdmin):
             request,
             queryset,
             "Finalized",
-            lambda invoice: invoices.invoice_finalize(invoice=invoice, now=timezone.now()),
+            lambda invoice: invoices.invoice_finalize(invoice=invoice, now=clock_now_for(invoice)),
         )
 
     @admin.action(description="Send the PDF to the customer's invoicing contacts")
@@ -331,7 +333,7 @@ class InvoiceAdmin(DocumentAdmin):
             request,
             queryset.select_related("workspace", "customer", "document"),
             "Sent",
-            lambda invoice: invoice_send(invoice=invoice, now=timezone.now()),
+            lambda invoice: invoice_send(invoice=invoice, now=clock_now_for(invoice)),
         )
 
     @admin.action(description="Mark uncollectible / collectible again")
@@ -341,7 +343,7 @@ class InvoiceAdmin(DocumentAdmin):
             queryset,
             "Toggled",
             lambda invoice: invoices.invoice_toggle_uncollectible(
-                invoice=invoice, now=timezone.now()
+                invoice=invoice, now=clock_now_for(invoice)
             ),
         )
 
@@ -392,7 +394,7 @@ class NoteAdmin(DocumentAdmin):
             request,
             queryset,
             "Finalized",
-            lambda note: notes.note_finalize(note=note, now=timezone.now()),
+            lambda note: notes.note_finalize(note=note, now=clock_now_for(note)),
         )
 
     @admin.action(description="Retry the tax agency submission")
@@ -428,7 +430,7 @@ class OrderAdmin(ImmutableOnceIssuedAdmin):
 
     def save_model(self, request: HttpRequest, obj: Order, form: Any, change: bool) -> None:
         changed = {name: form.cleaned_data[name] for name in form.changed_data}
-        orders.order_update(order=obj, now=timezone.now(), **changed)
+        orders.order_update(order=obj, now=clock_now_for(obj), **changed)
 
     def delete_model(self, request: HttpRequest, obj: Order) -> None:
         orders.order_delete(order=obj)

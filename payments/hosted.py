@@ -16,11 +16,11 @@ from django import forms
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import get_object_or_404, render
 from django.urls import reverse
-from django.utils import timezone
 from django.views.decorators.cache import never_cache
 from django.views.decorators.debug import sensitive_post_parameters, sensitive_variables
 from django.views.decorators.http import require_http_methods
 
+from billing.clock import clock_now_for
 from billing.errors import DomainError, InvalidInput
 from billing.money import round_amount
 from payments import services
@@ -168,7 +168,7 @@ def link_checkout(request: HttpRequest, key: str) -> HttpResponse:
     link = get_object_or_404(
         PaymentLink.objects.select_related("workspace", "invoice"), publishable_key=key
     )
-    now = timezone.now()
+    now = clock_now_for(link)
     state = services.payment_link_state(link, now)
     if state != "open":
         return _unavailable(request, link, state)
@@ -197,7 +197,7 @@ def _intent_page(request: HttpRequest, intent: Intent, retry_url: str) -> HttpRe
         # A double submit finds it answered already: the page then shows where it stands.
         with contextlib.suppress(DomainError):
             services.intent_complete_authentication(
-                intent=intent, approved=approved, now=timezone.now()
+                intent=intent, approved=approved, now=clock_now_for(intent)
             )
         return HttpResponseRedirect(request.path)
     context = _result_context(intent)
@@ -227,7 +227,7 @@ def intent_checkout(request: HttpRequest, secret: str) -> HttpResponse:
     intent = get_object_or_404(
         Intent.objects.select_related("workspace", "payment"), client_secret=secret
     )
-    now = timezone.now()
+    now = clock_now_for(intent)
     if intent.status != IntentStatus.REQUIRES_PAYMENT_METHOD or intent.payment_id:
         return _intent_page(request, intent, retry_url="")
     page = _page(intent.workspace.name, intent.amount, intent.currency_id, description="")

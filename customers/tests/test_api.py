@@ -1,12 +1,13 @@
 import re
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 
 import pytest
 from django.urls import reverse
 
+from customers.api.serializers import CustomerSerializer
 from customers.choices import CustomerStatus
 from customers.models import Contact, Customer, CustomerBalanceTransaction
-from tests.factories import ContactFactory, CustomerFactory
+from tests.factories import ContactFactory, CustomerFactory, FinalizedInvoiceFactory
 
 ULID = "[0-9A-HJKMNP-TV-Z]{26}"
 CUSTOMER_FIELDS = {
@@ -471,3 +472,17 @@ def test_balance_transactions_are_read_only_in_the_admin(admin_client, tenant):
     assert changelist.status_code == 200 and entry.pk in changelist.content.decode()
     assert change.status_code == 200 and 'name="amount"' not in change.content.decode()
     assert added.status_code == 403
+
+
+def test_a_serialized_test_mode_customers_current_period_follows_the_test_clock(tenant):
+    """Serialized without a view (an event's payload), a test-mode customer's current
+    period is the test clock's month, as it is through the API."""
+    tenant.workspace.test_clock_at = datetime(2031, 7, 15, 15, tzinfo=UTC)
+    tenant.workspace.save(update_fields=["test_clock_at"])
+    invoice = FinalizedInvoiceFactory(
+        workspace=tenant.workspace, test_mode=True, date=date(2031, 7, 10)
+    )
+
+    aggregations = CustomerSerializer(invoice.customer).data["aggregations"]
+
+    assert aggregations["sales_current_period"] == "1190"

@@ -1,6 +1,7 @@
 """G11 in the back-office: a finalized document's admin form, lines and delete are refused.
 Drafts change through the same service as the API; actions call the services."""
 
+import datetime
 import sys
 from decimal import Decimal
 from types import SimpleNamespace
@@ -12,8 +13,9 @@ from django.forms.models import model_to_dict
 from django.test import Client
 from django.urls import reverse
 
+from billing.models import DocumentType
 from invoices.models import CreditNote, DebitNote, Invoice, Order
-from invoices.services.invoices import invoice_finalize
+from invoices.services.invoices import invoice_create, invoice_finalize
 from invoices.tests.pdf_helpers import (
     NOW,
     make_draft,
@@ -212,6 +214,28 @@ def test_the_toggle_and_send_actions(admin_client, finalized):
     [message] = mail.outbox
     assert message.to == ["pagos@losaromos.cl"]
     assert message.attachments[0][2] == "application/pdf"
+
+
+def test_actions_on_a_test_mode_invoice_stamp_the_workspaces_test_clock(admin_client, tenant):
+    """The back-office acts in the invoice's world: in test mode, at the test clock's time."""
+    ahead = datetime.datetime(2031, 7, 1, 15, tzinfo=datetime.UTC)
+    workspace = make_issuer(tenant.workspace)
+    workspace.test_clock_at = ahead
+    workspace.save(update_fields=["test_clock_at"])
+    draft = invoice_create(
+        workspace=workspace,
+        test_mode=True,
+        customer=CustomerFactory(workspace=workspace, test_mode=True),
+        document=DocumentType.objects.get(pk=33),
+        date=datetime.date(2031, 7, 1),
+        lines=[{"name": "Plan Pro", "amount": Decimal(10000)}],
+    )
+
+    run_action(admin_client, "finalize", draft)
+    run_action(admin_client, "toggle_uncollectible", draft)
+
+    draft.refresh_from_db()
+    assert (draft.finalized_at, draft.uncollectible_at) == (ahead, ahead)
 
 
 def test_the_retry_submission_action_calls_the_tax_agency(admin_client, finalized, monkeypatch):

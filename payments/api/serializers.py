@@ -2,10 +2,10 @@ from decimal import Decimal
 from typing import Any
 
 from django.urls import reverse
-from django.utils import timezone
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
+from billing.clock import clock_now_for
 from billing.representations import StrictFieldsMixin, TenantModelSerializer, TenantRelatedField
 from payments.choices import GatewayKind, PaymentLinkState, PaymentStatus, SourceUsage
 from payments.models import (
@@ -147,7 +147,7 @@ class PaymentLinkSerializer(TenantModelSerializer):
 
     @extend_schema_field(serializers.ChoiceField(choices=PaymentLinkState.choices))
     def get_status(self, link: PaymentLink) -> str:
-        return payment_link_state(link, timezone.now())
+        return payment_link_state(link, clock_now_for(link))
 
 
 class PaymentLinkPublicSerializer(serializers.ModelSerializer):
@@ -187,7 +187,7 @@ class PaymentLinkPublicSerializer(serializers.ModelSerializer):
 
     @extend_schema_field(serializers.ChoiceField(choices=PaymentLinkState.choices))
     def get_status(self, link: PaymentLink) -> str:
-        return payment_link_state(link, timezone.now())
+        return payment_link_state(link, clock_now_for(link))
 
 
 class IntentConfirmSerializer(StrictFieldsMixin, serializers.Serializer):

@@ -3,7 +3,6 @@ from typing import Any, cast
 from django.db.models import QuerySet
 from django.http import Http404
 from django.shortcuts import get_object_or_404
-from django.utils import timezone
 from drf_spectacular.utils import OpenApiResponse, extend_schema
 from rest_framework import mixins, permissions
 from rest_framework.decorators import action
@@ -18,6 +17,7 @@ from billing.api.viewsets import (
     TenantViewSet,
     TransactionalAPIView,
 )
+from billing.clock import clock_now_for
 from payments import selectors, services
 from payments.api.serializers import (
     IntentConfirmSerializer,
@@ -164,7 +164,8 @@ class PaymentGatewayViewSet(TenantModelViewSet):
 
 
 class PaymentLinkViewSet(_ReadCreateViewSet):
-    queryset = PaymentLink.objects.select_related("invoice")
+    # The workspace is read for each link's status, judged on its clock.
+    queryset = PaymentLink.objects.select_related("workspace", "invoice")
     serializer_class = PaymentLinkSerializer
     filterset_class = PaymentLinkFilter
 
@@ -281,7 +282,7 @@ class PublishablePaymentAuthorizeView(_PublishableView):
                 payment=payment,
                 card=CardInput(**card) if card is not None else None,
                 source_id=data.get("source"),
-                now=timezone.now(),
+                now=clock_now_for(payment),
             ),
         )
 
@@ -299,7 +300,9 @@ class PublishablePaymentAuthenticateView(_PublishableView):
         return _public_payment(
             request,
             services.payment_authenticate_by_payer(
-                payment=payment, approved=body.validated_data["approved"], now=timezone.now()
+                payment=payment,
+                approved=body.validated_data["approved"],
+                now=clock_now_for(payment),
             ),
         )
 
@@ -320,6 +323,9 @@ class PublishableSourceCreateView(_PublishableView):
         if owner is None:
             raise Http404
         source = services.source_create_for_payer(
-            owner=owner, card=CardInput(**data["card"]), usage=data["usage"], now=timezone.now()
+            owner=owner,
+            card=CardInput(**data["card"]),
+            usage=data["usage"],
+            now=clock_now_for(owner),
         )
         return Response(SourcePublicSerializer(source).data, status=201)

@@ -118,6 +118,35 @@ def test_the_authentication_card_goes_through_its_step(browser, link):
     assert link.invoice.status == "paid"
 
 
+def test_a_test_mode_checkout_runs_on_the_workspaces_test_clock(browser, tenant):
+    """The payer acts in the link's world: a link expiring before the test clock is
+    expired there, and a payment is stamped at the clock's time, authentication included."""
+    ahead = datetime.datetime(2031, 7, 1, 15, tzinfo=datetime.UTC)
+    tenant.workspace.test_clock_at = ahead
+    tenant.workspace.save(update_fields=["test_clock_at"])
+    lapsed = PaymentLinkFactory(
+        workspace=tenant.workspace,
+        test_mode=True,
+        expires_at=datetime.datetime(2031, 6, 30, tzinfo=datetime.UTC),
+    )
+    invoice = FinalizedInvoiceFactory(workspace=tenant.workspace, test_mode=True)
+    link = PaymentLinkFactory(
+        workspace=tenant.workspace, test_mode=True, invoice=invoice, amount=invoice.total_adjusted
+    )
+
+    assert browser.get(_url(lapsed)).status_code == 410
+    step_url = _pay(browser, _url(link), sandbox.REQUIRES_AUTHENTICATION)["Location"]
+    step = browser.get(step_url)
+    browser.post(
+        step_url, {"decision": "approve", "csrfmiddlewaretoken": step.cookies["csrftoken"].value}
+    )
+
+    link.refresh_from_db()
+    payment = Intent.objects.get(payment_link=link).payment
+    assert payment.status == "succeeded"
+    assert (link.paid_at, payment.date) == (ahead, ahead.date())
+
+
 def test_a_failed_authentication_fails_and_offers_a_retry(browser, link):
     step_url = _pay(browser, _url(link), sandbox.REQUIRES_AUTHENTICATION)["Location"]
     token = browser.get(step_url).cookies["csrftoken"].value

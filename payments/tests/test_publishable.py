@@ -408,3 +408,30 @@ def test_the_sweep_is_on_the_beat_schedule():
 
     assert "payments.tasks.expire_due_checkouts" in entries
     assert "payments.tasks.expire_due_checkouts" in app.tasks
+
+
+def test_test_mode_payer_actions_and_link_states_follow_the_test_clock(db, browser):
+    """The payer and the link's readers act in the test world: the authentication window
+    opens at the test clock, and a link lapsed by the test clock reads as expired."""
+    tenant = make_tenant(test_mode=True)
+    ahead = datetime.datetime(2031, 7, 1, 15, tzinfo=datetime.UTC)
+    tenant.workspace.test_clock_at = ahead
+    tenant.workspace.save(update_fields=["test_clock_at"])
+    invoice = FinalizedInvoiceFactory(workspace=tenant.workspace, test_mode=True)
+    lapsed = PaymentLinkFactory(
+        workspace=tenant.workspace,
+        test_mode=True,
+        expires_at=datetime.datetime(2031, 6, 30, tzinfo=datetime.UTC),
+    )
+
+    payment = _waiting_payment(tenant, invoice)
+    shown = _authorize(
+        browser, payment, card={"number": sandbox.REQUIRES_AUTHENTICATION, **CARD}
+    ).json()
+    public = browser.get(f"/publishable/payment_links/links/{lapsed.publishable_key}/").json()
+    listed = tenant.client.get("/payment_links/links/").json()["results"]
+
+    expires_at = datetime.datetime.fromisoformat(shown["authentication_expires_at"])
+    assert expires_at == ahead + services.PAYMENT_AUTHENTICATION_WINDOW
+    assert public["status"] == "expired"
+    assert [link["status"] for link in listed] == ["expired"]

@@ -19,7 +19,13 @@ from procurement.services.credit_notes import (
     purchase_credit_note_finalize,
 )
 from procurement.services.purchases import purchase_create, purchase_finalize, purchase_update
-from tests.factories import CustomerFactory, PurchaseFactory, SupplierFactory
+from tests.conftest import make_tenant
+from tests.factories import (
+    CustomerFactory,
+    FinalizedPurchaseFactory,
+    PurchaseFactory,
+    SupplierFactory,
+)
 
 pytestmark = pytest.mark.django_db
 NOW = datetime.datetime(2026, 3, 1, 12, tzinfo=datetime.UTC)
@@ -310,3 +316,20 @@ def test_api_an_empty_purchase_cannot_finalize(tenant):
     assert finalized.status_code == 409
     assert finalized.json()["code"] == "purchase_without_lines"
     assert Decimal(created.json()["total"]) == 0
+
+
+def test_a_test_mode_credit_note_without_a_date_is_dated_on_the_test_clock(db):
+    """The API's default date is today in the workspace's world: the test clock's day."""
+    tenant = make_tenant(test_mode=True)
+    tenant.workspace.test_clock_at = datetime.datetime(2031, 7, 1, 15, tzinfo=datetime.UTC)
+    tenant.workspace.save(update_fields=["test_clock_at"])
+    received = FinalizedPurchaseFactory(workspace=tenant.workspace, test_mode=True)
+
+    response = tenant.client.post(
+        "/purchases/credit-notes/",
+        {"purchase": received.id, "reason": 1, "number": 7},
+        format="json",
+    )
+
+    assert response.status_code == 201, response.content
+    assert response.json()["date"] == "2031-07-01"
