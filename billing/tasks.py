@@ -1,3 +1,6 @@
+"""Thin tasks: each makes one domain call. All are safe to run twice, and ignore keyword
+arguments they do not know (a message from an older or newer release during a deploy)."""
+
 from datetime import timedelta
 
 from celery import shared_task
@@ -8,11 +11,11 @@ from billing.services.idempotency import idempotency_keys_purge
 
 
 @shared_task
-def purge_idempotency_keys() -> int:
+def purge_idempotency_keys(**_: object) -> int:
     return idempotency_keys_purge(now=timezone.now())
 
 
 @shared_task
-def publish_pending_events() -> int:
+def publish_pending_events(**_: object) -> int:
     # Events younger than this are most likely still being published by their request.
     return events_publish_pending(now=timezone.now(), older_than=timedelta(seconds=20))

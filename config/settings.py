@@ -8,6 +8,7 @@ from datetime import timedelta
 from pathlib import Path
 
 import environ
+from kombu import Queue
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 VAR_DIR = BASE_DIR / "var"
@@ -198,6 +199,32 @@ if CELERY_BROKER_URL.startswith("filesystem://"):
         "polling_interval": 0.1,
     }
 CELERY_TASK_ALWAYS_EAGER = env.bool("CELERY_TASK_ALWAYS_EAGER", default=False)
+# Named queues, so one slow kind of work (PDFs, the tax agency) does not delay another
+# (webhooks, billing cycles); a worker consumes all of them unless given `-Q`. `default`
+# takes housekeeping and Celery's own tasks. Every project task is routed here by name.
+CELERY_TASK_QUEUES = [
+    Queue(name) for name in ("webhooks", "billing", "documents", "agency", "default")
+]
+CELERY_TASK_DEFAULT_QUEUE = "default"
+CELERY_TASK_ROUTES = {
+    "webhooks.tasks.publish_event": {"queue": "webhooks"},
+    "webhooks.tasks.send_delivery": {"queue": "webhooks"},
+    "webhooks.tasks.send_due_deliveries": {"queue": "webhooks"},
+    "subscriptions.tasks.run_billing_cycles": {"queue": "billing"},
+    "subscriptions.tasks.bill_subscriptions": {"queue": "billing"},
+    "subscriptions.tasks.resume_paused_subscriptions": {"queue": "billing"},
+    "subscriptions.tasks.collect_due_periods": {"queue": "billing"},
+    "subscriptions.tasks.collect_periods": {"queue": "billing"},
+    "payments.tasks.expire_due_checkouts": {"queue": "billing"},
+    "invoices.tasks.render_document_pdf": {"queue": "documents"},
+    "invoices.tasks.render_document_pdfs": {"queue": "documents"},
+    "invoices.tasks.render_missing_pdfs": {"queue": "documents"},
+    "invoices.tasks.process_tax_agency_queue": {"queue": "agency"},
+    "invoices.tasks.process_tax_agency_document": {"queue": "agency"},
+    "billing.tasks.purge_idempotency_keys": {"queue": "default"},
+    "billing.tasks.publish_pending_events": {"queue": "default"},
+    "subscriptions.tasks.publish_events": {"queue": "default"},
+}
 CELERY_BEAT_SCHEDULE_FILENAME = str(VAR_DIR / "celerybeat-schedule")
 
 LOGGING = {

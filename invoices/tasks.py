@@ -1,4 +1,5 @@
-"""Thin tasks: each makes one domain call. All are safe to run twice."""
+"""Thin tasks: each makes one domain call. All are safe to run twice, and ignore keyword
+arguments they do not know (a message from an older or newer release during a deploy)."""
 
 from datetime import timedelta
 
@@ -14,7 +15,7 @@ _COUNTDOWN_LIMIT_SECONDS = 300
 
 
 @shared_task
-def process_tax_agency_queue() -> int:
+def process_tax_agency_queue(**_: object) -> int:
     """Beat: fan out every document due for a submit or a poll."""
     due = filing.tax_agency_due(now=timezone.now())
     for document_id in due:
@@ -23,7 +24,7 @@ def process_tax_agency_queue() -> int:
 
 
 @shared_task
-def process_tax_agency_document(document_id: str) -> None:
+def process_tax_agency_document(document_id: str, **_: object) -> None:
     """One submit or poll; a duplicate message finds the document claimed or not due."""
     next_attempt_at = filing.tax_agency_attempt(document_id=document_id, clock=timezone.now)
     if next_attempt_at is None:
@@ -36,12 +37,12 @@ def process_tax_agency_document(document_id: str) -> None:
 
 
 @shared_task(autoretry_for=(OSError,), retry_backoff=True, max_retries=5)
-def render_document_pdf(model_label: str, document_id: str) -> bool:
+def render_document_pdf(model_label: str, document_id: str, **_: object) -> bool:
     return storage.document_pdf_store(model_label=model_label, document_id=document_id)
 
 
 @shared_task(autoretry_for=(OSError,), retry_backoff=True, max_retries=5)
-def render_document_pdfs(model_label: str, document_ids: list[str]) -> int:
+def render_document_pdfs(model_label: str, document_ids: list[str], **_: object) -> int:
     """Many documents' PDFs; those already stored (a redelivered task) are skipped."""
     return sum(
         storage.document_pdf_store(model_label=model_label, document_id=document_id)
@@ -50,7 +51,7 @@ def render_document_pdfs(model_label: str, document_ids: list[str]) -> int:
 
 
 @shared_task
-def render_missing_pdfs() -> int:
+def render_missing_pdfs(**_: object) -> int:
     # Renders queued this long ago and still missing were lost (the broker was down).
     missing = storage.documents_pdf_missing(now=timezone.now(), older_than=timedelta(minutes=5))
     for model_label, document_id in missing:

@@ -1,5 +1,6 @@
 """Thin tasks: each makes one domain call, on each tenant's clock. All are safe to run
-twice and concurrently (cycles lock their rows and re-check they are still due)."""
+twice and concurrently (cycles lock their rows and re-check they are still due), and ignore
+keyword arguments they do not know (a message from an older or newer release during a deploy)."""
 
 from celery import shared_task
 
@@ -13,7 +14,7 @@ _MAX_BATCHES_PER_RUN = 50
 
 
 @shared_task
-def run_billing_cycles() -> int:
+def run_billing_cycles(**_: object) -> int:
     """Beat: fan out the due subscriptions in batches."""
     size = cycles.BATCH_SIZE
     due = selectors.subscriptions_due_ids(now=real_now(), limit=size * _MAX_BATCHES_PER_RUN)
@@ -23,12 +24,12 @@ def run_billing_cycles() -> int:
 
 
 @shared_task
-def bill_subscriptions(subscription_ids: list[str]) -> int:
+def bill_subscriptions(subscription_ids: list[str], **_: object) -> int:
     return len(cycles.cycle_bill(subscription_ids=subscription_ids, clock=clock_now))
 
 
 @shared_task
-def resume_paused_subscriptions() -> int:
+def resume_paused_subscriptions(**_: object) -> int:
     """Beat: subscriptions whose pause_until has come resume (on live mode's clock; test
     clocks resume them as they advance)."""
     now = real_now()
@@ -38,7 +39,7 @@ def resume_paused_subscriptions() -> int:
 
 
 @shared_task
-def collect_due_periods() -> int:
+def collect_due_periods(**_: object) -> int:
     """Beat: charge or email the billed periods whose attempt is due."""
     due = selectors.periods_collect_due_ids(now=real_now())
     if due:
@@ -47,7 +48,7 @@ def collect_due_periods() -> int:
 
 
 @shared_task
-def collect_periods(period_ids: list[int]) -> int:
+def collect_periods(period_ids: list[int], **_: object) -> int:
     done = 0
     for period_id in period_ids:
         done += collection.period_collect(period_id=period_id, clock=clock_now) is not None
@@ -55,6 +56,6 @@ def collect_periods(period_ids: list[int]) -> int:
 
 
 @shared_task
-def publish_events(event_ids: list[str]) -> None:
+def publish_events(event_ids: list[str], **_: object) -> None:
     """Hand a cycle batch's events to their publishers, off the billing path."""
     events.events_publish_many(event_ids=event_ids)

@@ -46,6 +46,11 @@ def _database_url() -> str:
     return f"postgres://{s['USER']}{password}@{host}:{port}/{s['NAME']}"
 
 
+def worker_queues() -> str:
+    """Every queue the app declares, as the `-Q` a worker consumes them with."""
+    return ",".join(queue.name for queue in celery_app.conf.task_queues)
+
+
 def _reset_producer_pool() -> None:
     # The app caches its connection pool; drop the reference so the next publish uses
     # the broker configured now (kombu keeps one pool per broker URL).
@@ -95,6 +100,8 @@ class Worker:
                 "threads",
                 "-c",
                 str(concurrency),
+                "-Q",
+                worker_queues(),
                 "-n",
                 f"test-{uuid.uuid4().hex[:8]}@%h",
                 "--without-gossip",

@@ -1,4 +1,5 @@
-"""Thin tasks: each makes one domain call. All are safe to run twice."""
+"""Thin tasks: each makes one domain call. All are safe to run twice, and ignore keyword
+arguments they do not know (a message from an older or newer release during a deploy)."""
 
 from celery import shared_task
 from django.utils import timezone
@@ -12,13 +13,13 @@ _COUNTDOWN_LIMIT_SECONDS = 300
 
 
 @shared_task
-def publish_event(event_id: str) -> None:
+def publish_event(event_id: str, **_: object) -> None:
     for delivery_id in services.event_fan_out(event_id=event_id, now=timezone.now()):
         send_delivery.delay(delivery_id=delivery_id)
 
 
 @shared_task
-def send_delivery(delivery_id: str) -> None:
+def send_delivery(delivery_id: str, **_: object) -> None:
     outcome = services.delivery_attempt(delivery_id=delivery_id, clock=timezone.now, transport=post)
     if outcome is None:
         return
@@ -31,7 +32,7 @@ def send_delivery(delivery_id: str) -> None:
 
 
 @shared_task
-def send_due_deliveries() -> int:
+def send_due_deliveries(**_: object) -> int:
     due = services.deliveries_due(now=timezone.now())
     for delivery_id in due:
         send_delivery.delay(delivery_id=delivery_id)
