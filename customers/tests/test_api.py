@@ -4,9 +4,9 @@ from datetime import UTC, date, datetime
 import pytest
 from django.urls import reverse
 
-from customers.api.serializers import CustomerSerializer
 from customers.choices import CustomerStatus
 from customers.models import Contact, Customer, CustomerBalanceTransaction
+from customers.representations import CustomerSerializer
 from tests.factories import ContactFactory, CustomerFactory, FinalizedInvoiceFactory
 
 ULID = "[0-9A-HJKMNP-TV-Z]{26}"
