@@ -175,11 +175,12 @@ def line_price(
 
 
 def plan_line_price(*, plan: "Plan", quantity: Decimal) -> LinePrice:
-    """`line_price` for a stored plan (use a queryset that prefetches `tiers`)."""
+    """`line_price` for a stored plan (use a queryset that prefetches `tiers`). A plan
+    without a tiers mode has no tiers to read, so a flat plan costs no query."""
     return line_price(
         amount=plan.amount,
         quantity=quantity,
-        tiers=plan_tiers(plan),
+        tiers=plan_tiers(plan) if plan.tiers_mode is not None else None,
         tiers_mode=plan.tiers_mode,
         package_size=plan.package_size,
     )

@@ -5,8 +5,9 @@ from datetime import date, timedelta
 from decimal import Decimal
 
 import pytest
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, connection, transaction
 from django.forms.models import model_to_dict
+from django.test.utils import CaptureQueriesContext
 
 from billing.models import DocumentType, Event
 from config.celery import app as celery_app
@@ -120,6 +121,26 @@ def test_each_cycle_issues_one_numbered_invoice_and_moves_on() -> None:
     line = period.invoice.lines.get()
     assert line.description == "2026-02-15 – 2026-03-14"
     assert period.invoice.collection_method == "deferred"
+
+
+def _queries_to_bill(count: int) -> int:
+    now = santiago(2026, 1, 15, 10, 0)
+    workspace = workspace_at(now)
+    plans = [plan_of(workspace, 10000), graduated_plan_of(workspace)]
+    for index in range(count):
+        subscribe(workspace, now, [(plans[index % 2], 10 + index)])
+    feb = santiago(2026, 2, 15, 0, 0)
+    with CaptureQueriesContext(connection) as queries:
+        assert cycle_run(clock=fixed_clock(feb), now=feb, workspace=workspace, test_mode=True) == (
+            count
+        )
+    return len(queries)
+
+
+def test_a_batch_costs_the_same_queries_whatever_its_size() -> None:
+    # A query per subscription (a flat plan's tiers read one by one, say) makes a batch of
+    # 500 cost 500 more round trips; the batch reads everything it prices up front.
+    assert _queries_to_bill(8) == _queries_to_bill(2)
 
 
 def test_a_graduated_plan_bills_its_exact_tier_sum_rounded_once() -> None:
