@@ -186,6 +186,8 @@ def invoice_finalize(*, invoice: Invoice, now: datetime) -> Invoice:
             "invoice_invalid_transition",
             f"Invoice {invoice.id} is {invoice.status}; only drafts and pending invoices finalize.",
         )
+    # A draft written before a rule existed meets it here, before it takes a number.
+    check_invoice_document_type(invoice.workspace, invoice.document, currency=invoice.currency_id)
     _transition(invoice, InvoiceStatus.FINALIZED)
     lines = list(invoice.lines.all())
     if not lines:

@@ -284,6 +284,21 @@ def test_a_sale_in_dollars_is_an_export(tenant, usd_customer):
     assert (response.json()["currency"], response.json()["document"]) == ("USD", 110)
 
 
+def test_a_national_draft_in_dollars_saved_before_the_check_is_not_finalized(tenant, usd_customer):
+    export = tenant.client.post(
+        "/invoices/", invoice_body(usd_customer, document=110), format="json"
+    ).json()
+    # A draft written before the currency check existed: a 33 in dollars.
+    Invoice.objects.filter(pk=export["id"]).update(document_id=33)
+
+    response = tenant.client.post(f"/invoices/{export['id']}/finalize/")
+
+    assert response.status_code == 400, response.json()
+    assert response.json()["code"] == "document_currency_mismatch"
+    draft = Invoice.objects.get(pk=export["id"])
+    assert (draft.status, draft.number) == ("draft", None)
+
+
 def test_an_update_cannot_make_a_national_document_foreign(tenant, customer, usd_customer):
     factura = tenant.client.post("/invoices/", invoice_body(customer), format="json").json()
     export = tenant.client.post(
