@@ -29,12 +29,9 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from decimal import ROUND_HALF_UP, Context, Decimal, Inexact, localcontext
 from itertools import pairwise
-from typing import TYPE_CHECKING
 
 from catalog.choices import TiersMode
-
-if TYPE_CHECKING:
-    from catalog.models import Plan
+from catalog.models import Plan
 
 # Stored amounts and quantities have at most 24 digits; their products and sums fit here.
 _EXACT = Context(prec=200, traps=[Inexact])

@@ -1,5 +1,7 @@
 """What customers look like to the outside: API responses and event payloads."""
 
+from collections.abc import Mapping
+from datetime import datetime
 from typing import Any
 
 from drf_spectacular.utils import extend_schema_field
@@ -9,7 +11,7 @@ from billing.clock import clock_now
 from billing.models import Country, Currency, State
 from billing.representations import TenantModelSerializer, snapshot
 from customers.models import Contact, Customer
-from invoices.selectors import customer_aggregations, customer_sources_expression
+from customers.selectors import customer_aggregations, customer_annotation_values
 
 
 class CodeField(serializers.SlugRelatedField):
@@ -76,15 +78,18 @@ class CustomerAggregationsSerializer(serializers.Serializer):
     credit_balance = aggregation_amount()
 
     def to_representation(self, instance: Customer) -> dict[str, Any]:
-        request = self.context.get("request")
-        workspace = getattr(request, "workspace", None) or instance.workspace
-        aggregations = customer_aggregations(
-            customer=instance,
-            now=self.context.get("now")
-            or clock_now(workspace=workspace, test_mode=instance.test_mode),
-            timezone=workspace.timezone,
-        )
+        now, timezone = _now_and_timezone(self.context, instance)
+        aggregations = customer_aggregations(customer=instance, now=now, timezone=timezone)
         return super().to_representation(aggregations)
+
+
+def _now_and_timezone(context: Mapping[str, Any], customer: Customer) -> tuple[datetime, str]:
+    """The time the representation is read at (the view's, else the workspace's clock) and
+    the workspace's timezone."""
+    request = context.get("request")
+    workspace = getattr(request, "workspace", None) or customer.workspace
+    now = context.get("now") or clock_now(workspace=workspace, test_mode=customer.test_mode)
+    return now, workspace.timezone
 
 
 class CustomerSourceSerializer(serializers.Serializer):
@@ -100,16 +105,12 @@ class CustomerSourceSerializer(serializers.Serializer):
     exp_year = serializers.IntegerField(read_only=True, allow_null=True)
 
 
-def customer_sources(customer: Customer) -> list[dict[str, Any]]:
-    """Read from the customer list's own query (invoices.selectors) when annotated."""
-    rows = customer.__dict__.get("payment_sources")
-    if rows is None:
-        rows = (
-            Customer.objects.filter(pk=customer.pk)
-            .annotate(payment_sources=customer_sources_expression())
-            .values_list("payment_sources", flat=True)
-            .get()
-        )
+def customer_sources(customer: Customer, *, now: datetime, timezone: str) -> list[dict[str, Any]]:
+    """Read from the customer list's own query when annotated (payments registers the
+    annotation, `payment_sources`)."""
+    rows = customer_annotation_values(customer, ["payment_sources"], now=now, timezone=timezone)[
+        "payment_sources"
+    ]
     rows = sorted(rows, key=lambda row: (row["created"], row["id"]))
     for row in rows:
         for name in ("exp_month", "exp_year"):
@@ -131,7 +132,8 @@ class CustomerSerializer(TenantModelSerializer):
 
     @extend_schema_field(CustomerSourceSerializer(many=True))
     def get_sources(self, customer: Customer) -> list[dict[str, Any]]:
-        return customer_sources(customer)
+        now, timezone = _now_and_timezone(self.context, customer)
+        return customer_sources(customer, now=now, timezone=timezone)
 
     class Meta:
         model = Customer

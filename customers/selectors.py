@@ -1,9 +1,47 @@
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from datetime import datetime
+from decimal import Decimal
+from typing import Any
 
-from django.db.models import Prefetch, QuerySet
+from django.db.models import Expression, Prefetch, QuerySet
 
 from customers.models import Contact, Customer, CustomerBalanceTransaction
-from invoices.selectors import customer_aggregation_annotations
+
+# What apps on higher floors add to the customers the API reads, in the customer's own
+# query: invoices its aggregations (sales, balance), payments its saved cards. Customers
+# never imports them; each registers its annotations once the apps are ready (its
+# apps.py). An annotator takes `now` and the workspace's `timezone` and returns
+# annotations by name.
+CustomerAnnotator = Callable[..., dict[str, Expression]]
+_ANNOTATORS: dict[str, CustomerAnnotator] = {}
+
+
+def customer_annotations_register(app: str, annotator: CustomerAnnotator) -> None:
+    _ANNOTATORS[app] = annotator
+
+
+def customer_annotations(*, now: datetime, timezone: str) -> dict[str, Expression]:
+    annotations: dict[str, Expression] = {}
+    for annotator in _ANNOTATORS.values():
+        annotations.update(annotator(now=now, timezone=timezone))
+    return annotations
+
+
+def customer_annotation_values(
+    customer: Customer, names: Sequence[str], *, now: datetime, timezone: str
+) -> dict[str, Any]:
+    """The customer's annotations `names`: as read with the customer (a list reads them in
+    its own query), otherwise with one query."""
+    values = {name: customer.__dict__.get(name) for name in names}
+    if all(value is not None for value in values.values()):
+        return values
+    wanted = {
+        name: expression
+        for name, expression in customer_annotations(now=now, timezone=timezone).items()
+        if name in names
+    }
+    return Customer.objects.filter(pk=customer.pk).annotate(**wanted).values(*names).get()
 
 
 def customer_queryset() -> QuerySet[Customer]:
@@ -39,5 +77,35 @@ def customers_with_aggregations(
     queryset: QuerySet[Customer], *, now: datetime, timezone: str
 ) -> QuerySet[Customer]:
     """Customers annotated with their `aggregations` (sales, sales of the month running at
-    `now` in `timezone`, balance), computed by invoices in the same query."""
-    return queryset.annotate(**customer_aggregation_annotations(now=now, timezone=timezone))
+    `now` in `timezone`, balance) and saved cards, computed by the apps that own them in
+    the same query."""
+    return queryset.annotate(**customer_annotations(now=now, timezone=timezone))
+
+
+@dataclass(frozen=True)
+class CustomerAggregations:
+    sales: Decimal
+    sales_current_period: Decimal
+    balance: Decimal
+    credit_balance: Decimal
+
+
+_AGGREGATION_NAMES = {
+    "aggregation_sales": "sales",
+    "aggregation_sales_current_period": "sales_current_period",
+    "aggregation_balance": "balance",
+    "aggregation_credit_balance": "credit_balance",
+}
+
+
+def customer_aggregations(
+    *, customer: Customer, now: datetime, timezone: str
+) -> CustomerAggregations:
+    """The customer's aggregations: from the annotations when the customer was read with
+    them, otherwise with one query."""
+    values = customer_annotation_values(
+        customer, list(_AGGREGATION_NAMES), now=now, timezone=timezone
+    )
+    return CustomerAggregations(
+        **{attribute: Decimal(values[name]) for name, attribute in _AGGREGATION_NAMES.items()}
+    )

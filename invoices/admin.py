@@ -39,6 +39,7 @@ from invoices.models import (
 from invoices.pdf.render import document_filename
 from invoices.pdf.storage import document_pdf
 from invoices.services import invoices, notes, orders
+from invoices.services.filing import document_retry_submission
 
 DRAFT = "draft"
 
@@ -263,8 +264,6 @@ class DocumentAdmin(ImmutableOnceIssuedAdmin):
             self.message_user(request, f"{verb}: {done} of {queryset.count()}.", messages.SUCCESS)
 
     def _retry_submission(self, request: HttpRequest, queryset: QuerySet[Any]) -> None:
-        from invoices.services.filing import document_retry_submission
-
         self._each(
             request,
             queryset,

@@ -3,3 +3,11 @@ from django.apps import AppConfig
 
 class InvoicesConfig(AppConfig):
     name = "invoices"
+
+    def ready(self) -> None:
+        # A customer's representation shows its sales and balance, which invoices computes;
+        # customers sits below invoices, so it is handed the annotations here.
+        from customers.selectors import customer_annotations_register
+        from invoices.selectors import customer_aggregation_annotations
+
+        customer_annotations_register("invoices", customer_aggregation_annotations)

@@ -1,8 +1,6 @@
 """Invoice reads: querysets with what their representations read, in a fixed number of
 queries, and the amounts derived from several documents (amount due, customer sales)."""
 
-from collections.abc import Sequence
-from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
@@ -25,7 +23,7 @@ from django.db.models.functions import Cast, Coalesce, JSONObject
 
 from billing.clock import local_date
 from billing.money import AMOUNT_DECIMAL_PLACES, AMOUNT_MAX_DIGITS
-from customers.models import Customer, CustomerBalanceTransaction
+from customers.models import CustomerBalanceTransaction
 from invoices.choices import InvoiceStatus, NoteStatus
 from invoices.models import (
     CreditNote,
@@ -37,8 +35,7 @@ from invoices.models import (
     Order,
     OrderItem,
 )
-from payments.choices import HOLDING_STATUSES, INTENT_OPEN_STATUSES, PaymentStatus
-from payments.models import Intent, PaymentAllocation, Source
+from invoices.payments_reads import invoice_payment_reads
 
 ZERO = Decimal(0)
 _MONEY = DecimalField(max_digits=AMOUNT_MAX_DIGITS, decimal_places=AMOUNT_DECIMAL_PLACES)
@@ -49,7 +46,7 @@ SALE_STATUSES = (InvoiceStatus.FINALIZED, InvoiceStatus.PENDING, InvoiceStatus.P
 DUE_STATUSES = (InvoiceStatus.FINALIZED, InvoiceStatus.PENDING, InvoiceStatus.UNCOLLECTIBLE)
 
 
-def _sum(rows: QuerySet[Any], group_by: str, field: str) -> Expression:
+def sum_rows(rows: QuerySet[Any], group_by: str, field: str) -> Expression:
     """Σ `field` over `rows` (already correlated with OuterRef), 0 when there are none."""
     summed = rows.order_by().values(group_by).annotate(summed=Sum(field)).values("summed")
     return Coalesce(Subquery(summed, output_field=_MONEY), Value(ZERO), output_field=_MONEY)
@@ -79,20 +76,6 @@ def json_rows(rows: QuerySet[Any], group_by: str, **fields: Any) -> Expression:
     )
 
 
-def invoice_payments_expression() -> Expression:
-    """The payments applied to each invoice row (invoices.api InvoiceSerializer.payments)."""
-    return json_rows(
-        PaymentAllocation.objects.filter(invoice=OuterRef("pk")),
-        "invoice",
-        position=F("id"),
-        payment=F("payment_id"),
-        status=F("payment__status"),
-        amount=F("amount"),
-        amount_refunded=F("amount_refunded"),
-        payment_date=F("payment__payment_date"),
-    )
-
-
 def invoice_payments(invoice: Invoice) -> list[dict[str, Any]]:
     """The invoice's payments, oldest first: from the annotation of invoice_queryset when
     present, otherwise with one query."""
@@ -100,51 +83,29 @@ def invoice_payments(invoice: Invoice) -> list[dict[str, Any]]:
     if rows is None:
         rows = (
             Invoice.objects.filter(pk=invoice.pk)
-            .annotate(payments_json=invoice_payments_expression())
+            .annotate(payments_json=invoice_payment_reads().listed())
             .values_list("payments_json", flat=True)
             .get()
         )
     return sorted(rows, key=lambda row: int(row["position"]))
 
 
-def customer_sources_expression() -> Expression:
-    """The customer's payment sources (customers.api CustomerSerializer.sources)."""
-    return json_rows(
-        Source.objects.filter(customer=OuterRef("pk")),
-        "customer",
-        created=F("created_at"),
-        id=F("id"),
-        gateway=F("gateway"),
-        usage=F("usage"),
-        status=F("status"),
-        brand=F("card_brand"),
-        last4=F("card_last4"),
-        exp_month=F("card_exp_month"),
-        exp_year=F("card_exp_year"),
-    )
-
-
 def _finalized_notes_of_invoice(model: type[CreditNote] | type[DebitNote]) -> Expression:
     rows = model.objects.filter(invoice=OuterRef("pk"), status=NoteStatus.FINALIZED)
-    return _sum(rows, "invoice", "total_adjusted")
-
-
-def _payments_of_invoice(statuses: Sequence[str]) -> Expression:
-    """Σ what payments in `statuses` apply to the invoice, net of their refunds."""
-    rows = PaymentAllocation.objects.filter(
-        invoice=OuterRef("pk"), payment__status__in=statuses
-    ).annotate(net=F("amount") - F("amount_refunded"))
-    return _sum(rows, "invoice", "net")
+    return sum_rows(rows, "invoice", "total_adjusted")
 
 
 def _balance_of_invoice() -> Expression:
     """Σ the customer balance entries of the invoice: credit it handed to the customer
     (what credit notes took off beyond what was still due) less what was paid back."""
     rows = CustomerBalanceTransaction.objects.filter(invoice_id=OuterRef("pk"))
-    return _sum(rows, "invoice_id", "amount")
+    return sum_rows(rows, "invoice_id", "amount")
 
 
-def _amount_owed(payments: Expression) -> Expression:
+def invoice_amount_owed_expression(payments: Expression) -> Expression:
+    """What the invoice row owes once `payments` (an expression over the row) are taken
+    off: total_adjusted − finalized credit notes + finalized debit notes − payments + the
+    invoice's customer balance entries."""
     return (
         F("total_adjusted")
         - _finalized_notes_of_invoice(CreditNote)
@@ -159,34 +120,17 @@ def invoice_amount_due_expression() -> Expression:
     (net of refunds) + the invoice's customer balance entries, per invoice row (rules.md
     §2). The balance entries record what was credited beyond what was due, so the amount
     due is never negative."""
-    return _amount_owed(_payments_of_invoice([PaymentStatus.SUCCEEDED]))
-
-
-def invoice_amount_payable(invoice: Invoice) -> Decimal:
-    """What a new payment may still take: the amount due less what payments still
-    processing already hold. Read after locking the invoice row, it cannot over-apply."""
-    row = Invoice.objects.filter(pk=invoice.pk).annotate(
-        payable=_amount_owed(_payments_of_invoice(HOLDING_STATUSES))
-    )
-    return Decimal(row.values_list("payable", flat=True).get())
+    return invoice_amount_owed_expression(invoice_payment_reads().settled())
 
 
 def invoice_has_processing_payments(invoice: Invoice) -> bool:
-    return PaymentAllocation.objects.filter(
-        invoice=invoice, payment__status=PaymentStatus.PROCESSING
-    ).exists()
+    return invoice_payment_reads().processing(invoice)
 
 
 def invoice_has_payments(invoice: Invoice) -> bool:
     """Whether the invoice holds money of a payment: one processing, or one succeeded and
     not wholly refunded on this invoice."""
-    allocations = PaymentAllocation.objects.filter(invoice=invoice)
-    return (
-        allocations.filter(payment__status=PaymentStatus.PROCESSING).exists()
-        or allocations.filter(
-            payment__status=PaymentStatus.SUCCEEDED, amount__gt=F("amount_refunded")
-        ).exists()
-    )
+    return invoice_payment_reads().holding(invoice)
 
 
 def invoice_balance_credit(invoice: Invoice) -> Decimal:
@@ -198,7 +142,7 @@ def invoice_balance_credit(invoice: Invoice) -> Decimal:
 
 
 def order_has_open_intent(order: Order) -> bool:
-    return Intent.objects.filter(order=order, status__in=INTENT_OPEN_STATUSES).exists()
+    return invoice_payment_reads().order_has_open_intent(order)
 
 
 def invoice_queryset() -> QuerySet[Invoice]:
@@ -209,7 +153,7 @@ def invoice_queryset() -> QuerySet[Invoice]:
         )
         .annotate(
             amount_due=invoice_amount_due_expression(),
-            payments_json=invoice_payments_expression(),
+            payments_json=invoice_payment_reads().listed(),
         )
     )
 
@@ -264,22 +208,6 @@ def order_queryset() -> QuerySet[Order]:
 # Customer aggregations
 
 
-@dataclass(frozen=True)
-class CustomerAggregations:
-    sales: Decimal
-    sales_current_period: Decimal
-    balance: Decimal
-    credit_balance: Decimal
-
-
-_AGGREGATION_NAMES = {
-    "aggregation_sales": "sales",
-    "aggregation_sales_current_period": "sales_current_period",
-    "aggregation_balance": "balance",
-    "aggregation_credit_balance": "credit_balance",
-}
-
-
 def month_bounds(*, now: datetime, timezone: str) -> tuple[date, date]:
     """[first day of the month, first day of the next) in the workspace's calendar."""
     today = local_date(now, timezone)
@@ -295,7 +223,7 @@ def month_bounds(*, now: datetime, timezone: str) -> tuple[date, date]:
 def _customer_sum(rows: QuerySet[Any], field: str) -> Expression:
     # Never add currencies: only documents in the customer's (current) currency count.
     correlated = rows.filter(customer=OuterRef("pk"), currency=OuterRef("currency"))
-    return _sum(correlated, "customer", field)
+    return sum_rows(correlated, "customer", field)
 
 
 def _sales(**date_range: date) -> Expression:
@@ -320,12 +248,6 @@ def _balance() -> Expression:
     """Σ amount due of the open invoices, less the customer's credit."""
     due_invoices = Invoice.objects.filter(status__in=DUE_STATUSES)
     notes = {"status": NoteStatus.FINALIZED, "invoice__status__in": DUE_STATUSES}
-    paid = PaymentAllocation.objects.filter(
-        invoice__customer=OuterRef("pk"),
-        invoice__currency=OuterRef("currency"),
-        invoice__status__in=DUE_STATUSES,
-        payment__status=PaymentStatus.SUCCEEDED,
-    ).annotate(customer=F("invoice__customer"), net=F("amount") - F("amount_refunded"))
     entries_of_due_invoices = CustomerBalanceTransaction.objects.filter(
         invoice_id__in=due_invoices.values("id")
     )
@@ -333,7 +255,7 @@ def _balance() -> Expression:
         _customer_sum(due_invoices, "total_adjusted")
         - _customer_sum(CreditNote.objects.filter(**notes), "total_adjusted")
         + _customer_sum(DebitNote.objects.filter(**notes), "total_adjusted")
-        - _sum(paid, "customer", "net")
+        - invoice_payment_reads().settled_of_customer(DUE_STATUSES)
         + _customer_sum(entries_of_due_invoices, "amount")
         - _credit_balance()
     )
@@ -343,31 +265,11 @@ def customer_aggregation_annotations(*, now: datetime, timezone: str) -> dict[st
     """Annotations for a Customer queryset: sales, sales of the current calendar month in
     `timezone` (by document date), balance (Σ amount due of open invoices less the
     customer's credit) and credit balance, so a page of customers costs no query per
-    customer."""
+    customer. Registered with customers (invoices/apps.py), which reads them."""
     first, following = month_bounds(now=now, timezone=timezone)
-    # The customer's sources ride along so the customer list reads them in its own query.
     return {
-        "payment_sources": customer_sources_expression(),
         "aggregation_sales": _sales(),
         "aggregation_sales_current_period": _sales(date__gte=first, date__lt=following),
         "aggregation_balance": _balance(),
         "aggregation_credit_balance": _credit_balance(),
     }
-
-
-def customer_aggregations(
-    *, customer: Customer, now: datetime, timezone: str
-) -> CustomerAggregations:
-    """The customer's aggregations: from the annotations when the customer was read with
-    them, otherwise with one query."""
-    values: dict[str, Any] = {name: customer.__dict__.get(name) for name in _AGGREGATION_NAMES}
-    if any(value is None for value in values.values()):
-        values = (
-            Customer.objects.filter(pk=customer.pk)
-            .annotate(**customer_aggregation_annotations(now=now, timezone=timezone))
-            .values(*_AGGREGATION_NAMES)
-            .get()
-        )
-    return CustomerAggregations(
-        **{attribute: Decimal(values[name]) for name, attribute in _AGGREGATION_NAMES.items()}
-    )

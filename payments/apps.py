@@ -3,3 +3,13 @@ from django.apps import AppConfig
 
 class PaymentsConfig(AppConfig):
     name = "payments"
+
+    def ready(self) -> None:
+        # Invoices and customers show what payments owns (amounts paid, saved cards) but
+        # sit below it: they are handed payments' reads here.
+        from customers.selectors import customer_annotations_register
+        from invoices.payments_reads import invoice_payment_reads_register
+        from payments.invoice_reads import INVOICE_PAYMENT_READS, customer_sources_annotations
+
+        invoice_payment_reads_register(INVOICE_PAYMENT_READS)
+        customer_annotations_register("payments", customer_sources_annotations)

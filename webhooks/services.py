@@ -20,6 +20,7 @@ from billing.db import relax_commit_durability
 from billing.errors import DomainError, InvalidInput
 from billing.event_types import ALL, EVENT_TYPES, PING
 from billing.models import Event, Workspace
+from billing.queueing import task_queue
 from billing.services.events import event_mark_published, event_record
 from webhooks.choices import (
     MAX_RETRY_AFTER,
@@ -465,11 +466,11 @@ def _send_on_commit(delivery_ids: list[str]) -> None:
         return
 
     def enqueue() -> None:
-        from webhooks.tasks import send_delivery
-
         for delivery_id in delivery_ids:
             try:
-                send_delivery.apply_async(kwargs={"delivery_id": delivery_id}, retry=False)
+                task_queue(
+                    "webhooks.tasks.send_delivery", kwargs={"delivery_id": delivery_id}, retry=False
+                )
             except Exception:  # the broker is down: the beat sweep sends it later
                 return
 

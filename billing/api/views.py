@@ -3,6 +3,7 @@
 from typing import Any, cast
 
 import django_filters
+from celery import current_app
 from django.contrib.auth.models import User
 from django.db import connection
 from django.db.models import QuerySet
@@ -30,7 +31,6 @@ from billing.api.kernel_serializers import (
 )
 from billing.api.viewsets import ApiInputMixin
 from billing.models import Country, Currency, DocumentType, State, Workspace
-from config.celery import app as celery_app
 
 
 class WorkspaceViewSet(
@@ -182,7 +182,7 @@ def _check_database() -> str:
 
 def _check_broker() -> str:
     try:
-        with celery_app.connection_for_write() as conn:
+        with current_app.connection_for_write() as conn:
             conn.ensure_connection(max_retries=1, timeout=2)
         return "ok"
     except Exception as exc:

@@ -5,6 +5,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
+from celery import current_app
 from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.db.models import Max
@@ -98,11 +99,9 @@ def event_publish(*, event_id: str) -> None:
     Publishers are named, not imported, so the kernel never depends on the apps that
     consume its events. A failure to reach the broker is left to the beat sweep.
     """
-    from config.celery import app
-
     for task_name in settings.EVENT_PUBLISHERS:
         try:
-            app.send_task(task_name, kwargs={"event_id": event_id}, retry=False)
+            current_app.send_task(task_name, kwargs={"event_id": event_id}, retry=False)
         except Exception:  # the broker is down: events_publish_pending picks it up later
             return
 

@@ -15,6 +15,7 @@ from django.db.models import Q
 from django.urls import reverse
 
 from billing.models import FiscalDocument
+from billing.queueing import task_queue
 from invoices.pdf.context import PDF_DOCUMENTS
 from invoices.pdf.render import document_pdf_render
 
@@ -77,9 +78,10 @@ def document_pdf_schedule(document: FiscalDocument) -> None:
     label, document_id = document._meta.label, document.pk
 
     def queue() -> None:
-        from invoices.tasks import render_document_pdf
-
-        render_document_pdf.delay(model_label=label, document_id=document_id)
+        task_queue(
+            "invoices.tasks.render_document_pdf",
+            kwargs={"model_label": label, "document_id": document_id},
+        )
 
     transaction.on_commit(queue, robust=True)
 
@@ -98,10 +100,11 @@ def documents_pdf_schedule(*, model_label: str, document_ids: Sequence[str]) -> 
     ]
 
     def queue() -> None:
-        from invoices.tasks import render_document_pdfs
-
         for chunk in chunks:
-            render_document_pdfs.delay(model_label=model_label, document_ids=chunk)
+            task_queue(
+                "invoices.tasks.render_document_pdfs",
+                kwargs={"model_label": model_label, "document_ids": chunk},
+            )
 
     if chunks:
         transaction.on_commit(queue, robust=True)

@@ -13,9 +13,10 @@ from billing.models import Workspace
 from billing.money import round_amount
 from customers.models import Customer
 from invoices.models import Invoice, Order, OrderStatus
-from invoices.selectors import invoice_amount_payable
 from invoices.services.invoices import invoice_finalize, invoice_settle_payments
+from invoices.services.orders import order_invoice
 from payments.choices import INTENT_OPEN_STATUSES, INTENT_TRANSITIONS, IntentStatus, PaymentStatus
+from payments.invoice_reads import invoice_amount_payable
 from payments.models import Intent, Payment, PaymentAllocation, PaymentLink, Source
 from payments.services._common import (
     check_chargeable,
@@ -131,8 +132,6 @@ def intent_expire_if_due(intent: Intent, now: datetime) -> bool:
 def _order_invoice(order: Order, now: datetime) -> Invoice:
     """The order-to-invoice flow: a captured payment for an order invoices it and
     finalizes that invoice, so the payment has a document to apply to."""
-    from invoices.services.orders import order_invoice
-
     invoice = order_invoice(order=order, now=now).invoice
     assert invoice is not None
     return invoice_finalize(invoice=invoice, now=now)

@@ -13,7 +13,8 @@ from billing.money import round_amount
 from customers.models import Customer
 from invoices.choices import InvoiceStatus
 from invoices.models import Invoice
-from invoices.selectors import invoice_amount_due, invoice_amount_payable
+from invoices.selectors import invoice_amount_due
+from payments.invoice_reads import invoice_amount_payable
 from payments.models import PaymentLink
 from payments.services._common import check_invoice_payable
 

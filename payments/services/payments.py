@@ -18,11 +18,12 @@ from customers.choices import BalanceTransactionKind
 from customers.models import Customer
 from customers.services import customer_balance_record
 from invoices.models import Invoice
-from invoices.selectors import invoice_amount_payable, invoice_balance_credit
+from invoices.selectors import invoice_balance_credit
 from invoices.services.invoices import invoice_settle_payments
 from payments.choices import PAYMENT_TRANSITIONS, PaymentStatus, SourceStatus, SourceUsage
 from payments.gateways.base import ChargeOutcome, ChargeResult
 from payments.gateways.registry import gateway_for
+from payments.invoice_reads import invoice_amount_payable
 from payments.models import Payment, PaymentAllocation, Refund, Source
 from payments.services._common import (
     check_chargeable,

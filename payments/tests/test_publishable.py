@@ -9,10 +9,10 @@ from django.utils import timezone
 from rest_framework.test import APIClient
 
 from billing.models import Event
-from invoices.selectors import invoice_amount_payable
 from payments import services, tasks
 from payments.gateways import sandbox
 from payments.gateways.base import CardInput
+from payments.invoice_reads import invoice_amount_payable
 from payments.models import Intent, Payment, Source
 from tests.conftest import make_tenant
 from tests.factories import CustomerFactory, FinalizedInvoiceFactory, PaymentLinkFactory

@@ -21,6 +21,7 @@ from billing.errors import DomainError, InvalidInput
 from invoices.choices import InvoiceStatus
 from invoices.mail import invoice_send
 from invoices.selectors import invoice_amount_due
+from payments.services import payment_charge_invoice
 from subscriptions.choices import (
     CHARGE_RETRY_DAYS,
     COLLECTION_LEASE_SECONDS,
@@ -76,8 +77,6 @@ def _attempt(period: BilledPeriod, now: datetime) -> str:
     if invoice.status != InvoiceStatus.FINALIZED:
         return ""  # cancelled or written off: nothing left to collect
     if subscription.collection_scheme == CollectionScheme.CHARGE_PAYMENT:
-        from payments.services import payment_charge_invoice
-
         if subscription.default_source is None:
             return "The subscription has no default source to charge."
         try:

@@ -22,6 +22,7 @@ from django.db.models.functions import Now
 from billing.bulk import bulk_insert
 from billing.clock import workspace_today
 from billing.models import Workspace
+from billing.queueing import task_queue
 from billing.services.events import NewEvent, event_record_many
 from catalog.models import Plan, PlanTier
 from invoices.services.batch import InvoiceDraft, invoices_issue_batch
@@ -244,21 +245,18 @@ def _store_advanced(subscriptions: list[Subscription]) -> None:
 
 
 def _queue_event_publishing(event_ids: list[str]) -> None:
-    from subscriptions.tasks import publish_events
-
     try:
-        publish_events.delay(event_ids=event_ids)
+        task_queue("subscriptions.tasks.publish_events", kwargs={"event_ids": event_ids})
     except Exception:  # the broker is down: the outbox sweep publishes them later
         return
 
 
 def queue_collection(invoice_ids: list[str]) -> None:
     """Start collecting these invoices' periods (call once they are committed)."""
-    from subscriptions.tasks import collect_periods
-
     periods = BilledPeriod.objects.filter(invoice_id__in=invoice_ids)
     try:
-        collect_periods.delay(period_ids=list(periods.values_list("id", flat=True)))
+        period_ids = list(periods.values_list("id", flat=True))
+        task_queue("subscriptions.tasks.collect_periods", kwargs={"period_ids": period_ids})
     except Exception:  # the broker is down: the collection beat finds them due anyway
         return
 
