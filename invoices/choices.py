@@ -27,6 +27,10 @@ INVOICE_TRANSITIONS = {
     (InvoiceStatus.PAID, InvoiceStatus.FINALIZED),
 }
 
+# Invoices that still carry an amount due, so a payment may apply to them (pending: a
+# finalized invoice whose payments are settling). An uncollectible invoice can still be paid.
+PAYABLE_STATUSES = (InvoiceStatus.FINALIZED, InvoiceStatus.PENDING, InvoiceStatus.UNCOLLECTIBLE)
+
 
 class NoteStatus(models.TextChoices):
     DRAFT = "draft"

@@ -24,7 +24,7 @@ from django.db.models.functions import Cast, Coalesce, JSONObject
 from billing.clock import local_date
 from billing.money import AMOUNT_DECIMAL_PLACES, AMOUNT_MAX_DIGITS
 from customers.models import CustomerBalanceTransaction
-from invoices.choices import InvoiceStatus, NoteStatus
+from invoices.choices import PAYABLE_STATUSES, InvoiceStatus, NoteStatus
 from invoices.models import (
     CreditNote,
     CreditNoteLine,
@@ -40,10 +40,9 @@ from invoices.payments_reads import invoice_payment_reads
 ZERO = Decimal(0)
 _MONEY = DecimalField(max_digits=AMOUNT_MAX_DIGITS, decimal_places=AMOUNT_DECIMAL_PLACES)
 
-# Invoices whose totals are sales, and those that still carry an amount due. Pending is a
-# finalized invoice whose payments are settling, so it is both.
+# Invoices whose totals are sales. Pending is a finalized invoice whose payments are
+# settling, so it is a sale and still payable (PAYABLE_STATUSES).
 SALE_STATUSES = (InvoiceStatus.FINALIZED, InvoiceStatus.PENDING, InvoiceStatus.PAID)
-DUE_STATUSES = (InvoiceStatus.FINALIZED, InvoiceStatus.PENDING, InvoiceStatus.UNCOLLECTIBLE)
 
 
 def sum_rows(rows: QuerySet[Any], group_by: str, field: str) -> Expression:
@@ -246,8 +245,8 @@ def _credit_balance() -> Expression:
 
 def _balance() -> Expression:
     """Σ amount due of the open invoices, less the customer's credit."""
-    due_invoices = Invoice.objects.filter(status__in=DUE_STATUSES)
-    notes = {"status": NoteStatus.FINALIZED, "invoice__status__in": DUE_STATUSES}
+    due_invoices = Invoice.objects.filter(status__in=PAYABLE_STATUSES)
+    notes = {"status": NoteStatus.FINALIZED, "invoice__status__in": PAYABLE_STATUSES}
     entries_of_due_invoices = CustomerBalanceTransaction.objects.filter(
         invoice_id__in=due_invoices.values("id")
     )
@@ -255,7 +254,7 @@ def _balance() -> Expression:
         _customer_sum(due_invoices, "total_adjusted")
         - _customer_sum(CreditNote.objects.filter(**notes), "total_adjusted")
         + _customer_sum(DebitNote.objects.filter(**notes), "total_adjusted")
-        - invoice_payment_reads().settled_of_customer(DUE_STATUSES)
+        - invoice_payment_reads().settled_of_customer(PAYABLE_STATUSES)
         + _customer_sum(entries_of_due_invoices, "amount")
         - _credit_balance()
     )

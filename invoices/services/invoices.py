@@ -13,7 +13,7 @@ from billing.services.events import event_record
 from billing.services.numbering import number_take
 from customers.choices import CustomerStatus
 from customers.models import Customer
-from invoices.choices import INVOICE_TRANSITIONS, InvoiceStatus
+from invoices.choices import INVOICE_TRANSITIONS, PAYABLE_STATUSES, InvoiceStatus
 from invoices.models import Invoice, InvoiceLine, Order
 from invoices.pdf.storage import document_pdf_schedule
 from invoices.representations import invoice_snapshot
@@ -262,12 +262,7 @@ def invoice_settle_payments(*, invoice: Invoice, now: datetime) -> Invoice:
     a payment is processing, finalized when a refund or a failed payment leaves an
     amount due. The caller holds the invoice's row lock (payments lock before applying)."""
     invoice = Invoice.objects.select_for_update(of=("self",)).get(pk=invoice.pk)
-    if invoice.status not in (
-        InvoiceStatus.FINALIZED,
-        InvoiceStatus.PENDING,
-        InvoiceStatus.PAID,
-        InvoiceStatus.UNCOLLECTIBLE,
-    ):
+    if invoice.status not in (*PAYABLE_STATUSES, InvoiceStatus.PAID):
         return invoice
     target = _settled_status(invoice)
     if target == invoice.status:

@@ -12,7 +12,6 @@ commit, call, and settle in a second transaction, so that no lock is held over t
 The sub-domains live in their own modules; other apps import from this package.
 """
 
-from payments.services._common import PAYABLE_INVOICE_STATUSES
 from payments.services.checkout import (
     PayerKeyOwner,
     intent_pay_with_card,
@@ -53,7 +52,6 @@ from payments.services.payments import (
 from payments.services.sources import source_create, source_create_sandbox_card, source_disable
 
 __all__ = [
-    "PAYABLE_INVOICE_STATUSES",
     "PAYMENT_AUTHENTICATION_WINDOW",
     "AllocationRequest",
     "LinkUnavailable",

@@ -9,20 +9,14 @@ from collections.abc import Sequence
 from billing.errors import DomainError, InvalidInput
 from billing.models import Workspace
 from customers.models import Customer
-from invoices.choices import InvoiceStatus
+from invoices.choices import PAYABLE_STATUSES
 from invoices.models import Invoice
 from payments.choices import GatewayKind, SourceStatus
 from payments.models import Intent, Payment, PaymentGateway, Source
 
-PAYABLE_INVOICE_STATUSES = (
-    InvoiceStatus.FINALIZED,
-    InvoiceStatus.PENDING,
-    InvoiceStatus.UNCOLLECTIBLE,
-)
-
 
 def check_invoice_payable(invoice: Invoice, detail: str) -> None:
-    if invoice.status not in PAYABLE_INVOICE_STATUSES:
+    if invoice.status not in PAYABLE_STATUSES:
         raise DomainError("invoice_not_payable", detail)
 
 
