@@ -2,9 +2,7 @@
 Drafts change through the same service as the API; actions call the services."""
 
 import datetime
-import sys
 from decimal import Decimal
-from types import SimpleNamespace
 
 import pytest
 from django.contrib.auth import get_user_model
@@ -13,6 +11,7 @@ from django.forms.models import model_to_dict
 from django.test import Client
 from django.urls import reverse
 
+from billing.choices import BillerStatus
 from billing.models import DocumentType
 from invoices.models import CreditNote, DebitNote, Invoice, Order
 from invoices.services.invoices import invoice_create, invoice_finalize
@@ -238,16 +237,16 @@ def test_actions_on_a_test_mode_invoice_stamp_the_workspaces_test_clock(admin_cl
     assert (draft.finalized_at, draft.uncollectible_at) == (ahead, ahead)
 
 
-def test_the_retry_submission_action_calls_the_tax_agency(admin_client, finalized, monkeypatch):
-    calls = []
-    agency = SimpleNamespace(
-        document_retry_submission=lambda *, document, now: calls.append(document.pk)
-    )
-    monkeypatch.setitem(sys.modules, "invoices.services.filing", agency)
+def test_the_retry_submission_action_sends_a_failed_document_again(admin_client, finalized):
+    finalized.biller_status = BillerStatus.FAILED
+    finalized.tax_agency = {"status": "failed", "error": "registry outage"}
+    finalized.save()
 
     run_action(admin_client, "retry_submission", finalized)
 
-    assert calls == [finalized.pk]
+    finalized.refresh_from_db()
+    assert finalized.biller_status == BillerStatus.PENDING
+    assert finalized.tax_agency["previous"] == {"status": "failed", "error": "registry outage"}
 
 
 def test_the_pdf_link_opens_the_pdf(admin_client, finalized, draft):
