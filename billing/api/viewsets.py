@@ -18,7 +18,7 @@ from datetime import datetime
 from typing import Any
 
 from django.db import transaction
-from django.db.models import QuerySet
+from django.db.models import Model, QuerySet
 from django.http import HttpRequest
 from django.http.response import HttpResponseBase
 from django.utils import timezone
@@ -27,6 +27,7 @@ from rest_framework.parsers import BaseParser
 from rest_framework.permissions import SAFE_METHODS
 from rest_framework.request import Request
 from rest_framework.response import Response
+from rest_framework.serializers import BaseSerializer
 from rest_framework.views import APIView
 
 from billing.api.parsers import JSONParser, has_unstorable_characters
@@ -163,8 +164,8 @@ class TenantRequest(Request):
 
 
 class TenantViewSet(TransactionalAPIView, viewsets.GenericViewSet):
-    """Subclasses set `queryset`, `serializer_class` and their filters, and implement
-    perform_create / perform_update / perform_destroy as one service call each."""
+    """Subclasses set `queryset`, `serializer_class` and their filters; writes go through
+    `ServiceWriteMixin`'s hooks and `perform_destroy`, one service call each."""
 
     request: TenantRequest
 
@@ -179,6 +180,34 @@ class TenantViewSet(TransactionalAPIView, viewsets.GenericViewSet):
         one is set): the `now` every service call of a view receives."""
         return clock_now(workspace=self.request.workspace, test_mode=self.request.test_mode)
 
+    def _respond(self, instance: Model) -> Response:
+        """An action's answer: the object read again through the view's queryset, so it
+        carries what its representation reads (annotations, prefetches)."""
+        fresh = self.get_queryset().get(pk=instance.pk)
+        return Response(self.get_serializer(fresh).data)
+
+
+class ServiceWriteMixin:
+    """Create and update as one service call each: a subclass implements
+    `create_object(data)` and `update_object(instance, data)`, `data` being the
+    serializer's validated input (a copy the hook may change), and returns the object the
+    service wrote. Listed before DRF's create and update mixins, whose `serializer.save()`
+    it replaces."""
+
+    def create_object(self, data: dict[str, Any]) -> Model:
+        raise NotImplementedError(f"{type(self).__name__} does not create objects.")
+
+    def update_object(self, instance: Any, data: dict[str, Any]) -> Model:
+        raise NotImplementedError(f"{type(self).__name__} does not update objects.")
+
+    def perform_create(self, serializer: BaseSerializer[Any]) -> None:
+        serializer.instance = self.create_object(dict(serializer.validated_data))
+
+    def perform_update(self, serializer: BaseSerializer[Any]) -> None:
+        serializer.instance = self.update_object(
+            serializer.instance, dict(serializer.validated_data)
+        )
+
 
 class PartialUpdateModelMixin(mixins.UpdateModelMixin):
     """PUT is a partial update, as PATCH is: Piriod's SDK updates only with PUT and sends
@@ -191,6 +220,7 @@ class PartialUpdateModelMixin(mixins.UpdateModelMixin):
 
 
 class TenantModelViewSet(
+    ServiceWriteMixin,
     mixins.CreateModelMixin,
     mixins.RetrieveModelMixin,
     PartialUpdateModelMixin,

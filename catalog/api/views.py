@@ -1,4 +1,4 @@
-from typing import Any, cast
+from typing import Any
 
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework.decorators import action
@@ -56,13 +56,11 @@ class ProductViewSet(ArchivableViewSet):
     search_fields = ["name", "sku", "code"]
     ordering_fields = ("created", "updated", "name", "sku", "code")
 
-    def perform_create(self, serializer: ProductSerializer) -> None:  # type: ignore[override]
-        serializer.instance = services.product_create(**self.tenant, **serializer.validated_data)
+    def create_object(self, data: dict[str, Any]) -> Product:
+        return services.product_create(**self.tenant, **data)
 
-    def perform_update(self, serializer: ProductSerializer) -> None:  # type: ignore[override]
-        serializer.instance = services.product_update(
-            product=cast(Product, serializer.instance), **serializer.validated_data
-        )
+    def update_object(self, instance: Product, data: dict[str, Any]) -> Product:
+        return services.product_update(product=instance, **data)
 
     def perform_destroy(self, instance: Product) -> None:
         services.product_delete(product=instance)
@@ -81,13 +79,11 @@ class PlanViewSet(ArchivableViewSet):
     search_fields = ["name", "sku"]
     ordering_fields = ("created", "updated", "name", "sku", "amount")
 
-    def perform_create(self, serializer: PlanSerializer) -> None:  # type: ignore[override]
-        serializer.instance = services.plan_create(**self.tenant, **serializer.validated_data)
+    def create_object(self, data: dict[str, Any]) -> Plan:
+        return services.plan_create(**self.tenant, **data)
 
-    def perform_update(self, serializer: PlanSerializer) -> None:  # type: ignore[override]
-        serializer.instance = services.plan_update(
-            plan=cast(Plan, serializer.instance), **serializer.validated_data
-        )
+    def update_object(self, instance: Plan, data: dict[str, Any]) -> Plan:
+        return services.plan_update(plan=instance, **data)
 
     def perform_destroy(self, instance: Plan) -> None:
         services.plan_delete(plan=instance)
@@ -106,13 +102,11 @@ class AddOnViewSet(ArchivableViewSet):
     search_fields = ["name", "sku"]
     ordering_fields = ("created", "updated", "name", "sku", "amount")
 
-    def perform_create(self, serializer: AddOnSerializer) -> None:  # type: ignore[override]
-        serializer.instance = services.addon_create(**self.tenant, **serializer.validated_data)
+    def create_object(self, data: dict[str, Any]) -> AddOn:
+        return services.addon_create(**self.tenant, **data)
 
-    def perform_update(self, serializer: AddOnSerializer) -> None:  # type: ignore[override]
-        serializer.instance = services.addon_update(
-            addon=cast(AddOn, serializer.instance), **serializer.validated_data
-        )
+    def update_object(self, instance: AddOn, data: dict[str, Any]) -> AddOn:
+        return services.addon_update(addon=instance, **data)
 
     def perform_destroy(self, instance: AddOn) -> None:
         services.addon_delete(addon=instance)
@@ -131,13 +125,11 @@ class CouponViewSet(ArchivableViewSet):
     search_fields = ["name", "code"]
     ordering_fields = ("created", "updated", "name", "code")
 
-    def perform_create(self, serializer: CouponSerializer) -> None:  # type: ignore[override]
-        serializer.instance = services.coupon_create(**self.tenant, **serializer.validated_data)
+    def create_object(self, data: dict[str, Any]) -> Coupon:
+        return services.coupon_create(**self.tenant, **data)
 
-    def perform_update(self, serializer: CouponSerializer) -> None:  # type: ignore[override]
-        serializer.instance = services.coupon_update(
-            coupon=cast(Coupon, serializer.instance), **serializer.validated_data
-        )
+    def update_object(self, instance: Coupon, data: dict[str, Any]) -> Coupon:
+        return services.coupon_update(coupon=instance, **data)
 
     def perform_destroy(self, instance: Coupon) -> None:
         services.coupon_delete(coupon=instance)
@@ -183,13 +175,11 @@ class TaxViewSet(CatalogViewSet):
     search_fields = ["name"]
     ordering_fields = ("created", "updated", "name", "percent")
 
-    def perform_create(self, serializer: TaxSerializer) -> None:  # type: ignore[override]
-        serializer.instance = services.tax_create(**self.tenant, **serializer.validated_data)
+    def create_object(self, data: dict[str, Any]) -> Tax:
+        return services.tax_create(**self.tenant, **data)
 
-    def perform_update(self, serializer: TaxSerializer) -> None:  # type: ignore[override]
-        serializer.instance = services.tax_update(
-            tax=cast(Tax, serializer.instance), **serializer.validated_data
-        )
+    def update_object(self, instance: Tax, data: dict[str, Any]) -> Tax:
+        return services.tax_update(tax=instance, **data)
 
     def perform_destroy(self, instance: Tax) -> None:
         services.tax_delete(tax=instance)

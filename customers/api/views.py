@@ -1,5 +1,5 @@
 from datetime import datetime
-from typing import Any, cast
+from typing import Any
 
 from django.db.models import QuerySet
 from django.utils.functional import cached_property
@@ -44,17 +44,15 @@ class CustomerViewSet(TenantModelViewSet):
     def get_serializer_context(self) -> dict[str, Any]:
         return {**super().get_serializer_context(), "now": self.now}
 
-    def perform_create(self, serializer: CustomerSerializer) -> None:  # type: ignore[override]
-        serializer.instance = services.customer_create(
+    def create_object(self, data: dict[str, Any]) -> Customer:
+        return services.customer_create(
             workspace=self.request.workspace,
             test_mode=self.request.test_mode,
-            **serializer.validated_data,
+            **data,
         )
 
-    def perform_update(self, serializer: CustomerSerializer) -> None:  # type: ignore[override]
-        serializer.instance = services.customer_update(
-            customer=cast(Customer, serializer.instance), **serializer.validated_data
-        )
+    def update_object(self, instance: Customer, data: dict[str, Any]) -> Customer:
+        return services.customer_update(customer=instance, **data)
 
     def perform_destroy(self, instance: Customer) -> None:
         services.customer_delete(customer=instance)
@@ -89,17 +87,15 @@ class ContactViewSet(TenantModelViewSet):
     search_fields = ["name", "email"]
     ordering_fields = ("created", "updated", "name")
 
-    def perform_create(self, serializer: ContactSerializer) -> None:  # type: ignore[override]
-        serializer.instance = services.contact_create(
+    def create_object(self, data: dict[str, Any]) -> Contact:
+        return services.contact_create(
             workspace=self.request.workspace,
             test_mode=self.request.test_mode,
-            **serializer.validated_data,
+            **data,
         )
 
-    def perform_update(self, serializer: ContactSerializer) -> None:  # type: ignore[override]
-        serializer.instance = services.contact_update(
-            contact=cast(Contact, serializer.instance), **serializer.validated_data
-        )
+    def update_object(self, instance: Contact, data: dict[str, Any]) -> Contact:
+        return services.contact_update(contact=instance, **data)
 
     def perform_destroy(self, instance: Contact) -> None:
         services.contact_delete(contact=instance)

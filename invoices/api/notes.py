@@ -1,7 +1,7 @@
 """`/creditnotes/` and `/debitnotes/`: drafts referencing an invoice, finalized by POST or
 GET (Piriod documents finalize as GET). The rules live in invoices.services.notes."""
 
-from typing import cast
+from typing import Any
 
 from drf_spectacular.utils import extend_schema
 from rest_framework.decorators import action
@@ -33,18 +33,16 @@ class CreditNoteViewSet(NoteViewSet):
     serializer_class = CreditNoteSerializer
     filterset_class = CreditNoteFilter
 
-    def perform_create(self, serializer: CreditNoteSerializer) -> None:  # type: ignore[override]
-        serializer.instance = notes.credit_note_create(
+    def create_object(self, data: dict[str, Any]) -> CreditNote:
+        return notes.credit_note_create(
             workspace=self.request.workspace,
             test_mode=self.request.test_mode,
             now=self.tenant_now(),
-            **serializer.validated_data,
+            **data,
         )
 
-    def perform_update(self, serializer: CreditNoteSerializer) -> None:  # type: ignore[override]
-        serializer.instance = notes.credit_note_update(
-            credit_note=cast(CreditNote, serializer.instance), **serializer.validated_data
-        )
+    def update_object(self, instance: CreditNote, data: dict[str, Any]) -> CreditNote:
+        return notes.credit_note_update(credit_note=instance, **data)
 
     @extend_schema(request=None, responses=CreditNoteSerializer)
     @action(detail=True, methods=["get", "post"])
@@ -58,18 +56,16 @@ class DebitNoteViewSet(NoteViewSet):
     serializer_class = DebitNoteSerializer
     filterset_class = DebitNoteFilter
 
-    def perform_create(self, serializer: DebitNoteSerializer) -> None:  # type: ignore[override]
-        serializer.instance = notes.debit_note_create(
+    def create_object(self, data: dict[str, Any]) -> DebitNote:
+        return notes.debit_note_create(
             workspace=self.request.workspace,
             test_mode=self.request.test_mode,
             now=self.tenant_now(),
-            **serializer.validated_data,
+            **data,
         )
 
-    def perform_update(self, serializer: DebitNoteSerializer) -> None:  # type: ignore[override]
-        serializer.instance = notes.debit_note_update(
-            debit_note=cast(DebitNote, serializer.instance), **serializer.validated_data
-        )
+    def update_object(self, instance: DebitNote, data: dict[str, Any]) -> DebitNote:
+        return notes.debit_note_update(debit_note=instance, **data)
 
     @extend_schema(request=None, responses=DebitNoteSerializer)
     @action(detail=True, methods=["get", "post"])

@@ -1,7 +1,7 @@
 """`/orders/`: orders priced by the server; `confirm`, then `invoice` makes the draft
 invoice. The rules live in invoices.services.orders."""
 
-from typing import Any, cast
+from typing import Any
 
 from drf_spectacular.utils import extend_schema
 from rest_framework.decorators import action
@@ -31,26 +31,23 @@ class OrderViewSet(TenantModelViewSet):
     search_fields = ["note", "customer__name", "customer__tax_id"]
     ordering_fields = ("created", "updated", "total")
 
-    def perform_create(self, serializer: OrderSerializer) -> None:  # type: ignore[override]
-        serializer.instance = orders.order_create(
+    def create_object(self, data: dict[str, Any]) -> Order:
+        return orders.order_create(
             workspace=self.request.workspace,
             test_mode=self.request.test_mode,
             now=self.tenant_now(),
-            **_with_coupon(serializer.validated_data),
+            **_with_coupon(data),
         )
 
-    def perform_update(self, serializer: OrderSerializer) -> None:  # type: ignore[override]
-        serializer.instance = orders.order_update(
-            order=cast(Order, serializer.instance),
+    def update_object(self, instance: Order, data: dict[str, Any]) -> Order:
+        return orders.order_update(
+            order=instance,
             now=self.tenant_now(),
-            **_with_coupon(serializer.validated_data),
+            **_with_coupon(data),
         )
 
     def perform_destroy(self, instance: Order) -> None:
         orders.order_delete(order=instance)
-
-    def _respond(self, order: Order) -> Response:
-        return Response(self.get_serializer(self.get_queryset().get(pk=order.pk)).data)
 
     @extend_schema(request=None, responses=OrderSerializer)
     @action(detail=True, methods=["post"])

@@ -1,4 +1,4 @@
-from typing import cast
+from typing import Any
 
 from django.http import HttpResponse
 from drf_spectacular.utils import OpenApiResponse, extend_schema
@@ -26,24 +26,18 @@ class InvoiceViewSet(TenantModelViewSet):
     search_fields = ["note", "customer__name", "customer__tax_id"]
     ordering_fields = ("created", "updated", "date", "number", "total", "due_date")
 
-    def perform_create(self, serializer: InvoiceSerializer) -> None:  # type: ignore[override]
-        serializer.instance = invoices.invoice_create(
+    def create_object(self, data: dict[str, Any]) -> Invoice:
+        return invoices.invoice_create(
             workspace=self.request.workspace,
             test_mode=self.request.test_mode,
-            **serializer.validated_data,
+            **data,
         )
 
-    def perform_update(self, serializer: InvoiceSerializer) -> None:  # type: ignore[override]
-        serializer.instance = invoices.invoice_update(
-            invoice=cast(Invoice, serializer.instance), **serializer.validated_data
-        )
+    def update_object(self, instance: Invoice, data: dict[str, Any]) -> Invoice:
+        return invoices.invoice_update(invoice=instance, **data)
 
     def perform_destroy(self, instance: Invoice) -> None:
         invoices.invoice_delete(invoice=instance)
-
-    def _respond(self, invoice: Invoice) -> Response:
-        fresh = self.get_queryset().get(pk=invoice.pk)
-        return Response(self.get_serializer(fresh).data)
 
     @extend_schema(request=None, responses=InvoiceSerializer)
     @action(detail=True, methods=["post"])

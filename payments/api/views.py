@@ -1,4 +1,4 @@
-from typing import Any, cast
+from typing import Any
 
 from django.db.models import QuerySet
 from django.http import Http404
@@ -13,6 +13,7 @@ from rest_framework.views import APIView
 from billing.api.errors import ErrorSerializer
 from billing.api.viewsets import (
     ApiInputMixin,
+    ServiceWriteMixin,
     TenantModelViewSet,
     TenantViewSet,
     TransactionalAPIView,
@@ -40,7 +41,11 @@ from payments.representations import IntentSerializer, PaymentSerializer
 
 
 class _ReadCreateViewSet(
-    mixins.CreateModelMixin, mixins.RetrieveModelMixin, mixins.ListModelMixin, TenantViewSet
+    ServiceWriteMixin,
+    mixins.CreateModelMixin,
+    mixins.RetrieveModelMixin,
+    mixins.ListModelMixin,
+    TenantViewSet,
 ):
     pass
 
@@ -52,8 +57,7 @@ class PaymentViewSet(_ReadCreateViewSet):
     search_fields = ["description", "customer__name"]
     ordering_fields = ("created", "updated", "date", "amount")
 
-    def perform_create(self, serializer: PaymentSerializer) -> None:  # type: ignore[override]
-        data = dict(serializer.validated_data)
+    def create_object(self, data: dict[str, Any]) -> Payment:
         invoice = data.pop("invoice", None)
         rows = data.pop("allocations", None) or []
         allocations = [
@@ -61,17 +65,13 @@ class PaymentViewSet(_ReadCreateViewSet):
         ]
         if invoice is not None:
             allocations = [services.AllocationRequest(invoice)]
-        serializer.instance = services.payment_create(
+        return services.payment_create(
             workspace=self.request.workspace,
             test_mode=self.request.test_mode,
             allocations=allocations,
             now=self.tenant_now(),
             **data,
         )
-
-    def _respond(self, payment: Payment) -> Response:
-        fresh = self.get_queryset().get(pk=payment.pk)
-        return Response(self.get_serializer(fresh).data)
 
     @extend_schema(request=PaymentRefundSerializer, responses=PaymentSerializer)
     @action(detail=True, methods=["post"])
@@ -114,14 +114,13 @@ class SourceViewSet(_ReadCreateViewSet, mixins.DestroyModelMixin):
     serializer_class = SourceSerializer
     filterset_class = SourceFilter
 
-    def perform_create(self, serializer: SourceSerializer) -> None:  # type: ignore[override]
-        data = dict(serializer.validated_data)
+    def create_object(self, data: dict[str, Any]) -> Source:
         card = CardInput(
             number=data.pop("number"),
             exp_month=data.pop("card_exp_month"),
             exp_year=data.pop("card_exp_year"),
         )
-        serializer.instance = services.source_create(
+        return services.source_create(
             workspace=self.request.workspace,
             test_mode=self.request.test_mode,
             card=card,
@@ -147,17 +146,15 @@ class PaymentGatewayViewSet(TenantModelViewSet):
         )
         return super().list(request, *args, **kwargs)
 
-    def perform_create(self, serializer: PaymentGatewaySerializer) -> None:  # type: ignore[override]
-        serializer.instance = services.payment_gateway_create(
+    def create_object(self, data: dict[str, Any]) -> PaymentGateway:
+        return services.payment_gateway_create(
             workspace=self.request.workspace,
             test_mode=self.request.test_mode,
-            **serializer.validated_data,
+            **data,
         )
 
-    def perform_update(self, serializer: PaymentGatewaySerializer) -> None:  # type: ignore[override]
-        serializer.instance = services.payment_gateway_update(
-            connection=cast(PaymentGateway, serializer.instance), **serializer.validated_data
-        )
+    def update_object(self, instance: PaymentGateway, data: dict[str, Any]) -> PaymentGateway:
+        return services.payment_gateway_update(connection=instance, **data)
 
     def perform_destroy(self, instance: PaymentGateway) -> None:
         services.payment_gateway_delete(gateway=instance)
@@ -169,12 +166,12 @@ class PaymentLinkViewSet(_ReadCreateViewSet):
     serializer_class = PaymentLinkSerializer
     filterset_class = PaymentLinkFilter
 
-    def perform_create(self, serializer: PaymentLinkSerializer) -> None:  # type: ignore[override]
-        serializer.instance = services.payment_link_create(
+    def create_object(self, data: dict[str, Any]) -> PaymentLink:
+        return services.payment_link_create(
             workspace=self.request.workspace,
             test_mode=self.request.test_mode,
             now=self.tenant_now(),
-            **serializer.validated_data,
+            **data,
         )
 
 
@@ -183,16 +180,13 @@ class IntentViewSet(_ReadCreateViewSet):
     serializer_class = IntentSerializer
     filterset_class = IntentFilter
 
-    def perform_create(self, serializer: IntentSerializer) -> None:  # type: ignore[override]
-        serializer.instance = services.intent_create(
+    def create_object(self, data: dict[str, Any]) -> Intent:
+        return services.intent_create(
             workspace=self.request.workspace,
             test_mode=self.request.test_mode,
             now=self.tenant_now(),
-            **serializer.validated_data,
+            **data,
         )
-
-    def _respond(self, intent: Intent) -> Response:
-        return Response(self.get_serializer(self.get_queryset().get(pk=intent.pk)).data)
 
     @extend_schema(request=IntentConfirmSerializer, responses=IntentSerializer)
     @action(detail=True, methods=["post"])

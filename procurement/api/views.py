@@ -1,4 +1,4 @@
-from typing import Any, cast
+from typing import Any
 
 from django.http import HttpResponse
 from drf_spectacular.utils import extend_schema
@@ -8,7 +8,6 @@ from rest_framework.response import Response
 
 from billing.api.viewsets import TenantModelViewSet
 from billing.clock import workspace_today
-from billing.models import FiscalDocument
 from invoices.api.files import PDF_RESPONSES, PdfContentNegotiation, pdf_response
 from invoices.pdf.render import document_filename
 from invoices.pdf.storage import document_pdf
@@ -41,17 +40,15 @@ class SupplierViewSet(TenantModelViewSet):
     search_fields = ["name", "email", "tax_id"]
     ordering_fields = ("created", "updated", "name")
 
-    def perform_create(self, serializer: SupplierSerializer) -> None:  # type: ignore[override]
-        serializer.instance = suppliers.supplier_create(
+    def create_object(self, data: dict[str, Any]) -> Supplier:
+        return suppliers.supplier_create(
             workspace=self.request.workspace,
             test_mode=self.request.test_mode,
-            **serializer.validated_data,
+            **data,
         )
 
-    def perform_update(self, serializer: SupplierSerializer) -> None:  # type: ignore[override]
-        serializer.instance = suppliers.supplier_update(
-            supplier=cast(Supplier, serializer.instance), **serializer.validated_data
-        )
+    def update_object(self, instance: Supplier, data: dict[str, Any]) -> Supplier:
+        return suppliers.supplier_update(supplier=instance, **data)
 
     def perform_destroy(self, instance: Supplier) -> None:
         suppliers.supplier_delete(supplier=instance)
@@ -60,10 +57,6 @@ class SupplierViewSet(TenantModelViewSet):
 class SupplierDocumentViewSet(TenantModelViewSet):
     search_fields = ["note", "supplier__name", "supplier__tax_id"]
     ordering_fields = ("created", "updated", "date", "number", "total")
-
-    def _respond(self, document: FiscalDocument) -> Response:
-        fresh = self.get_queryset().get(pk=document.pk)
-        return Response(self.get_serializer(fresh).data)
 
     def _pdf(self) -> HttpResponse:
         document = self.get_object()
@@ -75,17 +68,15 @@ class PurchaseViewSet(SupplierDocumentViewSet):
     serializer_class = PurchaseSerializer
     filterset_class = PurchaseFilter
 
-    def perform_create(self, serializer: PurchaseSerializer) -> None:  # type: ignore[override]
-        serializer.instance = purchases.purchase_create(
+    def create_object(self, data: dict[str, Any]) -> Purchase:
+        return purchases.purchase_create(
             workspace=self.request.workspace,
             test_mode=self.request.test_mode,
-            **serializer.validated_data,
+            **data,
         )
 
-    def perform_update(self, serializer: PurchaseSerializer) -> None:  # type: ignore[override]
-        serializer.instance = purchases.purchase_update(
-            purchase=cast(Purchase, serializer.instance), **serializer.validated_data
-        )
+    def update_object(self, instance: Purchase, data: dict[str, Any]) -> Purchase:
+        return purchases.purchase_update(purchase=instance, **data)
 
     def perform_destroy(self, instance: Purchase) -> None:
         purchases.purchase_delete(purchase=instance)
@@ -108,18 +99,19 @@ class PurchaseCreditNoteViewSet(SupplierDocumentViewSet):
     serializer_class = PurchaseCreditNoteSerializer
     filterset_class = PurchaseCreditNoteFilter
 
-    def perform_create(self, serializer: PurchaseCreditNoteSerializer) -> None:  # type: ignore[override]
-        data: dict[str, Any] = dict(serializer.validated_data)
+    def create_object(self, data: dict[str, Any]) -> PurchaseCreditNote:
         workspace = self.request.workspace
         data.setdefault("date", workspace_today(workspace, self.tenant_now()))
-        serializer.instance = credit_notes.purchase_credit_note_create(
+        return credit_notes.purchase_credit_note_create(
             workspace=workspace, test_mode=self.request.test_mode, **data
         )
 
-    def perform_update(self, serializer: PurchaseCreditNoteSerializer) -> None:  # type: ignore[override]
-        serializer.instance = credit_notes.purchase_credit_note_update(
-            credit_note=cast(PurchaseCreditNote, serializer.instance),
-            **serializer.validated_data,
+    def update_object(
+        self, instance: PurchaseCreditNote, data: dict[str, Any]
+    ) -> PurchaseCreditNote:
+        return credit_notes.purchase_credit_note_update(
+            credit_note=instance,
+            **data,
         )
 
     def perform_destroy(self, instance: PurchaseCreditNote) -> None:
@@ -147,17 +139,15 @@ class RetentionViewSet(SupplierDocumentViewSet):
     filterset_class = RetentionFilter
     ordering_fields = ("created", "updated", "date", "number", "total_adjusted")
 
-    def perform_create(self, serializer: RetentionSerializer) -> None:  # type: ignore[override]
-        serializer.instance = retentions.retention_create(
+    def create_object(self, data: dict[str, Any]) -> Retention:
+        return retentions.retention_create(
             workspace=self.request.workspace,
             test_mode=self.request.test_mode,
-            **serializer.validated_data,
+            **data,
         )
 
-    def perform_update(self, serializer: RetentionSerializer) -> None:  # type: ignore[override]
-        serializer.instance = retentions.retention_update(
-            retention=cast(Retention, serializer.instance), **serializer.validated_data
-        )
+    def update_object(self, instance: Retention, data: dict[str, Any]) -> Retention:
+        return retentions.retention_update(retention=instance, **data)
 
     def perform_destroy(self, instance: Retention) -> None:
         retentions.retention_delete(retention=instance)

@@ -1,5 +1,5 @@
 from datetime import datetime
-from typing import cast
+from typing import Any
 
 from drf_spectacular.utils import extend_schema
 from rest_framework.decorators import action
@@ -33,24 +33,20 @@ class SubscriptionViewSet(TenantModelViewSet):
     search_fields = ["note", "customer__name", "customer__tax_id"]
     ordering_fields = ("created", "updated", "next_billing", "date_start")
 
-    def perform_create(self, serializer: SubscriptionSerializer) -> None:  # type: ignore[override]
-        serializer.instance = services.subscription_create(
+    def create_object(self, data: dict[str, Any]) -> Subscription:
+        return services.subscription_create(
             workspace=self.request.workspace,
             test_mode=self.request.test_mode,
             now=_now(self.request),
-            **serializer.validated_data,
+            **data,
         )
 
-    def perform_update(self, serializer: SubscriptionSerializer) -> None:  # type: ignore[override]
-        serializer.instance = services.subscription_update(
-            subscription=cast(Subscription, serializer.instance),
+    def update_object(self, instance: Subscription, data: dict[str, Any]) -> Subscription:
+        return services.subscription_update(
+            subscription=instance,
             now=_now(self.request),
-            **serializer.validated_data,
+            **data,
         )
-
-    def _respond(self, subscription: Subscription) -> Response:
-        fresh = self.get_queryset().get(pk=subscription.pk)
-        return Response(self.get_serializer(fresh).data)
 
     def create(self, request: Request, *args: object, **kwargs: object) -> Response:
         response = super().create(request, *args, **kwargs)

@@ -1,4 +1,4 @@
-from typing import cast
+from typing import Any
 
 from django.utils import timezone
 from drf_spectacular.utils import extend_schema
@@ -38,10 +38,8 @@ class WebhookEndpointViewSet(TenantModelViewSet):
         )
         return Response(self._with_secret(endpoint), status=201)
 
-    def perform_update(self, serializer: WebhookEndpointSerializer) -> None:  # type: ignore[override]
-        serializer.instance = services.endpoint_update(
-            endpoint=cast(WebhookEndpoint, serializer.instance), **serializer.validated_data
-        )
+    def update_object(self, instance: WebhookEndpoint, data: dict[str, Any]) -> WebhookEndpoint:
+        return services.endpoint_update(endpoint=instance, **data)
 
     def perform_destroy(self, instance: WebhookEndpoint) -> None:
         services.endpoint_delete(endpoint=instance)
