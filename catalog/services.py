@@ -6,14 +6,15 @@ invoice lines) is protected by the database: deleting it is refused with a 409 a
 answer is to archive it.
 """
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
+from datetime import date
 from decimal import Decimal
-from typing import Any, TypeVar
+from typing import Any, TypedDict, TypeVar, Unpack
 
 from django.db import IntegrityError, transaction
 
 from billing.errors import DomainError, InvalidInput
-from billing.models import Workspace
+from billing.models import Currency, Workspace
 from billing.money import minor_units
 from catalog.choices import (
     CATALOG_TRANSITIONS,
@@ -30,7 +31,7 @@ Archivable = TypeVar("Archivable", Product, Plan, AddOn, Coupon)
 Deletable = Product | Plan | AddOn | Coupon | Tax
 
 
-def _set(instance: Any, fields: dict[str, Any]) -> None:
+def _set(instance: Any, fields: Mapping[str, object]) -> None:
     for name, value in fields.items():
         setattr(instance, name, value)
 
@@ -69,13 +70,26 @@ def _same_tenant(workspace_id: str, test_mode: bool, other: Any) -> bool:
 # Products
 
 
+class ProductFields(TypedDict, total=False):
+    """What a product's create or update may set (ProductSerializer's writable fields)."""
+
+    name: str
+    unit_label: str
+    code: str
+    sku: str
+    description: str
+    metadata: dict[str, Any]
+
+
 @transaction.atomic
-def product_create(*, workspace: Workspace, test_mode: bool, **fields: Any) -> Product:
+def product_create(
+    *, workspace: Workspace, test_mode: bool, **fields: Unpack[ProductFields]
+) -> Product:
     return Product.objects.create(workspace=workspace, test_mode=test_mode, **fields)
 
 
 @transaction.atomic
-def product_update(*, product: Product, **fields: Any) -> Product:
+def product_update(*, product: Product, **fields: Unpack[ProductFields]) -> Product:
     product = Product.objects.select_for_update().get(pk=product.pk)
     _set(product, fields)
     product.save()
@@ -285,8 +299,25 @@ def _save_coupon(coupon: Coupon) -> None:
         raise InvalidInput({"code": [_CODE_TAKEN]}) from exc
 
 
+class CouponFields(TypedDict, total=False):
+    """What a coupon's create or update may set (CouponSerializer's writable fields)."""
+
+    name: str
+    code: str | None
+    amount: Decimal
+    currency: Currency | None
+    discount_scheme: str
+    apply_on: str
+    duration_scheme: str
+    duration_times: int | None
+    valid_until_date: date | None
+    metadata: dict[str, Any]
+
+
 @transaction.atomic
-def coupon_create(*, workspace: Workspace, test_mode: bool, **fields: Any) -> Coupon:
+def coupon_create(
+    *, workspace: Workspace, test_mode: bool, **fields: Unpack[CouponFields]
+) -> Coupon:
     coupon = Coupon(workspace=workspace, test_mode=test_mode, **fields)
     coupon_validate(coupon)
     _save_coupon(coupon)
@@ -294,7 +325,7 @@ def coupon_create(*, workspace: Workspace, test_mode: bool, **fields: Any) -> Co
 
 
 @transaction.atomic
-def coupon_update(*, coupon: Coupon, **fields: Any) -> Coupon:
+def coupon_update(*, coupon: Coupon, **fields: Unpack[CouponFields]) -> Coupon:
     coupon = Coupon.objects.select_for_update().get(pk=coupon.pk)
     _set(coupon, fields)
     coupon_validate(coupon)

@@ -1,12 +1,12 @@
 """Customer and contact writes. Each is atomic and records its domain event."""
 
 from decimal import Decimal
-from typing import Any
+from typing import Any, TypedDict, Unpack
 
 from django.db import IntegrityError, transaction
 
 from billing.errors import DomainError, InvalidInput
-from billing.models import Country, State, Workspace
+from billing.models import Country, Currency, State, Workspace
 from billing.services.events import event_record
 from billing.tax_ids import InvalidTaxId, normalize_tax_id
 from customers.choices import CONTACTS_PER_CUSTOMER, CUSTOMER_TRANSITIONS, CustomerStatus
@@ -57,8 +57,32 @@ def _check_reference_free(customer: Customer) -> None:
         raise InvalidInput({"reference": ["A customer with this reference exists."]})
 
 
+class CustomerFields(TypedDict, total=False):
+    """What a customer's create or update may set (CustomerSerializer's writable fields)."""
+
+    name: str
+    address: str
+    country: Country
+    state: State | None
+    currency: Currency | None
+    email: str
+    phone: str
+    website: str
+    zip_code: str
+    manager: str
+    reference: str | None
+    tax_id: str
+    tax_settings: dict[str, Any]
+    send_invoices: bool
+    send_collections: bool
+    send_vouchers: bool
+    metadata: dict[str, Any]
+
+
 @transaction.atomic
-def customer_create(*, workspace: Workspace, test_mode: bool, **fields: Any) -> Customer:
+def customer_create(
+    *, workspace: Workspace, test_mode: bool, **fields: Unpack[CustomerFields]
+) -> Customer:
     if fields.get("currency") is None:
         fields["currency"] = fields["country"].currency
     customer = Customer(workspace=workspace, test_mode=test_mode, **fields)
@@ -76,7 +100,7 @@ def customer_create(*, workspace: Workspace, test_mode: bool, **fields: Any) -> 
 
 
 @transaction.atomic
-def customer_update(*, customer: Customer, **fields: Any) -> Customer:
+def customer_update(*, customer: Customer, **fields: Unpack[CustomerFields]) -> Customer:
     customer = Customer.objects.select_for_update().get(pk=customer.pk)
     for name, value in fields.items():
         setattr(customer, name, value)
@@ -159,8 +183,22 @@ def _check_contact_room(customer: Customer, *, exclude: Contact | None = None) -
         )
 
 
+class ContactFields(TypedDict, total=False):
+    """What a contact's create or update may set (ContactSerializer's writable fields)."""
+
+    customer: Customer
+    name: str
+    email: str
+    phone: str
+    invoicing: bool
+    collections: bool
+    metadata: dict[str, Any]
+
+
 @transaction.atomic
-def contact_create(*, workspace: Workspace, test_mode: bool, **fields: Any) -> Contact:
+def contact_create(
+    *, workspace: Workspace, test_mode: bool, **fields: Unpack[ContactFields]
+) -> Contact:
     _check_contact_room(fields["customer"])
     contact = Contact.objects.create(workspace=workspace, test_mode=test_mode, **fields)
     event_record(
@@ -174,7 +212,7 @@ def contact_create(*, workspace: Workspace, test_mode: bool, **fields: Any) -> C
 
 
 @transaction.atomic
-def contact_update(*, contact: Contact, **fields: Any) -> Contact:
+def contact_update(*, contact: Contact, **fields: Unpack[ContactFields]) -> Contact:
     contact = Contact.objects.select_for_update().get(pk=contact.pk)
     if "customer" in fields and fields["customer"].pk != contact.customer_id:
         _check_contact_room(fields["customer"], exclude=contact)

@@ -10,7 +10,7 @@ import random
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, TypedDict, Unpack
 
 from django.conf import settings
 from django.db import transaction
@@ -60,8 +60,19 @@ def _endpoint_snapshot(endpoint: WebhookEndpoint) -> dict[str, Any]:
     }
 
 
+class EndpointFields(TypedDict, total=False):
+    """What an endpoint's create or update may set (its serializer's writable fields)."""
+
+    url: str
+    description: str
+    events: list[str]
+    metadata: dict[str, Any]
+
+
 @transaction.atomic
-def endpoint_create(*, workspace: Workspace, test_mode: bool, **fields: Any) -> WebhookEndpoint:
+def endpoint_create(
+    *, workspace: Workspace, test_mode: bool, **fields: Unpack[EndpointFields]
+) -> WebhookEndpoint:
     endpoint = WebhookEndpoint(
         workspace=workspace, test_mode=test_mode, secret=new_secret(), **fields
     )
@@ -71,7 +82,9 @@ def endpoint_create(*, workspace: Workspace, test_mode: bool, **fields: Any) -> 
 
 
 @transaction.atomic
-def endpoint_update(*, endpoint: WebhookEndpoint, **fields: Any) -> WebhookEndpoint:
+def endpoint_update(
+    *, endpoint: WebhookEndpoint, **fields: Unpack[EndpointFields]
+) -> WebhookEndpoint:
     endpoint = WebhookEndpoint.objects.select_for_update().get(pk=endpoint.pk)
     for name, value in fields.items():
         setattr(endpoint, name, value)

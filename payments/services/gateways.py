@@ -1,6 +1,6 @@
 """A workspace's gateway connections."""
 
-from typing import Any
+from typing import Any, TypedDict, Unpack
 
 from django.db import transaction
 
@@ -10,9 +10,24 @@ from payments.choices import GatewayKind
 from payments.models import PaymentGateway
 
 
+class GatewaySettings(TypedDict, total=False):
+    """What a connection's create or update may set besides its kind."""
+
+    enabled: bool
+    publishable_key: str
+    secret_key: str
+    webhook_secret: str
+    metadata: dict[str, Any]
+
+
+class GatewayUpdate(GatewaySettings, total=False):
+    # A PUT sends the kind back; only the same one is accepted.
+    gateway: str
+
+
 @transaction.atomic
 def payment_gateway_create(
-    *, workspace: Workspace, test_mode: bool, gateway: str, **fields: Any
+    *, workspace: Workspace, test_mode: bool, gateway: str, **fields: Unpack[GatewaySettings]
 ) -> PaymentGateway:
     if PaymentGateway.objects.filter(
         workspace=workspace, test_mode=test_mode, gateway=gateway
@@ -26,7 +41,9 @@ def payment_gateway_create(
 
 
 @transaction.atomic
-def payment_gateway_update(*, connection: PaymentGateway, **fields: Any) -> PaymentGateway:
+def payment_gateway_update(
+    *, connection: PaymentGateway, **fields: Unpack[GatewayUpdate]
+) -> PaymentGateway:
     """Change a connection's settings. Its `gateway` (the kind) is fixed at create: the
     same value is accepted, as a PUT sends it, and another one is refused."""
     connection = PaymentGateway.objects.select_for_update().get(pk=connection.pk)

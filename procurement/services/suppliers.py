@@ -1,11 +1,11 @@
 """Supplier writes."""
 
-from typing import Any
+from typing import Any, TypedDict, Unpack
 
 from django.db import IntegrityError, transaction
 
 from billing.errors import DomainError, InvalidInput
-from billing.models import Workspace
+from billing.models import Country, Currency, State, Workspace
 from billing.tax_ids import InvalidTaxId, normalize_tax_id
 from procurement.models import Supplier
 
@@ -30,8 +30,26 @@ def supplier_validate(workspace: Workspace, supplier: Supplier) -> None:
         raise InvalidInput(errors)
 
 
+class SupplierFields(TypedDict, total=False):
+    """What a supplier's create or update may set (SupplierSerializer's writable fields)."""
+
+    name: str
+    country: Country
+    state: State | None
+    currency: Currency | None
+    tax_id: str
+    address: str
+    email: str
+    phone: str
+    website: str
+    tax_settings: dict[str, Any]
+    metadata: dict[str, Any]
+
+
 @transaction.atomic
-def supplier_create(*, workspace: Workspace, test_mode: bool, **fields: Any) -> Supplier:
+def supplier_create(
+    *, workspace: Workspace, test_mode: bool, **fields: Unpack[SupplierFields]
+) -> Supplier:
     if fields.get("currency") is None:
         fields["currency"] = fields["country"].currency
     supplier = Supplier(workspace=workspace, test_mode=test_mode, **fields)
@@ -41,7 +59,7 @@ def supplier_create(*, workspace: Workspace, test_mode: bool, **fields: Any) -> 
 
 
 @transaction.atomic
-def supplier_update(*, supplier: Supplier, **fields: Any) -> Supplier:
+def supplier_update(*, supplier: Supplier, **fields: Unpack[SupplierFields]) -> Supplier:
     supplier = Supplier.objects.select_for_update().get(pk=supplier.pk)
     for name, value in fields.items():
         setattr(supplier, name, value)
