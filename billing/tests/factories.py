@@ -1,0 +1,63 @@
+"""Factories of the kernel's models: users, workspaces, memberships, events, and the base
+of every tenant model's factory.
+"""
+
+import factory
+from django.contrib.auth import get_user_model
+from stdnum.cl import rut
+
+from billing.models import Country, Event, Membership, Workspace
+
+
+def chilean_rut(n: int) -> str:
+    """The n-th valid RUT (check digit included) of a range no real company uses."""
+    body = str(10_000_000 + n)
+    return f"{body}-{rut.calc_check_digit(body)}"
+
+
+class UserFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = get_user_model()
+        django_get_or_create = ("username",)
+
+    username = factory.Sequence(lambda n: f"user{n}@example.com")
+    email = factory.SelfAttribute("username")
+
+
+class WorkspaceFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = Workspace
+
+    name = factory.Sequence(lambda n: f"Workspace {n}")
+    country = factory.LazyFunction(lambda: Country.objects.get(code="CL"))
+    currency = "CLP"
+    timezone = "America/Santiago"
+
+
+class MembershipFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = Membership
+
+    workspace = factory.SubFactory(WorkspaceFactory)
+    user = factory.SubFactory(UserFactory)
+    role = Membership.Role.OWNER
+
+
+class TenantFactory(factory.django.DjangoModelFactory):
+    """Base for tenant models: pass `workspace` and `test_mode`."""
+
+    workspace = factory.SubFactory(WorkspaceFactory)
+    test_mode = False
+
+
+class EventFactory(TenantFactory):
+    class Meta:
+        model = Event
+
+    type = "customer.updated"
+    object_id = factory.Sequence(lambda n: f"cus_{n:026d}")
+    sequence = 1
+    data = factory.LazyAttribute(lambda event: {"id": event.object_id})
+
+
+FACTORIES: dict[type, type[TenantFactory]] = {Event: EventFactory}
