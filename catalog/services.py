@@ -14,7 +14,7 @@ from typing import Any, TypedDict, TypeVar, Unpack
 from django.db import IntegrityError, transaction
 
 from billing.errors import DomainError, InvalidInput
-from billing.models import Currency, Workspace
+from billing.models import Country, Currency, Workspace
 from billing.money import minor_units
 from catalog.choices import (
     CATALOG_TRANSITIONS,
@@ -211,20 +211,34 @@ def addon_validate(addon: AddOn) -> None:
         raise InvalidInput({"duration_times": ["Only recurring add-ons have duration_times."]})
 
 
+class AddOnFields(TypedDict, total=False):
+    """What an add-on's create or update may set (AddOnSerializer's writable fields)."""
+
+    name: str
+    sku: str
+    description: str
+    amount: Decimal
+    currency: Currency | None
+    apply_scheme: str
+    duration_times: int | None
+    metadata: dict[str, Any]
+
+
 @transaction.atomic
-def addon_create(*, workspace: Workspace, test_mode: bool, **fields: Any) -> AddOn:
+def addon_create(*, workspace: Workspace, test_mode: bool, **fields: Unpack[AddOnFields]) -> AddOn:
     """An add-on priced in `currency` (the workspace's when not given)."""
-    if fields.get("currency") is None:
-        fields.pop("currency", None)
-        fields["currency_id"] = workspace.currency
-    addon = AddOn(workspace=workspace, test_mode=test_mode, **fields)
+    values: dict[str, Any] = dict(fields)
+    if values.get("currency") is None:
+        values.pop("currency", None)
+        values["currency_id"] = workspace.currency
+    addon = AddOn(workspace=workspace, test_mode=test_mode, **values)
     addon_validate(addon)
     addon.save()
     return addon
 
 
 @transaction.atomic
-def addon_update(*, addon: AddOn, **fields: Any) -> AddOn:
+def addon_update(*, addon: AddOn, **fields: Unpack[AddOnFields]) -> AddOn:
     addon = AddOn.objects.select_for_update().get(pk=addon.pk)
     _set(addon, fields)
     addon_validate(addon)
@@ -356,20 +370,31 @@ def tax_validate(tax: Tax) -> None:
         raise InvalidInput({"percent": ["An exempt tax has percent 0."]})
 
 
+class TaxFields(TypedDict, total=False):
+    """What a tax's create or update may set (TaxSerializer's writable fields)."""
+
+    name: str
+    percent: Decimal
+    country: Country | None
+    exempt: bool
+    metadata: dict[str, Any]
+
+
 @transaction.atomic
-def tax_create(*, workspace: Workspace, test_mode: bool, **fields: Any) -> Tax:
+def tax_create(*, workspace: Workspace, test_mode: bool, **fields: Unpack[TaxFields]) -> Tax:
     """A tax rate of `country` (the workspace's when not given)."""
-    if fields.get("country") is None:
-        fields.pop("country", None)
-        fields["country_id"] = workspace.country_id
-    tax = Tax(workspace=workspace, test_mode=test_mode, **fields)
+    values: dict[str, Any] = dict(fields)
+    if values.get("country") is None:
+        values.pop("country", None)
+        values["country_id"] = workspace.country_id
+    tax = Tax(workspace=workspace, test_mode=test_mode, **values)
     tax_validate(tax)
     tax.save()
     return tax
 
 
 @transaction.atomic
-def tax_update(*, tax: Tax, **fields: Any) -> Tax:
+def tax_update(*, tax: Tax, **fields: Unpack[TaxFields]) -> Tax:
     tax = Tax.objects.select_for_update().get(pk=tax.pk)
     _set(tax, fields)
     tax_validate(tax)
