@@ -151,12 +151,15 @@ class PaymentGatewayViewSet(TenantModelViewSet):
         serializer.instance = services.payment_gateway_create(
             workspace=self.request.workspace,
             test_mode=self.request.test_mode,
+            now=self.tenant_now(),
             **serializer.validated_data,
         )
 
     def perform_update(self, serializer: PaymentGatewaySerializer) -> None:  # type: ignore[override]
         serializer.instance = services.payment_gateway_update(
-            connection=cast(PaymentGateway, serializer.instance), **serializer.validated_data
+            connection=cast(PaymentGateway, serializer.instance),
+            now=self.tenant_now(),
+            **serializer.validated_data,
         )
 
     def perform_destroy(self, instance: PaymentGateway) -> None:

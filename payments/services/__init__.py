@@ -51,6 +51,16 @@ from payments.services.payments import (
     payment_refund,
 )
 from payments.services.sources import source_create, source_create_sandbox_card, source_disable
+from payments.services.stripe_customers import (
+    card_setup_start,
+    customer_sync_to_stripe,
+    stripe_sync_for_event,
+)
+from payments.services.stripe_events import (
+    stripe_event_process,
+    stripe_event_receive,
+    stripe_event_reprocess,
+)
 
 __all__ = [
     "PAYABLE_INVOICE_STATUSES",
@@ -58,7 +68,9 @@ __all__ = [
     "AllocationRequest",
     "LinkUnavailable",
     "PayerKeyOwner",
+    "card_setup_start",
     "checkouts_expire_due",
+    "customer_sync_to_stripe",
     "intent_cancel",
     "intent_complete_authentication",
     "intent_confirm",
@@ -86,4 +98,8 @@ __all__ = [
     "source_create_for_payer",
     "source_create_sandbox_card",
     "source_disable",
+    "stripe_event_process",
+    "stripe_event_receive",
+    "stripe_event_reprocess",
+    "stripe_sync_for_event",
 ]

@@ -141,7 +141,7 @@ def create_payment(
     return payment
 
 
-def _apply_result(payment: Payment, result: ChargeResult, now: datetime) -> Payment:
+def apply_gateway_result(payment: Payment, result: ChargeResult, now: datetime) -> Payment:
     """Move the payment (and its source and invoices) to what the gateway answered."""
     payment.gateway_reference = result.reference
     if result.outcome == ChargeOutcome.SUCCEEDED:
@@ -176,14 +176,17 @@ def _apply_result(payment: Payment, result: ChargeResult, now: datetime) -> Paym
 
 def charge(payment: Payment, source: Source, *, off_session: bool, now: datetime) -> Payment:
     check_gateway_enabled(payment.workspace, payment.test_mode, source.gateway)
-    result = gateway_for(source.gateway).charge(
+    gateway = gateway_for(
+        source.gateway, workspace_id=payment.workspace_id, test_mode=payment.test_mode
+    )
+    result = gateway.charge(
         token=source.gateway_token,
         amount=payment.amount,
         currency=payment.currency_id,
         off_session=off_session,
         reference=payment.id,
     )
-    return _apply_result(payment, result, now)
+    return apply_gateway_result(payment, result, now)
 
 
 @transaction.atomic
@@ -268,7 +271,7 @@ def payment_create(
         return charge(payment, source, off_session=False, now=now)
     if status == PaymentStatus.REQUIRES_PAYMENT_METHOD:
         return payment
-    return _apply_result(payment, ChargeResult(ChargeOutcome.SUCCEEDED, ""), now)
+    return apply_gateway_result(payment, ChargeResult(ChargeOutcome.SUCCEEDED, ""), now)
 
 
 def _check_allocations_still_owed(payment: Payment, invoices: dict[str, Invoice]) -> None:
@@ -311,10 +314,11 @@ def payment_complete_authentication(*, payment: Payment, approved: bool, now: da
             "payment_not_awaiting_authentication",
             f"Payment {payment.id} is {payment.status}; nothing to authenticate.",
         )
-    result = gateway_for(payment.gateway).complete_action(
-        reference=payment.gateway_reference, approved=approved
+    gateway = gateway_for(
+        payment.gateway, workspace_id=payment.workspace_id, test_mode=payment.test_mode
     )
-    return _apply_result(payment, result, now)
+    result = gateway.complete_action(reference=payment.gateway_reference, approved=approved)
+    return apply_gateway_result(payment, result, now)
 
 
 @transaction.atomic
@@ -354,13 +358,12 @@ def payment_refund(
         )
     reference = ""
     if payment.gateway:
-        reference = (
-            gateway_for(payment.gateway)
-            .refund(
-                reference=payment.gateway_reference, amount=amount, currency=payment.currency_id
-            )
-            .reference
+        gateway = gateway_for(
+            payment.gateway, workspace_id=payment.workspace_id, test_mode=payment.test_mode
         )
+        reference = gateway.refund(
+            reference=payment.gateway_reference, amount=amount, currency=payment.currency_id
+        ).reference
     remaining = amount
     taken: list[tuple[Invoice, Decimal]] = []
     for allocation in payment.allocations.order_by("-id"):

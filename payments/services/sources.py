@@ -15,9 +15,13 @@ from payments.models import Source
 from payments.services._common import check_gateway_enabled
 
 
-def _tokenize(gateway: str, card: CardInput, now: datetime) -> Any:
+def _tokenize(
+    workspace: Workspace, test_mode: bool, gateway: str, card: CardInput, now: datetime
+) -> Any:
     try:
-        return gateway_for(gateway).tokenize(card, today_year=now.year, today_month=now.month)
+        return gateway_for(gateway, workspace_id=workspace.pk, test_mode=test_mode).tokenize(
+            card, today_year=now.year, today_month=now.month
+        )
     except CardRejected as rejected:
         raise InvalidInput({rejected.field: [rejected.message]}) from None
 
@@ -38,7 +42,7 @@ def source_create(
     """Tokenize the card with the gateway (in memory) and store only the token and the
     card's display fields."""
     check_gateway_enabled(workspace, test_mode, gateway)
-    tokenized = _tokenize(gateway, card, now)
+    tokenized = _tokenize(workspace, test_mode, gateway, card, now)
     return Source.objects.create(
         workspace=workspace,
         test_mode=test_mode,
