@@ -245,8 +245,12 @@ LOGGING = {
         },
     },
     "root": {"handlers": ["console"], "level": env.str("LOG_LEVEL", default="INFO")},
-    # WeasyPrint logs every rendering step at INFO.
-    "loggers": {"django.db.backends": {"level": "WARNING"}, "weasyprint": {"level": "WARNING"}},
+    # WeasyPrint logs every rendering step at INFO, the stripe library every request.
+    "loggers": {
+        "django.db.backends": {"level": "WARNING"},
+        "weasyprint": {"level": "WARNING"},
+        "stripe": {"level": "WARNING"},
+    },
 }
 
 if not DEBUG:

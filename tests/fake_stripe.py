@@ -119,3 +119,23 @@ def fake_stripe(fake_stripe_server: FakeStripe, settings: Any) -> FakeStripe:
     """The fake Stripe, with the server's `stripe` calls pointed at it."""
     settings.STRIPE_API_BASE = fake_stripe_server.base_url
     return fake_stripe_server
+
+
+def post_stripe_event(
+    workspace_id: str, event: dict[str, Any], secret: str = WEBHOOK_SECRET, at: int | None = None
+) -> Any:
+    """Stripe's call to the workspace's webhook URL (no token, only the signature)."""
+    from rest_framework.test import APIClient
+
+    body, header = signed(event, secret, at)
+    return APIClient().post(
+        f"/webhooks/stripe/{workspace_id}/",
+        data=body,
+        content_type="application/json",
+        HTTP_STRIPE_SIGNATURE=header,
+    )
+
+
+def checkout_session_id(url: str) -> str:
+    """The session a Checkout page URL (from the fake) belongs to."""
+    return url.rstrip("/").rsplit("/", 1)[1]

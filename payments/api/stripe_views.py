@@ -2,7 +2,6 @@
 
 from typing import Any
 
-from django.utils import timezone
 from drf_spectacular.utils import OpenApiResponse, extend_schema
 from rest_framework import permissions, serializers
 from rest_framework.request import Request
@@ -45,7 +44,6 @@ class StripeWebhookView(ApiInputMixin, APIView):
             workspace_id=workspace_id,
             payload=request.body,
             signature=request.headers.get("Stripe-Signature", ""),
-            now=timezone.now(),
         )
         return Response({"id": event.stripe_id, "type": event.type, "status": event.status})
 

@@ -38,36 +38,42 @@ def _invalid(detail: str) -> DomainError:
 
 
 @transaction.atomic
-def stripe_event_receive(
-    *, workspace_id: str, payload: bytes, signature: str, now: datetime
-) -> StripeEvent:
+def stripe_event_receive(*, workspace_id: str, payload: bytes, signature: str) -> StripeEvent:
     """Verify and store one event; queue its processing after commit when it is new."""
     workspace = Workspace.objects.filter(pk=workspace_id).first()
     if workspace is None:
         raise NotFound("No such workspace.")
+    connections = PaymentGateway.objects.filter(
+        workspace=workspace, gateway=GatewayKind.STRIPE
+    ).exclude(webhook_secret="")
+    if not connections:
+        raise DomainError(
+            "stripe_not_connected",
+            "This workspace has no Stripe connection with a webhook secret.",
+            status_code=400,
+        )
+    # The connection (and so the mode) is the one whose secret signed the body: a
+    # workspace may connect one Stripe account to live mode and another to test mode.
+    connection = next((c for c in connections if _signed_by(c, payload, signature)), None)
+    if connection is None:
+        raise _invalid("The Stripe-Signature header does not match this body, or it is too old.")
     try:
         body = json.loads(payload)
-        test_mode = not body["livemode"]
         stripe_id, event_type = str(body["id"]), str(body["type"])
         created = datetime.fromtimestamp(int(body["created"]), tz=UTC)
     except (ValueError, TypeError, KeyError):
         raise _invalid("The body is not a Stripe event.") from None
-    connection = PaymentGateway.objects.filter(
-        workspace=workspace, test_mode=test_mode, gateway=GatewayKind.STRIPE
-    ).first()
-    if connection is None or not connection.webhook_secret:
-        raise DomainError(
-            "stripe_not_connected",
-            "This workspace has no Stripe connection with a webhook secret for this mode.",
-            status_code=400,
-        )
+    return _store(workspace, connection.test_mode, stripe_id, event_type, body, created)
+
+
+def _signed_by(connection: PaymentGateway, payload: bytes, signature: str) -> bool:
     try:
         stripe.WebhookSignature.verify_header(
             payload, signature, connection.webhook_secret, settings.STRIPE_WEBHOOK_TOLERANCE_SECONDS
         )
     except (stripe.SignatureVerificationError, UnicodeDecodeError):
-        raise _invalid("The Stripe-Signature header does not match this body.") from None
-    return _store(workspace, test_mode, stripe_id, event_type, body, created)
+        return False
+    return True
 
 
 def _store(
