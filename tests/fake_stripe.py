@@ -114,8 +114,16 @@ def fake_stripe_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Fak
         log.close()
 
 
+@pytest.fixture(autouse=True)
+def _no_real_stripe(settings: Any) -> None:
+    """No test reaches Stripe itself: a call from a test without the fake (a fuzzed
+    request on a factory-made connection) meets a closed port at once."""
+    settings.STRIPE_API_BASE = "http://127.0.0.1:9"
+    settings.STRIPE_MAX_NETWORK_RETRIES = 0
+
+
 @pytest.fixture
-def fake_stripe(fake_stripe_server: FakeStripe, settings: Any) -> FakeStripe:
+def fake_stripe(fake_stripe_server: FakeStripe, settings: Any, _no_real_stripe: None) -> FakeStripe:
     """The fake Stripe, with the server's `stripe` calls pointed at it."""
     settings.STRIPE_API_BASE = fake_stripe_server.base_url
     return fake_stripe_server

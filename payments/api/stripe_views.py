@@ -71,9 +71,9 @@ class CustomerSetupIntentViewSet(TenantViewSet):
         responses={
             200: CardSetupResponseSerializer,
             409: OpenApiResponse(
-                ErrorSerializer, description="No gateway can save a card here (stable code)."
+                ErrorSerializer,
+                description="No Stripe connection, or Stripe could not be reached (stable code).",
             ),
-            502: OpenApiResponse(ErrorSerializer, description="Stripe could not be reached."),
         },
     )
     def setup_intent(self, request: Request, pk: str) -> Response:

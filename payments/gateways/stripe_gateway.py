@@ -56,7 +56,7 @@ def stripe_client(secret_key: str) -> stripe.StripeClient:
     return stripe.StripeClient(
         secret_key,
         base_addresses=base,  # type: ignore[arg-type]
-        max_network_retries=2,
+        max_network_retries=settings.STRIPE_MAX_NETWORK_RETRIES,
         http_client=stripe.RequestsClient(timeout=settings.STRIPE_TIMEOUT_SECONDS),
     )
 

@@ -334,12 +334,20 @@ def payment_cancel(*, payment: Payment, now: datetime) -> Payment:
 
 @transaction.atomic
 def payment_refund(
-    *, payment: Payment, amount: Decimal | None = None, reason: str = "", now: datetime
+    *,
+    payment: Payment,
+    amount: Decimal | None = None,
+    reason: str = "",
+    now: datetime,
+    refunded_at_gateway: str = "",
 ) -> Payment:
     """Refund all or part of a succeeded payment. The refund comes off its allocations
     last first, restoring those invoices' amount due (a paid invoice is finalized again).
     What an invoice's credit notes left as credit in the customer's balance is paid back
-    first: that part of the refund uses the credit up instead of restoring an amount due."""
+    first: that part of the refund uses the credit up instead of restoring an amount due.
+
+    `refunded_at_gateway` records a refund the gateway already made (its reference), e.g.
+    one made in Stripe's dashboard: the gateway is not asked to refund again."""
     invoices = {invoice.pk: invoice for invoice in lock_payment_invoices(payment)}
     payment = lock_payment(payment)
     if payment.status != PaymentStatus.SUCCEEDED:
@@ -356,8 +364,8 @@ def payment_refund(
             "refund_exceeds_payment",
             f"{amount} exceeds what payment {payment.id} can still refund ({refundable}).",
         )
-    reference = ""
-    if payment.gateway:
+    reference = refunded_at_gateway
+    if payment.gateway and not refunded_at_gateway:
         gateway = gateway_for(
             payment.gateway, workspace_id=payment.workspace_id, test_mode=payment.test_mode
         )

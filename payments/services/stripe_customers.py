@@ -84,7 +84,6 @@ def _stripe_customer_id(customer: Customer, now: datetime) -> str:
             "stripe_customer_unavailable",
             f"Customer {customer.id} could not be created in Stripe: "
             f"{customer.stripe_sync_error or 'syncing customers is off'}.",
-            status_code=502,
         )
     return customer.stripe_id
 
@@ -110,7 +109,7 @@ def card_setup_start(
             reference=customer.id,
         )
     except StripeUnavailable as error:
-        raise DomainError("stripe_unavailable", error.message, status_code=502) from None
+        raise DomainError("stripe_unavailable", error.message) from None
     return url
 
 

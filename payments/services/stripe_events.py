@@ -26,10 +26,10 @@ from customers.services import customer_record_stripe_sync
 from payments.choices import GatewayKind, InboundEventStatus, PaymentStatus
 from payments.gateways.base import ChargeOutcome, ChargeResult
 from payments.gateways.registry import stripe_connection
-from payments.gateways.stripe_gateway import StripeGateway
+from payments.gateways.stripe_gateway import StripeGateway, from_minor_units
 from payments.models import Payment, PaymentGateway, StripeEvent
 from payments.services._common import lock_payment, lock_payment_invoices
-from payments.services.payments import apply_gateway_result
+from payments.services.payments import apply_gateway_result, payment_refund
 from payments.services.stripe_customers import card_save_from_setup
 
 
@@ -184,6 +184,30 @@ def _intent_requires_action(event: StripeEvent, now: datetime) -> Outcome:
     return False, f"payment {payment.id} waits for the payer's authentication"
 
 
+def _charge_refunded(event: StripeEvent, now: datetime) -> Outcome:
+    """A refund made in Stripe (its dashboard, or ours, which Stripe reports back): only
+    what Stripe refunded beyond what we recorded is added, so ours is not counted twice."""
+    charge = _object(event)
+    payment = _payment_of(event, str(charge.get("payment_intent") or ""))
+    if payment is None:
+        return False, "no payment for this charge"
+    lock_payment_invoices(payment)
+    payment = lock_payment(payment)
+    in_stripe = from_minor_units(int(charge["amount_refunded"]), payment.currency_id)
+    missing = in_stripe - payment.amount_refunded
+    if missing <= 0:
+        return False, f"payment {payment.id} already records {payment.amount_refunded} refunded"
+    refunds = (charge.get("refunds") or {}).get("data") or [{}]
+    payment_refund(
+        payment=payment,
+        amount=missing,
+        reason="Refunded in Stripe",
+        now=now,
+        refunded_at_gateway=str(refunds[0].get("id") or charge["id"]),
+    )
+    return True, f"payment {payment.id}: {missing} refunded in Stripe recorded"
+
+
 def _customer_of(event: StripeEvent, obj: dict[str, Any]) -> Customer | None:
     scope = {"workspace_id": event.workspace_id, "test_mode": event.test_mode}
     ours = (obj.get("metadata") or {}).get("customer") or obj.get("client_reference_id")
@@ -236,4 +260,5 @@ _HANDLERS: dict[str, Callable[[StripeEvent, datetime], Outcome]] = {
     "checkout.session.completed": _checkout_completed,
     "setup_intent.succeeded": _setup_succeeded,
     "customer.deleted": _customer_deleted,
+    "charge.refunded": _charge_refunded,
 }

@@ -3,6 +3,7 @@ the raw body with a 300 s tolerance, stored once per Stripe event id, applied on
 never moving a document backwards when they arrive out of order."""
 
 import time
+from decimal import Decimal
 
 import pytest
 from django.utils import timezone
@@ -195,3 +196,58 @@ def test_events_of_the_other_mode_go_to_that_modes_connection(stripe_tenant, fak
     post_stripe_event(stripe_tenant.workspace.id, event, secret="whsec_live_one")
 
     assert StripeEvent.objects.get(stripe_id=event["id"]).test_mode is False
+
+
+@pytest.fixture
+def charged(stripe_tenant, fake_stripe):
+    from payments.tests.test_stripe_cards import save_card
+    from tests.factories import FinalizedInvoiceFactory
+
+    customer = create_customer(stripe_tenant)
+    source = save_card(stripe_tenant, fake_stripe, customer["id"], "4242424242424242")
+    invoice = FinalizedInvoiceFactory(
+        workspace=stripe_tenant.workspace, test_mode=True, customer_id=customer["id"]
+    )
+    return services.payment_charge_invoice(invoice=invoice, source=source, now=timezone.now())
+
+
+def refunded_event(fake_stripe, payment):
+    """Stripe's charge.refunded for the payment's charge, as Stripe has it now."""
+    intent = fake_stripe.client().v1.payment_intents.retrieve(payment.gateway_reference)
+    charge = intent.latest_charge
+    if isinstance(charge, str):  # Stripe sends the id; localstripe the object
+        charge = fake_stripe.client().v1.charges.retrieve(charge)
+    return stripe_event("charge.refunded", charge.to_dict())
+
+
+def test_a_refund_made_in_stripe_is_recorded_once(stripe_tenant, fake_stripe, charged):
+    fake_stripe.client().v1.refunds.create(
+        params={"payment_intent": charged.gateway_reference, "amount": 300}
+    )
+    event = refunded_event(fake_stripe, charged)
+
+    post_stripe_event(stripe_tenant.workspace.id, event)
+    process(event["id"])
+    again = stripe_event("charge.refunded", event["data"]["object"])  # Stripe resends it
+    post_stripe_event(stripe_tenant.workspace.id, again)
+    second = process(again["id"])
+
+    charged.refresh_from_db()
+    assert Decimal(str(charged.amount_refunded)) == Decimal("300")
+    assert charged.refunds.get().gateway_reference.startswith("re_")
+    assert second.status == "ignored"
+
+
+def test_our_own_refund_reported_back_by_stripe_is_not_counted_twice(
+    stripe_tenant, fake_stripe, charged
+):
+    services.payment_refund(payment=charged, amount=Decimal("200"), now=timezone.now())
+    event = refunded_event(fake_stripe, charged)
+
+    post_stripe_event(stripe_tenant.workspace.id, event)
+    reported = process(event["id"])
+
+    charged.refresh_from_db()
+    assert Decimal(str(charged.amount_refunded)) == Decimal("200")
+    assert charged.refunds.count() == 1
+    assert reported.status == "ignored"
