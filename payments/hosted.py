@@ -239,3 +239,34 @@ def intent_checkout(request: HttpRequest, secret: str) -> HttpResponse:
     if isinstance(paid, HttpResponse):
         return paid
     return HttpResponseRedirect(request.path)
+
+
+@never_cache
+@sensitive_post_parameters(*CARD_FIELDS)
+@require_http_methods(["GET", "POST"])
+def card_setup(request: HttpRequest, token: str) -> HttpResponse:
+    """Save a card for a customer without Stripe: the sandbox's test cards. The page is
+    opened by the signed token `POST /customers/{id}/setup_intent/` answered."""
+    opened = services.card_setup_open(token=token)
+    if opened is None:
+        return _render(request, "setup_expired.html", status=410)
+    customer, pages = opened
+    context = {"workspace": customer.workspace.name, "cancel_url": pages["cancel_url"]}
+    form = CardForm(request.POST if request.method == "POST" else None)
+    if request.method == "POST" and form.is_valid():
+        try:
+            source = services.source_save_card_for_customer(
+                customer=customer, card=form.card(), now=clock_now_for(customer)
+            )
+        except (InvalidInput, DomainError) as refused:
+            error = (
+                " ".join(str(m) for messages in refused.errors.values() for m in messages)
+                if isinstance(refused, InvalidInput)
+                else refused.detail
+            )
+            return _render(
+                request, "setup.html", status=400, form=CardForm(), error=error, **context
+            )
+        return HttpResponseRedirect(_with_query(pages["success_url"], source=source.id))
+    status = 400 if request.method == "POST" else 200
+    return _render(request, "setup.html", status=status, form=form, **context)

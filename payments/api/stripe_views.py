@@ -2,6 +2,7 @@
 
 from typing import Any
 
+from django.urls import reverse
 from drf_spectacular.utils import OpenApiResponse, extend_schema
 from rest_framework import permissions, serializers
 from rest_framework.request import Request
@@ -71,23 +72,27 @@ class CustomerSetupIntentViewSet(TenantViewSet):
         responses={
             200: CardSetupResponseSerializer,
             409: OpenApiResponse(
-                ErrorSerializer,
-                description="No Stripe connection, or Stripe could not be reached (stable code).",
+                ErrorSerializer, description="Stripe could not be reached (stable code)."
             ),
         },
     )
     def setup_intent(self, request: Request, pk: str) -> Response:
         """A page where the customer saves a card: Stripe Checkout in setup mode when
-        Stripe is connected. The saved card becomes the customer's default source once
-        Stripe reports it (the webhook), not on the redirect."""
+        Stripe is connected (the card becomes the customer's default source once Stripe
+        reports it, by the webhook, not on the redirect); otherwise our hosted page,
+        which takes the sandbox's test cards for an hour."""
         customer = self.get_object()
         body = CardSetupSerializer(data=request.data)
         body.is_valid(raise_exception=True)
         data = body.validated_data
-        url = services.card_setup_start(
+        setup = services.card_setup_start(
             customer=customer,
             success_url=data["success_url"],
             cancel_url=data.get("cancel_url") or data["success_url"],
             now=self.tenant_now(),
         )
-        return Response({"url": url, "gateway": "stripe"})
+        url = setup.url
+        if setup.token:
+            path = reverse("card-setup-hosted", kwargs={"token": setup.token})
+            url = request.build_absolute_uri(path)
+        return Response({"url": url, "gateway": setup.gateway})

@@ -54,6 +54,11 @@ urlpatterns = [
         name="source-publishable-create",
     ),
     path(
+        "publishable/card_setup/<str:token>/hosted/",
+        hosted.card_setup,
+        name="card-setup-hosted",
+    ),
+    path(
         "publishable/intents/<str:secret>/hosted/",
         hosted.intent_checkout,
         name="intent-hosted",

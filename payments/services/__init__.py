@@ -50,8 +50,15 @@ from payments.services.payments import (
     payment_create,
     payment_refund,
 )
-from payments.services.sources import source_create, source_create_sandbox_card, source_disable
+from payments.services.sources import (
+    source_create,
+    source_create_sandbox_card,
+    source_disable,
+    source_save_card_for_customer,
+)
 from payments.services.stripe_customers import (
+    CardSetup,
+    card_setup_open,
     card_setup_start,
     customer_sync_to_stripe,
     stripe_sync_for_event,
@@ -66,8 +73,10 @@ __all__ = [
     "PAYABLE_INVOICE_STATUSES",
     "PAYMENT_AUTHENTICATION_WINDOW",
     "AllocationRequest",
+    "CardSetup",
     "LinkUnavailable",
     "PayerKeyOwner",
+    "card_setup_open",
     "card_setup_start",
     "checkouts_expire_due",
     "customer_sync_to_stripe",
@@ -98,6 +107,7 @@ __all__ = [
     "source_create_for_payer",
     "source_create_sandbox_card",
     "source_disable",
+    "source_save_card_for_customer",
     "stripe_event_process",
     "stripe_event_receive",
     "stripe_event_reprocess",

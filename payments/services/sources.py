@@ -90,3 +90,31 @@ def source_disable(*, source: Source) -> Source:
     source.status = SourceStatus.FINALIZED
     source.save(update_fields=["status", "updated_at"])
     return source
+
+
+def source_set_default(source: Source) -> Source:
+    """The customer's card to use when nothing names another; the one before it no
+    longer is. The caller holds the customer's row lock."""
+    Source.objects.filter(customer_id=source.customer_id, default=True).exclude(
+        pk=source.pk
+    ).update(default=False)
+    source.default = True
+    source.save(update_fields=["default", "updated_at"])
+    return source
+
+
+@transaction.atomic
+def source_save_card_for_customer(*, customer: Customer, card: CardInput, now: datetime) -> Source:
+    """The sandbox's card setup: the card the customer typed on our hosted page becomes
+    their default source (tokenized in memory; only the token and display fields stay)."""
+    customer = Customer.objects.select_for_update().get(pk=customer.pk)
+    source = source_create(
+        workspace=customer.workspace,
+        test_mode=customer.test_mode,
+        customer=customer,
+        gateway=GatewayKind.SANDBOX,
+        card=card,
+        usage=SourceUsage.REUSABLE,
+        now=now,
+    )
+    return source_set_default(source)

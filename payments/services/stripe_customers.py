@@ -6,10 +6,12 @@ an idempotency key made of our id, so a retried or duplicated task finds the cus
 Stripe already made instead of making a second one.
 """
 
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
 import stripe
+from django.core import signing
 from django.db import transaction
 
 from billing.errors import DomainError
@@ -22,6 +24,7 @@ from payments.gateways.registry import stripe_connection
 from payments.gateways.stripe_gateway import SavedCard, StripeGateway, StripeUnavailable
 from payments.models import Source
 from payments.services.gateways import payment_gateway_record_failure
+from payments.services.sources import source_set_default
 
 CUSTOMER_EVENTS = ("customer.created", "customer.updated", "customer.unarchived")
 
@@ -88,17 +91,32 @@ def _stripe_customer_id(customer: Customer, now: datetime) -> str:
     return customer.stripe_id
 
 
+@dataclass(frozen=True)
+class CardSetup:
+    """Where the customer saves a card: Stripe Checkout's `url`, or our hosted page for
+    the sandbox, opened by `token` (signed; it names the customer and the return page)."""
+
+    gateway: str
+    url: str = ""
+    token: str = ""
+
+
+CARD_SETUP_SALT = "payments.card-setup"
+CARD_SETUP_MAX_AGE_SECONDS = 3600
+
+
 def card_setup_start(
     *, customer: Customer, success_url: str, cancel_url: str, now: datetime
-) -> str:
-    """A Stripe Checkout page (setup mode) where the customer saves a card."""
+) -> CardSetup:
+    """A page where the customer saves a card: Stripe Checkout in setup mode when the
+    workspace has Stripe, else our hosted page with the sandbox's test cards."""
     connection = stripe_connection(customer.workspace_id, customer.test_mode)
     if connection is None:
-        raise DomainError(
-            "card_setup_unavailable",
-            "Saving a card needs a Stripe connection (POST /payment_gateways/); sandbox "
-            "cards are saved with POST /sources/.",
+        token = signing.dumps(
+            {"customer": customer.id, "success_url": success_url, "cancel_url": cancel_url},
+            salt=CARD_SETUP_SALT,
         )
+        return CardSetup(gateway=GatewayKind.SANDBOX, token=token)
     stripe_customer = _stripe_customer_id(customer, now)
     gateway = StripeGateway(connection.secret_key)
     try:
@@ -110,7 +128,18 @@ def card_setup_start(
         )
     except StripeUnavailable as error:
         raise DomainError("stripe_unavailable", error.message) from None
-    return url
+    return CardSetup(gateway=GatewayKind.STRIPE, url=url)
+
+
+def card_setup_open(*, token: str) -> tuple[Customer, dict[str, str]] | None:
+    """The customer and return pages a hosted setup token names, if it is genuine and
+    less than an hour old."""
+    try:
+        opened = signing.loads(token, salt=CARD_SETUP_SALT, max_age=CARD_SETUP_MAX_AGE_SECONDS)
+    except signing.BadSignature:
+        return None
+    customer = Customer.objects.select_related("workspace").filter(pk=opened["customer"]).first()
+    return (customer, opened) if customer is not None else None
 
 
 @transaction.atomic
@@ -125,7 +154,6 @@ def card_save_from_setup(
     source = Source.objects.filter(
         customer=customer, gateway=GatewayKind.STRIPE, gateway_token=card.payment_method
     ).first()
-    Source.objects.filter(customer=customer, default=True).update(default=False)
     if source is None:
         source = Source.objects.create(
             workspace_id=customer.workspace_id,
@@ -141,8 +169,7 @@ def card_save_from_setup(
             gateway_token=card.payment_method,
             gateway_data={"customer": customer.stripe_id},
         )
-    source.default = True
-    source.save(update_fields=["default", "updated_at"])
+    source_set_default(source)
     gateway.make_default(stripe_customer=customer.stripe_id, payment_method=card.payment_method)
     return source
 

@@ -5,6 +5,8 @@ import datetime
 from decimal import Decimal
 
 import pytest
+import time_machine
+from django.test import Client
 from django.utils import timezone
 
 from customers.models import Customer
@@ -75,17 +77,46 @@ def test_the_saved_card_becomes_the_default_source_without_its_number(stripe_ten
     assert stripe_customer.invoice_settings.default_payment_method == second.gateway_token
 
 
-def test_setup_intent_without_stripe_says_how_to_save_a_card(tenant):
+def test_without_stripe_the_card_is_saved_on_our_hosted_page(tenant):
     customer = create_customer(tenant)
+    answer = tenant.client.post(
+        f"/customers/{customer['id']}/setup_intent/",
+        {"success_url": "https://shop.example.com/ok?from=app"},
+        format="json",
+    ).json()
+    page = Client()
 
-    response = tenant.client.post(
+    shown = page.get(answer["url"])
+    declined = page.post(answer["url"], {"card_number": "4242 4242 4242 4241",
+                                         "expiry": "12/30", "cvc": "123"})  # fmt: skip
+    saved = page.post(answer["url"], {"card_number": "4242 4242 4242 4242",
+                                      "expiry": "12/30", "cvc": "123"})  # fmt: skip
+
+    assert answer["gateway"] == "sandbox"
+    assert shown.status_code == 200 and b"Save card" in shown.content
+    assert declined.status_code == 400 and b"not a valid card number" in declined.content
+    source = Source.objects.get(customer_id=customer["id"])
+    assert saved.status_code == 302
+    assert saved["Location"] == f"https://shop.example.com/ok?from=app&source={source.id}"
+    assert (source.gateway, source.default, source.card_last4) == ("sandbox", True, "4242")
+    for response in (shown, declined, saved):
+        assert b"4242424242424242" not in response.content
+
+
+def test_a_tampered_or_old_setup_page_is_gone(tenant):
+    customer = create_customer(tenant)
+    url = tenant.client.post(
         f"/customers/{customer['id']}/setup_intent/",
         {"success_url": "https://shop.example.com/ok"},
         format="json",
-    )
+    ).json()["url"]
 
-    assert response.status_code == 409
-    assert response.json()["code"] == "card_setup_unavailable"
+    tampered = Client().get(url.replace("/hosted/", "x/hosted/"))
+    with time_machine.travel(timezone.now() + datetime.timedelta(hours=2)):
+        old = Client().get(url)
+
+    assert (tampered.status_code, old.status_code) == (410, 410)
+    assert not Source.objects.filter(customer_id=customer["id"]).exists()
 
 
 def test_setup_intent_needs_a_success_url(stripe_tenant):
