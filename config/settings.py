@@ -218,7 +218,6 @@ CELERY_TASK_ROUTES = {
     "payments.tasks.expire_due_checkouts": {"queue": "billing"},
     "payments.tasks.process_stripe_event": {"queue": "billing"},
     "payments.tasks.sync_for_event": {"queue": "billing"},
-    "payments.tasks.sync_customer": {"queue": "billing"},
     "invoices.tasks.render_document_pdf": {"queue": "documents"},
     "invoices.tasks.render_document_pdfs": {"queue": "documents"},
     "invoices.tasks.render_missing_pdfs": {"queue": "documents"},
