@@ -161,6 +161,25 @@ def _pay_with_posted_card(
         return _checkout(request, form=CardForm(), error=refused.detail, status=409, **page)
 
 
+def _checkout_at_stripe(
+    request: HttpRequest, link: PaymentLink, key: str, now: Any
+) -> HttpResponse | None:
+    """With Stripe connected the payer pays on Stripe Checkout, then comes back to the
+    intent's page, which shows the payment once Stripe's event has recorded it."""
+    back = reverse("payment-link-hosted-intent", kwargs={"key": key, "intent_id": "{INTENT}"})
+    try:
+        started = services.payment_link_checkout_at_gateway(
+            link=link,
+            success_url=request.build_absolute_uri(back).replace("%7BINTENT%7D", "{INTENT}"),
+            cancel_url=request.build_absolute_uri(request.path),
+            now=now,
+        )
+    except DomainError as refused:
+        page = _page(link.workspace.name, link.amount, link.currency_id, link.description)
+        return _checkout(request, form=CardForm(), error=refused.detail, status=409, **page)
+    return None if started is None else HttpResponseRedirect(started[1])
+
+
 @never_cache
 @sensitive_post_parameters(*CARD_FIELDS)
 @require_http_methods(["GET", "POST"])
@@ -172,6 +191,10 @@ def link_checkout(request: HttpRequest, key: str) -> HttpResponse:
     state = services.payment_link_state(link, now)
     if state != "open":
         return _unavailable(request, link, state)
+    if request.method == "GET":
+        at_stripe = _checkout_at_stripe(request, link, key, now)
+        if at_stripe is not None:
+            return at_stripe
     amount = services.payment_link_amount(link)
     page = _page(link.workspace.name, amount, link.currency_id, link.description)
     intent = _pay_with_posted_card(
@@ -201,6 +224,9 @@ def _intent_page(request: HttpRequest, intent: Intent, retry_url: str) -> HttpRe
             )
         return HttpResponseRedirect(request.path)
     context = _result_context(intent)
+    if intent.status == IntentStatus.REQUIRES_PAYMENT_METHOD and intent.payment_id is None:
+        # Back from the gateway's own page before its event recorded the payment.
+        return _render(request, "confirming.html", **context)
     if context["awaiting_authentication"]:
         return _render(request, "authenticate.html", **context)
     if intent.status == IntentStatus.FINALIZED:

@@ -196,6 +196,41 @@ class StripeGateway(Gateway):
         )
         return str(session.id), str(session.url)
 
+    def payment_session(
+        self,
+        *,
+        amount: Decimal,
+        currency: str,
+        description: str,
+        success_url: str,
+        cancel_url: str,
+        reference: str,
+    ) -> tuple[str, str]:
+        """A Checkout session in payment mode for `reference` (our intent): (its id, the
+        page to send the payer to). The payment is ours once Stripe's event says so."""
+        session = self.call(
+            self.client.v1.checkout.sessions.create,
+            params={
+                "mode": "payment",
+                "line_items": [
+                    {
+                        "price_data": {
+                            "currency": currency.lower(),
+                            "unit_amount": to_minor_units(amount, currency),
+                            "product_data": {"name": description or reference},
+                        },
+                        "quantity": 1,
+                    }
+                ],
+                "success_url": success_url,
+                "cancel_url": cancel_url,
+                "client_reference_id": reference,
+                "metadata": {"intent": reference},
+            },
+            options={"idempotency_key": f"checkout-{reference}"},
+        )
+        return str(session.id), str(session.url)
+
     def saved_card(self, *, setup_intent: str) -> SavedCard:
         intent = self.call(self.client.v1.setup_intents.retrieve, setup_intent)
         method = self.call(self.client.v1.payment_methods.retrieve, intent.payment_method)

@@ -56,6 +56,7 @@ from payments.services.sources import (
     source_disable,
     source_save_card_for_customer,
 )
+from payments.services.stripe_checkout import payment_link_checkout_at_gateway
 from payments.services.stripe_customers import (
     CardSetup,
     card_setup_open,
@@ -98,6 +99,7 @@ __all__ = [
     "payment_gateway_update",
     "payment_gateways_provision",
     "payment_link_amount",
+    "payment_link_checkout_at_gateway",
     "payment_link_create",
     "payment_link_pay",
     "payment_link_state",

@@ -23,12 +23,18 @@ from billing.models import Workspace
 from customers.choices import StripeSyncStatus
 from customers.models import Customer
 from customers.services import customer_record_stripe_sync
-from payments.choices import GatewayKind, InboundEventStatus, PaymentStatus
+from payments.choices import (
+    INTENT_OPEN_STATUSES,
+    GatewayKind,
+    InboundEventStatus,
+    PaymentStatus,
+)
 from payments.gateways.base import ChargeOutcome, ChargeResult
 from payments.gateways.registry import stripe_connection
 from payments.gateways.stripe_gateway import StripeGateway, from_minor_units
-from payments.models import Payment, PaymentGateway, StripeEvent
+from payments.models import Intent, Payment, PaymentGateway, StripeEvent
 from payments.services._common import lock_payment, lock_payment_invoices
+from payments.services.intents import intent_settle_at_gateway
 from payments.services.payments import apply_gateway_result, payment_refund
 from payments.services.stripe_customers import card_save_from_setup
 
@@ -232,7 +238,27 @@ def _checkout_completed(event: StripeEvent, now: datetime) -> Outcome:
     session = _object(event)
     if session.get("mode") == "setup" and session.get("setup_intent"):
         return _save_card(event, session, session["setup_intent"])
+    if session.get("mode") == "payment":
+        return _checkout_paid(event, session, now)
     return False, f"checkout in {session.get('mode')} mode is not handled"
+
+
+def _checkout_paid(event: StripeEvent, session: dict[str, Any], now: datetime) -> Outcome:
+    intent = Intent.objects.filter(
+        pk=(session.get("metadata") or {}).get("intent", ""),
+        workspace_id=event.workspace_id,
+        test_mode=event.test_mode,
+    ).first()
+    if intent is None:
+        return False, "no intent of ours for this checkout"
+    if session.get("payment_status") != "paid":
+        return False, f"checkout for {intent.id} is {session.get('payment_status')}"
+    if intent.payment_id is not None or intent.status not in INTENT_OPEN_STATUSES:
+        return False, f"intent {intent.id} is already {intent.status}"
+    settled = intent_settle_at_gateway(
+        intent=intent, gateway=GatewayKind.STRIPE, reference=session["payment_intent"], now=now
+    )
+    return True, f"intent {settled.id} {settled.status}"
 
 
 def _setup_succeeded(event: StripeEvent, now: datetime) -> Outcome:

@@ -194,3 +194,40 @@ def test_a_refund_goes_through_stripe(invoice_of, fake_stripe):
     assert refund.gateway_reference.startswith("re_")
     in_stripe = fake_stripe.client().v1.refunds.retrieve(refund.gateway_reference)
     assert (in_stripe.amount, in_stripe.status) == (100, "succeeded")
+
+
+def test_a_payment_link_is_paid_on_stripe_checkout_and_recorded_by_the_event(
+    stripe_tenant, fake_stripe
+):
+    customer = create_customer(stripe_tenant)
+    invoice = FinalizedInvoiceFactory(
+        workspace=stripe_tenant.workspace, test_mode=True, customer_id=customer["id"]
+    )
+    link = stripe_tenant.client.post(
+        "/payment_links/links/", {"invoice": invoice.id}, format="json"
+    ).json()
+    page = Client()
+
+    redirected = page.get(link["url"])
+    session_id = checkout_session_id(redirected["Location"])
+    session = fake_stripe.client().v1.checkout.sessions.retrieve(session_id)
+    back = page.get(session.success_url)  # the payer returns before Stripe's event
+    event = fake_stripe.complete_checkout(session_id)
+    for _ in range(2):  # Stripe may send it twice
+        assert post_stripe_event(stripe_tenant.workspace.id, event).status_code == 200
+    stored = StripeEvent.objects.get(stripe_id=event["id"])
+    processed = services.stripe_event_process(event_id=stored.id, now=timezone.now())
+    shown = page.get(session.success_url)
+
+    assert redirected.status_code == 302
+    assert (session.mode, session.amount_total) == ("payment", int(invoice.total))
+    assert b"confirming your payment" in back.content
+    assert processed.status == "processed", processed.outcome
+    invoice.refresh_from_db()
+    payment = Payment.objects.get(allocations__invoice=invoice)
+    assert (invoice.status, payment.status, payment.gateway) == ("paid", "succeeded", "stripe")
+    assert payment.gateway_reference == event["data"]["object"]["payment_intent"]
+    assert shown.status_code == 200 and b"Payment successful" in shown.content
+    assert stripe_tenant.client.get(f"/payment_links/links/{link['id']}/").json()["status"] == (
+        "paid"
+    )
