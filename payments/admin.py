@@ -14,6 +14,8 @@ from django.http import HttpRequest
 from django.utils import timezone
 
 from payments import services
+from payments.choices import GatewayKind
+from payments.gateways.stripe_gateway import StripeGateway, StripeUnavailable
 from payments.models import (
     Intent,
     Payment,
@@ -124,10 +126,21 @@ class PaymentGatewayForm(forms.ModelForm):
 
     def clean(self) -> dict[str, Any]:
         cleaned = super().clean() or {}
+        stored = (
+            None if self.instance._state.adding else PaymentGateway.objects.get(pk=self.instance.pk)
+        )
         for name in ("secret_key", "webhook_secret"):
             # A new row has its id before it is saved: only a stored one has secrets.
-            if not cleaned.get(name) and not self.instance._state.adding:
-                cleaned[name] = getattr(PaymentGateway.objects.get(pk=self.instance.pk), name)
+            if not cleaned.get(name) and stored is not None:
+                cleaned[name] = getattr(stored, name)
+        gateway = cleaned.get("gateway") or (stored.gateway if stored else "")
+        key = cleaned.get("secret_key", "")
+        if gateway == GatewayKind.STRIPE and key and (stored is None or key != stored.secret_key):
+            # The same check as the API: a key Stripe refuses is never stored.
+            try:
+                StripeGateway(key).verify_credentials()
+            except StripeUnavailable as refused:
+                self.add_error("secret_key", refused.message)
         return cleaned
 
 
