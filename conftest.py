@@ -5,6 +5,7 @@ from tests.conftest import (  # noqa: F401
     other_tenant,
     tenant,
 )
+from tests.fake_stripe import _no_real_stripe, fake_stripe, fake_stripe_server  # noqa: F401
 
 # Every status the API answers in the run must be in the OpenAPI document.
 pytest_plugins = ["tests.openapi_statuses"]

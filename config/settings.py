@@ -216,6 +216,8 @@ CELERY_TASK_ROUTES = {
     "subscriptions.tasks.collect_due_periods": {"queue": "billing"},
     "subscriptions.tasks.collect_periods": {"queue": "billing"},
     "payments.tasks.expire_due_checkouts": {"queue": "billing"},
+    "payments.tasks.process_stripe_event": {"queue": "billing"},
+    "payments.tasks.sync_for_event": {"queue": "billing"},
     "invoices.tasks.render_document_pdf": {"queue": "documents"},
     "invoices.tasks.render_document_pdfs": {"queue": "documents"},
     "invoices.tasks.render_missing_pdfs": {"queue": "documents"},
@@ -242,8 +244,12 @@ LOGGING = {
         },
     },
     "root": {"handlers": ["console"], "level": env.str("LOG_LEVEL", default="INFO")},
-    # WeasyPrint logs every rendering step at INFO.
-    "loggers": {"django.db.backends": {"level": "WARNING"}, "weasyprint": {"level": "WARNING"}},
+    # WeasyPrint logs every rendering step at INFO, the stripe library every request.
+    "loggers": {
+        "django.db.backends": {"level": "WARNING"},
+        "weasyprint": {"level": "WARNING"},
+        "stripe": {"level": "WARNING"},
+    },
 }
 
 if not DEBUG:
@@ -251,13 +257,20 @@ if not DEBUG:
     X_FRAME_OPTIONS = "DENY"
 
 # Celery tasks that receive every committed domain event (the outbox's consumers).
-EVENT_PUBLISHERS = ["webhooks.tasks.publish_event"]
+EVENT_PUBLISHERS = ["webhooks.tasks.publish_event", "payments.tasks.sync_for_event"]
 # Outgoing webhooks: private, loopback and link-local targets are refused unless allowed
 # (local development and tests set this).
 WEBHOOKS_ALLOW_PRIVATE_URLS = env.bool("WEBHOOKS_ALLOW_PRIVATE_URLS", default=DEBUG)
 WEBHOOK_TIMEOUT_SECONDS = env.float("WEBHOOK_TIMEOUT_SECONDS", default=10.0)
 # How long one delivery attempt may hold a delivery before another worker may retry it.
 WEBHOOK_DELIVERY_LEASE_SECONDS = env.int("WEBHOOK_DELIVERY_LEASE_SECONDS", default=60)
+
+# Stripe: unset in production (the library's own address); the tests point it at a fake.
+STRIPE_API_BASE = env.str("STRIPE_API_BASE", default="")
+STRIPE_TIMEOUT_SECONDS = env.float("STRIPE_TIMEOUT_SECONDS", default=20.0)
+STRIPE_MAX_NETWORK_RETRIES = env.int("STRIPE_MAX_NETWORK_RETRIES", default=2)
+# How old a signed inbound Stripe event may be (Stripe's own default).
+STRIPE_WEBHOOK_TOLERANCE_SECONDS = env.int("STRIPE_WEBHOOK_TOLERANCE_SECONDS", default=300)
 
 # Uploaded and generated files (document PDFs). Signed links to them expire.
 MEDIA_ROOT = env.path("MEDIA_ROOT", default=VAR_DIR / "media")

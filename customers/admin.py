@@ -44,13 +44,18 @@ class CustomerAdmin(admin.ModelAdmin):
         "tax_id",
         "country",
         "status",
+        "stripe_sync_status",
         "workspace",
         "test_mode",
         "created_at",
     ]
-    list_filter = ["workspace", "test_mode", "status", "country"]
+    list_filter = ["workspace", "test_mode", "status", "country", "stripe_sync_status"]
     search_fields = ["id", "name", "email", "tax_id", "reference"]
-    readonly_fields = ["id", "created_at", "updated_at"]
+    # The Stripe copy is kept by the sync, not by hand.
+    readonly_fields = [
+        "id", "stripe_id", "stripe_sync_status", "stripe_synced_at", "stripe_sync_error",
+        "created_at", "updated_at",
+    ]  # fmt: skip
     autocomplete_fields = ["workspace", "country", "state"]
     inlines = [ContactInline]
 

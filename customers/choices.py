@@ -22,3 +22,10 @@ class BalanceTransactionKind(models.TextChoices):
     CREDIT_NOTE = "credit_note"
     # Credit paid back to the customer by refunding a payment of that invoice.
     REFUND = "refund"
+
+
+class StripeSyncStatus(models.TextChoices):
+    NOT_SYNCED = "not_synced"  # Stripe is not connected, or syncing customers is off
+    PENDING = "pending"
+    SYNCED = "synced"
+    FAILED = "failed"  # retried on the customer's next change

@@ -4,7 +4,7 @@ from billing.encoders import JSONEncoder
 from billing.ids import public_id_field
 from billing.models import TenantModel
 from billing.money import AMOUNT_DECIMAL_PLACES, AMOUNT_MAX_DIGITS
-from customers.choices import BalanceTransactionKind, CustomerStatus
+from customers.choices import BalanceTransactionKind, CustomerStatus, StripeSyncStatus
 
 
 class Customer(TenantModel):
@@ -32,6 +32,13 @@ class Customer(TenantModel):
     status = models.CharField(
         max_length=16, choices=CustomerStatus.choices, default=CustomerStatus.ACTIVE
     )
+    # The customer's copy in Stripe, kept by the payments app when Stripe is connected.
+    stripe_id = models.CharField(max_length=255, blank=True)
+    stripe_sync_status = models.CharField(
+        max_length=16, choices=StripeSyncStatus.choices, default=StripeSyncStatus.NOT_SYNCED
+    )
+    stripe_synced_at = models.DateTimeField(null=True, blank=True)
+    stripe_sync_error = models.CharField(max_length=256, blank=True)
 
     class Meta(TenantModel.Meta):
         constraints = [

@@ -156,6 +156,9 @@ class CustomerSerializer(TenantModelSerializer):
             "send_collections",
             "send_vouchers",
             "status",
+            "stripe_id",
+            "stripe_sync_status",
+            "stripe_synced_at",
             "contacts",
             "sources",
             "aggregations",
@@ -164,7 +167,7 @@ class CustomerSerializer(TenantModelSerializer):
             "created",
             "updated",
         ]
-        read_only_fields = ["status"]
+        read_only_fields = ["status", "stripe_id", "stripe_sync_status", "stripe_synced_at"]
         # Uniqueness of `reference` is a service rule (scoped to the tenant).
         validators: list[Any] = []
 

@@ -1,5 +1,6 @@
 """Customer and contact writes. Each is atomic and records its domain event."""
 
+from datetime import datetime
 from decimal import Decimal
 from typing import Any, TypedDict, Unpack
 
@@ -9,7 +10,12 @@ from billing.errors import DomainError, InvalidInput
 from billing.models import Country, Currency, State, Workspace
 from billing.services.events import event_record
 from billing.tax_ids import InvalidTaxId, normalize_tax_id
-from customers.choices import CONTACTS_PER_CUSTOMER, CUSTOMER_TRANSITIONS, CustomerStatus
+from customers.choices import (
+    CONTACTS_PER_CUSTOMER,
+    CUSTOMER_TRANSITIONS,
+    CustomerStatus,
+    StripeSyncStatus,
+)
 from customers.models import Contact, Customer, CustomerBalanceTransaction
 from customers.representations import contact_snapshot, customer_snapshot
 
@@ -269,3 +275,16 @@ def customer_balance_record(
         source_id=source_id,
         description=description,
     )
+
+
+def customer_record_stripe_sync(
+    *, customer_id: str, status: str, now: datetime, stripe_id: str = "", error: str = ""
+) -> None:
+    """Note where the customer's copy in Stripe stands. No event: this is bookkeeping of
+    the sync itself, and a customer.updated event would start another sync."""
+    changes: dict[str, Any] = {"stripe_sync_status": status, "stripe_sync_error": error[:256]}
+    if stripe_id:
+        changes["stripe_id"] = stripe_id
+    if status == StripeSyncStatus.SYNCED:
+        changes["stripe_synced_at"] = now
+    Customer.objects.filter(pk=customer_id).update(**changes)

@@ -8,9 +8,14 @@ the stored secret) and never rendered back.
 from typing import Any
 
 from django import forms
-from django.contrib import admin
+from django.contrib import admin, messages
+from django.db.models import QuerySet
 from django.http import HttpRequest
+from django.utils import timezone
 
+from payments import services
+from payments.choices import GatewayKind
+from payments.gateways.stripe_gateway import StripeGateway, StripeUnavailable
 from payments.models import (
     Intent,
     Payment,
@@ -19,6 +24,7 @@ from payments.models import (
     PaymentLink,
     Refund,
     Source,
+    StripeEvent,
 )
 
 
@@ -109,7 +115,7 @@ class PaymentGatewayForm(forms.ModelForm):
         model = PaymentGateway
         fields = (
             "workspace", "test_mode", "gateway", "enabled", "publishable_key", "secret_key",
-            "webhook_secret",
+            "webhook_secret", "sync_customers", "sync_invoices",
         )  # fmt: skip
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
@@ -120,22 +126,40 @@ class PaymentGatewayForm(forms.ModelForm):
 
     def clean(self) -> dict[str, Any]:
         cleaned = super().clean() or {}
+        stored = (
+            None if self.instance._state.adding else PaymentGateway.objects.get(pk=self.instance.pk)
+        )
         for name in ("secret_key", "webhook_secret"):
             # A new row has its id before it is saved: only a stored one has secrets.
-            if not cleaned.get(name) and not self.instance._state.adding:
-                cleaned[name] = getattr(PaymentGateway.objects.get(pk=self.instance.pk), name)
+            if not cleaned.get(name) and stored is not None:
+                cleaned[name] = getattr(stored, name)
+        gateway = cleaned.get("gateway") or (stored.gateway if stored else "")
+        key = cleaned.get("secret_key", "")
+        if gateway == GatewayKind.STRIPE and key and (stored is None or key != stored.secret_key):
+            # The same check as the API: a key Stripe refuses is never stored.
+            try:
+                StripeGateway(key).verify_credentials()
+            except StripeUnavailable as refused:
+                self.add_error("secret_key", refused.message)
         return cleaned
 
 
 @admin.register(PaymentGateway)
 class PaymentGatewayAdmin(admin.ModelAdmin):
     form = PaymentGatewayForm
-    list_display = ("id", "workspace", "gateway", "enabled", "secret", "test_mode")
-    list_filter = ("gateway", "enabled", "test_mode")
+    list_display = ("id", "workspace", "gateway", "enabled", "status", "secret", "test_mode")
+    list_filter = ("gateway", "enabled", "status", "test_mode")
+    _state = ("status", "verified_at", "last_error", "masked_webhook_secret")
 
     def get_readonly_fields(self, request: HttpRequest, obj: Any = None) -> Any:
         # The keys belong to this tenant and this gateway: a connection never moves.
-        return ("workspace", "test_mode", "gateway") if obj is not None else ()
+        if obj is not None:
+            return ("workspace", "test_mode", "gateway", *self._state)
+        return self._state
+
+    @admin.display(description="stored webhook secret")
+    def masked_webhook_secret(self, gateway: PaymentGateway) -> str:
+        return mask(gateway.webhook_secret)
 
     @admin.display(description="secret key")
     def secret(self, gateway: PaymentGateway) -> str:
@@ -165,3 +189,26 @@ class IntentAdmin(ReadOnlyAdmin):
         "expires_at", "authorized_at", "captured_at", "finalized_at", "created_at",
     )  # fmt: skip
     readonly_fields = fields
+
+
+@admin.register(StripeEvent)
+class StripeEventAdmin(ReadOnlyAdmin):
+    """What Stripe sent to the workspace's webhook URL, and what became of it."""
+
+    list_display = ("stripe_id", "type", "status", "workspace", "test_mode", "created_at")
+    list_filter = ("status", "type", "test_mode")
+    search_fields = ("stripe_id", "type")
+    date_hierarchy = "created_at"
+    fields = (
+        "id", "workspace", "test_mode", "stripe_id", "type", "stripe_created_at", "status",
+        "attempts", "outcome", "processed_at", "payload", "created_at",
+    )  # fmt: skip
+    readonly_fields = fields
+    actions = ["reprocess"]
+
+    @admin.action(description="Process again")
+    def reprocess(self, request: HttpRequest, queryset: QuerySet[StripeEvent]) -> None:
+        for event in queryset:
+            done = services.stripe_event_reprocess(event=event, now=timezone.now())
+            level = messages.ERROR if done.status == "failed" else messages.SUCCESS
+            self.message_user(request, f"{done.stripe_id}: {done.status} ({done.outcome})", level)

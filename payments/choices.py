@@ -48,6 +48,19 @@ class GatewayKind(models.TextChoices):
     STRIPE = "stripe"
 
 
+class ConnectionStatus(models.TextChoices):
+    CONNECTED = "connected"
+    # The gateway refused the stored key on a later call: the workspace must fix it.
+    FAILING = "failing"
+
+
+class InboundEventStatus(models.TextChoices):
+    RECEIVED = "received"
+    PROCESSED = "processed"
+    IGNORED = "ignored"  # a type we do not act on, or one a newer event overtook
+    FAILED = "failed"
+
+
 class IntentStatus(models.TextChoices):
     REQUIRES_PAYMENT_METHOD = "requires_payment_method"
     AUTHORIZED = "authorized"

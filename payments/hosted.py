@@ -161,6 +161,25 @@ def _pay_with_posted_card(
         return _checkout(request, form=CardForm(), error=refused.detail, status=409, **page)
 
 
+def _checkout_at_stripe(
+    request: HttpRequest, link: PaymentLink, key: str, now: Any
+) -> HttpResponse | None:
+    """With Stripe connected the payer pays on Stripe Checkout, then comes back to the
+    intent's page, which shows the payment once Stripe's event has recorded it."""
+    back = reverse("payment-link-hosted-intent", kwargs={"key": key, "intent_id": "{INTENT}"})
+    try:
+        started = services.payment_link_checkout_at_gateway(
+            link=link,
+            success_url=request.build_absolute_uri(back).replace("%7BINTENT%7D", "{INTENT}"),
+            cancel_url=request.build_absolute_uri(request.path),
+            now=now,
+        )
+    except DomainError as refused:
+        page = _page(link.workspace.name, link.amount, link.currency_id, link.description)
+        return _checkout(request, form=CardForm(), error=refused.detail, status=409, **page)
+    return None if started is None else HttpResponseRedirect(started[1])
+
+
 @never_cache
 @sensitive_post_parameters(*CARD_FIELDS)
 @require_http_methods(["GET", "POST"])
@@ -172,6 +191,10 @@ def link_checkout(request: HttpRequest, key: str) -> HttpResponse:
     state = services.payment_link_state(link, now)
     if state != "open":
         return _unavailable(request, link, state)
+    if request.method == "GET":
+        at_stripe = _checkout_at_stripe(request, link, key, now)
+        if at_stripe is not None:
+            return at_stripe
     amount = services.payment_link_amount(link)
     page = _page(link.workspace.name, amount, link.currency_id, link.description)
     intent = _pay_with_posted_card(
@@ -201,6 +224,9 @@ def _intent_page(request: HttpRequest, intent: Intent, retry_url: str) -> HttpRe
             )
         return HttpResponseRedirect(request.path)
     context = _result_context(intent)
+    if intent.status == IntentStatus.REQUIRES_PAYMENT_METHOD and intent.payment_id is None:
+        # Back from the gateway's own page before its event recorded the payment.
+        return _render(request, "confirming.html", **context)
     if context["awaiting_authentication"]:
         return _render(request, "authenticate.html", **context)
     if intent.status == IntentStatus.FINALIZED:
@@ -239,3 +265,34 @@ def intent_checkout(request: HttpRequest, secret: str) -> HttpResponse:
     if isinstance(paid, HttpResponse):
         return paid
     return HttpResponseRedirect(request.path)
+
+
+@never_cache
+@sensitive_post_parameters(*CARD_FIELDS)
+@require_http_methods(["GET", "POST"])
+def card_setup(request: HttpRequest, token: str) -> HttpResponse:
+    """Save a card for a customer without Stripe: the sandbox's test cards. The page is
+    opened by the signed token `POST /customers/{id}/setup_intent/` answered."""
+    opened = services.card_setup_open(token=token)
+    if opened is None:
+        return _render(request, "setup_expired.html", status=410)
+    customer, pages = opened
+    context = {"workspace": customer.workspace.name, "cancel_url": pages["cancel_url"]}
+    form = CardForm(request.POST if request.method == "POST" else None)
+    if request.method == "POST" and form.is_valid():
+        try:
+            source = services.source_save_card_for_customer(
+                customer=customer, card=form.card(), now=clock_now_for(customer)
+            )
+        except (InvalidInput, DomainError) as refused:
+            error = (
+                " ".join(str(m) for messages in refused.errors.values() for m in messages)
+                if isinstance(refused, InvalidInput)
+                else refused.detail
+            )
+            return _render(
+                request, "setup.html", status=400, form=CardForm(), error=error, **context
+            )
+        return HttpResponseRedirect(_with_query(pages["success_url"], source=source.id))
+    status = 400 if request.method == "POST" else 200
+    return _render(request, "setup.html", status=status, form=form, **context)

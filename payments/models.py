@@ -13,7 +13,9 @@ from billing.models import TenantModel, money_field
 from customers.models import Customer
 from invoices.models import Invoice, Order
 from payments.choices import (
+    ConnectionStatus,
     GatewayKind,
+    InboundEventStatus,
     IntentStatus,
     PaymentStatus,
     SourceStatus,
@@ -53,6 +55,15 @@ class PaymentGateway(TenantModel):
     publishable_key = models.CharField(max_length=255, blank=True)
     secret_key = models.CharField(max_length=255, blank=True)
     webhook_secret = models.CharField(max_length=255, blank=True)
+    # What a Stripe connection keeps in step with Stripe.
+    sync_customers = models.BooleanField(default=True)
+    sync_invoices = models.BooleanField(default=False)
+    status = models.CharField(
+        max_length=16, choices=ConnectionStatus.choices, default=ConnectionStatus.CONNECTED
+    )
+    # When Stripe last accepted the secret key, and why it last refused a call.
+    verified_at = models.DateTimeField(null=True, blank=True)
+    last_error = models.CharField(max_length=256, blank=True)
 
     class Meta(TenantModel.Meta):
         constraints = [
@@ -87,9 +98,17 @@ class Source(TenantModel):
     # The link, intent or payment whose key a payer used to create this source without
     # an API token: only that checkout may charge it when it names no customer.
     payer_scope = models.CharField(max_length=40, blank=True)
+    # The card the customer saved last through a setup (Stripe Checkout): the one to use
+    # when nothing names another.
+    default = models.BooleanField(default=False)
 
     class Meta(TenantModel.Meta):
         constraints = [
+            # An expression, not `fields`: DRF would otherwise read the constraint as a
+            # rule for the API's input, and it is the service's (card_save_from_setup).
+            models.UniqueConstraint(
+                F("customer"), condition=Q(default=True), name="source_one_default_per_customer"
+            ),
             models.CheckConstraint(
                 condition=Q(card_exp_month__isnull=True)
                 | Q(card_exp_month__gte=1, card_exp_month__lte=12),
@@ -251,3 +270,35 @@ class Intent(TenantModel):
 
     def __str__(self) -> str:
         return f"{self.id} ({self.status})"
+
+
+class StripeEvent(TenantModel):
+    """An event Stripe sent to the workspace's webhook URL, as received (signature
+    checked), and what became of it. One row per Stripe event id: a resend is the
+    same row, so each event takes effect once."""
+
+    id = public_id_field("sev")
+    stripe_id = models.CharField(max_length=255)
+    type = models.CharField(max_length=128)
+    payload = models.JSONField(encoder=JSONEncoder)
+    # When Stripe created the event: what orders a late event behind a newer one.
+    stripe_created_at = models.DateTimeField()
+    status = models.CharField(
+        max_length=16,
+        choices=InboundEventStatus.choices,
+        default=InboundEventStatus.RECEIVED,
+        db_index=True,
+    )
+    attempts = models.PositiveIntegerField(default=0)
+    outcome = models.CharField(max_length=512, blank=True)
+    processed_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta(TenantModel.Meta):
+        constraints = [
+            models.UniqueConstraint(
+                fields=["workspace", "test_mode", "stripe_id"], name="stripe_event_unique"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.type} ({self.stripe_id})"

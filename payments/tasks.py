@@ -1,7 +1,7 @@
 """Thin tasks: each makes one domain call. All are safe to run twice, and ignore keyword
 arguments they do not know (a message from an older or newer release during a deploy)."""
 
-from celery import shared_task
+from celery import Task, shared_task
 from django.utils import timezone
 
 from payments import services
@@ -12,3 +12,19 @@ def expire_due_checkouts(**_: object) -> int:
     """Beat: expire intents past `expires_at` and payments past their authentication
     window; a second run finds nothing left to do."""
     return services.checkouts_expire_due(now=timezone.now())
+
+
+@shared_task
+def process_stripe_event(event_id: str, **_: object) -> str:
+    """Apply one stored Stripe event; a second run finds it processed and does nothing."""
+    return services.stripe_event_process(event_id=event_id, now=timezone.now()).status
+
+
+@shared_task(bind=True, max_retries=5)
+def sync_for_event(self: Task, event_id: str, **_: object) -> str:
+    """An outbox consumer: a customer's change is copied to Stripe when it is connected.
+    A failed copy is retried with a growing wait (the error shows on the customer)."""
+    outcome = services.stripe_sync_for_event(event_id=event_id, now=timezone.now())
+    if outcome == "failed":
+        raise self.retry(countdown=30 * 2**self.request.retries)
+    return outcome

@@ -13,8 +13,9 @@ ULID = "[0-9A-HJKMNP-TV-Z]{26}"
 CUSTOMER_FIELDS = {
     "id", "name", "address", "country", "state", "currency", "email", "phone", "website",
     "zip_code", "manager", "reference", "tax_id", "tax_settings", "send_invoices",
-    "send_collections", "send_vouchers", "status", "contacts", "sources", "aggregations",
-    "metadata", "test_mode", "created", "updated",
+    "send_collections", "send_vouchers", "status", "stripe_id", "stripe_sync_status",
+    "stripe_synced_at", "contacts", "sources", "aggregations", "metadata", "test_mode",
+    "created", "updated",
 }  # fmt: skip
 CONTACT_FIELDS = {
     "id", "customer", "name", "email", "phone", "invoicing", "collections", "metadata",
@@ -50,7 +51,7 @@ def test_create_answers_201_with_the_customer(tenant):
     assert response.status_code == 201, response.json()
     body = response.json()
     assert set(body) == CUSTOMER_FIELDS
-    assert len(body) == 25
+    assert len(body) == 28
     assert re.fullmatch(f"cus_{ULID}", body["id"])
     assert body | {"id": None, "created": None, "updated": None} == {
         "id": None,
@@ -71,6 +72,9 @@ def test_create_answers_201_with_the_customer(tenant):
         "send_collections": True,
         "send_vouchers": True,
         "status": "active",
+        "stripe_id": "",
+        "stripe_sync_status": "not_synced",
+        "stripe_synced_at": None,
         "contacts": [],
         "sources": [],
         "aggregations": {

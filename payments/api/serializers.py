@@ -56,6 +56,7 @@ class SourceSerializer(TenantModelSerializer):
             "gateway",
             "usage",
             "status",
+            "default",
             "card",
             "gateway_data",
             "metadata",
@@ -63,7 +64,7 @@ class SourceSerializer(TenantModelSerializer):
             "created",
             "updated",
         ]
-        read_only_fields = ["status", "gateway_data"]
+        read_only_fields = ["status", "default", "gateway_data"]
         extra_kwargs = {"customer": {"required": True, "allow_null": False}}
 
 
@@ -83,6 +84,9 @@ class PaymentGatewaySerializer(TenantModelSerializer):
     )
     has_secret_key = serializers.SerializerMethodField()
     has_webhook_secret = serializers.SerializerMethodField()
+    webhook_url = serializers.SerializerMethodField(
+        help_text="The URL to register in Stripe's dashboard for this connection's events."
+    )
 
     class Meta:
         model = PaymentGateway
@@ -95,12 +99,27 @@ class PaymentGatewaySerializer(TenantModelSerializer):
             "webhook_secret",
             "has_secret_key",
             "has_webhook_secret",
+            "sync_customers",
+            "sync_invoices",
+            "status",
+            "verified_at",
+            "last_error",
+            "webhook_url",
             "metadata",
             "test_mode",
             "created",
             "updated",
         ]
+        read_only_fields = ["status", "verified_at", "last_error"]
         validators: list[Any] = []  # one connection per gateway is the service's rule
+
+    @extend_schema_field(serializers.CharField(allow_blank=True))
+    def get_webhook_url(self, gateway: PaymentGateway) -> str:
+        """Where Stripe sends this workspace's events (empty for the sandbox)."""
+        if gateway.gateway != GatewayKind.STRIPE:
+            return ""
+        path = reverse("stripe-webhook", kwargs={"workspace_id": gateway.workspace_id})
+        return absolute_url(self.context.get("request"), path)
 
     def get_has_secret_key(self, gateway: PaymentGateway) -> bool:
         return bool(gateway.secret_key)

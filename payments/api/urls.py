@@ -2,7 +2,7 @@ from django.urls import path
 from rest_framework.routers import SimpleRouter
 
 from payments import hosted
-from payments.api import views
+from payments.api import stripe_views, views
 
 router = SimpleRouter()
 router.register("payments", views.PaymentViewSet, basename="payment")
@@ -13,6 +13,16 @@ router.register("intents", views.IntentViewSet, basename="intent")
 
 urlpatterns = [
     *router.urls,
+    path(
+        "webhooks/stripe/<str:workspace_id>/",
+        stripe_views.StripeWebhookView.as_view(),
+        name="stripe-webhook",
+    ),
+    path(
+        "customers/<str:pk>/setup_intent/",
+        stripe_views.CustomerSetupIntentViewSet.as_view({"post": "setup_intent"}),
+        name="customer-setup-intent",
+    ),
     path(
         "publishable/payment_links/links/<str:key>/",
         views.PublishablePaymentLinkView.as_view(),
@@ -42,6 +52,11 @@ urlpatterns = [
         "publishable/sources/",
         views.PublishableSourceCreateView.as_view(),
         name="source-publishable-create",
+    ),
+    path(
+        "publishable/card_setup/<str:token>/hosted/",
+        hosted.card_setup,
+        name="card-setup-hosted",
     ),
     path(
         "publishable/intents/<str:secret>/hosted/",

@@ -150,11 +150,12 @@ class PaymentGatewayViewSet(TenantModelViewSet):
         return services.payment_gateway_create(
             workspace=self.request.workspace,
             test_mode=self.request.test_mode,
+            now=self.tenant_now(),
             **data,
         )
 
     def update_object(self, instance: PaymentGateway, data: dict[str, Any]) -> PaymentGateway:
-        return services.payment_gateway_update(connection=instance, **data)
+        return services.payment_gateway_update(connection=instance, now=self.tenant_now(), **data)
 
     def perform_destroy(self, instance: PaymentGateway) -> None:
         services.payment_gateway_delete(gateway=instance)

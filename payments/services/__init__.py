@@ -49,14 +49,36 @@ from payments.services.payments import (
     payment_create,
     payment_refund,
 )
-from payments.services.sources import source_create, source_create_sandbox_card, source_disable
+from payments.services.sources import (
+    source_create,
+    source_create_sandbox_card,
+    source_disable,
+    source_save_card_for_customer,
+)
+from payments.services.stripe_checkout import payment_link_checkout_at_gateway
+from payments.services.stripe_customers import (
+    CardSetup,
+    card_setup_open,
+    card_setup_start,
+    customer_sync_to_stripe,
+    stripe_sync_for_event,
+)
+from payments.services.stripe_events import (
+    stripe_event_process,
+    stripe_event_receive,
+    stripe_event_reprocess,
+)
 
 __all__ = [
     "PAYMENT_AUTHENTICATION_WINDOW",
     "AllocationRequest",
+    "CardSetup",
     "LinkUnavailable",
     "PayerKeyOwner",
+    "card_setup_open",
+    "card_setup_start",
     "checkouts_expire_due",
+    "customer_sync_to_stripe",
     "intent_cancel",
     "intent_complete_authentication",
     "intent_confirm",
@@ -75,6 +97,7 @@ __all__ = [
     "payment_gateway_update",
     "payment_gateways_provision",
     "payment_link_amount",
+    "payment_link_checkout_at_gateway",
     "payment_link_create",
     "payment_link_pay",
     "payment_link_state",
@@ -84,4 +107,9 @@ __all__ = [
     "source_create_for_payer",
     "source_create_sandbox_card",
     "source_disable",
+    "source_save_card_for_customer",
+    "stripe_event_process",
+    "stripe_event_receive",
+    "stripe_event_reprocess",
+    "stripe_sync_for_event",
 ]

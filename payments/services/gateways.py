@@ -1,13 +1,45 @@
-"""A workspace's gateway connections."""
+"""A workspace's gateway connections. A Stripe connection's secret key is checked with
+Stripe when it is set: a key Stripe refuses is never stored."""
 
+from datetime import datetime
 from typing import Any, TypedDict, Unpack
 
 from django.db import transaction
 
 from billing.errors import DomainError, InvalidInput
 from billing.models import Workspace
-from payments.choices import GatewayKind
+from payments.choices import ConnectionStatus, GatewayKind
+from payments.gateways.stripe_gateway import StripeGateway, StripeUnavailable
 from payments.models import PaymentGateway
+
+# What each Stripe credential looks like, to catch a key pasted in the wrong field.
+_STRIPE_PREFIXES = {
+    "secret_key": ("sk_", "rk_"),
+    "publishable_key": ("pk_",),
+    "webhook_secret": ("whsec_",),
+}
+
+
+def _check_stripe_fields(fields: dict[str, Any]) -> None:
+    errors = {
+        name: [f"A Stripe {name.replace('_', ' ')} starts with {' or '.join(prefixes)}."]
+        for name, prefixes in _STRIPE_PREFIXES.items()
+        if fields.get(name) and not str(fields[name]).startswith(prefixes)
+    }
+    if errors:
+        raise InvalidInput(errors)
+
+
+def _verify_stripe_key(connection: PaymentGateway, now: datetime) -> None:
+    if not connection.secret_key:
+        raise InvalidInput({"secret_key": ["A Stripe connection needs its secret key."]})
+    try:
+        StripeGateway(connection.secret_key).verify_credentials()
+    except StripeUnavailable as refused:
+        raise InvalidInput({"secret_key": [refused.message]}) from None
+    connection.status = ConnectionStatus.CONNECTED
+    connection.verified_at = now
+    connection.last_error = ""
 
 
 class GatewaySettings(TypedDict, total=False):
@@ -17,6 +49,8 @@ class GatewaySettings(TypedDict, total=False):
     publishable_key: str
     secret_key: str
     webhook_secret: str
+    sync_customers: bool
+    sync_invoices: bool
     metadata: dict[str, Any]
 
 
@@ -27,7 +61,12 @@ class GatewayUpdate(GatewaySettings, total=False):
 
 @transaction.atomic
 def payment_gateway_create(
-    *, workspace: Workspace, test_mode: bool, gateway: str, **fields: Unpack[GatewaySettings]
+    *,
+    workspace: Workspace,
+    test_mode: bool,
+    gateway: str,
+    now: datetime,
+    **fields: Unpack[GatewaySettings],
 ) -> PaymentGateway:
     if PaymentGateway.objects.filter(
         workspace=workspace, test_mode=test_mode, gateway=gateway
@@ -35,24 +74,40 @@ def payment_gateway_create(
         raise DomainError(
             "gateway_exists", f"The {gateway} gateway is already set up; update it instead."
         )
-    return PaymentGateway.objects.create(
-        workspace=workspace, test_mode=test_mode, gateway=gateway, **fields
-    )
+    connection = PaymentGateway(workspace=workspace, test_mode=test_mode, gateway=gateway, **fields)
+    if gateway == GatewayKind.STRIPE:
+        _check_stripe_fields(fields)
+        _verify_stripe_key(connection, now)
+    connection.save()
+    return connection
 
 
 @transaction.atomic
 def payment_gateway_update(
-    *, connection: PaymentGateway, **fields: Unpack[GatewayUpdate]
+    *, connection: PaymentGateway, now: datetime, **fields: Unpack[GatewayUpdate]
 ) -> PaymentGateway:
     """Change a connection's settings. Its `gateway` (the kind) is fixed at create: the
-    same value is accepted, as a PUT sends it, and another one is refused."""
+    same value is accepted, as a PUT sends it, and another one is refused. A new Stripe
+    secret key is checked with Stripe before it replaces the old one."""
     connection = PaymentGateway.objects.select_for_update().get(pk=connection.pk)
     if fields.pop("gateway", connection.gateway) != connection.gateway:
         raise InvalidInput({"gateway": ["A connection's gateway cannot change."]})
+    key_changed = "secret_key" in fields and fields["secret_key"] != connection.secret_key
     for name, value in fields.items():
         setattr(connection, name, value)
+    if connection.gateway == GatewayKind.STRIPE:
+        _check_stripe_fields(fields)
+        if key_changed:
+            _verify_stripe_key(connection, now)
     connection.save()
     return connection
+
+
+def payment_gateway_record_failure(*, connection_id: str, error: str) -> None:
+    """Stripe refused the stored key on a call: show it on the connection."""
+    PaymentGateway.objects.filter(pk=connection_id).update(
+        status=ConnectionStatus.FAILING, last_error=error[:256]
+    )
 
 
 @transaction.atomic

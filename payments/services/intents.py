@@ -16,6 +16,7 @@ from invoices.models import Invoice, Order, OrderStatus
 from invoices.services.invoices import invoice_finalize, invoice_settle_payments
 from invoices.services.orders import order_invoice
 from payments.choices import INTENT_OPEN_STATUSES, INTENT_TRANSITIONS, IntentStatus, PaymentStatus
+from payments.gateways.base import ChargeOutcome, ChargeResult
 from payments.invoice_reads import invoice_amount_payable
 from payments.models import Intent, Payment, PaymentAllocation, PaymentLink, Source
 from payments.services._common import (
@@ -28,6 +29,7 @@ from payments.services._events import record_intent
 from payments.services.links import payment_link_amount
 from payments.services.payments import (
     AllocationRequest,
+    apply_gateway_result,
     charge,
     create_payment,
     payment_cancel,
@@ -240,6 +242,49 @@ def intent_confirm(
     intent.payment, intent.source = payment, source
     intent.save(update_fields=["payment", "source", "updated_at"])
     payment = charge(payment, source, off_session=off_session, now=now)
+    return _advance(intent, payment, now)
+
+
+@transaction.atomic
+def intent_settle_at_gateway(
+    *, intent: Intent, gateway: str, reference: str, now: datetime
+) -> Intent:
+    """The payer paid the intent on the gateway's own page (Stripe Checkout): record the
+    payment the gateway already took, as `intent_confirm` records a charge. An intent
+    already paid or closed is refused (`intent_invalid_transition`), so a repeated
+    report of one checkout applies once."""
+    if intent.invoice_id:
+        lock_invoices([Invoice(pk=intent.invoice_id)])
+    if intent.order_id:
+        _lock_order(Order(pk=intent.order_id))
+    intent = lock_intent(intent)
+    if intent.status != IntentStatus.REQUIRES_PAYMENT_METHOD or intent.payment_id:
+        raise DomainError(
+            "intent_invalid_transition",
+            f"Intent {intent.id} is {intent.status}; it was settled already.",
+        )
+    _check_amount_owed(intent)
+    shares: list[tuple[Invoice, Decimal]] = []
+    if intent.invoice is not None:
+        shares = resolve_allocations(
+            [AllocationRequest(intent.invoice, intent.amount)], intent.currency_id, None
+        )
+    payment = create_payment(
+        workspace=intent.workspace,
+        test_mode=intent.test_mode,
+        customer=intent.customer,
+        currency=intent.currency_id,
+        amount=intent.amount,
+        shares=shares,
+        source=None,
+        now=now,
+        description=(intent.payment_link.description if intent.payment_link else ""),
+        return_url=intent.return_url,
+    )
+    payment.gateway = gateway
+    intent.payment = payment
+    intent.save(update_fields=["payment", "updated_at"])
+    payment = apply_gateway_result(payment, ChargeResult(ChargeOutcome.SUCCEEDED, reference), now)
     return _advance(intent, payment, now)
 
 

@@ -142,7 +142,7 @@ def create_payment(
     return payment
 
 
-def _apply_result(payment: Payment, result: ChargeResult, now: datetime) -> Payment:
+def apply_gateway_result(payment: Payment, result: ChargeResult, now: datetime) -> Payment:
     """Move the payment (and its source and invoices) to what the gateway answered."""
     payment.gateway_reference = result.reference
     if result.outcome == ChargeOutcome.SUCCEEDED:
@@ -177,14 +177,17 @@ def _apply_result(payment: Payment, result: ChargeResult, now: datetime) -> Paym
 
 def charge(payment: Payment, source: Source, *, off_session: bool, now: datetime) -> Payment:
     check_gateway_enabled(payment.workspace, payment.test_mode, source.gateway)
-    result = gateway_for(source.gateway).charge(
+    gateway = gateway_for(
+        source.gateway, workspace_id=payment.workspace_id, test_mode=payment.test_mode
+    )
+    result = gateway.charge(
         token=source.gateway_token,
         amount=payment.amount,
         currency=payment.currency_id,
         off_session=off_session,
         reference=payment.id,
     )
-    return _apply_result(payment, result, now)
+    return apply_gateway_result(payment, result, now)
 
 
 @transaction.atomic
@@ -269,7 +272,7 @@ def payment_create(
         return charge(payment, source, off_session=False, now=now)
     if status == PaymentStatus.REQUIRES_PAYMENT_METHOD:
         return payment
-    return _apply_result(payment, ChargeResult(ChargeOutcome.SUCCEEDED, ""), now)
+    return apply_gateway_result(payment, ChargeResult(ChargeOutcome.SUCCEEDED, ""), now)
 
 
 def _check_allocations_still_owed(payment: Payment, invoices: dict[str, Invoice]) -> None:
@@ -312,10 +315,11 @@ def payment_complete_authentication(*, payment: Payment, approved: bool, now: da
             "payment_not_awaiting_authentication",
             f"Payment {payment.id} is {payment.status}; nothing to authenticate.",
         )
-    result = gateway_for(payment.gateway).complete_action(
-        reference=payment.gateway_reference, approved=approved
+    gateway = gateway_for(
+        payment.gateway, workspace_id=payment.workspace_id, test_mode=payment.test_mode
     )
-    return _apply_result(payment, result, now)
+    result = gateway.complete_action(reference=payment.gateway_reference, approved=approved)
+    return apply_gateway_result(payment, result, now)
 
 
 @transaction.atomic
@@ -331,12 +335,20 @@ def payment_cancel(*, payment: Payment, now: datetime) -> Payment:
 
 @transaction.atomic
 def payment_refund(
-    *, payment: Payment, amount: Decimal | None = None, reason: str = "", now: datetime
+    *,
+    payment: Payment,
+    amount: Decimal | None = None,
+    reason: str = "",
+    now: datetime,
+    refunded_at_gateway: str = "",
 ) -> Payment:
     """Refund all or part of a succeeded payment. The refund comes off its allocations
     last first, restoring those invoices' amount due (a paid invoice is finalized again).
     What an invoice's credit notes left as credit in the customer's balance is paid back
-    first: that part of the refund uses the credit up instead of restoring an amount due."""
+    first: that part of the refund uses the credit up instead of restoring an amount due.
+
+    `refunded_at_gateway` records a refund the gateway already made (its reference), e.g.
+    one made in Stripe's dashboard: the gateway is not asked to refund again."""
     invoices = {invoice.pk: invoice for invoice in lock_payment_invoices(payment)}
     payment = lock_payment(payment)
     if payment.status != PaymentStatus.SUCCEEDED:
@@ -353,15 +365,14 @@ def payment_refund(
             "refund_exceeds_payment",
             f"{amount} exceeds what payment {payment.id} can still refund ({refundable}).",
         )
-    reference = ""
-    if payment.gateway:
-        reference = (
-            gateway_for(payment.gateway)
-            .refund(
-                reference=payment.gateway_reference, amount=amount, currency=payment.currency_id
-            )
-            .reference
+    reference = refunded_at_gateway
+    if payment.gateway and not refunded_at_gateway:
+        gateway = gateway_for(
+            payment.gateway, workspace_id=payment.workspace_id, test_mode=payment.test_mode
         )
+        reference = gateway.refund(
+            reference=payment.gateway_reference, amount=amount, currency=payment.currency_id
+        ).reference
     remaining = amount
     taken: list[tuple[Invoice, Decimal]] = []
     for allocation in payment.allocations.order_by("-id"):

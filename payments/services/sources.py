@@ -15,9 +15,13 @@ from payments.models import Source
 from payments.services._common import check_gateway_enabled
 
 
-def _tokenize(gateway: str, card: CardInput, now: datetime) -> Any:
+def _tokenize(
+    workspace: Workspace, test_mode: bool, gateway: str, card: CardInput, now: datetime
+) -> Any:
     try:
-        return gateway_for(gateway).tokenize(card, today_year=now.year, today_month=now.month)
+        return gateway_for(gateway, workspace_id=workspace.pk, test_mode=test_mode).tokenize(
+            card, today_year=now.year, today_month=now.month
+        )
     except CardRejected as rejected:
         raise InvalidInput({rejected.field: [rejected.message]}) from None
 
@@ -38,7 +42,7 @@ def source_create(
     """Tokenize the card with the gateway (in memory) and store only the token and the
     card's display fields."""
     check_gateway_enabled(workspace, test_mode, gateway)
-    tokenized = _tokenize(gateway, card, now)
+    tokenized = _tokenize(workspace, test_mode, gateway, card, now)
     return Source.objects.create(
         workspace=workspace,
         test_mode=test_mode,
@@ -86,3 +90,31 @@ def source_disable(*, source: Source) -> Source:
     source.status = SourceStatus.FINALIZED
     source.save(update_fields=["status", "updated_at"])
     return source
+
+
+def source_set_default(source: Source) -> Source:
+    """The customer's card to use when nothing names another; the one before it no
+    longer is. The caller holds the customer's row lock."""
+    Source.objects.filter(customer_id=source.customer_id, default=True).exclude(
+        pk=source.pk
+    ).update(default=False)
+    source.default = True
+    source.save(update_fields=["default", "updated_at"])
+    return source
+
+
+@transaction.atomic
+def source_save_card_for_customer(*, customer: Customer, card: CardInput, now: datetime) -> Source:
+    """The sandbox's card setup: the card the customer typed on our hosted page becomes
+    their default source (tokenized in memory; only the token and display fields stay)."""
+    customer = Customer.objects.select_for_update().get(pk=customer.pk)
+    source = source_create(
+        workspace=customer.workspace,
+        test_mode=customer.test_mode,
+        customer=customer,
+        gateway=GatewayKind.SANDBOX,
+        card=card,
+        usage=SourceUsage.REUSABLE,
+        now=now,
+    )
+    return source_set_default(source)

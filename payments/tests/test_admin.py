@@ -28,6 +28,7 @@ from tests.factories import (
     PaymentLinkFactory,
     SourceFactory,
 )
+from tests.fake_stripe import OTHER_KEY
 
 pytestmark = pytest.mark.django_db
 NOW = datetime.datetime(2026, 1, 20, 12, tzinfo=datetime.UTC)
@@ -170,7 +171,9 @@ def _gateway_form(admin_client, gateway, **changes):
     return html, {**data, "secret_key": "", "webhook_secret": "", **changes}
 
 
-def test_a_blank_secret_keeps_the_stored_one_and_a_new_one_replaces_it(admin_client, rows):
+def test_a_blank_secret_keeps_the_stored_one_and_a_new_one_replaces_it(
+    admin_client, rows, fake_stripe
+):
     gateway = rows[PaymentGateway]
     html, data = _gateway_form(admin_client, gateway, publishable_key="pk_test_new")
     for name in ("secret_key", "webhook_secret"):
@@ -184,16 +187,19 @@ def test_a_blank_secret_keeps_the_stored_one_and_a_new_one_replaces_it(admin_cli
         "sk_test_factory_secret", "whsec_factory_secret"
     )  # fmt: skip
 
+    refused = admin_client.post(
+        url(PaymentGateway, "change", gateway.pk), {**data, "secret_key": "sk_test_unknown"}
+    )
     replaced = admin_client.post(
-        url(PaymentGateway, "change", gateway.pk), {**data, "secret_key": "sk_test_rotated_key"}
+        url(PaymentGateway, "change", gateway.pk), {**data, "secret_key": OTHER_KEY}
     )
     gateway.refresh_from_db()
+    assert refused.status_code == 200
+    assert "Stripe refused the secret key" in refused.content.decode()
     assert replaced.status_code == 302
-    assert (gateway.secret_key, gateway.webhook_secret) == (
-        "sk_test_rotated_key", "whsec_factory_secret"
-    )  # fmt: skip
+    assert (gateway.secret_key, gateway.webhook_secret) == (OTHER_KEY, "whsec_factory_secret")
     assert (
-        "sk_test_rotated_key"
+        OTHER_KEY
         not in admin_client.get(url(PaymentGateway, "change", gateway.pk)).content.decode()
     )
 
@@ -219,10 +225,10 @@ def test_a_connection_keeps_its_workspace_mode_and_gateway(admin_client, rows):
     assert gateway.secret_key == "sk_test_factory_secret"
 
 
-def test_a_second_connection_to_the_same_gateway_is_a_form_error(admin_client, rows):
+def test_a_second_connection_to_the_same_gateway_is_a_form_error(admin_client, rows, fake_stripe):
     gateway = rows[PaymentGateway]
     fields = {"gateway": "stripe", "enabled": "on", "publishable_key": "pk_test_2",
-              "secret_key": "sk_test_second", "webhook_secret": ""}  # fmt: skip
+              "secret_key": OTHER_KEY, "webhook_secret": ""}  # fmt: skip
 
     duplicate = admin_client.post(
         url(PaymentGateway, "add"), {**fields, "workspace": gateway.workspace_id}
@@ -232,10 +238,10 @@ def test_a_second_connection_to_the_same_gateway_is_a_form_error(admin_client, r
 
     assert duplicate.status_code == 200
     assert "already exists" in duplicate.content.decode()
-    assert "sk_test_second" not in duplicate.content.decode()  # not echoed back
+    assert OTHER_KEY not in duplicate.content.decode()  # not echoed back
     assert PaymentGateway.objects.filter(workspace=gateway.workspace).count() == 1
     assert created.status_code == 302
-    assert PaymentGateway.objects.get(workspace=other).secret_key == "sk_test_second"
+    assert PaymentGateway.objects.get(workspace=other).secret_key == OTHER_KEY
 
 
 def test_deleting_connections_from_the_changelist(admin_client, rows):

@@ -218,13 +218,13 @@ def test_a_card_outside_the_sandbox_is_refused(tenant, invoice):
     assert "5555555555554444" not in response.content.decode()
 
 
-def test_gateway_secrets_are_write_only(tenant):
+def test_gateway_secrets_are_write_only(tenant, fake_stripe):
     created = tenant.client.post(
         "/payment_gateways/",
         {
             "gateway": "stripe",
             "publishable_key": "pk_test_123",
-            "secret_key": "sk_test_very_secret",
+            "secret_key": fake_stripe.secret_key,
             "webhook_secret": "whsec_very_secret",
         },
     )
@@ -232,16 +232,18 @@ def test_gateway_secrets_are_write_only(tenant):
     assert created.status_code == 201, created.content
     listed = tenant.client.get("/payment_gateways/")
     for body in (created.content, listed.content):
-        assert b"sk_test_very_secret" not in body
+        assert fake_stripe.secret_key.encode() not in body
         assert b"whsec_very_secret" not in body
     gateways = {g["gateway"]: g for g in listed.json()["results"]}
     assert set(gateways) == {"sandbox", "stripe"}
     assert gateways["stripe"]["has_secret_key"] is True
-    assert PaymentGateway.objects.get(gateway="stripe").secret_key == "sk_test_very_secret"
+    assert PaymentGateway.objects.get(gateway="stripe").secret_key == fake_stripe.secret_key
 
 
-def test_charging_through_stripe_is_refused_until_it_exists(tenant, invoice):
-    tenant.client.post("/payment_gateways/", {"gateway": "stripe", "secret_key": "sk_test_x"})
+def test_card_numbers_are_never_taken_for_stripe(tenant, invoice, fake_stripe):
+    tenant.client.post(
+        "/payment_gateways/", {"gateway": "stripe", "secret_key": fake_stripe.secret_key}
+    )
 
     response = tenant.client.post(
         "/sources/",
@@ -252,8 +254,9 @@ def test_charging_through_stripe_is_refused_until_it_exists(tenant, invoice):
         },
     )
 
-    assert response.status_code == 422
-    assert response.json()["code"] == "gateway_not_supported"
+    assert response.status_code == 400
+    assert "Stripe Checkout" in response.json()["card_number"][0]
+    assert sandbox.SUCCEEDS not in response.content.decode()
 
 
 def test_a_disabled_sandbox_takes_no_cards(tenant, invoice):

@@ -8,9 +8,11 @@ pytestmark = pytest.mark.django_db
 
 
 @pytest.fixture
-def stripe(tenant):  # type: ignore[no-untyped-def]
+def stripe(tenant, fake_stripe):  # type: ignore[no-untyped-def]
     created = tenant.client.post(
-        "/payment_gateways/", {"gateway": "stripe", "secret_key": "sk_test_x"}, format="json"
+        "/payment_gateways/",
+        {"gateway": "stripe", "secret_key": fake_stripe.secret_key},
+        format="json",
     )
     assert created.status_code == 201, created.content
     return created.json()

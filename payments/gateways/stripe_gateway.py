@@ -1,0 +1,251 @@
+"""The Stripe gateway, through the official `stripe` library.
+
+Cards reach Stripe only through Stripe's own pages (Checkout): this server never sees
+a number, and a source's token is the Stripe PaymentMethod id. Every write sends an
+idempotency key, so a retried task or request never creates a second object in Stripe.
+Amounts go to Stripe in the currency's minor unit.
+"""
+
+from dataclasses import dataclass
+from decimal import Decimal
+from typing import Any
+
+import stripe
+from django.conf import settings
+
+from payments.gateways.base import (
+    CardInput,
+    CardRejected,
+    ChargeOutcome,
+    ChargeResult,
+    Gateway,
+    RefundResult,
+    TokenizedCard,
+)
+
+# Stripe's zero-decimal currencies: their amounts are sent as they are, not in cents.
+_ZERO_DECIMAL = {
+    "BIF", "CLP", "DJF", "GNF", "JPY", "KMF", "KRW", "MGA", "PYG", "RWF", "UGX", "VND",
+    "VUV", "XAF", "XOF", "XPF",
+}  # fmt: skip
+
+
+class StripeUnavailable(Exception):
+    """Stripe refused the key or could not be reached; `message` is safe to show."""
+
+    def __init__(self, message: str, *, authentication: bool = False) -> None:
+        super().__init__(message)
+        self.message = message
+        self.authentication = authentication
+
+
+def to_minor_units(amount: Decimal, currency: str) -> int:
+    if currency.upper() in _ZERO_DECIMAL:
+        return int(amount)
+    return int((amount * 100).to_integral_value())
+
+
+def from_minor_units(amount: int, currency: str) -> Decimal:
+    if currency.upper() in _ZERO_DECIMAL:
+        return Decimal(amount)
+    return Decimal(amount) / 100
+
+
+def stripe_client(secret_key: str) -> stripe.StripeClient:
+    base = {"api": settings.STRIPE_API_BASE} if settings.STRIPE_API_BASE else {}
+    return stripe.StripeClient(
+        secret_key,
+        base_addresses=base,  # type: ignore[arg-type]
+        max_network_retries=settings.STRIPE_MAX_NETWORK_RETRIES,
+        http_client=stripe.RequestsClient(timeout=settings.STRIPE_TIMEOUT_SECONDS),
+    )
+
+
+def _unavailable(error: stripe.StripeError) -> StripeUnavailable:
+    if isinstance(error, stripe.AuthenticationError):
+        return StripeUnavailable(
+            "Stripe refused the secret key: check that it is a valid secret key "
+            "(sk_live_… or sk_test_…) of your Stripe account.",
+            authentication=True,
+        )
+    if isinstance(error, stripe.APIConnectionError):
+        return StripeUnavailable("Stripe could not be reached; try again.")
+    return StripeUnavailable(f"Stripe answered: {error.user_message or type(error).__name__}.")
+
+
+@dataclass(frozen=True)
+class SavedCard:
+    payment_method: str
+    brand: str
+    last4: str
+    exp_month: int
+    exp_year: int
+
+
+class StripeGateway(Gateway):
+    kind = "stripe"
+
+    def __init__(self, secret_key: str) -> None:
+        self.client = stripe_client(secret_key)
+
+    def call(self, method: Any, *args: Any, **kwargs: Any) -> Any:
+        """One Stripe call; a refused key or an unreachable Stripe is StripeUnavailable,
+        other Stripe errors pass through for the caller to read."""
+        try:
+            return method(*args, **kwargs)
+        except (stripe.AuthenticationError, stripe.APIConnectionError) as error:
+            raise _unavailable(error) from None
+
+    def verify_credentials(self) -> None:
+        try:
+            self.client.v1.balance.retrieve()
+        except stripe.StripeError as error:
+            raise _unavailable(error) from None
+
+    def tokenize(self, card: CardInput, *, today_year: int, today_month: int) -> TokenizedCard:
+        raise CardRejected(
+            "card_number",
+            "Card numbers are never sent to this server for Stripe: save the card through "
+            "Stripe Checkout (POST /customers/{id}/setup_intent/).",
+        )
+
+    def charge(
+        self, *, token: str, amount: Decimal, currency: str, off_session: bool, reference: str
+    ) -> ChargeResult:
+        method = self.call(self.client.v1.payment_methods.retrieve, token)
+        params: dict[str, Any] = {
+            "amount": to_minor_units(amount, currency),
+            "currency": currency.lower(),
+            "customer": method.customer,
+            "payment_method": token,
+            "confirm": True,
+            "metadata": {"payment": reference},
+        }
+        if off_session:
+            params["off_session"] = True
+        try:
+            intent = self.call(
+                self.client.v1.payment_intents.create,
+                params=params,
+                options={"idempotency_key": f"charge-{reference}"},
+            )
+        except stripe.CardError as error:
+            json_body: Any = error.json_body or {}
+            body: dict[str, Any] = dict(json_body.get("error") or {})
+            declined_intent: dict[str, Any] = dict(body.get("payment_intent") or {})
+            intent_id = str(declined_intent.get("id", ""))
+            return ChargeResult(ChargeOutcome.FAILED, intent_id, error.code or "card_declined")
+        return self._result(intent, off_session=off_session)
+
+    def _result(self, intent: Any, *, off_session: bool) -> ChargeResult:
+        if intent.status == "succeeded":
+            return ChargeResult(ChargeOutcome.SUCCEEDED, intent.id)
+        if intent.status in ("requires_action", "requires_confirmation"):
+            if off_session:
+                # No payer is there to authenticate: give the intent up, as the sandbox does.
+                self.call(self.client.v1.payment_intents.cancel, intent.id)
+                return ChargeResult(ChargeOutcome.FAILED, intent.id, "authentication_required")
+            return ChargeResult(ChargeOutcome.REQUIRES_ACTION, intent.id)
+        error = intent.last_payment_error or {}
+        return ChargeResult(ChargeOutcome.FAILED, intent.id, error.get("code") or intent.status)
+
+    def complete_action(self, *, reference: str, approved: bool) -> ChargeResult:
+        """The payer authenticates on Stripe's page, not here: read where the intent is."""
+        intent = self.call(self.client.v1.payment_intents.retrieve, reference)
+        if not approved and intent.status != "succeeded":
+            return ChargeResult(ChargeOutcome.FAILED, reference, "authentication_failed")
+        return self._result(intent, off_session=False)
+
+    def refund(self, *, reference: str, amount: Decimal, currency: str) -> RefundResult:
+        refund = self.call(
+            self.client.v1.refunds.create,
+            params={"payment_intent": reference, "amount": to_minor_units(amount, currency)},
+        )
+        return RefundResult(reference=refund.id)
+
+    # Stripe-only calls: customers and Checkout.
+
+    def customer_upsert(
+        self, *, stripe_id: str, fields: dict[str, Any], idempotency_key: str
+    ) -> str:
+        if stripe_id:
+            self.call(self.client.v1.customers.update, stripe_id, params=fields)
+            return stripe_id
+        created = self.call(
+            self.client.v1.customers.create,
+            params=fields,
+            options={"idempotency_key": idempotency_key},
+        )
+        return str(created.id)
+
+    def setup_session(
+        self, *, stripe_customer: str, success_url: str, cancel_url: str, reference: str
+    ) -> tuple[str, str]:
+        """A Checkout session in setup mode: (its id, the page to send the payer to)."""
+        session = self.call(
+            self.client.v1.checkout.sessions.create,
+            params={
+                "mode": "setup",
+                "customer": stripe_customer,
+                "payment_method_types": ["card"],
+                "success_url": success_url,
+                "cancel_url": cancel_url,
+                "client_reference_id": reference,
+                "metadata": {"customer": reference},
+            },
+        )
+        return str(session.id), str(session.url)
+
+    def payment_session(
+        self,
+        *,
+        amount: Decimal,
+        currency: str,
+        description: str,
+        success_url: str,
+        cancel_url: str,
+        reference: str,
+    ) -> tuple[str, str]:
+        """A Checkout session in payment mode for `reference` (our intent): (its id, the
+        page to send the payer to). The payment is ours once Stripe's event says so."""
+        session = self.call(
+            self.client.v1.checkout.sessions.create,
+            params={
+                "mode": "payment",
+                "line_items": [
+                    {
+                        "price_data": {
+                            "currency": currency.lower(),
+                            "unit_amount": to_minor_units(amount, currency),
+                            "product_data": {"name": description or reference},
+                        },
+                        "quantity": 1,
+                    }
+                ],
+                "success_url": success_url,
+                "cancel_url": cancel_url,
+                "client_reference_id": reference,
+                "metadata": {"intent": reference},
+            },
+            options={"idempotency_key": f"checkout-{reference}"},
+        )
+        return str(session.id), str(session.url)
+
+    def saved_card(self, *, setup_intent: str) -> SavedCard:
+        intent = self.call(self.client.v1.setup_intents.retrieve, setup_intent)
+        method = self.call(self.client.v1.payment_methods.retrieve, intent.payment_method)
+        card = method.card
+        return SavedCard(
+            payment_method=method.id,
+            brand=card.brand,
+            last4=card.last4,
+            exp_month=int(card.exp_month),
+            exp_year=int(card.exp_year),
+        )
+
+    def make_default(self, *, stripe_customer: str, payment_method: str) -> None:
+        self.call(
+            self.client.v1.customers.update,
+            stripe_customer,
+            params={"invoice_settings": {"default_payment_method": payment_method}},
+        )

@@ -1,0 +1,182 @@
+"""Customers kept in step with Stripe, and the cards they save through Stripe Checkout.
+
+The sync runs in a task after the customer's change commits (the outbox hands every
+customer event to `payments.tasks.sync_for_event`). Creating the Stripe customer sends
+an idempotency key made of our id, so a retried or duplicated task finds the customer
+Stripe already made instead of making a second one.
+"""
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+import stripe
+from django.core import signing
+from django.db import transaction
+
+from billing.errors import DomainError
+from billing.models import Event
+from customers.choices import StripeSyncStatus
+from customers.models import Customer
+from customers.services import customer_record_stripe_sync
+from payments.choices import GatewayKind, SourceStatus, SourceUsage
+from payments.gateways.registry import stripe_connection
+from payments.gateways.stripe_gateway import SavedCard, StripeGateway, StripeUnavailable
+from payments.models import Source
+from payments.services.gateways import payment_gateway_record_failure
+from payments.services.sources import source_set_default
+
+CUSTOMER_EVENTS = ("customer.created", "customer.updated", "customer.unarchived")
+
+
+def _stripe_fields(customer: Customer) -> dict[str, Any]:
+    fields: dict[str, Any] = {
+        "name": customer.name,
+        "metadata": {"billing_id": customer.id, "tax_id": customer.tax_id},
+    }
+    if customer.email:
+        fields["email"] = customer.email
+    if customer.phone:
+        fields["phone"] = customer.phone
+    address = {"country": customer.country_id}
+    if customer.address:
+        address["line1"] = customer.address
+    if customer.zip_code:
+        address["postal_code"] = customer.zip_code
+    fields["address"] = address
+    return fields
+
+
+def customer_sync_to_stripe(*, customer_id: str, now: datetime) -> str:
+    """Create or update the customer in Stripe when the workspace syncs customers.
+    Answers what happened: synced, skipped or failed (the error is on the customer)."""
+    customer = Customer.objects.filter(pk=customer_id).first()
+    if customer is None:
+        return "skipped"
+    connection = stripe_connection(customer.workspace_id, customer.test_mode)
+    if connection is None or not connection.sync_customers:
+        return "skipped"
+    gateway = StripeGateway(connection.secret_key)
+    try:
+        stripe_id = gateway.customer_upsert(
+            stripe_id=customer.stripe_id,
+            fields=_stripe_fields(customer),
+            idempotency_key=f"customer-{customer.id}",
+        )
+    except (StripeUnavailable, stripe.StripeError) as error:
+        message = getattr(error, "message", None) or getattr(error, "user_message", None)
+        text = str(message or type(error).__name__)
+        if isinstance(error, StripeUnavailable) and error.authentication:
+            payment_gateway_record_failure(connection_id=connection.id, error=text)
+        customer_record_stripe_sync(
+            customer_id=customer.id, status=StripeSyncStatus.FAILED, error=text, now=now
+        )
+        return "failed"
+    customer_record_stripe_sync(
+        customer_id=customer.id, status=StripeSyncStatus.SYNCED, stripe_id=stripe_id, now=now
+    )
+    return "synced"
+
+
+def _stripe_customer_id(customer: Customer, now: datetime) -> str:
+    if not customer.stripe_id:
+        customer_sync_to_stripe(customer_id=customer.id, now=now)
+        customer.refresh_from_db()
+    if not customer.stripe_id:
+        raise DomainError(
+            "stripe_customer_unavailable",
+            f"Customer {customer.id} could not be created in Stripe: "
+            f"{customer.stripe_sync_error or 'syncing customers is off'}.",
+        )
+    return customer.stripe_id
+
+
+@dataclass(frozen=True)
+class CardSetup:
+    """Where the customer saves a card: Stripe Checkout's `url`, or our hosted page for
+    the sandbox, opened by `token` (signed; it names the customer and the return page)."""
+
+    gateway: str
+    url: str = ""
+    token: str = ""
+
+
+CARD_SETUP_SALT = "payments.card-setup"
+CARD_SETUP_MAX_AGE_SECONDS = 3600
+
+
+def card_setup_start(
+    *, customer: Customer, success_url: str, cancel_url: str, now: datetime
+) -> CardSetup:
+    """A page where the customer saves a card: Stripe Checkout in setup mode when the
+    workspace has Stripe, else our hosted page with the sandbox's test cards."""
+    connection = stripe_connection(customer.workspace_id, customer.test_mode)
+    if connection is None:
+        token = signing.dumps(
+            {"customer": customer.id, "success_url": success_url, "cancel_url": cancel_url},
+            salt=CARD_SETUP_SALT,
+        )
+        return CardSetup(gateway=GatewayKind.SANDBOX, token=token)
+    stripe_customer = _stripe_customer_id(customer, now)
+    gateway = StripeGateway(connection.secret_key)
+    try:
+        _, url = gateway.setup_session(
+            stripe_customer=stripe_customer,
+            success_url=success_url,
+            cancel_url=cancel_url,
+            reference=customer.id,
+        )
+    except StripeUnavailable as error:
+        raise DomainError("stripe_unavailable", error.message) from None
+    return CardSetup(gateway=GatewayKind.STRIPE, url=url)
+
+
+def card_setup_open(*, token: str) -> tuple[Customer, dict[str, str]] | None:
+    """The customer and return pages a hosted setup token names, if it is genuine and
+    less than an hour old."""
+    try:
+        opened = signing.loads(token, salt=CARD_SETUP_SALT, max_age=CARD_SETUP_MAX_AGE_SECONDS)
+    except signing.BadSignature:
+        return None
+    customer = Customer.objects.select_related("workspace").filter(pk=opened["customer"]).first()
+    return (customer, opened) if customer is not None else None
+
+
+@transaction.atomic
+def card_save_from_setup(
+    *, customer: Customer, gateway: StripeGateway, setup_intent: str
+) -> Source:
+    """The card the customer saved in Stripe becomes their default source (its brand,
+    last four digits and expiry; the number stays in Stripe). Saving it twice (a
+    setup_intent.succeeded after checkout.session.completed) keeps one source."""
+    card: SavedCard = gateway.saved_card(setup_intent=setup_intent)
+    Customer.objects.select_for_update().get(pk=customer.pk)
+    source = Source.objects.filter(
+        customer=customer, gateway=GatewayKind.STRIPE, gateway_token=card.payment_method
+    ).first()
+    if source is None:
+        source = Source.objects.create(
+            workspace_id=customer.workspace_id,
+            test_mode=customer.test_mode,
+            customer=customer,
+            gateway=GatewayKind.STRIPE,
+            usage=SourceUsage.REUSABLE,
+            status=SourceStatus.CHARGEABLE,
+            card_brand=card.brand,
+            card_last4=card.last4,
+            card_exp_month=card.exp_month,
+            card_exp_year=card.exp_year,
+            gateway_token=card.payment_method,
+            gateway_data={"customer": customer.stripe_id},
+        )
+    source_set_default(source)
+    gateway.make_default(stripe_customer=customer.stripe_id, payment_method=card.payment_method)
+    return source
+
+
+def stripe_sync_for_event(*, event_id: str, now: datetime) -> str:
+    """What a committed domain event asks of Stripe: a customer's change is copied."""
+    event = Event.objects.filter(pk=event_id).only("type", "object_id").first()
+    if event is None or event.type not in CUSTOMER_EVENTS:
+        return "skipped"
+    return customer_sync_to_stripe(customer_id=event.object_id, now=now)

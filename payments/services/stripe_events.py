@@ -1,0 +1,290 @@
+"""Events Stripe sends to `/webhooks/stripe/{workspace_id}/`.
+
+Receiving checks the `Stripe-Signature` header with the library over the raw body
+against the connection's webhook secret (300 s tolerance) and stores the event, once
+per Stripe event id; a task then processes it. Processing locks the stored event and
+does nothing if it was already processed, so a resent event takes effect once. Each
+handler only moves a document forward (a payment that succeeded is not failed by a late
+`payment_intent.payment_failed`): events that arrive out of order are recorded as
+ignored, never applied backwards.
+"""
+
+import json
+from collections.abc import Callable
+from datetime import UTC, datetime
+from typing import Any
+
+import stripe
+from django.conf import settings
+from django.db import IntegrityError, transaction
+
+from billing.errors import DomainError, NotFound
+from billing.models import Workspace
+from customers.choices import StripeSyncStatus
+from customers.models import Customer
+from customers.services import customer_record_stripe_sync
+from payments.choices import (
+    INTENT_OPEN_STATUSES,
+    GatewayKind,
+    InboundEventStatus,
+    PaymentStatus,
+)
+from payments.gateways.base import ChargeOutcome, ChargeResult
+from payments.gateways.registry import stripe_connection
+from payments.gateways.stripe_gateway import StripeGateway, from_minor_units
+from payments.models import Intent, Payment, PaymentGateway, StripeEvent
+from payments.services._common import lock_payment, lock_payment_invoices
+from payments.services.intents import intent_settle_at_gateway
+from payments.services.payments import apply_gateway_result, payment_refund
+from payments.services.stripe_customers import card_save_from_setup
+
+
+def _invalid(detail: str) -> DomainError:
+    return DomainError("stripe_signature_invalid", detail, status_code=400)
+
+
+@transaction.atomic
+def stripe_event_receive(*, workspace_id: str, payload: bytes, signature: str) -> StripeEvent:
+    """Verify and store one event; queue its processing after commit when it is new."""
+    workspace = Workspace.objects.filter(pk=workspace_id).first()
+    if workspace is None:
+        raise NotFound("No such workspace.")
+    connections = PaymentGateway.objects.filter(
+        workspace=workspace, gateway=GatewayKind.STRIPE
+    ).exclude(webhook_secret="")
+    if not connections:
+        raise DomainError(
+            "stripe_not_connected",
+            "This workspace has no Stripe connection with a webhook secret.",
+            status_code=400,
+        )
+    # The connection (and so the mode) is the one whose secret signed the body: a
+    # workspace may connect one Stripe account to live mode and another to test mode.
+    connection = next((c for c in connections if _signed_by(c, payload, signature)), None)
+    if connection is None:
+        raise _invalid("The Stripe-Signature header does not match this body, or it is too old.")
+    try:
+        body = json.loads(payload)
+        stripe_id, event_type = str(body["id"]), str(body["type"])
+        created = datetime.fromtimestamp(int(body["created"]), tz=UTC)
+    except (ValueError, TypeError, KeyError):
+        raise _invalid("The body is not a Stripe event.") from None
+    return _store(workspace, connection.test_mode, stripe_id, event_type, body, created)
+
+
+def _signed_by(connection: PaymentGateway, payload: bytes, signature: str) -> bool:
+    try:
+        stripe.WebhookSignature.verify_header(
+            payload, signature, connection.webhook_secret, settings.STRIPE_WEBHOOK_TOLERANCE_SECONDS
+        )
+    except (stripe.SignatureVerificationError, UnicodeDecodeError):
+        return False
+    return True
+
+
+def _store(
+    workspace: Workspace,
+    test_mode: bool,
+    stripe_id: str,
+    event_type: str,
+    body: dict[str, Any],
+    created: datetime,
+) -> StripeEvent:
+    from payments.tasks import process_stripe_event
+
+    scope = {"workspace": workspace, "test_mode": test_mode, "stripe_id": stripe_id}
+    try:
+        with transaction.atomic():
+            event = StripeEvent.objects.create(
+                **scope, type=event_type, payload=body, stripe_created_at=created
+            )
+    except IntegrityError:
+        return StripeEvent.objects.get(**scope)  # a resend: stored and queued already
+    transaction.on_commit(lambda: process_stripe_event.delay(event_id=event.id))
+    return event
+
+
+@transaction.atomic
+def stripe_event_process(*, event_id: str, now: datetime) -> StripeEvent:
+    event = StripeEvent.objects.select_for_update().get(pk=event_id)
+    if event.status in (InboundEventStatus.PROCESSED, InboundEventStatus.IGNORED):
+        return event
+    event.attempts += 1
+    handler = _HANDLERS.get(event.type)
+    try:
+        with transaction.atomic():
+            applied, outcome = handler(event, now) if handler else (False, "type not handled")
+    except Exception as error:  # recorded; the admin can re-process it
+        event.status, event.outcome = InboundEventStatus.FAILED, f"{type(error).__name__}: {error}"
+    else:
+        event.status = InboundEventStatus.PROCESSED if applied else InboundEventStatus.IGNORED
+        event.outcome = outcome
+    event.outcome = event.outcome[:512]
+    event.processed_at = now
+    event.save(update_fields=["status", "outcome", "attempts", "processed_at", "updated_at"])
+    return event
+
+
+@transaction.atomic
+def stripe_event_reprocess(*, event: StripeEvent, now: datetime) -> StripeEvent:
+    """Run a stored event's handler again (the admin's action), e.g. after a fix."""
+    StripeEvent.objects.filter(pk=event.pk).update(status=InboundEventStatus.RECEIVED)
+    return stripe_event_process(event_id=event.pk, now=now)
+
+
+# Handlers: (event, now) → (applied, what happened).
+
+Outcome = tuple[bool, str]
+
+
+def _object(event: StripeEvent) -> dict[str, Any]:
+    return dict(event.payload["data"]["object"])
+
+
+def _gateway(event: StripeEvent) -> StripeGateway:
+    connection = stripe_connection(event.workspace_id, event.test_mode)
+    if connection is None:
+        raise DomainError("stripe_not_connected", "The Stripe connection is gone or disabled.")
+    return StripeGateway(connection.secret_key)
+
+
+def _payment_of(event: StripeEvent, intent_id: str) -> Payment | None:
+    return Payment.objects.filter(
+        workspace_id=event.workspace_id,
+        test_mode=event.test_mode,
+        gateway=GatewayKind.STRIPE,
+        gateway_reference=intent_id,
+    ).first()
+
+
+def _settle_payment(event: StripeEvent, now: datetime, result: ChargeResult) -> Outcome:
+    payment = _payment_of(event, result.reference)
+    if payment is None:
+        return False, f"no payment charged through {result.reference}"
+    lock_payment_invoices(payment)
+    payment = lock_payment(payment)
+    if payment.status != PaymentStatus.PROCESSING:
+        # Already settled (by our own call or an earlier event): a late or repeated
+        # event never moves it back.
+        return False, f"payment {payment.id} is already {payment.status}"
+    apply_gateway_result(payment, result, now)
+    return True, f"payment {payment.id} {payment.status}"
+
+
+def _intent_succeeded(event: StripeEvent, now: datetime) -> Outcome:
+    intent = _object(event)
+    return _settle_payment(event, now, ChargeResult(ChargeOutcome.SUCCEEDED, intent["id"]))
+
+
+def _intent_failed(event: StripeEvent, now: datetime) -> Outcome:
+    intent = _object(event)
+    error = intent.get("last_payment_error") or {}
+    reason = error.get("code") or "payment_failed"
+    return _settle_payment(event, now, ChargeResult(ChargeOutcome.FAILED, intent["id"], reason))
+
+
+def _intent_requires_action(event: StripeEvent, now: datetime) -> Outcome:
+    payment = _payment_of(event, _object(event)["id"])
+    if payment is None:
+        return False, "no payment for this payment intent"
+    return False, f"payment {payment.id} waits for the payer's authentication"
+
+
+def _charge_refunded(event: StripeEvent, now: datetime) -> Outcome:
+    """A refund made in Stripe (its dashboard, or ours, which Stripe reports back): only
+    what Stripe refunded beyond what we recorded is added, so ours is not counted twice."""
+    charge = _object(event)
+    payment = _payment_of(event, str(charge.get("payment_intent") or ""))
+    if payment is None:
+        return False, "no payment for this charge"
+    lock_payment_invoices(payment)
+    payment = lock_payment(payment)
+    in_stripe = from_minor_units(int(charge["amount_refunded"]), payment.currency_id)
+    missing = in_stripe - payment.amount_refunded
+    if missing <= 0:
+        return False, f"payment {payment.id} already records {payment.amount_refunded} refunded"
+    refunds = (charge.get("refunds") or {}).get("data") or [{}]
+    payment_refund(
+        payment=payment,
+        amount=missing,
+        reason="Refunded in Stripe",
+        now=now,
+        refunded_at_gateway=str(refunds[0].get("id") or charge["id"]),
+    )
+    return True, f"payment {payment.id}: {missing} refunded in Stripe recorded"
+
+
+def _customer_of(event: StripeEvent, obj: dict[str, Any]) -> Customer | None:
+    scope = {"workspace_id": event.workspace_id, "test_mode": event.test_mode}
+    ours = (obj.get("metadata") or {}).get("customer") or obj.get("client_reference_id")
+    if ours:
+        return Customer.objects.filter(pk=ours, **scope).first()
+    if obj.get("customer"):
+        return Customer.objects.filter(stripe_id=obj["customer"], **scope).first()
+    return None
+
+
+def _save_card(event: StripeEvent, obj: dict[str, Any], setup_intent: str) -> Outcome:
+    customer = _customer_of(event, obj)
+    if customer is None:
+        return False, "no customer of ours for this setup"
+    source = card_save_from_setup(
+        customer=customer, gateway=_gateway(event), setup_intent=setup_intent
+    )
+    return True, f"source {source.id} is the default of {customer.id}"
+
+
+def _checkout_completed(event: StripeEvent, now: datetime) -> Outcome:
+    session = _object(event)
+    if session.get("mode") == "setup" and session.get("setup_intent"):
+        return _save_card(event, session, session["setup_intent"])
+    if session.get("mode") == "payment":
+        return _checkout_paid(event, session, now)
+    return False, f"checkout in {session.get('mode')} mode is not handled"
+
+
+def _checkout_paid(event: StripeEvent, session: dict[str, Any], now: datetime) -> Outcome:
+    intent = Intent.objects.filter(
+        pk=(session.get("metadata") or {}).get("intent", ""),
+        workspace_id=event.workspace_id,
+        test_mode=event.test_mode,
+    ).first()
+    if intent is None:
+        return False, "no intent of ours for this checkout"
+    if session.get("payment_status") != "paid":
+        return False, f"checkout for {intent.id} is {session.get('payment_status')}"
+    if intent.payment_id is not None or intent.status not in INTENT_OPEN_STATUSES:
+        return False, f"intent {intent.id} is already {intent.status}"
+    settled = intent_settle_at_gateway(
+        intent=intent, gateway=GatewayKind.STRIPE, reference=session["payment_intent"], now=now
+    )
+    return True, f"intent {settled.id} {settled.status}"
+
+
+def _setup_succeeded(event: StripeEvent, now: datetime) -> Outcome:
+    intent = _object(event)
+    return _save_card(event, intent, intent["id"])
+
+
+def _customer_deleted(event: StripeEvent, now: datetime) -> Outcome:
+    obj = _object(event)
+    customer = _customer_of(event, {"customer": obj["id"]})
+    if customer is None:
+        return False, "no customer of ours has this Stripe id"
+    Customer.objects.filter(pk=customer.pk).update(stripe_id="")
+    customer_record_stripe_sync(
+        customer_id=customer.id, status=StripeSyncStatus.NOT_SYNCED, now=now,
+        error="Deleted in Stripe.",
+    )  # fmt: skip
+    return True, f"customer {customer.id} is no longer in Stripe"
+
+
+_HANDLERS: dict[str, Callable[[StripeEvent, datetime], Outcome]] = {
+    "payment_intent.succeeded": _intent_succeeded,
+    "payment_intent.payment_failed": _intent_failed,
+    "payment_intent.requires_action": _intent_requires_action,
+    "checkout.session.completed": _checkout_completed,
+    "setup_intent.succeeded": _setup_succeeded,
+    "customer.deleted": _customer_deleted,
+    "charge.refunded": _charge_refunded,
+}

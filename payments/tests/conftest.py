@@ -1,0 +1,40 @@
+import pytest
+
+from tests.conftest import Tenant, make_tenant
+from tests.fake_stripe import PUBLISHABLE_KEY, FakeStripe
+
+
+def connect_stripe(tenant: Tenant, fake: FakeStripe, **settings: object) -> dict[str, object]:
+    response = tenant.client.post(
+        "/payment_gateways/",
+        {
+            "gateway": "stripe",
+            "secret_key": fake.secret_key,
+            "publishable_key": PUBLISHABLE_KEY,
+            "webhook_secret": fake.webhook_secret,
+            **settings,
+        },
+        format="json",
+    )
+    assert response.status_code == 201, response.content
+    return dict(response.json())
+
+
+@pytest.fixture
+def stripe_tenant(db, fake_stripe):  # type: ignore[no-untyped-def]
+    """A test-mode workspace connected to the fake Stripe (events from Stripe's test
+    mode arrive for it)."""
+    tenant = make_tenant(test_mode=True)
+    connect_stripe(tenant, fake_stripe)
+    return tenant
+
+
+def create_customer(tenant: Tenant, **fields: object) -> dict[str, object]:
+    response = tenant.client.post(
+        "/customers/",
+        {"name": "Comercial Andes SpA", "country": "CL", "tax_id": "76.086.428-5",
+         "email": "billing@andes.cl", "address": "Av. Apoquindo 3000", **fields},
+        format="json",
+    )  # fmt: skip
+    assert response.status_code == 201, response.content
+    return dict(response.json())

@@ -1,0 +1,233 @@
+"""Saving a card through Stripe Checkout (setup mode), and charging and refunding it
+through Stripe: the same payment services and dunning outcomes as the sandbox."""
+
+import datetime
+from decimal import Decimal
+
+import pytest
+import time_machine
+from django.test import Client
+from django.utils import timezone
+
+from customers.models import Customer
+from invoices.models import Invoice
+from payments import services
+from payments.models import Payment, Source, StripeEvent
+from payments.tests.conftest import create_customer
+from tests.conftest import Tenant
+from tests.factories import FinalizedInvoiceFactory
+from tests.fake_stripe import FakeStripe, checkout_session_id, post_stripe_event
+
+pytestmark = pytest.mark.django_db
+
+NOW = datetime.datetime(2026, 12, 1, 12, 0, tzinfo=datetime.UTC)
+
+
+def save_card(tenant: Tenant, fake: FakeStripe, customer_id: str, card: str) -> Source:
+    """The whole setup flow: our API gives the Checkout URL, the payer completes it in
+    Stripe, Stripe sends checkout.session.completed, the event is processed."""
+    response = tenant.client.post(
+        f"/customers/{customer_id}/setup_intent/",
+        {"success_url": "https://shop.example.com/card-saved"},
+        format="json",
+    )
+    assert response.status_code == 200, response.content
+    event = fake.complete_checkout(checkout_session_id(response.json()["url"]), card)
+    assert post_stripe_event(tenant.workspace.id, event).status_code == 200
+    stored = StripeEvent.objects.get(stripe_id=event["id"])
+    processed = services.stripe_event_process(event_id=stored.id, now=timezone.now())
+    assert processed.status == "processed", processed.outcome
+    return Source.objects.get(customer_id=customer_id, default=True)
+
+
+def test_setup_intent_answers_a_stripe_checkout_url(stripe_tenant, fake_stripe):
+    customer = create_customer(stripe_tenant)
+
+    response = stripe_tenant.client.post(
+        f"/customers/{customer['id']}/setup_intent/",
+        {"success_url": "https://shop.example.com/ok"},
+        format="json",
+    )
+
+    assert response.status_code == 200, response.content
+    assert response.json()["gateway"] == "stripe"
+    session = fake_stripe.client().v1.checkout.sessions.retrieve(
+        checkout_session_id(response.json()["url"])
+    )
+    assert session.mode == "setup"
+    assert session.customer == Customer.objects.get(pk=customer["id"]).stripe_id
+
+
+def test_the_saved_card_becomes_the_default_source_without_its_number(stripe_tenant, fake_stripe):
+    customer = create_customer(stripe_tenant)
+
+    first = save_card(stripe_tenant, fake_stripe, customer["id"], "4242424242424242")
+    second = save_card(stripe_tenant, fake_stripe, customer["id"], "4000056655665556")
+
+    first.refresh_from_db()
+    assert (second.card_brand, second.card_last4, second.card_exp_year) == ("visa", "5556", 2034)
+    assert second.gateway_token.startswith("pm_")
+    assert (first.default, second.default) == (False, True)
+    listed = stripe_tenant.client.get(f"/sources/{second.id}/")
+    assert listed.json()["default"] is True
+    assert "4000056655665556" not in listed.content.decode()
+    stripe_customer = fake_stripe.client().v1.customers.retrieve(
+        Customer.objects.get(pk=customer["id"]).stripe_id
+    )
+    assert stripe_customer.invoice_settings.default_payment_method == second.gateway_token
+
+
+def test_without_stripe_the_card_is_saved_on_our_hosted_page(tenant):
+    customer = create_customer(tenant)
+    answer = tenant.client.post(
+        f"/customers/{customer['id']}/setup_intent/",
+        {"success_url": "https://shop.example.com/ok?from=app"},
+        format="json",
+    ).json()
+    page = Client()
+
+    shown = page.get(answer["url"])
+    declined = page.post(answer["url"], {"card_number": "4242 4242 4242 4241",
+                                         "expiry": "12/30", "cvc": "123"})  # fmt: skip
+    saved = page.post(answer["url"], {"card_number": "4242 4242 4242 4242",
+                                      "expiry": "12/30", "cvc": "123"})  # fmt: skip
+
+    assert answer["gateway"] == "sandbox"
+    assert shown.status_code == 200 and b"Save card" in shown.content
+    assert declined.status_code == 400 and b"not a valid card number" in declined.content
+    source = Source.objects.get(customer_id=customer["id"])
+    assert saved.status_code == 302
+    assert saved["Location"] == f"https://shop.example.com/ok?from=app&source={source.id}"
+    assert (source.gateway, source.default, source.card_last4) == ("sandbox", True, "4242")
+    for response in (shown, declined, saved):
+        assert b"4242424242424242" not in response.content
+
+
+def test_a_tampered_or_old_setup_page_is_gone(tenant):
+    customer = create_customer(tenant)
+    url = tenant.client.post(
+        f"/customers/{customer['id']}/setup_intent/",
+        {"success_url": "https://shop.example.com/ok"},
+        format="json",
+    ).json()["url"]
+
+    tampered = Client().get(url.replace("/hosted/", "x/hosted/"))
+    with time_machine.travel(timezone.now() + datetime.timedelta(hours=2)):
+        old = Client().get(url)
+
+    assert (tampered.status_code, old.status_code) == (410, 410)
+    assert not Source.objects.filter(customer_id=customer["id"]).exists()
+
+
+def test_setup_intent_needs_a_success_url(stripe_tenant):
+    customer = create_customer(stripe_tenant)
+
+    response = stripe_tenant.client.post(
+        f"/customers/{customer['id']}/setup_intent/", {}, format="json"
+    )
+
+    assert response.status_code == 400
+    assert "success_url" in response.json()
+
+
+@pytest.fixture
+def invoice_of(stripe_tenant, fake_stripe):
+    def make(card: str) -> tuple[Invoice, Source]:
+        customer = create_customer(stripe_tenant)
+        source = save_card(stripe_tenant, fake_stripe, customer["id"], card)
+        invoice = FinalizedInvoiceFactory(
+            workspace=stripe_tenant.workspace, test_mode=True, customer_id=customer["id"]
+        )
+        return invoice, source
+
+    return make
+
+
+def test_an_off_session_charge_succeeds_through_a_payment_intent(invoice_of, fake_stripe):
+    invoice, source = invoice_of("4242424242424242")
+
+    payment = services.payment_charge_invoice(invoice=invoice, source=source, now=NOW)
+
+    invoice.refresh_from_db()
+    assert (payment.status, invoice.status) == ("succeeded", "paid")
+    intent = fake_stripe.client().v1.payment_intents.retrieve(payment.gateway_reference)
+    assert intent.status == "succeeded"
+    assert Decimal(intent.amount) == payment.amount  # CLP has no minor unit in Stripe
+    assert intent.metadata["payment"] == payment.id
+
+
+@pytest.mark.parametrize(
+    ("card", "reason"),
+    [("4000000000000341", "card_declined"), ("4000002500003155", "authentication_required")],
+)
+def test_declines_and_authentication_fail_the_payment_as_the_sandbox_does(invoice_of, card, reason):
+    invoice, source = invoice_of(card)
+
+    payment = services.payment_charge_invoice(invoice=invoice, source=source, now=NOW)
+
+    invoice.refresh_from_db()
+    assert (payment.status, payment.failed_reason) == ("failed", reason)
+    assert invoice.status == "finalized"  # still owed: the dunning path retries it
+
+
+def test_a_charge_retried_with_the_same_payment_is_one_charge_in_stripe(invoice_of, fake_stripe):
+    invoice, source = invoice_of("4242424242424242")
+    payment = services.payment_charge_invoice(invoice=invoice, source=source, now=NOW)
+
+    from payments.gateways.registry import gateway_for
+
+    again = gateway_for("stripe", workspace_id=payment.workspace_id, test_mode=True).charge(
+        token=source.gateway_token, amount=payment.amount, currency="CLP", off_session=True,
+        reference=payment.id,
+    )  # fmt: skip
+
+    assert again.reference == payment.gateway_reference
+
+
+def test_a_refund_goes_through_stripe(invoice_of, fake_stripe):
+    invoice, source = invoice_of("4242424242424242")
+    payment = services.payment_charge_invoice(invoice=invoice, source=source, now=NOW)
+
+    services.payment_refund(payment=payment, amount=Decimal("100"), now=NOW)
+
+    refund = Payment.objects.get(pk=payment.pk).refunds.get()
+    assert refund.gateway_reference.startswith("re_")
+    in_stripe = fake_stripe.client().v1.refunds.retrieve(refund.gateway_reference)
+    assert (in_stripe.amount, in_stripe.status) == (100, "succeeded")
+
+
+def test_a_payment_link_is_paid_on_stripe_checkout_and_recorded_by_the_event(
+    stripe_tenant, fake_stripe
+):
+    customer = create_customer(stripe_tenant)
+    invoice = FinalizedInvoiceFactory(
+        workspace=stripe_tenant.workspace, test_mode=True, customer_id=customer["id"]
+    )
+    link = stripe_tenant.client.post(
+        "/payment_links/links/", {"invoice": invoice.id}, format="json"
+    ).json()
+    page = Client()
+
+    redirected = page.get(link["url"])
+    session_id = checkout_session_id(redirected["Location"])
+    session = fake_stripe.client().v1.checkout.sessions.retrieve(session_id)
+    back = page.get(session.success_url)  # the payer returns before Stripe's event
+    event = fake_stripe.complete_checkout(session_id)
+    for _ in range(2):  # Stripe may send it twice
+        assert post_stripe_event(stripe_tenant.workspace.id, event).status_code == 200
+    stored = StripeEvent.objects.get(stripe_id=event["id"])
+    processed = services.stripe_event_process(event_id=stored.id, now=timezone.now())
+    shown = page.get(session.success_url)
+
+    assert redirected.status_code == 302
+    assert (session.mode, session.amount_total) == ("payment", int(invoice.total))
+    assert b"confirming your payment" in back.content
+    assert processed.status == "processed", processed.outcome
+    invoice.refresh_from_db()
+    payment = Payment.objects.get(allocations__invoice=invoice)
+    assert (invoice.status, payment.status, payment.gateway) == ("paid", "succeeded", "stripe")
+    assert payment.gateway_reference == event["data"]["object"]["payment_intent"]
+    assert shown.status_code == 200 and b"Payment successful" in shown.content
+    assert stripe_tenant.client.get(f"/payment_links/links/{link['id']}/").json()["status"] == (
+        "paid"
+    )

@@ -1,0 +1,195 @@
+"""A fake Stripe for the tests: localstripe, plus what it lacks, in one real process.
+
+Run as `python -m tests.stripe_server --port N --keys sk_test_a,sk_test_b`. It serves
+localstripe's stateful API (customers, payment methods, setup and payment intents,
+refunds) and adds, in Stripe's wire format:
+
+- API keys: only the listed secret keys are valid; any other key is a 401, as Stripe
+  answers an unknown key (localstripe accepts any `sk_…`).
+- `Idempotency-Key`: a POST repeated with the same key replays the first answer, as
+  Stripe does for 24 hours (localstripe ignores the header).
+- Checkout sessions (`/v1/checkout/sessions`), which localstripe does not have, and a
+  test-only `POST /_test/checkout/sessions/{id}/complete` that plays the payer: it saves
+  a test card on the session's customer and answers the `checkout.session.completed`
+  event Stripe would send. The tests sign that event with the `stripe` library.
+
+localstripe's state lives in this process only (its disk dump is turned off: several
+fakes may run at once on one machine).
+"""
+
+import argparse
+import json
+import secrets
+import time
+from typing import Any
+
+from aiohttp import web
+from localstripe import resources, server
+from localstripe.errors import UserError
+
+
+def _no_disk(*_: Any, **__: Any) -> None:
+    return None
+
+
+resources.Store.dump_to_disk = _no_disk  # type: ignore[method-assign]
+resources.Store.try_load_from_disk = _no_disk  # type: ignore[method-assign]
+
+VALID_KEYS: set[str] = set()
+_REPLAYS: dict[tuple[str, str], tuple[int, bytes]] = {}
+_SESSIONS: dict[str, dict[str, Any]] = {}
+
+
+def _api_key(request: web.Request) -> str:
+    header = request.headers.get("Authorization", "")
+    scheme, _, value = header.partition(" ")
+    return value if scheme == "Bearer" else ""
+
+
+@web.middleware
+async def valid_keys_only(request: web.Request, handler: Any) -> web.StreamResponse:
+    if request.path.startswith("/v1/") and _api_key(request) not in VALID_KEYS:
+        key = _api_key(request)
+        raise UserError(401, f"Invalid API Key provided: {key[:8]}****{key[-4:]}")
+    return await handler(request)
+
+
+@web.middleware
+async def idempotent_posts(request: web.Request, handler: Any) -> web.StreamResponse:
+    key = request.headers.get("Idempotency-Key")
+    if request.method != "POST" or not key or not request.path.startswith("/v1/"):
+        return await handler(request)
+    scope = (_api_key(request), key)
+    if scope in _REPLAYS:
+        status, body = _REPLAYS[scope]
+        return web.Response(
+            status=status,
+            body=body,
+            content_type="application/json",
+            headers={"Idempotent-Replayed": "true"},
+        )
+    try:
+        response = await handler(request)
+    except UserError as error:
+        response = error.to_response()
+    if isinstance(response, web.Response) and response.body is not None:
+        _REPLAYS[scope] = (response.status, bytes(response.body))  # type: ignore[arg-type]
+    return response
+
+
+def _session_json(session: dict[str, Any]) -> web.Response:
+    return server.json_response(session)
+
+
+async def checkout_session_create(request: web.Request) -> web.Response:
+    data = await server.get_post_data(request) or {}
+    mode = data.get("mode")
+    if mode not in ("setup", "payment"):
+        raise UserError(400, "Invalid mode: must be one of payment, setup, subscription")
+    if not data.get("success_url"):
+        raise UserError(400, "Missing required param: success_url.")
+    customer = data.get("customer")
+    if customer:
+        resources.Customer._api_retrieve(customer)  # 404 for an unknown customer
+    session_id = "cs_test_" + secrets.token_hex(12)
+    session = {
+        "id": session_id,
+        "object": "checkout.session",
+        "mode": mode,
+        "customer": customer,
+        "success_url": data["success_url"],
+        "cancel_url": data.get("cancel_url"),
+        "client_reference_id": data.get("client_reference_id"),
+        "metadata": data.get("metadata") or {},
+        "currency": data.get("currency"),
+        "amount_total": None,
+        "status": "open",
+        "payment_status": "unpaid",
+        "setup_intent": None,
+        "payment_intent": None,
+        "livemode": False,
+        "created": int(time.time()),
+        "url": f"http://{request.host}/_test/checkout/{session_id}",
+    }
+    if mode == "payment":
+        items = data.get("line_items") or []
+        session["amount_total"] = sum(
+            int(item["price_data"]["unit_amount"]) * int(item.get("quantity", 1)) for item in items
+        )
+        session["currency"] = items[0]["price_data"]["currency"] if items else None
+    _SESSIONS[session_id] = session
+    return _session_json(session)
+
+
+def _session(request: web.Request) -> dict[str, Any]:
+    session = _SESSIONS.get(request.match_info["id"])
+    if session is None:
+        raise UserError(404, "No such checkout.session")
+    return session
+
+
+async def checkout_session_retrieve(request: web.Request) -> web.Response:
+    return _session_json(_session(request))
+
+
+async def checkout_session_complete(request: web.Request) -> web.Response:
+    """The payer fills in `card` on the hosted page and submits it."""
+    session = _session(request)
+    data = await server.get_post_data(request) or {}
+    number = data.get("card", "4242424242424242")
+    if session["customer"] is None:
+        session["customer"] = resources.Customer().id
+    method = resources.PaymentMethod(
+        type="card", card={"number": number, "exp_month": 12, "exp_year": 2034, "cvc": "123"}
+    )
+    resources.PaymentMethod._api_attach(method.id, customer=session["customer"])
+    if session["mode"] == "setup":
+        intent = resources.SetupIntent(customer=session["customer"])
+        resources.SetupIntent._api_confirm(intent.id, payment_method=method.id)
+        session["setup_intent"] = intent.id
+    else:
+        payment = resources.PaymentIntent._api_create(
+            amount=session["amount_total"],
+            currency=session["currency"],
+            customer=session["customer"],
+            payment_method=method.id,
+            confirm=True,
+        )
+        session["payment_intent"] = payment.id
+        session["payment_status"] = "paid" if payment.status == "succeeded" else "unpaid"
+    session["status"] = "complete"
+    event = {
+        "id": "evt_" + secrets.token_hex(12),
+        "object": "event",
+        "type": "checkout.session.completed",
+        "created": int(time.time()),
+        "livemode": False,
+        "api_version": "2024-06-20",
+        "data": {"object": session},
+    }
+    return server.json_response(event)
+
+
+def build_app(keys: set[str]) -> web.Application:
+    VALID_KEYS.update(keys)
+    app = server.app
+    app.middlewares.append(valid_keys_only)
+    app.middlewares.append(idempotent_posts)
+    app.router.add_post("/v1/checkout/sessions", checkout_session_create)
+    app.router.add_get("/v1/checkout/sessions/{id}", checkout_session_retrieve)
+    app.router.add_post("/_test/checkout/sessions/{id}/complete", checkout_session_complete)
+    return app
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--port", type=int, required=True)
+    parser.add_argument("--keys", required=True, help="Comma-separated valid secret keys.")
+    args = parser.parse_args()
+    app = build_app(set(args.keys.split(",")))
+    print(json.dumps({"listening": args.port}), flush=True)
+    web.run_app(app, host="127.0.0.1", port=args.port, print=None, access_log=None)
+
+
+if __name__ == "__main__":
+    main()
