@@ -1,6 +1,7 @@
 """A workspace's gateway connections. A Stripe connection's secret key is checked with
 Stripe when it is set: a key Stripe refuses is never stored."""
 
+from collections.abc import Mapping
 from datetime import datetime
 from typing import Any, TypedDict, Unpack
 
@@ -20,7 +21,7 @@ _STRIPE_PREFIXES = {
 }
 
 
-def _check_stripe_fields(fields: dict[str, Any]) -> None:
+def _check_stripe_fields(fields: Mapping[str, Any]) -> None:
     errors = {
         name: [f"A Stripe {name.replace('_', ' ')} starts with {' or '.join(prefixes)}."]
         for name, prefixes in _STRIPE_PREFIXES.items()

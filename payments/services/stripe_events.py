@@ -20,6 +20,7 @@ from django.db import IntegrityError, transaction
 
 from billing.errors import DomainError, NotFound
 from billing.models import Workspace
+from billing.queueing import task_queue
 from customers.choices import StripeSyncStatus
 from customers.models import Customer
 from customers.services import customer_record_stripe_sync
@@ -90,8 +91,6 @@ def _store(
     body: dict[str, Any],
     created: datetime,
 ) -> StripeEvent:
-    from payments.tasks import process_stripe_event
-
     scope = {"workspace": workspace, "test_mode": test_mode, "stripe_id": stripe_id}
     try:
         with transaction.atomic():
@@ -100,7 +99,9 @@ def _store(
             )
     except IntegrityError:
         return StripeEvent.objects.get(**scope)  # a resend: stored and queued already
-    transaction.on_commit(lambda: process_stripe_event.delay(event_id=event.id))
+    transaction.on_commit(
+        lambda: task_queue("payments.tasks.process_stripe_event", kwargs={"event_id": event.id})
+    )
     return event
 
 
