@@ -4,7 +4,7 @@ leaves the message on the broker; every task must therefore be idempotent."""
 import os
 from pathlib import Path
 
-from celery import Celery
+from celery import Celery, signals
 from celery.schedules import crontab
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
@@ -63,6 +63,22 @@ app.conf.update(
     },
 )
 app.autodiscover_tasks()
+
+
+@signals.worker_init.connect
+@signals.beat_init.connect
+def refuse_forgeable_keys(**kwargs: object) -> None:
+    # Celery logs and swallows exceptions from signal handlers; SystemExit is not
+    # swallowed, so a worker or beat on a weak key stops instead of running.
+    from django.core.exceptions import ImproperlyConfigured
+
+    from billing.secrets_check import ensure_production_secrets
+
+    try:
+        ensure_production_secrets()
+    except ImproperlyConfigured as exc:
+        raise SystemExit(str(exc)) from exc
+
 
 # The filesystem broker needs its folders before the first message is written.
 for option in ("data_folder_in", "data_folder_out", "control_folder"):
