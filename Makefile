@@ -71,7 +71,8 @@ run: install $(LOCAL_KEYS)
 		print("       http://127.0.0.1:$(PORT)/customers/"); \
 		print()'
 	@# honcho gives each process a PORT counting up from -p: web gets $(PORT).
-	set -a && . ./$(LOCAL_KEYS) && set +a && PATH="$(BIN):$$PATH" $(BIN)/honcho -f Procfile start -p $(PORT)
+	set -a && . ./$(LOCAL_KEYS) && set +a && PUBLIC_URL="$${PUBLIC_URL:-http://127.0.0.1:$(PORT)}" \
+		PATH="$(BIN):$$PATH" $(BIN)/honcho -f Procfile start -p $(PORT)
 
 test: install
 	@$(PY) -m pytest $(PYTEST_ARGS); status=$$?; \

@@ -22,7 +22,11 @@ DEBUG = env.bool("DEBUG", default=False)
 SECRET_KEY = env.str("SECRET_KEY", default="dev-only-insecure-secret-key-change-me-in-production")
 # Signs JWTs; required, and different from SECRET_KEY, with DEBUG off.
 JWT_SIGNING_KEY = env.str("JWT_SIGNING_KEY", default="")
-ALLOWED_HOSTS = env.list("ALLOWED_HOSTS", default=["*"])
+# The names this server answers to; a request naming another host is refused (400).
+ALLOWED_HOSTS = env.list("ALLOWED_HOSTS", default=["localhost", "127.0.0.1", "[::1]"])
+# Where customers and API callers reach this server: the base of every absolute link it
+# hands out (billing/links.py), whatever Host header a request carries.
+PUBLIC_URL = env.str("PUBLIC_URL", default="http://127.0.0.1:8000")
 CSRF_TRUSTED_ORIGINS = env.list("CSRF_TRUSTED_ORIGINS", default=[])
 
 INSTALLED_APPS = [

@@ -217,6 +217,14 @@ def not_found(request: HttpRequest) -> HttpResponse:
     return JsonResponse({"detail": detail, "code": "not_found"}, status=404)
 
 
+def bad_request(request: HttpRequest, exception: Exception) -> HttpResponse:
+    """A 400 Django raises before any view runs (a Host header not in ALLOWED_HOSTS, a
+    malformed request) in the error shape of the API (config.urls' handler400)."""
+    if request.path.startswith("/admin/"):
+        return defaults.bad_request(request, exception)
+    return JsonResponse({"detail": "Bad request.", "code": "bad_request"}, status=400)
+
+
 def server_error(request: HttpRequest) -> HttpResponse:
     """A 500 in the error shape of the API (config.urls' handler500); the admin keeps
     Django's page."""

@@ -4,7 +4,6 @@ commit and swept by beat when a queued render was lost."""
 
 from collections.abc import Sequence
 from datetime import datetime, timedelta
-from typing import Any
 
 from django.apps import apps
 from django.conf import settings
@@ -14,6 +13,7 @@ from django.db import transaction
 from django.db.models import Q
 from django.urls import reverse
 
+from billing.links import public_url
 from billing.models import FiscalDocument
 from invoices.pdf.context import PDF_DOCUMENTS
 from invoices.pdf.render import document_pdf_render
@@ -139,13 +139,13 @@ def document_file_token(document: FiscalDocument) -> str:
     return _signer().sign_object([document._meta.label, document.pk])
 
 
-def document_file_url(document: FiscalDocument, request: Any = None) -> str | None:
+def document_file_url(document: FiscalDocument) -> str | None:
     """A link to the stored PDF that works without a token until it expires; None
     while no PDF is stored."""
     if not document.pdf:
         return None
     path = reverse("document-file", kwargs={"token": document_file_token(document)})
-    return request.build_absolute_uri(path) if request is not None else path
+    return public_url(path)
 
 
 def document_from_token(token: str) -> FiscalDocument | None:

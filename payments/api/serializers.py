@@ -6,6 +6,7 @@ from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from billing.clock import clock_now_for
+from billing.links import public_url
 from billing.representations import StrictFieldsMixin, TenantModelSerializer, TenantRelatedField
 from payments.choices import GatewayKind, PaymentLinkState, PaymentStatus, SourceUsage
 from payments.models import (
@@ -16,7 +17,6 @@ from payments.models import (
 )
 from payments.representations import (
     CurrencyCodeField,
-    absolute_url,
     payment_amount,
 )
 from payments.services import payment_link_amount, payment_link_state
@@ -143,7 +143,7 @@ class PaymentLinkSerializer(TenantModelSerializer):
 
     def get_url(self, link: PaymentLink) -> str:
         path = reverse("payment-link-hosted", kwargs={"key": link.publishable_key})
-        return absolute_url(self.context.get("request"), path)
+        return public_url(path)
 
     @extend_schema_field(serializers.ChoiceField(choices=PaymentLinkState.choices))
     def get_status(self, link: PaymentLink) -> str:
@@ -183,7 +183,7 @@ class PaymentLinkPublicSerializer(serializers.ModelSerializer):
 
     def get_url(self, link: PaymentLink) -> str:
         path = reverse("payment-link-hosted", kwargs={"key": link.publishable_key})
-        return absolute_url(self.context.get("request"), path)
+        return public_url(path)
 
     @extend_schema_field(serializers.ChoiceField(choices=PaymentLinkState.choices))
     def get_status(self, link: PaymentLink) -> str:

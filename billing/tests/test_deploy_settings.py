@@ -1,4 +1,5 @@
-"""With DEBUG off the server refuses to run on a signing key anyone can know."""
+"""Production settings: with DEBUG off the server refuses to run on a signing key anyone
+can know, and it answers only to the host names it is given."""
 
 import os
 import secrets
@@ -28,9 +29,9 @@ def run(args: list[str], **keys: str) -> subprocess.CompletedProcess[str]:
     env = {
         name: value
         for name, value in os.environ.items()
-        if name not in ("SECRET_KEY", "JWT_SIGNING_KEY", "DJANGO_SETTINGS_MODULE")
+        if name not in ("SECRET_KEY", "JWT_SIGNING_KEY", "DJANGO_SETTINGS_MODULE", "ALLOWED_HOSTS")
     }
-    env.update(DEBUG="false", DJANGO_SETTINGS_MODULE="config.settings", **keys)
+    env.update({"DEBUG": "false", "DJANGO_SETTINGS_MODULE": "config.settings", **keys})
     return subprocess.run(
         args, cwd=ROOT, env=env, capture_output=True, text=True, timeout=120, check=False
     )
@@ -138,3 +139,12 @@ def test_a_jwt_signed_with_the_published_default_key_is_refused(tenant):
     response = client.get("/customers/")
 
     assert response.status_code == 401
+
+
+def test_allowed_hosts_default_to_local_names():
+    result = run(
+        [sys.executable, "-c", "from django.conf import settings; print(settings.ALLOWED_HOSTS)"],
+        DEBUG="true",
+    )
+
+    assert result.stdout.strip() == "['localhost', '127.0.0.1', '[::1]']", result.stderr
