@@ -10,7 +10,7 @@ from django.conf import settings
 from django.utils import timezone
 
 from webhooks.services import AttemptResult, OutgoingRequest
-from webhooks.url_safety import UnsafeUrl, check_webhook_url
+from webhooks.url_safety import UnsafeUrl, webhook_target
 
 
 @functools.cache
@@ -23,8 +23,15 @@ def _client() -> httpx.Client:
 def post(request: OutgoingRequest) -> AttemptResult:
     started = time.monotonic()
     try:
-        check_webhook_url(request.url, test_mode=request.test_mode)
-        response = _client().post(request.url, content=request.body, headers=request.headers)
+        # Connect to the address just checked: a second resolution could be answered
+        # with a private one (DNS rebinding).
+        target = webhook_target(request.url, test_mode=request.test_mode)
+        response = _client().post(
+            target.url,
+            content=request.body,
+            headers={**request.headers, "Host": target.host_header},
+            extensions={"sni_hostname": target.server_name},
+        )
     except UnsafeUrl as exc:
         return AttemptResult(None, _elapsed_ms(started), error=f"unsafe url: {exc}")
     except httpx.TimeoutException:
