@@ -150,6 +150,10 @@ REST_FRAMEWORK = {
     "TEST_REQUEST_DEFAULT_FORMAT": "json",
 }
 
+# Failed authentications (bad API keys, JWTs, passwords) one client address may make
+# before it gets 429 for the rest of the window (billing/auth.py).
+AUTH_FAILURE_RATE = env.str("AUTH_FAILURE_RATE", default="10/min")
+
 SIMPLE_JWT = {
     "ACCESS_TOKEN_LIFETIME": timedelta(minutes=env.int("JWT_ACCESS_MINUTES", default=15)),
     "REFRESH_TOKEN_LIFETIME": timedelta(days=env.int("JWT_REFRESH_DAYS", default=7)),

@@ -10,3 +10,7 @@ os.environ.setdefault("SECRET_KEY", secrets.token_urlsafe(50))
 os.environ.setdefault("JWT_SIGNING_KEY", secrets.token_urlsafe(50))
 
 from config.settings import *  # noqa: F403
+
+# Suites that send bad credentials to every route would trip the production limit;
+# billing/tests/test_auth_throttling.py sets a small one to test it.
+AUTH_FAILURE_RATE = "100000/min"
