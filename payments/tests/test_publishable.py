@@ -435,3 +435,49 @@ def test_test_mode_payer_actions_and_link_states_follow_the_test_clock(db, brows
     assert expires_at == ahead + services.PAYMENT_AUTHENTICATION_WINDOW
     assert public["status"] == "expired"
     assert [link["status"] for link in listed] == ["expired"]
+
+
+def test_an_idempotency_key_replays_the_first_authorize(tenant, invoice, browser):
+    payment = _waiting_payment(tenant, invoice)
+    body = {"client_secret": payment["client_secret"], "card": {"number": sandbox.SUCCEEDS, **CARD}}
+    url = f"/publishable/payments/{payment['id']}/authorize/"
+
+    first = browser.post(url, body, format="json", HTTP_IDEMPOTENCY_KEY="pay-once")
+    replay = browser.post(url, body, format="json", HTTP_IDEMPOTENCY_KEY="pay-once")
+
+    assert first.status_code == 200, first.content
+    assert replay.status_code == 200, replay.content
+    assert replay.json() == first.json()
+    assert replay.headers["Idempotent-Replayed"] == "true"
+
+
+def test_an_idempotency_key_replays_the_first_source(tenant, invoice, browser):
+    link = PaymentLinkFactory(workspace=tenant.workspace)
+    body = {"key": link.publishable_key, "card": {"number": sandbox.SUCCEEDS, **CARD}}
+
+    first = browser.post("/publishable/sources/", body, format="json", HTTP_IDEMPOTENCY_KEY="k1")
+    replay = browser.post("/publishable/sources/", body, format="json", HTTP_IDEMPOTENCY_KEY="k1")
+
+    assert first.status_code == 201, first.content
+    assert (replay.status_code, replay.json()) == (201, first.json())
+    assert Source.objects.count() == 1
+
+
+def test_a_payer_key_never_answers_with_the_merchant_s_response(tenant, invoice, browser):
+    merchant = tenant.client.post(
+        "/payments/",
+        {"invoice": invoice.id, "status": "requires_payment_method"},
+        HTTP_IDEMPOTENCY_KEY="shared",
+    )
+    payment = merchant.json()
+    body = {"client_secret": payment["client_secret"], "card": {"number": sandbox.SUCCEEDS, **CARD}}
+
+    payer = browser.post(
+        f"/publishable/payments/{payment['id']}/authorize/",
+        body,
+        format="json",
+        HTTP_IDEMPOTENCY_KEY="shared",
+    )
+
+    assert payer.status_code == 200, payer.content
+    assert payer.json()["status"] == "succeeded"
