@@ -154,6 +154,11 @@ REST_FRAMEWORK = {
 # before it gets 429 for the rest of the window (billing/auth.py).
 AUTH_FAILURE_RATE = env.str("AUTH_FAILURE_RATE", default="10/min")
 
+# Attempts on the publishable (browser) routes per checkout key and per client address
+# (payments/api/throttling.py): enough to retry a declined card, not to test cards.
+PUBLISHABLE_KEY_RATE = env.str("PUBLISHABLE_KEY_RATE", default="10/hour")
+PUBLISHABLE_ADDRESS_RATE = env.str("PUBLISHABLE_ADDRESS_RATE", default="60/hour")
+
 SIMPLE_JWT = {
     "ACCESS_TOKEN_LIFETIME": timedelta(minutes=env.int("JWT_ACCESS_MINUTES", default=15)),
     "REFRESH_TOKEN_LIFETIME": timedelta(days=env.int("JWT_REFRESH_DAYS", default=7)),

@@ -11,6 +11,9 @@ os.environ.setdefault("JWT_SIGNING_KEY", secrets.token_urlsafe(50))
 
 from config.settings import *  # noqa: F403
 
-# Suites that send bad credentials to every route would trip the production limit;
-# billing/tests/test_auth_throttling.py sets a small one to test it.
+# Suites that send bad credentials to every route, or drive one checkout through many
+# steps, would trip the production limits; the tests of those limits set small ones
+# (billing/tests/test_auth_throttling.py, payments/tests/test_publishable.py).
 AUTH_FAILURE_RATE = "100000/min"
+PUBLISHABLE_KEY_RATE = "100000/min"
+PUBLISHABLE_ADDRESS_RATE = "100000/min"

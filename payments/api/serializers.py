@@ -207,7 +207,7 @@ class PublishableCardSerializer(StrictFieldsMixin, serializers.Serializer):
 
 class PublishablePaymentAuthorizeSerializer(StrictFieldsMixin, serializers.Serializer):
     """`client_secret` is the payment's or its intent's. Pay with either a `card` or a
-    `source` (`sou_…`) of the payment's customer or created with this payment's key."""
+    `source` (`sou_…`) created with this checkout's key."""
 
     client_secret = serializers.CharField(max_length=128)
     card = PublishableCardSerializer(required=False)
@@ -264,6 +264,11 @@ class PublishableSourceCreateSerializer(StrictFieldsMixin, serializers.Serialize
 
     key = serializers.CharField(max_length=128)
     usage = serializers.ChoiceField(choices=SourceUsage.choices, default=SourceUsage.SINGLE)
+    save_consent = serializers.BooleanField(
+        default=False,
+        help_text="The payer agreed to save the card for later charges: required (true) "
+        "for `usage: reusable`.",
+    )
     card = PublishableCardSerializer()
 
 

@@ -34,6 +34,7 @@ from payments.api.serializers import (
     SourcePublicSerializer,
     SourceSerializer,
 )
+from payments.api.throttling import PublishableAddressThrottle, PublishableKeyThrottle
 from payments.filters import IntentFilter, PaymentFilter, PaymentLinkFilter, SourceFilter
 from payments.gateways.base import CardInput
 from payments.models import Intent, Payment, PaymentGateway, PaymentLink, Source
@@ -242,6 +243,7 @@ class _PublishableView(TransactionalAPIView):
 
     permission_classes = [permissions.AllowAny]
     authentication_classes: list[Any] = []
+    throttle_classes = [PublishableKeyThrottle, PublishableAddressThrottle]
 
     def checkout(self, request: Request) -> PaymentLink | Intent | Payment | None:
         """What the request's key opens, or None."""
@@ -355,6 +357,7 @@ class PublishableSourceCreateView(_PublishableView):
             owner=owner,
             card=CardInput(**data["card"]),
             usage=data["usage"],
+            save_consent=data["save_consent"],
             now=clock_now_for(owner),
         )
         return Response(SourcePublicSerializer(source).data, status=201)
