@@ -198,6 +198,10 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
 }
 
+# A piece of work a beat sweep queued is not queued again for this long, unless a task
+# took it up meanwhile (billing/sweeps.py): the bound on copies of it on the broker.
+SWEEP_ENQUEUE_LEASE_SECONDS = env.int("SWEEP_ENQUEUE_LEASE_SECONDS", default=600)
+
 # Idempotency keys are kept this long, then purged by beat.
 IDEMPOTENCY_KEY_TTL = timedelta(hours=24)
 
