@@ -64,8 +64,22 @@ def document_pdf(*, document: FiscalDocument) -> bytes:
     if not document.pdf:
         document_pdf_store(model_label=document._meta.label, document_id=document.pk)
         document.refresh_from_db(fields=["pdf"])
+    document_pdf_restore(document=document)
     with document.pdf.open("rb") as stored:
         return stored.read()
+
+
+def document_pdf_restore(*, document: FiscalDocument) -> None:
+    """Render a stored PDF again, under its name, when its file is gone: written by a
+    worker whose storage the web process does not share, or lost. A missing file must not
+    make the document's PDF unreadable."""
+    field = document.pdf
+    if not field.name or field.storage.exists(field.name):
+        return
+    content = document_pdf_render(_load(type(document), document.pk))
+    saved = field.storage.save(field.name, ContentFile(content), max_length=field.field.max_length)
+    if saved != field.name:  # a concurrent restore wrote it first: keep that one
+        field.storage.delete(saved)
 
 
 def document_pdf_schedule(document: FiscalDocument) -> None:
@@ -160,4 +174,5 @@ def document_from_token(token: str) -> FiscalDocument | None:
     document = model._default_manager.select_related("document").filter(pk=document_id).first()
     if document is None or not document.pdf:
         return None
+    document_pdf_restore(document=document)
     return document

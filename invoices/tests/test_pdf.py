@@ -349,3 +349,21 @@ def test_a_host_not_allowed_is_a_json_400(rendered, tenant):
 
     assert response.status_code == 400
     assert response.json() == {"detail": "Bad request.", "code": "bad_request"}
+
+
+def test_a_missing_stored_file_is_rendered_again_not_a_500(rendered, tenant):
+    # As when the worker that rendered it wrote to storage this process does not share.
+    Path(rendered.pdf.path).unlink()
+    local_file = tenant.client.get(f"/invoices/{rendered.id}/").json()["local_file"]
+
+    by_route = tenant.client.get(f"/invoices/{rendered.id}/pdf/")
+    by_link = APIClient().get(local_file)
+
+    assert by_route.status_code == 200
+    assert by_route["Content-Type"] == "application/pdf"
+    assert by_route.content.startswith(b"%PDF")
+    assert by_link.status_code == 200
+    assert b"".join(by_link.streaming_content).startswith(b"%PDF")
+    assert Path(rendered.pdf.path).exists()
+    rendered.refresh_from_db()
+    assert Path(rendered.pdf.path).name == f"{rendered.pk}.pdf"
