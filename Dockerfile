@@ -27,7 +27,7 @@ RUN python -c 'import tomllib; print("\n".join(tomllib.load(open("pyproject.toml
 COPY . .
 RUN python manage.py collectstatic --noinput \
     && useradd --system --home-dir /app --shell /usr/sbin/nologin app \
-    && mkdir -p var \
+    && mkdir -p var/media \
     && chown -R app:app var
 
 USER app

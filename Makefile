@@ -9,6 +9,8 @@ BIN := $(CURDIR)/$(VENV)/bin
 STAMP := $(VENV)/.installed
 PORT ?= 8000
 PYTEST_ARGS ?=
+# Signing keys made once for this machine, so `make run` never serves on a published key.
+LOCAL_KEYS := var/local-keys.env
 # The project's packages (tests/ is excluded from mypy in pyproject; bench/ holds scripts).
 MYPY_TARGETS := $(filter-out tests,$(patsubst %/__init__.py,%,$(wildcard */__init__.py)))
 
@@ -46,7 +48,14 @@ $(STAMP): pyproject.toml
 	$(PY) -m pip install --quiet --disable-pip-version-check -r $(VENV)/requirements.txt
 	@touch $(STAMP)
 
-run: install
+$(LOCAL_KEYS):
+	@mkdir -p var
+	@# Written as ${VAR:-key} so keys set in the environment win over these.
+	@$(PY) -c 'import secrets; \
+		print("SECRET_KEY=$${SECRET_KEY:-" + secrets.token_urlsafe(50) + "}"); \
+		print("JWT_SIGNING_KEY=$${JWT_SIGNING_KEY:-" + secrets.token_urlsafe(50) + "}")' > $@
+
+run: install $(LOCAL_KEYS)
 	@mkdir -p var
 	$(PY) manage.py migrate --noinput
 	@$(PY) manage.py create_workspace --name Demo --country CL --email demo@example.com --tax-id 76086428-5 --json \
@@ -62,7 +71,8 @@ run: install
 		print("       http://127.0.0.1:$(PORT)/customers/"); \
 		print()'
 	@# honcho gives each process a PORT counting up from -p: web gets $(PORT).
-	PATH="$(BIN):$$PATH" $(BIN)/honcho -f Procfile start -p $(PORT)
+	set -a && . ./$(LOCAL_KEYS) && set +a && PUBLIC_URL="$${PUBLIC_URL:-http://127.0.0.1:$(PORT)}" \
+		PATH="$(BIN):$$PATH" $(BIN)/honcho -f Procfile start -p $(PORT)
 
 test: install
 	@$(PY) -m pytest $(PYTEST_ARGS); status=$$?; \

@@ -3,6 +3,7 @@
 exists and is migrated."""
 
 import os
+import secrets
 import subprocess
 import sys
 from pathlib import Path
@@ -19,6 +20,10 @@ def bench_environment(default_database: str, **settings: str) -> str:
     database_url = os.environ.get(
         "BENCH_DATABASE_URL", f"postgres://postgres@127.0.0.1:5432/{default_database}"
     )
+    # Keys made up for the run (the server refuses published ones with DEBUG off); in the
+    # environment, so the workers a bench starts sign and verify with the same keys.
+    os.environ.setdefault("SECRET_KEY", secrets.token_urlsafe(50))
+    os.environ.setdefault("JWT_SIGNING_KEY", secrets.token_urlsafe(50))
     os.environ.update(
         DATABASE_URL=database_url,
         DJANGO_SETTINGS_MODULE="config.settings",

@@ -6,5 +6,7 @@ class BillingConfig(AppConfig):
     verbose_name = "Platform"
 
     def ready(self) -> None:
-        # Registers the OpenAPI security schemes for our authentication classes.
+        # Registers the OpenAPI security schemes for our authentication classes, and the
+        # deploy check on the signing keys.
+        from billing import secrets_check  # noqa: F401
         from billing.api import schema  # noqa: F401

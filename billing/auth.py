@@ -1,14 +1,55 @@
-"""Authentication: `Authorization: Token <key>` (API keys) and `Bearer <jwt>`."""
+"""Authentication: `Authorization: Token <key>` (API keys) and `Bearer <jwt>`, and the
+limit on failed attempts per client address."""
 
+import time
 from typing import Any
 
+from django.conf import settings
 from django.contrib.auth.models import AbstractBaseUser
+from django.core.cache import cache
 from rest_framework import authentication, exceptions
 from rest_framework.request import Request
+from rest_framework.throttling import BaseThrottle
 from rest_framework_simplejwt.authentication import JWTAuthentication
 
 from billing.models import ApiToken
+from billing.services.jwt_sessions import SESSION_CLAIM, jwt_session_is_open
 from billing.services.workspaces import hash_token_key
+
+# Guessing keys, tokens or passwords: once an address has failed this often in the
+# window (AUTH_FAILURE_RATE, "10/min"), it gets 429 until the window ends.
+
+
+_PERIOD_SECONDS = {"s": 1, "m": 60, "h": 3600, "d": 86400}  # as DRF's rates read
+
+
+def _failure_window(request: Request) -> tuple[str, int, int]:
+    """The cache key of the address's current window, its limit and seconds left."""
+    count, period = settings.AUTH_FAILURE_RATE.split("/")
+    limit, seconds = int(count), _PERIOD_SECONDS[period[0]]
+    now = int(time.time())
+    address = BaseThrottle().get_ident(request)
+    return f"auth-failures:{address}:{now // seconds}", limit, seconds - now % seconds
+
+
+def refuse_after_too_many_failures(request: Request) -> None:
+    key, limit, wait = _failure_window(request)
+    if cache.get(key, 0) >= limit:
+        raise exceptions.Throttled(wait, detail="Too many failed authentication attempts.")
+
+
+def record_authentication_failure(request: Request) -> None:
+    key, _, wait = _failure_window(request)
+    cache.add(key, 0, timeout=wait + 1)
+    try:
+        cache.incr(key)
+    except ValueError:  # expired between add and incr: this failure opens a new window
+        cache.add(key, 1, timeout=wait + 1)
+
+
+def _failed(request: Request, message: str) -> exceptions.AuthenticationFailed:
+    record_authentication_failure(request)
+    return exceptions.AuthenticationFailed(message)
 
 
 class ApiTokenAuthentication(authentication.BaseAuthentication):
@@ -18,10 +59,9 @@ class ApiTokenAuthentication(authentication.BaseAuthentication):
         parts = authentication.get_authorization_header(request).split()
         if not parts or parts[0].decode(errors="replace").lower() != self.keyword:
             return None
+        refuse_after_too_many_failures(request)
         if len(parts) != 2:
-            raise exceptions.AuthenticationFailed(
-                "Invalid token header: use `Authorization: Token <key>`."
-            )
+            raise _failed(request, "Invalid token header: use `Authorization: Token <key>`.")
         key = parts[1].decode(errors="replace")
         token = (
             ApiToken.objects.select_related("user")
@@ -29,7 +69,7 @@ class ApiTokenAuthentication(authentication.BaseAuthentication):
             .first()
         )
         if token is None or not token.user.is_active:
-            raise exceptions.AuthenticationFailed("Invalid or revoked token.")
+            raise _failed(request, "Invalid or revoked token.")
         return token.user, token
 
     def authenticate_header(self, request: Request) -> str:
@@ -37,10 +77,19 @@ class ApiTokenAuthentication(authentication.BaseAuthentication):
 
 
 class JwtAuthentication(JWTAuthentication):
-    """simplejwt's Bearer authentication; a malformed header is a 401, never a 500."""
+    """simplejwt's Bearer authentication, for tokens of an open session (revoking the API
+    token they were minted from ends it); a malformed header is a 401, never a 500."""
 
     def authenticate(self, request: Request) -> Any:
+        if self.get_header(request) is None:
+            return None
+        refuse_after_too_many_failures(request)
         try:
-            return super().authenticate(request)
+            result = super().authenticate(request)
+        except exceptions.AuthenticationFailed as exc:
+            raise _failed(request, "Invalid or expired bearer token.") from exc
         except (UnicodeDecodeError, ValueError) as exc:
-            raise exceptions.AuthenticationFailed("Invalid bearer token.") from exc
+            raise _failed(request, "Invalid bearer token.") from exc
+        if result is not None and not jwt_session_is_open(session_id=result[1].get(SESSION_CLAIM)):
+            raise _failed(request, "This token's session was revoked.")
+        return result

@@ -4,3 +4,7 @@ from django.core.asgi import get_asgi_application
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
 application = get_asgi_application()
+
+from billing.secrets_check import ensure_production_secrets  # noqa: E402
+
+ensure_production_secrets()

@@ -4,13 +4,21 @@ leaves the message on the broker; every task must therefore be idempotent."""
 import os
 from pathlib import Path
 
-from celery import Celery
+from celery import Celery, signals
 from celery.schedules import crontab
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
 
 # Billing cycles and their collection run this often (seconds); tests shorten it.
 BILLING_CYCLE_INTERVAL = float(os.environ.get("BILLING_CYCLE_INTERVAL_SECONDS", "60"))
+
+
+def _periodic(task: str, every: float, at: crontab | None = None) -> dict[str, object]:
+    """A beat entry sent every `every` seconds (or `at` a crontab that often), whose
+    message expires before the next one is sent: a worker that is behind drops stale
+    sweeps instead of running a backlog of them one after another."""
+    return {"task": task, "schedule": at or every, "options": {"expires": every * 0.8}}
+
 
 app = Celery("billing")
 app.config_from_object("django.conf:settings", namespace="CELERY")
@@ -24,45 +32,42 @@ app.conf.update(
     broker_connection_timeout=3,
     timezone="UTC",
     beat_schedule={
-        "purge-idempotency-keys": {
-            "task": "billing.tasks.purge_idempotency_keys",
-            "schedule": crontab(minute=17),
-        },
-        "publish-pending-events": {
-            "task": "billing.tasks.publish_pending_events",
-            "schedule": 30.0,
-        },
-        "send-due-webhook-deliveries": {
-            "task": "webhooks.tasks.send_due_deliveries",
-            "schedule": 15.0,
-        },
-        "process-tax-agency-queue": {
-            "task": "invoices.tasks.process_tax_agency_queue",
-            "schedule": 15.0,
-        },
-        "render-missing-pdfs": {
-            "task": "invoices.tasks.render_missing_pdfs",
-            "schedule": 300.0,
-        },
-        "run-billing-cycles": {
-            "task": "subscriptions.tasks.run_billing_cycles",
-            "schedule": BILLING_CYCLE_INTERVAL,
-        },
-        "resume-paused-subscriptions": {
-            "task": "subscriptions.tasks.resume_paused_subscriptions",
-            "schedule": 300.0,
-        },
-        "collect-due-periods": {
-            "task": "subscriptions.tasks.collect_due_periods",
-            "schedule": BILLING_CYCLE_INTERVAL,
-        },
-        "expire-due-checkouts": {
-            "task": "payments.tasks.expire_due_checkouts",
-            "schedule": 60.0,
-        },
+        "purge-idempotency-keys": _periodic(
+            "billing.tasks.purge_idempotency_keys", 3600.0, at=crontab(minute=17)
+        ),
+        "publish-pending-events": _periodic("billing.tasks.publish_pending_events", 30.0),
+        "send-due-webhook-deliveries": _periodic("webhooks.tasks.send_due_deliveries", 15.0),
+        "process-tax-agency-queue": _periodic("invoices.tasks.process_tax_agency_queue", 15.0),
+        "render-missing-pdfs": _periodic("invoices.tasks.render_missing_pdfs", 300.0),
+        "run-billing-cycles": _periodic(
+            "subscriptions.tasks.run_billing_cycles", BILLING_CYCLE_INTERVAL
+        ),
+        "resume-paused-subscriptions": _periodic(
+            "subscriptions.tasks.resume_paused_subscriptions", 300.0
+        ),
+        "collect-due-periods": _periodic(
+            "subscriptions.tasks.collect_due_periods", BILLING_CYCLE_INTERVAL
+        ),
+        "expire-due-checkouts": _periodic("payments.tasks.expire_due_checkouts", 60.0),
     },
 )
 app.autodiscover_tasks()
+
+
+@signals.worker_init.connect
+@signals.beat_init.connect
+def refuse_forgeable_keys(**kwargs: object) -> None:
+    # Celery logs and swallows exceptions from signal handlers; SystemExit is not
+    # swallowed, so a worker or beat on a weak key stops instead of running.
+    from django.core.exceptions import ImproperlyConfigured
+
+    from billing.secrets_check import ensure_production_secrets
+
+    try:
+        ensure_production_secrets()
+    except ImproperlyConfigured as exc:
+        raise SystemExit(str(exc)) from exc
+
 
 # The filesystem broker needs its folders before the first message is written.
 for option in ("data_folder_in", "data_folder_out", "control_folder"):

@@ -17,8 +17,16 @@ env = environ.Env()
 environ.Env.read_env(BASE_DIR / ".env", overwrite=False)
 
 DEBUG = env.bool("DEBUG", default=False)
+# The default is for development only: with DEBUG off the server refuses to start on it
+# (billing/secrets_check.py), and `manage.py check --deploy` says why.
 SECRET_KEY = env.str("SECRET_KEY", default="dev-only-insecure-secret-key-change-me-in-production")
-ALLOWED_HOSTS = env.list("ALLOWED_HOSTS", default=["*"])
+# Signs JWTs; required, and different from SECRET_KEY, with DEBUG off.
+JWT_SIGNING_KEY = env.str("JWT_SIGNING_KEY", default="")
+# The names this server answers to; a request naming another host is refused (400).
+ALLOWED_HOSTS = env.list("ALLOWED_HOSTS", default=["localhost", "127.0.0.1", "[::1]"])
+# Where customers and API callers reach this server: the base of every absolute link it
+# hands out (billing/links.py), whatever Host header a request carries.
+PUBLIC_URL = env.str("PUBLIC_URL", default="http://127.0.0.1:8000")
 CSRF_TRUSTED_ORIGINS = env.list("CSRF_TRUSTED_ORIGINS", default=[])
 
 INSTALLED_APPS = [
@@ -142,10 +150,19 @@ REST_FRAMEWORK = {
     "TEST_REQUEST_DEFAULT_FORMAT": "json",
 }
 
+# Failed authentications (bad API keys, JWTs, passwords) one client address may make
+# before it gets 429 for the rest of the window (billing/auth.py).
+AUTH_FAILURE_RATE = env.str("AUTH_FAILURE_RATE", default="10/min")
+
+# Attempts on the publishable (browser) routes per checkout key and per client address
+# (payments/api/throttling.py): enough to retry a declined card, not to test cards.
+PUBLISHABLE_KEY_RATE = env.str("PUBLISHABLE_KEY_RATE", default="10/hour")
+PUBLISHABLE_ADDRESS_RATE = env.str("PUBLISHABLE_ADDRESS_RATE", default="60/hour")
+
 SIMPLE_JWT = {
     "ACCESS_TOKEN_LIFETIME": timedelta(minutes=env.int("JWT_ACCESS_MINUTES", default=15)),
     "REFRESH_TOKEN_LIFETIME": timedelta(days=env.int("JWT_REFRESH_DAYS", default=7)),
-    "SIGNING_KEY": env.str("JWT_SIGNING_KEY", default=SECRET_KEY),
+    "SIGNING_KEY": JWT_SIGNING_KEY or SECRET_KEY,
     "AUTH_HEADER_TYPES": ("Bearer",),
     "UPDATE_LAST_LOGIN": False,
 }
@@ -180,6 +197,10 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_DIST": "SIDECAR",
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
 }
+
+# A piece of work a beat sweep queued is not queued again for this long, unless a task
+# took it up meanwhile (billing/sweeps.py): the bound on copies of it on the broker.
+SWEEP_ENQUEUE_LEASE_SECONDS = env.int("SWEEP_ENQUEUE_LEASE_SECONDS", default=600)
 
 # Idempotency keys are kept this long, then purged by beat.
 IDEMPOTENCY_KEY_TTL = timedelta(hours=24)

@@ -30,4 +30,5 @@ urlpatterns = [
     re_path(r"^(?!admin/)", not_found, name=NOT_FOUND_ROUTE),
 ]
 
+handler400 = "billing.api.views.bad_request"
 handler500 = "billing.api.views.server_error"

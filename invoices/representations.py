@@ -62,7 +62,7 @@ class DocumentFileField(serializers.Field):
         super().__init__(source="*", read_only=True, **kwargs)
 
     def to_representation(self, document: FiscalDocument) -> str | None:
-        return document_file_url(document, self.context.get("request"))
+        return document_file_url(document)
 
 
 class DocumentTotalsFields(serializers.Serializer):

@@ -7,6 +7,7 @@ from django.urls import reverse
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
+from billing.links import public_url
 from billing.models import Currency
 from billing.money import AMOUNT_DECIMAL_PLACES
 from billing.representations import (
@@ -50,10 +51,6 @@ class CurrencyCodeField(serializers.SlugRelatedField):
 
     def to_representation(self, obj: Any) -> Any:
         return obj.pk
-
-
-def absolute_url(request: Any, path: str) -> str:
-    return request.build_absolute_uri(path) if request is not None else path
 
 
 # Payments
@@ -266,7 +263,7 @@ class IntentSerializer(TenantModelSerializer):
     @extend_schema_field(serializers.URLField(allow_null=True))
     def get_redirect_url(self, intent: Intent) -> str | None:
         path = reverse("intent-hosted", kwargs={"secret": intent.client_secret})
-        return absolute_url(self.context.get("request"), path)
+        return public_url(path)
 
 
 def payment_snapshot(payment: Payment) -> dict[str, Any]:

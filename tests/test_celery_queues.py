@@ -76,3 +76,13 @@ def test_the_procfile_and_compose_workers_consume_every_queue() -> None:
     assert _consumed_queues(procfile["worker"]) == QUEUES
     compose = yaml.safe_load((ROOT / "docker-compose.yml").read_text())
     assert _consumed_queues(compose["services"]["worker"]["command"]) == QUEUES
+
+
+def test_every_periodic_message_expires_before_the_next_is_sent() -> None:
+    for name, entry in celery_app.conf.beat_schedule.items():
+        schedule = entry["schedule"]
+        interval = (
+            schedule if isinstance(schedule, (int, float)) else 3600  # the hourly crontab
+        )
+        expires = entry.get("options", {}).get("expires")
+        assert expires is not None and 0 < expires < interval, name

@@ -10,21 +10,30 @@ from django.conf import settings
 from django.utils import timezone
 
 from webhooks.services import AttemptResult, OutgoingRequest
-from webhooks.url_safety import UnsafeUrl, check_webhook_url
+from webhooks.url_safety import UnsafeUrl, webhook_target
 
 
-@functools.cache
-def _client() -> httpx.Client:
-    # One client per worker process (it is thread-safe): connections to a receiver are
-    # kept alive between deliveries, and the TLS context is built once, not per request.
+@functools.lru_cache(maxsize=256)
+def _client(server_name: str) -> httpx.Client:
+    # One client per receiver name in a worker process (clients are thread-safe):
+    # connections are kept alive between deliveries. Per name, because connections are
+    # pooled by the address connected to, and two names on one address must not share a
+    # TLS connection made (and its certificate checked) for the other.
     return httpx.Client(timeout=settings.WEBHOOK_TIMEOUT_SECONDS, follow_redirects=False)
 
 
 def post(request: OutgoingRequest) -> AttemptResult:
     started = time.monotonic()
     try:
-        check_webhook_url(request.url, test_mode=request.test_mode)
-        response = _client().post(request.url, content=request.body, headers=request.headers)
+        # Connect to the address just checked: a second resolution could be answered
+        # with a private one (DNS rebinding).
+        target = webhook_target(request.url, test_mode=request.test_mode)
+        response = _client(target.server_name).post(
+            target.url,
+            content=request.body,
+            headers={**request.headers, "Host": target.host_header},
+            extensions={"sni_hostname": target.server_name},
+        )
     except UnsafeUrl as exc:
         return AttemptResult(None, _elapsed_ms(started), error=f"unsafe url: {exc}")
     except httpx.TimeoutException:

@@ -22,6 +22,7 @@ from billing.event_types import ALL, EVENT_TYPES, PING
 from billing.models import Event, Workspace
 from billing.queueing import task_queue
 from billing.services.events import event_mark_published, event_record
+from billing.sweeps import claim_for_enqueue
 from webhooks.choices import (
     MAX_RETRY_AFTER,
     OPEN_STATUSES,
@@ -288,7 +289,10 @@ def delivery_start(*, delivery_id: str, now: datetime) -> OutgoingRequest | None
     delivery.status = DeliveryStatus.SENDING
     delivery.attempts += 1
     delivery.lease_expires_at = now + timedelta(seconds=settings.WEBHOOK_DELIVERY_LEASE_SECONDS)
-    delivery.save(update_fields=["status", "attempts", "lease_expires_at", "updated_at"])
+    delivery.enqueued_at = None  # taken up: a later sweep may queue its retry
+    delivery.save(
+        update_fields=["status", "attempts", "lease_expires_at", "enqueued_at", "updated_at"]
+    )
     secrets_in_use = [endpoint.secret]
     if endpoint.previous_secret and (
         endpoint.previous_secret_expires_at and endpoint.previous_secret_expires_at > now
@@ -435,7 +439,10 @@ def deliveries_due(*, now: datetime, limit: int = 1000) -> list[str]:
         Q(status=DeliveryStatus.PENDING, next_attempt_at__lte=now)
         | Q(status=DeliveryStatus.SENDING, lease_expires_at__lte=now)
     )
-    return list(due.order_by("next_attempt_at", "sequence").values_list("id", flat=True)[:limit])
+    with transaction.atomic():
+        return claim_for_enqueue(
+            due, now=now, limit=limit, order_by=("next_attempt_at", "sequence"), field="enqueued_at"
+        )
 
 
 @transaction.atomic

@@ -1,21 +1,69 @@
 """Where a webhook may be sent: https in live mode, and never into private networks.
 
 Checked when an endpoint is saved and again before every attempt, since a hostname can
-be pointed at a private address after it was accepted.
+be pointed at a private address after it was accepted; the attempt then connects to the
+address it checked (`webhook_target`), not to a second resolution of the name.
 """
 
 import ipaddress
 import socket
-from urllib.parse import urlsplit
+from dataclasses import dataclass
+from urllib.parse import SplitResult, urlsplit
 
 from django.conf import settings
+
+IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
+
+# RFC 6052's well-known NAT64 prefix: the last 32 bits are the IPv4 address reached.
+_NAT64 = ipaddress.ip_network("64:ff9b::/96")
+# RFC 8215's prefix for local NAT64 translators: private whatever it embeds.
+_LOCAL_NAT64 = ipaddress.ip_network("64:ff9b:1::/48")
+# Deprecated IPv4-compatible addresses (::a.b.c.d).
+_IPV4_COMPATIBLE = ipaddress.ip_network("::/96")
 
 
 class UnsafeUrl(ValueError):
     pass
 
 
-def check_webhook_url(url: str, *, test_mode: bool) -> None:
+@dataclass(frozen=True)
+class WebhookTarget:
+    """Where one attempt connects: the checked address, and the names the receiver
+    expects in the Host header and the TLS handshake."""
+
+    url: str  # the endpoint's URL with the host replaced by the checked address
+    host_header: str
+    server_name: str
+
+
+def _embedded_ipv4(ip: ipaddress.IPv6Address) -> ipaddress.IPv4Address | None:
+    """The IPv4 address an IPv6 address carries traffic to, if it embeds one."""
+    if ip.ipv4_mapped is not None:
+        return ip.ipv4_mapped
+    if ip.sixtofour is not None:
+        return ip.sixtofour
+    if ip.teredo is not None:
+        return ip.teredo[1]
+    if ip in _NAT64 or (ip in _IPV4_COMPATIBLE and int(ip) > 1):
+        return ipaddress.IPv4Address(int(ip) & 0xFFFFFFFF)
+    return None
+
+
+def is_public_address(ip: IPAddress) -> bool:
+    """Global unicast, and so is any IPv4 address it embeds: `is_global` alone counts
+    6to4, NAT64 and IPv4-compatible addresses as global whatever they lead to."""
+    if not ip.is_global or ip.is_multicast:
+        return False
+    if isinstance(ip, ipaddress.IPv6Address):
+        if ip in _LOCAL_NAT64:
+            return False
+        embedded = _embedded_ipv4(ip)
+        if embedded is not None:
+            return is_public_address(embedded)
+    return True
+
+
+def _checked_parts(url: str, *, test_mode: bool) -> SplitResult:
     parts = urlsplit(url)
     if parts.scheme not in ("http", "https"):
         raise UnsafeUrl("Use an http or https URL.")
@@ -25,14 +73,44 @@ def check_webhook_url(url: str, *, test_mode: bool) -> None:
         raise UnsafeUrl("The URL has no host.")
     if parts.username or parts.password:
         raise UnsafeUrl("Credentials in the URL are not allowed.")
-    if settings.WEBHOOKS_ALLOW_PRIVATE_URLS:
-        return
+    return parts
+
+
+def _port(parts: SplitResult) -> int:
     try:
-        port = parts.port or (443 if parts.scheme == "https" else 80)
-        addresses = {info[4][0] for info in socket.getaddrinfo(parts.hostname, port)}
-    except (OSError, ValueError, UnicodeError) as exc:
+        return parts.port or (443 if parts.scheme == "https" else 80)
+    except ValueError as exc:
+        raise UnsafeUrl("The URL's port is not a number from 0 to 65535.") from exc
+
+
+def _resolved_addresses(parts: SplitResult) -> list[IPAddress]:
+    """Every address the host resolves to, each checked unless private ones are allowed."""
+    assert parts.hostname is not None
+    try:
+        infos = socket.getaddrinfo(parts.hostname, _port(parts), type=socket.SOCK_STREAM)
+    except (OSError, UnicodeError) as exc:
         raise UnsafeUrl(f"The host {parts.hostname!r} cannot be resolved.") from exc
-    for address in addresses:
-        ip = ipaddress.ip_address(str(address).split("%")[0])
-        if not ip.is_global or ip.is_multicast:
-            raise UnsafeUrl(f"The host resolves to a non-public address ({ip}).")
+    addresses = [ipaddress.ip_address(str(info[4][0]).split("%")[0]) for info in infos]
+    if not settings.WEBHOOKS_ALLOW_PRIVATE_URLS:
+        for ip in addresses:
+            if not is_public_address(ip):
+                raise UnsafeUrl(f"The host resolves to a non-public address ({ip}).")
+    return addresses
+
+
+def check_webhook_url(url: str, *, test_mode: bool) -> None:
+    """Raise UnsafeUrl unless the URL may be saved as an endpoint."""
+    parts = _checked_parts(url, test_mode=test_mode)
+    if not settings.WEBHOOKS_ALLOW_PRIVATE_URLS:
+        _resolved_addresses(parts)
+
+
+def webhook_target(url: str, *, test_mode: bool) -> WebhookTarget:
+    """Resolve and check the URL's host now, for one attempt; raise UnsafeUrl if it may
+    not be sent to."""
+    parts = _checked_parts(url, test_mode=test_mode)
+    address = _resolved_addresses(parts)[0]
+    literal = f"[{address}]" if address.version == 6 else str(address)
+    pinned = parts._replace(netloc=f"{literal}:{_port(parts)}")
+    assert parts.hostname is not None
+    return WebhookTarget(url=pinned.geturl(), host_header=parts.netloc, server_name=parts.hostname)

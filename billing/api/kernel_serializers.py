@@ -1,6 +1,6 @@
 from django.contrib.auth import authenticate
 from rest_framework import serializers
-from rest_framework_simplejwt.serializers import TokenRefreshSerializer
+from rest_framework_simplejwt.exceptions import InvalidToken, TokenError
 from rest_framework_simplejwt.tokens import RefreshToken
 
 from billing.models import ApiToken, Country, Currency, DocumentType, State, Workspace
@@ -73,6 +73,8 @@ class JwtObtainSerializer(StrictFieldsMixin, serializers.Serializer):
     refresh = serializers.CharField(read_only=True)
 
     def validate(self, attrs: dict) -> dict:
+        """The user signing in, and the API token they sign in with (if any)."""
+        api_token = None
         if attrs.get("token"):
             api_token = (
                 ApiToken.objects.select_related("user")
@@ -93,9 +95,18 @@ class JwtObtainSerializer(StrictFieldsMixin, serializers.Serializer):
                 {"non_field_errors": ["Unable to log in with these credentials."]},
                 code="authorization",
             )
-        refresh = RefreshToken.for_user(user)
-        return {"access": str(refresh.access_token), "refresh": str(refresh)}
+        return {"user": user, "api_token": api_token}
 
 
-class JwtRefreshSerializer(StrictFieldsMixin, TokenRefreshSerializer):
-    """simplejwt's refresh exchange; unknown fields are a 400 as in every other body."""
+class JwtRefreshSerializer(StrictFieldsMixin, serializers.Serializer):
+    """A refresh token for a new pair; the one sent is used up (billing.services.jwt_sessions).
+    Unknown fields are a 400 as in every other body."""
+
+    refresh = serializers.CharField()
+    access = serializers.CharField(read_only=True)
+
+    def validate(self, attrs: dict) -> dict:
+        try:
+            return {"token": RefreshToken(attrs["refresh"])}
+        except TokenError as exc:
+            raise InvalidToken("Invalid or expired refresh token.") from exc

@@ -9,14 +9,16 @@ from django.db import connection
 from django.db.models import QuerySet
 from django.http import HttpRequest, HttpResponse, HttpResponsePermanentRedirect, JsonResponse
 from django.urls import Resolver404, resolve
+from django.utils import timezone
 from django.views import defaults
 from django.views.decorators.csrf import csrf_exempt
 from drf_spectacular.utils import OpenApiResponse, extend_schema, inline_serializer
 from rest_framework import mixins, permissions, serializers, viewsets
+from rest_framework.exceptions import ValidationError
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
-from rest_framework_simplejwt.views import TokenRefreshView
+from rest_framework_simplejwt.exceptions import InvalidToken
 
 from billing.api.errors import ErrorSerializer
 from billing.api.filters import CharInFilter
@@ -30,7 +32,9 @@ from billing.api.kernel_serializers import (
     WorkspaceSerializer,
 )
 from billing.api.viewsets import ApiInputMixin
+from billing.auth import record_authentication_failure, refuse_after_too_many_failures
 from billing.models import Country, Currency, DocumentType, State, Workspace
+from billing.services.jwt_sessions import SessionEnded, jwt_session_refresh, jwt_session_start
 
 
 class WorkspaceViewSet(
@@ -127,13 +131,26 @@ class JwtObtainView(ApiInputMixin, APIView):
 
     @extend_schema(request=JwtObtainSerializer, responses=JwtObtainSerializer)
     def post(self, request: Request) -> Response:
-        serializer = JwtObtainSerializer(data=request.data, context={"request": request})
-        serializer.is_valid(raise_exception=True)
-        return Response(serializer.validated_data)
+        refuse_after_too_many_failures(request)
+        body = JwtObtainSerializer(data=request.data, context={"request": request})
+        if not body.is_valid():
+            if "non_field_errors" in body.errors:  # credentials that did not match
+                record_authentication_failure(request)
+            raise ValidationError(body.errors)
+        pair = jwt_session_start(**body.validated_data, now=timezone.now())
+        return Response({"access": pair.access, "refresh": pair.refresh})
 
 
-class JwtRefreshView(ApiInputMixin, TokenRefreshView):
+class JwtRefreshView(ApiInputMixin, APIView):
+    """A new pair for a refresh token, which is used up: presented again, it ends its
+    session (billing.services.jwt_sessions)."""
+
+    permission_classes = [permissions.AllowAny]
+    authentication_classes: list[Any] = []
     serializer_class = JwtRefreshSerializer
+
+    def get_authenticate_header(self, request: Request) -> str:
+        return 'Bearer realm="api"'  # makes a refused token a 401, not a 403
 
     @extend_schema(
         responses={
@@ -141,8 +158,19 @@ class JwtRefreshView(ApiInputMixin, TokenRefreshView):
             401: OpenApiResponse(ErrorSerializer, description="Invalid or expired refresh token."),
         }
     )
-    def post(self, request: Request, *args: Any, **kwargs: Any) -> Response:
-        return super().post(request, *args, **kwargs)
+    def post(self, request: Request) -> Response:
+        refuse_after_too_many_failures(request)
+        body = JwtRefreshSerializer(data=request.data)
+        try:
+            body.is_valid(raise_exception=True)
+            pair = jwt_session_refresh(refresh=body.validated_data["token"], now=timezone.now())
+        except SessionEnded as exc:
+            record_authentication_failure(request)
+            raise InvalidToken("Used or revoked refresh token.") from exc
+        except InvalidToken:
+            record_authentication_failure(request)
+            raise
+        return Response({"access": pair.access, "refresh": pair.refresh})
 
 
 HealthSerializer = inline_serializer(
@@ -215,6 +243,14 @@ def not_found(request: HttpRequest) -> HttpResponse:
     if exists_with_slash:
         detail += f" Paths end with a slash: {with_slash}"
     return JsonResponse({"detail": detail, "code": "not_found"}, status=404)
+
+
+def bad_request(request: HttpRequest, exception: Exception) -> HttpResponse:
+    """A 400 Django raises before any view runs (a Host header not in ALLOWED_HOSTS, a
+    malformed request) in the error shape of the API (config.urls' handler400)."""
+    if request.path.startswith("/admin/"):
+        return defaults.bad_request(request, exception)
+    return JsonResponse({"detail": "Bad request.", "code": "bad_request"}, status=400)
 
 
 def server_error(request: HttpRequest) -> HttpResponse:

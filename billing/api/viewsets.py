@@ -80,20 +80,19 @@ class _KeyedRequest:
         return {"workspace": self.workspace, "test_mode": self.test_mode, "key": self.key}
 
 
-def _keyed_request(request: Request) -> _KeyedRequest | None:
-    """The POST's Idempotency-Key with its scope, or None when it carries none.
-
-    Views without a workspace (the JWT endpoints) take no key: a replayed token pair would
-    hand credentials to whoever holds the key.
-    """
+def _keyed_request(
+    request: Request, scope: tuple[Workspace, bool, str] | None
+) -> _KeyedRequest | None:
+    """The POST's Idempotency-Key within `scope` (workspace, mode, a prefix that keeps
+    one kind of caller's keys apart from another's), or None when it carries none."""
     key = request.headers.get(IDEMPOTENCY_HEADER)
-    workspace = getattr(request, "workspace", None)
-    if request.method != "POST" or key is None or workspace is None:
+    if request.method != "POST" or key is None or scope is None:
         return None
+    workspace, test_mode, prefix = scope
     return _KeyedRequest(
         workspace=workspace,
-        test_mode=request.test_mode,  # type: ignore[attr-defined]
-        key=key,
+        test_mode=test_mode,
+        key=prefix + key,
         fingerprint=request_fingerprint(method="POST", path=request.path, body=request.data),
     )
 
@@ -116,6 +115,16 @@ class TransactionalAPIView(ApiInputMixin, APIView):
         self.response = self.finalize_response(drf_request, response, *args, **kwargs)
         return self.response
 
+    def idempotency_scope(self, request: Request) -> tuple[Workspace, bool, str] | None:
+        """Where this request's Idempotency-Key lives: the caller's workspace and mode.
+
+        Views without a workspace (the JWT endpoints) take no key: a replayed token pair
+        would hand credentials to whoever holds the key."""
+        workspace = getattr(request, "workspace", None)
+        if workspace is None:
+            return None
+        return workspace, request.test_mode, ""  # type: ignore[attr-defined]
+
     def handle_exception(self, exc: Exception) -> Response:
         if isinstance(exc, Replay):
             return Response(
@@ -132,7 +141,7 @@ class TransactionalAPIView(ApiInputMixin, APIView):
         if request.method in SAFE_METHODS:
             return handler(request, *args, **kwargs)
 
-        keyed = _keyed_request(request)
+        keyed = _keyed_request(request, self.idempotency_scope(request))
         now = timezone.now()
         if keyed is not None:
             idempotency_key_prepare(**keyed.scope, fingerprint=keyed.fingerprint, now=now)

@@ -5,7 +5,7 @@ from billing.models.idempotency import IdempotencyKey
 from billing.models.numbering import NumberSequence
 from billing.models.reference import Country, Currency, DocumentType, State
 from billing.models.tax_agency import SandboxSubmission
-from billing.models.workspaces import ApiToken, Membership, Workspace
+from billing.models.workspaces import ApiToken, JwtSession, Membership, Workspace
 
 __all__ = [
     "ApiToken",
@@ -15,6 +15,7 @@ __all__ = [
     "Event",
     "FiscalDocument",
     "IdempotencyKey",
+    "JwtSession",
     "Line",
     "Membership",
     "NumberSequence",

@@ -38,6 +38,8 @@ class FiscalDocument(TenantModel):
     tax_agency_tracking_id = models.CharField(max_length=64, blank=True)
     biller_attempts = models.PositiveIntegerField(default=0)
     biller_next_attempt_at = models.DateTimeField(null=True, blank=True, db_index=True)
+    # Set while the sweep's submit/poll message is on the broker (billing/sweeps.py).
+    biller_enqueued_at = models.DateTimeField(null=True, blank=True)
     finalized_at = models.DateTimeField(null=True, blank=True)
     # Rendered once after finalize and never again: the PDF a customer received.
     pdf = models.FileField(upload_to="documents/%Y/%m/", blank=True)

@@ -20,6 +20,8 @@ class Event(TenantModel):
     sequence = models.PositiveIntegerField()
     data = models.JSONField(encoder=JSONEncoder)
     published_at = models.DateTimeField(null=True, blank=True)
+    # Set while the sweep's publish message is on the broker (billing/sweeps.py).
+    enqueued_at = models.DateTimeField(null=True, blank=True)
 
     class Meta(TenantModel.Meta):
         indexes = [

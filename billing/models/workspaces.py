@@ -82,3 +82,28 @@ class ApiToken(models.Model):
 
     def __str__(self) -> str:
         return f"{self.key_prefix}… ({'revoked' if self.revoked_at else 'active'})"
+
+
+class JwtSession(models.Model):
+    """The JWTs minted from one sign-in: a family of refresh tokens, each used once.
+
+    Access and refresh tokens carry the session's id (`sid`). The session ends when it is
+    revoked, or when the API token it was minted from is revoked; a refresh token used a
+    second time (stolen and replayed, or replayed by the thief's victim) revokes it.
+    """
+
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="jwt_sessions"
+    )
+    # Null when minted from a username and password.
+    api_token = models.ForeignKey(
+        ApiToken, on_delete=models.CASCADE, null=True, blank=True, related_name="jwt_sessions"
+    )
+    # The jti of the only refresh token that may still be exchanged.
+    refresh_jti = models.CharField(max_length=64)
+    created_at = models.DateTimeField()
+    refreshed_at = models.DateTimeField(null=True, blank=True)
+    revoked_at = models.DateTimeField(null=True, blank=True)
+
+    def __str__(self) -> str:
+        return f"session {self.pk} of {self.user_id} ({'revoked' if self.revoked_at else 'open'})"

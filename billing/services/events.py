@@ -12,6 +12,7 @@ from django.db.models import Max
 
 from billing.bulk import bulk_insert
 from billing.models import Event, Workspace
+from billing.sweeps import claim_for_enqueue
 
 # Concurrent writers of one object's events race for the next sequence number; the
 # unique constraint picks a winner and the loser takes the next number.
@@ -108,11 +109,14 @@ def event_publish(*, event_id: str) -> None:
 
 def events_publish_pending(*, now: datetime, older_than: timedelta, limit: int = 500) -> int:
     """Publish events that were committed but never published (the process died first)."""
-    pending = list(
-        Event.objects.filter(published_at__isnull=True, created_at__lte=now - older_than)
-        .order_by("created_at", "id")
-        .values_list("id", flat=True)[:limit]
-    )
+    with transaction.atomic():
+        pending = claim_for_enqueue(
+            Event.objects.filter(published_at__isnull=True, created_at__lte=now - older_than),
+            now=now,
+            limit=limit,
+            order_by=("created_at", "id"),
+            field="enqueued_at",
+        )
     for event_id in pending:
         event_publish(event_id=event_id)
     return len(pending)

@@ -20,6 +20,14 @@ ALLOWED = {
     ("billing/api/viewsets.py", "now = timezone.now()"): (
         "idempotency keys expire on the real clock: a replay window is real time"
     ),
+    (
+        "billing/api/views.py",
+        "pair = jwt_session_start(**body.validated_data, now=timezone.now())",
+    ): ("JWT sessions are credentials of people, not of a workspace's test world"),
+    (
+        "billing/api/views.py",
+        'pair = jwt_session_refresh(refresh=body.validated_data["token"], now=timezone.now())',
+    ): "a refresh token's expiry and reuse are real time, as the JWT's own expiry is",
     ("billing/admin.py", "issued = api_token_issue(user=user, now=timezone.now())"): (
         "API tokens are credentials of people, not of a workspace's test world"
     ),

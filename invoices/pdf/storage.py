@@ -4,7 +4,6 @@ commit and swept by beat when a queued render was lost."""
 
 from collections.abc import Sequence
 from datetime import datetime, timedelta
-from typing import Any
 
 from django.apps import apps
 from django.conf import settings
@@ -14,6 +13,7 @@ from django.db import transaction
 from django.db.models import Q
 from django.urls import reverse
 
+from billing.links import public_url
 from billing.models import FiscalDocument
 from billing.queueing import task_queue
 from invoices.pdf.context import PDF_DOCUMENTS
@@ -65,8 +65,22 @@ def document_pdf(*, document: FiscalDocument) -> bytes:
     if not document.pdf:
         document_pdf_store(model_label=document._meta.label, document_id=document.pk)
         document.refresh_from_db(fields=["pdf"])
+    document_pdf_restore(document=document)
     with document.pdf.open("rb") as stored:
         return stored.read()
+
+
+def document_pdf_restore(*, document: FiscalDocument) -> None:
+    """Render a stored PDF again, under its name, when its file is gone: written by a
+    worker whose storage the web process does not share, or lost. A missing file must not
+    make the document's PDF unreadable."""
+    field = document.pdf
+    if not field.name or field.storage.exists(field.name):
+        return
+    content = document_pdf_render(_load(type(document), document.pk))
+    saved = field.storage.save(field.name, ContentFile(content), max_length=field.field.max_length)
+    if saved != field.name:  # a concurrent restore wrote it first: keep that one
+        field.storage.delete(saved)
 
 
 def document_pdf_schedule(document: FiscalDocument) -> None:
@@ -142,13 +156,13 @@ def document_file_token(document: FiscalDocument) -> str:
     return _signer().sign_object([document._meta.label, document.pk])
 
 
-def document_file_url(document: FiscalDocument, request: Any = None) -> str | None:
+def document_file_url(document: FiscalDocument) -> str | None:
     """A link to the stored PDF that works without a token until it expires; None
     while no PDF is stored."""
     if not document.pdf:
         return None
     path = reverse("document-file", kwargs={"token": document_file_token(document)})
-    return request.build_absolute_uri(path) if request is not None else path
+    return public_url(path)
 
 
 def document_from_token(token: str) -> FiscalDocument | None:
@@ -163,4 +177,5 @@ def document_from_token(token: str) -> FiscalDocument | None:
     document = model._default_manager.select_related("document").filter(pk=document_id).first()
     if document is None or not document.pdf:
         return None
+    document_pdf_restore(document=document)
     return document

@@ -38,6 +38,7 @@ from billing.models import FiscalDocument
 from billing.money import round_amount
 from billing.queueing import task_queue
 from billing.services.events import event_record
+from billing.sweeps import claim_for_enqueue
 from billing.tax_agency import (
     PollResult,
     TaxAgencyError,
@@ -277,8 +278,15 @@ def tax_agency_start(*, document_id: str, now: datetime) -> AgencyCall | None:
         document.biller_status = BillerStatus.QUEUED
     document.biller_attempts += 1
     document.biller_next_attempt_at = now + lease()
+    document.biller_enqueued_at = None  # taken up: a later sweep may queue its next poll
     document.save(
-        update_fields=["biller_status", "biller_attempts", "biller_next_attempt_at", "updated_at"]
+        update_fields=[
+            "biller_status",
+            "biller_attempts",
+            "biller_next_attempt_at",
+            "biller_enqueued_at",
+            "updated_at",
+        ]
     )
     return AgencyCall(
         document_id=document.pk,
@@ -469,11 +477,14 @@ def tax_agency_due(*, now: datetime, limit: int = 500) -> list[str]:
     )
     document_ids: list[str] = []
     for kind in FILED_DOCUMENTS.values():
-        document_ids += (
-            kind.model._default_manager.filter(due)
-            .order_by(F("biller_next_attempt_at").asc(nulls_first=True), "finalized_at", "pk")
-            .values_list("pk", flat=True)[:limit]
-        )
+        with transaction.atomic():
+            document_ids += claim_for_enqueue(
+                kind.model._default_manager.filter(due),
+                now=now,
+                limit=limit,
+                order_by=(F("biller_next_attempt_at").asc(nulls_first=True), "finalized_at", "pk"),
+                field="biller_enqueued_at",
+            )
     return document_ids
 
 

@@ -225,7 +225,7 @@ def test_lost_renders_are_found_by_the_sweep(draft, queued):
 def test_local_file_is_a_signed_link_that_needs_no_token(rendered, tenant):
     local_file = tenant.client.get(f"/invoices/{rendered.id}/").json()["local_file"]
 
-    assert local_file.startswith("http://testserver/files/")
+    assert local_file.startswith(f"{settings.PUBLIC_URL}/files/")
     response = APIClient().get(local_file)  # no credentials, as from an email
     assert response.status_code == 200
     assert response["Content-Type"] == "application/pdf"
@@ -332,3 +332,38 @@ def test_a_broker_outage_does_not_undo_the_finalize(
 
     invoice.refresh_from_db()
     assert (invoice.status, invoice.number, bool(invoice.pdf)) == ("finalized", 1, False)
+
+
+def test_links_come_from_public_url_whatever_the_host_header(rendered, tenant, settings):
+    settings.ALLOWED_HOSTS = ["*"]  # even where an operator lets any host through
+    settings.PUBLIC_URL = "https://billing.example.com"
+
+    response = tenant.client.get(f"/invoices/{rendered.id}/", HTTP_HOST="evil.example")
+
+    assert response.status_code == 200
+    assert response.json()["local_file"].startswith("https://billing.example.com/files/")
+
+
+def test_a_host_not_allowed_is_a_json_400(rendered, tenant):
+    response = tenant.client.get(f"/invoices/{rendered.id}/", HTTP_HOST="evil.example")
+
+    assert response.status_code == 400
+    assert response.json() == {"detail": "Bad request.", "code": "bad_request"}
+
+
+def test_a_missing_stored_file_is_rendered_again_not_a_500(rendered, tenant):
+    # As when the worker that rendered it wrote to storage this process does not share.
+    Path(rendered.pdf.path).unlink()
+    local_file = tenant.client.get(f"/invoices/{rendered.id}/").json()["local_file"]
+
+    by_route = tenant.client.get(f"/invoices/{rendered.id}/pdf/")
+    by_link = APIClient().get(local_file)
+
+    assert by_route.status_code == 200
+    assert by_route["Content-Type"] == "application/pdf"
+    assert by_route.content.startswith(b"%PDF")
+    assert by_link.status_code == 200
+    assert b"".join(by_link.streaming_content).startswith(b"%PDF")
+    assert Path(rendered.pdf.path).exists()
+    rendered.refresh_from_db()
+    assert Path(rendered.pdf.path).name == f"{rendered.pk}.pdf"

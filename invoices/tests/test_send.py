@@ -5,6 +5,7 @@ from email.utils import parsedate_to_datetime
 from pathlib import Path
 
 import pytest
+from django.conf import settings
 from django.core import mail
 from django.core.mail.backends.base import BaseEmailBackend
 
@@ -57,7 +58,7 @@ def test_the_pdf_goes_to_the_invoicing_contacts(tenant, customer, invoice):
 
     assert response.status_code == 200, response.json()
     assert response.json()["id"] == invoice.id
-    assert response.json()["local_file"].startswith("http://testserver/files/")
+    assert response.json()["local_file"].startswith(f"{settings.PUBLIC_URL}/files/")
     [message] = mail.outbox
     assert message.to == ["ana@losaromos.cl", "luis@losaromos.cl"]
     assert message.subject == "Factura electrónica N° 1 de Servicios Digitales Andes SpA"

@@ -580,3 +580,25 @@ def test_a_test_clock_invoice_is_judged_by_the_test_clock(workspace, no_jitter):
     live = run_until_done(finalized_invoice(workspace, now=ahead), start=NOW)
     assert live.biller_status == BillerStatus.FAILED
     assert live.tax_agency["reasons"][0]["code"] == "date_in_future"
+
+
+def test_the_sweep_queues_a_document_once_while_its_message_is_in_flight(workspace, settings):
+    settings.SWEEP_ENQUEUE_LEASE_SECONDS = 600
+    invoice = finalized_invoice(workspace)
+
+    first = tax_agency_due(now=NOW)
+    again = [tax_agency_due(now=NOW + timedelta(seconds=15 * n)) for n in range(1, 5)]
+    lost = tax_agency_due(now=NOW + timedelta(seconds=601))  # the message was dropped
+
+    assert first == [invoice.pk]
+    assert again == [[]] * 4
+    assert lost == [invoice.pk]
+
+
+def test_taking_a_document_up_lets_the_sweep_queue_its_next_poll(workspace, no_jitter):
+    invoice = finalized_invoice(workspace)
+    assert tax_agency_due(now=NOW) == [invoice.pk]
+
+    poll_at = attempt(invoice, NOW)
+
+    assert tax_agency_due(now=poll_at) == [invoice.pk]

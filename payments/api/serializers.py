@@ -6,6 +6,7 @@ from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from billing.clock import clock_now_for
+from billing.links import public_url
 from billing.representations import StrictFieldsMixin, TenantModelSerializer, TenantRelatedField
 from payments.choices import GatewayKind, PaymentLinkState, PaymentStatus, SourceUsage
 from payments.models import (
@@ -16,7 +17,6 @@ from payments.models import (
 )
 from payments.representations import (
     CurrencyCodeField,
-    absolute_url,
     payment_amount,
 )
 from payments.services import payment_link_amount, payment_link_state
@@ -162,7 +162,7 @@ class PaymentLinkSerializer(TenantModelSerializer):
 
     def get_url(self, link: PaymentLink) -> str:
         path = reverse("payment-link-hosted", kwargs={"key": link.publishable_key})
-        return absolute_url(self.context.get("request"), path)
+        return public_url(path)
 
     @extend_schema_field(serializers.ChoiceField(choices=PaymentLinkState.choices))
     def get_status(self, link: PaymentLink) -> str:
@@ -202,7 +202,7 @@ class PaymentLinkPublicSerializer(serializers.ModelSerializer):
 
     def get_url(self, link: PaymentLink) -> str:
         path = reverse("payment-link-hosted", kwargs={"key": link.publishable_key})
-        return absolute_url(self.context.get("request"), path)
+        return public_url(path)
 
     @extend_schema_field(serializers.ChoiceField(choices=PaymentLinkState.choices))
     def get_status(self, link: PaymentLink) -> str:
@@ -226,7 +226,7 @@ class PublishableCardSerializer(StrictFieldsMixin, serializers.Serializer):
 
 class PublishablePaymentAuthorizeSerializer(StrictFieldsMixin, serializers.Serializer):
     """`client_secret` is the payment's or its intent's. Pay with either a `card` or a
-    `source` (`sou_…`) of the payment's customer or created with this payment's key."""
+    `source` (`sou_…`) created with this checkout's key."""
 
     client_secret = serializers.CharField(max_length=128)
     card = PublishableCardSerializer(required=False)
@@ -283,6 +283,11 @@ class PublishableSourceCreateSerializer(StrictFieldsMixin, serializers.Serialize
 
     key = serializers.CharField(max_length=128)
     usage = serializers.ChoiceField(choices=SourceUsage.choices, default=SourceUsage.SINGLE)
+    save_consent = serializers.BooleanField(
+        default=False,
+        help_text="The payer agreed to save the card for later charges: required (true) "
+        "for `usage: reusable`.",
+    )
     card = PublishableCardSerializer()
 
 

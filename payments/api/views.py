@@ -19,6 +19,7 @@ from billing.api.viewsets import (
     TransactionalAPIView,
 )
 from billing.clock import clock_now_for
+from billing.models import Workspace
 from payments import selectors, services
 from payments.api.serializers import (
     IntentConfirmSerializer,
@@ -34,6 +35,7 @@ from payments.api.serializers import (
     SourcePublicSerializer,
     SourceSerializer,
 )
+from payments.api.throttling import PublishableAddressThrottle, PublishableKeyThrottle
 from payments.filters import IntentFilter, PaymentFilter, PaymentLinkFilter, SourceFilter
 from payments.gateways.base import CardInput
 from payments.models import Intent, Payment, PaymentGateway, PaymentLink, Source
@@ -236,6 +238,20 @@ class _PublishableView(TransactionalAPIView):
 
     permission_classes = [permissions.AllowAny]
     authentication_classes: list[Any] = []
+    throttle_classes = [PublishableKeyThrottle, PublishableAddressThrottle]
+
+    def checkout(self, request: Request) -> PaymentLink | Intent | Payment | None:
+        """What the request's key opens, or None."""
+        raise NotImplementedError
+
+    def idempotency_scope(self, request: Request) -> tuple[Workspace, bool, str] | None:
+        # A payer's keys live in the checkout's workspace and mode, apart from the
+        # merchant's own; the body (with its secret) is in the fingerprint, so another
+        # payer reusing a key gets a 422, never this payer's answer.
+        owner = self.checkout(request)
+        if owner is None:
+            return None
+        return owner.workspace, owner.test_mode, "payer:"
 
 
 _KEY_NOT_FOUND = OpenApiResponse(ErrorSerializer, description="No checkout has this key.")
@@ -244,15 +260,27 @@ _CHECKOUT_CLOSED = OpenApiResponse(
 )
 
 
+def _body_text(request: Request, field: str) -> str:
+    value = request.data.get(field) if isinstance(request.data, dict) else None
+    return value if isinstance(value, str) else ""
+
+
 def _payer_payment(request: Request, payment_id: str) -> Payment:
     """Found before the body is validated: without its secret, a payment is not there."""
-    secret = request.data.get("client_secret") if isinstance(request.data, dict) else None
     payment = selectors.payment_for_payer(
-        payment_id=payment_id, client_secret=secret if isinstance(secret, str) else ""
+        payment_id=payment_id, client_secret=_body_text(request, "client_secret")
     )
     if payment is None:
         raise Http404
     return payment
+
+
+class _PayerPaymentView(_PublishableView):
+    def checkout(self, request: Request) -> Payment | None:
+        return selectors.payment_for_payer(
+            payment_id=self.kwargs["payment_id"],
+            client_secret=_body_text(request, "client_secret"),
+        )
 
 
 def _public_payment(request: Request, payment: Payment) -> Response:
@@ -260,7 +288,7 @@ def _public_payment(request: Request, payment: Payment) -> Response:
     return Response(PaymentPublicSerializer(fresh, context={"request": request}).data)
 
 
-class PublishablePaymentAuthorizeView(_PublishableView):
+class PublishablePaymentAuthorizeView(_PayerPaymentView):
     @extend_schema(request=PublishablePaymentAuthorizeSerializer, responses=PaymentPublicSerializer)
     def post(self, request: Request, payment_id: str) -> Response:
         """The payer pays a payment waiting for a payment method, with a sandbox test
@@ -282,7 +310,7 @@ class PublishablePaymentAuthorizeView(_PublishableView):
         )
 
 
-class PublishablePaymentAuthenticateView(_PublishableView):
+class PublishablePaymentAuthenticateView(_PayerPaymentView):
     @extend_schema(
         request=PublishablePaymentAuthenticateSerializer,
         responses={200: PaymentPublicSerializer, 409: _CHECKOUT_CLOSED},
@@ -303,6 +331,9 @@ class PublishablePaymentAuthenticateView(_PublishableView):
 
 
 class PublishableSourceCreateView(_PublishableView):
+    def checkout(self, request: Request) -> PaymentLink | Intent | Payment | None:
+        return selectors.payer_key_owner(key=_body_text(request, "key"))
+
     @extend_schema(
         request=PublishableSourceCreateSerializer,
         responses={201: SourcePublicSerializer, 404: _KEY_NOT_FOUND, 409: _CHECKOUT_CLOSED},
@@ -321,6 +352,7 @@ class PublishableSourceCreateView(_PublishableView):
             owner=owner,
             card=CardInput(**data["card"]),
             usage=data["usage"],
+            save_consent=data["save_consent"],
             now=clock_now_for(owner),
         )
         return Response(SourcePublicSerializer(source).data, status=201)

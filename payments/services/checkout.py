@@ -116,12 +116,22 @@ def _check_open_for_payer(owner: PayerKeyOwner, now: datetime) -> None:
 
 @transaction.atomic
 def source_create_for_payer(
-    *, owner: PayerKeyOwner, card: CardInput, usage: str = SourceUsage.SINGLE, now: datetime
+    *,
+    owner: PayerKeyOwner,
+    card: CardInput,
+    usage: str = SourceUsage.SINGLE,
+    save_consent: bool = False,
+    now: datetime,
 ) -> Source:
     """A sandbox card source created by the payer holding `owner`'s key, for `owner`'s
-    customer. A reusable card needs a known customer to belong to; a card without one
-    can be charged only by the checkout whose key created it (`payer_scope`)."""
+    customer, chargeable by the payer only through that checkout (`payer_scope`). Single
+    use unless the payer consented to saving it; a reusable card also needs a known
+    customer to belong to."""
     _check_open_for_payer(owner, now)
+    if usage == SourceUsage.REUSABLE and not save_consent:
+        raise InvalidInput(
+            {"save_consent": ["Saving a reusable card needs the payer's consent (true)."]}
+        )
     if usage == SourceUsage.REUSABLE and owner.customer_id is None:
         raise InvalidInput(
             {"usage": ["Only a checkout for a known customer can save a reusable card."]}
@@ -130,8 +140,9 @@ def source_create_for_payer(
 
 
 def _payer_source(payment: Payment, source_id: str) -> Source:
-    """A source the payer of `payment` may charge: one of the payment's customer, or one
-    created with this checkout's key. Anything else is unknown to them."""
+    """A source the payer of `payment` may charge: one created with this checkout's key.
+    The customer's other saved sources are not the payer's to name: holding a payment's
+    secret must not be enough to charge the card the customer saved for the merchant."""
     scopes = {payment.id}
     intent = Intent.objects.filter(payment=payment).first()
     if intent is not None:
@@ -139,13 +150,14 @@ def _payer_source(payment: Payment, source_id: str) -> Source:
         if intent.payment_link_id:
             scopes.add(intent.payment_link_id)
     source = Source.objects.filter(
-        pk=source_id, workspace_id=payment.workspace_id, test_mode=payment.test_mode
+        pk=source_id,
+        workspace_id=payment.workspace_id,
+        test_mode=payment.test_mode,
+        payer_scope__in=scopes,
     ).first()
-    if source is not None:
-        of_customer = source.customer_id is not None and source.customer_id == payment.customer_id
-        if of_customer or source.payer_scope in scopes:
-            return source
-    raise InvalidInput({"source": ["No such source for this payment."]})
+    if source is None:
+        raise InvalidInput({"source": ["No such source for this payment."]})
+    return source
 
 
 @transaction.atomic

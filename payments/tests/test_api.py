@@ -4,6 +4,7 @@ invoice's paid / pending / finalized transitions; gateways' secrets; links' publ
 import datetime
 
 import pytest
+from rest_framework.test import APIClient
 
 from billing.models import Event
 from payments.gateways import sandbox
@@ -342,3 +343,19 @@ def test_a_refund_pays_back_the_credit_a_credit_note_left_first(tenant, invoice)
         ("refund", "-595"),
         ("credit_note", "595"),
     ]
+
+
+def test_a_payment_link_url_comes_from_public_url_not_the_host_header(tenant, invoice, settings):
+    settings.ALLOWED_HOSTS = ["*"]
+    settings.PUBLIC_URL = "https://pay.example.com/"
+
+    created = tenant.client.post(
+        "/payment_links/links/", {"invoice": invoice.id}, HTTP_HOST="evil.example"
+    )
+
+    assert created.status_code == 201, created.content
+    key = created.json()["publishable_key"]
+    expected = f"https://pay.example.com/publishable/payment_links/links/{key}/hosted/"
+    assert created.json()["url"] == expected
+    public = APIClient().get(f"/publishable/payment_links/links/{key}/", HTTP_HOST="evil.example")
+    assert public.json()["url"] == expected

@@ -76,6 +76,10 @@ class Checkout:
 
     def __init__(self, thread: BrowserThread, page: Any, base_url: str) -> None:
         self.thread, self.page, self.base_url = thread, page, base_url
+        # What the browser reports: a Content-Security-Policy violation is a console
+        # error ("Refused to load/apply/execute … because it violates …").
+        self.console: list[str] = []
+        page.on("console", lambda message: self.console.append(message.text))
 
     def open(self, link: PaymentLink) -> None:
         url = f"{self.base_url}/publishable/payment_links/links/{link.publishable_key}/hosted/"
@@ -108,6 +112,15 @@ class Checkout:
         return str(
             self.thread.run(lambda: self.page.get_by_role("link", name=name).get_attribute("href"))
         )
+
+    def computed_style(self, role: str, name: str, css_property: str) -> str:
+        def read() -> str:
+            element = self.page.get_by_role(role, name=name)
+            return str(
+                element.evaluate(f"e => getComputedStyle(e).getPropertyValue('{css_property}')")
+            )
+
+        return str(self.thread.run(read))
 
     def html(self) -> str:
         return str(self.thread.run(self.page.content))
@@ -192,3 +205,17 @@ def test_the_authentication_card_goes_through_its_step(checkout, link):
     intent = Intent.objects.get(payment_link=link)
     assert intent.status == "finalized"
     assert Invoice.objects.get(pk=link.invoice_id).status == "paid"
+
+
+def test_the_pages_work_under_their_content_security_policy(checkout, link):
+    checkout.open(link)
+    # The stylesheet loaded under `style-src 'self'`: the button has the accent colour.
+    assert checkout.computed_style("button", "Pay", "background-color") == "rgb(47, 91, 234)"
+
+    checkout.pay(sandbox.REQUIRES_AUTHENTICATION)
+    checkout.click("button", "Confirm payment")
+
+    assert checkout.text(test_id="outcome") == "Payment successful"
+    violations = [m for m in checkout.console if "Content Security Policy" in m]
+    assert violations == []
+    checkout.screenshot("under-csp")

@@ -244,3 +244,31 @@ def test_a_link_shows_and_charges_what_its_invoice_owes_after_a_credit_note(brow
     assert (payment.status, payment.amount) == ("succeeded", 5950)
     shown = tenant.client.get(f"/invoices/{invoice.id}/").json()
     assert (shown["status"], shown["amount_due"]) == ("paid", "0")
+
+
+def _policy(response):
+    return {
+        directive.split()[0]: directive.split()[1:]
+        for directive in response["Content-Security-Policy"].split("; ")
+    }
+
+
+def test_every_hosted_page_carries_a_strict_content_security_policy(browser, link, tenant):
+    form = browser.get(_url(link))
+    declined = _pay(browser, _url(link), sandbox.DECLINED)
+    authenticate = browser.get(_pay(browser, _url(link), sandbox.REQUIRES_AUTHENTICATION).url)
+    expired = PaymentLinkFactory(
+        workspace=tenant.workspace,
+        expires_at=datetime.datetime.now(datetime.UTC) - datetime.timedelta(minutes=1),
+    )
+    unavailable = browser.get(_url(expired))
+
+    for page in (form, declined, authenticate, unavailable):
+        policy = _policy(page)
+        assert policy["default-src"] == ["'none'"]
+        assert "script-src" not in policy  # no script at all, inline or not
+        assert policy["form-action"] == ["'self'"]
+        assert policy["frame-ancestors"] == ["'none'"]
+        assert policy["style-src"] == ["'self'"]
+        assert page["X-Frame-Options"] == "DENY"
+        assert b"<script" not in page.content and b"<style" not in page.content

@@ -219,7 +219,7 @@ def test_only_the_right_secret_opens_a_payment(tenant, invoice, browser):
     assert not Source.objects.exists()
 
 
-def test_a_payer_may_use_only_sources_of_the_payments_customer(tenant, invoice, browser):
+def test_a_payer_may_not_charge_the_customers_saved_sources(tenant, invoice, browser):
     payment = _waiting_payment(tenant, invoice)
     stranger = CustomerFactory(workspace=tenant.workspace)
     strangers = services.source_create_sandbox_card(
@@ -245,15 +245,13 @@ def test_a_payer_may_use_only_sources_of_the_payments_customer(tenant, invoice, 
         now=timezone.now(),
     )
 
-    for source in (strangers, foreign, "sou_unknown"):
+    # The customer's own saved card too: a payment's secret is not a licence to charge it.
+    for source in (strangers, foreign, own, "sou_unknown"):
         refused = _authorize(browser, payment, source=getattr(source, "id", source))
         assert refused.status_code == 400
         assert "source" in refused.json()
-    paid = _authorize(browser, payment, source=own.id)
 
-    assert paid.status_code == 200, paid.content
-    assert paid.json()["status"] == "succeeded"
-    assert Payment.objects.get(pk=payment["id"]).source_id == own.id
+    assert Payment.objects.get(pk=payment["id"]).status == "requires_payment_method"
 
 
 def test_a_payer_saves_a_card_with_a_payments_secret_and_pays_with_it(tenant, invoice, browser):
@@ -264,6 +262,7 @@ def test_a_payer_saves_a_card_with_a_payments_secret_and_pays_with_it(tenant, in
         {
             "key": payment["client_secret"],
             "usage": "reusable",
+            "save_consent": True,
             "card": {"number": sandbox.SUCCEEDS, **CARD},
         },
     )
@@ -286,6 +285,7 @@ def test_a_card_saved_on_an_anonymous_link_is_single_use_and_scoped_to_it(tenant
         {
             "key": link.publishable_key,
             "usage": "reusable",
+            "save_consent": True,
             "card": {"number": sandbox.SUCCEEDS, **CARD},
         },
     )
@@ -435,3 +435,113 @@ def test_test_mode_payer_actions_and_link_states_follow_the_test_clock(db, brows
     assert expires_at == ahead + services.PAYMENT_AUTHENTICATION_WINDOW
     assert public["status"] == "expired"
     assert [link["status"] for link in listed] == ["expired"]
+
+
+def test_an_idempotency_key_replays_the_first_authorize(tenant, invoice, browser):
+    payment = _waiting_payment(tenant, invoice)
+    body = {"client_secret": payment["client_secret"], "card": {"number": sandbox.SUCCEEDS, **CARD}}
+    url = f"/publishable/payments/{payment['id']}/authorize/"
+
+    first = browser.post(url, body, format="json", HTTP_IDEMPOTENCY_KEY="pay-once")
+    replay = browser.post(url, body, format="json", HTTP_IDEMPOTENCY_KEY="pay-once")
+
+    assert first.status_code == 200, first.content
+    assert replay.status_code == 200, replay.content
+    assert replay.json() == first.json()
+    assert replay.headers["Idempotent-Replayed"] == "true"
+
+
+def test_an_idempotency_key_replays_the_first_source(tenant, invoice, browser):
+    link = PaymentLinkFactory(workspace=tenant.workspace)
+    body = {"key": link.publishable_key, "card": {"number": sandbox.SUCCEEDS, **CARD}}
+
+    first = browser.post("/publishable/sources/", body, format="json", HTTP_IDEMPOTENCY_KEY="k1")
+    replay = browser.post("/publishable/sources/", body, format="json", HTTP_IDEMPOTENCY_KEY="k1")
+
+    assert first.status_code == 201, first.content
+    assert (replay.status_code, replay.json()) == (201, first.json())
+    assert Source.objects.count() == 1
+
+
+def test_a_payer_key_never_answers_with_the_merchant_s_response(tenant, invoice, browser):
+    merchant = tenant.client.post(
+        "/payments/",
+        {"invoice": invoice.id, "status": "requires_payment_method"},
+        HTTP_IDEMPOTENCY_KEY="shared",
+    )
+    payment = merchant.json()
+    body = {"client_secret": payment["client_secret"], "card": {"number": sandbox.SUCCEEDS, **CARD}}
+
+    payer = browser.post(
+        f"/publishable/payments/{payment['id']}/authorize/",
+        body,
+        format="json",
+        HTTP_IDEMPOTENCY_KEY="shared",
+    )
+
+    assert payer.status_code == 200, payer.content
+    assert payer.json()["status"] == "succeeded"
+
+
+def test_a_reusable_card_needs_the_payers_consent(tenant, invoice, browser):
+    payment = _waiting_payment(tenant, invoice)
+    body = {"key": payment["client_secret"], "card": {"number": sandbox.SUCCEEDS, **CARD}}
+
+    unconsented = browser.post("/publishable/sources/", {**body, "usage": "reusable"})
+    default = browser.post("/publishable/sources/", body)
+
+    assert unconsented.status_code == 400
+    assert "save_consent" in unconsented.json()
+    assert default.status_code == 201
+    assert default.json()["usage"] == "single"
+    assert not Source.objects.filter(usage="reusable").exists()
+
+
+@pytest.fixture
+def small_budgets(settings):
+    from django.core.cache import cache
+
+    settings.PUBLISHABLE_KEY_RATE = "3/day"
+    settings.PUBLISHABLE_ADDRESS_RATE = "5/day"
+    cache.clear()
+    yield
+    cache.clear()
+
+
+def test_sources_are_limited_per_key(tenant, invoice, small_budgets):
+    link = PaymentLinkFactory(workspace=tenant.workspace, customer=invoice.customer)
+    other = PaymentLinkFactory(workspace=tenant.workspace, customer=invoice.customer)
+    card = {"number": sandbox.SUCCEEDS, **CARD}
+
+    statuses = [
+        APIClient(REMOTE_ADDR=f"203.0.113.{n}")
+        .post("/publishable/sources/", {"key": link.publishable_key, "card": card})
+        .status_code
+        for n in range(5)
+    ]
+    another_key = APIClient(REMOTE_ADDR="203.0.113.99").post(
+        "/publishable/sources/", {"key": other.publishable_key, "card": card}
+    )
+
+    assert statuses == [201, 201, 201, 429, 429]
+    assert another_key.status_code == 201
+    assert Source.objects.count() == 4
+
+
+def test_publishable_posts_are_limited_per_address(tenant, invoice, small_budgets):
+    links = [PaymentLinkFactory(workspace=tenant.workspace) for _ in range(7)]
+    browser = APIClient(REMOTE_ADDR="198.51.100.4")
+    card = {"number": sandbox.SUCCEEDS, **CARD}
+
+    statuses = [
+        browser.post(
+            "/publishable/sources/", {"key": link.publishable_key, "card": card}
+        ).status_code
+        for link in links
+    ]
+
+    assert statuses == [201] * 5 + [429] * 2
+    assert (
+        browser.post("/publishable/sources/", {"key": links[0].publishable_key}).json()["code"]
+        == "throttled"
+    )
