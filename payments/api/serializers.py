@@ -119,7 +119,7 @@ class PaymentGatewaySerializer(TenantModelSerializer):
         if gateway.gateway != GatewayKind.STRIPE:
             return ""
         path = reverse("stripe-webhook", kwargs={"workspace_id": gateway.workspace_id})
-        return absolute_url(self.context.get("request"), path)
+        return public_url(path)
 
     def get_has_secret_key(self, gateway: PaymentGateway) -> bool:
         return bool(gateway.secret_key)
