@@ -7,6 +7,7 @@ routed to its queue (CELERY_TASK_ROUTES) and runs inline under CELERY_TASK_ALWAY
 exactly as `.delay()` would.
 """
 
+from importlib import import_module
 from typing import Any
 
 from celery import current_app
@@ -15,6 +16,10 @@ from celery import current_app
 def task_queue(name: str, *, kwargs: dict[str, Any], retry: bool = True) -> None:
     """Queue `name` with `kwargs`. `retry=False` fails at once when the broker is down,
     for callers that leave the work to a beat sweep instead of waiting."""
+    if name not in current_app.tasks:
+        # A web process registers a task when its module is first imported, and nothing
+        # else may have imported it yet.
+        import_module(name.rpartition(".")[0])
     task = current_app.tasks[name]
     if retry:
         task.delay(**kwargs)

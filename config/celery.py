@@ -6,6 +6,9 @@ from pathlib import Path
 
 from celery import Celery, signals
 from celery.schedules import crontab
+from django.core.exceptions import ImproperlyConfigured
+
+from billing.secrets_check import ensure_production_secrets
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
 
@@ -59,10 +62,6 @@ app.autodiscover_tasks()
 def refuse_forgeable_keys(**kwargs: object) -> None:
     # Celery logs and swallows exceptions from signal handlers; SystemExit is not
     # swallowed, so a worker or beat on a weak key stops instead of running.
-    from django.core.exceptions import ImproperlyConfigured
-
-    from billing.secrets_check import ensure_production_secrets
-
     try:
         ensure_production_secrets()
     except ImproperlyConfigured as exc:

@@ -22,6 +22,7 @@ from django.views.decorators.http import require_http_methods
 
 from billing.clock import clock_now_for
 from billing.errors import DomainError, InvalidInput
+from billing.links import public_url
 from billing.money import round_amount
 from payments import services
 from payments.choices import IntentStatus, PaymentStatus
@@ -185,8 +186,8 @@ def _checkout_at_stripe(
     try:
         started = services.payment_link_checkout_at_gateway(
             link=link,
-            success_url=request.build_absolute_uri(back).replace("%7BINTENT%7D", "{INTENT}"),
-            cancel_url=request.build_absolute_uri(request.path),
+            success_url=public_url(back).replace("%7BINTENT%7D", "{INTENT}"),
+            cancel_url=public_url(request.path),
             now=now,
         )
     except DomainError as refused:

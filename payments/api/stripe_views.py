@@ -11,6 +11,7 @@ from rest_framework.views import APIView
 
 from billing.api.errors import ErrorSerializer
 from billing.api.viewsets import ApiInputMixin, TenantViewSet
+from billing.links import public_url
 from billing.representations import StrictFieldsMixin
 from customers.models import Customer
 from payments import services
@@ -94,5 +95,5 @@ class CustomerSetupIntentViewSet(TenantViewSet):
         url = setup.url
         if setup.token:
             path = reverse("card-setup-hosted", kwargs={"token": setup.token})
-            url = request.build_absolute_uri(path)
+            url = public_url(path)
         return Response({"url": url, "gateway": setup.gateway})
