@@ -62,6 +62,10 @@ class DocumentType(models.Model):
     is_credit_note = models.BooleanField(default=False)
     is_debit_note = models.BooleanField(default=False)
     is_electronic = models.BooleanField(default=True)
+    # Priced gross, the tax included (Chile's boletas): totals derive the net from the total.
+    prices_include_tax = models.BooleanField(default=False)
+    # For foreign buyers only, in the sale's currency (Chile's 110, 111, 112).
+    is_export = models.BooleanField(default=False)
 
     class Meta:
         ordering = ["country", "id"]

@@ -298,7 +298,7 @@ def test_notes_name_the_invoice_they_correct(rendered, model, name, line):
 
 def test_retention_tracking_id_and_dollars_are_shown(tenant):
     make_issuer(tenant.workspace)
-    customer = make_customer(tenant.workspace, currency_id="USD")
+    customer = make_customer(tenant.workspace, country_id="US", currency_id="USD")
     invoice = make_draft(tenant.workspace, customer, document=110)  # an export: in dollars
     invoice.lines.update(retention_percent=Decimal("14.5"))
     from invoices.services.invoices import invoice_update
