@@ -8,6 +8,7 @@ from django.utils import timezone
 
 from billing.models import (
     ApiToken,
+    Comuna,
     Country,
     Currency,
     DocumentType,
@@ -16,7 +17,7 @@ from billing.models import (
     State,
     Workspace,
 )
-from billing.services.workspaces import api_token_issue
+from billing.services.workspaces import api_token_issue, workspace_issuer_errors
 from billing.tax_ids import InvalidTaxId, normalize_tax_id
 
 
@@ -41,6 +42,11 @@ class WorkspaceAdminForm(forms.ModelForm):
                 cleaned["tax_id"] = normalize_tax_id(country.code, tax_id)
             except InvalidTaxId as exc:
                 self.add_error("tax_id", str(exc))
+        if not self.errors:
+            # The issuer data as the API checks it (acteco, comuna, the SII's resolution).
+            candidate = Workspace(**{k: v for k, v in cleaned.items() if k != "members"})
+            for field, messages in workspace_issuer_errors(candidate).items():
+                self.add_error(field if field in self.fields else None, messages)
         return cleaned
 
 
@@ -50,8 +56,18 @@ class WorkspaceAdmin(admin.ModelAdmin):
     list_display = ["id", "name", "country", "currency", "timezone", "created_at"]
     list_filter = ["country"]
     search_fields = ["id", "name", "tax_id"]
+    autocomplete_fields = ["comuna"]
     readonly_fields = ["id", "created_at", "updated_at"]
     inlines = [MembershipInline]
+
+
+@admin.register(Comuna)
+class ComunaAdmin(admin.ModelAdmin):
+    """Reference data, seeded by a migration from billing/data/cl_comunas.csv."""
+
+    list_display = ["code", "name", "region"]
+    list_filter = ["region"]
+    search_fields = ["code", "name"]
 
 
 @admin.register(Membership)

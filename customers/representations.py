@@ -6,7 +6,7 @@ from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from billing.clock import clock_now
-from billing.models import Country, Currency, State
+from billing.models import Comuna, Country, Currency, State
 from billing.representations import TenantModelSerializer, snapshot
 from customers.models import Contact, Customer
 from invoices.selectors import customer_aggregations, customer_sources_expression
@@ -120,6 +120,13 @@ def customer_sources(customer: Customer) -> list[dict[str, Any]]:
 class CustomerSerializer(TenantModelSerializer):
     country = CodeField(queryset=Country.objects.all())
     state = CodeField(queryset=State.objects.all(), required=False, allow_null=True)
+    comuna = CodeField(
+        queryset=Comuna.objects.all(),
+        required=False,
+        allow_null=True,
+        help_text="A Chilean customer's comuna, by its code (13101 Santiago; /generals/comunas/). "
+        "Required when a Chilean address is written; it sets `state` to its region.",
+    )
     currency = CodeField(queryset=Currency.objects.all(), required=False)
     reference = serializers.CharField(
         max_length=64, required=False, allow_null=True, allow_blank=False
@@ -141,6 +148,7 @@ class CustomerSerializer(TenantModelSerializer):
             "address",
             "country",
             "state",
+            "comuna",
             "currency",
             "email",
             "phone",

@@ -4,14 +4,14 @@ from typing import Any, cast
 
 import django_filters
 from django.contrib.auth.models import User
-from django.db import connection
+from django.db import connection, transaction
 from django.db.models import QuerySet
 from django.http import HttpRequest, HttpResponse, HttpResponsePermanentRedirect, JsonResponse
 from django.urls import Resolver404, resolve
 from django.views import defaults
 from django.views.decorators.csrf import csrf_exempt
 from drf_spectacular.utils import OpenApiResponse, extend_schema, inline_serializer
-from rest_framework import mixins, permissions, serializers, viewsets
+from rest_framework import exceptions, mixins, permissions, serializers, viewsets
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
@@ -20,33 +20,59 @@ from rest_framework_simplejwt.views import TokenRefreshView
 from billing.api.errors import ErrorSerializer
 from billing.api.filters import CharInFilter
 from billing.api.kernel_serializers import (
+    ComunaSerializer,
     CountrySerializer,
     CurrencySerializer,
     DocumentTypeSerializer,
     JwtObtainSerializer,
     JwtRefreshSerializer,
     StateSerializer,
+    WorkspaceIssuerSerializer,
     WorkspaceSerializer,
 )
 from billing.api.viewsets import ApiInputMixin
-from billing.models import Country, Currency, DocumentType, State, Workspace
+from billing.models import Comuna, Country, Currency, DocumentType, Membership, State, Workspace
+from billing.services.workspaces import workspace_update_issuer
 from config.celery import app as celery_app
 
 
 class WorkspaceViewSet(
     ApiInputMixin, mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet
 ):
-    """The caller's workspaces. Needs no workspace header: it is how a caller finds one."""
+    """The caller's workspaces. Needs no workspace header: it is how a caller finds one.
+    Owners set the issuer data documents print (PATCH)."""
 
     serializer_class = WorkspaceSerializer
     permission_classes = [permissions.IsAuthenticated]
     filter_backends: list[Any] = []
+    http_method_names = ["get", "patch", "head", "options"]
 
     def get_queryset(self) -> QuerySet[Workspace]:
         if getattr(self, "swagger_fake_view", False):
             return Workspace.objects.none()
         user = cast(User, self.request.user)  # IsAuthenticated let it through
         return Workspace.objects.filter(memberships__user=user).order_by("name", "id")
+
+    @extend_schema(
+        request=WorkspaceIssuerSerializer,
+        responses={
+            200: WorkspaceSerializer,
+            400: OpenApiResponse(ErrorSerializer, description="Invalid issuer data."),
+            403: OpenApiResponse(ErrorSerializer, description="Only owners change a workspace."),
+        },
+    )
+    def partial_update(self, request: Request, pk: str | None = None) -> Response:
+        workspace = self.get_object()
+        is_owner = workspace.memberships.filter(
+            user=request.user, role=Membership.Role.OWNER
+        ).exists()
+        if not is_owner:
+            raise exceptions.PermissionDenied("Only the workspace's owners change it.")
+        serializer = WorkspaceIssuerSerializer(data=request.data, partial=True)
+        serializer.is_valid(raise_exception=True)
+        with transaction.atomic():
+            workspace = workspace_update_issuer(workspace=workspace, **serializer.validated_data)
+        return Response(WorkspaceSerializer(workspace).data)
 
 
 class ReferenceViewSet(
@@ -90,6 +116,24 @@ class StateViewSet(ReferenceViewSet):
     queryset = State.objects.all()
     serializer_class = StateSerializer
     filterset_class = StateFilter
+    search_fields = ["code", "name"]
+    ordering_fields = ("code", "name")
+
+
+class ComunaFilter(django_filters.FilterSet):
+    region__in = CharInFilter(field_name="region", lookup_expr="in")
+
+    class Meta:
+        model = Comuna
+        fields = ["region"]
+
+
+class ComunaViewSet(ReferenceViewSet):
+    """Chile's 346 comunas by their Código Único Territorial, with their region."""
+
+    queryset = Comuna.objects.all()
+    serializer_class = ComunaSerializer
+    filterset_class = ComunaFilter
     search_fields = ["code", "name"]
     ordering_fields = ("code", "name")
 

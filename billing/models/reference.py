@@ -45,6 +45,21 @@ class State(models.Model):
         return self.name
 
 
+class Comuna(models.Model):
+    """A Chilean comuna, by its Código Único Territorial (13101 Santiago). The SII's
+    documents name the issuer's and the receiver's (CmnaOrigen, CmnaRecep)."""
+
+    code = models.CharField(primary_key=True, max_length=5)
+    name = models.CharField(max_length=40)
+    region = models.ForeignKey(State, on_delete=models.PROTECT, related_name="comunas")
+
+    class Meta:
+        ordering = ["name"]
+
+    def __str__(self) -> str:
+        return self.name
+
+
 class DocumentType(models.Model):
     """A fiscal document type, e.g. Chile's 33 (factura electrónica)."""
 

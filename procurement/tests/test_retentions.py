@@ -219,3 +219,19 @@ def test_retention_pdf_shows_gross_withheld_and_net(tenant):
     assert "Impuesto retenido 15,25%" in html and "-$ 15.250" in html
     assert "Total líquido" in html and "$ 84.750" in html
     assert "Proveedor" in html
+    # Honorarios bear no IVA by nature: the line is not tagged "exento".
+    assert 'class="tag"' not in html
+
+
+def test_a_2023_boleta_de_honorarios_is_recorded_at_13_percent(tenant):
+    supplier = SupplierFactory(workspace=tenant.workspace)
+
+    response = tenant.client.post(
+        "/retentions/",
+        {"supplier": supplier.pk, "date": "2023-05-10", "amount": "100000"},
+        format="json",
+    )
+
+    assert response.status_code == 201, response.json()
+    assert Decimal(str(response.json()["retention_percent"])) == Decimal(13)
+    assert Decimal(str(response.json()["retention"])) == Decimal(13000)
