@@ -13,6 +13,7 @@ from billing.models import (
     Currency,
     DocumentType,
     Event,
+    FolioRange,
     Membership,
     State,
     Workspace,
@@ -68,6 +69,36 @@ class ComunaAdmin(admin.ModelAdmin):
     list_display = ["code", "name", "region"]
     list_filter = ["region"]
     search_fields = ["code", "name"]
+
+
+@admin.register(FolioRange)
+class FolioRangeAdmin(admin.ModelAdmin):
+    """Loaded CAFs (through the API, which checks them); the key is never shown."""
+
+    list_display = [
+        "id", "workspace", "test_mode", "document_type", "first", "last", "authorized_on",
+        "warned_at_remaining",
+    ]  # fmt: skip
+    list_filter = ["test_mode", "document_type"]
+    search_fields = ["id", "workspace__name", "workspace__id"]
+    fields = readonly_fields = (
+        "id", "workspace", "test_mode", "document_type", "first", "last", "authorized_on",
+        "warned_at_remaining", "created_at",
+    )  # fmt: skip
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def changelist_view(self, request: HttpRequest, extra_context: Any = None) -> Any:
+        # Staff see at a glance which ranges are running out (the event told the workspace).
+        for folio_range in FolioRange.objects.filter(warned_at_remaining__isnull=False):
+            messages.warning(
+                request,
+                f"{folio_range.workspace_id}: folios {folio_range.first}–{folio_range.last} of "
+                f"{folio_range.document_type_id} are running low "
+                f"({folio_range.warned_at_remaining} left when warned); load the next CAF.",
+            )
+        return super().changelist_view(request, extra_context)
 
 
 @admin.register(Membership)

@@ -557,3 +557,24 @@ class SubscriptionFactory(TenantFactory):
 
 
 FACTORIES.update({Subscription: SubscriptionFactory})
+
+
+# Kernel resources
+from billing.models import FolioRange  # noqa: E402
+
+
+class FolioRangeFactory(TenantFactory):
+    """A loaded CAF of facturas (33), folios 1 to 100 (its key is not a real one)."""
+
+    class Meta:
+        model = FolioRange
+
+    document_type_id = 33
+    first = 1
+    last = 100
+    authorized_on = factory.LazyFunction(lambda: datetime.date(2026, 1, 10))
+    caf = "<CAF/>"
+    private_key = "not-a-key"
+
+
+FACTORIES[FolioRange] = FolioRangeFactory

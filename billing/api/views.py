@@ -30,8 +30,19 @@ from billing.api.kernel_serializers import (
     WorkspaceIssuerSerializer,
     WorkspaceSerializer,
 )
-from billing.api.viewsets import ApiInputMixin
-from billing.models import Comuna, Country, Currency, DocumentType, Membership, State, Workspace
+from billing.api.viewsets import ApiInputMixin, TenantViewSet
+from billing.models import (
+    Comuna,
+    Country,
+    Currency,
+    DocumentType,
+    FolioRange,
+    Membership,
+    State,
+    Workspace,
+)
+from billing.representations import FolioRangeSerializer
+from billing.services.folios import folio_range_load
 from billing.services.workspaces import workspace_update_issuer
 from config.celery import app as celery_app
 
@@ -267,3 +278,31 @@ def server_error(request: HttpRequest) -> HttpResponse:
     if request.path.startswith("/admin/"):
         return defaults.server_error(request)
     return JsonResponse({"detail": "Server error.", "code": "server_error"}, status=500)
+
+
+class FolioRangeViewSet(
+    mixins.ListModelMixin, mixins.RetrieveModelMixin, mixins.CreateModelMixin, TenantViewSet
+):
+    """CAF folio ranges: load the XML the SII issues; the key it carries is never shown."""
+
+    queryset = FolioRange.objects.all()
+    serializer_class = FolioRangeSerializer
+    filterset_fields = ["document_type"]
+    ordering_fields = ("created", "first")
+
+    @extend_schema(
+        responses={
+            201: FolioRangeSerializer,
+            400: OpenApiResponse(ErrorSerializer, description="Not a CAF of this workspace."),
+            409: OpenApiResponse(ErrorSerializer, description="Overlaps a loaded range."),
+        }
+    )
+    def create(self, request: Request, *args: object, **kwargs: object) -> Response:
+        serializer = self.get_serializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        folio_range = folio_range_load(
+            workspace=self.request.workspace,
+            test_mode=self.request.test_mode,
+            caf=serializer.validated_data["caf"],
+        )
+        return Response(FolioRangeSerializer(folio_range).data, status=201)

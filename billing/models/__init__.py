@@ -1,6 +1,7 @@
 from billing.models.base import TenantModel, money_field
 from billing.models.documents import FiscalDocument, Line, filed_once_constraint
 from billing.models.events import Event
+from billing.models.folios import FolioRange
 from billing.models.idempotency import IdempotencyKey
 from billing.models.numbering import NumberSequence
 from billing.models.reference import Comuna, Country, Currency, DocumentType, State
@@ -15,6 +16,7 @@ __all__ = [
     "DocumentType",
     "Event",
     "FiscalDocument",
+    "FolioRange",
     "IdempotencyKey",
     "Line",
     "Membership",
