@@ -2,6 +2,7 @@
 theirs), money and numbers in the currency's style, the labels in the workspace's
 language, and the template's context, already formatted."""
 
+import base64
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date
@@ -11,6 +12,7 @@ from typing import Any, cast
 from billing.models import DocumentType, FiscalDocument, Workspace
 from billing.money import minor_units
 from billing.tax_ids import display_tax_id
+from billing.timbre import timbre, timbre_png
 from invoices.models import CreditNote, DebitNote, Invoice
 
 
@@ -301,6 +303,15 @@ def _payment_terms(document: FiscalDocument, text: dict[str, Any]) -> str:
     return text["credit"] if due_date and due_date > document.date else text["cash"]
 
 
+def _timbre(document: FiscalDocument) -> dict[str, str] | None:
+    """The TED and its PDF417 image, for an issued document whose folio a loaded CAF covers."""
+    ted = timbre(document) if document.finalized_at else None
+    if ted is None:
+        return None
+    image = base64.b64encode(timbre_png(ted)).decode()
+    return {"ted": ted, "image": f"data:image/png;base64,{image}"}
+
+
 def document_context(document: FiscalDocument) -> dict[str, Any]:
     """Everything the template shows, already formatted."""
     workspace = document.workspace
@@ -395,6 +406,7 @@ def document_context(document: FiscalDocument) -> dict[str, Any]:
         "totals": totals,
         "references": _references(document, text),
         "tracking_id": document.tax_agency_tracking_id,
+        "timbre": _timbre(document),
         "note": document.note,
     }
     return kind.context(document, context) if kind.context else context
