@@ -11,6 +11,7 @@ from django.db.models import QuerySet
 from rest_framework import serializers
 
 from billing.encoders import JSONEncoder
+from billing.models import FolioRange
 
 METADATA_MAX_KEYS = 50
 METADATA_KEY_MAX_LENGTH = 40
@@ -117,8 +118,6 @@ class FolioRangeSerializer(TenantModelSerializer):
     )
 
     class Meta:
-        from billing.models import FolioRange
-
         model = FolioRange
         fields = [
             "id", "document", "first", "last", "authorized_on", "caf",
