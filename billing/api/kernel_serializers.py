@@ -32,7 +32,11 @@ class WorkspaceIssuerSerializer(StrictFieldsMixin, serializers.ModelSerializer):
         required=False, allow_null=True, help_text="The SII's Acteco, six digits (620200)."
     )
     sii_resolution_number = serializers.IntegerField(
-        required=False, allow_null=True, min_value=0, help_text="0 in certification."
+        required=False,
+        allow_null=True,
+        min_value=0,
+        max_value=2_147_483_647,  # the column's range
+        help_text="0 in certification.",
     )
 
     class Meta:

@@ -68,7 +68,6 @@ class WorkspaceViewSet(
         request=WorkspaceIssuerSerializer,
         responses={
             200: WorkspaceSerializer,
-            400: OpenApiResponse(ErrorSerializer, description="Invalid issuer data."),
             403: OpenApiResponse(ErrorSerializer, description="Only owners change a workspace."),
         },
     )
@@ -290,13 +289,7 @@ class FolioRangeViewSet(
     filterset_fields = ["document_type"]
     ordering_fields = ("created", "first")
 
-    @extend_schema(
-        responses={
-            201: FolioRangeSerializer,
-            400: OpenApiResponse(ErrorSerializer, description="Not a CAF of this workspace."),
-            409: OpenApiResponse(ErrorSerializer, description="Overlaps a loaded range."),
-        }
-    )
+    @extend_schema(responses={201: FolioRangeSerializer})
     def create(self, request: Request, *args: object, **kwargs: object) -> Response:
         serializer = self.get_serializer(data=request.data)
         serializer.is_valid(raise_exception=True)

@@ -69,6 +69,11 @@ def test_an_owner_sets_the_issuer_data(tenant):
         ({"activity_code": 6202}, "activity_code"),
         ({"comuna": "99999"}, "comuna"),
         ({"sii_resolution_number": 80}, "sii_resolution_date"),
+        (
+            {"sii_resolution_number": 10**12, "sii_resolution_date": "2026-01-01"},
+            "sii_resolution_number",
+        ),
+        ({"activity_code": 10**12}, "activity_code"),
         ({"name": "Otro"}, "name"),
     ],
 )
