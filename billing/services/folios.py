@@ -168,15 +168,12 @@ def folios_first(
 ) -> int:
     """The first of `count` consecutive folios after `after`, inside one loaded range; or
     `after + 1` when the type has no CAF loaded. Runs under the numbering lock."""
-    ranges = list(
-        FolioRange.objects.filter(
-            workspace=workspace, test_mode=test_mode, document_type=document_type, last__gt=after
-        ).order_by("first")
-    )
-    if not FolioRange.objects.filter(
+    loaded = FolioRange.objects.filter(
         workspace=workspace, test_mode=test_mode, document_type=document_type
-    ).exists():
+    ).order_by("first")
+    if not loaded:
         return after + 1
+    ranges = [folio_range for folio_range in loaded if folio_range.last > after]
     for index, folio_range in enumerate(ranges):
         first = max(after + 1, folio_range.first)
         if first + count - 1 <= folio_range.last:
