@@ -58,7 +58,11 @@ $(LOCAL_KEYS):
 run: install $(LOCAL_KEYS)
 	@mkdir -p var
 	$(PY) manage.py migrate --noinput
-	@$(PY) manage.py create_workspace --name Demo --country CL --email demo@example.com --tax-id 76086428-5 --json \
+	@$(PY) manage.py create_workspace --name Demo --country CL --email demo@example.com --tax-id 76086428-5 \
+		--legal-name "Demo Servicios Digitales SpA" --activity-description "Desarrollo de software" \
+		--activity-code 620200 --address "Av. Providencia 1234, of. 501" --comuna 13123 \
+		--city Santiago --sii-office "S.I.I. - Providencia" --sii-resolution-number 0 \
+		--sii-resolution-date 2026-01-01 --issuer-email facturacion@demo.cl --json \
 		> var/demo-workspace.json
 	@$(PY) -c 'import json, sys; d = json.load(open("var/demo-workspace.json")); \
 		print(); \

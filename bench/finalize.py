@@ -99,7 +99,7 @@ def main() -> None:
     for clients in args.clients:
         workspace = workspace_create(name=f"Bench {clients}", country_code="CL")
         workspace.tax_id, workspace.address = "76.086.428-5", "Av. Providencia 1234"
-        workspace.tax_settings = {"cl_activity_description": "Servicios informáticos"}
+        workspace.activity_description = "Servicios informáticos"
         workspace.save()
         customer = Customer.objects.create(
             workspace=workspace,

@@ -8,15 +8,17 @@ from django.utils import timezone
 
 from billing.models import (
     ApiToken,
+    Comuna,
     Country,
     Currency,
     DocumentType,
     Event,
+    FolioRange,
     Membership,
     State,
     Workspace,
 )
-from billing.services.workspaces import api_token_issue
+from billing.services.workspaces import api_token_issue, workspace_issuer_errors
 from billing.tax_ids import InvalidTaxId, normalize_tax_id
 
 
@@ -41,6 +43,11 @@ class WorkspaceAdminForm(forms.ModelForm):
                 cleaned["tax_id"] = normalize_tax_id(country.code, tax_id)
             except InvalidTaxId as exc:
                 self.add_error("tax_id", str(exc))
+        if not self.errors:
+            # The issuer data as the API checks it (acteco, comuna, the SII's resolution).
+            candidate = Workspace(**{k: v for k, v in cleaned.items() if k != "members"})
+            for field, messages in workspace_issuer_errors(candidate).items():
+                self.add_error(field if field in self.fields else None, messages)
         return cleaned
 
 
@@ -50,8 +57,48 @@ class WorkspaceAdmin(admin.ModelAdmin):
     list_display = ["id", "name", "country", "currency", "timezone", "created_at"]
     list_filter = ["country"]
     search_fields = ["id", "name", "tax_id"]
+    autocomplete_fields = ["comuna"]
     readonly_fields = ["id", "created_at", "updated_at"]
     inlines = [MembershipInline]
+
+
+@admin.register(Comuna)
+class ComunaAdmin(admin.ModelAdmin):
+    """Reference data, seeded by a migration from billing/data/cl_comunas.csv."""
+
+    list_display = ["code", "name", "region"]
+    list_filter = ["region"]
+    search_fields = ["code", "name"]
+
+
+@admin.register(FolioRange)
+class FolioRangeAdmin(admin.ModelAdmin):
+    """Loaded CAFs (through the API, which checks them); the key is never shown."""
+
+    list_display = [
+        "id", "workspace", "test_mode", "document_type", "first", "last", "authorized_on",
+        "warned_at_remaining",
+    ]  # fmt: skip
+    list_filter = ["test_mode", "document_type"]
+    search_fields = ["id", "workspace__name", "workspace__id"]
+    fields = readonly_fields = (
+        "id", "workspace", "test_mode", "document_type", "first", "last", "authorized_on",
+        "warned_at_remaining", "created_at",
+    )  # fmt: skip
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def changelist_view(self, request: HttpRequest, extra_context: Any = None) -> Any:
+        # Staff see at a glance which ranges are running out (the event told the workspace).
+        for folio_range in FolioRange.objects.filter(warned_at_remaining__isnull=False):
+            messages.warning(
+                request,
+                f"{folio_range.workspace_id}: folios {folio_range.first}–{folio_range.last} of "
+                f"{folio_range.document_type_id} are running low "
+                f"({folio_range.warned_at_remaining} left when warned); load the next CAF.",
+            )
+        return super().changelist_view(request, extra_context)
 
 
 @admin.register(Membership)

@@ -2,6 +2,7 @@
 
 EVENT_TYPES = frozenset(
     {
+        "folio_range.low",
         "customer.created",
         "customer.updated",
         "customer.archived",

@@ -11,6 +11,7 @@ from django.db.models import QuerySet
 from rest_framework import serializers
 
 from billing.encoders import JSONEncoder
+from billing.models import FolioRange
 
 METADATA_MAX_KEYS = 50
 METADATA_KEY_MAX_LENGTH = 40
@@ -105,3 +106,25 @@ def json_data(data: Any) -> dict[str, Any]:
 def snapshot(representation: type[serializers.BaseSerializer], instance: Any) -> dict[str, Any]:
     """What an event carries: the object as the API shows it at the time of the event."""
     return json_data(representation(instance).data)
+
+
+class FolioRangeSerializer(TenantModelSerializer):
+    """A loaded CAF: its document type and range. Its private key is never shown."""
+
+    document = serializers.IntegerField(source="document_type_id", read_only=True)
+    caf = serializers.CharField(
+        write_only=True,
+        help_text="The AUTORIZACION XML the SII issued (CAF, RSASK, RSAPUBK), as it came.",
+    )
+
+    class Meta:
+        model = FolioRange
+        fields = [
+            "id", "document", "first", "last", "authorized_on", "caf",
+            "metadata", "test_mode", "created", "updated",
+        ]  # fmt: skip
+        read_only_fields = ["first", "last", "authorized_on"]
+
+
+def folio_range_snapshot(folio_range: Any) -> dict[str, Any]:
+    return snapshot(FolioRangeSerializer, folio_range)

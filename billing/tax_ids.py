@@ -76,3 +76,14 @@ def normalize_stored_ruts(rows: QuerySet) -> None:
             continue  # stored invalid by some other way in: left as it is, not guessed at
         changed.append(row)
     rows.model._default_manager.bulk_update(changed, ["tax_id"], batch_size=1000)
+
+
+def display_tax_id(country_code: str, value: str) -> str:
+    """A tax id as documents print it: a Chilean RUT with dots (76.086.428-5); others, and
+    a value that is not a valid RUT, as stored."""
+    if country_code != "CL" or not value:
+        return value
+    try:
+        return str(rut.format(rut.validate(value)))
+    except stdnum_errors.ValidationError:
+        return value

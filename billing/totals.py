@@ -11,9 +11,12 @@ contract:
    proportion to their totals, without losing a unit (money.allocate).
 3. Taxable lines add to `amount`, exempt lines to `exempt`; subtotal = amount + exempt.
 4. Tax is computed once per rate on the taxable net, never per line (so IVA is exactly
-   19% of the net, half-up), and summed.
+   19% of the net, half-up), and summed. When prices include the tax (Chile's boletas),
+   the lines add up to the gross instead, and per rate neto = round(gross / (1 + rate)),
+   tax = gross − neto, so the document's total is what its lines say.
 5. Retention is computed once per rate on its base (the lines' net), then
-   total_adjusted = total − retention.
+   total_adjusted = total − retention. A document that withholds its own tax (Chile's
+   factura de compra) adds the whole tax to the retention.
 """
 
 from collections import defaultdict
@@ -111,6 +114,21 @@ def _by_rate(values: Sequence[tuple[Decimal, Decimal]], currency: str) -> Decima
     )
 
 
+def _gross_by_rate(values: Sequence[tuple[Decimal, Decimal]], currency: str) -> Decimal:
+    """Σ over rates of the tax included in Σ gross: gross − round(gross / (1 + rate / 100))."""
+    bases: dict[Decimal, Decimal] = defaultdict(Decimal)
+    for gross, rate in values:
+        if rate:
+            bases[rate] += gross
+    return sum(
+        (
+            gross - round_amount(gross * HUNDRED / (HUNDRED + rate), currency)
+            for rate, gross in bases.items()
+        ),
+        ZERO,
+    )
+
+
 def document_totals(
     *,
     lines: Sequence[LineInput],
@@ -118,6 +136,8 @@ def document_totals(
     discount: Decimal = ZERO,
     discount_scheme: str = PERCENT,
     custom_change: Decimal = Decimal(1),
+    prices_include_tax: bool = False,
+    withhold_tax: bool = False,
 ) -> DocumentTotals:
     if custom_change < 1:
         raise InvalidDocument("custom_change", "custom_change is at least 1.")
@@ -133,18 +153,25 @@ def document_totals(
     shares = allocate(document_discount, line_totals, currency) if lines else []
     nets = [total - share for total, share in zip(line_totals, shares, strict=True)]
 
-    amount = sum((net for net, line in zip(nets, lines, strict=True) if not line.exempt), ZERO)
+    taxable = sum((net for net, line in zip(nets, lines, strict=True) if not line.exempt), ZERO)
     exempt = sum((net for net, line in zip(nets, lines, strict=True) if line.exempt), ZERO)
+    taxed = [
+        (net, line.tax_percent) for net, line in zip(nets, lines, strict=True) if not line.exempt
+    ]
+    if prices_include_tax:
+        tax = _gross_by_rate(taxed, currency)
+        amount = taxable - tax
+    else:
+        tax = _by_rate(taxed, currency)
+        amount = taxable
     subtotal = amount + exempt
-    tax = _by_rate(
-        [(net, line.tax_percent) for net, line in zip(nets, lines, strict=True) if not line.exempt],
-        currency,
-    )
     total = subtotal + tax
     retention = _by_rate(
         [(net, line.retention_percent) for net, line in zip(nets, lines, strict=True)], currency
     )
-    line_retentions = _line_retentions(nets, lines, retention, currency)
+    if withhold_tax:
+        retention += tax
+    line_retentions = _line_retentions(nets, lines, retention, currency, withhold_tax)
     return DocumentTotals(
         lines=[
             LineTotals(total=t, net=n, retention=r)
@@ -162,10 +189,18 @@ def document_totals(
 
 
 def _line_retentions(
-    nets: list[Decimal], lines: Sequence[LineInput], retention: Decimal, currency: str
+    nets: list[Decimal],
+    lines: Sequence[LineInput],
+    retention: Decimal,
+    currency: str,
+    withhold_tax: bool,
 ) -> list[Decimal]:
     # Each line shows its part of the document's retention; the parts add up exactly.
-    weights = [net * line.retention_percent for net, line in zip(nets, lines, strict=True)]
+    def withheld_percent(line: LineInput) -> Decimal:
+        taxed = withhold_tax and not line.exempt
+        return line.retention_percent + (line.tax_percent if taxed else ZERO)
+
+    weights = [net * withheld_percent(line) for net, line in zip(nets, lines, strict=True)]
     if not any(weights):
         return [ZERO for _ in lines]
     return allocate(retention, weights, currency)

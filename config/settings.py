@@ -297,6 +297,8 @@ STRIPE_WEBHOOK_TOLERANCE_SECONDS = env.int("STRIPE_WEBHOOK_TOLERANCE_SECONDS", d
 MEDIA_ROOT = env.path("MEDIA_ROOT", default=VAR_DIR / "media")
 MEDIA_URL = "media/"
 DOCUMENT_LINK_MAX_AGE_SECONDS = env.int("DOCUMENT_LINK_MAX_AGE_SECONDS", default=3600)
+# Fewer folios than this left in a type's loaded CAFs raises `folio_range.low` once per range.
+FOLIOS_LOW_THRESHOLD = env.int("FOLIOS_LOW_THRESHOLD", default=10)
 
 # Documents sent to customers. The console backend prints them; production sets SMTP
 # (django.core.mail.backends.smtp.EmailBackend and the EMAIL_HOST… variables).

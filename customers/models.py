@@ -15,6 +15,10 @@ class Customer(TenantModel):
     state = models.ForeignKey(
         "billing.State", on_delete=models.PROTECT, related_name="+", null=True, blank=True
     )
+    # A Chilean receiver's comuna (the SII's CmnaRecep); see customers.services.
+    comuna = models.ForeignKey(
+        "billing.Comuna", on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
     currency = models.ForeignKey("billing.Currency", on_delete=models.PROTECT, related_name="+")
     email = models.EmailField(blank=True)
     phone = models.CharField(max_length=32, blank=True)

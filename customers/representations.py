@@ -8,7 +8,7 @@ from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from billing.clock import clock_now
-from billing.models import Country, Currency, State
+from billing.models import Comuna, Country, Currency, State
 from billing.representations import TenantModelSerializer, snapshot
 from customers.models import Contact, Customer
 from customers.selectors import customer_aggregations, customer_annotation_values
@@ -121,6 +121,13 @@ def customer_sources(customer: Customer, *, now: datetime, timezone: str) -> lis
 class CustomerSerializer(TenantModelSerializer):
     country = CodeField(queryset=Country.objects.all())
     state = CodeField(queryset=State.objects.all(), required=False, allow_null=True)
+    comuna = CodeField(
+        queryset=Comuna.objects.all(),
+        required=False,
+        allow_null=True,
+        help_text="A Chilean customer's comuna, by its code (13101 Santiago; /generals/comunas/). "
+        "Required when a Chilean address is written; it sets `state` to its region.",
+    )
     currency = CodeField(queryset=Currency.objects.all(), required=False)
     reference = serializers.CharField(
         max_length=64, required=False, allow_null=True, allow_blank=False
@@ -143,6 +150,7 @@ class CustomerSerializer(TenantModelSerializer):
             "address",
             "country",
             "state",
+            "comuna",
             "currency",
             "email",
             "phone",

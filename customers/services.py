@@ -6,6 +6,7 @@ from typing import Any, TypedDict, Unpack
 
 from django.db import IntegrityError, transaction
 
+from billing.addresses import comuna_errors
 from billing.errors import DomainError, InvalidInput
 from billing.models import Country, Currency, State, Workspace
 from billing.services.events import event_record
@@ -19,8 +20,13 @@ from customers.choices import (
 from customers.models import Contact, Customer, CustomerBalanceTransaction
 from customers.representations import contact_snapshot, customer_snapshot
 
+# Writing any of these is writing an address: a Chilean one must then name its comuna.
+ADDRESS_FIELDS = {"address", "country", "comuna"}
 
-def customer_validate(workspace: Workspace, customer: Customer) -> None:
+
+def customer_validate(
+    workspace: Workspace, customer: Customer, *, new_address: bool = True
+) -> None:
     """Rules that depend on several fields; the serializer has checked each field alone."""
     country: Country = customer.country
     errors: dict[str, list[str]] = {}
@@ -36,6 +42,8 @@ def customer_validate(workspace: Workspace, customer: Customer) -> None:
     state: State | None = customer.state
     if state is not None and state.country_id != country.code:
         errors["state"] = [f"State {state.code} is not in {country.code}."]
+    else:
+        errors |= comuna_errors(customer, require=new_address)
     if errors:
         raise InvalidInput(errors)
 
@@ -110,7 +118,9 @@ def customer_update(*, customer: Customer, **fields: Unpack[CustomerFields]) -> 
     customer = Customer.objects.select_for_update().get(pk=customer.pk)
     for name, value in fields.items():
         setattr(customer, name, value)
-    customer_validate(customer.workspace, customer)
+    customer_validate(
+        customer.workspace, customer, new_address=bool(ADDRESS_FIELDS & fields.keys())
+    )
     _check_reference_free(customer)
     _save(customer)
     event_record(

@@ -59,6 +59,13 @@ class Note(FiscalDocument):
     class Meta(FiscalDocument.Meta):
         abstract = True
 
+    invoice: "models.ForeignKey[Invoice, Invoice]"
+
+    @property
+    def prices_include_tax(self) -> bool:
+        # A note is priced in its invoice's terms: a boleta's note is gross as the boleta.
+        return self.invoice.document.prices_include_tax
+
 
 class CreditNote(Note):
     id = public_id_field("cre")

@@ -35,6 +35,9 @@ def retention_pdf_context(retention: Retention, context: dict[str, Any]) -> dict
         if spanish
         else ("Gross amount", "Tax withheld", "Net amount")
     )
+    # Honorarios bear no IVA by their nature; an "exento" tag would say they could have.
+    for line in context["lines"]:
+        line["exempt"] = False
     context["totals"] = [
         (gross, format_money(retention.subtotal, currency), False),
         (f"{withheld} {percent}%", format_money(-retention.retention, currency), False),

@@ -25,6 +25,10 @@ class Supplier(TenantModel):
     currency = models.ForeignKey("billing.Currency", on_delete=models.PROTECT, related_name="+")
     tax_id = models.CharField(max_length=32, blank=True)
     address = models.CharField(max_length=64, blank=True)
+    # A Chilean supplier's comuna: a factura de compra (46) we issue names it (CmnaRecep).
+    comuna = models.ForeignKey(
+        "billing.Comuna", on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
     email = models.EmailField(blank=True)
     phone = models.CharField(max_length=32, blank=True)
     website = models.URLField(max_length=200, blank=True)

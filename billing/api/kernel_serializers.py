@@ -3,18 +3,50 @@ from rest_framework import serializers
 from rest_framework_simplejwt.exceptions import InvalidToken, TokenError
 from rest_framework_simplejwt.tokens import RefreshToken
 
-from billing.models import ApiToken, Country, Currency, DocumentType, State, Workspace
+from billing.models import ApiToken, Comuna, Country, Currency, DocumentType, State, Workspace
 from billing.representations import StrictFieldsMixin
-from billing.services.workspaces import hash_token_key
+from billing.services.workspaces import ISSUER_FIELDS, hash_token_key
 
 
 class WorkspaceSerializer(serializers.ModelSerializer):
     country = serializers.CharField(source="country_id", read_only=True)
+    comuna = serializers.CharField(source="comuna_id", read_only=True, allow_null=True)
 
     class Meta:
         model = Workspace
-        fields = ["id", "name", "country", "currency", "timezone", "tax_id"]
+        fields = ["id", "name", "country", "currency", "timezone", "tax_id", *ISSUER_FIELDS]
         read_only_fields = fields
+
+
+class WorkspaceIssuerSerializer(StrictFieldsMixin, serializers.ModelSerializer):
+    """What documents print of their issuer; only the workspace's owners change it."""
+
+    comuna = serializers.SlugRelatedField(
+        slug_field="code",
+        queryset=Comuna.objects.all(),
+        required=False,
+        allow_null=True,
+        help_text="The head office's comuna, by its code (13123 Providencia).",
+    )
+    activity_code = serializers.IntegerField(
+        required=False, allow_null=True, help_text="The SII's Acteco, six digits (620200)."
+    )
+    sii_resolution_number = serializers.IntegerField(
+        required=False,
+        allow_null=True,
+        min_value=0,
+        max_value=2_147_483_647,  # the column's range
+        help_text="0 in certification.",
+    )
+
+    class Meta:
+        model = Workspace
+        fields = list(ISSUER_FIELDS)
+        extra_kwargs = {
+            "legal_name": {"help_text": "Razón social; documents print `name` without one."},
+            "activity_description": {"help_text": "The giro registered with the SII."},
+            "sii_office": {"help_text": "The SII office printed under the folio."},
+        }
 
 
 class CurrencySerializer(serializers.ModelSerializer):
@@ -29,6 +61,14 @@ class CountrySerializer(serializers.ModelSerializer):
     class Meta:
         model = Country
         fields = ["code", "name", "currency", "has_tax_regulation", "tax_id_name"]
+
+
+class ComunaSerializer(serializers.ModelSerializer):
+    region = serializers.CharField(source="region_id", read_only=True)
+
+    class Meta:
+        model = Comuna
+        fields = ["code", "name", "region"]
 
 
 class StateSerializer(serializers.ModelSerializer):
@@ -60,6 +100,8 @@ class DocumentTypeSerializer(serializers.ModelSerializer):
             "is_credit_note",
             "is_debit_note",
             "is_electronic",
+            "prices_include_tax",
+            "is_export",
         ]
 
 

@@ -5,9 +5,11 @@ from billing.api import views
 
 router = SimpleRouter()
 router.register("workspaces", views.WorkspaceViewSet, basename="workspace")
+router.register("folios", views.FolioRangeViewSet, basename="folio-range")
 router.register("generals/documents", views.DocumentTypeViewSet, basename="document-type")
 router.register("generals/countries", views.CountryViewSet, basename="country")
 router.register("generals/states", views.StateViewSet, basename="state")
+router.register("generals/comunas", views.ComunaViewSet, basename="comuna")
 router.register("generals/currencies", views.CurrencyViewSet, basename="currency")
 
 urlpatterns = [

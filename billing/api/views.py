@@ -5,7 +5,7 @@ from typing import Any, cast
 import django_filters
 from celery import current_app
 from django.contrib.auth.models import User
-from django.db import connection
+from django.db import connection, transaction
 from django.db.models import QuerySet
 from django.http import HttpRequest, HttpResponse, HttpResponsePermanentRedirect, JsonResponse
 from django.urls import Resolver404, resolve
@@ -13,7 +13,7 @@ from django.utils import timezone
 from django.views import defaults
 from django.views.decorators.csrf import csrf_exempt
 from drf_spectacular.utils import OpenApiResponse, extend_schema, inline_serializer
-from rest_framework import mixins, permissions, serializers, viewsets
+from rest_framework import exceptions, mixins, permissions, serializers, viewsets
 from rest_framework.exceptions import ValidationError
 from rest_framework.request import Request
 from rest_framework.response import Response
@@ -23,34 +23,70 @@ from rest_framework_simplejwt.exceptions import InvalidToken
 from billing.api.errors import ErrorSerializer
 from billing.api.filters import CharInFilter
 from billing.api.kernel_serializers import (
+    ComunaSerializer,
     CountrySerializer,
     CurrencySerializer,
     DocumentTypeSerializer,
     JwtObtainSerializer,
     JwtRefreshSerializer,
     StateSerializer,
+    WorkspaceIssuerSerializer,
     WorkspaceSerializer,
 )
-from billing.api.viewsets import ApiInputMixin
+from billing.api.viewsets import ApiInputMixin, TenantViewSet
 from billing.auth import record_authentication_failure, refuse_after_too_many_failures
-from billing.models import Country, Currency, DocumentType, State, Workspace
+from billing.models import (
+    Comuna,
+    Country,
+    Currency,
+    DocumentType,
+    FolioRange,
+    Membership,
+    State,
+    Workspace,
+)
+from billing.representations import FolioRangeSerializer
+from billing.services.folios import folio_range_load
 from billing.services.jwt_sessions import SessionEnded, jwt_session_refresh, jwt_session_start
+from billing.services.workspaces import workspace_update_issuer
 
 
 class WorkspaceViewSet(
     ApiInputMixin, mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet
 ):
-    """The caller's workspaces. Needs no workspace header: it is how a caller finds one."""
+    """The caller's workspaces. Needs no workspace header: it is how a caller finds one.
+    Owners set the issuer data documents print (PATCH)."""
 
     serializer_class = WorkspaceSerializer
     permission_classes = [permissions.IsAuthenticated]
     filter_backends: list[Any] = []
+    http_method_names = ["get", "patch", "head", "options"]
 
     def get_queryset(self) -> QuerySet[Workspace]:
         if getattr(self, "swagger_fake_view", False):
             return Workspace.objects.none()
         user = cast(User, self.request.user)  # IsAuthenticated let it through
         return Workspace.objects.filter(memberships__user=user).order_by("name", "id")
+
+    @extend_schema(
+        request=WorkspaceIssuerSerializer,
+        responses={
+            200: WorkspaceSerializer,
+            403: OpenApiResponse(ErrorSerializer, description="Only owners change a workspace."),
+        },
+    )
+    def partial_update(self, request: Request, pk: str | None = None) -> Response:
+        workspace = self.get_object()
+        is_owner = workspace.memberships.filter(
+            user=request.user, role=Membership.Role.OWNER
+        ).exists()
+        if not is_owner:
+            raise exceptions.PermissionDenied("Only the workspace's owners change it.")
+        serializer = WorkspaceIssuerSerializer(data=request.data, partial=True)
+        serializer.is_valid(raise_exception=True)
+        with transaction.atomic():
+            workspace = workspace_update_issuer(workspace=workspace, **serializer.validated_data)
+        return Response(WorkspaceSerializer(workspace).data)
 
 
 class ReferenceViewSet(
@@ -94,6 +130,24 @@ class StateViewSet(ReferenceViewSet):
     queryset = State.objects.all()
     serializer_class = StateSerializer
     filterset_class = StateFilter
+    search_fields = ["code", "name"]
+    ordering_fields = ("code", "name")
+
+
+class ComunaFilter(django_filters.FilterSet):
+    region__in = CharInFilter(field_name="region", lookup_expr="in")
+
+    class Meta:
+        model = Comuna
+        fields = ["region"]
+
+
+class ComunaViewSet(ReferenceViewSet):
+    """Chile's 346 comunas by their Código Único Territorial, with their region."""
+
+    queryset = Comuna.objects.all()
+    serializer_class = ComunaSerializer
+    filterset_class = ComunaFilter
     search_fields = ["code", "name"]
     ordering_fields = ("code", "name")
 
@@ -259,3 +313,25 @@ def server_error(request: HttpRequest) -> HttpResponse:
     if request.path.startswith("/admin/"):
         return defaults.server_error(request)
     return JsonResponse({"detail": "Server error.", "code": "server_error"}, status=500)
+
+
+class FolioRangeViewSet(
+    mixins.ListModelMixin, mixins.RetrieveModelMixin, mixins.CreateModelMixin, TenantViewSet
+):
+    """CAF folio ranges: load the XML the SII issues; the key it carries is never shown."""
+
+    queryset = FolioRange.objects.all()
+    serializer_class = FolioRangeSerializer
+    filterset_fields = ["document_type"]
+    ordering_fields = ("created", "first")
+
+    @extend_schema(responses={201: FolioRangeSerializer})
+    def create(self, request: Request, *args: object, **kwargs: object) -> Response:
+        serializer = self.get_serializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        folio_range = folio_range_load(
+            workspace=self.request.workspace,
+            test_mode=self.request.test_mode,
+            caf=serializer.validated_data["caf"],
+        )
+        return Response(FolioRangeSerializer(folio_range).data, status=201)

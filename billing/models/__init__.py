@@ -1,19 +1,22 @@
 from billing.models.base import TenantModel, money_field
 from billing.models.documents import FiscalDocument, Line, filed_once_constraint
 from billing.models.events import Event
+from billing.models.folios import FolioRange
 from billing.models.idempotency import IdempotencyKey
 from billing.models.numbering import NumberSequence
-from billing.models.reference import Country, Currency, DocumentType, State
+from billing.models.reference import Comuna, Country, Currency, DocumentType, State
 from billing.models.tax_agency import SandboxSubmission
 from billing.models.workspaces import ApiToken, JwtSession, Membership, Workspace
 
 __all__ = [
     "ApiToken",
+    "Comuna",
     "Country",
     "Currency",
     "DocumentType",
     "Event",
     "FiscalDocument",
+    "FolioRange",
     "IdempotencyKey",
     "JwtSession",
     "Line",

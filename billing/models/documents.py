@@ -57,6 +57,12 @@ class FiscalDocument(TenantModel):
     class Meta(TenantModel.Meta):
         abstract = True
 
+    @property
+    def prices_include_tax(self) -> bool:
+        """Whether line prices include the tax (Chile's boletas): totals then derive the
+        net from the gross."""
+        return self.document.prices_include_tax
+
     def queue_for_tax_agency(self, *, imported: bool = False) -> None:
         """Put a document being finalized in line for the tax agency (an imported one was
         filed elsewhere: recorded as accepted).

@@ -45,6 +45,21 @@ class State(models.Model):
         return self.name
 
 
+class Comuna(models.Model):
+    """A Chilean comuna, by its Código Único Territorial (13101 Santiago). The SII's
+    documents name the issuer's and the receiver's (CmnaOrigen, CmnaRecep)."""
+
+    code = models.CharField(primary_key=True, max_length=5)
+    name = models.CharField(max_length=40)
+    region = models.ForeignKey(State, on_delete=models.PROTECT, related_name="comunas")
+
+    class Meta:
+        ordering = ["name"]
+
+    def __str__(self) -> str:
+        return self.name
+
+
 class DocumentType(models.Model):
     """A fiscal document type, e.g. Chile's 33 (factura electrónica)."""
 
@@ -62,6 +77,10 @@ class DocumentType(models.Model):
     is_credit_note = models.BooleanField(default=False)
     is_debit_note = models.BooleanField(default=False)
     is_electronic = models.BooleanField(default=True)
+    # Priced gross, the tax included (Chile's boletas): totals derive the net from the total.
+    prices_include_tax = models.BooleanField(default=False)
+    # For foreign buyers only, in the sale's currency (Chile's 110, 111, 112).
+    is_export = models.BooleanField(default=False)
 
     class Meta:
         ordering = ["country", "id"]

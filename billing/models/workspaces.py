@@ -14,10 +14,26 @@ class Workspace(models.Model):
     currency = models.CharField(max_length=3)
     timezone = models.CharField(max_length=64, default="UTC")
     tax_id = models.CharField(max_length=32, blank=True)
-    # Shown as the issuer on documents.
+    # The issuer as documents show it (Chile's Emisor). The legal name (razón social) is
+    # printed where set, else `name`.
+    legal_name = models.CharField(max_length=100, blank=True)
+    # The giro: what the business does, as registered with the SII.
+    activity_description = models.CharField(max_length=80, blank=True)
+    # The SII's código de actividad económica (Acteco), six digits.
+    activity_code = models.PositiveIntegerField(null=True, blank=True)
+    # The head office (casa matriz).
     address = models.CharField(max_length=128, blank=True)
+    comuna = models.ForeignKey(
+        "billing.Comuna", on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    city = models.CharField(max_length=40, blank=True)
+    # The SII office the issuer answers to, printed under the folio ("S.I.I. - Providencia").
+    sii_office = models.CharField(max_length=40, blank=True)
+    # The resolution that authorizes the issuer to issue DTEs (0 in certification).
+    sii_resolution_number = models.PositiveIntegerField(null=True, blank=True)
+    sii_resolution_date = models.DateField(null=True, blank=True)
     email = models.EmailField(blank=True)
-    # e.g. {"cl_activity_description": "Desarrollo de software"} (the giro)
+    # Settings of other countries' tax agencies.
     tax_settings = models.JSONField(encoder=JSONEncoder, default=dict, blank=True)
     # Subscription cycle invoices stay drafts for a person to review and finalize.
     review_cycle_invoices = models.BooleanField(default=False)

@@ -3,6 +3,7 @@
 from django.db import IntegrityError, transaction
 
 from billing.models import DocumentType, NumberSequence, Workspace
+from billing.services.folios import folios_first
 
 
 def _locked_sequence(
@@ -27,8 +28,15 @@ def number_take_range(
     if not transaction.get_connection().in_atomic_block:
         raise RuntimeError("numbers are taken inside the finalizing transaction")
     sequence = _locked_sequence(workspace, test_mode, document_type)
-    first = sequence.last_number + 1
-    sequence.last_number += count
+    # Inside the loaded CAF ranges, when the type has any (billing.services.folios).
+    first = folios_first(
+        workspace=workspace,
+        test_mode=test_mode,
+        document_type=document_type,
+        after=sequence.last_number,
+        count=count,
+    )
+    sequence.last_number = first + count - 1
     sequence.save(update_fields=["last_number"])
     return range(first, first + count)
 

@@ -1,14 +1,15 @@
 import hashlib
 import secrets
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime
+from typing import Any
 
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import User
 from django.db import transaction
 
 from billing.errors import InvalidInput
-from billing.models import ApiToken, Country, Membership, Workspace
+from billing.models import ApiToken, Comuna, Country, Membership, Workspace
 from billing.tax_ids import InvalidTaxId, normalize_tax_id
 
 
@@ -62,9 +63,63 @@ def workspace_add_member(
     return membership
 
 
+# What documents print of their issuer (Chile's Emisor), settable by the workspace's owner.
+ISSUER_FIELDS = (
+    "legal_name",
+    "activity_description",
+    "activity_code",
+    "address",
+    "comuna",
+    "city",
+    "sii_office",
+    "sii_resolution_number",
+    "sii_resolution_date",
+    "email",
+)
+# The SII's códigos de actividad económica have six digits (620200: software).
+ACTIVITY_CODES = range(100000, 1000000)
+
+
+def workspace_issuer_errors(workspace: Workspace) -> dict[str, list[str]]:
+    errors: dict[str, list[str]] = {}
+    comuna: Comuna | None = workspace.comuna
+    if comuna is not None and workspace.country_id != "CL":
+        errors["comuna"] = [f"Comunas are Chilean; the workspace is in {workspace.country_id}."]
+    code = workspace.activity_code
+    if code is not None and code not in ACTIVITY_CODES:
+        errors["activity_code"] = ["The SII's activity code (Acteco) has six digits."]
+    resolution: date | None = workspace.sii_resolution_date
+    if (workspace.sii_resolution_number is None) != (resolution is None):
+        errors["sii_resolution_date"] = ["Send the resolution's number and date together."]
+    return errors
+
+
+@transaction.atomic
+def workspace_update_issuer(*, workspace: Workspace, **fields: Any) -> Workspace:
+    """Set what documents print of their issuer: legal name, giro, acteco, head office and
+    the SII's resolution."""
+    unknown = set(fields) - set(ISSUER_FIELDS)
+    if unknown:
+        raise InvalidInput({name: ["Not an issuer field."] for name in sorted(unknown)})
+    workspace = Workspace.objects.select_for_update().get(pk=workspace.pk)
+    for name, value in fields.items():
+        setattr(workspace, name, value)
+    errors = workspace_issuer_errors(workspace)
+    if errors:
+        raise InvalidInput(errors)
+    workspace.save()
+    return workspace
+
+
 @transaction.atomic
 def workspace_bootstrap(
-    *, name: str, country_code: str, email: str, now: datetime, tax_id: str = ""
+    *,
+    name: str,
+    country_code: str,
+    email: str,
+    now: datetime,
+    tax_id: str = "",
+    issuer: dict[str, Any] | None = None,
 ) -> tuple[Workspace, IssuedToken]:
     """Create (or reuse) a workspace named `name` and its owner `email`, and issue a key.
 
@@ -81,5 +136,7 @@ def workspace_bootstrap(
     )
     if workspace is None:
         workspace = workspace_create(name=name, country_code=country_code, tax_id=tax_id)
+    if issuer:
+        workspace = workspace_update_issuer(workspace=workspace, **issuer)
     workspace_add_member(workspace=workspace, user=user, role=Membership.Role.OWNER)
     return workspace, api_token_issue(user=user, now=now)

@@ -58,6 +58,9 @@ class TaxDocument(TypedDict):
     lines: list[TaxDocumentLine]
     totals: TaxDocumentTotals
     references: list[TaxDocumentReference]
+    # The SII's MntBruto: line amounts include the tax (boletas and their notes), so the
+    # net is derived from the gross.
+    prices_include_tax: NotRequired[bool]
 
 
 PollStatus = Literal["processing", "accepted", "rejected"]

@@ -147,11 +147,23 @@ def _totals_reasons(document: TaxDocument) -> list[Reason]:
         else:
             expected["amount"] += net
             taxable_by_rate[_decimal(line["tax_percent"], f"lines.{i}.tax_percent")] += net
-    # Once per rate on the net, never per line (rules.md §2).
-    expected["tax"] = sum(
-        (round_amount(base * rate / 100, currency) for rate, base in taxable_by_rate.items()),
-        Decimal(0),
-    )
+    if document.get("prices_include_tax", False):
+        # A boleta's lines are gross: per rate, neto = round(gross / (1 + rate)) (rules.md §8).
+        expected["tax"] = sum(
+            (
+                base - round_amount(base * 100 / (100 + rate), currency)
+                for rate, base in taxable_by_rate.items()
+                if rate
+            ),
+            Decimal(0),
+        )
+        expected["amount"] -= expected["tax"]
+    else:
+        # Once per rate on the net, never per line (rules.md §2).
+        expected["tax"] = sum(
+            (round_amount(base * rate / 100, currency) for rate, base in taxable_by_rate.items()),
+            Decimal(0),
+        )
     expected["total"] = expected["amount"] + expected["exempt"] + expected["tax"]
     reasons = _retention_reasons(totals, expected["total"], currency)
     for name, value in expected.items():

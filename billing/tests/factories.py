@@ -2,11 +2,13 @@
 of every tenant model's factory.
 """
 
+import datetime
+
 import factory
 from django.contrib.auth import get_user_model
 from stdnum.cl import rut
 
-from billing.models import Country, Event, Membership, Workspace
+from billing.models import Country, Event, FolioRange, Membership, Workspace
 
 
 def chilean_rut(n: int) -> str:
@@ -60,4 +62,21 @@ class EventFactory(TenantFactory):
     data = factory.LazyAttribute(lambda event: {"id": event.object_id})
 
 
-FACTORIES: dict[type, type[TenantFactory]] = {Event: EventFactory}
+class FolioRangeFactory(TenantFactory):
+    """A loaded CAF of facturas (33), folios 1 to 100 (its key is not a real one)."""
+
+    class Meta:
+        model = FolioRange
+
+    document_type_id = 33
+    first = 1
+    last = 100
+    authorized_on = factory.LazyFunction(lambda: datetime.date(2026, 1, 10))
+    caf = "<CAF/>"
+    private_key = "not-a-key"
+
+
+FACTORIES: dict[type, type[TenantFactory]] = {
+    Event: EventFactory,
+    FolioRange: FolioRangeFactory,
+}

@@ -192,3 +192,44 @@ def test_totals_equal_the_sum_of_their_parts_in_whole_minor_units(
         D(0),
     )
     assert abs(totals.tax - exact_tax) <= step / 2 * 4
+
+
+# -- Chile's boletas are priced gross; the factura de compra withholds its IVA ----------
+
+
+def test_gross_prices_derive_the_net_and_the_iva_from_the_total():
+    # A boleta of 1.000 + 190 IVA included: neto = round(1190 / 1,19) = 1.000, IVA 190.
+    lines = [LineInput(amount=D(1190), quantity=D(1), tax_percent=IVA)]
+
+    totals = document_totals(lines=lines, currency="CLP", prices_include_tax=True)
+
+    assert (totals.amount, totals.tax, totals.total) == (D(1000), D(190), D(1190))
+
+
+def test_gross_prices_round_the_net_half_up_and_keep_the_total():
+    # 10.000 / 1,19 = 8.403,36 → 8.403; IVA = 10.000 − 8.403 = 1.597. An exempt line of
+    # 500 adds to the total as it is.
+    lines = [
+        LineInput(amount=D(2500), quantity=D(4), tax_percent=IVA),
+        LineInput(amount=D(500), quantity=D(1), exempt=True),
+    ]
+
+    totals = document_totals(lines=lines, currency="CLP", prices_include_tax=True)
+
+    assert (totals.amount, totals.exempt, totals.tax) == (D(8403), D(500), D(1597))
+    assert totals.total == D(10500)
+
+
+def test_withholding_the_tax_retains_all_of_it():
+    lines = [
+        LineInput(amount=D(1000), quantity=D(3), tax_percent=IVA),
+        LineInput(amount=D(333), quantity=D(1), tax_percent=IVA),
+        LineInput(amount=D(100), quantity=D(1), exempt=True),
+    ]
+
+    totals = document_totals(lines=lines, currency="CLP", withhold_tax=True)
+
+    # IVA = 19% of 3.333 = 633,27 → 633, all withheld: the seller is paid neto + exempt.
+    assert (totals.tax, totals.retention) == (D(633), D(633))
+    assert totals.total_adjusted == D(3433)
+    assert [line.retention for line in totals.lines] == [D(570), D(63), D(0)]

@@ -9,6 +9,7 @@ CHILE_SALES_AND_NOTES = {"33", "34", "39", "41", "46", "56", "61"}
 DOCUMENT_FIELDS = {
     "id", "code", "name", "country", "currency", "tax", "has_taxes", "hold_taxes", "is_sale",
     "is_purchase", "is_order", "is_credit_note", "is_debit_note", "is_electronic",
+    "prices_include_tax", "is_export",
 }  # fmt: skip
 
 

@@ -11,7 +11,8 @@ from tests.factories import ContactFactory, CustomerFactory, FinalizedInvoiceFac
 
 ULID = "[0-9A-HJKMNP-TV-Z]{26}"
 CUSTOMER_FIELDS = {
-    "id", "name", "address", "country", "state", "currency", "email", "phone", "website",
+    "id", "name", "address", "country", "state", "comuna", "currency", "email", "phone",
+    "website",
     "zip_code", "manager", "reference", "tax_id", "tax_settings", "send_invoices",
     "send_collections", "send_vouchers", "status", "stripe_id", "stripe_sync_status",
     "stripe_synced_at", "contacts", "sources", "aggregations", "metadata", "test_mode",
@@ -51,7 +52,7 @@ def test_create_answers_201_with_the_customer(tenant):
     assert response.status_code == 201, response.json()
     body = response.json()
     assert set(body) == CUSTOMER_FIELDS
-    assert len(body) == 28
+    assert len(body) == 29
     assert re.fullmatch(f"cus_{ULID}", body["id"])
     assert body | {"id": None, "created": None, "updated": None} == {
         "id": None,
@@ -59,6 +60,7 @@ def test_create_answers_201_with_the_customer(tenant):
         "address": "",
         "country": "CL",
         "state": "CL-RM",
+        "comuna": None,
         "currency": "CLP",
         "email": "billing@acme.cl",
         "phone": "",

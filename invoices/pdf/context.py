@@ -2,14 +2,17 @@
 theirs), money and numbers in the currency's style, the labels in the workspace's
 language, and the template's context, already formatted."""
 
+import base64
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Any, cast
 
-from billing.models import DocumentType, FiscalDocument
+from billing.models import DocumentType, FiscalDocument, Workspace
 from billing.money import minor_units
+from billing.tax_ids import display_tax_id
+from billing.timbre import timbre, timbre_png
 from invoices.models import CreditNote, DebitNote, Invoice
 
 
@@ -103,6 +106,13 @@ LABELS: dict[str, dict[str, Any]] = {
         "lang": "es",
         "document_code": "Tipo",
         "activity": "Giro",
+        "activity_code": "Acteco",
+        "comuna": "Comuna",
+        "city": "Ciudad",
+        "payment_terms": "Forma de pago",
+        "cash": "Contado",
+        "credit": "Crédito",
+        "resolution": "Res. N° {number} de {year}",
         "customer": "Señor(es)",
         "supplier": "Proveedor",
         "address": "Dirección",
@@ -147,6 +157,13 @@ LABELS: dict[str, dict[str, Any]] = {
         "lang": "en",
         "document_code": "Type",
         "activity": "Activity",
+        "activity_code": "Activity code",
+        "comuna": "Comuna",
+        "city": "City",
+        "payment_terms": "Payment terms",
+        "cash": "Cash",
+        "credit": "Credit",
+        "resolution": "Resolution No. {number} of {year}",
         "customer": "Bill to",
         "supplier": "Supplier",
         "address": "Address",
@@ -255,6 +272,46 @@ def _references(document: FiscalDocument, text: dict[str, Any]) -> list[dict[str
     ]
 
 
+def _issuer(workspace: Workspace, text: dict[str, Any]) -> dict[str, Any]:
+    """The issuer as Chile's documents print it: legal name, giro, head office, and the
+    SII's office and resolution under the folio."""
+    comuna = workspace.comuna.name if workspace.comuna else ""
+    resolution = ""
+    if workspace.sii_resolution_number is not None and workspace.sii_resolution_date:
+        resolution = text["resolution"].format(
+            number=workspace.sii_resolution_number, year=workspace.sii_resolution_date.year
+        )
+    return {
+        "name": workspace.legal_name or workspace.name,
+        "tax_id_name": workspace.country.tax_id_name,
+        "tax_id": display_tax_id(workspace.country_id, workspace.tax_id),
+        "activity": workspace.activity_description,
+        "activity_code": workspace.activity_code or "",
+        "address": workspace.address,
+        "place": ", ".join(filter(None, [comuna, workspace.city])),
+        "email": workspace.email,
+        "sii_office": workspace.sii_office,
+        "resolution": resolution,
+    }
+
+
+def _payment_terms(document: FiscalDocument, text: dict[str, Any]) -> str:
+    """Chile's forma de pago: on credit when the invoice falls due after its date."""
+    if not isinstance(document, Invoice):
+        return ""
+    due_date = document.due_date
+    return text["credit"] if due_date and due_date > document.date else text["cash"]
+
+
+def _timbre(document: FiscalDocument) -> dict[str, str] | None:
+    """The TED and its PDF417 image, for an issued document whose folio a loaded CAF covers."""
+    ted = timbre(document) if document.finalized_at else None
+    if ted is None:
+        return None
+    image = base64.b64encode(timbre_png(ted)).decode()
+    return {"ted": ted, "image": f"data:image/png;base64,{image}"}
+
+
 def document_context(document: FiscalDocument) -> dict[str, Any]:
     """Everything the template shows, already formatted."""
     workspace = document.workspace
@@ -312,8 +369,16 @@ def document_context(document: FiscalDocument) -> dict[str, Any]:
             _format_date(day, text["date_format"])
             for day in (document.period_start, document.period_end)
         )
+    customer_comuna = getattr(customer, "comuna", None)
     customer_place = ", ".join(
-        filter(None, [customer.state.name if customer.state else "", customer.country.name])
+        filter(
+            None,
+            [
+                customer_comuna.name if customer_comuna else "",
+                customer.state.name if customer.state else "",
+                customer.country.name,
+            ],
+        )
     )
     context = {
         "text": text,
@@ -321,18 +386,11 @@ def document_context(document: FiscalDocument) -> dict[str, Any]:
         "document_name": document.document.name,
         "document_code": document.document.code,
         "number": document.number,
-        "issuer": {
-            "name": workspace.name,
-            "tax_id_name": workspace.country.tax_id_name,
-            "tax_id": workspace.tax_id,
-            "activity": workspace.tax_settings.get("cl_activity_description", ""),
-            "address": workspace.address,
-            "email": workspace.email,
-        },
+        "issuer": _issuer(workspace, text),
         "customer": {
             "name": customer.name,
             "tax_id_name": customer.country.tax_id_name,
-            "tax_id": customer.tax_id,
+            "tax_id": display_tax_id(customer.country_id, customer.tax_id),
             "activity": customer.tax_settings.get("cl_activity_description", ""),
             "address": customer.address,
             "place": customer_place,
@@ -340,6 +398,7 @@ def document_context(document: FiscalDocument) -> dict[str, Any]:
         },
         "date": _format_date(document.date, text["date_format"]),
         "due_date": _format_date(getattr(document, "due_date", None), text["date_format"]),
+        "payment_terms": _payment_terms(document, text),
         "period": period,
         "currency": currency,
         "custom_change": format_decimal(change, currency) if change != 1 else "",
@@ -347,6 +406,7 @@ def document_context(document: FiscalDocument) -> dict[str, Any]:
         "totals": totals,
         "references": _references(document, text),
         "tracking_id": document.tax_agency_tracking_id,
+        "timbre": _timbre(document),
         "note": document.note,
     }
     return kind.context(document, context) if kind.context else context

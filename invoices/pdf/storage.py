@@ -32,7 +32,14 @@ def _model(model_label: str) -> type[FiscalDocument]:
 def _load(model: type[FiscalDocument], document_id: str) -> FiscalDocument:
     kind = PDF_DOCUMENTS[model]
     party = kind.counterpart
-    related = ["workspace__country", f"{party}__country", f"{party}__state", "document"]
+    related = [
+        "workspace__country",
+        "workspace__comuna",
+        f"{party}__country",
+        f"{party}__state",
+        f"{party}__comuna",
+        "document",
+    ]
     return model._default_manager.select_related(*related, *kind.related).get(pk=document_id)
 
 

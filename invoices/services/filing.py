@@ -219,6 +219,7 @@ def tax_document(document: FiscalDocument) -> TaxDocument:
             "total": money(document.total),
         },
         "references": _references(document),
+        "prices_include_tax": document.prices_include_tax,
     }
     return kind.extend(document, filed) if kind.extend else filed
 

@@ -36,10 +36,11 @@ _NATIONAL_CURRENCIES = {"CL": "CLP"}
 
 
 def check_invoice_document_type(
-    workspace: Workspace, document_type: DocumentType, *, currency: str
+    workspace: Workspace, document_type: DocumentType, *, customer: Customer, currency: str
 ) -> None:
     """Invoices, orders and subscriptions issue only the workspace country's electronic
-    sale types that are not notes or orders, in a currency the type allows."""
+    sale types that are not notes or orders, in a currency the type allows, and export
+    types only to a foreign buyer."""
     is_invoice_type = document_type.is_sale and not (
         document_type.is_credit_note or document_type.is_debit_note or document_type.is_order
     )
@@ -60,6 +61,13 @@ def check_invoice_document_type(
             "document_currency_mismatch",
             f"{document_type} is issued in {national}, not {currency}. A sale in another "
             "currency uses the export types (110, 111, 112).",
+            status_code=400,
+        )
+    if document_type.is_export and customer.country_id == workspace.country_id:
+        raise DomainError(
+            "export_to_national_buyer",
+            f"{document_type} is for buyers abroad; customer {customer.pk} is in "
+            f"{customer.country_id}. Issue a national type (33, 34, 39, 41) instead.",
             status_code=400,
         )
 
@@ -105,7 +113,9 @@ def invoice_create(
     lines: Sequence[dict[str, Any]] = (),
     **fields: Any,
 ) -> Invoice:
-    check_invoice_document_type(workspace, document, currency=customer.currency_id)
+    check_invoice_document_type(
+        workspace, document, customer=customer, currency=customer.currency_id
+    )
     _check_customer(customer)
     invoice = Invoice(
         workspace=workspace,
@@ -134,7 +144,12 @@ def invoice_update(
         invoice.currency_id = fields["customer"].currency_id
     if "document" in fields or "customer" in fields:
         document = fields.get("document", invoice.document)
-        check_invoice_document_type(invoice.workspace, document, currency=invoice.currency_id)
+        check_invoice_document_type(
+            invoice.workspace,
+            document,
+            customer=fields.get("customer", invoice.customer),
+            currency=invoice.currency_id,
+        )
     for name, value in fields.items():
         setattr(invoice, name, value)
     _save_with_lines(invoice, lines)
@@ -187,7 +202,9 @@ def invoice_finalize(*, invoice: Invoice, now: datetime) -> Invoice:
             f"Invoice {invoice.id} is {invoice.status}; only drafts and pending invoices finalize.",
         )
     # A draft written before a rule existed meets it here, before it takes a number.
-    check_invoice_document_type(invoice.workspace, invoice.document, currency=invoice.currency_id)
+    check_invoice_document_type(
+        invoice.workspace, invoice.document, customer=invoice.customer, currency=invoice.currency_id
+    )
     _transition(invoice, InvoiceStatus.FINALIZED)
     lines = list(invoice.lines.all())
     if not lines:

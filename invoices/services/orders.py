@@ -276,7 +276,9 @@ def _save(
 ) -> None:
     """Validate the order's terms, resolve items and coupon, price, and save with items."""
     _check_customer(order)
-    check_invoice_document_type(tenant.workspace, document, currency=order.currency_id)
+    check_invoice_document_type(
+        tenant.workspace, document, customer=order.customer, currency=order.currency_id
+    )
     order.document = document
     order.tax_percent = base_tax_percent(document)
     lines: list[Any]  # OrderItem

@@ -7,7 +7,7 @@ from pathlib import Path
 
 from django.conf import settings
 
-from billing.models import DocumentType, Workspace
+from billing.models import Comuna, DocumentType, Workspace
 from customers.models import Customer
 from invoices.models import CreditNote, Invoice, Note
 from invoices.services.invoices import invoice_create
@@ -20,10 +20,16 @@ ARTIFACTS = Path(settings.BASE_DIR) / "test-artifacts"
 
 def make_issuer(workspace: Workspace) -> Workspace:
     workspace.name = "Servicios Digitales Andes SpA"
-    workspace.tax_id = "76.086.428-5"
-    workspace.address = "Av. Providencia 1234, of. 501, Providencia, Santiago"
+    workspace.tax_id = "76086428-5"  # as stored; documents print it with dots
+    workspace.address = "Av. Providencia 1234, of. 501"
+    workspace.comuna = Comuna.objects.get(code="13123")  # Providencia
+    workspace.city = "Santiago"
     workspace.email = "facturacion@andes.cl"
-    workspace.tax_settings = {"cl_activity_description": "Desarrollo de software"}
+    workspace.activity_description = "Desarrollo de software"
+    workspace.activity_code = 620200
+    workspace.sii_office = "S.I.I. - Providencia"
+    workspace.sii_resolution_number = 80
+    workspace.sii_resolution_date = date(2014, 8, 22)
     workspace.save()
     return workspace
 
@@ -32,9 +38,10 @@ def make_customer(workspace: Workspace, **fields: object) -> Customer:
     return CustomerFactory(  # type: ignore[no-any-return]
         workspace=workspace,
         name="Comercial Los Aromos Ltda.",
-        tax_id="77.123.456-9",
+        tax_id="77123456-9",
         address="Los Carrera 455",
         state_id="CL-VS",
+        comuna_id="05101",  # Valparaíso
         email="pagos@losaromos.cl",
         **fields,
     )

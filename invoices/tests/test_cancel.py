@@ -69,7 +69,10 @@ def test_cancel_annuls_the_invoice_with_a_finalized_credit_note(tenant):
 
 @pytest.mark.parametrize(("document", "note_type"), [(39, 61), (34, 61), (43, 61), (110, 112)])
 def test_cancel_picks_the_credit_note_type_of_the_invoice(tenant, document, note_type):
-    invoice = issued(tenant, document=document)
+    # An export (110) goes to a buyer abroad.
+    country = "US" if document == 110 else "CL"
+    buyer = CustomerFactory(workspace=tenant.workspace, country_id=country, tax_id="")
+    invoice = issued(tenant, document=document, customer=buyer)
 
     tenant.client.post(f"/invoices/{invoice.id}/cancel/")
 

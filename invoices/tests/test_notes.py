@@ -188,7 +188,8 @@ def test_paid_and_uncollectible_invoices_take_notes(tenant, status):
 
 
 def test_an_export_invoice_is_corrected_by_export_notes(tenant):
-    invoice = finalized_invoice(tenant, document=110)
+    abroad = CustomerFactory(workspace=tenant.workspace, country_id="US", tax_id="")
+    invoice = finalized_invoice(tenant, document=110, customer=abroad)
 
     credit = post_note(tenant, invoice, **partial("100"))
     debit = post_note(tenant, invoice, "debitnotes", **partial("100"))

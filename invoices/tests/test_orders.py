@@ -361,7 +361,9 @@ def test_amounts_too_large_to_store_are_400_not_500(tenant, customer):
 
 def test_a_new_customer_brings_its_currency(tenant, customer):
     order = create(tenant, customer).json()
-    usd_customer = CustomerFactory(workspace=tenant.workspace, currency_id="USD")
+    usd_customer = CustomerFactory(
+        workspace=tenant.workspace, country_id="US", currency_id="USD", tax_id=""
+    )
 
     response = tenant.client.patch(
         f"/orders/{order['id']}/",

@@ -1,6 +1,7 @@
 """Document PDFs: rendered once after finalize and stored, previewed for drafts, served by
 signed expiring links; money as the customer reads it."""
 
+import re
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
@@ -96,10 +97,14 @@ def test_finalize_renders_a_pdf_with_what_the_customer_reads(rendered):
         "Servicios Digitales Andes SpA",
         "RUT: 76.086.428-5",
         "Giro: Desarrollo de software",
-        "Av. Providencia 1234",
+        "Acteco: 620200",
+        "Av. Providencia 1234, of. 501, Providencia, Santiago",
+        "S.I.I. - PROVIDENCIA",
+        "RES. N° 80 DE 2014",
         "Comercial Los Aromos Ltda.",
         "77.123.456-9",
-        "Los Carrera 455, Valparaíso, Chile",
+        "Los Carrera 455, Valparaíso, Valparaíso, Chile",
+        "Forma de pago Crédito",
         "pagos@losaromos.cl",
         "FACTURA ELECTRÓNICA",
         "N° 1",
@@ -184,7 +189,8 @@ def test_a_draft_is_previewed_and_never_stored(draft, tenant):
     preview.write_bytes(response.content)
     text = pdf_text(preview)
     assert "Borrador" in text
-    assert "N° " not in text
+    # No folio (the SII resolution's "RES. N° 80" is not one).
+    assert not re.search(r"(?<!RES\. )N° \d", text)
     assert "$ 43.742" in text
     draft.refresh_from_db()
     assert not draft.pdf
@@ -298,7 +304,7 @@ def test_notes_name_the_invoice_they_correct(rendered, model, name, line):
 
 def test_retention_tracking_id_and_dollars_are_shown(tenant):
     make_issuer(tenant.workspace)
-    customer = make_customer(tenant.workspace, currency_id="USD")
+    customer = make_customer(tenant.workspace, country_id="US", currency_id="USD")
     invoice = make_draft(tenant.workspace, customer, document=110)  # an export: in dollars
     invoice.lines.update(retention_percent=Decimal("14.5"))
     from invoices.services.invoices import invoice_update

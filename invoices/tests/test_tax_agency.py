@@ -213,6 +213,7 @@ def test_the_agency_receives_the_finalized_document(workspace):
             "total": "1521",
         },
         "references": [],
+        "prices_include_tax": False,  # a factura is priced net
     }
     submission = SandboxSubmission.objects.get(pk=SandboxAgency().submit(document, now=NOW))
     assert submission.verdict == "accepted"

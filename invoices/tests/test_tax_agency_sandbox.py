@@ -95,15 +95,20 @@ def test_the_customer_rut_is_checked():
     assert codes(factura(customer_tax_id="10000001-5")) == ["customer_tax_id_invalid"]
     assert codes(factura(customer_tax_id="")) == ["customer_tax_id_missing"]
     # A boleta's buyer need not identify themselves; a foreign buyer is not checked.
+    # Priced gross: 1.000 = 840 neto + 160 IVA.
     boleta_totals = {
         "discount": "0",
-        "amount": "1000",
+        "amount": "840",
         "exempt": "0",
-        "tax": "190",
-        "total": "1190",
+        "tax": "160",
+        "total": "1000",
     }
     boleta = factura(
-        document_type="39", customer_tax_id="", totals=boleta_totals, lines=[factura()["lines"][0]]
+        document_type="39",
+        customer_tax_id="",
+        totals=boleta_totals,
+        lines=[factura()["lines"][0]],
+        prices_include_tax=True,
     )
     assert codes(boleta) == []
     assert codes(factura(customer_tax_id="X-1", customer_country="US")) == []

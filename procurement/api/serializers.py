@@ -1,6 +1,6 @@
 from rest_framework import serializers
 
-from billing.models import Country, Currency, State
+from billing.models import Comuna, Country, Currency, State
 from billing.representations import TenantModelSerializer
 from customers.representations import CodeField
 from procurement.models import Supplier
@@ -9,6 +9,13 @@ from procurement.models import Supplier
 class SupplierSerializer(TenantModelSerializer):
     country = CodeField(queryset=Country.objects.all())
     state = CodeField(queryset=State.objects.all(), required=False, allow_null=True)
+    comuna = CodeField(
+        queryset=Comuna.objects.all(),
+        required=False,
+        allow_null=True,
+        help_text="A Chilean supplier's comuna, by its code (/generals/comunas/). Required "
+        "when a Chilean address is written; it sets `state` to its region.",
+    )
     currency = CodeField(
         queryset=Currency.objects.all(),
         required=False,
@@ -26,6 +33,6 @@ class SupplierSerializer(TenantModelSerializer):
     class Meta:
         model = Supplier
         fields = [
-            "id", "name", "country", "state", "currency", "tax_id", "address", "email",
+            "id", "name", "country", "state", "comuna", "currency", "tax_id", "address", "email",
             "phone", "website", "tax_settings", "metadata", "test_mode", "created", "updated",
         ]  # fmt: skip

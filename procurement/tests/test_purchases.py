@@ -333,3 +333,18 @@ def test_a_test_mode_credit_note_without_a_date_is_dated_on_the_test_clock(db):
 
     assert response.status_code == 201, response.content
     assert response.json()["date"] == "2031-07-01"
+
+
+def test_a_factura_de_compra_withholds_its_whole_iva(tenant):
+    # LINES: 3.000 + 333 = 3.333 net; IVA 19% = 633,27 → 633, withheld in full (code 15).
+    own = purchase_finalize(purchase=purchase(tenant, document_id=46), now=NOW)
+
+    assert (own.amount, own.tax, own.total) == (3333, 633, 3966)
+    assert own.retention == own.tax
+    assert own.total_adjusted == 3333
+
+
+def test_a_received_factura_withholds_nothing(tenant):
+    received = purchase(tenant, document_id=33, number=5)
+
+    assert (received.tax, received.retention, received.total_adjusted) == (633, 0, 3966)

@@ -39,6 +39,10 @@ def make(tenant, on, gross, **kwargs):
 # × 17% = 170,000. 100 × 14.5% = 14.5 → 15 (half-up; half-even would give 14).
 # 1,234,567 × 15.25% = 188,271.4675 → 188,271. 200 × 13.75% = 27.5 → 28. 333 × 17% = 56.61 → 57.
 CASES = [
+    (datetime.date(2020, 6, 30), 1_000_000, "10.75", 107_500, 892_500),
+    (datetime.date(2021, 6, 30), 1_000_000, "11.5", 115_000, 885_000),
+    (datetime.date(2022, 6, 30), 1_000_000, "12.25", 122_500, 877_500),
+    (datetime.date(2023, 6, 30), 1_000_000, "13", 130_000, 870_000),
     (datetime.date(2024, 6, 30), 1_000_000, "13.75", 137_500, 862_500),
     (datetime.date(2025, 6, 30), 1_000_000, "14.5", 145_000, 855_000),
     (datetime.date(2026, 6, 30), 1_000_000, "15.25", 152_500, 847_500),
@@ -65,6 +69,10 @@ def test_each_years_rate_gives_the_hand_computed_amounts(tenant, on, gross, rate
 @pytest.mark.parametrize(
     ("last_day", "rate_before", "rate_from"),
     [
+        (datetime.date(2020, 12, 31), "10.75", "11.5"),
+        (datetime.date(2021, 12, 31), "11.5", "12.25"),
+        (datetime.date(2022, 12, 31), "12.25", "13"),
+        (datetime.date(2023, 12, 31), "13", "13.75"),
         (datetime.date(2024, 12, 31), "13.75", "14.5"),
         (datetime.date(2025, 12, 31), "14.5", "15.25"),
         (datetime.date(2026, 12, 31), "15.25", "16"),
@@ -211,3 +219,19 @@ def test_retention_pdf_shows_gross_withheld_and_net(tenant):
     assert "Impuesto retenido 15,25%" in html and "-$ 15.250" in html
     assert "Total líquido" in html and "$ 84.750" in html
     assert "Proveedor" in html
+    # Honorarios bear no IVA by nature: the line is not tagged "exento".
+    assert 'class="tag"' not in html
+
+
+def test_a_2023_boleta_de_honorarios_is_recorded_at_13_percent(tenant):
+    supplier = SupplierFactory(workspace=tenant.workspace)
+
+    response = tenant.client.post(
+        "/retentions/",
+        {"supplier": supplier.pk, "date": "2023-05-10", "amount": "100000"},
+        format="json",
+    )
+
+    assert response.status_code == 201, response.json()
+    assert Decimal(str(response.json()["retention_percent"])) == Decimal(13)
+    assert Decimal(str(response.json()["retention"])) == Decimal(13000)

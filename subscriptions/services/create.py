@@ -107,7 +107,7 @@ def subscription_create(
     today = workspace_today(workspace, now)
     document = document or main_invoice_type(workspace)
     currency = customer.currency_id
-    check_invoice_document_type(workspace, document, currency=currency)
+    check_invoice_document_type(workspace, document, customer=customer, currency=currency)
     frequency = check_lines(lines, currency, today, None)
     check_addons(addons, currency)
     check_coupon("coupon", fields.get("coupon"), currency, today)

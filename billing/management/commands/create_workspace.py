@@ -1,11 +1,27 @@
 import json
+from datetime import date
 from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.utils import timezone
 
 from billing.errors import InvalidInput
+from billing.models import Comuna
 from billing.services.workspaces import workspace_bootstrap
+
+# --flag: (issuer field, help). What documents print of their issuer (Chile's Emisor).
+ISSUER_FLAGS = {
+    "legal_name": "razón social (documents print --name without it)",
+    "activity_description": "giro, as registered with the SII",
+    "activity_code": "the SII's código de actividad económica (Acteco), six digits",
+    "address": "head office (casa matriz) street address",
+    "comuna": "head office comuna, by code (13123) or name (Providencia)",
+    "city": "head office city",
+    "sii_office": "SII office printed under the folio (e.g. 'S.I.I. - Providencia')",
+    "sii_resolution_number": "SII resolution number (0 in certification)",
+    "sii_resolution_date": "SII resolution date, YYYY-MM-DD",
+    "issuer_email": "email printed on documents",
+}
 
 
 class Command(BaseCommand):
@@ -21,6 +37,8 @@ class Command(BaseCommand):
         parser.add_argument(
             "--tax-id", default="", help="the issuer's tax id (a RUT for CL), used on documents"
         )
+        for name, help_text in ISSUER_FLAGS.items():
+            parser.add_argument(f"--{name.replace('_', '-')}", default=None, help=help_text)
         parser.add_argument(
             "--test-mode",
             action="store_true",
@@ -35,6 +53,7 @@ class Command(BaseCommand):
                 country_code=options["country"],
                 email=options["email"],
                 tax_id=options["tax_id"],
+                issuer=_issuer(options),
                 now=timezone.now(),
             )
         except InvalidInput as exc:
@@ -52,3 +71,29 @@ class Command(BaseCommand):
         if options["test_mode"]:
             headers += " -H 'x-piriod-test-mode: true'"
         self.stdout.write(f"Try:       curl {headers} http://127.0.0.1:8000/customers/")
+
+
+def _issuer(options: dict[str, Any]) -> dict[str, Any]:
+    """The issuer fields given on the command line, as workspace_update_issuer takes them."""
+    given = {name: options[name] for name in ISSUER_FLAGS if options[name] is not None}
+    issuer: dict[str, Any] = {k: v for k, v in given.items() if k != "issuer_email"}
+    if "issuer_email" in given:
+        issuer["email"] = given["issuer_email"]
+    try:
+        for name in ("activity_code", "sii_resolution_number"):
+            if name in issuer:
+                issuer[name] = int(issuer[name])
+        if "sii_resolution_date" in issuer:
+            issuer["sii_resolution_date"] = date.fromisoformat(issuer["sii_resolution_date"])
+    except ValueError as exc:
+        raise CommandError(str(exc)) from exc
+    if "comuna" in issuer:
+        key = issuer["comuna"]
+        comuna = (
+            Comuna.objects.filter(code=key).first()
+            or Comuna.objects.filter(name__iexact=key).first()
+        )
+        if comuna is None:
+            raise CommandError(f"Unknown comuna {key!r}: give its code or name.")
+        issuer["comuna"] = comuna
+    return issuer

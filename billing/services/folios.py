@@ -1,0 +1,202 @@
+"""CAF folio ranges: loading the XML the SII issues, and which folio a document takes.
+
+Once a workspace has loaded a CAF for a document type (in a mode), that type's folios come
+only from its loaded ranges: the next folio after the last one given, or the first of the
+next range when a range is used up, and a 409 `folios_exhausted` when none is left. Types
+without a loaded CAF keep numbering from 1 without bound (the sandbox agency's own
+folios), so every flow works before a CAF is loaded.
+
+The SII's signature over the range (FRMA) is kept as it came, inside the <CAF> element: it
+is the SII's to check, with keys it does not publish for certification.
+"""
+
+import base64
+import hashlib
+import xml.etree.ElementTree as ET
+from dataclasses import dataclass
+from datetime import date
+
+from cryptography.fernet import Fernet
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric import rsa
+from django.conf import settings
+from django.db import transaction
+
+from billing.errors import DomainError, InvalidInput
+from billing.models import DocumentType, FolioRange, Workspace
+from billing.representations import folio_range_snapshot
+from billing.services.events import event_record
+from billing.tax_ids import InvalidTaxId, normalize_tax_id
+
+
+def _fernet() -> Fernet:
+    # A key of its own, derived from the server's secret: CAF keys are unreadable
+    # without it, in a dump of the database or in the admin.
+    digest = hashlib.sha256(f"caf-private-keys:{settings.SECRET_KEY}".encode()).digest()
+    return Fernet(base64.urlsafe_b64encode(digest))
+
+
+def encrypt_private_key(pem: bytes) -> str:
+    return _fernet().encrypt(pem).decode()
+
+
+def folio_range_private_key(folio_range: FolioRange) -> rsa.RSAPrivateKey:
+    """The CAF's key, to sign a timbre with."""
+    key = serialization.load_pem_private_key(
+        _fernet().decrypt(folio_range.private_key.encode()), password=None
+    )
+    if not isinstance(key, rsa.RSAPrivateKey):
+        raise ValueError("A CAF key is an RSA key.")
+    return key
+
+
+@dataclass(frozen=True)
+class Caf:
+    rut: str
+    document_code: str
+    first: int
+    last: int
+    authorized_on: date
+    caf_xml: str
+    private_key_pem: bytes
+
+
+def _refuse(message: str) -> InvalidInput:
+    return InvalidInput({"caf": [message]})
+
+
+def _text(element: ET.Element, path: str) -> str:
+    found = element.findtext(path)
+    if found is None or not found.strip():
+        raise _refuse(f"The CAF has no {path}.")
+    return found.strip()
+
+
+def _b64_int(text: str, name: str) -> int:
+    try:
+        return int.from_bytes(base64.b64decode(text, validate=True), "big")
+    except ValueError as exc:
+        raise _refuse(f"{name} is not base64.") from exc
+
+
+def parse_caf(text: str) -> Caf:
+    """The SII's AUTORIZACION document: <CAF><DA> (RE, TD, RNG D–H, FA, RSAPK), FRMA, and
+    the private key RSASK, which must be the pair of RSAPK."""
+    if "<!DOCTYPE" in text or "<!ENTITY" in text:
+        raise _refuse("A CAF has no DTD or entities.")
+    try:
+        root = ET.fromstring(text.strip())
+    except ET.ParseError as exc:
+        raise _refuse(f"Not XML: {exc}.") from exc
+    if root.tag != "AUTORIZACION" or root.find("CAF") is None:
+        raise _refuse("Send the AUTORIZACION document the SII issued, as it came.")
+    caf = root.find("CAF")
+    assert caf is not None
+    try:
+        first = int(_text(caf, "DA/RNG/D"))
+        last = int(_text(caf, "DA/RNG/H"))
+        authorized_on = date.fromisoformat(_text(caf, "DA/FA"))
+    except ValueError as exc:
+        raise _refuse(f"The range or its date is malformed: {exc}.") from exc
+    if not 0 < first <= last:
+        raise _refuse(f"The range {first}–{last} is not a range of folios.")
+    pem = _text(root, "RSASK").encode()
+    try:
+        key = serialization.load_pem_private_key(pem, password=None)
+    except ValueError as exc:
+        raise _refuse("RSASK is not an RSA private key.") from exc
+    if not isinstance(key, rsa.RSAPrivateKey):
+        raise _refuse("RSASK is not an RSA private key.")
+    public = key.public_key().public_numbers()
+    modulus = _b64_int(_text(caf, "DA/RSAPK/M"), "RSAPK/M")
+    exponent = _b64_int(_text(caf, "DA/RSAPK/E"), "RSAPK/E")
+    if (public.n, public.e) != (modulus, exponent):
+        raise _refuse("RSASK is not the key of the CAF's RSAPK.")
+    return Caf(
+        rut=_text(caf, "DA/RE"),
+        document_code=_text(caf, "DA/TD"),
+        first=first,
+        last=last,
+        authorized_on=authorized_on,
+        caf_xml=ET.tostring(caf, encoding="unicode"),
+        private_key_pem=key.private_bytes(
+            serialization.Encoding.PEM,
+            serialization.PrivateFormat.TraditionalOpenSSL,
+            serialization.NoEncryption(),
+        ),
+    )
+
+
+@transaction.atomic
+def folio_range_load(*, workspace: Workspace, test_mode: bool, caf: str) -> FolioRange:
+    """Store a CAF: its range for its document type, and its key encrypted."""
+    parsed = parse_caf(caf)
+    try:
+        issued_to = normalize_tax_id("CL", parsed.rut)
+    except InvalidTaxId as exc:
+        raise _refuse(f"RE {parsed.rut}: {exc}") from exc
+    if issued_to != workspace.tax_id:
+        ours = workspace.tax_id or "unset"
+        raise _refuse(f"The CAF was issued to RUT {issued_to}; the workspace's is {ours}.")
+    document_type = DocumentType.objects.filter(
+        country_id="CL", code=parsed.document_code, is_electronic=True
+    ).first()
+    if document_type is None or workspace.country_id != "CL":
+        raise _refuse(f"TD {parsed.document_code} is not a Chilean electronic document type.")
+    # Lock the type's ranges so two loads cannot overlap each other.
+    scope = {"workspace": workspace, "test_mode": test_mode, "document_type": document_type}
+    existing = list(FolioRange.objects.select_for_update().filter(**scope))
+    overlapping = [r for r in existing if r.first <= parsed.last and parsed.first <= r.last]
+    if overlapping:
+        raise DomainError(
+            "folio_range_overlaps",
+            f"Folios {parsed.first}–{parsed.last} of {document_type.code} overlap the loaded "
+            f"range {overlapping[0].first}–{overlapping[0].last} ({overlapping[0].id}).",
+        )
+    return FolioRange.objects.create(
+        **scope,
+        first=parsed.first,
+        last=parsed.last,
+        authorized_on=parsed.authorized_on,
+        caf=parsed.caf_xml,
+        private_key=encrypt_private_key(parsed.private_key_pem),
+    )
+
+
+def folios_first(
+    *, workspace: Workspace, test_mode: bool, document_type: DocumentType, after: int, count: int
+) -> int:
+    """The first of `count` consecutive folios after `after`, inside one loaded range; or
+    `after + 1` when the type has no CAF loaded. Runs under the numbering lock."""
+    loaded = FolioRange.objects.filter(
+        workspace=workspace, test_mode=test_mode, document_type=document_type
+    ).order_by("first")
+    if not loaded:
+        return after + 1
+    ranges = [folio_range for folio_range in loaded if folio_range.last > after]
+    for index, folio_range in enumerate(ranges):
+        first = max(after + 1, folio_range.first)
+        if first + count - 1 <= folio_range.last:
+            _warn_if_low(folio_range, ranges[index + 1 :], first + count - 1)
+            return first
+    raise DomainError(
+        "folios_exhausted",
+        f"No folios of {document_type.code} are left in the loaded CAFs"
+        f"{f' for {count} documents in one range' if count > 1 else ''}: "
+        "load the next CAF the SII issues (POST /folios/).",
+    )
+
+
+def _warn_if_low(folio_range: FolioRange, later: list[FolioRange], used_up_to: int) -> None:
+    remaining = folio_range.last - used_up_to + sum(r.last - r.first + 1 for r in later)
+    if remaining >= settings.FOLIOS_LOW_THRESHOLD or folio_range.warned_at_remaining is not None:
+        return
+    folio_range.warned_at_remaining = remaining
+    folio_range.save(update_fields=["warned_at_remaining", "updated_at"])
+    event_record(
+        workspace=folio_range.workspace,
+        test_mode=folio_range.test_mode,
+        type="folio_range.low",
+        object_id=folio_range.id,
+        data=folio_range_snapshot(folio_range) | {"remaining": remaining},
+    )

@@ -1,0 +1,53 @@
+"""CAF documents as the SII issues them (AUTORIZACION: CAF with DA and FRMA, RSASK,
+RSAPUBK), built with a fresh key, for the folio tests."""
+
+import base64
+
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric import rsa
+
+
+def _b64(number: int) -> str:
+    return base64.b64encode(number.to_bytes((number.bit_length() + 7) // 8, "big")).decode()
+
+
+def caf_xml(
+    *,
+    rut: str = "76086428-5",
+    document: int = 33,
+    first: int = 1,
+    last: int = 100,
+    key: rsa.RSAPrivateKey | None = None,
+    public_of: rsa.RSAPrivateKey | None = None,
+) -> str:
+    """`public_of` puts another key's public half in RSAPK (a CAF whose key does not match)."""
+    key = key or rsa.generate_private_key(public_exponent=3, key_size=1024)
+    public = (public_of or key).public_key().public_numbers()
+    private_pem = key.private_bytes(
+        serialization.Encoding.PEM,
+        serialization.PrivateFormat.TraditionalOpenSSL,
+        serialization.NoEncryption(),
+    ).decode()
+    public_pem = (
+        key.public_key()
+        .public_bytes(serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo)
+        .decode()
+    )
+    return f"""<?xml version="1.0"?>
+<AUTORIZACION>
+<CAF version="1.0">
+<DA>
+<RE>{rut}</RE>
+<RS>SERVICIOS DIGITALES ANDES SPA</RS>
+<TD>{document}</TD>
+<RNG><D>{first}</D><H>{last}</H></RNG>
+<FA>2026-01-10</FA>
+<RSAPK><M>{_b64(public.n)}</M><E>{_b64(public.e)}</E></RSAPK>
+<IDK>100</IDK>
+</DA>
+<FRMA algoritmo="SHA1withRSA">c2lnbmVkIGJ5IHRoZSBTSUk=</FRMA>
+</CAF>
+<RSASK>{private_pem}</RSASK>
+<RSAPUBK>{public_pem}</RSAPUBK>
+</AUTORIZACION>
+"""

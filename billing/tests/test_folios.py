@@ -1,0 +1,154 @@
+"""CAF folio ranges: loading the SII's XML (the key stored encrypted, never returned), and
+folios taken only inside the loaded ranges, gapless, with a 409 when none is left."""
+
+import pytest
+from cryptography.hazmat.primitives.asymmetric import rsa
+from django.db import transaction
+
+from billing.models import DocumentType, Event, FolioRange
+from billing.services.folios import folio_range_private_key
+from billing.services.numbering import number_take
+from billing.tests.caf_helpers import caf_xml
+from invoices.models import Invoice
+from tests.factories import InvoiceFactory
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def issuer(tenant):
+    tenant.workspace.tax_id = "76086428-5"
+    tenant.workspace.save()
+    return tenant
+
+
+def load(tenant, **caf):
+    return tenant.client.post("/folios/", {"caf": caf_xml(**caf)}, format="json")
+
+
+def finalize(tenant):
+    invoice = InvoiceFactory(workspace=tenant.workspace)
+    return tenant.client.post(f"/invoices/{invoice.id}/finalize/")
+
+
+def test_a_caf_is_loaded_and_its_key_never_leaves(issuer):
+    key = rsa.generate_private_key(public_exponent=3, key_size=1024)
+
+    response = issuer.client.post(
+        "/folios/", {"caf": caf_xml(first=5, last=7, key=key)}, format="json"
+    )
+
+    assert response.status_code == 201, response.json()
+    body = response.json()
+    assert (body["document"], body["first"], body["last"], body["authorized_on"]) == (
+        33,
+        5,
+        7,
+        "2026-01-10",
+    )
+    assert "caf" not in body and "private_key" not in body
+    listed = issuer.client.get("/folios/").text
+    assert "PRIVATE KEY" not in listed and "RSASK" not in listed
+    stored = FolioRange.objects.get(pk=body["id"])
+    assert "PRIVATE KEY" not in stored.private_key  # encrypted at rest
+    assert folio_range_private_key(stored).private_numbers() == key.private_numbers()
+    assert "<RSASK>" not in stored.caf and "<DA>" in stored.caf
+
+
+@pytest.mark.parametrize(
+    ("caf", "fragment"),
+    [
+        ({"rut": "77123456-9"}, "issued to RUT 77123456-9"),
+        ({"document": 999}, "TD 999"),
+        ({"first": 10, "last": 5}, "not a range"),
+        (
+            {"public_of": rsa.generate_private_key(public_exponent=3, key_size=1024)},
+            "not the key",
+        ),
+    ],
+)
+def test_a_caf_not_of_this_workspace_or_malformed_is_a_400(issuer, caf, fragment):
+    response = load(issuer, **caf)
+
+    assert response.status_code == 400, response.json()
+    assert fragment in response.json()["caf"][0]
+    assert not FolioRange.objects.exists()
+
+
+def test_what_is_not_a_caf_is_a_400(issuer):
+    for text in ["not xml", "<OTHER/>", '<!DOCTYPE x [<!ENTITY a "b">]><AUTORIZACION/>']:
+        response = issuer.client.post("/folios/", {"caf": text}, format="json")
+        assert response.status_code == 400, text
+        assert "caf" in response.json()
+
+
+def test_overlapping_ranges_are_a_409(issuer):
+    assert load(issuer, first=1, last=10).status_code == 201
+
+    response = load(issuer, first=10, last=20)
+
+    assert response.status_code == 409, response.json()
+    assert response.json()["code"] == "folio_range_overlaps"
+
+
+def test_folios_come_only_from_the_loaded_ranges_then_409(issuer):
+    load(issuer, first=5, last=6)
+
+    numbers = [finalize(issuer).json()["number"] for _ in range(2)]
+    exhausted = finalize(issuer)
+
+    assert numbers == [5, 6]
+    assert exhausted.status_code == 409, exhausted.json()
+    assert exhausted.json()["code"] == "folios_exhausted"
+    # Nothing was taken: the refused invoice is still a draft without a number.
+    assert Invoice.objects.filter(status="draft", number=None).count() == 1
+
+    load(issuer, first=40, last=49)
+    assert finalize(issuer).json()["number"] == 40  # the next range's first folio
+
+
+def test_a_range_running_low_raises_one_event(issuer, settings):
+    settings.FOLIOS_LOW_THRESHOLD = 3
+    folio_range = FolioRange.objects.get(pk=load(issuer, first=1, last=4).json()["id"])
+
+    for _ in range(4):
+        assert finalize(issuer).status_code == 200
+
+    low = Event.objects.filter(type="folio_range.low")
+    assert [(e.object_id, e.data["remaining"]) for e in low] == [(folio_range.id, 2)]
+    folio_range.refresh_from_db()
+    assert folio_range.warned_at_remaining == 2
+
+
+def test_types_and_modes_without_a_caf_number_as_before(issuer):
+    load(issuer, first=100, last=101)
+    factura_exenta = DocumentType.objects.get(pk=34)
+
+    with transaction.atomic():
+        test_mode = number_take(
+            workspace=issuer.workspace,
+            test_mode=True,
+            document_type=DocumentType.objects.get(pk=33),
+        )
+        other_type = number_take(
+            workspace=issuer.workspace, test_mode=False, document_type=factura_exenta
+        )
+        live = number_take(
+            workspace=issuer.workspace,
+            test_mode=False,
+            document_type=DocumentType.objects.get(pk=33),
+        )
+
+    assert (test_mode, other_type, live) == (1, 1, 100)
+
+
+def test_the_admin_warns_of_ranges_running_low(issuer, settings, admin_client):
+    settings.FOLIOS_LOW_THRESHOLD = 3
+    load(issuer, first=1, last=3)
+    finalize(issuer)
+
+    page = admin_client.get("/admin/billing/foliorange/")
+
+    assert page.status_code == 200
+    assert "running low" in page.content.decode()
+    assert "PRIVATE KEY" not in page.content.decode()

@@ -1,0 +1,100 @@
+"""A Chilean address names its comuna (the SII's CmnaRecep), for customers and suppliers.
+
+Required whenever an address is written; customers stored before comunas existed keep
+working and are asked for it only when their address changes."""
+
+import pytest
+
+from customers.models import Customer
+from procurement.models import Supplier
+from tests.factories import CustomerFactory, SupplierFactory
+
+pytestmark = pytest.mark.django_db
+
+CUSTOMER = {"name": "Aromos Ltda.", "country": "CL", "tax_id": "77123456-9"}
+
+
+def test_a_chilean_address_without_its_comuna_is_refused(tenant):
+    response = tenant.client.post(
+        "/customers/", {**CUSTOMER, "address": "Los Carrera 455"}, format="json"
+    )
+
+    assert response.status_code == 400, response.json()
+    assert "comuna" in response.json()
+    assert not Customer.objects.exists()
+
+
+def test_a_comuna_fills_in_its_region(tenant):
+    response = tenant.client.post(
+        "/customers/",
+        {**CUSTOMER, "address": "Los Carrera 455", "comuna": "05101"},
+        format="json",
+    )
+
+    assert response.status_code == 201, response.json()
+    assert (response.json()["comuna"], response.json()["state"]) == ("05101", "CL-VS")
+
+
+def test_a_customer_without_an_address_needs_no_comuna(tenant):
+    # A boleta's final consumer, say.
+    response = tenant.client.post("/customers/", CUSTOMER, format="json")
+
+    assert response.status_code == 201, response.json()
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        {"address": "Los Carrera 455", "comuna": "05101", "state": "CL-RM"},  # not its region
+        {"country": "AR", "tax_id": "", "address": "Florida 100", "comuna": "13101"},
+    ],
+)
+def test_a_comuna_must_agree_with_the_region_and_the_country(tenant, body):
+    response = tenant.client.post("/customers/", {**CUSTOMER, **body}, format="json")
+
+    assert response.status_code == 400, response.json()
+    assert "comuna" in response.json()
+
+
+def test_a_customer_stored_before_comunas_existed_stays_editable(tenant):
+    older = CustomerFactory(workspace=tenant.workspace, address="Los Carrera 455")
+
+    email = tenant.client.patch(
+        f"/customers/{older.id}/", {"email": "pagos@aromos.cl"}, format="json"
+    )
+    moved = tenant.client.patch(f"/customers/{older.id}/", {"address": "Prat 12"}, format="json")
+    completed = tenant.client.patch(
+        f"/customers/{older.id}/", {"address": "Prat 12", "comuna": "05101"}, format="json"
+    )
+
+    assert email.status_code == 200, email.json()
+    assert moved.status_code == 400 and "comuna" in moved.json()
+    assert completed.status_code == 200, completed.json()
+    assert Customer.objects.get(pk=older.id).comuna_id == "05101"
+
+
+def test_suppliers_name_their_comuna_too(tenant):
+    refused = tenant.client.post(
+        "/suppliers/",
+        {"name": "Imprenta", "country": "CL", "tax_id": "77123456-9", "address": "Prat 12"},
+        format="json",
+    )
+    created = tenant.client.post(
+        "/suppliers/",
+        {
+            "name": "Imprenta",
+            "country": "CL",
+            "tax_id": "77123456-9",
+            "address": "Prat 12",
+            "comuna": "13101",
+        },
+        format="json",
+    )
+    older = SupplierFactory(workspace=tenant.workspace, address="Prat 12")
+    edited = tenant.client.patch(f"/suppliers/{older.id}/", {"phone": "+56 2 2345 6789"})
+
+    assert refused.status_code == 400 and "comuna" in refused.json()
+    assert created.status_code == 201, created.json()
+    assert (created.json()["comuna"], created.json()["state"]) == ("13101", "CL-RM")
+    assert edited.status_code == 200, edited.json()
+    assert Supplier.objects.get(pk=older.id).phone == "+56 2 2345 6789"
