@@ -35,6 +35,7 @@ INSTALLED_APPS = [
     "billing",
     "customers",
     "catalog",
+    "organization",
     "invoices",
     "subscriptions",
     "payments",

@@ -21,6 +21,7 @@ urlpatterns = [
     path("", include("customers.api.urls")),
     path("", include("catalog.api.urls")),
     path("", include("webhooks.api.urls")),
+    path("", include("organization.api.urls")),
     path("", include("invoices.api.urls")),
     path("", include("procurement.api.urls")),
     path("", include("invoices.urls")),

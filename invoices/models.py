@@ -31,6 +31,10 @@ class Invoice(FiscalDocument):
     # When `send` last emailed it to the customer.
     sent_at = models.DateTimeField(null=True, blank=True)
     cancelled_at = models.DateTimeField(null=True, blank=True)
+    # The branch (sucursal) the invoice is issued from.
+    orgunit = models.ForeignKey(
+        "organization.OrgUnit", on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
 
     class Meta(FiscalDocument.Meta):
         constraints = [

@@ -223,6 +223,7 @@ class InvoiceSerializer(DocumentTotalsFields, TenantModelSerializer):
             "date",
             "due_date",
             "collection_method",
+            "orgunit",
             "currency",
             "period_start",
             "period_end",

@@ -25,6 +25,7 @@ from invoices.models import (
     Order,
     OrderItem,
 )
+from organization.models import BankAccount, Biller, OrgUnit
 from procurement.models import (
     Purchase,
     PurchaseCreditNote,
@@ -557,3 +558,29 @@ class SubscriptionFactory(TenantFactory):
 
 
 FACTORIES.update({Subscription: SubscriptionFactory})
+
+
+class OrgUnitFactory(TenantFactory):
+    class Meta:
+        model = OrgUnit
+
+    name = factory.Sequence(lambda n: f"Sucursal {n}")
+    address = "Av. Apoquindo 4500"
+    sii_branch_code = factory.Sequence(lambda n: str(81000000 + n))
+
+
+class BankAccountFactory(TenantFactory):
+    class Meta:
+        model = BankAccount
+
+    bank_name = "Banco de Chile"
+    account_number = factory.Sequence(lambda n: f"00-{n:08d}")
+    currency_id = "CLP"
+
+
+class BillerFactory(TenantFactory):
+    class Meta:
+        model = Biller
+
+
+FACTORIES.update({OrgUnit: OrgUnitFactory, BankAccount: BankAccountFactory, Biller: BillerFactory})

@@ -7,7 +7,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 APPS = (
-    "billing", "catalog", "customers", "invoices", "payments", "procurement",
+    "billing", "catalog", "customers", "invoices", "organization", "payments", "procurement",
     "subscriptions", "webhooks", "config",
 )  # fmt: skip
 
@@ -20,6 +20,7 @@ INTERFACES = {
     "catalog/filters.py",
     "customers/filters.py",
     "invoices/filters.py",
+    "organization/filters.py",
     "payments/filters.py",
     "procurement/filters.py",
     "subscriptions/filters.py",
