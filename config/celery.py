@@ -56,6 +56,10 @@ app.conf.update(
             "task": "subscriptions.tasks.collect_due_periods",
             "schedule": BILLING_CYCLE_INTERVAL,
         },
+        "process-unfinished-bulks": {
+            "task": "bulks.tasks.process_unfinished_bulks",
+            "schedule": 60.0,
+        },
         "expire-due-checkouts": {
             "task": "payments.tasks.expire_due_checkouts",
             "schedule": 60.0,

@@ -40,6 +40,7 @@ INSTALLED_APPS = [
     "subscriptions",
     "payments",
     "procurement",
+    "bulks",
     "webhooks",
 ]
 
@@ -222,6 +223,8 @@ CELERY_TASK_ROUTES = {
     "invoices.tasks.render_missing_pdfs": {"queue": "documents"},
     "invoices.tasks.process_tax_agency_queue": {"queue": "agency"},
     "invoices.tasks.process_tax_agency_document": {"queue": "agency"},
+    "bulks.tasks.process_bulk": {"queue": "billing"},
+    "bulks.tasks.process_unfinished_bulks": {"queue": "billing"},
     "billing.tasks.purge_idempotency_keys": {"queue": "default"},
     "billing.tasks.publish_pending_events": {"queue": "default"},
     "subscriptions.tasks.publish_events": {"queue": "default"},

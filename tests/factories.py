@@ -13,6 +13,7 @@ from stdnum.cl import rut
 
 from billing.documents import apply_totals
 from billing.models import Country, Event, Membership, Workspace
+from bulks.models import Bulk
 from catalog.models import AddOn, Coupon, Plan, Product, Tax
 from customers.models import Contact, Customer
 from invoices.models import (
@@ -584,3 +585,13 @@ class BillerFactory(TenantFactory):
 
 
 FACTORIES.update({OrgUnit: OrgUnitFactory, BankAccount: BankAccountFactory, Biller: BillerFactory})
+
+
+class BulkFactory(TenantFactory):
+    class Meta:
+        model = Bulk
+
+    kind = "invoices"
+
+
+FACTORIES.update({Bulk: BulkFactory})
