@@ -56,6 +56,10 @@ app.conf.update(
             "task": "subscriptions.tasks.collect_due_periods",
             "schedule": BILLING_CYCLE_INTERVAL,
         },
+        "send-due-reminders": {
+            "task": "reminders.tasks.send_due_reminders",
+            "schedule": 300.0,
+        },
         "process-unfinished-bulks": {
             "task": "bulks.tasks.process_unfinished_bulks",
             "schedule": 60.0,

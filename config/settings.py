@@ -40,6 +40,7 @@ INSTALLED_APPS = [
     "subscriptions",
     "payments",
     "procurement",
+    "reminders",
     "bulks",
     "webhooks",
 ]
@@ -224,6 +225,7 @@ CELERY_TASK_ROUTES = {
     "invoices.tasks.process_tax_agency_queue": {"queue": "agency"},
     "invoices.tasks.process_tax_agency_document": {"queue": "agency"},
     "bulks.tasks.process_bulk": {"queue": "billing"},
+    "reminders.tasks.send_due_reminders": {"queue": "billing"},
     "bulks.tasks.process_unfinished_bulks": {"queue": "billing"},
     "billing.tasks.purge_idempotency_keys": {"queue": "default"},
     "billing.tasks.publish_pending_events": {"queue": "default"},

@@ -36,6 +36,7 @@ from procurement.models import (
     RetentionLine,
     Supplier,
 )
+from reminders.models import ReminderMessage, ReminderRule, ReminderTemplate
 from webhooks.models import WebhookEndpoint
 from webhooks.signing import new_secret
 
@@ -595,3 +596,54 @@ class BulkFactory(TenantFactory):
 
 
 FACTORIES.update({Bulk: BulkFactory})
+
+
+class ReminderTemplateFactory(TenantFactory):
+    class Meta:
+        model = ReminderTemplate
+
+    name = factory.Sequence(lambda n: f"Recordatorio {n}")
+    subject = "Factura {number} vence el {due_date}"
+    body = "Estimado(a) {customer_name}: quedan {amount_due} por pagar."
+
+
+class ReminderRuleFactory(TenantFactory):
+    class Meta:
+        model = ReminderRule
+
+    name = factory.Sequence(lambda n: f"Regla {n}")
+    days = 3
+    template = factory.SubFactory(
+        ReminderTemplateFactory,
+        workspace=factory.SelfAttribute("..workspace"),
+        test_mode=factory.SelfAttribute("..test_mode"),
+    )
+
+
+class ReminderMessageFactory(TenantFactory):
+    class Meta:
+        model = ReminderMessage
+
+    rule = factory.SubFactory(
+        ReminderRuleFactory,
+        workspace=factory.SelfAttribute("..workspace"),
+        test_mode=factory.SelfAttribute("..test_mode"),
+    )
+    invoice = factory.SubFactory(
+        InvoiceFactory,
+        workspace=factory.SelfAttribute("..workspace"),
+        test_mode=factory.SelfAttribute("..test_mode"),
+    )
+    recipients = ["pagos@example.com"]
+    subject = "Recordatorio"
+    body = "Quedan montos por pagar."
+    status = "sent"
+
+
+FACTORIES.update(
+    {
+        ReminderTemplate: ReminderTemplateFactory,
+        ReminderRule: ReminderRuleFactory,
+        ReminderMessage: ReminderMessageFactory,
+    }
+)

@@ -8,7 +8,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 APPS = (
     "billing", "bulks", "catalog", "customers", "invoices", "organization", "payments",
-    "procurement", "subscriptions", "webhooks", "config",
+    "procurement", "reminders", "subscriptions", "webhooks", "config",
 )  # fmt: skip
 
 # The interfaces that sit beside api/ and wire into it: the URL root, the OpenAPI schema's
