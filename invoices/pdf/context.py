@@ -11,6 +11,7 @@ from typing import Any, cast
 from billing.models import DocumentType, FiscalDocument
 from billing.money import minor_units
 from invoices.models import CreditNote, DebitNote, Invoice
+from organization.models import BankAccount
 
 
 @dataclass(frozen=True)
@@ -132,6 +133,13 @@ LABELS: dict[str, dict[str, Any]] = {
         "reference_reason": "Motivo",
         "note": "Observaciones",
         "tracking": "Seguimiento tributario",
+        "orgunit": "Sucursal",
+        "bank_accounts": "Datos para transferencia",
+        "account_types": {
+            "checking": "Cuenta corriente",
+            "savings": "Cuenta de ahorro",
+            "sight": "Cuenta vista",
+        },
         "draft": "Borrador",
         "number": "N°",
         "page": "Página",
@@ -176,6 +184,13 @@ LABELS: dict[str, dict[str, Any]] = {
         "reference_reason": "Reason",
         "note": "Notes",
         "tracking": "Tax agency tracking id",
+        "orgunit": "Branch",
+        "bank_accounts": "Bank transfer details",
+        "account_types": {
+            "checking": "Checking account",
+            "savings": "Savings account",
+            "sight": "Sight account",
+        },
         "draft": "Draft",
         "number": "No.",
         "page": "Page",
@@ -253,6 +268,35 @@ def _references(document: FiscalDocument, text: dict[str, Any]) -> list[dict[str
         }
         for row in rows
     ]
+
+
+def _orgunit(document: FiscalDocument) -> str:
+    """The branch an invoice is issued from: its name, address and SII code."""
+    unit = getattr(document, "orgunit", None)
+    if unit is None:
+        return ""
+    code = f"({unit.sii_branch_code})" if unit.sii_branch_code else ""
+    return " ".join(filter(None, [unit.name, unit.address, unit.city, code]))
+
+
+def _bank_accounts(document: FiscalDocument, text: dict[str, Any]) -> list[str]:
+    """The workspace's accounts in the document's currency it prints on its sales, for
+    payment by transfer."""
+    if not isinstance(document, Invoice):
+        return []
+    accounts = BankAccount.objects.filter(
+        workspace_id=document.workspace_id,
+        test_mode=document.test_mode,
+        currency_id=document.currency_id,
+        on_documents=True,
+    ).order_by("created_at", "id")
+    return [_bank_account_line(account, text) for account in accounts]
+
+
+def _bank_account_line(account: BankAccount, text: dict[str, Any]) -> str:
+    kind = text["account_types"].get(account.account_type, "")
+    parts = [account.bank_name, kind, account.account_number, account.holder_name]
+    return " · ".join(filter(None, [*parts, account.holder_tax_id, account.email]))
 
 
 def document_context(document: FiscalDocument) -> dict[str, Any]:
@@ -348,5 +392,7 @@ def document_context(document: FiscalDocument) -> dict[str, Any]:
         "references": _references(document, text),
         "tracking_id": document.tax_agency_tracking_id,
         "note": document.note,
+        "orgunit": _orgunit(document),
+        "bank_accounts": _bank_accounts(document, text),
     }
     return kind.context(document, context) if kind.context else context
