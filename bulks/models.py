@@ -49,3 +49,17 @@ class BulkItem(models.Model):
 
     def __str__(self) -> str:
         return f"{self.bulk_id}#{self.position} ({self.status})"
+
+
+class InvoiceBulk(Bulk):
+    """The bulks of invoices, as `/bulks/invoices/` shows them."""
+
+    class Meta:
+        proxy = True
+
+
+class RetentionBulk(Bulk):
+    """The bulks of retentions, as `/bulks/retentions/` shows them."""
+
+    class Meta:
+        proxy = True

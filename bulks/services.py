@@ -67,6 +67,20 @@ def bulk_submit(*, workspace: Workspace, test_mode: bool, kind: str, items: Sequ
     return bulk
 
 
+@transaction.atomic
+def bulk_update(*, bulk: Bulk, items: Any = None, **fields: Any) -> Bulk:
+    """A bulk's metadata; its items were submitted and are processed as they were."""
+    if items is not None:
+        raise InvalidInput(
+            {"items": ["A submitted bulk's items do not change; submit a new bulk."]}
+        )
+    locked = Bulk.objects.select_for_update().get(pk=bulk.pk)
+    for name, value in fields.items():
+        setattr(locked, name, value)
+    locked.save()
+    return locked
+
+
 def _enqueue(bulk_id: str) -> None:
     from bulks.tasks import process_bulk  # the task calls back into this module
 

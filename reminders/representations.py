@@ -56,7 +56,7 @@ class ReminderMessageSerializer(TenantModelSerializer):
             "id", "rule", "invoice", "recipients", "subject", "body", "status", "error",
             "sent_at", "metadata", "test_mode", "created", "updated",
         ]  # fmt: skip
-        read_only_fields = fields
+        read_only_fields = [name for name in fields if name != "metadata"]
 
 
 class ReminderPendingSerializer(serializers.Serializer):

@@ -124,6 +124,15 @@ def rule_delete(*, rule: ReminderRule) -> None:
     rule.delete()
 
 
+@transaction.atomic
+def message_update(*, message: ReminderMessage, **fields: Any) -> ReminderMessage:
+    """A sent reminder's metadata; what was sent does not change."""
+    locked = ReminderMessage.objects.select_for_update().get(pk=message.pk)
+    _set(locked, fields)
+    locked.save()
+    return locked
+
+
 # Sending
 
 

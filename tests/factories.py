@@ -13,7 +13,7 @@ from stdnum.cl import rut
 
 from billing.documents import apply_totals
 from billing.models import Country, Event, Membership, Workspace
-from bulks.models import Bulk
+from bulks.models import Bulk, InvoiceBulk, RetentionBulk
 from catalog.models import AddOn, Coupon, Plan, Product, Tax
 from customers.models import Contact, Customer
 from invoices.models import (
@@ -595,7 +595,11 @@ class BulkFactory(TenantFactory):
     kind = "invoices"
 
 
-FACTORIES.update({Bulk: BulkFactory})
+class RetentionBulkFactory(BulkFactory):
+    kind = "retentions"
+
+
+FACTORIES.update({Bulk: BulkFactory, InvoiceBulk: BulkFactory, RetentionBulk: RetentionBulkFactory})
 
 
 class ReminderTemplateFactory(TenantFactory):

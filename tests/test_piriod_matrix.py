@@ -20,9 +20,10 @@ EXPECTED: dict[str, dict[str, int] | None] = {
     "addons": CRUD,
     "banks": CRUD,
     "billers/built_in": CRUD,
-    # A bulk is submitted (202, processed by the worker) and polled; not changed or deleted.
-    "bulks/invoices": {**CRUD, "create": 202, "update": 405, "delete": 405},
-    "bulks/retentions": {**CRUD, "create": 202, "update": 405, "delete": 405},
+    # A bulk is submitted (202, processed by the worker) and polled; PUT changes its
+    # metadata; it is not deleted.
+    "bulks/invoices": {**CRUD, "create": 202, "delete": 405},
+    "bulks/retentions": {**CRUD, "create": 202, "delete": 405},
     "contacts": CRUD,
     "coupons": CRUD,
     "creditnotes": CRUD,

@@ -101,14 +101,23 @@ def test_bad_bulks_are_400(tenant, items, field):
         assert response.json()["items"] == {"0": ["Each item is a JSON object."]}
 
 
-def test_a_bulk_is_not_updated_or_deleted(tenant):
+def test_a_bulk_takes_metadata_by_put_but_not_new_items_and_is_not_deleted(tenant):
     customer = CustomerFactory(workspace=tenant.workspace)
     bulk_id = tenant.client.post(
         "/bulks/invoices/", {"items": [invoice_body(customer)]}, format="json"
     ).json()["id"]
 
-    put = tenant.client.put(f"/bulks/invoices/{bulk_id}/", {}, format="json")
+    put = tenant.client.put(
+        f"/bulks/invoices/{bulk_id}/", {"metadata": {"lote": "7"}}, format="json"
+    )
+    items = tenant.client.put(
+        f"/bulks/invoices/{bulk_id}/", {"items": [invoice_body(customer)]}, format="json"
+    )
     delete = tenant.client.delete(f"/bulks/invoices/{bulk_id}/")
 
-    assert (put.status_code, delete.status_code) == (405, 405)
-    assert put.json()["code"] == "method_not_allowed"
+    assert put.status_code == 200, put.json()
+    assert (put.json()["metadata"], put.json()["counts"]["total"]) == ({"lote": "7"}, 1)
+    assert items.status_code == 400
+    assert "items" in items.json()
+    assert delete.status_code == 405
+    assert delete.json()["code"] == "method_not_allowed"

@@ -7,9 +7,9 @@ from rest_framework import mixins
 from rest_framework.request import Request
 from rest_framework.response import Response
 
-from billing.api.viewsets import TenantModelViewSet, TenantViewSet
+from billing.api.viewsets import PartialUpdateModelMixin, TenantModelViewSet, TenantViewSet
 from reminders import selectors, services
-from reminders.models import ReminderRule, ReminderTemplate
+from reminders.models import ReminderMessage, ReminderRule, ReminderTemplate
 from reminders.representations import (
     ReminderMessageSerializer,
     ReminderPendingSerializer,
@@ -61,12 +61,20 @@ class ReminderRuleViewSet(_TenantWrites):
         services.rule_delete(rule=instance)
 
 
-class ReminderMessageViewSet(mixins.RetrieveModelMixin, mixins.ListModelMixin, TenantViewSet):
-    """The reminders sent (or failed), one per rule and invoice; beat writes them."""
+class ReminderMessageViewSet(
+    mixins.RetrieveModelMixin, PartialUpdateModelMixin, mixins.ListModelMixin, TenantViewSet
+):
+    """The reminders sent (or failed), one per rule and invoice; beat writes them. PUT
+    changes their metadata only."""
 
     queryset = selectors.message_queryset()
     serializer_class = ReminderMessageSerializer
     filterset_fields = ["status", "rule", "invoice"]
+
+    def perform_update(self, serializer: Any) -> None:
+        serializer.instance = services.message_update(
+            message=cast(ReminderMessage, serializer.instance), **serializer.validated_data
+        )
 
 
 class ReminderPendingViewSet(TenantViewSet):

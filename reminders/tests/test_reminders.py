@@ -191,3 +191,25 @@ def test_two_beat_runs_at_once_send_each_reminder_once():
     assert sum(counts) == 10
     assert len(mail.outbox) == 10
     assert ReminderMessage.objects.filter(workspace=tenant.workspace).count() == 10
+
+
+@pytest.mark.django_db
+def test_a_sent_reminder_takes_metadata_but_keeps_what_was_sent(tenant):
+    ReminderRuleFactory(workspace=tenant.workspace, days=0)
+    _invoice(tenant.workspace, due_in=0)
+    reminders_send_due(clock=_clock(0))
+    message = ReminderMessage.objects.get(workspace=tenant.workspace)
+
+    tagged = tenant.client.put(
+        f"/reminders/messages/{message.id}/", {"metadata": {"crm": "9"}}, format="json"
+    )
+    rewritten = tenant.client.put(
+        f"/reminders/messages/{message.id}/", {"subject": "Otro"}, format="json"
+    )
+
+    assert tagged.status_code == 200, tagged.json()
+    assert tagged.json()["metadata"] == {"crm": "9"}
+    message.refresh_from_db()
+    assert (message.subject, message.metadata) == (tagged.json()["subject"], {"crm": "9"})
+    assert rewritten.status_code == 200  # read-only fields in a PUT are ignored
+    assert ReminderMessage.objects.get(pk=message.pk).subject != "Otro"
