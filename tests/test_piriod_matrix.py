@@ -40,12 +40,13 @@ EXPECTED: dict[str, dict[str, int] | None] = {
     "products": CRUD,
     # Computed from the rules: listed only.
     "reminders/pendings": {**NOT_FOUND, "list": 200, "create": 405},
-    # Written by beat as it sends: read only (no message exists to retrieve here).
+    # Written by beat as it sends: PUT changes metadata only; never created or deleted by
+    # hand (no message exists here to retrieve or update).
     "reminders/messages": {
         "list": 200,
         "create": 405,
         "retrieve": 404,
-        "update": 405,
+        "update": 404,
         "delete": 405,
     },
     "reminders/templates": CRUD,
