@@ -78,10 +78,15 @@ run: install $(LOCAL_KEYS)
 	set -a && . ./$(LOCAL_KEYS) && set +a && PUBLIC_URL="$${PUBLIC_URL:-http://127.0.0.1:$(PORT)}" \
 		PATH="$(BIN):$$PATH" $(BIN)/honcho -f Procfile start -p $(PORT)
 
-test: install
+test: install $(PIRIOD_CLIENT)
 	@$(PY) -m pytest $(PYTEST_ARGS); status=$$?; \
 	if [ $$status -eq 5 ]; then echo "make test: pytest collected no tests; that is a failure." >&2; exit 1; fi; \
 	exit $$status
+
+# Piriod's client transport for tests/test_piriod_*.py, as its lock file pins it.
+PIRIOD_CLIENT := tests/piriod/node_modules/.package-lock.json
+$(PIRIOD_CLIENT): tests/piriod/package-lock.json
+	cd tests/piriod && npm ci --no-audit --no-fund
 
 # Every check runs even when an earlier one fails; the target fails if any did.
 lint: install

@@ -51,6 +51,8 @@ app.conf.update(
         "collect-due-periods": _periodic(
             "subscriptions.tasks.collect_due_periods", BILLING_CYCLE_INTERVAL
         ),
+        "send-due-reminders": _periodic("reminders.tasks.send_due_reminders", 300.0),
+        "process-unfinished-bulks": _periodic("bulks.tasks.process_unfinished_bulks", 60.0),
         "expire-due-checkouts": _periodic("payments.tasks.expire_due_checkouts", 60.0),
     },
 )

@@ -43,10 +43,13 @@ INSTALLED_APPS = [
     "billing",
     "customers",
     "catalog",
+    "organization",
     "invoices",
     "subscriptions",
     "payments",
     "procurement",
+    "reminders",
+    "bulks",
     "webhooks",
 ]
 
@@ -244,6 +247,9 @@ CELERY_TASK_ROUTES = {
     "invoices.tasks.render_missing_pdfs": {"queue": "documents"},
     "invoices.tasks.process_tax_agency_queue": {"queue": "agency"},
     "invoices.tasks.process_tax_agency_document": {"queue": "agency"},
+    "bulks.tasks.process_bulk": {"queue": "billing"},
+    "reminders.tasks.send_due_reminders": {"queue": "billing"},
+    "bulks.tasks.process_unfinished_bulks": {"queue": "billing"},
     "billing.tasks.purge_idempotency_keys": {"queue": "default"},
     "billing.tasks.publish_pending_events": {"queue": "default"},
     "subscriptions.tasks.publish_events": {"queue": "default"},

@@ -21,11 +21,14 @@ urlpatterns = [
     path("", include("customers.api.urls")),
     path("", include("catalog.api.urls")),
     path("", include("webhooks.api.urls")),
+    path("", include("organization.api.urls")),
     path("", include("invoices.api.urls")),
     path("", include("procurement.api.urls")),
     path("", include("invoices.urls")),
     path("", include("payments.api.urls")),
     path("", include("subscriptions.api.urls")),
+    path("", include("bulks.api.urls")),
+    path("", include("reminders.api.urls")),
     # Last: any other path is a JSON 404 (the admin answers its own paths).
     re_path(r"^(?!admin/)", not_found, name=NOT_FOUND_ROUTE),
 ]

@@ -31,6 +31,10 @@ class Invoice(FiscalDocument):
     # When `send` last emailed it to the customer.
     sent_at = models.DateTimeField(null=True, blank=True)
     cancelled_at = models.DateTimeField(null=True, blank=True)
+    # The branch (sucursal) the invoice is issued from.
+    orgunit = models.ForeignKey(
+        "organization.OrgUnit", on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
 
     class Meta(FiscalDocument.Meta):
         constraints = [
@@ -135,6 +139,14 @@ class Order(TenantModel):
     # The invoices the subscription of its plans issues, the order's included (its
     # `billing_cycles`); null: until cancelled.
     billing_cycle = models.PositiveIntegerField(null=True, blank=True)
+    # Piriod's order fields: its date, and where and how it is delivered (printed on it).
+    date = models.DateField(null=True, blank=True)
+    address = models.CharField(max_length=256, blank=True)
+    state = models.CharField(max_length=64, blank=True)
+    carrier_id = models.CharField(max_length=32, blank=True)
+    carrier_name = models.CharField(max_length=128, blank=True)
+    licence_plate = models.CharField(max_length=16, blank=True)
+    shipping_type = models.CharField(max_length=16, blank=True)
 
     class Meta(TenantModel.Meta):
         constraints = [

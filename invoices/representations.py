@@ -223,6 +223,7 @@ class InvoiceSerializer(DocumentTotalsFields, TenantModelSerializer):
             "date",
             "due_date",
             "collection_method",
+            "orgunit",
             "currency",
             "period_start",
             "period_end",
@@ -379,7 +380,15 @@ class OrderSerializer(TenantModelSerializer):
         help_text="The invoice type the order produces; defaults to the workspace "
         "country's main invoice type (33 in Chile).",
     )
-    items = OrderItemSerializer(many=True, allow_empty=False)
+    items = OrderItemSerializer(many=True, allow_empty=False, required=False)
+    lines = OrderItemSerializer(
+        source="items", many=True, allow_empty=False, required=False,
+        help_text="Piriod's name for `items`: the same list, in and out. Send one of them.",
+    )  # fmt: skip
+    date = serializers.DateField(
+        required=False, allow_null=True,
+        help_text="The order's date; defaults to today in the workspace's timezone.",
+    )  # fmt: skip
     coupon = serializers.CharField(
         source="coupon_id",
         max_length=64,
@@ -415,9 +424,22 @@ class OrderSerializer(TenantModelSerializer):
             "id", "customer", "currency", "document", "status", "items", "coupon", "discount",
             "discount_scheme", "amount", "exempt", "discount_amount", "subtotal", "tax",
             "tax_percent", "total", "note", "billing_cycle", "invoice", "subscription",
-            "metadata", "test_mode", "created", "updated",
+            "date", "lines", "address", "state", "carrier_id", "carrier_name",
+            "licence_plate", "shipping_type", "metadata", "test_mode", "created", "updated",
         ]  # fmt: skip
         read_only_fields = ["status", "discount_scheme"]
+
+    def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
+        # `items` and `lines` fill one list: both sent must agree (a retrieved order PUT
+        # back carries both), and a new order needs one of them.
+        data = self.initial_data
+        if "items" in data and "lines" in data and data["items"] != data["lines"]:
+            raise serializers.ValidationError(
+                {"lines": ["`lines` is Piriod's name for `items`: send one of them."]}
+            )
+        if self.instance is None and "items" not in attrs:
+            raise serializers.ValidationError({"items": ["Send the order's `items` (or `lines`)."]})
+        return attrs
 
 
 def invoice_snapshot(invoice: Invoice) -> dict[str, Any]:

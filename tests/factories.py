@@ -14,6 +14,7 @@ from billing.tests.factories import (
     UserFactory,
     WorkspaceFactory,
 )
+from bulks.tests import factories as bulks
 from catalog.tests import factories as catalog
 from catalog.tests.factories import (
     AddOnFactory,
@@ -33,6 +34,8 @@ from invoices.tests.factories import (
     NoteFactory,
     OrderFactory,
 )
+from organization.tests import factories as organization
+from organization.tests.factories import BankAccountFactory, BillerFactory, OrgUnitFactory
 from payments.tests import factories as payments
 from payments.tests.factories import (
     IntentFactory,
@@ -49,6 +52,12 @@ from procurement.tests.factories import (
     RetentionFactory,
     SupplierFactory,
 )
+from reminders.tests import factories as reminders
+from reminders.tests.factories import (
+    ReminderMessageFactory,
+    ReminderRuleFactory,
+    ReminderTemplateFactory,
+)
 from subscriptions.tests import factories as subscriptions
 from subscriptions.tests.factories import SubscriptionFactory
 from webhooks.tests import factories as webhooks
@@ -63,11 +72,16 @@ FACTORIES: dict[type, type[TenantFactory]] = {
     **payments.FACTORIES,
     **procurement.FACTORIES,
     **subscriptions.FACTORIES,
+    **organization.FACTORIES,
+    **bulks.FACTORIES,
+    **reminders.FACTORIES,
 }
 
 __all__ = [
     "FACTORIES",
     "AddOnFactory",
+    "BankAccountFactory",
+    "BillerFactory",
     "ContactFactory",
     "CouponFactory",
     "CreditNoteFactory",
@@ -81,6 +95,7 @@ __all__ = [
     "MembershipFactory",
     "NoteFactory",
     "OrderFactory",
+    "OrgUnitFactory",
     "PaymentFactory",
     "PaymentGatewayFactory",
     "PaymentLinkFactory",
@@ -88,6 +103,9 @@ __all__ = [
     "ProductFactory",
     "PurchaseCreditNoteFactory",
     "PurchaseFactory",
+    "ReminderMessageFactory",
+    "ReminderRuleFactory",
+    "ReminderTemplateFactory",
     "RetentionFactory",
     "SourceFactory",
     "SubscriptionFactory",

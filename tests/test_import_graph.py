@@ -17,10 +17,10 @@ ROOT = Path(__file__).resolve().parent.parent
 # Lowest first. A new app takes its floor here (and in ARCHITECTURE.md).
 FLOORS = (
     ("billing",),
-    ("customers", "catalog", "webhooks"),
+    ("customers", "catalog", "webhooks", "organization"),
     ("invoices",),
-    ("payments", "procurement"),
-    ("subscriptions",),
+    ("payments", "procurement", "reminders"),
+    ("subscriptions", "bulks"),
     ("config",),  # settings, URLs and the Celery app: they wire every app together
 )
 FLOOR = {app: level for level, apps in enumerate(FLOORS) for app in apps}

@@ -7,8 +7,8 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 APPS = (
-    "billing", "catalog", "customers", "invoices", "payments", "procurement",
-    "subscriptions", "webhooks", "config",
+    "billing", "bulks", "catalog", "customers", "invoices", "organization", "payments",
+    "procurement", "reminders", "subscriptions", "webhooks", "config",
 )  # fmt: skip
 
 # The interfaces that sit beside api/ and wire into it: the URL root, the OpenAPI schema's
@@ -20,6 +20,7 @@ INTERFACES = {
     "catalog/filters.py",
     "customers/filters.py",
     "invoices/filters.py",
+    "organization/filters.py",
     "payments/filters.py",
     "procurement/filters.py",
     "subscriptions/filters.py",

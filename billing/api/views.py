@@ -273,6 +273,13 @@ def _check_broker() -> str:
 
 NOT_FOUND_ROUTE = "not-found"
 
+# Resources Piriod's client lists that this server does not serve, and why: a Piriod
+# user calling them reads the reason in the 404's detail (the client keeps only that).
+UNSERVED_RESOURCES = {
+    "ops": "Piriod's `ops` resource is listed by its client but not described in Piriod's "
+    "public documentation, so this server does not provide it.",
+}
+
 
 @csrf_exempt  # an API path, as DRF's views are: no CSRF 403 before the JSON 404
 def not_found(request: HttpRequest) -> HttpResponse:
@@ -293,6 +300,11 @@ def not_found(request: HttpRequest) -> HttpResponse:
     if exists_with_slash and request.method in ("GET", "HEAD"):
         query = request.META.get("QUERY_STRING", "")
         return HttpResponsePermanentRedirect(with_slash + (f"?{query}" if query else ""))
+    resource = request.path_info.strip("/").split("/")[0]
+    if resource in UNSERVED_RESOURCES:
+        return JsonResponse(
+            {"detail": UNSERVED_RESOURCES[resource], "code": "resource_not_available"}, status=404
+        )
     detail = f"No route {request.path}."
     if exists_with_slash:
         detail += f" Paths end with a slash: {with_slash}"

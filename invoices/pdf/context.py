@@ -14,6 +14,7 @@ from billing.money import minor_units
 from billing.tax_ids import display_tax_id
 from billing.timbre import timbre, timbre_png
 from invoices.models import CreditNote, DebitNote, Invoice
+from organization.models import BankAccount
 
 
 @dataclass(frozen=True)
@@ -142,6 +143,13 @@ LABELS: dict[str, dict[str, Any]] = {
         "reference_reason": "Motivo",
         "note": "Observaciones",
         "tracking": "Seguimiento tributario",
+        "orgunit": "Sucursal",
+        "bank_accounts": "Datos para transferencia",
+        "account_types": {
+            "checking": "Cuenta corriente",
+            "savings": "Cuenta de ahorro",
+            "sight": "Cuenta vista",
+        },
         "draft": "Borrador",
         "number": "N°",
         "page": "Página",
@@ -193,6 +201,13 @@ LABELS: dict[str, dict[str, Any]] = {
         "reference_reason": "Reason",
         "note": "Notes",
         "tracking": "Tax agency tracking id",
+        "orgunit": "Branch",
+        "bank_accounts": "Bank transfer details",
+        "account_types": {
+            "checking": "Checking account",
+            "savings": "Savings account",
+            "sight": "Sight account",
+        },
         "draft": "Draft",
         "number": "No.",
         "page": "Page",
@@ -312,6 +327,35 @@ def _timbre(document: FiscalDocument) -> dict[str, str] | None:
     return {"ted": ted, "image": f"data:image/png;base64,{image}"}
 
 
+def _orgunit(document: FiscalDocument) -> str:
+    """The branch an invoice is issued from: its name, address and SII code."""
+    unit = getattr(document, "orgunit", None)
+    if unit is None:
+        return ""
+    code = f"({unit.sii_branch_code})" if unit.sii_branch_code else ""
+    return " ".join(filter(None, [unit.name, unit.address, unit.city, code]))
+
+
+def _bank_accounts(document: FiscalDocument, text: dict[str, Any]) -> list[str]:
+    """The workspace's accounts in the document's currency it prints on its sales, for
+    payment by transfer."""
+    if not isinstance(document, Invoice):
+        return []
+    accounts = BankAccount.objects.filter(
+        workspace_id=document.workspace_id,
+        test_mode=document.test_mode,
+        currency_id=document.currency_id,
+        on_documents=True,
+    ).order_by("created_at", "id")
+    return [_bank_account_line(account, text) for account in accounts]
+
+
+def _bank_account_line(account: BankAccount, text: dict[str, Any]) -> str:
+    kind = text["account_types"].get(account.account_type, "")
+    parts = [account.bank_name, kind, account.account_number, account.holder_name]
+    return " · ".join(filter(None, [*parts, account.holder_tax_id, account.email]))
+
+
 def document_context(document: FiscalDocument) -> dict[str, Any]:
     """Everything the template shows, already formatted."""
     workspace = document.workspace
@@ -408,5 +452,7 @@ def document_context(document: FiscalDocument) -> dict[str, Any]:
         "tracking_id": document.tax_agency_tracking_id,
         "timbre": _timbre(document),
         "note": document.note,
+        "orgunit": _orgunit(document),
+        "bank_accounts": _bank_accounts(document, text),
     }
     return kind.context(document, context) if kind.context else context

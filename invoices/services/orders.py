@@ -314,6 +314,8 @@ def order_create(
 ) -> Order:
     """A draft order; `currency` defaults to the customer's, `document` to the workspace
     country's main invoice type."""
+    if fields.get("date") is None:
+        fields["date"] = workspace_today(workspace, now)
     order = Order(
         workspace=workspace,
         test_mode=test_mode,

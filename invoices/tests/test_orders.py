@@ -387,3 +387,89 @@ def test_an_order_in_dollars_is_invoiced_as_an_export(tenant):
     assert factura.json()["code"] == "document_currency_mismatch"
     assert export.status_code == 201, export.json()
     assert (export.json()["currency"], export.json()["document"]) == ("USD", 110)
+
+
+# Piriod's order shape: `date`, `lines` and the shipping fields, beside `items`.
+
+PIRIOD_ORDER = {
+    "document": 33,
+    "date": "2026-03-02",
+    "address": "Av. Apoquindo 4500, Las Condes",
+    "state": "RM",
+    "carrier_id": "12.345.678-5",
+    "carrier_name": "Juan Pérez",
+    "licence_plate": "KLTR21",
+    "shipping_type": "1",
+}
+
+
+def test_piriods_order_body_is_accepted_with_lines_and_shipping(tenant, customer):
+    body = {
+        "customer": customer.id,
+        **PIRIOD_ORDER,
+        "lines": [{"name": "My physical product", "quantity": 4, "amount": 500}],
+    }
+
+    response = tenant.client.post("/orders/", body, format="json")
+
+    assert response.status_code == 201, response.json()
+    body = response.json()
+    for field, value in PIRIOD_ORDER.items():
+        assert body[field] == value, field
+    # One list under both names, one set of totals (2,000 net + 19 % IVA).
+    assert body["lines"] == body["items"]
+    assert [line["name"] for line in body["lines"]] == ["My physical product"]
+    assert Decimal(str(body["amount"])) == Decimal("2000")
+    assert Decimal(str(body["total"])) == Decimal("2380")
+    order = Order.objects.get(pk=body["id"])
+    assert (order.date, order.items.count(), order.total) == (date(2026, 3, 2), 1, Decimal(2380))
+
+
+def test_an_order_without_a_date_is_dated_today_in_the_workspace(tenant, customer):
+    with time_machine.travel(datetime.fromisoformat("2026-04-01T02:30:00+00:00"), tick=False):
+        response = create(tenant, customer)
+
+    assert response.json()["date"] == "2026-03-31"  # still March in Santiago
+
+
+def test_lines_replace_the_items_on_update_and_reprice(tenant, customer):
+    order = create(tenant, customer).json()
+
+    response = tenant.client.put(
+        f"/orders/{order['id']}/",
+        {"lines": [{"name": "Flete", "amount": 10000}], "carrier_name": "Ana"},
+        format="json",
+    )
+
+    assert response.status_code == 200, response.json()
+    body = response.json()
+    assert [item["name"] for item in body["items"]] == ["Flete"]
+    assert Decimal(str(body["total"])) == Decimal("11900")
+    assert (body["carrier_name"], body["date"]) == ("Ana", order["date"])
+
+
+def test_a_retrieved_piriod_order_put_back_is_accepted(tenant, customer):
+    order = create(tenant, customer, **PIRIOD_ORDER).json()
+
+    response = tenant.client.put(f"/orders/{order['id']}/", order, format="json")
+
+    assert response.status_code == 200, response.json()
+    assert Decimal(str(response.json()["total"])) == Decimal(str(order["total"]))
+
+
+@pytest.mark.parametrize(
+    ("overrides", "field"),
+    [
+        ({"items": None}, "items"),  # neither items nor lines
+        ({"lines": [{"name": "Otro", "amount": 1}]}, "lines"),  # both, and they differ
+        ({"items": None, "lines": []}, "lines"),
+        ({"items": None, "date": "2026-13-01", "lines": [{"name": "A", "amount": 1}]}, "date"),
+    ],
+)
+def test_bad_piriod_orders_are_400_on_the_field(tenant, customer, overrides, field):
+    body = {k: v for k, v in order_body(customer, **overrides).items() if v is not None}
+
+    response = tenant.client.post("/orders/", body, format="json")
+
+    assert response.status_code == 400, response.json()
+    assert field in response.json()

@@ -14,7 +14,7 @@ from rest_framework.test import APIClient
 from invoices.models import CreditNote, DebitNote, Invoice
 from invoices.pdf import storage
 from invoices.pdf.context import format_money
-from invoices.pdf.render import document_html
+from invoices.pdf.render import document_html, document_pdf_render
 from invoices.pdf.storage import document_pdf_store
 from invoices.services.invoices import invoice_finalize
 from invoices.tasks import render_document_pdf
@@ -27,6 +27,7 @@ from invoices.tests.pdf_helpers import (
     pdf_text,
     save_page_png,
 )
+from tests.factories import BankAccountFactory, OrgUnitFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -373,3 +374,30 @@ def test_a_missing_stored_file_is_rendered_again_not_a_500(rendered, tenant):
     assert Path(rendered.pdf.path).exists()
     rendered.refresh_from_db()
     assert Path(rendered.pdf.path).name == f"{rendered.pk}.pdf"
+
+
+def test_the_pdf_prints_the_branch_and_the_bank_accounts_for_transfers(tenant, tmp_path):
+    make_issuer(tenant.workspace)
+    unit = OrgUnitFactory(
+        workspace=tenant.workspace, name="Sucursal Centro", address="Huérfanos 1160",
+        sii_branch_code="81234567",
+    )  # fmt: skip
+    BankAccountFactory(
+        workspace=tenant.workspace, bank_name="Banco Estado", account_type="sight",
+        account_number="12345678", holder_name="Acme SpA",
+    )  # fmt: skip
+    BankAccountFactory(workspace=tenant.workspace, bank_name="BCI", on_documents=False)
+    BankAccountFactory(workspace=tenant.workspace, bank_name="Chase", currency_id="USD")
+    draft = make_draft(tenant.workspace)
+    Invoice.objects.filter(pk=draft.pk).update(orgunit=unit)
+    draft.refresh_from_db()
+
+    path = tmp_path / "invoice.pdf"
+    path.write_bytes(document_pdf_render(draft))
+    text = pdf_text(path)
+
+    assert "Sucursal: Sucursal Centro Huérfanos 1160 (81234567)" in text
+    assert "DATOS PARA TRANSFERENCIA" in text  # headings are upper case
+    assert "Banco Estado · Cuenta vista · 12345678 · Acme SpA" in text
+    assert "BCI" not in text  # not printed on documents
+    assert "Chase" not in text  # another currency

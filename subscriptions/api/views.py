@@ -93,9 +93,10 @@ class SubscriptionViewSet(TenantModelViewSet):
     @extend_schema(request=None, responses=SubscriptionSerializer)
     @action(detail=True, methods=["post"])
     def process(self, request: Request, pk: str) -> Response:
-        """Bill the due cycle now instead of waiting for the scheduler."""
+        """Bill the period running today now instead of waiting for the scheduler; a
+        period already billed is answered as it is, never billed twice."""
         subscription = self.get_object()
-        services.subscription_process(subscription=subscription, now=_now(self.request))
+        services.subscription_process_current(subscription=subscription, now=_now(self.request))
         return self._respond(subscription)
 
     @extend_schema(request=None, responses=InvoiceSerializer(many=True))

@@ -18,7 +18,7 @@ from subscriptions.services.lifecycle import (
     subscription_tax_agency_failed,
     subscriptions_resume_due,
 )
-from subscriptions.services.process import subscription_process
+from subscriptions.services.process import subscription_process, subscription_process_current
 
 __all__ = [
     "subscription_cancel",
@@ -27,6 +27,7 @@ __all__ = [
     "subscription_from_order",
     "subscription_pause",
     "subscription_process",
+    "subscription_process_current",
     "subscription_resume",
     "subscription_tax_agency_failed",
     "subscription_update",

@@ -5,6 +5,7 @@ from datetime import date
 import pytest
 
 from billing.models import Workspace
+from invoices.models import Invoice
 from subscriptions.models import Subscription
 from subscriptions.tests.helpers import santiago
 from tests.conftest import Tenant, make_tenant
@@ -110,13 +111,18 @@ def test_the_test_clock_only_moves_forward_and_only_in_test_mode(tester: Tenant)
 def test_pause_resume_process_and_cancel(tester: Tenant) -> None:
     sub = tester.client.post("/subscriptions/", _body(tester), format="json").json()
     url = f"/subscriptions/{sub['id']}/"
-    not_due = tester.client.post(f"{url}process/")
-    assert (not_due.status_code, not_due.json()["code"]) == (409, "subscription_not_due")
+    # Billed at create: process answers the subscription as it is, with no second invoice.
+    processed = tester.client.post(f"{url}process/")
+    assert processed.status_code == 200, processed.json()
+    assert processed.json()["next_billing"] == sub["next_billing"]
+    assert Invoice.objects.filter(subscription_id=sub["id"]).count() == 1
 
     paused = tester.client.post(
         f"{url}pause/", {"paused_reason": "custom", "pause_until": "2026-05-01"}, format="json"
     )
     assert paused.status_code == 200, paused.json()
+    not_due = tester.client.post(f"{url}process/")
+    assert (not_due.status_code, not_due.json()["code"]) == (409, "subscription_not_due")
     assert (paused.json()["status"], paused.json()["pause_until"]) == ("paused", "2026-05-01")
     assert paused.json()["paused"] == "2026-03-10T12:00:00Z"
     again = tester.client.post(f"{url}pause/", {}, format="json")

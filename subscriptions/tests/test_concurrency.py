@@ -167,3 +167,61 @@ def test_process_first_then_beat_bills_the_period_once() -> None:
     services.subscription_process(subscription=subscriptions[0], now=santiago(2026, 2, 10, 9, 0))
     assert _beat() == SUBSCRIPTIONS - 1
     _assert_billed_once(workspace, cycles_each=2)
+
+
+def test_process_as_piriod_racing_beat_returns_the_period_beat_billed(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    workspace, subscriptions = _due_workspace()
+    target = subscriptions[0]
+    locked, release = threading.Event(), threading.Event()
+    real_advance = cycles._advance
+
+    def slow_advance(subscription: Subscription, batch: Any, items: Any) -> None:
+        if subscription.pk == target.pk and threading.current_thread().name == "beat":
+            locked.set()
+            release.wait(10)
+        real_advance(subscription, batch, items)
+
+    monkeypatch.setattr(cycles, "_advance", slow_advance)
+    outcome: dict[str, Any] = {}
+
+    def beat() -> None:
+        try:
+            outcome["beat"] = _beat()
+        finally:
+            connection.close()
+
+    def process() -> None:
+        locked.wait(10)
+        fresh = Subscription.objects.get(pk=target.pk)
+        timer = threading.Timer(0.5, release.set)  # let process block on the lock first
+        timer.start()
+        try:
+            period = services.subscription_process_current(
+                subscription=fresh, now=santiago(2026, 2, 10, 9, 0)
+            )
+            outcome["process"] = (period.cycle, period.period_start)
+        except DomainError as exc:
+            outcome["process"] = exc.code
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=beat, name="beat"), threading.Thread(target=process)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=60)
+
+    assert outcome == {"beat": SUBSCRIPTIONS, "process": (2, date(2026, 2, 10))}
+    _assert_billed_once(workspace, cycles_each=2)
+
+
+def test_process_as_piriod_twice_then_beat_bills_the_period_once() -> None:
+    workspace, subscriptions = _due_workspace()
+    now = santiago(2026, 2, 10, 9, 0)
+    first = services.subscription_process_current(subscription=subscriptions[0], now=now)
+    second = services.subscription_process_current(subscription=subscriptions[0], now=now)
+    assert (first.cycle, first.period_start) == (second.cycle, second.period_start)
+    assert _beat() == SUBSCRIPTIONS - 1
+    _assert_billed_once(workspace, cycles_each=2)

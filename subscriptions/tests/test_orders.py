@@ -87,8 +87,11 @@ def test_an_order_with_a_monthly_plan_starts_its_subscription_billed_by_its_invo
     workspace = Workspace.objects.get(pk=tester.workspace.pk)
     now = clock_now(workspace=workspace, test_mode=True)
     assert cycle_run(clock=clock_now, now=now, workspace=workspace, test_mode=True) == 0
-    not_due = tester.client.post(f"/subscriptions/{sub_id}/process/")
-    assert (not_due.status_code, not_due.json()["code"]) == (409, "subscription_not_due")
+    # process answers the period already billed, and bills nothing more.
+    processed = tester.client.post(f"/subscriptions/{sub_id}/process/")
+    assert processed.status_code == 200, processed.json()
+    assert processed.json()["next_billing"] == "2026-04-10"
+    assert BilledPeriod.objects.filter(subscription_id=sub_id).count() == 1
     # Even forced due again, the period cannot be billed twice (G4's constraint).
     Subscription.objects.filter(pk=sub_id).update(next_billing=first["period_start"],
                                                   next_billing_at=now)  # fmt: skip

@@ -1,0 +1,21 @@
+from django.db import models
+
+# Items one request may carry.
+MAX_BULK_ITEMS = 500
+
+
+class BulkKind(models.TextChoices):
+    INVOICES = "invoices"
+    RETENTIONS = "retentions"
+
+
+class BulkStatus(models.TextChoices):
+    PENDING = "pending"  # queued, no item done yet
+    PROCESSING = "processing"
+    COMPLETED = "completed"  # every item succeeded or failed
+
+
+class BulkItemStatus(models.TextChoices):
+    PENDING = "pending"
+    SUCCEEDED = "succeeded"
+    FAILED = "failed"

@@ -1,0 +1,46 @@
+"""What a bulk looks like to the outside: its status, counts and per-item results."""
+
+from rest_framework import serializers
+
+from billing.representations import TenantModelSerializer
+from bulks.choices import MAX_BULK_ITEMS, BulkItemStatus
+from bulks.models import Bulk, BulkItem
+
+
+class BulkItemSerializer(serializers.ModelSerializer):
+    object = serializers.CharField(
+        source="object_id", read_only=True, allow_null=True,
+        help_text="The created invoice's or retention's id, once it succeeded.",
+    )  # fmt: skip
+
+    class Meta:
+        model = BulkItem
+        # `errors`: what the resource's own POST would have answered for the item.
+        fields = ["position", "status", "object", "errors", "processed_at"]
+        read_only_fields = fields
+
+
+class BulkSerializer(TenantModelSerializer):
+    items = serializers.ListField(
+        child=serializers.JSONField(),
+        min_length=1,
+        max_length=MAX_BULK_ITEMS,
+        write_only=True,
+        help_text=f"Up to {MAX_BULK_ITEMS} bodies, each as the resource's own POST takes it.",
+    )
+    counts = serializers.SerializerMethodField()
+    results = BulkItemSerializer(source="items", many=True, read_only=True)
+
+    class Meta:
+        model = Bulk
+        fields = [
+            "id", "kind", "status", "items", "counts", "results", "completed_at",
+            "metadata", "test_mode", "created", "updated",
+        ]  # fmt: skip
+        read_only_fields = ["kind", "status", "completed_at"]
+
+    def get_counts(self, bulk: Bulk) -> dict[str, int]:
+        counts = {status: 0 for status in BulkItemStatus.values}
+        for item in bulk.items.all():
+            counts[item.status] += 1
+        return {"total": sum(counts.values()), **counts}

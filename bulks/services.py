@@ -1,0 +1,161 @@
+"""Submitting a bulk and creating its documents.
+
+Each item is created exactly once: a worker locks the item (skipping items another worker
+holds), creates its document and records the result in one transaction, so a duplicate
+message, a second worker or a re-run after a crash finds the item done or redoes it whole.
+An item is validated as `POST /invoices/` or `POST /retentions/` validates its body, and
+a refused item records the errors that endpoint would answer; the others go on.
+"""
+
+import logging
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from django.db import transaction
+from rest_framework import serializers
+
+from billing.errors import DomainError, InvalidInput
+from billing.models import Workspace
+from billing.queueing import task_queue
+from bulks.choices import MAX_BULK_ITEMS, BulkItemStatus, BulkKind, BulkStatus
+from bulks.models import Bulk, BulkItem
+from invoices.representations import InvoiceSerializer
+from invoices.services.invoices import invoice_create
+from procurement.representations import RetentionSerializer
+from procurement.services.retentions import retention_create
+
+logger = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class _Tenant:
+    """What the serializers' tenant-scoped fields read from a request."""
+
+    workspace: Workspace
+    test_mode: bool
+
+
+_SERIALIZERS: dict[str, type[serializers.Serializer]] = {
+    BulkKind.INVOICES: InvoiceSerializer,
+    BulkKind.RETENTIONS: RetentionSerializer,
+}
+_CREATORS: dict[str, Callable[..., Any]] = {
+    BulkKind.INVOICES: invoice_create,
+    BulkKind.RETENTIONS: retention_create,
+}
+
+
+@transaction.atomic
+def bulk_submit(*, workspace: Workspace, test_mode: bool, kind: str, items: Sequence[Any]) -> Bulk:
+    """Record the items and queue their processing (after commit)."""
+    if not items:
+        raise InvalidInput({"items": ["Send at least one item."]})
+    if len(items) > MAX_BULK_ITEMS:
+        raise InvalidInput(
+            {"items": [f"At most {MAX_BULK_ITEMS} items per request; split the rest "
+                       "into another bulk."]}
+        )  # fmt: skip
+    not_objects = [i for i, item in enumerate(items) if not isinstance(item, dict)]
+    if not_objects:
+        raise InvalidInput({f"items.{i}": ["Each item is a JSON object."] for i in not_objects})
+    bulk = Bulk.objects.create(workspace=workspace, test_mode=test_mode, kind=kind)
+    BulkItem.objects.bulk_create(
+        BulkItem(bulk=bulk, position=position, payload=item) for position, item in enumerate(items)
+    )
+    _enqueue(bulk.id)
+    return bulk
+
+
+@transaction.atomic
+def bulk_update(*, bulk: Bulk, items: Any = None, **fields: Any) -> Bulk:
+    """A bulk's metadata; its items were submitted and are processed as they were."""
+    if items is not None:
+        raise InvalidInput(
+            {"items": ["A submitted bulk's items do not change; submit a new bulk."]}
+        )
+    locked = Bulk.objects.select_for_update().get(pk=bulk.pk)
+    for name, value in fields.items():
+        setattr(locked, name, value)
+    locked.save()
+    return locked
+
+
+def _enqueue(bulk_id: str) -> None:
+    def enqueue() -> None:
+        try:
+            task_queue("bulks.tasks.process_bulk", kwargs={"bulk_id": bulk_id}, retry=False)
+        except Exception:  # the broker is down: the beat sweep picks the bulk up
+            logger.warning("could not queue bulk %s", bulk_id)
+
+    transaction.on_commit(enqueue)
+
+
+def _errors(exc: Exception) -> dict[str, Any]:
+    if isinstance(exc, InvalidInput):
+        return dict(exc.errors)
+    if isinstance(exc, DomainError):
+        return {"detail": exc.detail, "code": exc.code}
+    detail = exc.detail if isinstance(exc, serializers.ValidationError) else str(exc)
+    return detail if isinstance(detail, dict) else {"non_field_errors": detail}
+
+
+def _create(bulk: Bulk, item: BulkItem) -> str:
+    tenant = _Tenant(bulk.workspace, bulk.test_mode)
+    serializer = _SERIALIZERS[bulk.kind](data=item.payload, context={"request": tenant})
+    serializer.is_valid(raise_exception=True)
+    created = _CREATORS[bulk.kind](
+        workspace=bulk.workspace, test_mode=bulk.test_mode, **serializer.validated_data
+    )
+    return str(created.pk)
+
+
+def _process_next(bulk: Bulk, now: datetime) -> bool:
+    """Create the next pending item's document; False when none is left to take."""
+    with transaction.atomic():
+        item = (
+            BulkItem.objects.select_for_update(skip_locked=True)
+            .filter(bulk=bulk, status=BulkItemStatus.PENDING)
+            .order_by("position")
+            .first()
+        )
+        if item is None:
+            return False
+        try:
+            with transaction.atomic():  # a refused item leaves nothing behind
+                item.object_id = _create(bulk, item)
+            item.status = BulkItemStatus.SUCCEEDED
+        except (InvalidInput, DomainError, serializers.ValidationError) as exc:
+            item.status, item.errors = BulkItemStatus.FAILED, _errors(exc)
+        item.processed_at = now
+        item.save(update_fields=["object_id", "status", "errors", "processed_at"])
+    return True
+
+
+def bulk_process(*, bulk_id: str, now: datetime) -> int:
+    """Process a bulk's pending items; returns how many this call processed."""
+    bulk = Bulk.objects.select_related("workspace").filter(pk=bulk_id).first()
+    if bulk is None or bulk.status == BulkStatus.COMPLETED:
+        return 0
+    Bulk.objects.filter(pk=bulk.pk, status=BulkStatus.PENDING).update(status=BulkStatus.PROCESSING)
+    done = 0
+    while _process_next(bulk, now):
+        done += 1
+    with transaction.atomic():
+        locked = Bulk.objects.select_for_update().get(pk=bulk.pk)
+        pending = locked.items.filter(status=BulkItemStatus.PENDING).exists()
+        if not pending and locked.status != BulkStatus.COMPLETED:
+            locked.status, locked.completed_at = BulkStatus.COMPLETED, now
+            locked.save(update_fields=["status", "completed_at", "updated_at"])
+    return done
+
+
+def bulks_unfinished() -> list[str]:
+    """Bulks with items still pending (a lost message, a crashed worker): the beat sweep
+    queues them again."""
+    return list(
+        Bulk.objects.exclude(status=BulkStatus.COMPLETED)
+        .order_by("created_at")
+        .values_list("id", flat=True)[:100]
+    )

@@ -1,0 +1,123 @@
+"""`/bulks/invoices/` and `/bulks/retentions/`: up to 500 bodies in one request, each
+created once by the worker, with per-item results to poll."""
+
+from decimal import Decimal
+
+import pytest
+from django.utils import timezone
+
+from bulks.services import bulk_process
+from invoices.models import Invoice
+from procurement.models import Retention
+from tests.factories import CustomerFactory, SupplierFactory
+
+pytestmark = pytest.mark.django_db
+
+
+def invoice_body(customer, **overrides):
+    return {
+        "customer": overrides.pop("customer_id", customer.id),
+        "document": 33,
+        "date": "2026-03-02",
+        "lines": [{"name": "Servicio", "amount": 10000}],
+        **overrides,
+    }
+
+
+def test_a_bulk_of_invoices_creates_each_valid_item_and_reports_the_rest(tenant):
+    customer = CustomerFactory(workspace=tenant.workspace)
+    items = [
+        invoice_body(customer),
+        invoice_body(customer, customer_id="cus_missing"),
+        invoice_body(customer, lines=[{"name": "Otro", "amount": 500, "quantity": 2}]),
+    ]
+
+    submitted = tenant.client.post("/bulks/invoices/", {"items": items}, format="json")
+    bulk_id = submitted.json()["id"]
+    processed = bulk_process(bulk_id=bulk_id, now=timezone.now())
+    polled = tenant.client.get(f"/bulks/invoices/{bulk_id}/")
+
+    assert submitted.status_code == 202, submitted.json()
+    assert (submitted.json()["status"], submitted.json()["counts"]["pending"]) == ("pending", 3)
+    assert processed == 3
+    body = polled.json()
+    assert (body["status"], body["kind"]) == ("completed", "invoices")
+    assert body["counts"] == {"total": 3, "pending": 0, "succeeded": 2, "failed": 1}
+    results = body["results"]
+    assert [r["status"] for r in results] == ["succeeded", "failed", "succeeded"]
+    assert "customer" in results[1]["errors"]
+    assert results[1]["object"] is None
+    invoices = Invoice.objects.filter(pk__in=[results[0]["object"], results[2]["object"]])
+    assert sorted(i.total for i in invoices) == [Decimal(1190), Decimal(11900)]
+
+
+def test_processing_a_bulk_again_creates_nothing_more(tenant):
+    customer = CustomerFactory(workspace=tenant.workspace)
+    bulk_id = tenant.client.post(
+        "/bulks/invoices/", {"items": [invoice_body(customer)] * 2}, format="json"
+    ).json()["id"]
+
+    first = bulk_process(bulk_id=bulk_id, now=timezone.now())
+    again = bulk_process(bulk_id=bulk_id, now=timezone.now())
+
+    assert (first, again) == (2, 0)
+    assert Invoice.objects.filter(workspace=tenant.workspace).count() == 2
+
+
+def test_a_bulk_of_retentions(tenant):
+    supplier = SupplierFactory(workspace=tenant.workspace)
+    items = [
+        {"supplier": supplier.id, "date": "2026-03-02", "amount": 450000},
+        {"supplier": supplier.id, "date": "2026-03-02", "amount": -1},
+    ]
+
+    bulk_id = tenant.client.post("/bulks/retentions/", {"items": items}, format="json").json()["id"]
+    bulk_process(bulk_id=bulk_id, now=timezone.now())
+    body = tenant.client.get(f"/bulks/retentions/{bulk_id}/").json()
+
+    assert [r["status"] for r in body["results"]] == ["succeeded", "failed"]
+    retention = Retention.objects.get(pk=body["results"][0]["object"])
+    assert retention.retention == Decimal(68625)  # 15.25 % of 450,000 in 2026
+    assert "amount" in body["results"][1]["errors"]
+    # A bulk of one kind is not found under the other.
+    assert tenant.client.get(f"/bulks/invoices/{bulk_id}/").status_code == 404
+
+
+@pytest.mark.parametrize(
+    ("items", "field"),
+    [
+        ([], "items"),
+        ([{}] * 501, "items"),
+        (["not an object"], "items"),
+        ("nothing", "items"),
+    ],
+)
+def test_bad_bulks_are_400(tenant, items, field):
+    response = tenant.client.post("/bulks/invoices/", {"items": items}, format="json")
+
+    assert response.status_code == 400, response.json()
+    assert field in response.json()
+    if items == ["not an object"]:
+        assert response.json()["items"] == {"0": ["Each item is a JSON object."]}
+
+
+def test_a_bulk_takes_metadata_by_put_but_not_new_items_and_is_not_deleted(tenant):
+    customer = CustomerFactory(workspace=tenant.workspace)
+    bulk_id = tenant.client.post(
+        "/bulks/invoices/", {"items": [invoice_body(customer)]}, format="json"
+    ).json()["id"]
+
+    put = tenant.client.put(
+        f"/bulks/invoices/{bulk_id}/", {"metadata": {"lote": "7"}}, format="json"
+    )
+    items = tenant.client.put(
+        f"/bulks/invoices/{bulk_id}/", {"items": [invoice_body(customer)]}, format="json"
+    )
+    delete = tenant.client.delete(f"/bulks/invoices/{bulk_id}/")
+
+    assert put.status_code == 200, put.json()
+    assert (put.json()["metadata"], put.json()["counts"]["total"]) == ({"lote": "7"}, 1)
+    assert items.status_code == 400
+    assert "items" in items.json()
+    assert delete.status_code == 405
+    assert delete.json()["code"] == "method_not_allowed"

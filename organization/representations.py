@@ -1,0 +1,46 @@
+"""What org units, bank accounts and the biller connection look like to the outside."""
+
+from rest_framework import serializers
+
+from billing.models import Currency
+from billing.representations import TenantModelSerializer
+from organization.models import BankAccount, Biller, OrgUnit
+
+
+class OrgUnitSerializer(TenantModelSerializer):
+    class Meta:
+        model = OrgUnit
+        fields = [
+            "id", "name", "address", "city", "state", "sii_branch_code", "phone", "email",
+            "metadata", "test_mode", "created", "updated",
+        ]  # fmt: skip
+
+
+class BankAccountSerializer(TenantModelSerializer):
+    currency = serializers.SlugRelatedField(
+        slug_field="code",
+        queryset=Currency.objects.all(),
+        required=False,
+        help_text="ISO 4217 code; the workspace's currency when omitted.",
+    )
+
+    class Meta:
+        model = BankAccount
+        fields = [
+            "id", "bank_name", "account_type", "account_number", "holder_name",
+            "holder_tax_id", "email", "currency", "on_documents", "metadata", "test_mode",
+            "created", "updated",
+        ]  # fmt: skip
+
+
+class BillerSerializer(TenantModelSerializer):
+    settings = serializers.JSONField(
+        required=False, help_text="Backend-specific settings (none for the sandbox)."
+    )
+
+    class Meta:
+        model = Biller
+        fields = [
+            "id", "backend", "environment", "status", "settings", "metadata", "test_mode",
+            "created", "updated",
+        ]  # fmt: skip

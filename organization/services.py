@@ -1,0 +1,149 @@
+"""Writes of org units, bank accounts and the biller connection."""
+
+from typing import Any
+
+from django.db import IntegrityError, transaction
+from django.db.models import Model
+
+from billing.errors import DomainError, InvalidInput
+from billing.models import Workspace
+from organization.choices import BillerEnvironment
+from organization.models import BankAccount, Biller, OrgUnit
+
+
+def _set(obj: Model, fields: dict[str, Any]) -> None:
+    for name, value in fields.items():
+        setattr(obj, name, value)
+
+
+def _save_unique(obj: Model, field: str, message: str) -> None:
+    """Save; a unique constraint it breaks is a 400 on `field` (the constraint decides,
+    so two concurrent writes cannot both pass a check made before saving)."""
+    try:
+        with transaction.atomic():
+            obj.save()
+    except IntegrityError as exc:
+        raise InvalidInput({field: [message]}) from exc
+
+
+def _delete(obj: Model, kind: str, why: str) -> None:
+    try:
+        with transaction.atomic():
+            obj.delete()
+    except IntegrityError as exc:  # ProtectedError is one
+        raise DomainError(f"{kind}_in_use", why) from exc
+
+
+# Org units
+
+
+def _check_orgunit(unit: OrgUnit) -> None:
+    code = unit.sii_branch_code
+    if code and not code.isdigit():
+        raise InvalidInput({"sii_branch_code": ["The SII's branch code is digits only."]})
+
+
+def _save_orgunit(unit: OrgUnit) -> OrgUnit:
+    _check_orgunit(unit)
+    _save_unique(
+        unit,
+        "sii_branch_code",
+        f"Another org unit of this workspace has branch code {unit.sii_branch_code}.",
+    )
+    return unit
+
+
+@transaction.atomic
+def orgunit_create(*, workspace: Workspace, test_mode: bool, **fields: Any) -> OrgUnit:
+    return _save_orgunit(OrgUnit(workspace=workspace, test_mode=test_mode, **fields))
+
+
+@transaction.atomic
+def orgunit_update(*, orgunit: OrgUnit, **fields: Any) -> OrgUnit:
+    unit = OrgUnit.objects.select_for_update().get(pk=orgunit.pk)
+    _set(unit, fields)
+    return _save_orgunit(unit)
+
+
+@transaction.atomic
+def orgunit_delete(*, orgunit: OrgUnit) -> None:
+    _delete(
+        orgunit,
+        "orgunit",
+        f"Org unit {orgunit.id} is named on documents and is kept with them; "
+        "rename it instead of deleting it.",
+    )
+
+
+# Bank accounts
+
+
+def _save_bank(account: BankAccount) -> BankAccount:
+    _save_unique(
+        account,
+        "account_number",
+        f"Account {account.account_number} of {account.bank_name} is already recorded.",
+    )
+    return account
+
+
+@transaction.atomic
+def bank_create(*, workspace: Workspace, test_mode: bool, **fields: Any) -> BankAccount:
+    """A bank account; its currency defaults to the workspace's."""
+    if fields.get("currency") is None:
+        fields.pop("currency", None)
+        fields["currency_id"] = workspace.currency
+    return _save_bank(BankAccount(workspace=workspace, test_mode=test_mode, **fields))
+
+
+@transaction.atomic
+def bank_update(*, bank: BankAccount, **fields: Any) -> BankAccount:
+    account = BankAccount.objects.select_for_update().get(pk=bank.pk)
+    _set(account, fields)
+    return _save_bank(account)
+
+
+@transaction.atomic
+def bank_delete(*, bank: BankAccount) -> None:
+    bank.delete()
+
+
+# The biller connection
+
+
+def _check_biller(biller: Biller) -> None:
+    # Test-mode documents must never reach the agency's real register.
+    if biller.test_mode and biller.environment == BillerEnvironment.PRODUCTION:
+        raise InvalidInput(
+            {"environment": ["Test mode files with the agency's certification environment."]}
+        )
+
+
+@transaction.atomic
+def biller_create(*, workspace: Workspace, test_mode: bool, **fields: Any) -> Biller:
+    biller = Biller(workspace=workspace, test_mode=test_mode, **fields)
+    _check_biller(biller)
+    try:
+        with transaction.atomic():
+            biller.save()
+    except IntegrityError as exc:
+        raise DomainError(
+            "biller_exists",
+            "This workspace already has its tax-agency connection in this mode; "
+            "update it (PUT /billers/built_in/{id}/) instead.",
+        ) from exc
+    return biller
+
+
+@transaction.atomic
+def biller_update(*, biller: Biller, **fields: Any) -> Biller:
+    locked = Biller.objects.select_for_update().get(pk=biller.pk)
+    _set(locked, fields)
+    _check_biller(locked)
+    locked.save()
+    return locked
+
+
+@transaction.atomic
+def biller_delete(*, biller: Biller) -> None:
+    biller.delete()

@@ -1,0 +1,90 @@
+"""`/reminders/templates/`, `/reminders/rules/`, `/reminders/messages/` (what was sent)
+and `/reminders/pendings/` (what will be)."""
+
+from typing import Any, cast
+
+from rest_framework import mixins
+from rest_framework.request import Request
+from rest_framework.response import Response
+
+from billing.api.viewsets import PartialUpdateModelMixin, TenantModelViewSet, TenantViewSet
+from reminders import selectors, services
+from reminders.models import ReminderMessage, ReminderRule, ReminderTemplate
+from reminders.representations import (
+    ReminderMessageSerializer,
+    ReminderPendingSerializer,
+    ReminderRuleSerializer,
+    ReminderTemplateSerializer,
+)
+
+
+class _TenantWrites(TenantModelViewSet):
+    @property
+    def tenant(self) -> dict[str, Any]:
+        request: Any = self.request
+        return {"workspace": request.workspace, "test_mode": request.test_mode}
+
+
+class ReminderTemplateViewSet(_TenantWrites):
+    queryset = selectors.template_queryset()
+    serializer_class = ReminderTemplateSerializer
+    filterset_fields = ["language"]
+    search_fields = ["name", "subject"]
+
+    def perform_create(self, serializer: Any) -> None:
+        serializer.instance = services.template_create(**self.tenant, **serializer.validated_data)
+
+    def perform_update(self, serializer: Any) -> None:
+        serializer.instance = services.template_update(
+            template=cast(ReminderTemplate, serializer.instance), **serializer.validated_data
+        )
+
+    def perform_destroy(self, instance: ReminderTemplate) -> None:
+        services.template_delete(template=instance)
+
+
+class ReminderRuleViewSet(_TenantWrites):
+    queryset = selectors.rule_queryset()
+    serializer_class = ReminderRuleSerializer
+    filterset_fields = ["active", "template"]
+    search_fields = ["name"]
+
+    def perform_create(self, serializer: Any) -> None:
+        serializer.instance = services.rule_create(**self.tenant, **serializer.validated_data)
+
+    def perform_update(self, serializer: Any) -> None:
+        serializer.instance = services.rule_update(
+            rule=cast(ReminderRule, serializer.instance), **serializer.validated_data
+        )
+
+    def perform_destroy(self, instance: ReminderRule) -> None:
+        services.rule_delete(rule=instance)
+
+
+class ReminderMessageViewSet(
+    mixins.RetrieveModelMixin, PartialUpdateModelMixin, mixins.ListModelMixin, TenantViewSet
+):
+    """The reminders sent (or failed), one per rule and invoice; beat writes them. PUT
+    changes their metadata only."""
+
+    queryset = selectors.message_queryset()
+    serializer_class = ReminderMessageSerializer
+    filterset_fields = ["status", "rule", "invoice"]
+
+    def perform_update(self, serializer: Any) -> None:
+        serializer.instance = services.message_update(
+            message=cast(ReminderMessage, serializer.instance), **serializer.validated_data
+        )
+
+
+class ReminderPendingViewSet(TenantViewSet):
+    """The reminders the active rules will send, by the day they go out."""
+
+    queryset = selectors.rule_queryset()  # the rules whose pendings are listed
+    serializer_class = ReminderPendingSerializer
+    filter_backends: list[Any] = []
+
+    def list(self, request: Request) -> Response:
+        pendings = selectors.rules_pendings(self.get_queryset().filter(active=True))
+        page = self.paginate_queryset(pendings)
+        return self.get_paginated_response(ReminderPendingSerializer(page, many=True).data)

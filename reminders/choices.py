@@ -1,0 +1,21 @@
+from django.db import models
+
+# What a template may say: {name} placeholders filled from the invoice being reminded.
+PLACEHOLDERS = (
+    "customer_name", "issuer", "document", "number", "date", "due_date", "days", "total",
+    "amount_due", "currency",
+)  # fmt: skip
+
+# A rule reminds from this many days before the due date to this many after.
+MIN_DAYS, MAX_DAYS = -60, 365
+
+
+class Language(models.TextChoices):
+    ES = "es"
+    EN = "en"
+
+
+class MessageStatus(models.TextChoices):
+    SENDING = "sending"  # claimed by the sender; an email is on its way
+    SENT = "sent"
+    FAILED = "failed"  # the mail server refused it; not retried, so never sent twice

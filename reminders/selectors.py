@@ -1,0 +1,86 @@
+"""Which unpaid invoices each rule reminds about, and when."""
+
+from dataclasses import dataclass
+from datetime import date, timedelta
+from decimal import Decimal
+
+from django.db.models import QuerySet
+
+from billing.clock import workspace_today
+from customers.models import Contact, Customer
+from invoices.choices import InvoiceStatus
+from invoices.models import Invoice
+from invoices.selectors import invoice_amount_due_expression
+from reminders.models import ReminderMessage, ReminderRule, ReminderTemplate
+
+
+@dataclass(frozen=True)
+class Pending:
+    """A reminder a rule will send: the invoice, and the day it goes out."""
+
+    rule: ReminderRule
+    invoice: Invoice
+    send_date: date
+    amount_due: Decimal
+
+
+def template_queryset() -> QuerySet[ReminderTemplate]:
+    return ReminderTemplate.objects.all()
+
+
+def rule_queryset() -> QuerySet[ReminderRule]:
+    return ReminderRule.objects.select_related("template")
+
+
+def message_queryset() -> QuerySet[ReminderMessage]:
+    return ReminderMessage.objects.all()
+
+
+def rule_pendings(rule: ReminderRule, *, until: date | None = None) -> list[Pending]:
+    """The rule's unsent reminders: finalized invoices with something due, of its
+    document types, whose reminder day (due date + `days`) falls on or after the day the
+    rule was created (a new rule does not dun the whole backlog) and on or before `until`
+    when given. Oldest reminder day first."""
+    created = workspace_today(rule.workspace, rule.created_at)
+    invoices = (
+        Invoice.objects.filter(
+            workspace_id=rule.workspace_id,
+            test_mode=rule.test_mode,
+            status=InvoiceStatus.FINALIZED,
+            due_date__gte=created - timedelta(days=rule.days),
+        )
+        .exclude(pk__in=ReminderMessage.objects.filter(rule=rule).values("invoice_id"))
+        .annotate(amount_due=invoice_amount_due_expression())
+        .filter(amount_due__gt=0)
+        .select_related("customer", "document", "workspace")
+        .order_by("due_date", "id")
+    )
+    if rule.documents:
+        invoices = invoices.filter(document_id__in=rule.documents)
+    if until is not None:
+        invoices = invoices.filter(due_date__lte=until - timedelta(days=rule.days))
+    return [
+        Pending(rule, invoice, invoice.due_date + timedelta(days=rule.days), invoice.amount_due)
+        for invoice in invoices
+        if invoice.due_date is not None
+    ]
+
+
+def rules_pendings(rules: QuerySet[ReminderRule]) -> list[Pending]:
+    """The pendings of these rules, by the day they go out."""
+    pendings = [pending for rule in rules for pending in rule_pendings(rule)]
+    return sorted(pendings, key=lambda p: (p.send_date, p.invoice.id, p.rule.id))
+
+
+def collection_recipients(customer: Customer) -> list[str]:
+    """Who is reminded: the customer's collections contacts, or else its own email; no one
+    when the customer opted out of collection emails."""
+    if not customer.send_collections:
+        return []
+    contacts = Contact.objects.filter(customer=customer, collections=True).exclude(email="")
+    emails = list(
+        dict.fromkeys(contacts.order_by("created_at", "id").values_list("email", flat=True))
+    )
+    if not emails and customer.email:
+        return [customer.email]
+    return emails

@@ -1,0 +1,215 @@
+"""Dunning: templates with placeholders, rules by days from the due date, the pendings
+they will send, and beat sending each reminder once."""
+
+import threading
+from datetime import timedelta
+from decimal import Decimal
+
+import pytest
+from django.core import mail
+from django.db import connection
+from django.utils import timezone
+
+from billing.clock import workspace_today
+from reminders.models import ReminderMessage
+from reminders.services import reminders_send_due
+from tests.conftest import make_tenant
+from tests.factories import (
+    ContactFactory,
+    CustomerFactory,
+    InvoiceFactory,
+    ReminderRuleFactory,
+    ReminderTemplateFactory,
+)
+
+
+def _clock(days_ahead: int):  # type: ignore[no-untyped-def]
+    """A clock `days_ahead` days from now, for every workspace."""
+    return lambda **_: timezone.now() + timedelta(days=days_ahead)
+
+
+def _invoice(workspace, *, due_in: int, **fields):  # type: ignore[no-untyped-def]
+    today = workspace_today(workspace, timezone.now())
+    customer = fields.pop("customer", None) or CustomerFactory(
+        workspace=workspace, email="pagos@andes.cl"
+    )
+    return InvoiceFactory(
+        workspace=workspace,
+        customer=customer,
+        status=fields.pop("status", "finalized"),
+        number=fields.pop("number", 1),
+        due_date=today + timedelta(days=due_in),
+        **fields,
+    )
+
+
+@pytest.mark.django_db
+class TestApi:
+    def test_a_template_with_placeholders_and_a_rule_using_it(self, tenant):
+        template = tenant.client.post(
+            "/reminders/templates/",
+            {
+                "name": "Antes del vencimiento",
+                "language": "es",
+                "subject": "Factura {number} vence el {due_date}",
+                "body": "Estimado(a) {customer_name}: quedan {amount_due}. {{no es un campo}}",
+            },
+            format="json",
+        )
+        rule = tenant.client.post(
+            "/reminders/rules/",
+            {"name": "3 días antes", "days": -3, "template": template.json()["id"],
+             "documents": [33]},
+            format="json",
+        )  # fmt: skip
+        renamed = tenant.client.put(
+            f"/reminders/rules/{rule.json()['id']}/", {"name": "Tres días antes"}, format="json"
+        )
+
+        assert template.status_code == 201, template.json()
+        assert rule.status_code == 201, rule.json()
+        assert (rule.json()["days"], rule.json()["documents"]) == (-3, [33])
+        assert (renamed.json()["name"], renamed.json()["days"]) == ("Tres días antes", -3)
+
+    @pytest.mark.parametrize(
+        ("subject", "message"),
+        [
+            ("Factura {numero}", "Unknown placeholder {numero}"),
+            ("Factura {number.__class__}", "Unknown placeholder {number.__class__}"),
+            ("Factura {number", "brace"),
+        ],
+    )
+    def test_a_template_with_a_bad_placeholder_is_400(self, tenant, subject, message):
+        response = tenant.client.post(
+            "/reminders/templates/",
+            {"name": "Mala", "subject": subject, "body": "Hola"},
+            format="json",
+        )
+
+        assert response.status_code == 400
+        assert message in response.json()["subject"][0]
+
+    @pytest.mark.parametrize("days", [-61, 366])
+    def test_days_out_of_range_are_400(self, tenant, days):
+        template = ReminderTemplateFactory(workspace=tenant.workspace)
+
+        response = tenant.client.post(
+            "/reminders/rules/",
+            {"name": "Fuera", "days": days, "template": template.id},
+            format="json",
+        )
+
+        assert response.status_code == 400
+        assert "days" in response.json()
+
+    def test_pendings_list_what_the_rules_will_send_and_when(self, tenant):
+        rule = ReminderRuleFactory(workspace=tenant.workspace, days=-3)
+        due = _invoice(tenant.workspace, due_in=5)
+        _invoice(tenant.workspace, due_in=5, number=2, status="paid")
+        _invoice(tenant.workspace, due_in=5, number=3, status="draft")
+
+        response = tenant.client.get("/reminders/pendings/")
+
+        assert response.status_code == 200, response.json()
+        [pending] = response.json()["results"]
+        assert (pending["rule"], pending["invoice"]) == (rule.id, due.id)
+        assert pending["send_date"] == str(due.due_date - timedelta(days=3))
+        assert Decimal(str(pending["amount_due"])) == due.total_adjusted
+
+    def test_a_rule_that_sent_reminders_is_kept(self, tenant):
+        rule = ReminderRuleFactory(workspace=tenant.workspace, days=0)
+        _invoice(tenant.workspace, due_in=0)
+        reminders_send_due(clock=_clock(0))
+
+        deleted = tenant.client.delete(f"/reminders/rules/{rule.id}/")
+        template = tenant.client.delete(f"/reminders/templates/{rule.template_id}/")
+
+        assert (deleted.status_code, deleted.json()["code"]) == (409, "reminder_rule_in_use")
+        assert (template.status_code, template.json()["code"]) == (
+            409,
+            "reminder_template_in_use",
+        )
+
+
+@pytest.mark.django_db
+def test_beat_sends_a_due_reminder_once_to_the_collections_contacts(tenant):
+    ReminderRuleFactory(workspace=tenant.workspace, days=-3)
+    customer = CustomerFactory(workspace=tenant.workspace, name="Andes SpA", email="a@andes.cl")
+    ContactFactory(customer=customer, workspace=tenant.workspace, email="cobranza@andes.cl",
+                   collections=True)  # fmt: skip
+    invoice = _invoice(tenant.workspace, due_in=5, customer=customer, number=41)
+
+    early = reminders_send_due(clock=_clock(1))  # 4 days before the due date: not yet
+    sent = reminders_send_due(clock=_clock(2))  # 3 days before: its day
+    again = reminders_send_due(clock=_clock(3))
+
+    assert (early, sent, again) == (0, 1, 0)
+    [email] = mail.outbox
+    assert email.to == ["cobranza@andes.cl"]
+    assert email.subject == f"Factura 41 vence el {invoice.due_date:%d-%m-%Y}"
+    assert "Estimado(a) Andes SpA" in email.body
+    message = ReminderMessage.objects.get(invoice=invoice)
+    assert (message.status, message.recipients) == ("sent", ["cobranza@andes.cl"])
+    assert tenant.client.get("/reminders/pendings/").json()["results"] == []
+    listed = tenant.client.get("/reminders/messages/", {"invoice": invoice.id}).json()
+    assert [m["status"] for m in listed["results"]] == ["sent"]
+
+
+@pytest.mark.django_db
+def test_a_customer_without_collection_emails_is_not_reminded(tenant):
+    ReminderRuleFactory(workspace=tenant.workspace, days=0)
+    customer = CustomerFactory(workspace=tenant.workspace, email="a@andes.cl",
+                               send_collections=False)  # fmt: skip
+    _invoice(tenant.workspace, due_in=0, customer=customer)
+
+    assert reminders_send_due(clock=_clock(0)) == 0
+    assert mail.outbox == []
+
+
+@pytest.mark.django_db(transaction=True, serialized_rollback=True)
+def test_two_beat_runs_at_once_send_each_reminder_once():
+    tenant = make_tenant()
+    ReminderRuleFactory(workspace=tenant.workspace, days=0)
+    for number in range(1, 11):
+        _invoice(tenant.workspace, due_in=0, number=number)
+    start = threading.Barrier(3)
+    counts: list[int] = []
+
+    def run() -> None:
+        try:
+            start.wait()
+            counts.append(reminders_send_due(clock=_clock(0)))
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=run) for _ in range(3)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=60)
+
+    assert sum(counts) == 10
+    assert len(mail.outbox) == 10
+    assert ReminderMessage.objects.filter(workspace=tenant.workspace).count() == 10
+
+
+@pytest.mark.django_db
+def test_a_sent_reminder_takes_metadata_but_keeps_what_was_sent(tenant):
+    ReminderRuleFactory(workspace=tenant.workspace, days=0)
+    _invoice(tenant.workspace, due_in=0)
+    reminders_send_due(clock=_clock(0))
+    message = ReminderMessage.objects.get(workspace=tenant.workspace)
+
+    tagged = tenant.client.put(
+        f"/reminders/messages/{message.id}/", {"metadata": {"crm": "9"}}, format="json"
+    )
+    rewritten = tenant.client.put(
+        f"/reminders/messages/{message.id}/", {"subject": "Otro"}, format="json"
+    )
+
+    assert tagged.status_code == 200, tagged.json()
+    assert tagged.json()["metadata"] == {"crm": "9"}
+    message.refresh_from_db()
+    assert (message.subject, message.metadata) == (tagged.json()["subject"], {"crm": "9"})
+    assert rewritten.status_code == 200  # read-only fields in a PUT are ignored
+    assert ReminderMessage.objects.get(pk=message.pk).subject != "Otro"
