@@ -56,6 +56,10 @@ app.conf.update(
             "task": "subscriptions.tasks.collect_due_periods",
             "schedule": BILLING_CYCLE_INTERVAL,
         },
+        "ensure-event-partitions": {
+            "task": "metering.tasks.ensure_event_partitions",
+            "schedule": crontab(minute=41, hour=3),
+        },
         "expire-due-checkouts": {
             "task": "payments.tasks.expire_due_checkouts",
             "schedule": 60.0,

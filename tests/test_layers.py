@@ -8,7 +8,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 APPS = (
     "billing", "catalog", "customers", "invoices", "payments", "procurement",
-    "subscriptions", "webhooks", "config",
+    "subscriptions", "webhooks", "metering", "config",
 )  # fmt: skip
 
 # The interfaces that sit beside api/ and wire into it: the URL root, the OpenAPI schema's
@@ -24,6 +24,7 @@ INTERFACES = {
     "procurement/filters.py",
     "subscriptions/filters.py",
     "webhooks/filters.py",
+    "metering/filters.py",
     "invoices/admin.py",
 }
 
