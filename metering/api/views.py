@@ -73,9 +73,10 @@ class MeterViewSet(MeteringViewSet, TenantModelViewSet):
     @action(detail=True, methods=["get"], url_path="usage")
     def usage_view(self, request: Request, pk: str) -> Response:
         """The meter's value for a customer over [start, end), optionally grouped."""
+        meter = self.get_object()  # another tenant's meter is a 404 whatever the query
         query = UsageQuerySerializer(data=request.query_params)
         query.is_valid(raise_exception=True)
-        return Response(UsageSerializer(self.usage(self.get_object(), query.validated_data)).data)
+        return Response(UsageSerializer(self.usage(meter, query.validated_data)).data)
 
 
 class FeatureViewSet(MeteringViewSet, TenantModelViewSet):

@@ -48,11 +48,11 @@ def _payload(run: int, index: int, event: tuple[int, str, int, int]) -> dict:
 
 
 @pytest.mark.django_db
-@settings(max_examples=20, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(
+    max_examples=20, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
 @given(events=events_strategy, seed=st.randoms(use_true_random=False), batch=st.integers(1, 15))
-def test_shuffled_duplicated_replayed_batches_give_the_same_aggregates(
-    tenant, events, seed, batch
-):
+def test_shuffled_duplicated_replayed_batches_give_the_same_aggregates(tenant, events, seed, batch):
     # Each example sends its events under an event name of its own, in one tenant.
     run = next(_runs)
     payloads = [_payload(run, i, e) for i, e in enumerate(events)]
@@ -71,7 +71,7 @@ def test_shuffled_duplicated_replayed_batches_give_the_same_aggregates(
         assert usage(tenant, meter, "c") == value, aggregation
 
 
-@pytest.mark.django_db(transaction=True)
+@pytest.mark.django_db(transaction=True, serialized_rollback=True)
 def test_concurrent_bulk_posts_store_each_event_once(tenant):
     events = [(random.randint(0, 1000), "u1", 1 + n % 28, n % 24) for n in range(600)]
     payloads = [_payload(0, i, e) for i, e in enumerate(events)]

@@ -82,7 +82,9 @@ def test_grouped_by_day_and_by_property(tenant, customer):
         "end": "2026-02-01T00:00:00Z", "group_by": "property", "property": "region"},
         format="json").json()  # fmt: skip
     assert [(g["group"], Decimal(str(g["value"]))) for g in by_region["groups"]] == [
-        ("ap", Decimal(100)), ("eu", Decimal("2.5")), ("us", Decimal(21))
+        ("ap", Decimal(100)),
+        ("eu", Decimal("2.5")),
+        ("us", Decimal(21)),
     ]
 
 
