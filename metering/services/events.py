@@ -69,7 +69,7 @@ def _text(data: dict[str, Any], name: str, max_length: int) -> str:
     return value
 
 
-def _timestamp(raw: Any, now: datetime) -> datetime:
+def _timestamp(raw: Any, now: datetime, latest: datetime) -> datetime:
     if raw is None:
         return now
     if not isinstance(raw, str):
@@ -82,15 +82,21 @@ def _timestamp(raw: Any, now: datetime) -> datetime:
         ) from None
     if value.tzinfo is None:
         raise EventInvalid("timestamp", "Give the UTC offset (…Z or …+00:00).")
-    if value > now + timedelta(seconds=settings.EVENTS_MAX_FUTURE_SECONDS):
+    if value > latest:
         raise EventInvalid("timestamp", f"{raw} is too far in the future.")
     if value.year < 2000:
         raise EventInvalid("timestamp", f"{raw} is before 2000: check the unit.")
     return value
 
 
-def event_parse(data: Any, *, now: datetime) -> NewEvent:
-    """One event from its JSON, or EventInvalid."""
+def latest_timestamp(now: datetime) -> datetime:
+    """The latest timestamp an event sent at `now` may carry."""
+    return now + timedelta(seconds=settings.EVENTS_MAX_FUTURE_SECONDS)
+
+
+def event_parse(data: Any, *, now: datetime, latest: datetime | None = None) -> NewEvent:
+    """One event from its JSON, or EventInvalid. `latest`: latest_timestamp(now), passed
+    by a caller parsing many."""
     if not isinstance(data, dict):
         raise EventInvalid("non_field_errors", "An event is a JSON object.")
     unknown = sorted(str(key) for key in data if key not in _FIELDS)
@@ -105,7 +111,7 @@ def event_parse(data: Any, *, now: datetime) -> NewEvent:
         event_id=_text(data, "event_id", EVENT_ID_MAX_LENGTH),
         event_name=_text(data, "event_name", EVENT_NAME_MAX_LENGTH),
         customer_key=_text(data, "customer", CUSTOMER_KEY_MAX_LENGTH),
-        timestamp=_timestamp(data.get("timestamp"), now),
+        timestamp=_timestamp(data.get("timestamp"), now, latest or latest_timestamp(now)),
         properties=properties,
     )
 
@@ -137,11 +143,12 @@ def events_ingest(
     results: list[EventResult] = []
     batch: list[NewEvent] = []
     positions: dict[str, int] = {}
+    latest = latest_timestamp(now)
     for index, data in enumerate(events):
         raw_id = data.get("event_id") if isinstance(data, dict) else None
         event_id = raw_id if isinstance(raw_id, str) else None
         try:
-            event = event_parse(data, now=now)
+            event = event_parse(data, now=now, latest=latest)
         except EventInvalid as exc:
             reason = f"{exc.field}: {exc.message}"
             results.append(EventResult(index, event_id, EventOutcome.REJECTED, reason))

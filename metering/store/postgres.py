@@ -20,10 +20,12 @@ from django.db import connection
 from metering.choices import Aggregation
 from metering.store import MeterSpec, NewEvent, Tenant, UsageQuery, UsageRow, Window
 
+# The batch travels as one JSON array that PostgreSQL unpacks in C (jsonb_to_recordset):
+# cheaper than five parameter arrays, whose text psycopg escapes value by value.
 _INSERT = """
 WITH batch AS (
-    SELECT * FROM unnest(%s::text[], %s::text[], %s::text[], %s::timestamptz[], %s::jsonb[])
-        AS b(event_id, event_name, customer_key, ts, properties)
+    SELECT * FROM jsonb_to_recordset(%s::jsonb)
+        AS b(event_id text, event_name text, customer_key text, ts timestamptz, properties jsonb)
 ), fresh AS (
     INSERT INTO metering_event_key (workspace_id, test_mode, event_id)
     SELECT %s, %s, event_id FROM batch
@@ -85,17 +87,16 @@ class PostgresEventStore:
     ) -> set[str]:
         if not events:
             return set()
-        columns: list[list[Any]] = [[], [], [], [], []]
         # Keys are taken in event_id order: two batches sharing ids lock them in the same
         # order and wait for each other instead of deadlocking.
-        for event in sorted(events, key=lambda e: e.event_id):
-            columns[0].append(event.event_id)
-            columns[1].append(event.event_name)
-            columns[2].append(event.customer_key)
-            columns[3].append(event.timestamp)
-            columns[4].append(orjson.dumps(event.properties).decode())
+        rows = [
+            {"event_id": e.event_id, "event_name": e.event_name, "customer_key": e.customer_key,
+             "ts": e.timestamp, "properties": e.properties}
+            for e in sorted(events, key=lambda e: e.event_id)
+        ]  # fmt: skip
+        batch = orjson.dumps(rows).decode()
         tenant_params: list[Any] = [tenant.workspace_id, tenant.test_mode]
-        params: list[Any] = [*columns, *tenant_params, *tenant_params, received_at]
+        params: list[Any] = [batch, *tenant_params, *tenant_params, received_at]
         with connection.cursor() as cursor:
             cursor.execute(_INSERT, params)
             return {row[0] for row in cursor.fetchall()}
