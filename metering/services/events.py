@@ -16,7 +16,7 @@ from typing import Any
 
 from django.conf import settings
 from django.db import transaction
-from django.db.models import Max
+from django.db.models import Max, Min
 
 from billing.models import Workspace
 from metering.choices import (
@@ -28,6 +28,7 @@ from metering.choices import (
 from metering.selectors import customers_by_key
 from metering.store import NewEvent, Tenant, event_store
 from subscriptions.calendar import local_midnight
+from subscriptions.choices import BilledKind
 from subscriptions.models import BilledPeriod
 
 _FIELDS = frozenset({"event_id", "event_name", "customer", "timestamp", "properties"})
@@ -116,21 +117,28 @@ def event_parse(data: Any, *, now: datetime, latest: datetime | None = None) -> 
     )
 
 
-def _billed_until(workspace: Workspace, test_mode: bool, customer_ids: set[str]) -> dict:
-    """Each customer's latest billed cycle start: usage before it is invoiced."""
+def _invoiced_spans(
+    workspace: Workspace, test_mode: bool, customer_ids: set[str]
+) -> dict[str, tuple[datetime, datetime]]:
+    """Per customer, the span whose usage is invoiced: from its first billed cycle's start
+    (a first cycle follows no period: usage before it is never billed) to its latest."""
     if not customer_ids:
         return {}
     rows = (
         BilledPeriod.objects.filter(
+            kind=BilledKind.CYCLE,
             subscription__workspace=workspace,
             subscription__test_mode=test_mode,
             subscription__customer_id__in=customer_ids,
         )
         .values("subscription__customer_id")
-        .annotate(last=Max("period_start"))
+        .annotate(first=Min("period_start"), last=Max("period_start"))
     )
     return {
-        row["subscription__customer_id"]: local_midnight(row["last"], workspace.timezone)
+        row["subscription__customer_id"]: (
+            local_midnight(row["first"], workspace.timezone),
+            local_midnight(row["last"], workspace.timezone),
+        )
         for row in rows
     }
 
@@ -164,7 +172,7 @@ def events_ingest(
     customers = customers_by_key(
         workspace_id=workspace.pk, test_mode=test_mode, keys={e.customer_key for e in batch}
     )
-    billed = _billed_until(workspace, test_mode, {c.pk for c in customers.values()})
+    invoiced = _invoiced_spans(workspace, test_mode, {c.pk for c in customers.values()})
     by_id = {event.event_id: event for event in batch}
     unknown: set[str] = set()
     for result in results:
@@ -178,6 +186,7 @@ def events_ingest(
         result.customer_found = customer is not None
         if customer is None:
             unknown.add(event.customer_key)
-        elif customer.pk in billed and event.timestamp < billed[customer.pk]:
-            result.late = True
+        elif customer.pk in invoiced:
+            first, last = invoiced[customer.pk]
+            result.late = first <= event.timestamp < last
     return IngestReport(results=results, unknown_customers=sorted(unknown))

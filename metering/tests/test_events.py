@@ -1,6 +1,6 @@
 """Ingesting events: one and in bulk, exactly once (G5), unknown customers, bad input."""
 
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from decimal import Decimal
 
 import pytest
@@ -127,20 +127,23 @@ def test_a_single_bad_event_is_a_400_on_its_field(tenant):
 
 
 def test_a_late_event_is_stored_and_reported(tenant):
-    """Usage before the customer's last billed cycle start is already invoiced."""
+    """Usage between the customer's first billed cycle and its latest is invoiced (the
+    first cycle follows no period, so usage before it is never billed)."""
     workspace = tenant.workspace
     customer = CustomerFactory(workspace=workspace)
-    at = datetime(2026, 2, 15, tzinfo=UTC)
-    subscription = subscribe_live(workspace, customer, at)
-    invoice = InvoiceFactory(workspace=workspace, customer=customer)
+    subscription = subscribe_live(workspace, customer, datetime(2026, 1, 1, 12, tzinfo=UTC))
     BilledPeriod.objects.create(
-        subscription=subscription, cycle=2, period_start=at.date(),
-        period_end=datetime(2026, 3, 15).date(), invoice=invoice,
+        subscription=subscription, cycle=2, period_start=date(2026, 2, 1),
+        period_end=date(2026, 3, 1), invoice=InvoiceFactory(workspace=workspace, customer=customer),
     )  # fmt: skip
-    body = post_bulk(tenant, [_event(1, customer.id), _event(2, customer.id,
-                     timestamp="2026-02-20T00:00:00Z")]).json()  # fmt: skip
+    body = post_bulk(tenant, [
+        _event(1, customer.id),  # Jan 10: billed on Feb 1's invoice
+        _event(2, customer.id, timestamp="2026-02-20T00:00:00Z"),  # the open period
+        _event(3, customer.id, timestamp="2025-12-20T00:00:00Z"),  # before the first cycle
+    ]).json()  # fmt: skip
     assert [(r["status"], r["late"]) for r in body["results"]] == [
         ("accepted", True),
+        ("accepted", False),
         ("accepted", False),
     ]
     assert body["late"] == 1
