@@ -14,7 +14,7 @@ from metering.choices import CreationScheme
 from metering.models import Meter
 from metering.services.events import events_ingest
 from metering.services.records import usage_record_create
-from subscriptions.models import BilledPeriod
+from subscriptions.models import BilledPeriod, Subscription
 from subscriptions.services import cycles
 from subscriptions.tests.helpers import (
     customer_of,
@@ -24,6 +24,7 @@ from subscriptions.tests.helpers import (
     subscribe,
     workspace_at,
 )
+from tests.conftest import make_tenant
 
 D = Decimal
 START = santiago(2026, 1, 10, 9, 0)
@@ -191,3 +192,43 @@ def test_a_late_event_is_reported_and_the_invoice_stays():
     invoice.refresh_from_db()
     assert invoice.total == total
     assert _lines(invoice)[0][2] == D(40)
+
+
+@pytest.mark.django_db
+def test_the_upcoming_invoice_shows_the_usage_so_far_priced():
+    tenant = make_tenant(test_mode=True)
+    workspace = tenant.workspace
+    _move_clock(workspace, START)
+    meter = _meter(workspace)
+    fixed = plan_of(workspace, 10000, name="Base")
+    metered = graduated_plan_of(workspace, name="Tokens", usage_scheme="metered",
+                                meter_id=meter.id)  # fmt: skip
+    customer = customer_of(workspace)
+    subscription = subscribe(workspace, START, [(fixed, 1), (metered, 1)], customer=customer)
+    _move_clock(workspace, santiago(2026, 1, 25, 12, 0))
+    _send(workspace, customer.id, ("a", santiago(2026, 1, 12), 1500),
+          ("b", santiago(2026, 1, 25, 11), 500))  # fmt: skip
+
+    response = tenant.client.get(f"/subscriptions/{subscription.id}/upcoming/")
+    assert response.status_code == 200, response.json()
+    body = response.json()
+    assert (body["period_start"], body["usage_start"], body["usage_until"]) == (
+        "2026-02-10", "2026-01-10", "2026-01-25T15:00:00Z"
+    )  # fmt: skip
+    # 2,000 tokens: 1,000 × 1 + 1,000 flat, 1,000 × 0.8 = 2,800.
+    assert [(line["name"], Decimal(str(line["total"]))) for line in body["lines"]] == [
+        ("Base", D(10000)), ("Tokens (usage)", D(2800))
+    ]  # fmt: skip
+    assert Decimal(str(body["total"])) == D("15232")  # 12,800 + 19 % IVA
+    assert not Invoice.objects.filter(subscription_id=subscription.id, period_start="2026-02-10")
+
+
+@pytest.mark.django_db
+def test_a_cancelled_subscription_has_no_upcoming_invoice():
+    tenant = make_tenant(test_mode=True)
+    _move_clock(tenant.workspace, START)
+    subscription = subscribe(tenant.workspace, START, [(plan_of(tenant.workspace), 1)])
+    Subscription.objects.filter(pk=subscription.pk).update(status="cancelled")
+    response = tenant.client.get(f"/subscriptions/{subscription.id}/upcoming/")
+    assert response.status_code == 409
+    assert response.json()["code"] == "subscription_not_billing"
