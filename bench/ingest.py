@@ -149,15 +149,15 @@ def main() -> None:
     import django
 
     django.setup()
+    from django.contrib.auth import get_user_model
     from django.db import connection
     from django.utils import timezone
 
     from billing.models import Membership
     from billing.services.workspaces import api_token_issue, workspace_create
-    from tests.factories import UserFactory
 
     workspace = workspace_create(name="Bench metering", country_code="CL")
-    user = UserFactory()
+    user = get_user_model().objects.create_user(username=f"bench-{workspace.id}")
     Membership.objects.create(workspace=workspace, user=user, role=Membership.Role.OWNER)
     key = api_token_issue(user=user, now=timezone.now()).key
     headers = {"Authorization": f"Token {key}", "x-simple-workspace": workspace.id,

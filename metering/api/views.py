@@ -147,9 +147,11 @@ class EventViewSet(MeteringViewSet):
     def bulk(self, request: Request) -> Response:
         """Record up to 1,000 events; each is answered accepted, duplicate or rejected."""
         data = request.data
+        if isinstance(data, dict) and (unknown := sorted(str(k) for k in data if k != "events")):
+            raise InvalidInput({key: ["Unknown field."] for key in unknown})
         events = data.get("events") if isinstance(data, dict) else None
-        if not isinstance(events, list) or (isinstance(data, dict) and len(data) != 1):
-            raise InvalidInput({"events": ['Send {"events": [ … ]} and nothing else.']})
+        if not isinstance(events, list):
+            raise InvalidInput({"events": ['Send {"events": [ … ]}: a list of events.']})
         if not events or len(events) > EVENTS_PER_BULK:
             raise InvalidInput({"events": [f"Send 1 to {EVENTS_PER_BULK} events."]})
         report = event_services.events_ingest(**self.tenant, events=events, now=self.tenant_now())

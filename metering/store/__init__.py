@@ -14,6 +14,9 @@ from functools import cache
 from typing import Any, Protocol
 
 from django.conf import settings
+from django.db import connection
+
+from billing.errors import DomainError
 
 
 @dataclass(frozen=True)
@@ -104,4 +107,14 @@ def _store(backend: str) -> EventStore:
 
 
 def event_store() -> EventStore:
-    return _store(settings.EVENTS_BACKEND)
+    backend = settings.EVENTS_BACKEND
+    if backend != "clickhouse" and connection.vendor != "postgresql":
+        # SQLite (the zero-configuration setup) has the tables but not the SQL the store
+        # speaks: say so instead of failing inside a query.
+        raise DomainError(
+            "event_store_unavailable",
+            "Usage events need PostgreSQL (set DATABASE_URL) or ClickHouse "
+            "(EVENTS_BACKEND=clickhouse and CLICKHOUSE_URL).",
+            status_code=503,
+        )
+    return _store(backend)

@@ -9,11 +9,12 @@ import pytest
 
 from billing.clock import clock_now
 from billing.models import Workspace
-from invoices.models import Invoice
+from invoices.models import CreditNote, Invoice
 from metering.choices import CreationScheme
 from metering.models import Meter
 from metering.services.events import events_ingest
 from metering.services.records import usage_record_create
+from subscriptions import services
 from subscriptions.models import BilledPeriod, Subscription
 from subscriptions.services import cycles
 from subscriptions.tests.helpers import (
@@ -232,3 +233,28 @@ def test_a_cancelled_subscription_has_no_upcoming_invoice():
     response = tenant.client.get(f"/subscriptions/{subscription.id}/upcoming/")
     assert response.status_code == 409
     assert response.json()["code"] == "subscription_not_billing"
+
+
+@pytest.mark.django_db
+def test_a_metered_line_changed_mid_period_is_not_prorated():
+    workspace = workspace_at(START)
+    fixed = plan_of(workspace, 10000, name="Base")
+    metered = graduated_plan_of(workspace, name="Tokens", usage_scheme="metered",
+                                meter_id=_meter(workspace).id)  # fmt: skip
+    subscription = subscribe(workspace, START, [(fixed, 1), (metered, 1)])
+    later = santiago(2026, 1, 20, 9, 0)
+    _move_clock(workspace, later)
+    services.subscription_update(
+        subscription=subscription, now=later,
+        lines=[{"plan": fixed, "quantity": D(2)}],  # the metered line goes, a seat comes
+    )  # fmt: skip
+    prorations = Invoice.objects.filter(subscription_id=subscription.id).exclude(
+        period_start="2026-01-10"
+    )
+    assert [line.name for p in prorations for line in p.lines.all()] == [
+        f"Remaining time on {fixed.name}"
+    ]
+    notes = CreditNote.objects.filter(invoice__subscription_id=subscription.id)
+    assert [line.name for note in notes for line in note.lines.all()] == [
+        f"Unused time on {fixed.name}"
+    ]
