@@ -6,7 +6,7 @@ from rest_framework.decorators import action
 from rest_framework.request import Request
 from rest_framework.response import Response
 
-from billing.api.errors import ValidationErrorSerializer
+from billing.api.errors import ErrorSerializer, ValidationErrorSerializer
 from billing.api.viewsets import TenantModelViewSet, TenantViewSet
 from billing.errors import InvalidInput
 from metering import selectors
@@ -68,7 +68,7 @@ class MeterViewSet(MeteringViewSet, TenantModelViewSet):
 
     @extend_schema(
         parameters=[UsageQuerySerializer],
-        responses={200: UsageSerializer, 400: ValidationErrorSerializer},
+        responses={200: UsageSerializer, 400: ValidationErrorSerializer, 503: ErrorSerializer},
     )
     @action(detail=True, methods=["get"], url_path="usage")
     def usage_view(self, request: Request, pk: str) -> Response:
@@ -124,7 +124,11 @@ class EventViewSet(MeteringViewSet):
 
     @extend_schema(
         request=EventSerializer,
-        responses={202: EventIngestSerializer, 400: ValidationErrorSerializer},
+        responses={
+            202: EventIngestSerializer,
+            400: ValidationErrorSerializer,
+            503: ErrorSerializer,
+        },
     )
     def create(self, request: Request) -> Response:
         """Record one event. A duplicate event_id answers 202 too, marked duplicate."""
@@ -141,6 +145,7 @@ class EventViewSet(MeteringViewSet):
         responses={
             202: EventIngestSerializer,
             400: ValidationErrorSerializer,
+            503: ErrorSerializer,
         },
     )
     @action(detail=False, methods=["post"], parser_classes=[OrjsonParser])
@@ -159,7 +164,7 @@ class EventViewSet(MeteringViewSet):
 
     @extend_schema(
         request=EventsUsageQuerySerializer,
-        responses={200: UsageSerializer, 400: ValidationErrorSerializer},
+        responses={200: UsageSerializer, 400: ValidationErrorSerializer, 503: ErrorSerializer},
     )
     @action(detail=False, methods=["post"], url_path="usage")
     def usage_query(self, request: Request) -> Response:

@@ -21,6 +21,7 @@ import orjson
 
 from metering.choices import Aggregation
 from metering.store import MeterSpec, NewEvent, Tenant, UsageQuery, UsageRow, Window
+from metering.store.postgres import json_number
 
 TABLE = "metering_events"
 SCHEMA = f"""
@@ -166,7 +167,7 @@ class ClickHouseEventStore:
                         e.event_name,
                         e.customer_key,
                         e.timestamp.astimezone(UTC),
-                        orjson.dumps(e.properties).decode(),
+                        orjson.dumps(e.properties, default=json_number).decode(),
                         received_at.astimezone(UTC),
                     ]
                     for e in fresh

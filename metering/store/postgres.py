@@ -81,6 +81,14 @@ def _filters(meter: MeterSpec) -> tuple[str, list[Any]]:
     return sql, params
 
 
+def json_number(value: Any) -> orjson.Fragment:
+    """A Decimal (the kernel's JSON parser reads fractions as Decimals) as the exact
+    number literal it came as; orjson serialises no Decimal of its own."""
+    if isinstance(value, Decimal):
+        return orjson.Fragment(str(value))
+    raise TypeError(f"{type(value).__name__} is not JSON")
+
+
 class PostgresEventStore:
     def insert(
         self, *, tenant: Tenant, events: Sequence[NewEvent], received_at: datetime
@@ -94,7 +102,7 @@ class PostgresEventStore:
              "ts": e.timestamp, "properties": e.properties}
             for e in sorted(events, key=lambda e: e.event_id)
         ]  # fmt: skip
-        batch = orjson.dumps(rows).decode()
+        batch = orjson.dumps(rows, default=json_number).decode()
         tenant_params: list[Any] = [tenant.workspace_id, tenant.test_mode]
         params: list[Any] = [batch, *tenant_params, *tenant_params, received_at]
         with connection.cursor() as cursor:

@@ -41,6 +41,19 @@ def test_one_event_then_its_duplicate(tenant):
     assert _stored(tenant) == 1
 
 
+def test_a_single_event_keeps_an_exact_decimal_property(tenant):
+    # The single-event route parses fractions as Decimals; they are stored exactly.
+    meter = meter_of(tenant, aggregation="sum", field="tokens")
+    for n, tokens in enumerate(["12345678901234567.89", "0.11"]):
+        body = (
+            f'{{"event_id": "d{n}", "event_name": "api_call", "customer": "c", '
+            f'"timestamp": "2026-01-10T12:00:00Z", "properties": {{"tokens": {tokens}}}}}'
+        )
+        response = tenant.client.post("/events/", body, content_type="application/json")
+        assert response.status_code == 202, response.content
+    assert usage(tenant, meter, "c") == Decimal("12345678901234568.00")
+
+
 def test_a_bulk_answers_each_event(tenant):
     customer = CustomerFactory(workspace=tenant.workspace, reference="crm-7")
     events = [
