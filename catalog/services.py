@@ -6,7 +6,7 @@ invoice lines) is protected by the database: deleting it is refused with a 409 a
 answer is to archive it.
 """
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from datetime import date
 from decimal import Decimal
 from typing import Any, TypedDict, TypeVar, Unpack
@@ -114,6 +114,22 @@ def product_delete(*, product: Product) -> None:
 
 # Plans
 
+# meter_exists(workspace_id=…, test_mode=…, meter_id=…) → whether the tenant has that
+# meter. Meters belong to the metering app, a floor above; it registers this when ready.
+MeterLookup = Callable[..., bool]
+_meter_lookup: list[MeterLookup] = []
+
+
+def meter_lookup_register(lookup: MeterLookup) -> None:
+    _meter_lookup[:] = [lookup]
+
+
+def _meter_exists(plan: Plan) -> bool:
+    return any(
+        lookup(workspace_id=plan.workspace_id, test_mode=plan.test_mode, meter_id=plan.meter_id)
+        for lookup in _meter_lookup
+    )
+
 
 def plan_validate(plan: Plan, tiers: Sequence[Tier], *, product_changed: bool) -> None:
     """Rules that depend on several fields; the serializer has checked each field alone."""
@@ -133,6 +149,8 @@ def plan_validate(plan: Plan, tiers: Sequence[Tier], *, product_changed: bool) -
             errors["package_size"] = ["A plan is tiered or packaged, not both."]
     if plan.meter_id is not None and plan.usage_scheme != UsageScheme.METERED:
         errors["meter"] = ["Only metered plans have a meter."]
+    elif plan.meter_id is not None and not _meter_exists(plan):
+        errors["meter"] = [f"No meter {plan.meter_id} in this workspace."]
     _raise_if(errors)
 
 

@@ -53,6 +53,9 @@ app.conf.update(
         ),
         "send-due-reminders": _periodic("reminders.tasks.send_due_reminders", 300.0),
         "process-unfinished-bulks": _periodic("bulks.tasks.process_unfinished_bulks", 60.0),
+        "ensure-event-partitions": _periodic(
+            "metering.tasks.ensure_event_partitions", 86400.0, at=crontab(minute=41, hour=3)
+        ),
         "expire-due-checkouts": _periodic("payments.tasks.expire_due_checkouts", 60.0),
     },
 )

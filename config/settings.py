@@ -51,6 +51,7 @@ INSTALLED_APPS = [
     "reminders",
     "bulks",
     "webhooks",
+    "metering",
 ]
 
 MIDDLEWARE = [
@@ -253,6 +254,7 @@ CELERY_TASK_ROUTES = {
     "billing.tasks.purge_idempotency_keys": {"queue": "default"},
     "billing.tasks.publish_pending_events": {"queue": "default"},
     "subscriptions.tasks.publish_events": {"queue": "default"},
+    "metering.tasks.ensure_event_partitions": {"queue": "default"},
 }
 CELERY_BEAT_SCHEDULE_FILENAME = str(VAR_DIR / "celerybeat-schedule")
 
@@ -325,3 +327,10 @@ TAX_AGENCY_LEASE_SECONDS = env.int("TAX_AGENCY_LEASE_SECONDS", default=120)
 # Called with a document the tax agency rejected (named, so invoices never import the
 # apps that react): a subscription's invoice puts the subscription in needs-attention.
 TAX_AGENCY_FAILURE_HOOKS = ["subscriptions.services.subscription_tax_agency_failed"]
+
+# Usage events: "postgres" (the application's database) or "clickhouse" (CLICKHOUSE_URL,
+# e.g. http://default:@127.0.0.1:8123/billing).
+EVENTS_BACKEND = env.str("EVENTS_BACKEND", default="postgres")
+CLICKHOUSE_URL = env.str("CLICKHOUSE_URL", default="")
+# Events stamped further ahead than this (seconds) are refused: a wrong clock or unit.
+EVENTS_MAX_FUTURE_SECONDS = env.int("EVENTS_MAX_FUTURE_SECONDS", default=24 * 3600)

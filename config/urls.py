@@ -29,6 +29,7 @@ urlpatterns = [
     path("", include("subscriptions.api.urls")),
     path("", include("bulks.api.urls")),
     path("", include("reminders.api.urls")),
+    path("", include("metering.api.urls")),
     # Last: any other path is a JSON 404 (the admin answers its own paths).
     re_path(r"^(?!admin/)", not_found, name=NOT_FOUND_ROUTE),
 ]

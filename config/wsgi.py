@@ -1,3 +1,4 @@
+import gc
 import os
 
 from django.core.wsgi import get_wsgi_application
@@ -9,3 +10,8 @@ application = get_wsgi_application()
 from billing.secrets_check import ensure_production_secrets  # noqa: E402
 
 ensure_production_secrets()
+
+# Move everything loaded at startup out of the collector's reach: a request that parses
+# a large body (1,000 usage events) otherwise triggers full collections that walk every
+# module and model Django loaded, costing tens of milliseconds a request.
+gc.freeze()

@@ -12,7 +12,7 @@ from typing import Any
 
 from billing.choices import DiscountScheme
 from billing.documents import apply_totals, base_tax_percent, build_lines
-from catalog.choices import ApplyOn, ApplyScheme, DurationScheme
+from catalog.choices import ApplyOn, ApplyScheme, DurationScheme, UsageScheme
 from catalog.models import AddOn, Coupon, Plan
 from catalog.pricing import plan_line_price
 from invoices.choices import CollectionMethod
@@ -106,6 +106,25 @@ def _plan_row(line: SubscriptionLine, fraction: tuple[int, int] | None, text: st
     }
 
 
+def _usage_row(line: SubscriptionLine, quantity: Decimal, text: str) -> dict[str, Any]:
+    """A metered line's usage over a closed period; negative usage bills nothing."""
+    plan = line.plan
+    # A line stores six decimals of quantity: the usage is rounded there, half-up, and
+    # priced as rounded, so the line's total is its quantity's price.
+    quantity = max(quantity, Decimal(0)).quantize(UNIT_PRICE, rounding=ROUND_HALF_UP)
+    product = getattr(plan, "product", None)
+    return {
+        "name": f"{plan.name} (usage)",
+        "description": text,
+        "quantity": quantity,
+        **plan_price(plan, quantity),
+        "exempt": plan.exempt,
+        "plan_id": plan.id,
+        "code": plan.sku,
+        "unit_label": product.unit_label if product is not None else "",
+    }
+
+
 def _addon_row(item: SubscriptionAddOn) -> dict[str, Any]:
     addon = item.addon
     return {
@@ -126,11 +145,15 @@ def cycle_draft(
     period_end: date,
     cycle: int,
     invoice_date: date,
+    usage: dict[int, Decimal] | None = None,
+    usage_start: date | None = None,
 ) -> InvoiceDraft:
     """The invoice of cycle number `cycle`, for [period_start, period_end).
 
     A period shorter than the frequency's (the stretch before a later billing anchor)
-    bills its plans prorated by day.
+    bills its plans prorated by day. Metered lines bill in arrears: the usage of
+    [usage_start, period_start) (`usage`, by line id), priced by the plan's tiers, and
+    nothing on the first cycle, which follows no period.
     """
     full_start, full_end = period_containing(
         subscription.billing_anchor, subscription.frequency, period_end - timedelta(days=1)
@@ -148,7 +171,12 @@ def cycle_draft(
         own = line.coupon
         if own is not None and not coupon_applies(own, line.coupon_first_cycle, cycle):
             own = None
-        rows.append(_with_coupon(_plan_row(line, fraction, text), own or line_wide))
+        if line.plan.usage_scheme != UsageScheme.METERED:
+            rows.append(_with_coupon(_plan_row(line, fraction, text), own or line_wide))
+        elif usage_start is not None:
+            quantity = (usage or {}).get(line.pk, Decimal(0))
+            row = _usage_row(line, quantity, period_text(usage_start, period_start))
+            rows.append(_with_coupon(row, own or line_wide))
     rows += [_addon_row(a) for a in addons if addon_applies(a.addon, a.first_cycle, cycle)]
     invoice = Invoice(
         customer=subscription.customer,

@@ -62,7 +62,9 @@ class SubscriptionLineSerializer(StrictFieldsMixin, serializers.ModelSerializer)
 
     class Meta:
         model = SubscriptionLine
-        fields = ["plan", "quantity", "coupon"]
+        # `id` names a metered line in usage records (/usages/); lines sent back keep none.
+        fields = ["id", "plan", "quantity", "coupon"]
+        read_only_fields = ["id"]
 
 
 class SubscriptionAddOnSerializer(StrictFieldsMixin, serializers.ModelSerializer):

@@ -34,6 +34,7 @@ from invoices.tests.factories import (
     NoteFactory,
     OrderFactory,
 )
+from metering.tests import factories as metering
 from organization.tests import factories as organization
 from organization.tests.factories import BankAccountFactory, BillerFactory, OrgUnitFactory
 from payments.tests import factories as payments
@@ -75,6 +76,7 @@ FACTORIES: dict[type, type[TenantFactory]] = {
     **organization.FACTORIES,
     **bulks.FACTORIES,
     **reminders.FACTORIES,
+    **metering.FACTORIES,
 }
 
 __all__ = [

@@ -21,6 +21,7 @@ FLOORS = (
     ("invoices",),
     ("payments", "procurement", "reminders"),
     ("subscriptions", "bulks"),
+    ("metering",),
     ("config",),  # settings, URLs and the Celery app: they wire every app together
 )
 FLOOR = {app: level for level, apps in enumerate(FLOORS) for app in apps}
@@ -32,6 +33,10 @@ NOT_SOURCE = ("bench", "tests")
 LAZY_THIRD_PARTY = {
     # Loads Pango: only the processes that render a PDF pay for it.
     ("invoices/pdf/render.py", "weasyprint"),
+    # The ClickHouse client: only a deployment with EVENTS_BACKEND=clickhouse loads it.
+    ("metering/store/clickhouse.py", "clickhouse_connect"),
+    # ClickHouse in-process, a development tool the tests run the store on.
+    ("metering/store/chdb.py", "chdb"),
     # Django's entry point, as startproject writes it.
     ("manage.py", "django.core.management"),
 }

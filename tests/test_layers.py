@@ -7,8 +7,8 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 APPS = (
-    "billing", "bulks", "catalog", "customers", "invoices", "organization", "payments",
-    "procurement", "reminders", "subscriptions", "webhooks", "config",
+    "billing", "bulks", "catalog", "customers", "invoices", "metering", "organization",
+    "payments", "procurement", "reminders", "subscriptions", "webhooks", "config",
 )  # fmt: skip
 
 # The interfaces that sit beside api/ and wire into it: the URL root, the OpenAPI schema's
@@ -25,6 +25,7 @@ INTERFACES = {
     "procurement/filters.py",
     "subscriptions/filters.py",
     "webhooks/filters.py",
+    "metering/filters.py",
     "invoices/admin.py",
 }
 

@@ -136,13 +136,6 @@ class PlanSerializer(TenantModelSerializer):
         ]  # fmt: skip
         read_only_fields = ["status"]
 
-    def validate_meter(self, value: str | None) -> str | None:
-        # Meters come with the metering app; until then no id names one, and a plan must
-        # not point to a meter that cannot exist.
-        if value is not None:
-            raise serializers.ValidationError(f"No meter {value} in this workspace.")
-        return value
-
     def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
         tiered = attrs.get("tiers_mode", getattr(self.instance, "tiers_mode", None))
         if self.instance is None and tiered is None and "amount" not in attrs:

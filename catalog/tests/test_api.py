@@ -288,7 +288,11 @@ def test_put_replaces_a_plans_tiers_and_patch_keeps_them(tenant):
             {"tiers_mode": "unit", "tiers": GRADUATED, "package_size": 10},
             {"package_size": ["A plan is tiered or packaged, not both."]},
         ),
-        ({"meter": "met_1"}, {"meter": ["No meter met_1 in this workspace."]}),
+        ({"meter": "met_1"}, {"meter": ["Only metered plans have a meter."]}),
+        (
+            {"usage_scheme": "metered", "meter": "met_1"},
+            {"meter": ["No meter met_1 in this workspace."]},
+        ),
     ],
 )
 def test_plan_validation_errors_are_400_by_field(tenant, body, errors):

@@ -172,12 +172,14 @@ def test_plan_rules_are_field_errors(workspace, product, fields, errors):
     assert not Plan.objects.exists()
 
 
-def test_a_metered_plan_may_name_a_meter(workspace, product):
-    plan = create_plan(
-        workspace, product, usage_scheme="metered", usage_aggregation="max", meter_id="met_1"
-    )
+def test_a_metered_plan_names_a_meter_that_exists(workspace, product):
+    # Meters are the metering app's; metering/tests/test_meters.py creates plans on one.
+    with pytest.raises(InvalidInput) as invalid:
+        create_plan(
+            workspace, product, usage_scheme="metered", usage_aggregation="max", meter_id="met_1"
+        )
 
-    assert (plan.usage_scheme, plan.usage_aggregation, plan.meter_id) == ("metered", "max", "met_1")
+    assert field_errors(invalid) == {"meter": ["No meter met_1 in this workspace."]}
 
 
 def test_an_archived_product_takes_no_new_plans(workspace, product):

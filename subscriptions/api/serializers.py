@@ -40,3 +40,36 @@ class TestClockAdvanceSerializer(StrictFieldsMixin, serializers.Serializer):
     advance_to = serializers.DateTimeField(
         help_text="Move the clock here, running every cycle due on the way."
     )
+
+
+class UpcomingLineSerializer(serializers.Serializer):
+    name = serializers.CharField()
+    description = serializers.CharField()
+    quantity = serializers.DecimalField(max_digits=18, decimal_places=6, normalize_output=True)
+    amount = serializers.DecimalField(max_digits=24, decimal_places=6, normalize_output=True)
+    total = serializers.DecimalField(max_digits=24, decimal_places=6, normalize_output=True)
+    plan = serializers.CharField(source="plan_id", allow_null=True)
+
+
+class UpcomingInvoiceSerializer(serializers.Serializer):
+    """What the next cycle would bill if it ran now."""
+
+    subscription = serializers.CharField(source="subscription.pk")
+    currency = serializers.CharField(source="invoice.currency_id")
+    period_start = serializers.DateField(source="invoice.period_start")
+    period_end = serializers.DateField(source="invoice.period_end")
+    usage_start = serializers.DateField(allow_null=True, help_text="Usage counted from here…")
+    usage_until = serializers.DateTimeField(help_text="…up to now (or the period's end).")
+    lines = UpcomingLineSerializer(many=True)
+    amount = serializers.DecimalField(
+        source="invoice.amount", max_digits=24, decimal_places=6, normalize_output=True
+    )
+    exempt = serializers.DecimalField(
+        source="invoice.exempt", max_digits=24, decimal_places=6, normalize_output=True
+    )
+    tax = serializers.DecimalField(
+        source="invoice.tax", max_digits=24, decimal_places=6, normalize_output=True
+    )
+    total = serializers.DecimalField(
+        source="invoice.total", max_digits=24, decimal_places=6, normalize_output=True
+    )

@@ -6,6 +6,7 @@ from rest_framework.decorators import action
 from rest_framework.request import Request
 from rest_framework.response import Response
 
+from billing.api.errors import ErrorSerializer
 from billing.api.viewsets import TenantModelViewSet, TenantRequest, TransactionalAPIView
 from billing.clock import clock_now
 from invoices.representations import InvoiceSerializer
@@ -15,11 +16,13 @@ from subscriptions.api.serializers import (
     SubscriptionPauseSerializer,
     TestClockAdvanceSerializer,
     TestClockSerializer,
+    UpcomingInvoiceSerializer,
 )
 from subscriptions.filters import SubscriptionFilter
 from subscriptions.models import Subscription
 from subscriptions.representations import SubscriptionSerializer
 from subscriptions.services import clocks
+from subscriptions.upcoming import subscription_upcoming
 
 
 def _now(request: TenantRequest) -> datetime:
@@ -108,6 +111,17 @@ class SubscriptionViewSet(TenantModelViewSet):
         context = self.get_serializer_context()
         data = InvoiceSerializer(page, many=True, context=context).data
         return self.get_paginated_response(data)
+
+    @extend_schema(
+        request=None,
+        responses={200: UpcomingInvoiceSerializer, 409: ErrorSerializer},
+    )
+    @action(detail=True, methods=["get"], filter_backends=[])
+    def upcoming(self, request: Request, pk: str) -> Response:
+        """The invoice the next cycle would issue now: the next period's fixed lines and
+        the running period's usage so far, priced. A preview; nothing is stored."""
+        upcoming = subscription_upcoming(subscription=self.get_object(), now=_now(self.request))
+        return Response(UpcomingInvoiceSerializer(upcoming).data)
 
 
 class TestClockView(TransactionalAPIView):

@@ -7,7 +7,7 @@ from typing import Any
 
 from billing.choices import DiscountScheme
 from billing.errors import InvalidInput
-from catalog.choices import CatalogStatus, PlanFrequency, UsageScheme
+from catalog.choices import CatalogStatus, PlanFrequency
 from catalog.models import AddOn, Coupon, Plan
 from subscriptions.calendar import boundary, day_anchor
 from subscriptions.choices import CollectionScheme
@@ -40,9 +40,6 @@ def check_lines(
         field = f"lines.{index}.plan"
         if plan.status != CatalogStatus.ACTIVE:
             raise InvalidInput({field: [f"Plan {plan.id} is archived."]})
-        if plan.usage_scheme == UsageScheme.METERED:
-            raise InvalidInput({field: [f"Plan {plan.id} is metered; usage billing is not "
-                                        "offered on subscriptions."]})  # fmt: skip
         if plan.currency_id != currency:
             raise InvalidInput(
                 {field: [f"Plan {plan.id} is priced in {plan.currency_id}; this subscription "

@@ -47,11 +47,19 @@ _EDITABLE_STATUSES = (
 def _store_lines(
     subscription: Subscription, lines: Sequence[dict[str, Any]], first_cycle: int
 ) -> None:
-    """Replace the lines; a line kept as it was keeps when its coupon started."""
+    """Replace the lines; a line kept as it was keeps when its coupon started. The same
+    lines sent back are left as they are, ids included (usage records name a line)."""
+    current = list(subscription.lines.all())
     kept = {
-        (line.plan_id, line.quantity, line.coupon_id): line.coupon_first_cycle
-        for line in subscription.lines.all()
+        (line.plan_id, line.quantity, line.coupon_id): line.coupon_first_cycle for line in current
     }
+    wanted = [
+        (line["plan"].id, Decimal(line.get("quantity", 1)),
+         line["coupon"].id if line.get("coupon") else None)
+        for line in lines
+    ]  # fmt: skip
+    if current and wanted == [(c.plan_id, c.quantity, c.coupon_id) for c in current]:
+        return
     subscription.lines.all().delete()
     rows = []
     for position, line in enumerate(lines):

@@ -14,6 +14,7 @@ from collections import defaultdict
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
+from decimal import Decimal
 
 from django.db import connection, transaction
 from django.db.models import Prefetch, prefetch_related_objects
@@ -32,6 +33,7 @@ from subscriptions.models import BilledPeriod, Subscription, SubscriptionAddOn, 
 from subscriptions.pricing import cycle_draft
 from subscriptions.representations import subscription_cycle_snapshot
 from subscriptions.selectors import subscriptions_due_ids
+from subscriptions.usage import is_metered, metered_line, usage_quantities
 
 # clock(workspace=…, test_mode=…) → that tenant's now (billing.clock.clock_now).
 Clock = Callable[..., datetime]
@@ -61,6 +63,7 @@ class _Billed:
 class _TenantBatch:
     def __init__(self, workspace: Workspace, test_mode: bool, now: datetime) -> None:
         self.workspace, self.test_mode, self.now = workspace, test_mode, now
+        self.due: list[Subscription] = []
         self.billed: list[_Billed] = []
         self.cancelled: list[Subscription] = []
 
@@ -98,7 +101,31 @@ def _load_items(subscriptions: list[Subscription]) -> Items:
     return {s.pk: (lines[s.pk], addons[s.pk]) for s in subscriptions}
 
 
-def _advance(subscription: Subscription, batch: _TenantBatch, items: Items) -> None:
+def _usage(batch: _TenantBatch, items: Items) -> dict[int, Decimal]:
+    """The usage of every metered line of the batch's due subscriptions over the period
+    each has just ended (the one before the period due), counted in one query per meter,
+    inside the cycle's transaction: the invoice that bills it is written once."""
+    timezone_name = batch.workspace.timezone
+    metered = [
+        metered_line(
+            subscription,
+            line,
+            local_midnight(subscription.previous_billing, timezone_name),
+            local_midnight(subscription.next_billing, timezone_name),
+        )
+        for subscription in batch.due
+        if subscription.previous_billing is not None and subscription.next_billing is not None
+        for line in items[subscription.pk][0]
+        if is_metered(line.plan)
+    ]
+    return usage_quantities(
+        workspace_id=batch.workspace.pk, test_mode=batch.test_mode, lines=metered
+    )
+
+
+def _advance(
+    subscription: Subscription, batch: _TenantBatch, items: Items, usage: dict[int, Decimal]
+) -> None:
     """Price the due period and move the subscription past it (in memory)."""
     timezone_name = batch.workspace.timezone
     if subscription.cancel_at_period_end:
@@ -119,6 +146,8 @@ def _advance(subscription: Subscription, batch: _TenantBatch, items: Items) -> N
         period_end=end,
         cycle=cycle,
         invoice_date=max(start, workspace_today(batch.workspace, batch.now)),
+        usage=usage,
+        usage_start=subscription.previous_billing,
     )
     subscription.previous_billing = start
     subscription.cycles_billed = cycle
@@ -192,8 +221,12 @@ def _bill(
         due_at = subscription.next_billing_at
         if due_at is None or due_at > batch.now:
             continue  # billed by someone else since it was found due
-        _advance(subscription, batch, items)
-        changed.append(subscription)
+        batch.due.append(subscription)
+    for batch in batches.values():
+        usage = _usage(batch, items)
+        for subscription in batch.due:
+            _advance(subscription, batch, items, usage)
+            changed.append(subscription)
     periods = [period for batch in batches.values() for period in _issue(batch)]
     _store_advanced(changed)
     pending = [p.invoice_id for p in periods if p.collection_status == CollectionStatus.PENDING]

@@ -25,6 +25,7 @@ from subscriptions.pricing import (
     prorated,
 )
 from subscriptions.services.cycles import queue_collection
+from subscriptions.usage import is_metered
 
 
 def _line_key(line: SubscriptionLine) -> tuple[str, Decimal]:
@@ -82,6 +83,9 @@ def prorate(
     )
     if period is None:
         return  # not yet billed (a trial, or before the start): nothing to prorate
+    # Metered lines bill their usage in arrears, not a price for the days: none prorates.
+    before = [line for line in before if not is_metered(line.plan)]
+    after = [line for line in after if not is_metered(line.plan)]
     removed = [line for line in before if _line_key(line) not in {_line_key(a) for a in after}]
     added = [line for line in after if _line_key(line) not in {_line_key(b) for b in before}]
     days, period_days = unused_days(period, today)
@@ -148,6 +152,8 @@ def credit_unused_time(subscription: Subscription, now: datetime) -> list[Credit
     billed = {period.pk: list(period.invoice.lines.all()) for period in periods}
     rows: dict[int, list[dict[str, Any]]] = defaultdict(list)
     for line in subscription.lines.select_related("plan"):
+        if is_metered(line.plan):
+            continue  # billed in arrears for its usage: no unused time to give back
         for period in periods:
             match = next(
                 (b for b in billed[period.pk] if (b.plan_id, b.quantity) == _line_key(line)), None

@@ -6,7 +6,7 @@ import pytest
 
 from billing.models import Workspace
 from invoices.models import Invoice
-from subscriptions.models import Subscription
+from subscriptions.models import Subscription, SubscriptionLine
 from subscriptions.tests.helpers import santiago
 from tests.conftest import Tenant, make_tenant
 from tests.factories import AddOnFactory, CouponFactory, CustomerFactory, PlanFactory
@@ -60,8 +60,9 @@ def test_create_bills_the_first_cycle_and_shows_every_field(tester: Tenant) -> N
     )  # fmt: skip
     assert data["next_billing_cycle"] == 2
     assert data["document"] == 33 and data["expiration_days"] == 10
+    line = SubscriptionLine.objects.get(subscription_id=data["id"])
     assert data["lines"] == [
-        {"plan": data["lines"][0]["plan"], "quantity": "2.000000", "coupon": None}
+        {"id": line.id, "plan": data["lines"][0]["plan"], "quantity": "2.000000", "coupon": None}
     ]
     history = tester.client.get(f"/subscriptions/{data['id']}/invoices/").json()
     assert history["count"] == 1

@@ -123,12 +123,12 @@ def test_process_racing_beat_bills_the_period_once(monkeypatch: pytest.MonkeyPat
     locked, release = threading.Event(), threading.Event()
     real_advance = cycles._advance
 
-    def slow_advance(subscription: Subscription, batch: Any, items: Any) -> None:
+    def slow_advance(subscription: Subscription, batch: Any, items: Any, usage: Any) -> None:
         # Beat holds the row lock while it prices; process must wait for it.
         if subscription.pk == target.pk and threading.current_thread().name == "beat":
             locked.set()
             release.wait(10)
-        real_advance(subscription, batch, items)
+        real_advance(subscription, batch, items, usage)
 
     monkeypatch.setattr(cycles, "_advance", slow_advance)
     outcome: dict[str, Any] = {}

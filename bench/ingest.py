@@ -1,0 +1,198 @@
+"""Usage event ingestion over real HTTP: `POST /events/bulk/` served by gunicorn.
+
+    python bench/ingest.py [--requests 60] [--clients 4] [--workers 3] [--full]
+
+Needs PostgreSQL (BENCH_DATABASE_URL, default a `billing_meterbench` database on
+127.0.0.1, created and migrated if missing). Starts gunicorn on a free loopback port,
+then `--clients` threads post `--requests` bodies of 1,000 events each, a third of every
+body being events already sent (duplicates, answered and not stored). Prints events per
+second (sent, and stored), then the same stored rows written by a bare COPY into a table
+shaped like the event table (its columns and indexes) in this run, and the ratio.
+`--full` runs the issue's size: 300 requests (300,000 events).
+"""
+
+import argparse
+import os
+import random
+import socket
+import subprocess
+import sys
+import threading
+import time
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+from bench.environment import ROOT, bench_environment, ensure_database
+
+DATABASE_URL = bench_environment(
+    "billing_meterbench", CELERY_BROKER_URL="memory://", API_THROTTLE_RATE="100000000/min"
+)
+PER_REQUEST = 1000
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def _bodies(requests: int, run: str) -> tuple[list[bytes], list[dict]]:
+    """Request bodies (a third of each body repeats earlier events) and the unique events."""
+    import orjson
+
+    rng = random.Random(7)
+    start = datetime(2026, 11, 1, tzinfo=UTC)
+    unique: list[dict] = []
+    bodies = []
+    fresh_per_request = PER_REQUEST - PER_REQUEST // 3
+    for r in range(requests):
+        fresh = [
+            {"event_id": f"{run}-{r}-{n}", "event_name": "api_call",
+             "customer": f"cus_bench{rng.randrange(1000)}",
+             "timestamp": (start + timedelta(seconds=rng.randrange(2_000_000))).isoformat(),
+             "properties": {"tokens": rng.randrange(1, 5000), "model": rng.choice("abc")}}
+            for n in range(fresh_per_request)
+        ]  # fmt: skip
+        unique += fresh
+        repeated = [rng.choice(unique) for _ in range(PER_REQUEST - fresh_per_request)]
+        events = fresh + repeated
+        rng.shuffle(events)
+        bodies.append(orjson.dumps({"events": events}))
+    return bodies, unique
+
+
+def _serve(port: int, workers: int) -> subprocess.Popen:
+    server = subprocess.Popen(
+        [sys.executable, "-m", "gunicorn", "config.wsgi", "-b", f"127.0.0.1:{port}",
+         "-w", str(workers), "--log-level", "warning"],
+        cwd=ROOT, env=os.environ.copy(),
+    )  # fmt: skip
+    for _ in range(100):
+        try:
+            socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
+            return server
+        except OSError:
+            time.sleep(0.1)
+    server.terminate()
+    raise SystemExit("gunicorn did not start")
+
+
+def _post_all(port: int, headers: dict, bodies: list[bytes], clients: int) -> float:
+    import httpx
+
+    queue = list(enumerate(bodies))
+    lock = threading.Lock()
+    failures: list[str] = []
+
+    def client() -> None:
+        with httpx.Client(base_url=f"http://127.0.0.1:{port}", headers=headers, timeout=60) as c:
+            while True:
+                with lock:
+                    if not queue:
+                        return
+                    _, body = queue.pop(0)
+                response = c.post("/events/bulk/", content=body)
+                if response.status_code != 202:
+                    failures.append(f"{response.status_code} {response.text[:200]}")
+
+    threads = [threading.Thread(target=client) for _ in range(clients)]
+    started = time.perf_counter()
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    elapsed = time.perf_counter() - started
+    if failures:
+        raise SystemExit(f"{len(failures)} requests failed, e.g. {failures[0]}")
+    return elapsed
+
+
+def _copy_seconds(workspace_id: str, unique: list[dict]) -> float:
+    """COPY the stored rows into a table with the event table's columns and indexes."""
+    import orjson
+    from django.db import connection, transaction
+
+    with transaction.atomic():
+        cursor = connection.cursor()
+        cursor.execute(
+            "CREATE TEMP TABLE bench_copy (LIKE metering_event_2026_11 INCLUDING ALL) "
+            "ON COMMIT DROP"
+        )
+        started = time.perf_counter()
+        with cursor.cursor.copy(
+            "COPY bench_copy (workspace_id, test_mode, event_id, event_name, customer_key, "
+            "timestamp, properties, received_at) FROM STDIN"
+        ) as copy:
+            now = datetime.now(UTC)
+            for e in unique:
+                copy.write_row([
+                    workspace_id, False, e["event_id"], e["event_name"], e["customer"],
+                    datetime.fromisoformat(e["timestamp"]), orjson.dumps(e["properties"]).decode(),
+                    now,
+                ])  # fmt: skip
+        elapsed = time.perf_counter() - started
+        transaction.set_rollback(True)
+    return elapsed
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--requests", type=int, default=60)
+    parser.add_argument("--clients", type=int, default=4)
+    parser.add_argument("--workers", type=int, default=3)
+    parser.add_argument("--full", action="store_true", help="300 requests (300,000 events)")
+    args = parser.parse_args()
+    requests = 300 if args.full else args.requests
+    ensure_database(DATABASE_URL)
+
+    import django
+
+    django.setup()
+    from django.contrib.auth import get_user_model
+    from django.db import connection
+    from django.utils import timezone
+
+    from billing.models import Membership
+    from billing.services.workspaces import api_token_issue, workspace_create
+
+    workspace = workspace_create(name="Bench metering", country_code="CL")
+    user = get_user_model().objects.create_user(username=f"bench-{workspace.id}")
+    Membership.objects.create(workspace=workspace, user=user, role=Membership.Role.OWNER)
+    key = api_token_issue(user=user, now=timezone.now()).key
+    headers = {"Authorization": f"Token {key}", "x-simple-workspace": workspace.id,
+               "Content-Type": "application/json"}  # fmt: skip
+    bodies, unique = _bodies(requests, run=workspace.id[-8:])
+    connection.close()  # gunicorn's workers open their own
+
+    port = _free_port()
+    server = _serve(port, args.workers)
+    try:
+        elapsed = _post_all(port, headers, bodies, args.clients)
+    finally:
+        server.terminate()
+        server.wait(timeout=30)
+
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT count(*) FROM metering_event WHERE workspace_id = %s", [workspace.id]
+        )
+        stored = cursor.fetchone()[0]
+    if stored != len(unique):
+        raise SystemExit(f"stored {stored} events, expected {len(unique)}")
+    copy = _copy_seconds(workspace.id, unique)
+    sent = requests * PER_REQUEST
+    print(f"HTTP bulk ingest: {requests} requests × {PER_REQUEST} events, {args.clients} clients, "
+          f"{args.workers} gunicorn workers")  # fmt: skip
+    print(
+        f"  {sent} events sent ({sent - stored} duplicates) in {elapsed:.2f} s: "
+        f"{sent / elapsed:,.0f} events/s sent, {stored / elapsed:,.0f} events/s stored"
+    )
+    print(f"Bare COPY of the {stored} stored rows: {copy:.2f} s, {stored / copy:,.0f} rows/s")
+    print(
+        f"Ratio (events sent per s over COPY rows per s): {(sent / elapsed) / (stored / copy):.0%}"
+    )
+
+
+if __name__ == "__main__":
+    main()

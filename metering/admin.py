@@ -1,0 +1,81 @@
+"""Meters, features, usage records, and events (read-only, searchable by customer and
+event_id). A meter's page shows each customer's usage this month."""
+
+from datetime import datetime
+from typing import Any
+
+from django.contrib import admin
+from django.http import HttpRequest
+from django.utils.html import format_html_join
+
+from billing.clock import clock_now_for
+from metering.models import Event, Feature, Meter, UsageRecord
+from metering.selectors import meter_spec
+from metering.store import Tenant, UsageQuery, event_store
+from metering.store.partitions import month_start
+
+
+class ReadOnlyAdmin(admin.ModelAdmin):
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+
+@admin.register(Meter)
+class MeterAdmin(admin.ModelAdmin):
+    list_display = ["id", "name", "event_name", "aggregation", "field", "workspace", "test_mode"]
+    list_filter = ["aggregation", "test_mode"]
+    search_fields = ["id", "name", "event_name"]
+    readonly_fields = ["usage_this_month"]
+
+    @admin.display(description="Usage this month, per customer key (top 50)")
+    def usage_this_month(self, meter: Meter) -> str:
+        if meter.pk is None:
+            return "-"
+        now = clock_now_for(meter)
+        start = datetime.combine(month_start(now.date()), datetime.min.time(), now.tzinfo)
+        keys = (
+            Event.objects.filter(
+                workspace_id=meter.workspace_id,
+                test_mode=meter.test_mode,
+                event_name=meter.event_name,
+                timestamp__gte=start,
+            )
+            .values_list("customer_key", flat=True)
+            .distinct()[:50]
+        )
+        tenant = Tenant(workspace_id=meter.workspace_id, test_mode=meter.test_mode)
+        rows = []
+        for key in keys:
+            query = UsageQuery(meter=meter_spec(meter), customer_keys=(key,), start=start, end=now)
+            rows.append((key, event_store().usage(tenant=tenant, query=query)[0].value))
+        if not rows:
+            return "No events this month."
+        return format_html_join("", "<div>{}: {}</div>", rows)
+
+
+@admin.register(Feature)
+class FeatureAdmin(admin.ModelAdmin):
+    list_display = ["id", "key", "name", "feature_type", "meter", "workspace", "test_mode"]
+    list_filter = ["feature_type", "test_mode"]
+    search_fields = ["id", "key", "name"]
+    raw_id_fields = ["meter"]
+
+
+@admin.register(Event)
+class EventAdmin(ReadOnlyAdmin):
+    list_display = ["event_id", "event_name", "customer_key", "timestamp", "workspace", "test_mode"]
+    list_filter = ["test_mode"]
+    search_fields = ["=event_id", "=customer_key", "event_name"]
+    show_full_result_count = False  # a count over millions of events is not worth it
+
+
+@admin.register(UsageRecord)
+class UsageRecordAdmin(ReadOnlyAdmin):
+    list_display = ["id", "subscription", "plan", "quantity", "date_time", "creation_scheme"]
+    search_fields = ["=id", "=subscription__id"]

@@ -1,0 +1,98 @@
+"""Meters and features: create, change, delete. A meter a plan or feature uses is not
+deleted (409), and its event name and aggregation stay as they are once a plan bills by
+it: changing them would change what past periods count."""
+
+from typing import Any
+
+from django.db import transaction
+
+from billing.errors import DomainError, InvalidInput
+from billing.models import Workspace
+from catalog.models import Plan
+from metering.choices import FIELD_AGGREGATIONS, FeatureType
+from metering.models import Feature, Meter
+
+# Fields that decide what a meter counts.
+_COUNTING_FIELDS = ("event_name", "aggregation", "field", "filters")
+
+
+def _meter_validate(meter: Meter) -> None:
+    if meter.aggregation in FIELD_AGGREGATIONS and not meter.field:
+        raise InvalidInput({"field": [f"Required: {meter.aggregation} aggregates a property."]})
+
+
+def _plans_using(meter: Meter) -> bool:
+    return Plan.objects.filter(
+        workspace_id=meter.workspace_id, test_mode=meter.test_mode, meter_id=meter.pk
+    ).exists()
+
+
+@transaction.atomic
+def meter_create(*, workspace: Workspace, test_mode: bool, **fields: Any) -> Meter:
+    meter = Meter(workspace=workspace, test_mode=test_mode, **fields)
+    _meter_validate(meter)
+    meter.save()
+    return meter
+
+
+@transaction.atomic
+def meter_update(*, meter: Meter, **fields: Any) -> Meter:
+    meter = Meter.objects.select_for_update().get(pk=meter.pk)
+    changes = {name for name in _COUNTING_FIELDS if name in fields}
+    changed = {name for name in changes if getattr(meter, name) != fields[name]}
+    if changed and _plans_using(meter):
+        raise DomainError(
+            "meter_in_use",
+            f"Meter {meter.pk} prices a plan: {', '.join(sorted(changed))} cannot change. "
+            "Create a new meter and point the plan at it.",
+        )
+    for name, value in fields.items():
+        setattr(meter, name, value)
+    _meter_validate(meter)
+    meter.save()
+    return meter
+
+
+@transaction.atomic
+def meter_delete(*, meter: Meter) -> None:
+    if _plans_using(meter) or meter.features.exists():
+        raise DomainError(
+            "meter_in_use",
+            f"Meter {meter.pk} is used by a plan or a feature; remove it from them first.",
+        )
+    meter.delete()
+
+
+def _feature_validate(feature: Feature) -> None:
+    if feature.feature_type == FeatureType.METERED and feature.meter_id is None:
+        raise InvalidInput({"meter": ["A metered feature needs a meter."]})
+    if feature.feature_type != FeatureType.METERED and feature.meter_id is not None:
+        raise InvalidInput({"meter": ["Only metered features have a meter."]})
+    duplicate = Feature.objects.filter(
+        workspace_id=feature.workspace_id, test_mode=feature.test_mode, key=feature.key
+    ).exclude(pk=feature.pk)
+    if duplicate.exists():
+        raise InvalidInput({"key": [f"A feature with key {feature.key!r} exists."]})
+
+
+@transaction.atomic
+def feature_create(*, workspace: Workspace, test_mode: bool, **fields: Any) -> Feature:
+    feature = Feature(workspace=workspace, test_mode=test_mode, **fields)
+    _feature_validate(feature)
+    feature.save()
+    return feature
+
+
+@transaction.atomic
+def feature_update(*, feature: Feature, **fields: Any) -> Feature:
+    feature = Feature.objects.select_for_update().get(pk=feature.pk)
+    for name, value in fields.items():
+        setattr(feature, name, value)
+    _feature_validate(feature)
+    feature.save()
+    return feature
+
+
+@transaction.atomic
+def feature_delete(*, feature: Feature) -> None:
+    feature.delete()

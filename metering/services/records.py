@@ -1,0 +1,70 @@
+"""Piriod's usage records (`/usages/`): a quantity reported on a metered subscription
+line. Each is stored as a record (for the API) and as an event (for the aggregation the
+cycle bills by), in one transaction; the event's id is the record's, so it is counted
+once."""
+
+from datetime import datetime
+from decimal import Decimal
+
+from django.db import transaction
+
+from billing.errors import InvalidInput
+from billing.models import Workspace
+from metering.choices import CreationScheme, UsageAction
+from metering.models import UsageRecord
+from metering.services.usage import USAGE_RECORD_EVENT, USAGE_RECORD_FIELD
+from metering.store import NewEvent, Tenant, event_store
+from subscriptions.models import SubscriptionLine
+from subscriptions.usage import is_metered
+
+
+@transaction.atomic
+def usage_record_create(
+    *,
+    workspace: Workspace,
+    test_mode: bool,
+    subscription_line: SubscriptionLine,
+    quantity: Decimal,
+    date_time: datetime | None = None,
+    creation_scheme: str = CreationScheme.MANUAL,
+    action: str = UsageAction.INCREMENT,
+    metadata: dict | None = None,
+    now: datetime,
+) -> UsageRecord:
+    plan = subscription_line.plan
+    if not is_metered(plan):
+        raise InvalidInput(
+            {"subscription_line": [f"Plan {plan.pk} is licensed: it bills its quantity, not "
+                                   "usage. Record usage on a line of a metered plan."]}
+        )  # fmt: skip
+    if plan.meter_id is not None:
+        raise InvalidInput(
+            {"subscription_line": [f"Plan {plan.pk} is billed by meter {plan.meter_id}: send "
+                                   "its events to /events/ instead."]}
+        )  # fmt: skip
+    record = UsageRecord.objects.create(
+        workspace=workspace,
+        test_mode=test_mode,
+        subscription_id=subscription_line.subscription_id,
+        subscription_line=subscription_line,
+        plan=plan,
+        quantity=quantity,
+        date_time=date_time or now,
+        creation_scheme=creation_scheme,
+        action=action,
+        metadata=metadata or {},
+    )
+    event = NewEvent(
+        event_id=record.pk,
+        event_name=USAGE_RECORD_EVENT + plan.pk,
+        customer_key=subscription_line.subscription_id,
+        timestamp=record.date_time,
+        # As text: a JSON number would pass through a float on its way to the store.
+        properties={USAGE_RECORD_FIELD: str(quantity)},
+    )
+    event_store().insert(
+        tenant=Tenant(workspace_id=workspace.pk, test_mode=test_mode),
+        events=[event],
+        received_at=now,
+    )
+    return record

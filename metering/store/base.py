@@ -1,0 +1,84 @@
+"""The event store's interface: what is written, what is asked, and the `EventStore`
+protocol both implementations follow."""
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from decimal import Decimal
+from typing import Any, Protocol
+
+
+@dataclass(frozen=True)
+class NewEvent:
+    event_id: str
+    event_name: str
+    customer_key: str
+    timestamp: datetime
+    properties: dict[str, Any]
+
+
+@dataclass(frozen=True)
+class MeterSpec:
+    """What a meter aggregates: events named `event_name` whose filtered properties match,
+    by `aggregation` over the property `field`."""
+
+    event_name: str
+    aggregation: str
+    field: str = ""
+    # ((key, (value, …)), …): each key's property, as text, is one of its values.
+    filters: tuple[tuple[str, tuple[str, ...]], ...] = ()
+
+
+@dataclass(frozen=True)
+class Window:
+    """One customer's events in [start, end), reported under `key`. A customer known by
+    several keys (its id and its reference) has one window per key with the same `key`."""
+
+    key: str
+    customer_keys: tuple[str, ...]
+    start: datetime
+    end: datetime
+
+
+@dataclass(frozen=True)
+class UsageQuery:
+    meter: MeterSpec
+    customer_keys: tuple[str, ...]
+    start: datetime
+    end: datetime
+    # None, "day" (in `timezone`) or "property" (grouped by `group_property`'s text).
+    group_by: str | None = None
+    group_property: str = ""
+    timezone: str = "UTC"
+
+
+@dataclass(frozen=True)
+class UsageRow:
+    group: str | None
+    value: Decimal
+
+
+@dataclass(frozen=True)
+class Tenant:
+    workspace_id: str
+    test_mode: bool
+
+
+class EventStore(Protocol):
+    def insert(
+        self, *, tenant: Tenant, events: Sequence[NewEvent], received_at: datetime
+    ) -> set[str]:
+        """Store the events whose event_id the tenant has never sent; return those ids.
+        `events` hold no event_id twice."""
+        ...
+
+    def usage(self, *, tenant: Tenant, query: UsageQuery) -> list[UsageRow]:
+        """The meter's value over the window, one row per group (one row, group None,
+        when ungrouped; no row for a group without events)."""
+        ...
+
+    def usage_windows(
+        self, *, tenant: Tenant, meter: MeterSpec, windows: Sequence[Window]
+    ) -> dict[str, Decimal]:
+        """The meter's value in each window, in one query; a window without events is 0."""
+        ...

@@ -1,0 +1,242 @@
+"""The ClickHouse event store, for volumes one PostgreSQL cannot hold
+(EVENTS_BACKEND=clickhouse, CLICKHOUSE_URL=http://user:password@host:8123/database).
+
+One MergeTree table ordered like the PostgreSQL index (tenant, customer, event name,
+time) and partitioned by month. ClickHouse has no unique constraint: a batch's ids are
+looked up before the insert, so a resent event is answered `duplicate` and not stored;
+two requests racing with the same new id may both store it, so every aggregation reads
+each event_id once (the first received, `LIMIT 1 BY event_id`) and the count stays exact.
+
+The SQL is written once, with server-side parameters (`{name:Type}`), and runs through a
+`Client`: clickhouse-connect's over HTTP, or chdb's in-process engine (tests, and a
+developer without a server).
+"""
+
+from collections.abc import Sequence
+from datetime import UTC, datetime
+from decimal import Decimal
+from typing import Any, Protocol
+
+import orjson
+
+from metering.choices import Aggregation
+from metering.store.base import MeterSpec, NewEvent, Tenant, UsageQuery, UsageRow, Window
+from metering.store.postgres import json_number
+
+TABLE = "metering_events"
+SCHEMA = f"""
+CREATE TABLE IF NOT EXISTS {TABLE} (
+    workspace_id String,
+    test_mode Bool,
+    event_id String,
+    event_name LowCardinality(String),
+    customer_key String,
+    timestamp DateTime64(6, 'UTC'),
+    properties String,
+    received_at DateTime64(6, 'UTC'),
+    INDEX event_id_index event_id TYPE bloom_filter GRANULARITY 4
+) ENGINE = MergeTree
+PARTITION BY toYYYYMM(timestamp)
+ORDER BY (workspace_id, test_mode, customer_key, event_name, timestamp)
+"""
+COLUMNS = [
+    "workspace_id", "test_mode", "event_id", "event_name", "customer_key", "timestamp",
+    "properties", "received_at",
+]  # fmt: skip
+# Decimals of a property read as a number.
+SCALE = 12
+
+
+class Client(Protocol):
+    def rows(self, sql: str, parameters: dict[str, Any]) -> list[tuple[Any, ...]]: ...
+
+    def insert(self, table: str, rows: list[list[Any]], columns: list[str]) -> None: ...
+
+
+def timestamp_text(value: datetime) -> str:
+    """A DateTime64(6, 'UTC') parameter: every microsecond, in UTC."""
+    return value.astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S.%f")
+
+
+class ConnectClient:
+    """clickhouse-connect over HTTP."""
+
+    def __init__(self, client: Any) -> None:
+        self.client = client
+
+    def rows(self, sql: str, parameters: dict[str, Any]) -> list[tuple[Any, ...]]:
+        return list(self.client.query(sql, parameters=parameters).result_rows)
+
+    def insert(self, table: str, rows: list[list[Any]], columns: list[str]) -> None:
+        self.client.insert(table, rows, column_names=columns)
+
+
+def client_from_url(url: str) -> Client:
+    import clickhouse_connect
+
+    client = ConnectClient(clickhouse_connect.get_client(dsn=url))
+    client.client.command(SCHEMA)
+    return client
+
+
+def _property_text(key: str) -> str:
+    """A property as text, as PostgreSQL's `->>` gives it (NULL when absent)."""
+    return (
+        f"if(JSONHas(e.properties, {key}), if(JSONType(e.properties, {key}) = 'String', "
+        f"JSONExtractString(e.properties, {key}), JSONExtractRaw(e.properties, {key})), NULL)"
+    )
+
+
+def _number(key: str) -> str:
+    """A property as a number: a JSON number or a string holding a plain decimal."""
+    return (
+        f"multiIf(JSONType(e.properties, {key}) IN ('Int64', 'UInt64', 'Double'), "
+        f"toDecimal128OrNull(JSONExtractRaw(e.properties, {key}), {SCALE}), "
+        f"JSONType(e.properties, {key}) = 'String' AND "
+        f"match(trimBoth(JSONExtractString(e.properties, {key})), '^-?[0-9]+(\\\\.[0-9]+)?$'), "
+        f"toDecimal128OrNull(trimBoth(JSONExtractString(e.properties, {key})), {SCALE}), NULL)"
+    )
+
+
+def _value(meter: MeterSpec) -> str:
+    number = _number("{field:String}")
+    if meter.aggregation == Aggregation.COUNT:
+        return "toDecimal128(count(), 0)"
+    if meter.aggregation == Aggregation.SUM:
+        return f"coalesce(sum({number}), 0)"
+    if meter.aggregation == Aggregation.MAX:
+        return f"coalesce(max({number}), 0)"
+    if meter.aggregation == Aggregation.UNIQUE_COUNT:
+        return f"toDecimal128(uniqExact({_property_text('{field:String}')}), 0)"
+    if meter.aggregation == Aggregation.LATEST:
+        # Ties on timestamp go to the greatest event_id, as in PostgreSQL.
+        return f"coalesce(argMaxIf({number}, (e.timestamp, e.event_id), isNotNull({number})), 0)"
+    raise ValueError(f"unknown aggregation {meter.aggregation!r}")
+
+
+def _filters(meter: MeterSpec, parameters: dict[str, Any]) -> str:
+    sql = ""
+    for n, (key, values) in enumerate(meter.filters):
+        parameters[f"filter_key_{n}"] = key
+        parameters[f"filter_values_{n}"] = list(values)
+        text = _property_text(f"{{filter_key_{n}:String}}")
+        sql += f" AND {text} IN {{filter_values_{n}:Array(String)}}"
+    return sql
+
+
+def _events(customer_keys: str) -> str:
+    """The tenant's events of one name for some customers, each event_id once."""
+    return (
+        f"SELECT * FROM {TABLE} WHERE workspace_id = {{workspace:String}} "
+        f"AND test_mode = {{test_mode:Bool}} AND event_name = {{event_name:String}} "
+        f"AND customer_key IN {customer_keys} "
+        "AND timestamp >= {start:DateTime64(6, 'UTC')} AND timestamp < {end:DateTime64(6, 'UTC')} "
+        "ORDER BY received_at LIMIT 1 BY event_id"
+    )
+
+
+def _decimal(value: Any) -> Decimal:
+    return Decimal(str(value)).normalize() if value is not None else Decimal(0)
+
+
+class ClickHouseEventStore:
+    def __init__(self, client: Client) -> None:
+        self.client = client
+
+    def insert(
+        self, *, tenant: Tenant, events: Sequence[NewEvent], received_at: datetime
+    ) -> set[str]:
+        if not events:
+            return set()
+        seen = self.client.rows(
+            f"SELECT DISTINCT event_id FROM {TABLE} WHERE workspace_id = {{workspace:String}} "
+            "AND test_mode = {test_mode:Bool} AND event_id IN {ids:Array(String)}",
+            {"workspace": tenant.workspace_id, "test_mode": tenant.test_mode,
+             "ids": [e.event_id for e in events]},
+        )  # fmt: skip
+        known = {row[0] for row in seen}
+        fresh = [event for event in events if event.event_id not in known]
+        if fresh:
+            self.client.insert(
+                TABLE,
+                [
+                    [
+                        tenant.workspace_id,
+                        tenant.test_mode,
+                        e.event_id,
+                        e.event_name,
+                        e.customer_key,
+                        e.timestamp.astimezone(UTC),
+                        orjson.dumps(e.properties, default=json_number).decode(),
+                        received_at.astimezone(UTC),
+                    ]
+                    for e in fresh
+                ],
+                COLUMNS,
+            )
+        return {event.event_id for event in fresh}
+
+    def _parameters(self, tenant: Tenant, meter: MeterSpec) -> dict[str, Any]:
+        return {
+            "workspace": tenant.workspace_id,
+            "test_mode": tenant.test_mode,
+            "event_name": meter.event_name,
+            "field": meter.field,
+        }
+
+    def usage(self, *, tenant: Tenant, query: UsageQuery) -> list[UsageRow]:
+        parameters = self._parameters(tenant, query.meter)
+        parameters.update(
+            keys=list(query.customer_keys),
+            start=timestamp_text(query.start),
+            end=timestamp_text(query.end),
+        )
+        group = "CAST(NULL AS Nullable(String))"
+        if query.group_by == "day":
+            group = "formatDateTime(toTimeZone(e.timestamp, {timezone:String}), '%Y-%m-%d')"
+            parameters["timezone"] = query.timezone
+        elif query.group_by == "property":
+            group = _property_text("{group_property:String}")
+            parameters["group_property"] = query.group_property
+        filters = _filters(query.meter, parameters)
+        sql = (
+            f"SELECT {group} AS grp, {_value(query.meter)} AS value "
+            f"FROM ({_events('{keys:Array(String)}')}) AS e WHERE 1 {filters} "
+            "GROUP BY grp ORDER BY grp"
+        )
+        rows = [UsageRow(group=g, value=_decimal(v)) for g, v in self.client.rows(sql, parameters)]
+        if query.group_by is None and not rows:
+            return [UsageRow(group=None, value=Decimal(0))]
+        return rows
+
+    def usage_windows(
+        self, *, tenant: Tenant, meter: MeterSpec, windows: Sequence[Window]
+    ) -> dict[str, Decimal]:
+        result = {window.key: Decimal(0) for window in windows}
+        rows = [(w.key, key, w.start, w.end) for w in windows for key in w.customer_keys]
+        if not rows:
+            return result
+        parameters = self._parameters(tenant, meter)
+        parameters.update(
+            window_keys=[row[0] for row in rows],
+            keys=[row[1] for row in rows],
+            starts=[timestamp_text(row[2]) for row in rows],
+            ends=[timestamp_text(row[3]) for row in rows],
+            start=timestamp_text(min(row[2] for row in rows)),
+            end=timestamp_text(max(row[3] for row in rows)),
+        )
+        filters = _filters(meter, parameters)
+        sql = (
+            f"SELECT w.key, {_value(meter)} AS value "
+            f"FROM ({_events('{keys:Array(String)}')}) AS e "
+            "INNER JOIN (SELECT w.1 AS key, w.2 AS customer_key, "
+            "toDateTime64(w.3, 6, 'UTC') AS start_at, toDateTime64(w.4, 6, 'UTC') AS end_at "
+            "FROM (SELECT arrayJoin(arrayZip({window_keys:Array(String)}, {keys:Array(String)}, "
+            "{starts:Array(String)}, {ends:Array(String)})) AS w)) AS w "
+            "ON e.customer_key = w.customer_key "
+            f"WHERE e.timestamp >= w.start_at AND e.timestamp < w.end_at {filters} "
+            "GROUP BY w.key"
+        )
+        for key, value in self.client.rows(sql, parameters):
+            result[key] = _decimal(value)
+        return result

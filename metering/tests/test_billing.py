@@ -1,0 +1,260 @@
+"""Cycle invoices carry the usage of the period just ended, priced by the plan's tiers,
+once per period (G4) even after a crash mid-batch; late events never change them."""
+
+from datetime import datetime
+from decimal import Decimal
+from typing import Any
+
+import pytest
+
+from billing.clock import clock_now
+from billing.models import Workspace
+from invoices.models import CreditNote, Invoice
+from metering.choices import CreationScheme
+from metering.models import Meter
+from metering.services.events import events_ingest
+from metering.services.records import usage_record_create
+from subscriptions import services
+from subscriptions.models import BilledPeriod, Subscription
+from subscriptions.services import cycles
+from subscriptions.tests.helpers import (
+    customer_of,
+    graduated_plan_of,
+    plan_of,
+    santiago,
+    subscribe,
+    workspace_at,
+)
+from tests.conftest import make_tenant
+
+D = Decimal
+START = santiago(2026, 1, 10, 9, 0)
+DUE = santiago(2026, 2, 10, 9, 0)
+
+
+def _meter(workspace: Workspace) -> Meter:
+    return Meter.objects.create(
+        workspace=workspace, test_mode=True, name="Tokens", event_name="tokens",
+        aggregation="sum", field="tokens",
+    )  # fmt: skip
+
+
+def _send(workspace: Workspace, customer: str, *events: tuple[str, datetime, int]) -> Any:
+    return events_ingest(
+        workspace=workspace, test_mode=True, now=clock_now(workspace=workspace, test_mode=True),
+        events=[{"event_id": event_id, "event_name": "tokens", "customer": customer,
+                 "timestamp": at.isoformat(), "properties": {"tokens": tokens}}
+                for event_id, at, tokens in events],
+    )  # fmt: skip
+
+
+def _move_clock(workspace: Workspace, at: datetime) -> None:
+    Workspace.objects.filter(pk=workspace.pk).update(test_clock_at=at)
+    workspace.test_clock_at = at
+
+
+def _bill(batch_size: int = 500) -> int:
+    return cycles.cycle_run(clock=clock_now, now=DUE, batch_size=batch_size)
+
+
+def _lines(invoice: Invoice) -> list[tuple[str, str, Decimal, Decimal]]:
+    return [
+        (line.name, line.description, line.quantity, line.total)
+        for line in invoice.lines.order_by("position")
+    ]
+
+
+@pytest.mark.django_db
+def test_a_cycle_bills_the_fixed_fee_ahead_and_the_usage_just_ended():
+    workspace = workspace_at(START)
+    meter = _meter(workspace)
+    fixed = plan_of(workspace, 10000, name="Base")
+    metered = graduated_plan_of(workspace, name="Tokens", usage_scheme="metered",
+                                meter_id=meter.id)  # fmt: skip
+    customer = customer_of(workspace)
+    subscription = subscribe(workspace, START, [(fixed, 1), (metered, 1)], customer=customer)
+    first = Invoice.objects.get(subscription_id=subscription.id)
+    assert [line[0] for line in _lines(first)] == ["Base"]  # no period has ended yet
+
+    _move_clock(workspace, DUE)
+    _send(
+        workspace, customer.id,
+        ("a", santiago(2026, 1, 9, 23, 59), 999_999),  # before the period
+        ("b", santiago(2026, 1, 10, 0, 0), 345),  # its first instant
+        ("c", santiago(2026, 1, 20, 12, 0), 12_000),
+        ("d", santiago(2026, 2, 10, 0, 0), 999_999),  # the next period's first instant
+    )  # fmt: skip
+    assert _bill() == 1
+
+    invoice = Invoice.objects.get(subscription_id=subscription.id, period_start="2026-02-10")
+    # 12,345 tokens, graduated: 1,000 × 1 + 1,000 flat, 9,000 × 0.8, 2,345 × 0.5
+    # = 2,000 + 7,200 + 1,172.5 = 10,372.5 → 10,373 pesos.
+    assert _lines(invoice) == [
+        ("Base", "2026-02-10 – 2026-03-09", D(1), D(10000)),
+        ("Tokens (usage)", "2026-01-10 – 2026-02-09", D(12345), D(10373)),
+    ]
+    assert invoice.status == "finalized"
+    assert (invoice.amount, invoice.tax, invoice.total) == (D(20373), D(3871), D(24244))
+
+
+@pytest.mark.django_db
+def test_zero_usage_bills_zero():
+    workspace = workspace_at(START)
+    metered = graduated_plan_of(workspace, name="Tokens", usage_scheme="metered",
+                                meter_id=_meter(workspace).id)  # fmt: skip
+    fixed = plan_of(workspace, 5000, name="Base")
+    subscription = subscribe(workspace, START, [(fixed, 1), (metered, 1)])
+    _move_clock(workspace, DUE)
+    _bill()
+    invoice = Invoice.objects.get(subscription_id=subscription.id, period_start="2026-02-10")
+    assert _lines(invoice)[1] == ("Tokens (usage)", "2026-01-10 – 2026-02-09", D(0), D(0))
+    assert invoice.amount == D(5000)
+
+
+@pytest.mark.django_db
+def test_usage_records_feed_a_metered_plan_without_a_meter():
+    workspace = workspace_at(START)
+    per_unit = plan_of(workspace, 150, name="Calls", usage_scheme="metered")
+    peak = plan_of(workspace, 1000, name="Seats", usage_scheme="metered",
+                   usage_aggregation="max")  # fmt: skip
+    subscription = subscribe(workspace, START, [(per_unit, 1), (peak, 1)])
+    calls, seats = subscription.lines.order_by("position")
+    records = [
+        (calls, "10", santiago(2026, 1, 11)), (calls, "2.5", santiago(2026, 2, 9, 23, 59)),
+        (seats, "3", santiago(2026, 1, 12)), (seats, "7", santiago(2026, 1, 15)),
+        (seats, "4", santiago(2026, 1, 30)),
+        (calls, "99", santiago(2026, 2, 10)), (seats, "99", santiago(2026, 1, 9)),  # outside
+    ]  # fmt: skip
+    for line, quantity, when in records:
+        usage_record_create(
+            workspace=workspace, test_mode=True, subscription_line=line, quantity=D(quantity),
+            date_time=when, creation_scheme=CreationScheme.AUTOMATIC, now=START,
+        )  # fmt: skip
+    _move_clock(workspace, DUE)
+    _bill()
+    invoice = Invoice.objects.get(subscription_id=subscription.id, period_start="2026-02-10")
+    assert _lines(invoice) == [
+        ("Calls (usage)", "2026-01-10 – 2026-02-09", D("12.5"), D(1875)),
+        ("Seats (usage)", "2026-01-10 – 2026-02-09", D(7), D(7000)),
+    ]
+
+
+@pytest.mark.django_db(transaction=True, serialized_rollback=True)
+def test_a_crash_mid_batch_then_a_rerun_bills_each_usage_once(monkeypatch):
+    workspace = workspace_at(START)
+    meter = _meter(workspace)
+    metered = plan_of(workspace, 2, name="Tokens", usage_scheme="metered", meter_id=meter.id)
+    customers = [customer_of(workspace) for _ in range(10)]
+    subscriptions = [subscribe(workspace, START, [(metered, 1)], customer=c) for c in customers]
+    _move_clock(workspace, DUE)
+    for n, customer in enumerate(customers):
+        _send(workspace, customer.id, (f"t{n}", santiago(2026, 1, 15), 100 + n))
+    real_issue = cycles._issue
+    calls = {"n": 0}
+
+    def crash_on_the_second_batch(batch: Any) -> Any:
+        calls["n"] += 1
+        periods = real_issue(batch)
+        if calls["n"] == 2:
+            raise SystemExit("worker killed")  # the process dies before commit
+        return periods
+
+    monkeypatch.setattr(cycles, "_issue", crash_on_the_second_batch)
+    with pytest.raises(SystemExit):
+        _bill(batch_size=4)
+    monkeypatch.setattr(cycles, "_issue", real_issue)
+    assert _bill(batch_size=4) == 6
+    assert _bill(batch_size=4) == 0
+
+    for n, subscription in enumerate(subscriptions):
+        periods = BilledPeriod.objects.filter(subscription=subscription)
+        assert sorted(p.period_start.isoformat() for p in periods) == ["2026-01-10", "2026-02-10"]
+        invoice = Invoice.objects.get(subscription_id=subscription.id, period_start="2026-02-10")
+        assert _lines(invoice) == [
+            ("Tokens (usage)", "2026-01-10 – 2026-02-09", D(100 + n), D(2 * (100 + n)))
+        ]
+
+
+@pytest.mark.django_db
+def test_a_late_event_is_reported_and_the_invoice_stays():
+    workspace = workspace_at(START)
+    metered = plan_of(workspace, 1, name="Tokens", usage_scheme="metered",
+                      meter_id=_meter(workspace).id)  # fmt: skip
+    customer = customer_of(workspace)
+    subscription = subscribe(workspace, START, [(metered, 1)], customer=customer)
+    _move_clock(workspace, DUE)
+    _send(workspace, customer.id, ("on-time", santiago(2026, 1, 15), 40))
+    _bill()
+    invoice = Invoice.objects.get(subscription_id=subscription.id, period_start="2026-02-10")
+    total = invoice.total
+
+    report = _send(workspace, customer.id, ("late", santiago(2026, 1, 20), 60))
+    assert [(r.status, r.late) for r in report.results] == [("accepted", True)]
+    invoice.refresh_from_db()
+    assert invoice.total == total
+    assert _lines(invoice)[0][2] == D(40)
+
+
+@pytest.mark.django_db
+def test_the_upcoming_invoice_shows_the_usage_so_far_priced():
+    tenant = make_tenant(test_mode=True)
+    workspace = tenant.workspace
+    _move_clock(workspace, START)
+    meter = _meter(workspace)
+    fixed = plan_of(workspace, 10000, name="Base")
+    metered = graduated_plan_of(workspace, name="Tokens", usage_scheme="metered",
+                                meter_id=meter.id)  # fmt: skip
+    customer = customer_of(workspace)
+    subscription = subscribe(workspace, START, [(fixed, 1), (metered, 1)], customer=customer)
+    _move_clock(workspace, santiago(2026, 1, 25, 12, 0))
+    _send(workspace, customer.id, ("a", santiago(2026, 1, 12), 1500),
+          ("b", santiago(2026, 1, 25, 11), 500))  # fmt: skip
+
+    response = tenant.client.get(f"/subscriptions/{subscription.id}/upcoming/")
+    assert response.status_code == 200, response.json()
+    body = response.json()
+    assert (body["period_start"], body["usage_start"], body["usage_until"]) == (
+        "2026-02-10", "2026-01-10", "2026-01-25T15:00:00Z"
+    )  # fmt: skip
+    # 2,000 tokens: 1,000 × 1 + 1,000 flat, 1,000 × 0.8 = 2,800.
+    assert [(line["name"], Decimal(str(line["total"]))) for line in body["lines"]] == [
+        ("Base", D(10000)), ("Tokens (usage)", D(2800))
+    ]  # fmt: skip
+    assert Decimal(str(body["total"])) == D("15232")  # 12,800 + 19 % IVA
+    assert not Invoice.objects.filter(subscription_id=subscription.id, period_start="2026-02-10")
+
+
+@pytest.mark.django_db
+def test_a_cancelled_subscription_has_no_upcoming_invoice():
+    tenant = make_tenant(test_mode=True)
+    _move_clock(tenant.workspace, START)
+    subscription = subscribe(tenant.workspace, START, [(plan_of(tenant.workspace), 1)])
+    Subscription.objects.filter(pk=subscription.pk).update(status="cancelled")
+    response = tenant.client.get(f"/subscriptions/{subscription.id}/upcoming/")
+    assert response.status_code == 409
+    assert response.json()["code"] == "subscription_not_billing"
+
+
+@pytest.mark.django_db
+def test_a_metered_line_changed_mid_period_is_not_prorated():
+    workspace = workspace_at(START)
+    fixed = plan_of(workspace, 10000, name="Base")
+    metered = graduated_plan_of(workspace, name="Tokens", usage_scheme="metered",
+                                meter_id=_meter(workspace).id)  # fmt: skip
+    subscription = subscribe(workspace, START, [(fixed, 1), (metered, 1)])
+    later = santiago(2026, 1, 20, 9, 0)
+    _move_clock(workspace, later)
+    services.subscription_update(
+        subscription=subscription, now=later,
+        lines=[{"plan": fixed, "quantity": D(2)}],  # the metered line goes, a seat comes
+    )  # fmt: skip
+    prorations = Invoice.objects.filter(subscription_id=subscription.id).exclude(
+        period_start="2026-01-10"
+    )
+    assert [line.name for p in prorations for line in p.lines.all()] == [
+        f"Remaining time on {fixed.name}"
+    ]
+    notes = CreditNote.objects.filter(invoice__subscription_id=subscription.id)
+    assert [line.name for note in notes for line in note.lines.all()] == [
+        f"Unused time on {fixed.name}"
+    ]

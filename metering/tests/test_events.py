@@ -1,0 +1,173 @@
+"""Ingesting events: one and in bulk, exactly once (G5), unknown customers, bad input."""
+
+from datetime import UTC, date, datetime
+from decimal import Decimal
+
+import pytest
+from django.db import connection
+
+from metering.tests.helpers import meter_of, post_bulk, usage
+from subscriptions import services
+from subscriptions.models import BilledPeriod
+from tests.factories import CustomerFactory, InvoiceFactory, PlanFactory
+
+pytestmark = pytest.mark.django_db
+
+
+def _event(n: int, customer: str, **fields):
+    return {"event_id": f"e{n}", "event_name": "api_call", "customer": customer,
+            "timestamp": "2026-01-10T12:00:00Z", "properties": {"tokens": n}, **fields}  # fmt: skip
+
+
+def _stored(tenant) -> int:
+    # Django does not flush this table after transactional tests: count the tenant's rows.
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT count(*) FROM metering_event WHERE workspace_id = %s", [tenant.workspace.id]
+        )
+        return cursor.fetchone()[0]
+
+
+def test_one_event_then_its_duplicate(tenant):
+    customer = CustomerFactory(workspace=tenant.workspace)
+    first = tenant.client.post("/events/", _event(1, customer.id), format="json")
+    assert first.status_code == 202, first.json()
+    assert first.json()["results"][0]["status"] == "accepted"
+    assert first.json()["results"][0]["customer_found"] is True
+    again = tenant.client.post("/events/", _event(1, customer.id, timestamp="2026-01-11T00:00:00Z"),
+                               format="json")  # fmt: skip
+    assert again.status_code == 202
+    assert again.json()["results"][0]["status"] == "duplicate"
+    assert _stored(tenant) == 1
+
+
+def test_a_single_event_keeps_an_exact_decimal_property(tenant):
+    # The single-event route parses fractions as Decimals; they are stored exactly.
+    meter = meter_of(tenant, aggregation="sum", field="tokens")
+    for n, tokens in enumerate(["12345678901234567.89", "0.11"]):
+        body = (
+            f'{{"event_id": "d{n}", "event_name": "api_call", "customer": "c", '
+            f'"timestamp": "2026-01-10T12:00:00Z", "properties": {{"tokens": {tokens}}}}}'
+        )
+        response = tenant.client.post("/events/", body, content_type="application/json")
+        assert response.status_code == 202, response.content
+    assert usage(tenant, meter, "c") == Decimal("12345678901234568.00")
+
+
+def test_a_bulk_answers_each_event(tenant):
+    customer = CustomerFactory(workspace=tenant.workspace, reference="crm-7")
+    events = [
+        _event(1, customer.id),
+        _event(2, "crm-7"),
+        _event(1, customer.id),  # again in the same batch
+        {"event_id": "e3", "event_name": "api_call"},  # no customer
+        _event(4, customer.id, timestamp="2099-01-01T00:00:00Z"),
+        _event(5, customer.id, timestamp="2026-01-10 12:00"),  # no offset
+        _event(6, "nobody-yet"),
+        _event(7, customer.id, colour="blue"),
+        "not an object",
+    ]
+    response = post_bulk(tenant, events)
+    assert response.status_code == 202, response.json()
+    body = response.json()
+    statuses = [(r["event_id"], r["status"]) for r in body["results"]]
+    assert statuses == [
+        ("e1", "accepted"), ("e2", "accepted"), ("e1", "duplicate"), ("e3", "rejected"),
+        ("e4", "rejected"), ("e5", "rejected"), ("e6", "accepted"), ("e7", "rejected"),
+        (None, "rejected"),
+    ]  # fmt: skip
+    reasons = [r["reason"] for r in body["results"] if r["status"] == "rejected"]
+    assert reasons == [
+        "customer: Required: a non-empty string.",
+        "timestamp: 2099-01-01T00:00:00Z is too far in the future.",
+        "timestamp: Give the UTC offset (…Z or …+00:00).",
+        "colour: Unknown field.",
+        "non_field_errors: An event is a JSON object.",
+    ]
+    assert (body["accepted"], body["duplicate"], body["rejected"]) == (3, 1, 5)
+    assert body["unknown_customers"] == ["nobody-yet"]
+    assert _stored(tenant) == 3
+
+
+def test_events_of_an_unknown_customer_count_once_it_exists(tenant):
+    meter = meter_of(tenant)
+    post_bulk(tenant, [_event(n, "crm-42") for n in range(3)])
+    customer = CustomerFactory(workspace=tenant.workspace, reference="crm-42")
+    post_bulk(tenant, [_event(n, customer.id) for n in range(3, 5)])
+    assert usage(tenant, meter, customer.id) == 5
+    assert usage(tenant, meter, "crm-42") == 5
+
+
+def test_an_event_id_is_unique_per_tenant_not_across_tenants(tenant, other_tenant):
+    post_bulk(tenant, [_event(1, "c")])
+    assert post_bulk(other_tenant, [_event(1, "c")]).json()["accepted"] == 1
+    assert post_bulk(tenant, [_event(1, "c")]).json()["duplicate"] == 1
+
+
+@pytest.mark.parametrize(
+    ("body", "field"),
+    [
+        ({"events": []}, "events"),
+        ({"events": "x"}, "events"),
+        ({"event": []}, "event"),
+        ({"events": [{"event_id": "x"}], "more": 1}, "more"),
+        ([], "events"),
+    ],
+)
+def test_a_bulk_body_of_the_wrong_shape_is_a_400(tenant, body, field):
+    response = tenant.client.post("/events/bulk/", body, format="json")
+    assert response.status_code == 400
+    assert list(response.json()) == [field]
+
+
+def test_a_bulk_over_the_limit_is_a_400(tenant):
+    response = post_bulk(tenant, [_event(n, "c") for n in range(1001)])
+    assert response.status_code == 400
+    assert response.json() == {"events": ["Send 1 to 1000 events."]}
+
+
+@pytest.mark.parametrize(
+    "raw",
+    [b'{"events": [', b'{"events": [{"event_id": "a\\u0000"}]}', b'{"events": ["\\ud800"]}'],
+)
+def test_unstorable_json_is_a_400(tenant, raw):
+    response = tenant.client.post("/events/bulk/", raw, content_type="application/json")
+    assert response.status_code == 400
+    assert response.json()["code"] == "parse_error"
+
+
+def test_a_single_bad_event_is_a_400_on_its_field(tenant):
+    response = tenant.client.post("/events/", {"event_id": "x", "event_name": "a"}, format="json")
+    assert response.status_code == 400
+    assert response.json() == {"customer": ["Required: a non-empty string."]}
+
+
+def test_a_late_event_is_stored_and_reported(tenant):
+    """Usage between the customer's first billed cycle and its latest is invoiced (the
+    first cycle follows no period, so usage before it is never billed)."""
+    workspace = tenant.workspace
+    customer = CustomerFactory(workspace=workspace)
+    subscription = subscribe_live(workspace, customer, datetime(2026, 1, 1, 12, tzinfo=UTC))
+    BilledPeriod.objects.create(
+        subscription=subscription, cycle=2, period_start=date(2026, 2, 1),
+        period_end=date(2026, 3, 1), invoice=InvoiceFactory(workspace=workspace, customer=customer),
+    )  # fmt: skip
+    body = post_bulk(tenant, [
+        _event(1, customer.id),  # Jan 10: billed on Feb 1's invoice
+        _event(2, customer.id, timestamp="2026-02-20T00:00:00Z"),  # the open period
+        _event(3, customer.id, timestamp="2025-12-20T00:00:00Z"),  # before the first cycle
+    ]).json()  # fmt: skip
+    assert [(r["status"], r["late"]) for r in body["results"]] == [
+        ("accepted", True),
+        ("accepted", False),
+        ("accepted", False),
+    ]
+    assert body["late"] == 1
+
+
+def subscribe_live(workspace, customer, at):
+    plan = PlanFactory(workspace=workspace, test_mode=False, amount=Decimal(100))
+    return services.subscription_create(
+        workspace=workspace, test_mode=False, customer=customer,
+        lines=[{"plan": plan, "quantity": Decimal(1)}], now=at,
+    )  # fmt: skip

@@ -1,0 +1,97 @@
+"""Meters and features through the API, and plans priced by a meter."""
+
+import pytest
+
+from tests.factories import ProductFactory
+
+pytestmark = pytest.mark.django_db
+
+
+def _meter(tenant, **fields):
+    body = {"name": "API calls", "event_name": "api_call", "aggregation": "count", **fields}
+    return tenant.client.post("/meters/", body, format="json")
+
+
+def test_create_a_meter_with_filters(tenant):
+    response = _meter(
+        tenant,
+        aggregation="sum",
+        field="tokens",
+        filters=[{"key": "region", "values": ["us", "eu"]}],
+    )
+    assert response.status_code == 201, response.json()
+    body = response.json()
+    assert body["id"].startswith("met_")
+    assert (body["aggregation"], body["field"], body["filters"]) == (
+        "sum", "tokens", [{"key": "region", "values": ["us", "eu"]}]
+    )  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    ("fields", "errors"),
+    [
+        ({"aggregation": "sum"}, {"field": ["Required: sum aggregates a property."]}),
+        ({"aggregation": "avg"}, {"aggregation": ['"avg" is not a valid choice.']}),
+        ({"filters": [{"key": "a", "values": []}]}, None),
+        ({"filters": [{"key": "a", "values": ["x"]}, {"key": "a", "values": ["y"]}]},
+         {"filters": ["Each key at most once."]}),
+    ],
+)  # fmt: skip
+def test_a_meter_refuses_bad_input(tenant, fields, errors):
+    response = _meter(tenant, **fields)
+    assert response.status_code == 400
+    if errors is not None:
+        assert response.json() == errors
+
+
+def test_a_metered_feature_needs_a_meter_and_keys_are_unique(tenant):
+    meter = _meter(tenant).json()["id"]
+    feature = {"key": "api_calls", "name": "API calls", "feature_type": "metered"}
+    assert tenant.client.post("/features/", feature, format="json").json() == {
+        "meter": ["A metered feature needs a meter."]
+    }
+    created = tenant.client.post("/features/", {**feature, "meter": meter}, format="json")
+    assert created.status_code == 201
+    assert created.json()["meter"] == meter
+    again = tenant.client.post("/features/", {**feature, "meter": meter}, format="json")
+    assert again.json() == {"key": ["A feature with key 'api_calls' exists."]}
+    static = {"key": "seats", "name": "Seats", "feature_type": "static", "meter": meter}
+    assert tenant.client.post("/features/", static, format="json").json() == {
+        "meter": ["Only metered features have a meter."]
+    }
+
+
+def test_a_plan_names_a_meter_of_its_workspace(tenant, other_tenant):
+    meter = _meter(tenant).json()["id"]
+    foreign = _meter(other_tenant).json()["id"]
+    product = ProductFactory(workspace=tenant.workspace)
+    plan = {
+        "product": product.id, "name": "Calls", "currency": "CLP", "usage_scheme": "metered",
+        "tiers_mode": "range", "tiers": [{"up_to": 1000, "amount": "0"},
+                                         {"up_to": None, "amount": "2"}],
+    }  # fmt: skip
+    created = tenant.client.post("/plans/", {**plan, "meter": meter}, format="json")
+    assert created.status_code == 201, created.json()
+    assert created.json()["meter"] == meter
+    refused = tenant.client.post("/plans/", {**plan, "meter": foreign}, format="json")
+    assert refused.status_code == 400
+    assert refused.json() == {"meter": [f"No meter {foreign} in this workspace."]}
+
+
+def test_a_meter_in_use_keeps_what_it_counts_and_is_not_deleted(tenant):
+    meter = _meter(tenant).json()["id"]
+    product = ProductFactory(workspace=tenant.workspace)
+    tenant.client.post(
+        "/plans/",
+        {"product": product.id, "name": "Calls", "currency": "CLP", "amount": "1",
+         "usage_scheme": "metered", "meter": meter},
+        format="json",
+    )  # fmt: skip
+    renamed = tenant.client.put(f"/meters/{meter}/", {"name": "Calls"}, format="json")
+    assert renamed.status_code == 200
+    changed = tenant.client.put(f"/meters/{meter}/", {"event_name": "other"}, format="json")
+    assert changed.status_code == 409
+    assert changed.json()["code"] == "meter_in_use"
+    deleted = tenant.client.delete(f"/meters/{meter}/")
+    assert deleted.status_code == 409
+    assert deleted.json()["code"] == "meter_in_use"

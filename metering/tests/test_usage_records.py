@@ -1,0 +1,71 @@
+"""Piriod's /usages/: usage records on metered subscription lines."""
+
+from decimal import Decimal
+
+import pytest
+
+from metering.tests.helpers import meter_of
+from subscriptions.models import SubscriptionLine
+from tests.factories import PlanFactory, SubscriptionFactory
+
+pytestmark = pytest.mark.django_db
+
+
+def _metered_line(tenant, **plan_fields) -> SubscriptionLine:
+    subscription = SubscriptionFactory(workspace=tenant.workspace)
+    plan = PlanFactory(workspace=tenant.workspace, usage_scheme="metered", **plan_fields)
+    return SubscriptionLine.objects.create(subscription=subscription, plan=plan, position=1)
+
+
+def test_record_usage_and_read_it_back(tenant):
+    line = _metered_line(tenant)
+    response = tenant.client.post(
+        "/usages/",
+        {"subscription_line": line.id, "quantity": 2.5, "date_time": "2026-01-20T10:00:00Z",
+         "creation_scheme": "automatic"},
+        format="json",
+    )  # fmt: skip
+    assert response.status_code == 201, response.json()
+    body = response.json()
+    assert body["id"].startswith("usa_")
+    assert (body["subscription"], body["plan"], body["subscription_line"]) == (
+        line.subscription_id, line.plan_id, line.id
+    )  # fmt: skip
+    assert Decimal(str(body["quantity"])) == Decimal("2.5")
+    assert tenant.client.get(f"/usages/{body['id']}/").json() == body
+    listed = tenant.client.get("/usages/", {"subscription": line.subscription_id}).json()
+    assert [r["id"] for r in listed["results"]] == [body["id"]]
+
+
+def test_a_licensed_line_or_a_meter_s_line_takes_no_records(tenant):
+    licensed = SubscriptionFactory(workspace=tenant.workspace).lines.get()
+    response = tenant.client.post(
+        "/usages/", {"subscription_line": licensed.id, "quantity": 1}, format="json"
+    )
+    assert response.status_code == 400
+    assert "is licensed" in response.json()["subscription_line"][0]
+    by_meter = _metered_line(tenant, meter_id=meter_of(tenant).id)
+    response = tenant.client.post(
+        "/usages/", {"subscription_line": by_meter.id, "quantity": 1}, format="json"
+    )
+    assert response.status_code == 400
+    assert "send its events to /events/" in response.json()["subscription_line"][0]
+
+
+def test_another_tenant_s_line_is_a_400(tenant, other_tenant):
+    foreign = _metered_line(other_tenant)
+    response = tenant.client.post(
+        "/usages/", {"subscription_line": foreign.id, "quantity": 1}, format="json"
+    )
+    assert response.status_code == 400
+    assert list(response.json()) == ["subscription_line"]
+
+
+@pytest.mark.parametrize("quantity", [-1, "abc", None, 10**13])
+def test_bad_quantities_are_400(tenant, quantity):
+    line = _metered_line(tenant)
+    response = tenant.client.post(
+        "/usages/", {"subscription_line": line.id, "quantity": quantity}, format="json"
+    )
+    assert response.status_code == 400
+    assert list(response.json()) == ["quantity"]
