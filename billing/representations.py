@@ -10,7 +10,7 @@ from typing import Any
 from django.db.models import QuerySet
 from rest_framework import serializers
 
-from billing.encoders import JSONEncoder
+from billing.encoders import JSONDecoder, JSONEncoder
 
 METADATA_MAX_KEYS = 50
 METADATA_KEY_MAX_LENGTH = 40
@@ -97,8 +97,9 @@ class TenantModelSerializer(StrictFieldsMixin, serializers.ModelSerializer):
 
 
 def json_data(data: Any) -> dict[str, Any]:
-    """Data as an event stores it: plain JSON values, as `JSONEncoder` writes them."""
-    plain: dict[str, Any] = json.loads(json.dumps(data, cls=JSONEncoder))
+    """Data as an event stores it: plain JSON values, as `JSONEncoder` writes them and its
+    column reads them back (amounts as Decimals)."""
+    plain: dict[str, Any] = json.loads(json.dumps(data, cls=JSONEncoder), cls=JSONDecoder)
     return plain
 
 

@@ -10,7 +10,7 @@ from decimal import Decimal
 
 from django.db import models
 
-from billing.encoders import JSONEncoder
+from billing.encoders import JSONDecoder, JSONEncoder
 from billing.ids import public_id_field
 from billing.models import TenantModel
 from catalog.choices import PlanFrequency
@@ -60,7 +60,9 @@ class Subscription(TenantModel):
     coupon_first_cycle = models.PositiveIntegerField(default=1)
     require_reference = models.BooleanField(default=False)
     note = models.CharField(max_length=100, blank=True)
-    references = models.JSONField(encoder=JSONEncoder, default=list, blank=True)
+    references = models.JSONField(
+        encoder=JSONEncoder, decoder=JSONDecoder, default=list, blank=True
+    )
     status = models.CharField(
         max_length=16,
         choices=SubscriptionStatus.choices,

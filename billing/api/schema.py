@@ -21,7 +21,7 @@ from drf_spectacular.plumbing import (
 )
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse
-from rest_framework import permissions
+from rest_framework import permissions, serializers
 
 from billing.api.errors import ErrorSerializer, ValidationErrorSerializer
 from billing.api.viewsets import PartialUpdateModelMixin, TransactionalAPIView
@@ -66,6 +66,11 @@ class AutoSchema(SpectacularAutoSchema):
         self, field: Any, direction: Any, bypass_extensions: bool = False
     ) -> dict[str, Any] | None:
         schema = super()._map_serializer_field(field, direction, bypass_extensions)
+        if schema and isinstance(field, serializers.DecimalField):
+            # Amounts and quantities are JSON numbers written from the Decimal, every digit
+            # kept (billing.encoders): `decimal`, not drf-spectacular's `double`, which
+            # would tell a client generator it may read them as floats.
+            schema["format"] = "decimal"
         if (
             schema
             and schema.get("type") == "array"
