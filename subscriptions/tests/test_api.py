@@ -9,6 +9,7 @@ from subscriptions.models import Subscription
 from subscriptions.tests.helpers import santiago
 from tests.conftest import Tenant, make_tenant
 from tests.factories import AddOnFactory, CouponFactory, CustomerFactory, PlanFactory
+from tests.numbers import D
 
 pytestmark = pytest.mark.django_db
 
@@ -60,7 +61,7 @@ def test_create_bills_the_first_cycle_and_shows_every_field(tester: Tenant) -> N
     assert data["next_billing_cycle"] == 2
     assert data["document"] == 33 and data["expiration_days"] == 10
     assert data["lines"] == [
-        {"plan": data["lines"][0]["plan"], "quantity": "2.000000", "coupon": None}
+        {"plan": data["lines"][0]["plan"], "quantity": D("2.000000"), "coupon": None}
     ]
     history = tester.client.get(f"/subscriptions/{data['id']}/invoices/").json()
     assert history["count"] == 1
@@ -247,7 +248,7 @@ def test_cancel_with_prorate_in_the_query_or_the_body_credits_the_unused_days(
         [invoice] = tester.client.get(f"/subscriptions/{sub['id']}/invoices/").json()["results"]
         notes = tester.client.get(f"/creditnotes/?invoice={invoice['id']}").json()["results"]
         shown = [(n["status"], n["reason"], n["date"], n["subtotal"], n["total"]) for n in notes]
-        assert shown == [("finalized", 3, "2026-03-20", "13548", "16122")]
+        assert shown == [("finalized", 3, "2026-03-20", D("13548"), D("16122"))]
         assert notes[0]["lines"][0]["description"] == (
             "2026-03-20 – 2026-04-09 (prorated 21/31 days)"
         )

@@ -19,6 +19,7 @@ from subscriptions.services.cycles import cycle_bill, cycle_run
 from subscriptions.tests.helpers import santiago
 from tests.conftest import Tenant, make_tenant
 from tests.factories import CustomerFactory, PlanFactory
+from tests.numbers import D
 
 pytestmark = pytest.mark.django_db
 
@@ -70,7 +71,7 @@ def test_an_order_with_a_monthly_plan_starts_its_subscription_billed_by_its_invo
         "2026-03-10", "2026-03-10", "2026-04-10"
     )  # fmt: skip
     assert sub["next_billing_cycle"] == 2
-    assert sub["lines"] == [{"plan": plan, "quantity": "2.000000", "coupon": None}]
+    assert sub["lines"] == [{"plan": plan, "quantity": D("2.000000"), "coupon": None}]
     # The order's invoice is the first period's: in the billing history, recorded as billed.
     history = tester.client.get(f"/subscriptions/{sub_id}/invoices/").json()
     [first] = history["results"]
