@@ -74,6 +74,8 @@ class Subscription(TenantModel):
     needs_attention_reason = models.CharField(  # noqa: DJ001
         max_length=32, choices=NeedsAttentionReason.choices, null=True, blank=True
     )
+    # When billing stopped for someone to look (Piriod's `needs_attention`); null otherwise.
+    needs_attention_at = models.DateTimeField(null=True, blank=True)
     cancel_reason = models.CharField(  # noqa: DJ001
         max_length=32, choices=CancelReason.choices, null=True, blank=True
     )
@@ -113,10 +115,6 @@ class Subscription(TenantModel):
 
     def __str__(self) -> str:
         return f"{self.id} ({self.status})"
-
-    @property
-    def needs_attention(self) -> bool:
-        return self.status == SubscriptionStatus.NEEDS_ATTENTION
 
 
 class SubscriptionLine(models.Model):

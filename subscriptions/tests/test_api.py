@@ -1,8 +1,9 @@
 """The API: shapes, status codes and error codes of /subscriptions/ and /test_clock/."""
 
-from datetime import date
+from datetime import UTC, date, datetime
 
 import pytest
+from django.utils.dateparse import parse_datetime
 
 from billing.models import Workspace
 from subscriptions.models import Subscription
@@ -72,7 +73,7 @@ def test_create_bills_the_first_cycle_and_shows_every_field(tester: Tenant) -> N
     assert (invoice["period_start"], invoice["period_end"], invoice["due_date"]) == (
         "2026-03-10", "2026-04-10", "2026-03-20"
     )  # fmt: skip
-    assert invoice["total"] == "29750"  # (2 × 10,000 + 5,000) + 19%
+    assert invoice["total"] == D("29750")  # (2 × 10,000 + 5,000) + 19%
 
 
 def test_the_test_clock_runs_the_cycles_it_passes(tester: Tenant) -> None:
@@ -196,13 +197,17 @@ def test_update_keeps_creation_terms_and_filters_find_needs_attention(tester: Te
     assert moved.status_code == 400 and "date_start" in moved.json()
     noted = tester.client.patch(url, {"note": "VIP", "billing_cycles": 6}, format="json")
     assert (noted.json()["note"], noted.json()["billing_cycles"]) == ("VIP", 6)
+    flagged_at = datetime(2026, 4, 2, 12, tzinfo=UTC)
     Subscription.objects.filter(pk=sub["id"]).update(
-        status="needs_attention", needs_attention_reason="gateway_issue"
-    )
+        status="needs_attention", needs_attention_reason="gateway_issue",
+        needs_attention_at=flagged_at,
+    )  # fmt: skip
     flagged = tester.client.get("/subscriptions/?needs_attention=true").json()
     assert [s["id"] for s in flagged["results"]] == [sub["id"]]
-    assert flagged["results"][0]["needs_attention"] is True
+    assert parse_datetime(flagged["results"][0]["needs_attention"]) == flagged_at
     assert tester.client.get("/subscriptions/?needs_attention=false").json()["count"] == 0
+    resumed = tester.client.post(f"{url}resume/").json()
+    assert (resumed["status"], resumed["needs_attention"]) == ("active", None)
     assert date.fromisoformat(sub["next_billing"]) == date(2026, 4, 10)
 
 

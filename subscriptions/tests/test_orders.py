@@ -107,7 +107,7 @@ def test_an_order_with_a_monthly_plan_starts_its_subscription_billed_by_its_invo
     assert advanced.status_code == 200, advanced.json()
     history = tester.client.get(f"/subscriptions/{sub_id}/invoices/").json()
     assert [(i["period_start"], i["total"]) for i in history["results"]] == [
-        ("2026-04-10", "23800"), ("2026-03-10", order["total"])
+        ("2026-04-10", D("23800")), ("2026-03-10", order["total"])
     ]  # fmt: skip
 
 
