@@ -17,6 +17,32 @@ METADATA_KEY_MAX_LENGTH = 40
 METADATA_VALUE_MAX_LENGTH = 500
 
 
+# Related objects a response may show whole in place of their id, as Piriod's
+# `?expand=customer` does: the field name and the related object's representation,
+# registered by the app that owns it (customers, in its apps.py), since the kernel
+# imports no app.
+EXPANDABLE: dict[str, type[serializers.BaseSerializer]] = {}
+
+
+def expandable_register(name: str, representation: type[serializers.BaseSerializer]) -> None:
+    EXPANDABLE[name] = representation
+
+
+def expand_requested(request: Any) -> set[str]:
+    """The names in `?expand=a,b` (or repeated, or Stripe's `expand[]=`)."""
+    params = getattr(request, "query_params", None)
+    if params is None:
+        return set()
+    values = params.getlist("expand") + params.getlist("expand[]")
+    return {name.strip() for value in values for name in value.split(",") if name.strip()}
+
+
+def expandable_fields(serializer_class: Any) -> list[str]:
+    """The fields of a representation `?expand=` may name."""
+    fields = getattr(getattr(serializer_class, "Meta", None), "fields", None) or ()
+    return [name for name in fields if name in EXPANDABLE]
+
+
 def scope_to_tenant(queryset: QuerySet, request: Any) -> QuerySet:
     """The one place a queryset is narrowed to the caller's (workspace, mode)."""
     workspace = getattr(request, "workspace", None)
@@ -94,6 +120,32 @@ class TenantModelSerializer(StrictFieldsMixin, serializers.ModelSerializer):
     metadata = MetadataField(required=False)
 
     TENANT_FIELDS = ("id", "metadata", "test_mode", "created", "updated")
+
+    def to_representation(self, instance: Any) -> Any:
+        data = super().to_representation(instance)
+        if self._is_response_object():
+            request = self.context.get("request")
+            expanded = expand_requested(request) & set(expandable_fields(type(self)))
+            for name in sorted(expanded):
+                data[name] = self._expanded(name, getattr(instance, name))
+        return data
+
+    def _is_response_object(self) -> bool:
+        # The object a response shows (or one of its list), not one nested in another.
+        parent = self.parent
+        if isinstance(parent, serializers.ListSerializer):
+            parent = parent.parent
+        return parent is None
+
+    def _expanded(self, name: str, related: Any) -> Any:
+        if related is None:
+            return None
+        # A list page shows each related object once, however many rows name it.
+        cache = self.context.setdefault("expanded", {})
+        key = (name, related.pk)
+        if key not in cache:
+            cache[key] = EXPANDABLE[name](related, context=self.context).data
+        return cache[key]
 
 
 def json_data(data: Any) -> dict[str, Any]:
