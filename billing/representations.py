@@ -5,7 +5,7 @@ with them and events carry them (`snapshot`), so services never import `api/`.""
 
 import json
 from decimal import Decimal
-from typing import Any
+from typing import Any, cast
 
 from django.db.models import QuerySet
 from rest_framework import serializers
@@ -21,10 +21,10 @@ METADATA_VALUE_MAX_LENGTH = 500
 # `?expand=customer` does: the field name and the related object's representation,
 # registered by the app that owns it (customers, in its apps.py), since the kernel
 # imports no app.
-EXPANDABLE: dict[str, type[serializers.BaseSerializer]] = {}
+EXPANDABLE: dict[str, type[serializers.Serializer]] = {}
 
 
-def expandable_register(name: str, representation: type[serializers.BaseSerializer]) -> None:
+def expandable_register(name: str, representation: type[serializers.Serializer]) -> None:
     EXPANDABLE[name] = representation
 
 
@@ -141,7 +141,7 @@ class TenantModelSerializer(StrictFieldsMixin, serializers.ModelSerializer):
         if related is None:
             return None
         # A list page shows each related object once, however many rows name it.
-        cache = self.context.setdefault("expanded", {})
+        cache = cast(dict[str, Any], self.context).setdefault("expanded", {})
         key = (name, related.pk)
         if key not in cache:
             cache[key] = EXPANDABLE[name](related, context=self.context).data
