@@ -334,3 +334,25 @@ def test_a_test_mode_credit_note_without_a_date_is_dated_on_the_test_clock(db):
 
     assert response.status_code == 201, response.content
     assert response.json()["date"] == "2031-07-01"
+
+
+@pytest.mark.parametrize(
+    ("lines", "reason", "total"),
+    [
+        ([{"name": "Ajuste", "amount": 100}], 3, D("119")),  # lines correct amounts
+        (None, 1, None),  # none: the whole purchase is credited, its lines mirrored
+    ],
+)
+def test_a_credit_note_in_piriods_shape_has_a_note_and_no_reason(tenant, lines, reason, total):
+    received = FinalizedPurchaseFactory(workspace=tenant.workspace)
+    body = {"purchase": received.id, "number": 8, "note": "Devolución parcial"}
+
+    response = tenant.client.post(
+        "/purchases/credit-notes/", {**body, **({"lines": lines} if lines else {})}, format="json"
+    )
+
+    assert response.status_code == 201, response.json()
+    created = response.json()
+    assert (created["reason"], created["note"]) == (reason, "Devolución parcial")
+    assert created["references"][0]["code"] == reason
+    assert created["total"] == (total if total is not None else received.total)
