@@ -9,6 +9,7 @@ from typing import Any
 import pytest
 from django.db import connection
 
+from billing.encoders import JSONEncoder, decimal_literal, json_bytes
 from billing.models import Event
 from customers.models import Customer
 from tests.conftest import Tenant, make_tenant
@@ -155,3 +156,54 @@ def test_integers_stay_integers(tenant) -> None:  # type: ignore[no-untyped-def]
 
     assert response.status_code == 201, response.content
     assert response.json()["tax_settings"] == {"n": 10**30}
+
+
+def test_a_replayed_response_keeps_every_digit(us_tenant) -> None:  # type: ignore[no-untyped-def]
+    customer = CustomerFactory(
+        workspace=us_tenant.workspace, country_id="US", currency_id="USD", tax_id=""
+    )
+    body = (
+        f'{{"customer": "{customer.id}", "document": {US_INVOICE}, "date": "2026-03-31", '
+        '"lines": [{"name": "X", "amount": 12345678901234567.89, "quantity": 1}]}'
+    )
+
+    def send():  # type: ignore[no-untyped-def]
+        return us_tenant.client.generic(
+            "POST", "/invoices/", body, content_type="application/json",
+            headers={"Idempotency-Key": "replay-1"},
+        )  # fmt: skip
+
+    first, replayed = send(), send()
+
+    assert first.status_code == replayed.status_code == 201, first.content
+    assert replayed["Idempotent-Replayed"] == "true"
+    # The same object (jsonb stores its keys in an order of its own), every number exact.
+    assert _decoded(replayed) == _decoded(first)
+    assert b'"total":12345678901234567.89' in replayed.content
+
+
+@pytest.mark.parametrize(
+    ("value", "text"),
+    [
+        ("64803.50", "64803.5"),
+        ("1E+2", "100"),
+        ("0E-6", "0"),
+        ("-0.000", "0"),
+        ("-12.300", "-12.3"),
+        ("1.5E-7", "0.00000015"),
+        ("999999999999999999.990000", "999999999999999999.99"),
+        # More digits than Decimal's default context keeps: none is rounded away.
+        ("1234567890123456789012345678901.5", "1234567890123456789012345678901.5"),
+    ],
+)
+def test_a_decimal_is_written_as_its_plain_literal(value, text) -> None:  # type: ignore[no-untyped-def]
+    assert decimal_literal(Decimal(value)) == text
+    assert json_bytes({"n": Decimal(value)}) == b'{"n":' + text.encode() + b"}"
+    assert json.dumps({"n": Decimal(value)}, cls=JSONEncoder) == '{"n": ' + text + "}"
+
+
+def test_integers_beyond_64_bits_are_written_too() -> None:
+    assert (
+        json_bytes({"n": 10**30, "d": Decimal("0.5")})
+        == b'{"n":' + str(10**30).encode() + b',"d":0.5}'
+    )
