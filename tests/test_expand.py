@@ -103,3 +103,11 @@ def test_openapi_offers_expand_and_types_the_field_as_either(tenant: Tenant) -> 
     customer = document["components"]["schemas"]["Invoice"]["properties"]["customer"]
     assert expand["schema"] == {"type": "string", "enum": ["customer"]}
     assert {"$ref": "#/components/schemas/Customer"} in customer["oneOf"]
+
+
+def test_stripes_spelling_of_expand_works_too(tenant: Tenant) -> None:
+    invoice = FinalizedInvoiceFactory(workspace=tenant.workspace)
+
+    response = tenant.client.get(f"/invoices/{invoice.pk}/", {"expand[]": "customer"})
+
+    assert response.json()["customer"]["id"] == invoice.customer_id
