@@ -1,10 +1,18 @@
-"""The one JSON encoder of every model JSONField (billing.models, each app's models).
+"""How the server writes JSON: Decimals as exact number literals, never floats or strings.
 
-Services put dates, datetimes and Decimals into JSON columns (a reference's date, an
-agency's answer, an event's data, a workspace's tax settings parsed from a request whose
-numbers are Decimals): they are stored as ISO dates and datetimes, and Decimals as JSON
-number literals with every digit kept (jsonb numbers are exact), never as floats or
-strings. A JSONField without it fails with a TypeError (a 500) on the first such value.
+Amounts and quantities are JSON numbers (api.md §1 Money and numbers), written straight
+from the Decimal with every significant digit, in plain notation: `Decimal("64803.50")`
+is the text `64803.5`, `Decimal("1E+2")` (which `normalize()` gives for 100) is `100`.
+
+- `json_bytes` writes API responses (billing.api.renderers) and webhook bodies, with
+  orjson, which is fast and writes a Decimal as the raw text of its literal.
+- `JSONEncoder` and `JSONDecoder` are the pair every model JSONField uses (billing.models,
+  each app's models): services put dates, datetimes and Decimals into JSON columns (a
+  reference's date, an agency's answer, an event's data, an idempotent response, tax
+  settings parsed from a request whose numbers are Decimals); they are stored as ISO
+  dates and datetimes, and Decimals as number literals (jsonb numbers are exact). They
+  are read back with fractions as Decimals, so what a column stored is written again as
+  it was (an event's data in its webhook body, a replayed response).
 """
 
 import json
@@ -13,7 +21,21 @@ from collections.abc import Iterator
 from decimal import Decimal
 from typing import Any
 
+import orjson
 from django.core.serializers.json import DjangoJSONEncoder
+from rest_framework.utils.encoders import JSONEncoder as RestFrameworkEncoder
+
+
+def decimal_literal(value: Decimal) -> str:
+    """The JSON text of a Decimal: every significant digit, in plain notation, without
+    the zeros a column's scale pads it with (`118.500000` is `118.5`)."""
+    if not value.is_finite():
+        raise ValueError(f"{value} is not a JSON number.")
+    # Not `normalize()`, which rounds to the context's 28 digits.
+    text = format(value, "f")
+    if "." in text:
+        text = text.rstrip("0").rstrip(".")
+    return "0" if text == "-0" else text
 
 
 class _NumberLiteral(str):
@@ -23,9 +45,7 @@ class _NumberLiteral(str):
 class JSONEncoder(DjangoJSONEncoder):
     def default(self, o: Any) -> Any:
         if isinstance(o, Decimal):
-            if not o.is_finite():
-                raise ValueError(f"{o} is not a JSON number.")
-            return _NumberLiteral(o)
+            return _NumberLiteral(decimal_literal(o))
         return super().default(o)
 
     def iterencode(self, o: Any, _one_shot: bool = False) -> Iterator[str]:
@@ -58,3 +78,51 @@ class JSONEncoder(DjangoJSONEncoder):
             _one_shot,
         )
         return iterencode(o, 0)
+
+
+class JSONDecoder(json.JSONDecoder):
+    """Numbers with a fraction or an exponent read as Decimal, as the request parser does."""
+
+    def __init__(self, **kwargs: Any) -> None:
+        kwargs.setdefault("parse_float", Decimal)
+        super().__init__(**kwargs)
+
+
+_rest_framework_encoder = RestFrameworkEncoder()
+
+
+def _default(value: Any) -> Any:
+    if isinstance(value, Decimal):
+        return orjson.Fragment(decimal_literal(value).encode())
+    # Everything else as DRF's renderer writes it: datetimes with `Z`, lazy text, sets,
+    # dates, times, durations.
+    return _rest_framework_encoder.default(value)
+
+
+class _LargeIntegerEncoder(JSONEncoder):
+    """`json_bytes`'s way for what orjson refuses: integers beyond 64 bits."""
+
+    def default(self, o: Any) -> Any:
+        return super().default(o) if isinstance(o, Decimal) else _rest_framework_encoder.default(o)
+
+
+_OPTIONS = orjson.OPT_NON_STR_KEYS | orjson.OPT_PASSTHROUGH_DATETIME
+
+
+def json_bytes(data: Any, *, sort_keys: bool = False) -> bytes:
+    """`data` as compact UTF-8 JSON text."""
+    options = _OPTIONS | orjson.OPT_SORT_KEYS if sort_keys else _OPTIONS
+    try:
+        return orjson.dumps(data, default=_default, option=options)
+    except orjson.JSONEncodeError as exc:
+        if "64-bit" not in str(exc):
+            raise
+    # A free-form object (metadata aside) may hold any integer the parser read.
+    text = json.dumps(
+        data,
+        cls=_LargeIntegerEncoder,
+        ensure_ascii=False,
+        separators=(",", ":"),
+        sort_keys=sort_keys,
+    )
+    return text.encode()

@@ -5,17 +5,43 @@ with them and events carry them (`snapshot`), so services never import `api/`.""
 
 import json
 from decimal import Decimal
-from typing import Any
+from typing import Any, cast
 
 from django.db.models import QuerySet
 from rest_framework import serializers
 
-from billing.encoders import JSONEncoder
+from billing.encoders import JSONDecoder, JSONEncoder
 from billing.models import FolioRange
 
 METADATA_MAX_KEYS = 50
 METADATA_KEY_MAX_LENGTH = 40
 METADATA_VALUE_MAX_LENGTH = 500
+
+
+# Related objects a response may show whole in place of their id, as Piriod's
+# `?expand=customer` does: the field name and the related object's representation,
+# registered by the app that owns it (customers, in its apps.py), since the kernel
+# imports no app.
+EXPANDABLE: dict[str, type[serializers.Serializer]] = {}
+
+
+def expandable_register(name: str, representation: type[serializers.Serializer]) -> None:
+    EXPANDABLE[name] = representation
+
+
+def expand_requested(request: Any) -> set[str]:
+    """The names in `?expand=a,b` (or repeated, or Stripe's `expand[]=`)."""
+    params = getattr(request, "query_params", None)
+    if params is None:
+        return set()
+    values = params.getlist("expand") + params.getlist("expand[]")
+    return {name.strip() for value in values for name in value.split(",") if name.strip()}
+
+
+def expandable_fields(serializer_class: Any) -> list[str]:
+    """The fields of a representation `?expand=` may name."""
+    fields = getattr(getattr(serializer_class, "Meta", None), "fields", None) or ()
+    return [name for name in fields if name in EXPANDABLE]
 
 
 def scope_to_tenant(queryset: QuerySet, request: Any) -> QuerySet:
@@ -96,10 +122,37 @@ class TenantModelSerializer(StrictFieldsMixin, serializers.ModelSerializer):
 
     TENANT_FIELDS = ("id", "metadata", "test_mode", "created", "updated")
 
+    def to_representation(self, instance: Any) -> Any:
+        data = super().to_representation(instance)
+        if self._is_response_object():
+            request = self.context.get("request")
+            expanded = expand_requested(request) & set(expandable_fields(type(self)))
+            for name in sorted(expanded):
+                data[name] = self._expanded(name, getattr(instance, name))
+        return data
+
+    def _is_response_object(self) -> bool:
+        # The object a response shows (or one of its list), not one nested in another.
+        parent = self.parent
+        if isinstance(parent, serializers.ListSerializer):
+            parent = parent.parent
+        return parent is None
+
+    def _expanded(self, name: str, related: Any) -> Any:
+        if related is None:
+            return None
+        # A list page shows each related object once, however many rows name it.
+        cache = cast(dict[str, Any], self.context).setdefault("expanded", {})
+        key = (name, related.pk)
+        if key not in cache:
+            cache[key] = EXPANDABLE[name](related, context=self.context).data
+        return cache[key]
+
 
 def json_data(data: Any) -> dict[str, Any]:
-    """Data as an event stores it: plain JSON values, as `JSONEncoder` writes them."""
-    plain: dict[str, Any] = json.loads(json.dumps(data, cls=JSONEncoder))
+    """Data as an event stores it: plain JSON values, as `JSONEncoder` writes them and its
+    column reads them back (amounts as Decimals)."""
+    plain: dict[str, Any] = json.loads(json.dumps(data, cls=JSONEncoder), cls=JSONDecoder)
     return plain
 
 

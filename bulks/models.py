@@ -3,7 +3,7 @@ item once, with its own result."""
 
 from django.db import models
 
-from billing.encoders import JSONEncoder
+from billing.encoders import JSONDecoder, JSONEncoder
 from billing.ids import public_id_field
 from billing.models import TenantModel
 from bulks.choices import BulkItemStatus, BulkKind, BulkStatus
@@ -27,12 +27,12 @@ class BulkItem(models.Model):
 
     bulk = models.ForeignKey(Bulk, on_delete=models.CASCADE, related_name="items")
     position = models.PositiveIntegerField()
-    payload = models.JSONField(encoder=JSONEncoder)
+    payload = models.JSONField(encoder=JSONEncoder, decoder=JSONDecoder)
     status = models.CharField(
         max_length=16, choices=BulkItemStatus.choices, default=BulkItemStatus.PENDING
     )
     object_id = models.CharField(max_length=40, null=True, blank=True)
-    errors = models.JSONField(encoder=JSONEncoder, default=dict, blank=True)
+    errors = models.JSONField(encoder=JSONEncoder, decoder=JSONDecoder, default=dict, blank=True)
     processed_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:

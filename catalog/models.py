@@ -48,16 +48,14 @@ class Product(TenantModel):
     sku = models.CharField(max_length=64, blank=True)
     description = models.CharField(max_length=1024, blank=True)
     status = status_field()
+    # When it was archived, null while active: Piriod's `archived` is this datetime.
+    archived_at = models.DateTimeField(null=True, blank=True)
 
     class Meta(TenantModel.Meta):
         indexes = [tenant_list_index()]
 
     def __str__(self) -> str:
         return f"{self.name} ({self.id})"
-
-    @property
-    def archived(self) -> bool:
-        return self.status == CatalogStatus.ARCHIVED
 
 
 class Plan(TenantModel):

@@ -7,7 +7,7 @@ answer is to archive it.
 """
 
 from collections.abc import Callable, Mapping, Sequence
-from datetime import date
+from datetime import date, datetime
 from decimal import Decimal
 from typing import Any, TypedDict, TypeVar, Unpack
 
@@ -36,14 +36,16 @@ def _set(instance: Any, fields: Mapping[str, object]) -> None:
         setattr(instance, name, value)
 
 
-def _transition(obj: Archivable, target: CatalogStatus, kind: str) -> Archivable:
+def _transition(obj: Archivable, target: CatalogStatus, kind: str, **changes: Any) -> Archivable:
     obj = type(obj).objects.select_for_update().get(pk=obj.pk)
     if (obj.status, target) not in CATALOG_TRANSITIONS:
         raise DomainError(
             f"{kind}_invalid_transition", f"A {kind} that is {obj.status} cannot become {target}."
         )
     obj.status = target
-    obj.save(update_fields=["status", "updated_at"])
+    for name, value in changes.items():
+        setattr(obj, name, value)
+    obj.save(update_fields=["status", "updated_at", *changes])
     return obj
 
 
@@ -97,13 +99,13 @@ def product_update(*, product: Product, **fields: Unpack[ProductFields]) -> Prod
 
 
 @transaction.atomic
-def product_archive(*, product: Product) -> Product:
-    return _transition(product, CatalogStatus.ARCHIVED, "product")
+def product_archive(*, product: Product, now: datetime) -> Product:
+    return _transition(product, CatalogStatus.ARCHIVED, "product", archived_at=now)
 
 
 @transaction.atomic
 def product_unarchive(*, product: Product) -> Product:
-    return _transition(product, CatalogStatus.ACTIVE, "product")
+    return _transition(product, CatalogStatus.ACTIVE, "product", archived_at=None)
 
 
 @transaction.atomic

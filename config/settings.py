@@ -137,7 +137,7 @@ REST_FRAMEWORK = {
     ],
     "DEFAULT_PERMISSION_CLASSES": ["billing.tenancy.IsWorkspaceMember"],
     "DEFAULT_PARSER_CLASSES": ["rest_framework.parsers.JSONParser"],
-    "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
+    "DEFAULT_RENDERER_CLASSES": ["billing.api.renderers.JSONRenderer"],
     "DEFAULT_PAGINATION_CLASS": "billing.api.pagination.PageNumberPagination",
     "DEFAULT_FILTER_BACKENDS": [
         "django_filters.rest_framework.DjangoFilterBackend",
@@ -149,7 +149,7 @@ REST_FRAMEWORK = {
     "DEFAULT_THROTTLE_RATES": {"token": env.str("API_THROTTLE_RATE", default="1200/min")},
     "DEFAULT_SCHEMA_CLASS": "billing.api.schema.AutoSchema",
     "EXCEPTION_HANDLER": "billing.api.errors.exception_handler",
-    "COERCE_DECIMAL_TO_STRING": True,
+    "COERCE_DECIMAL_TO_STRING": False,
     "UNAUTHENTICATED_USER": "django.contrib.auth.models.AnonymousUser",
     "TEST_REQUEST_DEFAULT_FORMAT": "json",
 }

@@ -1,6 +1,6 @@
 from django.db import models
 
-from billing.encoders import JSONEncoder
+from billing.encoders import JSONDecoder, JSONEncoder
 from billing.ids import public_id_field
 from billing.models import TenantModel
 from billing.money import AMOUNT_DECIMAL_PLACES, AMOUNT_MAX_DIGITS
@@ -29,7 +29,9 @@ class Customer(TenantModel):
     # NULL, not "", for "no reference": the unique constraint must ignore customers without one.
     reference = models.CharField(max_length=64, null=True, blank=True)  # noqa: DJ001
     tax_id = models.CharField(max_length=32, blank=True)
-    tax_settings = models.JSONField(encoder=JSONEncoder, default=dict, blank=True)
+    tax_settings = models.JSONField(
+        encoder=JSONEncoder, decoder=JSONDecoder, default=dict, blank=True
+    )
     send_invoices = models.BooleanField(default=True)
     send_collections = models.BooleanField(default=True)
     send_vouchers = models.BooleanField(default=True)

@@ -27,6 +27,31 @@ class CodeField(serializers.SlugRelatedField):
         return super().to_internal_value(data.strip().upper())
 
 
+@extend_schema_field(
+    {
+        "oneOf": [{"type": "string"}, {"type": "integer"}],
+        "description": "The state's ISO 3166-2 code (`CL-RM`, `US-CA`) or its integer id, "
+        "as `/generals/states/` lists them; shown as the code.",
+    }
+)
+class StateField(CodeField):
+    """A state by its code or by the integer id Piriod's clients send (State.number)."""
+
+    def __init__(self, **kwargs: Any) -> None:
+        kwargs.setdefault("queryset", State.objects.all())
+        super().__init__(**kwargs)
+
+    def to_internal_value(self, data: Any) -> Any:
+        if isinstance(data, str) and data.strip().isdecimal():
+            data = int(data)
+        if isinstance(data, int) and not isinstance(data, bool):
+            state = State.objects.filter(number=data).first()
+            if state is None:
+                self.fail("does_not_exist", slug_name="id", value=data)
+            return state
+        return super().to_internal_value(data)
+
+
 class ContactSerializer(TenantModelSerializer):
     class Meta:
         model = Contact
@@ -120,7 +145,7 @@ def customer_sources(customer: Customer, *, now: datetime, timezone: str) -> lis
 
 class CustomerSerializer(TenantModelSerializer):
     country = CodeField(queryset=Country.objects.all())
-    state = CodeField(queryset=State.objects.all(), required=False, allow_null=True)
+    state = StateField(required=False, allow_null=True)
     comuna = CodeField(
         queryset=Comuna.objects.all(),
         required=False,

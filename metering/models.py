@@ -10,6 +10,7 @@ from decimal import Decimal
 
 from django.db import models
 
+from billing.encoders import JSONDecoder, JSONEncoder
 from billing.ids import public_id_field
 from billing.models import TenantModel
 from metering.choices import (
@@ -35,7 +36,7 @@ class Meter(TenantModel):
     field = models.CharField(max_length=64, blank=True)
     # [{"key": "region", "values": ["us", "eu"]}, …]: an event counts when each key's
     # property (as text) is one of its values.
-    filters = models.JSONField(default=list, blank=True)
+    filters = models.JSONField(encoder=JSONEncoder, decoder=JSONDecoder, default=list, blank=True)
 
     class Meta(TenantModel.Meta):
         indexes = [tenant_list_index()]
@@ -85,7 +86,7 @@ class Event(models.Model):
     # What the client sent as `customer`: our id or the customer's reference.
     customer_key = models.CharField(max_length=64)
     timestamp = models.DateTimeField()
-    properties = models.JSONField()
+    properties = models.JSONField(encoder=JSONEncoder, decoder=JSONDecoder)
     received_at = models.DateTimeField()
 
     class Meta:

@@ -7,7 +7,7 @@ from typing import TypeVar
 from django.db import models
 from django.db.models import F, Q
 
-from billing.encoders import JSONEncoder
+from billing.encoders import JSONDecoder, JSONEncoder
 from billing.ids import public_id_field
 from billing.models import TenantModel, money_field
 from customers.models import Customer
@@ -94,7 +94,9 @@ class Source(TenantModel):
     card_exp_month = models.PositiveSmallIntegerField(null=True, blank=True)
     card_exp_year = models.PositiveSmallIntegerField(null=True, blank=True)
     gateway_token = models.CharField(max_length=255)
-    gateway_data = models.JSONField(encoder=JSONEncoder, default=dict, blank=True)
+    gateway_data = models.JSONField(
+        encoder=JSONEncoder, decoder=JSONDecoder, default=dict, blank=True
+    )
     # The link, intent or payment whose key a payer used to create this source without
     # an API token: only that checkout may charge it when it names no customer.
     payer_scope = models.CharField(max_length=40, blank=True)
@@ -280,7 +282,7 @@ class StripeEvent(TenantModel):
     id = public_id_field("sev")
     stripe_id = models.CharField(max_length=255)
     type = models.CharField(max_length=128)
-    payload = models.JSONField(encoder=JSONEncoder)
+    payload = models.JSONField(encoder=JSONEncoder, decoder=JSONDecoder)
     # When Stripe created the event: what orders a late event behind a newer one.
     stripe_created_at = models.DateTimeField()
     status = models.CharField(

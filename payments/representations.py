@@ -150,9 +150,8 @@ class PaymentSerializer(TenantModelSerializer):
         ]
 
     @extend_schema_field(serializers.DecimalField(max_digits=24, decimal_places=6))
-    def get_balance(self, payment: Payment) -> str:
-        field = payment_amount()
-        return str(field.to_representation(payment.amount - payment.amount_refunded))
+    def get_balance(self, payment: Payment) -> Decimal:
+        return payment.amount - payment.amount_refunded
 
     def validate_status(self, value: str) -> str:
         allowed = (PaymentStatus.REQUIRES_PAYMENT_METHOD, PaymentStatus.SUCCEEDED)

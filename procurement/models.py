@@ -9,7 +9,7 @@ from decimal import Decimal
 
 from django.db import models
 
-from billing.encoders import JSONEncoder
+from billing.encoders import JSONDecoder, JSONEncoder
 from billing.ids import public_id_field
 from billing.models import FiscalDocument, Line, TenantModel
 from procurement.choices import ProcurementStatus
@@ -32,7 +32,9 @@ class Supplier(TenantModel):
     email = models.EmailField(blank=True)
     phone = models.CharField(max_length=32, blank=True)
     website = models.URLField(max_length=200, blank=True)
-    tax_settings = models.JSONField(encoder=JSONEncoder, default=dict, blank=True)
+    tax_settings = models.JSONField(
+        encoder=JSONEncoder, decoder=JSONDecoder, default=dict, blank=True
+    )
 
     class Meta(TenantModel.Meta):
         indexes = [models.Index(fields=["workspace", "test_mode", "-created_at"])]

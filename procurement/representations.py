@@ -113,9 +113,11 @@ class PurchaseCreditNoteSerializer(SupplierDocumentSerializer):
     )
     reason = serializers.ChoiceField(
         choices=ReferenceReason.choices,
+        required=False,
         help_text="The SII's CodRef: 1 annuls (mirrors the purchase's lines when none are "
         "sent), 2 corrects text (no lines; `description` is the correction), 3 corrects "
-        "amounts (`lines`).",
+        "amounts (`lines`). Absent (Piriod's body has none): 3 when `lines` are sent, "
+        "otherwise 1.",
     )
     description = serializers.CharField(max_length=90, required=False, allow_blank=True)
     date = serializers.DateField(

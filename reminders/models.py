@@ -2,7 +2,7 @@
 
 from django.db import models
 
-from billing.encoders import JSONEncoder
+from billing.encoders import JSONDecoder, JSONEncoder
 from billing.ids import public_id_field
 from billing.models import TenantModel
 from reminders.choices import Language, MessageStatus
@@ -29,7 +29,7 @@ class ReminderRule(TenantModel):
     name = models.CharField(max_length=128)
     days = models.SmallIntegerField()
     template = models.ForeignKey(ReminderTemplate, on_delete=models.PROTECT, related_name="+")
-    documents = models.JSONField(encoder=JSONEncoder, default=list, blank=True)
+    documents = models.JSONField(encoder=JSONEncoder, decoder=JSONDecoder, default=list, blank=True)
     active = models.BooleanField(default=True)
 
     def __str__(self) -> str:
@@ -43,7 +43,7 @@ class ReminderMessage(TenantModel):
     id = public_id_field("rmm")
     rule = models.ForeignKey(ReminderRule, on_delete=models.PROTECT, related_name="messages")
     invoice = models.ForeignKey("invoices.Invoice", on_delete=models.PROTECT, related_name="+")
-    recipients = models.JSONField(encoder=JSONEncoder, default=list)
+    recipients = models.JSONField(encoder=JSONEncoder, decoder=JSONDecoder, default=list)
     subject = models.CharField(max_length=255)
     body = models.TextField()
     status = models.CharField(

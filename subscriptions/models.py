@@ -10,7 +10,7 @@ from decimal import Decimal
 
 from django.db import models
 
-from billing.encoders import JSONEncoder
+from billing.encoders import JSONDecoder, JSONEncoder
 from billing.ids import public_id_field
 from billing.models import TenantModel
 from catalog.choices import PlanFrequency
@@ -60,7 +60,9 @@ class Subscription(TenantModel):
     coupon_first_cycle = models.PositiveIntegerField(default=1)
     require_reference = models.BooleanField(default=False)
     note = models.CharField(max_length=100, blank=True)
-    references = models.JSONField(encoder=JSONEncoder, default=list, blank=True)
+    references = models.JSONField(
+        encoder=JSONEncoder, decoder=JSONDecoder, default=list, blank=True
+    )
     status = models.CharField(
         max_length=16,
         choices=SubscriptionStatus.choices,
@@ -72,6 +74,8 @@ class Subscription(TenantModel):
     needs_attention_reason = models.CharField(  # noqa: DJ001
         max_length=32, choices=NeedsAttentionReason.choices, null=True, blank=True
     )
+    # When billing stopped for someone to look (Piriod's `needs_attention`); null otherwise.
+    needs_attention_at = models.DateTimeField(null=True, blank=True)
     cancel_reason = models.CharField(  # noqa: DJ001
         max_length=32, choices=CancelReason.choices, null=True, blank=True
     )
@@ -111,10 +115,6 @@ class Subscription(TenantModel):
 
     def __str__(self) -> str:
         return f"{self.id} ({self.status})"
-
-    @property
-    def needs_attention(self) -> bool:
-        return self.status == SubscriptionStatus.NEEDS_ATTENTION
 
 
 class SubscriptionLine(models.Model):

@@ -125,7 +125,13 @@ class SubscriptionSerializer(TenantModelSerializer):
         "day.",
     )
     next_billing_cycle = serializers.SerializerMethodField()
-    needs_attention = serializers.BooleanField(read_only=True)
+    needs_attention = serializers.DateTimeField(
+        source="needs_attention_at",
+        read_only=True,
+        allow_null=True,
+        help_text="When billing stopped for someone to look (see `needs_attention_reason`; "
+        "`resume` clears it), null otherwise.",
+    )
     cancelled = serializers.DateTimeField(source="cancelled_at", read_only=True)
     paused = serializers.DateTimeField(source="paused_at", read_only=True)
 

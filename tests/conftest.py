@@ -9,6 +9,7 @@ from rest_framework.test import APIClient
 from billing.models import Workspace
 from billing.services.workspaces import api_token_issue
 from tests.factories import MembershipFactory, UserFactory, WorkspaceFactory
+from tests.numbers import ExactJSONClient
 
 
 @pytest.fixture(autouse=True, scope="session")
@@ -46,7 +47,7 @@ def make_tenant(*, country: str = "CL", test_mode: bool = False) -> Tenant:
     user = UserFactory()
     MembershipFactory(workspace=workspace, user=user)
     token = api_token_issue(user=user, now=timezone.now()).key
-    client = APIClient()
+    client = ExactJSONClient()
     client.credentials(
         HTTP_AUTHORIZATION=f"Token {token}",
         HTTP_X_SIMPLE_WORKSPACE=workspace.id,

@@ -1,6 +1,6 @@
 from django.db import models
 
-from billing.encoders import JSONEncoder
+from billing.encoders import JSONDecoder, JSONEncoder
 from billing.ids import public_id_field
 from billing.models import TenantModel
 from webhooks.choices import FAILING_AFTER, DeliveryStatus
@@ -11,7 +11,7 @@ class WebhookEndpoint(TenantModel):
     url = models.URLField(max_length=500)
     description = models.CharField(max_length=256, blank=True)
     # Subscribed event types, or ["*"] for all.
-    events = models.JSONField(encoder=JSONEncoder, default=list)
+    events = models.JSONField(encoder=JSONEncoder, decoder=JSONDecoder, default=list)
     active = models.BooleanField(default=True)
     disabled_reason = models.CharField(max_length=256, blank=True)
     # Kept to sign payloads (HMAC needs the secret itself); never shown after issue.

@@ -5,7 +5,6 @@ failed once its retries run out. The HTTP call itself happens outside any transa
 (webhooks.sender); these services only decide and record, each in a short transaction.
 """
 
-import json
 import random
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -17,6 +16,7 @@ from django.db import transaction
 from django.db.models import Q
 
 from billing.db import relax_commit_durability
+from billing.encoders import json_bytes
 from billing.errors import DomainError, InvalidInput
 from billing.event_types import ALL, EVENT_TYPES, PING
 from billing.models import Event, Workspace
@@ -247,7 +247,9 @@ def _is_blocked(delivery: Delivery) -> bool:
 
 
 def payload_body(event: Event) -> str:
-    return json.dumps(
+    """The delivery's body, signed and sent as is: amounts are JSON numbers written from
+    the event's Decimals, as the API writes them."""
+    body = json_bytes(
         {
             "id": event.id,
             "event": event.type,
@@ -257,9 +259,9 @@ def payload_body(event: Event) -> str:
             "test_mode": event.test_mode,
             "data": event.data,
         },
-        separators=(",", ":"),
         sort_keys=True,
     )
+    return body.decode()
 
 
 @transaction.atomic

@@ -72,11 +72,16 @@ class ComunaSerializer(serializers.ModelSerializer):
 
 
 class StateSerializer(serializers.ModelSerializer):
+    id = serializers.IntegerField(
+        source="number",
+        read_only=True,
+        help_text="The integer id Piriod's clients send as a customer's or supplier's `state`.",
+    )
     country = serializers.CharField(source="country_id", read_only=True)
 
     class Meta:
         model = State
-        fields = ["code", "name", "country"]
+        fields = ["id", "code", "name", "country"]
 
 
 class DocumentTypeSerializer(serializers.ModelSerializer):

@@ -21,14 +21,16 @@ from drf_spectacular.plumbing import (
 )
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse
-from rest_framework import permissions
+from rest_framework import permissions, serializers
 
 from billing.api.errors import ErrorSerializer, ValidationErrorSerializer
-from billing.api.viewsets import PartialUpdateModelMixin, TransactionalAPIView
+from billing.api.viewsets import PartialUpdateModelMixin, TenantViewSet, TransactionalAPIView
 from billing.representations import (
+    EXPANDABLE,
     METADATA_KEY_MAX_LENGTH,
     METADATA_MAX_KEYS,
     METADATA_VALUE_MAX_LENGTH,
+    expandable_fields,
 )
 from billing.tenancy import TEST_MODE_HEADER, WORKSPACE_HEADER, IsWorkspaceMember
 
@@ -66,6 +68,13 @@ class AutoSchema(SpectacularAutoSchema):
         self, field: Any, direction: Any, bypass_extensions: bool = False
     ) -> dict[str, Any] | None:
         schema = super()._map_serializer_field(field, direction, bypass_extensions)
+        if schema and isinstance(field, serializers.DecimalField):
+            # Amounts and quantities are JSON numbers written from the Decimal, every digit
+            # kept (billing.encoders): `decimal`, not drf-spectacular's `double`, which
+            # would tell a client generator it may read them as floats.
+            schema["format"] = "decimal"
+        if schema and direction == "response":
+            schema = self._expandable_field(field, schema)
         if (
             schema
             and schema.get("type") == "array"
@@ -83,6 +92,16 @@ class AutoSchema(SpectacularAutoSchema):
             inner = {k: v for k, v in schema.items() if k not in _OUTER_KEYS}
             schema = {**outer, "oneOf": [inner, {"type": "string", "maxLength": 0}]}
         return schema
+
+    def _expandable_field(self, field: Any, schema: dict[str, Any]) -> dict[str, Any]:
+        """A field `?expand=` may name is its id, or the whole object when expanded."""
+        name = getattr(field, "field_name", None)
+        if name not in expandable_fields(type(field.parent)):
+            return schema
+        expanded = self.resolve_serializer(EXPANDABLE[name], "response")
+        outer = {k: v for k, v in schema.items() if k in _OUTER_KEYS}
+        inner = {k: v for k, v in schema.items() if k not in _OUTER_KEYS}
+        return {**outer, "oneOf": [inner, expanded.ref]}
 
     def _get_response_bodies(self, direction: Any = "response") -> dict[str, Any]:
         responses = super()._get_response_bodies(direction)
@@ -140,6 +159,16 @@ class AutoSchema(SpectacularAutoSchema):
 
     def _get_parameters(self) -> list[dict[str, Any]]:
         parameters = super()._get_parameters()
+        expandable = self.view.expandable() if isinstance(self.view, TenantViewSet) else []
+        if expandable and self.method != "DELETE":
+            parameters.append(
+                build_parameter_type(
+                    name="expand",
+                    schema={"type": "string", "enum": expandable},
+                    location=OpenApiParameter.QUERY,
+                    description="Show the named related object whole in place of its id.",
+                )
+            )
         if any(isinstance(p, IsWorkspaceMember) for p in self.view.get_permissions()):
             parameters += [
                 build_parameter_type(

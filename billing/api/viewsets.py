@@ -33,7 +33,7 @@ from rest_framework.views import APIView
 from billing.api.parsers import JSONParser, has_unstorable_characters
 from billing.clock import clock_now
 from billing.models import Workspace
-from billing.representations import scope_to_tenant
+from billing.representations import expand_requested, expandable_fields, scope_to_tenant
 from billing.services.idempotency import (
     Replay,
     idempotency_key_lock,
@@ -181,8 +181,26 @@ class TenantViewSet(TransactionalAPIView, viewsets.GenericViewSet):
     ordering_fields: tuple[str, ...] = ("created", "updated")
     ordering = ("-created_at", "-id")
 
+    def initial(self, request: Request, *args: Any, **kwargs: Any) -> None:
+        super().initial(request, *args, **kwargs)
+        unknown = sorted(expand_requested(request) - set(self.expandable()))
+        if unknown:
+            allowed = ", ".join(self.expandable()) or "nothing"
+            raise exceptions.ValidationError(
+                {"expand": [f"{', '.join(unknown)} cannot be expanded here; {allowed} can."]}
+            )
+
+    def expandable(self) -> list[str]:
+        """What `?expand=` may name on this resource (billing.representations)."""
+        if getattr(self, "serializer_class", None) is None:
+            return []
+        return expandable_fields(self.get_serializer_class())
+
     def get_queryset(self) -> QuerySet:
-        return scope_to_tenant(super().get_queryset(), self.request)
+        queryset = scope_to_tenant(super().get_queryset(), self.request)
+        # Expanded objects are read in the same query as the rows that name them.
+        expanded = expand_requested(self.request) & set(self.expandable())
+        return queryset.select_related(*sorted(expanded)) if expanded else queryset
 
     def tenant_now(self) -> datetime:
         """What time it is for this workspace and mode (the test clock in test mode once

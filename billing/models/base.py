@@ -3,7 +3,7 @@ from typing import Any
 
 from django.db import models
 
-from billing.encoders import JSONEncoder
+from billing.encoders import JSONDecoder, JSONEncoder
 from billing.money import AMOUNT_DECIMAL_PLACES, AMOUNT_MAX_DIGITS
 
 
@@ -16,7 +16,7 @@ class TenantModel(models.Model):
 
     workspace = models.ForeignKey("billing.Workspace", on_delete=models.PROTECT, related_name="+")
     test_mode = models.BooleanField(default=False)
-    metadata = models.JSONField(encoder=JSONEncoder, default=dict, blank=True)
+    metadata = models.JSONField(encoder=JSONEncoder, decoder=JSONDecoder, default=dict, blank=True)
     created_at = models.DateTimeField(auto_now_add=True, db_index=True)
     updated_at = models.DateTimeField(auto_now=True)
 

@@ -11,7 +11,7 @@ from decimal import Decimal
 from django.db import models
 
 from billing.choices import BillerStatus, DiscountScheme
-from billing.encoders import JSONEncoder
+from billing.encoders import JSONDecoder, JSONEncoder
 from billing.errors import DomainError
 from billing.models.base import TenantModel, money_field
 
@@ -29,11 +29,15 @@ class FiscalDocument(TenantModel):
     )
     custom_change = models.DecimalField(max_digits=18, decimal_places=6, default=Decimal(1))
     # [{"document": "33", "serial": "123", "date": "2026-01-31", "code": 1, "description": "…"}]
-    references = models.JSONField(encoder=JSONEncoder, default=list, blank=True)
+    references = models.JSONField(
+        encoder=JSONEncoder, decoder=JSONDecoder, default=list, blank=True
+    )
     biller_status = models.CharField(
         max_length=16, choices=BillerStatus.choices, null=True, blank=True
     )
-    tax_agency = models.JSONField(encoder=JSONEncoder, default=dict, blank=True)
+    tax_agency = models.JSONField(
+        encoder=JSONEncoder, decoder=JSONDecoder, default=dict, blank=True
+    )
     # The agency's tracking id for the submission, and when the next submit/poll is due.
     tax_agency_tracking_id = models.CharField(max_length=64, blank=True)
     biller_attempts = models.PositiveIntegerField(default=0)

@@ -1,6 +1,6 @@
 from django.db import models
 
-from billing.encoders import JSONEncoder
+from billing.encoders import JSONDecoder, JSONEncoder
 from billing.ids import public_id_field
 from billing.models.base import TenantModel
 
@@ -18,7 +18,7 @@ class Event(TenantModel):
     object_id = models.CharField(max_length=40, db_index=True)
     # 1, 2, 3… per object: receivers use it to drop a stale event that arrives late.
     sequence = models.PositiveIntegerField()
-    data = models.JSONField(encoder=JSONEncoder)
+    data = models.JSONField(encoder=JSONEncoder, decoder=JSONDecoder)
     published_at = models.DateTimeField(null=True, blank=True)
     # Set while the sweep's publish message is on the broker (billing/sweeps.py).
     enqueued_at = models.DateTimeField(null=True, blank=True)

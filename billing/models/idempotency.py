@@ -1,6 +1,6 @@
 from django.db import models
 
-from billing.encoders import JSONEncoder
+from billing.encoders import JSONDecoder, JSONEncoder
 
 
 class IdempotencyKey(models.Model):
@@ -17,7 +17,7 @@ class IdempotencyKey(models.Model):
     fingerprint = models.CharField(max_length=64)
     locked_at = models.DateTimeField(null=True)
     response_status = models.PositiveSmallIntegerField(null=True)
-    response_body = models.JSONField(encoder=JSONEncoder, null=True)
+    response_body = models.JSONField(encoder=JSONEncoder, decoder=JSONDecoder, null=True)
     created_at = models.DateTimeField(db_index=True)
 
     class Meta:

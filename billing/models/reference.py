@@ -34,7 +34,14 @@ class Country(models.Model):
 
 
 class State(models.Model):
+    """A region of a country. `code` is its ISO 3166-2 code (CL-RM, US-CA); `number` is
+    the integer id Piriod's clients send for it (api.md §2 Reference data): the ISO
+    3166-1 numeric code of the country × 1000 + the country's own number for the region
+    (Chile's region number, a US state's FIPS code), so ids never change as states are
+    added."""
+
     code = models.CharField(primary_key=True, max_length=8)
+    number = models.PositiveIntegerField(unique=True)
     country = models.ForeignKey(Country, on_delete=models.CASCADE, related_name="states")
     name = models.CharField(max_length=64)
 

@@ -1,6 +1,6 @@
 from django.db import models
 
-from billing.encoders import JSONEncoder
+from billing.encoders import JSONDecoder, JSONEncoder
 from billing.ids import public_id_field
 
 
@@ -19,11 +19,11 @@ class SandboxSubmission(models.Model):
     tracking_id = public_id_field("trk")
     # The issuer's id for the document: resubmitting an accepted key returns its tracking id.
     key = models.CharField(max_length=64, db_index=True)
-    payload = models.JSONField(encoder=JSONEncoder)
+    payload = models.JSONField(encoder=JSONEncoder, decoder=JSONDecoder)
     verdict = models.CharField(max_length=16, choices=Verdict.choices)
     # The SII's upload state the verdict is reported with: EPR, RCT, RCH or RSC.
     upload_status = models.CharField(max_length=3)
-    reasons = models.JSONField(encoder=JSONEncoder, default=list, blank=True)
+    reasons = models.JSONField(encoder=JSONEncoder, decoder=JSONDecoder, default=list, blank=True)
     polls = models.PositiveIntegerField(default=0)
     created_at = models.DateTimeField()
     # When a poll first reported the verdict; later polls repeat the same answer.

@@ -1,7 +1,7 @@
 from django.conf import settings
 from django.db import models
 
-from billing.encoders import JSONEncoder
+from billing.encoders import JSONDecoder, JSONEncoder
 from billing.ids import public_id_field
 
 
@@ -34,7 +34,9 @@ class Workspace(models.Model):
     sii_resolution_date = models.DateField(null=True, blank=True)
     email = models.EmailField(blank=True)
     # Settings of other countries' tax agencies.
-    tax_settings = models.JSONField(encoder=JSONEncoder, default=dict, blank=True)
+    tax_settings = models.JSONField(
+        encoder=JSONEncoder, decoder=JSONDecoder, default=dict, blank=True
+    )
     # Subscription cycle invoices stay drafts for a person to review and finalize.
     review_cycle_invoices = models.BooleanField(default=False)
     # Test mode's clock (billing.clock): null follows the real clock; once set it stands

@@ -9,7 +9,7 @@ import pytest
 from django.apps import apps
 from django.db import models
 
-from billing.encoders import JSONEncoder
+from billing.encoders import JSONDecoder, JSONEncoder
 from invoices.models import Invoice
 from procurement.models import Purchase
 from subscriptions.models import Subscription
@@ -21,12 +21,13 @@ REFERENCE = {"document": "801", "serial": "OC-4521", "date": "2026-03-02", "code
 NEW_REFERENCE = {"document": "802", "serial": "NP-77", "date": "2026-03-05"}
 
 
-def test_every_model_json_field_uses_the_kernel_encoder() -> None:
+def test_every_model_json_field_uses_the_kernel_encoder_and_decoder() -> None:
     fields = [
         f"{model.__name__}.{field.name}"
         for model in apps.get_models()
         for field in model._meta.get_fields()
-        if isinstance(field, models.JSONField) and field.encoder is not JSONEncoder
+        if isinstance(field, models.JSONField)
+        and (field.encoder is not JSONEncoder or field.decoder is not JSONDecoder)
     ]
     assert fields == []
 

@@ -4,6 +4,7 @@ import pytest
 from rest_framework.test import APIClient
 
 from config.celery import app as celery_app
+from tests.numbers import D
 
 CHILE_SALES_AND_NOTES = {"33", "34", "39", "41", "46", "56", "61"}
 DOCUMENT_FIELDS = {
@@ -44,7 +45,7 @@ def test_documents_list_chiles_types(tenant):
     assert {d["country"] for d in chilean} == {"CL"}
     assert set(chilean[0]) == DOCUMENT_FIELDS
     factura = next(d for d in chilean if d["code"] == "33")
-    assert (factura["id"], factura["currency"], factura["tax"]) == (33, "CLP", "19.0000")
+    assert (factura["id"], factura["currency"], factura["tax"]) == (33, "CLP", D("19.0000"))
     assert (factura["is_sale"], factura["has_taxes"], factura["hold_taxes"]) == (True, True, False)
 
 

@@ -58,7 +58,12 @@ class ProductSerializer(TenantModelSerializer):
     plans: serializers.PrimaryKeyRelatedField[Plan] = serializers.PrimaryKeyRelatedField(
         many=True, read_only=True
     )
-    archived = serializers.BooleanField(read_only=True)
+    archived = serializers.DateTimeField(
+        source="archived_at",
+        read_only=True,
+        allow_null=True,
+        help_text="When the product was archived (`archive`), null while it is active.",
+    )
 
     class Meta:
         model = Product

@@ -66,7 +66,7 @@ class ProductViewSet(ArchivableViewSet):
         services.product_delete(product=instance)
 
     def perform_archive(self, instance: Product) -> Product:
-        return services.product_archive(product=instance)
+        return services.product_archive(product=instance, now=self.tenant_now())
 
     def perform_unarchive(self, instance: Product) -> Product:
         return services.product_unarchive(product=instance)

@@ -4,6 +4,7 @@ from decimal import Decimal
 
 import pytest
 import time_machine
+from django.utils.dateparse import parse_datetime
 
 from catalog.models import Coupon, Plan, PlanTier, Product, Tax
 from tests.factories import (
@@ -13,6 +14,7 @@ from tests.factories import (
     ProductFactory,
     TaxFactory,
 )
+from tests.numbers import decoded, money
 
 ULID = "[0-9A-HJKMNP-TV-Z]{26}"
 TENANT_FIELDS = {"id", "metadata", "test_mode", "created", "updated"}
@@ -75,7 +77,7 @@ def test_create_a_product(tenant):
         "description": "",
         "plans": [],
         "status": "active",
-        "archived": False,
+        "archived": None,
         "metadata": {},
         "test_mode": False,
         "created": None,
@@ -156,13 +158,28 @@ def test_archive_and_unarchive(tenant, path, factory):
     assert unarchived.json()["status"] == "active"
 
 
-def test_an_archived_product_says_so(tenant):
+def test_an_archived_product_says_when_as_piriod_does(tenant):
     product = mine(tenant, ProductFactory)
 
     body = tenant.client.post(f"/products/{product.id}/archive/").json()
+    archived_at = Product.objects.get(pk=product.id).archived_at
+    unarchived = tenant.client.post(f"/products/{product.id}/unarchive/").json()
 
-    assert (body["status"], body["archived"]) == ("archived", True)
+    assert body["status"] == "archived"
+    assert archived_at is not None
+    assert parse_datetime(body["archived"]) == archived_at
     assert set(body) == PRODUCT_FIELDS
+    assert (unarchived["status"], unarchived["archived"]) == ("active", None)
+
+
+def test_archived_is_read_only_and_a_product_put_back_unchanged_is_accepted(tenant):
+    product = mine(tenant, ProductFactory)
+    archived = tenant.client.post(f"/products/{product.id}/archive/").json()
+
+    put = tenant.client.put(f"/products/{product.id}/", {**archived, "archived": None})
+
+    assert put.status_code == 200, put.json()
+    assert put.json()["archived"] == archived["archived"]
 
 
 def test_status_is_read_only(tenant):
@@ -183,7 +200,7 @@ def test_create_a_flat_plan(tenant):
     response = tenant.client.post("/plans/", new_plan(product, amount=19990.5), format="json")
 
     assert response.status_code == 201, response.json()
-    body = response.json()
+    body = decoded(response)
     assert set(body) == PLAN_FIELDS
     assert re.fullmatch(f"pla_{ULID}", body["id"])
     assert body | {"id": None, "created": None, "updated": None} == {
@@ -194,7 +211,7 @@ def test_create_a_flat_plan(tenant):
         "description": "",
         "frequency": "monthly",
         "currency": "CLP",
-        "amount": "19990.5",
+        "amount": Decimal("19990.5"),
         "exempt": False,
         "usage_scheme": "licensed",
         "usage_aggregation": "sum",
@@ -222,16 +239,16 @@ def test_create_a_graduated_metered_plan(tenant):
     response = tenant.client.post("/plans/", body, format="json")
 
     assert response.status_code == 201, response.json()
-    created = response.json()
+    created = decoded(response)
     assert created["tiers"] == [
-        {"up_to": 5, "amount": "7", "flat_amount": "0"},
-        {"up_to": 10, "amount": "6.5", "flat_amount": "0"},
-        {"up_to": None, "amount": "6", "flat_amount": "100.25"},
+        {"up_to": 5, "amount": 7, "flat_amount": 0},
+        {"up_to": 10, "amount": Decimal("6.5"), "flat_amount": 0},
+        {"up_to": None, "amount": 6, "flat_amount": Decimal("100.25")},
     ]
     assert (created["currency"], created["amount"], created["meter"], created["trial_days"]) == (
-        "USD", "0", None, 14,
+        "USD", 0, None, 14,
     )  # fmt: skip
-    assert tenant.client.get(f"/plans/{created['id']}/").json() == created
+    assert decoded(tenant.client.get(f"/plans/{created['id']}/")) == created
 
 
 def test_put_replaces_a_plans_tiers_and_patch_keeps_them(tenant):
@@ -250,7 +267,7 @@ def test_put_replaces_a_plans_tiers_and_patch_keeps_them(tenant):
     assert patched.status_code == 200, patched.json()
     assert len(patched.json()["tiers"]) == 3
     assert put.status_code == 200, put.json()
-    assert put.json()["tiers"] == [{"up_to": None, "amount": "5", "flat_amount": "0"}]
+    assert decoded(put)["tiers"] == [{"up_to": None, "amount": 5, "flat_amount": 0}]
     assert PlanTier.objects.count() == 1
 
 
@@ -342,8 +359,8 @@ def test_create_an_addon(tenant):
     body = response.json()
     assert set(body) == ADDON_FIELDS
     assert re.fullmatch(f"add_{ULID}", body["id"])
-    assert (body["amount"], body["currency"], body["duration_times"], body["status"]) == (
-        "9990", "CLP", 3, "active",
+    assert (money(body["amount"]), body["currency"], body["duration_times"], body["status"]) == (
+        Decimal("9990"), "CLP", 3, "active",
     )  # fmt: skip
 
 
@@ -375,7 +392,7 @@ def test_create_a_coupon(tenant):
         "id": None,
         "name": "Summer",
         "code": "SUMMER26",
-        "amount": "5000",
+        "amount": 5000,
         "currency": "CLP",
         "discount_scheme": "$",
         "apply_on": "line",
@@ -428,7 +445,7 @@ def test_create_a_tax(tenant):
     body = response.json()
     assert set(body) == TAX_FIELDS
     assert re.fullmatch(f"tax_{ULID}", body["id"])
-    assert (body["percent"], body["country"], body["exempt"]) == ("19", "CL", False)
+    assert (money(body["percent"]), body["country"], body["exempt"]) == (Decimal(19), "CL", False)
 
 
 @pytest.mark.parametrize(
@@ -489,7 +506,7 @@ def test_validate_answers_the_coupon_through_its_last_day(tenant):
 
     assert response.status_code == 200, response.json()
     assert set(response.json()) == COUPON_FIELDS
-    assert (response.json()["id"], response.json()["amount"]) == (coupon.id, "10")
+    assert (response.json()["id"], money(response.json()["amount"])) == (coupon.id, Decimal(10))
 
 
 @pytest.mark.parametrize(

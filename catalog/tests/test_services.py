@@ -1,4 +1,5 @@
-from datetime import date
+import functools
+from datetime import UTC, date, datetime
 from decimal import Decimal
 
 import pytest
@@ -22,6 +23,7 @@ from tests.factories import (
 pytestmark = pytest.mark.django_db
 
 D = Decimal
+NOW = datetime(2026, 3, 31, 12, tzinfo=UTC)
 TIERS = [Tier(5, D(7)), Tier(10, D("6.5")), Tier(None, D(6), D(100))]
 
 
@@ -64,7 +66,12 @@ def test_product_create_and_update(workspace):
 @pytest.mark.parametrize(
     ("archive", "unarchive", "model", "factory"),
     [
-        (services.product_archive, services.product_unarchive, "product", ProductFactory),
+        (
+            functools.partial(services.product_archive, now=NOW),
+            services.product_unarchive,
+            "product",
+            ProductFactory,
+        ),
         (services.plan_archive, services.plan_unarchive, "plan", PlanFactory),
         (services.addon_archive, services.addon_unarchive, "addon", AddOnFactory),
         (services.coupon_archive, services.coupon_unarchive, "coupon", CouponFactory),
@@ -86,6 +93,16 @@ def test_archive_and_unarchive_follow_the_transitions(
     assert unarchived.status == CatalogStatus.ACTIVE
     assert twice.value.code == active_again.value.code == f"{model}_invalid_transition"
     assert twice.value.status_code == 409
+
+
+def test_a_product_keeps_when_it_was_archived_until_unarchived(product):
+    archived = services.product_archive(product=product, now=NOW)
+    stored = Product.objects.get(pk=product.pk).archived_at
+    unarchived = services.product_unarchive(product=archived)
+
+    assert stored == NOW
+    assert unarchived.archived_at is None
+    assert Product.objects.get(pk=product.pk).archived_at is None
 
 
 def test_a_product_without_plans_is_deleted(product):
@@ -183,7 +200,7 @@ def test_a_metered_plan_names_a_meter_that_exists(workspace, product):
 
 
 def test_an_archived_product_takes_no_new_plans(workspace, product):
-    services.product_archive(product=product)
+    services.product_archive(product=product, now=NOW)
 
     with pytest.raises(InvalidInput) as invalid:
         create_plan(workspace, product)
@@ -193,7 +210,7 @@ def test_an_archived_product_takes_no_new_plans(workspace, product):
 
 def test_a_plan_of_an_archived_product_can_still_be_edited(workspace, product):
     plan = create_plan(workspace, product)
-    services.product_archive(product=product)
+    services.product_archive(product=product, now=NOW)
 
     updated = services.plan_update(plan=plan, name="Legacy", product=product)
 

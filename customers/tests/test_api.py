@@ -1,5 +1,6 @@
 import re
 from datetime import UTC, date, datetime
+from decimal import Decimal
 
 import pytest
 from django.urls import reverse
@@ -8,6 +9,7 @@ from customers.choices import CustomerStatus
 from customers.models import Contact, Customer, CustomerBalanceTransaction
 from customers.representations import CustomerSerializer
 from tests.factories import ContactFactory, CustomerFactory, FinalizedInvoiceFactory
+from tests.numbers import money
 
 ULID = "[0-9A-HJKMNP-TV-Z]{26}"
 CUSTOMER_FIELDS = {
@@ -80,10 +82,10 @@ def test_create_answers_201_with_the_customer(tenant):
         "contacts": [],
         "sources": [],
         "aggregations": {
-            "sales": "0",
-            "sales_current_period": "0",
-            "balance": "0",
-            "credit_balance": "0",
+            "sales": 0,
+            "sales_current_period": 0,
+            "balance": 0,
+            "credit_balance": 0,
         },
         "metadata": {"plan": "gold"},
         "test_mode": False,
@@ -235,6 +237,37 @@ def test_a_state_of_another_country_is_a_400_on_state(tenant):
     )
 
     assert response.status_code == 400
+    assert list(response.json()) == ["state"]
+
+
+@pytest.mark.parametrize("state", [840006, "840006", "us-ca", "US-CA"])
+def test_a_state_is_its_integer_id_or_its_code(tenant, state):
+    response = tenant.client.post(
+        "/customers/", {"name": "ACME LLC", "country": "US", "state": state}, format="json"
+    )
+
+    assert response.status_code == 201, response.json()
+    assert response.json()["state"] == "US-CA"
+    assert Customer.objects.get(pk=response.json()["id"]).state_id == "US-CA"
+
+
+def test_the_states_list_gives_each_its_integer_id(tenant):
+    response = tenant.client.get("/generals/states/", {"country": "US", "page_size": 100})
+
+    states = {state["code"]: state for state in response.json()["results"]}
+    assert response.json()["count"] == 51  # the fifty states and the District of Columbia
+    assert states["US-CA"] == {"id": 840006, "code": "US-CA", "name": "California", "country": "US"}
+    chile = tenant.client.get("/generals/states/", {"search": "Metropolitana"}).json()
+    assert [(s["id"], s["code"]) for s in chile["results"]] == [(152013, "CL-RM")]
+
+
+@pytest.mark.parametrize("state", [1, 10**30, -840006, True, 840006.5, [840006]])
+def test_a_state_id_that_names_no_state_is_a_400_on_state(tenant, state):
+    response = tenant.client.post(
+        "/customers/", {"name": "ACME LLC", "country": "US", "state": state}, format="json"
+    )
+
+    assert response.status_code == 400, response.json()
     assert list(response.json()) == ["state"]
 
 
@@ -491,4 +524,4 @@ def test_a_serialized_test_mode_customers_current_period_follows_the_test_clock(
 
     aggregations = CustomerSerializer(invoice.customer).data["aggregations"]
 
-    assert aggregations["sales_current_period"] == "1190"
+    assert money(aggregations["sales_current_period"]) == Decimal("1190")

@@ -99,15 +99,19 @@ def _number(workspace: Workspace, test_mode: bool, invoices: list[Invoice]) -> N
 # The snapshot: InvoiceSerializer's shape, from the objects in memory.
 
 
-def _fixed(value: Decimal | None, places: int) -> str | None:
+# Amounts are Decimals, as the serializer's DecimalFields give them: the event's column and
+# webhook bodies write them as JSON numbers (billing.encoders).
+
+
+def _fixed(value: Decimal | None, places: int) -> Decimal | None:
     if value is None:
         return None
-    return f"{Decimal(value).quantize(Decimal(1).scaleb(-places)):f}"
+    return Decimal(value).quantize(Decimal(1).scaleb(-places))
 
 
-def _normal(value: Decimal) -> str:
+def _normal(value: Decimal) -> Decimal:
     # DecimalField(normalize_output=True): quantized to 6 places, then trailing zeros off.
-    return f"{Decimal(value).quantize(Decimal('0.000001')).normalize():f}"
+    return Decimal(value).quantize(Decimal("0.000001")).normalize()
 
 
 def _datetime(value: datetime | None) -> str | None:

@@ -328,7 +328,9 @@ def _record_event(document: FiscalDocument, verb: str) -> None:
     )
 
 
-def _finish(document: FiscalDocument, status: BillerStatus, tax_agency: dict[str, Any]) -> None:
+def _finish(
+    document: FiscalDocument, status: BillerStatus, tax_agency: dict[str, Any], now: datetime
+) -> None:
     document.biller_status = status
     document.biller_next_attempt_at = None
     document.tax_agency = tax_agency
@@ -337,7 +339,7 @@ def _finish(document: FiscalDocument, status: BillerStatus, tax_agency: dict[str
     _record_event(document, verb)
     if status == BillerStatus.FAILED:
         for hook in settings.TAX_AGENCY_FAILURE_HOOKS:
-            import_string(hook)(document=document)
+            import_string(hook)(document=document, now=now)
 
 
 def _failure(code: str, message: str) -> list[dict[str, str]]:
@@ -366,7 +368,7 @@ def _after_poll(document: FiscalDocument, result: PollResult, now: datetime) -> 
         "response": result.response,
     }
     if result.status == "accepted":
-        _finish(document, BillerStatus.SUCCEEDED, {**summary, "accepted_at": now.isoformat()})
+        _finish(document, BillerStatus.SUCCEEDED, {**summary, "accepted_at": now.isoformat()}, now)
         return None
     if result.status == "rejected":
         reasons = result.response.get("reasons") or _failure(
@@ -376,6 +378,7 @@ def _after_poll(document: FiscalDocument, result: PollResult, now: datetime) -> 
             document,
             BillerStatus.FAILED,
             {**summary, "rejected_at": now.isoformat(), "reasons": reasons},
+            now,
         )
         return None
     document.tax_agency = {**summary, "polled_at": now.isoformat()}
@@ -396,6 +399,7 @@ def _poll_again(document: FiscalDocument, now: datetime) -> datetime | None:
                     "Check the submission at the agency, then retry it.",
                 ),
             },
+            now,
         )
         return None
     document.biller_next_attempt_at = next_attempt_at = now + poll_delay(document.biller_attempts)
@@ -429,6 +433,7 @@ def _after_error(
                     f"(last: {error}).",
                 ),
             },
+            now,
         )
         return None
     document.biller_next_attempt_at = next_attempt_at = now + delay

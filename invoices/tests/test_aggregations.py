@@ -21,6 +21,7 @@ from invoices.services.notes import (
     note_finalize,
 )
 from tests.factories import CustomerFactory
+from tests.numbers import D
 
 pytestmark = pytest.mark.django_db
 
@@ -87,18 +88,18 @@ def test_sales_and_balance_by_hand(tenant, customer):
     # January (still, in Santiago): A 1,190 + B 2,380 − 119 (the February debit is out).
     # balance: A 1,190 − 119 + 595, C 3,570 − 238 (B is paid, E cancelled).
     assert result == {
-        "sales": "4046",
-        "sales_current_period": "3451",
-        "balance": "4998",
-        "credit_balance": "0",
+        "sales": D("4046"),
+        "sales_current_period": D("3451"),
+        "balance": D("4998"),
+        "credit_balance": D("0"),
     }
 
 
 @pytest.mark.parametrize(
     ("now", "period"),
     [
-        (JAN_31_LATE_IN_SANTIAGO, "3451"),  # UTC is in February already
-        (FEB_1_EARLY_IN_SANTIAGO, "595"),  # only the debit note is dated in February
+        (JAN_31_LATE_IN_SANTIAGO, D("3451")),  # UTC is in February already
+        (FEB_1_EARLY_IN_SANTIAGO, D("595")),  # only the debit note is dated in February
     ],
 )
 def test_the_current_period_is_the_month_in_santiago(tenant, customer, now, period):
@@ -106,7 +107,7 @@ def test_the_current_period_is_the_month_in_santiago(tenant, customer, now, peri
         listed = tenant.client.get("/customers/").json()["results"][0]["aggregations"]
 
     assert listed["sales_current_period"] == period
-    assert (listed["sales"], listed["balance"]) == ("4046", "4998")
+    assert (listed["sales"], listed["balance"]) == (D("4046"), D("4998"))
 
 
 @pytest.mark.parametrize(
@@ -123,7 +124,7 @@ def test_the_month_boundary_follows_santiago_winter_time(tenant, now, counted):
     with time_machine.travel(datetime.fromisoformat(now), tick=False):
         result = aggregations(tenant, customer)
 
-    assert result["sales_current_period"] == ("1190" if counted else "0")
+    assert result["sales_current_period"] == (D("1190") if counted else D("0"))
 
 
 def test_a_new_customer_has_zero_aggregations_as_strings(tenant):
@@ -132,10 +133,10 @@ def test_a_new_customer_has_zero_aggregations_as_strings(tenant):
     )
 
     assert response.json()["aggregations"] == {
-        "sales": "0",
-        "sales_current_period": "0",
-        "balance": "0",
-        "credit_balance": "0",
+        "sales": D("0"),
+        "sales_current_period": D("0"),
+        "balance": D("0"),
+        "credit_balance": D("0"),
     }
 
 
@@ -148,10 +149,10 @@ def test_documents_in_another_currency_are_not_added(tenant):
         result = aggregations(tenant, customer)
 
     assert result == {
-        "sales": "0",
-        "sales_current_period": "0",
-        "balance": "0",
-        "credit_balance": "0",
+        "sales": D("0"),
+        "sales_current_period": D("0"),
+        "balance": D("0"),
+        "credit_balance": D("0"),
     }
 
 
@@ -169,4 +170,4 @@ def test_the_customer_list_does_not_query_per_customer(tenant, django_assert_max
         response = tenant.client.get("/customers/", {"ordering": "created"})
 
     sales = [item["aggregations"]["sales"] for item in response.json()["results"]]
-    assert sales == [str(1190 * (index + 1) - 119) for index in range(8)]
+    assert sales == [1190 * (index + 1) - 119 for index in range(8)]

@@ -7,6 +7,7 @@ from billing.models import Event
 from invoices.models import Invoice
 from tests.api_errors import field_error
 from tests.factories import CustomerFactory
+from tests.numbers import D
 
 
 @pytest.fixture
@@ -39,13 +40,13 @@ def test_create_a_draft_with_lines_and_server_computed_totals(tenant, customer):
     assert body["number"] is None
     assert body["currency"] == "CLP"
     assert (body["amount"], body["exempt"], body["tax"], body["total"]) == (
-        "32766",
-        "4750",
-        "6226",
-        "43742",
+        D("32766"),
+        D("4750"),
+        D("6226"),
+        D("43742"),
     )
-    assert body["tax_percent"] == "19"
-    assert [line["total"] for line in body["lines"]] == ["30000", "4491", "5000"]
+    assert body["tax_percent"] == D("19")
+    assert [line["total"] for line in body["lines"]] == [D("30000"), D("4491"), D("5000")]
     assert Event.objects.filter(type="invoice.created", object_id=body["id"]).exists()
 
 
@@ -81,7 +82,7 @@ def test_draft_lines_are_replaced_on_update(tenant, customer):
 
     assert response.status_code == 200, response.json()
     assert [line["name"] for line in response.json()["lines"]] == ["Only"]
-    assert response.json()["tax"] == "29"  # 19% of 150 = 28,5 → 29
+    assert response.json()["tax"] == D("29")  # 19% of 150 = 28,5 → 29
     assert Invoice.objects.get(pk=created["id"]).total == Decimal(179)
 
 
@@ -161,16 +162,16 @@ def test_a_line_takes_the_percent_of_the_tax_rule_it_names(tenant, customer):
     assert created.status_code == 201, body
     assert [(line["tax"], line["tax_percent"], line["exempt"]) for line in body["lines"]] == [
         (None, None, False),
-        (reduced.id, "10.0000", False),
-        (exempt.id, "0.0000", True),
+        (reduced.id, D("10.0000"), False),
+        (exempt.id, D("0.0000"), True),
     ]
     # Tax once per rate on its taxable net: 19% of 10005 = 1900.95 → 1901, 10% of 10005 =
     # 1000.5 → 1001; the exempt line adds to `exempt`.
     assert (body["amount"], body["exempt"], body["tax"], body["total"]) == (
-        "20010",
-        "5000",
-        "2902",
-        "27912",
+        D("20010"),
+        D("5000"),
+        D("2902"),
+        D("27912"),
     )
     # A note that annuls the invoice mirrors its lines, rules and all.
     tenant.client.post(f"/invoices/{body['id']}/finalize/")
@@ -178,7 +179,7 @@ def test_a_line_takes_the_percent_of_the_tax_rule_it_names(tenant, customer):
         "/creditnotes/", {"invoice": body["id"], "reason": 1}, format="json"
     ).json()
     assert [line["tax"] for line in note["lines"]] == [None, reduced.id, exempt.id]
-    assert note["total"] == "27912"
+    assert note["total"] == D("27912")
 
 
 def test_a_tax_rule_of_another_tenant_or_none_is_400_on_the_line(tenant, other_tenant, customer):

@@ -15,6 +15,7 @@ from invoices.services.invoices import invoice_create, invoice_finalize
 from invoices.services.notes import credit_note_create, note_finalize
 from tests.conftest import make_tenant
 from tests.factories import CustomerFactory
+from tests.numbers import D
 
 pytestmark = pytest.mark.django_db
 
@@ -42,7 +43,7 @@ def test_cancel_annuls_the_invoice_with_a_finalized_credit_note(tenant):
 
     assert response.status_code == 200, response.json()
     body = response.json()
-    assert (body["id"], body["status"], body["amount_due"]) == (invoice.id, "cancelled", "0")
+    assert (body["id"], body["status"], body["amount_due"]) == (invoice.id, "cancelled", D("0"))
     invoice.refresh_from_db()
     assert invoice.cancelled_at is not None
     notes = tenant.client.get("/creditnotes/", {"invoice": invoice.id}).json()["results"]
@@ -216,4 +217,4 @@ def test_an_invoice_whose_payments_were_refunded_is_cancelled(tenant):
     response = tenant.client.post(f"/invoices/{invoice.id}/cancel/")
 
     assert response.status_code == 200, response.content
-    assert (response.json()["status"], response.json()["amount_due"]) == ("cancelled", "0")
+    assert (response.json()["status"], response.json()["amount_due"]) == ("cancelled", D("0"))

@@ -22,6 +22,7 @@ from invoices.services.invoices import (
 )
 from payments.gateways import sandbox
 from tests.factories import CustomerFactory
+from tests.numbers import D
 
 pytestmark = pytest.mark.django_db
 
@@ -219,7 +220,7 @@ def test_finalize_of_a_pending_invoice_whose_payments_succeeded_settles_it(
     response = tenant.client.post(f"/invoices/{invoice.id}/finalize/")
 
     assert response.status_code == 200, response.json()
-    assert (response.json()["status"], response.json()["amount_due"]) == ("finalized", "1000")
+    assert (response.json()["status"], response.json()["amount_due"]) == ("finalized", D("1000"))
     assert response.json()["biller_status"] == BillerStatus.SUCCEEDED
     invoice.refresh_from_db()
     assert invoice.finalized_at == finalized_at

@@ -15,6 +15,7 @@ from invoices.services.invoices import invoice_create, invoice_finalize
 from invoices.services.notes import credit_note_create, debit_note_create, note_finalize
 from tests.conftest import make_tenant
 from tests.factories import CustomerFactory
+from tests.numbers import D
 
 pytestmark = pytest.mark.django_db
 
@@ -66,7 +67,7 @@ def test_a_partial_credit_note_is_a_draft_priced_in_the_invoice_terms(tenant):
     assert body["id"].startswith("cre_")
     assert (body["status"], body["number"], body["document"]) == ("draft", None, 61)
     assert (body["customer"], body["currency"]) == (invoice.customer_id, "CLP")
-    assert (body["amount"], body["tax"], body["total"]) == ("1000", "190", "1190")
+    assert (body["amount"], body["tax"], body["total"]) == (D("1000"), D("190"), D("1190"))
     assert body["date"] == timezone.localdate(timezone=SANTIAGO).isoformat()
     assert body["references"] == [
         {
@@ -87,7 +88,7 @@ def test_a_debit_note_is_a_56_by_default(tenant):
 
     assert response.status_code == 201, response.json()
     assert response.json()["id"].startswith("deb_")
-    assert (response.json()["document"], response.json()["total"]) == (56, "595")
+    assert (response.json()["document"], response.json()["total"]) == (56, D("595"))
     assert Event.objects.filter(type="debit_note.created").count() == 1
 
 
@@ -99,8 +100,8 @@ def test_reason_1_mirrors_the_invoice_lines_and_totals(tenant):
     assert response.status_code == 201, response.json()
     body = response.json()
     assert [(line["name"], line["total"], line["exempt"]) for line in body["lines"]] == [
-        ("Plan Pro", "10000", False),
-        ("Seguro", "2500", True),
+        ("Plan Pro", D("10000"), False),
+        ("Seguro", D("2500"), True),
     ]
     for name in ("amount", "exempt", "tax", "total", "total_adjusted", "discount_amount"):
         assert Decimal(body[name]) == getattr(invoice, name), name
@@ -124,9 +125,9 @@ def test_reason_2_has_one_zero_line_naming_the_correction(tenant):
     assert response.status_code == 201, response.json()
     body = response.json()
     assert [(line["name"], line["total"]) for line in body["lines"]] == [
-        ("Giro: Desarrollo de software", "0"),
+        ("Giro: Desarrollo de software", D("0")),
     ]
-    assert (body["total"], body["tax"]) == ("0", "0")
+    assert (body["total"], body["tax"]) == (D("0"), D("0"))
 
 
 @pytest.mark.parametrize(
@@ -196,7 +197,7 @@ def test_an_export_invoice_is_corrected_by_export_notes(tenant):
     domestic = post_note(tenant, invoice, **partial("100", document=61))
 
     assert (credit.json()["document"], debit.json()["document"]) == (112, 111)
-    assert credit.json()["tax"] == "0"  # 110 and 112 carry no IVA
+    assert credit.json()["tax"] == D("0")  # 110 and 112 carry no IVA
     assert domestic.status_code == 400 and "document" in domestic.json()
 
 
@@ -206,10 +207,10 @@ def test_a_note_of_an_exempt_invoice_is_exempt(tenant):
     body = post_note(tenant, invoice, **partial("1000")).json()
 
     assert (body["amount"], body["exempt"], body["tax"], body["total"]) == (
-        "0",
-        "1000",
-        "0",
-        "1000",
+        D("0"),
+        D("1000"),
+        D("0"),
+        D("1000"),
     )
 
 
@@ -227,7 +228,7 @@ def test_other_countries_use_their_generic_note_types():
     assert credit.status_code == 201, credit.json()
     assert credit.json()["document"] == DocumentType.objects.get(country="MX", code="CN").pk
     assert debit.json()["document"] == DocumentType.objects.get(country="MX", code="DN").pk
-    assert credit.json()["tax"] == "16"
+    assert credit.json()["tax"] == D("16")
 
 
 # Over-credit
@@ -330,7 +331,7 @@ def test_finalized_notes_are_immutable(tenant, resource):
         f"{prefix}_not_draft"
     }
     assert again.json()["code"] == f"{prefix}_invalid_transition"
-    assert tenant.client.get(url).json()["total"] == "119"
+    assert tenant.client.get(url).json()["total"] == D("119")
 
 
 def test_drafts_can_be_edited_and_deleted(tenant):
@@ -347,11 +348,11 @@ def test_drafts_can_be_edited_and_deleted(tenant):
     memo = tenant.client.patch(f"/creditnotes/{note['id']}/", {"note": "Gracias"}, format="json")
     deleted = tenant.client.delete(f"/creditnotes/{note['id']}/")
 
-    assert edited.json()["total"] == "238"
-    assert (text.json()["total"], text.json()["lines"][0]["name"]) == ("0", "Dirección")
+    assert edited.json()["total"] == D("238")
+    assert (text.json()["total"], text.json()["lines"][0]["name"]) == (D("0"), "Dirección")
     assert text.json()["references"][0]["code"] == 2
-    assert annul.json()["total"] == "14400"
-    assert (memo.json()["note"], memo.json()["total"]) == ("Gracias", "14400")
+    assert annul.json()["total"] == D("14400")
+    assert (memo.json()["note"], memo.json()["total"]) == ("Gracias", D("14400"))
     assert deleted.status_code == 204
     assert not CreditNote.objects.exists()
 
@@ -370,7 +371,7 @@ def test_amount_due_follows_finalized_notes_only(tenant):
     tenant.client.get(f"/debitnotes/{debit['id']}/finalize/")
     listed = tenant.client.get("/invoices/").json()["results"][0]
 
-    assert (draft_due, credited_due, listed["amount_due"]) == ("14400", "13210", "13805")
+    assert (draft_due, credited_due, listed["amount_due"]) == (D("14400"), D("13210"), D("13805"))
     assert listed["status"] == "finalized"
 
 
@@ -393,7 +394,7 @@ def test_the_invoice_list_reads_amount_due_without_a_query_per_invoice(
     with django_assert_max_num_queries(5):
         response = tenant.client.get("/invoices/")
 
-    assert [item["amount_due"] for item in response.json()["results"]] == ["14281"] * 6
+    assert [item["amount_due"] for item in response.json()["results"]] == [D("14281")] * 6
 
 
 def test_a_reason_1_credit_note_cancels_the_invoice(tenant):
@@ -405,7 +406,7 @@ def test_a_reason_1_credit_note_cancels_the_invoice(tenant):
     invoice.refresh_from_db()
     assert invoice.status == InvoiceStatus.CANCELLED
     assert invoice.cancelled_at is not None
-    assert tenant.client.get(f"/invoices/{invoice.id}/").json()["amount_due"] == "0"
+    assert tenant.client.get(f"/invoices/{invoice.id}/").json()["amount_due"] == D("0")
     assert Event.objects.filter(type="invoice.cancelled", object_id=invoice.id).count() == 1
 
 
@@ -418,7 +419,7 @@ def test_partial_credits_down_to_zero_pay_the_invoice_without_cancelling_it(tena
     invoice.refresh_from_db()
     assert invoice.status == InvoiceStatus.PAID
     assert invoice.paid_at is not None
-    assert tenant.client.get(f"/invoices/{invoice.id}/").json()["amount_due"] == "0"
+    assert tenant.client.get(f"/invoices/{invoice.id}/").json()["amount_due"] == D("0")
     assert Event.objects.filter(type="invoice.paid", object_id=invoice.id).count() == 1
     assert not Event.objects.filter(type="invoice.cancelled").exists()
 
@@ -431,7 +432,7 @@ def test_a_debit_note_on_a_paid_invoice_puts_it_back_to_finalized(tenant):
     tenant.client.post(f"/debitnotes/{debit['id']}/finalize/")
 
     shown = tenant.client.get(f"/invoices/{invoice.id}/").json()
-    assert (shown["status"], shown["amount_due"]) == ("finalized", "595")
+    assert (shown["status"], shown["amount_due"]) == ("finalized", D("595"))
 
 
 # Credit beyond the amount due: the customer's balance
@@ -458,17 +459,17 @@ def test_annulling_a_partly_paid_invoice_credits_the_customer_what_was_paid(tena
     assert finalized.status_code == 200, finalized.content
     shown = tenant.client.get(f"/invoices/{invoice.id}/").json()
     # It held a payment, so it is settled (paid), not cancelled, and owes exactly 0.
-    assert (shown["status"], shown["amount_due"]) == ("paid", "0")
+    assert (shown["status"], shown["amount_due"]) == ("paid", D("0"))
     customer = _customer(tenant, invoice)
-    assert customer["aggregations"]["credit_balance"] == "1000"
-    assert customer["aggregations"]["balance"] == "-1000"
+    assert customer["aggregations"]["credit_balance"] == D("1000")
+    assert customer["aggregations"]["balance"] == D("-1000")
     entries = tenant.client.get(f"/customers/{invoice.customer_id}/balance_transactions/")
     assert entries.status_code == 200
     body = entries.json()
     assert body["count"] == 1
     entry = body["results"][0]
     assert entry["id"].startswith("cbt_")
-    assert (entry["amount"], entry["currency"], entry["kind"]) == ("1000", "CLP", "credit_note")
+    assert (entry["amount"], entry["currency"], entry["kind"]) == (D("1000"), "CLP", "credit_note")
     assert (entry["invoice"], entry["source"]) == (invoice.id, note["id"])
 
 
@@ -480,10 +481,10 @@ def test_a_credit_note_on_a_paid_invoice_leaves_amount_due_at_zero_with_a_record
     tenant.client.post(f"/creditnotes/{note['id']}/finalize/")
 
     shown = tenant.client.get(f"/invoices/{invoice.id}/").json()
-    assert (shown["status"], shown["amount_due"]) == ("paid", "0")
-    assert _customer(tenant, invoice)["aggregations"]["credit_balance"] == "1190"
+    assert (shown["status"], shown["amount_due"]) == ("paid", D("0"))
+    assert _customer(tenant, invoice)["aggregations"]["credit_balance"] == D("1190")
     listed = tenant.client.get("/invoices/", {"status": "paid"}).json()["results"]
-    assert [item["amount_due"] for item in listed] == ["0"]
+    assert [item["amount_due"] for item in listed] == [D("0")]
 
 
 def test_a_credit_note_within_the_amount_due_records_no_balance(tenant):
@@ -494,8 +495,8 @@ def test_a_credit_note_within_the_amount_due_records_no_balance(tenant):
     tenant.client.post(f"/creditnotes/{note['id']}/finalize/")
 
     shown = tenant.client.get(f"/invoices/{invoice.id}/").json()
-    assert (shown["status"], shown["amount_due"]) == ("finalized", "3210")
-    assert _customer(tenant, invoice)["aggregations"]["credit_balance"] == "0"
+    assert (shown["status"], shown["amount_due"]) == ("finalized", D("3210"))
+    assert _customer(tenant, invoice)["aggregations"]["credit_balance"] == D("0")
     body = tenant.client.get(f"/customers/{invoice.customer_id}/balance_transactions/").json()
     assert body["count"] == 0
 
@@ -579,5 +580,5 @@ def test_a_draft_is_replaced_by_put(tenant):
 
     assert response.status_code == 200, response.json()
     body = response.json()
-    assert (body["note"], body["description"], body["total"]) == ("OC 7", "Flete", "357")
+    assert (body["note"], body["description"], body["total"]) == ("OC 7", "Flete", D("357"))
     assert body["references"][0]["description"] == "Flete"

@@ -12,6 +12,7 @@ from catalog.models import PlanTier
 from invoices.models import Invoice, Order
 from tests.api_errors import field_error
 from tests.factories import CouponFactory, CustomerFactory, PlanFactory, ProductFactory
+from tests.numbers import D
 
 pytestmark = pytest.mark.django_db
 
@@ -50,15 +51,15 @@ def test_an_order_is_priced_by_the_server(tenant, customer):
         None,
     )
     # 30,000 + 4,491 taxable, 5,000 exempt; IVA once on the net: 34,491 × 19% = 6,553.29.
-    assert [item["total"] for item in body["items"]] == ["30000", "4491", "5000"]
+    assert [item["total"] for item in body["items"]] == [D("30000"), D("4491"), D("5000")]
     assert (body["amount"], body["exempt"], body["subtotal"], body["tax"], body["total"]) == (
-        "34491",
-        "5000",
-        "39491",
-        "6553",
-        "46044",
+        D("34491"),
+        D("5000"),
+        D("39491"),
+        D("6553"),
+        D("46044"),
     )
-    assert body["tax_percent"] == "19"
+    assert body["tax_percent"] == D("19")
     assert Event.objects.filter(type="order.created", object_id=body["id"]).exists()
 
 
@@ -69,15 +70,15 @@ def test_a_percent_coupon_by_code_is_the_document_discount(tenant, customer):
 
     # 39,491 − 10% (3,949, spread 3,449 taxable / 500 exempt) → 31,042 + 4,500; IVA 5,898.
     assert (body["discount"], body["discount_scheme"], body["discount_amount"]) == (
-        "10",
+        D("10"),
         "%",
-        "3949",
+        D("3949"),
     )
     assert (body["amount"], body["exempt"], body["tax"], body["total"]) == (
-        "31042",
-        "4500",
-        "5898",
-        "41440",
+        D("31042"),
+        D("4500"),
+        D("5898"),
+        D("41440"),
     )
     assert body["coupon"].startswith("cou_")
 
@@ -95,10 +96,10 @@ def test_an_amount_coupon_by_id_is_capped_at_the_subtotal(tenant, customer):
 
     assert (with_small["coupon"], with_small["discount_amount"], with_small["subtotal"]) == (
         small.id,
-        "1000",
-        "38491",
+        D("1000"),
+        D("38491"),
     )
-    assert (with_huge["discount"], with_huge["total"]) == ("39491", "0")
+    assert (with_huge["discount"], with_huge["total"]) == (D("39491"), D("0"))
 
 
 @pytest.mark.parametrize(
@@ -157,13 +158,13 @@ def test_plan_items_take_their_price_and_name_from_the_catalog(tenant, customer)
     assert (plan_item["name"], plan_item["product"], plan_item["total"]) == (
         "Pro mensual",
         plan.product_id,
-        "25001",
+        D("25001"),
     )
     assert Decimal(plan_item["amount"]) == Decimal("12500.5")
     assert (product_item["name"], product_item["unit_label"], product_item["total"]) == (
         "Soporte",
         "hora",
-        "30000",
+        D("30000"),
     )
 
 
@@ -175,8 +176,8 @@ def test_a_tiered_plan_is_priced_by_the_catalog(tenant, customer):
     body = create(tenant, customer, items=[{"plan": plan.id, "quantity": "15"}]).json()
 
     # 10 × 1,000 + 5 × 700 = 13,500 for 15 units.
-    assert body["items"][0]["total"] == "13500"
-    assert body["subtotal"] == "13500"
+    assert body["items"][0]["total"] == D("13500")
+    assert body["subtotal"] == D("13500")
 
 
 def test_a_graduated_item_is_its_exact_tier_sum_on_the_order_and_its_invoice(tenant, customer):
@@ -193,12 +194,12 @@ def test_a_graduated_item_is_its_exact_tier_sum_on_the_order_and_its_invoice(ten
     invoiced = tenant.client.post(f"/orders/{order['id']}/invoice/").json()
     invoice = tenant.client.get(f"/invoices/{invoiced['invoice']}/").json()
 
-    assert (order["items"][0]["amount"], order["items"][0]["total"]) == ("0.504200", "504200")
-    assert (order["subtotal"], order["total"]) == ("504200", "599998")
+    assert (order["items"][0]["amount"], order["items"][0]["total"]) == (D("0.504200"), D("504200"))
+    assert (order["subtotal"], order["total"]) == (D("504200"), D("599998"))
     assert (invoice["lines"][0]["total"], invoice["subtotal"], invoice["total"]) == (
-        "504200",
-        "504200",
-        "599998",
+        D("504200"),
+        D("504200"),
+        D("599998"),
     )
 
 
@@ -339,10 +340,10 @@ def test_a_draft_is_repriced_on_update(tenant, customer):
 
     assert (new_items.json()["coupon"], new_items.json()["total"]) == (
         coupon.id,
-        "1071",
+        D("1071"),
     )  # 900 + 171
-    assert note_only.json()["total"] == "1071"
-    assert (no_coupon.json()["coupon"], no_coupon.json()["total"]) == (None, "1190")
+    assert note_only.json()["total"] == D("1071")
+    assert (no_coupon.json()["coupon"], no_coupon.json()["total"]) == (None, D("1190"))
 
 
 def test_amounts_too_large_to_store_are_400_not_500(tenant, customer):

@@ -197,8 +197,8 @@ class PaymentLinkPublicSerializer(serializers.ModelSerializer):
         read_only_fields = fields
 
     @extend_schema_field(payment_amount(read_only=True))
-    def get_amount(self, link: PaymentLink) -> str:
-        return str(payment_amount().to_representation(payment_link_amount(link)))
+    def get_amount(self, link: PaymentLink) -> Decimal:
+        return payment_link_amount(link)
 
     def get_url(self, link: PaymentLink) -> str:
         path = reverse("payment-link-hosted", kwargs={"key": link.publishable_key})

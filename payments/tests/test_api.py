@@ -10,6 +10,7 @@ from billing.models import Event
 from payments.gateways import sandbox
 from payments.models import Payment, PaymentGateway
 from tests.factories import FinalizedInvoiceFactory, PaymentLinkFactory
+from tests.numbers import D
 
 NOW = datetime.datetime(2026, 2, 1, 12, 0, tzinfo=datetime.UTC)
 
@@ -45,19 +46,19 @@ def test_partial_payments_lower_the_amount_due_until_the_invoice_is_paid(tenant,
     assert first.status_code == 201, first.content
     assert first.json()["status"] == "succeeded"
     assert first.json()["invoice"] == invoice.id
-    assert first.json()["amount"] == "400"
+    assert first.json()["amount"] == D("400")
     shown = _invoice(tenant, invoice.id)
-    assert (shown["amount_due"], shown["status"]) == ("790", "finalized")
+    assert (shown["amount_due"], shown["status"]) == (D("790"), "finalized")
     assert shown["payments"][0]["payment"] == first.json()["id"]
-    assert shown["payments"][0]["amount"] == "400"
+    assert shown["payments"][0]["amount"] == D("400")
 
     second = tenant.client.post("/payments/", {"invoice": invoice.id})
 
     assert second.status_code == 201, second.content
-    assert second.json()["amount"] == "790"  # the rest of the amount due by default
+    assert second.json()["amount"] == D("790")  # the rest of the amount due by default
     shown = _invoice(tenant, invoice.id)
-    assert (shown["amount_due"], shown["status"]) == ("0", "paid")
-    assert [p["amount"] for p in shown["payments"]] == ["400", "790"]
+    assert (shown["amount_due"], shown["status"]) == (D("0"), "paid")
+    assert [p["amount"] for p in shown["payments"]] == [D("400"), D("790")]
 
 
 def test_an_overpayment_is_refused(tenant, invoice):
@@ -69,7 +70,7 @@ def test_an_overpayment_is_refused(tenant, invoice):
     assert response.json()["code"] == "payment_exceeds_amount_due"
     assert response.json()["detail"].endswith("still owes (190).")
     assert Payment.objects.count() == 1
-    assert _invoice(tenant, invoice.id)["amount_due"] == "190"
+    assert _invoice(tenant, invoice.id)["amount_due"] == D("190")
 
 
 def test_one_payment_for_several_invoices(tenant, invoice):
@@ -89,11 +90,11 @@ def test_one_payment_for_several_invoices(tenant, invoice):
     assert response.status_code == 201, response.content
     body = response.json()
     assert [(a["invoice"], a["amount"]) for a in body["allocations"]] == [
-        (invoice.id, "1190"),
-        (other.id, "500"),
+        (invoice.id, D("1190")),
+        (other.id, D("500")),
     ]
     assert _invoice(tenant, invoice.id)["status"] == "paid"
-    assert _invoice(tenant, other.id)["amount_due"] == "690"
+    assert _invoice(tenant, other.id)["amount_due"] == D("690")
 
 
 def test_allocations_that_do_not_add_up_to_the_amount_are_refused(tenant, invoice):
@@ -123,17 +124,17 @@ def test_a_refund_restores_the_amount_due_and_is_an_event(tenant, invoice):
     partial = tenant.client.post(f"/payments/{payment['id']}/refund/", {"amount": "190"})
 
     assert partial.status_code == 200, partial.content
-    assert (partial.json()["amount_refunded"], partial.json()["balance"]) == ("190", "1000")
+    assert (partial.json()["amount_refunded"], partial.json()["balance"]) == (D("190"), D("1000"))
     shown = _invoice(tenant, invoice.id)
-    assert (shown["status"], shown["amount_due"]) == ("finalized", "190")
-    assert shown["payments"][0]["amount_refunded"] == "190"
+    assert (shown["status"], shown["amount_due"]) == ("finalized", D("190"))
+    assert shown["payments"][0]["amount_refunded"] == D("190")
 
     rest = tenant.client.post(f"/payments/{payment['id']}/refund/", {"reason": "duplicate"})
 
     assert rest.status_code == 200
-    assert rest.json()["amount_refunded"] == "1190"
-    assert [r["amount"] for r in rest.json()["refunds"]] == ["190", "1000"]
-    assert _invoice(tenant, invoice.id)["amount_due"] == "1190"
+    assert rest.json()["amount_refunded"] == D("1190")
+    assert [r["amount"] for r in rest.json()["refunds"]] == [D("190"), D("1000")]
+    assert _invoice(tenant, invoice.id)["amount_due"] == D("1190")
     refunded = Event.objects.filter(type="payment.refunded", object_id=payment["id"])
     assert refunded.count() == 2
 
@@ -175,7 +176,7 @@ def test_a_declined_card_is_a_failed_payment(tenant, invoice):
     assert response.status_code == 201
     assert response.json()["status"] == "failed"
     assert response.json()["failed_reason"] == "insufficient_funds"
-    assert _invoice(tenant, invoice.id)["amount_due"] == "1190"
+    assert _invoice(tenant, invoice.id)["amount_due"] == D("1190")
 
 
 def test_authorize_charges_a_payment_waiting_for_a_method(tenant, invoice):
@@ -284,7 +285,7 @@ def test_a_payment_link_for_an_invoice_and_its_public_json(tenant, invoice):
 
     assert created.status_code == 201, created.content
     link = created.json()
-    assert (link["amount"], link["currency"], link["status"]) == ("1190", "CLP", "open")
+    assert (link["amount"], link["currency"], link["status"]) == (D("1190"), "CLP", "open")
     assert link["url"].endswith(
         f"/publishable/payment_links/links/{link['publishable_key']}/hosted/"
     )
@@ -329,19 +330,19 @@ def test_a_refund_pays_back_the_credit_a_credit_note_left_first(tenant, invoice)
     ).json()  # 595
     tenant.client.post(f"/creditnotes/{note['id']}/finalize/")
     customer = f"/customers/{invoice.customer_id}/"
-    assert tenant.client.get(customer).json()["aggregations"]["credit_balance"] == "595"
+    assert tenant.client.get(customer).json()["aggregations"]["credit_balance"] == D("595")
 
     refunded = tenant.client.post(f"/payments/{payment['id']}/refund/", {"amount": "700"})
 
     assert refunded.status_code == 200, refunded.content
     # 595 of the refund pays back the credit; the other 105 is owed again.
     shown = _invoice(tenant, invoice.id)
-    assert (shown["status"], shown["amount_due"]) == ("finalized", "105")
-    assert tenant.client.get(customer).json()["aggregations"]["credit_balance"] == "0"
+    assert (shown["status"], shown["amount_due"]) == ("finalized", D("105"))
+    assert tenant.client.get(customer).json()["aggregations"]["credit_balance"] == D("0")
     entries = tenant.client.get(f"{customer}balance_transactions/").json()["results"]
     assert [(e["kind"], e["amount"]) for e in entries] == [
-        ("refund", "-595"),
-        ("credit_note", "595"),
+        ("refund", D("-595")),
+        ("credit_note", D("595")),
     ]
 
 

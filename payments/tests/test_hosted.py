@@ -11,6 +11,7 @@ from invoices.models import Invoice
 from payments.gateways import sandbox
 from payments.models import Intent, Payment, Source
 from tests.factories import FinalizedInvoiceFactory, PaymentLinkFactory
+from tests.numbers import D
 
 
 @pytest.fixture
@@ -223,7 +224,7 @@ def test_a_link_shows_and_charges_what_its_invoice_owes_after_a_credit_note(brow
         amount=10000, subtotal=10000, tax=1900, total=11900, total_adjusted=11900
     )
     created = tenant.client.post("/payment_links/links/", {"invoice": invoice.id}).json()
-    assert created["amount"] == "11900"
+    assert created["amount"] == D("11900")
     note = tenant.client.post(
         "/creditnotes/",
         {"invoice": invoice.id, "reason": 3, "lines": [{"name": "Descuento", "amount": "5000"}]},
@@ -236,14 +237,14 @@ def test_a_link_shows_and_charges_what_its_invoice_owes_after_a_credit_note(brow
     page = browser.get(f"/publishable/payment_links/links/{key}/hosted/").content.decode()
     paid = _pay(browser, f"/publishable/payment_links/links/{key}/hosted/", sandbox.SUCCEEDS)
 
-    assert public["amount"] == "5950"
+    assert public["amount"] == D("5950")
     assert "5,950 CLP" in page
     assert "11,900" not in page
     assert paid.status_code == 302
     payment = Intent.objects.get(payment_link_id=created["id"]).payment
     assert (payment.status, payment.amount) == ("succeeded", 5950)
     shown = tenant.client.get(f"/invoices/{invoice.id}/").json()
-    assert (shown["status"], shown["amount_due"]) == ("paid", "0")
+    assert (shown["status"], shown["amount_due"]) == ("paid", D("0"))
 
 
 def _policy(response):

@@ -12,6 +12,7 @@ from payments import services
 from payments.gateways import sandbox
 from payments.models import Intent, Payment
 from tests.factories import CustomerFactory, FinalizedInvoiceFactory, OrderFactory
+from tests.numbers import D
 
 NOW = datetime.datetime(2026, 2, 1, 12, 0, tzinfo=datetime.UTC)
 
@@ -36,7 +37,7 @@ def test_an_invoice_intent_goes_to_finalized_through_the_api(tenant):
     assert created.status_code == 201, created.content
     intent = created.json()
     assert intent["status"] == "requires_payment_method"
-    assert intent["amount"] == "1190"
+    assert intent["amount"] == D("1190")
     assert intent["client_secret"].startswith(intent["id"] + "_secret_")
     assert intent["redirect_url"].endswith(
         f"/publishable/intents/{intent['client_secret']}/hosted/"
@@ -169,7 +170,7 @@ def _order(tenant, amount):
 def test_an_order_with_an_open_intent_cannot_be_edited_or_deleted(tenant):
     order = _order(tenant, "500000")  # 595,000 with IVA
     intent = tenant.client.post("/intents/", {"order": order["id"]}).json()
-    assert intent["amount"] == "595000"
+    assert intent["amount"] == D("595000")
 
     edited = tenant.client.patch(
         f"/orders/{order['id']}/",
@@ -190,7 +191,7 @@ def test_an_order_with_an_open_intent_cannot_be_edited_or_deleted(tenant):
         format="json",
     )
     assert edited.status_code == 200
-    assert edited.json()["total"] == "119000"
+    assert edited.json()["total"] == D("119000")
 
 
 def test_confirm_charges_what_the_order_costs_and_it_is_all_applied(tenant):
@@ -211,9 +212,9 @@ def test_confirm_charges_what_the_order_costs_and_it_is_all_applied(tenant):
     assert confirmed.json()["status"] == "finalized"
     payment = Payment.objects.get(pk=confirmed.json()["payment"])
     invoice = tenant.client.get(f"/invoices/{confirmed.json()['invoice']}/").json()
-    assert (payment.amount, invoice["total"]) == (595000, "595000")
-    assert (invoice["status"], invoice["amount_due"]) == ("paid", "0")
-    assert invoice["payments"][0]["amount"] == "595000"
+    assert (payment.amount, invoice["total"]) == (595000, D("595000"))
+    assert (invoice["status"], invoice["amount_due"]) == ("paid", D("0"))
+    assert invoice["payments"][0]["amount"] == D("595000")
 
 
 @pytest.mark.parametrize("total", [Decimal(119000), Decimal(714000)])
@@ -235,7 +236,9 @@ def test_an_order_intent_whose_order_changed_is_refused_before_any_charge(tenant
     assert Order.objects.get(pk=order.pk).status == "draft"
 
 
-@pytest.mark.parametrize(("resource", "due"), [("creditnotes", "595"), ("debitnotes", "1785")])
+@pytest.mark.parametrize(
+    ("resource", "due"), [("creditnotes", D("595")), ("debitnotes", D("1785"))]
+)
 def test_an_invoice_intent_whose_amount_due_changed_is_refused(tenant, resource, due):
     invoice = FinalizedInvoiceFactory(workspace=tenant.workspace)  # 1,190
     intent = tenant.client.post("/intents/", {"invoice": invoice.id}).json()
@@ -272,7 +275,7 @@ def test_a_waiting_payment_cannot_collect_what_was_paid_meanwhile(tenant):
     waiting = tenant.client.post(
         "/payments/", {"invoice": invoice.id, "status": "requires_payment_method"}
     ).json()
-    assert waiting["amount"] == "1190"
+    assert waiting["amount"] == D("1190")
     tenant.client.post("/payments/", {"invoice": invoice.id, "amount": "1000"})
     source = _source(invoice.customer, sandbox.SUCCEEDS)
 
@@ -282,4 +285,4 @@ def test_a_waiting_payment_cannot_collect_what_was_paid_meanwhile(tenant):
     assert response.json()["code"] == "payment_exceeds_amount_due"
     assert Payment.objects.get(pk=waiting["id"]).status == "requires_payment_method"
     shown = tenant.client.get(f"/invoices/{invoice.id}/").json()
-    assert (shown["status"], shown["amount_due"]) == ("finalized", "190")
+    assert (shown["status"], shown["amount_due"]) == ("finalized", D("190"))

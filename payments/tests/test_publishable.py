@@ -16,6 +16,7 @@ from payments.invoice_reads import invoice_amount_payable
 from payments.models import Intent, Payment, Source
 from tests.conftest import make_tenant
 from tests.factories import CustomerFactory, FinalizedInvoiceFactory, PaymentLinkFactory
+from tests.numbers import D
 
 CARD = {"exp_month": 12, "exp_year": 2034}
 PAYER_PAYMENT_FIELDS = {
@@ -72,9 +73,9 @@ def test_a_payer_pays_a_waiting_payment_with_a_card_and_no_token(tenant, invoice
     assert response.status_code == 200, response.content
     shown = response.json()
     assert set(shown) == PAYER_PAYMENT_FIELDS  # no customer, secret, source or invoice
-    assert (shown["status"], shown["amount"], shown["currency"]) == ("succeeded", "1190", "CLP")
+    assert (shown["status"], shown["amount"], shown["currency"]) == ("succeeded", D("1190"), "CLP")
     assert shown["requires_authentication"] is False
-    assert _amount_due(tenant, invoice) == "0"
+    assert _amount_due(tenant, invoice) == D("0")
     source = Source.objects.get(payments__id=payment["id"])
     assert (source.usage, source.status, source.card_last4) == ("single", "consumed", "4242")
     assert source.customer_id == invoice.customer_id
@@ -127,7 +128,7 @@ def test_a_refused_authentication_fails_the_payment_and_frees_the_invoice(tenant
         "failed",
         "authentication_failed",
     )
-    assert _amount_due(tenant, invoice) == "1190"
+    assert _amount_due(tenant, invoice) == D("1190")
 
 
 def test_an_intents_client_secret_drives_its_payments_authentication(tenant, invoice, browser):

@@ -1,14 +1,14 @@
 from rest_framework import serializers
 
-from billing.models import Comuna, Country, Currency, State
+from billing.models import Comuna, Country, Currency
 from billing.representations import TenantModelSerializer
-from customers.representations import CodeField
+from customers.representations import CodeField, StateField
 from procurement.models import Supplier
 
 
 class SupplierSerializer(TenantModelSerializer):
     country = CodeField(queryset=Country.objects.all())
-    state = CodeField(queryset=State.objects.all(), required=False, allow_null=True)
+    state = StateField(required=False, allow_null=True)
     comuna = CodeField(
         queryset=Comuna.objects.all(),
         required=False,

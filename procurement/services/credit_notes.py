@@ -96,14 +96,20 @@ def purchase_creditable_amount(purchase: Purchase) -> Decimal:
     return purchase.total_adjusted - (credited or Decimal(0))
 
 
+def default_reason(lines: Sequence[dict[str, Any]] | None) -> int:
+    """The reason of a note sent without one, as Piriod's body has none: lines correct
+    amounts (3); no lines credit the whole purchase (1, its lines mirrored)."""
+    return ReferenceReason.CORRECTS_AMOUNTS if lines else ReferenceReason.ANNULS
+
+
 @transaction.atomic
 def purchase_credit_note_create(
     *,
     workspace: Workspace,
     test_mode: bool,
     purchase: Purchase,
-    reason: int,
     date: date,
+    reason: int | None = None,
     document: DocumentType | None = None,
     lines: Sequence[dict[str, Any]] | None = None,
     **fields: Any,
@@ -118,7 +124,7 @@ def purchase_credit_note_create(
         purchase=purchase,
         supplier_id=purchase.supplier_id,
         document=document,
-        reason=reason,
+        reason=reason if reason is not None else default_reason(lines),
         date=date,
         **fields,
     )

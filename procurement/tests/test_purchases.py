@@ -26,6 +26,7 @@ from tests.factories import (
     PurchaseFactory,
     SupplierFactory,
 )
+from tests.numbers import D
 
 pytestmark = pytest.mark.django_db
 NOW = datetime.datetime(2026, 3, 1, 12, tzinfo=datetime.UTC)
@@ -260,13 +261,13 @@ def test_api_purchase_lifecycle(tenant):
     assert created.status_code == 201, created.json()
     body = created.json()
     assert (body["amount"], body["tax"], body["total"], body["status"]) == (
-        "3333", "633", "3966", "draft",
+        D("3333"), D("633"), D("3966"), "draft",
     )  # fmt: skip
 
     patched = tenant.client.patch(
         f"/purchases/{body['id']}/", {"lines": [{"name": "Papel", "amount": 1000}]}, format="json"
     )
-    assert patched.status_code == 200 and patched.json()["total"] == "1190"
+    assert patched.status_code == 200 and patched.json()["total"] == D("1190")
 
     finalized = tenant.client.post(f"/purchases/{body['id']}/finalize/")
     assert finalized.status_code == 200
@@ -348,3 +349,25 @@ def test_a_received_factura_withholds_nothing(tenant):
     received = purchase(tenant, document_id=33, number=5)
 
     assert (received.tax, received.retention, received.total_adjusted) == (633, 0, 3966)
+
+
+@pytest.mark.parametrize(
+    ("lines", "reason", "total"),
+    [
+        ([{"name": "Ajuste", "amount": 100}], 3, D("119")),  # lines correct amounts
+        (None, 1, None),  # none: the whole purchase is credited, its lines mirrored
+    ],
+)
+def test_a_credit_note_in_piriods_shape_has_a_note_and_no_reason(tenant, lines, reason, total):
+    received = FinalizedPurchaseFactory(workspace=tenant.workspace)
+    body = {"purchase": received.id, "number": 8, "note": "Devolución parcial"}
+
+    response = tenant.client.post(
+        "/purchases/credit-notes/", {**body, **({"lines": lines} if lines else {})}, format="json"
+    )
+
+    assert response.status_code == 201, response.json()
+    created = response.json()
+    assert (created["reason"], created["note"]) == (reason, "Devolución parcial")
+    assert created["references"][0]["code"] == reason
+    assert created["total"] == (total if total is not None else received.total)

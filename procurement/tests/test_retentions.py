@@ -17,6 +17,7 @@ from procurement.services.retentions import (
     retention_update,
 )
 from tests.factories import FinalizedPurchaseFactory, SupplierFactory
+from tests.numbers import D
 
 pytestmark = pytest.mark.django_db
 NOW = datetime.datetime(2026, 3, 1, 12, tzinfo=datetime.UTC)
@@ -156,10 +157,10 @@ def test_api_create_finalize_by_get_and_pdf(tenant):
     assert created.status_code == 201, created.json()
     body = created.json()
     assert (body["amount"], body["retention_percent"], body["retention"], body["total"]) == (
-        "250000",
-        "15.25",
-        "38125",
-        "211875",
+        D("250000"),
+        D("15.25"),
+        D("38125"),
+        D("211875"),
     )
     assert body["number"] is None
     assert body["document"] == 900
@@ -197,7 +198,7 @@ def test_api_takes_amount_with_lines_only_as_their_sum(tenant):
 
     assert agreeing.status_code == 201, agreeing.json()
     assert [line["name"] for line in agreeing.json()["lines"]] == ["Asesoría", "Informe"]
-    assert agreeing.json()["amount"] == "1000"
+    assert agreeing.json()["amount"] == D("1000")
     assert disagreeing.status_code == 400
     assert disagreeing.json() == {
         "amount": [

@@ -146,5 +146,6 @@ def _record_outcome(claim: _Claim, error: str) -> CollectionStatus:
         description=f"Invoice {period.invoice_id} could not be "
         f"{'charged' if charging else 'sent'} after {period.collection_attempts} attempts: "
         f"{error}"[:256],
+        now=claim.now,
     )
     return CollectionStatus.FAILED

@@ -54,6 +54,7 @@ def _resume(subscription: Subscription, day: date) -> None:
     transition(subscription, SubscriptionStatus.ACTIVE)
     subscription.paused_at = subscription.pause_until = subscription.resume_at = None
     subscription.paused_reason = subscription.needs_attention_reason = None
+    subscription.needs_attention_at = None
     subscription.status_description = ""
     if subscription.next_billing is not None and subscription.next_billing < day:
         anchor, frequency = subscription.billing_anchor, subscription.frequency
@@ -131,7 +132,7 @@ def subscription_cancel(
 
 @transaction.atomic
 def subscription_flag(
-    *, subscription_id: str, reason: NeedsAttentionReason, description: str
+    *, subscription_id: str, reason: NeedsAttentionReason, description: str, now: datetime
 ) -> Subscription | None:
     """Stop billing an active subscription until someone resumes it; None when it is not
     active (already flagged, paused or ended)."""
@@ -145,13 +146,14 @@ def subscription_flag(
         return None
     transition(subscription, SubscriptionStatus.NEEDS_ATTENTION)
     subscription.needs_attention_reason = reason
+    subscription.needs_attention_at = now
     subscription.status_description = description[:256]
     subscription.save()
     record(subscription, "needs_attention")
     return subscription
 
 
-def subscription_tax_agency_failed(*, document: Any) -> None:
+def subscription_tax_agency_failed(*, document: Any, now: datetime) -> None:
     """The tax agency rejected a document (a TAX_AGENCY_FAILURE_HOOKS entry): when it is a
     subscription's invoice, the subscription needs attention (`biller_issue`)."""
     subscription_id = getattr(document, "subscription_id", None)
@@ -167,4 +169,5 @@ def subscription_tax_agency_failed(*, document: Any) -> None:
         subscription_id=subscription_id,
         reason=NeedsAttentionReason.BILLER_ISSUE,
         description=f"The tax agency did not accept invoice {document.pk}: {why}",
+        now=now,
     )

@@ -2,7 +2,7 @@
 call the same services as the API on the subscription's test clock."""
 
 import re
-from datetime import date
+from datetime import UTC, date, datetime
 
 import pytest
 from django.urls import reverse
@@ -97,6 +97,7 @@ def test_the_needs_attention_filter_lists_only_flagged_subscriptions(
         subscription_id=flagged.id,
         reason=NeedsAttentionReason.GATEWAY_ISSUE,
         description="The card was declined four times.",
+        now=datetime(2026, 4, 1, tzinfo=UTC),
     )
 
     attention = admin_client.get(reverse(CHANGELIST), {"needs_attention": "yes"})

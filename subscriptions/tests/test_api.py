@@ -1,8 +1,9 @@
 """The API: shapes, status codes and error codes of /subscriptions/ and /test_clock/."""
 
-from datetime import date
+from datetime import UTC, date, datetime
 
 import pytest
+from django.utils.dateparse import parse_datetime
 
 from billing.models import Workspace
 from invoices.models import Invoice
@@ -10,6 +11,7 @@ from subscriptions.models import Subscription, SubscriptionLine
 from subscriptions.tests.helpers import santiago
 from tests.conftest import Tenant, make_tenant
 from tests.factories import AddOnFactory, CouponFactory, CustomerFactory, PlanFactory
+from tests.numbers import D
 
 pytestmark = pytest.mark.django_db
 
@@ -62,7 +64,7 @@ def test_create_bills_the_first_cycle_and_shows_every_field(tester: Tenant) -> N
     assert data["document"] == 33 and data["expiration_days"] == 10
     line = SubscriptionLine.objects.get(subscription_id=data["id"])
     assert data["lines"] == [
-        {"id": line.id, "plan": data["lines"][0]["plan"], "quantity": "2.000000", "coupon": None}
+        {"id": line.id, "plan": data["lines"][0]["plan"], "quantity": D("2.000000"), "coupon": None}
     ]
     history = tester.client.get(f"/subscriptions/{data['id']}/invoices/").json()
     assert history["count"] == 1
@@ -73,7 +75,7 @@ def test_create_bills_the_first_cycle_and_shows_every_field(tester: Tenant) -> N
     assert (invoice["period_start"], invoice["period_end"], invoice["due_date"]) == (
         "2026-03-10", "2026-04-10", "2026-03-20"
     )  # fmt: skip
-    assert invoice["total"] == "29750"  # (2 × 10,000 + 5,000) + 19%
+    assert invoice["total"] == D("29750")  # (2 × 10,000 + 5,000) + 19%
 
 
 def test_the_test_clock_runs_the_cycles_it_passes(tester: Tenant) -> None:
@@ -202,13 +204,17 @@ def test_update_keeps_creation_terms_and_filters_find_needs_attention(tester: Te
     assert moved.status_code == 400 and "date_start" in moved.json()
     noted = tester.client.patch(url, {"note": "VIP", "billing_cycles": 6}, format="json")
     assert (noted.json()["note"], noted.json()["billing_cycles"]) == ("VIP", 6)
+    flagged_at = datetime(2026, 4, 2, 12, tzinfo=UTC)
     Subscription.objects.filter(pk=sub["id"]).update(
-        status="needs_attention", needs_attention_reason="gateway_issue"
-    )
+        status="needs_attention", needs_attention_reason="gateway_issue",
+        needs_attention_at=flagged_at,
+    )  # fmt: skip
     flagged = tester.client.get("/subscriptions/?needs_attention=true").json()
     assert [s["id"] for s in flagged["results"]] == [sub["id"]]
-    assert flagged["results"][0]["needs_attention"] is True
+    assert parse_datetime(flagged["results"][0]["needs_attention"]) == flagged_at
     assert tester.client.get("/subscriptions/?needs_attention=false").json()["count"] == 0
+    resumed = tester.client.post(f"{url}resume/").json()
+    assert (resumed["status"], resumed["needs_attention"]) == ("active", None)
     assert date.fromisoformat(sub["next_billing"]) == date(2026, 4, 10)
 
 
@@ -254,7 +260,7 @@ def test_cancel_with_prorate_in_the_query_or_the_body_credits_the_unused_days(
         [invoice] = tester.client.get(f"/subscriptions/{sub['id']}/invoices/").json()["results"]
         notes = tester.client.get(f"/creditnotes/?invoice={invoice['id']}").json()["results"]
         shown = [(n["status"], n["reason"], n["date"], n["subtotal"], n["total"]) for n in notes]
-        assert shown == [("finalized", 3, "2026-03-20", "13548", "16122")]
+        assert shown == [("finalized", 3, "2026-03-20", D("13548"), D("16122"))]
         assert notes[0]["lines"][0]["description"] == (
             "2026-03-20 – 2026-04-09 (prorated 21/31 days)"
         )

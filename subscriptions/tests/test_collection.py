@@ -74,6 +74,7 @@ def test_a_declined_card_is_retried_at_1_3_5_7_days_then_needs_attention() -> No
     subscription.refresh_from_db()
     assert subscription.status == SubscriptionStatus.NEEDS_ATTENTION
     assert subscription.needs_attention_reason == NeedsAttentionReason.GATEWAY_ISSUE
+    assert subscription.needs_attention_at == attempts_at[-1]  # the workspace's clock
     assert Payment.objects.filter(subscription_id=subscription.id, status="failed").count() == 5
     assert Event.objects.filter(
         object_id=subscription.id, type="subscription.needs_attention"
@@ -112,8 +113,10 @@ def test_a_tax_agency_rejection_puts_the_subscription_in_needs_attention() -> No
     invoice = BilledPeriod.objects.get(subscription=subscription).invoice
     reason = {"code": "customer_tax_id_invalid", "field": "customer_tax_id",
               "message": "RUT receptor inválido"}  # fmt: skip
-    _finish(invoice, BillerStatus.FAILED, {"reasons": [reason]})  # as invoices.services.filing does
+    rejected_at = now + timedelta(hours=1)
+    _finish(invoice, BillerStatus.FAILED, {"reasons": [reason]}, rejected_at)  # as filing does
     subscription.refresh_from_db()
     assert subscription.status == SubscriptionStatus.NEEDS_ATTENTION
     assert subscription.needs_attention_reason == NeedsAttentionReason.BILLER_ISSUE
+    assert subscription.needs_attention_at == rejected_at
     assert "RUT receptor inválido (customer_tax_id_invalid)" in subscription.status_description

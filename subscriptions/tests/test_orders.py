@@ -19,6 +19,7 @@ from subscriptions.services.cycles import cycle_bill, cycle_run
 from subscriptions.tests.helpers import santiago
 from tests.conftest import Tenant, make_tenant
 from tests.factories import CustomerFactory, PlanFactory
+from tests.numbers import D
 
 pytestmark = pytest.mark.django_db
 
@@ -71,7 +72,7 @@ def test_an_order_with_a_monthly_plan_starts_its_subscription_billed_by_its_invo
     )  # fmt: skip
     assert sub["next_billing_cycle"] == 2
     assert sub["lines"] == [
-        {"id": sub["lines"][0]["id"], "plan": plan, "quantity": "2.000000", "coupon": None}
+        {"id": sub["lines"][0]["id"], "plan": plan, "quantity": D("2.000000"), "coupon": None}
     ]
     # The order's invoice is the first period's: in the billing history, recorded as billed.
     history = tester.client.get(f"/subscriptions/{sub_id}/invoices/").json()
@@ -111,7 +112,7 @@ def test_an_order_with_a_monthly_plan_starts_its_subscription_billed_by_its_invo
     assert advanced.status_code == 200, advanced.json()
     history = tester.client.get(f"/subscriptions/{sub_id}/invoices/").json()
     assert [(i["period_start"], i["total"]) for i in history["results"]] == [
-        ("2026-04-10", "23800"), ("2026-03-10", order["total"])
+        ("2026-04-10", D("23800")), ("2026-03-10", order["total"])
     ]  # fmt: skip
 
 

@@ -5,6 +5,7 @@ import hashlib
 import hmac
 import json
 from datetime import UTC, datetime, timedelta
+from decimal import Decimal
 
 import pytest
 import time_machine
@@ -83,6 +84,37 @@ def test_a_failing_receiver_is_retried_until_it_succeeds_with_one_webhook_id(tes
             endpoint.secret.encode(), f"customer.created{event.object_id}".encode(), hashlib.sha256
         ).hexdigest()
         assert last.headers["x-piriod-signature"] == expected
+
+
+def test_amounts_are_delivered_as_json_numbers_in_the_signed_body(test_tenant):
+    from billing.models import DocumentType
+    from invoices.services.invoices import invoice_create
+
+    with time_machine.travel(START, tick=True), running_receiver() as receiver:
+        endpoint = make_endpoint(test_tenant, receiver.url, events=["invoice.created"])
+        customer, _ = record_customer_event(test_tenant)
+        invoice = invoice_create(
+            workspace=test_tenant.workspace,
+            test_mode=True,
+            customer=customer,
+            document=DocumentType.objects.get(pk=33),
+            date=START.date(),
+            lines=[{"name": "Horas", "amount": Decimal("1000.5"), "quantity": Decimal("2.5")}],
+        )
+        event = Event.objects.get(object_id=invoice.id, type="invoice.created")
+        [delivery_id] = services.event_fan_out(event_id=event.id, now=timezone.now())
+        attempt(delivery_id)
+
+        received = receiver.received[0]
+        Webhook(endpoint.secret).verify(received.body, received.headers)
+        data = json.loads(received.body, parse_float=Decimal)["data"]
+        # 2.5 × 1,000.5 = 2,501.25 → 2,501 CLP; IVA 475.19 → 475; every digit as stored.
+        assert (data["lines"][0]["quantity"], data["lines"][0]["amount"]) == (
+            Decimal("2.5"), Decimal("1000.5"),
+        )  # fmt: skip
+        assert (data["subtotal"], data["tax"], data["total"]) == (2501, 475, 2976)
+        assert b'"quantity":2.5,' in received.body
+        assert b'"total":2976,' in received.body
 
 
 def test_a_tampered_body_does_not_verify(test_tenant):
