@@ -218,6 +218,7 @@ CELERY_TASK_ROUTES = {
     "subscriptions.tasks.resume_paused_subscriptions": {"queue": "billing"},
     "subscriptions.tasks.collect_due_periods": {"queue": "billing"},
     "subscriptions.tasks.collect_periods": {"queue": "billing"},
+    "subscriptions.tasks.run_test_clock_job": {"queue": "billing"},
     "payments.tasks.expire_due_checkouts": {"queue": "billing"},
     "invoices.tasks.render_document_pdf": {"queue": "documents"},
     "invoices.tasks.render_document_pdfs": {"queue": "documents"},
