@@ -25,7 +25,7 @@ def _tenant_at(start):  # type: ignore[no-untyped-def]
     return tenant
 
 
-def test_a_year_ahead_answers_202_and_the_job_is_polled_to_its_end(tmp_path) -> None:  # type: ignore[no-untyped-def]
+def test_a_year_ahead_answers_202_and_a_worker_runs_the_polled_job(tmp_path) -> None:  # type: ignore[no-untyped-def]
     require_worker_services()
     start = santiago(2026, 1, 10, 9, 0)
     tenant = _tenant_at(start)
