@@ -69,6 +69,12 @@ run: install $(LOCAL_KEYS)
 		print("  Workspace: " + d["workspace"]); \
 		print("  Token:     " + d["token"] + "   (a new one on each run; the old one is revoked)"); \
 		print("  API:       http://127.0.0.1:$(PORT)/   docs: http://127.0.0.1:$(PORT)/docs/"); \
+		print("             (the server listens on all interfaces, 0.0.0.0:$(PORT))"); \
+		print(); \
+		print("  The README'"'"'s examples use these variables; paste them in another terminal:"); \
+		print("  export BASE=http://127.0.0.1:$(PORT) TOKEN=" + d["token"] + " WORKSPACE=" + d["workspace"]); \
+		print("  H=(-H \"Authorization: Token $$TOKEN\" -H \"x-simple-workspace: $$WORKSPACE\" -H \"Content-Type: application/json\")"); \
+		print("  T=(\"$${H[@]}\" -H \"x-piriod-test-mode: true\")"); \
 		print(); \
 		print("  curl -H \"Authorization: Token " + d["token"] + "\" \\"); \
 		print("       -H \"x-simple-workspace: " + d["workspace"] + "\" \\"); \

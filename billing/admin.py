@@ -21,6 +21,11 @@ from billing.models import (
 from billing.services.workspaces import api_token_issue, workspace_issuer_errors
 from billing.tax_ids import InvalidTaxId, normalize_tax_id
 
+# The back office names the product (also in the page titles and on the login page).
+admin.site.site_header = "Billing back office"
+admin.site.site_title = "Billing back office"
+admin.site.index_title = "Workspaces, documents, payments and subscriptions"
+
 
 class MembershipInline(admin.TabularInline):
     model = Membership

@@ -73,7 +73,8 @@ WSGI_APPLICATION = "config.wsgi.application"
 TEMPLATES = [
     {
         "BACKEND": "django.template.backends.django.DjangoTemplates",
-        "DIRS": [],
+        # The admin's base_site.html (the product's name, the back office's styles).
+        "DIRS": [BASE_DIR / "config" / "templates"],
         "APP_DIRS": True,
         "OPTIONS": {
             "context_processors": [
@@ -113,6 +114,8 @@ AUTH_PASSWORD_VALIDATORS = [
 ]
 
 LANGUAGE_CODE = "en-us"
+# The hosted checkout speaks these (payments/locale); the API answers in English.
+LANGUAGES = [("en", "English"), ("es", "Español")]
 TIME_ZONE = "UTC"
 USE_I18N = True
 USE_TZ = True
@@ -240,6 +243,7 @@ CELERY_TASK_ROUTES = {
     "subscriptions.tasks.resume_paused_subscriptions": {"queue": "billing"},
     "subscriptions.tasks.collect_due_periods": {"queue": "billing"},
     "subscriptions.tasks.collect_periods": {"queue": "billing"},
+    "subscriptions.tasks.run_test_clock_job": {"queue": "billing"},
     "payments.tasks.expire_due_checkouts": {"queue": "billing"},
     "payments.tasks.process_stripe_event": {"queue": "billing"},
     "payments.tasks.sync_for_event": {"queue": "billing"},

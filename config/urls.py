@@ -4,6 +4,7 @@ from drf_spectacular.renderers import OpenApiJsonRenderer, OpenApiJsonRenderer2
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
 from billing.api.views import NOT_FOUND_ROUTE, not_found
+from config.dashboard import dashboard
 
 
 class OpenApiJsonView(SpectacularAPIView):
@@ -13,6 +14,8 @@ class OpenApiJsonView(SpectacularAPIView):
 
 
 urlpatterns = [
+    # Before the admin's own URLs, which would read "dashboard" as an app label.
+    path("admin/dashboard/", dashboard, name="admin-dashboard"),
     path("admin/", admin.site.urls),
     path("openapi.json", OpenApiJsonView.as_view(), name="openapi"),
     path("schema/", OpenApiJsonView.as_view(), name="schema"),

@@ -6,6 +6,7 @@ and it cannot be deleted. Draft invoices are edited through the same service as 
 so totals are always the server's.
 """
 
+import json
 from collections.abc import Callable
 from typing import Any
 
@@ -18,12 +19,13 @@ from django.forms import BaseInlineFormSet
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404
 from django.urls import URLPattern, path, reverse
-from django.utils.html import format_html
+from django.utils.html import format_html, format_html_join
 
 from billing.clock import clock_now_for, real_now
 from billing.documents import apply_totals
 from billing.errors import DomainError, InvalidInput
 from billing.models import FiscalDocument
+from billing.money_display import format_money
 from invoices.api.files import pdf_response
 from invoices.mail import invoice_send
 from invoices.models import (
@@ -49,7 +51,7 @@ AMOUNT_FIELDS: tuple[str, ...] = (
 )  # fmt: skip
 TAX_AGENCY_FIELDS: tuple[str, ...] = (
     "biller_status", "tax_agency_tracking_id", "biller_attempts", "biller_next_attempt_at",
-    "tax_agency",
+    "tax_agency_response",
 )  # fmt: skip
 LINE_FIELDS: tuple[str, ...] = (
     "position", "name", "description", "code", "quantity", "unit_label", "amount", "exempt",
@@ -209,10 +211,14 @@ class ImmutableOnceIssuedAdmin(admin.ModelAdmin):
 
 class DocumentAdmin(ImmutableOnceIssuedAdmin):
     list_display = [
-        "id", "document", "number", "customer", "date", "total", "status", "biller_status",
-        "workspace", "test_mode",
+        "id", "document", "number", "customer", "date", "total_shown", "status",
+        "biller_status", "workspace", "mode",
     ]  # fmt: skip
-    list_filter = ["workspace", "test_mode", "status", "biller_status", "document"]
+    # Only the document types in use: every country's types share a few names.
+    list_filter = [
+        "workspace", "test_mode", "status", "biller_status",
+        ("document", admin.RelatedOnlyFieldListFilter),
+    ]  # fmt: skip
     list_select_related = ["customer", "workspace", "document"]
     date_hierarchy = "date"
 
@@ -232,6 +238,29 @@ class DocumentAdmin(ImmutableOnceIssuedAdmin):
         if not self.has_view_permission(request, document):
             raise PermissionDenied
         return pdf_response(document_pdf(document=document), document_filename(document))
+
+    @admin.display(description="Total", ordering="total")
+    def total_shown(self, obj: FiscalDocument) -> str:
+        return format_money(obj.total, obj.currency_id)
+
+    @admin.display(description="Mode", ordering="test_mode")
+    def mode(self, obj: FiscalDocument) -> str:
+        return "test" if obj.test_mode else "live"
+
+    @admin.display(description="Tax agency's answer")
+    def tax_agency_response(self, obj: FiscalDocument) -> str:
+        """The agency's last answer as a table of its fields (nested ones as JSON)."""
+        if not obj.tax_agency:
+            return "-"
+        rows = format_html_join(
+            "",
+            "<tr><th>{}</th><td>{}</td></tr>",
+            (
+                (key, value if isinstance(value, str) else json.dumps(value, ensure_ascii=False))
+                for key, value in obj.tax_agency.items()
+            ),
+        )
+        return format_html('<table class="agency-response">{}</table>', rows)
 
     @admin.display(description="PDF")
     def pdf_link(self, obj: FiscalDocument) -> str:

@@ -47,9 +47,6 @@ class Invoice(FiscalDocument):
         ]
         indexes = [models.Index(fields=["workspace", "test_mode", "-created_at"])]
 
-    def __str__(self) -> str:
-        return f"{self.document_id} {self.number or 'draft'} ({self.id})"
-
 
 class Note(FiscalDocument):
     """A credit or debit note references one invoice, with a reason (CodRef)."""

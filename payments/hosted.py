@@ -16,6 +16,8 @@ from django import forms
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import get_object_or_404, render
 from django.urls import reverse
+from django.utils import translation
+from django.utils.translation import gettext_lazy as _
 from django.views.decorators.cache import never_cache
 from django.views.decorators.debug import sensitive_post_parameters, sensitive_variables
 from django.views.decorators.http import require_http_methods
@@ -23,11 +25,15 @@ from django.views.decorators.http import require_http_methods
 from billing.clock import clock_now_for
 from billing.errors import DomainError, InvalidInput
 from billing.links import public_url
-from billing.money import round_amount
+from billing.models import Workspace
+from billing.money_display import format_money
+from customers.models import Customer
+from invoices.models import Invoice
 from payments import services
-from payments.choices import IntentStatus, PaymentStatus
+from payments.choices import GatewayKind, IntentStatus, PaymentStatus
 from payments.gateways.base import CardInput
 from payments.models import Intent, PaymentLink
+from payments.services.checkout import CHECKOUT_GATEWAY
 
 CARD_FIELDS = ("card_number", "cvc")
 
@@ -45,11 +51,14 @@ CONTENT_SECURITY_POLICY = "; ".join(
 )
 
 FAILURE_MESSAGES = {
-    "card_declined": "Your card was declined. Try another card.",
-    "insufficient_funds": "Your card has insufficient funds. Try another card.",
-    "authentication_failed": "The card's authentication failed. Try again or use another card.",
-    "authentication_required": "This card needs you to authenticate the payment.",
+    "card_declined": _("Your card was declined. Try another card."),
+    "insufficient_funds": _("Your card has insufficient funds. Try another card."),
+    "authentication_failed": _("The card's authentication failed. Try again or use another card."),
+    "authentication_required": _("This card needs you to authenticate the payment."),
 }
+# The pages speak these; the payer's Accept-Language picks one, else the workspace's country.
+PAGE_LANGUAGES = ("es", "en")
+SPANISH_SPEAKING = {"AR", "BO", "CL", "CO", "CR", "EC", "ES", "GT", "MX", "PE", "PY", "UY", "VE"}
 
 
 class CardForm(forms.Form):
@@ -58,9 +67,9 @@ class CardForm(forms.Form):
     expiry = forms.RegexField(
         regex=r"^\s*(0?[1-9]|1[0-2])\s*/\s*(\d{2}|\d{4})\s*$",
         max_length=9,
-        error_messages={"invalid": "Enter the expiry as MM/YY."},
+        error_messages={"invalid": _("Enter the expiry as MM/YY.")},
     )
-    cvc = forms.RegexField(regex=r"^\d{3,4}$", error_messages={"invalid": "3 or 4 digits."})
+    cvc = forms.RegexField(regex=r"^\d{3,4}$", error_messages={"invalid": _("3 or 4 digits.")})
 
     @sensitive_variables("number")
     def card(self) -> CardInput:
@@ -70,12 +79,47 @@ class CardForm(forms.Form):
         return CardInput(number=number, exp_month=int(month), exp_year=full_year)
 
 
+def page_language(accept_language: str, workspace: Workspace | None) -> str:
+    """The first of our languages the payer's browser asks for, by preference; else
+    Spanish for a workspace of a Spanish-speaking country, English for any other."""
+    ranked = []
+    for position, entry in enumerate(accept_language.split(",")):
+        tag, _sep, params = entry.strip().partition(";")
+        quality = 1.0
+        if params.strip().startswith("q="):
+            try:
+                quality = float(params.strip()[2:])
+            except ValueError:
+                continue
+        ranked.append((-quality, position, tag.split("-")[0].lower()))
+    for quality, _position, language in sorted(ranked):
+        if quality < 0 and language in PAGE_LANGUAGES:
+            return language
+    spanish = workspace is not None and workspace.country_id in SPANISH_SPEAKING
+    return "es" if spanish else "en"
+
+
 def _display(amount: Decimal, currency: str) -> str:
-    return f"{round_amount(amount, currency):,} {currency}"
+    return format_money(amount, currency)
 
 
-def _render(request: HttpRequest, template: str, status: int = 200, **context: Any) -> HttpResponse:
-    response = render(request, f"payments/{template}", context, status=status)
+def _render(
+    request: HttpRequest,
+    template: str,
+    status: int = 200,
+    *,
+    owner: PaymentLink | Intent | Customer | None,
+    **context: Any,
+) -> HttpResponse:
+    # A page with no owner (an expired card-setup link) knows no workspace.
+    workspace = owner.workspace if owner is not None else None
+    language = page_language(request.headers.get("Accept-Language", ""), workspace)
+    context["test_mode"] = owner is not None and owner.test_mode
+    context["sandbox"] = CHECKOUT_GATEWAY == GatewayKind.SANDBOX
+    with translation.override(language):
+        response = render(request, f"payments/{template}", context, status=status)
+    response["Content-Language"] = language
+    response["Vary"] = "Accept-Language"
     # The link's key is in the URL: never send it to another site.
     response["Referrer-Policy"] = "same-origin"
     response["Content-Security-Policy"] = CONTENT_SECURITY_POLICY
@@ -88,6 +132,7 @@ def _unavailable(request: HttpRequest, link: PaymentLink, state: str) -> HttpRes
         request,
         "unavailable.html",
         status=410 if state == "expired" else 200,
+        owner=link,
         workspace=link.workspace.name,
         state=state,
         description=link.description,
@@ -122,10 +167,11 @@ def _result_context(intent: Intent) -> dict[str, Any]:
 def _checkout(
     request: HttpRequest,
     *,
-    title: str,
+    owner: PaymentLink | Intent,
     workspace: str,
     amount: str,
     description: str,
+    invoice: Invoice | None,
     form: CardForm,
     error: str = "",
     status: int = 200,
@@ -134,22 +180,30 @@ def _checkout(
         request,
         "checkout.html",
         status=status,
-        title=title,
+        owner=owner,
         workspace=workspace,
         amount=amount,
         description=description,
+        invoice=invoice,
         form=form,
         error=error,
     )
 
 
-def _page(workspace: str, amount: Decimal, currency: str, description: str) -> dict[str, Any]:
+def _page(owner: PaymentLink | Intent, amount: Decimal) -> dict[str, Any]:
     return {
-        "title": f"Pay {workspace}",
-        "workspace": workspace,
-        "amount": _display(amount, currency),
-        "description": description,
+        "owner": owner,
+        "workspace": owner.workspace.name,
+        "amount": _display(amount, owner.currency_id),
+        "description": getattr(owner, "description", ""),
+        # What is being paid, when it is an invoice: its type, number and due date.
+        "invoice": owner.invoice,
     }
+
+
+def _keep_name(form: CardForm) -> CardForm:
+    """A fresh form for another try, keeping the cardholder's name (never the card)."""
+    return CardForm(initial={"name": form.cleaned_data.get("name", "")})
 
 
 def _pay_with_posted_card(
@@ -174,7 +228,7 @@ def _pay_with_posted_card(
     except DomainError as refused:
         if link is not None and refused.code.startswith("payment_link_"):
             return _unavailable(request, link, refused.code.removeprefix("payment_link_"))
-        return _checkout(request, form=CardForm(), error=refused.detail, status=409, **page)
+        return _checkout(request, form=_keep_name(form), error=refused.detail, status=409, **page)
 
 
 def _checkout_at_stripe(
@@ -191,7 +245,7 @@ def _checkout_at_stripe(
             now=now,
         )
     except DomainError as refused:
-        page = _page(link.workspace.name, link.amount, link.currency_id, link.description)
+        page = _page(link, services.payment_link_amount(link))
         return _checkout(request, form=CardForm(), error=refused.detail, status=409, **page)
     return None if started is None else HttpResponseRedirect(started[1])
 
@@ -201,7 +255,7 @@ def _checkout_at_stripe(
 @require_http_methods(["GET", "POST"])
 def link_checkout(request: HttpRequest, key: str) -> HttpResponse:
     link = get_object_or_404(
-        PaymentLink.objects.select_related("workspace", "invoice"), publishable_key=key
+        PaymentLink.objects.select_related("workspace", "invoice__document"), publishable_key=key
     )
     now = clock_now_for(link)
     state = services.payment_link_state(link, now)
@@ -212,7 +266,7 @@ def link_checkout(request: HttpRequest, key: str) -> HttpResponse:
         if at_stripe is not None:
             return at_stripe
     amount = services.payment_link_amount(link)
-    page = _page(link.workspace.name, amount, link.currency_id, link.description)
+    page = _page(link, amount)
     intent = _pay_with_posted_card(
         request,
         page,
@@ -223,7 +277,9 @@ def link_checkout(request: HttpRequest, key: str) -> HttpResponse:
         return intent
     if intent.status == IntentStatus.FAILED:
         message = _result_context(intent)["message"]
-        return _checkout(request, form=CardForm(), error=message, status=402, **page)
+        form = CardForm(request.POST)
+        form.is_valid()  # it was: the card went to the gateway
+        return _checkout(request, form=_keep_name(form), error=message, status=402, **page)
     return HttpResponseRedirect(
         reverse("payment-link-hosted-intent", kwargs={"key": key, "intent_id": intent.id})
     )
@@ -242,12 +298,14 @@ def _intent_page(request: HttpRequest, intent: Intent, retry_url: str) -> HttpRe
     context = _result_context(intent)
     if intent.status == IntentStatus.REQUIRES_PAYMENT_METHOD and intent.payment_id is None:
         # Back from the gateway's own page before its event recorded the payment.
-        return _render(request, "confirming.html", **context)
+        return _render(request, "confirming.html", owner=intent, **context)
     if context["awaiting_authentication"]:
-        return _render(request, "authenticate.html", **context)
+        return _render(request, "authenticate.html", owner=intent, **context)
     if intent.status == IntentStatus.FINALIZED:
-        return _render(request, "success.html", **context)
-    return _render(request, "failure.html", status=402, retry_url=retry_url, **context)
+        return _render(request, "success.html", owner=intent, **context)
+    return _render(
+        request, "failure.html", status=402, owner=intent, retry_url=retry_url, **context
+    )
 
 
 @never_cache
@@ -267,12 +325,13 @@ def link_intent(request: HttpRequest, key: str, intent_id: str) -> HttpResponse:
 def intent_checkout(request: HttpRequest, secret: str) -> HttpResponse:
     """An intent created through the API, paid by its payer on this page."""
     intent = get_object_or_404(
-        Intent.objects.select_related("workspace", "payment"), client_secret=secret
+        Intent.objects.select_related("workspace", "payment", "invoice__document"),
+        client_secret=secret,
     )
     now = clock_now_for(intent)
     if intent.status != IntentStatus.REQUIRES_PAYMENT_METHOD or intent.payment_id:
         return _intent_page(request, intent, retry_url="")
-    page = _page(intent.workspace.name, intent.amount, intent.currency_id, description="")
+    page = _page(intent, intent.amount)
     paid = _pay_with_posted_card(
         request,
         page,
@@ -291,7 +350,7 @@ def card_setup(request: HttpRequest, token: str) -> HttpResponse:
     opened by the signed token `POST /customers/{id}/setup_intent/` answered."""
     opened = services.card_setup_open(token=token)
     if opened is None:
-        return _render(request, "setup_expired.html", status=410)
+        return _render(request, "setup_expired.html", status=410, owner=None)
     customer, pages = opened
     context = {"workspace": customer.workspace.name, "cancel_url": pages["cancel_url"]}
     form = CardForm(request.POST if request.method == "POST" else None)
@@ -307,8 +366,14 @@ def card_setup(request: HttpRequest, token: str) -> HttpResponse:
                 else refused.detail
             )
             return _render(
-                request, "setup.html", status=400, form=CardForm(), error=error, **context
+                request,
+                "setup.html",
+                status=400,
+                owner=customer,
+                form=CardForm(),
+                error=error,
+                **context,
             )
         return HttpResponseRedirect(_with_query(pages["success_url"], source=source.id))
     status = 400 if request.method == "POST" else 200
-    return _render(request, "setup.html", status=status, form=form, **context)
+    return _render(request, "setup.html", status=status, owner=customer, form=form, **context)

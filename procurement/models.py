@@ -83,9 +83,6 @@ class Purchase(SupplierDocument):
         ]
         indexes = [models.Index(fields=["workspace", "test_mode", "-created_at"])]
 
-    def __str__(self) -> str:
-        return f"{self.document_id} {self.number or 'draft'} ({self.id})"
-
 
 class PurchaseCreditNote(SupplierDocument):
     """A credit note on a purchase: the supplier's (their folio) or ours when the purchase
@@ -109,9 +106,6 @@ class PurchaseCreditNote(SupplierDocument):
                 name="purchase_credit_note_own_number_unique",
             ),
         ]
-
-    def __str__(self) -> str:
-        return f"{self.document_id} {self.number or 'draft'} ({self.id})"
 
 
 class RetentionRate(models.Model):
@@ -160,9 +154,6 @@ class Retention(SupplierDocument):
             ),
         ]
         indexes = [models.Index(fields=["workspace", "test_mode", "-created_at"])]
-
-    def __str__(self) -> str:
-        return f"{self.document_id} {self.number or 'draft'} ({self.id})"
 
 
 class PurchaseLine(Line):

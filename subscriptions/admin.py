@@ -12,7 +12,14 @@ from billing.clock import clock_now
 from billing.errors import DomainError, InvalidInput
 from subscriptions import services
 from subscriptions.choices import SubscriptionStatus
-from subscriptions.models import BilledPeriod, Subscription, SubscriptionAddOn, SubscriptionLine
+from subscriptions.models import (
+    BilledPeriod,
+    Subscription,
+    SubscriptionAddOn,
+    SubscriptionLine,
+    TestClockJob,
+)
+from subscriptions.services.clocks import clock_job_progress
 
 
 class ReadOnlyInline(admin.TabularInline):
@@ -126,3 +133,28 @@ class SubscriptionAdmin(admin.ModelAdmin):
     @admin.action(description="Cancel now")
     def cancel(self, request: HttpRequest, queryset: QuerySet) -> None:
         _each(request, queryset, "Cancelled", services.subscription_cancel, self)
+
+
+@admin.register(TestClockJob)
+class TestClockJobAdmin(admin.ModelAdmin):
+    """Advances of test clocks run by a worker, with how far each has got: a view only
+    (they are started through the API)."""
+
+    list_display = ["id", "workspace", "status", "progress", "advance_to", "created_at"]
+    list_filter = ["status"]
+    list_select_related = ["workspace"]
+    fields = (
+        "id", "workspace", "status", "progress", "started_from", "advance_to", "error_code",
+        "error_detail", "created_at", "finished_at",
+    )  # fmt: skip
+    readonly_fields = fields
+
+    @admin.display(description="Progress")
+    def progress(self, obj: TestClockJob) -> str:
+        return f"{clock_job_progress(obj):.0%}"
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False

@@ -219,3 +219,22 @@ class BilledPeriod(models.Model):
 
     def __str__(self) -> str:
         return f"{self.subscription_id} [{self.period_start}, {self.period_end})"
+
+
+class TestClockJob(TenantModel):
+    """An advance of the test clock run by a worker (`Prefer: respond-async`): a long
+    advance outlives a proxy's timeout, so the request answers 202 and this is polled."""
+
+    id = public_id_field("tcj")
+    status = models.CharField(max_length=16, default="running")  # running, succeeded, failed
+    started_from = models.DateTimeField()
+    advance_to = models.DateTimeField()
+    error_code = models.CharField(max_length=64, blank=True)
+    error_detail = models.TextField(blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta(TenantModel.Meta):
+        pass
+
+    def __str__(self) -> str:
+        return f"{self.id} → {self.advance_to:%Y-%m-%d %H:%M} ({self.status})"

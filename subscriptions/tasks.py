@@ -7,7 +7,7 @@ from celery import shared_task
 from billing.clock import clock_now, real_now
 from billing.services import events
 from subscriptions import selectors, services
-from subscriptions.services import collection, cycles
+from subscriptions.services import clocks, collection, cycles
 
 # Beat fans out at most this many batches per run; the next run takes the rest.
 _MAX_BATCHES_PER_RUN = 50
@@ -59,3 +59,9 @@ def collect_periods(period_ids: list[int], **_: object) -> int:
 def publish_events(event_ids: list[str], **_: object) -> None:
     """Hand a cycle batch's events to their publishers, off the billing path."""
     events.events_publish_many(event_ids=event_ids)
+
+
+@shared_task
+def run_test_clock_job(job_id: str, **_: object) -> str:
+    """An advance of a test clock asked for with `Prefer: respond-async`."""
+    return clocks.clock_job_run(job_id=job_id, finished=real_now).status

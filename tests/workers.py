@@ -5,6 +5,8 @@ memory), so these tests need PostgreSQL and Redis; in CI both are required and a
 one fails the run instead of skipping.
 """
 
+import atexit
+import ctypes
 import os
 import signal
 import subprocess
@@ -72,6 +74,24 @@ def use_test_broker() -> Iterator[str]:
         _reset_producer_pool()
 
 
+# Workers run in sessions of their own (so a signal meant for one does not reach pytest),
+# which also shields them from the terminal's Ctrl-C: an interrupted run must still stop
+# them, even one whose fixtures never tear down.
+_LIVE: set["Worker"] = set()
+
+
+def _die_with_parent() -> None:
+    """In the child before exec: on Linux, take SIGTERM when the test process dies."""
+    if sys.platform == "linux":
+        ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
+
+
+@atexit.register
+def _stop_live_workers() -> None:
+    for worker in list(_LIVE):
+        worker.stop()
+
+
 class Worker:
     def __init__(
         self, log_path: Path, extra_env: dict[str, str], concurrency: int, beat: bool = False
@@ -115,7 +135,9 @@ class Worker:
             stdout=self.log,
             stderr=subprocess.STDOUT,
             start_new_session=True,
+            preexec_fn=_die_with_parent,
         )
+        _LIVE.add(self)
         self._wait_ready()
 
     def _wait_ready(self, timeout: float = 60) -> None:
@@ -133,6 +155,7 @@ class Worker:
         os.killpg(self.process.pid, signal.SIGKILL)
         self.process.wait(timeout=10)
         self.log.close()
+        _LIVE.discard(self)
 
     def stop(self) -> None:
         if self.process.poll() is None:
@@ -143,6 +166,7 @@ class Worker:
                 os.killpg(self.process.pid, signal.SIGKILL)
                 self.process.wait(timeout=10)
         self.log.close()
+        _LIVE.discard(self)
 
 
 @contextmanager

@@ -67,6 +67,11 @@ class FiscalDocument(TenantModel):
         net from the gross."""
         return self.document.prices_include_tax
 
+    def __str__(self) -> str:
+        # As the document reads on paper: "Factura electrónica N° 1"; a draft has no number.
+        name = self.document.name
+        return f"{name} N° {self.number}" if self.number else f"{name} (draft {self.pk})"
+
     def queue_for_tax_agency(self, *, imported: bool = False) -> None:
         """Put a document being finalized in line for the tax agency (an imported one was
         filed elsewhere: recorded as accepted).

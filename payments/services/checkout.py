@@ -32,6 +32,9 @@ from payments.services.sources import source_create
 
 PayerKeyOwner = PaymentLink | Intent | Payment
 
+# The gateway the hosted checkout charges through (its pages say so when it is a sandbox).
+CHECKOUT_GATEWAY = GatewayKind.SANDBOX
+
 
 def _payer_card_source(
     owner: PayerKeyOwner,
@@ -46,7 +49,7 @@ def _payer_card_source(
         workspace=owner.workspace,
         test_mode=owner.test_mode,
         customer=owner.customer,
-        gateway=GatewayKind.SANDBOX,
+        gateway=CHECKOUT_GATEWAY,
         card=card,
         usage=usage,
         now=now,

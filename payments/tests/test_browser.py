@@ -135,7 +135,9 @@ def checkout(chromium, live_server) -> Iterator[Checkout]:
     thread, browser = chromium
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
     # A phone-sized viewport: the page must work there.
-    context = thread.run(lambda: browser.new_context(viewport={"width": 390, "height": 844}))
+    context = thread.run(
+        lambda: browser.new_context(viewport={"width": 390, "height": 844}, locale="en-US")
+    )
     page = thread.run(context.new_page)
     yield Checkout(thread, page, live_server.url)
     thread.run(context.close)
@@ -157,7 +159,7 @@ def link(db):
 
 def test_paying_with_the_success_card(checkout, link):
     checkout.open(link)
-    assert checkout.text(test_id="amount") == "1,190 CLP"
+    assert checkout.text(test_id="amount") == "$1.190"
     assert "Invoice 1 — January" in checkout.html()
     checkout.screenshot("form")
 
@@ -219,3 +221,85 @@ def test_the_pages_work_under_their_content_security_policy(checkout, link):
     violations = [m for m in checkout.console if "Content Security Policy" in m]
     assert violations == []
     checkout.screenshot("under-csp")
+
+
+# Each state of the page, in both languages, on a desktop and on a phone.
+SIZES = {"desktop": {"width": 1280, "height": 800}, "phone": {"width": 390, "height": 844}}
+LABELS = {
+    "en": {
+        "number": "Card number",
+        "expiry": "Expiry (MM/YY)",
+        "pay": "Pay",
+        "name": "Name on card",
+    },
+    "es": {
+        "number": "Número de tarjeta",
+        "expiry": "Vencimiento (MM/AA)",
+        "pay": "Pagar",
+        "name": "Nombre en la tarjeta",
+    },
+}
+
+
+def _horizontal_overflow(page: Any) -> int:
+    """How many pixels the page is wider than its viewport (0 when it fits)."""
+    return int(
+        page.evaluate("document.documentElement.scrollWidth - document.documentElement.clientWidth")
+    )
+
+
+@pytest.mark.parametrize("size", list(SIZES))
+@pytest.mark.parametrize("language", ["es", "en"])
+def test_every_state_fits_the_screen_in_both_languages(chromium, live_server, language, size):
+    thread, browser = chromium
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    tenant = make_tenant(test_mode=True)
+    invoice = FinalizedInvoiceFactory(workspace=tenant.workspace, test_mode=True)
+    link = PaymentLinkFactory(
+        workspace=tenant.workspace,
+        test_mode=True,
+        invoice=invoice,
+        customer=invoice.customer,
+        amount=invoice.total_adjusted,
+        # A long unbroken reference, as payers paste them: it must wrap, not widen the page.
+        description="Ref.OC-2026-000000000000000000000000000000000000000000000178",
+    )
+    labels = LABELS[language]
+    url = f"{live_server.url}/publishable/payment_links/links/{link.publishable_key}/hosted/"
+
+    def walk() -> dict[str, int]:
+        context = browser.new_context(viewport=SIZES[size], locale=language)
+        page = context.new_page()
+        overflow = {}
+
+        def shoot(state: str) -> None:
+            overflow[state] = _horizontal_overflow(page)
+            page.screenshot(
+                path=str(ARTIFACTS / f"checkout-{language}-{size}-{state}.png"), full_page=True
+            )
+
+        def pay(number: str) -> None:
+            page.get_by_label(labels["number"]).fill(number)
+            page.get_by_label(labels["expiry"]).fill("12/34")
+            page.get_by_label("CVC").fill("123")
+            page.get_by_role("button", name=labels["pay"]).click()
+            page.wait_for_load_state()
+
+        page.goto(url)
+        assert page.get_by_test_id("test-mode").is_visible()
+        shoot("form")
+        page.get_by_label(labels["name"]).fill("Ana Rojas")
+        pay(sandbox.DECLINED)
+        assert page.get_by_label(labels["name"]).input_value() == "Ana Rojas"
+        assert page.get_by_label(labels["number"]).input_value() == ""
+        shoot("declined")
+        pay(sandbox.SUCCEEDS)
+        assert page.get_by_test_id("outcome").is_visible()
+        shoot("success")
+        context.close()
+        return overflow
+
+    overflow = thread.run(walk)
+
+    assert overflow == {"form": 0, "declined": 0, "success": 0}
+    assert Invoice.objects.get(pk=link.invoice_id).status == "paid"

@@ -73,3 +73,21 @@ class UpcomingInvoiceSerializer(serializers.Serializer):
     total = serializers.DecimalField(
         source="invoice.total", max_digits=24, decimal_places=6, normalize_output=True
     )
+
+
+class TestClockJobSerializer(serializers.Serializer):
+    """An advance of the test clock a worker runs (`Prefer: respond-async`)."""
+
+    id = serializers.CharField(read_only=True)
+    status = serializers.ChoiceField(choices=["running", "succeeded", "failed"], read_only=True)
+    started_from = serializers.DateTimeField(read_only=True)
+    advance_to = serializers.DateTimeField(read_only=True)
+    progress = serializers.FloatField(
+        read_only=True, help_text="How far the clock has got, from 0 to 1."
+    )
+    error = serializers.DictField(
+        read_only=True, allow_null=True, help_text='{"code", "detail"} when it failed.'
+    )
+    url = serializers.CharField(read_only=True, help_text="Poll this until it is finished.")
+    created = serializers.DateTimeField(read_only=True)
+    finished_at = serializers.DateTimeField(read_only=True, allow_null=True)

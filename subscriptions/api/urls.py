@@ -9,4 +9,5 @@ router.register("subscriptions", views.SubscriptionViewSet, basename="subscripti
 urlpatterns = [
     *router.urls,
     path("test_clock/", views.TestClockView.as_view(), name="test-clock"),
+    path("test_clock/jobs/<str:pk>/", views.TestClockJobView.as_view(), name="test-clock-job"),
 ]

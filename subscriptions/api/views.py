@@ -1,7 +1,9 @@
 from datetime import datetime
 from typing import Any
 
-from drf_spectacular.utils import extend_schema
+from django.shortcuts import get_object_or_404
+from django.urls import reverse
+from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework.decorators import action
 from rest_framework.request import Request
 from rest_framework.response import Response
@@ -15,11 +17,12 @@ from subscriptions.api.serializers import (
     SubscriptionCancelSerializer,
     SubscriptionPauseSerializer,
     TestClockAdvanceSerializer,
+    TestClockJobSerializer,
     TestClockSerializer,
     UpcomingInvoiceSerializer,
 )
 from subscriptions.filters import SubscriptionFilter
-from subscriptions.models import Subscription
+from subscriptions.models import Subscription, TestClockJob
 from subscriptions.representations import SubscriptionSerializer
 from subscriptions.services import clocks
 from subscriptions.upcoming import subscription_upcoming
@@ -149,11 +152,33 @@ class TestClockView(TransactionalAPIView):
     def get(self, request: Request) -> Response:
         return self._clock()
 
-    @extend_schema(request=TestClockAdvanceSerializer, responses=TestClockSerializer)
+    @extend_schema(
+        request=TestClockAdvanceSerializer,
+        parameters=[
+            OpenApiParameter(
+                "Prefer",
+                str,
+                OpenApiParameter.HEADER,
+                description="`respond-async`: answer 202 at once with a job to poll "
+                "(a long advance outlives a proxy's timeout).",
+            )
+        ],
+        responses={200: TestClockSerializer, 202: TestClockJobSerializer},
+    )
     def post(self, request: Request) -> Response:
-        """Advance the test clock, running every cycle due up to then, in order."""
+        """Advance the test clock, running every cycle due up to then, in order. With
+        `Prefer: respond-async` a worker runs it: 202 and a job to poll."""
         body = TestClockAdvanceSerializer(data=request.data)
         body.is_valid(raise_exception=True)
+        if "respond-async" in request.headers.get("Prefer", ""):
+            job = clocks.clock_job_start(
+                workspace=self.request.workspace,
+                test_mode=self.request.test_mode,
+                now=_now(self.request),
+                to=body.validated_data["advance_to"],
+            )
+            data = clock_job_data(job)
+            return Response(data, status=202, headers={"Location": str(data["url"])})
         self.request.workspace = clocks.clock_advance(
             workspace=self.request.workspace,
             test_mode=self.request.test_mode,
@@ -161,3 +186,37 @@ class TestClockView(TransactionalAPIView):
             to=body.validated_data["advance_to"],
         )
         return self._clock()
+
+
+def clock_job_data(job: TestClockJob) -> dict[str, object]:
+    return TestClockJobSerializer(
+        {
+            "id": job.id,
+            "status": job.status,
+            "started_from": job.started_from,
+            "advance_to": job.advance_to,
+            "progress": clocks.clock_job_progress(job),
+            "error": {"code": job.error_code, "detail": job.error_detail}
+            if job.status == "failed"
+            else None,
+            "url": reverse("test-clock-job", kwargs={"pk": job.id}),
+            "created": job.created_at,
+            "finished_at": job.finished_at,
+        }
+    ).data
+
+
+class TestClockJobView(TransactionalAPIView):
+    """One advance run by a worker: poll it until `status` is not `running`."""
+
+    request: TenantRequest
+
+    @extend_schema(responses=TestClockJobSerializer)
+    def get(self, request: Request, pk: str) -> Response:
+        job = get_object_or_404(
+            TestClockJob,
+            pk=pk,
+            workspace=self.request.workspace,
+            test_mode=self.request.test_mode,
+        )
+        return Response(clock_job_data(job))

@@ -14,6 +14,7 @@ workspace at once are told apart by the clock itself: a step moves it only from 
 was left, so the second finds it moved and stops (`test_clock_moved`).
 """
 
+from collections.abc import Callable
 from datetime import datetime, timedelta
 
 from django.db import transaction
@@ -22,7 +23,7 @@ from django.db.models import Min, Q
 from billing.errors import DomainError, InvalidInput
 from billing.models import Workspace
 from subscriptions.choices import CollectionStatus, SubscriptionStatus
-from subscriptions.models import BilledPeriod, Subscription
+from subscriptions.models import BilledPeriod, Subscription, TestClockJob
 from subscriptions.selectors import subscriptions_resume_due_ids
 from subscriptions.services.collection import period_collect
 from subscriptions.services.cycles import cycle_run, fixed_clock
@@ -90,16 +91,7 @@ def clock_advance(
     instant. Advancing to where the clock already is does nothing, so a retried request
     is harmless. Call it outside a transaction: inside one, charges would be made under
     the caller's locks, and its rollback would undo invoices whose charges went through."""
-    if not test_mode:
-        raise DomainError(
-            "test_clock_live_mode",
-            "Live mode runs on the real clock; send x-piriod-test-mode: true to use the "
-            "test clock.",
-        )
-    if to < now:
-        raise InvalidInput({"advance_to": [f"The clock only moves forward; it is {now}."]})
-    if to - now > MAX_ADVANCE:
-        raise InvalidInput({"advance_to": ["The clock moves at most five years per call."]})
+    _check_advance(test_mode=test_mode, now=now, to=to)
     workspace = Workspace.objects.get(pk=workspace.pk)
     current = now
     while (due := _next_due(workspace, current, to)) is not None:
@@ -121,3 +113,64 @@ def clock_advance(
         current = step
     _move(workspace, workspace.test_clock_at, to)
     return workspace
+
+
+def _check_advance(*, test_mode: bool, now: datetime, to: datetime) -> None:
+    if not test_mode:
+        raise DomainError(
+            "test_clock_live_mode",
+            "Live mode runs on the real clock; send x-piriod-test-mode: true to use the "
+            "test clock.",
+        )
+    if to < now:
+        raise InvalidInput({"advance_to": [f"The clock only moves forward; it is {now}."]})
+    if to - now > MAX_ADVANCE:
+        raise InvalidInput({"advance_to": ["The clock moves at most five years per call."]})
+
+
+def clock_job_start(
+    *, workspace: Workspace, test_mode: bool, now: datetime, to: datetime
+) -> TestClockJob:
+    """Check the advance as `clock_advance` would, record it as a job and queue it for a
+    worker; the caller answers at once and the job is polled."""
+    from subscriptions.tasks import run_test_clock_job
+
+    _check_advance(test_mode=test_mode, now=now, to=to)
+    job = TestClockJob.objects.create(
+        workspace=workspace, test_mode=True, started_from=now, advance_to=to
+    )
+    transaction.on_commit(lambda: run_test_clock_job.delay(job_id=job.id))
+    return job
+
+
+def clock_job_run(*, job_id: str, finished: Callable[[], datetime]) -> TestClockJob:
+    """Run a queued advance once; a job already finished (a redelivered message) is left
+    as it is. `finished` reads the real time the job ends at."""
+    job = TestClockJob.objects.select_related("workspace").get(pk=job_id)
+    if job.status != "running":
+        return job
+    try:
+        clock_advance(
+            workspace=job.workspace, test_mode=True, now=job.started_from, to=job.advance_to
+        )
+    except DomainError as exc:
+        job.status, job.error_code, job.error_detail = "failed", exc.code, exc.detail
+    except InvalidInput as exc:
+        job.status, job.error_code, job.error_detail = "failed", "invalid", str(exc.errors)
+    else:
+        job.status = "succeeded"
+    job.finished_at = finished()
+    job.save(update_fields=["status", "error_code", "error_detail", "finished_at", "updated_at"])
+    return job
+
+
+def clock_job_progress(job: TestClockJob) -> float:
+    """How far the clock has got, from 0 to 1: each step commits as it goes, so the
+    workspace's clock is the job's position."""
+    if job.status == "succeeded":
+        return 1.0
+    at = Workspace.objects.values_list("test_clock_at", flat=True).get(pk=job.workspace_id)
+    span = (job.advance_to - job.started_from).total_seconds()
+    if at is None or span <= 0:
+        return 0.0
+    return max(0.0, min(1.0, (at - job.started_from).total_seconds() / span))

@@ -1,0 +1,119 @@
+"""The back office's dashboard (/admin/dashboard/, staff only): revenue by month,
+invoices by status, payments succeeded against failed, MRR and churn, in live mode.
+
+It reads invoices, payments and subscriptions, so it lives here with the URLs, above
+every app. The numbers are computed here; the page draws them with Chart.js, served
+from our own static files (no CDN) and fed by `json_script` (no inline code)."""
+
+from datetime import datetime, timedelta
+from decimal import Decimal
+from typing import Any
+
+from django.contrib import admin
+from django.contrib.admin.views.decorators import staff_member_required
+from django.db.models import Count, Q, Sum
+from django.db.models.functions import TruncMonth
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import render
+
+from billing.clock import real_now
+from billing.money_display import format_money
+from catalog.choices import PlanFrequency
+from invoices.models import Invoice
+from payments.models import Payment
+from subscriptions.choices import SubscriptionStatus
+from subscriptions.models import Subscription, SubscriptionLine
+from subscriptions.pricing import plan_price
+
+# Invoices that count as revenue: issued and not annulled.
+REVENUE_STATUSES = ["finalized", "pending", "paid", "uncollectible"]
+MONTHS_PER_PERIOD = {
+    PlanFrequency.WEEKLY: Decimal(12) / Decimal(52),
+    PlanFrequency.MONTHLY: Decimal(1),
+    PlanFrequency.QUARTERLY: Decimal(3),
+    PlanFrequency.BIANNUAL: Decimal(6),
+    PlanFrequency.ANNUAL: Decimal(12),
+}
+
+
+def revenue_by_month(now: datetime) -> dict[str, list[Any]]:
+    """Totals of the last twelve months' invoices, per currency."""
+    rows = (
+        Invoice.objects.filter(
+            test_mode=False,
+            status__in=REVENUE_STATUSES,
+            date__gte=(now - timedelta(days=365)).date(),
+        )
+        .annotate(month=TruncMonth("date"))
+        .values("month", "currency_id")
+        .annotate(total=Sum("total"))
+        .order_by("month")
+    )
+    months = sorted({row["month"].strftime("%Y-%m") for row in rows})
+    series: dict[str, list[float]] = {}
+    for row in rows:
+        values = series.setdefault(row["currency_id"], [0.0] * len(months))
+        values[months.index(row["month"].strftime("%Y-%m"))] = float(row["total"])
+    return {"labels": months, "series": [{"label": c, "data": v} for c, v in series.items()]}
+
+
+def invoices_by_status() -> dict[str, list[Any]]:
+    rows = Invoice.objects.filter(test_mode=False).values("status").annotate(n=Count("id"))
+    rows = rows.order_by("status")
+    return {"labels": [r["status"] for r in rows], "data": [r["n"] for r in rows]}
+
+
+def payments_by_outcome(now: datetime) -> dict[str, int]:
+    counts = Payment.objects.filter(
+        test_mode=False, created_at__gte=now - timedelta(days=30)
+    ).aggregate(
+        succeeded=Count("id", filter=Q(status="succeeded")),
+        failed=Count("id", filter=Q(status="failed")),
+    )
+    return {"succeeded": counts["succeeded"], "failed": counts["failed"]}
+
+
+def monthly_recurring_revenue() -> dict[str, Decimal]:
+    """What the active subscriptions' plans bill in a month, per currency."""
+    mrr: dict[str, Decimal] = {}
+    lines = SubscriptionLine.objects.filter(
+        subscription__test_mode=False, subscription__status=SubscriptionStatus.ACTIVE
+    ).select_related("plan", "subscription")
+    for line in lines:
+        price = plan_price(line.plan, line.quantity)
+        gross = price["gross"]
+        if gross is None:  # a flat plan: its unit amount times the quantity
+            gross = (price["amount"] or Decimal(0)) * line.quantity
+        months = MONTHS_PER_PERIOD.get(PlanFrequency(line.plan.frequency), Decimal(1))
+        currency = line.subscription.currency_id
+        mrr[currency] = mrr.get(currency, Decimal(0)) + Decimal(gross) / months
+    return mrr
+
+
+def churn(now: datetime) -> dict[str, Any]:
+    """Subscriptions cancelled in the last 30 days, against those active then."""
+    since = now - timedelta(days=30)
+    live = Subscription.objects.filter(test_mode=False)
+    cancelled = live.filter(cancelled_at__gte=since).count()
+    active = live.filter(status=SubscriptionStatus.ACTIVE).count()
+    base = active + cancelled
+    return {"cancelled": cancelled, "active": active, "rate": cancelled / base if base else 0.0}
+
+
+@staff_member_required
+def dashboard(request: HttpRequest) -> HttpResponse:
+    now = real_now()
+    rate = churn(now)
+    context = {
+        **admin.site.each_context(request),
+        "title": "Dashboard",
+        "mrr": [(c, format_money(v, c)) for c, v in sorted(monthly_recurring_revenue().items())],
+        "churn": rate,
+        "churn_percent": f"{rate['rate']:.1%}",
+        "charts": {
+            "revenue": revenue_by_month(now),
+            "invoices": invoices_by_status(),
+            "payments": payments_by_outcome(now),
+        },
+    }
+    return render(request, "admin/billing/dashboard.html", context)

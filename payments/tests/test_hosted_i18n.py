@@ -1,0 +1,138 @@
+"""What the hosted checkout shows a payer: their language (es or en), the amount in the
+currency's own format, the invoice it pays, a ribbon when no real card is charged, and
+the cardholder's name kept after a decline."""
+
+import datetime
+import re
+from decimal import Decimal
+from pathlib import Path
+
+import pytest
+from django.test import Client
+from django.utils import translation
+
+from billing.models import Workspace
+from payments.gateways import sandbox
+from payments.hosted import page_language
+from tests.conftest import make_tenant
+from tests.factories import FinalizedInvoiceFactory, PaymentLinkFactory
+
+CATALOG = Path(__file__).resolve().parent.parent / "locale" / "es" / "LC_MESSAGES" / "django.po"
+
+
+def _url(link) -> str:  # type: ignore[no-untyped-def]
+    return f"/publishable/payment_links/links/{link.publishable_key}/hosted/"
+
+
+@pytest.fixture
+def invoice_link(db):  # type: ignore[no-untyped-def]
+    tenant = make_tenant(country="CL")
+    invoice = FinalizedInvoiceFactory(
+        workspace=tenant.workspace, number=178, due_date=datetime.date(2026, 2, 14)
+    )
+    return PaymentLinkFactory(
+        workspace=tenant.workspace,
+        invoice=invoice,
+        customer=invoice.customer,
+        amount=invoice.total_adjusted,
+        description="",
+    )
+
+
+@pytest.mark.parametrize(
+    ("accept_language", "country", "language"),
+    [
+        ("", "CL", "es"),
+        ("", "US", "en"),
+        ("en-US,en;q=0.9", "CL", "en"),
+        ("es-CL,es;q=0.9,en;q=0.8", "US", "es"),
+        ("fr-FR,fr;q=0.9", "CL", "es"),  # none we speak: the workspace's country decides
+        ("fr;q=1,en;q=0.5,es;q=0.7", "US", "es"),
+        ("en;q=bogus,es", "US", "es"),
+    ],
+)
+def test_the_page_language_is_the_payer_s_else_the_workspace_s(
+    accept_language: str, country: str, language: str
+) -> None:
+    assert page_language(accept_language, Workspace(country_id=country)) == language
+
+
+def test_a_chilean_workspace_s_checkout_is_in_spanish_with_pesos_and_the_invoice(
+    invoice_link,  # type: ignore[no-untyped-def]
+) -> None:
+    page = Client().get(_url(invoice_link))
+
+    assert page.status_code == 200
+    assert page["Content-Language"] == "es"
+    html = page.content.decode()
+    assert '<html lang="es">' in html
+    assert "Número de tarjeta" in html and "Card number" not in html
+    assert "Pagar $1.190" in html
+    document = re.search(r'data-testid="document">(.*?)</dl>', html, re.S)
+    assert document is not None
+    assert "Factura electrónica N° 178" in document.group(1)
+    assert "Vence el 14/02/2026" in document.group(1)
+
+
+def test_an_english_speaking_payer_reads_it_in_english(invoice_link) -> None:  # type: ignore[no-untyped-def]
+    page = Client(headers={"Accept-Language": "en-US,en;q=0.9"}).get(_url(invoice_link))
+
+    html = page.content.decode()
+    assert page["Content-Language"] == "en"
+    assert "Card number" in html and "Pay $1.190" in html
+    assert "Factura electrónica No. 178" in html
+    assert "Due 02/14/2026" in html
+
+
+def test_dollars_are_shown_as_us_dollars(db) -> None:  # type: ignore[no-untyped-def]
+    tenant = make_tenant(country="US")
+    link = PaymentLinkFactory(
+        workspace=tenant.workspace, amount=Decimal("1888.74"), currency_id="USD"
+    )
+
+    html = Client().get(_url(link)).content.decode()
+
+    assert "Pay US$1,888.74" in html
+
+
+@pytest.mark.parametrize(("test_mode", "ribbon"), [(True, "Test mode"), (False, "Sandbox")])
+def test_a_ribbon_says_no_real_card_is_charged(db, test_mode: bool, ribbon: str) -> None:  # type: ignore[no-untyped-def]
+    tenant = make_tenant(test_mode=test_mode)
+    link = PaymentLinkFactory(workspace=tenant.workspace, test_mode=test_mode)
+
+    html = Client(headers={"Accept-Language": "en"}).get(_url(link)).content.decode()
+
+    found = re.search(r'data-testid="test-mode">(.*?)</div>', html, re.S)
+    assert found is not None
+    assert ribbon in found.group(1) and "no real card is charged" in found.group(1)
+
+
+def test_a_declined_card_keeps_the_cardholder_s_name_but_never_the_card(invoice_link) -> None:  # type: ignore[no-untyped-def]
+    client = Client(enforce_csrf_checks=True)
+    token = client.get(_url(invoice_link)).cookies["csrftoken"].value
+
+    declined = client.post(
+        _url(invoice_link),
+        {
+            "name": "Ana Rojas",
+            "card_number": sandbox.DECLINED,
+            "expiry": "12/34",
+            "cvc": "123",
+            "csrfmiddlewaretoken": token,
+        },
+    )
+
+    assert declined.status_code == 402
+    html = declined.content.decode()
+    assert "Tu tarjeta fue rechazada" in html
+    assert 'value="Ana Rojas"' in html
+    assert sandbox.DECLINED not in html and 'value="123"' not in html
+
+
+def test_the_committed_spanish_catalog_is_compiled() -> None:
+    """The .mo is committed (no gettext needed to run); it must say what the .po says."""
+    entries = re.findall(r'^msgid "(.+)"\nmsgstr "(.+)"$', CATALOG.read_text(), re.M)
+    assert len(entries) > 25
+    with translation.override("es"):
+        for msgid, msgstr in entries:
+            assert translation.gettext(msgid) == msgstr, msgid
