@@ -1,5 +1,9 @@
-"""Chilean addresses name their comuna: the SII's documents carry the receiver's
-(CmnaRecep) and the issuer's (CmnaOrigen). Shared by customers and suppliers."""
+"""A Chilean address may name its comuna, which the SII's documents carry for the receiver
+(CmnaRecep) and the issuer (CmnaOrigen). Shared by customers and suppliers.
+
+The comuna is optional: Piriod's clients create customers with an address and no comuna,
+and a drop-in must keep accepting them. When one is given it must agree with the country
+and the region."""
 
 from typing import Protocol
 
@@ -15,18 +19,10 @@ class Addressed(Protocol):
     address: str
 
 
-def comuna_errors(holder: Addressed, *, require: bool) -> dict[str, list[str]]:
-    """What is wrong with the holder's comuna; a comuna without a state fills in its region.
-
-    `require`: a Chilean address must name its comuna. Callers ask it of new addresses
-    only (a create, or a change of address, country or comuna), so customers stored
-    before comunas existed stay editable and are completed when their address is next
-    written.
-    """
+def comuna_errors(holder: Addressed) -> dict[str, list[str]]:
+    """What is wrong with the holder's comuna; a comuna without a state fills in its region."""
     comuna = holder.comuna
     if comuna is None:
-        if require and holder.country.code == CHILE and holder.address:
-            return {"comuna": ["A Chilean address names its comuna (see /generals/comunas/)."]}
         return {}
     if holder.country.code != CHILE:
         return {"comuna": [f"Comunas are Chilean; the country is {holder.country.code}."]}

@@ -196,6 +196,9 @@ SPECTACULAR_SETTINGS = {
         "SourceStatusEnum": "payments.choices.SourceStatus",
         "IntentStatusEnum": "payments.choices.IntentStatus",
         "PaymentLinkStateEnum": "payments.choices.PaymentLinkState",
+        # Two sets named "biller status": a document's filing and the agency connection's.
+        "BillerStatusEnum": "billing.choices.BillerStatus",
+        "BillerConnectionStatusEnum": "organization.choices.BillerStatus",
     },
     "SCHEMA_PATH_PREFIX": "",
     "SERVE_AUTHENTICATION": [],

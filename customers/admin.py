@@ -22,11 +22,7 @@ class CustomerAdminForm(forms.ModelForm):
             return cleaned
         candidate = Customer(**{k: v for k, v in cleaned.items() if k != "id"})
         try:
-            services.customer_validate(
-                cleaned["workspace"],
-                candidate,
-                new_address=bool(services.ADDRESS_FIELDS & set(self.changed_data)),
-            )
+            services.customer_validate(cleaned["workspace"], candidate)
         except InvalidInput as exc:
             raise forms.ValidationError(exc.errors) from exc
         cleaned["tax_id"] = candidate.tax_id

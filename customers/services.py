@@ -20,13 +20,8 @@ from customers.choices import (
 from customers.models import Contact, Customer, CustomerBalanceTransaction
 from customers.representations import contact_snapshot, customer_snapshot
 
-# Writing any of these is writing an address: a Chilean one must then name its comuna.
-ADDRESS_FIELDS = {"address", "country", "comuna"}
 
-
-def customer_validate(
-    workspace: Workspace, customer: Customer, *, new_address: bool = True
-) -> None:
+def customer_validate(workspace: Workspace, customer: Customer) -> None:
     """Rules that depend on several fields; the serializer has checked each field alone."""
     country: Country = customer.country
     errors: dict[str, list[str]] = {}
@@ -43,7 +38,7 @@ def customer_validate(
     if state is not None and state.country_id != country.code:
         errors["state"] = [f"State {state.code} is not in {country.code}."]
     else:
-        errors |= comuna_errors(customer, require=new_address)
+        errors |= comuna_errors(customer)
     if errors:
         raise InvalidInput(errors)
 
@@ -118,9 +113,7 @@ def customer_update(*, customer: Customer, **fields: Unpack[CustomerFields]) -> 
     customer = Customer.objects.select_for_update().get(pk=customer.pk)
     for name, value in fields.items():
         setattr(customer, name, value)
-    customer_validate(
-        customer.workspace, customer, new_address=bool(ADDRESS_FIELDS & fields.keys())
-    )
+    customer_validate(customer.workspace, customer)
     _check_reference_free(customer)
     _save(customer)
     event_record(

@@ -9,11 +9,15 @@ that queried per object (an N+1) costs more the second time. A new list route is
 the moment it is registered.
 """
 
+import datetime
+
 import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
+from invoices.tests.factories import FinalizedInvoiceFactory
+from organization.models import Biller
 from payments.models import PaymentGateway
 from tests.test_isolation import caller_client, discover_tenant_routes, make
 
@@ -22,7 +26,11 @@ MORE = 4  # objects added for the second read: enough to show a query per object
 # A tenant holds one gateway connection per kind, and the list provisions the built-in
 # sandbox row itself: the first read shows that row, the second adds the Stripe one.
 PROVISIONED_BY_THE_LIST = {PaymentGateway}
-MORE_OF = {PaymentGateway: 1}
+# A tenant has one tax-agency connection per mode: its list cannot grow.
+MORE_OF: dict[type, int] = {PaymentGateway: 1, Biller: 0}
+# Pendings are each rule's reminders of invoices with something due: one such invoice makes
+# every rule listed there one pending.
+NEEDS_AN_INVOICE_DUE = {"reminders/pendings/"}
 
 LIST_ROUTES = [
     pytest.param(route, id=route.display)
@@ -43,6 +51,8 @@ def test_a_list_page_costs_the_same_queries_for_one_object_and_for_many(route, t
     scope = {"workspace": tenant.workspace, "test_mode": False}
     client = caller_client(tenant, test_mode=False)
     url = reverse(route.name)
+    if route.display in NEEDS_AN_INVOICE_DUE:
+        FinalizedInvoiceFactory(**scope, due_date=datetime.date.today() + datetime.timedelta(30))
     if route.model not in PROVISIONED_BY_THE_LIST:
         make(route.model, **scope)
     client.get(url)  # warm what is read once per process (reference data caches)

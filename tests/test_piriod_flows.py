@@ -11,7 +11,9 @@ pytestmark = [pytest.mark.slow, pytest.mark.django_db(transaction=True, serializ
 
 
 @pytest.mark.parametrize("flow", ["oneShot", "subscriptions", "paymentLinks", "procurement"])
-def test_piriod_flow_through_the_node_client(flow, live_server):
+def test_piriod_flow_through_the_node_client(flow, live_server, settings):
+    # Links the server hands out (a payment link's hosted page) point at this server.
+    settings.PUBLIC_URL = live_server.url
     tenant = make_tenant()
 
     result = run_script("flows.js", flow, base_url=live_server.url, tenant=tenant)

@@ -63,14 +63,15 @@ class EventFactory(TenantFactory):
 
 
 class FolioRangeFactory(TenantFactory):
-    """A loaded CAF of facturas (33), folios 1 to 100 (its key is not a real one)."""
+    """A loaded CAF of facturas (33), a hundred folios (its key is not a real one)."""
 
     class Meta:
         model = FolioRange
 
     document_type_id = 33
-    first = 1
-    last = 100
+    # Ranges of one type never overlap: the n-th is folios n·100 + 1 to n·100 + 100.
+    first = factory.Sequence(lambda n: n * 100 + 1)
+    last = factory.LazyAttribute(lambda caf: caf.first + 99)
     authorized_on = factory.LazyFunction(lambda: datetime.date(2026, 1, 10))
     caf = "<CAF/>"
     private_key = "not-a-key"

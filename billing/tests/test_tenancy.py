@@ -126,7 +126,12 @@ def test_workspaces_lists_the_callers_workspaces_without_a_workspace_header(tena
     assert response.status_code == 200
     body = response.json()
     assert {w["id"] for w in body["results"]} == {tenant.workspace.id, second.id}
-    assert set(body["results"][0]) == {"id", "name", "country", "currency", "timezone", "tax_id"}
+    assert set(body["results"][0]) == {
+        "id", "name", "country", "currency", "timezone", "tax_id",
+        # The issuer as documents print it (Chile's Emisor).
+        "legal_name", "activity_description", "activity_code", "address", "comuna", "city",
+        "sii_office", "sii_resolution_number", "sii_resolution_date", "email",
+    }  # fmt: skip
 
 
 def test_workspaces_needs_authentication():

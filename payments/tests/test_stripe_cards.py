@@ -84,7 +84,7 @@ def test_without_stripe_the_card_is_saved_on_our_hosted_page(tenant):
         {"success_url": "https://shop.example.com/ok?from=app"},
         format="json",
     ).json()
-    page = Client()
+    page = Client(HTTP_ACCEPT_LANGUAGE="en")  # the page's English words are asserted
 
     shown = page.get(answer["url"])
     declined = page.post(answer["url"], {"card_number": "4242 4242 4242 4241",
@@ -206,7 +206,7 @@ def test_a_payment_link_is_paid_on_stripe_checkout_and_recorded_by_the_event(
     link = stripe_tenant.client.post(
         "/payment_links/links/", {"invoice": invoice.id}, format="json"
     ).json()
-    page = Client()
+    page = Client(HTTP_ACCEPT_LANGUAGE="en")  # the page's English words are asserted
 
     redirected = page.get(link["url"])
     session_id = checkout_session_id(redirected["Location"])

@@ -10,12 +10,9 @@ from billing.models import Country, Currency, State, Workspace
 from billing.tax_ids import InvalidTaxId, normalize_tax_id
 from procurement.models import Supplier
 
-# Writing any of these is writing an address: a Chilean one must then name its comuna.
-ADDRESS_FIELDS = {"address", "country", "comuna"}
-
 
 def supplier_validate(
-    workspace: Workspace, supplier: Supplier, *, new_address: bool = True
+    workspace: Workspace, supplier: Supplier
 ) -> None:
     """Rules across fields: a local supplier in a regulated country carries a valid tax id
     (a Chilean RUT with its check digit), stored in the agency's notation."""
@@ -33,7 +30,7 @@ def supplier_validate(
     if supplier.state is not None and supplier.state.country_id != country.code:
         errors["state"] = [f"State {supplier.state.code} is not in {country.code}."]
     else:
-        errors |= comuna_errors(supplier, require=new_address)
+        errors |= comuna_errors(supplier)
     if errors:
         raise InvalidInput(errors)
 
@@ -71,9 +68,7 @@ def supplier_update(*, supplier: Supplier, **fields: Unpack[SupplierFields]) -> 
     supplier = Supplier.objects.select_for_update().get(pk=supplier.pk)
     for name, value in fields.items():
         setattr(supplier, name, value)
-    supplier_validate(
-        supplier.workspace, supplier, new_address=bool(ADDRESS_FIELDS & fields.keys())
-    )
+    supplier_validate(supplier.workspace, supplier)
     supplier.save()
     return supplier
 
