@@ -11,9 +11,7 @@ from billing.tax_ids import InvalidTaxId, normalize_tax_id
 from procurement.models import Supplier
 
 
-def supplier_validate(
-    workspace: Workspace, supplier: Supplier
-) -> None:
+def supplier_validate(workspace: Workspace, supplier: Supplier) -> None:
     """Rules across fields: a local supplier in a regulated country carries a valid tax id
     (a Chilean RUT with its check digit), stored in the agency's notation."""
     country = supplier.country
