@@ -11,8 +11,8 @@ from django import forms
 from django.contrib import admin, messages
 from django.db.models import QuerySet
 from django.http import HttpRequest
-from django.utils import timezone
 
+from billing.clock import clock_now_for
 from payments import services
 from payments.choices import GatewayKind
 from payments.gateways.stripe_gateway import StripeGateway, StripeUnavailable
@@ -209,6 +209,6 @@ class StripeEventAdmin(ReadOnlyAdmin):
     @admin.action(description="Process again")
     def reprocess(self, request: HttpRequest, queryset: QuerySet[StripeEvent]) -> None:
         for event in queryset:
-            done = services.stripe_event_reprocess(event=event, now=timezone.now())
+            done = services.stripe_event_reprocess(event=event, now=clock_now_for(event))
             level = messages.ERROR if done.status == "failed" else messages.SUCCESS
             self.message_user(request, f"{done.stripe_id}: {done.status} ({done.outcome})", level)

@@ -22,6 +22,7 @@ from django.db.models import Min, Q
 
 from billing.errors import DomainError, InvalidInput
 from billing.models import Workspace
+from billing.queueing import task_queue
 from subscriptions.choices import CollectionStatus, SubscriptionStatus
 from subscriptions.models import BilledPeriod, Subscription, TestClockJob
 from subscriptions.selectors import subscriptions_resume_due_ids
@@ -133,13 +134,13 @@ def clock_job_start(
 ) -> TestClockJob:
     """Check the advance as `clock_advance` would, record it as a job and queue it for a
     worker; the caller answers at once and the job is polled."""
-    from subscriptions.tasks import run_test_clock_job
-
     _check_advance(test_mode=test_mode, now=now, to=to)
     job = TestClockJob.objects.create(
         workspace=workspace, test_mode=True, started_from=now, advance_to=to
     )
-    transaction.on_commit(lambda: run_test_clock_job.delay(job_id=job.id))
+    transaction.on_commit(
+        lambda: task_queue("subscriptions.tasks.run_test_clock_job", kwargs={"job_id": job.id})
+    )
     return job
 
 

@@ -177,11 +177,11 @@ def test_process_as_piriod_racing_beat_returns_the_period_beat_billed(
     locked, release = threading.Event(), threading.Event()
     real_advance = cycles._advance
 
-    def slow_advance(subscription: Subscription, batch: Any, items: Any) -> None:
+    def slow_advance(subscription: Subscription, batch: Any, items: Any, usage: Any) -> None:
         if subscription.pk == target.pk and threading.current_thread().name == "beat":
             locked.set()
             release.wait(10)
-        real_advance(subscription, batch, items)
+        real_advance(subscription, batch, items, usage)
 
     monkeypatch.setattr(cycles, "_advance", slow_advance)
     outcome: dict[str, Any] = {}
