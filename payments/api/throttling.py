@@ -2,6 +2,7 @@
 otherwise try card after card against it (card testing). Each key, and each client
 address, gets a budget of attempts (PUBLISHABLE_KEY_RATE, PUBLISHABLE_ADDRESS_RATE)."""
 
+import hashlib
 from typing import Any
 
 from django.conf import settings
@@ -28,7 +29,9 @@ class PublishableKeyThrottle(_SettingRateThrottle):
         ident = view.kwargs.get("payment_id") or data.get("key")
         if not isinstance(ident, str) or not ident:
             return None  # nothing to open: the view answers 400 or 404
-        return self.cache_format % {"scope": self.scope, "ident": ident}
+        # The key is whatever the caller sent: hashed, any text makes a short, plain cache key.
+        digest = hashlib.sha256(ident.encode()).hexdigest()
+        return self.cache_format % {"scope": self.scope, "ident": digest}
 
 
 class PublishableAddressThrottle(_SettingRateThrottle):

@@ -546,3 +546,27 @@ def test_publishable_posts_are_limited_per_address(tenant, invoice, small_budget
         browser.post("/publishable/sources/", {"key": links[0].publishable_key}).json()["code"]
         == "throttled"
     )
+
+
+def test_any_key_a_caller_sends_makes_a_short_plain_cache_key():
+    from types import SimpleNamespace
+
+    from rest_framework.parsers import JSONParser
+    from rest_framework.request import Request
+    from rest_framework.test import APIRequestFactory
+
+    from payments.api.throttling import PublishableKeyThrottle
+
+    sent = "clé de paiement ✓ " * 30  # spaces, accents and 540 characters
+    request = Request(
+        APIRequestFactory().post("/publishable/sources/", {"key": sent}, format="json"),
+        parsers=[JSONParser()],
+    )
+    view = SimpleNamespace(kwargs={})
+
+    key = PublishableKeyThrottle().get_cache_key(request, view)
+
+    # What memcached and every other cache accept: ASCII, no spaces, under 250 characters;
+    # the same key sent again counts against the same budget.
+    assert key is not None and key.isascii() and " " not in key and len(key) < 250
+    assert key == PublishableKeyThrottle().get_cache_key(request, view)
