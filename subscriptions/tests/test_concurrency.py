@@ -117,9 +117,11 @@ def test_a_crash_in_the_middle_of_a_run_then_a_rerun(monkeypatch: pytest.MonkeyP
     _assert_billed_once(workspace, cycles_each=2)
 
 
-def test_process_racing_beat_bills_the_period_once(monkeypatch: pytest.MonkeyPatch) -> None:
-    workspace, subscriptions = _due_workspace()
-    target = subscriptions[0]
+def _race_process_with_beat(
+    monkeypatch: pytest.MonkeyPatch, target: Subscription, call: Callable[[Subscription], Any]
+) -> dict[str, Any]:
+    """Beat prices `target` holding its row lock while `call` (a process) asks for the
+    same subscription; what each answered (or the error code `call` raised)."""
     locked, release = threading.Event(), threading.Event()
     real_advance = cycles._advance
 
@@ -145,8 +147,7 @@ def test_process_racing_beat_bills_the_period_once(monkeypatch: pytest.MonkeyPat
         timer = threading.Timer(0.5, release.set)  # let process block on the lock first
         timer.start()
         try:
-            services.subscription_process(subscription=fresh, now=santiago(2026, 2, 10, 9, 0))
-            outcome["process"] = "billed"
+            outcome["process"] = call(fresh)
         except DomainError as exc:
             outcome["process"] = exc.code
         finally:
@@ -157,6 +158,17 @@ def test_process_racing_beat_bills_the_period_once(monkeypatch: pytest.MonkeyPat
         thread.start()
     for thread in threads:
         thread.join(timeout=60)
+    return outcome
+
+
+def test_process_racing_beat_bills_the_period_once(monkeypatch: pytest.MonkeyPatch) -> None:
+    workspace, subscriptions = _due_workspace()
+
+    def process(subscription: Subscription) -> str:
+        services.subscription_process(subscription=subscription, now=santiago(2026, 2, 10, 9, 0))
+        return "billed"
+
+    outcome = _race_process_with_beat(monkeypatch, subscriptions[0], process)
 
     assert outcome == {"beat": SUBSCRIPTIONS, "process": "subscription_not_due"}
     _assert_billed_once(workspace, cycles_each=2)
@@ -173,45 +185,14 @@ def test_process_as_piriod_racing_beat_returns_the_period_beat_billed(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     workspace, subscriptions = _due_workspace()
-    target = subscriptions[0]
-    locked, release = threading.Event(), threading.Event()
-    real_advance = cycles._advance
 
-    def slow_advance(subscription: Subscription, batch: Any, items: Any, usage: Any) -> None:
-        if subscription.pk == target.pk and threading.current_thread().name == "beat":
-            locked.set()
-            release.wait(10)
-        real_advance(subscription, batch, items, usage)
+    def process(subscription: Subscription) -> tuple[int, date]:
+        period = services.subscription_process_current(
+            subscription=subscription, now=santiago(2026, 2, 10, 9, 0)
+        )
+        return (period.cycle, period.period_start)
 
-    monkeypatch.setattr(cycles, "_advance", slow_advance)
-    outcome: dict[str, Any] = {}
-
-    def beat() -> None:
-        try:
-            outcome["beat"] = _beat()
-        finally:
-            connection.close()
-
-    def process() -> None:
-        locked.wait(10)
-        fresh = Subscription.objects.get(pk=target.pk)
-        timer = threading.Timer(0.5, release.set)  # let process block on the lock first
-        timer.start()
-        try:
-            period = services.subscription_process_current(
-                subscription=fresh, now=santiago(2026, 2, 10, 9, 0)
-            )
-            outcome["process"] = (period.cycle, period.period_start)
-        except DomainError as exc:
-            outcome["process"] = exc.code
-        finally:
-            connection.close()
-
-    threads = [threading.Thread(target=beat, name="beat"), threading.Thread(target=process)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=60)
+    outcome = _race_process_with_beat(monkeypatch, subscriptions[0], process)
 
     assert outcome == {"beat": SUBSCRIPTIONS, "process": (2, date(2026, 2, 10))}
     _assert_billed_once(workspace, cycles_each=2)
