@@ -11,7 +11,7 @@ import logging
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import Any, TypedDict, Unpack
 
 from django.db import transaction
 from rest_framework import serializers
@@ -68,8 +68,16 @@ def bulk_submit(*, workspace: Workspace, test_mode: bool, kind: str, items: Sequ
     return bulk
 
 
+class BulkFields(TypedDict, total=False):
+    """What a bulk's update may set (BulkSerializer's writable fields but its items)."""
+
+    metadata: dict[str, Any]
+
+
 @transaction.atomic
-def bulk_update(*, bulk: Bulk, items: Any = None, **fields: Any) -> Bulk:
+def bulk_update(
+    *, bulk: Bulk, items: Sequence[Any] | None = None, **fields: Unpack[BulkFields]
+) -> Bulk:
     """A bulk's metadata; its items were submitted and are processed as they were."""
     if items is not None:
         raise InvalidInput(

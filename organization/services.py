@@ -1,17 +1,18 @@
 """Writes of org units, bank accounts and the biller connection."""
 
-from typing import Any
+from collections.abc import Mapping
+from typing import Any, TypedDict, Unpack
 
 from django.db import IntegrityError, transaction
 from django.db.models import Model
 
 from billing.errors import DomainError, InvalidInput
-from billing.models import Workspace
+from billing.models import Currency, Workspace
 from organization.choices import BillerEnvironment
 from organization.models import BankAccount, Biller, OrgUnit
 
 
-def _set(obj: Model, fields: dict[str, Any]) -> None:
+def _set(obj: Model, fields: Mapping[str, object]) -> None:
     for name, value in fields.items():
         setattr(obj, name, value)
 
@@ -37,6 +38,19 @@ def _delete(obj: Model, kind: str, why: str) -> None:
 # Org units
 
 
+class OrgUnitFields(TypedDict, total=False):
+    """What an org unit's create or update may set (OrgUnitSerializer's writable fields)."""
+
+    name: str
+    address: str
+    city: str
+    state: str
+    sii_branch_code: str
+    phone: str
+    email: str
+    metadata: dict[str, Any]
+
+
 def _check_orgunit(unit: OrgUnit) -> None:
     code = unit.sii_branch_code
     if code and not code.isdigit():
@@ -54,12 +68,14 @@ def _save_orgunit(unit: OrgUnit) -> OrgUnit:
 
 
 @transaction.atomic
-def orgunit_create(*, workspace: Workspace, test_mode: bool, **fields: Any) -> OrgUnit:
+def orgunit_create(
+    *, workspace: Workspace, test_mode: bool, **fields: Unpack[OrgUnitFields]
+) -> OrgUnit:
     return _save_orgunit(OrgUnit(workspace=workspace, test_mode=test_mode, **fields))
 
 
 @transaction.atomic
-def orgunit_update(*, orgunit: OrgUnit, **fields: Any) -> OrgUnit:
+def orgunit_update(*, orgunit: OrgUnit, **fields: Unpack[OrgUnitFields]) -> OrgUnit:
     unit = OrgUnit.objects.select_for_update().get(pk=orgunit.pk)
     _set(unit, fields)
     return _save_orgunit(unit)
@@ -78,6 +94,21 @@ def orgunit_delete(*, orgunit: OrgUnit) -> None:
 # Bank accounts
 
 
+class BankFields(TypedDict, total=False):
+    """What a bank account's create or update may set (BankAccountSerializer's writable
+    fields)."""
+
+    bank_name: str
+    account_type: str
+    account_number: str
+    holder_name: str
+    holder_tax_id: str
+    email: str
+    currency: Currency | None
+    on_documents: bool
+    metadata: dict[str, Any]
+
+
 def _save_bank(account: BankAccount) -> BankAccount:
     _save_unique(
         account,
@@ -88,16 +119,19 @@ def _save_bank(account: BankAccount) -> BankAccount:
 
 
 @transaction.atomic
-def bank_create(*, workspace: Workspace, test_mode: bool, **fields: Any) -> BankAccount:
+def bank_create(
+    *, workspace: Workspace, test_mode: bool, **fields: Unpack[BankFields]
+) -> BankAccount:
     """A bank account; its currency defaults to the workspace's."""
-    if fields.get("currency") is None:
-        fields.pop("currency", None)
-        fields["currency_id"] = workspace.currency
-    return _save_bank(BankAccount(workspace=workspace, test_mode=test_mode, **fields))
+    values: dict[str, Any] = dict(fields)
+    if values.get("currency") is None:
+        values.pop("currency", None)
+        values["currency_id"] = workspace.currency
+    return _save_bank(BankAccount(workspace=workspace, test_mode=test_mode, **values))
 
 
 @transaction.atomic
-def bank_update(*, bank: BankAccount, **fields: Any) -> BankAccount:
+def bank_update(*, bank: BankAccount, **fields: Unpack[BankFields]) -> BankAccount:
     account = BankAccount.objects.select_for_update().get(pk=bank.pk)
     _set(account, fields)
     return _save_bank(account)
@@ -111,6 +145,16 @@ def bank_delete(*, bank: BankAccount) -> None:
 # The biller connection
 
 
+class BillerFields(TypedDict, total=False):
+    """What the biller's create or update may set (BillerSerializer's writable fields)."""
+
+    backend: str
+    environment: str
+    status: str
+    settings: dict[str, Any]
+    metadata: dict[str, Any]
+
+
 def _check_biller(biller: Biller) -> None:
     # Test-mode documents must never reach the agency's real register.
     if biller.test_mode and biller.environment == BillerEnvironment.PRODUCTION:
@@ -120,7 +164,9 @@ def _check_biller(biller: Biller) -> None:
 
 
 @transaction.atomic
-def biller_create(*, workspace: Workspace, test_mode: bool, **fields: Any) -> Biller:
+def biller_create(
+    *, workspace: Workspace, test_mode: bool, **fields: Unpack[BillerFields]
+) -> Biller:
     biller = Biller(workspace=workspace, test_mode=test_mode, **fields)
     _check_biller(biller)
     try:
@@ -136,7 +182,7 @@ def biller_create(*, workspace: Workspace, test_mode: bool, **fields: Any) -> Bi
 
 
 @transaction.atomic
-def biller_update(*, biller: Biller, **fields: Any) -> Biller:
+def biller_update(*, biller: Biller, **fields: Unpack[BillerFields]) -> Biller:
     locked = Biller.objects.select_for_update().get(pk=biller.pk)
     _set(locked, fields)
     _check_biller(locked)

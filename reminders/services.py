@@ -9,10 +9,10 @@ as such, rather than risk a second email to the customer.
 import logging
 import smtplib
 import string
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from datetime import datetime
 from email.utils import formataddr
-from typing import Any
+from typing import Any, TypedDict, Unpack
 
 from django.conf import settings
 from django.core.mail import EmailMessage
@@ -29,12 +29,23 @@ from reminders.selectors import Pending, collection_recipients, rule_pendings
 logger = logging.getLogger(__name__)
 
 
-def _set(obj: Any, fields: dict[str, Any]) -> None:
+def _set(obj: Any, fields: Mapping[str, object]) -> None:
     for name, value in fields.items():
         setattr(obj, name, value)
 
 
 # Templates
+
+
+class TemplateFields(TypedDict, total=False):
+    """What a template's create or update may set (ReminderTemplateSerializer's writable
+    fields)."""
+
+    name: str
+    language: str
+    subject: str
+    body: str
+    metadata: dict[str, Any]
 
 
 def _check_placeholders(template: ReminderTemplate) -> None:
@@ -57,7 +68,9 @@ def _check_placeholders(template: ReminderTemplate) -> None:
 
 
 @transaction.atomic
-def template_create(*, workspace: Workspace, test_mode: bool, **fields: Any) -> ReminderTemplate:
+def template_create(
+    *, workspace: Workspace, test_mode: bool, **fields: Unpack[TemplateFields]
+) -> ReminderTemplate:
     template = ReminderTemplate(workspace=workspace, test_mode=test_mode, **fields)
     _check_placeholders(template)
     template.save()
@@ -65,7 +78,9 @@ def template_create(*, workspace: Workspace, test_mode: bool, **fields: Any) -> 
 
 
 @transaction.atomic
-def template_update(*, template: ReminderTemplate, **fields: Any) -> ReminderTemplate:
+def template_update(
+    *, template: ReminderTemplate, **fields: Unpack[TemplateFields]
+) -> ReminderTemplate:
     locked = ReminderTemplate.objects.select_for_update().get(pk=template.pk)
     _set(locked, fields)
     _check_placeholders(locked)
@@ -88,6 +103,23 @@ def template_delete(*, template: ReminderTemplate) -> None:
 # Rules
 
 
+class RuleFields(TypedDict, total=False):
+    """What a rule's create or update may set (ReminderRuleSerializer's writable fields)."""
+
+    name: str
+    days: int
+    template: ReminderTemplate
+    documents: list[int]
+    active: bool
+    metadata: dict[str, Any]
+
+
+class MessageFields(TypedDict, total=False):
+    """What a sent reminder's update may set: its metadata only."""
+
+    metadata: dict[str, Any]
+
+
 def _check_rule(rule: ReminderRule) -> None:
     if not MIN_DAYS <= rule.days <= MAX_DAYS:
         raise InvalidInput(
@@ -96,7 +128,9 @@ def _check_rule(rule: ReminderRule) -> None:
 
 
 @transaction.atomic
-def rule_create(*, workspace: Workspace, test_mode: bool, **fields: Any) -> ReminderRule:
+def rule_create(
+    *, workspace: Workspace, test_mode: bool, **fields: Unpack[RuleFields]
+) -> ReminderRule:
     rule = ReminderRule(workspace=workspace, test_mode=test_mode, **fields)
     _check_rule(rule)
     rule.save()
@@ -104,7 +138,7 @@ def rule_create(*, workspace: Workspace, test_mode: bool, **fields: Any) -> Remi
 
 
 @transaction.atomic
-def rule_update(*, rule: ReminderRule, **fields: Any) -> ReminderRule:
+def rule_update(*, rule: ReminderRule, **fields: Unpack[RuleFields]) -> ReminderRule:
     locked = ReminderRule.objects.select_for_update().get(pk=rule.pk)
     _set(locked, fields)
     _check_rule(locked)
@@ -125,7 +159,7 @@ def rule_delete(*, rule: ReminderRule) -> None:
 
 
 @transaction.atomic
-def message_update(*, message: ReminderMessage, **fields: Any) -> ReminderMessage:
+def message_update(*, message: ReminderMessage, **fields: Unpack[MessageFields]) -> ReminderMessage:
     """A sent reminder's metadata; what was sent does not change."""
     locked = ReminderMessage.objects.select_for_update().get(pk=message.pk)
     _set(locked, fields)

@@ -1,7 +1,7 @@
 """`/bulks/invoices/` and `/bulks/retentions/`: submit up to 500 bodies in one request
 (202), then poll the bulk for each item's result."""
 
-from typing import Any, cast
+from typing import Any
 
 from django.db.models import Prefetch
 from drf_spectacular.utils import extend_schema
@@ -9,7 +9,7 @@ from rest_framework import mixins, status
 from rest_framework.request import Request
 from rest_framework.response import Response
 
-from billing.api.viewsets import PartialUpdateModelMixin, TenantViewSet
+from billing.api.viewsets import PartialUpdateModelMixin, ServiceWriteMixin, TenantViewSet
 from bulks import services
 from bulks.choices import BulkKind
 from bulks.models import Bulk, BulkItem, InvoiceBulk, RetentionBulk
@@ -20,6 +20,7 @@ ITEMS = Prefetch("items", queryset=BulkItem.objects.order_by("position"))
 
 
 class BulkViewSet(
+    ServiceWriteMixin,
     mixins.CreateModelMixin,
     mixins.RetrieveModelMixin,
     PartialUpdateModelMixin,
@@ -48,10 +49,8 @@ class BulkViewSet(
         bulk = self.get_queryset().get(pk=bulk.pk)
         return Response(self.get_serializer(bulk).data, status=status.HTTP_202_ACCEPTED)
 
-    def perform_update(self, serializer: BulkSerializer) -> None:  # type: ignore[override]
-        serializer.instance = services.bulk_update(
-            bulk=cast(Bulk, serializer.instance), **serializer.validated_data
-        )
+    def update_object(self, instance: Bulk, data: dict[str, Any]) -> Bulk:
+        return services.bulk_update(bulk=instance, **data)
 
 
 class InvoiceBulkViewSet(BulkViewSet):

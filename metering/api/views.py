@@ -1,4 +1,4 @@
-from typing import Any, cast
+from typing import Any
 
 from drf_spectacular.utils import extend_schema
 from rest_framework import mixins
@@ -53,15 +53,11 @@ class MeterViewSet(MeteringViewSet, TenantModelViewSet):
     filterset_class = MeterFilter
     search_fields = ["name", "event_name"]
 
-    def perform_create(self, serializer: MeterSerializer) -> None:  # type: ignore[override]
-        serializer.instance = meter_services.meter_create(
-            **self.tenant, **serializer.validated_data
-        )
+    def create_object(self, data: dict[str, Any]) -> Meter:
+        return meter_services.meter_create(**self.tenant, **data)
 
-    def perform_update(self, serializer: MeterSerializer) -> None:  # type: ignore[override]
-        serializer.instance = meter_services.meter_update(
-            meter=cast(Meter, serializer.instance), **serializer.validated_data
-        )
+    def update_object(self, instance: Meter, data: dict[str, Any]) -> Meter:
+        return meter_services.meter_update(meter=instance, **data)
 
     def perform_destroy(self, instance: Meter) -> None:
         meter_services.meter_delete(meter=instance)
@@ -85,15 +81,11 @@ class FeatureViewSet(MeteringViewSet, TenantModelViewSet):
     filterset_class = FeatureFilter
     search_fields = ["key", "name"]
 
-    def perform_create(self, serializer: FeatureSerializer) -> None:  # type: ignore[override]
-        serializer.instance = meter_services.feature_create(
-            **self.tenant, **serializer.validated_data
-        )
+    def create_object(self, data: dict[str, Any]) -> Feature:
+        return meter_services.feature_create(**self.tenant, **data)
 
-    def perform_update(self, serializer: FeatureSerializer) -> None:  # type: ignore[override]
-        serializer.instance = meter_services.feature_update(
-            feature=cast(Feature, serializer.instance), **serializer.validated_data
-        )
+    def update_object(self, instance: Feature, data: dict[str, Any]) -> Feature:
+        return meter_services.feature_update(feature=instance, **data)
 
     def perform_destroy(self, instance: Feature) -> None:
         meter_services.feature_delete(feature=instance)

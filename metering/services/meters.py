@@ -2,7 +2,8 @@
 deleted (409), and its event name and aggregation stay as they are once a plan bills by
 it: changing them would change what past periods count."""
 
-from typing import Any
+from collections.abc import Mapping
+from typing import Any, TypedDict, Unpack
 
 from django.db import transaction
 
@@ -11,6 +12,29 @@ from billing.models import Workspace
 from catalog.models import Plan
 from metering.choices import FIELD_AGGREGATIONS, FeatureType
 from metering.models import Feature, Meter
+
+
+class MeterFields(TypedDict, total=False):
+    """What a meter's create or update may set (MeterSerializer's writable fields)."""
+
+    name: str
+    event_name: str
+    aggregation: str
+    field: str
+    filters: list[dict[str, Any]]
+    metadata: dict[str, Any]
+
+
+class FeatureFields(TypedDict, total=False):
+    """What a feature's create or update may set (FeatureSerializer's writable fields)."""
+
+    key: str
+    name: str
+    description: str
+    feature_type: str
+    meter: Meter | None
+    metadata: dict[str, Any]
+
 
 # Fields that decide what a meter counts.
 _COUNTING_FIELDS = ("event_name", "aggregation", "field", "filters")
@@ -28,7 +52,7 @@ def _plans_using(meter: Meter) -> bool:
 
 
 @transaction.atomic
-def meter_create(*, workspace: Workspace, test_mode: bool, **fields: Any) -> Meter:
+def meter_create(*, workspace: Workspace, test_mode: bool, **fields: Unpack[MeterFields]) -> Meter:
     meter = Meter(workspace=workspace, test_mode=test_mode, **fields)
     _meter_validate(meter)
     meter.save()
@@ -36,10 +60,12 @@ def meter_create(*, workspace: Workspace, test_mode: bool, **fields: Any) -> Met
 
 
 @transaction.atomic
-def meter_update(*, meter: Meter, **fields: Any) -> Meter:
+def meter_update(*, meter: Meter, **fields: Unpack[MeterFields]) -> Meter:
     meter = Meter.objects.select_for_update().get(pk=meter.pk)
-    changes = {name for name in _COUNTING_FIELDS if name in fields}
-    changed = {name for name in changes if getattr(meter, name) != fields[name]}
+    given: Mapping[str, object] = fields
+    changed = {
+        name for name in _COUNTING_FIELDS if name in given and getattr(meter, name) != given[name]
+    }
     if changed and _plans_using(meter):
         raise DomainError(
             "meter_in_use",
@@ -76,7 +102,9 @@ def _feature_validate(feature: Feature) -> None:
 
 
 @transaction.atomic
-def feature_create(*, workspace: Workspace, test_mode: bool, **fields: Any) -> Feature:
+def feature_create(
+    *, workspace: Workspace, test_mode: bool, **fields: Unpack[FeatureFields]
+) -> Feature:
     feature = Feature(workspace=workspace, test_mode=test_mode, **fields)
     _feature_validate(feature)
     feature.save()
@@ -84,7 +112,7 @@ def feature_create(*, workspace: Workspace, test_mode: bool, **fields: Any) -> F
 
 
 @transaction.atomic
-def feature_update(*, feature: Feature, **fields: Any) -> Feature:
+def feature_update(*, feature: Feature, **fields: Unpack[FeatureFields]) -> Feature:
     feature = Feature.objects.select_for_update().get(pk=feature.pk)
     for name, value in fields.items():
         setattr(feature, name, value)

@@ -1,6 +1,6 @@
 """`/orgunits/`, `/banks/` and `/billers/built_in/`: one service call per write."""
 
-from typing import Any, cast
+from typing import Any
 
 from billing.api.viewsets import TenantModelViewSet
 from organization import services
@@ -31,13 +31,11 @@ class OrgUnitViewSet(OrganizationViewSet):
     search_fields = ["name", "address", "city"]
     ordering_fields = ("created", "updated", "name")
 
-    def perform_create(self, serializer: OrgUnitSerializer) -> None:  # type: ignore[override]
-        serializer.instance = services.orgunit_create(**self.tenant, **serializer.validated_data)
+    def create_object(self, data: dict[str, Any]) -> OrgUnit:
+        return services.orgunit_create(**self.tenant, **data)
 
-    def perform_update(self, serializer: OrgUnitSerializer) -> None:  # type: ignore[override]
-        serializer.instance = services.orgunit_update(
-            orgunit=cast(OrgUnit, serializer.instance), **serializer.validated_data
-        )
+    def update_object(self, instance: OrgUnit, data: dict[str, Any]) -> OrgUnit:
+        return services.orgunit_update(orgunit=instance, **data)
 
     def perform_destroy(self, instance: OrgUnit) -> None:
         services.orgunit_delete(orgunit=instance)
@@ -52,13 +50,11 @@ class BankAccountViewSet(OrganizationViewSet):
     search_fields = ["bank_name", "account_number", "holder_name"]
     ordering_fields = ("created", "updated", "bank_name")
 
-    def perform_create(self, serializer: BankAccountSerializer) -> None:  # type: ignore[override]
-        serializer.instance = services.bank_create(**self.tenant, **serializer.validated_data)
+    def create_object(self, data: dict[str, Any]) -> BankAccount:
+        return services.bank_create(**self.tenant, **data)
 
-    def perform_update(self, serializer: BankAccountSerializer) -> None:  # type: ignore[override]
-        serializer.instance = services.bank_update(
-            bank=cast(BankAccount, serializer.instance), **serializer.validated_data
-        )
+    def update_object(self, instance: BankAccount, data: dict[str, Any]) -> BankAccount:
+        return services.bank_update(bank=instance, **data)
 
     def perform_destroy(self, instance: BankAccount) -> None:
         services.bank_delete(bank=instance)
@@ -71,13 +67,11 @@ class BillerViewSet(OrganizationViewSet):
     serializer_class = BillerSerializer
     filterset_class = BillerFilter
 
-    def perform_create(self, serializer: BillerSerializer) -> None:  # type: ignore[override]
-        serializer.instance = services.biller_create(**self.tenant, **serializer.validated_data)
+    def create_object(self, data: dict[str, Any]) -> Biller:
+        return services.biller_create(**self.tenant, **data)
 
-    def perform_update(self, serializer: BillerSerializer) -> None:  # type: ignore[override]
-        serializer.instance = services.biller_update(
-            biller=cast(Biller, serializer.instance), **serializer.validated_data
-        )
+    def update_object(self, instance: Biller, data: dict[str, Any]) -> Biller:
+        return services.biller_update(biller=instance, **data)
 
     def perform_destroy(self, instance: Biller) -> None:
         services.biller_delete(biller=instance)

@@ -1,13 +1,18 @@
 """`/reminders/templates/`, `/reminders/rules/`, `/reminders/messages/` (what was sent)
 and `/reminders/pendings/` (what will be)."""
 
-from typing import Any, cast
+from typing import Any
 
 from rest_framework import mixins
 from rest_framework.request import Request
 from rest_framework.response import Response
 
-from billing.api.viewsets import PartialUpdateModelMixin, TenantModelViewSet, TenantViewSet
+from billing.api.viewsets import (
+    PartialUpdateModelMixin,
+    ServiceWriteMixin,
+    TenantModelViewSet,
+    TenantViewSet,
+)
 from reminders import selectors, services
 from reminders.models import ReminderMessage, ReminderRule, ReminderTemplate
 from reminders.representations import (
@@ -31,13 +36,11 @@ class ReminderTemplateViewSet(_TenantWrites):
     filterset_fields = ["language"]
     search_fields = ["name", "subject"]
 
-    def perform_create(self, serializer: Any) -> None:
-        serializer.instance = services.template_create(**self.tenant, **serializer.validated_data)
+    def create_object(self, data: dict[str, Any]) -> ReminderTemplate:
+        return services.template_create(**self.tenant, **data)
 
-    def perform_update(self, serializer: Any) -> None:
-        serializer.instance = services.template_update(
-            template=cast(ReminderTemplate, serializer.instance), **serializer.validated_data
-        )
+    def update_object(self, instance: ReminderTemplate, data: dict[str, Any]) -> ReminderTemplate:
+        return services.template_update(template=instance, **data)
 
     def perform_destroy(self, instance: ReminderTemplate) -> None:
         services.template_delete(template=instance)
@@ -49,20 +52,22 @@ class ReminderRuleViewSet(_TenantWrites):
     filterset_fields = ["active", "template"]
     search_fields = ["name"]
 
-    def perform_create(self, serializer: Any) -> None:
-        serializer.instance = services.rule_create(**self.tenant, **serializer.validated_data)
+    def create_object(self, data: dict[str, Any]) -> ReminderRule:
+        return services.rule_create(**self.tenant, **data)
 
-    def perform_update(self, serializer: Any) -> None:
-        serializer.instance = services.rule_update(
-            rule=cast(ReminderRule, serializer.instance), **serializer.validated_data
-        )
+    def update_object(self, instance: ReminderRule, data: dict[str, Any]) -> ReminderRule:
+        return services.rule_update(rule=instance, **data)
 
     def perform_destroy(self, instance: ReminderRule) -> None:
         services.rule_delete(rule=instance)
 
 
 class ReminderMessageViewSet(
-    mixins.RetrieveModelMixin, PartialUpdateModelMixin, mixins.ListModelMixin, TenantViewSet
+    ServiceWriteMixin,
+    mixins.RetrieveModelMixin,
+    PartialUpdateModelMixin,
+    mixins.ListModelMixin,
+    TenantViewSet,
 ):
     """The reminders sent (or failed), one per rule and invoice; beat writes them. PUT
     changes their metadata only."""
@@ -71,10 +76,8 @@ class ReminderMessageViewSet(
     serializer_class = ReminderMessageSerializer
     filterset_fields = ["status", "rule", "invoice"]
 
-    def perform_update(self, serializer: Any) -> None:
-        serializer.instance = services.message_update(
-            message=cast(ReminderMessage, serializer.instance), **serializer.validated_data
-        )
+    def update_object(self, instance: ReminderMessage, data: dict[str, Any]) -> ReminderMessage:
+        return services.message_update(message=instance, **data)
 
 
 class ReminderPendingViewSet(TenantViewSet):
