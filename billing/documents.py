@@ -1,9 +1,10 @@
 """What every fiscal document shares (invoices, notes, orders, procurement's documents):
 lines in, totals out (through billing.totals)."""
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
+from datetime import date
 from decimal import Decimal, InvalidOperation
-from typing import Any, Protocol, TypeVar
+from typing import Any, NotRequired, Protocol, TypedDict, TypeVar
 
 from billing.errors import InvalidInput
 from billing.models import DocumentType, FiscalDocument, Line
@@ -45,6 +46,39 @@ class NamedTax(Protocol):
     test_mode: bool
     percent: Decimal
     exempt: bool
+
+
+class LineRow(TypedDict, total=False):
+    """A document line as the services take it: a line serializer's validated data, or a
+    stored line's LINE_FIELDS copied to price it again."""
+
+    name: str
+    description: str
+    quantity: Decimal
+    amount: Decimal
+    gross: Decimal | None
+    exempt: bool
+    tax: NamedTax | None
+    tax_id: str | None
+    tax_percent: Decimal | None
+    discount: Decimal
+    discount_scheme: str
+    code: str
+    code_scheme: str
+    unit_label: str
+    retention_percent: Decimal
+    retention_scheme: str
+    plan_id: str | None
+
+
+class ReferenceRow(TypedDict):
+    """A referenced document (the SII's Referencia) as a document stores it."""
+
+    document: str
+    serial: str
+    date: date | str
+    code: NotRequired[int | str | None]
+    description: NotRequired[str]
 
 
 def base_tax_percent(document_type: DocumentType) -> Decimal:
@@ -115,7 +149,7 @@ def apply_totals(document: FiscalDocument, lines: Sequence[Line]) -> None:
 
 
 def build_lines(
-    line_model: type[AnyLine], parent: dict[str, Any], rows: Sequence[dict]
+    line_model: type[AnyLine], parent: dict[str, Any], rows: Sequence[Mapping[str, Any]]
 ) -> list[AnyLine]:
     """Unsaved lines of the document in `parent` ({"invoice": invoice}, …) from rows of
     LINE_FIELDS (and `plan_id`); a row's `tax`, a catalog tax rule, is resolved here."""
@@ -131,7 +165,9 @@ def build_lines(
     ]
 
 
-def _named_tax(document: FiscalDocument | None, index: int, row: dict[str, Any]) -> dict[str, Any]:
+def _named_tax(
+    document: FiscalDocument | None, index: int, row: Mapping[str, Any]
+) -> dict[str, Any]:
     """The columns a line's named tax rule sets: the rule, its percent, and for an
     exemption the line's `exempt`. What the row says itself must agree with the rule."""
     tax: NamedTax | None = row.get("tax")

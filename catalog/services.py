@@ -175,16 +175,42 @@ def _replace_tiers(plan: Plan, tiers: Sequence[Tier]) -> None:
     )
 
 
+class PlanFields(TypedDict, total=False):
+    """What a plan's create or update may set (PlanSerializer's writable fields but its
+    tiers, which the services take apart)."""
+
+    product: Product
+    name: str
+    sku: str
+    description: str
+    frequency: str
+    currency: Currency | None
+    amount: Decimal
+    exempt: bool
+    usage_scheme: str
+    usage_aggregation: str
+    tiers_mode: str | None
+    package_size: int | None
+    meter_id: str | None
+    trial_days: int
+    metadata: dict[str, Any]
+
+
 @transaction.atomic
 def plan_create(
-    *, workspace: Workspace, test_mode: bool, tiers: Sequence[Tier] = (), **fields: Any
+    *,
+    workspace: Workspace,
+    test_mode: bool,
+    tiers: Sequence[Tier] = (),
+    **fields: Unpack[PlanFields],
 ) -> Plan:
     """A plan of `product`, priced in `currency` (the workspace's when not given)."""
-    if fields.get("currency") is None:
-        fields.pop("currency", None)
-        fields["currency_id"] = workspace.currency
-    fields["product"] = _lock_product(fields["product"])
-    plan = Plan(workspace=workspace, test_mode=test_mode, **fields)
+    values: dict[str, Any] = dict(fields)
+    if values.get("currency") is None:
+        values.pop("currency", None)
+        values["currency_id"] = workspace.currency
+    values["product"] = _lock_product(values["product"])
+    plan = Plan(workspace=workspace, test_mode=test_mode, **values)
     plan_validate(plan, tiers, product_changed=True)
     plan.save()
     _replace_tiers(plan, tiers)
@@ -192,12 +218,15 @@ def plan_create(
 
 
 @transaction.atomic
-def plan_update(*, plan: Plan, tiers: Sequence[Tier] | None = None, **fields: Any) -> Plan:
+def plan_update(
+    *, plan: Plan, tiers: Sequence[Tier] | None = None, **fields: Unpack[PlanFields]
+) -> Plan:
     """Change a plan; `tiers`, when given, replace the plan's tiers as a whole."""
     plan = Plan.objects.select_for_update().get(pk=plan.pk)
-    product_changed = "product" in fields and fields["product"].pk != plan.product_id
-    if product_changed:
-        fields["product"] = _lock_product(fields["product"])
+    product = fields.get("product")
+    product_changed = product is not None and product.pk != plan.product_id
+    if product is not None and product_changed:
+        fields["product"] = _lock_product(product)
     _set(plan, fields)
     plan_validate(
         plan, plan_tiers(plan) if tiers is None else tiers, product_changed=product_changed

@@ -2,7 +2,7 @@ import hashlib
 import secrets
 from dataclasses import dataclass
 from datetime import date, datetime
-from typing import Any
+from typing import TypedDict, Unpack
 
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import User
@@ -63,19 +63,23 @@ def workspace_add_member(
     return membership
 
 
-# What documents print of their issuer (Chile's Emisor), settable by the workspace's owner.
-ISSUER_FIELDS = (
-    "legal_name",
-    "activity_description",
-    "activity_code",
-    "address",
-    "comuna",
-    "city",
-    "sii_office",
-    "sii_resolution_number",
-    "sii_resolution_date",
-    "email",
-)
+class IssuerFields(TypedDict, total=False):
+    """What documents print of their issuer (Chile's Emisor), settable by the workspace's
+    owner."""
+
+    legal_name: str
+    activity_description: str
+    activity_code: int | None
+    address: str
+    comuna: Comuna | None
+    city: str
+    sii_office: str
+    sii_resolution_number: int | None
+    sii_resolution_date: date | None
+    email: str
+
+
+ISSUER_FIELDS = tuple(IssuerFields.__annotations__)
 # The SII's códigos de actividad económica have six digits (620200: software).
 ACTIVITY_CODES = range(100000, 1000000)
 
@@ -95,7 +99,7 @@ def workspace_issuer_errors(workspace: Workspace) -> dict[str, list[str]]:
 
 
 @transaction.atomic
-def workspace_update_issuer(*, workspace: Workspace, **fields: Any) -> Workspace:
+def workspace_update_issuer(*, workspace: Workspace, **fields: Unpack[IssuerFields]) -> Workspace:
     """Set what documents print of their issuer: legal name, giro, acteco, head office and
     the SII's resolution."""
     unknown = set(fields) - set(ISSUER_FIELDS)
@@ -119,7 +123,7 @@ def workspace_bootstrap(
     email: str,
     now: datetime,
     tax_id: str = "",
-    issuer: dict[str, Any] | None = None,
+    issuer: IssuerFields | None = None,
 ) -> tuple[Workspace, IssuedToken]:
     """Create (or reuse) a workspace named `name` and its owner `email`, and issue a key.
 

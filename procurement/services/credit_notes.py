@@ -7,15 +7,15 @@ lines when none are sent), 2 corrects text (one zero-amount line, the descriptio
 be credited, checked under the purchase's row lock at finalize.
 """
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from datetime import date, datetime
 from decimal import Decimal
-from typing import Any
+from typing import Any, TypedDict, Unpack
 
 from django.db import transaction
 from django.db.models import Sum
 
-from billing.documents import LINE_FIELDS
+from billing.documents import LINE_FIELDS, LineRow
 from billing.errors import DomainError, InvalidInput
 from billing.models import DocumentType, Workspace
 from invoices.choices import ReferenceReason
@@ -50,8 +50,8 @@ def _check_purchase(workspace: Workspace, test_mode: bool, purchase: Purchase) -
 
 
 def _rows(
-    note: PurchaseCreditNote, rows: Sequence[dict[str, Any]] | None
-) -> Sequence[dict[str, Any]] | None:
+    note: PurchaseCreditNote, rows: Sequence[LineRow] | None
+) -> Sequence[Mapping[str, Any]] | None:
     if note.reason == ReferenceReason.CORRECTS_TEXT:
         if rows:
             raise InvalidInput({"lines": ["A note correcting text (reason 2) has no amounts."]})
@@ -68,7 +68,7 @@ def _rows(
     return rows
 
 
-def _price(note: PurchaseCreditNote, rows: Sequence[dict[str, Any]] | None) -> None:
+def _price(note: PurchaseCreditNote, rows: Sequence[LineRow] | None) -> None:
     purchase = note.purchase
     if note.date < purchase.date:
         raise InvalidInput({"date": [f"A note cannot precede its purchase ({purchase.date})."]})
@@ -96,10 +96,29 @@ def purchase_creditable_amount(purchase: Purchase) -> Decimal:
     return purchase.total_adjusted - (credited or Decimal(0))
 
 
-def default_reason(lines: Sequence[dict[str, Any]] | None) -> int:
+def default_reason(lines: Sequence[LineRow] | None) -> int:
     """The reason of a note sent without one, as Piriod's body has none: lines correct
     amounts (3); no lines credit the whole purchase (1, its lines mirrored)."""
     return ReferenceReason.CORRECTS_AMOUNTS if lines else ReferenceReason.ANNULS
+
+
+class PurchaseCreditNoteFields(TypedDict, total=False):
+    """What a purchase credit note's create or update may set besides its purchase, type,
+    date, reason and lines (PurchaseCreditNoteSerializer's other writable fields)."""
+
+    number: int | None
+    description: str
+    note: str
+    metadata: dict[str, Any]
+
+
+class PurchaseCreditNoteChanges(PurchaseCreditNoteFields, total=False):
+    """What a draft note's update may set."""
+
+    purchase: Purchase
+    document: DocumentType
+    date: date
+    reason: int
 
 
 @transaction.atomic
@@ -111,8 +130,8 @@ def purchase_credit_note_create(
     date: date,
     reason: int | None = None,
     document: DocumentType | None = None,
-    lines: Sequence[dict[str, Any]] | None = None,
-    **fields: Any,
+    lines: Sequence[LineRow] | None = None,
+    **fields: Unpack[PurchaseCreditNoteFields],
 ) -> PurchaseCreditNote:
     purchase = Purchase.objects.select_related("document").get(pk=purchase.pk)
     _check_purchase(workspace, test_mode, purchase)
@@ -136,8 +155,8 @@ def purchase_credit_note_create(
 def purchase_credit_note_update(
     *,
     credit_note: PurchaseCreditNote,
-    lines: Sequence[dict[str, Any]] | None = None,
-    **fields: Any,
+    lines: Sequence[LineRow] | None = None,
+    **fields: Unpack[PurchaseCreditNoteChanges],
 ) -> PurchaseCreditNote:
     note = lock_draft(credit_note, "purchase_credit_note")
     if "purchase" in fields:

@@ -1,7 +1,7 @@
 """What purchases, purchase credit notes and retentions share: drafts priced by the same
 code as invoices (billing.documents → billing.totals), numbers and the finalize step."""
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
@@ -79,7 +79,7 @@ def save_with_lines(
     document: SupplierDocument,
     line_model: type[Line],
     parent: str,
-    rows: Sequence[dict[str, Any]] | None,
+    rows: Sequence[Mapping[str, Any]] | None,
     prepare: Callable[[list[Any]], None] | None = None,
 ) -> None:
     """Price the lines with the invoices' own code and store the draft; `rows` None keeps

@@ -2,11 +2,12 @@
 
 from collections.abc import Sequence
 from datetime import date, datetime
-from typing import Any
+from decimal import Decimal
+from typing import Any, TypedDict, Unpack
 
 from django.db import transaction
 
-from billing.documents import base_tax_percent
+from billing.documents import LineRow, ReferenceRow, base_tax_percent
 from billing.errors import DomainError, InvalidInput
 from billing.models import DocumentType, Workspace
 from procurement.models import Purchase, PurchaseLine, Supplier
@@ -50,6 +51,29 @@ def _set_document(purchase: Purchase, document_type: DocumentType) -> None:
     purchase.self_issued = is_self_issued(document_type)
 
 
+class PurchaseFields(TypedDict, total=False):
+    """What a purchase's create or update may set besides its supplier, type, date and
+    lines (PurchaseSerializer's other writable fields)."""
+
+    number: int | None
+    due_date: date | None
+    note: str
+    references: list[ReferenceRow]
+    discount: Decimal
+    discount_scheme: str
+    custom_change: Decimal
+    imported: bool
+    metadata: dict[str, Any]
+
+
+class PurchaseChanges(PurchaseFields, total=False):
+    """What a draft purchase's update may set."""
+
+    supplier: Supplier
+    document: DocumentType
+    date: date
+
+
 @transaction.atomic
 def purchase_create(
     *,
@@ -58,8 +82,8 @@ def purchase_create(
     supplier: Supplier,
     document: DocumentType,
     date: date,
-    lines: Sequence[dict[str, Any]] = (),
-    **fields: Any,
+    lines: Sequence[LineRow] = (),
+    **fields: Unpack[PurchaseFields],
 ) -> Purchase:
     check_supplier(workspace, test_mode, supplier)
     purchase = Purchase(
@@ -78,15 +102,19 @@ def purchase_create(
 
 @transaction.atomic
 def purchase_update(
-    *, purchase: Purchase, lines: Sequence[dict[str, Any]] | None = None, **fields: Any
+    *,
+    purchase: Purchase,
+    lines: Sequence[LineRow] | None = None,
+    **fields: Unpack[PurchaseChanges],
 ) -> Purchase:
     purchase = lock_draft(purchase, "purchase")
     document_type = fields.pop("document", None)
     if document_type is not None:
         _set_document(purchase, document_type)
-    if "supplier" in fields:
-        check_supplier(purchase.workspace, purchase.test_mode, fields["supplier"])
-        purchase.currency_id = fields["supplier"].currency_id
+    supplier = fields.get("supplier")
+    if supplier is not None:
+        check_supplier(purchase.workspace, purchase.test_mode, supplier)
+        purchase.currency_id = supplier.currency_id
     for name, value in fields.items():
         setattr(purchase, name, value)
     check_number(purchase, imported=purchase.imported)

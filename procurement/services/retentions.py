@@ -9,10 +9,11 @@ retention = round(gross × rate / 100), net = gross − retention.
 from collections.abc import Sequence
 from datetime import date, datetime
 from decimal import Decimal
-from typing import Any
+from typing import Any, TypedDict, Unpack
 
 from django.db import transaction
 
+from billing.documents import LineRow
 from billing.errors import InvalidInput
 from billing.models import DocumentType, Workspace
 from procurement.models import Purchase, Retention, RetentionLine, RetentionRate, Supplier
@@ -71,9 +72,7 @@ def _check_purchase(retention: Retention, purchase: Purchase | None) -> None:
         raise InvalidInput({"purchase": ["The purchase must be of the retention's supplier."]})
 
 
-def _rows(
-    lines: Sequence[dict[str, Any]] | None, amount: Decimal | None
-) -> Sequence[dict[str, Any]] | None:
+def _rows(lines: Sequence[LineRow] | None, amount: Decimal | None) -> Sequence[LineRow] | None:
     """The lines, or one line of the gross `amount` when no lines are sent. With lines,
     an `amount` sent too is what a retrieved retention shows: _check_amount compares it."""
     if amount is not None and not lines:
@@ -82,7 +81,7 @@ def _rows(
 
 
 def _check_amount(
-    retention: Retention, lines: Sequence[dict[str, Any]] | None, amount: Decimal | None
+    retention: Retention, lines: Sequence[LineRow] | None, amount: Decimal | None
 ) -> None:
     """`amount` sent with `lines` must be their sum, as the retention shows it."""
     if lines and amount is not None and amount != retention.subtotal:
@@ -106,6 +105,23 @@ def _with_rate(retention: Retention) -> Any:
     return prepare
 
 
+class RetentionFields(TypedDict, total=False):
+    """What a retention's create or update may set besides its supplier, type, purchase,
+    date, lines and amount (RetentionSerializer's other writable fields)."""
+
+    note: str
+    metadata: dict[str, Any]
+
+
+class RetentionChanges(RetentionFields, total=False):
+    """What a draft retention's update may set."""
+
+    supplier: Supplier
+    document: DocumentType
+    purchase: Purchase | None
+    date: date
+
+
 @transaction.atomic
 def retention_create(
     *,
@@ -115,9 +131,9 @@ def retention_create(
     date: date,
     document: DocumentType | None = None,
     purchase: Purchase | None = None,
-    lines: Sequence[dict[str, Any]] | None = None,
+    lines: Sequence[LineRow] | None = None,
     amount: Decimal | None = None,
-    **fields: Any,
+    **fields: Unpack[RetentionFields],
 ) -> Retention:
     check_supplier(workspace, test_mode, supplier)
     document = document or default_retention_type(workspace)
@@ -149,16 +165,18 @@ def retention_create(
 def retention_update(
     *,
     retention: Retention,
-    lines: Sequence[dict[str, Any]] | None = None,
+    lines: Sequence[LineRow] | None = None,
     amount: Decimal | None = None,
-    **fields: Any,
+    **fields: Unpack[RetentionChanges],
 ) -> Retention:
     retention = lock_draft(retention, "retention")
-    if "document" in fields:
-        _check_type(retention.workspace, fields["document"])
-        retention.currency_id = fields["document"].currency_id
-    if "supplier" in fields:
-        check_supplier(retention.workspace, retention.test_mode, fields["supplier"])
+    document = fields.get("document")
+    if document is not None:
+        _check_type(retention.workspace, document)
+        retention.currency_id = document.currency_id
+    supplier = fields.get("supplier")
+    if supplier is not None:
+        check_supplier(retention.workspace, retention.test_mode, supplier)
     for name, value in fields.items():
         setattr(retention, name, value)
     _check_purchase(retention, retention.purchase)

@@ -1,13 +1,13 @@
 import json
 from datetime import date
-from typing import Any
+from typing import Any, cast
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.utils import timezone
 
 from billing.errors import InvalidInput
 from billing.models import Comuna
-from billing.services.workspaces import workspace_bootstrap
+from billing.services.workspaces import IssuerFields, workspace_bootstrap
 
 # --flag: (issuer field, help). What documents print of their issuer (Chile's Emisor).
 ISSUER_FLAGS = {
@@ -73,7 +73,7 @@ class Command(BaseCommand):
         self.stdout.write(f"Try:       curl {headers} http://127.0.0.1:8000/customers/")
 
 
-def _issuer(options: dict[str, Any]) -> dict[str, Any]:
+def _issuer(options: dict[str, Any]) -> IssuerFields:
     """The issuer fields given on the command line, as workspace_update_issuer takes them."""
     given = {name: options[name] for name in ISSUER_FLAGS if options[name] is not None}
     issuer: dict[str, Any] = {k: v for k, v in given.items() if k != "issuer_email"}
@@ -96,4 +96,5 @@ def _issuer(options: dict[str, Any]) -> dict[str, Any]:
         if comuna is None:
             raise CommandError(f"Unknown comuna {key!r}: give its code or name.")
         issuer["comuna"] = comuna
-    return issuer
+    # Each flag names an issuer field, its text parsed to the field's type above.
+    return cast(IssuerFields, issuer)
