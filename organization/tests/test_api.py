@@ -2,9 +2,10 @@
 
 import pytest
 
+from customers.tests.factories import CustomerFactory
 from invoices.models import Invoice
+from organization.tests.factories import OrgUnitFactory
 from tests.conftest import make_tenant
-from tests.factories import CustomerFactory, OrgUnitFactory
 
 pytestmark = pytest.mark.django_db
 
