@@ -11,16 +11,12 @@ from django.db import connection
 from django.utils import timezone
 
 from billing.clock import workspace_today
+from customers.tests.factories import ContactFactory, CustomerFactory
+from invoices.tests.factories import InvoiceFactory
 from reminders.models import ReminderMessage
 from reminders.services import reminders_send_due
+from reminders.tests.factories import ReminderRuleFactory, ReminderTemplateFactory
 from tests.conftest import make_tenant
-from tests.factories import (
-    ContactFactory,
-    CustomerFactory,
-    InvoiceFactory,
-    ReminderRuleFactory,
-    ReminderTemplateFactory,
-)
 
 
 def _clock(days_ahead: int):  # type: ignore[no-untyped-def]
