@@ -7,9 +7,10 @@ import pytest
 from django.utils import timezone
 
 from bulks.services import bulk_process
+from customers.tests.factories import CustomerFactory
 from invoices.models import Invoice
 from procurement.models import Retention
-from tests.factories import CustomerFactory, SupplierFactory
+from procurement.tests.factories import SupplierFactory
 
 pytestmark = pytest.mark.django_db
 

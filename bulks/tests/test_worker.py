@@ -6,9 +6,9 @@ import time
 import pytest
 
 from bulks.tasks import process_bulk
+from customers.tests.factories import CustomerFactory
 from invoices.models import Invoice
 from tests.conftest import make_tenant
-from tests.factories import CustomerFactory
 from tests.workers import require_worker_services, running_worker, use_test_broker
 
 pytestmark = [pytest.mark.slow, pytest.mark.django_db(transaction=True, serialized_rollback=True)]
