@@ -6,10 +6,12 @@ from decimal import Decimal
 import pytest
 from django.db import connection
 
+from catalog.tests.factories import PlanFactory
+from customers.tests.factories import CustomerFactory
+from invoices.tests.factories import InvoiceFactory
 from metering.tests.helpers import meter_of, post_bulk, usage
 from subscriptions import services
 from subscriptions.models import BilledPeriod
-from tests.factories import CustomerFactory, InvoiceFactory, PlanFactory
 
 pytestmark = pytest.mark.django_db
 

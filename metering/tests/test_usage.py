@@ -4,8 +4,8 @@ from decimal import Decimal
 
 import pytest
 
+from customers.tests.factories import CustomerFactory
 from metering.tests.helpers import meter_of, post_bulk, usage
-from tests.factories import CustomerFactory
 
 pytestmark = pytest.mark.django_db
 

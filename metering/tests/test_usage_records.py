@@ -4,9 +4,10 @@ from decimal import Decimal
 
 import pytest
 
+from catalog.tests.factories import PlanFactory
 from metering.tests.helpers import meter_of
 from subscriptions.models import SubscriptionLine
-from tests.factories import PlanFactory, SubscriptionFactory
+from subscriptions.tests.factories import SubscriptionFactory
 
 pytestmark = pytest.mark.django_db
 
