@@ -7,7 +7,7 @@ import time_machine
 from django.utils.dateparse import parse_datetime
 
 from catalog.models import Coupon, Plan, PlanTier, Product, Tax
-from tests.factories import (
+from catalog.tests.factories import (
     AddOnFactory,
     CouponFactory,
     PlanFactory,

@@ -7,17 +7,17 @@ from django.db import IntegrityError, transaction
 
 from billing.errors import DomainError, InvalidInput
 from billing.models import Country, Currency
+from billing.tests.factories import WorkspaceFactory
 from catalog import selectors, services
 from catalog.choices import CatalogStatus
 from catalog.models import Coupon, Plan, PlanTier, Product, Tax
 from catalog.pricing import Tier, plan_line_price
-from tests.factories import (
+from catalog.tests.factories import (
     AddOnFactory,
     CouponFactory,
     PlanFactory,
     ProductFactory,
     TaxFactory,
-    WorkspaceFactory,
 )
 
 pytestmark = pytest.mark.django_db
