@@ -8,7 +8,8 @@ from django.urls import reverse
 from customers.choices import CustomerStatus
 from customers.models import Contact, Customer, CustomerBalanceTransaction
 from customers.representations import CustomerSerializer
-from tests.factories import ContactFactory, CustomerFactory, FinalizedInvoiceFactory
+from customers.tests.factories import ContactFactory, CustomerFactory
+from invoices.tests.factories import FinalizedInvoiceFactory
 from tests.numbers import money
 
 ULID = "[0-9A-HJKMNP-TV-Z]{26}"

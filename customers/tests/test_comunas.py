@@ -6,8 +6,9 @@ region, and it fills in the region."""
 import pytest
 
 from customers.models import Customer
+from customers.tests.factories import CustomerFactory
 from procurement.models import Supplier
-from tests.factories import CustomerFactory, SupplierFactory
+from procurement.tests.factories import SupplierFactory
 
 pytestmark = pytest.mark.django_db
 

@@ -5,10 +5,11 @@ import pytest
 from billing.errors import DomainError, InvalidInput
 from billing.models import Country, Currency, Event, State
 from billing.tax_ids import normalize_stored_ruts
+from billing.tests.factories import WorkspaceFactory
 from customers import services
 from customers.choices import CONTACTS_PER_CUSTOMER, CustomerStatus
 from customers.models import Contact, Customer
-from tests.factories import ContactFactory, CustomerFactory, WorkspaceFactory
+from customers.tests.factories import ContactFactory, CustomerFactory
 
 pytestmark = pytest.mark.django_db
 
