@@ -3,7 +3,9 @@ go with, are a 400 on their field, never silently dropped."""
 
 import pytest
 
-from tests.factories import FinalizedInvoiceFactory, OrderFactory, ProductFactory, SourceFactory
+from catalog.tests.factories import ProductFactory
+from invoices.tests.factories import FinalizedInvoiceFactory, OrderFactory
+from payments.tests.factories import SourceFactory
 
 pytestmark = pytest.mark.django_db
 

@@ -15,8 +15,8 @@ from billing.admin import WorkspaceAdminForm
 from billing.models import Comuna, Membership, State, Workspace
 from billing.services.workspaces import api_token_issue
 from billing.tax_ids import display_tax_id
+from billing.tests.factories import MembershipFactory, UserFactory, WorkspaceFactory
 from tests.conftest import make_tenant
-from tests.factories import MembershipFactory, UserFactory, WorkspaceFactory
 
 pytestmark = pytest.mark.django_db
 

@@ -5,16 +5,12 @@ import pytest
 
 import customers.api.views
 from customers.models import Customer
+from customers.tests.factories import CustomerFactory
 from invoices.models import Invoice, Order
+from invoices.tests.factories import InvoiceFactory, OrderFactory
+from payments.tests.factories import IntentFactory
 from procurement.models import Purchase
-from tests.factories import (
-    CustomerFactory,
-    IntentFactory,
-    InvoiceFactory,
-    OrderFactory,
-    PurchaseFactory,
-    RetentionFactory,
-)
+from procurement.tests.factories import PurchaseFactory, RetentionFactory
 
 pytestmark = pytest.mark.django_db
 

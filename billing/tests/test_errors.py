@@ -71,7 +71,7 @@ def test_a_server_error_is_json(settings, rf) -> None:  # type: ignore[no-untype
 
 
 def test_a_line_refused_by_a_service_is_nested_as_the_serializer_nests_it(tenant) -> None:  # type: ignore[no-untyped-def]
-    from tests.factories import CustomerFactory
+    from customers.tests.factories import CustomerFactory
 
     customer = CustomerFactory(workspace=tenant.workspace)
     lines = [

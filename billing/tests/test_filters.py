@@ -8,7 +8,8 @@ from django.urls import get_resolver
 from rest_framework.settings import api_settings
 
 from billing.api.filters import MetadataFilterBackend
-from tests.factories import CustomerFactory, InvoiceFactory
+from customers.tests.factories import CustomerFactory
+from invoices.tests.factories import InvoiceFactory
 
 pytestmark = pytest.mark.django_db
 

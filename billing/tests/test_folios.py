@@ -10,7 +10,7 @@ from billing.services.folios import folio_range_private_key
 from billing.services.numbering import number_take
 from billing.tests.caf_helpers import caf_xml
 from invoices.models import Invoice
-from tests.factories import InvoiceFactory
+from invoices.tests.factories import InvoiceFactory
 
 pytestmark = pytest.mark.django_db
 

@@ -10,10 +10,12 @@ from django.apps import apps
 from django.db import models
 
 from billing.encoders import JSONDecoder, JSONEncoder
+from catalog.tests.factories import PlanFactory
+from customers.tests.factories import CustomerFactory
 from invoices.models import Invoice
 from procurement.models import Purchase
+from procurement.tests.factories import SupplierFactory
 from subscriptions.models import Subscription
-from tests.factories import CustomerFactory, PlanFactory, SupplierFactory
 
 pytestmark = pytest.mark.django_db
 

@@ -12,8 +12,8 @@ from django.db import connection
 from billing.encoders import JSONEncoder, decimal_literal, json_bytes
 from billing.models import Event
 from customers.models import Customer
+from customers.tests.factories import CustomerFactory
 from tests.conftest import Tenant, make_tenant
-from tests.factories import CustomerFactory
 
 pytestmark = pytest.mark.django_db
 

@@ -11,7 +11,7 @@ from django.forms.models import model_to_dict
 from billing.admin import WorkspaceAdminForm
 from billing.models import Workspace
 from billing.tax_ids import InvalidTaxId, normalize_stored_ruts, normalize_tax_id
-from tests.factories import WorkspaceFactory
+from billing.tests.factories import WorkspaceFactory
 
 
 @pytest.mark.parametrize(

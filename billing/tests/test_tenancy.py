@@ -4,8 +4,9 @@ import pytest
 from rest_framework.test import APIClient
 
 from billing.models import Membership
+from billing.tests.factories import MembershipFactory, WorkspaceFactory
+from customers.tests.factories import CustomerFactory
 from tests.conftest import make_tenant
-from tests.factories import CustomerFactory, MembershipFactory, WorkspaceFactory
 
 
 def client_for(tenant, **headers):
