@@ -8,7 +8,7 @@ from django.urls import reverse
 from procurement.models import Purchase
 from procurement.services.purchases import purchase_finalize
 from procurement.services.retentions import retention_finalize
-from tests.factories import PurchaseFactory, RetentionFactory
+from procurement.tests.factories import PurchaseFactory, RetentionFactory
 
 pytestmark = pytest.mark.django_db
 NOW = datetime.datetime(2026, 3, 1, 12, tzinfo=datetime.UTC)

@@ -16,8 +16,8 @@ from procurement.choices import ProcurementStatus
 from procurement.models import Purchase, Retention
 from procurement.services.purchases import purchase_create, purchase_finalize
 from procurement.services.retentions import retention_create, retention_finalize
+from procurement.tests.factories import SupplierFactory
 from tests.conftest import make_tenant
-from tests.factories import SupplierFactory
 
 pytestmark = pytest.mark.django_db(transaction=True, serialized_rollback=True)
 

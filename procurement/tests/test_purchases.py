@@ -12,6 +12,7 @@ import billing.documents
 from billing.choices import BillerStatus
 from billing.errors import DomainError, InvalidInput
 from billing.models import DocumentType, Event, SandboxSubmission
+from customers.tests.factories import CustomerFactory
 from invoices.services.invoices import invoice_create
 from procurement.models import Purchase
 from procurement.services.credit_notes import (
@@ -19,13 +20,8 @@ from procurement.services.credit_notes import (
     purchase_credit_note_finalize,
 )
 from procurement.services.purchases import purchase_create, purchase_finalize, purchase_update
+from procurement.tests.factories import FinalizedPurchaseFactory, PurchaseFactory, SupplierFactory
 from tests.conftest import make_tenant
-from tests.factories import (
-    CustomerFactory,
-    FinalizedPurchaseFactory,
-    PurchaseFactory,
-    SupplierFactory,
-)
 from tests.numbers import D
 
 pytestmark = pytest.mark.django_db

@@ -16,7 +16,7 @@ from procurement.services.retentions import (
     retention_rate,
     retention_update,
 )
-from tests.factories import FinalizedPurchaseFactory, SupplierFactory
+from procurement.tests.factories import FinalizedPurchaseFactory, SupplierFactory
 from tests.numbers import D
 
 pytestmark = pytest.mark.django_db

@@ -18,7 +18,7 @@ from procurement.services.credit_notes import (
 )
 from procurement.services.purchases import purchase_create, purchase_finalize
 from procurement.services.retentions import retention_create, retention_finalize
-from tests.factories import SupplierFactory
+from procurement.tests.factories import SupplierFactory
 from tests.workers import require_worker_services, running_worker, use_test_broker
 
 pytestmark = pytest.mark.django_db(transaction=True, serialized_rollback=True)
