@@ -4,7 +4,7 @@ from a payment method to a payment applied to an invoice."""
 import secrets
 from datetime import datetime
 from decimal import Decimal
-from typing import Any
+from typing import Any, TypedDict, Unpack
 
 from django.db import transaction
 
@@ -60,6 +60,16 @@ def _new_client_secret(intent_id: str) -> str:
     return f"{intent_id}_secret_{secrets.token_urlsafe(24)}"
 
 
+class IntentFields(TypedDict, total=False):
+    """What a new intent may also say (IntentSerializer's writable fields that the
+    service does not take apart)."""
+
+    source: Source | None
+    return_url: str
+    expires_at: datetime | None
+    metadata: dict[str, Any]
+
+
 @transaction.atomic
 def intent_create(
     *,
@@ -70,7 +80,7 @@ def intent_create(
     payment_link: PaymentLink | None = None,
     amount: Decimal | None = None,
     now: datetime,
-    **fields: Any,
+    **fields: Unpack[IntentFields],
 ) -> Intent:
     """An intent to collect what an invoice owes, what an order costs, or a link's amount.
     An order already invoiced is collected through its invoice."""

@@ -3,7 +3,7 @@
 import secrets
 from datetime import datetime
 from decimal import Decimal
-from typing import Any
+from typing import Any, TypedDict, Unpack
 
 from django.db import transaction
 
@@ -55,6 +55,17 @@ def check_link_open(link: PaymentLink, now: datetime) -> None:
         raise LinkUnavailable(f"payment_link_{state}", f"This payment link is {state}.")
 
 
+class PaymentLinkFields(TypedDict, total=False):
+    """What a new link may also say (PaymentLinkSerializer's writable fields that the
+    service does not take apart)."""
+
+    description: str
+    expires_at: datetime | None
+    reusable: bool
+    return_url: str
+    metadata: dict[str, Any]
+
+
 @transaction.atomic
 def payment_link_create(
     *,
@@ -65,7 +76,7 @@ def payment_link_create(
     invoice: Invoice | None = None,
     customer: Customer | None = None,
     now: datetime,
-    **fields: Any,
+    **fields: Unpack[PaymentLinkFields],
 ) -> PaymentLink:
     """A link for an invoice takes its amount due, currency and customer by default."""
     if invoice is not None:

@@ -3,9 +3,9 @@ invoices, the payer's authentication step, cancellation and refunds."""
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 from decimal import Decimal
-from typing import Any
+from typing import Any, TypedDict, Unpack
 
 from django.db import transaction
 from django.db.models import F
@@ -38,6 +38,23 @@ from payments.services._events import record_payment
 # How long a payment may wait for the payer's authentication step (3-D Secure) while
 # holding its invoices' amount; then the expiry sweep cancels it and expires its intent.
 PAYMENT_AUTHENTICATION_WINDOW = timedelta(hours=1)
+
+
+class PaymentFields(TypedDict, total=False):
+    """What a new payment may also say (PaymentSerializer's writable fields that the
+    services do not take apart)."""
+
+    date: date | None
+    description: str
+    return_url: str
+    enable_checkout: bool
+    metadata: dict[str, Any]
+
+
+class NewPaymentFields(PaymentFields, total=False):
+    """What the payments of a subscription's invoice add: the subscription they pay."""
+
+    subscription_id: str | None
 
 
 @dataclass(frozen=True)
@@ -121,18 +138,19 @@ def create_payment(
     shares: Sequence[tuple[Invoice, Decimal]],
     source: Source | None,
     now: datetime,
-    **fields: Any,
+    **fields: Unpack[NewPaymentFields],
 ) -> Payment:
+    values: dict[str, Any] = dict(fields)
     payment = Payment.objects.create(
         workspace=workspace,
         test_mode=test_mode,
         customer=customer,
         currency_id=currency,
         amount=amount,
-        date=fields.pop("date", None) or workspace_today(workspace, now),
+        date=values.pop("date", None) or workspace_today(workspace, now),
         source=source,
         gateway=source.gateway if source else "",
-        **fields,
+        **values,
     )
     PaymentAllocation.objects.bulk_create(
         PaymentAllocation(payment=payment, invoice=invoice, amount=share)
@@ -225,7 +243,7 @@ def payment_create(
     source: Source | None = None,
     status: str | None = None,
     now: datetime,
-    **fields: Any,
+    **fields: Unpack[PaymentFields],
 ) -> Payment:
     """Record a payment for one or more invoices (or none).
 
