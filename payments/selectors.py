@@ -1,8 +1,13 @@
 """Payment reads: querysets with what their representations read, in a fixed number of
 queries."""
 
-from django.db.models import Prefetch, Q, QuerySet
+from dataclasses import dataclass
+from decimal import Decimal
 
+from django.db.models import Count, DecimalField, F, Prefetch, Q, QuerySet, Sum
+
+from invoices.models import Invoice
+from payments.choices import PaymentStatus
 from payments.models import Intent, Payment, PaymentAllocation, PaymentLink, Refund
 
 
@@ -37,3 +42,25 @@ def payer_key_owner(*, key: str) -> PaymentLink | Intent | Payment | None:
         or Intent.objects.select_related(*related).filter(client_secret=key).first()
         or Payment.objects.select_related(*related).filter(client_secret=key).first()
     )
+
+
+@dataclass(frozen=True)
+class InvoicePaid:
+    """What the payments applied to an invoice amount to, as invoice_settle takes it."""
+
+    paid: Decimal  # what succeeded payments applied, net of their refunds
+    processing: bool  # whether a payment applied to it is still processing
+
+
+def invoice_paid(invoice: Invoice) -> InvoicePaid:
+    """Read in one query; the caller holds the invoice's row lock."""
+    totals = PaymentAllocation.objects.filter(invoice=invoice).aggregate(
+        paid=Sum(
+            F("amount") - F("amount_refunded"),
+            filter=Q(payment__status=PaymentStatus.SUCCEEDED),
+            default=Decimal(0),
+            output_field=DecimalField(),
+        ),
+        processing=Count("pk", filter=Q(payment__status=PaymentStatus.PROCESSING)),
+    )
+    return InvoicePaid(paid=Decimal(totals["paid"]), processing=totals["processing"] > 0)

@@ -2,9 +2,11 @@
 
 from collections.abc import Sequence
 from datetime import date, datetime
+from decimal import Decimal
 from typing import Any
 
 from django.db import transaction
+from django.db.models import Value
 
 from billing.documents import apply_totals, base_tax_percent, build_lines, store_lines
 from billing.errors import DomainError, InvalidInput
@@ -17,7 +19,11 @@ from invoices.choices import INVOICE_TRANSITIONS, PAYABLE_STATUSES, InvoiceStatu
 from invoices.models import Invoice, InvoiceLine, Order
 from invoices.pdf.storage import document_pdf_schedule
 from invoices.representations import invoice_snapshot
-from invoices.selectors import invoice_amount_due, invoice_has_processing_payments
+from invoices.selectors import (
+    invoice_amount_due,
+    invoice_amount_owed_expression,
+    invoice_has_processing_payments,
+)
 
 
 def _record(invoice: Invoice, event_type: str) -> None:
@@ -263,10 +269,10 @@ def invoice_record_sent(*, invoice: Invoice, now: datetime) -> Invoice:
     return invoice
 
 
-def _settled_status(invoice: Invoice) -> InvoiceStatus:
-    if invoice_amount_due(invoice) <= 0:
+def _settled_status(invoice: Invoice, *, owed: Decimal, processing: bool) -> InvoiceStatus:
+    if owed <= 0:
         return InvoiceStatus.PAID
-    if invoice_has_processing_payments(invoice):
+    if processing:
         return InvoiceStatus.PENDING
     if invoice.status == InvoiceStatus.UNCOLLECTIBLE:
         return InvoiceStatus.UNCOLLECTIBLE
@@ -274,14 +280,42 @@ def _settled_status(invoice: Invoice) -> InvoiceStatus:
 
 
 @transaction.atomic
-def invoice_settle_payments(*, invoice: Invoice, now: datetime) -> Invoice:
-    """Move the invoice to what its payments say: paid when nothing is due, pending while
-    a payment is processing, finalized when a refund or a failed payment leaves an
-    amount due. The caller holds the invoice's row lock (payments lock before applying)."""
+def invoice_settle(*, invoice: Invoice, paid: Decimal, processing: bool, now: datetime) -> Invoice:
+    """Move the invoice to what the payments app says of it: `paid`, what succeeded
+    payments applied to it net of refunds; `processing`, whether a payment applied to it
+    is still processing. Paid when nothing is due, pending while a payment is processing,
+    finalized when a refund or a failed payment leaves an amount due. The caller holds the
+    invoice's row lock (payments lock before applying)."""
     invoice = Invoice.objects.select_for_update(of=("self",)).get(pk=invoice.pk)
     if invoice.status not in (*PAYABLE_STATUSES, InvoiceStatus.PAID):
         return invoice
-    target = _settled_status(invoice)
+    owed = (
+        Invoice.objects.filter(pk=invoice.pk)
+        .annotate(owed=invoice_amount_owed_expression(Value(paid)))
+        .values_list("owed", flat=True)
+        .get()
+    )
+    target = _settled_status(invoice, owed=Decimal(owed), processing=processing)
+    return _settle_to(invoice, target, now)
+
+
+@transaction.atomic
+def invoice_settle_payments(*, invoice: Invoice, now: datetime) -> Invoice:
+    """invoice_settle for invoices' own verbs that change what is due (a credit note, the
+    finalize of a pending invoice), reading the payments through what the payments app
+    registered (invoices.payments_reads)."""
+    invoice = Invoice.objects.select_for_update(of=("self",)).get(pk=invoice.pk)
+    if invoice.status not in (*PAYABLE_STATUSES, InvoiceStatus.PAID):
+        return invoice
+    target = _settled_status(
+        invoice,
+        owed=invoice_amount_due(invoice),
+        processing=invoice_has_processing_payments(invoice),
+    )
+    return _settle_to(invoice, target, now)
+
+
+def _settle_to(invoice: Invoice, target: InvoiceStatus, now: datetime) -> Invoice:
     if target == invoice.status:
         return invoice
     # pending → finalized is also invoice_finalize's pair; here it needs no renumbering.

@@ -13,7 +13,7 @@ from billing.models import Workspace
 from billing.money import round_amount
 from customers.models import Customer
 from invoices.models import Invoice, Order, OrderStatus
-from invoices.services.invoices import invoice_finalize, invoice_settle_payments
+from invoices.services.invoices import invoice_finalize
 from invoices.services.orders import order_invoice
 from payments.choices import INTENT_OPEN_STATUSES, INTENT_TRANSITIONS, IntentStatus, PaymentStatus
 from payments.gateways.base import ChargeOutcome, ChargeResult
@@ -35,6 +35,7 @@ from payments.services.payments import (
     payment_cancel,
     payment_complete_authentication,
     resolve_allocations,
+    settle_invoice,
 )
 
 
@@ -204,7 +205,7 @@ def _advance(intent: Intent, payment: Payment, now: datetime) -> Intent:
             # pricing fault: roll the charge back rather than apply a part or a surplus.
             raise _mismatch(intent, owed, f"invoice {invoice.id} of order {intent.order_id}")
         PaymentAllocation.objects.create(payment=payment, invoice=invoice, amount=owed)
-        invoice_settle_payments(invoice=invoice, now=now)
+        settle_invoice(invoice, now)
         intent.invoice = invoice
     if intent.payment_link is not None and not intent.payment_link.reusable:
         PaymentLink.objects.filter(pk=intent.payment_link_id).update(paid_at=now)

@@ -19,12 +19,13 @@ from customers.models import Customer
 from customers.services import customer_balance_record
 from invoices.models import Invoice
 from invoices.selectors import invoice_balance_credit
-from invoices.services.invoices import invoice_settle_payments
+from invoices.services.invoices import invoice_settle
 from payments.choices import PAYMENT_TRANSITIONS, PaymentStatus, SourceStatus, SourceUsage
 from payments.gateways.base import ChargeOutcome, ChargeResult
 from payments.gateways.registry import gateway_for
 from payments.invoice_reads import invoice_amount_payable
 from payments.models import Payment, PaymentAllocation, Refund, Source
+from payments.selectors import invoice_paid
 from payments.services._common import (
     check_chargeable,
     check_gateway_enabled,
@@ -88,9 +89,15 @@ def source_status_after_authentication(source: Source, *, succeeded: bool) -> st
     return SourceStatus.CHARGEABLE
 
 
+def settle_invoice(invoice: Invoice, now: datetime) -> None:
+    """Tell invoices what the payments applied to the (locked) invoice amount to now."""
+    facts = invoice_paid(invoice)
+    invoice_settle(invoice=invoice, paid=facts.paid, processing=facts.processing, now=now)
+
+
 def settle_payment_invoices(payment: Payment, now: datetime) -> None:
     for invoice in lock_payment_invoices(payment):
-        invoice_settle_payments(invoice=invoice, now=now)
+        settle_invoice(invoice, now)
 
 
 def resolve_allocations(

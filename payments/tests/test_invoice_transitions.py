@@ -1,5 +1,6 @@
-"""The invoice transitions payments make (invoices.services.invoices.invoice_settle_payments):
-every allowed pair, and forbidden ones refused."""
+"""The invoice transitions payments make (invoices.services.invoices.invoice_settle, told
+what is paid by payments.selectors.invoice_paid): every allowed pair, and forbidden ones
+refused."""
 
 import datetime
 from decimal import Decimal
@@ -9,10 +10,15 @@ import pytest
 from billing.errors import DomainError
 from billing.models import Event
 from invoices.selectors import invoice_amount_due
-from invoices.services.invoices import invoice_settle_payments, invoice_toggle_uncollectible
+from invoices.services.invoices import (
+    invoice_settle,
+    invoice_settle_payments,
+    invoice_toggle_uncollectible,
+)
+from invoices.tests.factories import FinalizedInvoiceFactory, InvoiceFactory
 from payments import services
 from payments.gateways import sandbox
-from tests.factories import FinalizedInvoiceFactory, InvoiceFactory
+from payments.selectors import invoice_paid
 
 NOW = datetime.datetime(2026, 2, 1, 12, 0, tzinfo=datetime.UTC)
 
@@ -102,6 +108,27 @@ def test_paid_to_finalized_by_a_refund(invoice):
     assert _status(invoice) == "finalized"
     assert invoice.paid_at is None
     assert invoice_amount_due(invoice) == Decimal(10)
+
+
+def test_invoice_settle_moves_the_invoice_to_the_facts_it_is_given(invoice):
+    settled = invoice_settle(invoice=invoice, paid=Decimal(1), processing=True, now=NOW)
+    assert settled.status == "pending"
+
+    settled = invoice_settle(invoice=invoice, paid=Decimal(1190), processing=False, now=NOW)
+    assert settled.status == "paid"
+    assert settled.paid_at == NOW
+
+
+def test_invoice_paid_is_net_of_refunds_and_sees_processing_payments(invoice):
+    payment = _pay(invoice, Decimal(100))
+    services.payment_refund(payment=payment, amount=Decimal(30), now=NOW)
+    source = _card_needing_authentication(invoice)
+    _pay(invoice, Decimal(5), source=source)
+
+    facts = invoice_paid(invoice)
+
+    assert facts.paid == Decimal(70)
+    assert facts.processing is True
 
 
 def test_a_draft_is_never_settled(tenant):
