@@ -41,6 +41,11 @@ def require_worker_services() -> None:
         pytest.skip("; ".join(problems))
 
 
+def test_database_url() -> str:
+    """The test database, as the processes a test starts (workers, web servers) reach it."""
+    return _database_url()
+
+
 def _database_url() -> str:
     s = connection.settings_dict
     password = f":{s['PASSWORD']}" if s.get("PASSWORD") else ""

@@ -1,21 +1,14 @@
 """A worker killed mid-way through a billing cycle of 1,000 subscriptions: once
 restarted, every period is billed exactly once, on gapless invoice numbers (G2, G4, G12)."""
 
-from decimal import Decimal
-
 import pytest
 from django.db.models import Count
-from django.utils import timezone
 
-from billing.clock import workspace_today
-from billing.models import Country, Workspace
 from billing.services.workspaces import workspace_create
-from catalog.models import Plan, Product
-from customers.models import Customer
 from invoices.models import Invoice
-from subscriptions.calendar import local_midnight
-from subscriptions.models import BilledPeriod, Subscription, SubscriptionLine
+from subscriptions.models import BilledPeriod, Subscription
 from subscriptions.tasks import run_billing_cycles
+from tests.faults.arrange import add_due_subscriptions
 from tests.faults.helpers import sweeping, wait_until, worker_env
 from tests.workers import running_worker
 
@@ -24,37 +17,9 @@ pytestmark = pytest.mark.django_db(transaction=True, serialized_rollback=True)
 SUBSCRIPTIONS = 1000
 
 
-def due_subscriptions(count: int) -> Workspace:
-    """A workspace with `count` monthly subscriptions due today (bulk-inserted: setup)."""
-    workspace = workspace_create(name="Ciclos", country_code="CL", tax_id="76086428-5")
-    today = workspace_today(workspace, timezone.now())
-    scope = {"workspace": workspace, "test_mode": False}
-    product = Product.objects.create(**scope, name="Plataforma", unit_label="mes")
-    plan = Plan.objects.create(
-        **scope, product=product, name="Plan", currency_id="CLP", amount=Decimal(9990)
-    )
-    country = Country.objects.get(code="CL")
-    customers = Customer.objects.bulk_create(
-        Customer(**scope, name=f"Cliente {i}", country=country, currency_id="CLP",
-                 tax_id="77123456-9", email=f"pagos{i}@cliente.cl")
-        for i in range(50)
-    )  # fmt: skip
-    subscriptions = Subscription.objects.bulk_create(
-        Subscription(
-            **scope, customer=customers[i % len(customers)], document_id=33, currency_id="CLP",
-            frequency="monthly", date_start=today, billing_anchor=today, next_billing=today,
-            next_billing_at=local_midnight(today, workspace.timezone),
-        )
-        for i in range(count)
-    )  # fmt: skip
-    SubscriptionLine.objects.bulk_create(
-        SubscriptionLine(subscription=s, plan=plan, quantity=Decimal(1)) for s in subscriptions
-    )
-    return workspace
-
-
 def test_a_cycle_survives_a_worker_killed_mid_way(broker, tmp_path, figures):
-    workspace = due_subscriptions(SUBSCRIPTIONS)
+    workspace = workspace_create(name="Ciclos", country_code="CL", tax_id="76086428-5")
+    add_due_subscriptions(workspace, SUBSCRIPTIONS)
     periods = BilledPeriod.objects.filter(subscription__workspace=workspace)
     env = worker_env(tmp_path / "media")
 
@@ -66,8 +31,9 @@ def test_a_cycle_survives_a_worker_killed_mid_way(broker, tmp_path, figures):
         worker.kill()
     at_kill = periods.count()
 
-    with running_worker(tmp_path, extra_env=env, concurrency=2), sweeping(
-        [run_billing_cycles], every=1.0
+    with (
+        running_worker(tmp_path, extra_env=env, concurrency=2),
+        sweeping([run_billing_cycles], every=1.0),
     ):
         recovery = wait_until(
             lambda: periods.count() >= SUBSCRIPTIONS,

@@ -36,8 +36,9 @@ def test_pdf_renders_survive_a_worker_killed_mid_way(broker, tenant, tmp_path, s
         worker.kill()
     at_kill = stored.count()
 
-    with running_worker(tmp_path, extra_env=env, concurrency=2), sweeping(
-        [render_missing_pdfs], every=1.0
+    with (
+        running_worker(tmp_path, extra_env=env, concurrency=2),
+        sweeping([render_missing_pdfs], every=1.0),
     ):
         recovery = wait_until(
             lambda: stored.count() == INVOICES, timeout=120, what="every PDF", every=0.5
