@@ -4,6 +4,7 @@ arguments they do not know (a message from an older or newer release during a de
 from datetime import timedelta
 
 from celery import shared_task
+from django.conf import settings
 from django.utils import timezone
 
 from billing.services.events import events_publish_pending
@@ -17,5 +18,5 @@ def purge_idempotency_keys(**_: object) -> int:
 
 @shared_task
 def publish_pending_events(**_: object) -> int:
-    # Events younger than this are most likely still being published by their request.
-    return events_publish_pending(now=timezone.now(), older_than=timedelta(seconds=20))
+    grace = timedelta(seconds=settings.EVENT_PUBLISH_GRACE_SECONDS)
+    return events_publish_pending(now=timezone.now(), older_than=grace)

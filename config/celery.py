@@ -30,7 +30,11 @@ app.conf.update(
     task_reject_on_worker_lost=True,
     worker_prefetch_multiplier=1,
     task_ignore_result=True,
-    broker_connection_retry_on_startup=True,
+    # A worker that cannot reach its broker when it starts exits with an error at once
+    # instead of retrying quietly for hours: a wrong URL shows as a crashed process, and
+    # the supervisor (compose's restart policy) starts it again once the broker is up.
+    # A connection lost later is still retried.
+    broker_connection_retry_on_startup=False,
     # Publishing happens in web requests: fail fast and let the outbox sweep retry.
     broker_connection_timeout=3,
     timezone="UTC",

@@ -211,6 +211,12 @@ SPECTACULAR_SETTINGS = {
 # A piece of work a beat sweep queued is not queued again for this long, unless a task
 # took it up meanwhile (billing/sweeps.py): the bound on copies of it on the broker.
 SWEEP_ENQUEUE_LEASE_SECONDS = env.int("SWEEP_ENQUEUE_LEASE_SECONDS", default=600)
+# An event still unpublished this long after its commit lost its publish (the process died
+# between commit and publish); younger ones are most likely being published by their request.
+EVENT_PUBLISH_GRACE_SECONDS = env.int("EVENT_PUBLISH_GRACE_SECONDS", default=20)
+# A finalized document still without its PDF this long after its render was queued lost
+# that render (the broker was down, or the worker died holding it); beat renders it again.
+PDF_RENDER_GRACE_SECONDS = env.int("PDF_RENDER_GRACE_SECONDS", default=300)
 
 # Idempotency keys are kept this long, then purged by beat.
 IDEMPOTENCY_KEY_TTL = timedelta(hours=24)

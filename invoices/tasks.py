@@ -4,6 +4,7 @@ arguments they do not know (a message from an older or newer release during a de
 from datetime import timedelta
 
 from celery import shared_task
+from django.conf import settings
 from django.utils import timezone
 
 from invoices.pdf import storage
@@ -52,8 +53,8 @@ def render_document_pdfs(model_label: str, document_ids: list[str], **_: object)
 
 @shared_task
 def render_missing_pdfs(**_: object) -> int:
-    # Renders queued this long ago and still missing were lost (the broker was down).
-    missing = storage.documents_pdf_missing(now=timezone.now(), older_than=timedelta(minutes=5))
+    grace = timedelta(seconds=settings.PDF_RENDER_GRACE_SECONDS)
+    missing = storage.documents_pdf_missing(now=timezone.now(), older_than=grace)
     for model_label, document_id in missing:
         render_document_pdf.delay(model_label=model_label, document_id=document_id)
     return len(missing)

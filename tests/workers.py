@@ -41,6 +41,11 @@ def require_worker_services() -> None:
         pytest.skip("; ".join(problems))
 
 
+def test_database_url() -> str:
+    """The test database, as the processes a test starts (workers, web servers) reach it."""
+    return _database_url()
+
+
 def _database_url() -> str:
     s = connection.settings_dict
     password = f":{s['PASSWORD']}" if s.get("PASSWORD") else ""
@@ -94,7 +99,12 @@ def _stop_live_workers() -> None:
 
 class Worker:
     def __init__(
-        self, log_path: Path, extra_env: dict[str, str], concurrency: int, beat: bool = False
+        self,
+        log_path: Path,
+        extra_env: dict[str, str],
+        concurrency: int,
+        beat: bool = False,
+        wait_ready: bool = True,
     ) -> None:
         self.log_path = log_path
         env = {
@@ -138,7 +148,8 @@ class Worker:
             preexec_fn=_die_with_parent,
         )
         _LIVE.add(self)
-        self._wait_ready()
+        if wait_ready:
+            self._wait_ready()
 
     def _wait_ready(self, timeout: float = 60) -> None:
         deadline = time.monotonic() + timeout
@@ -149,6 +160,14 @@ class Worker:
                 break
             time.sleep(0.1)
         raise AssertionError(f"worker did not start:\n{self.log_path.read_text()[-3000:]}")
+
+    def wait_exit(self, timeout: float) -> int | None:
+        """The worker's exit code once it has stopped by itself, or None if it still
+        runs after `timeout` seconds."""
+        try:
+            return self.process.wait(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            return None
 
     def kill(self) -> None:
         """Kill the worker at once, as a crash or an OOM kill would."""
