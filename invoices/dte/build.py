@@ -142,17 +142,6 @@ def _totals(header: Any, document: FiscalDocument, amounts: _Amounts) -> None:
     _sub(totals, "MntTotal", pesos(total))
 
 
-def _other_currency(header: Any, document: FiscalDocument, amounts: _Amounts) -> None:
-    """An export's total in pesos at the document's exchange rate (custom_change)."""
-    if not amounts.is_export or document.currency_id == "CLP" or document.custom_change <= 0:
-        return
-    other = _sub(header, "OtraMoneda")
-    _sub(other, "TpoMoneda", currency_name("CLP"))
-    _sub(other, "TpoCambio", decimal_text(document.custom_change, 4))
-    _sub(other, "MntExeOtrMnda", pesos(document.total * document.custom_change))
-    _sub(other, "MntTotOtrMnda", pesos(document.total * document.custom_change))
-
-
 def _details(root: Any, document: FiscalDocument, lines: list[Any], amounts: _Amounts) -> None:
     exempt_type = document.document.code in EXPORT_TYPES or not document.document.has_taxes
     for number, line in enumerate(lines, start=1):
@@ -169,14 +158,23 @@ def _details(root: Any, document: FiscalDocument, lines: list[Any], amounts: _Am
         if line.quantity > 0:
             _sub(detail, "QtyItem", decimal_text(line.quantity, 6))
         _optional(detail, "UnmdItem", line.unit_label, MAX_UNIT)
-        if line.amount > 0:
-            _sub(detail, "PrcItem", decimal_text(line.amount, 6 if not amounts.is_export else 4))
-        before_discount = line.gross if line.gross is not None else line.amount * line.quantity
-        discount = before_discount - line.total
+        # Prices in another unit (UF) are converted at the document's custom_change, as
+        # the totals were (billing.totals).
+        price = line.amount * document.custom_change
+        if price > 0:
+            _sub(detail, "PrcItem", decimal_text(price, 4 if amounts.is_export else 6))
+        units = line.gross if line.gross is not None else line.amount * line.quantity
+        discount = units * document.custom_change - line.total
         if line.discount and discount > 0:
             if line.discount_scheme == DiscountScheme.PERCENT:
                 _sub(detail, "DescuentoPct", decimal_text(line.discount, 2))
-            _sub(detail, "DescuentoMonto", amounts.money(discount))
+            if amounts.is_export:
+                # An export's DescuentoMonto is whole by the schema: cents go in SubDscto.
+                sub_discount = _sub(detail, "SubDscto")
+                _sub(sub_discount, "TipoDscto", "$")
+                _sub(sub_discount, "ValorDscto", decimal_text(discount, 2))
+            else:
+                _sub(detail, "DescuentoMonto", pesos(discount))
         _sub(detail, "MontoItem", amounts.money(line.total))
 
 
@@ -280,7 +278,6 @@ def dte_unsigned(document: FiscalDocument, *, now: datetime) -> Any:
     _issuer(header, document)
     _receiver(header, document)
     _totals(header, document, amounts)
-    _other_currency(header, document, amounts)
     _details(body, document, lines, amounts)
     _global_discounts(body, document, lines, amounts)
     _references(body, document)
