@@ -3,6 +3,7 @@
 Each app's `representations.py` builds its objects' output on these; the API responds
 with them and events carry them (`snapshot`), so services never import `api/`."""
 
+import base64
 import json
 from decimal import Decimal
 from typing import Any, cast
@@ -11,7 +12,7 @@ from django.db.models import QuerySet
 from rest_framework import serializers
 
 from billing.encoders import JSONDecoder, JSONEncoder
-from billing.models import FolioRange
+from billing.models import Certificate, FolioRange
 
 METADATA_MAX_KEYS = 50
 METADATA_KEY_MAX_LENGTH = 40
@@ -177,6 +178,39 @@ class FolioRangeSerializer(TenantModelSerializer):
             "metadata", "test_mode", "created", "updated",
         ]  # fmt: skip
         read_only_fields = ["first", "last", "authorized_on"]
+
+
+class CertificateSerializer(TenantModelSerializer):
+    """A digital certificate that signs the workspace's DTEs: who it names and until when.
+    Its key and the file's password are never shown."""
+
+    pkcs12 = serializers.CharField(
+        write_only=True,
+        help_text="The PKCS#12 file (.pfx, .p12) the certification authority issued, in base64.",
+    )
+    password = serializers.CharField(
+        write_only=True,
+        allow_blank=True,
+        trim_whitespace=False,
+        style={"input_type": "password"},
+        help_text="The file's password: it opens the file once and is not kept.",
+    )
+
+    class Meta:
+        model = Certificate
+        fields = [
+            "id", "subject", "serial_number", "not_before_at", "not_after_at", "is_sandbox",
+            "pkcs12", "password", "metadata", "test_mode", "created", "updated",
+        ]  # fmt: skip
+        read_only_fields = [
+            "subject", "serial_number", "not_before_at", "not_after_at", "is_sandbox",
+        ]  # fmt: skip
+
+    def validate_pkcs12(self, value: str) -> bytes:
+        try:
+            return base64.b64decode(value, validate=True)
+        except ValueError as exc:
+            raise serializers.ValidationError("Not base64.") from exc
 
 
 def folio_range_snapshot(folio_range: Any) -> dict[str, Any]:

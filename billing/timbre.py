@@ -17,8 +17,10 @@ from cryptography.hazmat.primitives.asymmetric import padding
 from billing.models import FiscalDocument, FolioRange
 from billing.services.folios import folio_range_private_key
 
-# The SII's receiver for a buyer who does not identify themselves (a boleta's).
+# The SII's receiver for a buyer who does not identify themselves (a boleta's), and for
+# a buyer abroad (an export's), whose own tax id is no RUT.
 ANONYMOUS_RUT = "66666666-6"
+FOREIGN_RUT = "55555555-5"
 # The TED is Latin-1 text, as every DTE.
 ENCODING = "ISO-8859-1"
 
@@ -59,7 +61,8 @@ def document_data(document: FiscalDocument, folio_range: FolioRange) -> ET.Eleme
     _sub(data, "TD", document.document.code)
     _sub(data, "F", str(document.number))
     _sub(data, "FE", document.date.isoformat())
-    _sub(data, "RR", counterpart.tax_id or ANONYMOUS_RUT)
+    foreign = counterpart.country_id != "CL"
+    _sub(data, "RR", FOREIGN_RUT if foreign else counterpart.tax_id or ANONYMOUS_RUT)
     _sub(data, "RSR", counterpart.name[:40])
     _sub(data, "MNT", str(int(document.total)))
     _sub(data, "IT1", (first_line.name if first_line else "")[:40])

@@ -6,6 +6,7 @@ from billing.api import views
 router = SimpleRouter()
 router.register("workspaces", views.WorkspaceViewSet, basename="workspace")
 router.register("folios", views.FolioRangeViewSet, basename="folio-range")
+router.register("certificates", views.CertificateViewSet, basename="certificate")
 router.register("generals/documents", views.DocumentTypeViewSet, basename="document-type")
 router.register("generals/countries", views.CountryViewSet, basename="country")
 router.register("generals/states", views.StateViewSet, basename="state")

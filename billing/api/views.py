@@ -36,6 +36,7 @@ from billing.api.kernel_serializers import (
 from billing.api.viewsets import ApiInputMixin, TenantViewSet
 from billing.auth import record_authentication_failure, refuse_after_too_many_failures
 from billing.models import (
+    Certificate,
     Comuna,
     Country,
     Currency,
@@ -45,7 +46,8 @@ from billing.models import (
     State,
     Workspace,
 )
-from billing.representations import FolioRangeSerializer
+from billing.representations import CertificateSerializer, FolioRangeSerializer
+from billing.services.certificates import certificate_load
 from billing.services.folios import folio_range_load
 from billing.services.jwt_sessions import SessionEnded, jwt_session_refresh, jwt_session_start
 from billing.services.workspaces import workspace_update_issuer
@@ -347,3 +349,27 @@ class FolioRangeViewSet(
             caf=serializer.validated_data["caf"],
         )
         return Response(FolioRangeSerializer(folio_range).data, status=201)
+
+
+class CertificateViewSet(
+    mixins.ListModelMixin, mixins.RetrieveModelMixin, mixins.CreateModelMixin, TenantViewSet
+):
+    """Digital certificates that sign DTEs: load the PKCS#12 file with its password; only
+    the subject and validity are ever shown."""
+
+    queryset = Certificate.objects.all()
+    serializer_class = CertificateSerializer
+    ordering_fields = ("created", "not_after_at")
+
+    @extend_schema(responses={201: CertificateSerializer})
+    def create(self, request: Request, *args: object, **kwargs: object) -> Response:
+        serializer = self.get_serializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        certificate = certificate_load(
+            workspace=self.request.workspace,
+            test_mode=self.request.test_mode,
+            pkcs12_data=serializer.validated_data["pkcs12"],
+            password=serializer.validated_data["password"],
+            now=timezone.now(),
+        )
+        return Response(CertificateSerializer(certificate).data, status=201)

@@ -1,4 +1,5 @@
 from billing.models.base import TenantModel, money_field
+from billing.models.certificates import Certificate
 from billing.models.documents import FiscalDocument, Line, filed_once_constraint
 from billing.models.events import Event
 from billing.models.folios import FolioRange
@@ -10,6 +11,7 @@ from billing.models.workspaces import ApiToken, JwtSession, Membership, Workspac
 
 __all__ = [
     "ApiToken",
+    "Certificate",
     "Comuna",
     "Country",
     "Currency",

@@ -40,10 +40,14 @@ def encrypt_private_key(pem: bytes) -> str:
     return _fernet().encrypt(pem).decode()
 
 
+def decrypt_private_key(token: str) -> bytes:
+    return _fernet().decrypt(token.encode())
+
+
 def folio_range_private_key(folio_range: FolioRange) -> rsa.RSAPrivateKey:
     """The CAF's key, to sign a timbre with."""
     key = serialization.load_pem_private_key(
-        _fernet().decrypt(folio_range.private_key.encode()), password=None
+        decrypt_private_key(folio_range.private_key), password=None
     )
     if not isinstance(key, rsa.RSAPrivateKey):
         raise ValueError("A CAF key is an RSA key.")

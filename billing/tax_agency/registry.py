@@ -23,3 +23,10 @@ def agency_for_country(country: str) -> TaxAgency:
 
 def agency_for(*, workspace: Workspace) -> TaxAgency:
     return agency_for_country(workspace.country_id)
+
+
+def uses_sandbox(*, workspace: Workspace) -> bool:
+    """Whether the workspace files with the sandbox agency, which makes its own
+    certificates and accepts them."""
+    backends = {**DEFAULT_BACKENDS, **settings.TAX_AGENCY_BACKENDS}
+    return (backends.get(workspace.country_id) or backends["*"]) == SANDBOX

@@ -6,7 +6,8 @@ tracking id and the verdict from then on, with the SII's codes:
 
 - accepted: upload status EPR ("Envío procesado"), document status DOK;
 - rejected: upload status RCT (cover: the issuer's RUT), RSC (schema: a malformed
-  document) or RCH (anything else), document status FAU, and `reasons`, each
+  document, or a DTE that does not follow the SII's XSD), RFR (the DTE's signature does
+  not verify) or RCH (anything else), document status FAU, and `reasons`, each
   `{"code", "field", "message"}`.
 
 What it checks: the issuer's and the customer's tax ids (RUT check digits in Chile, via
@@ -14,6 +15,9 @@ billing.tax_ids), the document type, the folio (present and > 0), the date (not 
 the submission, in any time zone), the totals against the lines (net and exempt from the
 line totals after the document discount, tax once per rate on the net, half-up) and the
 references (required on credit and debit notes, 56/61/111/112 in Chile, and complete).
+A Chilean document that carries its DTE (`xml`) has it checked first as the SII does
+(billing.tax_agency.sii_schema): the XSD, the XMLDSig signature, the timbre against
+the CAF's key, and that type, folio, issuer and total are the document's.
 
 Forcing a rejection: a customer whose tax id has only the digit 1 (in Chile
 `11111111-1`, a valid RUT) is "not registered" at the sandbox agency, so every document
@@ -21,6 +25,7 @@ issued to them is rejected with `customer_not_registered`. Fix the customer's ta
 issue to another customer) and retry the submission to see it accepted.
 """
 
+import base64
 import re
 from collections import defaultdict
 from datetime import date, datetime, timedelta
@@ -28,15 +33,18 @@ from decimal import Decimal, InvalidOperation
 from typing import Any
 
 from django.db import IntegrityError, transaction
+from lxml import etree
 
 from billing.models import Country, DocumentType, SandboxSubmission
 from billing.money import allocate, round_amount
+from billing.tax_agency import sii_schema
 from billing.tax_agency.base import PollResult, TaxAgencyError, TaxDocument
 from billing.tax_ids import InvalidTaxId, normalize_tax_id
 
 ACCEPTED_UPLOAD = "EPR"
 REJECTED_COVER = "RCT"
 REJECTED_SCHEMA = "RSC"
+REJECTED_SIGNATURE = "RFR"
 REJECTED_OTHER = "RCH"
 RECEIVED_UPLOAD = "REC"
 UPLOAD_DESCRIPTIONS = {
@@ -44,6 +52,7 @@ UPLOAD_DESCRIPTIONS = {
     ACCEPTED_UPLOAD: "Envío procesado",
     REJECTED_COVER: "Rechazado por error en carátula",
     REJECTED_SCHEMA: "Rechazado por error en schema",
+    REJECTED_SIGNATURE: "Rechazado por error en firma",
     REJECTED_OTHER: "Rechazado",
 }
 DOCUMENT_ACCEPTED = ("DOK", "Documento recibido por el SII. Datos coinciden con los registrados.")
@@ -263,13 +272,52 @@ def _reference_reasons(document: TaxDocument, needs_reference: bool, today: date
     return reasons
 
 
+def _dte_verdict(document: TaxDocument) -> tuple[str | None, list[Reason]]:
+    """The SII's checks of a DTE's XML: schema (RSC) and signature (RFR) reject the upload
+    outright; a bad timbre or a DTE that is not this document rejects the document."""
+    try:
+        xml = base64.b64decode(document["xml"], validate=True)
+        dte = sii_schema.parse(xml)
+    except (ValueError, etree.XMLSyntaxError) as exc:
+        return REJECTED_SCHEMA, [_reason("dte_schema_invalid", "xml", f"Not XML: {exc}")]
+    errors = sii_schema.schema_errors(dte)
+    if errors:
+        return REJECTED_SCHEMA, [_reason("dte_schema_invalid", "xml", e) for e in errors[:20]]
+    signature = sii_schema.signature_error(xml)
+    if signature:
+        return REJECTED_SIGNATURE, [_reason("dte_signature_invalid", "xml", signature)]
+    reasons = []
+    timbre = sii_schema.timbre_error(dte)
+    if timbre:
+        reasons.append(_reason("dte_timbre_invalid", "xml", timbre))
+    declared = {
+        "document_type": (dte.findtext(".//{*}IdDoc/{*}TipoDTE"), document["document_type"]),
+        "folio": (dte.findtext(".//{*}IdDoc/{*}Folio"), str(document["folio"])),
+        "issuer_tax_id": (
+            dte.findtext(".//{*}Emisor/{*}RUTEmisor"),
+            normalize_tax_id("CL", document["issuer_tax_id"]),
+        ),
+    }
+    for field, (in_xml, filed) in declared.items():
+        if in_xml != filed:
+            reasons.append(
+                _reason("dte_mismatch", f"xml.{field}", f"The DTE says {in_xml}; filed {filed}.")
+            )
+    return None, reasons
+
+
 def validate(document: TaxDocument, *, now: datetime) -> tuple[str, list[Reason]]:
     """The upload status the sandbox will report, and why it rejects, if it does."""
     try:
         issuer_reasons = _issuer_reasons(document)
         if issuer_reasons:
             return REJECTED_COVER, issuer_reasons
-        reasons = _customer_reasons(document)
+        reasons: list[Reason] = []
+        if document.get("xml"):
+            rejected_upload, reasons = _dte_verdict(document)
+            if rejected_upload:
+                return rejected_upload, reasons
+        reasons += _customer_reasons(document)
         document_type = DocumentType.objects.filter(
             country_id=document["country"], code=document["document_type"], is_electronic=True
         ).first()

@@ -33,3 +33,18 @@ def pdf_response(content: bytes, filename: str) -> HttpResponse:
     response = HttpResponse(content, content_type="application/pdf")
     response["Content-Disposition"] = content_disposition_header(False, filename) or "inline"
     return response
+
+
+XML_RESPONSES = {
+    (200, "application/xml"): OpenApiResponse(
+        OpenApiTypes.BINARY,
+        description="The finalized document's DTE: the SII's XML, with its timbre (TED), "
+        "signed with the workspace's certificate (ISO-8859-1).",
+    )
+}
+
+
+def xml_response(content: bytes, filename: str) -> HttpResponse:
+    response = HttpResponse(content, content_type="application/xml; charset=ISO-8859-1")
+    response["Content-Disposition"] = content_disposition_header(False, filename) or "inline"
+    return response

@@ -8,7 +8,14 @@ from rest_framework.response import Response
 
 from billing.api.errors import ErrorSerializer
 from billing.api.viewsets import TenantModelViewSet
-from invoices.api.files import PDF_RESPONSES, PdfContentNegotiation, pdf_response
+from invoices.api.files import (
+    PDF_RESPONSES,
+    XML_RESPONSES,
+    PdfContentNegotiation,
+    pdf_response,
+    xml_response,
+)
+from invoices.dte import dte_filename, dte_xml
 from invoices.filters import InvoiceFilter
 from invoices.mail import invoice_send
 from invoices.models import Invoice
@@ -77,3 +84,9 @@ class InvoiceViewSet(TenantModelViewSet):
     def pdf(self, request: Request, pk: str) -> HttpResponse:
         invoice = self.get_object()
         return pdf_response(document_pdf(document=invoice), document_filename(invoice))
+
+    @extend_schema(request=None, responses=XML_RESPONSES)
+    @action(detail=True, methods=["get"], content_negotiation_class=PdfContentNegotiation)
+    def xml(self, request: Request, pk: str) -> HttpResponse:
+        invoice = self.get_object()
+        return xml_response(dte_xml(invoice, now=self.tenant_now()), dte_filename(invoice))

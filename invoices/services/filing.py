@@ -46,6 +46,7 @@ from billing.tax_agency import (
     TaxDocumentReference,
     agency_for_country,
 )
+from invoices.dte import dte_for_filing
 from invoices.models import CreditNote, DebitNote, Invoice
 from invoices.representations import invoice_snapshot, note_snapshot
 
@@ -221,6 +222,9 @@ def tax_document(document: FiscalDocument) -> TaxDocument:
         "references": _references(document),
         "prices_include_tax": document.prices_include_tax,
     }
+    xml = dte_for_filing(document)
+    if xml is not None:
+        filed["xml"] = xml
     return kind.extend(document, filed) if kind.extend else filed
 
 

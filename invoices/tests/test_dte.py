@@ -1,0 +1,245 @@
+"""The DTE XML: every document type we issue in the SII's schema, with its timbre signed
+by the CAF's key and the whole signed (XMLDSig) with the workspace's certificate."""
+
+import base64
+from datetime import date
+
+import pytest
+from cryptography.hazmat.primitives.serialization import BestAvailableEncryption, pkcs12
+
+from billing.models import Certificate, DocumentType
+from billing.tests.certificate_helpers import self_signed
+from invoices.models import CreditNote, DebitNote, Invoice
+from invoices.services.invoices import invoice_create
+from invoices.services.notes import credit_note_create, debit_note_create, note_finalize
+from invoices.tests.dte_helpers import (
+    SII,
+    load_cafs,
+    text,
+    valid_dte,
+    verify_signature,
+    verify_timbre,
+)
+from invoices.tests.pdf_helpers import NOW, make_draft, make_finalized_note, make_issuer
+from tests.factories import CustomerFactory
+from tests.numbers import D
+
+NOTES = [(CreditNote, "creditnotes", "61"), (DebitNote, "debitnotes", "56")]
+EXPORT_NOTES = [(CreditNote, "creditnotes", "112"), (DebitNote, "debitnotes", "111")]
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def cafs(tenant):
+    make_issuer(tenant.workspace)
+    return load_cafs(tenant.workspace)
+
+
+def finalized(tenant, draft) -> Invoice:
+    response = tenant.client.post(f"/invoices/{draft.id}/finalize/")
+    assert response.status_code == 200, response.json()
+    return Invoice.objects.get(pk=draft.id)
+
+
+def test_a_factura_is_a_signed_dte_in_the_sii_schema(tenant, cafs):
+    invoice = finalized(tenant, make_draft(tenant.workspace))
+
+    response = tenant.client.get(f"/invoices/{invoice.id}/xml/")
+
+    assert response.status_code == 200
+    assert response["Content-Type"] == "application/xml; charset=ISO-8859-1"
+    dte = valid_dte(response.content)
+    verify_timbre(dte, cafs[33])
+    signed = verify_signature(response.content, Certificate.objects.get())
+    assert signed.get("ID") == "F1T33"
+
+
+def get_dte(tenant, path: str):
+    response = tenant.client.get(path)
+    assert response.status_code == 200, response.content
+    return response.content, valid_dte(response.content)
+
+
+def test_the_factura_lays_out_its_totals_lines_discounts_and_references(tenant, cafs):
+    invoice = finalized(tenant, make_draft(tenant.workspace))
+
+    _, dte = get_dte(tenant, f"/invoices/{invoice.id}/xml/")
+
+    totals = "Documento/Encabezado/Totales"
+    assert [text(dte, f"{totals}/{name}") for name in ("MntNeto", "MntExe", "IVA")] == [
+        "32766",
+        "4750",
+        "6226",
+    ]
+    assert text(dte, f"{totals}/MntTotal") == "43742"
+    details = dte.findall(f"{SII}Documento/{SII}Detalle")
+    # The exempt line says so; the discounted one gives its percent and amount.
+    assert [d.findtext(f"{SII}IndExe") for d in details] == [None, None, "1"]
+    assert details[1].findtext(f"{SII}DescuentoPct") == "10"
+    assert details[1].findtext(f"{SII}DescuentoMonto") == "499"
+    # The 5% document discount, on the taxable lines and on the exempt one apart: the
+    # line amounts less these give MntNeto and MntExe.
+    global_rows = dte.findall(f"{SII}Documento/{SII}DscRcgGlobal")
+    assert [
+        (r.findtext(f"{SII}TpoMov"), r.findtext(f"{SII}ValorDR"), r.findtext(f"{SII}IndExeDR"))
+        for r in global_rows
+    ] == [("D", "1725", None), ("D", "250", "1")]
+    taxable = sum(D(d.findtext(f"{SII}MontoItem")) for d in details[:2])
+    assert taxable - D("1725") == D(text(dte, f"{totals}/MntNeto"))
+    assert text(dte, "Documento/Referencia/TpoDocRef") == "801"
+    assert text(dte, "Documento/Referencia/FolioRef") == "OC-118"
+
+
+def test_a_factura_exenta_has_only_exempt_amounts(tenant, cafs):
+    invoice = finalized(tenant, make_draft(tenant.workspace, document=34))
+
+    content, dte = get_dte(tenant, f"/invoices/{invoice.id}/xml/")
+
+    assert text(dte, "Documento/Encabezado/IdDoc/TipoDTE") == "34"
+    assert text(dte, "Documento/Encabezado/Totales/MntNeto") is None
+    assert text(dte, "Documento/Encabezado/Totales/IVA") is None
+    assert text(dte, "Documento/Encabezado/Totales/MntExe") == str(int(invoice.total))
+    assert {d.findtext(f"{SII}IndExe") for d in dte.iter(f"{SII}Detalle")} == {"1"}
+    verify_timbre(dte, cafs[34])
+    verify_signature(content, Certificate.objects.get())
+
+
+@pytest.mark.parametrize(
+    ("model", "path", "code"), [(CreditNote, "creditnotes", "61"), (DebitNote, "debitnotes", "56")]
+)
+def test_a_note_references_its_invoice_with_the_reason_code(tenant, cafs, model, path, code):
+    invoice = finalized(tenant, make_draft(tenant.workspace))
+    note = make_finalized_note(model, invoice)
+
+    content, dte = get_dte(tenant, f"/{path}/{note.id}/xml/")
+
+    assert text(dte, "Documento/Encabezado/IdDoc/TipoDTE") == code
+    reference = dte.find(f"{SII}Documento/{SII}Referencia")
+    assert [reference.findtext(f"{SII}{name}") for name in ("TpoDocRef", "FolioRef", "CodRef")] == [
+        "33",
+        "1",
+        "3",
+    ]
+    assert text(dte, "Documento/Encabezado/Totales/MntTotal") == "5950"
+    verify_timbre(dte, cafs[int(code)])
+    verify_signature(content, Certificate.objects.get())
+
+
+def export_invoice(tenant) -> Invoice:
+    german = CustomerFactory(
+        workspace=tenant.workspace,
+        name="Müller Software GmbH",
+        country_id="DE",
+        currency_id="EUR",
+        tax_id="DE811569869",
+        address="Friedrichstraße 68, Berlin",
+    )
+    draft = invoice_create(
+        workspace=tenant.workspace,
+        test_mode=False,
+        customer=german,
+        document=DocumentType.objects.get(pk=110),
+        date=date(2026, 3, 31),
+        lines=[
+            {"name": "Lizenz", "amount": D("99.50"), "quantity": D(3)},
+            {"name": "Schulung", "amount": D("450.25"), "discount": D(10)},
+        ],
+        discount=D("20.00"),
+        discount_scheme="$",
+    )
+    return finalized(tenant, draft)
+
+
+def test_an_export_invoice_is_in_the_sales_currency(tenant, cafs):
+    invoice = export_invoice(tenant)
+
+    content, dte = get_dte(tenant, f"/invoices/{invoice.id}/xml/")
+
+    header = "Exportaciones/Encabezado"
+    assert text(dte, f"{header}/IdDoc/TipoDTE") == "110"
+    # Foreign buyers take the SII's RUT for buyers abroad; their own id goes apart.
+    assert text(dte, f"{header}/Receptor/RUTRecep") == "55555555-5"
+    assert text(dte, f"{header}/Receptor/Extranjero/NumId") == "DE811569869"
+    assert text(dte, f"{header}/Totales/TpoMoneda") == "EURO"
+    # 3 × 99,50 + 450,25 less 10% − 20,00 = 683,73 EUR, all exempt.
+    assert D(text(dte, f"{header}/Totales/MntTotal")) == D("683.73") == invoice.total
+    assert D(text(dte, f"{header}/Totales/MntExe")) == D("683.73")
+    assert text(dte, "Exportaciones/DscRcgGlobal/ValorDR") == "20"
+    verify_timbre(dte, cafs[110])
+    verify_signature(content, Certificate.objects.get())
+
+
+@pytest.mark.parametrize(
+    ("model", "path", "code"),
+    [(CreditNote, "creditnotes", "112"), (DebitNote, "debitnotes", "111")],
+)
+def test_an_export_note_is_an_export_dte(tenant, cafs, model, path, code):
+    invoice = export_invoice(tenant)
+    create = credit_note_create if model is CreditNote else debit_note_create
+    draft = create(
+        workspace=tenant.workspace,
+        test_mode=False,
+        invoice=invoice,
+        reason=3,
+        now=NOW,
+        date=date(2026, 4, 2),
+        description="Preisanpassung",
+        lines=[{"name": "Anpassung", "amount": D("50.00")}],
+    )
+    note = note_finalize(note=draft, now=NOW)
+
+    content, dte = get_dte(tenant, f"/{path}/{note.id}/xml/")
+
+    assert text(dte, "Exportaciones/Encabezado/IdDoc/TipoDTE") == code
+    assert text(dte, "Exportaciones/Referencia/TpoDocRef") == "110"
+    assert text(dte, "Exportaciones/Referencia/CodRef") == "3"
+    verify_timbre(dte, cafs[int(code)])
+    verify_signature(content, Certificate.objects.get())
+
+
+def test_a_loaded_certificate_signs_instead_of_a_sandbox_one(tenant, cafs):
+    key, certificate = self_signed("Andes SpA firma")
+    bundle = pkcs12.serialize_key_and_certificates(
+        b"andes", key, certificate, None, BestAvailableEncryption(b"secreto")
+    )
+    loaded = tenant.client.post(
+        "/certificates/",
+        {"pkcs12": base64.b64encode(bundle).decode(), "password": "secreto"},
+        format="json",
+    )
+    assert loaded.status_code == 201, loaded.json()
+    invoice = finalized(tenant, make_draft(tenant.workspace))
+
+    content, _ = get_dte(tenant, f"/invoices/{invoice.id}/xml/")
+
+    assert Certificate.objects.get().is_sandbox is False
+    verify_signature(content, Certificate.objects.get())
+
+
+def test_a_draft_has_no_dte(tenant, cafs):
+    draft = make_draft(tenant.workspace)
+
+    response = tenant.client.get(f"/invoices/{draft.id}/xml/")
+
+    assert response.status_code == 409
+    assert response.json()["code"] == "document_not_finalized"
+
+
+def test_a_folio_without_a_caf_has_no_dte(tenant):
+    make_issuer(tenant.workspace)
+    invoice = finalized(tenant, make_draft(tenant.workspace))
+
+    response = tenant.client.get(f"/invoices/{invoice.id}/xml/")
+
+    assert response.status_code == 409
+    assert response.json()["code"] == "timbre_unavailable"
+
+
+def test_a_boleta_has_no_dte_in_the_factura_schema(tenant, cafs):
+    invoice = finalized(tenant, make_draft(tenant.workspace, document=39))
+
+    response = tenant.client.get(f"/invoices/{invoice.id}/xml/")
+
+    assert response.status_code == 409
+    assert response.json()["code"] == "dte_type_unsupported"

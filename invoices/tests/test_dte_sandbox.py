@@ -1,0 +1,97 @@
+"""The sandbox agency checks a document's DTE as the SII does: schema (RSC), signature
+(RFR), then the timbre and that the DTE is the filed document."""
+
+import base64
+
+import pytest
+from lxml import etree
+
+from billing.services.certificates import certificate_for_signing
+from billing.tax_agency.sandbox import (
+    ACCEPTED_UPLOAD,
+    REJECTED_OTHER,
+    REJECTED_SCHEMA,
+    REJECTED_SIGNATURE,
+    validate,
+)
+from invoices.dte.build import document_id, dte_unsigned
+from invoices.dte.sign import sign
+from invoices.models import Invoice
+from invoices.services.filing import tax_document
+from invoices.tests.dte_helpers import SII, load_cafs
+from invoices.tests.pdf_helpers import make_draft, make_issuer
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def invoice(tenant) -> Invoice:
+    make_issuer(tenant.workspace)
+    load_cafs(tenant.workspace)
+    draft = make_draft(tenant.workspace)
+    assert tenant.client.post(f"/invoices/{draft.id}/finalize/").status_code == 200
+    return Invoice.objects.get(pk=draft.id)
+
+
+def checked(filed, invoice):
+    return validate(filed, now=invoice.finalized_at)
+
+
+def with_xml(filed, xml: bytes):
+    return {**filed, "xml": base64.b64encode(xml).decode()}
+
+
+def test_a_document_with_a_caf_is_filed_with_its_signed_dte_and_accepted(invoice):
+    filed = tax_document(invoice)
+
+    assert base64.b64decode(filed["xml"]).startswith(b"<?xml version='1.0' encoding='ISO-8859-1'")
+    assert checked(filed, invoice) == (ACCEPTED_UPLOAD, [])
+
+
+def test_a_dte_changed_after_signing_is_rejected_for_its_signature(invoice):
+    filed = tax_document(invoice)
+    xml = base64.b64decode(filed["xml"]).replace(b"<MntTotal>43742<", b"<MntTotal>43743<")
+
+    status, reasons = checked(with_xml(filed, xml), invoice)
+
+    assert status == REJECTED_SIGNATURE
+    assert [r["code"] for r in reasons] == ["dte_signature_invalid"]
+
+
+def test_a_dte_outside_the_schema_is_rejected_for_its_schema(invoice):
+    filed = tax_document(invoice)
+    xml = base64.b64decode(filed["xml"]).replace(b"<TipoDTE>33<", b"<TipoDTE>39<")
+
+    status, reasons = checked(with_xml(filed, xml), invoice)
+
+    assert status == REJECTED_SCHEMA
+    assert {r["code"] for r in reasons} == {"dte_schema_invalid"}
+    assert "TipoDTE" in reasons[0]["message"]
+
+
+def test_a_timbre_not_signed_by_the_caf_is_rejected(invoice):
+    dte = dte_unsigned(invoice, now=invoice.finalized_at)
+    frmt = dte.find(f".//{SII}FRMT")
+    frmt.text = base64.b64encode(b"\0" * 128).decode()
+    key = certificate_for_signing(
+        workspace=invoice.workspace, test_mode=False, now=invoice.finalized_at
+    )
+    xml = etree.tostring(
+        sign(dte, reference_id=document_id(invoice), key=key),
+        encoding="ISO-8859-1",
+        xml_declaration=True,
+    )
+
+    status, reasons = checked(with_xml(tax_document(invoice), xml), invoice)
+
+    assert status == REJECTED_OTHER
+    assert [r["code"] for r in reasons] == ["dte_timbre_invalid"]
+
+
+def test_a_dte_of_another_folio_is_rejected(invoice):
+    filed = {**tax_document(invoice), "folio": 2}
+
+    status, reasons = checked(filed, invoice)
+
+    assert status == REJECTED_OTHER
+    assert [(r["code"], r["field"]) for r in reasons] == [("dte_mismatch", "xml.folio")]
