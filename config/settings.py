@@ -52,6 +52,8 @@ INSTALLED_APPS = [
     "bulks",
     "webhooks",
     "metering",
+    # The project's own commands that read every app (manage.py monitor).
+    "config",
 ]
 
 MIDDLEWARE = [
