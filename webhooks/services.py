@@ -211,7 +211,15 @@ def events_fan_out(*, event_ids: Sequence[str], now: datetime) -> list[str]:
     unpublished = [event.id for event in events if event.published_at is None]
     if unpublished:
         Event.objects.filter(pk__in=unpublished).update(published_at=now)
-    return _first_open_of_pairs({(d.endpoint_id, d.object_id) for d in deliveries})
+    # Every active endpoint's pair, subscribed or not: a later event's delivery may be
+    # waiting for this event's publication even where this event itself is not sent.
+    return _first_open_of_pairs(
+        {
+            (endpoint.id, event.object_id)
+            for event in events
+            for endpoint in endpoints_by_tenant.get((event.workspace_id, event.test_mode), [])
+        }
+    )
 
 
 def _first_open_of_pairs(pairs: set[tuple[str, str]]) -> list[str]:
