@@ -1,15 +1,18 @@
 """Webhook delivery throughput with a real Celery worker, against a local receiver.
 
-    python bench/webhooks.py [--events 500] [--concurrency 1 4]
+    python bench/webhooks.py [--events 500] [--concurrency 1 4] [--json]
 
 Needs PostgreSQL and Redis (BENCH_DATABASE_URL, default a `billing_bench` database on
 127.0.0.1; BENCH_BROKER_URL, default redis://127.0.0.1:6379/13). Prints, for each worker
 concurrency: deliveries per second, the share of worker time spent outside the HTTP call
 (with one worker thread, wall time is worker time), and the ratio to a bare loop that
-POSTs the same bodies to the same receiver in this run.
+POSTs the same bodies to the same receiver in this run. With `--json`, one JSON line of
+the same figures instead. A run whose deliveries are not all done within `--timeout`
+seconds is reported as stalled, with how many were delivered.
 """
 
 import argparse
+import json
 import os
 import subprocess
 import sys
@@ -29,7 +32,10 @@ def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--events", type=int, default=500)
     parser.add_argument("--concurrency", type=int, nargs="+", default=[1, 4])
+    parser.add_argument("--timeout", type=float, default=120.0)
+    parser.add_argument("--json", action="store_true", help="print one JSON line of figures")
     args = parser.parse_args()
+    say = (lambda line: None) if args.json else print
     ensure_database(DATABASE_URL)
 
     import django
@@ -50,7 +56,8 @@ def main() -> None:
     from webhooks.services import payload_body
 
     workspace = workspace_create(name="Bench", country_code="CL")
-    print(f"events per run: {args.events}; broker {BROKER_URL}; database {DATABASE_URL}")
+    say(f"events per run: {args.events}; broker {BROKER_URL}; database {DATABASE_URL}")
+    runs = []
     with running_receiver() as receiver:
         endpoint = services.endpoint_create(
             workspace=workspace, test_mode=True, url=receiver.url, events=["*"]
@@ -100,11 +107,11 @@ def main() -> None:
             ids = [e.id for e in events]
             done = Delivery.objects.filter(event_id__in=ids, status=DeliveryStatus.SUCCEEDED)
             try:
-                deadline = time.monotonic() + 120
-                while done.count() < len(ids):
-                    if time.monotonic() > deadline:
-                        raise SystemExit(f"deliveries stalled; see {log.name}")
+                deadline = time.monotonic() + args.timeout
+                delivered = done.count()
+                while delivered < len(ids) and time.monotonic() < deadline:
                     time.sleep(0.05)
+                    delivered = done.count()
                 elapsed = time.perf_counter() - started
             finally:
                 worker.terminate()
@@ -112,12 +119,24 @@ def main() -> None:
             http_ms = DeliveryAttempt.objects.filter(delivery__event_id__in=ids).aggregate(
                 total=Sum("duration_ms")
             )["total"]
-            rate = len(ids) / elapsed
-            line = f"worker threads={concurrency}: {rate:7.1f} deliveries/s ({elapsed:.2f} s)"
+            run = {
+                "threads": concurrency,
+                "delivered": delivered,
+                "stalled": delivered < len(ids),
+                "seconds": round(elapsed, 3),
+                "deliveries_per_s": round(delivered / elapsed, 1),
+            }
+            line = (
+                f"worker threads={concurrency}: {run['deliveries_per_s']:7.1f} deliveries/s "
+                f"({elapsed:.2f} s)"
+            )
             if concurrency == 1:
-                outside = 1 - (http_ms / 1000) / elapsed
-                line += f"; time outside the HTTP call: {outside:.0%}"
-            print(line)
+                run["outside_http_share"] = round(1 - ((http_ms or 0) / 1000) / elapsed, 3)
+                line += f"; time outside the HTTP call: {run['outside_http_share']:.0%}"
+            if run["stalled"]:
+                line += f"; STALLED: {delivered}/{len(ids)} delivered, see {log.name}"
+            runs.append(run)
+            say(line)
 
         # Baseline: the same bodies POSTed in a bare loop, one at a time.
         started = time.perf_counter()
@@ -127,9 +146,17 @@ def main() -> None:
                     receiver.url, content=body, headers={"content-type": "application/json"}
                 )
         bare = len(bodies) / (time.perf_counter() - started)
-        print(f"bare httpx loop (1 client): {bare:7.1f} posts/s")
+        say(f"bare httpx loop (1 client): {bare:7.1f} posts/s")
+        for run in runs:
+            run["ratio_to_bare"] = round(run["deliveries_per_s"] / bare, 3)
+            say(f"worker threads={run['threads']}: {run['ratio_to_bare']:.0%} of the bare loop")
         del endpoint
-    print(f"(generated {timezone.now():%Y-%m-%d %H:%M} UTC)")
+    say(f"(generated {timezone.now():%Y-%m-%d %H:%M} UTC)")
+    if args.json:
+        figures = {"bench": "webhooks", "events": args.events, "bare_posts_per_s": round(bare, 1)}
+        print(json.dumps({**figures, "runs": runs}))
+    if any(run["stalled"] for run in runs):
+        raise SystemExit(1)
 
 
 if __name__ == "__main__":

@@ -6,14 +6,14 @@ failed once its retries run out. The HTTP call itself happens outside any transa
 """
 
 import random
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, TypedDict, Unpack
 
 from django.conf import settings
 from django.db import transaction
-from django.db.models import Q
+from django.db.models import Exists, OuterRef, Q
 
 from billing.db import relax_commit_durability
 from billing.encoders import json_bytes
@@ -163,44 +163,81 @@ def _subscribed(endpoint: WebhookEndpoint, event_type: str) -> bool:
     return ALL in endpoint.events or event_type in endpoint.events
 
 
-@transaction.atomic
 def event_fan_out(*, event_id: str, now: datetime) -> list[str]:
-    """Create one delivery per subscribed active endpoint; return what can be sent now.
+    """`events_fan_out` for one event."""
+    return events_fan_out(event_ids=[event_id], now=now)
 
-    Idempotent: a second run for the same event creates nothing new.
+
+@transaction.atomic
+def events_fan_out(*, event_ids: Sequence[str], now: datetime) -> list[str]:
+    """Create one delivery per event and subscribed active endpoint, in one insert; return
+    what can be sent now.
+
+    Idempotent: a second run for the same events creates nothing new.
     """
-    relax_commit_durability()  # lost on a crash, the sweep publishes the event again
-    event = Event.objects.select_for_update().filter(pk=event_id).first()
-    if event is None or event.type == PING:
+    relax_commit_durability()  # lost on a crash, the sweep publishes the events again
+    # Locked in id order, so two batches sharing events cannot deadlock.
+    events = [
+        event
+        for event in Event.objects.select_for_update().filter(pk__in=event_ids).order_by("pk")
+        if event.type != PING
+    ]
+    if not events:
         return []
-    endpoints = [
-        endpoint
-        for endpoint in WebhookEndpoint.objects.filter(
-            workspace_id=event.workspace_id, test_mode=event.test_mode, active=True
+    tenants = {(event.workspace_id, event.test_mode) for event in events}
+    tenant_filter = Q()
+    for workspace_id, test_mode in tenants:
+        tenant_filter |= Q(workspace_id=workspace_id, test_mode=test_mode)
+    endpoints_by_tenant: dict[tuple[str, bool], list[WebhookEndpoint]] = {}
+    for endpoint in WebhookEndpoint.objects.filter(tenant_filter, active=True).only(
+        "id", "workspace_id", "test_mode", "events"
+    ):
+        endpoints_by_tenant.setdefault((endpoint.workspace_id, endpoint.test_mode), []).append(
+            endpoint
         )
+    deliveries = [
+        Delivery(
+            endpoint=endpoint,
+            event=event,
+            object_id=event.object_id,
+            sequence=event.sequence,
+            next_attempt_at=now,
+        )
+        for event in events
+        for endpoint in endpoints_by_tenant.get((event.workspace_id, event.test_mode), [])
         if _subscribed(endpoint, event.type)
     ]
-    Delivery.objects.bulk_create(
-        [
-            Delivery(
-                endpoint=endpoint,
-                event=event,
-                object_id=event.object_id,
-                sequence=event.sequence,
-                next_attempt_at=now,
-            )
-            for endpoint in endpoints
-        ],
-        ignore_conflicts=True,  # a re-run for the same event adds nothing
+    Delivery.objects.bulk_create(deliveries, ignore_conflicts=True)  # a re-run adds nothing
+    unpublished = [event.id for event in events if event.published_at is None]
+    if unpublished:
+        Event.objects.filter(pk__in=unpublished).update(published_at=now)
+    # Every active endpoint's pair, subscribed or not: a later event's delivery may be
+    # waiting for this event's publication even where this event itself is not sent.
+    return _first_open_of_pairs(
+        {
+            (endpoint.id, event.object_id)
+            for event in events
+            for endpoint in endpoints_by_tenant.get((event.workspace_id, event.test_mode), [])
+        }
     )
-    if event.published_at is None:
-        event.published_at = now
-        event.save(update_fields=["published_at"])
-    return [
-        delivery_id
-        for endpoint in endpoints
-        for delivery_id in first_open_deliveries(endpoint=endpoint, object_id=event.object_id)
-    ]
+
+
+def _first_open_of_pairs(pairs: set[tuple[str, str]]) -> list[str]:
+    """For each (endpoint, object) pair, the earliest delivery still open, in one query."""
+    if not pairs:
+        return []
+    open_deliveries = Delivery.objects.filter(
+        endpoint_id__in={endpoint_id for endpoint_id, _ in pairs},
+        object_id__in={object_id for _, object_id in pairs},
+        status__in=OPEN_STATUSES,
+    ).order_by("sequence")
+    first_by_pair: dict[tuple[str, str], str] = {}
+    for delivery_id, endpoint_id, object_id in open_deliveries.values_list(
+        "id", "endpoint_id", "object_id"
+    ):
+        if (endpoint_id, object_id) in pairs:
+            first_by_pair.setdefault((endpoint_id, object_id), delivery_id)
+    return list(first_by_pair.values())
 
 
 def first_open_deliveries(*, endpoint: WebhookEndpoint, object_id: str | None = None) -> list[str]:
@@ -219,6 +256,8 @@ def first_open_deliveries(*, endpoint: WebhookEndpoint, object_id: str | None = 
 @dataclass(frozen=True)
 class OutgoingRequest:
     delivery_id: str
+    endpoint_id: str
+    object_id: str
     attempt: int
     url: str
     test_mode: bool
@@ -226,24 +265,25 @@ class OutgoingRequest:
     headers: dict[str, str]
 
 
-def _is_blocked(delivery: Delivery) -> bool:
-    """An earlier event of the same object has not left for this endpoint yet."""
-    earlier_open = Delivery.objects.filter(
-        endpoint_id=delivery.endpoint_id,
-        object_id=delivery.object_id,
-        sequence__lt=delivery.sequence,
-        status__in=OPEN_STATUSES,
-    ).exists()
-    if earlier_open:
-        return True
-    event = delivery.event
-    return Event.objects.filter(
-        workspace_id=event.workspace_id,
-        test_mode=event.test_mode,
-        object_id=event.object_id,
-        sequence__lt=event.sequence,
-        published_at__isnull=True,
-    ).exists()
+def _blocked() -> Q:
+    """An earlier event of the same object has not left for this endpoint yet (its
+    delivery is open, or it was not even fanned out)."""
+    return Exists(
+        Delivery.objects.filter(
+            endpoint_id=OuterRef("endpoint_id"),
+            object_id=OuterRef("object_id"),
+            sequence__lt=OuterRef("sequence"),
+            status__in=OPEN_STATUSES,
+        )
+    ) | Exists(
+        Event.objects.filter(
+            workspace_id=OuterRef("event__workspace_id"),
+            test_mode=OuterRef("event__test_mode"),
+            object_id=OuterRef("object_id"),
+            sequence__lt=OuterRef("sequence"),
+            published_at__isnull=True,
+        )
+    )
 
 
 def payload_body(event: Event) -> str:
@@ -274,6 +314,7 @@ def delivery_start(*, delivery_id: str, now: datetime) -> OutgoingRequest | None
     delivery = (
         Delivery.objects.select_for_update(skip_locked=True, of=("self",))
         .select_related("endpoint", "event")
+        .annotate(blocked=_blocked())
         .filter(pk=delivery_id)
         .first()
     )
@@ -286,7 +327,7 @@ def delivery_start(*, delivery_id: str, now: datetime) -> OutgoingRequest | None
     if delivery.next_attempt_at and delivery.next_attempt_at > now:
         return None
     endpoint = delivery.endpoint
-    if not endpoint.active or _is_blocked(delivery):
+    if not endpoint.active or delivery.blocked:
         return None
     delivery.status = DeliveryStatus.SENDING
     delivery.attempts += 1
@@ -303,6 +344,8 @@ def delivery_start(*, delivery_id: str, now: datetime) -> OutgoingRequest | None
     body = payload_body(delivery.event)
     return OutgoingRequest(
         delivery_id=delivery.id,
+        endpoint_id=endpoint.id,
+        object_id=delivery.object_id,
         attempt=delivery.attempts,
         url=endpoint.url,
         test_mode=endpoint.test_mode,
@@ -357,51 +400,35 @@ def delivery_finish(
 ) -> AttemptOutcome:
     # Lost on a crash, the delivery is simply sent again (receivers dedupe on webhook-id).
     relax_commit_durability()
+    if result.succeeded:
+        return _record_success(request=request, result=result, now=now)
     delivery = Delivery.objects.select_for_update().get(pk=request.delivery_id)
     if delivery.status != DeliveryStatus.SENDING or delivery.attempts != request.attempt:
         # The lease ran out and another attempt took over; its outcome is the one kept.
         return AttemptOutcome(send_now=[], retry_at=None)
-    DeliveryAttempt.objects.create(
-        delivery=delivery,
-        number=request.attempt,
-        attempted_at=now,
-        status_code=result.status_code,
-        duration_ms=result.duration_ms,
-        error=result.error[:500],
-        response_body=result.response_body[:1000],
-    )
+    _log_attempt(request=request, result=result, now=now)
     delivery.last_status_code = result.status_code
     delivery.lease_expires_at = None
     retry_at = None
-    if result.succeeded:
-        delivery.status = DeliveryStatus.SUCCEEDED
+    endpoint = WebhookEndpoint.objects.select_for_update().get(pk=delivery.endpoint_id)
+    endpoint.consecutive_failures += 1
+    endpoint.save(update_fields=["consecutive_failures", "updated_at"])
+    delay = retry_delay(request.attempt, result.retry_after)
+    if result.status_code == 410:
+        delivery.status = DeliveryStatus.PENDING
+        delivery.next_attempt_at = now
+        _disable(endpoint, "The receiver answered 410 Gone.")
+    elif delay is None:
+        delivery.status = DeliveryStatus.FAILED
         delivery.next_attempt_at = None
-        # Touch (and lock) the endpoint row only when a failure streak ends: every delivery
-        # to an endpoint would otherwise queue on that one row.
-        WebhookEndpoint.objects.filter(pk=delivery.endpoint_id, consecutive_failures__gt=0).update(
-            consecutive_failures=0, updated_at=now
+        _disable(
+            endpoint,
+            f"Delivery {delivery.id} failed after {request.attempt} attempts "
+            f"(last: {result.status_code or result.error}).",
         )
-        endpoint = WebhookEndpoint.objects.only("active").get(pk=delivery.endpoint_id)
     else:
-        endpoint = WebhookEndpoint.objects.select_for_update().get(pk=delivery.endpoint_id)
-        endpoint.consecutive_failures += 1
-        endpoint.save(update_fields=["consecutive_failures", "updated_at"])
-        delay = retry_delay(request.attempt, result.retry_after)
-        if result.status_code == 410:
-            delivery.status = DeliveryStatus.PENDING
-            delivery.next_attempt_at = now
-            _disable(endpoint, "The receiver answered 410 Gone.")
-        elif delay is None:
-            delivery.status = DeliveryStatus.FAILED
-            delivery.next_attempt_at = None
-            _disable(
-                endpoint,
-                f"Delivery {delivery.id} failed after {request.attempt} attempts "
-                f"(last: {result.status_code or result.error}).",
-            )
-        else:
-            delivery.status = DeliveryStatus.PENDING
-            retry_at = delivery.next_attempt_at = now + delay
+        delivery.status = DeliveryStatus.PENDING
+        retry_at = delivery.next_attempt_at = now + delay
     delivery.save(
         update_fields=[
             "status",
@@ -412,9 +439,49 @@ def delivery_finish(
         ]
     )
     send_now = []
-    if delivery.status in (DeliveryStatus.SUCCEEDED, DeliveryStatus.FAILED) and endpoint.active:
+    if delivery.status == DeliveryStatus.FAILED and endpoint.active:
         send_now = first_open_deliveries(endpoint=endpoint, object_id=delivery.object_id)
     return AttemptOutcome(send_now=send_now, retry_at=retry_at)
+
+
+def _log_attempt(*, request: OutgoingRequest, result: AttemptResult, now: datetime) -> None:
+    DeliveryAttempt.objects.create(
+        delivery_id=request.delivery_id,
+        number=request.attempt,
+        attempted_at=now,
+        status_code=result.status_code,
+        duration_ms=result.duration_ms,
+        error=result.error[:500],
+        response_body=result.response_body[:1000],
+    )
+
+
+def _record_success(
+    *, request: OutgoingRequest, result: AttemptResult, now: datetime
+) -> AttemptOutcome:
+    """The common case in a few statements: no row is read before it is written."""
+    # The UPDATE's condition is the lease check: no row means the lease ran out and
+    # another attempt took over, and that attempt's outcome is the one kept.
+    recorded = Delivery.objects.filter(
+        pk=request.delivery_id, status=DeliveryStatus.SENDING, attempts=request.attempt
+    ).update(
+        status=DeliveryStatus.SUCCEEDED,
+        next_attempt_at=None,
+        lease_expires_at=None,
+        last_status_code=result.status_code,
+        updated_at=now,
+    )
+    if not recorded:
+        return AttemptOutcome(send_now=[], retry_at=None)
+    _log_attempt(request=request, result=result, now=now)
+    # Touch (and lock) the endpoint row only when a failure streak ends: every delivery
+    # to an endpoint would otherwise queue on that one row.
+    WebhookEndpoint.objects.filter(pk=request.endpoint_id, consecutive_failures__gt=0).update(
+        consecutive_failures=0, updated_at=now
+    )
+    # Whether the endpoint is still active is checked when the next delivery starts.
+    send_now = _first_open_of_pairs({(request.endpoint_id, request.object_id)})
+    return AttemptOutcome(send_now=send_now, retry_at=None)
 
 
 def delivery_attempt(

@@ -304,3 +304,20 @@ def test_a_later_event_waits_for_the_earlier_one_of_the_same_object(test_tenant)
 
         sequences = [json.loads(r.body)["sequence"] for r in receiver.received]
         assert sequences == [1, 1, 2]
+
+
+def test_publishing_an_earlier_event_an_endpoint_skips_lets_the_later_one_go(test_tenant):
+    # The creation gets no delivery to this endpoint, yet its publication is what the
+    # update's delivery waits for: publishing it must hand the update on, not leave it
+    # to the next sweep.
+    with running_receiver() as receiver:
+        make_endpoint(test_tenant, receiver.url, events=["customer.updated"])
+        customer, created = record_customer_event(test_tenant)
+        customer_update(customer=customer, name="Renamed")
+        updated = Event.objects.get(object_id=customer.id, type="customer.updated")
+        [update_delivery] = services.event_fan_out(event_id=updated.id, now=timezone.now())
+        assert attempt(update_delivery) is None  # the creation has not been published
+
+        assert services.event_fan_out(event_id=created.id, now=timezone.now()) == [update_delivery]
+        attempt(update_delivery)
+        assert [json.loads(r.body)["sequence"] for r in receiver.received] == [2]
