@@ -157,6 +157,10 @@ REST_FRAMEWORK = {
     "TEST_REQUEST_DEFAULT_FORMAT": "json",
 }
 
+# How long a read may take an API key's user and workspaces from the cache instead of the
+# database (billing/auth_cache.py); revoking the key forgets them at once. 0 turns it off.
+API_KEY_CACHE_SECONDS = env.int("API_KEY_CACHE_SECONDS", default=5)
+
 # Failed authentications (bad API keys, JWTs, passwords) one client address may make
 # before it gets 429 for the rest of the window (billing/auth.py).
 AUTH_FAILURE_RATE = env.str("AUTH_FAILURE_RATE", default="10/min")
