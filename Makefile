@@ -21,13 +21,14 @@ PYTHON311 := $(shell \
 		$$p -c 'import sys; sys.exit(sys.version_info[:2] != (3, 11))' 2>/dev/null && { echo $$p; break; }; \
 	done)
 
-.PHONY: help install run test lint clean
+.PHONY: help install run test lint bench clean
 
 help:
 	@echo "make install  create $(VENV) (Python 3.11) and install the project with its dev tools"
 	@echo "make run      migrate, create the Demo workspace and a token, start web + worker + beat"
 	@echo "make test     run pytest (extra arguments: make test PYTEST_ARGS='-k customers -x')"
 	@echo "make lint     ruff, ruff format --check, mypy, makemigrations --check, OpenAPI validation"
+	@echo "make bench    every benchmark in bench/ at a small size, then one table (needs PostgreSQL)"
 
 install: $(STAMP)
 
@@ -105,6 +106,13 @@ lint: install
 	check "openapi --validate"    $(PY) manage.py spectacular --validate --fail-on-warn --file var/openapi.json ; \
 	if [ -n "$$failed" ]; then echo "make lint: FAILED:$$failed" >&2; exit 1; fi; \
 	echo "make lint: all checks passed"
+
+# Every benchmark at a small size and one table of figure, same-run baseline, ratio and
+# goal (bench/run_all.py; BENCH_ARGS='--only read cycle' runs some). They need PostgreSQL
+# (BENCH_DATABASE_URL) and, for webhooks, Redis (BENCH_BROKER_URL).
+BENCH_ARGS ?=
+bench: install
+	$(PY) bench/run_all.py $(BENCH_ARGS)
 
 clean:
 	rm -rf $(VENV) .mypy_cache .ruff_cache .pytest_cache *.egg-info

@@ -143,6 +143,7 @@ def main() -> None:
     parser.add_argument("--subscriptions", type=int, default=10_000)
     parser.add_argument("--batch", type=int, default=500)
     parser.add_argument("--profile", action="store_true")
+    parser.add_argument("--json", action="store_true", help="end with one JSON line of the figures")
     args = parser.parse_args()
     ensure_database(DATABASE_URL)
 
@@ -186,6 +187,14 @@ def main() -> None:
         pstats.Stats(profiler, stream=out).sort_stats("cumulative").print_stats(45)
         print(out.getvalue())
     print(f"(generated {timezone.now():%Y-%m-%d %H:%M} UTC)")
+    if args.json:
+        print(json.dumps({
+            "bench": "cycle", "figure": f"billing cycle, N={args.subscriptions}, invoices/s",
+            "value": round(rate, 1), "baseline": round(args.subscriptions / raw, 1),
+            "baseline_name": "raw COPY of the same rows", "ratio": round(raw / elapsed, 3),
+            "goal": ">= 1000/s and ratio >= 0.33 (<= 3x COPY)",
+            "met": rate >= 1000 and raw / elapsed >= 1 / 3,
+        }))  # fmt: skip
 
 
 if __name__ == "__main__":

@@ -15,6 +15,7 @@ so they cost a finalize nothing here, as with a real broker.
 """
 
 import argparse
+import json
 import sys
 import tempfile
 import threading
@@ -73,6 +74,7 @@ def main() -> None:
     parser.add_argument("--invoices", type=int, default=300, help="finalized per client count")
     parser.add_argument("--clients", type=int, nargs="+", default=[1, 2, 4])
     parser.add_argument("--renders", type=int, default=20)
+    parser.add_argument("--json", action="store_true", help="end with one JSON line of the figures")
     args = parser.parse_args()
     ensure_database(DATABASE_URL)
 
@@ -96,6 +98,7 @@ def main() -> None:
     ]
     print(f"database {DATABASE_URL}; {LINES_PER_INVOICE} lines per invoice")
 
+    rates: dict[int, float] = {}
     for clients in args.clients:
         workspace = workspace_create(name=f"Bench {clients}", country_code="CL")
         workspace.tax_id, workspace.address = "76.086.428-5", "Av. Providencia 1234"
@@ -130,6 +133,7 @@ def main() -> None:
             if number is not None
         )
         assert numbers == list(range(1, args.invoices + 1)), "numbers are not 1..N"
+        rates[clients] = args.invoices / elapsed
         print(
             f"clients={clients}: {args.invoices / elapsed:7.1f} invoices finalized/s "
             f"({args.invoices} in {elapsed:.2f} s; numbers 1..{args.invoices}, no gap)"
@@ -156,6 +160,16 @@ def main() -> None:
         f"ratio {median(ours) / median(bare):.2f}"
     )
     print(f"(generated {timezone.now():%Y-%m-%d %H:%M} UTC)")
+    if args.json:
+        print(json.dumps({
+            "bench": "finalize",
+            "figure": f"finalize, {args.clients[0]} client(s), invoices/s",
+            "value": round(rates[args.clients[0]], 1), "baseline": None,
+            "baseline_name": "", "ratio": None, "goal": ">= 100/s on 1 client",
+            "met": args.clients[0] == 1 and rates[1] >= 100,
+            "rates_by_clients": rates,
+            "pdf_ratio_to_bare_weasyprint": round(median(ours) / median(bare), 3),
+        }))  # fmt: skip
 
 
 if __name__ == "__main__":

@@ -12,6 +12,7 @@ shaped like the event table (its columns and indexes) in this run, and the ratio
 """
 
 import argparse
+import json
 import os
 import random
 import socket
@@ -142,6 +143,7 @@ def main() -> None:
     parser.add_argument("--clients", type=int, default=4)
     parser.add_argument("--workers", type=int, default=3)
     parser.add_argument("--full", action="store_true", help="300 requests (300,000 events)")
+    parser.add_argument("--json", action="store_true", help="end with one JSON line of the figures")
     args = parser.parse_args()
     requests = 300 if args.full else args.requests
     ensure_database(DATABASE_URL)
@@ -192,6 +194,13 @@ def main() -> None:
     print(
         f"Ratio (events sent per s over COPY rows per s): {(sent / elapsed) / (stored / copy):.0%}"
     )
+    if args.json:
+        print(json.dumps({
+            "bench": "ingest", "figure": "usage events ingested over HTTP, events/s sent",
+            "value": round(sent / elapsed), "baseline": round(stored / copy),
+            "baseline_name": "bare COPY of the stored rows, rows/s",
+            "ratio": round((sent / elapsed) / (stored / copy), 3), "goal": "", "met": None,
+        }))  # fmt: skip
 
 
 if __name__ == "__main__":

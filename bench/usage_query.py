@@ -12,6 +12,7 @@ billing cycle runs per meter. `--full` runs the issue's size: 10 million events 
 """
 
 import argparse
+import json
 import random
 import statistics
 import sys
@@ -51,6 +52,7 @@ def main() -> None:
     parser.add_argument("--customers", type=int, default=1000)
     parser.add_argument("--windows", type=int, default=1000)
     parser.add_argument("--full", action="store_true")
+    parser.add_argument("--json", action="store_true", help="end with one JSON line of the figures")
     args = parser.parse_args()
     events, windows = (10_000_000, 10_000) if args.full else (args.events, args.windows)
     customers = max(args.customers, windows)
@@ -88,6 +90,14 @@ def main() -> None:
     elapsed = time.perf_counter() - started
     print(f"One billing cycle: {windows:,} customer-months in one query: {elapsed * 1000:.0f} ms "
           f"({sum(values.values()):,} tokens)")  # fmt: skip
+    if args.json:
+        print(json.dumps({
+            "bench": "usage_query",
+            "figure": f"usage of {windows:,} customer-months, one query, ms",
+            "value": round(elapsed * 1000, 1), "baseline": None, "baseline_name": "",
+            "ratio": None, "goal": "", "met": None,
+            "customer_month_median_ms": round(statistics.median(timings) * 1000, 2),
+        }))  # fmt: skip
 
 
 if __name__ == "__main__":

@@ -6,6 +6,7 @@ from django.db.models import QuerySet
 from django.http import HttpRequest
 from django.utils import timezone
 
+from billing.auth_cache import api_keys_forget
 from billing.models import (
     ApiToken,
     Comuna,
@@ -140,7 +141,9 @@ class ApiTokenAdmin(admin.ModelAdmin):
 
     @admin.action(description="Revoke")
     def revoke(self, request: HttpRequest, queryset: QuerySet[ApiToken]) -> None:
-        queryset.filter(revoked_at__isnull=True).update(revoked_at=timezone.now())
+        active = queryset.filter(revoked_at__isnull=True)
+        api_keys_forget(active.values_list("key_hash", flat=True))
+        active.update(revoked_at=timezone.now())
 
 
 @admin.register(Event)

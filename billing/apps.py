@@ -7,6 +7,9 @@ class BillingConfig(AppConfig):
 
     def ready(self) -> None:
         # Registers the OpenAPI security schemes for our authentication classes, and the
-        # deploy check on the signing keys.
-        from billing import secrets_check  # noqa: F401
+        # deploy check on the signing keys, and what forgets a cached API key's caller.
+        from billing import (
+            auth_cache,  # noqa: F401
+            secrets_check,  # noqa: F401
+        )
         from billing.api import schema  # noqa: F401

@@ -8,10 +8,12 @@ from django.conf import settings
 from django.contrib.auth.models import AbstractBaseUser
 from django.core.cache import cache
 from rest_framework import authentication, exceptions
+from rest_framework.permissions import SAFE_METHODS
 from rest_framework.request import Request
 from rest_framework.throttling import BaseThrottle
 from rest_framework_simplejwt.authentication import JWTAuthentication
 
+from billing.auth_cache import CachedCaller, caller_cache_key
 from billing.models import ApiToken
 from billing.services.jwt_sessions import SESSION_CLAIM, jwt_session_is_open
 from billing.services.workspaces import hash_token_key
@@ -32,10 +34,14 @@ def _failure_window(request: Request) -> tuple[str, int, int]:
     return f"auth-failures:{address}:{now // seconds}", limit, seconds - now % seconds
 
 
-def refuse_after_too_many_failures(request: Request) -> None:
+def refuse_after_too_many_failures(request: Request, *, also_read: str = "") -> Any:
+    """Raise Throttled once the address failed too often; the cached value of `also_read`,
+    read in the same round trip to the cache."""
     key, limit, wait = _failure_window(request)
-    if cache.get(key, 0) >= limit:
+    found = cache.get_many([key, also_read] if also_read else [key])
+    if found.get(key, 0) >= limit:
         raise exceptions.Throttled(wait, detail="Too many failed authentication attempts.")
+    return found.get(also_read)
 
 
 def record_authentication_failure(request: Request) -> None:
@@ -59,17 +65,28 @@ class ApiTokenAuthentication(authentication.BaseAuthentication):
         parts = authentication.get_authorization_header(request).split()
         if not parts or parts[0].decode(errors="replace").lower() != self.keyword:
             return None
-        refuse_after_too_many_failures(request)
         if len(parts) != 2:
+            refuse_after_too_many_failures(request)
             raise _failed(request, "Invalid token header: use `Authorization: Token <key>`.")
-        key = parts[1].decode(errors="replace")
+        key_hash = hash_token_key(parts[1].decode(errors="replace"))
+        # A read may take the caller from the cache (billing.auth_cache); a write reads it.
+        reads = request.method in SAFE_METHODS and settings.API_KEY_CACHE_SECONDS > 0
+        cached = refuse_after_too_many_failures(
+            request, also_read=caller_cache_key(key_hash) if reads else ""
+        )
+        if isinstance(cached, CachedCaller):
+            request.cached_caller = cached  # type: ignore[attr-defined]
+            return cached.user, cached.token
         token = (
             ApiToken.objects.select_related("user")
-            .filter(key_hash=hash_token_key(key), revoked_at__isnull=True)
+            .filter(key_hash=key_hash, revoked_at__isnull=True)
             .first()
         )
         if token is None or not token.user.is_active:
             raise _failed(request, "Invalid or revoked token.")
+        if reads:
+            # Stored once the workspace is known (billing.tenancy).
+            request.cached_caller = CachedCaller(user=token.user, token=token)  # type: ignore[attr-defined]
         return token.user, token
 
     def authenticate_header(self, request: Request) -> str:

@@ -4,6 +4,7 @@ Each app's `representations.py` builds its objects' output on these; the API res
 with them and events carry them (`snapshot`), so services never import `api/`."""
 
 import base64
+import copy
 import json
 from decimal import Decimal
 from typing import Any, cast
@@ -101,7 +102,34 @@ class MetadataField(serializers.DictField):
         return value
 
 
-class StrictFieldsMixin:
+class FieldsBuiltOnceMixin:
+    """A serializer whose fields are built once per class, not on every instance.
+
+    DRF builds a ModelSerializer's fields from the model on each instance (reading the
+    model's options, mapping every column), which costs more than serializing an object.
+    The fields depend on the class alone (no serializer here overrides `get_fields`), so
+    the first instance builds them and later ones take copies: a plain field is copied
+    shallowly (binding it to its serializer sets attributes on the copy only), one that
+    holds other fields (a nested serializer, a list or dict field's child) deeply, as
+    DRF does, since its children are bound to it."""
+
+    def get_fields(self) -> dict[str, Any]:
+        cls = type(self)
+        built = cls.__dict__.get("_fields_built_once")
+        if built is None:
+            built = super().get_fields()  # type: ignore[misc]
+            cls._fields_built_once = built  # type: ignore[attr-defined]
+        return {name: _field_copy(field) for name, field in built.items()}
+
+
+def _field_copy(field: serializers.Field) -> serializers.Field:
+    holds_fields = isinstance(field, serializers.BaseSerializer) or any(
+        hasattr(field, name) for name in ("child", "child_relation")
+    )
+    return copy.deepcopy(field) if holds_fields else copy.copy(field)
+
+
+class StrictFieldsMixin(FieldsBuiltOnceMixin):
     """Unknown body fields are a 400, as in Stripe, so a typo is never silently dropped."""
 
     def to_internal_value(self, data: Any) -> Any:

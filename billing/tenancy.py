@@ -5,6 +5,7 @@ from typing import Any
 from rest_framework import exceptions, permissions
 from rest_framework.request import Request
 
+from billing.auth_cache import CachedCaller, caller_remember
 from billing.models import Workspace
 
 WORKSPACE_HEADER = "x-simple-workspace"
@@ -48,13 +49,19 @@ class IsWorkspaceMember(permissions.BasePermission):
         if not workspace_id:
             raise WorkspaceRequired()
         test_mode = parse_test_mode(request.headers.get(TEST_MODE_HEADER))
-        workspace = (
-            Workspace.objects.filter(id=workspace_id, memberships__user=request.user).first()
-            if "\x00" not in workspace_id  # names no workspace, and PostgreSQL refuses it
-            else None
-        )
+        caller: CachedCaller | None = getattr(request, "cached_caller", None)
+        workspace = caller.workspaces.get(workspace_id) if caller else None
         if workspace is None:
-            raise WorkspaceForbidden()
+            workspace = (
+                Workspace.objects.filter(id=workspace_id, memberships__user=request.user).first()
+                if "\x00" not in workspace_id  # names no workspace, and PostgreSQL refuses it
+                else None
+            )
+            if workspace is None:
+                raise WorkspaceForbidden()
+            if caller is not None:
+                caller.workspaces[workspace_id] = workspace
+                caller_remember(caller)
         request.workspace = workspace  # type: ignore[attr-defined]
         request.test_mode = test_mode  # type: ignore[attr-defined]
         return True

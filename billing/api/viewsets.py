@@ -202,6 +202,13 @@ class TenantViewSet(TransactionalAPIView, viewsets.GenericViewSet):
         expanded = expand_requested(self.request) & set(self.expandable())
         return queryset.select_related(*sorted(expanded)) if expanded else queryset
 
+    def filter_queryset(self, queryset: QuerySet) -> QuerySet:
+        # Filters, search and ordering narrow lists. A detail route names its object by
+        # id; building the filter form for it cost more than reading the object.
+        if self.detail:
+            return queryset
+        return super().filter_queryset(queryset)
+
     def tenant_now(self) -> datetime:
         """What time it is for this workspace and mode (the test clock in test mode once
         one is set): the `now` every service call of a view receives."""

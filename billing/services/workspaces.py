@@ -8,6 +8,7 @@ from django.contrib.auth import get_user_model
 from django.contrib.auth.models import User
 from django.db import transaction
 
+from billing.auth_cache import api_keys_forget
 from billing.errors import InvalidInput
 from billing.models import ApiToken, Comuna, Country, Membership, Workspace
 from billing.tax_ids import InvalidTaxId, normalize_tax_id
@@ -26,7 +27,9 @@ class IssuedToken:
 @transaction.atomic
 def api_token_issue(*, user: User, now: datetime) -> IssuedToken:
     """Issue a new API key for `user`, revoking the active one (one active per user)."""
-    ApiToken.objects.filter(user=user, revoked_at__isnull=True).update(revoked_at=now)
+    active = ApiToken.objects.filter(user=user, revoked_at__isnull=True)
+    api_keys_forget(active.values_list("key_hash", flat=True))
+    active.update(revoked_at=now)
     key = secrets.token_hex(20)
     token = ApiToken.objects.create(user=user, key_hash=hash_token_key(key), key_prefix=key[:8])
     return IssuedToken(token=token, key=key)

@@ -1,0 +1,100 @@
+"""Every benchmark at a small size, then one table: `make bench`.
+
+    python bench/run_all.py [--only read cycle ...] [--markdown]
+
+Runs each script of bench/ as its own process with `--json` (each ends its output with
+one JSON line of its figures) and prints, per benchmark, the figure, its baseline from
+the same run, their ratio and the goal. A script that fails is a row saying so, and the
+run goes on; the exit status is 1 if any failed. The sizes are small so the whole run
+takes a few minutes on two cores; each script takes larger ones on its own command line.
+"""
+
+import argparse
+import json
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+
+SCRIPTS: dict[str, list[str]] = {
+    "read": ["--requests", "1000"],
+    "cycle": ["--subscriptions", "1000"],
+    "finalize": ["--invoices", "100", "--clients", "1", "4", "--renders", "5"],
+    "webhooks": ["--events", "100", "--concurrency", "1", "4"],
+    "ingest": ["--requests", "20", "--clients", "2", "--workers", "2"],
+    "usage_query": ["--events", "100000", "--customers", "1000", "--windows", "1000"],
+}
+TIMEOUT_SECONDS = 900
+
+
+def run(name: str) -> dict:
+    command = [sys.executable, str(ROOT / "bench" / f"{name}.py"), *SCRIPTS[name], "--json"]
+    began = time.perf_counter()
+    try:
+        done = subprocess.run(
+            command, cwd=ROOT, capture_output=True, text=True, timeout=TIMEOUT_SECONDS
+        )
+    except subprocess.TimeoutExpired:
+        return {"bench": name, "error": f"no answer within {TIMEOUT_SECONDS} s"}
+    seconds = time.perf_counter() - began
+    for line in reversed(done.stdout.splitlines()):
+        if line.startswith("{"):
+            result: dict = json.loads(line)
+            result["seconds"] = round(seconds, 1)
+            return result
+    tail = (done.stderr or done.stdout).strip().splitlines()[-3:]
+    return {"bench": name, "error": f"exit {done.returncode}: " + " / ".join(tail)}
+
+
+def _number(value: float | None) -> str:
+    if value is None:
+        return "—"
+    return f"{value:,.0f}" if abs(value) >= 100 else f"{value:,.2f}"
+
+
+def table(results: list[dict], markdown: bool) -> str:
+    head = ["bench", "figure", "value", "baseline (same run)", "ratio", "goal", "met"]
+    rows = []
+    for r in results:
+        if "error" in r:
+            rows.append([r["bench"], "FAILED: " + r["error"][:160], "", "", "", "", ""])
+            continue
+        baseline = _number(r.get("baseline"))
+        if r.get("baseline_name"):
+            baseline += f" ({r['baseline_name']})"
+        met = {True: "yes", False: "no", None: "—"}[r.get("met")]
+        ratio = r.get("ratio")
+        rows.append([
+            r["bench"], r["figure"], _number(r["value"]), baseline,
+            "—" if ratio is None else f"{ratio:.2f}", r.get("goal") or "—", met,
+        ])  # fmt: skip
+    if markdown:
+        lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
+        lines += ["| " + " | ".join(row) + " |" for row in rows]
+        return "\n".join(lines)
+    widths = [max(len(str(row[i])) for row in [head, *rows]) for i in range(len(head))]
+    return "\n".join(
+        "  ".join(str(cell).ljust(width) for cell, width in zip(row, widths, strict=True))
+        for row in [head, *rows]
+    )
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--only", nargs="+", choices=list(SCRIPTS), default=list(SCRIPTS))
+    parser.add_argument("--markdown", action="store_true", help="the table as Markdown")
+    args = parser.parse_args()
+    results = []
+    for name in args.only:
+        print(f"running bench/{name}.py {' '.join(SCRIPTS[name])} ...", flush=True)
+        results.append(run(name))
+    print(f"\n{os.cpu_count()} cores; {time.strftime('%Y-%m-%d %H:%M', time.gmtime())} UTC")
+    print(table(results, args.markdown))
+    sys.exit(1 if any("error" in r for r in results) else 0)
+
+
+if __name__ == "__main__":
+    main()
