@@ -1,6 +1,7 @@
 """Invoice reads: querysets with what their representations read, in a fixed number of
 queries, and the amounts derived from several documents (amount due, customer sales)."""
 
+import functools
 from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
@@ -154,8 +155,13 @@ def invoice_queryset() -> QuerySet[Invoice]:
     )
 
 
+@functools.cache
 def invoice_reads_annotations() -> dict[str, Expression]:
-    """What an invoice's representation reads besides its row and lines, for one query."""
+    """What an invoice's representation reads besides its row and lines, for one query.
+
+    Built once: the expressions depend on no invoice (they correlate with the row), and
+    building them costs a finalize more than running them. Only read after the apps are
+    ready, when payments has registered its reads."""
     return {
         "amount_due": invoice_amount_due_expression(),
         "payments_json": invoice_payment_reads().listed(),
