@@ -16,6 +16,7 @@ from django.test.utils import CaptureQueriesContext
 
 from billing.encoders import JSONEncoder
 from billing.models import Event
+from customers.models import Customer
 from tests.factories import CustomerFactory
 
 CUSTOMER_CREATE_QUERIES = 8
@@ -111,3 +112,17 @@ def test_a_write_answers_what_its_event_recorded(tenant, warm):
     ]:
         event = Event.objects.get(object_id=body["id"], type=event_type)
         assert json.loads(json.dumps(event.data, cls=JSONEncoder)) == body
+
+
+def test_a_write_that_fails_without_a_key_leaves_nothing_behind(tenant, warm):
+    """Without a key the request's handler runs without a savepoint: the unique
+    constraint's refusal ends the request, and its whole transaction is rolled back."""
+    _post(tenant.client, "/customers/", NEW_CUSTOMER)
+    events = Event.objects.filter(type="customer.created").count()
+
+    response = tenant.client.post("/customers/", {**NEW_CUSTOMER, "name": "Other"}, format="json")
+
+    assert response.status_code == 400
+    assert response.json() == {"reference": ["A customer with this reference exists."]}
+    assert Event.objects.filter(type="customer.created").count() == events
+    assert not Customer.objects.filter(name="Other").exists()

@@ -23,7 +23,7 @@ from customers.models import Customer
 from invoices.choices import INVOICE_TRANSITIONS, PAYABLE_STATUSES, InvoiceStatus
 from invoices.models import Invoice, InvoiceLine, Order
 from invoices.pdf.storage import document_pdf_schedule
-from invoices.representations import invoice_snapshot
+from invoices.representations import invoice_snapshot, invoice_snapshot_of_save
 from invoices.selectors import (
     invoice_amount_due,
     invoice_has_processing_payments,
@@ -34,13 +34,13 @@ from invoices.selectors import (
 )
 
 
-def _record(invoice: Invoice, event_type: str) -> None:
+def _record(invoice: Invoice, event_type: str, data: dict[str, Any] | None = None) -> None:
     event_record(
         workspace=invoice.workspace,
         test_mode=invoice.test_mode,
         type=event_type,
         object_id=invoice.id,
-        data=invoice_snapshot(invoice),
+        data=invoice_snapshot(invoice) if data is None else data,
     )
 
 
@@ -246,12 +246,15 @@ def invoice_finalize(*, invoice: Invoice, now: datetime) -> Invoice:
     invoice_lines_loaded(invoice, lines)
     invoice.finalized_at = now
     invoice.queue_for_tax_agency(imported=invoice.imported)
+    # Built before the number is taken, so the counter is not locked while it is built;
+    # the number and the save's time are set in it after.
+    data = invoice_snapshot(invoice)
     if invoice.number is None:
         invoice.number = number_take(
             workspace=invoice.workspace, test_mode=invoice.test_mode, document_type=invoice.document
         )
     invoice.save()
-    _record(invoice, "invoice.finalized")
+    _record(invoice, "invoice.finalized", data | invoice_snapshot_of_save(invoice))
     document_pdf_schedule(invoice)
     return invoice
 
