@@ -1,6 +1,6 @@
 """Finalize throughput on PostgreSQL, and the cost of a document PDF.
 
-    python bench/finalize.py [--invoices 300] [--clients 1 2 4] [--renders 10]
+    python bench/finalize.py [--invoices 300] [--clients 1 2 4] [--renders 10] [--json]
 
 Needs PostgreSQL (BENCH_DATABASE_URL, default a `billing_bench` database on 127.0.0.1,
 created and migrated if missing). Prints:
@@ -12,6 +12,10 @@ created and migrated if missing). Prints:
   WeasyPrint rendering the same HTML string, and their ratio.
 The PDF render and the events that finalize queues on commit go to an in-memory broker,
 so they cost a finalize nothing here, as with a real broker.
+
+With --json the text goes to stderr and stdout gets one JSON line of the figures, for
+collecting runs: {"bench": "finalize", "invoices": N, "lines_per_invoice": 10,
+"finalized_per_second": {"1": …, "2": …}, "pdf_ms": …, "bare_pdf_ms": …, "pdf_ratio": …}.
 """
 
 import argparse
@@ -76,6 +80,7 @@ def main() -> None:
     parser.add_argument("--renders", type=int, default=20)
     parser.add_argument("--json", action="store_true", help="end with one JSON line of the figures")
     args = parser.parse_args()
+    text = sys.stderr if args.json else sys.stdout
     ensure_database(DATABASE_URL)
 
     import django
@@ -96,7 +101,7 @@ def main() -> None:
         {"name": f"Item {i}", "amount": Decimal(1990 + i * 1000), "quantity": Decimal(i + 1)}
         for i in range(LINES_PER_INVOICE)
     ]
-    print(f"database {DATABASE_URL}; {LINES_PER_INVOICE} lines per invoice")
+    print(f"database {DATABASE_URL}; {LINES_PER_INVOICE} lines per invoice", file=text)
 
     rates: dict[int, float] = {}
     for clients in args.clients:
@@ -136,7 +141,8 @@ def main() -> None:
         rates[clients] = args.invoices / elapsed
         print(
             f"clients={clients}: {args.invoices / elapsed:7.1f} invoices finalized/s "
-            f"({args.invoices} in {elapsed:.2f} s; numbers 1..{args.invoices}, no gap)"
+            f"({args.invoices} in {elapsed:.2f} s; numbers 1..{args.invoices}, no gap)",
+            file=text,
         )
 
     invoice = Invoice.objects.select_related("document").filter(number=1).latest("created_at")
@@ -157,9 +163,10 @@ def main() -> None:
         f"PDF of one invoice ({LINES_PER_INVOICE} lines, {size / 1024:.0f} KiB), median of "
         f"{args.renders}: ours {median(ours) * 1000:.0f} ms (database, template and "
         f"WeasyPrint), bare WeasyPrint on the same HTML {median(bare) * 1000:.0f} ms, "
-        f"ratio {median(ours) / median(bare):.2f}"
+        f"ratio {median(ours) / median(bare):.2f}",
+        file=text,
     )
-    print(f"(generated {timezone.now():%Y-%m-%d %H:%M} UTC)")
+    print(f"(generated {timezone.now():%Y-%m-%d %H:%M} UTC)", file=text)
     if args.json:
         print(json.dumps({
             "bench": "finalize",

@@ -1,4 +1,13 @@
-from django.db import connection
+import functools
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
+from typing import ParamSpec, TypeVar
+
+from django.db import connection, transaction
+
+P = ParamSpec("P")
+R = TypeVar("R")
 
 
 def relax_commit_durability() -> None:
@@ -11,3 +20,38 @@ def relax_commit_durability() -> None:
     if connection.vendor == "postgresql" and connection.in_atomic_block:
         with connection.cursor() as cursor:
             cursor.execute("SET LOCAL synchronous_commit TO OFF")
+
+
+# Set while an API request's transaction runs its handler (billing.api.viewsets): any
+# error there rolls the request back whole, or to the request's own savepoint, so the
+# services it calls need no savepoint of their own (two round trips each).
+_IN_REQUEST_TRANSACTION: ContextVar[bool] = ContextVar("in_request_transaction", default=False)
+
+
+@contextmanager
+def request_transaction() -> Iterator[None]:
+    """Mark the handler of a request whose transaction is discarded on any error."""
+    token = _IN_REQUEST_TRANSACTION.set(True)
+    try:
+        yield
+    finally:
+        _IN_REQUEST_TRANSACTION.reset(token)
+
+
+def service_atomic(func: Callable[P, R]) -> Callable[P, R]:
+    """`transaction.atomic` for a service: its own savepoint when its caller may recover
+    from its errors (another service, a worker, a test), none inside a request's
+    transaction, which nothing continues after an error."""
+
+    @functools.wraps(func)
+    def atomic_call(*args: P.args, **kwargs: P.kwargs) -> R:
+        with transaction.atomic(savepoint=not _IN_REQUEST_TRANSACTION.get()):
+            return func(*args, **kwargs)
+
+    return atomic_call
+
+
+def recoverable_atomic() -> transaction.Atomic:
+    """A savepoint to recover from an expected error (a unique violation) in, unless the
+    error ends the request anyway."""
+    return transaction.atomic(savepoint=not _IN_REQUEST_TRANSACTION.get())

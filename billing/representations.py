@@ -185,9 +185,13 @@ def json_data(data: Any) -> dict[str, Any]:
     return plain
 
 
-def snapshot(representation: type[serializers.BaseSerializer], instance: Any) -> dict[str, Any]:
+def snapshot(
+    representation: type[serializers.BaseSerializer],
+    instance: Any,
+    context: dict[str, Any] | None = None,
+) -> dict[str, Any]:
     """What an event carries: the object as the API shows it at the time of the event."""
-    return json_data(representation(instance).data)
+    return json_data(representation(instance, context=context or {}).data)
 
 
 class FolioRangeSerializer(TenantModelSerializer):

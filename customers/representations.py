@@ -144,7 +144,8 @@ def customer_sources(customer: Customer, *, now: datetime, timezone: str) -> lis
 
 
 class CustomerSerializer(TenantModelSerializer):
-    country = CodeField(queryset=Country.objects.all())
+    # With its currency, which a new customer takes by default.
+    country = CodeField(queryset=Country.objects.select_related("currency"))
     state = StateField(required=False, allow_null=True)
     comuna = CodeField(
         queryset=Comuna.objects.all(),
@@ -205,8 +206,9 @@ class CustomerSerializer(TenantModelSerializer):
         validators: list[Any] = []
 
 
-def customer_snapshot(customer: Customer) -> dict[str, Any]:
-    return snapshot(CustomerSerializer, customer)
+def customer_snapshot(customer: Customer, *, now: datetime | None = None) -> dict[str, Any]:
+    """`now`: the time its aggregations were read at, when they were loaded already."""
+    return snapshot(CustomerSerializer, customer, context={"now": now} if now else None)
 
 
 def contact_snapshot(contact: Contact) -> dict[str, Any]:

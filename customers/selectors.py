@@ -4,7 +4,7 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
-from django.db.models import Expression, Prefetch, QuerySet
+from django.db.models import Expression, Prefetch, QuerySet, prefetch_related_objects
 
 from customers.models import Contact, Customer, CustomerBalanceTransaction
 
@@ -13,12 +13,18 @@ from customers.models import Contact, Customer, CustomerBalanceTransaction
 # never imports them; each registers its annotations once the apps are ready (its
 # apps.py). An annotator takes `now` and the workspace's `timezone` and returns
 # annotations by name.
+# With it, an app may say what its annotations read for a customer that nothing refers to
+# yet (one just created), so a create reads none of them.
 CustomerAnnotator = Callable[..., dict[str, Expression]]
 _ANNOTATORS: dict[str, CustomerAnnotator] = {}
+_NEW_CUSTOMER_VALUES: dict[str, dict[str, Any] | None] = {}
 
 
-def customer_annotations_register(app: str, annotator: CustomerAnnotator) -> None:
+def customer_annotations_register(
+    app: str, annotator: CustomerAnnotator, *, new_customer: dict[str, Any] | None = None
+) -> None:
     _ANNOTATORS[app] = annotator
+    _NEW_CUSTOMER_VALUES[app] = new_customer
 
 
 def customer_annotations(*, now: datetime, timezone: str) -> dict[str, Expression]:
@@ -44,10 +50,33 @@ def customer_annotation_values(
     return Customer.objects.filter(pk=customer.pk).annotate(**wanted).values(*names).get()
 
 
+def customer_load_annotations(
+    customer: Customer, *, now: datetime, timezone: str, created: bool = False
+) -> None:
+    """Read every annotation of the customer (and its contacts) once, onto the customer,
+    so that its event and its response read none again: for a customer `created` in this
+    transaction, from what the apps registered for it, else in one query."""
+    if created and all(values is not None for values in _NEW_CUSTOMER_VALUES.values()):
+        for values in _NEW_CUSTOMER_VALUES.values():
+            customer.__dict__.update(values or {})
+        customer._prefetched_objects_cache = {  # type: ignore[attr-defined]
+            "contacts": Contact.objects.none()
+        }
+        return
+    annotations = customer_annotations(now=now, timezone=timezone)
+    row = Customer.objects.filter(pk=customer.pk).annotate(**annotations)
+    customer.__dict__.update(row.values(*annotations).get())
+    prefetch_related_objects([customer], _contacts_prefetch())
+
+
+def _contacts_prefetch() -> Prefetch:
+    return Prefetch("contacts", queryset=Contact.objects.order_by("created_at", "id"))
+
+
 def customer_queryset() -> QuerySet[Customer]:
     """Customers with what their representation reads, in a fixed number of queries."""
     return Customer.objects.select_related("country", "state", "currency").prefetch_related(
-        Prefetch("contacts", queryset=Contact.objects.order_by("created_at", "id"))
+        _contacts_prefetch()
     )
 
 

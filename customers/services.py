@@ -7,6 +7,8 @@ from typing import Any, TypedDict, Unpack
 from django.db import IntegrityError, transaction
 
 from billing.addresses import comuna_errors
+from billing.clock import clock_now
+from billing.db import recoverable_atomic, service_atomic
 from billing.errors import DomainError, InvalidInput
 from billing.models import Country, Currency, State, Workspace
 from billing.services.events import event_record
@@ -19,6 +21,7 @@ from customers.choices import (
 )
 from customers.models import Contact, Customer, CustomerBalanceTransaction
 from customers.representations import contact_snapshot, customer_snapshot
+from customers.selectors import customer_load_annotations
 
 
 def customer_validate(workspace: Workspace, customer: Customer) -> None:
@@ -43,13 +46,19 @@ def customer_validate(workspace: Workspace, customer: Customer) -> None:
         raise InvalidInput(errors)
 
 
+_REFERENCE_TAKEN = "A customer with this reference exists."
+
+
 def _save(customer: Customer) -> None:
     try:
-        with transaction.atomic():
+        with recoverable_atomic():
             customer.save()
     except IntegrityError as exc:
-        # The reference was taken by a concurrent request after validation looked.
-        raise InvalidInput({"reference": ["A customer with this reference exists."]}) from exc
+        # The reference was taken by a concurrent request after validation looked, or,
+        # on a create, before: the unique constraint is the check there.
+        if "customer_reference_unique" not in str(exc):
+            raise
+        raise InvalidInput({"reference": [_REFERENCE_TAKEN]}) from exc
 
 
 def _check_reference_free(customer: Customer) -> None:
@@ -63,7 +72,7 @@ def _check_reference_free(customer: Customer) -> None:
         .exists()
     )
     if taken:
-        raise InvalidInput({"reference": ["A customer with this reference exists."]})
+        raise InvalidInput({"reference": [_REFERENCE_TAKEN]})
 
 
 class CustomerFields(TypedDict, total=False):
@@ -88,22 +97,25 @@ class CustomerFields(TypedDict, total=False):
     metadata: dict[str, Any]
 
 
-@transaction.atomic
+@service_atomic
 def customer_create(
     *, workspace: Workspace, test_mode: bool, **fields: Unpack[CustomerFields]
 ) -> Customer:
+    """The customer is returned with what its representation reads (aggregations, saved
+    cards, contacts) loaded, as its event showed it."""
     if fields.get("currency") is None:
         fields["currency"] = fields["country"].currency
     customer = Customer(workspace=workspace, test_mode=test_mode, **fields)
     customer_validate(workspace, customer)
-    _check_reference_free(customer)
     _save(customer)
+    now = clock_now(workspace=workspace, test_mode=test_mode)
+    customer_load_annotations(customer, now=now, timezone=workspace.timezone, created=True)
     event_record(
         workspace=workspace,
         test_mode=test_mode,
         type="customer.created",
         object_id=customer.id,
-        data=customer_snapshot(customer),
+        data=customer_snapshot(customer, now=now),
     )
     return customer
 

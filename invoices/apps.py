@@ -8,6 +8,8 @@ class InvoicesConfig(AppConfig):
         # A customer's representation shows its sales and balance, which invoices computes;
         # customers sits below invoices, so it is handed the annotations here.
         from customers.selectors import customer_annotations_register
-        from invoices.selectors import customer_aggregation_annotations
+        from invoices.selectors import NEW_CUSTOMER_AGGREGATIONS, customer_aggregation_annotations
 
-        customer_annotations_register("invoices", customer_aggregation_annotations)
+        customer_annotations_register(
+            "invoices", customer_aggregation_annotations, new_customer=NEW_CUSTOMER_AGGREGATIONS
+        )

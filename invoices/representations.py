@@ -446,6 +446,15 @@ def invoice_snapshot(invoice: Invoice) -> dict[str, Any]:
     return snapshot(InvoiceSerializer, invoice)
 
 
+def invoice_snapshot_of_save(invoice: Invoice) -> dict[str, Any]:
+    """What of an invoice's snapshot its number and its save set (`updated`), as
+    InvoiceSerializer shows them: for a snapshot built just before."""
+    return {
+        "number": invoice.number,
+        "updated": serializers.DateTimeField().to_representation(invoice.updated_at),
+    }
+
+
 def note_snapshot(note: CreditNote | DebitNote) -> dict[str, Any]:
     representation = CreditNoteSerializer if isinstance(note, CreditNote) else DebitNoteSerializer
     return snapshot(representation, note)

@@ -1,6 +1,7 @@
 """Invoice reads: querysets with what their representations read, in a fixed number of
 queries, and the amounts derived from several documents (amount due, customer sales)."""
 
+import functools
 from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
@@ -150,11 +151,44 @@ def invoice_queryset() -> QuerySet[Invoice]:
         .prefetch_related(
             Prefetch("lines", queryset=InvoiceLine.objects.order_by("position", "id"))
         )
-        .annotate(
-            amount_due=invoice_amount_due_expression(),
-            payments_json=invoice_payment_reads().listed(),
-        )
+        .annotate(**invoice_reads_annotations())
     )
+
+
+@functools.cache
+def invoice_reads_annotations() -> dict[str, Expression]:
+    """What an invoice's representation reads besides its row and lines, for one query.
+
+    Built once: the expressions depend on no invoice (they correlate with the row), and
+    building them costs a finalize more than running them. Only read after the apps are
+    ready, when payments has registered its reads."""
+    return {
+        "amount_due": invoice_amount_due_expression(),
+        "payments_json": invoice_payment_reads().listed(),
+    }
+
+
+def invoice_lines_loaded(invoice: Invoice, lines: list[InvoiceLine]) -> None:
+    """Keep `lines` (in position order) as the invoice's lines, as a prefetch would."""
+    loaded = invoice.lines.all()
+    loaded._result_cache = lines
+    loaded._prefetch_done = True  # type: ignore[attr-defined]
+    invoice._prefetched_objects_cache = {"lines": loaded}  # type: ignore[attr-defined]
+
+
+def invoice_reads_load(invoice: Invoice) -> None:
+    """Read what the invoice's representation reads (amount due, payments, lines) onto it."""
+    reads = invoice_reads_annotations()
+    row = Invoice.objects.filter(pk=invoice.pk).annotate(**reads)
+    invoice.__dict__.update(row.values(*reads).get())
+    invoice_lines_loaded(invoice, list(invoice.lines.order_by("position", "id")))
+
+
+def invoice_reads_of_new(invoice: Invoice, lines: list[InvoiceLine]) -> None:
+    """The reads of an invoice created in this transaction, with no query: nothing refers
+    to it yet (no notes, payments or balance entries), so all of its total is due."""
+    invoice.__dict__.update(amount_due=invoice.total_adjusted, payments_json=[])
+    invoice_lines_loaded(invoice, lines)
 
 
 def invoice_creditable_amount(invoice: Invoice) -> Decimal:
@@ -258,6 +292,15 @@ def _balance() -> Expression:
         + _customer_sum(entries_of_due_invoices, "amount")
         - _credit_balance()
     )
+
+
+# A customer no document refers to yet has sold nothing and owes nothing.
+NEW_CUSTOMER_AGGREGATIONS = {
+    "aggregation_sales": ZERO,
+    "aggregation_sales_current_period": ZERO,
+    "aggregation_balance": ZERO,
+    "aggregation_credit_balance": ZERO,
+}
 
 
 def customer_aggregation_annotations(*, now: datetime, timezone: str) -> dict[str, Expression]:

@@ -12,4 +12,7 @@ class PaymentsConfig(AppConfig):
         from payments.invoice_reads import INVOICE_PAYMENT_READS, customer_sources_annotations
 
         invoice_payment_reads_register(INVOICE_PAYMENT_READS)
-        customer_annotations_register("payments", customer_sources_annotations)
+        # A customer just created has saved no card.
+        customer_annotations_register(
+            "payments", customer_sources_annotations, new_customer={"payment_sources": []}
+        )

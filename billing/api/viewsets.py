@@ -32,6 +32,7 @@ from rest_framework.views import APIView
 
 from billing.api.parsers import JSONParser, has_unstorable_characters
 from billing.clock import clock_now
+from billing.db import request_transaction
 from billing.models import Workspace
 from billing.representations import expand_requested, expandable_fields, scope_to_tenant
 from billing.services.idempotency import (
@@ -142,23 +143,25 @@ class TransactionalAPIView(ApiInputMixin, APIView):
             return handler(request, *args, **kwargs)
 
         keyed = _keyed_request(request, self.idempotency_scope(request))
-        now = timezone.now()
-        if keyed is not None:
-            idempotency_key_prepare(**keyed.scope, fingerprint=keyed.fingerprint, now=now)
-        with transaction.atomic():
-            record = (
-                idempotency_key_lock(**keyed.scope, fingerprint=keyed.fingerprint, now=now)
-                if keyed is not None
-                else None
-            )
+        if keyed is None:
+            # No answer to keep: an error rolls the whole transaction back.
             try:
-                with transaction.atomic():
+                with transaction.atomic(), request_transaction():
+                    return handler(request, *args, **kwargs)
+            except Exception as exc:
+                return self.handle_exception(exc)
+        now = timezone.now()
+        idempotency_key_prepare(**keyed.scope, fingerprint=keyed.fingerprint, now=now)
+        with transaction.atomic():
+            record = idempotency_key_lock(**keyed.scope, fingerprint=keyed.fingerprint, now=now)
+            try:
+                with transaction.atomic(), request_transaction():
                     response = handler(request, *args, **kwargs)
             except Exception as exc:
                 # The handler's writes are rolled back to the savepoint; a handled error
                 # (4xx) is still the answer this key gives from now on.
                 response = self.handle_exception(exc)
-            if record is not None and response.status_code < 500:
+            if response.status_code < 500:
                 idempotency_key_store(
                     record=record, status=response.status_code, body=response.data
                 )

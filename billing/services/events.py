@@ -29,18 +29,47 @@ def event_record(
     """
     if not transaction.get_connection().in_atomic_block:
         raise RuntimeError("event_record must run inside the transaction of the change")
-    scope = {"workspace": workspace, "test_mode": test_mode, "object_id": object_id}
-    for attempt in range(_SEQUENCE_ATTEMPTS):
-        last = Event.objects.filter(**scope).aggregate(last=Max("sequence"))["last"] or 0
-        try:
-            with transaction.atomic():
-                event = Event.objects.create(**scope, type=type, sequence=last + 1, data=data)
+    event = Event(workspace=workspace, test_mode=test_mode, object_id=object_id, type=type,
+                  data=data)  # fmt: skip
+    for _attempt in range(_SEQUENCE_ATTEMPTS):
+        sequence = _insert_next(event)
+        if sequence is not None:
             break
-        except IntegrityError:
-            if attempt == _SEQUENCE_ATTEMPTS - 1:
-                raise
+    else:
+        raise IntegrityError(f"No free event sequence for {object_id} after {_SEQUENCE_ATTEMPTS}")
+    event.sequence = sequence
+    event._state.adding = False
+    event._state.db = "default"
     transaction.on_commit(lambda: event_publish(event_id=event.id))
     return event
+
+
+def _insert_next(event: Event) -> int | None:
+    """Insert the event as its object's next in one statement; None when a concurrent
+    writer took that sequence first (no error, so no savepoint is needed to go on)."""
+    columns = [f for f in Event._meta.concrete_fields if f.attname != "sequence"]
+    for field in columns:
+        field.pre_save(event, add=True)  # created_at, updated_at
+    connection = transaction.get_connection()
+    values = [field.get_db_prep_save(getattr(event, field.attname), connection)
+              for field in columns]  # fmt: skip
+    table = connection.ops.quote_name(Event._meta.db_table)
+    names = ", ".join(connection.ops.quote_name(f.column) for f in columns)
+    # Typed placeholders: a NULL in a SELECT list would otherwise be text to PostgreSQL.
+    typed = connection.vendor == "postgresql"
+    placeholders = ", ".join(
+        f"CAST(%s AS {field.db_type(connection)})" if typed else "%s" for field in columns
+    )
+    sql = (
+        f"INSERT INTO {table} ({names}, sequence) "
+        f"SELECT {placeholders}, COALESCE(MAX(sequence), 0) + 1 FROM {table} "
+        "WHERE workspace_id = %s AND test_mode = %s AND object_id = %s "
+        "ON CONFLICT DO NOTHING RETURNING sequence"
+    )
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [*values, event.workspace_id, event.test_mode, event.object_id])
+        row = cursor.fetchone()
+    return None if row is None else int(row[0])
 
 
 @dataclass(frozen=True)

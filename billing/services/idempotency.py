@@ -18,7 +18,7 @@ from datetime import datetime
 from typing import Any
 
 from django.conf import settings
-from django.db import DatabaseError, IntegrityError, transaction
+from django.db import DatabaseError
 
 from billing.errors import DomainError
 from billing.models import IdempotencyKey, Workspace
@@ -52,16 +52,20 @@ def idempotency_key_prepare(
             f"Idempotency-Key must be 1 to {KEY_MAX_LENGTH} characters, none of them NUL.",
             status_code=400,
         )
-    try:
-        with transaction.atomic():
-            IdempotencyKey.objects.get_or_create(
+    # One statement, committed at once (autocommit): a duplicate's concurrent insert is
+    # skipped, not an error, and the lock below decides between them.
+    IdempotencyKey.objects.bulk_create(
+        [
+            IdempotencyKey(
                 workspace=workspace,
                 test_mode=test_mode,
                 key=key,
-                defaults={"fingerprint": fingerprint, "created_at": now},
+                fingerprint=fingerprint,
+                created_at=now,
             )
-    except IntegrityError:
-        pass  # inserted concurrently by a duplicate; the lock below decides
+        ],
+        ignore_conflicts=True,
+    )
 
 
 def idempotency_key_lock(
@@ -91,15 +95,19 @@ def idempotency_key_lock(
         )
     if record.response_status is not None:
         raise Replay(StoredResponse(record.response_status, record.response_body))
+    # Saved with the response (idempotency_key_store), in this same transaction.
     record.locked_at = now
-    record.save()
     return record
 
 
 def idempotency_key_store(*, record: IdempotencyKey, status: int, body: Any) -> None:
     record.response_status = status
     record.response_body = body
-    record.save(update_fields=["response_status", "response_body"])
+    record.save(
+        update_fields=[
+            "fingerprint", "created_at", "locked_at", "response_status", "response_body",
+        ]
+    )  # fmt: skip
 
 
 def idempotency_keys_purge(*, now: datetime) -> int:

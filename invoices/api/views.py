@@ -1,5 +1,6 @@
 from typing import Any
 
+from django.db.models import QuerySet
 from django.http import HttpResponse
 from drf_spectacular.utils import OpenApiResponse, extend_schema
 from rest_framework.decorators import action
@@ -8,6 +9,7 @@ from rest_framework.response import Response
 
 from billing.api.errors import ErrorSerializer
 from billing.api.viewsets import TenantModelViewSet
+from billing.representations import scope_to_tenant
 from invoices.api.files import (
     PDF_RESPONSES,
     XML_RESPONSES,
@@ -33,6 +35,12 @@ class InvoiceViewSet(TenantModelViewSet):
     search_fields = ["note", "customer__name", "customer__tax_id"]
     ordering_fields = ("created", "updated", "date", "number", "total", "due_date")
 
+    def get_queryset(self) -> QuerySet[Invoice]:
+        if self.action == "finalize":
+            # The service locks and reads the invoice itself: this only finds it.
+            return scope_to_tenant(Invoice.objects.all(), self.request)
+        return super().get_queryset()
+
     def create_object(self, data: dict[str, Any]) -> Invoice:
         return invoices.invoice_create(
             workspace=self.request.workspace,
@@ -49,9 +57,9 @@ class InvoiceViewSet(TenantModelViewSet):
     @extend_schema(request=None, responses=InvoiceSerializer)
     @action(detail=True, methods=["post"])
     def finalize(self, request: Request, pk: str) -> Response:
-        return self._respond(
-            invoices.invoice_finalize(invoice=self.get_object(), now=self.tenant_now())
-        )
+        # The service returns the invoice with what its representation reads.
+        invoice = invoices.invoice_finalize(invoice=self.get_object(), now=self.tenant_now())
+        return Response(self.get_serializer(invoice).data)
 
     @extend_schema(request=None, responses=InvoiceSerializer)
     @action(detail=True, methods=["post"])

@@ -8,7 +8,14 @@ from typing import Any
 from django.db import transaction
 from django.db.models import Value
 
-from billing.documents import apply_totals, base_tax_percent, build_lines, store_lines
+from billing.db import service_atomic
+from billing.documents import (
+    COMPUTED_LINE_FIELDS,
+    apply_totals,
+    base_tax_percent,
+    build_lines,
+    store_lines,
+)
 from billing.errors import DomainError, InvalidInput
 from billing.models import DocumentType, Workspace
 from billing.services.events import event_record
@@ -18,21 +25,25 @@ from customers.models import Customer
 from invoices.choices import INVOICE_TRANSITIONS, PAYABLE_STATUSES, InvoiceStatus
 from invoices.models import Invoice, InvoiceLine, Order
 from invoices.pdf.storage import document_pdf_schedule
-from invoices.representations import invoice_snapshot
+from invoices.representations import invoice_snapshot, invoice_snapshot_of_save
 from invoices.selectors import (
     invoice_amount_due,
     invoice_amount_owed_expression,
     invoice_has_processing_payments,
+    invoice_lines_loaded,
+    invoice_reads_annotations,
+    invoice_reads_load,
+    invoice_reads_of_new,
 )
 
 
-def _record(invoice: Invoice, event_type: str) -> None:
+def _record(invoice: Invoice, event_type: str, data: dict[str, Any] | None = None) -> None:
     event_record(
         workspace=invoice.workspace,
         test_mode=invoice.test_mode,
         type=event_type,
         object_id=invoice.id,
-        data=invoice_snapshot(invoice),
+        data=invoice_snapshot(invoice) if data is None else data,
     )
 
 
@@ -108,7 +119,7 @@ def _save_with_lines(invoice: Invoice, rows: Sequence[dict[str, Any]] | None) ->
     store_lines(InvoiceLine, lines, replace=None if rows is None else invoice.lines)
 
 
-@transaction.atomic
+@service_atomic
 def invoice_create(
     *,
     workspace: Workspace,
@@ -133,7 +144,13 @@ def invoice_create(
         tax_percent=base_tax_percent(document),
         **fields,
     )
-    _save_with_lines(invoice, lines)
+    # A new invoice has no stored lines to compare with or replace.
+    built = build_lines(InvoiceLine, {"invoice": invoice}, lines)
+    apply_totals(invoice, built)
+    invoice.save()
+    InvoiceLine.objects.bulk_create(built)
+    # Read once here, for its event and its response.
+    invoice_reads_of_new(invoice, built)
     _record(invoice, "invoice.created")
     return invoice
 
@@ -186,17 +203,22 @@ def _transition(invoice: Invoice, target: InvoiceStatus) -> None:
     invoice.status = target
 
 
-@transaction.atomic
+@service_atomic
 def invoice_finalize(*, invoice: Invoice, now: datetime) -> Invoice:
     """Freeze the totals and take the next number, in one transaction.
 
     The number comes from a locked counter in this same transaction, so a rollback gives
-    it back and numbers stay gapless. A pending invoice was finalized already and only
-    waits on its payments: it is settled by them instead.
+    it back and numbers stay gapless. It is taken last, so the counter stays locked only
+    for the few statements left before commit. A pending invoice was finalized already and
+    only waits on its payments: it is settled by them instead.
+
+    The invoice is returned with what its representation reads loaded, as its event
+    showed it.
     """
     invoice = (
         Invoice.objects.select_for_update(of=("self",))
-        .select_related("document")
+        .select_related("document", "workspace", "customer")
+        .annotate(**invoice_reads_annotations())
         .get(pk=invoice.pk)
     )
     if invoice.status == InvoiceStatus.PENDING:
@@ -212,21 +234,36 @@ def invoice_finalize(*, invoice: Invoice, now: datetime) -> Invoice:
         invoice.workspace, invoice.document, customer=invoice.customer, currency=invoice.currency_id
     )
     _transition(invoice, InvoiceStatus.FINALIZED)
-    lines = list(invoice.lines.all())
+    lines = list(invoice.lines.order_by("position", "id"))
     if not lines:
         raise DomainError("invoice_without_lines", "An invoice needs at least one line.")
+    stored = [_computed(line) for line in lines]
+    read_total_adjusted = invoice.total_adjusted
     apply_totals(invoice, lines)
-    store_lines(InvoiceLine, lines)
+    # Only lines whose totals moved (a rule changed since the draft was saved) are written.
+    changed = [line for line, old in zip(lines, stored, strict=True) if _computed(line) != old]
+    if changed:
+        store_lines(InvoiceLine, changed)
+    # The amount due was read with the stored total; it moves with the total, one for one.
+    invoice.__dict__["amount_due"] += invoice.total_adjusted - read_total_adjusted
+    invoice_lines_loaded(invoice, lines)
+    invoice.finalized_at = now
+    invoice.queue_for_tax_agency(imported=invoice.imported)
+    # Built before the number is taken, so the counter is not locked while it is built;
+    # the number and the save's time are set in it after.
+    data = invoice_snapshot(invoice)
     if invoice.number is None:
         invoice.number = number_take(
             workspace=invoice.workspace, test_mode=invoice.test_mode, document_type=invoice.document
         )
-    invoice.finalized_at = now
-    invoice.queue_for_tax_agency(imported=invoice.imported)
     invoice.save()
-    _record(invoice, "invoice.finalized")
+    _record(invoice, "invoice.finalized", data | invoice_snapshot_of_save(invoice))
     document_pdf_schedule(invoice)
     return invoice
+
+
+def _computed(line: InvoiceLine) -> tuple[Any, ...]:
+    return tuple(getattr(line, name) for name in COMPUTED_LINE_FIELDS)
 
 
 def _finalize_pending(invoice: Invoice, now: datetime) -> Invoice:
@@ -239,7 +276,9 @@ def _finalize_pending(invoice: Invoice, now: datetime) -> Invoice:
             f"Invoice {invoice.id} has a payment still processing; it can be finalized once "
             "every payment has succeeded.",
         )
-    return invoice_settle_payments(invoice=invoice, now=now)
+    invoice = invoice_settle_payments(invoice=invoice, now=now)
+    invoice_reads_load(invoice)
+    return invoice
 
 
 @transaction.atomic
