@@ -5,6 +5,7 @@ the table is printed whether or not pytest captures output, and also for a faili
 (figures are recorded before the assertions)."""
 
 from collections.abc import Callable, Iterator
+from typing import Any
 
 import pytest
 
@@ -22,9 +23,9 @@ def broker() -> Iterator[str]:
 
 
 @pytest.fixture
-def test_tenant(db: None, settings: pytest.FixtureRequest) -> Tenant:
+def test_tenant(db: None, settings: Any) -> Tenant:
     """A tenant in test mode, whose webhook endpoints may be loopback receivers."""
-    settings.WEBHOOKS_ALLOW_PRIVATE_URLS = True  # type: ignore[attr-defined]
+    settings.WEBHOOKS_ALLOW_PRIVATE_URLS = True
     return make_tenant(test_mode=True)
 
 

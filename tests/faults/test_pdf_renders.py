@@ -15,7 +15,7 @@ from tests.workers import running_worker
 
 pytestmark = pytest.mark.django_db(transaction=True, serialized_rollback=True)
 
-INVOICES = 15
+INVOICES = 12
 
 
 def test_pdf_renders_survive_a_worker_killed_mid_way(broker, tenant, tmp_path, settings, figures):

@@ -18,7 +18,7 @@ from tests.workers import running_worker
 pytestmark = pytest.mark.django_db(transaction=True, serialized_rollback=True)
 
 CLIENTS_PER_SERVER = 3
-INVOICES_PER_CLIENT = 6
+INVOICES_PER_CLIENT = 4
 SUBSCRIPTIONS = 60
 
 

@@ -18,7 +18,7 @@ from webhooks.tasks import send_due_deliveries
 pytestmark = pytest.mark.django_db(transaction=True, serialized_rollback=True)
 
 OBJECTS = 4
-EVENTS_PER_OBJECT = 50  # 200 events, each sent to two endpoints
+EVENTS_PER_OBJECT = 25  # 100 events, each sent to two endpoints: 200 deliveries
 
 
 def received_by_object(receiver) -> dict[str, list[int]]:  # type: ignore[no-untyped-def]
