@@ -9,10 +9,10 @@ from django.conf import settings
 
 from billing.models import Comuna, DocumentType, Workspace
 from customers.models import Customer
+from customers.tests.factories import CustomerFactory
 from invoices.models import CreditNote, Invoice, Note
 from invoices.services.invoices import invoice_create
 from invoices.services.notes import credit_note_create, debit_note_create, note_finalize
-from tests.factories import CustomerFactory
 
 NOW = datetime(2026, 3, 31, 15, 0, tzinfo=UTC)
 ARTIFACTS = Path(settings.BASE_DIR) / "test-artifacts"

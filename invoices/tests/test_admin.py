@@ -13,6 +13,7 @@ from django.urls import reverse
 
 from billing.choices import BillerStatus
 from billing.models import DocumentType
+from customers.tests.factories import CustomerFactory
 from invoices.models import CreditNote, DebitNote, Invoice, Order
 from invoices.services.invoices import invoice_create, invoice_finalize
 from invoices.tests.pdf_helpers import (
@@ -22,7 +23,6 @@ from invoices.tests.pdf_helpers import (
     make_issuer,
     make_note,
 )
-from tests.factories import CustomerFactory
 
 pytestmark = pytest.mark.django_db
 

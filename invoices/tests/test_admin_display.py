@@ -7,8 +7,9 @@ import pytest
 from django.test import Client
 from django.urls import reverse
 
+from billing.tests.factories import UserFactory
+from invoices.tests.factories import FinalizedInvoiceFactory, InvoiceFactory
 from tests.conftest import make_tenant
-from tests.factories import FinalizedInvoiceFactory, InvoiceFactory, UserFactory
 
 
 @pytest.fixture

@@ -8,6 +8,7 @@ import pytest
 import time_machine
 
 from billing.models import DocumentType
+from customers.tests.factories import CustomerFactory
 from invoices.models import Invoice
 from invoices.services.invoices import (
     invoice_create,
@@ -20,7 +21,6 @@ from invoices.services.notes import (
     invoice_cancel,
     note_finalize,
 )
-from tests.factories import CustomerFactory
 from tests.numbers import D
 
 pytestmark = pytest.mark.django_db

@@ -4,9 +4,9 @@ from decimal import Decimal
 import pytest
 
 from billing.models import Event
+from customers.tests.factories import CustomerFactory
 from invoices.models import Invoice
 from tests.api_errors import field_error
-from tests.factories import CustomerFactory
 from tests.numbers import D
 
 
@@ -121,7 +121,7 @@ def test_bad_invoices_are_400_on_the_field(tenant, customer, override, field):
 
 
 def test_a_line_may_name_only_a_plan_of_the_callers_tenant(tenant, other_tenant, customer):
-    from tests.factories import PlanFactory
+    from catalog.tests.factories import PlanFactory
 
     own = PlanFactory(workspace=tenant.workspace)
     foreign = PlanFactory(workspace=other_tenant.workspace)
@@ -144,7 +144,7 @@ def test_a_line_may_name_only_a_plan_of_the_callers_tenant(tenant, other_tenant,
 
 
 def test_a_line_takes_the_percent_of_the_tax_rule_it_names(tenant, customer):
-    from tests.factories import TaxFactory
+    from catalog.tests.factories import TaxFactory
 
     reduced = TaxFactory(workspace=tenant.workspace, name="Tasa reducida", percent=Decimal(10))
     exempt = TaxFactory(workspace=tenant.workspace, name="Exento", percent=0, exempt=True)
@@ -183,7 +183,7 @@ def test_a_line_takes_the_percent_of_the_tax_rule_it_names(tenant, customer):
 
 
 def test_a_tax_rule_of_another_tenant_or_none_is_400_on_the_line(tenant, other_tenant, customer):
-    from tests.factories import TaxFactory
+    from catalog.tests.factories import TaxFactory
 
     own = TaxFactory(workspace=tenant.workspace)
     foreign = TaxFactory(workspace=other_tenant.workspace)
@@ -211,7 +211,7 @@ def test_a_tax_rule_of_another_tenant_or_none_is_400_on_the_line(tenant, other_t
     ],
 )
 def test_a_line_that_contradicts_its_tax_rule_is_400(tenant, customer, line, field):
-    from tests.factories import TaxFactory
+    from catalog.tests.factories import TaxFactory
 
     reduced = TaxFactory(workspace=tenant.workspace, percent=Decimal(10))
     lines = [{"name": "x", "amount": "1000", "tax": reduced.id, **line}]
@@ -223,7 +223,7 @@ def test_a_line_that_contradicts_its_tax_rule_is_400(tenant, customer, line, fie
 
 
 def test_a_tax_rule_named_on_a_line_cannot_be_deleted(tenant, customer):
-    from tests.factories import TaxFactory
+    from catalog.tests.factories import TaxFactory
 
     reduced = TaxFactory(workspace=tenant.workspace, percent=Decimal(10))
     lines = [{"name": "x", "amount": "1000", "tax": reduced.id}]
@@ -238,8 +238,8 @@ def test_a_tax_rule_named_on_a_line_cannot_be_deleted(tenant, customer):
 def test_the_service_refuses_a_tax_rule_of_another_tenant(tenant, other_tenant, customer):
     from billing.errors import InvalidInput
     from billing.models import DocumentType
+    from catalog.tests.factories import TaxFactory
     from invoices.services.invoices import invoice_create
-    from tests.factories import TaxFactory
 
     foreign = TaxFactory(workspace=other_tenant.workspace)
 

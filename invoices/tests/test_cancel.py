@@ -9,12 +9,12 @@ import pytest
 from django.utils import timezone
 
 from billing.models import DocumentType, Event
+from customers.tests.factories import CustomerFactory
 from invoices.choices import InvoiceStatus
 from invoices.models import CreditNote, Invoice
 from invoices.services.invoices import invoice_create, invoice_finalize
 from invoices.services.notes import credit_note_create, note_finalize
 from tests.conftest import make_tenant
-from tests.factories import CustomerFactory
 from tests.numbers import D
 
 pytestmark = pytest.mark.django_db

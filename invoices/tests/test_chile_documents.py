@@ -6,9 +6,9 @@ from decimal import Decimal
 import pytest
 
 from billing.tax_agency.sandbox import ACCEPTED_UPLOAD, validate
+from customers.tests.factories import CustomerFactory
 from invoices.models import Invoice
 from invoices.services.filing import tax_document
-from tests.factories import CustomerFactory
 
 pytestmark = pytest.mark.django_db
 

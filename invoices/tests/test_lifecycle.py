@@ -10,6 +10,7 @@ from billing.choices import BillerStatus
 from billing.errors import DomainError
 from billing.models import DocumentType, Event
 from billing.tax_agency.sandbox import SandboxAgency
+from customers.tests.factories import CustomerFactory
 from invoices.choices import INVOICE_TRANSITIONS, InvoiceStatus
 from invoices.models import Invoice
 from invoices.services.filing import tax_agency_attempt, tax_agency_due
@@ -21,7 +22,6 @@ from invoices.services.invoices import (
     invoice_update,
 )
 from payments.gateways import sandbox
-from tests.factories import CustomerFactory
 from tests.numbers import D
 
 pytestmark = pytest.mark.django_db

@@ -11,12 +11,12 @@ from django.utils import timezone
 
 from billing.errors import DomainError
 from billing.models import DocumentType
+from customers.tests.factories import CustomerFactory
 from invoices.models import CreditNote
 from invoices.selectors import invoice_creditable_amount
 from invoices.services.invoices import invoice_create, invoice_finalize
 from invoices.services.notes import credit_note_create, note_finalize
 from tests.conftest import make_tenant
-from tests.factories import CustomerFactory
 
 pytestmark = pytest.mark.django_db(transaction=True, serialized_rollback=True)
 

@@ -10,11 +10,11 @@ from django.db import connection, transaction
 from django.utils import timezone
 
 from billing.models import DocumentType
+from customers.tests.factories import CustomerFactory
 from invoices.choices import InvoiceStatus
 from invoices.models import Invoice
 from invoices.services.invoices import invoice_create, invoice_finalize
 from tests.conftest import make_tenant
-from tests.factories import CustomerFactory
 
 pytestmark = pytest.mark.django_db(transaction=True, serialized_rollback=True)
 

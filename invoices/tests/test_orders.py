@@ -9,9 +9,10 @@ import time_machine
 
 from billing.models import Event
 from catalog.models import PlanTier
+from catalog.tests.factories import CouponFactory, PlanFactory, ProductFactory
+from customers.tests.factories import CustomerFactory
 from invoices.models import Invoice, Order
 from tests.api_errors import field_error
-from tests.factories import CouponFactory, CustomerFactory, PlanFactory, ProductFactory
 from tests.numbers import D
 
 pytestmark = pytest.mark.django_db

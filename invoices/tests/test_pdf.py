@@ -27,7 +27,7 @@ from invoices.tests.pdf_helpers import (
     pdf_text,
     save_page_png,
 )
-from tests.factories import BankAccountFactory, OrgUnitFactory
+from organization.tests.factories import BankAccountFactory, OrgUnitFactory
 
 pytestmark = pytest.mark.django_db
 

@@ -10,12 +10,12 @@ from django.core import mail
 from django.core.mail.backends.base import BaseEmailBackend
 
 from billing.models import Event
+from customers.tests.factories import ContactFactory
 from invoices.mail import invoice_send
 from invoices.models import Invoice
 from invoices.services.invoices import invoice_finalize
 from invoices.tests.pdf_helpers import NOW, make_customer, make_draft, make_issuer
 from tests.conftest import make_tenant
-from tests.factories import ContactFactory
 
 pytestmark = pytest.mark.django_db
 

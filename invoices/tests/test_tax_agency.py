@@ -14,6 +14,7 @@ from billing.errors import DomainError
 from billing.models import DocumentType, Event, SandboxSubmission
 from billing.tax_agency import PollResult, TaxAgencyError, TaxDocument
 from billing.tax_agency.sandbox import SandboxAgency
+from customers.tests.factories import CustomerFactory
 from invoices.models import CreditNote, CreditNoteLine, DebitNote, DebitNoteLine, Invoice
 from invoices.services import filing
 from invoices.services.filing import (
@@ -28,7 +29,6 @@ from invoices.services.filing import (
     tax_document,
 )
 from invoices.services.invoices import invoice_create, invoice_finalize
-from tests.factories import CustomerFactory
 
 pytestmark = pytest.mark.django_db
 

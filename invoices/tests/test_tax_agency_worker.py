@@ -8,10 +8,10 @@ from django.utils import timezone
 
 from billing.choices import BillerStatus
 from billing.models import DocumentType, Event, SandboxSubmission
+from customers.tests.factories import CustomerFactory
 from invoices.models import Invoice
 from invoices.services.invoices import invoice_create, invoice_finalize
 from invoices.tasks import process_tax_agency_queue
-from tests.factories import CustomerFactory
 from tests.workers import require_worker_services, running_worker, use_test_broker
 
 pytestmark = pytest.mark.django_db(transaction=True, serialized_rollback=True)

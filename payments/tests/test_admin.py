@@ -10,6 +10,7 @@ import pytest
 from django.forms.models import model_to_dict
 from django.urls import reverse
 
+from invoices.tests.factories import FinalizedInvoiceFactory
 from payments.models import (
     Intent,
     Payment,
@@ -19,15 +20,14 @@ from payments.models import (
     Refund,
     Source,
 )
-from tests.conftest import make_tenant
-from tests.factories import (
-    FinalizedInvoiceFactory,
+from payments.tests.factories import (
     IntentFactory,
     PaymentFactory,
     PaymentGatewayFactory,
     PaymentLinkFactory,
     SourceFactory,
 )
+from tests.conftest import make_tenant
 from tests.fake_stripe import OTHER_KEY
 
 pytestmark = pytest.mark.django_db

@@ -7,9 +7,10 @@ import pytest
 from rest_framework.test import APIClient
 
 from billing.models import Event
+from invoices.tests.factories import FinalizedInvoiceFactory
 from payments.gateways import sandbox
 from payments.models import Payment, PaymentGateway
-from tests.factories import FinalizedInvoiceFactory, PaymentLinkFactory
+from payments.tests.factories import PaymentLinkFactory
 from tests.numbers import D
 
 NOW = datetime.datetime(2026, 2, 1, 12, 0, tzinfo=datetime.UTC)

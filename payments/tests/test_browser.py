@@ -16,10 +16,11 @@ import pytest
 from django.conf import settings
 
 from invoices.models import Invoice
+from invoices.tests.factories import FinalizedInvoiceFactory
 from payments.gateways import sandbox
 from payments.models import Intent, PaymentLink
+from payments.tests.factories import PaymentLinkFactory
 from tests.conftest import make_tenant
-from tests.factories import FinalizedInvoiceFactory, PaymentLinkFactory
 
 pytestmark = [pytest.mark.slow, pytest.mark.django_db(transaction=True, serialized_rollback=True)]
 

@@ -8,10 +8,11 @@ import pytest
 
 from billing.errors import DomainError, InvalidInput
 from billing.models import Event
+from customers.tests.factories import CustomerFactory
+from invoices.tests.factories import FinalizedInvoiceFactory
 from payments import services
 from payments.gateways import sandbox
 from payments.models import Payment
-from tests.factories import CustomerFactory, FinalizedInvoiceFactory
 
 NOW = datetime.datetime(2026, 2, 1, 12, 0, tzinfo=datetime.UTC)
 

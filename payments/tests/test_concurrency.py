@@ -12,11 +12,11 @@ from django.utils import timezone
 from billing.errors import DomainError
 from invoices.models import Invoice
 from invoices.selectors import invoice_amount_due
+from invoices.tests.factories import FinalizedInvoiceFactory
 from payments import services
 from payments.gateways import sandbox
 from payments.models import Payment, PaymentAllocation
 from tests.conftest import make_tenant
-from tests.factories import FinalizedInvoiceFactory
 
 pytestmark = pytest.mark.django_db(transaction=True, serialized_rollback=True)
 

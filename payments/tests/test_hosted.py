@@ -8,9 +8,10 @@ import pytest
 from django.test import Client
 
 from invoices.models import Invoice
+from invoices.tests.factories import FinalizedInvoiceFactory
 from payments.gateways import sandbox
 from payments.models import Intent, Payment, Source
-from tests.factories import FinalizedInvoiceFactory, PaymentLinkFactory
+from payments.tests.factories import PaymentLinkFactory
 from tests.numbers import D
 
 

@@ -12,10 +12,11 @@ from django.test import Client
 from django.utils import translation
 
 from billing.models import Workspace
+from invoices.tests.factories import FinalizedInvoiceFactory
 from payments.gateways import sandbox
 from payments.hosted import page_language
+from payments.tests.factories import PaymentLinkFactory
 from tests.conftest import make_tenant
-from tests.factories import FinalizedInvoiceFactory, PaymentLinkFactory
 
 CATALOG = Path(__file__).resolve().parent.parent / "locale" / "es" / "LC_MESSAGES" / "django.po"
 

@@ -7,11 +7,12 @@ from decimal import Decimal
 import pytest
 
 from billing.models import Event
+from customers.tests.factories import CustomerFactory
 from invoices.models import Invoice, Order
+from invoices.tests.factories import FinalizedInvoiceFactory, OrderFactory
 from payments import services
 from payments.gateways import sandbox
 from payments.models import Intent, Payment
-from tests.factories import CustomerFactory, FinalizedInvoiceFactory, OrderFactory
 from tests.numbers import D
 
 NOW = datetime.datetime(2026, 2, 1, 12, 0, tzinfo=datetime.UTC)

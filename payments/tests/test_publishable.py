@@ -9,13 +9,15 @@ from django.utils import timezone
 from rest_framework.test import APIClient
 
 from billing.models import Event
+from customers.tests.factories import CustomerFactory
+from invoices.tests.factories import FinalizedInvoiceFactory
 from payments import services, tasks
 from payments.gateways import sandbox
 from payments.gateways.base import CardInput
 from payments.invoice_reads import invoice_amount_payable
 from payments.models import Intent, Payment, Source
+from payments.tests.factories import PaymentLinkFactory
 from tests.conftest import make_tenant
-from tests.factories import CustomerFactory, FinalizedInvoiceFactory, PaymentLinkFactory
 from tests.numbers import D
 
 CARD = {"exp_month": 12, "exp_year": 2034}

@@ -8,8 +8,9 @@ from django.db import connection
 from django.test import Client
 from rest_framework.test import APIClient
 
+from invoices.tests.factories import FinalizedInvoiceFactory
 from payments.gateways import sandbox
-from tests.factories import FinalizedInvoiceFactory, PaymentLinkFactory
+from payments.tests.factories import PaymentLinkFactory
 
 TEXT_TYPES = ("text", "character varying", "character", "json", "jsonb")
 
@@ -100,7 +101,7 @@ def test_no_card_number_is_stored_or_logged_after_checkouts(tenant, caplog):
 
 def test_no_serializer_shows_a_gateway_secret(tenant):
     from payments.api.serializers import PaymentGatewaySerializer
-    from tests.factories import PaymentGatewayFactory
+    from payments.tests.factories import PaymentGatewayFactory
 
     gateway = PaymentGatewayFactory(workspace=tenant.workspace)
 
@@ -113,7 +114,7 @@ def test_no_serializer_shows_a_gateway_secret(tenant):
 
 
 def test_the_admin_masks_gateway_secrets_and_card_tokens(tenant, admin_client):
-    from tests.factories import PaymentGatewayFactory, SourceFactory
+    from payments.tests.factories import PaymentGatewayFactory, SourceFactory
 
     gateway = PaymentGatewayFactory(workspace=tenant.workspace)
     source = SourceFactory(workspace=tenant.workspace)

@@ -11,11 +11,11 @@ from django.utils import timezone
 
 from customers.models import Customer
 from invoices.models import Invoice
+from invoices.tests.factories import FinalizedInvoiceFactory
 from payments import services
 from payments.models import Payment, Source, StripeEvent
 from payments.tests.conftest import create_customer
 from tests.conftest import Tenant
-from tests.factories import FinalizedInvoiceFactory
 from tests.fake_stripe import FakeStripe, checkout_session_id, post_stripe_event
 
 pytestmark = pytest.mark.django_db

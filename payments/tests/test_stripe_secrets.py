@@ -13,12 +13,12 @@ from django.urls import reverse
 from django.utils import timezone
 
 from customers.models import Customer
+from invoices.tests.factories import FinalizedInvoiceFactory
 from payments import services
 from payments.models import Payment, PaymentGateway, Source, StripeEvent
 from payments.tests.conftest import create_customer
 from payments.tests.test_secrets import _database_text, _digits_only
 from payments.tests.test_stripe_cards import save_card
-from tests.factories import FinalizedInvoiceFactory
 from tests.fake_stripe import post_stripe_event, stripe_event
 
 CARD = "4000056655665556"

@@ -200,8 +200,8 @@ def test_events_of_the_other_mode_go_to_that_modes_connection(stripe_tenant, fak
 
 @pytest.fixture
 def charged(stripe_tenant, fake_stripe):
+    from invoices.tests.factories import FinalizedInvoiceFactory
     from payments.tests.test_stripe_cards import save_card
-    from tests.factories import FinalizedInvoiceFactory
 
     customer = create_customer(stripe_tenant)
     source = save_card(stripe_tenant, fake_stripe, customer["id"], "4242424242424242")

@@ -3,7 +3,6 @@ collection source and billing anchor. Errors name the request's fields."""
 
 from collections.abc import Sequence
 from datetime import date
-from typing import Any
 
 from billing.choices import DiscountScheme
 from billing.errors import InvalidInput
@@ -12,6 +11,7 @@ from catalog.models import AddOn, Coupon, Plan
 from subscriptions.calendar import boundary, day_anchor
 from subscriptions.choices import CollectionScheme
 from subscriptions.models import Subscription
+from subscriptions.services.inputs import AddOnInput, LineInput
 
 
 def check_coupon(field: str, coupon: Coupon | None, currency: str, today: date) -> None:
@@ -29,7 +29,7 @@ def check_coupon(field: str, coupon: Coupon | None, currency: str, today: date) 
 
 
 def check_lines(
-    lines: Sequence[dict[str, Any]], currency: str, today: date, frequency: str | None
+    lines: Sequence[LineInput], currency: str, today: date, frequency: str | None
 ) -> str:
     """The lines' common frequency, once every plan is billable in `currency`."""
     if not lines:
@@ -53,7 +53,7 @@ def check_lines(
     return frequencies.pop()
 
 
-def check_addons(addons: Sequence[dict[str, Any]], currency: str) -> None:
+def check_addons(addons: Sequence[AddOnInput], currency: str) -> None:
     for index, item in enumerate(addons):
         addon: AddOn = item["addon"]
         field = f"addons.{index}.addon"

@@ -3,7 +3,7 @@
 from collections.abc import Sequence
 from datetime import date, datetime, timedelta
 from decimal import Decimal
-from typing import Any
+from typing import Unpack
 
 from django.db import transaction
 
@@ -30,6 +30,7 @@ from subscriptions.services.checks import (
 )
 from subscriptions.services.common import lock, record, set_next_billing
 from subscriptions.services.cycles import cycle_bill, fixed_clock
+from subscriptions.services.inputs import AddOnInput, LineInput, SubscriptionFields
 from subscriptions.services.proration import prorate
 
 # How far ahead a subscription may start: further is almost certainly a typo.
@@ -44,9 +45,12 @@ _EDITABLE_STATUSES = (
 )
 
 
-def _store_lines(
-    subscription: Subscription, lines: Sequence[dict[str, Any]], first_cycle: int
-) -> None:
+def _coupon_id(line: LineInput) -> str | None:
+    coupon = line.get("coupon")
+    return coupon.id if coupon else None
+
+
+def _store_lines(subscription: Subscription, lines: Sequence[LineInput], first_cycle: int) -> None:
     """Replace the lines; a line kept as it was keeps when its coupon started. The same
     lines sent back are left as they are, ids included (usage records name a line)."""
     current = list(subscription.lines.all())
@@ -54,10 +58,8 @@ def _store_lines(
         (line.plan_id, line.quantity, line.coupon_id): line.coupon_first_cycle for line in current
     }
     wanted = [
-        (line["plan"].id, Decimal(line.get("quantity", 1)),
-         line["coupon"].id if line.get("coupon") else None)
-        for line in lines
-    ]  # fmt: skip
+        (line["plan"].id, Decimal(line.get("quantity", 1)), _coupon_id(line)) for line in lines
+    ]
     if current and wanted == [(c.plan_id, c.quantity, c.coupon_id) for c in current]:
         return
     subscription.lines.all().delete()
@@ -74,7 +76,7 @@ def _store_lines(
 
 
 def _store_addons(
-    subscription: Subscription, addons: Sequence[dict[str, Any]], first_cycle: int
+    subscription: Subscription, addons: Sequence[AddOnInput], first_cycle: int
 ) -> None:
     kept = {(a.addon_id, a.quantity): a.first_cycle for a in subscription.addons.all()}
     subscription.addons.all().delete()
@@ -94,14 +96,14 @@ def subscription_create(
     workspace: Workspace,
     test_mode: bool,
     customer: Customer,
-    lines: Sequence[dict[str, Any]],
+    lines: Sequence[LineInput],
     now: datetime,
     document: DocumentType | None = None,
     date_start: date | None = None,
     trial_end: date | None = None,
     billing_anchor: date | int | None = None,
-    addons: Sequence[dict[str, Any]] = (),
-    **fields: Any,
+    addons: Sequence[AddOnInput] = (),
+    **fields: Unpack[SubscriptionFields],
 ) -> Subscription:
     """Create a subscription and, when it starts today, bill its first cycle at once.
 
@@ -172,7 +174,9 @@ def subscription_from_order(*, order: Order, invoice: Invoice) -> str:
     scope = {"workspace": order.workspace, "test_mode": order.test_mode}
     items = [item for item in order.items.all() if item.plan_id]
     plans = plan_queryset().filter(pk__in=[item.plan_id for item in items], **scope).in_bulk()
-    lines = [{"plan": plans[item.plan_id], "quantity": item.quantity} for item in items]
+    lines: list[LineInput] = [
+        {"plan": plans[item.plan_id], "quantity": item.quantity} for item in items
+    ]
     try:
         frequency = check_lines(lines, order.currency_id, today, None)
     except InvalidInput as exc:  # e.g. a plan archived since the order was written
@@ -213,9 +217,9 @@ def subscription_update(
     *,
     subscription: Subscription,
     now: datetime,
-    lines: Sequence[dict[str, Any]] | None = None,
-    addons: Sequence[dict[str, Any]] | None = None,
-    **fields: Any,
+    lines: Sequence[LineInput] | None = None,
+    addons: Sequence[AddOnInput] | None = None,
+    **fields: Unpack[SubscriptionFields],
 ) -> Subscription:
     """Change a live subscription. A coupon or add-on added now applies from the next
     cycle. Changing lines mid-period prorates by day (`prorate`)."""
@@ -229,8 +233,9 @@ def subscription_update(
     next_cycle = subscription.cycles_billed + 1
     currency = subscription.currency_id
     if "coupon" in fields:
-        check_coupon("coupon", fields["coupon"], currency, today)
-        if fields["coupon"] is not None and fields["coupon"].id != subscription.coupon_id:
+        coupon = fields["coupon"]
+        check_coupon("coupon", coupon, currency, today)
+        if coupon is not None and coupon.id != subscription.coupon_id:
             subscription.coupon_first_cycle = next_cycle
     billing_cycles = fields.get("billing_cycles")
     if billing_cycles is not None and billing_cycles < subscription.cycles_billed:

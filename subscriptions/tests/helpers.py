@@ -7,17 +7,13 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from billing.models import Workspace
+from billing.tests.factories import WorkspaceFactory
 from catalog.models import AddOn, Coupon, Plan, PlanTier
+from catalog.tests.factories import AddOnFactory, CouponFactory, PlanFactory
 from customers.models import Customer
+from customers.tests.factories import CustomerFactory
 from subscriptions import services
 from subscriptions.models import Subscription
-from tests.factories import (
-    AddOnFactory,
-    CouponFactory,
-    CustomerFactory,
-    PlanFactory,
-    WorkspaceFactory,
-)
 
 SANTIAGO = ZoneInfo("America/Santiago")
 

@@ -6,11 +6,12 @@ import pytest
 from django.utils.dateparse import parse_datetime
 
 from billing.models import Workspace
+from catalog.tests.factories import AddOnFactory, CouponFactory, PlanFactory
+from customers.tests.factories import CustomerFactory
 from invoices.models import Invoice
 from subscriptions.models import Subscription, SubscriptionLine
 from subscriptions.tests.helpers import santiago
 from tests.conftest import Tenant, make_tenant
-from tests.factories import AddOnFactory, CouponFactory, CustomerFactory, PlanFactory
 from tests.numbers import D
 
 pytestmark = pytest.mark.django_db

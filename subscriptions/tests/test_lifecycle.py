@@ -8,6 +8,8 @@ from django.utils import timezone
 
 from billing.errors import DomainError, InvalidInput
 from billing.models import Country, DocumentType, Event
+from catalog.tests.factories import PlanFactory
+from customers.tests.factories import CustomerFactory
 from invoices.models import CreditNote, Invoice
 from invoices.services.filing import tax_agency_attempt
 from subscriptions import services
@@ -23,7 +25,6 @@ from subscriptions.tests.helpers import (
     subscribe,
     workspace_at,
 )
-from tests.factories import CustomerFactory, PlanFactory
 
 pytestmark = pytest.mark.django_db
 D = Decimal

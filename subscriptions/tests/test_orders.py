@@ -8,7 +8,9 @@ from psycopg.errors import UniqueViolation
 
 from billing.clock import clock_now
 from billing.models import Event, Workspace
+from catalog.tests.factories import PlanFactory
 from customers.models import Customer
+from customers.tests.factories import CustomerFactory
 from invoices.models import Invoice
 from payments.gateways import sandbox
 from payments.services import source_create_sandbox_card
@@ -18,7 +20,6 @@ from subscriptions.services.collection import period_collect
 from subscriptions.services.cycles import cycle_bill, cycle_run
 from subscriptions.tests.helpers import santiago
 from tests.conftest import Tenant, make_tenant
-from tests.factories import CustomerFactory, PlanFactory
 from tests.numbers import D
 
 pytestmark = pytest.mark.django_db
