@@ -499,6 +499,7 @@ def _record_successes(
     current = set(
         Delivery.objects.select_for_update()
         .filter(still_ours, status=DeliveryStatus.SENDING)
+        .order_by("pk")  # one locking order for every batch
         .values_list("pk", flat=True)
     )
     recorded = [(request, result) for request, result in attempts if request.delivery_id in current]
