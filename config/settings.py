@@ -249,6 +249,7 @@ CELERY_TASK_QUEUES = [
 CELERY_TASK_DEFAULT_QUEUE = "default"
 CELERY_TASK_ROUTES = {
     "webhooks.tasks.publish_event": {"queue": "webhooks"},
+    "webhooks.tasks.publish_events": {"queue": "webhooks"},
     "webhooks.tasks.send_delivery": {"queue": "webhooks"},
     "webhooks.tasks.send_due_deliveries": {"queue": "webhooks"},
     "subscriptions.tasks.run_billing_cycles": {"queue": "billing"},

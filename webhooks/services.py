@@ -7,6 +7,7 @@ failed once its retries run out. The HTTP call itself happens outside any transa
 
 import random
 from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, TypedDict, Unpack
@@ -304,38 +305,60 @@ def payload_body(event: Event) -> str:
     return body.decode()
 
 
-@transaction.atomic
 def delivery_start(*, delivery_id: str, now: datetime) -> OutgoingRequest | None:
     """Take the lease on a due delivery and build its request, or None if it is not
     this caller's to send (already done, not due, leased elsewhere, or waiting its turn)."""
-    relax_commit_durability()  # a lost lease only lets the attempt be made again
-    # Lock the delivery row only (`of`): with the joined rows locked too, a delivery whose
-    # endpoint row is busy would be skipped as if another worker were sending it.
-    delivery = (
-        Delivery.objects.select_for_update(skip_locked=True, of=("self",))
-        .select_related("endpoint", "event")
-        .annotate(blocked=_blocked())
-        .filter(pk=delivery_id)
-        .first()
-    )
-    if delivery is None or delivery.status not in OPEN_STATUSES:
-        return None
+    requests = deliveries_start(delivery_ids=[delivery_id], now=now)
+    return requests[0] if requests else None
+
+
+def _may_start(delivery: Delivery, *, blocked: bool, now: datetime) -> bool:
+    if delivery.status not in OPEN_STATUSES:
+        return False
     if delivery.status == DeliveryStatus.SENDING and (
         delivery.lease_expires_at and delivery.lease_expires_at > now
     ):
-        return None
+        return False
     if delivery.next_attempt_at and delivery.next_attempt_at > now:
-        return None
-    endpoint = delivery.endpoint
-    if not endpoint.active or delivery.blocked:
-        return None
-    delivery.status = DeliveryStatus.SENDING
-    delivery.attempts += 1
-    delivery.lease_expires_at = now + timedelta(seconds=settings.WEBHOOK_DELIVERY_LEASE_SECONDS)
-    delivery.enqueued_at = None  # taken up: a later sweep may queue its retry
-    delivery.save(
-        update_fields=["status", "attempts", "lease_expires_at", "enqueued_at", "updated_at"]
+        return False
+    return delivery.endpoint.active and not blocked
+
+
+@transaction.atomic
+def deliveries_start(*, delivery_ids: Sequence[str], now: datetime) -> list[OutgoingRequest]:
+    """`delivery_start` for many deliveries in one read and one write: the requests of
+    those that are this caller's to send."""
+    relax_commit_durability()  # a lost lease only lets the attempt be made again
+    # Lock the delivery rows only (`of`): with the joined rows locked too, a delivery whose
+    # endpoint row is busy would be skipped as if another worker were sending it.
+    candidates = (
+        Delivery.objects.select_for_update(skip_locked=True, of=("self",))
+        .select_related("endpoint", "event")
+        .annotate(blocked=_blocked())
+        .filter(pk__in=delivery_ids)
+        .order_by("sequence", "pk")
     )
+    taken = [
+        delivery
+        for delivery in candidates
+        if _may_start(delivery, blocked=delivery.blocked, now=now)
+    ]
+    lease_expires_at = now + timedelta(seconds=settings.WEBHOOK_DELIVERY_LEASE_SECONDS)
+    for delivery in taken:
+        delivery.status = DeliveryStatus.SENDING
+        delivery.attempts += 1
+        delivery.lease_expires_at = lease_expires_at
+        delivery.enqueued_at = None  # taken up: a later sweep may queue its retry
+        delivery.updated_at = now
+    if taken:
+        Delivery.objects.bulk_update(
+            taken, ["status", "attempts", "lease_expires_at", "enqueued_at", "updated_at"]
+        )
+    return [_outgoing_request(delivery, now) for delivery in taken]
+
+
+def _outgoing_request(delivery: Delivery, now: datetime) -> OutgoingRequest:
+    endpoint = delivery.endpoint
     secrets_in_use = [endpoint.secret]
     if endpoint.previous_secret and (
         endpoint.previous_secret_expires_at and endpoint.previous_secret_expires_at > now
@@ -401,7 +424,7 @@ def delivery_finish(
     # Lost on a crash, the delivery is simply sent again (receivers dedupe on webhook-id).
     relax_commit_durability()
     if result.succeeded:
-        return _record_success(request=request, result=result, now=now)
+        return AttemptOutcome(send_now=_record_successes([(request, result)], now), retry_at=None)
     delivery = Delivery.objects.select_for_update().get(pk=request.delivery_id)
     if delivery.status != DeliveryStatus.SENDING or delivery.attempts != request.attempt:
         # The lease ran out and another attempt took over; its outcome is the one kept.
@@ -445,7 +468,13 @@ def delivery_finish(
 
 
 def _log_attempt(*, request: OutgoingRequest, result: AttemptResult, now: datetime) -> None:
-    DeliveryAttempt.objects.create(
+    _attempt_row(request=request, result=result, now=now).save()
+
+
+def _attempt_row(
+    *, request: OutgoingRequest, result: AttemptResult, now: datetime
+) -> DeliveryAttempt:
+    return DeliveryAttempt(
         delivery_id=request.delivery_id,
         number=request.attempt,
         attempted_at=now,
@@ -456,32 +485,122 @@ def _log_attempt(*, request: OutgoingRequest, result: AttemptResult, now: dateti
     )
 
 
-def _record_success(
-    *, request: OutgoingRequest, result: AttemptResult, now: datetime
-) -> AttemptOutcome:
-    """The common case in a few statements: no row is read before it is written."""
-    # The UPDATE's condition is the lease check: no row means the lease ran out and
-    # another attempt took over, and that attempt's outcome is the one kept.
-    recorded = Delivery.objects.filter(
-        pk=request.delivery_id, status=DeliveryStatus.SENDING, attempts=request.attempt
-    ).update(
-        status=DeliveryStatus.SUCCEEDED,
-        next_attempt_at=None,
-        lease_expires_at=None,
-        last_status_code=result.status_code,
-        updated_at=now,
+def _record_successes(
+    attempts: Sequence[tuple[OutgoingRequest, AttemptResult]], now: datetime
+) -> list[str]:
+    """Record successful attempts in a few statements whatever their number; what may be
+    sent now (each object's next delivery)."""
+    if not attempts:
+        return []
+    # An attempt whose lease ran out was taken over by another, whose outcome is kept.
+    still_ours = Q()
+    for request, _ in attempts:
+        still_ours |= Q(pk=request.delivery_id, attempts=request.attempt)
+    current = set(
+        Delivery.objects.select_for_update()
+        .filter(still_ours, status=DeliveryStatus.SENDING)
+        .order_by("pk")  # one locking order for every batch
+        .values_list("pk", flat=True)
     )
+    recorded = [(request, result) for request, result in attempts if request.delivery_id in current]
     if not recorded:
-        return AttemptOutcome(send_now=[], retry_at=None)
-    _log_attempt(request=request, result=result, now=now)
-    # Touch (and lock) the endpoint row only when a failure streak ends: every delivery
-    # to an endpoint would otherwise queue on that one row.
-    WebhookEndpoint.objects.filter(pk=request.endpoint_id, consecutive_failures__gt=0).update(
-        consecutive_failures=0, updated_at=now
+        return []
+    by_status_code: dict[int | None, list[str]] = {}
+    for request, result in recorded:
+        by_status_code.setdefault(result.status_code, []).append(request.delivery_id)
+    for status_code, delivery_ids in by_status_code.items():
+        Delivery.objects.filter(pk__in=delivery_ids).update(
+            status=DeliveryStatus.SUCCEEDED,
+            next_attempt_at=None,
+            lease_expires_at=None,
+            last_status_code=status_code,
+            updated_at=now,
+        )
+    DeliveryAttempt.objects.bulk_create(
+        _attempt_row(request=request, result=result, now=now) for request, result in recorded
     )
-    # Whether the endpoint is still active is checked when the next delivery starts.
-    send_now = _first_open_of_pairs({(request.endpoint_id, request.object_id)})
-    return AttemptOutcome(send_now=send_now, retry_at=None)
+    # Touch (and lock) an endpoint row only when a failure streak ends: every delivery
+    # to an endpoint would otherwise queue on that one row.
+    WebhookEndpoint.objects.filter(
+        pk__in={request.endpoint_id for request, _ in recorded}, consecutive_failures__gt=0
+    ).update(consecutive_failures=0, updated_at=now)
+    # Whether an endpoint is still active is checked when its next delivery starts.
+    return _first_open_of_pairs(
+        {(request.endpoint_id, request.object_id) for request, _ in recorded}
+    )
+
+
+@dataclass(frozen=True)
+class BatchOutcome:
+    # Deliveries that may go now (the next event of the same objects).
+    send_now: list[str]
+    # When each delivery that failed and may be retried should be tried again.
+    retries: dict[str, datetime]
+
+
+@transaction.atomic
+def deliveries_finish(
+    *, attempts: Sequence[tuple[OutgoingRequest, AttemptResult]], now: datetime
+) -> BatchOutcome:
+    """`delivery_finish` for many attempts: successes recorded together, failures one
+    by one (they are rare, and each may disable its endpoint)."""
+    relax_commit_durability()  # lost on a crash, the deliveries are simply sent again
+    send_now: list[str] = []
+    retries: dict[str, datetime] = {}
+    for request, result in attempts:
+        if not result.succeeded:
+            outcome = delivery_finish(request=request, result=result, now=now)
+            send_now += outcome.send_now
+            if outcome.retry_at is not None:
+                retries[request.delivery_id] = outcome.retry_at
+    send_now += _record_successes([(q, r) for q, r in attempts if r.succeeded], now)
+    return BatchOutcome(send_now=list(dict.fromkeys(send_now)), retries=retries)
+
+
+def deliveries_batch_size() -> int:
+    """How many deliveries one lease covers: all of them must be attempted before it
+    runs out, even if every receiver takes its full timeout."""
+    return max(1, int(settings.WEBHOOK_DELIVERY_LEASE_SECONDS // settings.WEBHOOK_TIMEOUT_SECONDS))
+
+
+def _send_all(
+    requests: list[OutgoingRequest], transport: Callable[[OutgoingRequest], AttemptResult]
+) -> list[tuple[OutgoingRequest, AttemptResult]]:
+    """Each endpoint's requests in order, different endpoints side by side: a slow
+    receiver holds up only its own deliveries."""
+    by_endpoint: dict[str, list[OutgoingRequest]] = {}
+    for request in requests:
+        by_endpoint.setdefault(request.endpoint_id, []).append(request)
+
+    def send(group: list[OutgoingRequest]) -> list[tuple[OutgoingRequest, AttemptResult]]:
+        return [(request, transport(request)) for request in group]
+
+    if len(by_endpoint) == 1:
+        return send(requests)
+    with ThreadPoolExecutor(max_workers=len(by_endpoint)) as pool:
+        return [attempt for sent in pool.map(send, by_endpoint.values()) for attempt in sent]
+
+
+def deliveries_attempt(
+    *,
+    delivery_ids: Sequence[str],
+    clock: Callable[[], datetime],
+    transport: Callable[[OutgoingRequest], AttemptResult],
+) -> BatchOutcome:
+    """`delivery_attempt` for many deliveries, a lease's worth at a time: one lease for
+    them all, the calls one after another (over the receiver's kept-alive connection),
+    one record of the outcomes."""
+    send_now: list[str] = []
+    retries: dict[str, datetime] = {}
+    size = deliveries_batch_size()
+    for offset in range(0, len(delivery_ids), size):
+        requests = deliveries_start(delivery_ids=delivery_ids[offset : offset + size], now=clock())
+        if not requests:
+            continue
+        outcome = deliveries_finish(attempts=_send_all(requests, transport), now=clock())
+        send_now += outcome.send_now
+        retries.update(outcome.retries)
+    return BatchOutcome(send_now=send_now, retries=retries)
 
 
 def delivery_attempt(

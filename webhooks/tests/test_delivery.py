@@ -321,3 +321,37 @@ def test_publishing_an_earlier_event_an_endpoint_skips_lets_the_later_one_go(tes
         assert services.event_fan_out(event_id=created.id, now=timezone.now()) == [update_delivery]
         attempt(update_delivery)
         assert [json.loads(r.body)["sequence"] for r in receiver.received] == [2]
+
+
+def test_a_batch_of_events_goes_out_together_and_in_order_per_object(test_tenant):
+    with running_receiver() as receiver:
+        endpoints = [make_endpoint(test_tenant, receiver.url) for _ in range(2)]
+        customer, _ = record_customer_event(test_tenant)
+        customer_update(customer=customer, name="Renamed")
+        newest_first = Event.objects.filter(object_id=customer.id).order_by("-sequence")
+
+        first = services.events_fan_out(
+            event_ids=[event.id for event in newest_first], now=timezone.now()
+        )
+        assert Delivery.objects.count() == 4
+        # Each endpoint's update waits for its creation.
+        first_sequences = Delivery.objects.filter(pk__in=first).values_list("sequence", flat=True)
+        assert sorted(first_sequences) == [1, 1]
+        outcome = services.deliveries_attempt(
+            delivery_ids=first, clock=timezone.now, transport=post
+        )
+        services.deliveries_attempt(
+            delivery_ids=outcome.send_now, clock=timezone.now, transport=post
+        )
+
+        for endpoint in endpoints:
+            sequences = []
+            for request in receiver.received:
+                try:
+                    payload = Webhook(endpoint.secret).verify(request.body, request.headers)
+                except WebhookVerificationError:
+                    continue  # signed for the other endpoint
+                sequences.append(payload["sequence"])
+            assert sequences == [1, 2]
+        assert set(Delivery.objects.values_list("status", flat=True)) == {"succeeded"}
+        assert [json.loads(r.body)["sequence"] for r in receiver.received] == [1, 1, 2, 2]
