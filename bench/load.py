@@ -5,7 +5,7 @@
 Starts gunicorn (several workers), a Celery worker consuming every queue and beat, on
 PostgreSQL (BENCH_DATABASE_URL, default a `bench_load` database on 127.0.0.1, created and
 migrated if missing) and Redis (BENCH_BROKER_URL, default redis://127.0.0.1:6379/13, the
-broker and the cache; the runner empties that db first). Seeds a workspace, a token,
+broker and the cache). Seeds a workspace, a token,
 customers, products, a meter, finalized invoices and a webhook endpoint on a local
 receiver, then runs `bench/load/locustfile.py` headless: reads, invoice create + finalize,
 payments, usage events, new customers. Each user runs about `--user-rate` tasks a second.
@@ -61,10 +61,9 @@ def main() -> None:
     parser.add_argument("--drain-timeout", type=int, default=120, help="seconds")
     args = parser.parse_args()
 
+    # The broker is not emptied: a message an earlier run left is work its database still
+    # holds a lease for, and dropping it would leave that work waiting out the lease.
     ensure_database(DATABASE_URL)
-    import redis
-
-    redis.Redis.from_url(BROKER_URL).flushdb()
     LOG_DIR.mkdir(parents=True, exist_ok=True)
     workspace = _workspace()
     print(

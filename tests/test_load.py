@@ -25,7 +25,7 @@ def test_a_short_load_has_no_errors_and_a_p99_under_500_ms():
         "BENCH_BROKER_URL": TEST_BROKER_URL,
     }
     run = subprocess.run(
-        [sys.executable, "bench/load.py", "--users", "4", "--spawn-rate", "4",
+        [sys.executable, "bench/load.py", "--users", "3", "--spawn-rate", "3",
          "--duration", "25", "--customers", "20", "--port", str(PORT), "--drain-timeout", "60"],
         cwd=ROOT, env=env, capture_output=True, text=True, timeout=600,
     )  # fmt: skip
