@@ -52,8 +52,8 @@ def covering_range(document: FiscalDocument) -> FolioRange | None:
 def document_data(document: FiscalDocument, folio_range: FolioRange) -> ET.Element:
     """The DD: issuer, type, folio, date, receiver, total, first item, CAF, stamp time."""
     # The receiver: a sale's customer, or the supplier of a document we issue for them.
-    party = "customer" if getattr(document, "customer_id", None) else "supplier"
-    counterpart: Any = getattr(document, party)
+    # (A purchase has no customer field at all: asking for customer_id raises.)
+    counterpart: Any = getattr(document, "supplier", None) or document.customer
     first_line = document.lines.first()  # type: ignore[attr-defined]
     stamped_at = document.finalized_at or document.created_at
     data = ET.Element("DD")

@@ -61,7 +61,7 @@ def document_id(document: FiscalDocument) -> str:
 
 def _counterpart(document: FiscalDocument) -> Any:
     # A sale's customer, or the supplier of a document we issue for them (a 46).
-    return document.customer if getattr(document, "customer_id", None) else document.supplier  # type: ignore[attr-defined]
+    return getattr(document, "supplier", None) or document.customer
 
 
 class _Amounts:
