@@ -43,5 +43,6 @@ def test_a_factura_de_compra_withholds_the_iva_in_its_dte(tenant):
     assert text(dte, f"{totals}/ImptoReten/MontoImp") == "2850"
     # What the buyer pays the supplier: the neto, the IVA withheld.
     assert text(dte, f"{totals}/MntTotal") == "15000"
+    assert text(dte, "Documento/TED/DD/MNT") == "15000"  # the TED repeats MntTotal
     verify_timbre(dte, cafs[46])
     verify_signature(content, Certificate.objects.get())
