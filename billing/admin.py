@@ -9,6 +9,7 @@ from django.utils import timezone
 from billing.auth_cache import api_keys_forget
 from billing.models import (
     ApiToken,
+    Certificate,
     Comuna,
     Country,
     Currency,
@@ -105,6 +106,22 @@ class FolioRangeAdmin(admin.ModelAdmin):
                 f"({folio_range.warned_at_remaining} left when warned); load the next CAF.",
             )
         return super().changelist_view(request, extra_context)
+
+
+@admin.register(Certificate)
+class CertificateAdmin(admin.ModelAdmin):
+    """Loaded (or sandbox-made) signing certificates; the key is never shown."""
+
+    list_display = ["id", "workspace", "test_mode", "subject", "not_after_at", "is_sandbox"]
+    list_filter = ["test_mode", "is_sandbox"]
+    search_fields = ["id", "subject", "workspace__name", "workspace__id"]
+    fields = readonly_fields = (
+        "id", "workspace", "test_mode", "subject", "serial_number", "not_before_at",
+        "not_after_at", "is_sandbox", "created_at",
+    )  # fmt: skip
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
 
 
 @admin.register(Membership)

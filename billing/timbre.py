@@ -8,6 +8,7 @@ A document gets one when a loaded CAF covers its folio (billing.services.folios)
 import base64
 import io
 import xml.etree.ElementTree as ET
+from decimal import Decimal
 from typing import Any
 
 import pdf417gen
@@ -21,6 +22,7 @@ from billing.services.folios import folio_range_private_key
 # a buyer abroad (an export's), whose own tax id is no RUT.
 ANONYMOUS_RUT = "66666666-6"
 FOREIGN_RUT = "55555555-5"
+FACTURA_DE_COMPRA = "46"
 # The TED is Latin-1 text, as every DTE.
 ENCODING = "ISO-8859-1"
 
@@ -35,6 +37,14 @@ def _flat(element: ET.Element) -> ET.Element:
 
 def _sub(parent: ET.Element, tag: str, text: str) -> None:
     ET.SubElement(parent, tag).text = text
+
+
+def dte_total(document: FiscalDocument) -> Decimal:
+    """The DTE's MntTotal, which the TED repeats: what the receiver pays. The buyer of a
+    factura de compra (46) withholds its IVA (the document's retention)."""
+    if document.document.code == FACTURA_DE_COMPRA:
+        return document.total - document.retention
+    return document.total
 
 
 def covering_range(document: FiscalDocument) -> FolioRange | None:
@@ -52,8 +62,8 @@ def covering_range(document: FiscalDocument) -> FolioRange | None:
 def document_data(document: FiscalDocument, folio_range: FolioRange) -> ET.Element:
     """The DD: issuer, type, folio, date, receiver, total, first item, CAF, stamp time."""
     # The receiver: a sale's customer, or the supplier of a document we issue for them.
-    party = "customer" if getattr(document, "customer_id", None) else "supplier"
-    counterpart: Any = getattr(document, party)
+    # (A purchase has no customer field at all: asking for customer_id raises.)
+    counterpart: Any = getattr(document, "supplier", None) or document.customer
     first_line = document.lines.first()  # type: ignore[attr-defined]
     stamped_at = document.finalized_at or document.created_at
     data = ET.Element("DD")
@@ -64,7 +74,7 @@ def document_data(document: FiscalDocument, folio_range: FolioRange) -> ET.Eleme
     foreign = counterpart.country_id != "CL"
     _sub(data, "RR", FOREIGN_RUT if foreign else counterpart.tax_id or ANONYMOUS_RUT)
     _sub(data, "RSR", counterpart.name[:40])
-    _sub(data, "MNT", str(int(document.total)))
+    _sub(data, "MNT", str(int(dte_total(document))))
     _sub(data, "IT1", (first_line.name if first_line else "")[:40])
     data.append(_flat(ET.fromstring(folio_range.caf)))
     _sub(data, "TSTED", stamped_at.strftime("%Y-%m-%dT%H:%M:%S"))

@@ -42,3 +42,14 @@ def test_a_wrong_password_is_refused(tenant):
     assert response.status_code == 400
     assert response.json() == {"pkcs12": ["Not a PKCS#12 file, or the password does not open it."]}
     assert not Certificate.objects.exists()
+
+
+def test_the_admin_shows_a_certificate_without_its_key(tenant, admin_client):
+    tenant.client.post("/certificates/", {"pkcs12": bundle(), "password": "secreto"}, format="json")
+    certificate = Certificate.objects.get()
+
+    page = admin_client.get(f"/admin/billing/certificate/{certificate.pk}/change/")
+
+    assert page.status_code == 200
+    assert "CN=Andes SpA firma" in page.content.decode()
+    assert certificate.private_key not in page.content.decode()

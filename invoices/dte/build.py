@@ -14,7 +14,7 @@ from billing.choices import DiscountScheme
 from billing.errors import DomainError
 from billing.models import FiscalDocument
 from billing.money import allocate
-from billing.timbre import timbre
+from billing.timbre import dte_total, timbre
 from invoices.dte.mapping import (
     ANONYMOUS_BUYER_RUT,
     DOCUMENT_TYPES,
@@ -61,7 +61,7 @@ def document_id(document: FiscalDocument) -> str:
 
 def _counterpart(document: FiscalDocument) -> Any:
     # A sale's customer, or the supplier of a document we issue for them (a 46).
-    return document.customer if getattr(document, "customer_id", None) else document.supplier  # type: ignore[attr-defined]
+    return getattr(document, "supplier", None) or document.customer
 
 
 class _Amounts:
@@ -131,15 +131,13 @@ def _totals(header: Any, document: FiscalDocument, amounts: _Amounts) -> None:
     if document.amount:
         _sub(totals, "TasaIVA", decimal_text(document.tax_percent, 2))
         _sub(totals, "IVA", pesos(document.tax))
-    withheld = document.document.code == FACTURA_DE_COMPRA and document.retention
-    if withheld:
+    if document.document.code == FACTURA_DE_COMPRA and document.retention:
         retention = _sub(totals, "ImptoReten")
         _sub(retention, "TipoImp", TOTAL_IVA_RETENTION)
         _sub(retention, "TasaImp", decimal_text(document.tax_percent, 2))
         _sub(retention, "MontoImp", pesos(document.retention))
-    # A 46's total is what the buyer pays: the IVA it withholds is not in it.
-    total = document.total - document.retention if withheld else document.total
-    _sub(totals, "MntTotal", pesos(total))
+    # What the receiver pays: a 46's buyer withholds the IVA. The TED repeats it.
+    _sub(totals, "MntTotal", pesos(dte_total(document)))
 
 
 def _details(root: Any, document: FiscalDocument, lines: list[Any], amounts: _Amounts) -> None:
