@@ -9,44 +9,21 @@ assigned by the database and not read back. Other databases get `bulk_create`.
 the instances (a cycle writes thousands of rows that nothing reads back in memory).
 """
 
-import json
 from collections.abc import Callable, Iterable, Sequence
-from decimal import Decimal
 from typing import Any, cast
 
-import orjson
 from django.db import connection, models
+from django.db.models.expressions import RawSQL
 from django.utils import timezone
 
-from billing.encoders import decimal_literal
-
-_JSON_OPTIONS = orjson.OPT_NON_STR_KEYS | orjson.OPT_PASSTHROUGH_DATETIME
-
-
-def json_column_text(value: Any, encoder: type[json.JSONEncoder] | None) -> str:
-    """What `json.dumps(value, cls=encoder)` gives a jsonb column, written by orjson:
-    Decimals as their literals, everything orjson passes over (dates, datetimes) by the
-    column's encoder. jsonb keeps the value, not the text, so spacing does not matter."""
-    fallback = (encoder or json.JSONEncoder)()
-
-    def default(o: Any) -> Any:
-        if isinstance(o, Decimal):
-            return orjson.Fragment(decimal_literal(o).encode())
-        return fallback.default(o)
-
-    try:
-        return orjson.dumps(value, default=default, option=_JSON_OPTIONS).decode()
-    except orjson.JSONEncodeError as exc:
-        if "64-bit" not in str(exc):
-            raise
-    return json.dumps(value, cls=encoder)  # an integer beyond 64 bits
+from billing.encoders import json_text
 
 
 def _reader(field: models.Field) -> Callable[[models.Model], object]:
     attname = field.attname
     if isinstance(field, models.JSONField):
         encoder = field.encoder
-        return lambda obj: json_column_text(getattr(obj, attname), encoder)
+        return lambda obj: json_text(getattr(obj, attname), encoder)
     if isinstance(field, models.FileField):
         return lambda obj: getattr(obj, attname).name or ""
     return lambda obj: getattr(obj, attname)
@@ -113,6 +90,17 @@ def copy_rows(
         encoded = [list(row) for row in rows]
         for row in encoded:
             for index, encoder in json_at:
-                row[index] = json_column_text(row[index], encoder)
+                row[index] = json_text(row[index], encoder)
         rows = encoded
     _copy(model._meta.db_table, [str(field.column) for field in fields], rows)
+
+
+def any_of(values: Iterable[str | int]) -> Any:
+    """For `field__in=`: many keys as one array parameter (`IN (SELECT unnest(…))`) on
+    PostgreSQL, where a list compiles one parameter per key, which a batch of thousands
+    pays on every query. Keys are all text or all integers."""
+    keys = list(values)
+    if not keys or connection.vendor != "postgresql":
+        return keys  # no keys: Django answers without a query
+    kind = "bigint" if all(isinstance(key, int) for key in keys) else "text"
+    return RawSQL(f"SELECT unnest(%s::{kind}[])", [keys])

@@ -11,7 +11,7 @@ from django.db import IntegrityError, transaction
 from django.db.models import Max
 from django.utils import timezone
 
-from billing.bulk import bulk_insert, copy_rows
+from billing.bulk import any_of, bulk_insert, copy_rows
 from billing.ids import public_ids
 from billing.models import Event, Workspace
 from billing.sweeps import claim_for_enqueue
@@ -115,7 +115,7 @@ def event_record_rows(
         Event.objects.filter(
             workspace_id=workspace_id,
             test_mode=test_mode,
-            object_id__in={e.object_id for e in events},
+            object_id__in=any_of({e.object_id for e in events}),
         )
         .values("object_id")
         .annotate(last=Max("sequence"))

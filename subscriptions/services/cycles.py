@@ -21,7 +21,7 @@ from django.db.models import Model, Prefetch, prefetch_related_objects
 from django.db.models.functions import Now
 from django.utils import timezone
 
-from billing.bulk import copy_rows
+from billing.bulk import any_of, copy_rows
 from billing.clock import workspace_today
 from billing.models import DocumentType, Workspace
 from billing.queueing import task_queue
@@ -75,7 +75,7 @@ def _lock_due(subscription_ids: Sequence[str], wait: bool) -> list[Subscription]
     # `of`: only the subscription rows; skip_locked leaves other batches' rows to them.
     subscriptions = list(
         Subscription.objects.select_for_update(of=("self",), skip_locked=not wait)
-        .filter(pk__in=subscription_ids, status=SubscriptionStatus.ACTIVE)
+        .filter(pk__in=any_of(subscription_ids), status=SubscriptionStatus.ACTIVE)
         .order_by("pk")
     )
     _attach_related(subscriptions)
@@ -93,7 +93,7 @@ def _attach_related(subscriptions: list[Subscription]) -> None:
     for name, model in related:
         attname = f"{name}_id"
         ids = {getattr(s, attname) for s in subscriptions} - {None}
-        loaded = model._default_manager.in_bulk(ids) if ids else {}
+        loaded = {o.pk: o for o in model._default_manager.filter(pk__in=any_of(ids))}
         for subscription in subscriptions:
             key = getattr(subscription, attname)
             setattr(subscription, name, loaded[key] if key is not None else None)
@@ -108,8 +108,9 @@ def _load_items(subscriptions: list[Subscription]) -> Items:
     with one instance per plan and coupon however many lines name it."""
     ids = [s.pk for s in subscriptions]
     lines: dict[str, list[SubscriptionLine]] = defaultdict(list)
-    loaded = list(SubscriptionLine.objects.filter(subscription_id__in=ids))
-    plans = Plan.objects.select_related("product").in_bulk({line.plan_id for line in loaded})
+    loaded = list(SubscriptionLine.objects.filter(subscription_id__in=any_of(ids)))
+    plan_ids = any_of({line.plan_id for line in loaded})
+    plans = {p.pk: p for p in Plan.objects.select_related("product").filter(pk__in=plan_ids)}
     coupon_ids = {line.coupon_id for line in loaded} - {None}
     coupons = Coupon.objects.in_bulk(coupon_ids) if coupon_ids else {}
     for line in loaded:
@@ -119,7 +120,8 @@ def _load_items(subscriptions: list[Subscription]) -> Items:
     tiered = [p for p in plans.values() if p.tiers_mode is not None]
     prefetch_related_objects(tiered, Prefetch("tiers", PlanTier.objects.order_by("position")))
     addons: dict[str, list[SubscriptionAddOn]] = defaultdict(list)
-    for item in SubscriptionAddOn.objects.filter(subscription_id__in=ids).select_related("addon"):
+    selected = SubscriptionAddOn.objects.filter(subscription_id__in=any_of(ids))
+    for item in selected.select_related("addon"):
         addons[item.subscription_id].append(item)
     return {s.pk: (lines[s.pk], addons[s.pk]) for s in subscriptions}
 
