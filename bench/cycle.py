@@ -1,6 +1,6 @@
 """One billing cycle run on PostgreSQL: due subscriptions to finalized, numbered invoices.
 
-    python bench/cycle.py [--subscriptions 10000] [--batch 500] [--profile]
+    python bench/cycle.py [--subscriptions 10000] [--batch 500] [--profile] [--json]
 
 Needs PostgreSQL (BENCH_DATABASE_URL, default a `billing_subbench` database on 127.0.0.1,
 created and migrated if missing). Creates N due subscriptions in a fresh workspace (each
@@ -9,8 +9,11 @@ batches do: lock, price, insert invoices and lines, take number ranges, record e
 advance — until every one is billed, and checks the numbers are exactly 1..N. It then
 times a raw bulk insert (COPY) of the very rows the run wrote (invoices, lines, billed
 periods, events, under new keys, rolled back) and prints the ratio: the run's overhead
-over the bare cost of storing its output. `--profile` prints where the run's time goes.
-Events and collection tasks queued on commit go to an in-memory broker.
+over the bare cost of storing its output. `--profile` prints where the run's time goes
+(by cumulative and by own time). `--json` prints the figures as one JSON line instead:
+subscriptions, batch, seconds, invoices_per_second, copy_seconds,
+copy_invoices_per_second, ratio_to_copy. Events and collection tasks queued on commit go
+to an in-memory broker.
 """
 
 import argparse
@@ -157,8 +160,9 @@ def main() -> None:
     from subscriptions.services.cycles import cycle_run
 
     workspace = arrange(args.subscriptions)
-    print(f"database {DATABASE_URL}; {args.subscriptions} due subscriptions, batches of "
-          f"{args.batch}")  # fmt: skip
+    if not args.json:
+        print(f"database {DATABASE_URL}; {args.subscriptions} due subscriptions, batches of "
+              f"{args.batch}")  # fmt: skip
     profiler = cProfile.Profile() if args.profile else None
     began = time.perf_counter()
     if profiler:
@@ -184,8 +188,10 @@ def main() -> None:
     )
     if profiler:
         out = io.StringIO()
-        pstats.Stats(profiler, stream=out).sort_stats("cumulative").print_stats(45)
-        print(out.getvalue())
+        stats = pstats.Stats(profiler, stream=out)
+        stats.sort_stats("cumulative").print_stats(45)
+        stats.sort_stats("tottime").print_stats(30)
+        print(out.getvalue(), file=sys.stderr if args.json else sys.stdout)
     print(f"(generated {timezone.now():%Y-%m-%d %H:%M} UTC)")
     if args.json:
         print(json.dumps({

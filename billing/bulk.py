@@ -4,22 +4,41 @@
 parameter per column and row; COPY streams the rows through psycopg's C dumpers. The
 objects must be complete (ULID ids are set at instantiation); an auto-increment key is
 assigned by the database and not read back. Other databases get `bulk_create`.
+
+`copy_rows` takes plain tuples instead of model instances, for writers that never build
+the instances (a cycle writes thousands of rows that nothing reads back in memory).
 """
 
-import json
-from collections.abc import Sequence
+from collections.abc import Callable, Iterable, Sequence
+from typing import Any, cast
 
 from django.db import connection, models
+from django.db.models.expressions import RawSQL
 from django.utils import timezone
 
+from billing.encoders import json_text
 
-def _value(field: models.Field, obj: models.Model) -> object:
-    value = getattr(obj, field.attname)
+
+def _reader(field: models.Field) -> Callable[[models.Model], object]:
+    attname = field.attname
     if isinstance(field, models.JSONField):
-        return json.dumps(value, cls=field.encoder)
+        encoder = field.encoder
+        return lambda obj: json_text(getattr(obj, attname), encoder)
     if isinstance(field, models.FileField):
-        return value.name or ""
-    return value
+        return lambda obj: getattr(obj, attname).name or ""
+    return lambda obj: getattr(obj, attname)
+
+
+def _copy(table: str, columns: Sequence[str], rows: Iterable[Sequence[object]]) -> None:
+    quoted = ", ".join(connection.ops.quote_name(column) for column in columns)
+    with (
+        connection.cursor() as cursor,
+        cursor.cursor.copy(
+            f"COPY {connection.ops.quote_name(table)} ({quoted}) FROM STDIN"
+        ) as copy,
+    ):
+        for row in rows:
+            copy.write_row(row)
 
 
 def bulk_insert(model: type[models.Model], objects: Sequence[models.Model]) -> None:
@@ -38,13 +57,50 @@ def bulk_insert(model: type[models.Model], objects: Sequence[models.Model]) -> N
     if connection.vendor != "postgresql":
         model._default_manager.bulk_create(objects)
         return
-    columns = ", ".join(connection.ops.quote_name(str(field.column)) for field in fields)
-    table = connection.ops.quote_name(model._meta.db_table)
-    with (
-        connection.cursor() as cursor,
-        cursor.cursor.copy(f"COPY {table} ({columns}) FROM STDIN") as copy,
-    ):
-        for obj in objects:
-            copy.write_row([_value(field, obj) for field in fields])
+    readers = [_reader(field) for field in fields]
+    _copy(
+        model._meta.db_table,
+        [str(field.column) for field in fields],
+        ([read(obj) for read in readers] for obj in objects),
+    )
     for obj in objects:
         obj._state.adding, obj._state.db = False, connection.alias
+
+
+def copy_rows(
+    model: type[models.Model], columns: Sequence[str], rows: Sequence[Sequence[object]]
+) -> None:
+    """Insert plain rows of `model`: values in the order of `columns` (attnames), JSON
+    columns as Python values. Columns left out take no Django default: the caller names
+    every column the table needs (`auto_now` stamps included)."""
+    if not rows:
+        return
+    fields = [cast(models.Field, model._meta.get_field(name)) for name in columns]
+    if connection.vendor != "postgresql":
+        model._default_manager.bulk_create(
+            model(**dict(zip(columns, row, strict=True))) for row in rows
+        )
+        return
+    json_at = [
+        (index, field.encoder)
+        for index, field in enumerate(fields)
+        if isinstance(field, models.JSONField)
+    ]
+    if json_at:
+        encoded = [list(row) for row in rows]
+        for row in encoded:
+            for index, encoder in json_at:
+                row[index] = json_text(row[index], encoder)
+        rows = encoded
+    _copy(model._meta.db_table, [str(field.column) for field in fields], rows)
+
+
+def any_of(values: Iterable[str | int]) -> Any:
+    """For `field__in=`: many keys as one array parameter (`IN (SELECT unnest(…))`) on
+    PostgreSQL, where a list compiles one parameter per key, which a batch of thousands
+    pays on every query. Keys are all text or all integers."""
+    keys = list(values)
+    if not keys or connection.vendor != "postgresql":
+        return keys  # no keys: Django answers without a query
+    kind = "bigint" if all(isinstance(key, int) for key in keys) else "text"
+    return RawSQL(f"SELECT unnest(%s::{kind}[])", [keys])

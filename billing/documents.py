@@ -1,7 +1,7 @@
 """What every fiscal document shares (invoices, notes, orders, procurement's documents):
 lines in, totals out (through billing.totals)."""
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from datetime import date
 from decimal import Decimal, InvalidOperation
 from typing import Any, NotRequired, Protocol, TypedDict, TypeVar
@@ -93,21 +93,25 @@ def line_tax_percent(document: FiscalDocument, line: Line | dict[str, Any]) -> D
     return document.tax_percent if explicit is None else Decimal(explicit)
 
 
-def apply_totals(document: FiscalDocument, lines: Sequence[Line]) -> None:
-    """Compute and set the document's and its lines' totals (not saved)."""
+def apply_totals(document: FiscalDocument, lines: Sequence[Line | dict[str, Any]]) -> None:
+    """Compute and set the document's and its lines' totals (not saved).
+
+    Lines are instances, or dicts of every Line column by attname (a batch writer's rows,
+    billing.bulk.copy_rows): the same rules either way."""
     exempt_document = not document.document.has_taxes
+    columns = [_columns(line) for line in lines]
     inputs = [
         LineInput(
-            amount=line.amount,
-            quantity=line.quantity,
-            discount=line.discount,
-            discount_scheme=line.discount_scheme,
-            exempt=line.exempt or exempt_document,
+            amount=get("amount"),
+            quantity=get("quantity"),
+            discount=get("discount"),
+            discount_scheme=get("discount_scheme"),
+            exempt=get("exempt") or exempt_document,
             tax_percent=line_tax_percent(document, line),
-            retention_percent=line.retention_percent,
-            gross=line.gross,
+            retention_percent=get("retention_percent"),
+            gross=get("gross"),
         )
-        for line in lines
+        for line, get in zip(lines, columns, strict=True)
     ]
     try:
         totals = document_totals(
@@ -124,20 +128,25 @@ def apply_totals(document: FiscalDocument, lines: Sequence[Line]) -> None:
         raise InvalidInput({exc.field: [str(exc)]}) from exc
     except InvalidOperation as exc:  # a total beyond the decimal context's 28 digits
         raise InvalidInput({"lines": [_TOO_LARGE]}) from exc
+    grosses = [get("gross") for get in columns]
     amounts = [
         totals.total,
         totals.subtotal,
         totals.discount,
         *(t.total for t in totals.lines),
-        *(line.gross for line in lines if line.gross is not None),
+        *(gross for gross in grosses if gross is not None),
     ]
     if max(map(abs, amounts)) >= _STORABLE_LIMIT:
         raise InvalidInput({"lines": [_TOO_LARGE]})
     for line, line_totals in zip(lines, totals.lines, strict=True):
-        line.total = line_totals.total
-        line.retention = line_totals.retention
+        computed: dict[str, Any] = {"total": line_totals.total, "retention": line_totals.retention}
         if exempt_document:
-            line.exempt = True
+            computed["exempt"] = True
+        if isinstance(line, dict):
+            line.update(computed)
+        else:
+            for name, value in computed.items():
+                setattr(line, name, value)
     document.amount = totals.amount
     document.exempt = totals.exempt
     document.discount_amount = totals.discount
@@ -148,6 +157,12 @@ def apply_totals(document: FiscalDocument, lines: Sequence[Line]) -> None:
     document.total_adjusted = totals.total_adjusted
 
 
+def _columns(line: Line | dict[str, Any]) -> Callable[[str], Any]:
+    if isinstance(line, dict):
+        return line.__getitem__
+    return lambda name: getattr(line, name)
+
+
 def build_lines(
     line_model: type[AnyLine], parent: dict[str, Any], rows: Sequence[Mapping[str, Any]]
 ) -> list[AnyLine]:
@@ -155,14 +170,19 @@ def build_lines(
     LINE_FIELDS (and `plan_id`); a row's `tax`, a catalog tax rule, is resolved here."""
     document = next(iter(parent.values()), None)
     return [
-        line_model(
-            **parent,
-            position=position,
-            **{k: v for k, v in row.items() if k in LINE_FIELDS or k == "plan_id"}
-            | _named_tax(document, position, row),
-        )
+        line_model(**parent, position=position, **line_columns(document, position, row))
         for position, row in enumerate(rows)
     ]
+
+
+def line_columns(
+    document: FiscalDocument | None, position: int, row: Mapping[str, Any]
+) -> dict[str, Any]:
+    """The columns a row of LINE_FIELDS (and `plan_id`) sets on a line of `document`,
+    its named tax rule resolved."""
+    return {k: v for k, v in row.items() if k in LINE_FIELDS or k == "plan_id"} | _named_tax(
+        document, position, row
+    )
 
 
 def _named_tax(

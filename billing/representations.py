@@ -12,7 +12,7 @@ from typing import Any, cast
 from django.db.models import QuerySet
 from rest_framework import serializers
 
-from billing.encoders import JSONDecoder, JSONEncoder
+from billing.encoders import JSONDecoder, JSONEncoder, json_text
 from billing.models import Certificate, FolioRange
 
 METADATA_MAX_KEYS = 50
@@ -181,7 +181,7 @@ class TenantModelSerializer(StrictFieldsMixin, serializers.ModelSerializer):
 def json_data(data: Any) -> dict[str, Any]:
     """Data as an event stores it: plain JSON values, as `JSONEncoder` writes them and its
     column reads them back (amounts as Decimals)."""
-    plain: dict[str, Any] = json.loads(json.dumps(data, cls=JSONEncoder), cls=JSONDecoder)
+    plain: dict[str, Any] = json.loads(json_text(data, JSONEncoder), cls=JSONDecoder)
     return plain
 
 

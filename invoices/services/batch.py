@@ -3,7 +3,8 @@
 `invoices_issue_batch` stores the same state as `invoice_create` followed by
 `invoice_finalize` on each invoice (status, totals from the same `apply_totals`, a gapless
 number, `finalized_at`, `biller_status` pending so the tax-agency beat submits it) in a
-handful of queries instead of a dozen per invoice: rows are bulk-inserted (COPY), each
+handful of queries instead of a dozen per invoice: rows are bulk-inserted (COPY; lines and
+events as plain rows, never instances, with ids made in bulk), each
 (document type) takes one contiguous number range, and events are recorded in bulk with
 a snapshot built from the objects in memory rather than a serializer render. PDFs are
 queued when the transaction commits, a few dozen documents per task.
@@ -13,18 +14,20 @@ The caller holds the transaction, and locks whatever the invoices are issued for
 
 from collections import defaultdict
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import Decimal
+from types import SimpleNamespace
 from typing import Any
 
 from django.db import transaction
 from django.utils import timezone
 
-from billing.bulk import bulk_insert
-from billing.documents import apply_totals, build_lines
+from billing.bulk import bulk_insert, copy_rows
+from billing.documents import apply_totals, line_columns
+from billing.ids import public_ids
 from billing.models import Workspace
-from billing.services.events import NewEvent, event_record_many
+from billing.services.events import NewEvent, event_record_rows
 from billing.services.numbering import number_take_range
 from invoices.choices import InvoiceStatus
 from invoices.models import Invoice, InvoiceLine
@@ -38,7 +41,16 @@ class InvoiceDraft:
 
     invoice: Invoice
     lines: Sequence[dict[str, Any]]
-    built_lines: list[InvoiceLine] = field(default_factory=list)
+
+
+# Every column of a line, and what a line that does not say takes (no default is callable
+# but the id's, made in bulk).
+_LINE_COLUMNS = [field.attname for field in InvoiceLine._meta.concrete_fields]
+_LINE_DEFAULTS = {
+    field.attname: field.get_default()
+    for field in InvoiceLine._meta.concrete_fields
+    if not field.primary_key
+}
 
 
 def invoices_issue_batch(
@@ -46,20 +58,30 @@ def invoices_issue_batch(
     now: datetime, publish_events: Callable[[list[str]], None] | None = None,
 ) -> list[Invoice]:  # fmt: skip
     """Create the drafts' invoices in one go, finalized and numbered when `finalize`.
-    `publish_events` is event_record_many's `publish`."""
+    `publish_events` is event_record_rows' `publish`.
+
+    Lines are written as rows (dicts of their columns, totals by the same `apply_totals`):
+    a cycle writes thousands that nothing reads back as instances."""
     if not transaction.get_connection().in_atomic_block:
         raise RuntimeError("invoices are issued inside the caller's transaction")
     invoices = []
+    lines: list[list[dict[str, Any]]] = []
+    ids = iter(public_ids("lin", sum(len(draft.lines) for draft in drafts)))
     for draft in drafts:
         invoice = draft.invoice
         invoice.workspace, invoice.test_mode = workspace, test_mode
-        draft.built_lines = build_lines(InvoiceLine, {"invoice": invoice}, draft.lines)
-        apply_totals(invoice, draft.built_lines)
+        columns = [
+            {**_LINE_DEFAULTS, "id": next(ids), "invoice_id": invoice.pk, "position": position,
+             **line_columns(invoice, position, row)}
+            for position, row in enumerate(draft.lines)
+        ]  # fmt: skip
+        apply_totals(invoice, columns)
         if finalize:
             invoice.status = InvoiceStatus.FINALIZED
             invoice.finalized_at = now
             invoice.queue_for_tax_agency()
         invoices.append(invoice)
+        lines.append(columns)
     if finalize:
         _number(workspace, test_mode, invoices)
     bulk_insert(Invoice, invoices)
@@ -67,14 +89,22 @@ def invoices_issue_batch(
         documents_pdf_schedule(
             model_label=Invoice._meta.label, document_ids=[invoice.pk for invoice in invoices]
         )
-    bulk_insert(InvoiceLine, [line for d in drafts for line in d.built_lines])
+    copy_rows(
+        InvoiceLine,
+        _LINE_COLUMNS,
+        [[line[name] for name in _LINE_COLUMNS] for columns in lines for line in columns],
+    )
     event_type = "invoice.finalized" if finalize else "invoice.created"
     events = [
-        NewEvent(event_type, d.invoice.id, invoice_batch_snapshot(d.invoice, d.built_lines))
-        for d in drafts
+        NewEvent(
+            event_type,
+            invoice.id,
+            invoice_batch_snapshot(invoice, [SimpleNamespace(**line) for line in columns]),
+        )
+        for invoice, columns in zip(invoices, lines, strict=True)
     ]
-    event_record_many(
-        workspace=workspace, test_mode=test_mode, events=events, publish=publish_events
+    event_record_rows(
+        workspace_id=workspace.pk, test_mode=test_mode, events=events, publish=publish_events
     )
     return invoices
 
@@ -125,7 +155,7 @@ def _date(value: date | None) -> str | None:
     return value.isoformat() if value is not None else None
 
 
-def _line_snapshot(line: InvoiceLine) -> dict[str, Any]:
+def _line_snapshot(line: InvoiceLine | SimpleNamespace) -> dict[str, Any]:
     return {
         "id": line.id,
         "name": line.name,
@@ -148,7 +178,9 @@ def _line_snapshot(line: InvoiceLine) -> dict[str, Any]:
     }
 
 
-def invoice_batch_snapshot(invoice: Invoice, lines: Sequence[InvoiceLine]) -> dict[str, Any]:
+def invoice_batch_snapshot(
+    invoice: Invoice, lines: Sequence[InvoiceLine | SimpleNamespace]
+) -> dict[str, Any]:
     """What InvoiceSerializer shows for a new invoice (no payments, notes or PDF yet)."""
     return {
         "id": invoice.id,

@@ -17,18 +17,21 @@ from datetime import date, datetime
 from decimal import Decimal
 
 from django.db import connection, transaction
-from django.db.models import Prefetch, prefetch_related_objects
+from django.db.models import Model, Prefetch, prefetch_related_objects
 from django.db.models.functions import Now
+from django.utils import timezone
 
-from billing.bulk import bulk_insert
+from billing.bulk import any_of, copy_rows
 from billing.clock import workspace_today
-from billing.models import Workspace
+from billing.models import DocumentType, Workspace
 from billing.queueing import task_queue
-from billing.services.events import NewEvent, event_record_many
-from catalog.models import Plan, PlanTier
+from billing.services.events import NewEvent, event_record_rows
+from catalog.models import Coupon, Plan, PlanTier
+from customers.models import Customer
+from invoices.models import Invoice
 from invoices.services.batch import InvoiceDraft, invoices_issue_batch
 from subscriptions.calendar import boundary_after, local_midnight
-from subscriptions.choices import CollectionStatus, SubscriptionStatus
+from subscriptions.choices import BilledKind, CollectionStatus, SubscriptionStatus
 from subscriptions.models import BilledPeriod, Subscription, SubscriptionAddOn, SubscriptionLine
 from subscriptions.pricing import cycle_draft
 from subscriptions.representations import subscription_cycle_snapshot
@@ -72,11 +75,28 @@ def _lock_due(subscription_ids: Sequence[str], wait: bool) -> list[Subscription]
     # `of`: only the subscription rows; skip_locked leaves other batches' rows to them.
     subscriptions = list(
         Subscription.objects.select_for_update(of=("self",), skip_locked=not wait)
-        .filter(pk__in=subscription_ids, status=SubscriptionStatus.ACTIVE)
-        .select_related("workspace", "document", "customer", "coupon")
+        .filter(pk__in=any_of(subscription_ids), status=SubscriptionStatus.ACTIVE)
         .order_by("pk")
     )
+    _attach_related(subscriptions)
     return subscriptions
+
+
+def _attach_related(subscriptions: list[Subscription]) -> None:
+    """Each subscription's workspace, document type, customer and coupon, one query per
+    kind and one instance per row: a join would build one per subscription, and a batch's
+    subscriptions share a few tenants, document types and coupons."""
+    related: list[tuple[str, type[Model]]] = [
+        ("workspace", Workspace), ("document", DocumentType), ("customer", Customer),
+        ("coupon", Coupon),
+    ]  # fmt: skip
+    for name, model in related:
+        attname = f"{name}_id"
+        ids = {getattr(s, attname) for s in subscriptions} - {None}
+        loaded = {o.pk: o for o in model._default_manager.filter(pk__in=any_of(ids))}
+        for subscription in subscriptions:
+            key = getattr(subscription, attname)
+            setattr(subscription, name, loaded[key] if key is not None else None)
 
 
 Items = dict[str, tuple[list[SubscriptionLine], list[SubscriptionAddOn]]]
@@ -84,19 +104,24 @@ Items = dict[str, tuple[list[SubscriptionLine], list[SubscriptionAddOn]]]
 
 def _load_items(subscriptions: list[Subscription]) -> Items:
     """Each subscription's lines (plans, their products and tiers, coupons) and add-ons
-    in four queries, grouped by hand: a prefetch builds a queryset per subscription."""
+    in a query per kind, grouped by hand (a prefetch builds a queryset per subscription),
+    with one instance per plan and coupon however many lines name it."""
     ids = [s.pk for s in subscriptions]
     lines: dict[str, list[SubscriptionLine]] = defaultdict(list)
-    plans: dict[str, Plan] = {}
-    for line in SubscriptionLine.objects.filter(subscription_id__in=ids).select_related(
-        "plan", "plan__product", "coupon"
-    ):
-        line.plan = plans.setdefault(line.plan_id, line.plan)  # one instance per plan
+    loaded = list(SubscriptionLine.objects.filter(subscription_id__in=any_of(ids)))
+    plan_ids = any_of({line.plan_id for line in loaded})
+    plans = {p.pk: p for p in Plan.objects.select_related("product").filter(pk__in=plan_ids)}
+    coupon_ids = {line.coupon_id for line in loaded} - {None}
+    coupons = Coupon.objects.in_bulk(coupon_ids) if coupon_ids else {}
+    for line in loaded:
+        line.plan = plans[line.plan_id]
+        line.coupon = coupons.get(line.coupon_id)
         lines[line.subscription_id].append(line)
     tiered = [p for p in plans.values() if p.tiers_mode is not None]
     prefetch_related_objects(tiered, Prefetch("tiers", PlanTier.objects.order_by("position")))
     addons: dict[str, list[SubscriptionAddOn]] = defaultdict(list)
-    for item in SubscriptionAddOn.objects.filter(subscription_id__in=ids).select_related("addon"):
+    selected = SubscriptionAddOn.objects.filter(subscription_id__in=any_of(ids))
+    for item in selected.select_related("addon"):
         addons[item.subscription_id].append(item)
     return {s.pk: (lines[s.pk], addons[s.pk]) for s in subscriptions}
 
@@ -160,8 +185,36 @@ def _advance(
     batch.billed.append(_Billed(subscription, draft, cycle, start, end))
 
 
-def _issue(batch: _TenantBatch) -> list[BilledPeriod]:
-    periods = []
+@dataclass(frozen=True)
+class _Issued:
+    """A billed period as written: what `cycle_bill` hands back as a BilledPeriod."""
+
+    subscription: Subscription
+    invoice: Invoice
+    cycle: int
+    start: date
+    end: date
+    collection_status: str
+    next_attempt_at: datetime | None
+
+    def period(self) -> BilledPeriod:
+        period = BilledPeriod(
+            subscription=self.subscription, cycle=self.cycle, period_start=self.start,
+            period_end=self.end, invoice=self.invoice, collection_status=self.collection_status,
+            next_attempt_at=self.next_attempt_at,
+        )  # fmt: skip
+        period._state.adding = False
+        return period
+
+
+_PERIOD_COLUMNS = [
+    "subscription_id", "kind", "cycle", "period_start", "period_end", "invoice_id",
+    "collection_status", "collection_attempts", "next_attempt_at", "last_error", "created_at",
+]  # fmt: skip
+
+
+def _issue(batch: _TenantBatch) -> list[_Issued]:
+    issued = []
     if batch.billed:
         finalize = not batch.workspace.review_cycle_invoices
         invoices = invoices_issue_batch(
@@ -173,19 +226,22 @@ def _issue(batch: _TenantBatch) -> list[BilledPeriod]:
             publish_events=_queue_event_publishing,
         )
         status = CollectionStatus.PENDING if finalize else CollectionStatus.REVIEW
-        periods = [
-            BilledPeriod(
-                subscription=billed.subscription,
-                cycle=billed.cycle,
-                period_start=billed.start,
-                period_end=billed.end,
-                invoice=invoice,
-                collection_status=status,
-                next_attempt_at=batch.now if finalize else None,
-            )
+        next_attempt_at = batch.now if finalize else None
+        issued = [
+            _Issued(billed.subscription, invoice, billed.cycle, billed.start, billed.end,
+                    status, next_attempt_at)
             for billed, invoice in zip(batch.billed, invoices, strict=True)
-        ]
-        bulk_insert(BilledPeriod, periods)
+        ]  # fmt: skip
+        written_at = timezone.now()
+        copy_rows(
+            BilledPeriod,
+            _PERIOD_COLUMNS,
+            [
+                (i.subscription.pk, BilledKind.CYCLE, i.cycle, i.start, i.end, i.invoice.pk,
+                 status, 0, next_attempt_at, "", written_at)
+                for i in issued
+            ],
+        )  # fmt: skip
     events = [
         NewEvent(
             "subscription.invoiced",
@@ -198,16 +254,14 @@ def _issue(batch: _TenantBatch) -> list[BilledPeriod]:
         NewEvent("subscription.cancelled", s.id, subscription_cycle_snapshot(s, None))
         for s in batch.cancelled
     ]
-    event_record_many(
-        workspace=batch.workspace, test_mode=batch.test_mode, events=events,
+    event_record_rows(
+        workspace_id=batch.workspace.pk, test_mode=batch.test_mode, events=events,
         publish=_queue_event_publishing,
     )  # fmt: skip
-    return periods
+    return issued
 
 
-def _bill(
-    subscription_ids: Sequence[str], clock: Clock, wait: bool
-) -> tuple[list[BilledPeriod], int]:
+def _bill(subscription_ids: Sequence[str], clock: Clock, wait: bool) -> tuple[list[_Issued], int]:
     batches: dict[tuple[str, bool], _TenantBatch] = {}
     changed: list[Subscription] = []
     subscriptions = _lock_due(subscription_ids, wait)
@@ -227,12 +281,12 @@ def _bill(
         for subscription in batch.due:
             _advance(subscription, batch, items, usage)
             changed.append(subscription)
-    periods = [period for batch in batches.values() for period in _issue(batch)]
+    issued = [one for batch in batches.values() for one in _issue(batch)]
     _store_advanced(changed)
-    pending = [p.invoice_id for p in periods if p.collection_status == CollectionStatus.PENDING]
+    pending = [i.invoice.pk for i in issued if i.collection_status == CollectionStatus.PENDING]
     if pending:
         transaction.on_commit(lambda: queue_collection(pending))
-    return periods, len(changed)
+    return issued, len(changed)
 
 
 @transaction.atomic
@@ -245,7 +299,7 @@ def cycle_bill(
     `wait`, which `process` uses to bill one subscription: it then waits and re-checks.
     A subscription due to cancel at period end is cancelled instead of billed.
     """
-    return _bill(subscription_ids, clock, wait)[0]
+    return [issued.period() for issued in _bill(subscription_ids, clock, wait)[0]]
 
 
 def _store_advanced(subscriptions: list[Subscription]) -> None:

@@ -1,0 +1,78 @@
+"""Batch writers' helpers: ids made in bulk, JSON written by orjson, plain rows by COPY."""
+
+import json
+from datetime import date, datetime
+from decimal import Decimal
+from zoneinfo import ZoneInfo
+
+import pytest
+from django.db import transaction
+from ulid import ULID
+
+from billing.bulk import copy_rows
+from billing.encoders import JSONDecoder, JSONEncoder, json_text
+from billing.ids import public_ids
+from billing.models import Event
+from billing.services.events import NewEvent, event_record_rows
+from tests.factories import WorkspaceFactory
+
+D = Decimal
+_DATA = {
+    "total": D("118.500000"),
+    "big": D("1E+2"),
+    "tiny": D("0.000001"),
+    "when": datetime(2026, 3, 1, 9, 30, 15, 123456, tzinfo=ZoneInfo("UTC")),
+    "day": date(2026, 2, 28),
+    "lines": [{"amount": D("-0"), "name": "Año"}],
+    "count": 3,
+    "huge": 2**70,
+}
+
+
+def test_bulk_ids_are_distinct_ulids_of_now_in_the_order_made() -> None:
+    before = datetime.now(ZoneInfo("UTC"))
+    ids = public_ids("inv", 1000)
+
+    assert len(set(ids)) == 1000 and ids == sorted(ids)
+    assert all(i.startswith("inv_") and len(i) == 30 for i in ids)
+    made = ULID.from_str(ids[0].removeprefix("inv_")).datetime
+    assert abs((made - before).total_seconds()) < 5
+    assert public_ids("inv", 0) == []
+    # Two batches share no id.
+    assert not set(ids) & set(public_ids("inv", 1000))
+
+
+def test_json_text_reads_back_as_the_standard_encoder_writes() -> None:
+    text = json_text(_DATA, JSONEncoder)
+
+    assert json.loads(text, cls=JSONDecoder) == json.loads(
+        json.dumps(_DATA, cls=JSONEncoder), cls=JSONDecoder
+    )
+    # orjson writes it, but for an integer beyond 64 bits, which the standard encoder does.
+    assert json_text({"total": D("118.500000"), "big": D("1E+2")}) == '{"total":118.5,"big":100}'
+    assert '"huge": 1180591620717411303424' in text
+
+
+@pytest.mark.django_db
+def test_rows_store_what_instances_store() -> None:
+    workspace = WorkspaceFactory()
+    made = Event.objects.create(
+        workspace=workspace, object_id="sub_A", type="t", sequence=1, data=_DATA
+    )
+    with transaction.atomic():
+        [row_id] = event_record_rows(
+            workspace_id=workspace.pk, test_mode=False, events=[NewEvent("t", "sub_A", _DATA)],
+            publish=lambda ids: None,
+        )  # fmt: skip
+    copied = Event.objects.get(pk=row_id)
+
+    assert copied.sequence == 2  # after the object's last event
+    assert copied.data == Event.objects.get(pk=made.pk).data
+    assert copied.metadata == {} and copied.created_at is not None
+
+
+@pytest.mark.django_db
+def test_rows_need_every_column_a_table_requires() -> None:
+    workspace = WorkspaceFactory()
+    with pytest.raises(Exception, match="null value"), transaction.atomic():
+        copy_rows(Event, ["id", "workspace_id", "object_id"], [("evt_X", workspace.pk, "o")])
