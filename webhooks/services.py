@@ -14,7 +14,7 @@ from typing import Any, TypedDict, Unpack
 
 from django.conf import settings
 from django.db import transaction
-from django.db.models import Exists, OuterRef, Q
+from django.db.models import Exists, F, OuterRef, Q
 
 from billing.db import relax_commit_durability
 from billing.encoders import json_bytes
@@ -343,17 +343,18 @@ def deliveries_start(*, delivery_ids: Sequence[str], now: datetime) -> list[Outg
         for delivery in candidates
         if _may_start(delivery, blocked=delivery.blocked, now=now)
     ]
-    lease_expires_at = now + timedelta(seconds=settings.WEBHOOK_DELIVERY_LEASE_SECONDS)
+    if not taken:
+        return []
+    # One UPDATE for all (the rows are locked, so each count goes up from what was read).
+    Delivery.objects.filter(pk__in=[delivery.pk for delivery in taken]).update(
+        status=DeliveryStatus.SENDING,
+        attempts=F("attempts") + 1,
+        lease_expires_at=now + timedelta(seconds=settings.WEBHOOK_DELIVERY_LEASE_SECONDS),
+        enqueued_at=None,  # taken up: a later sweep may queue its retry
+        updated_at=now,
+    )
     for delivery in taken:
-        delivery.status = DeliveryStatus.SENDING
         delivery.attempts += 1
-        delivery.lease_expires_at = lease_expires_at
-        delivery.enqueued_at = None  # taken up: a later sweep may queue its retry
-        delivery.updated_at = now
-    if taken:
-        Delivery.objects.bulk_update(
-            taken, ["status", "attempts", "lease_expires_at", "enqueued_at", "updated_at"]
-        )
     return [_outgoing_request(delivery, now) for delivery in taken]
 
 
