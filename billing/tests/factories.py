@@ -8,7 +8,7 @@ import factory
 from django.contrib.auth import get_user_model
 from stdnum.cl import rut
 
-from billing.models import Country, Event, FolioRange, Membership, Workspace
+from billing.models import Certificate, Country, Event, FolioRange, Membership, Workspace
 
 
 def chilean_rut(n: int) -> str:
@@ -77,7 +77,22 @@ class FolioRangeFactory(TenantFactory):
     private_key = "not-a-key"
 
 
+class CertificateFactory(TenantFactory):
+    """A stored certificate (its PEM and key are not real ones)."""
+
+    class Meta:
+        model = Certificate
+
+    subject = factory.Sequence(lambda n: f"CN=Firma {n}")
+    serial_number = factory.Sequence(lambda n: format(n + 1, "x"))
+    not_before_at = factory.LazyFunction(lambda: datetime.datetime(2026, 1, 1, tzinfo=datetime.UTC))
+    not_after_at = factory.LazyFunction(lambda: datetime.datetime(2029, 1, 1, tzinfo=datetime.UTC))
+    certificate = "not-a-certificate"
+    private_key = "not-a-key"
+
+
 FACTORIES: dict[type, type[TenantFactory]] = {
+    Certificate: CertificateFactory,
     Event: EventFactory,
     FolioRange: FolioRangeFactory,
 }
