@@ -1,4 +1,5 @@
-"""PDF responses of the document routes (`GET /invoices/{id}/pdf/` and the notes' own)."""
+"""File responses of the document routes: the PDF (`GET /invoices/{id}/pdf/` and the
+notes' own) and the DTE (`GET /invoices/{id}/xml/` and the notes' own)."""
 
 from collections.abc import Iterable
 from typing import Any
@@ -10,6 +11,8 @@ from drf_spectacular.utils import OpenApiResponse
 from rest_framework.negotiation import DefaultContentNegotiation
 from rest_framework.renderers import BaseRenderer
 from rest_framework.request import Request
+
+from billing.api.errors import ErrorSerializer
 
 PDF_RESPONSES = {
     (200, "application/pdf"): OpenApiResponse(
@@ -40,7 +43,12 @@ XML_RESPONSES = {
         OpenApiTypes.BINARY,
         description="The finalized document's DTE: the SII's XML, with its timbre (TED), "
         "signed with the workspace's certificate (ISO-8859-1).",
-    )
+    ),
+    (409, "application/json"): OpenApiResponse(
+        ErrorSerializer,
+        description="No DTE for this document: a draft, a folio no loaded CAF covers, a "
+        "boleta, or no certificate loaded for the real tax agency.",
+    ),
 }
 
 
