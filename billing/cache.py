@@ -8,6 +8,7 @@ safe to reuse, and Django already keeps one cache object per thread.
 
 from typing import Any
 
+from django.core.cache import caches
 from django.core.cache.backends.redis import RedisCache, RedisCacheClient
 
 
@@ -31,3 +32,23 @@ class ReusedClientRedisCache(RedisCache):
     def __init__(self, server: str, params: dict[str, Any]) -> None:
         super().__init__(server, params)
         self._class = _ReusedClientRedisCacheClient
+
+
+def cache_count(key: str, *, timeout: int) -> int:
+    """Add one to the counter at `key` (created with `timeout` seconds to live) and return
+    it: one round trip on Redis (INCR and EXPIRE pipelined), add-then-incr elsewhere."""
+    cache = caches["default"]  # the backend itself (`django.core.cache.cache` is a proxy)
+    if isinstance(cache, ReusedClientRedisCache):
+        full_key = cache.make_and_validate_key(key)
+        client = cache._cache.get_client(full_key, write=True)
+        pipeline = client.pipeline(transaction=False)
+        pipeline.incr(full_key)
+        pipeline.expire(full_key, timeout, nx=True)
+        count, _ = pipeline.execute()
+        return int(count)
+    cache.add(key, 0, timeout=timeout)
+    try:
+        return cache.incr(key)
+    except ValueError:  # expired between add and incr: this is the first of a new one
+        cache.add(key, 1, timeout=timeout)
+        return 1
