@@ -25,7 +25,7 @@ from metering.choices import (
     EVENT_NAME_MAX_LENGTH,
     EventOutcome,
 )
-from metering.selectors import customers_by_key
+from metering.selectors import customer_ids_by_key
 from metering.store import NewEvent, Tenant, event_store
 from subscriptions.calendar import local_midnight
 from subscriptions.choices import BilledKind
@@ -169,10 +169,10 @@ def events_ingest(
         results.append(EventResult(index, event.event_id, EventOutcome.ACCEPTED))
     tenant = Tenant(workspace_id=workspace.pk, test_mode=test_mode)
     stored = event_store().insert(tenant=tenant, events=batch, received_at=now)
-    customers = customers_by_key(
+    customers = customer_ids_by_key(
         workspace_id=workspace.pk, test_mode=test_mode, keys={e.customer_key for e in batch}
     )
-    invoiced = _invoiced_spans(workspace, test_mode, {c.pk for c in customers.values()})
+    invoiced = _invoiced_spans(workspace, test_mode, set(customers.values()))
     by_id = {event.event_id: event for event in batch}
     unknown: set[str] = set()
     for result in results:
@@ -182,11 +182,11 @@ def events_ingest(
         event = found
         if result.status == EventOutcome.ACCEPTED and event.event_id not in stored:
             result.status = EventOutcome.DUPLICATE
-        customer = customers.get(event.customer_key)
-        result.customer_found = customer is not None
-        if customer is None:
+        customer_id = customers.get(event.customer_key)
+        result.customer_found = customer_id is not None
+        if customer_id is None:
             unknown.add(event.customer_key)
-        elif customer.pk in invoiced:
-            first, last = invoiced[customer.pk]
+        elif customer_id in invoiced:
+            first, last = invoiced[customer_id]
             result.late = first <= event.timestamp < last
     return IngestReport(results=results, unknown_customers=sorted(unknown))
