@@ -25,7 +25,7 @@ from metering.choices import (
     EVENT_NAME_MAX_LENGTH,
     EventOutcome,
 )
-from metering.selectors import customers_by_key
+from metering.selectors import customer_ids_by_key
 from metering.store import NewEvent, Tenant, event_store
 from subscriptions.calendar import local_midnight
 from subscriptions.choices import BilledKind
@@ -63,7 +63,8 @@ class IngestReport:
 
 def _text(data: dict[str, Any], name: str, max_length: int) -> str:
     value = data.get(name)
-    if not isinstance(value, str) or not value.strip():
+    # `not value or value.isspace()` is `not value.strip()` without a new string.
+    if not isinstance(value, str) or not value or value.isspace():
         raise EventInvalid(name, "Required: a non-empty string.")
     if len(value) > max_length:
         raise EventInvalid(name, f"At most {max_length} characters.")
@@ -100,8 +101,8 @@ def event_parse(data: Any, *, now: datetime, latest: datetime | None = None) -> 
     by a caller parsing many."""
     if not isinstance(data, dict):
         raise EventInvalid("non_field_errors", "An event is a JSON object.")
-    unknown = sorted(str(key) for key in data if key not in _FIELDS)
-    if unknown:
+    if not data.keys() <= _FIELDS:
+        unknown = sorted(str(key) for key in data if key not in _FIELDS)
         raise EventInvalid(unknown[0], "Unknown field.")
     properties = data.get("properties")
     if properties is None:
@@ -167,12 +168,14 @@ def events_ingest(
         positions[event.event_id] = index
         batch.append(event)
         results.append(EventResult(index, event.event_id, EventOutcome.ACCEPTED))
-    tenant = Tenant(workspace_id=workspace.pk, test_mode=test_mode)
-    stored = event_store().insert(tenant=tenant, events=batch, received_at=now)
-    customers = customers_by_key(
+    customers = customer_ids_by_key(
         workspace_id=workspace.pk, test_mode=test_mode, keys={e.customer_key for e in batch}
     )
-    invoiced = _invoiced_spans(workspace, test_mode, {c.pk for c in customers.values()})
+    invoiced = _invoiced_spans(workspace, test_mode, set(customers.values()))
+    # The insert goes last: a concurrent batch sending the same new event_ids waits on
+    # these keys until this transaction commits, so nothing else runs while they are held.
+    tenant = Tenant(workspace_id=workspace.pk, test_mode=test_mode)
+    stored = event_store().insert(tenant=tenant, events=batch, received_at=now)
     by_id = {event.event_id: event for event in batch}
     unknown: set[str] = set()
     for result in results:
@@ -182,11 +185,11 @@ def events_ingest(
         event = found
         if result.status == EventOutcome.ACCEPTED and event.event_id not in stored:
             result.status = EventOutcome.DUPLICATE
-        customer = customers.get(event.customer_key)
-        result.customer_found = customer is not None
-        if customer is None:
+        customer_id = customers.get(event.customer_key)
+        result.customer_found = customer_id is not None
+        if customer_id is None:
             unknown.add(event.customer_key)
-        elif customer.pk in invoiced:
-            first, last = invoiced[customer.pk]
+        elif customer_id in invoiced:
+            first, last = invoiced[customer_id]
             result.late = first <= event.timestamp < last
     return IngestReport(results=results, unknown_customers=sorted(unknown))

@@ -1,0 +1,54 @@
+"""The per-event checks of the bulk route, on plain data (no database)."""
+
+from datetime import UTC, datetime
+
+import pytest
+
+from metering.choices import EVENT_ID_MAX_LENGTH
+from metering.services.events import EventInvalid, event_parse
+
+NOW = datetime(2026, 12, 5, 12, 0, tzinfo=UTC)
+
+
+def _event(**changes):
+    event = {"event_id": "e1", "event_name": "api_call", "customer": "cus_1"}
+    event.update(changes)
+    return event
+
+
+@pytest.mark.parametrize(
+    "value",
+    ["", " ", "\t\n", "\u00a0\u2003", None, 7, ["e1"]],
+    ids=["empty", "space", "tab-newline", "unicode-spaces", "null", "number", "list"],
+)
+def test_an_event_id_that_is_not_a_non_blank_string_is_refused(value):
+    with pytest.raises(EventInvalid) as refused:
+        event_parse(_event(event_id=value), now=NOW)
+    assert (refused.value.field, refused.value.message) == (
+        "event_id", "Required: a non-empty string.",
+    )  # fmt: skip
+
+
+def test_an_event_id_padded_with_spaces_is_kept_as_sent():
+    assert event_parse(_event(event_id=" e1 "), now=NOW).event_id == " e1 "
+
+
+def test_an_event_id_over_the_limit_is_refused_and_at_the_limit_is_kept():
+    at_limit = "x" * EVENT_ID_MAX_LENGTH
+    assert event_parse(_event(event_id=at_limit), now=NOW).event_id == at_limit
+    with pytest.raises(EventInvalid) as refused:
+        event_parse(_event(event_id=at_limit + "x"), now=NOW)
+    assert refused.value.message == f"At most {EVENT_ID_MAX_LENGTH} characters."
+
+
+def test_of_several_unknown_fields_the_first_in_order_is_named():
+    with pytest.raises(EventInvalid) as refused:
+        event_parse(_event(zeta=1, alpha=2), now=NOW)
+    assert (refused.value.field, refused.value.message) == ("alpha", "Unknown field.")
+
+
+def test_an_event_with_only_known_fields_is_parsed():
+    event = event_parse(_event(timestamp="2026-12-01T10:00:00Z", properties={"tokens": 3}), now=NOW)
+    assert (event.customer_key, event.timestamp, event.properties) == (
+        "cus_1", datetime(2026, 12, 1, 10, tzinfo=UTC), {"tokens": 3},
+    )  # fmt: skip
