@@ -123,17 +123,14 @@ def _prorated_row(
     label: str, line: SubscriptionLine, days: int, period_days: int, text: str
 ) -> LineRow:
     plan = line.plan
-    return cast(
-        LineRow,
-        {
-            "name": f"{label} {plan.name}",
-            "description": f"{text} (prorated {days}/{period_days} days)",
-            "quantity": line.quantity,
-            **plan_price(plan, line.quantity, (days, period_days)),
-            "exempt": plan.exempt,
-            "plan_id": plan.id,
-        },
-    )
+    return {
+        "name": f"{label} {plan.name}",
+        "description": f"{text} (prorated {days}/{period_days} days)",
+        "quantity": line.quantity,
+        **plan_price(plan, line.quantity, (days, period_days)),
+        "exempt": plan.exempt,
+        "plan_id": plan.id,
+    }
 
 
 def credit_unused_time(subscription: Subscription, now: datetime) -> list[CreditNote]:
