@@ -32,7 +32,14 @@ from typing import Any, TypedDict, Unpack, cast
 from django.db import transaction
 
 from billing.clock import workspace_today
-from billing.documents import LINE_FIELDS, LineRow, apply_totals, build_lines, store_lines
+from billing.documents import (
+    LINE_FIELDS,
+    LineRow,
+    ReferenceRow,
+    apply_totals,
+    build_lines,
+    store_lines,
+)
 from billing.errors import DomainError, InvalidInput
 from billing.models import DocumentType, Workspace
 from billing.services.events import event_record
@@ -221,7 +228,7 @@ def _rows_for(
     return rows
 
 
-def _reference(note: Note, invoice: Invoice) -> dict[str, Any]:
+def _reference(note: Note, invoice: Invoice) -> ReferenceRow:
     """The SII's Referencia to the invoice: TpoDocRef, FolioRef, FchRef, CodRef, RazonRef."""
     return {
         "document": invoice.document.code,
