@@ -89,6 +89,7 @@ def main() -> None:
     import weasyprint
     from django.utils import timezone
 
+    from billing.documents import LineRow
     from billing.models import Country, DocumentType
     from billing.services.workspaces import workspace_create
     from customers.models import Customer
@@ -97,7 +98,7 @@ def main() -> None:
     from invoices.services.invoices import invoice_create
 
     document = DocumentType.objects.get(pk=33)
-    lines = [
+    lines: list[LineRow] = [
         {"name": f"Item {i}", "amount": Decimal(1990 + i * 1000), "quantity": Decimal(i + 1)}
         for i in range(LINES_PER_INVOICE)
     ]

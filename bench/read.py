@@ -44,6 +44,7 @@ def seed() -> tuple[str, str, str]:
     """A finalized invoice with 5 lines: its path, the workspace id and an API key."""
     from django.utils import timezone
 
+    from billing.documents import LineRow
     from billing.models import Country, DocumentType
     from billing.services.workspaces import workspace_bootstrap
     from customers.models import Customer
@@ -64,7 +65,7 @@ def seed() -> tuple[str, str, str]:
         tax_id="77.123.456-9",
         email="pagos@losaromos.cl",
     )
-    lines = [
+    lines: list[LineRow] = [
         {"name": f"Item {i}", "amount": Decimal(1990 + i * 1000), "quantity": Decimal(i + 1)}
         for i in range(5)
     ]

@@ -8,10 +8,10 @@ billing.documents.apply_totals, the code every invoice uses.
 
 from datetime import date, timedelta
 from decimal import ROUND_HALF_UP, Decimal, localcontext
-from typing import Any
+from typing import TypedDict
 
 from billing.choices import DiscountScheme
-from billing.documents import apply_totals, base_tax_percent, build_lines
+from billing.documents import LineRow, apply_totals, base_tax_percent, build_lines
 from catalog.choices import ApplyOn, ApplyScheme, DurationScheme, UsageScheme
 from catalog.models import AddOn, Coupon, Plan
 from catalog.pricing import plan_line_price
@@ -27,9 +27,14 @@ UNIT_PRICE = Decimal("0.000001")
 PRORATED_GROSS = Decimal("1E-15")
 
 
-def plan_price(
-    plan: Plan, quantity: Decimal, fraction: tuple[int, int] | None = None
-) -> dict[str, Decimal | None]:
+class LinePrice(TypedDict):
+    """A line's unit price, and its exact price when that is not amount × quantity."""
+
+    amount: Decimal
+    gross: Decimal | None
+
+
+def plan_price(plan: Plan, quantity: Decimal, fraction: tuple[int, int] | None = None) -> LinePrice:
     """A line's `amount` and `gross` (catalog.pricing.line_price) for `quantity` units of
     `plan`, prorated by `fraction` = (days, period days) when given.
 
@@ -79,7 +84,7 @@ def period_text(start: date, end: date) -> str:
     return f"{start.isoformat()} – {(end - timedelta(days=1)).isoformat()}"
 
 
-def _with_coupon(row: dict[str, Any], coupon: Coupon | None) -> dict[str, Any]:
+def _with_coupon(row: LineRow, coupon: Coupon | None) -> LineRow:
     if coupon is None:
         return row
     if coupon.discount_scheme == DiscountScheme.PERCENT:
@@ -88,7 +93,7 @@ def _with_coupon(row: dict[str, Any], coupon: Coupon | None) -> dict[str, Any]:
     return {**row, "discount": min(coupon.amount, gross), "discount_scheme": DiscountScheme.AMOUNT}
 
 
-def _plan_row(line: SubscriptionLine, fraction: tuple[int, int] | None, text: str) -> dict:
+def _plan_row(line: SubscriptionLine, fraction: tuple[int, int] | None, text: str) -> LineRow:
     plan = line.plan
     description = text
     if fraction is not None:
@@ -106,7 +111,7 @@ def _plan_row(line: SubscriptionLine, fraction: tuple[int, int] | None, text: st
     }
 
 
-def _usage_row(line: SubscriptionLine, quantity: Decimal, text: str) -> dict[str, Any]:
+def _usage_row(line: SubscriptionLine, quantity: Decimal, text: str) -> LineRow:
     """A metered line's usage over a closed period; negative usage bills nothing."""
     plan = line.plan
     # A line stores six decimals of quantity: the usage is rounded there, half-up, and
@@ -125,7 +130,7 @@ def _usage_row(line: SubscriptionLine, quantity: Decimal, text: str) -> dict[str
     }
 
 
-def _addon_row(item: SubscriptionAddOn) -> dict[str, Any]:
+def _addon_row(item: SubscriptionAddOn) -> LineRow:
     addon = item.addon
     return {
         "name": addon.name,
@@ -166,7 +171,7 @@ def cycle_draft(
     if coupon is not None and not coupon_applies(coupon, subscription.coupon_first_cycle, cycle):
         coupon = None
     line_wide = coupon if coupon is not None and coupon.apply_on == ApplyOn.LINE else None
-    rows = []
+    rows: list[LineRow] = []
     for line in lines:
         own = line.coupon
         if own is not None and not coupon_applies(own, line.coupon_first_cycle, cycle):
@@ -203,7 +208,7 @@ def cycle_draft(
     return InvoiceDraft(invoice=invoice, lines=rows)
 
 
-def _subtotal(invoice: Invoice, rows: list[dict[str, Any]]) -> Decimal:
+def _subtotal(invoice: Invoice, rows: list[LineRow]) -> Decimal:
     shadow = Invoice(
         document=invoice.document,
         currency_id=invoice.currency_id,

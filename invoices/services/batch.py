@@ -24,7 +24,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from billing.bulk import bulk_insert, copy_rows
-from billing.documents import apply_totals, line_columns
+from billing.documents import LineRow, apply_totals, line_columns
 from billing.ids import public_ids
 from billing.models import Workspace
 from billing.services.events import NewEvent, event_record_rows
@@ -40,7 +40,7 @@ class InvoiceDraft:
     takes them."""
 
     invoice: Invoice
-    lines: Sequence[dict[str, Any]]
+    lines: Sequence[LineRow]
 
 
 # Every column of a line, and what a line that does not say takes (no default is callable

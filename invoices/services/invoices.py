@@ -3,7 +3,7 @@
 from collections.abc import Sequence
 from datetime import date, datetime
 from decimal import Decimal
-from typing import Any
+from typing import Any, TypedDict, Unpack
 
 from django.db import transaction
 from django.db.models import Value
@@ -11,6 +11,8 @@ from django.db.models import Value
 from billing.db import service_atomic
 from billing.documents import (
     COMPUTED_LINE_FIELDS,
+    LineRow,
+    ReferenceRow,
     apply_totals,
     base_tax_percent,
     build_lines,
@@ -35,6 +37,7 @@ from invoices.selectors import (
     invoice_reads_load,
     invoice_reads_of_new,
 )
+from organization.models import OrgUnit
 
 
 def _record(invoice: Invoice, event_type: str, data: dict[str, Any] | None = None) -> None:
@@ -109,7 +112,7 @@ def _lock_draft(invoice: Invoice) -> Invoice:
     return invoice
 
 
-def _save_with_lines(invoice: Invoice, rows: Sequence[dict[str, Any]] | None) -> None:
+def _save_with_lines(invoice: Invoice, rows: Sequence[LineRow] | None) -> None:
     if rows is None:
         lines = list(invoice.lines.all())
     else:
@@ -117,6 +120,32 @@ def _save_with_lines(invoice: Invoice, rows: Sequence[dict[str, Any]] | None) ->
     apply_totals(invoice, lines)
     invoice.save()
     store_lines(InvoiceLine, lines, replace=None if rows is None else invoice.lines)
+
+
+class InvoiceFields(TypedDict, total=False):
+    """What an invoice's create or update may set besides its customer, type, date and
+    lines (InvoiceSerializer's other writable fields, and the subscription that bills it)."""
+
+    due_date: date | None
+    collection_method: str
+    orgunit: OrgUnit | None
+    period_start: date | None
+    period_end: date | None
+    note: str
+    references: list[ReferenceRow]
+    discount: Decimal
+    discount_scheme: str
+    custom_change: Decimal
+    subscription_id: str | None
+    metadata: dict[str, Any]
+
+
+class InvoiceChanges(InvoiceFields, total=False):
+    """What a draft invoice's update may set."""
+
+    customer: Customer
+    document: DocumentType
+    date: date
 
 
 @service_atomic
@@ -127,8 +156,8 @@ def invoice_create(
     customer: Customer,
     document: DocumentType,
     date: date,
-    lines: Sequence[dict[str, Any]] = (),
-    **fields: Any,
+    lines: Sequence[LineRow] = (),
+    **fields: Unpack[InvoiceFields],
 ) -> Invoice:
     check_invoice_document_type(
         workspace, document, customer=customer, currency=customer.currency_id
@@ -157,7 +186,7 @@ def invoice_create(
 
 @transaction.atomic
 def invoice_update(
-    *, invoice: Invoice, lines: Sequence[dict[str, Any]] | None = None, **fields: Any
+    *, invoice: Invoice, lines: Sequence[LineRow] | None = None, **fields: Unpack[InvoiceChanges]
 ) -> Invoice:
     invoice = _lock_draft(invoice)
     if "document" in fields:

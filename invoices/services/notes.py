@@ -22,17 +22,24 @@ owed (it was paid, wholly or partly) records the excess as credit in the custome
 balance, in the same transaction, so the amount due ends at 0, never below.
 """
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date as date_type
 from datetime import datetime
 from decimal import Decimal
-from typing import Any, cast
+from typing import Any, TypedDict, Unpack, cast
 
 from django.db import transaction
 
 from billing.clock import workspace_today
-from billing.documents import LINE_FIELDS, apply_totals, build_lines, store_lines
+from billing.documents import (
+    LINE_FIELDS,
+    LineRow,
+    ReferenceRow,
+    apply_totals,
+    build_lines,
+    store_lines,
+)
 from billing.errors import DomainError, InvalidInput
 from billing.models import DocumentType, Workspace
 from billing.services.events import event_record
@@ -189,13 +196,16 @@ def _check_amounts(kind: NoteKind, note: Note, invoice: Invoice) -> None:
 # Lines and references
 
 
-def _mirrored_rows(invoice: Invoice) -> list[dict[str, Any]]:
-    return [{name: getattr(line, name) for name in LINE_FIELDS} for line in invoice.lines.all()]
+def _mirrored_rows(invoice: Invoice) -> list[LineRow]:
+    return [
+        cast(LineRow, {name: getattr(line, name) for name in LINE_FIELDS})
+        for line in invoice.lines.all()
+    ]
 
 
 def _rows_for(
-    note: Note, invoice: Invoice, rows: Sequence[dict[str, Any]] | None
-) -> Sequence[dict[str, Any]] | None:
+    note: Note, invoice: Invoice, rows: Sequence[LineRow] | None
+) -> Sequence[LineRow] | None:
     """The note's lines for its reason; None keeps the stored ones (reason 3 only)."""
     if note.reason == ReferenceReason.ANNULS:
         if rows:
@@ -218,7 +228,7 @@ def _rows_for(
     return rows
 
 
-def _reference(note: Note, invoice: Invoice) -> dict[str, Any]:
+def _reference(note: Note, invoice: Invoice) -> ReferenceRow:
     """The SII's Referencia to the invoice: TpoDocRef, FolioRef, FchRef, CodRef, RazonRef."""
     return {
         "document": invoice.document.code,
@@ -229,7 +239,7 @@ def _reference(note: Note, invoice: Invoice) -> dict[str, Any]:
     }
 
 
-def _price(note: Note, invoice: Invoice, rows: Sequence[dict[str, Any]] | None) -> None:
+def _price(note: Note, invoice: Invoice, rows: Sequence[LineRow] | None) -> None:
     """Take the invoice's terms, build the lines for the reason, compute totals, save."""
     kind = kind_of(note)
     note.customer_id = invoice.customer_id
@@ -263,6 +273,24 @@ def _price(note: Note, invoice: Invoice, rows: Sequence[dict[str, Any]] | None) 
 # Writes
 
 
+class NoteFields(TypedDict, total=False):
+    """What a note's create or update may set besides its invoice, type, date, reason,
+    description and lines (NoteSerializer's other writable fields)."""
+
+    note: str
+    metadata: dict[str, Any]
+
+
+class NoteChanges(NoteFields, total=False):
+    """What a draft note's update may set."""
+
+    invoice: Invoice
+    document: DocumentType
+    date: date_type
+    reason: int
+    description: str
+
+
 def _note_create(
     kind: NoteKind,
     *,
@@ -274,8 +302,8 @@ def _note_create(
     document: DocumentType | None = None,
     date: date_type | None = None,
     description: str = "",
-    lines: Sequence[dict[str, Any]] | None = None,
-    **fields: Any,
+    lines: Sequence[LineRow] | None = None,
+    **fields: Unpack[NoteFields],
 ) -> Note:
     invoice = Invoice.objects.select_related("document", "workspace").get(pk=invoice.pk)
     _check_invoice(kind, invoice, workspace, test_mode)
@@ -309,8 +337,8 @@ def credit_note_create(
     document: DocumentType | None = None,
     date: date_type | None = None,
     description: str = "",
-    lines: Sequence[dict[str, Any]] | None = None,
-    **fields: Any,
+    lines: Sequence[LineRow] | None = None,
+    **fields: Unpack[NoteFields],
 ) -> CreditNote:
     """A draft credit note; see the module's docstring for what each reason takes.
 
@@ -334,8 +362,8 @@ def debit_note_create(
     document: DocumentType | None = None,
     date: date_type | None = None,
     description: str = "",
-    lines: Sequence[dict[str, Any]] | None = None,
-    **fields: Any,
+    lines: Sequence[LineRow] | None = None,
+    **fields: Unpack[NoteFields],
 ) -> DebitNote:
     """A draft debit note, as credit_note_create; a debit note cannot annul (reason 1)."""
     return cast(DebitNote, _note_create(
@@ -360,7 +388,7 @@ def _lock_draft(note: Note) -> Note:
     return note
 
 
-def _update(note: Note, lines: Sequence[dict[str, Any]] | None, fields: dict[str, Any]) -> Note:
+def _update(note: Note, lines: Sequence[LineRow] | None, fields: Mapping[str, object]) -> Note:
     note = _lock_draft(note)
     kind = kind_of(note)
     for name, value in fields.items():
@@ -379,7 +407,10 @@ def _update(note: Note, lines: Sequence[dict[str, Any]] | None, fields: dict[str
 
 @transaction.atomic
 def credit_note_update(
-    *, credit_note: CreditNote, lines: Sequence[dict[str, Any]] | None = None, **fields: Any
+    *,
+    credit_note: CreditNote,
+    lines: Sequence[LineRow] | None = None,
+    **fields: Unpack[NoteChanges],
 ) -> CreditNote:
     """Change a draft and price it again; lines are kept unless given (reason 3)."""
     return cast(CreditNote, _update(credit_note, lines, fields))
@@ -387,7 +418,10 @@ def credit_note_update(
 
 @transaction.atomic
 def debit_note_update(
-    *, debit_note: DebitNote, lines: Sequence[dict[str, Any]] | None = None, **fields: Any
+    *,
+    debit_note: DebitNote,
+    lines: Sequence[LineRow] | None = None,
+    **fields: Unpack[NoteChanges],
 ) -> DebitNote:
     """Change a draft and price it again; lines are kept unless given (reason 3)."""
     return cast(DebitNote, _update(debit_note, lines, fields))

@@ -20,18 +20,25 @@ Status: draft → confirmed → invoiced, or draft → invoiced; only drafts cha
 confirmed orders may be deleted, an invoiced order is final.
 """
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import Decimal
-from typing import Any, cast
+from typing import Any, TypedDict, Unpack, cast
 
 from django.db import transaction
 from django.db.models import ProtectedError
 
 from billing.choices import DiscountScheme
 from billing.clock import workspace_today
-from billing.documents import LINE_FIELDS, apply_totals, base_tax_percent, build_lines, store_lines
+from billing.documents import (
+    LINE_FIELDS,
+    LineRow,
+    apply_totals,
+    base_tax_percent,
+    build_lines,
+    store_lines,
+)
 from billing.errors import DomainError, InvalidInput
 from billing.models import Currency, DocumentType, Line, Workspace
 from billing.services.events import event_record
@@ -106,6 +113,24 @@ def _check_customer(order: Order) -> None:
 # Items
 
 
+class OrderItemRow(TypedDict, total=False):
+    """An order's item as the services take it (OrderItemSerializer's validated data): a
+    plan, a product, or neither, priced by the server from the plan."""
+
+    name: str
+    description: str
+    product_id: str | None
+    plan_id: str | None
+    quantity: Decimal
+    amount: Decimal
+    exempt: bool
+    discount: Decimal
+    discount_scheme: str
+    code: str
+    code_scheme: str
+    unit_label: str
+
+
 @dataclass(frozen=True)
 class _Tenant:
     workspace: Workspace
@@ -124,7 +149,7 @@ def _plan_price(plan: Any, quantity: Decimal) -> dict[str, Decimal | None]:
     return {"amount": price.amount, "gross": price.gross}
 
 
-def _item_row(tenant: _Tenant, order: Order, index: int, item: dict[str, Any]) -> dict[str, Any]:
+def _item_row(tenant: _Tenant, order: Order, index: int, item: Mapping[str, Any]) -> dict[str, Any]:
     """Resolve an item's plan or product (in the caller's tenant) and price it."""
     row = dict(item)
     field = f"items.{index}"
@@ -270,7 +295,7 @@ def _save(
     order: Order,
     document: DocumentType,
     *,
-    items: Sequence[dict[str, Any]] | None,
+    items: Sequence[OrderItemRow] | None,
     coupon: str | None,
     now: datetime,
 ) -> None:
@@ -299,18 +324,41 @@ def _save(
     store_lines(OrderItem, lines, replace=None if items is None else order.items)
 
 
+class OrderFields(TypedDict, total=False):
+    """What an order's create or update may set besides its customer, items, currency, type
+    and coupon (OrderSerializer's other writable fields)."""
+
+    date: date | None
+    note: str
+    billing_cycle: int | None
+    address: str
+    state: str
+    carrier_id: str
+    carrier_name: str
+    licence_plate: str
+    shipping_type: str
+    metadata: dict[str, Any]
+
+
+class OrderChanges(OrderFields, total=False):
+    """What a draft order's update may set."""
+
+    customer: Customer
+    document: DocumentType
+
+
 @transaction.atomic
 def order_create(
     *,
     workspace: Workspace,
     test_mode: bool,
     customer: Customer,
-    items: Sequence[dict[str, Any]],
+    items: Sequence[OrderItemRow],
     now: datetime,
     currency: Currency | None = None,
     document: DocumentType | None = None,
     coupon: str | None = None,
-    **fields: Any,
+    **fields: Unpack[OrderFields],
 ) -> Order:
     """A draft order; `currency` defaults to the customer's, `document` to the workspace
     country's main invoice type."""
@@ -364,10 +412,10 @@ def order_update(
     *,
     order: Order,
     now: datetime,
-    items: Sequence[dict[str, Any]] | None = None,
+    items: Sequence[OrderItemRow] | None = None,
     coupon: str | None = _UNSET,
     currency: Currency | None = _UNSET,
-    **fields: Any,
+    **fields: Unpack[OrderChanges],
 ) -> Order:
     """Change a draft. Items and coupon are kept unless given (a null coupon removes it);
     the order is priced again either way."""
@@ -421,9 +469,12 @@ def order_confirm(*, order: Order) -> Order:
     return order
 
 
-def _invoice_rows(order: Order) -> list[dict[str, Any]]:
+def _invoice_rows(order: Order) -> list[LineRow]:
     return [
-        {**{name: getattr(item, name) for name in LINE_FIELDS}, "plan_id": item.plan_id}
+        cast(
+            LineRow,
+            {**{name: getattr(item, name) for name in LINE_FIELDS}, "plan_id": item.plan_id},
+        )
         for item in order.items.order_by("position", "id")
     ]
 

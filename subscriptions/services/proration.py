@@ -4,12 +4,13 @@ the new ones; an immediate cancellation can credit the unused days."""
 from collections import defaultdict
 from datetime import date, datetime, timedelta
 from decimal import ROUND_DOWN, ROUND_HALF_UP, Decimal
-from typing import Any, cast
+from typing import cast
 
 from django.db import transaction
 
 from billing.choices import DiscountScheme
 from billing.clock import workspace_today
+from billing.documents import LineRow
 from billing.errors import DomainError
 from invoices.choices import InvoiceStatus
 from invoices.models import CreditNote, Invoice, InvoiceLine
@@ -41,7 +42,7 @@ def unused_days(period: BilledPeriod, today: date) -> tuple[int, int]:
 def _credit(
     subscription: Subscription,
     invoice: Invoice,
-    rows: list[dict[str, Any]],
+    rows: list[LineRow],
     description: str,
     now: datetime,
 ) -> CreditNote:
@@ -120,7 +121,7 @@ def prorate(
 
 def _prorated_row(
     label: str, line: SubscriptionLine, days: int, period_days: int, text: str
-) -> dict[str, Any]:
+) -> LineRow:
     plan = line.plan
     return {
         "name": f"{label} {plan.name}",
@@ -150,7 +151,7 @@ def credit_unused_time(subscription: Subscription, now: datetime) -> list[Credit
         .order_by("-period_start", "-pk")
     )
     billed = {period.pk: list(period.invoice.lines.all()) for period in periods}
-    rows: dict[int, list[dict[str, Any]]] = defaultdict(list)
+    rows: dict[int, list[LineRow]] = defaultdict(list)
     for line in subscription.lines.select_related("plan"):
         if is_metered(line.plan):
             continue  # billed in arrears for its usage: no unused time to give back
@@ -175,7 +176,7 @@ def credit_unused_time(subscription: Subscription, now: datetime) -> list[Credit
 
 def _unused_row(
     line: SubscriptionLine, billed: InvoiceLine, period: BilledPeriod, today: date
-) -> dict[str, Any]:
+) -> LineRow:
     days, billed_days = unused_days(period, today)
     amount = prorated(billed.amount, days, billed_days)
     # A line billed at its exact price (tiers, packages, a prorated stub) is credited its
@@ -185,7 +186,7 @@ def _unused_row(
         if billed.gross is None
         else prorated(billed.gross, days, billed_days, quantum=PRORATED_GROSS)
     )
-    row = {
+    row: LineRow = {
         "name": f"Unused time on {line.plan.name}",
         "description": f"{period_text(today, period.period_end)} "
         f"(prorated {days}/{billed_days} days)",
