@@ -370,6 +370,6 @@ class CertificateViewSet(
             test_mode=self.request.test_mode,
             pkcs12_data=serializer.validated_data["pkcs12"],
             password=serializer.validated_data["password"],
-            now=timezone.now(),
+            now=self.tenant_now(),
         )
         return Response(CertificateSerializer(certificate).data, status=201)
