@@ -39,7 +39,9 @@ CARD_FIELDS = ("card_number", "cvc")
 
 
 # The pages take card numbers: they run no script at all, load styles and images only
-# from this server, post forms only back to it, and may not be framed (clickjacking).
+# from this server (and the merchant's logo from its host), post forms only back to it,
+# and may not be framed (clickjacking). Referrer-Policy keeps the link's key from the
+# logo's host.
 def content_security_policy(logo_url: str = "") -> str:
     """The pages' policy; a merchant's logo hosted elsewhere adds its origin to img-src."""
     images = "img-src 'self'"
@@ -68,7 +70,8 @@ def _origin(url: str) -> str:
         return ""
     if parts.scheme not in ("http", "https") or not parts.hostname:
         return ""
-    if not all(c.isascii() and (c.isalnum() or c in ".-[]:") for c in parts.hostname):
+    # A plain host name or IPv4 address; anything else shows no logo.
+    if not all(c.isascii() and (c.isalnum() or c in ".-") for c in parts.hostname):
         return ""
     return f"{parts.scheme}://{parts.hostname}" + (f":{port}" if port else "")
 
