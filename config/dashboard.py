@@ -1,12 +1,14 @@
 """The back office's dashboard (/admin/dashboard/, staff only): revenue by month,
-invoices by status, payments succeeded against failed, MRR and churn, in live mode.
+invoices by status, payments succeeded against failed, MRR and churn, and usage by
+meter, in live mode.
 
-It reads invoices, payments and subscriptions, so it lives here with the URLs, above
+It reads invoices, payments, subscriptions and metering, so it lives here with the URLs, above
 every app. The numbers are computed here; the page draws them with Chart.js, served
 from our own static files (no CDN) and fed by `json_script` (no inline code)."""
 
-from datetime import datetime, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 from decimal import Decimal
+from itertools import pairwise
 from typing import Any
 
 from django.contrib import admin
@@ -19,7 +21,11 @@ from django.shortcuts import render
 from billing.clock import real_now
 from billing.money_display import format_money
 from catalog.choices import PlanFrequency
+from customers.models import Customer
 from invoices.models import Invoice
+from metering.selectors import meter_queryset, meter_spec
+from metering.store import Tenant, Window, event_store
+from metering.store.partitions import month_start
 from payments.models import Payment
 from subscriptions.choices import SubscriptionStatus
 from subscriptions.models import Subscription, SubscriptionLine
@@ -27,6 +33,7 @@ from subscriptions.pricing import plan_price
 
 # Invoices that count as revenue: issued and not annulled.
 REVENUE_STATUSES = ["finalized", "pending", "paid", "uncollectible"]
+USAGE_MONTHS = 6
 MONTHS_PER_PERIOD = {
     PlanFrequency.WEEKLY: Decimal(12) / Decimal(52),
     PlanFrequency.MONTHLY: Decimal(1),
@@ -100,6 +107,48 @@ def churn(now: datetime) -> dict[str, Any]:
     return {"cancelled": cancelled, "active": active, "rate": cancelled / base if base else 0.0}
 
 
+def _month_windows(today: date, keys: tuple[str, ...]) -> list[Window]:
+    firsts = [month_start(today, -back) for back in range(USAGE_MONTHS - 1, -2, -1)]
+    return [
+        Window(
+            key=f"{start:%Y-%m}",
+            customer_keys=keys,
+            start=datetime.combine(start, time(), UTC),
+            end=datetime.combine(end, time(), UTC),
+        )
+        for start, end in pairwise(firsts)
+    ]
+
+
+def usage_by_meter(now: datetime) -> dict[str, list[Any]]:
+    """Each live meter's value per month (UTC) over the last six months, aggregated as
+    the meter says across its workspace's customers; one query per meter."""
+    months = [w.key for w in _month_windows(now.date(), ())]
+    series: list[dict[str, Any]] = []
+    meters = meter_queryset().filter(test_mode=False).select_related("workspace")
+    keys_by_workspace: dict[str, tuple[str, ...]] = {}
+    for meter in meters.order_by("workspace__name", "name"):
+        keys = keys_by_workspace.get(meter.workspace_id)
+        if keys is None:
+            # Events name a customer by its id or its reference.
+            rows = Customer.objects.filter(workspace_id=meter.workspace_id, test_mode=False)
+            pairs = rows.values_list("id", "reference")
+            keys = tuple(k for pair in pairs for k in pair if k)
+            keys_by_workspace[meter.workspace_id] = keys
+        values = event_store().usage_windows(
+            tenant=Tenant(workspace_id=meter.workspace_id, test_mode=False),
+            meter=meter_spec(meter),
+            windows=_month_windows(now.date(), keys),
+        )
+        series.append(
+            {
+                "label": f"{meter.name} ({meter.workspace.name})",
+                "data": [float(values[month]) for month in months],
+            }
+        )
+    return {"labels": months, "series": series}
+
+
 @staff_member_required
 def dashboard(request: HttpRequest) -> HttpResponse:
     now = real_now()
@@ -114,6 +163,7 @@ def dashboard(request: HttpRequest) -> HttpResponse:
             "revenue": revenue_by_month(now),
             "invoices": invoices_by_status(),
             "payments": payments_by_outcome(now),
+            "usage": usage_by_meter(now),
         },
     }
     return render(request, "admin/billing/dashboard.html", context)

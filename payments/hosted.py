@@ -10,7 +10,7 @@ import contextlib
 from collections.abc import Callable
 from decimal import Decimal
 from typing import Any
-from urllib.parse import urlencode
+from urllib.parse import urlencode, urlsplit
 
 from django import forms
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
@@ -37,18 +37,44 @@ from payments.services.checkout import CHECKOUT_GATEWAY
 
 CARD_FIELDS = ("card_number", "cvc")
 
+
 # The pages take card numbers: they run no script at all, load styles and images only
-# from this server, post forms only back to it, and may not be framed (clickjacking).
-CONTENT_SECURITY_POLICY = "; ".join(
-    [
-        "default-src 'none'",
-        "style-src 'self'",
-        "img-src 'self'",
-        "form-action 'self'",
-        "frame-ancestors 'none'",
-        "base-uri 'none'",
-    ]
-)
+# from this server (and the merchant's logo from its host), post forms only back to it,
+# and may not be framed (clickjacking). Referrer-Policy keeps the link's key from the
+# logo's host.
+def content_security_policy(logo_url: str = "") -> str:
+    """The pages' policy; a merchant's logo hosted elsewhere adds its origin to img-src."""
+    images = "img-src 'self'"
+    origin = _origin(logo_url)
+    if origin:
+        images += f" {origin}"
+    return "; ".join(
+        [
+            "default-src 'none'",
+            "style-src 'self'",
+            images,
+            "form-action 'self'",
+            "frame-ancestors 'none'",
+            "base-uri 'none'",
+        ]
+    )
+
+
+def _origin(url: str) -> str:
+    """scheme://host[:port] of an http(s) URL, rebuilt from its parsed parts so nothing
+    else of the URL (user info, a `;`) can reach the header; "" when there is none."""
+    try:
+        parts = urlsplit(url)
+        port = parts.port
+    except ValueError:
+        return ""
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        return ""
+    # A plain host name or IPv4 address; anything else shows no logo.
+    if not all(c.isascii() and (c.isalnum() or c in ".-") for c in parts.hostname):
+        return ""
+    return f"{parts.scheme}://{parts.hostname}" + (f":{port}" if port else "")
+
 
 FAILURE_MESSAGES = {
     "card_declined": _("Your card was declined. Try another card."),
@@ -116,13 +142,15 @@ def _render(
     language = page_language(request.headers.get("Accept-Language", ""), workspace)
     context["test_mode"] = owner is not None and owner.test_mode
     context["sandbox"] = CHECKOUT_GATEWAY == GatewayKind.SANDBOX
+    logo_url = workspace.logo_url if workspace is not None else ""
+    context["logo_url"] = logo_url if _origin(logo_url) else ""
     with translation.override(language):
         response = render(request, f"payments/{template}", context, status=status)
     response["Content-Language"] = language
     response["Vary"] = "Accept-Language"
     # The link's key is in the URL: never send it to another site.
     response["Referrer-Policy"] = "same-origin"
-    response["Content-Security-Policy"] = CONTENT_SECURITY_POLICY
+    response["Content-Security-Policy"] = content_security_policy(context["logo_url"])
     response["X-Frame-Options"] = "DENY"
     return response
 

@@ -2,21 +2,25 @@
 
 import json
 import re
-from datetime import timedelta
+from datetime import UTC, datetime, time, timedelta
 from decimal import Decimal
 
 import pytest
 from django.test import Client
 from django.utils import timezone
 
+from metering.store.partitions import month_start
+from metering.tests.factories import MeterFactory, UsageEventFactory
 from tests.conftest import make_tenant
 from tests.factories import (
+    CustomerFactory,
     FinalizedInvoiceFactory,
     InvoiceFactory,
     PaymentFactory,
     SubscriptionFactory,
     UserFactory,
 )
+from tests.numbers import D
 
 pytestmark = pytest.mark.django_db
 
@@ -68,3 +72,49 @@ def test_the_figures_are_the_live_mode_s() -> None:
     churn = re.search(r'data-testid="churn">(.*?)</dd>', html).group(1)  # type: ignore[union-attr]
     assert churn == "33.3% (1 cancelled, 2 active)"
     assert "/static/billing/vendor/chart-4.5.1.umd.min.js" in html
+
+
+def _dashboard_data(html: str) -> dict:
+    found = re.search(r'<script id="dashboard-data" type="application/json">(.*?)</script>', html)
+    assert found is not None
+    return json.loads(found.group(1), parse_float=D)
+
+
+def test_usage_by_meter_sums_each_live_meter_per_month() -> None:
+    workspace = make_tenant().workspace
+    customer = CustomerFactory(workspace=workspace, reference="acme-1")
+    MeterFactory(workspace=workspace, name="API calls", event_name="api_call", aggregation="count")
+    MeterFactory(workspace=workspace, name="Storage", event_name="storage", field="gb")
+    test_workspace = make_tenant(test_mode=True).workspace
+    MeterFactory(workspace=test_workspace, test_mode=True, name="Hidden", event_name="api_call")
+    this_month = datetime.combine(month_start(timezone.now().date()), time(1), UTC)
+    two_ago = datetime.combine(month_start(this_month.date(), -2), time(1), UTC)
+    long_ago = datetime.combine(month_start(this_month.date(), -7), time(1), UTC)
+
+    def event(name: str, key: str, at: datetime, **properties: object) -> None:
+        UsageEventFactory(
+            workspace=workspace, event_name=name, customer_key=key, timestamp=at,
+            properties=properties,
+        )  # fmt: skip
+
+    event("api_call", customer.id, this_month)
+    event("api_call", "acme-1", this_month)  # the same customer, by its reference
+    event("api_call", customer.id, two_ago)
+    event("api_call", customer.id, long_ago)  # before the chart's six months
+    event("storage", customer.id, this_month, gb="1.5")
+    event("storage", "acme-1", this_month, gb=D("2.25"))
+    UsageEventFactory(  # test mode's: not in the live figures
+        workspace=workspace, test_mode=True, customer_key=customer.id, timestamp=this_month
+    )
+
+    html = _client(is_staff=True).get("/admin/dashboard/").content.decode()
+
+    usage = _dashboard_data(html)["usage"]
+    months = [f"{month_start(this_month.date(), -back):%Y-%m}" for back in range(5, -1, -1)]
+    assert usage["labels"] == months
+    by_meter = {row["label"]: row["data"] for row in usage["series"]}
+    assert by_meter == {
+        f"API calls ({workspace.name})": [D(0), D(0), D(0), D(1), D(0), D(2)],
+        f"Storage ({workspace.name})": [D(0), D(0), D(0), D(0), D(0), D("3.75")],
+    }
+    assert 'id="chart-usage"' in html

@@ -2,8 +2,10 @@
 with no CDN involved and whatever runs it (DEBUG is off here, as under gunicorn)."""
 
 import re
+from pathlib import Path
 
 import pytest
+from django.conf import settings
 from django.test import Client
 
 
@@ -65,3 +67,22 @@ def test_the_admin_stylesheets_are_served_with_debug_off(settings) -> None:  # t
     assert response.status_code == 200
     assert response["Content-Type"].startswith("text/css")
     assert b"".join(response.streaming_content)
+
+
+README = Path(settings.BASE_DIR) / "README.md"
+DOCS = Path(settings.BASE_DIR) / "docs"
+
+
+def _readme_links_into_docs() -> set[str]:
+    return set(re.findall(r"\]\((docs/[^)\s]+)\)", README.read_text()))
+
+
+def test_every_screenshot_in_docs_exists_and_is_linked_from_the_readme() -> None:
+    linked = _readme_links_into_docs()
+    pictures = {str(p.relative_to(DOCS.parent)) for p in DOCS.rglob("*.png")}
+
+    assert "docs/pdf/factura.png" in linked  # a PDF page, next to the checkout's
+    assert {link for link in linked if not (DOCS.parent / link).is_file()} == set()
+    assert pictures - linked == set()
+    for picture in pictures:
+        assert (DOCS.parent / picture).read_bytes()[:8] == b"\x89PNG\r\n\x1a\n", picture

@@ -46,6 +46,7 @@ class WorkspaceIssuerSerializer(StrictFieldsMixin, serializers.ModelSerializer):
             "legal_name": {"help_text": "Razón social; documents print `name` without one."},
             "activity_description": {"help_text": "The giro registered with the SII."},
             "sii_office": {"help_text": "The SII office printed under the folio."},
+            "logo_url": {"help_text": "An image shown on the hosted checkout pages."},
         }
 
 

@@ -33,6 +33,8 @@ class Workspace(models.Model):
     sii_resolution_number = models.PositiveIntegerField(null=True, blank=True)
     sii_resolution_date = models.DateField(null=True, blank=True)
     email = models.EmailField(blank=True)
+    # The merchant's logo, shown on the hosted checkout pages; an image the merchant hosts.
+    logo_url = models.URLField(max_length=500, blank=True)
     # Settings of other countries' tax agencies.
     tax_settings = models.JSONField(
         encoder=JSONEncoder, decoder=JSONDecoder, default=dict, blank=True

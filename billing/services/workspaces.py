@@ -80,6 +80,7 @@ class IssuerFields(TypedDict, total=False):
     sii_resolution_number: int | None
     sii_resolution_date: date | None
     email: str
+    logo_url: str
 
 
 ISSUER_FIELDS = tuple(IssuerFields.__annotations__)
@@ -98,6 +99,9 @@ def workspace_issuer_errors(workspace: Workspace) -> dict[str, list[str]]:
     resolution: date | None = workspace.sii_resolution_date
     if (workspace.sii_resolution_number is None) != (resolution is None):
         errors["sii_resolution_date"] = ["Send the resolution's number and date together."]
+    # The checkout pages load it in the payer's browser: a web address, nothing else.
+    if workspace.logo_url and not workspace.logo_url.startswith(("https://", "http://")):
+        errors["logo_url"] = ["The logo must be an http(s) address."]
     return errors
 
 

@@ -132,6 +132,7 @@ def test_workspaces_lists_the_callers_workspaces_without_a_workspace_header(tena
         # The issuer as documents print it (Chile's Emisor).
         "legal_name", "activity_description", "activity_code", "address", "comuna", "city",
         "sii_office", "sii_resolution_number", "sii_resolution_date", "email",
+        "logo_url",  # shown on the hosted checkout pages
     }  # fmt: skip
 
 

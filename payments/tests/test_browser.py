@@ -7,14 +7,19 @@ In CI (CI=true) a missing browser fails the test instead of skipping it.
 
 import os
 import shutil
+import struct
+import threading
+import zlib
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
 import pytest
 from django.conf import settings
 
+from billing.models import Workspace
 from invoices.models import Invoice
 from invoices.tests.factories import FinalizedInvoiceFactory
 from payments.gateways import sandbox
@@ -304,3 +309,60 @@ def test_every_state_fits_the_screen_in_both_languages(chromium, live_server, la
 
     assert overflow == {"form": 0, "declined": 0, "success": 0}
     assert Invoice.objects.get(pk=link.invoice_id).status == "paid"
+
+
+def _png(width: int, height: int) -> bytes:
+    """A plain blue PNG, written by hand so the test needs no image library."""
+
+    def chunk(kind: bytes, data: bytes) -> bytes:
+        body = kind + data
+        return struct.pack(">I", len(data)) + body + struct.pack(">I", zlib.crc32(body))
+
+    rows = b"".join(b"\x00" + b"\x2f\x5b\xea" * width for _ in range(height))
+    header = struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0)
+    return (
+        b"\x89PNG\r\n\x1a\n"
+        + chunk(b"IHDR", header)
+        + chunk(b"IDAT", zlib.compress(rows))
+        + chunk(b"IEND", b"")
+    )
+
+
+@pytest.fixture
+def logo_server() -> Iterator[str]:
+    """The merchant's own host for its logo: another origin than the checkout's."""
+    image = _png(120, 40)
+
+    class Logo(BaseHTTPRequestHandler):
+        def do_GET(self) -> None:
+            self.send_response(200)
+            self.send_header("Content-Type", "image/png")
+            self.send_header("Content-Length", str(len(image)))
+            self.end_headers()
+            self.wfile.write(image)
+
+        def log_message(self, *args: Any) -> None:
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Logo)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    yield f"http://127.0.0.1:{server.server_address[1]}/brand/logo.png"
+    server.shutdown()
+    server.server_close()
+
+
+def test_the_merchants_logo_shows_under_the_pages_policy(checkout, link, logo_server):
+    Workspace.objects.filter(pk=link.workspace_id).update(logo_url=logo_server)
+
+    checkout.open(link)
+
+    def loaded_width() -> int:
+        logo = checkout.page.get_by_test_id("logo")
+        logo.wait_for()
+        # naturalWidth stays 0 when the policy (img-src) refuses the image.
+        return int(logo.evaluate("img => img.complete ? img.naturalWidth : -1"))
+
+    assert checkout.thread.run(loaded_width) == 120
+    assert checkout.thread.run(lambda: checkout.page.get_by_test_id("logo").is_visible())
+    assert [m for m in checkout.console if "Content Security Policy" in m] == []
+    checkout.screenshot("logo")

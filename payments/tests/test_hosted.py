@@ -275,3 +275,34 @@ def test_every_hosted_page_carries_a_strict_content_security_policy(browser, lin
         assert policy["style-src"] == ["'self'"]
         assert page["X-Frame-Options"] == "DENY"
         assert b"<script" not in page.content and b"<style" not in page.content
+
+
+def test_the_merchants_logo_set_over_the_api_shows_and_its_origin_is_allowed(browser, link, tenant):
+    logo = "https://cdn.example.com:8443/brand/logo.png?v=2"
+    patched = tenant.client.patch(
+        f"/workspaces/{tenant.workspace.id}/", {"logo_url": logo}, format="json"
+    )
+
+    page = browser.get(_url(link))
+
+    assert patched.status_code == 200, patched.json()
+    assert f'src="{logo}"'.replace("&", "&amp;").encode() in page.content
+    assert _policy(page)["img-src"] == ["'self'", "https://cdn.example.com:8443"]
+    assert _policy(page)["default-src"] == ["'none'"]
+
+
+def test_without_a_logo_images_come_only_from_this_server(browser, link):
+    page = browser.get(_url(link))
+
+    assert _policy(page)["img-src"] == ["'self'"]
+    assert b'class="logo"' not in page.content
+
+
+@pytest.mark.parametrize("logo", ["ftp://files.example.com/logo.png", "javascript:alert(1)"])
+def test_a_logo_that_is_not_a_web_address_is_refused(tenant, logo):
+    response = tenant.client.patch(
+        f"/workspaces/{tenant.workspace.id}/", {"logo_url": logo}, format="json"
+    )
+
+    assert response.status_code == 400
+    assert "logo_url" in response.json()

@@ -21,6 +21,7 @@ ISSUER_FLAGS = {
     "sii_resolution_number": "SII resolution number (0 in certification)",
     "sii_resolution_date": "SII resolution date, YYYY-MM-DD",
     "issuer_email": "email printed on documents",
+    "logo_url": "the merchant's logo (an image URL) shown on the hosted checkout pages",
 }
 
 

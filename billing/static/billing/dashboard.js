@@ -23,5 +23,10 @@ document.addEventListener("DOMContentLoaded", () => {
     },
     options: options(),
   });
+  new Chart(document.getElementById("chart-usage"), {
+    type: "line",
+    data: { labels: data.usage.labels, datasets: data.usage.series },
+    options: options(),
+  });
   document.body.dataset.chartsDrawn = "true";
 });
