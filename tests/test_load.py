@@ -16,7 +16,7 @@ pytestmark = [pytest.mark.slow, pytest.mark.django_db(transaction=True, serializ
 PORT = 8181
 
 
-def test_a_short_load_has_no_errors_and_a_p99_under_500_ms():
+def test_a_short_load_has_no_errors_and_a_p99_under_500_ms(record_property):
     require_worker_services()
     env = {
         **os.environ,
@@ -30,5 +30,9 @@ def test_a_short_load_has_no_errors_and_a_p99_under_500_ms():
         cwd=ROOT, env=env, capture_output=True, text=True, timeout=600,
     )  # fmt: skip
     print(run.stdout)
+    # The runner's one-line verdict ("rate … req/s, p50 … ms, p99 … ms, …"), shown in the
+    # figures table tests/faults/conftest.py prints at the end of the run.
+    verdict = [line for line in run.stdout.splitlines() if line.startswith("rate ")]
+    record_property("fault_figures", {"load": verdict[-1] if verdict else "no verdict line"})
     assert run.returncode == 0, run.stdout + run.stderr[-3000:]
     assert "PASS" in run.stdout

@@ -47,7 +47,7 @@ def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
                     rows.append((test, outcome, values))
     if not rows:
         return
-    terminalreporter.write_sep("-", "fault suite figures")
+    terminalreporter.write_sep("-", "fault and load suite figures")
     for test, outcome, values in rows:
         shown = "  ".join(f"{key}={value}" for key, value in values.items())
         terminalreporter.write_line(f"{test} [{outcome}]: {shown}")
