@@ -318,6 +318,10 @@ class InvoiceAdmin(DocumentAdmin):
         ("Amounts", {"fields": AMOUNT_FIELDS}),
         ("Note and references", {"fields": ("note", "references", "metadata")}),
         ("Tax agency", {"fields": TAX_AGENCY_FIELDS}),
+        ("Stripe", {"fields": (
+            "stripe_id", "stripe_status", "stripe_sync_status", "stripe_synced_at",
+            "stripe_sync_error", "stripe_hosted_invoice_url", "stripe_invoice_pdf",
+        )}),
         ("History", {"fields": (
             "imported", "finalized_at", "sent_at", "uncollectible_at", "paid_at",
             "cancelled_at", "created_at", "updated_at",
@@ -330,6 +334,7 @@ class InvoiceAdmin(DocumentAdmin):
     )  # fmt: skip
     readonly_fields = fields_but(fieldsets, editable=draft_fields)
     actions = ["finalize", "send", "toggle_uncollectible", "retry_submission"]
+    list_filter = [*DocumentAdmin.list_filter, "stripe_sync_status"]
 
     def save_model(self, request: HttpRequest, obj: Invoice, form: Any, change: bool) -> None:
         changed = {name: form.cleaned_data[name] for name in form.changed_data}

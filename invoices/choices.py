@@ -37,6 +37,12 @@ class NoteStatus(models.TextChoices):
     FINALIZED = "finalized"
 
 
+class StripeInvoiceSync(models.TextChoices):
+    NOT_SYNCED = "not_synced"  # Stripe is not connected, or syncing invoices is off
+    SYNCED = "synced"
+    FAILED = "failed"  # retried by the task; the error is in stripe_sync_error
+
+
 class CollectionMethod(models.TextChoices):
     DEFERRED = "deferred"
     DEFERRED_DUES = "deferred_dues"

@@ -10,7 +10,7 @@ from django.db import models
 from billing.choices import DiscountScheme
 from billing.ids import public_id_field
 from billing.models import FiscalDocument, Line, TenantModel, filed_once_constraint, money_field
-from invoices.choices import CollectionMethod, InvoiceStatus, NoteStatus
+from invoices.choices import CollectionMethod, InvoiceStatus, NoteStatus, StripeInvoiceSync
 
 
 class Invoice(FiscalDocument):
@@ -35,6 +35,17 @@ class Invoice(FiscalDocument):
     orgunit = models.ForeignKey(
         "organization.OrgUnit", on_delete=models.PROTECT, null=True, blank=True, related_name="+"
     )
+    # Its copy in Stripe when the workspace syncs invoices (payments.services.stripe_invoices):
+    # the Stripe invoice's id, the status Stripe last gave it, and its pages.
+    stripe_id = models.CharField(max_length=255, blank=True)
+    stripe_status = models.CharField(max_length=16, blank=True)
+    stripe_sync_status = models.CharField(
+        max_length=16, choices=StripeInvoiceSync.choices, default=StripeInvoiceSync.NOT_SYNCED
+    )
+    stripe_synced_at = models.DateTimeField(null=True, blank=True)
+    stripe_sync_error = models.CharField(max_length=256, blank=True)
+    stripe_hosted_invoice_url = models.URLField(max_length=1000, blank=True)
+    stripe_invoice_pdf = models.URLField(max_length=1000, blank=True)
 
     class Meta(FiscalDocument.Meta):
         constraints = [
@@ -44,6 +55,12 @@ class Invoice(FiscalDocument):
                 name="invoice_number_unique",
             ),
             filed_once_constraint("invoice_filed_once"),
+            # One Stripe invoice is the copy of one invoice of ours, never of two.
+            models.UniqueConstraint(
+                fields=["stripe_id"],
+                condition=~models.Q(stripe_id=""),
+                name="invoice_stripe_id_unique",
+            ),
         ]
         indexes = [models.Index(fields=["workspace", "test_mode", "-created_at"])]
 
@@ -71,6 +88,8 @@ class Note(FiscalDocument):
 class CreditNote(Note):
     id = public_id_field("cre")
     invoice = models.ForeignKey(Invoice, on_delete=models.PROTECT, related_name="credit_notes")
+    # The Stripe credit note made on the invoice's Stripe copy, if any.
+    stripe_id = models.CharField(max_length=255, blank=True)
 
     class Meta(Note.Meta):
         constraints = [
@@ -80,6 +99,11 @@ class CreditNote(Note):
                 name="credit_note_number_unique",
             ),
             filed_once_constraint("credit_note_filed_once"),
+            models.UniqueConstraint(
+                fields=["stripe_id"],
+                condition=~models.Q(stripe_id=""),
+                name="credit_note_stripe_id_unique",
+            ),
         ]
 
 

@@ -183,6 +183,17 @@ class AmountDueField(serializers.DecimalField):
         return invoice_amount_due(instance)
 
 
+# The invoice's copy in Stripe, when the workspace syncs invoices; written only by the sync.
+STRIPE_FIELDS = [
+    "stripe_id",
+    "stripe_status",
+    "stripe_sync_status",
+    "stripe_synced_at",
+    "stripe_hosted_invoice_url",
+    "stripe_invoice_pdf",
+]
+
+
 class InvoiceSerializer(DocumentTotalsFields, TenantModelSerializer):
     document = serializers.PrimaryKeyRelatedField(queryset=DocumentType.objects.all())
     currency = serializers.CharField(source="currency_id", read_only=True)
@@ -253,6 +264,12 @@ class InvoiceSerializer(DocumentTotalsFields, TenantModelSerializer):
             "uncollectible",
             "finalized_at",
             "sent_at",
+            "stripe_id",
+            "stripe_status",
+            "stripe_sync_status",
+            "stripe_synced_at",
+            "stripe_hosted_invoice_url",
+            "stripe_invoice_pdf",
             "metadata",
             "test_mode",
             "created",
@@ -266,6 +283,7 @@ class InvoiceSerializer(DocumentTotalsFields, TenantModelSerializer):
             "finalized_at",
             "sent_at",
             "imported",
+            *STRIPE_FIELDS,
         ]
 
 

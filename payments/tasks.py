@@ -22,9 +22,10 @@ def process_stripe_event(event_id: str, **_: object) -> str:
 
 @shared_task(bind=True, max_retries=5)
 def sync_for_event(self: Task, event_id: str, **_: object) -> str:
-    """An outbox consumer: a customer's change is copied to Stripe when it is connected.
-    A failed copy is retried with a growing wait (the error shows on the customer)."""
+    """An outbox consumer: a customer's change, or an invoice's, is copied to Stripe when
+    it is connected. A failed copy is retried with a growing wait (the error shows on the
+    customer or invoice), and so is one another run of the same invoice held (busy)."""
     outcome = services.stripe_sync_for_event(event_id=event_id, now=timezone.now())
-    if outcome == "failed":
+    if outcome in ("failed", "busy"):
         raise self.retry(countdown=30 * 2**self.request.retries)
     return outcome

@@ -8,6 +8,8 @@ refunds) and adds, in Stripe's wire format:
   answers an unknown key (localstripe accepts any `sk_…`).
 - `Idempotency-Key`: a POST repeated with the same key replays the first answer, as
   Stripe does for 24 hours (localstripe ignores the header).
+- Invoices, invoice items and credit notes (tests/stripe_server_invoices.py), whose
+  localstripe versions cannot take items added to a draft.
 - Checkout sessions (`/v1/checkout/sessions`), which localstripe does not have, and a
   test-only `POST /_test/checkout/sessions/{id}/complete` that plays the payer: it saves
   a test card on the session's customer and answers the `checkout.session.completed`
@@ -26,6 +28,8 @@ from typing import Any
 from aiohttp import web
 from localstripe import resources, server
 from localstripe.errors import UserError
+
+from tests.stripe_server_invoices import invoice_routes
 
 
 def _no_disk(*_: Any, **__: Any) -> None:
@@ -175,6 +179,7 @@ def build_app(keys: set[str]) -> web.Application:
     app = server.app
     app.middlewares.append(valid_keys_only)
     app.middlewares.append(idempotent_posts)
+    app.middlewares.append(invoice_routes)
     app.router.add_post("/v1/checkout/sessions", checkout_session_create)
     app.router.add_get("/v1/checkout/sessions/{id}", checkout_session_retrieve)
     app.router.add_post("/_test/checkout/sessions/{id}/complete", checkout_session_complete)

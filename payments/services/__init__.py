@@ -61,13 +61,14 @@ from payments.services.stripe_customers import (
     card_setup_open,
     card_setup_start,
     customer_sync_to_stripe,
-    stripe_sync_for_event,
 )
 from payments.services.stripe_events import (
     stripe_event_process,
     stripe_event_receive,
     stripe_event_reprocess,
 )
+from payments.services.stripe_invoices import invoice_sync_to_stripe
+from payments.services.stripe_sync import stripe_sync_for_event
 
 __all__ = [
     "PAYMENT_AUTHENTICATION_WINDOW",
@@ -85,6 +86,7 @@ __all__ = [
     "intent_create",
     "intent_pay_with_card",
     "intents_expire_due",
+    "invoice_sync_to_stripe",
     "payment_authenticate_by_payer",
     "payment_authorize",
     "payment_authorize_by_payer",

@@ -38,6 +38,7 @@ from payments.services._common import lock_payment, lock_payment_invoices
 from payments.services.intents import intent_settle_at_gateway
 from payments.services.payments import apply_gateway_result, payment_refund
 from payments.services.stripe_customers import card_save_from_setup
+from payments.services.stripe_invoices import stripe_invoice_paid, stripe_invoice_payment_failed
 
 
 def _invalid(detail: str) -> DomainError:
@@ -288,4 +289,6 @@ _HANDLERS: dict[str, Callable[[StripeEvent, datetime], Outcome]] = {
     "setup_intent.succeeded": _setup_succeeded,
     "customer.deleted": _customer_deleted,
     "charge.refunded": _charge_refunded,
+    "invoice.paid": stripe_invoice_paid,
+    "invoice.payment_failed": stripe_invoice_payment_failed,
 }

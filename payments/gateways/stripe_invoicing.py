@@ -1,0 +1,180 @@
+"""Stripe's invoice calls: an invoice of ours copied as a Stripe invoice with its items,
+finalized, voided, paid out of band, and credited with credit notes.
+
+Every create sends an idempotency key made of our ids, and the items and credit notes
+carry our ids in their metadata, so a step that is run again finds what an earlier run
+made instead of making it twice (after Stripe forgets an idempotency key too).
+"""
+
+from dataclasses import dataclass
+from decimal import Decimal
+from typing import Any
+
+from payments.gateways.stripe_gateway import StripeGateway, to_minor_units
+
+
+@dataclass(frozen=True)
+class StripeItem:
+    """One Stripe invoice item: `key` names it among the invoice's (a line id, or
+    `tax`, `retention`, `discount`)."""
+
+    key: str
+    description: str
+    amount: Decimal
+
+
+@dataclass(frozen=True)
+class StripeInvoice:
+    id: str
+    status: str
+    hosted_invoice_url: str
+    invoice_pdf: str
+
+
+def _invoice(obj: Any) -> StripeInvoice:
+    fields = obj.to_dict()
+    return StripeInvoice(
+        id=str(fields["id"]),
+        status=str(fields["status"]),
+        hosted_invoice_url=str(fields.get("hosted_invoice_url") or ""),
+        invoice_pdf=str(fields.get("invoice_pdf") or ""),
+    )
+
+
+def invoice_create(
+    gateway: StripeGateway,
+    *,
+    stripe_customer: str,
+    currency: str,
+    days_until_due: int,
+    description: str,
+    metadata: dict[str, str],
+    reference: str,
+) -> StripeInvoice:
+    """A draft Stripe invoice with no items yet. It is sent to be paid on its hosted page
+    (`send_invoice`), never charged by Stripe on its own: charging is ours to do."""
+    created = gateway.call(
+        gateway.client.v1.invoices.create,
+        params={
+            "customer": stripe_customer,
+            "currency": currency.lower(),
+            "collection_method": "send_invoice",
+            "days_until_due": days_until_due,
+            "auto_advance": False,
+            "pending_invoice_items_behavior": "exclude",
+            "description": description,
+            "metadata": metadata,
+        },
+        options={"idempotency_key": f"invoice-{reference}"},
+    )
+    return _invoice(created)
+
+
+def invoice_retrieve(gateway: StripeGateway, stripe_id: str) -> StripeInvoice:
+    return _invoice(gateway.call(gateway.client.v1.invoices.retrieve, stripe_id))
+
+
+def invoice_item_keys(gateway: StripeGateway, stripe_id: str) -> set[str]:
+    """The keys of the items the Stripe invoice holds already."""
+    items = gateway.call(
+        gateway.client.v1.invoice_items.list, params={"invoice": stripe_id, "limit": 100}
+    )
+    return {
+        str((item.to_dict().get("metadata") or {}).get("billing_item", "")) for item in items.data
+    }
+
+
+def invoice_item_add(
+    gateway: StripeGateway,
+    *,
+    stripe_id: str,
+    stripe_customer: str,
+    currency: str,
+    item: StripeItem,
+    reference: str,
+) -> None:
+    gateway.call(
+        gateway.client.v1.invoice_items.create,
+        params={
+            "customer": stripe_customer,
+            "invoice": stripe_id,
+            "currency": currency.lower(),
+            "amount": to_minor_units(item.amount, currency),
+            "description": item.description,
+            "metadata": {"billing_invoice": reference, "billing_item": item.key},
+        },
+        options={"idempotency_key": f"invoice-item-{reference}-{item.key}"},
+    )
+
+
+def invoice_finalize(gateway: StripeGateway, stripe_id: str, reference: str) -> StripeInvoice:
+    finalized = gateway.call(
+        gateway.client.v1.invoices.finalize_invoice,
+        stripe_id,
+        params={"auto_advance": False},
+        options={"idempotency_key": f"invoice-finalize-{reference}"},
+    )
+    return _invoice(finalized)
+
+
+def invoice_void(gateway: StripeGateway, stripe_id: str, reference: str) -> StripeInvoice:
+    voided = gateway.call(
+        gateway.client.v1.invoices.void_invoice,
+        stripe_id,
+        options={"idempotency_key": f"invoice-void-{reference}"},
+    )
+    return _invoice(voided)
+
+
+def invoice_pay_out_of_band(
+    gateway: StripeGateway, stripe_id: str, reference: str
+) -> StripeInvoice:
+    """Ours was paid another way (a charge of ours, a transfer): Stripe's copy is marked
+    paid so the customer is not asked to pay it again on its hosted page."""
+    paid = gateway.call(
+        gateway.client.v1.invoices.pay,
+        stripe_id,
+        params={"paid_out_of_band": True},
+        options={"idempotency_key": f"invoice-pay-{reference}"},
+    )
+    return _invoice(paid)
+
+
+def credit_note_find(gateway: StripeGateway, *, stripe_id: str, reference: str) -> str:
+    """The Stripe credit note an earlier run made for our note `reference`, if any."""
+    notes = gateway.call(
+        gateway.client.v1.credit_notes.list, params={"invoice": stripe_id, "limit": 100}
+    )
+    for note in notes.data:
+        if (note.to_dict().get("metadata") or {}).get("billing_id") == reference:
+            return str(note.id)
+    return ""
+
+
+def credit_note_create(
+    gateway: StripeGateway,
+    *,
+    stripe_id: str,
+    amount: Decimal,
+    currency: str,
+    invoice_paid: bool,
+    memo: str,
+    reference: str,
+) -> str:
+    """A credit note on the Stripe invoice. On a paid one Stripe must be told where the
+    credit goes: out of band, since ours keeps the customer's credit (its balance)."""
+    minor = to_minor_units(amount, currency)
+    params: dict[str, Any] = {
+        "invoice": stripe_id,
+        "amount": minor,
+        "memo": memo,
+        "metadata": {"billing_id": reference},
+    }
+    if invoice_paid:
+        params["out_of_band_amount"] = minor
+    created = gateway.call(
+        gateway.client.v1.credit_notes.create,
+        params=params,
+        options={"idempotency_key": f"credit-note-{reference}"},
+    )
+    return str(created.id)
