@@ -360,6 +360,21 @@ def intent_checkout(request: HttpRequest, secret: str) -> HttpResponse:
     if intent.status != IntentStatus.REQUIRES_PAYMENT_METHOD or intent.payment_id:
         return _intent_page(request, intent, retry_url="")
     page = _page(intent, intent.amount)
+    if request.method == "GET" and request.GET.get("checkout") == "returned":
+        # Back from Stripe Checkout: the page waits for Stripe's event, not the redirect.
+        return _intent_page(request, intent, retry_url="")
+    if request.method == "GET":
+        try:
+            at_stripe = services.intent_checkout_at_gateway(
+                intent=intent,
+                success_url=_with_query(public_url(request.path), checkout="returned"),
+                cancel_url=intent.return_url or public_url(request.path),
+                now=now,
+            )
+        except DomainError as refused:
+            return _checkout(request, form=CardForm(), error=refused.detail, status=409, **page)
+        if at_stripe is not None:
+            return HttpResponseRedirect(at_stripe)
     paid = _pay_with_posted_card(
         request,
         page,

@@ -221,6 +221,8 @@ class PaymentLink(TenantModel):
     expires_at = models.DateTimeField(null=True, blank=True)
     reusable = models.BooleanField(default=False)
     return_url = models.URLField(max_length=1000, blank=True)
+    # The card paid with becomes the link customer's default source.
+    save_card_and_make_default = models.BooleanField(default=False)
     # Set when a single-use link is paid: it then only says so.
     paid_at = models.DateTimeField(null=True, blank=True)
 
@@ -255,6 +257,8 @@ class Intent(TenantModel):
         Payment, on_delete=models.PROTECT, related_name="intent", null=True, blank=True
     )
     return_url = models.URLField(max_length=1000, blank=True)
+    # The card paid with becomes the intent customer's default source.
+    save_card_and_make_default = models.BooleanField(default=False)
     failed_reason = models.CharField(max_length=256, blank=True)
     expires_at = models.DateTimeField(null=True, blank=True)
     authorized_at = models.DateTimeField(null=True, blank=True)

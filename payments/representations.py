@@ -213,6 +213,7 @@ class IntentSerializer(TenantModelSerializer):
             "payment",
             "redirect_url",
             "return_url",
+            "save_card_and_make_default",
             "expires_at",
             "failed_reason",
             "authorized_at",

@@ -6,9 +6,15 @@ from decimal import Decimal
 
 from django.db.models import Count, DecimalField, F, Prefetch, Q, QuerySet, Sum
 
+from customers.models import Customer
 from invoices.models import Invoice
 from payments.choices import PaymentStatus
-from payments.models import Intent, Payment, PaymentAllocation, PaymentLink, Refund
+from payments.models import Intent, Payment, PaymentAllocation, PaymentLink, Refund, Source
+
+
+def customer_default_source(customer: Customer) -> Source | None:
+    """The card the customer made their default (saved through a setup or while paying)."""
+    return Source.objects.filter(customer=customer, default=True).first()
 
 
 def payment_queryset() -> QuerySet[Payment]:

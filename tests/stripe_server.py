@@ -12,8 +12,10 @@ refunds) and adds, in Stripe's wire format:
   localstripe versions cannot take items added to a draft.
 - Checkout sessions (`/v1/checkout/sessions`), which localstripe does not have, and a
   test-only `POST /_test/checkout/sessions/{id}/complete` that plays the payer: it saves
-  a test card on the session's customer and answers the `checkout.session.completed`
-  event Stripe would send. The tests sign that event with the `stripe` library.
+  a test card on the session's customer (in payment mode, a PaymentIntent with the
+  session's `payment_intent_data`: its metadata and `setup_future_usage`) and answers
+  the `checkout.session.completed` event Stripe would send. The tests sign that event
+  with the `stripe` library.
 
 localstripe's state lives in this process only (its disk dump is turned off: several
 fakes may run at once on one machine).
@@ -105,6 +107,7 @@ async def checkout_session_create(request: web.Request) -> web.Response:
         "cancel_url": data.get("cancel_url"),
         "client_reference_id": data.get("client_reference_id"),
         "metadata": data.get("metadata") or {},
+        "payment_intent_data": data.get("payment_intent_data") or {},
         "currency": data.get("currency"),
         "amount_total": None,
         "status": "open",
@@ -152,13 +155,17 @@ async def checkout_session_complete(request: web.Request) -> web.Response:
         resources.SetupIntent._api_confirm(intent.id, payment_method=method.id)
         session["setup_intent"] = intent.id
     else:
+        intent_data = session["payment_intent_data"]
         payment = resources.PaymentIntent._api_create(
             amount=session["amount_total"],
             currency=session["currency"],
             customer=session["customer"],
             payment_method=method.id,
+            metadata=intent_data.get("metadata") or {},
             confirm=True,
         )
+        # localstripe does not take it, but Stripe shows it on the PaymentIntent.
+        payment.setup_future_usage = intent_data.get("setup_future_usage")
         session["payment_intent"] = payment.id
         session["payment_status"] = "paid" if payment.status == "succeeded" else "unpaid"
     session["status"] = "complete"

@@ -149,6 +149,7 @@ class PaymentLinkSerializer(TenantModelSerializer):
             "expires_at",
             "reusable",
             "return_url",
+            "save_card_and_make_default",
             "publishable_key",
             "url",
             "status",

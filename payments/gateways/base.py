@@ -63,6 +63,9 @@ class CardRejected(Exception):
 
 class Gateway(ABC):
     kind: str
+    # A remote gateway answers over the network: it is called with no database
+    # transaction open (no row lock waits on it, and no rollback can lose its charge).
+    remote: bool = False
 
     @abstractmethod
     def tokenize(self, card: CardInput, *, today_year: int, today_month: int) -> TokenizedCard:
@@ -80,5 +83,7 @@ class Gateway(ABC):
         """Settle a charge that required the payer's extra step, as the payer answered."""
 
     @abstractmethod
-    def refund(self, *, reference: str, amount: Decimal, currency: str) -> RefundResult:
-        """Refund part or all of a settled charge."""
+    def refund(
+        self, *, reference: str, amount: Decimal, currency: str, idempotency_key: str = ""
+    ) -> RefundResult:
+        """Refund part or all of a settled charge; a repeated `idempotency_key` refunds once."""

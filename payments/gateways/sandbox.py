@@ -110,5 +110,7 @@ class SandboxGateway(Gateway):
             return ChargeResult(ChargeOutcome.SUCCEEDED, reference)
         return ChargeResult(ChargeOutcome.FAILED, reference, "authentication_failed")
 
-    def refund(self, *, reference: str, amount: Decimal, currency: str) -> RefundResult:
+    def refund(
+        self, *, reference: str, amount: Decimal, currency: str, idempotency_key: str = ""
+    ) -> RefundResult:
         return RefundResult(reference=f"re_sandbox_{ULID()}")

@@ -84,6 +84,7 @@ class SavedCard:
 
 class StripeGateway(Gateway):
     kind = "stripe"
+    remote = True
 
     def __init__(self, secret_key: str) -> None:
         self.client = stripe_client(secret_key)
@@ -156,10 +157,14 @@ class StripeGateway(Gateway):
             return ChargeResult(ChargeOutcome.FAILED, reference, "authentication_failed")
         return self._result(intent, off_session=False)
 
-    def refund(self, *, reference: str, amount: Decimal, currency: str) -> RefundResult:
+    def refund(
+        self, *, reference: str, amount: Decimal, currency: str, idempotency_key: str = ""
+    ) -> RefundResult:
+        options: dict[str, Any] = {"idempotency_key": idempotency_key} if idempotency_key else {}
         refund = self.call(
             self.client.v1.refunds.create,
             params={"payment_intent": reference, "amount": to_minor_units(amount, currency)},
+            options=options,
         )
         return RefundResult(reference=refund.id)
 
@@ -205,35 +210,54 @@ class StripeGateway(Gateway):
         success_url: str,
         cancel_url: str,
         reference: str,
+        stripe_customer: str = "",
+        save_card: bool = False,
     ) -> tuple[str, str]:
         """A Checkout session in payment mode for `reference` (our intent): (its id, the
-        page to send the payer to). The payment is ours once Stripe's event says so."""
+        page to send the payer to). The payment is ours once Stripe's event says so.
+        With `save_card` the card is kept on the customer for later off-session charges."""
+        payment_intent_data: dict[str, Any] = {"metadata": {"intent": reference}}
+        if save_card:
+            payment_intent_data["setup_future_usage"] = "off_session"
+        params: dict[str, Any] = {
+            "mode": "payment",
+            "line_items": [
+                {
+                    "price_data": {
+                        "currency": currency.lower(),
+                        "unit_amount": to_minor_units(amount, currency),
+                        "product_data": {"name": description or reference},
+                    },
+                    "quantity": 1,
+                }
+            ],
+            "payment_intent_data": payment_intent_data,
+            "success_url": success_url,
+            "cancel_url": cancel_url,
+            "client_reference_id": reference,
+            "metadata": {"intent": reference},
+        }
+        if stripe_customer:
+            params["customer"] = stripe_customer
         session = self.call(
             self.client.v1.checkout.sessions.create,
-            params={
-                "mode": "payment",
-                "line_items": [
-                    {
-                        "price_data": {
-                            "currency": currency.lower(),
-                            "unit_amount": to_minor_units(amount, currency),
-                            "product_data": {"name": description or reference},
-                        },
-                        "quantity": 1,
-                    }
-                ],
-                "success_url": success_url,
-                "cancel_url": cancel_url,
-                "client_reference_id": reference,
-                "metadata": {"intent": reference},
-            },
+            params=params,
             options={"idempotency_key": f"checkout-{reference}"},
         )
         return str(session.id), str(session.url)
 
     def saved_card(self, *, setup_intent: str) -> SavedCard:
         intent = self.call(self.client.v1.setup_intents.retrieve, setup_intent)
-        method = self.call(self.client.v1.payment_methods.retrieve, intent.payment_method)
+        return self._card(intent.payment_method)
+
+    def card_of_payment(self, *, payment_intent: str) -> SavedCard:
+        """The card a payment was made with (saved on the customer by Checkout's
+        `setup_future_usage`)."""
+        intent = self.call(self.client.v1.payment_intents.retrieve, payment_intent)
+        return self._card(intent.payment_method)
+
+    def _card(self, payment_method: str) -> SavedCard:
+        method = self.call(self.client.v1.payment_methods.retrieve, payment_method)
         card = method.card
         return SavedCard(
             payment_method=method.id,

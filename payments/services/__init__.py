@@ -5,9 +5,10 @@ payment applies to are locked first, always in id order, so two payments racing 
 same invoice are serialized and the second sees what the first took: an invoice is
 never over-applied.
 
-Gateways are called inside the transaction because the sandbox answers in process; a
-gateway that calls out over the network (Stripe) will reserve the payment as processing,
-commit, call, and settle in a second transaction, so that no lock is held over the wire.
+Gateways are called inside the transaction when they answer in process (the sandbox); a
+remote one (Stripe) is called with no transaction open: the payment is reserved as
+processing and committed, the gateway called, and the answer applied in a second
+transaction, so that no lock is held over the wire (payments/services/payments.py).
 
 The sub-domains live in their own modules; other apps import from this package.
 """
@@ -55,7 +56,10 @@ from payments.services.sources import (
     source_disable,
     source_save_card_for_customer,
 )
-from payments.services.stripe_checkout import payment_link_checkout_at_gateway
+from payments.services.stripe_checkout import (
+    intent_checkout_at_gateway,
+    payment_link_checkout_at_gateway,
+)
 from payments.services.stripe_customers import (
     CardSetup,
     card_setup_open,
@@ -81,6 +85,7 @@ __all__ = [
     "checkouts_expire_due",
     "customer_sync_to_stripe",
     "intent_cancel",
+    "intent_checkout_at_gateway",
     "intent_complete_authentication",
     "intent_confirm",
     "intent_create",

@@ -7,6 +7,7 @@ from datetime import datetime
 from django.db import transaction
 
 from billing.errors import DomainError, InvalidInput
+from customers.models import Customer
 from payments.choices import (
     INTENT_OPEN_STATUSES,
     GatewayKind,
@@ -28,7 +29,7 @@ from payments.services.payments import (
     payment_authorize,
     payment_complete_authentication,
 )
-from payments.services.sources import source_create
+from payments.services.sources import source_create, source_set_default
 
 PayerKeyOwner = PaymentLink | Intent | Payment
 
@@ -86,20 +87,33 @@ def payment_link_pay(*, link: PaymentLink, card: CardInput, now: datetime) -> In
         amount=amount,
         now=now,
         return_url=link.return_url,
+        save_card_and_make_default=link.save_card_and_make_default,
     )
     if link.invoice is not None:
         intent.invoice = link.invoice
         intent.save(update_fields=["invoice", "updated_at"])
-    source = _payer_card_source(link, card, now)
-    return intent_confirm(intent=intent, source=source, now=now)
+    return _confirm_with_card(intent, card, now)
 
 
 @transaction.atomic
 def intent_pay_with_card(*, intent: Intent, card: CardInput, now: datetime) -> Intent:
     """The payer's card on the intent's hosted page: tokenized in memory into a
     single-use source, then the intent confirmed on-session."""
-    source = _payer_card_source(intent, card, now)
-    return intent_confirm(intent=intent, source=source, now=now)
+    return _confirm_with_card(intent, card, now)
+
+
+def _confirm_with_card(intent: Intent, card: CardInput, now: datetime) -> Intent:
+    """With `save_card_and_make_default` the card is kept (reusable) and, once the
+    payment succeeds, becomes the customer's default source, as a card saved on Stripe
+    Checkout does; otherwise it is spent by this payment."""
+    saves = intent.save_card_and_make_default and intent.customer_id is not None
+    usage = SourceUsage.REUSABLE if saves else SourceUsage.SINGLE
+    source = _payer_card_source(intent, card, now, usage=usage)
+    intent = intent_confirm(intent=intent, source=source, now=now)
+    if saves and intent.status == IntentStatus.FINALIZED:
+        Customer.objects.select_for_update().get(pk=intent.customer_id)
+        source_set_default(source)
+    return intent
 
 
 # The publishable (browser) checkout

@@ -31,7 +31,9 @@ from payments.services.payments import (
     AllocationRequest,
     apply_gateway_result,
     charge,
+    charge_reserved,
     create_payment,
+    is_reserved,
     payment_cancel,
     payment_complete_authentication,
     resolve_allocations,
@@ -67,6 +69,7 @@ class IntentFields(TypedDict, total=False):
 
     source: Source | None
     return_url: str
+    save_card_and_make_default: bool
     expires_at: datetime | None
     metadata: dict[str, Any]
 
@@ -117,6 +120,10 @@ def intent_create(
         )
     if amount <= 0 or amount > due:
         raise InvalidInput({"amount": [f"The amount must be positive and at most {due}."]})
+    if fields.get("save_card_and_make_default") and customer is None:
+        raise InvalidInput(
+            {"save_card_and_make_default": ["Saving the card needs the intent's customer."]}
+        )
     intent = Intent(
         workspace=workspace,
         test_mode=test_mode,
@@ -213,12 +220,33 @@ def _advance(intent: Intent, payment: Payment, now: datetime) -> Intent:
     return intent
 
 
-@transaction.atomic
 def intent_confirm(
     *, intent: Intent, source: Source, now: datetime, off_session: bool = False
 ) -> Intent:
     """Pay the intent with `source`: authorized when the gateway accepts, captured when
-    the payment succeeds, finalized once it is applied. A decline fails the intent."""
+    the payment succeeds, finalized once it is applied. A decline fails the intent. A
+    remote gateway is called once the reserved payment has committed."""
+    intent = _intent_confirm(intent=intent, source=source, now=now, off_session=off_session)
+    if intent.payment is None or not is_reserved(intent.payment):
+        return intent
+    charge_reserved(intent.payment, off_session=off_session, now=now)
+    return intent_follow_payment(intent=intent, now=now)
+
+
+@transaction.atomic
+def intent_follow_payment(*, intent: Intent, now: datetime) -> Intent:
+    """Carry an open intent as far as its payment went since (its gateway answered)."""
+    intent = lock_intent(intent)
+    payment = intent.payment
+    if intent.status != IntentStatus.REQUIRES_PAYMENT_METHOD or payment is None:
+        return intent
+    if payment.status not in (PaymentStatus.SUCCEEDED, PaymentStatus.FAILED):
+        return intent  # still processing, or cancelled with the intent
+    return _advance(intent, payment, now)
+
+
+@transaction.atomic
+def _intent_confirm(*, intent: Intent, source: Source, now: datetime, off_session: bool) -> Intent:
     if intent.invoice_id:
         lock_invoices([Invoice(pk=intent.invoice_id)])
     if intent.order_id:
@@ -299,15 +327,14 @@ def intent_settle_at_gateway(
     return _advance(intent, payment, now)
 
 
-@transaction.atomic
 def intent_complete_authentication(*, intent: Intent, approved: bool, now: datetime) -> Intent:
-    intent = lock_intent(intent)
+    intent = Intent.objects.select_related("payment").get(pk=intent.pk)
     if intent.status != IntentStatus.REQUIRES_PAYMENT_METHOD or intent.payment is None:
         raise DomainError(
             "intent_not_awaiting_authentication", f"Intent {intent.id} is {intent.status}."
         )
-    payment = payment_complete_authentication(payment=intent.payment, approved=approved, now=now)
-    return _advance(intent, payment, now)
+    payment_complete_authentication(payment=intent.payment, approved=approved, now=now)
+    return intent_follow_payment(intent=intent, now=now)
 
 
 @transaction.atomic

@@ -63,6 +63,7 @@ class PaymentLinkFields(TypedDict, total=False):
     expires_at: datetime | None
     reusable: bool
     return_url: str
+    save_card_and_make_default: bool
     metadata: dict[str, Any]
 
 
@@ -95,6 +96,10 @@ def payment_link_create(
         raise InvalidInput({"currency": ["Name the currency, an invoice or a customer."]})
     if amount is None:
         raise InvalidInput({"amount": ["This field is required."]})
+    if fields.get("save_card_and_make_default") and customer is None:
+        raise InvalidInput(
+            {"save_card_and_make_default": ["Saving the card needs the link's customer."]}
+        )
     amount = round_amount(amount, currency.code)
     if amount <= 0:
         raise InvalidInput({"amount": ["The amount must be positive."]})

@@ -1,5 +1,14 @@
 """Payments: charges through a source or recorded as received, their allocations to
-invoices, the payer's authentication step, cancellation and refunds."""
+invoices, the payer's authentication step, cancellation and refunds.
+
+An in-process gateway (the sandbox) is charged inside the service's transaction. A
+remote one (Stripe) never is: the payment is first reserved, `processing` with no
+gateway reference, and committed (it holds its invoices' amount, and its id is the
+charge's idempotency key); the gateway is then called with no transaction open, and
+its answer applied in a new transaction. A crash in between leaves the reservation,
+which Stripe's `payment_intent.*` event (naming the payment in its metadata) or the
+next charge of the same invoice settles.
+"""
 
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -178,7 +187,8 @@ def apply_gateway_result(payment: Payment, result: ChargeResult, now: datetime) 
         transition_payment(payment, PaymentStatus.FAILED)
         payment.failed_reason = result.failed_reason
     else:
-        transition_payment(payment, PaymentStatus.PROCESSING)
+        if payment.status != PaymentStatus.PROCESSING:  # a reserved payment already is
+            transition_payment(payment, PaymentStatus.PROCESSING)
         payment.authentication_expires_at = now + PAYMENT_AUTHENTICATION_WINDOW
     payment.save()
     source = payment.source
@@ -200,11 +210,24 @@ def apply_gateway_result(payment: Payment, result: ChargeResult, now: datetime) 
     return payment
 
 
+def is_reserved(payment: Payment) -> bool:
+    """Waiting for a remote gateway's call: nothing was asked of the gateway yet, or its
+    answer was lost."""
+    return payment.status == PaymentStatus.PROCESSING and not payment.gateway_reference
+
+
 def charge(payment: Payment, source: Source, *, off_session: bool, now: datetime) -> Payment:
+    """Charge through an in-process gateway now; for a remote one, only reserve the
+    payment (the caller's transaction commits it, then `charge_reserved` calls)."""
     check_gateway_enabled(payment.workspace, payment.test_mode, source.gateway)
     gateway = gateway_for(
         source.gateway, workspace_id=payment.workspace_id, test_mode=payment.test_mode
     )
+    if gateway.remote:
+        transition_payment(payment, PaymentStatus.PROCESSING)
+        payment.save()
+        settle_payment_invoices(payment, now)
+        return payment
     result = gateway.charge(
         token=source.gateway_token,
         amount=payment.amount,
@@ -215,12 +238,62 @@ def charge(payment: Payment, source: Source, *, off_session: bool, now: datetime
     return apply_gateway_result(payment, result, now)
 
 
+def charge_reserved(payment: Payment, *, off_session: bool, now: datetime) -> Payment:
+    """Call the remote gateway for a reserved payment, then apply its answer in a new
+    transaction. Repeating it for the same payment charges once (its id is the
+    idempotency key), so a lost answer is fetched by calling again."""
+    if not is_reserved(payment) or payment.source is None:
+        return payment
+    source = payment.source
+    result = gateway_for(
+        source.gateway, workspace_id=payment.workspace_id, test_mode=payment.test_mode
+    ).charge(
+        token=source.gateway_token,
+        amount=payment.amount,
+        currency=payment.currency_id,
+        off_session=off_session,
+        reference=payment.id,
+    )
+    return _apply_to_reserved(payment, result, now)
+
+
 @transaction.atomic
+def _apply_to_reserved(payment: Payment, result: ChargeResult, now: datetime) -> Payment:
+    lock_payment_invoices(payment)
+    payment = lock_payment(payment)
+    if not is_reserved(payment):
+        return payment  # Stripe's event settled it first
+    return apply_gateway_result(payment, result, now)
+
+
+def _reserved_charge_of(invoice: Invoice, source: Source) -> Payment | None:
+    """A charge of this invoice through this source whose gateway answer was lost."""
+    return (
+        Payment.objects.filter(
+            allocations__invoice=invoice,
+            source=source,
+            status=PaymentStatus.PROCESSING,
+            gateway_reference="",
+        )
+        .select_related("source")
+        .first()
+    )
+
+
 def payment_charge_invoice(*, invoice: Invoice, source: Source, now: datetime) -> Payment:
     """Charge what the invoice still owes through the source, off-session (no payer is
     there to authenticate). A decline is a failed payment with `failed_reason`, not an
     error; nothing due or an unchargeable source raise DomainError
-    (`invoice_nothing_due`, `source_not_chargeable`)."""
+    (`invoice_nothing_due`, `source_not_chargeable`). A charge of the invoice left
+    reserved by an earlier attempt is completed instead of starting another."""
+    payment = _reserved_charge_of(invoice, source) or _charge_invoice(
+        invoice=invoice, source=source, now=now
+    )
+    return charge_reserved(payment, off_session=True, now=now)
+
+
+@transaction.atomic
+def _charge_invoice(*, invoice: Invoice, source: Source, now: datetime) -> Payment:
     customer = invoice.customer
     check_chargeable(source, customer)
     shares = resolve_allocations([AllocationRequest(invoice)], invoice.currency_id, customer)
@@ -238,7 +311,6 @@ def payment_charge_invoice(*, invoice: Invoice, source: Source, now: datetime) -
     return charge(payment, source, off_session=True, now=now)
 
 
-@transaction.atomic
 def payment_create(
     *,
     workspace: Workspace,
@@ -259,6 +331,35 @@ def payment_create(
     outside the gateways (a transfer, cash) and succeeds at once, unless `status` is
     `requires_payment_method`: then it waits for `authorize`.
     """
+    payment = _payment_create(
+        workspace=workspace,
+        test_mode=test_mode,
+        currency=currency,
+        customer=customer,
+        allocations=allocations,
+        amount=amount,
+        source=source,
+        status=status,
+        now=now,
+        **fields,
+    )
+    return charge_reserved(payment, off_session=False, now=now)
+
+
+@transaction.atomic
+def _payment_create(
+    *,
+    workspace: Workspace,
+    test_mode: bool,
+    currency: Currency | None = None,
+    customer: Customer | None = None,
+    allocations: Sequence[AllocationRequest] = (),
+    amount: Decimal | None = None,
+    source: Source | None = None,
+    status: str | None = None,
+    now: datetime,
+    **fields: Unpack[PaymentFields],
+) -> Payment:
     if customer is None and allocations:
         customer = allocations[0].invoice.customer
     if currency is None and allocations:
@@ -318,9 +419,14 @@ def _check_allocations_still_owed(payment: Payment, invoices: dict[str, Invoice]
             )
 
 
-@transaction.atomic
 def payment_authorize(*, payment: Payment, source: Source, now: datetime) -> Payment:
     """Charge a payment waiting for a payment method through `source`."""
+    payment = _payment_authorize(payment=payment, source=source, now=now)
+    return charge_reserved(payment, off_session=False, now=now)
+
+
+@transaction.atomic
+def _payment_authorize(*, payment: Payment, source: Source, now: datetime) -> Payment:
     invoices = {invoice.pk: invoice for invoice in lock_payment_invoices(payment)}
     payment = lock_payment(payment)
     check_awaiting_payment_method(payment)
@@ -330,20 +436,32 @@ def payment_authorize(*, payment: Payment, source: Source, now: datetime) -> Pay
     return charge(payment, source, off_session=False, now=now)
 
 
-@transaction.atomic
 def payment_complete_authentication(*, payment: Payment, approved: bool, now: datetime) -> Payment:
-    """The payer answered the gateway's extra authentication step."""
-    lock_payment_invoices(payment)
-    payment = lock_payment(payment)
-    if payment.status != PaymentStatus.PROCESSING or payment.source is None:
-        raise DomainError(
-            "payment_not_awaiting_authentication",
-            f"Payment {payment.id} is {payment.status}; nothing to authenticate.",
-        )
+    """The payer answered the gateway's extra authentication step. The gateway is asked
+    where the charge stands before any lock is taken; the answer is applied once."""
+    payment = Payment.objects.get(pk=payment.pk)
+    if payment.status != PaymentStatus.PROCESSING or is_reserved(payment):
+        raise _not_awaiting_authentication(payment)
     gateway = gateway_for(
         payment.gateway, workspace_id=payment.workspace_id, test_mode=payment.test_mode
     )
     result = gateway.complete_action(reference=payment.gateway_reference, approved=approved)
+    return _apply_authentication(payment, result, now)
+
+
+def _not_awaiting_authentication(payment: Payment) -> DomainError:
+    return DomainError(
+        "payment_not_awaiting_authentication",
+        f"Payment {payment.id} is {payment.status}; nothing to authenticate.",
+    )
+
+
+@transaction.atomic
+def _apply_authentication(payment: Payment, result: ChargeResult, now: datetime) -> Payment:
+    lock_payment_invoices(payment)
+    payment = lock_payment(payment)
+    if payment.status != PaymentStatus.PROCESSING or payment.source is None:
+        raise _not_awaiting_authentication(payment)
     return apply_gateway_result(payment, result, now)
 
 
@@ -358,7 +476,6 @@ def payment_cancel(*, payment: Payment, now: datetime) -> Payment:
     return payment
 
 
-@transaction.atomic
 def payment_refund(
     *,
     payment: Payment,
@@ -373,9 +490,29 @@ def payment_refund(
     first: that part of the refund uses the credit up instead of restoring an amount due.
 
     `refunded_at_gateway` records a refund the gateway already made (its reference), e.g.
-    one made in Stripe's dashboard: the gateway is not asked to refund again."""
-    invoices = {invoice.pk: invoice for invoice in lock_payment_invoices(payment)}
-    payment = lock_payment(payment)
+    one made in Stripe's dashboard: the gateway is not asked to refund again. A remote
+    gateway is asked with no transaction open, under a key made of what the payment had
+    refunded, so a repeated request refunds once; if recording then fails, Stripe's
+    `charge.refunded` event records it."""
+    if payment.gateway and not refunded_at_gateway:
+        payment = Payment.objects.get(pk=payment.pk)
+        amount = _refundable(payment, amount)
+        gateway = gateway_for(
+            payment.gateway, workspace_id=payment.workspace_id, test_mode=payment.test_mode
+        )
+        refunded_at_gateway = gateway.refund(
+            reference=payment.gateway_reference,
+            amount=amount,
+            currency=payment.currency_id,
+            idempotency_key=f"refund-{payment.id}-{payment.amount_refunded}-{amount}",
+        ).reference
+    return _record_refund(
+        payment=payment, amount=amount, reason=reason, now=now, reference=refunded_at_gateway
+    )
+
+
+def _refundable(payment: Payment, amount: Decimal | None) -> Decimal:
+    """The amount to refund (all that is left when None), checked against what is left."""
     if payment.status != PaymentStatus.SUCCEEDED:
         raise DomainError(
             "payment_not_refundable",
@@ -390,14 +527,18 @@ def payment_refund(
             "refund_exceeds_payment",
             f"{amount} exceeds what payment {payment.id} can still refund ({refundable}).",
         )
-    reference = refunded_at_gateway
-    if payment.gateway and not refunded_at_gateway:
-        gateway = gateway_for(
-            payment.gateway, workspace_id=payment.workspace_id, test_mode=payment.test_mode
-        )
-        reference = gateway.refund(
-            reference=payment.gateway_reference, amount=amount, currency=payment.currency_id
-        ).reference
+    return amount
+
+
+@transaction.atomic
+def _record_refund(
+    *, payment: Payment, amount: Decimal | None, reason: str, now: datetime, reference: str
+) -> Payment:
+    invoices = {invoice.pk: invoice for invoice in lock_payment_invoices(payment)}
+    payment = lock_payment(payment)
+    if reference and Refund.objects.filter(payment=payment, gateway_reference=reference).exists():
+        return payment  # the gateway answered a repeated request with the same refund
+    amount = _refundable(payment, amount)
     remaining = amount
     taken: list[tuple[Invoice, Decimal]] = []
     for allocation in payment.allocations.order_by("-id"):

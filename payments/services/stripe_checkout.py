@@ -1,20 +1,26 @@
-"""Payment links paid on Stripe Checkout when the workspace has Stripe: the hosted page
-sends the payer there, and Stripe's `checkout.session.completed` event (not the
-redirect back) records the payment."""
+"""Payment links and intents paid on Stripe Checkout when the workspace has Stripe: the
+hosted page sends the payer there, and Stripe's `checkout.session.completed` event (not
+the redirect back) records the payment.
+
+The Checkout session is created with no transaction open: the link's intent is
+committed first, and the session's idempotency key is the intent's id, so a page opened
+twice (or a call retried after a crash) finds the same session.
+"""
 
 from datetime import datetime
 
 from django.db import transaction
 
 from billing.errors import DomainError
+from payments.choices import IntentStatus
 from payments.gateways.registry import stripe_connection
 from payments.gateways.stripe_gateway import StripeGateway, StripeUnavailable
-from payments.models import Intent, PaymentLink
-from payments.services.intents import intent_create
+from payments.models import Intent, PaymentGateway, PaymentLink
+from payments.services.intents import intent_create, intent_expire_if_due
 from payments.services.links import LinkUnavailable, check_link_open, payment_link_amount
+from payments.services.stripe_customers import stripe_customer_id
 
 
-@transaction.atomic
 def payment_link_checkout_at_gateway(
     *, link: PaymentLink, success_url: str, cancel_url: str, now: datetime
 ) -> tuple[Intent, str] | None:
@@ -23,6 +29,15 @@ def payment_link_checkout_at_gateway(
     connection = stripe_connection(link.workspace_id, link.test_mode)
     if connection is None:
         return None
+    intent = _link_intent(link, now)
+    url = _checkout_session(
+        connection, intent, success_url.replace("{INTENT}", intent.id), cancel_url, now
+    )
+    return intent, url
+
+
+@transaction.atomic
+def _link_intent(link: PaymentLink, now: datetime) -> Intent:
     link = PaymentLink.objects.select_for_update(of=("self",)).get(pk=link.pk)
     check_link_open(link, now)
     amount = payment_link_amount(link)
@@ -35,19 +50,59 @@ def payment_link_checkout_at_gateway(
         amount=amount,
         now=now,
         return_url=link.return_url,
+        save_card_and_make_default=link.save_card_and_make_default,
     )
     if link.invoice_id is not None:
         intent.invoice_id = link.invoice_id
         intent.save(update_fields=["invoice", "updated_at"])
+    return intent
+
+
+def intent_checkout_at_gateway(
+    *, intent: Intent, success_url: str, cancel_url: str, now: datetime
+) -> str | None:
+    """The Stripe Checkout page that pays an open intent, or None when the workspace has
+    no Stripe connection (the intent's page then takes sandbox cards)."""
+    connection = stripe_connection(intent.workspace_id, intent.test_mode)
+    if connection is None:
+        return None
+    if _expired(intent, now):
+        raise DomainError("intent_expired", f"Intent {intent.id} has expired.")
+    if intent.status != IntentStatus.REQUIRES_PAYMENT_METHOD or intent.payment_id:
+        raise DomainError("intent_invalid_transition", f"Intent {intent.id} is {intent.status}.")
+    return _checkout_session(connection, intent, success_url, cancel_url, now)
+
+
+@transaction.atomic
+def _expired(intent: Intent, now: datetime) -> bool:
+    locked = Intent.objects.select_for_update(of=("self",)).get(pk=intent.pk)
+    return intent_expire_if_due(locked, now)
+
+
+def _checkout_session(
+    connection: PaymentGateway, intent: Intent, success_url: str, cancel_url: str, now: datetime
+) -> str:
+    """Stripe Checkout in payment mode for the intent's amount; with
+    `save_card_and_make_default` the intent's customer is made in Stripe first, and the
+    card is kept on it for later off-session charges."""
+    customer = intent.customer
+    saves = intent.save_card_and_make_default and customer is not None
+    # A card kept for later needs the customer in Stripe; a one-off payment names it
+    # only when it is there already.
+    stripe_customer = customer.stripe_id if customer is not None else ""
+    if saves and customer is not None:
+        stripe_customer = stripe_customer_id(customer, now)
     try:
         _, url = StripeGateway(connection.secret_key).payment_session(
-            amount=amount,
-            currency=link.currency_id,
-            description=link.description,
-            success_url=success_url.replace("{INTENT}", intent.id),
+            amount=intent.amount,
+            currency=intent.currency_id,
+            description=intent.payment_link.description if intent.payment_link else "",
+            success_url=success_url,
             cancel_url=cancel_url,
             reference=intent.id,
+            stripe_customer=stripe_customer,
+            save_card=saves,
         )
     except StripeUnavailable as error:
         raise DomainError("stripe_unavailable", error.message) from None
-    return intent, url
+    return url

@@ -78,7 +78,8 @@ def customer_sync_to_stripe(*, customer_id: str, now: datetime) -> str:
     return "synced"
 
 
-def _stripe_customer_id(customer: Customer, now: datetime) -> str:
+def stripe_customer_id(customer: Customer, now: datetime) -> str:
+    """The customer's Stripe id, creating the Stripe customer first if need be."""
     if not customer.stripe_id:
         customer_sync_to_stripe(customer_id=customer.id, now=now)
         customer.refresh_from_db()
@@ -117,7 +118,7 @@ def card_setup_start(
             salt=CARD_SETUP_SALT,
         )
         return CardSetup(gateway=GatewayKind.SANDBOX, token=token)
-    stripe_customer = _stripe_customer_id(customer, now)
+    stripe_customer = stripe_customer_id(customer, now)
     gateway = StripeGateway(connection.secret_key)
     try:
         _, url = gateway.setup_session(
@@ -143,14 +144,13 @@ def card_setup_open(*, token: str) -> tuple[Customer, dict[str, str]] | None:
 
 
 @transaction.atomic
-def card_save_from_setup(
-    *, customer: Customer, gateway: StripeGateway, setup_intent: str
-) -> Source:
-    """The card the customer saved in Stripe becomes their default source (its brand,
-    last four digits and expiry; the number stays in Stripe). Saving it twice (a
-    setup_intent.succeeded after checkout.session.completed) keeps one source."""
-    card: SavedCard = gateway.saved_card(setup_intent=setup_intent)
-    Customer.objects.select_for_update().get(pk=customer.pk)
+def card_save_as_default(*, customer: Customer, card: SavedCard) -> Source:
+    """A card the customer saved in Stripe (through Checkout in setup mode, or while
+    paying) becomes their default source: its brand, last four digits and expiry; the
+    number stays in Stripe. Saving it twice (a setup_intent.succeeded after
+    checkout.session.completed) keeps one source. The card was read from Stripe before
+    this transaction, and is made the default there after it."""
+    customer = Customer.objects.select_for_update().get(pk=customer.pk)
     source = Source.objects.filter(
         customer=customer, gateway=GatewayKind.STRIPE, gateway_token=card.payment_method
     ).first()
@@ -169,9 +169,7 @@ def card_save_from_setup(
             gateway_token=card.payment_method,
             gateway_data={"customer": customer.stripe_id},
         )
-    source_set_default(source)
-    gateway.make_default(stripe_customer=customer.stripe_id, payment_method=card.payment_method)
-    return source
+    return source_set_default(source)
 
 
 def stripe_sync_for_event(*, event_id: str, now: datetime) -> str:

@@ -32,12 +32,17 @@ from payments.choices import (
 )
 from payments.gateways.base import ChargeOutcome, ChargeResult
 from payments.gateways.registry import stripe_connection
-from payments.gateways.stripe_gateway import StripeGateway, from_minor_units
-from payments.models import Intent, Payment, PaymentGateway, StripeEvent
+from payments.gateways.stripe_gateway import (
+    SavedCard,
+    StripeGateway,
+    StripeUnavailable,
+    from_minor_units,
+)
+from payments.models import Intent, Payment, PaymentGateway, Source, StripeEvent
 from payments.services._common import lock_payment, lock_payment_invoices
-from payments.services.intents import intent_settle_at_gateway
+from payments.services.intents import intent_follow_payment, intent_settle_at_gateway
 from payments.services.payments import apply_gateway_result, payment_refund
-from payments.services.stripe_customers import card_save_from_setup
+from payments.services.stripe_customers import card_save_as_default
 from payments.services.stripe_invoices import stripe_invoice_paid, stripe_invoice_payment_failed
 
 
@@ -106,16 +111,33 @@ def _store(
     return event
 
 
-@transaction.atomic
 def stripe_event_process(*, event_id: str, now: datetime) -> StripeEvent:
+    """Apply a stored event once. What it needs from Stripe (the card a checkout saved)
+    is read before the transaction, and a saved card is made the customer's default in
+    Stripe after it: no Stripe call waits inside the transaction."""
+    event = StripeEvent.objects.get(pk=event_id)
+    if event.status in (InboundEventStatus.PROCESSED, InboundEventStatus.IGNORED):
+        return event
+    card: SavedCard | None = None
+    try:
+        card = _card_to_save(event)
+    except Exception as error:  # recorded; the admin can re-process it
+        return _record_failure(event_id, error, now)
+    event = _apply(event_id, card, now)
+    if card is not None and event.status == InboundEventStatus.PROCESSED:
+        _make_default_in_stripe(event, card)
+    return event
+
+
+@transaction.atomic
+def _apply(event_id: str, card: SavedCard | None, now: datetime) -> StripeEvent:
     event = StripeEvent.objects.select_for_update().get(pk=event_id)
     if event.status in (InboundEventStatus.PROCESSED, InboundEventStatus.IGNORED):
         return event
     event.attempts += 1
-    handler = _HANDLERS.get(event.type)
     try:
         with transaction.atomic():
-            applied, outcome = handler(event, now) if handler else (False, "type not handled")
+            applied, outcome = _handle(event, card, now)
     except Exception as error:  # recorded; the admin can re-process it
         event.status, event.outcome = InboundEventStatus.FAILED, f"{type(error).__name__}: {error}"
     else:
@@ -128,6 +150,16 @@ def stripe_event_process(*, event_id: str, now: datetime) -> StripeEvent:
 
 
 @transaction.atomic
+def _record_failure(event_id: str, error: Exception, now: datetime) -> StripeEvent:
+    event = StripeEvent.objects.select_for_update().get(pk=event_id)
+    event.attempts += 1
+    event.status = InboundEventStatus.FAILED
+    event.outcome = f"{type(error).__name__}: {error}"[:512]
+    event.processed_at = now
+    event.save(update_fields=["status", "outcome", "attempts", "processed_at", "updated_at"])
+    return event
+
+
 def stripe_event_reprocess(*, event: StripeEvent, now: datetime) -> StripeEvent:
     """Run a stored event's handler again (the admin's action), e.g. after a fix."""
     StripeEvent.objects.filter(pk=event.pk).update(status=InboundEventStatus.RECEIVED)
@@ -150,17 +182,23 @@ def _gateway(event: StripeEvent) -> StripeGateway:
     return StripeGateway(connection.secret_key)
 
 
-def _payment_of(event: StripeEvent, intent_id: str) -> Payment | None:
-    return Payment.objects.filter(
-        workspace_id=event.workspace_id,
-        test_mode=event.test_mode,
-        gateway=GatewayKind.STRIPE,
-        gateway_reference=intent_id,
-    ).first()
+def _payment_of(event: StripeEvent, intent: dict[str, Any]) -> Payment | None:
+    """Our payment behind a Stripe PaymentIntent: the one that records it, or the
+    reserved one its metadata names (our answer to the charge was lost)."""
+    scope = {
+        "workspace_id": event.workspace_id,
+        "test_mode": event.test_mode,
+        "gateway": GatewayKind.STRIPE,
+    }
+    payment = Payment.objects.filter(**scope, gateway_reference=intent["id"]).first()
+    ours = (intent.get("metadata") or {}).get("payment")
+    if payment is None and ours:
+        payment = Payment.objects.filter(**scope, pk=ours, gateway_reference="").first()
+    return payment
 
 
 def _settle_payment(event: StripeEvent, now: datetime, result: ChargeResult) -> Outcome:
-    payment = _payment_of(event, result.reference)
+    payment = _payment_of(event, _object(event))
     if payment is None:
         return False, f"no payment charged through {result.reference}"
     lock_payment_invoices(payment)
@@ -170,12 +208,19 @@ def _settle_payment(event: StripeEvent, now: datetime, result: ChargeResult) -> 
         # event never moves it back.
         return False, f"payment {payment.id} is already {payment.status}"
     apply_gateway_result(payment, result, now)
+    intent = Intent.objects.filter(payment=payment).first()
+    if intent is not None:
+        intent_follow_payment(intent=intent, now=now)
     return True, f"payment {payment.id} {payment.status}"
 
 
-def _intent_succeeded(event: StripeEvent, now: datetime) -> Outcome:
-    intent = _object(event)
-    return _settle_payment(event, now, ChargeResult(ChargeOutcome.SUCCEEDED, intent["id"]))
+def _intent_succeeded(event: StripeEvent, card: SavedCard | None, now: datetime) -> Outcome:
+    """Our own charge settled, or a Checkout payment of one of our intents (Stripe may
+    send this before checkout.session.completed)."""
+    obj = _object(event)
+    if _payment_of(event, obj) is None and (obj.get("metadata") or {}).get("intent"):
+        return _checkout_intent_paid(event, obj["metadata"]["intent"], obj["id"], card, now)
+    return _settle_payment(event, now, ChargeResult(ChargeOutcome.SUCCEEDED, obj["id"]))
 
 
 def _intent_failed(event: StripeEvent, now: datetime) -> Outcome:
@@ -186,7 +231,7 @@ def _intent_failed(event: StripeEvent, now: datetime) -> Outcome:
 
 
 def _intent_requires_action(event: StripeEvent, now: datetime) -> Outcome:
-    payment = _payment_of(event, _object(event)["id"])
+    payment = _payment_of(event, _object(event))
     if payment is None:
         return False, "no payment for this payment intent"
     return False, f"payment {payment.id} waits for the payer's authentication"
@@ -196,7 +241,7 @@ def _charge_refunded(event: StripeEvent, now: datetime) -> Outcome:
     """A refund made in Stripe (its dashboard, or ours, which Stripe reports back): only
     what Stripe refunded beyond what we recorded is added, so ours is not counted twice."""
     charge = _object(event)
-    payment = _payment_of(event, str(charge.get("payment_intent") or ""))
+    payment = _payment_of(event, {"id": str(charge.get("payment_intent") or "")})
     if payment is None:
         return False, "no payment for this charge"
     lock_payment_invoices(payment)
@@ -226,46 +271,102 @@ def _customer_of(event: StripeEvent, obj: dict[str, Any]) -> Customer | None:
     return None
 
 
-def _save_card(event: StripeEvent, obj: dict[str, Any], setup_intent: str) -> Outcome:
+def _save_card(event: StripeEvent, obj: dict[str, Any], card: SavedCard | None) -> Outcome:
     customer = _customer_of(event, obj)
     if customer is None:
         return False, "no customer of ours for this setup"
-    source = card_save_from_setup(
-        customer=customer, gateway=_gateway(event), setup_intent=setup_intent
-    )
+    if card is None:
+        return False, "Stripe named no card for this setup"
+    source = card_save_as_default(customer=customer, card=card)
     return True, f"source {source.id} is the default of {customer.id}"
 
 
-def _checkout_completed(event: StripeEvent, now: datetime) -> Outcome:
+def _checkout_completed(event: StripeEvent, card: SavedCard | None, now: datetime) -> Outcome:
     session = _object(event)
     if session.get("mode") == "setup" and session.get("setup_intent"):
-        return _save_card(event, session, session["setup_intent"])
+        return _save_card(event, session, card)
     if session.get("mode") == "payment":
-        return _checkout_paid(event, session, now)
+        if session.get("payment_status") != "paid":
+            return False, f"checkout is {session.get('payment_status')}"
+        ours = (session.get("metadata") or {}).get("intent", "")
+        return _checkout_intent_paid(event, ours, session.get("payment_intent") or "", card, now)
     return False, f"checkout in {session.get('mode')} mode is not handled"
 
 
-def _checkout_paid(event: StripeEvent, session: dict[str, Any], now: datetime) -> Outcome:
+def _checkout_intent_paid(
+    event: StripeEvent, intent_id: str, payment_intent: str, card: SavedCard | None, now: datetime
+) -> Outcome:
+    """One of our intents paid on Stripe Checkout: the payment is recorded once, and the
+    card it was paid with becomes the customer's default when the intent asked so."""
     intent = Intent.objects.filter(
-        pk=(session.get("metadata") or {}).get("intent", ""),
-        workspace_id=event.workspace_id,
-        test_mode=event.test_mode,
+        pk=intent_id, workspace_id=event.workspace_id, test_mode=event.test_mode
     ).first()
     if intent is None:
         return False, "no intent of ours for this checkout"
-    if session.get("payment_status") != "paid":
-        return False, f"checkout for {intent.id} is {session.get('payment_status')}"
     if intent.payment_id is not None or intent.status not in INTENT_OPEN_STATUSES:
         return False, f"intent {intent.id} is already {intent.status}"
     settled = intent_settle_at_gateway(
-        intent=intent, gateway=GatewayKind.STRIPE, reference=session["payment_intent"], now=now
+        intent=intent, gateway=GatewayKind.STRIPE, reference=payment_intent, now=now
     )
+    if card is not None and settled.save_card_and_make_default and settled.customer is not None:
+        source = card_save_as_default(customer=settled.customer, card=card)
+        return True, f"intent {settled.id} {settled.status}; source {source.id} is the default"
     return True, f"intent {settled.id} {settled.status}"
 
 
-def _setup_succeeded(event: StripeEvent, now: datetime) -> Outcome:
-    intent = _object(event)
-    return _save_card(event, intent, intent["id"])
+def _setup_succeeded(event: StripeEvent, card: SavedCard | None, now: datetime) -> Outcome:
+    return _save_card(event, _object(event), card)
+
+
+def _card_to_save(event: StripeEvent) -> SavedCard | None:
+    """The card an event saves, read from Stripe (before any transaction): a setup's,
+    or a Checkout payment's whose intent asked to save it."""
+    obj = _object(event)
+    if event.type == "setup_intent.succeeded":
+        return _gateway(event).saved_card(setup_intent=obj["id"])
+    if event.type == "checkout.session.completed" and obj.get("mode") == "setup":
+        if not obj.get("setup_intent"):
+            return None
+        return _gateway(event).saved_card(setup_intent=obj["setup_intent"])
+    if event.type == "checkout.session.completed" and obj.get("payment_intent"):
+        intent_id, payment_intent = (obj.get("metadata") or {}).get("intent"), obj["payment_intent"]
+    elif event.type == "payment_intent.succeeded":
+        intent_id, payment_intent = (obj.get("metadata") or {}).get("intent"), obj["id"]
+    else:
+        return None
+    saves = Intent.objects.filter(
+        pk=intent_id or "",
+        workspace_id=event.workspace_id,
+        test_mode=event.test_mode,
+        save_card_and_make_default=True,
+        customer__isnull=False,
+    ).exists()
+    return _gateway(event).card_of_payment(payment_intent=payment_intent) if saves else None
+
+
+def _make_default_in_stripe(event: StripeEvent, card: SavedCard) -> None:
+    """The saved card is the customer's default in Stripe too (its invoices use it). A
+    failure here is noted on the event; our default source is already recorded."""
+    source = (
+        Source.objects.filter(
+            workspace_id=event.workspace_id,
+            test_mode=event.test_mode,
+            gateway=GatewayKind.STRIPE,
+            gateway_token=card.payment_method,
+            default=True,
+        )
+        .select_related("customer")
+        .first()
+    )
+    if source is None or source.customer is None or not source.customer.stripe_id:
+        return
+    try:
+        _gateway(event).make_default(
+            stripe_customer=source.customer.stripe_id, payment_method=card.payment_method
+        )
+    except (StripeUnavailable, stripe.StripeError, DomainError) as error:
+        note = f"{event.outcome}; not made the default in Stripe: {type(error).__name__}"
+        StripeEvent.objects.filter(pk=event.pk).update(outcome=note[:512])
 
 
 def _customer_deleted(event: StripeEvent, now: datetime) -> Outcome:
@@ -282,13 +383,24 @@ def _customer_deleted(event: StripeEvent, now: datetime) -> Outcome:
 
 
 _HANDLERS: dict[str, Callable[[StripeEvent, datetime], Outcome]] = {
-    "payment_intent.succeeded": _intent_succeeded,
     "payment_intent.payment_failed": _intent_failed,
     "payment_intent.requires_action": _intent_requires_action,
-    "checkout.session.completed": _checkout_completed,
-    "setup_intent.succeeded": _setup_succeeded,
     "customer.deleted": _customer_deleted,
     "charge.refunded": _charge_refunded,
     "invoice.paid": stripe_invoice_paid,
     "invoice.payment_failed": stripe_invoice_payment_failed,
 }
+
+# Handlers of events that may save a card: they also take the card read from Stripe.
+_CARD_HANDLERS: dict[str, Callable[[StripeEvent, SavedCard | None, datetime], Outcome]] = {
+    "payment_intent.succeeded": _intent_succeeded,
+    "checkout.session.completed": _checkout_completed,
+    "setup_intent.succeeded": _setup_succeeded,
+}
+
+
+def _handle(event: StripeEvent, card: SavedCard | None, now: datetime) -> Outcome:
+    if event.type in _CARD_HANDLERS:
+        return _CARD_HANDLERS[event.type](event, card, now)
+    handler = _HANDLERS.get(event.type)
+    return handler(event, now) if handler else (False, "type not handled")

@@ -9,7 +9,6 @@ from billing.errors import InvalidInput
 from catalog.choices import CatalogStatus, PlanFrequency
 from catalog.models import AddOn, Coupon, Plan
 from subscriptions.calendar import boundary, day_anchor
-from subscriptions.choices import CollectionScheme
 from subscriptions.models import Subscription
 from subscriptions.services.inputs import AddOnInput, LineInput
 
@@ -67,9 +66,10 @@ def check_addons(addons: Sequence[AddOnInput], currency: str) -> None:
 
 
 def check_collection(subscription: Subscription) -> None:
+    """A `default_source` must be the customer's own. Without one, `charge_payment`
+    charges the customer's default card at collection (as Stripe does), and a customer
+    with none follows the dunning path."""
     source = subscription.default_source
-    if subscription.collection_scheme == CollectionScheme.CHARGE_PAYMENT and source is None:
-        raise InvalidInput({"default_source": ["Required to collect by charge_payment."]})
     if source is not None and source.customer_id != subscription.customer_id:
         raise InvalidInput(
             {"default_source": [f"Source {source.id} is not of customer "
