@@ -131,6 +131,12 @@ def _totals(header: Any, document: FiscalDocument, amounts: _Amounts) -> None:
     if document.amount:
         _sub(totals, "TasaIVA", decimal_text(document.tax_percent, 2))
         _sub(totals, "IVA", pesos(document.tax))
+    # Additional taxes per SII code, apart from IVA; MntTotal includes them.
+    for row in document.additional_taxes:
+        additional = _sub(totals, "ImptoReten")
+        _sub(additional, "TipoImp", row["code"])
+        _sub(additional, "TasaImp", decimal_text(Decimal(row["percent"]), 2))
+        _sub(additional, "MontoImp", pesos(Decimal(row["amount"])))
     if document.document.code == FACTURA_DE_COMPRA and document.retention:
         retention = _sub(totals, "ImptoReten")
         _sub(retention, "TipoImp", TOTAL_IVA_RETENTION)
@@ -173,6 +179,8 @@ def _details(root: Any, document: FiscalDocument, lines: list[Any], amounts: _Am
                 _sub(sub_discount, "ValorDscto", decimal_text(discount, 2))
             else:
                 _sub(detail, "DescuentoMonto", pesos(discount))
+        if line.additional_tax:
+            _sub(detail, "CodImpAdic", line.additional_tax)
         _sub(detail, "MontoItem", amounts.money(line.total))
 
 
