@@ -8,6 +8,7 @@ import pytest
 from cryptography.hazmat.primitives.serialization import BestAvailableEncryption, pkcs12
 
 from billing.models import Certificate, DocumentType
+from billing.tax_agency.sii_schema import schema_errors
 from billing.tests.certificate_helpers import self_signed
 from invoices.models import CreditNote, DebitNote, Invoice
 from invoices.services.invoices import invoice_create
@@ -242,13 +243,60 @@ def test_a_folio_without_a_caf_has_no_dte(tenant):
     assert response.json()["code"] == "timbre_unavailable"
 
 
-def test_a_boleta_has_no_dte_in_the_factura_schema(tenant, cafs):
+def test_a_boleta_is_a_signed_dte_in_the_sii_boleta_schema(tenant, cafs):
+    # The API tests' lines priced gross: 30.000 + 4.491 taxable, 5.000 exempt, less 5%.
     invoice = finalized(tenant, make_draft(tenant.workspace, document=39))
 
-    response = tenant.client.get(f"/invoices/{invoice.id}/xml/")
+    content, dte = get_dte(tenant, f"/invoices/{invoice.id}/xml/")
 
-    assert response.status_code == 409
-    assert response.json()["code"] == "dte_type_unsupported"
+    assert invoice.prices_include_tax
+    header = "Documento/Encabezado"
+    assert text(dte, f"{header}/IdDoc/TipoDTE") == "39"
+    assert text(dte, f"{header}/IdDoc/IndServicio") == "3"
+    assert text(dte, f"{header}/Emisor/RznSocEmisor") == "Servicios Digitales Andes SpA"
+    # Taxable gross 32.766: neto = round(32.766 / 1,19) = 27.534, IVA = 5.232.
+    assert [text(dte, f"{header}/Totales/{name}") for name in ("MntNeto", "MntExe", "IVA")] == [
+        "27534",
+        "4750",
+        "5232",
+    ]
+    assert text(dte, f"{header}/Totales/MntTotal") == "37516" == str(int(invoice.total))
+    details = dte.findall(f"{SII}Documento/{SII}Detalle")
+    assert [d.findtext(f"{SII}MontoItem") for d in details] == ["30000", "4491", "5000"]
+    assert [d.findtext(f"{SII}IndExe") for d in details] == [None, None, "1"]
+    assert details[1].findtext(f"{SII}DescuentoMonto") == "499"
+    assert len(dte.findall(f"{SII}Documento/{SII}DscRcgGlobal")) == 2
+    # A boleta's reference has no date.
+    assert text(dte, "Documento/Referencia/FolioRef") == "OC-118"
+    assert text(dte, "Documento/Referencia/FchRef") is None
+    verify_timbre(dte, cafs[39])
+    verify_signature(content, Certificate.objects.get())
+
+
+def test_a_boleta_exenta_has_only_exempt_amounts(tenant, cafs):
+    invoice = finalized(tenant, make_draft(tenant.workspace, document=41))
+
+    content, dte = get_dte(tenant, f"/invoices/{invoice.id}/xml/")
+
+    totals = "Documento/Encabezado/Totales"
+    assert text(dte, "Documento/Encabezado/IdDoc/TipoDTE") == "41"
+    assert text(dte, f"{totals}/MntNeto") is None and text(dte, f"{totals}/IVA") is None
+    assert text(dte, f"{totals}/MntExe") == text(dte, f"{totals}/MntTotal") == "37516"
+    assert {d.findtext(f"{SII}IndExe") for d in dte.iter(f"{SII}Detalle")} == {"1"}
+    verify_timbre(dte, cafs[41])
+    verify_signature(content, Certificate.objects.get())
+
+
+def test_a_boleta_outside_the_boleta_schema_fails_its_validation(tenant, cafs):
+    invoice = finalized(tenant, make_draft(tenant.workspace, document=39))
+    _, dte = get_dte(tenant, f"/invoices/{invoice.id}/xml/")
+    # The factura's name for the issuer is not the boleta's.
+    issuer = dte.find(f"{SII}Documento/{SII}Encabezado/{SII}Emisor/{SII}RznSocEmisor")
+    issuer.tag = f"{SII}RznSoc"
+
+    errors = schema_errors(dte)
+
+    assert errors and "RznSoc" in errors[0]
 
 
 def test_a_factura_declares_its_additional_taxes_per_line_and_apart_in_totals(tenant, cafs):

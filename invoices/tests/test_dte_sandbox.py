@@ -64,7 +64,7 @@ def test_a_dte_changed_after_signing_is_rejected_for_its_signature(invoice):
 
 def test_a_dte_outside_the_schema_is_rejected_for_its_schema(invoice):
     filed = tax_document(invoice)
-    xml = base64.b64decode(filed["xml"]).replace(b"<TipoDTE>33<", b"<TipoDTE>39<")
+    xml = base64.b64decode(filed["xml"]).replace(b"<TipoDTE>33<", b"<TipoDTE>99<")
 
     status, reasons = checked(with_xml(filed, xml), invoice)
 
@@ -129,3 +129,15 @@ def test_additional_taxes_are_checked_apart_from_iva(tenant):
     assert [(r["code"], r["field"]) for r in reasons] == [
         ("totals_inconsistent", "totals.additional_tax")
     ]
+
+
+def test_a_boleta_is_filed_with_its_dte_in_the_boleta_schema_and_accepted(tenant):
+    make_issuer(tenant.workspace)
+    load_cafs(tenant.workspace)
+    draft = make_draft(tenant.workspace, document=39)
+    assert tenant.client.post(f"/invoices/{draft.id}/finalize/").status_code == 200
+    boleta = Invoice.objects.get(pk=draft.id)
+    filed = tax_document(boleta)
+    assert b"<RznSocEmisor>" in base64.b64decode(filed["xml"])
+
+    assert checked(filed, boleta) == (ACCEPTED_UPLOAD, [])
