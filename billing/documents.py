@@ -6,6 +6,7 @@ from datetime import date
 from decimal import Decimal, InvalidOperation
 from typing import Any, NotRequired, Protocol, TypedDict, TypeVar
 
+from billing.additional_taxes import additional_tax
 from billing.errors import InvalidInput
 from billing.models import DocumentType, FiscalDocument, Line
 from billing.money import AMOUNT_DECIMAL_PLACES, AMOUNT_MAX_DIGITS
@@ -22,6 +23,8 @@ LINE_FIELDS = (
     "exempt",
     "tax_id",
     "tax_percent",
+    "additional_tax",
+    "additional_tax_percent",
     "discount",
     "discount_scheme",
     "code",
@@ -61,6 +64,8 @@ class LineRow(TypedDict, total=False):
     tax: NamedTax | None
     tax_id: str | None
     tax_percent: Decimal | None
+    additional_tax: str
+    additional_tax_percent: Decimal | None
     discount: Decimal
     discount_scheme: str
     code: str
@@ -110,6 +115,8 @@ def apply_totals(document: FiscalDocument, lines: Sequence[Line | dict[str, Any]
             tax_percent=line_tax_percent(document, line),
             retention_percent=get("retention_percent"),
             gross=get("gross"),
+            additional_tax=get("additional_tax") or "",
+            additional_tax_percent=get("additional_tax_percent") or Decimal(0),
         )
         for line, get in zip(lines, columns, strict=True)
     ]
@@ -155,6 +162,16 @@ def apply_totals(document: FiscalDocument, lines: Sequence[Line | dict[str, Any]
     document.total = totals.total
     document.retention = totals.retention
     document.total_adjusted = totals.total_adjusted
+    document.additional_tax = totals.additional_tax
+    document.additional_taxes = [
+        {"code": row.code, "percent": _plain(row.percent), "amount": _plain(row.amount)}
+        for row in totals.additional_taxes
+    ]
+
+
+def _plain(value: Decimal) -> str:
+    # Stored as text, so the JSON column gives back the exact Decimal.
+    return format(value.normalize(), "f")
 
 
 def _columns(line: Line | dict[str, Any]) -> Callable[[str], Any]:
@@ -180,9 +197,28 @@ def line_columns(
 ) -> dict[str, Any]:
     """The columns a row of LINE_FIELDS (and `plan_id`) sets on a line of `document`,
     its named tax rule resolved."""
-    return {k: v for k, v in row.items() if k in LINE_FIELDS or k == "plan_id"} | _named_tax(
-        document, position, row
+    return (
+        {k: v for k, v in row.items() if k in LINE_FIELDS or k == "plan_id"}
+        | _named_tax(document, position, row)
+        | _named_additional_tax(document, position, row)
     )
+
+
+def _named_additional_tax(
+    document: FiscalDocument | None, index: int, row: Mapping[str, Any]
+) -> dict[str, Any]:
+    """The rate of the additional tax a row names by its SII code, from the table; a row
+    without one has none (a rate sent alone is not taken)."""
+    code = row.get("additional_tax") or ""
+    if not code:
+        return {"additional_tax": "", "additional_tax_percent": None}
+    field = f"lines.{index}.additional_tax"
+    known = additional_tax(code)
+    if known is None:
+        raise InvalidInput({field: [f"{code!r} is not an SII additional tax code."]})
+    if document is not None and document.document.country_id != "CL":
+        raise InvalidInput({field: ["Additional taxes are Chile's: this document is not."]})
+    return {"additional_tax": known.code, "additional_tax_percent": known.percent}
 
 
 def _named_tax(

@@ -14,7 +14,10 @@ contract:
    19% of the net, half-up), and summed. When prices include the tax (Chile's boletas),
    the lines add up to the gross instead, and per rate neto = round(gross / (1 + rate)),
    tax = gross − neto, so the document's total is what its lines say.
-5. Retention is computed once per rate on its base (the lines' net), then
+5. Additional taxes (Chile's impuestos adicionales) are computed like the tax, once per
+   code on the net of the lines that bear it, and totalled apart from it:
+   total = subtotal + tax + additional tax.
+6. Retention is computed once per rate on its base (the lines' net), then
    total_adjusted = total − retention. A document that withholds its own tax (Chile's
    factura de compra) adds the whole tax to the retention.
 """
@@ -53,6 +56,9 @@ class LineInput:
     retention_percent: Decimal = ZERO
     # The exact price of all the units when it is not amount × quantity (a tiered price).
     gross: Decimal | None = None
+    # An additional tax's code and rate (billing.additional_taxes); "" for none.
+    additional_tax: str = ""
+    additional_tax_percent: Decimal = ZERO
 
 
 @dataclass(frozen=True)
@@ -60,6 +66,13 @@ class LineTotals:
     total: Decimal  # after the line's own discount, before the document discount
     net: Decimal  # after its share of the document discount
     retention: Decimal  # this line's share of the document retention
+
+
+@dataclass(frozen=True)
+class AdditionalTaxTotal:
+    code: str
+    percent: Decimal
+    amount: Decimal
 
 
 @dataclass(frozen=True)
@@ -73,6 +86,9 @@ class DocumentTotals:
     total: Decimal
     retention: Decimal
     total_adjusted: Decimal
+    # Per code, in the order the lines name them; their sum is `additional_tax`.
+    additional_taxes: list[AdditionalTaxTotal]
+    additional_tax: Decimal
 
 
 def _line_total(line: LineInput, custom_change: Decimal, currency: str, index: int) -> Decimal:
@@ -129,6 +145,38 @@ def _gross_by_rate(values: Sequence[tuple[Decimal, Decimal]], currency: str) -> 
     )
 
 
+def _additional_taxes(
+    nets: Sequence[Decimal], lines: Sequence[LineInput], currency: str
+) -> list[AdditionalTaxTotal]:
+    """round(Σ net × rate / 100) for each code: one rounding per code, as for IVA."""
+    bases: dict[tuple[str, Decimal], Decimal] = {}
+    for net, line in zip(nets, lines, strict=True):
+        if line.additional_tax:
+            key = (line.additional_tax, line.additional_tax_percent)
+            bases[key] = bases.get(key, ZERO) + net
+    return [
+        AdditionalTaxTotal(code, percent, round_amount(base * percent / HUNDRED, currency))
+        for (code, percent), base in bases.items()
+    ]
+
+
+def _check_additional_taxes(
+    lines: Sequence[LineInput], prices_include_tax: bool, withhold_tax: bool
+) -> None:
+    for index, line in enumerate(lines):
+        if not line.additional_tax:
+            continue
+        field = f"lines.{index}.additional_tax"
+        if line.exempt:
+            raise InvalidDocument(field, "An exempt line bears no additional tax.")
+        # A boleta's gross price would have to include it, and the SII's boleta has no
+        # place for it; a factura de compra withholds a tax of its own.
+        if prices_include_tax or withhold_tax:
+            raise InvalidDocument(field, "This document type bears no additional taxes.")
+        if line.additional_tax_percent < 0:
+            raise InvalidDocument(field, "An additional tax's rate cannot be negative.")
+
+
 def document_totals(
     *,
     lines: Sequence[LineInput],
@@ -141,6 +189,7 @@ def document_totals(
 ) -> DocumentTotals:
     if custom_change < 1:
         raise InvalidDocument("custom_change", "custom_change is at least 1.")
+    _check_additional_taxes(lines, prices_include_tax, withhold_tax)
     line_totals = [_line_total(line, custom_change, currency, i) for i, line in enumerate(lines)]
     gross_subtotal = sum(line_totals, ZERO)
 
@@ -165,7 +214,9 @@ def document_totals(
         tax = _by_rate(taxed, currency)
         amount = taxable
     subtotal = amount + exempt
-    total = subtotal + tax
+    additional_taxes = _additional_taxes(nets, lines, currency)
+    additional_tax = sum((row.amount for row in additional_taxes), ZERO)
+    total = subtotal + tax + additional_tax
     retention = _by_rate(
         [(net, line.retention_percent) for net, line in zip(nets, lines, strict=True)], currency
     )
@@ -185,6 +236,8 @@ def document_totals(
         total=total,
         retention=retention,
         total_adjusted=total - retention,
+        additional_taxes=additional_taxes,
+        additional_tax=additional_tax,
     )
 
 

@@ -8,6 +8,7 @@ from django.utils.dateparse import parse_datetime
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
+from billing.additional_taxes import additional_taxes
 from billing.models import Currency, DocumentType, FiscalDocument
 from billing.money import AMOUNT_DECIMAL_PLACES
 from billing.representations import (
@@ -65,6 +66,16 @@ class DocumentFileField(serializers.Field):
         return document_file_url(document)
 
 
+class AdditionalTaxTotalSerializer(serializers.Serializer):
+    """One additional tax's total on a document: its SII code, rate and amount."""
+
+    code = serializers.CharField(read_only=True)
+    percent = serializers.DecimalField(
+        max_digits=7, decimal_places=4, read_only=True, normalize_output=True
+    )
+    amount = computed_amount(help_text="round(Σ net of its lines × percent / 100), half-up.")
+
+
 class DocumentTotalsFields(serializers.Serializer):
     """The totals every fiscal document stores at finalize (billing/totals.py), read-only."""
 
@@ -78,6 +89,13 @@ class DocumentTotalsFields(serializers.Serializer):
     total_adjusted = computed_amount()
     tax_percent = serializers.DecimalField(
         max_digits=7, decimal_places=4, read_only=True, normalize_output=True
+    )
+    additional_tax = computed_amount(
+        help_text="Chile's additional taxes (lines' `additional_tax`), apart from `tax` and "
+        "included in `total`."
+    )
+    additional_taxes = AdditionalTaxTotalSerializer(
+        many=True, read_only=True, help_text="The additional taxes per SII code."
     )
     local_file = DocumentFileField()
 
@@ -123,6 +141,17 @@ class InvoiceLineSerializer(StrictFieldsMixin, serializers.ModelSerializer):
         help_text="A tax rule (`tax_…`, /taxes/): the line takes its percent as `tax_percent`, "
         "and an exempt rule makes the line exempt. Without one the document type's tax applies.",
     )
+    additional_tax = serializers.ChoiceField(
+        choices=sorted(additional_taxes(), key=int),
+        required=False,
+        allow_blank=True,
+        help_text="Chile: an additional tax (impuesto adicional) the line bears, by its SII "
+        "code (24 licores 31.5%, 25 vinos 20.5%, 26 cervezas 20.5%, 27 bebidas analcohólicas "
+        "10%, 271 con elevado azúcar 18%, …). Its rate is taken from the SII's table.",
+    )
+    additional_tax_percent = serializers.DecimalField(
+        max_digits=7, decimal_places=4, read_only=True, allow_null=True, normalize_output=True
+    )
     # The base the retention is computed on; the subtotal is the only one (rules §2).
     retention_scheme = serializers.ChoiceField(choices=["subtotal"], default="subtotal")
     total = computed_amount()
@@ -139,6 +168,8 @@ class InvoiceLineSerializer(StrictFieldsMixin, serializers.ModelSerializer):
             "exempt",
             "tax",
             "tax_percent",
+            "additional_tax",
+            "additional_tax_percent",
             "discount",
             "discount_scheme",
             "code",
@@ -150,7 +181,7 @@ class InvoiceLineSerializer(StrictFieldsMixin, serializers.ModelSerializer):
             "total",
             "retention",
         ]
-        read_only_fields = ["id", "total", "retention"]
+        read_only_fields = ["id", "total", "retention", "additional_tax_percent"]
 
 
 class InvoicePaymentSerializer(serializers.Serializer):
@@ -250,6 +281,8 @@ class InvoiceSerializer(DocumentTotalsFields, TenantModelSerializer):
             "subtotal",
             "tax",
             "tax_percent",
+            "additional_tax",
+            "additional_taxes",
             "total",
             "retention",
             "total_adjusted",
@@ -336,7 +369,8 @@ class NoteSerializer(DocumentTotalsFields, TenantModelSerializer):
             "id", "invoice", "customer", "document", "number", "date", "reason", "description",
             "currency", "note", "lines", "references", "discount", "discount_scheme",
             "custom_change", "amount", "exempt", "discount_amount", "subtotal", "tax",
-            "tax_percent", "total", "retention", "total_adjusted", "status", "biller_status",
+            "tax_percent", "additional_tax", "additional_taxes", "total", "retention",
+            "total_adjusted", "status", "biller_status",
             "tax_agency", "local_file", "finalized_at", "metadata", "test_mode", "created",
             "updated",
         ]  # fmt: skip

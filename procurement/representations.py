@@ -65,7 +65,8 @@ class SupplierDocumentSerializer(DocumentTotalsFields, TenantModelSerializer):
 
     TOTALS = [
         "discount", "discount_scheme", "custom_change", "amount", "exempt", "discount_amount",
-        "subtotal", "tax", "tax_percent", "total", "retention", "total_adjusted",
+        "subtotal", "tax", "tax_percent", "additional_tax", "additional_taxes", "total",
+        "retention", "total_adjusted",
     ]  # fmt: skip
     STATE = ["status", "biller_status", "tax_agency", "local_file", "finalized_at"]
 

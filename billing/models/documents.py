@@ -57,6 +57,12 @@ class FiscalDocument(TenantModel):
     total = money_field()
     retention = money_field()
     total_adjusted = money_field()
+    # Chile's additional taxes, apart from `tax` and included in `total`: their sum, and per
+    # SII code [{"code": "24", "percent": "31.5", "amount": "3150"}] (billing.totals).
+    additional_tax = money_field()
+    additional_taxes = models.JSONField(
+        encoder=JSONEncoder, decoder=JSONDecoder, default=list, blank=True
+    )
 
     class Meta(TenantModel.Meta):
         abstract = True
@@ -118,6 +124,12 @@ class Line(models.Model):
         "catalog.Tax", on_delete=models.RESTRICT, null=True, blank=True, related_name="+"
     )
     tax_percent = models.DecimalField(max_digits=7, decimal_places=4, null=True, blank=True)
+    # An additional tax by its SII code (billing.additional_taxes), its rate copied when the
+    # line was written.
+    additional_tax = models.CharField(max_length=3, blank=True)
+    additional_tax_percent = models.DecimalField(
+        max_digits=7, decimal_places=4, null=True, blank=True
+    )
     discount = money_field()
     discount_scheme = models.CharField(
         max_length=1, choices=DiscountScheme.choices, default=DiscountScheme.PERCENT

@@ -17,6 +17,9 @@ class TaxDocumentLine(TypedDict):
     total: str  # after the line's own discount, in the document's currency
     exempt: bool
     tax_percent: str  # the rate that applies to this line; "0" when exempt
+    # Chile: the additional tax the line bears, by SII code, and its rate.
+    additional_tax: NotRequired[str]
+    additional_tax_percent: NotRequired[str]
 
 
 class TaxDocumentReference(TypedDict, total=False):
@@ -34,6 +37,8 @@ class TaxDocumentTotals(TypedDict):
     amount: str  # taxable net
     exempt: str
     tax: str
+    # Chile's additional taxes, apart from `tax`, included in `total`.
+    additional_tax: NotRequired[str]
     total: str
     # Withholding documents (the SII's boleta de honorarios) only: the tax withheld from
     # the total at `retention_percent`.

@@ -173,10 +173,27 @@ def _totals_reasons(document: TaxDocument) -> list[Reason]:
             (round_amount(base * rate / 100, currency) for rate, base in taxable_by_rate.items()),
             Decimal(0),
         )
-    expected["total"] = expected["amount"] + expected["exempt"] + expected["tax"]
+    # Additional taxes, apart from IVA: once per code and rate on the net, like the tax.
+    additional_by_code: dict[tuple[str, Decimal], Decimal] = defaultdict(Decimal)
+    for i, (line, net) in enumerate(zip(lines, nets, strict=True)):
+        if line.get("additional_tax"):
+            rate = _decimal(line.get("additional_tax_percent"), f"lines.{i}.additional_tax_percent")
+            additional_by_code[(line["additional_tax"], rate)] += net
+    expected["additional_tax"] = sum(
+        (
+            round_amount(base * rate / 100, currency)
+            for (_, rate), base in additional_by_code.items()
+        ),
+        Decimal(0),
+    )
+    expected["total"] = (
+        expected["amount"] + expected["exempt"] + expected["tax"] + expected["additional_tax"]
+    )
     reasons = _retention_reasons(totals, expected["total"], currency)
     for name, value in expected.items():
-        declared = _decimal(totals[name], f"totals.{name}")  # type: ignore[literal-required]
+        # A document without additional taxes may leave their total out.
+        filed = totals.get(name, "0") if name == "additional_tax" else totals[name]  # type: ignore[literal-required]
+        declared = _decimal(filed, f"totals.{name}")
         if declared != value:
             reasons.append(
                 _reason(

@@ -1,5 +1,6 @@
 """A DTE's XML checked as the SII checks it on arrival: against its schema (DTE_v10.xsd
-and the XMLDSig schema it imports, as the `cl-sii` package ships them), its XMLDSig
+and the XMLDSig schema it imports, as the `cl-sii` package ships them; a boleta's, 39 or
+41, against the SII's boleta schema, EnvioBOLETA_v11.xsd, kept in schemas/), its XMLDSig
 signature against the certificate it carries, and its timbre (TED) against the CAF's
 public key printed inside it.
 
@@ -9,8 +10,11 @@ the issuer, which no sandbox can know.
 
 import base64
 import xml.etree.ElementTree as ET
+from functools import cache
+from pathlib import Path
 from typing import Any
 
+import cl_sii
 from cl_sii.dte.parse import DTE_XML_SCHEMA_OBJ
 from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives import hashes
@@ -31,6 +35,35 @@ SII_SIGNATURE = SignatureConfiguration(
 )
 
 
+BOLETA_TYPES = {"39", "41"}
+BOLETA_SCHEMA = Path(__file__).resolve().parent / "schemas" / "EnvioBOLETA_v11.xsd"
+XMLDSIG_SCHEMA = (
+    Path(cl_sii.__file__).resolve().parent
+    / "data/ref/factura_electronica/schemas-xml/xmldsignature_v10.xsd"
+)
+XS = "{http://www.w3.org/2001/XMLSchema}"
+
+
+@cache
+def boleta_schema() -> etree.XMLSchema:
+    """The boleta's DTE as the SII's boleta schema types it (BOLETADefType), as a document
+    of its own: the schema only declares the upload (EnvioBOLETA) at its top level."""
+    boletas = etree.parse(str(BOLETA_SCHEMA))
+    imported = boletas.getroot().find(f"{XS}import")
+    assert imported is not None
+    # The XMLDSig schema it imports beside it is cl-sii's copy.
+    imported.set("schemaLocation", XMLDSIG_SCHEMA.as_uri())
+    dte = etree.SubElement(boletas.getroot(), f"{XS}element")
+    dte.set("name", "DTE")
+    dte.set("type", "SiiDte:BOLETADefType")
+    return etree.XMLSchema(boletas)
+
+
+def _schema_for(dte: Any) -> etree.XMLSchema:
+    code = dte.findtext(".//{http://www.sii.cl/SiiDte}IdDoc/{http://www.sii.cl/SiiDte}TipoDTE")
+    return boleta_schema() if code in BOLETA_TYPES else DTE_XML_SCHEMA_OBJ
+
+
 def parse(xml: bytes) -> Any:
     """A DTE's bytes as an lxml element; no DTDs, entities or network (untrusted input)."""
     parser = etree.XMLParser(resolve_entities=False, no_network=True, load_dtd=False)
@@ -39,9 +72,10 @@ def parse(xml: bytes) -> Any:
 
 def schema_errors(dte: Any) -> list[str]:
     """Why the DTE (an lxml element) does not follow the schema; empty when it does."""
-    if DTE_XML_SCHEMA_OBJ.validate(dte):
+    schema = _schema_for(dte)
+    if schema.validate(dte):
         return []
-    return [f"line {error.line}: {error.message}" for error in DTE_XML_SCHEMA_OBJ.error_log]
+    return [f"line {error.line}: {error.message}" for error in schema.error_log]
 
 
 def signature_error(xml: bytes) -> str | None:

@@ -233,3 +233,72 @@ def test_withholding_the_tax_retains_all_of_it():
     assert (totals.tax, totals.retention) == (D(633), D(633))
     assert totals.total_adjusted == D(3433)
     assert [line.retention for line in totals.lines] == [D(570), D(63), D(0)]
+
+
+# -- Chile's additional taxes: per code on the net, apart from IVA ---------------------
+
+
+def test_additional_taxes_are_totalled_per_code_apart_from_iva():
+    pisco = LineInput(
+        amount=D(9990), quantity=D(3), tax_percent=IVA, additional_tax="24",
+        additional_tax_percent=D("31.5"),
+    )  # fmt: skip
+    wine = LineInput(
+        amount=D(4590), quantity=D(1), tax_percent=IVA, additional_tax="25",
+        additional_tax_percent=D("20.5"),
+    )  # fmt: skip
+    beer = LineInput(
+        amount=D(1290), quantity=D(7), tax_percent=IVA, additional_tax="26",
+        additional_tax_percent=D("20.5"),
+    )  # fmt: skip
+    water = LineInput(amount=D(990), quantity=D(2), tax_percent=IVA)
+
+    totals = document_totals(lines=[pisco, wine, beer, water], currency="CLP")
+
+    # Net 29.970 + 4.590 + 9.030 + 1.980 = 45.570; IVA 19% = 8.658,3 → 8.658.
+    assert (totals.amount, totals.tax) == (D(45570), D(8658))
+    # 31,5% of 29.970 = 9.440,55 → 9.441; 25 and 26 share a rate but not a code:
+    # 20,5% of 4.590 = 940,95 → 941 and of 9.030 = 1.851,15 → 1.851.
+    assert [(row.code, row.percent, row.amount) for row in totals.additional_taxes] == [
+        ("24", D("31.5"), D(9441)),
+        ("25", D("20.5"), D(941)),
+        ("26", D("20.5"), D(1851)),
+    ]
+    assert totals.additional_tax == D(12233)
+    assert totals.total == D(45570) + D(8658) + D(12233)
+
+
+def test_an_additional_tax_is_computed_once_per_code_on_the_net_after_the_discount():
+    soda = LineInput(
+        amount=D(1005), quantity=D(1), tax_percent=IVA, additional_tax="27",
+        additional_tax_percent=D(10),
+    )  # fmt: skip
+
+    plain = document_totals(lines=[soda, soda], currency="CLP")
+    discounted = document_totals(lines=[soda, soda], currency="CLP", discount=D(10))
+
+    # Per line 10% of 1.005 = 100,5 → 101, twice = 202; once on the code's net: 201.
+    assert [row.amount for row in plain.additional_taxes] == [D(201)]
+    # After the 10% document discount the net is 1.809: 180,9 → 181, IVA 343,71 → 344.
+    assert discounted.amount == D(1809)
+    assert [row.amount for row in discounted.additional_taxes] == [D(181)]
+    assert discounted.total == D(1809) + D(344) + D(181)
+
+
+@pytest.mark.parametrize(
+    ("line", "options"),
+    [
+        (LineInput(amount=D(100), quantity=D(1), exempt=True, additional_tax="27"), {}),
+        (
+            LineInput(amount=D(100), quantity=D(1), additional_tax="27"),
+            {"prices_include_tax": True},
+        ),
+        (LineInput(amount=D(100), quantity=D(1), additional_tax="27"), {"withhold_tax": True}),
+    ],
+    ids=["exempt line", "boleta", "factura de compra"],
+)
+def test_an_additional_tax_where_none_can_be_is_refused(line, options):
+    with pytest.raises(InvalidDocument) as refused:
+        document_totals(lines=[line], currency="CLP", **options)
+
+    assert refused.value.field == "lines.0.additional_tax"

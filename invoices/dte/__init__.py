@@ -11,7 +11,7 @@ from billing.models import FiscalDocument
 from billing.services.certificates import certificate_for_signing
 from billing.timbre import covering_range
 from invoices.dte.build import document_id, dte_unsigned
-from invoices.dte.mapping import DOCUMENT_TYPES, ENCODING, EXPORT_TYPES
+from invoices.dte.mapping import BOLETA_TYPES, DOCUMENT_TYPES, ENCODING, EXPORT_TYPES
 from invoices.dte.sign import sign
 
 
@@ -34,7 +34,7 @@ def dte_for_filing(document: FiscalDocument) -> str | None:
     document without one (not Chilean, a type without a DTE, or no loaded CAF)."""
     if (
         document.workspace.country_id != "CL"
-        or document.document.code not in DOCUMENT_TYPES | EXPORT_TYPES
+        or document.document.code not in DOCUMENT_TYPES | EXPORT_TYPES | BOLETA_TYPES
         or covering_range(document) is None
     ):
         return None

@@ -1,7 +1,8 @@
 """The DTE of a finalized document as the SII's schema lays it out (DTE_v10.xsd):
 <DTE><Documento ID=…> (or <Exportaciones>) with Encabezado (IdDoc, Emisor, Receptor,
 Totales), Detalle, DscRcgGlobal, Referencia, the TED and TmstFirma. sign.py adds the
-ds:Signature after it.
+ds:Signature after it. A boleta's header and references follow the boleta schema
+(boleta.py).
 """
 
 from datetime import datetime
@@ -15,8 +16,10 @@ from billing.errors import DomainError
 from billing.models import FiscalDocument
 from billing.money import allocate
 from billing.timbre import dte_total, timbre
+from invoices.dte.boleta import boleta_header, boleta_references
 from invoices.dte.mapping import (
     ANONYMOUS_BUYER_RUT,
+    BOLETA_TYPES,
     DOCUMENT_TYPES,
     EXPORT_TYPES,
     FACTURA_DE_COMPRA,
@@ -131,6 +134,12 @@ def _totals(header: Any, document: FiscalDocument, amounts: _Amounts) -> None:
     if document.amount:
         _sub(totals, "TasaIVA", decimal_text(document.tax_percent, 2))
         _sub(totals, "IVA", pesos(document.tax))
+    # Additional taxes per SII code, apart from IVA; MntTotal includes them.
+    for row in document.additional_taxes:
+        additional = _sub(totals, "ImptoReten")
+        _sub(additional, "TipoImp", row["code"])
+        _sub(additional, "TasaImp", decimal_text(Decimal(row["percent"]), 2))
+        _sub(additional, "MontoImp", pesos(Decimal(row["amount"])))
     if document.document.code == FACTURA_DE_COMPRA and document.retention:
         retention = _sub(totals, "ImptoReten")
         _sub(retention, "TipoImp", TOTAL_IVA_RETENTION)
@@ -173,6 +182,8 @@ def _details(root: Any, document: FiscalDocument, lines: list[Any], amounts: _Am
                 _sub(sub_discount, "ValorDscto", decimal_text(discount, 2))
             else:
                 _sub(detail, "DescuentoMonto", pesos(discount))
+        if line.additional_tax:
+            _sub(detail, "CodImpAdic", line.additional_tax)
         _sub(detail, "MontoItem", amounts.money(line.total))
 
 
@@ -259,7 +270,7 @@ def dte_unsigned(document: FiscalDocument, *, now: datetime) -> Any:
     code = document.document.code
     if document.number is None:
         raise DomainError("document_not_finalized", f"{document.pk} is a draft: it has no DTE.")
-    if code not in DOCUMENT_TYPES | EXPORT_TYPES:
+    if code not in DOCUMENT_TYPES | EXPORT_TYPES | BOLETA_TYPES:
         raise DomainError(
             "dte_type_unsupported",
             f"A {code} ({document.document.name}) has no DTE in the SII's DTE schema here.",
@@ -272,13 +283,20 @@ def dte_unsigned(document: FiscalDocument, *, now: datetime) -> Any:
     body = _sub(dte, root_tag(code))
     body.set("ID", document_id(document))
     header = _sub(body, "Encabezado")
-    _id_doc(header, document)
-    _issuer(header, document)
-    _receiver(header, document)
-    _totals(header, document, amounts)
+    boleta = code in BOLETA_TYPES
+    if boleta:
+        boleta_header(header, document, _sub, _optional)
+    else:
+        _id_doc(header, document)
+        _issuer(header, document)
+        _receiver(header, document)
+        _totals(header, document, amounts)
     _details(body, document, lines, amounts)
     _global_discounts(body, document, lines, amounts)
-    _references(body, document)
+    if boleta:
+        boleta_references(body, references(document), _sub, _optional)
+    else:
+        _references(body, document)
     body.append(_ted(document))
     _sub(body, "TmstFirma", now.strftime("%Y-%m-%dT%H:%M:%S"))
     return dte

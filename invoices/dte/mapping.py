@@ -1,8 +1,6 @@
-"""Where our documents meet the SII's DTE schema (DTE_v10.xsd): which root element a type
-uses, how a currency is named, which receiver stands for buyers without a RUT.
-
-Boletas (39, 41) follow the SII's separate boleta schema (EnvioBOLETA), which the
-`cl-sii` package does not ship; they are not built here.
+"""Where our documents meet the SII's DTE schemas (DTE_v10.xsd; EnvioBOLETA_v11.xsd for
+boletas): which root element a type uses, how a currency is named, which receiver stands
+for buyers without a RUT.
 """
 
 from decimal import ROUND_HALF_UP, Decimal
@@ -14,7 +12,12 @@ ENCODING = "ISO-8859-1"
 # <Documento>; the export types under <Exportaciones>.
 DOCUMENT_TYPES = {"33", "34", "46", "56", "61"}
 EXPORT_TYPES = {"110", "111", "112"}
+# The boletas, under the SII's boleta schema (invoices/dte/boleta.py).
+BOLETA_TYPES = {"39", "41"}
 FACTURA_DE_COMPRA = "46"
+# A boleta's IndServicio: 3, sales and services (1 and 2 are utilities' periodic bills,
+# 4 shows sold for third parties).
+SALES_AND_SERVICES = 3
 
 # The SII's receiver RUT for a foreign buyer (exports) and for an anonymous one.
 FOREIGN_BUYER_RUT = "55555555-5"

@@ -133,6 +133,7 @@ LABELS: dict[str, dict[str, Any]] = {
         "amount": "Neto",
         "exempt": "Exento",
         "tax": "IVA",
+        "additional_tax": "Imp. adicional",
         "total": "Total",
         "retention": "Retención",
         "total_adjusted": "Total a pagar",
@@ -191,6 +192,7 @@ LABELS: dict[str, dict[str, Any]] = {
         "amount": "Net",
         "exempt": "Exempt",
         "tax": "Tax",
+        "additional_tax": "Additional tax",
         "total": "Total",
         "retention": "Retention",
         "total_adjusted": "Total due",
@@ -356,6 +358,14 @@ def _bank_account_line(account: BankAccount, text: dict[str, Any]) -> str:
     return " · ".join(filter(None, [*parts, account.holder_tax_id, account.email]))
 
 
+def _additional_tax_tag(line: Any, text: dict[str, Any], currency: str) -> str:
+    """The additional tax a line bears, as its tag: "Imp. adicional 24 31,5%"."""
+    if not line.additional_tax:
+        return ""
+    percent = format_decimal(line.additional_tax_percent, currency)
+    return f"{text['additional_tax']} {line.additional_tax} {percent}%"
+
+
 def document_context(document: FiscalDocument) -> dict[str, Any]:
     """Everything the template shows, already formatted."""
     workspace = document.workspace
@@ -376,6 +386,7 @@ def document_context(document: FiscalDocument) -> dict[str, Any]:
             "code": line.code,
             "description": line.description,
             "exempt": line.exempt,
+            "additional_tax": _additional_tax_tag(line, text, currency),
             "quantity": " ".join(
                 filter(None, [format_decimal(line.quantity, currency), line.unit_label])
             ),
@@ -402,6 +413,11 @@ def document_context(document: FiscalDocument) -> dict[str, Any]:
     if document.document.has_taxes:
         percent = format_decimal(document.tax_percent, currency)
         totals.append((f"{text['tax']} {percent}%", money(document.tax), False))
+    # Additional taxes apart from IVA, one row per SII code (rules.md §8).
+    for row in document.additional_taxes:
+        label = f"{text['additional_tax']} {row['code']} "
+        label += f"{format_decimal(Decimal(row['percent']), currency)}%"
+        totals.append((label, money(Decimal(row["amount"])), False))
     totals.append((text["total"], money(document.total), not document.retention))
     if document.retention:
         totals.append((text["retention"], money(-document.retention), False))

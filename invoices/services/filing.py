@@ -43,6 +43,7 @@ from billing.tax_agency import (
     PollResult,
     TaxAgencyError,
     TaxDocument,
+    TaxDocumentLine,
     TaxDocumentReference,
     agency_for_country,
 )
@@ -180,6 +181,23 @@ def _references(document: FiscalDocument) -> list[TaxDocumentReference]:
     return references
 
 
+def _filed_line(
+    document: FiscalDocument, line: Any, money: Callable[[Any], str]
+) -> TaxDocumentLine:
+    filed: TaxDocumentLine = {
+        "name": line.name,
+        "quantity": _decimal_text(line.quantity),
+        "amount": _decimal_text(line.amount),
+        "total": money(line.total),
+        "exempt": line.exempt,
+        "tax_percent": _decimal_text(line_tax_percent(document, line)),
+    }
+    if line.additional_tax:
+        filed["additional_tax"] = line.additional_tax
+        filed["additional_tax_percent"] = _decimal_text(line.additional_tax_percent)
+    return filed
+
+
 def tax_document(document: FiscalDocument) -> TaxDocument:
     """What the agency receives: the finalized document as a plain dict."""
     currency = document.currency_id
@@ -202,14 +220,7 @@ def tax_document(document: FiscalDocument) -> TaxDocument:
         "date": document.date.isoformat(),
         "currency": currency,
         "lines": [
-            {
-                "name": line.name,
-                "quantity": _decimal_text(line.quantity),
-                "amount": _decimal_text(line.amount),
-                "total": money(line.total),
-                "exempt": line.exempt,
-                "tax_percent": _decimal_text(line_tax_percent(document, line)),
-            }
+            _filed_line(document, line, money)
             for line in document.lines.all()  # type: ignore[attr-defined]
         ],
         "totals": {
@@ -217,6 +228,7 @@ def tax_document(document: FiscalDocument) -> TaxDocument:
             "amount": money(document.amount),
             "exempt": money(document.exempt),
             "tax": money(document.tax),
+            "additional_tax": money(document.additional_tax),
             "total": money(document.total),
         },
         "references": _references(document),

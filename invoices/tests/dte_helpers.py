@@ -16,7 +16,7 @@ from billing.tax_agency.sii_schema import parse, schema_errors
 from billing.tests.caf_helpers import caf_xml
 
 SII = "{http://www.sii.cl/SiiDte}"
-CAF_TYPES = (33, 34, 46, 56, 61, 110, 111, 112)
+CAF_TYPES = (33, 34, 39, 41, 46, 56, 61, 110, 111, 112)
 
 
 def load_cafs(workspace: Workspace, test_mode: bool = False) -> dict[int, rsa.RSAPrivateKey]:

@@ -8,6 +8,7 @@ import pytest
 from cryptography.hazmat.primitives.serialization import BestAvailableEncryption, pkcs12
 
 from billing.models import Certificate, DocumentType
+from billing.tax_agency.sii_schema import schema_errors
 from billing.tests.certificate_helpers import self_signed
 from invoices.models import CreditNote, DebitNote, Invoice
 from invoices.services.invoices import invoice_create
@@ -20,7 +21,13 @@ from invoices.tests.dte_helpers import (
     verify_signature,
     verify_timbre,
 )
-from invoices.tests.pdf_helpers import NOW, make_draft, make_finalized_note, make_issuer
+from invoices.tests.pdf_helpers import (
+    NOW,
+    make_customer,
+    make_draft,
+    make_finalized_note,
+    make_issuer,
+)
 from tests.factories import CustomerFactory
 from tests.numbers import D
 
@@ -236,10 +243,133 @@ def test_a_folio_without_a_caf_has_no_dte(tenant):
     assert response.json()["code"] == "timbre_unavailable"
 
 
-def test_a_boleta_has_no_dte_in_the_factura_schema(tenant, cafs):
+def test_a_boleta_is_a_signed_dte_in_the_sii_boleta_schema(tenant, cafs):
+    # The API tests' lines priced gross: 30.000 + 4.491 taxable, 5.000 exempt, less 5%.
     invoice = finalized(tenant, make_draft(tenant.workspace, document=39))
 
-    response = tenant.client.get(f"/invoices/{invoice.id}/xml/")
+    content, dte = get_dte(tenant, f"/invoices/{invoice.id}/xml/")
 
-    assert response.status_code == 409
-    assert response.json()["code"] == "dte_type_unsupported"
+    assert invoice.prices_include_tax
+    header = "Documento/Encabezado"
+    assert text(dte, f"{header}/IdDoc/TipoDTE") == "39"
+    assert text(dte, f"{header}/IdDoc/IndServicio") == "3"
+    assert text(dte, f"{header}/Emisor/RznSocEmisor") == "Servicios Digitales Andes SpA"
+    # Taxable gross 32.766: neto = round(32.766 / 1,19) = 27.534, IVA = 5.232.
+    assert [text(dte, f"{header}/Totales/{name}") for name in ("MntNeto", "MntExe", "IVA")] == [
+        "27534",
+        "4750",
+        "5232",
+    ]
+    assert text(dte, f"{header}/Totales/MntTotal") == "37516" == str(int(invoice.total))
+    details = dte.findall(f"{SII}Documento/{SII}Detalle")
+    assert [d.findtext(f"{SII}MontoItem") for d in details] == ["30000", "4491", "5000"]
+    assert [d.findtext(f"{SII}IndExe") for d in details] == [None, None, "1"]
+    assert details[1].findtext(f"{SII}DescuentoMonto") == "499"
+    assert len(dte.findall(f"{SII}Documento/{SII}DscRcgGlobal")) == 2
+    # A boleta's reference has no date.
+    assert text(dte, "Documento/Referencia/FolioRef") == "OC-118"
+    assert text(dte, "Documento/Referencia/FchRef") is None
+    verify_timbre(dte, cafs[39])
+    verify_signature(content, Certificate.objects.get())
+
+
+def test_a_boleta_exenta_has_only_exempt_amounts(tenant, cafs):
+    invoice = finalized(tenant, make_draft(tenant.workspace, document=41))
+
+    content, dte = get_dte(tenant, f"/invoices/{invoice.id}/xml/")
+
+    totals = "Documento/Encabezado/Totales"
+    assert text(dte, "Documento/Encabezado/IdDoc/TipoDTE") == "41"
+    assert text(dte, f"{totals}/MntNeto") is None and text(dte, f"{totals}/IVA") is None
+    assert text(dte, f"{totals}/MntExe") == text(dte, f"{totals}/MntTotal") == "37516"
+    assert {d.findtext(f"{SII}IndExe") for d in dte.iter(f"{SII}Detalle")} == {"1"}
+    verify_timbre(dte, cafs[41])
+    verify_signature(content, Certificate.objects.get())
+
+
+def test_a_boleta_outside_the_boleta_schema_fails_its_validation(tenant, cafs):
+    invoice = finalized(tenant, make_draft(tenant.workspace, document=39))
+    _, dte = get_dte(tenant, f"/invoices/{invoice.id}/xml/")
+    # The factura's name for the issuer is not the boleta's.
+    issuer = dte.find(f"{SII}Documento/{SII}Encabezado/{SII}Emisor/{SII}RznSocEmisor")
+    issuer.tag = f"{SII}RznSoc"
+
+    errors = schema_errors(dte)
+
+    assert errors and "RznSoc" in errors[0]
+
+
+def test_a_factura_declares_its_additional_taxes_per_line_and_apart_in_totals(tenant, cafs):
+    customer = make_customer(tenant.workspace)
+    created = tenant.client.post(
+        "/invoices/",
+        {
+            "customer": customer.id,
+            "document": 33,
+            "date": "2026-03-31",
+            "lines": [
+                {"name": "Pisco reservado 35°", "amount": "9990", "quantity": "3",
+                 "additional_tax": "24"},
+                {"name": "Cerveza artesanal", "amount": "1290", "quantity": "7",
+                 "additional_tax": "26"},
+                {"name": "Bebida azucarada", "amount": "1490", "additional_tax": "271"},
+                {"name": "Despacho", "amount": "3000", "exempt": True},
+            ],
+        },
+        format="json",
+    )  # fmt: skip
+    assert created.status_code == 201, created.json()
+    body = created.json()
+    assert [line["additional_tax_percent"] for line in body["lines"]] == [
+        D("31.5"), D("20.5"), D(18), None,
+    ]  # fmt: skip
+    # Net 29.970 + 9.030 + 1.490 = 40.490, IVA 7.693,1 → 7.693; 31,5% of 29.970 = 9.440,55
+    # → 9.441, 20,5% of 9.030 = 1.851,15 → 1.851, 18% of 1.490 = 268,2 → 268.
+    assert (body["amount"], body["exempt"], body["tax"]) == (D(40490), D(3000), D(7693))
+    assert body["additional_taxes"] == [
+        {"code": "24", "percent": D("31.5"), "amount": D(9441)},
+        {"code": "26", "percent": D("20.5"), "amount": D(1851)},
+        {"code": "271", "percent": D(18), "amount": D(268)},
+    ]
+    assert body["additional_tax"] == D(11560)
+    assert body["total"] == D(40490 + 3000 + 7693 + 11560)
+    invoice = finalized(tenant, Invoice.objects.get(pk=body["id"]))
+
+    content, dte = get_dte(tenant, f"/invoices/{invoice.id}/xml/")
+
+    details = dte.findall(f"{SII}Documento/{SII}Detalle")
+    assert [d.findtext(f"{SII}CodImpAdic") for d in details] == ["24", "26", "271", None]
+    withheld = dte.findall(f"{SII}Documento/{SII}Encabezado/{SII}Totales/{SII}ImptoReten")
+    assert [
+        [row.findtext(f"{SII}{name}") for name in ("TipoImp", "TasaImp", "MontoImp")]
+        for row in withheld
+    ] == [["24", "31.5", "9441"], ["26", "20.5", "1851"], ["271", "18", "268"]]
+    assert text(dte, "Documento/Encabezado/Totales/MntTotal") == "62743"
+    verify_timbre(dte, cafs[33])
+    verify_signature(content, Certificate.objects.get())
+
+
+@pytest.mark.parametrize(
+    ("line", "message"),
+    [
+        ({"name": "Licor", "amount": "1000", "additional_tax": "99"}, "not a valid choice"),
+        (
+            {"name": "Licor", "amount": "1000", "additional_tax": "24", "exempt": True},
+            "An exempt line bears no additional tax",
+        ),
+    ],
+    ids=["unknown code", "exempt line"],
+)
+def test_an_additional_tax_the_sii_does_not_know_or_on_an_exempt_line_is_a_400(
+    tenant, cafs, line, message
+):
+    customer = make_customer(tenant.workspace)
+
+    response = tenant.client.post(
+        "/invoices/",
+        {"customer": customer.id, "document": 33, "date": "2026-03-31", "lines": [line]},
+        format="json",
+    )
+
+    assert response.status_code == 400, response.json()
+    assert message in response.json()["lines"]["0"]["additional_tax"][0]

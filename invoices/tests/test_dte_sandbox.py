@@ -2,10 +2,12 @@
 (RFR), then the timbre and that the DTE is the filed document."""
 
 import base64
+from datetime import date
 
 import pytest
 from lxml import etree
 
+from billing.models import DocumentType
 from billing.services.certificates import certificate_for_signing
 from billing.tax_agency.sandbox import (
     ACCEPTED_UPLOAD,
@@ -18,8 +20,10 @@ from invoices.dte.build import document_id, dte_unsigned
 from invoices.dte.sign import sign
 from invoices.models import Invoice
 from invoices.services.filing import tax_document
+from invoices.services.invoices import invoice_create
 from invoices.tests.dte_helpers import SII, load_cafs
-from invoices.tests.pdf_helpers import make_draft, make_issuer
+from invoices.tests.pdf_helpers import make_customer, make_draft, make_issuer
+from tests.numbers import D
 
 pytestmark = pytest.mark.django_db
 
@@ -60,7 +64,7 @@ def test_a_dte_changed_after_signing_is_rejected_for_its_signature(invoice):
 
 def test_a_dte_outside_the_schema_is_rejected_for_its_schema(invoice):
     filed = tax_document(invoice)
-    xml = base64.b64decode(filed["xml"]).replace(b"<TipoDTE>33<", b"<TipoDTE>39<")
+    xml = base64.b64decode(filed["xml"]).replace(b"<TipoDTE>33<", b"<TipoDTE>99<")
 
     status, reasons = checked(with_xml(filed, xml), invoice)
 
@@ -95,3 +99,45 @@ def test_a_dte_of_another_folio_is_rejected(invoice):
 
     assert status == REJECTED_OTHER
     assert [(r["code"], r["field"]) for r in reasons] == [("dte_mismatch", "xml.folio")]
+
+
+def test_additional_taxes_are_checked_apart_from_iva(tenant):
+    make_issuer(tenant.workspace)
+    load_cafs(tenant.workspace)
+    draft = invoice_create(
+        workspace=tenant.workspace,
+        test_mode=False,
+        customer=make_customer(tenant.workspace),
+        document=DocumentType.objects.get(pk=33),
+        date=date(2026, 3, 31),
+        lines=[
+            {"name": "Vino reserva", "amount": D(5990), "quantity": D(6), "additional_tax": "25"},
+            {"name": "Agua mineral", "amount": D(890), "quantity": D(6), "additional_tax": "27"},
+        ],
+    )
+    assert tenant.client.post(f"/invoices/{draft.id}/finalize/").status_code == 200
+    invoice = Invoice.objects.get(pk=draft.id)
+    filed = tax_document(invoice)
+    # 20,5% of 35.940 = 7.367,7 → 7.368; 10% of 5.340 = 534.
+    assert filed["totals"]["additional_tax"] == "7902"
+    assert checked(filed, invoice) == (ACCEPTED_UPLOAD, [])
+    understated = {**filed, "totals": {**filed["totals"], "additional_tax": "7368"}}
+
+    status, reasons = checked(understated, invoice)
+
+    assert status == REJECTED_OTHER
+    assert [(r["code"], r["field"]) for r in reasons] == [
+        ("totals_inconsistent", "totals.additional_tax")
+    ]
+
+
+def test_a_boleta_is_filed_with_its_dte_in_the_boleta_schema_and_accepted(tenant):
+    make_issuer(tenant.workspace)
+    load_cafs(tenant.workspace)
+    draft = make_draft(tenant.workspace, document=39)
+    assert tenant.client.post(f"/invoices/{draft.id}/finalize/").status_code == 200
+    boleta = Invoice.objects.get(pk=draft.id)
+    filed = tax_document(boleta)
+    assert b"<RznSocEmisor>" in base64.b64decode(filed["xml"])
+
+    assert checked(filed, boleta) == (ACCEPTED_UPLOAD, [])

@@ -2,7 +2,7 @@
 signed expiring links; money as the customer reads it."""
 
 import re
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
 
@@ -11,12 +11,13 @@ import time_machine
 from django.conf import settings
 from rest_framework.test import APIClient
 
+from billing.models import DocumentType
 from invoices.models import CreditNote, DebitNote, Invoice
 from invoices.pdf import storage
 from invoices.pdf.context import format_money
 from invoices.pdf.render import document_html, document_pdf_render
 from invoices.pdf.storage import document_pdf_store
-from invoices.services.invoices import invoice_finalize
+from invoices.services.invoices import invoice_create, invoice_finalize
 from invoices.tasks import render_document_pdf
 from invoices.tests.pdf_helpers import (
     NOW,
@@ -401,3 +402,28 @@ def test_the_pdf_prints_the_branch_and_the_bank_accounts_for_transfers(tenant, t
     assert "Banco Estado · Cuenta vista · 12345678 · Acme SpA" in text
     assert "BCI" not in text  # not printed on documents
     assert "Chase" not in text  # another currency
+
+
+def test_the_pdf_shows_each_additional_tax_on_its_line_and_apart_in_the_totals(tenant, queued):
+    make_issuer(tenant.workspace)
+    draft = invoice_create(
+        workspace=tenant.workspace,
+        test_mode=False,
+        customer=make_customer(tenant.workspace),
+        document=DocumentType.objects.get(pk=33),
+        date=date(2026, 3, 31),
+        lines=[
+            {"name": "Whisky 12 años", "amount": Decimal(25990), "additional_tax": "24"},
+            {"name": "Bebida azucarada", "amount": Decimal(1490), "additional_tax": "271"},
+        ],
+    )
+    invoice = invoice_finalize(invoice=draft, now=NOW)
+
+    text = " ".join(re.sub(r"<[^>]+>", " ", document_html(invoice)).split())
+
+    # 31,5% of 25.990 = 8.186,85 → 8.187; 18% of 1.490 = 268,2 → 268; IVA 19% of 27.480.
+    assert "Imp. adicional 24 31,5%" in text
+    assert "Imp. adicional 24 31,5% $ 8.187" in text
+    assert "Imp. adicional 271 18% $ 268" in text
+    assert "IVA 19% $ 5.221" in text
+    assert "Total $ 41.156" in text
