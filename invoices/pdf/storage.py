@@ -14,7 +14,7 @@ from django.db.models import Q
 from django.urls import reverse
 
 from billing.links import public_url
-from billing.models import FiscalDocument
+from billing.models import FiscalDocument, Workspace
 from billing.queueing import task_queue
 from invoices.pdf.context import PDF_DOCUMENTS
 from invoices.pdf.render import document_pdf_render
@@ -132,9 +132,14 @@ def documents_pdf_schedule(*, model_label: str, document_ids: Sequence[str]) -> 
 
 
 def documents_pdf_missing(
-    *, now: datetime, older_than: timedelta, limit: int = 200
+    *,
+    now: datetime,
+    older_than: timedelta,
+    limit: int | None = 200,
+    workspace: Workspace | None = None,
 ) -> list[tuple[str, str]]:
-    """(model label, id) of finalized documents whose render was lost (queued long ago).
+    """(model label, id) of finalized documents whose render was lost (queued long ago),
+    at most `limit` of each kind (all for None), of every workspace or the one named.
 
     `now` is the real time. `finalized_at` is the tenant's time, which a test clock may
     put months ahead of it, so the row's last write (`updated_at`, always real time) finds
@@ -143,11 +148,12 @@ def documents_pdf_missing(
     missing: list[tuple[str, str]] = []
     cutoff = now - older_than
     for model in PDF_DOCUMENTS:
-        ids = (
-            model._default_manager.filter(pdf="", finalized_at__isnull=False)
-            .filter(Q(finalized_at__lte=cutoff) | Q(updated_at__lte=cutoff))
-            .values_list("pk", flat=True)[:limit]
+        documents = model._default_manager.filter(pdf="", finalized_at__isnull=False).filter(
+            Q(finalized_at__lte=cutoff) | Q(updated_at__lte=cutoff)
         )
+        if workspace is not None:
+            documents = documents.filter(workspace=workspace)
+        ids = documents.order_by("pk").values_list("pk", flat=True)[:limit]
         missing += [(model._meta.label, document_id) for document_id in ids]
     return missing
 
