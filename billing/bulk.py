@@ -104,3 +104,32 @@ def any_of(values: Iterable[str | int]) -> Any:
         return keys  # no keys: Django answers without a query
     kind = "bigint" if all(isinstance(key, int) for key in keys) else "text"
     return RawSQL(f"SELECT unnest(%s::{kind}[])", [keys])
+
+
+class Blank:
+    """New instances of one model from their columns, for batch writers that make
+    thousands: `Model(**kwargs)` looks up every field's default and sets related objects
+    through their descriptors, which costs more than pricing the row. Constant defaults
+    are read once; a callable default (an id, a fresh dict) is called per instance; the
+    values are handed to Model.__init__ by position, its fast path."""
+
+    def __init__(self, model: type[models.Model]) -> None:
+        self.model = model
+        self.fields = list(model._meta.concrete_fields)
+        made = [f for f in self.fields if f.has_default() and callable(f.default)]
+        self.constant = {f.attname: f.get_default() for f in self.fields if f not in made}
+        self.called = [(f.attname, f.default) for f in made]
+        self.order = [f.attname for f in self.fields]
+
+    def make(self, related: dict[str, models.Model] | None = None, **columns: Any) -> Any:
+        """An unsaved instance with `columns` (attnames) set and the rest at their
+        defaults; `related` objects (by field name) are cached on it, their keys set."""
+        values = {**self.constant, **{name: make() for name, make in self.called}, **columns}
+        for name, obj in (related or {}).items():
+            values[f"{name}_id"] = obj.pk
+        instance = self.model(*(values[name] for name in self.order))
+        for name, obj in (related or {}).items():
+            cast(models.ForeignKey, self.model._meta.get_field(name)).set_cached_value(
+                instance, obj
+            )
+        return instance

@@ -10,6 +10,7 @@ from datetime import date, timedelta
 from decimal import ROUND_HALF_UP, Decimal, localcontext
 from typing import TypedDict
 
+from billing.bulk import Blank
 from billing.choices import DiscountScheme
 from billing.documents import LineRow, apply_totals, base_tax_percent, build_lines
 from catalog.choices import ApplyOn, ApplyScheme, DurationScheme, UsageScheme
@@ -23,6 +24,8 @@ from subscriptions.choices import CollectionScheme
 from subscriptions.models import Subscription, SubscriptionAddOn, SubscriptionLine
 
 UNIT_PRICE = Decimal("0.000001")
+# A cycle makes thousands of draft invoices (billing.bulk.Blank).
+_INVOICE = Blank(Invoice)
 # A prorated gross keeps the fifteen decimals a line's gross stores (billing.models.Line).
 PRORATED_GROSS = Decimal("1E-15")
 
@@ -183,9 +186,8 @@ def cycle_draft(
             row = _usage_row(line, quantity, period_text(usage_start, period_start))
             rows.append(_with_coupon(row, own or line_wide))
     rows += [_addon_row(a) for a in addons if addon_applies(a.addon, a.first_cycle, cycle)]
-    invoice = Invoice(
-        customer=subscription.customer,
-        document=subscription.document,
+    invoice = _INVOICE.make(
+        related={"customer": subscription.customer, "document": subscription.document},
         date=invoice_date,
         due_date=invoice_date + timedelta(days=subscription.expiration_days),
         currency_id=subscription.currency_id,

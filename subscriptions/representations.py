@@ -12,7 +12,6 @@ from billing.representations import (
     StrictFieldsMixin,
     TenantModelSerializer,
     TenantRelatedField,
-    json_data,
     snapshot,
 )
 from catalog.models import AddOn, Coupon, Plan
@@ -193,7 +192,17 @@ def subscription_cycle_snapshot(
 ) -> dict[str, Any]:
     """A cheap snapshot for cycle events, built from the row in memory: the billing
     state after the cycle and the invoice it issued."""
-    data = {name.removesuffix("_id"): getattr(subscription, name) for name in _SCALARS}
+    data = {name.removesuffix("_id"): _plain(getattr(subscription, name)) for name in _SCALARS}
     data["next_billing_cycle"] = subscription.cycles_billed + 1
     data["invoice"] = invoice_id
-    return json_data(data)
+    return data
+
+
+def _plain(value: Any) -> Any:
+    """A scalar as JSON reads it back (json_data), without the round trip a cycle would
+    pay per subscription: dates as ISO text, choices as their plain text."""
+    if isinstance(value, date):
+        return value.isoformat()
+    if isinstance(value, str):
+        return str.__str__(value)
+    return value

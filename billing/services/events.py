@@ -132,24 +132,32 @@ def event_record_rows(
     test_mode: bool,
     events: Sequence[NewEvent],
     publish: Callable[[list[str]], None] | None = None,
+    collect: list[str] | None = None,
+    new_objects: bool = False,
 ) -> list[str]:
     """`event_record_many` written as rows (COPY, ids made in bulk), with no Event
     instances: for a cycle recording thousands. The same locking premise and the same
-    stored rows; returns the new events' ids."""
+    stored rows; returns the new events' ids.
+
+    With `collect`, the ids are added to it and the caller publishes them after commit
+    (one hand-over for all a transaction records). `new_objects`: the objects were
+    created in this transaction, so none has an earlier event to read the sequence of."""
     if not transaction.get_connection().in_atomic_block:
         raise RuntimeError("event_record_rows must run inside the transaction of the change")
     if not events:
         return []
-    last = dict(
-        Event.objects.filter(
-            workspace_id=workspace_id,
-            test_mode=test_mode,
-            object_id__in=any_of({e.object_id for e in events}),
+    last: dict[str, int] = {}
+    if not new_objects:
+        last = dict(
+            Event.objects.filter(
+                workspace_id=workspace_id,
+                test_mode=test_mode,
+                object_id__in=any_of({e.object_id for e in events}),
+            )
+            .values("object_id")
+            .annotate(last=Max("sequence"))
+            .values_list("object_id", "last")
         )
-        .values("object_id")
-        .annotate(last=Max("sequence"))
-        .values_list("object_id", "last")
-    )
     ids = public_ids("evt", len(events))
     now = timezone.now()
     rows: list[tuple[object, ...]] = []
@@ -158,6 +166,9 @@ def event_record_rows(
         rows.append((event_id, workspace_id, test_mode, new.object_id, new.type, sequence,
                      new.data, {}, now, now))  # fmt: skip
     copy_rows(Event, _EVENT_COLUMNS, rows)
+    if collect is not None:
+        collect.extend(ids)
+        return ids
     hand_over = publish or (lambda event_ids: events_publish_many(event_ids=event_ids))
     transaction.on_commit(lambda: hand_over(ids))
     return ids

@@ -56,9 +56,10 @@ _LINE_DEFAULTS = {
 def invoices_issue_batch(
     *, workspace: Workspace, test_mode: bool, drafts: Sequence[InvoiceDraft], finalize: bool,
     now: datetime, publish_events: Callable[[list[str]], None] | None = None,
+    collect_events: list[str] | None = None,
 ) -> list[Invoice]:  # fmt: skip
     """Create the drafts' invoices in one go, finalized and numbered when `finalize`.
-    `publish_events` is event_record_rows' `publish`.
+    `publish_events` and `collect_events` are event_record_rows' `publish` and `collect`.
 
     Lines are written as rows (dicts of their columns, totals by the same `apply_totals`):
     a cycle writes thousands that nothing reads back as instances."""
@@ -104,8 +105,9 @@ def invoices_issue_batch(
         for invoice, columns in zip(invoices, lines, strict=True)
     ]
     event_record_rows(
-        workspace_id=workspace.pk, test_mode=test_mode, events=events, publish=publish_events
-    )
+        workspace_id=workspace.pk, test_mode=test_mode, events=events, publish=publish_events,
+        collect=collect_events, new_objects=True,
+    )  # fmt: skip
     return invoices
 
 

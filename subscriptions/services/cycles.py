@@ -213,7 +213,7 @@ _PERIOD_COLUMNS = [
 ]  # fmt: skip
 
 
-def _issue(batch: _TenantBatch) -> list[_Issued]:
+def _issue(batch: _TenantBatch, events_recorded: list[str]) -> list[_Issued]:
     issued = []
     if batch.billed:
         finalize = not batch.workspace.review_cycle_invoices
@@ -223,7 +223,7 @@ def _issue(batch: _TenantBatch) -> list[_Issued]:
             drafts=[billed.draft for billed in batch.billed],
             finalize=finalize,
             now=batch.now,
-            publish_events=_queue_event_publishing,
+            collect_events=events_recorded,
         )
         status = CollectionStatus.PENDING if finalize else CollectionStatus.REVIEW
         next_attempt_at = batch.now if finalize else None
@@ -256,7 +256,7 @@ def _issue(batch: _TenantBatch) -> list[_Issued]:
     ]
     event_record_rows(
         workspace_id=batch.workspace.pk, test_mode=batch.test_mode, events=events,
-        publish=_queue_event_publishing,
+        collect=events_recorded,
     )  # fmt: skip
     return issued
 
@@ -281,8 +281,11 @@ def _bill(subscription_ids: Sequence[str], clock: Clock, wait: bool) -> tuple[li
         for subscription in batch.due:
             _advance(subscription, batch, items, usage)
             changed.append(subscription)
-    issued = [one for batch in batches.values() for one in _issue(batch)]
+    events: list[str] = []
+    issued = [one for batch in batches.values() for one in _issue(batch, events)]
     _store_advanced(changed)
+    if events:  # every event of the batch, invoices' and subscriptions', in one task
+        transaction.on_commit(lambda: _queue_event_publishing(events))
     pending = [i.invoice.pk for i in issued if i.collection_status == CollectionStatus.PENDING]
     if pending:
         transaction.on_commit(lambda: queue_collection(pending))
