@@ -2,7 +2,6 @@
 money in the currency's format, live/test at a glance, the agency's answer as a table."""
 
 import re
-from decimal import Decimal
 
 import pytest
 from django.test import Client
@@ -12,8 +11,6 @@ from billing.tests.factories import UserFactory
 from invoices.services.invoices import invoice_finalize
 from invoices.tests.factories import FinalizedInvoiceFactory, InvoiceFactory
 from invoices.tests.pdf_helpers import NOW, make_draft, make_issuer
-from payments.models import PaymentAllocation
-from payments.tests.factories import PaymentFactory
 from tests.conftest import make_tenant
 
 
@@ -120,19 +117,3 @@ def test_a_draft_keeps_its_editable_fields_plain_and_formats_the_computed_ones(
     # A line's unit price is an input while the invoice is a draft; its total is computed.
     assert re.search(r'name="lines-0-amount"[^>]*value="10000(\.0+)?"', html)
     assert "$30.000" in _readonly(html, "total_shown")
-
-
-def test_a_payment_and_its_allocations_show_money_in_dollars(staff_client) -> None:  # type: ignore[no-untyped-def]
-    tenant = make_tenant()
-    invoice = FinalizedInvoiceFactory(workspace=tenant.workspace, currency_id="USD")
-    payment = PaymentFactory(
-        workspace=tenant.workspace, customer=invoice.customer, currency_id="USD",
-        amount=Decimal("1888.74"),
-    )  # fmt: skip
-    PaymentAllocation.objects.create(payment=payment, invoice=invoice, amount=Decimal("1888.74"))
-
-    html = _page(staff_client, payment)
-
-    assert ".000000" not in html
-    assert _readonly(html, "amount_shown") == ["US$1,888.74", "US$1,888.74"]
-    assert "US$0.00" in _readonly(html, "amount_refunded_shown")
