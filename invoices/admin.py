@@ -199,6 +199,10 @@ class ImmutableOnceIssuedAdmin(MoneyAdminMixin, admin.ModelAdmin):
     list_select_related = ["customer", "workspace"]
     search_fields = ["id", "customer__id", "customer__name", "customer__tax_id"]
 
+    @admin.display(description="Mode", ordering="test_mode")
+    def mode(self, obj: Any) -> str:
+        return "test" if obj.test_mode else "live"
+
     def has_add_permission(self, request: HttpRequest) -> bool:
         return False
 
@@ -238,10 +242,6 @@ class DocumentAdmin(ImmutableOnceIssuedAdmin):
         if not self.has_view_permission(request, document):
             raise PermissionDenied
         return pdf_response(document_pdf(document=document), document_filename(document))
-
-    @admin.display(description="Mode", ordering="test_mode")
-    def mode(self, obj: FiscalDocument) -> str:
-        return "test" if obj.test_mode else "live"
 
     @admin.display(description="Tax agency's answer")
     def tax_agency_response(self, obj: FiscalDocument) -> str:
@@ -441,7 +441,7 @@ class OrderAdmin(ImmutableOnceIssuedAdmin):
     """Orders are priced by their service; here a draft's note may change, nothing else."""
 
     form = OrderForm
-    list_display = ["id", "customer", "status", "total_shown", "invoice", "workspace", "test_mode"]
+    list_display = ["id", "customer", "status", "total_shown", "invoice", "workspace", "mode"]
     inlines = [OrderItemInline]
     fields = (
         "id", "workspace", "test_mode", "customer", "document", "status", "coupon_id",

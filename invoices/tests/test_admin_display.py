@@ -9,7 +9,12 @@ from django.urls import reverse
 
 from billing.tests.factories import UserFactory
 from invoices.services.invoices import invoice_finalize
-from invoices.tests.factories import FinalizedInvoiceFactory, InvoiceFactory
+from invoices.tests.factories import (
+    CreditNoteFactory,
+    FinalizedInvoiceFactory,
+    InvoiceFactory,
+    OrderFactory,
+)
 from invoices.tests.pdf_helpers import NOW, make_draft, make_issuer
 from tests.conftest import make_tenant
 
@@ -117,3 +122,20 @@ def test_a_draft_keeps_its_editable_fields_plain_and_formats_the_computed_ones(
     # A line's unit price is an input while the invoice is a draft; its total is computed.
     assert re.search(r'name="lines-0-amount"[^>]*value="10000(\.0+)?"', html)
     assert "$30.000" in _readonly(html, "total_shown")
+
+
+@pytest.mark.parametrize(
+    ("factory", "changelist"),
+    [
+        (CreditNoteFactory, "admin:invoices_creditnote_changelist"),
+        (OrderFactory, "admin:invoices_order_changelist"),
+    ],
+)
+def test_note_and_order_lists_show_money_and_mode(staff_client, factory, changelist) -> None:  # type: ignore[no-untyped-def]
+    factory(workspace=make_tenant().workspace)
+
+    html = staff_client.get(reverse(changelist)).content.decode()
+
+    assert re.search(r'class="field-total_shown">\$1[.0-9]*<', html)
+    assert ".000000" not in html
+    assert re.search(r'class="field-mode">live<', html)
