@@ -22,9 +22,12 @@ _STYLES = {
 }
 
 
-def format_money(amount: Decimal, currency: str) -> str:
-    """The amount rounded to the currency, with its symbol and separators."""
+def format_money(amount: Decimal, currency: str, *, exact: bool = False) -> str:
+    """The amount rounded to the currency, with its symbol and separators. `exact` keeps
+    the decimals beyond the currency's a unit price may carry (`$10.000,5`)."""
     rounded = round_amount(amount, currency)
+    if exact and rounded != amount:
+        rounded = Decimal(amount).normalize()
     symbol, thousands, decimal = _STYLES.get(currency.upper(), (f"{currency.upper()} ", ",", "."))
     digits = f"{abs(rounded):,}"  # "1,888.74" in Python's own separators
     digits = digits.replace(",", "\0").replace(".", decimal).replace("\0", thousands)

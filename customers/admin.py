@@ -4,6 +4,7 @@ from django import forms
 from django.contrib import admin
 from django.http import HttpRequest
 
+from billing.admin_money import MoneyAdminMixin
 from billing.errors import InvalidInput
 from customers import services
 from customers.models import Contact, Customer, CustomerBalanceTransaction
@@ -91,11 +92,17 @@ class ContactAdmin(admin.ModelAdmin):
 
 
 @admin.register(CustomerBalanceTransaction)
-class CustomerBalanceTransactionAdmin(admin.ModelAdmin):
+class CustomerBalanceTransactionAdmin(MoneyAdminMixin, admin.ModelAdmin):
     """Read-only: entries are written by the credit note and refund services, with the
     invoice's amount due they balance."""
 
-    list_display = ["id", "customer", "amount", "currency", "kind", "invoice_id", "created_at"]
+    list_display = [
+        "id", "customer", "amount_shown", "currency", "kind", "invoice_id", "created_at",
+    ]  # fmt: skip
+    fields = (
+        "id", "workspace", "test_mode", "customer", "amount", "currency", "kind", "invoice_id",
+        "source_id", "description", "created_at",
+    )  # fmt: skip
     list_filter = ["workspace", "test_mode", "kind"]
     search_fields = ["id", "invoice_id", "source_id", "customer__name"]
 

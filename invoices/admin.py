@@ -21,11 +21,11 @@ from django.shortcuts import get_object_or_404
 from django.urls import URLPattern, path, reverse
 from django.utils.html import format_html, format_html_join
 
+from billing.admin_money import MoneyAdminMixin
 from billing.clock import clock_now_for, real_now
 from billing.documents import apply_totals
 from billing.errors import DomainError, InvalidInput
 from billing.models import FiscalDocument
-from billing.money_display import format_money
 from invoices.api.files import pdf_response
 from invoices.mail import invoice_send
 from invoices.models import (
@@ -140,7 +140,7 @@ class OrderForm(DraftForm):
         return orders.order_update(order=document, now=clock_now_for(document), **changed)
 
 
-class LineInline(admin.TabularInline):
+class LineInline(MoneyAdminMixin, admin.TabularInline):
     """Lines are editable while the document is a draft, and only then."""
 
     extra = 0
@@ -188,7 +188,7 @@ class OrderItemInline(ReadOnlyLineInline):
     fields = (*LINE_FIELDS, "product_id", "plan_id")
 
 
-class ImmutableOnceIssuedAdmin(admin.ModelAdmin):
+class ImmutableOnceIssuedAdmin(MoneyAdminMixin, admin.ModelAdmin):
     """Drafts may change (the fields not in `readonly_fields`); anything else is a view.
 
     Documents are created through the API, which checks the customer, the document type
@@ -198,6 +198,10 @@ class ImmutableOnceIssuedAdmin(admin.ModelAdmin):
     list_filter = ["workspace", "test_mode", "status"]
     list_select_related = ["customer", "workspace"]
     search_fields = ["id", "customer__id", "customer__name", "customer__tax_id"]
+
+    @admin.display(description="Mode", ordering="test_mode")
+    def mode(self, obj: Any) -> str:
+        return "test" if obj.test_mode else "live"
 
     def has_add_permission(self, request: HttpRequest) -> bool:
         return False
@@ -238,14 +242,6 @@ class DocumentAdmin(ImmutableOnceIssuedAdmin):
         if not self.has_view_permission(request, document):
             raise PermissionDenied
         return pdf_response(document_pdf(document=document), document_filename(document))
-
-    @admin.display(description="Total", ordering="total")
-    def total_shown(self, obj: FiscalDocument) -> str:
-        return format_money(obj.total, obj.currency_id)
-
-    @admin.display(description="Mode", ordering="test_mode")
-    def mode(self, obj: FiscalDocument) -> str:
-        return "test" if obj.test_mode else "live"
 
     @admin.display(description="Tax agency's answer")
     def tax_agency_response(self, obj: FiscalDocument) -> str:
@@ -391,8 +387,8 @@ class NoteAdmin(DocumentAdmin):
 
     form = NoteForm
     list_display = [
-        "id", "document", "number", "invoice", "customer", "date", "total", "status",
-        "biller_status", "workspace", "test_mode",
+        "id", "document", "number", "invoice", "customer", "date", "total_shown", "status",
+        "biller_status", "workspace", "mode",
     ]  # fmt: skip
     list_select_related = ["customer", "workspace", "document", "invoice"]
     search_fields = [*DocumentAdmin.search_fields, "invoice__id"]
@@ -450,7 +446,7 @@ class OrderAdmin(ImmutableOnceIssuedAdmin):
     """Orders are priced by their service; here a draft's note may change, nothing else."""
 
     form = OrderForm
-    list_display = ["id", "customer", "status", "total", "invoice", "workspace", "test_mode"]
+    list_display = ["id", "customer", "status", "total_shown", "invoice", "workspace", "mode"]
     inlines = [OrderItemInline]
     fields = (
         "id", "workspace", "test_mode", "customer", "document", "status", "coupon_id",

@@ -12,6 +12,7 @@ from django.contrib import admin, messages
 from django.db.models import QuerySet
 from django.http import HttpRequest
 
+from billing.admin_money import MoneyAdminMixin
 from billing.clock import clock_now_for
 from payments import services
 from payments.choices import GatewayKind
@@ -32,7 +33,7 @@ def mask(value: str) -> str:
     return f"…{value[-4:]}" if value else ""
 
 
-class ReadOnlyAdmin(admin.ModelAdmin):
+class ReadOnlyAdmin(MoneyAdminMixin, admin.ModelAdmin):
     def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
         return False
 
@@ -43,7 +44,7 @@ class ReadOnlyAdmin(admin.ModelAdmin):
         return False
 
 
-class AllocationInline(admin.TabularInline):
+class AllocationInline(MoneyAdminMixin, admin.TabularInline):
     model = PaymentAllocation
     fields = ("invoice", "amount", "amount_refunded")
     readonly_fields = fields
@@ -54,7 +55,7 @@ class AllocationInline(admin.TabularInline):
         return False
 
 
-class RefundInline(admin.TabularInline):
+class RefundInline(MoneyAdminMixin, admin.TabularInline):
     model = Refund
     fields = ("id", "amount", "reason", "created_at")
     readonly_fields = fields
@@ -67,7 +68,7 @@ class RefundInline(admin.TabularInline):
 
 @admin.register(Payment)
 class PaymentAdmin(ReadOnlyAdmin):
-    list_display = ("id", "customer", "amount", "currency", "status", "date", "test_mode")
+    list_display = ("id", "customer", "amount_shown", "currency", "status", "date", "test_mode")
     list_filter = ("status", "test_mode", "gateway")
     search_fields = ("id", "customer__name", "description")
     list_select_related = ("customer",)
@@ -168,7 +169,9 @@ class PaymentGatewayAdmin(admin.ModelAdmin):
 
 @admin.register(PaymentLink)
 class PaymentLinkAdmin(ReadOnlyAdmin):
-    list_display = ("id", "description", "amount", "currency", "invoice", "expires_at", "paid_at")
+    list_display = (
+        "id", "description", "amount_shown", "currency", "invoice", "expires_at", "paid_at",
+    )  # fmt: skip
     list_filter = ("reusable", "test_mode")
     search_fields = ("id", "description")
     fields = (
@@ -180,7 +183,7 @@ class PaymentLinkAdmin(ReadOnlyAdmin):
 
 @admin.register(Intent)
 class IntentAdmin(ReadOnlyAdmin):
-    list_display = ("id", "status", "amount", "currency", "invoice", "order", "payment")
+    list_display = ("id", "status", "amount_shown", "currency", "invoice", "order", "payment")
     list_filter = ("status", "test_mode")
     search_fields = ("id",)
     fields = (

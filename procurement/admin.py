@@ -64,8 +64,8 @@ class RetentionLineInline(_ReadOnlyLineInline):
 
 class SupplierDocumentAdmin(DocumentAdmin):
     list_display = [
-        "id", "document", "number", "supplier", "date", "total", "status", "biller_status",
-        "workspace", "test_mode",
+        "id", "document", "number", "supplier", "date", "total_shown", "status",
+        "biller_status", "workspace", "mode",
     ]  # fmt: skip
     list_select_related = ["supplier", "workspace", "document"]
     search_fields = ["id", "supplier__id", "supplier__name", "supplier__tax_id"]

@@ -7,6 +7,7 @@ from typing import Any
 from django.contrib import admin, messages
 from django.db.models import QuerySet
 from django.http import HttpRequest
+from django.utils.html import format_html
 
 from billing.clock import clock_now
 from billing.errors import DomainError, InvalidInput
@@ -151,7 +152,11 @@ class TestClockJobAdmin(admin.ModelAdmin):
 
     @admin.display(description="Progress")
     def progress(self, obj: TestClockJob) -> str:
-        return f"{clock_job_progress(obj):.0%}"
+        done = clock_job_progress(obj)
+        return format_html(
+            '<progress value="{}" max="1" title="{}">{}</progress> {}',
+            f"{done:.3f}", f"{done:.0%}", f"{done:.0%}", f"{done:.0%}",
+        )  # fmt: skip
 
     def has_add_permission(self, request: HttpRequest) -> bool:
         return False

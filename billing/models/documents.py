@@ -148,4 +148,4 @@ class Line(models.Model):
         ordering = ["position", "id"]
 
     def __str__(self) -> str:
-        return f"{self.name} × {self.quantity}"
+        return f"{self.name} × {self.quantity.normalize():f}"

@@ -21,3 +21,16 @@ from billing.money_display import format_money
 )
 def test_money_is_shown_in_its_currency_s_format(amount: str, currency: str, shown: str) -> None:
     assert format_money(Decimal(amount), currency) == shown
+
+
+@pytest.mark.parametrize(
+    ("amount", "currency", "shown"),
+    [
+        ("10000.500000", "CLP", "$10.000,5"),
+        ("49990.000000", "CLP", "$49.990"),
+        ("12.345600", "USD", "US$12.3456"),
+        ("12.000000", "USD", "US$12.00"),
+    ],
+)
+def test_a_unit_price_keeps_its_extra_decimals(amount: str, currency: str, shown: str) -> None:
+    assert format_money(Decimal(amount), currency, exact=True) == shown

@@ -263,3 +263,27 @@ def test_deleting_connections_from_the_changelist(admin_client, rows):
     assert [str(m) for m in done.context["messages"]] == ["Successfully deleted 1 payment gateway."]
     assert not PaymentGateway.objects.filter(pk=gateway.pk).exists()
     assert Payment.objects.filter(pk=rows[Payment].pk).exists()
+
+
+def test_a_payment_and_its_allocations_show_money_in_dollars(admin_client) -> None:  # type: ignore[no-untyped-def]
+    tenant = make_tenant()
+    invoice = FinalizedInvoiceFactory(workspace=tenant.workspace, currency_id="USD")
+    payment = PaymentFactory(
+        workspace=tenant.workspace, customer=invoice.customer, currency_id="USD",
+        amount=Decimal("1888.74"),
+    )  # fmt: skip
+    PaymentAllocation.objects.create(payment=payment, invoice=invoice, amount=Decimal("1888.74"))
+
+    response = admin_client.get(reverse("admin:payments_payment_change", args=[payment.pk]))
+    html = response.content.decode()
+
+    assert response.status_code == 200
+    assert ".000000" not in html
+    assert _readonly(html, "amount_shown") == ["US$1,888.74", "US$1,888.74"]
+    assert "US$0.00" in _readonly(html, "amount_refunded_shown")
+
+
+def _readonly(html: str, name: str) -> list[str]:
+    """The read-only values of a field, in form rows (after the label) and inline cells."""
+    cells = re.findall(rf'class="[^"]*field-{name}\b[^"]*">(.*?)</(?:div|td|p)>', html, re.S)
+    return [re.sub(r"<[^>]+>", "", cell).split("\n")[-1].strip() for cell in cells]

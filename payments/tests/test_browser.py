@@ -256,10 +256,17 @@ def _horizontal_overflow(page: Any) -> int:
 
 @pytest.mark.parametrize("size", list(SIZES))
 @pytest.mark.parametrize("language", ["es", "en"])
-def test_every_state_fits_the_screen_in_both_languages(chromium, live_server, language, size):
+def test_every_state_fits_the_screen_in_both_languages(
+    chromium, live_server, logo_server, language, size
+):
+    """Also the screenshots in docs/checkout/: a merchant with its logo, served from its
+    own host."""
     thread, browser = chromium
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
     tenant = make_tenant(test_mode=True)
+    Workspace.objects.filter(pk=tenant.workspace.pk).update(
+        name="Demo Servicios Digitales SpA", logo_url=logo_server.replace(".png", ".svg")
+    )
     invoice = FinalizedInvoiceFactory(workspace=tenant.workspace, test_mode=True)
     link = PaymentLinkFactory(
         workspace=tenant.workspace,
@@ -293,6 +300,9 @@ def test_every_state_fits_the_screen_in_both_languages(chromium, live_server, la
 
         page.goto(url)
         assert page.get_by_test_id("test-mode").is_visible()
+        # Drawn: an image the page's policy refused would have no natural width.
+        logo = page.get_by_test_id("logo")
+        assert logo.evaluate("img => img.complete && img.naturalWidth") == 168
         shoot("form")
         page.get_by_label(labels["name"]).fill("Ana Rojas")
         pay(sandbox.DECLINED)
@@ -328,15 +338,27 @@ def _png(width: int, height: int) -> bytes:
     )
 
 
+# A merchant's logo as merchants draw them: a mark and the name, 168 × 40.
+LOGO_SVG = b"""<svg xmlns="http://www.w3.org/2000/svg" width="168" height="40" viewBox="0 0 168 40">
+<rect width="40" height="40" rx="9" fill="#2f5bea"/>
+<path d="M12 10h8a10 10 0 0 1 0 20h-8z" fill="#fff"/>
+<circle cx="20" cy="20" r="4" fill="#2f5bea"/>
+<text x="50" y="27" font-family="DejaVu Sans, Arial, sans-serif" font-size="19"
+ font-weight="700" fill="#1a2240">Demo SpA</text>
+</svg>"""
+
+
 @pytest.fixture
 def logo_server() -> Iterator[str]:
-    """The merchant's own host for its logo: another origin than the checkout's."""
-    image = _png(120, 40)
+    """The merchant's own host for its logo (a PNG, or the SVG at .svg): another origin
+    than the checkout's."""
+    images = {".png": (_png(120, 40), "image/png"), ".svg": (LOGO_SVG, "image/svg+xml")}
 
     class Logo(BaseHTTPRequestHandler):
         def do_GET(self) -> None:
+            image, content_type = images[Path(self.path).suffix]
             self.send_response(200)
-            self.send_header("Content-Type", "image/png")
+            self.send_header("Content-Type", content_type)
             self.send_header("Content-Length", str(len(image)))
             self.end_headers()
             self.wfile.write(image)

@@ -10,7 +10,7 @@ from django.urls import reverse
 from billing.models import Event, Workspace
 from subscriptions import services
 from subscriptions.choices import NeedsAttentionReason, SubscriptionStatus
-from subscriptions.models import BilledPeriod, Subscription
+from subscriptions.models import BilledPeriod, Subscription, TestClockJob
 from subscriptions.tests.helpers import addon_of, plan_of, santiago, subscribe, workspace_at
 
 pytestmark = pytest.mark.django_db
@@ -266,3 +266,20 @@ def test_a_change_form_post_changes_the_note_and_nothing_of_billing(admin_client
     after = _state(subscription)
     assert after[:5] == before[:5]  # status, next billing, cycles, paused, cancelled
     assert after[6:] == before[6:]  # no period billed, no event recorded
+
+
+def test_a_running_test_clock_job_shows_how_far_it_has_got(admin_client, workspace) -> None:  # type: ignore[no-untyped-def]
+    job = TestClockJob.objects.create(
+        workspace=workspace, test_mode=True, started_from=START,
+        advance_to=santiago(2026, 3, 20, 9, 0),
+    )  # fmt: skip
+    # Each step of the advance commits the clock: a quarter of the way.
+    Workspace.objects.filter(pk=workspace.pk).update(test_clock_at=santiago(2026, 3, 12, 21, 0))
+
+    listed = admin_client.get(reverse("admin:subscriptions_testclockjob_changelist"))
+    page = admin_client.get(reverse("admin:subscriptions_testclockjob_change", args=[job.pk]))
+
+    for response in (listed, page):
+        assert response.status_code == 200
+        html = response.content.decode()
+        assert re.search(r'<progress value="0\.250" max="1" title="25%">25%</progress> 25%', html)
