@@ -37,6 +37,13 @@ class NoteStatus(models.TextChoices):
     FINALIZED = "finalized"
 
 
+class LineType(models.TextChoices):
+    """What an invoice line bills (Flexprice's FIXED and USAGE line types)."""
+
+    FIXED = "fixed"  # a price for a period or a quantity, known when the invoice is made
+    USAGE = "usage"  # a metered plan's usage over a closed period, priced by its tiers
+
+
 class CollectionMethod(models.TextChoices):
     DEFERRED = "deferred"
     DEFERRED_DUES = "deferred_dues"

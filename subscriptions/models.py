@@ -204,6 +204,12 @@ class BilledPeriod(models.Model):
                 condition=models.Q(kind=BilledKind.CYCLE),
                 name="billed_period_once",
             ),
+            # A subscription ends once: its last period's usage is billed once.
+            models.UniqueConstraint(
+                fields=["subscription"],
+                condition=models.Q(kind=BilledKind.FINAL),
+                name="billed_period_final_once",
+            ),
             models.CheckConstraint(
                 condition=models.Q(period_end__gt=models.F("period_start")),
                 name="billed_period_not_empty",

@@ -15,7 +15,7 @@ from billing.documents import LineRow, apply_totals, base_tax_percent, build_lin
 from catalog.choices import ApplyOn, ApplyScheme, DurationScheme, UsageScheme
 from catalog.models import AddOn, Coupon, Plan
 from catalog.pricing import plan_line_price
-from invoices.choices import CollectionMethod
+from invoices.choices import CollectionMethod, LineType
 from invoices.models import Invoice, InvoiceLine
 from invoices.services.batch import InvoiceDraft
 from subscriptions.calendar import period_containing
@@ -125,6 +125,7 @@ def _usage_row(line: SubscriptionLine, quantity: Decimal, text: str) -> LineRow:
         **plan_price(plan, quantity),
         "exempt": plan.exempt,
         "plan_id": plan.id,
+        "line_type": LineType.USAGE,
         "code": plan.sku,
         "unit_label": product.unit_label if product is not None else "",
     }
@@ -139,6 +140,19 @@ def _addon_row(item: SubscriptionAddOn) -> LineRow:
         "amount": Decimal(addon.amount),
         "code": addon.sku,
     }
+
+
+def _coupons(subscription: Subscription, cycle: int) -> tuple[Coupon | None, Coupon | None]:
+    """The subscription's coupon on cycle `cycle`, and the same when it applies per line."""
+    coupon = subscription.coupon
+    if coupon is not None and not coupon_applies(coupon, subscription.coupon_first_cycle, cycle):
+        coupon = None
+    return coupon, coupon if coupon is not None and coupon.apply_on == ApplyOn.LINE else None
+
+
+def _line_coupon(line: SubscriptionLine, cycle: int) -> Coupon | None:
+    own = line.coupon
+    return own if own is not None and coupon_applies(own, line.coupon_first_cycle, cycle) else None
 
 
 def cycle_draft(
@@ -167,15 +181,10 @@ def cycle_draft(
     if (period_start, period_end) != (full_start, full_end):
         fraction = ((period_end - period_start).days, (full_end - full_start).days)
     text = period_text(period_start, period_end)
-    coupon = subscription.coupon
-    if coupon is not None and not coupon_applies(coupon, subscription.coupon_first_cycle, cycle):
-        coupon = None
-    line_wide = coupon if coupon is not None and coupon.apply_on == ApplyOn.LINE else None
+    coupon, line_wide = _coupons(subscription, cycle)
     rows: list[LineRow] = []
     for line in lines:
-        own = line.coupon
-        if own is not None and not coupon_applies(own, line.coupon_first_cycle, cycle):
-            own = None
+        own = _line_coupon(line, cycle)
         if line.plan.usage_scheme != UsageScheme.METERED:
             rows.append(_with_coupon(_plan_row(line, fraction, text), own or line_wide))
         elif usage_start is not None:
@@ -183,6 +192,42 @@ def cycle_draft(
             row = _usage_row(line, quantity, period_text(usage_start, period_start))
             rows.append(_with_coupon(row, own or line_wide))
     rows += [_addon_row(a) for a in addons if addon_applies(a.addon, a.first_cycle, cycle)]
+    return _draft(subscription, rows, coupon, period_start, period_end, invoice_date)
+
+
+def final_usage_draft(
+    subscription: Subscription,
+    *,
+    lines: list[SubscriptionLine],
+    usage: dict[int, Decimal],
+    usage_start: date,
+    usage_end: date,
+    invoice_date: date,
+) -> InvoiceDraft:
+    """The last invoice of a cancelled subscription: its metered lines' usage over
+    [usage_start, usage_end), the part of the last period it ran, with the coupons the
+    next cycle would have applied. Nothing else: the fixed lines were billed ahead."""
+    cycle = subscription.cycles_billed + 1
+    coupon, line_wide = _coupons(subscription, cycle)
+    text = period_text(usage_start, usage_end)
+    rows: list[LineRow] = []
+    for line in lines:
+        if line.plan.usage_scheme != UsageScheme.METERED:
+            continue
+        own = _line_coupon(line, cycle)
+        row = _usage_row(line, usage.get(line.pk, Decimal(0)), text)
+        rows.append(_with_coupon(row, own or line_wide))
+    return _draft(subscription, rows, coupon, usage_start, usage_end, invoice_date)
+
+
+def _draft(
+    subscription: Subscription,
+    rows: list[LineRow],
+    coupon: Coupon | None,
+    period_start: date,
+    period_end: date,
+    invoice_date: date,
+) -> InvoiceDraft:
     invoice = Invoice(
         customer=subscription.customer,
         document=subscription.document,

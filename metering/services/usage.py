@@ -82,11 +82,13 @@ def usage_for_customer(
 
 
 def record_meter(plan: Plan) -> MeterSpec:
-    """The meter Piriod's usage records of a metered plan without a meter are read by."""
+    """The meter Piriod's usage records of a metered plan without a meter are read by; a
+    record with action `set` starts its window's usage over."""
     return MeterSpec(
         event_name=USAGE_RECORD_EVENT + plan.pk,
         aggregation=_RECORD_AGGREGATION.get(plan.usage_aggregation, str(Aggregation.SUM)),
         field=USAGE_RECORD_FIELD,
+        resets=True,
     )
 
 

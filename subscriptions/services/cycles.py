@@ -13,7 +13,7 @@ if the design failed. Collection (charge or email) starts after commit (collecti
 from collections import defaultdict
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from decimal import Decimal
 
 from django.db import connection, transaction
@@ -33,7 +33,7 @@ from invoices.services.batch import InvoiceDraft, invoices_issue_batch
 from subscriptions.calendar import boundary_after, local_midnight
 from subscriptions.choices import BilledKind, CollectionStatus, SubscriptionStatus
 from subscriptions.models import BilledPeriod, Subscription, SubscriptionAddOn, SubscriptionLine
-from subscriptions.pricing import cycle_draft
+from subscriptions.pricing import cycle_draft, final_usage_draft
 from subscriptions.representations import subscription_cycle_snapshot
 from subscriptions.selectors import subscriptions_due_ids
 from subscriptions.usage import is_metered, metered_line, usage_quantities
@@ -61,6 +61,7 @@ class _Billed:
     cycle: int
     start: date
     end: date
+    kind: str = BilledKind.CYCLE
 
 
 class _TenantBatch:
@@ -126,25 +127,49 @@ def _load_items(subscriptions: list[Subscription]) -> Items:
     return {s.pk: (lines[s.pk], addons[s.pk]) for s in subscriptions}
 
 
-def _usage(batch: _TenantBatch, items: Items) -> dict[int, Decimal]:
+def _usage(batch: _TenantBatch, items: Items, until: datetime | None = None) -> dict[int, Decimal]:
     """The usage of every metered line of the batch's due subscriptions over the period
-    each has just ended (the one before the period due), counted in one query per meter,
-    inside the cycle's transaction: the invoice that bills it is written once."""
+    each has just ended (the one before the period due), or up to `until` (a cancellation
+    now), counted in one query per meter, inside the transaction that writes the invoice
+    that bills it: that invoice is written once."""
     timezone_name = batch.workspace.timezone
-    metered = [
-        metered_line(
-            subscription,
-            line,
-            local_midnight(subscription.previous_billing, timezone_name),
-            local_midnight(subscription.next_billing, timezone_name),
-        )
-        for subscription in batch.due
-        if subscription.previous_billing is not None and subscription.next_billing is not None
-        for line in items[subscription.pk][0]
-        if is_metered(line.plan)
-    ]
+    metered = []
+    for subscription in batch.due:
+        start, end = subscription.previous_billing, until
+        if end is None and subscription.next_billing is not None:
+            end = local_midnight(subscription.next_billing, timezone_name)
+        if start is None or end is None:
+            continue  # a first cycle follows no period: no usage to bill
+        window_start = local_midnight(start, timezone_name)
+        metered += [
+            metered_line(subscription, line, window_start, end)
+            for line in items[subscription.pk][0]
+            if is_metered(line.plan)
+        ]
     return usage_quantities(
         workspace_id=batch.workspace.pk, test_mode=batch.test_mode, lines=metered
+    )
+
+
+def _bill_final_usage(
+    subscription: Subscription,
+    batch: _TenantBatch,
+    items: Items,
+    usage: dict[int, Decimal],
+    end: date,
+) -> None:
+    """Price the usage of the running period's [start, end) on the last invoice of a
+    subscription that ends: metered plans bill in arrears, so no cycle would bill it."""
+    start = subscription.previous_billing
+    metered = [line for line in items[subscription.pk][0] if is_metered(line.plan)]
+    if start is None or not metered:
+        return
+    draft = final_usage_draft(
+        subscription, lines=metered, usage=usage, usage_start=start, usage_end=end,
+        invoice_date=workspace_today(batch.workspace, batch.now),
+    )  # fmt: skip
+    batch.billed.append(
+        _Billed(subscription, draft, subscription.cycles_billed, start, end, BilledKind.FINAL)
     )
 
 
@@ -154,6 +179,8 @@ def _advance(
     """Price the due period and move the subscription past it (in memory)."""
     timezone_name = batch.workspace.timezone
     if subscription.cancel_at_period_end:
+        assert subscription.next_billing is not None
+        _bill_final_usage(subscription, batch, items, usage, subscription.next_billing)
         subscription.status = SubscriptionStatus.CANCELLED
         subscription.cancelled_at = subscription.next_billing_at
         subscription.next_billing = subscription.next_billing_at = None
@@ -194,12 +221,14 @@ class _Issued:
     cycle: int
     start: date
     end: date
+    kind: str
     collection_status: str
     next_attempt_at: datetime | None
 
     def period(self) -> BilledPeriod:
         period = BilledPeriod(
-            subscription=self.subscription, cycle=self.cycle, period_start=self.start,
+            subscription=self.subscription, kind=self.kind, cycle=self.cycle,
+            period_start=self.start,
             period_end=self.end, invoice=self.invoice, collection_status=self.collection_status,
             next_attempt_at=self.next_attempt_at,
         )  # fmt: skip
@@ -229,7 +258,7 @@ def _issue(batch: _TenantBatch) -> list[_Issued]:
         next_attempt_at = batch.now if finalize else None
         issued = [
             _Issued(billed.subscription, invoice, billed.cycle, billed.start, billed.end,
-                    status, next_attempt_at)
+                    billed.kind, status, next_attempt_at)
             for billed, invoice in zip(batch.billed, invoices, strict=True)
         ]  # fmt: skip
         written_at = timezone.now()
@@ -237,7 +266,7 @@ def _issue(batch: _TenantBatch) -> list[_Issued]:
             BilledPeriod,
             _PERIOD_COLUMNS,
             [
-                (i.subscription.pk, BilledKind.CYCLE, i.cycle, i.start, i.end, i.invoice.pk,
+                (i.subscription.pk, i.kind, i.cycle, i.start, i.end, i.invoice.pk,
                  status, 0, next_attempt_at, "", written_at)
                 for i in issued
             ],
@@ -283,10 +312,34 @@ def _bill(subscription_ids: Sequence[str], clock: Clock, wait: bool) -> tuple[li
             changed.append(subscription)
     issued = [one for batch in batches.values() for one in _issue(batch)]
     _store_advanced(changed)
+    _collect_after_commit(issued)
+    return issued, len(changed)
+
+
+def _collect_after_commit(issued: list[_Issued]) -> None:
     pending = [i.invoice.pk for i in issued if i.collection_status == CollectionStatus.PENDING]
     if pending:
         transaction.on_commit(lambda: queue_collection(pending))
-    return issued, len(changed)
+
+
+def final_usage_bill(*, subscription: Subscription, now: datetime) -> BilledPeriod | None:
+    """Bill the usage of a subscription cancelled now (locked by the caller): its metered
+    lines' usage from the running period's start to `now`, on a final invoice collected
+    as a cycle's. None when nothing is metered or no period has been billed."""
+    if subscription.previous_billing is None:
+        return None
+    batch = _TenantBatch(subscription.workspace, subscription.test_mode, now)
+    batch.due.append(subscription)
+    items = _load_items([subscription])
+    usage = _usage(batch, items, until=now)
+    # Half-open, like every period: the day of the cancellation is the last one billed.
+    end = workspace_today(batch.workspace, now) + timedelta(days=1)
+    _bill_final_usage(subscription, batch, items, usage, end)
+    if not batch.billed:
+        return None
+    issued = _issue(batch)
+    _collect_after_commit(issued)
+    return issued[0].period()
 
 
 @transaction.atomic
