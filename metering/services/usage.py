@@ -94,7 +94,7 @@ def record_meter(plan: Plan) -> MeterSpec:
 
 def usage_quantities(
     *, workspace_id: str, test_mode: bool, lines: Sequence[MeteredLine]
-) -> dict[int, Decimal]:
+) -> dict[str, Decimal]:
     """Each metered line's usage over its window: one query per meter. A plan with a
     meter counts its customer's events; one without counts its usage records."""
     meters = {
@@ -107,7 +107,7 @@ def usage_quantities(
     }
     by_meter: dict[MeterSpec, list[Window]] = defaultdict(list)
     for line in lines:
-        key = str(line.line_id)
+        key = line.key
         meter = meters.get(line.plan.meter_id or "")
         if meter is not None:
             keys = (line.customer_id, line.customer_reference or "")
@@ -117,8 +117,7 @@ def usage_quantities(
             window = Window(key, (line.subscription_id,), line.start, line.end)
             by_meter[record_meter(line.plan)].append(window)
     tenant = Tenant(workspace_id=workspace_id, test_mode=test_mode)
-    quantities: dict[int, Decimal] = {}
+    quantities: dict[str, Decimal] = {}
     for spec, windows in by_meter.items():
-        values = event_store().usage_windows(tenant=tenant, meter=spec, windows=windows)
-        quantities.update({int(key): value for key, value in values.items()})
+        quantities.update(event_store().usage_windows(tenant=tenant, meter=spec, windows=windows))
     return quantities

@@ -211,3 +211,81 @@ def test_a_subscription_without_metered_lines_gets_no_final_invoice():
     services.subscription_cancel(subscription=subscription, now=now)
     assert not BilledPeriod.objects.filter(subscription=subscription, kind="final").exists()
     assert Invoice.objects.filter(subscription_id=subscription.id).count() == 1
+
+
+def test_a_metered_line_removed_mid_period_bills_its_usage_so_far_on_the_next_invoice():
+    tenant = make_tenant(test_mode=True)
+    workspace = tenant.workspace
+    _move_clock(workspace, START)
+    customer = customer_of(workspace)
+    fixed = plan_of(workspace, 10000, name="Base")
+    tokens = _metered_by_events(workspace)
+    subscription = subscribe(workspace, START, [(fixed, 1), (tokens, 1)], customer=customer)
+    removed_at = santiago(2026, 1, 20, 9, 0)
+    _move_clock(workspace, removed_at)
+    _send(workspace, customer.id, ("a", santiago(2026, 1, 12), 100),
+          ("b", santiago(2026, 1, 20, 8), 5))  # fmt: skip
+    services.subscription_update(subscription=subscription, now=removed_at, lines=[{"plan": fixed}])
+    _send(workspace, customer.id, ("after", santiago(2026, 1, 21), 999))
+
+    _move_clock(workspace, santiago(2026, 1, 25))
+    body = tenant.client.get(f"/subscriptions/{subscription.id}/upcoming/").json()
+    assert [(row["name"], D(str(row["total"]))) for row in body["lines"]] == [
+        ("Base", D(10000)), ("Tokens (usage)", D(210))
+    ]  # fmt: skip
+
+    _move_clock(workspace, DUE)
+    assert _bill() == 1
+    invoice = Invoice.objects.get(subscription_id=subscription.id, period_start="2026-02-10")
+    assert _lines(invoice) == [
+        ("Base", "2026-02-10 – 2026-03-09", D(1), D(10000), "fixed"),
+        ("Tokens (usage)", "2026-01-10 – 2026-01-20", D(105), D(210), "usage"),
+    ]
+    # Billed once: the next cycle has nothing of it left.
+    later = santiago(2026, 3, 10, 9, 0)
+    _move_clock(workspace, later)
+    cycles.cycle_run(clock=clock_now, now=later)
+    invoice = Invoice.objects.get(subscription_id=subscription.id, period_start="2026-03-10")
+    assert [line[0] for line in _lines(invoice)] == ["Base"]
+
+
+def test_a_metered_plan_removed_and_added_back_bills_its_period_once():
+    workspace = workspace_at(START)
+    customer = customer_of(workspace)
+    fixed = plan_of(workspace, 10000, name="Base")
+    tokens = _metered_by_events(workspace)
+    subscription = subscribe(workspace, START, [(fixed, 1), (tokens, 1)], customer=customer)
+    for day, lines in [(15, [(fixed, 1)]), (18, [(fixed, 1), (tokens, 1)])]:
+        at = santiago(2026, 1, day, 9, 0)
+        _move_clock(workspace, at)
+        if day == 15:
+            _send(workspace, customer.id, ("a", santiago(2026, 1, 12), 100))
+        services.subscription_update(
+            subscription=subscription, now=at, lines=[{"plan": p, "quantity": q} for p, q in lines]
+        )
+    now = santiago(2026, 1, 28, 9, 0)
+    _move_clock(workspace, now)
+    _send(workspace, customer.id, ("b", santiago(2026, 1, 25), 5))
+    services.subscription_cancel(subscription=subscription, now=now)
+    assert _lines(_final(subscription)) == [
+        ("Tokens (usage)", "2026-01-10 – 2026-01-28", D(105), D(210), "usage")
+    ]
+
+
+def test_a_removed_line_s_usage_is_on_the_final_invoice_of_a_cancellation():
+    workspace = workspace_at(START)
+    customer = customer_of(workspace)
+    fixed = plan_of(workspace, 10000, name="Base")
+    subscription = subscribe(
+        workspace, START, [(fixed, 1), (_metered_by_events(workspace), 1)], customer=customer
+    )
+    removed_at = santiago(2026, 1, 15, 9, 0)
+    _move_clock(workspace, removed_at)
+    _send(workspace, customer.id, ("a", santiago(2026, 1, 12), 40))
+    services.subscription_update(subscription=subscription, now=removed_at, lines=[{"plan": fixed}])
+    services.subscription_cancel(subscription=subscription, now=removed_at, at_period_end=True)
+    _move_clock(workspace, DUE)
+    assert _bill() == 1
+    assert _lines(_final(subscription)) == [
+        ("Tokens (usage)", "2026-01-10 – 2026-01-15", D(40), D(80), "usage")
+    ]

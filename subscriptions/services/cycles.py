@@ -10,9 +10,8 @@ period once; the unique (subscription, period_start) would refuse a second invoi
 if the design failed. Collection (charge or email) starts after commit (collection.py).
 """
 
-from collections import defaultdict
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from decimal import Decimal
 
@@ -32,7 +31,13 @@ from invoices.models import Invoice
 from invoices.services.batch import InvoiceDraft, invoices_issue_batch
 from subscriptions.calendar import boundary_after, local_midnight
 from subscriptions.choices import BilledKind, CollectionStatus, SubscriptionStatus
-from subscriptions.models import BilledPeriod, Subscription, SubscriptionAddOn, SubscriptionLine
+from subscriptions.models import (
+    BilledPeriod,
+    EndedLine,
+    Subscription,
+    SubscriptionAddOn,
+    SubscriptionLine,
+)
 from subscriptions.pricing import cycle_draft, final_usage_draft
 from subscriptions.representations import subscription_cycle_snapshot
 from subscriptions.selectors import subscriptions_due_ids
@@ -100,34 +105,48 @@ def _attach_related(subscriptions: list[Subscription]) -> None:
             setattr(subscription, name, loaded[key] if key is not None else None)
 
 
-Items = dict[str, tuple[list[SubscriptionLine], list[SubscriptionAddOn]]]
+@dataclass
+class _Items:
+    """What a subscription bills: its lines, its add-ons, and the metered lines removed
+    in the running period (their usage is still owed)."""
+
+    lines: list[SubscriptionLine] = field(default_factory=list)
+    addons: list[SubscriptionAddOn] = field(default_factory=list)
+    ended: list[EndedLine] = field(default_factory=list)
+
+
+Items = dict[str, _Items]
 
 
 def _load_items(subscriptions: list[Subscription]) -> Items:
-    """Each subscription's lines (plans, their products and tiers, coupons) and add-ons
-    in a query per kind, grouped by hand (a prefetch builds a queryset per subscription),
-    with one instance per plan and coupon however many lines name it."""
+    """Each subscription's lines and ended lines (plans, their products and tiers, coupons)
+    and add-ons in a query per kind, grouped by hand (a prefetch builds a queryset per
+    subscription), with one instance per plan and coupon however many lines name it."""
     ids = [s.pk for s in subscriptions]
-    lines: dict[str, list[SubscriptionLine]] = defaultdict(list)
+    items: Items = {s.pk: _Items() for s in subscriptions}
     loaded = list(SubscriptionLine.objects.filter(subscription_id__in=any_of(ids)))
-    plan_ids = any_of({line.plan_id for line in loaded})
+    ended = list(EndedLine.objects.filter(subscription_id__in=any_of(ids)))
+    both: list[SubscriptionLine | EndedLine] = [*loaded, *ended]
+    plan_ids = any_of({line.plan_id for line in both})
     plans = {p.pk: p for p in Plan.objects.select_related("product").filter(pk__in=plan_ids)}
-    coupon_ids = {line.coupon_id for line in loaded} - {None}
+    coupon_ids = {line.coupon_id for line in both} - {None}
     coupons = Coupon.objects.in_bulk(coupon_ids) if coupon_ids else {}
-    for line in loaded:
+    for line in both:
         line.plan = plans[line.plan_id]
         line.coupon = coupons.get(line.coupon_id)
-        lines[line.subscription_id].append(line)
+    for line in loaded:
+        items[line.subscription_id].lines.append(line)
+    for gone in ended:
+        items[gone.subscription_id].ended.append(gone)
     tiered = [p for p in plans.values() if p.tiers_mode is not None]
     prefetch_related_objects(tiered, Prefetch("tiers", PlanTier.objects.order_by("position")))
-    addons: dict[str, list[SubscriptionAddOn]] = defaultdict(list)
     selected = SubscriptionAddOn.objects.filter(subscription_id__in=any_of(ids))
     for item in selected.select_related("addon"):
-        addons[item.subscription_id].append(item)
-    return {s.pk: (lines[s.pk], addons[s.pk]) for s in subscriptions}
+        items[item.subscription_id].addons.append(item)
+    return items
 
 
-def _usage(batch: _TenantBatch, items: Items, until: datetime | None = None) -> dict[int, Decimal]:
+def _usage(batch: _TenantBatch, items: Items, until: datetime | None = None) -> dict[str, Decimal]:
     """The usage of every metered line of the batch's due subscriptions over the period
     each has just ended (the one before the period due), or up to `until` (a cancellation
     now), counted in one query per meter, inside the transaction that writes the invoice
@@ -143,9 +162,16 @@ def _usage(batch: _TenantBatch, items: Items, until: datetime | None = None) -> 
         window_start = local_midnight(start, timezone_name)
         metered += [
             metered_line(subscription, line, window_start, end)
-            for line in items[subscription.pk][0]
+            for line in items[subscription.pk].lines
             if is_metered(line.plan)
         ]
+        metered += [
+            metered_line(
+                subscription, gone, local_midnight(gone.usage_start, timezone_name),
+                min(gone.ended_at, end),
+            )
+            for gone in items[subscription.pk].ended
+        ]  # fmt: skip
     return usage_quantities(
         workspace_id=batch.workspace.pk, test_mode=batch.test_mode, lines=metered
     )
@@ -155,18 +181,19 @@ def _bill_final_usage(
     subscription: Subscription,
     batch: _TenantBatch,
     items: Items,
-    usage: dict[int, Decimal],
+    usage: dict[str, Decimal],
     end: date,
 ) -> None:
     """Price the usage of the running period's [start, end) on the last invoice of a
     subscription that ends: metered plans bill in arrears, so no cycle would bill it."""
     start = subscription.previous_billing
-    metered = [line for line in items[subscription.pk][0] if is_metered(line.plan)]
-    if start is None or not metered:
+    own = items[subscription.pk]
+    metered = [line for line in own.lines if is_metered(line.plan)]
+    if start is None or not (metered or own.ended):
         return
     draft = final_usage_draft(
         subscription, lines=metered, usage=usage, usage_start=start, usage_end=end,
-        invoice_date=workspace_today(batch.workspace, batch.now),
+        invoice_date=workspace_today(batch.workspace, batch.now), ended=own.ended,
     )  # fmt: skip
     batch.billed.append(
         _Billed(subscription, draft, subscription.cycles_billed, start, end, BilledKind.FINAL)
@@ -174,7 +201,7 @@ def _bill_final_usage(
 
 
 def _advance(
-    subscription: Subscription, batch: _TenantBatch, items: Items, usage: dict[int, Decimal]
+    subscription: Subscription, batch: _TenantBatch, items: Items, usage: dict[str, Decimal]
 ) -> None:
     """Price the due period and move the subscription past it (in memory)."""
     timezone_name = batch.workspace.timezone
@@ -192,14 +219,15 @@ def _advance(
     cycle = subscription.cycles_billed + 1
     draft = cycle_draft(
         subscription,
-        lines=items[subscription.pk][0],
-        addons=items[subscription.pk][1],
+        lines=items[subscription.pk].lines,
+        addons=items[subscription.pk].addons,
         period_start=start,
         period_end=end,
         cycle=cycle,
         invoice_date=max(start, workspace_today(batch.workspace, batch.now)),
         usage=usage,
         usage_start=subscription.previous_billing,
+        ended=items[subscription.pk].ended,
     )
     subscription.previous_billing = start
     subscription.cycles_billed = cycle
@@ -261,6 +289,10 @@ def _issue(batch: _TenantBatch) -> list[_Issued]:
                     billed.kind, status, next_attempt_at)
             for billed, invoice in zip(batch.billed, invoices, strict=True)
         ]  # fmt: skip
+        # Removed lines' usage is billed now, on these invoices: once.
+        EndedLine.objects.filter(
+            subscription_id__in=any_of([b.subscription.pk for b in batch.billed])
+        ).delete()
         written_at = timezone.now()
         copy_rows(
             BilledPeriod,
