@@ -12,7 +12,8 @@ from invoices.models import Invoice, InvoiceLine
 from subscriptions.calendar import boundary_after, local_midnight
 from subscriptions.choices import SubscriptionStatus
 from subscriptions.models import Subscription
-from subscriptions.pricing import cycle_draft
+from subscriptions.pricing import cycle_draft, final_usage_draft
+from subscriptions.services.cycles import cycles_done
 from subscriptions.usage import is_metered, metered_line, usage_quantities
 
 
@@ -61,11 +62,18 @@ def subscription_upcoming(*, subscription: Subscription, now: datetime) -> Upcom
         usage = usage_quantities(
             workspace_id=subscription.workspace_id, test_mode=subscription.test_mode, lines=metered
         )
-    draft = cycle_draft(
-        subscription, lines=lines, addons=addons, period_start=start, period_end=end,
-        cycle=subscription.cycles_billed + 1, invoice_date=start, usage=usage,
-        usage_start=usage_start, ended=ended,
-    )  # fmt: skip
+    if cycles_done(subscription) and usage_start is not None:
+        # Its last cycle is billed: what is left is the last period's usage.
+        draft = final_usage_draft(
+            subscription, lines=lines, usage=usage, usage_start=usage_start, usage_end=start,
+            invoice_date=start, ended=ended,
+        )  # fmt: skip
+    else:
+        draft = cycle_draft(
+            subscription, lines=lines, addons=addons, period_start=start, period_end=end,
+            cycle=subscription.cycles_billed + 1, invoice_date=start, usage=usage,
+            usage_start=usage_start, ended=ended,
+        )  # fmt: skip
     built = build_lines(InvoiceLine, {}, draft.lines)
     apply_totals(draft.invoice, built)
     return Upcoming(subscription, draft.invoice, built, usage_start, until)

@@ -179,7 +179,8 @@ class PostgresEventStore:
         value, value_params = _value(meter)
         filters, filter_params = _filters(meter)
         # The windows' overall span, as constants: the planner then reads only the months'
-        # partitions it covers instead of every partition's index once per window.
+        # partitions it covers. Without them it scanned every month of the tenant's events
+        # (a cycle over 10 million events: 55 s against 3.3 s, bench/usage_query.py).
         span = [min(row[2] for row in rows), max(row[3] for row in rows)]
         window = (
             "{a}.workspace_id = %s AND {a}.test_mode = %s AND {a}.customer_key = w.customer_key "

@@ -289,3 +289,37 @@ def test_a_removed_line_s_usage_is_on_the_final_invoice_of_a_cancellation():
     assert _lines(_final(subscription)) == [
         ("Tokens (usage)", "2026-01-10 – 2026-01-15", D(40), D(80), "usage")
     ]
+
+
+def test_the_last_of_billing_cycles_bills_its_usage_when_it_ends():
+    tenant = make_tenant(test_mode=True)
+    workspace = tenant.workspace
+    _move_clock(workspace, START)
+    customer = customer_of(workspace)
+    fixed = plan_of(workspace, 10000, name="Base")
+    subscription = subscribe(
+        workspace, START, [(fixed, 1), (_metered_by_events(workspace), 1)], customer=customer,
+        billing_cycles=2,
+    )  # fmt: skip
+    _move_clock(workspace, DUE)
+    _send(workspace, customer.id, ("jan", santiago(2026, 1, 20), 10))
+    assert _bill() == 1
+    subscription.refresh_from_db()
+    assert (subscription.status, subscription.cycles_billed) == ("active", 2)
+
+    _move_clock(workspace, santiago(2026, 3, 1))
+    _send(workspace, customer.id, ("feb", santiago(2026, 2, 20), 7))
+    body = tenant.client.get(f"/subscriptions/{subscription.id}/upcoming/").json()
+    assert [(row["name"], D(str(row["total"]))) for row in body["lines"]] == [
+        ("Tokens (usage)", D(14))
+    ]
+    end = santiago(2026, 3, 10, 9, 0)
+    _move_clock(workspace, end)
+    assert cycles.cycle_run(clock=clock_now, now=end) == 1
+    assert cycles.cycle_run(clock=clock_now, now=end) == 0
+    subscription.refresh_from_db()
+    assert (subscription.status, subscription.next_billing) == ("finalized", None)
+    assert _lines(_final(subscription)) == [
+        ("Tokens (usage)", "2026-02-10 – 2026-03-09", D(7), D(14), "usage")
+    ]
+    assert Invoice.objects.filter(subscription_id=subscription.id).count() == 3

@@ -200,6 +200,14 @@ def _bill_final_usage(
     )
 
 
+def cycles_done(subscription: Subscription) -> bool:
+    """Every cycle `billing_cycles` asks for is billed (a last one may still run)."""
+    return (
+        subscription.billing_cycles is not None
+        and subscription.cycles_billed >= subscription.billing_cycles
+    )
+
+
 def _advance(
     subscription: Subscription, batch: _TenantBatch, items: Items, usage: dict[str, Decimal]
 ) -> None:
@@ -214,6 +222,12 @@ def _advance(
         batch.cancelled.append(subscription)
         return
     assert subscription.next_billing is not None
+    if cycles_done(subscription):
+        # The last billed period has ended: only its usage is left to bill.
+        _bill_final_usage(subscription, batch, items, usage, subscription.next_billing)
+        subscription.status = SubscriptionStatus.FINALIZED
+        subscription.next_billing = subscription.next_billing_at = None
+        return
     start = subscription.next_billing
     end = boundary_after(subscription.billing_anchor, subscription.frequency, start)
     cycle = subscription.cycles_billed + 1
@@ -231,10 +245,13 @@ def _advance(
     )
     subscription.previous_billing = start
     subscription.cycles_billed = cycle
-    if subscription.billing_cycles is not None and cycle >= subscription.billing_cycles:
+    own = items[subscription.pk]
+    owes_usage = own.ended or any(is_metered(line.plan) for line in own.lines)
+    if cycles_done(subscription) and not owes_usage:
         subscription.status = SubscriptionStatus.FINALIZED
         subscription.next_billing = subscription.next_billing_at = None
     else:
+        # A last period with metered lines runs to its end, when its usage is billed.
         subscription.next_billing = end
         subscription.next_billing_at = local_midnight(end, timezone_name)
     batch.billed.append(_Billed(subscription, draft, cycle, start, end))
