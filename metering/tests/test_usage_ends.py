@@ -323,3 +323,40 @@ def test_the_last_of_billing_cycles_bills_its_usage_when_it_ends():
         ("Tokens (usage)", "2026-02-10 – 2026-03-09", D(7), D(14), "usage")
     ]
     assert Invoice.objects.filter(subscription_id=subscription.id).count() == 3
+
+
+def test_through_the_api_a_removed_line_and_a_cancellation_at_period_end_bill_their_usage():
+    tenant = make_tenant(test_mode=True)
+    workspace = tenant.workspace
+    _move_clock(workspace, START)
+    customer = customer_of(workspace)
+    fixed = plan_of(workspace, 10000, name="Base")
+    tokens = _metered_by_events(workspace)
+    calls = plan_of(workspace, 150, name="Calls", usage_scheme="metered")
+    subscription = subscribe(workspace, START, [(fixed, 1), (tokens, 1), (calls, 1)],
+                             customer=customer)  # fmt: skip
+    url = f"/subscriptions/{subscription.id}/"
+    _move_clock(workspace, santiago(2026, 1, 20, 9))
+    _send(workspace, customer.id, ("a", santiago(2026, 1, 12), 30))
+    line = next(row for row in tenant.client.get(url).json()["lines"] if row["plan"] == calls.id)
+    for quantity, action, hour in [(10, "increment", 6), (3, "set", 7), (2, "increment", 8)]:
+        response = tenant.client.post("/usages/", {
+            "subscription_line": line["id"], "quantity": quantity, "action": action,
+            "date_time": santiago(2026, 1, 20, hour).isoformat(),
+        }, format="json")  # fmt: skip
+        assert response.status_code == 201, response.json()
+    response = tenant.client.patch(
+        url, {"lines": [{"plan": fixed.id}, {"plan": calls.id}]}, format="json"
+    )
+    assert response.status_code == 200, response.json()
+    response = tenant.client.delete(url, {"at_period_end": True}, format="json")
+    assert response.status_code == 200, response.json()
+    assert response.json()["cancel_at_period_end"] is True
+
+    _move_clock(workspace, DUE)
+    assert _bill() == 1
+    assert _lines(_final(subscription)) == [
+        ("Calls (usage)", "2026-01-10 – 2026-02-09", D(5), D(750), "usage"),
+        ("Tokens (usage)", "2026-01-10 – 2026-01-20", D(30), D(60), "usage"),
+    ]
+    assert tenant.client.get(url).json()["status"] == "cancelled"
