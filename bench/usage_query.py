@@ -1,6 +1,7 @@
 """Usage aggregation on PostgreSQL: one customer-month, and one billing cycle's usage.
 
     python bench/usage_query.py [--events 300000] [--customers 1000] [--windows 1000] [--full]
+                                [--reuse WORKSPACE_ID]
 
 Needs PostgreSQL (BENCH_DATABASE_URL, default a `billing_meterbench` database on
 127.0.0.1, created and migrated if missing). Loads `--events` events (COPY; setup, not
@@ -8,7 +9,8 @@ measured) for `--customers` customers spread over twelve months in a fresh works
 then prints the median time of a customer-month sum (20 customers, each once warm), and
 the time of `usage_windows` for `--windows` customer-periods in one query, the query a
 billing cycle runs per meter. `--full` runs the issue's size: 10 million events and
-10,000 windows (loading takes minutes).
+10,000 windows (loading takes minutes). `--reuse` measures again over the events an
+earlier run loaded (its workspace id is printed), without loading them again.
 """
 
 import argparse
@@ -53,6 +55,7 @@ def main() -> None:
     parser.add_argument("--windows", type=int, default=1000)
     parser.add_argument("--full", action="store_true")
     parser.add_argument("--json", action="store_true", help="end with one JSON line of the figures")
+    parser.add_argument("--reuse", metavar="WORKSPACE_ID", help="an earlier run's loaded events")
     args = parser.parse_args()
     events, windows = (10_000_000, 10_000) if args.full else (args.events, args.windows)
     customers = max(args.customers, windows)
@@ -65,13 +68,17 @@ def main() -> None:
     from metering.store import MeterSpec, Tenant, UsageQuery, Window
     from metering.store.postgres import PostgresEventStore
 
-    workspace = workspace_create(name="Bench usage", country_code="CL")
-    started = time.perf_counter()
-    load(workspace.id, events, customers)
-    print(f"Loaded {events:,} events for {customers:,} customers in "
-          f"{time.perf_counter() - started:.1f} s (setup)")  # fmt: skip
+    if args.reuse:
+        workspace_id = args.reuse
+        print(f"Reusing the events of workspace {workspace_id}")
+    else:
+        workspace_id = workspace_create(name="Bench usage", country_code="CL").id
+        started = time.perf_counter()
+        load(workspace_id, events, customers)
+        print(f"Loaded {events:,} events for {customers:,} customers in workspace "
+              f"{workspace_id} in {time.perf_counter() - started:.1f} s (setup)")  # fmt: skip
 
-    store, tenant = PostgresEventStore(), Tenant(workspace.id, False)
+    store, tenant = PostgresEventStore(), Tenant(workspace_id, False)
     meter = MeterSpec("api_call", "sum", "tokens")
     month = (datetime(2025, 6, 1, tzinfo=UTC), datetime(2025, 7, 1, tzinfo=UTC))
     timings = []

@@ -74,6 +74,7 @@ class LineRow(TypedDict, total=False):
     retention_percent: Decimal
     retention_scheme: str
     plan_id: str | None
+    line_type: str
 
 
 class ReferenceRow(TypedDict):
@@ -180,11 +181,16 @@ def _columns(line: Line | dict[str, Any]) -> Callable[[str], Any]:
     return lambda name: getattr(line, name)
 
 
+# Columns only an invoice's lines have.
+_INVOICE_LINE_ONLY = ("plan_id", "line_type")
+
+
 def build_lines(
     line_model: type[AnyLine], parent: dict[str, Any], rows: Sequence[Mapping[str, Any]]
 ) -> list[AnyLine]:
     """Unsaved lines of the document in `parent` ({"invoice": invoice}, …) from rows of
-    LINE_FIELDS (and `plan_id`); a row's `tax`, a catalog tax rule, is resolved here."""
+    LINE_FIELDS (and `plan_id`, `line_type`); a row's `tax`, a catalog tax rule, is
+    resolved here."""
     document = next(iter(parent.values()), None)
     return [
         line_model(**parent, position=position, **line_columns(document, position, row))
@@ -195,10 +201,11 @@ def build_lines(
 def line_columns(
     document: FiscalDocument | None, position: int, row: Mapping[str, Any]
 ) -> dict[str, Any]:
-    """The columns a row of LINE_FIELDS (and `plan_id`) sets on a line of `document`,
-    its named tax rule resolved."""
+    """The columns a row of LINE_FIELDS (and `plan_id`, `line_type`) sets on a line of
+    `document`, its named tax rule and additional tax resolved."""
+    columns = {k: v for k, v in row.items() if k in LINE_FIELDS or k in _INVOICE_LINE_ONLY}
     return (
-        {k: v for k, v in row.items() if k in LINE_FIELDS or k == "plan_id"}
+        columns
         | _named_tax(document, position, row)
         | _named_additional_tax(document, position, row)
     )

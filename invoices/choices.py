@@ -43,6 +43,13 @@ class StripeInvoiceSync(models.TextChoices):
     FAILED = "failed"  # retried by the task; the error is in stripe_sync_error
 
 
+class LineType(models.TextChoices):
+    """What an invoice line bills (Flexprice's FIXED and USAGE line types)."""
+
+    FIXED = "fixed"  # a price for a period or a quantity, known when the invoice is made
+    USAGE = "usage"  # a metered plan's usage over a closed period, priced by its tiers
+
+
 class CollectionMethod(models.TextChoices):
     DEFERRED = "deferred"
     DEFERRED_DUES = "deferred_dues"

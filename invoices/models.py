@@ -10,7 +10,13 @@ from django.db import models
 from billing.choices import DiscountScheme
 from billing.ids import public_id_field
 from billing.models import FiscalDocument, Line, TenantModel, filed_once_constraint, money_field
-from invoices.choices import CollectionMethod, InvoiceStatus, NoteStatus, StripeInvoiceSync
+from invoices.choices import (
+    CollectionMethod,
+    InvoiceStatus,
+    LineType,
+    NoteStatus,
+    StripeInvoiceSync,
+)
 
 
 class Invoice(FiscalDocument):
@@ -185,6 +191,7 @@ class InvoiceLine(Line):
     id = public_id_field("lin")
     invoice = models.ForeignKey(Invoice, on_delete=models.CASCADE, related_name="lines")
     plan_id = models.CharField(max_length=40, null=True, blank=True)
+    line_type = models.CharField(max_length=8, choices=LineType.choices, default=LineType.FIXED)
 
 
 class CreditNoteLine(Line):

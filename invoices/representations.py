@@ -176,12 +176,13 @@ class InvoiceLineSerializer(StrictFieldsMixin, serializers.ModelSerializer):
             "code_scheme",
             "unit_label",
             "plan",
+            "line_type",
             "retention_percent",
             "retention_scheme",
             "total",
             "retention",
         ]
-        read_only_fields = ["id", "total", "retention", "additional_tax_percent"]
+        read_only_fields = ["id", "line_type", "total", "retention", "additional_tax_percent"]
 
 
 class InvoicePaymentSerializer(serializers.Serializer):
@@ -327,7 +328,9 @@ class NoteLineSerializer(InvoiceLineSerializer):
 
     class Meta(InvoiceLineSerializer.Meta):
         model = CreditNoteLine  # type: ignore[assignment]  # debit note lines: same fields
-        fields = [name for name in InvoiceLineSerializer.Meta.fields if name != "plan"]
+        fields = [
+            name for name in InvoiceLineSerializer.Meta.fields if name not in ("plan", "line_type")
+        ]
 
 
 class NoteSerializer(DocumentTotalsFields, TenantModelSerializer):

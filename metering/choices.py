@@ -40,7 +40,10 @@ class CreationScheme(models.TextChoices):
 
 
 class UsageAction(models.TextChoices):
-    INCREMENT = "increment"
+    """What a usage record does to its line's usage in the period."""
+
+    INCREMENT = "increment"  # adds its quantity
+    SET = "set"  # the usage becomes its quantity from its date_time; later increments add
 
 
 class GroupBy(models.TextChoices):

@@ -35,7 +35,9 @@ class PurchaseLineSerializer(InvoiceLineSerializer):
 
     class Meta(InvoiceLineSerializer.Meta):
         model = PurchaseLine  # type: ignore[assignment]  # credit note lines: same fields
-        fields = [name for name in InvoiceLineSerializer.Meta.fields if name != "plan"]
+        fields = [
+            name for name in InvoiceLineSerializer.Meta.fields if name not in ("plan", "line_type")
+        ]
 
 
 class RetentionLineSerializer(PurchaseLineSerializer):

@@ -59,6 +59,7 @@ class PausedReason(models.TextChoices):
 class BilledKind(models.TextChoices):
     CYCLE = "cycle"  # a period's invoice, issued by a billing cycle
     PRORATION = "proration"  # the rest of a period after a plan change
+    FINAL = "final"  # the usage of the last period of a cancelled subscription
 
 
 class CollectionStatus(models.TextChoices):

@@ -142,6 +142,32 @@ class SubscriptionLine(models.Model):
         return f"{self.plan_id} × {self.quantity}"
 
 
+class EndedLine(models.Model):
+    """A metered line removed mid-period. Its usage from the period's start to `ended_at`
+    is still owed: the next invoice bills it (the next cycle's, or the final one of a
+    cancellation), as Stripe bills a removed item's usage at the period's end; the row
+    goes with that invoice."""
+
+    subscription = models.ForeignKey(
+        Subscription, on_delete=models.CASCADE, related_name="ended_lines"
+    )
+    plan = models.ForeignKey("catalog.Plan", on_delete=models.PROTECT, related_name="+")
+    coupon = models.ForeignKey(
+        "catalog.Coupon", on_delete=models.PROTECT, related_name="+", null=True, blank=True
+    )
+    coupon_first_cycle = models.PositiveIntegerField(default=1)
+    # The billed period's start (a local date), and when the line went (and its local day).
+    usage_start = models.DateField()
+    ended_at = models.DateTimeField()
+    ended_on = models.DateField()
+
+    class Meta:
+        ordering = ["ended_at", "id"]
+
+    def __str__(self) -> str:
+        return f"{self.plan_id} until {self.ended_at}"
+
+
 class SubscriptionAddOn(models.Model):
     """An add-on billed by its apply scheme: one_time on one cycle, recurring on
     `duration_times` cycles (or every cycle), counted from `first_cycle`."""
@@ -203,6 +229,12 @@ class BilledPeriod(models.Model):
                 fields=["subscription", "period_start"],
                 condition=models.Q(kind=BilledKind.CYCLE),
                 name="billed_period_once",
+            ),
+            # A subscription ends once: its last period's usage is billed once.
+            models.UniqueConstraint(
+                fields=["subscription"],
+                condition=models.Q(kind=BilledKind.FINAL),
+                name="billed_period_final_once",
             ),
             models.CheckConstraint(
                 condition=models.Q(period_end__gt=models.F("period_start")),

@@ -6,6 +6,7 @@ is priced in memory. Prices come from catalog.pricing and totals from
 billing.documents.apply_totals, the code every invoice uses.
 """
 
+from collections.abc import Sequence
 from datetime import date, timedelta
 from decimal import ROUND_HALF_UP, Decimal, localcontext
 from typing import TypedDict
@@ -16,12 +17,13 @@ from billing.documents import LineRow, apply_totals, base_tax_percent, build_lin
 from catalog.choices import ApplyOn, ApplyScheme, DurationScheme, UsageScheme
 from catalog.models import AddOn, Coupon, Plan
 from catalog.pricing import plan_line_price
-from invoices.choices import CollectionMethod
+from invoices.choices import CollectionMethod, LineType
 from invoices.models import Invoice, InvoiceLine
 from invoices.services.batch import InvoiceDraft
 from subscriptions.calendar import period_containing
 from subscriptions.choices import CollectionScheme
-from subscriptions.models import Subscription, SubscriptionAddOn, SubscriptionLine
+from subscriptions.models import EndedLine, Subscription, SubscriptionAddOn, SubscriptionLine
+from subscriptions.usage import usage_key
 
 UNIT_PRICE = Decimal("0.000001")
 # A cycle makes thousands of draft invoices (billing.bulk.Blank).
@@ -114,7 +116,7 @@ def _plan_row(line: SubscriptionLine, fraction: tuple[int, int] | None, text: st
     }
 
 
-def _usage_row(line: SubscriptionLine, quantity: Decimal, text: str) -> LineRow:
+def _usage_row(line: SubscriptionLine | EndedLine, quantity: Decimal, text: str) -> LineRow:
     """A metered line's usage over a closed period; negative usage bills nothing."""
     plan = line.plan
     # A line stores six decimals of quantity: the usage is rounded there, half-up, and
@@ -128,6 +130,7 @@ def _usage_row(line: SubscriptionLine, quantity: Decimal, text: str) -> LineRow:
         **plan_price(plan, quantity),
         "exempt": plan.exempt,
         "plan_id": plan.id,
+        "line_type": LineType.USAGE,
         "code": plan.sku,
         "unit_label": product.unit_label if product is not None else "",
     }
@@ -144,6 +147,19 @@ def _addon_row(item: SubscriptionAddOn) -> LineRow:
     }
 
 
+def _coupons(subscription: Subscription, cycle: int) -> tuple[Coupon | None, Coupon | None]:
+    """The subscription's coupon on cycle `cycle`, and the same when it applies per line."""
+    coupon = subscription.coupon
+    if coupon is not None and not coupon_applies(coupon, subscription.coupon_first_cycle, cycle):
+        coupon = None
+    return coupon, coupon if coupon is not None and coupon.apply_on == ApplyOn.LINE else None
+
+
+def _line_coupon(line: SubscriptionLine | EndedLine, cycle: int) -> Coupon | None:
+    own = line.coupon
+    return own if own is not None and coupon_applies(own, line.coupon_first_cycle, cycle) else None
+
+
 def cycle_draft(
     subscription: Subscription,
     *,
@@ -153,15 +169,17 @@ def cycle_draft(
     period_end: date,
     cycle: int,
     invoice_date: date,
-    usage: dict[int, Decimal] | None = None,
+    usage: dict[str, Decimal] | None = None,
     usage_start: date | None = None,
+    ended: Sequence[EndedLine] = (),
 ) -> InvoiceDraft:
     """The invoice of cycle number `cycle`, for [period_start, period_end).
 
     A period shorter than the frequency's (the stretch before a later billing anchor)
     bills its plans prorated by day. Metered lines bill in arrears: the usage of
-    [usage_start, period_start) (`usage`, by line id), priced by the plan's tiers, and
-    nothing on the first cycle, which follows no period.
+    [usage_start, period_start) (`usage`, by usage_key), priced by the plan's tiers, and
+    nothing on the first cycle, which follows no period; so do the `ended` lines, removed
+    during that period, up to their removal.
     """
     full_start, full_end = period_containing(
         subscription.billing_anchor, subscription.frequency, period_end - timedelta(days=1)
@@ -170,22 +188,69 @@ def cycle_draft(
     if (period_start, period_end) != (full_start, full_end):
         fraction = ((period_end - period_start).days, (full_end - full_start).days)
     text = period_text(period_start, period_end)
-    coupon = subscription.coupon
-    if coupon is not None and not coupon_applies(coupon, subscription.coupon_first_cycle, cycle):
-        coupon = None
-    line_wide = coupon if coupon is not None and coupon.apply_on == ApplyOn.LINE else None
+    coupon, line_wide = _coupons(subscription, cycle)
     rows: list[LineRow] = []
     for line in lines:
-        own = line.coupon
-        if own is not None and not coupon_applies(own, line.coupon_first_cycle, cycle):
-            own = None
+        own = _line_coupon(line, cycle)
         if line.plan.usage_scheme != UsageScheme.METERED:
             rows.append(_with_coupon(_plan_row(line, fraction, text), own or line_wide))
         elif usage_start is not None:
-            quantity = (usage or {}).get(line.pk, Decimal(0))
+            quantity = (usage or {}).get(usage_key(line), Decimal(0))
             row = _usage_row(line, quantity, period_text(usage_start, period_start))
             rows.append(_with_coupon(row, own or line_wide))
+    if usage_start is not None:
+        rows += _ended_rows(ended, usage or {}, cycle, line_wide)
     rows += [_addon_row(a) for a in addons if addon_applies(a.addon, a.first_cycle, cycle)]
+    return _draft(subscription, rows, coupon, period_start, period_end, invoice_date)
+
+
+def _ended_rows(
+    ended: Sequence[EndedLine], usage: dict[str, Decimal], cycle: int, line_wide: Coupon | None
+) -> list[LineRow]:
+    """The usage of lines removed mid-period, from the period's start to their removal."""
+    rows = []
+    for line in ended:
+        text = period_text(line.usage_start, line.ended_on + timedelta(days=1))
+        row = _usage_row(line, usage.get(usage_key(line), Decimal(0)), text)
+        rows.append(_with_coupon(row, _line_coupon(line, cycle) or line_wide))
+    return rows
+
+
+def final_usage_draft(
+    subscription: Subscription,
+    *,
+    lines: list[SubscriptionLine],
+    usage: dict[str, Decimal],
+    usage_start: date,
+    usage_end: date,
+    invoice_date: date,
+    ended: Sequence[EndedLine] = (),
+) -> InvoiceDraft:
+    """The last invoice of a cancelled subscription: its metered lines' usage over
+    [usage_start, usage_end), the part of the last period it ran, with the coupons the
+    next cycle would have applied. Nothing else: the fixed lines were billed ahead."""
+    cycle = subscription.cycles_billed + 1
+    coupon, line_wide = _coupons(subscription, cycle)
+    text = period_text(usage_start, usage_end)
+    rows: list[LineRow] = []
+    for line in lines:
+        if line.plan.usage_scheme != UsageScheme.METERED:
+            continue
+        own = _line_coupon(line, cycle)
+        row = _usage_row(line, usage.get(usage_key(line), Decimal(0)), text)
+        rows.append(_with_coupon(row, own or line_wide))
+    rows += _ended_rows(ended, usage, cycle, line_wide)
+    return _draft(subscription, rows, coupon, usage_start, usage_end, invoice_date)
+
+
+def _draft(
+    subscription: Subscription,
+    rows: list[LineRow],
+    coupon: Coupon | None,
+    period_start: date,
+    period_end: date,
+    invoice_date: date,
+) -> InvoiceDraft:
     invoice = _INVOICE.make(
         related={"customer": subscription.customer, "document": subscription.document},
         date=invoice_date,

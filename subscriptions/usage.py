@@ -13,14 +13,15 @@ from decimal import Decimal
 
 from catalog.choices import UsageScheme
 from catalog.models import Plan
-from subscriptions.models import Subscription, SubscriptionLine
+from subscriptions.models import EndedLine, Subscription, SubscriptionLine
 
 
 @dataclass(frozen=True)
 class MeteredLine:
-    """A metered line of a subscription, and the window its usage is counted over."""
+    """A metered line of a subscription (or one it had: an ended line), and the window
+    its usage is counted over."""
 
-    line_id: int
+    key: str  # usage_key(line)
     plan: Plan
     subscription_id: str
     customer_id: str
@@ -29,8 +30,8 @@ class MeteredLine:
     end: datetime
 
 
-# quantities(workspace_id=…, test_mode=…, lines=[MeteredLine]) → {line_id: quantity}
-UsageQuantities = Callable[..., dict[int, Decimal]]
+# quantities(workspace_id=…, test_mode=…, lines=[MeteredLine]) → {key: quantity}
+UsageQuantities = Callable[..., dict[str, Decimal]]
 _usage_quantities: list[UsageQuantities] = []
 
 
@@ -42,12 +43,17 @@ def is_metered(plan: Plan) -> bool:
     return plan.usage_scheme == UsageScheme.METERED
 
 
+def usage_key(line: SubscriptionLine | EndedLine) -> str:
+    """A line's key in the usage a cycle asks for; lines and ended lines apart."""
+    return f"{'ended' if isinstance(line, EndedLine) else 'line'} {line.pk}"
+
+
 def metered_line(
-    subscription: Subscription, line: SubscriptionLine, start: datetime, end: datetime
+    subscription: Subscription, line: SubscriptionLine | EndedLine, start: datetime, end: datetime
 ) -> MeteredLine:
     customer = subscription.customer
     return MeteredLine(
-        line_id=line.pk,
+        key=usage_key(line),
         plan=line.plan,
         subscription_id=subscription.pk,
         customer_id=customer.pk,
@@ -59,9 +65,9 @@ def metered_line(
 
 def usage_quantities(
     *, workspace_id: str, test_mode: bool, lines: Sequence[MeteredLine]
-) -> dict[int, Decimal]:
-    """Each metered line's usage over its window (0 when nothing counts it)."""
-    found: dict[int, Decimal] = {}
+) -> dict[str, Decimal]:
+    """Each metered line's usage over its window, by key (0 when nothing counts it)."""
+    found: dict[str, Decimal] = {}
     if lines and _usage_quantities:
         found = _usage_quantities[0](workspace_id=workspace_id, test_mode=test_mode, lines=lines)
-    return {line.line_id: found.get(line.line_id, Decimal(0)) for line in lines}
+    return {line.key: found.get(line.key, Decimal(0)) for line in lines}

@@ -173,6 +173,7 @@ def _line_snapshot(line: InvoiceLine | SimpleNamespace) -> dict[str, Any]:
         "code_scheme": line.code_scheme,
         "unit_label": line.unit_label,
         "plan": line.plan_id,
+        "line_type": line.line_type,
         "retention_percent": _fixed(line.retention_percent, 4),
         "retention_scheme": line.retention_scheme,
         "total": _normal(line.total),

@@ -13,9 +13,18 @@ from billing.models import Workspace
 from metering.choices import CreationScheme, UsageAction
 from metering.models import UsageRecord
 from metering.services.usage import USAGE_RECORD_EVENT, USAGE_RECORD_FIELD
-from metering.store import NewEvent, Tenant, event_store
+from metering.store import RESET_PROPERTY, RESET_VALUE, NewEvent, Tenant, event_store
 from subscriptions.models import SubscriptionLine
 from subscriptions.usage import is_metered
+
+
+def record_properties(quantity: Decimal, action: str) -> dict[str, str]:
+    """A record's event properties; a `set` is the reset its plan's meter starts over at."""
+    # As text: a JSON number would pass through a float on its way to the store.
+    properties = {USAGE_RECORD_FIELD: str(quantity)}
+    if action == UsageAction.SET:
+        properties[RESET_PROPERTY] = RESET_VALUE
+    return properties
 
 
 @transaction.atomic
@@ -59,8 +68,7 @@ def usage_record_create(
         event_name=USAGE_RECORD_EVENT + plan.pk,
         customer_key=subscription_line.subscription_id,
         timestamp=record.date_time,
-        # As text: a JSON number would pass through a float on its way to the store.
-        properties={USAGE_RECORD_FIELD: str(quantity)},
+        properties=record_properties(quantity, action),
     )
     event_store().insert(
         tenant=Tenant(workspace_id=workspace.pk, test_mode=test_mode),

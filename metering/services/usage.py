@@ -82,17 +82,19 @@ def usage_for_customer(
 
 
 def record_meter(plan: Plan) -> MeterSpec:
-    """The meter Piriod's usage records of a metered plan without a meter are read by."""
+    """The meter Piriod's usage records of a metered plan without a meter are read by; a
+    record with action `set` starts its window's usage over."""
     return MeterSpec(
         event_name=USAGE_RECORD_EVENT + plan.pk,
         aggregation=_RECORD_AGGREGATION.get(plan.usage_aggregation, str(Aggregation.SUM)),
         field=USAGE_RECORD_FIELD,
+        resets=True,
     )
 
 
 def usage_quantities(
     *, workspace_id: str, test_mode: bool, lines: Sequence[MeteredLine]
-) -> dict[int, Decimal]:
+) -> dict[str, Decimal]:
     """Each metered line's usage over its window: one query per meter. A plan with a
     meter counts its customer's events; one without counts its usage records."""
     meters = {
@@ -105,7 +107,7 @@ def usage_quantities(
     }
     by_meter: dict[MeterSpec, list[Window]] = defaultdict(list)
     for line in lines:
-        key = str(line.line_id)
+        key = line.key
         meter = meters.get(line.plan.meter_id or "")
         if meter is not None:
             keys = (line.customer_id, line.customer_reference or "")
@@ -115,8 +117,7 @@ def usage_quantities(
             window = Window(key, (line.subscription_id,), line.start, line.end)
             by_meter[record_meter(line.plan)].append(window)
     tenant = Tenant(workspace_id=workspace_id, test_mode=test_mode)
-    quantities: dict[int, Decimal] = {}
+    quantities: dict[str, Decimal] = {}
     for spec, windows in by_meter.items():
-        values = event_store().usage_windows(tenant=tenant, meter=spec, windows=windows)
-        quantities.update({int(key): value for key, value in values.items()})
+        quantities.update(event_store().usage_windows(tenant=tenant, meter=spec, windows=windows))
     return quantities

@@ -13,6 +13,8 @@ from django.db import connection
 
 from billing.errors import DomainError
 from metering.store.base import (
+    RESET_PROPERTY,
+    RESET_VALUE,
     EventStore,
     MeterSpec,
     NewEvent,
@@ -25,6 +27,8 @@ from metering.store.clickhouse import ClickHouseEventStore, client_from_url
 from metering.store.postgres import PostgresEventStore
 
 __all__ = [
+    "RESET_PROPERTY",
+    "RESET_VALUE",
     "EventStore",
     "MeterSpec",
     "NewEvent",

@@ -27,6 +27,15 @@ class MeterSpec:
     field: str = ""
     # ((key, (value, …)), …): each key's property, as text, is one of its values.
     filters: tuple[tuple[str, tuple[str, ...]], ...] = ()
+    # Piriod's usage records: an event whose `action` property is "set" starts the
+    # window's value over from itself. Events ordered before it (by timestamp, then
+    # event_id, the order `latest` reads) no longer count; later ones add to it.
+    resets: bool = False
+
+
+# The property and value of an event that starts a window's value over (MeterSpec.resets).
+RESET_PROPERTY = "action"
+RESET_VALUE = "set"
 
 
 @dataclass(frozen=True)

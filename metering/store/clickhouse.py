@@ -20,7 +20,16 @@ from typing import Any, Protocol
 import orjson
 
 from metering.choices import Aggregation
-from metering.store.base import MeterSpec, NewEvent, Tenant, UsageQuery, UsageRow, Window
+from metering.store.base import (
+    RESET_PROPERTY,
+    RESET_VALUE,
+    MeterSpec,
+    NewEvent,
+    Tenant,
+    UsageQuery,
+    UsageRow,
+    Window,
+)
 from metering.store.postgres import json_number
 
 TABLE = "metering_events"
@@ -135,6 +144,23 @@ def _events(customer_keys: str) -> str:
     )
 
 
+# The windows of `usage_windows` as a table `w`: (key, customer_key, start_at, end_at).
+_WINDOWS = (
+    "(SELECT w.1 AS key, w.2 AS customer_key, "
+    "toDateTime64(w.3, 6, 'UTC') AS start_at, toDateTime64(w.4, 6, 'UTC') AS end_at "
+    "FROM (SELECT arrayJoin(arrayZip({window_keys:Array(String)}, {keys:Array(String)}, "
+    "{starts:Array(String)}, {ends:Array(String)})) AS w)) AS w"
+)
+# An event `e` the window's last reset `r` (found = 0: none) does not drop.
+_AFTER_RESET = " AND (r.found = 0 OR tuple(e.timestamp, e.event_id) >= r.at)"
+
+
+def _is_reset(meter: MeterSpec, parameters: dict[str, Any]) -> str:
+    parameters.update(reset_property=RESET_PROPERTY, reset_value=RESET_VALUE)
+    text = _property_text("{reset_property:String}")
+    return f" AND {text} = {{reset_value:String}}{_filters(meter, parameters)}"
+
+
 def _decimal(value: Any) -> Decimal:
     return Decimal(str(value)).normalize() if value is not None else Decimal(0)
 
@@ -199,9 +225,18 @@ class ClickHouseEventStore:
             group = _property_text("{group_property:String}")
             parameters["group_property"] = query.group_property
         filters = _filters(query.meter, parameters)
+        events = _events("{keys:Array(String)}")
+        reset, after_reset = "", ""
+        if query.meter.resets:
+            # One row whatever the events: an aggregate without GROUP BY.
+            reset = (
+                " CROSS JOIN (SELECT count() AS found, max(tuple(e.timestamp, e.event_id)) AS at "
+                f"FROM ({events}) AS e WHERE 1 {_is_reset(query.meter, parameters)}) AS r"
+            )
+            after_reset = _AFTER_RESET
         sql = (
             f"SELECT {group} AS grp, {_value(query.meter)} AS value "
-            f"FROM ({_events('{keys:Array(String)}')}) AS e WHERE 1 {filters} "
+            f"FROM ({events}) AS e{reset} WHERE 1 {filters}{after_reset} "
             "GROUP BY grp ORDER BY grp"
         )
         rows = [UsageRow(group=g, value=_decimal(v)) for g, v in self.client.rows(sql, parameters)]
@@ -226,16 +261,22 @@ class ClickHouseEventStore:
             end=timestamp_text(max(row[3] for row in rows)),
         )
         filters = _filters(meter, parameters)
+        events = _events("{keys:Array(String)}")
+        in_window = "e.timestamp >= w.start_at AND e.timestamp < w.end_at"
+        reset, after_reset = "", ""
+        if meter.resets:
+            reset = (
+                " LEFT JOIN (SELECT w.key AS key, count() AS found, "
+                f"max(tuple(e.timestamp, e.event_id)) AS at FROM ({events}) AS e "
+                f"INNER JOIN {_WINDOWS} ON e.customer_key = w.customer_key "
+                f"WHERE {in_window} {_is_reset(meter, parameters)} GROUP BY w.key) AS r "
+                "ON r.key = w.key"
+            )
+            after_reset = _AFTER_RESET
         sql = (
-            f"SELECT w.key, {_value(meter)} AS value "
-            f"FROM ({_events('{keys:Array(String)}')}) AS e "
-            "INNER JOIN (SELECT w.1 AS key, w.2 AS customer_key, "
-            "toDateTime64(w.3, 6, 'UTC') AS start_at, toDateTime64(w.4, 6, 'UTC') AS end_at "
-            "FROM (SELECT arrayJoin(arrayZip({window_keys:Array(String)}, {keys:Array(String)}, "
-            "{starts:Array(String)}, {ends:Array(String)})) AS w)) AS w "
-            "ON e.customer_key = w.customer_key "
-            f"WHERE e.timestamp >= w.start_at AND e.timestamp < w.end_at {filters} "
-            "GROUP BY w.key"
+            f"SELECT w.key, {_value(meter)} AS value FROM ({events}) AS e "
+            f"INNER JOIN {_WINDOWS} ON e.customer_key = w.customer_key{reset} "
+            f"WHERE {in_window} {filters}{after_reset} GROUP BY w.key"
         )
         for key, value in self.client.rows(sql, parameters):
             result[key] = _decimal(value)

@@ -18,7 +18,16 @@ import orjson
 from django.db import connection
 
 from metering.choices import Aggregation
-from metering.store.base import MeterSpec, NewEvent, Tenant, UsageQuery, UsageRow, Window
+from metering.store.base import (
+    RESET_PROPERTY,
+    RESET_VALUE,
+    MeterSpec,
+    NewEvent,
+    Tenant,
+    UsageQuery,
+    UsageRow,
+    Window,
+)
 
 # The batch travels as one JSON array that PostgreSQL unpacks in C (jsonb_to_recordset):
 # cheaper than five parameter arrays, whose text psycopg escapes value by value.
@@ -73,12 +82,22 @@ def _value(meter: MeterSpec) -> tuple[str, list[Any]]:
     raise ValueError(f"unknown aggregation {meter.aggregation!r}")
 
 
-def _filters(meter: MeterSpec) -> tuple[str, list[Any]]:
+def _filters(meter: MeterSpec, alias: str = "e") -> tuple[str, list[Any]]:
     sql, params = "", []
     for key, values in meter.filters:
-        sql += " AND e.properties ->> %s = ANY(%s::text[])"
+        sql += f" AND {alias}.properties ->> %s = ANY(%s::text[])"
         params += [key, list(values)]
     return sql, params
+
+
+# The reset an event at (timestamp, event_id) is after, as a condition on `e` against the
+# last reset `r` of its window (none: every event counts).
+_AFTER_RESET = " AND (r.event_id IS NULL OR (e.timestamp, e.event_id) >= (r.timestamp, r.event_id))"
+
+
+def _is_reset(meter: MeterSpec, alias: str) -> tuple[str, list[Any]]:
+    filters, params = _filters(meter, alias)
+    return f" AND {alias}.properties ->> %s = %s{filters}", [RESET_PROPERTY, RESET_VALUE, *params]
 
 
 def json_number(value: Any) -> orjson.Fragment:
@@ -110,24 +129,38 @@ class PostgresEventStore:
             return {row[0] for row in cursor.fetchall()}
 
     def usage(self, *, tenant: Tenant, query: UsageQuery) -> list[UsageRow]:
-        value, value_params = _value(query.meter)
-        filters, filter_params = _filters(query.meter)
+        meter = query.meter
+        value, value_params = _value(meter)
+        filters, filter_params = _filters(meter)
         group, group_params = "NULL::text", []
         if query.group_by == "day":
             group = "to_char(date_trunc('day', e.timestamp AT TIME ZONE %s), 'YYYY-MM-DD')"
             group_params = [query.timezone]
         elif query.group_by == "property":
             group, group_params = "e.properties ->> %s", [query.group_property]
+        window = (
+            "{a}.workspace_id = %s AND {a}.test_mode = %s AND {a}.customer_key = ANY(%s::text[]) "
+            "AND {a}.event_name = %s AND {a}.timestamp >= %s AND {a}.timestamp < %s"
+        )
+        window_params = [
+            tenant.workspace_id, tenant.test_mode, list(query.customer_keys), meter.event_name,
+            query.start, query.end,
+        ]  # fmt: skip
+        reset, reset_params, after_reset = "", [], ""
+        if meter.resets:
+            is_reset, is_reset_params = _is_reset(meter, "s")
+            reset = (
+                f" LEFT JOIN (SELECT s.timestamp, s.event_id FROM metering_event s "
+                f"WHERE {window.format(a='s')}{is_reset} "
+                "ORDER BY s.timestamp DESC, s.event_id DESC LIMIT 1) r ON true"
+            )
+            reset_params, after_reset = [*window_params, *is_reset_params], _AFTER_RESET
         sql = (
-            f"SELECT {group} AS grp, {value} FROM metering_event e "
-            "WHERE e.workspace_id = %s AND e.test_mode = %s AND e.customer_key = ANY(%s::text[]) "
-            "AND e.event_name = %s AND e.timestamp >= %s AND e.timestamp < %s"
-            f"{filters} GROUP BY grp ORDER BY grp"
+            f"SELECT {group} AS grp, {value} FROM metering_event e{reset} "
+            f"WHERE {window.format(a='e')}{filters}{after_reset} GROUP BY grp ORDER BY grp"
         )
         params = [
-            *group_params, *value_params, tenant.workspace_id, tenant.test_mode,
-            list(query.customer_keys), query.meter.event_name, query.start, query.end,
-            *filter_params,
+            *group_params, *value_params, *reset_params, *window_params, *filter_params
         ]  # fmt: skip
         with connection.cursor() as cursor:
             cursor.execute(sql, params)
@@ -145,19 +178,36 @@ class PostgresEventStore:
             return result
         value, value_params = _value(meter)
         filters, filter_params = _filters(meter)
+        # The windows' overall span, as constants: the planner then reads only the months'
+        # partitions it covers. Without them it scanned every month of the tenant's events
+        # (a cycle over 10 million events: 55 s against 3.3 s, bench/usage_query.py).
+        span = [min(row[2] for row in rows), max(row[3] for row in rows)]
+        window = (
+            "{a}.workspace_id = %s AND {a}.test_mode = %s AND {a}.customer_key = w.customer_key "
+            "AND {a}.event_name = %s AND {a}.timestamp >= w.start_at AND {a}.timestamp < w.end_at "
+            "AND {a}.timestamp >= %s AND {a}.timestamp < %s"
+        )
+        window_params = [tenant.workspace_id, tenant.test_mode, meter.event_name, *span]
+        resets, reset_params, reset_join, reset_where = "", [], "", ""
+        if meter.resets:
+            # Each window's last reset (DISTINCT ON keeps the first row of each key).
+            is_reset, is_reset_params = _is_reset(meter, "s")
+            resets = (
+                ", r AS (SELECT DISTINCT ON (w.key) w.key, s.timestamp, s.event_id FROM w "
+                f"JOIN metering_event s ON {window.format(a='s')}{is_reset} "
+                "ORDER BY w.key, s.timestamp DESC, s.event_id DESC)"
+            )
+            reset_params = [*window_params, *is_reset_params]
+            reset_join, reset_where = " LEFT JOIN r ON r.key = w.key", " WHERE true" + _AFTER_RESET
         sql = (
-            f"SELECT w.key, {value} "
-            "FROM unnest(%s::text[], %s::text[], %s::timestamptz[], %s::timestamptz[]) "
-            "AS w(key, customer_key, start_at, end_at) "
-            "JOIN metering_event e ON e.workspace_id = %s AND e.test_mode = %s "
-            "AND e.customer_key = w.customer_key AND e.event_name = %s "
-            "AND e.timestamp >= w.start_at AND e.timestamp < w.end_at"
-            f"{filters} GROUP BY w.key"
+            "WITH w AS (SELECT * FROM unnest(%s::text[], %s::text[], %s::timestamptz[], "
+            f"%s::timestamptz[]) AS w(key, customer_key, start_at, end_at)){resets} "
+            f"SELECT w.key, {value} FROM w JOIN metering_event e ON {window.format(a='e')}"
+            f"{filters}{reset_join}{reset_where} GROUP BY w.key"
         )
         columns = [list(column) for column in zip(*rows, strict=True)]
         params = [
-            *value_params, *columns, tenant.workspace_id, tenant.test_mode, meter.event_name,
-            *filter_params,
+            *columns, *reset_params, *value_params, *window_params, *filter_params,
         ]  # fmt: skip
         with connection.cursor() as cursor:
             cursor.execute(sql, params)

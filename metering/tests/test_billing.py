@@ -152,9 +152,9 @@ def test_a_crash_mid_batch_then_a_rerun_bills_each_usage_once(monkeypatch):
     real_issue = cycles._issue
     calls = {"n": 0}
 
-    def crash_on_the_second_batch(batch: Any) -> Any:
+    def crash_on_the_second_batch(batch: Any, *rest: Any) -> Any:
         calls["n"] += 1
-        periods = real_issue(batch)
+        periods = real_issue(batch, *rest)
         if calls["n"] == 2:
             raise SystemExit("worker killed")  # the process dies before commit
         return periods

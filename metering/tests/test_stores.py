@@ -24,6 +24,9 @@ METERS = [
     MeterSpec("call", "latest", "tokens"),
     MeterSpec("call", "sum", "tokens", (("region", ("us", "eu")),)),
     MeterSpec("call", "count", "", (("user", ("7",)),)),
+    MeterSpec("call", "sum", "tokens", resets=True),
+    MeterSpec("call", "max", "tokens", resets=True),
+    MeterSpec("call", "latest", "tokens", (("region", ("us", "eu")),), resets=True),
 ]
 
 
@@ -54,13 +57,16 @@ event_strategy = st.tuples(
     ),  # tokens
     st.sampled_from(["u1", "u2", 7]),  # user
     st.sampled_from(["us", "eu", "ap"]),  # region
+    st.sampled_from([None, "increment", "set"]),  # action (read by meters that reset)
 )
 
 
 def _events(rows) -> list[NewEvent]:
     events = {}
-    for event_id, customer, minutes, tokens, user, region in rows:
+    for event_id, customer, minutes, tokens, user, region, action in rows:
         properties = {"user": user, "region": region}
+        if action is not None:
+            properties["action"] = action
         if tokens is not None:
             properties["tokens"] = tokens
         events.setdefault(f"e{event_id}", NewEvent(
@@ -118,3 +124,49 @@ def test_a_known_case_on_clickhouse(chdb_client):
     assert value("max") == 10
     assert value("unique_count", "user") == 2
     assert value("latest") == 4  # same timestamp as "2": the greater event_id wins
+
+
+@pytest.fixture(params=["postgres", "clickhouse"])
+def store(request, chdb_client):
+    if request.param == "postgres":
+        return PostgresEventStore()
+    return ClickHouseEventStore(chdb_client)
+
+
+def test_a_set_starts_the_window_over_and_later_events_add_to_it(store):
+    tenant = _tenant("acc_set")
+    at = [T0 + timedelta(hours=n) for n in range(6)]
+    events = [
+        NewEvent("1", "call", "c", at[0], {"tokens": 10}),
+        NewEvent("2", "call", "c", at[1], {"tokens": 7, "action": "set"}),
+        NewEvent("3", "call", "c", at[2], {"tokens": 100}),  # the set's instant, a smaller id
+        NewEvent("4", "call", "c", at[2], {"tokens": 5, "action": "set"}),  # the last set
+        NewEvent("5", "call", "c", at[3], {"tokens": 2}),
+        NewEvent("6", "call", "c", at[4], {"tokens": 1, "action": "increment"}),
+        NewEvent("7", "call", "d", at[5], {"tokens": 1000, "action": "set"}),  # another key
+    ]
+    store.insert(tenant=tenant, events=events, received_at=T0)
+    resets = MeterSpec("call", "sum", "tokens", resets=True)
+    day = (T0, T0 + timedelta(days=1))
+
+    def value(meter: MeterSpec, start, end) -> Decimal:
+        return store.usage(tenant=tenant, query=UsageQuery(meter, ("c",), start, end))[0].value
+
+    assert value(resets, *day) == 5 + 2 + 1
+    assert value(MeterSpec("call", "sum", "tokens"), *day) == 125  # a meter of events: no reset
+    assert value(MeterSpec("call", "max", "tokens", resets=True), *day) == 5
+    # A window ending before the last set reads the set before it; one with no set, all.
+    assert value(resets, T0, at[2]) == 7
+    assert value(resets, T0, at[1]) == 10
+    assert value(resets, at[3], day[1]) == 3
+    grouped = UsageQuery(resets, ("c",), *day, group_by="day")
+    assert [(r.group, r.value) for r in store.usage(tenant=tenant, query=grouped)] == [
+        ("2026-01-01", Decimal(8))
+    ]
+    windows = [
+        Window("whole", ("c",), *day), Window("before", ("c",), T0, at[2]),
+        Window("both", ("c", "d"), *day), Window("none", ("c",), at[5], day[1]),
+    ]  # fmt: skip
+    assert store.usage_windows(tenant=tenant, meter=resets, windows=windows) == {
+        "whole": Decimal(8), "before": Decimal(7), "both": Decimal(1000), "none": Decimal(0),
+    }  # fmt: skip

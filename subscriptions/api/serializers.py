@@ -1,6 +1,7 @@
 from rest_framework import serializers
 
 from billing.representations import StrictFieldsMixin
+from invoices.choices import LineType
 from subscriptions.choices import CancelReason, PausedReason
 
 
@@ -18,13 +19,16 @@ class SubscriptionCancelSerializer(StrictFieldsMixin, serializers.Serializer):
         choices=CancelReason.choices, default=CancelReason.NOT_SPECIFIED
     )
     at_period_end = serializers.BooleanField(
-        default=False, help_text="Keep the period already billed and cancel when it ends."
+        default=False,
+        help_text="Keep the period already billed and cancel when it ends; that period's usage "
+        "(metered lines) is billed then, on a final invoice.",
     )
     prorate = serializers.BooleanField(
         default=False,
         help_text="Cancel now and credit the unused days of the billed period running today "
         "with a finalized credit note on the invoice that billed them. Not with "
-        "at_period_end (400).",
+        "at_period_end (400). Cancelled now, with or without it, the usage of metered lines "
+        "up to now is billed on a final invoice.",
     )
 
 
@@ -49,6 +53,9 @@ class UpcomingLineSerializer(serializers.Serializer):
     amount = serializers.DecimalField(max_digits=24, decimal_places=6, normalize_output=True)
     total = serializers.DecimalField(max_digits=24, decimal_places=6, normalize_output=True)
     plan = serializers.CharField(source="plan_id", allow_null=True)
+    line_type = serializers.ChoiceField(
+        choices=LineType.choices, help_text="fixed: a plan's price; usage: a metered plan's usage."
+    )
 
 
 class UpcomingInvoiceSerializer(serializers.Serializer):

@@ -69,7 +69,8 @@ class SubscriptionViewSet(TenantModelViewSet):
     def destroy(self, request: Request, *args: object, **kwargs: object) -> Response:
         """Cancel, now or at the end of the billed period; `cancel_reason`,
         `at_period_end` and `prorate` in the body or the query. `prorate` credits the
-        unused days of the billed period with a credit note."""
+        unused days of the billed period with a credit note. Metered lines' usage not yet
+        billed goes on a final invoice: now, or when the period ends."""
         body = SubscriptionCancelSerializer(data=request.data or request.query_params.dict())
         body.is_valid(raise_exception=True)
         return self._respond(

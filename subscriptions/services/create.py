@@ -19,7 +19,13 @@ from invoices.services.invoices import check_invoice_document_type, invoice_upda
 from invoices.services.orders import main_invoice_type
 from subscriptions.calendar import boundary_after
 from subscriptions.choices import BilledKind, CollectionStatus, SubscriptionStatus
-from subscriptions.models import BilledPeriod, Subscription, SubscriptionAddOn, SubscriptionLine
+from subscriptions.models import (
+    BilledPeriod,
+    EndedLine,
+    Subscription,
+    SubscriptionAddOn,
+    SubscriptionLine,
+)
 from subscriptions.representations import subscription_cycle_snapshot
 from subscriptions.services.checks import (
     anchor_date,
@@ -32,6 +38,7 @@ from subscriptions.services.common import lock, record, set_next_billing
 from subscriptions.services.cycles import cycle_bill, fixed_clock
 from subscriptions.services.inputs import AddOnInput, LineInput, SubscriptionFields
 from subscriptions.services.proration import prorate
+from subscriptions.usage import is_metered
 
 # How far ahead a subscription may start: further is almost certainly a typo.
 MAX_START_AHEAD = timedelta(days=5 * 366)
@@ -73,6 +80,32 @@ def _store_lines(subscription: Subscription, lines: Sequence[LineInput], first_c
             coupon_first_cycle=kept.get(key, first_cycle), position=position,
         ))  # fmt: skip
     SubscriptionLine.objects.bulk_create(rows)
+
+
+def _end_metered_lines(
+    subscription: Subscription,
+    before: list[SubscriptionLine],
+    after: list[SubscriptionLine],
+    now: datetime,
+) -> None:
+    """Keep the usage of the metered plans a change removes mid-period: each becomes an
+    ended line, billed up to now on the next invoice. A plan that comes back in the same
+    period counts the whole period again as a line, so its ended line goes."""
+    start = subscription.previous_billing
+    kept = {line.plan_id for line in after if is_metered(line.plan)}
+    EndedLine.objects.filter(subscription=subscription, plan_id__in=kept).delete()
+    if start is None:
+        return  # no period billed yet: no usage is counted before the first cycle
+    gone = {line.plan_id: line for line in before if is_metered(line.plan)}
+    EndedLine.objects.bulk_create(
+        EndedLine(
+            subscription=subscription, plan_id=plan_id, coupon_id=line.coupon_id,
+            coupon_first_cycle=line.coupon_first_cycle, usage_start=start, ended_at=now,
+            ended_on=workspace_today(subscription.workspace, now),
+        )
+        for plan_id, line in gone.items()
+        if plan_id not in kept
+    )  # fmt: skip
 
 
 def _store_addons(
@@ -252,7 +285,9 @@ def subscription_update(
         check_lines(lines, currency, today, subscription.frequency)
         before = list(subscription.lines.select_related("plan", "plan__product"))
         _store_lines(subscription, lines, first_cycle=next_cycle)
+        after = list(subscription.lines.select_related("plan"))
+        _end_metered_lines(subscription, before, after, now)
         if subscription.status == SubscriptionStatus.ACTIVE:
-            prorate(subscription, before, list(subscription.lines.select_related("plan")), now)
+            prorate(subscription, before, after, now)
     subscription.save()
     return subscription

@@ -10,10 +10,9 @@ period once; the unique (subscription, period_start) would refuse a second invoi
 if the design failed. Collection (charge or email) starts after commit (collection.py).
 """
 
-from collections import defaultdict
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
-from datetime import date, datetime
+from dataclasses import dataclass, field
+from datetime import date, datetime, timedelta
 from decimal import Decimal
 
 from django.db import connection, transaction
@@ -32,8 +31,14 @@ from invoices.models import Invoice
 from invoices.services.batch import InvoiceDraft, invoices_issue_batch
 from subscriptions.calendar import boundary_after, local_midnight
 from subscriptions.choices import BilledKind, CollectionStatus, SubscriptionStatus
-from subscriptions.models import BilledPeriod, Subscription, SubscriptionAddOn, SubscriptionLine
-from subscriptions.pricing import cycle_draft
+from subscriptions.models import (
+    BilledPeriod,
+    EndedLine,
+    Subscription,
+    SubscriptionAddOn,
+    SubscriptionLine,
+)
+from subscriptions.pricing import cycle_draft, final_usage_draft
 from subscriptions.representations import subscription_cycle_snapshot
 from subscriptions.selectors import subscriptions_due_ids
 from subscriptions.usage import is_metered, metered_line, usage_quantities
@@ -61,6 +66,7 @@ class _Billed:
     cycle: int
     start: date
     end: date
+    kind: str = BilledKind.CYCLE
 
 
 class _TenantBatch:
@@ -99,87 +105,153 @@ def _attach_related(subscriptions: list[Subscription]) -> None:
             setattr(subscription, name, loaded[key] if key is not None else None)
 
 
-Items = dict[str, tuple[list[SubscriptionLine], list[SubscriptionAddOn]]]
+@dataclass
+class _Items:
+    """What a subscription bills: its lines, its add-ons, and the metered lines removed
+    in the running period (their usage is still owed)."""
+
+    lines: list[SubscriptionLine] = field(default_factory=list)
+    addons: list[SubscriptionAddOn] = field(default_factory=list)
+    ended: list[EndedLine] = field(default_factory=list)
+
+
+Items = dict[str, _Items]
 
 
 def _load_items(subscriptions: list[Subscription]) -> Items:
-    """Each subscription's lines (plans, their products and tiers, coupons) and add-ons
-    in a query per kind, grouped by hand (a prefetch builds a queryset per subscription),
-    with one instance per plan and coupon however many lines name it."""
+    """Each subscription's lines and ended lines (plans, their products and tiers, coupons)
+    and add-ons in a query per kind, grouped by hand (a prefetch builds a queryset per
+    subscription), with one instance per plan and coupon however many lines name it."""
     ids = [s.pk for s in subscriptions]
-    lines: dict[str, list[SubscriptionLine]] = defaultdict(list)
+    items: Items = {s.pk: _Items() for s in subscriptions}
     loaded = list(SubscriptionLine.objects.filter(subscription_id__in=any_of(ids)))
-    plan_ids = any_of({line.plan_id for line in loaded})
+    ended = list(EndedLine.objects.filter(subscription_id__in=any_of(ids)))
+    both: list[SubscriptionLine | EndedLine] = [*loaded, *ended]
+    plan_ids = any_of({line.plan_id for line in both})
     plans = {p.pk: p for p in Plan.objects.select_related("product").filter(pk__in=plan_ids)}
-    coupon_ids = {line.coupon_id for line in loaded} - {None}
+    coupon_ids = {line.coupon_id for line in both} - {None}
     coupons = Coupon.objects.in_bulk(coupon_ids) if coupon_ids else {}
-    for line in loaded:
+    for line in both:
         line.plan = plans[line.plan_id]
         line.coupon = coupons.get(line.coupon_id)
-        lines[line.subscription_id].append(line)
+    for line in loaded:
+        items[line.subscription_id].lines.append(line)
+    for gone in ended:
+        items[gone.subscription_id].ended.append(gone)
     tiered = [p for p in plans.values() if p.tiers_mode is not None]
     prefetch_related_objects(tiered, Prefetch("tiers", PlanTier.objects.order_by("position")))
-    addons: dict[str, list[SubscriptionAddOn]] = defaultdict(list)
     selected = SubscriptionAddOn.objects.filter(subscription_id__in=any_of(ids))
     for item in selected.select_related("addon"):
-        addons[item.subscription_id].append(item)
-    return {s.pk: (lines[s.pk], addons[s.pk]) for s in subscriptions}
+        items[item.subscription_id].addons.append(item)
+    return items
 
 
-def _usage(batch: _TenantBatch, items: Items) -> dict[int, Decimal]:
+def _usage(batch: _TenantBatch, items: Items, until: datetime | None = None) -> dict[str, Decimal]:
     """The usage of every metered line of the batch's due subscriptions over the period
-    each has just ended (the one before the period due), counted in one query per meter,
-    inside the cycle's transaction: the invoice that bills it is written once."""
+    each has just ended (the one before the period due), or up to `until` (a cancellation
+    now), counted in one query per meter, inside the transaction that writes the invoice
+    that bills it: that invoice is written once."""
     timezone_name = batch.workspace.timezone
-    metered = [
-        metered_line(
-            subscription,
-            line,
-            local_midnight(subscription.previous_billing, timezone_name),
-            local_midnight(subscription.next_billing, timezone_name),
-        )
-        for subscription in batch.due
-        if subscription.previous_billing is not None and subscription.next_billing is not None
-        for line in items[subscription.pk][0]
-        if is_metered(line.plan)
-    ]
+    metered = []
+    for subscription in batch.due:
+        start, end = subscription.previous_billing, until
+        if end is None and subscription.next_billing is not None:
+            end = local_midnight(subscription.next_billing, timezone_name)
+        if start is None or end is None:
+            continue  # a first cycle follows no period: no usage to bill
+        window_start = local_midnight(start, timezone_name)
+        metered += [
+            metered_line(subscription, line, window_start, end)
+            for line in items[subscription.pk].lines
+            if is_metered(line.plan)
+        ]
+        metered += [
+            metered_line(
+                subscription, gone, local_midnight(gone.usage_start, timezone_name),
+                min(gone.ended_at, end),
+            )
+            for gone in items[subscription.pk].ended
+        ]  # fmt: skip
     return usage_quantities(
         workspace_id=batch.workspace.pk, test_mode=batch.test_mode, lines=metered
     )
 
 
+def _bill_final_usage(
+    subscription: Subscription,
+    batch: _TenantBatch,
+    items: Items,
+    usage: dict[str, Decimal],
+    end: date,
+) -> None:
+    """Price the usage of the running period's [start, end) on the last invoice of a
+    subscription that ends: metered plans bill in arrears, so no cycle would bill it."""
+    start = subscription.previous_billing
+    own = items[subscription.pk]
+    metered = [line for line in own.lines if is_metered(line.plan)]
+    if start is None or not (metered or own.ended):
+        return
+    draft = final_usage_draft(
+        subscription, lines=metered, usage=usage, usage_start=start, usage_end=end,
+        invoice_date=workspace_today(batch.workspace, batch.now), ended=own.ended,
+    )  # fmt: skip
+    batch.billed.append(
+        _Billed(subscription, draft, subscription.cycles_billed, start, end, BilledKind.FINAL)
+    )
+
+
+def cycles_done(subscription: Subscription) -> bool:
+    """Every cycle `billing_cycles` asks for is billed (a last one may still run)."""
+    return (
+        subscription.billing_cycles is not None
+        and subscription.cycles_billed >= subscription.billing_cycles
+    )
+
+
 def _advance(
-    subscription: Subscription, batch: _TenantBatch, items: Items, usage: dict[int, Decimal]
+    subscription: Subscription, batch: _TenantBatch, items: Items, usage: dict[str, Decimal]
 ) -> None:
     """Price the due period and move the subscription past it (in memory)."""
     timezone_name = batch.workspace.timezone
     if subscription.cancel_at_period_end:
+        assert subscription.next_billing is not None
+        _bill_final_usage(subscription, batch, items, usage, subscription.next_billing)
         subscription.status = SubscriptionStatus.CANCELLED
         subscription.cancelled_at = subscription.next_billing_at
         subscription.next_billing = subscription.next_billing_at = None
         batch.cancelled.append(subscription)
         return
     assert subscription.next_billing is not None
+    if cycles_done(subscription):
+        # The last billed period has ended: only its usage is left to bill.
+        _bill_final_usage(subscription, batch, items, usage, subscription.next_billing)
+        subscription.status = SubscriptionStatus.FINALIZED
+        subscription.next_billing = subscription.next_billing_at = None
+        return
     start = subscription.next_billing
     end = boundary_after(subscription.billing_anchor, subscription.frequency, start)
     cycle = subscription.cycles_billed + 1
     draft = cycle_draft(
         subscription,
-        lines=items[subscription.pk][0],
-        addons=items[subscription.pk][1],
+        lines=items[subscription.pk].lines,
+        addons=items[subscription.pk].addons,
         period_start=start,
         period_end=end,
         cycle=cycle,
         invoice_date=max(start, workspace_today(batch.workspace, batch.now)),
         usage=usage,
         usage_start=subscription.previous_billing,
+        ended=items[subscription.pk].ended,
     )
     subscription.previous_billing = start
     subscription.cycles_billed = cycle
-    if subscription.billing_cycles is not None and cycle >= subscription.billing_cycles:
+    own = items[subscription.pk]
+    owes_usage = own.ended or any(is_metered(line.plan) for line in own.lines)
+    if cycles_done(subscription) and not owes_usage:
         subscription.status = SubscriptionStatus.FINALIZED
         subscription.next_billing = subscription.next_billing_at = None
     else:
+        # A last period with metered lines runs to its end, when its usage is billed.
         subscription.next_billing = end
         subscription.next_billing_at = local_midnight(end, timezone_name)
     batch.billed.append(_Billed(subscription, draft, cycle, start, end))
@@ -194,12 +266,14 @@ class _Issued:
     cycle: int
     start: date
     end: date
+    kind: str
     collection_status: str
     next_attempt_at: datetime | None
 
     def period(self) -> BilledPeriod:
         period = BilledPeriod(
-            subscription=self.subscription, cycle=self.cycle, period_start=self.start,
+            subscription=self.subscription, kind=self.kind, cycle=self.cycle,
+            period_start=self.start,
             period_end=self.end, invoice=self.invoice, collection_status=self.collection_status,
             next_attempt_at=self.next_attempt_at,
         )  # fmt: skip
@@ -229,15 +303,19 @@ def _issue(batch: _TenantBatch, events_recorded: list[str]) -> list[_Issued]:
         next_attempt_at = batch.now if finalize else None
         issued = [
             _Issued(billed.subscription, invoice, billed.cycle, billed.start, billed.end,
-                    status, next_attempt_at)
+                    billed.kind, status, next_attempt_at)
             for billed, invoice in zip(batch.billed, invoices, strict=True)
         ]  # fmt: skip
+        # Removed lines' usage is billed now, on these invoices: once.
+        EndedLine.objects.filter(
+            subscription_id__in=any_of([b.subscription.pk for b in batch.billed])
+        ).delete()
         written_at = timezone.now()
         copy_rows(
             BilledPeriod,
             _PERIOD_COLUMNS,
             [
-                (i.subscription.pk, BilledKind.CYCLE, i.cycle, i.start, i.end, i.invoice.pk,
+                (i.subscription.pk, i.kind, i.cycle, i.start, i.end, i.invoice.pk,
                  status, 0, next_attempt_at, "", written_at)
                 for i in issued
             ],
@@ -284,12 +362,39 @@ def _bill(subscription_ids: Sequence[str], clock: Clock, wait: bool) -> tuple[li
     events: list[str] = []
     issued = [one for batch in batches.values() for one in _issue(batch, events)]
     _store_advanced(changed)
-    if events:  # every event of the batch, invoices' and subscriptions', in one task
+    _after_commit(issued, events)
+    return issued, len(changed)
+
+
+def _after_commit(issued: list[_Issued], events: list[str]) -> None:
+    """Once committed: every event of the batch, invoices' and subscriptions', in one
+    publishing task, and the collection of the invoices to collect."""
+    if events:
         transaction.on_commit(lambda: _queue_event_publishing(events))
     pending = [i.invoice.pk for i in issued if i.collection_status == CollectionStatus.PENDING]
     if pending:
         transaction.on_commit(lambda: queue_collection(pending))
-    return issued, len(changed)
+
+
+def final_usage_bill(*, subscription: Subscription, now: datetime) -> BilledPeriod | None:
+    """Bill the usage of a subscription cancelled now (locked by the caller): its metered
+    lines' usage from the running period's start to `now`, on a final invoice collected
+    as a cycle's. None when nothing is metered or no period has been billed."""
+    if subscription.previous_billing is None:
+        return None
+    batch = _TenantBatch(subscription.workspace, subscription.test_mode, now)
+    batch.due.append(subscription)
+    items = _load_items([subscription])
+    usage = _usage(batch, items, until=now)
+    # Half-open, like every period: the day of the cancellation is the last one billed.
+    end = workspace_today(batch.workspace, now) + timedelta(days=1)
+    _bill_final_usage(subscription, batch, items, usage, end)
+    if not batch.billed:
+        return None
+    events: list[str] = []
+    issued = _issue(batch, events)
+    _after_commit(issued, events)
+    return issued[0].period()
 
 
 @transaction.atomic

@@ -23,6 +23,7 @@ from subscriptions.services.common import (
     set_next_billing,
     transition,
 )
+from subscriptions.services.cycles import final_usage_bill
 from subscriptions.services.proration import credit_unused_time
 
 
@@ -100,8 +101,13 @@ def subscription_cancel(
     again, and cancels when its next billing comes). A paused subscription, or one not yet
     billed, has no period running and cancels now.
 
+    Metered lines bill in arrears, so their usage is never left behind: cancelled now, a
+    final invoice bills the usage from the running period's start to now (as Stripe's
+    `invoice_now`); at period end, the cycle that cancels bills the period's usage.
+
     `prorate` (now only) credits the unused days of the billed period running today with
-    credit notes on the invoices that billed them (`credit_unused_time`)."""
+    credit notes on the invoices that billed them (`credit_unused_time`); usage is not
+    prorated, it is billed as counted."""
     if prorate and at_period_end:
         raise InvalidInput(
             {"prorate": ["Nothing is left to prorate at period end: the period billed is used "
@@ -124,6 +130,7 @@ def subscription_cancel(
     subscription.cancelled_at = now
     set_next_billing(subscription, None)
     subscription.save()
+    final_usage_bill(subscription=subscription, now=now)
     if prorate:
         credit_unused_time(subscription, now)
     record(subscription, "cancelled")
