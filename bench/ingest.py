@@ -1,6 +1,6 @@
 """Usage event ingestion over real HTTP: `POST /events/bulk/` served by gunicorn.
 
-    python bench/ingest.py [--requests 60] [--clients 4] [--workers 3] [--full]
+    python bench/ingest.py [--requests 60] [--clients 4] [--workers 3] [--port N] [--full]
 
 Needs PostgreSQL (BENCH_DATABASE_URL, default a `billing_meterbench` database on
 127.0.0.1, created and migrated if missing). Starts gunicorn on a free loopback port,
@@ -165,6 +165,7 @@ def main() -> None:
     parser.add_argument("--requests", type=int, default=60)
     parser.add_argument("--clients", type=int, default=4)
     parser.add_argument("--workers", type=int, default=3)
+    parser.add_argument("--port", type=int, help="gunicorn's port (default: a free one)")
     parser.add_argument("--full", action="store_true", help="300 requests (300,000 events)")
     parser.add_argument("--json", action="store_true", help="end with one JSON line of the figures")
     args = parser.parse_args()
@@ -190,7 +191,7 @@ def main() -> None:
     bodies, unique = _bodies(requests, run=workspace.id[-8:])
     connection.close()  # gunicorn's workers open their own
 
-    port = _free_port()
+    port = args.port or _free_port()
     server = _serve(port, args.workers)
     try:
         _warm_up(port, headers, args.workers)
