@@ -3,9 +3,12 @@
 tables).
 
 A batch is written by one statement: the keys are inserted with ON CONFLICT DO NOTHING,
-and only the events whose key went in are inserted. Two requests carrying the same new
-event_id at once: the second waits on the first's key row, then skips it (it commits)
-or takes it (it rolls back), so an event is stored once whatever the interleaving.
+and only the events whose key went in are inserted. Keys are taken in event_id order
+(sorted in SQL, bytewise: the same order in every session whatever its collation): two
+batches sharing ids lock them in the same order and wait for each other instead of
+deadlocking. Two requests carrying the same new event_id at once: the second waits on
+the first's key row, then skips it (it commits) or takes it (it rolls back), so an event
+is stored once whatever the interleaving.
 Aggregation is one SQL query; no event is loaded into Python.
 """
 
@@ -37,7 +40,7 @@ WITH batch AS (
         AS b(event_id text, event_name text, customer_key text, ts timestamptz, properties jsonb)
 ), fresh AS (
     INSERT INTO metering_event_key (workspace_id, test_mode, event_id)
-    SELECT %s, %s, event_id FROM batch
+    SELECT %s, %s, event_id FROM batch ORDER BY event_id COLLATE "C"
     ON CONFLICT DO NOTHING
     RETURNING event_id
 )
@@ -114,12 +117,10 @@ class PostgresEventStore:
     ) -> set[str]:
         if not events:
             return set()
-        # Keys are taken in event_id order: two batches sharing ids lock them in the same
-        # order and wait for each other instead of deadlocking.
         rows = [
             {"event_id": e.event_id, "event_name": e.event_name, "customer_key": e.customer_key,
              "ts": e.timestamp, "properties": e.properties}
-            for e in sorted(events, key=lambda e: e.event_id)
+            for e in events
         ]  # fmt: skip
         batch = orjson.dumps(rows, default=json_number).decode()
         tenant_params: list[Any] = [tenant.workspace_id, tenant.test_mode]
