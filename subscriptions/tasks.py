@@ -48,9 +48,14 @@ def collect_due_periods(**_: object) -> int:
 
 
 @shared_task
-def collect_periods(period_ids: list[int], **_: object) -> int:
+def collect_periods(
+    period_ids: list[int] | None = None, invoice_ids: list[str] | None = None, **_: object
+) -> int:
+    """Collect these periods, or the periods of these invoices (a cycle's batch)."""
+    if invoice_ids:
+        period_ids = [*(period_ids or []), *cycles.periods_of_invoices(invoice_ids)]
     done = 0
-    for period_id in period_ids:
+    for period_id in period_ids or []:
         done += collection.period_collect(period_id=period_id, clock=clock_now) is not None
     return done
 

@@ -32,8 +32,6 @@ from invoices.selectors import (
     invoice_amount_due,
     invoice_amount_owed_expression,
     invoice_has_processing_payments,
-    invoice_lines_loaded,
-    invoice_reads_annotations,
     invoice_reads_load,
     invoice_reads_of_new,
 )
@@ -247,7 +245,6 @@ def invoice_finalize(*, invoice: Invoice, now: datetime) -> Invoice:
     invoice = (
         Invoice.objects.select_for_update(of=("self",))
         .select_related("document", "workspace", "customer")
-        .annotate(**invoice_reads_annotations())
         .get(pk=invoice.pk)
     )
     if invoice.status == InvoiceStatus.PENDING:
@@ -267,15 +264,14 @@ def invoice_finalize(*, invoice: Invoice, now: datetime) -> Invoice:
     if not lines:
         raise DomainError("invoice_without_lines", "An invoice needs at least one line.")
     stored = [_computed(line) for line in lines]
-    read_total_adjusted = invoice.total_adjusted
     apply_totals(invoice, lines)
     # Only lines whose totals moved (a rule changed since the draft was saved) are written.
     changed = [line for line, old in zip(lines, stored, strict=True) if _computed(line) != old]
     if changed:
         store_lines(InvoiceLine, changed)
-    # The amount due was read with the stored total; it moves with the total, one for one.
-    invoice.__dict__["amount_due"] += invoice.total_adjusted - read_total_adjusted
-    invoice_lines_loaded(invoice, lines)
+    # A draft holds no payment, note or balance entry (each needs a finalized invoice, and
+    # nothing goes back to draft): all of its total is due, as for a new invoice.
+    invoice_reads_of_new(invoice, lines)
     invoice.finalized_at = now
     invoice.queue_for_tax_agency(imported=invoice.imported)
     # Built before the number is taken, so the counter is not locked while it is built;

@@ -447,13 +447,19 @@ def _queue_event_publishing(event_ids: list[str]) -> None:
 
 
 def queue_collection(invoice_ids: list[str]) -> None:
-    """Start collecting these invoices' periods (call once they are committed)."""
-    periods = BilledPeriod.objects.filter(invoice_id__in=invoice_ids)
+    """Start collecting these invoices' periods (call once they are committed). The task
+    is named the invoices: the periods' keys were made by the database and not read back,
+    and reading them here would keep the committing caller for one more query."""
     try:
-        period_ids = list(periods.values_list("id", flat=True))
-        task_queue("subscriptions.tasks.collect_periods", kwargs={"period_ids": period_ids})
+        task_queue("subscriptions.tasks.collect_periods", kwargs={"invoice_ids": invoice_ids})
     except Exception:  # the broker is down: the collection beat finds them due anyway
         return
+
+
+def periods_of_invoices(invoice_ids: Sequence[str]) -> list[int]:
+    """The billed periods these invoices bill."""
+    periods = BilledPeriod.objects.filter(invoice_id__in=any_of(invoice_ids))
+    return list(periods.order_by("pk").values_list("pk", flat=True))
 
 
 def cycle_run(

@@ -13,9 +13,11 @@ from invoices.services.filing import _finish
 from payments.gateways import sandbox
 from payments.models import Payment
 from payments.services import source_create_sandbox_card
+from subscriptions import tasks
 from subscriptions.choices import CollectionStatus, NeedsAttentionReason, SubscriptionStatus
 from subscriptions.models import BilledPeriod
 from subscriptions.selectors import periods_collect_due_ids
+from subscriptions.services import cycles
 from subscriptions.services.collection import period_collect
 from subscriptions.tests.helpers import customer_of, plan_of, santiago, subscribe, workspace_at
 
@@ -120,3 +122,25 @@ def test_a_tax_agency_rejection_puts_the_subscription_in_needs_attention() -> No
     assert subscription.needs_attention_reason == NeedsAttentionReason.BILLER_ISSUE
     assert subscription.needs_attention_at == rejected_at
     assert "RUT receptor inválido (customer_tax_id_invalid)" in subscription.status_description
+
+
+def test_the_cycle_names_its_invoices_to_the_collection_task(
+    django_capture_on_commit_callbacks,  # type: ignore[no-untyped-def]
+    monkeypatch,  # type: ignore[no-untyped-def]
+) -> None:
+    """The message carries the batch's invoices; the task finds their periods."""
+    queued: list[dict] = []
+    monkeypatch.setattr(
+        cycles, "task_queue", lambda name, *, kwargs, **_: queued.append({name: kwargs})
+    )
+    with django_capture_on_commit_callbacks(execute=True):
+        period = _charged_subscription(sandbox.SUCCEEDS)[2]
+    [message] = [m for m in queued if "subscriptions.tasks.collect_periods" in m]
+    kwargs = message["subscriptions.tasks.collect_periods"]
+    assert kwargs == {"invoice_ids": [period.invoice_id]}
+
+    assert tasks.collect_periods(**kwargs) == 1
+    period.refresh_from_db()
+    assert period.collection_status == CollectionStatus.SUCCEEDED
+    # The older message shape still works (and finds nothing left to do).
+    assert tasks.collect_periods(period_ids=[period.pk]) == 0

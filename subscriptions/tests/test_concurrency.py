@@ -95,9 +95,9 @@ def test_a_crash_in_the_middle_of_a_run_then_a_rerun(monkeypatch: pytest.MonkeyP
     real_issue = cycles._issue
     calls = {"n": 0}
 
-    def crash_on_the_second_batch(batch: Any) -> Any:
+    def crash_on_the_second_batch(batch: Any, *rest: Any) -> Any:
         calls["n"] += 1
-        periods = real_issue(batch)  # invoices, lines and periods are inserted…
+        periods = real_issue(batch, *rest)  # invoices, lines and periods are inserted…
         if calls["n"] == 2:
             raise SystemExit("worker killed")  # …and the process dies before commit
         return periods
