@@ -70,6 +70,20 @@ def invoice_create(
     return _invoice(created)
 
 
+def invoice_find(
+    gateway: StripeGateway, *, stripe_customer: str, reference: str
+) -> StripeInvoice | None:
+    """The Stripe invoice an earlier run made for ours (`reference` in its metadata), once
+    Stripe has forgotten the idempotency key that would have given it back."""
+    invoices = gateway.call(
+        gateway.client.v1.invoices.list, params={"customer": stripe_customer, "limit": 100}
+    )
+    for invoice in invoices.auto_paging_iter():
+        if (invoice.to_dict().get("metadata") or {}).get("billing_id") == reference:
+            return _invoice(invoice)
+    return None
+
+
 def invoice_retrieve(gateway: StripeGateway, stripe_id: str) -> StripeInvoice:
     return _invoice(gateway.call(gateway.client.v1.invoices.retrieve, stripe_id))
 
