@@ -9,13 +9,15 @@ from collections.abc import Callable
 import httpx
 import pytest
 
+from billing.models import Workspace
 from customers.models import Customer
 from invoices.models import Invoice
 from invoices.tests.pdf_helpers import make_issuer
-from payments.models import Payment, StripeEvent
+from payments.models import Payment, Source, StripeEvent
 from payments.tests.conftest import connect_stripe, create_customer
+from subscriptions.tests.helpers import plan_of, santiago, subscribe
 from tests.conftest import make_tenant
-from tests.fake_stripe import FakeStripe, post_stripe_event
+from tests.fake_stripe import FakeStripe, checkout_session_id, post_stripe_event
 from tests.workers import require_worker_services, running_worker, use_test_broker
 
 pytestmark = pytest.mark.django_db(transaction=True, serialized_rollback=True)
@@ -44,7 +46,7 @@ def pay_on_hosted_page(fake: FakeStripe, stripe_id: str, card: str) -> dict[str,
 def worker_env(fake_stripe):  # type: ignore[no-untyped-def]
     require_worker_services()
     with use_test_broker():
-        yield {"STRIPE_API_BASE": fake_stripe.base_url}
+        yield {"STRIPE_API_BASE": fake_stripe.base_url, "BILLING_CYCLE_INTERVAL_SECONDS": "0.5"}
 
 
 def test_a_finalized_invoice_is_synced_and_paid_through_stripe(worker_env, fake_stripe, tmp_path):
@@ -101,3 +103,47 @@ def test_a_finalized_invoice_is_synced_and_paid_through_stripe(worker_env, fake_
     log = worker.log_path.read_text()
     assert fake_stripe.secret_key not in log
     assert "Traceback" not in log
+
+
+def test_a_cycle_invoice_charged_by_us_is_paid_out_of_band_in_stripe(
+    worker_env, fake_stripe, tmp_path
+):
+    """The guide's last phase with invoice sync on: beat bills the subscription, the
+    cycle's invoice is copied to Stripe, our charge pays it, and Stripe's copy is marked
+    paid outside Stripe so the customer is never asked for it twice."""
+    start = santiago(2026, 3, 1, 9, 0)
+    tenant = make_tenant(test_mode=True)
+    Workspace.objects.filter(pk=tenant.workspace.pk).update(test_clock_at=start)
+
+    with running_worker(tmp_path, extra_env=worker_env, beat=True, concurrency=3):
+        connect_stripe(tenant, fake_stripe, sync_customers=True, sync_invoices=True)
+        customer_id = str(create_customer(tenant)["id"])
+        customer = Customer.objects.filter(pk=customer_id)
+        wait_for(lambda: customer.get().stripe_sync_status == "synced", "the customer sync")
+        url = tenant.client.post(
+            f"/customers/{customer_id}/setup_intent/",
+            {"success_url": "https://shop.example.com/ok"},
+            format="json",
+        ).json()["url"]
+        completed = fake_stripe.complete_checkout(checkout_session_id(url))
+        assert post_stripe_event(tenant.workspace.id, completed).status_code == 200
+        sources = Source.objects.filter(customer_id=customer_id, default=True)
+        wait_for(sources.exists, "the saved card")
+
+        subscribe(
+            tenant.workspace, start, [(plan_of(tenant.workspace), 1)],
+            customer=customer.get(), collection_scheme="charge_payment",
+            default_source=sources.get(),
+        )  # fmt: skip
+        invoices = Invoice.objects.filter(customer_id=customer_id)
+        wait_for(lambda: invoices.filter(status="paid").exists(), "the invoice paid")
+        wait_for(lambda: invoices.get().stripe_status == "paid", "the Stripe copy paid", timeout=90)
+
+    invoice = invoices.get()
+    assert invoice.stripe_sync_status == "synced"
+    copy = fake_stripe.client().v1.invoices.retrieve(invoice.stripe_id)
+    assert copy.status == "paid"
+    assert copy.amount_paid_off_stripe == copy.total == int(invoice.total_adjusted)
+    assert copy.metadata["billing_id"] == invoice.id
+    assert copy.customer == customer.get().stripe_id
+    assert Payment.objects.filter(customer_id=customer_id).count() == 1
