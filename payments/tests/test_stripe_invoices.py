@@ -24,7 +24,7 @@ from payments.gateways.stripe_gateway import StripeGateway
 from payments.models import Payment, StripeEvent
 from payments.tests.conftest import connect_stripe, create_customer
 from tests.conftest import Tenant, make_tenant
-from tests.fake_stripe import FakeStripe, post_stripe_event, stripe_event
+from tests.fake_stripe import FakeStripe, post_stripe_event, signed, stripe_event
 
 pytestmark = pytest.mark.django_db
 
@@ -412,3 +412,52 @@ def test_the_admin_shows_the_stripe_copy_read_only(fake_stripe):
     assert 'name="stripe_id"' not in html  # shown, not a field to edit
     assert shown["id"] in listed.content.decode()
     assert fake_stripe.secret_key not in html
+
+
+def credit(tenant: Tenant, invoice_id: str, amount: str) -> str:
+    note = tenant.client.post(
+        "/creditnotes/",
+        {"invoice": invoice_id, "reason": 3, "description": "Descuento comercial",
+         "lines": [{"name": "Descuento", "amount": amount}]},
+        format="json",
+    )  # fmt: skip
+    assert note.status_code == 201, note.content
+    assert tenant.client.post(f"/creditnotes/{note.json()['id']}/finalize/").status_code == 200
+    return str(note.json()["id"])
+
+
+def test_a_credit_note_on_an_invoice_paid_in_stripe_goes_out_of_band_there(fake_stripe):
+    tenant = sync_tenant(fake_stripe)
+    shown = synced_invoice(tenant, fake_stripe)
+    assert process(tenant, pay_in_stripe(fake_stripe, shown["stripe_id"])).status == "processed"
+    note_id = credit(tenant, shown["id"], "10000")
+
+    assert sync(note_id, "credit_note.finalized") == "synced"
+
+    [note] = fake_stripe.client().v1.credit_notes.list(params={"invoice": shown["stripe_id"]}).data
+    assert (note.type, note.amount, note.out_of_band_amount) == ("post_payment", 11900, 11900)
+    # Ours keeps what was paid beyond the amount due as the customer's credit.
+    assert Invoice.objects.get(pk=shown["id"]).status == "paid"
+
+
+def test_a_tampered_invoice_paid_is_refused_and_changes_nothing(fake_stripe):
+    tenant = sync_tenant(fake_stripe)
+    shown = synced_invoice(tenant, fake_stripe)
+    paid = pay_in_stripe(fake_stripe, shown["stripe_id"])
+    body, header = signed(paid)
+    tampered = body.replace(b'"amount_paid": 351614', b'"amount_paid": 999999')
+    assert tampered != body
+    stale_body, stale_header = signed(paid, at=int(timezone.now().timestamp()) - 301)
+
+    for data, signature in ((tampered, header), (stale_body, stale_header)):
+        response = Client().post(
+            f"/webhooks/stripe/{tenant.workspace.id}/",
+            data=data,
+            content_type="application/json",
+            HTTP_STRIPE_SIGNATURE=signature,
+        )
+        assert response.status_code == 400, response.content
+
+    assert not StripeEvent.objects.filter(stripe_id=paid["id"]).exists()
+    assert Invoice.objects.get(pk=shown["id"]).status == "finalized"
+    assert not Payment.objects.filter(allocations__invoice_id=shown["id"]).exists()
