@@ -94,7 +94,8 @@ def invoice_item_keys(gateway: StripeGateway, stripe_id: str) -> set[str]:
         gateway.client.v1.invoice_items.list, params={"invoice": stripe_id, "limit": 100}
     )
     return {
-        str((item.to_dict().get("metadata") or {}).get("billing_item", "")) for item in items.data
+        str((item.to_dict().get("metadata") or {}).get("billing_item", ""))
+        for item in items.auto_paging_iter()
     }
 
 
@@ -159,7 +160,7 @@ def credit_note_find(gateway: StripeGateway, *, stripe_id: str, reference: str) 
     notes = gateway.call(
         gateway.client.v1.credit_notes.list, params={"invoice": stripe_id, "limit": 100}
     )
-    for note in notes.data:
+    for note in notes.auto_paging_iter():
         if (note.to_dict().get("metadata") or {}).get("billing_id") == reference:
             return str(note.id)
     return ""
