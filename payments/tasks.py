@@ -24,8 +24,11 @@ def process_stripe_event(event_id: str, **_: object) -> str:
 def sync_for_event(self: Task, event_id: str, **_: object) -> str:
     """An outbox consumer: a customer's change, or an invoice's, is copied to Stripe when
     it is connected. A failed copy is retried with a growing wait (the error shows on the
-    customer or invoice), and so is one another run of the same invoice held (busy)."""
+    customer or invoice); one that found another run of the same invoice at work (busy)
+    is tried again shortly."""
     outcome = services.stripe_sync_for_event(event_id=event_id, now=timezone.now())
-    if outcome in ("failed", "busy"):
+    if outcome == "busy":  # the other run takes seconds; then this one checks its work
+        raise self.retry(countdown=5)
+    if outcome == "failed":
         raise self.retry(countdown=30 * 2**self.request.retries)
     return outcome

@@ -70,6 +70,20 @@ def invoice_create(
     return _invoice(created)
 
 
+def invoice_find(
+    gateway: StripeGateway, *, stripe_customer: str, reference: str
+) -> StripeInvoice | None:
+    """The Stripe invoice an earlier run made for ours (`reference` in its metadata), once
+    Stripe has forgotten the idempotency key that would have given it back."""
+    invoices = gateway.call(
+        gateway.client.v1.invoices.list, params={"customer": stripe_customer, "limit": 100}
+    )
+    for invoice in invoices.auto_paging_iter():
+        if (invoice.to_dict().get("metadata") or {}).get("billing_id") == reference:
+            return _invoice(invoice)
+    return None
+
+
 def invoice_retrieve(gateway: StripeGateway, stripe_id: str) -> StripeInvoice:
     return _invoice(gateway.call(gateway.client.v1.invoices.retrieve, stripe_id))
 
@@ -80,7 +94,8 @@ def invoice_item_keys(gateway: StripeGateway, stripe_id: str) -> set[str]:
         gateway.client.v1.invoice_items.list, params={"invoice": stripe_id, "limit": 100}
     )
     return {
-        str((item.to_dict().get("metadata") or {}).get("billing_item", "")) for item in items.data
+        str((item.to_dict().get("metadata") or {}).get("billing_item", ""))
+        for item in items.auto_paging_iter()
     }
 
 
@@ -145,7 +160,7 @@ def credit_note_find(gateway: StripeGateway, *, stripe_id: str, reference: str) 
     notes = gateway.call(
         gateway.client.v1.credit_notes.list, params={"invoice": stripe_id, "limit": 100}
     )
-    for note in notes.data:
+    for note in notes.auto_paging_iter():
         if (note.to_dict().get("metadata") or {}).get("billing_id") == reference:
             return str(note.id)
     return ""

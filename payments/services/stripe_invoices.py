@@ -7,8 +7,9 @@ ours is finalized, credited when ours is, voided when ours is cancelled, and mar
 paid out of band when ours is paid another way. One run at a time per invoice (a
 PostgreSQL advisory lock, so a dead worker holds nothing), the Stripe id is stored once
 (a conditional update under a unique constraint), and every Stripe write carries an
-idempotency key made of our ids: a run repeated or retried finds what an earlier run
-made and carries on from there.
+idempotency key made of our ids, while what it makes carries our ids in its metadata: a
+run repeated or retried finds what an earlier run made (by its key, or by its metadata
+once Stripe has forgotten the key) and carries on from there.
 
 Stripe's `invoice.paid` records a payment on ours through the usual settle path, once
 per Stripe invoice; `invoice.payment_failed` records a failed payment, as a declined
@@ -25,7 +26,6 @@ import stripe
 from django.db import connection as db_connection
 from django.db import transaction
 
-from billing.clock import workspace_today
 from billing.errors import DomainError
 from billing.models import Event
 from billing.money import round_amount
@@ -151,11 +151,12 @@ def _copy(invoice: Invoice, gateway: StripeGateway, now: datetime) -> StripeInvo
     if invoice.stripe_id:
         copy = stripe_api.invoice_retrieve(gateway, invoice.stripe_id)
     else:
-        copy = stripe_api.invoice_create(
+        found = stripe_api.invoice_find(gateway, stripe_customer=customer, reference=invoice.id)
+        copy = found or stripe_api.invoice_create(
             gateway,
             stripe_customer=customer,
             currency=invoice.currency_id,
-            days_until_due=_days_until_due(invoice, now),
+            days_until_due=_days_until_due(invoice),
             description=f"{invoice.document.name} {invoice.number}",
             metadata={
                 "billing_id": invoice.id,
@@ -198,10 +199,12 @@ def _stripe_customer(customer: Customer, gateway: StripeGateway, now: datetime) 
     return stripe_id
 
 
-def _days_until_due(invoice: Invoice, now: datetime) -> int:
+def _days_until_due(invoice: Invoice) -> int:
+    """Counted from the invoice's date, not today: a retried create sends the same
+    parameters, as its idempotency key requires."""
     if invoice.due_date is None:
         return 0
-    return max((invoice.due_date - workspace_today(invoice.workspace, now)).days, 0)
+    return max((invoice.due_date - invoice.date).days, 0)
 
 
 def _line_text(line: InvoiceLine) -> str:

@@ -8,7 +8,10 @@ from typing import Any
 
 import psycopg
 import pytest
+from django.contrib.auth import get_user_model
 from django.db import connection
+from django.test import Client
+from django.urls import reverse
 from django.utils import timezone
 
 from billing.models import Event
@@ -21,7 +24,7 @@ from payments.gateways.stripe_gateway import StripeGateway
 from payments.models import Payment, StripeEvent
 from payments.tests.conftest import connect_stripe, create_customer
 from tests.conftest import Tenant, make_tenant
-from tests.fake_stripe import FakeStripe, post_stripe_event, stripe_event
+from tests.fake_stripe import FakeStripe, post_stripe_event, signed, stripe_event
 
 pytestmark = pytest.mark.django_db
 
@@ -162,7 +165,8 @@ def test_a_run_that_died_after_some_items_adds_only_the_missing_ones(fake_stripe
     invoice = finalized_invoice(tenant, str(customer["id"]))
     ours = Invoice.objects.select_related("customer", "document").get(pk=invoice["id"])
     gateway = StripeGateway(fake_stripe.secret_key)
-    # The dead run made the Stripe customer and invoice and one item, with its keys.
+    # The dead run made the Stripe customer and invoice and one item, under idempotency
+    # keys Stripe has forgotten since (a day later): only their metadata names ours.
     stripe_customer = gateway.customer_upsert(
         stripe_id="", fields={"name": "Comercial Andes SpA"},
         idempotency_key=f"customer-{customer['id']}",
@@ -170,13 +174,13 @@ def test_a_run_that_died_after_some_items_adds_only_the_missing_ones(fake_stripe
     Customer.objects.filter(pk=customer["id"]).update(stripe_id=stripe_customer)
     copy = stripe_invoicing.invoice_create(
         gateway, stripe_customer=stripe_customer, currency="CLP", days_until_due=30,
-        description="x", metadata={"billing_id": ours.id}, reference=ours.id,
+        description="x", metadata={"billing_id": ours.id}, reference=f"{ours.id}-forgotten",
     )  # fmt: skip
     first_line = ours.lines.order_by("position", "id").first()
     stripe_invoicing.invoice_item_add(
         gateway, stripe_id=copy.id, stripe_customer=stripe_customer, currency="CLP",
         item=stripe_invoicing.StripeItem(first_line.id, "x", first_line.total),
-        reference=ours.id,
+        reference=f"{ours.id}-forgotten",
     )  # fmt: skip
 
     assert sync(invoice["id"], "invoice.finalized") == "synced"
@@ -186,6 +190,8 @@ def test_a_run_that_died_after_some_items_adds_only_the_missing_ones(fake_stripe
     in_stripe = fake_stripe.client().v1.invoices.retrieve(copy.id)
     assert len(in_stripe.lines.data) == 4
     assert in_stripe.amount_due == 351614
+    listed = fake_stripe.client().v1.invoices.list(params={"customer": stripe_customer})
+    assert [c.id for c in listed.data] == [copy.id]
 
 
 def test_a_run_waits_while_another_holds_the_invoice(fake_stripe):
@@ -388,3 +394,70 @@ def test_the_schema_shows_the_stripe_fields_read_only(tenant):
     for name in ("stripe_id", "stripe_sync_status", "stripe_hosted_invoice_url",
                  "stripe_invoice_pdf", "stripe_status", "stripe_synced_at"):  # fmt: skip
         assert invoice[name]["readOnly"] is True, name
+
+
+def test_the_admin_shows_the_stripe_copy_read_only(fake_stripe):
+    tenant = sync_tenant(fake_stripe)
+    shown = synced_invoice(tenant, fake_stripe)
+    admin = Client()
+    admin.force_login(get_user_model().objects.create_superuser("root", "r@example.com", "pw"))
+
+    page = admin.get(reverse("admin:invoices_invoice_change", args=[shown["id"]]))
+    listed = admin.get(reverse("admin:invoices_invoice_changelist") + "?stripe_sync_status=synced")
+
+    assert page.status_code == 200
+    html = page.content.decode()
+    assert shown["stripe_id"] in html
+    assert shown["stripe_hosted_invoice_url"] in html
+    assert 'name="stripe_id"' not in html  # shown, not a field to edit
+    assert shown["id"] in listed.content.decode()
+    assert fake_stripe.secret_key not in html
+
+
+def credit(tenant: Tenant, invoice_id: str, amount: str) -> str:
+    note = tenant.client.post(
+        "/creditnotes/",
+        {"invoice": invoice_id, "reason": 3, "description": "Descuento comercial",
+         "lines": [{"name": "Descuento", "amount": amount}]},
+        format="json",
+    )  # fmt: skip
+    assert note.status_code == 201, note.content
+    assert tenant.client.post(f"/creditnotes/{note.json()['id']}/finalize/").status_code == 200
+    return str(note.json()["id"])
+
+
+def test_a_credit_note_on_an_invoice_paid_in_stripe_goes_out_of_band_there(fake_stripe):
+    tenant = sync_tenant(fake_stripe)
+    shown = synced_invoice(tenant, fake_stripe)
+    assert process(tenant, pay_in_stripe(fake_stripe, shown["stripe_id"])).status == "processed"
+    note_id = credit(tenant, shown["id"], "10000")
+
+    assert sync(note_id, "credit_note.finalized") == "synced"
+
+    [note] = fake_stripe.client().v1.credit_notes.list(params={"invoice": shown["stripe_id"]}).data
+    assert (note.type, note.amount, note.out_of_band_amount) == ("post_payment", 11900, 11900)
+    # Ours keeps what was paid beyond the amount due as the customer's credit.
+    assert Invoice.objects.get(pk=shown["id"]).status == "paid"
+
+
+def test_a_tampered_invoice_paid_is_refused_and_changes_nothing(fake_stripe):
+    tenant = sync_tenant(fake_stripe)
+    shown = synced_invoice(tenant, fake_stripe)
+    paid = pay_in_stripe(fake_stripe, shown["stripe_id"])
+    body, header = signed(paid)
+    tampered = body.replace(b'"amount_paid": 351614', b'"amount_paid": 999999')
+    assert tampered != body
+    stale_body, stale_header = signed(paid, at=int(timezone.now().timestamp()) - 301)
+
+    for data, signature in ((tampered, header), (stale_body, stale_header)):
+        response = Client().post(
+            f"/webhooks/stripe/{tenant.workspace.id}/",
+            data=data,
+            content_type="application/json",
+            HTTP_STRIPE_SIGNATURE=signature,
+        )
+        assert response.status_code == 400, response.content
+
+    assert not StripeEvent.objects.filter(stripe_id=paid["id"]).exists()
+    assert Invoice.objects.get(pk=shown["id"]).status == "finalized"
+    assert not Payment.objects.filter(allocations__invoice_id=shown["id"]).exists()
