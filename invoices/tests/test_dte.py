@@ -28,6 +28,7 @@ from invoices.tests.pdf_helpers import (
     make_finalized_note,
     make_issuer,
 )
+from tests.conftest import make_tenant
 from tests.factories import CustomerFactory
 from tests.numbers import D
 
@@ -373,6 +374,26 @@ def test_an_additional_tax_the_sii_does_not_know_or_on_an_exempt_line_is_a_400(
 
     assert response.status_code == 400, response.json()
     assert message in response.json()["lines"]["0"]["additional_tax"][0]
+
+
+def test_an_additional_tax_on_another_countrys_document_is_a_400(db):
+    tenant = make_tenant(country="MX")
+    customer = CustomerFactory(workspace=tenant.workspace, country_id="MX", currency_id="MXN")
+    mexican = DocumentType.objects.get(country="MX", code="INV")
+
+    response = tenant.client.post(
+        "/invoices/",
+        {
+            "customer": customer.id,
+            "document": mexican.pk,
+            "date": "2026-03-31",
+            "lines": [{"name": "Tequila", "amount": "300", "additional_tax": "24"}],
+        },
+        format="json",
+    )
+
+    assert response.status_code == 400, response.json()
+    assert "Chile's" in response.json()["lines"]["0"]["additional_tax"][0]
 
 
 def test_notes_on_a_factura_with_additional_taxes_carry_them_in_their_dte(tenant, cafs):
