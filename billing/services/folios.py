@@ -6,8 +6,16 @@ next range when a range is used up, and a 409 `folios_exhausted` when none is le
 without a loaded CAF keep numbering from 1 without bound (the sandbox agency's own
 folios), so every flow works before a CAF is loaded.
 
-The SII's signature over the range (FRMA) is kept as it came, inside the <CAF> element: it
-is the SII's to check, with keys it does not publish for certification.
+What loading checks (parse_caf, folio_range_load): the document is the SII's AUTORIZACION
+with every element the timbre repeats (DA with RE, RS, TD, RNG, FA, RSAPK and IDK, and
+FRMA), within the lengths the SII's schema gives them, since every TED carries the <CAF>
+as it came; the private key (RSASK) is the pair of the public key in DA (RSAPK) and of
+the PEM beside it (RSAPUBK); the range is a range of folios; RE is the workspace's RUT
+and TD a Chilean electronic document type; and the range overlaps none loaded.
+
+The SII's signature over DA (FRMA) is checked for its presence and algorithm only: it
+verifies against the SII's own CAF-signing keys (IDK names which), which neither cl-sii
+nor any dependency ships. It is kept as it came, for the SII to check.
 """
 
 import base64
@@ -87,6 +95,36 @@ def _b64_int(text: str, name: str) -> int:
         raise _refuse(f"{name} is not base64.") from exc
 
 
+# What the SII's schema (FolioType, the TED's CAF/DA/RS) allows.
+MAX_FOLIO = 10**10 - 1
+MAX_ISSUER_NAME = 40
+
+
+def _check_signature_fields(caf: ET.Element) -> None:
+    """The DA's name and key id and the SII's signature over it, as every TED repeats them."""
+    if len(_text(caf, "DA/RS")) > MAX_ISSUER_NAME:
+        raise _refuse(f"RS is longer than the {MAX_ISSUER_NAME} characters the SII gives it.")
+    if not _text(caf, "DA/IDK").isdigit():
+        raise _refuse("IDK is not the number of the SII's key.")
+    signature = caf.find("FRMA")
+    if signature is None or signature.get("algoritmo") != "SHA1withRSA":
+        raise _refuse('The CAF has no FRMA algoritmo="SHA1withRSA", the SII\'s signature.')
+    _b64_int(_text(caf, "FRMA"), "FRMA")
+
+
+def _check_public_pem(root: ET.Element, public: rsa.RSAPublicNumbers) -> None:
+    """RSAPUBK, the same public key in PEM beside RSASK, must be it too when present."""
+    pem = root.findtext("RSAPUBK")
+    if pem is None or not pem.strip():
+        return
+    try:
+        key = serialization.load_pem_public_key(pem.strip().encode())
+    except ValueError as exc:
+        raise _refuse("RSAPUBK is not an RSA public key.") from exc
+    if not isinstance(key, rsa.RSAPublicKey) or key.public_numbers() != public:
+        raise _refuse("RSAPUBK is not the public key of RSASK and RSAPK.")
+
+
 def parse_caf(text: str) -> Caf:
     """The SII's AUTORIZACION document: <CAF><DA> (RE, TD, RNG D–H, FA, RSAPK), FRMA, and
     the private key RSASK, which must be the pair of RSAPK."""
@@ -106,8 +144,9 @@ def parse_caf(text: str) -> Caf:
         authorized_on = date.fromisoformat(_text(caf, "DA/FA"))
     except ValueError as exc:
         raise _refuse(f"The range or its date is malformed: {exc}.") from exc
-    if not 0 < first <= last:
+    if not 0 < first <= last <= MAX_FOLIO:
         raise _refuse(f"The range {first}–{last} is not a range of folios.")
+    _check_signature_fields(caf)
     pem = _text(root, "RSASK").encode()
     try:
         key = serialization.load_pem_private_key(pem, password=None)
@@ -120,6 +159,7 @@ def parse_caf(text: str) -> Caf:
     exponent = _b64_int(_text(caf, "DA/RSAPK/E"), "RSAPK/E")
     if (public.n, public.e) != (modulus, exponent):
         raise _refuse("RSASK is not the key of the CAF's RSAPK.")
+    _check_public_pem(root, public)
     return Caf(
         rut=_text(caf, "DA/RE"),
         document_code=_text(caf, "DA/TD"),

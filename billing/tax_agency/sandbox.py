@@ -13,11 +13,13 @@ tracking id and the verdict from then on, with the SII's codes:
 What it checks: the issuer's and the customer's tax ids (RUT check digits in Chile, via
 billing.tax_ids), the document type, the folio (present and > 0), the date (not after
 the submission, in any time zone), the totals against the lines (net and exempt from the
-line totals after the document discount, tax once per rate on the net, half-up) and the
-references (required on credit and debit notes, 56/61/111/112 in Chile, and complete).
-A Chilean document that carries its DTE (`xml`) has it checked first as the SII does
-(billing.tax_agency.sii_schema): the XSD, the XMLDSig signature, the timbre against
-the CAF's key, and that type, folio, issuer and total are the document's.
+line totals after the document discount, tax once per rate on the net, half-up, and
+Chile's additional taxes once per code, apart from it) and the references (required on
+credit and debit notes, 56/61/111/112 in Chile, and complete). A Chilean document that
+carries its DTE (`xml`) has it checked first as the SII does
+(billing.tax_agency.sii_schema): the XSD (the boleta schema for 39 and 41), the XMLDSig
+signature, the timbre against the CAF's key, and that type, folio, issuer and total are
+the document's.
 
 Forcing a rejection: a customer whose tax id has only the digit 1 (in Chile
 `11111111-1`, a valid RUT) is "not registered" at the sandbox agency, so every document

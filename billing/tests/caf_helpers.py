@@ -19,8 +19,13 @@ def caf_xml(
     last: int = 100,
     key: rsa.RSAPrivateKey | None = None,
     public_of: rsa.RSAPrivateKey | None = None,
+    public_pem_of: rsa.RSAPrivateKey | None = None,
+    name: str = "SERVICIOS DIGITALES ANDES SPA",
+    idk: str = "100",
+    frma: str = '<FRMA algoritmo="SHA1withRSA">c2lnbmVkIGJ5IHRoZSBTSUk=</FRMA>',
 ) -> str:
-    """`public_of` puts another key's public half in RSAPK (a CAF whose key does not match)."""
+    """`public_of` puts another key's public half in RSAPK, `public_pem_of` in RSAPUBK (a
+    CAF whose keys do not match)."""
     key = key or rsa.generate_private_key(public_exponent=3, key_size=1024)
     public = (public_of or key).public_key().public_numbers()
     private_pem = key.private_bytes(
@@ -29,7 +34,8 @@ def caf_xml(
         serialization.NoEncryption(),
     ).decode()
     public_pem = (
-        key.public_key()
+        (public_pem_of or key)
+        .public_key()
         .public_bytes(serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo)
         .decode()
     )
@@ -38,14 +44,14 @@ def caf_xml(
 <CAF version="1.0">
 <DA>
 <RE>{rut}</RE>
-<RS>SERVICIOS DIGITALES ANDES SPA</RS>
+<RS>{name}</RS>
 <TD>{document}</TD>
 <RNG><D>{first}</D><H>{last}</H></RNG>
 <FA>2026-01-10</FA>
 <RSAPK><M>{_b64(public.n)}</M><E>{_b64(public.e)}</E></RSAPK>
-<IDK>100</IDK>
+<IDK>{idk}</IDK>
 </DA>
-<FRMA algoritmo="SHA1withRSA">c2lnbmVkIGJ5IHRoZSBTSUk=</FRMA>
+{frma}
 </CAF>
 <RSASK>{private_pem}</RSASK>
 <RSAPUBK>{public_pem}</RSAPUBK>

@@ -65,6 +65,17 @@ def test_a_caf_is_loaded_and_its_key_never_leaves(issuer):
             {"public_of": rsa.generate_private_key(public_exponent=3, key_size=1024)},
             "not the key",
         ),
+        (
+            {"public_pem_of": rsa.generate_private_key(public_exponent=3, key_size=1024)},
+            "RSAPUBK is not the public key",
+        ),
+        ({"last": 10**10}, "not a range"),
+        ({"frma": ""}, "no FRMA"),
+        ({"frma": '<FRMA algoritmo="SHA256withRSA">c2ln</FRMA>'}, "no FRMA"),
+        ({"frma": '<FRMA algoritmo="SHA1withRSA">no base64!</FRMA>'}, "FRMA is not base64"),
+        ({"idk": ""}, "no DA/IDK"),
+        ({"idk": "cien"}, "IDK is not"),
+        ({"name": "S" * 41}, "RS is longer"),
     ],
 )
 def test_a_caf_not_of_this_workspace_or_malformed_is_a_400(issuer, caf, fragment):

@@ -141,6 +141,12 @@ def _fixed(value: Decimal | None, places: int) -> Decimal | None:
     return Decimal(value).quantize(Decimal(1).scaleb(-places))
 
 
+def _percent(value: Decimal | None) -> Decimal | None:
+    # A percent with normalize_output: four places, then trailing zeros off.
+    fixed = _fixed(value, 4)
+    return None if fixed is None else fixed.normalize()
+
+
 def _normal(value: Decimal) -> Decimal:
     # DecimalField(normalize_output=True): quantized to 6 places, then trailing zeros off.
     return Decimal(value).quantize(Decimal("0.000001")).normalize()
@@ -167,6 +173,8 @@ def _line_snapshot(line: InvoiceLine | SimpleNamespace) -> dict[str, Any]:
         "exempt": line.exempt,
         "tax": line.tax_id,
         "tax_percent": _fixed(line.tax_percent, 4),
+        "additional_tax": line.additional_tax,
+        "additional_tax_percent": _percent(line.additional_tax_percent),
         "discount": _fixed(line.discount, 6),
         "discount_scheme": line.discount_scheme,
         "code": line.code,
@@ -207,6 +215,15 @@ def invoice_batch_snapshot(
             for name in ("amount", "exempt", "discount_amount", "subtotal", "tax")
         },
         "tax_percent": _normal(invoice.tax_percent),
+        "additional_tax": _normal(invoice.additional_tax),
+        "additional_taxes": [
+            {
+                "code": row["code"],
+                "percent": _percent(Decimal(row["percent"])),
+                "amount": _normal(Decimal(row["amount"])),
+            }
+            for row in invoice.additional_taxes
+        ],
         "total": _normal(invoice.total),
         "retention": _normal(invoice.retention),
         "total_adjusted": _normal(invoice.total_adjusted),

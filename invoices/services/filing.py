@@ -228,12 +228,13 @@ def tax_document(document: FiscalDocument) -> TaxDocument:
             "amount": money(document.amount),
             "exempt": money(document.exempt),
             "tax": money(document.tax),
-            "additional_tax": money(document.additional_tax),
             "total": money(document.total),
         },
         "references": _references(document),
         "prices_include_tax": document.prices_include_tax,
     }
+    if document.additional_tax:
+        filed["totals"]["additional_tax"] = money(document.additional_tax)
     xml = dte_for_filing(document)
     if xml is not None:
         filed["xml"] = xml

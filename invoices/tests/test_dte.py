@@ -28,6 +28,7 @@ from invoices.tests.pdf_helpers import (
     make_finalized_note,
     make_issuer,
 )
+from tests.conftest import make_tenant
 from tests.factories import CustomerFactory
 from tests.numbers import D
 
@@ -373,3 +374,78 @@ def test_an_additional_tax_the_sii_does_not_know_or_on_an_exempt_line_is_a_400(
 
     assert response.status_code == 400, response.json()
     assert message in response.json()["lines"]["0"]["additional_tax"][0]
+
+
+def test_an_additional_tax_on_another_countrys_document_is_a_400(db):
+    tenant = make_tenant(country="MX")
+    customer = CustomerFactory(workspace=tenant.workspace, country_id="MX", currency_id="MXN")
+    mexican = DocumentType.objects.get(country="MX", code="INV")
+
+    response = tenant.client.post(
+        "/invoices/",
+        {
+            "customer": customer.id,
+            "document": mexican.pk,
+            "date": "2026-03-31",
+            "lines": [{"name": "Tequila", "amount": "300", "additional_tax": "24"}],
+        },
+        format="json",
+    )
+
+    assert response.status_code == 400, response.json()
+    assert "Chile's" in response.json()["lines"]["0"]["additional_tax"][0]
+
+
+def test_notes_on_a_factura_with_additional_taxes_carry_them_in_their_dte(tenant, cafs):
+    draft = invoice_create(
+        workspace=tenant.workspace,
+        test_mode=False,
+        customer=make_customer(tenant.workspace),
+        document=DocumentType.objects.get(pk=33),
+        date=date(2026, 3, 31),
+        lines=[
+            {"name": "Vino gran reserva", "amount": D(12990), "quantity": D(2),
+             "additional_tax": "25", "discount": D(5)},
+            {"name": "Jugo natural", "amount": D(1990), "additional_tax": "27"},
+            {"name": "Copa de regalo", "amount": D(2000), "exempt": True},
+        ],
+        discount=D(1000),
+        discount_scheme="$",
+    )  # fmt: skip
+    invoice = finalized(tenant, draft)
+    surcharge = note_finalize(
+        note=debit_note_create(
+            workspace=tenant.workspace, test_mode=False, invoice=invoice, reason=3, now=NOW,
+            date=date(2026, 4, 2), description="Botella faltante",
+            lines=[{"name": "Vino gran reserva", "amount": D(12990), "additional_tax": "25"}],
+        ),
+        now=NOW,
+    )  # fmt: skip
+    # Annulling cancels the invoice: the debit note comes first.
+    annulling = note_finalize(
+        note=credit_note_create(
+            workspace=tenant.workspace, test_mode=False, invoice=invoice, reason=1, now=NOW,
+            date=date(2026, 4, 2), description="Pedido devuelto",
+        ),
+        now=NOW,
+    )  # fmt: skip
+
+    credit_xml, credit = get_dte(tenant, f"/creditnotes/{annulling.id}/xml/")
+    debit_xml, debit = get_dte(tenant, f"/debitnotes/{surcharge.id}/xml/")
+
+    def additional(dte):
+        rows = dte.findall(f"{SII}Documento/{SII}Encabezado/{SII}Totales/{SII}ImptoReten")
+        return [(r.findtext(f"{SII}TipoImp"), r.findtext(f"{SII}MontoImp")) for r in rows]
+
+    # The annulling note mirrors the invoice, its additional taxes with it.
+    assert additional(credit) == [
+        (row["code"], str(row["amount"])) for row in invoice.additional_taxes
+    ]
+    assert text(credit, "Documento/Encabezado/Totales/MntTotal") == str(int(invoice.total))
+    assert text(credit, "Documento/Referencia/CodRef") == "1"
+    # 20,5% of 12.990 = 2.662,95 → 2.663.
+    assert additional(debit) == [("25", "2663")]
+    assert text(debit, "Documento/Detalle/CodImpAdic") == "25"
+    for content, dte, code in [(credit_xml, credit, 61), (debit_xml, debit, 56)]:
+        verify_timbre(dte, cafs[code])
+        verify_signature(content, Certificate.objects.get())

@@ -46,3 +46,51 @@ def test_a_factura_de_compra_withholds_the_iva_in_its_dte(tenant):
     assert text(dte, "Documento/TED/DD/MNT") == "15000"  # the TED repeats MntTotal
     verify_timbre(dte, cafs[46])
     verify_signature(content, Certificate.objects.get())
+
+
+def test_a_factura_de_compra_with_exempt_lines_discounts_and_references_is_in_the_schema(
+    tenant,
+):
+    make_issuer(tenant.workspace)
+    cafs = load_cafs(tenant.workspace)
+    supplier = SupplierFactory(workspace=tenant.workspace, name="Recolectora del Maule")
+    draft = purchase_create(
+        workspace=tenant.workspace,
+        test_mode=False,
+        supplier=supplier,
+        document=DocumentType.objects.get(pk=46),
+        date=datetime.date(2026, 2, 10),
+        lines=[
+            {"name": "Chatarra de cobre", "amount": D(1500), "quantity": D(10), "discount": D(10)},
+            {"name": "Flete exento", "amount": D(3000), "exempt": True},
+        ],
+        discount=D(5),
+        references=[{"document": "801", "serial": "OC-77", "date": "2026-02-01"}],
+    )
+    purchase = purchase_finalize(purchase=draft, now=NOW)
+
+    content = dte_xml(purchase, now=NOW)
+
+    dte = valid_dte(content)
+    totals = "Documento/Encabezado/Totales"
+    # 13.500 and 3.000 less 5% (825): 12.825 neto, 2.850 exempt; IVA 2.436,75 → 2.437,
+    # all withheld.
+    assert [text(dte, f"{totals}/{name}") for name in ("MntNeto", "MntExe", "IVA")] == [
+        "12825",
+        "2850",
+        "2437",
+    ]
+    assert text(dte, f"{totals}/ImptoReten/MontoImp") == "2437"
+    assert text(dte, f"{totals}/MntTotal") == "15675"
+    assert text(dte, "Documento/Detalle/DescuentoPct") == "10"
+    assert (
+        len(
+            dte.findall(
+                "{http://www.sii.cl/SiiDte}Documento/{http://www.sii.cl/SiiDte}DscRcgGlobal"
+            )
+        )
+        == 2
+    )
+    assert text(dte, "Documento/Referencia/FolioRef") == "OC-77"
+    verify_timbre(dte, cafs[46])
+    verify_signature(content, Certificate.objects.get())
