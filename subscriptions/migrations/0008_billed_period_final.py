@@ -6,7 +6,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('invoices', '0013_invoice_line_type'),
+        ('invoices', '0014_invoice_line_type'),
         ('subscriptions', '0007_test_clock_job_json_decimals'),
     ]
 

@@ -15,7 +15,7 @@ def mark_usage_lines(apps, schema_editor):  # type: ignore[no-untyped-def]
 class Migration(migrations.Migration):
     dependencies = [
         ("catalog", "0004_product_archived_at"),
-        ("invoices", "0012_json_decimals"),
+        ("invoices", "0013_additional_taxes"),
     ]
 
     operations = [

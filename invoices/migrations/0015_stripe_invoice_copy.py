@@ -8,7 +8,7 @@ class Migration(migrations.Migration):
     dependencies = [
         ('billing', '0020_workspace_logo_url'),
         ('customers', '0007_json_decimals'),
-        ('invoices', '0012_json_decimals'),
+        ('invoices', '0014_invoice_line_type'),
         ('organization', '0002_json_decimals'),
     ]
 

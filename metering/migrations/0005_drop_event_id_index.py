@@ -20,6 +20,6 @@ def create(apps, schema_editor):  # type: ignore[no-untyped-def]
 
 
 class Migration(migrations.Migration):
-    dependencies = [("metering", "0003_json_decimals")]
+    dependencies = [("metering", "0004_usage_record_action_set")]
 
     operations = [migrations.RunPython(drop, create)]
