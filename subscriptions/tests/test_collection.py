@@ -11,8 +11,9 @@ from billing.clock import clock_now
 from billing.models import Event, Workspace
 from invoices.services.filing import _finish
 from payments.gateways import sandbox
+from payments.gateways.base import CardInput
 from payments.models import Payment
-from payments.services import source_create_sandbox_card
+from payments.services import source_create_sandbox_card, source_save_card_for_customer
 from subscriptions.choices import CollectionStatus, NeedsAttentionReason, SubscriptionStatus
 from subscriptions.models import BilledPeriod
 from subscriptions.selectors import periods_collect_due_ids
@@ -120,3 +121,44 @@ def test_a_tax_agency_rejection_puts_the_subscription_in_needs_attention() -> No
     assert subscription.needs_attention_reason == NeedsAttentionReason.BILLER_ISSUE
     assert subscription.needs_attention_at == rejected_at
     assert "RUT receptor inválido (customer_tax_id_invalid)" in subscription.status_description
+
+
+def _subscription_without_default_source(card: str | None):  # type: ignore[no-untyped-def]
+    now = santiago(2026, 3, 1, 9, 0)
+    workspace = workspace_at(now)
+    customer = customer_of(workspace)
+    if card is not None:
+        source_save_card_for_customer(
+            customer=customer, card=CardInput(number=card, exp_month=12, exp_year=2030), now=now
+        )
+    subscription = subscribe(
+        workspace, now, [(plan_of(workspace), 1)], customer=customer,
+        collection_scheme="charge_payment",
+    )  # fmt: skip
+    return subscription, BilledPeriod.objects.get(subscription=subscription)
+
+
+def test_without_a_default_source_the_customers_default_card_is_charged() -> None:
+    subscription, period = _subscription_without_default_source(sandbox.SUCCEEDS)
+
+    assert period_collect(period_id=period.pk, clock=clock_now) == CollectionStatus.SUCCEEDED
+
+    period.refresh_from_db()
+    assert period.invoice.status == "paid"
+    payment = Payment.objects.get(subscription_id=subscription.id)
+    assert payment.status == "succeeded"
+    assert payment.source is not None and payment.source.default
+    assert payment.source.customer_id == subscription.customer_id
+
+
+def test_without_any_card_the_charge_follows_the_dunning_path() -> None:
+    subscription, period = _subscription_without_default_source(None)
+
+    assert period_collect(period_id=period.pk, clock=clock_now) == CollectionStatus.PENDING
+
+    period.refresh_from_db()
+    assert period.collection_attempts == 1
+    assert "default source" in period.last_error
+    assert period.next_attempt_at == santiago(2026, 3, 2, 9, 0)  # retried a day later
+    assert period.invoice.status == "finalized"
+    assert not Payment.objects.filter(subscription_id=subscription.id).exists()
