@@ -261,6 +261,8 @@ def test_the_sandbox_page_saves_the_card_while_paying_when_asked(tenant, save):
         format="json",
     ).json()
 
+    shown = Client(HTTP_ACCEPT_LANGUAGE="en").get(link["url"])
+    assert (b"Your card will be saved for" in shown.content) is save
     paid = Client().post(
         link["url"],
         {"card_number": "4242 4242 4242 4242", "expiry": "12/30", "cvc": "123"},
