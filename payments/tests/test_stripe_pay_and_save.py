@@ -78,18 +78,27 @@ def test_no_stripe_call_is_made_inside_a_database_transaction(fake_stripe, monke
         format="json",
     ).json()
 
+    paid_by_api = _invoice_for(tenant, customer["id"])
+
     with stripe_calls(monkeypatch) as seen:
         # An off-session charge (what a subscription's collection makes) and a refund.
         payment = services.payment_charge_invoice(invoice=charged, source=source, now=NOW)
         services.payment_refund(payment=payment, amount=Decimal("100"), now=NOW)
+        # A charge through the API: made once the request's transaction has committed.
+        answered = tenant.client.post(
+            "/payments/", {"invoice": paid_by_api.id, "source": source.id}, format="json"
+        )
         # A link paid on Stripe Checkout, saving its card: the page, then the event.
         redirected = Client().get(link["url"])
         event = fake_stripe.complete_checkout(checkout_session_id(redirected["Location"]))
         processed = _process(tenant, event)
 
     assert Payment.objects.get(pk=payment.pk).status == "succeeded"
+    assert (answered.status_code, answered.json()["status"]) == (201, "processing")
+    assert Payment.objects.get(pk=answered.json()["id"]).status == "succeeded"
+    assert tenant.client.get(f"/invoices/{paid_by_api.id}/").json()["status"] == "paid"
     assert processed.status == "processed", processed.outcome
-    assert len(seen) >= 6, seen  # charge, refund, session, card read, default in Stripe
+    assert len(seen) >= 8, seen  # charge, refund, session, card read, default in Stripe
     assert [call for call in seen if call.endswith("in a transaction")] == []
 
 
