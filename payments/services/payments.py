@@ -497,6 +497,12 @@ def _apply_authentication(payment: Payment, result: ChargeResult, now: datetime)
 def payment_cancel(*, payment: Payment, now: datetime) -> Payment:
     lock_payment_invoices(payment)
     payment = lock_payment(payment)
+    if is_reserved(payment):
+        # Stripe may be charging it this moment: cancelling would lose that charge.
+        raise DomainError(
+            "payment_invalid_transition",
+            f"Payment {payment.id} is being charged by its gateway; it cannot be cancelled.",
+        )
     transition_payment(payment, PaymentStatus.CANCELLED)
     payment.save(update_fields=["status", "updated_at"])
     settle_payment_invoices(payment, now)

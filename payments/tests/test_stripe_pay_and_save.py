@@ -299,3 +299,17 @@ def test_a_link_saving_the_card_needs_a_customer(tenant):
 
     assert response.status_code == 400
     assert "save_card_and_make_default" in response.json()
+
+
+def test_a_payment_being_charged_cannot_be_cancelled(stripe_tenant, fake_stripe):
+    customer = create_customer(stripe_tenant)
+    source = save_card(stripe_tenant, fake_stripe, customer["id"], "4242424242424242")
+    invoice = _invoice_for(stripe_tenant, customer["id"])
+    reserved = _charge_invoice(invoice=invoice, source=source, now=NOW)
+
+    response = stripe_tenant.client.post(f"/payments/{reserved.id}/cancel/")
+
+    assert response.status_code == 409, response.content
+    assert response.json()["code"] == "payment_invalid_transition"
+    reserved.refresh_from_db()
+    assert reserved.status == "processing"
