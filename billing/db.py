@@ -38,6 +38,11 @@ def request_transaction() -> Iterator[None]:
         _IN_REQUEST_TRANSACTION.reset(token)
 
 
+def in_request_transaction() -> bool:
+    """Whether an API request's transaction is open around the caller."""
+    return _IN_REQUEST_TRANSACTION.get()
+
+
 def service_atomic(func: Callable[P, R]) -> Callable[P, R]:
     """`transaction.atomic` for a service: its own savepoint when its caller may recover
     from its errors (another service, a worker, a test), none inside a request's

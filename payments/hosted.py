@@ -215,6 +215,8 @@ def _checkout(
         invoice=invoice,
         form=form,
         error=error,
+        # The payer is told before paying that the card is kept.
+        saves_card=owner.save_card_and_make_default and owner.customer_id is not None,
     )
 
 

@@ -31,7 +31,7 @@ from payments.services.payments import (
     AllocationRequest,
     apply_gateway_result,
     charge,
-    charge_reserved,
+    charge_after_commit,
     create_payment,
     is_reserved,
     payment_cancel,
@@ -229,8 +229,14 @@ def intent_confirm(
     intent = _intent_confirm(intent=intent, source=source, now=now, off_session=off_session)
     if intent.payment is None or not is_reserved(intent.payment):
         return intent
-    charge_reserved(intent.payment, off_session=off_session, now=now)
-    return intent_follow_payment(intent=intent, now=now)
+    followed: list[Intent] = []
+    charge_after_commit(
+        intent.payment,
+        off_session=off_session,
+        now=now,
+        then=lambda: followed.append(intent_follow_payment(intent=intent, now=now)),
+    )
+    return followed[0] if followed else intent
 
 
 @transaction.atomic

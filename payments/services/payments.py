@@ -10,7 +10,7 @@ which Stripe's `payment_intent.*` event (naming the payment in its metadata) or 
 next charge of the same invoice settles.
 """
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from decimal import Decimal
@@ -20,6 +20,7 @@ from django.db import transaction
 from django.db.models import F
 
 from billing.clock import workspace_today
+from billing.db import in_request_transaction
 from billing.errors import DomainError, InvalidInput
 from billing.models import Currency, Workspace
 from billing.money import round_amount
@@ -210,6 +211,10 @@ def apply_gateway_result(payment: Payment, result: ChargeResult, now: datetime) 
     return payment
 
 
+def _nothing() -> None:
+    return None
+
+
 def is_reserved(payment: Payment) -> bool:
     """Waiting for a remote gateway's call: nothing was asked of the gateway yet, or its
     answer was lost."""
@@ -236,6 +241,29 @@ def charge(payment: Payment, source: Source, *, off_session: bool, now: datetime
         reference=payment.id,
     )
     return apply_gateway_result(payment, result, now)
+
+
+def charge_after_commit(
+    payment: Payment, *, off_session: bool, now: datetime, then: Callable[[], object] = _nothing
+) -> Payment:
+    """Charge a reserved payment now, or, inside an API request's transaction, once that
+    transaction has committed (the answer then says `processing`; the charge's outcome,
+    or else Stripe's event, settles it moments later). `then` runs after the charge."""
+    if not is_reserved(payment):
+        return payment
+    if not in_request_transaction():
+        charged = charge_reserved(payment, off_session=off_session, now=now)
+        then()
+        return charged
+
+    def charge_now() -> None:
+        charge_reserved(payment, off_session=off_session, now=now)
+        then()
+
+    # robust: a failed call leaves the reservation for the event to settle, and the
+    # request's answer (already committed) stands.
+    transaction.on_commit(charge_now, robust=True)
+    return payment
 
 
 def charge_reserved(payment: Payment, *, off_session: bool, now: datetime) -> Payment:
@@ -343,7 +371,7 @@ def payment_create(
         now=now,
         **fields,
     )
-    return charge_reserved(payment, off_session=False, now=now)
+    return charge_after_commit(payment, off_session=False, now=now)
 
 
 @transaction.atomic
@@ -422,7 +450,7 @@ def _check_allocations_still_owed(payment: Payment, invoices: dict[str, Invoice]
 def payment_authorize(*, payment: Payment, source: Source, now: datetime) -> Payment:
     """Charge a payment waiting for a payment method through `source`."""
     payment = _payment_authorize(payment=payment, source=source, now=now)
-    return charge_reserved(payment, off_session=False, now=now)
+    return charge_after_commit(payment, off_session=False, now=now)
 
 
 @transaction.atomic
@@ -469,6 +497,12 @@ def _apply_authentication(payment: Payment, result: ChargeResult, now: datetime)
 def payment_cancel(*, payment: Payment, now: datetime) -> Payment:
     lock_payment_invoices(payment)
     payment = lock_payment(payment)
+    if is_reserved(payment):
+        # Stripe may be charging it this moment: cancelling would lose that charge.
+        raise DomainError(
+            "payment_invalid_transition",
+            f"Payment {payment.id} is being charged by its gateway; it cannot be cancelled.",
+        )
     transition_payment(payment, PaymentStatus.CANCELLED)
     payment.save(update_fields=["status", "updated_at"])
     settle_payment_invoices(payment, now)

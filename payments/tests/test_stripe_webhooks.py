@@ -22,18 +22,20 @@ def process(event_id: str) -> StripeEvent:
 
 
 @pytest.fixture
-def pending_payment(stripe_tenant, fake_stripe):
+def pending_payment(stripe_tenant, fake_stripe, django_capture_on_commit_callbacks):
     """A payment left processing by a card that needs the payer's authentication: its
     PaymentIntent waits in Stripe, and Stripe's events settle it."""
     from payments.tests.test_stripe_cards import save_card
 
     customer = create_customer(stripe_tenant)
     source = save_card(stripe_tenant, fake_stripe, customer["id"], "4000002500003155")
-    response = stripe_tenant.client.post(
-        "/payments/",
-        {"customer": customer["id"], "amount": "5000", "currency": "CLP", "source": source.id},
-        format="json",
-    )
+    # Stripe is called once the request's transaction commits.
+    with django_capture_on_commit_callbacks(execute=True):
+        response = stripe_tenant.client.post(
+            "/payments/",
+            {"customer": customer["id"], "amount": "5000", "currency": "CLP", "source": source.id},
+            format="json",
+        )
     assert response.status_code == 201, response.content
     payment = Payment.objects.get(pk=response.json()["id"])
     assert payment.status == "processing"

@@ -8,7 +8,9 @@ from billing.choices import DiscountScheme
 from billing.errors import InvalidInput
 from catalog.choices import CatalogStatus, PlanFrequency
 from catalog.models import AddOn, Coupon, Plan
+from payments.selectors import customer_default_source
 from subscriptions.calendar import boundary, day_anchor
+from subscriptions.choices import CollectionScheme
 from subscriptions.models import Subscription
 from subscriptions.services.inputs import AddOnInput, LineInput
 
@@ -66,10 +68,19 @@ def check_addons(addons: Sequence[AddOnInput], currency: str) -> None:
 
 
 def check_collection(subscription: Subscription) -> None:
-    """A `default_source` must be the customer's own. Without one, `charge_payment`
-    charges the customer's default card at collection (as Stripe does), and a customer
-    with none follows the dunning path."""
+    """`charge_payment` needs a source to charge: the one given, else the customer's
+    default card, taken as Stripe takes it for a subscription without its own (so a
+    subscription that charges always names what it charges). It must be the customer's."""
     source = subscription.default_source
+    charging = subscription.collection_scheme == CollectionScheme.CHARGE_PAYMENT
+    if charging and source is None:
+        source = customer_default_source(subscription.customer)
+        if source is None:
+            raise InvalidInput(
+                {"default_source": ["Required to collect by charge_payment: the customer "
+                                    "has no default card to take instead."]}
+            )  # fmt: skip
+        subscription.default_source = source
     if source is not None and source.customer_id != subscription.customer_id:
         raise InvalidInput(
             {"default_source": [f"Source {source.id} is not of customer "

@@ -21,7 +21,6 @@ from billing.errors import DomainError, InvalidInput
 from invoices.choices import InvoiceStatus
 from invoices.mail import invoice_send
 from invoices.selectors import invoice_amount_due
-from payments.selectors import customer_default_source
 from payments.services import payment_charge_invoice
 from subscriptions.choices import (
     CHARGE_RETRY_DAYS,
@@ -78,12 +77,12 @@ def _attempt(period: BilledPeriod, now: datetime) -> str:
     if invoice.status != InvoiceStatus.FINALIZED:
         return ""  # cancelled or written off: nothing left to collect
     if subscription.collection_scheme == CollectionScheme.CHARGE_PAYMENT:
-        # Stripe's order: the subscription's own source, else the customer's default card.
-        source = subscription.default_source or customer_default_source(invoice.customer)
-        if source is None:
-            return "Neither the subscription nor its customer has a default source to charge."
+        if subscription.default_source is None:
+            return "The subscription has no default source to charge."
         try:
-            payment = payment_charge_invoice(invoice=invoice, source=source, now=now)
+            payment = payment_charge_invoice(
+                invoice=invoice, source=subscription.default_source, now=now
+            )
         except DomainError as exc:  # e.g. the source is no longer chargeable
             return f"{exc.code}: {exc.detail}"
         except InvalidInput as exc:

@@ -166,6 +166,7 @@ def test_process_bills_a_due_cycle(tester: Tenant) -> None:
     ("fields", "field"),
     [
         ({"lines": []}, "lines"),
+        ({"collection_scheme": "charge_payment"}, "default_source"),
         ({"date_start": "2026-03-01"}, "date_start"),
         ({"billing_anchor": "2026-05-01"}, "billing_anchor"),
         ({"billing_anchor": 0}, "billing_anchor"),

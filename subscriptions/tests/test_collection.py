@@ -8,11 +8,13 @@ from django.core import mail
 
 from billing.choices import BillerStatus
 from billing.clock import clock_now
+from billing.errors import InvalidInput
 from billing.models import Event, Workspace
 from invoices.services.filing import _finish
 from payments.gateways import sandbox
-from payments.models import Payment
-from payments.services import source_create_sandbox_card
+from payments.gateways.base import CardInput
+from payments.models import Payment, Source
+from payments.services import source_create_sandbox_card, source_save_card_for_customer
 from subscriptions import tasks
 from subscriptions.choices import CollectionStatus, NeedsAttentionReason, SubscriptionStatus
 from subscriptions.models import BilledPeriod
@@ -144,3 +146,40 @@ def test_the_cycle_names_its_invoices_to_the_collection_task(
     assert period.collection_status == CollectionStatus.SUCCEEDED
     # The older message shape still works (and finds nothing left to do).
     assert tasks.collect_periods(period_ids=[period.pk]) == 0
+
+
+def _subscription_without_default_source(card: str | None):  # type: ignore[no-untyped-def]
+    now = santiago(2026, 3, 1, 9, 0)
+    workspace = workspace_at(now)
+    customer = customer_of(workspace)
+    if card is not None:
+        source_save_card_for_customer(
+            customer=customer, card=CardInput(number=card, exp_month=12, exp_year=2030), now=now
+        )
+    subscription = subscribe(
+        workspace, now, [(plan_of(workspace), 1)], customer=customer,
+        collection_scheme="charge_payment",
+    )  # fmt: skip
+    return subscription, BilledPeriod.objects.get(subscription=subscription)
+
+
+def test_without_a_default_source_the_customers_default_card_is_taken_and_charged() -> None:
+    subscription, period = _subscription_without_default_source(sandbox.SUCCEEDS)
+    card = Source.objects.get(customer=subscription.customer, default=True)
+    assert subscription.default_source == card  # named on the subscription from the start
+
+    assert period_collect(period_id=period.pk, clock=clock_now) == CollectionStatus.SUCCEEDED
+
+    period.refresh_from_db()
+    assert period.invoice.status == "paid"
+    payment = Payment.objects.get(subscription_id=subscription.id)
+    assert payment.status == "succeeded"
+    assert payment.source == card
+
+
+def test_charge_payment_without_a_source_or_a_default_card_is_refused() -> None:
+    with pytest.raises(InvalidInput) as refused:
+        _subscription_without_default_source(None)
+
+    assert "no default card" in str(refused.value.errors["default_source"])
+    assert not BilledPeriod.objects.exists()
