@@ -19,7 +19,7 @@ from typing import Any
 
 from django.db import transaction
 from django.db.models import Model, QuerySet
-from django.http import HttpRequest
+from django.http import Http404, HttpRequest
 from django.http.response import HttpResponseBase
 from django.utils import timezone
 from rest_framework import exceptions, mixins, viewsets
@@ -32,6 +32,7 @@ from rest_framework.views import APIView
 
 from billing.api.parsers import JSONParser, has_unstorable_characters
 from billing.clock import clock_now
+from billing.compiled_reads import compiled_object_read
 from billing.db import request_transaction
 from billing.models import Workspace
 from billing.representations import expand_requested, expandable_fields, scope_to_tenant
@@ -204,6 +205,31 @@ class TenantViewSet(TransactionalAPIView, viewsets.GenericViewSet):
         # Expanded objects are read in the same query as the rows that name them.
         expanded = expand_requested(self.request) & set(self.expandable())
         return queryset.select_related(*sorted(expanded)) if expanded else queryset
+
+    def get_object(self) -> Any:
+        """The object a detail route names. A read on a view whose queryset is its
+        class's, scoped to the tenant (get_queryset not overridden), runs SQL compiled
+        by the first such read of this thread (billing.compiled_reads) instead of
+        compiling the queryset again."""
+        if self.request.method not in SAFE_METHODS or self.lookup_field != "pk":
+            return super().get_object()
+        if type(self).get_queryset is not TenantViewSet.get_queryset:
+            return super().get_object()
+        pk = self.kwargs[self.lookup_url_kwarg or self.lookup_field]
+        workspace, test_mode = self.request.workspace, self.request.test_mode
+        expanded = tuple(sorted(expand_requested(self.request) & set(self.expandable())))
+        read = compiled_object_read(
+            (type(self), expanded, test_mode),
+            lambda: (self.get_queryset(), {"workspace": workspace.pk}),
+            pk,
+        )
+        if read is None:
+            return super().get_object()
+        obj = read.get({"workspace": workspace.pk, "pk": pk})
+        if obj is None:
+            raise Http404
+        self.check_object_permissions(self.request, obj)
+        return obj
 
     def filter_queryset(self, queryset: QuerySet) -> QuerySet:
         # Filters, search and ordering narrow lists. A detail route names its object by
