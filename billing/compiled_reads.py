@@ -57,14 +57,21 @@ class CompiledRead:
         self.init_list = [column[0].target.attname for column in select[self.model_columns]]
         self.annotations = dict(self.compiler.annotation_col_map or {})
 
-    def run(self, values: dict[str, Any]) -> list[Model]:
+    def statement(self, values: dict[str, Any]) -> tuple[str, list[Any]]:
+        """The SQL and its parameters with `values` in the slots."""
         params = list(self.params)
         for name, positions in self.positions.items():
             for position in positions:
                 params[position] = values[name]
+        return self.sql, params
+
+    def run(self, values: dict[str, Any]) -> list[Model]:
         with connections[self.db].cursor() as cursor:
-            cursor.execute(self.sql, params)
-            rows = cursor.fetchall()
+            cursor.execute(*self.statement(values))
+            return self.objects(cursor.fetchall())
+
+    def objects(self, rows: list[tuple[Any, ...]]) -> list[Model]:
+        """The model instances of the rows the SQL returned."""
         # Django 5.2's signature (the stubs describe a later one).
         populators = get_related_populators(  # type: ignore[call-arg]
             self.compiler.klass_info, self.compiler.select, self.db
@@ -104,8 +111,7 @@ class _ReverseForeignKeyPrefetch:
         rows = rows.prefetch_related(None).filter(**{self.field.attname: sample.pk})
         self.read = CompiledRead(rows, {"pk": sample.pk})
 
-    def load(self, obj: Model) -> None:
-        rows = self.read.run({"pk": obj.pk})
+    def load(self, obj: Model, rows: list[Model]) -> None:
         for row in rows:
             self.field.set_cached_value(row, obj)
         if self.nested and rows:
@@ -138,14 +144,30 @@ class CompiledObjectRead:
         self.prefetches: list[_ReverseForeignKeyPrefetch] | None = None
 
     def get(self, values: dict[str, str]) -> Model | None:
-        found = self.read.run(values)
+        if self.prefetches is None:
+            found = self.read.run(values)
+            if not found:
+                return None
+            self.prefetches = self._compile_prefetches(found[0])
+            return self._loaded(
+                found[0], [p.read.run({"pk": found[0].pk}) for p in self.prefetches]
+            )
+        statements = [self.read.statement(values)] + [
+            prefetch.read.statement({"pk": values["pk"]}) for prefetch in self.prefetches
+        ]
+        results = _run_together(self.read.db, statements)
+        found = self.read.objects(results[0])
         if not found:
             return None
-        (obj,) = found
-        if self.prefetches is None:
-            self.prefetches = self._compile_prefetches(obj)
-        for prefetch in self.prefetches:
-            prefetch.load(obj)
+        rows = [
+            p.read.objects(result) for p, result in zip(self.prefetches, results[1:], strict=True)
+        ]
+        return self._loaded(found[0], rows)
+
+    def _loaded(self, obj: Model, prefetched: list[list[Model]]) -> Model:
+        assert self.prefetches is not None
+        for prefetch, rows in zip(self.prefetches, prefetched, strict=True):
+            prefetch.load(obj, rows)
         handled = {id(prefetch.lookup) for prefetch in self.prefetches}
         others = [lookup for lookup in self.lookups if id(lookup) not in handled]
         if others:
@@ -160,6 +182,32 @@ class CompiledObjectRead:
             except NotCompilable:
                 continue
         return compiled
+
+
+def _run_together(db: str, statements: list[tuple[str, list[Any]]]) -> list[list[Any]]:
+    """The rows of each statement. PostgreSQL with parameters bound by the client (the
+    default) runs them in one round trip; otherwise one after the other."""
+    connection = connections[db]
+    together = connection.vendor == "postgresql" and not connection.settings_dict.get(
+        "OPTIONS", {}
+    ).get("server_side_binding")
+    with connection.cursor() as cursor:
+        if not together or len(statements) == 1:
+            results = []
+            for sql, params in statements:
+                cursor.execute(sql, params)
+                results.append(cursor.fetchall())
+            return results
+        cursor.execute(
+            ";\n".join(sql for sql, _ in statements),
+            [param for _, params in statements for param in params],
+        )
+        results = [cursor.fetchall()]
+        while cursor.nextset():
+            results.append(cursor.fetchall())
+    if len(results) != len(statements):
+        raise RuntimeError("a statement returned no rows set")
+    return results
 
 
 _compiled = threading.local()

@@ -77,8 +77,8 @@ def test_an_invoice_reads_in_two_queries_with_its_lines_and_payments(tenant):
     assert len(response.json()["lines"]) == invoice.lines.count() > 0
     assert len(response.json()["payments"]) == 1
     # The caller's key and workspace (the tests keep no API key cache), the invoice with
-    # its amount due and payments, then its lines.
-    assert len(captured) == 4, "\n".join(query["sql"] for query in captured)
+    # its amount due and payments together with its lines, in one round trip.
+    assert len(captured) == 3, "\n".join(query["sql"] for query in captured)
 
 
 def test_an_expanded_invoice_answers_the_same_bytes(tenant, monkeypatch):
