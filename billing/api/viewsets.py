@@ -31,6 +31,7 @@ from rest_framework.serializers import BaseSerializer
 from rest_framework.views import APIView
 
 from billing.api.parsers import JSONParser, has_unstorable_characters
+from billing.api.throttling import budget_uncount
 from billing.clock import clock_now
 from billing.compiled_reads import compiled_object_read
 from billing.db import request_transaction
@@ -102,6 +103,10 @@ def _keyed_request(
 class TransactionalAPIView(ApiInputMixin, APIView):
     """APIView whose unsafe requests run atomically and whose POSTs are idempotent."""
 
+    # Authentication may count a read's request budget in its round trip to the cache
+    # (billing.auth): a request refused before the budget judged it is taken back here.
+    counts_budget_on_authentication = True
+
     def dispatch(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponseBase:
         # DRF's dispatch, with the handler run by `_run_handler`.
         self.args = args
@@ -113,6 +118,7 @@ class TransactionalAPIView(ApiInputMixin, APIView):
             self.initial(drf_request, *args, **kwargs)
             response = self._run_handler(drf_request, *args, **kwargs)
         except Exception as exc:
+            budget_uncount(drf_request)
             response = self.handle_exception(exc)
         self.response = self.finalize_response(drf_request, response, *args, **kwargs)
         return self.response
