@@ -16,7 +16,7 @@ from collections.abc import Callable, Hashable
 from typing import Any
 
 from django.core.exceptions import EmptyResultSet
-from django.db import connections
+from django.db import DatabaseError, connections
 from django.db.models import Model, Prefetch, QuerySet, prefetch_related_objects
 from django.db.models.fields.related_descriptors import ReverseManyToOneDescriptor
 from django.db.models.query import get_related_populators
@@ -66,9 +66,8 @@ class CompiledRead:
         return self.sql, params
 
     def run(self, values: dict[str, Any]) -> list[Model]:
-        with connections[self.db].cursor() as cursor:
-            cursor.execute(*self.statement(values))
-            return self.objects(cursor.fetchall())
+        (rows,) = _run_together(self.db, [self.statement(values)])
+        return self.objects(rows)
 
     def objects(self, rows: list[tuple[Any, ...]]) -> list[Model]:
         """The model instances of the rows the SQL returned."""
@@ -185,8 +184,34 @@ class CompiledObjectRead:
 
 
 def _run_together(db: str, statements: list[tuple[str, list[Any]]]) -> list[list[Any]]:
-    """The rows of each statement. PostgreSQL with parameters bound by the client (the
-    default) runs them in one round trip; otherwise one after the other."""
+    """The rows of each statement, the read standing for the connection's health check.
+
+    Django checks a reused connection with a query of its own (CONN_HEALTH_CHECKS) the
+    first time a request uses it: a round trip before the read's. The read is the check
+    instead: outside a transaction, a connection it finds broken is closed and the read
+    runs once more on a new one, as it would have after a failed check."""
+    connection: Any = connections[db]  # its health check attributes are not in the stubs
+    checks = (
+        connection.connection is not None
+        and connection.health_check_enabled
+        and not connection.health_check_done
+        and not connection.in_atomic_block
+    )
+    if not checks:
+        return _execute(db, statements)
+    connection.health_check_done = True
+    try:
+        return _execute(db, statements)
+    except DatabaseError:
+        if connection.is_usable():
+            raise
+        connection.close()
+        return _execute(db, statements)
+
+
+def _execute(db: str, statements: list[tuple[str, list[Any]]]) -> list[list[Any]]:
+    """PostgreSQL with parameters bound by the client (the default) runs the statements
+    in one round trip; otherwise they run one after the other."""
     connection = connections[db]
     together = connection.vendor == "postgresql" and not connection.settings_dict.get(
         "OPTIONS", {}

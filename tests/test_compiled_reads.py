@@ -4,7 +4,9 @@ and find only the caller's own object."""
 
 from decimal import Decimal
 
+import psycopg
 import pytest
+from django.core.cache import cache
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
@@ -106,3 +108,48 @@ def test_a_compiled_read_finds_only_the_callers_object(tenant, other_tenant):
     assert tenant.client.get("/invoices/inv_missing/").status_code == 404
     assert other_tenant.client.get(f"/invoices/{foreign.pk}/").json()["id"] == foreign.pk
     assert Invoice.objects.filter(pk=own.pk).exists()
+
+
+@pytest.mark.django_db(transaction=True, serialized_rollback=True)
+def test_a_healthy_connection_is_not_checked_with_a_query_of_its_own(
+    tenant, monkeypatch, settings
+):
+    # With the caller cached, the read is the request's first use of the connection.
+    settings.API_KEY_CACHE_SECONDS = 5
+    cache.clear()
+    invoice = FinalizedInvoiceFactory(workspace=tenant.workspace)
+    url = f"/invoices/{invoice.pk}/"
+    tenant.client.get(url)
+    checks = []
+    monkeypatch.setattr(connection, "is_usable", lambda: checks.append(1) or True)
+    connection.health_check_done = False  # what a new request starts with
+
+    response = tenant.client.get(url)
+
+    assert response.status_code == 200
+    assert checks == []
+    assert connection.health_check_done
+
+
+@pytest.mark.django_db(transaction=True, serialized_rollback=True)
+def test_a_read_on_a_connection_the_server_closed_answers_on_a_new_one(tenant, settings):
+    settings.API_KEY_CACHE_SECONDS = 5  # the read is the request's first use of it
+    cache.clear()
+    invoice = FinalizedInvoiceFactory(workspace=tenant.workspace)
+    url = f"/invoices/{invoice.pk}/"
+    first = tenant.client.get(url)
+    killed = connection.connection.info.backend_pid
+    with psycopg.connect(**_admin_params()) as admin:
+        admin.execute("SELECT pg_terminate_backend(%s)", [killed])
+    connection.health_check_done = False  # what a new request starts with
+
+    again = tenant.client.get(url)
+
+    assert again.status_code == 200
+    assert again.content == first.content
+    assert connection.connection.info.backend_pid != killed
+
+
+def _admin_params() -> dict:
+    params = connection.get_connection_params()
+    return {key: params[key] for key in ("dbname", "host", "port", "user") if key in params}
