@@ -111,9 +111,7 @@ def test_a_compiled_read_finds_only_the_callers_object(tenant, other_tenant):
 
 
 @pytest.mark.django_db(transaction=True, serialized_rollback=True)
-def test_a_healthy_connection_is_not_checked_with_a_query_of_its_own(
-    tenant, monkeypatch, settings
-):
+def test_a_healthy_connection_is_not_checked_with_a_query_of_its_own(tenant, monkeypatch, settings):
     # With the caller cached, the read is the request's first use of the connection.
     settings.API_KEY_CACHE_SECONDS = 5
     cache.clear()
