@@ -13,7 +13,6 @@ from rest_framework.request import Request
 from rest_framework.throttling import BaseThrottle
 from rest_framework_simplejwt.authentication import JWTAuthentication
 
-from billing.api.throttling import CountedBudget, TokenRateThrottle, budget_window
 from billing.auth_cache import CachedCaller, caller_cache_key, key_user, key_user_remember
 from billing.cache import cache_read_and_count
 from billing.models import ApiToken
@@ -48,7 +47,7 @@ def refuse_after_too_many_failures(
         found = cache.get_many(keys)
     else:
         found, count = cache_read_and_count(keys, also_count[0], timeout=also_count[1])
-        request.counted_budget = CountedBudget(key=also_count[0], count=count)  # type: ignore[attr-defined]
+        request.counted_budget = (also_count[0], count)  # type: ignore[attr-defined]
     if found.get(key, 0) >= limit:
         raise exceptions.Throttled(wait, detail="Too many failed authentication attempts.")
     return found.get(also_read)
@@ -69,17 +68,23 @@ def _failed(request: Request, message: str) -> exceptions.AuthenticationFailed:
 
 
 def _budget_counted_here(request: Request, key_hash: str) -> tuple[str, int] | None:
-    """The request budget's counter to count in authentication's round trip to the cache:
-    for a view that counts it with TokenRateThrottle and takes the count back when the
-    request is refused before its budget is judged (`counts_budget_on_authentication`),
-    once the key's user is known to this process."""
+    """The request budget's counter to count in authentication's round trip to the cache,
+    once the key's user is known to this process: for a view that takes the count back
+    when the request is refused before its budget is judged
+    (`counts_budget_on_authentication`), from its throttle that can say which counter a
+    user's request adds to (`user_window`, billing.api.throttling)."""
     view = (request.parser_context or {}).get("view")
     if not getattr(view, "counts_budget_on_authentication", False):
         return None
-    if TokenRateThrottle not in getattr(view, "throttle_classes", ()):
-        return None
     user_pk = key_user(key_hash)
-    return None if user_pk is None else budget_window(user_pk)
+    if user_pk is None:
+        return None
+    for throttle_class in getattr(view, "throttle_classes", ()):
+        user_window = getattr(throttle_class, "user_window", None)
+        if user_window is not None:
+            window: tuple[str, int] | None = user_window(user_pk)
+            return window
+    return None
 
 
 class ApiTokenAuthentication(authentication.BaseAuthentication):

@@ -1,4 +1,3 @@
-from dataclasses import dataclass
 from typing import Any
 
 from rest_framework.request import Request
@@ -26,6 +25,17 @@ class TokenRateThrottle(SimpleRateThrottle):
             ident = f"addr:{self.get_ident(request)}"
         return self.cache_format % {"scope": self.scope, "ident": ident}
 
+    @classmethod
+    def user_window(cls, user_pk: Any) -> tuple[str, int] | None:
+        """The counter a request of this user adds to in the current window and its time
+        to live, or None when requests are not counted: for authentication to count a
+        read in the same round trip as it reads the caller (billing.auth)."""
+        throttle = cls()
+        if throttle.rate is None:
+            return None
+        ident = throttle.cache_format % {"scope": throttle.scope, "ident": f"user:{user_pk}"}
+        return throttle.window_key(ident), throttle.duration + 1
+
     def window_key(self, key: str) -> str:
         """The counter of `key`'s current window."""
         window, elapsed = divmod(int(self.timer()), self.duration)
@@ -36,11 +46,11 @@ class TokenRateThrottle(SimpleRateThrottle):
         if self.rate is None:
             return True
         key = self.window_key(self.get_cache_key(request, view))
-        counted: CountedBudget | None = getattr(request, "counted_budget", None)
-        if counted is not None and counted.key == key:
-            # Counted in authentication's round trip to the cache.
+        counted: tuple[str, int] | None = getattr(request, "counted_budget", None)
+        if counted is not None and counted[0] == key:
+            # Counted in authentication's round trip to the cache (billing.auth).
             request.counted_budget = None  # type: ignore[attr-defined]
-            count = counted.count
+            count = counted[1]
         else:
             count = cache_count(key, timeout=self.duration + 1)
         return count <= self.num_requests
@@ -49,27 +59,10 @@ class TokenRateThrottle(SimpleRateThrottle):
         return self.seconds_left
 
 
-@dataclass(frozen=True)
-class CountedBudget:
-    key: str
-    count: int
-
-
-def budget_window(user_pk: Any) -> tuple[str, int] | None:
-    """The counter a request of this user adds to in the current window and its time to
-    live, or None when requests are not counted: for authentication to count a read in
-    the same round trip as it reads the caller (billing.auth)."""
-    throttle = TokenRateThrottle()
-    if throttle.rate is None:
-        return None
-    ident = throttle.cache_format % {"scope": throttle.scope, "ident": f"user:{user_pk}"}
-    return throttle.window_key(ident), throttle.duration + 1
-
-
 def budget_uncount(request: Request) -> None:
     """Take back a count authentication made for a request that never reached the budget
     (refused by authentication or permission), so only requests the budget judged count."""
-    counted: CountedBudget | None = getattr(request, "counted_budget", None)
+    counted: tuple[str, int] | None = getattr(request, "counted_budget", None)
     if counted is not None:
         request.counted_budget = None  # type: ignore[attr-defined]
-        cache_uncount(counted.key)
+        cache_uncount(counted[0])
