@@ -13,7 +13,8 @@ from rest_framework.request import Request
 from rest_framework.throttling import BaseThrottle
 from rest_framework_simplejwt.authentication import JWTAuthentication
 
-from billing.auth_cache import CachedCaller, caller_cache_key
+from billing.auth_cache import CachedCaller, caller_cache_key, key_user, key_user_remember
+from billing.cache import cache_read_and_count
 from billing.models import ApiToken
 from billing.services.jwt_sessions import SESSION_CLAIM, jwt_session_is_open
 from billing.services.workspaces import hash_token_key
@@ -34,11 +35,19 @@ def _failure_window(request: Request) -> tuple[str, int, int]:
     return f"auth-failures:{address}:{now // seconds}", limit, seconds - now % seconds
 
 
-def refuse_after_too_many_failures(request: Request, *, also_read: str = "") -> Any:
+def refuse_after_too_many_failures(
+    request: Request, *, also_read: str = "", also_count: tuple[str, int] | None = None
+) -> Any:
     """Raise Throttled once the address failed too often; the cached value of `also_read`,
-    read in the same round trip to the cache."""
+    read in the same round trip to the cache, where the request's budget counter
+    `also_count` (key, time to live) is counted too (`request.counted_budget`)."""
     key, limit, wait = _failure_window(request)
-    found = cache.get_many([key, also_read] if also_read else [key])
+    keys = [key, also_read] if also_read else [key]
+    if also_count is None:
+        found = cache.get_many(keys)
+    else:
+        found, count = cache_read_and_count(keys, also_count[0], timeout=also_count[1])
+        request.counted_budget = (also_count[0], count)  # type: ignore[attr-defined]
     if found.get(key, 0) >= limit:
         raise exceptions.Throttled(wait, detail="Too many failed authentication attempts.")
     return found.get(also_read)
@@ -58,6 +67,26 @@ def _failed(request: Request, message: str) -> exceptions.AuthenticationFailed:
     return exceptions.AuthenticationFailed(message)
 
 
+def _budget_counted_here(request: Request, key_hash: str) -> tuple[str, int] | None:
+    """The request budget's counter to count in authentication's round trip to the cache,
+    once the key's user is known to this process: for a view that takes the count back
+    when the request is refused before its budget is judged
+    (`counts_budget_on_authentication`), from its throttle that can say which counter a
+    user's request adds to (`user_window`, billing.api.throttling)."""
+    view = (request.parser_context or {}).get("view")
+    if not getattr(view, "counts_budget_on_authentication", False):
+        return None
+    user_pk = key_user(key_hash)
+    if user_pk is None:
+        return None
+    for throttle_class in getattr(view, "throttle_classes", ()):
+        user_window = getattr(throttle_class, "user_window", None)
+        if user_window is not None:
+            window: tuple[str, int] | None = user_window(user_pk)
+            return window
+    return None
+
+
 class ApiTokenAuthentication(authentication.BaseAuthentication):
     keyword = "token"
 
@@ -72,10 +101,13 @@ class ApiTokenAuthentication(authentication.BaseAuthentication):
         # A read may take the caller from the cache (billing.auth_cache); a write reads it.
         reads = request.method in SAFE_METHODS and settings.API_KEY_CACHE_SECONDS > 0
         cached = refuse_after_too_many_failures(
-            request, also_read=caller_cache_key(key_hash) if reads else ""
+            request,
+            also_read=caller_cache_key(key_hash) if reads else "",
+            also_count=_budget_counted_here(request, key_hash) if reads else None,
         )
         if isinstance(cached, CachedCaller):
             request.cached_caller = cached  # type: ignore[attr-defined]
+            key_user_remember(key_hash, cached.user.pk)
             return cached.user, cached.token
         token = (
             ApiToken.objects.select_related("user")
@@ -84,6 +116,7 @@ class ApiTokenAuthentication(authentication.BaseAuthentication):
         )
         if token is None or not token.user.is_active:
             raise _failed(request, "Invalid or revoked token.")
+        key_user_remember(key_hash, token.user_id)
         if reads:
             # Stored once the workspace is known (billing.tenancy).
             request.cached_caller = CachedCaller(user=token.user, token=token)  # type: ignore[attr-defined]

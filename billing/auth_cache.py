@@ -30,6 +30,23 @@ class CachedCaller:
     workspaces: dict[str, Workspace] = field(default_factory=dict)
 
 
+# The user of each API key this process authenticated: a key never changes hands, so this
+# needs no forgetting (revoking the key is read elsewhere); it only lets a read count its
+# request budget, which is per user, in the round trip that reads the caller.
+_KEY_USERS: dict[str, Any] = {}
+_KEY_USERS_MAX = 10_000
+
+
+def key_user(key_hash: str) -> Any:
+    return _KEY_USERS.get(key_hash)
+
+
+def key_user_remember(key_hash: str, user_pk: Any) -> None:
+    if len(_KEY_USERS) >= _KEY_USERS_MAX:
+        _KEY_USERS.clear()
+    _KEY_USERS[key_hash] = user_pk
+
+
 def caller_cache_key(key_hash: str) -> str:
     """The cache key of an API key's entry (billing.auth reads it with other keys)."""
     return f"api-key:{key_hash}"

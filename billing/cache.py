@@ -6,6 +6,7 @@ times per API request (authentication, the request budget). A client over a pool
 safe to reuse, and Django already keeps one cache object per thread.
 """
 
+import contextlib
 from typing import Any
 
 from django.core.cache import caches
@@ -52,3 +53,30 @@ def cache_count(key: str, *, timeout: int) -> int:
     except ValueError:  # expired between add and incr: this is the first of a new one
         cache.add(key, 1, timeout=timeout)
         return 1
+
+
+def cache_read_and_count(keys: list[str], count_key: str, *, timeout: int) -> tuple[dict, int]:
+    """`cache.get_many(keys)` and `cache_count(count_key)`: on Redis in one round trip."""
+    cache = caches["default"]
+    if not isinstance(cache, ReusedClientRedisCache):
+        return cache.get_many(keys), cache_count(count_key, timeout=timeout)
+    full_keys = [cache.make_and_validate_key(key) for key in keys]
+    full_count_key = cache.make_and_validate_key(count_key)
+    client = cache._cache.get_client(full_count_key, write=True)
+    pipeline = client.pipeline(transaction=False)
+    pipeline.mget(full_keys)
+    pipeline.incr(full_count_key)
+    pipeline.expire(full_count_key, timeout, nx=True)
+    values, count, _ = pipeline.execute()
+    loads = cache._cache._serializer.loads  # type: ignore[attr-defined]
+    found = {
+        key: loads(value) for key, value in zip(keys, values, strict=True) if value is not None
+    }
+    return found, int(count)
+
+
+def cache_uncount(key: str) -> None:
+    """Take back one `cache_count(key)`."""
+    # Expired meanwhile (ValueError): nothing is left to take back.
+    with contextlib.suppress(ValueError):
+        caches["default"].decr(key)

@@ -1,9 +1,9 @@
 from typing import Any
 
-from django.db.models import QuerySet
 from django.http import HttpResponse
 from drf_spectacular.utils import OpenApiResponse, extend_schema
 from rest_framework.decorators import action
+from rest_framework.generics import get_object_or_404
 from rest_framework.request import Request
 from rest_framework.response import Response
 
@@ -35,12 +35,6 @@ class InvoiceViewSet(TenantModelViewSet):
     search_fields = ["note", "customer__name", "customer__tax_id"]
     ordering_fields = ("created", "updated", "date", "number", "total", "due_date")
 
-    def get_queryset(self) -> QuerySet[Invoice]:
-        if self.action == "finalize":
-            # The service locks and reads the invoice itself: this only finds it.
-            return scope_to_tenant(Invoice.objects.all(), self.request)
-        return super().get_queryset()
-
     def create_object(self, data: dict[str, Any]) -> Invoice:
         return invoices.invoice_create(
             workspace=self.request.workspace,
@@ -58,7 +52,10 @@ class InvoiceViewSet(TenantModelViewSet):
     @action(detail=True, methods=["post"])
     def finalize(self, request: Request, pk: str) -> Response:
         # The service returns the invoice with what its representation reads.
-        invoice = invoices.invoice_finalize(invoice=self.get_object(), now=self.tenant_now())
+        # The service locks and reads the invoice itself: this only finds it.
+        found = get_object_or_404(scope_to_tenant(Invoice.objects.all(), request), pk=pk)
+        self.check_object_permissions(request, found)
+        invoice = invoices.invoice_finalize(invoice=found, now=self.tenant_now())
         return Response(self.get_serializer(invoice).data)
 
     @extend_schema(request=None, responses=InvoiceSerializer)

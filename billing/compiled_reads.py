@@ -1,0 +1,256 @@
+"""Reads compiled once and run again with other values: the detail GET of every resource.
+
+Compiling a queryset to SQL costs more than running it: an invoice's representation reads
+correlated sums and a JSON array of its payments, whose expressions are walked on every
+compile. A detail read differs from the last one only in its values (the workspace, the
+id), so `CompiledRead` keeps the SQL, the positions of those values among its parameters
+and the compiler that knows how to turn its rows into objects, and runs the SQL again
+with the new values. Reverse foreign key prefetches (an invoice's lines) are compiled the
+same way; any other prefetch runs as Django runs it.
+
+Compiled reads are kept per thread: a compiler belongs to its thread's connection.
+"""
+
+import threading
+from collections.abc import Callable, Hashable
+from typing import Any
+
+from django.core.exceptions import EmptyResultSet
+from django.db import DatabaseError, connections
+from django.db.models import Model, Prefetch, QuerySet, prefetch_related_objects
+from django.db.models.fields.related_descriptors import ReverseManyToOneDescriptor
+from django.db.models.query import get_related_populators
+
+
+class NotCompilable(Exception):
+    """The queryset's SQL does not show each slot's value as its own parameter."""
+
+
+class CompiledRead:
+    """`queryset` as SQL whose parameters equal to a slot's value (`slots`: name → the
+    value it was built with) are replaced on each run."""
+
+    def __init__(self, queryset: QuerySet, slots: dict[str, str]) -> None:
+        bound = queryset._known_related_objects  # type: ignore[attr-defined]
+        if bound or queryset.query.is_sliced:
+            raise NotCompilable("a queryset bound to objects or sliced")
+        self.db = queryset.db
+        self.compiler = queryset.query.get_compiler(using=self.db)
+        try:
+            self.sql, params = self.compiler.as_sql()
+        except EmptyResultSet as exc:
+            raise NotCompilable("an empty result") from exc
+        self.params = list(params)
+        self.positions: dict[str, list[int]] = {}
+        claimed: set[int] = set()
+        for name, value in slots.items():
+            found = [i for i, param in enumerate(self.params) if _same(param, value)]
+            if not found or claimed & set(found):
+                raise NotCompilable(f"the value of {name!r} is not a parameter of its own")
+            claimed.update(found)
+            self.positions[name] = found
+        klass_info = self.compiler.klass_info
+        select = self.compiler.select
+        fields = klass_info["select_fields"]
+        self.model: type[Model] = klass_info["model"]
+        self.model_columns = slice(fields[0], fields[-1] + 1)
+        self.init_list = [column[0].target.attname for column in select[self.model_columns]]
+        self.annotations = dict(self.compiler.annotation_col_map or {})
+
+    def statement(self, values: dict[str, Any]) -> tuple[str, list[Any]]:
+        """The SQL and its parameters with `values` in the slots."""
+        params = list(self.params)
+        for name, positions in self.positions.items():
+            for position in positions:
+                params[position] = values[name]
+        return self.sql, params
+
+    def run(self, values: dict[str, Any]) -> list[Model]:
+        (rows,) = _run_together(self.db, [self.statement(values)])
+        return self.objects(rows)
+
+    def objects(self, rows: list[tuple[Any, ...]]) -> list[Model]:
+        """The model instances of the rows the SQL returned."""
+        # Django 5.2's signature (the stubs describe a later one).
+        populators = get_related_populators(  # type: ignore[call-arg]
+            self.compiler.klass_info, self.compiler.select, self.db
+        )
+        objects = []
+        for row in self.compiler.results_iter([rows]):
+            obj = self.model.from_db(self.db, self.init_list, row[self.model_columns])
+            for populator in populators:
+                populator.populate(row, obj)
+            for name, position in self.annotations.items():
+                setattr(obj, name, row[position])
+            objects.append(obj)
+        return objects
+
+
+def _same(param: Any, value: str) -> bool:
+    return type(param) is str and param == value
+
+
+class _ReverseForeignKeyPrefetch:
+    """A prefetch of the rows of another model whose foreign key names the object."""
+
+    def __init__(self, model: type[Model], lookup: str | Prefetch, sample: Model) -> None:
+        name = lookup.prefetch_to if isinstance(lookup, Prefetch) else lookup
+        queryset = lookup.queryset if isinstance(lookup, Prefetch) else None
+        to_attr = lookup.to_attr if isinstance(lookup, Prefetch) else None
+        descriptor = getattr(model, name, None)
+        if "__" in name or to_attr or not isinstance(descriptor, ReverseManyToOneDescriptor):
+            raise NotCompilable(f"{name} is not a reverse foreign key")
+        self.field = descriptor.field
+        if self.field.target_field != model._meta.pk:
+            raise NotCompilable(f"{name} does not refer to the primary key")
+        self.name = name
+        self.lookup = lookup
+        rows = queryset if queryset is not None else self.field.model._default_manager.all()
+        self.nested = rows._prefetch_related_lookups  # type: ignore[attr-defined]
+        rows = rows.prefetch_related(None).filter(**{self.field.attname: sample.pk})
+        self.read = CompiledRead(rows, {"pk": sample.pk})
+
+    def load(self, obj: Model, rows: list[Model]) -> None:
+        for row in rows:
+            self.field.set_cached_value(row, obj)
+        if self.nested and rows:
+            prefetch_related_objects(rows, *self.nested)
+        manager = getattr(obj, self.name)
+        loaded = (
+            manager._apply_rel_filters(self.lookup.queryset)
+            if isinstance(self.lookup, Prefetch) and self.lookup.queryset is not None
+            else manager.get_queryset()
+        )
+        loaded._result_cache = rows
+        loaded._prefetch_done = True
+        if not hasattr(obj, "_prefetched_objects_cache"):
+            obj._prefetched_objects_cache = {}  # type: ignore[attr-defined]
+        cache_name = self.field.remote_field.cache_name
+        obj._prefetched_objects_cache[cache_name] = loaded  # type: ignore[attr-defined]
+
+
+class CompiledObjectRead:
+    """One object of `queryset` by its primary key, with the queryset's prefetches."""
+
+    def __init__(self, queryset: QuerySet, slots: dict[str, str], sample_pk: str) -> None:
+        if queryset.model._meta.pk.get_internal_type() != "CharField":
+            raise NotCompilable("a primary key that is not text")
+        self.read = CompiledRead(
+            queryset.prefetch_related(None).filter(pk=sample_pk).order_by(),
+            {**slots, "pk": sample_pk},
+        )
+        self.lookups = list(queryset._prefetch_related_lookups)  # type: ignore[attr-defined]
+        self.prefetches: list[_ReverseForeignKeyPrefetch] | None = None
+
+    def get(self, values: dict[str, str]) -> Model | None:
+        if self.prefetches is None:
+            found = self.read.run(values)
+            if not found:
+                return None
+            self.prefetches = self._compile_prefetches(found[0])
+            return self._loaded(
+                found[0], [p.read.run({"pk": found[0].pk}) for p in self.prefetches]
+            )
+        statements = [self.read.statement(values)] + [
+            prefetch.read.statement({"pk": values["pk"]}) for prefetch in self.prefetches
+        ]
+        results = _run_together(self.read.db, statements)
+        found = self.read.objects(results[0])
+        if not found:
+            return None
+        rows = [
+            p.read.objects(result) for p, result in zip(self.prefetches, results[1:], strict=True)
+        ]
+        return self._loaded(found[0], rows)
+
+    def _loaded(self, obj: Model, prefetched: list[list[Model]]) -> Model:
+        assert self.prefetches is not None
+        for prefetch, rows in zip(self.prefetches, prefetched, strict=True):
+            prefetch.load(obj, rows)
+        handled = {id(prefetch.lookup) for prefetch in self.prefetches}
+        others = [lookup for lookup in self.lookups if id(lookup) not in handled]
+        if others:
+            prefetch_related_objects([obj], *others)
+        return obj
+
+    def _compile_prefetches(self, obj: Model) -> list[_ReverseForeignKeyPrefetch]:
+        compiled = []
+        for lookup in self.lookups:
+            try:
+                compiled.append(_ReverseForeignKeyPrefetch(type(obj), lookup, obj))
+            except NotCompilable:
+                continue
+        return compiled
+
+
+def _run_together(db: str, statements: list[tuple[str, list[Any]]]) -> list[list[Any]]:
+    """The rows of each statement, the read standing for the connection's health check.
+
+    Django checks a reused connection with a query of its own (CONN_HEALTH_CHECKS) the
+    first time a request uses it: a round trip before the read's. The read is the check
+    instead: outside a transaction, a connection it finds broken is closed and the read
+    runs once more on a new one, as it would have after a failed check."""
+    connection: Any = connections[db]  # its health check attributes are not in the stubs
+    checks = (
+        connection.connection is not None
+        and connection.health_check_enabled
+        and not connection.health_check_done
+        and not connection.in_atomic_block
+    )
+    if not checks:
+        return _execute(db, statements)
+    connection.health_check_done = True
+    try:
+        return _execute(db, statements)
+    except DatabaseError:
+        if connection.is_usable():
+            raise
+        connection.close()
+        return _execute(db, statements)
+
+
+def _execute(db: str, statements: list[tuple[str, list[Any]]]) -> list[list[Any]]:
+    """PostgreSQL with parameters bound by the client (the default) runs the statements
+    in one round trip; otherwise they run one after the other."""
+    connection = connections[db]
+    together = connection.vendor == "postgresql" and not connection.settings_dict.get(
+        "OPTIONS", {}
+    ).get("server_side_binding")
+    with connection.cursor() as cursor:
+        if not together or len(statements) == 1:
+            results = []
+            for sql, params in statements:
+                cursor.execute(sql, params)
+                results.append(cursor.fetchall())
+            return results
+        cursor.execute(
+            ";\n".join(sql for sql, _ in statements),
+            [param for _, params in statements for param in params],
+        )
+        results = [cursor.fetchall()]
+        while cursor.nextset():
+            results.append(cursor.fetchall())
+    if len(results) != len(statements):
+        raise RuntimeError("a statement returned no rows set")
+    return results
+
+
+_compiled = threading.local()
+
+
+def compiled_object_read(
+    key: Hashable,
+    build: Callable[[], tuple[QuerySet, dict[str, str]]],
+    pk: str,
+) -> CompiledObjectRead | None:
+    """The compiled read kept under `key` in this thread, compiled from `build()` (the
+    queryset and its slots, built for this request) the first time; None when the
+    queryset cannot be compiled this way (and it will not be tried again)."""
+    reads: dict[Hashable, CompiledObjectRead | None] = _compiled.__dict__.setdefault("reads", {})
+    if key not in reads:
+        queryset, slots = build()
+        try:
+            reads[key] = CompiledObjectRead(queryset, slots, pk)
+        except NotCompilable:
+            reads[key] = None
+    return reads[key]

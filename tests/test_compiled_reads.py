@@ -1,0 +1,153 @@
+"""A detail GET runs SQL compiled by an earlier read (billing.compiled_reads): it must
+answer the same bytes as the queryset compiled for the request, for every detail route,
+and find only the caller's own object."""
+
+from decimal import Decimal
+
+import psycopg
+import pytest
+from django.core.cache import cache
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+from django.urls import reverse
+
+from billing.api import viewsets
+from billing.compiled_reads import CompiledObjectRead, compiled_object_read
+from invoices.models import Invoice
+from invoices.tests.factories import FinalizedInvoiceFactory
+from payments.models import PaymentAllocation
+from tests.factories import PaymentFactory
+from tests.test_detail_queries import DETAIL_ROUTES, grow_related_rows
+from tests.test_isolation import caller_client, make
+
+# Routes whose view computes its queryset per request (a clock reading, the workspace's
+# timezone) and so reads as Django compiles it.
+PER_REQUEST_QUERYSETS = {"customers/{pk}/"}
+
+
+def _compiled_off(monkeypatch) -> None:
+    monkeypatch.setattr(viewsets, "compiled_object_read", lambda key, build, pk: None)
+
+
+@pytest.mark.parametrize("route", DETAIL_ROUTES)
+def test_a_compiled_detail_read_answers_the_same_bytes(route, tenant, monkeypatch):
+    scope = {"workspace": tenant.workspace, "test_mode": False}
+    client = caller_client(tenant, test_mode=False)
+    obj = make(route.model, **scope)
+    grow_related_rows(obj)
+    url = reverse(route.name, kwargs={"pk": obj.pk})
+
+    client.get(url)  # compiles, when the route's queryset can be
+    compiled = client.get(url)
+    with monkeypatch.context() as patched:
+        _compiled_off(patched)
+        plain = client.get(url)
+
+    assert compiled.status_code == plain.status_code == 200, compiled.content
+    assert compiled.content == plain.content
+
+
+def _not_kept():
+    pytest.fail("the first read did not keep its compiled read")
+
+
+def test_the_static_detail_routes_are_compiled(tenant):
+    client = caller_client(tenant, test_mode=False)
+    for param in DETAIL_ROUTES:
+        route = param.values[0]
+        obj = make(route.model, workspace=tenant.workspace, test_mode=False)
+        assert client.get(reverse(route.name, kwargs={"pk": obj.pk})).status_code == 200
+        if route.display in PER_REQUEST_QUERYSETS:
+            continue
+        read = compiled_object_read((route.viewset, (), False), _not_kept, obj.pk)
+        assert isinstance(read, CompiledObjectRead), route.display
+
+
+def test_an_invoice_reads_in_two_queries_with_its_lines_and_payments(tenant):
+    invoice = FinalizedInvoiceFactory(workspace=tenant.workspace)
+    payment = PaymentFactory(workspace=tenant.workspace, customer=invoice.customer)
+    PaymentAllocation.objects.create(
+        payment=payment, invoice=invoice, amount=Decimal(1190), amount_refunded=Decimal(0)
+    )
+    url = f"/invoices/{invoice.pk}/"
+    tenant.client.get(url)
+
+    with CaptureQueriesContext(connection) as captured:
+        response = tenant.client.get(url)
+
+    assert response.status_code == 200
+    assert len(response.json()["lines"]) == invoice.lines.count() > 0
+    assert len(response.json()["payments"]) == 1
+    # The caller's key and workspace (the tests keep no API key cache), the invoice with
+    # its amount due and payments together with its lines, in one round trip.
+    assert len(captured) == 3, "\n".join(query["sql"] for query in captured)
+
+
+def test_an_expanded_invoice_answers_the_same_bytes(tenant, monkeypatch):
+    invoice = FinalizedInvoiceFactory(workspace=tenant.workspace)
+    url = f"/invoices/{invoice.pk}/?expand=customer"
+    tenant.client.get(url)
+
+    compiled = tenant.client.get(url)
+    _compiled_off(monkeypatch)
+    plain = tenant.client.get(url)
+
+    assert compiled.status_code == 200
+    assert compiled.json()["customer"]["id"] == invoice.customer_id
+    assert compiled.content == plain.content
+
+
+def test_a_compiled_read_finds_only_the_callers_object(tenant, other_tenant):
+    own = FinalizedInvoiceFactory(workspace=tenant.workspace)
+    foreign = FinalizedInvoiceFactory(workspace=other_tenant.workspace)
+    test_mode = FinalizedInvoiceFactory(workspace=tenant.workspace, test_mode=True)
+    assert tenant.client.get(f"/invoices/{own.pk}/").status_code == 200
+
+    assert tenant.client.get(f"/invoices/{foreign.pk}/").status_code == 404
+    assert tenant.client.get(f"/invoices/{test_mode.pk}/").status_code == 404
+    assert tenant.client.get("/invoices/inv_missing/").status_code == 404
+    assert other_tenant.client.get(f"/invoices/{foreign.pk}/").json()["id"] == foreign.pk
+    assert Invoice.objects.filter(pk=own.pk).exists()
+
+
+@pytest.mark.django_db(transaction=True, serialized_rollback=True)
+def test_a_healthy_connection_is_not_checked_with_a_query_of_its_own(tenant, monkeypatch, settings):
+    # With the caller cached, the read is the request's first use of the connection.
+    settings.API_KEY_CACHE_SECONDS = 5
+    cache.clear()
+    invoice = FinalizedInvoiceFactory(workspace=tenant.workspace)
+    url = f"/invoices/{invoice.pk}/"
+    tenant.client.get(url)
+    checks = []
+    monkeypatch.setattr(connection, "is_usable", lambda: checks.append(1) or True)
+    connection.health_check_done = False  # what a new request starts with
+
+    response = tenant.client.get(url)
+
+    assert response.status_code == 200
+    assert checks == []
+    assert connection.health_check_done
+
+
+@pytest.mark.django_db(transaction=True, serialized_rollback=True)
+def test_a_read_on_a_connection_the_server_closed_answers_on_a_new_one(tenant, settings):
+    settings.API_KEY_CACHE_SECONDS = 5  # the read is the request's first use of it
+    cache.clear()
+    invoice = FinalizedInvoiceFactory(workspace=tenant.workspace)
+    url = f"/invoices/{invoice.pk}/"
+    first = tenant.client.get(url)
+    killed = connection.connection.info.backend_pid
+    with psycopg.connect(**_admin_params()) as admin:
+        admin.execute("SELECT pg_terminate_backend(%s)", [killed])
+    connection.health_check_done = False  # what a new request starts with
+
+    again = tenant.client.get(url)
+
+    assert again.status_code == 200
+    assert again.content == first.content
+    assert connection.connection.info.backend_pid != killed
+
+
+def _admin_params() -> dict:
+    params = connection.get_connection_params()
+    return {key: params[key] for key in ("dbname", "host", "port", "user") if key in params}
