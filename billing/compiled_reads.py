@@ -8,10 +8,15 @@ and the compiler that knows how to turn its rows into objects, and runs the SQL 
 with the new values. Reverse foreign key prefetches (an invoice's lines) are compiled the
 same way; any other prefetch runs as Django runs it.
 
-Compiled reads are kept per thread: a compiler belongs to its thread's connection.
+Compiled reads are kept per thread (a compiler belongs to its thread's connection) and
+per workspace: a queryset may carry a workspace's own values (its timezone, a setting)
+as parameters, which must never answer another workspace's read. A queryset with a date
+or time among its parameters (a clock reading) is not compiled: it would be frozen.
 """
 
+import datetime
 import threading
+from collections import OrderedDict
 from collections.abc import Callable, Hashable
 from typing import Any
 
@@ -41,6 +46,8 @@ class CompiledRead:
         except EmptyResultSet as exc:
             raise NotCompilable("an empty result") from exc
         self.params = list(params)
+        if any(isinstance(param, _CLOCK_VALUES) for param in self.params):
+            raise NotCompilable("a date or time among the parameters (a clock reading)")
         self.positions: dict[str, list[int]] = {}
         claimed: set[int] = set()
         for name, value in slots.items():
@@ -84,6 +91,9 @@ class CompiledRead:
                 setattr(obj, name, row[position])
             objects.append(obj)
         return objects
+
+
+_CLOCK_VALUES = (datetime.date, datetime.time, datetime.timedelta)  # datetime is a date
 
 
 def _same(param: Any, value: str) -> bool:
@@ -236,6 +246,9 @@ def _execute(db: str, statements: list[tuple[str, list[Any]]]) -> list[list[Any]
 
 
 _compiled = threading.local()
+# Reads kept per thread: enough for every detail route of the workspaces a process serves
+# at once; the least recently used is dropped beyond it.
+KEPT_READS = 512
 
 
 def compiled_object_read(
@@ -246,11 +259,16 @@ def compiled_object_read(
     """The compiled read kept under `key` in this thread, compiled from `build()` (the
     queryset and its slots, built for this request) the first time; None when the
     queryset cannot be compiled this way (and it will not be tried again)."""
-    reads: dict[Hashable, CompiledObjectRead | None] = _compiled.__dict__.setdefault("reads", {})
-    if key not in reads:
-        queryset, slots = build()
-        try:
-            reads[key] = CompiledObjectRead(queryset, slots, pk)
-        except NotCompilable:
-            reads[key] = None
+    reads: OrderedDict[Hashable, CompiledObjectRead | None]
+    reads = _compiled.__dict__.setdefault("reads", OrderedDict())
+    if key in reads:
+        reads.move_to_end(key)
+        return reads[key]
+    queryset, slots = build()
+    try:
+        reads[key] = CompiledObjectRead(queryset, slots, pk)
+    except NotCompilable:
+        reads[key] = None
+    if len(reads) > KEPT_READS:
+        reads.popitem(last=False)
     return reads[key]

@@ -10,9 +10,11 @@ from django.core.cache import cache
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
+from django.utils import timezone
 
 from billing.api import viewsets
-from billing.compiled_reads import CompiledObjectRead, compiled_object_read
+from billing.compiled_reads import CompiledObjectRead, NotCompilable, compiled_object_read
+from invoices.api.views import InvoiceViewSet
 from invoices.models import Invoice
 from invoices.tests.factories import FinalizedInvoiceFactory
 from payments.models import PaymentAllocation
@@ -59,7 +61,9 @@ def test_the_static_detail_routes_are_compiled(tenant):
         assert client.get(reverse(route.name, kwargs={"pk": obj.pk})).status_code == 200
         if route.display in PER_REQUEST_QUERYSETS:
             continue
-        read = compiled_object_read((route.viewset, (), False), _not_kept, obj.pk)
+        read = compiled_object_read(
+            (route.viewset, (), tenant.workspace.pk, False), _not_kept, obj.pk
+        )
         assert isinstance(read, CompiledObjectRead), route.display
 
 
@@ -108,6 +112,31 @@ def test_a_compiled_read_finds_only_the_callers_object(tenant, other_tenant):
     assert tenant.client.get("/invoices/inv_missing/").status_code == 404
     assert other_tenant.client.get(f"/invoices/{foreign.pk}/").json()["id"] == foreign.pk
     assert Invoice.objects.filter(pk=own.pk).exists()
+
+
+def test_each_workspace_reads_through_a_compiled_read_of_its_own(tenant, other_tenant):
+    # A queryset may carry a workspace's own values (its timezone) as parameters.
+    own = FinalizedInvoiceFactory(workspace=tenant.workspace)
+    foreign = FinalizedInvoiceFactory(workspace=other_tenant.workspace)
+    assert tenant.client.get(f"/invoices/{own.pk}/").status_code == 200
+    assert other_tenant.client.get(f"/invoices/{foreign.pk}/").status_code == 200
+
+    reads = [
+        compiled_object_read((InvoiceViewSet, (), caller.workspace.pk, False), _not_kept, pk)
+        for caller, pk in ((tenant, own.pk), (other_tenant, foreign.pk))
+    ]
+
+    assert all(isinstance(read, CompiledObjectRead) for read in reads)
+    assert reads[0] is not reads[1]
+
+
+def test_a_queryset_with_a_clock_reading_is_not_compiled(tenant):
+    # Compiled once, the reading would be frozen at the first request's time.
+    invoice = FinalizedInvoiceFactory(workspace=tenant.workspace)
+    queryset = Invoice.objects.filter(workspace=tenant.workspace, date__lte=timezone.localdate())
+
+    with pytest.raises(NotCompilable):
+        CompiledObjectRead(queryset, {"workspace": tenant.workspace.pk}, invoice.pk)
 
 
 @pytest.mark.django_db(transaction=True, serialized_rollback=True)

@@ -225,7 +225,7 @@ class TenantViewSet(TransactionalAPIView, viewsets.GenericViewSet):
         workspace, test_mode = self.request.workspace, self.request.test_mode
         expanded = tuple(sorted(expand_requested(self.request) & set(self.expandable())))
         read = compiled_object_read(
-            (type(self), expanded, test_mode),
+            (type(self), expanded, workspace.pk, test_mode),
             lambda: (self.get_queryset(), {"workspace": workspace.pk}),
             pk,
         )
