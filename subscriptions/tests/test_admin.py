@@ -10,7 +10,8 @@ from django.urls import reverse
 from billing.models import Event, Workspace
 from subscriptions import services
 from subscriptions.choices import NeedsAttentionReason, SubscriptionStatus
-from subscriptions.models import BilledPeriod, Subscription, TestClockJob
+from subscriptions.models import BilledPeriod, Subscription
+from subscriptions.models import TestClockJob as ClockJob
 from subscriptions.tests.helpers import addon_of, plan_of, santiago, subscribe, workspace_at
 
 pytestmark = pytest.mark.django_db
@@ -269,7 +270,7 @@ def test_a_change_form_post_changes_the_note_and_nothing_of_billing(admin_client
 
 
 def test_a_running_test_clock_job_shows_how_far_it_has_got(admin_client, workspace) -> None:  # type: ignore[no-untyped-def]
-    job = TestClockJob.objects.create(
+    job = ClockJob.objects.create(
         workspace=workspace, test_mode=True, started_from=START,
         advance_to=santiago(2026, 3, 20, 9, 0),
     )  # fmt: skip
