@@ -5,8 +5,9 @@ events a request a DRF field tree costs more than the insert). Each event ends
 `accepted`, `duplicate` (its event_id was stored before, or earlier in the batch: it is
 acknowledged and counted once) or `rejected` with the reason. Events naming a customer
 that does not exist are stored and reported: they count once the customer exists with
-that id or reference. Events for a period whose usage is already invoiced are stored
-and reported as `late`; a finalized invoice never changes.
+that id or reference. Events for a period whose usage is already invoiced (by a cycle
+or by the final invoice of a cancellation) are stored and reported as `late`; a
+finalized invoice never changes.
 """
 
 from collections.abc import Sequence
@@ -16,7 +17,7 @@ from typing import Any
 
 from django.conf import settings
 from django.db import transaction
-from django.db.models import Max, Min
+from django.db.models import Case, F, Max, Min, When
 
 from billing.models import Workspace
 from metering.choices import (
@@ -125,18 +126,24 @@ def _invoiced_spans(
     workspace: Workspace, test_mode: bool, customer_ids: set[str]
 ) -> dict[str, tuple[datetime, datetime]]:
     """Per customer, the span whose usage is invoiced: from its first billed cycle's start
-    (a first cycle follows no period: usage before it is never billed) to its latest."""
+    (a first cycle follows no period: usage before it is never billed) to its latest, or
+    to the end of a final invoice's period (a cancelled subscription's last usage, removed
+    lines' included)."""
     if not customer_ids:
         return {}
+    # A cycle's invoice bills the usage before its period; a final one, its period's.
+    billed_until = Case(
+        When(kind=BilledKind.FINAL, then=F("period_end")), default=F("period_start")
+    )
     rows = (
         BilledPeriod.objects.filter(
-            kind=BilledKind.CYCLE,
+            kind__in=[BilledKind.CYCLE, BilledKind.FINAL],
             subscription__workspace=workspace,
             subscription__test_mode=test_mode,
             subscription__customer_id__in=customer_ids,
         )
         .values("subscription__customer_id")
-        .annotate(first=Min("period_start"), last=Max("period_start"))
+        .annotate(first=Min("period_start"), last=Max(billed_until))
     )
     return {
         row["subscription__customer_id"]: (

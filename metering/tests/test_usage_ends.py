@@ -360,3 +360,40 @@ def test_through_the_api_a_removed_line_and_a_cancellation_at_period_end_bill_th
         ("Tokens (usage)", "2026-01-10 – 2026-01-20", D(30), D(60), "usage"),
     ]
     assert tenant.client.get(url).json()["status"] == "cancelled"
+
+
+def test_events_for_a_period_billed_on_a_final_invoice_are_reported_late():
+    workspace = workspace_at(START)
+    customer = customer_of(workspace)
+    subscription = subscribe(workspace, START, [(_metered_by_events(workspace), 1)],
+                             customer=customer)  # fmt: skip
+    now = santiago(2026, 1, 20, 9, 0)
+    _move_clock(workspace, now)
+    _send(workspace, customer.id, ("a", santiago(2026, 1, 12), 7))
+    services.subscription_cancel(subscription=subscription, now=now)
+    total = _final(subscription).total
+
+    report = _send(workspace, customer.id, ("late", santiago(2026, 1, 15), 50),
+                   ("before", santiago(2026, 1, 5), 50))  # fmt: skip
+    assert [(r.status, r.late) for r in report.results] == [("accepted", True), ("accepted", False)]
+    assert _final(subscription).total == total
+
+
+def test_events_for_a_removed_line_s_period_billed_at_period_end_are_reported_late():
+    workspace = workspace_at(START)
+    customer = customer_of(workspace)
+    fixed = plan_of(workspace, 10000, name="Base")
+    subscription = subscribe(
+        workspace, START, [(fixed, 1), (_metered_by_events(workspace), 1)], customer=customer
+    )
+    removed_at = santiago(2026, 1, 15, 9, 0)
+    _move_clock(workspace, removed_at)
+    services.subscription_update(subscription=subscription, now=removed_at, lines=[{"plan": fixed}])
+    services.subscription_cancel(subscription=subscription, now=removed_at, at_period_end=True)
+    _move_clock(workspace, DUE)
+    assert _bill() == 1
+    total = _final(subscription).total
+
+    report = _send(workspace, customer.id, ("late", santiago(2026, 1, 12), 40))
+    assert [(r.status, r.late) for r in report.results] == [("accepted", True)]
+    assert _final(subscription).total == total
