@@ -1,5 +1,6 @@
-"""Back office: subscriptions with their lines, add-ons and billed periods; actions that
-call the same services as the API, each on the subscription's tenant clock."""
+"""Back office: subscriptions with their lines, removed lines whose usage is still to
+bill, add-ons and billed periods; actions that call the same services as the API, each
+on the subscription's tenant clock."""
 
 from collections.abc import Callable
 from typing import Any
@@ -15,6 +16,7 @@ from subscriptions import services
 from subscriptions.choices import SubscriptionStatus
 from subscriptions.models import (
     BilledPeriod,
+    EndedLine,
     Subscription,
     SubscriptionAddOn,
     SubscriptionLine,
@@ -37,6 +39,15 @@ class ReadOnlyInline(admin.TabularInline):
 class LineInline(ReadOnlyInline):
     model = SubscriptionLine
     fields = ("plan", "quantity", "coupon", "coupon_first_cycle")
+    readonly_fields = fields
+
+
+class EndedLineInline(ReadOnlyInline):
+    """Metered lines removed in the running period, their usage still to bill."""
+
+    model = EndedLine
+    verbose_name_plural = "removed lines with usage to bill"
+    fields = ("plan", "coupon", "usage_start", "ended_at", "ended_on")
     readonly_fields = fields
 
 
@@ -97,7 +108,7 @@ class SubscriptionAdmin(admin.ModelAdmin):
     ]  # fmt: skip
     list_filter = [NeedsAttentionFilter, "status", "frequency", "collection_scheme", "test_mode"]
     search_fields = ["id", "customer__name", "customer__tax_id", "note"]
-    inlines = [LineInline, AddOnInline, BilledPeriodInline]
+    inlines = [LineInline, EndedLineInline, AddOnInline, BilledPeriodInline]
     actions = ["pause", "resume", "process", "cancel"]
     # Billing state moves only through the services (the actions below); billing terms
     # change through the API's update, which checks them against the cycles already

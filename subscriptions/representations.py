@@ -18,7 +18,7 @@ from catalog.models import AddOn, Coupon, Plan
 from invoices.choices import MAX_REFERENCES
 from invoices.representations import DocumentReferenceSerializer
 from payments.models import Source
-from subscriptions.models import Subscription, SubscriptionAddOn, SubscriptionLine
+from subscriptions.models import EndedLine, Subscription, SubscriptionAddOn, SubscriptionLine
 from subscriptions.selectors import subscription_queryset
 
 
@@ -75,6 +75,33 @@ class SubscriptionAddOnSerializer(StrictFieldsMixin, serializers.ModelSerializer
         fields = ["addon", "quantity"]
 
 
+class EndedLineSerializer(serializers.ModelSerializer):
+    """A metered line removed mid-period, whose usage is still to bill."""
+
+    plan: serializers.PrimaryKeyRelatedField[Plan] = serializers.PrimaryKeyRelatedField(
+        read_only=True
+    )
+    coupon: serializers.PrimaryKeyRelatedField[Coupon] = serializers.PrimaryKeyRelatedField(
+        read_only=True
+    )
+    usage_start = serializers.DateField(
+        read_only=True, help_text="The start of the period whose usage it bills."
+    )
+    ended = serializers.DateTimeField(
+        source="ended_at", read_only=True, help_text="When the line was removed."
+    )
+    ended_on = serializers.DateField(
+        read_only=True,
+        help_text="The day it was removed, in the workspace's timezone: its usage is billed "
+        "from usage_start up to the removal.",
+    )
+
+    class Meta:
+        model = EndedLine
+        fields = ["plan", "coupon", "usage_start", "ended", "ended_on"]
+        read_only_fields = fields
+
+
 class SubscriptionSerializer(TenantModelSerializer):
     document = serializers.PrimaryKeyRelatedField(
         queryset=DocumentType.objects.all(),
@@ -94,6 +121,13 @@ class SubscriptionSerializer(TenantModelSerializer):
         help_text="Applied to each invoice from the next cycle, for the coupon's duration.",
     )
     lines = SubscriptionLineSerializer(many=True)
+    ended_lines = EndedLineSerializer(
+        many=True,
+        read_only=True,
+        help_text="Metered lines removed in the running period: their usage up to the "
+        "removal is billed on the next invoice (the next cycle's, or the final one of a "
+        "cancellation), then they leave this list.",
+    )
     addons = SubscriptionAddOnSerializer(many=True, required=False)
     references = DocumentReferenceSerializer(  # type: ignore[call-arg]
         many=True, required=False, max_length=MAX_REFERENCES
@@ -143,8 +177,8 @@ class SubscriptionSerializer(TenantModelSerializer):
             "custom_change", "coupon", "require_reference", "note", "status",
             "status_description", "needs_attention", "needs_attention_reason",
             "cancel_reason", "cancel_at_period_end", "cancelled", "paused", "paused_reason",
-            "pause_until", "lines", "addons", "references", "metadata", "test_mode",
-            "created", "updated",
+            "pause_until", "lines", "ended_lines", "addons", "references", "metadata",
+            "test_mode", "created", "updated",
         ]  # fmt: skip
         read_only_fields = [
             "frequency", "next_billing", "previous_billing", "status", "status_description",

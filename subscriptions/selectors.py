@@ -9,7 +9,13 @@ from catalog.models import PlanTier
 from invoices.models import Invoice
 from invoices.selectors import invoice_queryset
 from subscriptions.choices import CollectionStatus, SubscriptionStatus
-from subscriptions.models import BilledPeriod, Subscription, SubscriptionAddOn, SubscriptionLine
+from subscriptions.models import (
+    BilledPeriod,
+    EndedLine,
+    Subscription,
+    SubscriptionAddOn,
+    SubscriptionLine,
+)
 
 
 def subscription_lines_prefetch() -> Prefetch:
@@ -25,7 +31,9 @@ def subscription_addons_prefetch() -> Prefetch:
 
 def subscription_queryset() -> QuerySet[Subscription]:
     return Subscription.objects.select_related("workspace").prefetch_related(
-        subscription_lines_prefetch(), subscription_addons_prefetch()
+        subscription_lines_prefetch(),
+        subscription_addons_prefetch(),
+        Prefetch("ended_lines", queryset=EndedLine.objects.all()),
     )
 
 

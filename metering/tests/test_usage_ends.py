@@ -397,3 +397,32 @@ def test_events_for_a_removed_line_s_period_billed_at_period_end_are_reported_la
     report = _send(workspace, customer.id, ("late", santiago(2026, 1, 12), 40))
     assert [(r.status, r.late) for r in report.results] == [("accepted", True)]
     assert _final(subscription).total == total
+
+
+def test_a_removed_line_with_usage_to_bill_is_listed_until_its_invoice():
+    tenant = make_tenant(test_mode=True)
+    workspace = tenant.workspace
+    _move_clock(workspace, START)
+    customer = customer_of(workspace)
+    fixed = plan_of(workspace, 10000, name="Base")
+    tokens = _metered_by_events(workspace)
+    subscription = subscribe(workspace, START, [(fixed, 1), (tokens, 1)], customer=customer)
+    url = f"/subscriptions/{subscription.id}/"
+    assert tenant.client.get(url).json()["ended_lines"] == []
+
+    _move_clock(workspace, santiago(2026, 1, 20, 9))
+    response = tenant.client.patch(url, {"lines": [{"plan": fixed.id}]}, format="json")
+    assert response.status_code == 200, response.json()
+    ended = [{"plan": tokens.id, "coupon": None, "usage_start": "2026-01-10",
+              "ended": "2026-01-20T12:00:00Z", "ended_on": "2026-01-20"}]  # fmt: skip
+    assert response.json()["ended_lines"] == ended
+    listed = tenant.client.get("/subscriptions/").json()["results"]
+    assert [row["ended_lines"] for row in listed] == [ended]
+    # Read-only: sent back, it is ignored.
+    kept = tenant.client.patch(url, {"note": "x", "ended_lines": []}, format="json")
+    assert kept.status_code == 200, kept.json()
+    assert kept.json()["ended_lines"] == ended
+
+    _move_clock(workspace, DUE)
+    assert _bill() == 1
+    assert tenant.client.get(url).json()["ended_lines"] == []

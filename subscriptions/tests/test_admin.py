@@ -90,6 +90,30 @@ def test_changelist_and_change_page_show_lines_addons_and_billed_periods(
     assert "March 10, 2026" in html  # the billed period's start
 
 
+def test_the_change_page_shows_a_removed_line_whose_usage_is_still_to_bill(admin_client, workspace):
+    fixed = plan_of(workspace, name="Base")
+    calls = plan_of(workspace, 150, name="Calls", usage_scheme="metered")
+    subscription = subscribe(workspace, START, [(fixed, 1), (calls, 1)])
+    change = reverse("admin:subscriptions_subscription_change", args=[subscription.pk])
+    heading = "Removed lines with usage to bill"
+
+    def section() -> str:
+        html = admin_client.get(change).content.decode()
+        for name in ("plan", "usage_start", "ended_on", "DELETE"):
+            assert f'name="ended_lines-0-{name}"' not in html  # shown, never edited
+        return html.split(heading)[1].split("</table>")[0]
+
+    assert str(calls) not in section()
+    removed_at = santiago(2026, 3, 20, 9, 0)
+    Workspace.objects.filter(pk=workspace.pk).update(test_clock_at=removed_at)
+    services.subscription_update(subscription=subscription, now=removed_at, lines=[{"plan": fixed}])
+    shown = section()
+
+    assert str(calls) in shown
+    assert "March 10, 2026" in shown  # the usage's start
+    assert "March 20, 2026" in shown  # the day it was removed
+
+
 def test_the_needs_attention_filter_lists_only_flagged_subscriptions(
     admin_client, workspace, subscription
 ):
