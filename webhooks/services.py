@@ -33,6 +33,7 @@ from webhooks.choices import (
     DeliveryStatus,
 )
 from webhooks.models import Delivery, DeliveryAttempt, WebhookEndpoint
+from webhooks.recording import Success, record_successes
 from webhooks.signing import delivery_headers, new_secret
 from webhooks.url_safety import UnsafeUrl, check_webhook_url
 
@@ -489,45 +490,22 @@ def _attempt_row(
 def _record_successes(
     attempts: Sequence[tuple[OutgoingRequest, AttemptResult]], now: datetime
 ) -> list[str]:
-    """Record successful attempts in a few statements whatever their number; what may be
-    sent now (each object's next delivery)."""
-    if not attempts:
-        return []
-    # An attempt whose lease ran out was taken over by another, whose outcome is kept.
-    still_ours = Q()
-    for request, _ in attempts:
-        still_ours |= Q(pk=request.delivery_id, attempts=request.attempt)
-    current = set(
-        Delivery.objects.select_for_update()
-        .filter(still_ours, status=DeliveryStatus.SENDING)
-        .order_by("pk")  # one locking order for every batch
-        .values_list("pk", flat=True)
-    )
-    recorded = [(request, result) for request, result in attempts if request.delivery_id in current]
-    if not recorded:
-        return []
-    by_status_code: dict[int | None, list[str]] = {}
-    for request, result in recorded:
-        by_status_code.setdefault(result.status_code, []).append(request.delivery_id)
-    for status_code, delivery_ids in by_status_code.items():
-        Delivery.objects.filter(pk__in=delivery_ids).update(
-            status=DeliveryStatus.SUCCEEDED,
-            next_attempt_at=None,
-            lease_expires_at=None,
-            last_status_code=status_code,
-            updated_at=now,
-        )
-    DeliveryAttempt.objects.bulk_create(
-        _attempt_row(request=request, result=result, now=now) for request, result in recorded
-    )
-    # Touch (and lock) an endpoint row only when a failure streak ends: every delivery
-    # to an endpoint would otherwise queue on that one row.
-    WebhookEndpoint.objects.filter(
-        pk__in={request.endpoint_id for request, _ in recorded}, consecutive_failures__gt=0
-    ).update(consecutive_failures=0, updated_at=now)
-    # Whether an endpoint is still active is checked when its next delivery starts.
-    return _first_open_of_pairs(
-        {(request.endpoint_id, request.object_id) for request, _ in recorded}
+    """Record successful attempts in one statement whatever their number; what may be
+    sent now (each object's next delivery). Whether an endpoint is still active is
+    checked when its next delivery starts."""
+    return record_successes(
+        [
+            Success(
+                delivery_id=request.delivery_id,
+                attempt=request.attempt,
+                status_code=result.status_code or 0,
+                duration_ms=result.duration_ms,
+                error=result.error[:500],
+                response_body=result.response_body[:1000],
+            )
+            for request, result in attempts
+        ],
+        now,
     )
 
 
