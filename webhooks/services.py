@@ -14,7 +14,7 @@ from typing import Any, TypedDict, Unpack
 
 from django.conf import settings
 from django.db import transaction
-from django.db.models import Exists, F, OuterRef, Q
+from django.db.models import Q
 
 from billing.db import relax_commit_durability
 from billing.encoders import json_bytes
@@ -32,6 +32,7 @@ from webhooks.choices import (
     SECRET_OVERLAP,
     DeliveryStatus,
 )
+from webhooks.leasing import lease_deliveries
 from webhooks.models import Delivery, DeliveryAttempt, WebhookEndpoint
 from webhooks.recording import Success, record_successes
 from webhooks.signing import delivery_headers, new_secret
@@ -267,27 +268,6 @@ class OutgoingRequest:
     headers: dict[str, str]
 
 
-def _blocked() -> Q:
-    """An earlier event of the same object has not left for this endpoint yet (its
-    delivery is open, or it was not even fanned out)."""
-    return Exists(
-        Delivery.objects.filter(
-            endpoint_id=OuterRef("endpoint_id"),
-            object_id=OuterRef("object_id"),
-            sequence__lt=OuterRef("sequence"),
-            status__in=OPEN_STATUSES,
-        )
-    ) | Exists(
-        Event.objects.filter(
-            workspace_id=OuterRef("event__workspace_id"),
-            test_mode=OuterRef("event__test_mode"),
-            object_id=OuterRef("object_id"),
-            sequence__lt=OuterRef("sequence"),
-            published_at__isnull=True,
-        )
-    )
-
-
 def payload_body(event: Event) -> str:
     """The delivery's body, signed and sent as is: amounts are JSON numbers written from
     the event's Decimals, as the API writes them."""
@@ -313,49 +293,16 @@ def delivery_start(*, delivery_id: str, now: datetime) -> OutgoingRequest | None
     return requests[0] if requests else None
 
 
-def _may_start(delivery: Delivery, *, blocked: bool, now: datetime) -> bool:
-    if delivery.status not in OPEN_STATUSES:
-        return False
-    if delivery.status == DeliveryStatus.SENDING and (
-        delivery.lease_expires_at and delivery.lease_expires_at > now
-    ):
-        return False
-    if delivery.next_attempt_at and delivery.next_attempt_at > now:
-        return False
-    return delivery.endpoint.active and not blocked
-
-
 @transaction.atomic
 def deliveries_start(*, delivery_ids: Sequence[str], now: datetime) -> list[OutgoingRequest]:
-    """`delivery_start` for many deliveries in one read and one write: the requests of
-    those that are this caller's to send."""
+    """`delivery_start` for many deliveries in one statement: the requests of those
+    that are this caller's to send."""
     relax_commit_durability()  # a lost lease only lets the attempt be made again
-    # Lock the delivery rows only (`of`): with the joined rows locked too, a delivery whose
-    # endpoint row is busy would be skipped as if another worker were sending it.
-    candidates = (
-        Delivery.objects.select_for_update(skip_locked=True, of=("self",))
-        .select_related("endpoint", "event")
-        .annotate(blocked=_blocked())
-        .filter(pk__in=delivery_ids)
-        .order_by("sequence", "pk")
+    taken = lease_deliveries(
+        delivery_ids,
+        now=now,
+        lease=timedelta(seconds=settings.WEBHOOK_DELIVERY_LEASE_SECONDS),
     )
-    taken = [
-        delivery
-        for delivery in candidates
-        if _may_start(delivery, blocked=delivery.blocked, now=now)
-    ]
-    if not taken:
-        return []
-    # One UPDATE for all (the rows are locked, so each count goes up from what was read).
-    Delivery.objects.filter(pk__in=[delivery.pk for delivery in taken]).update(
-        status=DeliveryStatus.SENDING,
-        attempts=F("attempts") + 1,
-        lease_expires_at=now + timedelta(seconds=settings.WEBHOOK_DELIVERY_LEASE_SECONDS),
-        enqueued_at=None,  # taken up: a later sweep may queue its retry
-        updated_at=now,
-    )
-    for delivery in taken:
-        delivery.attempts += 1
     return [_outgoing_request(delivery, now) for delivery in taken]
 
 
