@@ -179,6 +179,10 @@ def events_fan_out(*, event_ids: Sequence[str], now: datetime) -> list[str]:
     Idempotent: a second run for the same events creates nothing new.
     """
     relax_commit_durability()  # lost on a crash, the sweep publishes the events again
+    return _fan_out(event_ids, now)
+
+
+def _fan_out(event_ids: Sequence[str], now: datetime) -> list[str]:
     # Locked in id order, so two batches sharing events cannot deadlock.
     events = [
         event
@@ -298,6 +302,12 @@ def deliveries_start(*, delivery_ids: Sequence[str], now: datetime) -> list[Outg
     """`delivery_start` for many deliveries in one statement: the requests of those
     that are this caller's to send."""
     relax_commit_durability()  # a lost lease only lets the attempt be made again
+    return _start(delivery_ids, now)
+
+
+def _start(delivery_ids: Sequence[str], now: datetime) -> list[OutgoingRequest]:
+    if not delivery_ids:
+        return []
     taken = lease_deliveries(
         delivery_ids,
         now=now,
@@ -507,17 +517,41 @@ def _send_all(
         return [attempt for sent in pool.map(send, by_endpoint.values()) for attempt in sent]
 
 
+@dataclass(frozen=True)
+class Publication:
+    # Leased in the fan-out's own transaction: to send now.
+    started: list[OutgoingRequest]
+    # What else may be sent now, beyond the first lease's worth.
+    ready: list[str]
+
+
+@transaction.atomic
+def events_publish(*, event_ids: Sequence[str], now: datetime) -> Publication:
+    """`events_fan_out`, then the lease on the first lease's worth of what can be sent
+    now, in the same transaction: publishing is one commit, not two."""
+    # Lost on a crash, the sweep publishes the events again and the lease lapses.
+    relax_commit_durability()
+    ready = _fan_out(event_ids, now)
+    size = deliveries_batch_size()
+    return Publication(started=_start(ready[:size], now), ready=ready[size:])
+
+
 def deliveries_attempt(
     *,
     delivery_ids: Sequence[str],
     clock: Callable[[], datetime],
     transport: Callable[[OutgoingRequest], AttemptResult],
+    started: Sequence[OutgoingRequest] = (),
 ) -> BatchOutcome:
     """`delivery_attempt` for many deliveries, a lease's worth at a time: one lease for
     them all, the calls one after another (over the receiver's kept-alive connection),
-    one record of the outcomes."""
+    one record of the outcomes. `started` are requests already leased, sent first."""
     send_now: list[str] = []
     retries: dict[str, datetime] = {}
+    if started:
+        outcome = deliveries_finish(attempts=_send_all(list(started), transport), now=clock())
+        send_now += outcome.send_now
+        retries.update(outcome.retries)
     size = deliveries_batch_size()
     for offset in range(0, len(delivery_ids), size):
         requests = deliveries_start(delivery_ids=delivery_ids[offset : offset + size], now=clock())
