@@ -14,7 +14,7 @@ from typing import Any, TypedDict, Unpack
 
 from django.conf import settings
 from django.db import transaction
-from django.db.models import Exists, F, OuterRef, Q
+from django.db.models import Q
 
 from billing.db import relax_commit_durability
 from billing.encoders import json_bytes
@@ -32,7 +32,9 @@ from webhooks.choices import (
     SECRET_OVERLAP,
     DeliveryStatus,
 )
+from webhooks.leasing import lease_deliveries
 from webhooks.models import Delivery, DeliveryAttempt, WebhookEndpoint
+from webhooks.recording import Success, record_successes
 from webhooks.signing import delivery_headers, new_secret
 from webhooks.url_safety import UnsafeUrl, check_webhook_url
 
@@ -177,6 +179,10 @@ def events_fan_out(*, event_ids: Sequence[str], now: datetime) -> list[str]:
     Idempotent: a second run for the same events creates nothing new.
     """
     relax_commit_durability()  # lost on a crash, the sweep publishes the events again
+    return _fan_out(event_ids, now)
+
+
+def _fan_out(event_ids: Sequence[str], now: datetime) -> list[str]:
     # Locked in id order, so two batches sharing events cannot deadlock.
     events = [
         event
@@ -266,27 +272,6 @@ class OutgoingRequest:
     headers: dict[str, str]
 
 
-def _blocked() -> Q:
-    """An earlier event of the same object has not left for this endpoint yet (its
-    delivery is open, or it was not even fanned out)."""
-    return Exists(
-        Delivery.objects.filter(
-            endpoint_id=OuterRef("endpoint_id"),
-            object_id=OuterRef("object_id"),
-            sequence__lt=OuterRef("sequence"),
-            status__in=OPEN_STATUSES,
-        )
-    ) | Exists(
-        Event.objects.filter(
-            workspace_id=OuterRef("event__workspace_id"),
-            test_mode=OuterRef("event__test_mode"),
-            object_id=OuterRef("object_id"),
-            sequence__lt=OuterRef("sequence"),
-            published_at__isnull=True,
-        )
-    )
-
-
 def payload_body(event: Event) -> str:
     """The delivery's body, signed and sent as is: amounts are JSON numbers written from
     the event's Decimals, as the API writes them."""
@@ -312,49 +297,22 @@ def delivery_start(*, delivery_id: str, now: datetime) -> OutgoingRequest | None
     return requests[0] if requests else None
 
 
-def _may_start(delivery: Delivery, *, blocked: bool, now: datetime) -> bool:
-    if delivery.status not in OPEN_STATUSES:
-        return False
-    if delivery.status == DeliveryStatus.SENDING and (
-        delivery.lease_expires_at and delivery.lease_expires_at > now
-    ):
-        return False
-    if delivery.next_attempt_at and delivery.next_attempt_at > now:
-        return False
-    return delivery.endpoint.active and not blocked
-
-
 @transaction.atomic
 def deliveries_start(*, delivery_ids: Sequence[str], now: datetime) -> list[OutgoingRequest]:
-    """`delivery_start` for many deliveries in one read and one write: the requests of
-    those that are this caller's to send."""
+    """`delivery_start` for many deliveries in one statement: the requests of those
+    that are this caller's to send."""
     relax_commit_durability()  # a lost lease only lets the attempt be made again
-    # Lock the delivery rows only (`of`): with the joined rows locked too, a delivery whose
-    # endpoint row is busy would be skipped as if another worker were sending it.
-    candidates = (
-        Delivery.objects.select_for_update(skip_locked=True, of=("self",))
-        .select_related("endpoint", "event")
-        .annotate(blocked=_blocked())
-        .filter(pk__in=delivery_ids)
-        .order_by("sequence", "pk")
-    )
-    taken = [
-        delivery
-        for delivery in candidates
-        if _may_start(delivery, blocked=delivery.blocked, now=now)
-    ]
-    if not taken:
+    return _start(delivery_ids, now)
+
+
+def _start(delivery_ids: Sequence[str], now: datetime) -> list[OutgoingRequest]:
+    if not delivery_ids:
         return []
-    # One UPDATE for all (the rows are locked, so each count goes up from what was read).
-    Delivery.objects.filter(pk__in=[delivery.pk for delivery in taken]).update(
-        status=DeliveryStatus.SENDING,
-        attempts=F("attempts") + 1,
-        lease_expires_at=now + timedelta(seconds=settings.WEBHOOK_DELIVERY_LEASE_SECONDS),
-        enqueued_at=None,  # taken up: a later sweep may queue its retry
-        updated_at=now,
+    taken = lease_deliveries(
+        delivery_ids,
+        now=now,
+        lease=timedelta(seconds=settings.WEBHOOK_DELIVERY_LEASE_SECONDS),
     )
-    for delivery in taken:
-        delivery.attempts += 1
     return [_outgoing_request(delivery, now) for delivery in taken]
 
 
@@ -489,45 +447,22 @@ def _attempt_row(
 def _record_successes(
     attempts: Sequence[tuple[OutgoingRequest, AttemptResult]], now: datetime
 ) -> list[str]:
-    """Record successful attempts in a few statements whatever their number; what may be
-    sent now (each object's next delivery)."""
-    if not attempts:
-        return []
-    # An attempt whose lease ran out was taken over by another, whose outcome is kept.
-    still_ours = Q()
-    for request, _ in attempts:
-        still_ours |= Q(pk=request.delivery_id, attempts=request.attempt)
-    current = set(
-        Delivery.objects.select_for_update()
-        .filter(still_ours, status=DeliveryStatus.SENDING)
-        .order_by("pk")  # one locking order for every batch
-        .values_list("pk", flat=True)
-    )
-    recorded = [(request, result) for request, result in attempts if request.delivery_id in current]
-    if not recorded:
-        return []
-    by_status_code: dict[int | None, list[str]] = {}
-    for request, result in recorded:
-        by_status_code.setdefault(result.status_code, []).append(request.delivery_id)
-    for status_code, delivery_ids in by_status_code.items():
-        Delivery.objects.filter(pk__in=delivery_ids).update(
-            status=DeliveryStatus.SUCCEEDED,
-            next_attempt_at=None,
-            lease_expires_at=None,
-            last_status_code=status_code,
-            updated_at=now,
-        )
-    DeliveryAttempt.objects.bulk_create(
-        _attempt_row(request=request, result=result, now=now) for request, result in recorded
-    )
-    # Touch (and lock) an endpoint row only when a failure streak ends: every delivery
-    # to an endpoint would otherwise queue on that one row.
-    WebhookEndpoint.objects.filter(
-        pk__in={request.endpoint_id for request, _ in recorded}, consecutive_failures__gt=0
-    ).update(consecutive_failures=0, updated_at=now)
-    # Whether an endpoint is still active is checked when its next delivery starts.
-    return _first_open_of_pairs(
-        {(request.endpoint_id, request.object_id) for request, _ in recorded}
+    """Record successful attempts in one statement whatever their number; what may be
+    sent now (each object's next delivery). Whether an endpoint is still active is
+    checked when its next delivery starts."""
+    return record_successes(
+        [
+            Success(
+                delivery_id=request.delivery_id,
+                attempt=request.attempt,
+                status_code=result.status_code or 0,
+                duration_ms=result.duration_ms,
+                error=result.error[:500],
+                response_body=result.response_body[:1000],
+            )
+            for request, result in attempts
+        ],
+        now,
     )
 
 
@@ -582,17 +517,41 @@ def _send_all(
         return [attempt for sent in pool.map(send, by_endpoint.values()) for attempt in sent]
 
 
+@dataclass(frozen=True)
+class Publication:
+    # Leased in the fan-out's own transaction: to send now.
+    started: list[OutgoingRequest]
+    # What else may be sent now, beyond the first lease's worth.
+    ready: list[str]
+
+
+@transaction.atomic
+def events_publish(*, event_ids: Sequence[str], now: datetime) -> Publication:
+    """`events_fan_out`, then the lease on the first lease's worth of what can be sent
+    now, in the same transaction: publishing is one commit, not two."""
+    # Lost on a crash, the sweep publishes the events again and the lease lapses.
+    relax_commit_durability()
+    ready = _fan_out(event_ids, now)
+    size = deliveries_batch_size()
+    return Publication(started=_start(ready[:size], now), ready=ready[size:])
+
+
 def deliveries_attempt(
     *,
     delivery_ids: Sequence[str],
     clock: Callable[[], datetime],
     transport: Callable[[OutgoingRequest], AttemptResult],
+    started: Sequence[OutgoingRequest] = (),
 ) -> BatchOutcome:
     """`delivery_attempt` for many deliveries, a lease's worth at a time: one lease for
     them all, the calls one after another (over the receiver's kept-alive connection),
-    one record of the outcomes."""
+    one record of the outcomes. `started` are requests already leased, sent first."""
     send_now: list[str] = []
     retries: dict[str, datetime] = {}
+    if started:
+        outcome = deliveries_finish(attempts=_send_all(list(started), transport), now=clock())
+        send_now += outcome.send_now
+        retries.update(outcome.retries)
     size = deliveries_batch_size()
     for offset in range(0, len(delivery_ids), size):
         requests = deliveries_start(delivery_ids=delivery_ids[offset : offset + size], now=clock())

@@ -1,6 +1,8 @@
 """Thin tasks: each makes one domain call. All are safe to run twice, and ignore keyword
 arguments they do not know (a message from an older or newer release during a deploy)."""
 
+from collections.abc import Sequence
+
 from celery import shared_task
 from django.utils import timezone
 
@@ -14,12 +16,12 @@ _COUNTDOWN_LIMIT_SECONDS = 300
 
 @shared_task
 def publish_event(event_id: str, **_: object) -> None:
-    _deliver(services.event_fan_out(event_id=event_id, now=timezone.now()))
+    _publish([event_id])
 
 
 @shared_task
 def publish_events(event_ids: list[str], **_: object) -> None:
-    _deliver(services.events_fan_out(event_ids=event_ids, now=timezone.now()))
+    _publish(event_ids)
 
 
 @shared_task
@@ -35,13 +37,20 @@ def send_due_deliveries(**_: object) -> int:
     return len(due)
 
 
-def _deliver(delivery_ids: list[str]) -> None:
-    """Send the deliveries here, then each object's next one as the earlier succeeds:
-    a hop through the broker saved per delivery is most of a delivery's cost."""
-    while delivery_ids:
+def _publish(event_ids: list[str]) -> None:
+    publication = services.events_publish(event_ids=event_ids, now=timezone.now())
+    _deliver(publication.ready, started=publication.started)
+
+
+def _deliver(delivery_ids: list[str], started: Sequence[services.OutgoingRequest] = ()) -> None:
+    """Send the deliveries here (`started` ones already leased), then each object's next
+    one as the earlier succeeds: a hop through the broker saved per delivery is most of
+    a delivery's cost."""
+    while delivery_ids or started:
         outcome = services.deliveries_attempt(
-            delivery_ids=delivery_ids, clock=timezone.now, transport=post
+            delivery_ids=delivery_ids, clock=timezone.now, transport=post, started=started
         )
+        started = ()
         for delivery_id, retry_at in outcome.retries.items():
             wait = (retry_at - timezone.now()).total_seconds()
             if wait <= _COUNTDOWN_LIMIT_SECONDS:

@@ -355,3 +355,40 @@ def test_a_batch_of_events_goes_out_together_and_in_order_per_object(test_tenant
             assert sequences == [1, 2]
         assert set(Delivery.objects.values_list("status", flat=True)) == {"succeeded"}
         assert [json.loads(r.body)["sequence"] for r in receiver.received] == [1, 1, 2, 2]
+
+
+def test_publishing_leases_what_can_go_now_in_the_fan_outs_transaction(test_tenant):
+    with running_receiver() as receiver:
+        endpoint = make_endpoint(test_tenant, receiver.url)
+        customer, _ = record_customer_event(test_tenant)
+        customer_update(customer=customer, name="Renamed")
+        events = Event.objects.filter(object_id=customer.id).order_by("sequence")
+
+        publication = services.events_publish(
+            event_ids=[event.id for event in events], now=timezone.now()
+        )
+
+        # Only the creation is leased: the update waits for it.
+        [request] = publication.started
+        assert publication.ready == []
+        leased = Delivery.objects.get(pk=request.delivery_id)
+        assert (leased.sequence, leased.status, leased.attempts) == (1, "sending", 1)
+        assert request.attempt == 1 and request.endpoint_id == endpoint.id
+        waiting = Delivery.objects.get(sequence=2)
+        assert (waiting.status, waiting.attempts) == ("pending", 0)
+        # A second publication finds nothing new to lease.
+        again = services.events_publish(
+            event_ids=[event.id for event in events], now=timezone.now()
+        )
+        assert again.started == [] and again.ready == []
+
+        outcome = services.deliveries_attempt(
+            delivery_ids=[], started=publication.started, clock=timezone.now, transport=post
+        )
+        assert outcome.send_now == [waiting.id]
+        services.deliveries_attempt(
+            delivery_ids=outcome.send_now, clock=timezone.now, transport=post
+        )
+        assert [json.loads(r.body)["sequence"] for r in receiver.received] == [1, 2]
+        Webhook(endpoint.secret).verify(receiver.received[0].body, receiver.received[0].headers)
+        assert set(Delivery.objects.values_list("status", flat=True)) == {"succeeded"}

@@ -1,0 +1,123 @@
+"""Taking the lease on due deliveries in one statement, which also reads what their
+requests are built from: no read before the write, no re-read after it."""
+
+from collections.abc import Sequence
+from datetime import datetime, timedelta
+from typing import Any
+
+from django.db import connection
+
+from billing.models import Event
+from webhooks.choices import DeliveryStatus
+from webhooks.models import Delivery, WebhookEndpoint
+
+# `due`: the deliveries that are this caller's to send: open, due, not leased elsewhere
+# (a lapsed lease may be taken over), the endpoint active, and no earlier event of the
+# same object still open for the endpoint or not yet fanned out (per-object order).
+# Locked with SKIP LOCKED, so a delivery another worker is taking is left to it; only
+# the delivery rows are locked, so a busy endpoint row does not look like a busy
+# delivery. The conditions are checked again on the locked row.
+_SQL = f"""
+WITH due AS (
+    SELECT d.id FROM {Delivery._meta.db_table} d
+    JOIN {WebhookEndpoint._meta.db_table} e ON e.id = d.endpoint_id
+    JOIN {Event._meta.db_table} ev ON ev.id = d.event_id
+    WHERE d.id = ANY(%(ids)s)
+      AND e.active
+      AND (d.status = %(pending)s
+           OR (d.status = %(sending)s
+               AND (d.lease_expires_at IS NULL OR d.lease_expires_at <= %(now)s)))
+      AND (d.next_attempt_at IS NULL OR d.next_attempt_at <= %(now)s)
+      AND NOT EXISTS (
+          SELECT 1 FROM {Delivery._meta.db_table} earlier
+          WHERE earlier.endpoint_id = d.endpoint_id AND earlier.object_id = d.object_id
+            AND earlier.sequence < d.sequence
+            AND earlier.status IN (%(pending)s, %(sending)s))
+      AND NOT EXISTS (
+          SELECT 1 FROM {Event._meta.db_table} unpublished
+          WHERE unpublished.workspace_id = ev.workspace_id
+            AND unpublished.test_mode = ev.test_mode
+            AND unpublished.object_id = d.object_id
+            AND unpublished.sequence < d.sequence
+            AND unpublished.published_at IS NULL)
+    ORDER BY d.sequence, d.id
+    FOR UPDATE OF d SKIP LOCKED
+)
+UPDATE {Delivery._meta.db_table} d
+SET status = %(sending)s, attempts = d.attempts + 1, lease_expires_at = %(lease_end)s,
+    enqueued_at = NULL, updated_at = %(now)s
+FROM due, {WebhookEndpoint._meta.db_table} e, {Event._meta.db_table} ev
+WHERE d.id = due.id AND e.id = d.endpoint_id AND ev.id = d.event_id
+RETURNING d.id, d.object_id, d.sequence, d.attempts,
+    e.id, e.url, e.test_mode, e.secret, e.previous_secret, e.previous_secret_expires_at,
+    ev.id, ev.type, ev.object_id, ev.sequence, ev.created_at, ev.test_mode, ev.data
+"""
+
+_EVENT_DATA = Event._meta.get_field("data")
+
+
+def lease_deliveries(
+    delivery_ids: Sequence[str], *, now: datetime, lease: timedelta
+) -> list[Delivery]:
+    """Lease those of these deliveries that are this caller's to send, in (sequence, id)
+    order; each comes with its endpoint and event, its `attempts` counting this one."""
+    params: dict[str, Any] = {
+        "ids": list(delivery_ids),
+        "pending": DeliveryStatus.PENDING.value,
+        "sending": DeliveryStatus.SENDING.value,
+        "now": now,
+        "lease_end": now + lease,
+    }
+    with connection.cursor() as cursor:
+        cursor.execute(_SQL, params)
+        rows = cursor.fetchall()
+    leased = [_delivery(row) for row in rows]
+    leased.sort(key=lambda delivery: (delivery.sequence, delivery.id))
+    return leased
+
+
+def _delivery(row: tuple[Any, ...]) -> Delivery:
+    (
+        delivery_id,
+        object_id,
+        sequence,
+        attempts,
+        endpoint_id,
+        url,
+        endpoint_test_mode,
+        secret,
+        previous_secret,
+        previous_secret_expires_at,
+        event_id,
+        event_type,
+        event_object_id,
+        event_sequence,
+        event_created_at,
+        event_test_mode,
+        event_data,
+    ) = row
+    endpoint = WebhookEndpoint(
+        id=endpoint_id,
+        url=url,
+        test_mode=endpoint_test_mode,
+        secret=secret,
+        previous_secret=previous_secret,
+        previous_secret_expires_at=previous_secret_expires_at,
+    )
+    event = Event(
+        id=event_id,
+        type=event_type,
+        object_id=event_object_id,
+        sequence=event_sequence,
+        created_at=event_created_at,
+        test_mode=event_test_mode,
+        data=_EVENT_DATA.from_db_value(event_data, None, connection),  # type: ignore[arg-type]
+    )
+    return Delivery(
+        id=delivery_id,
+        endpoint=endpoint,
+        event=event,
+        object_id=object_id,
+        sequence=sequence,
+        attempts=attempts,
+    )
