@@ -42,6 +42,7 @@ from billing.services.idempotency import (
     idempotency_key_lock,
     idempotency_key_prepare,
     idempotency_key_store,
+    idempotency_key_will_run,
     request_fingerprint,
 )
 
@@ -142,6 +143,16 @@ class TransactionalAPIView(ApiInputMixin, APIView):
             )
         return super().handle_exception(exc)
 
+    # The viewset actions that do work in `before_transaction`.
+    actions_before_transaction: tuple[str, ...] = ()
+
+    def before_transaction(self, request: Request) -> None:
+        """What an unsafe request of `actions_before_transaction` does before its
+        transaction opens: a call to another service (Stripe) that would otherwise hold
+        the transaction's locks while it waits. Errors raised here are the answer; they
+        are not kept under an Idempotency-Key, and a request whose key would replay an
+        answer or be refused skips this."""
+
     def _run_handler(self, request: Request, *args: Any, **kwargs: Any) -> Response:
         method = (request.method or "").lower()
         handler = getattr(self, method, None) if method in self.http_method_names else None
@@ -150,6 +161,17 @@ class TransactionalAPIView(ApiInputMixin, APIView):
             return handler(request, *args, **kwargs)
 
         keyed = _keyed_request(request, self.idempotency_scope(request))
+        now = timezone.now()
+        if keyed is not None:
+            idempotency_key_prepare(**keyed.scope, fingerprint=keyed.fingerprint, now=now)
+        if getattr(self, "action", None) in self.actions_before_transaction and (
+            keyed is None
+            or idempotency_key_will_run(**keyed.scope, fingerprint=keyed.fingerprint, now=now)
+        ):
+            try:
+                self.before_transaction(request)
+            except Exception as exc:
+                return self.handle_exception(exc)
         if keyed is None:
             # No answer to keep: an error rolls the whole transaction back.
             try:
@@ -157,8 +179,6 @@ class TransactionalAPIView(ApiInputMixin, APIView):
                     return handler(request, *args, **kwargs)
             except Exception as exc:
                 return self.handle_exception(exc)
-        now = timezone.now()
-        idempotency_key_prepare(**keyed.scope, fingerprint=keyed.fingerprint, now=now)
         with transaction.atomic():
             record = idempotency_key_lock(**keyed.scope, fingerprint=keyed.fingerprint, now=now)
             try:

@@ -100,6 +100,22 @@ def idempotency_key_lock(
     return record
 
 
+def idempotency_key_will_run(
+    *, workspace: Workspace, test_mode: bool, key: str, fingerprint: str, now: datetime
+) -> bool:
+    """Whether `idempotency_key_lock` would let this request's handler run: no answer
+    kept (or an expired one) and the same request. Read without the lock, so a
+    concurrent duplicate may also see True; the lock still decides which one runs."""
+    record = IdempotencyKey.objects.filter(
+        workspace=workspace, test_mode=test_mode, key=key
+    ).first()
+    if record is None:
+        return False
+    if record.created_at <= now - settings.IDEMPOTENCY_KEY_TTL:
+        return True
+    return record.fingerprint == fingerprint and record.response_status is None
+
+
 def idempotency_key_store(*, record: IdempotencyKey, status: int, body: Any) -> None:
     record.response_status = status
     record.response_body = body

@@ -82,6 +82,16 @@ class CustomerSetupIntentViewSet(TenantViewSet):
         Stripe is connected (the card becomes the customer's default source once Stripe
         reports it, by the webhook, not on the redirect); otherwise our hosted page,
         which takes the sandbox's test cards for an hour."""
+        if self.answer is None:  # an expired Idempotency-Key's request, run again
+            self.before_transaction(request)
+        return Response(self.answer)
+
+    answer: dict[str, str] | None = None
+    actions_before_transaction = ("setup_intent",)
+
+    def before_transaction(self, request: Request) -> None:
+        # Stripe Checkout's session is made with no transaction open; nothing is written
+        # here but the customer's own sync to Stripe, committed on its own.
         customer = self.get_object()
         body = CardSetupSerializer(data=request.data)
         body.is_valid(raise_exception=True)
@@ -96,4 +106,4 @@ class CustomerSetupIntentViewSet(TenantViewSet):
         if setup.token:
             path = reverse("card-setup-hosted", kwargs={"token": setup.token})
             url = public_url(path)
-        return Response({"url": url, "gateway": setup.gateway})
+        self.answer = {"url": url, "gateway": setup.gateway}

@@ -36,6 +36,7 @@ from payments.api.serializers import (
     SourceSerializer,
 )
 from payments.api.throttling import PublishableAddressThrottle, PublishableKeyThrottle
+from payments.choices import GatewayKind
 from payments.filters import IntentFilter, PaymentFilter, PaymentLinkFilter, SourceFilter
 from payments.gateways.base import CardInput
 from payments.models import Intent, Payment, PaymentGateway, PaymentLink, Source
@@ -82,9 +83,27 @@ class PaymentViewSet(_ReadCreateViewSet):
         payment = self.get_object()
         body = PaymentRefundSerializer(data=request.data, context=self.get_serializer_context())
         body.is_valid(raise_exception=True)
+        fields = {**body.validated_data, **self.refunded}
         return self._respond(
-            services.payment_refund(payment=payment, now=self.tenant_now(), **body.validated_data)
+            services.payment_refund(payment=payment, now=self.tenant_now(), **fields)
         )
+
+    # What the gateway refunded before the transaction opened: amount and reference.
+    refunded: dict[str, Any] = {}
+    actions_before_transaction = ("refund",)
+
+    def before_transaction(self, request: Request) -> None:
+        # The gateway (Stripe) refunds with no transaction open; the refund is then
+        # recorded in the request's transaction. If recording fails, Stripe's
+        # `charge.refunded` event records it.
+        payment = self.get_object()
+        body = PaymentRefundSerializer(data=request.data, context=self.get_serializer_context())
+        body.is_valid(raise_exception=True)
+        if payment.gateway:
+            amount, reference = services.payment_refund_at_gateway(
+                payment=payment, amount=body.validated_data.get("amount")
+            )
+            self.refunded = {"amount": amount, "refunded_at_gateway": reference}
 
     @extend_schema(request=PaymentAuthorizeSerializer, responses=PaymentSerializer)
     @action(detail=True, methods=["post"])
@@ -148,16 +167,45 @@ class PaymentGatewayViewSet(TenantModelViewSet):
         )
         return super().list(request, *args, **kwargs)
 
+    checked_key = ""
+    actions_before_transaction = ("create", "update", "partial_update")
+
+    def before_transaction(self, request: Request) -> None:
+        # A new Stripe key is checked with Stripe here, with no transaction open.
+        fields = request.data
+        if not isinstance(fields, dict):
+            return
+        if self.action == "create":
+            if fields.get("gateway") != GatewayKind.STRIPE or self._stripe_connected():
+                return  # not Stripe, or the create is refused as a duplicate
+            self.checked_key = services.stripe_key_check(fields=fields)
+            return
+        connection = self.get_object()
+        if connection.gateway == GatewayKind.STRIPE:
+            self.checked_key = services.stripe_key_check(
+                fields=fields, current_key=connection.secret_key
+            )
+
+    def _stripe_connected(self) -> bool:
+        return PaymentGateway.objects.filter(
+            workspace=self.request.workspace,
+            test_mode=self.request.test_mode,
+            gateway=GatewayKind.STRIPE,
+        ).exists()
+
     def create_object(self, data: dict[str, Any]) -> PaymentGateway:
         return services.payment_gateway_create(
             workspace=self.request.workspace,
             test_mode=self.request.test_mode,
             now=self.tenant_now(),
+            checked_key=self.checked_key,
             **data,
         )
 
     def update_object(self, instance: PaymentGateway, data: dict[str, Any]) -> PaymentGateway:
-        return services.payment_gateway_update(connection=instance, now=self.tenant_now(), **data)
+        return services.payment_gateway_update(
+            connection=instance, now=self.tenant_now(), checked_key=self.checked_key, **data
+        )
 
     def perform_destroy(self, instance: PaymentGateway) -> None:
         services.payment_gateway_delete(gateway=instance)

@@ -99,7 +99,7 @@ class StripeGateway(Gateway):
 
     def verify_credentials(self) -> None:
         try:
-            self.client.v1.balance.retrieve()
+            self.call(self.client.v1.balance.retrieve)
         except stripe.StripeError as error:
             raise _unavailable(error) from None
 

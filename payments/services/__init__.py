@@ -27,6 +27,7 @@ from payments.services.gateways import (
     payment_gateway_delete,
     payment_gateway_update,
     payment_gateways_provision,
+    stripe_key_check,
 )
 from payments.services.intents import (
     intent_cancel,
@@ -49,6 +50,7 @@ from payments.services.payments import (
     payment_complete_authentication,
     payment_create,
     payment_refund,
+    payment_refund_at_gateway,
 )
 from payments.services.sources import (
     source_create,
@@ -109,6 +111,7 @@ __all__ = [
     "payment_link_pay",
     "payment_link_state",
     "payment_refund",
+    "payment_refund_at_gateway",
     "payments_expire_due",
     "source_create",
     "source_create_for_payer",
@@ -118,5 +121,6 @@ __all__ = [
     "stripe_event_process",
     "stripe_event_receive",
     "stripe_event_reprocess",
+    "stripe_key_check",
     "stripe_sync_for_event",
 ]

@@ -31,13 +31,31 @@ def _check_stripe_fields(fields: Mapping[str, Any]) -> None:
         raise InvalidInput(errors)
 
 
-def _verify_stripe_key(connection: PaymentGateway, now: datetime) -> None:
-    if not connection.secret_key:
-        raise InvalidInput({"secret_key": ["A Stripe connection needs its secret key."]})
+def _ask_stripe(secret_key: str) -> None:
     try:
-        StripeGateway(connection.secret_key).verify_credentials()
+        StripeGateway(secret_key).verify_credentials()
     except StripeUnavailable as refused:
         raise InvalidInput({"secret_key": [refused.message]}) from None
+
+
+def stripe_key_check(*, fields: Mapping[str, Any], current_key: str = "") -> str:
+    """Check a new Stripe secret key with Stripe before the caller's transaction opens,
+    so no lock is held while Stripe answers. Returns the key checked, to hand to
+    `payment_gateway_create` / `_update` as `checked_key`, or "" when there was none to
+    check (absent, unchanged, or refused by the prefix check the service makes)."""
+    secret_key = fields.get("secret_key")
+    if not isinstance(secret_key, str) or not secret_key or secret_key == current_key:
+        return ""
+    _check_stripe_fields(fields)
+    _ask_stripe(secret_key)
+    return secret_key
+
+
+def _verify_stripe_key(connection: PaymentGateway, now: datetime, checked_key: str) -> None:
+    if not connection.secret_key:
+        raise InvalidInput({"secret_key": ["A Stripe connection needs its secret key."]})
+    if connection.secret_key != checked_key:
+        _ask_stripe(connection.secret_key)
     connection.status = ConnectionStatus.CONNECTED
     connection.verified_at = now
     connection.last_error = ""
@@ -67,8 +85,11 @@ def payment_gateway_create(
     test_mode: bool,
     gateway: str,
     now: datetime,
+    checked_key: str = "",
     **fields: Unpack[GatewaySettings],
 ) -> PaymentGateway:
+    """Set a gateway up. A Stripe secret key is checked with Stripe here unless it is
+    `checked_key`, which `stripe_key_check` verified before the transaction opened."""
     if PaymentGateway.objects.filter(
         workspace=workspace, test_mode=test_mode, gateway=gateway
     ).exists():
@@ -78,18 +99,23 @@ def payment_gateway_create(
     connection = PaymentGateway(workspace=workspace, test_mode=test_mode, gateway=gateway, **fields)
     if gateway == GatewayKind.STRIPE:
         _check_stripe_fields(fields)
-        _verify_stripe_key(connection, now)
+        _verify_stripe_key(connection, now, checked_key)
     connection.save()
     return connection
 
 
 @transaction.atomic
 def payment_gateway_update(
-    *, connection: PaymentGateway, now: datetime, **fields: Unpack[GatewayUpdate]
+    *,
+    connection: PaymentGateway,
+    now: datetime,
+    checked_key: str = "",
+    **fields: Unpack[GatewayUpdate],
 ) -> PaymentGateway:
     """Change a connection's settings. Its `gateway` (the kind) is fixed at create: the
     same value is accepted, as a PUT sends it, and another one is refused. A new Stripe
-    secret key is checked with Stripe before it replaces the old one."""
+    secret key is checked with Stripe before it replaces the old one (unless it is
+    `checked_key`, checked already)."""
     connection = PaymentGateway.objects.select_for_update().get(pk=connection.pk)
     if fields.pop("gateway", connection.gateway) != connection.gateway:
         raise InvalidInput({"gateway": ["A connection's gateway cannot change."]})
@@ -99,7 +125,7 @@ def payment_gateway_update(
     if connection.gateway == GatewayKind.STRIPE:
         _check_stripe_fields(fields)
         if key_changed:
-            _verify_stripe_key(connection, now)
+            _verify_stripe_key(connection, now, checked_key)
     connection.save()
     return connection
 

@@ -529,20 +529,29 @@ def payment_refund(
     refunded, so a repeated request refunds once; if recording then fails, Stripe's
     `charge.refunded` event records it."""
     if payment.gateway and not refunded_at_gateway:
-        payment = Payment.objects.get(pk=payment.pk)
-        amount = _refundable(payment, amount)
-        gateway = gateway_for(
-            payment.gateway, workspace_id=payment.workspace_id, test_mode=payment.test_mode
-        )
-        refunded_at_gateway = gateway.refund(
-            reference=payment.gateway_reference,
-            amount=amount,
-            currency=payment.currency_id,
-            idempotency_key=f"refund-{payment.id}-{payment.amount_refunded}-{amount}",
-        ).reference
+        amount, refunded_at_gateway = payment_refund_at_gateway(payment=payment, amount=amount)
     return _record_refund(
         payment=payment, amount=amount, reason=reason, now=now, reference=refunded_at_gateway
     )
+
+
+def payment_refund_at_gateway(*, payment: Payment, amount: Decimal | None) -> tuple[Decimal, str]:
+    """Ask the payment's gateway to refund `amount` (all that is left when None); the
+    amount and the gateway's reference, for `payment_refund(refunded_at_gateway=...)`.
+    Called with no transaction open. The key sent is made of what the payment had
+    refunded, so a request repeated before the first is recorded refunds once."""
+    payment = Payment.objects.get(pk=payment.pk)
+    amount = _refundable(payment, amount)
+    gateway = gateway_for(
+        payment.gateway, workspace_id=payment.workspace_id, test_mode=payment.test_mode
+    )
+    reference = gateway.refund(
+        reference=payment.gateway_reference,
+        amount=amount,
+        currency=payment.currency_id,
+        idempotency_key=f"refund-{payment.id}-{payment.amount_refunded}-{amount}",
+    ).reference
+    return amount, reference
 
 
 def _refundable(payment: Payment, amount: Decimal | None) -> Decimal:

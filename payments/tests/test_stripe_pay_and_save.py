@@ -25,6 +25,7 @@ from payments.tests.conftest import connect_stripe, create_customer
 from payments.tests.test_stripe_cards import save_card
 from tests.conftest import Tenant, make_tenant
 from tests.fake_stripe import (
+    OTHER_KEY,
     FakeStripe,
     checkout_session_id,
     post_stripe_event,
@@ -79,11 +80,27 @@ def test_no_stripe_call_is_made_inside_a_database_transaction(fake_stripe, monke
     ).json()
 
     paid_by_api = _invoice_for(tenant, customer["id"])
+    other = make_tenant(test_mode=True)
 
     with stripe_calls(monkeypatch) as seen:
+        # A connection made, then given another key: each key is checked with Stripe.
+        connected = connect_stripe(other, fake_stripe)
+        rekeyed = other.client.patch(
+            f"/payment_gateways/{connected['id']}/", {"secret_key": OTHER_KEY}, format="json"
+        )
+        # A card saved through Stripe Checkout: the session is made for the API's answer.
+        setup = tenant.client.post(
+            f"/customers/{customer['id']}/setup_intent/",
+            {"success_url": "https://shop.example.com/ok"},
+            format="json",
+        )
         # An off-session charge (what a subscription's collection makes) and a refund.
         payment = services.payment_charge_invoice(invoice=charged, source=source, now=NOW)
         services.payment_refund(payment=payment, amount=Decimal("100"), now=NOW)
+        # A refund through the API: Stripe refunds, then the request records it.
+        refunded = tenant.client.post(
+            f"/payments/{payment.pk}/refund/", {"amount": "150"}, format="json"
+        )
         # A charge through the API: made once the request's transaction has committed.
         answered = tenant.client.post(
             "/payments/", {"invoice": paid_by_api.id, "source": source.id}, format="json"
@@ -93,13 +110,41 @@ def test_no_stripe_call_is_made_inside_a_database_transaction(fake_stripe, monke
         event = fake_stripe.complete_checkout(checkout_session_id(redirected["Location"]))
         processed = _process(tenant, event)
 
+    assert (connected["status"], rekeyed.status_code) == ("connected", 200)
+    assert (setup.status_code, setup.json()["gateway"]) == (200, "stripe")
+    assert (refunded.status_code, refunded.json()["amount_refunded"]) == (200, 250)
     assert Payment.objects.get(pk=payment.pk).status == "succeeded"
     assert (answered.status_code, answered.json()["status"]) == (201, "processing")
     assert Payment.objects.get(pk=answered.json()["id"]).status == "succeeded"
     assert tenant.client.get(f"/invoices/{paid_by_api.id}/").json()["status"] == "paid"
     assert processed.status == "processed", processed.outcome
-    assert len(seen) >= 8, seen  # charge, refund, session, card read, default in Stripe
+    assert len(seen) >= 12, seen  # keys, sessions, charges, refunds, card read, default
     assert [call for call in seen if call.endswith("in a transaction")] == []
+
+
+def test_a_refund_resent_with_its_idempotency_key_is_made_once_in_stripe(
+    stripe_tenant, fake_stripe, monkeypatch
+):
+    customer = create_customer(stripe_tenant)
+    source = save_card(stripe_tenant, fake_stripe, customer["id"], "4242424242424242")
+    invoice = _invoice_for(stripe_tenant, customer["id"])
+    payment = services.payment_charge_invoice(invoice=invoice, source=source, now=NOW)
+
+    with stripe_calls(monkeypatch) as seen:
+        answers = [
+            stripe_tenant.client.post(
+                f"/payments/{payment.pk}/refund/",
+                {"amount": "100"},
+                format="json",
+                headers={"Idempotency-Key": "refund-once"},
+            )
+            for _ in range(2)
+        ]
+
+    assert [answer.status_code for answer in answers] == [200, 200]
+    assert answers[1]["Idempotent-Replayed"] == "true"
+    assert [call.split(" ")[0] for call in seen] == ["RefundService.create"]
+    assert Payment.objects.get(pk=payment.pk).amount_refunded == Decimal("100")
 
 
 def test_a_reserved_charge_whose_answer_was_lost_is_settled_by_stripes_event(

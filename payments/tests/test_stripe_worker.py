@@ -40,8 +40,8 @@ def test_the_guides_payment_phases_through_stripe(worker_env, fake_stripe, tmp_p
     Workspace.objects.filter(pk=tenant.workspace.pk).update(test_clock_at=start)
 
     with running_worker(tmp_path, extra_env=worker_env, beat=True, concurrency=3) as worker:
-        # 1. Connection.
-        connect_stripe(tenant, fake_stripe, sync_customers=True)
+        # 1. Connection, syncing customers and invoices.
+        connect_stripe(tenant, fake_stripe, sync_customers=True, sync_invoices=True)
 
         # 2. The customer is created in Stripe by the worker, after the API's commit.
         customer_id = create_customer(tenant)["id"]
@@ -89,7 +89,18 @@ def test_the_guides_payment_phases_through_stripe(worker_env, fake_stripe, tmp_p
         intent = fake_stripe.client().v1.payment_intents.retrieve(payment.gateway_reference)
         assert intent.status == "succeeded"
 
-        # 5. Stripe's own event for that charge reconciles (and changes nothing), once.
+        # 5. The cycle's invoice is copied to Stripe; our charge paid it, so Stripe's copy
+        # is marked paid outside Stripe and its hosted page never asks for it again.
+        wait_for(lambda: invoices.get().stripe_status == "paid", "the Stripe copy paid", timeout=90)
+        synced = tenant.client.get(f"/invoices/{invoices.get().id}/").json()
+        assert synced["stripe_id"].startswith("in_")
+        assert synced["stripe_hosted_invoice_url"].startswith("http")
+        copy = fake_stripe.client().v1.invoices.retrieve(synced["stripe_id"])
+        assert (copy.status, copy.customer) == ("paid", shown["stripe_id"])
+        assert copy.amount_paid_off_stripe == copy.total == int(invoices.get().total_adjusted)
+        assert copy.metadata["billing_id"] == synced["id"]
+
+        # 6. Stripe's own event for that charge reconciles (and changes nothing), once.
         succeeded = stripe_event(
             "payment_intent.succeeded", {"id": intent.id, "object": "payment_intent"}
         )
@@ -102,5 +113,6 @@ def test_the_guides_payment_phases_through_stripe(worker_env, fake_stripe, tmp_p
     log = worker.log_path.read_text()
     for secret in (fake_stripe.secret_key, fake_stripe.webhook_secret):
         assert secret not in log
-    assert invoices.get().status == "paid"
+    assert "4242424242424242" not in log
+    assert (invoices.get().status, invoices.get().stripe_sync_status) == ("paid", "synced")
     assert Payment.objects.filter(customer_id=customer_id).count() == 1
