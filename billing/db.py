@@ -5,6 +5,7 @@ from contextvars import ContextVar
 from typing import ParamSpec, TypeVar
 
 from django.db import connection, transaction
+from django.db.backends.utils import CursorWrapper
 
 P = ParamSpec("P")
 R = TypeVar("R")
@@ -60,3 +61,20 @@ def recoverable_atomic() -> transaction.Atomic:
     """A savepoint to recover from an expected error (a unique violation) in, unless the
     error ends the request anyway."""
     return transaction.atomic(savepoint=not _IN_REQUEST_TRANSACTION.get())
+
+
+def server_bound_cursor() -> CursorWrapper:
+    """A cursor that sends its parameters apart from the SQL (PostgreSQL's extended
+    protocol), for a statement with a large parameter (a batch of events as JSON): bound
+    by the client, as Django's cursors do, the value is escaped in Python and then read
+    back by the server's SQL parser, character by character. Logged like any other
+    query. The default connection's ordinary cursor anywhere else."""
+    if connection.vendor != "postgresql":
+        return connection.cursor()
+    import psycopg
+
+    connection.ensure_connection()
+    cursor = psycopg.Cursor(connection.connection)
+    if connection.queries_logged:
+        return connection.make_debug_cursor(cursor)
+    return connection.make_cursor(cursor)

@@ -3,9 +3,9 @@
 from collections.abc import Iterable
 
 import orjson
-from django.db import connection
 from django.db.models import Q, QuerySet
 
+from billing.db import server_bound_cursor
 from customers.models import Customer
 from metering.models import Event, Feature, Meter, UsageRecord
 from metering.store import MeterSpec
@@ -72,7 +72,7 @@ def customer_ids_by_key(
     )
     keys_json = orjson.dumps(keys).decode()
     by_key: dict[str, str] = {}
-    with connection.cursor() as cursor:
+    with server_bound_cursor() as cursor:
         cursor.execute(sql, [workspace_id, test_mode, keys_json, keys_json])
         for customer_id, reference in cursor.fetchall():
             by_key[customer_id] = customer_id

@@ -16,9 +16,9 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from django.conf import settings
-from django.db import transaction
 from django.db.models import Case, F, Max, Min, When
 
+from billing.db import service_atomic
 from billing.models import Workspace
 from metering.choices import (
     CUSTOMER_KEY_MAX_LENGTH,
@@ -154,7 +154,7 @@ def _invoiced_spans(
     }
 
 
-@transaction.atomic
+@service_atomic
 def events_ingest(
     *, workspace: Workspace, test_mode: bool, events: Sequence[Any], now: datetime
 ) -> IngestReport:

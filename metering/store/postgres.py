@@ -20,6 +20,7 @@ from typing import Any
 import orjson
 from django.db import connection
 
+from billing.db import server_bound_cursor
 from metering.choices import Aggregation
 from metering.store.base import (
     RESET_PROPERTY,
@@ -125,7 +126,7 @@ class PostgresEventStore:
         batch = orjson.dumps(rows, default=json_number).decode()
         tenant_params: list[Any] = [tenant.workspace_id, tenant.test_mode]
         params: list[Any] = [batch, *tenant_params, *tenant_params, received_at]
-        with connection.cursor() as cursor:
+        with server_bound_cursor() as cursor:
             cursor.execute(_INSERT, params)
             return {row[0] for row in cursor.fetchall()}
 
