@@ -3,9 +3,11 @@
 from datetime import UTC, datetime
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from metering.choices import EVENT_ID_MAX_LENGTH
-from metering.services.events import EventInvalid, event_parse
+from metering.services.events import EventInvalid, _event_checked, event_parse
 
 NOW = datetime(2026, 12, 5, 12, 0, tzinfo=UTC)
 
@@ -52,3 +54,49 @@ def test_an_event_with_only_known_fields_is_parsed():
     assert (event.customer_key, event.timestamp, event.properties) == (
         "cus_1", datetime(2026, 12, 1, 10, tzinfo=UTC), {"tokens": 3},
     )  # fmt: skip
+
+
+_TEXTS = st.sampled_from(["e1", " e1 ", "", " ", "\u00a0\t", "x" * 300, None, 7, ["e1"]])
+_TIMESTAMPS = st.sampled_from([
+    "2026-12-01T10:00:00Z", "2026-12-01T10:00:00+03:00", "2026-12-01T10:00:00",
+    "2026-12-06T11:59:59Z", "2026-12-06T12:00:01Z", "1999-12-31T23:00:00+00:00",
+    "2000-01-01T00:00:00+01:00", "2026-12-01", "tomorrow", "", None, 7,
+])  # fmt: skip
+_VALUES = {
+    "event_id": _TEXTS,
+    "event_name": _TEXTS,
+    "customer": _TEXTS,
+    "timestamp": _TIMESTAMPS,
+    "properties": st.one_of(st.none(), st.just({}), st.just({"tokens": 3}), st.just([1])),
+    "zeta": st.integers(),
+}
+
+
+@st.composite
+def _events(draw):
+    """A well-formed event with up to two fields changed, removed or added, or not an
+    object at all."""
+    if draw(st.integers(0, 20)) == 0:
+        return draw(st.one_of(st.none(), st.lists(st.integers(), max_size=1), st.text()))
+    event = _event(timestamp="2026-12-01T10:00:00Z", properties={"tokens": 3})
+    for name in draw(st.lists(st.sampled_from(sorted(_VALUES)), unique=True, max_size=2)):
+        if draw(st.booleans()):
+            event[name] = draw(_VALUES[name])
+        else:
+            event.pop(name, None)
+    return event
+
+
+def _answer(parse, data):
+    try:
+        return parse(data)
+    except EventInvalid as exc:
+        return (exc.field, exc.message)
+
+
+@settings(max_examples=1000)
+@given(_events())
+def test_the_quick_checks_answer_as_the_field_by_field_checks_on_any_event(data):
+    quick = _answer(lambda d: event_parse(d, now=NOW), data)
+    checked = _answer(lambda d: _event_checked(d, now=NOW, latest=None), data)
+    assert quick == checked
