@@ -72,6 +72,8 @@ def server_bound_cursor() -> CursorWrapper:
     query. The default connection's ordinary cursor anywhere else."""
     if connection.vendor != "postgresql":
         return connection.cursor()
+    # What `connection.cursor()` does first: a reused connection found broken is replaced.
+    connection.close_if_health_check_failed()
     connection.ensure_connection()
     cursor = psycopg.Cursor(connection.connection)
     wrapper = CursorDebugWrapper if connection.queries_logged else CursorWrapper
