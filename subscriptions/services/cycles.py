@@ -79,11 +79,15 @@ class _TenantBatch:
 
 def _lock_due(subscription_ids: Sequence[str], wait: bool) -> list[Subscription]:
     # `of`: only the subscription rows; skip_locked leaves other batches' rows to them.
-    subscriptions = list(
-        Subscription.objects.select_for_update(of=("self",), skip_locked=not wait)
-        .filter(pk__in=any_of(subscription_ids), status=SubscriptionStatus.ACTIVE)
-        .order_by("pk")
-    )
+    # The status is checked on the locked rows, not in the query: a status condition
+    # matches the due index's predicate, and without fresh statistics the planner reads
+    # every active subscription through that index instead of the batch's keys.
+    locked = Subscription.objects.select_for_update(of=("self",), skip_locked=not wait)
+    subscriptions = [
+        subscription
+        for subscription in locked.filter(pk__in=any_of(subscription_ids)).order_by("pk")
+        if subscription.status == SubscriptionStatus.ACTIVE
+    ]
     _attach_related(subscriptions)
     return subscriptions
 
@@ -432,10 +436,13 @@ def _store_advanced(subscriptions: list[Subscription]) -> None:
     assign = ", ".join([*(f"{name} = v.{name}" for name in columns if name != "id"),
                         "updated_at = clock_timestamp()"])  # fmt: skip
     with connection.cursor() as cursor:
+        # `s.id = ANY(…)` as well as the join: the planner then finds the rows by key
+        # whatever its estimate of the unnested rows, where the join alone leads it to
+        # read the whole table when its statistics are stale.
         cursor.execute(
             f"UPDATE {Subscription._meta.db_table} AS s SET {assign} "
-            f"FROM (SELECT {unnest}) AS v WHERE s.id = v.id",
-            values,
+            f"FROM (SELECT {unnest}) AS v WHERE s.id = v.id AND s.id = ANY(%s::text[])",
+            [*values, values[0]],
         )
 
 

@@ -44,7 +44,9 @@ _plan = st.fixed_dictionaries(
 _coupon = st.none() | st.fixed_dictionaries(
     {
         "discount_scheme": st.sampled_from(["%", "$"]),
-        "amount": st.decimals(min_value=0, max_value=100, places=2) | _money,
+        # A coupon's amount is positive (coupon_amount_positive): zero is not a coupon.
+        "amount": st.decimals(min_value=Decimal("0.01"), max_value=100, places=2)
+        | _money.filter(lambda amount: amount > 0),
         "apply_on": st.sampled_from(["invoice", "line"]),
     }
 )

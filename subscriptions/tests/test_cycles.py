@@ -20,8 +20,8 @@ from invoices.services.notes import credit_note_create
 from invoices.tasks import render_document_pdfs
 from subscriptions import services
 from subscriptions.choices import CollectionStatus, SubscriptionStatus
-from subscriptions.models import BilledPeriod
-from subscriptions.services.cycles import cycle_run, fixed_clock
+from subscriptions.models import BilledPeriod, Subscription
+from subscriptions.services.cycles import cycle_bill, cycle_run, fixed_clock
 from subscriptions.tests.helpers import (
     customer_of,
     graduated_plan_of,
@@ -135,6 +135,24 @@ def _queries_to_bill(count: int) -> int:
             count
         )
     return len(queries)
+
+
+def test_a_batch_bills_only_the_subscriptions_still_active_once_locked() -> None:
+    now = santiago(2026, 1, 15, 10, 0)
+    workspace = workspace_at(now)
+    plan = plan_of(workspace, 10000)
+    kept, paused = (subscribe(workspace, now, [(plan, 1)]) for _ in range(2))
+    feb = santiago(2026, 2, 15, 0, 0)
+    # Paused after the batch found both due, before it locked them.
+    Subscription.objects.filter(pk=paused.pk).update(status=SubscriptionStatus.PAUSED)
+
+    billed = cycle_bill(subscription_ids=[kept.pk, paused.pk], clock=fixed_clock(feb))
+
+    assert [period.subscription_id for period in billed] == [kept.pk]
+    assert len(invoice_rows(kept)) == 2 and len(invoice_rows(paused)) == 1
+    paused.refresh_from_db()
+    assert paused.status == SubscriptionStatus.PAUSED
+    assert paused.next_billing == date(2026, 2, 15) and paused.cycles_billed == 1
 
 
 def test_a_batch_costs_the_same_queries_whatever_its_size() -> None:
