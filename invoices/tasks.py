@@ -54,7 +54,7 @@ def render_document_pdfs(model_label: str, document_ids: list[str], **_: object)
 @shared_task
 def render_missing_pdfs(**_: object) -> int:
     grace = timedelta(seconds=settings.PDF_RENDER_GRACE_SECONDS)
-    missing = storage.documents_pdf_missing(now=timezone.now(), older_than=grace)
+    missing = storage.documents_pdf_claim_missing(now=timezone.now(), older_than=grace)
     for model_label, document_id in missing:
         render_document_pdf.delay(model_label=model_label, document_id=document_id)
     return len(missing)

@@ -11,7 +11,7 @@ from django.db import models
 
 from billing.encoders import JSONDecoder, JSONEncoder
 from billing.ids import public_id_field
-from billing.models import FiscalDocument, Line, TenantModel
+from billing.models import FiscalDocument, Line, TenantModel, filed_once_constraint
 from procurement.choices import ProcurementStatus
 
 
@@ -80,6 +80,7 @@ class Purchase(SupplierDocument):
                 condition=models.Q(number__isnull=False, self_issued=True),
                 name="purchase_own_number_unique",
             ),
+            filed_once_constraint("purchase_filed_once"),
         ]
         indexes = [models.Index(fields=["workspace", "test_mode", "-created_at"])]
 
@@ -105,6 +106,7 @@ class PurchaseCreditNote(SupplierDocument):
                 condition=models.Q(number__isnull=False, self_issued=True),
                 name="purchase_credit_note_own_number_unique",
             ),
+            filed_once_constraint("purchase_credit_note_filed_once"),
         ]
 
 
@@ -152,6 +154,7 @@ class Retention(SupplierDocument):
                 condition=models.Q(number__isnull=False),
                 name="retention_number_unique",
             ),
+            filed_once_constraint("retention_filed_once"),
         ]
         indexes = [models.Index(fields=["workspace", "test_mode", "-created_at"])]
 

@@ -41,6 +41,8 @@ class Subscription(TenantModel):
     next_billing = models.DateField(null=True, blank=True)
     # The instant `next_billing` begins in the workspace's timezone: what beat compares.
     next_billing_at = models.DateTimeField(null=True, blank=True)
+    # Set while beat's message to bill it is on the broker (billing/sweeps.py).
+    enqueued_at = models.DateTimeField(null=True, blank=True)
     previous_billing = models.DateField(null=True, blank=True)
     # Cycles billed so far; null billing_cycles bills until cancelled.
     cycles_billed = models.PositiveIntegerField(default=0)

@@ -51,6 +51,20 @@ def _on_clock(field: str, now: datetime, workspace: Workspace | None, test_mode:
     )
 
 
+def subscriptions_due(
+    *, now: datetime, workspace: Workspace | None = None, test_mode: bool = False
+) -> QuerySet[Subscription]:
+    """Active subscriptions whose next billing has come, on each tenant's clock (or on
+    `now` for the one tenant named)."""
+    return Subscription.objects.filter(
+        _on_clock("next_billing_at", now, workspace, test_mode), status=SubscriptionStatus.ACTIVE
+    )
+
+
+# The order due subscriptions are billed in: earliest first.
+DUE_ORDER = ("next_billing_at", "id")
+
+
 def subscriptions_due_ids(
     *,
     now: datetime,
@@ -58,12 +72,9 @@ def subscriptions_due_ids(
     workspace: Workspace | None = None,
     test_mode: bool = False,
 ) -> list[str]:
-    """Active subscriptions whose next billing has come, on each tenant's clock (or on
-    `now` for the one tenant named), earliest first."""
-    due = Subscription.objects.filter(
-        _on_clock("next_billing_at", now, workspace, test_mode), status=SubscriptionStatus.ACTIVE
-    )
-    return list(due.order_by("next_billing_at", "id").values_list("id", flat=True)[:limit])
+    """The ids of `subscriptions_due`, earliest first."""
+    due = subscriptions_due(now=now, workspace=workspace, test_mode=test_mode)
+    return list(due.order_by(*DUE_ORDER).values_list("id", flat=True)[:limit])
 
 
 def subscriptions_resume_due_ids(

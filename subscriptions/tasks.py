@@ -17,7 +17,7 @@ _MAX_BATCHES_PER_RUN = 50
 def run_billing_cycles(**_: object) -> int:
     """Beat: fan out the due subscriptions in batches."""
     size = cycles.BATCH_SIZE
-    due = selectors.subscriptions_due_ids(now=real_now(), limit=size * _MAX_BATCHES_PER_RUN)
+    due = cycles.cycle_claim_due(now=real_now(), limit=size * _MAX_BATCHES_PER_RUN)
     for start in range(0, len(due), size):
         bill_subscriptions.delay(subscription_ids=due[start : start + size])
     return len(due)

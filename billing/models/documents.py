@@ -47,6 +47,8 @@ class FiscalDocument(TenantModel):
     finalized_at = models.DateTimeField(null=True, blank=True)
     # Rendered once after finalize and never again: the PDF a customer received.
     pdf = models.FileField(upload_to="documents/%Y/%m/", blank=True)
+    # Set while the sweep's render message is on the broker (billing/sweeps.py).
+    pdf_enqueued_at = models.DateTimeField(null=True, blank=True)
     # Totals (rules.md §2)
     amount = money_field()
     exempt = money_field()

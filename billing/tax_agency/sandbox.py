@@ -18,8 +18,9 @@ Chile's additional taxes once per code, apart from it) and the references (requi
 credit and debit notes, 56/61/111/112 in Chile, and complete). A Chilean document that
 carries its DTE (`xml`) has it checked first as the SII does
 (billing.tax_agency.sii_schema): the XSD (the boleta schema for 39 and 41), the XMLDSig
-signature, the timbre against the CAF's key, and that type, folio, issuer and total are
-the document's.
+signature, the timbre against the CAF's key, and that type, folio, issuer and totals
+(net, exempt, IVA, total) are the document's: a DTE that is not, like one the SII finds
+not to match what was declared, is rejected with `dte_mismatch` on the field.
 
 Forcing a rejection: a customer whose tax id has only the digit 1 (in Chile
 `11111111-1`, a valid RUT) is "not registered" at the sandbox agency, so every document
@@ -42,6 +43,7 @@ from billing.money import allocate, round_amount
 from billing.tax_agency import sii_schema
 from billing.tax_agency.base import PollResult, TaxAgencyError, TaxDocument
 from billing.tax_ids import InvalidTaxId, normalize_tax_id
+from billing.timbre import FACTURA_DE_COMPRA
 
 ACCEPTED_UPLOAD = "EPR"
 REJECTED_COVER = "RCT"
@@ -69,6 +71,10 @@ MAX_REFERENCE_DESCRIPTION = 90
 # The date of a document issued anywhere is at most this far ahead of UTC.
 EARLIEST_TIME_ZONE = timedelta(hours=14)
 _UNREGISTERED = re.compile(r"^1+$")
+# The filed totals a DTE's Totales state.
+_DTE_TOTALS = ("amount", "exempt", "tax", "total")
+# The SII's ImptoReten code of the IVA a factura de compra's buyer withholds in full.
+IVA_WITHHELD = "15"
 
 Reason = dict[str, str]
 
@@ -322,7 +328,46 @@ def _dte_verdict(document: TaxDocument) -> tuple[str | None, list[Reason]]:
             reasons.append(
                 _reason("dte_mismatch", f"xml.{field}", f"The DTE says {in_xml}; filed {filed}.")
             )
+    for name, (in_xml_amount, filed_amount) in _dte_totals(dte, document).items():
+        if in_xml_amount != filed_amount:
+            reasons.append(
+                _reason(
+                    "dte_mismatch",
+                    f"xml.totals.{name}",
+                    f"The DTE says {in_xml_amount}; filed {filed_amount}.",
+                )
+            )
     return None, reasons
+
+
+def _dte_totals(dte: Any, document: TaxDocument) -> dict[str, tuple[Decimal, Decimal]]:
+    """The DTE's Totales beside the filed totals they state; an amount the DTE leaves
+    out is 0. An export's net is exempt: its MntExe is the net and the exempt together. A
+    factura de compra's MntTotal is what its buyer pays, the total less the IVA they
+    withhold (ImptoReten 15), which only the DTE states."""
+
+    def in_xml(path: str) -> Decimal:
+        text = dte.findtext(f".//{{*}}Totales/{path}")
+        return _decimal(text, f"xml Totales/{path}") if text else Decimal(0)
+
+    totals: dict[str, Any] = dict(document["totals"])
+    filed = {name: _decimal(totals[name], f"totals.{name}") for name in _DTE_TOTALS}
+    if dte.findtext(".//{*}Totales/{*}TpoMoneda"):
+        return {
+            "exempt": (in_xml("{*}MntExe"), filed["amount"] + filed["exempt"]),
+            "total": (in_xml("{*}MntTotal"), filed["total"]),
+        }
+    withheld = Decimal(0)
+    if document["document_type"] == FACTURA_DE_COMPRA:
+        for tax in dte.iterfind(".//{*}Totales/{*}ImptoReten"):
+            if tax.findtext("{*}TipoImp") == IVA_WITHHELD:
+                withheld += _decimal(tax.findtext("{*}MontoImp"), "xml ImptoReten/MontoImp")
+    return {
+        "amount": (in_xml("{*}MntNeto"), filed["amount"]),
+        "exempt": (in_xml("{*}MntExe"), filed["exempt"]),
+        "tax": (in_xml("{*}IVA"), filed["tax"]),
+        "total": (in_xml("{*}MntTotal") + withheld, filed["total"]),
+    }
 
 
 def validate(document: TaxDocument, *, now: datetime) -> tuple[str, list[Reason]]:

@@ -192,7 +192,8 @@ def _global_discounts(
 ) -> None:
     """The document's discount as DscRcgGlobal: it is spread over every line, so its
     share on the taxable lines and its share on the exempt ones (IndExeDR 1) are given
-    apart, in money, as the totals took them. A negative discount is a surcharge."""
+    apart, in money, as the totals took them. A discount is never negative
+    (billing.totals), so no row is a surcharge (TpoMov R)."""
     if not document.discount_amount:
         return
     shares = allocate(document.discount_amount, [line.total for line in lines], amounts.currency)
@@ -207,10 +208,10 @@ def _global_discounts(
         number += 1
         row = _sub(root, "DscRcgGlobal")
         _sub(row, "NroLinDR", number)
-        _sub(row, "TpoMov", "D" if share > 0 else "R")
-        _sub(row, "GlosaDR", "Descuento global" if share > 0 else "Recargo global")
+        _sub(row, "TpoMov", "D")
+        _sub(row, "GlosaDR", "Descuento global")
         _sub(row, "TpoValor", "$")
-        _sub(row, "ValorDR", decimal_text(abs(share), 2 if amounts.is_export else 0))
+        _sub(row, "ValorDR", decimal_text(share, 2 if amounts.is_export else 0))
         if exempt and not amounts.is_export:
             _sub(row, "IndExeDR", 1)
 

@@ -10,12 +10,13 @@ from django.conf import settings
 from django.core import signing
 from django.core.files.base import ContentFile
 from django.db import transaction
-from django.db.models import Q
+from django.db.models import Q, QuerySet
 from django.urls import reverse
 
 from billing.links import public_url
 from billing.models import FiscalDocument, Workspace
 from billing.queueing import task_queue
+from billing.sweeps import claim_for_enqueue
 from invoices.pdf.context import PDF_DOCUMENTS
 from invoices.pdf.render import document_pdf_render
 
@@ -131,6 +132,22 @@ def documents_pdf_schedule(*, model_label: str, document_ids: Sequence[str]) -> 
         transaction.on_commit(queue, robust=True)
 
 
+def _pdf_missing(
+    model: type[FiscalDocument], now: datetime, older_than: timedelta, workspace: Workspace | None
+) -> QuerySet[FiscalDocument]:
+    """Finalized documents of `model` with no PDF, queued longer than `older_than` ago.
+
+    `now` is the real time. `finalized_at` is the tenant's time, which a test clock may
+    put months ahead of it, so the row's last write (`updated_at`, always real time) finds
+    those too.
+    """
+    cutoff = now - older_than
+    documents = model._default_manager.filter(pdf="", finalized_at__isnull=False).filter(
+        Q(finalized_at__lte=cutoff) | Q(updated_at__lte=cutoff)
+    )
+    return documents if workspace is None else documents.filter(workspace=workspace)
+
+
 def documents_pdf_missing(
     *,
     now: datetime,
@@ -139,23 +156,31 @@ def documents_pdf_missing(
     workspace: Workspace | None = None,
 ) -> list[tuple[str, str]]:
     """(model label, id) of finalized documents whose render was lost (queued long ago),
-    at most `limit` of each kind (all for None), of every workspace or the one named.
-
-    `now` is the real time. `finalized_at` is the tenant's time, which a test clock may
-    put months ahead of it, so the row's last write (`updated_at`, always real time) finds
-    those too.
-    """
+    at most `limit` of each kind (all for None), of every workspace or the one named."""
     missing: list[tuple[str, str]] = []
-    cutoff = now - older_than
     for model in PDF_DOCUMENTS:
-        documents = model._default_manager.filter(pdf="", finalized_at__isnull=False).filter(
-            Q(finalized_at__lte=cutoff) | Q(updated_at__lte=cutoff)
-        )
-        if workspace is not None:
-            documents = documents.filter(workspace=workspace)
+        documents = _pdf_missing(model, now, older_than, workspace)
         ids = documents.order_by("pk").values_list("pk", flat=True)[:limit]
         missing += [(model._meta.label, document_id) for document_id in ids]
     return missing
+
+
+def documents_pdf_claim_missing(
+    *, now: datetime, older_than: timedelta, limit: int = 200
+) -> list[tuple[str, str]]:
+    """For the beat sweep: `documents_pdf_missing`, marked as queued, without those the
+    sweep already queued (billing.sweeps). A render stores the PDF, so its document is
+    no longer missing; a mark older than the lease was lost with its message, and the
+    document is queued again."""
+    claimed: list[tuple[str, str]] = []
+    for model in PDF_DOCUMENTS:
+        with transaction.atomic():
+            ids = claim_for_enqueue(
+                _pdf_missing(model, now, older_than, None), now=now, limit=limit,
+                order_by=("pk",), field="pdf_enqueued_at",
+            )  # fmt: skip
+        claimed += [(model._meta.label, document_id) for document_id in ids]
+    return claimed
 
 
 # --- Signed links --------------------------------------------------------------------

@@ -7,6 +7,7 @@ from datetime import date
 import pytest
 from lxml import etree
 
+from billing.documents import apply_totals
 from billing.models import DocumentType
 from billing.services.certificates import certificate_for_signing
 from billing.tax_agency.sandbox import (
@@ -99,6 +100,29 @@ def test_a_dte_of_another_folio_is_rejected(invoice):
 
     assert status == REJECTED_OTHER
     assert [(r["code"], r["field"]) for r in reasons] == [("dte_mismatch", "xml.folio")]
+
+
+def test_a_dte_whose_totals_are_not_the_filed_documents_is_rejected(invoice):
+    # The DTE signed for 43,742; the filed document, consistent with its lines, states
+    # 1,000 more of net (+ 190 IVA).
+    signed = tax_document(invoice)["xml"]
+    lines = list(invoice.lines.order_by("position"))
+    lines[0].amount += D(1000) / lines[0].quantity
+    apply_totals(invoice, lines)
+    for line in lines:
+        line.save()
+    invoice.save()
+    filed = with_xml(tax_document(invoice), base64.b64decode(signed))
+
+    status, reasons = checked(filed, invoice)
+
+    assert status == REJECTED_OTHER
+    assert [(r["code"], r["field"]) for r in reasons] == [
+        ("dte_mismatch", "xml.totals.amount"),
+        ("dte_mismatch", "xml.totals.tax"),
+        ("dte_mismatch", "xml.totals.total"),
+    ]
+    assert reasons[-1]["message"] == f"The DTE says 43742; filed {filed['totals']['total']}."
 
 
 def test_additional_taxes_are_checked_apart_from_iva(tenant):

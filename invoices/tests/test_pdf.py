@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 import time_machine
 from django.conf import settings
+from django.utils import timezone
 from rest_framework.test import APIClient
 
 from billing.models import DocumentType
@@ -18,7 +19,7 @@ from invoices.pdf.context import format_money
 from invoices.pdf.render import document_html, document_pdf_render
 from invoices.pdf.storage import document_pdf_store
 from invoices.services.invoices import invoice_create, invoice_finalize
-from invoices.tasks import render_document_pdf
+from invoices.tasks import render_document_pdf, render_missing_pdfs
 from invoices.tests.pdf_helpers import (
     NOW,
     make_customer,
@@ -228,6 +229,28 @@ def test_lost_renders_are_found_by_the_sweep(draft, queued):
     assert storage.documents_pdf_missing(now=later, older_than=timedelta(minutes=5)) == [
         ("invoices.Invoice", invoice.id)
     ]
+
+
+def test_the_sweep_queues_a_lost_render_once_while_its_message_is_in_flight(draft, queued):
+    invoice = invoice_finalize(invoice=draft, now=NOW)  # its render was lost
+    lost = {"model_label": "invoices.Invoice", "document_id": invoice.id}
+
+    assert render_missing_pdfs() == 1
+    assert render_missing_pdfs() == 0  # beat fires again before the render is taken up
+
+    assert queued == [lost]
+
+
+def test_a_render_message_lost_too_is_queued_again_after_the_lease(draft, settings):
+    settings.SWEEP_ENQUEUE_LEASE_SECONDS = 600
+    invoice = invoice_finalize(invoice=draft, now=NOW)
+    now, grace = timezone.now(), timedelta(minutes=5)
+
+    first = storage.documents_pdf_claim_missing(now=now, older_than=grace)
+    again = storage.documents_pdf_claim_missing(now=now + timedelta(seconds=599), older_than=grace)
+    lost = storage.documents_pdf_claim_missing(now=now + timedelta(seconds=601), older_than=grace)
+
+    assert (first, again, lost) == ([("invoices.Invoice", invoice.id)], [], first)
 
 
 def test_local_file_is_a_signed_link_that_needs_no_token(rendered, tenant):

@@ -25,6 +25,7 @@ from billing.clock import workspace_today
 from billing.models import DocumentType, Workspace
 from billing.queueing import task_queue
 from billing.services.events import NewEvent, event_record_rows
+from billing.sweeps import claim_for_enqueue
 from catalog.models import Coupon, Plan, PlanTier
 from customers.models import Customer
 from invoices.models import Invoice
@@ -40,7 +41,7 @@ from subscriptions.models import (
 )
 from subscriptions.pricing import cycle_draft, final_usage_draft
 from subscriptions.representations import subscription_cycle_snapshot
-from subscriptions.selectors import subscriptions_due_ids
+from subscriptions.selectors import DUE_ORDER, subscriptions_due, subscriptions_due_ids
 from subscriptions.usage import is_metered, metered_line, usage_quantities
 
 # clock(workspace=…, test_mode=…) → that tenant's now (billing.clock.clock_now).
@@ -422,7 +423,10 @@ def _store_advanced(subscriptions: list[Subscription]) -> None:
     if connection.vendor != "postgresql":
         for subscription in subscriptions:
             subscription.updated_at = Now()
-        Subscription.objects.bulk_update(subscriptions, [*_ADVANCED_FIELDS, "updated_at"])
+            subscription.enqueued_at = None
+        Subscription.objects.bulk_update(
+            subscriptions, [*_ADVANCED_FIELDS, "enqueued_at", "updated_at"]
+        )
         return
     columns = {
         "id": "text", "next_billing": "date", "next_billing_at": "timestamptz",
@@ -432,9 +436,9 @@ def _store_advanced(subscriptions: list[Subscription]) -> None:
     values = [[getattr(s, name) for s in subscriptions] for name in ["id", *_ADVANCED_FIELDS]]
     unnest = ", ".join(f"unnest(%s::{kind}[]) AS {name}" for name, kind in columns.items())
     # updated_at as auto_now sets it: the time of the write, whatever
-    # clock the tenant bills on.
+    # clock the tenant bills on. Billed, a subscription is no longer queued by beat.
     assign = ", ".join([*(f"{name} = v.{name}" for name in columns if name != "id"),
-                        "updated_at = clock_timestamp()"])  # fmt: skip
+                        "enqueued_at = NULL", "updated_at = clock_timestamp()"])  # fmt: skip
     with connection.cursor() as cursor:
         # `s.id = ANY(…)` as well as the join: the planner then finds the rows by key
         # whatever its estimate of the unnested rows, where the join alone leads it to
@@ -467,6 +471,18 @@ def periods_of_invoices(invoice_ids: Sequence[str]) -> list[int]:
     """The billed periods these invoices bill."""
     periods = BilledPeriod.objects.filter(invoice_id__in=any_of(invoice_ids))
     return list(periods.order_by("pk").values_list("pk", flat=True))
+
+
+@transaction.atomic
+def cycle_claim_due(*, now: datetime, limit: int) -> list[str]:
+    """For beat: up to `limit` due subscriptions (on each tenant's clock, `now` being the
+    real time) not already queued, earliest first, marked as queued. Billing them takes
+    the mark off (`_store_advanced`), so a beat firing again while a batch waits on the
+    broker, or a second beat, does not queue them again; a mark older than the lease
+    was lost with its message, and they are queued again."""
+    return claim_for_enqueue(
+        subscriptions_due(now=now), now=now, limit=limit, order_by=DUE_ORDER, field="enqueued_at"
+    )
 
 
 def cycle_run(

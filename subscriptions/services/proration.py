@@ -14,6 +14,7 @@ from billing.documents import LineRow
 from billing.errors import DomainError
 from invoices.choices import InvoiceStatus
 from invoices.models import CreditNote, Invoice, InvoiceLine
+from invoices.services.batch import InvoiceDraft
 from invoices.services.invoices import invoice_create, invoice_finalize
 from invoices.services.notes import credit_note_create, note_finalize
 from subscriptions.choices import BilledKind, CollectionStatus
@@ -21,8 +22,8 @@ from subscriptions.models import BilledPeriod, Subscription, SubscriptionLine
 from subscriptions.pricing import (
     PRORATED_GROSS,
     UNIT_PRICE,
+    cycle_draft,
     period_text,
-    plan_price,
     prorated,
 )
 from subscriptions.services.cycles import queue_collection
@@ -69,11 +70,13 @@ def prorate(
 ) -> None:
     """Bill a mid-period change of plans or quantities for the rest of the period.
 
-    The lines that went away are credited for their unused days with a credit note on the
-    period's invoice ("Unused time on …"); the lines that came in are invoiced for the
-    same days ("Remaining time on …"). Days are the workspace's local days from today to
-    the period's end, over the period's days; coupons are not prorated. The new invoice
-    is collected like a cycle's (a `proration` billed period).
+    The lines that went away are credited for their unused days on the invoice that
+    billed them, as a cancellation credits them: the unused share of what was charged,
+    discounts included ("Unused time on …"). The lines that came in are invoiced for the
+    same days at what the period's own invoice bills for them, with the coupons that
+    apply to its cycle, prorated ("Remaining time on …"). Days are the workspace's local
+    days from today to the period's end, over the period's days. The new invoice is
+    collected like a cycle's (a `proration` billed period).
     """
     today = workspace_today(subscription.workspace, now)
     period = (
@@ -89,21 +92,17 @@ def prorate(
     after = [line for line in after if not is_metered(line.plan)]
     removed = [line for line in before if _line_key(line) not in {_line_key(a) for a in after}]
     added = [line for line in after if _line_key(line) not in {_line_key(b) for b in before}]
-    days, period_days = unused_days(period, today)
-    text = period_text(today, period.period_end)
-    if removed:
-        rows = [_prorated_row("Unused time on", line, days, period_days, text) for line in removed]
-        for row in rows:
-            del row["plan_id"]  # note lines name no plan
-        _credit(subscription, period.invoice, rows, "Plan change: unused time", now)
+    for billed, rows in _unused_rows(subscription, removed, today):
+        _credit(subscription, billed.invoice, rows, "Plan change: unused time", now)
     if added:
-        rows = [_prorated_row("Remaining time on", line, days, period_days, text) for line in added]
+        draft = _remaining_draft(subscription, period, added, today)
         invoice = invoice_create(
             workspace=subscription.workspace, test_mode=subscription.test_mode,
             customer=subscription.customer, document=subscription.document, date=today,
-            due_date=today + timedelta(days=subscription.expiration_days), lines=rows,
+            due_date=today + timedelta(days=subscription.expiration_days), lines=draft.lines,
             period_start=today, period_end=period.period_end, subscription_id=subscription.id,
-            custom_change=subscription.custom_change,
+            custom_change=subscription.custom_change, discount=draft.invoice.discount,
+            discount_scheme=draft.invoice.discount_scheme,
         )  # fmt: skip
         finalize = not subscription.workspace.review_cycle_invoices
         if finalize:
@@ -119,31 +118,61 @@ def prorate(
             transaction.on_commit(lambda: queue_collection([invoice.id]))
 
 
-def _prorated_row(
-    label: str, line: SubscriptionLine, days: int, period_days: int, text: str
-) -> LineRow:
-    plan = line.plan
-    return {
-        "name": f"{label} {plan.name}",
-        "description": f"{text} (prorated {days}/{period_days} days)",
-        "quantity": line.quantity,
-        **plan_price(plan, line.quantity, (days, period_days)),
-        "exempt": plan.exempt,
-        "plan_id": plan.id,
-    }
+def _remaining_draft(
+    subscription: Subscription, period: BilledPeriod, lines: list[SubscriptionLine], today: date
+) -> InvoiceDraft:
+    """The days left of `period` for `lines`: the period's invoice as its cycle prices
+    them (subscriptions.pricing.cycle_draft, coupons included), each amount prorated."""
+    days, period_days = unused_days(period, today)
+    text = f"{period_text(today, period.period_end)} (prorated {days}/{period_days} days)"
+    full = cycle_draft(
+        subscription, lines=lines, addons=[], period_start=period.period_start,
+        period_end=period.period_end, cycle=period.cycle, invoice_date=today,
+    )  # fmt: skip
+    rows = []
+    for row in full.lines:
+        exact = row.get("gross")
+        gross = row["amount"] * row["quantity"] if exact is None else exact
+        part: LineRow = {
+            **row,
+            "name": f"Remaining time on {row['name']}",
+            "description": text,
+            "amount": prorated(row["amount"], days, period_days),
+            "gross": prorated(gross, days, period_days, quantum=PRORATED_GROSS),
+        }
+        if row.get("discount_scheme") == DiscountScheme.AMOUNT:
+            part["discount"] = prorated(row["discount"], days, period_days)
+        rows.append(part)
+    invoice = full.invoice
+    if invoice.discount_scheme == DiscountScheme.AMOUNT:
+        invoice.discount = prorated(invoice.discount, days, period_days)
+    return InvoiceDraft(invoice=invoice, lines=rows)
 
 
 def credit_unused_time(subscription: Subscription, now: datetime) -> list[CreditNote]:
-    """Credit the days left of the billed period running today, for a cancellation now.
-
-    Each of the subscription's lines is credited on the invoice that billed it for these
-    days: the period's own, or a later plan change's (matched by plan and quantity, the
-    latest first). The credit is the unused share of that invoice line, its unit price and
-    its discount, and of its part of the invoice's discount: the days left over the days
-    the invoice billed. So it gives back what was charged for those days, and no more.
-    A stretch no invoice billed (a trial, a pause) and an annulled invoice get nothing.
-    """
+    """Credit the days left of the billed period running today, for a cancellation now
+    (`_unused_rows`, for all the subscription's lines)."""
     today = workspace_today(subscription.workspace, now)
+    lines = list(subscription.lines.select_related("plan"))
+    return [
+        _credit(subscription, period.invoice, rows, "Cancellation: unused time", now)
+        for period, rows in _unused_rows(subscription, lines, today)
+    ]
+
+
+def _unused_rows(
+    subscription: Subscription, lines: list[SubscriptionLine], today: date
+) -> list[tuple[BilledPeriod, list[LineRow]]]:
+    """The credit rows for the days `lines` leave unused of the billed period running
+    today, by the invoice to credit, oldest first.
+
+    Each line is credited on the invoice that billed it for these days: the period's
+    own, or a later plan change's (matched by plan and quantity, the latest first). The
+    credit is the unused share of that invoice line, its unit price and its discount, and
+    of its part of the invoice's discount: the days left over the days the invoice
+    billed. So it gives back what was charged for those days, and no more. A stretch no
+    invoice billed (a trial, a pause) and an annulled invoice get nothing.
+    """
     periods = list(
         BilledPeriod.objects.select_related("invoice")
         .prefetch_related("invoice__lines")
@@ -152,7 +181,7 @@ def credit_unused_time(subscription: Subscription, now: datetime) -> list[Credit
     )
     billed = {period.pk: list(period.invoice.lines.all()) for period in periods}
     rows: dict[int, list[LineRow]] = defaultdict(list)
-    for line in subscription.lines.select_related("plan"):
+    for line in lines:
         if is_metered(line.plan):
             continue  # billed in arrears for its usage: no unused time to give back
         for period in periods:
@@ -163,15 +192,11 @@ def credit_unused_time(subscription: Subscription, now: datetime) -> list[Credit
                 billed[period.pk].remove(match)  # a line credits each billed line once
                 rows[period.pk].append(_unused_row(line, match, period, today))
                 break
-    notes = []
-    for period in reversed(periods):  # the oldest invoice's note first
-        if rows[period.pk] and period.invoice.status != InvoiceStatus.CANCELLED:
-            notes.append(
-                _credit(
-                    subscription, period.invoice, rows[period.pk], "Cancellation: unused time", now
-                )
-            )
-    return notes
+    return [
+        (period, rows[period.pk])
+        for period in reversed(periods)  # the oldest invoice's note first
+        if rows[period.pk] and period.invoice.status != InvoiceStatus.CANCELLED
+    ]
 
 
 def _unused_row(

@@ -191,6 +191,56 @@ def test_upgrading_mid_period_credits_unused_time_and_charges_the_rest() -> None
     assert (may.subtotal, may.total) == (D(60000), D(71400))
 
 
+def _upgrade_on_april_16(**fields: object) -> tuple[CreditNote, Invoice]:
+    """Basic (30,000) from Apr 1, Premium (60,000) from Apr 16: 15 of April's 30 days
+    left. The plan change's credit note, and its invoice for the rest of April."""
+    start = santiago(2026, 4, 1, 9, 0)
+    workspace = workspace_at(start)
+    basic, premium = plan_of(workspace, 30000), plan_of(workspace, 60000, name="Premium")
+    coupons = {name: coupon_of(workspace, **kwargs) for name, kwargs in fields.items()}
+    subscription = subscribe(workspace, start, [(basic, 1)], **coupons)
+    services.subscription_update(
+        subscription=subscription, now=santiago(2026, 4, 16, 9, 0),
+        lines=[{"plan": premium, "quantity": D(1)}],
+    )  # fmt: skip
+    note = CreditNote.objects.get(invoice__subscription_id=subscription.id)
+    charge = Invoice.objects.get(subscription_id=subscription.id, period_start=date(2026, 4, 16))
+    return note, charge
+
+
+def test_a_plan_change_prorates_what_the_coupon_leaves_to_pay() -> None:
+    # 20 % off every invoice: April billed 30,000 − 20 % = 24,000. The 15 unused days of
+    # Basic give back 15,000 − 20 % = 12,000, and Premium's 15 days cost 30,000 − 20 %
+    # = 24,000 (+ IVA 4,560), as April's invoice would have billed them.
+    note, charge = _upgrade_on_april_16(coupon={"amount": D(20), "duration_scheme": "forever"})
+
+    assert (note.subtotal, note.tax, note.total) == (D(12000), D(2280), D(14280))
+    assert (charge.discount_scheme, charge.discount) == ("%", D(20))
+    assert (charge.subtotal, charge.tax, charge.total) == (D(24000), D(4560), D(28560))
+
+
+def test_a_plan_change_prorates_an_amount_off_the_invoice_by_day() -> None:
+    # 9,000 off every invoice: April billed 21,000. Half the period is left: Basic's
+    # credit is 15,000 less half its 9,000 off (10,500); Premium's charge 30,000 less
+    # half of 9,000 (25,500).
+    coupon = {"amount": D(9000), "discount_scheme": "$", "currency_id": "CLP",
+              "duration_scheme": "forever"}  # fmt: skip
+    note, charge = _upgrade_on_april_16(coupon=coupon)
+
+    assert note.subtotal == D(10500)
+    assert (charge.discount_scheme, charge.discount, charge.subtotal) == ("$", D(4500), D(25500))
+
+
+def test_a_plan_change_prorates_a_line_coupon_of_the_period() -> None:
+    # 10 % off each line, once: on April's lines, so on the days left of April too.
+    note, charge = _upgrade_on_april_16(coupon={"amount": D(10), "apply_on": "line"})
+
+    assert note.subtotal == D(13500)
+    [line] = charge.lines.all()
+    assert (line.discount_scheme, line.discount, line.total) == ("%", D(10), D(27000))
+    assert charge.subtotal == D(27000)
+
+
 def test_a_quantity_change_in_a_31_day_month_rounds_once_per_line() -> None:
     # May has 31 days; on May 10, 22 are left. 2 seats → 3 seats of 10,000:
     # credit 2 × 10,000 × 22/31 = 2 × 7,096.774194 = 14,193.548388 → 14,194;
