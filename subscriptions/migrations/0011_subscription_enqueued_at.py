@@ -6,7 +6,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('subscriptions', '0009_ended_line'),
+        ('subscriptions', '0010_drop_subscription_like_indexes'),
     ]
 
     operations = [
