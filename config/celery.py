@@ -4,7 +4,7 @@ leaves the message on the broker; every task must therefore be idempotent."""
 import os
 from pathlib import Path
 
-from celery import Celery, signals
+from celery import Celery, Task, signals
 from celery.schedules import crontab
 from django.core.exceptions import ImproperlyConfigured
 from django.db import close_old_connections
@@ -74,9 +74,12 @@ app.autodiscover_tasks()
 
 @signals.task_prerun.connect
 @signals.task_postrun.connect
-def reuse_database_connections(**kwargs: object) -> None:
+def reuse_database_connections(sender: Task | None = None, **kwargs: object) -> None:
     # What Django does around each request: drop a connection past CONN_MAX_AGE or left
-    # unusable (and check the next one's health), keep the others.
+    # unusable (and check the next one's health), keep the others. Not around a task run
+    # in the caller's process (eagerly), whose connection may be in a transaction.
+    if sender is None or getattr(sender.request, "is_eager", False):
+        return
     close_old_connections()
 
 
