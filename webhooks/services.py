@@ -537,7 +537,7 @@ def events_publish(*, event_ids: Sequence[str], now: datetime) -> Publication:
     still waiting to be published are taken along, up to a lease's worth in all, so one
     message sends what a burst of them names (theirs then find nothing to do)."""
     size = deliveries_batch_size()
-    events = take_unpublished(event_ids, up_to=size)
+    events = take_unpublished(event_ids, up_to=size, now=now)
     if not events:
         return Publication(started=[], ready=[])
     # Lost on a crash, the sweep publishes the events again and the lease lapses.
