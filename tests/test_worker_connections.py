@@ -10,7 +10,7 @@ from django.db import connection
 from config.celery import app as celery_app
 from webhooks.tasks import send_due_deliveries
 
-pytestmark = pytest.mark.django_db(transaction=True)
+pytestmark = pytest.mark.django_db(transaction=True, serialized_rollback=True)
 
 
 def run_task_signals(fixup: DjangoWorkerFixup) -> None:
