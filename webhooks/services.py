@@ -34,6 +34,7 @@ from webhooks.choices import (
 )
 from webhooks.leasing import lease_deliveries
 from webhooks.models import Delivery, DeliveryAttempt, WebhookEndpoint
+from webhooks.outbox import take_unpublished
 from webhooks.recording import Success, record_successes
 from webhooks.signing import delivery_headers, new_secret
 from webhooks.url_safety import UnsafeUrl, check_webhook_url
@@ -184,11 +185,13 @@ def events_fan_out(*, event_ids: Sequence[str], now: datetime) -> list[str]:
 
 def _fan_out(event_ids: Sequence[str], now: datetime) -> list[str]:
     # Locked in id order, so two batches sharing events cannot deadlock.
-    events = [
-        event
-        for event in Event.objects.select_for_update().filter(pk__in=event_ids).order_by("pk")
-        if event.type != PING
-    ]
+    return _fan_out_locked(
+        list(Event.objects.select_for_update().filter(pk__in=event_ids).order_by("pk")), now
+    )
+
+
+def _fan_out_locked(locked: list[Event], now: datetime) -> list[str]:
+    events = [event for event in locked if event.type != PING]
     if not events:
         return []
     tenants = {(event.workspace_id, event.test_mode) for event in events}
@@ -528,11 +531,18 @@ class Publication:
 @transaction.atomic
 def events_publish(*, event_ids: Sequence[str], now: datetime) -> Publication:
     """`events_fan_out`, then the lease on the first lease's worth of what can be sent
-    now, in the same transaction: publishing is one commit, not two."""
+    now, in the same transaction: publishing is one commit, not two.
+
+    Events already published, or being published elsewhere, are left alone; other events
+    still waiting to be published are taken along, up to a lease's worth in all, so one
+    message sends what a burst of them names (theirs then find nothing to do)."""
+    size = deliveries_batch_size()
+    events = take_unpublished(event_ids, up_to=size, now=now)
+    if not events:
+        return Publication(started=[], ready=[])
     # Lost on a crash, the sweep publishes the events again and the lease lapses.
     relax_commit_durability()
-    ready = _fan_out(event_ids, now)
-    size = deliveries_batch_size()
+    ready = _fan_out_locked(events, now)
     return Publication(started=_start(ready[:size], now), ready=ready[size:])
 
 

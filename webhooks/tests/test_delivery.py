@@ -392,3 +392,41 @@ def test_publishing_leases_what_can_go_now_in_the_fan_outs_transaction(test_tena
         assert [json.loads(r.body)["sequence"] for r in receiver.received] == [1, 2]
         Webhook(endpoint.secret).verify(receiver.received[0].body, receiver.received[0].headers)
         assert set(Delivery.objects.values_list("status", flat=True)) == {"succeeded"}
+
+
+def test_a_publication_takes_waiting_events_along_up_to_a_leases_worth(test_tenant):
+    size = services.deliveries_batch_size()
+    with running_receiver() as receiver:
+        make_endpoint(test_tenant, receiver.url)
+        waiting = Event.objects.bulk_create(
+            Event(
+                workspace=test_tenant.workspace,
+                test_mode=True,
+                type="customer.updated",
+                object_id=f"cus_waiting{i}",
+                sequence=1,
+                data={"i": i},
+            )
+            for i in range(size + 2)
+        )
+        named = waiting[-1]
+
+        publication = services.events_publish(event_ids=[named.id], now=timezone.now())
+
+        taken = Delivery.objects.filter(pk__in=[r.delivery_id for r in publication.started])
+        assert publication.ready == [] and taken.count() == size
+        assert taken.filter(event=named).exists()  # the named event first, then the oldest
+        assert Event.objects.filter(published_at__isnull=False).count() == size
+        # The message of an event already taken takes only the two still waiting.
+        again = services.events_publish(event_ids=[taken[0].event_id], now=timezone.now())
+        assert len(again.started) == 2 and again.ready == []
+        assert not {r.delivery_id for r in again.started} & {d.id for d in taken}
+        last = services.events_publish(event_ids=[named.id], now=timezone.now())
+        assert last.started == [] and last.ready == []
+
+        for started in (publication.started, again.started):
+            services.deliveries_attempt(
+                delivery_ids=[], started=started, clock=timezone.now, transport=post
+            )
+        assert len(receiver.received) == size + 2
+        assert set(Delivery.objects.values_list("status", flat=True)) == {"succeeded"}

@@ -1,0 +1,43 @@
+"""Taking events to publish from the outbox in one statement: the ones a message names,
+and, up to a lease's worth, others still waiting for their own message. A burst of
+events, each with its message, is then fanned out and sent a few at a time, and the
+messages of events already taken find nothing to do."""
+
+from collections.abc import Sequence
+from datetime import datetime
+
+from billing.models import Event
+
+_TABLE = Event._meta.db_table
+
+# SKIP LOCKED throughout: an event another publication holds is being published by it
+# (fan-out, lease and commit are one transaction), so it is neither waited for nor taken
+# twice. Oldest first among the others, from the index of unpublished events. Marked
+# published by the same statement: the fan-out follows in the same transaction.
+_SQL = f"""
+WITH named AS (
+    SELECT id FROM {_TABLE}
+    WHERE id = ANY(%(ids)s) AND published_at IS NULL
+    FOR UPDATE SKIP LOCKED
+), waiting AS (
+    SELECT id FROM {_TABLE}
+    WHERE published_at IS NULL AND NOT (id = ANY(%(ids)s))
+    ORDER BY created_at
+    LIMIT %(more)s
+    FOR UPDATE SKIP LOCKED
+)
+UPDATE {_TABLE} e SET published_at = %(now)s
+FROM (SELECT id FROM named UNION ALL SELECT id FROM waiting) taken
+WHERE e.id = taken.id
+RETURNING e.*
+"""
+
+
+def take_unpublished(event_ids: Sequence[str], *, up_to: int, now: datetime) -> list[Event]:
+    """Take these events unless published or held elsewhere, and other unpublished ones
+    so that there are `up_to` in all (if these are fewer), marking them published `now`;
+    in id order."""
+    params = {"ids": list(event_ids), "more": max(up_to - len(event_ids), 0), "now": now}
+    events = list(Event.objects.raw(_SQL, params))
+    events.sort(key=lambda event: event.pk)
+    return events
