@@ -9,7 +9,7 @@ import pytest
 from django.db import connection, transaction
 from django.utils import timezone
 
-from billing.models import DocumentType
+from billing.models import DocumentType, Event
 from customers.tests.factories import CustomerFactory
 from invoices.choices import InvoiceStatus
 from invoices.models import Invoice
@@ -88,3 +88,8 @@ def test_concurrent_finalizes_give_gapless_unique_numbers(request):
     assert {key: sorted(values) for key, values in numbers.items()} == {
         key: list(range(1, count + 1)) for key, count in expected_counts.items()
     }
+    # The event is written by the statement that takes the number: one each, with it.
+    finalized = Event.objects.filter(type="invoice.finalized")
+    assert sorted(finalized.values_list("object_id", "data__number")) == sorted(
+        Invoice.objects.filter(status=InvoiceStatus.FINALIZED).values_list("id", "number")
+    )
