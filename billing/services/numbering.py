@@ -78,7 +78,9 @@ def number_take_saving(
         raise RuntimeError("numbers are taken inside the finalizing transaction")
     workspace, test_mode = document.workspace, document.test_mode
     if connection.vendor != "postgresql":
-        document.number = _take_locked(workspace, test_mode, document_type, 1)[0]
+        document.number = number_take(
+            workspace=workspace, test_mode=test_mode, document_type=document_type
+        )
         document.save()
         return False
     increment, increment_params = _increment_statement(workspace, test_mode, document_type, 1)
