@@ -7,7 +7,9 @@ created and migrated if missing). Prints:
 - finalized invoices per second (10 lines each) with N concurrent clients, each a thread
   with its own database connection, all finalizing in one workspace: the worst case,
   since every finalize takes the same numbering row lock (gapless numbers, rules.md §4);
-  the numbers are checked to be exactly 1..N afterwards;
+  the numbers are checked to be exactly 1..N afterwards; and the CPU time per finalize
+  of this process (the service runs in it) and of the clients' PostgreSQL backends
+  (read from /proc, when the server runs on this machine);
 - the time to render one invoice's PDF (context, template and WeasyPrint) against bare
   WeasyPrint rendering the same HTML string, and their ratio.
 The PDF render and the events that finalize queues on commit go to an in-memory broker,
@@ -20,6 +22,7 @@ collecting runs: {"bench": "finalize", "invoices": N, "lines_per_invoice": 10,
 
 import argparse
 import json
+import os
 import sys
 import tempfile
 import threading
@@ -40,8 +43,19 @@ DATABASE_URL = bench_environment(
 LINES_PER_INVOICE = 10
 
 
-def finalize_concurrently(drafts: list, clients: int) -> float:
-    """Finalize the drafts from `clients` threads at once; the wall time, in seconds."""
+def _backend_cpu_seconds(pid: int) -> float | None:
+    """CPU time of a PostgreSQL backend process, when the server runs on this machine."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return None
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def finalize_concurrently(drafts: list, clients: int) -> tuple[float, float, float | None]:
+    """Finalize the drafts from `clients` threads at once: the wall time, this process's
+    CPU time and the CPU time of the clients' database backends (None when the server
+    is not on this machine), in seconds."""
     from django.db import connection
     from django.utils import timezone
 
@@ -49,12 +63,19 @@ def finalize_concurrently(drafts: list, clients: int) -> float:
 
     start = threading.Barrier(clients + 1)
     errors: list[BaseException] = []
+    database_cpu: list[float | None] = []
 
     def client(chunk: list) -> None:
         try:
+            with connection.cursor() as cursor:
+                cursor.execute("SELECT pg_backend_pid()")
+                (pid,) = cursor.fetchone()
+            before = _backend_cpu_seconds(pid)
             start.wait()
             for invoice in chunk:
                 invoice_finalize(invoice=invoice, now=timezone.now())
+            after = _backend_cpu_seconds(pid)
+            database_cpu.append(None if before is None or after is None else after - before)
         except BaseException as exc:  # reported below; a thread must not die silently
             errors.append(exc)
         finally:
@@ -64,13 +85,14 @@ def finalize_concurrently(drafts: list, clients: int) -> float:
     for thread in threads:
         thread.start()
     start.wait()
-    started = time.perf_counter()
+    started, cpu_started = time.perf_counter(), time.process_time()
     for thread in threads:
         thread.join()
-    elapsed = time.perf_counter() - started
+    elapsed, cpu = time.perf_counter() - started, time.process_time() - cpu_started
     if errors:
         raise SystemExit(f"{len(errors)} finalizes failed, first: {errors[0]!r}")
-    return elapsed
+    known = [seconds for seconds in database_cpu if seconds is not None]
+    return elapsed, cpu, sum(known) if len(known) == clients else None
 
 
 def main() -> None:
@@ -105,6 +127,7 @@ def main() -> None:
     print(f"database {DATABASE_URL}; {LINES_PER_INVOICE} lines per invoice", file=text)
 
     rates: dict[int, float] = {}
+    cpu_ms: dict[int, float] = {}
     for clients in args.clients:
         workspace = workspace_create(name=f"Bench {clients}", country_code="CL")
         workspace.tax_id, workspace.address = "76.086.428-5", "Av. Providencia 1234"
@@ -130,7 +153,7 @@ def main() -> None:
             )
             for _ in range(args.invoices)
         ]
-        elapsed = finalize_concurrently(drafts, clients)
+        elapsed, cpu, database_cpu = finalize_concurrently(drafts, clients)
         numbers = sorted(
             number
             for number in Invoice.objects.filter(workspace=workspace).values_list(
@@ -140,9 +163,16 @@ def main() -> None:
         )
         assert numbers == list(range(1, args.invoices + 1)), "numbers are not 1..N"
         rates[clients] = args.invoices / elapsed
+        cpu_ms[clients] = cpu * 1000 / args.invoices
+        database = (
+            ""
+            if database_cpu is None
+            else (f", PostgreSQL {database_cpu * 1000 / args.invoices:.1f} ms")
+        )
         print(
             f"clients={clients}: {args.invoices / elapsed:7.1f} invoices finalized/s "
-            f"({args.invoices} in {elapsed:.2f} s; numbers 1..{args.invoices}, no gap)",
+            f"({args.invoices} in {elapsed:.2f} s; numbers 1..{args.invoices}, no gap); "
+            f"CPU per finalize: this process {cpu_ms[clients]:.1f} ms{database}",
             file=text,
         )
 
@@ -176,6 +206,7 @@ def main() -> None:
             "baseline_name": "", "ratio": None, "goal": ">= 100/s on 1 client",
             "met": args.clients[0] == 1 and rates[1] >= 100,
             "rates_by_clients": rates,
+            "cpu_ms_per_finalize_by_clients": {k: round(v, 2) for k, v in cpu_ms.items()},
             "pdf_ratio_to_bare_weasyprint": round(median(ours) / median(bare), 3),
         }))  # fmt: skip
 

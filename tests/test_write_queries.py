@@ -21,7 +21,10 @@ from tests.factories import CustomerFactory
 
 CUSTOMER_CREATE_QUERIES = 8
 INVOICE_CREATE_QUERIES = 10
-INVOICE_FINALIZE_QUERIES = 12
+# On PostgreSQL a finalize's locked read and its lines are one round trip, and its number,
+# save and event one statement; elsewhere they are five.
+INVOICE_FINALIZE_QUERIES = {"postgresql": 7}
+INVOICE_FINALIZE_QUERIES_ELSEWHERE = 10
 IDEMPOTENCY_KEY_QUERIES = 5
 
 NEW_CUSTOMER = {
@@ -96,7 +99,8 @@ def test_finalizing_an_invoice_costs_a_handful_of_queries(tenant, warm, key):
     response, sql = _post(tenant.client, f"/invoices/{draft['id']}/finalize/", None, key)
 
     assert (response.json()["status"], response.json()["number"]) == ("finalized", 2)
-    assert len(sql) <= _budget(INVOICE_FINALIZE_QUERIES, key), _report(sql)
+    queries = INVOICE_FINALIZE_QUERIES.get(connection.vendor, INVOICE_FINALIZE_QUERIES_ELSEWHERE)
+    assert len(sql) <= _budget(queries, key), _report(sql)
 
 
 def test_a_write_answers_what_its_event_recorded(tenant, warm):

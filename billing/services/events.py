@@ -39,16 +39,27 @@ def event_record(
             break
     else:
         raise IntegrityError(f"No free event sequence for {object_id} after {_SEQUENCE_ATTEMPTS}")
-    event.sequence = sequence
-    event._state.adding = False
-    event._state.db = "default"
-    transaction.on_commit(lambda: event_publish(event_id=event.id))
-    return event
+    return event_recorded(event, sequence)
 
 
 def _insert_next(event: Event) -> int | None:
     """Insert the event as its object's next in one statement; None when a concurrent
     writer took that sequence first (no error, so no savepoint is needed to go on)."""
+    sql, params = event_insert_statement(event)
+    with transaction.get_connection().cursor() as cursor:
+        cursor.execute(sql, params)
+        row = cursor.fetchone()
+    return None if row is None else int(row[0])
+
+
+def event_insert_statement(
+    event: Event, *, data_key: tuple[str, str] | None = None, only_if: str = ""
+) -> tuple[str, list[Any]]:
+    """The INSERT of `_insert_next`, returning the new sequence, for PostgreSQL to run
+    alone or as part of a larger statement. `data_key`: a key of the data and the SQL
+    of its value, set by the statement (a value only the database knows yet, e.g. a
+    number taken in the same statement); `only_if`: SQL that must hold for the event to
+    be inserted at all."""
     columns = [f for f in Event._meta.concrete_fields if f.attname != "sequence"]
     for field in columns:
         field.pre_save(event, add=True)  # created_at, updated_at
@@ -59,19 +70,31 @@ def _insert_next(event: Event) -> int | None:
     names = ", ".join(connection.ops.quote_name(f.column) for f in columns)
     # Typed placeholders: a NULL in a SELECT list would otherwise be text to PostgreSQL.
     typed = connection.vendor == "postgresql"
-    placeholders = ", ".join(
+    placeholders = [
         f"CAST(%s AS {field.db_type(connection)})" if typed else "%s" for field in columns
-    )
+    ]
+    if data_key is not None:
+        key, value_sql = data_key
+        data = next(i for i, field in enumerate(columns) if field.attname == "data")
+        placeholders[data] = f"jsonb_set({placeholders[data]}, '{{{key}}}', to_jsonb({value_sql}))"
+    having = f" HAVING {only_if}" if only_if else ""
     sql = (
         f"INSERT INTO {table} ({names}, sequence) "
-        f"SELECT {placeholders}, COALESCE(MAX(sequence), 0) + 1 FROM {table} "
-        "WHERE workspace_id = %s AND test_mode = %s AND object_id = %s "
+        f"SELECT {', '.join(placeholders)}, COALESCE(MAX(sequence), 0) + 1 FROM {table} "
+        f"WHERE workspace_id = %s AND test_mode = %s AND object_id = %s{having} "
         "ON CONFLICT DO NOTHING RETURNING sequence"
     )
-    with connection.cursor() as cursor:
-        cursor.execute(sql, [*values, event.workspace_id, event.test_mode, event.object_id])
-        row = cursor.fetchone()
-    return None if row is None else int(row[0])
+    return sql, [*values, event.workspace_id, event.test_mode, event.object_id]
+
+
+def event_recorded(event: Event, sequence: int) -> Event:
+    """Mark an event inserted by `event_insert_statement` as recorded: saved, and
+    published once the transaction commits."""
+    event.sequence = sequence
+    event._state.adding = False
+    event._state.db = "default"
+    transaction.on_commit(lambda: event_publish(event_id=event.id))
+    return event
 
 
 @dataclass(frozen=True)

@@ -1,8 +1,13 @@
 """Gapless document numbers, taken only inside the transaction that finalizes."""
 
-from django.db import IntegrityError, transaction
+from collections.abc import Callable
+from typing import Any, cast
 
-from billing.models import DocumentType, FolioRange, NumberSequence, Workspace
+from django.db import IntegrityError, transaction
+from django.db.models import Field, Model
+
+from billing.models import DocumentType, Event, FolioRange, NumberSequence, Workspace
+from billing.services.events import event_insert_statement, event_recorded
 from billing.services.folios import folios_first
 
 
@@ -21,6 +26,21 @@ def _locked_sequence(
     return NumberSequence.objects.select_for_update().get(**scope)
 
 
+def _increment_statement(
+    workspace: Workspace, test_mode: bool, document_type: DocumentType, count: int
+) -> tuple[str, list[Any]]:
+    connection = transaction.get_connection()
+    sequences = connection.ops.quote_name(NumberSequence._meta.db_table)
+    folios = connection.ops.quote_name(FolioRange._meta.db_table)
+    sql = (
+        f"UPDATE {sequences} SET last_number = last_number + %s "
+        "WHERE workspace_id = %s AND test_mode = %s AND document_type_id = %s "
+        f"AND NOT EXISTS (SELECT 1 FROM {folios} WHERE workspace_id = %s "
+        "AND test_mode = %s AND document_type_id = %s) RETURNING last_number"
+    )
+    return sql, [count, *([workspace.pk, test_mode, document_type.pk] * 2)]
+
+
 def _increment_without_folios(
     workspace: Workspace, test_mode: bool, document_type: DocumentType, count: int
 ) -> int | None:
@@ -28,19 +48,89 @@ def _increment_without_folios(
     starts: the caller takes them as late as it can, so the lock lasts until its commit
     only. None when the counter is missing or the type numbers inside loaded CAF ranges
     (the general path below)."""
-    connection = transaction.get_connection()
-    sequences = connection.ops.quote_name(NumberSequence._meta.db_table)
-    folios = connection.ops.quote_name(FolioRange._meta.db_table)
-    with connection.cursor() as cursor:
-        cursor.execute(
-            f"UPDATE {sequences} SET last_number = last_number + %s "
-            "WHERE workspace_id = %s AND test_mode = %s AND document_type_id = %s "
-            f"AND NOT EXISTS (SELECT 1 FROM {folios} WHERE workspace_id = %s "
-            "AND test_mode = %s AND document_type_id = %s) RETURNING last_number",
-            [count, *([workspace.pk, test_mode, document_type.pk] * 2)],
-        )
+    with transaction.get_connection().cursor() as cursor:
+        cursor.execute(*_increment_statement(workspace, test_mode, document_type, count))
         row = cursor.fetchone()
     return None if row is None else int(row[0])
+
+
+def number_take_saving(
+    *,
+    document: Any,
+    document_type: DocumentType,
+    event_type: str,
+    event_data: Callable[[], dict[str, Any]],
+) -> bool:
+    """Take `document`'s next number, save the document (every column, as `save()`
+    does) with it and record its `event_type` event with the number as its data's
+    `number`. On PostgreSQL the three are one statement: the counter's row lock starts
+    with the transaction's last statement, so it is held only until the commit that
+    follows, and the writes cost one round trip. `event_data` is called once the
+    document's columns are prepared, so it sees the values they are saved with
+    (`auto_now`).
+
+    Whether the event was recorded. It is not when a concurrent writer took its
+    sequence, or when the number came from the general path (the counter was missing,
+    the type numbers inside CAF ranges, another database): the document is saved with
+    its number then, and the caller records the event (`event_record` retries)."""
+    connection = transaction.get_connection()
+    if not connection.in_atomic_block:
+        raise RuntimeError("numbers are taken inside the finalizing transaction")
+    workspace, test_mode = document.workspace, document.test_mode
+    if connection.vendor != "postgresql":
+        document.number = number_take(
+            workspace=workspace, test_mode=test_mode, document_type=document_type
+        )
+        document.save()
+        return False
+    increment, increment_params = _increment_statement(workspace, test_mode, document_type, 1)
+    taken_number = "(SELECT last_number FROM taken)"
+    update, update_params = _update_statement(document, number_sql=taken_number)
+    event = Event(workspace=workspace, test_mode=test_mode, object_id=document.pk,
+                  type=event_type, data=event_data())  # fmt: skip
+    insert, insert_params = event_insert_statement(
+        event,
+        data_key=("number", "(SELECT number FROM saved)"),
+        only_if="EXISTS (SELECT 1 FROM saved)",
+    )
+    sql = (
+        f"WITH taken AS ({increment}), "
+        f"saved AS ({update} AND EXISTS (SELECT 1 FROM taken) RETURNING number), "
+        f"recorded AS ({insert}) "
+        "SELECT (SELECT number FROM saved), (SELECT sequence FROM recorded)"
+    )
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [*increment_params, *update_params, *insert_params])
+        number, sequence = cursor.fetchone()
+    if number is None:  # nothing written
+        document.number = _take_locked(workspace, test_mode, document_type, 1)[0]
+        document.save()
+        return False
+    document.number = event.data["number"] = number
+    if sequence is None:
+        return False
+    event_recorded(event, sequence)
+    return True
+
+
+def _update_statement(document: Model, *, number_sql: str) -> tuple[str, list[Any]]:
+    """UPDATE of every column of `document` as `save()` writes them (`auto_now` set),
+    its `number` from `number_sql`; ends with its WHERE, for the caller to extend."""
+    connection = transaction.get_connection()
+    meta = document._meta
+    fields = [f for f in meta.concrete_fields if not f.primary_key and f.attname != "number"]
+    values = [
+        field.get_db_prep_save(field.pre_save(document, add=False), connection) for field in fields
+    ]
+    quote = connection.ops.quote_name
+    number_column = cast(Field, meta.get_field("number")).column
+    assignments = ", ".join(f"{quote(f.column)} = %s" for f in fields)
+    sql = (
+        f"UPDATE {quote(meta.db_table)} SET {assignments}, "
+        f"{quote(number_column)} = {number_sql} "
+        f"WHERE {quote(meta.pk.column)} = %s"
+    )
+    return sql, [*values, document.pk]
 
 
 def number_take_range(
@@ -52,6 +142,14 @@ def number_take_range(
     last = _increment_without_folios(workspace, test_mode, document_type, count)
     if last is not None:
         return range(last - count + 1, last + 1)
+    return _take_locked(workspace, test_mode, document_type, count)
+
+
+def _take_locked(
+    workspace: Workspace, test_mode: bool, document_type: DocumentType, count: int
+) -> range:
+    """The general path: the counter locked (created when missing) by a read of its own,
+    and the numbers inside the loaded CAF ranges when the type has any."""
     sequence = _locked_sequence(workspace, test_mode, document_type)
     # Inside the loaded CAF ranges, when the type has any (billing.services.folios).
     first = folios_first(

@@ -3,11 +3,12 @@
 from collections.abc import Sequence
 from datetime import date, datetime
 from decimal import Decimal
-from typing import Any, TypedDict, Unpack
+from typing import Any, TypedDict, Unpack, cast
 
 from django.db import transaction
-from django.db.models import Value
+from django.db.models import Prefetch, QuerySet, Value
 
+from billing.compiled_reads import compiled_object_read
 from billing.db import service_atomic
 from billing.documents import (
     COMPUTED_LINE_FIELDS,
@@ -21,7 +22,7 @@ from billing.documents import (
 from billing.errors import DomainError, InvalidInput
 from billing.models import DocumentType, Workspace
 from billing.services.events import event_record
-from billing.services.numbering import number_take
+from billing.services.numbering import number_take_saving
 from customers.choices import CustomerStatus
 from customers.models import Customer
 from invoices.choices import INVOICE_TRANSITIONS, PAYABLE_STATUSES, InvoiceStatus
@@ -235,18 +236,15 @@ def invoice_finalize(*, invoice: Invoice, now: datetime) -> Invoice:
     """Freeze the totals and take the next number, in one transaction.
 
     The number comes from a locked counter in this same transaction, so a rollback gives
-    it back and numbers stay gapless. It is taken last, so the counter stays locked only
-    for the few statements left before commit. A pending invoice was finalized already and
+    it back and numbers stay gapless. It is taken last, by the statement that also saves
+    the invoice and records its event, so the counter stays locked only from that
+    statement to the commit. A pending invoice was finalized already and
     only waits on its payments: it is settled by them instead.
 
     The invoice is returned with what its representation reads loaded, as its event
     showed it.
     """
-    invoice = (
-        Invoice.objects.select_for_update(of=("self",))
-        .select_related("document", "workspace", "customer")
-        .get(pk=invoice.pk)
-    )
+    invoice = _locked_with_lines(invoice.pk)
     if invoice.status == InvoiceStatus.PENDING:
         return _finalize_pending(invoice, now)
     if invoice.status != InvoiceStatus.DRAFT:
@@ -260,7 +258,7 @@ def invoice_finalize(*, invoice: Invoice, now: datetime) -> Invoice:
         invoice.workspace, invoice.document, customer=invoice.customer, currency=invoice.currency_id
     )
     _transition(invoice, InvoiceStatus.FINALIZED)
-    lines = list(invoice.lines.order_by("position", "id"))
+    lines = list(invoice.lines.all())
     if not lines:
         raise DomainError("invoice_without_lines", "An invoice needs at least one line.")
     stored = [_computed(line) for line in lines]
@@ -277,14 +275,40 @@ def invoice_finalize(*, invoice: Invoice, now: datetime) -> Invoice:
     # Built before the number is taken, so the counter is not locked while it is built;
     # the number and the save's time are set in it after.
     data = invoice_snapshot(invoice)
+    recorded = False
     if invoice.number is None:
-        invoice.number = number_take(
-            workspace=invoice.workspace, test_mode=invoice.test_mode, document_type=invoice.document
+        recorded = number_take_saving(
+            document=invoice,
+            document_type=invoice.document,
+            event_type="invoice.finalized",
+            event_data=lambda: data | invoice_snapshot_of_save(invoice),
         )
-    invoice.save()
-    _record(invoice, "invoice.finalized", data | invoice_snapshot_of_save(invoice))
+    else:
+        invoice.save()
+    if not recorded:
+        _record(invoice, "invoice.finalized", data | invoice_snapshot_of_save(invoice))
     document_pdf_schedule(invoice)
     return invoice
+
+
+def _locked_for_finalize() -> tuple[QuerySet[Invoice], dict[str, str]]:
+    lines = Prefetch("lines", queryset=InvoiceLine.objects.order_by("position", "id"))
+    locked = Invoice.objects.select_for_update(of=("self",))
+    return locked.select_related("document", "workspace", "customer").prefetch_related(lines), {}
+
+
+def _locked_with_lines(pk: str) -> Invoice:
+    """The invoice, its row locked, with its lines in position order: one round trip of
+    SQL compiled by this thread's first finalize (billing.compiled_reads), since compiling
+    the joined read costs more than running it."""
+    read = compiled_object_read(("invoice_finalize",), _locked_for_finalize, pk)
+    if read is None:
+        queryset, _slots = _locked_for_finalize()
+        return queryset.get(pk=pk)
+    invoice = read.get({"pk": pk})
+    if invoice is None:
+        raise Invoice.DoesNotExist(f"No invoice {pk}.")
+    return cast(Invoice, invoice)
 
 
 def _computed(line: InvoiceLine) -> tuple[Any, ...]:

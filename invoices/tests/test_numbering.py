@@ -9,7 +9,7 @@ import pytest
 from django.db import connection, transaction
 from django.utils import timezone
 
-from billing.models import DocumentType
+from billing.models import DocumentType, Event
 from customers.tests.factories import CustomerFactory
 from invoices.choices import InvoiceStatus
 from invoices.models import Invoice
@@ -88,3 +88,59 @@ def test_concurrent_finalizes_give_gapless_unique_numbers(request):
     assert {key: sorted(values) for key, values in numbers.items()} == {
         key: list(range(1, count + 1)) for key, count in expected_counts.items()
     }
+    # The event is written by the statement that takes the number: one each, with it.
+    finalized = Event.objects.filter(type="invoice.finalized")
+    assert sorted(finalized.values_list("object_id", "data__number")) == sorted(
+        Invoice.objects.filter(status=InvoiceStatus.FINALIZED).values_list("id", "number")
+    )
+
+
+def test_a_finalize_whose_event_sequence_is_taken_meanwhile_records_its_event_after():
+    """The statement that takes the number also records the event; when another writer
+    commits the invoice's next event sequence first, the finalize still commits with its
+    number and records its event once, as the following sequence."""
+    if connection.vendor != "postgresql":
+        pytest.skip("row locks are needed; CI runs this on PostgreSQL")
+    tenant = make_tenant()
+    customer = CustomerFactory(workspace=tenant.workspace)
+    invoice_finalize(invoice=draft(tenant, customer, 33), now=timezone.now())  # the counter
+    invoice = draft(tenant, customer, 33)
+    taken = Event.objects.filter(object_id=invoice.id).count() + 1
+    other_started, finished = threading.Event(), threading.Event()
+    errors: list[BaseException] = []
+
+    def finalize() -> None:
+        try:
+            other_started.wait()
+            invoice_finalize(invoice=invoice, now=timezone.now())
+        except BaseException as exc:  # surfaced below
+            errors.append(exc)
+        finally:
+            finished.set()
+            connection.close()
+
+    thread = threading.Thread(target=finalize)
+    thread.start()
+    with transaction.atomic():
+        Event.objects.create(workspace=tenant.workspace, test_mode=False, object_id=invoice.id,
+                             type="invoice.updated", sequence=taken, data={})  # fmt: skip
+        other_started.set()
+        # Commit only once the finalize waits on this uncommitted sequence.
+        while not finished.is_set() and not _waits_on_a_lock():
+            finished.wait(0.01)
+    thread.join()
+
+    assert errors == []
+    invoice.refresh_from_db()
+    assert (invoice.status, invoice.number) == (InvoiceStatus.FINALIZED, 2)
+    finalized = Event.objects.get(object_id=invoice.id, type="invoice.finalized")
+    assert (finalized.sequence, finalized.data["number"]) == (taken + 1, 2)
+
+
+def _waits_on_a_lock() -> bool:
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT EXISTS (SELECT 1 FROM pg_locks JOIN pg_stat_activity USING (pid) "
+            "WHERE NOT granted AND datname = current_database())"
+        )
+        return bool(cursor.fetchone()[0])
