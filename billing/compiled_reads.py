@@ -63,6 +63,12 @@ class CompiledRead:
         self.model_columns = slice(fields[0], fields[-1] + 1)
         self.init_list = [column[0].target.attname for column in select[self.model_columns]]
         self.annotations = dict(self.compiler.annotation_col_map or {})
+        # What turns each column's value into Python: found once, as the SQL is, since
+        # finding them walks every selected expression again.
+        columns = [column[0] for column in select[0 : self.compiler.col_count]]
+        if self.compiler.has_composite_fields(columns):
+            raise NotCompilable("a composite field among the columns")
+        self.converters = self.compiler.get_converters(columns)
 
     def statement(self, values: dict[str, Any]) -> tuple[str, list[Any]]:
         """The SQL and its parameters with `values` in the slots."""
@@ -83,7 +89,10 @@ class CompiledRead:
             self.compiler.klass_info, self.compiler.select, self.db
         )
         objects = []
-        for row in self.compiler.results_iter([rows]):
+        converted = (
+            self.compiler.apply_converters(rows, self.converters) if self.converters else rows
+        )
+        for row in converted:
             obj = self.model.from_db(self.db, self.init_list, row[self.model_columns])
             for populator in populators:
                 populator.populate(row, obj)
