@@ -16,7 +16,13 @@ from django.utils import timezone
 
 from billing import representation_plans
 from billing.api import viewsets
-from billing.compiled_reads import CompiledObjectRead, NotCompilable, compiled_object_read
+from billing.compiled_reads import (
+    _PREPARED_ON,
+    CompiledObjectRead,
+    NotCompilable,
+    _prepared_name,
+    compiled_object_read,
+)
 from invoices.api.views import InvoiceViewSet
 from invoices.models import Invoice
 from invoices.tests.factories import (
@@ -74,6 +80,29 @@ def test_a_detail_read_answers_as_drfs_retrieve(route, tenant, monkeypatch):
     assert alone_lean[0] == 200, alone_lean[2]
     assert alone_lean == alone_drf
     assert grown_lean == grown_drf
+
+
+@pytest.mark.django_db(transaction=True, serialized_rollback=True)
+@pytest.mark.parametrize("route", DETAIL_ROUTES)
+def test_a_prepared_detail_read_answers_as_drfs_retrieve(route, tenant, monkeypatch):
+    # Outside a transaction, as a server's reads run, a compiled read is prepared once
+    # per database session and run with EXECUTE.
+    client = caller_client(tenant, test_mode=False)
+    obj = make(route.model, workspace=tenant.workspace, test_mode=False)
+    grow_related_rows(obj)
+    url = reverse(route.name, kwargs={"pk": obj.pk})
+
+    lean, drf = _lean_and_drf(client, url, monkeypatch)
+
+    assert lean[0] == 200, lean[2]
+    assert lean == drf
+    if route.display not in PER_REQUEST_QUERYSETS:
+        read = compiled_object_read(
+            (route.viewset, (), tenant.workspace.pk, False), _not_kept, obj.pk
+        )
+        assert read is not None, route.display
+        name = _prepared_name(read.read.sql, len(read.read.params))
+        assert name in _PREPARED_ON[connection.connection], route.display
 
 
 def _paid(invoice):
