@@ -15,7 +15,9 @@ or time among its parameters (a clock reading) is not compiled: it would be froz
 """
 
 import datetime
+import hashlib
 import threading
+import weakref
 from collections import OrderedDict
 from collections.abc import Callable, Hashable
 from typing import Any
@@ -63,6 +65,12 @@ class CompiledRead:
         self.model_columns = slice(fields[0], fields[-1] + 1)
         self.init_list = [column[0].target.attname for column in select[self.model_columns]]
         self.annotations = dict(self.compiler.annotation_col_map or {})
+        # What turns each column's value into Python: found once, as the SQL is, since
+        # finding them walks every selected expression again.
+        columns = [column[0] for column in select[0 : self.compiler.col_count]]
+        if self.compiler.has_composite_fields(columns):
+            raise NotCompilable("a composite field among the columns")
+        self.converters = self.compiler.get_converters(columns)
 
     def statement(self, values: dict[str, Any]) -> tuple[str, list[Any]]:
         """The SQL and its parameters with `values` in the slots."""
@@ -83,7 +91,10 @@ class CompiledRead:
             self.compiler.klass_info, self.compiler.select, self.db
         )
         objects = []
-        for row in self.compiler.results_iter([rows]):
+        converted = (
+            self.compiler.apply_converters(rows, self.converters) if self.converters else rows
+        )
+        for row in converted:
             obj = self.model.from_db(self.db, self.init_list, row[self.model_columns])
             for populator in populators:
                 populator.populate(row, obj)
@@ -227,6 +238,8 @@ def _execute(db: str, statements: list[tuple[str, list[Any]]]) -> list[list[Any]
         "OPTIONS", {}
     ).get("server_side_binding")
     with connection.cursor() as cursor:
+        if together:
+            statements = _as_prepared(connection, cursor, statements)
         if not together or len(statements) == 1:
             results = []
             for sql, params in statements:
@@ -243,6 +256,59 @@ def _execute(db: str, statements: list[tuple[str, list[Any]]]) -> list[list[Any]
     if len(results) != len(statements):
         raise RuntimeError("a statement returned no rows set")
     return results
+
+
+# PostgreSQL plans a detail read's statement anew on every run when its parameters are
+# bound by the client: for an invoice (correlated sums, its payments as JSON) planning
+# takes several times as long as running it. A statement compiled here is the same text
+# on every run, so it is prepared once per database session (outside a transaction, so
+# that a failure aborts nothing) and run with EXECUTE; PostgreSQL then keeps a generic
+# plan after its first few runs. The names follow the text, so any thread's connection
+# can reuse them; a session's prepared names are kept with its connection object.
+_PREPARED_NAMES: dict[str, str | None] = {}
+_PREPARED_ON: "weakref.WeakKeyDictionary[Any, set[str]]" = weakref.WeakKeyDictionary()
+
+
+def _prepared_name(sql: str, count: int) -> str | None:
+    """The name of `sql` prepared, or None when its text cannot be (a literal `%`)."""
+    if sql not in _PREPARED_NAMES:
+        preparable = "%%" not in sql and sql.count("%s") == count
+        digest = hashlib.sha1(sql.encode(), usedforsecurity=False).hexdigest()[:20]
+        _PREPARED_NAMES[sql] = f"compiled_read_{digest}" if preparable else None
+    return _PREPARED_NAMES[sql]
+
+
+def _numbered_placeholders(sql: str) -> str:
+    """`%s` placeholders as PostgreSQL's `$1`, `$2`, ..."""
+    parts = sql.split("%s")
+    return parts[0] + "".join(f"${i}{part}" for i, part in enumerate(parts[1:], start=1))
+
+
+def _as_prepared(
+    connection: Any, cursor: Any, statements: list[tuple[str, list[Any]]]
+) -> list[tuple[str, list[Any]]]:
+    """The statements as EXECUTEs of their prepared forms, preparing those this session
+    lacks when no transaction is open; a statement that cannot be prepared runs as it is."""
+    session = connection.connection
+    prepared = _PREPARED_ON.setdefault(session, set())
+    rewritten = []
+    for sql, params in statements:
+        name = _prepared_name(sql, len(params))
+        if name is not None and name not in prepared and not connection.in_atomic_block:
+            try:
+                cursor.execute(f"PREPARE {name} AS {_numbered_placeholders(sql)}")
+            except DatabaseError:
+                if not connection.is_usable():
+                    raise
+                _PREPARED_NAMES[sql] = None  # its parameters' types cannot be inferred
+                name = None
+            else:
+                prepared.add(name)
+        if name is None or name not in prepared:
+            rewritten.append((sql, params))
+        else:
+            rewritten.append((f"EXECUTE {name}({', '.join(['%s'] * len(params))})", params))
+    return rewritten
 
 
 _compiled = threading.local()

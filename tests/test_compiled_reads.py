@@ -1,6 +1,8 @@
-"""A detail GET runs SQL compiled by an earlier read (billing.compiled_reads): it must
-answer the same bytes as the queryset compiled for the request, for every detail route,
-and find only the caller's own object."""
+"""A detail GET runs SQL compiled by an earlier read (billing.compiled_reads) and shows
+the object through its serializer's kept plan (billing.representation_plans): it must
+answer the same status, headers and bytes as DRF's own retrieve on the queryset compiled
+for the request, for every detail route and several states of an object, and find only
+the caller's own object."""
 
 from decimal import Decimal
 
@@ -12,11 +14,22 @@ from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from django.utils import timezone
 
+from billing import representation_plans
 from billing.api import viewsets
-from billing.compiled_reads import CompiledObjectRead, NotCompilable, compiled_object_read
+from billing.compiled_reads import (
+    _PREPARED_ON,
+    CompiledObjectRead,
+    NotCompilable,
+    _prepared_name,
+    compiled_object_read,
+)
 from invoices.api.views import InvoiceViewSet
 from invoices.models import Invoice
-from invoices.tests.factories import FinalizedInvoiceFactory
+from invoices.tests.factories import (
+    CreditNoteFactory,
+    FinalizedInvoiceFactory,
+    InvoiceFactory,
+)
 from payments.models import PaymentAllocation
 from tests.factories import PaymentFactory
 from tests.test_detail_queries import DETAIL_ROUTES, grow_related_rows
@@ -29,6 +42,127 @@ PER_REQUEST_QUERYSETS = {"customers/{pk}/"}
 
 def _compiled_off(monkeypatch) -> None:
     monkeypatch.setattr(viewsets, "compiled_object_read", lambda key, build, pk: None)
+
+
+def _lean_off(monkeypatch) -> None:
+    """DRF's retrieve on a queryset compiled for the request: the answer to compare with."""
+    _compiled_off(monkeypatch)
+    monkeypatch.setattr(viewsets.TenantViewSet, "_retrieves_by_plan", lambda self, request: False)
+
+
+# The same request id on both sides: it is the one header that differs by request.
+REQUEST_ID = {"HTTP_X_REQUEST_ID": "req_same"}
+
+
+def _answer(response) -> tuple[int, dict[str, str], bytes]:
+    return response.status_code, dict(response.headers), response.content
+
+
+def _lean_and_drf(client, url, monkeypatch) -> tuple[tuple, tuple]:
+    client.get(url, **REQUEST_ID)  # compiles and plans, when the route can be
+    lean = _answer(client.get(url, **REQUEST_ID))
+    with monkeypatch.context() as patched:
+        _lean_off(patched)
+        drf = _answer(client.get(url, **REQUEST_ID))
+    return lean, drf
+
+
+@pytest.mark.parametrize("route", DETAIL_ROUTES)
+def test_a_detail_read_answers_as_drfs_retrieve(route, tenant, monkeypatch):
+    client = caller_client(tenant, test_mode=False)
+    obj = make(route.model, workspace=tenant.workspace, test_mode=False)
+    url = reverse(route.name, kwargs={"pk": obj.pk})
+
+    alone_lean, alone_drf = _lean_and_drf(client, url, monkeypatch)
+    grow_related_rows(obj)
+    grown_lean, grown_drf = _lean_and_drf(client, url, monkeypatch)
+
+    assert alone_lean[0] == 200, alone_lean[2]
+    assert alone_lean == alone_drf
+    assert grown_lean == grown_drf
+
+
+@pytest.mark.django_db(transaction=True, serialized_rollback=True)
+@pytest.mark.parametrize("route", DETAIL_ROUTES)
+def test_a_prepared_detail_read_answers_as_drfs_retrieve(route, tenant, monkeypatch):
+    # Outside a transaction, as a server's reads run, a compiled read is prepared once
+    # per database session and run with EXECUTE.
+    client = caller_client(tenant, test_mode=False)
+    obj = make(route.model, workspace=tenant.workspace, test_mode=False)
+    grow_related_rows(obj)
+    url = reverse(route.name, kwargs={"pk": obj.pk})
+
+    lean, drf = _lean_and_drf(client, url, monkeypatch)
+
+    assert lean[0] == 200, lean[2]
+    assert lean == drf
+    if route.display not in PER_REQUEST_QUERYSETS:
+        read = compiled_object_read(
+            (route.viewset, (), tenant.workspace.pk, False), _not_kept, obj.pk
+        )
+        assert read is not None, route.display
+        name = _prepared_name(read.read.sql, len(read.read.params))
+        assert name in _PREPARED_ON[connection.connection], route.display
+
+
+def _paid(invoice):
+    payment = PaymentFactory(workspace=invoice.workspace, customer=invoice.customer)
+    PaymentAllocation.objects.create(
+        payment=payment, invoice=invoice, amount=Decimal(500), amount_refunded=Decimal(100)
+    )
+    return invoice
+
+
+INVOICE_STATES = {
+    "draft": lambda workspace: InvoiceFactory(workspace=workspace),
+    "finalized": lambda workspace: FinalizedInvoiceFactory(workspace=workspace),
+    "paid in part": lambda workspace: _paid(FinalizedInvoiceFactory(workspace=workspace)),
+    "credited": lambda workspace: (
+        CreditNoteFactory(
+            workspace=workspace, invoice=FinalizedInvoiceFactory(workspace=workspace)
+        ).invoice
+    ),
+    "uncollectible": lambda workspace: FinalizedInvoiceFactory(
+        workspace=workspace, uncollectible_at=timezone.now()
+    ),
+}
+
+
+@pytest.mark.parametrize("state", INVOICE_STATES)
+def test_an_invoice_in_each_state_reads_as_drfs_retrieve(state, tenant, monkeypatch):
+    invoice = INVOICE_STATES[state](tenant.workspace)
+
+    lean, drf = _lean_and_drf(tenant.client, f"/invoices/{invoice.pk}/", monkeypatch)
+
+    assert lean[0] == 200, lean[2]
+    assert lean == drf
+
+
+@pytest.mark.parametrize(
+    "url", ["/invoices/inv_missing/", "/invoices/{pk}/?expand=customer", "/invoices/{pk}/?x=1"]
+)
+def test_what_the_plan_does_not_show_answers_as_drfs_retrieve(url, tenant, monkeypatch):
+    invoice = FinalizedInvoiceFactory(workspace=tenant.workspace)
+
+    lean, drf = _lean_and_drf(tenant.client, url.format(pk=invoice.pk), monkeypatch)
+
+    assert lean == drf
+
+
+def test_a_plain_detail_read_is_shown_through_the_plan(tenant, monkeypatch):
+    invoice = FinalizedInvoiceFactory(workspace=tenant.workspace)
+    shown = []
+    planned = representation_plans.planned_representation
+    monkeypatch.setattr(
+        viewsets,
+        "planned_representation",
+        lambda *args: shown.append(args[1].pk) or planned(*args),
+    )
+
+    assert tenant.client.get(f"/invoices/{invoice.pk}/").status_code == 200
+    assert tenant.client.get(f"/invoices/{invoice.pk}/?expand=customer").status_code == 200
+
+    assert shown == [invoice.pk]
 
 
 @pytest.mark.parametrize("route", DETAIL_ROUTES)

@@ -36,6 +36,7 @@ from billing.clock import clock_now
 from billing.compiled_reads import compiled_object_read
 from billing.db import request_transaction
 from billing.models import Workspace
+from billing.representation_plans import planned_representation
 from billing.representations import expand_requested, expandable_fields, scope_to_tenant
 from billing.services.idempotency import (
     Replay,
@@ -153,11 +154,19 @@ class TransactionalAPIView(ApiInputMixin, APIView):
         are not kept under an Idempotency-Key, and a request whose key would replay an
         answer or be refused skips this."""
 
+    def _retrieves_by_plan(self, request: Request) -> bool:
+        return False
+
+    def _retrieve_by_plan(self) -> Response:
+        raise NotImplementedError
+
     def _run_handler(self, request: Request, *args: Any, **kwargs: Any) -> Response:
         method = (request.method or "").lower()
         handler = getattr(self, method, None) if method in self.http_method_names else None
         handler = handler or self.http_method_not_allowed
         if request.method in SAFE_METHODS:
+            if self._retrieves_by_plan(request):
+                return self._retrieve_by_plan()
             return handler(request, *args, **kwargs)
 
         keyed = _keyed_request(request, self.idempotency_scope(request))
@@ -263,6 +272,21 @@ class TenantViewSet(TransactionalAPIView, viewsets.GenericViewSet):
         if self.detail:
             return queryset
         return super().filter_queryset(queryset)
+
+    def _retrieves_by_plan(self, request: Request) -> bool:
+        """A plain detail GET of DRF's `retrieve` (no query string to read), shown through
+        its serializer's kept plan (billing.representation_plans)."""
+        return (
+            getattr(self, "action", None) == "retrieve"
+            and getattr(type(self), "retrieve", None) is mixins.RetrieveModelMixin.retrieve
+            and not request._request.META.get("QUERY_STRING")
+        )
+
+    def _retrieve_by_plan(self) -> Response:
+        data = planned_representation(
+            self.get_serializer_class(), self.get_object(), self.get_serializer_context()
+        )
+        return Response(data)
 
     def tenant_now(self) -> datetime:
         """What time it is for this workspace and mode (the test clock in test mode once

@@ -1,0 +1,149 @@
+"""A detail read's representation from a plan made once per serializer class and thread.
+
+DRF builds a serializer's bound fields on every instance and, for each field of each
+object, walks `source_attrs` through a generic lookup that inspects whether the value is
+callable. For an object that a detail GET shows, that is most of the request's cost. The
+bound serializer (with its nested serializers) depends on its class alone
+(billing.representations.FieldsBuiltOnceMixin), so it is built once per thread and kept;
+its plan is the list of its readable fields as (name, getter, converter):
+
+- the getter reads a plain attribute directly, and hands anything unusual (a callable,
+  a missing attribute, a mapping) to the field's own `get_attribute`, which then does
+  exactly what DRF does;
+- the converter is the field's own `to_representation`, or the nested serializer's plan
+  (a list of lines, one related object) when that serializer shows its fields as DRF's
+  `Serializer.to_representation` does.
+
+What comes out equals `serializer_class(instance, context=context).data`. A serializer
+class with a `to_representation` of its own is run as DRF runs it, on the kept fields.
+"""
+
+import threading
+from collections.abc import Callable, Mapping
+from typing import Any
+
+from django.core.exceptions import ObjectDoesNotExist
+from django.db.models.manager import BaseManager
+from rest_framework import serializers
+from rest_framework.fields import Field, SkipField
+from rest_framework.relations import PKOnlyObject
+
+from billing.representations import TenantModelSerializer, expand_requested
+
+Getter = Callable[[Any], Any]
+Converter = Callable[[Any], Any]
+
+# `to_representation`s that show each readable field and nothing else; the tenant one
+# adds `?expand=`'s objects only to the object a response shows, never planned here.
+_PLAIN_REPRESENTATIONS = (
+    serializers.Serializer.to_representation,
+    TenantModelSerializer.to_representation,
+)
+
+
+def _shows_its_fields(serializer: Any) -> bool:
+    return isinstance(serializer, serializers.Serializer) and (
+        type(serializer).to_representation in _PLAIN_REPRESENTATIONS
+    )
+
+
+class RepresentationPlan:
+    """How a bound serializer shows an object, field by field."""
+
+    def __init__(self, serializer: serializers.Serializer) -> None:
+        self.serializer = serializer
+        self.steps: list[tuple[str, Getter, Converter]] = [
+            (str(field.field_name), _getter(field), _converter(field))
+            for field in serializer._readable_fields
+        ]
+
+    def render(self, instance: Any) -> dict[str, Any]:
+        if isinstance(instance, Mapping):
+            # Read by key, not attribute: DRF's own way does it.
+            data: dict[str, Any] = self.serializer.to_representation(instance)
+            return data
+        shown: dict[str, Any] = {}
+        for name, get, convert in self.steps:
+            try:
+                attribute = get(instance)
+            except SkipField:
+                continue
+            # As DRF: None is shown as is, a related object only by its id when it has one.
+            check = attribute.pk if isinstance(attribute, PKOnlyObject) else attribute
+            shown[name] = None if check is None else convert(attribute)
+        return shown
+
+
+def _getter(field: Field) -> Getter:
+    if type(field).get_attribute is not Field.get_attribute or len(field.source_attrs) != 1:
+        return field.get_attribute
+    attr = field.source_attrs[0]
+    slow = field.get_attribute
+
+    def get(instance: Any) -> Any:
+        try:
+            value = getattr(instance, attr)
+        except ObjectDoesNotExist:
+            return None  # as DRF's lookup answers a missing related object
+        except (AttributeError, KeyError):
+            return slow(instance)  # a default, a skip, or DRF's own error
+        if callable(value):
+            return slow(instance)  # DRF calls some callables and refuses others
+        return value
+
+    return get
+
+
+def _converter(field: Field) -> Converter:
+    if (
+        isinstance(field, serializers.ListSerializer)
+        and type(field).to_representation is serializers.ListSerializer.to_representation
+        and _shows_its_fields(field.child)
+    ):
+        child = RepresentationPlan(field.child)  # type: ignore[arg-type]
+
+        def convert_many(data: Any) -> list[dict[str, Any]]:
+            rows = data.all() if isinstance(data, BaseManager) else data
+            return [child.render(row) for row in rows]
+
+        return convert_many
+    if isinstance(field, serializers.BaseSerializer) and _shows_its_fields(field):
+        return RepresentationPlan(field).render  # type: ignore[arg-type]
+    return field.to_representation
+
+
+_kept = threading.local()
+
+
+def _plan(serializer_class: type[serializers.BaseSerializer]) -> RepresentationPlan | None:
+    plans: dict[type, RepresentationPlan | None] = _kept.__dict__.setdefault("plans", {})
+    if serializer_class not in plans:
+        serializer = serializer_class(context={})
+        plans[serializer_class] = (
+            RepresentationPlan(serializer)
+            if isinstance(serializer, serializers.Serializer)
+            else None
+        )
+    return plans[serializer_class]
+
+
+def planned_representation(
+    serializer_class: type[serializers.BaseSerializer], instance: Any, context: Mapping[str, Any]
+) -> dict[str, Any]:
+    """`serializer_class(instance, context=context).data`, shown through the class's kept
+    serializer and plan."""
+    plan = _plan(serializer_class)
+    if plan is None or expand_requested(context.get("request")):
+        return dict(serializer_class(instance, context=context).data)
+    root = plan.serializer
+    root._context = context
+    root.instance = instance
+    try:
+        if _shows_its_fields(root):
+            return plan.render(instance)
+        data: dict[str, Any] = root.to_representation(instance)
+        return data
+    finally:
+        # Nothing of this request stays on the kept serializer.
+        root._context = {}
+        root.instance = None

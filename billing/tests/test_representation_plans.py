@@ -1,0 +1,86 @@
+"""A representation plan shows an object exactly as its serializer's `.data` does, for the
+attribute lookups DRF treats specially, and keeps nothing of one request for the next."""
+
+from decimal import Decimal
+from types import SimpleNamespace
+from typing import Any
+
+import pytest
+from django.core.exceptions import ObjectDoesNotExist
+from rest_framework import serializers
+
+from billing.representation_plans import planned_representation
+
+
+class LineShape(serializers.Serializer):
+    name = serializers.CharField()
+    amount = serializers.DecimalField(max_digits=10, decimal_places=2)
+
+
+class DocumentShape(serializers.Serializer):
+    id = serializers.CharField()
+    label = serializers.CharField()  # a method on the object: DRF calls it
+    optional = serializers.CharField(required=False)  # missing: left out
+    nullable = serializers.CharField(allow_null=True)  # missing: null
+    defaulted = serializers.CharField(default="none")  # missing: its default
+    related = serializers.CharField(allow_null=True)  # raises DoesNotExist: null
+    amount = serializers.DecimalField(max_digits=10, decimal_places=2)
+    lines = LineShape(many=True)
+    first = LineShape()
+    note = serializers.SerializerMethodField()
+    password = serializers.CharField(write_only=True)
+
+    def get_note(self, document: Any) -> str:
+        pk = document["id"] if isinstance(document, dict) else document.id
+        return f"{self.context.get('who', '-')} reads {pk}"
+
+
+class Document:
+    def __init__(self, pk: str) -> None:
+        self.id = pk
+        self.amount = Decimal("12.5")
+        self.lines = [
+            SimpleNamespace(name="a", amount=Decimal(1)),
+            SimpleNamespace(name="b", amount=Decimal("2.345")),
+        ]
+        self.first = self.lines[0]
+        self.password = "secret"
+
+    def label(self) -> str:
+        return f"Document {self.id}"
+
+    @property
+    def related(self) -> object:
+        raise ObjectDoesNotExist
+
+
+@pytest.mark.parametrize("instance", [Document("doc_1"), {"id": "doc_2", "label": "x",
+    "nullable": None, "related": None, "amount": Decimal(3), "lines": [],
+    "first": {"name": "c", "amount": Decimal(4)}}], ids=["object", "mapping"])  # fmt: skip
+def test_a_plan_shows_what_the_serializer_shows(instance):
+    context = {"who": "ana"}
+
+    planned = planned_representation(DocumentShape, instance, context)
+
+    assert planned == dict(DocumentShape(instance, context=context).data)
+    assert "password" not in planned
+
+
+def test_a_missing_required_attribute_is_drfs_error():
+    class Bare:
+        id = "doc_3"
+
+    with pytest.raises(AttributeError) as drf:
+        DocumentShape(Bare()).data  # noqa: B018
+    with pytest.raises(AttributeError) as planned:
+        planned_representation(DocumentShape, Bare(), {})
+
+    assert str(planned.value) == str(drf.value)
+
+
+def test_each_read_sees_its_own_context_and_object():
+    first = planned_representation(DocumentShape, Document("doc_4"), {"who": "ana"})
+    second = planned_representation(DocumentShape, Document("doc_5"), {})
+
+    assert first["note"] == "ana reads doc_4"
+    assert second["note"] == "- reads doc_5"
