@@ -231,6 +231,32 @@ def _run_together(db: str, statements: list[tuple[str, list[Any]]]) -> list[list
 
 
 def _execute(db: str, statements: list[tuple[str, list[Any]]]) -> list[list[Any]]:
+    """The statements' rows; prepared forms made stale by a migration are made again.
+
+    A prepared statement keeps the result types it was prepared with: once a migration
+    changes a column it selects, PostgreSQL refuses to run it ("cached plan must not
+    change result type") until it is prepared again. Outside a transaction the session's
+    prepared statements are dropped and the read runs once more."""
+    connection = connections[db]
+    try:
+        return _execute_once(db, statements)
+    except DatabaseError as error:
+        if connection.in_atomic_block or getattr(error.__cause__, "sqlstate", None) != (
+            STALE_PREPARED
+        ):
+            raise
+        with connection.cursor() as cursor:
+            cursor.execute("DEALLOCATE ALL")
+        _PREPARED_ON.pop(connection.connection, None)
+        return _execute_once(db, statements)
+
+
+# feature_not_supported: what PostgreSQL answers a prepared statement whose result
+# types changed since it was prepared.
+STALE_PREPARED = "0A000"
+
+
+def _execute_once(db: str, statements: list[tuple[str, list[Any]]]) -> list[list[Any]]:
     """PostgreSQL with parameters bound by the client (the default) runs the statements
     in one round trip; otherwise they run one after the other."""
     connection = connections[db]

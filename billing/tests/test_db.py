@@ -27,3 +27,19 @@ def test_a_server_bound_cursor_raises_django_errors():
         cursor.execute("CREATE TEMP TABLE db_test (id int PRIMARY KEY)")
         with pytest.raises(IntegrityError):
             cursor.execute("INSERT INTO db_test VALUES (%s), (%s)", [1, 1])
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_read_prepared_before_a_column_changed_type_is_prepared_again():
+    """A migration that changes a selected column's type while a process runs: the read
+    it prepared before is refused by PostgreSQL, then prepared anew and answered."""
+    from billing.compiled_reads import _execute
+
+    with connection.cursor() as cursor:
+        cursor.execute("CREATE TEMP TABLE stale_read (x integer)")
+        cursor.execute("INSERT INTO stale_read VALUES (7)")
+    statements = [("SELECT x FROM stale_read LIMIT %s", [5])]
+    assert _execute("default", statements) == [[(7,)]]
+    with connection.cursor() as cursor:
+        cursor.execute("ALTER TABLE stale_read ALTER COLUMN x TYPE text")
+    assert _execute("default", statements) == [[("7",)]]
