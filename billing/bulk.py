@@ -9,24 +9,33 @@ assigned by the database and not read back. Other databases get `bulk_create`.
 the instances (a cycle writes thousands of rows that nothing reads back in memory).
 """
 
-from collections.abc import Callable, Iterable, Sequence
+import gc
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from contextlib import contextmanager
+from functools import cache
+from operator import attrgetter
 from typing import Any, cast
 
 from django.db import connection, models
+from django.db.models import signals
+from django.db.models.base import ModelState
 from django.db.models.expressions import RawSQL
+from django.db.models.fields.files import FileDescriptor
+from django.db.models.fields.related_descriptors import ForeignKeyDeferredAttribute
+from django.db.models.query_utils import DeferredAttribute
 from django.utils import timezone
 
 from billing.encoders import json_text
 
 
-def _reader(field: models.Field) -> Callable[[models.Model], object]:
-    attname = field.attname
+def _converter(field: models.Field) -> Callable[[Any], object] | None:
+    """How an attribute's value becomes its column's, when it is not the value itself."""
     if isinstance(field, models.JSONField):
         encoder = field.encoder
-        return lambda obj: json_text(getattr(obj, attname), encoder)
+        return lambda value: json_text(value, encoder)
     if isinstance(field, models.FileField):
-        return lambda obj: getattr(obj, attname).name or ""
-    return lambda obj: getattr(obj, attname)
+        return lambda value: value.name or ""
+    return None
 
 
 def _copy(table: str, columns: Sequence[str], rows: Iterable[Sequence[object]]) -> None:
@@ -57,11 +66,20 @@ def bulk_insert(model: type[models.Model], objects: Sequence[models.Model]) -> N
     if connection.vendor != "postgresql":
         model._default_manager.bulk_create(objects)
         return
-    readers = [_reader(field) for field in fields]
+    # Every attribute in one C call, then the few columns that need converting.
+    read = attrgetter(*(field.attname for field in fields))
+    converters = [(i, c) for i, field in enumerate(fields) if (c := _converter(field))]
+
+    def row(obj: models.Model) -> list[object]:
+        values = list(read(obj)) if len(fields) > 1 else [read(obj)]
+        for index, convert in converters:
+            values[index] = convert(values[index])
+        return values
+
     _copy(
         model._meta.db_table,
         [str(field.column) for field in fields],
-        ([read(obj) for read in readers] for obj in objects),
+        (row(obj) for obj in objects),
     )
     for obj in objects:
         obj._state.adding, obj._state.db = False, connection.alias
@@ -106,12 +124,45 @@ def any_of(values: Iterable[str | int]) -> Any:
     return RawSQL(f"SELECT unnest(%s::{kind}[])", [keys])
 
 
+# Attributes that, on an instance nothing is cached on yet, keep what is set as is.
+_STORING_AS_IS = {DeferredAttribute, ForeignKeyDeferredAttribute, FileDescriptor}
+
+
+@cache
+def _attnames(model: type[models.Model]) -> list[str]:
+    return [field.attname for field in model._meta.concrete_fields]
+
+
+@cache
+def stores_as_is(model: type[models.Model]) -> bool:
+    """Model.__init__ sets each column through its class attribute; when every one of
+    them keeps the value as is on an instance nothing is cached on yet, the columns can
+    go straight into the instance's dict."""
+    return all(type(getattr(model, name, None)) in _STORING_AS_IS for name in _attnames(model))
+
+
+def _unwatched(model: type[models.Model]) -> bool:
+    return not (signals.pre_init.has_listeners(model) or signals.post_init.has_listeners(model))
+
+
+def plain_instance(model: Any, values: Iterable[object]) -> Any:
+    """An instance of `model` with `values`, in the order of its concrete fields, as
+    `model(*values)` makes it, or None when the model needs its constructor (a column's
+    attribute does more than store, or something listens to its instances being made)."""
+    if not (stores_as_is(model) and _unwatched(model)):
+        return None
+    instance = object.__new__(model)
+    instance._state = ModelState()
+    instance.__dict__.update(zip(_attnames(model), values, strict=True))
+    return instance
+
+
 class Blank:
     """New instances of one model from their columns, for batch writers that make
     thousands: `Model(**kwargs)` looks up every field's default and sets related objects
     through their descriptors, which costs more than pricing the row. Constant defaults
     are read once; a callable default (an id, a fresh dict) is called per instance; the
-    values are handed to Model.__init__ by position, its fast path."""
+    values go in as `plain_instance` puts them, or to Model.__init__ by position."""
 
     def __init__(self, model: type[models.Model]) -> None:
         self.model = model
@@ -127,9 +178,26 @@ class Blank:
         values = {**self.constant, **{name: make() for name, make in self.called}, **columns}
         for name, obj in (related or {}).items():
             values[f"{name}_id"] = obj.pk
-        instance = self.model(*(values[name] for name in self.order))
+        ordered = [values[name] for name in self.order]
+        instance = plain_instance(self.model, ordered) or self.model(*ordered)
         for name, obj in (related or {}).items():
             cast(models.ForeignKey, self.model._meta.get_field(name)).set_cached_value(
                 instance, obj
             )
         return instance
+
+
+@contextmanager
+def collector_paused() -> Iterator[None]:
+    """Python's cyclic garbage collector off for a batch: a batch makes tens of thousands
+    of objects that all live until it ends, and the collector would walk them (and, on a
+    full collection, every object of the process) again and again, finding nothing (about a
+    quarter of bench/cycle.py's own CPU). What the batch leaves is collected after it."""
+    if not gc.isenabled():
+        yield
+        return
+    gc.disable()
+    try:
+        yield
+    finally:
+        gc.enable()

@@ -19,6 +19,7 @@ import json
 import math
 from collections.abc import Callable, Iterator
 from decimal import Decimal
+from functools import lru_cache
 from typing import Any
 
 import orjson
@@ -109,6 +110,13 @@ class _LargeIntegerEncoder(JSONEncoder):
 _OPTIONS = orjson.OPT_NON_STR_KEYS | orjson.OPT_PASSTHROUGH_DATETIME
 
 
+# The literal depends on the value alone (`1.50` and `1.5` both write `1.5`), and a
+# batch's events repeat the same few prices and rates thousands of times.
+@lru_cache(maxsize=4096)
+def _decimal_fragment(value: Decimal) -> orjson.Fragment:
+    return orjson.Fragment(decimal_literal(value).encode())
+
+
 _orjson_defaults: dict[type[json.JSONEncoder], Callable[[Any], Any]] = {}
 
 
@@ -120,7 +128,8 @@ def _orjson_default(encoder: type[json.JSONEncoder]) -> Callable[[Any], Any]:
 
     def default(o: Any) -> Any:
         if isinstance(o, Decimal):
-            return orjson.Fragment(decimal_literal(o).encode())
+            # A NaN is refused by decimal_literal; a signalling one cannot be hashed.
+            return _decimal_fragment(o) if o.is_finite() else decimal_literal(o)
         return fallback.default(o)
 
     _orjson_defaults[encoder] = default

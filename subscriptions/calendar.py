@@ -9,6 +9,7 @@ Periods are half-open [start, end).
 
 import calendar
 from datetime import UTC, date, datetime, time, timedelta
+from functools import lru_cache
 from zoneinfo import ZoneInfo
 
 from catalog.choices import PlanFrequency
@@ -48,6 +49,8 @@ def day_anchor(start: date, day_of_month: int, frequency: str) -> date:
     return max((_clamped(m.year, m.month, day_of_month) for m in series), key=lambda d: d.day)
 
 
+# A cycle asks for the same few boundaries of thousands of subscriptions sharing anchors.
+@lru_cache(maxsize=4096)
 def boundary(anchor: date, frequency: str, k: int) -> date:
     """The k-th period boundary after the anchor (k may be negative)."""
     if frequency == PlanFrequency.WEEKLY:

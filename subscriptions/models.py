@@ -12,7 +12,7 @@ from django.db import models
 
 from billing.encoders import JSONDecoder, JSONEncoder
 from billing.ids import public_id_field
-from billing.models import TenantModel
+from billing.models import LoadedPlainly, TenantModel
 from catalog.choices import PlanFrequency
 from subscriptions.choices import (
     BilledKind,
@@ -25,7 +25,7 @@ from subscriptions.choices import (
 )
 
 
-class Subscription(TenantModel):
+class Subscription(LoadedPlainly, TenantModel):
     id = public_id_field("sub")
     customer = models.ForeignKey("customers.Customer", on_delete=models.PROTECT, related_name="+")
     # The type of the invoices it generates.
@@ -119,7 +119,7 @@ class Subscription(TenantModel):
         return f"{self.id} ({self.status})"
 
 
-class SubscriptionLine(models.Model):
+class SubscriptionLine(LoadedPlainly, models.Model):
     """A plan × quantity, with an optional coupon on this line alone."""
 
     subscription = models.ForeignKey(Subscription, on_delete=models.CASCADE, related_name="lines")
@@ -144,7 +144,7 @@ class SubscriptionLine(models.Model):
         return f"{self.plan_id} × {self.quantity}"
 
 
-class EndedLine(models.Model):
+class EndedLine(LoadedPlainly, models.Model):
     """A metered line removed mid-period. Its usage from the period's start to `ended_at`
     is still owed: the next invoice bills it (the next cycle's, or the final one of a
     cancellation), as Stripe bills a removed item's usage at the period's end; the row
@@ -170,7 +170,7 @@ class EndedLine(models.Model):
         return f"{self.plan_id} until {self.ended_at}"
 
 
-class SubscriptionAddOn(models.Model):
+class SubscriptionAddOn(LoadedPlainly, models.Model):
     """An add-on billed by its apply scheme: one_time on one cycle, recurring on
     `duration_times` cycles (or every cycle), counted from `first_cycle`."""
 

@@ -1,4 +1,4 @@
-from billing.models.base import TenantModel, money_field
+from billing.models.base import LoadedPlainly, TenantModel, money_field
 from billing.models.certificates import Certificate
 from billing.models.documents import FiscalDocument, Line, filed_once_constraint
 from billing.models.events import Event
@@ -22,6 +22,7 @@ __all__ = [
     "IdempotencyKey",
     "JwtSession",
     "Line",
+    "LoadedPlainly",
     "Membership",
     "NumberSequence",
     "SandboxSubmission",

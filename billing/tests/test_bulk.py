@@ -7,12 +7,13 @@ from zoneinfo import ZoneInfo
 
 import pytest
 from django.db import transaction
+from django.db.models.signals import post_init
 from ulid import ULID
 
-from billing.bulk import copy_rows
+from billing.bulk import Blank, copy_rows
 from billing.encoders import JSONDecoder, JSONEncoder, json_text
 from billing.ids import public_ids
-from billing.models import Event
+from billing.models import Event, Workspace
 from billing.services.events import NewEvent, event_record_rows
 from tests.factories import WorkspaceFactory
 
@@ -76,3 +77,42 @@ def test_rows_need_every_column_a_table_requires() -> None:
     workspace = WorkspaceFactory()
     with pytest.raises(Exception, match="null value"), transaction.atomic():
         copy_rows(Event, ["id", "workspace_id", "object_id"], [("evt_X", workspace.pk, "o")])
+
+
+def test_blank_makes_the_instance_the_constructor_makes() -> None:
+    workspace = Workspace(id="wsp_A")
+    columns = {"object_id": "sub_A", "type": "t", "sequence": 2, "data": _DATA}
+
+    made = Blank(Event).make(related={"workspace": workspace}, **columns)
+    built = Event(workspace=workspace, **columns)
+
+    assert made.id != built.id and made.id.startswith("evt_")
+    assert {**vars(made), "id": None, "_state": None} == {**vars(built), "id": None, "_state": None}
+    assert made._state.adding and made._state.db is None
+    assert made.workspace is workspace and made.workspace_id == "wsp_A"
+    assert made.metadata == {} and made.metadata is not Blank(Event).make().metadata
+
+
+def test_blank_goes_through_the_constructor_when_instances_are_watched() -> None:
+    seen = []
+
+    def watch(sender: type, instance: Event, **kwargs: object) -> None:
+        seen.append(instance)
+
+    post_init.connect(watch, sender=Event)
+    try:
+        made = Blank(Event).make(object_id="sub_A")
+    finally:
+        post_init.disconnect(watch, sender=Event)
+
+    assert seen == [made]
+
+
+def test_equal_decimals_write_one_literal_and_no_number_is_refused_quietly() -> None:
+    values = {"a": D("1.50"), "b": D("1.5"), "c": D("15E-1"), "d": D("-0.0"), "e": D("1E+2")}
+
+    assert json_text(values) == '{"a":1.5,"b":1.5,"c":1.5,"d":0,"e":100}'
+    for refused in ("NaN", "sNaN", "-Infinity"):
+        with pytest.raises(TypeError) as raised:
+            json_text({"x": D(refused)})
+        assert "not a JSON number" in str(raised.value.__cause__)

@@ -14,13 +14,14 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from decimal import Decimal
+from typing import cast
 
 from django.db import connection, transaction
-from django.db.models import Model, Prefetch, prefetch_related_objects
+from django.db.models import ForeignKey, Model, Prefetch, prefetch_related_objects
 from django.db.models.functions import Now
 from django.utils import timezone
 
-from billing.bulk import any_of, copy_rows
+from billing.bulk import any_of, collector_paused, copy_rows
 from billing.clock import workspace_today
 from billing.models import DocumentType, Workspace
 from billing.queueing import task_queue
@@ -68,6 +69,8 @@ class _Billed:
     start: date
     end: date
     kind: str = BilledKind.CYCLE
+    # The subscription's ended lines, loaded with the batch: this invoice is their last.
+    ended: Sequence[EndedLine] = ()
 
 
 class _TenantBatch:
@@ -105,9 +108,16 @@ def _attach_related(subscriptions: list[Subscription]) -> None:
         attname = f"{name}_id"
         ids = {getattr(s, attname) for s in subscriptions} - {None}
         loaded = {o.pk: o for o in model._default_manager.filter(pk__in=any_of(ids))}
+        # Cached as a query's join caches it: the descriptor's setter checks the
+        # instance's type and database and sets the key again, per row.
+        cache = _field(Subscription, name).set_cached_value
         for subscription in subscriptions:
             key = getattr(subscription, attname)
-            setattr(subscription, name, loaded[key] if key is not None else None)
+            cache(subscription, loaded[key] if key is not None else None)
+
+
+def _field(model: type[Model], name: str) -> ForeignKey:
+    return cast(ForeignKey, model._meta.get_field(name))
 
 
 @dataclass
@@ -137,8 +147,8 @@ def _load_items(subscriptions: list[Subscription]) -> Items:
     coupon_ids = {line.coupon_id for line in both} - {None}
     coupons = Coupon.objects.in_bulk(coupon_ids) if coupon_ids else {}
     for line in both:
-        line.plan = plans[line.plan_id]
-        line.coupon = coupons.get(line.coupon_id)
+        _field(type(line), "plan").set_cached_value(line, plans[line.plan_id])
+        _field(type(line), "coupon").set_cached_value(line, coupons.get(line.coupon_id))
     for line in loaded:
         items[line.subscription_id].lines.append(line)
     for gone in ended:
@@ -201,7 +211,15 @@ def _bill_final_usage(
         invoice_date=workspace_today(batch.workspace, batch.now), ended=own.ended,
     )  # fmt: skip
     batch.billed.append(
-        _Billed(subscription, draft, subscription.cycles_billed, start, end, BilledKind.FINAL)
+        _Billed(
+            subscription,
+            draft,
+            subscription.cycles_billed,
+            start,
+            end,
+            BilledKind.FINAL,
+            ended=own.ended,
+        )
     )
 
 
@@ -259,7 +277,7 @@ def _advance(
         # A last period with metered lines runs to its end, when its usage is billed.
         subscription.next_billing = end
         subscription.next_billing_at = local_midnight(end, timezone_name)
-    batch.billed.append(_Billed(subscription, draft, cycle, start, end))
+    batch.billed.append(_Billed(subscription, draft, cycle, start, end, ended=own.ended))
 
 
 @dataclass(frozen=True)
@@ -311,10 +329,11 @@ def _issue(batch: _TenantBatch, events_recorded: list[str]) -> list[_Issued]:
                     billed.kind, status, next_attempt_at)
             for billed, invoice in zip(batch.billed, invoices, strict=True)
         ]  # fmt: skip
-        # Removed lines' usage is billed now, on these invoices: once.
-        EndedLine.objects.filter(
-            subscription_id__in=any_of([b.subscription.pk for b in batch.billed])
-        ).delete()
+        # Removed lines' usage is billed now, on these invoices: once. The rows are the
+        # ones loaded under the subscriptions' locks; most batches have none.
+        ended = [gone.pk for billed in batch.billed for gone in billed.ended]
+        if ended:
+            EndedLine.objects.filter(pk__in=any_of(ended)).delete()
         written_at = timezone.now()
         copy_rows(
             BilledPeriod,
@@ -504,7 +523,7 @@ def cycle_run(
         )
         if not ids:
             return advanced
-        with transaction.atomic():
+        with collector_paused(), transaction.atomic():
             count = _bill(ids, clock, wait=False)[1]
         if not count:
             return advanced  # every due row is locked by another runner: leave them to it

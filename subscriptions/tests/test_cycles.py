@@ -6,6 +6,7 @@ from decimal import Decimal
 
 import pytest
 from django.db import IntegrityError, connection, transaction
+from django.db.models import Model
 from django.forms.models import model_to_dict
 from django.test.utils import CaptureQueriesContext
 
@@ -20,8 +21,9 @@ from invoices.services.notes import credit_note_create
 from invoices.tasks import render_document_pdfs
 from subscriptions import services
 from subscriptions.choices import CollectionStatus, SubscriptionStatus
-from subscriptions.models import BilledPeriod, Subscription
+from subscriptions.models import BilledPeriod, Subscription, SubscriptionLine
 from subscriptions.services.cycles import cycle_bill, cycle_run, fixed_clock
+from subscriptions.tests.factories import SubscriptionFactory
 from subscriptions.tests.helpers import (
     customer_of,
     graduated_plan_of,
@@ -293,3 +295,22 @@ def test_a_batch_queues_its_pdfs_a_chunk_per_task(  # type: ignore[no-untyped-de
     assert [len(chunk) for chunk in queued] == [2, 2, 1]
     stored = Invoice.objects.filter(pk__in=[i.pk for i in invoices])
     assert all(invoice.pdf.name.endswith(".pdf") for invoice in stored)
+
+
+@pytest.mark.django_db
+def test_subscriptions_and_lines_load_as_their_constructors_load_them() -> None:
+    made = SubscriptionFactory(note="Año", references=[{"code": "801"}], metadata={"k": "v"})
+    for model, rows in [
+        (Subscription, Subscription.objects.filter(pk=made.pk)),
+        (SubscriptionLine, SubscriptionLine.objects.filter(subscription=made)),
+    ]:
+        names = [field.attname for field in model._meta.concrete_fields]
+        values = rows.values_list(*names).get()
+        constructed = Model.from_db.__func__(model, "default", names, values)  # type: ignore[attr-defined]
+
+        loaded = rows.get()
+
+        assert {**vars(loaded), "_state": None} == {**vars(constructed), "_state": None}
+        assert not loaded._state.adding and loaded._state.db == "default"
+    # A partial row goes through the constructor: the rest is read when asked for.
+    assert Subscription.objects.only("id").get(pk=made.pk).references == [{"code": "801"}]
