@@ -29,7 +29,7 @@ def test_a_server_bound_cursor_raises_django_errors():
             cursor.execute("INSERT INTO db_test VALUES (%s), (%s)", [1, 1])
 
 
-@pytest.mark.django_db(transaction=True)
+@pytest.mark.django_db(transaction=True, serialized_rollback=True)
 def test_a_read_prepared_before_a_column_changed_type_is_prepared_again():
     """A migration that changes a selected column's type while a process runs: the read
     it prepared before is refused by PostgreSQL, then prepared anew and answered."""
