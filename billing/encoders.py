@@ -94,7 +94,8 @@ _rest_framework_encoder = RestFrameworkEncoder()
 
 def _default(value: Any) -> Any:
     if isinstance(value, Decimal):
-        return orjson.Fragment(decimal_literal(value).encode())
+        # A NaN is refused by decimal_literal; a signalling one cannot be hashed.
+        return _decimal_fragment(value) if value.is_finite() else decimal_literal(value)
     # Everything else as DRF's renderer writes it: datetimes with `Z`, lazy text, sets,
     # dates, times, durations.
     return _rest_framework_encoder.default(value)
@@ -111,7 +112,8 @@ _OPTIONS = orjson.OPT_NON_STR_KEYS | orjson.OPT_PASSTHROUGH_DATETIME
 
 
 # The literal depends on the value alone (`1.50` and `1.5` both write `1.5`), and a
-# batch's events repeat the same few prices and rates thousands of times.
+# batch's events repeat the same few prices and rates thousands of times, as an
+# invoice's answer repeats its few amounts.
 @lru_cache(maxsize=4096)
 def _decimal_fragment(value: Decimal) -> orjson.Fragment:
     return orjson.Fragment(decimal_literal(value).encode())

@@ -12,14 +12,18 @@ its plan is the list of its readable fields as (name, getter, converter):
   exactly what DRF does;
 - the converter is the field's own `to_representation`, or the nested serializer's plan
   (a list of lines, one related object) when that serializer shows its fields as DRF's
-  `Serializer.to_representation` does.
+  `Serializer.to_representation` does. A DecimalField's answer is kept per value: an
+  invoice shows dozens of amounts, most of them the same few values, and DRF quantizes
+  each one anew (`decimal_converter` says when it may).
 
 What comes out equals `serializer_class(instance, context=context).data`. A serializer
 class with a `to_representation` of its own is run as DRF runs it, on the kept fields.
 """
 
+import decimal
 import threading
 from collections.abc import Callable, Mapping
+from decimal import Decimal
 from typing import Any
 
 from django.core.exceptions import ObjectDoesNotExist
@@ -27,6 +31,7 @@ from django.db.models.manager import BaseManager
 from rest_framework import serializers
 from rest_framework.fields import Field, SkipField
 from rest_framework.relations import PKOnlyObject
+from rest_framework.settings import api_settings
 
 from billing.representations import TenantModelSerializer, expand_requested
 
@@ -109,7 +114,44 @@ def _converter(field: Field) -> Converter:
         return convert_many
     if isinstance(field, serializers.BaseSerializer) and _shows_its_fields(field):
         return RepresentationPlan(field).render  # type: ignore[arg-type]
+    if type(field) is serializers.DecimalField:
+        return decimal_converter(field)
     return field.to_representation
+
+
+# Answers a DecimalField keeps; beyond it they are dropped and found again.
+KEPT_DECIMALS = 1024
+
+
+def decimal_converter(field: serializers.DecimalField) -> Converter:
+    """`field.to_representation`, its answer for a Decimal kept under the value.
+
+    A field with `decimal_places` quantizes to a fixed exponent, so equal values (`1.5`,
+    `1.50`) are shown alike; the key adds what else DRF reads each time (the context's
+    precision and rounding, the string setting). Zero is not kept (`-0` equals `0` but
+    shows its sign), nor what is not finite, nor a localized field (it follows the
+    request's language)."""
+    convert = field.to_representation
+    if field.decimal_places is None or field.localize:
+        return convert
+    explicit = getattr(field, "coerce_to_string", None)
+    kept: dict[tuple[Any, ...], Any] = {}
+
+    def convert_decimal(value: Any) -> Any:
+        if type(value) is not Decimal or not value.is_finite() or not value:
+            return convert(value)
+        context = decimal.getcontext()
+        coerce = api_settings.COERCE_DECIMAL_TO_STRING if explicit is None else explicit
+        key = (value, context.prec, context.rounding, coerce)
+        if key in kept:
+            return kept[key]
+        shown = convert(value)
+        if len(kept) >= KEPT_DECIMALS:
+            kept.clear()
+        kept[key] = shown
+        return shown
+
+    return convert_decimal
 
 
 _kept = threading.local()

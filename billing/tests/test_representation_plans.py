@@ -1,6 +1,7 @@
 """A representation plan shows an object exactly as its serializer's `.data` does, for the
 attribute lookups DRF treats specially, and keeps nothing of one request for the next."""
 
+import decimal
 from decimal import Decimal
 from types import SimpleNamespace
 from typing import Any
@@ -84,3 +85,58 @@ def test_each_read_sees_its_own_context_and_object():
 
     assert first["note"] == "ana reads doc_4"
     assert second["note"] == "- reads doc_5"
+
+
+class AmountShape(serializers.Serializer):
+    amount = serializers.DecimalField(max_digits=10, decimal_places=2)
+    text = serializers.DecimalField(max_digits=10, decimal_places=1, coerce_to_string=True)
+    normalized = serializers.DecimalField(max_digits=10, decimal_places=3, normalize_output=True)
+
+
+def _shown(data: dict[str, Any]) -> dict[str, tuple[type, str]]:
+    return {name: (type(value), str(value)) for name, value in data.items()}
+
+
+@pytest.mark.parametrize(
+    "values",
+    [
+        # Equal values with other exponents, after one another.
+        ["1.5", "1.50", "1.500", "1.5"],
+        # Zero keeps its sign where DRF shows it.
+        ["0", "-0", "-0.00", "0.00"],
+        # Rounded once, then the rounded value itself.
+        ["2.345", "2.35", "2.355", "-2.345"],
+        ["NaN", "1E+2", "100", "1E+2"],
+    ],
+)
+def test_amounts_kept_by_value_show_as_drf_shows_each(values):
+    for value in values:
+        row = SimpleNamespace(amount=Decimal(value), text=Decimal(value), normalized=Decimal(value))
+
+        planned = planned_representation(AmountShape, row, {})
+
+        expected = dict(AmountShape(row).data)
+        # By text and type: a NaN equals nothing, and `-0.00` equals `0.00`.
+        assert _shown(planned) == _shown(expected)
+
+
+def test_an_amount_follows_the_decimal_context_it_is_shown_in():
+    row = SimpleNamespace(amount=Decimal("2.345"), text=Decimal("2.25"), normalized=Decimal(1))
+    planned_representation(AmountShape, row, {})
+
+    with decimal.localcontext(rounding=decimal.ROUND_DOWN):
+        planned = planned_representation(AmountShape, row, {})
+        expected = dict(AmountShape(row).data)
+
+    assert planned == expected == {"amount": Decimal("2.34"), "text": "2.2", "normalized": 1}
+
+
+def test_an_amount_follows_the_string_setting(settings):
+    row = SimpleNamespace(amount=Decimal("7.5"), text=Decimal("7.5"), normalized=Decimal(7))
+    planned_representation(AmountShape, row, {})
+
+    settings.REST_FRAMEWORK = {**settings.REST_FRAMEWORK, "COERCE_DECIMAL_TO_STRING": True}
+    planned = planned_representation(AmountShape, row, {})
+
+    assert planned == dict(AmountShape(row).data)
+    assert planned["amount"] == "7.50"
