@@ -1,9 +1,10 @@
 from django.contrib import admin
-from django.urls import include, path, re_path
+from django.urls import path, re_path
 from drf_spectacular.renderers import OpenApiJsonRenderer, OpenApiJsonRenderer2
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
 from billing.api.views import NOT_FOUND_ROUTE, not_found
+from billing.routing import routes
 from config.dashboard import dashboard
 
 
@@ -20,19 +21,19 @@ urlpatterns = [
     path("openapi.json", OpenApiJsonView.as_view(), name="openapi"),
     path("schema/", OpenApiJsonView.as_view(), name="schema"),
     path("docs/", SpectacularSwaggerView.as_view(url_name="openapi"), name="docs"),
-    path("", include("billing.api.urls")),
-    path("", include("customers.api.urls")),
-    path("", include("catalog.api.urls")),
-    path("", include("webhooks.api.urls")),
-    path("", include("organization.api.urls")),
-    path("", include("invoices.api.urls")),
-    path("", include("procurement.api.urls")),
-    path("", include("invoices.urls")),
-    path("", include("payments.api.urls")),
-    path("", include("subscriptions.api.urls")),
-    path("", include("bulks.api.urls")),
-    path("", include("reminders.api.urls")),
-    path("", include("metering.api.urls")),
+    routes("billing.api.urls"),
+    routes("customers.api.urls"),
+    routes("catalog.api.urls"),
+    routes("webhooks.api.urls"),
+    routes("organization.api.urls"),
+    routes("invoices.api.urls"),
+    routes("procurement.api.urls"),
+    routes("invoices.urls"),
+    routes("payments.api.urls"),
+    routes("subscriptions.api.urls"),
+    routes("bulks.api.urls"),
+    routes("reminders.api.urls"),
+    routes("metering.api.urls"),
     # Last: any other path is a JSON 404 (the admin answers its own paths).
     re_path(r"^(?!admin/)", not_found, name=NOT_FOUND_ROUTE),
 ]
