@@ -39,6 +39,9 @@ from webhooks.recording import Success, record_successes
 from webhooks.signing import delivery_headers, new_secret
 from webhooks.url_safety import UnsafeUrl, check_webhook_url
 
+# At most this many requests of one batch in flight at once, each on its own thread.
+_PARALLEL_POSTS = 8
+
 
 def _validate_endpoint(endpoint: WebhookEndpoint) -> None:
     errors: dict[str, list[str]] = {}
@@ -505,19 +508,20 @@ def deliveries_batch_size() -> int:
 def _send_all(
     requests: list[OutgoingRequest], transport: Callable[[OutgoingRequest], AttemptResult]
 ) -> list[tuple[OutgoingRequest, AttemptResult]]:
-    """Each endpoint's requests in order, different endpoints side by side: a slow
-    receiver holds up only its own deliveries."""
-    by_endpoint: dict[str, list[OutgoingRequest]] = {}
+    """Each object's requests to an endpoint in order, different objects side by side
+    (order is promised per object only): a slow receiver, or a slow answer about one
+    object, holds up only what must wait for it."""
+    by_object: dict[tuple[str, str], list[OutgoingRequest]] = {}
     for request in requests:
-        by_endpoint.setdefault(request.endpoint_id, []).append(request)
+        by_object.setdefault((request.endpoint_id, request.object_id), []).append(request)
 
     def send(group: list[OutgoingRequest]) -> list[tuple[OutgoingRequest, AttemptResult]]:
         return [(request, transport(request)) for request in group]
 
-    if len(by_endpoint) == 1:
+    if len(by_object) == 1:
         return send(requests)
-    with ThreadPoolExecutor(max_workers=len(by_endpoint)) as pool:
-        return [attempt for sent in pool.map(send, by_endpoint.values()) for attempt in sent]
+    with ThreadPoolExecutor(max_workers=min(len(by_object), _PARALLEL_POSTS)) as pool:
+        return [attempt for sent in pool.map(send, by_object.values()) for attempt in sent]
 
 
 @dataclass(frozen=True)
