@@ -501,8 +501,12 @@ def deliveries_finish(
 
 def deliveries_batch_size() -> int:
     """How many deliveries one lease covers: all of them must be attempted before it
-    runs out, even if every receiver takes its full timeout."""
-    return max(1, int(settings.WEBHOOK_DELIVERY_LEASE_SECONDS // settings.WEBHOOK_TIMEOUT_SECONDS))
+    runs out, even if every receiver takes its full timeout. A batch holds one delivery
+    per object and endpoint, sent `_PARALLEL_POSTS` at a time."""
+    rounds = max(
+        1, int(settings.WEBHOOK_DELIVERY_LEASE_SECONDS // settings.WEBHOOK_TIMEOUT_SECONDS)
+    )
+    return rounds * _PARALLEL_POSTS
 
 
 def _send_all(
