@@ -462,3 +462,24 @@ def test_a_batch_sends_different_objects_to_one_endpoint_side_by_side(test_tenan
 
         assert len(receiver.received) == 2
         assert set(Delivery.objects.values_list("status", flat=True)) == {"succeeded"}
+
+
+def test_a_publication_with_nothing_waiting_is_one_statement(
+    test_tenant, django_assert_num_queries
+):
+    event = Event.objects.create(
+        workspace=test_tenant.workspace,
+        test_mode=True,
+        type="customer.updated",
+        object_id="cus_once",
+        sequence=1,
+        data={},
+    )
+    services.events_publish(event_ids=[event.id], now=timezone.now())
+    assert not Event.objects.filter(published_at__isnull=True).exists()
+
+    # The message of an event already taken: no transaction, no lock, nothing taken.
+    with django_assert_num_queries(1):
+        again = services.events_publish(event_ids=[event.id], now=timezone.now())
+
+    assert again.started == [] and again.ready == []
