@@ -25,6 +25,13 @@ class Received:
     body: bytes
 
 
+class _Server(ThreadingHTTPServer):
+    # A web server's usual listen backlog: socketserver's default of 5 drops the
+    # connections of a sender posting a few requests side by side, which then wait a
+    # second for TCP to try again.
+    request_queue_size = 128
+
+
 class Receiver:
     def __init__(self, script: list[Reply] | None = None, default: Reply | None = None) -> None:
         self.script = list(script or [])
@@ -32,7 +39,7 @@ class Receiver:
         self.received: list[Received] = []
         self.completed = 0  # responses written out in full
         self._lock = threading.Lock()
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), self._handler())
+        self.server = _Server(("127.0.0.1", 0), self._handler())
         self.server.daemon_threads = True
         # Closing must not wait for a handler that is still sleeping through a delay.
         self.server.block_on_close = False
@@ -50,7 +57,10 @@ class Receiver:
 
         class Handler(BaseHTTPRequestHandler):
             def do_POST(self) -> None:
-                body = self.rfile.read(int(self.headers.get("content-length", 0)))
+                length = int(self.headers.get("content-length", 0))
+                body = self.rfile.read(length)
+                if len(body) < length:
+                    return  # the sender went away mid-body (killed): nothing was received
                 with receiver._lock:
                     receiver.received.append(
                         Received({k.lower(): v for k, v in self.headers.items()}, body)

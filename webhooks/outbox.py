@@ -33,6 +33,12 @@ RETURNING e.*
 """
 
 
+def any_unpublished() -> bool:
+    """Whether any event waits to be published, from the index of unpublished events:
+    without one, a publish message has nothing to take and needs no transaction."""
+    return Event.objects.filter(published_at__isnull=True).exists()
+
+
 def take_unpublished(event_ids: Sequence[str], *, up_to: int, now: datetime) -> list[Event]:
     """Take these events unless published or held elsewhere, and other unpublished ones
     so that there are `up_to` in all (if these are fewer), marking them published `now`;

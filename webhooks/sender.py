@@ -1,6 +1,7 @@
 """The HTTP side of a delivery: one POST, no redirects, a hard timeout, no database."""
 
 import functools
+import threading
 import time
 from datetime import timedelta
 from email.utils import parsedate_to_datetime
@@ -12,9 +13,18 @@ from django.utils import timezone
 from webhooks.services import AttemptResult, OutgoingRequest
 from webhooks.url_safety import UnsafeUrl, webhook_target
 
+_client_lock = threading.Lock()
+
+
+def _client(server_name: str) -> httpx.Client:
+    # Under a lock: a batch's first requests, sent side by side, would otherwise each
+    # build a client (a TLS context apiece, tens of milliseconds of CPU) for one name.
+    with _client_lock:
+        return _named_client(server_name)
+
 
 @functools.lru_cache(maxsize=256)
-def _client(server_name: str) -> httpx.Client:
+def _named_client(server_name: str) -> httpx.Client:
     # One client per receiver name in a worker process (clients are thread-safe):
     # connections are kept alive between deliveries. Per name, because connections are
     # pooled by the address connected to, and two names on one address must not share a

@@ -34,10 +34,13 @@ from webhooks.choices import (
 )
 from webhooks.leasing import lease_deliveries
 from webhooks.models import Delivery, DeliveryAttempt, WebhookEndpoint
-from webhooks.outbox import take_unpublished
+from webhooks.outbox import any_unpublished, take_unpublished
 from webhooks.recording import Success, record_successes
 from webhooks.signing import delivery_headers, new_secret
 from webhooks.url_safety import UnsafeUrl, check_webhook_url
+
+# At most this many requests of one batch in flight at once, each on its own thread.
+_PARALLEL_POSTS = 8
 
 
 def _validate_endpoint(endpoint: WebhookEndpoint) -> None:
@@ -498,26 +501,31 @@ def deliveries_finish(
 
 def deliveries_batch_size() -> int:
     """How many deliveries one lease covers: all of them must be attempted before it
-    runs out, even if every receiver takes its full timeout."""
-    return max(1, int(settings.WEBHOOK_DELIVERY_LEASE_SECONDS // settings.WEBHOOK_TIMEOUT_SECONDS))
+    runs out, even if every receiver takes its full timeout. A batch holds one delivery
+    per object and endpoint, sent `_PARALLEL_POSTS` at a time."""
+    rounds = max(
+        1, int(settings.WEBHOOK_DELIVERY_LEASE_SECONDS // settings.WEBHOOK_TIMEOUT_SECONDS)
+    )
+    return rounds * _PARALLEL_POSTS
 
 
 def _send_all(
     requests: list[OutgoingRequest], transport: Callable[[OutgoingRequest], AttemptResult]
 ) -> list[tuple[OutgoingRequest, AttemptResult]]:
-    """Each endpoint's requests in order, different endpoints side by side: a slow
-    receiver holds up only its own deliveries."""
-    by_endpoint: dict[str, list[OutgoingRequest]] = {}
+    """Each object's requests to an endpoint in order, different objects side by side
+    (order is promised per object only): a slow receiver, or a slow answer about one
+    object, holds up only what must wait for it."""
+    by_object: dict[tuple[str, str], list[OutgoingRequest]] = {}
     for request in requests:
-        by_endpoint.setdefault(request.endpoint_id, []).append(request)
+        by_object.setdefault((request.endpoint_id, request.object_id), []).append(request)
 
     def send(group: list[OutgoingRequest]) -> list[tuple[OutgoingRequest, AttemptResult]]:
         return [(request, transport(request)) for request in group]
 
-    if len(by_endpoint) == 1:
+    if len(by_object) == 1:
         return send(requests)
-    with ThreadPoolExecutor(max_workers=len(by_endpoint)) as pool:
-        return [attempt for sent in pool.map(send, by_endpoint.values()) for attempt in sent]
+    with ThreadPoolExecutor(max_workers=min(len(by_object), _PARALLEL_POSTS)) as pool:
+        return [attempt for sent in pool.map(send, by_object.values()) for attempt in sent]
 
 
 @dataclass(frozen=True)
@@ -528,14 +536,21 @@ class Publication:
     ready: list[str]
 
 
-@transaction.atomic
 def events_publish(*, event_ids: Sequence[str], now: datetime) -> Publication:
     """`events_fan_out`, then the lease on the first lease's worth of what can be sent
     now, in the same transaction: publishing is one commit, not two.
 
     Events already published, or being published elsewhere, are left alone; other events
     still waiting to be published are taken along, up to a lease's worth in all, so one
-    message sends what a burst of them names (theirs then find nothing to do)."""
+    message sends what a burst of them names (theirs then find nothing to do, in one
+    statement and no transaction)."""
+    if not any_unpublished():
+        return Publication(started=[], ready=[])
+    return _publish(event_ids, now)
+
+
+@transaction.atomic
+def _publish(event_ids: Sequence[str], now: datetime) -> Publication:
     size = deliveries_batch_size()
     events = take_unpublished(event_ids, up_to=size, now=now)
     if not events:

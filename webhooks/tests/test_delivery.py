@@ -4,6 +4,7 @@ clock moved by time-machine (so signature timestamps stay consistent with "now")
 import hashlib
 import hmac
 import json
+import threading
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 
@@ -430,3 +431,55 @@ def test_a_publication_takes_waiting_events_along_up_to_a_leases_worth(test_tena
             )
         assert len(receiver.received) == size + 2
         assert set(Delivery.objects.values_list("status", flat=True)) == {"succeeded"}
+
+
+def test_a_batch_sends_different_objects_to_one_endpoint_side_by_side(test_tenant):
+    with running_receiver() as receiver:
+        make_endpoint(test_tenant, receiver.url)
+        events = Event.objects.bulk_create(
+            Event(
+                workspace=test_tenant.workspace,
+                test_mode=True,
+                type="customer.updated",
+                object_id=f"cus_side{i}",
+                sequence=1,
+                data={"i": i},
+            )
+            for i in range(2)
+        )
+        ready = services.events_fan_out(event_ids=[e.id for e in events], now=timezone.now())
+        # Each call waits for the other to start: sent one after the other, the first
+        # would break the barrier instead of passing it.
+        both_in_flight = threading.Barrier(2, timeout=10)
+
+        def post_when_both_in_flight(request):
+            both_in_flight.wait()
+            return post(request)
+
+        services.deliveries_attempt(
+            delivery_ids=ready, clock=timezone.now, transport=post_when_both_in_flight
+        )
+
+        assert len(receiver.received) == 2
+        assert set(Delivery.objects.values_list("status", flat=True)) == {"succeeded"}
+
+
+def test_a_publication_with_nothing_waiting_is_one_statement(
+    test_tenant, django_assert_num_queries
+):
+    event = Event.objects.create(
+        workspace=test_tenant.workspace,
+        test_mode=True,
+        type="customer.updated",
+        object_id="cus_once",
+        sequence=1,
+        data={},
+    )
+    services.events_publish(event_ids=[event.id], now=timezone.now())
+    assert not Event.objects.filter(published_at__isnull=True).exists()
+
+    # The message of an event already taken: no transaction, no lock, nothing taken.
+    with django_assert_num_queries(1):
+        again = services.events_publish(event_ids=[event.id], now=timezone.now())
+
+    assert again.started == [] and again.ready == []

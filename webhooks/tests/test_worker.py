@@ -151,7 +151,7 @@ def test_a_delivery_does_not_wait_behind_a_burst_of_events_to_publish(
             sequence=1,
             data={"i": i},
         )
-        for i in range(20)
+        for i in range(services.deliveries_batch_size() + 12)
     )
     # The first reply is slow: while it lasts, the worker's only thread waits on it.
     with running_receiver([Reply(200, delay=3)]) as receiver:
