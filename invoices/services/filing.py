@@ -278,13 +278,15 @@ def _is_due(document: FiscalDocument, now: datetime) -> bool:
 @transaction.atomic
 def tax_agency_start(*, document_id: str, now: datetime) -> AgencyCall | None:
     """Claim a due document for one submit or poll, or None if it is not this caller's
-    (not due, finished, or claimed by another worker right now)."""
+    (not due, or finished: another worker's claim pushes the next attempt past now)."""
     relax_commit_durability()  # a lost claim only lets the attempt be made again
     model = document_model(document_id)
-    # Lock the document row only (`of`): locking the joined workspace and customer too
-    # would make every document of a busy workspace look claimed.
+    # Wait for the row rather than skip it when locked: the lock may be any short write
+    # to the document (its PDF stored, a payment), and a skipped message would leave the
+    # sweep's mark on it, so nothing would queue it again before the mark's lease lapsed.
+    # Only the document row is locked (`of`), not the joined workspace and customer.
     document = (
-        model._default_manager.select_for_update(skip_locked=True, of=("self",))
+        model._default_manager.select_for_update(of=("self",))
         .select_related("workspace", _kind(model).counterpart, "document")
         .filter(pk=document_id)
         .first()

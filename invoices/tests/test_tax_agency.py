@@ -603,3 +603,35 @@ def test_taking_a_document_up_lets_the_sweep_queue_its_next_poll(workspace, no_j
     poll_at = attempt(invoice, NOW)
 
     assert tax_agency_due(now=poll_at) == [invoice.pk]
+
+
+@pytest.mark.django_db(transaction=True, serialized_rollback=True)
+def test_a_claim_waits_for_a_document_another_write_has_locked(workspace):
+    """A short write holding the document's row (its PDF being stored) when the queued
+    attempt runs: the attempt waits for it and claims the document, rather than give up
+    and leave it queued until the sweep's mark lapses."""
+    from django.db import transaction
+
+    from invoices.tests.test_numbering import _waits_on_a_lock
+
+    invoice = finalized_invoice(workspace)
+    calls, finished = [], threading.Event()
+
+    def attempt():
+        try:
+            calls.append(tax_agency_start(document_id=invoice.pk, now=NOW))
+        finally:
+            finished.set()
+            connection.close()
+
+    with transaction.atomic():
+        Invoice.objects.select_for_update().get(pk=invoice.pk)
+        thread = threading.Thread(target=attempt)
+        thread.start()
+        while not finished.is_set() and not _waits_on_a_lock():
+            finished.wait(0.01)
+    thread.join()
+
+    assert calls and calls[0] is not None and calls[0].stage == "submit"
+    invoice.refresh_from_db()
+    assert invoice.biller_status == BillerStatus.QUEUED
