@@ -15,6 +15,7 @@ from invoices.choices import InvoiceStatus
 from invoices.models import Invoice
 from invoices.services.invoices import invoice_create, invoice_finalize
 from tests.conftest import make_tenant
+from tests.locks import waits_on_a_lock
 
 pytestmark = pytest.mark.django_db(transaction=True, serialized_rollback=True)
 
@@ -126,7 +127,7 @@ def test_a_finalize_whose_event_sequence_is_taken_meanwhile_records_its_event_af
                              type="invoice.updated", sequence=taken, data={})  # fmt: skip
         other_started.set()
         # Commit only once the finalize waits on this uncommitted sequence.
-        while not finished.is_set() and not _waits_on_a_lock():
+        while not finished.is_set() and not waits_on_a_lock():
             finished.wait(0.01)
     thread.join()
 
@@ -135,12 +136,3 @@ def test_a_finalize_whose_event_sequence_is_taken_meanwhile_records_its_event_af
     assert (invoice.status, invoice.number) == (InvoiceStatus.FINALIZED, 2)
     finalized = Event.objects.get(object_id=invoice.id, type="invoice.finalized")
     assert (finalized.sequence, finalized.data["number"]) == (taken + 1, 2)
-
-
-def _waits_on_a_lock() -> bool:
-    with connection.cursor() as cursor:
-        cursor.execute(
-            "SELECT EXISTS (SELECT 1 FROM pg_locks JOIN pg_stat_activity USING (pid) "
-            "WHERE NOT granted AND datname = current_database())"
-        )
-        return bool(cursor.fetchone()[0])

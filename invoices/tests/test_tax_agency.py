@@ -6,7 +6,7 @@ from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 
 import pytest
-from django.db import connection
+from django.db import connection, transaction
 
 from billing.choices import BillerStatus
 from billing.documents import apply_totals
@@ -29,6 +29,7 @@ from invoices.services.filing import (
     tax_document,
 )
 from invoices.services.invoices import invoice_create, invoice_finalize
+from tests.locks import waits_on_a_lock
 
 pytestmark = pytest.mark.django_db
 
@@ -610,10 +611,6 @@ def test_a_claim_waits_for_a_document_another_write_has_locked(workspace):
     """A short write holding the document's row (its PDF being stored) when the queued
     attempt runs: the attempt waits for it and claims the document, rather than give up
     and leave it queued until the sweep's mark lapses."""
-    from django.db import transaction
-
-    from invoices.tests.test_numbering import _waits_on_a_lock
-
     invoice = finalized_invoice(workspace)
     calls, finished = [], threading.Event()
 
@@ -628,7 +625,7 @@ def test_a_claim_waits_for_a_document_another_write_has_locked(workspace):
         Invoice.objects.select_for_update().get(pk=invoice.pk)
         thread = threading.Thread(target=attempt)
         thread.start()
-        while not finished.is_set() and not _waits_on_a_lock():
+        while not finished.is_set() and not waits_on_a_lock():
             finished.wait(0.01)
     thread.join()
 
