@@ -3,8 +3,11 @@
     python bench/webhooks.py [--events 500] [--concurrency 1 4] [--batch 1] [--json]
 
 Needs PostgreSQL and Redis (BENCH_DATABASE_URL, default a `billing_bench` database on
-127.0.0.1; BENCH_BROKER_URL, default redis://127.0.0.1:6379/13). Prints, for each worker
-concurrency: deliveries per second, the share of worker time spent outside the HTTP calls
+127.0.0.1; BENCH_BROKER_URL, default redis://127.0.0.1:6379/13). The receiver listens on
+a port the system picks. Each run's clock starts once its new worker has delivered one
+event of its own (a long-lived worker's start is not part of a delivery). Prints, for
+each worker concurrency: deliveries per second, the worker process's CPU time per
+delivery, the share of worker time spent outside the HTTP calls
 (with one worker thread, wall time is worker time; a batch's calls, made side by side,
 count for their longest), and the ratio to a bare loop that
 POSTs the same bodies to the same receiver in this run. Events are published one message
@@ -69,18 +72,6 @@ def main() -> None:
         bodies = []
         for concurrency in args.concurrency:
             redis.Redis.from_url(BROKER_URL).flushdb()
-            events = Event.objects.bulk_create(
-                Event(
-                    workspace=workspace,
-                    test_mode=True,
-                    type="customer.updated",
-                    object_id=f"cus_bench{concurrency}_{i}",
-                    sequence=1,
-                    data={"i": i},
-                )
-                for i in range(args.events)
-            )
-            bodies = [payload_body(e) for e in events]
             log = open(ROOT / "var" / f"bench-worker-{concurrency}.log", "w")  # noqa: SIM115
             worker = subprocess.Popen(
                 [
@@ -104,8 +95,37 @@ def main() -> None:
                 stdout=log,
                 stderr=subprocess.STDOUT,
             )
-            time.sleep(4)  # let the worker connect before the clock starts
+            # The clock starts once the worker has delivered one event of its own: its
+            # start (seconds of CPU on a busy machine) and its first connections are
+            # paid once per process, not per delivery. The run's events are written
+            # after, so that this publication cannot take any of them along.
+            warm_up = Event.objects.create(
+                workspace=workspace,
+                test_mode=True,
+                type="customer.updated",
+                object_id=f"cus_bench{concurrency}_warm_up",
+                sequence=1,
+                data={"i": -1},
+            )
+            app.send_task("webhooks.tasks.publish_event", kwargs={"event_id": warm_up.id})
+            warm = Delivery.objects.filter(event=warm_up, status=DeliveryStatus.SUCCEEDED)
+            deadline = time.monotonic() + args.timeout
+            while not warm.exists() and time.monotonic() < deadline:
+                time.sleep(0.05)
+            events = Event.objects.bulk_create(
+                Event(
+                    workspace=workspace,
+                    test_mode=True,
+                    type="customer.updated",
+                    object_id=f"cus_bench{concurrency}_{i}",
+                    sequence=1,
+                    data={"i": i},
+                )
+                for i in range(args.events)
+            )
+            bodies = [payload_body(e) for e in events]
             started = time.perf_counter()
+            cpu_started = _process_cpu_seconds(worker.pid)
             ids = [e.id for e in events]
             if args.batch == 1:
                 for event_id in ids:
@@ -124,6 +144,7 @@ def main() -> None:
                     time.sleep(0.05)
                     delivered = done.count()
                 elapsed = time.perf_counter() - started
+                worker_cpu = _process_cpu_seconds(worker.pid) - cpu_started
             finally:
                 worker.terminate()
                 worker.wait()
@@ -141,10 +162,12 @@ def main() -> None:
                 "stalled": delivered < len(ids),
                 "seconds": round(elapsed, 3),
                 "deliveries_per_s": round(delivered / elapsed, 1),
+                "worker_cpu_ms_per_delivery": round(worker_cpu * 1000 / max(delivered, 1), 2),
             }
             line = (
                 f"worker threads={concurrency}: {run['deliveries_per_s']:7.1f} deliveries/s "
-                f"({elapsed:.2f} s)"
+                f"({elapsed:.2f} s); worker CPU {run['worker_cpu_ms_per_delivery']:.2f} ms "
+                "per delivery"
             )
             if concurrency == 1:
                 run["outside_http_share"] = round(1 - ((http_ms or 0) / 1000) / elapsed, 3)
@@ -179,6 +202,12 @@ def main() -> None:
         }))  # fmt: skip
     if any(run["stalled"] for run in runs):
         raise SystemExit(1)
+
+
+def _process_cpu_seconds(pid: int) -> float:
+    """User and system CPU time a process has used so far, from /proc (Linux)."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 if __name__ == "__main__":

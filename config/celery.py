@@ -8,10 +8,15 @@ from celery import Celery, Task, signals
 from celery.schedules import crontab
 from django.core.exceptions import ImproperlyConfigured
 from django.db import close_old_connections
+from kombu.transport import TRANSPORT_ALIASES
 
 from billing.secrets_check import ensure_production_secrets
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
+
+# redis:// brokers use Kombu's Redis transport with its command clients kept
+# (config/broker.py). Set before any connection resolves the name, which Kombu caches.
+TRANSPORT_ALIASES["redis"] = "config.broker:Transport"
 
 # Billing cycles and their collection run this often (seconds); tests shorten it.
 BILLING_CYCLE_INTERVAL = float(os.environ.get("BILLING_CYCLE_INTERVAL_SECONDS", "60"))

@@ -28,10 +28,13 @@ class WebhookEndpoint(TenantModel):
         return f"{self.url} ({self.id})"
 
 
+DELIVERY_ID_PREFIX = "dlv"
+
+
 class Delivery(models.Model):
     """One event to one endpoint, tried until it succeeds or its retries run out."""
 
-    id = public_id_field("dlv")
+    id = public_id_field(DELIVERY_ID_PREFIX)
     endpoint = models.ForeignKey(
         WebhookEndpoint, on_delete=models.CASCADE, related_name="deliveries"
     )

@@ -10,7 +10,7 @@ from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any, TypedDict, Unpack
+from typing import Any, Protocol, TypedDict, Unpack
 
 from django.conf import settings
 from django.db import transaction
@@ -32,7 +32,8 @@ from webhooks.choices import (
     SECRET_OVERLAP,
     DeliveryStatus,
 )
-from webhooks.leasing import lease_deliveries
+from webhooks.fanning import NewDelivery, insert_deliveries
+from webhooks.leasing import LeasedDelivery, LeasedEvent, lease_deliveries
 from webhooks.models import Delivery, DeliveryAttempt, WebhookEndpoint
 from webhooks.outbox import any_unpublished, take_unpublished
 from webhooks.recording import Success, record_successes
@@ -193,7 +194,27 @@ def _fan_out(event_ids: Sequence[str], now: datetime) -> list[str]:
     )
 
 
-def _fan_out_locked(locked: list[Event], now: datetime) -> list[str]:
+class FanOutEvent(Protocol):
+    """What a fan-out reads of an event: an `Event`, or an event just taken from the
+    outbox (`TakenEvent`)."""
+
+    @property
+    def id(self) -> str: ...
+    @property
+    def workspace_id(self) -> str: ...
+    @property
+    def test_mode(self) -> bool: ...
+    @property
+    def type(self) -> str: ...
+    @property
+    def object_id(self) -> str: ...
+    @property
+    def sequence(self) -> int: ...
+    @property
+    def published_at(self) -> datetime | None: ...
+
+
+def _fan_out_locked(locked: Sequence[FanOutEvent], now: datetime) -> list[str]:
     events = [event for event in locked if event.type != PING]
     if not events:
         return []
@@ -208,19 +229,20 @@ def _fan_out_locked(locked: list[Event], now: datetime) -> list[str]:
         endpoints_by_tenant.setdefault((endpoint.workspace_id, endpoint.test_mode), []).append(
             endpoint
         )
-    deliveries = [
-        Delivery(
-            endpoint=endpoint,
-            event=event,
-            object_id=event.object_id,
-            sequence=event.sequence,
-            next_attempt_at=now,
-        )
-        for event in events
-        for endpoint in endpoints_by_tenant.get((event.workspace_id, event.test_mode), [])
-        if _subscribed(endpoint, event.type)
-    ]
-    Delivery.objects.bulk_create(deliveries, ignore_conflicts=True)  # a re-run adds nothing
+    insert_deliveries(
+        [
+            NewDelivery(
+                endpoint_id=endpoint.id,
+                event_id=event.id,
+                object_id=event.object_id,
+                sequence=event.sequence,
+            )
+            for event in events
+            for endpoint in endpoints_by_tenant.get((event.workspace_id, event.test_mode), [])
+            if _subscribed(endpoint, event.type)
+        ],
+        now=now,
+    )
     unpublished = [event.id for event in events if event.published_at is None]
     if unpublished:
         Event.objects.filter(pk__in=unpublished).update(published_at=now)
@@ -278,7 +300,7 @@ class OutgoingRequest:
     headers: dict[str, str]
 
 
-def payload_body(event: Event) -> str:
+def payload_body(event: Event | LeasedEvent) -> str:
     """The delivery's body, signed and sent as is: amounts are JSON numbers written from
     the event's Decimals, as the API writes them."""
     body = json_bytes(
@@ -322,26 +344,25 @@ def _start(delivery_ids: Sequence[str], now: datetime) -> list[OutgoingRequest]:
     return [_outgoing_request(delivery, now) for delivery in taken]
 
 
-def _outgoing_request(delivery: Delivery, now: datetime) -> OutgoingRequest:
-    endpoint = delivery.endpoint
-    secrets_in_use = [endpoint.secret]
-    if endpoint.previous_secret and (
-        endpoint.previous_secret_expires_at and endpoint.previous_secret_expires_at > now
+def _outgoing_request(delivery: LeasedDelivery, now: datetime) -> OutgoingRequest:
+    secrets_in_use = [delivery.secret]
+    if delivery.previous_secret and (
+        delivery.previous_secret_expires_at and delivery.previous_secret_expires_at > now
     ):
-        secrets_in_use.append(endpoint.previous_secret)
+        secrets_in_use.append(delivery.previous_secret)
     body = payload_body(delivery.event)
     return OutgoingRequest(
         delivery_id=delivery.id,
-        endpoint_id=endpoint.id,
+        endpoint_id=delivery.endpoint_id,
         object_id=delivery.object_id,
         attempt=delivery.attempts,
-        url=endpoint.url,
-        test_mode=endpoint.test_mode,
+        url=delivery.url,
+        test_mode=delivery.test_mode,
         body=body,
         headers=delivery_headers(
             secrets_in_use=secrets_in_use,
             # The same id on every attempt, so receivers can drop duplicates.
-            message_id=delivery.event_id,
+            message_id=delivery.event.id,
             sent_at=now,
             body=body,
             event_type=delivery.event.type,

@@ -274,6 +274,31 @@ def test_only_subscribed_active_endpoints_get_a_delivery(test_tenant, other_tena
         assert list(Delivery.objects.values_list("endpoint_id", flat=True)) == [subscribed.id]
 
 
+def test_a_fanned_out_delivery_is_the_row_the_model_would_save(test_tenant):
+    # The fan-out writes its rows in SQL of its own: each column as a new Delivery with
+    # the model's defaults would have it, so a field added later cannot be left out.
+    with running_receiver() as receiver:
+        endpoint = make_endpoint(test_tenant, receiver.url)
+        _, event = record_customer_event(test_tenant)
+        now = timezone.now()
+
+        [delivery_id] = services.event_fan_out(event_id=event.id, now=now)
+
+        saved = Delivery.objects.get(pk=delivery_id)
+        expected = Delivery(
+            endpoint=endpoint,
+            event=event,
+            object_id=event.object_id,
+            sequence=event.sequence,
+            next_attempt_at=now,
+        )
+        for field in Delivery._meta.concrete_fields:
+            if field.name not in ("id", "created_at", "updated_at"):
+                assert getattr(saved, field.attname) == getattr(expected, field.attname), field
+        assert saved.id.startswith("dlv_") and len(saved.id) == len(expected.id)
+        assert saved.created_at == saved.updated_at == now
+
+
 def test_a_later_event_waits_for_the_earlier_one_of_the_same_object(test_tenant):
     with (
         time_machine.travel(START, tick=True) as traveller,
