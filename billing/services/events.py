@@ -12,6 +12,7 @@ from django.db.models import Max
 from django.utils import timezone
 
 from billing.bulk import any_of, bulk_insert, copy_rows
+from billing.db import column_value
 from billing.ids import public_ids
 from billing.models import Event, Workspace
 from billing.sweeps import claim_for_enqueue
@@ -64,8 +65,7 @@ def event_insert_statement(
     for field in columns:
         field.pre_save(event, add=True)  # created_at, updated_at
     connection = transaction.get_connection()
-    values = [field.get_db_prep_save(getattr(event, field.attname), connection)
-              for field in columns]  # fmt: skip
+    values = [column_value(field, getattr(event, field.attname)) for field in columns]
     table = connection.ops.quote_name(Event._meta.db_table)
     names = ", ".join(connection.ops.quote_name(f.column) for f in columns)
     # Typed placeholders: a NULL in a SELECT list would otherwise be text to PostgreSQL.

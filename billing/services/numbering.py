@@ -6,6 +6,7 @@ from typing import Any, cast
 from django.db import IntegrityError, transaction
 from django.db.models import Field, Model
 
+from billing.db import column_value
 from billing.models import DocumentType, Event, FolioRange, NumberSequence, Workspace
 from billing.services.events import event_insert_statement, event_recorded
 from billing.services.folios import folios_first
@@ -119,9 +120,7 @@ def _update_statement(document: Model, *, number_sql: str) -> tuple[str, list[An
     connection = transaction.get_connection()
     meta = document._meta
     fields = [f for f in meta.concrete_fields if not f.primary_key and f.attname != "number"]
-    values = [
-        field.get_db_prep_save(field.pre_save(document, add=False), connection) for field in fields
-    ]
+    values = [column_value(field, field.pre_save(document, add=False)) for field in fields]
     quote = connection.ops.quote_name
     number_column = cast(Field, meta.get_field("number")).column
     assignments = ", ".join(f"{quote(f.column)} = %s" for f in fields)
