@@ -15,6 +15,7 @@ from billing.bulk import any_of, bulk_insert, copy_rows
 from billing.db import column_value
 from billing.ids import public_ids
 from billing.models import Event, Workspace
+from billing.queueing import message_reprs
 from billing.sweeps import claim_for_enqueue
 
 # Concurrent writers of one object's events race for the next sequence number; the
@@ -208,9 +209,11 @@ def event_publish(*, event_id: str) -> None:
     Publishers are named, not imported, so the kernel never depends on the apps that
     consume its events. A failure to reach the broker is left to the beat sweep.
     """
+    kwargs = {"event_id": event_id}
+    reprs = message_reprs(kwargs)
     for task_name in settings.EVENT_PUBLISHERS:
         try:
-            current_app.send_task(task_name, kwargs={"event_id": event_id}, retry=False)
+            current_app.send_task(task_name, kwargs=kwargs, retry=False, **reprs)
         except Exception:  # the broker is down: events_publish_pending picks it up later
             return
 
