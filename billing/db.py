@@ -6,6 +6,7 @@ from typing import Any, ParamSpec, TypeVar
 
 import psycopg
 from django.db import connection, transaction
+from django.db.backends.base.base import BaseDatabaseWrapper
 from django.db.backends.utils import CursorDebugWrapper, CursorWrapper
 from django.db.models import Field, JSONField
 from psycopg.types.json import Jsonb
@@ -84,7 +85,7 @@ def server_bound_cursor() -> CursorWrapper:
     return wrapper(cursor, connection)
 
 
-def column_value(field: Field, value: Any) -> Any:
+def column_value(field: Field, value: Any, connection: BaseDatabaseWrapper) -> Any:
     """`field.get_db_prep_save(value, connection)` for a statement written by hand, a JSON
     column's text written by orjson (`json_text`), as the batch writers write the same
     columns (billing.bulk). Django writes it with `json.dumps(cls=JSONEncoder)`, whose

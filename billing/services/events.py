@@ -66,7 +66,7 @@ def event_insert_statement(
     for field in columns:
         field.pre_save(event, add=True)  # created_at, updated_at
     connection = transaction.get_connection()
-    values = [column_value(field, getattr(event, field.attname)) for field in columns]
+    values = [column_value(field, getattr(event, field.attname), connection) for field in columns]
     table = connection.ops.quote_name(Event._meta.db_table)
     names = ", ".join(connection.ops.quote_name(f.column) for f in columns)
     # Typed placeholders: a NULL in a SELECT list would otherwise be text to PostgreSQL.

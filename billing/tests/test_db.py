@@ -70,7 +70,7 @@ def test_a_json_column_value_is_the_jsonb_django_writes(value):
     with connection.cursor() as cursor:
         cursor.execute(
             "SELECT %s::jsonb::text, %s::jsonb::text",
-            [column_value(field, value), field.get_db_prep_save(value, connection)],
+            [column_value(field, value, connection), field.get_db_prep_save(value, connection)],
         )
         ours, djangos = cursor.fetchone()
 
@@ -81,5 +81,5 @@ def test_a_column_value_other_than_json_is_djangos():
     field = Event._meta.get_field("created_at")
     now = datetime(2026, 3, 1, 9, 30, tzinfo=ZoneInfo("UTC"))
 
-    assert column_value(field, now) == field.get_db_prep_save(now, connection)
-    assert column_value(Event._meta.get_field("data"), None) is None
+    assert column_value(field, now, connection) == field.get_db_prep_save(now, connection)
+    assert column_value(Event._meta.get_field("data"), None, connection) is None
