@@ -2,11 +2,16 @@ import functools
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
-from typing import ParamSpec, TypeVar
+from typing import Any, ParamSpec, TypeVar
 
 import psycopg
 from django.db import connection, transaction
+from django.db.backends.base.base import BaseDatabaseWrapper
 from django.db.backends.utils import CursorDebugWrapper, CursorWrapper
+from django.db.models import Field, JSONField
+from psycopg.types.json import Jsonb
+
+from billing.encoders import json_text
 
 P = ParamSpec("P")
 R = TypeVar("R")
@@ -78,3 +83,16 @@ def server_bound_cursor() -> CursorWrapper:
     cursor = psycopg.Cursor(connection.connection)
     wrapper = CursorDebugWrapper if connection.queries_logged else CursorWrapper
     return wrapper(cursor, connection)
+
+
+def column_value(field: Field, value: Any, connection: BaseDatabaseWrapper) -> Any:
+    """`field.get_db_prep_save(value, connection)` for a statement written by hand, a JSON
+    column's text written by orjson (`json_text`), as the batch writers write the same
+    columns (billing.bulk). Django writes it with `json.dumps(cls=JSONEncoder)`, whose
+    number literals need the standard library's pure-Python encoder: for an event's
+    snapshot of an invoice, twenty times as long."""
+    prepared = field.get_db_prep_save(value, connection)
+    if isinstance(field, JSONField) and isinstance(prepared, Jsonb):
+        encoder = field.encoder
+        return Jsonb(prepared.obj, dumps=lambda obj: json_text(obj, encoder))
+    return prepared

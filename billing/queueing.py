@@ -25,3 +25,21 @@ def task_queue(name: str, *, kwargs: dict[str, Any], retry: bool = True) -> None
         task.delay(**kwargs)
     else:
         task.apply_async(kwargs=kwargs, retry=False)
+
+
+def message_reprs(kwargs: dict[str, Any]) -> dict[str, Any]:
+    """A message's `argsrepr` and `kwargsrepr` headers (what monitoring shows of its
+    arguments), for keyword arguments that are all plain text, such as ids: Celery
+    writes them with its `saferepr`, a third of the CPU of a send, and `repr` writes the
+    same text for these. Empty otherwise, and Celery writes them itself."""
+    if not all(_plain(key) and _plain(value) for key, value in kwargs.items()):
+        return {}
+    written = repr(kwargs)
+    if len(written) > current_app.amqp.kwargsrepr_maxsize:
+        return {}  # saferepr shortens it
+    return {"argsrepr": "()", "kwargsrepr": written}
+
+
+def _plain(value: Any) -> bool:
+    # Text that `repr` and `saferepr` both write between single quotes, unescaped.
+    return type(value) is str and value.isprintable() and "'" not in value and "\\" not in value

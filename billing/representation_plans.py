@@ -18,6 +18,8 @@ its plan is the list of its readable fields as (name, getter, converter):
 
 What comes out equals `serializer_class(instance, context=context).data`. A serializer
 class with a `to_representation` of its own is run as DRF runs it, on the kept fields.
+An event's snapshot can be shown the same way (`planned_snapshot`), for a write whose
+event is most of its cost.
 """
 
 import decimal
@@ -33,7 +35,7 @@ from rest_framework.fields import Field, SkipField
 from rest_framework.relations import PKOnlyObject
 from rest_framework.settings import api_settings
 
-from billing.representations import TenantModelSerializer, expand_requested
+from billing.representations import TenantModelSerializer, expand_requested, json_data
 
 Getter = Callable[[Any], Any]
 Converter = Callable[[Any], Any]
@@ -189,3 +191,11 @@ def planned_representation(
         # Nothing of this request stays on the kept serializer.
         root._context = {}
         root.instance = None
+
+
+def planned_snapshot(
+    serializer_class: type[serializers.BaseSerializer], instance: Any
+) -> dict[str, Any]:
+    """`billing.representations.snapshot(serializer_class, instance)`, shown through the
+    class's kept serializer and plan."""
+    return json_data(planned_representation(serializer_class, instance, {}))

@@ -12,8 +12,10 @@ from django.db.models import Max
 from django.utils import timezone
 
 from billing.bulk import any_of, bulk_insert, copy_rows
+from billing.db import column_value
 from billing.ids import public_ids
 from billing.models import Event, Workspace
+from billing.queueing import message_reprs
 from billing.sweeps import claim_for_enqueue
 
 # Concurrent writers of one object's events race for the next sequence number; the
@@ -64,8 +66,7 @@ def event_insert_statement(
     for field in columns:
         field.pre_save(event, add=True)  # created_at, updated_at
     connection = transaction.get_connection()
-    values = [field.get_db_prep_save(getattr(event, field.attname), connection)
-              for field in columns]  # fmt: skip
+    values = [column_value(field, getattr(event, field.attname), connection) for field in columns]
     table = connection.ops.quote_name(Event._meta.db_table)
     names = ", ".join(connection.ops.quote_name(f.column) for f in columns)
     # Typed placeholders: a NULL in a SELECT list would otherwise be text to PostgreSQL.
@@ -208,9 +209,11 @@ def event_publish(*, event_id: str) -> None:
     Publishers are named, not imported, so the kernel never depends on the apps that
     consume its events. A failure to reach the broker is left to the beat sweep.
     """
+    kwargs = {"event_id": event_id}
+    reprs = message_reprs(kwargs)
     for task_name in settings.EVENT_PUBLISHERS:
         try:
-            current_app.send_task(task_name, kwargs={"event_id": event_id}, retry=False)
+            current_app.send_task(task_name, kwargs=kwargs, retry=False, **reprs)
         except Exception:  # the broker is down: events_publish_pending picks it up later
             return
 

@@ -1,11 +1,13 @@
 """Gapless document numbers, taken only inside the transaction that finalizes."""
 
 from collections.abc import Callable
+from functools import cache
 from typing import Any, cast
 
 from django.db import IntegrityError, transaction
 from django.db.models import Field, Model
 
+from billing.db import column_value
 from billing.models import DocumentType, Event, FolioRange, NumberSequence, Workspace
 from billing.services.events import event_insert_statement, event_recorded
 from billing.services.folios import folios_first
@@ -117,12 +119,19 @@ def _update_statement(document: Model, *, number_sql: str) -> tuple[str, list[An
     """UPDATE of every column of `document` as `save()` writes them (`auto_now` set),
     its `number` from `number_sql`; ends with its WHERE, for the caller to extend."""
     connection = transaction.get_connection()
-    meta = document._meta
-    fields = [f for f in meta.concrete_fields if not f.primary_key and f.attname != "number"]
+    sql, fields = _update_sql(type(document), number_sql, connection.vendor)
     values = [
-        field.get_db_prep_save(field.pre_save(document, add=False), connection) for field in fields
+        column_value(field, field.pre_save(document, add=False), connection) for field in fields
     ]
-    quote = connection.ops.quote_name
+    return sql, [*values, document.pk]
+
+
+@cache
+def _update_sql(model: type[Model], number_sql: str, vendor: str) -> tuple[str, list[Field]]:
+    # The same for every document of a model: made once, as its text is long.
+    quote = transaction.get_connection().ops.quote_name
+    meta = model._meta
+    fields = [f for f in meta.concrete_fields if not f.primary_key and f.attname != "number"]
     number_column = cast(Field, meta.get_field("number")).column
     assignments = ", ".join(f"{quote(f.column)} = %s" for f in fields)
     sql = (
@@ -130,7 +139,7 @@ def _update_statement(document: Model, *, number_sql: str) -> tuple[str, list[An
         f"{quote(number_column)} = {number_sql} "
         f"WHERE {quote(meta.pk.column)} = %s"
     )
-    return sql, [*values, document.pk]
+    return sql, fields
 
 
 def number_take_range(

@@ -1,10 +1,16 @@
-"""billing.db's cursor for statements with a large parameter."""
+"""billing.db's cursor for statements with a large parameter, and column values for
+statements written by hand."""
+
+from datetime import date, datetime
+from decimal import Decimal
+from zoneinfo import ZoneInfo
 
 import pytest
 from django.db import IntegrityError, connection
 from django.test.utils import CaptureQueriesContext
 
-from billing.db import server_bound_cursor
+from billing.db import column_value, server_bound_cursor
+from billing.models import Event
 
 pytestmark = pytest.mark.django_db
 
@@ -43,3 +49,37 @@ def test_a_read_prepared_before_a_column_changed_type_is_prepared_again():
     with connection.cursor() as cursor:
         cursor.execute("ALTER TABLE stale_read ALTER COLUMN x TYPE text")
     assert _execute("default", statements) == [[("7",)]]
+
+
+_JSON_VALUES = [
+    {"total": Decimal("118.500000"), "big": Decimal("1E+2"), "tiny": Decimal("0.000001"),
+     "zero": Decimal("-0"), "when": datetime(2026, 3, 1, 9, 30, 15, 123456, tzinfo=ZoneInfo("UTC")),
+     "day": date(2026, 2, 28), "text": 'Año "ñandú" \\ \u2028', "count": 3, "huge": 2**70,
+     "none": None, "yes": True, "list": [1, Decimal("2.5"), [], {}]},
+    [],
+    {},
+    "plain text",
+    Decimal("19"),
+]  # fmt: skip
+
+
+@pytest.mark.parametrize("value", _JSON_VALUES)
+def test_a_json_column_value_is_the_jsonb_django_writes(value):
+    field = Event._meta.get_field("data")
+
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT %s::jsonb::text, %s::jsonb::text",
+            [column_value(field, value, connection), field.get_db_prep_save(value, connection)],
+        )
+        ours, djangos = cursor.fetchone()
+
+    assert ours == djangos
+
+
+def test_a_column_value_other_than_json_is_djangos():
+    field = Event._meta.get_field("created_at")
+    now = datetime(2026, 3, 1, 9, 30, tzinfo=ZoneInfo("UTC"))
+
+    assert column_value(field, now, connection) == field.get_db_prep_save(now, connection)
+    assert column_value(Event._meta.get_field("data"), None, connection) is None
