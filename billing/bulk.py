@@ -175,7 +175,10 @@ class Blank:
     def make(self, related: dict[str, models.Model] | None = None, **columns: Any) -> Any:
         """An unsaved instance with `columns` (attnames) set and the rest at their
         defaults; `related` objects (by field name) are cached on it, their keys set."""
-        values = {**self.constant, **{name: make() for name, make in self.called}, **columns}
+        values = {**self.constant, **columns}
+        for name, make in self.called:
+            if name not in columns:  # an id made in bulk is not made again
+                values[name] = make()
         for name, obj in (related or {}).items():
             values[f"{name}_id"] = obj.pk
         ordered = [values[name] for name in self.order]

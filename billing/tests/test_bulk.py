@@ -91,6 +91,14 @@ def test_blank_makes_the_instance_the_constructor_makes() -> None:
     assert made._state.adding and made._state.db is None
     assert made.workspace is workspace and made.workspace_id == "wsp_A"
     assert made.metadata == {} and made.metadata is not Blank(Event).make().metadata
+    # An id made in bulk is the instance's; no other is made for it.
+    blank = Blank(Event)
+    blank.called = [(name, _refused if name == "id" else make) for name, make in blank.called]
+    assert blank.make(id="evt_BULK").id == "evt_BULK"
+
+
+def _refused() -> None:
+    raise AssertionError("an id was made")
 
 
 def test_blank_goes_through_the_constructor_when_instances_are_watched() -> None:

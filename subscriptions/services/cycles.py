@@ -10,7 +10,7 @@ period once; the unique (subscription, period_start) would refuse a second invoi
 if the design failed. Collection (charge or email) starts after commit (collection.py).
 """
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from decimal import Decimal
@@ -23,6 +23,7 @@ from django.utils import timezone
 
 from billing.bulk import any_of, collector_paused, copy_rows
 from billing.clock import workspace_today
+from billing.ids import public_ids
 from billing.models import DocumentType, Workspace
 from billing.queueing import task_queue
 from billing.services.events import NewEvent, event_record_rows
@@ -79,6 +80,12 @@ class _TenantBatch:
         self.due: list[Subscription] = []
         self.billed: list[_Billed] = []
         self.cancelled: list[Subscription] = []
+        # Ids for the invoices it issues, made in bulk once its due subscriptions are
+        # known (one invoice each at most); None: each invoice makes its own.
+        self.invoice_ids: Iterator[str] | None = None
+
+    def invoice_id(self) -> str | None:
+        return None if self.invoice_ids is None else next(self.invoice_ids)
 
 
 def _lock_due(subscription_ids: Sequence[str], wait: bool) -> list[Subscription]:
@@ -209,6 +216,7 @@ def _bill_final_usage(
     draft = final_usage_draft(
         subscription, lines=metered, usage=usage, usage_start=start, usage_end=end,
         invoice_date=workspace_today(batch.workspace, batch.now), ended=own.ended,
+        invoice_id=batch.invoice_id(),
     )  # fmt: skip
     batch.billed.append(
         _Billed(
@@ -265,6 +273,7 @@ def _advance(
         usage=usage,
         usage_start=subscription.previous_billing,
         ended=items[subscription.pk].ended,
+        invoice_id=batch.invoice_id(),
     )
     subscription.previous_billing = start
     subscription.cycles_billed = cycle
@@ -379,6 +388,7 @@ def _bill(subscription_ids: Sequence[str], clock: Clock, wait: bool) -> tuple[li
             continue  # billed by someone else since it was found due
         batch.due.append(subscription)
     for batch in batches.values():
+        batch.invoice_ids = iter(public_ids("inv", len(batch.due)))
         usage = _usage(batch, items)
         for subscription in batch.due:
             _advance(subscription, batch, items, usage)
