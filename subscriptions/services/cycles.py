@@ -16,12 +16,13 @@ from datetime import date, datetime, timedelta
 from decimal import Decimal
 from typing import cast
 
+import orjson
 from django.db import connection, transaction
 from django.db.models import ForeignKey, Model, Prefetch, prefetch_related_objects
 from django.db.models.functions import Now
 from django.utils import timezone
 
-from billing.bulk import any_of, collector_paused, copy_rows
+from billing.bulk import any_of, collector_paused, copy_rows, key_array
 from billing.clock import workspace_today
 from billing.ids import public_ids
 from billing.models import DocumentType, Workspace
@@ -462,20 +463,25 @@ def _store_advanced(subscriptions: list[Subscription]) -> None:
         "previous_billing": "date", "cycles_billed": "integer", "status": "text",
         "cancelled_at": "timestamptz",
     }  # fmt: skip
-    values = [[getattr(s, name) for s in subscriptions] for name in ["id", *_ADVANCED_FIELDS]]
-    unnest = ", ".join(f"unnest(%s::{kind}[]) AS {name}" for name, kind in columns.items())
+    # The new values as one JSON parameter (orjson writes dates and instants in ISO 8601,
+    # to the microsecond), which psycopg passes on as it is: a list parameter per column
+    # is written element by element in Python, then quoted.
+    values = orjson.dumps([{name: getattr(s, name) for name in columns} for s in subscriptions])
+    record = ", ".join(f"{name} {kind}" for name, kind in columns.items())
     # updated_at as auto_now sets it: the time of the write, whatever
     # clock the tenant bills on. Billed, a subscription is no longer queued by beat.
     assign = ", ".join([*(f"{name} = v.{name}" for name in columns if name != "id"),
                         "enqueued_at = NULL", "updated_at = clock_timestamp()"])  # fmt: skip
+    keys, keys_param = key_array([s.id for s in subscriptions])
     with connection.cursor() as cursor:
         # `s.id = ANY(…)` as well as the join: the planner then finds the rows by key
-        # whatever its estimate of the unnested rows, where the join alone leads it to
+        # whatever its estimate of the new values' rows, where the join alone leads it to
         # read the whole table when its statistics are stale.
         cursor.execute(
             f"UPDATE {Subscription._meta.db_table} AS s SET {assign} "
-            f"FROM (SELECT {unnest}) AS v WHERE s.id = v.id AND s.id = ANY(%s::text[])",
-            [*values, values[0]],
+            f"FROM json_to_recordset(%s::json) AS v({record}) "
+            f"WHERE s.id = v.id AND s.id = ANY({keys})",
+            [values.decode(), keys_param],
         )
 
 
