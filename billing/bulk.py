@@ -155,6 +155,9 @@ def stores_as_is(model: type[models.Model]) -> bool:
 
 
 def _unwatched(model: type[models.Model]) -> bool:
+    # No receiver at all, the usual case, is answered without asking for this model's.
+    if not (signals.pre_init.receivers or signals.post_init.receivers):
+        return True
     return not (signals.pre_init.has_listeners(model) or signals.post_init.has_listeners(model))
 
 
