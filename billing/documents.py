@@ -99,8 +99,16 @@ def line_tax_percent(document: FiscalDocument, line: Line | dict[str, Any]) -> D
     return document.tax_percent if explicit is None else Decimal(explicit)
 
 
+# The document's columns apply_totals sets (and its lines' COMPUTED_LINE_FIELDS).
+TOTAL_FIELDS = (
+    "amount", "exempt", "discount_amount", "subtotal", "tax", "total", "retention",
+    "total_adjusted", "additional_tax", "additional_taxes",
+)  # fmt: skip
+
+
 def apply_totals(document: FiscalDocument, lines: Sequence[Line | dict[str, Any]]) -> None:
-    """Compute and set the document's and its lines' totals (not saved).
+    """Compute and set the document's and its lines' totals (not saved): its TOTAL_FIELDS,
+    and its lines' COMPUTED_LINE_FIELDS.
 
     Lines are instances, or dicts of every Line column by attname (a batch writer's rows,
     billing.bulk.copy_rows): the same rules either way."""

@@ -172,8 +172,10 @@ def cycle_draft(
     usage: dict[str, Decimal] | None = None,
     usage_start: date | None = None,
     ended: Sequence[EndedLine] = (),
+    invoice_id: str | None = None,
 ) -> InvoiceDraft:
-    """The invoice of cycle number `cycle`, for [period_start, period_end).
+    """The invoice of cycle number `cycle`, for [period_start, period_end), with the id
+    `invoice_id` (made in bulk by a batch) or a new one.
 
     A period shorter than the frequency's (the stretch before a later billing anchor)
     bills its plans prorated by day. Metered lines bill in arrears: the usage of
@@ -201,7 +203,7 @@ def cycle_draft(
     if usage_start is not None:
         rows += _ended_rows(ended, usage or {}, cycle, line_wide)
     rows += [_addon_row(a) for a in addons if addon_applies(a.addon, a.first_cycle, cycle)]
-    return _draft(subscription, rows, coupon, period_start, period_end, invoice_date)
+    return _draft(subscription, rows, coupon, period_start, period_end, invoice_date, invoice_id)
 
 
 def _ended_rows(
@@ -225,6 +227,7 @@ def final_usage_draft(
     usage_end: date,
     invoice_date: date,
     ended: Sequence[EndedLine] = (),
+    invoice_id: str | None = None,
 ) -> InvoiceDraft:
     """The last invoice of a cancelled subscription: its metered lines' usage over
     [usage_start, usage_end), the part of the last period it ran, with the coupons the
@@ -240,7 +243,7 @@ def final_usage_draft(
         row = _usage_row(line, usage.get(usage_key(line), Decimal(0)), text)
         rows.append(_with_coupon(row, own or line_wide))
     rows += _ended_rows(ended, usage, cycle, line_wide)
-    return _draft(subscription, rows, coupon, usage_start, usage_end, invoice_date)
+    return _draft(subscription, rows, coupon, usage_start, usage_end, invoice_date, invoice_id)
 
 
 def _draft(
@@ -250,9 +253,11 @@ def _draft(
     period_start: date,
     period_end: date,
     invoice_date: date,
+    invoice_id: str | None,
 ) -> InvoiceDraft:
     invoice = _INVOICE.make(
         related={"customer": subscription.customer, "document": subscription.document},
+        **({} if invoice_id is None else {"id": invoice_id}),
         date=invoice_date,
         due_date=invoice_date + timedelta(days=subscription.expiration_days),
         currency_id=subscription.currency_id,

@@ -10,7 +10,7 @@ from django.db import transaction
 from django.db.models.signals import post_init
 from ulid import ULID
 
-from billing.bulk import Blank, copy_rows
+from billing.bulk import Blank, any_of, copy_rows, key_array
 from billing.encoders import JSONDecoder, JSONEncoder, json_text
 from billing.ids import public_ids
 from billing.models import Event, Workspace
@@ -91,6 +91,14 @@ def test_blank_makes_the_instance_the_constructor_makes() -> None:
     assert made._state.adding and made._state.db is None
     assert made.workspace is workspace and made.workspace_id == "wsp_A"
     assert made.metadata == {} and made.metadata is not Blank(Event).make().metadata
+    # An id made in bulk is the instance's; no other is made for it.
+    blank = Blank(Event)
+    blank.called = [(name, _refused if name == "id" else make) for name, make in blank.called]
+    assert blank.make(id="evt_BULK").id == "evt_BULK"
+
+
+def _refused() -> None:
+    raise AssertionError("an id was made")
 
 
 def test_blank_goes_through_the_constructor_when_instances_are_watched() -> None:
@@ -116,3 +124,32 @@ def test_equal_decimals_write_one_literal_and_no_number_is_refused_quietly() -> 
         with pytest.raises(TypeError) as raised:
             json_text({"x": D(refused)})
         assert "not a JSON number" in str(raised.value.__cause__)
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize(
+    "names",
+    [
+        ["Acme", "Beta"],  # joined by commas
+        ["Acme, Ltd.", "Beta"],  # a comma in a key: a list parameter
+        ["", "Beta"],  # an empty key: a list parameter
+        [""],
+        ["Acme"],
+    ],
+)
+def test_any_of_finds_the_rows_a_list_finds(names: list[str]) -> None:
+    for name in ["Acme", "Acme, Ltd.", "Beta", "", "Gamma"]:
+        WorkspaceFactory(name=name)
+    workspaces = Workspace.objects.filter(name__in=any_of(names))
+    ids = list(Workspace.objects.filter(name__in=names).values_list("pk", flat=True))
+
+    assert sorted(workspaces.values_list("pk", flat=True)) == sorted(ids)
+    numbered = Event.objects.filter(sequence__in=any_of([1, 2, 30]))
+    assert "unnest" in str(numbered.query) and list(numbered) == []
+
+
+def test_key_array_joins_only_keys_that_split_back() -> None:
+    assert key_array(["a", "b"]) == ("string_to_array(%s, ',')", "a,b")
+    assert key_array([1, 20]) == ("string_to_array(%s, ',')::bigint[]", "1,20")
+    assert key_array(["a,b", "c"]) == ("%s::text[]", ["a,b", "c"])
+    assert key_array(["", "c"]) == ("%s::text[]", ["", "c"])

@@ -10,19 +10,21 @@ period once; the unique (subscription, period_start) would refuse a second invoi
 if the design failed. Collection (charge or email) starts after commit (collection.py).
 """
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from decimal import Decimal
 from typing import cast
 
+import orjson
 from django.db import connection, transaction
 from django.db.models import ForeignKey, Model, Prefetch, prefetch_related_objects
 from django.db.models.functions import Now
 from django.utils import timezone
 
-from billing.bulk import any_of, collector_paused, copy_rows
+from billing.bulk import any_of, collector_paused, copy_rows, key_array
 from billing.clock import workspace_today
+from billing.ids import public_ids
 from billing.models import DocumentType, Workspace
 from billing.queueing import task_queue
 from billing.services.events import NewEvent, event_record_rows
@@ -79,6 +81,12 @@ class _TenantBatch:
         self.due: list[Subscription] = []
         self.billed: list[_Billed] = []
         self.cancelled: list[Subscription] = []
+        # Ids for the invoices it issues, made in bulk once its due subscriptions are
+        # known (one invoice each at most); None: each invoice makes its own.
+        self.invoice_ids: Iterator[str] | None = None
+
+    def invoice_id(self) -> str | None:
+        return None if self.invoice_ids is None else next(self.invoice_ids)
 
 
 def _lock_due(subscription_ids: Sequence[str], wait: bool) -> list[Subscription]:
@@ -209,6 +217,7 @@ def _bill_final_usage(
     draft = final_usage_draft(
         subscription, lines=metered, usage=usage, usage_start=start, usage_end=end,
         invoice_date=workspace_today(batch.workspace, batch.now), ended=own.ended,
+        invoice_id=batch.invoice_id(),
     )  # fmt: skip
     batch.billed.append(
         _Billed(
@@ -265,6 +274,7 @@ def _advance(
         usage=usage,
         usage_start=subscription.previous_billing,
         ended=items[subscription.pk].ended,
+        invoice_id=batch.invoice_id(),
     )
     subscription.previous_billing = start
     subscription.cycles_billed = cycle
@@ -379,6 +389,7 @@ def _bill(subscription_ids: Sequence[str], clock: Clock, wait: bool) -> tuple[li
             continue  # billed by someone else since it was found due
         batch.due.append(subscription)
     for batch in batches.values():
+        batch.invoice_ids = iter(public_ids("inv", len(batch.due)))
         usage = _usage(batch, items)
         for subscription in batch.due:
             _advance(subscription, batch, items, usage)
@@ -452,20 +463,25 @@ def _store_advanced(subscriptions: list[Subscription]) -> None:
         "previous_billing": "date", "cycles_billed": "integer", "status": "text",
         "cancelled_at": "timestamptz",
     }  # fmt: skip
-    values = [[getattr(s, name) for s in subscriptions] for name in ["id", *_ADVANCED_FIELDS]]
-    unnest = ", ".join(f"unnest(%s::{kind}[]) AS {name}" for name, kind in columns.items())
+    # The new values as one JSON parameter (orjson writes dates and instants in ISO 8601,
+    # to the microsecond), which psycopg passes on as it is: a list parameter per column
+    # is written element by element in Python, then quoted.
+    values = orjson.dumps([{name: getattr(s, name) for name in columns} for s in subscriptions])
+    record = ", ".join(f"{name} {kind}" for name, kind in columns.items())
     # updated_at as auto_now sets it: the time of the write, whatever
     # clock the tenant bills on. Billed, a subscription is no longer queued by beat.
     assign = ", ".join([*(f"{name} = v.{name}" for name in columns if name != "id"),
                         "enqueued_at = NULL", "updated_at = clock_timestamp()"])  # fmt: skip
+    keys, keys_param = key_array([s.id for s in subscriptions])
     with connection.cursor() as cursor:
         # `s.id = ANY(…)` as well as the join: the planner then finds the rows by key
-        # whatever its estimate of the unnested rows, where the join alone leads it to
+        # whatever its estimate of the new values' rows, where the join alone leads it to
         # read the whole table when its statistics are stale.
         cursor.execute(
             f"UPDATE {Subscription._meta.db_table} AS s SET {assign} "
-            f"FROM (SELECT {unnest}) AS v WHERE s.id = v.id AND s.id = ANY(%s::text[])",
-            [*values, values[0]],
+            f"FROM json_to_recordset(%s::json) AS v({record}) "
+            f"WHERE s.id = v.id AND s.id = ANY({keys})",
+            [values.decode(), keys_param],
         )
 
 

@@ -1,6 +1,7 @@
 """The cycle writes its invoices as rows (invoices.services.batch): on random plans, each
 is stored as the per-invoice path (invoice_create, then invoice_finalize) stores the same
-invoice, its totals and its lines, column by column."""
+invoice, its totals and its lines, column by column, also when the batch prices several
+subscriptions on the same plans once."""
 
 from decimal import Decimal
 from typing import Any
@@ -55,6 +56,8 @@ _subscription = st.fixed_dictionaries(
         "plans": st.lists(_plan, min_size=1, max_size=3),
         "coupon": _coupon,
         "document": st.sampled_from([33, 34]),
+        # Subscriptions on the same plans and coupon: the batch prices them once.
+        "copies": st.integers(min_value=1, max_value=2),
     }
 )
 
@@ -138,11 +141,13 @@ def test_the_cycle_stores_each_invoice_as_the_per_invoice_path_does(
              "coupon": coupon if plan["own_coupon"] else None}
             for plan in spec["plans"]
         ]  # fmt: skip
-        subscription = services.subscription_create(
-            workspace=workspace, test_mode=True, customer=customer_of(workspace), lines=lines,
-            now=now, coupon=coupon, document=DocumentType.objects.get(pk=spec["document"]),
-        )  # fmt: skip
-        subscriptions.append(subscription)
+        for _copy in range(spec["copies"]):
+            subscription = services.subscription_create(
+                workspace=workspace, test_mode=True, customer=customer_of(workspace),
+                lines=lines, now=now, coupon=coupon,
+                document=DocumentType.objects.get(pk=spec["document"]),
+            )  # fmt: skip
+            subscriptions.append(subscription)
     feb = santiago(2026, 2, 15, 0, 0)
     singles = [_single(Subscription.objects.get(pk=s.pk), feb) for s in subscriptions]
 

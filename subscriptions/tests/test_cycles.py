@@ -15,7 +15,8 @@ from config.celery import app as celery_app
 from invoices.models import Invoice
 from invoices.pdf import storage
 from invoices.representations import invoice_snapshot
-from invoices.services.batch import InvoiceDraft, invoice_batch_snapshot, invoices_issue_batch
+from invoices.services.batch import InvoiceDraft, invoices_issue_batch
+from invoices.services.batch_snapshots import invoice_batch_snapshot
 from invoices.services.invoices import invoice_create, invoice_finalize
 from invoices.services.notes import credit_note_create
 from invoices.tasks import render_document_pdfs
