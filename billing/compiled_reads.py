@@ -337,6 +337,13 @@ def _as_prepared(
     return rewritten
 
 
+def compiled_reads_run(reads: list[tuple[CompiledRead, dict[str, Any]]]) -> list[list[Model]]:
+    """The objects of each compiled read run with its values, all in one round trip."""
+    statements = [read.statement(values) for read, values in reads]
+    results = _run_together(reads[0][0].db, statements)
+    return [read.objects(rows) for (read, _), rows in zip(reads, results, strict=True)]
+
+
 _compiled = threading.local()
 # Reads kept per thread: enough for every detail route of the workspaces a process serves
 # at once; the least recently used is dropped beyond it.

@@ -1,6 +1,8 @@
 """Reads: meters, features, events, usage records, and who a customer key names."""
 
 from collections.abc import Iterable
+from datetime import date
+from typing import Any, NamedTuple
 
 import orjson
 from django.db.models import Q, QuerySet
@@ -9,6 +11,8 @@ from billing.db import server_bound_cursor
 from customers.models import Customer
 from metering.models import Event, Feature, Meter, UsageRecord
 from metering.store import MeterSpec
+from subscriptions.choices import BilledKind
+from subscriptions.models import BilledPeriod, Subscription
 
 
 def meter_queryset() -> QuerySet[Meter]:
@@ -54,30 +58,55 @@ def customers_by_key(
     return {key: by_key[key] for key in keys if key in by_key}
 
 
-def customer_ids_by_key(
+class EventCustomer(NamedTuple):
+    """The customer a batch's key names, and the span of its usage already invoiced:
+    from its first billed cycle's start to its latest cycle's start or its final
+    invoice's period end (local dates; None when nothing is billed yet)."""
+
+    customer_id: str
+    billed_from: date | None
+    billed_until: date | None
+
+
+def event_customers(
     *, workspace_id: str, test_mode: bool, keys: Iterable[str]
-) -> dict[str, str]:
-    """The ids of the customers these keys name (our id or the customer's reference), by
-    key. For a batch of events the keys travel as one JSON array, which PostgreSQL
-    unpacks: an IN list of a thousand placeholders, or a text[] parameter that the
-    driver quotes element by element in Python, costs more than the query."""
+) -> dict[str, EventCustomer]:
+    """The customers these keys name (our id or the customer's reference), by key, each
+    with its invoiced span: one statement, since a batch of events needs both and a second
+    query built by the ORM cost the request more than reading them. The keys travel as
+    one JSON array, which PostgreSQL unpacks: an IN list of a thousand placeholders, or a
+    text[] parameter that the driver quotes element by element in Python, costs more than
+    the query."""
     keys = list(set(keys))
     if not keys:
         return {}
     sql = (
-        f"SELECT id, reference FROM {Customer._meta.db_table} "
-        "WHERE workspace_id = %s AND test_mode = %s "
-        "AND (id = ANY(ARRAY(SELECT jsonb_array_elements_text(%s::jsonb))) "
-        "OR reference = ANY(ARRAY(SELECT jsonb_array_elements_text(%s::jsonb))))"
+        "SELECT c.id, c.reference, spans.billed_from, spans.billed_until "
+        f"FROM {Customer._meta.db_table} c LEFT JOIN LATERAL ("
+        # A cycle's invoice bills the usage before its period; a final one, its period's.
+        "SELECT min(p.period_start) AS billed_from, "
+        "max(CASE WHEN p.kind = %s THEN p.period_end ELSE p.period_start END) AS billed_until "
+        f"FROM {BilledPeriod._meta.db_table} p "
+        f"JOIN {Subscription._meta.db_table} s ON s.id = p.subscription_id "
+        "WHERE s.customer_id = c.id AND s.workspace_id = %s AND s.test_mode = %s "
+        "AND p.kind IN (%s, %s)) spans ON true "
+        "WHERE c.workspace_id = %s AND c.test_mode = %s "
+        "AND (c.id = ANY(ARRAY(SELECT jsonb_array_elements_text(%s::jsonb))) "
+        "OR c.reference = ANY(ARRAY(SELECT jsonb_array_elements_text(%s::jsonb))))"
     )
     keys_json = orjson.dumps(keys).decode()
-    by_key: dict[str, str] = {}
+    params: list[Any] = [
+        str(BilledKind.FINAL), workspace_id, test_mode, str(BilledKind.CYCLE),
+        str(BilledKind.FINAL), workspace_id, test_mode, keys_json, keys_json,
+    ]  # fmt: skip
+    by_key: dict[str, EventCustomer] = {}
     with server_bound_cursor() as cursor:
-        cursor.execute(sql, [workspace_id, test_mode, keys_json, keys_json])
-        for customer_id, reference in cursor.fetchall():
-            by_key[customer_id] = customer_id
+        cursor.execute(sql, params)
+        for customer_id, reference, billed_from, billed_until in cursor.fetchall():
+            found = EventCustomer(customer_id, billed_from, billed_until)
+            by_key[customer_id] = found
             if reference:
-                by_key[reference] = customer_id
+                by_key[reference] = found
     return {key: by_key[key] for key in keys if key in by_key}
 
 

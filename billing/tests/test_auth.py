@@ -183,3 +183,63 @@ def test_a_revoked_api_token_cannot_be_exchanged(tenant):
     response = obtain({"token": tenant.token})
 
     assert response.status_code == 400
+
+
+# A request that does not take its caller from the cache reads its token and workspace in
+# one round trip (billing.auth._token_and_workspace): the same answers as the ORM's reads.
+
+
+def post_customer(tenant, key, workspace_id):
+    client = client_with(HTTP_AUTHORIZATION=f"Token {key}", HTTP_X_SIMPLE_WORKSPACE=workspace_id)
+    return client.post(
+        "/customers/", {"name": "Acme", "country": "CL", "tax_id": "76.123.456-0"}, format="json"
+    )
+
+
+def test_a_write_reads_the_same_token_user_and_workspace_as_the_orm(tenant):
+    from billing.auth import _token_and_workspace
+    from billing.models import Workspace
+
+    key_hash = hashlib.sha256(tenant.token.encode()).hexdigest()
+    orm_token = ApiToken.objects.select_related("user").get(key_hash=key_hash)
+
+    token, workspace = _token_and_workspace(key_hash, tenant.workspace.id)
+
+    assert (token.pk, token.user_id, token.revoked_at) == (orm_token.pk, orm_token.user_id, None)
+    assert token.user.username == orm_token.user.username
+    assert token.user.is_active
+    assert workspace == tenant.workspace
+    fields = [field.attname for field in Workspace._meta.concrete_fields]
+    orm_workspace = Workspace.objects.get(pk=tenant.workspace.pk)
+    assert {f: getattr(workspace, f) for f in fields} == {
+        f: getattr(orm_workspace, f) for f in fields
+    }
+
+
+def test_a_write_to_a_workspace_of_another_user_is_a_403(tenant, other_tenant):
+    response = post_customer(tenant, tenant.token, other_tenant.workspace.id)
+
+    assert response.status_code == 403
+    assert response.json()["code"] == "workspace_forbidden"
+
+
+def test_a_write_with_a_revoked_token_is_a_401_and_with_the_new_one_a_201(tenant):
+    new_key = api_token_issue(user=user_of(tenant), now=timezone.now()).key
+
+    assert post_customer(tenant, tenant.token, tenant.workspace.id).status_code == 401
+    assert post_customer(tenant, new_key, tenant.workspace.id).status_code == 201
+
+
+def test_a_write_of_an_inactive_user_is_a_401(tenant):
+    user = user_of(tenant)
+    user.is_active = False
+    user.save()
+
+    assert post_customer(tenant, tenant.token, tenant.workspace.id).status_code == 401
+
+
+def test_a_write_without_a_workspace_is_a_400(tenant):
+    response = post_customer(tenant, tenant.token, "")
+
+    assert response.status_code == 400
+    assert response.json()["code"] == "workspace_required"

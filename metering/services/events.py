@@ -16,7 +16,6 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from django.conf import settings
-from django.db.models import Case, F, Max, Min, When
 
 from billing.db import service_atomic
 from billing.models import Workspace
@@ -26,11 +25,9 @@ from metering.choices import (
     EVENT_NAME_MAX_LENGTH,
     EventOutcome,
 )
-from metering.selectors import customer_ids_by_key
+from metering.selectors import event_customers
 from metering.store import NewEvent, Tenant, event_store
 from subscriptions.calendar import local_midnight
-from subscriptions.choices import BilledKind
-from subscriptions.models import BilledPeriod
 
 _FIELDS = frozenset({"event_id", "event_name", "customer", "timestamp", "properties"})
 
@@ -169,38 +166,6 @@ def _event_checked(data: Any, *, now: datetime, latest: datetime | None) -> NewE
     )
 
 
-def _invoiced_spans(
-    workspace: Workspace, test_mode: bool, customer_ids: set[str]
-) -> dict[str, tuple[datetime, datetime]]:
-    """Per customer, the span whose usage is invoiced: from its first billed cycle's start
-    (a first cycle follows no period: usage before it is never billed) to its latest, or
-    to the end of a final invoice's period (a cancelled subscription's last usage, removed
-    lines' included)."""
-    if not customer_ids:
-        return {}
-    # A cycle's invoice bills the usage before its period; a final one, its period's.
-    billed_until = Case(
-        When(kind=BilledKind.FINAL, then=F("period_end")), default=F("period_start")
-    )
-    rows = (
-        BilledPeriod.objects.filter(
-            kind__in=[BilledKind.CYCLE, BilledKind.FINAL],
-            subscription__workspace=workspace,
-            subscription__test_mode=test_mode,
-            subscription__customer_id__in=customer_ids,
-        )
-        .values("subscription__customer_id")
-        .annotate(first=Min("period_start"), last=Max(billed_until))
-    )
-    return {
-        row["subscription__customer_id"]: (
-            local_midnight(row["first"], workspace.timezone),
-            local_midnight(row["last"], workspace.timezone),
-        )
-        for row in rows
-    }
-
-
 @service_atomic
 def events_ingest(
     *, workspace: Workspace, test_mode: bool, events: Sequence[Any], now: datetime
@@ -227,12 +192,21 @@ def events_ingest(
             continue
         batch[event.event_id] = event
         results.append(EventResult(index, event.event_id, accepted))
-    customers = customer_ids_by_key(
+    customers = event_customers(
         workspace_id=workspace.pk,
         test_mode=test_mode,
         keys={e.customer_key for e in batch.values()},
     )
-    invoiced = _invoiced_spans(workspace, test_mode, set(customers.values()))
+    # Per customer, the span whose usage is invoiced (a first cycle follows no period:
+    # usage before it is never billed), as instants in the workspace's timezone.
+    invoiced = {
+        found.customer_id: (
+            local_midnight(found.billed_from, workspace.timezone),
+            local_midnight(found.billed_until, workspace.timezone),
+        )
+        for found in customers.values()
+        if found.billed_from is not None and found.billed_until is not None
+    }
     # The insert goes last: a concurrent batch sending the same new event_ids waits on
     # these keys until this transaction commits, so nothing else runs while they are held.
     tenant = Tenant(workspace_id=workspace.pk, test_mode=test_mode)
@@ -244,11 +218,12 @@ def events_ingest(
         event = batch[result.event_id]  # type: ignore[index]  # not rejected: it has an id
         if result.status == accepted and event.event_id not in stored:
             result.status = duplicate
-        customer_id = customers.get(event.customer_key)
-        if customer_id is None:
+        found = customers.get(event.customer_key)
+        if found is None:
             unknown.add(event.customer_key)
             continue
         result.customer_found = True
+        customer_id = found.customer_id
         if customer_id in invoiced:
             first, last = invoiced[customer_id]
             result.late = first <= event.timestamp < last
