@@ -81,19 +81,33 @@ class CompiledRead:
         return self.sql, params
 
     def run(self, values: dict[str, Any]) -> list[Model]:
-        (rows,) = _run_together(self.db, [self.statement(values)])
-        return self.objects(rows)
+        return self.objects(self.converted(self.run_rows(values)))
 
-    def objects(self, rows: list[tuple[Any, ...]]) -> list[Model]:
-        """The model instances of the rows the SQL returned."""
+    def run_rows(self, values: dict[str, Any]) -> list[tuple[Any, ...]]:
+        (rows,) = _run_together(self.db, [self.statement(values)])
+        return rows
+
+    def converted(self, rows: list[tuple[Any, ...]]) -> list[Any]:
+        """The rows the SQL returned, each value as its field reads it into Python."""
+        if not self.converters:
+            return rows
+        return list(self.compiler.apply_converters(rows, self.converters))
+
+    def columns(self) -> dict[str, int]:
+        """Where each field's attname and each annotation is in a row."""
+        start = self.model_columns.start
+        return {
+            **{attname: start + i for i, attname in enumerate(self.init_list)},
+            **self.annotations,
+        }
+
+    def objects(self, converted: list[Any]) -> list[Model]:
+        """The model instances of converted rows."""
         # Django 5.2's signature (the stubs describe a later one).
         populators = get_related_populators(  # type: ignore[call-arg]
             self.compiler.klass_info, self.compiler.select, self.db
         )
         objects = []
-        converted = (
-            self.compiler.apply_converters(rows, self.converters) if self.converters else rows
-        )
         for row in converted:
             obj = self.model.from_db(self.db, self.init_list, row[self.model_columns])
             for populator in populators:
@@ -150,6 +164,57 @@ class _ReverseForeignKeyPrefetch:
         obj._prefetched_objects_cache[cache_name] = loaded  # type: ignore[attr-defined]
 
 
+class RowLayout:
+    """Where a read's values are in its rows: `columns` maps each attname and
+    annotation of `model` to its position; `children` each compiled prefetch's layout."""
+
+    def __init__(
+        self, model: type[Model], columns: dict[str, int], children: dict[str, "RowLayout"]
+    ) -> None:
+        self.model = model
+        self.columns = columns
+        self.children = children
+        self.key: Hashable = (
+            model,
+            tuple(columns.items()),
+            tuple((name, child.key) for name, child in children.items()),
+        )
+
+
+class FoundObject:
+    """An object a compiled read found: its converted row, the converted rows of each
+    compiled prefetch, and its model instance, built from them when asked for."""
+
+    def __init__(self, read: "CompiledObjectRead", row: Any, prefetched: list[list[Any]]) -> None:
+        self.read = read
+        self.row = row
+        self.prefetched = prefetched
+        self._instance: Model | None = None
+        self._own: Model | None = None
+
+    def children(self) -> dict[str, list[Any]]:
+        prefetches = self.read.prefetches or []
+        return {p.name: rows for p, rows in zip(prefetches, self.prefetched, strict=True)}
+
+    def own_instance(self) -> Model:
+        """The model instance of the object's own row, its prefetches not loaded."""
+        if self._own is None:
+            self._own = self.read.read.objects([self.row])[0]
+        return self._own
+
+    def instance(self) -> Model:
+        """The model instance with its prefetches loaded, as Django's read gives it."""
+        if self._instance is None:
+            assert self.read.prefetches is not None
+            obj = self.read.read.objects([self.row])[0]
+            rows = [
+                p.read.objects(result)
+                for p, result in zip(self.read.prefetches, self.prefetched, strict=True)
+            ]
+            self._instance = self.read._loaded(obj, rows)
+        return self._instance
+
+
 class CompiledObjectRead:
     """One object of `queryset` by its primary key, with the queryset's prefetches."""
 
@@ -162,34 +227,70 @@ class CompiledObjectRead:
         )
         self.lookups = list(queryset._prefetch_related_lookups)  # type: ignore[attr-defined]
         self.prefetches: list[_ReverseForeignKeyPrefetch] | None = None
+        # Made once the prefetches are compiled; False when there is none.
+        self._layout: RowLayout | bool | None = None
 
     def get(self, values: dict[str, str]) -> Model | None:
+        found = self.find(values)
+        return None if found is None else found.instance()
+
+    def find(self, values: dict[str, str]) -> "FoundObject | None":
+        """The object's rows (its own and its prefetched ones), or None when none is found."""
         if self.prefetches is None:
-            found = self.read.run(values)
-            if not found:
+            rows = self.read.converted(self.read.run_rows(values))
+            if not rows:
                 return None
-            self.prefetches = self._compile_prefetches(found[0])
-            return self._loaded(
-                found[0], [p.read.run({"pk": found[0].pk}) for p in self.prefetches]
-            )
+            obj = self.read.objects(rows)[0]
+            self.prefetches = self._compile_prefetches(obj)
+            prefetched = [
+                p.read.converted(p.read.run_rows({"pk": obj.pk})) for p in self.prefetches
+            ]
+            return FoundObject(self, rows[0], prefetched)
         statements = [self.read.statement(values)] + [
             prefetch.read.statement({"pk": values["pk"]}) for prefetch in self.prefetches
         ]
         results = _run_together(self.read.db, statements)
-        found = self.read.objects(results[0])
-        if not found:
+        if not results[0]:
             return None
-        rows = [
-            p.read.objects(result) for p, result in zip(self.prefetches, results[1:], strict=True)
+        prefetched = [
+            p.read.converted(result) for p, result in zip(self.prefetches, results[1:], strict=True)
         ]
-        return self._loaded(found[0], rows)
+        return FoundObject(self, self.read.converted(results[0])[0], prefetched)
+
+    def layout(self) -> "RowLayout | None":
+        """Where a found object's values are, for a reader of rows; None when some of
+        what the queryset loads (a prefetch not compiled here, or one nested in a
+        compiled one) is not among them."""
+        if self.prefetches is None:
+            return None
+        if self._layout is None:
+            self._layout = self._row_layout()
+        return self._layout if isinstance(self._layout, RowLayout) else None
+
+    def _row_layout(self) -> "RowLayout | bool":
+        assert self.prefetches is not None
+        if self._others() or any(prefetch.nested for prefetch in self.prefetches):
+            return False
+        return RowLayout(
+            model=self.read.model,
+            columns=self.read.columns(),
+            children={
+                prefetch.name: RowLayout(
+                    model=prefetch.read.model, columns=prefetch.read.columns(), children={}
+                )
+                for prefetch in self.prefetches
+            },
+        )
+
+    def _others(self) -> list[str | Prefetch]:
+        handled = {id(prefetch.lookup) for prefetch in self.prefetches or ()}
+        return [lookup for lookup in self.lookups if id(lookup) not in handled]
 
     def _loaded(self, obj: Model, prefetched: list[list[Model]]) -> Model:
         assert self.prefetches is not None
         for prefetch, rows in zip(self.prefetches, prefetched, strict=True):
             prefetch.load(obj, rows)
-        handled = {id(prefetch.lookup) for prefetch in self.prefetches}
-        others = [lookup for lookup in self.lookups if id(lookup) not in handled]
+        others = self._others()
         if others:
             prefetch_related_objects([obj], *others)
         return obj

@@ -46,7 +46,7 @@ _PLAIN_REPRESENTATIONS = (
 )
 
 
-def _shows_its_fields(serializer: Any) -> bool:
+def shows_its_fields(serializer: Any) -> bool:
     return isinstance(serializer, serializers.Serializer) and (
         type(serializer).to_representation in _PLAIN_REPRESENTATIONS
     )
@@ -103,7 +103,7 @@ def _converter(field: Field) -> Converter:
     if (
         isinstance(field, serializers.ListSerializer)
         and type(field).to_representation is serializers.ListSerializer.to_representation
-        and _shows_its_fields(field.child)
+        and shows_its_fields(field.child)
     ):
         child = RepresentationPlan(field.child)  # type: ignore[arg-type]
 
@@ -112,7 +112,7 @@ def _converter(field: Field) -> Converter:
             return [child.render(row) for row in rows]
 
         return convert_many
-    if isinstance(field, serializers.BaseSerializer) and _shows_its_fields(field):
+    if isinstance(field, serializers.BaseSerializer) and shows_its_fields(field):
         return RepresentationPlan(field).render  # type: ignore[arg-type]
     if type(field) is serializers.DecimalField:
         return decimal_converter(field)
@@ -157,7 +157,7 @@ def decimal_converter(field: serializers.DecimalField) -> Converter:
 _kept = threading.local()
 
 
-def _plan(serializer_class: type[serializers.BaseSerializer]) -> RepresentationPlan | None:
+def kept_plan(serializer_class: type[serializers.BaseSerializer]) -> RepresentationPlan | None:
     plans: dict[type, RepresentationPlan | None] = _kept.__dict__.setdefault("plans", {})
     if serializer_class not in plans:
         serializer = serializer_class(context={})
@@ -174,14 +174,14 @@ def planned_representation(
 ) -> dict[str, Any]:
     """`serializer_class(instance, context=context).data`, shown through the class's kept
     serializer and plan."""
-    plan = _plan(serializer_class)
+    plan = kept_plan(serializer_class)
     if plan is None or expand_requested(context.get("request")):
         return dict(serializer_class(instance, context=context).data)
     root = plan.serializer
     root._context = context
     root.instance = instance
     try:
-        if _shows_its_fields(root):
+        if shows_its_fields(root):
             return plan.render(instance)
         data: dict[str, Any] = root.to_representation(instance)
         return data

@@ -18,6 +18,7 @@ from billing.representations import (
     TenantRelatedField,
     snapshot,
 )
+from billing.row_plans import reads_own_row
 from catalog.models import Plan, Tax
 from invoices.choices import MAX_REFERENCES, ReferenceReason
 from invoices.models import (
@@ -51,6 +52,7 @@ def computed_amount(**kwargs: Any) -> serializers.DecimalField:
 
 
 @extend_schema_field(serializers.URLField(allow_null=True))
+@reads_own_row
 class DocumentFileField(serializers.Field):
     """A document's `local_file`, read from the document itself."""
 
@@ -208,6 +210,7 @@ def invoice_payment_rows(invoice: Invoice) -> list[dict[str, Any]]:
     return list(InvoicePaymentSerializer(rows, many=True).data)
 
 
+@reads_own_row
 class AmountDueField(serializers.DecimalField):
     """What the customer still owes on the invoice (invoices.selectors.invoice_amount_due)."""
 
@@ -253,6 +256,7 @@ class InvoiceSerializer(DocumentTotalsFields, TenantModelSerializer):
     )
 
     @extend_schema_field(InvoicePaymentSerializer(many=True))
+    @reads_own_row
     def get_payments(self, invoice: Invoice) -> list[dict[str, Any]]:
         return invoice_payment_rows(invoice)
 
