@@ -128,9 +128,9 @@ def decimal_converter(field: serializers.DecimalField) -> Converter:
 
     A field with `decimal_places` quantizes to a fixed exponent, so equal values (`1.5`,
     `1.50`) are shown alike; the key adds what else DRF reads each time (the context's
-    precision and rounding, the string setting). Zero is not kept (`-0` equals `0` but
-    shows its sign), nor what is not finite, nor a localized field (it follows the
-    request's language)."""
+    precision and rounding, the string setting) and the sign, which tells `-0` from `0`
+    (equal, but shown with their signs). What is not finite is not kept, nor a localized
+    field's answer (it follows the request's language)."""
     convert = field.to_representation
     if field.decimal_places is None or field.localize:
         return convert
@@ -138,11 +138,11 @@ def decimal_converter(field: serializers.DecimalField) -> Converter:
     kept: dict[tuple[Any, ...], Any] = {}
 
     def convert_decimal(value: Any) -> Any:
-        if type(value) is not Decimal or not value.is_finite() or not value:
+        if type(value) is not Decimal or not value.is_finite():
             return convert(value)
         context = decimal.getcontext()
         coerce = api_settings.COERCE_DECIMAL_TO_STRING if explicit is None else explicit
-        key = (value, context.prec, context.rounding, coerce)
+        key = (value, value.is_signed(), context.prec, context.rounding, coerce)
         if key in kept:
             return kept[key]
         shown = convert(value)
@@ -189,3 +189,14 @@ def planned_representation(
         # Nothing of this request stays on the kept serializer.
         root._context = {}
         root.instance = None
+
+
+def planned_list(
+    serializer_class: type[serializers.BaseSerializer], rows: list[Any]
+) -> list[dict[str, Any]]:
+    """`list(serializer_class(rows, many=True).data)`, without a context, shown through
+    the class's kept serializer and plan instead of serializers built for the rows."""
+    plan = kept_plan(serializer_class)
+    if plan is None or not shows_its_fields(plan.serializer):
+        return list(serializer_class(rows, many=True).data)
+    return [plan.render(row) for row in rows]

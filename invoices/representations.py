@@ -11,6 +11,7 @@ from rest_framework import serializers
 from billing.additional_taxes import additional_taxes
 from billing.models import Currency, DocumentType, FiscalDocument
 from billing.money import AMOUNT_DECIMAL_PLACES
+from billing.representation_plans import planned_list
 from billing.representations import (
     StrictFieldsMixin,
     TenantIdField,
@@ -207,7 +208,7 @@ def invoice_payment_rows(invoice: Invoice) -> list[dict[str, Any]]:
         }
         for row in invoice_payments(invoice)
     ]
-    return list(InvoicePaymentSerializer(rows, many=True).data)
+    return planned_list(InvoicePaymentSerializer, rows)
 
 
 @reads_own_row
