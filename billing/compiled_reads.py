@@ -6,7 +6,8 @@ compile. A detail read differs from the last one only in its values (the workspa
 id), so `CompiledRead` keeps the SQL, the positions of those values among its parameters
 and the compiler that knows how to turn its rows into objects, and runs the SQL again
 with the new values. Reverse foreign key prefetches (an invoice's lines) are compiled the
-same way; any other prefetch runs as Django runs it.
+same way; any other prefetch runs as Django runs it. A read's rows can be shown without
+model instances (`FoundObject`, `RowLayout`, billing.row_plans).
 
 Compiled reads are kept per thread (a compiler belongs to its thread's connection) and
 per workspace: a queryset may carry a workspace's own values (its timezone, a setting)
@@ -20,6 +21,7 @@ import threading
 import weakref
 from collections import OrderedDict
 from collections.abc import Callable, Hashable
+from decimal import Decimal
 from typing import Any
 
 from django.core.exceptions import EmptyResultSet
@@ -27,6 +29,7 @@ from django.db import DatabaseError, connections
 from django.db.models import Model, Prefetch, QuerySet, prefetch_related_objects
 from django.db.models.fields.related_descriptors import ReverseManyToOneDescriptor
 from django.db.models.query import get_related_populators
+from psycopg.pq import Escaping
 
 
 class NotCompilable(Exception):
@@ -71,6 +74,7 @@ class CompiledRead:
         if self.compiler.has_composite_fields(columns):
             raise NotCompilable("a composite field among the columns")
         self.converters = self.compiler.get_converters(columns)
+        self.populators: list[Any] | None = None
 
     def statement(self, values: dict[str, Any]) -> tuple[str, list[Any]]:
         """The SQL and its parameters with `values` in the slots."""
@@ -103,10 +107,13 @@ class CompiledRead:
 
     def objects(self, converted: list[Any]) -> list[Model]:
         """The model instances of converted rows."""
-        # Django 5.2's signature (the stubs describe a later one).
-        populators = get_related_populators(  # type: ignore[call-arg]
-            self.compiler.klass_info, self.compiler.select, self.db
-        )
+        if self.populators is None:
+            # Django 5.2's signature (the stubs describe a later one). A populator keeps
+            # only where its columns are, so it serves every run of the same SQL.
+            self.populators = get_related_populators(  # type: ignore[call-arg]
+                self.compiler.klass_info, self.compiler.select, self.db
+            )
+        populators = self.populators
         objects = []
         for row in converted:
             obj = self.model.from_db(self.db, self.init_list, row[self.model_columns])
@@ -357,7 +364,7 @@ def _execute(db: str, statements: list[tuple[str, list[Any]]]) -> list[list[Any]
 STALE_PREPARED = "0A000"
 
 
-def _execute_once(db: str, statements: list[tuple[str, list[Any]]]) -> list[list[Any]]:
+def _execute_once(db: str, statements: list[tuple[str, Any]]) -> list[list[Any]]:
     """PostgreSQL with parameters bound by the client (the default) runs the statements
     in one round trip; otherwise they run one after the other."""
     connection = connections[db]
@@ -373,10 +380,15 @@ def _execute_once(db: str, statements: list[tuple[str, list[Any]]]) -> list[list
                 cursor.execute(sql, params)
                 results.append(cursor.fetchall())
             return results
-        cursor.execute(
-            ";\n".join(sql for sql, _ in statements),
-            [param for _, params in statements for param in params],
-        )
+        if all(params is None for _, params in statements):
+            cursor.execute(";\n".join(sql for sql, _ in statements))
+        else:
+            cursor.execute(
+                ";\n".join(
+                    sql.replace("%", "%%") if params is None else sql for sql, params in statements
+                ),
+                [param for _, params in statements for param in params or ()],
+            )
         results = [cursor.fetchall()]
         while cursor.nextset():
             results.append(cursor.fetchall())
@@ -413,12 +425,13 @@ def _numbered_placeholders(sql: str) -> str:
 
 def _as_prepared(
     connection: Any, cursor: Any, statements: list[tuple[str, list[Any]]]
-) -> list[tuple[str, list[Any]]]:
+) -> list[tuple[str, list[Any] | None]]:
     """The statements as EXECUTEs of their prepared forms, preparing those this session
-    lacks when no transaction is open; a statement that cannot be prepared runs as it is."""
+    lacks when no transaction is open; a statement that cannot be prepared runs as it is.
+    An EXECUTE whose arguments are written in its text has no parameters (None)."""
     session = connection.connection
     prepared = _PREPARED_ON.setdefault(session, set())
-    rewritten = []
+    rewritten: list[tuple[str, list[Any] | None]] = []
     for sql, params in statements:
         name = _prepared_name(sql, len(params))
         if name is not None and name not in prepared and not connection.in_atomic_block:
@@ -433,9 +446,44 @@ def _as_prepared(
                 prepared.add(name)
         if name is None or name not in prepared:
             rewritten.append((sql, params))
-        else:
+            continue
+        literals = _literals(session, cursor, params)
+        if literals is None:
             rewritten.append((f"EXECUTE {name}({', '.join(['%s'] * len(params))})", params))
+        else:
+            rewritten.append((f"EXECUTE {name}({', '.join(literals)})", None))
     return rewritten
+
+
+# An EXECUTE's arguments written as SQL literals: psycopg then sends the text as it is,
+# instead of parsing it for placeholders and adapting each parameter on every read. Text
+# (the ids) is quoted by libpq for the session; any other value as psycopg writes it,
+# kept per session for the types whose value alone decides it.
+_KEPT_LITERAL_TYPES = (bool, int, Decimal, str)
+_LITERALS_ON: "weakref.WeakKeyDictionary[Any, dict[tuple[type, Any], str]]" = (
+    weakref.WeakKeyDictionary()
+)
+
+
+def _literals(session: Any, cursor: Any, params: list[Any]) -> list[str] | None:
+    """`params` as SQL literals, or None when one of them is not written here."""
+    kept = _LITERALS_ON.setdefault(session, {})
+    escaping = Escaping(session.pgconn)
+    encoding = session.info.encoding
+    literals = []
+    for param in params:
+        if type(param) is str:
+            if "\x00" in param:
+                return None  # psycopg refuses it, as it should be refused
+            literals.append(escaping.escape_literal(param.encode(encoding)).decode(encoding))
+            continue
+        if not isinstance(param, _KEPT_LITERAL_TYPES):
+            return None
+        key = (type(param), param if type(param) is not Decimal else str(param))
+        if key not in kept:
+            kept[key] = cursor.mogrify("%s", [param])
+        literals.append(kept[key])
+    return literals
 
 
 _compiled = threading.local()
