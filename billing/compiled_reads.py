@@ -6,7 +6,8 @@ compile. A detail read differs from the last one only in its values (the workspa
 id), so `CompiledRead` keeps the SQL, the positions of those values among its parameters
 and the compiler that knows how to turn its rows into objects, and runs the SQL again
 with the new values. Reverse foreign key prefetches (an invoice's lines) are compiled the
-same way; any other prefetch runs as Django runs it.
+same way; any other prefetch runs as Django runs it. A read's rows can be shown without
+model instances (`FoundObject`, `RowLayout`, billing.row_plans).
 
 Compiled reads are kept per thread (a compiler belongs to its thread's connection) and
 per workspace: a queryset may carry a workspace's own values (its timezone, a setting)
@@ -20,6 +21,7 @@ import threading
 import weakref
 from collections import OrderedDict
 from collections.abc import Callable, Hashable
+from decimal import Decimal
 from typing import Any
 
 from django.core.exceptions import EmptyResultSet
@@ -27,6 +29,7 @@ from django.db import DatabaseError, connections
 from django.db.models import Model, Prefetch, QuerySet, prefetch_related_objects
 from django.db.models.fields.related_descriptors import ReverseManyToOneDescriptor
 from django.db.models.query import get_related_populators
+from psycopg.pq import Escaping
 
 
 class NotCompilable(Exception):
@@ -71,6 +74,7 @@ class CompiledRead:
         if self.compiler.has_composite_fields(columns):
             raise NotCompilable("a composite field among the columns")
         self.converters = self.compiler.get_converters(columns)
+        self.populators: list[Any] | None = None
 
     def statement(self, values: dict[str, Any]) -> tuple[str, list[Any]]:
         """The SQL and its parameters with `values` in the slots."""
@@ -81,19 +85,36 @@ class CompiledRead:
         return self.sql, params
 
     def run(self, values: dict[str, Any]) -> list[Model]:
-        (rows,) = _run_together(self.db, [self.statement(values)])
-        return self.objects(rows)
+        return self.objects(self.converted(self.run_rows(values)))
 
-    def objects(self, rows: list[tuple[Any, ...]]) -> list[Model]:
-        """The model instances of the rows the SQL returned."""
-        # Django 5.2's signature (the stubs describe a later one).
-        populators = get_related_populators(  # type: ignore[call-arg]
-            self.compiler.klass_info, self.compiler.select, self.db
-        )
+    def run_rows(self, values: dict[str, Any]) -> list[tuple[Any, ...]]:
+        (rows,) = _run_together(self.db, [self.statement(values)])
+        return rows
+
+    def converted(self, rows: list[tuple[Any, ...]]) -> list[Any]:
+        """The rows the SQL returned, each value as its field reads it into Python."""
+        if not self.converters:
+            return rows
+        return list(self.compiler.apply_converters(rows, self.converters))
+
+    def columns(self) -> dict[str, int]:
+        """Where each field's attname and each annotation is in a row."""
+        start = self.model_columns.start
+        return {
+            **{attname: start + i for i, attname in enumerate(self.init_list)},
+            **self.annotations,
+        }
+
+    def objects(self, converted: list[Any]) -> list[Model]:
+        """The model instances of converted rows."""
+        if self.populators is None:
+            # Django 5.2's signature (the stubs describe a later one). A populator keeps
+            # only where its columns are, so it serves every run of the same SQL.
+            self.populators = get_related_populators(  # type: ignore[call-arg]
+                self.compiler.klass_info, self.compiler.select, self.db
+            )
+        populators = self.populators
         objects = []
-        converted = (
-            self.compiler.apply_converters(rows, self.converters) if self.converters else rows
-        )
         for row in converted:
             obj = self.model.from_db(self.db, self.init_list, row[self.model_columns])
             for populator in populators:
@@ -150,6 +171,57 @@ class _ReverseForeignKeyPrefetch:
         obj._prefetched_objects_cache[cache_name] = loaded  # type: ignore[attr-defined]
 
 
+class RowLayout:
+    """Where a read's values are in its rows: `columns` maps each attname and
+    annotation of `model` to its position; `children` each compiled prefetch's layout."""
+
+    def __init__(
+        self, model: type[Model], columns: dict[str, int], children: dict[str, "RowLayout"]
+    ) -> None:
+        self.model = model
+        self.columns = columns
+        self.children = children
+        self.key: Hashable = (
+            model,
+            tuple(columns.items()),
+            tuple((name, child.key) for name, child in children.items()),
+        )
+
+
+class FoundObject:
+    """An object a compiled read found: its converted row, the converted rows of each
+    compiled prefetch, and its model instance, built from them when asked for."""
+
+    def __init__(self, read: "CompiledObjectRead", row: Any, prefetched: list[list[Any]]) -> None:
+        self.read = read
+        self.row = row
+        self.prefetched = prefetched
+        self._instance: Model | None = None
+        self._own: Model | None = None
+
+    def children(self) -> dict[str, list[Any]]:
+        prefetches = self.read.prefetches or []
+        return {p.name: rows for p, rows in zip(prefetches, self.prefetched, strict=True)}
+
+    def own_instance(self) -> Model:
+        """The model instance of the object's own row, its prefetches not loaded."""
+        if self._own is None:
+            self._own = self.read.read.objects([self.row])[0]
+        return self._own
+
+    def instance(self) -> Model:
+        """The model instance with its prefetches loaded, as Django's read gives it."""
+        if self._instance is None:
+            assert self.read.prefetches is not None
+            obj = self.read.read.objects([self.row])[0]
+            rows = [
+                p.read.objects(result)
+                for p, result in zip(self.read.prefetches, self.prefetched, strict=True)
+            ]
+            self._instance = self.read._loaded(obj, rows)
+        return self._instance
+
+
 class CompiledObjectRead:
     """One object of `queryset` by its primary key, with the queryset's prefetches."""
 
@@ -162,34 +234,70 @@ class CompiledObjectRead:
         )
         self.lookups = list(queryset._prefetch_related_lookups)  # type: ignore[attr-defined]
         self.prefetches: list[_ReverseForeignKeyPrefetch] | None = None
+        # Made once the prefetches are compiled; False when there is none.
+        self._layout: RowLayout | bool | None = None
 
     def get(self, values: dict[str, str]) -> Model | None:
+        found = self.find(values)
+        return None if found is None else found.instance()
+
+    def find(self, values: dict[str, str]) -> "FoundObject | None":
+        """The object's rows (its own and its prefetched ones), or None when none is found."""
         if self.prefetches is None:
-            found = self.read.run(values)
-            if not found:
+            rows = self.read.converted(self.read.run_rows(values))
+            if not rows:
                 return None
-            self.prefetches = self._compile_prefetches(found[0])
-            return self._loaded(
-                found[0], [p.read.run({"pk": found[0].pk}) for p in self.prefetches]
-            )
+            obj = self.read.objects(rows)[0]
+            self.prefetches = self._compile_prefetches(obj)
+            prefetched = [
+                p.read.converted(p.read.run_rows({"pk": obj.pk})) for p in self.prefetches
+            ]
+            return FoundObject(self, rows[0], prefetched)
         statements = [self.read.statement(values)] + [
             prefetch.read.statement({"pk": values["pk"]}) for prefetch in self.prefetches
         ]
         results = _run_together(self.read.db, statements)
-        found = self.read.objects(results[0])
-        if not found:
+        if not results[0]:
             return None
-        rows = [
-            p.read.objects(result) for p, result in zip(self.prefetches, results[1:], strict=True)
+        prefetched = [
+            p.read.converted(result) for p, result in zip(self.prefetches, results[1:], strict=True)
         ]
-        return self._loaded(found[0], rows)
+        return FoundObject(self, self.read.converted(results[0])[0], prefetched)
+
+    def layout(self) -> "RowLayout | None":
+        """Where a found object's values are, for a reader of rows; None when some of
+        what the queryset loads (a prefetch not compiled here, or one nested in a
+        compiled one) is not among them."""
+        if self.prefetches is None:
+            return None
+        if self._layout is None:
+            self._layout = self._row_layout()
+        return self._layout if isinstance(self._layout, RowLayout) else None
+
+    def _row_layout(self) -> "RowLayout | bool":
+        assert self.prefetches is not None
+        if self._others() or any(prefetch.nested for prefetch in self.prefetches):
+            return False
+        return RowLayout(
+            model=self.read.model,
+            columns=self.read.columns(),
+            children={
+                prefetch.name: RowLayout(
+                    model=prefetch.read.model, columns=prefetch.read.columns(), children={}
+                )
+                for prefetch in self.prefetches
+            },
+        )
+
+    def _others(self) -> list[str | Prefetch]:
+        handled = {id(prefetch.lookup) for prefetch in self.prefetches or ()}
+        return [lookup for lookup in self.lookups if id(lookup) not in handled]
 
     def _loaded(self, obj: Model, prefetched: list[list[Model]]) -> Model:
         assert self.prefetches is not None
         for prefetch, rows in zip(self.prefetches, prefetched, strict=True):
             prefetch.load(obj, rows)
-        handled = {id(prefetch.lookup) for prefetch in self.prefetches}
-        others = [lookup for lookup in self.lookups if id(lookup) not in handled]
+        others = self._others()
         if others:
             prefetch_related_objects([obj], *others)
         return obj
@@ -256,7 +364,7 @@ def _execute(db: str, statements: list[tuple[str, list[Any]]]) -> list[list[Any]
 STALE_PREPARED = "0A000"
 
 
-def _execute_once(db: str, statements: list[tuple[str, list[Any]]]) -> list[list[Any]]:
+def _execute_once(db: str, statements: list[tuple[str, Any]]) -> list[list[Any]]:
     """PostgreSQL with parameters bound by the client (the default) runs the statements
     in one round trip; otherwise they run one after the other."""
     connection = connections[db]
@@ -272,10 +380,15 @@ def _execute_once(db: str, statements: list[tuple[str, list[Any]]]) -> list[list
                 cursor.execute(sql, params)
                 results.append(cursor.fetchall())
             return results
-        cursor.execute(
-            ";\n".join(sql for sql, _ in statements),
-            [param for _, params in statements for param in params],
-        )
+        if all(params is None for _, params in statements):
+            cursor.execute(";\n".join(sql for sql, _ in statements))
+        else:
+            cursor.execute(
+                ";\n".join(
+                    sql.replace("%", "%%") if params is None else sql for sql, params in statements
+                ),
+                [param for _, params in statements for param in params or ()],
+            )
         results = [cursor.fetchall()]
         while cursor.nextset():
             results.append(cursor.fetchall())
@@ -312,12 +425,13 @@ def _numbered_placeholders(sql: str) -> str:
 
 def _as_prepared(
     connection: Any, cursor: Any, statements: list[tuple[str, list[Any]]]
-) -> list[tuple[str, list[Any]]]:
+) -> list[tuple[str, list[Any] | None]]:
     """The statements as EXECUTEs of their prepared forms, preparing those this session
-    lacks when no transaction is open; a statement that cannot be prepared runs as it is."""
+    lacks when no transaction is open; a statement that cannot be prepared runs as it is.
+    An EXECUTE whose arguments are written in its text has no parameters (None)."""
     session = connection.connection
     prepared = _PREPARED_ON.setdefault(session, set())
-    rewritten = []
+    rewritten: list[tuple[str, list[Any] | None]] = []
     for sql, params in statements:
         name = _prepared_name(sql, len(params))
         if name is not None and name not in prepared and not connection.in_atomic_block:
@@ -332,8 +446,12 @@ def _as_prepared(
                 prepared.add(name)
         if name is None or name not in prepared:
             rewritten.append((sql, params))
-        else:
+            continue
+        literals = _literals(session, cursor, params)
+        if literals is None:
             rewritten.append((f"EXECUTE {name}({', '.join(['%s'] * len(params))})", params))
+        else:
+            rewritten.append((f"EXECUTE {name}({', '.join(literals)})", None))
     return rewritten
 
 
@@ -341,7 +459,40 @@ def compiled_reads_run(reads: list[tuple[CompiledRead, dict[str, Any]]]) -> list
     """The objects of each compiled read run with its values, all in one round trip."""
     statements = [read.statement(values) for read, values in reads]
     results = _run_together(reads[0][0].db, statements)
-    return [read.objects(rows) for (read, _), rows in zip(reads, results, strict=True)]
+    return [
+        read.objects(read.converted(rows)) for (read, _), rows in zip(reads, results, strict=True)
+    ]
+
+
+# An EXECUTE's arguments written as SQL literals: psycopg then sends the text as it is,
+# instead of parsing it for placeholders and adapting each parameter on every read. Text
+# (the ids) is quoted by libpq for the session; any other value as psycopg writes it,
+# kept per session for the types whose value alone decides it.
+_KEPT_LITERAL_TYPES = (bool, int, Decimal, str)
+_LITERALS_ON: "weakref.WeakKeyDictionary[Any, dict[tuple[type, Any], str]]" = (
+    weakref.WeakKeyDictionary()
+)
+
+
+def _literals(session: Any, cursor: Any, params: list[Any]) -> list[str] | None:
+    """`params` as SQL literals, or None when one of them is not written here."""
+    kept = _LITERALS_ON.setdefault(session, {})
+    escaping = Escaping(session.pgconn)
+    encoding = session.info.encoding
+    literals = []
+    for param in params:
+        if type(param) is str:
+            if "\x00" in param:
+                return None  # psycopg refuses it, as it should be refused
+            literals.append(escaping.escape_literal(param.encode(encoding)).decode(encoding))
+            continue
+        if not isinstance(param, _KEPT_LITERAL_TYPES):
+            return None
+        key = (type(param), param if type(param) is not Decimal else str(param))
+        if key not in kept:
+            kept[key] = cursor.mogrify("%s", [param])
+        literals.append(kept[key])
+    return literals
 
 
 _compiled = threading.local()

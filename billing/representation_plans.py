@@ -48,7 +48,7 @@ _PLAIN_REPRESENTATIONS = (
 )
 
 
-def _shows_its_fields(serializer: Any) -> bool:
+def shows_its_fields(serializer: Any) -> bool:
     return isinstance(serializer, serializers.Serializer) and (
         type(serializer).to_representation in _PLAIN_REPRESENTATIONS
     )
@@ -105,7 +105,7 @@ def _converter(field: Field) -> Converter:
     if (
         isinstance(field, serializers.ListSerializer)
         and type(field).to_representation is serializers.ListSerializer.to_representation
-        and _shows_its_fields(field.child)
+        and shows_its_fields(field.child)
     ):
         child = RepresentationPlan(field.child)  # type: ignore[arg-type]
 
@@ -114,7 +114,7 @@ def _converter(field: Field) -> Converter:
             return [child.render(row) for row in rows]
 
         return convert_many
-    if isinstance(field, serializers.BaseSerializer) and _shows_its_fields(field):
+    if isinstance(field, serializers.BaseSerializer) and shows_its_fields(field):
         return RepresentationPlan(field).render  # type: ignore[arg-type]
     if type(field) is serializers.DecimalField:
         return decimal_converter(field)
@@ -130,9 +130,9 @@ def decimal_converter(field: serializers.DecimalField) -> Converter:
 
     A field with `decimal_places` quantizes to a fixed exponent, so equal values (`1.5`,
     `1.50`) are shown alike; the key adds what else DRF reads each time (the context's
-    precision and rounding, the string setting). Zero is not kept (`-0` equals `0` but
-    shows its sign), nor what is not finite, nor a localized field (it follows the
-    request's language)."""
+    precision and rounding, the string setting) and the sign, which tells `-0` from `0`
+    (equal, but shown with their signs). What is not finite is not kept, nor a localized
+    field's answer (it follows the request's language)."""
     convert = field.to_representation
     if field.decimal_places is None or field.localize:
         return convert
@@ -140,11 +140,11 @@ def decimal_converter(field: serializers.DecimalField) -> Converter:
     kept: dict[tuple[Any, ...], Any] = {}
 
     def convert_decimal(value: Any) -> Any:
-        if type(value) is not Decimal or not value.is_finite() or not value:
+        if type(value) is not Decimal or not value.is_finite():
             return convert(value)
         context = decimal.getcontext()
         coerce = api_settings.COERCE_DECIMAL_TO_STRING if explicit is None else explicit
-        key = (value, context.prec, context.rounding, coerce)
+        key = (value, value.is_signed(), context.prec, context.rounding, coerce)
         if key in kept:
             return kept[key]
         shown = convert(value)
@@ -159,7 +159,7 @@ def decimal_converter(field: serializers.DecimalField) -> Converter:
 _kept = threading.local()
 
 
-def _plan(serializer_class: type[serializers.BaseSerializer]) -> RepresentationPlan | None:
+def kept_plan(serializer_class: type[serializers.BaseSerializer]) -> RepresentationPlan | None:
     plans: dict[type, RepresentationPlan | None] = _kept.__dict__.setdefault("plans", {})
     if serializer_class not in plans:
         serializer = serializer_class(context={})
@@ -176,14 +176,14 @@ def planned_representation(
 ) -> dict[str, Any]:
     """`serializer_class(instance, context=context).data`, shown through the class's kept
     serializer and plan."""
-    plan = _plan(serializer_class)
+    plan = kept_plan(serializer_class)
     if plan is None or expand_requested(context.get("request")):
         return dict(serializer_class(instance, context=context).data)
     root = plan.serializer
     root._context = context
     root.instance = instance
     try:
-        if _shows_its_fields(root):
+        if shows_its_fields(root):
             return plan.render(instance)
         data: dict[str, Any] = root.to_representation(instance)
         return data
@@ -199,3 +199,14 @@ def planned_snapshot(
     """`billing.representations.snapshot(serializer_class, instance)`, shown through the
     class's kept serializer and plan."""
     return json_data(planned_representation(serializer_class, instance, {}))
+
+
+def planned_list(
+    serializer_class: type[serializers.BaseSerializer], rows: list[Any]
+) -> list[dict[str, Any]]:
+    """`list(serializer_class(rows, many=True).data)`, without a context, shown through
+    the class's kept serializer and plan instead of serializers built for the rows."""
+    plan = kept_plan(serializer_class)
+    if plan is None or not shows_its_fields(plan.serializer):
+        return list(serializer_class(rows, many=True).data)
+    return [plan.render(row) for row in rows]

@@ -12,6 +12,7 @@ from billing.additional_taxes import additional_taxes
 from billing.models import Currency, DocumentType, FiscalDocument
 from billing.money import AMOUNT_DECIMAL_PLACES
 from billing.representation_plans import planned_snapshot
+from billing.representation_plans import planned_list
 from billing.representations import (
     StrictFieldsMixin,
     TenantIdField,
@@ -19,6 +20,7 @@ from billing.representations import (
     TenantRelatedField,
     snapshot,
 )
+from billing.row_plans import reads_own_row
 from catalog.models import Plan, Tax
 from invoices.choices import MAX_REFERENCES, ReferenceReason
 from invoices.models import (
@@ -52,6 +54,7 @@ def computed_amount(**kwargs: Any) -> serializers.DecimalField:
 
 
 @extend_schema_field(serializers.URLField(allow_null=True))
+@reads_own_row
 class DocumentFileField(serializers.Field):
     """A document's `local_file`, read from the document itself."""
 
@@ -206,9 +209,10 @@ def invoice_payment_rows(invoice: Invoice) -> list[dict[str, Any]]:
         }
         for row in invoice_payments(invoice)
     ]
-    return list(InvoicePaymentSerializer(rows, many=True).data)
+    return planned_list(InvoicePaymentSerializer, rows)
 
 
+@reads_own_row
 class AmountDueField(serializers.DecimalField):
     """What the customer still owes on the invoice (invoices.selectors.invoice_amount_due)."""
 
@@ -254,6 +258,7 @@ class InvoiceSerializer(DocumentTotalsFields, TenantModelSerializer):
     )
 
     @extend_schema_field(InvoicePaymentSerializer(many=True))
+    @reads_own_row
     def get_payments(self, invoice: Invoice) -> list[dict[str, Any]]:
         return invoice_payment_rows(invoice)
 

@@ -14,7 +14,7 @@ from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from django.utils import timezone
 
-from billing import representation_plans
+from billing import representation_plans, row_plans
 from billing.api import viewsets
 from billing.compiled_reads import (
     _PREPARED_ON,
@@ -157,6 +157,12 @@ def test_a_plain_detail_read_is_shown_through_the_plan(tenant, monkeypatch):
         viewsets,
         "planned_representation",
         lambda *args: shown.append(args[1].pk) or planned(*args),
+    )
+    from_rows = row_plans.row_representation
+    monkeypatch.setattr(
+        viewsets,
+        "row_representation",
+        lambda *args: shown.append(args[1].own_instance().pk) or from_rows(*args),
     )
 
     assert tenant.client.get(f"/invoices/{invoice.pk}/").status_code == 200

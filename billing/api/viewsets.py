@@ -22,7 +22,7 @@ from django.db.models import Model, QuerySet
 from django.http import Http404, HttpRequest
 from django.http.response import HttpResponseBase
 from django.utils import timezone
-from rest_framework import exceptions, mixins, viewsets
+from rest_framework import exceptions, mixins, permissions, viewsets
 from rest_framework.parsers import BaseParser
 from rest_framework.permissions import SAFE_METHODS
 from rest_framework.request import Request
@@ -33,11 +33,12 @@ from rest_framework.views import APIView
 from billing.api.parsers import JSONParser, has_unstorable_characters
 from billing.api.throttling import budget_uncount
 from billing.clock import clock_now
-from billing.compiled_reads import compiled_object_read
+from billing.compiled_reads import FoundObject, compiled_object_read
 from billing.db import request_transaction
 from billing.models import Workspace
 from billing.representation_plans import planned_representation
 from billing.representations import expand_requested, expandable_fields, scope_to_tenant
+from billing.row_plans import row_representation
 from billing.services.idempotency import (
     Replay,
     idempotency_key_lock,
@@ -246,10 +247,20 @@ class TenantViewSet(TransactionalAPIView, viewsets.GenericViewSet):
         class's, scoped to the tenant (get_queryset not overridden), runs SQL compiled
         by the first such read of this thread (billing.compiled_reads) instead of
         compiling the queryset again."""
+        found = self._found_object()
+        if found is None:
+            return super().get_object()
+        obj = found.instance()
+        self.check_object_permissions(self.request, obj)
+        return obj
+
+    def _found_object(self) -> FoundObject | None:
+        """The rows of the object a detail route names, read by its compiled read; None
+        when the view's reads are not compiled. No object is a 404."""
         if self.request.method not in SAFE_METHODS or self.lookup_field != "pk":
-            return super().get_object()
+            return None
         if type(self).get_queryset is not TenantViewSet.get_queryset:
-            return super().get_object()
+            return None
         pk = self.kwargs[self.lookup_url_kwarg or self.lookup_field]
         workspace, test_mode = self.request.workspace, self.request.test_mode
         expanded = tuple(sorted(expand_requested(self.request) & set(self.expandable())))
@@ -259,12 +270,11 @@ class TenantViewSet(TransactionalAPIView, viewsets.GenericViewSet):
             pk,
         )
         if read is None:
-            return super().get_object()
-        obj = read.get({"workspace": workspace.pk, "pk": pk})
-        if obj is None:
+            return None
+        found = read.find({"workspace": workspace.pk, "pk": pk})
+        if found is None:
             raise Http404
-        self.check_object_permissions(self.request, obj)
-        return obj
+        return found
 
     def filter_queryset(self, queryset: QuerySet) -> QuerySet:
         # Filters, search and ordering narrow lists. A detail route names its object by
@@ -283,10 +293,28 @@ class TenantViewSet(TransactionalAPIView, viewsets.GenericViewSet):
         )
 
     def _retrieve_by_plan(self) -> Response:
-        data = planned_representation(
-            self.get_serializer_class(), self.get_object(), self.get_serializer_context()
+        serializer_class = self.get_serializer_class()
+        context = self.get_serializer_context()
+        found = self._found_object()
+        if found is not None and not self._checks_objects():
+            # Shown from the rows when the serializer can be (billing.row_plans).
+            data = row_representation(serializer_class, found, context)
+            if data is not None:
+                return Response(data)
+        if found is None:
+            obj = self.get_object()
+        else:
+            obj = found.instance()
+            self.check_object_permissions(self.request, obj)
+        return Response(planned_representation(serializer_class, obj, context))
+
+    def _checks_objects(self) -> bool:
+        """Whether a permission of the view looks at the object it answers with."""
+        return any(
+            type(permission).has_object_permission
+            is not permissions.BasePermission.has_object_permission
+            for permission in self.get_permissions()
         )
-        return Response(data)
 
     def tenant_now(self) -> datetime:
         """What time it is for this workspace and mode (the test clock in test mode once

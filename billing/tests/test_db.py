@@ -83,3 +83,30 @@ def test_a_column_value_other_than_json_is_djangos():
 
     assert column_value(field, now, connection) == field.get_db_prep_save(now, connection)
     assert column_value(Event._meta.get_field("data"), None, connection) is None
+
+
+ODD_TEXTS = ["it's", "back\\slash", "100%", "%s", "ñandú", "", "E'x'", "a;b--c"]
+
+
+@pytest.mark.django_db(transaction=True, serialized_rollback=True)
+@pytest.mark.parametrize("text", ODD_TEXTS)
+def test_a_prepared_read_with_its_values_written_in_its_text_answers_as_bound(text):
+    """A prepared read's EXECUTE carries its values as literals; it answers what the same
+    SQL with bound parameters answers, alone and with a statement that is not prepared."""
+    from decimal import Decimal
+
+    from billing.compiled_reads import _execute
+
+    sql = "SELECT %s::text, %s::int, %s::numeric, %s::bool, %s::text || 'x'"
+    params = [text, 7, Decimal("-0.50"), True, text]
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        bound = cursor.fetchall()
+    # A literal `%` keeps a statement from being prepared: it runs with bound parameters.
+    unprepared = ("SELECT %s::text WHERE '%%' = '%%'", [text])
+
+    prepared = [_execute("default", [(sql, params)]) for _ in range(2)]
+    together = _execute("default", [(sql, params), unprepared, (sql, params)])
+
+    assert prepared == [[bound], [bound]]
+    assert together == [bound, [(text,)], bound]

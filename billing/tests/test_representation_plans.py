@@ -10,7 +10,7 @@ import pytest
 from django.core.exceptions import ObjectDoesNotExist
 from rest_framework import serializers
 
-from billing.representation_plans import planned_representation
+from billing.representation_plans import planned_list, planned_representation
 
 
 class LineShape(serializers.Serializer):
@@ -140,3 +140,18 @@ def test_an_amount_follows_the_string_setting(settings):
 
     assert planned == dict(AmountShape(row).data)
     assert planned["amount"] == "7.50"
+
+
+def test_a_list_of_mappings_shows_as_the_many_serializers_data():
+    rows = [
+        {"name": "a", "amount": Decimal("1.005")},
+        {"name": "b", "amount": Decimal("-0")},
+        {"name": "c", "amount": Decimal("7")},
+    ]
+    planned_list(LineShape, rows)  # keeps the plan and the amounts
+
+    planned = planned_list(LineShape, rows)
+
+    expected = list(LineShape(rows, many=True).data)
+    assert [_shown(row) for row in planned] == [_shown(row) for row in expected]
+    assert planned_list(LineShape, []) == []
