@@ -11,8 +11,7 @@ from rest_framework import serializers
 from billing.additional_taxes import additional_taxes
 from billing.models import Currency, DocumentType, FiscalDocument
 from billing.money import AMOUNT_DECIMAL_PLACES
-from billing.representation_plans import planned_snapshot
-from billing.representation_plans import planned_list
+from billing.representation_plans import planned_list, planned_snapshot
 from billing.representations import (
     StrictFieldsMixin,
     TenantIdField,
