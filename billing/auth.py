@@ -13,8 +13,15 @@ from rest_framework.request import Request
 from rest_framework.throttling import BaseThrottle
 from rest_framework_simplejwt.authentication import JWTAuthentication
 
-from billing.auth_cache import CachedCaller, caller_cache_key, key_user, key_user_remember
-from billing.cache import cache_read_and_count
+from billing.auth_cache import (
+    caller_cache_key,
+    caller_drop,
+    caller_keep,
+    caller_kept,
+    key_user,
+    new_stamp,
+)
+from billing.cache import cache_authentication_round_trip
 from billing.models import ApiToken
 from billing.services.jwt_sessions import SESSION_CLAIM, jwt_session_is_open
 from billing.services.workspaces import hash_token_key
@@ -36,21 +43,27 @@ def _failure_window(request: Request) -> tuple[str, int, int]:
 
 
 def refuse_after_too_many_failures(
-    request: Request, *, also_read: str = "", also_count: tuple[str, int] | None = None
+    request: Request,
+    *,
+    also_hold: tuple[str, int, int] | None = None,
+    also_count: tuple[str, int] | None = None,
 ) -> Any:
-    """Raise Throttled once the address failed too often; the cached value of `also_read`,
-    read in the same round trip to the cache, where the request's budget counter
-    `also_count` (key, time to live) is counted too (`request.counted_budget`)."""
+    """Raise Throttled once the address failed too often. In the same round trip to the
+    cache: the value held at `also_hold`'s key (key, value, seconds), set to its value when
+    the key held none, which is returned; and the request budget's counter `also_count`
+    (key, time to live), counted (`request.counted_budget`)."""
     key, limit, wait = _failure_window(request)
-    keys = [key, also_read] if also_read else [key]
-    if also_count is None:
-        found = cache.get_many(keys)
+    if also_hold is None and also_count is None:
+        failures, held = cache.get(key), None
     else:
-        found, count = cache_read_and_count(keys, also_count[0], timeout=also_count[1])
-        request.counted_budget = (also_count[0], count)  # type: ignore[attr-defined]
-    if found.get(key, 0) >= limit:
+        failures, held, count = cache_authentication_round_trip(
+            key, hold=also_hold, count=also_count
+        )
+        if also_count is not None:
+            request.counted_budget = (also_count[0], count)  # type: ignore[attr-defined]
+    if (failures or 0) >= limit:
         raise exceptions.Throttled(wait, detail="Too many failed authentication attempts.")
-    return found.get(also_read)
+    return held
 
 
 def record_authentication_failure(request: Request) -> None:
@@ -98,29 +111,30 @@ class ApiTokenAuthentication(authentication.BaseAuthentication):
             refuse_after_too_many_failures(request)
             raise _failed(request, "Invalid token header: use `Authorization: Token <key>`.")
         key_hash = hash_token_key(parts[1].decode(errors="replace"))
-        # A read may take the caller from the cache (billing.auth_cache); a write reads it.
-        reads = request.method in SAFE_METHODS and settings.API_KEY_CACHE_SECONDS > 0
-        cached = refuse_after_too_many_failures(
+        # A read may take the caller this process read under the cache's current stamp
+        # (billing.auth_cache); a write reads it from the database.
+        seconds = settings.API_KEY_CACHE_SECONDS if request.method in SAFE_METHODS else 0
+        stamp = refuse_after_too_many_failures(
             request,
-            also_read=caller_cache_key(key_hash) if reads else "",
-            also_count=_budget_counted_here(request, key_hash) if reads else None,
+            also_hold=(caller_cache_key(key_hash), new_stamp(), seconds) if seconds > 0 else None,
+            also_count=_budget_counted_here(request, key_hash) if seconds > 0 else None,
         )
-        if isinstance(cached, CachedCaller):
-            request.cached_caller = cached  # type: ignore[attr-defined]
-            key_user_remember(key_hash, cached.user.pk)
-            return cached.user, cached.token
-        token = (
-            ApiToken.objects.select_related("user")
-            .filter(key_hash=key_hash, revoked_at__isnull=True)
-            .first()
-        )
-        if token is None or not token.user.is_active:
-            raise _failed(request, "Invalid or revoked token.")
-        key_user_remember(key_hash, token.user_id)
-        if reads:
-            # Stored once the workspace is known (billing.tenancy).
-            request.cached_caller = CachedCaller(user=token.user, token=token)  # type: ignore[attr-defined]
-        return token.user, token
+        caller = caller_kept(key_hash, stamp) if seconds > 0 else None
+        if caller is None:
+            token = (
+                ApiToken.objects.select_related("user")
+                .filter(key_hash=key_hash, revoked_at__isnull=True)
+                .first()
+            )
+            if token is None or not token.user.is_active:
+                caller_drop(key_hash)
+                raise _failed(request, "Invalid or revoked token.")
+            if seconds == 0:
+                return token.user, token
+            caller = caller_keep(user=token.user, token=token, stamp=stamp)
+        # Workspaces found for it are kept too (billing.tenancy).
+        request.cached_caller = caller  # type: ignore[attr-defined]
+        return caller.user, caller.token
 
     def authenticate_header(self, request: Request) -> str:
         return "Token"
