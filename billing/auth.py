@@ -14,8 +14,17 @@ from rest_framework.request import Request
 from rest_framework.throttling import BaseThrottle
 from rest_framework_simplejwt.authentication import JWTAuthentication
 
-from billing.auth_cache import CachedCaller, caller_cache_key, key_user, key_user_remember
-from billing.cache import cache_read_and_count
+from billing.auth_cache import (
+    CachedCaller,
+    caller_cache_key,
+    caller_drop,
+    caller_keep,
+    caller_kept,
+    key_user,
+    key_user_remember,
+    new_stamp,
+)
+from billing.cache import cache_authentication_round_trip
 from billing.compiled_reads import CompiledRead, NotCompilable, compiled_reads_run
 from billing.models import ApiToken, Workspace
 from billing.services.jwt_sessions import SESSION_CLAIM, jwt_session_is_open
@@ -39,21 +48,27 @@ def _failure_window(request: Request) -> tuple[str, int, int]:
 
 
 def refuse_after_too_many_failures(
-    request: Request, *, also_read: str = "", also_count: tuple[str, int] | None = None
+    request: Request,
+    *,
+    also_hold: tuple[str, int, int] | None = None,
+    also_count: tuple[str, int] | None = None,
 ) -> Any:
-    """Raise Throttled once the address failed too often; the cached value of `also_read`,
-    read in the same round trip to the cache, where the request's budget counter
-    `also_count` (key, time to live) is counted too (`request.counted_budget`)."""
+    """Raise Throttled once the address failed too often. In the same round trip to the
+    cache: the value held at `also_hold`'s key (key, value, seconds), set to its value when
+    the key held none, which is returned; and the request budget's counter `also_count`
+    (key, time to live), counted (`request.counted_budget`)."""
     key, limit, wait = _failure_window(request)
-    keys = [key, also_read] if also_read else [key]
-    if also_count is None:
-        found = cache.get_many(keys)
+    if also_hold is None and also_count is None:
+        failures, held = cache.get(key), None
     else:
-        found, count = cache_read_and_count(keys, also_count[0], timeout=also_count[1])
-        request.counted_budget = (also_count[0], count)  # type: ignore[attr-defined]
-    if found.get(key, 0) >= limit:
+        failures, held, count = cache_authentication_round_trip(
+            key, hold=also_hold, count=also_count
+        )
+        if also_count is not None:
+            request.counted_budget = (also_count[0], count)  # type: ignore[attr-defined]
+    if (failures or 0) >= limit:
         raise exceptions.Throttled(wait, detail="Too many failed authentication attempts.")
-    return found.get(also_read)
+    return held
 
 
 def record_authentication_failure(request: Request) -> None:
@@ -154,35 +169,38 @@ class ApiTokenAuthentication(authentication.BaseAuthentication):
             refuse_after_too_many_failures(request)
             raise _failed(request, "Invalid token header: use `Authorization: Token <key>`.")
         key_hash = hash_token_key(parts[1].decode(errors="replace"))
-        # A read may take the caller from the cache (billing.auth_cache); a write reads it.
-        reads = request.method in SAFE_METHODS and settings.API_KEY_CACHE_SECONDS > 0
-        cached = refuse_after_too_many_failures(
+        # A read may take the caller this process read under the cache's current stamp
+        # (billing.auth_cache); a write reads it from the database.
+        seconds = settings.API_KEY_CACHE_SECONDS if request.method in SAFE_METHODS else 0
+        stamp = refuse_after_too_many_failures(
             request,
-            also_read=caller_cache_key(key_hash) if reads else "",
+            also_hold=(caller_cache_key(key_hash), new_stamp(), seconds) if seconds > 0 else None,
             also_count=_budget_counted_here(request, key_hash),
         )
-        if isinstance(cached, CachedCaller):
-            request.cached_caller = cached  # type: ignore[attr-defined]
-            key_user_remember(key_hash, cached.user.pk)
-            return cached.user, cached.token
-        workspace_id = request.headers.get(WORKSPACE_HEADER, "").strip()
-        together = None if reads else _token_and_workspace(key_hash, workspace_id)
-        if together is None:
-            token, workspace = _active_token(key_hash).select_related("user").first(), None
-        else:
-            token, workspace = together
-        if token is None or not token.user.is_active:
-            raise _failed(request, "Invalid or revoked token.")
-        key_user_remember(key_hash, token.user_id)
-        if reads:
-            # Stored once the workspace is known (billing.tenancy).
-            request.cached_caller = CachedCaller(user=token.user, token=token)  # type: ignore[attr-defined]
-        elif workspace is not None:
-            # Read with the token, from the database: billing.tenancy takes it from here.
-            workspaces = {workspace_id: workspace}
-            caller = CachedCaller(user=token.user, token=token, workspaces=workspaces)
-            request.cached_caller = caller  # type: ignore[attr-defined]
-        return token.user, token
+        caller = caller_kept(key_hash, stamp) if seconds > 0 else None
+        if caller is None:
+            workspace_id = request.headers.get(WORKSPACE_HEADER, "").strip()
+            together = None if seconds > 0 else _token_and_workspace(key_hash, workspace_id)
+            if together is None:
+                token, workspace = _active_token(key_hash).select_related("user").first(), None
+            else:
+                token, workspace = together
+            if token is None or not token.user.is_active:
+                caller_drop(key_hash)
+                raise _failed(request, "Invalid or revoked token.")
+            if seconds == 0:
+                key_user_remember(key_hash, token.user_id)
+                if workspace is not None:
+                    # Read with the token, from the database, for this request alone:
+                    # billing.tenancy takes it from here.
+                    request.cached_caller = CachedCaller(  # type: ignore[attr-defined]
+                        user=token.user, token=token, stamp=0, workspaces={workspace_id: workspace}
+                    )
+                return token.user, token
+            caller = caller_keep(user=token.user, token=token, stamp=stamp)
+        # Workspaces found for it are kept too (billing.tenancy).
+        request.cached_caller = caller  # type: ignore[attr-defined]
+        return caller.user, caller.token
 
     def authenticate_header(self, request: Request) -> str:
         return "Token"

@@ -1,19 +1,24 @@
-"""Who an API key belongs to and which workspaces it may act in, remembered for a few
-seconds (API_KEY_CACHE_SECONDS) so a read does not query for them on every request.
+"""Who an API key belongs to and which workspaces it may act in, kept by each process for
+a few seconds (API_KEY_CACHE_SECONDS) so a read does not query for them on every request.
 
 Only reads use it (billing.auth, billing.tenancy): a write always reads the token, the
-user and the workspace from the database. An entry is forgotten the moment what it holds
-changes: the key is revoked (`api_keys_forget` where tokens are updated in bulk, a signal
-on any saved or deleted token), the user is saved (deactivated), a membership comes or
-goes, or a workspace is saved. It is forgotten again once the change commits, so a read
-that ran meanwhile cannot leave the old state behind.
+user and the workspace from the database. A process keeps what it read under a stamp, a
+number the shared cache holds at the key's `caller_cache_key` for those seconds; a read
+fetches the stamp in the round trip to the cache it makes anyway (billing.auth), and uses
+what the process keeps only when it was read under the stamp the cache holds now. The
+stamp is taken (or set) before the database is read, and deleted the moment what it
+covers changes: the key is revoked (`api_keys_forget` where tokens are updated in bulk, a
+signal on any saved or deleted token), the user is saved (deactivated), a membership
+comes or goes, or a workspace is saved. It is deleted again once the change commits, so
+whatever a read found before the commit is never used after it: every process reads the
+database again on its next request with the key.
 """
 
+import random
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
-from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.core.cache import cache
 from django.db import transaction
@@ -24,42 +29,74 @@ from billing.models import ApiToken, Membership, Workspace
 
 @dataclass
 class CachedCaller:
+    """What a read of an API key found. Every read of the process that holds the same
+    stamp shares these objects, and reads never change them."""
+
     user: Any
     token: ApiToken
+    stamp: int
     # The workspaces the user was found a member of, by id.
     workspaces: dict[str, Workspace] = field(default_factory=dict)
 
 
-# The user of each API key this process authenticated: a key never changes hands, so this
-# needs no forgetting (revoking the key is read elsewhere); it only lets a read count its
-# request budget, which is per user, in the round trip that reads the caller.
+# By key hash. Once the stamp has changed, an entry still says whose the key is (a key
+# never changes hands), which lets a read count its request budget, per user, in the
+# round trip that fetches the stamp.
+_CALLERS: dict[str, CachedCaller] = {}
+_CALLERS_MAX = 10_000
+_stamps = random.SystemRandom()
+
+
+def caller_cache_key(key_hash: str) -> str:
+    """The cache key of an API key's stamp (billing.auth reads it with other keys)."""
+    return f"api-key:{key_hash}"
+
+
+def new_stamp() -> int:
+    """A stamp no process has used: what the cache holds for a key until it changes."""
+    return _stamps.getrandbits(62)
+
+
+# By key hash, the pk of its user as a write found it (a write keeps nothing else).
 _KEY_USERS: dict[str, Any] = {}
-_KEY_USERS_MAX = 10_000
 
 
 def key_user(key_hash: str) -> Any:
-    return _KEY_USERS.get(key_hash)
+    """The pk of the key's user, when this process has read the key before."""
+    caller = _CALLERS.get(key_hash)
+    return _KEY_USERS.get(key_hash) if caller is None else caller.user.pk
 
 
 def key_user_remember(key_hash: str, user_pk: Any) -> None:
-    if len(_KEY_USERS) >= _KEY_USERS_MAX:
+    """Note whose the key is, found by a write, so the next request with it can count its
+    budget in authentication's round trip to the cache."""
+    if len(_KEY_USERS) >= _CALLERS_MAX:
         _KEY_USERS.clear()
     _KEY_USERS[key_hash] = user_pk
 
 
-def caller_cache_key(key_hash: str) -> str:
-    """The cache key of an API key's entry (billing.auth reads it with other keys)."""
-    return f"api-key:{key_hash}"
+def caller_kept(key_hash: str, stamp: Any) -> CachedCaller | None:
+    """What this process read of the key under `stamp`, the stamp the cache holds now."""
+    caller = _CALLERS.get(key_hash)
+    return caller if caller is not None and caller.stamp == stamp else None
 
 
-def caller_remember(caller: CachedCaller) -> None:
-    seconds = settings.API_KEY_CACHE_SECONDS
-    if seconds > 0:
-        cache.set(caller_cache_key(caller.token.key_hash), caller, timeout=seconds)
+def caller_keep(*, user: Any, token: ApiToken, stamp: int) -> CachedCaller:
+    """Keep what a read found of the key while the cache held `stamp`."""
+    if len(_CALLERS) >= _CALLERS_MAX:
+        _CALLERS.clear()
+    caller = _CALLERS[token.key_hash] = CachedCaller(user=user, token=token, stamp=stamp)
+    return caller
+
+
+def caller_drop(key_hash: str) -> None:
+    """Forget a key that no longer authenticates, in this process."""
+    _CALLERS.pop(key_hash, None)
 
 
 def api_keys_forget(key_hashes: Iterable[str]) -> None:
-    """Drop the entries of these keys now and again when the transaction commits."""
+    """Delete these keys' stamps now and again when the transaction commits, so every
+    process reads them from the database on its next request."""
     keys = [caller_cache_key(key_hash) for key_hash in key_hashes]
     if not keys:
         return
@@ -68,7 +105,7 @@ def api_keys_forget(key_hashes: Iterable[str]) -> None:
 
 
 def api_keys_forget_for_users(user_ids: Iterable[Any]) -> None:
-    """Drop the entries of every active key of these users."""
+    """Forget every active key of these users."""
     hashes = ApiToken.objects.filter(user_id__in=list(user_ids), revoked_at__isnull=True)
     api_keys_forget(hashes.values_list("key_hash", flat=True))
 

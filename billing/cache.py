@@ -11,6 +11,7 @@ from typing import Any
 
 from django.core.cache import caches
 from django.core.cache.backends.redis import RedisCache, RedisCacheClient
+from redis.exceptions import ResponseError
 
 
 class _ReusedClientRedisCacheClient(RedisCacheClient):
@@ -55,24 +56,85 @@ def cache_count(key: str, *, timeout: int) -> int:
         return 1
 
 
-def cache_read_and_count(keys: list[str], count_key: str, *, timeout: int) -> tuple[dict, int]:
-    """`cache.get_many(keys)` and `cache_count(count_key)`: on Redis in one round trip."""
+def _command(*parts: str | int) -> bytes:
+    """One command in Redis's protocol (RESP), as redis-py would write it."""
+    packed = [b"*%d\r\n" % len(parts)]
+    for part in parts:
+        text = str(part).encode()
+        packed.append(b"$%d\r\n%s\r\n" % (len(text), text))
+    return b"".join(packed)
+
+
+def _round_trip(cache: ReusedClientRedisCache, commands: list[bytes]) -> list[Any]:
+    """Send `commands` in one write on a connection of the cache's pool and read their
+    replies, retried as redis-py retries a pipeline. redis-py's pipeline does the same with
+    about 0.15 ms of CPU around it, more than the exchange itself costs."""
+    pool = cache._cache.get_client(write=True).connection_pool
+    packed = b"".join(commands)
+    connection = pool.get_connection()
+
+    def send_and_read() -> list[Any]:
+        connection.send_packed_command([packed])
+        replies = []
+        for _ in commands:
+            try:
+                replies.append(connection.read_response())
+            except ResponseError as error:  # every reply is read, so the connection stays usable
+                replies.append(error)
+        for reply in replies:
+            if isinstance(reply, ResponseError):
+                raise reply
+        return replies
+
+    try:
+        replies: list[Any] = connection.retry.call_with_retry(
+            send_and_read, lambda error: connection.disconnect()
+        )
+        return replies
+    finally:
+        pool.release(connection)
+
+
+def cache_authentication_round_trip(
+    read_key: str, *, hold: tuple[str, int, int] | None, count: tuple[str, int] | None
+) -> tuple[Any, Any, int | None]:
+    """What authenticating a request reads and writes, in one round trip on Redis:
+
+    - the value at `read_key` (None when absent);
+    - with `hold` (key, value, seconds): the value held at that key, which is `value`,
+      stored for `seconds`, when the key held nothing;
+    - with `count` (key, seconds): the counter at that key after adding one, created with
+      `seconds` to live, as `cache_count`.
+    """
     cache = caches["default"]
     if not isinstance(cache, ReusedClientRedisCache):
-        return cache.get_many(keys), cache_count(count_key, timeout=timeout)
-    full_keys = [cache.make_and_validate_key(key) for key in keys]
-    full_count_key = cache.make_and_validate_key(count_key)
-    client = cache._cache.get_client(full_count_key, write=True)
-    pipeline = client.pipeline(transaction=False)
-    pipeline.mget(full_keys)
-    pipeline.incr(full_count_key)
-    pipeline.expire(full_count_key, timeout, nx=True)
-    values, count, _ = pipeline.execute()
+        held = None
+        if hold is not None:
+            hold_key, value, seconds = hold
+            added = cache.add(hold_key, value, timeout=seconds)
+            held = value if added else cache.get(hold_key, value)
+        counted = None if count is None else cache_count(count[0], timeout=count[1])
+        return cache.get(read_key), held, counted
+    # Keys as Django's backend makes them, without its check for keys memcached would
+    # refuse, which only warns and costs more than the rest of the key's making.
+    commands = [_command("GET", cache.make_key(read_key))]
+    if hold is not None:
+        hold_key, value, seconds = hold
+        full_key = cache.make_key(hold_key)
+        commands.append(_command("SET", full_key, value, "NX", "EX", seconds, "GET"))
+    if count is not None:
+        full_key = cache.make_key(count[0])
+        commands += [_command("INCR", full_key), _command("EXPIRE", full_key, count[1], "NX")]
+    replies = iter(_round_trip(cache, commands))
     loads = cache._cache._serializer.loads  # type: ignore[attr-defined]
-    found = {
-        key: loads(value) for key, value in zip(keys, values, strict=True) if value is not None
-    }
-    return found, int(count)
+    read = next(replies)
+    found = None if read is None else loads(read)
+    held = None
+    if hold is not None:
+        previous = next(replies)
+        held = hold[1] if previous is None else loads(previous)
+    counted = None if count is None else int(next(replies))
+    return found, held, counted
 
 
 def cache_uncount(key: str) -> None:

@@ -5,7 +5,7 @@ from typing import Any
 from rest_framework import exceptions, permissions
 from rest_framework.request import Request
 
-from billing.auth_cache import CachedCaller, caller_remember
+from billing.auth_cache import CachedCaller
 from billing.models import Workspace
 
 WORKSPACE_HEADER = "x-simple-workspace"
@@ -61,7 +61,6 @@ class IsWorkspaceMember(permissions.BasePermission):
                 raise WorkspaceForbidden()
             if caller is not None:
                 caller.workspaces[workspace_id] = workspace
-                caller_remember(caller)
         request.workspace = workspace  # type: ignore[attr-defined]
         request.test_mode = test_mode  # type: ignore[attr-defined]
         return True

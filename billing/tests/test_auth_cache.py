@@ -1,5 +1,6 @@
-"""A read takes the API key's caller from the cache (billing/auth_cache.py), and whatever
-changes who the key is or where it may act takes effect on the very next request."""
+"""A read takes the API key's caller from what the process kept under the cache's stamp
+(billing/auth_cache.py), and whatever changes who the key is or where it may act takes
+effect on the very next request."""
 
 import pytest
 from django.core.cache import cache
@@ -7,8 +8,9 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
+from billing import auth_cache
 from billing.admin import ApiTokenAdmin
-from billing.auth_cache import caller_cache_key
+from billing.auth_cache import api_keys_forget, caller_cache_key, caller_kept
 from billing.models import ApiToken, Membership
 from billing.services.workspaces import api_token_issue, hash_token_key
 
@@ -91,17 +93,69 @@ def test_a_removed_member_is_refused_at_once(tenant):
     assert read(tenant)[0] == 403
 
 
+def kept(tenant):
+    """What this process keeps of the tenant's key under the stamp the cache holds."""
+    key_hash = hash_token_key(tenant.token)
+    return caller_kept(key_hash, cache.get(caller_cache_key(key_hash)))
+
+
 def test_a_saved_workspace_is_read_again(tenant):
-    assert read(tenant)[0] == 200
-    key = caller_cache_key(hash_token_key(tenant.token))
-    assert tenant.workspace.id in cache.get(key).workspaces
+    read(tenant)
+    cached = read(tenant)[1]
+    assert kept(tenant).workspaces[tenant.workspace.id].name == tenant.workspace.name
 
     tenant.workspace.name = "Renamed"
     tenant.workspace.save()
 
-    assert cache.get(key) is None
-    assert read(tenant)[0] == 200
-    assert cache.get(key).workspaces[tenant.workspace.id].name == "Renamed"
+    assert kept(tenant) is None
+    assert read(tenant) == (200, cached + 2)
+    assert kept(tenant).workspaces[tenant.workspace.id].name == "Renamed"
+
+
+def test_a_key_revoked_while_a_read_queried_it_is_refused_on_the_next_read(tenant):
+    """The stamp is taken before the database is read, so a revocation that commits
+    after the read found the key still active drops what that read kept."""
+    key_hash = hash_token_key(tenant.token)
+    revoked = []
+
+    def revoke_once_read(execute, sql, params, many, context):
+        result = execute(sql, params, many, context)
+        if '"billing_apitoken"' in sql and not revoked:
+            revoked.append(sql)
+            ApiToken.objects.filter(key_hash=key_hash).update(revoked_at=timezone.now())
+            api_keys_forget([key_hash])
+        return result
+
+    with connection.execute_wrapper(revoke_once_read):
+        assert read(tenant)[0] == 200  # it found the key before the revocation
+
+    assert revoked
+    assert read(tenant)[0] == 401
+
+
+def test_a_process_that_has_not_read_the_key_keeps_the_stamp_the_cache_holds(tenant):
+    """Another process reads the database once and takes the same stamp, instead of
+    setting a new one that would make every other process read it again."""
+    read(tenant)
+    cached = read(tenant)[1]
+    stamp_key = caller_cache_key(hash_token_key(tenant.token))
+    stamp = cache.get(stamp_key)
+
+    auth_cache._CALLERS.clear()  # as a process that never read the key
+
+    assert read(tenant) == (200, cached + 2)
+    assert cache.get(stamp_key) == stamp
+    assert read(tenant) == (200, cached)
+
+
+def test_once_the_stamp_expires_a_read_queries_again(tenant):
+    read(tenant)
+    cached = read(tenant)[1]
+
+    cache.delete(caller_cache_key(hash_token_key(tenant.token)))  # its seconds are over
+
+    assert read(tenant) == (200, cached + 2)
+    assert read(tenant) == (200, cached)
 
 
 def test_with_no_cache_seconds_every_read_queries(tenant, settings):

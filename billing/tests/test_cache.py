@@ -1,10 +1,13 @@
-"""The cache counter the request budget uses (billing/cache.py)."""
+"""The cache counter the request budget uses and authentication's round trip
+(billing/cache.py)."""
 
+import os
 import time
 
+import pytest
 from django.core.cache import cache
 
-from billing.cache import cache_count
+from billing.cache import cache_authentication_round_trip, cache_count
 
 
 def test_a_counter_counts_up_from_one_and_lives_for_its_timeout():
@@ -17,3 +20,39 @@ def test_a_counter_counts_up_from_one_and_lives_for_its_timeout():
     time.sleep(2.2)
     assert cache.get(key) is None
     assert cache_count(key, timeout=2) == 1
+
+
+BACKENDS = {
+    "local memory": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"},
+    # Its own commands in one write, where every other backend makes one call after another.
+    "redis": {
+        "BACKEND": "billing.cache.ReusedClientRedisCache",
+        "LOCATION": os.environ.get("REDIS_URL"),
+    },
+}
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_the_authentication_round_trip_reads_holds_and_counts_alike_on_every_backend(
+    backend, settings
+):
+    if BACKENDS[backend].get("LOCATION", "") is None:
+        pytest.skip("REDIS_URL names no Redis")
+    settings.CACHES = {"default": BACKENDS[backend]}
+    prefix = f"round-trip-test:{time.time_ns()}"
+    read, stamp, counter = f"{prefix}:read", f"{prefix}:stamp", f"{prefix}:count"
+    cache.set(read, 7)
+
+    first = cache_authentication_round_trip(read, hold=(stamp, 11, 1), count=(counter, 1))
+    second = cache_authentication_round_trip(read, hold=(stamp, 12, 1), count=(counter, 1))
+    neither = cache_authentication_round_trip(f"{prefix}:absent", hold=None, count=None)
+
+    assert (first, second, neither) == ((7, 11, 1), (7, 11, 2), (None, None, None))
+    assert (cache.get(stamp), cache.get(counter)) == (11, 2)
+    time.sleep(1.2)
+    assert (cache.get(stamp), cache.get(counter)) == (None, None)
+    assert cache_authentication_round_trip(read, hold=(stamp, 13, 1), count=(counter, 1)) == (
+        7,
+        13,
+        1,
+    )
