@@ -29,7 +29,7 @@ from django.db import DatabaseError, connections
 from django.db.models import Model, Prefetch, QuerySet, prefetch_related_objects
 from django.db.models.fields.related_descriptors import ReverseManyToOneDescriptor
 from django.db.models.query import get_related_populators
-from psycopg.pq import Escaping
+from psycopg.pq import Escaping, TransactionStatus
 
 
 class NotCompilable(Exception):
@@ -343,16 +343,17 @@ def _execute(db: str, statements: list[tuple[str, list[Any]]]) -> list[list[Any]
 
     A prepared statement keeps the result types it was prepared with: once a migration
     changes a column it selects, PostgreSQL refuses to run it ("cached plan must not
-    change result type") until it is prepared again. Outside a transaction the session's
-    prepared statements are dropped and the read runs once more."""
+    change result type") until it is prepared again. The session's prepared statements
+    are then dropped and the read runs once more: outside a transaction, or as the first
+    statement of one, whose failure is rolled back with nothing else lost."""
     connection = connections[db]
+    first = _transaction_unstarted(connection)
     try:
         return _execute_once(db, statements)
     except DatabaseError as error:
-        if connection.in_atomic_block or getattr(error.__cause__, "sqlstate", None) != (
-            STALE_PREPARED
-        ):
+        if not first or getattr(error.__cause__, "sqlstate", None) != STALE_PREPARED:
             raise
+        _rolled_back(connection)
         with connection.cursor() as cursor:
             cursor.execute("DEALLOCATE ALL")
         _PREPARED_ON.pop(connection.connection, None)
@@ -400,10 +401,12 @@ def _execute_once(db: str, statements: list[tuple[str, Any]]) -> list[list[Any]]
 # PostgreSQL plans a detail read's statement anew on every run when its parameters are
 # bound by the client: for an invoice (correlated sums, its payments as JSON) planning
 # takes several times as long as running it. A statement compiled here is the same text
-# on every run, so it is prepared once per database session (outside a transaction, so
-# that a failure aborts nothing) and run with EXECUTE; PostgreSQL then keeps a generic
-# plan after its first few runs. The names follow the text, so any thread's connection
-# can reuse them; a session's prepared names are kept with its connection object.
+# on every run, so it is prepared once per database session and run with EXECUTE;
+# PostgreSQL then keeps a generic plan after its first few runs. It is prepared outside a
+# transaction, or before the first statement of one (a finalize's locked read): PREPARE
+# is not undone by a rollback, so a failure there is rolled back with nothing lost. The
+# names follow the text, so any thread's connection can reuse them; a session's prepared
+# names are kept with its connection object.
 _PREPARED_NAMES: dict[str, str | None] = {}
 _PREPARED_ON: "weakref.WeakKeyDictionary[Any, set[str]]" = weakref.WeakKeyDictionary()
 
@@ -423,6 +426,25 @@ def _numbered_placeholders(sql: str) -> str:
     return parts[0] + "".join(f"${i}{part}" for i, part in enumerate(parts[1:], start=1))
 
 
+def _transaction_unstarted(connection: Any) -> bool:
+    """Whether the session is outside a transaction or in one no statement has started
+    yet (Django's outermost atomic block begins it with its first statement)."""
+    session = connection.connection
+    if session is None or connection.vendor != "postgresql":
+        return not connection.in_atomic_block
+    return session.info.transaction_status == TransactionStatus.IDLE
+
+
+def _rolled_back(connection: Any) -> None:
+    """Roll back the transaction a failed statement aborted, when that statement was the
+    first of it: Django's atomic block goes on in a new one that the next statement begins."""
+    session = connection.connection
+    if connection.vendor != "postgresql" or session is None:
+        return
+    if session.info.transaction_status == TransactionStatus.INERROR:
+        session.rollback()
+
+
 def _as_prepared(
     connection: Any, cursor: Any, statements: list[tuple[str, list[Any]]]
 ) -> list[tuple[str, list[Any] | None]]:
@@ -431,13 +453,16 @@ def _as_prepared(
     An EXECUTE whose arguments are written in its text has no parameters (None)."""
     session = connection.connection
     prepared = _PREPARED_ON.setdefault(session, set())
+    # Judged once: the PREPAREs below start the transaction, and only they run in it.
+    may_prepare = _transaction_unstarted(connection)
     rewritten: list[tuple[str, list[Any] | None]] = []
     for sql, params in statements:
         name = _prepared_name(sql, len(params))
-        if name is not None and name not in prepared and not connection.in_atomic_block:
+        if name is not None and name not in prepared and may_prepare:
             try:
                 cursor.execute(f"PREPARE {name} AS {_numbered_placeholders(sql)}")
             except DatabaseError:
+                _rolled_back(connection)  # the PREPAREs were all its transaction held
                 if not connection.is_usable():
                     raise
                 _PREPARED_NAMES[sql] = None  # its parameters' types cannot be inferred

@@ -4,7 +4,8 @@ A service that queues work for later names the task instead of importing it: the
 module imports the service, so an import the other way would close a circle. The task is
 taken from the Celery app's registry rather than sent blind with `send_task`, so it is
 routed to its queue (CELERY_TASK_ROUTES) and runs inline under CELERY_TASK_ALWAYS_EAGER,
-exactly as `.delay()` would.
+exactly as `.delay()` would; it is sent with `apply_async`, given its argument headers
+ready-made when they are plain text (`message_reprs`).
 """
 
 from importlib import import_module
@@ -22,9 +23,9 @@ def task_queue(name: str, *, kwargs: dict[str, Any], retry: bool = True) -> None
         import_module(name.rpartition(".")[0])
     task = current_app.tasks[name]
     if retry:
-        task.delay(**kwargs)
+        task.apply_async(kwargs=kwargs, **message_reprs(kwargs))
     else:
-        task.apply_async(kwargs=kwargs, retry=False)
+        task.apply_async(kwargs=kwargs, retry=False, **message_reprs(kwargs))
 
 
 def message_reprs(kwargs: dict[str, Any]) -> dict[str, Any]:

@@ -3,12 +3,13 @@
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from functools import cache
 from typing import Any
 
 from celery import current_app
 from django.conf import settings
 from django.db import IntegrityError, transaction
-from django.db.models import Max
+from django.db.models import Field, Max
 from django.utils import timezone
 
 from billing.bulk import any_of, bulk_insert, copy_rows
@@ -62,15 +63,25 @@ def event_insert_statement(
     of its value, set by the statement (a value only the database knows yet, e.g. a
     number taken in the same statement); `only_if`: SQL that must hold for the event to
     be inserted at all."""
-    columns = [f for f in Event._meta.concrete_fields if f.attname != "sequence"]
+    connection = transaction.get_connection()
+    sql, columns = _insert_sql(data_key, only_if, connection.vendor)
     for field in columns:
         field.pre_save(event, add=True)  # created_at, updated_at
-    connection = transaction.get_connection()
     values = [column_value(field, getattr(event, field.attname), connection) for field in columns]
+    return sql, [*values, event.workspace_id, event.test_mode, event.object_id]
+
+
+@cache
+def _insert_sql(
+    data_key: tuple[str, str] | None, only_if: str, vendor: str
+) -> tuple[str, list[Field]]:
+    # The same for every event recorded the same way: made once, as its text is long.
+    connection = transaction.get_connection()
+    columns = [f for f in Event._meta.concrete_fields if f.attname != "sequence"]
     table = connection.ops.quote_name(Event._meta.db_table)
     names = ", ".join(connection.ops.quote_name(f.column) for f in columns)
     # Typed placeholders: a NULL in a SELECT list would otherwise be text to PostgreSQL.
-    typed = connection.vendor == "postgresql"
+    typed = vendor == "postgresql"
     placeholders = [
         f"CAST(%s AS {field.db_type(connection)})" if typed else "%s" for field in columns
     ]
@@ -85,7 +96,7 @@ def event_insert_statement(
         f"WHERE workspace_id = %s AND test_mode = %s AND object_id = %s{having} "
         "ON CONFLICT DO NOTHING RETURNING sequence"
     )
-    return sql, [*values, event.workspace_id, event.test_mode, event.object_id]
+    return sql, columns
 
 
 def event_recorded(event: Event, sequence: int) -> Event:

@@ -13,6 +13,7 @@ from django.utils import timezone
 from rest_framework.test import APIClient
 
 from billing.models import DocumentType
+from billing.queueing import message_reprs
 from invoices.models import CreditNote, DebitNote, Invoice
 from invoices.pdf import storage
 from invoices.pdf.context import format_money
@@ -49,7 +50,14 @@ def draft(tenant):
 def queued(monkeypatch):
     """The renders finalize queues, instead of a broker."""
     calls: list[dict] = []
-    monkeypatch.setattr(render_document_pdf, "delay", lambda **kwargs: calls.append(kwargs))
+
+    def sent(args=None, kwargs=None, **options):
+        calls.append(kwargs)
+        headers.append(options)
+
+    headers: list[dict] = []
+    monkeypatch.setattr(render_document_pdf, "apply_async", sent)
+    monkeypatch.setattr(render_document_pdf, "sent_headers", headers, raising=False)
     return calls
 
 
@@ -231,6 +239,19 @@ def test_lost_renders_are_found_by_the_sweep(draft, queued):
     ]
 
 
+def test_a_finalize_sends_its_render_with_the_headers_celery_would_write(
+    draft, queued, django_capture_on_commit_callbacks, settings
+):
+    settings.EVENT_PUBLISHERS = []
+    with django_capture_on_commit_callbacks(execute=True):
+        invoice = invoice_finalize(invoice=draft, now=NOW)
+
+    kwargs = {"model_label": "invoices.Invoice", "document_id": invoice.id}
+    assert queued == [kwargs]
+    # As Celery writes them itself (billing/tests/test_queueing.py).
+    assert render_document_pdf.sent_headers == [message_reprs(kwargs)] != [{}]
+
+
 def test_the_sweep_queues_a_lost_render_once_while_its_message_is_in_flight(draft, queued):
     invoice = invoice_finalize(invoice=draft, now=NOW)  # its render was lost
     lost = {"model_label": "invoices.Invoice", "document_id": invoice.id}
@@ -353,10 +374,10 @@ def test_a_broker_outage_does_not_undo_the_finalize(
 ):
     settings.EVENT_PUBLISHERS = []
 
-    def broker_down(**kwargs):
+    def broker_down(args=None, kwargs=None, **options):
         raise ConnectionError("broker unreachable")
 
-    monkeypatch.setattr(render_document_pdf, "delay", broker_down)
+    monkeypatch.setattr(render_document_pdf, "apply_async", broker_down)
 
     with django_capture_on_commit_callbacks(execute=True):
         invoice = invoice_finalize(invoice=draft, now=NOW)

@@ -280,10 +280,12 @@ def test_a_batch_queues_its_pdfs_a_chunk_per_task(  # type: ignore[no-untyped-de
     )
 
     queued: list[list[str]] = []
-    real_delay = render_document_pdfs.delay
+    real_send = render_document_pdfs.apply_async
     monkeypatch.setattr(
-        render_document_pdfs, "delay",
-        lambda **kwargs: (queued.append(kwargs["document_ids"]), real_delay(**kwargs))[1],
+        render_document_pdfs, "apply_async",
+        lambda kwargs, **options: (
+            queued.append(kwargs["document_ids"]), real_send(kwargs=kwargs, **options)
+        )[1],
     )  # fmt: skip
     renders = [c for c in callbacks if c.__qualname__.startswith("documents_pdf_schedule")]
     celery_app.conf.task_always_eager = True  # the queued renders run here, in order
