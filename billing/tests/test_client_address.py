@@ -1,10 +1,15 @@
 """The client's address (billing.client_address): X-Forwarded-For is believed only as far
 as the proxies NUM_PROXIES counts wrote it."""
 
+from collections.abc import Iterator
+from typing import Any
+
 from django.test import RequestFactory, override_settings
+from django.urls import URLPattern, URLResolver, get_resolver
 from hypothesis import given
 from hypothesis import strategies as st
 
+from billing.api.throttling import AddressRateThrottle
 from billing.client_address import client_address
 
 addresses = st.one_of(st.ip_addresses(v=4), st.ip_addresses(v=6)).map(str)
@@ -60,3 +65,25 @@ def test_an_empty_forwarded_entry_gives_the_connection_s_address():
 
     with override_settings(NUM_PROXIES=1):
         assert client_address(request) == "10.0.0.3"
+
+
+def _views(resolver: URLResolver) -> Iterator[Any]:
+    for pattern in resolver.url_patterns:
+        if isinstance(pattern, URLResolver):
+            yield from _views(pattern)
+        elif isinstance(pattern, URLPattern):
+            yield pattern.callback
+
+
+def test_every_throttle_of_every_route_takes_the_address_from_here():
+    """DRF's own get_ident believes any X-Forwarded-For: a throttle that used it would
+    count each client's made-up addresses apart."""
+    throttles = set()
+    for callback in _views(get_resolver()):
+        view_class = getattr(callback, "cls", None)
+        if view_class is not None:
+            throttles.update(getattr(view_class, "throttle_classes", ()))
+            throttles.update(getattr(callback, "initkwargs", {}).get("throttle_classes", ()))
+
+    assert throttles  # the routes were found
+    assert [t for t in throttles if t.get_ident is not AddressRateThrottle.get_ident] == []
