@@ -11,7 +11,6 @@ from django.core.cache import cache
 from rest_framework import authentication, exceptions
 from rest_framework.permissions import SAFE_METHODS
 from rest_framework.request import Request
-from rest_framework.throttling import BaseThrottle
 from rest_framework_simplejwt.authentication import JWTAuthentication
 
 from billing.auth_cache import (
@@ -25,6 +24,7 @@ from billing.auth_cache import (
     new_stamp,
 )
 from billing.cache import cache_authentication_round_trip
+from billing.client_address import client_address
 from billing.compiled_reads import CompiledRead, NotCompilable, compiled_reads_run
 from billing.models import ApiToken, Workspace
 from billing.services.jwt_sessions import SESSION_CLAIM, jwt_session_is_open
@@ -43,7 +43,7 @@ def _failure_window(request: Request) -> tuple[str, int, int]:
     count, period = settings.AUTH_FAILURE_RATE.split("/")
     limit, seconds = int(count), _PERIOD_SECONDS[period[0]]
     now = int(time.time())
-    address = BaseThrottle().get_ident(request)
+    address = client_address(request)
     return f"auth-failures:{address}:{now // seconds}", limit, seconds - now % seconds
 
 

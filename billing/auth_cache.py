@@ -9,7 +9,8 @@ what the process keeps only when it was read under the stamp the cache holds now
 stamp is taken (or set) before the database is read, and deleted the moment what it
 covers changes: the key is revoked (`api_keys_forget` where tokens are updated in bulk, a
 signal on any saved or deleted token), the user is saved (deactivated), a membership
-comes or goes, or a workspace is saved. It is deleted again once the change commits, so
+comes or goes, or a workspace is saved or updated in bulk (a test clock moved: its time is
+read from the workspace kept here). It is deleted again once the change commits, so
 whatever a read found before the commit is never used after it: every process reads the
 database again on its next request with the key.
 """
@@ -25,6 +26,7 @@ from django.db import transaction
 from django.db.models.signals import post_delete, post_save
 
 from billing.models import ApiToken, Membership, Workspace
+from billing.models.workspaces import workspaces_updated
 
 
 @dataclass
@@ -123,8 +125,19 @@ def _membership_changed(sender: Any, instance: Membership, **kwargs: Any) -> Non
 
 
 def _workspace_changed(sender: Any, instance: Workspace, **kwargs: Any) -> None:
-    members = Membership.objects.filter(workspace_id=instance.pk).values_list("user_id", flat=True)
-    api_keys_forget_for_users(members)
+    _workspaces_forget([instance.pk])
+
+
+def _workspaces_updated(sender: Any, workspace_ids: list[str], **kwargs: Any) -> None:
+    _workspaces_forget(workspace_ids)
+
+
+def _workspaces_forget(workspace_ids: list[str]) -> None:
+    """Forget every active key of the workspaces' members, found in one query."""
+    keys = ApiToken.objects.filter(
+        user__memberships__workspace_id__in=workspace_ids, revoked_at__isnull=True
+    )
+    api_keys_forget(keys.values_list("key_hash", flat=True).distinct())
 
 
 for _sender, _receiver in (
@@ -137,3 +150,6 @@ for _sender, _receiver in (
     post_delete.connect(
         _receiver, sender=_sender, dispatch_uid=f"auth_cache.{_receiver.__name__}.delete"
     )
+workspaces_updated.connect(
+    _workspaces_updated, sender=Workspace, dispatch_uid="auth_cache._workspaces_updated"
+)

@@ -133,6 +133,11 @@ STATIC_ROOT.mkdir(parents=True, exist_ok=True)  # WhiteNoise warns on every star
 REQUEST_BODY_MAX_BYTES = env.int("REQUEST_BODY_MAX_BYTES", default=1024 * 1024)
 DATA_UPLOAD_MAX_MEMORY_SIZE = REQUEST_BODY_MAX_BYTES
 
+# How many proxies of this server's own stand in front of it, each appending the address
+# it saw to X-Forwarded-For (billing/client_address.py). 0: the connection's address is
+# the client's, and the header, which any client can write, is ignored.
+NUM_PROXIES = env.int("NUM_PROXIES", default=0)
+
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
         "billing.auth.ApiTokenAuthentication",
@@ -151,6 +156,8 @@ REST_FRAMEWORK = {
     ],
     "DEFAULT_THROTTLE_CLASSES": ["billing.api.throttling.TokenRateThrottle"],
     "DEFAULT_THROTTLE_RATES": {"token": env.str("API_THROTTLE_RATE", default="1200/min")},
+    # The project's throttles ask billing.client_address; DRF's own would ask this.
+    "NUM_PROXIES": NUM_PROXIES,
     "DEFAULT_SCHEMA_CLASS": "billing.api.schema.AutoSchema",
     "EXCEPTION_HANDLER": "billing.api.errors.exception_handler",
     "COERCE_DECIMAL_TO_STRING": False,

@@ -4,9 +4,18 @@ from rest_framework.request import Request
 from rest_framework.throttling import SimpleRateThrottle
 
 from billing.cache import cache_count, cache_uncount
+from billing.client_address import client_address
 
 
-class TokenRateThrottle(SimpleRateThrottle):
+class AddressRateThrottle(SimpleRateThrottle):
+    """A throttle that tells anonymous callers apart by the address billing.client_address
+    decides, not by DRF's, which believes any X-Forwarded-For unless told otherwise."""
+
+    def get_ident(self, request: Request) -> str:
+        return client_address(request)
+
+
+class TokenRateThrottle(AddressRateThrottle):
     """A request budget per caller: per user when authenticated, per address otherwise.
 
     Counted per fixed window of the rate's period (a counter per window, one cache round

@@ -1,8 +1,26 @@
+from typing import Any
+
 from django.conf import settings
 from django.db import models
+from django.dispatch import Signal
 
 from billing.encoders import JSONDecoder, JSONEncoder
 from billing.ids import public_id_field
+
+# Sent with `workspace_ids` when a queryset update() changed workspaces, which sends no
+# post_save: whatever is kept of a workspace (billing.auth_cache) is dropped either way.
+workspaces_updated = Signal()
+
+
+class WorkspaceQuerySet(models.QuerySet["Workspace"]):
+    def update(self, **kwargs: Any) -> int:
+        # Listed first: the filter may name what the update changes (the test clock moves
+        # only from where it was left), and would match nothing after it.
+        workspace_ids = list(self.values_list("pk", flat=True))
+        updated = super().update(**kwargs)
+        if updated:
+            workspaces_updated.send(sender=self.model, workspace_ids=workspace_ids)
+        return updated
 
 
 class Workspace(models.Model):
@@ -49,6 +67,8 @@ class Workspace(models.Model):
     )
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
+
+    objects = WorkspaceQuerySet.as_manager()
 
     class Meta:
         ordering = ["name", "id"]

@@ -11,7 +11,7 @@ from django.utils import timezone
 from billing import auth_cache
 from billing.admin import ApiTokenAdmin
 from billing.auth_cache import api_keys_forget, caller_cache_key, caller_kept
-from billing.models import ApiToken, Membership
+from billing.models import ApiToken, Membership, Workspace
 from billing.services.workspaces import api_token_issue, hash_token_key
 
 
@@ -110,6 +110,47 @@ def test_a_saved_workspace_is_read_again(tenant):
     assert kept(tenant) is None
     assert read(tenant) == (200, cached + 2)
     assert kept(tenant).workspaces[tenant.workspace.id].name == "Renamed"
+
+
+def test_a_workspace_updated_in_bulk_is_read_again(tenant):
+    """update() sends no post_save: a test clock moved (or set back to the real clock)
+    this way must be dropped all the same."""
+    moved_at = timezone.now().replace(microsecond=0)
+    read(tenant)
+    cached = read(tenant)[1]
+
+    Workspace.objects.filter(pk=tenant.workspace.pk).update(test_clock_at=moved_at)
+
+    assert kept(tenant) is None
+    assert read(tenant) == (200, cached + 2)
+    assert kept(tenant).workspaces[tenant.workspace.id].test_clock_at == moved_at
+
+    Workspace.objects.filter(pk=tenant.workspace.pk).update(test_clock_at=None)
+
+    assert kept(tenant) is None
+    read(tenant)
+    assert kept(tenant).workspaces[tenant.workspace.id].test_clock_at is None
+
+
+def test_a_bulk_update_that_changes_nothing_drops_nothing(tenant):
+    read(tenant)
+    cached = read(tenant)[1]
+
+    Workspace.objects.filter(pk=tenant.workspace.pk, test_clock_at__isnull=False).update(
+        test_clock_at=timezone.now()
+    )
+
+    assert read(tenant) == (200, cached)
+
+
+def test_a_deleted_workspace_is_refused_at_once(tenant):
+    read(tenant)
+
+    Workspace.objects.filter(pk=tenant.workspace.pk).delete()
+
+    response = tenant.client.get("/customers/")
+    assert response.status_code == 403
+    assert response.json()["code"] == "workspace_forbidden"
 
 
 def test_a_key_revoked_while_a_read_queried_it_is_refused_on_the_next_read(tenant):

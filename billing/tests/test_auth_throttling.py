@@ -17,8 +17,10 @@ def small_limit(settings):
     cache.clear()
 
 
-def get_customers(tenant, authorization, address="203.0.113.7"):
+def get_customers(tenant, authorization, address="203.0.113.7", forwarded_for=None):
     client = APIClient(REMOTE_ADDR=address)
+    if forwarded_for is not None:
+        client.defaults["HTTP_X_FORWARDED_FOR"] = forwarded_for
     client.credentials(
         HTTP_AUTHORIZATION=authorization, HTTP_X_SIMPLE_WORKSPACE=tenant.workspace.id
     )
@@ -59,3 +61,36 @@ def test_wrong_credentials_at_the_token_exchange_are_limited_too(tenant, small_l
 
     assert statuses == [400] * LIMIT + [429] * 2
     assert refreshes.status_code == 429
+
+
+def test_a_new_x_forwarded_for_on_each_attempt_does_not_escape_the_lockout(tenant, small_limit):
+    """With no proxy in front (NUM_PROXIES=0) the header is the client's own text."""
+    statuses = [
+        get_customers(tenant, f"Token wrong-{n}", forwarded_for=f"192.0.2.{n}").status_code
+        for n in range(LIMIT + 3)
+    ]
+    right_token = get_customers(tenant, f"Token {tenant.token}", forwarded_for="192.0.2.200")
+
+    assert statuses == [401] * LIMIT + [429] * 3
+    assert right_token.status_code == 429
+
+
+def test_behind_one_proxy_the_address_it_forwarded_is_the_one_locked_out(
+    tenant, small_limit, settings
+):
+    """The proxy connects from one address and appends the client's to what the client
+    sent: the last entry is the client, whatever came before it."""
+    settings.NUM_PROXIES = 1
+    proxy = "10.0.0.2"
+    statuses = [
+        get_customers(
+            tenant, f"Token wrong-{n}", address=proxy, forwarded_for=f"192.0.2.{n}, 203.0.113.7"
+        ).status_code
+        for n in range(LIMIT + 2)
+    ]
+    another_client = get_customers(
+        tenant, f"Token {tenant.token}", address=proxy, forwarded_for="192.0.2.1, 198.51.100.9"
+    )
+
+    assert statuses == [401] * LIMIT + [429] * 2
+    assert another_client.status_code == 200

@@ -7,10 +7,11 @@ from typing import Any
 
 from django.conf import settings
 from rest_framework.request import Request
-from rest_framework.throttling import SimpleRateThrottle
+
+from billing.api.throttling import AddressRateThrottle
 
 
-class _SettingRateThrottle(SimpleRateThrottle):
+class _SettingRateThrottle(AddressRateThrottle):
     rate_setting = ""
 
     def get_rate(self) -> str:

@@ -550,6 +550,22 @@ def test_publishable_posts_are_limited_per_address(tenant, invoice, small_budget
     )
 
 
+def test_a_new_x_forwarded_for_on_each_post_does_not_escape_the_address_budget(
+    tenant, invoice, small_budgets
+):
+    links = [PaymentLinkFactory(workspace=tenant.workspace) for _ in range(7)]
+    card = {"number": sandbox.SUCCEEDS, **CARD}
+
+    statuses = [
+        APIClient(REMOTE_ADDR="198.51.100.4", HTTP_X_FORWARDED_FOR=f"192.0.2.{n}")
+        .post("/publishable/sources/", {"key": link.publishable_key, "card": card})
+        .status_code
+        for n, link in enumerate(links)
+    ]
+
+    assert statuses == [201] * 5 + [429] * 2
+
+
 def test_any_key_a_caller_sends_makes_a_short_plain_cache_key():
     from types import SimpleNamespace
 
