@@ -4,7 +4,8 @@ tables).
 
 A batch is written by one statement: the keys are inserted with ON CONFLICT DO NOTHING,
 and only the events whose key went in are inserted. Keys are taken in event_id order
-(sorted in SQL, bytewise: the same order in every session whatever its collation): two
+(sorted in SQL, bytewise: the same order in every session whatever its collation, and
+the order of the key's primary key, which leads with event_id, in "C"): two
 batches sharing ids lock them in the same order and wait for each other instead of
 deadlocking. Two requests carrying the same new event_id at once: the second waits on
 the first's key row, then skips it (it commits) or takes it (it rolls back), so an event
@@ -33,12 +34,15 @@ from metering.store.base import (
     Window,
 )
 
-# The batch travels as one JSON array that PostgreSQL unpacks in C (jsonb_to_recordset):
-# cheaper than five parameter arrays, whose text psycopg escapes value by value.
+# The batch travels as one JSON array of events, each an array in NewEvent's field order,
+# that PostgreSQL unpacks in C: cheaper than five parameter arrays, whose text psycopg
+# escapes value by value. Arrays rather than objects: no key repeated a thousand times to
+# parse, and the fields are read by position, not looked up by name (jsonb_to_recordset).
 _INSERT = """
 WITH batch AS (
-    SELECT * FROM jsonb_to_recordset(%s::jsonb)
-        AS b(event_id text, event_name text, customer_key text, ts timestamptz, properties jsonb)
+    SELECT e ->> 0 AS event_id, e ->> 1 AS event_name, e ->> 2 AS customer_key,
+           (e ->> 3)::timestamptz AS ts, e -> 4 AS properties
+    FROM jsonb_array_elements(%s::jsonb) AS e
 ), fresh AS (
     INSERT INTO metering_event_key (workspace_id, test_mode, event_id)
     SELECT %s, %s, event_id FROM batch ORDER BY event_id COLLATE "C"
@@ -118,12 +122,8 @@ class PostgresEventStore:
     ) -> set[str]:
         if not events:
             return set()
-        rows = [
-            {"event_id": e.event_id, "event_name": e.event_name, "customer_key": e.customer_key,
-             "ts": e.timestamp, "properties": e.properties}
-            for e in events
-        ]  # fmt: skip
-        batch = orjson.dumps(rows, default=json_number).decode()
+        # orjson writes a tuple, not a named tuple, as an array.
+        batch = orjson.dumps(list(map(tuple, events)), default=json_number).decode()
         tenant_params: list[Any] = [tenant.workspace_id, tenant.test_mode]
         params: list[Any] = [batch, *tenant_params, *tenant_params, received_at]
         with server_bound_cursor() as cursor:
