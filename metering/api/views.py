@@ -20,7 +20,7 @@ from metering.api.serializers import (
     UsageRecordCreateSerializer,
     UsageSerializer,
 )
-from metering.choices import EVENTS_PER_BULK, EventOutcome
+from metering.choices import EVENTS_PER_BULK
 from metering.filters import FeatureFilter, MeterFilter, UsageRecordFilter
 from metering.models import Feature, Meter
 from metering.representations import FeatureSerializer, MeterSerializer, UsageRecordSerializer
@@ -93,17 +93,17 @@ class FeatureViewSet(MeteringViewSet, TenantModelViewSet):
 
 def _ingest_body(report: event_services.IngestReport) -> dict[str, Any]:
     return {
-        "accepted": report.count(EventOutcome.ACCEPTED),
-        "duplicate": report.count(EventOutcome.DUPLICATE),
-        "rejected": report.count(EventOutcome.REJECTED),
-        "late": sum(1 for result in report.results if result.late),
+        "accepted": report.accepted,
+        "duplicate": report.duplicate,
+        "rejected": report.rejected,
+        "late": report.late,
         "unknown_customers": report.unknown_customers,
         "results": [
             {
-                "index": r.index, "event_id": r.event_id, "status": r.status,
-                "reason": r.reason, "customer_found": r.customer_found, "late": r.late,
+                "index": index, "event_id": event_id, "status": status, "reason": reason,
+                "customer_found": customer_found, "late": late,
             }
-            for r in report.results
+            for index, event_id, status, reason, customer_found, late in report.results
         ],
     }  # fmt: skip
 
