@@ -20,7 +20,7 @@ from billing.encoders import json_bytes
 from catalog.tests.factories import PlanFactory
 from customers.tests.factories import CustomerFactory
 from invoices.tests.factories import InvoiceFactory
-from metering.api.views import _ingest_body
+from metering.api.answers import ingest_answer
 from metering.services.events import events_ingest
 from metering.tests.reference_ingest import reference_ingest
 from subscriptions import services
@@ -125,10 +125,11 @@ def test_the_single_pass_answers_and_stores_as_the_plain_way(arranged, events):
     expected = _rolled_back(arranged, lambda: json_bytes(reference_ingest(
         workspace=workspace, test_mode=False, events=copy.deepcopy(events), now=NOW,
     )))  # fmt: skip
-    report = _rolled_back(arranged, lambda: json_bytes(_ingest_body(events_ingest(
-        workspace=workspace, test_mode=False, events=copy.deepcopy(events), now=NOW,
-    ))))  # fmt: skip
-    assert report == expected
+    for kept in (False, True):
+        answer = _rolled_back(arranged, lambda kept=kept: json_bytes(ingest_answer(events_ingest(
+            workspace=workspace, test_mode=False, events=copy.deepcopy(events), now=NOW,
+        ), kept=kept)))  # fmt: skip
+        assert answer == expected
 
 
 def test_the_bulk_route_answers_with_the_plain_way_s_bytes(arranged):
@@ -144,22 +145,28 @@ def test_the_bulk_route_answers_with_the_plain_way_s_bytes(arranged):
          "timestamp": "2099-01-01T00:00:00Z"},
         "not an object",
     ]  # fmt: skip
-    expected, expected_rows = _rolled_back(arranged, lambda: json_bytes(reference_ingest(
-        workspace=arranged.workspace, test_mode=False, events=copy.deepcopy(events), now=NOW,
-    )))  # fmt: skip
-    with time_machine.travel(NOW, tick=False):
-        response = arranged.client.post("/events/bulk/", {"events": events}, format="json")
-        keyed = arranged.client.post(
-            "/events/bulk/", {"events": events}, format="json", HTTP_IDEMPOTENCY_KEY="k1"
-        )
-        replayed = arranged.client.post(
-            "/events/bulk/", {"events": events}, format="json", HTTP_IDEMPOTENCY_KEY="k1"
-        )
+
+    def reference():
+        return json_bytes(reference_ingest(
+            workspace=arranged.workspace, test_mode=False, events=copy.deepcopy(events), now=NOW,
+        ))  # fmt: skip
+
+    def post(**headers):
+        with time_machine.travel(NOW, tick=False):
+            return arranged.client.post("/events/bulk/", {"events": events}, format="json",
+                                        **headers)  # fmt: skip
+
+    expected, expected_rows = _rolled_back(arranged, reference)
+    response = post()
     assert response.status_code == 202
     assert response.content == expected
     assert _stored(arranged) == expected_rows
-    # Sent again under a key: every event is now a duplicate, and the kept answer replays.
+    # Under an Idempotency-Key the answer is kept as data: the same bytes, and replayed.
+    expected_again, _ = _rolled_back(arranged, reference)
+    keyed = post(HTTP_IDEMPOTENCY_KEY="k1")
+    replayed = post(HTTP_IDEMPOTENCY_KEY="k1")
     assert keyed.status_code == replayed.status_code == 202
+    assert keyed.content == expected_again
     assert replayed.headers["Idempotent-Replayed"] == "true"
     assert replayed.json() == keyed.json()
     assert keyed.json()["duplicate"] == 4
