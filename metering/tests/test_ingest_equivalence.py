@@ -170,3 +170,25 @@ def test_the_bulk_route_answers_with_the_plain_way_s_bytes(arranged):
     assert replayed.headers["Idempotent-Replayed"] == "true"
     assert replayed.json() == keyed.json()
     assert keyed.json()["duplicate"] == 4
+
+
+@pytest.mark.parametrize(
+    "event",
+    [
+        {"event_id": "e1", "event_name": "api_call", "customer": "cus_billed",
+         "timestamp": "2026-01-20T00:00:00Z", "properties": {"tokens": 2}},
+        {"event_id": "old-2", "event_name": "api_call", "customer": "crm-a"},
+        {"event_id": 'q"1', "event_name": "api_call", "customer": "nobody-yet",
+         "properties": {"tokens": 1.5}},
+    ],
+    ids=["late", "duplicate", "unknown-customer"],
+)  # fmt: skip
+def test_the_single_event_route_answers_with_the_plain_way_s_bytes(arranged, event):
+    expected, expected_rows = _rolled_back(arranged, lambda: json_bytes(reference_ingest(
+        workspace=arranged.workspace, test_mode=False, events=[copy.deepcopy(event)], now=NOW,
+    )))  # fmt: skip
+    with time_machine.travel(NOW, tick=False):
+        response = arranged.client.post("/events/", event, format="json")
+    assert response.status_code == 202
+    assert response.content == expected
+    assert _stored(arranged) == expected_rows
