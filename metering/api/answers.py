@@ -11,8 +11,8 @@ from typing import Any
 import orjson
 
 from billing.encoders import json_bytes
-from metering.choices import EVENTS_PER_BULK, EventOutcome
-from metering.services.events import EventResult, IngestReport
+from metering.choices import EVENTS_PER_BULK
+from metering.services.events import OUTCOMES, IngestReport
 
 
 def _head(position: int) -> bytes:
@@ -25,13 +25,8 @@ def _tail(status: str, reason: str, customer_found: bool, late: bool) -> bytes:
 
 
 _HEADS = [_head(position) for position in range(EVENTS_PER_BULK)]
-# Every tail of an event that was not rejected (a rejected one has its reason).
-_TAILS = {
-    (str(status), customer_found, late): _tail(str(status), "", customer_found, late)
-    for status in (EventOutcome.ACCEPTED, EventOutcome.DUPLICATE)
-    for customer_found in (True, False)
-    for late in (True, False)
-}
+# The tail of every outcome of an event that was not rejected.
+_TAILS = {outcome: _tail(*outcome) for outcome in OUTCOMES.values()}
 
 
 def ingest_answer(report: IngestReport, *, kept: bool) -> dict[str, Any]:
@@ -42,28 +37,29 @@ def ingest_answer(report: IngestReport, *, kept: bool) -> dict[str, Any]:
         "rejected": report.rejected,
         "late": report.late,
         "unknown_customers": report.unknown_customers,
-        "results": _results(report.results) if kept else _results_json(report.results),
+        "results": _results(report) if kept else _results_json(report),
     }
 
 
-def _results(results: list[EventResult]) -> list[dict[str, Any]]:
+def _results(report: IngestReport) -> list[dict[str, Any]]:
     return [
         {
             "index": index, "event_id": event_id, "status": status, "reason": reason,
             "customer_found": customer_found, "late": late,
         }
-        for index, event_id, status, reason, customer_found, late in results
+        for index, (event_id, (status, reason, customer_found, late))
+        in enumerate(zip(report.event_ids, report.outcomes, strict=True))
     ]  # fmt: skip
 
 
-def _results_json(results: list[EventResult]) -> orjson.Fragment:
+def _results_json(report: IngestReport) -> orjson.Fragment:
     heads, tails, dumps = _HEADS, _TAILS, orjson.dumps
     items = []
-    for position, event_id, status, reason, customer_found, late in results:
+    for position, (event_id, outcome) in enumerate(
+        zip(report.event_ids, report.outcomes, strict=True)
+    ):
         head = heads[position] if position < EVENTS_PER_BULK else _head(position)
-        if reason:
-            tail = _tail(status, reason, customer_found, late)
-        else:
-            tail = tails[status, customer_found, late]
+        # A rejected event's tail carries its reason: written for it.
+        tail = tails.get(outcome) or _tail(*outcome)
         items.append(head + dumps(event_id) + tail)
     return orjson.Fragment(b"[" + b",".join(items) + b"]")

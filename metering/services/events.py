@@ -41,8 +41,17 @@ class EventInvalid(Exception):
         self.field, self.message = field, message
 
 
+class Outcome(NamedTuple):
+    """How an event ended."""
+
+    status: str
+    reason: str = ""
+    customer_found: bool = False
+    late: bool = False
+
+
 class EventResult(NamedTuple):
-    """How one event of a request ended. A named tuple: a batch makes a thousand."""
+    """How one event of a request ended, with its position and id."""
 
     position: int  # in the request (`index` would hide the tuple method)
     event_id: str | None
@@ -52,14 +61,34 @@ class EventResult(NamedTuple):
     late: bool = False
 
 
+# Every outcome of an event that was not rejected, made once: a batch's thousand events
+# share them instead of each holding its own until the answer is written.
+OUTCOMES = {
+    (str(status), customer_found, late): Outcome(str(status), "", customer_found, late)
+    for status in (EventOutcome.ACCEPTED, EventOutcome.DUPLICATE)
+    for customer_found in (True, False)
+    for late in (True, False)
+}
+
+
 @dataclass
 class IngestReport:
-    results: list[EventResult]
+    event_ids: list[str | None]  # each event's, in the request's order (None: it has none)
+    outcomes: list[Outcome]  # each event's, in the same order
     unknown_customers: list[str]
     accepted: int
     duplicate: int
     rejected: int
     late: int
+
+    @property
+    def results(self) -> list[EventResult]:
+        return [
+            EventResult(position, event_id, *outcome)
+            for position, (event_id, outcome) in enumerate(
+                zip(self.event_ids, self.outcomes, strict=True)
+            )
+        ]
 
 
 def _text(data: dict[str, Any], name: str, max_length: int) -> str:
@@ -234,9 +263,10 @@ def _report(
     accepted, duplicate, rejected = (
         str(EventOutcome.ACCEPTED), str(EventOutcome.DUPLICATE), str(EventOutcome.REJECTED),
     )  # fmt: skip
-    new = tuple.__new__  # EventResult's own constructor is a Python function
-    results: list[EventResult] = []
-    append = results.append
+    outcomes = OUTCOMES
+    event_ids: list[str | None] = []
+    kept: list[Outcome] = []
+    add_id, add_outcome = event_ids.append, kept.append
     unknown: set[str] = set()
     counts = {accepted: 0, duplicate: 0, rejected: 0}
     late_count = 0
@@ -244,28 +274,29 @@ def _report(
         if type(event) is EventInvalid:
             data = events[index]
             raw_id = data.get("event_id") if isinstance(data, dict) else None
-            event_id = raw_id if isinstance(raw_id, str) else None
-            reason = f"{event.field}: {event.message}"
-            append(new(EventResult, (index, event_id, rejected, reason, False, False)))
+            add_id(raw_id if isinstance(raw_id, str) else None)
+            add_outcome(Outcome(rejected, f"{event.field}: {event.message}"))
             counts[rejected] += 1
             continue
         event_id = event.event_id  # type: ignore[union-attr]
+        add_id(event_id)
         first = batch[event_id]
         status = accepted if first is event and event_id in stored else duplicate
         counts[status] += 1
         found = customers.get(first.customer_key)
         if found is None:
             unknown.add(first.customer_key)
-            append(new(EventResult, (index, event_id, status, "", False, False)))
+            add_outcome(outcomes[status, False, False])
             continue
         late = False
         span = invoiced.get(found.customer_id) if invoiced else None
         if span is not None:
             late = span[0] <= first.timestamp < span[1]
             late_count += late
-        append(new(EventResult, (index, event_id, status, "", True, late)))
+        add_outcome(outcomes[status, True, late])
     return IngestReport(
-        results=results,
+        event_ids=event_ids,
+        outcomes=kept,
         unknown_customers=sorted(unknown),
         accepted=counts[accepted],
         duplicate=counts[duplicate],
