@@ -7,9 +7,10 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 
 from billing.api.errors import ErrorSerializer, ValidationErrorSerializer
-from billing.api.viewsets import TenantModelViewSet, TenantViewSet
+from billing.api.viewsets import IDEMPOTENCY_HEADER, TenantModelViewSet, TenantViewSet
 from billing.errors import InvalidInput
 from metering import selectors
+from metering.api.answers import ingest_answer
 from metering.api.parsers import OrjsonParser
 from metering.api.serializers import (
     EventBulkSerializer,
@@ -20,7 +21,7 @@ from metering.api.serializers import (
     UsageRecordCreateSerializer,
     UsageSerializer,
 )
-from metering.choices import EVENTS_PER_BULK, EventOutcome
+from metering.choices import EVENTS_PER_BULK
 from metering.filters import FeatureFilter, MeterFilter, UsageRecordFilter
 from metering.models import Feature, Meter
 from metering.representations import FeatureSerializer, MeterSerializer, UsageRecordSerializer
@@ -91,28 +92,15 @@ class FeatureViewSet(MeteringViewSet, TenantModelViewSet):
         meter_services.feature_delete(feature=instance)
 
 
-def _ingest_body(report: event_services.IngestReport) -> dict[str, Any]:
-    return {
-        "accepted": report.count(EventOutcome.ACCEPTED),
-        "duplicate": report.count(EventOutcome.DUPLICATE),
-        "rejected": report.count(EventOutcome.REJECTED),
-        "late": sum(1 for result in report.results if result.late),
-        "unknown_customers": report.unknown_customers,
-        "results": [
-            {
-                "index": r.index, "event_id": r.event_id, "status": r.status,
-                "reason": r.reason, "customer_found": r.customer_found, "late": r.late,
-            }
-            for r in report.results
-        ],
-    }  # fmt: skip
-
-
 class EventViewSet(MeteringViewSet):
     """Usage events: one, a batch, and the usage they add up to."""
 
     queryset = selectors.event_queryset()
     serializer_class = EventSerializer
+
+    def ingest_response(self, report: event_services.IngestReport) -> Response:
+        kept = self.request.headers.get(IDEMPOTENCY_HEADER) is not None
+        return Response(ingest_answer(report, kept=kept), status=202)
 
     @extend_schema(
         request=EventSerializer,
@@ -130,7 +118,7 @@ class EventViewSet(MeteringViewSet):
         except event_services.EventInvalid as exc:
             raise InvalidInput({exc.field: [exc.message]}) from None
         report = event_services.events_ingest(**self.tenant, events=[data], now=self.tenant_now())
-        return Response(_ingest_body(report), status=202)
+        return self.ingest_response(report)
 
     @extend_schema(
         request=EventBulkSerializer,
@@ -152,7 +140,7 @@ class EventViewSet(MeteringViewSet):
         if not events or len(events) > EVENTS_PER_BULK:
             raise InvalidInput({"events": [f"Send 1 to {EVENTS_PER_BULK} events."]})
         report = event_services.events_ingest(**self.tenant, events=events, now=self.tenant_now())
-        return Response(_ingest_body(report), status=202)
+        return self.ingest_response(report)
 
     @extend_schema(
         request=EventsUsageQuerySerializer,

@@ -11,9 +11,9 @@ finalized invoice never changes.
 """
 
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, NamedTuple
 
 from django.conf import settings
 
@@ -25,11 +25,12 @@ from metering.choices import (
     EVENT_NAME_MAX_LENGTH,
     EventOutcome,
 )
-from metering.selectors import event_customers
+from metering.selectors import EventCustomer, event_customers
 from metering.store import NewEvent, Tenant, event_store
 from subscriptions.calendar import local_midnight
 
 _FIELDS = frozenset({"event_id", "event_name", "customer", "timestamp", "properties"})
+_FIELD_COUNT = len(_FIELDS)
 
 
 class EventInvalid(Exception):
@@ -40,9 +41,19 @@ class EventInvalid(Exception):
         self.field, self.message = field, message
 
 
-@dataclass(slots=True)
-class EventResult:
-    index: int
+class Outcome(NamedTuple):
+    """How an event ended."""
+
+    status: str
+    reason: str = ""
+    customer_found: bool = False
+    late: bool = False
+
+
+class EventResult(NamedTuple):
+    """How one event of a request ended, with its position and id."""
+
+    position: int  # in the request (`index` would hide the tuple method)
     event_id: str | None
     status: str
     reason: str = ""
@@ -50,13 +61,34 @@ class EventResult:
     late: bool = False
 
 
+# Every outcome of an event that was not rejected, made once: a batch's thousand events
+# share them instead of each holding its own until the answer is written.
+OUTCOMES = {
+    (str(status), customer_found, late): Outcome(str(status), "", customer_found, late)
+    for status in (EventOutcome.ACCEPTED, EventOutcome.DUPLICATE)
+    for customer_found in (True, False)
+    for late in (True, False)
+}
+
+
 @dataclass
 class IngestReport:
-    results: list[EventResult]
-    unknown_customers: list[str] = field(default_factory=list)
+    event_ids: list[str | None]  # each event's, in the request's order (None: it has none)
+    outcomes: list[Outcome]  # each event's, in the same order
+    unknown_customers: list[str]
+    accepted: int
+    duplicate: int
+    rejected: int
+    late: int
 
-    def count(self, status: str) -> int:
-        return sum(1 for result in self.results if result.status == status)
+    @property
+    def results(self) -> list[EventResult]:
+        return [
+            EventResult(position, event_id, *outcome)
+            for position, (event_id, outcome) in enumerate(
+                zip(self.event_ids, self.outcomes, strict=True)
+            )
+        ]
 
 
 def _text(data: dict[str, Any], name: str, max_length: int) -> str:
@@ -97,53 +129,72 @@ def latest_timestamp(now: datetime) -> datetime:
     return now + timedelta(seconds=settings.EVENTS_MAX_FUTURE_SECONDS)
 
 
-def event_parse(data: Any, *, now: datetime, latest: datetime | None = None) -> NewEvent:
-    """One event from its JSON, or EventInvalid. `latest`: latest_timestamp(now), passed
-    by a caller parsing many."""
-    # A well-formed event passes every check below in one expression; anything else goes
-    # to `_event_checked`, whose checks run one by one and name the first that fails.
-    # Inline, since a batch runs this a thousand times and a call per field costs more
-    # than its test.
-    if type(data) is dict:
-        get = data.get
-        event_id, event_name, customer = get("event_id"), get("event_name"), get("customer")
-        properties, raw = get("properties"), get("timestamp")
-        if (
-            # Five fields, all of them present (not None): no unknown one among them.
-            (
-                (len(data) == len(_FIELDS) and properties is not None and raw is not None)
-                or data.keys() <= _FIELDS
-            )
-            and type(event_id) is str
-            and type(event_name) is str
-            and type(customer) is str
-            and 0 < len(event_id) <= EVENT_ID_MAX_LENGTH
-            and 0 < len(event_name) <= EVENT_NAME_MAX_LENGTH
-            and 0 < len(customer) <= CUSTOMER_KEY_MAX_LENGTH
-            and not event_id.isspace()
-            and not event_name.isspace()
-            and not customer.isspace()
-            and (type(properties) is dict or properties is None)
-        ):
-            timestamp = _timestamp_or_none(raw, now, latest or latest_timestamp(now))
-            if timestamp is not None:
-                return NewEvent(event_id, event_name, customer, timestamp, properties or {})
-    return _event_checked(data, now=now, latest=latest)
+def event_parse(data: Any, *, now: datetime) -> NewEvent:
+    """One event from its JSON, or EventInvalid."""
+    (parsed,) = events_parse([data], now=now)
+    if type(parsed) is EventInvalid:
+        raise parsed
+    return parsed  # type: ignore[return-value]
 
 
-def _timestamp_or_none(raw: Any, now: datetime, latest: datetime) -> datetime | None:
-    """`_timestamp`'s answer for a timestamp it accepts; None for one it refuses."""
-    if raw is None:
-        return now
-    if type(raw) is not str:
-        return None
-    try:
-        value = datetime.fromisoformat(raw)
-    except ValueError:
-        return None
-    if value.tzinfo is None or value > latest or value.year < 2000:
-        return None
-    return value
+def events_parse(events: Sequence[Any], *, now: datetime) -> list[NewEvent | EventInvalid]:
+    """Each event from its JSON, or why it cannot be stored, in order."""
+    latest = latest_timestamp(now)
+    fromisoformat, new = datetime.fromisoformat, tuple.__new__
+    parsed: list[NewEvent | EventInvalid] = []
+    append = parsed.append
+    for data in events:
+        # A well-formed event passes every check below in one expression; anything else
+        # goes to `_event_checked`, whose checks run one by one and name the first that
+        # fails. Inline, since a batch runs this a thousand times and a call per field
+        # costs more than its test.
+        if type(data) is dict:
+            get = data.get
+            event_id, event_name, customer = get("event_id"), get("event_name"), get("customer")
+            properties, raw = get("properties"), get("timestamp")
+            if (
+                # Five fields, all of them present (not None): no unknown one among them.
+                (
+                    (len(data) == _FIELD_COUNT and properties is not None and raw is not None)
+                    or data.keys() <= _FIELDS
+                )
+                and type(event_id) is str
+                and type(event_name) is str
+                and type(customer) is str
+                and 0 < len(event_id) <= EVENT_ID_MAX_LENGTH
+                and 0 < len(event_name) <= EVENT_NAME_MAX_LENGTH
+                and 0 < len(customer) <= CUSTOMER_KEY_MAX_LENGTH
+                and not event_id.isspace()
+                and not event_name.isspace()
+                and not customer.isspace()
+                and (type(properties) is dict or properties is None)
+            ):
+                if raw is None:
+                    timestamp = now
+                elif type(raw) is str:
+                    try:
+                        timestamp = fromisoformat(raw)
+                    except ValueError:
+                        timestamp = None
+                    # `_timestamp`'s checks, without its messages.
+                    if timestamp is not None and (
+                        timestamp.tzinfo is None or timestamp > latest or timestamp.year < 2000
+                    ):
+                        timestamp = None
+                else:
+                    timestamp = None
+                if timestamp is not None:
+                    # NewEvent's own constructor is a Python function: a call more per event.
+                    event = (event_id, event_name, customer, timestamp, properties or {})
+                    append(new(NewEvent, event))
+                    continue
+        try:
+            append(_event_checked(data, now=now, latest=latest))
+        except EventInvalid as exc:
+            # Kept without its traceback, whose frames would hold this list: a cycle only
+            # the collector could free.
+            append(exc.with_traceback(None))
+    return parsed
 
 
 def _event_checked(data: Any, *, now: datetime, latest: datetime | None) -> NewEvent:
@@ -171,31 +222,15 @@ def events_ingest(
     *, workspace: Workspace, test_mode: bool, events: Sequence[Any], now: datetime
 ) -> IngestReport:
     """Store the events of one request (see the module's docstring)."""
-    # Outcomes as plain strings in locals: this loop runs a thousand times a request.
-    accepted, duplicate, rejected = (
-        str(EventOutcome.ACCEPTED), str(EventOutcome.DUPLICATE), str(EventOutcome.REJECTED),
-    )  # fmt: skip
-    results: list[EventResult] = []
+    parsed = events_parse(events, now=now)
     batch: dict[str, NewEvent] = {}  # by event_id, the first of the request
-    latest = latest_timestamp(now)
-    for index, data in enumerate(events):
-        try:
-            event = event_parse(data, now=now, latest=latest)
-        except EventInvalid as exc:
-            raw_id = data.get("event_id") if isinstance(data, dict) else None
-            event_id = raw_id if isinstance(raw_id, str) else None
-            reason = f"{exc.field}: {exc.message}"
-            results.append(EventResult(index, event_id, rejected, reason))
-            continue
-        if event.event_id in batch:
-            results.append(EventResult(index, event.event_id, duplicate))
-            continue
-        batch[event.event_id] = event
-        results.append(EventResult(index, event.event_id, accepted))
+    for event in parsed:
+        if type(event) is NewEvent and event.event_id not in batch:
+            batch[event.event_id] = event
     customers = event_customers(
         workspace_id=workspace.pk,
         test_mode=test_mode,
-        keys={e.customer_key for e in batch.values()},
+        keys={event.customer_key for event in batch.values()},
     )
     # Per customer, the span whose usage is invoiced (a first cycle follows no period:
     # usage before it is never billed), as instants in the workspace's timezone.
@@ -211,20 +246,60 @@ def events_ingest(
     # these keys until this transaction commits, so nothing else runs while they are held.
     tenant = Tenant(workspace_id=workspace.pk, test_mode=test_mode)
     stored = event_store().insert(tenant=tenant, events=list(batch.values()), received_at=now)
+    return _report(events, parsed, batch, stored, customers, invoiced)
+
+
+def _report(
+    events: Sequence[Any],
+    parsed: list[NewEvent | EventInvalid],
+    batch: dict[str, NewEvent],
+    stored: set[str],
+    customers: dict[str, EventCustomer],
+    invoiced: dict[str, tuple[datetime, datetime]],
+) -> IngestReport:
+    """Each event's outcome. An event_id sent again in the request is a duplicate of its
+    first, whose customer and timestamp it is reported with."""
+    # Outcomes as plain strings in locals: this loop runs a thousand times a request.
+    accepted, duplicate, rejected = (
+        str(EventOutcome.ACCEPTED), str(EventOutcome.DUPLICATE), str(EventOutcome.REJECTED),
+    )  # fmt: skip
+    outcomes = OUTCOMES
+    event_ids: list[str | None] = []
+    kept: list[Outcome] = []
+    add_id, add_outcome = event_ids.append, kept.append
     unknown: set[str] = set()
-    for result in results:
-        if result.status == rejected:
+    counts = {accepted: 0, duplicate: 0, rejected: 0}
+    late_count = 0
+    for index, event in enumerate(parsed):
+        if type(event) is EventInvalid:
+            data = events[index]
+            raw_id = data.get("event_id") if isinstance(data, dict) else None
+            add_id(raw_id if isinstance(raw_id, str) else None)
+            add_outcome(Outcome(rejected, f"{event.field}: {event.message}"))
+            counts[rejected] += 1
             continue
-        event = batch[result.event_id]  # type: ignore[index]  # not rejected: it has an id
-        if result.status == accepted and event.event_id not in stored:
-            result.status = duplicate
-        found = customers.get(event.customer_key)
+        event_id = event.event_id  # type: ignore[union-attr]
+        add_id(event_id)
+        first = batch[event_id]
+        status = accepted if first is event and event_id in stored else duplicate
+        counts[status] += 1
+        found = customers.get(first.customer_key)
         if found is None:
-            unknown.add(event.customer_key)
+            unknown.add(first.customer_key)
+            add_outcome(outcomes[status, False, False])
             continue
-        result.customer_found = True
-        customer_id = found.customer_id
-        if customer_id in invoiced:
-            first, last = invoiced[customer_id]
-            result.late = first <= event.timestamp < last
-    return IngestReport(results=results, unknown_customers=sorted(unknown))
+        late = False
+        span = invoiced.get(found.customer_id) if invoiced else None
+        if span is not None:
+            late = span[0] <= first.timestamp < span[1]
+            late_count += late
+        add_outcome(outcomes[status, True, late])
+    return IngestReport(
+        event_ids=event_ids,
+        outcomes=kept,
+        unknown_customers=sorted(unknown),
+        accepted=counts[accepted],
+        duplicate=counts[duplicate],
+        rejected=counts[rejected],
+        late=late_count,
+    )
