@@ -30,6 +30,7 @@ from django.db.models import Model, Prefetch, QuerySet, prefetch_related_objects
 from django.db.models.fields.related_descriptors import ReverseManyToOneDescriptor
 from django.db.models.query import get_related_populators
 from psycopg.pq import Escaping, TransactionStatus
+from psycopg.types.json import Json, Jsonb
 
 
 class NotCompilable(Exception):
@@ -492,9 +493,15 @@ def compiled_reads_run(reads: list[tuple[CompiledRead, dict[str, Any]]]) -> list
 # An EXECUTE's arguments written as SQL literals: psycopg then sends the text as it is,
 # instead of parsing it for placeholders and adapting each parameter on every read. Text
 # (the ids) is quoted by libpq for the session; any other value as psycopg writes it,
-# kept per session for the types whose value alone decides it.
+# kept per session: for the types whose value alone decides it, under the value; for a
+# JSON wrapper (an empty list a read compares with), which cannot be hashed, under the
+# object itself, which only a compiled read's own parameters are, never changed after
+# the read is compiled.
 _KEPT_LITERAL_TYPES = (bool, int, Decimal, str)
-_LITERALS_ON: "weakref.WeakKeyDictionary[Any, dict[tuple[type, Any], str]]" = (
+_KEPT_BY_IDENTITY = (Json, Jsonb)
+# Literals kept per session; beyond it they are dropped and written again.
+KEPT_LITERALS = 4096
+_LITERALS_ON: "weakref.WeakKeyDictionary[Any, dict[tuple[type, Any], tuple[Any, str]]]" = (
     weakref.WeakKeyDictionary()
 )
 
@@ -511,12 +518,20 @@ def _literals(session: Any, cursor: Any, params: list[Any]) -> list[str] | None:
                 return None  # psycopg refuses it, as it should be refused
             literals.append(escaping.escape_literal(param.encode(encoding)).decode(encoding))
             continue
-        if not isinstance(param, _KEPT_LITERAL_TYPES):
+        key: tuple[type, Any]
+        if isinstance(param, _KEPT_LITERAL_TYPES):
+            key = (type(param), param if type(param) is not Decimal else str(param))
+        elif isinstance(param, _KEPT_BY_IDENTITY):
+            # The entry holds the object, so its id names no other object meanwhile.
+            key = (type(param), id(param))
+        else:
             return None
-        key = (type(param), param if type(param) is not Decimal else str(param))
-        if key not in kept:
-            kept[key] = cursor.mogrify("%s", [param])
-        literals.append(kept[key])
+        entry = kept.get(key)
+        if entry is None or (isinstance(param, _KEPT_BY_IDENTITY) and entry[0] is not param):
+            if len(kept) >= KEPT_LITERALS:
+                kept.clear()
+            entry = kept[key] = (param, cursor.mogrify("%s", [param]))
+        literals.append(entry[1])
     return literals
 
 
