@@ -28,9 +28,15 @@ from subscriptions.choices import (
 class Subscription(LoadedPlainly, TenantModel):
     id = public_id_field("sub")
     customer = models.ForeignKey("customers.Customer", on_delete=models.PROTECT, related_name="+")
-    # The type of the invoices it generates.
-    document = models.ForeignKey("billing.DocumentType", on_delete=models.PROTECT, related_name="+")
-    currency = models.ForeignKey("billing.Currency", on_delete=models.PROTECT, related_name="+")
+    # The type of the invoices it generates. Neither key is indexed: no read looks
+    # subscriptions up by them, and every billing cycle's update would write an entry into
+    # each index (migration 0012).
+    document = models.ForeignKey(
+        "billing.DocumentType", on_delete=models.PROTECT, related_name="+", db_index=False
+    )
+    currency = models.ForeignKey(
+        "billing.Currency", on_delete=models.PROTECT, related_name="+", db_index=False
+    )
     # Every line's plan bills at this frequency.
     frequency = models.CharField(max_length=16, choices=PlanFrequency.choices)
     date_start = models.DateField()
