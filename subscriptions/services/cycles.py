@@ -119,7 +119,9 @@ def _attach_related(subscriptions: list[Subscription]) -> None:
 def _attach(subscriptions: Sequence[Subscription], name: str, model: type[Model]) -> None:
     attname = f"{name}_id"
     ids = {getattr(s, attname) for s in subscriptions} - {None}
-    loaded = {o.pk: o for o in model._default_manager.filter(pk__in=any_of(ids))}
+    # Unordered: a model's default order costs a sort, and a document type's a join.
+    found = model._default_manager.filter(pk__in=any_of(ids)).order_by()
+    loaded = {o.pk: o for o in found}
     # Cached as a query's join caches it: the descriptor's setter checks the instance's
     # type and database and sets the key again, per row.
     cache = _field(Subscription, name).set_cached_value
@@ -155,7 +157,8 @@ def _load_items(subscriptions: list[Subscription]) -> Items:
     ended = list(EndedLine.objects.filter(subscription_id__in=any_of(ids)))
     both: list[SubscriptionLine | EndedLine] = [*loaded, *ended]
     plan_ids = any_of({line.plan_id for line in both})
-    plans = {p.pk: p for p in Plan.objects.select_related("product").filter(pk__in=plan_ids)}
+    found = Plan.objects.select_related("product").filter(pk__in=plan_ids).order_by()
+    plans = {p.pk: p for p in found}
     coupon_ids = {line.coupon_id for line in both} - {None}
     coupons = Coupon.objects.in_bulk(coupon_ids) if coupon_ids else {}
     for line in both:
