@@ -100,8 +100,10 @@ class Subscription(LoadedPlainly, TenantModel):
     class Meta(TenantModel.Meta):
         indexes = [
             models.Index(fields=["workspace", "test_mode", "-created_at"]),
+            # In the order due subscriptions are billed (selectors.DUE_ORDER): a batch
+            # reads its first rows off the index and stops, however many more are due.
             models.Index(
-                fields=["next_billing_at"],
+                fields=["next_billing_at", "id"],
                 condition=models.Q(status=SubscriptionStatus.ACTIVE),
                 name="subscription_due_idx",
             ),

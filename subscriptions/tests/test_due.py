@@ -70,3 +70,20 @@ def test_the_due_read_ranges_over_the_due_index() -> None:
 
     assert "subscription_due_idx" in plan
     assert "Index Cond: (next_billing_at <=" in plan
+
+
+def test_a_batch_reads_the_first_due_rows_off_the_due_index_without_sorting_them() -> None:
+    """A batch's read stops after its rows only when the index gives them in billing
+    order: sorted after the read, every row due is read to find the first few."""
+    _tenants()
+    read = subscriptions_due(now=NOW).order_by(*DUE_ORDER).values_list("id")[:500]
+    sql, params = read.query.sql_with_params()
+
+    with connection.cursor() as cursor:
+        for planner_method in ("seqscan", "sort", "incremental_sort", "hashjoin", "mergejoin"):
+            cursor.execute(f"SET LOCAL enable_{planner_method} = off")
+        cursor.execute(f"EXPLAIN {sql}", params)
+        plan = "\n".join(row[0] for row in cursor.fetchall())
+
+    assert "subscription_due_idx" in plan
+    assert "Sort Key: subscriptions_subscription.next_billing_at" not in plan
