@@ -2,8 +2,7 @@
 
 from datetime import datetime
 
-from django.db.models import DateTimeField, F, Prefetch, Q, QuerySet, Subquery, Value
-from django.db.models.functions import Coalesce, Greatest
+from django.db.models import F, Max, Prefetch, Q, QuerySet
 
 from billing.models import Workspace
 from catalog.models import PlanTier
@@ -52,11 +51,13 @@ def _on_clock(field: str, now: datetime, workspace: Workspace | None, test_mode:
     )
     # What every branch implies, in a form an index on `field` can range over: the
     # branch on a test clock compares two columns, so without it PostgreSQL reads the
-    # whole table, the rows whose time is far off included, on every batch.
-    latest_clock = Workspace.objects.filter(test_clock_at__isnull=False).order_by("-test_clock_at")
-    real = Value(now, output_field=DateTimeField())
-    latest = Greatest(real, Coalesce(Subquery(latest_clock.values("test_clock_at")[:1]), real))
-    return on_clock & Q(**{f"{field}__lte": latest})
+    # whole table, the rows whose time is far off included, on every batch. The latest
+    # clock is read first and given as a value: PostgreSQL estimates a bound it knows
+    # from the column's statistics, but one computed in the statement as a third of the
+    # table, which it then reads whole rather than through the index.
+    latest_clock = Workspace.objects.aggregate(latest=Max("test_clock_at"))["latest"]
+    bound = now if latest_clock is None else max(now, latest_clock)
+    return on_clock & Q(**{f"{field}__lte": bound})
 
 
 def subscriptions_due(
