@@ -61,4 +61,14 @@ def public_ids(prefix: str, count: int) -> list[str]:
         return []
     head = f"{prefix}_{_base32(time.time_ns() // 1_000_000, 10)}"
     start = secrets.randbelow((1 << _RANDOM_BITS) - count)
-    return [head + _base32(start + offset, 16) for offset in range(count)]
+    # Counting up changes the last two digits from one id to the next, and the fourteen
+    # before them once in 1,024 ids: those are written once per run of ids that share them.
+    ids: list[str] = []
+    value, end = start, start + count
+    while value < end:
+        low = value & 0x3FF
+        run = min(len(_PAIRS) - low, end - value)
+        shared = head + _base32(value >> 10, 14)
+        ids += [shared + pair for pair in _PAIRS[low : low + run]]
+        value += run
+    return ids

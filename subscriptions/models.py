@@ -28,9 +28,15 @@ from subscriptions.choices import (
 class Subscription(LoadedPlainly, TenantModel):
     id = public_id_field("sub")
     customer = models.ForeignKey("customers.Customer", on_delete=models.PROTECT, related_name="+")
-    # The type of the invoices it generates.
-    document = models.ForeignKey("billing.DocumentType", on_delete=models.PROTECT, related_name="+")
-    currency = models.ForeignKey("billing.Currency", on_delete=models.PROTECT, related_name="+")
+    # The type of the invoices it generates. Neither key is indexed: no read looks
+    # subscriptions up by them, and every billing cycle's update would write an entry into
+    # each index (migration 0012).
+    document = models.ForeignKey(
+        "billing.DocumentType", on_delete=models.PROTECT, related_name="+", db_index=False
+    )
+    currency = models.ForeignKey(
+        "billing.Currency", on_delete=models.PROTECT, related_name="+", db_index=False
+    )
     # Every line's plan bills at this frequency.
     frequency = models.CharField(max_length=16, choices=PlanFrequency.choices)
     date_start = models.DateField()
@@ -94,8 +100,10 @@ class Subscription(LoadedPlainly, TenantModel):
     class Meta(TenantModel.Meta):
         indexes = [
             models.Index(fields=["workspace", "test_mode", "-created_at"]),
+            # In the order due subscriptions are billed (selectors.DUE_ORDER): a batch
+            # reads its first rows off the index and stops, however many more are due.
             models.Index(
-                fields=["next_billing_at"],
+                fields=["next_billing_at", "id"],
                 condition=models.Q(status=SubscriptionStatus.ACTIVE),
                 name="subscription_due_idx",
             ),

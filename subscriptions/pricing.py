@@ -9,7 +9,9 @@ billing.documents.apply_totals, the code every invoice uses.
 from collections.abc import Sequence
 from datetime import date, timedelta
 from decimal import ROUND_HALF_UP, Decimal, localcontext
-from typing import TypedDict
+from typing import TypedDict, cast
+
+from django.db.models import ForeignKey, Model
 
 from billing.bulk import Blank
 from billing.choices import DiscountScheme
@@ -28,6 +30,7 @@ from subscriptions.usage import usage_key
 UNIT_PRICE = Decimal("0.000001")
 # A cycle makes thousands of draft invoices (billing.bulk.Blank).
 _INVOICE = Blank(Invoice)
+_CUSTOMER = cast(ForeignKey, Subscription._meta.get_field("customer"))
 # A prorated gross keeps the fifteen decimals a line's gross stores (billing.models.Line).
 PRORATED_GROSS = Decimal("1E-15")
 
@@ -255,8 +258,13 @@ def _draft(
     invoice_date: date,
     invoice_id: str | None,
 ) -> InvoiceDraft:
+    # The customer goes on as its key when the subscription was loaded without it (a
+    # cycle's batch: nothing it writes reads more of the customer than its key).
+    customer = _CUSTOMER.get_cached_value(subscription, None)
+    related: dict[str, Model] = {"document": subscription.document}
     invoice = _INVOICE.make(
-        related={"customer": subscription.customer, "document": subscription.document},
+        related=related if customer is None else {**related, "customer": customer},
+        customer_id=subscription.customer_id,
         **({} if invoice_id is None else {"id": invoice_id}),
         date=invoice_date,
         due_date=invoice_date + timedelta(days=subscription.expiration_days),

@@ -2,7 +2,7 @@
 
 from datetime import datetime
 
-from django.db.models import F, Prefetch, Q, QuerySet
+from django.db.models import F, Max, Prefetch, Q, QuerySet
 
 from billing.models import Workspace
 from catalog.models import PlanTier
@@ -44,11 +44,20 @@ def _on_clock(field: str, now: datetime, workspace: Workspace | None, test_mode:
     reached = {f"{field}__lte": now}
     if workspace is not None:
         return Q(workspace=workspace, test_mode=test_mode, **reached)
-    return (
+    on_clock = (
         Q(test_mode=False, **reached)
         | Q(test_mode=True, workspace__test_clock_at__isnull=True, **reached)
         | Q(test_mode=True, **{f"{field}__lte": F("workspace__test_clock_at")})
     )
+    # What every branch implies, in a form an index on `field` can range over: the
+    # branch on a test clock compares two columns, so without it PostgreSQL reads the
+    # whole table, the rows whose time is far off included, on every batch. The latest
+    # clock is read first and given as a value: PostgreSQL estimates a bound it knows
+    # from the column's statistics, but one computed in the statement as a third of the
+    # table, which it then reads whole rather than through the index.
+    latest_clock = Workspace.objects.aggregate(latest=Max("test_clock_at"))["latest"]
+    bound = now if latest_clock is None else max(now, latest_clock)
+    return on_clock & Q(**{f"{field}__lte": bound})
 
 
 def subscriptions_due(

@@ -3,13 +3,17 @@
 import json
 from datetime import date, datetime
 from decimal import Decimal
+from unittest import mock
 from zoneinfo import ZoneInfo
 
 import pytest
 from django.db import transaction
 from django.db.models.signals import post_init
+from hypothesis import given
+from hypothesis import strategies as st
 from ulid import ULID
 
+from billing import ids as ids_module
 from billing.bulk import Blank, any_of, copy_rows, key_array
 from billing.encoders import JSONDecoder, JSONEncoder, json_text
 from billing.ids import public_ids
@@ -41,6 +45,25 @@ def test_bulk_ids_are_distinct_ulids_of_now_in_the_order_made() -> None:
     assert public_ids("inv", 0) == []
     # Two batches share no id.
     assert not set(ids) & set(public_ids("inv", 1000))
+
+
+@given(
+    start=st.one_of(st.integers(0, 3000), st.integers(0, 2**80 - 5000), st.just(2**80 - 5000)),
+    count=st.integers(1, 5000),
+    ms=st.integers(0, 2**48 - 1),
+)
+def test_bulk_ids_are_the_ulids_of_their_instant_and_counted_random_part(
+    start: int, count: int, ms: int
+) -> None:
+    """Each id is the ULID of the batch's millisecond and its random part, counted up from
+    the batch's draw, as ULID writes it, across every carry of the counting."""
+    with (
+        mock.patch.object(ids_module.time, "time_ns", return_value=ms * 1_000_000 + 999),
+        mock.patch.object(ids_module.secrets, "randbelow", return_value=start),
+    ):
+        ids = public_ids("evt", count)
+
+    assert ids == [f"evt_{ULID.from_int((ms << 80) | (start + n))}" for n in range(count)]
 
 
 def test_json_text_reads_back_as_the_standard_encoder_writes() -> None:

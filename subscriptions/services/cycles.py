@@ -105,23 +105,29 @@ def _lock_due(subscription_ids: Sequence[str], wait: bool) -> list[Subscription]
 
 
 def _attach_related(subscriptions: list[Subscription]) -> None:
-    """Each subscription's workspace, document type, customer and coupon, one query per
-    kind and one instance per row: a join would build one per subscription, and a batch's
-    subscriptions share a few tenants, document types and coupons."""
+    """Each subscription's workspace, document type and coupon, one query per kind and one
+    instance per row: a join would build one per subscription, and a batch's subscriptions
+    share a few tenants, document types and coupons. Not the customer: an invoice is
+    written with its key, and only the usage of metered lines reads more (`_usage`)."""
     related: list[tuple[str, type[Model]]] = [
-        ("workspace", Workspace), ("document", DocumentType), ("customer", Customer),
-        ("coupon", Coupon),
+        ("workspace", Workspace), ("document", DocumentType), ("coupon", Coupon),
     ]  # fmt: skip
     for name, model in related:
-        attname = f"{name}_id"
-        ids = {getattr(s, attname) for s in subscriptions} - {None}
-        loaded = {o.pk: o for o in model._default_manager.filter(pk__in=any_of(ids))}
-        # Cached as a query's join caches it: the descriptor's setter checks the
-        # instance's type and database and sets the key again, per row.
-        cache = _field(Subscription, name).set_cached_value
-        for subscription in subscriptions:
-            key = getattr(subscription, attname)
-            cache(subscription, loaded[key] if key is not None else None)
+        _attach(subscriptions, name, model)
+
+
+def _attach(subscriptions: Sequence[Subscription], name: str, model: type[Model]) -> None:
+    attname = f"{name}_id"
+    ids = {getattr(s, attname) for s in subscriptions} - {None}
+    # Unordered: a model's default order costs a sort, and a document type's a join.
+    found = model._default_manager.filter(pk__in=any_of(ids)).order_by()
+    loaded = {o.pk: o for o in found}
+    # Cached as a query's join caches it: the descriptor's setter checks the instance's
+    # type and database and sets the key again, per row.
+    cache = _field(Subscription, name).set_cached_value
+    for subscription in subscriptions:
+        key = getattr(subscription, attname)
+        cache(subscription, loaded[key] if key is not None else None)
 
 
 def _field(model: type[Model], name: str) -> ForeignKey:
@@ -151,7 +157,8 @@ def _load_items(subscriptions: list[Subscription]) -> Items:
     ended = list(EndedLine.objects.filter(subscription_id__in=any_of(ids)))
     both: list[SubscriptionLine | EndedLine] = [*loaded, *ended]
     plan_ids = any_of({line.plan_id for line in both})
-    plans = {p.pk: p for p in Plan.objects.select_related("product").filter(pk__in=plan_ids)}
+    found = Plan.objects.select_related("product").filter(pk__in=plan_ids).order_by()
+    plans = {p.pk: p for p in found}
     coupon_ids = {line.coupon_id for line in both} - {None}
     coupons = Coupon.objects.in_bulk(coupon_ids) if coupon_ids else {}
     for line in both:
@@ -175,13 +182,21 @@ def _usage(batch: _TenantBatch, items: Items, until: datetime | None = None) -> 
     now), counted in one query per meter, inside the transaction that writes the invoice
     that bills it: that invoice is written once."""
     timezone_name = batch.workspace.timezone
-    metered = []
+    windows = []
     for subscription in batch.due:
         start, end = subscription.previous_billing, until
         if end is None and subscription.next_billing is not None:
             end = local_midnight(subscription.next_billing, timezone_name)
         if start is None or end is None:
             continue  # a first cycle follows no period: no usage to bill
+        own = items[subscription.pk]
+        if own.ended or any(is_metered(line.plan) for line in own.lines):
+            windows.append((subscription, start, end))
+    # Usage is counted per customer as well: the metered subscriptions' customers.
+    customer = _field(Subscription, "customer")
+    _attach([s for s, _, _ in windows if not customer.is_cached(s)], "customer", Customer)
+    metered = []
+    for subscription, start, end in windows:
         window_start = local_midnight(start, timezone_name)
         metered += [
             metered_line(subscription, line, window_start, end)

@@ -165,6 +165,21 @@ def test_a_batch_costs_the_same_queries_whatever_its_size() -> None:
     assert _queries_to_bill(8) == _queries_to_bill(2)
 
 
+def test_a_batch_reads_no_customer_when_nothing_it_bills_is_metered() -> None:
+    # An invoice is written with its customer's key; only usage is counted per customer.
+    now = santiago(2026, 1, 15, 10, 0)
+    workspace = workspace_at(now)
+    subscription = subscribe(workspace, now, [(plan_of(workspace, 10000), 1)])
+    feb = santiago(2026, 2, 15, 0, 0)
+
+    with CaptureQueriesContext(connection) as queries:
+        cycle_run(clock=fixed_clock(feb), now=feb, workspace=workspace, test_mode=True)
+
+    assert not [q for q in queries if '"customers_customer"' in q["sql"]]
+    customers = Invoice.objects.filter(workspace=workspace).values_list("customer_id")
+    assert list(customers) == [(subscription.customer_id,)] * 2
+
+
 def test_a_graduated_plan_bills_its_exact_tier_sum_rounded_once() -> None:
     # 1000 × 1 + 1000 + 9000 × 0.8 + 989 999 × 0.5 = 504 199.5 → 504 200 half-up. Priced
     # through its six-decimal average (0.5042 a unit) it would be 504 199.4958 → 504 199.
