@@ -5,12 +5,13 @@ from contextvars import ContextVar
 from typing import Any, ParamSpec, TypeVar
 
 import psycopg
-from django.db import connection, transaction
+from django.db import DEFAULT_DB_ALIAS, connection, transaction
 from django.db.backends.base.base import BaseDatabaseWrapper
 from django.db.backends.utils import CursorDebugWrapper, CursorWrapper
 from django.db.models import Field, JSONField
 from psycopg.types.json import Jsonb
 
+from billing.compiled_reads import _run_together
 from billing.encoders import json_text
 
 P = ParamSpec("P")
@@ -96,3 +97,13 @@ def column_value(field: Field, value: Any, connection: BaseDatabaseWrapper) -> A
         encoder = field.encoder
         return Jsonb(prepared.obj, dumps=lambda obj: json_text(obj, encoder))
     return prepared
+
+
+def prepared_rows(sql: str, params: list[Any]) -> list[tuple[Any, ...]]:
+    """The rows of `sql`, run on the default connection as a statement prepared once per
+    database session, as the compiled reads are (billing.compiled_reads): for a statement
+    of fixed text run on every request, which PostgreSQL would otherwise plan on every
+    run. Prepared only outside a transaction or as its first statement; run as it is
+    until then."""
+    (rows,) = _run_together(DEFAULT_DB_ALIAS, [(sql, params)])
+    return rows
