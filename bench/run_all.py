@@ -7,6 +7,12 @@ one JSON line of its figures) and prints, per benchmark, the figure, its baselin
 the same run, their ratio and the goal. A script that fails is a row saying so, and the
 run goes on; the exit status is 1 if any failed. The sizes are small so the whole run
 takes a few minutes on two cores; each script takes larger ones on its own command line.
+
+Each script runs on a database of its own, copied from a migrated, empty template just
+before it starts and dropped after: BENCH_DATABASE_URL's name with `_run` (the copy) and
+`_run_template` appended. Every run so starts from the same empty tables whatever earlier
+runs left (the cycle's plans change with the subscriptions table's size), and
+BENCH_DATABASE_URL's own database is left alone.
 """
 
 import argparse
@@ -16,6 +22,9 @@ import subprocess
 import sys
 import time
 from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+from bench.environment import drop_database, fresh_database, prepare_template
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -30,15 +39,19 @@ SCRIPTS: dict[str, list[str]] = {
 TIMEOUT_SECONDS = 900
 
 
-def run(name: str) -> dict:
+def run(name: str, database_url: str) -> dict:
     command = [sys.executable, str(ROOT / "bench" / f"{name}.py"), *SCRIPTS[name], "--json"]
+    env = {**os.environ, "BENCH_DATABASE_URL": database_url, "BENCH_FRESH_DATABASE": database_url}
+    fresh_database(database_url)
     began = time.perf_counter()
     try:
         done = subprocess.run(
-            command, cwd=ROOT, capture_output=True, text=True, timeout=TIMEOUT_SECONDS
+            command, cwd=ROOT, env=env, capture_output=True, text=True, timeout=TIMEOUT_SECONDS
         )
     except subprocess.TimeoutExpired:
         return {"bench": name, "error": f"no answer within {TIMEOUT_SECONDS} s"}
+    finally:
+        drop_database(database_url)
     seconds = time.perf_counter() - began
     for line in reversed(done.stdout.splitlines()):
         if line.startswith("{"):
@@ -87,10 +100,15 @@ def main() -> None:
     parser.add_argument("--only", nargs="+", choices=list(SCRIPTS), default=list(SCRIPTS))
     parser.add_argument("--markdown", action="store_true", help="the table as Markdown")
     args = parser.parse_args()
+    database_url = os.environ.get(
+        "BENCH_DATABASE_URL", "postgres://postgres@127.0.0.1:5432/billing_bench"
+    )
+    run_url = database_url + "_run"
+    prepare_template(run_url)
     results = []
     for name in args.only:
         print(f"running bench/{name}.py {' '.join(SCRIPTS[name])} ...", flush=True)
-        results.append(run(name))
+        results.append(run(name, run_url))
     print(f"\n{os.cpu_count()} cores; {time.strftime('%Y-%m-%d %H:%M', time.gmtime())} UTC")
     print(table(results, args.markdown))
     sys.exit(1 if any("error" in r for r in results) else 0)
