@@ -5,8 +5,10 @@
 Runs each script of bench/ as its own process with `--json` (each ends its output with
 one JSON line of its figures) and prints, per benchmark, the figure, its baseline from
 the same run, their ratio and the goal. A script that fails is a row saying so, and the
-run goes on; the exit status is 1 if any failed. The sizes are small so the whole run
-takes a few minutes on two cores; each script takes larger ones on its own command line.
+run goes on; the exit status is 1 if any failed. The sizes keep the whole run under three
+minutes on two cores, loaded by other work (about two when quiet), while large enough that
+a few requests or a slow start do not swing a figure; each script takes larger ones on its
+own command line. Each script's wall time is printed as it ends.
 
 Each script runs on a database of its own, copied from a migrated, empty template just
 before it starts and dropped after: BENCH_DATABASE_URL's name with `_run` (the copy) and
@@ -29,11 +31,11 @@ from bench.environment import drop_database, fresh_database, prepare_template
 ROOT = Path(__file__).resolve().parent.parent
 
 SCRIPTS: dict[str, list[str]] = {
-    "read": ["--requests", "1000"],
-    "cycle": ["--subscriptions", "1000"],
-    "finalize": ["--invoices", "100", "--clients", "1", "4", "--renders", "5"],
-    "webhooks": ["--events", "100", "--concurrency", "1", "4"],
-    "ingest": ["--requests", "20", "--clients", "2", "--workers", "2"],
+    "read": ["--requests", "2500"],
+    "cycle": ["--subscriptions", "3000"],
+    "finalize": ["--invoices", "300", "--clients", "1", "4", "--renders", "5"],
+    "webhooks": ["--events", "400", "--concurrency", "1", "4"],
+    "ingest": ["--requests", "50", "--clients", "2", "--workers", "2"],
     "usage_query": ["--events", "100000", "--customers", "1000", "--windows", "1000"],
 }
 TIMEOUT_SECONDS = 900
@@ -107,8 +109,9 @@ def main() -> None:
     prepare_template(run_url)
     results = []
     for name in args.only:
-        print(f"running bench/{name}.py {' '.join(SCRIPTS[name])} ...", flush=True)
+        print(f"running bench/{name}.py {' '.join(SCRIPTS[name])} ...", end=" ", flush=True)
         results.append(run(name, run_url))
+        print(f"{results[-1].get('seconds', '?')} s", flush=True)
     print(f"\n{os.cpu_count()} cores; {time.strftime('%Y-%m-%d %H:%M', time.gmtime())} UTC")
     print(table(results, args.markdown))
     sys.exit(1 if any("error" in r for r in results) else 0)
