@@ -39,13 +39,56 @@ def ensure_database(database_url: str) -> None:
     A bench database is filled run after run. Where the server runs without autovacuum,
     its tables keep their dead rows and are never analyzed, so each run would plan on
     stale statistics and read more than the last: vacuumed here, as autovacuum would.
+    A fresh copy of a migrated template (BENCH_FRESH_DATABASE names it) needs neither.
     """
+    if os.environ.get("BENCH_FRESH_DATABASE") == database_url:
+        return
     name = database_url.rsplit("/", 1)[1]
-    admin_url = database_url.rsplit("/", 1)[0] + "/postgres"
-    with psycopg.connect(admin_url, autocommit=True) as conn:
+    with psycopg.connect(_admin_url(database_url), autocommit=True) as conn:
         if not conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", [name]).fetchone():
             conn.execute(f'CREATE DATABASE "{name}"')
-    subprocess.run([sys.executable, "manage.py", "migrate", "-v0"], cwd=ROOT, check=True)
+    subprocess.run(
+        [sys.executable, "manage.py", "migrate", "-v0"],
+        cwd=ROOT,
+        check=True,
+        env={**os.environ, "DATABASE_URL": database_url},
+    )
     with psycopg.connect(database_url, autocommit=True) as conn:
         if conn.execute("SHOW autovacuum").fetchone() == ("off",):
             conn.execute("VACUUM (ANALYZE)")
+
+
+def _admin_url(database_url: str) -> str:
+    return database_url.rsplit("/", 1)[0] + "/postgres"
+
+
+def template_of(database_url: str) -> str:
+    """The URL of the migrated, empty database each fresh copy of `database_url` is made from."""
+    return database_url + "_template"
+
+
+def prepare_template(database_url: str) -> None:
+    """Create and migrate the template of `database_url` (see `fresh_database`).
+
+    Migrated again on every call, so the template follows new migrations; no connection
+    stays open on it, since PostgreSQL copies only a template nobody is connected to."""
+    ensure_database(template_of(database_url))
+
+
+def fresh_database(database_url: str) -> None:
+    """Replace `database_url`'s database with a copy of its migrated, empty template.
+
+    A bench run on a copy starts from the same empty tables, statistics and files
+    whatever earlier runs left, so its plans and figures do not drift with table size;
+    copying a template takes a second where migrating from scratch takes a minute."""
+    name = database_url.rsplit("/", 1)[1]
+    template = template_of(database_url).rsplit("/", 1)[1]
+    with psycopg.connect(_admin_url(database_url), autocommit=True) as conn:
+        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        conn.execute(f'CREATE DATABASE "{name}" TEMPLATE "{template}"')
+
+
+def drop_database(database_url: str) -> None:
+    name = database_url.rsplit("/", 1)[1]
+    with psycopg.connect(_admin_url(database_url), autocommit=True) as conn:
+        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')

@@ -230,7 +230,12 @@ def main() -> None:
     parser.add_argument("--clients", type=int, default=4)
     # As many workers as clients: a client never waits for a worker.
     parser.add_argument("--workers", type=int, default=4)
-    parser.add_argument("--port", type=int, help="gunicorn's port (default: a free one)")
+    parser.add_argument(
+        "--port",
+        type=int,
+        default=int(os.environ.get("BENCH_INGEST_PORT", 0)) or None,
+        help="gunicorn's port (default: BENCH_INGEST_PORT, else a free one)",
+    )
     parser.add_argument("--full", action="store_true", help="300 requests (300,000 events)")
     parser.add_argument("--json", action="store_true", help="end with one JSON line of the figures")
     args = parser.parse_args()
