@@ -8,6 +8,7 @@ from collections.abc import Callable
 
 import httpx
 import pytest
+from django.db.models import QuerySet
 
 from billing.models import Workspace
 from customers.models import Customer
@@ -18,18 +19,32 @@ from payments.tests.conftest import connect_stripe, create_customer
 from subscriptions.tests.helpers import plan_of, santiago, subscribe
 from tests.conftest import make_tenant
 from tests.fake_stripe import FakeStripe, checkout_session_id, post_stripe_event
-from tests.workers import require_worker_services, running_worker, use_test_broker
+from tests.workers import Worker, require_worker_services, running_worker, use_test_broker
 
 pytestmark = pytest.mark.django_db(transaction=True, serialized_rollback=True)
 
 
-def wait_for(predicate: Callable[[], bool], what: str, timeout: float = 60.0) -> None:
+def wait_for(
+    predicate: Callable[[], bool],
+    what: str,
+    timeout: float = 60.0,
+    state: Callable[[], object] | None = None,
+) -> None:
+    """Wait for `predicate`; on timeout, say what `state` shows then (a status, a log), so
+    a failure in CI tells which way it went."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if predicate():
             return
         time.sleep(0.2)
-    raise AssertionError(f"timed out waiting for {what}")
+    shown = "" if state is None else f"; then: {state()!r}"
+    raise AssertionError(f"timed out waiting for {what}{shown}")
+
+
+def event_state(events: "QuerySet[StripeEvent]", worker: Worker) -> object:
+    """A stored Stripe event's status, outcome and attempts, and the end of the worker's log."""
+    found = list(events.values_list("status", "outcome", "attempts"))
+    return found, worker.log_path.read_text()[-3000:]
 
 
 def pay_on_hosted_page(fake: FakeStripe, stripe_id: str, card: str) -> dict[str, object]:
@@ -84,10 +99,18 @@ def test_a_finalized_invoice_is_synced_and_paid_through_stripe(worker_env, fake_
         for _ in range(2):
             assert post_stripe_event(tenant.workspace.id, paid).status_code == 200
         stored = StripeEvent.objects.filter(stripe_id=paid["id"])
-        wait_for(lambda: stored.get().status == "processed", "invoice.paid processed")
+        wait_for(
+            lambda: stored.get().status == "processed",
+            "invoice.paid processed",
+            state=lambda: event_state(stored, worker),
+        )
         assert post_stripe_event(tenant.workspace.id, declined).status_code == 200
         late = StripeEvent.objects.filter(stripe_id=declined["id"])
-        wait_for(lambda: late.get().status == "ignored", "the late decline ignored")
+        wait_for(
+            lambda: late.get().status == "ignored",
+            "the late decline ignored",
+            state=lambda: event_state(late, worker),
+        )
         assert invoice.get().status == "paid"
 
         # Ours paid (invoice.paid) runs the sync again: Stripe's copy is left as it is.
