@@ -35,7 +35,7 @@ SCRIPTS: dict[str, list[str]] = {
     "cycle": ["--subscriptions", "3000"],
     "finalize": ["--invoices", "300", "--clients", "1", "4", "--renders", "5"],
     "webhooks": ["--events", "400", "--concurrency", "1", "4"],
-    "ingest": ["--requests", "50", "--clients", "2", "--workers", "2"],
+    "ingest": ["--requests", "90", "--clients", "2", "--workers", "2", "--rounds", "3"],
     "usage_query": ["--events", "100000", "--customers", "1000", "--windows", "1000"],
 }
 TIMEOUT_SECONDS = 900
