@@ -79,6 +79,21 @@ def use_test_broker() -> Iterator[str]:
         _reset_producer_pool()
 
 
+def broker_backlog() -> dict[str, int]:
+    """What the test broker holds now: the messages waiting on each queue (a Redis list
+    per queue and priority) and those a worker took but has not acknowledged. A wait that
+    times out shows with it whether the message was never sent or lost, still waits for
+    a busy worker, or is held by one."""
+    client = redis.Redis.from_url(TEST_BROKER_URL, socket_connect_timeout=2)
+    held = {
+        key.decode(errors="replace"): int(client.llen(key))
+        for key in client.scan_iter()
+        if client.type(key) == b"list"
+    }
+    held["unacked"] = int(client.hlen("unacked"))
+    return held
+
+
 # Workers run in sessions of their own (so a signal meant for one does not reach pytest),
 # which also shields them from the terminal's Ctrl-C: an interrupted run must still stop
 # them, even one whose fixtures never tear down.

@@ -43,7 +43,11 @@ from payments.services._common import lock_payment, lock_payment_invoices
 from payments.services.intents import intent_follow_payment, intent_settle_at_gateway
 from payments.services.payments import apply_gateway_result, payment_refund
 from payments.services.stripe_customers import card_save_as_default
-from payments.services.stripe_invoices import stripe_invoice_paid, stripe_invoice_payment_failed
+from payments.services.stripe_invoices import (
+    stripe_invoice_failure_reason,
+    stripe_invoice_paid,
+    stripe_invoice_payment_failed,
+)
 
 
 def _invalid(detail: str) -> DomainError:
@@ -112,9 +116,10 @@ def _store(
 
 
 def stripe_event_process(*, event_id: str, now: datetime) -> StripeEvent:
-    """Apply a stored event once. What it needs from Stripe (the card a checkout saved)
-    is read before the transaction, and a saved card is made the customer's default in
-    Stripe after it: no Stripe call waits inside the transaction."""
+    """Apply a stored event once. What it needs from Stripe (the card a checkout saved, a
+    failed attempt's decline code) is read before the transaction, and a saved card is
+    made the customer's default in Stripe after it: no Stripe call waits inside the
+    transaction."""
     event = StripeEvent.objects.get(pk=event_id)
     if event.status in (InboundEventStatus.PROCESSED, InboundEventStatus.IGNORED):
         return event
@@ -123,21 +128,26 @@ def stripe_event_process(*, event_id: str, now: datetime) -> StripeEvent:
         card = _card_to_save(event)
     except Exception as error:  # recorded; the admin can re-process it
         return _record_failure(event_id, error, now)
-    event = _apply(event_id, card, now)
+    decline = None
+    if event.type == "invoice.payment_failed":
+        decline = stripe_invoice_failure_reason(event)
+    event = _apply(event_id, card, decline, now)
     if card is not None and event.status == InboundEventStatus.PROCESSED:
         _make_default_in_stripe(event, card)
     return event
 
 
 @transaction.atomic
-def _apply(event_id: str, card: SavedCard | None, now: datetime) -> StripeEvent:
+def _apply(
+    event_id: str, card: SavedCard | None, decline: str | Exception | None, now: datetime
+) -> StripeEvent:
     event = StripeEvent.objects.select_for_update().get(pk=event_id)
     if event.status in (InboundEventStatus.PROCESSED, InboundEventStatus.IGNORED):
         return event
     event.attempts += 1
     try:
         with transaction.atomic():
-            applied, outcome = _handle(event, card, now)
+            applied, outcome = _handle(event, card, decline, now)
     except Exception as error:  # recorded; the admin can re-process it
         event.status, event.outcome = InboundEventStatus.FAILED, f"{type(error).__name__}: {error}"
     else:
@@ -388,7 +398,6 @@ _HANDLERS: dict[str, Callable[[StripeEvent, datetime], Outcome]] = {
     "customer.deleted": _customer_deleted,
     "charge.refunded": _charge_refunded,
     "invoice.paid": stripe_invoice_paid,
-    "invoice.payment_failed": stripe_invoice_payment_failed,
 }
 
 # Handlers of events that may save a card: they also take the card read from Stripe.
@@ -399,7 +408,11 @@ _CARD_HANDLERS: dict[str, Callable[[StripeEvent, SavedCard | None, datetime], Ou
 }
 
 
-def _handle(event: StripeEvent, card: SavedCard | None, now: datetime) -> Outcome:
+def _handle(
+    event: StripeEvent, card: SavedCard | None, decline: str | Exception | None, now: datetime
+) -> Outcome:
+    if event.type == "invoice.payment_failed":
+        return stripe_invoice_payment_failed(event, now, decline or "payment_failed")
     if event.type in _CARD_HANDLERS:
         return _CARD_HANDLERS[event.type](event, card, now)
     handler = _HANDLERS.get(event.type)

@@ -304,9 +304,12 @@ def stripe_invoice_paid(event: StripeEvent, now: datetime) -> Outcome:
 
 
 @transaction.atomic
-def stripe_invoice_payment_failed(event: StripeEvent, now: datetime) -> Outcome:
+def stripe_invoice_payment_failed(
+    event: StripeEvent, now: datetime, reason: str | Exception
+) -> Outcome:
     """A payment attempt in Stripe failed: a failed payment on ours, as a declined charge
-    is (payment.failed, its reason); the invoice stays due. Once per attempt."""
+    is (payment.failed, its reason); the invoice stays due. Once per attempt. `reason`
+    is what `stripe_invoice_failure_reason` read before the transaction."""
     obj = dict(event.payload["data"]["object"])
     invoice = _synced_invoice(event, obj)
     if invoice is None:
@@ -325,7 +328,8 @@ def stripe_invoice_payment_failed(event: StripeEvent, now: datetime) -> Outcome:
     if payable <= 0:
         return False, f"invoice {invoice.id} has nothing due"
     payment = _payment(invoice, obj, payable, now, attempt=attempt)
-    reason = _failure_reason(event, obj)
+    if isinstance(reason, Exception):
+        raise reason
     reference = _payment_intent(obj) or str(obj["id"])
     apply_gateway_result(payment, ChargeResult(ChargeOutcome.FAILED, reference, reason), now)
     return True, f"payment {payment.id} failed ({reason}) on {invoice.id}"
@@ -365,16 +369,26 @@ def _payment_intent(obj: dict[str, Any]) -> str:
     return str((payments[-1].get("payment") or {}).get("payment_intent") or "")
 
 
-def _failure_reason(event: StripeEvent, obj: dict[str, Any]) -> str:
-    """Why the attempt failed, as the Stripe payment intent says (a decline code)."""
-    intent_id = _payment_intent(obj)
+def stripe_invoice_failure_reason(event: StripeEvent) -> str | Exception:
+    """Why a failed attempt failed, as its Stripe payment intent says (a decline code).
+    Read before the event's transaction, so no locked invoice waits on Stripe (up to its
+    timeout, retried). A read that fails is answered as the error, which the handler
+    raises only if it records the attempt: a late failure on a paid invoice needs no
+    reason and is ignored whether Stripe answers or not."""
+    try:
+        return _failure_reason(event)
+    except (StripeUnavailable, stripe.StripeError) as error:
+        return DomainError("stripe_unavailable", str(error))
+    except Exception as error:  # raised where the reason is needed, as when read there
+        return error
+
+
+def _failure_reason(event: StripeEvent) -> str:
+    intent_id = _payment_intent(dict(event.payload["data"]["object"]))
     connection = stripe_connection(event.workspace_id, event.test_mode)
     if not intent_id or connection is None:
         return "payment_failed"
     gateway = StripeGateway(connection.secret_key)
-    try:
-        intent = gateway.call(gateway.client.v1.payment_intents.retrieve, str(intent_id))
-    except (StripeUnavailable, stripe.StripeError) as error:
-        raise DomainError("stripe_unavailable", str(error)) from None
+    intent = gateway.call(gateway.client.v1.payment_intents.retrieve, str(intent_id))
     last = intent.to_dict().get("last_payment_error") or {}
     return str(last.get("decline_code") or last.get("code") or "payment_failed")

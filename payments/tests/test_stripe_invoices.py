@@ -23,6 +23,7 @@ from payments.gateways import stripe_invoicing
 from payments.gateways.stripe_gateway import StripeGateway
 from payments.models import Payment, StripeEvent
 from payments.tests.conftest import connect_stripe, create_customer
+from payments.tests.test_stripe_pay_and_save import stripe_calls
 from tests.conftest import Tenant, make_tenant
 from tests.fake_stripe import FakeStripe, post_stripe_event, signed, stripe_event
 
@@ -301,6 +302,42 @@ def test_a_failed_attempt_in_stripe_is_a_failed_payment_and_leaves_the_invoice_d
     # The customer then pays: the invoice is paid through the same settle path.
     assert process(tenant, pay_in_stripe(fake_stripe, shown["stripe_id"])).status == "processed"
     assert Invoice.objects.get(pk=shown["id"]).status == "paid"
+
+
+@pytest.mark.django_db(transaction=True, serialized_rollback=True)
+def test_a_failed_attempt_is_read_from_stripe_with_no_transaction_open(fake_stripe, monkeypatch):
+    """The decline code is read before the event's transaction: a slow Stripe (its
+    timeout, retried) keeps no lock on the invoice, which the attempt's own invoice.paid
+    would wait for."""
+    tenant = sync_tenant(fake_stripe)
+    shown = synced_invoice(tenant, fake_stripe)
+    failed = pay_in_stripe(fake_stripe, shown["stripe_id"], card="4000000000000341")
+
+    with stripe_calls(monkeypatch) as seen:
+        processed = process(tenant, failed)
+
+    assert processed.status == "processed", processed.outcome
+    assert seen == ["PaymentIntentService.retrieve"]
+    [payment] = Payment.objects.filter(allocations__invoice_id=shown["id"])
+    assert (payment.status, payment.failed_reason) == ("failed", "card_declined")
+
+
+def test_stripe_unreachable_fails_a_due_attempt_and_still_ignores_a_late_one(fake_stripe, settings):
+    tenant = sync_tenant(fake_stripe)
+    shown = synced_invoice(tenant, fake_stripe)
+    first = pay_in_stripe(fake_stripe, shown["stripe_id"], card="4000000000000341")
+    settings.STRIPE_API_BASE = "http://127.0.0.1:9"  # Stripe unreachable from here on
+
+    due = process(tenant, first)
+    assert due.status == "failed"
+    assert due.outcome.startswith("DomainError: ")
+    assert not Payment.objects.filter(allocations__invoice_id=shown["id"]).exists()
+
+    settings.STRIPE_API_BASE = fake_stripe.base_url
+    assert process(tenant, pay_in_stripe(fake_stripe, shown["stripe_id"])).status == "processed"
+    settings.STRIPE_API_BASE = "http://127.0.0.1:9"
+    late = process(tenant, {**first, "id": first["id"] + "late"})
+    assert (late.status, late.outcome) == ("ignored", f"invoice {shown['id']} is already paid")
 
 
 def test_cancelling_ours_voids_the_stripe_invoice(fake_stripe):
