@@ -62,4 +62,9 @@ def _results_json(report: IngestReport) -> orjson.Fragment:
         # A rejected event's tail carries its reason: written for it.
         tail = tails.get(outcome) or _tail(*outcome)
         items.append(head + dumps(event_id) + tail)
-    return orjson.Fragment(b"[" + b",".join(items) + b"]")
+    if not items:
+        return orjson.Fragment(b"[]")
+    # The brackets join the first and last items: the whole array is copied once.
+    items[0] = b"[" + items[0]
+    items[-1] += b"]"
+    return orjson.Fragment(b",".join(items))

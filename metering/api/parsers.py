@@ -20,8 +20,10 @@ class OrjsonParser(parsers.BaseParser):
         except orjson.JSONDecodeError as exc:
             raise ParseError(f"JSON parse error - {exc}") from exc
         # orjson refuses invalid UTF-8; `\u0000` and `\ud800` escapes are valid JSON that
-        # PostgreSQL cannot store, so a body with escapes gets the kernel's full walk.
-        if b"\\u" in raw or b"\\U" in raw:
+        # PostgreSQL cannot store, so a body with escapes gets the kernel's full walk. A
+        # one-byte search first: it runs as memchr, where a two-byte one read the whole
+        # body more slowly (a quarter of a millisecond for a thousand events).
+        if b"\\" in raw and (b"\\u" in raw or b"\\U" in raw):
             problem = body_problem(data)
             if problem is not None:
                 raise ParseError(f"JSON parse error - {problem}")

@@ -1,5 +1,7 @@
 from typing import Any
 
+from django.http import HttpRequest
+from django.http.response import HttpResponseBase
 from drf_spectacular.utils import extend_schema
 from rest_framework import mixins
 from rest_framework.decorators import action
@@ -8,6 +10,7 @@ from rest_framework.response import Response
 
 from billing.api.errors import ErrorSerializer, ValidationErrorSerializer
 from billing.api.viewsets import IDEMPOTENCY_HEADER, TenantModelViewSet, TenantViewSet
+from billing.bulk import collector_paused
 from billing.errors import InvalidInput
 from metering import selectors
 from metering.api.answers import ingest_answer
@@ -98,6 +101,14 @@ class EventViewSet(MeteringViewSet):
     queryset = selectors.event_queryset()
     serializer_class = EventSerializer
 
+    def dispatch(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponseBase:
+        # A batch's thousand parsed events live until it is answered: with the collector
+        # on, each collection meanwhile walked them again (a tenth of the request's CPU).
+        if self.action_map.get((request.method or "").lower()) != "bulk":
+            return super().dispatch(request, *args, **kwargs)
+        with collector_paused():
+            return super().dispatch(request, *args, **kwargs)
+
     def ingest_response(self, report: event_services.IngestReport) -> Response:
         kept = self.request.headers.get(IDEMPOTENCY_HEADER) is not None
         return Response(ingest_answer(report, kept=kept), status=202)
@@ -140,6 +151,10 @@ class EventViewSet(MeteringViewSet):
         if not events or len(events) > EVENTS_PER_BULK:
             raise InvalidInput({"events": [f"Send 1 to {EVENTS_PER_BULK} events."]})
         report = event_services.events_ingest(**self.tenant, events=events, now=self.tenant_now())
+        # The request, this view and the response refer to one another (DRF), so what
+        # they hold is freed only by the cyclic collector: the events, once answered, are
+        # dropped now, freed at once instead of walked by collections until then.
+        events.clear()
         return self.ingest_response(report)
 
     @extend_schema(

@@ -49,6 +49,13 @@ def test_of_several_unknown_fields_the_first_in_order_is_named():
     assert (refused.value.field, refused.value.message) == ("alpha", "Unknown field.")
 
 
+def test_an_unknown_field_in_place_of_a_known_one_is_named():
+    # Five fields, as a well-formed event has, one of them unknown.
+    with pytest.raises(EventInvalid) as refused:
+        event_parse(_event(properties={}, zeta=1), now=NOW)
+    assert (refused.value.field, refused.value.message) == ("zeta", "Unknown field.")
+
+
 def test_an_event_with_only_known_fields_is_parsed():
     event = event_parse(_event(timestamp="2026-12-01T10:00:00Z", properties={"tokens": 3}), now=NOW)
     assert (event.customer_key, event.timestamp, event.properties) == (
