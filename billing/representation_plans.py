@@ -26,7 +26,7 @@ import decimal
 import threading
 from collections.abc import Callable, Mapping
 from decimal import Decimal
-from typing import Any
+from typing import Any, TypeGuard
 
 from django.core.exceptions import ObjectDoesNotExist
 from django.db.models.manager import BaseManager
@@ -116,9 +116,21 @@ def _converter(field: Field) -> Converter:
         return convert_many
     if isinstance(field, serializers.BaseSerializer) and shows_its_fields(field):
         return RepresentationPlan(field).render  # type: ignore[arg-type]
-    if type(field) is serializers.DecimalField:
+    if _shows_as_decimal_field(field):
         return decimal_converter(field)
     return _plain_converter(field)
+
+
+def _shows_as_decimal_field(field: Field) -> TypeGuard[serializers.DecimalField]:
+    """A DecimalField, or a subclass that reads its value its own way (the invoice's
+    amount due) but shows it as DRF's DecimalField does."""
+    if not isinstance(field, serializers.DecimalField):
+        return False
+    kind = type(field)
+    return (
+        kind.to_representation is serializers.DecimalField.to_representation
+        and kind.quantize is serializers.DecimalField.quantize
+    )
 
 
 def _plain_converter(field: Field) -> Converter:

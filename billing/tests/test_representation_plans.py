@@ -211,3 +211,23 @@ def test_a_choice_follows_the_choices_set_on_the_kept_field():
 
     assert planned["number"] == 2
     assert planned["related"] is None
+
+
+class HalvedField(serializers.DecimalField):
+    """Reads its value its own way, shows it as DRF's DecimalField does."""
+
+    def get_attribute(self, instance: Any) -> Any:
+        return instance.amount / 2
+
+
+class HalvedShape(serializers.Serializer):
+    halved = HalvedField(max_digits=10, decimal_places=2, normalize_output=True)
+
+
+@pytest.mark.parametrize("value", ["3", "3", "-0", "0.01", "12.345"])
+def test_a_decimal_field_subclass_shows_as_drf_shows_it(value):
+    row = SimpleNamespace(amount=Decimal(value))
+
+    planned = planned_representation(HalvedShape, row, {})
+
+    assert _shown(planned) == _shown(dict(HalvedShape(row).data))
