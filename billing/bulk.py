@@ -142,7 +142,8 @@ _STORING_AS_IS = {DeferredAttribute, ForeignKeyDeferredAttribute, FileDescriptor
 
 
 @cache
-def _attnames(model: type[models.Model]) -> list[str]:
+def concrete_attnames(model: type[models.Model]) -> list[str]:
+    """The attnames of the model's concrete fields, in the order of its rows."""
     return [field.attname for field in model._meta.concrete_fields]
 
 
@@ -151,7 +152,9 @@ def stores_as_is(model: type[models.Model]) -> bool:
     """Model.__init__ sets each column through its class attribute; when every one of
     them keeps the value as is on an instance nothing is cached on yet, the columns can
     go straight into the instance's dict."""
-    return all(type(getattr(model, name, None)) in _STORING_AS_IS for name in _attnames(model))
+    return all(
+        type(getattr(model, name, None)) in _STORING_AS_IS for name in concrete_attnames(model)
+    )
 
 
 def _unwatched(model: type[models.Model]) -> bool:
@@ -169,7 +172,7 @@ def plain_instance(model: Any, values: Iterable[object]) -> Any:
         return None
     instance = object.__new__(model)
     instance._state = ModelState()
-    instance.__dict__.update(zip(_attnames(model), values, strict=True))
+    instance.__dict__.update(zip(concrete_attnames(model), values, strict=True))
     return instance
 
 

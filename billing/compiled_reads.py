@@ -32,6 +32,8 @@ from django.db.models.query import get_related_populators
 from psycopg.pq import Escaping, TransactionStatus
 from psycopg.types.json import Json, Jsonb
 
+from billing.bulk import concrete_attnames, plain_instance
+
 
 class NotCompilable(Exception):
     """The queryset's SQL does not show each slot's value as its own parameter."""
@@ -116,8 +118,21 @@ class CompiledRead:
             )
         populators = self.populators
         objects = []
+        # A complete row of a model whose columns are stored as is, and that loads rows as
+        # Django does, is set straight into a new instance (billing.bulk.plain_instance):
+        # Model.__init__ sets each column through its descriptor, the larger part of
+        # making an invoice's instance.
+        plain = (
+            self.init_list == concrete_attnames(self.model)
+            and self.model.from_db.__func__ is Model.from_db.__func__  # type: ignore[attr-defined]
+        )
         for row in converted:
-            obj = self.model.from_db(self.db, self.init_list, row[self.model_columns])
+            values = row[self.model_columns]
+            obj = plain_instance(self.model, values) if plain else None
+            if obj is None:
+                obj = self.model.from_db(self.db, self.init_list, values)
+            else:
+                obj._state.adding, obj._state.db = False, self.db
             for populator in populators:
                 populator.populate(row, obj)
             for name, position in self.annotations.items():

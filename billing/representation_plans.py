@@ -26,7 +26,7 @@ import decimal
 import threading
 from collections.abc import Callable, Mapping
 from decimal import Decimal
-from typing import Any
+from typing import Any, TypeGuard
 
 from django.core.exceptions import ObjectDoesNotExist
 from django.db.models.manager import BaseManager
@@ -116,9 +116,50 @@ def _converter(field: Field) -> Converter:
         return convert_many
     if isinstance(field, serializers.BaseSerializer) and shows_its_fields(field):
         return RepresentationPlan(field).render  # type: ignore[arg-type]
-    if type(field) is serializers.DecimalField:
+    if _shows_as_decimal_field(field):
         return decimal_converter(field)
-    return field.to_representation
+    return _plain_converter(field)
+
+
+def _shows_as_decimal_field(field: Field) -> TypeGuard[serializers.DecimalField]:
+    """A DecimalField, or a subclass that reads its value its own way (the invoice's
+    amount due) but shows it as DRF's DecimalField does."""
+    if not isinstance(field, serializers.DecimalField):
+        return False
+    kind = type(field)
+    return (
+        kind.to_representation is serializers.DecimalField.to_representation
+        and kind.quantize is serializers.DecimalField.quantize
+    )
+
+
+def _plain_converter(field: Field) -> Converter:
+    """`field.to_representation`, or a shorter way to the same answer for the values a
+    column holds: DRF's CharField answers `str(value)`, its BooleanField a bool as it is,
+    its ChoiceField a plain text by its choice's value, and its PrimaryKeyRelatedField the
+    related object's `pk`; any other value takes the field's own way."""
+    convert = field.to_representation
+    method = type(field).to_representation
+    if method is serializers.CharField.to_representation:
+        return str
+    if method is serializers.BooleanField.to_representation:
+        return lambda value: value if type(value) is bool else convert(value)
+    if method is serializers.ChoiceField.to_representation:
+        choice_field: Any = field
+
+        def convert_choice(value: Any) -> Any:
+            if type(value) is str and value:
+                # Read per call: the field's choices may be set again.
+                return choice_field.choice_strings_to_values.get(value, value)
+            return convert(value)
+
+        return convert_choice
+    if (
+        method is serializers.PrimaryKeyRelatedField.to_representation
+        and getattr(field, "pk_field", None) is None
+    ):
+        return lambda value: value.pk
+    return convert
 
 
 # Answers a DecimalField keeps; beyond it they are dropped and found again.
@@ -126,12 +167,13 @@ KEPT_DECIMALS = 1024
 
 
 def decimal_converter(field: serializers.DecimalField) -> Converter:
-    """`field.to_representation`, its answer for a Decimal kept under the value.
+    """`field.to_representation`, its answer for a Decimal kept under the value's text.
 
-    A field with `decimal_places` quantizes to a fixed exponent, so equal values (`1.5`,
-    `1.50`) are shown alike; the key adds what else DRF reads each time (the context's
-    precision and rounding, the string setting) and the sign, which tells `-0` from `0`
-    (equal, but shown with their signs). What is not finite is not kept, nor a localized
+    The text (`str`) names the value exactly, sign and exponent included (`-0` apart from
+    `0`, `1.50` apart from `1.5`); the key adds what else DRF reads each time (the
+    context's precision and rounding, the string setting). It is the text, not the
+    Decimal, because a Decimal read from the database computes its hash anew, which costs
+    several times writing its text. What is not finite is not kept, nor a localized
     field's answer (it follows the request's language)."""
     convert = field.to_representation
     if field.decimal_places is None or field.localize:
@@ -144,7 +186,7 @@ def decimal_converter(field: serializers.DecimalField) -> Converter:
             return convert(value)
         context = decimal.getcontext()
         coerce = api_settings.COERCE_DECIMAL_TO_STRING if explicit is None else explicit
-        key = (value, value.is_signed(), context.prec, context.rounding, coerce)
+        key = (str(value), context.prec, context.rounding, coerce)
         if key in kept:
             return kept[key]
         shown = convert(value)

@@ -34,7 +34,7 @@ def expandable_register(name: str, representation: type[serializers.Serializer])
 def expand_requested(request: Any) -> set[str]:
     """The names in `?expand=a,b` (or repeated, or Stripe's `expand[]=`)."""
     params = getattr(request, "query_params", None)
-    if params is None:
+    if not params:  # none at all, the common case, asks for nothing
         return set()
     values = params.getlist("expand") + params.getlist("expand[]")
     return {name.strip() for value in values for name in value.split(",") if name.strip()}

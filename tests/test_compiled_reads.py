@@ -16,6 +16,7 @@ from django.utils import timezone
 
 from billing import representation_plans, row_plans
 from billing.api import viewsets
+from billing.bulk import concrete_attnames
 from billing.compiled_reads import (
     _PREPARED_ON,
     CompiledObjectRead,
@@ -268,6 +269,32 @@ def test_each_workspace_reads_through_a_compiled_read_of_its_own(tenant, other_t
 
     assert all(isinstance(read, CompiledObjectRead) for read in reads)
     assert reads[0] is not reads[1]
+
+
+def _fields(instance) -> dict:
+    """An instance's values and loading state, without what caches hold."""
+    values = {
+        k: v for k, v in vars(instance).items() if k not in ("_state", "_prefetched_objects_cache")
+    }
+    return {**values, "_state": (instance._state.adding, instance._state.db)}
+
+
+def test_a_compiled_read_makes_the_instances_django_makes(tenant):
+    # Its own row goes straight into the instance (billing.bulk.plain_instance).
+    invoice = FinalizedInvoiceFactory(workspace=tenant.workspace)
+    queryset = InvoiceViewSet.queryset.filter(workspace=tenant.workspace, test_mode=False)
+    read = CompiledObjectRead(queryset, {"workspace": tenant.workspace.pk}, invoice.pk)
+
+    found = read.find({"workspace": tenant.workspace.pk, "pk": invoice.pk})
+    django = queryset.get(pk=invoice.pk)
+
+    assert found is not None
+    assert read.read.init_list == concrete_attnames(Invoice)  # the row is complete
+    for made in (found.own_instance(), found.instance()):
+        assert type(made) is Invoice
+        assert _fields(made) == _fields(django)
+        assert _fields(made.document) == _fields(django.document)
+    assert list(found.instance().lines.all()) == list(django.lines.all())
 
 
 def test_a_queryset_with_a_clock_reading_is_not_compiled(tenant):

@@ -8,9 +8,10 @@ from typing import Any
 
 import pytest
 from django.core.exceptions import ObjectDoesNotExist
+from django.db import models
 from rest_framework import serializers
 
-from billing.representation_plans import planned_list, planned_representation
+from billing.representation_plans import kept_plan, planned_list, planned_representation
 
 
 class LineShape(serializers.Serializer):
@@ -155,3 +156,78 @@ def test_a_list_of_mappings_shows_as_the_many_serializers_data():
     expected = list(LineShape(rows, many=True).data)
     assert [_shown(row) for row in planned] == [_shown(row) for row in expected]
     assert planned_list(LineShape, []) == []
+
+
+class Kind(models.TextChoices):
+    DRAFT = "draft", "Draft"
+    PAID = "paid", "Paid"
+
+
+class IntegerKind(models.IntegerChoices):
+    ONE = 1, "One"
+
+
+class ColumnShape(serializers.Serializer):
+    text = serializers.CharField()
+    email = serializers.EmailField()
+    flag = serializers.BooleanField()
+    kind = serializers.ChoiceField(choices=Kind.choices)
+    number = serializers.ChoiceField(choices=IntegerKind.choices)
+    related = serializers.PrimaryKeyRelatedField(read_only=True)
+
+
+# What a column may hold, and values of other types that take the field's own way.
+COLUMN_VALUES = [
+    {"text": "a", "email": "a@b.cl", "flag": True, "kind": "draft", "number": 1},
+    {"text": "", "email": "", "flag": False, "kind": "", "number": "1"},
+    {"text": 5, "email": Decimal("1.5"), "flag": 1, "kind": Kind.PAID, "number": IntegerKind.ONE},
+    {"text": "ñ", "email": "x", "flag": "true", "kind": "unknown", "number": 2},
+    {"text": "t", "email": "y", "flag": 0, "kind": 3, "number": "unknown"},
+]
+
+
+@pytest.mark.parametrize("values", COLUMN_VALUES)
+def test_plain_columns_show_as_their_fields_show_them(values):
+    row = SimpleNamespace(**values, related=SimpleNamespace(pk="cus_1"))
+
+    planned = planned_representation(ColumnShape, row, {})
+
+    expected = dict(ColumnShape(row).data)
+    assert [(type(v), v) for v in planned.values()] == [(type(v), v) for v in expected.values()]
+    assert list(planned) == list(expected)
+
+
+def test_a_choice_follows_the_choices_set_on_the_kept_field():
+    row = SimpleNamespace(**{**COLUMN_VALUES[0], "number": "2"}, related=None)
+    assert planned_representation(ColumnShape, row, {})["number"] == "2"
+    kept = kept_plan(ColumnShape)
+    assert kept is not None
+
+    kept.serializer.fields["number"].choices = [(2, "Two")]
+    try:
+        planned = planned_representation(ColumnShape, row, {})
+    finally:
+        kept.serializer.fields["number"].choices = IntegerKind.choices
+
+    assert planned["number"] == 2
+    assert planned["related"] is None
+
+
+class HalvedField(serializers.DecimalField):
+    """Reads its value its own way, shows it as DRF's DecimalField does."""
+
+    def get_attribute(self, instance: Any) -> Any:
+        return instance.amount / 2
+
+
+class HalvedShape(serializers.Serializer):
+    halved = HalvedField(max_digits=10, decimal_places=2, normalize_output=True)
+
+
+@pytest.mark.parametrize("value", ["3", "3", "-0", "0.01", "12.345"])
+def test_a_decimal_field_subclass_shows_as_drf_shows_it(value):
+    row = SimpleNamespace(amount=Decimal(value))
+
+    planned = planned_representation(HalvedShape, row, {})
+
+    assert _shown(planned) == _shown(dict(HalvedShape(row).data))
