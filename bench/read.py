@@ -10,9 +10,10 @@ bench/settings.py, whose URLconf adds a bare view answering the invoice's exact 
 the floor: that view plus one round trip to the cache and one trivial prepared query,
 what any design of the read must do per request (bench/urls.py). One keep-alive client
 per URL alternates rounds of the three and prints each one's median latency, requests
-per second, the worker's CPU per request, the ratio of the API's requests per second to
-the bare view's (the goal is at least 0.6) and the floor's ratio to the bare view's (the
-most any design could reach).
+per second, the CPU per request of the worker and of its PostgreSQL backend (read from
+/proc when the server runs on this machine), the ratio of the API's requests per second
+to the bare view's (the goal is at least 0.6) and the floor's ratio to the bare view's
+(the most any design could reach).
 """
 
 import argparse
@@ -37,6 +38,9 @@ DATABASE_URL = bench_environment(
     CELERY_BROKER_URL="memory://",
     # The request budget stays on (its cache round trip is part of the path), out of reach.
     API_THROTTLE_RATE="100000000/min",
+    # The worker keeps one database session for the whole run, so its backend's CPU is
+    # read from one process: a session closed mid-round would take its CPU with it.
+    CONN_MAX_AGE="3600",
     BENCH_READ_BODY_FILE=str(BODY_FILE),
 )
 GOAL = 0.6
@@ -94,6 +98,35 @@ def worker_cpu_seconds(master_pid: int) -> float:
     return ticks / os.sysconf("SC_CLK_TCK")
 
 
+def process_cpu_seconds(pid: int) -> float | None:
+    """User plus system CPU of a process, from /proc; None once it has exited."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return None
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def backend_cpu_seconds() -> dict[int, float]:
+    """CPU of each PostgreSQL backend serving the benchmark's database other than this
+    process's own (the worker's), by pid; empty when the server is not on this machine."""
+    from django.db import connection
+
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT pid FROM pg_stat_activity WHERE datname = current_database()"
+            " AND backend_type = 'client backend' AND pid <> pg_backend_pid()"
+        )
+        pids = [pid for (pid,) in cursor.fetchall()]
+    seconds = {pid: process_cpu_seconds(pid) for pid in pids}
+    return {pid: cpu for pid, cpu in seconds.items() if cpu is not None}
+
+
+def backend_cpu_spent(before: dict[int, float], after: dict[int, float]) -> float:
+    """The backends' CPU between two readings; a backend started meanwhile counts whole."""
+    return sum(cpu - before.get(pid, 0.0) for pid, cpu in after.items())
+
+
 def wait_until_up(port: int, server: subprocess.Popen) -> None:
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline:
@@ -121,11 +154,13 @@ def measure(requests: int, port: int, path: str, headers: dict[str, str]) -> dic
     latencies: dict[str, list[float]] = {side: [] for side in SIDES}
     walls = dict.fromkeys(latencies, 0.0)
     cpus = dict.fromkeys(latencies, 0.0)
+    backend_cpus = dict.fromkeys(latencies, 0.0)
     per_round = max(1, requests // ROUNDS)
     master = int(Path(os.environ["BENCH_READ_PIDFILE"]).read_text())
     for _ in range(ROUNDS):
         for side in SIDES:
             conn, url = conns[side], urls[side]
+            backends_before = backend_cpu_seconds()
             cpu_before, wall_before = worker_cpu_seconds(master), time.perf_counter()
             for _ in range(per_round):
                 began = time.perf_counter()
@@ -137,6 +172,7 @@ def measure(requests: int, port: int, path: str, headers: dict[str, str]) -> dic
                     raise SystemExit(f"{url} answered {response.status}")
             walls[side] += time.perf_counter() - wall_before
             cpus[side] += worker_cpu_seconds(master) - cpu_before
+            backend_cpus[side] += backend_cpu_spent(backends_before, backend_cpu_seconds())
     result = {}
     for side in SIDES:
         count = len(latencies[side])
@@ -144,6 +180,7 @@ def measure(requests: int, port: int, path: str, headers: dict[str, str]) -> dic
             "median_ms": median(latencies[side]) * 1000,
             "requests_per_second": count / walls[side],
             "cpu_ms_per_request": cpus[side] * 1000 / count,
+            "backend_cpu_ms_per_request": backend_cpus[side] * 1000 / count,
         }
     return result
 
@@ -223,7 +260,8 @@ def main() -> None:
     for name, side in (("api  ", api), ("bare ", bare), ("floor", floor)):
         print(
             f"{name}: median {side['median_ms']:.2f} ms, {side['requests_per_second']:.0f} req/s,"
-            f" worker CPU {side['cpu_ms_per_request']:.2f} ms/request"
+            f" CPU per request: worker {side['cpu_ms_per_request']:.2f} ms,"
+            f" PostgreSQL backend {side['backend_cpu_ms_per_request']:.2f} ms"
         )
     print(f"ratio api/bare (req/s): {ratio:.2f} (goal >= {GOAL})")
     print(f"ratio floor/bare (req/s): {floor_ratio:.2f} (what no design of the read can pass)")

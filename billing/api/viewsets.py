@@ -205,6 +205,30 @@ class TransactionalAPIView(ApiInputMixin, APIView):
         return response
 
 
+# The actions whose answer is the representation of what they read, and nothing else.
+SHOWING_ACTIONS = ("list", "retrieve")
+
+
+def without_related(queryset: QuerySet, names: Sequence[str]) -> QuerySet:
+    """`queryset` without the select_related relations named (and those under them)."""
+    related = queryset.query.select_related
+    if not isinstance(related, dict):  # select_related() with no names: every relation
+        return queryset
+    kept = [path for path in _related_paths(related) if path.split("__")[0] not in names]
+    queryset = queryset.select_related(None)
+    # select_related() with no names would join every relation.
+    return queryset.select_related(*kept) if kept else queryset
+
+
+def _related_paths(tree: dict[str, Any], prefix: str = "") -> list[str]:
+    """The deepest paths of a select_related tree ({"a": {"b": {}}} is ["a__b"])."""
+    paths = []
+    for name, below in tree.items():
+        path = prefix + name
+        paths += _related_paths(below, path + "__") if below else [path]
+    return paths
+
+
 class TenantRequest(Request):
     """A request IsWorkspaceMember let through: it names its workspace and mode."""
 
@@ -220,6 +244,10 @@ class TenantViewSet(TransactionalAPIView, viewsets.GenericViewSet):
 
     ordering_fields: tuple[str, ...] = ("created", "updated")
     ordering = ("-created_at", "-id")
+    # Relations the queryset joins for what the actions' services read (an invoice's
+    # document type) that no representation shows: a list or a detail GET, which only
+    # shows the object, leaves them out of its query.
+    unshown_related: tuple[str, ...] = ()
 
     def initial(self, request: Request, *args: Any, **kwargs: Any) -> None:
         super().initial(request, *args, **kwargs)
@@ -238,6 +266,8 @@ class TenantViewSet(TransactionalAPIView, viewsets.GenericViewSet):
 
     def get_queryset(self) -> QuerySet:
         queryset = scope_to_tenant(super().get_queryset(), self.request)
+        if self._only_shows():
+            queryset = without_related(queryset, self.unshown_related)
         # Expanded objects are read in the same query as the rows that name them.
         expanded = expand_requested(self.request) & set(self.expandable())
         return queryset.select_related(*sorted(expanded)) if expanded else queryset
@@ -264,8 +294,11 @@ class TenantViewSet(TransactionalAPIView, viewsets.GenericViewSet):
         pk = self.kwargs[self.lookup_url_kwarg or self.lookup_field]
         workspace, test_mode = self.request.workspace, self.request.test_mode
         expanded = tuple(sorted(expand_requested(self.request) & set(self.expandable())))
+        # Kept under the relations joined beyond the representation's own: an action that
+        # does more than show the object (a PDF) also reads the unshown ones.
+        joined = expanded if self._only_shows() else expanded + self.unshown_related
         read = compiled_object_read(
-            (type(self), expanded, workspace.pk, test_mode),
+            (type(self), joined, workspace.pk, test_mode),
             lambda: (self.get_queryset(), {"workspace": workspace.pk}),
             pk,
         )
@@ -275,6 +308,11 @@ class TenantViewSet(TransactionalAPIView, viewsets.GenericViewSet):
         if found is None:
             raise Http404
         return found
+
+    def _only_shows(self) -> bool:
+        """Whether the action only shows what it reads (a list or a detail GET), so the
+        relations no representation shows are left out of its query."""
+        return bool(self.unshown_related) and getattr(self, "action", None) in SHOWING_ACTIONS
 
     def filter_queryset(self, queryset: QuerySet) -> QuerySet:
         # Filters, search and ordering narrow lists. A detail route names its object by

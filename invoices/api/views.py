@@ -30,6 +30,9 @@ from invoices.services import invoices, notes
 
 class InvoiceViewSet(TenantModelViewSet):
     queryset = invoice_queryset()
+    # Updates, cancels, PDFs and DTEs read the document type; the representation shows
+    # only its id, the invoice's own column.
+    unshown_related = ("document",)
     serializer_class = InvoiceSerializer
     filterset_class = InvoiceFilter
     search_fields = ["note", "customer__name", "customer__tax_id"]
