@@ -1,7 +1,9 @@
 """The PostgreSQL store writes each event as it was given: every field read back from
-`metering_event` equals the NewEvent, whatever its text, instant or properties hold."""
+`metering_event` equals the NewEvent, whatever its text, instant or properties hold, and
+an event whose key another transaction holds is stored once."""
 
 import json
+import threading
 from datetime import UTC, datetime, timedelta, timezone
 from decimal import Decimal
 from itertools import count
@@ -101,3 +103,46 @@ def test_event_ids_that_differ_in_case_or_accent_are_different_events():
     assert store.insert(tenant=tenant, events=batch, received_at=at) == set(ids)
     assert store.insert(tenant=tenant, events=batch[::-1], received_at=at) == set()
     assert sorted(_stored(tenant)) == sorted(ids)
+
+
+def _key_held_by_another_transaction(tenant: Tenant, event_id: str) -> Any:
+    """A second session that has inserted `event_id`'s key and not yet committed."""
+    other = connection.copy()
+    other.ensure_connection()
+    session = other.connection
+    session.autocommit = False
+    session.execute(
+        "INSERT INTO metering_event_key (workspace_id, test_mode, event_id) VALUES (%s, %s, %s)",
+        [tenant.workspace_id, tenant.test_mode, event_id],
+    )
+    return other
+
+
+@pytest.mark.django_db(transaction=True, serialized_rollback=True)
+@pytest.mark.parametrize("other_commits", [True, False])
+def test_a_key_another_transaction_holds_is_stored_once(other_commits):
+    tenant = Tenant(workspace_id=f"acc_held{next(_workspaces)}", test_mode=False)
+    at = datetime(2026, 3, 1, tzinfo=UTC)
+    batch = [NewEvent(f"evt-{n}", "call", "c", at, {}) for n in range(3)]
+    other = _key_held_by_another_transaction(tenant, "evt-1")
+    # The insert below waits on evt-1's key until the other session ends.
+    end = other.connection.commit if other_commits else other.connection.rollback
+    ender = threading.Timer(0.5, end)
+    ender.start()
+    try:
+        stored = PostgresEventStore().insert(tenant=tenant, events=batch, received_at=at)
+    finally:
+        ender.join()
+        other.close()
+
+    if other_commits:  # the key is the other session's: its event is a duplicate here
+        assert stored == {"evt-0", "evt-2"}
+    else:
+        assert stored == {"evt-0", "evt-1", "evt-2"}
+    assert sorted(_stored(tenant)) == sorted(stored)
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT event_id FROM metering_event_key WHERE workspace_id = %s ORDER BY 1",
+            [tenant.workspace_id],
+        )
+        assert [row[0] for row in cursor.fetchall()] == ["evt-0", "evt-1", "evt-2"]
