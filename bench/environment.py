@@ -92,3 +92,13 @@ def drop_database(database_url: str) -> None:
     name = database_url.rsplit("/", 1)[1]
     with psycopg.connect(_admin_url(database_url), autocommit=True) as conn:
         conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+def process_cpu_seconds(pid: int) -> float | None:
+    """User plus system CPU time a process has used so far, from /proc; None when it
+    cannot be read (the process has exited, or runs on another host)."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return None
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")  # utime, stime

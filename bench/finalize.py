@@ -22,7 +22,6 @@ collecting runs: {"bench": "finalize", "invoices": N, "lines_per_invoice": 10,
 
 import argparse
 import json
-import os
 import sys
 import tempfile
 import threading
@@ -33,7 +32,7 @@ from pathlib import Path
 from statistics import median
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-from bench.environment import bench_environment, ensure_database
+from bench.environment import bench_environment, ensure_database, process_cpu_seconds
 
 DATABASE_URL = bench_environment(
     "billing_bench",
@@ -41,15 +40,6 @@ DATABASE_URL = bench_environment(
     MEDIA_ROOT=tempfile.mkdtemp(prefix="bench-media-"),
 )
 LINES_PER_INVOICE = 10
-
-
-def _backend_cpu_seconds(pid: int) -> float | None:
-    """CPU time of a PostgreSQL backend process, when the server runs on this machine."""
-    try:
-        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    except OSError:
-        return None
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 def finalize_concurrently(drafts: list, clients: int) -> tuple[float, float, float | None]:
@@ -70,11 +60,11 @@ def finalize_concurrently(drafts: list, clients: int) -> tuple[float, float, flo
             with connection.cursor() as cursor:
                 cursor.execute("SELECT pg_backend_pid()")
                 (pid,) = cursor.fetchone()
-            before = _backend_cpu_seconds(pid)
+            before = process_cpu_seconds(pid)
             start.wait()
             for invoice in chunk:
                 invoice_finalize(invoice=invoice, now=timezone.now())
-            after = _backend_cpu_seconds(pid)
+            after = process_cpu_seconds(pid)
             database_cpu.append(None if before is None or after is None else after - before)
         except BaseException as exc:  # reported below; a thread must not die silently
             errors.append(exc)

@@ -32,7 +32,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-from bench.environment import ROOT, bench_environment, ensure_database
+from bench.environment import ROOT, bench_environment, ensure_database, process_cpu_seconds
 
 DATABASE_URL = bench_environment(
     "billing_meterbench", CELERY_BROKER_URL="memory://", API_THROTTLE_RATE="100000000/min"
@@ -145,17 +145,12 @@ def _post_all(port: int, headers: dict, bodies: list[bytes], clients: int) -> fl
 
 
 def _cpu_seconds(pids: list[int]) -> dict[int, float] | None:
-    """The CPU time (user + system) each process has used, from /proc; None where it
+    """The CPU time (user + system) each process has used, from /proc; None where one
     cannot be read (no /proc, or PostgreSQL on another host)."""
-    used = {}
-    try:
-        for pid in pids:
-            with open(f"/proc/{pid}/stat") as stat:
-                fields = stat.read().rsplit(")", 1)[1].split()
-            used[pid] = (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
-    except OSError:
+    used = {pid: process_cpu_seconds(pid) for pid in pids}
+    if None in used.values():
         return None
-    return used
+    return {pid: cpu for pid, cpu in used.items() if cpu is not None}
 
 
 def _server_pids(server: subprocess.Popen, exclude: int | None) -> tuple[list[int], list[int]]:

@@ -30,7 +30,7 @@ from pathlib import Path
 from statistics import median
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-from bench.environment import ROOT, bench_environment, ensure_database
+from bench.environment import ROOT, bench_environment, ensure_database, process_cpu_seconds
 
 BODY_FILE = Path(tempfile.mkdtemp(prefix="bench-read-")) / "body.json"
 DATABASE_URL = bench_environment(
@@ -91,20 +91,10 @@ def seed() -> tuple[str, str, str]:
 def worker_cpu_seconds(master_pid: int) -> float:
     """User plus system CPU of the master's children (the worker), from /proc."""
     children = Path(f"/proc/{master_pid}/task/{master_pid}/children").read_text().split()
-    ticks = 0
-    for pid in children:
-        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-        ticks += int(fields[11]) + int(fields[12])  # utime, stime
-    return ticks / os.sysconf("SC_CLK_TCK")
-
-
-def process_cpu_seconds(pid: int) -> float | None:
-    """User plus system CPU of a process, from /proc; None once it has exited."""
-    try:
-        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    except OSError:
-        return None
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    used = [process_cpu_seconds(int(pid)) for pid in children]
+    if None in used:
+        raise SystemExit("a gunicorn worker exited during the run")
+    return sum(cpu for cpu in used if cpu is not None)
 
 
 def backend_cpu_seconds() -> dict[int, float]:
