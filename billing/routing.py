@@ -1,14 +1,17 @@
-"""An app's API routes mounted at the root, skipped at once for a path none of them can match.
+"""The server's routes in one resolver that tries, for a path, only the routes that can
+match it.
 
-Every app's URLconf is included at "" (config/urls.py), so Django tries each pattern of
-each app in turn, raising and collecting a "not found" for every app that does not have
-the path: a detail read of an invoice tried some sixty patterns of five apps before its
-own. `routes()` includes an app as `path("", include(...))` does, with a pattern that
-lets a path in only when it starts with the literal text one of the app's patterns
-begins with. That text is found conservatively: a pattern whose beginning is not plain
-text (an unanchored or case-insensitive regex, a translated route, anything but
-a plain route or regex) lets every path in,
-so routing is exactly Django's.
+Django tries a URLconf's patterns in order, and each app's API included at "" adds a
+resolver that raises and collects a "not found" for every path it does not have: a
+detail read of an invoice passed some twenty patterns and eight resolvers before its
+own. `routes()` puts the server's routes and every app's patterns in one list, in the
+order they were given, and files each under the first word of the text every path it
+matches starts with (the literal text up to the first "/" or "."). A path is tried
+against the routes filed under its own first word and those that could not be filed, in
+their original order, so it resolves to what trying the whole list would give. A route
+whose beginning is not plain text (an unanchored or case-insensitive regex, a
+translated route, anything but a plain route or regex) is never filed: it is tried for
+every path.
 """
 
 import re
@@ -16,32 +19,91 @@ from re import _parser  # type: ignore[attr-defined]  # the standard library's r
 from typing import Any
 
 from django.urls import URLPattern, URLResolver, include
-from django.urls.resolvers import RegexPattern, RoutePattern
+from django.urls.exceptions import Resolver404
+from django.urls.resolvers import RegexPattern, ResolverMatch, RoutePattern
+
+Route = URLPattern | URLResolver
 
 
-class _LiteralPrefixes(RoutePattern):
-    """The empty route, matching only paths that start with one of `prefixes`."""
-
-    def __init__(self, prefixes: tuple[str, ...]) -> None:
-        super().__init__("", is_endpoint=False)
-        self.prefixes = prefixes
-
-    def match(self, path: str) -> Any:
-        if not path.startswith(self.prefixes):
-            return None
-        return super().match(path)
-
-
-def routes(urlconf: str) -> URLResolver:
-    """`path("", include(urlconf))`, skipped for paths none of its patterns begins."""
-    module, app_name, namespace = include(urlconf)
-    resolver = URLResolver(RoutePattern(""), module, app_name=app_name, namespace=namespace)
-    prefixes = tuple(dict.fromkeys(literal_prefix(pattern) for pattern in resolver.url_patterns))
-    resolver.pattern = _LiteralPrefixes(prefixes)
-    return resolver
+def routes(*entries: Route | str) -> URLResolver:
+    """One resolver at "" over `entries`, where a dotted module name stands for its
+    `urlpatterns`, as `path("", include(name))` would include them."""
+    patterns: list[Route] = []
+    for entry in entries:
+        if isinstance(entry, str):
+            module, app_name, namespace = include(entry)
+            if app_name or namespace:
+                raise ValueError(f"{entry} has a namespace: include it with path()")
+            patterns.extend(getattr(module, "urlpatterns", module))
+        else:
+            patterns.append(entry)
+    return _FiledRoutes(patterns)
 
 
-def literal_prefix(entry: URLPattern | URLResolver) -> str:
+def _word_of(pattern: Route) -> str | None:
+    """The first word of every path `pattern` matches, or None when that is not known."""
+    prefix = literal_prefix(pattern)
+    word = first_word(prefix)
+    # Without a "/" or "." after it, the word of a path that matches may go on.
+    return None if word == prefix else word
+
+
+def first_word(path: str) -> str:
+    """The text before the path's first "/" or "." (the whole path when it has neither)."""
+    return path.partition("/")[0].partition(".")[0]
+
+
+class _FiledRoutes(URLResolver):
+    def __init__(self, patterns: list[Route]) -> None:
+        super().__init__(RoutePattern(""), patterns)
+        words = [_word_of(pattern) for pattern in patterns]
+        self._unfiled = tuple(p for p, word in zip(patterns, words, strict=True) if word is None)
+        self._by_word = {
+            word: tuple(
+                p for p, other in zip(patterns, words, strict=True) if other in (None, word)
+            )
+            for word in dict.fromkeys(words)
+            if word is not None
+        }
+
+    def resolve(self, path: Any) -> ResolverMatch:
+        """URLResolver.resolve for a resolver at "" without a namespace or default
+        arguments, over the routes that can match `path`."""
+        path = str(path)  # path may be a reverse_lazy object
+        tried: list[Any] = []
+        for pattern in self._by_word.get(first_word(path), self._unfiled):
+            try:
+                sub_match = pattern.resolve(path)
+            except Resolver404 as e:
+                self._extend_tried(tried, pattern, e.args[0].get("tried"))  # type: ignore[attr-defined]
+                continue
+            if not sub_match:
+                tried.append([pattern])
+                continue
+            self._extend_tried(tried, pattern, sub_match.tried)  # type: ignore[attr-defined]
+            if isinstance(pattern, URLPattern):
+                # What Django would build from it here, but for what it tried: the route,
+                # names and arguments of a pattern are its own.
+                sub_match.tried = tried
+                return sub_match
+            kwargs = dict(sub_match.kwargs)
+            # Django's attributes, which its stubs do not declare.
+            return ResolverMatch(
+                sub_match.func,
+                sub_match.args,
+                kwargs,
+                sub_match.url_name,
+                [None, *sub_match.app_names],
+                [None, *sub_match.namespaces],
+                self._join_route(str(pattern.pattern), sub_match.route),  # type: ignore[attr-defined]
+                tried,
+                captured_kwargs=sub_match.captured_kwargs,  # type: ignore[attr-defined]
+                extra_kwargs=dict(sub_match.extra_kwargs),  # type: ignore[attr-defined]
+            )
+        raise Resolver404({"tried": tried, "path": path})
+
+
+def literal_prefix(entry: Route) -> str:
     """The text every path `entry` matches starts with ("" when unsure)."""
     pattern = entry.pattern
     if type(pattern) is RoutePattern:

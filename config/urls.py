@@ -15,27 +15,29 @@ class OpenApiJsonView(SpectacularAPIView):
 
 
 urlpatterns = [
-    # Before the admin's own URLs, which would read "dashboard" as an app label.
-    path("admin/dashboard/", dashboard, name="admin-dashboard"),
-    path("admin/", admin.site.urls),
-    path("openapi.json", OpenApiJsonView.as_view(), name="openapi"),
-    path("schema/", OpenApiJsonView.as_view(), name="schema"),
-    path("docs/", SpectacularSwaggerView.as_view(url_name="openapi"), name="docs"),
-    routes("billing.api.urls"),
-    routes("customers.api.urls"),
-    routes("catalog.api.urls"),
-    routes("webhooks.api.urls"),
-    routes("organization.api.urls"),
-    routes("invoices.api.urls"),
-    routes("procurement.api.urls"),
-    routes("invoices.urls"),
-    routes("payments.api.urls"),
-    routes("subscriptions.api.urls"),
-    routes("bulks.api.urls"),
-    routes("reminders.api.urls"),
-    routes("metering.api.urls"),
-    # Last: any other path is a JSON 404 (the admin answers its own paths).
-    re_path(r"^(?!admin/)", not_found, name=NOT_FOUND_ROUTE),
+    routes(
+        # Before the admin's own URLs, which would read "dashboard" as an app label.
+        path("admin/dashboard/", dashboard, name="admin-dashboard"),
+        path("admin/", admin.site.urls),
+        path("openapi.json", OpenApiJsonView.as_view(), name="openapi"),
+        path("schema/", OpenApiJsonView.as_view(), name="schema"),
+        path("docs/", SpectacularSwaggerView.as_view(url_name="openapi"), name="docs"),
+        "billing.api.urls",
+        "customers.api.urls",
+        "catalog.api.urls",
+        "webhooks.api.urls",
+        "organization.api.urls",
+        "invoices.api.urls",
+        "procurement.api.urls",
+        "invoices.urls",
+        "payments.api.urls",
+        "subscriptions.api.urls",
+        "bulks.api.urls",
+        "reminders.api.urls",
+        "metering.api.urls",
+        # Last: any other path is a JSON 404 (the admin answers its own paths).
+        re_path(r"^(?!admin/)", not_found, name=NOT_FOUND_ROUTE),
+    ),
 ]
 
 handler400 = "billing.api.views.bad_request"
