@@ -29,7 +29,7 @@ from billing.compiled_reads import CompiledRead, NotCompilable, compiled_reads_r
 from billing.models import ApiToken, Workspace
 from billing.services.jwt_sessions import SESSION_CLAIM, jwt_session_is_open
 from billing.services.workspaces import hash_token_key
-from billing.tenancy import WORKSPACE_HEADER
+from billing.tenancy import WORKSPACE_META_KEY
 
 # Guessing keys, tokens or passwords: once an address has failed this often in the
 # window (AUTH_FAILURE_RATE, "10/min"), it gets 429 until the window ends.
@@ -179,7 +179,7 @@ class ApiTokenAuthentication(authentication.BaseAuthentication):
         )
         caller = caller_kept(key_hash, stamp) if seconds > 0 else None
         if caller is None:
-            workspace_id = request.headers.get(WORKSPACE_HEADER, "").strip()
+            workspace_id = request.META.get(WORKSPACE_META_KEY, "").strip()
             together = None if seconds > 0 else _token_and_workspace(key_hash, workspace_id)
             if together is None:
                 token, workspace = _active_token(key_hash).select_related("user").first(), None

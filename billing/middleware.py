@@ -10,6 +10,8 @@ from django.http import HttpRequest, HttpResponse, JsonResponse
 from ulid import ULID
 
 REQUEST_ID_HEADER = "X-Request-Id"
+# Read from META: `request.headers` would build a mapping of every header for it.
+_REQUEST_ID_META_KEY = "HTTP_X_REQUEST_ID"
 _request_id: contextvars.ContextVar[str] = contextvars.ContextVar("request_id", default="-")
 # A caller may pass its own id (to follow a call across systems) if it is tame.
 _ACCEPTABLE_ID = re.compile(r"^[A-Za-z0-9._:-]{1,64}$")
@@ -24,7 +26,7 @@ class RequestIdMiddleware:
         self.get_response = get_response
 
     def __call__(self, request: HttpRequest) -> HttpResponse:
-        incoming = request.headers.get(REQUEST_ID_HEADER, "")
+        incoming = request.META.get(_REQUEST_ID_META_KEY, "")
         request_id = incoming if _ACCEPTABLE_ID.match(incoming) else f"req_{ULID()}"
         token = _request_id.set(request_id)
         try:

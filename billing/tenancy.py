@@ -12,6 +12,16 @@ WORKSPACE_HEADER = "x-simple-workspace"
 TEST_MODE_HEADER = "x-piriod-test-mode"
 
 
+def header_meta_key(header: str) -> str:
+    """The key of `header` in request.META, which `request.headers` reads it from: that
+    mapping is built of every header on first use, where a read needs one or two."""
+    return "HTTP_" + header.upper().replace("-", "_")
+
+
+WORKSPACE_META_KEY = header_meta_key(WORKSPACE_HEADER)
+_TEST_MODE_META_KEY = header_meta_key(TEST_MODE_HEADER)
+
+
 class WorkspaceRequired(exceptions.APIException):
     status_code = 400
     default_detail = f"The {WORKSPACE_HEADER} header is required."
@@ -45,10 +55,10 @@ class IsWorkspaceMember(permissions.BasePermission):
     def has_permission(self, request: Request, view: Any) -> bool:
         if not (request.user and request.user.is_authenticated):
             return False
-        workspace_id = request.headers.get(WORKSPACE_HEADER, "").strip()
+        workspace_id = request.META.get(WORKSPACE_META_KEY, "").strip()
         if not workspace_id:
             raise WorkspaceRequired()
-        test_mode = parse_test_mode(request.headers.get(TEST_MODE_HEADER))
+        test_mode = parse_test_mode(request.META.get(_TEST_MODE_META_KEY))
         caller: CachedCaller | None = getattr(request, "cached_caller", None)
         workspace = caller.workspaces.get(workspace_id) if caller else None
         if workspace is None:

@@ -5,7 +5,7 @@ import os
 import time
 
 import pytest
-from django.core.cache import cache
+from django.core.cache import cache, caches
 
 from billing.cache import cache_authentication_round_trip, cache_count
 
@@ -55,4 +55,35 @@ def test_the_authentication_round_trip_reads_holds_and_counts_alike_on_every_bac
         7,
         13,
         1,
+    )
+
+
+def test_a_round_trip_cut_off_between_replies_leaves_none_for_the_next(settings):
+    if BACKENDS["redis"]["LOCATION"] is None:
+        pytest.skip("REDIS_URL names no Redis")
+    settings.CACHES = {"default": BACKENDS["redis"]}
+    prefix = f"cut-off-test:{time.time_ns()}"
+    cache.set(f"{prefix}:read", 7)
+    cache.set(f"{prefix}:other", 8)
+    connection = caches["default"]._cache.kept_connection()
+    read_response = connection.read_response
+    replies_read = []
+
+    def read_one_then_fail(*args, **kwargs):
+        if replies_read:
+            raise KeyboardInterrupt  # what a timeout or a signal may do mid-read
+        replies_read.append(read_response(*args, **kwargs))
+        return replies_read[-1]
+
+    connection.read_response = read_one_then_fail
+    with pytest.raises(KeyboardInterrupt):
+        cache_authentication_round_trip(
+            f"{prefix}:read", hold=(f"{prefix}:stamp", 11, 5), count=(f"{prefix}:count", 5)
+        )
+    del connection.read_response
+
+    assert cache_authentication_round_trip(f"{prefix}:other", hold=None, count=None) == (
+        8,
+        None,
+        None,
     )
