@@ -7,7 +7,12 @@ import time
 import pytest
 from django.core.cache import cache, caches
 
-from billing.cache import cache_authentication_round_trip, cache_count
+from billing.cache import (
+    _command,
+    authentication_commands,
+    cache_authentication_round_trip,
+    cache_count,
+)
 
 
 def test_a_counter_counts_up_from_one_and_lives_for_its_timeout():
@@ -87,3 +92,31 @@ def test_a_round_trip_cut_off_between_replies_leaves_none_for_the_next(settings)
         None,
         None,
     )
+
+
+@pytest.mark.parametrize("key", ["auth-failures:10.0.0.1:29733333", "auth-failures:añejo:1"])
+@pytest.mark.parametrize("hold", [None, ("api-key:ab12", 4611686018427387903, 5)])
+@pytest.mark.parametrize("count", [None, ("throttle_token_user:1:7:29733333", 61)])
+def test_the_authentication_commands_are_packed_as_each_command_alone(key, hold, count):
+    alone = [_command("GET", key)]
+    if hold is not None:
+        alone.append(_command("SET", hold[0], hold[1], "NX", "EX", hold[2], "GET"))
+    if count is not None:
+        alone += [_command("INCR", count[0]), _command("EXPIRE", count[0], count[1], "NX")]
+
+    assert authentication_commands(key, hold, count) == (b"".join(alone), len(alone))
+
+
+def test_a_key_that_is_not_ascii_is_read_held_and_counted(settings):
+    if BACKENDS["redis"]["LOCATION"] is None:
+        pytest.skip("REDIS_URL names no Redis")
+    settings.CACHES = {"default": BACKENDS["redis"]}
+    prefix = f"añejo-test:{time.time_ns()}"
+    cache.set(f"{prefix}:read", 7)
+
+    found = cache_authentication_round_trip(
+        f"{prefix}:read", hold=(f"{prefix}:ståmp", 11, 5), count=(f"{prefix}:cöunt", 5)
+    )
+
+    assert found == (7, 11, 1)
+    assert (cache.get(f"{prefix}:ståmp"), cache.get(f"{prefix}:cöunt")) == (11, 1)
