@@ -8,7 +8,7 @@ from typing import Any
 from django.conf import settings
 from django.contrib.auth.models import AbstractBaseUser
 from django.core.cache import cache
-from rest_framework import authentication, exceptions
+from rest_framework import HTTP_HEADER_ENCODING, authentication, exceptions
 from rest_framework.permissions import SAFE_METHODS
 from rest_framework.request import Request
 from rest_framework_simplejwt.authentication import JWTAuthentication
@@ -105,6 +105,15 @@ def _budget_counted_here(request: Request, key_hash: str) -> tuple[str, int] | N
     return None
 
 
+def _authorization_header(request: Request) -> bytes:
+    """DRF's `get_authorization_header`, read from META: `request.headers`, which it
+    reads, builds a mapping of every header for this one."""
+    header = request.META.get("HTTP_AUTHORIZATION", b"")
+    if isinstance(header, str):
+        header = header.encode(HTTP_HEADER_ENCODING)
+    return header
+
+
 # Per thread (a compiled read belongs to its thread's connection): a write's two reads,
 # compiled by its first write, or None when they cannot be compiled.
 _write_reads = threading.local()
@@ -162,7 +171,7 @@ class ApiTokenAuthentication(authentication.BaseAuthentication):
     keyword = "token"
 
     def authenticate(self, request: Request) -> tuple[AbstractBaseUser, ApiToken] | None:
-        parts = authentication.get_authorization_header(request).split()
+        parts = _authorization_header(request).split()
         if not parts or parts[0].decode(errors="replace").lower() != self.keyword:
             return None
         if len(parts) != 2:

@@ -5,8 +5,11 @@ import hashlib
 import pytest
 from django.db import connection
 from django.utils import timezone
+from rest_framework.authentication import get_authorization_header
+from rest_framework.request import Request
 from rest_framework.test import APIClient
 
+from billing.auth import _authorization_header
 from billing.models import ApiToken, Membership
 from billing.services.workspaces import api_token_issue
 
@@ -243,3 +246,11 @@ def test_a_write_without_a_workspace_is_a_400(tenant):
 
     assert response.status_code == 400
     assert response.json()["code"] == "workspace_required"
+
+
+@pytest.mark.parametrize("header", [None, "", "Token abc", "token  a b", "Tökén x", "Bearer e.y.z"])
+def test_the_authorization_header_is_read_as_drf_reads_it(rf, header):
+    meta = {} if header is None else {"HTTP_AUTHORIZATION": header}
+    request = Request(rf.get("/customers/", **meta))
+
+    assert _authorization_header(request) == get_authorization_header(request)
