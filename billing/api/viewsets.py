@@ -30,6 +30,7 @@ from rest_framework.response import Response
 from rest_framework.serializers import BaseSerializer
 from rest_framework.views import APIView
 
+from billing.api.detail_lane import lane_dispatch, lane_parts
 from billing.api.parsers import JSONParser, has_unstorable_characters
 from billing.api.throttling import budget_uncount
 from billing.clock import clock_now
@@ -63,8 +64,7 @@ class ApiInputMixin:
 
     def initial(self, request: Request, *args: Any, **kwargs: Any) -> None:
         super().initial(request, *args, **kwargs)  # type: ignore[misc]
-        if any(isinstance(v, str) and has_unstorable_characters(v) for v in kwargs.values()):
-            raise exceptions.NotFound()
+        self.check_path_ids(kwargs)
         errors = {
             key.replace("\x00", "\ufffd"): ["Null characters are not allowed."]
             for key, values in request.query_params.lists()
@@ -72,6 +72,10 @@ class ApiInputMixin:
         }
         if errors:
             raise exceptions.ValidationError(errors)
+
+    def check_path_ids(self, kwargs: dict[str, Any]) -> None:
+        if any(isinstance(v, str) and has_unstorable_characters(v) for v in kwargs.values()):
+            raise exceptions.NotFound()
 
 
 @dataclass(frozen=True)
@@ -249,6 +253,15 @@ class TenantViewSet(TransactionalAPIView, viewsets.GenericViewSet):
     # shows the object, leaves them out of its query.
     unshown_related: tuple[str, ...] = ()
 
+    def dispatch(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponseBase:
+        # A plain detail GET shown by its plan takes the lean lane (billing.api.detail_lane).
+        parts = lane_parts(self, request, kwargs, _LANE_STEPS)
+        if parts is not None:
+            response = lane_dispatch(self, request, parts, args, kwargs)
+            if response is not None:
+                return response
+        return super().dispatch(request, *args, **kwargs)
+
     def initial(self, request: Request, *args: Any, **kwargs: Any) -> None:
         super().initial(request, *args, **kwargs)
         unknown = sorted(expand_requested(request) - set(self.expandable()))
@@ -331,20 +344,24 @@ class TenantViewSet(TransactionalAPIView, viewsets.GenericViewSet):
         )
 
     def _retrieve_by_plan(self) -> Response:
+        return Response(self._planned_data(self._checks_objects()))
+
+    def _planned_data(self, checks_objects: bool) -> dict[str, Any]:
+        """What `_retrieve_by_plan` answers; `checks_objects` is `_checks_objects()`."""
         serializer_class = self.get_serializer_class()
         context = self.get_serializer_context()
         found = self._found_object()
-        if found is not None and not self._checks_objects():
+        if found is not None and not checks_objects:
             # Shown from the rows when the serializer can be (billing.row_plans).
             data = row_representation(serializer_class, found, context)
             if data is not None:
-                return Response(data)
+                return data
         if found is None:
             obj = self.get_object()
         else:
             obj = found.instance()
             self.check_object_permissions(self.request, obj)
-        return Response(planned_representation(serializer_class, obj, context))
+        return planned_representation(serializer_class, obj, context)
 
     def _checks_objects(self) -> bool:
         """Whether a permission of the view looks at the object it answers with."""
@@ -364,6 +381,15 @@ class TenantViewSet(TransactionalAPIView, viewsets.GenericViewSet):
         carries what its representation reads (annotations, prefetches)."""
         fresh = self.get_queryset().get(pk=instance.pk)
         return Response(self.get_serializer(fresh).data)
+
+
+# The steps of a detail GET that the lane takes as TenantViewSet defines them.
+_LANE_STEPS = {
+    "initial": TenantViewSet.initial,
+    "check_path_ids": ApiInputMixin.check_path_ids,
+    "_run_handler": TransactionalAPIView._run_handler,
+    "_retrieve_by_plan": TenantViewSet._retrieve_by_plan,
+}
 
 
 class ServiceWriteMixin:
