@@ -17,6 +17,8 @@ or time among its parameters (a clock reading) is not compiled: it would be froz
 
 import datetime
 import hashlib
+import itertools
+import json
 import threading
 import weakref
 from collections import OrderedDict
@@ -26,10 +28,12 @@ from typing import Any
 
 from django.core.exceptions import EmptyResultSet
 from django.db import DatabaseError, connections
-from django.db.models import Model, Prefetch, QuerySet, prefetch_related_objects
+from django.db.models import JSONField, Model, Prefetch, QuerySet, prefetch_related_objects
+from django.db.models.fields.json import KeyTransform
 from django.db.models.fields.related_descriptors import ReverseManyToOneDescriptor
 from django.db.models.query import get_related_populators
 from psycopg.pq import Escaping, TransactionStatus
+from psycopg.types.datetime import TimestamptzLoader
 from psycopg.types.json import Json, Jsonb
 
 from billing.bulk import concrete_attnames, plain_instance
@@ -77,6 +81,10 @@ class CompiledRead:
         if self.compiler.has_composite_fields(columns):
             raise NotCompilable("a composite field among the columns")
         self.converters = self.compiler.get_converters(columns)
+        self.row_converters = [
+            (position, _row_converter(converters, expression, self.compiler.connection))
+            for position, (converters, expression) in self.converters.items()
+        ]
         self.populators: list[Any] | None = None
 
     def statement(self, values: dict[str, Any]) -> tuple[str, list[Any]]:
@@ -96,9 +104,15 @@ class CompiledRead:
 
     def converted(self, rows: list[tuple[Any, ...]]) -> list[Any]:
         """The rows the SQL returned, each value as its field reads it into Python."""
-        if not self.converters:
+        if not self.row_converters:
             return rows
-        return list(self.compiler.apply_converters(rows, self.converters))
+        converted = []
+        for values in rows:
+            row = list(values)
+            for position, convert in self.row_converters:
+                row[position] = convert(row[position])
+            converted.append(row)
+        return converted
 
     def columns(self) -> dict[str, int]:
         """Where each field's attname and each annotation is in a row."""
@@ -139,6 +153,46 @@ class CompiledRead:
                 setattr(obj, name, row[position])
             objects.append(obj)
         return objects
+
+
+def _row_converter(
+    converters: list[Callable[..., Any]], expression: Any, connection: Any
+) -> Callable[[Any], Any]:
+    """What Django's `apply_converters` does to a column's value, made once per column."""
+    field = getattr(converters[0], "__self__", None)
+    if (
+        len(converters) == 1
+        and isinstance(field, JSONField)
+        and type(field).from_db_value is JSONField.from_db_value
+        and not isinstance(expression, KeyTransform)
+    ):
+        return _json_converter(field, expression, connection)
+
+    def convert(value: Any) -> Any:
+        for converter in converters:
+            value = converter(value, expression, connection)
+        return value
+
+    return convert
+
+
+def _json_converter(field: JSONField, expression: Any, connection: Any) -> Callable[[Any], Any]:
+    """`field.from_db_value` with one decoder for every value: `json.loads(cls=...)`
+    builds its decoder anew on every call, which costs more than decoding an empty
+    object."""
+    decoder = (field.decoder or json.JSONDecoder)()
+
+    def convert(value: Any) -> Any:
+        if type(value) is not str:
+            return field.from_db_value(value, expression, connection)
+        if value.startswith("\ufeff"):
+            return value  # refused by json.loads, and so shown as it is
+        try:
+            return decoder.decode(value)
+        except json.JSONDecodeError:
+            return value
+
+    return convert
 
 
 _CLOCK_VALUES = (datetime.date, datetime.time, datetime.timedelta)  # datetime is a date
@@ -197,11 +251,21 @@ class RowLayout:
         self.model = model
         self.columns = columns
         self.children = children
-        self.key: Hashable = (
-            model,
-            tuple(columns.items()),
-            tuple((name, child.key) for name, child in children.items()),
+        # A number for what the layout holds: a reader keeps its plans under it, and a
+        # tuple of every column is hashed anew each time it is looked up.
+        self.key: Hashable = _LAYOUT_KEYS.setdefault(
+            (
+                model,
+                tuple(columns.items()),
+                tuple((name, child.key) for name, child in children.items()),
+            ),
+            next(_LAYOUT_NUMBERS),
         )
+
+
+# The layouts met so far, as many as the detail reads the code has; their numbers.
+_LAYOUT_KEYS: dict[Hashable, int] = {}
+_LAYOUT_NUMBERS = itertools.count()  # next() is atomic: threads never share a number
 
 
 class FoundObject:
@@ -383,35 +447,106 @@ STALE_PREPARED = "0A000"
 
 def _execute_once(db: str, statements: list[tuple[str, Any]]) -> list[list[Any]]:
     """PostgreSQL with parameters bound by the client (the default) runs the statements
-    in one round trip; otherwise they run one after the other."""
+    in one round trip, on the session's own cursor when Django's would only pass them
+    through; otherwise they run one after the other."""
     connection = connections[db]
     together = connection.vendor == "postgresql" and not connection.settings_dict.get(
         "OPTIONS", {}
     ).get("server_side_binding")
-    with connection.cursor() as cursor:
-        if together:
-            statements = _as_prepared(connection, cursor, statements)
-        if not together or len(statements) == 1:
-            results = []
-            for sql, params in statements:
-                cursor.execute(sql, params)
-                results.append(cursor.fetchall())
-            return results
-        if all(params is None for _, params in statements):
-            cursor.execute(";\n".join(sql for sql, _ in statements))
-        else:
-            cursor.execute(
-                ";\n".join(
-                    sql.replace("%", "%%") if params is None else sql for sql, params in statements
-                ),
-                [param for _, params in statements for param in params or ()],
-            )
-        results = [cursor.fetchall()]
-        while cursor.nextset():
+    if together:
+        cursor = _session_cursor(connection)
+        if cursor is not None:
+            return _run_statements(connection, cursor, statements, together)
+    with connection.cursor() as django_cursor:
+        return _run_statements(connection, django_cursor, statements, together)
+
+
+def _run_statements(
+    connection: Any, cursor: Any, statements: list[tuple[str, Any]], together: bool
+) -> list[list[Any]]:
+    if together:
+        statements = _as_prepared(connection, cursor, statements)
+    if not together or len(statements) == 1:
+        results = []
+        for sql, params in statements:
+            cursor.execute(sql, params)
             results.append(cursor.fetchall())
+        return results
+    if all(params is None for _, params in statements):
+        cursor.execute(";\n".join(sql for sql, _ in statements))
+    else:
+        cursor.execute(
+            ";\n".join(
+                sql.replace("%", "%%") if params is None else sql for sql, params in statements
+            ),
+            [param for _, params in statements for param in params or ()],
+        )
+    results = [cursor.fetchall()]
+    while cursor.nextset():
+        results.append(cursor.fetchall())
     if len(results) != len(statements):
         raise RuntimeError("a statement returned no rows set")
     return results
+
+
+class _SessionCursor:
+    """A psycopg cursor of the connection's session, kept with it, whose errors are
+    raised as Django's (and mark the connection as Django's cursor would).
+
+    Django's cursor for a read adds what a compiled read does not need: a new psycopg
+    cursor per read, the wrapping of every method it hands out, and its timestamptz
+    loader, a subclass of psycopg's written in Python that sets the connection's zone
+    on each value. Where the session's zone is that zone, psycopg's own loader (in C)
+    answers the same values; this cursor loads timestamps with it."""
+
+    def __init__(self, connection: Any, session: Any) -> None:
+        self.session = session
+        self.cursor = session.cursor()
+        self.cursor.adapters.register_loader("timestamptz", TimestamptzLoader)
+        self.errors = connection.wrap_database_errors
+
+    def execute(self, sql: str, params: Any = None) -> None:
+        with self.errors:
+            if params is None:
+                self.cursor.execute(sql)
+            else:
+                self.cursor.execute(sql, params)
+
+    def fetchall(self) -> list[Any]:
+        with self.errors:
+            rows: list[Any] = self.cursor.fetchall()
+            return rows
+
+    def nextset(self) -> bool | None:
+        with self.errors:
+            found: bool | None = self.cursor.nextset()
+            return found
+
+    def mogrify(self, sql: str, params: Any) -> str:
+        text: str = self.cursor.mogrify(sql, params)
+        return text
+
+
+_SESSION_CURSORS: "weakref.WeakKeyDictionary[Any, _SessionCursor]" = weakref.WeakKeyDictionary()
+
+
+def _session_cursor(connection: Any) -> _SessionCursor | None:
+    """The session's own cursor for a compiled read, after what Django's cursor checks;
+    None where Django's is needed: its queries are logged or wrapped (a test counting
+    them), or the session's zone is not the one Django sets on the values it loads."""
+    if connection.queries_logged or connection.execute_wrappers:
+        return None
+    connection.close_if_health_check_failed()
+    connection.ensure_connection()
+    connection.validate_thread_sharing()
+    connection.validate_no_broken_transaction()
+    session = connection.connection
+    if session.info.timezone != connection.timezone:
+        return None
+    kept = _SESSION_CURSORS.get(connection)
+    if kept is None or kept.session is not session or kept.cursor.closed:
+        kept = _SESSION_CURSORS[connection] = _SessionCursor(connection, session)
+    return kept
 
 
 # PostgreSQL plans a detail read's statement anew on every run when its parameters are

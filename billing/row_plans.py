@@ -27,7 +27,14 @@ from rest_framework.fields import Field, SkipField
 from rest_framework.relations import PKOnlyObject, RelatedField
 
 from billing.compiled_reads import FoundObject, RowLayout
-from billing.representation_plans import RepresentationPlan, kept_plan, shows_its_fields
+from billing.representation_plans import (
+    RepresentationPlan,
+    ZonedDateTime,
+    current_zone,
+    kept_plan,
+    related_pk,
+    shows_its_fields,
+)
 from billing.representations import expand_requested
 
 Reader = TypeVar("Reader", bound=Callable[..., Any])
@@ -48,8 +55,11 @@ def _reads_own_row(field: Field) -> bool:
     return getattr(type(field), "reads_own_row", False)
 
 
-# A step reads the row at a position (ROW), a prefetch's rows (ROWS) or the instance.
-ROW, ROWS, INSTANCE = "row", "rows", "instance"
+# A step reads the row at a position (ROW, or ZONED for a datetime shown in the current
+# zone), a prefetch's rows (ROWS) or the instance.
+ROW, ZONED, ROWS, INSTANCE = "row", "zoned", "rows", "instance"
+# The current zone not asked for yet.
+_UNASKED = object()
 
 
 class _NoRowPlan(Exception):
@@ -60,7 +70,7 @@ class RowPlan:
     """A plan's steps as reads of the rows of `layout`."""
 
     def __init__(self, plan: RepresentationPlan, layout: RowLayout) -> None:
-        self.steps: list[tuple[str, str, Any, Callable[[Any], Any]]] = []
+        self.steps: list[tuple[str, str, Any, Callable[..., Any]]] = []
         self.needs_instance = False
         fields = {str(field.field_name): field for field in plan.serializer._readable_fields}
         for name, get, convert in plan.steps:
@@ -74,10 +84,19 @@ class RowPlan:
 
     def render(self, row: Any, children: Mapping[str, list[Any]], instance: Any) -> dict:
         shown: dict[str, Any] = {}
+        zone: Any = _UNASKED
         for name, kind, read, convert in self.steps:
             if kind == ROW:
                 value = row[read]
                 shown[name] = None if value is None else convert(value)
+            elif kind == ZONED:
+                value = row[read]
+                if value is None:
+                    shown[name] = None
+                    continue
+                if zone is _UNASKED:
+                    zone = current_zone()
+                shown[name] = convert(value, zone)
             elif kind == ROWS:
                 shown[name] = read(children[name])
             else:
@@ -106,14 +125,22 @@ def _row_step(field: Field, layout: RowLayout, convert: Callable[[Any], Any]) ->
             return None
         if not _shown_as_stored(layout, attname):
             return None
+        if convert is related_pk:
+            return (ROW, layout.columns[attname], _as_is)  # the id is the column's value
         return (ROW, layout.columns[attname], lambda pk: convert(PKOnlyObject(pk=pk)))
     if get_attribute not in (Field.get_attribute, RelatedField.get_attribute):
         return None
     if _shown_as_stored(layout, attr):
+        if isinstance(convert, ZonedDateTime):
+            return (ZONED, layout.columns[attr], convert.shown)
         return (ROW, layout.columns[attr], convert)
     if attr in layout.children and isinstance(field, serializers.ListSerializer):
         return _rows_step(field, layout.children[attr])
     return None
+
+
+def _as_is(value: Any) -> Any:
+    return value
 
 
 # Descriptors that answer a column's value as the row holds it (a file field's answers a

@@ -9,7 +9,7 @@ from decimal import Decimal
 import psycopg
 import pytest
 from django.core.cache import cache
-from django.db import connection
+from django.db import connection, connections
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from django.utils import timezone
@@ -19,9 +19,12 @@ from billing.api import viewsets
 from billing.bulk import concrete_attnames
 from billing.compiled_reads import (
     _PREPARED_ON,
+    _SESSION_CURSORS,
     CompiledObjectRead,
     NotCompilable,
     _prepared_name,
+    _row_converter,
+    _session_cursor,
     compiled_object_read,
 )
 from invoices.api.views import InvoiceViewSet
@@ -347,3 +350,69 @@ def test_a_read_on_a_connection_the_server_closed_answers_on_a_new_one(tenant, s
 def _admin_params() -> dict:
     params = connection.get_connection_params()
     return {key: params[key] for key in ("dbname", "host", "port", "user") if key in params}
+
+
+def _typed(row) -> list:
+    """A row's values with their types and, for a datetime, its zone object."""
+    return [(type(value), value, getattr(value, "tzinfo", None)) for value in row]
+
+
+def test_a_read_on_the_sessions_cursor_gives_the_values_djangos_cursor_gives(tenant):
+    # Timestamps loaded by psycopg's own loader, JSON decoded by a decoder made once.
+    invoice = _paid(FinalizedInvoiceFactory(workspace=tenant.workspace, metadata={"k": "v"}))
+    queryset = InvoiceViewSet.queryset.filter(workspace=tenant.workspace, test_mode=False)
+    read = CompiledObjectRead(queryset, {"workspace": tenant.workspace.pk}, invoice.pk)
+    values = {"workspace": tenant.workspace.pk, "pk": invoice.pk}
+    read.find(values)  # compiles the lines' read
+
+    on_session = read.find(values)
+    with CaptureQueriesContext(connection):  # logged: Django's cursor
+        on_django = read.find(values)
+
+    assert _SESSION_CURSORS.get(connections["default"]) is not None
+    assert on_session is not None and on_django is not None
+    assert _typed(on_session.row) == _typed(on_django.row)
+    assert on_session.prefetched == on_django.prefetched
+    assert on_session.row[read.read.columns()["metadata"]] == {"k": "v"}
+    (payment,) = on_session.row[read.read.columns()["payments_json"]]
+    assert payment["status"] == "succeeded"
+    assert connection.timezone in {value.tzinfo for value in on_session.row if _is_time(value)}
+
+
+def _is_time(value) -> bool:
+    return type(value).__name__ == "datetime"
+
+
+def test_a_session_in_another_zone_reads_through_djangos_cursor(tenant):
+    # psycopg's own loader would give the session's zone, not the one Django sets.
+    invoice = FinalizedInvoiceFactory(workspace=tenant.workspace)
+    queryset = InvoiceViewSet.queryset.filter(workspace=tenant.workspace, test_mode=False)
+    read = CompiledObjectRead(queryset, {"workspace": tenant.workspace.pk}, invoice.pk)
+    with connection.cursor() as cursor:
+        cursor.execute("SET TIME ZONE 'America/Santiago'")  # undone with the test's transaction
+
+    found = read.find({"workspace": tenant.workspace.pk, "pk": invoice.pk})
+
+    assert _session_cursor(connections["default"]) is None
+    assert found is not None
+    zones = {value.tzinfo for value in found.row if _is_time(value)}
+    assert zones == {connection.timezone}
+
+
+@pytest.mark.parametrize(
+    "text", ['{"amount": 1.50, "count": 2}', "[1E+2, -0.0, 3]", "{}", "\ufeff{}", "not json", None]
+)
+def test_a_json_column_decodes_as_its_field_decodes(text):
+    # Fractions as exact Decimals (the columns' decoder); what json.loads refuses as it is.
+    field = Invoice._meta.get_field("metadata")
+    convert = _row_converter(field.get_db_converters(connection), None, connection)
+
+    assert _typed_deep(convert(text)) == _typed_deep(field.from_db_value(text, None, connection))
+
+
+def _typed_deep(value):
+    if isinstance(value, dict):
+        return {key: _typed_deep(item) for key, item in value.items()}
+    if isinstance(value, list):
+        return [_typed_deep(item) for item in value]
+    return (type(value), str(value))

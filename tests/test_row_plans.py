@@ -7,6 +7,7 @@ import random
 from decimal import Decimal
 
 import pytest
+from django.utils import timezone
 from rest_framework import serializers
 
 from billing import compiled_reads, row_plans
@@ -157,3 +158,23 @@ def test_a_marked_field_is_read_off_the_objects_own_instance(tenant):
     shown = row_plans.row_representation(_MarkedReader, found, {})
 
     assert shown == dict(_MarkedReader(Invoice.objects.get(pk=invoice.pk)).data)
+
+
+def test_an_invoice_shown_from_rows_in_another_zone_answers_as_drfs_retrieve(tenant, monkeypatch):
+    # The current zone is asked for once per representation, not once per datetime.
+    invoice = _paid(CreditNoteFactory(workspace=tenant.workspace, status="finalized").invoice)
+    shown_from_rows = []
+    from_rows = row_plans.row_representation
+    monkeypatch.setattr(
+        viewsets,
+        "row_representation",
+        lambda *args: shown_from_rows.append(args) or from_rows(*args),
+    )
+
+    with timezone.override("America/Santiago"):
+        lean, drf = _lean_and_drf(tenant.client, f"/invoices/{invoice.pk}/", monkeypatch)
+
+    assert lean[0] == 200, lean[2]
+    assert lean == drf
+    assert shown_from_rows
+    assert b"-03:00" in lean[2] or b"-04:00" in lean[2]

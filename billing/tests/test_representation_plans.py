@@ -1,7 +1,9 @@
 """A representation plan shows an object exactly as its serializer's `.data` does, for the
 attribute lookups DRF treats specially, and keeps nothing of one request for the next."""
 
+import datetime
 import decimal
+import zoneinfo
 from decimal import Decimal
 from types import SimpleNamespace
 from typing import Any
@@ -9,9 +11,16 @@ from typing import Any
 import pytest
 from django.core.exceptions import ObjectDoesNotExist
 from django.db import models
+from django.utils import timezone
 from rest_framework import serializers
 
-from billing.representation_plans import kept_plan, planned_list, planned_representation
+from billing.representation_plans import (
+    ZonedDateTime,
+    current_zone,
+    kept_plan,
+    planned_list,
+    planned_representation,
+)
 
 
 class LineShape(serializers.Serializer):
@@ -231,3 +240,34 @@ def test_a_decimal_field_subclass_shows_as_drf_shows_it(value):
     planned = planned_representation(HalvedShape, row, {})
 
     assert _shown(planned) == _shown(dict(HalvedShape(row).data))
+
+
+_SANTIAGO = zoneinfo.ZoneInfo("America/Santiago")
+_DATETIMES = [
+    datetime.datetime(2026, 4, 5, 2, 30, tzinfo=datetime.UTC),  # Chile's clocks go back
+    datetime.datetime(2026, 9, 6, 4, 0, 0, 123456, tzinfo=_SANTIAGO),
+    datetime.datetime(2026, 9, 6, 4, 0),  # naive: made aware in the zone
+]
+_DATETIME_FIELDS = [
+    serializers.DateTimeField(),
+    serializers.DateTimeField(default_timezone=_SANTIAGO),
+    serializers.DateTimeField(format="%Y-%m-%d %H:%M"),
+    serializers.DateTimeField(format=None),
+]
+
+
+@pytest.mark.parametrize("zone", ["UTC", "America/Santiago"])
+@pytest.mark.parametrize("field", _DATETIME_FIELDS)
+def test_a_datetime_shown_in_the_zone_asked_for_once_is_what_the_field_shows(field, zone):
+    with timezone.override(zone):
+        current = current_zone()
+        for value in _DATETIMES:
+            assert ZonedDateTime(field).shown(value, current) == field.to_representation(value)
+
+
+def test_a_datetime_beyond_the_zones_range_fails_as_the_field_fails():
+    field = serializers.DateTimeField()
+    late = datetime.datetime.max.replace(tzinfo=datetime.UTC)
+
+    with timezone.override("Asia/Tokyo"), pytest.raises(serializers.ValidationError):
+        ZonedDateTime(field).shown(late, current_zone())
