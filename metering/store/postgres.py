@@ -2,14 +2,14 @@
 `timestamp`, and `metering_event_key`, the dedup keys (see the migration for why two
 tables).
 
-A batch is written by one statement: the keys are inserted with ON CONFLICT DO NOTHING,
-and only the events whose key went in are inserted. Keys are taken in event_id order
-(sorted in SQL, bytewise: the same order in every session whatever its collation, and
-the order of the key's primary key, which leads with event_id, in "C"): two
-batches sharing ids lock them in the same order and wait for each other instead of
-deadlocking. Two requests carrying the same new event_id at once: the second waits on
-the first's key row, then skips it (it commits) or takes it (it rolls back), so an event
-is stored once whatever the interleaving.
+A batch is written by one statement: the keys are inserted with ON CONFLICT DO NOTHING
+(against the key table's hash exclusion constraint, migration 0007), and only the events
+whose key went in are inserted. Keys are taken in event_id order (sorted in SQL,
+bytewise: the same order in every session whatever its collation): two batches sharing
+ids wait on them in the same order, for each other, instead of deadlocking. Two requests
+carrying the same new event_id at once: the second waits on the first's key row, then
+skips it (it commits) or takes it (it rolls back), so an event is stored once whatever
+the interleaving.
 Aggregation is one SQL query; no event is loaded into Python.
 """
 
