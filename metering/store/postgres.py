@@ -2,14 +2,14 @@
 `timestamp`, and `metering_event_key`, the dedup keys (see the migration for why two
 tables).
 
-A batch is written by one statement: the keys are inserted with ON CONFLICT DO NOTHING,
-and only the events whose key went in are inserted. Keys are taken in event_id order
-(sorted in SQL, bytewise: the same order in every session whatever its collation, and
-the order of the key's primary key, which leads with event_id, in "C"): two
-batches sharing ids lock them in the same order and wait for each other instead of
-deadlocking. Two requests carrying the same new event_id at once: the second waits on
-the first's key row, then skips it (it commits) or takes it (it rolls back), so an event
-is stored once whatever the interleaving.
+A batch is written by one statement: the keys are inserted with ON CONFLICT DO NOTHING
+(against the key table's hash exclusion constraint, migration 0007), and only the events
+whose key went in are inserted. Keys are taken in event_id order (sorted in SQL,
+bytewise: the same order in every session whatever its collation): two batches sharing
+ids wait on them in the same order, for each other, instead of deadlocking. Two requests
+carrying the same new event_id at once: the second waits on the first's key row, then
+skips it (it commits) or takes it (it rolls back), so an event is stored once whatever
+the interleaving.
 Aggregation is one SQL query; no event is loaded into Python.
 """
 
@@ -39,23 +39,25 @@ from metering.store.base import (
 # that PostgreSQL unpacks in C: cheaper than five parameter arrays, whose text psycopg
 # escapes value by value. Arrays rather than objects: no key repeated a thousand times to
 # parse, and the fields are read by position, not looked up by name (jsonb_to_recordset).
+# The batch is one parameter read twice (a named placeholder is sent once): the keys take
+# only the event_id of each event, and the other fields are read only for the events whose
+# key went in, not for every event of the batch into a materialised CTE first (2% of the
+# statement's instructions, callgrind).
 _INSERT = """
-WITH batch AS (
-    SELECT e ->> 0 AS event_id, e ->> 1 AS event_name, e ->> 2 AS customer_key,
-           (e ->> 3)::timestamptz AS ts, e -> 4 AS properties
-    FROM jsonb_array_elements(%s::jsonb) AS e
-), fresh AS (
+WITH fresh AS (
     INSERT INTO metering_event_key (workspace_id, test_mode, event_id)
-    SELECT %s, %s, event_id FROM batch ORDER BY event_id COLLATE "C"
+    SELECT %(workspace_id)s, %(test_mode)s, e ->> 0
+    FROM jsonb_array_elements(%(batch)s::jsonb) AS e
+    ORDER BY (e ->> 0) COLLATE "C"
     ON CONFLICT DO NOTHING
     RETURNING event_id
 )
 INSERT INTO metering_event
     (workspace_id, test_mode, event_id, event_name, customer_key, timestamp, properties,
      received_at)
-SELECT %s, %s, batch.event_id, batch.event_name, batch.customer_key, batch.ts,
-       batch.properties, %s
-FROM batch JOIN fresh USING (event_id)
+SELECT %(workspace_id)s, %(test_mode)s, fresh.event_id, e ->> 1, e ->> 2,
+       (e ->> 3)::timestamptz, e -> 4, %(received_at)s
+FROM jsonb_array_elements(%(batch)s::jsonb) AS e JOIN fresh ON fresh.event_id = e ->> 0
 RETURNING event_id
 """
 
@@ -134,8 +136,10 @@ class PostgresEventStore:
         batch = Jsonb(
             orjson.dumps(list(map(tuple, events)), default=json_number), dumps=_as_written
         )
-        tenant_params: list[Any] = [tenant.workspace_id, tenant.test_mode]
-        params: list[Any] = [batch, *tenant_params, *tenant_params, received_at]
+        params: dict[str, Any] = {
+            "batch": batch, "workspace_id": tenant.workspace_id, "test_mode": tenant.test_mode,
+            "received_at": received_at,
+        }  # fmt: skip
         with server_bound_cursor() as cursor:
             cursor.execute(_INSERT, params)
             return {row[0] for row in cursor.fetchall()}
