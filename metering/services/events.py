@@ -13,7 +13,7 @@ finalized invoice never changes.
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from itertools import repeat
+from itertools import chain, repeat
 from operator import and_, is_, itemgetter
 from typing import Any, NamedTuple, cast
 
@@ -38,7 +38,7 @@ _EVERY_FIELD = itemgetter("event_id", "event_name", "customer", "timestamp", "pr
 # A UTC offset is under a day, so an instant from here on has a local year of 2000 or
 # later: a batch whose earliest timestamp is here or later needs no year read.
 _SURELY_2000 = datetime(2000, 1, 2, tzinfo=UTC)
-_DICT, _STR = frozenset({dict}), frozenset({str})
+_DICT = frozenset({dict})
 _EACH_FIELD = tuple(
     map(itemgetter, ("event_id", "event_name", "customer", "timestamp", "properties"))
 )
@@ -183,20 +183,17 @@ def _events_well_formed(events: Sequence[Any], latest: datetime) -> list[NewEven
         )
     except KeyError:
         return []
-    texts = (*event_ids, *event_names, *customers)
-    if (
-        set(map(type, texts)) != _STR
-        or set(map(type, raws)) != _STR
-        or set(map(type, properties)) != _DICT
-        or not all(texts)  # none empty
-        or max(map(len, event_ids)) > EVENT_ID_MAX_LENGTH
-        or max(map(len, event_names)) > EVENT_NAME_MAX_LENGTH
-        or max(map(len, customers)) > CUSTOMER_KEY_MAX_LENGTH
-        or any(map(str.isspace, texts))
-    ):
-        return []
     try:
-        timestamps = list(map(datetime.fromisoformat, raws))
+        if (
+            set(map(type, properties)) != _DICT
+            or max(map(len, event_ids)) > EVENT_ID_MAX_LENGTH
+            or max(map(len, event_names)) > EVENT_NAME_MAX_LENGTH
+            or max(map(len, customers)) > CUSTOMER_KEY_MAX_LENGTH
+            # Every text a string (else a TypeError) with more than white space in it.
+            or not all(map(str.strip, chain(event_ids, event_names, customers)))
+        ):
+            return []
+        timestamps = list(map(datetime.fromisoformat, raws))  # strings, or a TypeError
         # A timestamp without its offset cannot be compared with one that has it.
         if max(timestamps) > latest or min(timestamps) < _SURELY_2000:
             return []
