@@ -6,6 +6,7 @@ its event_id (the one free text of an accepted event), and the tail that follows
 which there are eight. An answer kept under an Idempotency-Key is stored as JSON data,
 so it keeps the dicts; both render to the same bytes."""
 
+from operator import add
 from typing import Any
 
 import orjson
@@ -24,7 +25,8 @@ def _tail(status: str, reason: str, customer_found: bool, late: bool) -> bytes:
     return b"," + json_bytes(fields)[1:]
 
 
-_HEADS = [_head(position) for position in range(EVENTS_PER_BULK)]
+# Each event's head with what comes before it in the array: the bracket or a comma.
+_OPENINGS = [b"[" + _head(0)] + [b"," + _head(position) for position in range(1, EVENTS_PER_BULK)]
 # The tail of every outcome of an event that was not rejected.
 _TAILS = {outcome: _tail(*outcome) for outcome in OUTCOMES.values()}
 
@@ -53,18 +55,23 @@ def _results(report: IngestReport) -> list[dict[str, Any]]:
 
 
 def _results_json(report: IngestReport) -> orjson.Fragment:
-    heads, tails, dumps = _HEADS, _TAILS, orjson.dumps
-    items = []
-    for position, (event_id, outcome) in enumerate(
-        zip(report.event_ids, report.outcomes, strict=True)
-    ):
-        head = heads[position] if position < EVENTS_PER_BULK else _head(position)
-        # A rejected event's tail carries its reason: written for it.
-        tail = tails.get(outcome) or _tail(*outcome)
-        items.append(head + dumps(event_id) + tail)
-    if not items:
+    count = len(report.event_ids)
+    if not count:
         return orjson.Fragment(b"[]")
-    # The brackets join the first and last items: the whole array is copied once.
-    items[0] = b"[" + items[0]
-    items[-1] += b"]"
-    return orjson.Fragment(b",".join(items))
+    openings = _OPENINGS if count <= len(_OPENINGS) else _OPENINGS + [
+        b"," + _head(position) for position in range(len(_OPENINGS), count)
+    ]  # fmt: skip
+    tails = _TAILS
+    # A rejected event's tail carries its reason: written for it.
+    ends = (
+        [tails.get(outcome) or _tail(*outcome) for outcome in report.outcomes]
+        if report.rejected
+        else map(tails.__getitem__, report.outcomes)
+    )
+    # Each event's JSON made by concatenation, in loops in C. Its id's bytes are dropped as
+    # soon as they are copied: a thousand of orjson's outputs held until one join took
+    # fifteen times as long to make as the same dropped at once.
+    ids = map(orjson.dumps, report.event_ids)
+    # `openings` may be longer than the batch: map ends with its events.
+    items = map(add, map(add, openings, ids), ends)
+    return orjson.Fragment(b"".join([*items, b"]"]))

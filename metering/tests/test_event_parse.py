@@ -7,7 +7,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from metering.choices import EVENT_ID_MAX_LENGTH
-from metering.services.events import EventInvalid, _event_checked, event_parse
+from metering.services.events import EventInvalid, _event_checked, event_parse, events_parse
+from metering.store import NewEvent
 
 NOW = datetime(2026, 12, 5, 12, 0, tzinfo=UTC)
 
@@ -68,6 +69,9 @@ _TIMESTAMPS = st.sampled_from([
     "2026-12-01T10:00:00Z", "2026-12-01T10:00:00+03:00", "2026-12-01T10:00:00",
     "2026-12-06T11:59:59Z", "2026-12-06T12:00:01Z", "1999-12-31T23:00:00+00:00",
     "2000-01-01T00:00:00+01:00", "2026-12-01", "tomorrow", "", None, 7,
+    # Around 2000 in UTC and in the local year: the checks read the local year.
+    "2000-01-01T23:30:00-01:00", "2000-01-02T00:30:00+01:00", "1999-12-31T23:30:00-01:00",
+    "2026-12-06T12:00:00-23:59", "2026-12-06T12:00:00+23:59",
 ])  # fmt: skip
 _VALUES = {
     "event_id": _TEXTS,
@@ -107,3 +111,40 @@ def test_the_quick_checks_answer_as_the_field_by_field_checks_on_any_event(data)
     quick = _answer(lambda d: event_parse(d, now=NOW), data)
     checked = _answer(lambda d: _event_checked(d, now=NOW, latest=None), data)
     assert quick == checked
+
+
+def _well_formed_event(draw, position):
+    """An event with all five fields, as most of a batch is."""
+    return {
+        "event_id": f"e{position}", "event_name": "api_call", "customer": "cus_1",
+        "timestamp": draw(st.sampled_from(["2026-12-01T10:00:00Z", "2026-12-01T10:00:00+03:00"])),
+        "properties": draw(st.sampled_from([{}, {"tokens": 3}])),
+    }  # fmt: skip
+
+
+@st.composite
+def _batches(draw):
+    """Batches of well-formed events, some with one event of any kind among them."""
+    size = draw(st.integers(1, 30))
+    batch = [_well_formed_event(draw, position) for position in range(size)]
+    if draw(st.booleans()):
+        batch[draw(st.integers(0, size - 1))] = draw(_events())
+    return batch
+
+
+def _answer_each(data):
+    try:
+        return _event_checked(data, now=NOW, latest=None)
+    except EventInvalid as exc:
+        return (exc.field, exc.message)
+
+
+@settings(max_examples=500)
+@given(_batches())
+def test_a_batch_is_parsed_as_each_of_its_events_is_alone(batch):
+    parsed = [
+        (p.field, p.message) if isinstance(p, EventInvalid) else p
+        for p in events_parse(batch, now=NOW)
+    ]
+    assert parsed == [_answer_each(data) for data in batch]
+    assert {type(p) for p in parsed} <= {NewEvent, tuple}
