@@ -32,6 +32,7 @@ from django.db.models import JSONField, Model, Prefetch, QuerySet, prefetch_rela
 from django.db.models.fields.json import KeyTransform
 from django.db.models.fields.related_descriptors import ReverseManyToOneDescriptor
 from django.db.models.query import get_related_populators
+from django.db.utils import DatabaseErrorWrapper
 from psycopg.pq import Escaping, TransactionStatus
 from psycopg.types.datetime import TimestamptzLoader
 from psycopg.types.json import Json, Jsonb
@@ -503,7 +504,11 @@ class _SessionCursor:
         self.session = session
         self.cursor = session.cursor()
         self.cursor.adapters.register_loader("timestamptz", TimestamptzLoader)
-        self.errors = connection.wrap_database_errors
+        # Django's error translation, reaching the connection weakly: the connection
+        # keeps this cursor, and a reference back would make the two a cycle that
+        # outlives the thread owning them, with its session open (a server starting a
+        # thread per request ran PostgreSQL out of connections).
+        self.errors = DatabaseErrorWrapper(weakref.proxy(connection))
 
     def execute(self, sql: str, params: Any = None) -> None:
         with self.errors:
@@ -527,7 +532,9 @@ class _SessionCursor:
         return text
 
 
-_SESSION_CURSORS: "weakref.WeakKeyDictionary[Any, _SessionCursor]" = weakref.WeakKeyDictionary()
+# The attribute of a Django connection that keeps its compiled reads' cursor: it goes
+# when the connection goes.
+_KEPT_CURSOR = "compiled_reads_cursor"
 
 
 def _session_cursor(connection: Any) -> _SessionCursor | None:
@@ -543,9 +550,10 @@ def _session_cursor(connection: Any) -> _SessionCursor | None:
     session = connection.connection
     if session.info.timezone != connection.timezone:
         return None
-    kept = _SESSION_CURSORS.get(connection)
+    kept: _SessionCursor | None = getattr(connection, _KEPT_CURSOR, None)
     if kept is None or kept.session is not session or kept.cursor.closed:
-        kept = _SESSION_CURSORS[connection] = _SessionCursor(connection, session)
+        kept = _SessionCursor(connection, session)
+        setattr(connection, _KEPT_CURSOR, kept)
     return kept
 
 

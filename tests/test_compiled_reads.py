@@ -4,6 +4,9 @@ answer the same status, headers and bytes as DRF's own retrieve on the queryset 
 for the request, for every detail route and several states of an object, and find only
 the caller's own object."""
 
+import gc
+import threading
+import weakref
 from decimal import Decimal
 
 import psycopg
@@ -18,8 +21,8 @@ from billing import representation_plans, row_plans
 from billing.api import viewsets
 from billing.bulk import concrete_attnames
 from billing.compiled_reads import (
+    _KEPT_CURSOR,
     _PREPARED_ON,
-    _SESSION_CURSORS,
     CompiledObjectRead,
     NotCompilable,
     _prepared_name,
@@ -369,7 +372,7 @@ def test_a_read_on_the_sessions_cursor_gives_the_values_djangos_cursor_gives(ten
     with CaptureQueriesContext(connection):  # logged: Django's cursor
         on_django = read.find(values)
 
-    assert _SESSION_CURSORS.get(connections["default"]) is not None
+    assert getattr(connections["default"], _KEPT_CURSOR, None) is not None
     assert on_session is not None and on_django is not None
     assert _typed(on_session.row) == _typed(on_django.row)
     assert on_session.prefetched == on_django.prefetched
@@ -377,6 +380,32 @@ def test_a_read_on_the_sessions_cursor_gives_the_values_djangos_cursor_gives(ten
     (payment,) = on_session.row[read.read.columns()["payments_json"]]
     assert payment["status"] == "succeeded"
     assert connection.timezone in {value.tzinfo for value in on_session.row if _is_time(value)}
+
+
+@pytest.mark.django_db(transaction=True, serialized_rollback=True)
+def test_a_connection_that_kept_a_cursor_goes_with_its_thread(tenant):
+    # A server that starts a thread per request (runserver) leaves each thread's
+    # connection, and the reads compiled on it, to be freed with the thread; kept
+    # alive, each held a PostgreSQL session open until the server ran out of them.
+    invoice = FinalizedInvoiceFactory(workspace=tenant.workspace)
+    values = {"workspace": tenant.workspace.pk, "pk": invoice.pk}
+    seen: list = []
+
+    def request() -> None:
+        own = connections["default"]  # this thread's own connection
+        queryset = InvoiceViewSet.queryset.filter(workspace=tenant.workspace, test_mode=False)
+        read = CompiledObjectRead(queryset, {"workspace": tenant.workspace.pk}, invoice.pk)
+        assert read.find(values) is not None
+        assert getattr(own, _KEPT_CURSOR, None) is not None
+        seen.append((weakref.ref(own), weakref.ref(own.connection)))
+
+    thread = threading.Thread(target=request)
+    thread.start()
+    thread.join()
+    gc.collect()
+
+    ((wrapper, session),) = seen
+    assert wrapper() is None and session() is None
 
 
 def _is_time(value) -> bool:
