@@ -70,18 +70,24 @@ def _random_invoice(rng: random.Random, tenant, customer, tax_id: str) -> Invoic
     return invoice
 
 
+@pytest.fixture
+def shown_from_rows(monkeypatch):
+    """The arguments of each representation the detail view showed from its rows."""
+    shown: list = []
+    from_rows = row_plans.row_representation
+    monkeypatch.setattr(
+        viewsets, "row_representation", lambda *args: shown.append(args) or from_rows(*args)
+    )
+    return shown
+
+
 @pytest.mark.parametrize("seed", range(4))
-def test_random_invoices_shown_from_rows_answer_as_drfs_retrieve(seed, tenant, monkeypatch):
+def test_random_invoices_shown_from_rows_answer_as_drfs_retrieve(
+    seed, tenant, monkeypatch, shown_from_rows
+):
     rng = random.Random(seed)
     customer = CustomerFactory(workspace=tenant.workspace)
     tax = TaxFactory(workspace=tenant.workspace, percent=Decimal("19.5"))
-    shown_from_rows = []
-    from_rows = row_plans.row_representation
-    monkeypatch.setattr(
-        viewsets,
-        "row_representation",
-        lambda *args: shown_from_rows.append(args) or from_rows(*args),
-    )
 
     read = 0
     for _ in range(6):
@@ -160,16 +166,11 @@ def test_a_marked_field_is_read_off_the_objects_own_instance(tenant):
     assert shown == dict(_MarkedReader(Invoice.objects.get(pk=invoice.pk)).data)
 
 
-def test_an_invoice_shown_from_rows_in_another_zone_answers_as_drfs_retrieve(tenant, monkeypatch):
+def test_an_invoice_shown_from_rows_in_another_zone_answers_as_drfs_retrieve(
+    tenant, monkeypatch, shown_from_rows
+):
     # The current zone is asked for once per representation, not once per datetime.
     invoice = _paid(CreditNoteFactory(workspace=tenant.workspace, status="finalized").invoice)
-    shown_from_rows = []
-    from_rows = row_plans.row_representation
-    monkeypatch.setattr(
-        viewsets,
-        "row_representation",
-        lambda *args: shown_from_rows.append(args) or from_rows(*args),
-    )
 
     with timezone.override("America/Santiago"):
         lean, drf = _lean_and_drf(tenant.client, f"/invoices/{invoice.pk}/", monkeypatch)

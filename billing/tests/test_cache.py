@@ -63,10 +63,15 @@ def test_the_authentication_round_trip_reads_holds_and_counts_alike_on_every_bac
     )
 
 
-def test_a_round_trip_cut_off_between_replies_leaves_none_for_the_next(settings):
+@pytest.fixture
+def on_redis(settings):
+    """The default cache on the Redis REDIS_URL names."""
     if BACKENDS["redis"]["LOCATION"] is None:
         pytest.skip("REDIS_URL names no Redis")
     settings.CACHES = {"default": BACKENDS["redis"]}
+
+
+def test_a_round_trip_cut_off_between_replies_leaves_none_for_the_next(on_redis):
     prefix = f"cut-off-test:{time.time_ns()}"
     cache.set(f"{prefix}:read", 7)
     cache.set(f"{prefix}:other", 8)
@@ -107,10 +112,7 @@ def test_the_authentication_commands_are_packed_as_each_command_alone(key, hold,
     assert authentication_commands(key, hold, count) == (b"".join(alone), len(alone))
 
 
-def test_a_key_that_is_not_ascii_is_read_held_and_counted(settings):
-    if BACKENDS["redis"]["LOCATION"] is None:
-        pytest.skip("REDIS_URL names no Redis")
-    settings.CACHES = {"default": BACKENDS["redis"]}
+def test_a_key_that_is_not_ascii_is_read_held_and_counted(on_redis):
     prefix = f"añejo-test:{time.time_ns()}"
     cache.set(f"{prefix}:read", 7)
 
