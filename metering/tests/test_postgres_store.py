@@ -105,16 +105,18 @@ def test_event_ids_that_differ_in_case_or_accent_are_different_events():
     assert sorted(_stored(tenant)) == sorted(ids)
 
 
-def _key_held_by_another_transaction(tenant: Tenant, event_id: str) -> Any:
-    """A second session that has inserted `event_id`'s key and not yet committed."""
+def _key_held_by_another_transaction(tenant: Tenant, *event_ids: str) -> Any:
+    """A second session that has inserted these event_ids' keys and not yet committed."""
     other = connection.copy()
     other.ensure_connection()
     session = other.connection
     session.autocommit = False
-    session.execute(
-        "INSERT INTO metering_event_key (workspace_id, test_mode, event_id) VALUES (%s, %s, %s)",
-        [tenant.workspace_id, tenant.test_mode, event_id],
-    )
+    for event_id in event_ids:
+        session.execute(
+            "INSERT INTO metering_event_key (workspace_id, test_mode, event_id) "
+            "VALUES (%s, %s, %s)",
+            [tenant.workspace_id, tenant.test_mode, event_id],
+        )
     return other
 
 
@@ -187,3 +189,27 @@ def test_events_whose_keys_hash_alike_are_both_stored():
     assert store.insert(tenant=tenant, events=[NewEvent(second, "call", "c", at, {})],
                         received_at=at) == {second}  # fmt: skip
     assert sorted(_stored(tenant)) == sorted([first, second])
+
+
+@pytest.mark.django_db(transaction=True, serialized_rollback=True)
+def test_events_another_transaction_keyed_meanwhile_are_left_out_of_every_month():
+    """The batch's events go in before their keys: those whose keys the other session
+    commits meanwhile are deleted again, whichever month's partition they went to."""
+    tenant = Tenant(workspace_id=f"acc_held{next(_workspaces)}", test_mode=False)
+    months = [datetime(2026, 3, 1, tzinfo=UTC), datetime(2026, 4, 15, tzinfo=UTC)]
+    batch = [
+        NewEvent(f"evt-{month.month}-{n}", "call", "c", month, {})
+        for month in months
+        for n in range(3)
+    ]
+    other = _key_held_by_another_transaction(tenant, "evt-3-0", "evt-3-2", "evt-4-1")
+    ender = threading.Timer(0.5, other.connection.commit)
+    ender.start()
+    try:
+        stored = PostgresEventStore().insert(tenant=tenant, events=batch, received_at=months[0])
+    finally:
+        ender.join()
+        other.close()
+
+    assert stored == {"evt-3-1", "evt-4-0", "evt-4-2"}
+    assert sorted(_stored(tenant)) == sorted(stored)
