@@ -105,6 +105,11 @@ def _budget_counted_here(request: Request, key_hash: str) -> tuple[str, int] | N
     return None
 
 
+def _view_takes_caller_from_cache(request: Request) -> bool:
+    view = (request.parser_context or {}).get("view")
+    return getattr(view, "takes_caller_from_cache", False)
+
+
 def _authorization_header(request: Request) -> bytes:
     """DRF's `get_authorization_header`, read from META: `request.headers`, which it
     reads, builds a mapping of every header for this one."""
@@ -179,8 +184,10 @@ class ApiTokenAuthentication(authentication.BaseAuthentication):
             raise _failed(request, "Invalid token header: use `Authorization: Token <key>`.")
         key_hash = hash_token_key(parts[1].decode(errors="replace"))
         # A read may take the caller this process read under the cache's current stamp
-        # (billing.auth_cache); a write reads it from the database.
-        seconds = settings.API_KEY_CACHE_SECONDS if request.method in SAFE_METHODS else 0
+        # (billing.auth_cache); a write reads it from the database, unless its view
+        # changes none of what the caller is (`takes_caller_from_cache`).
+        from_cache = request.method in SAFE_METHODS or _view_takes_caller_from_cache(request)
+        seconds = settings.API_KEY_CACHE_SECONDS if from_cache else 0
         stamp = refuse_after_too_many_failures(
             request,
             also_hold=(caller_cache_key(key_hash), new_stamp(), seconds) if seconds > 0 else None,

@@ -1,11 +1,13 @@
 """Who an API key belongs to and which workspaces it may act in, kept by each process for
 a few seconds (API_KEY_CACHE_SECONDS) so a read does not query for them on every request.
 
-Only reads use it (billing.auth, billing.tenancy): a write always reads the token, the
-user and the workspace from the database. A process keeps what it read under a stamp, a
-number the shared cache holds at the key's `caller_cache_key` for those seconds; a read
-fetches the stamp in the round trip to the cache it makes anyway (billing.auth), and uses
-what the process keeps only when it was read under the stamp the cache holds now. The
+Reads use it (billing.auth, billing.tenancy), and the writes of a view that changes
+none of what the caller is (`takes_caller_from_cache`: usage events); any other write
+reads the token, the user and the workspace from the database. A process keeps what it
+read under a stamp, a number the shared cache holds at the key's `caller_cache_key` for
+those seconds; a request fetches the stamp in the round trip to the cache it makes
+anyway (billing.auth), and uses what the process keeps only when it was read under the
+stamp the cache holds now. The
 stamp is taken (or set) before the database is read, and deleted the moment what it
 covers changes: the key is revoked (`api_keys_forget` where tokens are updated in bulk, a
 signal on any saved or deleted token), the user is saved (deactivated), a membership

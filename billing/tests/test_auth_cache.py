@@ -54,6 +54,32 @@ def test_a_write_reads_the_key_from_the_database(tenant):
     assert '"billing_apitoken"' in tables and '"billing_membership"' in tables
 
 
+def post_events(tenant) -> tuple[int, str]:
+    """POST /events/bulk/ with one event: its status and the SQL it ran."""
+    event = {"event_id": f"evt-{timezone.now().timestamp()}", "event_name": "call",
+             "customer": "cus_x", "timestamp": None, "properties": {}}  # fmt: skip
+    with CaptureQueriesContext(connection) as captured:
+        response = tenant.client.post("/events/bulk/", {"events": [event]}, format="json")
+    return response.status_code, " ".join(query["sql"] for query in captured)
+
+
+def test_a_batch_of_events_takes_its_caller_from_the_cache(tenant):
+    first_status, first = post_events(tenant)
+    second_status, second = post_events(tenant)
+
+    assert (first_status, second_status) == (202, 202)
+    assert '"billing_apitoken"' in first and '"billing_membership"' in first
+    assert '"billing_apitoken"' not in second and '"billing_membership"' not in second
+
+
+def test_a_revoked_key_sends_no_more_events(tenant):
+    assert post_events(tenant)[0] == 202
+
+    api_token_issue(user=user_of(tenant), now=timezone.now())
+
+    assert post_events(tenant)[0] == 401
+
+
 def test_a_key_revoked_by_issuing_a_new_one_stops_working_at_once(tenant):
     assert read(tenant)[0] == 200
 

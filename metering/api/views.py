@@ -100,6 +100,11 @@ class EventViewSet(MeteringViewSet):
 
     queryset = selectors.event_queryset()
     serializer_class = EventSerializer
+    # A batch of events is a write that reads its caller (key, user, workspace) and changes
+    # none of it: it takes the caller from the cache as a read does (billing.auth_cache),
+    # which forgets it the moment the key is revoked or the membership or workspace
+    # changes. Reading them from the database was a tenth of the worker's time per batch.
+    takes_caller_from_cache = True
 
     def dispatch(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponseBase:
         # A batch's thousand parsed events live until it is answered: with the collector
