@@ -20,7 +20,7 @@ def test_a_status_an_operation_does_not_document_is_reported() -> None:
     }
 
     assert undocumented(seen, document) == [
-        "DELETE /subscriptions/{id}/: 201 (documented: 200, 400, 401, 403, 404, 409, 429)"
+        "DELETE /subscriptions/{id}/: 201 (documented: 200, 400, 401, 403, 404, 406, 409, 429)"
     ]
 
 
@@ -54,3 +54,17 @@ def test_a_retention_scheme_outside_the_enum_is_a_400(tenant) -> None:  # type: 
 
     assert response.status_code == 400
     assert "retention_scheme" in response.json()["lines"]["0"]
+
+
+def test_an_accept_nothing_renders_is_a_406_its_operation_documents(tenant) -> None:  # type: ignore[no-untyped-def]
+    response = tenant.client.get("/customers/", HTTP_ACCEPT="image/png")
+
+    assert response.status_code == 406
+    assert undocumented({("GET", "/customers/", 406)}, openapi_document()) == []
+
+
+def test_a_file_route_documents_no_406() -> None:
+    """A PDF route answers its PDF whatever Accept says (invoices/api/files.py)."""
+    pdf = openapi_document()["paths"]["/invoices/{id}/pdf/"]["get"]["responses"]
+
+    assert "406" not in pdf

@@ -24,6 +24,7 @@ from drf_spectacular.utils import OpenApiParameter, OpenApiResponse
 from rest_framework import permissions, serializers
 
 from billing.api.errors import ErrorSerializer, ValidationErrorSerializer
+from billing.api.negotiation import ContentNegotiation
 from billing.api.viewsets import PartialUpdateModelMixin, TenantViewSet, TransactionalAPIView
 from billing.representations import (
     EXPANDABLE,
@@ -136,6 +137,10 @@ class AutoSchema(SpectacularAutoSchema):
             errors["403"] = error("Not a member of the workspace named by x-simple-workspace.")
         if detail or listing:
             errors["404"] = error("No such object in this workspace and mode, or no such page.")
+        # An Accept naming no type the operation renders is refused before the view runs,
+        # except where a file route answers its file whatever Accept says.
+        if issubclass(self.view.content_negotiation_class, ContentNegotiation):
+            errors["406"] = error("The Accept header names no media type this operation answers.")
         writes = self.method not in permissions.SAFE_METHODS or self._action_writes()
         if tenant and writes:
             errors["409"] = error("State conflict, or the Idempotency-Key is in use.")
