@@ -159,6 +159,11 @@ class TransactionalAPIView(ApiInputMixin, APIView):
         are not kept under an Idempotency-Key, and a request whose key would replay an
         answer or be refused skips this."""
 
+    # The viewset actions whose handler writes in transactions of its own (a service's),
+    # each ending before the answer is built, when no Idempotency-Key asks for the answer
+    # to be kept with the writes: locks they take are held only while they write.
+    actions_in_own_transactions: tuple[str, ...] = ()
+
     def _retrieves_by_plan(self, request: Request) -> bool:
         return False
 
@@ -184,6 +189,11 @@ class TransactionalAPIView(ApiInputMixin, APIView):
         ):
             try:
                 self.before_transaction(request)
+            except Exception as exc:
+                return self.handle_exception(exc)
+        if keyed is None and getattr(self, "action", None) in self.actions_in_own_transactions:
+            try:
+                return handler(request, *args, **kwargs)
             except Exception as exc:
                 return self.handle_exception(exc)
         if keyed is None:

@@ -288,7 +288,6 @@ def _event_checked(data: Any, *, now: datetime, latest: datetime | None) -> NewE
     )
 
 
-@service_atomic
 def events_ingest(
     *, workspace: Workspace, test_mode: bool, events: Sequence[Any], now: datetime
 ) -> IngestReport:
@@ -306,7 +305,7 @@ def events_ingest(
             if type(event) is NewEvent and event.event_id not in batch:
                 batch[event.event_id] = event
     keys = set(map(_CUSTOMER_KEY, batch.values()))
-    customers = event_customers(workspace_id=workspace.pk, test_mode=test_mode, keys=keys)
+    customers, stored = _customers_and_store(workspace, test_mode, keys, batch, now)
     # Per customer, the span whose usage is invoiced (a first cycle follows no period:
     # usage before it is never billed), as instants in the workspace's timezone.
     invoiced = {
@@ -317,15 +316,26 @@ def events_ingest(
         for found in customers.values()
         if found.billed_from is not None and found.billed_until is not None
     }
-    # The insert goes last: a concurrent batch sending the same new event_ids waits on
-    # these keys until this transaction commits, so nothing else runs while they are held.
-    tenant = Tenant(workspace_id=workspace.pk, test_mode=test_mode)
-    stored = event_store().insert(tenant=tenant, events=list(batch.values()), received_at=now)
     # Every event kept names its first's customer: the unknown ones are the batch's.
     unknown = sorted(keys - customers.keys())
     if firsts and not invoiced:
         return _report_none_rejected(parsed, event_ids, firsts, stored, customers, unknown)
     return _report(events, parsed, batch, stored, customers, invoiced, unknown)
+
+
+@service_atomic
+def _customers_and_store(
+    workspace: Workspace, test_mode: bool, keys: set[str], batch: dict[str, NewEvent], now: datetime
+) -> tuple[dict[str, EventCustomer], set[str]]:
+    """The customers `keys` name, and the event_ids of the batch stored (not sent before).
+
+    The insert goes last and the transaction ends with it: a concurrent batch sending the
+    same new event_ids waits on these keys until it commits, so nothing else runs while
+    they are held, and the outcomes are worked out after."""
+    customers = event_customers(workspace_id=workspace.pk, test_mode=test_mode, keys=keys)
+    tenant = Tenant(workspace_id=workspace.pk, test_mode=test_mode)
+    stored = event_store().insert(tenant=tenant, events=list(batch.values()), received_at=now)
+    return customers, stored
 
 
 def _report_none_rejected(

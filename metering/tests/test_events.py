@@ -190,3 +190,27 @@ def test_a_bulk_s_events_do_not_outlive_its_answer(tenant):
         assert parsed_events_alive() == 0
     finally:
         gc.enable()
+
+
+@pytest.mark.django_db(transaction=True, serialized_rollback=True)
+@pytest.mark.parametrize("keyed", [False, True])
+def test_a_batch_commits_before_its_answer_is_written(keyed, tenant, monkeypatch):
+    """Its keys are held no longer than its insert: a batch repeating its events waits on
+    them only that long. Under an Idempotency-Key the answer is kept with the writes."""
+    from metering.api import views
+
+    in_transaction = []
+    written = views.ingest_answer
+
+    def answer(report, *, kept):
+        in_transaction.append(connection.in_atomic_block)
+        return written(report, kept=kept)
+
+    monkeypatch.setattr(views, "ingest_answer", answer)
+    headers = {"HTTP_IDEMPOTENCY_KEY": "batch-1"} if keyed else {}
+    response = tenant.client.post(
+        "/events/bulk/", {"events": [_event(1, "cus_x")]}, format="json", **headers
+    )
+
+    assert response.status_code == 202
+    assert in_transaction == [keyed]
