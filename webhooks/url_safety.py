@@ -113,4 +113,12 @@ def webhook_target(url: str, *, test_mode: bool) -> WebhookTarget:
     literal = f"[{address}]" if address.version == 6 else str(address)
     pinned = parts._replace(netloc=f"{literal}:{_port(parts)}")
     assert parts.hostname is not None
-    return WebhookTarget(url=pinned.geturl(), host_header=parts.netloc, server_name=parts.hostname)
+    if parts.netloc.isascii():
+        return WebhookTarget(
+            url=pinned.geturl(), host_header=parts.netloc, server_name=parts.hostname
+        )
+    # An internationalized name goes in the Host header and the TLS handshake in its
+    # ASCII (IDNA) form, the one it was resolved by: HTTP headers are ASCII.
+    name = parts.hostname.encode("idna").decode("ascii")
+    host_header = name if parts.port is None else f"{name}:{parts.port}"
+    return WebhookTarget(url=pinned.geturl(), host_header=host_header, server_name=name)

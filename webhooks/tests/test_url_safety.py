@@ -1,6 +1,8 @@
 """Where a webhook may be sent: no address that leads into a private network, however
 it is spelled, checked again at each attempt and connected to as checked."""
 
+import socket
+
 import pytest
 from django.test import override_settings
 from django.utils import timezone
@@ -88,3 +90,22 @@ def test_an_endpoint_that_now_resolves_privately_is_not_sent_to(test_tenant, set
     assert receiver.received == []
     last = DeliveryAttempt.objects.filter(delivery_id=delivery_id).latest("pk")
     assert "non-public" in last.error
+
+
+def test_an_internationalized_host_name_is_sent_in_its_ascii_form(test_tenant, monkeypatch):
+    resolve = socket.getaddrinfo
+
+    def resolve_as_loopback(host, *args, **kwargs):  # the name's DNS record
+        return resolve("127.0.0.1" if host == "bücher.localhost" else host, *args, **kwargs)
+
+    monkeypatch.setattr(socket, "getaddrinfo", resolve_as_loopback)
+    with running_receiver() as receiver:
+        port = receiver.server.server_address[1]
+        make_endpoint(test_tenant, f"http://bücher.localhost:{port}/hook")
+        _, event = record_customer_event(test_tenant)
+        [delivery_id] = services.event_fan_out(event_id=event.id, now=timezone.now())
+
+        attempt(delivery_id)
+
+    assert [r.headers["host"] for r in receiver.received] == [f"xn--bcher-kva.localhost:{port}"]
+    assert Delivery.objects.get(pk=delivery_id).last_status_code == 200
