@@ -219,6 +219,7 @@ def related_pk(value: Any) -> Any:
 
 # Answers a DecimalField keeps; beyond it they are dropped and found again.
 KEPT_DECIMALS = 1024
+_NOT_KEPT = object()
 
 
 def decimal_converter(field: serializers.DecimalField) -> Converter:
@@ -242,8 +243,9 @@ def decimal_converter(field: serializers.DecimalField) -> Converter:
         context = decimal.getcontext()
         coerce = api_settings.COERCE_DECIMAL_TO_STRING if explicit is None else explicit
         key = (str(value), context.prec, context.rounding, coerce)
-        if key in kept:
-            return kept[key]
+        shown = kept.get(key, _NOT_KEPT)  # one lookup: hashing the key is most of it
+        if shown is not _NOT_KEPT:
+            return shown
         shown = convert(value)
         if len(kept) >= KEPT_DECIMALS:
             kept.clear()
