@@ -8,6 +8,7 @@ import threading
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 
+import httpx
 import pytest
 import time_machine
 from django.utils import timezone
@@ -234,6 +235,22 @@ def test_redirects_are_not_followed(test_tenant):
         assert outcome.retry_at is not None
         assert Delivery.objects.get(pk=delivery_id).last_status_code == 302
         assert target.received == []
+
+
+def test_a_cookie_a_receiver_sets_is_not_sent_back(test_tenant):
+    """Endpoints on one receiver host share its connections, never its cookies (they
+    may be different workspaces'): a delivery carries only its own headers."""
+    cookie = Reply(headers={"Set-Cookie": "session=abc; Path=/"})
+    with time_machine.travel(START, tick=True), running_receiver(default=cookie) as receiver:
+        make_endpoint(test_tenant, receiver.url)
+        for _ in range(3):
+            _, event = record_customer_event(test_tenant)
+            [delivery_id] = services.event_fan_out(event_id=event.id, now=timezone.now())
+            attempt(delivery_id)
+
+    assert [r.headers.get("cookie") for r in receiver.received] == [None, None, None]
+    agents = {r.headers["user-agent"] for r in receiver.received}
+    assert agents == {f"python-httpx/{httpx.__version__}"}
 
 
 def test_rotation_signs_with_both_secrets_for_the_overlap_only(test_tenant):
