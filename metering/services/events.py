@@ -329,9 +329,10 @@ def _customers_and_store(
 ) -> tuple[dict[str, EventCustomer], set[str]]:
     """The customers `keys` name, and the event_ids of the batch stored (not sent before).
 
-    The insert goes last and the transaction ends with it: a concurrent batch sending the
-    same new event_ids waits on these keys until it commits, so nothing else runs while
-    they are held, and the outcomes are worked out after."""
+    The insert goes last: a concurrent batch sending the same new event_ids waits on these
+    keys until this transaction commits. Outside a request's transaction (the events
+    views without an Idempotency-Key) it commits here, and the outcomes are worked out
+    after, while nothing is held."""
     customers = event_customers(workspace_id=workspace.pk, test_mode=test_mode, keys=keys)
     tenant = Tenant(workspace_id=workspace.pk, test_mode=test_mode)
     stored = event_store().insert(tenant=tenant, events=list(batch.values()), received_at=now)
