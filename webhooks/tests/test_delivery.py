@@ -17,9 +17,9 @@ from standardwebhooks.webhooks import Webhook, WebhookVerificationError
 from billing.models import Event
 from customers.services import customer_create, customer_update
 from tests.receiver import Reply, running_receiver
-from webhooks import services
+from webhooks import sender, services
 from webhooks.choices import RETRY_SCHEDULE, DeliveryStatus
-from webhooks.models import Delivery, WebhookEndpoint
+from webhooks.models import Delivery, DeliveryAttempt, WebhookEndpoint
 from webhooks.sender import post
 
 START = datetime(2026, 3, 2, 12, 0, tzinfo=UTC)
@@ -251,6 +251,25 @@ def test_a_cookie_a_receiver_sets_is_not_sent_back(test_tenant):
     assert [r.headers.get("cookie") for r in receiver.received] == [None, None, None]
     agents = {r.headers["user-agent"] for r in receiver.received}
     assert agents == {f"python-httpx/{httpx.__version__}"}
+
+
+def test_a_receiver_slower_than_the_timeout_is_cut_off(test_tenant, settings):
+    settings.WEBHOOK_TIMEOUT_SECONDS = 0.5
+    sender._named_sender.cache_clear()  # a receiver's sender is made with the setting
+    try:
+        with running_receiver([Reply(200, delay=3)]) as receiver:
+            make_endpoint(test_tenant, receiver.url)
+            _, event = record_customer_event(test_tenant)
+            [delivery_id] = services.event_fan_out(event_id=event.id, now=timezone.now())
+
+            outcome = attempt(delivery_id)
+    finally:
+        sender._named_sender.cache_clear()
+
+    assert outcome.retry_at is not None
+    last = DeliveryAttempt.objects.get(delivery_id=delivery_id)
+    assert (last.error, last.status_code) == ("timeout", None)
+    assert last.duration_ms < 3000
 
 
 def test_rotation_signs_with_both_secrets_for_the_overlap_only(test_tenant):
