@@ -2,7 +2,8 @@
 of the CAF its folio comes from (FRMT, SHA1withRSA, as the SII specifies), printed on the
 document as a PDF417 barcode.
 
-A document gets one when a loaded CAF covers its folio (billing.services.folios).
+A document this workspace issued gets one when a loaded CAF covers its folio
+(billing.services.folios).
 """
 
 import base64
@@ -48,7 +49,11 @@ def dte_total(document: FiscalDocument) -> Decimal:
 
 
 def covering_range(document: FiscalDocument) -> FolioRange | None:
-    if document.number is None:
+    """The loaded CAF the document's folio comes from, for a document this workspace
+    issued. A supplier's document (a purchase not self-issued, or its credit note) has
+    the supplier's folio: one of our CAFs of the same type may cover that number, but
+    the document is not ours to stamp or to file as a DTE."""
+    if document.number is None or not getattr(document, "self_issued", True):
         return None
     return FolioRange.objects.filter(
         workspace_id=document.workspace_id,

@@ -6,7 +6,9 @@ import datetime
 import pytest
 
 from billing.models import Certificate, DocumentType
-from invoices.dte import dte_xml
+from billing.timbre import covering_range, timbre
+from invoices.dte import dte_for_filing, dte_xml
+from invoices.pdf.context import document_context
 from invoices.tests.dte_helpers import load_cafs, text, valid_dte, verify_signature, verify_timbre
 from invoices.tests.pdf_helpers import make_issuer
 from procurement.services.purchases import purchase_create, purchase_finalize
@@ -94,3 +96,27 @@ def test_a_factura_de_compra_with_exempt_lines_discounts_and_references_is_in_th
     assert text(dte, "Documento/Referencia/FolioRef") == "OC-77"
     verify_timbre(dte, cafs[46])
     verify_signature(content, Certificate.objects.get())
+
+
+def test_a_suppliers_document_gets_no_timbre_or_dte_of_ours(tenant):
+    """A supplier's factura (33) whose folio one of our own CAFs of that type happens to
+    cover is the supplier's document: no timbre signed with our CAF on its PDF, and no
+    DTE of ours filed for it."""
+    make_issuer(tenant.workspace)
+    load_cafs(tenant.workspace)  # ours cover folios 1–50 of every type, 33 included
+    supplier = SupplierFactory(workspace=tenant.workspace, name="Ferretería Los Andes")
+    draft = purchase_create(
+        workspace=tenant.workspace,
+        test_mode=False,
+        supplier=supplier,
+        document=DocumentType.objects.get(pk=33),
+        number=17,
+        date=datetime.date(2026, 2, 10),
+        lines=[{"name": "Tornillos", "amount": D(1500), "quantity": D(10)}],
+    )
+    purchase = purchase_finalize(purchase=draft, now=NOW)
+
+    assert covering_range(purchase) is None
+    assert timbre(purchase) is None
+    assert dte_for_filing(purchase) is None
+    assert document_context(purchase)["timbre"] is None
