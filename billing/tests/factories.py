@@ -3,12 +3,17 @@ of every tenant model's factory.
 """
 
 import datetime
+import functools
 
 import factory
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric import rsa
 from django.contrib.auth import get_user_model
 from stdnum.cl import rut
 
 from billing.models import Certificate, Country, Event, FolioRange, Membership, Workspace
+from billing.services.folios import encrypt_private_key
+from billing.tests.certificate_helpers import self_signed
 
 
 def chilean_rut(n: int) -> str:
@@ -62,8 +67,22 @@ class EventFactory(TenantFactory):
     data = factory.LazyAttribute(lambda event: {"id": event.object_id})
 
 
+@functools.cache
+def _caf_private_key() -> str:
+    """An RSA key as a loaded CAF stores it (encrypted), made once per process: a
+    document numbered in a factory's range is stamped as a loaded CAF's would be."""
+    key = rsa.generate_private_key(public_exponent=3, key_size=1024)
+    pem = key.private_bytes(
+        serialization.Encoding.PEM,
+        serialization.PrivateFormat.TraditionalOpenSSL,
+        serialization.NoEncryption(),
+    )
+    return encrypt_private_key(pem)
+
+
 class FolioRangeFactory(TenantFactory):
-    """A loaded CAF of facturas (33), a hundred folios (its key is not a real one)."""
+    """A loaded CAF of facturas (33), a hundred folios, with a real key (the CAF element
+    itself is an empty one: not the SII's)."""
 
     class Meta:
         model = FolioRange
@@ -74,11 +93,25 @@ class FolioRangeFactory(TenantFactory):
     last = factory.LazyAttribute(lambda caf: caf.first + 99)
     authorized_on = factory.LazyFunction(lambda: datetime.date(2026, 1, 10))
     caf = "<CAF/>"
-    private_key = "not-a-key"
+    private_key = factory.LazyFunction(_caf_private_key)
+
+
+@functools.cache
+def _certificate_pem_and_key() -> tuple[str, str]:
+    """A self-signed certificate and its key, as a loaded one is stored (the key
+    encrypted), made once per process: a DTE signed with a factory's certificate is
+    signed as with a loaded one."""
+    key, certificate = self_signed("Firma")
+    pem = key.private_bytes(
+        serialization.Encoding.PEM,
+        serialization.PrivateFormat.PKCS8,
+        serialization.NoEncryption(),
+    )
+    return certificate.public_bytes(serialization.Encoding.PEM).decode(), encrypt_private_key(pem)
 
 
 class CertificateFactory(TenantFactory):
-    """A stored certificate (its PEM and key are not real ones)."""
+    """A stored certificate: every one the same real certificate and key."""
 
     class Meta:
         model = Certificate
@@ -87,8 +120,8 @@ class CertificateFactory(TenantFactory):
     serial_number = factory.Sequence(lambda n: format(n + 1, "x"))
     not_before_at = factory.LazyFunction(lambda: datetime.datetime(2026, 1, 1, tzinfo=datetime.UTC))
     not_after_at = factory.LazyFunction(lambda: datetime.datetime(2029, 1, 1, tzinfo=datetime.UTC))
-    certificate = "not-a-certificate"
-    private_key = "not-a-key"
+    certificate = factory.LazyFunction(lambda: _certificate_pem_and_key()[0])
+    private_key = factory.LazyFunction(lambda: _certificate_pem_and_key()[1])
 
 
 FACTORIES: dict[type, type[TenantFactory]] = {
