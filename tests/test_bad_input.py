@@ -437,3 +437,25 @@ def test_bad_idempotency_keys_are_400(world: World, key: str) -> None:
 def test_bad_content_length_is_400(world: World, length: str) -> None:
     response = world.call("POST", "/customers/", b"{}", CONTENT_LENGTH=length)
     assert response.status_code == 400
+
+
+# What any request may carry, whatever its method: the statuses its body's headers can
+# bring (billing.middleware's size limit, a parser's media type) must be in the
+# document for every operation, so a generated client knows them.
+BODY_HEADER_CASES = {
+    "Content-Length not a number": ({"CONTENT_LENGTH": "abc"}, "application/json"),
+    "Content-Length over the limit": ({"CONTENT_LENGTH": str(10**9)}, "application/json"),
+    "a body that is not JSON": ({}, "text/plain"),
+}
+
+
+@pytest.mark.parametrize("case", list(BODY_HEADER_CASES))
+def test_statuses_of_any_body_are_documented(world: World, case: str) -> None:
+    headers, content_type = BODY_HEADER_CASES[case]
+    failures = []
+    for method, path, operation in OPERATIONS:
+        response = world.call(method, path, b"x", content_type=content_type, **headers)
+        status = response.status_code
+        if status >= 500 or str(status) not in operation["responses"]:
+            failures.append(f"{method} {path}: {status} {response.content[:120]!r}")
+    assert not failures, "\n".join(failures)

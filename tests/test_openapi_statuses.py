@@ -20,7 +20,8 @@ def test_a_status_an_operation_does_not_document_is_reported() -> None:
     }
 
     assert undocumented(seen, document) == [
-        "DELETE /subscriptions/{id}/: 201 (documented: 200, 400, 401, 403, 404, 406, 409, 429)"
+        "DELETE /subscriptions/{id}/: 201"
+        " (documented: 200, 400, 401, 403, 404, 406, 409, 413, 415, 429)"
     ]
 
 

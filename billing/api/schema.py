@@ -118,7 +118,9 @@ class AutoSchema(SpectacularAutoSchema):
         perms = self.view.get_permissions()
         tenant = any(isinstance(p, IsWorkspaceMember) for p in perms)
         authenticated = bool(perms) and not any(isinstance(p, permissions.AllowAny) for p in perms)
-        has_body = self.method in _BODY_METHODS
+        reads_body = self.method in _BODY_METHODS or (
+            self.method == "DELETE" and getattr(self.view, "reads_delete_body", False)
+        )
         listing = self.method == "GET" and self._is_list_view()
         detail = "{" in self.path
 
@@ -126,11 +128,12 @@ class AutoSchema(SpectacularAutoSchema):
             return OpenApiResponse(ErrorSerializer, description=description)
 
         errors: dict[str, OpenApiResponse] = {}
-        if has_body or tenant or listing:
-            errors["400"] = OpenApiResponse(
-                ValidationErrorSerializer,
-                description="Invalid input: field errors, a malformed body, query or header.",
-            )
+        # Any operation: billing.middleware refuses a Content-Length that is not a number
+        # (400) or over the limit (413) before the request is routed, whatever its method.
+        errors["400"] = OpenApiResponse(
+            ValidationErrorSerializer,
+            description="Invalid input: field errors, a malformed body, query or header.",
+        )
         if authenticated:
             errors["401"] = error("Missing, invalid or revoked credentials.")
         if tenant:
@@ -146,8 +149,8 @@ class AutoSchema(SpectacularAutoSchema):
             errors["409"] = error("State conflict, or the Idempotency-Key is in use.")
         elif writes and isinstance(self.view, TransactionalAPIView):
             errors["409"] = error("State conflict.")  # the services' rules, without a tenant
-        if has_body:
-            errors["413"] = error("The request body is too large.")
+        errors["413"] = error("The request body is too large.")
+        if reads_body:
             errors["415"] = error("The body is not JSON.")
         if tenant and self.method == "POST":
             errors["422"] = error("The Idempotency-Key was used with a different request.")

@@ -38,6 +38,7 @@ class SubscriptionViewSet(TenantModelViewSet):
     filterset_class = SubscriptionFilter
     search_fields = ["note", "customer__name", "customer__tax_id"]
     ordering_fields = ("created", "updated", "next_billing", "date_start")
+    reads_delete_body = True  # destroy: the cancel options, in the body or the query
 
     def create_object(self, data: dict[str, Any]) -> Subscription:
         return services.subscription_create(
