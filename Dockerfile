@@ -16,12 +16,13 @@ RUN apt-get update \
 
 WORKDIR /app
 
-# Dependencies first, from pyproject.toml alone, so code changes reuse this layer.
-# The project is not an installable package: install the runtime pins it lists.
-COPY pyproject.toml ./
+# Dependencies first, from pyproject.toml and constraints.txt alone, so code changes reuse
+# this layer. The project is not an installable package: install the runtime pins it
+# lists, and what they pull in at the versions the tests ran with.
+COPY pyproject.toml constraints.txt ./
 RUN python -c 'import tomllib; print("\n".join(tomllib.load(open("pyproject.toml", "rb"))["project"]["dependencies"]))' \
         > /tmp/requirements.txt \
-    && pip install -r /tmp/requirements.txt \
+    && pip install -r /tmp/requirements.txt -c constraints.txt \
     && rm /tmp/requirements.txt
 
 COPY . .

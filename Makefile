@@ -5,12 +5,15 @@ SHELL := /bin/bash
 VENV ?= .venv
 PY := $(VENV)/bin/python
 BIN := $(CURDIR)/$(VENV)/bin
-# Installing is skipped while this stamp is newer than pyproject.toml.
+# Installing is skipped while this stamp is newer than pyproject.toml and constraints.txt.
 STAMP := $(VENV)/.installed
 PORT ?= 8000
 PYTEST_ARGS ?=
 # Signing keys made once for this machine, so `make run` never serves on a published key.
 LOCAL_KEYS := var/local-keys.env
+# The pins pyproject.toml lists, runtime and dev, one per line.
+PRINT_REQUIREMENTS := 'import tomllib; p = tomllib.load(open("pyproject.toml", "rb"))["project"]; \
+	print("\n".join(p["dependencies"] + p["optional-dependencies"]["dev"]))'
 # The project's packages (tests/ is excluded from mypy in pyproject; bench/ holds scripts).
 MYPY_TARGETS := $(filter-out tests,$(patsubst %/__init__.py,%,$(wildcard */__init__.py)))
 
@@ -21,7 +24,7 @@ PYTHON311 := $(shell \
 		$$p -c 'import sys; sys.exit(sys.version_info[:2] != (3, 11))' 2>/dev/null && { echo $$p; break; }; \
 	done)
 
-.PHONY: help install run test lint bench clean
+.PHONY: help install constraints run test lint bench clean
 
 help:
 	@echo "make install  create $(VENV) (Python 3.11) and install the project with its dev tools"
@@ -29,10 +32,11 @@ help:
 	@echo "make test     run pytest (extra arguments: make test PYTEST_ARGS='-k customers -x')"
 	@echo "make lint     ruff, ruff format --check, mypy, makemigrations --check, OpenAPI validation"
 	@echo "make bench    every benchmark in bench/ at a small size, then one table (needs PostgreSQL)"
+	@echo "make constraints  resolve pyproject.toml afresh and pin every package in constraints.txt"
 
 install: $(STAMP)
 
-$(STAMP): pyproject.toml
+$(STAMP): pyproject.toml constraints.txt
 	@if [ -z "$(PYTHON311)" ]; then \
 		echo "Python 3.11 is required: neither python3.11 nor a python3 that is 3.11 is on PATH." >&2; \
 		exit 1; \
@@ -42,12 +46,25 @@ $(STAMP): pyproject.toml
 		rm -rf $(VENV) && $(PYTHON311) -m venv $(VENV); \
 	fi
 	$(PY) -m pip install --quiet --disable-pip-version-check --upgrade pip
-	@# The project is not a package (no modules to install): install what it pins.
-	$(PY) -c 'import tomllib; p = tomllib.load(open("pyproject.toml", "rb"))["project"]; \
-		print("\n".join(p["dependencies"] + p["optional-dependencies"]["dev"]))' \
-		> $(VENV)/requirements.txt
-	$(PY) -m pip install --quiet --disable-pip-version-check -r $(VENV)/requirements.txt
+	@# The project is not a package (no modules to install): install what it pins, and
+	@# the packages those pull in at the versions constraints.txt holds.
+	$(PY) -c $(PRINT_REQUIREMENTS) > $(VENV)/requirements.txt
+	$(PY) -m pip install --quiet --disable-pip-version-check -r $(VENV)/requirements.txt \
+		-c constraints.txt
 	@touch $(STAMP)
+
+# After changing a pin in pyproject.toml: resolve it in a scratch environment, unconstrained,
+# and write what was installed as the new constraints.
+constraints:
+	@if [ -z "$(PYTHON311)" ]; then echo "Python 3.11 is required." >&2; exit 1; fi
+	rm -rf .venv-constraints && $(PYTHON311) -m venv .venv-constraints
+	.venv-constraints/bin/python -c $(PRINT_REQUIREMENTS) > .venv-constraints/requirements.txt
+	.venv-constraints/bin/python -m pip install --quiet --disable-pip-version-check \
+		-r .venv-constraints/requirements.txt
+	{ echo "# Every package the project installs, at the version it was tested with."; \
+	  echo "# Written by \`make constraints\` from pyproject.toml's pins; do not edit by hand."; \
+	  .venv-constraints/bin/python -m pip freeze --disable-pip-version-check; } > constraints.txt
+	rm -rf .venv-constraints
 
 $(LOCAL_KEYS):
 	@mkdir -p var
