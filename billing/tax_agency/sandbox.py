@@ -297,7 +297,7 @@ def _reference_reasons(document: TaxDocument, needs_reference: bool, today: date
     return reasons
 
 
-def _dte_verdict(document: TaxDocument) -> tuple[str | None, list[Reason]]:
+def _dte_verdict(document: TaxDocument, now: datetime) -> tuple[str | None, list[Reason]]:
     """The SII's checks of a DTE's XML: schema (RSC) and signature (RFR) reject the upload
     outright; a bad timbre or a DTE that is not this document rejects the document."""
     try:
@@ -308,7 +308,7 @@ def _dte_verdict(document: TaxDocument) -> tuple[str | None, list[Reason]]:
     errors = sii_schema.schema_errors(dte)
     if errors:
         return REJECTED_SCHEMA, [_reason("dte_schema_invalid", "xml", e) for e in errors[:20]]
-    signature = sii_schema.signature_error(xml)
+    signature = sii_schema.signature_error(xml, at=now)
     if signature:
         return REJECTED_SIGNATURE, [_reason("dte_signature_invalid", "xml", signature)]
     reasons = []
@@ -378,7 +378,7 @@ def validate(document: TaxDocument, *, now: datetime) -> tuple[str, list[Reason]
             return REJECTED_COVER, issuer_reasons
         reasons: list[Reason] = []
         if document.get("xml"):
-            rejected_upload, reasons = _dte_verdict(document)
+            rejected_upload, reasons = _dte_verdict(document, now)
             if rejected_upload:
                 return rejected_upload, reasons
         reasons += _customer_reasons(document)

@@ -10,6 +10,8 @@ the issuer, which no sandbox can know.
 
 import base64
 import xml.etree.ElementTree as ET
+from dataclasses import replace
+from datetime import datetime
 from functools import cache
 from pathlib import Path
 from typing import Any
@@ -78,8 +80,10 @@ def schema_errors(dte: Any) -> list[str]:
     return [f"line {error.line}: {error.message}" for error in schema.error_log]
 
 
-def signature_error(xml: bytes) -> str | None:
-    """Why the DTE's XMLDSig does not verify with the certificate in its KeyInfo."""
+def signature_error(xml: bytes, *, at: datetime) -> str | None:
+    """Why the DTE's XMLDSig does not verify with the certificate in its KeyInfo, the
+    certificate judged valid or not at `at`: the agency's time, which for a test-mode
+    document on a test clock is the clock's, as was the signing."""
     dte = parse(xml)
     certificate = dte.findtext(f"{DS}Signature/{DS}KeyInfo/{DS}X509Data/{DS}X509Certificate")
     if not certificate:
@@ -88,7 +92,9 @@ def signature_error(xml: bytes) -> str | None:
         "".join(certificate.split())
     )
     try:
-        XMLVerifier().verify(xml, x509_cert=pem, expect_config=SII_SIGNATURE)
+        XMLVerifier().verify(
+            xml, x509_cert=pem, expect_config=replace(SII_SIGNATURE, verification_time=at)
+        )
     except (SignxmlInvalidSignature, SignxmlInvalidInput, ValueError) as exc:
         return str(exc) or exc.__class__.__name__
     return None

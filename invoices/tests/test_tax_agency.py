@@ -29,6 +29,8 @@ from invoices.services.filing import (
     tax_document,
 )
 from invoices.services.invoices import invoice_create, invoice_finalize
+from invoices.tests.dte_helpers import load_cafs
+from invoices.tests.pdf_helpers import make_issuer
 from tests.locks import waits_on_a_lock
 
 pytestmark = pytest.mark.django_db
@@ -582,6 +584,30 @@ def test_a_test_clock_invoice_is_judged_by_the_test_clock(workspace, no_jitter):
     live = run_until_done(finalized_invoice(workspace, now=ahead), start=NOW)
     assert live.biller_status == BillerStatus.FAILED
     assert live.tax_agency["reasons"][0]["code"] == "date_in_future"
+
+
+def test_a_test_clock_dte_is_verified_at_the_test_clock(workspace, no_jitter):
+    """Its signing certificate, made for the sandbox on the test clock, is valid from the
+    clock's time on: the agency checks it then, not at the real time beat works on."""
+    ahead = NOW + timedelta(days=365)
+    workspace.test_clock_at = ahead
+    workspace.save(update_fields=["test_clock_at"])
+    make_issuer(workspace)
+    load_cafs(workspace, test_mode=True)
+    invoice = invoice_create(
+        workspace=workspace,
+        test_mode=True,
+        customer=CustomerFactory(workspace=workspace, test_mode=True),
+        document=DocumentType.objects.get(pk=33),
+        date=ahead.date(),
+        lines=[{"name": "Consulting", "amount": Decimal(1000)}],
+    )
+    invoice = invoice_finalize(invoice=invoice, now=ahead)
+    assert tax_document(invoice)["xml"]  # filed with its signed DTE
+
+    invoice = run_until_done(invoice, start=NOW)
+
+    assert invoice.biller_status == BillerStatus.SUCCEEDED, invoice.tax_agency
 
 
 def test_the_sweep_queues_a_document_once_while_its_message_is_in_flight(workspace, settings):
