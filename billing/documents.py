@@ -277,7 +277,7 @@ def store_lines(line_model: type[Line], lines: Sequence[Line], *, replace: Any =
     updated."""
     if replace is not None:
         stored = list(replace.all())
-        if not _same_lines(line_model, stored, lines):
+        if not same_lines(line_model, stored, lines):
             replace.all().delete()
             line_model._default_manager.bulk_create(lines)
             return
@@ -286,7 +286,7 @@ def store_lines(line_model: type[Line], lines: Sequence[Line], *, replace: Any =
     line_model._default_manager.bulk_update(lines, COMPUTED_LINE_FIELDS)
 
 
-def _same_lines(line_model: type[Line], stored: Sequence[Line], lines: Sequence[Line]) -> bool:
+def same_lines(line_model: type[Line], stored: Sequence[Line], lines: Sequence[Line]) -> bool:
     """Whether `lines` say what `stored` say, column by column, in the same order (the
     computed columns aside: apply_totals has just set them)."""
     columns = [

@@ -38,6 +38,7 @@ from billing.documents import (
     ReferenceRow,
     apply_totals,
     build_lines,
+    same_lines,
     store_lines,
 )
 from billing.errors import DomainError, InvalidInput
@@ -203,10 +204,22 @@ def _mirrored_rows(invoice: Invoice) -> list[LineRow]:
     ]
 
 
+def _sent_back(note: Note, rows: Sequence[LineRow]) -> bool:
+    """Whether `rows` are the draft's stored lines as they are: a retrieved note PUT back,
+    which a note whose lines are made for it (reasons 1 and 2) accepts like any other."""
+    if note._state.adding:
+        return False
+    line_model = kind_of(note).line_model
+    sent = build_lines(line_model, {"note": note}, rows)
+    return same_lines(line_model, list(note.lines.all()), sent)
+
+
 def _rows_for(
     note: Note, invoice: Invoice, rows: Sequence[LineRow] | None
 ) -> Sequence[LineRow] | None:
     """The note's lines for its reason; None keeps the stored ones (reason 3 only)."""
+    if rows and note.reason != ReferenceReason.CORRECTS_AMOUNTS and _sent_back(note, rows):
+        rows = None
     if note.reason == ReferenceReason.ANNULS:
         if rows:
             raise InvalidInput(

@@ -131,6 +131,47 @@ def test_reason_2_has_one_zero_line_naming_the_correction(tenant):
 
 
 @pytest.mark.parametrize(
+    ("resource", "reason"), [("creditnotes", 1), ("creditnotes", 2), ("debitnotes", 2)]
+)
+def test_a_note_whose_lines_are_made_for_it_is_accepted_put_back(tenant, resource, reason):
+    # Arrange: lines the server made (mirrored, or the description's), as retrieved
+    invoice = finalized_invoice(tenant)
+    note = post_note(tenant, invoice, resource, reason=reason, description="Corrige giro").json()
+    url = f"/{resource}/{note['id']}/"
+
+    # Act
+    response = tenant.client.put(url, note, format="json")
+
+    # Assert
+    assert response.status_code == 200, response.json()
+    unchanged = response.json()
+    assert {**unchanged, "updated": note["updated"]} == note
+
+
+def test_a_reason_2_note_sent_back_with_a_new_description_takes_it_as_its_line(tenant):
+    invoice = finalized_invoice(tenant)
+    note = post_note(tenant, invoice, reason=2, description="Corrige giro").json()
+
+    response = tenant.client.put(
+        f"/creditnotes/{note['id']}/", {**note, "description": "Corrige dirección"}, format="json"
+    )
+
+    assert response.status_code == 200, response.json()
+    assert [line["name"] for line in response.json()["lines"]] == ["Corrige dirección"]
+
+
+def test_lines_other_than_the_notes_own_are_still_refused_on_reasons_1_and_2(tenant):
+    invoice = finalized_invoice(tenant)
+    note = post_note(tenant, invoice, reason=1, description="Anula").json()
+    changed = [{**note["lines"][0], "quantity": 1}, *note["lines"][1:]]
+
+    response = tenant.client.put(f"/creditnotes/{note['id']}/", {"lines": changed}, format="json")
+
+    assert response.status_code == 400
+    assert "lines" in response.json()
+
+
+@pytest.mark.parametrize(
     ("body", "field"),
     [
         ({"reason": 2}, "description"),
