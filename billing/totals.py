@@ -17,7 +17,8 @@ contract:
 5. Additional taxes (Chile's impuestos adicionales) are computed like the tax, once per
    code on the net of the lines that bear it, and totalled apart from it:
    total = subtotal + tax + additional tax.
-6. Retention is computed once per rate on its base (the lines' net), then
+6. Retention is computed once per rate on its base (the lines' net; without the tax when
+   prices include it, so one rate's retention is that rate of the subtotal), then
    total_adjusted = total − retention. A document that withholds its own tax (Chile's
    factura de compra) adds the whole tax to the retention.
 """
@@ -217,12 +218,13 @@ def document_totals(
     additional_taxes = _additional_taxes(nets, lines, currency)
     additional_tax = sum((row.amount for row in additional_taxes), ZERO)
     total = subtotal + tax + additional_tax
+    bases = _bases_without_tax(nets, lines, currency) if prices_include_tax else nets
     retention = _by_rate(
-        [(net, line.retention_percent) for net, line in zip(nets, lines, strict=True)], currency
+        [(base, line.retention_percent) for base, line in zip(bases, lines, strict=True)], currency
     )
     if withhold_tax:
         retention += tax
-    line_retentions = _line_retentions(nets, lines, retention, currency, withhold_tax)
+    line_retentions = _line_retentions(bases, lines, retention, currency, withhold_tax)
     return DocumentTotals(
         lines=[
             LineTotals(total=t, net=n, retention=r)
@@ -239,6 +241,27 @@ def document_totals(
         additional_taxes=additional_taxes,
         additional_tax=additional_tax,
     )
+
+
+def _bases_without_tax(
+    nets: list[Decimal], lines: Sequence[LineInput], currency: str
+) -> list[Decimal]:
+    """Each line's net without the tax its price includes: per rate, the neto the tax was
+    taken from, spread over that rate's lines in proportion to their nets, so the bases add
+    up to the subtotal exactly."""
+    bases = list(nets)
+    by_rate: dict[Decimal, list[int]] = defaultdict(list)
+    for index, line in enumerate(lines):
+        if not line.exempt and line.tax_percent:
+            by_rate[line.tax_percent].append(index)
+    for rate, indexes in by_rate.items():
+        gross = [nets[i] for i in indexes]
+        if not any(gross):
+            continue
+        neto = round_amount(sum(gross, ZERO) * HUNDRED / (HUNDRED + rate), currency)
+        for i, base in zip(indexes, allocate(neto, gross, currency), strict=True):
+            bases[i] = base
+    return bases
 
 
 def _line_retentions(

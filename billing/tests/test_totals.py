@@ -1,10 +1,11 @@
+from dataclasses import replace
 from decimal import Decimal as D
 
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from billing.money import minor_units
+from billing.money import minor_units, round_amount
 from billing.totals import AMOUNT, PERCENT, InvalidDocument, LineInput, document_totals
 
 IVA = D(19)
@@ -218,6 +219,42 @@ def test_gross_prices_round_the_net_half_up_and_keep_the_total():
 
     assert (totals.amount, totals.exempt, totals.tax) == (D(8403), D(500), D(1597))
     assert totals.total == D(10500)
+
+
+def test_gross_prices_take_the_retention_on_the_net():
+    # 10.000 IVA included: neto 8.403; 10% of it withheld, not 10% of the price.
+    lines = [LineInput(amount=D(10000), quantity=D(1), tax_percent=IVA, retention_percent=D(10))]
+
+    totals = document_totals(lines=lines, currency="CLP", prices_include_tax=True)
+
+    assert (totals.subtotal, totals.retention, totals.total_adjusted) == (
+        D(8403),
+        D(840),
+        D(9160),
+    )
+    assert totals.lines[0].retention == D(840)
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    lines=lines_strategy,
+    retention_percent=st.sampled_from([D("15.25"), D("10"), D("3.5")]),
+    prices_include_tax=st.booleans(),
+    discount=st.decimals(min_value=0, max_value=100, places=3),
+)
+def test_one_retention_rate_is_that_rate_of_the_subtotal(
+    lines, retention_percent, prices_include_tax, discount
+):
+    """rules.md §2: retention = round(subtotal × rate / 100), whether the lines' prices
+    include the tax or not."""
+    lines = [replace(line, retention_percent=retention_percent) for line in lines]
+
+    totals = document_totals(
+        lines=lines, currency="CLP", discount=discount, prices_include_tax=prices_include_tax
+    )
+
+    assert totals.retention == round_amount(totals.subtotal * retention_percent / 100, "CLP")
+    assert sum((line.retention for line in totals.lines), D(0)) == totals.retention
 
 
 def test_withholding_the_tax_retains_all_of_it():
