@@ -5,7 +5,8 @@ from billing.api import views
 
 router = SimpleRouter()
 router.register("workspaces", views.WorkspaceViewSet, basename="workspace")
-router.register("folios", views.FolioRangeViewSet, basename="folio-range")
+router.register("cafs", views.FolioRangeViewSet, basename="folio-range")
+router.register("folios", views.FolioRangeAliasViewSet, basename="folio-range-alias")
 router.register("certificates", views.CertificateViewSet, basename="certificate")
 router.register("generals/documents", views.DocumentTypeViewSet, basename="document-type")
 router.register("generals/countries", views.CountryViewSet, basename="country")

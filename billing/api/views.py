@@ -351,6 +351,13 @@ class FolioRangeViewSet(
         return Response(FolioRangeSerializer(folio_range).data, status=201)
 
 
+class FolioRangeAliasViewSet(FolioRangeViewSet):
+    """`/folios/`, the ranges' first path, still served for the clients that use it; the
+    document names only `/cafs/` (api.md)."""
+
+    schema = None
+
+
 class CertificateViewSet(
     mixins.ListModelMixin, mixins.RetrieveModelMixin, mixins.CreateModelMixin, TenantViewSet
 ):

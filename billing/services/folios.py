@@ -231,7 +231,7 @@ def folios_first(
         "folios_exhausted",
         f"No folios of {document_type.code} are left in the loaded CAFs"
         f"{f' for {count} documents in one range' if count > 1 else ''}: "
-        "load the next CAF the SII issues (POST /folios/).",
+        "load the next CAF the SII issues (POST /cafs/).",
     )
 
 

@@ -23,7 +23,7 @@ def issuer(tenant):
 
 
 def load(tenant, **caf):
-    return tenant.client.post("/folios/", {"caf": caf_xml(**caf)}, format="json")
+    return tenant.client.post("/cafs/", {"caf": caf_xml(**caf)}, format="json")
 
 
 def finalize(tenant):
@@ -35,7 +35,7 @@ def test_a_caf_is_loaded_and_its_key_never_leaves(issuer):
     key = rsa.generate_private_key(public_exponent=3, key_size=1024)
 
     response = issuer.client.post(
-        "/folios/", {"caf": caf_xml(first=5, last=7, key=key)}, format="json"
+        "/cafs/", {"caf": caf_xml(first=5, last=7, key=key)}, format="json"
     )
 
     assert response.status_code == 201, response.json()
@@ -47,12 +47,22 @@ def test_a_caf_is_loaded_and_its_key_never_leaves(issuer):
         "2026-01-10",
     )
     assert "caf" not in body and "private_key" not in body
-    listed = issuer.client.get("/folios/").text
+    listed = issuer.client.get("/cafs/").text
     assert "PRIVATE KEY" not in listed and "RSASK" not in listed
     stored = FolioRange.objects.get(pk=body["id"])
     assert "PRIVATE KEY" not in stored.private_key  # encrypted at rest
     assert folio_range_private_key(stored).private_numbers() == key.private_numbers()
     assert "<RSASK>" not in stored.caf and "<DA>" in stored.caf
+
+
+def test_the_ranges_are_served_at_their_first_path_too(issuer):
+    loaded = load(issuer).json()
+
+    listed = issuer.client.get("/folios/").json()
+    detail = issuer.client.get(f"/folios/{loaded['id']}/").json()
+
+    assert [row["id"] for row in listed["results"]] == [loaded["id"]]
+    assert detail == issuer.client.get(f"/cafs/{loaded['id']}/").json()
 
 
 @pytest.mark.parametrize(
@@ -88,7 +98,7 @@ def test_a_caf_not_of_this_workspace_or_malformed_is_a_400(issuer, caf, fragment
 
 def test_what_is_not_a_caf_is_a_400(issuer):
     for text in ["not xml", "<OTHER/>", '<!DOCTYPE x [<!ENTITY a "b">]><AUTORIZACION/>']:
-        response = issuer.client.post("/folios/", {"caf": text}, format="json")
+        response = issuer.client.post("/cafs/", {"caf": text}, format="json")
         assert response.status_code == 400, text
         assert "caf" in response.json()
 

@@ -260,7 +260,7 @@ def _ted(document: FiscalDocument) -> Any:
             "timbre_unavailable",
             f"No loaded CAF covers folio {document.number} of type {document.document.code}: "
             "a DTE carries the timbre signed with the CAF's key. Load the CAF the SII issued "
-            "(POST /folios/) before finalizing.",
+            "(POST /cafs/) before finalizing.",
         )
     # The TED comes without a namespace; in the DTE it is in the SII's.
     return etree.fromstring(ted.replace("<TED ", f'<TED xmlns="{SII_NAMESPACE}" ', 1).encode())

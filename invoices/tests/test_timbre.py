@@ -26,7 +26,7 @@ def caf_key(tenant):
     make_issuer(tenant.workspace)
     key = rsa.generate_private_key(public_exponent=3, key_size=1024)
     response = tenant.client.post(
-        "/folios/", {"caf": caf_xml(first=1, last=50, key=key)}, format="json"
+        "/cafs/", {"caf": caf_xml(first=1, last=50, key=key)}, format="json"
     )
     assert response.status_code == 201, response.json()
     return key
