@@ -31,6 +31,7 @@ from invoices.models import Invoice, InvoiceLine
 from invoices.pdf.storage import documents_pdf_schedule
 from invoices.services.batch_pricing import LINE_COLUMNS, BatchPricing
 from invoices.services.batch_snapshots import snapshot_of
+from invoices.services.invoices import invoice_paid_if_nothing_due
 
 
 @dataclass
@@ -93,6 +94,8 @@ def invoices_issue_batch(
         workspace_id=workspace.pk, test_mode=test_mode, events=events, publish=publish_events,
         collect=collect_events, new_objects=True,
     )  # fmt: skip
+    if finalize:
+        invoices = [invoice_paid_if_nothing_due(invoice, now) for invoice in invoices]
     return invoices
 
 

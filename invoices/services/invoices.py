@@ -288,7 +288,16 @@ def invoice_finalize(*, invoice: Invoice, now: datetime) -> Invoice:
     if not recorded:
         _record(invoice, "invoice.finalized", data | invoice_snapshot_of_save(invoice))
     document_pdf_schedule(invoice)
-    return invoice
+    return invoice_paid_if_nothing_due(invoice, now)
+
+
+def invoice_paid_if_nothing_due(invoice: Invoice, now: datetime) -> Invoice:
+    """A document just finalized with nothing to pay (a free period, a 100% discount) is
+    paid at once (rules.md §2: paid when the amount due reaches 0), as Stripe marks a zero
+    invoice: nobody is asked to pay it, and collection skips it."""
+    if invoice.total_adjusted > 0:
+        return invoice
+    return _settle_to(invoice, InvoiceStatus.PAID, now)
 
 
 def _locked_for_finalize() -> tuple[QuerySet[Invoice], dict[str, str]]:

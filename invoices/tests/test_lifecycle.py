@@ -60,6 +60,25 @@ def test_draft_to_finalized(draft):
     assert invoice_finalize(invoice=draft, now=timezone.now()).status == InvoiceStatus.FINALIZED
 
 
+def test_an_invoice_with_nothing_due_is_paid_as_it_is_finalized(tenant):
+    # rules.md §2: paid when the amount due reaches 0, as Stripe marks a zero invoice paid.
+    free = invoice_create(
+        workspace=tenant.workspace,
+        test_mode=False,
+        customer=CustomerFactory(workspace=tenant.workspace),
+        document=DocumentType.objects.get(pk=33),
+        date=timezone.now().date(),
+        lines=[{"name": "Onboarding", "amount": 1000, "discount": 100}],
+    )
+    now = timezone.now()
+
+    invoice = invoice_finalize(invoice=free, now=now)
+
+    assert (invoice.status, invoice.paid_at, invoice.number) == (InvoiceStatus.PAID, now, 1)
+    events = Event.objects.filter(object_id=invoice.id).order_by("sequence")
+    assert [e.type for e in events] == ["invoice.created", "invoice.finalized", "invoice.paid"]
+
+
 def test_pending_to_finalized(draft):
     Invoice.objects.filter(pk=draft.pk).update(status=InvoiceStatus.PENDING)
     assert invoice_finalize(invoice=draft, now=timezone.now()).status == InvoiceStatus.FINALIZED

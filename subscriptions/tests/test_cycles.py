@@ -102,6 +102,26 @@ def test_a_batch_finalized_invoice_is_stored_as_a_singly_finalized_one() -> None
     assert [list(line) for line in built["lines"]] == [list(line) for line in rendered["lines"]]
 
 
+def test_a_batch_finalized_invoice_with_nothing_due_is_paid_as_a_single_one_is() -> None:
+    now = santiago(2026, 5, 1, 0, 0)
+    workspace = workspace_at(now)
+    free = [{"name": "Pro", "amount": D(10000), "quantity": D(1), "discount": D(100)}]
+    draft = Invoice(
+        customer=customer_of(workspace), document=DocumentType.objects.get(pk=33),
+        currency_id="CLP", tax_percent=D(19), date=date(2026, 5, 1),
+    )  # fmt: skip
+
+    with transaction.atomic():
+        [batch] = invoices_issue_batch(
+            workspace=workspace, test_mode=True, drafts=[InvoiceDraft(draft, free)],
+            finalize=True, now=now,
+        )  # fmt: skip
+
+    batch = Invoice.objects.get(pk=batch.pk)
+    assert (batch.status, batch.paid_at, batch.total) == ("paid", now, D(0))
+    assert Event.objects.filter(object_id=batch.id, type="invoice.paid").count() == 1
+
+
 def test_each_cycle_issues_one_numbered_invoice_and_moves_on() -> None:
     now = santiago(2026, 1, 15, 10, 0)
     workspace = workspace_at(now)
