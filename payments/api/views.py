@@ -134,6 +134,7 @@ class SourceViewSet(_ReadCreateViewSet, mixins.DestroyModelMixin):
     queryset = Source.objects.select_related("customer")
     serializer_class = SourceSerializer
     filterset_class = SourceFilter
+    search_fields = ["card_brand", "card_last4", "customer__name"]
 
     def create_object(self, data: dict[str, Any]) -> Source:
         card = CardInput(
@@ -160,6 +161,7 @@ class PaymentGatewayViewSet(TenantModelViewSet):
     queryset = PaymentGateway.objects.all()
     serializer_class = PaymentGatewaySerializer
     filterset_fields = ["gateway", "enabled"]
+    search_fields = ["gateway"]
 
     def list(self, request: Request, *args: Any, **kwargs: Any) -> Response:
         services.payment_gateways_provision(

@@ -10,7 +10,7 @@ from billing.models import Event
 from invoices.tests.factories import FinalizedInvoiceFactory
 from payments.gateways import sandbox
 from payments.models import Payment, PaymentGateway
-from payments.tests.factories import PaymentLinkFactory
+from payments.tests.factories import PaymentGatewayFactory, PaymentLinkFactory, SourceFactory
 from tests.numbers import D
 
 NOW = datetime.datetime(2026, 2, 1, 12, 0, tzinfo=datetime.UTC)
@@ -219,6 +219,31 @@ def test_a_card_outside_the_sandbox_is_refused(tenant, invoice):
     assert response.status_code == 400
     assert "card_number" in response.json()
     assert "5555555555554444" not in response.content.decode()
+
+
+@pytest.mark.parametrize(
+    ("term", "expected"), [("mastercard", ["ana"]), ("4242", ["bruno"]), ("bruno", ["bruno"])]
+)
+def test_sources_search_card_brand_last4_and_customer_name(tenant, term, expected):
+    scope = {"workspace": tenant.workspace, "test_mode": False}
+    sources = {
+        "ana": SourceFactory(
+            **scope, customer__name="Ana Ltda", card_brand="mastercard", card_last4="4444"
+        ),
+        "bruno": SourceFactory(**scope, customer__name="Bruno SpA"),
+    }
+
+    listed = tenant.client.get("/sources/", {"search": term}).json()
+
+    assert [s["id"] for s in listed["results"]] == [sources[name].id for name in expected]
+
+
+def test_gateways_search_the_gateway_kind(tenant):
+    PaymentGatewayFactory(workspace=tenant.workspace, gateway="stripe")
+
+    listed = tenant.client.get("/payment_gateways/", {"search": "stripe"}).json()
+
+    assert [g["gateway"] for g in listed["results"]] == ["stripe"]
 
 
 def test_gateway_secrets_are_write_only(tenant, fake_stripe):
