@@ -64,7 +64,8 @@ class PaymentViewSet(_ReadCreateViewSet):
         invoice = data.pop("invoice", None)
         rows = data.pop("allocations", None) or []
         allocations = [
-            services.AllocationRequest(row["invoice"], row.get("amount")) for row in rows
+            services.AllocationRequest(row["invoice"], row.get("amount"), at=f"allocations.{i}")
+            for i, row in enumerate(rows)
         ]
         if invoice is not None:
             allocations = [services.AllocationRequest(invoice)]

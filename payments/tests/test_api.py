@@ -108,6 +108,39 @@ def test_allocations_that_do_not_add_up_to_the_amount_are_refused(tenant, invoic
     assert Payment.objects.count() == 0
 
 
+def test_an_allocation_refused_by_the_service_or_the_serializer_answers_one_shape(tenant, invoice):
+    others = FinalizedInvoiceFactory(workspace=tenant.workspace)
+
+    def second_allocation_paying(invoice_id):
+        body = {"allocations": [{"invoice": invoice.id}, {"invoice": invoice_id}]}
+        response = tenant.client.post("/payments/", body)
+        assert response.status_code == 400, response.content
+        return response.json()
+
+    another_customers = second_allocation_paying(others.id)
+    unknown = second_allocation_paying("inv_01UNKNOWN")
+
+    assert list(another_customers) == list(unknown) == ["allocations"]
+    assert list(another_customers["allocations"]) == list(unknown["allocations"]) == ["1"]
+    assert another_customers["allocations"]["1"] == {
+        "invoice": [f"Invoice {others.id} belongs to another customer."]
+    }
+    assert list(unknown["allocations"]["1"]) == ["invoice"]
+    assert Payment.objects.count() == 0
+
+
+def test_one_allocation_refused_is_named_by_its_place_in_the_list(tenant, invoice):
+    others = FinalizedInvoiceFactory(workspace=tenant.workspace)
+    body = {"customer": invoice.customer_id, "allocations": [{"invoice": others.id}]}
+
+    response = tenant.client.post("/payments/", body)
+
+    assert response.status_code == 400, response.content
+    assert response.json() == {
+        "allocations": {"0": {"invoice": [f"Invoice {others.id} belongs to another customer."]}}
+    }
+
+
 def test_a_draft_invoice_takes_no_payment(tenant, invoice):
     invoice.status = "draft"
     invoice.save()
@@ -217,7 +250,8 @@ def test_a_card_outside_the_sandbox_is_refused(tenant, invoice):
     )
 
     assert response.status_code == 400
-    assert "card_number" in response.json()
+    assert list(response.json()) == ["card"]
+    assert list(response.json()["card"]) == ["number"]
     assert "5555555555554444" not in response.content.decode()
 
 
@@ -283,7 +317,7 @@ def test_card_numbers_are_never_taken_for_stripe(tenant, invoice, fake_stripe):
     )
 
     assert response.status_code == 400
-    assert "Stripe Checkout" in response.json()["card_number"][0]
+    assert "Stripe Checkout" in response.json()["card"]["number"][0]
     assert sandbox.SUCCEEDS not in response.content.decode()
 
 
