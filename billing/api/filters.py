@@ -155,7 +155,13 @@ class MetadataFilterBackend(filters.BaseFilterBackend):
 
 
 class SearchFilter(filters.SearchFilter):
-    pass
+    """`?search=` over the view's `search_fields`. A view without them ignores the
+    parameter, so its operation does not document it."""
+
+    def get_schema_operation_parameters(self, view: Any) -> list[dict[str, Any]]:
+        if not getattr(view, "search_fields", None):
+            return []
+        return super().get_schema_operation_parameters(view)
 
 
 class OrderingFilter(filters.OrderingFilter):

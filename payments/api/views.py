@@ -64,7 +64,8 @@ class PaymentViewSet(_ReadCreateViewSet):
         invoice = data.pop("invoice", None)
         rows = data.pop("allocations", None) or []
         allocations = [
-            services.AllocationRequest(row["invoice"], row.get("amount")) for row in rows
+            services.AllocationRequest(row["invoice"], row.get("amount"), at=f"allocations.{i}")
+            for i, row in enumerate(rows)
         ]
         if invoice is not None:
             allocations = [services.AllocationRequest(invoice)]
@@ -134,6 +135,7 @@ class SourceViewSet(_ReadCreateViewSet, mixins.DestroyModelMixin):
     queryset = Source.objects.select_related("customer")
     serializer_class = SourceSerializer
     filterset_class = SourceFilter
+    search_fields = ["card_brand", "card_last4", "customer__name"]
 
     def create_object(self, data: dict[str, Any]) -> Source:
         card = CardInput(
@@ -160,6 +162,7 @@ class PaymentGatewayViewSet(TenantModelViewSet):
     queryset = PaymentGateway.objects.all()
     serializer_class = PaymentGatewaySerializer
     filterset_fields = ["gateway", "enabled"]
+    search_fields = ["gateway"]
 
     def list(self, request: Request, *args: Any, **kwargs: Any) -> Response:
         services.payment_gateways_provision(

@@ -9,6 +9,7 @@ from abc import ABC, abstractmethod
 from dataclasses import dataclass
 from decimal import Decimal
 from enum import StrEnum
+from typing import Literal
 
 
 class ChargeOutcome(StrEnum):
@@ -52,10 +53,14 @@ class RefundResult:
     reference: str
 
 
+# The CardInput field a rejection is about.
+CardField = Literal["number", "exp_month", "exp_year"]
+
+
 class CardRejected(Exception):
     """The card cannot be tokenized (not a card number, expired, not a test card)."""
 
-    def __init__(self, field: str, message: str) -> None:
+    def __init__(self, field: CardField, message: str) -> None:
         super().__init__(message)
         self.field = field
         self.message = message

@@ -73,11 +73,11 @@ class SandboxGateway(Gateway):
     def tokenize(self, card: CardInput, *, today_year: int, today_month: int) -> TokenizedCard:
         number = normalize_card_number(card.number)
         if not number.isdigit() or not 12 <= len(number) <= 19 or not luhn_valid(number):
-            raise CardRejected("card_number", "This is not a valid card number.")
+            raise CardRejected("number", "This is not a valid card number.")
         behaviour = _BEHAVIOURS.get(number)
         if behaviour is None:
             # Real cards are never accepted: the sandbox must not see them.
-            raise CardRejected("card_number", "The sandbox accepts only its test cards.")
+            raise CardRejected("number", "The sandbox accepts only its test cards.")
         if not 1 <= card.exp_month <= 12:
             raise CardRejected("exp_month", "The expiry month is 1 to 12.")
         if (card.exp_year, card.exp_month) < (today_year, today_month):

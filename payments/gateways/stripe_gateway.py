@@ -105,7 +105,7 @@ class StripeGateway(Gateway):
 
     def tokenize(self, card: CardInput, *, today_year: int, today_month: int) -> TokenizedCard:
         raise CardRejected(
-            "card_number",
+            "number",
             "Card numbers are never sent to this server for Stripe: save the card through "
             "Stripe Checkout (POST /customers/{id}/setup_intent/).",
         )

@@ -5,6 +5,7 @@ order, so that racing writers queue the same way and never deadlock.
 """
 
 from collections.abc import Sequence
+from datetime import datetime
 
 from billing.errors import DomainError, InvalidInput
 from billing.models import Workspace
@@ -18,6 +19,13 @@ from payments.models import Intent, Payment, PaymentGateway, Source
 def check_invoice_payable(invoice: Invoice, detail: str) -> None:
     if invoice.status not in PAYABLE_STATUSES:
         raise DomainError("invoice_not_payable", detail)
+
+
+def check_expires_after(now: datetime, expires_at: datetime | None, noun: str) -> None:
+    """A link or intent created already expired would look payable until the expiry sweep
+    reached it."""
+    if expires_at is not None and expires_at <= now:
+        raise InvalidInput({"expires_at": [f"The {noun} would already be expired."]})
 
 
 def check_gateway_enabled(workspace: Workspace, test_mode: bool, kind: str) -> None:

@@ -21,6 +21,7 @@ from payments.invoice_reads import invoice_amount_payable
 from payments.models import Intent, Payment, PaymentAllocation, PaymentLink, Source
 from payments.services._common import (
     check_chargeable,
+    check_expires_after,
     check_invoice_payable,
     lock_intent,
     lock_invoices,
@@ -90,6 +91,7 @@ def intent_create(
     An order already invoiced is collected through its invoice."""
     if sum(x is not None for x in (invoice, order, payment_link)) != 1:
         raise InvalidInput({"non_field_errors": ["Name exactly one of invoice or order."]})
+    check_expires_after(now, fields.get("expires_at"), "intent")
     if order is not None:
         # Locked while the intent is created: order_update refuses an order with an open
         # intent, so the total read here is the one confirm will collect.

@@ -16,7 +16,7 @@ from invoices.models import Invoice
 from invoices.selectors import invoice_amount_due
 from payments.invoice_reads import invoice_amount_payable
 from payments.models import PaymentLink
-from payments.services._common import check_invoice_payable
+from payments.services._common import check_expires_after, check_invoice_payable
 
 
 class LinkUnavailable(DomainError):
@@ -103,9 +103,7 @@ def payment_link_create(
     amount = round_amount(amount, currency.code)
     if amount <= 0:
         raise InvalidInput({"amount": ["The amount must be positive."]})
-    expires_at = fields.get("expires_at")
-    if expires_at is not None and expires_at <= now:
-        raise InvalidInput({"expires_at": ["The link would already be expired."]})
+    check_expires_after(now, fields.get("expires_at"), "link")
     return PaymentLink.objects.create(
         workspace=workspace,
         test_mode=test_mode,

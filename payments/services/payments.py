@@ -11,7 +11,7 @@ next charge of the same invoice settles.
 """
 
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date, datetime, timedelta
 from decimal import Decimal
 from typing import Any, TypedDict, Unpack
@@ -72,6 +72,12 @@ class NewPaymentFields(PaymentFields, total=False):
 class AllocationRequest:
     invoice: Invoice
     amount: Decimal | None = None  # None: the invoice's whole payable amount
+    # Where the request named it (`allocations.1`), for its errors; "" when the request's
+    # own `invoice` and `amount` did.
+    at: str = ""
+
+    def field(self, name: str) -> str:
+        return f"{self.at}.{name}" if self.at else name
 
 
 def transition_payment(payment: Payment, target: PaymentStatus) -> None:
@@ -118,9 +124,9 @@ def resolve_allocations(
     if len(locked) != len(requests):
         raise InvalidInput({"allocations": ["Each invoice may appear only once."]})
     shares = []
-    for index, request in enumerate(requests):
+    for request in requests:
         invoice = locked[request.invoice.pk]
-        field = "invoice" if len(requests) == 1 else f"allocations[{index}].invoice"
+        field = request.field("invoice")
         check_invoice_payable(
             invoice,
             f"Invoice {invoice.id} is {invoice.status}; only finalized, pending and "
@@ -135,7 +141,7 @@ def resolve_allocations(
         if payable <= 0:
             raise DomainError("invoice_nothing_due", f"Invoice {invoice.id} has nothing due.")
         if amount <= 0:
-            raise InvalidInput({"amount": ["The amount must be positive."]})
+            raise InvalidInput({request.field("amount"): ["The amount must be positive."]})
         if amount > payable:
             raise DomainError(
                 "payment_exceeds_amount_due",
@@ -400,7 +406,7 @@ def _payment_create(
         check_chargeable(source, customer)
     requests = list(allocations)
     if amount is not None and len(requests) == 1 and requests[0].amount is None:
-        requests = [AllocationRequest(requests[0].invoice, amount)]
+        requests = [replace(requests[0], amount=amount)]
     shares = resolve_allocations(requests, currency.code, customer) if requests else []
     total = sum((share for _, share in shares), Decimal(0))
     if shares and amount is not None and round_amount(amount, currency.code) != total:

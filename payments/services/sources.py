@@ -23,7 +23,9 @@ def _tokenize(
             card, today_year=now.year, today_month=now.month
         )
     except CardRejected as rejected:
-        raise InvalidInput({rejected.field: [rejected.message]}) from None
+        # Every request takes the card as `card` (sources, the publishable checkout): the
+        # error is nested under it, as the serializer nests its own.
+        raise InvalidInput({f"card.{rejected.field}": [rejected.message]}) from None
 
 
 @transaction.atomic

@@ -10,7 +10,7 @@ from billing.models import Event
 from invoices.tests.factories import FinalizedInvoiceFactory
 from payments.gateways import sandbox
 from payments.models import Payment, PaymentGateway
-from payments.tests.factories import PaymentLinkFactory
+from payments.tests.factories import PaymentGatewayFactory, PaymentLinkFactory, SourceFactory
 from tests.numbers import D
 
 NOW = datetime.datetime(2026, 2, 1, 12, 0, tzinfo=datetime.UTC)
@@ -106,6 +106,39 @@ def test_allocations_that_do_not_add_up_to_the_amount_are_refused(tenant, invoic
     assert response.status_code == 400
     assert "amount" in response.json()
     assert Payment.objects.count() == 0
+
+
+def test_an_allocation_refused_by_the_service_or_the_serializer_answers_one_shape(tenant, invoice):
+    others = FinalizedInvoiceFactory(workspace=tenant.workspace)
+
+    def second_allocation_paying(invoice_id):
+        body = {"allocations": [{"invoice": invoice.id}, {"invoice": invoice_id}]}
+        response = tenant.client.post("/payments/", body)
+        assert response.status_code == 400, response.content
+        return response.json()
+
+    another_customers = second_allocation_paying(others.id)
+    unknown = second_allocation_paying("inv_01UNKNOWN")
+
+    assert list(another_customers) == list(unknown) == ["allocations"]
+    assert list(another_customers["allocations"]) == list(unknown["allocations"]) == ["1"]
+    assert another_customers["allocations"]["1"] == {
+        "invoice": [f"Invoice {others.id} belongs to another customer."]
+    }
+    assert list(unknown["allocations"]["1"]) == ["invoice"]
+    assert Payment.objects.count() == 0
+
+
+def test_one_allocation_refused_is_named_by_its_place_in_the_list(tenant, invoice):
+    others = FinalizedInvoiceFactory(workspace=tenant.workspace)
+    body = {"customer": invoice.customer_id, "allocations": [{"invoice": others.id}]}
+
+    response = tenant.client.post("/payments/", body)
+
+    assert response.status_code == 400, response.content
+    assert response.json() == {
+        "allocations": {"0": {"invoice": [f"Invoice {others.id} belongs to another customer."]}}
+    }
 
 
 def test_a_draft_invoice_takes_no_payment(tenant, invoice):
@@ -217,8 +250,34 @@ def test_a_card_outside_the_sandbox_is_refused(tenant, invoice):
     )
 
     assert response.status_code == 400
-    assert "card_number" in response.json()
+    assert list(response.json()) == ["card"]
+    assert list(response.json()["card"]) == ["number"]
     assert "5555555555554444" not in response.content.decode()
+
+
+@pytest.mark.parametrize(
+    ("term", "expected"), [("mastercard", ["ana"]), ("4242", ["bruno"]), ("bruno", ["bruno"])]
+)
+def test_sources_search_card_brand_last4_and_customer_name(tenant, term, expected):
+    scope = {"workspace": tenant.workspace, "test_mode": False}
+    sources = {
+        "ana": SourceFactory(
+            **scope, customer__name="Ana Ltda", card_brand="mastercard", card_last4="4444"
+        ),
+        "bruno": SourceFactory(**scope, customer__name="Bruno SpA"),
+    }
+
+    listed = tenant.client.get("/sources/", {"search": term}).json()
+
+    assert [s["id"] for s in listed["results"]] == [sources[name].id for name in expected]
+
+
+def test_gateways_search_the_gateway_kind(tenant):
+    PaymentGatewayFactory(workspace=tenant.workspace, gateway="stripe")
+
+    listed = tenant.client.get("/payment_gateways/", {"search": "stripe"}).json()
+
+    assert [g["gateway"] for g in listed["results"]] == ["stripe"]
 
 
 def test_gateway_secrets_are_write_only(tenant, fake_stripe):
@@ -258,7 +317,7 @@ def test_card_numbers_are_never_taken_for_stripe(tenant, invoice, fake_stripe):
     )
 
     assert response.status_code == 400
-    assert "Stripe Checkout" in response.json()["card_number"][0]
+    assert "Stripe Checkout" in response.json()["card"]["number"][0]
     assert sandbox.SUCCEEDS not in response.content.decode()
 
 

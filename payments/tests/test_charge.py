@@ -46,9 +46,9 @@ def test_a_sandbox_source_stores_only_the_token_and_display_fields(invoice):
 @pytest.mark.parametrize(
     ("number", "field"),
     [
-        ("4242 4242 4242 4241", "card_number"),  # fails the Luhn check
-        ("5555555555554444", "card_number"),  # a valid number, not a sandbox test card
-        ("abc", "card_number"),
+        ("4242 4242 4242 4241", "card.number"),  # fails the Luhn check
+        ("5555555555554444", "card.number"),  # a valid number, not a sandbox test card
+        ("abc", "card.number"),
     ],
 )
 def test_cards_the_sandbox_does_not_know_are_refused(invoice, number, field):
@@ -68,7 +68,7 @@ def test_an_expired_card_is_refused(invoice):
             now=NOW,
         )
 
-    assert "exp_year" in refused.value.errors
+    assert "card.exp_year" in refused.value.errors
 
 
 def test_a_successful_charge_pays_the_invoice(invoice):

@@ -6,6 +6,7 @@ from decimal import Decimal
 
 import pytest
 
+from billing.errors import InvalidInput
 from billing.models import Event
 from customers.tests.factories import CustomerFactory
 from invoices.models import Invoice, Order
@@ -104,6 +105,30 @@ def test_an_intent_past_its_expiry_expires(tenant):
     intent.refresh_from_db()
     assert intent.status == "expired"
     assert _events(intent.id)[-1] == "intent.expired"
+
+
+def test_an_intent_already_expired_is_refused_as_a_link_is(tenant):
+    invoice = FinalizedInvoiceFactory(workspace=tenant.workspace)
+    body = {"invoice": invoice.id, "expires_at": "2020-01-01T00:00:00Z"}
+
+    intent = tenant.client.post("/intents/", body)
+    link = tenant.client.post("/payment_links/links/", body)
+
+    assert intent.status_code == link.status_code == 400, intent.content
+    assert intent.json() == {"expires_at": ["The intent would already be expired."]}
+    assert link.json() == {"expires_at": ["The link would already be expired."]}
+    assert not Intent.objects.filter(invoice=invoice).exists()
+
+
+def test_an_intent_expiring_the_moment_it_is_created_is_refused(tenant):
+    invoice = FinalizedInvoiceFactory(workspace=tenant.workspace)
+
+    with pytest.raises(InvalidInput) as refused:
+        services.intent_create(
+            workspace=tenant.workspace, test_mode=False, invoice=invoice, now=NOW, expires_at=NOW
+        )
+
+    assert refused.value.errors == {"expires_at": ["The intent would already be expired."]}
 
 
 def test_an_order_intent_invoices_the_order_and_pays_it(tenant):

@@ -172,9 +172,9 @@ def test_a_declined_card_fails_the_payment_and_a_second_authorize_conflicts(
 @pytest.mark.parametrize(
     ("body", "field"),
     [
-        ({"card": {"number": "4111111111111111", **CARD}}, "card_number"),  # not a test card
-        ({"card": {"number": "1234", **CARD}}, "card_number"),
-        ({"card": {"number": sandbox.SUCCEEDS, "exp_month": 1, "exp_year": 2001}}, "exp_year"),
+        ({"card": {"number": "4111111111111111", **CARD}}, "card.number"),  # not a test card
+        ({"card": {"number": "1234", **CARD}}, "card.number"),
+        ({"card": {"number": sandbox.SUCCEEDS, "exp_month": 1, "exp_year": 2001}}, "card.exp_year"),
         ({}, "non_field_errors"),
         (
             {"card": {"number": sandbox.SUCCEEDS, **CARD}, "source": "sou_x"},
@@ -189,7 +189,11 @@ def test_bad_authorize_bodies_are_400s_and_store_nothing(tenant, invoice, browse
     response = _authorize(browser, payment, **body)
 
     assert response.status_code == 400, response.content
-    assert field in response.json()
+    *parents, leaf = field.split(".")
+    errors = response.json()
+    for parent in parents:
+        errors = errors[parent]
+    assert leaf in errors
     assert not Source.objects.exists()
     assert Payment.objects.get(pk=payment["id"]).status == "requires_payment_method"
 

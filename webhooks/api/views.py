@@ -74,6 +74,7 @@ class EventLogViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, TenantVi
     queryset = event_log_queryset()
     serializer_class = EventLogSerializer
     filterset_class = EventLogFilter
+    search_fields = ["type", "object_id"]
 
     @extend_schema(request=RedeliverSerializer, responses={202: EventLogSerializer})
     @action(detail=True, methods=["post"])

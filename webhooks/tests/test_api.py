@@ -2,6 +2,7 @@ import pytest
 from django.test import override_settings
 
 from billing.models import Event
+from billing.tests.factories import EventFactory
 from webhooks.models import Delivery, WebhookEndpoint
 
 
@@ -131,6 +132,22 @@ def test_event_log_lists_events_with_their_deliveries_and_redelivers(client, tes
     assert log["results"][0]["deliveries"][0]["status"] == "failed"
     assert redelivered.status_code == 202
     assert redelivered.json()["deliveries"][0]["status"] == "pending"
+
+
+@pytest.mark.parametrize(
+    ("term", "expected"),
+    [("invoice.paid", ["paid"]), ("cus_01", ["customer"]), ("customer", ["customer"])],
+)
+def test_event_log_searches_type_and_object_id(client, test_tenant, term, expected):
+    scope = {"workspace": test_tenant.workspace, "test_mode": True}
+    events = {
+        "customer": EventFactory(**scope, type="customer.updated", object_id="cus_01ABC"),
+        "paid": EventFactory(**scope, type="invoice.paid", object_id="inv_01DEF"),
+    }
+
+    log = client.get("/events/log/", {"search": term}).json()
+
+    assert [e["id"] for e in log["results"]] == [events[name].id for name in expected]
 
 
 def test_redeliver_to_an_endpoint_of_another_workspace_is_400_on_the_field(client, other_tenant):
