@@ -315,6 +315,10 @@ def test_a_state_id_that_names_no_state_is_a_400_on_state(tenant, state):
         ({"email": "AP@GAUCHO.AR"}, ["argentine"]),
         ({"name": "acme"}, ["acme", "archived"]),
         ({"tax_id": "76086428-5"}, ["acme"]),
+        # As writes store a RUT: without dots, zeros or a lowercase k.
+        ({"tax_id": "76.086.428-5"}, ["acme"]),
+        ({"tax_id": "076086428-5"}, ["acme"]),
+        ({"tax_id": "12.345.678-9"}, []),
         ({"reference": "crm-7"}, ["archived"]),
         ({"status": "archived"}, ["archived"]),
         ({"status__in": "archived,pending"}, ["archived", "pending"]),
