@@ -137,8 +137,7 @@ def apply_totals(document: FiscalDocument, lines: Sequence[Line | dict[str, Any]
             discount_scheme=document.discount_scheme,
             custom_change=document.custom_change,
             prices_include_tax=document.prices_include_tax,
-            # Chile's factura de compra (46): the buyer withholds the whole IVA (code 15).
-            withhold_tax=document.document.hold_taxes,
+            withhold_tax=document.withholds_tax,
         )
     except InvalidDocument as exc:
         raise InvalidInput({exc.field: [str(exc)]}) from exc

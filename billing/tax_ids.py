@@ -7,7 +7,7 @@ workspace in the same country must carry a valid tax id.
 from collections.abc import Callable
 from types import ModuleType
 
-from django.db.models import QuerySet
+from django.db.models import Q, QuerySet
 from stdnum import exceptions as stdnum_errors
 from stdnum.ar import cuit
 from stdnum.cl import rut
@@ -63,6 +63,19 @@ def normalize_tax_id(country_code: str, value: str) -> str:
         raise InvalidTaxId("The check digit does not match.") from exc
     except stdnum_errors.ValidationError as exc:
         raise InvalidTaxId(f"Not a valid tax id for {country_code}: {exc}") from exc
+
+
+def tax_id_lookup(value: str) -> Q:
+    """Rows (with `country` and `tax_id`) whose tax id is `value` however it is spelled:
+    as each country's validator stores it, or as given (a country without one, or a row
+    stored before its country's rule)."""
+    query = Q(tax_id=value.strip())
+    for country_code in VALIDATORS:
+        try:
+            query |= Q(country_id=country_code, tax_id=normalize_tax_id(country_code, value))
+        except InvalidTaxId:
+            continue
+    return query
 
 
 def normalize_stored_ruts(rows: QuerySet) -> None:

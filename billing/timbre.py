@@ -23,7 +23,6 @@ from billing.services.folios import folio_range_private_key
 # a buyer abroad (an export's), whose own tax id is no RUT.
 ANONYMOUS_RUT = "66666666-6"
 FOREIGN_RUT = "55555555-5"
-FACTURA_DE_COMPRA = "46"
 # The TED is Latin-1 text, as every DTE.
 ENCODING = "ISO-8859-1"
 
@@ -42,8 +41,8 @@ def _sub(parent: ET.Element, tag: str, text: str) -> None:
 
 def dte_total(document: FiscalDocument) -> Decimal:
     """The DTE's MntTotal, which the TED repeats: what the receiver pays. The buyer of a
-    factura de compra (46) withholds its IVA (the document's retention)."""
-    if document.document.code == FACTURA_DE_COMPRA:
+    factura de compra (46) and of its notes withholds their IVA (the document's retention)."""
+    if document.withholds_tax:
         return document.total - document.retention
     return document.total
 

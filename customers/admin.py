@@ -5,7 +5,7 @@ from django.contrib import admin
 from django.http import HttpRequest
 
 from billing.admin_money import MoneyAdminMixin
-from billing.errors import InvalidInput
+from billing.errors import DomainError, InvalidInput
 from customers import services
 from customers.models import Contact, Customer, CustomerBalanceTransaction
 
@@ -26,6 +26,12 @@ class CustomerAdminForm(forms.ModelForm):
             services.customer_validate(cleaned["workspace"], candidate)
         except InvalidInput as exc:
             raise forms.ValidationError(exc.errors) from exc
+        # The instance still holds the stored customer until the form is saved.
+        if self.instance.pk and cleaned.get("currency"):
+            try:
+                services.check_currency_change(self.instance, cleaned["currency"])
+            except DomainError as exc:
+                raise forms.ValidationError({"currency": [exc.detail]}) from exc
         cleaned["tax_id"] = candidate.tax_id
         cleaned["state"] = candidate.state
         return cleaned

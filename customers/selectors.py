@@ -4,7 +4,14 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
-from django.db.models import Expression, Prefetch, QuerySet, prefetch_related_objects
+from django.db.models import (
+    PROTECT,
+    Expression,
+    ForeignObjectRel,
+    Prefetch,
+    QuerySet,
+    prefetch_related_objects,
+)
 
 from customers.models import Contact, Customer, CustomerBalanceTransaction
 
@@ -88,6 +95,17 @@ def customer_balance_transactions(*, customer: Customer) -> QuerySet[CustomerBal
     """The customer's balance entries, newest first."""
     return CustomerBalanceTransaction.objects.filter(customer=customer).order_by(
         "-created_at", "-id"
+    )
+
+
+def customer_has_documents(*, customer: Customer) -> bool:
+    """Whether anything keeps the customer from being deleted: every app's documents,
+    payments and balance entries refer to it with PROTECT. Found through those relations,
+    so customers imports none of those apps and a new kind of document counts too."""
+    return any(
+        relation.related_model._default_manager.filter(**{relation.field.name: customer}).exists()
+        for relation in Customer._meta.get_fields(include_hidden=True)
+        if isinstance(relation, ForeignObjectRel) and relation.on_delete is PROTECT
     )
 
 

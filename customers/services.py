@@ -21,7 +21,7 @@ from customers.choices import (
 )
 from customers.models import Contact, Customer, CustomerBalanceTransaction
 from customers.representations import contact_snapshot, customer_snapshot
-from customers.selectors import customer_load_annotations
+from customers.selectors import customer_has_documents, customer_load_annotations
 
 
 def customer_validate(workspace: Workspace, customer: Customer) -> None:
@@ -44,6 +44,17 @@ def customer_validate(workspace: Workspace, customer: Customer) -> None:
         errors |= comuna_errors(customer)
     if errors:
         raise InvalidInput(errors)
+
+
+def check_currency_change(customer: Customer, currency: Currency) -> None:
+    """A customer's documents are in its currency, and its aggregations (balance, sales)
+    read only that currency: once it has any, the currency stays, as in Stripe."""
+    if currency.pk != customer.currency_id and customer_has_documents(customer=customer):
+        raise DomainError(
+            "customer_has_documents",
+            f"Customer {customer.pk} has documents in {customer.currency_id}; its currency "
+            "cannot change. Create a customer in the other currency instead.",
+        )
 
 
 _REFERENCE_TAKEN = "A customer with this reference exists."
@@ -123,6 +134,9 @@ def customer_create(
 @transaction.atomic
 def customer_update(*, customer: Customer, **fields: Unpack[CustomerFields]) -> Customer:
     customer = Customer.objects.select_for_update().get(pk=customer.pk)
+    currency = fields.get("currency")
+    if currency is not None:
+        check_currency_change(customer, currency)
     for name, value in fields.items():
         setattr(customer, name, value)
     customer_validate(customer.workspace, customer)

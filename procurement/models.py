@@ -94,6 +94,12 @@ class PurchaseCreditNote(SupplierDocument):
     reason = models.PositiveSmallIntegerField()
     description = models.CharField(max_length=90, blank=True)
 
+    @property
+    def withholds_tax(self) -> bool:
+        # A note credits its purchase in its terms: a 46's note withholds the IVA as the
+        # 46 did, so it credits what the 46 owed.
+        return self.purchase.withholds_tax
+
     class Meta(SupplierDocument.Meta):
         constraints = [
             models.UniqueConstraint(

@@ -21,6 +21,7 @@ from rest_framework import exceptions, filters
 from rest_framework.request import Request
 
 from billing.representations import METADATA_KEY_MAX_LENGTH
+from billing.tax_ids import tax_id_lookup
 
 METADATA_PREFIX = "metadata__"
 
@@ -60,6 +61,14 @@ class TenantFilterSet(django_filters.FilterSet):
     }
 
     @classmethod
+    def filter_for_field(
+        cls, field: models.Field, field_name: str, lookup_expr: str | None = None
+    ) -> django_filters.Filter:
+        if field_name == "tax_id" and lookup_expr in (None, "exact"):
+            return TaxIdFilter(field_name=field_name)
+        return super().filter_for_field(field, field_name, lookup_expr)
+
+    @classmethod
     def get_filters(cls) -> dict[str, django_filters.Filter]:
         filters = super().get_filters()
         model = cls._meta.model
@@ -89,6 +98,17 @@ def _text_lookup_on_key(model: type[Model], declared: django_filters.Filter) -> 
         return
     if isinstance(field, models.ForeignKey):
         declared.field_name = f"{field.name}__{field.target_field.name}"
+
+
+class TaxIdFilter(django_filters.CharFilter):
+    """`?tax_id=76.086.428-5` finds the 76086428-5 stored: the value is read as writes
+    store a tax id (billing.tax_ids), for each row's country. Every `tax_id` in a
+    filterset's `Meta.fields` is one."""
+
+    def filter(self, qs: QuerySet, value: Any) -> QuerySet:
+        if value in ([], (), {}, "", None):
+            return qs
+        return qs.filter(tax_id_lookup(value))
 
 
 class CommaOrRepeatedWidget(BaseCSVWidget, forms.TextInput):

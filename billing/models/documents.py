@@ -75,6 +75,12 @@ class FiscalDocument(TenantModel):
         net from the gross."""
         return self.document.prices_include_tax
 
+    @property
+    def withholds_tax(self) -> bool:
+        """Whether the buyer withholds the whole tax (Chile's factura de compra, code 15):
+        totals add it to the retention, and the DTE's MntTotal leaves it out."""
+        return self.document.hold_taxes and self.document.has_taxes
+
     def __str__(self) -> str:
         # As the document reads on paper: "Factura electrónica N° 1"; a draft has no number.
         name = self.document.name

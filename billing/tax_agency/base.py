@@ -66,6 +66,9 @@ class TaxDocument(TypedDict):
     # The SII's MntBruto: line amounts include the tax (boletas and their notes), so the
     # net is derived from the gross.
     prices_include_tax: NotRequired[bool]
+    # Chile: the buyer withholds the whole tax (a factura de compra and its notes), which
+    # the DTE states as ImptoReten 15 and leaves out of its MntTotal.
+    withholds_tax: NotRequired[bool]
     # Chile: the signed DTE (the SII's XML, ISO-8859-1) in base64, when the document has
     # one (a loaded CAF covers its folio). The agency checks it as the SII would.
     xml: NotRequired[str]

@@ -43,7 +43,6 @@ from billing.money import allocate, round_amount
 from billing.tax_agency import sii_schema
 from billing.tax_agency.base import PollResult, TaxAgencyError, TaxDocument
 from billing.tax_ids import InvalidTaxId, normalize_tax_id
-from billing.timbre import FACTURA_DE_COMPRA
 
 ACCEPTED_UPLOAD = "EPR"
 REJECTED_COVER = "RCT"
@@ -342,9 +341,9 @@ def _dte_verdict(document: TaxDocument, now: datetime) -> tuple[str | None, list
 
 def _dte_totals(dte: Any, document: TaxDocument) -> dict[str, tuple[Decimal, Decimal]]:
     """The DTE's Totales beside the filed totals they state; an amount the DTE leaves
-    out is 0. An export's net is exempt: its MntExe is the net and the exempt together. A
-    factura de compra's MntTotal is what its buyer pays, the total less the IVA they
-    withhold (ImptoReten 15), which only the DTE states."""
+    out is 0. An export's net is exempt: its MntExe is the net and the exempt together. The
+    MntTotal of a factura de compra (and of its notes) is what its buyer pays, the total
+    less the IVA they withhold (ImptoReten 15), which only the DTE states."""
 
     def in_xml(path: str) -> Decimal:
         text = dte.findtext(f".//{{*}}Totales/{path}")
@@ -358,7 +357,7 @@ def _dte_totals(dte: Any, document: TaxDocument) -> dict[str, tuple[Decimal, Dec
             "total": (in_xml("{*}MntTotal"), filed["total"]),
         }
     withheld = Decimal(0)
-    if document["document_type"] == FACTURA_DE_COMPRA:
+    if document.get("withholds_tax", False):
         for tax in dte.iterfind(".//{*}Totales/{*}ImptoReten"):
             if tax.findtext("{*}TipoImp") == IVA_WITHHELD:
                 withheld += _decimal(tax.findtext("{*}MontoImp"), "xml ImptoReten/MontoImp")

@@ -3,8 +3,10 @@ from datetime import UTC, date, datetime
 from decimal import Decimal
 
 import pytest
+from django.forms import model_to_dict
 from django.urls import reverse
 
+from customers.admin import CustomerAdminForm
 from customers.choices import CustomerStatus
 from customers.models import Contact, Customer, CustomerBalanceTransaction
 from customers.representations import CustomerSerializer
@@ -155,6 +157,37 @@ def test_patch_changes_only_what_it_names(tenant):
     assert response.json()["email"] == "ap@acme.cl"
 
 
+def test_a_customer_with_documents_keeps_its_currency(tenant):
+    invoice = FinalizedInvoiceFactory(workspace=tenant.workspace)
+    customer = invoice.customer
+
+    response = tenant.client.put(f"/customers/{customer.id}/", {"currency": "USD"}, format="json")
+
+    assert response.status_code == 409, response.json()
+    assert response.json()["code"] == "customer_has_documents"
+    customer.refresh_from_db()
+    assert customer.currency_id == "CLP"
+
+
+def test_a_customer_with_documents_takes_its_retrieved_representation_back(tenant):
+    customer = FinalizedInvoiceFactory(workspace=tenant.workspace).customer
+    retrieved = tenant.client.get(f"/customers/{customer.id}/").json()
+
+    response = tenant.client.put(f"/customers/{customer.id}/", retrieved, format="json")
+
+    assert response.status_code == 200, response.json()
+    assert response.json()["currency"] == "CLP"
+
+
+def test_a_customer_without_documents_may_change_its_currency(tenant):
+    customer = customer_in(tenant)
+
+    response = tenant.client.put(f"/customers/{customer.id}/", {"currency": "USD"}, format="json")
+
+    assert response.status_code == 200, response.json()
+    assert response.json()["currency"] == "USD"
+
+
 def test_delete_answers_204_and_the_customer_is_gone(tenant):
     customer = customer_in(tenant)
 
@@ -282,6 +315,10 @@ def test_a_state_id_that_names_no_state_is_a_400_on_state(tenant, state):
         ({"email": "AP@GAUCHO.AR"}, ["argentine"]),
         ({"name": "acme"}, ["acme", "archived"]),
         ({"tax_id": "76086428-5"}, ["acme"]),
+        # As writes store a RUT: without dots, zeros or a lowercase k.
+        ({"tax_id": "76.086.428-5"}, ["acme"]),
+        ({"tax_id": "076086428-5"}, ["acme"]),
+        ({"tax_id": "12.345.678-9"}, []),
         ({"reference": "crm-7"}, ["archived"]),
         ({"status": "archived"}, ["archived"]),
         ({"status__in": "archived,pending"}, ["archived", "pending"]),
@@ -512,6 +549,17 @@ def test_balance_transactions_are_read_only_in_the_admin(admin_client, tenant):
     assert changelist.status_code == 200 and entry.pk in changelist.content.decode()
     assert change.status_code == 200 and 'name="amount"' not in change.content.decode()
     assert added.status_code == 403
+
+
+def test_the_admin_keeps_the_currency_of_a_customer_with_documents(tenant):
+    customer = FinalizedInvoiceFactory(workspace=tenant.workspace).customer
+    data = {k: v for k, v in model_to_dict(customer).items() if v is not None}
+
+    form = CustomerAdminForm(data={**data, "currency": "USD"}, instance=customer)
+
+    assert not form.is_valid()
+    assert "currency" in form.errors
+    assert CustomerAdminForm(data=data, instance=customer).is_valid()
 
 
 def test_a_serialized_test_mode_customers_current_period_follows_the_test_clock(tenant):

@@ -1,3 +1,4 @@
+from decimal import Decimal
 from functools import partial
 
 import pytest
@@ -7,7 +8,7 @@ from billing.models import Country, Currency, Event, State
 from billing.tax_ids import normalize_stored_ruts
 from billing.tests.factories import WorkspaceFactory
 from customers import services
-from customers.choices import CONTACTS_PER_CUSTOMER, CustomerStatus
+from customers.choices import CONTACTS_PER_CUSTOMER, BalanceTransactionKind, CustomerStatus
 from customers.models import Contact, Customer
 from customers.tests.factories import ContactFactory, CustomerFactory
 
@@ -255,6 +256,25 @@ def test_delete_removes_the_customer_and_its_contacts(workspace):
 
     assert not Customer.objects.filter(pk=customer.pk).exists()
     assert not Contact.objects.filter(pk=contact.pk).exists()
+
+
+def test_a_customer_with_balance_entries_keeps_its_currency(workspace):
+    customer = create(workspace)
+    services.customer_balance_record(
+        customer=customer,
+        currency="CLP",
+        amount=Decimal(100),
+        kind=BalanceTransactionKind.CREDIT_NOTE,
+        invoice_id="inv_1",
+        source_id="cre_1",
+    )
+
+    with pytest.raises(DomainError) as caught:
+        services.customer_update(customer=customer, currency=Currency.objects.get(code="USD"))
+
+    assert caught.value.code == "customer_has_documents"
+    customer.refresh_from_db()
+    assert customer.currency_id == "CLP"
 
 
 # Contacts

@@ -22,7 +22,6 @@ from invoices.dte.mapping import (
     BOLETA_TYPES,
     DOCUMENT_TYPES,
     EXPORT_TYPES,
-    FACTURA_DE_COMPRA,
     FOREIGN_BUYER_RUT,
     MAX_EMAIL,
     MAX_ITEM_DESCRIPTION,
@@ -140,12 +139,13 @@ def _totals(header: Any, document: FiscalDocument, amounts: _Amounts) -> None:
         _sub(additional, "TipoImp", row["code"])
         _sub(additional, "TasaImp", decimal_text(Decimal(row["percent"]), 2))
         _sub(additional, "MontoImp", pesos(Decimal(row["amount"])))
-    if document.document.code == FACTURA_DE_COMPRA and document.retention:
+    if document.withholds_tax and document.retention:
         retention = _sub(totals, "ImptoReten")
         _sub(retention, "TipoImp", TOTAL_IVA_RETENTION)
         _sub(retention, "TasaImp", decimal_text(document.tax_percent, 2))
         _sub(retention, "MontoImp", pesos(document.retention))
-    # What the receiver pays: a 46's buyer withholds the IVA. The TED repeats it.
+    # What the receiver pays: the buyer of a 46 (and of its notes) withholds the IVA. The
+    # TED repeats it.
     _sub(totals, "MntTotal", pesos(dte_total(document)))
 
 

@@ -14,7 +14,6 @@ DOCUMENT_TYPES = {"33", "34", "46", "56", "61"}
 EXPORT_TYPES = {"110", "111", "112"}
 # The boletas, under the SII's boleta schema (invoices/dte/boleta.py).
 BOLETA_TYPES = {"39", "41"}
-FACTURA_DE_COMPRA = "46"
 # A boleta's IndServicio: 3, sales and services (1 and 2 are utilities' periodic bills,
 # 4 shows sold for third parties).
 SALES_AND_SERVICES = 3

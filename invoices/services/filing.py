@@ -235,6 +235,8 @@ def tax_document(document: FiscalDocument) -> TaxDocument:
     }
     if document.additional_tax:
         filed["totals"]["additional_tax"] = money(document.additional_tax)
+    if document.withholds_tax:
+        filed["withholds_tax"] = True
     xml = dte_for_filing(document)
     if xml is not None:
         filed["xml"] = xml

@@ -6,11 +6,17 @@ import datetime
 import pytest
 
 from billing.models import Certificate, DocumentType
+from billing.tax_agency.sandbox import ACCEPTED_UPLOAD, validate
 from billing.timbre import covering_range, timbre
 from invoices.dte import dte_for_filing, dte_xml
 from invoices.pdf.context import document_context
+from invoices.services.filing import tax_document
 from invoices.tests.dte_helpers import load_cafs, text, valid_dte, verify_signature, verify_timbre
 from invoices.tests.pdf_helpers import make_issuer
+from procurement.services.credit_notes import (
+    purchase_credit_note_create,
+    purchase_credit_note_finalize,
+)
 from procurement.services.purchases import purchase_create, purchase_finalize
 from procurement.tests.factories import SupplierFactory
 from tests.numbers import D
@@ -96,6 +102,45 @@ def test_a_factura_de_compra_with_exempt_lines_discounts_and_references_is_in_th
     assert text(dte, "Documento/Referencia/FolioRef") == "OC-77"
     verify_timbre(dte, cafs[46])
     verify_signature(content, Certificate.objects.get())
+
+
+def test_a_note_annulling_a_46_withholds_the_iva_as_the_46_did(tenant):
+    make_issuer(tenant.workspace)
+    cafs = load_cafs(tenant.workspace)
+    draft = purchase_create(
+        workspace=tenant.workspace,
+        test_mode=False,
+        supplier=SupplierFactory(workspace=tenant.workspace, name="Recolectora del Maule"),
+        document=DocumentType.objects.get(pk=46),
+        date=datetime.date(2026, 2, 10),
+        lines=[{"name": "Chatarra de cobre", "amount": D(1500), "quantity": D(10)}],
+    )
+    purchase = purchase_finalize(purchase=draft, now=NOW)
+    note = purchase_credit_note_finalize(
+        credit_note=purchase_credit_note_create(
+            workspace=tenant.workspace,
+            test_mode=False,
+            purchase=purchase,
+            reason=1,
+            date=datetime.date(2026, 2, 11),
+        ),
+        now=NOW,
+    )
+
+    content = dte_xml(note, now=NOW)
+
+    dte = valid_dte(content)
+    totals = "Documento/Encabezado/Totales"
+    assert text(dte, "Documento/Encabezado/IdDoc/TipoDTE") == "61"
+    assert text(dte, f"{totals}/IVA") == "2850"
+    assert text(dte, f"{totals}/ImptoReten/TipoImp") == "15"
+    assert text(dte, f"{totals}/ImptoReten/MontoImp") == "2850"
+    assert text(dte, f"{totals}/MntTotal") == "15000"
+    assert text(dte, "Documento/TED/DD/MNT") == "15000"
+    verify_timbre(dte, cafs[61])
+    assert document_context(note)["timbre"] is not None
+    for filed in (purchase, note):
+        assert validate(tax_document(filed), now=NOW) == (ACCEPTED_UPLOAD, [])
 
 
 def test_a_suppliers_document_gets_no_timbre_or_dte_of_ours(tenant):

@@ -208,6 +208,44 @@ def test_credit_notes_on_our_own_46_take_our_numbers(tenant):
     assert note.self_issued and note.number == 1
 
 
+def test_a_note_annulling_a_46_withholds_its_iva_and_credits_what_the_46_owed(tenant):
+    own = purchase_finalize(purchase=purchase(tenant, document_id=46), now=NOW)
+    annul = purchase_credit_note_create(
+        workspace=tenant.workspace,
+        test_mode=False,
+        purchase=own,
+        reason=1,
+        date=datetime.date(2026, 2, 11),
+    )
+
+    annul = purchase_credit_note_finalize(credit_note=annul, now=NOW)
+
+    assert (annul.total, annul.retention, annul.total_adjusted) == (3966, 633, 3333)
+    assert [line.retention for line in annul.lines.all()] == [570, 63]
+
+
+def test_a_note_on_a_46_is_refused_only_beyond_what_the_46_owed(tenant):
+    own = purchase_finalize(purchase=purchase(tenant, document_id=46), now=NOW)
+
+    def finalized_note(amount):
+        note = purchase_credit_note_create(
+            workspace=tenant.workspace,
+            test_mode=False,
+            purchase=own,
+            reason=3,
+            date=datetime.date(2026, 2, 11),
+            lines=[{"name": "Ajuste", "amount": amount}],
+        )
+        return purchase_credit_note_finalize(credit_note=note, now=NOW)
+
+    # 3.333 net owed: 3.000 credited, then 334 is one peso too many.
+    assert finalized_note(Decimal(3000)).total_adjusted == 3000
+    with pytest.raises(DomainError) as error:
+        finalized_note(Decimal(334))
+    assert error.value.code == "purchase_over_credited"
+    assert finalized_note(Decimal(333)).total_adjusted == 333
+
+
 # The API
 
 
@@ -230,8 +268,9 @@ def test_api_supplier_rut_is_validated_and_normalized(tenant):
     )
     assert good.status_code == 201
     assert good.json()["tax_id"] == "76086428-5"
-    found = tenant.client.get("/suppliers/", {"tax_id": "76086428-5", "name": "impr"})
-    assert [row["id"] for row in found.json()["results"]] == [good.json()["id"]]
+    for spelling in ("76086428-5", "76.086.428-5"):
+        found = tenant.client.get("/suppliers/", {"tax_id": spelling, "name": "impr"})
+        assert [row["id"] for row in found.json()["results"]] == [good.json()["id"]]
     assert tenant.client.get("/suppliers/", {"country": "US"}).json()["count"] == 1
 
 
