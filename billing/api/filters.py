@@ -50,7 +50,37 @@ class IsoDateTimeFilter(django_filters.IsoDateTimeFilter):
     field_class = UtcIsoDateTimeField
 
 
-class TenantFilterSet(django_filters.FilterSet):
+class StrictBooleanField(forms.Field):
+    """`true` or `false` (any case), as the test-mode header takes them: anything else is
+    a 400, where Django's NullBooleanField reads it as "no filter" and lists everything."""
+
+    widget = forms.TextInput
+    default_error_messages = {"invalid": "Enter true or false."}
+
+    def to_python(self, value: Any) -> bool | None:
+        if value in self.empty_values:
+            return None
+        text = str(value).strip().lower()
+        if text not in ("true", "false"):
+            raise ValidationError(self.error_messages["invalid"], code="invalid")
+        return text == "true"
+
+
+class BooleanFilter(django_filters.BooleanFilter):
+    field_class = StrictBooleanField
+
+
+class ApiFilterSet(django_filters.FilterSet):
+    """The base of every FilterSet of the API: boolean filters, declared or generated from
+    `Meta.fields`, are strict (StrictBooleanField)."""
+
+    FILTER_DEFAULTS = {
+        **django_filters.filterset.FILTER_FOR_DBFIELD_DEFAULTS,
+        models.BooleanField: {"filter_class": BooleanFilter},
+    }
+
+
+class TenantFilterSet(ApiFilterSet):
     """Ranges on the timestamps every resource carries, named as the API shows them.
 
     Datetime filters, declared or generated from `Meta.fields`, use IsoDateTimeFilter; a
@@ -60,7 +90,7 @@ class TenantFilterSet(django_filters.FilterSet):
     """
 
     FILTER_DEFAULTS = {
-        **django_filters.filterset.FILTER_FOR_DBFIELD_DEFAULTS,
+        **ApiFilterSet.FILTER_DEFAULTS,
         models.DateTimeField: {"filter_class": IsoDateTimeFilter},
     }
 
@@ -129,6 +159,14 @@ class CharInFilter(django_filters.BaseInFilter, django_filters.CharFilter):
         super().__init__(*args, **kwargs)
 
 
+class BooleanInFilter(django_filters.BaseInFilter, BooleanFilter):
+    """`?is_sale__in=true,false`"""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        kwargs.setdefault("widget", CommaOrRepeatedWidget)
+        super().__init__(*args, **kwargs)
+
+
 class TenantIdFilter(django_filters.CharFilter):
     """A filter on a related object's id: an id outside the caller's tenant is a 404,
     exactly as the object's own route would answer. `tenant` is the path to the model's
@@ -182,7 +220,7 @@ _GENERATED_FILTERSETS: dict[
 def _generated_filterset(
     model: type[Model], fields: tuple[str, ...]
 ) -> type[django_filters.FilterSet]:
-    base = TenantFilterSet if issubclass(model, TenantModel) else django_filters.FilterSet
+    base = TenantFilterSet if issubclass(model, TenantModel) else ApiFilterSet
     meta = type("Meta", (), {"model": model, "fields": list(fields)})
     return type(f"{model.__name__}FilterSet", (base,), {"Meta": meta})
 
