@@ -149,7 +149,7 @@ REST_FRAMEWORK = {
     "DEFAULT_CONTENT_NEGOTIATION_CLASS": "billing.api.negotiation.ContentNegotiation",
     "DEFAULT_PAGINATION_CLASS": "billing.api.pagination.PageNumberPagination",
     "DEFAULT_FILTER_BACKENDS": [
-        "django_filters.rest_framework.DjangoFilterBackend",
+        "billing.api.filters.FilterBackend",
         "billing.api.filters.MetadataFilterBackend",
         "billing.api.filters.SearchFilter",
         "billing.api.filters.OrderingFilter",

@@ -1,7 +1,8 @@
 import django_filters
 
-from billing.api.filters import CharInFilter, TenantFilterSet
+from billing.api.filters import CharInFilter, TenantFilterSet, TenantIdFilter
 from metering.models import Feature, Meter, UsageRecord
+from subscriptions.models import Subscription, SubscriptionLine
 
 
 class MeterFilter(TenantFilterSet):
@@ -14,7 +15,7 @@ class MeterFilter(TenantFilterSet):
 
 
 class FeatureFilter(TenantFilterSet):
-    meter = django_filters.CharFilter(field_name="meter_id")
+    meter = TenantIdFilter(field_name="meter_id", model=Meter)
 
     class Meta:
         model = Feature
@@ -22,7 +23,10 @@ class FeatureFilter(TenantFilterSet):
 
 
 class UsageRecordFilter(TenantFilterSet):
-    subscription = django_filters.CharFilter(field_name="subscription_id")
+    subscription = TenantIdFilter(field_name="subscription_id", model=Subscription)
+    subscription_line = TenantIdFilter(
+        field_name="subscription_line_id", model=SubscriptionLine, tenant="subscription__"
+    )
     date_time__gte = django_filters.IsoDateTimeFilter(field_name="date_time", lookup_expr="gte")
     date_time__lt = django_filters.IsoDateTimeFilter(field_name="date_time", lookup_expr="lt")
 

@@ -8,6 +8,7 @@ from django.db.models import Model
 
 from billing.errors import DomainError, InvalidInput
 from billing.models import Currency, Workspace
+from billing.tax_ids import InvalidTaxId, normalize_tax_id
 from organization.choices import BillerEnvironment
 from organization.models import BankAccount, Biller, OrgUnit
 
@@ -109,7 +110,22 @@ class BankFields(TypedDict, total=False):
     metadata: dict[str, Any]
 
 
+def _check_bank(account: BankAccount) -> None:
+    """The holder is the workspace's own company (or a person) where it banks: its tax id
+    is one of the workspace's country (a Chilean RUT with its check digit), stored in the
+    agency's notation."""
+    if not account.holder_tax_id:
+        return
+    try:
+        account.holder_tax_id = normalize_tax_id(
+            account.workspace.country_id, account.holder_tax_id
+        )
+    except InvalidTaxId as exc:
+        raise InvalidInput({"holder_tax_id": [str(exc)]}) from exc
+
+
 def _save_bank(account: BankAccount) -> BankAccount:
+    _check_bank(account)
     _save_unique(
         account,
         "account_number",

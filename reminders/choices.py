@@ -18,4 +18,6 @@ class Language(models.TextChoices):
 class MessageStatus(models.TextChoices):
     SENDING = "sending"  # claimed by the sender; an email is on its way
     SENT = "sent"
-    FAILED = "failed"  # the mail server refused it; not retried, so never sent twice
+    # The mail server refused it, or its template did not render (the error says which);
+    # not retried, so never sent twice.
+    FAILED = "failed"

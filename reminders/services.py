@@ -8,7 +8,6 @@ as such, rather than risk a second email to the customer.
 
 import logging
 import smtplib
-import string
 from collections.abc import Callable, Mapping
 from datetime import datetime
 from email.utils import formataddr
@@ -22,8 +21,9 @@ from billing.clock import workspace_today
 from billing.errors import DomainError, InvalidInput
 from billing.models import Workspace
 from invoices.pdf.context import format_money, labels_for
-from reminders.choices import MAX_DAYS, MIN_DAYS, PLACEHOLDERS, MessageStatus
+from reminders.choices import MAX_DAYS, MIN_DAYS, MessageStatus
 from reminders.models import ReminderMessage, ReminderRule, ReminderTemplate
+from reminders.rendering import TemplateError, template_check, template_render
 from reminders.selectors import Pending, collection_recipients, rule_pendings
 
 logger = logging.getLogger(__name__)
@@ -52,17 +52,9 @@ def _check_placeholders(template: ReminderTemplate) -> None:
     errors: dict[str, list[str]] = {}
     for field in ("subject", "body"):
         try:
-            names = [name for _, name, _, _ in string.Formatter().parse(getattr(template, field))]
-        except ValueError as exc:  # an unmatched brace
-            errors[field] = [f"{exc}; write a literal brace as {{{{ or }}}}."]
-            continue
-        unknown = sorted({n for n in names if n is not None and n not in PLACEHOLDERS})
-        if unknown:
-            errors[field] = [
-                f"Unknown placeholder {{{unknown[0]}}}; the placeholders are "
-                + ", ".join(f"{{{p}}}" for p in PLACEHOLDERS)
-                + "."
-            ]
+            template_check(getattr(template, field))
+        except TemplateError as exc:
+            errors[field] = [str(exc)]
     if errors:
         raise InvalidInput(errors)
 
@@ -169,6 +161,8 @@ def message_update(*, message: ReminderMessage, **fields: Unpack[MessageFields])
 
 # Sending
 
+SUBJECT_MAX_LENGTH = ReminderMessage._meta.get_field("subject").max_length
+
 
 def _render(pending: Pending) -> tuple[str, str]:
     invoice, template = pending.invoice, pending.rule.template
@@ -185,11 +179,28 @@ def _render(pending: Pending) -> tuple[str, str]:
         "amount_due": format_money(pending.amount_due, invoice.currency_id),
         "currency": invoice.currency_id,
     }
-    return template.subject.format_map(values), template.body.format_map(values)
+    subject = template_render(template.subject, values)
+    # The placeholders' values may take a subject past its column.
+    return subject[:SUBJECT_MAX_LENGTH], template_render(template.body, values)
 
 
-def _claim(pending: Pending, recipients: list[str], now: datetime) -> ReminderMessage | None:
-    subject, body = _render(pending)
+def _message_fields(pending: Pending) -> dict[str, Any]:
+    """What the reminder says; a template that does not render (stored before templates
+    were checked) makes a failed message that keeps its text and says why."""
+    try:
+        subject, body = _render(pending)
+    except TemplateError as exc:
+        template = pending.rule.template
+        return {
+            "subject": template.subject,
+            "body": template.body,
+            "status": MessageStatus.FAILED,
+            "error": f"Template {template.id}: {exc}"[:255],
+        }
+    return {"subject": subject, "body": body}
+
+
+def _claim(pending: Pending, recipients: list[str]) -> ReminderMessage | None:
     try:
         with transaction.atomic():
             return ReminderMessage.objects.create(
@@ -198,8 +209,7 @@ def _claim(pending: Pending, recipients: list[str], now: datetime) -> ReminderMe
                 rule=pending.rule,
                 invoice=pending.invoice,
                 recipients=recipients,
-                subject=subject,
-                body=body,
+                **_message_fields(pending),
             )
     except IntegrityError:  # another run claimed it first
         return None
@@ -221,18 +231,39 @@ def _send(message: ReminderMessage, workspace: Workspace, now: datetime) -> None
     message.save(update_fields=["status", "error", "sent_at", "updated_at"])
 
 
+def _remind(pending: Pending, workspace: Workspace, now: datetime) -> bool:
+    """Sends one reminder unless it was sent, or has no one to go to; whether it was
+    tried."""
+    recipients = collection_recipients(pending.invoice.customer)
+    if not recipients:
+        return False
+    message = _claim(pending, recipients)
+    if message is None:
+        return False
+    if message.status == MessageStatus.SENDING:
+        _send(message, workspace, now)
+    return True
+
+
+def _rule_send_due(rule: ReminderRule, now: datetime) -> int:
+    count = 0
+    for pending in rule_pendings(rule, until=workspace_today(rule.workspace, now)):
+        try:
+            count += _remind(pending, rule.workspace, now)
+        except Exception:  # one reminder that fails must not stop the others
+            logger.exception("Reminder of %s by rule %s failed", pending.invoice.id, rule.id)
+    return count
+
+
 def reminders_send_due(*, clock: Callable[..., datetime]) -> int:
     """Send every reminder due by today in its workspace's clock (`clock(workspace=…,
-    test_mode=…)`); returns how many were sent or tried."""
+    test_mode=…)`); returns how many were sent or tried. A rule or a reminder that fails
+    is logged and the run goes on: one workspace's row never stops the others'."""
     count = 0
     for rule in ReminderRule.objects.filter(active=True).select_related("template", "workspace"):
-        now = clock(workspace=rule.workspace, test_mode=rule.test_mode)
-        for pending in rule_pendings(rule, until=workspace_today(rule.workspace, now)):
-            recipients = collection_recipients(pending.invoice.customer)
-            if not recipients:
-                continue
-            message = _claim(pending, recipients, now)
-            if message is not None:
-                _send(message, rule.workspace, now)
-                count += 1
+        try:
+            now = clock(workspace=rule.workspace, test_mode=rule.test_mode)
+            count += _rule_send_due(rule, now)
+        except Exception:  # reading the rule's pendings failed: the other rules go on
+            logger.exception("Reminders of rule %s failed", rule.id)
     return count

@@ -1,7 +1,7 @@
 import django_filters
 from django.db.models import QuerySet
 
-from billing.api.filters import CharInFilter, TenantFilterSet, TenantIdFilter
+from billing.api.filters import BooleanFilter, CharInFilter, TenantFilterSet, TenantIdFilter
 from customers.models import Customer
 from subscriptions.models import Subscription
 
@@ -9,7 +9,7 @@ from subscriptions.models import Subscription
 class SubscriptionFilter(TenantFilterSet):
     customer = TenantIdFilter(field_name="customer_id", model=Customer)
     status__in = CharInFilter(field_name="status", lookup_expr="in")
-    needs_attention = django_filters.BooleanFilter(method="filter_needs_attention")
+    needs_attention = BooleanFilter(method="filter_needs_attention")
     next_billing__gte = django_filters.DateFilter(field_name="next_billing", lookup_expr="gte")
     next_billing__lte = django_filters.DateFilter(field_name="next_billing", lookup_expr="lte")
 

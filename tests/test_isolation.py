@@ -15,8 +15,11 @@ from dataclasses import dataclass
 from typing import Any
 
 import pytest
+from django.core.exceptions import FieldDoesNotExist
 from django.db.models import Model
 from django.urls import URLPattern, URLResolver, get_resolver, reverse
+from django_filters import FilterSet
+from django_filters.rest_framework import DjangoFilterBackend
 from rest_framework import serializers
 from rest_framework.test import APIClient
 
@@ -91,13 +94,48 @@ def tenant_relations(route: Route) -> dict[str, serializers.Field]:
     return relations
 
 
-def tenant_id_filters(route: Route) -> dict[str, TenantIdFilter]:
-    filterset = getattr(route.viewset, "filterset_class", None)
+def list_filterset(route: Route) -> type[FilterSet] | None:
+    """The filterset the route's list is filtered by: its `filterset_class`, or the one
+    the filter backend builds from its `filterset_fields`."""
+    view = route.viewset()
+    for backend in view.filter_backends:
+        if issubclass(backend, DjangoFilterBackend):
+            return backend().get_filterset_class(view, route.model._default_manager.none())
+    return None
+
+
+def filtered_model(model: type[Model], field_name: str) -> type[Model] | None:
+    """The model whose ids a filter on `field_name` (`customer`, `customer_id`,
+    `rule__template`) takes, or None when the field is not a relation."""
+    field = None
+    for part in field_name.split("__"):
+        try:
+            field = model._meta.get_field(part)
+        except FieldDoesNotExist:
+            return None
+        if field.related_model is None:
+            return None
+        model = field.related_model
+    return model if field is not None else None
+
+
+def tenant_id_filters(route: Route) -> dict[str, type[Model]]:
+    """The list's filters that take the id of a tenant object, by the model they name:
+    declared as TenantIdFilter or not (a relation filtered by any other filter would be a
+    bug of its own)."""
+    filterset = list_filterset(route)
     if filterset is None:
         return {}
-    return {
-        name: flt for name, flt in filterset.base_filters.items() if isinstance(flt, TenantIdFilter)
-    }
+    id_filters = {}
+    for name, flt in filterset.base_filters.items():
+        related = (
+            flt.related_model
+            if isinstance(flt, TenantIdFilter)
+            else filtered_model(route.model, flt.field_name)
+        )
+        if related is not None and issubclass(related, TenantModel):
+            id_filters[name] = related
+    return id_filters
 
 
 def _checks(route: Route, method: str) -> bool:
@@ -180,17 +218,22 @@ def check_detail(route, method, client, target) -> list[str]:
 
 
 def check_list(route, client, target, scope) -> list[str]:
-    """The foreign object is not listed, and a filter naming a foreign id is a 404."""
+    """The foreign object is not listed, and a filter naming a foreign id is a 404, as
+    one naming an id that exists nowhere is: the answer never tells that the id exists."""
     failures = []
     response = client.get(reverse(route.name), {"page_size": 100})
     listed = [item["id"] for item in response.json().get("results", [])]
     if response.status_code != 200 or target.pk in listed:
         failures.append(f"the list answered {response.status_code} and showed {listed}")
-    for name, id_filter in tenant_id_filters(route).items():
-        related = make(id_filter.related_model, **scope)
+    for name, model in tenant_id_filters(route).items():
+        related = make(model, **scope)
         filtered = client.get(reverse(route.name), {name: related.pk})
-        if filtered.status_code != 404:
-            failures.append(f"?{name}=<foreign id> answered {filtered.status_code}")
+        unknown = client.get(reverse(route.name), {name: model._meta.pk.get_default()})
+        if filtered.status_code != 404 or unknown.status_code != 404:
+            failures.append(
+                f"?{name}=<foreign id> answered {filtered.status_code}, "
+                f"?{name}=<unknown id> {unknown.status_code}"
+            )
     return failures
 
 

@@ -9,17 +9,19 @@ from typing import Any
 
 import django_filters
 from django import forms
-from django.core.exceptions import FieldDoesNotExist, ValidationError
+from django.core.exceptions import FieldDoesNotExist, ImproperlyConfigured, ValidationError
 from django.db import models
 from django.db.models import Model, QuerySet
 from django.db.models.fields.json import KeyTextTransform
 from django.db.models.lookups import Exact
 from django.utils import timezone
 from django_filters.fields import IsoDateTimeField
+from django_filters.rest_framework import DjangoFilterBackend
 from django_filters.widgets import BaseCSVWidget
 from rest_framework import exceptions, filters
 from rest_framework.request import Request
 
+from billing.models import TenantModel
 from billing.representations import METADATA_KEY_MAX_LENGTH
 from billing.tax_ids import tax_id_lookup
 
@@ -49,14 +51,47 @@ class IsoDateTimeFilter(django_filters.IsoDateTimeFilter):
     field_class = UtcIsoDateTimeField
 
 
-class TenantFilterSet(django_filters.FilterSet):
-    """Ranges on the timestamps every resource carries, named as the API shows them.
+class StrictBooleanField(forms.Field):
+    """`true` or `false` (any case), as the test-mode header takes them: anything else is
+    a 400, where Django's NullBooleanField reads it as "no filter" and lists everything."""
 
-    Datetime filters, declared or generated from `Meta.fields`, use IsoDateTimeFilter.
-    """
+    widget = forms.TextInput
+    default_error_messages = {"invalid": "Enter true or false."}
+
+    def to_python(self, value: Any) -> bool | None:
+        if value in self.empty_values:
+            return None
+        text = str(value).strip().lower()
+        if text not in ("true", "false"):
+            raise ValidationError(self.error_messages["invalid"], code="invalid")
+        return text == "true"
+
+
+class BooleanFilter(django_filters.BooleanFilter):
+    field_class = StrictBooleanField
+
+
+class ApiFilterSet(django_filters.FilterSet):
+    """The base of every FilterSet of the API: boolean filters, declared or generated from
+    `Meta.fields`, are strict (StrictBooleanField)."""
 
     FILTER_DEFAULTS = {
         **django_filters.filterset.FILTER_FOR_DBFIELD_DEFAULTS,
+        models.BooleanField: {"filter_class": BooleanFilter},
+    }
+
+
+class TenantFilterSet(ApiFilterSet):
+    """Ranges on the timestamps every resource carries, named as the API shows them.
+
+    Datetime filters, declared or generated from `Meta.fields`, use IsoDateTimeFilter; a
+    relation to a tenant model named in `Meta.fields` is a TenantIdFilter, never
+    django-filter's ModelChoiceFilter, which looks the id up among every tenant's rows
+    and so tells an id of another tenant (an empty list) from an unknown one (a 400).
+    """
+
+    FILTER_DEFAULTS = {
+        **ApiFilterSet.FILTER_DEFAULTS,
         models.DateTimeField: {"filter_class": IsoDateTimeFilter},
     }
 
@@ -75,6 +110,20 @@ class TenantFilterSet(django_filters.FilterSet):
         for declared in filters.values() if model is not None else ():
             _text_lookup_on_key(model, declared)
         return filters
+
+    @classmethod
+    def filter_for_field(
+        cls, field: models.Field, field_name: str, lookup_expr: str | None = None
+    ) -> django_filters.Filter:
+        related = field.related_model
+        if isinstance(related, type) and issubclass(related, TenantModel):
+            if lookup_expr not in (None, "exact"):
+                raise ImproperlyConfigured(
+                    f"{cls.__name__}: {field_name}__{lookup_expr} takes ids of {related.__name__}; "
+                    "declare it with a filter that scopes them to the tenant."
+                )
+            return TenantIdFilter(field_name=field_name, model=related)
+        return super().filter_for_field(field, field_name, lookup_expr)
 
     created__gte = IsoDateTimeFilter(field_name="created_at", lookup_expr="gte")
     created__lte = IsoDateTimeFilter(field_name="created_at", lookup_expr="lte")
@@ -130,24 +179,70 @@ class CharInFilter(django_filters.BaseInFilter, django_filters.CharFilter):
         super().__init__(*args, **kwargs)
 
 
+class BooleanInFilter(django_filters.BaseInFilter, BooleanFilter):
+    """`?is_sale__in=true,false`"""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        kwargs.setdefault("widget", CommaOrRepeatedWidget)
+        super().__init__(*args, **kwargs)
+
+
 class TenantIdFilter(django_filters.CharFilter):
     """A filter on a related object's id: an id outside the caller's tenant is a 404,
-    exactly as the object's own route would answer."""
+    exactly as the object's own route would answer. `tenant` is the path to the model's
+    workspace and mode when it belongs to them through another model ("subscription__"
+    for a subscription's line)."""
 
-    def __init__(self, *args: Any, model: type[Model], **kwargs: Any) -> None:
+    def __init__(self, *args: Any, model: type[Model], tenant: str = "", **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.related_model = model
+        self.tenant = tenant
 
     def filter(self, qs: QuerySet, value: Any) -> QuerySet:
         if value in ([], (), {}, "", None):
             return qs
         request = self.parent.request
-        exists = self.related_model._default_manager.filter(
-            pk=value, workspace=request.workspace, test_mode=request.test_mode
-        ).exists()
+        scope = {
+            f"{self.tenant}workspace": request.workspace,
+            f"{self.tenant}test_mode": request.test_mode,
+        }
+        try:
+            exists = self.related_model._default_manager.filter(pk=value, **scope).exists()
+        except (ValueError, TypeError):  # not even the shape of the model's ids
+            exists = False
         if not exists:
             raise exceptions.NotFound(f"No {self.related_model._meta.verbose_name} {value}.")
         return super().filter(qs, value)
+
+
+class FilterBackend(DjangoFilterBackend):
+    """django-filter's backend, whose filtersets generated from a view's
+    `filterset_fields` are TenantFilterSets on tenant models (their ids scoped, their
+    timestamps filterable), built once per model and fields."""
+
+    def get_filterset_class(
+        self, view: Any, queryset: QuerySet | None = None
+    ) -> type[django_filters.FilterSet] | None:
+        fields = getattr(view, "filterset_fields", None)
+        if getattr(view, "filterset_class", None) or not fields or queryset is None:
+            return super().get_filterset_class(view, queryset)
+        key = (queryset.model, tuple(fields))
+        if key not in _GENERATED_FILTERSETS:
+            _GENERATED_FILTERSETS[key] = _generated_filterset(*key)
+        return _GENERATED_FILTERSETS[key]
+
+
+_GENERATED_FILTERSETS: dict[
+    tuple[type[Model], tuple[str, ...]], type[django_filters.FilterSet]
+] = {}
+
+
+def _generated_filterset(
+    model: type[Model], fields: tuple[str, ...]
+) -> type[django_filters.FilterSet]:
+    base = TenantFilterSet if issubclass(model, TenantModel) else ApiFilterSet
+    meta = type("Meta", (), {"model": model, "fields": list(fields)})
+    return type(f"{model.__name__}FilterSet", (base,), {"Meta": meta})
 
 
 class MetadataFilterBackend(filters.BaseFilterBackend):

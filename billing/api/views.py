@@ -2,7 +2,6 @@
 
 from typing import Any, cast
 
-import django_filters
 from celery import current_app
 from django.contrib.auth.models import User
 from django.db import connection, transaction
@@ -21,7 +20,7 @@ from rest_framework.views import APIView
 from rest_framework_simplejwt.exceptions import InvalidToken
 
 from billing.api.errors import ErrorSerializer
-from billing.api.filters import CharInFilter
+from billing.api.filters import ApiFilterSet, BooleanInFilter, CharInFilter
 from billing.api.kernel_serializers import (
     ComunaSerializer,
     CountrySerializer,
@@ -104,7 +103,7 @@ class CurrencyViewSet(ReferenceViewSet):
     ordering_fields = ("code", "name")
 
 
-class CountryFilter(django_filters.FilterSet):
+class CountryFilter(ApiFilterSet):
     code__in = CharInFilter(field_name="code", lookup_expr="in")
 
     class Meta:
@@ -120,7 +119,7 @@ class CountryViewSet(ReferenceViewSet):
     ordering_fields = ("code", "name")
 
 
-class StateFilter(django_filters.FilterSet):
+class StateFilter(ApiFilterSet):
     country__in = CharInFilter(field_name="country", lookup_expr="in")
 
     class Meta:
@@ -136,7 +135,7 @@ class StateViewSet(ReferenceViewSet):
     ordering_fields = ("code", "name")
 
 
-class ComunaFilter(django_filters.FilterSet):
+class ComunaFilter(ApiFilterSet):
     region__in = CharInFilter(field_name="region", lookup_expr="in")
 
     class Meta:
@@ -154,9 +153,12 @@ class ComunaViewSet(ReferenceViewSet):
     ordering_fields = ("code", "name")
 
 
-class DocumentTypeFilter(django_filters.FilterSet):
+class DocumentTypeFilter(ApiFilterSet):
     country__in = CharInFilter(field_name="country", lookup_expr="in")
     code__in = CharInFilter(field_name="code", lookup_expr="in")
+    is_sale__in = BooleanInFilter(field_name="is_sale", lookup_expr="in")
+    is_purchase__in = BooleanInFilter(field_name="is_purchase", lookup_expr="in")
+    hold_taxes__in = BooleanInFilter(field_name="hold_taxes", lookup_expr="in")
 
     class Meta:
         model = DocumentType

@@ -7,7 +7,7 @@ from django.db import models
 from django.urls import get_resolver
 from rest_framework.settings import api_settings
 
-from billing.api.filters import MetadataFilterBackend
+from billing.api.filters import ApiFilterSet, MetadataFilterBackend, StrictBooleanField
 from customers.tests.factories import CustomerFactory
 from invoices.tests.factories import InvoiceFactory
 
@@ -84,3 +84,35 @@ def test_every_filter_uses_a_plain_lookup_on_a_plain_field() -> None:
                 problems.append(f"{filterset.__name__}.{name}: filters JSON column {field.name}")
     assert problems == []
     assert MetadataFilterBackend in api_settings.DEFAULT_FILTER_BACKENDS
+
+
+def test_every_boolean_filter_takes_true_or_false_only() -> None:
+    """A value such as `1` or `maybe` is a 400, as the test-mode header's is, never a
+    filter silently dropped from the list."""
+    filtersets = _filtersets()
+
+    lenient = [
+        f"{filterset.__name__}.{name}"
+        for filterset in filtersets
+        for name, declared in filterset.base_filters.items()
+        if isinstance(declared, django_filters.BooleanFilter)
+        and not issubclass(declared.field_class, StrictBooleanField)
+    ]
+
+    assert lenient == []
+    assert [f.__name__ for f in filtersets if not issubclass(f, ApiFilterSet)] == []
+
+
+@pytest.mark.parametrize(
+    ("path", "query"),
+    [
+        ("/contacts/", {"invoicing": "maybe"}),
+        ("/reminders/rules/", {"active": "1"}),
+        ("/subscriptions/", {"needs_attention": "yes"}),
+    ],
+)
+def test_a_boolean_filter_that_is_not_true_or_false_is_400(tenant, path, query) -> None:  # type: ignore[no-untyped-def]
+    response = tenant.client.get(path, query)
+
+    assert response.status_code == 400
+    assert list(response.json()) == list(query)

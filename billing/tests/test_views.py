@@ -72,3 +72,24 @@ def test_documents_filter_by_several_countries(tenant):
 
     assert {d["country"] for d in both} == {"CL", "AR"}
     assert {d["code"] for d in both if d["country"] == "AR"} == {"INV", "CN", "DN", "REC"}
+
+
+@pytest.mark.parametrize("flag", ["is_sale", "is_purchase", "hold_taxes"])
+def test_documents_filter_by_a_flag_in_a_list_of_values(tenant, flag):
+    flagged = documents(tenant, **{flag: "true"})
+
+    one = documents(tenant, **{f"{flag}__in": "true"})
+    both = documents(tenant, **{f"{flag}__in": "true,false"})
+
+    assert [d["id"] for d in one] == [d["id"] for d in flagged]
+    assert len(both) > len(one)
+
+
+@pytest.mark.parametrize(
+    "query", [{"is_sale": "1"}, {"hold_taxes": "maybe"}, {"is_purchase__in": "true,yes"}]
+)
+def test_documents_filter_by_a_flag_that_is_not_true_or_false_is_400(tenant, query):
+    response = tenant.client.get("/generals/documents/", query)
+
+    assert response.status_code == 400
+    assert list(response.json()) == list(query)

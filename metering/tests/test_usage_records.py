@@ -62,6 +62,18 @@ def test_another_tenant_s_line_is_a_400(tenant, other_tenant):
     assert list(response.json()) == ["subscription_line"]
 
 
+def test_filtering_by_another_tenant_s_line_is_a_404_as_an_unknown_one(tenant, other_tenant):
+    own = _metered_line(tenant)
+    foreign = _metered_line(other_tenant)
+
+    answers = [
+        tenant.client.get("/usages/", {"subscription_line": line}).status_code
+        for line in (foreign.id, foreign.id + 1000, "abc", own.id)
+    ]
+
+    assert answers == [404, 404, 404, 200]
+
+
 @pytest.mark.parametrize("quantity", [-1, "abc", None, 10**13])
 def test_bad_quantities_are_400(tenant, quantity):
     line = _metered_line(tenant)

@@ -97,6 +97,27 @@ def test_a_bank_account_takes_the_workspace_currency_and_is_not_recorded_twice(t
     )
 
 
+def test_a_bank_account_holder_s_rut_is_validated_and_stored_in_the_sii_s_notation(tenant):
+    body = {"bank_name": "BCI", "account_type": "checking", "account_number": "9"}
+
+    wrong = tenant.client.post(
+        "/banks/", {**body, "account_number": "8", "holder_tax_id": "76086428-4"}, format="json"
+    )
+    created = tenant.client.post(
+        "/banks/", {**body, "holder_tax_id": "76.086.428-5"}, format="json"
+    )
+    changed = tenant.client.put(
+        f"/banks/{created.json()['id']}/", {"holder_tax_id": "12.345.678-9"}, format="json"
+    )
+
+    assert wrong.status_code == 400
+    assert wrong.json()["holder_tax_id"] == ["The check digit does not match."]
+    assert created.status_code == 201, created.json()
+    assert created.json()["holder_tax_id"] == "76086428-5"
+    assert changed.status_code == 400
+    assert list(changed.json()) == ["holder_tax_id"]
+
+
 def test_a_bank_account_of_an_unknown_type_is_400(tenant):
     response = tenant.client.post(
         "/banks/",

@@ -13,6 +13,7 @@ from django.utils import timezone
 from billing.clock import workspace_today
 from customers.tests.factories import ContactFactory, CustomerFactory
 from invoices.tests.factories import InvoiceFactory
+from reminders import services
 from reminders.models import ReminderMessage
 from reminders.services import reminders_send_due
 from reminders.tests.factories import ReminderRuleFactory, ReminderTemplateFactory
@@ -85,6 +86,31 @@ class TestApi:
         assert response.status_code == 400
         assert message in response.json()["subject"][0]
 
+    @pytest.mark.parametrize(
+        "body",
+        [
+            "Hola {customer_name:d}",
+            "Factura {number:>99999999}",
+            "Factura {number!r}",
+            "Factura {number[0]}",
+            "Factura {number.real}",
+        ],
+    )
+    def test_a_template_whose_placeholder_is_more_than_a_name_is_400(self, tenant, body):
+        template = ReminderTemplateFactory(workspace=tenant.workspace)
+
+        created = tenant.client.post(
+            "/reminders/templates/", {"name": "Mala", "subject": "s", "body": body}, format="json"
+        )
+        updated = tenant.client.put(
+            f"/reminders/templates/{template.id}/", {"body": body}, format="json"
+        )
+
+        assert (created.status_code, list(created.json())) == (400, ["body"])
+        assert (updated.status_code, list(updated.json())) == (400, ["body"])
+        template.refresh_from_db()
+        assert template.body == ReminderTemplateFactory.body
+
     @pytest.mark.parametrize("days", [-61, 366])
     def test_days_out_of_range_are_400(self, tenant, days):
         template = ReminderTemplateFactory(workspace=tenant.workspace)
@@ -149,6 +175,49 @@ def test_beat_sends_a_due_reminder_once_to_the_collections_contacts(tenant):
     assert tenant.client.get("/reminders/pendings/").json()["results"] == []
     listed = tenant.client.get("/reminders/messages/", {"invoice": invoice.id}).json()
     assert [m["status"] for m in listed["results"]] == ["sent"]
+
+
+@pytest.mark.django_db
+def test_a_template_that_does_not_render_fails_its_reminders_and_no_others(tenant):
+    # A template stored before templates were checked, in another workspace.
+    other = make_tenant()
+    broken = ReminderRuleFactory(
+        workspace=other.workspace, days=0, template__body="Hola {customer_name:d}"
+    )
+    broken_invoice = _invoice(other.workspace, due_in=0)
+    ReminderRuleFactory(workspace=tenant.workspace, days=0)
+    invoice = _invoice(tenant.workspace, due_in=0)
+
+    count = reminders_send_due(clock=_clock(0))
+
+    assert count == 2
+    [email] = mail.outbox
+    assert email.body.startswith(f"Estimado(a) {invoice.customer.name}:")
+    assert ReminderMessage.objects.get(invoice=invoice).status == "sent"
+    failed = ReminderMessage.objects.get(invoice=broken_invoice)
+    assert (failed.status, failed.body) == ("failed", "Hola {customer_name:d}")
+    assert broken.template_id in failed.error and "{customer_name}" in failed.error
+
+
+@pytest.mark.django_db
+def test_a_reminder_that_raises_is_logged_and_the_others_are_sent(tenant, monkeypatch, caplog):
+    ReminderRuleFactory(workspace=tenant.workspace, days=0)
+    failing = _invoice(tenant.workspace, due_in=0, number=1)
+    sent = _invoice(tenant.workspace, due_in=0, number=2)
+    recipients = services.collection_recipients
+
+    def recipients_failing_once(customer):  # type: ignore[no-untyped-def]
+        if customer == failing.customer:
+            raise RuntimeError("contacts unreadable")
+        return recipients(customer)
+
+    monkeypatch.setattr(services, "collection_recipients", recipients_failing_once)
+
+    count = reminders_send_due(clock=_clock(0))
+
+    assert count == 1
+    assert ReminderMessage.objects.get().invoice_id == sent.id
+    assert "contacts unreadable" in caplog.text
 
 
 @pytest.mark.django_db
