@@ -34,7 +34,7 @@ from customers.models import Customer
 from invoices.models import Invoice
 from invoices.services.batch import InvoiceDraft, invoices_issue_batch
 from subscriptions.calendar import boundary_after, local_midnight
-from subscriptions.choices import BilledKind, CollectionStatus, SubscriptionStatus
+from subscriptions.choices import BilledKind, CollectionStatus, SubscriptionStatus, cycle_due
 from subscriptions.models import (
     BilledPeriod,
     EndedLine,
@@ -105,7 +105,7 @@ def _lock_due(subscription_ids: Sequence[str], wait: bool) -> list[Subscription]
     subscriptions = [
         subscription
         for subscription in locked.filter(pk__in=any_of(subscription_ids)).order_by("pk")
-        if subscription.status == SubscriptionStatus.ACTIVE
+        if cycle_due(subscription.status, subscription.cancel_at_period_end)
     ]
     _attach_related(subscriptions)
     return subscriptions

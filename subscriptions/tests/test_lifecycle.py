@@ -100,6 +100,105 @@ def test_cancel_now_stops_billing() -> None:
     assert error.value.code == "subscription_invalid_transition"
 
 
+def _hold(subscription: Subscription, how: str, now: datetime) -> None:
+    """Stop the subscription's billing: paused, or flagged for attention."""
+    if how == "pause":
+        services.subscription_pause(subscription=subscription, now=now)
+    else:
+        services.subscription_flag(
+            subscription_id=subscription.id, reason="gateway_issue", description="x", now=now
+        )
+
+
+@pytest.mark.parametrize("how", ["pause", "flag"])
+def test_a_cancellation_at_period_end_takes_effect_while_billing_is_stopped(how: str) -> None:
+    start = santiago(2026, 1, 15, 9, 0)
+    workspace = workspace_at(start)
+    subscription = subscribe(workspace, start, [(plan_of(workspace), 1)])
+    services.subscription_cancel(
+        subscription=subscription, now=santiago(2026, 1, 20, 9, 0), at_period_end=True
+    )
+    _hold(subscription, how, santiago(2026, 1, 25, 9, 0))
+
+    clock_advance(workspace=workspace, test_mode=True, now=santiago(2026, 1, 25, 9, 0),
+                  to=santiago(2026, 2, 20, 9, 0))  # fmt: skip
+
+    subscription.refresh_from_db()
+    assert subscription.status == SubscriptionStatus.CANCELLED
+    assert subscription.cancelled_at == santiago(2026, 2, 15, 0, 0)
+    assert subscription.next_billing is None
+    assert _periods(subscription) == [(date(2026, 1, 15), date(2026, 2, 15))]
+    assert Event.objects.filter(object_id=subscription.id, type="subscription.cancelled").exists()
+
+
+def test_a_paused_subscription_cancelled_at_period_end_cancels_when_the_period_ends() -> None:
+    start = santiago(2026, 1, 15, 9, 0)
+    workspace = workspace_at(start)
+    subscription = subscribe(workspace, start, [(plan_of(workspace), 1)])
+    services.subscription_pause(subscription=subscription, now=santiago(2026, 1, 20, 9, 0))
+
+    scheduled = services.subscription_cancel(
+        subscription=subscription, now=santiago(2026, 1, 25, 9, 0), at_period_end=True
+    )
+
+    assert (scheduled.status, scheduled.cancel_at_period_end) == ("paused", True)
+    assert scheduled.cancelled_at is None
+    assert scheduled.status_description == "Cancels on 2026-02-15."
+    clock_advance(workspace=workspace, test_mode=True, now=santiago(2026, 1, 25, 9, 0),
+                  to=santiago(2026, 2, 20, 9, 0))  # fmt: skip
+    subscription.refresh_from_db()
+    assert subscription.status == SubscriptionStatus.CANCELLED
+    assert subscription.cancelled_at == santiago(2026, 2, 15, 0, 0)
+    assert len(_periods(subscription)) == 1
+
+
+def test_paused_past_its_billed_period_it_cancels_at_the_end_of_the_period_running_today() -> None:
+    start = santiago(2026, 1, 15, 9, 0)
+    workspace = workspace_at(start)
+    subscription = subscribe(workspace, start, [(plan_of(workspace), 1)])
+    services.subscription_pause(subscription=subscription, now=santiago(2026, 1, 20, 9, 0))
+    clock_advance(workspace=workspace, test_mode=True, now=santiago(2026, 1, 20, 9, 0),
+                  to=santiago(2026, 3, 20, 9, 0))  # fmt: skip
+
+    scheduled = services.subscription_cancel(
+        subscription=subscription, now=santiago(2026, 3, 20, 9, 0), at_period_end=True
+    )
+
+    assert (scheduled.status, scheduled.next_billing) == ("paused", date(2026, 4, 15))
+    clock_advance(workspace=workspace, test_mode=True, now=santiago(2026, 3, 20, 9, 0),
+                  to=santiago(2026, 4, 14, 9, 0))  # fmt: skip
+    subscription.refresh_from_db()
+    assert subscription.status == SubscriptionStatus.PAUSED
+    clock_advance(workspace=workspace, test_mode=True, now=santiago(2026, 4, 14, 9, 0),
+                  to=santiago(2026, 4, 20, 9, 0))  # fmt: skip
+    subscription.refresh_from_db()
+    assert subscription.status == SubscriptionStatus.CANCELLED
+    assert subscription.cancelled_at == santiago(2026, 4, 15, 0, 0)
+    assert len(_periods(subscription)) == 1  # the paused periods are never billed
+
+
+def test_resumed_before_the_period_ends_it_still_cancels_then() -> None:
+    start = santiago(2026, 1, 15, 9, 0)
+    workspace = workspace_at(start)
+    subscription = subscribe(workspace, start, [(plan_of(workspace), 1)])
+    services.subscription_cancel(
+        subscription=subscription, now=santiago(2026, 1, 20, 9, 0), at_period_end=True
+    )
+    services.subscription_pause(subscription=subscription, now=santiago(2026, 1, 22, 9, 0))
+
+    resumed = services.subscription_resume(
+        subscription=subscription, now=santiago(2026, 1, 25, 9, 0)
+    )
+
+    assert (resumed.status, resumed.cancel_at_period_end) == ("active", True)
+    assert resumed.status_description == "Cancels on 2026-02-15."
+    clock_advance(workspace=workspace, test_mode=True, now=santiago(2026, 1, 25, 9, 0),
+                  to=santiago(2026, 2, 20, 9, 0))  # fmt: skip
+    subscription.refresh_from_db()
+    assert subscription.cancelled_at == santiago(2026, 2, 15, 0, 0)
+    assert len(_periods(subscription)) == 1
+
+
 @pytest.mark.parametrize(
     ("status", "verb"),
     [
