@@ -360,6 +360,42 @@ def test_a_quantity_change_in_a_31_day_month_rounds_once_per_line() -> None:
     assert (charge.quantity, charge.amount, charge.total) == (3, D("7096.774194"), D(21290))
 
 
+@pytest.mark.parametrize("how", ["pause", "flag"])
+def test_a_quantity_change_while_billing_is_stopped_is_prorated_as_an_active_one(how: str) -> None:
+    # As above: the period's invoice billed May in full, whatever happened to it since.
+    start = santiago(2026, 5, 1, 9, 0)
+    workspace = workspace_at(start)
+    seat = plan_of(workspace, 10000, name="Seat")
+    subscription = subscribe(workspace, start, [(seat, 2)])
+    _hold(subscription, how, santiago(2026, 5, 5, 9, 0))
+
+    services.subscription_update(
+        subscription=subscription, now=santiago(2026, 5, 10, 9, 0),
+        lines=[{"plan": seat, "quantity": D(3)}],
+    )  # fmt: skip
+
+    note = CreditNote.objects.get(invoice__subscription_id=subscription.id)
+    assert [(c.quantity, c.total) for c in note.lines.all()] == [(2, D(14194))]
+    extra = Invoice.objects.get(subscription_id=subscription.id, period_start=date(2026, 5, 10))
+    assert [(c.quantity, c.total) for c in extra.lines.all()] == [(3, D(21290))]
+
+
+def test_a_line_change_while_paused_past_the_billed_period_prorates_nothing() -> None:
+    start = santiago(2026, 5, 1, 9, 0)
+    workspace = workspace_at(start)
+    seat = plan_of(workspace, 10000, name="Seat")
+    subscription = subscribe(workspace, start, [(seat, 2)])
+    services.subscription_pause(subscription=subscription, now=santiago(2026, 5, 5, 9, 0))
+
+    services.subscription_update(
+        subscription=subscription, now=santiago(2026, 6, 10, 9, 0),
+        lines=[{"plan": seat, "quantity": D(3)}],
+    )  # fmt: skip
+
+    assert not CreditNote.objects.filter(invoice__subscription_id=subscription.id).exists()
+    assert Invoice.objects.filter(subscription_id=subscription.id).count() == 1
+
+
 def test_a_graduated_plan_is_prorated_from_its_exact_price() -> None:
     # April has 30 days; on Apr 9, 22 are left. 999 999 units cost 504 199.5 exactly:
     # credit 504 199.5 × 22/30 = 369 746.3 → 369 746. 1 999 999 units cost 1 004 199.5:
