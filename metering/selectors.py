@@ -60,7 +60,7 @@ def customers_by_key(
 
 class EventCustomer(NamedTuple):
     """The customer a batch's key names, and the span of its usage already invoiced:
-    from its first billed cycle's start to its latest cycle's start or its final
+    from the start of its first cycle to its latest cycle's start or its final
     invoice's period end (local dates; None when nothing is billed yet)."""
 
     customer_id: str
@@ -85,7 +85,9 @@ def event_customers(
         "SELECT c.id, c.reference, spans.billed_from, spans.billed_until "
         f"FROM {Customer._meta.db_table} c LEFT JOIN LATERAL ("
         # A cycle's invoice bills the usage before its period; a final one, its period's.
-        "SELECT min(p.period_start) AS billed_from, "
+        # Usage counts from the first cycle, at the start of billing (after a trial): it
+        # has no billed period when only metered plans are on it, having nothing to bill.
+        "SELECT min(coalesce(s.trial_end, s.date_start)) AS billed_from, "
         "max(CASE WHEN p.kind = %s THEN p.period_end ELSE p.period_start END) AS billed_until "
         f"FROM {BilledPeriod._meta.db_table} p "
         f"JOIN {Subscription._meta.db_table} s ON s.id = p.subscription_id "

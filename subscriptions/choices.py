@@ -23,6 +23,19 @@ SUBSCRIPTION_TRANSITIONS = {
 
 # Statuses whose cycles are billed.
 BILLABLE_STATUSES = (SubscriptionStatus.ACTIVE,)
+# Statuses that hold billing until resumed. A cancellation at period end still takes
+# effect in them, when the period ends, as it would have in an active one.
+HELD_STATUSES = (SubscriptionStatus.PAUSED, SubscriptionStatus.NEEDS_ATTENTION)
+# The subscriptions a cycle acts on once `next_billing_at` comes: billed, or cancelled at
+# period end. The due index's predicate, which the due read repeats to range over it.
+CYCLE_DUE = models.Q(status__in=BILLABLE_STATUSES) | models.Q(
+    status__in=HELD_STATUSES, cancel_at_period_end=True
+)
+
+
+def cycle_due(status: str, cancel_at_period_end: bool) -> bool:
+    """CYCLE_DUE for one subscription."""
+    return status in BILLABLE_STATUSES or (status in HELD_STATUSES and cancel_at_period_end)
 
 
 class CollectionScheme(models.TextChoices):

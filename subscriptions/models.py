@@ -15,6 +15,7 @@ from billing.ids import public_id_field
 from billing.models import LoadedPlainly, TenantModel
 from catalog.choices import PlanFrequency
 from subscriptions.choices import (
+    CYCLE_DUE,
     BilledKind,
     CancelReason,
     CollectionScheme,
@@ -103,9 +104,7 @@ class Subscription(LoadedPlainly, TenantModel):
             # In the order due subscriptions are billed (selectors.DUE_ORDER): a batch
             # reads its first rows off the index and stops, however many more are due.
             models.Index(
-                fields=["next_billing_at", "id"],
-                condition=models.Q(status=SubscriptionStatus.ACTIVE),
-                name="subscription_due_idx",
+                fields=["next_billing_at", "id"], condition=CYCLE_DUE, name="subscription_due_idx"
             ),
             models.Index(
                 fields=["resume_at"],

@@ -8,7 +8,7 @@ from billing.models import Workspace
 from catalog.models import PlanTier
 from invoices.models import Invoice
 from invoices.selectors import invoice_queryset
-from subscriptions.choices import CollectionStatus, SubscriptionStatus
+from subscriptions.choices import CYCLE_DUE, CollectionStatus, SubscriptionStatus
 from subscriptions.models import (
     BilledPeriod,
     EndedLine,
@@ -63,10 +63,10 @@ def _on_clock(field: str, now: datetime, workspace: Workspace | None, test_mode:
 def subscriptions_due(
     *, now: datetime, workspace: Workspace | None = None, test_mode: bool = False
 ) -> QuerySet[Subscription]:
-    """Active subscriptions whose next billing has come, on each tenant's clock (or on
-    `now` for the one tenant named)."""
+    """Subscriptions whose next billing has come (to bill, or to cancel at period end),
+    on each tenant's clock (or on `now` for the one tenant named)."""
     return Subscription.objects.filter(
-        _on_clock("next_billing_at", now, workspace, test_mode), status=SubscriptionStatus.ACTIVE
+        CYCLE_DUE, _on_clock("next_billing_at", now, workspace, test_mode)
     )
 
 

@@ -22,6 +22,7 @@ from django.db import transaction
 
 from billing.bulk import bulk_insert, copy_rows
 from billing.documents import LineRow
+from billing.errors import DomainError
 from billing.ids import public_ids
 from billing.models import Workspace
 from billing.services.events import NewEvent, event_record_rows
@@ -56,6 +57,10 @@ def invoices_issue_batch(
     instances."""
     if not transaction.get_connection().in_atomic_block:
         raise RuntimeError("invoices are issued inside the caller's transaction")
+    if finalize and any(not draft.lines for draft in drafts):
+        # invoice_finalize's rule: a document with no line is refused by the tax agency,
+        # after it has taken a number.
+        raise DomainError("invoice_without_lines", "An invoice needs at least one line.")
     invoices = []
     priced = []
     pricing = BatchPricing()

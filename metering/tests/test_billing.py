@@ -112,6 +112,45 @@ def test_zero_usage_bills_zero():
 
 
 @pytest.mark.django_db
+def test_a_metered_only_subscription_issues_nothing_at_its_start_and_bills_usage_at_period_end():
+    workspace = workspace_at(START)
+    metered = plan_of(workspace, 2, name="Tokens", usage_scheme="metered",
+                      meter_id=_meter(workspace).id)  # fmt: skip
+    customer = customer_of(workspace)
+
+    subscription = subscribe(workspace, START, [(metered, 1)], customer=customer)
+
+    assert not Invoice.objects.filter(subscription_id=subscription.id).exists()
+    assert not BilledPeriod.objects.filter(subscription=subscription).exists()
+    assert (subscription.status, subscription.cycles_billed) == ("active", 1)
+    assert subscription.previous_billing.isoformat() == "2026-01-10"
+    assert subscription.next_billing.isoformat() == "2026-02-10"
+    _move_clock(workspace, DUE)
+    _send(workspace, customer.id, ("a", santiago(2026, 1, 20), 7))
+    assert _bill() == 1
+    assert _bill() == 0
+    invoice = Invoice.objects.get(subscription_id=subscription.id)
+    assert _lines(invoice) == [("Tokens (usage)", "2026-01-10 – 2026-02-09", D(7), D(14))]
+    assert invoice.status == "finalized"
+    periods = BilledPeriod.objects.filter(subscription=subscription)
+    assert [p.period_start.isoformat() for p in periods] == ["2026-02-10"]
+
+
+@pytest.mark.django_db
+def test_a_metered_only_subscription_bills_zero_usage_on_a_line():
+    workspace = workspace_at(START)
+    metered = plan_of(workspace, 2, name="Tokens", usage_scheme="metered",
+                      meter_id=_meter(workspace).id)  # fmt: skip
+    subscription = subscribe(workspace, START, [(metered, 1)])
+    _move_clock(workspace, DUE)
+
+    _bill()
+
+    invoice = Invoice.objects.get(subscription_id=subscription.id)
+    assert _lines(invoice) == [("Tokens (usage)", "2026-01-10 – 2026-02-09", D(0), D(0))]
+
+
+@pytest.mark.django_db
 def test_usage_records_feed_a_metered_plan_without_a_meter():
     workspace = workspace_at(START)
     per_unit = plan_of(workspace, 150, name="Calls", usage_scheme="metered")
@@ -168,7 +207,8 @@ def test_a_crash_mid_batch_then_a_rerun_bills_each_usage_once(monkeypatch):
 
     for n, subscription in enumerate(subscriptions):
         periods = BilledPeriod.objects.filter(subscription=subscription)
-        assert sorted(p.period_start.isoformat() for p in periods) == ["2026-01-10", "2026-02-10"]
+        # The first cycle had no usage to bill yet: it issued nothing.
+        assert [p.period_start.isoformat() for p in periods] == ["2026-02-10"]
         invoice = Invoice.objects.get(subscription_id=subscription.id, period_start="2026-02-10")
         assert _lines(invoice) == [
             ("Tokens (usage)", "2026-01-10 – 2026-02-09", D(100 + n), D(2 * (100 + n)))

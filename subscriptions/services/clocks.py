@@ -23,7 +23,7 @@ from django.db.models import Min, Q
 from billing.errors import DomainError, InvalidInput
 from billing.models import Workspace
 from billing.queueing import task_queue
-from subscriptions.choices import CollectionStatus, SubscriptionStatus
+from subscriptions.choices import CYCLE_DUE, CollectionStatus, SubscriptionStatus
 from subscriptions.models import BilledPeriod, Subscription, TestClockJob
 from subscriptions.selectors import subscriptions_resume_due_ids
 from subscriptions.services.collection import period_collect
@@ -44,7 +44,7 @@ def _collectable(workspace: Workspace) -> Q:
 
 def _next_due(workspace: Workspace, current: datetime, until: datetime) -> datetime | None:
     tenant = Subscription.objects.filter(workspace=workspace, test_mode=True)
-    billing = tenant.filter(status=SubscriptionStatus.ACTIVE, next_billing_at__lte=until).aggregate(
+    billing = tenant.filter(CYCLE_DUE, next_billing_at__lte=until).aggregate(
         at=Min("next_billing_at")
     )["at"]
     resume = tenant.filter(status=SubscriptionStatus.PAUSED, resume_at__lte=until).aggregate(

@@ -255,7 +255,8 @@ def subscription_update(
     **fields: Unpack[SubscriptionFields],
 ) -> Subscription:
     """Change a live subscription. A coupon or add-on added now applies from the next
-    cycle. Changing lines mid-period prorates by day (`prorate`)."""
+    cycle. Changing lines mid-period prorates by day (`prorate`) when a billed period
+    runs today, paused or needing attention as well as active."""
     subscription = lock(subscription)
     if subscription.status not in _EDITABLE_STATUSES:
         raise DomainError(
@@ -287,7 +288,7 @@ def subscription_update(
         _store_lines(subscription, lines, first_cycle=next_cycle)
         after = list(subscription.lines.select_related("plan"))
         _end_metered_lines(subscription, before, after, now)
-        if subscription.status == SubscriptionStatus.ACTIVE:
-            prorate(subscription, before, after, now)
+        # Whatever the status: a pause or a flag does not give back the period billed.
+        prorate(subscription, before, after, now)
     subscription.save()
     return subscription

@@ -34,7 +34,7 @@ from customers.models import Customer
 from invoices.models import Invoice
 from invoices.services.batch import InvoiceDraft, invoices_issue_batch
 from subscriptions.calendar import boundary_after, local_midnight
-from subscriptions.choices import BilledKind, CollectionStatus, SubscriptionStatus
+from subscriptions.choices import BilledKind, CollectionStatus, SubscriptionStatus, cycle_due
 from subscriptions.models import (
     BilledPeriod,
     EndedLine,
@@ -88,6 +88,13 @@ class _TenantBatch:
     def invoice_id(self) -> str | None:
         return None if self.invoice_ids is None else next(self.invoice_ids)
 
+    def bill(self, billed: _Billed) -> None:
+        """Issue `billed`'s invoice with the batch's, unless it has no line: a document
+        needs one. A period with nothing to bill (a metered-only subscription's first,
+        which follows no usage) is passed over, and its subscription advances all the same."""
+        if billed.draft.lines:
+            self.billed.append(billed)
+
 
 def _lock_due(subscription_ids: Sequence[str], wait: bool) -> list[Subscription]:
     # `of`: only the subscription rows; skip_locked leaves other batches' rows to them.
@@ -98,7 +105,7 @@ def _lock_due(subscription_ids: Sequence[str], wait: bool) -> list[Subscription]
     subscriptions = [
         subscription
         for subscription in locked.filter(pk__in=any_of(subscription_ids)).order_by("pk")
-        if subscription.status == SubscriptionStatus.ACTIVE
+        if cycle_due(subscription.status, subscription.cancel_at_period_end)
     ]
     _attach_related(subscriptions)
     return subscriptions
@@ -234,7 +241,7 @@ def _bill_final_usage(
         invoice_date=workspace_today(batch.workspace, batch.now), ended=own.ended,
         invoice_id=batch.invoice_id(),
     )  # fmt: skip
-    batch.billed.append(
+    batch.bill(
         _Billed(
             subscription,
             draft,
@@ -302,7 +309,7 @@ def _advance(
         # A last period with metered lines runs to its end, when its usage is billed.
         subscription.next_billing = end
         subscription.next_billing_at = local_midnight(end, timezone_name)
-    batch.billed.append(_Billed(subscription, draft, cycle, start, end, ended=own.ended))
+    batch.bill(_Billed(subscription, draft, cycle, start, end, ended=own.ended))
 
 
 @dataclass(frozen=True)

@@ -8,8 +8,9 @@ from django.db import transaction
 
 from billing.clock import workspace_today
 from billing.errors import DomainError, InvalidInput
-from subscriptions.calendar import boundary_on_or_after
+from subscriptions.calendar import boundary_after, boundary_on_or_after
 from subscriptions.choices import (
+    HELD_STATUSES,
     CancelReason,
     NeedsAttentionReason,
     PausedReason,
@@ -49,6 +50,13 @@ def subscription_pause(
     return subscription
 
 
+def _cancels_on(subscription: Subscription) -> str:
+    """The status description of a subscription as it runs: its cancellation to come."""
+    if not subscription.cancel_at_period_end:
+        return ""
+    return f"Cancels on {subscription.next_billing}."
+
+
 def _resume(subscription: Subscription, day: date) -> None:
     """Billing continues at the first boundary on or after `day`: paused periods are
     never billed afterwards."""
@@ -56,10 +64,10 @@ def _resume(subscription: Subscription, day: date) -> None:
     subscription.paused_at = subscription.pause_until = subscription.resume_at = None
     subscription.paused_reason = subscription.needs_attention_reason = None
     subscription.needs_attention_at = None
-    subscription.status_description = ""
     if subscription.next_billing is not None and subscription.next_billing < day:
         anchor, frequency = subscription.billing_anchor, subscription.frequency
         set_next_billing(subscription, boundary_on_or_after(anchor, frequency, day))
+    subscription.status_description = _cancels_on(subscription)
     subscription.save()
     record(subscription, "resumed")
 
@@ -98,8 +106,9 @@ def subscription_cancel(
     prorate: bool = False,
 ) -> Subscription:
     """Cancel now, or at the end of the period already billed (it is then not billed
-    again, and cancels when its next billing comes). A paused subscription, or one not yet
-    billed, has no period running and cancels now.
+    again, and cancels when its next billing comes), whether or not it is paused or needs
+    attention then. Held past that period, it cancels at the end of the period running
+    today. One not yet billed has no period running and cancels now.
 
     Metered lines bill in arrears, so their usage is never left behind: cancelled now, a
     final invoice bills the usage from the running period's start to now (as Stripe's
@@ -120,10 +129,16 @@ def subscription_cancel(
             f"Subscription {subscription.id} is {subscription.status} already.",
         )
     subscription.cancel_reason = cancel_reason
-    running = subscription.status == SubscriptionStatus.ACTIVE and subscription.cycles_billed
-    if at_period_end and running and subscription.next_billing is not None:
+    if at_period_end and subscription.cycles_billed and subscription.next_billing is not None:
+        today = workspace_today(subscription.workspace, now)
+        if subscription.status in HELD_STATUSES and subscription.next_billing <= today:
+            # The periods held are not billed: the one running today ends it.
+            anchor, frequency = subscription.billing_anchor, subscription.frequency
+            set_next_billing(subscription, boundary_after(anchor, frequency, today))
         subscription.cancel_at_period_end = True
-        subscription.status_description = f"Cancels on {subscription.next_billing}."
+        if subscription.status != SubscriptionStatus.NEEDS_ATTENTION:
+            # One that needs attention keeps saying why until it is resumed.
+            subscription.status_description = _cancels_on(subscription)
         subscription.save()  # `subscription.cancelled` is recorded when it takes effect
         return subscription
     transition(subscription, SubscriptionStatus.CANCELLED)

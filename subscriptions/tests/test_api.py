@@ -149,6 +149,21 @@ def test_pause_resume_process_and_cancel(tester: Tenant) -> None:
     assert gone.status_code == 409
 
 
+def test_cancel_at_period_end_of_a_paused_subscription_is_scheduled(tester: Tenant) -> None:
+    sub = tester.client.post("/subscriptions/", _body(tester), format="json").json()
+    url = f"/subscriptions/{sub['id']}/"
+    tester.client.post(f"{url}pause/", {}, format="json")
+
+    response = tester.client.delete(f"{url}?at_period_end=true")
+
+    assert response.status_code == 200, response.json()
+    body = response.json()
+    assert (body["status"], body["cancel_at_period_end"], body["cancelled"]) == (
+        "paused", True, None,
+    )  # fmt: skip
+    assert body["status_description"] == f"Cancels on {sub['next_billing']}."
+
+
 def test_process_bills_a_due_cycle(tester: Tenant) -> None:
     sub = tester.client.post("/subscriptions/", _body(tester), format="json").json()
     # The clock reaches the boundary without the cycles having run (as if beat lagged).

@@ -10,6 +10,7 @@ from django.db.models import Model
 from django.forms.models import model_to_dict
 from django.test.utils import CaptureQueriesContext
 
+from billing.errors import DomainError
 from billing.models import DocumentType, Event
 from config.celery import app as celery_app
 from invoices.models import Invoice
@@ -120,6 +121,24 @@ def test_a_batch_finalized_invoice_with_nothing_due_is_paid_as_a_single_one_is()
     batch = Invoice.objects.get(pk=batch.pk)
     assert (batch.status, batch.paid_at, batch.total) == ("paid", now, D(0))
     assert Event.objects.filter(object_id=batch.id, type="invoice.paid").count() == 1
+
+
+def test_a_batch_refuses_to_finalize_an_invoice_without_lines_as_a_single_finalize_does() -> None:
+    now = santiago(2026, 5, 1, 0, 0)
+    workspace = workspace_at(now)
+    draft = Invoice(
+        customer=customer_of(workspace), document=DocumentType.objects.get(pk=33),
+        currency_id="CLP", tax_percent=D(19), date=date(2026, 5, 1), due_date=date(2026, 5, 11),
+    )  # fmt: skip
+
+    with pytest.raises(DomainError) as refused, transaction.atomic():
+        invoices_issue_batch(
+            workspace=workspace, test_mode=True, drafts=[InvoiceDraft(draft, [])],
+            finalize=True, now=now,
+        )  # fmt: skip
+
+    assert refused.value.code == "invoice_without_lines"
+    assert not Invoice.objects.filter(workspace=workspace).exists()
 
 
 def test_each_cycle_issues_one_numbered_invoice_and_moves_on() -> None:

@@ -87,3 +87,20 @@ def test_a_batch_reads_the_first_due_rows_off_the_due_index_without_sorting_them
 
     assert "subscription_due_idx" in plan
     assert "Sort Key: subscriptions_subscription.next_billing_at" not in plan
+
+
+def test_a_held_subscription_is_due_only_to_cancel_at_period_end() -> None:
+    workspace = WorkspaceFactory()
+    due_at = NOW - HOUR
+    held = {
+        (status, cancel_at_period_end): SubscriptionFactory(
+            workspace=workspace, next_billing_at=due_at, status=status,
+            cancel_at_period_end=cancel_at_period_end,
+        )
+        for status in ("paused", "needs_attention", "cancelled", "finalized")
+        for cancel_at_period_end in (False, True)
+    }  # fmt: skip
+
+    due = subscriptions_due_ids(now=NOW, limit=100)
+
+    assert sorted(due) == sorted([held["paused", True].pk, held["needs_attention", True].pk])

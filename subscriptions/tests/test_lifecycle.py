@@ -100,6 +100,105 @@ def test_cancel_now_stops_billing() -> None:
     assert error.value.code == "subscription_invalid_transition"
 
 
+def _hold(subscription: Subscription, how: str, now: datetime) -> None:
+    """Stop the subscription's billing: paused, or flagged for attention."""
+    if how == "pause":
+        services.subscription_pause(subscription=subscription, now=now)
+    else:
+        services.subscription_flag(
+            subscription_id=subscription.id, reason="gateway_issue", description="x", now=now
+        )
+
+
+@pytest.mark.parametrize("how", ["pause", "flag"])
+def test_a_cancellation_at_period_end_takes_effect_while_billing_is_stopped(how: str) -> None:
+    start = santiago(2026, 1, 15, 9, 0)
+    workspace = workspace_at(start)
+    subscription = subscribe(workspace, start, [(plan_of(workspace), 1)])
+    services.subscription_cancel(
+        subscription=subscription, now=santiago(2026, 1, 20, 9, 0), at_period_end=True
+    )
+    _hold(subscription, how, santiago(2026, 1, 25, 9, 0))
+
+    clock_advance(workspace=workspace, test_mode=True, now=santiago(2026, 1, 25, 9, 0),
+                  to=santiago(2026, 2, 20, 9, 0))  # fmt: skip
+
+    subscription.refresh_from_db()
+    assert subscription.status == SubscriptionStatus.CANCELLED
+    assert subscription.cancelled_at == santiago(2026, 2, 15, 0, 0)
+    assert subscription.next_billing is None
+    assert _periods(subscription) == [(date(2026, 1, 15), date(2026, 2, 15))]
+    assert Event.objects.filter(object_id=subscription.id, type="subscription.cancelled").exists()
+
+
+def test_a_paused_subscription_cancelled_at_period_end_cancels_when_the_period_ends() -> None:
+    start = santiago(2026, 1, 15, 9, 0)
+    workspace = workspace_at(start)
+    subscription = subscribe(workspace, start, [(plan_of(workspace), 1)])
+    services.subscription_pause(subscription=subscription, now=santiago(2026, 1, 20, 9, 0))
+
+    scheduled = services.subscription_cancel(
+        subscription=subscription, now=santiago(2026, 1, 25, 9, 0), at_period_end=True
+    )
+
+    assert (scheduled.status, scheduled.cancel_at_period_end) == ("paused", True)
+    assert scheduled.cancelled_at is None
+    assert scheduled.status_description == "Cancels on 2026-02-15."
+    clock_advance(workspace=workspace, test_mode=True, now=santiago(2026, 1, 25, 9, 0),
+                  to=santiago(2026, 2, 20, 9, 0))  # fmt: skip
+    subscription.refresh_from_db()
+    assert subscription.status == SubscriptionStatus.CANCELLED
+    assert subscription.cancelled_at == santiago(2026, 2, 15, 0, 0)
+    assert len(_periods(subscription)) == 1
+
+
+def test_paused_past_its_billed_period_it_cancels_at_the_end_of_the_period_running_today() -> None:
+    start = santiago(2026, 1, 15, 9, 0)
+    workspace = workspace_at(start)
+    subscription = subscribe(workspace, start, [(plan_of(workspace), 1)])
+    services.subscription_pause(subscription=subscription, now=santiago(2026, 1, 20, 9, 0))
+    clock_advance(workspace=workspace, test_mode=True, now=santiago(2026, 1, 20, 9, 0),
+                  to=santiago(2026, 3, 20, 9, 0))  # fmt: skip
+
+    scheduled = services.subscription_cancel(
+        subscription=subscription, now=santiago(2026, 3, 20, 9, 0), at_period_end=True
+    )
+
+    assert (scheduled.status, scheduled.next_billing) == ("paused", date(2026, 4, 15))
+    clock_advance(workspace=workspace, test_mode=True, now=santiago(2026, 3, 20, 9, 0),
+                  to=santiago(2026, 4, 14, 9, 0))  # fmt: skip
+    subscription.refresh_from_db()
+    assert subscription.status == SubscriptionStatus.PAUSED
+    clock_advance(workspace=workspace, test_mode=True, now=santiago(2026, 4, 14, 9, 0),
+                  to=santiago(2026, 4, 20, 9, 0))  # fmt: skip
+    subscription.refresh_from_db()
+    assert subscription.status == SubscriptionStatus.CANCELLED
+    assert subscription.cancelled_at == santiago(2026, 4, 15, 0, 0)
+    assert len(_periods(subscription)) == 1  # the paused periods are never billed
+
+
+def test_resumed_before_the_period_ends_it_still_cancels_then() -> None:
+    start = santiago(2026, 1, 15, 9, 0)
+    workspace = workspace_at(start)
+    subscription = subscribe(workspace, start, [(plan_of(workspace), 1)])
+    services.subscription_cancel(
+        subscription=subscription, now=santiago(2026, 1, 20, 9, 0), at_period_end=True
+    )
+    services.subscription_pause(subscription=subscription, now=santiago(2026, 1, 22, 9, 0))
+
+    resumed = services.subscription_resume(
+        subscription=subscription, now=santiago(2026, 1, 25, 9, 0)
+    )
+
+    assert (resumed.status, resumed.cancel_at_period_end) == ("active", True)
+    assert resumed.status_description == "Cancels on 2026-02-15."
+    clock_advance(workspace=workspace, test_mode=True, now=santiago(2026, 1, 25, 9, 0),
+                  to=santiago(2026, 2, 20, 9, 0))  # fmt: skip
+    subscription.refresh_from_db()
+    assert subscription.cancelled_at == santiago(2026, 2, 15, 0, 0)
+    assert len(_periods(subscription)) == 1
+
+
 @pytest.mark.parametrize(
     ("status", "verb"),
     [
@@ -259,6 +358,42 @@ def test_a_quantity_change_in_a_31_day_month_rounds_once_per_line() -> None:
     extra = Invoice.objects.get(subscription_id=subscription.id, period_start=date(2026, 5, 10))
     [charge] = extra.lines.all()
     assert (charge.quantity, charge.amount, charge.total) == (3, D("7096.774194"), D(21290))
+
+
+@pytest.mark.parametrize("how", ["pause", "flag"])
+def test_a_quantity_change_while_billing_is_stopped_is_prorated_as_an_active_one(how: str) -> None:
+    # As above: the period's invoice billed May in full, whatever happened to it since.
+    start = santiago(2026, 5, 1, 9, 0)
+    workspace = workspace_at(start)
+    seat = plan_of(workspace, 10000, name="Seat")
+    subscription = subscribe(workspace, start, [(seat, 2)])
+    _hold(subscription, how, santiago(2026, 5, 5, 9, 0))
+
+    services.subscription_update(
+        subscription=subscription, now=santiago(2026, 5, 10, 9, 0),
+        lines=[{"plan": seat, "quantity": D(3)}],
+    )  # fmt: skip
+
+    note = CreditNote.objects.get(invoice__subscription_id=subscription.id)
+    assert [(c.quantity, c.total) for c in note.lines.all()] == [(2, D(14194))]
+    extra = Invoice.objects.get(subscription_id=subscription.id, period_start=date(2026, 5, 10))
+    assert [(c.quantity, c.total) for c in extra.lines.all()] == [(3, D(21290))]
+
+
+def test_a_line_change_while_paused_past_the_billed_period_prorates_nothing() -> None:
+    start = santiago(2026, 5, 1, 9, 0)
+    workspace = workspace_at(start)
+    seat = plan_of(workspace, 10000, name="Seat")
+    subscription = subscribe(workspace, start, [(seat, 2)])
+    services.subscription_pause(subscription=subscription, now=santiago(2026, 5, 5, 9, 0))
+
+    services.subscription_update(
+        subscription=subscription, now=santiago(2026, 6, 10, 9, 0),
+        lines=[{"plan": seat, "quantity": D(3)}],
+    )  # fmt: skip
+
+    assert not CreditNote.objects.filter(invoice__subscription_id=subscription.id).exists()
+    assert Invoice.objects.filter(subscription_id=subscription.id).count() == 1
 
 
 def test_a_graduated_plan_is_prorated_from_its_exact_price() -> None:
