@@ -62,7 +62,7 @@ def test_another_tenant_s_line_is_a_400(tenant, other_tenant):
     assert list(response.json()) == ["subscription_line"]
 
 
-@pytest.mark.parametrize("quantity", [-1, "abc", None, 10**13])
+@pytest.mark.parametrize("quantity", [-1, "abc", None, 10**24])
 def test_bad_quantities_are_400(tenant, quantity):
     line = _metered_line(tenant)
     response = tenant.client.post(
