@@ -9,7 +9,7 @@ from typing import Any, NotRequired, Protocol, TypedDict, TypeVar
 from billing.additional_taxes import additional_tax
 from billing.errors import InvalidInput
 from billing.models import DocumentType, FiscalDocument, Line
-from billing.money import AMOUNT_DECIMAL_PLACES, AMOUNT_MAX_DIGITS
+from billing.money import AMOUNT_DECIMAL_PLACES, AMOUNT_MAX_DIGITS, QUANTITY_LIMIT
 from billing.totals import InvalidDocument, LineInput, document_totals
 
 AnyLine = TypeVar("AnyLine", bound=Line)
@@ -38,6 +38,9 @@ LINE_FIELDS = (
 # Stored amounts have AMOUNT_MAX_DIGITS digits, AMOUNT_DECIMAL_PLACES of them decimals.
 _STORABLE_LIMIT = Decimal(10) ** (AMOUNT_MAX_DIGITS - AMOUNT_DECIMAL_PLACES)
 _TOO_LARGE = "The amounts are too large: a total has at most 18 integer digits."
+_QUANTITY_TOO_LARGE = (
+    f"A quantity is too large: it has at most {QUANTITY_LIMIT.adjusted()} integer digits."
+)
 
 
 class NamedTax(Protocol):
@@ -153,6 +156,8 @@ def apply_totals(document: FiscalDocument, lines: Sequence[Line | dict[str, Any]
     ]
     if max(map(abs, amounts)) >= _STORABLE_LIMIT:
         raise InvalidInput({"lines": [_TOO_LARGE]})
+    if inputs and max(abs(line.quantity) for line in inputs) >= QUANTITY_LIMIT:
+        raise InvalidInput({"lines": [_QUANTITY_TOO_LARGE]})
     for line, line_totals in zip(lines, totals.lines, strict=True):
         computed: dict[str, Any] = {"total": line_totals.total, "retention": line_totals.retention}
         if exempt_document:

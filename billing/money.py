@@ -39,6 +39,13 @@ _MINOR_UNITS = {
 # Stored amounts: 18 integer digits and 6 decimals cover any currency and unit price.
 AMOUNT_MAX_DIGITS = 24
 AMOUNT_DECIMAL_PLACES = 6
+# Stored quantities: six decimals, like unit prices, and 24 integer digits: the most units
+# whose price at the smallest unit price (0.000001) can still be a storable total. Usage
+# needs them: a month of bytes or tokens passes 10^12 (and a sum of 64-bit event values
+# 10^19) long before its price does.
+QUANTITY_MAX_DIGITS = 30
+QUANTITY_DECIMAL_PLACES = 6
+QUANTITY_LIMIT = Decimal(10) ** (QUANTITY_MAX_DIGITS - QUANTITY_DECIMAL_PLACES)
 
 
 class CurrencyMismatch(ValueError):

@@ -14,6 +14,7 @@ from rest_framework import serializers
 
 from billing.encoders import JSONDecoder, JSONEncoder, json_text
 from billing.models import Certificate, FolioRange
+from billing.money import QUANTITY_DECIMAL_PLACES, QUANTITY_MAX_DIGITS
 
 METADATA_MAX_KEYS = 50
 METADATA_KEY_MAX_LENGTH = 40
@@ -25,6 +26,14 @@ METADATA_VALUE_MAX_LENGTH = 500
 # registered by the app that owns it (customers, in its apps.py), since the kernel
 # imports no app.
 EXPANDABLE: dict[str, type[serializers.Serializer]] = {}
+
+
+def quantity_field(**kwargs: Any) -> serializers.DecimalField:
+    """A quantity as its columns store it (billing.models.quantity_field): any quantity
+    stored can be shown, and one that cannot be stored is a 400."""
+    return serializers.DecimalField(
+        max_digits=QUANTITY_MAX_DIGITS, decimal_places=QUANTITY_DECIMAL_PLACES, **kwargs
+    )
 
 
 def expandable_register(name: str, representation: type[serializers.Serializer]) -> None:

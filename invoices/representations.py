@@ -17,6 +17,7 @@ from billing.representations import (
     TenantIdField,
     TenantModelSerializer,
     TenantRelatedField,
+    quantity_field,
     snapshot,
 )
 from billing.row_plans import reads_own_row
@@ -114,9 +115,7 @@ class DocumentReferenceSerializer(StrictFieldsMixin, serializers.Serializer):
 
 
 class InvoiceLineSerializer(StrictFieldsMixin, serializers.ModelSerializer):
-    quantity = serializers.DecimalField(
-        max_digits=18, decimal_places=6, min_value=Decimal(0), default=Decimal(1)
-    )
+    quantity = quantity_field(min_value=Decimal(0), default=Decimal(1))
     amount = amount_field(min_value=Decimal(0))
     discount = amount_field(min_value=Decimal(0), required=False)
     tax_percent = serializers.DecimalField(
@@ -409,9 +408,7 @@ class OrderItemSerializer(StrictFieldsMixin, serializers.ModelSerializer):
         source="plan_id", max_length=40, required=False, allow_null=True,
         help_text="A catalog plan (`pla_…`): the unit price comes from the plan.",
     )  # fmt: skip
-    quantity = serializers.DecimalField(
-        max_digits=18, decimal_places=6, min_value=Decimal(0), default=Decimal(1)
-    )
+    quantity = quantity_field(min_value=Decimal(0), default=Decimal(1))
     amount = amount_field(
         min_value=Decimal(0), required=False, help_text="Unit price; not sent with a plan."
     )

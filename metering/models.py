@@ -12,7 +12,7 @@ from django.db import models
 
 from billing.encoders import JSONDecoder, JSONEncoder
 from billing.ids import public_id_field
-from billing.models import TenantModel
+from billing.models import TenantModel, quantity_field
 from metering.choices import (
     EVENT_ID_MAX_LENGTH,
     EVENT_NAME_MAX_LENGTH,
@@ -115,7 +115,7 @@ class UsageRecord(TenantModel):
         blank=True,
     )
     plan = models.ForeignKey("catalog.Plan", on_delete=models.PROTECT, related_name="+")
-    quantity = models.DecimalField(max_digits=18, decimal_places=6)
+    quantity = quantity_field()
     date_time = models.DateTimeField()
     creation_scheme = models.CharField(
         max_length=16, choices=CreationScheme.choices, default=CreationScheme.MANUAL

@@ -4,7 +4,7 @@ from decimal import Decimal
 
 from rest_framework import serializers
 
-from billing.representations import TenantModelSerializer
+from billing.representations import TenantModelSerializer, quantity_field
 from metering.models import Feature, Meter, UsageRecord
 
 
@@ -49,9 +49,7 @@ class FeatureSerializer(TenantModelSerializer):
 
 
 class UsageRecordSerializer(TenantModelSerializer):
-    quantity = serializers.DecimalField(
-        max_digits=18, decimal_places=6, min_value=Decimal(0), normalize_output=True
-    )
+    quantity = quantity_field(min_value=Decimal(0), normalize_output=True)
     date_time = serializers.DateTimeField(
         required=False, help_text="When the usage happened; now when omitted."
     )

@@ -12,7 +12,7 @@ from django.db import models
 
 from billing.encoders import JSONDecoder, JSONEncoder
 from billing.ids import public_id_field
-from billing.models import LoadedPlainly, TenantModel
+from billing.models import LoadedPlainly, TenantModel, quantity_field
 from catalog.choices import PlanFrequency
 from subscriptions.choices import (
     CYCLE_DUE,
@@ -131,7 +131,7 @@ class SubscriptionLine(LoadedPlainly, models.Model):
 
     subscription = models.ForeignKey(Subscription, on_delete=models.CASCADE, related_name="lines")
     plan = models.ForeignKey("catalog.Plan", on_delete=models.PROTECT, related_name="+")
-    quantity = models.DecimalField(max_digits=18, decimal_places=6, default=Decimal(1))
+    quantity = quantity_field(default=Decimal(1))
     coupon = models.ForeignKey(
         "catalog.Coupon", on_delete=models.PROTECT, related_name="+", null=True, blank=True
     )
@@ -183,7 +183,7 @@ class SubscriptionAddOn(LoadedPlainly, models.Model):
 
     subscription = models.ForeignKey(Subscription, on_delete=models.CASCADE, related_name="addons")
     addon = models.ForeignKey("catalog.AddOn", on_delete=models.PROTECT, related_name="+")
-    quantity = models.DecimalField(max_digits=18, decimal_places=6, default=Decimal(1))
+    quantity = quantity_field(default=Decimal(1))
     first_cycle = models.PositiveIntegerField(default=1)
     position = models.PositiveIntegerField(default=0)
 

@@ -16,6 +16,8 @@ from django.db.models import ForeignKey, Model
 from billing.bulk import Blank
 from billing.choices import DiscountScheme
 from billing.documents import LineRow, apply_totals, base_tax_percent, build_lines
+from billing.errors import DomainError
+from billing.money import QUANTITY_LIMIT, QUANTITY_MAX_DIGITS
 from catalog.choices import ApplyOn, ApplyScheme, DurationScheme, UsageScheme
 from catalog.models import AddOn, Coupon, Plan
 from catalog.pricing import plan_line_price
@@ -124,7 +126,16 @@ def _usage_row(line: SubscriptionLine | EndedLine, quantity: Decimal, text: str)
     plan = line.plan
     # A line stores six decimals of quantity: the usage is rounded there, half-up, and
     # priced as rounded, so the line's total is its quantity's price.
-    quantity = max(quantity, Decimal(0)).quantize(UNIT_PRICE, rounding=ROUND_HALF_UP)
+    if quantity < QUANTITY_LIMIT:  # else its six decimals have more digits than the context
+        with localcontext(prec=QUANTITY_MAX_DIGITS + 1):
+            quantity = max(quantity, Decimal(0)).quantize(UNIT_PRICE, rounding=ROUND_HALF_UP)
+    if quantity >= QUANTITY_LIMIT:
+        raise DomainError(
+            "usage_out_of_range",
+            f"The usage of {plan.name} ({plan.pk}) over {text} is {quantity:.3e} units: an "
+            f"invoice line holds less than 10^{QUANTITY_LIMIT.adjusted()}. Check the events "
+            "its meter counts.",
+        )
     product = getattr(plan, "product", None)
     return {
         "name": f"{plan.name} (usage)",

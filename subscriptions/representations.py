@@ -12,6 +12,7 @@ from billing.representations import (
     StrictFieldsMixin,
     TenantModelSerializer,
     TenantRelatedField,
+    quantity_field,
     snapshot,
 )
 from catalog.models import AddOn, Coupon, Plan
@@ -20,12 +21,6 @@ from invoices.representations import DocumentReferenceSerializer
 from payments.models import Source
 from subscriptions.models import EndedLine, Subscription, SubscriptionAddOn, SubscriptionLine
 from subscriptions.selectors import subscription_queryset
-
-
-def quantity_field() -> serializers.DecimalField:
-    return serializers.DecimalField(
-        max_digits=18, decimal_places=6, min_value=Decimal(0), default=Decimal(1)
-    )
 
 
 @extend_schema_field(
@@ -56,7 +51,7 @@ CREATE_ONLY = ("customer", "document", "date_start", "trial_end", "billing_ancho
 
 class SubscriptionLineSerializer(StrictFieldsMixin, serializers.ModelSerializer):
     plan = TenantRelatedField(queryset=Plan.objects.select_related("product"))
-    quantity = quantity_field()
+    quantity = quantity_field(min_value=Decimal(0), default=Decimal(1))
     coupon = TenantRelatedField(queryset=Coupon.objects.all(), required=False, allow_null=True)
 
     class Meta:
@@ -68,7 +63,7 @@ class SubscriptionLineSerializer(StrictFieldsMixin, serializers.ModelSerializer)
 
 class SubscriptionAddOnSerializer(StrictFieldsMixin, serializers.ModelSerializer):
     addon = TenantRelatedField(queryset=AddOn.objects.all())
-    quantity = quantity_field()
+    quantity = quantity_field(min_value=Decimal(0), default=Decimal(1))
 
     class Meta:
         model = SubscriptionAddOn

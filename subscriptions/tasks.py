@@ -25,7 +25,7 @@ def run_billing_cycles(**_: object) -> int:
 
 @shared_task
 def bill_subscriptions(subscription_ids: list[str], **_: object) -> int:
-    return len(cycles.cycle_bill(subscription_ids=subscription_ids, clock=clock_now))
+    return len(cycles.cycle_bill_due(subscription_ids=subscription_ids, clock=clock_now))
 
 
 @shared_task

@@ -1,4 +1,4 @@
-from billing.models.base import LoadedPlainly, TenantModel, money_field
+from billing.models.base import LoadedPlainly, TenantModel, money_field, quantity_field
 from billing.models.certificates import Certificate
 from billing.models.documents import FiscalDocument, Line, filed_once_constraint
 from billing.models.events import Event
@@ -31,4 +31,5 @@ __all__ = [
     "Workspace",
     "filed_once_constraint",
     "money_field",
+    "quantity_field",
 ]

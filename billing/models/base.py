@@ -6,7 +6,12 @@ from django.db import models
 
 from billing.bulk import plain_instance
 from billing.encoders import JSONDecoder, JSONEncoder
-from billing.money import AMOUNT_DECIMAL_PLACES, AMOUNT_MAX_DIGITS
+from billing.money import (
+    AMOUNT_DECIMAL_PLACES,
+    AMOUNT_MAX_DIGITS,
+    QUANTITY_DECIMAL_PLACES,
+    QUANTITY_MAX_DIGITS,
+)
 
 
 class TenantModel(models.Model):
@@ -49,4 +54,11 @@ def money_field(**kwargs: Any) -> models.DecimalField:
     kwargs.setdefault("default", Decimal(0))
     return models.DecimalField(
         max_digits=AMOUNT_MAX_DIGITS, decimal_places=AMOUNT_DECIMAL_PLACES, **kwargs
+    )
+
+
+def quantity_field(**kwargs: Any) -> models.DecimalField:
+    """Every quantity column: document lines, subscription lines and usage records."""
+    return models.DecimalField(
+        max_digits=QUANTITY_MAX_DIGITS, decimal_places=QUANTITY_DECIMAL_PLACES, **kwargs
     )

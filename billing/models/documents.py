@@ -13,7 +13,7 @@ from django.db import models
 from billing.choices import BillerStatus, DiscountScheme
 from billing.encoders import JSONDecoder, JSONEncoder
 from billing.errors import DomainError
-from billing.models.base import TenantModel, money_field
+from billing.models.base import TenantModel, money_field, quantity_field
 
 
 class FiscalDocument(TenantModel):
@@ -116,7 +116,7 @@ def filed_once_constraint(name: str) -> models.CheckConstraint:
 class Line(models.Model):
     name = models.CharField(max_length=256)
     description = models.CharField(max_length=1000, blank=True)
-    quantity = models.DecimalField(max_digits=18, decimal_places=6, default=Decimal(1))
+    quantity = quantity_field(default=Decimal(1))
     amount = money_field()  # unit price
     # The exact price of all the units when it is not amount × quantity: a plan's tiered or
     # packaged price, or a prorated plan (catalog.pricing.line_price). The total is rounded

@@ -97,7 +97,7 @@ def test_an_exponent_is_a_number_like_any_other(us_tenant) -> None:  # type: ign
         ("1234567890123456789.5", "1", "no more than 18 digits before the decimal point"),
         ("1234567890123456789", "1", "no more than 18 digits before the decimal point"),
         ("1", "1.0000001", "no more than 6 decimal places"),
-        ("1", "1234567890123.5", "no more than 12 digits before the decimal point"),
+        ("1", "1234567890123456789012345.5", "no more than 24 digits before the decimal point"),
     ],
 )
 def test_a_number_beyond_the_column_is_a_400_on_its_field(

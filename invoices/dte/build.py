@@ -25,6 +25,7 @@ from invoices.dte.mapping import (
     FOREIGN_BUYER_RUT,
     MAX_EMAIL,
     MAX_ITEM_DESCRIPTION,
+    MAX_ITEM_NUMBER,
     MAX_LINES,
     MAX_NAME,
     MAX_REFERENCE_REASON,
@@ -162,13 +163,16 @@ def _details(root: Any, document: FiscalDocument, lines: list[Any], amounts: _Am
             _sub(detail, "IndExe", 1)
         _sub(detail, "NmbItem", line.name[: MAX_NAME["NmbItem"]])
         _optional(detail, "DscItem", line.description, MAX_ITEM_DESCRIPTION)
-        if line.quantity > 0:
-            _sub(detail, "QtyItem", decimal_text(line.quantity, 6))
-        _optional(detail, "UnmdItem", line.unit_label, MAX_UNIT)
         # Prices in another unit (UF) are converted at the document's custom_change, as
         # the totals were (billing.totals).
         price = line.amount * document.custom_change
-        if price > 0:
+        # A quantity or price the schema cannot hold (a month of bytes) leaves both out,
+        # as it allows: MontoItem alone states the item's amount.
+        itemized = max(line.quantity, price) <= MAX_ITEM_NUMBER
+        if itemized and line.quantity > 0:
+            _sub(detail, "QtyItem", decimal_text(line.quantity, 6))
+        _optional(detail, "UnmdItem", line.unit_label, MAX_UNIT)
+        if itemized and price > 0:
             _sub(detail, "PrcItem", decimal_text(price, 4 if amounts.is_export else 6))
         units = line.gross if line.gross is not None else line.amount * line.quantity
         discount = units * document.custom_change - line.total

@@ -54,6 +54,8 @@ MAX_UNIT = 4
 MAX_EMAIL = 80
 MAX_LINES = 60
 MAX_REFERENCES = 40
+# An item's quantity and unit price (QtyItem, PrcItem: Dec12_6Type).
+MAX_ITEM_NUMBER = Decimal("999999999999.999999")
 
 
 def root_tag(code: str) -> str:

@@ -10,20 +10,23 @@ builds them once for all the invoices priced alike (invoices.services.batch_pric
 
 from collections.abc import Sequence
 from datetime import date, datetime, tzinfo
-from decimal import Decimal
+from decimal import Decimal, localcontext
 from functools import lru_cache
 from types import SimpleNamespace
 from typing import Any
 
 from django.utils import timezone
 
+from billing.money import QUANTITY_MAX_DIGITS
 from invoices.models import Invoice, InvoiceLine
 
 
 def _fixed(value: Decimal | None, places: int) -> Decimal | None:
     if value is None:
         return None
-    return Decimal(value).quantize(Decimal(1).scaleb(-places))
+    # Wider than the default context: a stored quantity has up to 30 digits.
+    with localcontext(prec=QUANTITY_MAX_DIGITS):
+        return Decimal(value).quantize(Decimal(1).scaleb(-places))
 
 
 def _percent(value: Decimal | None) -> Decimal | None:

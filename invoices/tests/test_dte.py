@@ -99,6 +99,24 @@ def test_the_factura_lays_out_its_totals_lines_discounts_and_references(tenant, 
     assert text(dte, "Documento/Referencia/FolioRef") == "OC-118"
 
 
+def test_a_quantity_beyond_qty_item_leaves_quantity_and_price_to_the_amount(tenant, cafs):
+    bytes_line = {"name": "Bytes", "amount": D("0.000001"), "quantity": D(3 * 10**12)}
+    draft = invoice_create(
+        workspace=tenant.workspace, test_mode=False, customer=make_customer(tenant.workspace),
+        document=DocumentType.objects.get(pk=33), date=date(2026, 3, 31),
+        lines=[bytes_line, {"name": "Plan", "amount": D(1000), "quantity": D(2)}],
+    )  # fmt: skip
+    invoice = finalized(tenant, draft)
+
+    _, dte = get_dte(tenant, f"/invoices/{invoice.id}/xml/")  # in the schema
+
+    details = dte.findall(f"{SII}Documento/{SII}Detalle")
+    assert [
+        (d.findtext(f"{SII}QtyItem"), d.findtext(f"{SII}PrcItem"), d.findtext(f"{SII}MontoItem"))
+        for d in details
+    ] == [(None, None, "3000000"), ("2", "1000", "2000")]
+
+
 def test_a_factura_exenta_has_only_exempt_amounts(tenant, cafs):
     invoice = finalized(tenant, make_draft(tenant.workspace, document=34))
 

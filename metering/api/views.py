@@ -68,7 +68,12 @@ class MeterViewSet(MeteringViewSet, TenantModelViewSet):
 
     @extend_schema(
         parameters=[UsageQuerySerializer],
-        responses={200: UsageSerializer, 400: ValidationErrorSerializer, 503: ErrorSerializer},
+        responses={
+            200: UsageSerializer,
+            400: ValidationErrorSerializer,
+            409: ErrorSerializer,
+            503: ErrorSerializer,
+        },
     )
     @action(detail=True, methods=["get"], url_path="usage")
     def usage_view(self, request: Request, pk: str) -> Response:
@@ -168,7 +173,12 @@ class EventViewSet(MeteringViewSet):
 
     @extend_schema(
         request=EventsUsageQuerySerializer,
-        responses={200: UsageSerializer, 400: ValidationErrorSerializer, 503: ErrorSerializer},
+        responses={
+            200: UsageSerializer,
+            400: ValidationErrorSerializer,
+            409: ErrorSerializer,
+            503: ErrorSerializer,
+        },
     )
     @action(detail=False, methods=["post"], url_path="usage")
     def usage_query(self, request: Request) -> Response:

@@ -7,8 +7,9 @@ from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
 
-from billing.errors import InvalidInput
+from billing.errors import DomainError, InvalidInput
 from billing.models import Workspace
+from billing.money import QUANTITY_LIMIT
 from catalog.choices import UsageAggregation
 from catalog.models import Plan
 from metering.choices import Aggregation, GroupBy
@@ -71,6 +72,8 @@ def usage_for_customer(
             group_property=group_property, timezone=workspace.timezone,
         )  # fmt: skip
         groups = store.usage(tenant=tenant, query=grouped)
+    for value in (total, *(row.value for row in groups)):
+        _check_in_range(meter, value)
     return Usage(
         meter=meter,
         customer=found[customer].pk if customer in found else customer,
@@ -79,6 +82,19 @@ def usage_for_customer(
         value=total,
         groups=groups,
     )
+
+
+def _check_in_range(meter: Meter, value: Decimal) -> None:
+    """A meter's value is a quantity an invoice line could bill. Events are checked as
+    they come in, but a number as text is counted whatever its size, as were numbers
+    stored before they were checked."""
+    if abs(value) >= QUANTITY_LIMIT:
+        raise DomainError(
+            "usage_out_of_range",
+            f"Meter {meter.pk} counts {value:.3e} over this window: usage is less than "
+            f"10^{QUANTITY_LIMIT.adjusted()} in absolute value, what an invoice line holds. "
+            f"Check the events' {meter.field!r} property.",
+        )
 
 
 def record_meter(plan: Plan) -> MeterSpec:

@@ -298,3 +298,65 @@ def test_a_metered_line_changed_mid_period_is_not_prorated():
     assert [line.name for note in notes for line in note.lines.all()] == [
         f"Unused time on {fixed.name}"
     ]
+
+
+@pytest.mark.django_db
+def test_a_month_of_bytes_past_a_trillion_is_shown_billed_and_billed_on_cancel():
+    tenant = make_tenant(test_mode=True)
+    workspace = tenant.workspace
+    _move_clock(workspace, START)
+    per_byte = plan_of(workspace, D("0.000001"), name="Bytes", usage_scheme="metered",
+                       meter_id=_meter(workspace).id)  # fmt: skip
+    customer = customer_of(workspace)
+    subscription = subscribe(workspace, START, [(per_byte, 1)], customer=customer)
+    _move_clock(workspace, santiago(2026, 1, 25, 12, 0))
+    _send(workspace, customer.id, ("a", santiago(2026, 1, 12), 3 * 10**12))
+
+    upcoming = tenant.client.get(f"/subscriptions/{subscription.id}/upcoming/")
+    assert upcoming.status_code == 200, upcoming.json()
+    (line,) = upcoming.json()["lines"]
+    assert (D(str(line["quantity"])), D(str(line["total"]))) == (D(3 * 10**12), D(3_000_000))
+
+    advanced = tenant.client.post("/test_clock/", {"advance_to": DUE.isoformat()}, format="json")
+    assert advanced.status_code == 200, advanced.json()
+    invoice = Invoice.objects.get(subscription_id=subscription.id, period_start="2026-02-10")
+    assert _lines(invoice) == [
+        ("Bytes (usage)", "2026-01-10 – 2026-02-09", D(3 * 10**12), D(3_000_000)),
+    ]
+
+    workspace.refresh_from_db()  # the clock the advance left
+    _send(workspace, customer.id, ("b", santiago(2026, 2, 10, 8), 10**15))
+    cancelled = tenant.client.delete(f"/subscriptions/{subscription.id}/?cancel_reason=custom")
+    assert cancelled.status_code == 200, cancelled.json()
+    final = BilledPeriod.objects.get(subscription=subscription, kind="final").invoice
+    assert _lines(final)[0][2:] == (D(10**15), D(1_000_000_000))
+
+
+@pytest.mark.django_db
+def test_usage_beyond_what_a_line_holds_flags_its_subscription_and_bills_the_others():
+    tenant = make_tenant(test_mode=True)
+    workspace = tenant.workspace
+    _move_clock(workspace, START)
+    metered = plan_of(workspace, 1, name="Tokens", usage_scheme="metered",
+                      meter_id=_meter(workspace).id)  # fmt: skip
+    customer = customer_of(workspace)
+    unbillable = subscribe(workspace, START, [(metered, 1)], customer=customer)
+    other = subscribe(workspace, START, [(plan_of(workspace, 5000, name="Seat"), 1)])
+    _move_clock(workspace, santiago(2026, 1, 25, 12, 0))
+    # A number as text is counted whatever its size; this one fits no invoice line.
+    _send(workspace, customer.id, ("a", santiago(2026, 1, 12), "2" + "0" * 24))
+
+    upcoming = tenant.client.get(f"/subscriptions/{unbillable.id}/upcoming/")
+    assert (upcoming.status_code, upcoming.json()["code"]) == (409, "usage_out_of_range")
+    advanced = tenant.client.post("/test_clock/", {"advance_to": DUE.isoformat()}, format="json")
+    assert advanced.status_code == 200, advanced.json()
+
+    unbillable.refresh_from_db()
+    assert (unbillable.status, unbillable.needs_attention_reason) == (
+        "needs_attention", "processing_issue"
+    )  # fmt: skip
+    assert unbillable.status_description.startswith(
+        "Its cycle could not be billed: The usage of Tokens"
+    )
+    assert Invoice.objects.filter(subscription_id=other.id, period_start="2026-02-10").exists()
+    assert not Invoice.objects.filter(subscription_id=unbillable.id, period_start="2026-02-10")

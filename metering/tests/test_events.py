@@ -145,6 +145,54 @@ def test_a_single_bad_event_is_a_400_on_its_field(tenant):
     assert response.json() == {"customer": ["Required: a non-empty string."]}
 
 
+def _raw_event(event_id: str, value: str) -> str:
+    return (
+        f'{{"event_id": "{event_id}", "event_name": "api_call", "customer": "c", '
+        f'"timestamp": "2026-01-10T12:00:00Z", "properties": {{"v": {value}, "note": "x"}}}}'
+    )
+
+
+@pytest.mark.parametrize(
+    "huge",
+    ["18446744073709551616", "9223372036854775808", "-9223372036854775809", "1e300", "1.5e19",
+     "99999999999999999999999999999"],
+)  # fmt: skip
+def test_a_number_beyond_64_bits_is_a_400_alone_and_rejected_in_a_bulk(tenant, huge):
+    reason = "A number between -9223372036854775807 and 9223372036854775807 (64 bits)."
+    single = tenant.client.post("/events/", _raw_event("h", huge), content_type="application/json")
+    assert single.status_code == 400, single.content
+    assert single.json() == {"properties": {"v": [reason]}}
+
+    both = f'{{"events": [{_raw_event("h", huge)}, {_raw_event("ok", "12")}]}}'
+    bulk = tenant.client.post("/events/bulk/", both, content_type="application/json")
+
+    assert bulk.status_code == 202, bulk.content
+    assert [(r["status"], r["reason"]) for r in bulk.json()["results"]] == [
+        ("rejected", f"properties.v: {reason}"), ("accepted", ""),
+    ]  # fmt: skip
+    assert _stored(tenant) == 1
+
+
+def test_an_integer_no_store_can_write_deep_in_the_properties_is_a_400(tenant):
+    body = _raw_event("deep", '{"x": 18446744073709551616}')
+    response = tenant.client.post("/events/", body, content_type="application/json")
+    assert response.status_code == 400, response.content
+    assert list(response.json()) == ["properties"]
+    assert _stored(tenant) == 0
+
+
+def test_the_largest_64_bit_numbers_are_counted_exactly(tenant):
+    meter = meter_of(tenant, aggregation="sum", field="v")
+    largest = "9223372036854775807"
+    single = tenant.client.post(
+        "/events/", _raw_event("a", largest), content_type="application/json"
+    )
+    both = f'{{"events": [{_raw_event("b", "-" + largest)}, {_raw_event("c", largest)}]}}'
+    bulk = tenant.client.post("/events/bulk/", both, content_type="application/json")
+    assert (single.status_code, bulk.status_code, bulk.json()["accepted"]) == (202, 202, 2)
+    assert usage(tenant, meter, "c") == Decimal(largest)
+
+
 def test_a_late_event_is_stored_and_reported(tenant):
     """Usage between the customer's first billed cycle and its latest is invoiced (the
     first cycle follows no period, so usage before it is never billed)."""

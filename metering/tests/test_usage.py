@@ -131,3 +131,22 @@ def test_an_unknown_meter_is_400_on_events_usage(tenant, other_tenant):
 def test_another_tenant_s_events_never_count(tenant, other_tenant, customer):
     meter = meter_of(other_tenant)
     assert usage(other_tenant, meter, customer.id) == 0
+
+
+def test_a_value_beyond_what_billing_holds_is_a_409_never_a_500(tenant):
+    meter = meter_of(tenant, aggregation="sum", field="tokens")
+    # Text holding a number counts whatever its size.
+    post_bulk(tenant, [
+        {"event_id": "big", "event_name": "api_call", "customer": "c",
+         "timestamp": "2026-01-10T12:00:00Z", "properties": {"tokens": "9" * 29}},
+    ])  # fmt: skip
+    window = {"customer": "c", "start": "2026-01-01T00:00:00Z", "end": "2026-02-01T00:00:00Z"}
+
+    answers = [
+        tenant.client.get(f"/meters/{meter.id}/usage/", window),
+        tenant.client.get(f"/meters/{meter.id}/usage/", {**window, "group_by": "day"}),
+        tenant.client.post("/events/usage/", {**window, "meter": meter.id}, format="json"),
+    ]
+
+    assert [(a.status_code, a.json()["code"]) for a in answers] == [(409, "usage_out_of_range")] * 3
+    assert "10^24" in answers[0].json()["detail"]

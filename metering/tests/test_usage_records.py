@@ -74,7 +74,7 @@ def test_filtering_by_another_tenant_s_line_is_a_404_as_an_unknown_one(tenant, o
     assert answers == [404, 404, 404, 200]
 
 
-@pytest.mark.parametrize("quantity", [-1, "abc", None, 10**13])
+@pytest.mark.parametrize("quantity", [-1, "abc", None, 10**24])
 def test_bad_quantities_are_400(tenant, quantity):
     line = _metered_line(tenant)
     response = tenant.client.post(

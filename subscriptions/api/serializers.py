@@ -1,6 +1,6 @@
 from rest_framework import serializers
 
-from billing.representations import StrictFieldsMixin
+from billing.representations import StrictFieldsMixin, quantity_field
 from invoices.choices import LineType
 from subscriptions.choices import CancelReason, PausedReason
 
@@ -49,7 +49,7 @@ class TestClockAdvanceSerializer(StrictFieldsMixin, serializers.Serializer):
 class UpcomingLineSerializer(serializers.Serializer):
     name = serializers.CharField()
     description = serializers.CharField()
-    quantity = serializers.DecimalField(max_digits=18, decimal_places=6, normalize_output=True)
+    quantity = quantity_field(normalize_output=True)
     amount = serializers.DecimalField(max_digits=24, decimal_places=6, normalize_output=True)
     total = serializers.DecimalField(max_digits=24, decimal_places=6, normalize_output=True)
     plan = serializers.CharField(source="plan_id", allow_null=True)

@@ -5,6 +5,7 @@ records its event. Billing itself is cycles.py's, collection collection.py's, an
 clock's advance clocks.py's.
 """
 
+from subscriptions.services.attention import subscription_flag
 from subscriptions.services.create import (
     subscription_create,
     subscription_from_order,
@@ -12,7 +13,6 @@ from subscriptions.services.create import (
 )
 from subscriptions.services.lifecycle import (
     subscription_cancel,
-    subscription_flag,
     subscription_pause,
     subscription_resume,
     subscription_tax_agency_failed,

@@ -30,7 +30,7 @@ from subscriptions.choices import (
     NeedsAttentionReason,
 )
 from subscriptions.models import BilledPeriod
-from subscriptions.services.lifecycle import subscription_flag
+from subscriptions.services.attention import subscription_flag
 
 Clock = Callable[..., datetime]
 

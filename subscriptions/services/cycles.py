@@ -8,8 +8,13 @@ transaction. So two beat runs at once, a worker killed mid-batch (the transactio
 back; the redelivered task bills the same periods) and `process` racing beat bill each
 period once; the unique (subscription, period_start) would refuse a second invoice even
 if the design failed. Collection (charge or email) starts after commit (collection.py).
+
+A subscription that cannot be billed (a usage beyond what an invoice line holds, say)
+stops its own cycles, not its batch's: the batch is billed again one subscription at a
+time, and the one that fails alone needs attention (`processing_issue`).
 """
 
+import logging
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
@@ -17,13 +22,14 @@ from decimal import Decimal
 from typing import cast
 
 import orjson
-from django.db import connection, transaction
+from django.db import InterfaceError, OperationalError, connection, transaction
 from django.db.models import ForeignKey, Model, Prefetch, prefetch_related_objects
 from django.db.models.functions import Now
 from django.utils import timezone
 
 from billing.bulk import any_of, collector_paused, copy_rows, key_array
 from billing.clock import workspace_today
+from billing.errors import DomainError, InvalidInput
 from billing.ids import public_ids
 from billing.models import DocumentType, Workspace
 from billing.queueing import task_queue
@@ -34,7 +40,13 @@ from customers.models import Customer
 from invoices.models import Invoice
 from invoices.services.batch import InvoiceDraft, invoices_issue_batch
 from subscriptions.calendar import boundary_after, local_midnight
-from subscriptions.choices import BilledKind, CollectionStatus, SubscriptionStatus, cycle_due
+from subscriptions.choices import (
+    BilledKind,
+    CollectionStatus,
+    NeedsAttentionReason,
+    SubscriptionStatus,
+    cycle_due,
+)
 from subscriptions.models import (
     BilledPeriod,
     EndedLine,
@@ -45,10 +57,18 @@ from subscriptions.models import (
 from subscriptions.pricing import cycle_draft, final_usage_draft
 from subscriptions.representations import subscription_cycle_snapshot
 from subscriptions.selectors import DUE_ORDER, subscriptions_due, subscriptions_due_ids
+from subscriptions.services.attention import subscription_flag
 from subscriptions.usage import is_metered, metered_line, usage_quantities
+
+logger = logging.getLogger(__name__)
 
 # clock(workspace=…, test_mode=…) → that tenant's now (billing.clock.clock_now).
 Clock = Callable[..., datetime]
+
+# Failures of the database connection or of concurrency (a deadlock, a lock timeout) say
+# nothing about a subscription: they end the run, and the batch is billed again by the
+# task's redelivery or the next run.
+_TRANSIENT = (OperationalError, InterfaceError)
 
 BATCH_SIZE = 500
 # What a cycle changes on a subscription.
@@ -454,6 +474,51 @@ def final_usage_bill(*, subscription: Subscription, now: datetime) -> BilledPeri
     return issued[0].period()
 
 
+def _bill_isolated(subscription_ids: Sequence[str], clock: Clock) -> tuple[list[_Issued], int]:
+    """`_bill` in a savepoint; when it fails, each subscription again in its own, and the
+    one that fails alone is flagged and counted as done: it is no longer due."""
+    try:
+        with transaction.atomic():
+            return _bill(subscription_ids, clock, wait=False)
+    except _TRANSIENT:
+        raise
+    except Exception as exc:
+        if len(subscription_ids) == 1:
+            return [], _flag_unbillable(subscription_ids[0], clock, exc)
+    issued: list[_Issued] = []
+    done = 0
+    for subscription_id in subscription_ids:
+        one, count = _bill_isolated([subscription_id], clock)
+        issued += one
+        done += count
+    return issued, done
+
+
+def _flag_unbillable(subscription_id: str, clock: Clock, exc: Exception) -> int:
+    logger.error("Subscription %s could not be billed", subscription_id, exc_info=exc)
+    subscription = Subscription.objects.select_related("workspace").get(pk=subscription_id)
+    if isinstance(exc, DomainError):
+        why = exc.detail
+    elif isinstance(exc, InvalidInput):
+        why = "; ".join(message for messages in exc.errors.values() for message in messages)
+    else:
+        why = f"an unexpected error ({type(exc).__name__}); the server's log has it"
+    flagged = subscription_flag(
+        subscription_id=subscription_id,
+        reason=NeedsAttentionReason.PROCESSING_ISSUE,
+        description=f"Its cycle could not be billed: {why}",
+        now=clock(workspace=subscription.workspace, test_mode=subscription.test_mode),
+    )
+    return int(flagged is not None)
+
+
+@transaction.atomic
+def cycle_bill_due(*, subscription_ids: Sequence[str], clock: Clock) -> list[BilledPeriod]:
+    """For beat's batches: `cycle_bill`, but a subscription that cannot be billed needs
+    attention (`processing_issue`) and the rest of the batch is billed."""
+    return [issued.period() for issued in _bill_isolated(subscription_ids, clock)[0]]
+
+
 @transaction.atomic
 def cycle_bill(
     *, subscription_ids: Sequence[str], clock: Clock, wait: bool = False
@@ -553,7 +618,7 @@ def cycle_run(
     """Bill, batch after batch, until nothing is due at `now` (on each tenant's clock,
     or on `now` for the one tenant named). A subscription several periods behind is billed
     one period per pass, in order. Returns how many cycles were run (billed or cancelled
-    at period end)."""
+    at period end), and subscriptions flagged because they could not be billed."""
     advanced = 0
     while True:
         ids = subscriptions_due_ids(
@@ -562,7 +627,7 @@ def cycle_run(
         if not ids:
             return advanced
         with collector_paused(), transaction.atomic():
-            count = _bill(ids, clock, wait=False)[1]
+            count = _bill_isolated(ids, clock)[1]
         if not count:
             return advanced  # every due row is locked by another runner: leave them to it
         advanced += count

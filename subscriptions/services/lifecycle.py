@@ -17,6 +17,7 @@ from subscriptions.choices import (
     SubscriptionStatus,
 )
 from subscriptions.models import Subscription
+from subscriptions.services.attention import subscription_flag
 from subscriptions.services.common import (
     local_midnight_or_none,
     lock,
@@ -149,29 +150,6 @@ def subscription_cancel(
     if prorate:
         credit_unused_time(subscription, now)
     record(subscription, "cancelled")
-    return subscription
-
-
-@transaction.atomic
-def subscription_flag(
-    *, subscription_id: str, reason: NeedsAttentionReason, description: str, now: datetime
-) -> Subscription | None:
-    """Stop billing an active subscription until someone resumes it; None when it is not
-    active (already flagged, paused or ended)."""
-    subscription = (
-        Subscription.objects.select_for_update(of=("self",))
-        .select_related("workspace")
-        .filter(pk=subscription_id, status=SubscriptionStatus.ACTIVE)
-        .first()
-    )
-    if subscription is None:
-        return None
-    transition(subscription, SubscriptionStatus.NEEDS_ATTENTION)
-    subscription.needs_attention_reason = reason
-    subscription.needs_attention_at = now
-    subscription.status_description = description[:256]
-    subscription.save()
-    record(subscription, "needs_attention")
     return subscription
 
 

@@ -11,7 +11,7 @@ from django.forms.models import model_to_dict
 from django.test.utils import CaptureQueriesContext
 
 from billing.errors import DomainError
-from billing.models import DocumentType, Event
+from billing.models import DocumentType, Event, Workspace
 from config.celery import app as celery_app
 from invoices.models import Invoice
 from invoices.pdf import storage
@@ -21,9 +21,10 @@ from invoices.services.batch_snapshots import invoice_batch_snapshot
 from invoices.services.invoices import invoice_create, invoice_finalize
 from invoices.services.notes import credit_note_create
 from invoices.tasks import render_document_pdfs
-from subscriptions import services
-from subscriptions.choices import CollectionStatus, SubscriptionStatus
+from subscriptions import services, tasks
+from subscriptions.choices import CollectionStatus, NeedsAttentionReason, SubscriptionStatus
 from subscriptions.models import BilledPeriod, Subscription, SubscriptionLine
+from subscriptions.services import cycles
 from subscriptions.services.cycles import cycle_bill, cycle_run, fixed_clock
 from subscriptions.tests.factories import SubscriptionFactory
 from subscriptions.tests.helpers import (
@@ -196,6 +197,41 @@ def test_a_batch_bills_only_the_subscriptions_still_active_once_locked() -> None
     paused.refresh_from_db()
     assert paused.status == SubscriptionStatus.PAUSED
     assert paused.next_billing == date(2026, 2, 15) and paused.cycles_billed == 1
+
+
+def test_a_subscription_that_cannot_be_billed_needs_attention_and_its_batch_is_billed(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    now = santiago(2026, 1, 15, 10, 0)
+    workspace = workspace_at(now)
+    plan = plan_of(workspace, 10000)
+    first, broken, last = (subscribe(workspace, now, [(plan, 1)]) for _ in range(3))
+    price = cycles.cycle_draft
+
+    def failing_for_one(subscription: Subscription, **kwargs: object) -> object:
+        if subscription.pk == broken.pk:
+            raise ArithmeticError("a price beyond any column")
+        return price(subscription, **kwargs)
+
+    monkeypatch.setattr(cycles, "cycle_draft", failing_for_one)
+    feb = santiago(2026, 2, 15, 0, 0)
+    Workspace.objects.filter(pk=workspace.pk).update(test_clock_at=feb)
+
+    billed = tasks.bill_subscriptions(subscription_ids=[first.pk, broken.pk, last.pk])
+
+    assert billed == 2
+    assert [len(invoice_rows(s)) for s in (first, broken, last)] == [2, 1, 2]
+    broken.refresh_from_db()
+    assert (broken.status, broken.needs_attention_reason, broken.needs_attention_at) == (
+        SubscriptionStatus.NEEDS_ATTENTION, NeedsAttentionReason.PROCESSING_ISSUE, feb
+    )  # fmt: skip
+    assert broken.status_description == (
+        "Its cycle could not be billed: an unexpected error (ArithmeticError); the server's "
+        "log has it"
+    )
+    assert Event.objects.filter(object_id=broken.pk, type="subscription.needs_attention").exists()
+    # Flagged, it is no longer due: the run ends.
+    assert cycle_run(clock=fixed_clock(feb), now=feb, workspace=workspace, test_mode=True) == 0
 
 
 def test_a_batch_costs_the_same_queries_whatever_its_size() -> None:

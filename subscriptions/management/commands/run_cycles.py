@@ -7,7 +7,7 @@ from billing.clock import clock_now, real_now
 from billing.models import Workspace
 from billing.progress import ProgressCommand
 from subscriptions.selectors import subscriptions_due_ids
-from subscriptions.services.cycles import BATCH_SIZE, cycle_bill
+from subscriptions.services.cycles import BATCH_SIZE, cycle_bill_due
 
 
 class Command(ProgressCommand):
@@ -31,11 +31,12 @@ class Command(ProgressCommand):
         )
         seen = periods = 0
         billed: set[str] = set()
-        # Due but left unbilled: cancelled at its period's end, or held by another run
-        # (its rows are locked and skipped). Not asked for again, so the loop ends.
+        # Due but left unbilled: cancelled at its period's end, flagged as needing
+        # attention (it could not be billed), or held by another run (its rows are locked
+        # and skipped). Not asked for again, so the loop ends.
         left: set[str] = set()
         while ids := [i for i in due(BATCH_SIZE + len(left)) if i not in left][:BATCH_SIZE]:
-            issued = cycle_bill(subscription_ids=ids, clock=clock_now)
+            issued = cycle_bill_due(subscription_ids=ids, clock=clock_now)
             done = {period.subscription_id for period in issued}
             left |= set(ids) - done
             billed |= done
@@ -47,8 +48,8 @@ class Command(ProgressCommand):
         bar.close()
         self.stdout.write(
             f"Billed {periods} period(s) of {len(billed)} subscription(s); "
-            f"{len(left - billed)} due were not billed (cancelled at the period's end, or "
-            "being billed by another run)."
+            f"{len(left - billed)} due were not billed (cancelled at the period's end, "
+            "needing attention, or being billed by another run)."
         )
 
 
