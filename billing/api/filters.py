@@ -87,21 +87,14 @@ class TenantFilterSet(ApiFilterSet):
     Datetime filters, declared or generated from `Meta.fields`, use IsoDateTimeFilter; a
     relation to a tenant model named in `Meta.fields` is a TenantIdFilter, never
     django-filter's ModelChoiceFilter, which looks the id up among every tenant's rows
-    and so tells an id of another tenant (an empty list) from an unknown one (a 400).
+    and so tells an id of another tenant (an empty list) from an unknown one (a 400); a
+    `tax_id` is a TaxIdFilter, which matches the id however it is spelled.
     """
 
     FILTER_DEFAULTS = {
         **ApiFilterSet.FILTER_DEFAULTS,
         models.DateTimeField: {"filter_class": IsoDateTimeFilter},
     }
-
-    @classmethod
-    def filter_for_field(
-        cls, field: models.Field, field_name: str, lookup_expr: str | None = None
-    ) -> django_filters.Filter:
-        if field_name == "tax_id" and lookup_expr in (None, "exact"):
-            return TaxIdFilter(field_name=field_name)
-        return super().filter_for_field(field, field_name, lookup_expr)
 
     @classmethod
     def get_filters(cls) -> dict[str, django_filters.Filter]:
@@ -123,6 +116,8 @@ class TenantFilterSet(ApiFilterSet):
                     "declare it with a filter that scopes them to the tenant."
                 )
             return TenantIdFilter(field_name=field_name, model=related)
+        if field_name == "tax_id" and lookup_expr in (None, "exact"):
+            return TaxIdFilter(field_name=field_name)
         return super().filter_for_field(field, field_name, lookup_expr)
 
     created__gte = IsoDateTimeFilter(field_name="created_at", lookup_expr="gte")
