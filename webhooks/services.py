@@ -132,6 +132,16 @@ def endpoint_enable(*, endpoint: WebhookEndpoint, now: datetime) -> WebhookEndpo
     return endpoint
 
 
+@transaction.atomic
+def endpoint_disable(*, endpoint: WebhookEndpoint) -> WebhookEndpoint:
+    """Stop sending to an endpoint until `endpoint_enable`; what happens meanwhile waits
+    for it, as for an endpoint the server disabled."""
+    endpoint = WebhookEndpoint.objects.select_for_update().get(pk=endpoint.pk)
+    if endpoint.active:
+        _disable(endpoint, "Disabled through the API.")
+    return endpoint
+
+
 def _disable(endpoint: WebhookEndpoint, reason: str) -> None:
     endpoint.active = False
     endpoint.disabled_reason = reason[:256]

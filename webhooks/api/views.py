@@ -56,6 +56,12 @@ class WebhookEndpointViewSet(TenantModelViewSet):
         endpoint = services.endpoint_enable(endpoint=self.get_object(), now=timezone.now())
         return Response(self.get_serializer(endpoint).data)
 
+    @extend_schema(request=None, responses=WebhookEndpointSerializer)
+    @action(detail=True, methods=["post"])
+    def disable(self, request: Request, pk: str) -> Response:
+        endpoint = services.endpoint_disable(endpoint=self.get_object())
+        return Response(self.get_serializer(endpoint).data)
+
     @extend_schema(request=None, responses={202: DeliverySerializer})
     @action(detail=True, methods=["post"])
     def test(self, request: Request, pk: str) -> Response:

@@ -109,6 +109,23 @@ def test_enable_reactivates_a_disabled_endpoint(client):
     assert response.json()["disabled_reason"] == ""
 
 
+def test_disable_stops_an_endpoint_until_it_is_enabled(client):
+    created = create_endpoint(client).json()
+
+    response = client.post(f"/webhooks/{created['id']}/disable/")
+    again = client.post(f"/webhooks/{created['id']}/disable/")
+
+    assert response.status_code == again.status_code == 200
+    assert (response.json()["active"], response.json()["disabled_reason"]) == (
+        False,
+        "Disabled through the API.",
+    )
+    assert (
+        Event.objects.filter(type="webhook_endpoint.disabled", object_id=created["id"]).count() == 1
+    )
+    assert client.post(f"/webhooks/{created['id']}/enable/").json()["active"] is True
+
+
 def test_event_log_lists_events_with_their_deliveries_and_redelivers(client, test_tenant):
     endpoint = create_endpoint(client).json()
     customer = client.post(
