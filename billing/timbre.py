@@ -18,6 +18,7 @@ from cryptography.hazmat.primitives.asymmetric import padding
 
 from billing.models import FiscalDocument, FolioRange
 from billing.services.folios import folio_range_private_key
+from billing.sii_text import sii_text
 
 # The SII's receiver for a buyer who does not identify themselves (a boleta's), and for
 # a buyer abroad (an export's), whose own tax id is no RUT.
@@ -36,7 +37,7 @@ def _flat(element: ET.Element) -> ET.Element:
 
 
 def _sub(parent: ET.Element, tag: str, text: str) -> None:
-    ET.SubElement(parent, tag).text = text
+    ET.SubElement(parent, tag).text = sii_text(text)
 
 
 def dte_total(document: FiscalDocument) -> Decimal:

@@ -15,6 +15,7 @@ from billing.choices import DiscountScheme
 from billing.errors import DomainError
 from billing.models import FiscalDocument
 from billing.money import allocate
+from billing.sii_text import sii_text
 from billing.timbre import dte_total, timbre
 from invoices.dte.boleta import boleta_header, boleta_references
 from invoices.dte.mapping import (
@@ -48,7 +49,7 @@ def _tag(name: str) -> str:
 def _sub(parent: Any, name: str, text: object = None) -> Any:
     element = etree.SubElement(parent, _tag(name))
     if text is not None:
-        element.text = str(text)
+        element.text = sii_text(str(text))
     return element
 
 

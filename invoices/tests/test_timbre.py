@@ -68,6 +68,27 @@ def test_the_ted_is_signed_with_the_cafs_key(tenant, caf_key):
     caf_key.public_key().verify(signature, signed, padding.PKCS1v15(), hashes.SHA1())
 
 
+def test_text_beyond_latin_1_is_stamped_and_printed_as_latin_1(tenant, caf_key):
+    # Quotes and dashes pasted from a word processor, a euro sign, an emoji: the TED is
+    # ISO-8859-1, so each is carried by a plain equivalent of the same length, or "?".
+    customer = make_customer(tenant.workspace)
+    customer.name = "Café “Lumière” — € 😀"
+    customer.save()
+    draft = make_draft(tenant.workspace, customer)
+    draft.lines.filter(name="Plan Pro").update(name="Asesoría ‘premium’…")
+    assert tenant.client.post(f"/invoices/{draft.id}/finalize/").status_code == 200
+
+    pdf = tenant.client.get(f"/invoices/{draft.id}/pdf/")
+    data = ET.fromstring(timbre(Invoice.objects.get(pk=draft.id))).find("DD")
+
+    assert pdf.status_code == 200 and pdf["Content-Type"] == "application/pdf"
+    assert data is not None
+    assert (data.findtext("RSR"), data.findtext("IT1")) == (
+        'Café "Lumière" - E ?',
+        "Asesoría 'premium'.",
+    )
+
+
 def test_a_document_without_a_caf_has_no_timbre(tenant):
     make_issuer(tenant.workspace)
 
