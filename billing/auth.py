@@ -239,3 +239,11 @@ class JwtAuthentication(JWTAuthentication):
         if result is not None and not jwt_session_is_open(session_id=result[1].get(SESSION_CLAIM)):
             raise _failed(request, "This token's session was revoked.")
         return result
+
+    def get_raw_token(self, header: bytes) -> bytes | None:
+        # RFC 7235: the scheme is case-insensitive, and OAuth clients send `bearer` as
+        # their token_type spells it; simplejwt compares it as written.
+        scheme, space, rest = header.partition(b" ")
+        if scheme.lower() == b"bearer":
+            header = b"Bearer" + space + rest
+        return super().get_raw_token(header)

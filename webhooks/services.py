@@ -134,8 +134,8 @@ def endpoint_enable(*, endpoint: WebhookEndpoint, now: datetime) -> WebhookEndpo
 
 @transaction.atomic
 def endpoint_disable(*, endpoint: WebhookEndpoint) -> WebhookEndpoint:
-    """Stop sending to an endpoint until `endpoint_enable`; what happens meanwhile waits
-    for it, as for an endpoint the server disabled."""
+    """Stop sending to an endpoint until `endpoint_enable`, as when the server disables
+    one: what was waiting for it waits on, and the events of the meantime skip it."""
     endpoint = WebhookEndpoint.objects.select_for_update().get(pk=endpoint.pk)
     if endpoint.active:
         _disable(endpoint, "Disabled through the API.")

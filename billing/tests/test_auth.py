@@ -128,10 +128,12 @@ def test_an_api_token_is_exchanged_for_a_jwt_pair(tenant):
     assert set(response.json()) == {"access", "refresh"}
 
 
-def test_a_bearer_access_token_authenticates(tenant):
+@pytest.mark.parametrize("scheme", ["Bearer", "bearer", "BEARER"])
+def test_a_bearer_access_token_authenticates(tenant, scheme):
+    # RFC 7235: the scheme is case-insensitive (OAuth clients send `bearer`, its token_type).
     access = obtain({"token": tenant.token}).json()["access"]
 
-    response = get_customers(tenant, f"Bearer {access}")
+    response = get_customers(tenant, f"{scheme} {access}")
 
     assert response.status_code == 200
 
