@@ -8,7 +8,14 @@ from rest_framework.response import Response
 
 from billing.api.viewsets import TenantModelViewSet
 from billing.clock import workspace_today
-from invoices.api.files import PDF_RESPONSES, PdfContentNegotiation, pdf_response
+from invoices.api.files import (
+    PDF_RESPONSES,
+    XML_RESPONSES,
+    PdfContentNegotiation,
+    pdf_response,
+    xml_response,
+)
+from invoices.dte import dte_filename, dte_xml
 from invoices.pdf.render import document_filename
 from invoices.pdf.storage import document_pdf
 from procurement.api.serializers import SupplierSerializer
@@ -62,6 +69,12 @@ class SupplierDocumentViewSet(TenantModelViewSet):
         document = self.get_object()
         return pdf_response(document_pdf(document=document), document_filename(document))
 
+    def _xml(self) -> HttpResponse:
+        # A document the workspace issues (a factura de compra, its notes); a supplier's
+        # own document has no DTE of ours, a 409.
+        document = self.get_object()
+        return xml_response(dte_xml(document, now=self.tenant_now()), dte_filename(document))
+
 
 class PurchaseViewSet(SupplierDocumentViewSet):
     queryset = purchase_queryset()
@@ -92,6 +105,11 @@ class PurchaseViewSet(SupplierDocumentViewSet):
     @action(detail=True, methods=["get"], content_negotiation_class=PdfContentNegotiation)
     def pdf(self, request: Request, pk: str) -> HttpResponse:
         return self._pdf()
+
+    @extend_schema(request=None, responses=XML_RESPONSES)
+    @action(detail=True, methods=["get"], content_negotiation_class=PdfContentNegotiation)
+    def xml(self, request: Request, pk: str) -> HttpResponse:
+        return self._xml()
 
 
 class PurchaseCreditNoteViewSet(SupplierDocumentViewSet):
@@ -131,6 +149,11 @@ class PurchaseCreditNoteViewSet(SupplierDocumentViewSet):
     @action(detail=True, methods=["get"], content_negotiation_class=PdfContentNegotiation)
     def pdf(self, request: Request, pk: str) -> HttpResponse:
         return self._pdf()
+
+    @extend_schema(request=None, responses=XML_RESPONSES)
+    @action(detail=True, methods=["get"], content_negotiation_class=PdfContentNegotiation)
+    def xml(self, request: Request, pk: str) -> HttpResponse:
+        return self._xml()
 
 
 class RetentionViewSet(SupplierDocumentViewSet):

@@ -165,3 +165,25 @@ def test_a_suppliers_document_gets_no_timbre_or_dte_of_ours(tenant):
     assert timbre(purchase) is None
     assert dte_for_filing(purchase) is None
     assert document_context(purchase)["timbre"] is None
+    assert tenant.client.get(f"/purchases/{purchase.id}/xml/").status_code == 409
+
+
+def test_a_factura_de_compra_s_dte_is_served_at_its_xml_route(tenant):
+    make_issuer(tenant.workspace)
+    load_cafs(tenant.workspace)
+    draft = purchase_create(
+        workspace=tenant.workspace,
+        test_mode=False,
+        supplier=SupplierFactory(workspace=tenant.workspace),
+        document=DocumentType.objects.get(pk=46),
+        date=datetime.date(2026, 2, 10),
+        lines=[{"name": "Chatarra de cobre", "amount": D(1500), "quantity": D(10)}],
+    )
+    purchase = purchase_finalize(purchase=draft, now=NOW)
+
+    response = tenant.client.get(f"/purchases/{purchase.id}/xml/")
+
+    assert response.status_code == 200
+    assert response["Content-Type"] == "application/xml; charset=ISO-8859-1"
+    dte = valid_dte(response.content)
+    assert text(dte, "Documento/Encabezado/IdDoc/Folio") == str(purchase.number)
