@@ -101,23 +101,28 @@ def _line_total(line: LineInput, custom_change: Decimal, currency: str, index: i
         exact.prec = _EXACT_DIGITS
         units = line.amount * line.quantity if line.gross is None else line.gross
         gross = units * custom_change
-        discount = _discount(line.discount, line.discount_scheme, gross, custom_change)
+        discount = _discount(
+            line.discount, line.discount_scheme, gross, custom_change, f"lines.{index}."
+        )
         if discount > gross:
             raise InvalidDocument(f"lines.{index}.discount", "The discount exceeds the line.")
         net = gross - discount
     return round_amount(net, currency)
 
 
-def _discount(value: Decimal, scheme: str, base: Decimal, unit_factor: Decimal) -> Decimal:
+def _discount(
+    value: Decimal, scheme: str, base: Decimal, unit_factor: Decimal, where: str = ""
+) -> Decimal:
+    """The discount on `base`; `where` prefixes the field a refusal names (a line's)."""
     if value < 0:
-        raise InvalidDocument("discount", "A discount cannot be negative.")
+        raise InvalidDocument(f"{where}discount", "A discount cannot be negative.")
     if scheme == PERCENT:
         if value > HUNDRED:
-            raise InvalidDocument("discount", "A percentage discount is at most 100.")
+            raise InvalidDocument(f"{where}discount", "A percentage discount is at most 100.")
         return base * value / HUNDRED
     if scheme == AMOUNT:
         return value * unit_factor
-    raise InvalidDocument("discount_scheme", f"Unknown discount scheme {scheme!r}.")
+    raise InvalidDocument(f"{where}discount_scheme", f"Unknown discount scheme {scheme!r}.")
 
 
 def _by_rate(values: Sequence[tuple[Decimal, Decimal]], currency: str) -> Decimal:

@@ -118,8 +118,9 @@ def test_usd_amounts_have_cents_and_amount_discounts_apply_in_the_currency():
             LineInput(amount=D(10), quantity=D(1), discount=D(11), discount_scheme=AMOUNT),
             "lines.0.discount",
         ),
-        (LineInput(amount=D(10), quantity=D(1), discount=D(101)), "discount"),
-        (LineInput(amount=D(10), quantity=D(1), discount_scheme="?"), "discount_scheme"),
+        (LineInput(amount=D(10), quantity=D(1), discount=D(101)), "lines.0.discount"),
+        (LineInput(amount=D(10), quantity=D(1), discount=D(-1)), "lines.0.discount"),
+        (LineInput(amount=D(10), quantity=D(1), discount_scheme="?"), "lines.0.discount_scheme"),
     ],
 )
 def test_impossible_lines_are_refused_with_the_field(line, field):

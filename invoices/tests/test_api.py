@@ -109,6 +109,7 @@ def test_uncollectible_toggles_and_sets_the_timestamp(tenant, customer):
             {"lines": [{"name": "x", "amount": "1", "discount": "2", "discount_scheme": "$"}]},
             "lines.0.discount",
         ),
+        ({"lines": [{"name": "x", "amount": "1", "discount": "101"}]}, "lines.0.discount"),
         ({"custom_change": "0.5"}, "custom_change"),
         ({"discount": "101"}, "discount"),
     ],
