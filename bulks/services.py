@@ -48,7 +48,14 @@ _CREATORS: dict[str, Callable[..., Any]] = {
 
 
 @transaction.atomic
-def bulk_submit(*, workspace: Workspace, test_mode: bool, kind: str, items: Sequence[Any]) -> Bulk:
+def bulk_submit(
+    *,
+    workspace: Workspace,
+    test_mode: bool,
+    kind: str,
+    items: Sequence[Any],
+    metadata: dict[str, Any] | None = None,
+) -> Bulk:
     """Record the items and queue their processing (after commit)."""
     if not items:
         raise InvalidInput({"items": ["Send at least one item."]})
@@ -60,7 +67,9 @@ def bulk_submit(*, workspace: Workspace, test_mode: bool, kind: str, items: Sequ
     not_objects = [i for i, item in enumerate(items) if not isinstance(item, dict)]
     if not_objects:
         raise InvalidInput({f"items.{i}": ["Each item is a JSON object."] for i in not_objects})
-    bulk = Bulk.objects.create(workspace=workspace, test_mode=test_mode, kind=kind)
+    bulk = Bulk.objects.create(
+        workspace=workspace, test_mode=test_mode, kind=kind, metadata=metadata or {}
+    )
     BulkItem.objects.bulk_create(
         BulkItem(bulk=bulk, position=position, payload=item) for position, item in enumerate(items)
     )

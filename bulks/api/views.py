@@ -45,6 +45,7 @@ class BulkViewSet(
             test_mode=tenant.test_mode,
             kind=self.kind,
             items=serializer.validated_data["items"],
+            metadata=serializer.validated_data.get("metadata"),
         )
         bulk = self.get_queryset().get(pk=bulk.pk)
         return Response(self.get_serializer(bulk).data, status=status.HTTP_202_ACCEPTED)

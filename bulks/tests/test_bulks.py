@@ -102,6 +102,21 @@ def test_bad_bulks_are_400(tenant, items, field):
         assert response.json()["items"] == {"0": ["Each item is a JSON object."]}
 
 
+def test_a_bulk_keeps_the_metadata_it_is_created_with(tenant):
+    customer = CustomerFactory(workspace=tenant.workspace)
+
+    created = tenant.client.post(
+        "/bulks/invoices/",
+        {"metadata": {"src": "erp"}, "items": [invoice_body(customer)]},
+        format="json",
+    )
+    found = tenant.client.get("/bulks/invoices/", {"metadata__src": "erp"}).json()
+
+    assert created.status_code == 202, created.json()
+    assert created.json()["metadata"] == {"src": "erp"}
+    assert [bulk["id"] for bulk in found["results"]] == [created.json()["id"]]
+
+
 def test_a_bulk_takes_metadata_by_put_but_not_new_items_and_is_not_deleted(tenant):
     customer = CustomerFactory(workspace=tenant.workspace)
     bulk_id = tenant.client.post(
