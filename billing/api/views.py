@@ -192,7 +192,10 @@ class JwtObtainView(ApiInputMixin, APIView):
         refuse_after_too_many_failures(request)
         body = JwtObtainSerializer(data=request.data, context={"request": request})
         if not body.is_valid():
-            if "non_field_errors" in body.errors:  # credentials that did not match
+            # Only credentials that did not match count: a body that sends none, or
+            # malformed ones, guesses nothing.
+            refused = body.errors.get("non_field_errors", [])
+            if any(getattr(error, "code", None) == "authorization" for error in refused):
                 record_authentication_failure(request)
             raise ValidationError(body.errors)
         pair = jwt_session_start(**body.validated_data, now=timezone.now())

@@ -63,6 +63,16 @@ def test_wrong_credentials_at_the_token_exchange_are_limited_too(tenant, small_l
     assert refreshes.status_code == 429
 
 
+def test_a_token_exchange_that_sends_no_credentials_does_not_count(tenant, small_limit):
+    client = APIClient(REMOTE_ADDR="203.0.113.9")
+    bodies = [{}, {"username": "x"}, {"token": None}, {"refresh": "x"}] * LIMIT
+
+    statuses = {client.post("/auth/token/", body, format="json").status_code for body in bodies}
+
+    assert statuses == {400}
+    assert client.post("/auth/token/", {"token": tenant.token}, format="json").status_code == 200
+
+
 def test_a_new_x_forwarded_for_on_each_attempt_does_not_escape_the_lockout(tenant, small_limit):
     """With no proxy in front (NUM_PROXIES=0) the header is the client's own text."""
     statuses = [
