@@ -344,6 +344,19 @@ def test_finalize_numbers_each_note_type_on_its_own_sequence(tenant):
 
 
 @pytest.mark.parametrize("resource", ["creditnotes", "debitnotes"])
+def test_a_finalized_note_is_served_as_a_pdf(tenant, resource):
+    invoice = finalized_invoice(tenant)
+    note = post_note(tenant, invoice, resource, **partial("100")).json()
+    assert tenant.client.post(f"/{resource}/{note['id']}/finalize/").status_code == 200
+
+    response = tenant.client.get(f"/{resource}/{note['id']}/pdf/")
+
+    assert response.status_code == 200
+    assert response["Content-Type"] == "application/pdf"
+    assert response.content.startswith(b"%PDF")
+
+
+@pytest.mark.parametrize("resource", ["creditnotes", "debitnotes"])
 def test_finalize_is_accepted_as_get(tenant, resource):
     invoice = finalized_invoice(tenant)
     note = post_note(tenant, invoice, resource, **partial("100")).json()
