@@ -224,6 +224,10 @@ class BilledPeriod(models.Model):
     )
     collection_attempts = models.PositiveIntegerField(default=0)
     next_attempt_at = models.DateTimeField(null=True, blank=True)
+    # Until when an attempt in progress holds the period, on the real clock: a test clock
+    # jumps ahead by days, and a lease read on it would expire while the charge or the
+    # email it guards is still being made, letting a second attempt make it again.
+    leased_until = models.DateTimeField(null=True, blank=True)
     # Retries are counted from the first failed attempt, so a late one does not delay the
     # rest of the schedule.
     first_failed_at = models.DateTimeField(null=True, blank=True)

@@ -99,7 +99,10 @@ def subscriptions_resume_due_ids(
 def periods_collect_due_ids(*, now: datetime, limit: int = 500) -> list[int]:
     """Billed periods whose charge or email is due: pending ones whose attempt time has
     come, and reviewed ones whose invoice is no longer a draft."""
+    # Leases are on the real clock, whatever the tenant's: `now` is beat's reading of it.
+    unleased = Q(leased_until__isnull=True) | Q(leased_until__lte=now)
     pending = BilledPeriod.objects.filter(
+        unleased,
         Q(collection_status=CollectionStatus.PENDING)
         & (
             Q(subscription__test_mode=False, next_attempt_at__lte=now)
@@ -112,11 +115,11 @@ def periods_collect_due_ids(*, now: datetime, limit: int = 500) -> list[int]:
                 subscription__test_mode=True,
                 next_attempt_at__lte=F("subscription__workspace__test_clock_at"),
             )
-        )
+        ),
     )
-    reviewed = BilledPeriod.objects.filter(collection_status=CollectionStatus.REVIEW).exclude(
-        invoice__status="draft"
-    )
+    reviewed = BilledPeriod.objects.filter(
+        unleased, collection_status=CollectionStatus.REVIEW
+    ).exclude(invoice__status="draft")
     ids = list(pending.order_by("next_attempt_at").values_list("id", flat=True)[:limit])
     ids += list(reviewed.values_list("id", flat=True)[: max(limit - len(ids), 0)])
     return ids

@@ -1,9 +1,10 @@
 """Collecting a billed period after its invoice is committed: charge or email.
 
-Each attempt is claimed in a short transaction (the period row is leased by moving its
-`next_attempt_at` ahead), made with no lock held (the gateway or the mail server is a
-network call), and recorded in another short transaction. A worker that dies mid-attempt
-leaves the lease to expire and the period to be picked up again. A charge is never made
+Each attempt is claimed in a short transaction (the period row is leased until
+`leased_until`, on the real clock even in test mode), made with no lock held (the gateway
+or the mail server is a network call), and recorded in another short transaction, which
+ends the lease. A worker that dies mid-attempt leaves the lease to expire and the period
+to be picked up again. A charge is never made
 twice: before charging, an invoice that is already paid counts as collected.
 
 Failed charges are retried 1, 3, 5 and 7 days after the first failure (rules.md §7);
@@ -16,6 +17,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from django.db import transaction
+from django.utils import timezone
 
 from billing.errors import DomainError, InvalidInput
 from invoices.choices import InvoiceStatus
@@ -64,8 +66,11 @@ def _claim(period_id: int, clock: Clock) -> _Claim | None:
             return None
         if period.next_attempt_at is not None and period.next_attempt_at > now:
             return None
-        period.next_attempt_at = now + timedelta(seconds=COLLECTION_LEASE_SECONDS)
-        period.save(update_fields=["collection_status", "next_attempt_at"])
+        real_now = timezone.now()
+        if period.leased_until is not None and period.leased_until > real_now:
+            return None  # another attempt is being made
+        period.leased_until = real_now + timedelta(seconds=COLLECTION_LEASE_SECONDS)
+        period.save(update_fields=["collection_status", "leased_until"])
         return _Claim(period.pk, period.collection_attempts, now)
 
 
@@ -117,6 +122,7 @@ def _record_outcome(claim: _Claim, error: str) -> CollectionStatus:
         .get(pk=claim.period_id)
     )
     period.collection_attempts = claim.attempt + 1
+    period.leased_until = None
     if not error:
         period.collection_status = CollectionStatus.SUCCEEDED
         period.collected_at = claim.now

@@ -25,7 +25,7 @@ from subscriptions.choices import (
 )
 from subscriptions.models import BilledPeriod, Subscription
 from subscriptions.services.clocks import clock_advance
-from subscriptions.services.collection import period_collect
+from subscriptions.services.collection import _claim, period_collect
 from subscriptions.services.cycles import fixed_clock
 from subscriptions.tests.helpers import customer_of, plan_of, santiago, subscribe, workspace_at
 
@@ -252,3 +252,80 @@ def test_a_proration_invoice_is_emailed_for_send_invoice() -> None:
         proration.invoice.number
         != BilledPeriod.objects.get(subscription=subscription, kind=BilledKind.CYCLE).invoice.number
     )
+
+
+@pytest.mark.django_db
+def test_an_advance_leaves_an_email_a_worker_is_sending_to_it_and_bills_what_follows() -> None:
+    # Arrange: monthly from Apr 1, emailed; a worker has claimed April's period and is
+    # sending it (on the real clock, for as long as an email takes).
+    start = santiago(2026, 4, 1, 9, 0)
+    workspace = workspace_at(start)
+    subscription = subscribe(workspace, start, [(plan_of(workspace, name="Basic"), 1)])
+    april = BilledPeriod.objects.get(subscription=subscription)
+    assert _claim(april.pk, fixed_clock(start)) is not None
+
+    # Act: the clock jumps two months, far past any lease counted on it.
+    clock_advance(workspace=workspace, test_mode=True, now=start, to=santiago(2026, 6, 1, 9, 0))
+
+    # Assert: April's email is left to its worker; May and June are billed and sent.
+    periods = BilledPeriod.objects.filter(subscription=subscription).order_by("period_start")
+    assert [p.period_start for p in periods] == [
+        date(2026, 4, 1),
+        date(2026, 5, 1),
+        date(2026, 6, 1),
+    ]
+    sent = {message.subject for message in mail.outbox}
+    assert len(mail.outbox) == 2
+    assert not any(str(april.invoice.number) in subject.split() for subject in sent)
+    april.refresh_from_db()
+    assert april.collection_status == CollectionStatus.PENDING
+    assert april.collection_attempts == 0
+
+
+@pytest.mark.django_db(transaction=True, serialized_rollback=True)
+def test_an_advance_waits_for_a_step_another_run_holds_and_never_skips_it(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from billing.errors import DomainError
+    from subscriptions.services import clocks
+
+    monkeypatch.setattr(clocks, "BUSY_RETRIES", 3)
+    monkeypatch.setattr(clocks, "BUSY_WAIT_SECONDS", 0.01)
+    start = santiago(2026, 4, 1, 9, 0)
+    workspace = workspace_at(start)
+    subscription = subscribe(workspace, start, [(plan_of(workspace, name="Basic"), 1)])
+    clock_advance(workspace=workspace, test_mode=True, now=start, to=start + timedelta(hours=1))
+    locked, release = threading.Event(), threading.Event()
+
+    def hold() -> None:  # another run billing the same subscription, taking its time
+        try:
+            with transaction.atomic():
+                list(Subscription.objects.filter(pk=subscription.pk).select_for_update())
+                locked.set()
+                release.wait(30)
+        finally:
+            connection.close()
+
+    holder = threading.Thread(target=hold)
+    holder.start()
+    locked.wait(10)
+    try:
+        with pytest.raises(DomainError) as raised:
+            clock_advance(
+                workspace=workspace, test_mode=True, now=start + timedelta(hours=1),
+                to=santiago(2026, 7, 1, 9, 0),
+            )  # fmt: skip
+    finally:
+        release.set()
+        holder.join()
+
+    assert raised.value.code == "test_clock_busy"
+    workspace.refresh_from_db()
+    # Stopped where May's cycle is due, with May still to bill: not moved past it.
+    assert workspace.test_clock_at == santiago(2026, 5, 1, 0, 0)
+    assert BilledPeriod.objects.filter(subscription=subscription).count() == 1
+    clock_advance(
+        workspace=workspace, test_mode=True, now=workspace.test_clock_at,
+        to=santiago(2026, 7, 1, 9, 0),
+    )  # fmt: skip
+    assert BilledPeriod.objects.filter(subscription=subscription).count() == 4  # to July
