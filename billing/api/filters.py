@@ -6,6 +6,7 @@ django-filter; these backends cover what every resource has in common.
 
 from datetime import UTC, datetime
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import django_filters
 from django import forms
@@ -213,7 +214,17 @@ class TenantIdFilter(django_filters.CharFilter):
 class FilterBackend(DjangoFilterBackend):
     """django-filter's backend, whose filtersets generated from a view's
     `filterset_fields` are TenantFilterSets on tenant models (their ids scoped, their
-    timestamps filterable), built once per model and fields."""
+    timestamps filterable), built once per model and fields.
+
+    A datetime bound without its UTC offset, or a bare date (its midnight), is read in
+    the workspace's timezone, as every input datetime is (WorkspaceDateTimeField)."""
+
+    def filter_queryset(self, request: Request, queryset: QuerySet, view: Any) -> QuerySet:
+        workspace = getattr(request, "workspace", None)
+        if workspace is None:
+            return super().filter_queryset(request, queryset, view)
+        with timezone.override(ZoneInfo(workspace.timezone)):
+            return super().filter_queryset(request, queryset, view)
 
     def get_filterset_class(
         self, view: Any, queryset: QuerySet | None = None
