@@ -74,12 +74,46 @@ class BooleanFilter(django_filters.BooleanFilter):
 
 class ApiFilterSet(django_filters.FilterSet):
     """The base of every FilterSet of the API: boolean filters, declared or generated from
-    `Meta.fields`, are strict (StrictBooleanField)."""
+    `Meta.fields`, are strict (StrictBooleanField), and an `__in` filter on a field with
+    choices takes those choices only (ChoiceInFilter), as the field's own filter does."""
 
     FILTER_DEFAULTS = {
         **django_filters.filterset.FILTER_FOR_DBFIELD_DEFAULTS,
         models.BooleanField: {"filter_class": BooleanFilter},
     }
+
+    @classmethod
+    def get_filters(cls) -> dict[str, django_filters.Filter]:
+        filters = super().get_filters()
+        model = cls._meta.model
+        for name, declared in filters.items() if model is not None else ():
+            choices = _in_filter_choices(model, declared)
+            if choices:
+                filters[name] = ChoiceInFilter(
+                    field_name=declared.field_name,
+                    lookup_expr="in",
+                    choices=choices,
+                    label=declared.label,
+                    distinct=declared.distinct,
+                    exclude=declared.exclude,
+                )
+        return filters
+
+
+def _in_filter_choices(model: type[Model], declared: django_filters.Filter) -> Any:
+    """The choices of the model field an `__in` filter compares, if it has any."""
+    if declared.lookup_expr != "in" or declared.method is not None:
+        return None
+    if isinstance(declared, ChoiceInFilter):
+        return None
+    field: Any = None
+    try:
+        for part in declared.field_name.split("__"):
+            field = model._meta.get_field(part)
+            model = field.related_model or model
+    except FieldDoesNotExist:
+        return None
+    return getattr(field, "choices", None)
 
 
 class TenantFilterSet(ApiFilterSet):
@@ -169,6 +203,15 @@ class CommaOrRepeatedWidget(BaseCSVWidget, forms.TextInput):
 
 class CharInFilter(django_filters.BaseInFilter, django_filters.CharFilter):
     """`?status__in=draft,finalized`"""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        kwargs.setdefault("widget", CommaOrRepeatedWidget)
+        super().__init__(*args, **kwargs)
+
+
+class ChoiceInFilter(django_filters.BaseInFilter, django_filters.ChoiceFilter):
+    """`?status__in=draft,finalized`, each value one of the field's choices: an unknown
+    one is a 400 naming it, as `?status=` answers."""
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         kwargs.setdefault("widget", CommaOrRepeatedWidget)
