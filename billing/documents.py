@@ -109,12 +109,29 @@ TOTAL_FIELDS = (
 )  # fmt: skip
 
 
+def check_due_date(document: FiscalDocument) -> None:
+    """A document that has a due date (invoices, purchases) is never due before its date,
+    whichever of the two its write set."""
+    due_date = getattr(document, "due_date", None)
+    if due_date is not None and document.date is not None and due_date < document.date:
+        raise InvalidInput(
+            {
+                "due_date": [
+                    f"The due date ({due_date}) is before the document's date ({document.date})."
+                ]
+            }
+        )
+
+
 def apply_totals(document: FiscalDocument, lines: Sequence[Line | dict[str, Any]]) -> None:
     """Compute and set the document's and its lines' totals (not saved): its TOTAL_FIELDS,
     and its lines' COMPUTED_LINE_FIELDS.
 
     Lines are instances, or dicts of every Line column by attname (a batch writer's rows,
-    billing.bulk.copy_rows): the same rules either way."""
+    billing.bulk.copy_rows): the same rules either way. Every write of a document's
+    content (create, update, finalize, the admin, a cycle's batch) comes through here with
+    the document as it will be saved, so its checks of the whole document run here too."""
+    check_due_date(document)
     exempt_document = not document.document.has_taxes
     columns = [_columns(line) for line in lines]
     inputs = [

@@ -6,10 +6,14 @@ with them and events carry them (`snapshot`), so services never import `api/`.""
 import base64
 import copy
 import json
+from datetime import datetime
 from decimal import Decimal
 from typing import Any, cast
+from zoneinfo import ZoneInfo
 
+from django.db import models
 from django.db.models import QuerySet
+from django.utils import timezone
 from rest_framework import serializers
 
 from billing.encoders import JSONDecoder, JSONEncoder, json_text
@@ -34,6 +38,23 @@ def quantity_field(**kwargs: Any) -> serializers.DecimalField:
     return serializers.DecimalField(
         max_digits=QUANTITY_MAX_DIGITS, decimal_places=QUANTITY_DECIMAL_PLACES, **kwargs
     )
+
+
+class WorkspaceDateTimeField(serializers.DateTimeField):
+    """A datetime sent without its UTC offset, or a bare date (its midnight), is read in
+    the timezone of the request's workspace, where its billing dates are computed (spec:
+    Dates and time). Values are kept, and shown, in UTC as by DRF's own field: only
+    reading changes, so representations still take the fast way (representation_plans).
+    Every input datetime of the API is one: TenantModelSerializer maps model datetimes to
+    it, and a serializer declaring one needs the request in its context."""
+
+    def to_internal_value(self, value: Any) -> datetime:
+        workspace = getattr(self.context.get("request"), "workspace", None)
+        if workspace is None:
+            return super().to_internal_value(value)
+        with timezone.override(ZoneInfo(workspace.timezone)):
+            local = super().to_internal_value(value)
+        return self.enforce_timezone(local)
 
 
 def expandable_register(name: str, representation: type[serializers.Serializer]) -> None:
@@ -152,6 +173,10 @@ class StrictFieldsMixin(FieldsBuiltOnceMixin):
 
 class TenantModelSerializer(StrictFieldsMixin, serializers.ModelSerializer):
     serializer_related_field = TenantRelatedField
+    serializer_field_mapping = {
+        **serializers.ModelSerializer.serializer_field_mapping,
+        models.DateTimeField: WorkspaceDateTimeField,
+    }
 
     created = serializers.DateTimeField(source="created_at", read_only=True)
     updated = serializers.DateTimeField(source="updated_at", read_only=True)

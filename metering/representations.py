@@ -4,7 +4,7 @@ from decimal import Decimal
 
 from rest_framework import serializers
 
-from billing.representations import TenantModelSerializer, quantity_field
+from billing.representations import TenantModelSerializer, WorkspaceDateTimeField, quantity_field
 from metering.models import Feature, Meter, UsageRecord
 
 
@@ -50,7 +50,7 @@ class FeatureSerializer(TenantModelSerializer):
 
 class UsageRecordSerializer(TenantModelSerializer):
     quantity = quantity_field(min_value=Decimal(0), normalize_output=True)
-    date_time = serializers.DateTimeField(
+    date_time = WorkspaceDateTimeField(
         required=False, help_text="When the usage happened; now when omitted."
     )
 

@@ -3,7 +3,7 @@ from django.db.models import QuerySet
 from django.http import HttpRequest
 from django.utils import timezone
 
-from billing.errors import DomainError
+from billing.errors import DomainError, InvalidInput
 from webhooks import services
 from webhooks.models import Delivery, DeliveryAttempt, WebhookEndpoint
 
@@ -90,3 +90,8 @@ class DeliveryAdmin(admin.ModelAdmin):
                 )
             except DomainError as exc:
                 self.message_user(request, f"{delivery.id}: {exc.detail}", messages.ERROR)
+            except InvalidInput as exc:
+                for problems in exc.errors.values():
+                    self.message_user(
+                        request, f"{delivery.id}: {' '.join(problems)}", messages.ERROR
+                    )

@@ -653,8 +653,13 @@ def deliveries_due(*, now: datetime, limit: int = 1000) -> list[str]:
 def event_redeliver(
     *, event: Event, now: datetime, endpoint: WebhookEndpoint | None = None
 ) -> list[Delivery]:
-    """Send an event again: to one endpoint, or to every endpoint that subscribes to it."""
+    """Send an event again: to one endpoint, or to every endpoint that subscribes to it.
+    One endpoint must subscribe to the event too (a disabled one may: it missed it)."""
     if endpoint is not None:
+        if not _subscribed(endpoint, event.type):
+            raise InvalidInput(
+                {"endpoint": [f"Endpoint {endpoint.pk} does not subscribe to {event.type}."]}
+            )
         endpoints = [endpoint]
     else:
         endpoints = [

@@ -6,6 +6,7 @@ django-filter; these backends cover what every resource has in common.
 
 from datetime import UTC, datetime
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import django_filters
 from django import forms
@@ -73,12 +74,46 @@ class BooleanFilter(django_filters.BooleanFilter):
 
 class ApiFilterSet(django_filters.FilterSet):
     """The base of every FilterSet of the API: boolean filters, declared or generated from
-    `Meta.fields`, are strict (StrictBooleanField)."""
+    `Meta.fields`, are strict (StrictBooleanField), and an `__in` filter on a field with
+    choices takes those choices only (ChoiceInFilter), as the field's own filter does."""
 
     FILTER_DEFAULTS = {
         **django_filters.filterset.FILTER_FOR_DBFIELD_DEFAULTS,
         models.BooleanField: {"filter_class": BooleanFilter},
     }
+
+    @classmethod
+    def get_filters(cls) -> dict[str, django_filters.Filter]:
+        filters = super().get_filters()
+        model = cls._meta.model
+        for name, declared in filters.items() if model is not None else ():
+            choices = _in_filter_choices(model, declared)
+            if choices:
+                filters[name] = ChoiceInFilter(
+                    field_name=declared.field_name,
+                    lookup_expr="in",
+                    choices=choices,
+                    label=declared.label,
+                    distinct=declared.distinct,
+                    exclude=declared.exclude,
+                )
+        return filters
+
+
+def _in_filter_choices(model: type[Model], declared: django_filters.Filter) -> Any:
+    """The choices of the model field an `__in` filter compares, if it has any."""
+    if declared.lookup_expr != "in" or declared.method is not None:
+        return None
+    if isinstance(declared, ChoiceInFilter):
+        return None
+    field: Any = None
+    try:
+        for part in declared.field_name.split("__"):
+            field = model._meta.get_field(part)
+            model = field.related_model or model
+    except FieldDoesNotExist:
+        return None
+    return getattr(field, "choices", None)
 
 
 class TenantFilterSet(ApiFilterSet):
@@ -174,6 +209,15 @@ class CharInFilter(django_filters.BaseInFilter, django_filters.CharFilter):
         super().__init__(*args, **kwargs)
 
 
+class ChoiceInFilter(django_filters.BaseInFilter, django_filters.ChoiceFilter):
+    """`?status__in=draft,finalized`, each value one of the field's choices: an unknown
+    one is a 400 naming it, as `?status=` answers."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        kwargs.setdefault("widget", CommaOrRepeatedWidget)
+        super().__init__(*args, **kwargs)
+
+
 class BooleanInFilter(django_filters.BaseInFilter, BooleanFilter):
     """`?is_sale__in=true,false`"""
 
@@ -213,7 +257,17 @@ class TenantIdFilter(django_filters.CharFilter):
 class FilterBackend(DjangoFilterBackend):
     """django-filter's backend, whose filtersets generated from a view's
     `filterset_fields` are TenantFilterSets on tenant models (their ids scoped, their
-    timestamps filterable), built once per model and fields."""
+    timestamps filterable), built once per model and fields.
+
+    A datetime bound without its UTC offset, or a bare date (its midnight), is read in
+    the workspace's timezone, as every input datetime is (WorkspaceDateTimeField)."""
+
+    def filter_queryset(self, request: Request, queryset: QuerySet, view: Any) -> QuerySet:
+        workspace = getattr(request, "workspace", None)
+        if workspace is None:
+            return super().filter_queryset(request, queryset, view)
+        with timezone.override(ZoneInfo(workspace.timezone)):
+            return super().filter_queryset(request, queryset, view)
 
     def get_filterset_class(
         self, view: Any, queryset: QuerySet | None = None

@@ -103,7 +103,12 @@ def _keyed_request(
         workspace=workspace,
         test_mode=test_mode,
         key=prefix + key,
-        fingerprint=request_fingerprint(method="POST", path=request.path, body=request.data),
+        fingerprint=request_fingerprint(
+            method="POST",
+            path=request.path,
+            query=list(request.query_params.lists()),
+            body=request.data,
+        ),
     )
 
 

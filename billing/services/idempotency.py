@@ -38,8 +38,14 @@ class Replay(Exception):
         self.response = response
 
 
-def request_fingerprint(*, method: str, path: str, body: Any) -> str:
-    canonical = json.dumps([method, path, body], sort_keys=True, default=str)
+def request_fingerprint(
+    *, method: str, path: str, query: list[tuple[str, list[str]]], body: Any
+) -> str:
+    """What makes two requests the same one: method, path, query (its parameters in any
+    order) and body. Without a query the fingerprint is the one stored before the query
+    counted, so a key sent earlier still replays."""
+    request = [method, path, body, sorted(query)] if query else [method, path, body]
+    canonical = json.dumps(request, sort_keys=True, default=str)
     return hashlib.sha256(canonical.encode()).hexdigest()
 
 

@@ -58,7 +58,7 @@ def test_an_integrity_error_is_a_409_and_rolls_back_the_handlers_writes(
 
 
 def test_the_draft_invoice_of_an_invoiced_order_is_kept(tenant) -> None:  # type: ignore[no-untyped-def]
-    order = OrderFactory(workspace=tenant.workspace)
+    order = OrderFactory(workspace=tenant.workspace, status="confirmed")
     invoiced = tenant.client.post(f"/orders/{order.id}/invoice/")
     assert invoiced.status_code == 200, invoiced.json()
     invoice_id = invoiced.json()["invoice"]

@@ -116,3 +116,48 @@ def test_a_boolean_filter_that_is_not_true_or_false_is_400(tenant, path, query) 
 
     assert response.status_code == 400
     assert list(response.json()) == list(query)
+
+
+def _choices_of(model: type[models.Model], path: str) -> list | None:  # type: ignore[type-arg]
+    field = None
+    for part in path.split("__"):
+        field = model._meta.get_field(part)
+        model = field.related_model or model  # type: ignore[assignment]
+    return getattr(field, "choices", None)
+
+
+def test_every_in_filter_on_a_choice_field_takes_its_choices_only() -> None:
+    """`?status__in=bogus` is a 400 as `?status=bogus` is, never a value silently matching
+    nothing."""
+    lenient = [
+        f"{filterset.__name__}.{name}"
+        for filterset in _filtersets()
+        for name, declared in filterset.base_filters.items()
+        if declared.lookup_expr == "in"
+        and declared.method is None
+        and _choices_of(filterset._meta.model, declared.field_name)
+        and not issubclass(declared.field_class, django_filters.fields.ChoiceField)
+    ]
+
+    assert lenient == []
+
+
+@pytest.mark.parametrize(
+    ("path", "name", "good"),
+    [
+        ("/invoices/", "status", "draft"),
+        ("/customers/", "status", "active"),
+        ("/subscriptions/", "status", "active"),
+        ("/meters/", "aggregation", "count"),
+    ],
+)
+def test_an_unknown_value_of_a_choice_in_filter_is_400(tenant, path, name, good) -> None:  # type: ignore[no-untyped-def]
+    one = tenant.client.get(path, {name: "bogus"})
+    listed = tenant.client.get(path, {f"{name}__in": f"bogus,{good}"})
+    repeated = tenant.client.get(f"{path}?{name}__in={good}&{name}__in=bogus")
+    fine = tenant.client.get(path, {f"{name}__in": f"{good},{good}"})
+
+    assert (one.status_code, listed.status_code, repeated.status_code) == (400, 400, 400)
+    assert listed.json() == repeated.json() == {f"{name}__in": one.json()[name]}
+    assert "bogus" in one.json()[name][0]
+    assert fine.status_code == 200

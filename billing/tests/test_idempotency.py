@@ -51,6 +51,26 @@ def test_the_same_key_on_another_path_is_a_422(tenant):
     assert Customer.objects.get().status == "active"
 
 
+def test_the_same_key_with_another_query_string_is_a_422(tenant):
+    post(tenant, "key-1", path="/customers/?a=1")
+
+    response = post(tenant, "key-1", path="/customers/?a=2")
+    without = post(tenant, "key-1")
+
+    assert (response.status_code, without.status_code) == (422, 422)
+    assert response.json()["code"] == without.json()["code"] == "idempotency_key_reused"
+    assert Customer.objects.count() == 1
+
+
+def test_the_same_query_in_another_order_replays(tenant):
+    first = post(tenant, "key-1", path="/customers/?a=1&b=2&a=3")
+
+    second = post(tenant, "key-1", path="/customers/?b=2&a=1&a=3")
+
+    assert (first.status_code, second.status_code) == (201, 201)
+    assert second.headers["Idempotent-Replayed"] == "true"
+
+
 def test_keys_are_scoped_by_workspace_and_mode(tenant, other_tenant):
     test_mode = APIClient()
     test_mode.credentials(

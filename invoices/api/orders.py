@@ -58,7 +58,7 @@ class OrderViewSet(TenantModelViewSet):
     @extend_schema(request=None, responses=OrderSerializer)
     @action(detail=True, methods=["post"])
     def invoice(self, request: Request, pk: str) -> Response:
-        """Create the order's draft invoice (from a draft or confirmed order) and link it;
-        an order with plans also starts their subscription, whose first period that
-        invoice bills."""
+        """confirmed → invoiced: create the order's draft invoice and link it (a draft
+        order is a 409, order_not_confirmed); an order with plans also starts their
+        subscription, whose first period that invoice bills."""
         return self._respond(orders.order_invoice(order=self.get_object(), now=self.tenant_now()))

@@ -60,7 +60,6 @@ from invoices.services.invoices import check_invoice_document_type, invoice_crea
 
 ORDER_TRANSITIONS = {
     (OrderStatus.DRAFT, OrderStatus.CONFIRMED),
-    (OrderStatus.DRAFT, OrderStatus.INVOICED),
     (OrderStatus.CONFIRMED, OrderStatus.INVOICED),
 }
 DELETABLE_STATUSES = (OrderStatus.DRAFT, OrderStatus.CONFIRMED)
@@ -399,6 +398,10 @@ def _check_no_open_intent(order: Order, verb: str) -> None:
 
 
 def _transition(order: Order, target: OrderStatus) -> None:
+    if (order.status, target) == (OrderStatus.DRAFT, OrderStatus.INVOICED):
+        raise DomainError(
+            "order_not_confirmed", f"Order {order.id} is a draft: confirm it before invoicing it."
+        )
     if (order.status, target) not in ORDER_TRANSITIONS:
         raise DomainError(
             "order_invalid_transition",

@@ -192,6 +192,7 @@ def test_a_graduated_item_is_its_exact_tier_sum_on_the_order_and_its_invoice(ten
     PlanTier.objects.create(plan=plan, position=2, up_to=None, amount=Decimal("0.5"))
 
     order = create(tenant, customer, items=[{"plan": plan.id, "quantity": "999999"}]).json()
+    tenant.client.post(f"/orders/{order['id']}/confirm/")
     invoiced = tenant.client.post(f"/orders/{order['id']}/invoice/").json()
     invoice = tenant.client.get(f"/invoices/{invoiced['invoice']}/").json()
 
@@ -289,13 +290,14 @@ def test_confirm_then_invoice_creates_the_matching_draft_invoice(tenant, custome
     assert tenant.client.get("/orders/", {"invoice": invoice.id}).json()["count"] == 1
 
 
-def test_a_draft_can_be_invoiced_directly(tenant, customer):
+def test_a_draft_order_is_confirmed_before_it_is_invoiced(tenant, customer):
     order = create(tenant, customer).json()
 
     response = tenant.client.post(f"/orders/{order['id']}/invoice/")
 
-    assert response.json()["status"] == "invoiced"
-    assert Invoice.objects.get(pk=response.json()["invoice"]).total == Decimal(order["total"])
+    assert (response.status_code, response.json()["code"]) == (409, "order_not_confirmed")
+    assert tenant.client.get(f"/orders/{order['id']}/").json()["status"] == "draft"
+    assert not Invoice.objects.exists()
 
 
 def test_transitions_and_writes_after_draft_are_refused(tenant, customer):

@@ -8,7 +8,7 @@ from typing import Any
 from django.db.models import QuerySet
 from rest_framework import serializers
 
-from billing.representations import StrictFieldsMixin
+from billing.representations import StrictFieldsMixin, WorkspaceDateTimeField
 from metering.choices import EVENTS_PER_BULK, EventOutcome, GroupBy
 from metering.representations import UsageRecordSerializer
 from subscriptions.models import SubscriptionLine
@@ -22,7 +22,7 @@ class EventSerializer(serializers.Serializer):
     customer = serializers.CharField(
         max_length=64, help_text="Our customer id (cus_…) or the customer's reference."
     )
-    timestamp = serializers.DateTimeField(
+    timestamp = WorkspaceDateTimeField(
         required=False, help_text="ISO 8601 with its UTC offset; now when omitted."
     )
     properties = serializers.DictField(required=False)
@@ -56,8 +56,8 @@ class EventIngestSerializer(serializers.Serializer):
 
 class UsageQuerySerializer(StrictFieldsMixin, serializers.Serializer):
     customer = serializers.CharField(max_length=64, help_text="Customer id or reference.")
-    start = serializers.DateTimeField()
-    end = serializers.DateTimeField()
+    start = WorkspaceDateTimeField()
+    end = WorkspaceDateTimeField()
     group_by = serializers.ChoiceField(choices=GroupBy.choices, required=False, allow_null=True)
     property = serializers.CharField(
         max_length=64, required=False, help_text="The property to group by (group_by=property)."

@@ -79,7 +79,7 @@ class MeterViewSet(MeteringViewSet, TenantModelViewSet):
     def usage_view(self, request: Request, pk: str) -> Response:
         """The meter's value for a customer over [start, end), optionally grouped."""
         meter = self.get_object()  # another tenant's meter is a 404 whatever the query
-        query = UsageQuerySerializer(data=request.query_params)
+        query = UsageQuerySerializer(data=request.query_params, context={"request": request})
         query.is_valid(raise_exception=True)
         return Response(UsageSerializer(self.usage(meter, query.validated_data)).data)
 
@@ -183,7 +183,7 @@ class EventViewSet(MeteringViewSet):
     @action(detail=False, methods=["post"], url_path="usage")
     def usage_query(self, request: Request) -> Response:
         """A meter's value for a customer over [start, end), optionally grouped."""
-        query = EventsUsageQuerySerializer(data=request.data)
+        query = EventsUsageQuerySerializer(data=request.data, context={"request": request})
         query.is_valid(raise_exception=True)
         meter_id = query.validated_data["meter"]
         meter = Meter.objects.filter(**self.tenant, pk=meter_id).first()

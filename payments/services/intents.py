@@ -14,7 +14,7 @@ from billing.money import round_amount
 from customers.models import Customer
 from invoices.models import Invoice, Order, OrderStatus
 from invoices.services.invoices import invoice_finalize
-from invoices.services.orders import order_invoice
+from invoices.services.orders import order_confirm, order_invoice
 from payments.choices import INTENT_OPEN_STATUSES, INTENT_TRANSITIONS, IntentStatus, PaymentStatus
 from payments.gateways.base import ChargeOutcome, ChargeResult
 from payments.invoice_reads import invoice_amount_payable
@@ -152,8 +152,11 @@ def intent_expire_if_due(intent: Intent, now: datetime) -> bool:
 
 
 def _order_invoice(order: Order, now: datetime) -> Invoice:
-    """The order-to-invoice flow: a captured payment for an order invoices it and
-    finalizes that invoice, so the payment has a document to apply to."""
+    """The order-to-invoice flow: a captured payment for an order confirms it (a draft's
+    buyer has committed by paying), invoices it and finalizes that invoice, so the
+    payment has a document to apply to."""
+    if order.status == OrderStatus.DRAFT:
+        order = order_confirm(order=order)
     invoice = order_invoice(order=order, now=now).invoice
     assert invoice is not None
     return invoice_finalize(invoice=invoice, now=now)

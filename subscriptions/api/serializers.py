@@ -1,6 +1,6 @@
 from rest_framework import serializers
 
-from billing.representations import StrictFieldsMixin, quantity_field
+from billing.representations import StrictFieldsMixin, WorkspaceDateTimeField, quantity_field
 from invoices.choices import LineType
 from subscriptions.choices import CancelReason, PausedReason
 
@@ -41,7 +41,7 @@ class TestClockSerializer(serializers.Serializer):
 
 
 class TestClockAdvanceSerializer(StrictFieldsMixin, serializers.Serializer):
-    advance_to = serializers.DateTimeField(
+    advance_to = WorkspaceDateTimeField(
         help_text="Move the clock here, running every cycle due on the way."
     )
 

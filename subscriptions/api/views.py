@@ -170,7 +170,7 @@ class TestClockView(TransactionalAPIView):
     def post(self, request: Request) -> Response:
         """Advance the test clock, running every cycle due up to then, in order. With
         `Prefer: respond-async` a worker runs it: 202 and a job to poll."""
-        body = TestClockAdvanceSerializer(data=request.data)
+        body = TestClockAdvanceSerializer(data=request.data, context={"request": request})
         body.is_valid(raise_exception=True)
         if "respond-async" in request.headers.get("Prefer", ""):
             job = clocks.clock_job_start(

@@ -1,6 +1,8 @@
 """Orders that subscribe: invoicing an order with plans starts their subscription, whose
 first period the order's invoice bills, once."""
 
+from typing import Any
+
 import pytest
 from django.core import mail
 from django.db import IntegrityError, transaction
@@ -44,6 +46,13 @@ def _order(tenant: Tenant, items: list[dict], **fields: object) -> dict:
     return response.json()
 
 
+def _invoice(tenant: Tenant, order: dict) -> Any:
+    """Confirm the order, then invoice it."""
+    confirmed = tenant.client.post(f"/orders/{order['id']}/confirm/")
+    assert confirmed.status_code == 200, confirmed.json()
+    return tenant.client.post(f"/orders/{order['id']}/invoice/")
+
+
 def _plan(tenant: Tenant, **fields: object) -> str:
     return PlanFactory(workspace=tenant.workspace, test_mode=True, **fields).id
 
@@ -59,7 +68,7 @@ def test_an_order_with_a_monthly_plan_starts_its_subscription_billed_by_its_invo
     )
     assert (order["billing_cycle"], order["subscription"]) == (6, None)
 
-    invoiced = tester.client.post(f"/orders/{order['id']}/invoice/")
+    invoiced = _invoice(tester, order)
 
     assert invoiced.status_code == 200, invoiced.json()
     sub_id = invoiced.json()["subscription"]
@@ -121,7 +130,7 @@ def test_an_order_of_one_billing_cycle_finalizes_its_subscription_at_once(
     tester: Tenant,
 ) -> None:
     order = _order(tester, [{"plan": _plan(tester, frequency="annual")}], billing_cycle=1)
-    sub_id = tester.client.post(f"/orders/{order['id']}/invoice/").json()["subscription"]
+    sub_id = _invoice(tester, order).json()["subscription"]
     sub = tester.client.get(f"/subscriptions/{sub_id}/").json()
     assert (sub["status"], sub["frequency"], sub["next_billing"]) == ("finalized", "annual", None)
     invoice = Invoice.objects.get(subscription_id=sub_id)
@@ -130,7 +139,7 @@ def test_an_order_of_one_billing_cycle_finalizes_its_subscription_at_once(
 
 def test_an_order_without_a_plan_starts_no_subscription(tester: Tenant) -> None:
     order = _order(tester, [{"name": "Consultoría", "amount": "50000"}])
-    invoiced = tester.client.post(f"/orders/{order['id']}/invoice/").json()
+    invoiced = _invoice(tester, order).json()
     assert invoiced["subscription"] is None
     assert not Subscription.objects.filter(workspace=tester.workspace).exists()
     assert Invoice.objects.get(pk=invoiced["invoice"]).subscription_id is None

@@ -188,3 +188,37 @@ def test_redeliver_to_an_endpoint_of_another_workspace_is_400_on_the_field(clien
     assert response.status_code == 400
     assert "endpoint" in response.json()
     assert not Delivery.objects.filter(endpoint=foreign).exists()
+
+
+def test_redeliver_to_an_endpoint_not_subscribed_to_the_event_is_400_on_the_field(client):
+    invoices_only = create_endpoint(client, events=["invoice.paid"]).json()
+    created = client.post(
+        "/customers/", {"name": "ACME", "country": "CL", "tax_id": "76086428-5"}, format="json"
+    ).json()
+    event = Event.objects.get(object_id=created["id"], type="customer.created")
+
+    response = client.post(
+        f"/events/log/{event.id}/redeliver/", {"endpoint": invoices_only["id"]}, format="json"
+    )
+
+    assert response.status_code == 400
+    assert response.json() == {
+        "endpoint": [f"Endpoint {invoices_only['id']} does not subscribe to customer.created."]
+    }
+    assert not Delivery.objects.filter(endpoint_id=invoices_only["id"]).exists()
+
+
+def test_redeliver_to_a_disabled_endpoint_subscribed_to_the_event_sends_it(client):
+    endpoint = create_endpoint(client).json()
+    client.post(f"/webhooks/{endpoint['id']}/disable/")
+    created = client.post(
+        "/customers/", {"name": "ACME", "country": "CL", "tax_id": "76086428-5"}, format="json"
+    ).json()
+    event = Event.objects.get(object_id=created["id"], type="customer.created")
+
+    response = client.post(
+        f"/events/log/{event.id}/redeliver/", {"endpoint": endpoint["id"]}, format="json"
+    )
+
+    assert response.status_code == 202, response.json()
+    assert Delivery.objects.get(endpoint_id=endpoint["id"]).status == "pending"
