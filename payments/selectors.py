@@ -8,13 +8,16 @@ from django.db.models import Count, DecimalField, F, Prefetch, Q, QuerySet, Sum
 
 from customers.models import Customer
 from invoices.models import Invoice
-from payments.choices import PaymentStatus
+from payments.choices import PaymentStatus, SourceStatus
 from payments.models import Intent, Payment, PaymentAllocation, PaymentLink, Refund, Source
 
 
 def customer_default_source(customer: Customer) -> Source | None:
-    """The card the customer made their default (saved through a setup or while paying)."""
-    return Source.objects.filter(customer=customer, default=True).first()
+    """The card the customer made their default (saved through a setup or while paying),
+    while it can still be charged."""
+    return Source.objects.filter(
+        customer=customer, default=True, status=SourceStatus.CHARGEABLE
+    ).first()
 
 
 def payment_queryset() -> QuerySet[Payment]:

@@ -90,7 +90,9 @@ def source_disable(*, source: Source) -> Source:
     """A source that can no longer be charged (the customer removed the card)."""
     source = Source.objects.select_for_update().get(pk=source.pk)
     source.status = SourceStatus.FINALIZED
-    source.save(update_fields=["status", "updated_at"])
+    # A removed card is no one's default: nothing may take it in its place.
+    source.default = False
+    source.save(update_fields=["status", "default", "updated_at"])
     return source
 
 

@@ -14,7 +14,11 @@ from invoices.services.filing import _finish
 from payments.gateways import sandbox
 from payments.gateways.base import CardInput
 from payments.models import Payment, Source
-from payments.services import source_create_sandbox_card, source_save_card_for_customer
+from payments.services import (
+    source_create_sandbox_card,
+    source_disable,
+    source_save_card_for_customer,
+)
 from subscriptions import tasks
 from subscriptions.choices import CollectionStatus, NeedsAttentionReason, SubscriptionStatus
 from subscriptions.models import BilledPeriod
@@ -148,14 +152,18 @@ def test_the_cycle_names_its_invoices_to_the_collection_task(
     assert tasks.collect_periods(period_ids=[period.pk]) == 0
 
 
-def _subscription_without_default_source(card: str | None):  # type: ignore[no-untyped-def]
+def _subscription_without_default_source(  # type: ignore[no-untyped-def]
+    card: str | None, *, removed: bool = False
+):
     now = santiago(2026, 3, 1, 9, 0)
     workspace = workspace_at(now)
     customer = customer_of(workspace)
     if card is not None:
-        source_save_card_for_customer(
+        saved = source_save_card_for_customer(
             customer=customer, card=CardInput(number=card, exp_month=12, exp_year=2030), now=now
         )
+        if removed:
+            source_disable(source=saved)
     subscription = subscribe(
         workspace, now, [(plan_of(workspace), 1)], customer=customer,
         collection_scheme="charge_payment",
@@ -183,3 +191,11 @@ def test_charge_payment_without_a_source_or_a_default_card_is_refused() -> None:
 
     assert "no default card" in str(refused.value.errors["default_source"])
     assert not BilledPeriod.objects.exists()
+
+
+def test_a_removed_default_card_is_no_longer_the_default_nor_taken() -> None:
+    with pytest.raises(InvalidInput) as refused:
+        _subscription_without_default_source(sandbox.SUCCEEDS, removed=True)
+
+    assert "no default card" in str(refused.value.errors["default_source"])
+    assert not Source.objects.filter(default=True).exists()
