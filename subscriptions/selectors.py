@@ -2,8 +2,9 @@
 
 from datetime import datetime
 
-from django.db.models import F, Max, Prefetch, Q, QuerySet
+from django.db.models import F, Prefetch, Q, QuerySet
 
+from billing.clock import reached_on_clock
 from billing.models import Workspace
 from catalog.models import PlanTier
 from invoices.models import Invoice
@@ -37,36 +38,13 @@ def subscription_queryset() -> QuerySet[Subscription]:
     )
 
 
-def _on_clock(field: str, now: datetime, workspace: Workspace | None, test_mode: bool) -> Q:
-    """Rows whose `field` has come. For the one tenant named, on `now`. Otherwise on each
-    tenant's clock: live mode and test mode without a test clock run on `now` (the real
-    clock); a test clock runs on its own time."""
-    reached = {f"{field}__lte": now}
-    if workspace is not None:
-        return Q(workspace=workspace, test_mode=test_mode, **reached)
-    on_clock = (
-        Q(test_mode=False, **reached)
-        | Q(test_mode=True, workspace__test_clock_at__isnull=True, **reached)
-        | Q(test_mode=True, **{f"{field}__lte": F("workspace__test_clock_at")})
-    )
-    # What every branch implies, in a form an index on `field` can range over: the
-    # branch on a test clock compares two columns, so without it PostgreSQL reads the
-    # whole table, the rows whose time is far off included, on every batch. The latest
-    # clock is read first and given as a value: PostgreSQL estimates a bound it knows
-    # from the column's statistics, but one computed in the statement as a third of the
-    # table, which it then reads whole rather than through the index.
-    latest_clock = Workspace.objects.aggregate(latest=Max("test_clock_at"))["latest"]
-    bound = now if latest_clock is None else max(now, latest_clock)
-    return on_clock & Q(**{f"{field}__lte": bound})
-
-
 def subscriptions_due(
     *, now: datetime, workspace: Workspace | None = None, test_mode: bool = False
 ) -> QuerySet[Subscription]:
     """Subscriptions whose next billing has come (to bill, or to cancel at period end),
     on each tenant's clock (or on `now` for the one tenant named)."""
     return Subscription.objects.filter(
-        CYCLE_DUE, _on_clock("next_billing_at", now, workspace, test_mode)
+        CYCLE_DUE, reached_on_clock("next_billing_at", now, workspace, test_mode)
     )
 
 
@@ -91,7 +69,7 @@ def subscriptions_resume_due_ids(
 ) -> list[str]:
     """Paused subscriptions whose `pause_until` has come."""
     paused = Subscription.objects.filter(
-        _on_clock("resume_at", now, workspace, test_mode), status=SubscriptionStatus.PAUSED
+        reached_on_clock("resume_at", now, workspace, test_mode), status=SubscriptionStatus.PAUSED
     )
     return list(paused.order_by("resume_at", "id").values_list("id", flat=True))
 

@@ -2,9 +2,12 @@
 transaction, locked in the same order as the services that would answer it."""
 
 from datetime import datetime
+from typing import Any
 
 from django.db import transaction
+from django.db.models import QuerySet
 
+from billing.clock import reached_on_clock
 from payments.choices import IntentStatus, PaymentStatus, SourceStatus
 from payments.models import Intent, Payment
 from payments.services._common import lock_intent, lock_payment, lock_payment_invoices
@@ -17,17 +20,28 @@ from payments.services.payments import (
 )
 
 
+def _due_on_their_clocks(
+    rows: QuerySet[Any], field: str, now: datetime, limit: int
+) -> list[tuple[str, datetime]]:
+    """The rows whose `field` has come on their own tenant's clock (a test clock set
+    ahead expires its checkouts at its time), each with that clock's reading."""
+    due = rows.filter(reached_on_clock(field, now, None, False))
+    found = due.values_list("pk", "test_mode", "workspace__test_clock_at")[:limit]
+    return [
+        (pk, clock if test_mode and clock is not None else now) for pk, test_mode, clock in found
+    ]
+
+
 def intents_expire_due(*, now: datetime, limit: int = 500) -> int:
     """Expire intents past their `expires_at` still waiting for a payment method."""
-    due = list(
-        Intent.objects.filter(
-            status=IntentStatus.REQUIRES_PAYMENT_METHOD, payment__isnull=True, expires_at__lte=now
-        ).values_list("pk", flat=True)[:limit]
+    waiting = Intent.objects.filter(
+        status=IntentStatus.REQUIRES_PAYMENT_METHOD, payment__isnull=True
     )
-    for pk in due:
+    due = _due_on_their_clocks(waiting, "expires_at", now, limit)
+    for pk, tenant_now in due:
         with transaction.atomic():
             intent = lock_intent(Intent(pk=pk))
-            intent_expire_if_due(intent, now)
+            intent_expire_if_due(intent, tenant_now)
     return len(due)
 
 
@@ -58,19 +72,15 @@ def payments_expire_due(*, now: datetime, limit: int = 500) -> int:
     """Mark `incomplete` the payments left at the authentication step past
     `authentication_expires_at`, releasing what they held of their invoices; their
     intents expire with them."""
-    due = list(
-        Payment.objects.filter(
-            status=PaymentStatus.PROCESSING, authentication_expires_at__lte=now
-        ).values_list("pk", flat=True)[:limit]
-    )
+    processing = Payment.objects.filter(status=PaymentStatus.PROCESSING)
     expired = 0
-    for pk in due:
+    for pk, tenant_now in _due_on_their_clocks(processing, "authentication_expires_at", now, limit):
         with transaction.atomic():
-            expired += _payment_expire_authentication(Payment(pk=pk), now)
+            expired += _payment_expire_authentication(Payment(pk=pk), tenant_now)
     return expired
 
 
 def checkouts_expire_due(*, now: datetime) -> int:
-    """The beat sweep: intents past their expiry, and payments past their
-    authentication window."""
+    """The beat sweep, `now` being the real time: intents past their expiry, and
+    payments past their authentication window, each on its tenant's clock."""
     return intents_expire_due(now=now) + payments_expire_due(now=now)

@@ -107,6 +107,28 @@ def test_an_intent_past_its_expiry_expires(tenant):
     assert _events(intent.id)[-1] == "intent.expired"
 
 
+def test_a_test_mode_intent_expires_on_its_test_clock(tenant):
+    # The test clock stands a month ahead of the real time the sweep runs at.
+    ahead = NOW + datetime.timedelta(days=30)
+    tenant.workspace.test_clock_at = ahead
+    tenant.workspace.save(update_fields=["test_clock_at"])
+    customer = CustomerFactory(workspace=tenant.workspace, test_mode=True)
+    invoice = FinalizedInvoiceFactory(workspace=tenant.workspace, test_mode=True, customer=customer)
+    intent = services.intent_create(
+        workspace=tenant.workspace,
+        test_mode=True,
+        invoice=invoice,
+        now=ahead - datetime.timedelta(hours=2),
+        expires_at=ahead - datetime.timedelta(hours=1),
+    )
+
+    assert services.checkouts_expire_due(now=NOW) == 1
+
+    intent.refresh_from_db()
+    assert intent.status == "expired"
+    assert services.checkouts_expire_due(now=NOW) == 0
+
+
 def test_an_intent_already_expired_is_refused_as_a_link_is(tenant):
     invoice = FinalizedInvoiceFactory(workspace=tenant.workspace)
     body = {"invoice": invoice.id, "expires_at": "2020-01-01T00:00:00Z"}
