@@ -90,3 +90,4 @@ class PaymentLinkState(models.TextChoices):
     OPEN = "open"
     PAID = "paid"
     EXPIRED = "expired"
+    CANCELLED = "cancelled"  # its invoice was cancelled: nothing is left to pay

@@ -159,7 +159,7 @@ def _unavailable(request: HttpRequest, link: PaymentLink, state: str) -> HttpRes
     return _render(
         request,
         "unavailable.html",
-        status=410 if state == "expired" else 200,
+        status=200 if state == "paid" else 410,
         owner=link,
         workspace=link.workspace.name,
         state=state,

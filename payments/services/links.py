@@ -28,11 +28,13 @@ def _new_publishable_key() -> str:
 
 
 def payment_link_state(link: PaymentLink, now: datetime) -> str:
-    """open, paid or expired: what the hosted page shows."""
+    """open, paid, expired or cancelled: what the hosted page shows."""
     if link.paid_at is not None:
         return "paid"
     if link.invoice is not None and link.invoice.status == InvoiceStatus.PAID:
         return "paid"
+    if link.invoice is not None and link.invoice.status == InvoiceStatus.CANCELLED:
+        return "cancelled"
     if link.expires_at is not None and link.expires_at <= now:
         return "expired"
     return "open"

@@ -176,6 +176,19 @@ def test_an_expired_link_says_so(browser, tenant):
     assert "expired" in page.content.decode()
 
 
+def test_the_link_of_a_cancelled_invoice_says_so_and_takes_no_card(browser, tenant, link):
+    link.invoice.status = "cancelled"
+    link.invoice.save(update_fields=["status"])
+
+    page = browser.get(_url(link))
+    public = browser.get(f"/publishable/payment_links/links/{link.publishable_key}/")
+
+    assert page.status_code == 410
+    assert "cancelled" in page.content.decode()
+    assert "<form" not in page.content.decode()
+    assert public.json()["status"] == "cancelled"
+
+
 def test_bad_card_input_is_a_400_without_a_charge(browser, link):
     response = _pay(browser, _url(link), "1234", expiry="13/99")
 
