@@ -10,7 +10,7 @@ import contextlib
 from collections.abc import Callable
 from decimal import Decimal
 from typing import Any
-from urllib.parse import urlencode, urlsplit
+from urllib.parse import urlencode, urlsplit, urlunsplit
 
 from django import forms
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
@@ -168,8 +168,11 @@ def _unavailable(request: HttpRequest, link: PaymentLink, state: str) -> HttpRes
 
 
 def _with_query(url: str, **params: str) -> str:
-    separator = "&" if "?" in url else "?"
-    return f"{url}{separator}{urlencode(params)}"
+    """`url` with `params` added to its query, before any `#fragment`: the shop's server
+    never receives what follows the `#`."""
+    parts = urlsplit(url)
+    query = f"{parts.query}&{urlencode(params)}" if parts.query else urlencode(params)
+    return urlunsplit(parts._replace(query=query))
 
 
 def _result_context(intent: Intent) -> dict[str, Any]:

@@ -80,6 +80,18 @@ def test_a_successful_card_pays_the_invoice(browser, link):
     assert "already been paid" in again.content.decode()
 
 
+def test_the_return_url_keeps_its_query_and_fragment(browser, link):
+    link.return_url = "https://shop.example.com/back?order=7#done"
+    link.save(update_fields=["return_url"])
+
+    response = _pay(browser, _url(link), "4242 4242 4242 4242")
+
+    html = browser.get(response["Location"]).content.decode()
+    intent = Intent.objects.get(payment_link=link)
+    back = f"https://shop.example.com/back?order=7&amp;intent={intent.id}&amp;status=finalized#done"
+    assert back in html
+
+
 def test_a_declined_card_shows_the_error_and_allows_a_retry(browser, link, caplog):
     caplog.set_level(logging.DEBUG)
 
