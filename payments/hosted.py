@@ -17,6 +17,7 @@ from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import get_object_or_404, render
 from django.urls import reverse
 from django.utils import translation
+from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 from django.views.decorators.cache import never_cache
 from django.views.decorators.debug import sensitive_post_parameters, sensitive_variables
@@ -82,6 +83,19 @@ FAILURE_MESSAGES = {
     "authentication_failed": _("The card's authentication failed. Try again or use another card."),
     "authentication_required": _("This card needs you to authenticate the payment."),
 }
+
+
+def _refusal_for_payer(refused: DomainError) -> str:
+    """What a payer is told when the server refuses a checkout. The refusal's own detail
+    is for the API caller: it names invoices and other checkouts, which a payer's page
+    must never show."""
+    if refused.code.startswith("stripe_") and refused.code.endswith("unavailable"):
+        return gettext("The payment service is not available right now. Try again shortly.")
+    if "expired" in refused.code:
+        return gettext("This payment has expired. Ask the seller for a new link.")
+    return gettext("This payment can no longer be made here. Ask the seller for a new link.")
+
+
 # The pages speak these; the payer's Accept-Language picks one, else the workspace's country.
 PAGE_LANGUAGES = ("es", "en")
 SPANISH_SPEAKING = {"AR", "BO", "CL", "CO", "CR", "EC", "ES", "GT", "MX", "PE", "PY", "UY", "VE"}
@@ -261,7 +275,9 @@ def _pay_with_posted_card(
     except DomainError as refused:
         if link is not None and refused.code.startswith("payment_link_"):
             return _unavailable(request, link, refused.code.removeprefix("payment_link_"))
-        return _checkout(request, form=_keep_name(form), error=refused.detail, status=409, **page)
+        return _checkout(
+            request, form=_keep_name(form), error=_refusal_for_payer(refused), status=409, **page
+        )
 
 
 def _checkout_at_stripe(
@@ -279,7 +295,9 @@ def _checkout_at_stripe(
         )
     except DomainError as refused:
         page = _page(link, services.payment_link_amount(link))
-        return _checkout(request, form=CardForm(), error=refused.detail, status=409, **page)
+        return _checkout(
+            request, form=CardForm(), error=_refusal_for_payer(refused), status=409, **page
+        )
     return None if started is None else HttpResponseRedirect(started[1])
 
 
@@ -377,7 +395,9 @@ def intent_checkout(request: HttpRequest, secret: str) -> HttpResponse:
                 now=now,
             )
         except DomainError as refused:
-            return _checkout(request, form=CardForm(), error=refused.detail, status=409, **page)
+            return _checkout(
+                request, form=CardForm(), error=_refusal_for_payer(refused), status=409, **page
+            )
         if at_stripe is not None:
             return HttpResponseRedirect(at_stripe)
     paid = _pay_with_posted_card(
@@ -411,7 +431,7 @@ def card_setup(request: HttpRequest, token: str) -> HttpResponse:
             error = (
                 " ".join(str(m) for messages in refused.errors.values() for m in messages)
                 if isinstance(refused, InvalidInput)
-                else refused.detail
+                else _refusal_for_payer(refused)
             )
             return _render(
                 request,

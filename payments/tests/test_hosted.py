@@ -231,6 +231,23 @@ def test_an_api_intent_is_paid_on_its_hosted_page(browser, tenant):
     assert tenant.client.get(f"/intents/{intent['id']}/").json()["status"] == "finalized"
 
 
+def test_a_refused_checkout_tells_the_payer_nothing_of_the_invoice(browser, tenant):
+    invoice = FinalizedInvoiceFactory(workspace=tenant.workspace)
+    intent = tenant.client.post("/intents/", {"invoice": invoice.id}).json()
+    # Paid in part another way meanwhile: the intent no longer matches what is owed.
+    transfer = tenant.client.post("/payments/", {"invoice": invoice.id, "amount": "100"})
+    assert transfer.status_code == 201, transfer.content
+    url = f"/publishable/intents/{intent['client_secret']}/hosted/"
+
+    response = _pay(browser, url, sandbox.SUCCEEDS)
+
+    html = response.content.decode()
+    assert response.status_code == 409
+    assert "can no longer be made here" in html
+    assert invoice.id not in html
+    assert intent["id"] not in html
+
+
 def test_a_new_attempt_supersedes_one_left_at_the_authentication_step(browser, link):
     _pay(browser, _url(link), sandbox.REQUIRES_AUTHENTICATION)
 
