@@ -7,12 +7,13 @@ from typing import Any, NamedTuple
 import orjson
 from django.db.models import Q, QuerySet
 
-from billing.db import prepared_rows
+from billing.db import prepared_results
 from customers.models import Customer
 from metering.models import Event, Feature, Meter, UsageRecord
 from metering.store import MeterSpec
 from subscriptions.choices import BilledKind
 from subscriptions.models import BilledPeriod, Subscription
+from subscriptions.usage import usage_lock_statements
 
 
 def meter_queryset() -> QuerySet[Meter]:
@@ -72,7 +73,14 @@ def event_customers(
     *, workspace_id: str, test_mode: bool, keys: Iterable[str]
 ) -> dict[str, EventCustomer]:
     """The customers these keys name (our id or the customer's reference), by key, each
-    with its invoiced span: one statement, since a batch of events needs both and a second
+    with its invoiced span.
+
+    Taken first, in the same round trip, the tenant's usage lock held shared
+    (subscriptions.usage): what is read here is then what is invoiced until this
+    transaction ends, since a cycle counting the tenant's usage holds it exclusively
+    until its invoices are committed. Run in an ingesting transaction, before the insert.
+
+    One statement, since a batch of events needs both and a second
     query built by the ORM cost the request more than reading them. The keys travel as
     one JSON array, which PostgreSQL unpacks: an IN list of a thousand placeholders, or a
     text[] parameter that the driver quotes element by element in Python, costs more than
@@ -102,8 +110,10 @@ def event_customers(
         str(BilledKind.FINAL), workspace_id, test_mode, str(BilledKind.CYCLE),
         str(BilledKind.FINAL), workspace_id, test_mode, keys_json, keys_json,
     ]  # fmt: skip
+    lock = usage_lock_statements(workspace_id=workspace_id, test_mode=test_mode)
+    *_, rows = prepared_results([*lock, (sql, params)])
     by_key: dict[str, EventCustomer] = {}
-    for customer_id, reference, billed_from, billed_until in prepared_rows(sql, params):
+    for customer_id, reference, billed_from, billed_until in rows:
         found = EventCustomer(customer_id, billed_from, billed_until)
         by_key[customer_id] = found
         if reference:

@@ -370,14 +370,18 @@ def _customers_and_store(
     workspace: Workspace, test_mode: bool, keys: set[str], batch: dict[str, NewEvent], now: datetime
 ) -> tuple[dict[str, EventCustomer], set[str]]:
     """The customers `keys` name, and the event_ids of the batch stored (not sent before).
+    The read takes the tenant's usage lock, held until the commit: no cycle reads the
+    tenant's usage in between, so each event stored here is either counted by the next
+    cycle or answered late.
 
     The insert goes last: a concurrent batch sending the same new event_ids waits on these
     keys until this transaction commits. Outside a request's transaction (the events
     views without an Idempotency-Key) it commits here, and the outcomes are worked out
     after, while nothing is held."""
+    store = event_store()  # first: where there is none, the request says so (503)
     customers = event_customers(workspace_id=workspace.pk, test_mode=test_mode, keys=keys)
     tenant = Tenant(workspace_id=workspace.pk, test_mode=test_mode)
-    stored = event_store().insert(tenant=tenant, events=list(batch.values()), received_at=now)
+    stored = store.insert(tenant=tenant, events=list(batch.values()), received_at=now)
     return customers, stored
 
 
