@@ -17,7 +17,9 @@ ODD_KEYS = ["it's", "back\\slash", "100%", "%s", "ñandú", "E'x'", "a;b--c", '"
 
 
 def _customers(workspace_id: str, keys: set[str]) -> dict:  # type: ignore[type-arg]
-    return event_customers(workspace_id=workspace_id, test_mode=False, keys=keys)
+    return event_customers(
+        workspace_id=workspace_id, test_mode=False, keys=keys, event_names={"api_call"}
+    )
 
 
 def test_the_read_is_prepared_once_and_then_executed():

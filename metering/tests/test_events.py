@@ -194,11 +194,12 @@ def test_the_largest_64_bit_numbers_are_counted_exactly(tenant):
 
 
 def test_a_late_event_is_stored_and_reported(tenant):
-    """Usage between the customer's first billed cycle and its latest is invoiced (the
-    first cycle follows no period, so usage before it is never billed)."""
+    """Usage a subscription's meter counts between its first billed cycle and its latest
+    is invoiced (the first cycle follows no period, so usage before it is never billed)."""
     workspace = tenant.workspace
     customer = CustomerFactory(workspace=workspace)
-    subscription = subscribe_live(workspace, customer, datetime(2026, 1, 1, 12, tzinfo=UTC))
+    meter = meter_of(tenant)  # counts api_call
+    subscription = subscribe_live(workspace, customer, datetime(2026, 1, 1, 12, tzinfo=UTC), meter)
     BilledPeriod.objects.create(
         subscription=subscription, cycle=2, period_start=date(2026, 2, 1),
         period_end=date(2026, 3, 1), invoice=InvoiceFactory(workspace=workspace, customer=customer),
@@ -216,11 +217,13 @@ def test_a_late_event_is_stored_and_reported(tenant):
     assert body["late"] == 1
 
 
-def subscribe_live(workspace, customer, at):
-    plan = PlanFactory(workspace=workspace, test_mode=False, amount=Decimal(100))
+def subscribe_live(workspace, customer, at, meter):
+    fee = PlanFactory(workspace=workspace, test_mode=False, amount=Decimal(100))
+    calls = PlanFactory(workspace=workspace, test_mode=False, amount=Decimal(1),
+                        usage_scheme="metered", meter_id=meter.id)  # fmt: skip
     return services.subscription_create(
         workspace=workspace, test_mode=False, customer=customer,
-        lines=[{"plan": plan, "quantity": Decimal(1)}], now=at,
+        lines=[{"plan": fee, "quantity": Decimal(1)}, {"plan": calls}], now=at,
     )  # fmt: skip
 
 
