@@ -34,6 +34,7 @@ from metering.choices import (
     EventOutcome,
 )
 from metering.selectors import EventCustomer, event_customers
+from metering.services.usage import USAGE_RECORD_EVENT
 from metering.store import NewEvent, Tenant, event_store, property_text
 from subscriptions.calendar import local_midnight
 
@@ -183,7 +184,34 @@ def events_parse(events: Sequence[Any], *, now: datetime) -> list[NewEvent | Eve
     """Each event from its JSON, or why it cannot be stored, in order."""
     latest = latest_timestamp(now)
     parsed = _events_well_formed(events, latest) or _events_one_by_one(events, now, latest)
-    return _numbers_in_range(parsed)
+    return _numbers_in_range(_names_unreserved(parsed))
+
+
+def _reserved(event_name: str) -> bool:
+    return event_name.startswith(USAGE_RECORD_EVENT)
+
+
+_RESERVED_NAME = (
+    f"Event names starting with {USAGE_RECORD_EVENT!r} are reserved for the usage "
+    "records of /usages/."
+)
+
+
+def _names_unreserved(parsed: list[NewEvent | EventInvalid]) -> list[NewEvent | EventInvalid]:
+    """`parsed`, each event named in the usage records' namespace rejected: such an event
+    would be billed on a usage-record line without being a record. The batch's names
+    are read in loops in C; it is read event by event only when one is reserved."""
+    valid = cast(
+        Iterable[NewEvent], compress(parsed, map(is_, map(type, parsed), repeat(NewEvent)))
+    )
+    if not any(map(_reserved, set(map(_EVENT_NAME, valid)))):
+        return parsed
+    return [
+        EventInvalid("event_name", _RESERVED_NAME)
+        if type(event) is NewEvent and _reserved(event.event_name)
+        else event
+        for event in parsed
+    ]
 
 
 def _numbers_in_range(parsed: list[NewEvent | EventInvalid]) -> list[NewEvent | EventInvalid]:
@@ -322,9 +350,13 @@ def _event_checked(data: Any, *, now: datetime, latest: datetime | None) -> NewE
         properties = {}
     if not isinstance(properties, dict):
         raise EventInvalid("properties", "A JSON object.")
+    event_id = _text(data, "event_id", EVENT_ID_MAX_LENGTH)
+    event_name = _text(data, "event_name", EVENT_NAME_MAX_LENGTH)
+    if _reserved(event_name):
+        raise EventInvalid("event_name", _RESERVED_NAME)
     return NewEvent(
-        event_id=_text(data, "event_id", EVENT_ID_MAX_LENGTH),
-        event_name=_text(data, "event_name", EVENT_NAME_MAX_LENGTH),
+        event_id=event_id,
+        event_name=event_name,
         customer_key=_text(data, "customer", CUSTOMER_KEY_MAX_LENGTH),
         timestamp=_timestamp(data.get("timestamp"), now, latest or latest_timestamp(now)),
         properties=properties,

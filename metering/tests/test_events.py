@@ -265,3 +265,19 @@ def test_a_batch_commits_before_its_answer_is_written(keyed, tenant, monkeypatch
 
     assert response.status_code == 202
     assert in_transaction == [keyed]
+
+
+def test_an_event_named_in_the_usage_records_namespace_is_refused(tenant):
+    """Such an event would be billed on a usage-record line without being a record."""
+    reserved = "usage_record:pln_1"
+    single = tenant.client.post("/events/", _event(1, "c", event_name=reserved), format="json")
+    body = post_bulk(tenant, [_event(2, "c", event_name=reserved), _event(3, "c")]).json()
+
+    assert single.status_code == 400
+    assert list(single.json()) == ["event_name"]
+    assert "reserved" in single.json()["event_name"][0]
+    assert [(r["status"], r["reason"].split(":")[0]) for r in body["results"]] == [
+        ("rejected", "event_name"),
+        ("accepted", ""),
+    ]
+    assert _stored(tenant) == 1
