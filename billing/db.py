@@ -99,11 +99,11 @@ def column_value(field: Field, value: Any, connection: BaseDatabaseWrapper) -> A
     return prepared
 
 
-def prepared_rows(sql: str, params: list[Any]) -> list[tuple[Any, ...]]:
-    """The rows of `sql`, run on the default connection as a statement prepared once per
-    database session, as the compiled reads are (billing.compiled_reads): for a statement
-    of fixed text run on every request, which PostgreSQL would otherwise plan on every
-    run. Prepared only outside a transaction or as its first statement; run as it is
-    until then."""
-    (rows,) = _run_together(DEFAULT_DB_ALIAS, [(sql, params)])
-    return rows
+def prepared_results(statements: list[tuple[str, list[Any]]]) -> list[list[tuple[Any, ...]]]:
+    """The rows of each statement, run on the default connection in one round trip, each
+    as a statement prepared once per database session, as the compiled reads are
+    (billing.compiled_reads): for statements of fixed text run on every request, which
+    PostgreSQL would otherwise plan on every run. Prepared only outside a transaction or
+    before its first statement; run as they are until then. Each statement reads what
+    was committed when it starts, as if sent alone (read committed)."""
+    return _run_together(DEFAULT_DB_ALIAS, statements)

@@ -1,5 +1,6 @@
 """Reads: meters, features, events, usage records, and who a customer key names."""
 
+from collections import defaultdict
 from collections.abc import Iterable
 from datetime import date
 from typing import Any, NamedTuple
@@ -7,12 +8,17 @@ from typing import Any, NamedTuple
 import orjson
 from django.db.models import Q, QuerySet
 
-from billing.db import prepared_rows
+from billing.db import prepared_results
+from catalog.choices import UsageScheme
+from catalog.models import Plan
 from customers.models import Customer
+from invoices.choices import LineType
+from invoices.models import InvoiceLine
 from metering.models import Event, Feature, Meter, UsageRecord
 from metering.store import MeterSpec
 from subscriptions.choices import BilledKind
-from subscriptions.models import BilledPeriod, Subscription
+from subscriptions.models import BilledPeriod, EndedLine, Subscription, SubscriptionLine
+from subscriptions.usage import usage_lock_statements
 
 
 def meter_queryset() -> QuerySet[Meter]:
@@ -58,57 +64,121 @@ def customers_by_key(
     return {key: by_key[key] for key in keys if key in by_key}
 
 
+class BilledSpan(NamedTuple):
+    """Usage a meter counts that a subscription has invoiced: from the start of its
+    billing to its latest invoice that billed it (local dates, the end excluded)."""
+
+    event_name: str
+    filters: tuple[tuple[str, frozenset[str]], ...]  # each key's property text: one of
+    billed_from: date
+    billed_until: date
+
+
 class EventCustomer(NamedTuple):
-    """The customer a batch's key names, and the span of its usage already invoiced:
-    from the start of its first cycle to its latest cycle's start or its final
-    invoice's period end (local dates; None when nothing is billed yet)."""
+    """The customer a batch's key names, and the usage already invoiced on its
+    subscriptions, by the meters of the batch's event names (none when nothing is)."""
 
     customer_id: str
-    billed_from: date | None
-    billed_until: date | None
+    billed: tuple[BilledSpan, ...]
+
+
+# What a subscription has invoiced of each meter: up to its latest period for the meters
+# of its metered lines and of the lines removed whose usage is still to bill, and up to
+# the latest invoice with a usage line of a line removed since. A cycle's invoice bills
+# the usage before its period, a final one its period's; usage counts from the first
+# cycle, at the start of billing (after a trial).
+_BILLED_UNTIL = "CASE WHEN p.kind = %s THEN p.period_end ELSE p.period_start END"
+_BILLED = (
+    f"SELECT l.plan_id, coalesce(s.trial_end, s.date_start) AS billed_from, "
+    f"(SELECT max({_BILLED_UNTIL}) FROM {BilledPeriod._meta.db_table} p "
+    "WHERE p.subscription_id = s.id AND p.kind IN (%s, %s)) AS billed_until "
+    f"FROM {Subscription._meta.db_table} s JOIN ("
+    f"SELECT subscription_id, plan_id FROM {SubscriptionLine._meta.db_table} UNION ALL "
+    f"SELECT subscription_id, plan_id FROM {EndedLine._meta.db_table}"
+    ") l ON l.subscription_id = s.id "
+    "WHERE s.customer_id = c.id AND s.workspace_id = %s AND s.test_mode = %s "
+    "AND l.plan_id = ANY(ARRAY(SELECT id FROM metered)) "
+    "UNION ALL "
+    f"SELECT il.plan_id, coalesce(s.trial_end, s.date_start), {_BILLED_UNTIL} "
+    f"FROM {Subscription._meta.db_table} s "
+    f"JOIN {BilledPeriod._meta.db_table} p ON p.subscription_id = s.id AND p.kind IN (%s, %s) "
+    f"JOIN {InvoiceLine._meta.db_table} il ON il.invoice_id = p.invoice_id "
+    "AND il.line_type = %s AND il.plan_id = ANY(ARRAY(SELECT id FROM metered)) "
+    "WHERE s.customer_id = c.id AND s.workspace_id = %s AND s.test_mode = %s"
+)
+_EVENT_CUSTOMERS = (
+    # The metered plans of the tenant counting the batch's event names, with their meters.
+    f"WITH metered AS (SELECT pl.id, m.event_name, m.filters FROM {Plan._meta.db_table} pl "
+    f"JOIN {Meter._meta.db_table} m ON m.id = pl.meter_id "
+    "WHERE m.workspace_id = %s AND m.test_mode = %s AND pl.usage_scheme = %s "
+    "AND m.event_name = ANY(ARRAY(SELECT jsonb_array_elements_text(%s::jsonb)))) "
+    "SELECT c.id, c.reference, spans.event_name, spans.filters, spans.billed_from, "
+    "spans.billed_until "
+    f"FROM {Customer._meta.db_table} c LEFT JOIN LATERAL ("
+    "SELECT m.event_name, m.filters, min(u.billed_from) AS billed_from, "
+    "max(u.billed_until) AS billed_until "
+    f"FROM ({_BILLED}) u JOIN metered m ON m.id = u.plan_id "
+    # Read only when a meter counts the batch's events: a one-time test.
+    "WHERE EXISTS (SELECT 1 FROM metered) AND u.billed_until IS NOT NULL "
+    "GROUP BY m.event_name, m.filters) spans ON true "
+    "WHERE c.workspace_id = %s AND c.test_mode = %s "
+    "AND (c.id = ANY(ARRAY(SELECT jsonb_array_elements_text(%s::jsonb))) "
+    "OR c.reference = ANY(ARRAY(SELECT jsonb_array_elements_text(%s::jsonb))))"
+)
 
 
 def event_customers(
-    *, workspace_id: str, test_mode: bool, keys: Iterable[str]
+    *, workspace_id: str, test_mode: bool, keys: Iterable[str], event_names: Iterable[str]
 ) -> dict[str, EventCustomer]:
     """The customers these keys name (our id or the customer's reference), by key, each
-    with its invoiced span: one statement, since a batch of events needs both and a second
-    query built by the ORM cost the request more than reading them. The keys travel as
-    one JSON array, which PostgreSQL unpacks: an IN list of a thousand placeholders, or a
-    text[] parameter that the driver quotes element by element in Python, costs more than
-    the query. Its text never changes, so it is prepared once per database session: planned
-    on every request, it cost PostgreSQL more than running it."""
+    with the usage its subscriptions have invoiced of the meters counting `event_names`.
+
+    Taken first, in the same round trip, the tenant's usage lock held shared
+    (subscriptions.usage): what is read here is then what is invoiced until this
+    transaction ends, since a cycle counting the tenant's usage holds it exclusively
+    until its invoices are committed. Run in an ingesting transaction, before the insert.
+
+    One statement, since a batch of events needs both and a second query built by the
+    ORM cost the request more than reading them. The keys travel as one JSON array, which
+    PostgreSQL unpacks: an IN list of a thousand placeholders, or a text[] parameter that
+    the driver quotes element by element in Python, costs more than the query. Its text
+    never changes, so it is prepared once per database session: planned on every request,
+    it cost PostgreSQL more than running it."""
     keys = list(set(keys))
     if not keys:
         return {}
-    sql = (
-        "SELECT c.id, c.reference, spans.billed_from, spans.billed_until "
-        f"FROM {Customer._meta.db_table} c LEFT JOIN LATERAL ("
-        # A cycle's invoice bills the usage before its period; a final one, its period's.
-        # Usage counts from the first cycle, at the start of billing (after a trial): it
-        # has no billed period when only metered plans are on it, having nothing to bill.
-        "SELECT min(coalesce(s.trial_end, s.date_start)) AS billed_from, "
-        "max(CASE WHEN p.kind = %s THEN p.period_end ELSE p.period_start END) AS billed_until "
-        f"FROM {BilledPeriod._meta.db_table} p "
-        f"JOIN {Subscription._meta.db_table} s ON s.id = p.subscription_id "
-        "WHERE s.customer_id = c.id AND s.workspace_id = %s AND s.test_mode = %s "
-        "AND p.kind IN (%s, %s)) spans ON true "
-        "WHERE c.workspace_id = %s AND c.test_mode = %s "
-        "AND (c.id = ANY(ARRAY(SELECT jsonb_array_elements_text(%s::jsonb))) "
-        "OR c.reference = ANY(ARRAY(SELECT jsonb_array_elements_text(%s::jsonb))))"
-    )
     keys_json = orjson.dumps(keys).decode()
+    names_json = orjson.dumps(list(set(event_names))).decode()
+    cycle, final = str(BilledKind.CYCLE), str(BilledKind.FINAL)
+    tenant = [workspace_id, test_mode]
     params: list[Any] = [
-        str(BilledKind.FINAL), workspace_id, test_mode, str(BilledKind.CYCLE),
-        str(BilledKind.FINAL), workspace_id, test_mode, keys_json, keys_json,
+        *tenant, str(UsageScheme.METERED), names_json,
+        final, cycle, final, *tenant, final, cycle, final, str(LineType.USAGE), *tenant,
+        *tenant, keys_json, keys_json,
     ]  # fmt: skip
+    lock = usage_lock_statements(workspace_id=workspace_id, test_mode=test_mode)
+    *_, rows = prepared_results([*lock, (_EVENT_CUSTOMERS, params)])
+    spans: dict[str, list[BilledSpan]] = defaultdict(list)
+    references: dict[str, str] = {}
+    for customer_id, reference, event_name, filters, billed_from, billed_until in rows:
+        references[customer_id] = reference
+        if event_name is not None:
+            spans[customer_id].append(
+                BilledSpan(event_name, _filters(filters), billed_from, billed_until)
+            )
     by_key: dict[str, EventCustomer] = {}
-    for customer_id, reference, billed_from, billed_until in prepared_rows(sql, params):
-        found = EventCustomer(customer_id, billed_from, billed_until)
+    for customer_id, reference in references.items():
+        found = EventCustomer(customer_id, tuple(spans.get(customer_id, ())))
         by_key[customer_id] = found
         if reference:
             by_key[reference] = found
     return {key: by_key[key] for key in keys if key in by_key}
+
+
+def _filters(filters: Any) -> tuple[tuple[str, frozenset[str]], ...]:
+    if isinstance(filters, str | bytes):
+        filters = orjson.loads(filters)
+    return tuple((f["key"], frozenset(f["values"])) for f in filters or ())
 
 
 def customer_keys(customer: Customer) -> tuple[str, ...]:

@@ -6,10 +6,13 @@ cycle asks through `usage_quantities`, which metering fills (`usage_rows_registe
 when the apps are ready. Without it a metered line has no usage and bills zero.
 """
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
+from typing import Any
+
+from django.db import connection
 
 from catalog.choices import UsageScheme
 from catalog.models import Plan
@@ -61,6 +64,39 @@ def metered_line(
         start=start,
         end=end,
     )
+
+
+# A tenant's usage is read for billing under this lock held exclusively, from before the
+# read until the transaction that writes its invoices commits; events are stored, and
+# judged late, under it held shared. So an event either commits before a cycle counts
+# usage (and is billed) or waits for the cycle's commit (and sees its period invoiced).
+# The two-key form keeps these locks apart from any taken with one bigint key.
+_USAGE_LOCK = "pg_advisory_xact_lock{mode}(5700411, hashtext(%s))"
+
+
+def _lock_key(workspace_id: str, test_mode: bool) -> str:
+    return f"{workspace_id}:{'test' if test_mode else 'live'}"
+
+
+def usage_lock_statements(*, workspace_id: str, test_mode: bool) -> list[tuple[str, list[Any]]]:
+    """The statement that takes a tenant's usage lock shared, for an ingesting transaction
+    to run before it reads what is invoiced; none outside PostgreSQL."""
+    if connection.vendor != "postgresql":
+        return []
+    sql = "SELECT " + _USAGE_LOCK.format(mode="_shared")
+    return [(sql, [_lock_key(workspace_id, test_mode)])]
+
+
+def usage_lock_exclusive(tenants: Iterable[tuple[str, bool]]) -> None:
+    """Take the usage lock of each tenant (workspace id, test mode) exclusively, until the
+    transaction ends; in one order, so two cycles never deadlock on them. SQLite
+    serializes its writers anyway: there it does nothing."""
+    ordered = sorted(set(tenants))
+    if not ordered or connection.vendor != "postgresql":
+        return
+    locks = ", ".join([_USAGE_LOCK.format(mode="")] * len(ordered))
+    with connection.cursor() as cursor:
+        cursor.execute(f"SELECT {locks}", [_lock_key(*tenant) for tenant in ordered])
 
 
 def usage_quantities(

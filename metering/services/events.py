@@ -5,9 +5,9 @@ events a request a DRF field tree costs more than the insert). Each event ends
 `accepted`, `duplicate` (its event_id was stored before, or earlier in the batch: it is
 acknowledged and counted once) or `rejected` with the reason. Events naming a customer
 that does not exist are stored and reported: they count once the customer exists with
-that id or reference. Events for a period whose usage is already invoiced (by a cycle
-or by the final invoice of a cancellation) are stored and reported as `late`; a
-finalized invoice never changes.
+that id or reference. An event a subscription's meter counts, for a period whose usage
+that subscription has already invoiced (on a cycle's invoice or the final invoice of a
+cancellation), is stored and reported as `late`; a finalized invoice never changes.
 
 A number among an event's properties lies within a 64-bit integer's range, or the event
 is rejected: beyond it the bulk route's parser (orjson) rounds it to a float, the single
@@ -34,7 +34,8 @@ from metering.choices import (
     EventOutcome,
 )
 from metering.selectors import EventCustomer, event_customers
-from metering.store import NewEvent, Tenant, event_store
+from metering.services.usage import USAGE_RECORD_EVENT
+from metering.store import NewEvent, Tenant, event_store, property_text
 from subscriptions.calendar import local_midnight
 
 _FIELDS = frozenset({"event_id", "event_name", "customer", "timestamp", "properties"})
@@ -98,6 +99,7 @@ _NEW_EVENT = frozenset({NewEvent})
 # A NewEvent's fields read by position: an item of a tuple, not an attribute.
 _EVENT_ID = itemgetter(NewEvent._fields.index("event_id"))
 _CUSTOMER_KEY = itemgetter(NewEvent._fields.index("customer_key"))
+_EVENT_NAME = itemgetter(NewEvent._fields.index("event_name"))
 _PROPERTIES = itemgetter(NewEvent._fields.index("properties"))
 
 # A property's number lies strictly within ±NUMBER_LIMIT (a 64-bit integer's range).
@@ -182,7 +184,34 @@ def events_parse(events: Sequence[Any], *, now: datetime) -> list[NewEvent | Eve
     """Each event from its JSON, or why it cannot be stored, in order."""
     latest = latest_timestamp(now)
     parsed = _events_well_formed(events, latest) or _events_one_by_one(events, now, latest)
-    return _numbers_in_range(parsed)
+    return _numbers_in_range(_names_unreserved(parsed))
+
+
+def _reserved(event_name: str) -> bool:
+    return event_name.startswith(USAGE_RECORD_EVENT)
+
+
+_RESERVED_NAME = (
+    f"Event names starting with {USAGE_RECORD_EVENT!r} are reserved for the usage "
+    "records of /usages/."
+)
+
+
+def _names_unreserved(parsed: list[NewEvent | EventInvalid]) -> list[NewEvent | EventInvalid]:
+    """`parsed`, each event named in the usage records' namespace rejected: such an event
+    would be billed on a usage-record line without being a record. The batch's names
+    are read in loops in C; it is read event by event only when one is reserved."""
+    valid = cast(
+        Iterable[NewEvent], compress(parsed, map(is_, map(type, parsed), repeat(NewEvent)))
+    )
+    if not any(map(_reserved, set(map(_EVENT_NAME, valid)))):
+        return parsed
+    return [
+        EventInvalid("event_name", _RESERVED_NAME)
+        if type(event) is NewEvent and _reserved(event.event_name)
+        else event
+        for event in parsed
+    ]
 
 
 def _numbers_in_range(parsed: list[NewEvent | EventInvalid]) -> list[NewEvent | EventInvalid]:
@@ -321,9 +350,13 @@ def _event_checked(data: Any, *, now: datetime, latest: datetime | None) -> NewE
         properties = {}
     if not isinstance(properties, dict):
         raise EventInvalid("properties", "A JSON object.")
+    event_id = _text(data, "event_id", EVENT_ID_MAX_LENGTH)
+    event_name = _text(data, "event_name", EVENT_NAME_MAX_LENGTH)
+    if _reserved(event_name):
+        raise EventInvalid("event_name", _RESERVED_NAME)
     return NewEvent(
-        event_id=_text(data, "event_id", EVENT_ID_MAX_LENGTH),
-        event_name=_text(data, "event_name", EVENT_NAME_MAX_LENGTH),
+        event_id=event_id,
+        event_name=event_name,
         customer_key=_text(data, "customer", CUSTOMER_KEY_MAX_LENGTH),
         timestamp=_timestamp(data.get("timestamp"), now, latest or latest_timestamp(now)),
         properties=properties,
@@ -347,16 +380,22 @@ def events_ingest(
             if type(event) is NewEvent and event.event_id not in batch:
                 batch[event.event_id] = event
     keys = set(map(_CUSTOMER_KEY, batch.values()))
-    customers, stored = _customers_and_store(workspace, test_mode, keys, batch, now)
-    # Per customer, the span whose usage is invoiced (a first cycle follows no period:
-    # usage before it is never billed), as instants in the workspace's timezone.
+    names = set(map(_EVENT_NAME, batch.values()))
+    customers, stored = _customers_and_store(workspace, test_mode, keys, names, batch, now)
+    # Per customer, what its subscriptions have invoiced of the meters counting the
+    # batch's events, as instants in the workspace's timezone.
     invoiced = {
-        found.customer_id: (
-            local_midnight(found.billed_from, workspace.timezone),
-            local_midnight(found.billed_until, workspace.timezone),
-        )
+        found.customer_id: [
+            _Invoiced(
+                span.event_name,
+                span.filters,
+                local_midnight(span.billed_from, workspace.timezone),
+                local_midnight(span.billed_until, workspace.timezone),
+            )
+            for span in found.billed
+        ]
         for found in customers.values()
-        if found.billed_from is not None and found.billed_until is not None
+        if found.billed
     }
     # Every event kept names its first's customer: the unknown ones are the batch's.
     unknown = sorted(keys - customers.keys())
@@ -365,19 +404,50 @@ def events_ingest(
     return _report(events, parsed, batch, stored, customers, invoiced, unknown)
 
 
+class _Invoiced(NamedTuple):
+    """Usage a meter counts that is invoiced: its events in [start, end)."""
+
+    event_name: str
+    filters: tuple[tuple[str, frozenset[str]], ...]
+    start: datetime
+    end: datetime
+
+
+def _is_late(event: NewEvent, invoiced: list[_Invoiced]) -> bool:
+    """Whether a meter that counts `event` has had the period of its timestamp invoiced."""
+    properties = event.properties
+    return any(
+        span.event_name == event.event_name
+        and span.start <= event.timestamp < span.end
+        and all(property_text(properties.get(key)) in values for key, values in span.filters)
+        for span in invoiced
+    )
+
+
 @service_atomic
 def _customers_and_store(
-    workspace: Workspace, test_mode: bool, keys: set[str], batch: dict[str, NewEvent], now: datetime
+    workspace: Workspace,
+    test_mode: bool,
+    keys: set[str],
+    names: set[str],
+    batch: dict[str, NewEvent],
+    now: datetime,
 ) -> tuple[dict[str, EventCustomer], set[str]]:
-    """The customers `keys` name, and the event_ids of the batch stored (not sent before).
+    """The customers `keys` name with what is invoiced of the meters counting `names`,
+    and the event_ids of the batch stored (not sent before). The read takes the tenant's
+    usage lock, held until the commit: no cycle reads the tenant's usage in between, so
+    each event stored here is either counted by the next cycle or answered late.
 
     The insert goes last: a concurrent batch sending the same new event_ids waits on these
     keys until this transaction commits. Outside a request's transaction (the events
     views without an Idempotency-Key) it commits here, and the outcomes are worked out
     after, while nothing is held."""
-    customers = event_customers(workspace_id=workspace.pk, test_mode=test_mode, keys=keys)
+    store = event_store()  # first: where there is none, the request says so (503)
+    customers = event_customers(
+        workspace_id=workspace.pk, test_mode=test_mode, keys=keys, event_names=names
+    )
     tenant = Tenant(workspace_id=workspace.pk, test_mode=test_mode)
-    stored = event_store().insert(tenant=tenant, events=list(batch.values()), received_at=now)
+    stored = store.insert(tenant=tenant, events=list(batch.values()), received_at=now)
     return customers, stored
 
 
@@ -413,7 +483,7 @@ def _report(
     batch: dict[str, NewEvent],
     stored: set[str],
     customers: dict[str, EventCustomer],
-    invoiced: dict[str, tuple[datetime, datetime]],
+    invoiced: dict[str, list[_Invoiced]],
     unknown_customers: list[str],
 ) -> IngestReport:
     """Each event's outcome. An event_id sent again in the request is a duplicate of its
@@ -447,9 +517,9 @@ def _report(
             add_outcome(unknown_outcome[is_accepted])
             continue
         late = False
-        span = invoiced.get(found.customer_id) if invoiced else None
-        if span is not None:
-            late = span[0] <= first.timestamp < span[1]
+        spans = invoiced.get(found.customer_id) if invoiced else None
+        if spans is not None:
+            late = _is_late(first, spans)
             late_count += late
         add_outcome(outcomes[accepted if is_accepted else duplicate, True, late])
     return IngestReport(

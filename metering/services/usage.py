@@ -18,7 +18,8 @@ from metering.selectors import customer_keys, customers_by_key, meter_spec
 from metering.store import MeterSpec, Tenant, UsageQuery, UsageRow, Window, event_store
 from subscriptions.usage import MeteredLine
 
-# Piriod's usage records are events named after their plan, keyed by subscription.
+# Piriod's usage records are events named after their plan, keyed by subscription; no
+# event sent to /events/ may bear a name of theirs (events.py).
 USAGE_RECORD_EVENT = "usage_record:"
 USAGE_RECORD_FIELD = "quantity"
 _RECORD_AGGREGATION: dict[str, str] = {

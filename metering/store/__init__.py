@@ -22,6 +22,7 @@ from metering.store.base import (
     UsageQuery,
     UsageRow,
     Window,
+    property_text,
 )
 from metering.store.clickhouse import ClickHouseEventStore, client_from_url
 from metering.store.postgres import PostgresEventStore
@@ -37,6 +38,7 @@ __all__ = [
     "UsageRow",
     "Window",
     "event_store",
+    "property_text",
 ]
 
 

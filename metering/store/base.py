@@ -1,11 +1,14 @@
 """The event store's interface: what is written, what is asked, and the `EventStore`
 protocol both implementations follow."""
 
+import json
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
 from typing import Any, NamedTuple, Protocol
+
+import orjson
 
 
 class NewEvent(NamedTuple):
@@ -33,6 +36,23 @@ class MeterSpec:
     # window's value over from itself. Events ordered before it (by timestamp, then
     # event_id, the order `latest` reads) no longer count; later ones add to it.
     resets: bool = False
+
+
+def property_text(value: Any) -> str | None:
+    """An event's property as a meter's filters compare it: as PostgreSQL's `->>` reads
+    it from the stored JSON (a string as itself, a number as its plain decimal, true or
+    false); None for a null or a missing one, which no filter value matches."""
+    if value is None:
+        return None
+    if type(value) is str:
+        return value
+    if type(value) is bool:
+        return "true" if value else "false"
+    if isinstance(value, int | float | Decimal):
+        text = orjson.dumps(value, default=str).decode()
+        # A stored number keeps its digits; an exponent is written out.
+        return format(Decimal(text), "f") if "e" in text.lower() else text
+    return json.dumps(value, ensure_ascii=False, default=str)  # jsonb's spacing
 
 
 # The property and value of an event that starts a window's value over (MeterSpec.resets).

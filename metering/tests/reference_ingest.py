@@ -9,7 +9,7 @@ from typing import Any
 from billing.models import Workspace
 from metering.selectors import event_customers
 from metering.services.events import EventInvalid, _event_checked, latest_timestamp
-from metering.store import NewEvent, Tenant, event_store
+from metering.store import NewEvent, Tenant, event_store, property_text
 from subscriptions.calendar import local_midnight
 
 
@@ -56,15 +56,8 @@ def reference_ingest(
         workspace_id=workspace.pk,
         test_mode=test_mode,
         keys={e.customer_key for e in batch.values()},
+        event_names={e.event_name for e in batch.values()},
     )
-    invoiced = {
-        found.customer_id: (
-            local_midnight(found.billed_from, workspace.timezone),
-            local_midnight(found.billed_until, workspace.timezone),
-        )
-        for found in customers.values()
-        if found.billed_from is not None and found.billed_until is not None
-    }
     tenant = Tenant(workspace_id=workspace.pk, test_mode=test_mode)
     stored = event_store().insert(tenant=tenant, events=list(batch.values()), received_at=now)
     unknown: set[str] = set()
@@ -79,9 +72,13 @@ def reference_ingest(
             unknown.add(event.customer_key)
             continue
         result.customer_found = True
-        if found.customer_id in invoiced:
-            first, last = invoiced[found.customer_id]
-            result.late = first <= event.timestamp < last
+        for span in found.billed:
+            first = local_midnight(span.billed_from, workspace.timezone)
+            last = local_midnight(span.billed_until, workspace.timezone)
+            counted = span.event_name == event.event_name and all(
+                property_text(event.properties.get(key)) in values for key, values in span.filters
+            )
+            result.late = result.late or (counted and first <= event.timestamp < last)
     report = _Report(results=results, unknown_customers=sorted(unknown))
     return {
         "accepted": report.count("accepted"),

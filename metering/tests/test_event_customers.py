@@ -1,4 +1,5 @@
-"""The customers a batch's keys name, read by a statement prepared once per session."""
+"""The customers a batch's keys name, read by a statement prepared once per session, after
+the tenant's usage lock in the same round trip."""
 
 import pytest
 from django.db import connection, transaction
@@ -16,7 +17,9 @@ ODD_KEYS = ["it's", "back\\slash", "100%", "%s", "ñandú", "E'x'", "a;b--c", '"
 
 
 def _customers(workspace_id: str, keys: set[str]) -> dict:  # type: ignore[type-arg]
-    return event_customers(workspace_id=workspace_id, test_mode=False, keys=keys)
+    return event_customers(
+        workspace_id=workspace_id, test_mode=False, keys=keys, event_names={"api_call"}
+    )
 
 
 def test_the_read_is_prepared_once_and_then_executed():
@@ -29,8 +32,9 @@ def test_the_read_is_prepared_once_and_then_executed():
         second = _customers(tenant.workspace.pk, {customer.pk, "ref-1", "nobody"})
 
     statements = [query["sql"] for query in captured.captured_queries]
-    assert sum(sql.startswith("PREPARE ") for sql in statements) == 1
-    assert statements[-1].startswith("EXECUTE ")
+    # The lock and the read, each prepared once, then both executed in one round trip.
+    assert sum(sql.startswith("PREPARE ") for sql in statements) == 2
+    assert statements[-1].startswith("EXECUTE ") and statements[-1].count("EXECUTE ") == 2
     assert first == second
     assert set(first) == {customer.pk, "ref-1"}
     assert first[customer.pk].customer_id == customer.pk

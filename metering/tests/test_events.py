@@ -194,11 +194,12 @@ def test_the_largest_64_bit_numbers_are_counted_exactly(tenant):
 
 
 def test_a_late_event_is_stored_and_reported(tenant):
-    """Usage between the customer's first billed cycle and its latest is invoiced (the
-    first cycle follows no period, so usage before it is never billed)."""
+    """Usage a subscription's meter counts between its first billed cycle and its latest
+    is invoiced (the first cycle follows no period, so usage before it is never billed)."""
     workspace = tenant.workspace
     customer = CustomerFactory(workspace=workspace)
-    subscription = subscribe_live(workspace, customer, datetime(2026, 1, 1, 12, tzinfo=UTC))
+    meter = meter_of(tenant)  # counts api_call
+    subscription = subscribe_live(workspace, customer, datetime(2026, 1, 1, 12, tzinfo=UTC), meter)
     BilledPeriod.objects.create(
         subscription=subscription, cycle=2, period_start=date(2026, 2, 1),
         period_end=date(2026, 3, 1), invoice=InvoiceFactory(workspace=workspace, customer=customer),
@@ -216,11 +217,13 @@ def test_a_late_event_is_stored_and_reported(tenant):
     assert body["late"] == 1
 
 
-def subscribe_live(workspace, customer, at):
-    plan = PlanFactory(workspace=workspace, test_mode=False, amount=Decimal(100))
+def subscribe_live(workspace, customer, at, meter):
+    fee = PlanFactory(workspace=workspace, test_mode=False, amount=Decimal(100))
+    calls = PlanFactory(workspace=workspace, test_mode=False, amount=Decimal(1),
+                        usage_scheme="metered", meter_id=meter.id)  # fmt: skip
     return services.subscription_create(
         workspace=workspace, test_mode=False, customer=customer,
-        lines=[{"plan": plan, "quantity": Decimal(1)}], now=at,
+        lines=[{"plan": fee, "quantity": Decimal(1)}, {"plan": calls}], now=at,
     )  # fmt: skip
 
 
@@ -262,3 +265,19 @@ def test_a_batch_commits_before_its_answer_is_written(keyed, tenant, monkeypatch
 
     assert response.status_code == 202
     assert in_transaction == [keyed]
+
+
+def test_an_event_named_in_the_usage_records_namespace_is_refused(tenant):
+    """Such an event would be billed on a usage-record line without being a record."""
+    reserved = "usage_record:pln_1"
+    single = tenant.client.post("/events/", _event(1, "c", event_name=reserved), format="json")
+    body = post_bulk(tenant, [_event(2, "c", event_name=reserved), _event(3, "c")]).json()
+
+    assert single.status_code == 400
+    assert list(single.json()) == ["event_name"]
+    assert "reserved" in single.json()["event_name"][0]
+    assert [(r["status"], r["reason"].split(":")[0]) for r in body["results"]] == [
+        ("rejected", "event_name"),
+        ("accepted", ""),
+    ]
+    assert _stored(tenant) == 1

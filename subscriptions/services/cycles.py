@@ -8,6 +8,8 @@ transaction. So two beat runs at once, a worker killed mid-batch (the transactio
 back; the redelivered task bills the same periods) and `process` racing beat bill each
 period once; the unique (subscription, period_start) would refuse a second invoice even
 if the design failed. Collection (charge or email) starts after commit (collection.py).
+A batch that bills usage holds its tenants' usage locks from before it reads the usage
+until it commits, so each event is either counted or answered late (subscriptions.usage).
 
 A subscription that cannot be billed (a usage beyond what an invoice line holds, say)
 stops its own cycles, not its batch's: the batch is billed again one subscription at a
@@ -15,7 +17,7 @@ time, and the one that fails alone needs attention (`processing_issue`).
 """
 
 import logging
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from decimal import Decimal
@@ -58,7 +60,7 @@ from subscriptions.pricing import cycle_draft, final_usage_draft
 from subscriptions.representations import subscription_cycle_snapshot
 from subscriptions.selectors import DUE_ORDER, subscriptions_due, subscriptions_due_ids
 from subscriptions.services.attention import subscription_flag
-from subscriptions.usage import is_metered, metered_line, usage_quantities
+from subscriptions.usage import is_metered, metered_line, usage_lock_exclusive, usage_quantities
 
 logger = logging.getLogger(__name__)
 
@@ -203,6 +205,21 @@ def _load_items(subscriptions: list[Subscription]) -> Items:
     return items
 
 
+def _owes_usage(own: _Items) -> bool:
+    return bool(own.ended) or any(is_metered(line.plan) for line in own.lines)
+
+
+def _lock_usage(batches: Iterable[_TenantBatch], items: Items) -> None:
+    """Hold off, until this transaction commits, the events of each tenant whose batch
+    bills usage: an event stored between the usage read and the commit would be neither
+    billed nor reported late (subscriptions.usage.usage_lock_exclusive)."""
+    usage_lock_exclusive(
+        (batch.workspace.pk, batch.test_mode)
+        for batch in batches
+        if any(_owes_usage(items[subscription.pk]) for subscription in batch.due)
+    )
+
+
 def _usage(batch: _TenantBatch, items: Items, until: datetime | None = None) -> dict[str, Decimal]:
     """The usage of every metered line of the batch's due subscriptions over the period
     each has just ended (the one before the period due), or up to `until` (a cancellation
@@ -216,8 +233,7 @@ def _usage(batch: _TenantBatch, items: Items, until: datetime | None = None) -> 
             end = local_midnight(subscription.next_billing, timezone_name)
         if start is None or end is None:
             continue  # a first cycle follows no period: no usage to bill
-        own = items[subscription.pk]
-        if own.ended or any(is_metered(line.plan) for line in own.lines):
+        if _owes_usage(items[subscription.pk]):
             windows.append((subscription, start, end))
     # Usage is counted per customer as well: the metered subscriptions' customers.
     customer = _field(Subscription, "customer")
@@ -321,8 +337,7 @@ def _advance(
     subscription.previous_billing = start
     subscription.cycles_billed = cycle
     own = items[subscription.pk]
-    owes_usage = own.ended or any(is_metered(line.plan) for line in own.lines)
-    if cycles_done(subscription) and not owes_usage:
+    if cycles_done(subscription) and not _owes_usage(own):
         subscription.status = SubscriptionStatus.FINALIZED
         subscription.next_billing = subscription.next_billing_at = None
     else:
@@ -430,6 +445,7 @@ def _bill(subscription_ids: Sequence[str], clock: Clock, wait: bool) -> tuple[li
         if due_at is None or due_at > batch.now:
             continue  # billed by someone else since it was found due
         batch.due.append(subscription)
+    _lock_usage(batches.values(), items)
     for batch in batches.values():
         batch.invoice_ids = iter(public_ids("inv", len(batch.due)))
         usage = _usage(batch, items)
@@ -462,6 +478,7 @@ def final_usage_bill(*, subscription: Subscription, now: datetime) -> BilledPeri
     batch = _TenantBatch(subscription.workspace, subscription.test_mode, now)
     batch.due.append(subscription)
     items = _load_items([subscription])
+    _lock_usage([batch], items)
     usage = _usage(batch, items, until=now)
     # Half-open, like every period: the day of the cancellation is the last one billed.
     end = workspace_today(batch.workspace, now) + timedelta(days=1)
