@@ -111,6 +111,6 @@ def event_customers(
     return {key: by_key[key] for key in keys if key in by_key}
 
 
-def customer_keys(customer: Customer) -> tuple[str, ...]:
-    """Every key events may name this customer by."""
-    return (customer.pk, customer.reference) if customer.reference else (customer.pk,)
+def customer_keys(*, customer_id: str, reference: str | None) -> tuple[str, ...]:
+    """Every key events may name this customer by, each once."""
+    return (customer_id, reference) if reference and reference != customer_id else (customer_id,)
