@@ -19,7 +19,7 @@ from customers.choices import (
     CustomerStatus,
     StripeSyncStatus,
 )
-from customers.models import Contact, Customer, CustomerBalanceTransaction
+from customers.models import CUSTOMER_ID_PREFIX, Contact, Customer, CustomerBalanceTransaction
 from customers.representations import contact_snapshot, customer_snapshot
 from customers.selectors import customer_has_documents, customer_load_annotations
 
@@ -72,6 +72,19 @@ def _save(customer: Customer) -> None:
         raise InvalidInput({"reference": [_REFERENCE_TAKEN]}) from exc
 
 
+def _check_reference_shape(reference: str | None) -> None:
+    """A reference shaped as our ids could name another customer, or one created later:
+    events and usage name a customer by either, so one key would name two."""
+    if reference is not None and reference.startswith(CUSTOMER_ID_PREFIX):
+        raise InvalidInput(
+            {
+                "reference": [
+                    f"A reference may not start with {CUSTOMER_ID_PREFIX}, as our customer ids do."
+                ]
+            }
+        )
+
+
 def _check_reference_free(customer: Customer) -> None:
     if customer.reference is None:
         return
@@ -116,6 +129,7 @@ def customer_create(
     cards, contacts) loaded, as its event showed it."""
     if fields.get("currency") is None:
         fields["currency"] = fields["country"].currency
+    _check_reference_shape(fields.get("reference"))
     customer = Customer(workspace=workspace, test_mode=test_mode, **fields)
     customer_validate(workspace, customer)
     _save(customer)
@@ -137,6 +151,9 @@ def customer_update(*, customer: Customer, **fields: Unpack[CustomerFields]) -> 
     currency = fields.get("currency")
     if currency is not None:
         check_currency_change(customer, currency)
+    if fields.get("reference", customer.reference) != customer.reference:
+        # One stored before the rule stays until it changes.
+        _check_reference_shape(fields.get("reference"))
     for name, value in fields.items():
         setattr(customer, name, value)
     customer_validate(customer.workspace, customer)

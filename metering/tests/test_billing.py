@@ -378,3 +378,28 @@ def test_a_customer_whose_reference_is_its_own_id_is_billed_its_usage_once():
 
     invoice = Invoice.objects.get(subscription_id=subscription.id)
     assert _lines(invoice) == [("Tokens (usage)", "2026-01-10 – 2026-02-09", D(3000), D(6000))]
+
+
+@pytest.mark.django_db
+def test_a_reference_that_is_another_customer_s_id_bills_that_customer_s_events_to_no_one_else():
+    workspace = workspace_at(START)
+    metered = plan_of(workspace, 2, name="Tokens", usage_scheme="metered",
+                      meter_id=_meter(workspace).id)  # fmt: skip
+    named = customer_of(workspace)
+    other = customer_of(workspace)
+    other.reference = named.id  # stored before such a reference was refused
+    other.save()
+    subscriptions = [
+        subscribe(workspace, START, [(metered, 1)], customer=customer)
+        for customer in (named, other)
+    ]
+    _move_clock(workspace, DUE)
+    _send(workspace, named.id, ("a", santiago(2026, 1, 20), 5000))
+
+    assert _bill() == 2
+
+    quantities = [
+        Invoice.objects.get(subscription_id=subscription.id).lines.get().quantity
+        for subscription in subscriptions
+    ]
+    assert quantities == [D(5000), D(0)]
