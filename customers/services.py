@@ -8,7 +8,7 @@ from django.db import IntegrityError, transaction
 
 from billing.addresses import comuna_errors
 from billing.clock import clock_now
-from billing.db import recoverable_atomic, service_atomic
+from billing.db import recoverable_atomic, service_atomic, unique_field_errors, unique_taken
 from billing.errors import DomainError, InvalidInput
 from billing.models import Country, Currency, State, Workspace
 from billing.services.events import event_record
@@ -57,19 +57,18 @@ def check_currency_change(customer: Customer, currency: Currency) -> None:
         )
 
 
-_REFERENCE_TAKEN = "A customer with this reference exists."
-
-
 def _save(customer: Customer) -> None:
     try:
         with recoverable_atomic():
             customer.save()
     except IntegrityError as exc:
         # The reference was taken by a concurrent request after validation looked, or,
-        # on a create, before: the unique constraint is the check there.
-        if "customer_reference_unique" not in str(exc):
+        # on a create, before: the unique constraint is the check there. Answered here
+        # too, not only by the API, for the import command.
+        errors = unique_field_errors(exc)
+        if errors is None:
             raise
-        raise InvalidInput({"reference": [_REFERENCE_TAKEN]}) from exc
+        raise InvalidInput(errors) from exc
 
 
 def _check_reference_shape(reference: str | None) -> None:
@@ -96,7 +95,7 @@ def _check_reference_free(customer: Customer) -> None:
         .exists()
     )
     if taken:
-        raise InvalidInput({"reference": [_REFERENCE_TAKEN]})
+        raise InvalidInput({"reference": [unique_taken(Customer, "reference")]})
 
 
 class CustomerFields(TypedDict, total=False):
