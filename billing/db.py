@@ -5,10 +5,11 @@ from contextvars import ContextVar
 from typing import Any, ParamSpec, TypeVar
 
 import psycopg
-from django.db import DEFAULT_DB_ALIAS, connection, transaction
+from django.apps import apps
+from django.db import DEFAULT_DB_ALIAS, IntegrityError, connection, transaction
 from django.db.backends.base.base import BaseDatabaseWrapper
 from django.db.backends.utils import CursorDebugWrapper, CursorWrapper
-from django.db.models import Field, JSONField
+from django.db.models import Field, JSONField, Model, UniqueConstraint
 from psycopg.types.json import Jsonb
 
 from billing.compiled_reads import _run_together
@@ -107,3 +108,34 @@ def prepared_results(statements: list[tuple[str, list[Any]]]) -> list[list[tuple
     before its first statement; run as they are until then. Each statement reads what
     was committed when it starts, as if sent alone (read committed)."""
     return _run_together(DEFAULT_DB_ALIAS, statements)
+
+
+_TENANT_FIELDS = ("workspace", "test_mode")
+
+
+def unique_taken(model: type[Model], field: str) -> str:
+    """What a value of a tenant's unique key that another object holds is answered."""
+    noun = str(model._meta.verbose_name)
+    article = "An" if noun[:1] in "aeiou" else "A"
+    label = getattr(model._meta.get_field(field), "verbose_name", field)
+    return f"{article} {noun} with this {label} exists."
+
+
+def unique_field_errors(exc: IntegrityError) -> dict[str, list[str]] | None:
+    """The field error a violated unique key of a tenant's objects means (a constraint
+    on workspace, mode and one field: a feature's key, a customer's reference), or None
+    for any other violation. A service looks first; this answers the create or change
+    that raced another with the same value past that look."""
+    cause = exc.__cause__
+    if not isinstance(cause, psycopg.errors.UniqueViolation):
+        return None
+    name = cause.diag.constraint_name
+    for model in apps.get_models():
+        for constraint in model._meta.constraints:
+            if constraint.name != name or not isinstance(constraint, UniqueConstraint):
+                continue
+            fields = tuple(constraint.fields)
+            if len(fields) == 3 and fields[:2] == _TENANT_FIELDS:
+                return {fields[2]: [unique_taken(model, fields[2])]}
+            return None
+    return None

@@ -6,9 +6,13 @@ from billing.models import TenantModel
 from billing.money import AMOUNT_DECIMAL_PLACES, AMOUNT_MAX_DIGITS
 from customers.choices import BalanceTransactionKind, CustomerStatus, StripeSyncStatus
 
+# What our customer ids start with. A reference never does (customers.services): events
+# name a customer by either, so a key is an id or a reference, never both.
+CUSTOMER_ID_PREFIX = "cus_"
+
 
 class Customer(TenantModel):
-    id = public_id_field("cus")
+    id = public_id_field(CUSTOMER_ID_PREFIX.rstrip("_"))
     name = models.CharField(max_length=100)
     address = models.CharField(max_length=64, blank=True)
     country = models.ForeignKey("billing.Country", on_delete=models.PROTECT, related_name="+")

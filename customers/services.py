@@ -8,7 +8,7 @@ from django.db import IntegrityError, transaction
 
 from billing.addresses import comuna_errors
 from billing.clock import clock_now
-from billing.db import recoverable_atomic, service_atomic
+from billing.db import recoverable_atomic, service_atomic, unique_field_errors, unique_taken
 from billing.errors import DomainError, InvalidInput
 from billing.models import Country, Currency, State, Workspace
 from billing.services.events import event_record
@@ -19,7 +19,7 @@ from customers.choices import (
     CustomerStatus,
     StripeSyncStatus,
 )
-from customers.models import Contact, Customer, CustomerBalanceTransaction
+from customers.models import CUSTOMER_ID_PREFIX, Contact, Customer, CustomerBalanceTransaction
 from customers.representations import contact_snapshot, customer_snapshot
 from customers.selectors import customer_has_documents, customer_load_annotations
 
@@ -57,19 +57,31 @@ def check_currency_change(customer: Customer, currency: Currency) -> None:
         )
 
 
-_REFERENCE_TAKEN = "A customer with this reference exists."
-
-
 def _save(customer: Customer) -> None:
     try:
         with recoverable_atomic():
             customer.save()
     except IntegrityError as exc:
         # The reference was taken by a concurrent request after validation looked, or,
-        # on a create, before: the unique constraint is the check there.
-        if "customer_reference_unique" not in str(exc):
+        # on a create, before: the unique constraint is the check there. Answered here
+        # too, not only by the API, for the import command.
+        errors = unique_field_errors(exc)
+        if errors is None:
             raise
-        raise InvalidInput({"reference": [_REFERENCE_TAKEN]}) from exc
+        raise InvalidInput(errors) from exc
+
+
+def _check_reference_shape(reference: str | None) -> None:
+    """A reference shaped as our ids could name another customer, or one created later:
+    events and usage name a customer by either, so one key would name two."""
+    if reference is not None and reference.startswith(CUSTOMER_ID_PREFIX):
+        raise InvalidInput(
+            {
+                "reference": [
+                    f"A reference may not start with {CUSTOMER_ID_PREFIX}, as our customer ids do."
+                ]
+            }
+        )
 
 
 def _check_reference_free(customer: Customer) -> None:
@@ -83,7 +95,7 @@ def _check_reference_free(customer: Customer) -> None:
         .exists()
     )
     if taken:
-        raise InvalidInput({"reference": [_REFERENCE_TAKEN]})
+        raise InvalidInput({"reference": [unique_taken(Customer, "reference")]})
 
 
 class CustomerFields(TypedDict, total=False):
@@ -116,6 +128,7 @@ def customer_create(
     cards, contacts) loaded, as its event showed it."""
     if fields.get("currency") is None:
         fields["currency"] = fields["country"].currency
+    _check_reference_shape(fields.get("reference"))
     customer = Customer(workspace=workspace, test_mode=test_mode, **fields)
     customer_validate(workspace, customer)
     _save(customer)
@@ -137,6 +150,9 @@ def customer_update(*, customer: Customer, **fields: Unpack[CustomerFields]) -> 
     currency = fields.get("currency")
     if currency is not None:
         check_currency_change(customer, currency)
+    if fields.get("reference", customer.reference) != customer.reference:
+        # One stored before the rule stays until it changes.
+        _check_reference_shape(fields.get("reference"))
     for name, value in fields.items():
         setattr(customer, name, value)
     customer_validate(customer.workspace, customer)

@@ -11,7 +11,7 @@ from django.db.models import Q, QuerySet
 from billing.db import prepared_results
 from catalog.choices import UsageScheme
 from catalog.models import Plan
-from customers.models import Customer
+from customers.models import CUSTOMER_ID_PREFIX, Customer
 from invoices.choices import LineType
 from invoices.models import InvoiceLine
 from metering.models import Event, Feature, Meter, UsageRecord
@@ -49,7 +49,8 @@ def meter_spec(meter: Meter) -> MeterSpec:
 def customers_by_key(
     *, workspace_id: str, test_mode: bool, keys: Iterable[str]
 ) -> dict[str, Customer]:
-    """The customers these keys name (our id or the customer's reference), by key."""
+    """The customers these keys name (our id or the customer's reference), by key: each
+    key names one customer at most (`customer_keys`)."""
     keys = set(keys)
     if not keys:
         return {}
@@ -58,9 +59,8 @@ def customers_by_key(
     )
     by_key: dict[str, Customer] = {}
     for customer in found.only("id", "reference"):
-        by_key[customer.pk] = customer
-        if customer.reference:
-            by_key[customer.reference] = customer
+        for key in customer_keys(customer_id=customer.pk, reference=customer.reference):
+            by_key[key] = customer
     return {key: by_key[key] for key in keys if key in by_key}
 
 
@@ -169,9 +169,8 @@ def event_customers(
     by_key: dict[str, EventCustomer] = {}
     for customer_id, reference in references.items():
         found = EventCustomer(customer_id, tuple(spans.get(customer_id, ())))
-        by_key[customer_id] = found
-        if reference:
-            by_key[reference] = found
+        for key in customer_keys(customer_id=customer_id, reference=reference):
+            by_key[key] = found
     return {key: by_key[key] for key in keys if key in by_key}
 
 
@@ -181,6 +180,10 @@ def _filters(filters: Any) -> tuple[tuple[str, frozenset[str]], ...]:
     return tuple((f["key"], frozenset(f["values"])) for f in filters or ())
 
 
-def customer_keys(customer: Customer) -> tuple[str, ...]:
-    """Every key events may name this customer by."""
-    return (customer.pk, customer.reference) if customer.reference else (customer.pk,)
+def customer_keys(*, customer_id: str, reference: str | None) -> tuple[str, ...]:
+    """Every key events may name this customer by, each once. A key shaped as our ids names
+    the customer with that id only: a reference stored so before such references were
+    refused is no key, so that no key names two customers and an id wins."""
+    if reference and not reference.startswith(CUSTOMER_ID_PREFIX):
+        return (customer_id, reference)
+    return (customer_id,)

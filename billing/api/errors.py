@@ -16,6 +16,7 @@ from rest_framework import exceptions, serializers
 from rest_framework.response import Response
 from rest_framework.views import exception_handler as drf_exception_handler
 
+from billing.db import unique_field_errors
 from billing.errors import DomainError, InvalidInput
 
 
@@ -30,6 +31,10 @@ def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | Non
         )
         message = f"It cannot be deleted: other objects refer to it, {_describe(referrers)}."
         return Response({"detail": message, "code": "protected"}, status=409)
+    if isinstance(exc, IntegrityError) and (errors := unique_field_errors(exc)) is not None:
+        # A tenant's unique key taken by a request that raced this one past the service's
+        # look: the field error the look answers.
+        exc = InvalidInput(errors)
     if isinstance(exc, IntegrityError):
         # A database constraint stopped a write a service did not check first (a race,
         # or a rule only the database enforces). The savepoint the handler ran in is

@@ -574,3 +574,19 @@ def test_a_serialized_test_mode_customers_current_period_follows_the_test_clock(
     aggregations = CustomerSerializer(invoice.customer).data["aggregations"]
 
     assert money(aggregations["sales_current_period"]) == Decimal("1190")
+
+
+def test_a_reference_shaped_as_our_customer_ids_is_a_400_on_reference(tenant):
+    other = customer_in(tenant)
+
+    created = tenant.client.post(
+        "/customers/", {**NEW_CUSTOMER, "reference": other.pk}, format="json"
+    )
+    renamed = tenant.client.patch(f"/customers/{other.pk}/", {"reference": other.pk}, format="json")
+
+    assert created.status_code == renamed.status_code == 400
+    assert (
+        created.json()
+        == renamed.json()
+        == {"reference": ["A reference may not start with cus_, as our customer ids do."]}
+    )

@@ -452,3 +452,14 @@ def test_a_change_whose_event_cannot_be_written_is_rolled_back(workspace, monkey
         change()
 
     assert _rows() == before
+
+
+def test_a_reference_stored_before_the_id_prefix_was_refused_does_not_block_other_changes(
+    workspace,
+):
+    customer = create(workspace)
+    Customer.objects.filter(pk=customer.pk).update(reference=customer.pk)
+
+    updated = services.customer_update(customer=customer, name="Renamed SpA")
+
+    assert (updated.name, updated.reference) == ("Renamed SpA", customer.pk)

@@ -10,8 +10,8 @@ that subscription has already invoiced (on a cycle's invoice or the final invoic
 cancellation), is stored and reported as `late`; a finalized invoice never changes.
 
 A number among an event's properties lies within a 64-bit integer's range, or the event
-is rejected: beyond it the bulk route's parser (orjson) rounds it to a float, the single
-route's cannot be stored, and a meter's sum of them soon outgrows an invoice line.
+is rejected: beyond it no store writes an integer, and a meter's sum of them soon
+outgrows an invoice line. Both routes read fractions as exact Decimals.
 """
 
 from collections.abc import Iterable, Sequence
@@ -171,12 +171,6 @@ def event_parse(data: Any, *, now: datetime) -> NewEvent:
     (parsed,) = events_parse([data], now=now)
     if type(parsed) is EventInvalid:
         raise parsed
-    try:
-        # This route's parser keeps integers of any size, also deep inside the
-        # properties, where no meter reads them but no store could write them either.
-        orjson.dumps(parsed.properties, default=str)  # type: ignore[union-attr]
-    except TypeError:
-        raise EventInvalid("properties", _NUMBER_BEYOND) from None
     return parsed  # type: ignore[return-value]
 
 
@@ -215,15 +209,19 @@ def _names_unreserved(parsed: list[NewEvent | EventInvalid]) -> list[NewEvent | 
 
 
 def _numbers_in_range(parsed: list[NewEvent | EventInvalid]) -> list[NewEvent | EventInvalid]:
-    """`parsed`, each event with a property's number beyond NUMBER_LIMIT rejected. Only the
-    properties' own values are read (a meter aggregates no deeper), in loops in C: a batch
-    is read event by event only when it holds such a number."""
+    """`parsed`, each event with a property's number beyond NUMBER_LIMIT rejected, and one
+    holding an integer no store can write deeper in its properties (the JSON parser keeps
+    integers of any size; no meter reads them there). The properties' own values are read
+    in loops in C: a batch is read event by event only when it holds such a number, or
+    objects or arrays in its properties."""
     valid = cast(
         Iterable[NewEvent], compress(parsed, map(is_, map(type, parsed), repeat(NewEvent)))
     )
     values = list(chain.from_iterable(map(dict.values, map(_PROPERTIES, valid))))
-    numbers = list(compress(values, map(_NUMBER_TYPES.__contains__, map(type, values))))
-    if not numbers or -NUMBER_LIMIT < min(numbers) <= max(numbers) < NUMBER_LIMIT:
+    kinds = list(map(type, values))
+    numbers = list(compress(values, map(_NUMBER_TYPES.__contains__, kinds)))
+    in_range = not numbers or -NUMBER_LIMIT < min(numbers) <= max(numbers) < NUMBER_LIMIT
+    if in_range and dict not in kinds and list not in kinds:
         return parsed
     return [_number_checked(event) for event in parsed]
 
@@ -234,6 +232,10 @@ def _number_checked(event: NewEvent | EventInvalid) -> NewEvent | EventInvalid:
     for key, value in event.properties.items():
         if type(value) in _NUMBER_TYPES and not -NUMBER_LIMIT < value < NUMBER_LIMIT:
             return EventInvalid(f"properties.{key}", _NUMBER_BEYOND)
+    try:
+        orjson.dumps(event.properties, default=str)
+    except TypeError:
+        return EventInvalid("properties", _NUMBER_BEYOND)
     return event
 
 

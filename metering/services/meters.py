@@ -7,6 +7,7 @@ from typing import Any, TypedDict, Unpack
 
 from django.db import transaction
 
+from billing.db import unique_taken
 from billing.errors import DomainError, InvalidInput
 from billing.models import Workspace
 from catalog.models import Plan
@@ -94,11 +95,20 @@ def _feature_validate(feature: Feature) -> None:
         raise InvalidInput({"meter": ["A metered feature needs a meter."]})
     if feature.feature_type != FeatureType.METERED and feature.meter_id is not None:
         raise InvalidInput({"meter": ["Only metered features have a meter."]})
-    duplicate = Feature.objects.filter(
-        workspace_id=feature.workspace_id, test_mode=feature.test_mode, key=feature.key
-    ).exclude(pk=feature.pk)
-    if duplicate.exists():
-        raise InvalidInput({"key": [f"A feature with key {feature.key!r} exists."]})
+    if _duplicate_key(feature):
+        raise InvalidInput({"key": [unique_taken(Feature, "key")]})
+
+
+def _duplicate_key(feature: Feature) -> bool:
+    # A concurrent create may pass this look too: the unique constraint then decides,
+    # answered with the same field error (billing.db.unique_field_errors).
+    return (
+        Feature.objects.filter(
+            workspace_id=feature.workspace_id, test_mode=feature.test_mode, key=feature.key
+        )
+        .exclude(pk=feature.pk)
+        .exists()
+    )
 
 
 @transaction.atomic

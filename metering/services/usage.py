@@ -58,7 +58,8 @@ def usage_for_customer(
     if group_by == GroupBy.PROPERTY and not group_property:
         raise InvalidInput({"property": ["Required to group by property."]})
     found = customers_by_key(workspace_id=workspace.pk, test_mode=test_mode, keys=[customer])
-    keys = customer_keys(found[customer]) if customer in found else (customer,)
+    named = found.get(customer)
+    keys = customer_keys(customer_id=named.pk, reference=named.reference) if named else (customer,)
     tenant = Tenant(workspace_id=workspace.pk, test_mode=test_mode)
     query = UsageQuery(
         meter=meter_spec(meter), customer_keys=keys, start=start, end=end,
@@ -77,7 +78,7 @@ def usage_for_customer(
         _check_in_range(meter, value)
     return Usage(
         meter=meter,
-        customer=found[customer].pk if customer in found else customer,
+        customer=named.pk if named else customer,
         start=start,
         end=end,
         value=total,
@@ -127,8 +128,8 @@ def usage_quantities(
         key = line.key
         meter = meters.get(line.plan.meter_id or "")
         if meter is not None:
-            keys = (line.customer_id, line.customer_reference or "")
-            window = Window(key, tuple(k for k in keys if k), line.start, line.end)
+            keys = customer_keys(customer_id=line.customer_id, reference=line.customer_reference)
+            window = Window(key, keys, line.start, line.end)
             by_meter[meter_spec(meter)].append(window)
         elif line.plan.meter_id is None:
             window = Window(key, (line.subscription_id,), line.start, line.end)

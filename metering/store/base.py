@@ -62,13 +62,22 @@ RESET_VALUE = "set"
 
 @dataclass(frozen=True)
 class Window:
-    """One customer's events in [start, end), reported under `key`. A customer known by
-    several keys (its id and its reference) has one window per key with the same `key`."""
+    """One customer's events in [start, end), reported under `key`: the events of any of
+    `customer_keys` (its id and its reference)."""
 
     key: str
     customer_keys: tuple[str, ...]
     start: datetime
     end: datetime
+
+
+def window_rows(windows: Sequence[Window]) -> list[tuple[str, str, datetime, datetime]]:
+    """(window key, customer key, start, end) of each window and each of its keys, each row
+    once: a store joins an event to every row it matches, so a key given twice (a
+    customer whose reference is its own id) would count its events twice."""
+    return list(
+        dict.fromkeys((w.key, key, w.start, w.end) for w in windows for key in w.customer_keys)
+    )
 
 
 @dataclass(frozen=True)

@@ -29,6 +29,7 @@ from metering.store.base import (
     UsageQuery,
     UsageRow,
     Window,
+    window_rows,
 )
 from metering.store.postgres import json_number
 
@@ -248,7 +249,7 @@ class ClickHouseEventStore:
         self, *, tenant: Tenant, meter: MeterSpec, windows: Sequence[Window]
     ) -> dict[str, Decimal]:
         result = {window.key: Decimal(0) for window in windows}
-        rows = [(w.key, key, w.start, w.end) for w in windows for key in w.customer_keys]
+        rows = window_rows(windows)
         if not rows:
             return result
         parameters = self._parameters(tenant, meter)

@@ -36,6 +36,7 @@ from metering.store.base import (
     UsageQuery,
     UsageRow,
     Window,
+    window_rows,
 )
 
 # The batch travels as one JSON array of events, each an array in NewEvent's field order,
@@ -220,7 +221,7 @@ class PostgresEventStore:
         self, *, tenant: Tenant, meter: MeterSpec, windows: Sequence[Window]
     ) -> dict[str, Decimal]:
         result = {window.key: Decimal(0) for window in windows}
-        rows = [(w.key, key, w.start, w.end) for w in windows for key in w.customer_keys]
+        rows = window_rows(windows)
         if not rows:
             return result
         value, value_params = _value(meter)

@@ -360,3 +360,46 @@ def test_usage_beyond_what_a_line_holds_flags_its_subscription_and_bills_the_oth
     )
     assert Invoice.objects.filter(subscription_id=other.id, period_start="2026-02-10").exists()
     assert not Invoice.objects.filter(subscription_id=unbillable.id, period_start="2026-02-10")
+
+
+@pytest.mark.django_db
+def test_a_customer_whose_reference_is_its_own_id_is_billed_its_usage_once():
+    workspace = workspace_at(START)
+    metered = plan_of(workspace, 2, name="Tokens", usage_scheme="metered",
+                      meter_id=_meter(workspace).id)  # fmt: skip
+    customer = customer_of(workspace)
+    customer.reference = customer.id  # stored before such a reference was refused
+    customer.save()
+    subscription = subscribe(workspace, START, [(metered, 1)], customer=customer)
+    _move_clock(workspace, DUE)
+    _send(workspace, customer.id, ("a", santiago(2026, 1, 20), 3000))
+
+    assert _bill() == 1
+
+    invoice = Invoice.objects.get(subscription_id=subscription.id)
+    assert _lines(invoice) == [("Tokens (usage)", "2026-01-10 – 2026-02-09", D(3000), D(6000))]
+
+
+@pytest.mark.django_db
+def test_a_reference_that_is_another_customer_s_id_bills_that_customer_s_events_to_no_one_else():
+    workspace = workspace_at(START)
+    metered = plan_of(workspace, 2, name="Tokens", usage_scheme="metered",
+                      meter_id=_meter(workspace).id)  # fmt: skip
+    named = customer_of(workspace)
+    other = customer_of(workspace)
+    other.reference = named.id  # stored before such a reference was refused
+    other.save()
+    subscriptions = [
+        subscribe(workspace, START, [(metered, 1)], customer=customer)
+        for customer in (named, other)
+    ]
+    _move_clock(workspace, DUE)
+    _send(workspace, named.id, ("a", santiago(2026, 1, 20), 5000))
+
+    assert _bill() == 2
+
+    quantities = [
+        Invoice.objects.get(subscription_id=subscription.id).lines.get().quantity
+        for subscription in subscriptions
+    ]
+    assert quantities == [D(5000), D(0)]

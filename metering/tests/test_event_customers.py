@@ -69,3 +69,14 @@ def test_the_prepared_read_answers_as_the_read_bound_by_the_client(references, e
 
     assert prepared == [bound, bound]
     assert set(bound) == {key for key in keys if key in set(references) or key in ids}
+
+
+def test_a_key_names_at_most_one_customer_and_an_id_wins_over_a_reference():
+    tenant = make_tenant()
+    named = CustomerFactory(workspace=tenant.workspace)
+    # Stored before a reference shaped as our ids was refused.
+    CustomerFactory(workspace=tenant.workspace, reference=named.pk)
+
+    found = _customers(tenant.workspace.pk, {named.pk})
+
+    assert found[named.pk].customer_id == named.pk

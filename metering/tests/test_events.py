@@ -281,3 +281,24 @@ def test_an_event_named_in_the_usage_records_namespace_is_refused(tenant):
         ("accepted", ""),
     ]
     assert _stored(tenant) == 1
+
+
+@pytest.mark.parametrize("value", ["1234567890.123456789", "12345678901234567.5", "5e-7", "1E3"])
+def test_a_fraction_is_stored_exactly_by_both_routes(tenant, value):
+    meter = meter_of(tenant, aggregation="sum", field="v")
+    single = tenant.client.post("/events/", _raw_event("a", value), content_type="application/json")
+    body = f'{{"events": [{_raw_event("b", value)}]}}'
+    bulk = tenant.client.post("/events/bulk/", body, content_type="application/json")
+
+    assert (single.status_code, bulk.status_code, bulk.json()["accepted"]) == (202, 202, 1)
+    assert usage(tenant, meter, "c") == 2 * Decimal(value)
+
+
+def test_an_integer_no_store_can_write_deep_in_a_bulk_s_properties_is_rejected(tenant):
+    deep = _raw_event("deep", '{"x": 18446744073709551616, "y": 1.5}')
+    body = f'{{"events": [{deep}, {_raw_event("ok", "2.5")}]}}'
+    response = tenant.client.post("/events/bulk/", body, content_type="application/json")
+
+    assert response.status_code == 202, response.content
+    assert [r["status"] for r in response.json()["results"]] == ["rejected", "accepted"]
+    assert _stored(tenant) == 1

@@ -3,6 +3,7 @@
 import pytest
 
 from catalog.tests.factories import ProductFactory
+from metering.services import meters as meter_services
 
 pytestmark = pytest.mark.django_db
 
@@ -54,7 +55,7 @@ def test_a_metered_feature_needs_a_meter_and_keys_are_unique(tenant):
     assert created.status_code == 201
     assert created.json()["meter"] == meter
     again = tenant.client.post("/features/", {**feature, "meter": meter}, format="json")
-    assert again.json() == {"key": ["A feature with key 'api_calls' exists."]}
+    assert again.json() == {"key": ["A feature with this key exists."]}
     static = {"key": "seats", "name": "Seats", "feature_type": "static", "meter": meter}
     assert tenant.client.post("/features/", static, format="json").json() == {
         "meter": ["Only metered features have a meter."]
@@ -95,3 +96,15 @@ def test_a_meter_in_use_keeps_what_it_counts_and_is_not_deleted(tenant):
     deleted = tenant.client.delete(f"/meters/{meter}/")
     assert deleted.status_code == 409
     assert deleted.json()["code"] == "meter_in_use"
+
+
+def test_a_key_taken_by_a_concurrent_create_is_a_400_on_key(tenant, monkeypatch):
+    # Two concurrent creates both pass the look-up; the unique constraint decides.
+    feature = {"key": "seats", "name": "Seats", "feature_type": "boolean"}
+    assert tenant.client.post("/features/", feature, format="json").status_code == 201
+    monkeypatch.setattr(meter_services, "_duplicate_key", lambda feature: False)
+
+    again = tenant.client.post("/features/", feature, format="json")
+
+    assert again.status_code == 400
+    assert again.json() == {"key": ["A feature with this key exists."]}

@@ -170,3 +170,14 @@ def test_a_set_starts_the_window_over_and_later_events_add_to_it(store):
     assert store.usage_windows(tenant=tenant, meter=resets, windows=windows) == {
         "whole": Decimal(8), "before": Decimal(7), "both": Decimal(1000), "none": Decimal(0),
     }  # fmt: skip
+
+
+def test_a_key_named_twice_in_a_window_counts_its_events_once(store):
+    tenant = _tenant("acc_twice")
+    events = [NewEvent("1", "call", "cus_a", T0, {"tokens": 3000})]
+    store.insert(tenant=tenant, events=events, received_at=T0)
+    day = (T0, T0 + timedelta(days=1))
+    windows = [Window("line", ("cus_a", "cus_a"), *day), Window("other", ("cus_a",), *day)]
+    assert store.usage_windows(
+        tenant=tenant, meter=MeterSpec("call", "sum", "tokens"), windows=windows
+    ) == {"line": Decimal(3000), "other": Decimal(3000)}
