@@ -23,11 +23,11 @@ from procurement.choices import ProcurementStatus
 from procurement.models import Purchase, PurchaseCreditNote, PurchaseCreditNoteLine
 from procurement.representations import purchase_credit_note_snapshot
 from procurement.services.documents import (
-    check_number,
     check_type_country,
     finalize,
     lock_draft,
     save_with_lines,
+    settle_number,
 )
 
 
@@ -85,7 +85,7 @@ def _price(note: PurchaseCreditNote, rows: Sequence[LineRow] | None) -> None:
             "description": note.description,
         }
     ]
-    check_number(note)
+    settle_number(note)
     save_with_lines(note, PurchaseCreditNoteLine, "note", _rows(note, rows))
 
 

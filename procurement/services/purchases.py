@@ -13,12 +13,12 @@ from billing.models import DocumentType, Workspace
 from procurement.models import Purchase, PurchaseLine, Supplier
 from procurement.representations import purchase_snapshot
 from procurement.services.documents import (
-    check_number,
     check_supplier,
     check_type_country,
     finalize,
     lock_draft,
     save_with_lines,
+    settle_number,
 )
 
 
@@ -95,7 +95,7 @@ def purchase_create(
         **fields,
     )
     _set_document(purchase, document)
-    check_number(purchase, imported=purchase.imported)
+    settle_number(purchase, imported=purchase.imported)
     save_with_lines(purchase, PurchaseLine, "purchase", lines)
     return purchase
 
@@ -117,7 +117,7 @@ def purchase_update(
         purchase.currency_id = supplier.currency_id
     for name, value in fields.items():
         setattr(purchase, name, value)
-    check_number(purchase, imported=purchase.imported)
+    settle_number(purchase, imported=purchase.imported)
     save_with_lines(purchase, PurchaseLine, "purchase", lines)
     return purchase
 

@@ -159,6 +159,23 @@ def test_imported_purchases_are_recorded_as_already_reported(tenant):
     assert not SandboxSubmission.objects.exists()
 
 
+@pytest.mark.parametrize("finalize_first", [True, False])
+def test_an_imported_46_moves_our_own_sequence_past_its_folio(tenant, finalize_first):
+    imported = purchase(tenant, document_id=46, number=1, imported=True)
+    if finalize_first:
+        purchase_finalize(purchase=imported, now=NOW)
+    later = purchase(tenant, document_id=46, number=3, imported=True)
+
+    own = purchase_finalize(purchase=purchase(tenant, document_id=46), now=NOW)
+    earlier = purchase(tenant, document_id=46, number=2, imported=True)
+
+    assert own.number == 4
+    assert (imported.number, later.number, earlier.number) == (1, 3, 2)
+    with pytest.raises(InvalidInput) as error:
+        purchase(tenant, document_id=46, number=4, imported=True)
+    assert "number" in error.value.errors
+
+
 def test_credit_notes_reference_their_purchase_and_never_over_credit(tenant):
     received = purchase_finalize(purchase=purchase(tenant, number=5), now=NOW)
     annul = purchase_credit_note_create(
