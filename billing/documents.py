@@ -1,10 +1,10 @@
 """What every fiscal document shares (invoices, notes, orders, procurement's documents):
 lines in, totals out (through billing.totals)."""
 
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from datetime import date
 from decimal import Decimal, InvalidOperation
-from typing import Any, NotRequired, Protocol, TypedDict, TypeVar
+from typing import Any, NotRequired, Protocol, TypedDict, TypeVar, cast
 
 from billing.additional_taxes import additional_tax
 from billing.errors import InvalidInput
@@ -272,6 +272,25 @@ def _named_tax(
 
 # The columns apply_totals computes on each line.
 COMPUTED_LINE_FIELDS = ["total", "retention", "exempt"]
+
+
+def note_terms(note: FiscalDocument, document: FiscalDocument, *, annuls: bool) -> None:
+    """A credit or debit note takes the terms of the document it refers to: its currency,
+    tax rate and exchange rate (`custom_change`), so its lines are priced as the
+    document's were; a note that annuls (its lines the document's, mirrored_rows) takes
+    its discount too, and credits exactly what the document charged."""
+    note.currency_id = document.currency_id
+    note.tax_percent = document.tax_percent
+    note.custom_change = document.custom_change
+    if annuls:
+        note.discount, note.discount_scheme = document.discount, document.discount_scheme
+    else:
+        note.discount = Decimal(0)
+
+
+def mirrored_rows(lines: Iterable[Line]) -> list[LineRow]:
+    """A document's stored lines as rows, to price them again on a note that annuls it."""
+    return [cast(LineRow, {name: getattr(line, name) for name in LINE_FIELDS}) for line in lines]
 
 
 def store_lines(line_model: type[Line], lines: Sequence[Line], *, replace: Any = None) -> None:

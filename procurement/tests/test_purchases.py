@@ -211,6 +211,33 @@ def test_credit_notes_reference_their_purchase_and_never_over_credit(tenant):
     assert error.value.code == "purchase_over_credited"
 
 
+@pytest.mark.parametrize(
+    "terms",
+    [
+        {"custom_change": Decimal(38000)},
+        {"discount": Decimal(10), "discount_scheme": "%"},
+    ],
+    ids=["custom_change", "discount"],
+)
+def test_a_note_that_annuls_credits_exactly_what_the_purchase_charged(tenant, terms):
+    # A line in UF when the purchase has an exchange rate.
+    lines = [{"name": "Asesoría", "amount": Decimal("2.5")}] if "custom_change" in terms else LINES
+    received = purchase_finalize(purchase=purchase(tenant, number=5, lines=lines, **terms), now=NOW)
+
+    annul = purchase_credit_note_create(
+        workspace=tenant.workspace,
+        test_mode=False,
+        purchase=received,
+        reason=1,
+        date=datetime.date(2026, 2, 11),
+        number=31,
+    )
+    annul = purchase_credit_note_finalize(credit_note=annul, now=NOW)
+
+    assert (annul.total_adjusted, annul.status) == (received.total_adjusted, "finalized")
+    assert annul.custom_change == received.custom_change
+
+
 def test_credit_notes_on_our_own_46_take_our_numbers(tenant):
     own = purchase_finalize(purchase=purchase(tenant, document_id=46), now=NOW)
     note = purchase_credit_note_create(
