@@ -7,7 +7,7 @@ from decimal import Decimal, InvalidOperation
 from typing import Any, NotRequired, Protocol, TypedDict, TypeVar, cast
 
 from billing.additional_taxes import additional_tax
-from billing.errors import InvalidInput
+from billing.errors import DomainError, InvalidInput
 from billing.models import DocumentType, FiscalDocument, Line
 from billing.money import AMOUNT_DECIMAL_PLACES, AMOUNT_MAX_DIGITS, QUANTITY_LIMIT
 from billing.totals import InvalidDocument, LineInput, document_totals
@@ -88,6 +88,24 @@ class ReferenceRow(TypedDict):
     date: date | str
     code: NotRequired[int | str | None]
     description: NotRequired[str]
+
+
+# Chile's national documents are in whole pesos (rules.md §8): a type of theirs priced in
+# pesos is issued in pesos. The export types (110, 111, 112) have a foreign currency.
+NATIONAL_CURRENCIES = {"CL": "CLP"}
+
+
+def check_document_currency(document_type: DocumentType, currency: str, *, instead: str) -> None:
+    """A document of a national type priced in the national currency is in that currency,
+    whatever its counterpart's: a 400 `document_currency_mismatch` saying what to do
+    `instead`."""
+    national = NATIONAL_CURRENCIES.get(document_type.country_id)
+    if document_type.currency_id == national and currency != national:
+        raise DomainError(
+            "document_currency_mismatch",
+            f"{document_type} is issued in {national}, not {currency}. {instead}",
+            status_code=400,
+        )
 
 
 def base_tax_percent(document_type: DocumentType) -> Decimal:

@@ -450,3 +450,22 @@ def test_a_credit_note_in_piriods_shape_has_a_note_and_no_reason(tenant, lines, 
     assert (created["reason"], created["note"]) == (reason, "Devolución parcial")
     assert created["references"][0]["code"] == reason
     assert created["total"] == (total if total is not None else received.total)
+
+
+@pytest.mark.parametrize("document", [33, 34, 46])
+def test_api_a_peso_type_from_a_supplier_in_another_currency_is_a_400(tenant, document):
+    abroad = SupplierFactory(workspace=tenant.workspace, currency_id="USD")
+    draft = PurchaseFactory(workspace=tenant.workspace)
+
+    created = tenant.client.post(
+        "/purchases/",
+        {"supplier": abroad.pk, "document": document, "number": 7, "date": "2026-02-10",
+         "lines": LINES},
+        format="json",
+    )  # fmt: skip
+    moved = tenant.client.patch(f"/purchases/{draft.pk}/", {"supplier": abroad.pk}, format="json")
+
+    assert created.status_code == 400, created.json()
+    assert created.json()["code"] == "document_currency_mismatch"
+    assert moved.json()["code"] == "document_currency_mismatch"
+    assert not Purchase.objects.filter(currency_id="USD").exists()
