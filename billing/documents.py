@@ -1,13 +1,13 @@
 """What every fiscal document shares (invoices, notes, orders, procurement's documents):
 lines in, totals out (through billing.totals)."""
 
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from datetime import date
 from decimal import Decimal, InvalidOperation
-from typing import Any, NotRequired, Protocol, TypedDict, TypeVar
+from typing import Any, NotRequired, Protocol, TypedDict, TypeVar, cast
 
 from billing.additional_taxes import additional_tax
-from billing.errors import InvalidInput
+from billing.errors import DomainError, InvalidInput
 from billing.models import DocumentType, FiscalDocument, Line
 from billing.money import AMOUNT_DECIMAL_PLACES, AMOUNT_MAX_DIGITS, QUANTITY_LIMIT
 from billing.totals import InvalidDocument, LineInput, document_totals
@@ -88,6 +88,24 @@ class ReferenceRow(TypedDict):
     date: date | str
     code: NotRequired[int | str | None]
     description: NotRequired[str]
+
+
+# Chile's national documents are in whole pesos (rules.md §8): a type of theirs priced in
+# pesos is issued in pesos. The export types (110, 111, 112) have a foreign currency.
+NATIONAL_CURRENCIES = {"CL": "CLP"}
+
+
+def check_document_currency(document_type: DocumentType, currency: str, *, instead: str) -> None:
+    """A document of a national type priced in the national currency is in that currency,
+    whatever its counterpart's: a 400 `document_currency_mismatch` saying what to do
+    `instead`."""
+    national = NATIONAL_CURRENCIES.get(document_type.country_id)
+    if document_type.currency_id == national and currency != national:
+        raise DomainError(
+            "document_currency_mismatch",
+            f"{document_type} is issued in {national}, not {currency}. {instead}",
+            status_code=400,
+        )
 
 
 def base_tax_percent(document_type: DocumentType) -> Decimal:
@@ -289,6 +307,25 @@ def _named_tax(
 
 # The columns apply_totals computes on each line.
 COMPUTED_LINE_FIELDS = ["total", "retention", "exempt"]
+
+
+def note_terms(note: FiscalDocument, document: FiscalDocument, *, annuls: bool) -> None:
+    """A credit or debit note takes the terms of the document it refers to: its currency,
+    tax rate and exchange rate (`custom_change`), so its lines are priced as the
+    document's were; a note that annuls (its lines the document's, mirrored_rows) takes
+    its discount too, and credits exactly what the document charged."""
+    note.currency_id = document.currency_id
+    note.tax_percent = document.tax_percent
+    note.custom_change = document.custom_change
+    if annuls:
+        note.discount, note.discount_scheme = document.discount, document.discount_scheme
+    else:
+        note.discount = Decimal(0)
+
+
+def mirrored_rows(lines: Iterable[Line]) -> list[LineRow]:
+    """A document's stored lines as rows, to price them again on a note that annuls it."""
+    return [cast(LineRow, {name: getattr(line, name) for name in LINE_FIELDS}) for line in lines]
 
 
 def store_lines(line_model: type[Line], lines: Sequence[Line], *, replace: Any = None) -> None:

@@ -4,6 +4,8 @@
 `InvalidInput` is bad input found by a service: the DRF field shape `{"field": [msg]}`.
 """
 
+from typing import Any
+
 
 class DomainError(Exception):
     status_code = 409
@@ -27,3 +29,24 @@ class InvalidInput(Exception):
     def __init__(self, errors: dict[str, list[str]]) -> None:
         super().__init__(str(errors))
         self.errors = errors
+
+
+def nested_field_errors(errors: dict[str, Any]) -> dict[str, Any]:
+    """Services name a nested field by its path (`lines.0.discount`, which the admin's
+    forms show as is); the API nests it as DRF's serializers nest their own errors
+    (`{"lines": {"0": {"discount": [...]}}}`), so a client reads one shape for a line
+    whichever layer refused it, and a bulk's item stores the same."""
+    nested: dict[str, Any] = {}
+    for path, messages in errors.items():
+        *parents, leaf = path.split(".")
+        node = nested
+        for part in parents:
+            child = node.setdefault(part, {})
+            if not isinstance(child, dict):  # `lines` and `lines.0.x` both refused
+                child = node[part] = {"non_field_errors": child}
+            node = child
+        if isinstance(node.get(leaf), dict):
+            node[leaf].setdefault("non_field_errors", []).extend(messages)
+        else:
+            node[leaf] = messages
+    return nested

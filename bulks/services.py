@@ -16,7 +16,7 @@ from typing import Any, TypedDict, Unpack
 from django.db import transaction
 from rest_framework import serializers
 
-from billing.errors import DomainError, InvalidInput
+from billing.errors import DomainError, InvalidInput, nested_field_errors
 from billing.models import Workspace
 from billing.queueing import task_queue
 from bulks.choices import MAX_BULK_ITEMS, BulkItemStatus, BulkKind, BulkStatus
@@ -111,7 +111,7 @@ def _enqueue(bulk_id: str) -> None:
 
 def _errors(exc: Exception) -> dict[str, Any]:
     if isinstance(exc, InvalidInput):
-        return dict(exc.errors)
+        return nested_field_errors(exc.errors)  # as the item's own endpoint answers
     if isinstance(exc, DomainError):
         return {"detail": exc.detail, "code": exc.code}
     detail = exc.detail if isinstance(exc, serializers.ValidationError) else str(exc)

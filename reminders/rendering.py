@@ -48,3 +48,17 @@ def template_render(text: str, values: Mapping[str, object]) -> str:
 def template_check(text: str) -> None:
     """Raises TemplateError when `text` would not render."""
     template_render(text, dict.fromkeys(PLACEHOLDERS, ""))
+
+
+def subject_check(text: str) -> None:
+    """Raises TemplateError when `text` would not render or is more than one line: an
+    email's subject is a header, which a line break would end."""
+    if "\n" in text or "\r" in text:
+        raise TemplateError("A subject is one line: remove its line breaks.")
+    template_check(text)
+
+
+def subject_line(text: str) -> str:
+    """A rendered subject on one line: a placeholder's value (a customer's name) may hold
+    a line break."""
+    return " ".join(text.splitlines())

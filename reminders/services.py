@@ -23,7 +23,13 @@ from billing.models import Workspace
 from invoices.pdf.context import format_money, labels_for
 from reminders.choices import MAX_DAYS, MIN_DAYS, MessageStatus
 from reminders.models import ReminderMessage, ReminderRule, ReminderTemplate
-from reminders.rendering import TemplateError, template_check, template_render
+from reminders.rendering import (
+    TemplateError,
+    subject_check,
+    subject_line,
+    template_check,
+    template_render,
+)
 from reminders.selectors import Pending, collection_recipients, rule_pendings
 
 logger = logging.getLogger(__name__)
@@ -50,9 +56,9 @@ class TemplateFields(TypedDict, total=False):
 
 def _check_placeholders(template: ReminderTemplate) -> None:
     errors: dict[str, list[str]] = {}
-    for field in ("subject", "body"):
+    for field, check in (("subject", subject_check), ("body", template_check)):
         try:
-            template_check(getattr(template, field))
+            check(getattr(template, field))
         except TemplateError as exc:
             errors[field] = [str(exc)]
     if errors:
@@ -179,7 +185,7 @@ def _render(pending: Pending) -> tuple[str, str]:
         "amount_due": format_money(pending.amount_due, invoice.currency_id),
         "currency": invoice.currency_id,
     }
-    subject = template_render(template.subject, values)
+    subject = subject_line(template_render(template.subject, values))
     # The placeholders' values may take a subject past its column.
     return subject[:SUBJECT_MAX_LENGTH], template_render(template.body, values)
 
@@ -224,8 +230,11 @@ def _send(message: ReminderMessage, workspace: Workspace, now: datetime) -> None
     )
     try:
         email.send()
-    except (smtplib.SMTPException, OSError) as exc:
-        message.status, message.error = MessageStatus.FAILED, str(exc)[:255]
+    except Exception as exc:  # whatever stops the email, the message says so, not `sending`
+        if not isinstance(exc, smtplib.SMTPException | OSError):
+            logger.exception("Reminder message %s could not be sent", message.id)
+        reason = str(exc) or type(exc).__name__
+        message.status, message.error = MessageStatus.FAILED, reason[:255]
     else:
         message.status, message.sent_at = MessageStatus.SENT, now
     message.save(update_fields=["status", "error", "sent_at", "updated_at"])

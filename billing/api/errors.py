@@ -17,7 +17,7 @@ from rest_framework.response import Response
 from rest_framework.views import exception_handler as drf_exception_handler
 
 from billing.db import unique_field_errors
-from billing.errors import DomainError, InvalidInput
+from billing.errors import DomainError, InvalidInput, nested_field_errors
 
 
 def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | None:
@@ -79,27 +79,6 @@ def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | Non
             "code": code,
         }
     return response
-
-
-def nested_field_errors(errors: dict[str, Any]) -> dict[str, Any]:
-    """Services name a nested field by its path (`lines.0.discount`, which the admin's
-    forms show as is); the API nests it as DRF's serializers nest their own errors
-    (`{"lines": {"0": {"discount": [...]}}}`), so a client reads one shape for a line
-    whichever layer refused it."""
-    nested: dict[str, Any] = {}
-    for path, messages in errors.items():
-        *parents, leaf = path.split(".")
-        node = nested
-        for part in parents:
-            child = node.setdefault(part, {})
-            if not isinstance(child, dict):  # `lines` and `lines.0.x` both refused
-                child = node[part] = {"non_field_errors": child}
-            node = child
-        if isinstance(node.get(leaf), dict):
-            node[leaf].setdefault("non_field_errors", []).extend(messages)
-        else:
-            node[leaf] = messages
-    return nested
 
 
 def _describe(objects: Any, shown: int = 3) -> str:

@@ -5,6 +5,7 @@ django-filter; these backends cover what every resource has in common.
 """
 
 from datetime import UTC, datetime
+from functools import cache
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -19,7 +20,7 @@ from django.utils import timezone
 from django_filters.fields import IsoDateTimeField
 from django_filters.rest_framework import DjangoFilterBackend
 from django_filters.widgets import BaseCSVWidget
-from rest_framework import exceptions, filters
+from rest_framework import exceptions, filters, serializers
 from rest_framework.request import Request
 
 from billing.models import TenantModel
@@ -328,13 +329,30 @@ class SearchFilter(filters.SearchFilter):
         return super().get_schema_operation_parameters(view)
 
 
+@cache
+def _shown_sources(serializer_class: type[serializers.Serializer]) -> dict[str, str]:
+    """Each field the serializer shows, by the model field it reads (`total` of a
+    retention is its `total_adjusted`)."""
+    return {
+        name: field.source.replace(".", "__")
+        for name, field in serializer_class().fields.items()
+        if field.source and field.source != "*"
+    }
+
+
 class OrderingFilter(filters.OrderingFilter):
-    """`?ordering=field|-field`, with the API's names (`created`) mapped to model fields.
+    """`?ordering=field|-field`, by the names the API shows (a view's `ordering_fields`
+    are its serializer's), each mapped to the model field it reads.
 
     The primary key is always appended so pages never overlap when values tie.
     """
 
     aliases = {"created": "created_at", "updated": "updated_at"}
+
+    def _model_field(self, view: Any, name: str) -> str:
+        if name in self.aliases:
+            return self.aliases[name]
+        return _shown_sources(view.get_serializer_class()).get(name, name)
 
     def get_ordering(self, request: Request, queryset: QuerySet, view: Any) -> list[str]:
         raw = request.query_params.get(self.ordering_param)
@@ -348,7 +366,7 @@ class OrderingFilter(filters.OrderingFilter):
                         {self.ordering_param: [f"Cannot order by {name!r}."]}
                     )
                 descending = "-" if term.startswith("-") else ""
-                ordering.append(f"{descending}{self.aliases.get(name, name)}")
+                ordering.append(f"{descending}{self._model_field(view, name)}")
         else:
             ordering = list(self.get_default_ordering(view) or queryset.model._meta.ordering)
         if not any(term.lstrip("-") in ("pk", "id") for term in ordering):

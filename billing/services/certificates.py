@@ -19,7 +19,7 @@ from django.db import transaction
 
 from billing.errors import DomainError, InvalidInput
 from billing.models import Certificate, Workspace
-from billing.services.folios import decrypt_private_key, encrypt_private_key
+from billing.services.folios import UNREADABLE_KEY, decrypt_private_key, encrypt_private_key
 from billing.tax_agency.registry import uses_sandbox
 
 SANDBOX_VALIDITY = timedelta(days=3 * 365)
@@ -75,7 +75,7 @@ def certificate_load(
         key, certificate, _chain = pkcs12.load_key_and_certificates(
             pkcs12_data, password.encode() if password else None
         )
-    except ValueError as exc:
+    except UNREADABLE_KEY as exc:
         raise _refuse("Not a PKCS#12 file, or the password does not open it.") from exc
     if certificate is None or not isinstance(key, rsa.RSAPrivateKey):
         raise _refuse("The file must hold a certificate and its RSA private key.")

@@ -24,6 +24,7 @@ import xml.etree.ElementTree as ET
 from dataclasses import dataclass
 from datetime import date
 
+from cryptography.exceptions import UnsupportedAlgorithm
 from cryptography.fernet import Fernet
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
@@ -42,6 +43,11 @@ def _fernet() -> Fernet:
     # without it, in a dump of the database or in the admin.
     digest = hashlib.sha256(f"caf-private-keys:{settings.SECRET_KEY}".encode()).digest()
     return Fernet(base64.urlsafe_b64encode(digest))
+
+
+# What cryptography raises for key material it cannot use: malformed (ValueError), encrypted
+# with no password given (TypeError), or of an algorithm it does not support.
+UNREADABLE_KEY = (ValueError, TypeError, UnsupportedAlgorithm)
 
 
 def encrypt_private_key(pem: bytes) -> str:
@@ -119,7 +125,7 @@ def _check_public_pem(root: ET.Element, public: rsa.RSAPublicNumbers) -> None:
         return
     try:
         key = serialization.load_pem_public_key(pem.strip().encode())
-    except ValueError as exc:
+    except UNREADABLE_KEY as exc:
         raise _refuse("RSAPUBK is not an RSA public key.") from exc
     if not isinstance(key, rsa.RSAPublicKey) or key.public_numbers() != public:
         raise _refuse("RSAPUBK is not the public key of RSASK and RSAPK.")
@@ -150,8 +156,8 @@ def parse_caf(text: str) -> Caf:
     pem = _text(root, "RSASK").encode()
     try:
         key = serialization.load_pem_private_key(pem, password=None)
-    except ValueError as exc:
-        raise _refuse("RSASK is not an RSA private key.") from exc
+    except UNREADABLE_KEY as exc:
+        raise _refuse("RSASK is not an unencrypted RSA private key.") from exc
     if not isinstance(key, rsa.RSAPrivateKey):
         raise _refuse("RSASK is not an RSA private key.")
     public = key.public_key().public_numbers()

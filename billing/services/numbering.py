@@ -173,6 +173,17 @@ def _take_locked(
     return range(first, first + count)
 
 
+def number_skip_past(
+    *, workspace: Workspace, test_mode: bool, document_type: DocumentType, number: int
+) -> None:
+    """A number of this sequence given elsewhere (an imported document): the sequence moves
+    past it, so it never hands it out again and what follows it stays free."""
+    sequence = _locked_sequence(workspace, test_mode, document_type)
+    if number > sequence.last_number:
+        sequence.last_number = number
+        sequence.save(update_fields=["last_number"])
+
+
 def number_take(*, workspace: Workspace, test_mode: bool, document_type: DocumentType) -> int:
     return number_take_range(
         workspace=workspace, test_mode=test_mode, document_type=document_type, count=1

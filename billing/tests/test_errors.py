@@ -92,7 +92,7 @@ def test_a_line_refused_by_a_service_is_nested_as_the_serializer_nests_it(tenant
 
 
 def test_field_paths_nest_and_keep_every_message() -> None:
-    from billing.api.errors import nested_field_errors
+    from billing.errors import nested_field_errors
 
     nested = nested_field_errors(
         {"lines": ["Too many."], "lines.0.amount": ["a"], "lines.0.tax": ["b"], "customer": ["c"]}

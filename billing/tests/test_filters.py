@@ -10,6 +10,8 @@ from rest_framework.settings import api_settings
 from billing.api.filters import ApiFilterSet, MetadataFilterBackend, StrictBooleanField
 from customers.tests.factories import CustomerFactory
 from invoices.tests.factories import InvoiceFactory
+from procurement.models import Retention
+from procurement.tests.factories import RetentionFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -161,3 +163,36 @@ def test_an_unknown_value_of_a_choice_in_filter_is_400(tenant, path, name, good)
     assert listed.json() == repeated.json() == {f"{name}__in": one.json()[name]}
     assert "bogus" in one.json()[name][0]
     assert fine.status_code == 200
+
+
+def _ordered_views() -> list[type]:
+    found = []
+    for pattern in get_resolver().url_patterns:
+        for sub in getattr(pattern, "url_patterns", [pattern]):
+            view = getattr(getattr(sub, "callback", None), "cls", None)
+            if getattr(view, "ordering_fields", None) and view not in found:
+                found.append(view)
+    return found
+
+
+def test_every_ordering_field_is_a_field_the_view_shows() -> None:
+    views = _ordered_views()
+    assert len(views) > 10
+    hidden = {
+        view.__name__: names
+        for view in views
+        if (names := [n for n in view.ordering_fields if n not in view.serializer_class().fields])
+    }
+    assert hidden == {}
+
+
+def test_retentions_order_by_the_total_they_show(tenant) -> None:  # type: ignore[no-untyped-def]
+    small, large = (RetentionFactory(workspace=tenant.workspace) for _ in range(2))
+    Retention.objects.filter(pk=small.pk).update(total_adjusted=1)
+
+    ascending = tenant.client.get("/retentions/", {"ordering": "total"})
+    descending = tenant.client.get("/retentions/", {"ordering": "-total"})
+
+    assert ascending.status_code == 200, ascending.json()
+    assert [r["id"] for r in ascending.json()["results"]] == [small.pk, large.pk]
+    assert [r["id"] for r in descending.json()["results"]] == [large.pk, small.pk]

@@ -2,7 +2,8 @@
 folios taken only inside the loaded ranges, gapless, with a 409 when none is left."""
 
 import pytest
-from cryptography.hazmat.primitives.asymmetric import rsa
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric import ec, rsa
 from django.db import transaction
 
 from billing.models import DocumentType, Event, FolioRange
@@ -93,6 +94,41 @@ def test_a_caf_not_of_this_workspace_or_malformed_is_a_400(issuer, caf, fragment
 
     assert response.status_code == 400, response.json()
     assert fragment in response.json()["caf"][0]
+    assert not FolioRange.objects.exists()
+
+
+def _with_private_pem(pem: bytes) -> str:
+    key = rsa.generate_private_key(public_exponent=3, key_size=1024)
+    plain = key.private_bytes(
+        serialization.Encoding.PEM,
+        serialization.PrivateFormat.TraditionalOpenSSL,
+        serialization.NoEncryption(),
+    ).decode()
+    return caf_xml(key=key).replace(plain, pem.decode())
+
+
+@pytest.mark.parametrize(
+    "pem",
+    [
+        rsa.generate_private_key(public_exponent=3, key_size=1024).private_bytes(
+            serialization.Encoding.PEM,
+            serialization.PrivateFormat.PKCS8,
+            serialization.BestAvailableEncryption(b"pw"),
+        ),
+        ec.generate_private_key(ec.SECP256R1()).private_bytes(
+            serialization.Encoding.PEM,
+            serialization.PrivateFormat.PKCS8,
+            serialization.NoEncryption(),
+        ),
+        b"-----BEGIN PRIVATE KEY-----\nbm90IGEga2V5\n-----END PRIVATE KEY-----",
+    ],
+    ids=["encrypted", "ec", "garbage"],
+)
+def test_a_caf_whose_rsask_is_not_a_plain_rsa_key_is_a_400(issuer, pem):
+    response = issuer.client.post("/cafs/", {"caf": _with_private_pem(pem)}, format="json")
+
+    assert response.status_code == 400, response.content
+    assert "RSASK" in response.json()["caf"][0]
     assert not FolioRange.objects.exists()
 
 

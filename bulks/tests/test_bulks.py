@@ -137,3 +137,17 @@ def test_a_bulk_takes_metadata_by_put_but_not_new_items_and_is_not_deleted(tenan
     assert "items" in items.json()
     assert delete.status_code == 405
     assert delete.json()["code"] == "method_not_allowed"
+
+
+def test_an_items_errors_are_what_its_own_endpoint_answers(tenant):
+    customer = CustomerFactory(workspace=tenant.workspace)
+    body = invoice_body(customer, lines=[{"name": "Servicio", "amount": 100, "discount": 500}])
+
+    alone = tenant.client.post("/invoices/", body, format="json")
+    bulk_id = tenant.client.post("/bulks/invoices/", {"items": [body]}, format="json").json()["id"]
+    bulk_process(bulk_id=bulk_id, now=timezone.now())
+    [result] = tenant.client.get(f"/bulks/invoices/{bulk_id}/").json()["results"]
+
+    assert alone.status_code == 400
+    assert "discount" in alone.json()["lines"]["0"]
+    assert result["errors"] == alone.json()

@@ -276,6 +276,13 @@ def dte_unsigned(document: FiscalDocument, *, now: datetime) -> Any:
     code = document.document.code
     if document.number is None:
         raise DomainError("document_not_finalized", f"{document.pk} is a draft: it has no DTE.")
+    if not getattr(document, "self_issued", True):
+        raise DomainError(
+            "dte_issued_by_supplier",
+            f"{document.pk} is folio {document.number} of the supplier's own "
+            f"{document.document.code}: the supplier issued its DTE and filed it with the SII. "
+            "Only the documents this workspace issues (a 46, its notes) have a DTE here.",
+        )
     if code not in DOCUMENT_TYPES | EXPORT_TYPES | BOLETA_TYPES:
         raise DomainError(
             "dte_type_unsupported",

@@ -17,6 +17,7 @@ from billing.documents import (
     apply_totals,
     base_tax_percent,
     build_lines,
+    check_document_currency,
     store_lines,
 )
 from billing.errors import DomainError, InvalidInput
@@ -49,11 +50,6 @@ def _record(invoice: Invoice, event_type: str, data: dict[str, Any] | None = Non
     )
 
 
-# Chile's national documents are in whole pesos (rules.md §8): a type of theirs priced in
-# pesos is issued in pesos. The export types (110, 111, 112) have a foreign currency.
-_NATIONAL_CURRENCIES = {"CL": "CLP"}
-
-
 def check_invoice_document_type(
     workspace: Workspace, document_type: DocumentType, *, customer: Customer, currency: str
 ) -> None:
@@ -74,14 +70,11 @@ def check_invoice_document_type(
                 ]
             }
         )
-    national = _NATIONAL_CURRENCIES.get(document_type.country_id)
-    if document_type.currency_id == national and currency != national:
-        raise DomainError(
-            "document_currency_mismatch",
-            f"{document_type} is issued in {national}, not {currency}. A sale in another "
-            "currency uses the export types (110, 111, 112).",
-            status_code=400,
-        )
+    check_document_currency(
+        document_type,
+        currency,
+        instead="A sale in another currency uses the export types (110, 111, 112).",
+    )
     if document_type.is_export and customer.country_id == workspace.country_id:
         raise DomainError(
             "export_to_national_buyer",

@@ -33,11 +33,12 @@ from django.db import transaction
 
 from billing.clock import workspace_today
 from billing.documents import (
-    LINE_FIELDS,
     LineRow,
     ReferenceRow,
     apply_totals,
     build_lines,
+    mirrored_rows,
+    note_terms,
     same_lines,
     store_lines,
 )
@@ -197,13 +198,6 @@ def _check_amounts(kind: NoteKind, note: Note, invoice: Invoice) -> None:
 # Lines and references
 
 
-def _mirrored_rows(invoice: Invoice) -> list[LineRow]:
-    return [
-        cast(LineRow, {name: getattr(line, name) for name in LINE_FIELDS})
-        for line in invoice.lines.all()
-    ]
-
-
 def _sent_back(note: Note, rows: Sequence[LineRow]) -> bool:
     """Whether `rows` are the draft's stored lines as they are: a retrieved note PUT back,
     which a note whose lines are made for it (reasons 1 and 2) accepts like any other."""
@@ -226,7 +220,7 @@ def _rows_for(
                 {"lines": ["A note that annuls (reason 1) mirrors the invoice's lines; "
                            "send none, or use reason 3 for a partial credit."]}
             )  # fmt: skip
-        return _mirrored_rows(invoice)
+        return mirrored_rows(invoice.lines.all())
     if note.reason == ReferenceReason.CORRECTS_TEXT:
         if rows:
             raise InvalidInput(
@@ -256,13 +250,7 @@ def _price(note: Note, invoice: Invoice, rows: Sequence[LineRow] | None) -> None
     """Take the invoice's terms, build the lines for the reason, compute totals, save."""
     kind = kind_of(note)
     note.customer_id = invoice.customer_id
-    note.currency_id = invoice.currency_id
-    note.tax_percent = invoice.tax_percent
-    note.custom_change = invoice.custom_change
-    if note.reason == ReferenceReason.ANNULS:
-        note.discount, note.discount_scheme = invoice.discount, invoice.discount_scheme
-    else:
-        note.discount = Decimal(0)
+    note_terms(note, invoice, annuls=note.reason == ReferenceReason.ANNULS)
     note.references = [_reference(note, invoice)]
     rows = _rows_for(note, invoice, rows)
     lines: list[Any]  # CreditNoteLine or DebitNoteLine, as `kind` says

@@ -105,6 +105,7 @@ class EventViewSet(MeteringViewSet):
 
     queryset = selectors.event_queryset()
     serializer_class = EventSerializer
+    ordering_fields = ()  # no list: events are read as usage
     # A batch of events is a write that reads its caller (key, user, workspace) and changes
     # none of it: it takes the caller from the cache as a read does (billing.auth_cache),
     # which forgets it the moment the key is revoked or the membership or workspace

@@ -67,6 +67,7 @@ class CardSetupResponseSerializer(serializers.Serializer):
 class CustomerSetupIntentViewSet(TenantViewSet):
     queryset = Customer.objects.all()
     serializer_class = CardSetupSerializer
+    ordering_fields = ()  # no list
 
     @extend_schema(
         request=CardSetupSerializer,

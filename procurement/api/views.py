@@ -160,7 +160,7 @@ class RetentionViewSet(SupplierDocumentViewSet):
     queryset = retention_queryset()
     serializer_class = RetentionSerializer
     filterset_class = RetentionFilter
-    ordering_fields = ("created", "updated", "date", "number", "total_adjusted")
+    ordering_fields = ("created", "updated", "date", "number", "total")
 
     def create_object(self, data: dict[str, Any]) -> Retention:
         return retentions.retention_create(

@@ -15,7 +15,7 @@ from typing import Any, TypedDict, Unpack
 from django.db import transaction
 from django.db.models import Sum
 
-from billing.documents import LINE_FIELDS, LineRow
+from billing.documents import LineRow, mirrored_rows, note_terms
 from billing.errors import DomainError, InvalidInput
 from billing.models import DocumentType, Workspace
 from invoices.choices import ReferenceReason
@@ -23,11 +23,11 @@ from procurement.choices import ProcurementStatus
 from procurement.models import Purchase, PurchaseCreditNote, PurchaseCreditNoteLine
 from procurement.representations import purchase_credit_note_snapshot
 from procurement.services.documents import (
-    check_number,
     check_type_country,
     finalize,
     lock_draft,
     save_with_lines,
+    settle_number,
 )
 
 
@@ -49,6 +49,11 @@ def _check_purchase(workspace: Workspace, test_mode: bool, purchase: Purchase) -
         raise InvalidInput({"purchase": [f"Purchase {purchase.id} is not finalized."]})
 
 
+def _annuls(note: PurchaseCreditNote, rows: Sequence[LineRow] | None) -> bool:
+    """Whether the note credits the whole purchase: reason 1 with the purchase's lines."""
+    return note.reason == ReferenceReason.ANNULS and not rows
+
+
 def _rows(
     note: PurchaseCreditNote, rows: Sequence[LineRow] | None
 ) -> Sequence[Mapping[str, Any]] | None:
@@ -58,11 +63,8 @@ def _rows(
         if not note.description:
             raise InvalidInput({"description": ["Required with reason 2."]})
         return [{"name": note.description, "amount": Decimal(0)}]
-    if note.reason == ReferenceReason.ANNULS and not rows:
-        return [
-            {name: getattr(line, name) for name in LINE_FIELDS}
-            for line in note.purchase.lines.all()
-        ]
+    if _annuls(note, rows):
+        return mirrored_rows(note.purchase.lines.all())
     if rows is not None and not rows:
         raise InvalidInput({"lines": ["At least one line is required."]})
     return rows
@@ -73,8 +75,7 @@ def _price(note: PurchaseCreditNote, rows: Sequence[LineRow] | None) -> None:
     if note.date < purchase.date:
         raise InvalidInput({"date": [f"A note cannot precede its purchase ({purchase.date})."]})
     note.supplier_id = purchase.supplier_id
-    note.currency_id = purchase.currency_id
-    note.tax_percent = purchase.tax_percent
+    note_terms(note, purchase, annuls=_annuls(note, rows))
     note.self_issued = purchase.self_issued
     note.references = [
         {
@@ -85,7 +86,7 @@ def _price(note: PurchaseCreditNote, rows: Sequence[LineRow] | None) -> None:
             "description": note.description,
         }
     ]
-    check_number(note)
+    settle_number(note)
     save_with_lines(note, PurchaseCreditNoteLine, "note", _rows(note, rows))
 
 

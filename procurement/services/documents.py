@@ -11,7 +11,7 @@ from billing.documents import LINE_FIELDS, apply_totals, build_lines, store_line
 from billing.errors import DomainError, InvalidInput
 from billing.models import DocumentType, Line, Workspace
 from billing.services.events import event_record
-from billing.services.numbering import number_take
+from billing.services.numbering import number_skip_past, number_take
 from invoices.pdf.storage import document_pdf_schedule
 from invoices.services.filing import tax_agency_schedule
 from procurement.choices import PROCUREMENT_TRANSITIONS, ProcurementStatus
@@ -33,9 +33,11 @@ def check_supplier(workspace: Workspace, test_mode: bool, supplier: Supplier) ->
         raise InvalidInput({"supplier": ["No such supplier."]})
 
 
-def check_number(document: SupplierDocument, *, imported: bool = False) -> None:
+def settle_number(document: SupplierDocument, *, imported: bool = False) -> None:
     """Our own documents take the next of our sequence at finalize; the supplier's carry
-    their folio. Imported documents were numbered elsewhere and bring theirs."""
+    their folio. An imported one of our own (a 46 issued before this workspace) brings the
+    folio it was issued with, and our sequence moves past it: the next of ours never
+    collides with it."""
     if document.number == 0:
         document.number = None
     if document.self_issued and not imported:
@@ -45,7 +47,15 @@ def check_number(document: SupplierDocument, *, imported: bool = False) -> None:
                             "sequence at finalize: send 0 or no number."]}
             )  # fmt: skip
     elif document.number is None:
-        raise InvalidInput({"number": ["The supplier's folio (greater than 0) is required."]})
+        whose = "folio it was issued with" if document.self_issued else "supplier's folio"
+        raise InvalidInput({"number": [f"The {whose} (greater than 0) is required."]})
+    elif document.self_issued:
+        number_skip_past(
+            workspace=document.workspace,
+            test_mode=document.test_mode,
+            document_type=document.document,
+            number=document.number,
+        )
 
 
 def lock_draft(document: SupplierDocument, name: str) -> Any:
@@ -130,7 +140,7 @@ def finalize(
     store_lines(line_model, lines)
     if prepare is not None:
         line_model._default_manager.bulk_update(lines, ["retention_percent"])
-    check_number(document, imported=imported)
+    settle_number(document, imported=imported)
     if document.number is None:
         document.number = number_take(
             workspace=document.workspace,

@@ -7,18 +7,18 @@ from typing import Any, TypedDict, Unpack
 
 from django.db import transaction
 
-from billing.documents import LineRow, ReferenceRow, base_tax_percent
+from billing.documents import LineRow, ReferenceRow, base_tax_percent, check_document_currency
 from billing.errors import DomainError, InvalidInput
 from billing.models import DocumentType, Workspace
 from procurement.models import Purchase, PurchaseLine, Supplier
 from procurement.representations import purchase_snapshot
 from procurement.services.documents import (
-    check_number,
     check_supplier,
     check_type_country,
     finalize,
     lock_draft,
     save_with_lines,
+    settle_number,
 )
 
 
@@ -74,6 +74,17 @@ class PurchaseChanges(PurchaseFields, total=False):
     date: date
 
 
+def _check_currency(purchase: Purchase) -> None:
+    """A purchase is in its supplier's currency, which its type must allow (as an
+    invoice in its customer's)."""
+    check_document_currency(
+        purchase.document,
+        purchase.currency_id,
+        instead=f"Supplier {purchase.supplier_id} is billed in {purchase.currency_id}: "
+        "set its currency to the type's to record this purchase.",
+    )
+
+
 @transaction.atomic
 def purchase_create(
     *,
@@ -95,7 +106,8 @@ def purchase_create(
         **fields,
     )
     _set_document(purchase, document)
-    check_number(purchase, imported=purchase.imported)
+    _check_currency(purchase)
+    settle_number(purchase, imported=purchase.imported)
     save_with_lines(purchase, PurchaseLine, "purchase", lines)
     return purchase
 
@@ -117,7 +129,8 @@ def purchase_update(
         purchase.currency_id = supplier.currency_id
     for name, value in fields.items():
         setattr(purchase, name, value)
-    check_number(purchase, imported=purchase.imported)
+    _check_currency(purchase)
+    settle_number(purchase, imported=purchase.imported)
     save_with_lines(purchase, PurchaseLine, "purchase", lines)
     return purchase
 
@@ -146,6 +159,8 @@ def purchase_finalize(*, purchase: Purchase, now: datetime) -> Purchase:
         .select_related("document", "supplier", "workspace")
         .get(pk=purchase.pk)
     )
+    # A draft written before the rule existed meets it here, before it takes a number.
+    _check_currency(purchase)
     finalize(
         purchase,
         name="purchase",

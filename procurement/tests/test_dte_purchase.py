@@ -165,7 +165,9 @@ def test_a_suppliers_document_gets_no_timbre_or_dte_of_ours(tenant):
     assert timbre(purchase) is None
     assert dte_for_filing(purchase) is None
     assert document_context(purchase)["timbre"] is None
-    assert tenant.client.get(f"/purchases/{purchase.id}/xml/").status_code == 409
+    xml = tenant.client.get(f"/purchases/{purchase.id}/xml/")
+    assert (xml.status_code, xml.json()["code"]) == (409, "dte_issued_by_supplier")
+    assert "CAF" not in xml.json()["detail"]
 
 
 def test_a_factura_de_compra_s_dte_is_served_at_its_xml_route(tenant):

@@ -159,6 +159,23 @@ def test_imported_purchases_are_recorded_as_already_reported(tenant):
     assert not SandboxSubmission.objects.exists()
 
 
+@pytest.mark.parametrize("finalize_first", [True, False])
+def test_an_imported_46_moves_our_own_sequence_past_its_folio(tenant, finalize_first):
+    imported = purchase(tenant, document_id=46, number=1, imported=True)
+    if finalize_first:
+        purchase_finalize(purchase=imported, now=NOW)
+    later = purchase(tenant, document_id=46, number=3, imported=True)
+
+    own = purchase_finalize(purchase=purchase(tenant, document_id=46), now=NOW)
+    earlier = purchase(tenant, document_id=46, number=2, imported=True)
+
+    assert own.number == 4
+    assert (imported.number, later.number, earlier.number) == (1, 3, 2)
+    with pytest.raises(InvalidInput) as error:
+        purchase(tenant, document_id=46, number=4, imported=True)
+    assert "number" in error.value.errors
+
+
 def test_credit_notes_reference_their_purchase_and_never_over_credit(tenant):
     received = purchase_finalize(purchase=purchase(tenant, number=5), now=NOW)
     annul = purchase_credit_note_create(
@@ -192,6 +209,33 @@ def test_credit_notes_reference_their_purchase_and_never_over_credit(tenant):
     with pytest.raises(DomainError) as error:
         purchase_credit_note_finalize(credit_note=again, now=NOW)
     assert error.value.code == "purchase_over_credited"
+
+
+@pytest.mark.parametrize(
+    "terms",
+    [
+        {"custom_change": Decimal(38000)},
+        {"discount": Decimal(10), "discount_scheme": "%"},
+    ],
+    ids=["custom_change", "discount"],
+)
+def test_a_note_that_annuls_credits_exactly_what_the_purchase_charged(tenant, terms):
+    # A line in UF when the purchase has an exchange rate.
+    lines = [{"name": "Asesoría", "amount": Decimal("2.5")}] if "custom_change" in terms else LINES
+    received = purchase_finalize(purchase=purchase(tenant, number=5, lines=lines, **terms), now=NOW)
+
+    annul = purchase_credit_note_create(
+        workspace=tenant.workspace,
+        test_mode=False,
+        purchase=received,
+        reason=1,
+        date=datetime.date(2026, 2, 11),
+        number=31,
+    )
+    annul = purchase_credit_note_finalize(credit_note=annul, now=NOW)
+
+    assert (annul.total_adjusted, annul.status) == (received.total_adjusted, "finalized")
+    assert annul.custom_change == received.custom_change
 
 
 def test_credit_notes_on_our_own_46_take_our_numbers(tenant):
@@ -406,3 +450,22 @@ def test_a_credit_note_in_piriods_shape_has_a_note_and_no_reason(tenant, lines, 
     assert (created["reason"], created["note"]) == (reason, "Devolución parcial")
     assert created["references"][0]["code"] == reason
     assert created["total"] == (total if total is not None else received.total)
+
+
+@pytest.mark.parametrize("document", [33, 34, 46])
+def test_api_a_peso_type_from_a_supplier_in_another_currency_is_a_400(tenant, document):
+    abroad = SupplierFactory(workspace=tenant.workspace, currency_id="USD")
+    draft = PurchaseFactory(workspace=tenant.workspace)
+
+    created = tenant.client.post(
+        "/purchases/",
+        {"supplier": abroad.pk, "document": document, "number": 7, "date": "2026-02-10",
+         "lines": LINES},
+        format="json",
+    )  # fmt: skip
+    moved = tenant.client.patch(f"/purchases/{draft.pk}/", {"supplier": abroad.pk}, format="json")
+
+    assert created.status_code == 400, created.json()
+    assert created.json()["code"] == "document_currency_mismatch"
+    assert moved.json()["code"] == "document_currency_mismatch"
+    assert not Purchase.objects.filter(currency_id="USD").exists()

@@ -85,6 +85,7 @@ class ReminderPendingViewSet(TenantViewSet):
 
     queryset = selectors.rule_queryset()  # the rules whose pendings are listed
     serializer_class = ReminderPendingSerializer
+    ordering_fields = ()  # listed by send date, as the rules compute them
     filter_backends: list[Any] = []
 
     def list(self, request: Request) -> Response:

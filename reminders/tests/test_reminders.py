@@ -86,6 +86,22 @@ class TestApi:
         assert response.status_code == 400
         assert message in response.json()["subject"][0]
 
+    @pytest.mark.parametrize("subject", ["Factura {number}\nBcc: x@y.cl", "Factura\r{number}"])
+    def test_a_subject_with_a_line_break_is_400(self, tenant, subject):
+        template = ReminderTemplateFactory(workspace=tenant.workspace)
+
+        created = tenant.client.post(
+            "/reminders/templates/", {"name": "Mala", "subject": subject, "body": "b"},
+            format="json",
+        )  # fmt: skip
+        updated = tenant.client.put(
+            f"/reminders/templates/{template.id}/", {"subject": subject}, format="json"
+        )
+
+        assert (created.status_code, list(created.json())) == (400, ["subject"])
+        assert (updated.status_code, list(updated.json())) == (400, ["subject"])
+        assert "line break" in created.json()["subject"][0]
+
     @pytest.mark.parametrize(
         "body",
         [
@@ -278,3 +294,35 @@ def test_a_sent_reminder_takes_metadata_but_keeps_what_was_sent(tenant):
     assert (message.subject, message.metadata) == (tagged.json()["subject"], {"crm": "9"})
     assert rewritten.status_code == 200  # read-only fields in a PUT are ignored
     assert ReminderMessage.objects.get(pk=message.pk).subject != "Otro"
+
+
+@pytest.mark.django_db
+def test_an_email_that_cannot_be_sent_fails_its_message_with_the_reason(tenant, monkeypatch):
+    ReminderRuleFactory(workspace=tenant.workspace, days=0)
+    invoice = _invoice(tenant.workspace, due_in=0)
+
+    def refuse(self):  # type: ignore[no-untyped-def]
+        raise ValueError("Header values can't contain newlines")
+
+    monkeypatch.setattr(services.EmailMessage, "send", refuse)
+
+    count = reminders_send_due(clock=_clock(0))
+
+    assert count == 1
+    message = ReminderMessage.objects.get(invoice=invoice)
+    assert (message.status, message.error) == ("failed", "Header values can't contain newlines")
+
+
+@pytest.mark.django_db
+def test_a_line_break_in_a_placeholder_value_keeps_the_subject_on_one_line(tenant):
+    ReminderRuleFactory(
+        workspace=tenant.workspace, days=0, template__subject="Cobro a {customer_name}"
+    )
+    customer = CustomerFactory(workspace=tenant.workspace, name="Andes\nSpA", email="a@andes.cl")
+    _invoice(tenant.workspace, due_in=0, customer=customer)
+
+    reminders_send_due(clock=_clock(0))
+
+    [email] = mail.outbox
+    assert email.subject == "Cobro a Andes SpA"
+    assert ReminderMessage.objects.get().status == "sent"

@@ -80,6 +80,7 @@ class EventLogViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, TenantVi
     queryset = event_log_queryset()
     serializer_class = EventLogSerializer
     filterset_class = EventLogFilter
+    ordering_fields = ("created",)  # an event is never updated
     search_fields = ["type", "object_id"]
 
     @extend_schema(request=RedeliverSerializer, responses={202: EventLogSerializer})
