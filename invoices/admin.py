@@ -7,6 +7,7 @@ so totals are always the server's.
 """
 
 import json
+import re
 from collections.abc import Callable
 from typing import Any
 
@@ -70,6 +71,9 @@ def is_draft(obj: Model | None) -> bool:
     return obj is None or getattr(obj, "status", DRAFT) == DRAFT
 
 
+_LINE_FIELD = re.compile(r"lines\.(?P<index>\d+)\.(?P<field>\w+)")
+
+
 def _messages(exc: InvalidInput) -> list[str]:
     return [f"{field}: {' '.join(errors)}" for field, errors in exc.errors.items()]
 
@@ -85,15 +89,28 @@ class LinesFormSet(BaseInlineFormSet):
             # A plan's exact price no longer holds once its unit price or units are edited.
             if {"amount", "quantity"} & set(form.changed_data):
                 form.instance.gross = None
-        lines = [
-            form.instance
-            for form in self.forms
-            if form.cleaned_data and not form.cleaned_data.get("DELETE")
+        kept = [
+            form for form in self.forms if form.cleaned_data and not form.cleaned_data.get("DELETE")
         ]
         try:
-            apply_totals(self.instance, lines)
+            apply_totals(self.instance, [form.instance for form in kept])
         except InvalidInput as exc:
-            raise ValidationError(_messages(exc)) from exc
+            self._show_on_lines(exc, kept)
+
+    @staticmethod
+    def _show_on_lines(exc: InvalidInput, kept: list[forms.ModelForm]) -> None:
+        """The service names a line's field as `lines.<index>.<field>`: show it on that
+        line's field when the form has it, on the formset otherwise."""
+        rest = {}
+        for key, errors in exc.errors.items():
+            match = _LINE_FIELD.fullmatch(key)
+            form = kept[int(match["index"])] if match and int(match["index"]) < len(kept) else None
+            if match and form is not None and match["field"] in form.fields:
+                form.add_error(match["field"], errors)
+            else:
+                rest[key] = errors
+        if rest:
+            raise ValidationError(_messages(InvalidInput(rest)))
 
 
 class DraftForm(forms.ModelForm):
