@@ -22,6 +22,7 @@ from django.shortcuts import get_object_or_404
 from django.urls import URLPattern, path, reverse
 from django.utils.html import format_html, format_html_join
 
+from billing.admin_lists import BoundedDateHierarchyMixin
 from billing.admin_money import MoneyAdminMixin
 from billing.clock import clock_now_for, real_now
 from billing.documents import apply_totals
@@ -230,7 +231,7 @@ class ImmutableOnceIssuedAdmin(MoneyAdminMixin, admin.ModelAdmin):
         return is_draft(obj) and super().has_delete_permission(request, obj)
 
 
-class DocumentAdmin(ImmutableOnceIssuedAdmin):
+class DocumentAdmin(BoundedDateHierarchyMixin, ImmutableOnceIssuedAdmin):
     list_display = [
         "id", "document", "number", "customer", "date", "total_shown", "status",
         "biller_status", "workspace", "mode",

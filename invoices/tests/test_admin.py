@@ -379,3 +379,11 @@ def test_an_order_changes_through_its_service_until_it_leaves_draft(admin_client
     order.refresh_from_db()
     assert (order.note, order.total) == ("por teléfono", Decimal(11900))
     assert admin_client.post(url(order, "delete"), {"post": "yes"}).status_code == 403
+
+
+@pytest.mark.parametrize("query", ["?date__year=9999", "?date__year=9999&date__month=12"])
+@pytest.mark.parametrize("model", ["invoices_invoice", "procurement_retention"])
+def test_a_date_hierarchy_past_the_last_year_is_not_an_error(admin_client, model, query):
+    response = admin_client.get(reverse(f"admin:{model}_changelist") + query)
+
+    assert response.status_code in (200, 302)
