@@ -3,14 +3,18 @@
 A ModelAdmin whose `save_model` calls a service mixes in `ServiceSaveAdminMixin`: the
 service is run once while the form is validated, in a savepoint that is rolled back, so
 what it refuses (`InvalidInput` per field, `DomainError` with its reason) shows on the form
-instead of failing the save with a 500.
+instead of failing the save with a 500. Its `delete_model`, run the same way when the
+deletion is confirmed, lists a `DomainError` as the reason the object cannot be deleted
+(as Django lists protected objects); a bulk delete goes through `delete_model` too.
 """
 
 import copy
+from collections.abc import Sequence
 from typing import Any
 
 from django import forms
 from django.db import transaction
+from django.db.models import Model, QuerySet
 from django.http import HttpRequest
 
 from billing.errors import DomainError, InvalidInput
@@ -54,3 +58,27 @@ class ServiceSaveAdminMixin:
                 transaction.set_rollback(True)
         except (InvalidInput, DomainError) as exc:
             add_service_errors(form, exc)
+
+    def get_deleted_objects(
+        self, objs: Sequence[Any] | QuerySet[Any], request: HttpRequest
+    ) -> tuple[list[str], dict[str, int], set[str], list[str]]:
+        deleted, counts, perms_needed, protected = super().get_deleted_objects(  # type: ignore[misc]
+            objs, request
+        )
+        if not protected:
+            protected = [reason for obj in objs if (reason := self.delete_refusal(request, obj))]
+        return deleted, counts, perms_needed, protected
+
+    def delete_refusal(self, request: HttpRequest, obj: Model) -> str | None:
+        try:
+            with transaction.atomic():
+                # A copy: a deleted instance loses its primary key.
+                self.delete_model(request, copy.deepcopy(obj))  # type: ignore[attr-defined]
+                transaction.set_rollback(True)
+        except DomainError as exc:
+            return f"{obj}: {exc.detail}"
+        return None
+
+    def delete_queryset(self, request: HttpRequest, queryset: QuerySet[Any]) -> None:
+        for obj in queryset:
+            self.delete_model(request, obj)  # type: ignore[attr-defined]
