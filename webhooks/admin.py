@@ -3,6 +3,7 @@ from django.db.models import QuerySet
 from django.http import HttpRequest
 from django.utils import timezone
 
+from billing.admin_records import NoDeleteAdminMixin
 from billing.errors import DomainError
 from webhooks import services
 from webhooks.models import Delivery, DeliveryAttempt, WebhookEndpoint
@@ -49,7 +50,7 @@ class DeliveryAttemptInline(admin.TabularInline):
 
 
 @admin.register(Delivery)
-class DeliveryAdmin(admin.ModelAdmin):
+class DeliveryAdmin(NoDeleteAdminMixin, admin.ModelAdmin):
     list_display = [
         "id",
         "event",
