@@ -67,7 +67,9 @@ class WorkspaceAdmin(admin.ModelAdmin):
     list_filter = ["country"]
     search_fields = ["id", "name", "tax_id"]
     autocomplete_fields = ["comuna"]
-    readonly_fields = ["id", "created_at", "updated_at"]
+    # The test clock only moves forward, through the API's advance (which runs the cycles
+    # due on the way); set here it could go back or skip them.
+    readonly_fields = ["id", "test_clock_at", "created_at", "updated_at"]
     inlines = [MembershipInline]
 
 

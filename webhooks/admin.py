@@ -62,20 +62,9 @@ class DeliveryAdmin(NoDeleteAdminMixin, admin.ModelAdmin):
     ]
     list_filter = ["status", "endpoint__workspace"]
     search_fields = ["id", "event__id", "object_id", "endpoint__url"]
-    readonly_fields = [
-        "id",
-        "endpoint",
-        "event",
-        "object_id",
-        "sequence",
-        "status",
-        "attempts",
-        "next_attempt_at",
-        "lease_expires_at",
-        "last_status_code",
-        "created_at",
-        "updated_at",
-    ]
+    # Written by the delivery worker and the redeliver action only (enqueued_at is the
+    # dispatcher's claim): nothing is edited by hand.
+    readonly_fields = [field.name for field in Delivery._meta.fields]
     inlines = [DeliveryAttemptInline]
     actions = ["redeliver"]
 
