@@ -111,3 +111,17 @@ def test_a_customer_with_documents_is_not_deleted(admin_client, tenant):
     )
 
     assert Customer.objects.filter(pk=customer.pk).exists()
+
+
+def test_a_customer_is_added_through_the_service(admin_client, tenant):
+    model = CustomerFactory(workspace=tenant.workspace)
+    data = form_data(model, name="Added", tax_id="76.086.428-5") | {
+        "workspace": tenant.workspace.pk
+    }
+
+    response = admin_client.post(reverse("admin:customers_customer_add"), data)
+
+    assert response.status_code == 302, response.content.decode()[:3000]
+    added = Customer.objects.get(name="Added")
+    assert added.tax_id == "76086428-5"
+    assert Event.objects.filter(object_id=added.pk, type="customer.created").exists()
