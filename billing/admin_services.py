@@ -65,7 +65,7 @@ class ServiceSaveAdminMixin:
         deleted, counts, perms_needed, protected = super().get_deleted_objects(  # type: ignore[misc]
             objs, request
         )
-        if not protected:
+        if not protected and not perms_needed:
             protected = [reason for obj in objs if (reason := self.delete_refusal(request, obj))]
         return deleted, counts, perms_needed, protected
 

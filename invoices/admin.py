@@ -14,7 +14,6 @@ from typing import Any
 from django import forms
 from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.db import transaction
 from django.db.models import Model, QuerySet
 from django.forms import BaseInlineFormSet
 from django.http import HttpRequest, HttpResponse
@@ -24,6 +23,7 @@ from django.utils.html import format_html, format_html_join
 
 from billing.admin_lists import BoundedDateHierarchyMixin
 from billing.admin_money import MoneyAdminMixin
+from billing.admin_services import ServiceSaveAdminMixin
 from billing.clock import clock_now_for, real_now
 from billing.documents import apply_totals
 from billing.errors import DomainError, InvalidInput
@@ -115,27 +115,12 @@ class LinesFormSet(BaseInlineFormSet):
 
 
 class DraftForm(forms.ModelForm):
-    """Runs the draft's update service on the changed fields in a savepoint that is rolled
-    back, so what the service refuses shows on the form instead of failing the save."""
+    """Names the draft's update service; ServiceSaveAdminMixin (on the admins) runs the
+    save while the form is validated, so what the service refuses shows on the form."""
 
     @staticmethod
     def update_service(document: Any, changed: dict[str, Any]) -> object:
         raise NotImplementedError
-
-    def clean(self) -> dict[str, Any]:
-        cleaned = super().clean() or {}
-        if self.errors or self.instance._state.adding:
-            return cleaned
-        changed = {name: cleaned[name] for name in self.changed_data if name in cleaned}
-        try:
-            with transaction.atomic():
-                self.update_service(self.instance, changed)
-                transaction.set_rollback(True)
-        except InvalidInput as exc:
-            raise ValidationError(_messages(exc)) from exc
-        except DomainError as exc:
-            raise ValidationError(exc.detail) from exc
-        return cleaned
 
 
 class InvoiceForm(DraftForm):
@@ -206,7 +191,7 @@ class OrderItemInline(ReadOnlyLineInline):
     fields = (*LINE_FIELDS, "product_id", "plan_id")
 
 
-class ImmutableOnceIssuedAdmin(MoneyAdminMixin, admin.ModelAdmin):
+class ImmutableOnceIssuedAdmin(ServiceSaveAdminMixin, MoneyAdminMixin, admin.ModelAdmin):
     """Drafts may change (the fields not in `readonly_fields`); anything else is a view.
 
     Documents are created through the API, which checks the customer, the document type
