@@ -6,6 +6,7 @@ from django.db.models import QuerySet
 from django.http import HttpRequest
 from django.utils import timezone
 
+from billing.admin_records import DeleteUnlessAdminMixin, NoDeleteAdminMixin
 from billing.auth_cache import api_keys_forget
 from billing.models import (
     ApiToken,
@@ -20,6 +21,7 @@ from billing.models import (
     State,
     Workspace,
 )
+from billing.services.folios import folio_range_issued
 from billing.services.workspaces import api_token_issue, workspace_issuer_errors
 from billing.tax_ids import InvalidTaxId, normalize_tax_id
 
@@ -65,7 +67,9 @@ class WorkspaceAdmin(admin.ModelAdmin):
     list_filter = ["country"]
     search_fields = ["id", "name", "tax_id"]
     autocomplete_fields = ["comuna"]
-    readonly_fields = ["id", "created_at", "updated_at"]
+    # The test clock only moves forward, through the API's advance (which runs the cycles
+    # due on the way); set here it could go back or skip them.
+    readonly_fields = ["id", "test_clock_at", "created_at", "updated_at"]
     inlines = [MembershipInline]
 
 
@@ -79,8 +83,9 @@ class ComunaAdmin(admin.ModelAdmin):
 
 
 @admin.register(FolioRange)
-class FolioRangeAdmin(admin.ModelAdmin):
-    """Loaded CAFs (through the API, which checks them); the key is never shown."""
+class FolioRangeAdmin(DeleteUnlessAdminMixin, admin.ModelAdmin):
+    """Loaded CAFs (through the API, which checks them); the key is never shown. A range
+    is deleted only while none of its folios was issued (a CAF loaded by mistake)."""
 
     list_display = [
         "id", "workspace", "test_mode", "document_type", "first", "last", "authorized_on",
@@ -96,6 +101,11 @@ class FolioRangeAdmin(admin.ModelAdmin):
     def has_add_permission(self, request: HttpRequest) -> bool:
         return False
 
+    def delete_refused(self, obj: Any) -> str | None:
+        if folio_range_issued(obj):
+            return "folios of this range were issued; it stays as the SII authorized it."
+        return None
+
     def changelist_view(self, request: HttpRequest, extra_context: Any = None) -> Any:
         # Staff see at a glance which ranges are running out (the event told the workspace).
         for folio_range in FolioRange.objects.filter(warned_at_remaining__isnull=False):
@@ -109,8 +119,10 @@ class FolioRangeAdmin(admin.ModelAdmin):
 
 
 @admin.register(Certificate)
-class CertificateAdmin(admin.ModelAdmin):
-    """Loaded (or sandbox-made) signing certificates; the key is never shown."""
+class CertificateAdmin(DeleteUnlessAdminMixin, admin.ModelAdmin):
+    """Loaded (or sandbox-made) signing certificates; the key is never shown. One that
+    has not expired signs documents (now or from its start), so only an expired one may
+    be deleted."""
 
     list_display = ["id", "workspace", "test_mode", "subject", "not_after_at", "is_sandbox"]
     list_filter = ["test_mode", "is_sandbox"]
@@ -122,6 +134,11 @@ class CertificateAdmin(admin.ModelAdmin):
 
     def has_add_permission(self, request: HttpRequest) -> bool:
         return False
+
+    def delete_refused(self, obj: Any) -> str | None:
+        if obj.not_after_at > timezone.now():
+            return "it has not expired and signs documents."
+        return None
 
 
 @admin.register(Membership)
@@ -164,7 +181,7 @@ class ApiTokenAdmin(admin.ModelAdmin):
 
 
 @admin.register(Event)
-class EventAdmin(admin.ModelAdmin):
+class EventAdmin(NoDeleteAdminMixin, admin.ModelAdmin):
     list_display = ["id", "type", "object_id", "workspace", "test_mode", "created_at"]
     list_filter = ["type", "test_mode", "workspace"]
     search_fields = ["id", "object_id"]

@@ -97,6 +97,11 @@ def _line_total(line: LineInput, custom_change: Decimal, currency: str, index: i
         raise InvalidDocument(f"lines.{index}.quantity", "Quantity cannot be negative.")
     if line.amount < 0:
         raise InvalidDocument(f"lines.{index}.amount", "Unit price cannot be negative.")
+    # Checked here, not only by the API's serializer, so that a line stored by any path
+    # (the admin, a batch) cannot be finalized with a negative or impossible rate.
+    for name in ("tax_percent", "retention_percent"):
+        if not ZERO <= getattr(line, name) <= HUNDRED:
+            raise InvalidDocument(f"lines.{index}.{name}", f"{name} is between 0 and 100.")
     with localcontext() as exact:
         exact.prec = _EXACT_DIGITS
         units = line.amount * line.quantity if line.gross is None else line.gross

@@ -3,6 +3,7 @@ from typing import Any
 from django.contrib import admin
 from django.http import HttpRequest
 
+from billing.admin_records import NoDeleteAdminMixin
 from bulks.models import Bulk, BulkItem
 
 
@@ -18,7 +19,7 @@ class BulkItemInline(admin.TabularInline):
 
 
 @admin.register(Bulk)
-class BulkAdmin(admin.ModelAdmin):
+class BulkAdmin(NoDeleteAdminMixin, admin.ModelAdmin):
     list_display = ["id", "kind", "status", "workspace", "test_mode", "created_at"]
     list_filter = ["kind", "status", "test_mode"]
     search_fields = ["id"]

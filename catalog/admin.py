@@ -3,7 +3,12 @@ from typing import Any
 from django.contrib import admin
 from django.http import HttpRequest
 
+from billing.admin_services import ServiceSaveAdminMixin
+from catalog import services
+from catalog.choices import CatalogStatus
 from catalog.models import AddOn, Coupon, Plan, PlanTier, Product, Tax
+
+COUPON_FIELDS = services.CouponFields.__annotations__
 
 
 class TenantAdmin(admin.ModelAdmin):
@@ -77,7 +82,10 @@ class AddOnAdmin(TenantAdmin):
 
 
 @admin.register(Coupon)
-class CouponAdmin(TenantAdmin):
+class CouponAdmin(ServiceSaveAdminMixin, TenantAdmin):
+    """Saved through the coupon services, which check the amount and the code (unique
+    whatever its case) as the API does."""
+
     list_display = [
         "id", "name", "code", "discount_scheme", "amount", "currency", "duration_scheme",
         "valid_until_date", "status", "workspace", "test_mode",
@@ -85,6 +93,21 @@ class CouponAdmin(TenantAdmin):
     list_filter = ["workspace", "test_mode", "status", "discount_scheme", "duration_scheme"]
     search_fields = ["id", "name", "code"]
     autocomplete_fields = ["workspace"]
+
+    def save_model(self, request: HttpRequest, obj: Coupon, form: Any, change: bool) -> None:
+        data = form.cleaned_data
+        names = form.changed_data if change else data
+        fields = {name: data[name] for name in names if name in COUPON_FIELDS}
+        if change:
+            coupon = services.coupon_update(coupon=obj, **fields) if fields else obj
+        else:
+            coupon = services.coupon_create(
+                workspace=data["workspace"], test_mode=data["test_mode"], **fields
+            )
+            obj.pk = coupon.pk
+        if "status" in form.changed_data:
+            archived = data["status"] == CatalogStatus.ARCHIVED
+            (services.coupon_archive if archived else services.coupon_unarchive)(coupon=coupon)
 
 
 @admin.register(Tax)

@@ -1,40 +1,14 @@
 from typing import Any
 
-from django import forms
 from django.contrib import admin
+from django.db.models import QuerySet
 from django.http import HttpRequest
 
 from billing.admin_money import MoneyAdminMixin
-from billing.errors import DomainError, InvalidInput
+from billing.admin_services import ServiceSaveAdminMixin
 from customers import services
+from customers.choices import CustomerStatus
 from customers.models import Contact, Customer, CustomerBalanceTransaction
-
-
-class CustomerAdminForm(forms.ModelForm):
-    """Runs the same rules as the API (tax id, state in country) before saving."""
-
-    class Meta:
-        model = Customer
-        exclude: list[str] = []
-
-    def clean(self) -> dict[str, Any]:
-        cleaned = super().clean() or {}
-        if self.errors or not cleaned.get("workspace"):
-            return cleaned
-        candidate = Customer(**{k: v for k, v in cleaned.items() if k != "id"})
-        try:
-            services.customer_validate(cleaned["workspace"], candidate)
-        except InvalidInput as exc:
-            raise forms.ValidationError(exc.errors) from exc
-        # The instance still holds the stored customer until the form is saved.
-        if self.instance.pk and cleaned.get("currency"):
-            try:
-                services.check_currency_change(self.instance, cleaned["currency"])
-            except DomainError as exc:
-                raise forms.ValidationError({"currency": [exc.detail]}) from exc
-        cleaned["tax_id"] = candidate.tax_id
-        cleaned["state"] = candidate.state
-        return cleaned
 
 
 class ContactInline(admin.TabularInline):
@@ -43,9 +17,16 @@ class ContactInline(admin.TabularInline):
     fields = ["name", "email", "phone", "invoicing", "collections"]
 
 
+# What the customer services take (CustomerFields, and the comuna the API also sets).
+SERVICE_FIELDS = (*services.CustomerFields.__annotations__, "comuna")
+
+
 @admin.register(Customer)
-class CustomerAdmin(admin.ModelAdmin):
-    form = CustomerAdminForm
+class CustomerAdmin(ServiceSaveAdminMixin, admin.ModelAdmin):
+    """Customers are created, changed, archived and deleted through the API's services:
+    the same rules (tax id, state in country, currency kept once there are documents,
+    unique reference) and the same events."""
+
     list_display = [
         "id",
         "name",
@@ -72,6 +53,33 @@ class CustomerAdmin(admin.ModelAdmin):
         if obj is not None:
             return [*self.readonly_fields, "workspace", "test_mode"]
         return self.readonly_fields
+
+    def save_model(self, request: HttpRequest, obj: Customer, form: Any, change: bool) -> None:
+        data = form.cleaned_data
+        if not change:
+            fields = {name: data[name] for name in SERVICE_FIELDS if name in data}
+            created = services.customer_create(
+                workspace=data["workspace"], test_mode=data["test_mode"], **fields
+            )
+            obj.pk = created.pk
+            if data.get("status") == CustomerStatus.ARCHIVED:
+                services.customer_archive(customer=created)
+            return
+        changed = {name: data[name] for name in form.changed_data if name in SERVICE_FIELDS}
+        if changed:
+            services.customer_update(customer=obj, **changed)
+        if "status" in form.changed_data:
+            if data["status"] == CustomerStatus.ARCHIVED:
+                services.customer_archive(customer=obj)
+            else:
+                services.customer_unarchive(customer=obj)
+
+    def delete_model(self, request: HttpRequest, obj: Customer) -> None:
+        services.customer_delete(customer=obj)
+
+    def delete_queryset(self, request: HttpRequest, queryset: QuerySet[Customer]) -> None:
+        for customer in queryset:
+            services.customer_delete(customer=customer)
 
     def save_formset(self, request: HttpRequest, form: Any, formset: Any, change: bool) -> None:
         contacts = formset.save(commit=False)

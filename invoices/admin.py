@@ -7,13 +7,13 @@ so totals are always the server's.
 """
 
 import json
+import re
 from collections.abc import Callable
 from typing import Any
 
 from django import forms
 from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.db import transaction
 from django.db.models import Model, QuerySet
 from django.forms import BaseInlineFormSet
 from django.http import HttpRequest, HttpResponse
@@ -21,7 +21,9 @@ from django.shortcuts import get_object_or_404
 from django.urls import URLPattern, path, reverse
 from django.utils.html import format_html, format_html_join
 
+from billing.admin_lists import BoundedDateHierarchyMixin
 from billing.admin_money import MoneyAdminMixin
+from billing.admin_services import ServiceSaveAdminMixin
 from billing.clock import clock_now_for, real_now
 from billing.documents import apply_totals
 from billing.errors import DomainError, InvalidInput
@@ -70,6 +72,9 @@ def is_draft(obj: Model | None) -> bool:
     return obj is None or getattr(obj, "status", DRAFT) == DRAFT
 
 
+_LINE_FIELD = re.compile(r"lines\.(?P<index>\d+)\.(?P<field>\w+)")
+
+
 def _messages(exc: InvalidInput) -> list[str]:
     return [f"{field}: {' '.join(errors)}" for field, errors in exc.errors.items()]
 
@@ -85,39 +90,37 @@ class LinesFormSet(BaseInlineFormSet):
             # A plan's exact price no longer holds once its unit price or units are edited.
             if {"amount", "quantity"} & set(form.changed_data):
                 form.instance.gross = None
-        lines = [
-            form.instance
-            for form in self.forms
-            if form.cleaned_data and not form.cleaned_data.get("DELETE")
+        kept = [
+            form for form in self.forms if form.cleaned_data and not form.cleaned_data.get("DELETE")
         ]
         try:
-            apply_totals(self.instance, lines)
+            apply_totals(self.instance, [form.instance for form in kept])
         except InvalidInput as exc:
-            raise ValidationError(_messages(exc)) from exc
+            self._show_on_lines(exc, kept)
+
+    @staticmethod
+    def _show_on_lines(exc: InvalidInput, kept: list[forms.ModelForm]) -> None:
+        """The service names a line's field as `lines.<index>.<field>`: show it on that
+        line's field when the form has it, on the formset otherwise."""
+        rest = {}
+        for key, errors in exc.errors.items():
+            match = _LINE_FIELD.fullmatch(key)
+            form = kept[int(match["index"])] if match and int(match["index"]) < len(kept) else None
+            if match and form is not None and match["field"] in form.fields:
+                form.add_error(match["field"], errors)
+            else:
+                rest[key] = errors
+        if rest:
+            raise ValidationError(_messages(InvalidInput(rest)))
 
 
 class DraftForm(forms.ModelForm):
-    """Runs the draft's update service on the changed fields in a savepoint that is rolled
-    back, so what the service refuses shows on the form instead of failing the save."""
+    """Names the draft's update service; ServiceSaveAdminMixin (on the admins) runs the
+    save while the form is validated, so what the service refuses shows on the form."""
 
     @staticmethod
     def update_service(document: Any, changed: dict[str, Any]) -> object:
         raise NotImplementedError
-
-    def clean(self) -> dict[str, Any]:
-        cleaned = super().clean() or {}
-        if self.errors or self.instance._state.adding:
-            return cleaned
-        changed = {name: cleaned[name] for name in self.changed_data if name in cleaned}
-        try:
-            with transaction.atomic():
-                self.update_service(self.instance, changed)
-                transaction.set_rollback(True)
-        except InvalidInput as exc:
-            raise ValidationError(_messages(exc)) from exc
-        except DomainError as exc:
-            raise ValidationError(exc.detail) from exc
-        return cleaned
 
 
 class InvoiceForm(DraftForm):
@@ -188,7 +191,7 @@ class OrderItemInline(ReadOnlyLineInline):
     fields = (*LINE_FIELDS, "product_id", "plan_id")
 
 
-class ImmutableOnceIssuedAdmin(MoneyAdminMixin, admin.ModelAdmin):
+class ImmutableOnceIssuedAdmin(ServiceSaveAdminMixin, MoneyAdminMixin, admin.ModelAdmin):
     """Drafts may change (the fields not in `readonly_fields`); anything else is a view.
 
     Documents are created through the API, which checks the customer, the document type
@@ -213,7 +216,7 @@ class ImmutableOnceIssuedAdmin(MoneyAdminMixin, admin.ModelAdmin):
         return is_draft(obj) and super().has_delete_permission(request, obj)
 
 
-class DocumentAdmin(ImmutableOnceIssuedAdmin):
+class DocumentAdmin(BoundedDateHierarchyMixin, ImmutableOnceIssuedAdmin):
     list_display = [
         "id", "document", "number", "customer", "date", "total_shown", "status",
         "biller_status", "workspace", "mode",

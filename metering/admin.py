@@ -8,11 +8,15 @@ from django.contrib import admin
 from django.http import HttpRequest
 from django.utils.html import format_html_join
 
+from billing.admin_services import ServiceSaveAdminMixin
 from billing.clock import clock_now_for
 from metering.models import Event, Feature, Meter, UsageRecord
 from metering.selectors import meter_spec
+from metering.services import meters
 from metering.store import Tenant, UsageQuery, event_store
 from metering.store.partitions import month_start
+
+METER_FIELDS = meters.MeterFields.__annotations__
 
 
 class ReadOnlyAdmin(admin.ModelAdmin):
@@ -27,11 +31,34 @@ class ReadOnlyAdmin(admin.ModelAdmin):
 
 
 @admin.register(Meter)
-class MeterAdmin(admin.ModelAdmin):
+class MeterAdmin(ServiceSaveAdminMixin, admin.ModelAdmin):
+    """Meters change and are deleted through the meter services: what a meter a plan
+    prices by counts stays as it is, and a meter in use is not deleted (409 in the API)."""
+
     list_display = ["id", "name", "event_name", "aggregation", "field", "workspace", "test_mode"]
     list_filter = ["aggregation", "test_mode"]
     search_fields = ["id", "name", "event_name"]
     readonly_fields = ["usage_this_month"]
+
+    def get_readonly_fields(self, request: HttpRequest, obj: Any = None) -> Any:
+        # A meter never moves to another tenant.
+        if obj is not None:
+            return [*self.readonly_fields, "workspace", "test_mode"]
+        return self.readonly_fields
+
+    def save_model(self, request: HttpRequest, obj: Meter, form: Any, change: bool) -> None:
+        data = form.cleaned_data
+        names = form.changed_data if change else data
+        fields = {name: data[name] for name in names if name in METER_FIELDS}
+        if change:
+            meters.meter_update(meter=obj, **fields)
+        else:
+            obj.pk = meters.meter_create(
+                workspace=data["workspace"], test_mode=data["test_mode"], **fields
+            ).pk
+
+    def delete_model(self, request: HttpRequest, obj: Meter) -> None:
+        meters.meter_delete(meter=obj)
 
     @admin.display(description="Usage this month, per customer key (top 50)")
     def usage_this_month(self, meter: Meter) -> str:

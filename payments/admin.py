@@ -12,6 +12,7 @@ from django.contrib import admin, messages
 from django.db.models import QuerySet
 from django.http import HttpRequest
 
+from billing.admin_lists import BoundedDateHierarchyMixin
 from billing.admin_money import MoneyAdminMixin
 from billing.clock import clock_now_for
 from payments import services
@@ -195,7 +196,7 @@ class IntentAdmin(ReadOnlyAdmin):
 
 
 @admin.register(StripeEvent)
-class StripeEventAdmin(ReadOnlyAdmin):
+class StripeEventAdmin(BoundedDateHierarchyMixin, ReadOnlyAdmin):
     """What Stripe sent to the workspace's webhook URL, and what became of it."""
 
     list_display = ("stripe_id", "type", "status", "workspace", "test_mode", "created_at")

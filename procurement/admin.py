@@ -12,6 +12,7 @@ from typing import Any
 from django.contrib import admin
 from django.http import HttpRequest
 
+from billing.admin_services import ServiceSaveAdminMixin
 from invoices.admin import AMOUNT_FIELDS, TAX_AGENCY_FIELDS, DocumentAdmin, DraftForm, fields_but
 from invoices.admin import ReadOnlyLineInline as _ReadOnlyLineInline
 from procurement.models import (
@@ -28,7 +29,7 @@ from procurement.services import credit_notes, purchases, retentions, suppliers
 
 
 @admin.register(Supplier)
-class SupplierAdmin(admin.ModelAdmin):
+class SupplierAdmin(ServiceSaveAdminMixin, admin.ModelAdmin):
     list_display = ["id", "name", "tax_id", "country", "email", "workspace", "test_mode"]
     list_filter = ["workspace", "test_mode", "country"]
     search_fields = ["id", "name", "tax_id", "email"]

@@ -1,6 +1,7 @@
 from django.contrib import admin
 from django.http import HttpRequest
 
+from billing.admin_records import NoDeleteAdminMixin
 from reminders.models import ReminderMessage, ReminderRule, ReminderTemplate
 
 
@@ -21,7 +22,7 @@ class ReminderRuleAdmin(admin.ModelAdmin):
 
 
 @admin.register(ReminderMessage)
-class ReminderMessageAdmin(admin.ModelAdmin):
+class ReminderMessageAdmin(NoDeleteAdminMixin, admin.ModelAdmin):
     list_display = ["id", "rule", "invoice", "status", "sent_at", "workspace", "test_mode"]
     list_filter = ["status", "test_mode"]
     search_fields = ["id", "invoice__id", "rule__id"]

@@ -112,17 +112,10 @@ class SubscriptionAdmin(admin.ModelAdmin):
     actions = ["pause", "resume", "process", "cancel"]
     # Billing state moves only through the services (the actions below); billing terms
     # change through the API's update, which checks them against the cycles already
-    # billed and the collection source. Only the note printed on its invoices is edited.
-    readonly_fields = [
-        "id", "workspace", "test_mode", "customer", "document", "currency", "frequency",
-        "date_start", "trial_end", "billing_anchor", "next_billing", "next_billing_at",
-        "previous_billing", "cycles_billed", "billing_cycles", "expiration_days",
-        "collection_scheme", "custom_change", "require_reference", "references", "metadata",
-        "status", "status_description", "needs_attention_reason", "cancel_reason",
-        "cancelled_at", "cancel_at_period_end", "paused_at", "paused_reason", "pause_until",
-        "resume_at", "coupon", "coupon_first_cycle", "default_source", "created_at",
-        "updated_at",
-    ]  # fmt: skip
+    # billed and the collection source; the scheduler's own columns (enqueued_at,
+    # needs_attention_at) are its own. Only the note printed on its invoices is edited,
+    # and a field added to the model is read-only here until it is decided otherwise.
+    readonly_fields = [field.name for field in Subscription._meta.fields if field.name != "note"]
 
     def has_add_permission(self, request: HttpRequest) -> bool:
         return False  # created through the API, which validates plans, coupons and dates

@@ -3,6 +3,7 @@ from django.db.models import QuerySet
 from django.http import HttpRequest
 from django.utils import timezone
 
+from billing.admin_records import NoDeleteAdminMixin
 from billing.errors import DomainError, InvalidInput
 from webhooks import services
 from webhooks.models import Delivery, DeliveryAttempt, WebhookEndpoint
@@ -49,7 +50,7 @@ class DeliveryAttemptInline(admin.TabularInline):
 
 
 @admin.register(Delivery)
-class DeliveryAdmin(admin.ModelAdmin):
+class DeliveryAdmin(NoDeleteAdminMixin, admin.ModelAdmin):
     list_display = [
         "id",
         "event",
@@ -61,20 +62,9 @@ class DeliveryAdmin(admin.ModelAdmin):
     ]
     list_filter = ["status", "endpoint__workspace"]
     search_fields = ["id", "event__id", "object_id", "endpoint__url"]
-    readonly_fields = [
-        "id",
-        "endpoint",
-        "event",
-        "object_id",
-        "sequence",
-        "status",
-        "attempts",
-        "next_attempt_at",
-        "lease_expires_at",
-        "last_status_code",
-        "created_at",
-        "updated_at",
-    ]
+    # Written by the delivery worker and the redeliver action only (enqueued_at is the
+    # dispatcher's claim): nothing is edited by hand.
+    readonly_fields = [field.name for field in Delivery._meta.fields]
     inlines = [DeliveryAttemptInline]
     actions = ["redeliver"]
 

@@ -32,7 +32,7 @@ from django.conf import settings
 from django.db import transaction
 
 from billing.errors import DomainError, InvalidInput
-from billing.models import DocumentType, FolioRange, Workspace
+from billing.models import DocumentType, FolioRange, NumberSequence, Workspace
 from billing.representations import folio_range_snapshot
 from billing.services.events import event_record
 from billing.tax_ids import InvalidTaxId, normalize_tax_id
@@ -215,6 +215,17 @@ def folio_range_load(*, workspace: Workspace, test_mode: bool, caf: str) -> Foli
         caf=parsed.caf_xml,
         private_key=encrypt_private_key(parsed.private_key_pem),
     )
+
+
+def folio_range_issued(folio_range: FolioRange) -> bool:
+    """Whether a folio of the range was given to a document: numbers are taken in order,
+    so the type's counter has reached the range."""
+    return NumberSequence.objects.filter(
+        workspace_id=folio_range.workspace_id,
+        test_mode=folio_range.test_mode,
+        document_type_id=folio_range.document_type_id,
+        last_number__gte=folio_range.first,
+    ).exists()
 
 
 def folios_first(

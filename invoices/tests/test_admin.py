@@ -12,6 +12,7 @@ from django.test import Client
 from django.urls import reverse
 
 from billing.choices import BillerStatus
+from billing.errors import InvalidInput
 from billing.models import DocumentType
 from customers.tests.factories import CustomerFactory
 from invoices.models import CreditNote, DebitNote, Invoice, Order
@@ -171,6 +172,33 @@ def test_a_draft_with_an_impossible_line_is_refused_with_the_reason(admin_client
     assert "The discount exceeds the line." in response.content.decode()
     draft.refresh_from_db()
     assert draft.note != "changed"
+
+
+@pytest.mark.parametrize(
+    ("field", "value"),
+    [("tax_percent", "-19"), ("tax_percent", "150"), ("retention_percent", "150")],
+)
+def test_a_draft_line_with_an_out_of_range_percent_is_refused(admin_client, draft, field, value):
+    data = change_form_data(draft)
+    data[f"lines-1-{field}"] = value
+
+    response = admin_client.post(url(draft), data)
+
+    assert response.status_code == 200  # the form again, with the error
+    assert "between 0 and 100" in response.content.decode()
+    draft.refresh_from_db()
+    assert draft.note != "changed"
+
+
+def test_finalize_refuses_a_stored_line_with_an_out_of_range_percent(draft):
+    draft.lines.filter(exempt=False).update(tax_percent=Decimal(-19))
+
+    with pytest.raises(InvalidInput) as refused:
+        invoice_finalize(invoice=draft, now=NOW)
+
+    assert any(key.endswith(".tax_percent") for key in refused.value.errors)
+    draft.refresh_from_db()
+    assert draft.status == "draft" and draft.number is None
 
 
 def test_a_draft_can_be_deleted(admin_client, draft):
@@ -351,3 +379,11 @@ def test_an_order_changes_through_its_service_until_it_leaves_draft(admin_client
     order.refresh_from_db()
     assert (order.note, order.total) == ("por teléfono", Decimal(11900))
     assert admin_client.post(url(order, "delete"), {"post": "yes"}).status_code == 403
+
+
+@pytest.mark.parametrize("query", ["?date__year=9999", "?date__year=9999&date__month=12"])
+@pytest.mark.parametrize("model", ["invoices_invoice", "procurement_retention"])
+def test_a_date_hierarchy_past_the_last_year_is_not_an_error(admin_client, model, query):
+    response = admin_client.get(reverse(f"admin:{model}_changelist") + query)
+
+    assert response.status_code in (200, 302)

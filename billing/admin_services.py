@@ -1,0 +1,84 @@
+"""Back-office forms that save through a service, as the API does.
+
+A ModelAdmin whose `save_model` calls a service mixes in `ServiceSaveAdminMixin`: the
+service is run once while the form is validated, in a savepoint that is rolled back, so
+what it refuses (`InvalidInput` per field, `DomainError` with its reason) shows on the form
+instead of failing the save with a 500. Its `delete_model`, run the same way when the
+deletion is confirmed, lists a `DomainError` as the reason the object cannot be deleted
+(as Django lists protected objects); a bulk delete goes through `delete_model` too.
+"""
+
+import copy
+from collections.abc import Sequence
+from typing import Any
+
+from django import forms
+from django.db import transaction
+from django.db.models import Model, QuerySet
+from django.http import HttpRequest
+
+from billing.errors import DomainError, InvalidInput
+
+
+def add_service_errors(form: forms.BaseForm, exc: InvalidInput | DomainError) -> None:
+    """The service's refusal on the form: on the field it names when the form has it."""
+    if isinstance(exc, DomainError):
+        form.add_error(None, exc.detail)
+        return
+    for field, errors in exc.errors.items():
+        if field in form.fields:
+            form.add_error(field, errors)
+        else:
+            form.add_error(None, [f"{field}: {error}" for error in errors])
+
+
+class ServiceSaveAdminMixin:
+    def get_form(
+        self, request: HttpRequest, obj: Any = None, change: bool = False, **kwargs: Any
+    ) -> Any:
+        form_class = super().get_form(request, obj, change=change, **kwargs)  # type: ignore[misc]
+        admin = self
+
+        class ServiceCheckedForm(form_class):  # type: ignore[misc,valid-type]
+            def _post_clean(self) -> None:
+                super()._post_clean()
+                if not self.errors:
+                    admin.check_save(request, self, change)
+
+        ServiceCheckedForm.__name__ = form_class.__name__
+        return ServiceCheckedForm
+
+    def check_save(self, request: HttpRequest, form: Any, change: bool) -> None:
+        # A copy: the dry run must not leave a primary key or saved state on the instance
+        # the real save is made from.
+        instance = copy.deepcopy(form.instance)
+        try:
+            with transaction.atomic():
+                self.save_model(request, instance, form, change)  # type: ignore[attr-defined]
+                transaction.set_rollback(True)
+        except (InvalidInput, DomainError) as exc:
+            add_service_errors(form, exc)
+
+    def get_deleted_objects(
+        self, objs: Sequence[Any] | QuerySet[Any], request: HttpRequest
+    ) -> tuple[list[str], dict[str, int], set[str], list[str]]:
+        deleted, counts, perms_needed, protected = super().get_deleted_objects(  # type: ignore[misc]
+            objs, request
+        )
+        if not protected and not perms_needed:
+            protected = [reason for obj in objs if (reason := self.delete_refusal(request, obj))]
+        return deleted, counts, perms_needed, protected
+
+    def delete_refusal(self, request: HttpRequest, obj: Model) -> str | None:
+        try:
+            with transaction.atomic():
+                # A copy: a deleted instance loses its primary key.
+                self.delete_model(request, copy.deepcopy(obj))  # type: ignore[attr-defined]
+                transaction.set_rollback(True)
+        except DomainError as exc:
+            return f"{obj}: {exc.detail}"
+        return None
+
+    def delete_queryset(self, request: HttpRequest, queryset: QuerySet[Any]) -> None:
+        for obj in queryset:
+            self.delete_model(request, obj)  # type: ignore[attr-defined]

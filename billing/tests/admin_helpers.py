@@ -1,0 +1,31 @@
+"""What a browser posts to an admin change form."""
+
+import json
+from typing import Any
+
+from django.db.models import Model
+from django.forms.models import model_to_dict
+
+MANAGEMENT = {
+    "TOTAL_FORMS": "0",
+    "INITIAL_FORMS": "0",
+    "MIN_NUM_FORMS": "0",
+    "MAX_NUM_FORMS": "1000",
+}
+
+
+def change_form_data(
+    obj: Model, *, skip: tuple[str, ...] = (), inlines: tuple[str, ...] = (), **changes: Any
+) -> dict[str, Any]:
+    """The object's fields as stored (an unchecked box is not posted, JSON as text), the
+    given inline prefixes empty, and `changes` over them."""
+    data: dict[str, Any] = {}
+    for name, value in model_to_dict(obj).items():
+        if name in {"id", *skip} or value is False:
+            continue
+        if isinstance(value, dict | list):
+            value = json.dumps(value)
+        data[name] = "" if value is None else value
+    for prefix in inlines:
+        data |= {f"{prefix}-{key}": value for key, value in MANAGEMENT.items()}
+    return data | changes

@@ -1,0 +1,61 @@
+"""Meters change and are deleted in the admin through the meter services (meter_in_use)."""
+
+import pytest
+from django.urls import reverse
+
+from billing.tests.admin_helpers import change_form_data
+from catalog.tests.factories import PlanFactory
+from metering.models import Meter
+from metering.tests.factories import MeterFactory
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def meter_in_use():
+    meter = MeterFactory()
+    PlanFactory(workspace=meter.workspace, test_mode=meter.test_mode, meter_id=meter.pk)
+    return meter
+
+
+def change(meter, **changes):
+    return change_form_data(meter, skip=("workspace", "test_mode"), **changes)
+
+
+def test_what_a_meter_in_use_counts_cannot_change(admin_client, meter_in_use):
+    url = reverse("admin:metering_meter_change", args=[meter_in_use.pk])
+
+    renamed = admin_client.post(url, change(meter_in_use, name="Calls"))
+    refused = admin_client.post(url, change(meter_in_use, name="Calls", event_name="other"))
+
+    assert renamed.status_code == 302
+    assert refused.status_code == 200
+    assert "cannot change" in refused.content.decode()
+    meter_in_use.refresh_from_db()
+    assert (meter_in_use.name, meter_in_use.event_name) == ("Calls", "api_call")
+
+
+def test_a_meter_in_use_is_not_deleted(admin_client, meter_in_use):
+    url = reverse("admin:metering_meter_delete", args=[meter_in_use.pk])
+
+    page = admin_client.get(url)
+    posted = admin_client.post(url, {"post": "yes"})
+    bulk = admin_client.post(
+        reverse("admin:metering_meter_changelist"),
+        {"action": "delete_selected", "_selected_action": [meter_in_use.pk], "post": "yes"},
+    )
+
+    assert "is used by a plan or a feature" in page.content.decode()
+    assert posted.status_code == 200 and bulk.status_code == 200
+    assert Meter.objects.filter(pk=meter_in_use.pk).exists()
+
+
+def test_a_meter_not_in_use_is_deleted(admin_client):
+    meter = MeterFactory()
+
+    response = admin_client.post(
+        reverse("admin:metering_meter_delete", args=[meter.pk]), {"post": "yes"}
+    )
+
+    assert response.status_code == 302
+    assert not Meter.objects.filter(pk=meter.pk).exists()
