@@ -95,3 +95,10 @@ def test_a_meter_in_use_keeps_what_it_counts_and_is_not_deleted(tenant):
     deleted = tenant.client.delete(f"/meters/{meter}/")
     assert deleted.status_code == 409
     assert deleted.json()["code"] == "meter_in_use"
+
+
+def test_an_unknown_field_in_a_filter_is_a_400_naming_it(tenant):
+    response = _meter(tenant, filters=[{"key": "a", "values": ["x"], "foo": 1}])
+    assert response.status_code == 400
+    assert "foo" in str(response.json())
+    assert "Unknown field." in str(response.json())
