@@ -5,6 +5,7 @@ from decimal import Decimal
 import pytest
 
 from catalog.tests.factories import PlanFactory
+from metering.models import UsageRecord
 from metering.tests.helpers import meter_of
 from subscriptions.models import SubscriptionLine
 from subscriptions.tests.factories import SubscriptionFactory
@@ -82,3 +83,25 @@ def test_bad_quantities_are_400(tenant, quantity):
     )
     assert response.status_code == 400
     assert list(response.json()) == ["quantity"]
+
+
+def test_records_are_filtered_by_date_time_either_side_inclusive_or_not(tenant):
+    line = _metered_line(tenant)
+    stamps = ["2026-01-20T10:00:00Z", "2026-01-20T11:00:00Z", "2026-01-20T12:00:00Z"]
+    for stamp in stamps:
+        UsageRecord.objects.create(
+            workspace=tenant.workspace, test_mode=tenant.test_mode,
+            subscription_id=line.subscription_id, subscription_line=line, plan=line.plan,
+            quantity=1, date_time=stamp,
+        )  # fmt: skip
+
+    def listed(**query):
+        results = tenant.client.get("/usages/", query).json()["results"]
+        return sorted(r["date_time"] for r in results)
+
+    middle = stamps[1]
+    assert listed(date_time__lte=middle) == stamps[:2]
+    assert listed(date_time__lt=middle) == stamps[:1]
+    assert listed(date_time__gte=middle) == stamps[1:]
+    assert listed(date_time__gt=middle) == stamps[2:]
+
