@@ -1,6 +1,6 @@
 import django_filters
 
-from billing.api.filters import CharInFilter, IsoDateTimeFilter, TenantFilterSet, TenantIdFilter
+from billing.api.filters import CharInFilter, TenantFilterSet, TenantIdFilter
 from metering.models import Feature, Meter, UsageRecord
 from subscriptions.models import Subscription, SubscriptionLine
 
@@ -27,9 +27,10 @@ class UsageRecordFilter(TenantFilterSet):
     subscription_line = TenantIdFilter(
         field_name="subscription_line_id", model=SubscriptionLine, tenant="subscription__"
     )
-    date_time__gte = IsoDateTimeFilter(field_name="date_time", lookup_expr="gte")
-    date_time__lt = IsoDateTimeFilter(field_name="date_time", lookup_expr="lt")
 
     class Meta:
         model = UsageRecord
-        fields = ["subscription", "subscription_line", "creation_scheme"]
+        fields = {
+            "subscription": ["exact"], "subscription_line": ["exact"],
+            "creation_scheme": ["exact"], "date_time": ["gte", "gt", "lte", "lt"],
+        }  # fmt: skip

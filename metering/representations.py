@@ -4,11 +4,16 @@ from decimal import Decimal
 
 from rest_framework import serializers
 
-from billing.representations import TenantModelSerializer, WorkspaceDateTimeField, quantity_field
+from billing.representations import (
+    StrictFieldsMixin,
+    TenantModelSerializer,
+    WorkspaceDateTimeField,
+    quantity_field,
+)
 from metering.models import Feature, Meter, UsageRecord
 
 
-class MeterFilterSerializer(serializers.Serializer):
+class MeterFilterSerializer(StrictFieldsMixin, serializers.Serializer):
     key = serializers.CharField(max_length=64)
     values = serializers.ListField(
         child=serializers.CharField(max_length=255), min_length=1, max_length=100

@@ -1,20 +1,24 @@
-"""A subscription's upcoming invoice: what its next cycle would bill if it ran now —
-the fixed lines of the next period and the usage of the running one so far, priced as
-the cycle prices them (subscriptions.pricing.cycle_draft). Nothing is stored."""
+"""A subscription's upcoming invoice: what its next billing would issue if it ran now —
+the fixed lines of the next period and the usage of the running one so far, or the usage
+alone when that billing ends it — by the cycle's own rule (subscriptions.next_invoice).
+Nothing is stored."""
 
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from decimal import Decimal
 
+from billing.clock import workspace_today
 from billing.documents import apply_totals, build_lines
-from billing.errors import DomainError
+from billing.errors import DomainError, InvalidInput
 from invoices.models import Invoice, InvoiceLine
-from subscriptions.calendar import boundary_after, local_midnight
-from subscriptions.choices import SubscriptionStatus
+from subscriptions.calendar import local_midnight
+from subscriptions.choices import HELD_STATUSES, SubscriptionStatus
 from subscriptions.models import Subscription
-from subscriptions.pricing import cycle_draft, final_usage_draft
-from subscriptions.services.cycles import cycles_done
+from subscriptions.next_invoice import is_last_billing, next_invoice, resumed_billing
 from subscriptions.usage import is_metered, metered_line, usage_quantities
+
+# Instants are stored to the microsecond: usage at `now` itself is before this much later.
+_INSTANT = timedelta(microseconds=1)
 
 
 @dataclass(frozen=True)
@@ -26,25 +30,38 @@ class Upcoming:
     usage_until: datetime
 
 
+def _none(subscription: Subscription, why: str) -> DomainError:
+    return DomainError(
+        "invoice_upcoming_none",
+        f"Subscription {subscription.pk} has no upcoming invoice: {why}",
+        status_code=404,
+    )
+
+
+def _billing_day(subscription: Subscription, now: datetime) -> date:
+    """The day its next billing comes: a held subscription's bills once it resumes (on
+    its `pause_until`, or today if resumed now), unless that billing ends it, which comes
+    held or not."""
+    if subscription.status in (SubscriptionStatus.CANCELLED, SubscriptionStatus.FINALIZED):
+        raise _none(subscription, f"it is {subscription.status}.")
+    start = subscription.next_billing
+    if subscription.status in HELD_STATUSES and not is_last_billing(subscription):
+        resumes = subscription.pause_until or workspace_today(subscription.workspace, now)
+        start = resumed_billing(subscription, resumes)
+    if start is None:
+        raise _none(subscription, "it bills no further period.")
+    return start
+
+
 def subscription_upcoming(*, subscription: Subscription, now: datetime) -> Upcoming:
-    if subscription.status not in (SubscriptionStatus.ACTIVE, SubscriptionStatus.PAUSED):
-        raise DomainError(
-            "subscription_not_billing",
-            f"Subscription {subscription.pk} is {subscription.status}: it has no next invoice.",
-        )
-    if subscription.next_billing is None:
-        raise DomainError(
-            "subscription_not_billing",
-            f"Subscription {subscription.pk} bills no further period.",
-        )
+    start = _billing_day(subscription, now)
     timezone_name = subscription.workspace.timezone
     lines = list(subscription.lines.select_related("plan", "plan__product"))
     ended = list(subscription.ended_lines.select_related("plan", "plan__product"))
     addons = list(subscription.addons.select_related("addon"))
-    start = subscription.next_billing
-    end = boundary_after(subscription.billing_anchor, subscription.frequency, start)
     usage_start = subscription.previous_billing
-    until = min(now, local_midnight(start, timezone_name))
+    usage_until = min(now, local_midnight(start, timezone_name))
+    until = min(now + _INSTANT, local_midnight(start, timezone_name))
     usage: dict[str, Decimal] = {}
     if usage_start is not None:
         metered = [
@@ -62,18 +79,21 @@ def subscription_upcoming(*, subscription: Subscription, now: datetime) -> Upcom
         usage = usage_quantities(
             workspace_id=subscription.workspace_id, test_mode=subscription.test_mode, lines=metered
         )
-    if cycles_done(subscription) and usage_start is not None:
-        # Its last cycle is billed: what is left is the last period's usage.
-        draft = final_usage_draft(
-            subscription, lines=lines, usage=usage, usage_start=usage_start, usage_end=start,
-            invoice_date=start, ended=ended,
-        )  # fmt: skip
-    else:
-        draft = cycle_draft(
-            subscription, lines=lines, addons=addons, period_start=start, period_end=end,
-            cycle=subscription.cycles_billed + 1, invoice_date=start, usage=usage,
-            usage_start=usage_start, ended=ended,
-        )  # fmt: skip
-    built = build_lines(InvoiceLine, {}, draft.lines)
-    apply_totals(draft.invoice, built)
-    return Upcoming(subscription, draft.invoice, built, usage_start, until)
+    billed = next_invoice(
+        subscription, lines=lines, addons=addons, ended=ended, usage=usage, start=start,
+        today=start,
+    )  # fmt: skip
+    if billed.draft is None or not billed.issued:
+        raise _none(subscription, "its next billing has nothing to bill.")
+    built = build_lines(InvoiceLine, {}, billed.draft.lines)
+    try:
+        apply_totals(billed.draft.invoice, built)
+    except InvalidInput as exc:
+        # The same totals fail the cycle, which flags the subscription: a usage to check.
+        why = "; ".join(message for messages in exc.errors.values() for message in messages)
+        raise DomainError(
+            "usage_out_of_range",
+            f"Subscription {subscription.pk}'s next invoice cannot be priced: {why} "
+            "Check the events its meters count.",
+        ) from exc
+    return Upcoming(subscription, billed.draft.invoice, built, usage_start, usage_until)

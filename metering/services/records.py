@@ -12,8 +12,11 @@ from billing.errors import InvalidInput
 from billing.models import Workspace
 from metering.choices import CreationScheme, UsageAction
 from metering.models import UsageRecord
+from metering.services.events import latest_timestamp
 from metering.services.usage import USAGE_RECORD_EVENT, USAGE_RECORD_FIELD
 from metering.store import RESET_PROPERTY, RESET_VALUE, NewEvent, Tenant, event_store
+from subscriptions.calendar import local_midnight
+from subscriptions.choices import SubscriptionStatus
 from subscriptions.models import SubscriptionLine
 from subscriptions.usage import is_metered
 
@@ -25,6 +28,24 @@ def record_properties(quantity: Decimal, action: str) -> dict[str, str]:
     if action == UsageAction.SET:
         properties[RESET_PROPERTY] = RESET_VALUE
     return properties
+
+
+def _check_billable(line: SubscriptionLine, date_time: datetime, now: datetime) -> None:
+    """A record no invoice would ever bill is refused, as an event too far ahead is."""
+    subscription = line.subscription
+    if subscription.status in (SubscriptionStatus.CANCELLED, SubscriptionStatus.FINALIZED):
+        raise InvalidInput(
+            {"subscription_line": [f"Subscription {subscription.pk} is {subscription.status}: "
+                                   "no invoice bills its usage any more."]}
+        )  # fmt: skip
+    if date_time > latest_timestamp(now):
+        raise InvalidInput({"date_time": [f"{date_time.isoformat()} is too far in the future."]})
+    started = local_midnight(subscription.date_start, subscription.workspace.timezone)
+    if date_time < started:
+        raise InvalidInput(
+            {"date_time": [f"{date_time.isoformat()} is before subscription {subscription.pk} "
+                           f"started ({subscription.date_start}): no period bills it."]}
+        )  # fmt: skip
 
 
 @transaction.atomic
@@ -51,6 +72,8 @@ def usage_record_create(
             {"subscription_line": [f"Plan {plan.pk} is billed by meter {plan.meter_id}: send "
                                    "its events to /events/ instead."]}
         )  # fmt: skip
+    date_time = date_time or now
+    _check_billable(subscription_line, date_time, now)
     record = UsageRecord.objects.create(
         workspace=workspace,
         test_mode=test_mode,
@@ -58,7 +81,7 @@ def usage_record_create(
         subscription_line=subscription_line,
         plan=plan,
         quantity=quantity,
-        date_time=date_time or now,
+        date_time=date_time,
         creation_scheme=creation_scheme,
         action=action,
         metadata=metadata or {},

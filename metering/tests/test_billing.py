@@ -271,8 +271,8 @@ def test_a_cancelled_subscription_has_no_upcoming_invoice():
     subscription = subscribe(tenant.workspace, START, [(plan_of(tenant.workspace), 1)])
     Subscription.objects.filter(pk=subscription.pk).update(status="cancelled")
     response = tenant.client.get(f"/subscriptions/{subscription.id}/upcoming/")
-    assert response.status_code == 409
-    assert response.json()["code"] == "subscription_not_billing"
+    assert response.status_code == 404
+    assert response.json()["code"] == "invoice_upcoming_none"
 
 
 @pytest.mark.django_db

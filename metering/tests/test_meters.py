@@ -108,3 +108,10 @@ def test_a_key_taken_by_a_concurrent_create_is_a_400_on_key(tenant, monkeypatch)
 
     assert again.status_code == 400
     assert again.json() == {"key": ["A feature with this key exists."]}
+
+
+def test_an_unknown_field_in_a_filter_is_a_400_naming_it(tenant):
+    response = _meter(tenant, filters=[{"key": "a", "values": ["x"], "foo": 1}])
+    assert response.status_code == 400
+    assert "foo" in str(response.json())
+    assert "Unknown field." in str(response.json())

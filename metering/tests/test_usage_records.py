@@ -5,6 +5,7 @@ from decimal import Decimal
 import pytest
 
 from catalog.tests.factories import PlanFactory
+from metering.models import UsageRecord
 from metering.tests.helpers import meter_of
 from subscriptions.models import SubscriptionLine
 from subscriptions.tests.factories import SubscriptionFactory
@@ -82,3 +83,46 @@ def test_bad_quantities_are_400(tenant, quantity):
     )
     assert response.status_code == 400
     assert list(response.json()) == ["quantity"]
+
+
+def test_records_are_filtered_by_date_time_either_side_inclusive_or_not(tenant):
+    line = _metered_line(tenant)
+    stamps = ["2026-01-20T10:00:00Z", "2026-01-20T11:00:00Z", "2026-01-20T12:00:00Z"]
+    for stamp in stamps:
+        UsageRecord.objects.create(
+            workspace=tenant.workspace, test_mode=tenant.test_mode,
+            subscription_id=line.subscription_id, subscription_line=line, plan=line.plan,
+            quantity=1, date_time=stamp,
+        )  # fmt: skip
+
+    def listed(**query):
+        results = tenant.client.get("/usages/", query).json()["results"]
+        return sorted(r["date_time"] for r in results)
+
+    middle = stamps[1]
+    assert listed(date_time__lte=middle) == stamps[:2]
+    assert listed(date_time__lt=middle) == stamps[:1]
+    assert listed(date_time__gte=middle) == stamps[1:]
+    assert listed(date_time__gt=middle) == stamps[2:]
+
+
+@pytest.mark.parametrize(
+    ("date_time", "status", "field"),
+    [
+        ("2026-01-20T10:00:00Z", "cancelled", "subscription_line"),
+        ("2026-01-20T10:00:00Z", "finalized", "subscription_line"),
+        ("2099-01-01T00:00:00Z", "active", "date_time"),
+        ("2025-12-31T10:00:00Z", "active", "date_time"),  # before its 2026-01-01 start
+    ],
+)
+def test_a_record_no_invoice_would_bill_is_a_400_on_its_field(tenant, date_time, status, field):
+    line = _metered_line(tenant)
+    line.subscription.__class__.objects.filter(pk=line.subscription_id).update(status=status)
+    response = tenant.client.post(
+        "/usages/",
+        {"subscription_line": line.id, "quantity": 1, "date_time": date_time},
+        format="json",
+    )
+    assert response.status_code == 400, response.json()
+    assert list(response.json()) == [field]
+    assert not UsageRecord.objects.filter(subscription_line=line).exists()

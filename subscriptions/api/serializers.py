@@ -74,6 +74,20 @@ class UpcomingInvoiceSerializer(serializers.Serializer):
     exempt = serializers.DecimalField(
         source="invoice.exempt", max_digits=24, decimal_places=6, normalize_output=True
     )
+    discount = serializers.DecimalField(
+        source="invoice.discount",
+        max_digits=24,
+        decimal_places=6,
+        normalize_output=True,
+        help_text="The subscription's coupon, as an invoice's discount.",
+    )
+    discount_scheme = serializers.CharField(source="invoice.discount_scheme")
+    discount_amount = serializers.DecimalField(
+        source="invoice.discount_amount", max_digits=24, decimal_places=6, normalize_output=True
+    )
+    subtotal = serializers.DecimalField(
+        source="invoice.subtotal", max_digits=24, decimal_places=6, normalize_output=True
+    )
     tax = serializers.DecimalField(
         source="invoice.tax", max_digits=24, decimal_places=6, normalize_output=True
     )

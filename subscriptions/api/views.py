@@ -119,7 +119,7 @@ class SubscriptionViewSet(TenantModelViewSet):
 
     @extend_schema(
         request=None,
-        responses={200: UpcomingInvoiceSerializer, 409: ErrorSerializer},
+        responses={200: UpcomingInvoiceSerializer, 404: ErrorSerializer, 409: ErrorSerializer},
     )
     @action(detail=True, methods=["get"], filter_backends=[])
     def upcoming(self, request: Request, pk: str) -> Response:

@@ -41,7 +41,7 @@ from catalog.models import Coupon, Plan, PlanTier
 from customers.models import Customer
 from invoices.models import Invoice
 from invoices.services.batch import InvoiceDraft, invoices_issue_batch
-from subscriptions.calendar import boundary_after, local_midnight
+from subscriptions.calendar import local_midnight
 from subscriptions.choices import (
     BilledKind,
     CollectionStatus,
@@ -56,7 +56,7 @@ from subscriptions.models import (
     SubscriptionAddOn,
     SubscriptionLine,
 )
-from subscriptions.pricing import cycle_draft, final_usage_draft
+from subscriptions.next_invoice import NextInvoice, cycles_done, final_invoice, next_invoice
 from subscriptions.representations import subscription_cycle_snapshot
 from subscriptions.selectors import DUE_ORDER, subscriptions_due, subscriptions_due_ids
 from subscriptions.services.attention import subscription_flag
@@ -258,93 +258,48 @@ def _usage(batch: _TenantBatch, items: Items, until: datetime | None = None) -> 
     )
 
 
-def _bill_final_usage(
-    subscription: Subscription,
-    batch: _TenantBatch,
-    items: Items,
-    usage: dict[str, Decimal],
-    end: date,
+def _add_invoice(
+    billed: NextInvoice, subscription: Subscription, batch: _TenantBatch, items: Items
 ) -> None:
-    """Price the usage of the running period's [start, end) on the last invoice of a
-    subscription that ends: metered plans bill in arrears, so no cycle would bill it."""
-    start = subscription.previous_billing
-    own = items[subscription.pk]
-    metered = [line for line in own.lines if is_metered(line.plan)]
-    if start is None or not (metered or own.ended):
-        return
-    draft = final_usage_draft(
-        subscription, lines=metered, usage=usage, usage_start=start, usage_end=end,
-        invoice_date=workspace_today(batch.workspace, batch.now), ended=own.ended,
-        invoice_id=batch.invoice_id(),
-    )  # fmt: skip
-    batch.bill(
-        _Billed(
-            subscription,
-            draft,
-            subscription.cycles_billed,
-            start,
-            end,
-            BilledKind.FINAL,
-            ended=own.ended,
-        )
-    )
-
-
-def cycles_done(subscription: Subscription) -> bool:
-    """Every cycle `billing_cycles` asks for is billed (a last one may still run)."""
-    return (
-        subscription.billing_cycles is not None
-        and subscription.cycles_billed >= subscription.billing_cycles
-    )
+    if billed.draft is not None:
+        batch.bill(
+            _Billed(subscription, billed.draft, billed.cycle, billed.start, billed.end,
+                    billed.kind, ended=items[subscription.pk].ended)
+        )  # fmt: skip
 
 
 def _advance(
     subscription: Subscription, batch: _TenantBatch, items: Items, usage: dict[str, Decimal]
 ) -> None:
     """Price the due period and move the subscription past it (in memory)."""
-    timezone_name = batch.workspace.timezone
+    assert subscription.next_billing is not None
+    own = items[subscription.pk]
+    billed = next_invoice(
+        subscription, lines=own.lines, addons=own.addons, ended=own.ended, usage=usage,
+        start=subscription.next_billing, today=workspace_today(batch.workspace, batch.now),
+        invoice_id=batch.invoice_id(),
+    )  # fmt: skip
+    _add_invoice(billed, subscription, batch, items)
     if subscription.cancel_at_period_end:
-        assert subscription.next_billing is not None
-        _bill_final_usage(subscription, batch, items, usage, subscription.next_billing)
         subscription.status = SubscriptionStatus.CANCELLED
         subscription.cancelled_at = subscription.next_billing_at
         subscription.next_billing = subscription.next_billing_at = None
         batch.cancelled.append(subscription)
         return
-    assert subscription.next_billing is not None
-    if cycles_done(subscription):
-        # The last billed period has ended: only its usage is left to bill.
-        _bill_final_usage(subscription, batch, items, usage, subscription.next_billing)
+    if billed.kind == BilledKind.FINAL:
+        # The last billed period has ended, and its usage with it.
         subscription.status = SubscriptionStatus.FINALIZED
         subscription.next_billing = subscription.next_billing_at = None
         return
-    start = subscription.next_billing
-    end = boundary_after(subscription.billing_anchor, subscription.frequency, start)
-    cycle = subscription.cycles_billed + 1
-    draft = cycle_draft(
-        subscription,
-        lines=items[subscription.pk].lines,
-        addons=items[subscription.pk].addons,
-        period_start=start,
-        period_end=end,
-        cycle=cycle,
-        invoice_date=max(start, workspace_today(batch.workspace, batch.now)),
-        usage=usage,
-        usage_start=subscription.previous_billing,
-        ended=items[subscription.pk].ended,
-        invoice_id=batch.invoice_id(),
-    )
-    subscription.previous_billing = start
-    subscription.cycles_billed = cycle
-    own = items[subscription.pk]
+    subscription.previous_billing = billed.start
+    subscription.cycles_billed = billed.cycle
     if cycles_done(subscription) and not _owes_usage(own):
         subscription.status = SubscriptionStatus.FINALIZED
         subscription.next_billing = subscription.next_billing_at = None
     else:
         # A last period with metered lines runs to its end, when its usage is billed.
-        subscription.next_billing = end
-        subscription.next_billing_at = local_midnight(end, timezone_name)
-    batch.bill(_Billed(subscription, draft, cycle, start, end, ended=own.ended))
+        subscription.next_billing = billed.end
+        subscription.next_billing_at = local_midnight(billed.end, batch.workspace.timezone)
 
 
 @dataclass(frozen=True)
@@ -481,8 +436,13 @@ def final_usage_bill(*, subscription: Subscription, now: datetime) -> BilledPeri
     _lock_usage([batch], items)
     usage = _usage(batch, items, until=now)
     # Half-open, like every period: the day of the cancellation is the last one billed.
-    end = workspace_today(batch.workspace, now) + timedelta(days=1)
-    _bill_final_usage(subscription, batch, items, usage, end)
+    today = workspace_today(batch.workspace, now)
+    own = items[subscription.pk]
+    billed = final_invoice(
+        subscription, lines=own.lines, ended=own.ended, usage=usage,
+        end=today + timedelta(days=1), today=today, invoice_id=batch.invoice_id(),
+    )  # fmt: skip
+    _add_invoice(billed, subscription, batch, items)
     if not batch.billed:
         return None
     events: list[str] = []

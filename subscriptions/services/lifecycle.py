@@ -8,7 +8,7 @@ from django.db import transaction
 
 from billing.clock import workspace_today
 from billing.errors import DomainError, InvalidInput
-from subscriptions.calendar import boundary_after, boundary_on_or_after
+from subscriptions.calendar import boundary_after
 from subscriptions.choices import (
     HELD_STATUSES,
     CancelReason,
@@ -17,6 +17,7 @@ from subscriptions.choices import (
     SubscriptionStatus,
 )
 from subscriptions.models import Subscription
+from subscriptions.next_invoice import resumed_billing
 from subscriptions.services.attention import subscription_flag
 from subscriptions.services.common import (
     local_midnight_or_none,
@@ -66,8 +67,7 @@ def _resume(subscription: Subscription, day: date) -> None:
     subscription.paused_reason = subscription.needs_attention_reason = None
     subscription.needs_attention_at = None
     if subscription.next_billing is not None and subscription.next_billing < day:
-        anchor, frequency = subscription.billing_anchor, subscription.frequency
-        set_next_billing(subscription, boundary_on_or_after(anchor, frequency, day))
+        set_next_billing(subscription, resumed_billing(subscription, day))
     subscription.status_description = _cancels_on(subscription)
     subscription.save()
     record(subscription, "resumed")

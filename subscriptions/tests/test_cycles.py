@@ -21,10 +21,9 @@ from invoices.services.batch_snapshots import invoice_batch_snapshot
 from invoices.services.invoices import invoice_create, invoice_finalize
 from invoices.services.notes import credit_note_create
 from invoices.tasks import render_document_pdfs
-from subscriptions import services, tasks
+from subscriptions import next_invoice, services, tasks
 from subscriptions.choices import CollectionStatus, NeedsAttentionReason, SubscriptionStatus
 from subscriptions.models import BilledPeriod, Subscription, SubscriptionLine
-from subscriptions.services import cycles
 from subscriptions.services.cycles import cycle_bill, cycle_run, fixed_clock
 from subscriptions.tests.factories import SubscriptionFactory
 from subscriptions.tests.helpers import (
@@ -206,14 +205,14 @@ def test_a_subscription_that_cannot_be_billed_needs_attention_and_its_batch_is_b
     workspace = workspace_at(now)
     plan = plan_of(workspace, 10000)
     first, broken, last = (subscribe(workspace, now, [(plan, 1)]) for _ in range(3))
-    price = cycles.cycle_draft
+    price = next_invoice.cycle_draft
 
     def failing_for_one(subscription: Subscription, **kwargs: object) -> object:
         if subscription.pk == broken.pk:
             raise ArithmeticError("a price beyond any column")
         return price(subscription, **kwargs)
 
-    monkeypatch.setattr(cycles, "cycle_draft", failing_for_one)
+    monkeypatch.setattr(next_invoice, "cycle_draft", failing_for_one)
     feb = santiago(2026, 2, 15, 0, 0)
     Workspace.objects.filter(pk=workspace.pk).update(test_clock_at=feb)
 
