@@ -3,10 +3,8 @@ from datetime import UTC, date, datetime
 from decimal import Decimal
 
 import pytest
-from django.forms import model_to_dict
 from django.urls import reverse
 
-from customers.admin import CustomerAdminForm
 from customers.choices import CustomerStatus
 from customers.models import Contact, Customer, CustomerBalanceTransaction
 from customers.representations import CustomerSerializer
@@ -549,17 +547,6 @@ def test_balance_transactions_are_read_only_in_the_admin(admin_client, tenant):
     assert changelist.status_code == 200 and entry.pk in changelist.content.decode()
     assert change.status_code == 200 and 'name="amount"' not in change.content.decode()
     assert added.status_code == 403
-
-
-def test_the_admin_keeps_the_currency_of_a_customer_with_documents(tenant):
-    customer = FinalizedInvoiceFactory(workspace=tenant.workspace).customer
-    data = {k: v for k, v in model_to_dict(customer).items() if v is not None}
-
-    form = CustomerAdminForm(data={**data, "currency": "USD"}, instance=customer)
-
-    assert not form.is_valid()
-    assert "currency" in form.errors
-    assert CustomerAdminForm(data=data, instance=customer).is_valid()
 
 
 def test_a_serialized_test_mode_customers_current_period_follows_the_test_clock(tenant):
