@@ -162,12 +162,13 @@ def test_usage_records_feed_a_metered_plan_without_a_meter():
         (calls, "10", santiago(2026, 1, 11)), (calls, "2.5", santiago(2026, 2, 9, 23, 59)),
         (seats, "3", santiago(2026, 1, 12)), (seats, "7", santiago(2026, 1, 15)),
         (seats, "4", santiago(2026, 1, 30)),
-        (calls, "99", santiago(2026, 2, 10)), (seats, "99", santiago(2026, 1, 9)),  # outside
+        (calls, "99", santiago(2026, 2, 10)),  # after the period
     ]  # fmt: skip
     for line, quantity, when in records:
+        # Each recorded as it happens: a record more than a day ahead is refused.
         usage_record_create(
             workspace=workspace, test_mode=True, subscription_line=line, quantity=D(quantity),
-            date_time=when, creation_scheme=CreationScheme.AUTOMATIC, now=START,
+            date_time=when, creation_scheme=CreationScheme.AUTOMATIC, now=when,
         )  # fmt: skip
     _move_clock(workspace, DUE)
     _bill()
