@@ -1,6 +1,7 @@
 """Creating a subscription and changing it (lines, add-ons, coupon, terms)."""
 
-from collections.abc import Sequence
+from collections import defaultdict
+from collections.abc import Hashable, Iterable, Sequence
 from datetime import date, datetime, timedelta
 from decimal import Decimal
 from typing import Unpack
@@ -57,27 +58,39 @@ def _coupon_id(line: LineInput) -> str | None:
     return coupon.id if coupon else None
 
 
+def _starts(kept: Iterable[tuple[Hashable, int]]) -> dict[Hashable, list[int]]:
+    """The first cycles of what a change keeps, by what it is (not its quantity)."""
+    starts: dict[Hashable, list[int]] = defaultdict(list)
+    for key, cycle in kept:
+        starts[key].append(cycle)
+    return starts
+
+
+def _start(starts: dict[Hashable, list[int]], key: Hashable, new: int) -> int:
+    """The first cycle of a kept line or add-on (each kept one once), or `new`."""
+    cycles = starts.get(key)
+    return cycles.pop(0) if cycles else new
+
+
 def _store_lines(subscription: Subscription, lines: Sequence[LineInput], first_cycle: int) -> None:
-    """Replace the lines; a line kept as it was keeps when its coupon started. The same
+    """Replace the lines; a line kept (its plan and coupon, whatever its quantity) keeps
+    when its coupon started, so a change of quantity does not grant it again. The same
     lines sent back are left as they are, ids included (usage records name a line)."""
     current = list(subscription.lines.all())
-    kept = {
-        (line.plan_id, line.quantity, line.coupon_id): line.coupon_first_cycle for line in current
-    }
     wanted = [
         (line["plan"].id, Decimal(line.get("quantity", 1)), _coupon_id(line)) for line in lines
     ]
     if current and wanted == [(c.plan_id, c.quantity, c.coupon_id) for c in current]:
         return
+    starts = _starts(((c.plan_id, c.coupon_id), c.coupon_first_cycle) for c in current)
     subscription.lines.all().delete()
     rows = []
-    for position, line in enumerate(lines):
-        quantity = Decimal(line.get("quantity", 1))
-        coupon = line.get("coupon")
-        key = (line["plan"].id, quantity, coupon.id if coupon else None)
+    for position, (line, key) in enumerate(zip(lines, wanted, strict=True)):
+        plan_id, quantity, coupon_id = key
+        start = _start(starts, (plan_id, coupon_id), first_cycle)
         rows.append(SubscriptionLine(
-            subscription=subscription, plan=line["plan"], quantity=quantity, coupon=coupon,
-            coupon_first_cycle=kept.get(key, first_cycle), position=position,
+            subscription=subscription, plan=line["plan"], quantity=quantity,
+            coupon=line.get("coupon"), coupon_first_cycle=start, position=position,
         ))  # fmt: skip
     SubscriptionLine.objects.bulk_create(rows)
 
@@ -111,14 +124,16 @@ def _end_metered_lines(
 def _store_addons(
     subscription: Subscription, addons: Sequence[AddOnInput], first_cycle: int
 ) -> None:
-    kept = {(a.addon_id, a.quantity): a.first_cycle for a in subscription.addons.all()}
+    """Replace the add-ons; one kept (whatever its quantity) keeps counting its cycles from
+    when it started, so a change of quantity does not bill it anew."""
+    starts = _starts((a.addon_id, a.first_cycle) for a in subscription.addons.all())
     subscription.addons.all().delete()
     rows = []
     for position, item in enumerate(addons):
-        quantity = Decimal(item.get("quantity", 1))
+        start = _start(starts, item["addon"].id, first_cycle)
         rows.append(SubscriptionAddOn(
-            subscription=subscription, addon=item["addon"], quantity=quantity,
-            first_cycle=kept.get((item["addon"].id, quantity), first_cycle), position=position,
+            subscription=subscription, addon=item["addon"],
+            quantity=Decimal(item.get("quantity", 1)), first_cycle=start, position=position,
         ))  # fmt: skip
     SubscriptionAddOn.objects.bulk_create(rows)
 
