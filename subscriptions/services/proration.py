@@ -230,8 +230,11 @@ def _unused_row(
     invoice = period.invoice
     if invoice.discount_amount:
         # The invoice's discount took this share off every line's total: take it off the
-        # credit too, with the line's own discount, as one amount.
-        share = invoice.discount_amount / (invoice.subtotal + invoice.discount_amount)
+        # credit too, with the line's own discount, as one amount. It was a share of the
+        # lines' totals (rules.md §2), not of the subtotal, which a boleta's prices
+        # include the IVA of while its subtotal does not.
+        lines_total = sum((each.total for each in invoice.lines.all()), Decimal(0))
+        share = invoice.discount_amount / lines_total
         gross = amount * billed.quantity if exact is None else exact
         own = row["discount"]
         if billed.discount_scheme == DiscountScheme.PERCENT:
