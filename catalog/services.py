@@ -5,7 +5,8 @@ A catalog object other objects point at (a product's plans, and later subscripti
 invoice lines) is protected by the database: deleting it is refused with a 409 and the
 answer is to archive it. The apps above the catalog tell it who else holds a plan, add-on
 or coupon (`catalog_holders_register`): a live subscription bills with its price, so the
-fields that price it do not change under one.
+fields that price it do not change under one; an open order names it by id only, which
+the database does not protect, so it is not deleted under one.
 """
 
 from collections.abc import Callable, Mapping, Sequence
@@ -54,6 +55,7 @@ def _transition(obj: Archivable, target: CatalogStatus, kind: str, **changes: An
 # holder(obj) → one holder of a plan, add-on or coupon ("subscription sub_…"), or None.
 Holder = Callable[[Any], str | None]
 _price_holders: dict[str, Holder] = {}
+_id_holders: dict[str, Holder] = {}
 
 # What prices each kind: what a holder of its price keeps it from changing.
 _PRICING_FIELDS = {
@@ -68,10 +70,10 @@ _PRICING_FIELDS = {
 }  # fmt: skip
 
 
-def catalog_holders_register(name: str, holder: Holder) -> None:
-    """Called by an app above the catalog, in its ready(), when it bills with the price of
-    the plans, add-ons or coupons it holds."""
-    _price_holders[name] = holder
+def catalog_holders_register(name: str, holder: Holder, *, holds_price: bool) -> None:
+    """Called by an app above the catalog in its ready(): `holds_price` when it bills with
+    the price of what it holds, otherwise it names what it holds by id only."""
+    (_price_holders if holds_price else _id_holders)[name] = holder
 
 
 def _held_by(obj: Any, holders: dict[str, Holder]) -> str | None:
@@ -103,6 +105,12 @@ def _keep_price(obj: Any, kind: str, fields: Mapping[str, object], *, tiers: boo
 
 
 def _delete(obj: Deletable, kind: str) -> None:
+    if (holder := _held_by(obj, _id_holders)) is not None:
+        raise DomainError(
+            f"{kind}_in_use",
+            f"This {kind} is named by {holder}; it can be deleted once the order is "
+            "invoiced or deleted.",
+        )
     try:
         with transaction.atomic():
             obj.delete()

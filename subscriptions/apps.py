@@ -14,4 +14,4 @@ class SubscriptionsConfig(AppConfig):
 
         order_subscriptions_register(subscription_from_order)
         # What a subscription bills with keeps its price.
-        catalog_holders_register("subscriptions", subscription_billing_with)
+        catalog_holders_register("subscriptions", subscription_billing_with, holds_price=True)

@@ -1,7 +1,7 @@
 """Creating a subscription and changing it (lines, add-ons, coupon, terms)."""
 
 from collections import defaultdict
-from collections.abc import Hashable, Iterable, Sequence
+from collections.abc import Hashable, Iterable, Mapping, Sequence
 from datetime import date, datetime, timedelta
 from decimal import Decimal
 from typing import Unpack
@@ -12,10 +12,11 @@ from billing.clock import workspace_today
 from billing.errors import DomainError, InvalidInput
 from billing.models import DocumentType, Workspace
 from billing.services.events import event_record
+from catalog.models import Coupon, Plan
 from catalog.selectors import coupon_queryset, plan_queryset
 from customers.choices import CustomerStatus
 from customers.models import Customer
-from invoices.models import Invoice, Order
+from invoices.models import Invoice, Order, OrderItem
 from invoices.services.invoices import check_invoice_document_type, invoice_update
 from invoices.services.orders import main_invoice_type
 from subscriptions.calendar import boundary_after
@@ -205,6 +206,22 @@ def subscription_create(
     return subscription
 
 
+def _check_order_names_what_exists(
+    order: Order, items: Sequence[OrderItem], plans: Mapping[str, Plan], coupon: Coupon | None
+) -> None:
+    """The subscription bills the order's plans and coupon: one deleted since the order was
+    written (before deleting them was refused while an order names them) is a 400."""
+    errors = {
+        f"items.{item.position}.plan": [f"Plan {item.plan_id} no longer exists."]
+        for item in items
+        if item.plan_id not in plans
+    }
+    if order.coupon_id and coupon is None:
+        errors["coupon"] = [f"Coupon {order.coupon_id} no longer exists."]
+    if errors:
+        raise InvalidInput(errors)
+
+
 @transaction.atomic
 def subscription_from_order(*, order: Order, invoice: Invoice) -> str:
     """Start the subscription of an order's plans as the order is invoiced (order_invoice
@@ -222,6 +239,8 @@ def subscription_from_order(*, order: Order, invoice: Invoice) -> str:
     scope = {"workspace": order.workspace, "test_mode": order.test_mode}
     items = [item for item in order.items.all() if item.plan_id]
     plans = plan_queryset().filter(pk__in=[item.plan_id for item in items], **scope).in_bulk()
+    coupon = coupon_queryset().filter(pk=order.coupon_id, **scope).first()
+    _check_order_names_what_exists(order, items, plans, coupon)
     lines: list[LineInput] = [
         {"plan": plans[item.plan_id], "quantity": item.quantity} for item in items
     ]
@@ -237,7 +256,7 @@ def subscription_from_order(*, order: Order, invoice: Invoice) -> str:
         currency_id=order.currency_id, frequency=frequency, date_start=today,
         billing_anchor=today, previous_billing=today, cycles_billed=1,
         billing_cycles=order.billing_cycle,
-        coupon=coupon_queryset().filter(pk=order.coupon_id, **scope).first(),
+        coupon=coupon,
     )  # fmt: skip
     if order.billing_cycle == 1:
         subscription.status = SubscriptionStatus.FINALIZED  # its one invoice is the order's
