@@ -7,7 +7,7 @@ from decimal import Decimal
 
 import pytest
 
-from invoices.models import Invoice
+from invoices.models import CreditNote, Invoice
 from subscriptions import services
 from subscriptions.services.clocks import clock_advance
 from subscriptions.tests.helpers import (
@@ -87,3 +87,26 @@ def test_a_quantity_change_keeps_counting_a_recurring_addon_from_its_first_cycle
         for invoice in _cycle_invoices(subscription.id)
     ]
     assert billed == [[1], [1], [], [], []]
+
+
+def test_a_second_line_of_the_same_plan_is_prorated_when_added_and_when_removed() -> None:
+    # 2 × 10,000 on Jun 10, 21 of June's 30 days left: each line of 2 seats is 14,000.
+    workspace = workspace_at(START)
+    seat = plan_of(workspace, 10000, name="Seat")
+    subscription = services.subscription_create(
+        workspace=workspace, test_mode=True, customer=customer_of(workspace), now=START,
+        lines=[{"plan": seat, "quantity": D(2)}],
+    )  # fmt: skip
+    clock_advance(workspace=workspace, test_mode=True, now=START, to=CHANGE)
+    twice = [{"plan": seat, "quantity": D(2)}, {"plan": seat, "quantity": D(2)}]
+
+    services.subscription_update(subscription=subscription, now=CHANGE, lines=twice)
+    extra = Invoice.objects.get(subscription_id=subscription.id, period_start=date(2026, 6, 10))
+    assert [(line.quantity, line.total) for line in extra.lines.all()] == [(2, D(14000))]
+
+    services.subscription_update(
+        subscription=subscription, now=santiago(2026, 6, 16, 9, 0), lines=twice[:1]
+    )
+    # 15 days left: the second line is credited 15 of the 21 days its invoice billed.
+    [note] = CreditNote.objects.filter(invoice__subscription_id=subscription.id)
+    assert (note.invoice_id, note.subtotal) == (extra.id, D(10000))
