@@ -3,7 +3,10 @@ field errors (InvalidInput), state changes follow CATALOG_TRANSITIONS (DomainErr
 
 A catalog object other objects point at (a product's plans, and later subscription and
 invoice lines) is protected by the database: deleting it is refused with a 409 and the
-answer is to archive it.
+answer is to archive it. The apps above the catalog tell it who else holds a plan, add-on
+or coupon (`catalog_holders_register`): a live subscription bills with its price, so the
+fields that price it do not change under one; an open order names it by id only, which
+the database does not protect, so it is not deleted under one.
 """
 
 from collections.abc import Callable, Mapping, Sequence
@@ -11,7 +14,7 @@ from datetime import date, datetime
 from decimal import Decimal
 from typing import Any, TypedDict, TypeVar, Unpack
 
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, models, transaction
 
 from billing.errors import DomainError, InvalidInput
 from billing.models import Country, Currency, Workspace
@@ -49,7 +52,65 @@ def _transition(obj: Archivable, target: CatalogStatus, kind: str, **changes: An
     return obj
 
 
+# holder(obj) → one holder of a plan, add-on or coupon ("subscription sub_…"), or None.
+Holder = Callable[[Any], str | None]
+_price_holders: dict[str, Holder] = {}
+_id_holders: dict[str, Holder] = {}
+
+# What prices each kind: what a holder of its price keeps it from changing.
+_PRICING_FIELDS = {
+    "plan": (
+        "frequency", "currency", "amount", "exempt", "usage_scheme", "usage_aggregation",
+        "tiers_mode", "package_size", "meter_id",
+    ),
+    "addon": ("currency", "amount", "apply_scheme", "duration_times"),
+    "coupon": (
+        "discount_scheme", "amount", "currency", "apply_on", "duration_scheme", "duration_times",
+    ),
+}  # fmt: skip
+
+
+def catalog_holders_register(name: str, holder: Holder, *, holds_price: bool) -> None:
+    """Called by an app above the catalog in its ready(): `holds_price` when it bills with
+    the price of what it holds, otherwise it names what it holds by id only."""
+    (_price_holders if holds_price else _id_holders)[name] = holder
+
+
+def _held_by(obj: Any, holders: dict[str, Holder]) -> str | None:
+    return next((held for holder in holders.values() if (held := holder(obj))), None)
+
+
+def _plain(value: object) -> object:
+    return value.pk if isinstance(value, models.Model) else value
+
+
+def _keep_price(obj: Any, kind: str, fields: Mapping[str, object], *, tiers: bool) -> None:
+    """Refuse a change of the fields that price `obj` while a holder bills with them (as
+    Stripe keeps a price in use); the same values sent back are no change."""
+    changed = [
+        name
+        for name in _PRICING_FIELDS[kind]
+        if name in fields
+        and _plain(fields[name]) != getattr(obj, obj._meta.get_field(name).attname)
+    ]
+    if tiers:
+        changed.append("tiers")
+    if not changed or (holder := _held_by(obj, _price_holders)) is None:
+        return
+    raise DomainError(
+        f"{kind}_in_use",
+        f"The {kind} {obj.pk} prices {holder}: its {', '.join(changed)} cannot change. "
+        f"Create a new {kind} for the new price.",
+    )
+
+
 def _delete(obj: Deletable, kind: str) -> None:
+    if (holder := _held_by(obj, _id_holders)) is not None:
+        raise DomainError(
+            f"{kind}_in_use",
+            f"This {kind} is named by {holder}; it can be deleted once the order is "
+            "invoiced or deleted.",
+        )
     try:
         with transaction.atomic():
             obj.delete()
@@ -223,6 +284,8 @@ def plan_update(
 ) -> Plan:
     """Change a plan; `tiers`, when given, replace the plan's tiers as a whole."""
     plan = Plan.objects.select_for_update().get(pk=plan.pk)
+    new_tiers = tiers is not None and list(tiers) != plan_tiers(plan)
+    _keep_price(plan, "plan", fields, tiers=new_tiers)
     product = fields.get("product")
     product_changed = product is not None and product.pk != plan.product_id
     if product is not None and product_changed:
@@ -289,6 +352,7 @@ def addon_create(*, workspace: Workspace, test_mode: bool, **fields: Unpack[AddO
 @transaction.atomic
 def addon_update(*, addon: AddOn, **fields: Unpack[AddOnFields]) -> AddOn:
     addon = AddOn.objects.select_for_update().get(pk=addon.pk)
+    _keep_price(addon, "addon", fields, tiers=False)
     _set(addon, fields)
     addon_validate(addon)
     addon.save()
@@ -390,6 +454,7 @@ def coupon_create(
 @transaction.atomic
 def coupon_update(*, coupon: Coupon, **fields: Unpack[CouponFields]) -> Coupon:
     coupon = Coupon.objects.select_for_update().get(pk=coupon.pk)
+    _keep_price(coupon, "coupon", fields, tiers=False)
     _set(coupon, fields)
     coupon_validate(coupon)
     _save_coupon(coupon)

@@ -24,6 +24,7 @@ from django.db.models.functions import Cast, Coalesce, JSONObject
 
 from billing.clock import local_date
 from billing.money import AMOUNT_DECIMAL_PLACES, AMOUNT_MAX_DIGITS
+from catalog.models import Coupon, Plan
 from customers.models import CustomerBalanceTransaction
 from invoices.choices import PAYABLE_STATUSES, InvoiceStatus, NoteStatus
 from invoices.models import (
@@ -35,6 +36,7 @@ from invoices.models import (
     InvoiceLine,
     Order,
     OrderItem,
+    OrderStatus,
 )
 from invoices.payments_reads import invoice_payment_reads
 
@@ -315,3 +317,17 @@ def customer_aggregation_annotations(*, now: datetime, timezone: str) -> dict[st
         "aggregation_balance": _balance(),
         "aggregation_credit_balance": _credit_balance(),
     }
+
+
+def order_naming(obj: Any) -> str | None:
+    """An order still to be invoiced that names this plan or coupon ("order ord_…"), or
+    None: orders hold them by id, which the database's protection does not see."""
+    open_orders = Order.objects.filter(status__in=(OrderStatus.DRAFT, OrderStatus.CONFIRMED))
+    if isinstance(obj, Plan):
+        open_orders = open_orders.filter(items__plan_id=obj.pk)
+    elif isinstance(obj, Coupon):
+        open_orders = open_orders.filter(coupon_id=obj.pk)
+    else:
+        return None
+    found = open_orders.values_list("pk", flat=True).first()
+    return None if found is None else f"order {found}"

@@ -6,7 +6,7 @@ from django.db.models import F, Prefetch, Q, QuerySet
 
 from billing.clock import reached_on_clock
 from billing.models import Workspace
-from catalog.models import PlanTier
+from catalog.models import AddOn, Coupon, Plan, PlanTier
 from invoices.models import Invoice
 from invoices.selectors import invoice_queryset
 from subscriptions.choices import CYCLE_DUE, CollectionStatus, SubscriptionStatus
@@ -114,3 +114,25 @@ def subscription_invoices(*, subscription: Subscription) -> QuerySet[Invoice]:
         )
         .order_by("-period_start", "-created_at", "-id")
     )
+
+
+# Still billing: a cancelled or finalized subscription bills nothing more.
+_BILLING_STATUSES = (
+    SubscriptionStatus.ACTIVE,
+    SubscriptionStatus.PAUSED,
+    SubscriptionStatus.NEEDS_ATTENTION,
+)
+
+
+def subscription_billing_with(obj: Plan | AddOn | Coupon) -> str | None:
+    """A subscription still billing with this plan, add-on or coupon ("subscription
+    sub_…"), or None: the catalog keeps the price of what one bills with."""
+    live = Subscription.objects.filter(status__in=_BILLING_STATUSES)
+    if isinstance(obj, Plan):
+        held = Q(lines__plan=obj) | Q(ended_lines__plan=obj)
+    elif isinstance(obj, AddOn):
+        held = Q(addons__addon=obj)
+    else:
+        held = Q(coupon=obj) | Q(lines__coupon=obj) | Q(ended_lines__coupon=obj)
+    found = live.filter(held).values_list("pk", flat=True).first()
+    return None if found is None else f"subscription {found}"

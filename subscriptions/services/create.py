@@ -1,6 +1,7 @@
 """Creating a subscription and changing it (lines, add-ons, coupon, terms)."""
 
-from collections.abc import Sequence
+from collections import defaultdict
+from collections.abc import Hashable, Iterable, Mapping, Sequence
 from datetime import date, datetime, timedelta
 from decimal import Decimal
 from typing import Unpack
@@ -11,10 +12,11 @@ from billing.clock import workspace_today
 from billing.errors import DomainError, InvalidInput
 from billing.models import DocumentType, Workspace
 from billing.services.events import event_record
+from catalog.models import Coupon, Plan
 from catalog.selectors import coupon_queryset, plan_queryset
 from customers.choices import CustomerStatus
 from customers.models import Customer
-from invoices.models import Invoice, Order
+from invoices.models import Invoice, Order, OrderItem
 from invoices.services.invoices import check_invoice_document_type, invoice_update
 from invoices.services.orders import main_invoice_type
 from subscriptions.calendar import boundary_after
@@ -57,27 +59,39 @@ def _coupon_id(line: LineInput) -> str | None:
     return coupon.id if coupon else None
 
 
+def _starts(kept: Iterable[tuple[Hashable, int]]) -> dict[Hashable, list[int]]:
+    """The first cycles of what a change keeps, by what it is (not its quantity)."""
+    starts: dict[Hashable, list[int]] = defaultdict(list)
+    for key, cycle in kept:
+        starts[key].append(cycle)
+    return starts
+
+
+def _start(starts: dict[Hashable, list[int]], key: Hashable, new: int) -> int:
+    """The first cycle of a kept line or add-on (each kept one once), or `new`."""
+    cycles = starts.get(key)
+    return cycles.pop(0) if cycles else new
+
+
 def _store_lines(subscription: Subscription, lines: Sequence[LineInput], first_cycle: int) -> None:
-    """Replace the lines; a line kept as it was keeps when its coupon started. The same
+    """Replace the lines; a line kept (its plan and coupon, whatever its quantity) keeps
+    when its coupon started, so a change of quantity does not grant it again. The same
     lines sent back are left as they are, ids included (usage records name a line)."""
     current = list(subscription.lines.all())
-    kept = {
-        (line.plan_id, line.quantity, line.coupon_id): line.coupon_first_cycle for line in current
-    }
     wanted = [
         (line["plan"].id, Decimal(line.get("quantity", 1)), _coupon_id(line)) for line in lines
     ]
     if current and wanted == [(c.plan_id, c.quantity, c.coupon_id) for c in current]:
         return
+    starts = _starts(((c.plan_id, c.coupon_id), c.coupon_first_cycle) for c in current)
     subscription.lines.all().delete()
     rows = []
-    for position, line in enumerate(lines):
-        quantity = Decimal(line.get("quantity", 1))
-        coupon = line.get("coupon")
-        key = (line["plan"].id, quantity, coupon.id if coupon else None)
+    for position, (line, key) in enumerate(zip(lines, wanted, strict=True)):
+        plan_id, quantity, coupon_id = key
+        start = _start(starts, (plan_id, coupon_id), first_cycle)
         rows.append(SubscriptionLine(
-            subscription=subscription, plan=line["plan"], quantity=quantity, coupon=coupon,
-            coupon_first_cycle=kept.get(key, first_cycle), position=position,
+            subscription=subscription, plan=line["plan"], quantity=quantity,
+            coupon=line.get("coupon"), coupon_first_cycle=start, position=position,
         ))  # fmt: skip
     SubscriptionLine.objects.bulk_create(rows)
 
@@ -111,14 +125,16 @@ def _end_metered_lines(
 def _store_addons(
     subscription: Subscription, addons: Sequence[AddOnInput], first_cycle: int
 ) -> None:
-    kept = {(a.addon_id, a.quantity): a.first_cycle for a in subscription.addons.all()}
+    """Replace the add-ons; one kept (whatever its quantity) keeps counting its cycles from
+    when it started, so a change of quantity does not bill it anew."""
+    starts = _starts((a.addon_id, a.first_cycle) for a in subscription.addons.all())
     subscription.addons.all().delete()
     rows = []
     for position, item in enumerate(addons):
-        quantity = Decimal(item.get("quantity", 1))
+        start = _start(starts, item["addon"].id, first_cycle)
         rows.append(SubscriptionAddOn(
-            subscription=subscription, addon=item["addon"], quantity=quantity,
-            first_cycle=kept.get((item["addon"].id, quantity), first_cycle), position=position,
+            subscription=subscription, addon=item["addon"],
+            quantity=Decimal(item.get("quantity", 1)), first_cycle=start, position=position,
         ))  # fmt: skip
     SubscriptionAddOn.objects.bulk_create(rows)
 
@@ -190,6 +206,22 @@ def subscription_create(
     return subscription
 
 
+def _check_order_names_what_exists(
+    order: Order, items: Sequence[OrderItem], plans: Mapping[str, Plan], coupon: Coupon | None
+) -> None:
+    """The subscription bills the order's plans and coupon: one deleted since the order was
+    written (before deleting them was refused while an order names them) is a 400."""
+    errors = {
+        f"items.{item.position}.plan": [f"Plan {item.plan_id} no longer exists."]
+        for item in items
+        if item.plan_id not in plans
+    }
+    if order.coupon_id and coupon is None:
+        errors["coupon"] = [f"Coupon {order.coupon_id} no longer exists."]
+    if errors:
+        raise InvalidInput(errors)
+
+
 @transaction.atomic
 def subscription_from_order(*, order: Order, invoice: Invoice) -> str:
     """Start the subscription of an order's plans as the order is invoiced (order_invoice
@@ -207,6 +239,8 @@ def subscription_from_order(*, order: Order, invoice: Invoice) -> str:
     scope = {"workspace": order.workspace, "test_mode": order.test_mode}
     items = [item for item in order.items.all() if item.plan_id]
     plans = plan_queryset().filter(pk__in=[item.plan_id for item in items], **scope).in_bulk()
+    coupon = coupon_queryset().filter(pk=order.coupon_id, **scope).first()
+    _check_order_names_what_exists(order, items, plans, coupon)
     lines: list[LineInput] = [
         {"plan": plans[item.plan_id], "quantity": item.quantity} for item in items
     ]
@@ -222,7 +256,7 @@ def subscription_from_order(*, order: Order, invoice: Invoice) -> str:
         currency_id=order.currency_id, frequency=frequency, date_start=today,
         billing_anchor=today, previous_billing=today, cycles_billed=1,
         billing_cycles=order.billing_cycle,
-        coupon=coupon_queryset().filter(pk=order.coupon_id, **scope).first(),
+        coupon=coupon,
     )  # fmt: skip
     if order.billing_cycle == 1:
         subscription.status = SubscriptionStatus.FINALIZED  # its one invoice is the order's

@@ -1,7 +1,7 @@
 """Prorating by day: a mid-period change of plans credits the unused days and invoices
 the new ones; an immediate cancellation can credit the unused days."""
 
-from collections import defaultdict
+from collections import Counter, defaultdict
 from datetime import date, datetime, timedelta
 from decimal import ROUND_DOWN, ROUND_HALF_UP, Decimal
 from typing import cast
@@ -90,8 +90,7 @@ def prorate(
     # Metered lines bill their usage in arrears, not a price for the days: none prorates.
     before = [line for line in before if not is_metered(line.plan)]
     after = [line for line in after if not is_metered(line.plan)]
-    removed = [line for line in before if _line_key(line) not in {_line_key(a) for a in after}]
-    added = [line for line in after if _line_key(line) not in {_line_key(b) for b in before}]
+    removed, added = _unmatched(before, after), _unmatched(after, before)
     for billed, rows in _unused_rows(subscription, removed, today):
         _credit(subscription, billed.invoice, rows, "Plan change: unused time", now)
     if added:
@@ -116,6 +115,21 @@ def prorate(
         )  # fmt: skip
         if finalize:
             transaction.on_commit(lambda: queue_collection([invoice.id]))
+
+
+def _unmatched(
+    lines: list[SubscriptionLine], others: list[SubscriptionLine]
+) -> list[SubscriptionLine]:
+    """The lines of `lines` that no line of `others` matches, each matching once: a second
+    line of the same plan and quantity is a line of its own."""
+    left = Counter(_line_key(line) for line in others)
+    unmatched = []
+    for line in lines:
+        if left[_line_key(line)]:
+            left[_line_key(line)] -= 1
+        else:
+            unmatched.append(line)
+    return unmatched
 
 
 def _remaining_draft(
@@ -230,8 +244,11 @@ def _unused_row(
     invoice = period.invoice
     if invoice.discount_amount:
         # The invoice's discount took this share off every line's total: take it off the
-        # credit too, with the line's own discount, as one amount.
-        share = invoice.discount_amount / (invoice.subtotal + invoice.discount_amount)
+        # credit too, with the line's own discount, as one amount. It was a share of the
+        # lines' totals (rules.md §2), not of the subtotal, which a boleta's prices
+        # include the IVA of while its subtotal does not.
+        lines_total = sum((each.total for each in invoice.lines.all()), Decimal(0))
+        share = invoice.discount_amount / lines_total
         gross = amount * billed.quantity if exact is None else exact
         own = row["discount"]
         if billed.discount_scheme == DiscountScheme.PERCENT:
