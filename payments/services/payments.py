@@ -234,6 +234,7 @@ def charge(payment: Payment, source: Source, *, off_session: bool, now: datetime
     gateway = gateway_for(
         source.gateway, workspace_id=payment.workspace_id, test_mode=payment.test_mode
     )
+    gateway.check_amount(payment.amount, payment.currency_id)
     if gateway.remote:
         transition_payment(payment, PaymentStatus.PROCESSING)
         payment.save()

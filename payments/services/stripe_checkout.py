@@ -29,6 +29,7 @@ def payment_link_checkout_at_gateway(
     connection = stripe_connection(link.workspace_id, link.test_mode)
     if connection is None:
         return None
+    StripeGateway(connection.secret_key).check_amount(payment_link_amount(link), link.currency_id)
     intent = _link_intent(link, now)
     url = _checkout_session(
         connection, intent, success_url.replace("{INTENT}", intent.id), cancel_url, now
