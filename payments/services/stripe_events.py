@@ -80,6 +80,15 @@ def stripe_event_receive(*, workspace_id: str, payload: bytes, signature: str) -
         created = datetime.fromtimestamp(int(body["created"]), tz=UTC)
     except (ValueError, TypeError, KeyError):
         raise _invalid("The body is not a Stripe event.") from None
+    if body.get("livemode") is not (not connection.test_mode):
+        # A test payment must never settle a live document, nor the reverse.
+        mode = "test" if connection.test_mode else "live"
+        raise DomainError(
+            "stripe_event_mode_mismatch",
+            f"This event's livemode is {json.dumps(body.get('livemode'))}; the {mode}-mode "
+            "connection that signed it takes only its own mode's events.",
+            status_code=400,
+        )
     return _store(workspace, connection.test_mode, stripe_id, event_type, body, created)
 
 
