@@ -80,6 +80,10 @@ def stripe_event_receive(*, workspace_id: str, payload: bytes, signature: str) -
         created = datetime.fromtimestamp(int(body["created"]), tz=UTC)
     except (ValueError, TypeError, KeyError):
         raise _invalid("The body is not a Stripe event.") from None
+    # The stored columns' lengths (StripeEvent.stripe_id and .type).
+    for name, value, limit in (("id", stripe_id, 255), ("type", event_type, 128)):
+        if not value or len(value) > limit:
+            raise _invalid(f"The event's {name} is empty or longer than {limit} characters.")
     if body.get("livemode") is not (not connection.test_mode):
         # A test payment must never settle a live document, nor the reverse.
         mode = "test" if connection.test_mode else "live"

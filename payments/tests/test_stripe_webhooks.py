@@ -267,3 +267,18 @@ def test_an_event_not_of_the_connections_mode_is_refused_and_not_stored(
     assert response.status_code == 400
     assert response.json()["code"] == "stripe_event_mode_mismatch"
     assert not StripeEvent.objects.filter(stripe_id=event["id"]).exists()
+
+
+@pytest.mark.parametrize(
+    "fields",
+    [{"id": "evt_" + "x" * 300}, {"type": "t" * 200}, {"id": ""}],
+)
+def test_an_event_with_an_id_or_type_too_long_is_a_400(stripe_tenant, fields):
+    event = stripe_event("balance.available", {"object": "balance"})
+    event.update(fields)
+
+    response = post_stripe_event(stripe_tenant.workspace.id, event)
+
+    assert response.status_code == 400
+    assert response.json()["code"] == "stripe_signature_invalid"
+    assert not StripeEvent.objects.exists()
