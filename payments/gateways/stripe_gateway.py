@@ -41,6 +41,18 @@ class StripeUnavailable(Exception):
         self.authentication = authentication
 
 
+class StripeRefused(DomainError):
+    """Stripe answered a call with a refusal (a declined card, a request it found
+    invalid, a missing object): a 409 with Stripe's message; `error` is Stripe's."""
+
+    def __init__(self, error: stripe.StripeError) -> None:
+        super().__init__(
+            "stripe_refused", f"Stripe refused: {error.user_message or type(error).__name__}."
+        )
+        self.error = error
+        self.message = self.detail
+
+
 def stripe_decimals(currency: str) -> int:
     """The decimals of `currency` in Stripe's amounts; a currency Stripe does not take is
     refused here, before any call."""
@@ -128,11 +140,13 @@ class StripeGateway(Gateway):
 
     def call(self, method: Any, *args: Any, **kwargs: Any) -> Any:
         """One Stripe call; a refused key or an unreachable Stripe is StripeUnavailable,
-        other Stripe errors pass through for the caller to read."""
+        any other Stripe error is StripeRefused (409 stripe_refused), never a 500."""
         try:
             return method(*args, **kwargs)
         except (stripe.AuthenticationError, stripe.APIConnectionError) as error:
             raise _unavailable(error) from None
+        except stripe.StripeError as error:
+            raise StripeRefused(error) from None
 
     def check_amount(self, amount: Decimal, currency: str) -> None:
         to_charge_units(amount, currency)
@@ -140,8 +154,8 @@ class StripeGateway(Gateway):
     def verify_credentials(self) -> None:
         try:
             self.call(self.client.v1.balance.retrieve)
-        except stripe.StripeError as error:
-            raise _unavailable(error) from None
+        except StripeRefused as refused:
+            raise _unavailable(refused.error) from None
 
     def tokenize(self, card: CardInput, *, today_year: int, today_month: int) -> TokenizedCard:
         raise CardRejected(
@@ -170,7 +184,10 @@ class StripeGateway(Gateway):
                 params=params,
                 options={"idempotency_key": f"charge-{reference}"},
             )
-        except stripe.CardError as error:
+        except StripeRefused as refused:
+            if not isinstance(refused.error, stripe.CardError):
+                raise
+            error = refused.error
             json_body: Any = error.json_body or {}
             body: dict[str, Any] = dict(json_body.get("error") or {})
             declined_intent: dict[str, Any] = dict(body.get("payment_intent") or {})

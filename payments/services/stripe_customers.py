@@ -21,7 +21,12 @@ from customers.models import Customer
 from customers.services import customer_record_stripe_sync
 from payments.choices import GatewayKind, SourceStatus, SourceUsage
 from payments.gateways.registry import stripe_connection
-from payments.gateways.stripe_gateway import SavedCard, StripeGateway, StripeUnavailable
+from payments.gateways.stripe_gateway import (
+    SavedCard,
+    StripeGateway,
+    StripeRefused,
+    StripeUnavailable,
+)
 from payments.models import Source
 from payments.services.gateways import payment_gateway_record_failure
 from payments.services.sources import source_set_default
@@ -63,7 +68,7 @@ def customer_sync_to_stripe(*, customer_id: str, now: datetime) -> str:
             fields=_stripe_fields(customer),
             idempotency_key=f"customer-{customer.id}",
         )
-    except (StripeUnavailable, stripe.StripeError) as error:
+    except (StripeUnavailable, StripeRefused, stripe.StripeError) as error:
         message = getattr(error, "message", None) or getattr(error, "user_message", None)
         text = str(message or type(error).__name__)
         if isinstance(error, StripeUnavailable) and error.authentication:
