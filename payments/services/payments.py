@@ -364,7 +364,7 @@ def payment_create(
     With a `source` the payment is charged now (on-session: a card that needs the
     payer's authentication leaves it processing). Without one it is a payment received
     outside the gateways (a transfer, cash) and succeeds at once, unless `status` is
-    `requires_payment_method`: then it waits for `authorize`.
+    `requires_payment_method` or it has `enable_checkout`: then it waits for `authorize`.
     """
     payment = _payment_create(
         workspace=workspace,
@@ -405,6 +405,13 @@ def _payment_create(
         raise InvalidInput({"currency": ["Name the currency, an invoice or a customer."]})
     if source is not None:
         check_chargeable(source, customer)
+    # A payment the payer pays through its checkout has received nothing yet.
+    by_checkout = bool(fields.get("enable_checkout")) and source is None
+    if by_checkout and status == PaymentStatus.SUCCEEDED:
+        raise InvalidInput(
+            {"status": ["A payment with enable_checkout is paid through its checkout; "
+                        "it cannot be created succeeded."]}
+        )  # fmt: skip
     requests = list(allocations)
     if amount is not None and len(requests) == 1 and requests[0].amount is None:
         requests = [replace(requests[0], amount=amount)]
@@ -431,7 +438,7 @@ def _payment_create(
     )
     if source is not None:
         return charge(payment, source, off_session=False, now=now)
-    if status == PaymentStatus.REQUIRES_PAYMENT_METHOD:
+    if status == PaymentStatus.REQUIRES_PAYMENT_METHOD or by_checkout:
         return payment
     return apply_gateway_result(payment, ChargeResult(ChargeOutcome.SUCCEEDED, ""), now)
 

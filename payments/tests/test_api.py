@@ -214,6 +214,25 @@ def test_a_declined_card_is_a_failed_payment(tenant, invoice):
     assert _invoice(tenant, invoice.id)["amount_due"] == D("1190")
 
 
+def test_a_payment_with_enable_checkout_waits_for_the_payer(tenant, invoice):
+    waiting = tenant.client.post(
+        "/payments/", {"invoice": invoice.id, "enable_checkout": True}, format="json"
+    )
+    contradiction = tenant.client.post(
+        "/payments/",
+        {"invoice": invoice.id, "enable_checkout": True, "status": "succeeded"},
+        format="json",
+    )
+    received = tenant.client.post("/payments/", {"invoice": invoice.id}, format="json")
+
+    assert waiting.status_code == 201, waiting.content
+    assert waiting.json()["status"] == "requires_payment_method"
+    assert contradiction.status_code == 400
+    assert "status" in contradiction.json()
+    assert received.json()["status"] == "succeeded"  # received outside the gateways
+    assert _invoice(tenant, invoice.id)["status"] == "paid"
+
+
 def test_authorize_charges_a_payment_waiting_for_a_method(tenant, invoice):
     waiting = tenant.client.post(
         "/payments/", {"invoice": invoice.id, "status": "requires_payment_method"}
