@@ -22,8 +22,10 @@ import stripe
 ROOT = Path(__file__).resolve().parent.parent
 SECRET_KEY = "sk_test_51FakeStripeSecretKeyForTests0000"
 OTHER_KEY = "sk_test_51FakeStripeSecondKeyForTests0000"
+LIVE_KEY = "sk_live_51FakeStripeLiveKeyForTests00000"
 WEBHOOK_SECRET = "whsec_fake_stripe_signing_secret_for_tests"
 PUBLISHABLE_KEY = "pk_test_51FakeStripePublishableKey"
+LIVE_PUBLISHABLE_KEY = "pk_live_51FakeStripePublishableKey"
 
 
 def _free_port() -> int:
@@ -69,7 +71,6 @@ def stripe_event(type: str, obj: dict[str, Any], **fields: Any) -> dict[str, Any
         "object": "event",
         "type": type,
         "created": fields.pop("created", int(time.time())),
-        "livemode": False,
         "api_version": "2024-06-20",
         "data": {"object": obj},
         **fields,
@@ -83,7 +84,7 @@ def fake_stripe_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Fak
     log = open(log_path, "wb")  # noqa: SIM115 - closed below
     process = subprocess.Popen(
         [sys.executable, "-m", "tests.stripe_server", "--port", str(port),
-         "--keys", f"{SECRET_KEY},{OTHER_KEY}"],
+         "--keys", f"{SECRET_KEY},{OTHER_KEY},{LIVE_KEY}"],
         cwd=ROOT, stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
     )  # fmt: skip
     fake = FakeStripe(base_url=f"http://127.0.0.1:{port}")
@@ -132,8 +133,17 @@ def fake_stripe(fake_stripe_server: FakeStripe, settings: Any, _no_real_stripe: 
 def post_stripe_event(
     workspace_id: str, event: dict[str, Any], secret: str = WEBHOOK_SECRET, at: int | None = None
 ) -> Any:
-    """Stripe's call to the workspace's webhook URL (no token, only the signature)."""
+    """Stripe's call to the workspace's webhook URL (no token, only the signature). An
+    event made without `livemode` gets the mode of the connection `secret` belongs to."""
     from rest_framework.test import APIClient
+
+    from payments.models import PaymentGateway
+
+    if "livemode" not in event:
+        connection = PaymentGateway.objects.filter(
+            workspace_id=workspace_id, webhook_secret=secret
+        ).first()
+        event["livemode"] = connection is not None and not connection.test_mode
 
     body, header = signed(event, secret, at)
     return APIClient().post(

@@ -31,7 +31,7 @@ from aiohttp import web
 from localstripe import resources, server
 from localstripe.errors import UserError
 
-from tests.stripe_server_invoices import invoice_routes
+from tests.stripe_server_invoices import invoice_routes, live_mode
 
 
 def _no_disk(*_: Any, **__: Any) -> None:
@@ -114,7 +114,7 @@ async def checkout_session_create(request: web.Request) -> web.Response:
         "payment_status": "unpaid",
         "setup_intent": None,
         "payment_intent": None,
-        "livemode": False,
+        "livemode": live_mode(request),
         "created": int(time.time()),
         "url": f"http://{request.host}/_test/checkout/{session_id}",
     }
@@ -174,7 +174,7 @@ async def checkout_session_complete(request: web.Request) -> web.Response:
         "object": "event",
         "type": "checkout.session.completed",
         "created": int(time.time()),
-        "livemode": False,
+        "livemode": session["livemode"],
         "api_version": "2024-06-20",
         "data": {"object": session},
     }

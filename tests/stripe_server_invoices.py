@@ -51,6 +51,12 @@ def _bool(value: Any) -> bool:
     return str(value).lower() == "true"
 
 
+def live_mode(request: web.Request) -> bool:
+    """Stripe's `livemode` of what a call makes: true for a live key's calls."""
+    key = request.headers.get("Authorization", "").removeprefix("Bearer ")
+    return key.startswith(("sk_live_", "rk_live_"))
+
+
 def _list(rows: list[dict[str, Any]], url: str) -> web.Response:
     return server.json_response({"object": "list", "data": rows, "has_more": False, "url": url})
 
@@ -136,7 +142,7 @@ async def invoice_create(request: web.Request) -> web.Response:
             "marked_uncollectible_at": None,
         },
         "created": now,
-        "livemode": False,
+        "livemode": live_mode(request),
     }  # fmt: skip
     return server.json_response(_shown(_INVOICES[invoice_id]))
 
@@ -314,7 +320,7 @@ def _event(event_type: str, invoice: dict[str, Any]) -> dict[str, Any]:
         "object": "event",
         "type": event_type,
         "created": int(time.time()),
-        "livemode": False,
+        "livemode": invoice["livemode"],
         "api_version": stripe.api_version,
         "data": {"object": _shown(invoice)},
     }

@@ -181,12 +181,14 @@ class PaymentGatewayViewSet(TenantModelViewSet):
         if self.action == "create":
             if fields.get("gateway") != GatewayKind.STRIPE or self._stripe_connected():
                 return  # not Stripe, or the create is refused as a duplicate
-            self.checked_key = services.stripe_key_check(fields=fields)
+            self.checked_key = services.stripe_key_check(
+                fields=fields, test_mode=self.request.test_mode
+            )
             return
         connection = self.get_object()
         if connection.gateway == GatewayKind.STRIPE:
             self.checked_key = services.stripe_key_check(
-                fields=fields, current_key=connection.secret_key
+                fields=fields, test_mode=connection.test_mode, current_key=connection.secret_key
             )
 
     def _stripe_connected(self) -> bool:

@@ -72,6 +72,11 @@ class Gateway(ABC):
     # transaction open (no row lock waits on it, and no rollback can lose its charge).
     remote: bool = False
 
+    def check_amount(self, amount: Decimal, currency: str) -> None:
+        """Refuse (DomainError) an amount this gateway cannot charge, before anything is
+        reserved or sent."""
+        return None
+
     @abstractmethod
     def tokenize(self, card: CardInput, *, today_year: int, today_month: int) -> TokenizedCard:
         """Exchange a card for a token; raise CardRejected when it cannot be used."""

@@ -13,6 +13,8 @@ from typing import Any
 import stripe
 from django.conf import settings
 
+from billing.errors import DomainError
+from billing.money import minor_units
 from payments.gateways.base import (
     CardInput,
     CardRejected,
@@ -23,11 +25,11 @@ from payments.gateways.base import (
     TokenizedCard,
 )
 
-# Stripe's zero-decimal currencies: their amounts are sent as they are, not in cents.
-_ZERO_DECIMAL = {
-    "BIF", "CLP", "DJF", "GNF", "JPY", "KMF", "KRW", "MGA", "PYG", "RWF", "UGX", "VND",
-    "VUV", "XAF", "XOF", "XPF",
-}  # fmt: skip
+# Where Stripe counts a currency's decimals otherwise than ISO 4217 (billing.money):
+# ISK is sent as if it had two decimals, MGA as if it had none.
+_STRIPE_DECIMALS = {"ISK": 2, "MGA": 0}
+# The only currencies with three decimals Stripe takes: amounts in thousandths.
+_STRIPE_THREE_DECIMALS = {"BHD", "JOD", "KWD", "OMR", "TND"}
 
 
 class StripeUnavailable(Exception):
@@ -39,16 +41,63 @@ class StripeUnavailable(Exception):
         self.authentication = authentication
 
 
+class StripeRefused(DomainError):
+    """Stripe answered a call with a refusal (a declined card, a request it found
+    invalid, a missing object): a 409 with Stripe's message; `error` is Stripe's."""
+
+    def __init__(self, error: stripe.StripeError) -> None:
+        super().__init__(
+            "stripe_refused", f"Stripe refused: {error.user_message or type(error).__name__}."
+        )
+        self.error = error
+        self.message = self.detail
+
+
+def stripe_decimals(currency: str) -> int:
+    """The decimals of `currency` in Stripe's amounts; a currency Stripe does not take is
+    refused here, before any call."""
+    code = currency.upper()
+    decimals = _STRIPE_DECIMALS.get(code, minor_units(code))
+    if decimals > 3 or (decimals == 3 and code not in _STRIPE_THREE_DECIMALS):
+        raise DomainError(
+            "stripe_currency_unsupported",
+            f"Stripe does not take payments in {code}.",
+            status_code=400,
+        )
+    return decimals
+
+
 def to_minor_units(amount: Decimal, currency: str) -> int:
-    if currency.upper() in _ZERO_DECIMAL:
-        return int(amount)
-    return int((amount * 100).to_integral_value())
+    """`amount` in Stripe's smallest unit of `currency`; an amount finer than that unit
+    is refused, never rounded into another amount."""
+    minor = Decimal(amount).scaleb(stripe_decimals(currency))
+    if minor != minor.to_integral_value():
+        raise _unrepresentable(amount, currency)
+    return int(minor)
+
+
+def to_charge_units(amount: Decimal, currency: str) -> int:
+    """An amount Stripe charges or refunds: in a three-decimal currency Stripe requires
+    the last digit 0 (whole hundredths), so 10.555 KWD cannot be charged."""
+    minor = to_minor_units(amount, currency)
+    if stripe_decimals(currency) == 3 and minor % 10:
+        raise _unrepresentable(amount, currency)
+    return minor
+
+
+def _unrepresentable(amount: Decimal, currency: str) -> DomainError:
+    decimals = stripe_decimals(currency)
+    step = Decimal(10 if decimals == 3 else 1).scaleb(-decimals)
+    return DomainError(
+        "stripe_amount_unsupported",
+        f"Stripe cannot charge {amount} {currency.upper()}: its {currency.upper()} amounts "
+        f"are multiples of {step}.",
+        status_code=400,
+    )
 
 
 def from_minor_units(amount: int, currency: str) -> Decimal:
-    if currency.upper() in _ZERO_DECIMAL:
-        return Decimal(amount)
-    return Decimal(amount) / 100
+    return Decimal(amount).scaleb(-stripe_decimals(currency))
 
 
 def stripe_client(secret_key: str) -> stripe.StripeClient:
@@ -91,17 +140,22 @@ class StripeGateway(Gateway):
 
     def call(self, method: Any, *args: Any, **kwargs: Any) -> Any:
         """One Stripe call; a refused key or an unreachable Stripe is StripeUnavailable,
-        other Stripe errors pass through for the caller to read."""
+        any other Stripe error is StripeRefused (409 stripe_refused), never a 500."""
         try:
             return method(*args, **kwargs)
         except (stripe.AuthenticationError, stripe.APIConnectionError) as error:
             raise _unavailable(error) from None
+        except stripe.StripeError as error:
+            raise StripeRefused(error) from None
+
+    def check_amount(self, amount: Decimal, currency: str) -> None:
+        to_charge_units(amount, currency)
 
     def verify_credentials(self) -> None:
         try:
             self.call(self.client.v1.balance.retrieve)
-        except stripe.StripeError as error:
-            raise _unavailable(error) from None
+        except StripeRefused as refused:
+            raise _unavailable(refused.error) from None
 
     def tokenize(self, card: CardInput, *, today_year: int, today_month: int) -> TokenizedCard:
         raise CardRejected(
@@ -115,7 +169,7 @@ class StripeGateway(Gateway):
     ) -> ChargeResult:
         method = self.call(self.client.v1.payment_methods.retrieve, token)
         params: dict[str, Any] = {
-            "amount": to_minor_units(amount, currency),
+            "amount": to_charge_units(amount, currency),
             "currency": currency.lower(),
             "customer": method.customer,
             "payment_method": token,
@@ -130,7 +184,10 @@ class StripeGateway(Gateway):
                 params=params,
                 options={"idempotency_key": f"charge-{reference}"},
             )
-        except stripe.CardError as error:
+        except StripeRefused as refused:
+            if not isinstance(refused.error, stripe.CardError):
+                raise
+            error = refused.error
             json_body: Any = error.json_body or {}
             body: dict[str, Any] = dict(json_body.get("error") or {})
             declined_intent: dict[str, Any] = dict(body.get("payment_intent") or {})
@@ -163,7 +220,7 @@ class StripeGateway(Gateway):
         options: dict[str, Any] = {"idempotency_key": idempotency_key} if idempotency_key else {}
         refund = self.call(
             self.client.v1.refunds.create,
-            params={"payment_intent": reference, "amount": to_minor_units(amount, currency)},
+            params={"payment_intent": reference, "amount": to_charge_units(amount, currency)},
             options=options,
         )
         return RefundResult(reference=refund.id)
@@ -225,7 +282,7 @@ class StripeGateway(Gateway):
                 {
                     "price_data": {
                         "currency": currency.lower(),
-                        "unit_amount": to_minor_units(amount, currency),
+                        "unit_amount": to_charge_units(amount, currency),
                         "product_data": {"name": description or reference},
                     },
                     "quantity": 1,

@@ -13,20 +13,32 @@ from payments.choices import ConnectionStatus, GatewayKind
 from payments.gateways.stripe_gateway import StripeGateway, StripeUnavailable
 from payments.models import PaymentGateway
 
-# What each Stripe credential looks like, to catch a key pasted in the wrong field.
-_STRIPE_PREFIXES = {
-    "secret_key": ("sk_", "rk_"),
-    "publishable_key": ("pk_",),
-    "webhook_secret": ("whsec_",),
+# What each Stripe credential looks like in test mode and in live mode: it catches a
+# key pasted in the wrong field, and a test key on a live connection (or the reverse).
+_STRIPE_PREFIXES: dict[str, dict[bool, tuple[str, ...]]] = {
+    "secret_key": {True: ("sk_test_", "rk_test_"), False: ("sk_live_", "rk_live_")},
+    "publishable_key": {True: ("pk_test_",), False: ("pk_live_",)},
+    "webhook_secret": {True: ("whsec_",), False: ("whsec_",)},
 }
 
 
-def _check_stripe_fields(fields: Mapping[str, Any]) -> None:
-    errors = {
-        name: [f"A Stripe {name.replace('_', ' ')} starts with {' or '.join(prefixes)}."]
-        for name, prefixes in _STRIPE_PREFIXES.items()
-        if fields.get(name) and not str(fields[name]).startswith(prefixes)
-    }
+def _stripe_fields_errors(fields: Mapping[str, Any], *, test_mode: bool) -> dict[str, list[str]]:
+    """Each Stripe credential in `fields` that is not of its kind or of the connection's
+    mode, with what it should start with."""
+    mode = "test" if test_mode else "live"
+    errors = {}
+    for name, by_mode in _STRIPE_PREFIXES.items():
+        prefixes = by_mode[test_mode]
+        if fields.get(name) and not str(fields[name]).startswith(prefixes):
+            errors[name] = [
+                f"A Stripe {name.replace('_', ' ')} of a {mode}-mode connection starts with "
+                f"{' or '.join(prefixes)}."
+            ]
+    return errors
+
+
+def _check_stripe_fields(fields: Mapping[str, Any], *, test_mode: bool) -> None:
+    errors = _stripe_fields_errors(fields, test_mode=test_mode)
     if errors:
         raise InvalidInput(errors)
 
@@ -38,7 +50,7 @@ def _ask_stripe(secret_key: str) -> None:
         raise InvalidInput({"secret_key": [refused.message]}) from None
 
 
-def stripe_key_check(*, fields: Mapping[str, Any], current_key: str = "") -> str:
+def stripe_key_check(*, fields: Mapping[str, Any], test_mode: bool, current_key: str = "") -> str:
     """Check a new Stripe secret key with Stripe before the caller's transaction opens,
     so no lock is held while Stripe answers. Returns the key checked, to hand to
     `payment_gateway_create` / `_update` as `checked_key`, or "" when there was none to
@@ -46,7 +58,7 @@ def stripe_key_check(*, fields: Mapping[str, Any], current_key: str = "") -> str
     secret_key = fields.get("secret_key")
     if not isinstance(secret_key, str) or not secret_key or secret_key == current_key:
         return ""
-    _check_stripe_fields(fields)
+    _check_stripe_fields(fields, test_mode=test_mode)
     _ask_stripe(secret_key)
     return secret_key
 
@@ -98,7 +110,7 @@ def payment_gateway_create(
         )
     connection = PaymentGateway(workspace=workspace, test_mode=test_mode, gateway=gateway, **fields)
     if gateway == GatewayKind.STRIPE:
-        _check_stripe_fields(fields)
+        _check_stripe_fields(fields, test_mode=test_mode)
         _verify_stripe_key(connection, now, checked_key)
     connection.save()
     return connection
@@ -123,7 +135,7 @@ def payment_gateway_update(
     for name, value in fields.items():
         setattr(connection, name, value)
     if connection.gateway == GatewayKind.STRIPE:
-        _check_stripe_fields(fields)
+        _check_stripe_fields(fields, test_mode=connection.test_mode)
         if key_changed:
             _verify_stripe_key(connection, now, checked_key)
     connection.save()

@@ -234,6 +234,7 @@ def charge(payment: Payment, source: Source, *, off_session: bool, now: datetime
     gateway = gateway_for(
         source.gateway, workspace_id=payment.workspace_id, test_mode=payment.test_mode
     )
+    gateway.check_amount(payment.amount, payment.currency_id)
     if gateway.remote:
         transition_payment(payment, PaymentStatus.PROCESSING)
         payment.save()
@@ -363,7 +364,7 @@ def payment_create(
     With a `source` the payment is charged now (on-session: a card that needs the
     payer's authentication leaves it processing). Without one it is a payment received
     outside the gateways (a transfer, cash) and succeeds at once, unless `status` is
-    `requires_payment_method`: then it waits for `authorize`.
+    `requires_payment_method` or it has `enable_checkout`: then it waits for `authorize`.
     """
     payment = _payment_create(
         workspace=workspace,
@@ -404,6 +405,13 @@ def _payment_create(
         raise InvalidInput({"currency": ["Name the currency, an invoice or a customer."]})
     if source is not None:
         check_chargeable(source, customer)
+    # A payment the payer pays through its checkout has received nothing yet.
+    by_checkout = bool(fields.get("enable_checkout")) and source is None
+    if by_checkout and status == PaymentStatus.SUCCEEDED:
+        raise InvalidInput(
+            {"status": ["A payment with enable_checkout is paid through its checkout; "
+                        "it cannot be created succeeded."]}
+        )  # fmt: skip
     requests = list(allocations)
     if amount is not None and len(requests) == 1 and requests[0].amount is None:
         requests = [replace(requests[0], amount=amount)]
@@ -430,7 +438,7 @@ def _payment_create(
     )
     if source is not None:
         return charge(payment, source, off_session=False, now=now)
-    if status == PaymentStatus.REQUIRES_PAYMENT_METHOD:
+    if status == PaymentStatus.REQUIRES_PAYMENT_METHOD or by_checkout:
         return payment
     return apply_gateway_result(payment, ChargeResult(ChargeOutcome.SUCCEEDED, ""), now)
 

@@ -4,10 +4,12 @@ the redirect back) records the payment.
 
 The Checkout session is created with no transaction open: the link's intent is
 committed first, and the session's idempotency key is the intent's id, so a page opened
-twice (or a call retried after a crash) finds the same session.
+twice (or a call retried after a crash) finds the same session: a single-use link keeps
+its intent while it can be paid.
 """
 
 from datetime import datetime
+from decimal import Decimal
 
 from django.db import transaction
 
@@ -16,7 +18,7 @@ from payments.choices import IntentStatus
 from payments.gateways.registry import stripe_connection
 from payments.gateways.stripe_gateway import StripeGateway, StripeUnavailable
 from payments.models import Intent, PaymentGateway, PaymentLink
-from payments.services.intents import intent_create, intent_expire_if_due
+from payments.services.intents import intent_create, intent_expire_if_due, transition_intent
 from payments.services.links import LinkUnavailable, check_link_open, payment_link_amount
 from payments.services.stripe_customers import stripe_customer_id
 
@@ -29,6 +31,7 @@ def payment_link_checkout_at_gateway(
     connection = stripe_connection(link.workspace_id, link.test_mode)
     if connection is None:
         return None
+    StripeGateway(connection.secret_key).check_amount(payment_link_amount(link), link.currency_id)
     intent = _link_intent(link, now)
     url = _checkout_session(
         connection, intent, success_url.replace("{INTENT}", intent.id), cancel_url, now
@@ -43,6 +46,10 @@ def _link_intent(link: PaymentLink, now: datetime) -> Intent:
     amount = payment_link_amount(link)
     if amount <= 0:
         raise LinkUnavailable("payment_link_paid", "This payment link is paid.")
+    if not link.reusable:
+        payable = _payable_intent(link, amount, now)
+        if payable is not None:
+            return payable
     intent = intent_create(
         workspace=link.workspace,
         test_mode=link.test_mode,
@@ -56,6 +63,25 @@ def _link_intent(link: PaymentLink, now: datetime) -> Intent:
         intent.invoice_id = link.invoice_id
         intent.save(update_fields=["invoice", "updated_at"])
     return intent
+
+
+def _payable_intent(link: PaymentLink, amount: Decimal, now: datetime) -> Intent | None:
+    """The single-use link's intent the payer can still pay: sent to it again, the payer
+    meets the same Checkout session (keyed by the intent's id), so one payer is never
+    charged twice. An open intent for another amount (the invoice owes less now) is
+    cancelled, and a new one is made."""
+    waiting = Intent.objects.select_for_update().filter(
+        payment_link=link, status=IntentStatus.REQUIRES_PAYMENT_METHOD, payment__isnull=True
+    )
+    found = None
+    for intent in waiting.order_by("-created_at"):
+        if intent_expire_if_due(intent, now):
+            continue
+        if found is None and intent.amount == amount:
+            found = intent
+        else:
+            transition_intent(intent, IntentStatus.CANCELLED, now)
+    return found
 
 
 def intent_checkout_at_gateway(

@@ -21,7 +21,12 @@ from customers.models import Customer
 from customers.services import customer_record_stripe_sync
 from payments.choices import GatewayKind, SourceStatus, SourceUsage
 from payments.gateways.registry import stripe_connection
-from payments.gateways.stripe_gateway import SavedCard, StripeGateway, StripeUnavailable
+from payments.gateways.stripe_gateway import (
+    SavedCard,
+    StripeGateway,
+    StripeRefused,
+    StripeUnavailable,
+)
 from payments.models import Source
 from payments.services.gateways import payment_gateway_record_failure
 from payments.services.sources import source_set_default
@@ -47,6 +52,16 @@ def _stripe_fields(customer: Customer) -> dict[str, Any]:
     return fields
 
 
+def _creation_key(customer: Customer) -> str:
+    """The idempotency key of the customer's creation in Stripe. Stripe replays a key's
+    first answer for 24 hours, so a customer deleted in Stripe (unlinked, its last sync
+    time kept) gets a new key: the next sync creates a new Stripe customer instead of
+    replaying the deleted one. Retries of one creation share the key."""
+    if customer.stripe_synced_at is None:
+        return f"customer-{customer.id}"
+    return f"customer-{customer.id}-{customer.stripe_synced_at.timestamp():.6f}"
+
+
 def customer_sync_to_stripe(*, customer_id: str, now: datetime) -> str:
     """Create or update the customer in Stripe when the workspace syncs customers.
     Answers what happened: synced, skipped or failed (the error is on the customer)."""
@@ -61,9 +76,9 @@ def customer_sync_to_stripe(*, customer_id: str, now: datetime) -> str:
         stripe_id = gateway.customer_upsert(
             stripe_id=customer.stripe_id,
             fields=_stripe_fields(customer),
-            idempotency_key=f"customer-{customer.id}",
+            idempotency_key=_creation_key(customer),
         )
-    except (StripeUnavailable, stripe.StripeError) as error:
+    except (StripeUnavailable, StripeRefused, stripe.StripeError) as error:
         message = getattr(error, "message", None) or getattr(error, "user_message", None)
         text = str(message or type(error).__name__)
         if isinstance(error, StripeUnavailable) and error.authentication:

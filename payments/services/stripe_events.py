@@ -80,6 +80,19 @@ def stripe_event_receive(*, workspace_id: str, payload: bytes, signature: str) -
         created = datetime.fromtimestamp(int(body["created"]), tz=UTC)
     except (ValueError, TypeError, KeyError):
         raise _invalid("The body is not a Stripe event.") from None
+    # The stored columns' lengths (StripeEvent.stripe_id and .type).
+    for name, value, limit in (("id", stripe_id, 255), ("type", event_type, 128)):
+        if not value or len(value) > limit:
+            raise _invalid(f"The event's {name} is empty or longer than {limit} characters.")
+    if body.get("livemode") is not (not connection.test_mode):
+        # A test payment must never settle a live document, nor the reverse.
+        mode = "test" if connection.test_mode else "live"
+        raise DomainError(
+            "stripe_event_mode_mismatch",
+            f"This event's livemode is {json.dumps(body.get('livemode'))}; the {mode}-mode "
+            "connection that signed it takes only its own mode's events.",
+            status_code=400,
+        )
     return _store(workspace, connection.test_mode, stripe_id, event_type, body, created)
 
 
@@ -229,7 +242,10 @@ def _intent_succeeded(event: StripeEvent, card: SavedCard | None, now: datetime)
     send this before checkout.session.completed)."""
     obj = _object(event)
     if _payment_of(event, obj) is None and (obj.get("metadata") or {}).get("intent"):
-        return _checkout_intent_paid(event, obj["metadata"]["intent"], obj["id"], card, now)
+        charged = (obj.get("amount"), obj.get("currency"))
+        return _checkout_intent_paid(
+            event, obj["metadata"]["intent"], obj["id"], charged, card, now
+        )
     return _settle_payment(event, now, ChargeResult(ChargeOutcome.SUCCEEDED, obj["id"]))
 
 
@@ -299,15 +315,24 @@ def _checkout_completed(event: StripeEvent, card: SavedCard | None, now: datetim
         if session.get("payment_status") != "paid":
             return False, f"checkout is {session.get('payment_status')}"
         ours = (session.get("metadata") or {}).get("intent", "")
-        return _checkout_intent_paid(event, ours, session.get("payment_intent") or "", card, now)
+        charged = (session.get("amount_total"), session.get("currency"))
+        payment_intent = session.get("payment_intent") or ""
+        return _checkout_intent_paid(event, ours, payment_intent, charged, card, now)
     return False, f"checkout in {session.get('mode')} mode is not handled"
 
 
 def _checkout_intent_paid(
-    event: StripeEvent, intent_id: str, payment_intent: str, card: SavedCard | None, now: datetime
+    event: StripeEvent,
+    intent_id: str,
+    payment_intent: str,
+    charged: tuple[Any, Any],
+    card: SavedCard | None,
+    now: datetime,
 ) -> Outcome:
     """One of our intents paid on Stripe Checkout: the payment is recorded once, and the
-    card it was paid with becomes the customer's default when the intent asked so."""
+    card it was paid with becomes the customer's default when the intent asked so. What
+    Stripe charged must be the intent's amount: anything else is not settled (the event
+    fails, with both amounts, for someone to look at)."""
     intent = Intent.objects.filter(
         pk=intent_id, workspace_id=event.workspace_id, test_mode=event.test_mode
     ).first()
@@ -315,6 +340,7 @@ def _checkout_intent_paid(
         return False, "no intent of ours for this checkout"
     if intent.payment_id is not None or intent.status not in INTENT_OPEN_STATUSES:
         return False, f"intent {intent.id} is already {intent.status}"
+    _check_charged(intent, *charged)
     settled = intent_settle_at_gateway(
         intent=intent, gateway=GatewayKind.STRIPE, reference=payment_intent, now=now
     )
@@ -322,6 +348,23 @@ def _checkout_intent_paid(
         source = card_save_as_default(customer=settled.customer, card=card)
         return True, f"intent {settled.id} {settled.status}; source {source.id} is the default"
     return True, f"intent {settled.id} {settled.status}"
+
+
+def _check_charged(intent: Intent, amount: Any, currency: Any) -> None:
+    ours = f"{intent.amount} {intent.currency_id}"
+    try:
+        same = (
+            str(currency).upper() == intent.currency_id
+            and from_minor_units(int(amount), intent.currency_id) == intent.amount
+        )
+    except (TypeError, ValueError, DomainError):
+        same = False
+    if not same:
+        raise DomainError(
+            "stripe_amount_mismatch",
+            f"Stripe charged {amount} (minor units) {str(currency).upper()} for intent "
+            f"{intent.id}, which is {ours}; the intent is not settled.",
+        )
 
 
 def _setup_succeeded(event: StripeEvent, card: SavedCard | None, now: datetime) -> Outcome:

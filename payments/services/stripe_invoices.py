@@ -43,7 +43,12 @@ from payments.choices import GatewayKind, PaymentStatus
 from payments.gateways import stripe_invoicing as stripe_api
 from payments.gateways.base import ChargeOutcome, ChargeResult
 from payments.gateways.registry import stripe_connection
-from payments.gateways.stripe_gateway import StripeGateway, StripeUnavailable, from_minor_units
+from payments.gateways.stripe_gateway import (
+    StripeGateway,
+    StripeRefused,
+    StripeUnavailable,
+    from_minor_units,
+)
 from payments.gateways.stripe_invoicing import StripeInvoice, StripeItem
 from payments.invoice_reads import invoice_amount_payable
 from payments.models import Payment, StripeEvent
@@ -111,7 +116,7 @@ def invoice_sync_to_stripe(*, invoice_id: str, now: datetime) -> str:
         gateway = StripeGateway(connection.secret_key)
         try:
             return _match(invoice, gateway, now)
-        except (StripeUnavailable, stripe.StripeError) as error:
+        except (StripeUnavailable, StripeRefused, stripe.StripeError) as error:
             message = getattr(error, "message", None) or getattr(error, "user_message", None)
             text = str(message or type(error).__name__)
             if isinstance(error, StripeUnavailable) and error.authentication:
@@ -377,7 +382,7 @@ def stripe_invoice_failure_reason(event: StripeEvent) -> str | Exception:
     reason and is ignored whether Stripe answers or not."""
     try:
         return _failure_reason(event)
-    except (StripeUnavailable, stripe.StripeError) as error:
+    except (StripeUnavailable, StripeRefused, stripe.StripeError) as error:
         return DomainError("stripe_unavailable", str(error))
     except Exception as error:  # raised where the reason is needed, as when read there
         return error

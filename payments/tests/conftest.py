@@ -1,7 +1,7 @@
 import pytest
 
 from tests.conftest import Tenant, make_tenant
-from tests.fake_stripe import PUBLISHABLE_KEY, FakeStripe
+from tests.fake_stripe import LIVE_KEY, LIVE_PUBLISHABLE_KEY, PUBLISHABLE_KEY, FakeStripe
 
 
 def connect_stripe(tenant: Tenant, fake: FakeStripe, **settings: object) -> dict[str, object]:
@@ -9,8 +9,8 @@ def connect_stripe(tenant: Tenant, fake: FakeStripe, **settings: object) -> dict
         "/payment_gateways/",
         {
             "gateway": "stripe",
-            "secret_key": fake.secret_key,
-            "publishable_key": PUBLISHABLE_KEY,
+            "secret_key": fake.secret_key if tenant.test_mode else LIVE_KEY,
+            "publishable_key": PUBLISHABLE_KEY if tenant.test_mode else LIVE_PUBLISHABLE_KEY,
             "webhook_secret": fake.webhook_secret,
             **settings,
         },

@@ -11,6 +11,7 @@ from invoices.tests.factories import FinalizedInvoiceFactory
 from payments.gateways import sandbox
 from payments.models import Payment, PaymentGateway
 from payments.tests.factories import PaymentGatewayFactory, PaymentLinkFactory, SourceFactory
+from tests.fake_stripe import LIVE_KEY
 from tests.numbers import D
 
 NOW = datetime.datetime(2026, 2, 1, 12, 0, tzinfo=datetime.UTC)
@@ -213,6 +214,25 @@ def test_a_declined_card_is_a_failed_payment(tenant, invoice):
     assert _invoice(tenant, invoice.id)["amount_due"] == D("1190")
 
 
+def test_a_payment_with_enable_checkout_waits_for_the_payer(tenant, invoice):
+    waiting = tenant.client.post(
+        "/payments/", {"invoice": invoice.id, "enable_checkout": True}, format="json"
+    )
+    contradiction = tenant.client.post(
+        "/payments/",
+        {"invoice": invoice.id, "enable_checkout": True, "status": "succeeded"},
+        format="json",
+    )
+    received = tenant.client.post("/payments/", {"invoice": invoice.id}, format="json")
+
+    assert waiting.status_code == 201, waiting.content
+    assert waiting.json()["status"] == "requires_payment_method"
+    assert contradiction.status_code == 400
+    assert "status" in contradiction.json()
+    assert received.json()["status"] == "succeeded"  # received outside the gateways
+    assert _invoice(tenant, invoice.id)["status"] == "paid"
+
+
 def test_authorize_charges_a_payment_waiting_for_a_method(tenant, invoice):
     waiting = tenant.client.post(
         "/payments/", {"invoice": invoice.id, "status": "requires_payment_method"}
@@ -285,8 +305,8 @@ def test_gateway_secrets_are_write_only(tenant, fake_stripe):
         "/payment_gateways/",
         {
             "gateway": "stripe",
-            "publishable_key": "pk_test_123",
-            "secret_key": fake_stripe.secret_key,
+            "publishable_key": "pk_live_123",
+            "secret_key": LIVE_KEY,
             "webhook_secret": "whsec_very_secret",
         },
     )
@@ -294,18 +314,16 @@ def test_gateway_secrets_are_write_only(tenant, fake_stripe):
     assert created.status_code == 201, created.content
     listed = tenant.client.get("/payment_gateways/")
     for body in (created.content, listed.content):
-        assert fake_stripe.secret_key.encode() not in body
+        assert LIVE_KEY.encode() not in body
         assert b"whsec_very_secret" not in body
     gateways = {g["gateway"]: g for g in listed.json()["results"]}
     assert set(gateways) == {"sandbox", "stripe"}
     assert gateways["stripe"]["has_secret_key"] is True
-    assert PaymentGateway.objects.get(gateway="stripe").secret_key == fake_stripe.secret_key
+    assert PaymentGateway.objects.get(gateway="stripe").secret_key == LIVE_KEY
 
 
 def test_card_numbers_are_never_taken_for_stripe(tenant, invoice, fake_stripe):
-    tenant.client.post(
-        "/payment_gateways/", {"gateway": "stripe", "secret_key": fake_stripe.secret_key}
-    )
+    tenant.client.post("/payment_gateways/", {"gateway": "stripe", "secret_key": LIVE_KEY})
 
     response = tenant.client.post(
         "/sources/",

@@ -3,6 +3,7 @@
 import pytest
 
 from payments.models import PaymentGateway
+from tests.fake_stripe import LIVE_KEY
 
 pytestmark = pytest.mark.django_db
 
@@ -11,7 +12,7 @@ pytestmark = pytest.mark.django_db
 def stripe(tenant, fake_stripe):  # type: ignore[no-untyped-def]
     created = tenant.client.post(
         "/payment_gateways/",
-        {"gateway": "stripe", "secret_key": fake_stripe.secret_key},
+        {"gateway": "stripe", "secret_key": LIVE_KEY},  # `tenant` is live
         format="json",
     )
     assert created.status_code == 201, created.content
@@ -21,12 +22,12 @@ def stripe(tenant, fake_stripe):  # type: ignore[no-untyped-def]
 def test_put_repeating_the_gateway_updates_the_connection(tenant, stripe) -> None:  # type: ignore[no-untyped-def]
     response = tenant.client.put(
         f"/payment_gateways/{stripe['id']}/",
-        {"gateway": "stripe", "enabled": False, "publishable_key": "pk_test_2"},
+        {"gateway": "stripe", "enabled": False, "publishable_key": "pk_live_2"},
         format="json",
     )
 
     assert response.status_code == 200, response.content
-    assert (response.json()["enabled"], response.json()["publishable_key"]) == (False, "pk_test_2")
+    assert (response.json()["enabled"], response.json()["publishable_key"]) == (False, "pk_live_2")
     assert response.json()["has_secret_key"] is True
 
 

@@ -4,9 +4,58 @@ are write-only, and the sync settings and the connection's state are shown."""
 import pytest
 
 from payments.models import PaymentGateway
-from tests.fake_stripe import OTHER_KEY
+from tests.conftest import Tenant, make_tenant
+from tests.fake_stripe import LIVE_KEY, OTHER_KEY
 
 pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def tenant(db) -> Tenant:  # type: ignore[no-untyped-def]
+    """A test-mode workspace: the fake Stripe's keys are test keys."""
+    return make_tenant(test_mode=True)
+
+
+@pytest.mark.parametrize(
+    ("test_mode", "field", "key"),
+    [
+        (False, "secret_key", "sk_test_51FakeStripeSecretKeyForTests0000"),
+        (False, "secret_key", "rk_test_51FakeRestrictedKey"),
+        (True, "secret_key", LIVE_KEY),
+        (True, "secret_key", "rk_live_51FakeRestrictedKey"),
+        (False, "publishable_key", "pk_test_123"),
+        (True, "publishable_key", "pk_live_123"),
+    ],
+)
+def test_a_key_of_the_other_mode_is_refused(fake_stripe, test_mode, field, key):
+    tenant = make_tenant(test_mode=test_mode)
+    right = LIVE_KEY if not test_mode else fake_stripe.secret_key
+
+    response = tenant.client.post(
+        "/payment_gateways/", {"gateway": "stripe", "secret_key": right, field: key}, format="json"
+    )
+
+    assert response.status_code == 400, response.content
+    mode = "test" if test_mode else "live"
+    assert f"{mode}-mode connection" in response.json()[field][0]
+    assert not PaymentGateway.objects.filter(gateway="stripe").exists()
+
+
+def test_a_live_connection_takes_live_keys(fake_stripe):
+    live = make_tenant(test_mode=False)
+    created = live.client.post(
+        "/payment_gateways/",
+        {"gateway": "stripe", "secret_key": LIVE_KEY, "publishable_key": "pk_live_123"},
+        format="json",
+    )
+    assert created.status_code == 201, created.content
+
+    rekeyed = live.client.patch(
+        f"/payment_gateways/{created.json()['id']}/", {"secret_key": OTHER_KEY}, format="json"
+    )
+
+    assert rekeyed.status_code == 400
+    assert "secret_key" in rekeyed.json()
 
 
 def test_a_key_stripe_accepts_connects_the_workspace(tenant, fake_stripe):

@@ -358,3 +358,50 @@ def test_a_payment_being_charged_cannot_be_cancelled(stripe_tenant, fake_stripe)
     assert response.json()["code"] == "payment_invalid_transition"
     reserved.refresh_from_db()
     assert reserved.status == "processing"
+
+
+def test_a_single_use_links_page_opened_three_times_makes_one_intent_and_one_session(
+    stripe_tenant, fake_stripe
+):
+    customer = create_customer(stripe_tenant)
+    invoice = _invoice_for(stripe_tenant, customer["id"])
+    link = stripe_tenant.client.post(
+        "/payment_links/links/", {"invoice": invoice.id}, format="json"
+    ).json()
+
+    pages = [Client().get(link["url"]) for _ in range(3)]
+
+    assert [page.status_code for page in pages] == [302, 302, 302]
+    assert len({page["Location"] for page in pages}) == 1
+    assert Intent.objects.filter(payment_link_id=link["id"]).count() == 1
+
+
+def test_a_single_use_link_makes_a_new_intent_once_the_last_one_expired(stripe_tenant, fake_stripe):
+    customer = create_customer(stripe_tenant)
+    invoice = _invoice_for(stripe_tenant, customer["id"])
+    link = stripe_tenant.client.post(
+        "/payment_links/links/", {"invoice": invoice.id}, format="json"
+    ).json()
+    first = Client().get(link["url"])["Location"]
+    Intent.objects.filter(payment_link_id=link["id"]).update(
+        expires_at=timezone.now() - datetime.timedelta(minutes=1)
+    )
+
+    second = Client().get(link["url"])["Location"]
+
+    assert second != first
+    statuses = Intent.objects.filter(payment_link_id=link["id"]).values_list("status", flat=True)
+    assert sorted(statuses) == ["expired", "requires_payment_method"]
+
+
+def test_a_reusable_link_makes_an_intent_per_payer(stripe_tenant, fake_stripe):
+    link = stripe_tenant.client.post(
+        "/payment_links/links/",
+        {"amount": "5000", "currency": "CLP", "reusable": True},
+        format="json",
+    ).json()
+
+    pages = [Client().get(link["url"])["Location"] for _ in range(2)]
+
+    assert pages[0] != pages[1]
+    assert Intent.objects.filter(payment_link_id=link["id"]).count() == 2

@@ -11,7 +11,7 @@ from django.utils import timezone
 from payments import services
 from payments.models import Payment, StripeEvent
 from payments.tests.conftest import create_customer
-from tests.fake_stripe import OTHER_KEY, post_stripe_event, signed, stripe_event
+from tests.fake_stripe import LIVE_KEY, post_stripe_event, signed, stripe_event
 
 pytestmark = pytest.mark.django_db
 
@@ -189,11 +189,11 @@ def test_events_of_the_other_mode_go_to_that_modes_connection(stripe_tenant, fak
     )
     created = live.client.post(
         "/payment_gateways/",
-        {"gateway": "stripe", "secret_key": OTHER_KEY, "webhook_secret": "whsec_live_one"},
+        {"gateway": "stripe", "secret_key": LIVE_KEY, "webhook_secret": "whsec_live_one"},
         format="json",
     )
     assert created.status_code == 201, created.content
-    event = stripe_event("balance.available", {"object": "balance"})
+    event = stripe_event("balance.available", {"object": "balance"}, livemode=True)
 
     post_stripe_event(stripe_tenant.workspace.id, event, secret="whsec_live_one")
 
@@ -253,3 +253,32 @@ def test_our_own_refund_reported_back_by_stripe_is_not_counted_twice(
     assert Decimal(str(charged.amount_refunded)) == Decimal("200")
     assert charged.refunds.count() == 1
     assert reported.status == "ignored"
+
+
+@pytest.mark.parametrize("livemode", [True, None, "false"])
+def test_an_event_not_of_the_connections_mode_is_refused_and_not_stored(
+    stripe_tenant, pending_payment, livemode
+):
+    intent = {"id": pending_payment.gateway_reference, "object": "payment_intent"}
+    event = stripe_event("payment_intent.succeeded", intent, livemode=livemode)
+
+    response = post_stripe_event(stripe_tenant.workspace.id, event)
+
+    assert response.status_code == 400
+    assert response.json()["code"] == "stripe_event_mode_mismatch"
+    assert not StripeEvent.objects.filter(stripe_id=event["id"]).exists()
+
+
+@pytest.mark.parametrize(
+    "fields",
+    [{"id": "evt_" + "x" * 300}, {"type": "t" * 200}, {"id": ""}],
+)
+def test_an_event_with_an_id_or_type_too_long_is_a_400(stripe_tenant, fields):
+    event = stripe_event("balance.available", {"object": "balance"})
+    event.update(fields)
+
+    response = post_stripe_event(stripe_tenant.workspace.id, event)
+
+    assert response.status_code == 400
+    assert response.json()["code"] == "stripe_signature_invalid"
+    assert not StripeEvent.objects.exists()
