@@ -91,6 +91,8 @@ def _refusal_for_payer(refused: DomainError) -> str:
     must never show."""
     if refused.code.startswith("stripe_") and refused.code.endswith("unavailable"):
         return gettext("The payment service is not available right now. Try again shortly.")
+    if refused.code.startswith("stripe_"):
+        return gettext("The payment service refused this payment. Ask the seller for help.")
     if "expired" in refused.code:
         return gettext("This payment has expired. Ask the seller for a new link.")
     return gettext("This payment can no longer be made here. Ask the seller for a new link.")

@@ -57,4 +57,4 @@ def test_a_checkout_stripe_refuses_is_a_409_page(stripe_tenant, fake_stripe):
     page = Client(HTTP_ACCEPT_LANGUAGE="en").get(link["url"])
 
     assert page.status_code == 409
-    assert b"Stripe refused" in page.content
+    assert b"The payment service refused this payment" in page.content
