@@ -2,13 +2,15 @@
 queries."""
 
 from dataclasses import dataclass
+from datetime import datetime
 from decimal import Decimal
 
 from django.db.models import Count, DecimalField, F, Prefetch, Q, QuerySet, Sum
 
 from customers.models import Customer
+from invoices.choices import InvoiceStatus
 from invoices.models import Invoice
-from payments.choices import PaymentStatus, SourceStatus
+from payments.choices import PaymentLinkState, PaymentStatus, SourceStatus
 from payments.models import Intent, Payment, PaymentAllocation, PaymentLink, Refund, Source
 
 
@@ -18,6 +20,19 @@ def customer_default_source(customer: Customer) -> Source | None:
     return Source.objects.filter(
         customer=customer, default=True, status=SourceStatus.CHARGEABLE
     ).first()
+
+
+def payment_links_in_state(
+    links: QuerySet[PaymentLink], state: str, now: datetime
+) -> QuerySet[PaymentLink]:
+    """The links whose status is `state` at `now`, as payment_link_state tells it."""
+    paid = Q(paid_at__isnull=False) | Q(invoice__status=InvoiceStatus.PAID)
+    expired = Q(expires_at__isnull=False, expires_at__lte=now)
+    if state == PaymentLinkState.PAID:
+        return links.filter(paid)
+    if state == PaymentLinkState.EXPIRED:
+        return links.filter(expired).exclude(paid)
+    return links.exclude(paid).exclude(expired)
 
 
 def payment_queryset() -> QuerySet[Payment]:

@@ -340,7 +340,7 @@ def test_list_query_strings(world: World, query: dict[str, str], expect: Any) ->
     failures = []
     for method, path, op in LIST_OPERATIONS:
         # A NUL is refused everywhere; other expectations hold where the parameter is
-        # declared (elsewhere it is ignored).
+        # declared (elsewhere it is an unknown filter: a 400).
         applies = any("\x00" in k + v for k, v in query.items()) or set(query) <= set(
             query_parameters(op)
         )
@@ -368,10 +368,30 @@ def test_datetime_filters(world: World, value: str) -> None:
     failures = []
     for method, path, op in LIST_OPERATIONS:
         for name in query_parameters(op):
-            if name.endswith(("__gte", "__lte")) and name.startswith(("created", "updated")):
+            bound = name.endswith(("__gt", "__gte", "__lt", "__lte"))
+            if bound and name.startswith(("created", "updated")):
                 response = world.call(method, path, query={name: value})
                 if not DATETIMES[value](response.status_code):
                     failures.append(f"{path}?{name}={value!r}: {response.status_code}")
+    assert not failures, "\n".join(failures)
+
+
+UNKNOWN = "no_such_filter"
+
+
+def test_every_list_refuses_a_query_parameter_it_does_not_take(world: World) -> None:
+    """An ignored filter would list every row as if each matched; each parameter the
+    document declares is taken (not refused as unknown)."""
+    failures = []
+    # An object's own lists (/subscriptions/{id}/invoices/) are actions: not checked.
+    for method, path, op in [(m, p, op) for m, p, op in LIST_OPERATIONS if "{" not in p]:
+        response = world.call(method, path, query={UNKNOWN: "x"})
+        if response.status_code != 400 or response.json() != {UNKNOWN: ["Unknown filter."]}:
+            failures.append(f"{path}?{UNKNOWN}=x: {response.status_code}")
+        for name in query_parameters(op):
+            body = world.call(method, path, query={name: ""}).json()
+            if isinstance(body, dict) and body.get(name) == ["Unknown filter."]:
+                failures.append(f"{path}?{name}= declared but refused as unknown")
     assert not failures, "\n".join(failures)
 
 

@@ -17,7 +17,7 @@ from django.db.models import Model, QuerySet
 from django.db.models.fields.json import KeyTextTransform
 from django.db.models.lookups import Exact
 from django.utils import timezone
-from django_filters.fields import IsoDateTimeField
+from django_filters.fields import BaseCSVField, IsoDateTimeField
 from django_filters.rest_framework import DjangoFilterBackend
 from django_filters.widgets import BaseCSVWidget
 from rest_framework import exceptions, filters, serializers
@@ -73,10 +73,54 @@ class BooleanFilter(django_filters.BooleanFilter):
     field_class = StrictBooleanField
 
 
+_STRICT_BOUNDS = {"gte": "gt", "lte": "lt"}
+
+
+def _with_every_bound(filters: dict[str, Any]) -> dict[str, Any]:
+    """`x__gte` and `x__lte` bring `x__gt`, `x__lt` and, with both, `x__between=a,b`
+    (inclusive): the operators the API documents, declared once for every range."""
+    for name, declared in list(filters.items()):
+        base, _, lookup = name.rpartition("__")
+        if lookup not in _STRICT_BOUNDS or declared.lookup_expr != lookup or declared.method:
+            continue
+        options = {"distinct": declared.distinct, "exclude": declared.exclude, **declared.extra}
+        strict = _STRICT_BOUNDS[lookup]
+        filters.setdefault(
+            f"{base}__{strict}",
+            type(declared)(field_name=declared.field_name, lookup_expr=strict, **options),
+        )
+        upper = filters.get(f"{base}__lte")
+        if lookup == "gte" and upper is not None and upper.field_name == declared.field_name:
+            between = type(f"{type(declared).__name__}Between", (BetweenFilter, type(declared)), {})
+            filters.setdefault(
+                f"{base}__between", between(field_name=declared.field_name, **options)
+            )
+    return filters
+
+
+class BetweenField(BaseCSVField):
+    """`from,to`: exactly two values, neither empty."""
+
+    default_error_messages = {"invalid_values": "Enter two values separated by a comma: from,to."}
+
+    def clean(self, value: Any) -> Any:
+        value = super().clean(value)
+        if value is not None and (len(value) != 2 or None in value):
+            raise ValidationError(self.error_messages["invalid_values"], code="invalid_values")
+        return value
+
+
+class BetweenFilter(django_filters.BaseRangeFilter):
+    """`?total__between=10,20`: from and to, both included."""
+
+    base_field_class = BetweenField
+
+
 class ApiFilterSet(django_filters.FilterSet):
     """The base of every FilterSet of the API: boolean filters, declared or generated from
-    `Meta.fields`, are strict (StrictBooleanField), and an `__in` filter on a field with
-    choices takes those choices only (ChoiceInFilter), as the field's own filter does."""
+    `Meta.fields`, are strict (StrictBooleanField), an `__in` filter on a field with
+    choices takes those choices only (ChoiceInFilter), as the field's own filter does, and
+    every range has all its operators (`_with_every_bound`)."""
 
     FILTER_DEFAULTS = {
         **django_filters.filterset.FILTER_FOR_DBFIELD_DEFAULTS,
@@ -85,7 +129,7 @@ class ApiFilterSet(django_filters.FilterSet):
 
     @classmethod
     def get_filters(cls) -> dict[str, django_filters.Filter]:
-        filters = super().get_filters()
+        filters = _with_every_bound(super().get_filters())
         model = cls._meta.model
         for name, declared in filters.items() if model is not None else ():
             choices = _in_filter_choices(model, declared)
@@ -193,11 +237,14 @@ class TaxIdFilter(django_filters.CharFilter):
 
 class CommaOrRepeatedWidget(BaseCSVWidget, forms.TextInput):
     """`?status__in=draft,finalized`, or the same key repeated (`?status__in=draft&
-    status__in=finalized`), which generated clients send for an array parameter."""
+    status__in=finalized`), which generated clients send for an array parameter, or
+    repeated with brackets (`?status__in[]=draft&status__in[]=finalized`), as axios does."""
 
     def value_from_datadict(self, data: Any, files: Any, name: str) -> Any:
-        values = data.getlist(name) if hasattr(data, "getlist") else []
-        if len(values) > 1:
+        if not hasattr(data, "getlist"):
+            return super().value_from_datadict(data, files, name)
+        values = data.getlist(name) + data.getlist(f"{name}[]")
+        if len(values) > 1 or f"{name}[]" in data:
             return [part for value in values for part in value.split(",")]
         return super().value_from_datadict(data, files, name)
 
@@ -270,6 +317,14 @@ class FilterBackend(DjangoFilterBackend):
         with timezone.override(ZoneInfo(workspace.timezone)):
             return super().filter_queryset(request, queryset, view)
 
+    def takes_param(self, view: Any, name: str) -> bool:
+        filterset = self.get_filterset_class(view, view.get_queryset())
+        filters = filterset.base_filters if filterset is not None else {}
+        if name in filters:
+            return True
+        listed = filters.get(name.removesuffix("[]")) if name.endswith("[]") else None
+        return listed is not None and listed.extra.get("widget") is CommaOrRepeatedWidget
+
     def get_filterset_class(
         self, view: Any, queryset: QuerySet | None = None
     ) -> type[django_filters.FilterSet] | None:
@@ -304,8 +359,11 @@ class MetadataFilterBackend(filters.BaseFilterBackend):
     path, so a caller cannot reach JSON lookups, regular expressions or casts.
     """
 
+    def takes_param(self, view: Any, name: str) -> bool:
+        return name.startswith(METADATA_PREFIX) and _has_metadata(view.get_queryset().model)
+
     def filter_queryset(self, request: Request, queryset: QuerySet, view: Any) -> QuerySet:
-        if not any(f.name == "metadata" for f in queryset.model._meta.get_fields()):
+        if not _has_metadata(queryset.model):
             return queryset
         for param, value in request.query_params.items():
             if not param.startswith(METADATA_PREFIX):
@@ -319,9 +377,16 @@ class MetadataFilterBackend(filters.BaseFilterBackend):
         return queryset
 
 
+def _has_metadata(model: type[Model]) -> bool:
+    return any(f.name == "metadata" for f in model._meta.get_fields())
+
+
 class SearchFilter(filters.SearchFilter):
     """`?search=` over the view's `search_fields`. A view without them ignores the
     parameter, so its operation does not document it."""
+
+    def takes_param(self, view: Any, name: str) -> bool:
+        return name == self.search_param and bool(getattr(view, "search_fields", None))
 
     def get_schema_operation_parameters(self, view: Any) -> list[dict[str, Any]]:
         if not getattr(view, "search_fields", None):
@@ -354,6 +419,9 @@ class OrderingFilter(filters.OrderingFilter):
             return self.aliases[name]
         return _shown_sources(view.get_serializer_class()).get(name, name)
 
+    def takes_param(self, view: Any, name: str) -> bool:
+        return name == self.ordering_param
+
     def get_ordering(self, request: Request, queryset: QuerySet, view: Any) -> list[str]:
         raw = request.query_params.get(self.ordering_param)
         if raw:
@@ -384,3 +452,38 @@ class OrderingFilter(filters.OrderingFilter):
                 "schema": {"type": "string"},
             }
         ]
+
+
+# What every list reads besides its filters: the renderer and related objects to expand.
+_LIST_PARAMS = frozenset({"format", "expand", "expand[]"})
+_PAGINATION_PARAMS = ("page_query_param", "page_size_query_param", "limit_query_param",
+                      "offset_query_param", "cursor_query_param")  # fmt: skip
+
+
+def list_params_check(view: Any, request: Request) -> None:
+    """A list answers 400 on a query parameter nothing reads, naming it: a filter the
+    resource does not have, ignored, would list every row as if each matched.
+
+    A parameter is read by the pagination, by a filter backend of the view (its
+    `takes_param`) or by the view itself (`list_query_params`)."""
+    names = [name for name in request.query_params if name not in _LIST_PARAMS]
+    if not names:
+        return
+    paginator = getattr(view, "paginator", None)
+    known = {getattr(paginator, attr, None) for attr in _PAGINATION_PARAMS}
+    known.update(getattr(view, "list_query_params", ()))
+    backends = [backend() for backend in getattr(view, "filter_backends", ())]
+    unknown = [
+        name
+        for name in names
+        if name not in known
+        and not any(getattr(b, "takes_param", _takes_nothing)(view, name) for b in backends)
+    ]
+    if unknown:
+        raise exceptions.ValidationError(
+            {name: ["Unknown filter."] for name in unknown}, code="unknown_filter"
+        )
+
+
+def _takes_nothing(view: Any, name: str) -> bool:
+    return False

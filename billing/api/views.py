@@ -2,6 +2,7 @@
 
 from typing import Any, cast
 
+import django_filters
 from celery import current_app
 from django.contrib.auth.models import User
 from django.db import connection, transaction
@@ -20,7 +21,7 @@ from rest_framework.views import APIView
 from rest_framework_simplejwt.exceptions import InvalidToken
 
 from billing.api.errors import ErrorSerializer
-from billing.api.filters import ApiFilterSet, BooleanInFilter, CharInFilter
+from billing.api.filters import ApiFilterSet, BooleanInFilter, CharInFilter, TenantFilterSet
 from billing.api.kernel_serializers import (
     ComunaSerializer,
     CountrySerializer,
@@ -96,19 +97,30 @@ class ReferenceViewSet(
     """Reference data is global: readable by any member, in any workspace."""
 
 
+class CurrencyFilter(ApiFilterSet):
+    code = django_filters.CharFilter(lookup_expr="iexact")
+    code__in = CharInFilter(field_name="code", lookup_expr="in")
+
+    class Meta:
+        model = Currency
+        fields = ["code"]
+
+
 class CurrencyViewSet(ReferenceViewSet):
     queryset = Currency.objects.all()
     serializer_class = CurrencySerializer
+    filterset_class = CurrencyFilter
     search_fields = ["code", "name"]
     ordering_fields = ("code", "name")
 
 
 class CountryFilter(ApiFilterSet):
+    name = django_filters.CharFilter(lookup_expr="icontains")
     code__in = CharInFilter(field_name="code", lookup_expr="in")
 
     class Meta:
         model = Country
-        fields = ["code", "currency", "has_tax_regulation"]
+        fields = ["code", "name", "currency", "has_tax_regulation"]
 
 
 class CountryViewSet(ReferenceViewSet):
@@ -120,11 +132,13 @@ class CountryViewSet(ReferenceViewSet):
 
 
 class StateFilter(ApiFilterSet):
+    code = django_filters.CharFilter(lookup_expr="iexact")
+    name = django_filters.CharFilter(lookup_expr="icontains")
     country__in = CharInFilter(field_name="country", lookup_expr="in")
 
     class Meta:
         model = State
-        fields = ["country"]
+        fields = ["code", "name", "country"]
 
 
 class StateViewSet(ReferenceViewSet):
@@ -136,11 +150,13 @@ class StateViewSet(ReferenceViewSet):
 
 
 class ComunaFilter(ApiFilterSet):
+    name = django_filters.CharFilter(lookup_expr="icontains")
+    code__in = CharInFilter(field_name="code", lookup_expr="in")
     region__in = CharInFilter(field_name="region", lookup_expr="in")
 
     class Meta:
         model = Comuna
-        fields = ["region"]
+        fields = ["code", "name", "region"]
 
 
 class ComunaViewSet(ReferenceViewSet):
@@ -334,6 +350,16 @@ def server_error(request: HttpRequest) -> HttpResponse:
     return JsonResponse({"detail": "Server error.", "code": "server_error"}, status=500)
 
 
+class FolioRangeFilter(TenantFilterSet):
+    # A range shows its document type as `document`; `document_type` is its first name.
+    document = django_filters.NumberFilter(field_name="document_type_id")
+    document_type = django_filters.NumberFilter(field_name="document_type_id")
+
+    class Meta:
+        model = FolioRange
+        fields = ["document", "document_type"]
+
+
 class FolioRangeViewSet(
     mixins.ListModelMixin, mixins.RetrieveModelMixin, mixins.CreateModelMixin, TenantViewSet
 ):
@@ -341,7 +367,7 @@ class FolioRangeViewSet(
 
     queryset = FolioRange.objects.all()
     serializer_class = FolioRangeSerializer
-    filterset_fields = ["document_type"]
+    filterset_class = FolioRangeFilter
     ordering_fields = ("created", "first")
 
     @extend_schema(responses={201: FolioRangeSerializer})

@@ -31,6 +31,7 @@ from rest_framework.serializers import BaseSerializer
 from rest_framework.views import APIView
 
 from billing.api.detail_lane import lane_dispatch, lane_parts
+from billing.api.filters import list_params_check
 from billing.api.parsers import JSONParser, has_unstorable_characters
 from billing.api.throttling import budget_uncount
 from billing.clock import clock_now
@@ -72,6 +73,8 @@ class ApiInputMixin:
         }
         if errors:
             raise exceptions.ValidationError(errors)
+        if getattr(self, "action", None) == "list":
+            list_params_check(self, request)
 
     def check_path_ids(self, kwargs: dict[str, Any]) -> None:
         if any(isinstance(v, str) and has_unstorable_characters(v) for v in kwargs.values()):

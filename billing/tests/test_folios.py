@@ -10,6 +10,7 @@ from billing.models import DocumentType, Event, FolioRange
 from billing.services.folios import folio_range_private_key
 from billing.services.numbering import number_take
 from billing.tests.caf_helpers import caf_xml
+from billing.tests.factories import FolioRangeFactory
 from invoices.models import Invoice
 from invoices.tests.factories import InvoiceFactory
 
@@ -209,3 +210,16 @@ def test_the_admin_warns_of_ranges_running_low(issuer, settings, admin_client):
     assert page.status_code == 200
     assert "running low" in page.content.decode()
     assert "PRIVATE KEY" not in page.content.decode()
+
+
+def test_cafs_filter_by_document_and_by_its_former_name_document_type(tenant):
+    factura = FolioRangeFactory(workspace=tenant.workspace)
+    FolioRangeFactory(workspace=tenant.workspace, document_type_id=61)
+
+    by_document = tenant.client.get("/cafs/", {"document": 33})
+    by_type = tenant.client.get("/cafs/", {"document_type": 33})
+    by_other = tenant.client.get("/cafs/", {"document": 39})
+
+    assert [row["id"] for row in by_document.json()["results"]] == [factura.id]
+    assert [row["id"] for row in by_type.json()["results"]] == [factura.id]
+    assert by_other.json()["results"] == []

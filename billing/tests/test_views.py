@@ -93,3 +93,20 @@ def test_documents_filter_by_a_flag_that_is_not_true_or_false_is_400(tenant, que
 
     assert response.status_code == 400
     assert list(response.json()) == list(query)
+
+
+@pytest.mark.parametrize(
+    ("path", "query", "expected"),
+    [
+        ("/generals/currencies/", {"code": "clp"}, ["CLP"]),
+        ("/generals/countries/", {"name": "Chile"}, ["CL"]),
+        ("/generals/states/", {"code": "CL-RM"}, ["CL-RM"]),
+        ("/generals/comunas/", {"code": "13101"}, ["13101"]),
+        ("/generals/comunas/", {"name": "Santiago", "region": "CL-RM"}, ["13101"]),
+    ],
+)
+def test_reference_lists_filter_by_code_and_name(tenant, path, query, expected):
+    response = tenant.client.get(path, query)
+
+    assert response.status_code == 200, response.content
+    assert [row["code"] for row in response.json()["results"]] == expected

@@ -7,10 +7,17 @@ import pytest
 from rest_framework.test import APIClient
 
 from billing.models import Event
+from customers.tests.factories import CustomerFactory
 from invoices.tests.factories import FinalizedInvoiceFactory
 from payments.gateways import sandbox
 from payments.models import Payment, PaymentGateway
-from payments.tests.factories import PaymentGatewayFactory, PaymentLinkFactory, SourceFactory
+from payments.tests.factories import (
+    IntentFactory,
+    PaymentFactory,
+    PaymentGatewayFactory,
+    PaymentLinkFactory,
+    SourceFactory,
+)
 from tests.fake_stripe import LIVE_KEY
 from tests.numbers import D
 
@@ -438,3 +445,40 @@ def test_a_payment_link_url_comes_from_public_url_not_the_host_header(tenant, in
     assert created.json()["url"] == expected
     public = APIClient().get(f"/publishable/payment_links/links/{key}/", HTTP_HOST="evil.example")
     assert public.json()["url"] == expected
+
+
+@pytest.mark.django_db
+def test_payment_links_filter_by_status(tenant):
+    open_link = PaymentLinkFactory(workspace=tenant.workspace)
+    paid = PaymentLinkFactory(
+        workspace=tenant.workspace, paid_at=datetime.datetime(2026, 1, 2, tzinfo=datetime.UTC)
+    )
+    expired = PaymentLinkFactory(
+        workspace=tenant.workspace, expires_at=datetime.datetime(2020, 1, 1, tzinfo=datetime.UTC)
+    )
+
+    def ids(status: str) -> list[str]:
+        response = tenant.client.get("/payment_links/links/", {"status": status})
+        assert response.status_code == 200, response.content
+        return [row["id"] for row in response.json()["results"]]
+
+    assert (ids("open"), ids("paid"), ids("expired")) == ([open_link.id], [paid.id], [expired.id])
+    assert tenant.client.get("/payment_links/links/", {"status": "bogus"}).status_code == 400
+
+
+@pytest.mark.django_db
+def test_intents_filter_by_customer_and_payments_by_gateway(tenant):
+    customer = CustomerFactory(workspace=tenant.workspace)
+    intent = IntentFactory(workspace=tenant.workspace, customer=customer)
+    IntentFactory(workspace=tenant.workspace)
+    stripe = PaymentFactory(workspace=tenant.workspace, gateway="stripe")
+    PaymentFactory(workspace=tenant.workspace, gateway="sandbox")
+
+    intents = tenant.client.get("/intents/", {"customer": customer.id})
+    unknown = tenant.client.get("/intents/", {"customer": "cus_nope"})
+    payments = tenant.client.get("/payments/", {"gateway": "stripe"})
+
+    assert [row["id"] for row in intents.json()["results"]] == [intent.id]
+    assert unknown.status_code == 404
+    assert [row["id"] for row in payments.json()["results"]] == [stripe.id]
+    assert tenant.client.get("/payments/", {"gateway": "paypal"}).status_code == 400

@@ -3,10 +3,11 @@ and `/reminders/pendings/` (what will be)."""
 
 from typing import Any
 
-from rest_framework import mixins
+from rest_framework import exceptions, mixins
 from rest_framework.request import Request
 from rest_framework.response import Response
 
+from billing.api.filters import FilterBackend
 from billing.api.viewsets import (
     PartialUpdateModelMixin,
     ServiceWriteMixin,
@@ -14,6 +15,7 @@ from billing.api.viewsets import (
     TenantViewSet,
 )
 from reminders import selectors, services
+from reminders.filters import ReminderPendingFilter
 from reminders.models import ReminderMessage, ReminderRule, ReminderTemplate
 from reminders.representations import (
     ReminderMessageSerializer,
@@ -86,9 +88,15 @@ class ReminderPendingViewSet(TenantViewSet):
     queryset = selectors.rule_queryset()  # the rules whose pendings are listed
     serializer_class = ReminderPendingSerializer
     ordering_fields = ()  # listed by send date, as the rules compute them
-    filter_backends: list[Any] = []
+    # Documents and admits the filters; `list` applies them to the pendings it computes.
+    filter_backends: list[Any] = [FilterBackend]
+    filterset_class = ReminderPendingFilter
 
     def list(self, request: Request) -> Response:
-        pendings = selectors.rules_pendings(self.get_queryset().filter(active=True))
-        page = self.paginate_queryset(pendings)
+        rules = self.get_queryset().filter(active=True)
+        query = ReminderPendingFilter(request.query_params, queryset=rules)
+        if not query.is_valid():
+            raise exceptions.ValidationError(query.errors)
+        pendings = selectors.rules_pendings(rules)
+        page = self.paginate_queryset([p for p in pendings if query.matches(p)])
         return self.get_paginated_response(ReminderPendingSerializer(page, many=True).data)

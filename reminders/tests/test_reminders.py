@@ -154,6 +154,31 @@ class TestApi:
         assert pending["send_date"] == str(due.due_date - timedelta(days=3))
         assert Decimal(str(pending["amount_due"])) == due.total_adjusted
 
+    def test_pendings_are_filtered_by_rule_invoice_customer_and_send_date(self, tenant):
+        rule = ReminderRuleFactory(workspace=tenant.workspace, days=-3)
+        other_rule = ReminderRuleFactory(workspace=tenant.workspace, days=1)
+        soon = _invoice(tenant.workspace, due_in=5)
+        later = _invoice(tenant.workspace, due_in=20, number=2)
+
+        def listed(query: dict[str, str]) -> set[tuple[str, str]]:
+            response = tenant.client.get("/reminders/pendings/", query)
+            assert response.status_code == 200, response.json()
+            return {(p["rule"], p["invoice"]) for p in response.json()["results"]}
+
+        assert listed({"rule": rule.id}) == {(rule.id, soon.id), (rule.id, later.id)}
+        assert listed({"invoice": soon.id}) == {(rule.id, soon.id), (other_rule.id, soon.id)}
+        assert listed({"customer": later.customer_id, "rule": other_rule.id}) == {
+            (other_rule.id, later.id)
+        }
+        first_send = str(soon.due_date - timedelta(days=3))
+        assert listed({"send_date__lte": first_send}) == {(rule.id, soon.id)}
+        assert listed({"send_date__between": f"{first_send},{first_send}"}) == {(rule.id, soon.id)}
+        assert len(listed({"send_date__gt": first_send})) == 3
+        bad = tenant.client.get("/reminders/pendings/", {"send_date__gte": "soon"})
+        unknown = tenant.client.get("/reminders/pendings/", {"due": "x"})
+        assert (bad.status_code, list(bad.json())) == (400, ["send_date__gte"])
+        assert unknown.json() == {"due": ["Unknown filter."]}
+
     def test_a_rule_that_sent_reminders_is_kept(self, tenant):
         rule = ReminderRuleFactory(workspace=tenant.workspace, days=0)
         _invoice(tenant.workspace, due_in=0)

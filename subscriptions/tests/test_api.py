@@ -10,6 +10,7 @@ from catalog.tests.factories import AddOnFactory, CouponFactory, PlanFactory
 from customers.tests.factories import CustomerFactory
 from invoices.models import Invoice
 from subscriptions.models import Subscription, SubscriptionLine
+from subscriptions.tests.factories import SubscriptionFactory
 from subscriptions.tests.helpers import santiago
 from tests.conftest import Tenant, make_tenant
 from tests.numbers import D
@@ -307,3 +308,29 @@ def test_a_subscription_in_dollars_bills_export_invoices(tester: Tenant) -> None
     assert export.status_code == 201, export.json()
     history = tester.client.get(f"/subscriptions/{export.json()['id']}/invoices/").json()
     assert [(i["document"], i["currency"]) for i in history["results"]] == [(110, "USD")]
+
+
+def test_subscriptions_filter_by_plan_coupon_document_and_dates(tenant: Tenant) -> None:
+    coupon = CouponFactory(workspace=tenant.workspace)
+    first = SubscriptionFactory(workspace=tenant.workspace, coupon=coupon)
+    second = SubscriptionFactory(
+        workspace=tenant.workspace,
+        document_id=39,
+        date_start=date(2026, 3, 1),
+        next_billing=date(2026, 4, 1),
+    )
+    plan = SubscriptionLine.objects.get(subscription=first).plan
+
+    def ids(query: dict[str, str]) -> list[str]:
+        response = tenant.client.get("/subscriptions/", query)
+        assert response.status_code == 200, response.content
+        return [row["id"] for row in response.json()["results"]]
+
+    assert ids({"plan": plan.id}) == [first.id]
+    assert ids({"coupon": coupon.id}) == [first.id]
+    assert ids({"document": "39"}) == [second.id]
+    assert ids({"date_start__gte": "2026-02-01"}) == [second.id]
+    assert ids({"date_start__between": "2026-01-01,2026-01-31"}) == [first.id]
+    assert ids({"next_billing": "2026-04-01"}) == [second.id]
+    assert ids({"next_billing__lt": "2026-04-01"}) == [first.id]
+    assert tenant.client.get("/subscriptions/", {"plan": "pla_nope"}).status_code == 404
