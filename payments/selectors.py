@@ -26,13 +26,17 @@ def payment_links_in_state(
     links: QuerySet[PaymentLink], state: str, now: datetime
 ) -> QuerySet[PaymentLink]:
     """The links whose status is `state` at `now`, as payment_link_state tells it."""
+    # In payment_link_state's order: paid, then cancelled, then expired, else open.
     paid = Q(paid_at__isnull=False) | Q(invoice__status=InvoiceStatus.PAID)
+    cancelled = Q(invoice__status=InvoiceStatus.CANCELLED)
     expired = Q(expires_at__isnull=False, expires_at__lte=now)
     if state == PaymentLinkState.PAID:
         return links.filter(paid)
+    if state == PaymentLinkState.CANCELLED:
+        return links.filter(cancelled).exclude(paid)
     if state == PaymentLinkState.EXPIRED:
-        return links.filter(expired).exclude(paid)
-    return links.exclude(paid).exclude(expired)
+        return links.filter(expired).exclude(paid).exclude(cancelled)
+    return links.exclude(paid).exclude(cancelled).exclude(expired)
 
 
 def payment_queryset() -> QuerySet[Payment]:

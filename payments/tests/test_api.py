@@ -456,13 +456,19 @@ def test_payment_links_filter_by_status(tenant):
     expired = PaymentLinkFactory(
         workspace=tenant.workspace, expires_at=datetime.datetime(2020, 1, 1, tzinfo=datetime.UTC)
     )
+    invoice = FinalizedInvoiceFactory(workspace=tenant.workspace)
+    cancelled = PaymentLinkFactory(workspace=tenant.workspace, invoice=invoice)
+    invoice.status = "cancelled"
+    invoice.save(update_fields=["status"])
 
     def ids(status: str) -> list[str]:
         response = tenant.client.get("/payment_links/links/", {"status": status})
         assert response.status_code == 200, response.content
         return [row["id"] for row in response.json()["results"]]
 
-    assert (ids("open"), ids("paid"), ids("expired")) == ([open_link.id], [paid.id], [expired.id])
+    assert (ids("open"), ids("paid"), ids("expired"), ids("cancelled")) == (
+        [open_link.id], [paid.id], [expired.id], [cancelled.id],
+    )  # fmt: skip
     assert tenant.client.get("/payment_links/links/", {"status": "bogus"}).status_code == 400
 
 
