@@ -8,6 +8,7 @@ from django.utils import timezone
 
 from billing.admin_records import DeleteUnlessAdminMixin, NoDeleteAdminMixin
 from billing.auth_cache import api_keys_forget
+from billing.clock import real_now
 from billing.models import (
     ApiToken,
     Certificate,
@@ -136,7 +137,7 @@ class CertificateAdmin(DeleteUnlessAdminMixin, admin.ModelAdmin):
         return False
 
     def delete_refused(self, obj: Any) -> str | None:
-        if obj.not_after_at > timezone.now():
+        if obj.not_after_at > real_now():
             return "it has not expired and signs documents."
         return None
 

@@ -28,6 +28,9 @@ ALLOWED = {
         "billing/api/views.py",
         'pair = jwt_session_refresh(refresh=body.validated_data["token"], now=timezone.now())',
     ): "a refresh token's expiry and reuse are real time, as the JWT's own expiry is",
+    ("billing/admin.py", "if obj.not_after_at > real_now():"): (
+        "a certificate expires in the real world, whatever a test clock says"
+    ),
     ("billing/admin.py", "issued = api_token_issue(user=user, now=timezone.now())"): (
         "API tokens are credentials of people, not of a workspace's test world"
     ),

@@ -61,6 +61,7 @@ def test_invoicing_an_order_whose_plan_or_coupon_is_gone_is_a_400(
 ) -> None:
     order, plan, coupon = _order(tester)
     plan_id, coupon_id = plan.id, coupon.id
+    assert tester.client.post(f"/orders/{order['id']}/confirm/").status_code == 200
     (plan if gone == "plan" else coupon).delete()  # as before deleting them was refused
 
     response = tester.client.post(f"/orders/{order['id']}/invoice/")
@@ -72,5 +73,5 @@ def test_invoicing_an_order_whose_plan_or_coupon_is_gone_is_a_400(
         else {"coupon": [f"Coupon {coupon_id} no longer exists."]}
     )
     assert response.json() == expected
-    assert Order.objects.get(pk=order["id"]).status == "draft"
+    assert Order.objects.get(pk=order["id"]).status == "confirmed"
     assert not Invoice.objects.exists() and not Subscription.objects.exists()
