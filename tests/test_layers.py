@@ -26,6 +26,7 @@ INTERFACES = {
     "subscriptions/filters.py",
     "webhooks/filters.py",
     "metering/filters.py",
+    "reminders/filters.py",
     "invoices/admin.py",
 }
 

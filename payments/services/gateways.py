@@ -132,10 +132,13 @@ def payment_gateway_update(
     if fields.pop("gateway", connection.gateway) != connection.gateway:
         raise InvalidInput({"gateway": ["A connection's gateway cannot change."]})
     key_changed = "secret_key" in fields and fields["secret_key"] != connection.secret_key
+    # Only what changes is checked: a retrieved connection PUT back unchanged keeps what
+    # it holds, credentials stored before their mode was checked included.
+    changed = {name: value for name, value in fields.items() if getattr(connection, name) != value}
     for name, value in fields.items():
         setattr(connection, name, value)
     if connection.gateway == GatewayKind.STRIPE:
-        _check_stripe_fields(fields, test_mode=connection.test_mode)
+        _check_stripe_fields(changed, test_mode=connection.test_mode)
         if key_changed:
             _verify_stripe_key(connection, now, checked_key)
     connection.save()
