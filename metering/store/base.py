@@ -41,18 +41,38 @@ class MeterSpec:
 def property_text(value: Any) -> str | None:
     """An event's property as a meter's filters compare it: as PostgreSQL's `->>` reads
     it from the stored JSON (a string as itself, a number as its plain decimal, true or
-    false); None for a null or a missing one, which no filter value matches."""
+    false, an array or object as jsonb writes it); None for a null or a missing one,
+    which no filter value matches."""
     if value is None:
         return None
     if type(value) is str:
         return value
+    return _jsonb_text(value)
+
+
+def _jsonb_text(value: Any) -> str:
+    """`value` as jsonb's text output writes it: numbers as numeric (`1E+2` as 100, `1.50`
+    keeping its scale), object keys by length then bytes, ", " and ": " between items."""
+    if value is None:
+        return "null"
     if type(value) is bool:
         return "true" if value else "false"
-    if isinstance(value, int | float | Decimal):
-        text = orjson.dumps(value, default=str).decode()
-        # A stored number keeps its digits; an exponent is written out.
-        return format(Decimal(text), "f") if "e" in text.lower() else text
-    return json.dumps(value, ensure_ascii=False, default=str)  # jsonb's spacing
+    if type(value) is int:
+        return str(value)
+    if isinstance(value, Decimal | float):
+        # A float as the literal orjson writes for it, read as jsonb reads a number.
+        number = value if isinstance(value, Decimal) else Decimal(orjson.dumps(value).decode())
+        return format(number, "f")
+    if isinstance(value, str):
+        return json.dumps(value, ensure_ascii=False)
+    if isinstance(value, list | tuple):
+        return "[" + ", ".join(map(_jsonb_text, value)) + "]"
+    if isinstance(value, dict):
+        keys = sorted(value, key=lambda key: (len(key.encode()), key.encode()))
+        return (
+            "{" + ", ".join(f"{_jsonb_text(key)}: {_jsonb_text(value[key])}" for key in keys) + "}"
+        )
+    raise TypeError(f"{type(value).__name__} is not JSON")
 
 
 # The property and value of an event that starts a window's value over (MeterSpec.resets).
