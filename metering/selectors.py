@@ -6,6 +6,7 @@ from datetime import date
 from typing import Any, NamedTuple
 
 import orjson
+from django.db import connection
 from django.db.models import Q, QuerySet
 
 from billing.db import prepared_results
@@ -147,6 +148,12 @@ def event_customers(
     keys = list(set(keys))
     if not keys:
         return {}
+    if connection.vendor != "postgresql":
+        from metering.event_customers_orm import event_customers_orm
+
+        return event_customers_orm(
+            workspace_id=workspace_id, test_mode=test_mode, keys=keys, event_names=event_names
+        )
     keys_json = orjson.dumps(keys).decode()
     names_json = orjson.dumps(list(set(event_names))).decode()
     cycle, final = str(BilledKind.CYCLE), str(BilledKind.FINAL)
@@ -164,7 +171,7 @@ def event_customers(
         references[customer_id] = reference
         if event_name is not None:
             spans[customer_id].append(
-                BilledSpan(event_name, _filters(filters), billed_from, billed_until)
+                BilledSpan(event_name, span_filters(filters), billed_from, billed_until)
             )
     by_key: dict[str, EventCustomer] = {}
     for customer_id, reference in references.items():
@@ -174,7 +181,7 @@ def event_customers(
     return {key: by_key[key] for key in keys if key in by_key}
 
 
-def _filters(filters: Any) -> tuple[tuple[str, frozenset[str]], ...]:
+def span_filters(filters: Any) -> tuple[tuple[str, frozenset[str]], ...]:
     if isinstance(filters, str | bytes):
         filters = orjson.loads(filters)
     return tuple((f["key"], frozenset(f["values"])) for f in filters or ())

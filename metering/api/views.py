@@ -72,7 +72,6 @@ class MeterViewSet(MeteringViewSet, TenantModelViewSet):
             200: UsageSerializer,
             400: ValidationErrorSerializer,
             409: ErrorSerializer,
-            503: ErrorSerializer,
         },
     )
     @action(detail=True, methods=["get"], url_path="usage")
@@ -133,7 +132,6 @@ class EventViewSet(MeteringViewSet):
         responses={
             202: EventIngestSerializer,
             400: ValidationErrorSerializer,
-            503: ErrorSerializer,
         },
     )
     def create(self, request: Request) -> Response:
@@ -151,7 +149,6 @@ class EventViewSet(MeteringViewSet):
         responses={
             202: EventIngestSerializer,
             400: ValidationErrorSerializer,
-            503: ErrorSerializer,
         },
     )
     @action(detail=False, methods=["post"], parser_classes=[OrjsonParser])
@@ -178,7 +175,6 @@ class EventViewSet(MeteringViewSet):
             200: UsageSerializer,
             400: ValidationErrorSerializer,
             409: ErrorSerializer,
-            503: ErrorSerializer,
         },
     )
     @action(detail=False, methods=["post"], url_path="usage")

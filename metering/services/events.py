@@ -444,7 +444,7 @@ def _customers_and_store(
     keys until this transaction commits. Outside a request's transaction (the events
     views without an Idempotency-Key) it commits here, and the outcomes are worked out
     after, while nothing is held."""
-    store = event_store()  # first: where there is none, the request says so (503)
+    store = event_store()
     customers = event_customers(
         workspace_id=workspace.pk, test_mode=test_mode, keys=keys, event_names=names
     )

@@ -1,8 +1,11 @@
-"""The two event stores answer alike: the ClickHouse store's SQL, run on chdb (ClickHouse
-in-process), against the PostgreSQL store, over the same events."""
+"""The event stores answer alike: the ClickHouse store's SQL, run on chdb (ClickHouse
+in-process), and the SQLite store's, on an in-memory database, against the PostgreSQL
+store, over the same events."""
 
+import sqlite3
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
+from importlib import import_module
 
 import pytest
 from hypothesis import HealthCheck, given, settings
@@ -12,6 +15,7 @@ from metering.store import MeterSpec, NewEvent, Tenant, UsageQuery, Window
 from metering.store.chdb import ChdbClient
 from metering.store.clickhouse import ClickHouseEventStore
 from metering.store.postgres import PostgresEventStore
+from metering.store.sqlite import SqliteEventStore
 
 pytestmark = pytest.mark.django_db
 
@@ -35,6 +39,15 @@ def chdb_client():
     client = ChdbClient()
     yield client
     client.close()
+
+
+@pytest.fixture(scope="module")
+def sqlite_store():
+    raw = sqlite3.connect(":memory:", isolation_level=None)
+    for statement in import_module("metering.migrations.0002_event_store")._CREATE_SQLITE:
+        raw.execute(statement)
+    yield SqliteEventStore(lambda: raw)
+    raw.close()
 
 
 _runs = iter(range(10**6))
@@ -79,11 +92,11 @@ def _events(rows) -> list[NewEvent]:
     max_examples=15, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
 )
 @given(rows=st.lists(event_strategy, min_size=1, max_size=30))
-def test_both_stores_give_the_same_usage(chdb_client, rows):
+def test_every_store_gives_the_same_usage(chdb_client, sqlite_store, rows):
     postgres, clickhouse = PostgresEventStore(), ClickHouseEventStore(chdb_client)
     tenant = _tenant("acc_parity")
     events = _events(rows)
-    for store in (postgres, clickhouse):
+    for store in (postgres, clickhouse, sqlite_store):
         # Twice, the second time shuffled: each event is stored once.
         assert store.insert(tenant=tenant, events=events, received_at=T0) == {
             e.event_id for e in events
@@ -96,11 +109,14 @@ def test_both_stores_give_the_same_usage(chdb_client, rows):
                                group_property=prop, timezone="America/Santiago")  # fmt: skip
             expected = postgres.usage(tenant=tenant, query=query)
             assert clickhouse.usage(tenant=tenant, query=query) == expected, (meter, group_by)
+            assert sqlite_store.usage(tenant=tenant, query=query) == expected, (meter, group_by)
         windows = [Window("1", ("a",), *window), Window("2", ("b", "a"), T0, window[0]),
                    Window("3", ("nobody",), *window)]  # fmt: skip
-        assert clickhouse.usage_windows(tenant=tenant, meter=meter, windows=windows) == (
-            postgres.usage_windows(tenant=tenant, meter=meter, windows=windows)
-        ), meter
+        expected_windows = postgres.usage_windows(tenant=tenant, meter=meter, windows=windows)
+        for store in (clickhouse, sqlite_store):
+            assert (
+                store.usage_windows(tenant=tenant, meter=meter, windows=windows) == expected_windows
+            ), (store, meter)
 
 
 def test_a_known_case_on_clickhouse(chdb_client):
@@ -126,10 +142,12 @@ def test_a_known_case_on_clickhouse(chdb_client):
     assert value("latest") == 4  # same timestamp as "2": the greater event_id wins
 
 
-@pytest.fixture(params=["postgres", "clickhouse"])
-def store(request, chdb_client):
+@pytest.fixture(params=["postgres", "clickhouse", "sqlite"])
+def store(request, chdb_client, sqlite_store):
     if request.param == "postgres":
         return PostgresEventStore()
+    if request.param == "sqlite":
+        return sqlite_store
     return ClickHouseEventStore(chdb_client)
 
 
