@@ -8,15 +8,13 @@ from django.contrib import admin
 from django.http import HttpRequest
 from django.utils.html import format_html_join
 
-from billing.admin_services import ServiceSaveAdminMixin
+from billing.admin_services import ServiceModelAdmin
 from billing.clock import clock_now_for
 from metering.models import Event, Feature, Meter, UsageRecord
 from metering.selectors import meter_spec
 from metering.services import meters
 from metering.store import Tenant, UsageQuery, event_store
 from metering.store.partitions import month_start
-
-METER_FIELDS = meters.MeterFields.__annotations__
 
 
 class ReadOnlyAdmin(admin.ModelAdmin):
@@ -31,33 +29,23 @@ class ReadOnlyAdmin(admin.ModelAdmin):
 
 
 @admin.register(Meter)
-class MeterAdmin(ServiceSaveAdminMixin, admin.ModelAdmin):
+class MeterAdmin(ServiceModelAdmin):
     """Meters change and are deleted through the meter services: what a meter a plan
     prices by counts stays as it is, and a meter in use is not deleted (409 in the API)."""
 
     list_display = ["id", "name", "event_name", "aggregation", "field", "workspace", "test_mode"]
     list_filter = ["aggregation", "test_mode"]
     search_fields = ["id", "name", "event_name"]
-    readonly_fields = ["usage_this_month"]
+    readonly_fields = ("id", "created_at", "updated_at", "usage_this_month")
+    service_fields = meters.MeterFields.__annotations__
 
-    def get_readonly_fields(self, request: HttpRequest, obj: Any = None) -> Any:
-        # A meter never moves to another tenant.
-        if obj is not None:
-            return [*self.readonly_fields, "workspace", "test_mode"]
-        return self.readonly_fields
+    def service_create(self, *, workspace: Any, test_mode: bool, fields: Any) -> Meter:
+        return meters.meter_create(workspace=workspace, test_mode=test_mode, **fields)
 
-    def save_model(self, request: HttpRequest, obj: Meter, form: Any, change: bool) -> None:
-        data = form.cleaned_data
-        names = form.changed_data if change else data
-        fields = {name: data[name] for name in names if name in METER_FIELDS}
-        if change:
-            meters.meter_update(meter=obj, **fields)
-        else:
-            obj.pk = meters.meter_create(
-                workspace=data["workspace"], test_mode=data["test_mode"], **fields
-            ).pk
+    def service_update(self, obj: Meter, fields: Any) -> Meter:
+        return meters.meter_update(meter=obj, **fields)
 
-    def delete_model(self, request: HttpRequest, obj: Meter) -> None:
+    def service_delete(self, obj: Meter) -> None:
         meters.meter_delete(meter=obj)
 
     @admin.display(description="Usage this month, per customer key (top 50)")
@@ -87,11 +75,21 @@ class MeterAdmin(ServiceSaveAdminMixin, admin.ModelAdmin):
 
 
 @admin.register(Feature)
-class FeatureAdmin(admin.ModelAdmin):
+class FeatureAdmin(ServiceModelAdmin):
     list_display = ["id", "key", "name", "feature_type", "meter", "workspace", "test_mode"]
     list_filter = ["feature_type", "test_mode"]
     search_fields = ["id", "key", "name"]
     raw_id_fields = ["meter"]
+    service_fields = meters.FeatureFields.__annotations__
+
+    def service_create(self, *, workspace: Any, test_mode: bool, fields: Any) -> Feature:
+        return meters.feature_create(workspace=workspace, test_mode=test_mode, **fields)
+
+    def service_update(self, obj: Feature, fields: Any) -> Feature:
+        return meters.feature_update(feature=obj, **fields)
+
+    def service_delete(self, obj: Feature) -> None:
+        meters.feature_delete(feature=obj)
 
 
 @admin.register(Event)
