@@ -13,8 +13,10 @@ from billing.clock import clock_now_for
 from metering.models import Event, Feature, Meter, UsageRecord
 from metering.selectors import meter_spec
 from metering.services import meters
-from metering.store import Tenant, UsageQuery, event_store
+from metering.store import Tenant, event_store
 from metering.store.partitions import month_start
+
+TOP_CUSTOMER_KEYS = 50
 
 
 class ReadOnlyAdmin(admin.ModelAdmin):
@@ -54,24 +56,16 @@ class MeterAdmin(ServiceModelAdmin):
             return "-"
         now = clock_now_for(meter)
         start = datetime.combine(month_start(now.date()), datetime.min.time(), now.tzinfo)
-        keys = (
-            Event.objects.filter(
-                workspace_id=meter.workspace_id,
-                test_mode=meter.test_mode,
-                event_name=meter.event_name,
-                timestamp__gte=start,
-            )
-            .values_list("customer_key", flat=True)
-            .distinct()[:50]
+        rows = event_store().top_customer_keys(
+            tenant=Tenant(workspace_id=meter.workspace_id, test_mode=meter.test_mode),
+            meter=meter_spec(meter),
+            start=start,
+            end=now,
+            limit=TOP_CUSTOMER_KEYS,
         )
-        tenant = Tenant(workspace_id=meter.workspace_id, test_mode=meter.test_mode)
-        rows = []
-        for key in keys:
-            query = UsageQuery(meter=meter_spec(meter), customer_keys=(key,), start=start, end=now)
-            rows.append((key, event_store().usage(tenant=tenant, query=query)[0].value))
         if not rows:
             return "No events this month."
-        return format_html_join("", "<div>{}: {}</div>", rows)
+        return format_html_join("", "<div>{}: {}</div>", ((row.group, row.value) for row in rows))
 
 
 @admin.register(Feature)
