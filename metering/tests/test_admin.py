@@ -9,9 +9,9 @@ from django.utils import timezone
 
 from billing.tests.admin_helpers import change_form_data
 from catalog.tests.factories import PlanFactory
-from metering.models import Meter
+from metering.models import Feature, Meter
 from metering.store.partitions import month_start
-from metering.tests.factories import MeterFactory, UsageEventFactory
+from metering.tests.factories import FeatureFactory, MeterFactory, UsageEventFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -84,3 +84,16 @@ def test_the_usage_shown_is_the_top_50_customer_keys_by_usage(admin_client):
 
     shown = re.findall(r"<div>(key-\d+): (\d+)</div>", response.content.decode())
     assert shown == [(f"key-{usage:02}", str(2 * usage)) for usage in range(60, 10, -1)]
+
+
+def test_a_feature_does_not_point_at_a_meter_of_another_tenant(admin_client):
+    meter = MeterFactory()
+    feature = FeatureFactory(workspace=meter.workspace, feature_type="metered", meter=meter)
+    elsewhere = MeterFactory()
+    data = change_form_data(feature, skip=("workspace", "test_mode"), meter=elsewhere.pk)
+
+    response = admin_client.post(reverse("admin:metering_feature_change", args=[feature.pk]), data)
+
+    assert response.status_code == 200
+    assert f"No meter {elsewhere.pk}." in response.content.decode()
+    assert Feature.objects.get(pk=feature.pk).meter_id == meter.pk
