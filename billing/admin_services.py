@@ -9,10 +9,11 @@ deletion is confirmed, lists a `DomainError` as the reason the object cannot be 
 """
 
 import copy
-from collections.abc import Sequence
-from typing import Any
+from collections.abc import Collection, Sequence
+from typing import Any, ClassVar
 
 from django import forms
+from django.contrib import admin
 from django.db import transaction
 from django.db.models import Model, QuerySet
 from django.http import HttpRequest
@@ -82,3 +83,73 @@ class ServiceSaveAdminMixin:
     def delete_queryset(self, request: HttpRequest, queryset: QuerySet[Any]) -> None:
         for obj in queryset:
             self.delete_model(request, obj)  # type: ignore[attr-defined]
+
+
+class ServiceModelAdmin(ServiceSaveAdminMixin, admin.ModelAdmin):
+    """An admin that creates, changes, archives and deletes only through the services the
+    API's viewset calls, so the two cannot disagree: the same rules, refusals (`*_in_use`
+    and the like, shown on the form) and events.
+
+    A subclass names what the services take (`service_fields`, their TypedDict) and
+    implements the `service_*` calls. Every other model field is read-only on the form, so
+    nothing can be set past the services. The tenant of a new object is the form's
+    `workspace` and `test_mode`, or, with `tenant_from`, that of the object it belongs to.
+    """
+
+    service_fields: Collection[str] = ()
+    tenant_from: str | None = None
+    # When set, `status` is changed by the archive service (to this) and the unarchive one.
+    archived_status: str | None = None
+    readonly_fields: ClassVar[list[str] | tuple[str, ...]] = ("id", "created_at", "updated_at")
+
+    def service_create(self, *, workspace: Any, test_mode: bool, fields: dict[str, Any]) -> Model:
+        raise NotImplementedError
+
+    def service_update(self, obj: Any, fields: dict[str, Any]) -> Model:
+        raise NotImplementedError
+
+    def service_delete(self, obj: Any) -> None:
+        raise NotImplementedError
+
+    def service_archive(self, obj: Any) -> Model:
+        raise NotImplementedError
+
+    def service_unarchive(self, obj: Any) -> Model:
+        raise NotImplementedError
+
+    def get_readonly_fields(self, request: HttpRequest, obj: Any = None) -> Any:
+        writable = set(self.service_fields)
+        if self.archived_status is not None:
+            writable.add("status")
+        if obj is None and self.tenant_from is None:
+            # An object never moves to another tenant.
+            writable |= {"workspace", "test_mode"}
+        unwritable = [
+            field.name
+            for field in self.model._meta.fields
+            if field.editable and field.name not in {*writable, *self.readonly_fields}
+        ]
+        return [*self.readonly_fields, *unwritable]
+
+    def save_model(self, request: HttpRequest, obj: Any, form: Any, change: bool) -> None:
+        data = form.cleaned_data
+        names = form.changed_data if change else data
+        fields = {name: data[name] for name in names if name in self.service_fields}
+        if change:
+            saved = self.service_update(obj, fields) if fields else obj
+        else:
+            if self.tenant_from is None:
+                workspace, test_mode = data["workspace"], data["test_mode"]
+            else:
+                owner = data[self.tenant_from]
+                workspace, test_mode = owner.workspace, owner.test_mode
+            saved = self.service_create(workspace=workspace, test_mode=test_mode, fields=fields)
+            obj.pk = saved.pk
+        if self.archived_status is not None and "status" in form.changed_data:
+            if data["status"] == self.archived_status:
+                self.service_archive(saved)
+            else:
+                self.service_unarchive(saved)
+
+    def delete_model(self, request: HttpRequest, obj: Any) -> None:
+        self.service_delete(obj)

@@ -1,24 +1,21 @@
+"""The catalog in the back office, saved through the catalog services as the API saves it:
+a price in use keeps its fields (`*_in_use` shows on the form), an object in use is not
+deleted, and archiving goes through the archive services."""
+
 from typing import Any
 
 from django.contrib import admin
 from django.http import HttpRequest
 
-from billing.admin_services import ServiceSaveAdminMixin
+from billing.admin_services import ServiceModelAdmin
+from billing.clock import clock_now_for
 from catalog import services
 from catalog.choices import CatalogStatus
 from catalog.models import AddOn, Coupon, Plan, PlanTier, Product, Tax
 
-COUPON_FIELDS = services.CouponFields.__annotations__
 
-
-class TenantAdmin(admin.ModelAdmin):
-    readonly_fields = ["id", "created_at", "updated_at"]
-
-    def get_readonly_fields(self, request: HttpRequest, obj: Any = None) -> Any:
-        # A catalog object never moves to another tenant.
-        if obj is not None:
-            return [*self.readonly_fields, "workspace", "test_mode"]
-        return self.readonly_fields
+class CatalogAdmin(ServiceModelAdmin):
+    archived_status = CatalogStatus.ARCHIVED
 
 
 class PlanInline(admin.TabularInline):
@@ -34,22 +31,46 @@ class PlanInline(admin.TabularInline):
 
 
 @admin.register(Product)
-class ProductAdmin(TenantAdmin):
+class ProductAdmin(CatalogAdmin):
     list_display = ["id", "name", "code", "sku", "status", "workspace", "test_mode", "created_at"]
     list_filter = ["workspace", "test_mode", "status"]
     search_fields = ["id", "name", "code", "sku"]
     autocomplete_fields = ["workspace"]
     inlines = [PlanInline]
+    service_fields = services.ProductFields.__annotations__
+
+    def service_create(self, *, workspace: Any, test_mode: bool, fields: Any) -> Product:
+        return services.product_create(workspace=workspace, test_mode=test_mode, **fields)
+
+    def service_update(self, obj: Product, fields: Any) -> Product:
+        return services.product_update(product=obj, **fields)
+
+    def service_delete(self, obj: Product) -> None:
+        services.product_delete(product=obj)
+
+    def service_archive(self, obj: Product) -> Product:
+        return services.product_archive(product=obj, now=clock_now_for(obj))
+
+    def service_unarchive(self, obj: Product) -> Product:
+        return services.product_unarchive(product=obj)
 
 
 class PlanTierInline(admin.TabularInline):
+    """Shown only: tiers are replaced as a whole by the plan services, which check them
+    together and keep those of a plan in use, so they change through the API."""
+
     model = PlanTier
     extra = 0
-    fields = ["position", "up_to", "amount", "flat_amount"]
+    fields = ("position", "up_to", "amount", "flat_amount")
+    readonly_fields = fields
+    can_delete = False
+
+    def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
 
 
 @admin.register(Plan)
-class PlanAdmin(TenantAdmin):
+class PlanAdmin(CatalogAdmin):
     list_display = [
         "id", "name", "product", "frequency", "currency", "amount", "tiers_mode", "status",
         "workspace", "test_mode",
@@ -58,20 +79,28 @@ class PlanAdmin(TenantAdmin):
     search_fields = ["id", "name", "sku", "product__name"]
     autocomplete_fields = ["product"]
     inlines = [PlanTierInline]
-    readonly_fields = ["id", "created_at", "updated_at", "workspace", "test_mode"]
+    service_fields = services.PlanFields.__annotations__
+    # A plan lives in its product's tenant.
+    tenant_from = "product"
 
-    def get_readonly_fields(self, request: HttpRequest, obj: Any = None) -> Any:
-        return self.readonly_fields
+    def service_create(self, *, workspace: Any, test_mode: bool, fields: Any) -> Plan:
+        return services.plan_create(workspace=workspace, test_mode=test_mode, **fields)
 
-    def save_model(self, request: HttpRequest, obj: Plan, form: Any, change: bool) -> None:
-        # A plan lives in its product's tenant.
-        obj.workspace_id = obj.product.workspace_id
-        obj.test_mode = obj.product.test_mode
-        super().save_model(request, obj, form, change)
+    def service_update(self, obj: Plan, fields: Any) -> Plan:
+        return services.plan_update(plan=obj, **fields)
+
+    def service_delete(self, obj: Plan) -> None:
+        services.plan_delete(plan=obj)
+
+    def service_archive(self, obj: Plan) -> Plan:
+        return services.plan_archive(plan=obj)
+
+    def service_unarchive(self, obj: Plan) -> Plan:
+        return services.plan_unarchive(plan=obj)
 
 
 @admin.register(AddOn)
-class AddOnAdmin(TenantAdmin):
+class AddOnAdmin(CatalogAdmin):
     list_display = [
         "id", "name", "sku", "amount", "currency", "apply_scheme", "status", "workspace",
         "test_mode",
@@ -79,13 +108,26 @@ class AddOnAdmin(TenantAdmin):
     list_filter = ["workspace", "test_mode", "status", "apply_scheme"]
     search_fields = ["id", "name", "sku"]
     autocomplete_fields = ["workspace"]
+    service_fields = services.AddOnFields.__annotations__
+
+    def service_create(self, *, workspace: Any, test_mode: bool, fields: Any) -> AddOn:
+        return services.addon_create(workspace=workspace, test_mode=test_mode, **fields)
+
+    def service_update(self, obj: AddOn, fields: Any) -> AddOn:
+        return services.addon_update(addon=obj, **fields)
+
+    def service_delete(self, obj: AddOn) -> None:
+        services.addon_delete(addon=obj)
+
+    def service_archive(self, obj: AddOn) -> AddOn:
+        return services.addon_archive(addon=obj)
+
+    def service_unarchive(self, obj: AddOn) -> AddOn:
+        return services.addon_unarchive(addon=obj)
 
 
 @admin.register(Coupon)
-class CouponAdmin(ServiceSaveAdminMixin, TenantAdmin):
-    """Saved through the coupon services, which check the amount and the code (unique
-    whatever its case) as the API does."""
-
+class CouponAdmin(CatalogAdmin):
     list_display = [
         "id", "name", "code", "discount_scheme", "amount", "currency", "duration_scheme",
         "valid_until_date", "status", "workspace", "test_mode",
@@ -93,26 +135,37 @@ class CouponAdmin(ServiceSaveAdminMixin, TenantAdmin):
     list_filter = ["workspace", "test_mode", "status", "discount_scheme", "duration_scheme"]
     search_fields = ["id", "name", "code"]
     autocomplete_fields = ["workspace"]
+    service_fields = services.CouponFields.__annotations__
 
-    def save_model(self, request: HttpRequest, obj: Coupon, form: Any, change: bool) -> None:
-        data = form.cleaned_data
-        names = form.changed_data if change else data
-        fields = {name: data[name] for name in names if name in COUPON_FIELDS}
-        if change:
-            coupon = services.coupon_update(coupon=obj, **fields) if fields else obj
-        else:
-            coupon = services.coupon_create(
-                workspace=data["workspace"], test_mode=data["test_mode"], **fields
-            )
-            obj.pk = coupon.pk
-        if "status" in form.changed_data:
-            archived = data["status"] == CatalogStatus.ARCHIVED
-            (services.coupon_archive if archived else services.coupon_unarchive)(coupon=coupon)
+    def service_create(self, *, workspace: Any, test_mode: bool, fields: Any) -> Coupon:
+        return services.coupon_create(workspace=workspace, test_mode=test_mode, **fields)
+
+    def service_update(self, obj: Coupon, fields: Any) -> Coupon:
+        return services.coupon_update(coupon=obj, **fields)
+
+    def service_delete(self, obj: Coupon) -> None:
+        services.coupon_delete(coupon=obj)
+
+    def service_archive(self, obj: Coupon) -> Coupon:
+        return services.coupon_archive(coupon=obj)
+
+    def service_unarchive(self, obj: Coupon) -> Coupon:
+        return services.coupon_unarchive(coupon=obj)
 
 
 @admin.register(Tax)
-class TaxAdmin(TenantAdmin):
+class TaxAdmin(ServiceModelAdmin):
     list_display = ["id", "name", "percent", "country", "exempt", "workspace", "test_mode"]
     list_filter = ["workspace", "test_mode", "exempt", "country"]
     search_fields = ["id", "name"]
     autocomplete_fields = ["workspace"]
+    service_fields = services.TaxFields.__annotations__
+
+    def service_create(self, *, workspace: Any, test_mode: bool, fields: Any) -> Tax:
+        return services.tax_create(workspace=workspace, test_mode=test_mode, **fields)
+
+    def service_update(self, obj: Tax, fields: Any) -> Tax:
+        return services.tax_update(tax=obj, **fields)
+
+    def service_delete(self, obj: Tax) -> None:
+        services.tax_delete(tax=obj)

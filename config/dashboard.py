@@ -7,7 +7,7 @@ every app. The numbers are computed here; the page draws them with Chart.js, ser
 from our own static files (no CDN) and fed by `json_script` (no inline code)."""
 
 from datetime import UTC, date, datetime, time, timedelta
-from decimal import Decimal
+from decimal import Decimal, localcontext
 from itertools import pairwise
 from typing import Any
 
@@ -19,8 +19,9 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 
 from billing.clock import real_now
+from billing.money import round_amount
 from billing.money_display import format_money
-from catalog.choices import PlanFrequency
+from catalog.choices import PlanFrequency, UsageScheme
 from customers.models import Customer
 from invoices.models import Invoice
 from metering.selectors import meter_queryset, meter_spec
@@ -34,17 +35,21 @@ from subscriptions.pricing import plan_price
 # Invoices that count as revenue: issued and not annulled.
 REVENUE_STATUSES = ["finalized", "pending", "paid", "uncollectible"]
 USAGE_MONTHS = 6
-MONTHS_PER_PERIOD = {
-    PlanFrequency.WEEKLY: Decimal(12) / Decimal(52),
-    PlanFrequency.MONTHLY: Decimal(1),
-    PlanFrequency.QUARTERLY: Decimal(3),
-    PlanFrequency.BIANNUAL: Decimal(6),
-    PlanFrequency.ANNUAL: Decimal(12),
+# A month's recurring revenue is a year's / 12: counting periods per year keeps every
+# frequency exact until the one division (12/52 of a month per week is not a decimal).
+PERIODS_PER_YEAR = {
+    PlanFrequency.WEEKLY: 52,
+    PlanFrequency.MONTHLY: 12,
+    PlanFrequency.QUARTERLY: 4,
+    PlanFrequency.BIANNUAL: 2,
+    PlanFrequency.ANNUAL: 1,
 }
 
 
 def revenue_by_month(now: datetime) -> dict[str, list[Any]]:
-    """Totals of the last twelve months' invoices, per currency."""
+    """Totals of the last twelve months' invoices, per currency, exact (Decimals, sent as
+    text: a float drops the digits of a large total). The page draws each currency on
+    its own axis."""
     rows = (
         Invoice.objects.filter(
             test_mode=False,
@@ -57,10 +62,10 @@ def revenue_by_month(now: datetime) -> dict[str, list[Any]]:
         .order_by("month")
     )
     months = sorted({row["month"].strftime("%Y-%m") for row in rows})
-    series: dict[str, list[float]] = {}
+    series: dict[str, list[Decimal]] = {}
     for row in rows:
-        values = series.setdefault(row["currency_id"], [0.0] * len(months))
-        values[months.index(row["month"].strftime("%Y-%m"))] = float(row["total"])
+        values = series.setdefault(row["currency_id"], [Decimal(0)] * len(months))
+        values[months.index(row["month"].strftime("%Y-%m"))] = row["total"]
     return {"labels": months, "series": [{"label": c, "data": v} for c, v in series.items()]}
 
 
@@ -81,20 +86,25 @@ def payments_by_outcome(now: datetime) -> dict[str, int]:
 
 
 def monthly_recurring_revenue() -> dict[str, Decimal]:
-    """What the active subscriptions' plans bill in a month, per currency."""
-    mrr: dict[str, Decimal] = {}
+    """What the active subscriptions' licensed plans bill in a month, per currency, summed
+    exactly and rounded once to the currency. A metered plan bills the usage reported
+    in its period, which is no recurring revenue, whatever its line's quantity."""
+    yearly: dict[str, Decimal] = {}
     lines = SubscriptionLine.objects.filter(
-        subscription__test_mode=False, subscription__status=SubscriptionStatus.ACTIVE
+        subscription__test_mode=False,
+        subscription__status=SubscriptionStatus.ACTIVE,
+        plan__usage_scheme=UsageScheme.LICENSED,
     ).select_related("plan", "subscription")
-    for line in lines:
-        price = plan_price(line.plan, line.quantity)
-        gross = price["gross"]
-        if gross is None:  # a flat plan: its unit amount times the quantity
-            gross = (price["amount"] or Decimal(0)) * line.quantity
-        months = MONTHS_PER_PERIOD.get(PlanFrequency(line.plan.frequency), Decimal(1))
-        currency = line.subscription.currency_id
-        mrr[currency] = mrr.get(currency, Decimal(0)) + Decimal(gross) / months
-    return mrr
+    with localcontext(prec=80):
+        for line in lines:
+            price = plan_price(line.plan, line.quantity)
+            gross = price["gross"]
+            if gross is None:  # a flat plan: its unit amount times the quantity
+                gross = price["amount"] * line.quantity
+            per_year = PERIODS_PER_YEAR[PlanFrequency(line.plan.frequency)]
+            currency = line.subscription.currency_id
+            yearly[currency] = yearly.get(currency, Decimal(0)) + gross * per_year
+        return {currency: round_amount(total / 12, currency) for currency, total in yearly.items()}
 
 
 def churn(now: datetime) -> dict[str, Any]:

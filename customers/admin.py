@@ -5,16 +5,25 @@ from django.db.models import QuerySet
 from django.http import HttpRequest
 
 from billing.admin_money import MoneyAdminMixin
-from billing.admin_services import ServiceSaveAdminMixin
+from billing.admin_services import ServiceModelAdmin, ServiceSaveAdminMixin
 from customers import services
-from customers.choices import CustomerStatus
+from customers.choices import CONTACTS_PER_CUSTOMER, CustomerStatus
 from customers.models import Contact, Customer, CustomerBalanceTransaction
+
+CONTACT_FIELDS = services.ContactFields.__annotations__
 
 
 class ContactInline(admin.TabularInline):
+    """Saved by the contact services (CustomerAdmin.save_formset); the form counts the
+    contacts against the same limit, so what the service would refuse shows on it."""
+
     model = Contact
     extra = 0
-    fields = ["name", "email", "phone", "invoicing", "collections"]
+    fields = ("name", "email", "phone", "invoicing", "collections")
+    max_num = CONTACTS_PER_CUSTOMER
+
+    def get_formset(self, request: HttpRequest, obj: Any = None, **kwargs: Any) -> Any:
+        return super().get_formset(request, obj, validate_max=True, **kwargs)
 
 
 # What the customer services take (CustomerFields, and the comuna the API also sets).
@@ -82,27 +91,45 @@ class CustomerAdmin(ServiceSaveAdminMixin, admin.ModelAdmin):
             services.customer_delete(customer=customer)
 
     def save_formset(self, request: HttpRequest, form: Any, formset: Any, change: bool) -> None:
-        contacts = formset.save(commit=False)
-        for contact in contacts:
-            contact.workspace_id = form.instance.workspace_id
-            contact.test_mode = form.instance.test_mode
-            contact.save()
+        customer = form.instance
+        formset.save(commit=False)
+        # Deletions first: they make room for the contacts added alongside.
         for contact in formset.deleted_objects:
-            contact.delete()
+            services.contact_delete(contact=contact)
+        for contact, changed in formset.changed_objects:
+            fields = {name: getattr(contact, name) for name in changed if name in CONTACT_FIELDS}
+            services.contact_update(contact=contact, **fields)
+        for contact in formset.new_objects:
+            fields = {name: getattr(contact, name) for name in ContactInline.fields}
+            services.contact_create(
+                workspace=customer.workspace,
+                test_mode=customer.test_mode,
+                customer=customer,
+                **fields,
+            )
 
 
 @admin.register(Contact)
-class ContactAdmin(admin.ModelAdmin):
+class ContactAdmin(ServiceModelAdmin):
+    """Saved through the contact services: the contact limit, the customer's tenant and
+    the contact.* events as in the API."""
+
     list_display = ["id", "name", "email", "customer", "workspace", "test_mode"]
     list_filter = ["workspace", "test_mode", "invoicing", "collections"]
     search_fields = ["id", "name", "email", "customer__name"]
     autocomplete_fields = ["customer"]
-    readonly_fields = ["workspace", "test_mode"]
+    service_fields = CONTACT_FIELDS
+    # A contact lives in its customer's tenant.
+    tenant_from = "customer"
 
-    def save_model(self, request: HttpRequest, obj: Contact, form: Any, change: bool) -> None:
-        obj.workspace_id = obj.customer.workspace_id
-        obj.test_mode = obj.customer.test_mode
-        super().save_model(request, obj, form, change)
+    def service_create(self, *, workspace: Any, test_mode: bool, fields: Any) -> Contact:
+        return services.contact_create(workspace=workspace, test_mode=test_mode, **fields)
+
+    def service_update(self, obj: Contact, fields: Any) -> Contact:
+        return services.contact_update(contact=obj, **fields)
+
+    def service_delete(self, obj: Contact) -> None:
+        services.contact_delete(contact=obj)
 
 
 @admin.register(CustomerBalanceTransaction)

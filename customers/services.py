@@ -234,6 +234,12 @@ def _check_contact_room(customer: Customer, *, exclude: Contact | None = None) -
         )
 
 
+def _check_contact_tenant(workspace_id: str, test_mode: bool, customer: Customer) -> None:
+    # The API only finds customers of the caller's tenant; the back office can name any.
+    if customer.workspace_id != workspace_id or customer.test_mode != test_mode:
+        raise InvalidInput({"customer": [f"No customer {customer.pk}."]})
+
+
 class ContactFields(TypedDict, total=False):
     """What a contact's create or update may set (ContactSerializer's writable fields)."""
 
@@ -250,6 +256,7 @@ class ContactFields(TypedDict, total=False):
 def contact_create(
     *, workspace: Workspace, test_mode: bool, **fields: Unpack[ContactFields]
 ) -> Contact:
+    _check_contact_tenant(workspace.pk, test_mode, fields["customer"])
     _check_contact_room(fields["customer"])
     contact = Contact.objects.create(workspace=workspace, test_mode=test_mode, **fields)
     event_record(
@@ -266,6 +273,7 @@ def contact_create(
 def contact_update(*, contact: Contact, **fields: Unpack[ContactFields]) -> Contact:
     contact = Contact.objects.select_for_update().get(pk=contact.pk)
     if "customer" in fields and fields["customer"].pk != contact.customer_id:
+        _check_contact_tenant(contact.workspace_id, contact.test_mode, fields["customer"])
         _check_contact_room(fields["customer"], exclude=contact)
     for name, value in fields.items():
         setattr(contact, name, value)

@@ -8,15 +8,15 @@ from django.contrib import admin
 from django.http import HttpRequest
 from django.utils.html import format_html_join
 
-from billing.admin_services import ServiceSaveAdminMixin
+from billing.admin_services import ServiceModelAdmin
 from billing.clock import clock_now_for
 from metering.models import Event, Feature, Meter, UsageRecord
 from metering.selectors import meter_spec
 from metering.services import meters
-from metering.store import Tenant, UsageQuery, event_store
+from metering.store import Tenant, event_store
 from metering.store.partitions import month_start
 
-METER_FIELDS = meters.MeterFields.__annotations__
+TOP_CUSTOMER_KEYS = 50
 
 
 class ReadOnlyAdmin(admin.ModelAdmin):
@@ -31,33 +31,23 @@ class ReadOnlyAdmin(admin.ModelAdmin):
 
 
 @admin.register(Meter)
-class MeterAdmin(ServiceSaveAdminMixin, admin.ModelAdmin):
+class MeterAdmin(ServiceModelAdmin):
     """Meters change and are deleted through the meter services: what a meter a plan
     prices by counts stays as it is, and a meter in use is not deleted (409 in the API)."""
 
     list_display = ["id", "name", "event_name", "aggregation", "field", "workspace", "test_mode"]
     list_filter = ["aggregation", "test_mode"]
     search_fields = ["id", "name", "event_name"]
-    readonly_fields = ["usage_this_month"]
+    readonly_fields = ("id", "created_at", "updated_at", "usage_this_month")
+    service_fields = meters.MeterFields.__annotations__
 
-    def get_readonly_fields(self, request: HttpRequest, obj: Any = None) -> Any:
-        # A meter never moves to another tenant.
-        if obj is not None:
-            return [*self.readonly_fields, "workspace", "test_mode"]
-        return self.readonly_fields
+    def service_create(self, *, workspace: Any, test_mode: bool, fields: Any) -> Meter:
+        return meters.meter_create(workspace=workspace, test_mode=test_mode, **fields)
 
-    def save_model(self, request: HttpRequest, obj: Meter, form: Any, change: bool) -> None:
-        data = form.cleaned_data
-        names = form.changed_data if change else data
-        fields = {name: data[name] for name in names if name in METER_FIELDS}
-        if change:
-            meters.meter_update(meter=obj, **fields)
-        else:
-            obj.pk = meters.meter_create(
-                workspace=data["workspace"], test_mode=data["test_mode"], **fields
-            ).pk
+    def service_update(self, obj: Meter, fields: Any) -> Meter:
+        return meters.meter_update(meter=obj, **fields)
 
-    def delete_model(self, request: HttpRequest, obj: Meter) -> None:
+    def service_delete(self, obj: Meter) -> None:
         meters.meter_delete(meter=obj)
 
     @admin.display(description="Usage this month, per customer key (top 50)")
@@ -66,32 +56,34 @@ class MeterAdmin(ServiceSaveAdminMixin, admin.ModelAdmin):
             return "-"
         now = clock_now_for(meter)
         start = datetime.combine(month_start(now.date()), datetime.min.time(), now.tzinfo)
-        keys = (
-            Event.objects.filter(
-                workspace_id=meter.workspace_id,
-                test_mode=meter.test_mode,
-                event_name=meter.event_name,
-                timestamp__gte=start,
-            )
-            .values_list("customer_key", flat=True)
-            .distinct()[:50]
+        rows = event_store().top_customer_keys(
+            tenant=Tenant(workspace_id=meter.workspace_id, test_mode=meter.test_mode),
+            meter=meter_spec(meter),
+            start=start,
+            end=now,
+            limit=TOP_CUSTOMER_KEYS,
         )
-        tenant = Tenant(workspace_id=meter.workspace_id, test_mode=meter.test_mode)
-        rows = []
-        for key in keys:
-            query = UsageQuery(meter=meter_spec(meter), customer_keys=(key,), start=start, end=now)
-            rows.append((key, event_store().usage(tenant=tenant, query=query)[0].value))
         if not rows:
             return "No events this month."
-        return format_html_join("", "<div>{}: {}</div>", rows)
+        return format_html_join("", "<div>{}: {}</div>", ((row.group, row.value) for row in rows))
 
 
 @admin.register(Feature)
-class FeatureAdmin(admin.ModelAdmin):
+class FeatureAdmin(ServiceModelAdmin):
     list_display = ["id", "key", "name", "feature_type", "meter", "workspace", "test_mode"]
     list_filter = ["feature_type", "test_mode"]
     search_fields = ["id", "key", "name"]
     raw_id_fields = ["meter"]
+    service_fields = meters.FeatureFields.__annotations__
+
+    def service_create(self, *, workspace: Any, test_mode: bool, fields: Any) -> Feature:
+        return meters.feature_create(workspace=workspace, test_mode=test_mode, **fields)
+
+    def service_update(self, obj: Feature, fields: Any) -> Feature:
+        return meters.feature_update(feature=obj, **fields)
+
+    def service_delete(self, obj: Feature) -> None:
+        meters.feature_delete(feature=obj)
 
 
 @admin.register(Event)

@@ -4,19 +4,24 @@ import json
 import re
 from datetime import UTC, datetime, time, timedelta
 from decimal import Decimal
+from typing import Any
 
 import pytest
 from django.test import Client
 from django.utils import timezone
 
+from config.dashboard import monthly_recurring_revenue
+from invoices.models import Invoice
 from metering.store.partitions import month_start
 from metering.tests.factories import MeterFactory, UsageEventFactory
+from subscriptions.models import SubscriptionLine
 from tests.conftest import make_tenant
 from tests.factories import (
     CustomerFactory,
     FinalizedInvoiceFactory,
     InvoiceFactory,
     PaymentFactory,
+    PlanFactory,
     SubscriptionFactory,
     UserFactory,
 )
@@ -60,7 +65,7 @@ def test_the_figures_are_the_live_mode_s() -> None:
         ).group(1)  # type: ignore[union-attr]
     )
     assert data["revenue"]["labels"] == ["2026-01"]
-    assert data["revenue"]["series"] == [{"label": "CLP", "data": [2380.0]}]
+    assert data["revenue"]["series"] == [{"label": "CLP", "data": ["2380.000000"]}]
     assert dict(zip(data["invoices"]["labels"], data["invoices"]["data"], strict=True)) == {
         "draft": 1,
         "finalized": 2,
@@ -118,3 +123,41 @@ def test_usage_by_meter_sums_each_live_meter_per_month() -> None:
         f"Storage ({workspace.name})": [D(0), D(0), D(0), D(0), D(0), D("3.75")],
     }
     assert 'id="chart-usage"' in html
+
+
+def test_revenue_keeps_every_digit_of_a_large_total() -> None:
+    workspace = make_tenant().workspace
+    invoice = FinalizedInvoiceFactory(workspace=workspace)
+    # 17 digits: a float would send 1e17.
+    Invoice.objects.filter(pk=invoice.pk).update(total=D("99999999999999999"))
+
+    html = _client(is_staff=True).get("/admin/dashboard/").content.decode()
+
+    [series] = _dashboard_data(html)["revenue"]["series"]
+    assert [D(value) for value in series["data"]] == [D("99999999999999999")]
+
+
+def _line(subscription: Any, **plan: Any) -> None:
+    SubscriptionLine.objects.create(
+        subscription=subscription,
+        plan=PlanFactory(workspace=subscription.workspace, **plan),
+        quantity=D(3),
+    )
+
+
+def test_mrr_counts_the_fixed_recurring_amounts_normalised_to_a_month() -> None:
+    workspace = make_tenant().workspace
+    subscription = SubscriptionFactory(workspace=workspace)  # one monthly 10,000 plan
+    _line(subscription, usage_scheme="metered", amount=D(500))  # usage: no MRR
+    _line(subscription, frequency="weekly", amount=D(2))  # 3 × 2 × 52 / 12 = 26
+    _line(subscription, frequency="annual", amount=D(4))  # 3 × 4 / 12 = 1
+    usd = SubscriptionFactory(workspace=workspace, currency_id="USD")
+    usd.lines.all().delete()
+    _line(usd, frequency="quarterly", currency_id="USD", amount=D("0.01"))  # 0.03 / 3
+
+    mrr = monthly_recurring_revenue()
+
+    assert mrr == {"CLP": D(10000 + 26 + 1), "USD": D("0.01")}
+    html = _client(is_staff=True).get("/admin/dashboard/").content.decode()
+    shown = re.search(r'data-testid="mrr">(.*?)</dd>', html).group(1)  # type: ignore[union-attr]
+    assert shown.startswith("$10.027 · ")

@@ -10,10 +10,11 @@ from django.test import Client
 from django.urls import reverse
 
 from billing.models import Event
+from billing.tests.admin_helpers import change_form_data
 from customers import services
-from customers.choices import BalanceTransactionKind
-from customers.models import Customer
-from customers.tests.factories import CustomerFactory
+from customers.choices import CONTACTS_PER_CUSTOMER, BalanceTransactionKind
+from customers.models import Contact, Customer
+from customers.tests.factories import ContactFactory, CustomerFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -125,3 +126,77 @@ def test_a_customer_is_added_through_the_service(admin_client, tenant):
     added = Customer.objects.get(name="Added")
     assert added.tax_id == "76086428-5"
     assert Event.objects.filter(object_id=added.pk, type="customer.created").exists()
+
+
+# Contacts, on their own page or inside their customer's, are saved by the contact
+# services: the same limit, tenant and contact.* events as in the API.
+
+
+def contact_url(contact):
+    return reverse("admin:customers_contact_change", args=[contact.pk])
+
+
+def inline_contact(index, **fields):
+    return {f"contacts-{index}-{name}": value for name, value in fields.items()}
+
+
+def test_a_contact_change_is_saved_through_the_service_and_recorded(admin_client, tenant):
+    contact = ContactFactory(workspace=tenant.workspace)
+
+    response = admin_client.post(contact_url(contact), change_form_data(contact, name="Ana"))
+
+    assert response.status_code == 302, response.content.decode()[:3000]
+    assert Contact.objects.get(pk=contact.pk).name == "Ana"
+    assert Event.objects.filter(object_id=contact.pk, type="contact.updated").exists()
+
+
+def test_a_contact_is_added_in_its_customers_tenant_and_recorded(admin_client, tenant):
+    customer = CustomerFactory(workspace=tenant.workspace, test_mode=True)
+    data = {"customer": customer.pk, "name": "Ana", "metadata": "{}"}
+
+    response = admin_client.post(reverse("admin:customers_contact_add"), data)
+
+    assert response.status_code == 302, response.content.decode()[:3000]
+    added = Contact.objects.get(name="Ana")
+    assert (added.workspace_id, added.test_mode) == (tenant.workspace.pk, True)
+    assert Event.objects.filter(object_id=added.pk, type="contact.created").exists()
+
+
+def test_a_contact_does_not_move_to_a_customer_of_another_tenant(admin_client, tenant):
+    contact = ContactFactory(workspace=tenant.workspace)
+    elsewhere = CustomerFactory(workspace=tenant.workspace, test_mode=True)
+
+    response = admin_client.post(
+        contact_url(contact), change_form_data(contact, customer=elsewhere.pk)
+    )
+
+    assert response.status_code == 200
+    assert f"No customer {elsewhere.pk}." in response.content.decode()
+    assert Contact.objects.get(pk=contact.pk).customer_id == contact.customer_id
+
+
+def test_contacts_added_on_the_customer_page_are_recorded(admin_client, tenant):
+    customer = CustomerFactory(workspace=tenant.workspace)
+    data = form_data(customer) | {"contacts-TOTAL_FORMS": "1"}
+    data |= inline_contact(0, name="Ana", email="ana@example.com", customer=customer.pk)
+
+    response = admin_client.post(change_url(customer), data)
+
+    assert response.status_code == 302, response.content.decode()[:3000]
+    added = Contact.objects.get(customer=customer)
+    assert added.workspace_id == customer.workspace_id
+    assert Event.objects.filter(object_id=added.pk, type="contact.created").exists()
+
+
+def test_more_contacts_than_a_customer_may_have_are_refused_on_the_form(admin_client, tenant):
+    customer = CustomerFactory(workspace=tenant.workspace)
+    count = CONTACTS_PER_CUSTOMER + 1
+    data = form_data(customer) | {"contacts-TOTAL_FORMS": str(count)}
+    for index in range(count):
+        data |= inline_contact(index, name=f"Contact {index}", customer=customer.pk)
+
+    response = admin_client.post(change_url(customer), data)
+
+    assert response.status_code == 200
+    assert f"Please submit at most {CONTACTS_PER_CUSTOMER} forms." in response.content.decode()
+    assert not Contact.objects.filter(customer=customer).exists()

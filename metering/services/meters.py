@@ -91,6 +91,13 @@ def meter_delete(*, meter: Meter) -> None:
 
 
 def _feature_validate(feature: Feature) -> None:
+    meter = feature.meter
+    # The API only finds the caller's meters; the back office can name any.
+    if meter is not None and (meter.workspace_id, meter.test_mode) != (
+        feature.workspace_id,
+        feature.test_mode,
+    ):
+        raise InvalidInput({"meter": [f"No meter {meter.pk}."]})
     if feature.feature_type == FeatureType.METERED and feature.meter_id is None:
         raise InvalidInput({"meter": ["A metered feature needs a meter."]})
     if feature.feature_type != FeatureType.METERED and feature.meter_id is not None:

@@ -142,3 +142,10 @@ class EventStore(Protocol):
     ) -> dict[str, Decimal]:
         """The meter's value in each window, in one query; a window without events is 0."""
         ...
+
+    def top_customer_keys(
+        self, *, tenant: Tenant, meter: MeterSpec, start: datetime, end: datetime, limit: int
+    ) -> list[UsageRow]:
+        """The `limit` customer keys of greatest value in [start, end) (group: the key),
+        greatest first, ties by key; aggregated, ordered and cut in one query."""
+        ...

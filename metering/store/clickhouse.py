@@ -134,12 +134,13 @@ def _filters(meter: MeterSpec, parameters: dict[str, Any]) -> str:
     return sql
 
 
-def _events(customer_keys: str) -> str:
-    """The tenant's events of one name for some customers, each event_id once."""
+def _events(customer_keys: str | None) -> str:
+    """The tenant's events of one name for some customers (None: all), each event_id once."""
+    keys = "" if customer_keys is None else f"AND customer_key IN {customer_keys} "
     return (
         f"SELECT * FROM {TABLE} WHERE workspace_id = {{workspace:String}} "
         f"AND test_mode = {{test_mode:Bool}} AND event_name = {{event_name:String}} "
-        f"AND customer_key IN {customer_keys} "
+        f"{keys}"
         "AND timestamp >= {start:DateTime64(6, 'UTC')} AND timestamp < {end:DateTime64(6, 'UTC')} "
         "ORDER BY received_at LIMIT 1 BY event_id"
     )
@@ -282,3 +283,26 @@ class ClickHouseEventStore:
         for key, value in self.client.rows(sql, parameters):
             result[key] = _decimal(value)
         return result
+
+    def top_customer_keys(
+        self, *, tenant: Tenant, meter: MeterSpec, start: datetime, end: datetime, limit: int
+    ) -> list[UsageRow]:
+        parameters = self._parameters(tenant, meter)
+        parameters.update(start=timestamp_text(start), end=timestamp_text(end), limit=limit)
+        filters = _filters(meter, parameters)
+        events = _events(None)
+        reset, after_reset = "", ""
+        if meter.resets:
+            reset = (
+                " LEFT JOIN (SELECT e.customer_key AS customer_key, count() AS found, "
+                f"max(tuple(e.timestamp, e.event_id)) AS at FROM ({events}) AS e "
+                f"WHERE 1 {_is_reset(meter, parameters)} GROUP BY e.customer_key) AS r "
+                "ON r.customer_key = e.customer_key"
+            )
+            after_reset = _AFTER_RESET
+        sql = (
+            f"SELECT e.customer_key AS customer, {_value(meter)} AS value "
+            f"FROM ({events}) AS e{reset} WHERE 1 {filters}{after_reset} "
+            "GROUP BY customer ORDER BY value DESC, customer LIMIT {limit:UInt32}"
+        )
+        return [UsageRow(group=k, value=_decimal(v)) for k, v in self.client.rows(sql, parameters)]

@@ -262,3 +262,38 @@ class PostgresEventStore:
             for key, total in cursor.fetchall():
                 result[key] = Decimal(total)
         return result
+
+    def top_customer_keys(
+        self, *, tenant: Tenant, meter: MeterSpec, start: datetime, end: datetime, limit: int
+    ) -> list[UsageRow]:
+        value, value_params = _value(meter)
+        filters, filter_params = _filters(meter)
+        window = (
+            "{a}.workspace_id = %s AND {a}.test_mode = %s AND {a}.event_name = %s "
+            "AND {a}.timestamp >= %s AND {a}.timestamp < %s"
+        )
+        window_params = [tenant.workspace_id, tenant.test_mode, meter.event_name, start, end]
+        resets, reset_params, reset_join, after_reset = "", [], "", ""
+        if meter.resets:
+            # Each key's last reset (DISTINCT ON keeps the first row of each key).
+            is_reset, is_reset_params = _is_reset(meter, "s")
+            resets = (
+                "WITH r AS (SELECT DISTINCT ON (s.customer_key) s.customer_key, s.timestamp, "
+                f"s.event_id FROM metering_event s WHERE {window.format(a='s')}{is_reset} "
+                "ORDER BY s.customer_key, s.timestamp DESC, s.event_id DESC) "
+            )
+            reset_params = [*window_params, *is_reset_params]
+            reset_join = " LEFT JOIN r ON r.customer_key = e.customer_key"
+            after_reset = _AFTER_RESET
+        # Ties by the key's bytes, as ClickHouse orders text.
+        sql = (
+            f"{resets}SELECT e.customer_key, {value} AS value FROM metering_event e{reset_join} "
+            f"WHERE {window.format(a='e')}{filters}{after_reset} GROUP BY e.customer_key "
+            'ORDER BY value DESC, e.customer_key COLLATE "C" LIMIT %s'
+        )
+        params = [
+            *reset_params, *value_params, *window_params, *filter_params, limit,
+        ]  # fmt: skip
+        with connection.cursor() as cursor:
+            cursor.execute(sql, params)
+            return [UsageRow(group=key, value=Decimal(total)) for key, total in cursor.fetchall()]

@@ -106,7 +106,12 @@ class _Latest:
         return None if self.last is None else self.last[2]
 
 
+def _decimal_order(a: str, b: str) -> int:
+    return (Decimal(a) > Decimal(b)) - (Decimal(a) < Decimal(b))
+
+
 def _register(raw: sqlite3.Connection) -> None:
+    raw.create_collation("ev_decimal", _decimal_order)
     raw.create_function("ev_text", 2, _text, deterministic=True)
     raw.create_function("ev_number", 2, _number, deterministic=True)
     raw.create_function("ev_local_day", 2, _local_day, deterministic=True)
@@ -284,3 +289,41 @@ class SqliteEventStore:
         for key, total in cursor.fetchall():
             result[key] = Decimal(total)
         return result
+
+    def top_customer_keys(
+        self, *, tenant: Tenant, meter: MeterSpec, start: datetime, end: datetime, limit: int
+    ) -> list[UsageRow]:
+        value, value_params = _value(meter)
+        filters, filter_params = _filters(meter)
+        window = (
+            "{a}.workspace_id = ? AND {a}.test_mode = ? AND {a}.event_name = ? "
+            "AND {a}.timestamp >= ? AND {a}.timestamp < ?"
+        )
+        window_params = [
+            tenant.workspace_id, tenant.test_mode, meter.event_name,
+            timestamp_text(start), timestamp_text(end),
+        ]  # fmt: skip
+        resets, reset_params, reset_join, after_reset = "", [], "", ""
+        if meter.resets:
+            is_reset, is_reset_params = _is_reset(meter, "s")
+            resets = (
+                "WITH r AS (SELECT customer_key, timestamp, event_id FROM (SELECT "
+                "s.customer_key, s.timestamp, s.event_id, row_number() OVER (PARTITION BY "
+                "s.customer_key ORDER BY s.timestamp DESC, s.event_id DESC) AS n "
+                f"FROM metering_event s WHERE {window.format(a='s')}{is_reset}) WHERE n = 1) "
+            )
+            reset_params = [*window_params, *is_reset_params]
+            reset_join = " LEFT JOIN r ON r.customer_key = e.customer_key"
+            after_reset = _AFTER_RESET
+        # The values are decimals as text: ordered as numbers by the collation.
+        sql = (
+            f"{resets}SELECT e.customer_key, {value} AS value FROM metering_event e{reset_join} "
+            f"WHERE {window.format(a='e')}{filters}{after_reset} GROUP BY e.customer_key "
+            "ORDER BY CAST(value AS TEXT) COLLATE ev_decimal DESC, e.customer_key LIMIT ?"
+        )
+        params = [
+            *reset_params, *value_params, *window_params, *filter_params, limit,
+        ]  # fmt: skip
+        cursor = self._cursor()
+        cursor.execute(sql, params)
+        return [UsageRow(group=key, value=Decimal(total)) for key, total in cursor.fetchall()]

@@ -1,12 +1,17 @@
 """Meters change and are deleted in the admin through the meter services (meter_in_use)."""
 
+import re
+from datetime import UTC, datetime, time
+
 import pytest
 from django.urls import reverse
+from django.utils import timezone
 
 from billing.tests.admin_helpers import change_form_data
 from catalog.tests.factories import PlanFactory
-from metering.models import Meter
-from metering.tests.factories import MeterFactory
+from metering.models import Feature, Meter
+from metering.store.partitions import month_start
+from metering.tests.factories import FeatureFactory, MeterFactory, UsageEventFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -59,3 +64,36 @@ def test_a_meter_not_in_use_is_deleted(admin_client):
 
     assert response.status_code == 302
     assert not Meter.objects.filter(pk=meter.pk).exists()
+
+
+def test_the_usage_shown_is_the_top_50_customer_keys_by_usage(admin_client):
+    meter = MeterFactory(aggregation="sum", field="tokens")
+    now = timezone.now()
+    start = datetime.combine(month_start(now.date()), time(), UTC)
+    # 60 keys, two events each: the keys of least usage sent the latest events.
+    for usage in range(1, 61):
+        for n in range(2):
+            UsageEventFactory(
+                workspace=meter.workspace,
+                customer_key=f"key-{usage:02}",
+                timestamp=start + (now - start) * (100 - usage - n) / 100,
+                properties={"tokens": usage},
+            )
+
+    response = admin_client.get(reverse("admin:metering_meter_change", args=[meter.pk]))
+
+    shown = re.findall(r"<div>(key-\d+): (\d+)</div>", response.content.decode())
+    assert shown == [(f"key-{usage:02}", str(2 * usage)) for usage in range(60, 10, -1)]
+
+
+def test_a_feature_does_not_point_at_a_meter_of_another_tenant(admin_client):
+    meter = MeterFactory()
+    feature = FeatureFactory(workspace=meter.workspace, feature_type="metered", meter=meter)
+    elsewhere = MeterFactory()
+    data = change_form_data(feature, skip=("workspace", "test_mode"), meter=elsewhere.pk)
+
+    response = admin_client.post(reverse("admin:metering_feature_change", args=[feature.pk]), data)
+
+    assert response.status_code == 200
+    assert f"No meter {elsewhere.pk}." in response.content.decode()
+    assert Feature.objects.get(pk=feature.pk).meter_id == meter.pk

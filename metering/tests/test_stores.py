@@ -117,6 +117,13 @@ def test_every_store_gives_the_same_usage(chdb_client, sqlite_store, rows):
             assert (
                 store.usage_windows(tenant=tenant, meter=meter, windows=windows) == expected_windows
             ), (store, meter)
+        for limit in (1, 5):
+            top = {"tenant": tenant, "meter": meter, "start": window[0], "end": window[1]}
+            expected_top = postgres.top_customer_keys(**top, limit=limit)
+            for store in (clickhouse, sqlite_store):
+                assert store.top_customer_keys(**top, limit=limit) == expected_top, (
+                    store, meter, limit,
+                )  # fmt: skip
 
 
 def test_a_known_case_on_clickhouse(chdb_client):
@@ -199,3 +206,23 @@ def test_a_key_named_twice_in_a_window_counts_its_events_once(store):
     assert store.usage_windows(
         tenant=tenant, meter=MeterSpec("call", "sum", "tokens"), windows=windows
     ) == {"line": Decimal(3000), "other": Decimal(3000)}
+
+
+def test_the_top_customer_keys_are_the_greatest_values_first(store):
+    tenant = _tenant("acc_top")
+    events = [
+        NewEvent(f"{key}-{n}", "call", key, T0 + timedelta(hours=n), {"tokens": tokens})
+        for key, tokens, times in [("a", 5, 1), ("b", 3, 3), ("c", 9, 1), ("d", 3, 3)]
+        for n in range(times)
+    ]
+    events.append(NewEvent("late", "call", "e", T0 + timedelta(days=2), {"tokens": 100}))
+    store.insert(tenant=tenant, events=events, received_at=T0)
+
+    rows = store.top_customer_keys(
+        tenant=tenant, meter=MeterSpec("call", "sum", "tokens"), start=T0,
+        end=T0 + timedelta(days=1), limit=3,
+    )  # fmt: skip
+
+    assert [(row.group, row.value) for row in rows] == [
+        ("b", Decimal(9)), ("c", Decimal(9)), ("d", Decimal(9)),
+    ]  # fmt: skip

@@ -2,12 +2,36 @@
 // <script id="dashboard-data" type="application/json"> (no inline code, for a strict CSP).
 document.addEventListener("DOMContentLoaded", () => {
   const data = JSON.parse(document.getElementById("dashboard-data").textContent);
-  // A fresh object per chart: Chart.js fills in the options it is given.
-  const options = () => ({ responsive: true, maintainAspectRatio: false, animation: false });
+  // Large values as "12B", not a label as wide as the chart.
+  const compact = new Intl.NumberFormat(undefined, { notation: "compact", maximumFractionDigits: 2 });
+  const linear = (extra) => ({
+    type: "linear", beginAtZero: true, ticks: { callback: (value) => compact.format(value) }, ...extra,
+  });
+  // A fresh object per chart: Chart.js fills in the options it is given. The canvas is
+  // sized by its own container (.dashboard-chart), as Chart.js expects.
+  const options = (extra) => ({ responsive: true, maintainAspectRatio: false, animation: false, ...extra });
+
+  // Each currency on its own axis: amounts in different currencies share no scale. The
+  // amounts come as exact decimals (text); the tooltip shows them as they came.
+  const currencies = data.revenue.series.map((series) => series.label);
+  const revenueScales = { x: { type: "category" } };
+  currencies.forEach((currency, index) => {
+    revenueScales[currency] = linear({
+      position: index % 2 === 0 ? "left" : "right",
+      title: { display: true, text: currency },
+      grid: { drawOnChartArea: index === 0 },
+    });
+  });
   new Chart(document.getElementById("chart-revenue"), {
     type: "bar",
-    data: { labels: data.revenue.labels, datasets: data.revenue.series },
-    options: options(),
+    data: {
+      labels: data.revenue.labels,
+      datasets: data.revenue.series.map((series) => ({ ...series, yAxisID: series.label })),
+    },
+    options: options({
+      scales: revenueScales,
+      plugins: { tooltip: { callbacks: { label: (item) => `${item.dataset.label} ${item.raw}` } } },
+    }),
   });
   new Chart(document.getElementById("chart-invoices"), {
     type: "doughnut",
@@ -21,12 +45,12 @@ document.addEventListener("DOMContentLoaded", () => {
       datasets: [{ label: "payments", data: [data.payments.succeeded, data.payments.failed],
                    backgroundColor: ["#1b7f3b", "#b3261e"] }],
     },
-    options: options(),
+    options: options({ scales: { y: linear({ ticks: { precision: 0, callback: (value) => compact.format(value) } }) } }),
   });
   new Chart(document.getElementById("chart-usage"), {
     type: "line",
     data: { labels: data.usage.labels, datasets: data.usage.series },
-    options: options(),
+    options: options({ scales: { y: linear() } }),
   });
   document.body.dataset.chartsDrawn = "true";
 });
