@@ -71,12 +71,15 @@ def payment_link_pay(*, link: PaymentLink, card: CardInput, now: datetime) -> In
         .get(pk=link.pk)
     )
     check_link_open(link, now)
-    # A new attempt supersedes one the payer left at the authentication step, which
-    # would otherwise hold the invoice's amount.
-    for abandoned in Intent.objects.filter(
-        payment_link=link, status=IntentStatus.REQUIRES_PAYMENT_METHOD, payment__isnull=False
-    ):
-        intent_cancel(intent=abandoned, now=now)
+    if not link.reusable:
+        # A single-use link has one payer: a new attempt supersedes the one left at the
+        # authentication step, which would otherwise hold the invoice's amount. A reusable
+        # link's attempts are other payers' and stay theirs; one abandoned there lapses
+        # when its authentication window closes (`payments_expire_due`).
+        for abandoned in Intent.objects.filter(
+            payment_link=link, status=IntentStatus.REQUIRES_PAYMENT_METHOD, payment__isnull=False
+        ):
+            intent_cancel(intent=abandoned, now=now)
     amount = payment_link_amount(link)
     if amount <= 0:
         raise LinkUnavailable("payment_link_paid", "This payment link is paid.")

@@ -348,3 +348,27 @@ def test_a_logo_that_is_not_a_web_address_is_refused(tenant, logo):
 
     assert response.status_code == 400
     assert "logo_url" in response.json()
+
+
+def _payer():
+    return Client(enforce_csrf_checks=True, headers={"Accept-Language": "en"})
+
+
+def test_payers_of_a_reusable_link_each_keep_their_own_authentication_step(tenant):
+    link = PaymentLinkFactory(workspace=tenant.workspace, reusable=True)
+    first, second = _payer(), _payer()
+    first_step = _pay(first, _url(link), sandbox.REQUIRES_AUTHENTICATION)["Location"]
+
+    second_step = _pay(second, _url(link), sandbox.REQUIRES_AUTHENTICATION)["Location"]
+
+    assert first_step != second_step
+    # The first payer's attempt is still waiting for its answer, and goes through.
+    page = first.get(first_step)
+    assert "confirm this payment" in page.content.decode()
+    first.post(
+        first_step, {"decision": "approve", "csrfmiddlewaretoken": page.cookies["csrftoken"].value}
+    )
+    assert "confirm this payment" in second.get(second_step).content.decode()
+    statuses = sorted(Intent.objects.filter(payment_link=link).values_list("status", flat=True))
+    assert statuses == ["finalized", "requires_payment_method"]
+    assert sorted(Payment.objects.values_list("status", flat=True)) == ["processing", "succeeded"]
