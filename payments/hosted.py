@@ -7,12 +7,15 @@ re-rendered without it). `sensitive_post_parameters` keeps it out of error repor
 """
 
 import contextlib
+import secrets
 from collections.abc import Callable
+from datetime import timedelta
 from decimal import Decimal
 from typing import Any
 from urllib.parse import urlencode, urlsplit, urlunsplit
 
 from django import forms
+from django.core import signing
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import get_object_or_404, render
 from django.urls import reverse
@@ -211,6 +214,32 @@ def _result_context(intent: Intent) -> dict[str, Any]:
     }
 
 
+# How long a link's checkout form stays good to submit; then the payer reloads it.
+ATTEMPT_TOKEN_MAX_AGE = timedelta(days=1)
+
+
+def _attempt_signer(link: PaymentLink) -> signing.TimestampSigner:
+    # Salted with the link's key: a form of one link is no token for another.
+    return signing.TimestampSigner(salt=f"payments.checkout-attempt:{link.publishable_key}")
+
+
+def _new_attempt_token(link: PaymentLink) -> str:
+    """A token for one rendered form of the link: what tells its second submit apart
+    from a new payment."""
+    return _attempt_signer(link).sign(secrets.token_urlsafe(18))
+
+
+def _posted_attempt(request: HttpRequest, link: PaymentLink) -> str | None:
+    """The nonce of the form posted to the link, or None when the form carries no token
+    of this link's or an expired one."""
+    try:
+        return _attempt_signer(link).unsign(
+            request.POST.get("attempt", ""), max_age=ATTEMPT_TOKEN_MAX_AGE
+        )
+    except signing.BadSignature:
+        return None
+
+
 def _checkout(
     request: HttpRequest,
     *,
@@ -223,6 +252,8 @@ def _checkout(
     error: str = "",
     status: int = 200,
 ) -> HttpResponse:
+    # Every form of a link's page is a new attempt; an intent's page is one already.
+    attempt = _new_attempt_token(owner) if isinstance(owner, PaymentLink) else ""
     return _render(
         request,
         "checkout.html",
@@ -234,6 +265,7 @@ def _checkout(
         invoice=invoice,
         form=form,
         error=error,
+        attempt=attempt,
         # The payer is told before paying that the card is kept.
         saves_card=owner.save_card_and_make_default and owner.customer_id is not None,
     )
@@ -320,10 +352,14 @@ def link_checkout(request: HttpRequest, key: str) -> HttpResponse:
             return at_stripe
     amount = services.payment_link_amount(link)
     page = _page(link, amount)
+    attempt = _posted_attempt(request, link) if request.method == "POST" else ""
+    if attempt is None:
+        stale = gettext("This form has expired. Enter your card again.")
+        return _checkout(request, form=CardForm(), error=stale, status=400, **page)
     intent = _pay_with_posted_card(
         request,
         page,
-        lambda card: services.payment_link_pay(link=link, card=card, now=now),
+        lambda card: services.payment_link_pay(link=link, card=card, attempt=attempt, now=now),
         link=link,
     )
     if isinstance(intent, HttpResponse):
@@ -340,13 +376,15 @@ def link_checkout(request: HttpRequest, key: str) -> HttpResponse:
 
 def _intent_page(request: HttpRequest, intent: Intent, retry_url: str) -> HttpResponse:
     """The authentication step (POST answers it), or the outcome."""
-    if request.method == "POST":
-        approved = request.POST.get("decision") == "approve"
+    decision = request.POST.get("decision") if request.method == "POST" else None
+    if decision in ("approve", "reject"):
         # A double submit finds it answered already: the page then shows where it stands.
         with contextlib.suppress(DomainError):
             services.intent_complete_authentication(
-                intent=intent, approved=approved, now=clock_now_for(intent)
+                intent=intent, approved=decision == "approve", now=clock_now_for(intent)
             )
+    if request.method == "POST":
+        # Any other POST (the card form sent again) answers nothing: show where it stands.
         return HttpResponseRedirect(request.path)
     context = _result_context(intent)
     if intent.status == IntentStatus.REQUIRES_PAYMENT_METHOD and intent.payment_id is None:

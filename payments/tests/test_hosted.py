@@ -12,6 +12,7 @@ from invoices.tests.factories import FinalizedInvoiceFactory
 from payments.gateways import sandbox
 from payments.models import Intent, Payment, Source
 from payments.tests.factories import PaymentLinkFactory
+from payments.tests.hosted_forms import hidden_fields
 from tests.numbers import D
 
 
@@ -21,17 +22,16 @@ def browser():
     return Client(enforce_csrf_checks=True, headers={"Accept-Language": "en"})
 
 
-def _csrf(browser, url):
+def _form(browser, url):
+    """The hidden fields of the checkout form as the page gave them."""
     page = browser.get(url)
     assert page.status_code == 200, page.content
-    return page.cookies["csrftoken"].value
+    return hidden_fields(page)
 
 
 def _pay(browser, url, number, expiry="12/34"):
-    token = _csrf(browser, url)
     return browser.post(
-        url,
-        {"card_number": number, "expiry": expiry, "cvc": "123", "csrfmiddlewaretoken": token},
+        url, {"card_number": number, "expiry": expiry, "cvc": "123", **_form(browser, url)}
     )
 
 
@@ -372,3 +372,54 @@ def test_payers_of_a_reusable_link_each_keep_their_own_authentication_step(tenan
     statuses = sorted(Intent.objects.filter(payment_link=link).values_list("status", flat=True))
     assert statuses == ["finalized", "requires_payment_method"]
     assert sorted(Payment.objects.values_list("status", flat=True)) == ["processing", "succeeded"]
+
+
+def test_the_same_form_submitted_twice_on_a_reusable_link_charges_once(browser, tenant):
+    link = PaymentLinkFactory(workspace=tenant.workspace, reusable=True)
+    posted = {"card_number": sandbox.SUCCEEDS, "expiry": "12/34", "cvc": "123"}
+    posted |= _form(browser, _url(link))
+
+    first = browser.post(_url(link), posted)
+    second = browser.post(_url(link), posted)
+
+    assert first.status_code == second.status_code == 302
+    # The second submit is recognised: it lands on the first one's result.
+    assert second["Location"] == first["Location"]
+    assert Payment.objects.count() == 1
+    assert Intent.objects.filter(payment_link=link).count() == 1
+    # A new form is a new payment.
+    assert _pay(browser, _url(link), sandbox.SUCCEEDS).status_code == 302
+    assert Payment.objects.filter(status="succeeded").count() == 2
+
+
+def test_a_form_without_its_token_is_a_400_that_charges_nothing(browser, tenant):
+    link = PaymentLinkFactory(workspace=tenant.workspace, reusable=True)
+    posted = {"card_number": sandbox.SUCCEEDS, "expiry": "12/34", "cvc": "123"}
+    form = _form(browser, _url(link))
+
+    for attempt in (None, "forged", form["attempt"] + "x"):
+        fields = {k: v for k, v in form.items() if k != "attempt"}
+        if attempt is not None:
+            fields["attempt"] = attempt
+        response = browser.post(_url(link), posted | fields)
+
+        assert response.status_code == 400
+        assert "Enter your card again" in response.content.decode()
+        assert 'name="attempt"' in response.content.decode()  # a fresh form
+    assert not Payment.objects.exists()
+
+
+def test_an_intents_form_submitted_twice_leaves_its_authentication_step_waiting(browser, tenant):
+    invoice = FinalizedInvoiceFactory(workspace=tenant.workspace)
+    intent = tenant.client.post("/intents/", {"invoice": invoice.id}).json()
+    url = f"/publishable/intents/{intent['client_secret']}/hosted/"
+    posted = {"card_number": sandbox.REQUIRES_AUTHENTICATION, "expiry": "12/34", "cvc": "123"}
+    posted |= _form(browser, url)
+
+    browser.post(url, posted)
+    again = browser.post(url, posted)
+
+    # The second submit is no answer to the bank's question: the step still waits.
+    assert again.status_code == 302
+    assert "confirm this payment" in browser.get(url).content.decode()
+    assert Payment.objects.get().status == "processing"
