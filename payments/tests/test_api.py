@@ -542,3 +542,15 @@ def test_a_refund_beyond_the_credit_reopens_the_last_allocated_invoice(tenant, i
     assert (shown["status"], shown["amount_due"]) == ("finalized", D("105"))
     aggregations = tenant.client.get(customer).json()["aggregations"]
     assert (aggregations["credit_balance"], aggregations["balance"]) == (D("0"), D("105"))
+
+
+def test_an_invoice_owed_again_after_a_refund_announces_it(tenant, invoice):
+    payment = tenant.client.post("/payments/", {"invoice": invoice.id}).json()
+
+    refunded = tenant.client.post(f"/payments/{payment['id']}/refund/", {"amount": "100"})
+
+    assert refunded.status_code == 200, refunded.content
+    log = tenant.client.get("/events/log/", {"type": "invoice.updated"}).json()["results"]
+    assert [(e["object_id"], e["data"]["status"], e["data"]["amount_due"]) for e in log] == [
+        (invoice.id, "finalized", D("100"))
+    ]
