@@ -468,15 +468,18 @@ def card_setup(request: HttpRequest, token: str) -> HttpResponse:
                 customer=customer, card=form.card(), now=clock_now_for(customer)
             )
         except (InvalidInput, DomainError) as refused:
-            error = (
-                " ".join(str(m) for messages in refused.errors.values() for m in messages)
-                if isinstance(refused, InvalidInput)
-                else _refusal_for_payer(refused)
-            )
+            status = 400
+            if isinstance(refused, InvalidInput):
+                error = " ".join(str(m) for messages in refused.errors.values() for m in messages)
+            elif isinstance(refused, services.CardDeclined):
+                declined = FAILURE_MESSAGES["card_declined"]
+                status, error = 402, str(FAILURE_MESSAGES.get(refused.failed_reason, declined))
+            else:
+                error = _refusal_for_payer(refused)
             return _render(
                 request,
                 "setup.html",
-                status=400,
+                status=status,
                 owner=customer,
                 form=CardForm(),
                 error=error,

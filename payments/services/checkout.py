@@ -13,6 +13,7 @@ from payments.choices import (
     GatewayKind,
     IntentStatus,
     PaymentStatus,
+    SourceStatus,
     SourceUsage,
 )
 from payments.gateways.base import CardInput
@@ -125,6 +126,9 @@ def _confirm_with_card(intent: Intent, card: CardInput, now: datetime) -> Intent
     if saves and intent.status == IntentStatus.FINALIZED:
         Customer.objects.select_for_update().get(pk=intent.customer_id)
         source_set_default(source)
+    elif saves and intent.status == IntentStatus.FAILED:
+        # A declined card is not kept for later charges.
+        Source.objects.filter(pk=source.pk).update(status=SourceStatus.FAILED, updated_at=now)
     return intent
 
 

@@ -423,3 +423,14 @@ def test_an_intents_form_submitted_twice_leaves_its_authentication_step_waiting(
     assert again.status_code == 302
     assert "confirm this payment" in browser.get(url).content.decode()
     assert Payment.objects.get().status == "processing"
+
+
+def test_a_card_declined_while_paying_and_saving_is_not_kept(browser, link):
+    link.save_card_and_make_default = True
+    link.save(update_fields=["save_card_and_make_default"])
+
+    declined = _pay(browser, _url(link), sandbox.DECLINED)
+
+    assert declined.status_code == 402
+    source = Source.objects.get()
+    assert (source.status, source.default) == ("failed", False)
