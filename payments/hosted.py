@@ -7,6 +7,7 @@ re-rendered without it). `sensitive_post_parameters` keeps it out of error repor
 """
 
 import contextlib
+import math
 import secrets
 from collections.abc import Callable
 from datetime import timedelta
@@ -34,6 +35,7 @@ from billing.money_display import format_money
 from customers.models import Customer
 from invoices.models import Invoice
 from payments import services
+from payments.api.throttling import hosted_card_attempt_wait
 from payments.choices import GatewayKind, IntentStatus, PaymentStatus
 from payments.gateways.base import CardInput
 from payments.models import Intent, PaymentLink
@@ -287,6 +289,28 @@ def _keep_name(form: CardForm) -> CardForm:
     return CardForm(initial={"name": form.cleaned_data.get("name", "")})
 
 
+def _card_attempt_refused(request: HttpRequest, key: str) -> float | None:
+    """A card posted to a page opened by `key` spends the publishable budgets (per key,
+    per address), so no script tries cards endlessly: the seconds to wait once they
+    are spent, else None. Opening a page spends nothing."""
+    if request.method != "POST":
+        return None
+    return hosted_card_attempt_wait(request, key)
+
+
+def _too_many_attempts(response: HttpResponse, wait: float) -> HttpResponse:
+    response["Retry-After"] = str(math.ceil(wait))
+    return response
+
+
+TOO_MANY_ATTEMPTS = _("Too many payment attempts. Wait a while, then try again.")
+
+
+def _checkout_limited(request: HttpRequest, page: dict[str, Any], wait: float) -> HttpResponse:
+    limited = _checkout(request, form=CardForm(), error=str(TOO_MANY_ATTEMPTS), status=429, **page)
+    return _too_many_attempts(limited, wait)
+
+
 def _pay_with_posted_card(
     request: HttpRequest,
     page: dict[str, Any],
@@ -352,6 +376,9 @@ def link_checkout(request: HttpRequest, key: str) -> HttpResponse:
             return at_stripe
     amount = services.payment_link_amount(link)
     page = _page(link, amount)
+    wait = _card_attempt_refused(request, key)
+    if wait is not None:
+        return _checkout_limited(request, page, wait)
     attempt = _posted_attempt(request, link) if request.method == "POST" else ""
     if attempt is None:
         stale = gettext("This form has expired. Enter your card again.")
@@ -440,6 +467,9 @@ def intent_checkout(request: HttpRequest, secret: str) -> HttpResponse:
             )
         if at_stripe is not None:
             return HttpResponseRedirect(at_stripe)
+    wait = _card_attempt_refused(request, secret)
+    if wait is not None:
+        return _checkout_limited(request, page, wait)
     paid = _pay_with_posted_card(
         request,
         page,
@@ -461,6 +491,18 @@ def card_setup(request: HttpRequest, token: str) -> HttpResponse:
         return _render(request, "setup_expired.html", status=410, owner=None)
     customer, pages = opened
     context = {"workspace": customer.workspace.name, "cancel_url": pages["cancel_url"]}
+    wait = _card_attempt_refused(request, token)
+    if wait is not None:
+        limited = _render(
+            request,
+            "setup.html",
+            status=429,
+            owner=customer,
+            form=CardForm(),
+            error=str(TOO_MANY_ATTEMPTS),
+            **context,
+        )
+        return _too_many_attempts(limited, wait)
     form = CardForm(request.POST if request.method == "POST" else None)
     if request.method == "POST" and form.is_valid():
         try:

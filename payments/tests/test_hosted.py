@@ -7,6 +7,7 @@ import logging
 import pytest
 from django.test import Client
 
+from customers.tests.factories import CustomerFactory
 from invoices.models import Invoice
 from invoices.tests.factories import FinalizedInvoiceFactory
 from payments.gateways import sandbox
@@ -434,3 +435,61 @@ def test_a_card_declined_while_paying_and_saving_is_not_kept(browser, link):
     assert declined.status_code == 402
     source = Source.objects.get()
     assert (source.status, source.default) == ("failed", False)
+
+
+@pytest.fixture
+def small_budgets(settings):
+    from django.core.cache import cache
+
+    settings.PUBLISHABLE_KEY_RATE = "3/hour"
+    settings.PUBLISHABLE_ADDRESS_RATE = "5/hour"
+    cache.clear()
+    yield
+    cache.clear()
+
+
+def _payer_at(address):
+    return Client(enforce_csrf_checks=True, headers={"Accept-Language": "en"}, REMOTE_ADDR=address)
+
+
+def test_card_attempts_on_a_link_are_limited_per_link(tenant, small_budgets):
+    link = PaymentLinkFactory(workspace=tenant.workspace, reusable=True)
+    other = PaymentLinkFactory(workspace=tenant.workspace, reusable=True)
+
+    answers = [_pay(_payer_at(f"203.0.113.{n}"), _url(link), sandbox.DECLINED) for n in range(5)]
+
+    assert [a.status_code for a in answers] == [402, 402, 402, 429, 429]
+    refused = answers[-1]
+    assert "Too many payment attempts" in refused.content.decode()
+    assert int(refused["Retry-After"]) > 0
+    assert Payment.objects.count() == 3  # the refused attempts reached no gateway
+    assert _pay(_payer_at("203.0.113.99"), _url(other), sandbox.DECLINED).status_code == 402
+    assert browser_get_ok(_url(link))  # the page itself still opens
+
+
+def browser_get_ok(url):
+    return _payer_at("203.0.113.1").get(url).status_code == 200
+
+
+def test_card_attempts_are_limited_per_address_across_links(tenant, small_budgets):
+    links = [PaymentLinkFactory(workspace=tenant.workspace, reusable=True) for _ in range(7)]
+    payer = _payer_at("198.51.100.4")
+
+    statuses = [_pay(payer, _url(link), sandbox.DECLINED).status_code for link in links]
+
+    assert statuses == [402] * 5 + [429] * 2
+
+
+def test_card_setup_attempts_are_limited_too(tenant, small_budgets):
+    customer = CustomerFactory(workspace=tenant.workspace)
+    url = tenant.client.post(
+        f"/customers/{customer.id}/setup_intent/",
+        {"success_url": "https://shop.example.com/ok"},
+        format="json",
+    ).json()["url"]
+    payer = _payer_at("192.0.2.7")
+    card = {"card_number": sandbox.DECLINED, "expiry": "12/34", "cvc": "123"}
+
+    statuses = [payer.post(url, card | hidden_fields(payer.get(url))).status_code for _ in range(4)]
+
+    assert statuses == [402, 402, 402, 429]
