@@ -12,6 +12,7 @@ EVENT_TYPES = frozenset(
         "contact.updated",
         "contact.deleted",
         "invoice.created",
+        "invoice.updated",
         "invoice.finalized",
         "invoice.paid",
         "invoice.uncollectible",

@@ -10,21 +10,25 @@ class InvoiceStatus(models.TextChoices):
     CANCELLED = "cancelled"
 
 
-# Every allowed (from, to) pair; anything else is refused with `invoice_invalid_transition`.
+# Every allowed (from, to) pair, and the event it records: no status change goes
+# unannounced. A status reached for the first time has its own event; a return to one
+# (a refund or failed payment leaving an amount due, uncollectible undone) or a move
+# through `pending` while a payment settles is an `invoice.updated`, whose data shows
+# the new status and amount due. Anything else is refused with `invoice_invalid_transition`.
 INVOICE_TRANSITIONS = {
-    (InvoiceStatus.DRAFT, InvoiceStatus.FINALIZED),
-    (InvoiceStatus.PENDING, InvoiceStatus.FINALIZED),
-    (InvoiceStatus.FINALIZED, InvoiceStatus.UNCOLLECTIBLE),
-    (InvoiceStatus.UNCOLLECTIBLE, InvoiceStatus.FINALIZED),
-    (InvoiceStatus.FINALIZED, InvoiceStatus.PAID),
-    (InvoiceStatus.FINALIZED, InvoiceStatus.CANCELLED),
+    (InvoiceStatus.DRAFT, InvoiceStatus.FINALIZED): "invoice.finalized",
+    (InvoiceStatus.FINALIZED, InvoiceStatus.UNCOLLECTIBLE): "invoice.uncollectible",
+    (InvoiceStatus.UNCOLLECTIBLE, InvoiceStatus.FINALIZED): "invoice.updated",
+    (InvoiceStatus.FINALIZED, InvoiceStatus.PAID): "invoice.paid",
+    (InvoiceStatus.FINALIZED, InvoiceStatus.CANCELLED): "invoice.cancelled",
     # Payments (invoices.services.invoices.invoice_settle_payments): a payment processing holds the
     # invoice pending; nothing left due pays it; a refund that restores an amount due
     # (or a processing payment that fails) puts it back to finalized.
-    (InvoiceStatus.FINALIZED, InvoiceStatus.PENDING),
-    (InvoiceStatus.PENDING, InvoiceStatus.PAID),
-    (InvoiceStatus.UNCOLLECTIBLE, InvoiceStatus.PAID),
-    (InvoiceStatus.PAID, InvoiceStatus.FINALIZED),
+    (InvoiceStatus.FINALIZED, InvoiceStatus.PENDING): "invoice.updated",
+    (InvoiceStatus.PENDING, InvoiceStatus.FINALIZED): "invoice.updated",
+    (InvoiceStatus.PENDING, InvoiceStatus.PAID): "invoice.paid",
+    (InvoiceStatus.UNCOLLECTIBLE, InvoiceStatus.PAID): "invoice.paid",
+    (InvoiceStatus.PAID, InvoiceStatus.FINALIZED): "invoice.updated",
 }
 
 # Invoices that still carry an amount due, so a payment may apply to them (pending: a

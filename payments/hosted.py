@@ -7,12 +7,16 @@ re-rendered without it). `sensitive_post_parameters` keeps it out of error repor
 """
 
 import contextlib
+import math
+import secrets
 from collections.abc import Callable
+from datetime import timedelta
 from decimal import Decimal
 from typing import Any
 from urllib.parse import urlencode, urlsplit, urlunsplit
 
 from django import forms
+from django.core import signing
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import get_object_or_404, render
 from django.urls import reverse
@@ -31,6 +35,7 @@ from billing.money_display import format_money
 from customers.models import Customer
 from invoices.models import Invoice
 from payments import services
+from payments.api.throttling import hosted_card_attempt_wait
 from payments.choices import GatewayKind, IntentStatus, PaymentStatus
 from payments.gateways.base import CardInput
 from payments.models import Intent, PaymentLink
@@ -211,6 +216,32 @@ def _result_context(intent: Intent) -> dict[str, Any]:
     }
 
 
+# How long a link's checkout form stays good to submit; then the payer reloads it.
+ATTEMPT_TOKEN_MAX_AGE = timedelta(days=1)
+
+
+def _attempt_signer(link: PaymentLink) -> signing.TimestampSigner:
+    # Salted with the link's key: a form of one link is no token for another.
+    return signing.TimestampSigner(salt=f"payments.checkout-attempt:{link.publishable_key}")
+
+
+def _new_attempt_token(link: PaymentLink) -> str:
+    """A token for one rendered form of the link: what tells its second submit apart
+    from a new payment."""
+    return _attempt_signer(link).sign(secrets.token_urlsafe(18))
+
+
+def _posted_attempt(request: HttpRequest, link: PaymentLink) -> str | None:
+    """The nonce of the form posted to the link, or None when the form carries no token
+    of this link's or an expired one."""
+    try:
+        return _attempt_signer(link).unsign(
+            request.POST.get("attempt", ""), max_age=ATTEMPT_TOKEN_MAX_AGE
+        )
+    except signing.BadSignature:
+        return None
+
+
 def _checkout(
     request: HttpRequest,
     *,
@@ -223,6 +254,8 @@ def _checkout(
     error: str = "",
     status: int = 200,
 ) -> HttpResponse:
+    # Every form of a link's page is a new attempt; an intent's page is one already.
+    attempt = _new_attempt_token(owner) if isinstance(owner, PaymentLink) else ""
     return _render(
         request,
         "checkout.html",
@@ -234,6 +267,7 @@ def _checkout(
         invoice=invoice,
         form=form,
         error=error,
+        attempt=attempt,
         # The payer is told before paying that the card is kept.
         saves_card=owner.save_card_and_make_default and owner.customer_id is not None,
     )
@@ -253,6 +287,28 @@ def _page(owner: PaymentLink | Intent, amount: Decimal) -> dict[str, Any]:
 def _keep_name(form: CardForm) -> CardForm:
     """A fresh form for another try, keeping the cardholder's name (never the card)."""
     return CardForm(initial={"name": form.cleaned_data.get("name", "")})
+
+
+def _card_attempt_refused(request: HttpRequest, key: str) -> float | None:
+    """A card posted to a page opened by `key` spends the publishable budgets (per key,
+    per address), so no script tries cards endlessly: the seconds to wait once they
+    are spent, else None. Opening a page spends nothing."""
+    if request.method != "POST":
+        return None
+    return hosted_card_attempt_wait(request, key)
+
+
+def _too_many_attempts(response: HttpResponse, wait: float) -> HttpResponse:
+    response["Retry-After"] = str(math.ceil(wait))
+    return response
+
+
+TOO_MANY_ATTEMPTS = _("Too many payment attempts. Wait a while, then try again.")
+
+
+def _checkout_limited(request: HttpRequest, page: dict[str, Any], wait: float) -> HttpResponse:
+    limited = _checkout(request, form=CardForm(), error=str(TOO_MANY_ATTEMPTS), status=429, **page)
+    return _too_many_attempts(limited, wait)
 
 
 def _pay_with_posted_card(
@@ -320,10 +376,17 @@ def link_checkout(request: HttpRequest, key: str) -> HttpResponse:
             return at_stripe
     amount = services.payment_link_amount(link)
     page = _page(link, amount)
+    wait = _card_attempt_refused(request, key)
+    if wait is not None:
+        return _checkout_limited(request, page, wait)
+    attempt = _posted_attempt(request, link) if request.method == "POST" else ""
+    if attempt is None:
+        stale = gettext("This form has expired. Enter your card again.")
+        return _checkout(request, form=CardForm(), error=stale, status=400, **page)
     intent = _pay_with_posted_card(
         request,
         page,
-        lambda card: services.payment_link_pay(link=link, card=card, now=now),
+        lambda card: services.payment_link_pay(link=link, card=card, attempt=attempt, now=now),
         link=link,
     )
     if isinstance(intent, HttpResponse):
@@ -340,13 +403,15 @@ def link_checkout(request: HttpRequest, key: str) -> HttpResponse:
 
 def _intent_page(request: HttpRequest, intent: Intent, retry_url: str) -> HttpResponse:
     """The authentication step (POST answers it), or the outcome."""
-    if request.method == "POST":
-        approved = request.POST.get("decision") == "approve"
+    decision = request.POST.get("decision") if request.method == "POST" else None
+    if decision in ("approve", "reject"):
         # A double submit finds it answered already: the page then shows where it stands.
         with contextlib.suppress(DomainError):
             services.intent_complete_authentication(
-                intent=intent, approved=approved, now=clock_now_for(intent)
+                intent=intent, approved=decision == "approve", now=clock_now_for(intent)
             )
+    if request.method == "POST":
+        # Any other POST (the card form sent again) answers nothing: show where it stands.
         return HttpResponseRedirect(request.path)
     context = _result_context(intent)
     if intent.status == IntentStatus.REQUIRES_PAYMENT_METHOD and intent.payment_id is None:
@@ -402,6 +467,9 @@ def intent_checkout(request: HttpRequest, secret: str) -> HttpResponse:
             )
         if at_stripe is not None:
             return HttpResponseRedirect(at_stripe)
+    wait = _card_attempt_refused(request, secret)
+    if wait is not None:
+        return _checkout_limited(request, page, wait)
     paid = _pay_with_posted_card(
         request,
         page,
@@ -423,6 +491,18 @@ def card_setup(request: HttpRequest, token: str) -> HttpResponse:
         return _render(request, "setup_expired.html", status=410, owner=None)
     customer, pages = opened
     context = {"workspace": customer.workspace.name, "cancel_url": pages["cancel_url"]}
+    wait = _card_attempt_refused(request, token)
+    if wait is not None:
+        limited = _render(
+            request,
+            "setup.html",
+            status=429,
+            owner=customer,
+            form=CardForm(),
+            error=str(TOO_MANY_ATTEMPTS),
+            **context,
+        )
+        return _too_many_attempts(limited, wait)
     form = CardForm(request.POST if request.method == "POST" else None)
     if request.method == "POST" and form.is_valid():
         try:
@@ -430,15 +510,18 @@ def card_setup(request: HttpRequest, token: str) -> HttpResponse:
                 customer=customer, card=form.card(), now=clock_now_for(customer)
             )
         except (InvalidInput, DomainError) as refused:
-            error = (
-                " ".join(str(m) for messages in refused.errors.values() for m in messages)
-                if isinstance(refused, InvalidInput)
-                else _refusal_for_payer(refused)
-            )
+            status = 400
+            if isinstance(refused, InvalidInput):
+                error = " ".join(str(m) for messages in refused.errors.values() for m in messages)
+            elif isinstance(refused, services.CardDeclined):
+                declined = FAILURE_MESSAGES["card_declined"]
+                status, error = 402, str(FAILURE_MESSAGES.get(refused.failed_reason, declined))
+            else:
+                error = _refusal_for_payer(refused)
             return _render(
                 request,
                 "setup.html",
-                status=400,
+                status=status,
                 owner=customer,
                 form=CardForm(),
                 error=error,

@@ -264,10 +264,18 @@ class Intent(TenantModel):
     authorized_at = models.DateTimeField(null=True, blank=True)
     captured_at = models.DateTimeField(null=True, blank=True)
     finalized_at = models.DateTimeField(null=True, blank=True)
+    # The hosted form a payment link's attempt came from (its token's nonce): the same
+    # form submitted again is this attempt, not a second charge.
+    checkout_attempt = models.CharField(max_length=64, blank=True, default="")
 
     class Meta(TenantModel.Meta):
         constraints = [
             models.CheckConstraint(condition=Q(amount__gt=0), name="intent_amount_positive"),
+            models.UniqueConstraint(
+                fields=["payment_link", "checkout_attempt"],
+                condition=~Q(checkout_attempt=""),
+                name="intent_one_per_checkout_attempt",
+            ),
             models.CheckConstraint(
                 condition=~Q(status=IntentStatus.FINALIZED) | Q(payment__isnull=False),
                 name="intent_finalized_has_payment",

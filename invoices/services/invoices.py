@@ -215,13 +215,16 @@ def invoice_delete(*, invoice: Invoice) -> None:
     invoice.delete()
 
 
-def _transition(invoice: Invoice, target: InvoiceStatus) -> None:
-    if (invoice.status, target) not in INVOICE_TRANSITIONS:
+def _transition(invoice: Invoice, target: InvoiceStatus) -> str:
+    """Move the invoice to `target`; the event type the change records."""
+    event_type = INVOICE_TRANSITIONS.get((InvoiceStatus(invoice.status), target))
+    if event_type is None:
         raise DomainError(
             "invoice_invalid_transition",
             f"Invoice {invoice.id} is {invoice.status} and cannot become {target}.",
         )
     invoice.status = target
+    return event_type
 
 
 @service_atomic
@@ -337,14 +340,13 @@ def invoice_toggle_uncollectible(*, invoice: Invoice, now: datetime) -> Invoice:
     """finalized → uncollectible (timestamp set), uncollectible → finalized (cleared)."""
     invoice = Invoice.objects.select_for_update().get(pk=invoice.pk)
     if invoice.status == InvoiceStatus.UNCOLLECTIBLE:
-        _transition(invoice, InvoiceStatus.FINALIZED)
+        event_type = _transition(invoice, InvoiceStatus.FINALIZED)
         invoice.uncollectible_at = None
     else:
-        _transition(invoice, InvoiceStatus.UNCOLLECTIBLE)
+        event_type = _transition(invoice, InvoiceStatus.UNCOLLECTIBLE)
         invoice.uncollectible_at = now
     invoice.save(update_fields=["status", "uncollectible_at", "updated_at"])
-    if invoice.status == InvoiceStatus.UNCOLLECTIBLE:
-        _record(invoice, "invoice.uncollectible")
+    _record(invoice, event_type)
     return invoice
 
 
@@ -409,16 +411,10 @@ def _settle_to(invoice: Invoice, target: InvoiceStatus, now: datetime) -> Invoic
     if target == invoice.status:
         return invoice
     # pending → finalized is also invoice_finalize's pair; here it needs no renumbering.
-    if (invoice.status, target) not in INVOICE_TRANSITIONS:
-        raise DomainError(
-            "invoice_invalid_transition",
-            f"Invoice {invoice.id} is {invoice.status} and cannot become {target}.",
-        )
-    invoice.status = target
+    event_type = _transition(invoice, target)
     invoice.paid_at = now if target == InvoiceStatus.PAID else None
     if target == InvoiceStatus.PAID:
         invoice.uncollectible_at = None
     invoice.save(update_fields=["status", "paid_at", "uncollectible_at", "updated_at"])
-    if target == InvoiceStatus.PAID:
-        _record(invoice, "invoice.paid")
+    _record(invoice, event_type)
     return invoice

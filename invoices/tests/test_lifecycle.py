@@ -8,6 +8,7 @@ from django.utils import timezone
 
 from billing.choices import BillerStatus
 from billing.errors import DomainError
+from billing.event_types import EVENT_TYPES
 from billing.models import DocumentType, Event
 from billing.tax_agency.sandbox import SandboxAgency
 from customers.tests.factories import CustomerFactory
@@ -53,7 +54,7 @@ def test_the_transition_table_is_what_the_rules_say():
         (S.PENDING, S.PAID),
         (S.UNCOLLECTIBLE, S.PAID),
         (S.PAID, S.FINALIZED),
-    } == INVOICE_TRANSITIONS
+    } == set(INVOICE_TRANSITIONS)
 
 
 def test_draft_to_finalized(draft):
@@ -261,3 +262,7 @@ def test_a_document_is_put_in_line_for_the_agency_once(tenant, draft):
     # Nor can the database be told otherwise: a submitted document keeps its tracking id.
     with pytest.raises(IntegrityError), transaction.atomic():
         Invoice.objects.filter(pk=invoice.pk).update(biller_status=BillerStatus.PENDING)
+
+
+def test_every_transition_records_a_known_event():
+    assert set(INVOICE_TRANSITIONS.values()) <= EVENT_TYPES

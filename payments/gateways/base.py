@@ -88,6 +88,13 @@ class Gateway(ABC):
         """Charge the card behind `token`. `reference` is the caller's idempotency key.
         Off-session charges cannot ask the payer for an extra step: they fail instead."""
 
+    def verify(self, *, token: str) -> str:
+        """Ask the card's issuer whether the card behind `token` may be kept for later
+        charges (a check that moves no money): the failure reason (`card_declined`), or
+        "" when it may. A gateway whose own page sets cards up (Stripe Checkout) checks
+        them there, and has nothing to add."""
+        return ""
+
     @abstractmethod
     def complete_action(self, *, reference: str, approved: bool) -> ChargeResult:
         """Settle a charge that required the payer's extra step, as the payer answered."""

@@ -105,6 +105,11 @@ class SandboxGateway(Gateway):
             return ChargeResult(ChargeOutcome.REQUIRES_ACTION, charge_id)
         return ChargeResult(ChargeOutcome.SUCCEEDED, charge_id)
 
+    def verify(self, *, token: str) -> str:
+        # The declined card is refused by its issuer outright; the others are good cards
+        # (lacking funds, or needing the payer's step, only when charged).
+        return "card_declined" if _behaviour(token) in ("", "dc") else ""
+
     def complete_action(self, *, reference: str, approved: bool) -> ChargeResult:
         if approved:
             return ChargeResult(ChargeOutcome.SUCCEEDED, reference)

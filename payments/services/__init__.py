@@ -53,6 +53,7 @@ from payments.services.payments import (
     payment_refund_at_gateway,
 )
 from payments.services.sources import (
+    CardDeclined,
     source_create,
     source_create_sandbox_card,
     source_disable,
@@ -79,6 +80,7 @@ from payments.services.stripe_sync import stripe_sync_for_event
 __all__ = [
     "PAYMENT_AUTHENTICATION_WINDOW",
     "AllocationRequest",
+    "CardDeclined",
     "CardSetup",
     "LinkUnavailable",
     "PayerKeyOwner",

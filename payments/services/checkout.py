@@ -13,6 +13,7 @@ from payments.choices import (
     GatewayKind,
     IntentStatus,
     PaymentStatus,
+    SourceStatus,
     SourceUsage,
 )
 from payments.gateways.base import CardInput
@@ -62,21 +63,34 @@ def _payer_card_source(
 
 
 @transaction.atomic
-def payment_link_pay(*, link: PaymentLink, card: CardInput, now: datetime) -> Intent:
+def payment_link_pay(
+    *, link: PaymentLink, card: CardInput, attempt: str = "", now: datetime
+) -> Intent:
     """One checkout attempt on the hosted page: an intent for the link, the card
-    tokenized in memory into a single-use source, and the intent confirmed with it."""
+    tokenized in memory into a single-use source, and the intent confirmed with it.
+
+    `attempt` names the form the card came from: the same form submitted again (a
+    double click, a resent POST) answers the intent its first submit made, charging
+    nothing more. The link's lock makes a second submit wait for the first."""
     link = (
         PaymentLink.objects.select_for_update(of=("self",))
         .select_related("invoice")
         .get(pk=link.pk)
     )
+    if attempt:
+        made = Intent.objects.filter(payment_link=link, checkout_attempt=attempt).first()
+        if made is not None:
+            return made
     check_link_open(link, now)
-    # A new attempt supersedes one the payer left at the authentication step, which
-    # would otherwise hold the invoice's amount.
-    for abandoned in Intent.objects.filter(
-        payment_link=link, status=IntentStatus.REQUIRES_PAYMENT_METHOD, payment__isnull=False
-    ):
-        intent_cancel(intent=abandoned, now=now)
+    if not link.reusable:
+        # A single-use link has one payer: a new attempt supersedes the one left at the
+        # authentication step, which would otherwise hold the invoice's amount. A reusable
+        # link's attempts are other payers' and stay theirs; one abandoned there lapses
+        # when its authentication window closes (`payments_expire_due`).
+        for abandoned in Intent.objects.filter(
+            payment_link=link, status=IntentStatus.REQUIRES_PAYMENT_METHOD, payment__isnull=False
+        ):
+            intent_cancel(intent=abandoned, now=now)
     amount = payment_link_amount(link)
     if amount <= 0:
         raise LinkUnavailable("payment_link_paid", "This payment link is paid.")
@@ -89,9 +103,8 @@ def payment_link_pay(*, link: PaymentLink, card: CardInput, now: datetime) -> In
         return_url=link.return_url,
         save_card_and_make_default=link.save_card_and_make_default,
     )
-    if link.invoice is not None:
-        intent.invoice = link.invoice
-        intent.save(update_fields=["invoice", "updated_at"])
+    intent.invoice, intent.checkout_attempt = link.invoice, attempt
+    intent.save(update_fields=["invoice", "checkout_attempt", "updated_at"])
     return _confirm_with_card(intent, card, now)
 
 
@@ -113,6 +126,9 @@ def _confirm_with_card(intent: Intent, card: CardInput, now: datetime) -> Intent
     if saves and intent.status == IntentStatus.FINALIZED:
         Customer.objects.select_for_update().get(pk=intent.customer_id)
         source_set_default(source)
+    elif saves and intent.status == IntentStatus.FAILED:
+        # A declined card is not kept for later charges.
+        Source.objects.filter(pk=source.pk).update(status=SourceStatus.FAILED, updated_at=now)
     return intent
 
 

@@ -532,10 +532,10 @@ def payment_refund(
     now: datetime,
     refunded_at_gateway: str = "",
 ) -> Payment:
-    """Refund all or part of a succeeded payment. The refund comes off its allocations
-    last first, restoring those invoices' amount due (a paid invoice is finalized again).
-    What an invoice's credit notes left as credit in the customer's balance is paid back
-    first: that part of the refund uses the credit up instead of restoring an amount due.
+    """Refund all or part of a succeeded payment. The credit its invoices' credit notes
+    left in the customer's balance is paid back first (see `_refund_shares`), so a refund
+    the credit covers reopens no invoice; the rest comes off its allocations last first,
+    restoring those invoices' amount due (a paid invoice is finalized again).
 
     `refunded_at_gateway` records a refund the gateway already made (its reference), e.g.
     one made in Stripe's dashboard: the gateway is not asked to refund again. A remote
@@ -587,6 +587,46 @@ def _refundable(payment: Payment, amount: Decimal | None) -> Decimal:
     return amount
 
 
+@dataclass(frozen=True)
+class RefundShare:
+    allocation: PaymentAllocation
+    amount: Decimal  # taken off the allocation
+    credit: Decimal  # of which paid back out of the invoice's credit (no amount due again)
+
+
+def _refund_shares(
+    payment: Payment, invoices: dict[str, Invoice], amount: Decimal
+) -> list[RefundShare]:
+    """Split a refund over the payment's allocations. First, in allocation order, each
+    share the payment still holds on an invoice with credit gives that credit back: the
+    customer had that money as credit already, so nothing becomes due. Then what is left
+    comes off the allocations last first, each invoice owing again what it gave back."""
+    allocations = list(payment.allocations.order_by("id"))
+    left = {a.pk: a.amount - a.amount_refunded for a in allocations}
+    credit = {
+        a.pk: min(left[a.pk], invoice_balance_credit(invoices[a.invoice_id])) for a in allocations
+    }
+    taken = {a.pk: Decimal(0) for a in allocations}
+    paid_back = dict(taken)
+    remaining = amount
+    for allocation in allocations:
+        take = min(remaining, credit[allocation.pk])
+        if take > 0:
+            taken[allocation.pk] += take
+            paid_back[allocation.pk] += take
+            remaining -= take
+    for allocation in reversed(allocations):
+        take = min(remaining, left[allocation.pk] - taken[allocation.pk])
+        if take > 0:
+            taken[allocation.pk] += take
+            remaining -= take
+    return [
+        RefundShare(allocation=a, amount=taken[a.pk], credit=paid_back[a.pk])
+        for a in allocations
+        if taken[a.pk] > 0
+    ]
+
+
 @transaction.atomic
 def _record_refund(
     *, payment: Payment, amount: Decimal | None, reason: str, now: datetime, reference: str
@@ -596,26 +636,19 @@ def _record_refund(
     if reference and Refund.objects.filter(payment=payment, gateway_reference=reference).exists():
         return payment  # the gateway answered a repeated request with the same refund
     amount = _refundable(payment, amount)
-    remaining = amount
-    taken: list[tuple[Invoice, Decimal]] = []
-    for allocation in payment.allocations.order_by("-id"):
-        take = min(remaining, allocation.amount - allocation.amount_refunded)
-        if take > 0:
-            PaymentAllocation.objects.filter(pk=allocation.pk).update(
-                amount_refunded=F("amount_refunded") + take
-            )
-            remaining -= take
-            taken.append((invoices[allocation.invoice_id], take))
     refund = Refund.objects.create(
         payment=payment, amount=amount, reason=reason, gateway_reference=reference, created_at=now
     )
-    for invoice, take in taken:
-        paid_back = min(take, invoice_balance_credit(invoice))
-        if paid_back > 0:
+    for share in _refund_shares(payment, invoices, amount):
+        PaymentAllocation.objects.filter(pk=share.allocation.pk).update(
+            amount_refunded=F("amount_refunded") + share.amount
+        )
+        if share.credit > 0:
+            invoice = invoices[share.allocation.invoice_id]
             customer_balance_record(
                 customer=invoice.customer,
                 currency=invoice.currency_id,
-                amount=-paid_back,
+                amount=-share.credit,
                 kind=BalanceTransactionKind.REFUND,
                 invoice_id=invoice.id,
                 source_id=refund.id,

@@ -5,7 +5,7 @@ from typing import Any
 
 from django.db import transaction
 
-from billing.errors import InvalidInput
+from billing.errors import DomainError, InvalidInput
 from billing.models import Workspace
 from customers.models import Customer
 from payments.choices import GatewayKind, SourceStatus, SourceUsage
@@ -107,10 +107,20 @@ def source_set_default(source: Source) -> Source:
     return source
 
 
+class CardDeclined(DomainError):
+    """The card's issuer refused to have the card kept; `failed_reason` says why."""
+
+    def __init__(self, failed_reason: str) -> None:
+        super().__init__(failed_reason, "The card was declined; it was not saved.", status_code=402)
+        self.failed_reason = failed_reason
+
+
 @transaction.atomic
 def source_save_card_for_customer(*, customer: Customer, card: CardInput, now: datetime) -> Source:
     """The sandbox's card setup: the card the customer typed on our hosted page becomes
-    their default source (tokenized in memory; only the token and display fields stay)."""
+    their default source (tokenized in memory; only the token and display fields stay).
+    The gateway checks it first: a card it declines is not saved (CardDeclined), as a
+    card setup on Stripe's page is refused there."""
     customer = Customer.objects.select_for_update().get(pk=customer.pk)
     source = source_create(
         workspace=customer.workspace,
@@ -121,4 +131,10 @@ def source_save_card_for_customer(*, customer: Customer, card: CardInput, now: d
         usage=SourceUsage.REUSABLE,
         now=now,
     )
+    gateway = gateway_for(
+        source.gateway, workspace_id=source.workspace_id, test_mode=source.test_mode
+    )
+    failed_reason = gateway.verify(token=source.gateway_token)
+    if failed_reason:
+        raise CardDeclined(failed_reason)  # the transaction's rollback forgets the source
     return source_set_default(source)

@@ -488,3 +488,69 @@ def test_intents_filter_by_customer_and_payments_by_gateway(tenant):
     assert unknown.status_code == 404
     assert [row["id"] for row in payments.json()["results"]] == [stripe.id]
     assert tenant.client.get("/payments/", {"gateway": "paypal"}).status_code == 400
+
+
+def _pay_both_then_credit_the_first(tenant, first, second):
+    """One payment of both invoices (1,190 each); a credit note of 500 + IVA on the
+    first leaves 595 of it as the customer's credit."""
+    payment = tenant.client.post(
+        "/payments/",
+        {"amount": "2380", "allocations": [{"invoice": first.id}, {"invoice": second.id}]},
+        format="json",
+    ).json()
+    note = tenant.client.post(
+        "/creditnotes/",
+        {"invoice": first.id, "reason": 3, "lines": [{"name": "Ajuste", "amount": "500"}]},
+        format="json",
+    ).json()
+    tenant.client.post(f"/creditnotes/{note['id']}/finalize/")
+    return payment
+
+
+def test_a_refund_of_several_invoices_uses_the_credit_up_before_reopening_any(tenant, invoice):
+    second = FinalizedInvoiceFactory(workspace=tenant.workspace, customer=invoice.customer)
+    payment = _pay_both_then_credit_the_first(tenant, invoice, second)
+    customer = f"/customers/{invoice.customer_id}/"
+
+    refunded = tenant.client.post(f"/payments/{payment['id']}/refund/", {"amount": "300"})
+
+    assert refunded.status_code == 200, refunded.content
+    assert refunded.json()["amount_refunded"] == D("300")
+    # The credit covers the whole refund: neither invoice owes anything again.
+    for paid in (invoice, second):
+        shown = _invoice(tenant, paid.id)
+        assert (shown["status"], shown["amount_due"]) == ("paid", D("0"))
+    aggregations = tenant.client.get(customer).json()["aggregations"]
+    assert (aggregations["credit_balance"], aggregations["balance"]) == (D("295"), D("-295"))
+
+
+def test_a_refund_beyond_the_credit_reopens_the_last_allocated_invoice(tenant, invoice):
+    second = FinalizedInvoiceFactory(workspace=tenant.workspace, customer=invoice.customer)
+    payment = _pay_both_then_credit_the_first(tenant, invoice, second)
+    customer = f"/customers/{invoice.customer_id}/"
+
+    refunded = tenant.client.post(f"/payments/{payment['id']}/refund/", {"amount": "700"})
+
+    assert refunded.status_code == 200, refunded.content
+    # 595 pays the credit back (through the first invoice's share); the other 105 comes
+    # off the last allocation, which is owed again.
+    assert (_invoice(tenant, invoice.id)["status"], _invoice(tenant, invoice.id)["amount_due"]) == (
+        "paid",
+        D("0"),
+    )
+    shown = _invoice(tenant, second.id)
+    assert (shown["status"], shown["amount_due"]) == ("finalized", D("105"))
+    aggregations = tenant.client.get(customer).json()["aggregations"]
+    assert (aggregations["credit_balance"], aggregations["balance"]) == (D("0"), D("105"))
+
+
+def test_an_invoice_owed_again_after_a_refund_announces_it(tenant, invoice):
+    payment = tenant.client.post("/payments/", {"invoice": invoice.id}).json()
+
+    refunded = tenant.client.post(f"/payments/{payment['id']}/refund/", {"amount": "100"})
+
+    assert refunded.status_code == 200, refunded.content
+    log = tenant.client.get("/events/log/", {"type": "invoice.updated"}).json()["results"]
+    assert [(e["object_id"], e["data"]["status"], e["data"]["amount_due"]) for e in log] == [
+        (invoice.id, "finalized", D("100"))
+    ]

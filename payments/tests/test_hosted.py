@@ -7,11 +7,13 @@ import logging
 import pytest
 from django.test import Client
 
+from customers.tests.factories import CustomerFactory
 from invoices.models import Invoice
 from invoices.tests.factories import FinalizedInvoiceFactory
 from payments.gateways import sandbox
 from payments.models import Intent, Payment, Source
 from payments.tests.factories import PaymentLinkFactory
+from payments.tests.hosted_forms import hidden_fields
 from tests.numbers import D
 
 
@@ -21,17 +23,16 @@ def browser():
     return Client(enforce_csrf_checks=True, headers={"Accept-Language": "en"})
 
 
-def _csrf(browser, url):
+def _form(browser, url):
+    """The hidden fields of the checkout form as the page gave them."""
     page = browser.get(url)
     assert page.status_code == 200, page.content
-    return page.cookies["csrftoken"].value
+    return hidden_fields(page)
 
 
 def _pay(browser, url, number, expiry="12/34"):
-    token = _csrf(browser, url)
     return browser.post(
-        url,
-        {"card_number": number, "expiry": expiry, "cvc": "123", "csrfmiddlewaretoken": token},
+        url, {"card_number": number, "expiry": expiry, "cvc": "123", **_form(browser, url)}
     )
 
 
@@ -348,3 +349,147 @@ def test_a_logo_that_is_not_a_web_address_is_refused(tenant, logo):
 
     assert response.status_code == 400
     assert "logo_url" in response.json()
+
+
+def _payer():
+    return Client(enforce_csrf_checks=True, headers={"Accept-Language": "en"})
+
+
+def test_payers_of_a_reusable_link_each_keep_their_own_authentication_step(tenant):
+    link = PaymentLinkFactory(workspace=tenant.workspace, reusable=True)
+    first, second = _payer(), _payer()
+    first_step = _pay(first, _url(link), sandbox.REQUIRES_AUTHENTICATION)["Location"]
+
+    second_step = _pay(second, _url(link), sandbox.REQUIRES_AUTHENTICATION)["Location"]
+
+    assert first_step != second_step
+    # The first payer's attempt is still waiting for its answer, and goes through.
+    page = first.get(first_step)
+    assert "confirm this payment" in page.content.decode()
+    first.post(
+        first_step, {"decision": "approve", "csrfmiddlewaretoken": page.cookies["csrftoken"].value}
+    )
+    assert "confirm this payment" in second.get(second_step).content.decode()
+    statuses = sorted(Intent.objects.filter(payment_link=link).values_list("status", flat=True))
+    assert statuses == ["finalized", "requires_payment_method"]
+    assert sorted(Payment.objects.values_list("status", flat=True)) == ["processing", "succeeded"]
+
+
+def test_the_same_form_submitted_twice_on_a_reusable_link_charges_once(browser, tenant):
+    link = PaymentLinkFactory(workspace=tenant.workspace, reusable=True)
+    posted = {"card_number": sandbox.SUCCEEDS, "expiry": "12/34", "cvc": "123"}
+    posted |= _form(browser, _url(link))
+
+    first = browser.post(_url(link), posted)
+    second = browser.post(_url(link), posted)
+
+    assert first.status_code == second.status_code == 302
+    # The second submit is recognised: it lands on the first one's result.
+    assert second["Location"] == first["Location"]
+    assert Payment.objects.count() == 1
+    assert Intent.objects.filter(payment_link=link).count() == 1
+    # A new form is a new payment.
+    assert _pay(browser, _url(link), sandbox.SUCCEEDS).status_code == 302
+    assert Payment.objects.filter(status="succeeded").count() == 2
+
+
+def test_a_form_without_its_token_is_a_400_that_charges_nothing(browser, tenant):
+    link = PaymentLinkFactory(workspace=tenant.workspace, reusable=True)
+    posted = {"card_number": sandbox.SUCCEEDS, "expiry": "12/34", "cvc": "123"}
+    form = _form(browser, _url(link))
+
+    for attempt in (None, "forged", form["attempt"] + "x"):
+        fields = {k: v for k, v in form.items() if k != "attempt"}
+        if attempt is not None:
+            fields["attempt"] = attempt
+        response = browser.post(_url(link), posted | fields)
+
+        assert response.status_code == 400
+        assert "Enter your card again" in response.content.decode()
+        assert 'name="attempt"' in response.content.decode()  # a fresh form
+    assert not Payment.objects.exists()
+
+
+def test_an_intents_form_submitted_twice_leaves_its_authentication_step_waiting(browser, tenant):
+    invoice = FinalizedInvoiceFactory(workspace=tenant.workspace)
+    intent = tenant.client.post("/intents/", {"invoice": invoice.id}).json()
+    url = f"/publishable/intents/{intent['client_secret']}/hosted/"
+    posted = {"card_number": sandbox.REQUIRES_AUTHENTICATION, "expiry": "12/34", "cvc": "123"}
+    posted |= _form(browser, url)
+
+    browser.post(url, posted)
+    again = browser.post(url, posted)
+
+    # The second submit is no answer to the bank's question: the step still waits.
+    assert again.status_code == 302
+    assert "confirm this payment" in browser.get(url).content.decode()
+    assert Payment.objects.get().status == "processing"
+
+
+def test_a_card_declined_while_paying_and_saving_is_not_kept(browser, link):
+    link.save_card_and_make_default = True
+    link.save(update_fields=["save_card_and_make_default"])
+
+    declined = _pay(browser, _url(link), sandbox.DECLINED)
+
+    assert declined.status_code == 402
+    source = Source.objects.get()
+    assert (source.status, source.default) == ("failed", False)
+
+
+@pytest.fixture
+def small_budgets(settings):
+    from django.core.cache import cache
+
+    settings.PUBLISHABLE_KEY_RATE = "3/hour"
+    settings.PUBLISHABLE_ADDRESS_RATE = "5/hour"
+    cache.clear()
+    yield
+    cache.clear()
+
+
+def _payer_at(address):
+    return Client(enforce_csrf_checks=True, headers={"Accept-Language": "en"}, REMOTE_ADDR=address)
+
+
+def test_card_attempts_on_a_link_are_limited_per_link(tenant, small_budgets):
+    link = PaymentLinkFactory(workspace=tenant.workspace, reusable=True)
+    other = PaymentLinkFactory(workspace=tenant.workspace, reusable=True)
+
+    answers = [_pay(_payer_at(f"203.0.113.{n}"), _url(link), sandbox.DECLINED) for n in range(5)]
+
+    assert [a.status_code for a in answers] == [402, 402, 402, 429, 429]
+    refused = answers[-1]
+    assert "Too many payment attempts" in refused.content.decode()
+    assert int(refused["Retry-After"]) > 0
+    assert Payment.objects.count() == 3  # the refused attempts reached no gateway
+    assert _pay(_payer_at("203.0.113.99"), _url(other), sandbox.DECLINED).status_code == 402
+    assert browser_get_ok(_url(link))  # the page itself still opens
+
+
+def browser_get_ok(url):
+    return _payer_at("203.0.113.1").get(url).status_code == 200
+
+
+def test_card_attempts_are_limited_per_address_across_links(tenant, small_budgets):
+    links = [PaymentLinkFactory(workspace=tenant.workspace, reusable=True) for _ in range(7)]
+    payer = _payer_at("198.51.100.4")
+
+    statuses = [_pay(payer, _url(link), sandbox.DECLINED).status_code for link in links]
+
+    assert statuses == [402] * 5 + [429] * 2
+
+
+def test_card_setup_attempts_are_limited_too(tenant, small_budgets):
+    customer = CustomerFactory(workspace=tenant.workspace)
+    url = tenant.client.post(
+        f"/customers/{customer.id}/setup_intent/",
+        {"success_url": "https://shop.example.com/ok"},
+        format="json",
+    ).json()["url"]
+    payer = _payer_at("192.0.2.7")
+    card = {"card_number": sandbox.DECLINED, "expiry": "12/34", "cvc": "123"}
+
+    statuses = [payer.post(url, card | hidden_fields(payer.get(url))).status_code for _ in range(4)]
+
+    assert statuses == [402, 402, 402, 429]

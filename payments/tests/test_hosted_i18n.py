@@ -16,6 +16,7 @@ from invoices.tests.factories import FinalizedInvoiceFactory
 from payments.gateways import sandbox
 from payments.hosted import page_language
 from payments.tests.factories import PaymentLinkFactory
+from payments.tests.hosted_forms import hidden_fields
 from tests.conftest import make_tenant
 
 CATALOG = Path(__file__).resolve().parent.parent / "locale" / "es" / "LC_MESSAGES" / "django.po"
@@ -110,7 +111,7 @@ def test_a_ribbon_says_no_real_card_is_charged(db, test_mode: bool, ribbon: str)
 
 def test_a_declined_card_keeps_the_cardholder_s_name_but_never_the_card(invoice_link) -> None:  # type: ignore[no-untyped-def]
     client = Client(enforce_csrf_checks=True)
-    token = client.get(_url(invoice_link)).cookies["csrftoken"].value
+    form = hidden_fields(client.get(_url(invoice_link)))
 
     declined = client.post(
         _url(invoice_link),
@@ -119,7 +120,7 @@ def test_a_declined_card_keeps_the_cardholder_s_name_but_never_the_card(invoice_
             "card_number": sandbox.DECLINED,
             "expiry": "12/34",
             "cvc": "123",
-            "csrfmiddlewaretoken": token,
+            **form,
         },
     )
 

@@ -11,6 +11,7 @@ from rest_framework.test import APIClient
 from invoices.tests.factories import FinalizedInvoiceFactory
 from payments.gateways import sandbox
 from payments.tests.factories import PaymentLinkFactory
+from payments.tests.hosted_forms import hidden_fields
 
 TEXT_TYPES = ("text", "character varying", "character", "json", "jsonb")
 
@@ -47,8 +48,10 @@ def test_no_card_number_is_stored_or_logged_after_checkouts(tenant, caplog):
     for number in cards:
         link = PaymentLinkFactory(workspace=tenant.workspace, amount=1190)
         url = f"/publishable/payment_links/links/{link.publishable_key}/hosted/"
-        browser.get(url)
-        response = browser.post(url, {"card_number": number, "expiry": "12/34", "cvc": "123"})
+        form = hidden_fields(browser.get(url))
+        response = browser.post(
+            url, {"card_number": number, "expiry": "12/34", "cvc": "123", **form}
+        )
         if response.status_code == 302:  # the authentication step: approve it
             browser.post(response["Location"], {"decision": "approve"})
     # The API's source creation, with an idempotency key (its fingerprint is stored).

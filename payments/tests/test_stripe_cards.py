@@ -13,6 +13,7 @@ from customers.models import Customer
 from invoices.models import Invoice
 from invoices.tests.factories import FinalizedInvoiceFactory
 from payments import services
+from payments.gateways import sandbox
 from payments.models import Payment, Source, StripeEvent
 from payments.tests.conftest import create_customer
 from tests.conftest import Tenant
@@ -231,3 +232,24 @@ def test_a_payment_link_is_paid_on_stripe_checkout_and_recorded_by_the_event(
     assert stripe_tenant.client.get(f"/payment_links/links/{link['id']}/").json()["status"] == (
         "paid"
     )
+
+
+def test_a_declined_card_is_not_saved_on_our_hosted_page(tenant):
+    customer = create_customer(tenant)
+    url = tenant.client.post(
+        f"/customers/{customer['id']}/setup_intent/",
+        {"success_url": "https://shop.example.com/ok"},
+        format="json",
+    ).json()["url"]
+    page = Client(HTTP_ACCEPT_LANGUAGE="en")
+
+    refused = page.post(url, {"card_number": sandbox.DECLINED, "expiry": "12/30", "cvc": "123"})
+
+    assert refused.status_code == 402
+    assert b"Your card was declined." in refused.content
+    assert b'name="card_number"' in refused.content  # the form, to try another card
+    assert not Source.objects.filter(customer_id=customer["id"]).exists()
+    # Another card is saved as before.
+    saved = page.post(url, {"card_number": sandbox.SUCCEEDS, "expiry": "12/30", "cvc": "123"})
+    assert saved.status_code == 302
+    assert Source.objects.get(customer_id=customer["id"]).card_last4 == "4242"

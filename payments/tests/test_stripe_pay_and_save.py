@@ -22,6 +22,7 @@ from payments.gateways.stripe_gateway import StripeGateway
 from payments.models import Intent, Payment, Source, StripeEvent
 from payments.services.payments import _charge_invoice
 from payments.tests.conftest import connect_stripe, create_customer
+from payments.tests.hosted_forms import hidden_fields
 from payments.tests.test_stripe_cards import save_card
 from tests.conftest import Tenant, make_tenant
 from tests.fake_stripe import (
@@ -319,7 +320,8 @@ def test_the_sandbox_page_saves_the_card_while_paying_when_asked(tenant, save):
     assert (b"Your card will be saved for" in shown.content) is save
     paid = Client().post(
         link["url"],
-        {"card_number": "4242 4242 4242 4242", "expiry": "12/30", "cvc": "123"},
+        {"card_number": "4242 4242 4242 4242", "expiry": "12/30", "cvc": "123"}
+        | hidden_fields(shown),
     )
 
     assert paid.status_code == 302
