@@ -9,7 +9,6 @@ from datetime import date
 import pytest
 from django.apps import apps
 from django.db import transaction
-from lxml import etree
 
 from billing.counterparts import document_counterpart
 from billing.models import DocumentType
@@ -18,14 +17,15 @@ from invoices.models import CreditNote, DebitNote, Invoice
 from invoices.pdf.render import document_pdf_render
 from invoices.services.batch import InvoiceDraft, invoices_issue_batch
 from invoices.services.filing import tax_document
-from invoices.tests.dte_helpers import SII, load_cafs, text, valid_dte
+from invoices.tests.dte_helpers import load_cafs, receiver_and_timbre, text, valid_dte
 from invoices.tests.pdf_helpers import (
     NOW,
+    downloaded,
     make_customer,
     make_draft,
     make_finalized_note,
     make_issuer,
-    pdf_text,
+    pdf_bytes_text,
 )
 from tests.numbers import D
 
@@ -81,30 +81,6 @@ def change_customer(tenant, customer) -> None:
     assert response.json()["name"] == CHANGES["name"]
 
 
-def get(tenant, path: str) -> bytes:
-    response = tenant.client.get(path)
-    assert response.status_code == 200, response.content
-    if response.streaming:
-        return b"".join(response.streaming_content)
-    return bytes(response.content)
-
-
-def receiver_and_timbre(xml: bytes) -> tuple[bytes, bytes]:
-    """The DTE's Receptor and TED, as signed: what it says of the customer. (The whole
-    DTE is signed anew at each download, with the time of the download.)"""
-    dte = valid_dte(xml)
-    return (
-        etree.tostring(dte.find(f".//{SII}Receptor")),
-        etree.tostring(dte.find(f".//{SII}TED")),
-    )
-
-
-def text_of(pdf: bytes, tmp_path, name: str) -> str:
-    path = tmp_path / f"{name}.pdf"
-    path.write_bytes(pdf)
-    return pdf_text(path)
-
-
 def finalize(tenant, draft) -> Invoice:
     response = tenant.client.post(f"/invoices/{draft.id}/finalize/")
     assert response.status_code == 200, response.json()
@@ -114,9 +90,9 @@ def finalize(tenant, draft) -> Invoice:
 def test_a_finalized_invoice_shows_its_customer_as_at_finalize(tenant, cafs, customer, tmp_path):
     invoice = finalize(tenant, make_draft(tenant.workspace, customer))
     path = f"/invoices/{invoice.id}/"
-    xml_before = receiver_and_timbre(get(tenant, f"{path}xml/"))
+    xml_before = receiver_and_timbre(downloaded(tenant.client, f"{path}xml/"))
     filed_before = tax_document(Invoice.objects.get(pk=invoice.id))
-    preview_before = text_of(document_pdf_render(invoice), tmp_path, "before")
+    preview_before = pdf_bytes_text(document_pdf_render(invoice), tmp_path, "before")
     shown_before = tenant.client.get(path, {"expand": "customer"}).json()
 
     change_customer(tenant, customer)
@@ -126,7 +102,7 @@ def test_a_finalized_invoice_shows_its_customer_as_at_finalize(tenant, cafs, cus
     shown_after = tenant.client.get(path, {"expand": "customer"}).json()
     assert shown_after["customer"]["name"] == CHANGES["name"]
     assert {**shown_after, "customer": None} == {**shown_before, "customer": None}
-    xml_after = get(tenant, f"{path}xml/")
+    xml_after = downloaded(tenant.client, f"{path}xml/")
     assert receiver_and_timbre(xml_after) == xml_before
     dte = valid_dte(xml_after)
     assert text(dte, "Documento/Encabezado/Receptor/RznSocRecep") == "Comercial Los Aromos Ltda."
@@ -136,7 +112,7 @@ def test_a_finalized_invoice_shows_its_customer_as_at_finalize(tenant, cafs, cus
     # What beat files with the agency, the signed DTE in it included, is the same too.
     assert tax_document(Invoice.objects.get(pk=invoice.id)) == filed_before
     # The PDF is rendered, and stored, only now: after the customer changed.
-    stored = text_of(get(tenant, f"{path}pdf/"), tmp_path, "stored")
+    stored = pdf_bytes_text(downloaded(tenant.client, f"{path}pdf/"), tmp_path, "stored")
     assert stored == preview_before
     for shown in SHOWN_BEFORE:
         assert shown in stored, shown
@@ -150,7 +126,9 @@ def test_a_draft_shows_the_customer_as_it_is_now(tenant, customer, tmp_path):
 
     change_customer(tenant, customer)
 
-    preview = text_of(get(tenant, f"/invoices/{draft.id}/pdf/"), tmp_path, "draft")
+    preview = pdf_bytes_text(
+        downloaded(tenant.client, f"/invoices/{draft.id}/pdf/"), tmp_path, "draft"
+    )
     for shown in SHOWN_AFTER:
         assert shown in preview, shown
     assert "Comercial Los Aromos Ltda." not in preview
@@ -172,15 +150,15 @@ def test_a_finalized_note_shows_the_customer_as_at_its_finalize(
     invoice = finalize(tenant, make_draft(tenant.workspace, customer))
     note = make_finalized_note(model, invoice)
     path = f"/{route}/{note.id}/"
-    xml_before = receiver_and_timbre(get(tenant, f"{path}xml/"))
-    preview_before = text_of(document_pdf_render(note), tmp_path, "before")
+    xml_before = receiver_and_timbre(downloaded(tenant.client, f"{path}xml/"))
+    preview_before = pdf_bytes_text(document_pdf_render(note), tmp_path, "before")
     shown_before = tenant.client.get(path).json()
 
     change_customer(tenant, customer)
 
     assert tenant.client.get(path).json() == shown_before
-    assert receiver_and_timbre(get(tenant, f"{path}xml/")) == xml_before
-    stored = text_of(get(tenant, f"{path}pdf/"), tmp_path, "stored")
+    assert receiver_and_timbre(downloaded(tenant.client, f"{path}xml/")) == xml_before
+    stored = pdf_bytes_text(downloaded(tenant.client, f"{path}pdf/"), tmp_path, "stored")
     assert stored == preview_before
     assert "Comercial Los Aromos Ltda." in stored
     assert CHANGES["name"] not in stored
@@ -188,11 +166,13 @@ def test_a_finalized_note_shows_the_customer_as_at_its_finalize(
 
 def test_a_boleta_shows_the_customer_as_at_finalize(tenant, cafs, customer):
     boleta = finalize(tenant, make_draft(tenant.workspace, customer, document=39))
-    xml_before = receiver_and_timbre(get(tenant, f"/invoices/{boleta.id}/xml/"))
+    xml_before = receiver_and_timbre(downloaded(tenant.client, f"/invoices/{boleta.id}/xml/"))
 
     change_customer(tenant, customer)
 
-    assert receiver_and_timbre(get(tenant, f"/invoices/{boleta.id}/xml/")) == xml_before
+    assert (
+        receiver_and_timbre(downloaded(tenant.client, f"/invoices/{boleta.id}/xml/")) == xml_before
+    )
 
 
 def test_a_cycle_finalizing_many_invoices_freezes_each_customer(tenant, customer):

@@ -8,13 +8,12 @@ import importlib
 
 import pytest
 from django.apps import apps
-from lxml import etree
 
 from billing.models import DocumentType
 from billing.models.documents import counterpart_record
 from invoices.pdf.render import document_pdf_render
-from invoices.tests.dte_helpers import SII, load_cafs, text, valid_dte
-from invoices.tests.pdf_helpers import make_issuer, pdf_text
+from invoices.tests.dte_helpers import load_cafs, receiver_and_timbre, text, valid_dte
+from invoices.tests.pdf_helpers import downloaded, make_issuer, pdf_bytes_text
 from procurement.models import Purchase
 from procurement.services.purchases import purchase_create, purchase_finalize
 from procurement.services.retentions import retention_create, retention_finalize
@@ -53,28 +52,6 @@ def change_supplier(tenant, supplier) -> None:
     assert response.status_code == 200, response.json()
 
 
-def get(tenant, path: str) -> bytes:
-    response = tenant.client.get(path)
-    assert response.status_code == 200, response.content
-    if response.streaming:
-        return b"".join(response.streaming_content)
-    return bytes(response.content)
-
-
-def receiver_and_timbre(xml: bytes) -> tuple[bytes, bytes]:
-    dte = valid_dte(xml)
-    return (
-        etree.tostring(dte.find(f".//{SII}Receptor")),
-        etree.tostring(dte.find(f".//{SII}TED")),
-    )
-
-
-def text_of(pdf: bytes, tmp_path, name: str) -> str:
-    path = tmp_path / f"{name}.pdf"
-    path.write_bytes(pdf)
-    return pdf_text(path)
-
-
 def factura_de_compra(tenant, supplier) -> Purchase:
     return purchase_create(
         workspace=tenant.workspace,
@@ -90,14 +67,14 @@ def test_a_factura_de_compra_shows_its_supplier_as_at_finalize(tenant, supplier,
     load_cafs(tenant.workspace)
     purchase = purchase_finalize(purchase=factura_de_compra(tenant, supplier), now=NOW)
     path = f"/purchases/{purchase.id}/"
-    xml_before = receiver_and_timbre(get(tenant, f"{path}xml/"))
-    preview_before = text_of(document_pdf_render(purchase), tmp_path, "before")
+    xml_before = receiver_and_timbre(downloaded(tenant.client, f"{path}xml/"))
+    preview_before = pdf_bytes_text(document_pdf_render(purchase), tmp_path, "before")
     shown_before = tenant.client.get(path).json()
 
     change_supplier(tenant, supplier)
 
     assert tenant.client.get(path).json() == shown_before
-    xml_after = get(tenant, f"{path}xml/")
+    xml_after = downloaded(tenant.client, f"{path}xml/")
     assert receiver_and_timbre(xml_after) == xml_before
     dte = valid_dte(xml_after)
     receiver = "Documento/Encabezado/Receptor"
@@ -107,7 +84,7 @@ def test_a_factura_de_compra_shows_its_supplier_as_at_finalize(tenant, supplier,
     assert text(dte, f"{receiver}/CorreoRecep") == "ventas@maule.cl"
     assert text(dte, "Documento/TED/DD/RSR") == "Recolectora del Maule"
     assert text(dte, "Documento/TED/DD/RR") == supplier.tax_id
-    stored = text_of(get(tenant, f"{path}pdf/"), tmp_path, "stored")
+    stored = pdf_bytes_text(downloaded(tenant.client, f"{path}pdf/"), tmp_path, "stored")
     assert stored == preview_before
     assert "Recolectora del Maule" in stored
     assert "Ruta 5 km 250" in stored
@@ -123,11 +100,13 @@ def test_a_retention_shows_its_supplier_as_at_finalize(tenant, supplier, tmp_pat
         lines=[{"name": "Asesoría contable", "amount": D(100000)}],
     )
     retention = retention_finalize(retention=draft, now=NOW)
-    preview_before = text_of(document_pdf_render(retention), tmp_path, "before")
+    preview_before = pdf_bytes_text(document_pdf_render(retention), tmp_path, "before")
 
     change_supplier(tenant, supplier)
 
-    stored = text_of(get(tenant, f"/retentions/{retention.id}/pdf/"), tmp_path, "stored")
+    stored = pdf_bytes_text(
+        downloaded(tenant.client, f"/retentions/{retention.id}/pdf/"), tmp_path, "stored"
+    )
     assert stored == preview_before
     assert "Recolectora del Maule" in stored
     assert CHANGES["name"] not in stored
@@ -138,7 +117,9 @@ def test_a_draft_purchase_shows_the_supplier_as_it_is_now(tenant, supplier, tmp_
 
     change_supplier(tenant, supplier)
 
-    preview = text_of(get(tenant, f"/purchases/{draft.id}/pdf/"), tmp_path, "draft")
+    preview = pdf_bytes_text(
+        downloaded(tenant.client, f"/purchases/{draft.id}/pdf/"), tmp_path, "draft"
+    )
     assert CHANGES["name"] in preview
     assert "Recolectora del Maule" not in preview
 
