@@ -10,12 +10,12 @@ import base64
 import io
 import xml.etree.ElementTree as ET
 from decimal import Decimal
-from typing import Any
 
 import pdf417gen
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.asymmetric import padding
 
+from billing.counterparts import document_counterpart
 from billing.models import FiscalDocument, FolioRange
 from billing.services.folios import folio_range_private_key
 from billing.sii_text import sii_text
@@ -67,8 +67,7 @@ def covering_range(document: FiscalDocument) -> FolioRange | None:
 def document_data(document: FiscalDocument, folio_range: FolioRange) -> ET.Element:
     """The DD: issuer, type, folio, date, receiver, total, first item, CAF, stamp time."""
     # The receiver: a sale's customer, or the supplier of a document we issue for them.
-    # (A purchase has no customer field at all: asking for customer_id raises.)
-    counterpart: Any = getattr(document, "supplier", None) or document.customer
+    counterpart = document_counterpart(document)
     first_line = document.lines.first()  # type: ignore[attr-defined]
     stamped_at = document.finalized_at or document.created_at
     data = ET.Element("DD")

@@ -47,21 +47,17 @@ def retention_pdf_context(retention: Retention, context: dict[str, Any]) -> dict
 
 
 def register() -> None:
-    tax_agency_register(
-        "pur", FiledDocumentKind(Purchase, "purchase", purchase_snapshot, "supplier")
-    )
+    tax_agency_register("pur", FiledDocumentKind(Purchase, "purchase", purchase_snapshot))
     tax_agency_register(
         "pcn",
         FiledDocumentKind(
-            PurchaseCreditNote, "purchase_credit_note", purchase_credit_note_snapshot, "supplier"
+            PurchaseCreditNote, "purchase_credit_note", purchase_credit_note_snapshot
         ),
     )
     tax_agency_register(
         "ret",
-        FiledDocumentKind(
-            Retention, "retention", retention_snapshot, "supplier", retention_tax_document
-        ),
+        FiledDocumentKind(Retention, "retention", retention_snapshot, retention_tax_document),
     )
-    pdf_register(PdfDocumentKind(Purchase, "supplier", "supplier"))
-    pdf_register(PdfDocumentKind(PurchaseCreditNote, "supplier", "supplier"))
-    pdf_register(PdfDocumentKind(Retention, "supplier", "supplier", context=retention_pdf_context))
+    pdf_register(PdfDocumentKind(Purchase, "supplier"))
+    pdf_register(PdfDocumentKind(PurchaseCreditNote, "supplier"))
+    pdf_register(PdfDocumentKind(Retention, "supplier", context=retention_pdf_context))

@@ -44,6 +44,7 @@ class Supplier(TenantModel):
 
 
 class SupplierDocument(FiscalDocument):
+    counterpart_field = "supplier"
     customer = None  # type: ignore[assignment]  # the other party is the supplier
     supplier = models.ForeignKey(Supplier, on_delete=models.PROTECT, related_name="+")
     status = models.CharField(

@@ -6,7 +6,9 @@ frozen at finalize. The apps subclass these with their own ids, statuses and par
 (procurement replaces the customer with the supplier).
 """
 
+from datetime import datetime
 from decimal import Decimal
+from typing import Any
 
 from django.db import models
 
@@ -16,7 +18,26 @@ from billing.errors import DomainError
 from billing.models.base import TenantModel, money_field, quantity_field
 
 
+def counterpart_record(party: Any) -> dict[str, Any]:
+    """What a document shows of its other party (a customer or a supplier): the columns of
+    its own row, related reference data by key (billing.counterparts reads it back)."""
+    return {
+        "name": party.name,
+        "tax_id": party.tax_id,
+        "country": party.country_id,
+        "state": party.state_id,
+        "comuna": party.comuna_id,
+        "address": party.address,
+        "email": party.email,
+        # Chile's giro (GiroRecep), as customers keep it.
+        "activity": (party.tax_settings or {}).get("cl_activity_description", ""),
+    }
+
+
 class FiscalDocument(TenantModel):
+    # The foreign key naming the other party: a sale's customer, a purchase's supplier.
+    counterpart_field = "customer"
+
     customer = models.ForeignKey("customers.Customer", on_delete=models.PROTECT, related_name="+")
     document = models.ForeignKey("billing.DocumentType", on_delete=models.PROTECT, related_name="+")
     date = models.DateField()
@@ -45,6 +66,12 @@ class FiscalDocument(TenantModel):
     # Set while the sweep's submit/poll message is on the broker (billing/sweeps.py).
     biller_enqueued_at = models.DateTimeField(null=True, blank=True)
     finalized_at = models.DateTimeField(null=True, blank=True)
+    # The other party as it was when the document was finalized (counterpart_record): what
+    # the DTE, the timbre and the PDF show from then on, whatever its record says later.
+    # Empty on a draft, which follows the live record (billing.counterparts).
+    counterpart_snapshot = models.JSONField(
+        encoder=JSONEncoder, decoder=JSONDecoder, default=dict, blank=True
+    )
     # Rendered once after finalize and never again: the PDF a customer received.
     pdf = models.FileField(upload_to="documents/%Y/%m/", blank=True)
     # Set while the sweep's render message is on the broker (billing/sweeps.py).
@@ -85,6 +112,14 @@ class FiscalDocument(TenantModel):
         # As the document reads on paper: "Factura electrónica N° 1"; a draft has no number.
         name = self.document.name
         return f"{name} N° {self.number}" if self.number else f"{name} (draft {self.pk})"
+
+    def mark_finalized(self, now: datetime, *, imported: bool = False) -> None:
+        """What finalizing does to the document itself, whichever service finalizes it: its
+        time, its counterpart frozen as it now reads (a finalized document is immutable,
+        its customer's later edits included), and its place in line for the tax agency."""
+        self.finalized_at = now
+        self.counterpart_snapshot = counterpart_record(getattr(self, self.counterpart_field))
+        self.queue_for_tax_agency(imported=imported)
 
     def queue_for_tax_agency(self, *, imported: bool = False) -> None:
         """Put a document being finalized in line for the tax agency (an imported one was

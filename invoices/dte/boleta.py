@@ -5,6 +5,7 @@ and IVA are the ones derived from them at finalize (billing.totals)."""
 
 from typing import Any
 
+from billing.counterparts import document_counterpart
 from billing.models import FiscalDocument
 from invoices.dte.mapping import (
     ANONYMOUS_BUYER_RUT,
@@ -40,7 +41,7 @@ def boleta_header(header: Any, document: FiscalDocument, sub: Any, optional: Any
 
     # A boleta's buyer need not identify themselves: the SII's anonymous RUT then, as the
     # timbre's RR says (billing.timbre).
-    customer = document.customer
+    customer = document_counterpart(document)
     receiver = sub(header, "Receptor")
     if customer.country_id != "CL":
         sub(receiver, "RUTRecep", FOREIGN_BUYER_RUT)

@@ -12,6 +12,7 @@ from typing import Any
 from lxml import etree
 
 from billing.choices import DiscountScheme
+from billing.counterparts import document_counterpart
 from billing.errors import DomainError
 from billing.models import FiscalDocument
 from billing.money import allocate
@@ -63,11 +64,6 @@ def document_id(document: FiscalDocument) -> str:
     return f"F{document.number}T{document.document.code}"
 
 
-def _counterpart(document: FiscalDocument) -> Any:
-    # A sale's customer, or the supplier of a document we issue for them (a 46).
-    return getattr(document, "supplier", None) or document.customer
-
-
 class _Amounts:
     """How the document's amounts are written: whole pesos, or the export's currency."""
 
@@ -104,7 +100,8 @@ def _issuer(header: Any, document: FiscalDocument) -> None:
 
 
 def _receiver(header: Any, document: FiscalDocument) -> None:
-    party = _counterpart(document)
+    # A sale's customer, or the supplier of a document we issue for them (a 46).
+    party = document_counterpart(document)
     foreign = party.country_id != "CL"
     receiver = _sub(header, "Receptor")
     if foreign:
@@ -117,7 +114,7 @@ def _receiver(header: Any, document: FiscalDocument) -> None:
         _sub(extranjero, "NumId", party.tax_id[:20])
     _optional(receiver, "CorreoRecep", party.email, MAX_EMAIL)
     _optional(receiver, "DirRecep", party.address, MAX_NAME["Dir"])
-    comuna = party.comuna.name if getattr(party, "comuna_id", None) else ""
+    comuna = party.comuna.name if party.comuna else ""
     _optional(receiver, "CmnaRecep", comuna, MAX_NAME["Cmna"])
 
 

@@ -9,6 +9,7 @@ from datetime import date
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Any, cast
 
+from billing.counterparts import document_counterpart
 from billing.models import DocumentType, FiscalDocument, Workspace
 from billing.money import minor_units
 from billing.tax_ids import display_tax_id
@@ -26,8 +27,7 @@ class PdfDocumentKind:
     """
 
     model: type[FiscalDocument]
-    counterpart: str = "customer"  # the foreign key naming the other party
-    counterpart_label: str = "customer"  # its label's key in LABELS
+    counterpart_label: str = "customer"  # the other party's label's key in LABELS
     template: str = "invoices/document.html"
     related: tuple[str, ...] = ()  # more select_related for the render
     # Adjusts the formatted context (e.g. a retention's own totals rows).
@@ -371,7 +371,7 @@ def document_context(document: FiscalDocument) -> dict[str, Any]:
     workspace = document.workspace
     kind = PDF_DOCUMENTS[type(document)]
     # The other party: the customer of a sale, the supplier of a purchase.
-    customer = getattr(document, kind.counterpart)
+    customer = document_counterpart(document)
     currency = document.currency_id
     text = dict(labels_for(workspace.country_id))
     text["customer"] = text[kind.counterpart_label]
@@ -429,12 +429,11 @@ def document_context(document: FiscalDocument) -> dict[str, Any]:
             _format_date(day, text["date_format"])
             for day in (document.period_start, document.period_end)
         )
-    customer_comuna = getattr(customer, "comuna", None)
     customer_place = ", ".join(
         filter(
             None,
             [
-                customer_comuna.name if customer_comuna else "",
+                customer.comuna.name if customer.comuna else "",
                 customer.state.name if customer.state else "",
                 customer.country.name,
             ],
@@ -451,7 +450,7 @@ def document_context(document: FiscalDocument) -> dict[str, Any]:
             "name": customer.name,
             "tax_id_name": customer.country.tax_id_name,
             "tax_id": display_tax_id(customer.country_id, customer.tax_id),
-            "activity": customer.tax_settings.get("cl_activity_description", ""),
+            "activity": customer.activity,
             "address": customer.address,
             "place": customer_place,
             "email": customer.email,

@@ -32,7 +32,7 @@ def _model(model_label: str) -> type[FiscalDocument]:
 
 def _load(model: type[FiscalDocument], document_id: str) -> FiscalDocument:
     kind = PDF_DOCUMENTS[model]
-    party = kind.counterpart
+    party = model.counterpart_field
     related = [
         "workspace__country",
         "workspace__comuna",

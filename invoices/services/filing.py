@@ -31,6 +31,7 @@ from django.utils.module_loading import import_string
 
 from billing.choices import BillerStatus
 from billing.clock import tenant_time
+from billing.counterparts import document_counterpart
 from billing.db import relax_commit_durability
 from billing.documents import line_tax_percent
 from billing.errors import DomainError
@@ -66,7 +67,6 @@ class FiledDocumentKind:
     model: type[FiscalDocument]
     event_object: str  # events are `<event_object>.tax_agency_succeeded|failed`
     snapshot: Callable[[Any], dict[str, Any]]  # what those events carry
-    counterpart: str = "customer"  # the foreign key naming the other party
     # Adds what only this kind files (e.g. a retention's withholding) to the TaxDocument.
     extend: Callable[[Any, TaxDocument], TaxDocument] | None = None
 
@@ -203,7 +203,7 @@ def tax_document(document: FiscalDocument) -> TaxDocument:
     currency = document.currency_id
     kind = _kind(type(document))
     # The other party: the customer of a sale, the supplier of a purchase.
-    counterpart = getattr(document, kind.counterpart)
+    counterpart = document_counterpart(document)
 
     def money(value: Any) -> str:
         return str(round_amount(value, currency))
@@ -286,10 +286,11 @@ def tax_agency_start(*, document_id: str, now: datetime) -> AgencyCall | None:
     # Wait for the row rather than skip it when locked: the lock may be any short write
     # to the document (its PDF stored, a payment), and a skipped message would leave the
     # sweep's mark on it, so nothing would queue it again before the mark's lease lapsed.
-    # Only the document row is locked (`of`), not the joined workspace and customer.
+    # Only the document row is locked (`of`), not the joined workspace. The counterpart is
+    # not joined: a finalized document files the one frozen on it.
     document = (
         model._default_manager.select_for_update(of=("self",))
-        .select_related("workspace", _kind(model).counterpart, "document")
+        .select_related("workspace", "document")
         .filter(pk=document_id)
         .first()
     )

@@ -266,8 +266,7 @@ def invoice_finalize(*, invoice: Invoice, now: datetime) -> Invoice:
     # A draft holds no payment, note or balance entry (each needs a finalized invoice, and
     # nothing goes back to draft): all of its total is due, as for a new invoice.
     invoice_reads_of_new(invoice, lines)
-    invoice.finalized_at = now
-    invoice.queue_for_tax_agency(imported=invoice.imported)
+    invoice.mark_finalized(now, imported=invoice.imported)
     # Built before the number is taken, so the counter is not locked while it is built;
     # the number and the save's time are set in it after.
     data = invoice_snapshot(invoice)

@@ -486,8 +486,7 @@ def note_finalize(*, note: Note, now: datetime) -> Note:
         workspace=note.workspace, test_mode=note.test_mode, document_type=note.document
     )
     note.status = NoteStatus.FINALIZED
-    note.finalized_at = now
-    note.queue_for_tax_agency()
+    note.mark_finalized(now)
     note.save()
     _record(note, "finalized")
     document_pdf_schedule(note)

@@ -40,6 +40,16 @@ def valid_dte(xml: bytes) -> Any:
     return dte
 
 
+def receiver_and_timbre(xml: bytes) -> tuple[bytes, bytes]:
+    """The DTE's Receptor and TED, as signed: what it says of the other party. (The whole
+    DTE is signed anew at each download, with the time of the download.)"""
+    dte = valid_dte(xml)
+    return (
+        etree.tostring(dte.find(f".//{SII}Receptor")),
+        etree.tostring(dte.find(f".//{SII}TED")),
+    )
+
+
 def text(dte: Any, path: str) -> str | None:
     """The text at a path of SII elements, e.g. "Documento/Encabezado/Totales/MntTotal"."""
     return dte.findtext("/".join(f"{SII}{step}" for step in path.split("/")))

@@ -109,6 +109,22 @@ def pdf_text(path: Path | str) -> str:
     return " ".join(text.split())
 
 
+def downloaded(client, path: str) -> bytes:  # type: ignore[no-untyped-def]
+    """The body of a file route's 200 (a stored file is streamed)."""
+    response = client.get(path)
+    assert response.status_code == 200, response.content
+    if response.streaming:
+        return b"".join(response.streaming_content)
+    return bytes(response.content)
+
+
+def pdf_bytes_text(pdf: bytes, folder: Path, name: str) -> str:
+    """`pdf_text` of a PDF given as bytes (written to `folder` first)."""
+    path = folder / f"{name}.pdf"
+    path.write_bytes(pdf)
+    return pdf_text(path)
+
+
 def save_page_png(pdf_path: Path | str, name: str) -> Path:
     """Page 1 as a PNG in test-artifacts/, for a person to look at."""
     ARTIFACTS.mkdir(exist_ok=True)

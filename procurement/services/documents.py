@@ -148,9 +148,8 @@ def finalize(
             document_type=document.document,
         )
     document.status = ProcurementStatus.FINALIZED
-    document.finalized_at = now
     # An imported document was filed with the agency elsewhere: recorded as reported.
-    document.queue_for_tax_agency(imported=imported)
+    document.mark_finalized(now, imported=imported)
     if imported:
         document.tax_agency = {"status": "imported", "imported_at": now.isoformat()}
     save_unique(document)

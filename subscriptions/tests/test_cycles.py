@@ -239,19 +239,24 @@ def test_a_batch_costs_the_same_queries_whatever_its_size() -> None:
     assert _queries_to_bill(8) == _queries_to_bill(2)
 
 
-def test_a_batch_reads_no_customer_when_nothing_it_bills_is_metered() -> None:
-    # An invoice is written with its customer's key; only usage is counted per customer.
+def test_a_batch_reads_its_customers_once_when_nothing_it_bills_is_metered() -> None:
+    # An invoice is written with its customer's key; finalizing freezes what the invoice
+    # shows of its customer, read for the whole batch in one query (only usage is counted
+    # per customer).
     now = santiago(2026, 1, 15, 10, 0)
     workspace = workspace_at(now)
-    subscription = subscribe(workspace, now, [(plan_of(workspace, 10000), 1)])
+    plan = plan_of(workspace, 10000)
+    subscriptions = [subscribe(workspace, now, [(plan, 1)]) for _ in range(3)]
     feb = santiago(2026, 2, 15, 0, 0)
 
     with CaptureQueriesContext(connection) as queries:
         cycle_run(clock=fixed_clock(feb), now=feb, workspace=workspace, test_mode=True)
 
-    assert not [q for q in queries if '"customers_customer"' in q["sql"]]
-    customers = Invoice.objects.filter(workspace=workspace).values_list("customer_id")
-    assert list(customers) == [(subscription.customer_id,)] * 2
+    assert len([q for q in queries if '"customers_customer"' in q["sql"]]) == 1
+    for subscription in subscriptions:
+        invoices = Invoice.objects.filter(subscription_id=subscription.id).order_by("date")
+        assert [invoice.customer_id for invoice in invoices] == [subscription.customer_id] * 2
+        assert invoices[1].counterpart_snapshot["name"] == subscription.customer.name
 
 
 def test_a_graduated_plan_bills_its_exact_tier_sum_rounded_once() -> None:
