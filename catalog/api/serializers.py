@@ -11,6 +11,7 @@ from catalog.choices import (
     DURATION_TIMES_MAX,
     PACKAGE_SIZE_MAX,
     TIER_UP_TO_MAX,
+    TIERS_MODE_ALIASES,
     TIERS_PER_PLAN,
     TRIAL_DAYS_MAX,
     TiersMode,
@@ -50,6 +51,18 @@ def currency_field(**kwargs: Any) -> CodeField:
         help_text="ISO 4217 code; the workspace's currency when omitted.",
         **kwargs,
     )
+
+
+class TiersModeField(serializers.ChoiceField):
+    """Our tiers modes, or the names Piriod and Stripe clients use for them."""
+
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(choices=TiersMode.choices, **kwargs)
+
+    def to_internal_value(self, data: Any) -> Any:
+        if isinstance(data, str):
+            data = TIERS_MODE_ALIASES.get(data, data)
+        return super().to_internal_value(data)
 
 
 class ProductSerializer(TenantModelSerializer):
@@ -104,12 +117,12 @@ class PlanSerializer(TenantModelSerializer):
             "is set (tiers carry the prices then)."
         ),
     )
-    tiers_mode = serializers.ChoiceField(
-        choices=TiersMode.choices,
+    tiers_mode = TiersModeField(
         required=False,
         allow_null=True,
         help_text="`range`: graduated, each unit at its own tier; `unit`: volume, every unit "
-        "at the tier the total reaches; null: not tiered.",
+        "at the tier the total reaches; null: not tiered. `graduated` and `volume` are "
+        "accepted for them and answered as `range` and `unit`.",
     )
     tiers = PlanTierSerializer(  # type: ignore[call-arg]  # ListSerializer takes max_length
         many=True, required=False, max_length=TIERS_PER_PLAN

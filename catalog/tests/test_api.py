@@ -708,3 +708,34 @@ def test_flat_lists_take_four_queries(tenant, path, factory, django_assert_max_n
         response = tenant.client.get(f"/{path}/")
 
     assert len(response.json()["results"]) == 10
+
+
+@pytest.mark.parametrize(("sent", "stored"), [("graduated", "range"), ("volume", "unit")])
+def test_tiers_mode_accepts_piriods_and_stripes_names_and_answers_ours(tenant, sent, stored):
+    product = mine(tenant, ProductFactory)
+
+    created = tenant.client.post(
+        "/plans/", new_plan(product, tiers_mode=sent, tiers=GRADUATED), format="json"
+    )
+    plan_id = created.json()["id"]
+    patched = tenant.client.patch(f"/plans/{plan_id}/", {"tiers_mode": sent}, format="json")
+    listed = tenant.client.get("/plans/", {"tiers_mode": sent})
+
+    assert created.status_code == 201, created.json()
+    assert created.json()["tiers_mode"] == stored
+    assert Plan.objects.get(pk=plan_id).tiers_mode == stored
+    assert patched.status_code == 200, patched.json()
+    assert patched.json()["tiers_mode"] == stored
+    assert ids(listed) == [plan_id]
+
+
+@pytest.mark.parametrize("sent", ["package", "stairs", 1])
+def test_a_tiers_mode_with_no_meaning_here_is_400(tenant, sent):
+    product = mine(tenant, ProductFactory)
+
+    response = tenant.client.post(
+        "/plans/", new_plan(product, tiers_mode=sent, tiers=GRADUATED), format="json"
+    )
+
+    assert response.status_code == 400
+    assert list(response.json()) == ["tiers_mode"]
