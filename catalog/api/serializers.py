@@ -14,6 +14,7 @@ from catalog.choices import (
     TIERS_MODE_ALIASES,
     TIERS_PER_PLAN,
     TRIAL_DAYS_MAX,
+    CatalogStatus,
     TiersMode,
 )
 from catalog.models import AddOn, Coupon, Plan, Product, Tax
@@ -65,7 +66,25 @@ class TiersModeField(serializers.ChoiceField):
         return super().to_internal_value(data)
 
 
-class ProductSerializer(TenantModelSerializer):
+class StatusByActionsMixin(serializers.Serializer):
+    """`status` changes only with the `archive` and `unarchive` actions (spec: a read
+    field; state changes are actions). A body may repeat the current status, as a
+    retrieved object PUT back does; any other value is a 400, never silently dropped."""
+
+    def to_internal_value(self, data: Any) -> Any:
+        if isinstance(data, dict) and "status" in data:
+            sent = data["status"]
+            current = self.instance.status if self.instance is not None else CatalogStatus.ACTIVE
+            if not isinstance(sent, str) or sent not in CatalogStatus.values:
+                raise serializers.ValidationError({"status": [f'"{sent}" is not a valid choice.']})
+            if sent != current:
+                raise serializers.ValidationError(
+                    {"status": ["The status changes with the archive and unarchive actions."]}
+                )
+        return super().to_internal_value(data)
+
+
+class ProductSerializer(StatusByActionsMixin, TenantModelSerializer):
     """What a workspace sells; its plans say how it is priced and billed."""
 
     plans: serializers.PrimaryKeyRelatedField[Plan] = serializers.PrimaryKeyRelatedField(
@@ -105,7 +124,7 @@ class PlanTierSerializer(StrictFieldsMixin, serializers.Serializer):
         return Tier(**super().to_internal_value(data))
 
 
-class PlanSerializer(TenantModelSerializer):
+class PlanSerializer(StatusByActionsMixin, TenantModelSerializer):
     """A price of a product: an amount per unit, per package or by tiers, billed every
     `frequency` for the subscribed quantity (licensed) or the period's usage (metered)."""
 
@@ -161,7 +180,7 @@ class PlanSerializer(TenantModelSerializer):
         return attrs
 
 
-class AddOnSerializer(TenantModelSerializer):
+class AddOnSerializer(StatusByActionsMixin, TenantModelSerializer):
     """A charge added to a subscription once or for some cycles (or all of them)."""
 
     currency = currency_field(required=False)
@@ -183,7 +202,7 @@ class AddOnSerializer(TenantModelSerializer):
         read_only_fields = ["status"]
 
 
-class CouponSerializer(TenantModelSerializer):
+class CouponSerializer(StatusByActionsMixin, TenantModelSerializer):
     """A discount: a percent or an amount, on the invoice or a line, for one, some or
     all billing cycles."""
 

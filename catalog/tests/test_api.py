@@ -182,13 +182,54 @@ def test_archived_is_read_only_and_a_product_put_back_unchanged_is_accepted(tena
     assert put.json()["archived"] == archived["archived"]
 
 
-def test_status_is_read_only(tenant):
+@pytest.mark.parametrize("method", ["put", "patch"])
+@pytest.mark.parametrize(
+    ("path", "factory"),
+    [
+        ("products", ProductFactory),
+        ("plans", PlanFactory),
+        ("addons", AddOnFactory),
+        ("coupons", CouponFactory),
+    ],
+)
+def test_a_status_change_in_an_update_is_400_not_dropped(tenant, method, path, factory):
+    obj = mine(tenant, factory)
+
+    changed = getattr(tenant.client, method)(
+        f"/{path}/{obj.pk}/", {"status": "archived"}, format="json"
+    )
+    unknown = getattr(tenant.client, method)(
+        f"/{path}/{obj.pk}/", {"status": "deleted"}, format="json"
+    )
+    same = getattr(tenant.client, method)(f"/{path}/{obj.pk}/", {"status": "active"}, format="json")
+
+    assert changed.status_code == 400
+    assert changed.json() == {
+        "status": ["The status changes with the archive and unarchive actions."]
+    }
+    assert unknown.status_code == 400
+    assert unknown.json() == {"status": ['"deleted" is not a valid choice.']}
+    assert same.status_code == 200, same.json()
+    assert tenant.client.get(f"/{path}/{obj.pk}/").json()["status"] == "active"
+
+
+def test_an_archived_product_put_back_with_its_status_is_accepted(tenant):
     product = mine(tenant, ProductFactory)
+    archived = tenant.client.post(f"/products/{product.id}/archive/").json()
 
-    response = tenant.client.patch(f"/products/{product.id}/", {"status": "archived"})
+    put = tenant.client.put(f"/products/{product.id}/", {**archived, "name": "Renamed"})
 
-    assert response.status_code == 200
-    assert response.json()["status"] == "active"
+    assert put.status_code == 200, put.json()
+    assert (put.json()["status"], put.json()["name"]) == ("archived", "Renamed")
+
+
+def test_a_product_created_archived_is_400(tenant):
+    response = tenant.client.post(
+        "/products/", {"name": "Fonts", "status": "archived"}, format="json"
+    )
+
+    assert response.status_code == 400
+    assert list(response.json()) == ["status"]
 
 
 # Plans
