@@ -41,6 +41,11 @@ class TiersMode(models.TextChoices):
     UNIT = "unit"  # volume: every unit is priced by the tier the total reaches
 
 
+# The names Piriod's newer clients and Stripe's send for the same two modes: accepted on
+# input (bodies and filters), answered with ours.
+TIERS_MODE_ALIASES = {"graduated": TiersMode.RANGE, "volume": TiersMode.UNIT}
+
+
 class ApplyScheme(models.TextChoices):
     ONE_TIME = "one_time"
     RECURRING = "recurring"

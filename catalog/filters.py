@@ -1,7 +1,21 @@
+from typing import Any
+
 import django_filters
 
 from billing.api.filters import CharInFilter, TenantFilterSet, TenantIdFilter
+from catalog.choices import TIERS_MODE_ALIASES, TiersMode
 from catalog.models import AddOn, Coupon, Plan, Product, Tax
+
+
+class TiersModeFilter(django_filters.ChoiceFilter):
+    """`?tiers_mode=` by our name or the alias a Piriod or Stripe client sends."""
+
+    def __init__(self, **kwargs: Any) -> None:
+        choices = [*TiersMode.choices, *((alias, alias) for alias in TIERS_MODE_ALIASES)]
+        super().__init__(choices=choices, **kwargs)
+
+    def filter(self, qs: Any, value: Any) -> Any:
+        return super().filter(qs, TIERS_MODE_ALIASES.get(value, value))
 
 
 class ProductFilter(TenantFilterSet):
@@ -23,6 +37,7 @@ class PlanFilter(TenantFilterSet):
     meter = django_filters.CharFilter(field_name="meter_id")
     frequency__in = CharInFilter(field_name="frequency", lookup_expr="in")
     usage_scheme__in = CharInFilter(field_name="usage_scheme", lookup_expr="in")
+    tiers_mode = TiersModeFilter()
     status__in = CharInFilter(field_name="status", lookup_expr="in")
 
     class Meta:

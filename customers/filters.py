@@ -2,6 +2,7 @@ import django_filters
 
 from billing.api.filters import CharInFilter, TenantFilterSet, TenantIdFilter
 from customers.models import Contact, Customer
+from organization.models import OrgUnit
 
 
 class CustomerFilter(TenantFilterSet):
@@ -18,6 +19,7 @@ class CustomerFilter(TenantFilterSet):
 
 class ContactFilter(TenantFilterSet):
     customer = TenantIdFilter(field_name="customer_id", model=Customer)
+    orgunit = TenantIdFilter(field_name="orgunit_id", model=OrgUnit)
     email = django_filters.CharFilter(lookup_expr="iexact")
 
     class Meta:

@@ -67,6 +67,11 @@ class Customer(TenantModel):
 class Contact(TenantModel):
     id = public_id_field("con")
     customer = models.ForeignKey(Customer, on_delete=models.CASCADE, related_name="contacts")
+    # The branch this contact deals with (Piriod's contact `orgunit`); a branch that
+    # contacts name cannot be deleted.
+    orgunit = models.ForeignKey(
+        "organization.OrgUnit", on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
     name = models.CharField(max_length=100)
     email = models.EmailField(blank=True)
     phone = models.CharField(max_length=32, blank=True)

@@ -58,6 +58,7 @@ class ContactSerializer(TenantModelSerializer):
         fields = [
             "id",
             "customer",
+            "orgunit",
             "name",
             "email",
             "phone",

@@ -22,6 +22,7 @@ from customers.choices import (
 from customers.models import CUSTOMER_ID_PREFIX, Contact, Customer, CustomerBalanceTransaction
 from customers.representations import contact_snapshot, customer_snapshot
 from customers.selectors import customer_has_documents, customer_load_annotations
+from organization.models import OrgUnit
 
 
 def customer_validate(workspace: Workspace, customer: Customer) -> None:
@@ -244,6 +245,7 @@ class ContactFields(TypedDict, total=False):
     """What a contact's create or update may set (ContactSerializer's writable fields)."""
 
     customer: Customer
+    orgunit: OrgUnit | None
     name: str
     email: str
     phone: str

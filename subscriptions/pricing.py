@@ -9,7 +9,7 @@ billing.documents.apply_totals, the code every invoice uses.
 from collections.abc import Sequence
 from datetime import date, timedelta
 from decimal import ROUND_HALF_UP, Decimal, localcontext
-from typing import TypedDict, cast
+from typing import Any, TypedDict, cast
 
 from django.db.models import ForeignKey, Model
 
@@ -42,6 +42,11 @@ class LinePrice(TypedDict):
 
     amount: Decimal
     gross: Decimal | None
+
+
+def invoice_references(references: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """A subscription's references as its invoices cite them: the SII's fields only."""
+    return [{k: v for k, v in row.items() if k != "date_end"} for row in references]
 
 
 def plan_price(plan: Plan, quantity: Decimal, fraction: tuple[int, int] | None = None) -> LinePrice:
@@ -286,7 +291,7 @@ def _draft(
         subscription_id=subscription.id,
         custom_change=subscription.custom_change,
         note=subscription.note,
-        references=subscription.references,
+        references=invoice_references(subscription.references),
         collection_method=CollectionMethod.AUTOMATICALLY
         if subscription.collection_scheme == CollectionScheme.CHARGE_PAYMENT
         else CollectionMethod.DEFERRED,

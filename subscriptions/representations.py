@@ -97,6 +97,21 @@ class EndedLineSerializer(serializers.ModelSerializer):
         read_only_fields = fields
 
 
+class SubscriptionReferenceSerializer(DocumentReferenceSerializer):
+    """A document the subscription's invoices cite (e.g. the customer's purchase order),
+    with Piriod's `date_end`: the last day it is valid. Invoices copy the SII's fields."""
+
+    date_end = serializers.DateField(required=False, allow_null=True)
+
+    def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
+        ends = attrs.get("date_end")
+        if ends is not None and ends < attrs["date"]:
+            raise serializers.ValidationError(
+                {"date_end": ["The reference cannot end before its date."]}
+            )
+        return attrs
+
+
 class SubscriptionSerializer(TenantModelSerializer):
     document = serializers.PrimaryKeyRelatedField(
         queryset=DocumentType.objects.all(),
@@ -124,7 +139,7 @@ class SubscriptionSerializer(TenantModelSerializer):
         "cancellation), then they leave this list.",
     )
     addons = SubscriptionAddOnSerializer(many=True, required=False)
-    references = DocumentReferenceSerializer(  # type: ignore[call-arg]
+    references = SubscriptionReferenceSerializer(  # type: ignore[call-arg]
         many=True, required=False, max_length=MAX_REFERENCES
     )
     currency = serializers.CharField(source="currency_id", read_only=True)

@@ -11,8 +11,10 @@ from catalog.choices import (
     DURATION_TIMES_MAX,
     PACKAGE_SIZE_MAX,
     TIER_UP_TO_MAX,
+    TIERS_MODE_ALIASES,
     TIERS_PER_PLAN,
     TRIAL_DAYS_MAX,
+    CatalogStatus,
     TiersMode,
 )
 from catalog.models import AddOn, Coupon, Plan, Product, Tax
@@ -52,7 +54,37 @@ def currency_field(**kwargs: Any) -> CodeField:
     )
 
 
-class ProductSerializer(TenantModelSerializer):
+class TiersModeField(serializers.ChoiceField):
+    """Our tiers modes, or the names Piriod and Stripe clients use for them."""
+
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(choices=TiersMode.choices, **kwargs)
+
+    def to_internal_value(self, data: Any) -> Any:
+        if isinstance(data, str):
+            data = TIERS_MODE_ALIASES.get(data, data)
+        return super().to_internal_value(data)
+
+
+class StatusByActionsMixin(serializers.Serializer):
+    """`status` changes only with the `archive` and `unarchive` actions (spec: a read
+    field; state changes are actions). A body may repeat the current status, as a
+    retrieved object PUT back does; any other value is a 400, never silently dropped."""
+
+    def to_internal_value(self, data: Any) -> Any:
+        if isinstance(data, dict) and "status" in data:
+            sent = data["status"]
+            current = self.instance.status if self.instance is not None else CatalogStatus.ACTIVE
+            if not isinstance(sent, str) or sent not in CatalogStatus.values:
+                raise serializers.ValidationError({"status": [f'"{sent}" is not a valid choice.']})
+            if sent != current:
+                raise serializers.ValidationError(
+                    {"status": ["The status changes with the archive and unarchive actions."]}
+                )
+        return super().to_internal_value(data)
+
+
+class ProductSerializer(StatusByActionsMixin, TenantModelSerializer):
     """What a workspace sells; its plans say how it is priced and billed."""
 
     plans: serializers.PrimaryKeyRelatedField[Plan] = serializers.PrimaryKeyRelatedField(
@@ -92,7 +124,7 @@ class PlanTierSerializer(StrictFieldsMixin, serializers.Serializer):
         return Tier(**super().to_internal_value(data))
 
 
-class PlanSerializer(TenantModelSerializer):
+class PlanSerializer(StatusByActionsMixin, TenantModelSerializer):
     """A price of a product: an amount per unit, per package or by tiers, billed every
     `frequency` for the subscribed quantity (licensed) or the period's usage (metered)."""
 
@@ -104,12 +136,12 @@ class PlanSerializer(TenantModelSerializer):
             "is set (tiers carry the prices then)."
         ),
     )
-    tiers_mode = serializers.ChoiceField(
-        choices=TiersMode.choices,
+    tiers_mode = TiersModeField(
         required=False,
         allow_null=True,
         help_text="`range`: graduated, each unit at its own tier; `unit`: volume, every unit "
-        "at the tier the total reaches; null: not tiered.",
+        "at the tier the total reaches; null: not tiered. `graduated` and `volume` are "
+        "accepted for them and answered as `range` and `unit`.",
     )
     tiers = PlanTierSerializer(  # type: ignore[call-arg]  # ListSerializer takes max_length
         many=True, required=False, max_length=TIERS_PER_PLAN
@@ -148,7 +180,7 @@ class PlanSerializer(TenantModelSerializer):
         return attrs
 
 
-class AddOnSerializer(TenantModelSerializer):
+class AddOnSerializer(StatusByActionsMixin, TenantModelSerializer):
     """A charge added to a subscription once or for some cycles (or all of them)."""
 
     currency = currency_field(required=False)
@@ -170,7 +202,7 @@ class AddOnSerializer(TenantModelSerializer):
         read_only_fields = ["status"]
 
 
-class CouponSerializer(TenantModelSerializer):
+class CouponSerializer(StatusByActionsMixin, TenantModelSerializer):
     """A discount: a percent or an amount, on the invoice or a line, for one, some or
     all billing cycles."""
 

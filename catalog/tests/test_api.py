@@ -182,13 +182,54 @@ def test_archived_is_read_only_and_a_product_put_back_unchanged_is_accepted(tena
     assert put.json()["archived"] == archived["archived"]
 
 
-def test_status_is_read_only(tenant):
+@pytest.mark.parametrize("method", ["put", "patch"])
+@pytest.mark.parametrize(
+    ("path", "factory"),
+    [
+        ("products", ProductFactory),
+        ("plans", PlanFactory),
+        ("addons", AddOnFactory),
+        ("coupons", CouponFactory),
+    ],
+)
+def test_a_status_change_in_an_update_is_400_not_dropped(tenant, method, path, factory):
+    obj = mine(tenant, factory)
+
+    changed = getattr(tenant.client, method)(
+        f"/{path}/{obj.pk}/", {"status": "archived"}, format="json"
+    )
+    unknown = getattr(tenant.client, method)(
+        f"/{path}/{obj.pk}/", {"status": "deleted"}, format="json"
+    )
+    same = getattr(tenant.client, method)(f"/{path}/{obj.pk}/", {"status": "active"}, format="json")
+
+    assert changed.status_code == 400
+    assert changed.json() == {
+        "status": ["The status changes with the archive and unarchive actions."]
+    }
+    assert unknown.status_code == 400
+    assert unknown.json() == {"status": ['"deleted" is not a valid choice.']}
+    assert same.status_code == 200, same.json()
+    assert tenant.client.get(f"/{path}/{obj.pk}/").json()["status"] == "active"
+
+
+def test_an_archived_product_put_back_with_its_status_is_accepted(tenant):
     product = mine(tenant, ProductFactory)
+    archived = tenant.client.post(f"/products/{product.id}/archive/").json()
 
-    response = tenant.client.patch(f"/products/{product.id}/", {"status": "archived"})
+    put = tenant.client.put(f"/products/{product.id}/", {**archived, "name": "Renamed"})
 
-    assert response.status_code == 200
-    assert response.json()["status"] == "active"
+    assert put.status_code == 200, put.json()
+    assert (put.json()["status"], put.json()["name"]) == ("archived", "Renamed")
+
+
+def test_a_product_created_archived_is_400(tenant):
+    response = tenant.client.post(
+        "/products/", {"name": "Fonts", "status": "archived"}, format="json"
+    )
+
+    assert response.status_code == 400
+    assert list(response.json()) == ["status"]
 
 
 # Plans
@@ -708,3 +749,34 @@ def test_flat_lists_take_four_queries(tenant, path, factory, django_assert_max_n
         response = tenant.client.get(f"/{path}/")
 
     assert len(response.json()["results"]) == 10
+
+
+@pytest.mark.parametrize(("sent", "stored"), [("graduated", "range"), ("volume", "unit")])
+def test_tiers_mode_accepts_piriods_and_stripes_names_and_answers_ours(tenant, sent, stored):
+    product = mine(tenant, ProductFactory)
+
+    created = tenant.client.post(
+        "/plans/", new_plan(product, tiers_mode=sent, tiers=GRADUATED), format="json"
+    )
+    plan_id = created.json()["id"]
+    patched = tenant.client.patch(f"/plans/{plan_id}/", {"tiers_mode": sent}, format="json")
+    listed = tenant.client.get("/plans/", {"tiers_mode": sent})
+
+    assert created.status_code == 201, created.json()
+    assert created.json()["tiers_mode"] == stored
+    assert Plan.objects.get(pk=plan_id).tiers_mode == stored
+    assert patched.status_code == 200, patched.json()
+    assert patched.json()["tiers_mode"] == stored
+    assert ids(listed) == [plan_id]
+
+
+@pytest.mark.parametrize("sent", ["package", "stairs", 1])
+def test_a_tiers_mode_with_no_meaning_here_is_400(tenant, sent):
+    product = mine(tenant, ProductFactory)
+
+    response = tenant.client.post(
+        "/plans/", new_plan(product, tiers_mode=sent, tiers=GRADUATED), format="json"
+    )
+
+    assert response.status_code == 400
+    assert list(response.json()) == ["tiers_mode"]

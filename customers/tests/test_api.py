@@ -10,6 +10,7 @@ from customers.models import Contact, Customer, CustomerBalanceTransaction
 from customers.representations import CustomerSerializer
 from customers.tests.factories import ContactFactory, CustomerFactory
 from invoices.tests.factories import FinalizedInvoiceFactory
+from organization.tests.factories import OrgUnitFactory
 from tests.numbers import money
 
 ULID = "[0-9A-HJKMNP-TV-Z]{26}"
@@ -22,8 +23,8 @@ CUSTOMER_FIELDS = {
     "created", "updated",
 }  # fmt: skip
 CONTACT_FIELDS = {
-    "id", "customer", "name", "email", "phone", "invoicing", "collections", "metadata",
-    "test_mode", "created", "updated",
+    "id", "customer", "orgunit", "name", "email", "phone", "invoicing", "collections",
+    "metadata", "test_mode", "created", "updated",
 }  # fmt: skip
 NEW_CUSTOMER = {
     "name": "ACME SpA",
@@ -523,6 +524,36 @@ def test_update_and_delete_a_contact(tenant):
     assert patched.json()["phone"] == "+56 9"
     assert deleted.status_code == 204
     assert not Contact.objects.filter(pk=contact.id).exists()
+
+
+def test_a_contact_belongs_to_an_org_unit_as_in_piriod(tenant):
+    contact = ContactFactory(workspace=tenant.workspace)
+    unit = OrgUnitFactory(workspace=tenant.workspace)
+    ContactFactory(workspace=tenant.workspace)
+
+    put = tenant.client.put(f"/contacts/{contact.id}/", {"orgunit": unit.id}, format="json")
+    listed = tenant.client.get("/contacts/", {"orgunit": unit.id})
+    cleared = tenant.client.patch(f"/contacts/{contact.id}/", {"orgunit": None}, format="json")
+
+    assert put.status_code == 200, put.json()
+    assert put.json()["orgunit"] == unit.id
+    assert ids(listed) == [contact.id]
+    assert cleared.status_code == 200
+    assert cleared.json()["orgunit"] is None
+
+
+def test_a_contact_cannot_name_another_workspaces_org_unit(tenant, other_tenant):
+    customer = customer_in(tenant)
+    foreign = OrgUnitFactory(workspace=other_tenant.workspace)
+
+    response = tenant.client.post(
+        "/contacts/",
+        {"customer": customer.id, "name": "Ana", "orgunit": foreign.id},
+        format="json",
+    )
+
+    assert response.status_code == 400
+    assert list(response.json()) == ["orgunit"]
 
 
 def test_balance_transactions_are_read_only_in_the_admin(admin_client, tenant):

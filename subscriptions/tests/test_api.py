@@ -334,3 +334,41 @@ def test_subscriptions_filter_by_plan_coupon_document_and_dates(tenant: Tenant) 
     assert ids({"next_billing": "2026-04-01"}) == [second.id]
     assert ids({"next_billing__lt": "2026-04-01"}) == [first.id]
     assert tenant.client.get("/subscriptions/", {"plan": "pla_nope"}).status_code == 404
+
+
+def test_a_reference_keeps_the_date_it_is_valid_until_and_the_invoice_gets_the_sii_fields(
+    tester: Tenant,
+) -> None:
+    reference = {
+        "document": "801", "serial": "OC-77", "date": "2026-03-01", "date_end": "2026-12-31",
+        "description": "Orden de compra",
+    }  # fmt: skip
+
+    response = tester.client.post(
+        "/subscriptions/", _body(tester, references=[reference]), format="json"
+    )
+
+    assert response.status_code == 201, response.json()
+    [shown] = response.json()["references"]
+    assert (shown["date"], shown["date_end"]) == ("2026-03-01", "2026-12-31")
+    invoice = Invoice.objects.get(subscription_id=response.json()["id"])
+    assert [row.get("date_end") for row in invoice.references] == [None]
+    assert invoice.references[0]["serial"] == "OC-77"
+
+
+@pytest.mark.parametrize(
+    ("date_end", "error"),
+    [
+        ("2026-02-28", "The reference cannot end before its date."),
+        ("someday", "Date has wrong format. Use one of these formats instead: YYYY-MM-DD."),
+    ],
+)
+def test_a_reference_date_end_is_validated(tester: Tenant, date_end: str, error: str) -> None:
+    reference = {"document": "801", "serial": "1", "date": "2026-03-01", "date_end": date_end}
+
+    response = tester.client.post(
+        "/subscriptions/", _body(tester, references=[reference]), format="json"
+    )
+
+    assert response.status_code == 400
+    assert response.json() == {"references": {"0": {"date_end": [error]}}}
