@@ -59,7 +59,16 @@ def document_counterpart(document: FiscalDocument) -> Counterpart:
     """The counterpart `document` shows: frozen at finalize, live on a draft."""
     if document.counterpart_snapshot:
         return Counterpart.from_record(document.counterpart_snapshot)
-    party = getattr(document, document.counterpart_field)
+    return party_counterpart(getattr(document, document.counterpart_field))
+
+
+def order_counterpart(order: Any) -> Counterpart:
+    """An order's customer, as it is now: an order is no fiscal document, nothing is filed."""
+    return party_counterpart(order.customer)
+
+
+def party_counterpart(party: Any) -> Counterpart:
+    """A customer's or supplier's record as it is now (a draft's, or an order's)."""
     counterpart = Counterpart.from_record(counterpart_record(party))
     # Reference rows the caller loaded with the party are not read again.
     for name in ("country", "state", "comuna"):

@@ -1,3 +1,5 @@
+from collections.abc import Sized
+
 from django.db import models
 
 
@@ -66,6 +68,16 @@ class ReferenceReason(models.IntegerChoices):
     ANNULS = 1, "annuls the referenced document"
     CORRECTS_TEXT = 2, "corrects text"
     CORRECTS_AMOUNTS = 3, "corrects amounts"
+
+
+def default_reference_reason(lines: Sized | None, *, can_annul: bool = True) -> int:
+    """The reason of a note sent without one, as Piriod's bodies have none (sales and
+    purchase notes alike): lines correct amounts (3); no lines annul the referenced
+    document (1, its lines mirrored). A note that cannot annul (a debit note) corrects
+    amounts either way, so a debit note with no lines is refused on its lines."""
+    if lines or not can_annul:
+        return ReferenceReason.CORRECTS_AMOUNTS
+    return ReferenceReason.ANNULS
 
 
 MAX_REFERENCES = 40

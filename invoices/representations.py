@@ -347,9 +347,11 @@ class NoteSerializer(DocumentTotalsFields, TenantModelSerializer):
     )
     reason = serializers.ChoiceField(
         choices=ReferenceReason.choices,
+        required=False,
         help_text="The SII's CodRef. 1 annuls the invoice (mirrors its lines; send none), "
         "2 corrects text (no amounts; `description` is the correction; send no lines), "
-        "3 corrects amounts (`lines` required).",
+        "3 corrects amounts (`lines` required). Absent (Piriod's body has none): 3 when "
+        "`lines` are sent, otherwise 1 on a credit note; always 3 on a debit note.",
     )
     description = serializers.CharField(
         max_length=90,

@@ -14,6 +14,7 @@ from billing.representations import (
     StrictFieldsMixin,
     TenantModelSerializer,
     TenantRelatedField,
+    WorkspaceDateTimeField,
     snapshot,
 )
 from invoices.models import Invoice, Order
@@ -96,6 +97,13 @@ class PaymentSerializer(TenantModelSerializer):
     amount = payment_amount(required=False, min_value=Decimal("0.000001"))
     currency = CurrencyCodeField(required=False)
     date = serializers.DateField(required=False)
+    payment_date = WorkspaceDateTimeField(
+        required=False,
+        allow_null=True,
+        help_text="When the payment was received. Sent only for a payment received outside "
+        "the gateways (a date is its midnight in the workspace): not after today, not before "
+        "the invoices it pays. Otherwise set when the payment succeeds.",
+    )
     invoice = PaymentInvoiceField(queryset=Invoice.objects.all(), required=False, allow_null=True)
     allocations = PaymentAllocationSerializer(many=True, required=False)
     # A field named `source` shadows Field.source for the type checker only.
@@ -143,7 +151,6 @@ class PaymentSerializer(TenantModelSerializer):
             "updated",
         ]
         read_only_fields = [
-            "payment_date",
             "failed_reason",
             "client_secret",
             "authentication_expires_at",

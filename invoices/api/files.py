@@ -1,5 +1,6 @@
-"""File responses of the document routes: the PDF (`GET /invoices/{id}/pdf/` and the
-notes' own) and the DTE (`GET /invoices/{id}/xml/` and the notes' own)."""
+"""File responses of the document routes: the PDF (`GET /invoices/{id}/pdf/` and every
+other document's and order's, through PdfRouteMixin) and the DTE (`GET /invoices/{id}/xml/`
+and the notes' own)."""
 
 from collections.abc import Iterable
 from typing import Any
@@ -7,17 +8,22 @@ from typing import Any
 from django.http import HttpResponse
 from django.utils.http import content_disposition_header
 from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import OpenApiResponse
+from drf_spectacular.utils import OpenApiResponse, extend_schema
+from rest_framework.decorators import action
+from rest_framework.generics import GenericAPIView
 from rest_framework.negotiation import DefaultContentNegotiation
 from rest_framework.renderers import BaseRenderer
 from rest_framework.request import Request
 
 from billing.api.errors import ErrorSerializer
+from invoices.pdf.render import document_filename
+from invoices.pdf.storage import document_pdf
 
 PDF_RESPONSES = {
     (200, "application/pdf"): OpenApiResponse(
         OpenApiTypes.BINARY,
-        description="The stored PDF of a finalized document, or a preview of a draft.",
+        description="The stored PDF of a finalized document, or a preview of a draft "
+        "(an order's is rendered when asked).",
     )
 }
 
@@ -36,6 +42,21 @@ def pdf_response(content: bytes, filename: str) -> HttpResponse:
     response = HttpResponse(content, content_type="application/pdf")
     response["Content-Disposition"] = content_disposition_header(False, filename) or "inline"
     return response
+
+
+class PdfRouteMixin(GenericAPIView):
+    """`GET /{resource}/{id}/pdf/` of a viewset: its object's PDF, whatever `Accept` says.
+    Put before the viewset's base class."""
+
+    def pdf_file(self, obj: Any) -> tuple[bytes, str]:
+        """The PDF and its file name: a fiscal document's stored PDF, or its draft's
+        preview. A viewset of something else says how its objects are rendered."""
+        return document_pdf(document=obj), document_filename(obj)
+
+    @extend_schema(request=None, responses=PDF_RESPONSES)
+    @action(detail=True, methods=["get"], content_negotiation_class=PdfContentNegotiation)
+    def pdf(self, request: Request, pk: str) -> HttpResponse:
+        return pdf_response(*self.pdf_file(self.get_object()))
 
 
 XML_RESPONSES = {

@@ -11,34 +11,25 @@ from rest_framework.response import Response
 
 from billing.api.viewsets import TenantModelViewSet
 from invoices.api.files import (
-    PDF_RESPONSES,
     XML_RESPONSES,
     PdfContentNegotiation,
-    pdf_response,
+    PdfRouteMixin,
     xml_response,
 )
 from invoices.dte import dte_filename, dte_xml
 from invoices.filters import CreditNoteFilter, DebitNoteFilter
 from invoices.models import CreditNote, DebitNote
-from invoices.pdf.render import document_filename
-from invoices.pdf.storage import document_pdf
 from invoices.representations import CreditNoteSerializer, DebitNoteSerializer
 from invoices.selectors import credit_note_queryset, debit_note_queryset
 from invoices.services import notes
 
 
-class NoteViewSet(TenantModelViewSet):
+class NoteViewSet(PdfRouteMixin, TenantModelViewSet):
     search_fields = ["description", "note", "customer__name", "customer__tax_id"]
     ordering_fields = ("created", "updated", "date", "number", "total")
 
     def perform_destroy(self, instance: notes.Note) -> None:
         notes.note_delete(note=instance)
-
-    @extend_schema(request=None, responses=PDF_RESPONSES)
-    @action(detail=True, methods=["get"], content_negotiation_class=PdfContentNegotiation)
-    def pdf(self, request: Request, pk: str) -> HttpResponse:
-        note = self.get_object()
-        return pdf_response(document_pdf(document=note), document_filename(note))
 
     @extend_schema(request=None, responses=XML_RESPONSES)
     @action(detail=True, methods=["get"], content_negotiation_class=PdfContentNegotiation)

@@ -1,5 +1,6 @@
-"""`/orders/`: orders priced by the server; `confirm`, then `invoice` makes the draft
-invoice. The rules live in invoices.services.orders."""
+"""`/orders/`: orders priced by the server; `confirm` (Piriod's `finalize`), then
+`invoice` makes the draft invoice; `pdf` prints one. The rules live in
+invoices.services.orders."""
 
 from typing import Any
 
@@ -9,8 +10,10 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 
 from billing.api.viewsets import TenantModelViewSet
+from invoices.api.files import PdfRouteMixin
 from invoices.filters import OrderFilter
 from invoices.models import Order
+from invoices.pdf.render import order_filename, order_pdf_render
 from invoices.representations import OrderSerializer
 from invoices.selectors import order_queryset
 from invoices.services import orders
@@ -24,7 +27,7 @@ def _with_coupon(data: dict[str, Any]) -> dict[str, Any]:
     return data
 
 
-class OrderViewSet(TenantModelViewSet):
+class OrderViewSet(PdfRouteMixin, TenantModelViewSet):
     queryset = order_queryset()
     serializer_class = OrderSerializer
     filterset_class = OrderFilter
@@ -49,10 +52,19 @@ class OrderViewSet(TenantModelViewSet):
     def perform_destroy(self, instance: Order) -> None:
         orders.order_delete(order=instance)
 
+    def pdf_file(self, obj: Order) -> tuple[bytes, str]:
+        return order_pdf_render(obj), order_filename(obj)
+
     @extend_schema(request=None, responses=OrderSerializer)
     @action(detail=True, methods=["post"])
     def confirm(self, request: Request, pk: str) -> Response:
         """draft → confirmed: the order is agreed and no longer changes."""
+        return self._respond(orders.order_confirm(order=self.get_object()))
+
+    @extend_schema(request=None, responses=OrderSerializer)
+    @action(detail=True, methods=["get", "post"])
+    def finalize(self, request: Request, pk: str) -> Response:
+        """Piriod's name for `confirm` (GET is accepted too, as Piriod documents it)."""
         return self._respond(orders.order_confirm(order=self.get_object()))
 
     @extend_schema(request=None, responses=OrderSerializer)

@@ -11,24 +11,21 @@ from billing.api.errors import ErrorSerializer
 from billing.api.viewsets import TenantModelViewSet
 from billing.representations import scope_to_tenant
 from invoices.api.files import (
-    PDF_RESPONSES,
     XML_RESPONSES,
     PdfContentNegotiation,
-    pdf_response,
+    PdfRouteMixin,
     xml_response,
 )
 from invoices.dte import dte_filename, dte_xml
 from invoices.filters import InvoiceFilter
 from invoices.mail import invoice_send
 from invoices.models import Invoice
-from invoices.pdf.render import document_filename
-from invoices.pdf.storage import document_pdf
 from invoices.representations import InvoiceSerializer
 from invoices.selectors import invoice_queryset
 from invoices.services import invoices, notes
 
 
-class InvoiceViewSet(TenantModelViewSet):
+class InvoiceViewSet(PdfRouteMixin, TenantModelViewSet):
     queryset = invoice_queryset()
     # Updates, cancels, PDFs and DTEs read the document type; the representation shows
     # only its id, the invoice's own column.
@@ -86,12 +83,6 @@ class InvoiceViewSet(TenantModelViewSet):
     @action(detail=True, methods=["post"])
     def send(self, request: Request, pk: str) -> Response:
         return self._respond(invoice_send(invoice=self.get_object(), now=self.tenant_now()))
-
-    @extend_schema(request=None, responses=PDF_RESPONSES)
-    @action(detail=True, methods=["get"], content_negotiation_class=PdfContentNegotiation)
-    def pdf(self, request: Request, pk: str) -> HttpResponse:
-        invoice = self.get_object()
-        return pdf_response(document_pdf(document=invoice), document_filename(invoice))
 
     @extend_schema(request=None, responses=XML_RESPONSES)
     @action(detail=True, methods=["get"], content_negotiation_class=PdfContentNegotiation)

@@ -3,18 +3,18 @@ theirs), money and numbers in the currency's style, the labels in the workspace'
 language, and the template's context, already formatted."""
 
 import base64
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import date
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Any, cast
 
-from billing.counterparts import document_counterpart
-from billing.models import DocumentType, FiscalDocument, Workspace
+from billing.counterparts import Counterpart, document_counterpart, order_counterpart
+from billing.models import DocumentType, FiscalDocument, Line, Workspace
 from billing.money import minor_units
 from billing.tax_ids import display_tax_id
 from billing.timbre import timbre, timbre_png
-from invoices.models import CreditNote, DebitNote, Invoice
+from invoices.models import CreditNote, DebitNote, Invoice, Order, OrderStatus
 from organization.models import BankAccount
 
 
@@ -152,6 +152,7 @@ LABELS: dict[str, dict[str, Any]] = {
             "sight": "Cuenta vista",
         },
         "draft": "Borrador",
+        "order": "Orden de venta",
         "number": "N°",
         "page": "Página",
         "of": "de",
@@ -211,6 +212,7 @@ LABELS: dict[str, dict[str, Any]] = {
             "sight": "Sight account",
         },
         "draft": "Draft",
+        "order": "Sales order",
         "number": "No.",
         "page": "Page",
         "of": "of",
@@ -377,10 +379,75 @@ def document_context(document: FiscalDocument) -> dict[str, Any]:
     text["customer"] = text[kind.counterpart_label]
     change = document.custom_change
 
-    def money(value: Decimal) -> str:
-        return format_money(value, currency)
+    period = ""
+    if isinstance(document, Invoice) and document.period_start and document.period_end:
+        period = " – ".join(
+            _format_date(day, text["date_format"])
+            for day in (document.period_start, document.period_end)
+        )
+    context = {
+        "text": text,
+        "draft": document.finalized_at is None,
+        "document_name": document.document.name,
+        "document_code": document.document.code,
+        "number": document.number,
+        "issuer": _issuer(workspace, text),
+        "customer": _party(customer, text),
+        "date": _format_date(document.date, text["date_format"]),
+        "due_date": _format_date(getattr(document, "due_date", None), text["date_format"]),
+        "payment_terms": _payment_terms(document, text),
+        "period": period,
+        "currency": currency,
+        "custom_change": format_decimal(change, currency) if change != 1 else "",
+        "lines": _line_rows(cast(Any, document).lines.all(), text, currency, change),
+        "totals": _totals(document, text, currency, has_taxes=document.document.has_taxes),
+        "references": _references(document, text),
+        "tracking_id": document.tax_agency_tracking_id,
+        "timbre": _timbre(document),
+        "note": document.note,
+        "orgunit": _orgunit(document),
+        "bank_accounts": _bank_accounts(document, text),
+    }
+    return kind.context(document, context) if kind.context else context
 
-    lines = [
+
+def order_context(order: Order) -> dict[str, Any]:
+    """An order printed in its invoice's layout: not a fiscal document, so it has no
+    folio, timbre or references. Once confirmed its id stands for the number it lacks; a
+    draft is marked a draft, as an invoice's is."""
+    text = dict(labels_for(order.workspace.country_id))
+    currency = order.currency_id
+    has_taxes = order.document.has_taxes if order.document else bool(order.tax)
+    draft = order.status == OrderStatus.DRAFT
+    return {
+        "text": text,
+        "draft": draft,
+        "document_name": text["order"],
+        "document_code": "",
+        "number": None if draft else order.id,
+        "issuer": _issuer(order.workspace, text),
+        "customer": _party(order_counterpart(order), text),
+        "date": _format_date(order.date, text["date_format"]),
+        "due_date": "",
+        "payment_terms": "",
+        "period": "",
+        "currency": currency,
+        "custom_change": "",
+        "lines": _line_rows(order.items.all(), text, currency, Decimal(1)),
+        "totals": _totals(order, text, currency, has_taxes=has_taxes),
+        "references": [],
+        "tracking_id": "",
+        "timbre": None,
+        "note": order.note,
+        "orgunit": "",
+        "bank_accounts": [],
+    }
+
+
+def _line_rows(
+    lines: Iterable[Line], text: dict[str, Any], currency: str, change: Decimal
+) -> list[dict[str, Any]]:
+    return [
         {
             "name": line.name,
             "code": line.code,
@@ -392,11 +459,24 @@ def document_context(document: FiscalDocument) -> dict[str, Any]:
             ),
             "unit_price": format_money(line.amount * change, currency, exact=True),
             "discount": _line_discount(line, currency, change),
-            "total": money(line.total),
+            "total": format_money(line.total, currency),
         }
-        for line in cast(Any, document).lines.all()
+        for line in lines
     ]
-    totals: list[tuple[str, str, bool]] = []  # (label, amount, emphasized)
+
+
+def _totals(
+    document: FiscalDocument | Order, text: dict[str, Any], currency: str, *, has_taxes: bool
+) -> list[tuple[str, str, bool]]:
+    """The totals rows: (label, amount, emphasized)."""
+
+    def money(value: Decimal) -> str:
+        return format_money(value, currency)
+
+    # An order bears no additional taxes and no retention: its invoice computes them.
+    additional_taxes = getattr(document, "additional_taxes", [])
+    retention = getattr(document, "retention", Decimal(0))
+    totals: list[tuple[str, str, bool]] = []
     if document.discount_amount:
         percent = (
             f" ({format_decimal(document.discount, currency)}%)"
@@ -406,29 +486,27 @@ def document_context(document: FiscalDocument) -> dict[str, Any]:
         totals.append(
             (f"{text['document_discount']}{percent}", money(-document.discount_amount), False)
         )
-    if document.document.has_taxes:
+    if has_taxes:
         totals.append((text["amount"], money(document.amount), False))
-    if document.exempt or not document.document.has_taxes:
+    if document.exempt or not has_taxes:
         totals.append((text["exempt"], money(document.exempt), False))
-    if document.document.has_taxes:
+    if has_taxes:
         percent = format_decimal(document.tax_percent, currency)
         totals.append((f"{text['tax']} {percent}%", money(document.tax), False))
     # Additional taxes apart from IVA, one row per SII code (rules.md §8).
-    for row in document.additional_taxes:
+    for row in additional_taxes:
         label = f"{text['additional_tax']} {row['code']} "
         label += f"{format_decimal(Decimal(row['percent']), currency)}%"
         totals.append((label, money(Decimal(row["amount"])), False))
-    totals.append((text["total"], money(document.total), not document.retention))
-    if document.retention:
-        totals.append((text["retention"], money(-document.retention), False))
-        totals.append((text["total_adjusted"], money(document.total_adjusted), True))
+    totals.append((text["total"], money(document.total), not retention))
+    if retention:
+        totals.append((text["retention"], money(-retention), False))
+        totals.append((text["total_adjusted"], money(cast(Any, document).total_adjusted), True))
+    return totals
 
-    period = ""
-    if isinstance(document, Invoice) and document.period_start and document.period_end:
-        period = " – ".join(
-            _format_date(day, text["date_format"])
-            for day in (document.period_start, document.period_end)
-        )
+
+def _party(customer: Counterpart, text: dict[str, Any]) -> dict[str, Any]:
+    """The other party as the document prints it: a customer, or a purchase's supplier."""
     customer_place = ", ".join(
         filter(
             None,
@@ -439,35 +517,12 @@ def document_context(document: FiscalDocument) -> dict[str, Any]:
             ],
         )
     )
-    context = {
-        "text": text,
-        "draft": document.finalized_at is None,
-        "document_name": document.document.name,
-        "document_code": document.document.code,
-        "number": document.number,
-        "issuer": _issuer(workspace, text),
-        "customer": {
-            "name": customer.name,
-            "tax_id_name": customer.country.tax_id_name,
-            "tax_id": display_tax_id(customer.country_id, customer.tax_id),
-            "activity": customer.activity,
-            "address": customer.address,
-            "place": customer_place,
-            "email": customer.email,
-        },
-        "date": _format_date(document.date, text["date_format"]),
-        "due_date": _format_date(getattr(document, "due_date", None), text["date_format"]),
-        "payment_terms": _payment_terms(document, text),
-        "period": period,
-        "currency": currency,
-        "custom_change": format_decimal(change, currency) if change != 1 else "",
-        "lines": lines,
-        "totals": totals,
-        "references": _references(document, text),
-        "tracking_id": document.tax_agency_tracking_id,
-        "timbre": _timbre(document),
-        "note": document.note,
-        "orgunit": _orgunit(document),
-        "bank_accounts": _bank_accounts(document, text),
+    return {
+        "name": customer.name,
+        "tax_id_name": customer.country.tax_id_name,
+        "tax_id": display_tax_id(customer.country_id, customer.tax_id),
+        "activity": customer.activity,
+        "address": customer.address,
+        "place": customer_place,
+        "email": customer.email,
     }
-    return kind.context(document, context) if kind.context else context

@@ -5,7 +5,8 @@ from django.template.loader import render_to_string
 from django.utils.text import slugify
 
 from billing.models import FiscalDocument
-from invoices.pdf.context import PDF_DOCUMENTS, document_context
+from invoices.models import Invoice, Order
+from invoices.pdf.context import PDF_DOCUMENTS, document_context, labels_for, order_context
 
 
 def document_html(document: FiscalDocument) -> str:
@@ -27,3 +28,15 @@ def document_pdf_render(document: FiscalDocument) -> bytes:
 def document_filename(document: FiscalDocument) -> str:
     number = document.number if document.number is not None else "borrador"
     return f"{slugify(document.document.name)}-{number}.pdf"
+
+
+def order_pdf_render(order: Order) -> bytes:
+    """An order in its invoice's layout, rendered on each request and never stored: it is
+    no fiscal document, and a confirmed order no longer changes, so each render is alike."""
+    template = PDF_DOCUMENTS[Invoice].template
+    return html_to_pdf(render_to_string(template, order_context(order)))
+
+
+def order_filename(order: Order) -> str:
+    name = labels_for(order.workspace.country_id)["order"]
+    return f"{slugify(name)}-{order.id}.pdf"

@@ -53,6 +53,7 @@ from invoices.choices import (
     InvoiceStatus,
     NoteStatus,
     ReferenceReason,
+    default_reference_reason,
 )
 from invoices.models import (
     CreditNote,
@@ -298,8 +299,8 @@ def _note_create(
     workspace: Workspace,
     test_mode: bool,
     invoice: Invoice,
-    reason: int,
     now: datetime,
+    reason: int | None = None,
     document: DocumentType | None = None,
     date: date_type | None = None,
     description: str = "",
@@ -308,6 +309,8 @@ def _note_create(
 ) -> Note:
     invoice = Invoice.objects.select_related("document", "workspace").get(pk=invoice.pk)
     _check_invoice(kind, invoice, workspace, test_mode)
+    if reason is None:
+        reason = default_reference_reason(lines, can_annul=kind.is_credit)
     _check_reason(kind, reason, description)
     document = document or default_note_type(kind, invoice)
     _check_document_type(kind, invoice, document)
@@ -333,8 +336,8 @@ def credit_note_create(
     workspace: Workspace,
     test_mode: bool,
     invoice: Invoice,
-    reason: int,
     now: datetime,
+    reason: int | None = None,
     document: DocumentType | None = None,
     date: date_type | None = None,
     description: str = "",
@@ -343,6 +346,7 @@ def credit_note_create(
 ) -> CreditNote:
     """A draft credit note; see the module's docstring for what each reason takes.
 
+    `reason` defaults as a purchase credit note's does (default_reference_reason),
     `document` defaults to the credit note type that corrects the invoice's type, `date`
     to today in the workspace's timezone at `now`.
     """
@@ -358,8 +362,8 @@ def debit_note_create(
     workspace: Workspace,
     test_mode: bool,
     invoice: Invoice,
-    reason: int,
     now: datetime,
+    reason: int | None = None,
     document: DocumentType | None = None,
     date: date_type | None = None,
     description: str = "",

@@ -199,6 +199,38 @@ def test_bad_credit_notes_are_400_on_the_field(tenant, body, field):
     assert not CreditNote.objects.exists()
 
 
+@pytest.mark.parametrize(
+    ("resource", "lines", "reason"),
+    [
+        ("creditnotes", [{"name": "Ajuste", "amount": 1000}], 3),  # lines correct amounts
+        ("creditnotes", None, 1),  # none: the whole invoice is credited, its lines mirrored
+        ("debitnotes", [{"name": "Ajuste", "amount": 1000}], 3),
+    ],
+)
+def test_a_note_in_piriods_shape_has_no_reason_and_takes_the_purchases_default(
+    tenant, resource, lines, reason
+):
+    invoice = finalized_invoice(tenant)
+    body = {"note": "Devolución parcial", **({"lines": lines} if lines else {})}
+
+    response = post_note(tenant, invoice, resource, **body)
+
+    assert response.status_code == 201, response.json()
+    created = response.json()
+    assert (created["reason"], created["note"]) == (reason, "Devolución parcial")
+    assert created["references"][0]["code"] == reason
+    assert created["total"] == (D("1190") if lines else invoice.total)
+
+
+def test_a_debit_note_without_reason_or_lines_is_a_400_on_its_lines(tenant):
+    invoice = finalized_invoice(tenant)
+
+    response = post_note(tenant, invoice, "debitnotes", note="Sin líneas")
+
+    assert response.status_code == 400, response.json()
+    assert "lines" in response.json()
+
+
 def test_a_debit_note_cannot_annul(tenant):
     invoice = finalized_invoice(tenant)
 

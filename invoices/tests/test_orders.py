@@ -12,6 +12,7 @@ from catalog.models import PlanTier
 from catalog.tests.factories import CouponFactory, PlanFactory, ProductFactory
 from customers.tests.factories import CustomerFactory
 from invoices.models import Invoice, Order
+from invoices.tests.pdf_helpers import pdf_text
 from tests.api_errors import field_error
 from tests.numbers import D
 
@@ -477,3 +478,47 @@ def test_bad_piriod_orders_are_400_on_the_field(tenant, customer, overrides, fie
 
     assert response.status_code == 400, response.json()
     assert field in response.json()
+
+
+# Piriod's order routes: `finalize` (GET, as Piriod documents it, or POST) and `pdf`.
+
+
+@pytest.mark.parametrize("method", ["get", "post"])
+def test_finalize_is_piriods_name_for_confirm(tenant, customer, method):
+    order = create(tenant, customer).json()
+
+    response = getattr(tenant.client, method)(f"/orders/{order['id']}/finalize/")
+    again = getattr(tenant.client, method)(f"/orders/{order['id']}/finalize/")
+
+    assert response.status_code == 200, response.json()
+    assert response.json()["status"] == "confirmed"
+    assert (again.status_code, again.json()["code"]) == (409, "order_invalid_transition")
+    assert Event.objects.filter(type="order.confirmed", object_id=order["id"]).count() == 1
+
+
+@pytest.mark.parametrize("confirm", [False, True])
+def test_an_order_is_served_as_a_pdf(tenant, customer, confirm, tmp_path):
+    order = create(tenant, customer, note="Pedido 42").json()
+    if confirm:
+        tenant.client.post(f"/orders/{order['id']}/confirm/")
+
+    response = tenant.client.get(f"/orders/{order['id']}/pdf/")
+
+    assert response.status_code == 200
+    assert response["Content-Type"] == "application/pdf"
+    assert order["id"] in response["Content-Disposition"]
+    path = tmp_path / "order.pdf"
+    path.write_bytes(response.content)
+    text = pdf_text(path)
+    assert "Orden de venta" in text
+    assert ("Borrador" in text) is not confirm
+    assert (f"N° {order['id']}" in text) is confirm
+    for name in ("Consultoría", "Setup", "Seguro", "Pedido 42", customer.name, "46.044"):
+        assert name in text, name
+
+
+def test_another_tenants_order_has_no_pdf(tenant, other_tenant):
+    order = create(other_tenant, CustomerFactory(workspace=other_tenant.workspace)).json()
+
+    assert tenant.client.get(f"/orders/{order['id']}/pdf/").status_code == 404
+    assert tenant.client.get(f"/orders/{order['id']}/finalize/").status_code == 404

@@ -19,7 +19,7 @@ from typing import Any, TypedDict, Unpack
 from django.db import transaction
 from django.db.models import F
 
-from billing.clock import workspace_today
+from billing.clock import local_date, workspace_today
 from billing.db import in_request_transaction
 from billing.errors import DomainError, InvalidInput
 from billing.models import Currency, Workspace
@@ -56,6 +56,7 @@ class PaymentFields(TypedDict, total=False):
     services do not take apart)."""
 
     date: date | None
+    payment_date: datetime | None
     description: str
     return_url: str
     enable_checkout: bool
@@ -188,7 +189,8 @@ def apply_gateway_result(payment: Payment, result: ChargeResult, now: datetime) 
     payment.gateway_reference = result.reference
     if result.outcome == ChargeOutcome.SUCCEEDED:
         transition_payment(payment, PaymentStatus.SUCCEEDED)
-        payment.payment_date = now
+        # A payment received outside the gateways keeps the day it was received on.
+        payment.payment_date = payment.payment_date or now
         payment.failed_reason = ""
     elif result.outcome == ChargeOutcome.FAILED:
         transition_payment(payment, PaymentStatus.FAILED)
@@ -412,6 +414,12 @@ def _payment_create(
             {"status": ["A payment with enable_checkout is paid through its checkout; "
                         "it cannot be created succeeded."]}
         )  # fmt: skip
+    waits = source is not None or status == PaymentStatus.REQUIRES_PAYMENT_METHOD or by_checkout
+    if fields.get("payment_date") and waits:
+        raise InvalidInput(
+            {"payment_date": ["Only a payment received outside the gateways takes a "
+                              "payment_date; a charged payment's is when it succeeds."]}
+        )  # fmt: skip
     requests = list(allocations)
     if amount is not None and len(requests) == 1 and requests[0].amount is None:
         requests = [replace(requests[0], amount=amount)]
@@ -425,6 +433,7 @@ def _payment_create(
         total = round_amount(amount, currency.code)
         if total <= 0:
             raise InvalidInput({"amount": ["The amount must be positive."]})
+    _check_payment_date(fields.get("payment_date"), workspace, shares, now)
     payment = create_payment(
         workspace=workspace,
         test_mode=test_mode,
@@ -441,6 +450,28 @@ def _payment_create(
     if status == PaymentStatus.REQUIRES_PAYMENT_METHOD or by_checkout:
         return payment
     return apply_gateway_result(payment, ChargeResult(ChargeOutcome.SUCCEEDED, ""), now)
+
+
+def _check_payment_date(
+    payment_date: datetime | None,
+    workspace: Workspace,
+    shares: Sequence[tuple[Invoice, Decimal]],
+    now: datetime,
+) -> None:
+    """A payment received outside is dated on a day that has come, in the workspace's
+    timezone, and not before any invoice it pays was issued."""
+    if payment_date is None:
+        return
+    day = local_date(payment_date, workspace.timezone)
+    today = workspace_today(workspace, now)
+    if day > today:
+        raise InvalidInput({"payment_date": [f"A payment cannot be dated after today ({today})."]})
+    for invoice, _ in shares:
+        if day < invoice.date:
+            raise InvalidInput(
+                {"payment_date": [f"Invoice {invoice.id} is dated {invoice.date}; a payment "
+                                  "of it cannot precede it."]}
+            )  # fmt: skip
 
 
 def _check_allocations_still_owed(payment: Payment, invoices: dict[str, Invoice]) -> None:

@@ -554,3 +554,58 @@ def test_an_invoice_owed_again_after_a_refund_announces_it(tenant, invoice):
     assert [(e["object_id"], e["data"]["status"], e["data"]["amount_due"]) for e in log] == [
         (invoice.id, "finalized", D("100"))
     ]
+
+
+# A payment received outside the gateways, with the date it was received (Piriod's
+# `payment_date` is writable on create).
+
+
+def test_a_payment_received_outside_keeps_the_payment_date_sent(tenant, invoice):
+    response = tenant.client.post(
+        "/payments/",
+        {"invoice": invoice.id, "payment_date": "2026-01-20T15:30:00Z"},
+        format="json",
+    )
+
+    assert response.status_code == 201, response.json()
+    assert response.json()["status"] == "succeeded"
+    assert response.json()["payment_date"] == "2026-01-20T15:30:00Z"
+    assert _invoice(tenant, invoice.id)["status"] == "paid"
+
+
+def test_a_bare_payment_date_is_its_midnight_in_the_workspace(tenant, invoice):
+    response = tenant.client.post(
+        "/payments/", {"invoice": invoice.id, "payment_date": "2026-01-20"}, format="json"
+    )
+
+    assert response.status_code == 201, response.json()
+    assert response.json()["payment_date"] == "2026-01-20T03:00:00Z"  # Santiago, summer
+
+
+@pytest.mark.parametrize(
+    ("payment_date", "extra"),
+    [
+        ("2026-01-14T23:00:00-03:00", {}),  # the day before the invoice's date (Jan 15)
+        ("2999-01-01", {}),  # after the workspace's today
+        ("yesterday", {}),
+        ("2026-01-20", {"status": "requires_payment_method"}),  # not received yet
+    ],
+)
+def test_a_bad_payment_date_is_a_400_on_the_field(tenant, invoice, payment_date, extra):
+    response = tenant.client.post(
+        "/payments/",
+        {"invoice": invoice.id, "payment_date": payment_date, **extra},
+        format="json",
+    )
+
+    assert response.status_code == 400, response.json()
+    assert "payment_date" in response.json()
+    assert not Payment.objects.exists()
+
+
+@pytest.mark.parametrize("resource", ["invoices", "creditnotes", "debitnotes", "orders"])
+def test_documents_refuse_a_payment_date_rather_than_dropping_it(tenant, invoice, resource):
+    response = tenant.client.post(f"/{resource}/", {"payment_date": "2026-01-20"}, format="json")
+
+    assert response.status_code == 400, response.json()
+    assert response.json()["payment_date"] == ["Unknown field."]

@@ -9,15 +9,12 @@ from rest_framework.response import Response
 from billing.api.viewsets import TenantModelViewSet
 from billing.clock import workspace_today
 from invoices.api.files import (
-    PDF_RESPONSES,
     XML_RESPONSES,
     PdfContentNegotiation,
-    pdf_response,
+    PdfRouteMixin,
     xml_response,
 )
 from invoices.dte import dte_filename, dte_xml
-from invoices.pdf.render import document_filename
-from invoices.pdf.storage import document_pdf
 from procurement.api.serializers import SupplierSerializer
 from procurement.filters import (
     PurchaseCreditNoteFilter,
@@ -61,13 +58,9 @@ class SupplierViewSet(TenantModelViewSet):
         suppliers.supplier_delete(supplier=instance)
 
 
-class SupplierDocumentViewSet(TenantModelViewSet):
+class SupplierDocumentViewSet(PdfRouteMixin, TenantModelViewSet):
     search_fields = ["note", "supplier__name", "supplier__tax_id"]
     ordering_fields = ("created", "updated", "date", "number", "total")
-
-    def _pdf(self) -> HttpResponse:
-        document = self.get_object()
-        return pdf_response(document_pdf(document=document), document_filename(document))
 
     def _xml(self) -> HttpResponse:
         # A document the workspace issues (a factura de compra, its notes); a supplier's
@@ -100,11 +93,6 @@ class PurchaseViewSet(SupplierDocumentViewSet):
         return self._respond(
             purchases.purchase_finalize(purchase=self.get_object(), now=self.tenant_now())
         )
-
-    @extend_schema(request=None, responses=PDF_RESPONSES)
-    @action(detail=True, methods=["get"], content_negotiation_class=PdfContentNegotiation)
-    def pdf(self, request: Request, pk: str) -> HttpResponse:
-        return self._pdf()
 
     @extend_schema(request=None, responses=XML_RESPONSES)
     @action(detail=True, methods=["get"], content_negotiation_class=PdfContentNegotiation)
@@ -145,11 +133,6 @@ class PurchaseCreditNoteViewSet(SupplierDocumentViewSet):
             )
         )
 
-    @extend_schema(request=None, responses=PDF_RESPONSES)
-    @action(detail=True, methods=["get"], content_negotiation_class=PdfContentNegotiation)
-    def pdf(self, request: Request, pk: str) -> HttpResponse:
-        return self._pdf()
-
     @extend_schema(request=None, responses=XML_RESPONSES)
     @action(detail=True, methods=["get"], content_negotiation_class=PdfContentNegotiation)
     def xml(self, request: Request, pk: str) -> HttpResponse:
@@ -182,8 +165,3 @@ class RetentionViewSet(SupplierDocumentViewSet):
         return self._respond(
             retentions.retention_finalize(retention=self.get_object(), now=self.tenant_now())
         )
-
-    @extend_schema(request=None, responses=PDF_RESPONSES)
-    @action(detail=True, methods=["get"], content_negotiation_class=PdfContentNegotiation)
-    def pdf(self, request: Request, pk: str) -> HttpResponse:
-        return self._pdf()

@@ -18,7 +18,7 @@ from django.db.models import Sum
 from billing.documents import LineRow, mirrored_rows, note_terms
 from billing.errors import DomainError, InvalidInput
 from billing.models import DocumentType, Workspace
-from invoices.choices import ReferenceReason
+from invoices.choices import ReferenceReason, default_reference_reason
 from procurement.choices import ProcurementStatus
 from procurement.models import Purchase, PurchaseCreditNote, PurchaseCreditNoteLine
 from procurement.representations import purchase_credit_note_snapshot
@@ -97,12 +97,6 @@ def purchase_creditable_amount(purchase: Purchase) -> Decimal:
     return purchase.total_adjusted - (credited or Decimal(0))
 
 
-def default_reason(lines: Sequence[LineRow] | None) -> int:
-    """The reason of a note sent without one, as Piriod's body has none: lines correct
-    amounts (3); no lines credit the whole purchase (1, its lines mirrored)."""
-    return ReferenceReason.CORRECTS_AMOUNTS if lines else ReferenceReason.ANNULS
-
-
 class PurchaseCreditNoteFields(TypedDict, total=False):
     """What a purchase credit note's create or update may set besides its purchase, type,
     date, reason and lines (PurchaseCreditNoteSerializer's other writable fields)."""
@@ -144,7 +138,7 @@ def purchase_credit_note_create(
         purchase=purchase,
         supplier_id=purchase.supplier_id,
         document=document,
-        reason=reason if reason is not None else default_reason(lines),
+        reason=reason if reason is not None else default_reference_reason(lines),
         date=date,
         **fields,
     )
