@@ -146,6 +146,7 @@ def finalize(
             workspace=document.workspace,
             test_mode=document.test_mode,
             document_type=document.document,
+            now=now,
         )
     document.status = ProcurementStatus.FINALIZED
     document.finalized_at = now
