@@ -22,7 +22,7 @@ from billing.clock import real_now
 from billing.money import round_amount
 from billing.money_display import format_money
 from catalog.choices import PlanFrequency, UsageScheme
-from customers.models import Customer
+from customers.models import Customer, FormerReference
 from invoices.models import Invoice
 from metering.selectors import meter_queryset, meter_spec
 from metering.store import Tenant, Window, event_store
@@ -143,7 +143,10 @@ def usage_by_meter(now: datetime) -> dict[str, list[Any]]:
             # Events name a customer by its id or its reference.
             rows = Customer.objects.filter(workspace_id=meter.workspace_id, test_mode=False)
             pairs = rows.values_list("id", "reference")
-            keys = tuple(k for pair in pairs for k in pair if k)
+            former = FormerReference.objects.filter(
+                workspace_id=meter.workspace_id, test_mode=False
+            ).values_list("reference", flat=True)
+            keys = (*(k for pair in pairs for k in pair if k), *former)
             keys_by_workspace[meter.workspace_id] = keys
         values = event_store().usage_windows(
             tenant=Tenant(workspace_id=meter.workspace_id, test_mode=False),

@@ -64,6 +64,32 @@ class Customer(TenantModel):
         return f"{self.name} ({self.id})"
 
 
+class FormerReference(models.Model):
+    """A reference a customer had before it changed. Usage events name a customer by its
+    reference and are stored with the key they were sent with, so the customer keeps
+    every key it had: its usage under this one keeps counting for it, and no other
+    customer may take it (its events would become that customer's)."""
+
+    workspace = models.ForeignKey("billing.Workspace", on_delete=models.PROTECT, related_name="+")
+    test_mode = models.BooleanField(default=False)
+    customer = models.ForeignKey(
+        Customer, on_delete=models.CASCADE, related_name="former_references"
+    )
+    reference = models.CharField(max_length=64)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["workspace", "test_mode", "reference"],
+                name="customer_former_reference_unique",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.reference} (formerly {self.customer_id})"
+
+
 class Contact(TenantModel):
     id = public_id_field("con")
     customer = models.ForeignKey(Customer, on_delete=models.CASCADE, related_name="contacts")

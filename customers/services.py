@@ -19,7 +19,13 @@ from customers.choices import (
     CustomerStatus,
     StripeSyncStatus,
 )
-from customers.models import CUSTOMER_ID_PREFIX, Contact, Customer, CustomerBalanceTransaction
+from customers.models import (
+    CUSTOMER_ID_PREFIX,
+    Contact,
+    Customer,
+    CustomerBalanceTransaction,
+    FormerReference,
+)
 from customers.representations import contact_snapshot, customer_snapshot
 from customers.selectors import customer_has_documents, customer_load_annotations
 from organization.models import OrgUnit
@@ -97,6 +103,30 @@ def _check_reference_free(customer: Customer) -> None:
     )
     if taken:
         raise InvalidInput({"reference": [unique_taken(Customer, "reference")]})
+    formerly = (
+        FormerReference.objects.filter(
+            workspace=customer.workspace, test_mode=customer.test_mode, reference=customer.reference
+        )
+        .exclude(customer_id=customer.pk)
+        .values_list("customer_id", flat=True)
+        .first()
+    )
+    if formerly is not None:
+        raise InvalidInput(
+            {"reference": [f"Customer {formerly} had this reference: its usage events still "
+                           "name it by it."]}
+        )  # fmt: skip
+
+
+def _keep_former_reference(customer: Customer, former: str | None) -> None:
+    if former is None or former == customer.reference:
+        return
+    FormerReference.objects.get_or_create(
+        workspace=customer.workspace,
+        test_mode=customer.test_mode,
+        reference=former,
+        defaults={"customer": customer},
+    )
 
 
 class CustomerFields(TypedDict, total=False):
@@ -132,6 +162,7 @@ def customer_create(
     _check_reference_shape(fields.get("reference"))
     customer = Customer(workspace=workspace, test_mode=test_mode, **fields)
     customer_validate(workspace, customer)
+    _check_reference_free(customer)
     _save(customer)
     now = clock_now(workspace=workspace, test_mode=test_mode)
     customer_load_annotations(customer, now=now, timezone=workspace.timezone, created=True)
@@ -148,6 +179,7 @@ def customer_create(
 @transaction.atomic
 def customer_update(*, customer: Customer, **fields: Unpack[CustomerFields]) -> Customer:
     customer = Customer.objects.select_for_update().get(pk=customer.pk)
+    former = customer.reference
     currency = fields.get("currency")
     if currency is not None:
         check_currency_change(customer, currency)
@@ -159,6 +191,7 @@ def customer_update(*, customer: Customer, **fields: Unpack[CustomerFields]) -> 
     customer_validate(customer.workspace, customer)
     _check_reference_free(customer)
     _save(customer)
+    _keep_former_reference(customer, former)
     event_record(
         workspace=customer.workspace,
         test_mode=customer.test_mode,

@@ -12,7 +12,7 @@ from django.db.models import Q, QuerySet
 from billing.db import prepared_results
 from catalog.choices import UsageScheme
 from catalog.models import Plan
-from customers.models import CUSTOMER_ID_PREFIX, Customer
+from customers.models import CUSTOMER_ID_PREFIX, Customer, FormerReference
 from invoices.choices import LineType
 from invoices.models import InvoiceLine
 from metering.models import Event, Feature, Meter, UsageRecord
@@ -55,14 +55,38 @@ def customers_by_key(
     keys = set(keys)
     if not keys:
         return {}
+    formerly = FormerReference.objects.filter(
+        workspace_id=workspace_id, test_mode=test_mode, reference__in=keys
+    ).values("customer_id")
     found = Customer.objects.filter(workspace_id=workspace_id, test_mode=test_mode).filter(
-        Q(id__in=keys) | Q(reference__in=keys)
+        Q(id__in=keys) | Q(reference__in=keys) | Q(id__in=formerly)
+    )
+    customers = list(found.only("id", "reference"))
+    former = former_references(
+        workspace_id=workspace_id, test_mode=test_mode, customer_ids=[c.pk for c in customers]
     )
     by_key: dict[str, Customer] = {}
-    for customer in found.only("id", "reference"):
-        for key in customer_keys(customer_id=customer.pk, reference=customer.reference):
+    for customer in customers:
+        for key in customer_keys(
+            customer_id=customer.pk,
+            reference=customer.reference,
+            former=former.get(customer.pk, ()),
+        ):
             by_key[key] = customer
     return {key: by_key[key] for key in keys if key in by_key}
+
+
+def former_references(
+    *, workspace_id: str, test_mode: bool, customer_ids: Iterable[str]
+) -> dict[str, tuple[str, ...]]:
+    """The references each customer had before its current one (customers.FormerReference)."""
+    rows = FormerReference.objects.filter(
+        workspace_id=workspace_id, test_mode=test_mode, customer_id__in=set(customer_ids)
+    ).values_list("customer_id", "reference")
+    former: dict[str, list[str]] = defaultdict(list)
+    for customer_id, reference in rows:
+        former[customer_id].append(reference)
+    return {customer_id: tuple(references) for customer_id, references in former.items()}
 
 
 class BilledSpan(NamedTuple):
@@ -114,7 +138,9 @@ _EVENT_CUSTOMERS = (
     "WHERE m.workspace_id = %s AND m.test_mode = %s AND pl.usage_scheme = %s "
     "AND m.event_name = ANY(ARRAY(SELECT jsonb_array_elements_text(%s::jsonb)))) "
     "SELECT c.id, c.reference, spans.event_name, spans.filters, spans.billed_from, "
-    "spans.billed_until "
+    "spans.billed_until, "
+    f"ARRAY(SELECT f.reference FROM {FormerReference._meta.db_table} f "
+    "WHERE f.customer_id = c.id ORDER BY f.reference) AS former "
     f"FROM {Customer._meta.db_table} c LEFT JOIN LATERAL ("
     "SELECT m.event_name, m.filters, min(u.billed_from) AS billed_from, "
     "max(u.billed_until) AS billed_until "
@@ -124,7 +150,10 @@ _EVENT_CUSTOMERS = (
     "GROUP BY m.event_name, m.filters) spans ON true "
     "WHERE c.workspace_id = %s AND c.test_mode = %s "
     "AND (c.id = ANY(ARRAY(SELECT jsonb_array_elements_text(%s::jsonb))) "
-    "OR c.reference = ANY(ARRAY(SELECT jsonb_array_elements_text(%s::jsonb))))"
+    "OR c.reference = ANY(ARRAY(SELECT jsonb_array_elements_text(%s::jsonb))) "
+    f"OR c.id IN (SELECT f.customer_id FROM {FormerReference._meta.db_table} f "
+    "WHERE f.workspace_id = c.workspace_id AND f.test_mode = c.test_mode "
+    "AND f.reference = ANY(ARRAY(SELECT jsonb_array_elements_text(%s::jsonb)))))"
 )
 
 
@@ -161,14 +190,16 @@ def event_customers(
     params: list[Any] = [
         *tenant, str(UsageScheme.METERED), names_json,
         final, cycle, final, *tenant, final, cycle, final, str(LineType.USAGE), *tenant,
-        *tenant, keys_json, keys_json,
+        *tenant, keys_json, keys_json, keys_json,
     ]  # fmt: skip
     lock = usage_lock_statements(workspace_id=workspace_id, test_mode=test_mode)
     *_, rows = prepared_results([*lock, (_EVENT_CUSTOMERS, params)])
     spans: dict[str, list[BilledSpan]] = defaultdict(list)
     references: dict[str, str] = {}
-    for customer_id, reference, event_name, filters, billed_from, billed_until in rows:
+    former: dict[str, tuple[str, ...]] = {}
+    for customer_id, reference, event_name, filters, billed_from, billed_until, had in rows:
         references[customer_id] = reference
+        former[customer_id] = tuple(had)
         if event_name is not None:
             spans[customer_id].append(
                 BilledSpan(event_name, span_filters(filters), billed_from, billed_until)
@@ -176,7 +207,10 @@ def event_customers(
     by_key: dict[str, EventCustomer] = {}
     for customer_id, reference in references.items():
         found = EventCustomer(customer_id, tuple(spans.get(customer_id, ())))
-        for key in customer_keys(customer_id=customer_id, reference=reference):
+        keys_of = customer_keys(
+            customer_id=customer_id, reference=reference, former=former.get(customer_id, ())
+        )
+        for key in keys_of:
             by_key[key] = found
     return {key: by_key[key] for key in keys if key in by_key}
 
@@ -187,10 +221,13 @@ def span_filters(filters: Any) -> tuple[tuple[str, frozenset[str]], ...]:
     return tuple((f["key"], frozenset(f["values"])) for f in filters or ())
 
 
-def customer_keys(*, customer_id: str, reference: str | None) -> tuple[str, ...]:
-    """Every key events may name this customer by, each once. A key shaped as our ids names
+def customer_keys(
+    *, customer_id: str, reference: str | None, former: Iterable[str] = ()
+) -> tuple[str, ...]:
+    """Every key events may name this customer by, each once: its id, its reference and
+    the references it had before (its events are stored with the key they were sent with,
+    so a changed reference does not take its usage away). A key shaped as our ids names
     the customer with that id only: a reference stored so before such references were
     refused is no key, so that no key names two customers and an id wins."""
-    if reference and not reference.startswith(CUSTOMER_ID_PREFIX):
-        return (customer_id, reference)
-    return (customer_id,)
+    references = [r for r in (reference, *former) if r and not r.startswith(CUSTOMER_ID_PREFIX)]
+    return tuple(dict.fromkeys((customer_id, *references)))

@@ -55,9 +55,23 @@ class SupplierDocument(FiscalDocument):
     )
     # Numbered by us (a factura de compra, a boleta de honorarios), not by the supplier.
     self_issued = models.BooleanField(default=False)
+    # The issuer's tax id as the document records it (its supplier's when last saved as a
+    # draft): a folio is one document of its issuer, however many supplier rows share
+    # that RUT. Blank for a supplier without a tax id.
+    supplier_tax_id = models.CharField(max_length=32, blank=True)
 
     class Meta(FiscalDocument.Meta):
         abstract = True
+
+
+def issuer_folio_constraint(name: str) -> models.UniqueConstraint:
+    """An issuer's folio is recorded once per document type, by its tax id (a supplier
+    without one: by its row, the constraint beside this one)."""
+    return models.UniqueConstraint(
+        fields=["workspace", "test_mode", "supplier_tax_id", "document", "number"],
+        condition=models.Q(number__isnull=False) & ~models.Q(supplier_tax_id=""),
+        name=name,
+    )
 
 
 class Purchase(SupplierDocument):
@@ -76,6 +90,7 @@ class Purchase(SupplierDocument):
                 condition=models.Q(number__isnull=False),
                 name="purchase_supplier_folio_unique",
             ),
+            issuer_folio_constraint("purchase_issuer_folio_unique"),
             models.UniqueConstraint(
                 fields=["workspace", "test_mode", "document", "number"],
                 condition=models.Q(number__isnull=False, self_issued=True),
@@ -108,6 +123,7 @@ class PurchaseCreditNote(SupplierDocument):
                 condition=models.Q(number__isnull=False),
                 name="purchase_credit_note_supplier_folio_unique",
             ),
+            issuer_folio_constraint("purchase_credit_note_issuer_folio_unique"),
             models.UniqueConstraint(
                 fields=["workspace", "test_mode", "document", "number"],
                 condition=models.Q(number__isnull=False, self_issued=True),

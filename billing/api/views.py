@@ -378,6 +378,7 @@ class FolioRangeViewSet(
             workspace=self.request.workspace,
             test_mode=self.request.test_mode,
             caf=serializer.validated_data["caf"],
+            now=self.tenant_now(),
         )
         return Response(FolioRangeSerializer(folio_range).data, status=201)
 

@@ -11,7 +11,12 @@ with every element the timbre repeats (DA with RE, RS, TD, RNG, FA, RSAPK and ID
 FRMA), within the lengths the SII's schema gives them, since every TED carries the <CAF>
 as it came; the private key (RSASK) is the pair of the public key in DA (RSAPK) and of
 the PEM beside it (RSAPUBK); the range is a range of folios; RE is the workspace's RUT
-and TD a Chilean electronic document type; and the range overlaps none loaded.
+and TD a Chilean electronic document type; the range overlaps none loaded; and the CAF
+is within its six months (rules.md §8) on the workspace's clock, and not dated after it.
+
+A CAF's folios are taken only while it is within those six months: once it expires, its
+unused folios are skipped (the SII voids them), and when no range that has not expired
+has folios left, finalize answers the same 409 `folios_exhausted`, saying they expired.
 
 The SII's signature over DA (FRMA) is checked for its presence and algorithm only: it
 verifies against the SII's own CAF-signing keys (IDK names which), which neither cl-sii
@@ -19,10 +24,11 @@ nor any dependency ships. It is kept as it came, for the SII to check.
 """
 
 import base64
+import calendar
 import hashlib
 import xml.etree.ElementTree as ET
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, datetime
 
 from cryptography.exceptions import UnsupportedAlgorithm
 from cryptography.fernet import Fernet
@@ -31,6 +37,7 @@ from cryptography.hazmat.primitives.asymmetric import rsa
 from django.conf import settings
 from django.db import transaction
 
+from billing.clock import workspace_today
 from billing.errors import DomainError, InvalidInput
 from billing.models import DocumentType, FolioRange, NumberSequence, Workspace
 from billing.representations import folio_range_snapshot
@@ -181,8 +188,42 @@ def parse_caf(text: str) -> Caf:
     )
 
 
+# rules.md §8: the SII authorizes a CAF's folios for six months from its date (FA).
+CAF_VALID_MONTHS = 6
+
+
+def caf_last_valid_date(authorized_on: date) -> date:
+    """The last day a CAF's folios may be used. A term of months counted from a date ends
+    on the day of the same number, or on the last day of a month that has none (Código
+    Civil, art. 48): authorized on 31 August, usable through 28 February."""
+    month_index = authorized_on.month - 1 + CAF_VALID_MONTHS
+    year, month = authorized_on.year + month_index // 12, month_index % 12 + 1
+    return date(year, month, min(authorized_on.day, calendar.monthrange(year, month)[1]))
+
+
+def _check_dates(caf: Caf, today: date) -> None:
+    last_valid = caf_last_valid_date(caf.authorized_on)
+    if last_valid < today:
+        raise DomainError(
+            "caf_expired",
+            f"The CAF was authorized on {caf.authorized_on} and its folios expired after "
+            f"{last_valid} ({CAF_VALID_MONTHS} months): ask the SII for a new one.",
+            status_code=400,
+        )
+    if caf.authorized_on > today:
+        # The SII dates a CAF the day it issues it: a later date is a wrong file or clock.
+        raise DomainError(
+            "caf_dated_in_future",
+            f"The CAF is dated {caf.authorized_on}, after today ({today}) on the "
+            "workspace's clock: load the CAF as the SII issued it.",
+            status_code=400,
+        )
+
+
 @transaction.atomic
-def folio_range_load(*, workspace: Workspace, test_mode: bool, caf: str) -> FolioRange:
+def folio_range_load(
+    *, workspace: Workspace, test_mode: bool, caf: str, now: datetime
+) -> FolioRange:
     """Store a CAF: its range for its document type, and its key encrypted."""
     parsed = parse_caf(caf)
     try:
@@ -197,6 +238,7 @@ def folio_range_load(*, workspace: Workspace, test_mode: bool, caf: str) -> Foli
     ).first()
     if document_type is None or workspace.country_id != "CL":
         raise _refuse(f"TD {parsed.document_code} is not a Chilean electronic document type.")
+    _check_dates(parsed, workspace_today(workspace, now))
     # Lock the type's ranges so two loads cannot overlap each other.
     scope = {"workspace": workspace, "test_mode": test_mode, "document_type": document_type}
     existing = list(FolioRange.objects.select_for_update().filter(**scope))
@@ -229,26 +271,46 @@ def folio_range_issued(folio_range: FolioRange) -> bool:
 
 
 def folios_first(
-    *, workspace: Workspace, test_mode: bool, document_type: DocumentType, after: int, count: int
+    *,
+    workspace: Workspace,
+    test_mode: bool,
+    document_type: DocumentType,
+    after: int,
+    count: int,
+    today: date,
 ) -> int:
-    """The first of `count` consecutive folios after `after`, inside one loaded range; or
-    `after + 1` when the type has no CAF loaded. Runs under the numbering lock."""
+    """The first of `count` consecutive folios after `after`, inside one loaded range that
+    has not expired by `today`; or `after + 1` when the type has no CAF loaded. Runs under
+    the numbering lock."""
     loaded = FolioRange.objects.filter(
         workspace=workspace, test_mode=test_mode, document_type=document_type
     ).order_by("first")
     if not loaded:
         return after + 1
-    ranges = [folio_range for folio_range in loaded if folio_range.last > after]
+    with_folios_left = [folio_range for folio_range in loaded if folio_range.last > after]
+    ranges = [r for r in with_folios_left if caf_last_valid_date(r.authorized_on) >= today]
     for index, folio_range in enumerate(ranges):
         first = max(after + 1, folio_range.first)
         if first + count - 1 <= folio_range.last:
             _warn_if_low(folio_range, ranges[index + 1 :], first + count - 1)
             return first
+    expired = [r for r in with_folios_left if r not in ranges]
     raise DomainError(
         "folios_exhausted",
         f"No folios of {document_type.code} are left in the loaded CAFs"
-        f"{f' for {count} documents in one range' if count > 1 else ''}: "
-        "load the next CAF the SII issues (POST /cafs/).",
+        f"{f' for {count} documents in one range' if count > 1 else ''}"
+        f"{_expired_note(expired)}: load the next CAF the SII issues (POST /cafs/).",
+    )
+
+
+def _expired_note(expired: list[FolioRange]) -> str:
+    if not expired:
+        return ""
+    last = expired[-1]
+    return (
+        f" that have not expired; the folios left in {len(expired)} CAF"
+        f"{'s' if len(expired) > 1 else ''} expired ({last.first}–{last.last}, authorized on "
+        f"{last.authorized_on}, expired after {caf_last_valid_date(last.authorized_on)})"
     )
 
 

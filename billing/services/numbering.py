@@ -1,12 +1,14 @@
 """Gapless document numbers, taken only inside the transaction that finalizes."""
 
 from collections.abc import Callable
+from datetime import datetime
 from functools import cache
 from typing import Any, cast
 
 from django.db import IntegrityError, transaction
 from django.db.models import Field, Model
 
+from billing.clock import workspace_today
 from billing.db import column_value
 from billing.models import DocumentType, Event, FolioRange, NumberSequence, Workspace
 from billing.services.events import event_insert_statement, event_recorded
@@ -62,6 +64,7 @@ def number_take_saving(
     document_type: DocumentType,
     event_type: str,
     event_data: Callable[[], dict[str, Any]],
+    now: datetime,
 ) -> bool:
     """Take `document`'s next number, save the document (every column, as `save()`
     does) with it and record its `event_type` event with the number as its data's
@@ -81,7 +84,7 @@ def number_take_saving(
     workspace, test_mode = document.workspace, document.test_mode
     if connection.vendor != "postgresql":
         document.number = number_take(
-            workspace=workspace, test_mode=test_mode, document_type=document_type
+            workspace=workspace, test_mode=test_mode, document_type=document_type, now=now
         )
         document.save()
         return False
@@ -105,7 +108,7 @@ def number_take_saving(
         cursor.execute(sql, [*increment_params, *update_params, *insert_params])
         number, sequence = cursor.fetchone()
     if number is None:  # nothing written
-        document.number = _take_locked(workspace, test_mode, document_type, 1)[0]
+        document.number = _take_locked(workspace, test_mode, document_type, 1, now)[0]
         document.save()
         return False
     document.number = event.data["number"] = number
@@ -143,7 +146,12 @@ def _update_sql(model: type[Model], number_sql: str, vendor: str) -> tuple[str, 
 
 
 def number_take_range(
-    *, workspace: Workspace, test_mode: bool, document_type: DocumentType, count: int
+    *,
+    workspace: Workspace,
+    test_mode: bool,
+    document_type: DocumentType,
+    count: int,
+    now: datetime,
 ) -> range:
     """Reserve `count` consecutive numbers; they are given back if the caller rolls back."""
     if not transaction.get_connection().in_atomic_block:
@@ -151,11 +159,11 @@ def number_take_range(
     last = _increment_without_folios(workspace, test_mode, document_type, count)
     if last is not None:
         return range(last - count + 1, last + 1)
-    return _take_locked(workspace, test_mode, document_type, count)
+    return _take_locked(workspace, test_mode, document_type, count, now)
 
 
 def _take_locked(
-    workspace: Workspace, test_mode: bool, document_type: DocumentType, count: int
+    workspace: Workspace, test_mode: bool, document_type: DocumentType, count: int, now: datetime
 ) -> range:
     """The general path: the counter locked (created when missing) by a read of its own,
     and the numbers inside the loaded CAF ranges when the type has any."""
@@ -167,6 +175,8 @@ def _take_locked(
         document_type=document_type,
         after=sequence.last_number,
         count=count,
+        # A CAF expires by the workspace's date (its test clock's in test mode).
+        today=workspace_today(workspace, now),
     )
     sequence.last_number = first + count - 1
     sequence.save(update_fields=["last_number"])
@@ -184,7 +194,9 @@ def number_skip_past(
         sequence.save(update_fields=["last_number"])
 
 
-def number_take(*, workspace: Workspace, test_mode: bool, document_type: DocumentType) -> int:
+def number_take(
+    *, workspace: Workspace, test_mode: bool, document_type: DocumentType, now: datetime
+) -> int:
     return number_take_range(
-        workspace=workspace, test_mode=test_mode, document_type=document_type, count=1
+        workspace=workspace, test_mode=test_mode, document_type=document_type, count=1, now=now
     )[0]

@@ -2,9 +2,11 @@
 RSAPUBK), built with a fresh key, for the folio tests."""
 
 import base64
+from datetime import date, timedelta
 
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
+from django.utils import timezone
 
 
 def _b64(number: int) -> str:
@@ -23,9 +25,12 @@ def caf_xml(
     name: str = "SERVICIOS DIGITALES ANDES SPA",
     idk: str = "100",
     frma: str = '<FRMA algoritmo="SHA1withRSA">c2lnbmVkIGJ5IHRoZSBTSUk=</FRMA>',
+    authorized_on: date | None = None,
 ) -> str:
     """`public_of` puts another key's public half in RSAPK, `public_pem_of` in RSAPUBK (a
-    CAF whose keys do not match)."""
+    CAF whose keys do not match). Authorized yesterday unless `authorized_on` says: a
+    CAF is used within six months of its date (rules.md §8)."""
+    authorized_on = authorized_on or recent_authorization_date()
     key = key or rsa.generate_private_key(public_exponent=3, key_size=1024)
     public = (public_of or key).public_key().public_numbers()
     private_pem = key.private_bytes(
@@ -47,7 +52,7 @@ def caf_xml(
 <RS>{name}</RS>
 <TD>{document}</TD>
 <RNG><D>{first}</D><H>{last}</H></RNG>
-<FA>2026-01-10</FA>
+<FA>{authorized_on.isoformat()}</FA>
 <RSAPK><M>{_b64(public.n)}</M><E>{_b64(public.e)}</E></RSAPK>
 <IDK>{idk}</IDK>
 </DA>
@@ -57,3 +62,8 @@ def caf_xml(
 <RSAPUBK>{public_pem}</RSAPUBK>
 </AUTORIZACION>
 """
+
+
+def recent_authorization_date() -> date:
+    # Yesterday in UTC is no later than today in any workspace's timezone.
+    return timezone.now().date() - timedelta(days=1)

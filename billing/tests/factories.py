@@ -13,6 +13,7 @@ from stdnum.cl import rut
 
 from billing.models import Certificate, Country, Event, FolioRange, Membership, Workspace
 from billing.services.folios import encrypt_private_key
+from billing.tests.caf_helpers import recent_authorization_date
 from billing.tests.certificate_helpers import self_signed
 
 
@@ -91,7 +92,7 @@ class FolioRangeFactory(TenantFactory):
     # Ranges of one type never overlap: the n-th is folios n·100 + 1 to n·100 + 100.
     first = factory.Sequence(lambda n: n * 100 + 1)
     last = factory.LazyAttribute(lambda caf: caf.first + 99)
-    authorized_on = factory.LazyFunction(lambda: datetime.date(2026, 1, 10))
+    authorized_on = factory.LazyFunction(recent_authorization_date)
     caf = "<CAF/>"
     private_key = factory.LazyFunction(_caf_private_key)
 

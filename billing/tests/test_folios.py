@@ -1,7 +1,10 @@
 """CAF folio ranges: loading the SII's XML (the key stored encrypted, never returned), and
 folios taken only inside the loaded ranges, gapless, with a 409 when none is left."""
 
+from datetime import UTC, date, datetime, timedelta
+
 import pytest
+import time_machine
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec, rsa
 from django.db import transaction
@@ -9,10 +12,11 @@ from django.db import transaction
 from billing.models import DocumentType, Event, FolioRange
 from billing.services.folios import folio_range_private_key
 from billing.services.numbering import number_take
-from billing.tests.caf_helpers import caf_xml
+from billing.tests.caf_helpers import caf_xml, recent_authorization_date
 from billing.tests.factories import FolioRangeFactory
 from invoices.models import Invoice
 from invoices.tests.factories import InvoiceFactory
+from tests.conftest import make_tenant
 
 pytestmark = pytest.mark.django_db
 
@@ -29,7 +33,7 @@ def load(tenant, **caf):
 
 
 def finalize(tenant):
-    invoice = InvoiceFactory(workspace=tenant.workspace)
+    invoice = InvoiceFactory(workspace=tenant.workspace, test_mode=tenant.test_mode)
     return tenant.client.post(f"/invoices/{invoice.id}/finalize/")
 
 
@@ -46,7 +50,7 @@ def test_a_caf_is_loaded_and_its_key_never_leaves(issuer):
         33,
         5,
         7,
-        "2026-01-10",
+        recent_authorization_date().isoformat(),
     )
     assert "caf" not in body and "private_key" not in body
     listed = issuer.client.get("/cafs/").text
@@ -165,6 +169,60 @@ def test_folios_come_only_from_the_loaded_ranges_then_409(issuer):
     assert finalize(issuer).json()["number"] == 40  # the next range's first folio
 
 
+# 11:00 in Santiago on 15 August 2026: a CAF authorized on 15 February is in its last day.
+AUGUST_15 = datetime(2026, 8, 15, 15, 0, tzinfo=UTC)
+
+
+@pytest.mark.parametrize(
+    ("authorized_on", "code"),
+    [(date(2026, 2, 14), "caf_expired"), (date(2026, 8, 16), "caf_dated_in_future")],
+)
+def test_a_caf_expired_or_dated_in_the_future_is_a_400(issuer, authorized_on, code):
+    with time_machine.travel(AUGUST_15, tick=False):
+        response = load(issuer, authorized_on=authorized_on)
+
+    assert response.status_code == 400, response.json()
+    assert response.json()["code"] == code
+    assert not FolioRange.objects.exists()
+
+
+def test_a_caf_in_its_last_valid_day_loads(issuer):
+    with time_machine.travel(AUGUST_15, tick=False):
+        response = load(issuer, authorized_on=date(2026, 2, 15))
+
+    assert response.status_code == 201, response.json()
+
+
+def test_folios_of_an_expired_caf_are_not_taken(issuer):
+    with time_machine.travel(AUGUST_15, tick=False):
+        load(issuer, first=1, last=10, authorized_on=date(2026, 2, 15))
+        assert finalize(issuer).json()["number"] == 1
+
+    with time_machine.travel(AUGUST_15 + timedelta(days=1), tick=False):
+        expired = finalize(issuer)
+        load(issuer, first=11, last=20, authorized_on=date(2026, 8, 16))
+        renewed = finalize(issuer)
+
+    assert expired.status_code == 409, expired.json()
+    assert expired.json()["code"] == "folios_exhausted"
+    assert "expired" in expired.json()["detail"]
+    assert renewed.json()["number"] == 11  # the expired range's folios 2–10 are skipped
+
+
+def test_a_caf_expires_on_the_workspaces_test_clock(db):
+    issuer = make_tenant(test_mode=True)
+    issuer.workspace.tax_id = "76086428-5"
+    issuer.workspace.save()
+    assert load(issuer, first=1, last=10).status_code == 201
+    issuer.workspace.test_clock_at = datetime.now(UTC) + timedelta(days=200)
+    issuer.workspace.save()
+
+    response = finalize(issuer)
+
+    assert response.status_code == 409, response.json()
+    assert response.json()["code"] == "folios_exhausted"
+
+
 def test_a_range_running_low_raises_one_event(issuer, settings):
     settings.FOLIOS_LOW_THRESHOLD = 3
     folio_range = FolioRange.objects.get(pk=load(issuer, first=1, last=4).json()["id"])
@@ -183,18 +241,21 @@ def test_types_and_modes_without_a_caf_number_as_before(issuer):
     factura_exenta = DocumentType.objects.get(pk=34)
 
     with transaction.atomic():
+        now = datetime.now(UTC)
         test_mode = number_take(
             workspace=issuer.workspace,
             test_mode=True,
             document_type=DocumentType.objects.get(pk=33),
+            now=now,
         )
         other_type = number_take(
-            workspace=issuer.workspace, test_mode=False, document_type=factura_exenta
+            workspace=issuer.workspace, test_mode=False, document_type=factura_exenta, now=now
         )
         live = number_take(
             workspace=issuer.workspace,
             test_mode=False,
             document_type=DocumentType.objects.get(pk=33),
+            now=now,
         )
 
     assert (test_mode, other_type, live) == (1, 1, 100)

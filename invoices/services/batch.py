@@ -78,7 +78,7 @@ def invoices_issue_batch(
     ids = iter(public_ids("lin", sum(len(draft.lines) for draft in drafts)))
     line_ids = [[next(ids) for _ in prices.lines] for prices in priced]
     if finalize:
-        _number(workspace, test_mode, invoices)
+        _number(workspace, test_mode, invoices, now)
     bulk_insert(Invoice, invoices)
     if finalize:
         documents_pdf_schedule(
@@ -115,7 +115,7 @@ def _load_customers(invoices: list[Invoice]) -> None:
         invoice.customer = customers[invoice.customer_id]
 
 
-def _number(workspace: Workspace, test_mode: bool, invoices: list[Invoice]) -> None:
+def _number(workspace: Workspace, test_mode: bool, invoices: list[Invoice], now: datetime) -> None:
     by_type: dict[int, list[Invoice]] = defaultdict(list)
     for invoice in invoices:
         by_type[invoice.document_id].append(invoice)
@@ -127,6 +127,7 @@ def _number(workspace: Workspace, test_mode: bool, invoices: list[Invoice]) -> N
             test_mode=test_mode,
             document_type=group[0].document,
             count=len(group),
+            now=now,
         )
         for invoice, number in zip(group, numbers, strict=True):
             invoice.number = number

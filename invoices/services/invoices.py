@@ -277,6 +277,7 @@ def invoice_finalize(*, invoice: Invoice, now: datetime) -> Invoice:
             document_type=invoice.document,
             event_type="invoice.finalized",
             event_data=lambda: data | invoice_snapshot_of_save(invoice),
+            now=now,
         )
     else:
         invoice.save()

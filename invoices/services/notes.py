@@ -487,7 +487,7 @@ def note_finalize(*, note: Note, now: datetime) -> Note:
             f"{note.total_adjusted.normalize():f}; other credit notes took it first.",
         )
     note.number = number_take(
-        workspace=note.workspace, test_mode=note.test_mode, document_type=note.document
+        workspace=note.workspace, test_mode=note.test_mode, document_type=note.document, now=now
     )
     note.status = NoteStatus.FINALIZED
     note.mark_finalized(now)

@@ -6,6 +6,7 @@ from typing import Any
 
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.asymmetric import padding, rsa
+from django.utils import timezone
 from lxml import etree
 from signxml import SignatureConfiguration, SignatureMethod, XMLVerifier
 from signxml.algorithms import DigestAlgorithm
@@ -28,6 +29,7 @@ def load_cafs(workspace: Workspace, test_mode: bool = False) -> dict[int, rsa.RS
             workspace=workspace,
             test_mode=test_mode,
             caf=caf_xml(document=code, first=1, last=50, key=keys[code]),
+            now=timezone.now(),
         )
     return keys
 

@@ -14,7 +14,7 @@ from catalog.choices import UsageAggregation
 from catalog.models import Plan
 from metering.choices import Aggregation, GroupBy
 from metering.models import Meter
-from metering.selectors import customer_keys, customers_by_key, meter_spec
+from metering.selectors import customer_keys, customers_by_key, former_references, meter_spec
 from metering.store import MeterSpec, Tenant, UsageQuery, UsageRow, Window, event_store
 from subscriptions.usage import MeteredLine
 
@@ -59,7 +59,14 @@ def usage_for_customer(
         raise InvalidInput({"property": ["Required to group by property."]})
     found = customers_by_key(workspace_id=workspace.pk, test_mode=test_mode, keys=[customer])
     named = found.get(customer)
-    keys = customer_keys(customer_id=named.pk, reference=named.reference) if named else (customer,)
+    keys: tuple[str, ...] = (customer,)
+    if named is not None:
+        former = former_references(
+            workspace_id=workspace.pk, test_mode=test_mode, customer_ids=[named.pk]
+        )
+        keys = customer_keys(
+            customer_id=named.pk, reference=named.reference, former=former.get(named.pk, ())
+        )
     tenant = Tenant(workspace_id=workspace.pk, test_mode=test_mode)
     query = UsageQuery(
         meter=meter_spec(meter), customer_keys=keys, start=start, end=end,
@@ -123,12 +130,21 @@ def usage_quantities(
             pk__in={line.plan.meter_id for line in lines if line.plan.meter_id},
         )
     }
+    former = former_references(
+        workspace_id=workspace_id,
+        test_mode=test_mode,
+        customer_ids=[line.customer_id for line in lines if line.plan.meter_id],
+    )
     by_meter: dict[MeterSpec, list[Window]] = defaultdict(list)
     for line in lines:
         key = line.key
         meter = meters.get(line.plan.meter_id or "")
         if meter is not None:
-            keys = customer_keys(customer_id=line.customer_id, reference=line.customer_reference)
+            keys = customer_keys(
+                customer_id=line.customer_id,
+                reference=line.customer_reference,
+                former=former.get(line.customer_id, ()),
+            )
             window = Window(key, keys, line.start, line.end)
             by_meter[meter_spec(meter)].append(window)
         elif line.plan.meter_id is None:

@@ -11,6 +11,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from metering.selectors import customer_keys
 from metering.store import MeterSpec, NewEvent, Tenant, UsageQuery, Window
 from metering.store.chdb import ChdbClient
 from metering.store.clickhouse import ClickHouseEventStore
@@ -226,3 +227,26 @@ def test_the_top_customer_keys_are_the_greatest_values_first(store):
     assert [(row.group, row.value) for row in rows] == [
         ("b", Decimal(9)), ("c", Decimal(9)), ("d", Decimal(9)),
     ]  # fmt: skip
+
+
+def test_a_customers_former_reference_counts_its_events_once_in_every_store(store):
+    # Events sent under the reference before it changed, under the new one and under the
+    # id, read by every key the customer has had (metering.selectors.customer_keys).
+    tenant = _tenant("acc_renamed")
+    events = [
+        NewEvent("1", "call", "acme-1", T0, {"tokens": 1}),
+        NewEvent("2", "call", "acme-2", T0, {"tokens": 10}),
+        NewEvent("3", "call", "cus_a", T0, {"tokens": 100}),
+    ]
+    store.insert(tenant=tenant, events=events, received_at=T0)
+    keys = customer_keys(customer_id="cus_a", reference="acme-2", former=("acme-1", "acme-2"))
+    day = (T0, T0 + timedelta(days=1))
+
+    meter = MeterSpec("call", "sum", "tokens")
+
+    total = store.usage(tenant=tenant, query=UsageQuery(meter, keys, *day))
+    per_window = store.usage_windows(tenant=tenant, meter=meter, windows=[Window("l", keys, *day)])
+
+    assert keys == ("cus_a", "acme-2", "acme-1")
+    assert total[0].value == 111
+    assert per_window == {"l": Decimal(111)}

@@ -74,14 +74,17 @@ def lock_draft(document: SupplierDocument, name: str) -> Any:
 
 
 def save_unique(document: SupplierDocument) -> None:
-    """Save; a folio this supplier already used for this type is a 400 on `number`."""
+    """Save with its issuer's tax id; a folio its issuer already used for this type (under
+    this supplier row or another with the same tax id) is a 400 on `number`."""
+    document.supplier_tax_id = document.supplier.tax_id
     try:
         with transaction.atomic():
             document.save()
     except IntegrityError as exc:
+        issuer = document.supplier_tax_id or f"supplier {document.supplier_id}"
         raise InvalidInput(
             {"number": [f"Folio {document.number} of type {document.document.code} is already "
-                        f"recorded for supplier {document.supplier_id}."]}
+                        f"recorded for {issuer}."]}
         ) from exc  # fmt: skip
 
 
@@ -146,6 +149,7 @@ def finalize(
             workspace=document.workspace,
             test_mode=document.test_mode,
             document_type=document.document,
+            now=now,
         )
     document.status = ProcurementStatus.FINALIZED
     # An imported document was filed with the agency elsewhere: recorded as reported.

@@ -39,6 +39,7 @@ class _SupplierDocumentFactory(TenantFactory):
         workspace=factory.SelfAttribute("..workspace"),
         test_mode=factory.SelfAttribute("..test_mode"),
     )
+    supplier_tax_id = factory.SelfAttribute("supplier.tax_id")
     currency_id = "CLP"
     date = factory.LazyFunction(lambda: datetime.date(2026, 1, 15))
 

@@ -385,6 +385,42 @@ def test_api_duplicate_folio_is_a_400_on_number(tenant):
     assert duplicate.status_code == 400 and "number" in duplicate.json()
 
 
+def test_api_a_folio_is_unique_per_issuer_rut_across_supplier_rows(tenant):
+    # The same company recorded twice (two branches, or a duplicate row): its invoice is
+    # still one document.
+    first_row = SupplierFactory(workspace=tenant.workspace, tax_id="76086428-5")
+    second_row = SupplierFactory(workspace=tenant.workspace, tax_id="76086428-5")
+    payload = {"document": 33, "number": 5, "date": "2026-02-10"}
+    recorded = tenant.client.post("/purchases/", {**payload, "supplier": first_row.pk})
+    assert recorded.status_code == 201, recorded.json()
+
+    duplicate = tenant.client.post("/purchases/", {**payload, "supplier": second_row.pk})
+    moved = tenant.client.post("/purchases/", {**payload, "number": 6, "supplier": second_row.pk})
+    onto_the_taken_folio = tenant.client.patch(
+        f"/purchases/{moved.json()['id']}/", {"number": 5}, format="json"
+    )
+
+    assert duplicate.status_code == 400, duplicate.json()
+    assert "already recorded" in duplicate.json()["number"][0]
+    assert onto_the_taken_folio.status_code == 400, onto_the_taken_folio.json()
+    assert Purchase.objects.filter(number=5).count() == 1
+
+
+def test_a_credit_note_folio_is_unique_per_issuer_rut_across_supplier_rows(tenant):
+    rows = [SupplierFactory(workspace=tenant.workspace, tax_id="76086428-5") for _ in range(2)]
+    purchases = [
+        purchase_finalize(purchase=purchase(tenant, supplier=row, number=number), now=NOW)
+        for row, number in zip(rows, (5, 6), strict=True)
+    ]
+    note = {"workspace": tenant.workspace, "test_mode": False, "reason": 1, "number": 31}
+    purchase_credit_note_create(purchase=purchases[0], date=datetime.date(2026, 2, 11), **note)
+
+    with pytest.raises(InvalidInput) as error:
+        purchase_credit_note_create(purchase=purchases[1], date=datetime.date(2026, 2, 11), **note)
+
+    assert "already recorded" in error.value.errors["number"][0]
+
+
 def test_api_an_empty_purchase_cannot_finalize(tenant):
     supplier = SupplierFactory(workspace=tenant.workspace)
     created = tenant.client.post(
