@@ -106,6 +106,11 @@ class PaymentSerializer(TenantModelSerializer):
     gateway = serializers.CharField(
         read_only=True, help_text='The gateway that charged it; "" when paid outside them.'
     )
+    gateway_reference = serializers.CharField(
+        read_only=True,
+        help_text='What the gateway calls the charge (a Stripe PaymentIntent `pi_…`); "" when '
+        "no gateway charged it.",
+    )
     subscription = serializers.CharField(source="subscription_id", read_only=True, allow_null=True)
     balance = serializers.SerializerMethodField(
         help_text="What the payment still holds: its amount less its refunds."
@@ -127,6 +132,7 @@ class PaymentSerializer(TenantModelSerializer):
             "subscription",
             "source",
             "gateway",
+            "gateway_reference",
             "status",
             "payment_date",
             "balance",

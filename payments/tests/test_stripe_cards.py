@@ -231,3 +231,15 @@ def test_a_payment_link_is_paid_on_stripe_checkout_and_recorded_by_the_event(
     assert stripe_tenant.client.get(f"/payment_links/links/{link['id']}/").json()["status"] == (
         "paid"
     )
+
+
+def test_the_api_shows_the_stripe_payment_intent_of_a_payment(invoice_of, stripe_tenant):
+    invoice, source = invoice_of("4242424242424242")
+    payment = services.payment_charge_invoice(invoice=invoice, source=source, now=NOW)
+
+    shown = stripe_tenant.client.get(f"/payments/{payment.id}/").json()
+    listed = stripe_tenant.client.get("/payments/", {"customer": payment.customer_id}).json()
+
+    assert shown["gateway_reference"] == payment.gateway_reference
+    assert shown["gateway_reference"].startswith("pi_")
+    assert listed["results"][0]["gateway_reference"] == payment.gateway_reference
