@@ -218,9 +218,12 @@ class StripeGateway(Gateway):
         self, *, reference: str, amount: Decimal, currency: str, idempotency_key: str = ""
     ) -> RefundResult:
         options: dict[str, Any] = {"idempotency_key": idempotency_key} if idempotency_key else {}
+        # A payment Stripe took without a PaymentIntent (an invoice paid by a charge) is
+        # known by its charge, which a refund names instead.
+        target = "charge" if reference.startswith("ch_") else "payment_intent"
         refund = self.call(
             self.client.v1.refunds.create,
-            params={"payment_intent": reference, "amount": to_charge_units(amount, currency)},
+            params={target: reference, "amount": to_charge_units(amount, currency)},
             options=options,
         )
         return RefundResult(reference=refund.id)

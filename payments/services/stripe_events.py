@@ -213,7 +213,9 @@ def _payment_of(event: StripeEvent, intent: dict[str, Any]) -> Payment | None:
         "test_mode": event.test_mode,
         "gateway": GatewayKind.STRIPE,
     }
-    payment = Payment.objects.filter(**scope, gateway_reference=intent["id"]).first()
+    payment = None
+    if intent["id"]:
+        payment = Payment.objects.filter(**scope, gateway_reference=intent["id"]).first()
     ours = (intent.get("metadata") or {}).get("payment")
     if payment is None and ours:
         payment = Payment.objects.filter(**scope, pk=ours, gateway_reference="").first()
@@ -267,7 +269,11 @@ def _charge_refunded(event: StripeEvent, now: datetime) -> Outcome:
     """A refund made in Stripe (its dashboard, or ours, which Stripe reports back): only
     what Stripe refunded beyond what we recorded is added, so ours is not counted twice."""
     charge = _object(event)
-    payment = _payment_of(event, {"id": str(charge.get("payment_intent") or "")})
+    # A payment is known by its PaymentIntent, or by its charge when Stripe took it
+    # without one (an invoice paid by a charge).
+    payment = _payment_of(event, {"id": str(charge.get("payment_intent") or "")}) or _payment_of(
+        event, {"id": str(charge["id"])}
+    )
     if payment is None:
         return False, "no payment for this charge"
     lock_payment_invoices(payment)

@@ -287,7 +287,7 @@ def stripe_invoice_paid(event: StripeEvent, now: datetime) -> Outcome:
     if invoice is None:
         return False, "no invoice of ours is copied as this Stripe invoice"
     invoice = _locked(invoice, "paid")
-    in_stripe = int(obj.get("amount_paid") or 0) - int(obj.get("amount_paid_off_stripe") or 0)
+    in_stripe = stripe_api.invoice_amount_paid_in_stripe(obj)
     if in_stripe <= 0:
         return False, f"invoice {invoice.id} was paid outside Stripe (marked so by us)"
     if Payment.objects.filter(
@@ -303,7 +303,7 @@ def stripe_invoice_paid(event: StripeEvent, now: datetime) -> Outcome:
     if amount <= 0:
         return False, f"nothing paid in Stripe is due on {invoice.id}"
     payment = _payment(invoice, obj, amount, now)
-    reference = _payment_intent(obj) or str(obj["id"])
+    reference = stripe_api.invoice_payment_reference(obj) or str(obj["id"])
     apply_gateway_result(payment, ChargeResult(ChargeOutcome.SUCCEEDED, reference), now)
     return True, f"payment {payment.id} of {amount} recorded on {invoice.id}"
 
@@ -335,7 +335,7 @@ def stripe_invoice_payment_failed(
     payment = _payment(invoice, obj, payable, now, attempt=attempt)
     if isinstance(reason, Exception):
         raise reason
-    reference = _payment_intent(obj) or str(obj["id"])
+    reference = stripe_api.invoice_payment_reference(obj) or str(obj["id"])
     apply_gateway_result(payment, ChargeResult(ChargeOutcome.FAILED, reference, reason), now)
     return True, f"payment {payment.id} failed ({reason}) on {invoice.id}"
 
@@ -366,14 +366,6 @@ def _payment(
     return payment
 
 
-def _payment_intent(obj: dict[str, Any]) -> str:
-    """The payment intent of the Stripe invoice's latest payment, when the event shows it."""
-    payments = (obj.get("payments") or {}).get("data") or []
-    if not payments:
-        return ""
-    return str((payments[-1].get("payment") or {}).get("payment_intent") or "")
-
-
 def stripe_invoice_failure_reason(event: StripeEvent) -> str | Exception:
     """Why a failed attempt failed, as its Stripe payment intent says (a decline code).
     Read before the event's transaction, so no locked invoice waits on Stripe (up to its
@@ -389,11 +381,15 @@ def stripe_invoice_failure_reason(event: StripeEvent) -> str | Exception:
 
 
 def _failure_reason(event: StripeEvent) -> str:
-    intent_id = _payment_intent(dict(event.payload["data"]["object"]))
+    reference = stripe_api.invoice_payment_reference(dict(event.payload["data"]["object"]))
     connection = stripe_connection(event.workspace_id, event.test_mode)
-    if not intent_id or connection is None:
+    if not reference or connection is None:
         return "payment_failed"
     gateway = StripeGateway(connection.secret_key)
-    intent = gateway.call(gateway.client.v1.payment_intents.retrieve, str(intent_id))
+    if reference.startswith("ch_"):
+        charge = gateway.call(gateway.client.v1.charges.retrieve, reference).to_dict()
+        outcome = charge.get("outcome") or {}
+        return str(outcome.get("reason") or charge.get("failure_code") or "payment_failed")
+    intent = gateway.call(gateway.client.v1.payment_intents.retrieve, reference)
     last = intent.to_dict().get("last_payment_error") or {}
     return str(last.get("decline_code") or last.get("code") or "payment_failed")
