@@ -596,9 +596,14 @@ def _record_refund(
     if reference and Refund.objects.filter(payment=payment, gateway_reference=reference).exists():
         return payment  # the gateway answered a repeated request with the same refund
     amount = _refundable(payment, amount)
-    remaining = amount
+    allocations = list(payment.allocations.order_by("-id"))
+    # What the payment holds beyond its allocations (applied to no invoice) is paid
+    # back first: it restores no invoice's amount due.
+    unapplied = payment.amount - payment.amount_refunded
+    unapplied -= sum((a.amount - a.amount_refunded for a in allocations), Decimal(0))
+    remaining = amount - min(amount, max(unapplied, Decimal(0)))
     taken: list[tuple[Invoice, Decimal]] = []
-    for allocation in payment.allocations.order_by("-id"):
+    for allocation in allocations:
         take = min(remaining, allocation.amount - allocation.amount_refunded)
         if take > 0:
             PaymentAllocation.objects.filter(pk=allocation.pk).update(

@@ -12,8 +12,9 @@ run repeated or retried finds what an earlier run made (by its key, or by its me
 once Stripe has forgotten the key) and carries on from there.
 
 Stripe's `invoice.paid` records a payment on ours through the usual settle path, once
-per Stripe invoice; `invoice.payment_failed` records a failed payment, as a declined
-charge is, and leaves the invoice due. A late event never moves ours back.
+per Stripe invoice; what ours no longer owes of it is refunded (stripe_unowed.py).
+`invoice.payment_failed` records a failed payment, as a declined charge is, and leaves
+the invoice due. A late event never moves ours back.
 """
 
 from collections.abc import Iterator
@@ -61,6 +62,7 @@ from payments.services.payments import (
     resolve_allocations,
 )
 from payments.services.stripe_customers import _stripe_fields
+from payments.services.stripe_unowed import UNOWED_KEY, stripe_payment_record_unowed
 
 INVOICE_EVENTS = (
     "invoice.finalized",
@@ -291,21 +293,37 @@ def stripe_invoice_paid(event: StripeEvent, now: datetime) -> Outcome:
     if in_stripe <= 0:
         return False, f"invoice {invoice.id} was paid outside Stripe (marked so by us)"
     if Payment.objects.filter(
-        allocations__invoice=invoice,
+        workspace_id=event.workspace_id,
+        test_mode=event.test_mode,
         status=PaymentStatus.SUCCEEDED,
         metadata__stripe_invoice=obj["id"],
     ).exists():
         return False, f"the payment in Stripe of {invoice.id} is recorded already"
-    if invoice.status not in PAYABLE_STATUSES:
-        return False, f"invoice {invoice.id} is already {invoice.status}"
-    payable = round_amount(invoice_amount_payable(invoice), invoice.currency_id)
-    amount = min(from_minor_units(in_stripe, invoice.currency_id), payable)
-    if amount <= 0:
-        return False, f"nothing paid in Stripe is due on {invoice.id}"
-    payment = _payment(invoice, obj, amount, now)
+    taken = from_minor_units(in_stripe, invoice.currency_id)
     reference = stripe_api.invoice_payment_reference(obj) or str(obj["id"])
+    payable = Decimal(0)
+    if invoice.status in PAYABLE_STATUSES:
+        payable = round_amount(invoice_amount_payable(invoice), invoice.currency_id)
+    if taken > payable:
+        # Ours was paid (or cancelled, or credited) meanwhile: what Stripe took beyond
+        # what it still owes is refunded, never dropped.
+        payment = stripe_payment_record_unowed(
+            workspace_id=event.workspace_id,
+            test_mode=event.test_mode,
+            customer=invoice.customer,
+            currency=invoice.currency_id,
+            amount=taken,
+            reference=reference,
+            invoice=invoice,
+            description=f"Stripe invoice {obj.get('number') or obj['id']}",
+            now=now,
+            metadata={"stripe_invoice": str(obj["id"])},
+        )
+        unowed = payment.metadata[UNOWED_KEY]
+        return True, f"payment {payment.id} of {taken} on {invoice.id}; {unowed} not owed to refund"
+    payment = _payment(invoice, obj, taken, now)
     apply_gateway_result(payment, ChargeResult(ChargeOutcome.SUCCEEDED, reference), now)
-    return True, f"payment {payment.id} of {amount} recorded on {invoice.id}"
+    return True, f"payment {payment.id} of {taken} recorded on {invoice.id}"
 
 
 @transaction.atomic
