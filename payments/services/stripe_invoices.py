@@ -61,7 +61,7 @@ from payments.services.payments import (
     create_payment,
     resolve_allocations,
 )
-from payments.services.stripe_customers import _stripe_fields
+from payments.services.stripe_customers import _creation_key, _stripe_fields
 from payments.services.stripe_unowed import UNOWED_KEY, stripe_payment_record_unowed
 
 INVOICE_EVENTS = (
@@ -198,7 +198,7 @@ def _stripe_customer(customer: Customer, gateway: StripeGateway, now: datetime) 
     if customer.stripe_id:
         return customer.stripe_id
     stripe_id = gateway.customer_upsert(
-        stripe_id="", fields=_stripe_fields(customer), idempotency_key=f"customer-{customer.id}"
+        stripe_id="", fields=_stripe_fields(customer), idempotency_key=_creation_key(customer)
     )
     customer_record_stripe_sync(
         customer_id=customer.id, status=StripeSyncStatus.SYNCED, stripe_id=stripe_id, now=now
