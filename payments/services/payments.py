@@ -22,6 +22,7 @@ from django.db.models import F
 from billing.clock import workspace_today
 from billing.db import in_request_transaction
 from billing.errors import DomainError, InvalidInput
+from billing.links import public_url
 from billing.models import Currency, Workspace
 from billing.money import round_amount
 from customers.choices import BalanceTransactionKind
@@ -186,6 +187,7 @@ def create_payment(
 def apply_gateway_result(payment: Payment, result: ChargeResult, now: datetime) -> Payment:
     """Move the payment (and its source and invoices) to what the gateway answered."""
     payment.gateway_reference = result.reference
+    payment.authentication_url = result.action_url
     if result.outcome == ChargeOutcome.SUCCEEDED:
         transition_payment(payment, PaymentStatus.SUCCEEDED)
         payment.payment_date = now
@@ -217,6 +219,12 @@ def apply_gateway_result(payment: Payment, result: ChargeResult, now: datetime) 
     return payment
 
 
+def authentication_return_url(payment: Payment) -> str:
+    """Where the gateway sends the payer back after its authentication page: the
+    payment's own `return_url`, else this server's public address."""
+    return payment.return_url or public_url("/")
+
+
 def _nothing() -> None:
     return None
 
@@ -246,6 +254,7 @@ def charge(payment: Payment, source: Source, *, off_session: bool, now: datetime
         currency=payment.currency_id,
         off_session=off_session,
         reference=payment.id,
+        return_url=authentication_return_url(payment),
     )
     return apply_gateway_result(payment, result, now)
 
@@ -288,6 +297,7 @@ def charge_reserved(payment: Payment, *, off_session: bool, now: datetime) -> Pa
         currency=payment.currency_id,
         off_session=off_session,
         reference=payment.id,
+        return_url=authentication_return_url(payment),
     )
     return _apply_to_reserved(payment, result, now)
 
