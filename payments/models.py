@@ -138,6 +138,8 @@ class Payment(TenantModel):
     gateway = models.CharField(max_length=16, choices=GatewayKind.choices, blank=True)
     # The gateway's id for the charge, to confirm, refund or reconcile it.
     gateway_reference = models.CharField(max_length=255, blank=True)
+    # The gateway's page where the payer completes the authentication step (3-D Secure).
+    authentication_url = models.URLField(max_length=2048, blank=True)
     status = models.CharField(
         max_length=32,
         choices=PaymentStatus.choices,

@@ -57,6 +57,13 @@ class CurrencyCodeField(serializers.SlugRelatedField):
 # Payments
 
 
+def payment_authentication_url(payment: Payment | None) -> str | None:
+    """Where the payer authenticates a payment waiting for it at its gateway."""
+    if payment is None or payment.status != PaymentStatus.PROCESSING:
+        return None
+    return payment.authentication_url or None
+
+
 class PaymentAllocationSerializer(StrictFieldsMixin, serializers.ModelSerializer):
     invoice = TenantRelatedField(queryset=Invoice.objects.all())
     amount = payment_amount(required=False, min_value=Decimal("0.000001"))
@@ -114,6 +121,15 @@ class PaymentSerializer(TenantModelSerializer):
     gateway = serializers.CharField(
         read_only=True, help_text='The gateway that charged it; "" when paid outside them.'
     )
+    gateway_reference = serializers.CharField(
+        read_only=True,
+        help_text='What the gateway calls the charge (a Stripe PaymentIntent `pi_…`); "" when '
+        "no gateway charged it.",
+    )
+    redirect_url = serializers.SerializerMethodField(
+        help_text="The gateway's page where the payer completes the authentication step "
+        "(3-D Secure) while the payment is processing; null when there is none."
+    )
     subscription = serializers.CharField(source="subscription_id", read_only=True, allow_null=True)
     balance = serializers.SerializerMethodField(
         help_text="What the payment still holds: its amount less its refunds."
@@ -135,8 +151,10 @@ class PaymentSerializer(TenantModelSerializer):
             "subscription",
             "source",
             "gateway",
+            "gateway_reference",
             "status",
             "payment_date",
+            "redirect_url",
             "balance",
             "amount_refunded",
             "refunds",
@@ -155,6 +173,10 @@ class PaymentSerializer(TenantModelSerializer):
             "client_secret",
             "authentication_expires_at",
         ]
+
+    @extend_schema_field(serializers.URLField(allow_null=True))
+    def get_redirect_url(self, payment: Payment) -> str | None:
+        return payment_authentication_url(payment)
 
     @extend_schema_field(serializers.DecimalField(max_digits=24, decimal_places=6))
     def get_balance(self, payment: Payment) -> Decimal:
@@ -269,6 +291,11 @@ class IntentSerializer(TenantModelSerializer):
 
     @extend_schema_field(serializers.URLField(allow_null=True))
     def get_redirect_url(self, intent: Intent) -> str | None:
+        # While its payment waits for 3-D Secure at the gateway, the payer completes the
+        # intent on the gateway's page.
+        waiting = payment_authentication_url(intent.payment)
+        if waiting is not None:
+            return waiting
         path = reverse("intent-hosted", kwargs={"secret": intent.client_secret})
         return public_url(path)
 

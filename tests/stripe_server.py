@@ -10,6 +10,10 @@ refunds) and adds, in Stripe's wire format:
   Stripe does for 24 hours (localstripe ignores the header).
 - Invoices, invoice items and credit notes (tests/stripe_server_invoices.py), whose
   localstripe versions cannot take items added to a draft.
+- `return_url` on a PaymentIntent's create (localstripe refuses it): a card that needs
+  3-D Secure then has Stripe's `next_action` of type `redirect_to_url` (the page the
+  payer authenticates on, and the `return_url` Stripe sends them back to); the payer's
+  answer is localstripe's `POST /v1/payment_intents/{id}/_authenticate`.
 - Checkout sessions (`/v1/checkout/sessions`), which localstripe does not have, and a
   test-only `POST /_test/checkout/sessions/{id}/complete` that plays the payer: it saves
   a test card on the session's customer (in payment mode, a PaymentIntent with the
@@ -81,6 +85,25 @@ async def idempotent_posts(request: web.Request, handler: Any) -> web.StreamResp
     if isinstance(response, web.Response) and response.body is not None:
         _REPLAYS[scope] = (response.status, bytes(response.body))  # type: ignore[arg-type]
     return response
+
+
+@web.middleware
+async def intent_return_url(request: web.Request, handler: Any) -> web.StreamResponse:
+    if request.method != "POST" or request.path.rstrip("/") != "/v1/payment_intents":
+        return await handler(request)
+    data = await server.get_post_data(request) or {}
+    return_url = data.pop("return_url", None)
+    expand = data.pop("expand", None)
+    intent = resources.PaymentIntent._api_create(**data)
+    if return_url and intent.status == "requires_action":
+        intent.next_action = {
+            "type": "redirect_to_url",
+            "redirect_to_url": {
+                "url": f"http://{request.host}/_test/3ds/{intent.id}",
+                "return_url": return_url,
+            },
+        }
+    return server.json_response(intent._export(expand=expand))
 
 
 def _session_json(session: dict[str, Any]) -> web.Response:
@@ -187,6 +210,7 @@ def build_app(keys: set[str]) -> web.Application:
     app.middlewares.append(valid_keys_only)
     app.middlewares.append(idempotent_posts)
     app.middlewares.append(invoice_routes)
+    app.middlewares.append(intent_return_url)
     app.router.add_post("/v1/checkout/sessions", checkout_session_create)
     app.router.add_get("/v1/checkout/sessions/{id}", checkout_session_retrieve)
     app.router.add_post("/_test/checkout/sessions/{id}/complete", checkout_session_complete)

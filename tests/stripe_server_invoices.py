@@ -15,7 +15,10 @@ them before localstripe's own routes) with what Stripe documents:
 
 Test-only routes play the customer on the hosted page: `POST /_test/invoices/{id}/pay`
 (with `card`: a declining test card fails the attempt) answers the `invoice.paid` or
-`invoice.payment_failed` event Stripe would send.
+`invoice.payment_failed` event Stripe would send. With `api_version` older than
+2025-03-31 (a webhook endpoint pinned to it) the event's invoice has that version's
+shape: top-level `payment_intent`, `charge`, `paid` and `paid_out_of_band` instead of
+`payments` and `amount_paid_off_stripe`.
 """
 
 import secrets
@@ -314,15 +317,43 @@ async def credit_note_list(request: web.Request) -> web.Response:
     return _list(rows, "/v1/credit_notes")
 
 
-def _event(event_type: str, invoice: dict[str, Any]) -> dict[str, Any]:
+# The API version that moved an invoice's payments into `payments` (Stripe's changelog:
+# "Adds support for multiple (partial) payments on invoices").
+_PAYMENTS_LIST_VERSION = "2025-03-31"
+
+
+def _before_payments_list(shown: dict[str, Any]) -> dict[str, Any]:
+    """An invoice as versions before 2025-03-31 show it: its latest payment's intent and
+    charge at the top level."""
+    old = {k: v for k, v in shown.items() if k not in ("payments", "amount_paid_off_stripe")}
+    payments = shown["payments"]["data"]
+    intent_id = (payments[-1]["payment"] or {}).get("payment_intent") if payments else None
+    charge = None
+    if intent_id:
+        latest = resources.PaymentIntent._api_retrieve(intent_id).latest_charge
+        charge = latest.id if latest is not None else None
+    old.update(
+        payment_intent=intent_id,
+        charge=charge,
+        paid=shown["status"] == "paid",
+        paid_out_of_band=bool(shown.get("amount_paid_off_stripe")),
+    )
+    return old
+
+
+def _event(event_type: str, invoice: dict[str, Any], api_version: str = "") -> dict[str, Any]:
+    version = api_version or stripe.api_version
+    shown = _shown(invoice)
+    if version < _PAYMENTS_LIST_VERSION:
+        shown = _before_payments_list(shown)
     return {
         "id": _id("evt_"),
         "object": "event",
         "type": event_type,
         "created": int(time.time()),
         "livemode": invoice["livemode"],
-        "api_version": stripe.api_version,
-        "data": {"object": _shown(invoice)},
+        "api_version": version,
+        "data": {"object": shown},
     }
 
 
@@ -364,12 +395,13 @@ async def hosted_pay(request: web.Request) -> web.Response:
         "livemode": False,
     }
     invoice["payments"]["data"].append(payment)
+    version = str(data.get("api_version") or "")
     if not succeeded:
-        return server.json_response(_event("invoice.payment_failed", invoice))
+        return server.json_response(_event("invoice.payment_failed", invoice, version))
     invoice["amount_paid"] += invoice["amount_remaining"]
     invoice["amount_remaining"] = 0
     _mark_paid(invoice, int(time.time()))
-    return server.json_response(_event("invoice.paid", invoice))
+    return server.json_response(_event("invoice.paid", invoice, version))
 
 
 _ROUTES: list[tuple[str, str, Handler]] = [

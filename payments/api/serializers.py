@@ -18,6 +18,7 @@ from payments.models import (
 from payments.representations import (
     CurrencyCodeField,
     payment_amount,
+    payment_authentication_url,
 )
 from payments.services import payment_link_amount, payment_link_state
 
@@ -253,6 +254,9 @@ class PaymentPublicSerializer(serializers.ModelSerializer):
     amount = payment_amount(read_only=True)
     currency = serializers.CharField(source="currency_id", read_only=True)
     workspace = serializers.CharField(source="workspace.name", read_only=True)
+    redirect_url = serializers.SerializerMethodField(
+        help_text="The gateway's page where the payer authenticates (3-D Secure), if any."
+    )
     requires_authentication = serializers.SerializerMethodField(
         help_text="The card needs the payer's authentication step (POST …/authenticate/)."
     )
@@ -267,12 +271,17 @@ class PaymentPublicSerializer(serializers.ModelSerializer):
             "description",
             "status",
             "requires_authentication",
+            "redirect_url",
             "authentication_expires_at",
             "failed_reason",
             "payment_date",
             "return_url",
         ]
         read_only_fields = fields
+
+    @extend_schema_field(serializers.URLField(allow_null=True))
+    def get_redirect_url(self, payment: Payment) -> str | None:
+        return payment_authentication_url(payment)
 
     def get_requires_authentication(self, payment: Payment) -> bool:
         return payment.status == PaymentStatus.PROCESSING and payment.source_id is not None

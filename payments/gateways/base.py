@@ -46,6 +46,8 @@ class ChargeResult:
     outcome: ChargeOutcome
     reference: str
     failed_reason: str = ""
+    # REQUIRES_ACTION: the gateway's page where the payer authenticates, when it has one.
+    action_url: str = ""
 
 
 @dataclass(frozen=True)
@@ -83,10 +85,19 @@ class Gateway(ABC):
 
     @abstractmethod
     def charge(
-        self, *, token: str, amount: Decimal, currency: str, off_session: bool, reference: str
+        self,
+        *,
+        token: str,
+        amount: Decimal,
+        currency: str,
+        off_session: bool,
+        reference: str,
+        return_url: str = "",
     ) -> ChargeResult:
         """Charge the card behind `token`. `reference` is the caller's idempotency key.
-        Off-session charges cannot ask the payer for an extra step: they fail instead."""
+        Off-session charges cannot ask the payer for an extra step: they fail instead.
+        On-session, a payer sent to the gateway's page to authenticate comes back to
+        `return_url`."""
 
     def verify(self, *, token: str) -> str:
         """Ask the card's issuer whether the card behind `token` may be kept for later

@@ -91,7 +91,14 @@ class SandboxGateway(Gateway):
         )
 
     def charge(
-        self, *, token: str, amount: Decimal, currency: str, off_session: bool, reference: str
+        self,
+        *,
+        token: str,
+        amount: Decimal,
+        currency: str,
+        off_session: bool,
+        reference: str,
+        return_url: str = "",
     ) -> ChargeResult:
         behaviour = _behaviour(token)
         charge_id = f"ch_sandbox_{reference}"

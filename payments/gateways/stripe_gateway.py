@@ -122,6 +122,12 @@ def _unavailable(error: stripe.StripeError) -> StripeUnavailable:
     return StripeUnavailable(f"Stripe answered: {error.user_message or type(error).__name__}.")
 
 
+def _redirect_url(intent: Any) -> str:
+    """The page of a PaymentIntent's `next_action` the payer is sent to, if it has one."""
+    action = intent.to_dict().get("next_action") or {}
+    return str((action.get("redirect_to_url") or {}).get("url") or "")
+
+
 @dataclass(frozen=True)
 class SavedCard:
     payment_method: str
@@ -165,7 +171,14 @@ class StripeGateway(Gateway):
         )
 
     def charge(
-        self, *, token: str, amount: Decimal, currency: str, off_session: bool, reference: str
+        self,
+        *,
+        token: str,
+        amount: Decimal,
+        currency: str,
+        off_session: bool,
+        reference: str,
+        return_url: str = "",
     ) -> ChargeResult:
         method = self.call(self.client.v1.payment_methods.retrieve, token)
         params: dict[str, Any] = {
@@ -178,6 +191,10 @@ class StripeGateway(Gateway):
         }
         if off_session:
             params["off_session"] = True
+        elif return_url:
+            # 3-D Secure is then a page the payer is sent to (next_action redirect_to_url)
+            # rather than a step only Stripe.js can run.
+            params["return_url"] = return_url
         try:
             intent = self.call(
                 self.client.v1.payment_intents.create,
@@ -203,7 +220,9 @@ class StripeGateway(Gateway):
                 # No payer is there to authenticate: give the intent up, as the sandbox does.
                 self.call(self.client.v1.payment_intents.cancel, intent.id)
                 return ChargeResult(ChargeOutcome.FAILED, intent.id, "authentication_required")
-            return ChargeResult(ChargeOutcome.REQUIRES_ACTION, intent.id)
+            return ChargeResult(
+                ChargeOutcome.REQUIRES_ACTION, intent.id, action_url=_redirect_url(intent)
+            )
         error = intent.last_payment_error or {}
         return ChargeResult(ChargeOutcome.FAILED, intent.id, error.get("code") or intent.status)
 
@@ -218,9 +237,12 @@ class StripeGateway(Gateway):
         self, *, reference: str, amount: Decimal, currency: str, idempotency_key: str = ""
     ) -> RefundResult:
         options: dict[str, Any] = {"idempotency_key": idempotency_key} if idempotency_key else {}
+        # A payment Stripe took without a PaymentIntent (an invoice paid by a charge) is
+        # known by its charge, which a refund names instead.
+        target = "charge" if reference.startswith("ch_") else "payment_intent"
         refund = self.call(
             self.client.v1.refunds.create,
-            params={"payment_intent": reference, "amount": to_charge_units(amount, currency)},
+            params={target: reference, "amount": to_charge_units(amount, currency)},
             options=options,
         )
         return RefundResult(reference=refund.id)

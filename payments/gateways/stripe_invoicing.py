@@ -41,6 +41,34 @@ def _invoice(obj: Any) -> StripeInvoice:
     )
 
 
+def _id_of(value: Any) -> str:
+    """An id Stripe shows as a string, or as the object when the field was expanded."""
+    if isinstance(value, dict):
+        return str(value.get("id") or "")
+    return str(value or "")
+
+
+def invoice_payment_reference(invoice: dict[str, Any]) -> str:
+    """The PaymentIntent (else the charge) of a Stripe invoice's latest payment, in
+    either shape Stripe sends: from API version 2025-03-31 in `payments.data[].payment`
+    (`payment_intent`, or `charge` for a payment of type charge); before it, the
+    invoice's own `payment_intent` and `charge`. "" when the invoice shows neither."""
+    payments = (invoice.get("payments") or {}).get("data") or []
+    if payments:
+        payment = payments[-1].get("payment") or {}
+        return _id_of(payment.get("payment_intent")) or _id_of(payment.get("charge"))
+    return _id_of(invoice.get("payment_intent")) or _id_of(invoice.get("charge"))
+
+
+def invoice_amount_paid_in_stripe(invoice: dict[str, Any]) -> int:
+    """What Stripe itself took for the invoice, in minor units: not what it was told was
+    paid out of band (`amount_paid_off_stripe` from 2025-03-31, `paid_out_of_band`
+    before)."""
+    if invoice.get("paid_out_of_band") is True:
+        return 0
+    return int(invoice.get("amount_paid") or 0) - int(invoice.get("amount_paid_off_stripe") or 0)
+
+
 def invoice_create(
     gateway: StripeGateway,
     *,

@@ -22,6 +22,7 @@ from django.db.models import F
 from billing.clock import local_date, workspace_today
 from billing.db import in_request_transaction
 from billing.errors import DomainError, InvalidInput
+from billing.links import public_url
 from billing.models import Currency, Workspace
 from billing.money import round_amount
 from customers.choices import BalanceTransactionKind
@@ -187,6 +188,7 @@ def create_payment(
 def apply_gateway_result(payment: Payment, result: ChargeResult, now: datetime) -> Payment:
     """Move the payment (and its source and invoices) to what the gateway answered."""
     payment.gateway_reference = result.reference
+    payment.authentication_url = result.action_url
     if result.outcome == ChargeOutcome.SUCCEEDED:
         transition_payment(payment, PaymentStatus.SUCCEEDED)
         # A payment received outside the gateways keeps the day it was received on.
@@ -219,6 +221,12 @@ def apply_gateway_result(payment: Payment, result: ChargeResult, now: datetime) 
     return payment
 
 
+def authentication_return_url(payment: Payment) -> str:
+    """Where the gateway sends the payer back after its authentication page: the
+    payment's own `return_url`, else this server's public address."""
+    return payment.return_url or public_url("/")
+
+
 def _nothing() -> None:
     return None
 
@@ -248,6 +256,7 @@ def charge(payment: Payment, source: Source, *, off_session: bool, now: datetime
         currency=payment.currency_id,
         off_session=off_session,
         reference=payment.id,
+        return_url=authentication_return_url(payment),
     )
     return apply_gateway_result(payment, result, now)
 
@@ -290,6 +299,7 @@ def charge_reserved(payment: Payment, *, off_session: bool, now: datetime) -> Pa
         currency=payment.currency_id,
         off_session=off_session,
         reference=payment.id,
+        return_url=authentication_return_url(payment),
     )
     return _apply_to_reserved(payment, result, now)
 
@@ -626,13 +636,12 @@ class RefundShare:
 
 
 def _refund_shares(
-    payment: Payment, invoices: dict[str, Invoice], amount: Decimal
+    allocations: list[PaymentAllocation], invoices: dict[str, Invoice], amount: Decimal
 ) -> list[RefundShare]:
     """Split a refund over the payment's allocations. First, in allocation order, each
     share the payment still holds on an invoice with credit gives that credit back: the
     customer had that money as credit already, so nothing becomes due. Then what is left
     comes off the allocations last first, each invoice owing again what it gave back."""
-    allocations = list(payment.allocations.order_by("id"))
     left = {a.pk: a.amount - a.amount_refunded for a in allocations}
     credit = {
         a.pk: min(left[a.pk], invoice_balance_credit(invoices[a.invoice_id])) for a in allocations
@@ -670,7 +679,14 @@ def _record_refund(
     refund = Refund.objects.create(
         payment=payment, amount=amount, reason=reason, gateway_reference=reference, created_at=now
     )
-    for share in _refund_shares(payment, invoices, amount):
+    allocations = list(payment.allocations.order_by("id"))
+    # What the payment holds beyond its allocations (applied to no invoice, e.g. what
+    # Stripe took for an invoice no longer owed) is paid back first: it restores no
+    # invoice's amount due.
+    unapplied = payment.amount - payment.amount_refunded
+    unapplied -= sum((a.amount - a.amount_refunded for a in allocations), Decimal(0))
+    on_allocations = amount - min(amount, max(unapplied, Decimal(0)))
+    for share in _refund_shares(allocations, invoices, on_allocations):
         PaymentAllocation.objects.filter(pk=share.allocation.pk).update(
             amount_refunded=F("amount_refunded") + share.amount
         )

@@ -62,14 +62,15 @@ def _creation_key(customer: Customer) -> str:
     return f"customer-{customer.id}-{customer.stripe_synced_at.timestamp():.6f}"
 
 
-def customer_sync_to_stripe(*, customer_id: str, now: datetime) -> str:
-    """Create or update the customer in Stripe when the workspace syncs customers.
+def customer_sync_to_stripe(*, customer_id: str, now: datetime, on_demand: bool = False) -> str:
+    """Create or update the customer in Stripe when the workspace syncs customers, or
+    `on_demand` (something of ours needs the customer in Stripe: a card to save on it).
     Answers what happened: synced, skipped or failed (the error is on the customer)."""
     customer = Customer.objects.filter(pk=customer_id).first()
     if customer is None:
         return "skipped"
     connection = stripe_connection(customer.workspace_id, customer.test_mode)
-    if connection is None or not connection.sync_customers:
+    if connection is None or not (connection.sync_customers or on_demand):
         return "skipped"
     gateway = StripeGateway(connection.secret_key)
     try:
@@ -94,15 +95,16 @@ def customer_sync_to_stripe(*, customer_id: str, now: datetime) -> str:
 
 
 def stripe_customer_id(customer: Customer, now: datetime) -> str:
-    """The customer's Stripe id, creating the Stripe customer first if need be."""
+    """The customer's Stripe id, creating the Stripe customer first if need be, even
+    where syncing customers is off: a card is saved on a Stripe customer."""
     if not customer.stripe_id:
-        customer_sync_to_stripe(customer_id=customer.id, now=now)
+        customer_sync_to_stripe(customer_id=customer.id, now=now, on_demand=True)
         customer.refresh_from_db()
     if not customer.stripe_id:
         raise DomainError(
             "stripe_customer_unavailable",
             f"Customer {customer.id} could not be created in Stripe: "
-            f"{customer.stripe_sync_error or 'syncing customers is off'}.",
+            f"{customer.stripe_sync_error or 'Stripe is not connected'}.",
         )
     return customer.stripe_id
 

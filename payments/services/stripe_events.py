@@ -17,6 +17,7 @@ from typing import Any
 import stripe
 from django.conf import settings
 from django.db import IntegrityError, transaction
+from django.db.models import Case, When
 
 from billing.errors import DomainError, NotFound
 from billing.models import Workspace
@@ -28,6 +29,7 @@ from payments.choices import (
     INTENT_OPEN_STATUSES,
     GatewayKind,
     InboundEventStatus,
+    IntentStatus,
     PaymentStatus,
 )
 from payments.gateways.base import ChargeOutcome, ChargeResult
@@ -39,14 +41,23 @@ from payments.gateways.stripe_gateway import (
     from_minor_units,
 )
 from payments.models import Intent, Payment, PaymentGateway, Source, StripeEvent
-from payments.services._common import lock_payment, lock_payment_invoices
-from payments.services.intents import intent_follow_payment, intent_settle_at_gateway
+from payments.services._common import lock_intent, lock_payment, lock_payment_invoices
+from payments.services.intents import (
+    intent_follow_payment,
+    intent_settle_at_gateway,
+    transition_intent,
+)
 from payments.services.payments import apply_gateway_result, payment_refund
 from payments.services.stripe_customers import card_save_as_default
 from payments.services.stripe_invoices import (
     stripe_invoice_failure_reason,
     stripe_invoice_paid,
     stripe_invoice_payment_failed,
+)
+from payments.services.stripe_unowed import (
+    UNOWED_KEY,
+    stripe_payment_record_unowed,
+    stripe_unowed_refund_due,
 )
 
 
@@ -147,7 +158,19 @@ def stripe_event_process(*, event_id: str, now: datetime) -> StripeEvent:
     event = _apply(event_id, card, decline, now)
     if card is not None and event.status == InboundEventStatus.PROCESSED:
         _make_default_in_stripe(event, card)
+    _refund_unowed(event, now)
     return event
+
+
+def _refund_unowed(event: StripeEvent, now: datetime) -> None:
+    """Refund at Stripe what this (or an earlier) event recorded as not owed; noted on
+    the event."""
+    notes = stripe_unowed_refund_due(
+        workspace_id=event.workspace_id, test_mode=event.test_mode, now=now
+    )
+    if notes:
+        event.outcome = "; ".join([event.outcome, *notes])[:512]
+        StripeEvent.objects.filter(pk=event.pk).update(outcome=event.outcome)
 
 
 @transaction.atomic
@@ -213,7 +236,15 @@ def _payment_of(event: StripeEvent, intent: dict[str, Any]) -> Payment | None:
         "test_mode": event.test_mode,
         "gateway": GatewayKind.STRIPE,
     }
-    payment = Payment.objects.filter(**scope, gateway_reference=intent["id"]).first()
+    payment = None
+    if intent["id"]:
+        # A charge given up on and then taken by Stripe is recorded again, succeeded:
+        # that record is the one refunds and later events apply to.
+        payment = (
+            Payment.objects.filter(**scope, gateway_reference=intent["id"])
+            .order_by(Case(When(status=PaymentStatus.SUCCEEDED, then=0), default=1), "id")
+            .first()
+        )
     ours = (intent.get("metadata") or {}).get("payment")
     if payment is None and ours:
         payment = Payment.objects.filter(**scope, pk=ours, gateway_reference="").first()
@@ -226,6 +257,8 @@ def _settle_payment(event: StripeEvent, now: datetime, result: ChargeResult) -> 
         return False, f"no payment charged through {result.reference}"
     lock_payment_invoices(payment)
     payment = lock_payment(payment)
+    if payment.status in _GIVEN_UP and result.outcome == ChargeOutcome.SUCCEEDED:
+        return _given_up_but_taken(event, payment, result, now)
     if payment.status != PaymentStatus.PROCESSING:
         # Already settled (by our own call or an earlier event): a late or repeated
         # event never moves it back.
@@ -235,6 +268,38 @@ def _settle_payment(event: StripeEvent, now: datetime, result: ChargeResult) -> 
     if intent is not None:
         intent_follow_payment(intent=intent, now=now)
     return True, f"payment {payment.id} {payment.status}"
+
+
+# Payments we stopped waiting for (the payer's authentication expired, or it was
+# cancelled) while Stripe's PaymentIntent could still succeed.
+_GIVEN_UP = (PaymentStatus.INCOMPLETE, PaymentStatus.CANCELLED)
+
+
+def _given_up_but_taken(
+    event: StripeEvent, payment: Payment, result: ChargeResult, now: datetime
+) -> Outcome:
+    """Stripe took a charge we had given up on: the money is recorded as a new payment
+    (what its invoice still owes applied, the rest refunded), never dropped."""
+    allocation = payment.allocations.select_related("invoice").first()
+    recorded = stripe_payment_record_unowed(
+        workspace_id=event.workspace_id,
+        test_mode=event.test_mode,
+        customer=payment.customer,
+        currency=payment.currency_id,
+        amount=payment.amount,
+        reference=result.reference,
+        invoice=allocation.invoice if allocation is not None else None,
+        description=f"Stripe charge of payment {payment.id}, taken after it was {payment.status}",
+        now=now,
+        metadata={"stripe_payment_of": payment.id},
+    )
+    return True, _unowed_outcome(recorded, f"payment {payment.id} was {payment.status}")
+
+
+def _unowed_outcome(payment: Payment, why: str) -> str:
+    unowed = payment.metadata.get(UNOWED_KEY)
+    refund = f"; {unowed} not owed to refund" if unowed else ""
+    return f"{why}: payment {payment.id} of {payment.amount} recorded{refund}"
 
 
 def _intent_succeeded(event: StripeEvent, card: SavedCard | None, now: datetime) -> Outcome:
@@ -267,7 +332,11 @@ def _charge_refunded(event: StripeEvent, now: datetime) -> Outcome:
     """A refund made in Stripe (its dashboard, or ours, which Stripe reports back): only
     what Stripe refunded beyond what we recorded is added, so ours is not counted twice."""
     charge = _object(event)
-    payment = _payment_of(event, {"id": str(charge.get("payment_intent") or "")})
+    # A payment is known by its PaymentIntent, or by its charge when Stripe took it
+    # without one (an invoice paid by a charge).
+    payment = _payment_of(event, {"id": str(charge.get("payment_intent") or "")}) or _payment_of(
+        event, {"id": str(charge["id"])}
+    )
     if payment is None:
         return False, "no payment for this charge"
     lock_payment_invoices(payment)
@@ -338,16 +407,49 @@ def _checkout_intent_paid(
     ).first()
     if intent is None:
         return False, "no intent of ours for this checkout"
-    if intent.payment_id is not None or intent.status not in INTENT_OPEN_STATUSES:
-        return False, f"intent {intent.id} is already {intent.status}"
+    recorded = _payment_of(event, {"id": payment_intent})
+    if recorded is not None and recorded.status == PaymentStatus.SUCCEEDED:
+        return False, f"payment {recorded.id} records {payment_intent} already"
     _check_charged(intent, *charged)
-    settled = intent_settle_at_gateway(
-        intent=intent, gateway=GatewayKind.STRIPE, reference=payment_intent, now=now
-    )
+    if intent.payment_id is not None or intent.status not in INTENT_OPEN_STATUSES:
+        return _intent_paid_unowed(event, intent, payment_intent, now, f"was {intent.status}")
+    try:
+        with transaction.atomic():
+            settled = intent_settle_at_gateway(
+                intent=intent, gateway=GatewayKind.STRIPE, reference=payment_intent, now=now
+            )
+    except DomainError as refused:
+        # What the intent collects is no longer owed (its invoice was paid or lowered
+        # meanwhile, its order invoiced): the money Stripe took is recorded and refunded.
+        return _intent_paid_unowed(event, intent, payment_intent, now, refused.detail)
     if card is not None and settled.save_card_and_make_default and settled.customer is not None:
         source = card_save_as_default(customer=settled.customer, card=card)
         return True, f"intent {settled.id} {settled.status}; source {source.id} is the default"
     return True, f"intent {settled.id} {settled.status}"
+
+
+def _intent_paid_unowed(
+    event: StripeEvent, intent: Intent, payment_intent: str, now: datetime, why: str
+) -> Outcome:
+    """An intent paid on Checkout that can no longer be settled as it was: what its
+    invoice still owes is applied, the rest refunded. An intent still open is cancelled
+    (its payment is the one recorded here)."""
+    recorded = stripe_payment_record_unowed(
+        workspace_id=event.workspace_id,
+        test_mode=event.test_mode,
+        customer=intent.customer,
+        currency=intent.currency_id,
+        amount=intent.amount,
+        reference=payment_intent,
+        invoice=intent.invoice,
+        description=f"Stripe Checkout of intent {intent.id}",
+        now=now,
+        metadata={"intent": intent.id},
+    )
+    intent = lock_intent(intent)
+    if intent.status in INTENT_OPEN_STATUSES and intent.payment_id is None:
+        transition_intent(intent, IntentStatus.CANCELLED, now)
+    return True, _unowed_outcome(recorded, f"intent {intent.id} {why}")
 
 
 def _check_charged(intent: Intent, amount: Any, currency: Any) -> None:

@@ -12,8 +12,9 @@ run repeated or retried finds what an earlier run made (by its key, or by its me
 once Stripe has forgotten the key) and carries on from there.
 
 Stripe's `invoice.paid` records a payment on ours through the usual settle path, once
-per Stripe invoice; `invoice.payment_failed` records a failed payment, as a declined
-charge is, and leaves the invoice due. A late event never moves ours back.
+per Stripe invoice; what ours no longer owes of it is refunded (stripe_unowed.py).
+`invoice.payment_failed` records a failed payment, as a declined charge is, and leaves
+the invoice due. A late event never moves ours back.
 """
 
 from collections.abc import Iterator
@@ -60,7 +61,8 @@ from payments.services.payments import (
     create_payment,
     resolve_allocations,
 )
-from payments.services.stripe_customers import _stripe_fields
+from payments.services.stripe_customers import _creation_key, _stripe_fields
+from payments.services.stripe_unowed import UNOWED_KEY, stripe_payment_record_unowed
 
 INVOICE_EVENTS = (
     "invoice.finalized",
@@ -196,7 +198,7 @@ def _stripe_customer(customer: Customer, gateway: StripeGateway, now: datetime) 
     if customer.stripe_id:
         return customer.stripe_id
     stripe_id = gateway.customer_upsert(
-        stripe_id="", fields=_stripe_fields(customer), idempotency_key=f"customer-{customer.id}"
+        stripe_id="", fields=_stripe_fields(customer), idempotency_key=_creation_key(customer)
     )
     customer_record_stripe_sync(
         customer_id=customer.id, status=StripeSyncStatus.SYNCED, stripe_id=stripe_id, now=now
@@ -287,25 +289,41 @@ def stripe_invoice_paid(event: StripeEvent, now: datetime) -> Outcome:
     if invoice is None:
         return False, "no invoice of ours is copied as this Stripe invoice"
     invoice = _locked(invoice, "paid")
-    in_stripe = int(obj.get("amount_paid") or 0) - int(obj.get("amount_paid_off_stripe") or 0)
+    in_stripe = stripe_api.invoice_amount_paid_in_stripe(obj)
     if in_stripe <= 0:
         return False, f"invoice {invoice.id} was paid outside Stripe (marked so by us)"
     if Payment.objects.filter(
-        allocations__invoice=invoice,
+        workspace_id=event.workspace_id,
+        test_mode=event.test_mode,
         status=PaymentStatus.SUCCEEDED,
         metadata__stripe_invoice=obj["id"],
     ).exists():
         return False, f"the payment in Stripe of {invoice.id} is recorded already"
-    if invoice.status not in PAYABLE_STATUSES:
-        return False, f"invoice {invoice.id} is already {invoice.status}"
-    payable = round_amount(invoice_amount_payable(invoice), invoice.currency_id)
-    amount = min(from_minor_units(in_stripe, invoice.currency_id), payable)
-    if amount <= 0:
-        return False, f"nothing paid in Stripe is due on {invoice.id}"
-    payment = _payment(invoice, obj, amount, now)
-    reference = _payment_intent(obj) or str(obj["id"])
+    taken = from_minor_units(in_stripe, invoice.currency_id)
+    reference = stripe_api.invoice_payment_reference(obj) or str(obj["id"])
+    payable = Decimal(0)
+    if invoice.status in PAYABLE_STATUSES:
+        payable = round_amount(invoice_amount_payable(invoice), invoice.currency_id)
+    if taken > payable:
+        # Ours was paid (or cancelled, or credited) meanwhile: what Stripe took beyond
+        # what it still owes is refunded, never dropped.
+        payment = stripe_payment_record_unowed(
+            workspace_id=event.workspace_id,
+            test_mode=event.test_mode,
+            customer=invoice.customer,
+            currency=invoice.currency_id,
+            amount=taken,
+            reference=reference,
+            invoice=invoice,
+            description=f"Stripe invoice {obj.get('number') or obj['id']}",
+            now=now,
+            metadata={"stripe_invoice": str(obj["id"])},
+        )
+        unowed = payment.metadata[UNOWED_KEY]
+        return True, f"payment {payment.id} of {taken} on {invoice.id}; {unowed} not owed to refund"
+    payment = _payment(invoice, obj, taken, now)
     apply_gateway_result(payment, ChargeResult(ChargeOutcome.SUCCEEDED, reference), now)
-    return True, f"payment {payment.id} of {amount} recorded on {invoice.id}"
+    return True, f"payment {payment.id} of {taken} recorded on {invoice.id}"
 
 
 @transaction.atomic
@@ -335,7 +353,7 @@ def stripe_invoice_payment_failed(
     payment = _payment(invoice, obj, payable, now, attempt=attempt)
     if isinstance(reason, Exception):
         raise reason
-    reference = _payment_intent(obj) or str(obj["id"])
+    reference = stripe_api.invoice_payment_reference(obj) or str(obj["id"])
     apply_gateway_result(payment, ChargeResult(ChargeOutcome.FAILED, reference, reason), now)
     return True, f"payment {payment.id} failed ({reason}) on {invoice.id}"
 
@@ -366,14 +384,6 @@ def _payment(
     return payment
 
 
-def _payment_intent(obj: dict[str, Any]) -> str:
-    """The payment intent of the Stripe invoice's latest payment, when the event shows it."""
-    payments = (obj.get("payments") or {}).get("data") or []
-    if not payments:
-        return ""
-    return str((payments[-1].get("payment") or {}).get("payment_intent") or "")
-
-
 def stripe_invoice_failure_reason(event: StripeEvent) -> str | Exception:
     """Why a failed attempt failed, as its Stripe payment intent says (a decline code).
     Read before the event's transaction, so no locked invoice waits on Stripe (up to its
@@ -389,11 +399,15 @@ def stripe_invoice_failure_reason(event: StripeEvent) -> str | Exception:
 
 
 def _failure_reason(event: StripeEvent) -> str:
-    intent_id = _payment_intent(dict(event.payload["data"]["object"]))
+    reference = stripe_api.invoice_payment_reference(dict(event.payload["data"]["object"]))
     connection = stripe_connection(event.workspace_id, event.test_mode)
-    if not intent_id or connection is None:
+    if not reference or connection is None:
         return "payment_failed"
     gateway = StripeGateway(connection.secret_key)
-    intent = gateway.call(gateway.client.v1.payment_intents.retrieve, str(intent_id))
+    if reference.startswith("ch_"):
+        charge = gateway.call(gateway.client.v1.charges.retrieve, reference).to_dict()
+        outcome = charge.get("outcome") or {}
+        return str(outcome.get("reason") or charge.get("failure_code") or "payment_failed")
+    intent = gateway.call(gateway.client.v1.payment_intents.retrieve, reference)
     last = intent.to_dict().get("last_payment_error") or {}
     return str(last.get("decline_code") or last.get("code") or "payment_failed")

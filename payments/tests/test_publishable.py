@@ -29,6 +29,7 @@ PAYER_PAYMENT_FIELDS = {
     "description",
     "status",
     "requires_authentication",
+    "redirect_url",
     "authentication_expires_at",
     "failed_reason",
     "payment_date",

@@ -253,3 +253,35 @@ def test_a_declined_card_is_not_saved_on_our_hosted_page(tenant):
     saved = page.post(url, {"card_number": sandbox.SUCCEEDS, "expiry": "12/30", "cvc": "123"})
     assert saved.status_code == 302
     assert Source.objects.get(customer_id=customer["id"]).card_last4 == "4242"
+
+
+def test_the_api_shows_the_stripe_payment_intent_of_a_payment(invoice_of, stripe_tenant):
+    invoice, source = invoice_of("4242424242424242")
+    payment = services.payment_charge_invoice(invoice=invoice, source=source, now=NOW)
+
+    shown = stripe_tenant.client.get(f"/payments/{payment.id}/").json()
+    listed = stripe_tenant.client.get("/payments/", {"customer": payment.customer_id}).json()
+
+    assert shown["gateway_reference"] == payment.gateway_reference
+    assert shown["gateway_reference"].startswith("pi_")
+    assert listed["results"][0]["gateway_reference"] == payment.gateway_reference
+
+
+def test_a_card_is_saved_when_customers_are_not_synced(fake_stripe):
+    """Saving a card needs the customer in Stripe: it is made there for the card."""
+    from payments.tests.conftest import connect_stripe
+    from tests.conftest import make_tenant
+
+    tenant = make_tenant(test_mode=True)
+    connect_stripe(tenant, fake_stripe, sync_customers=False)
+    customer = create_customer(tenant)
+    assert not Customer.objects.get(pk=customer["id"]).stripe_id  # not copied on create
+
+    source = save_card(tenant, fake_stripe, customer["id"], "4242424242424242")
+
+    stored = Customer.objects.get(pk=customer["id"])
+    assert stored.stripe_id.startswith("cus_")
+    assert (source.gateway, source.default, source.card_last4) == ("stripe", True, "4242")
+    in_stripe = fake_stripe.client().v1.customers.retrieve(stored.stripe_id)
+    assert in_stripe.metadata["billing_id"] == customer["id"]
+    assert in_stripe.invoice_settings.default_payment_method == source.gateway_token

@@ -75,12 +75,16 @@ def process(tenant: Tenant, event: dict[str, Any]) -> StripeEvent:
     return services.stripe_event_process(event_id=stored.id, now=timezone.now())
 
 
-def pay_in_stripe(fake: FakeStripe, stripe_id: str, card: str = "4242424242424242") -> Any:
+def pay_in_stripe(
+    fake: FakeStripe, stripe_id: str, card: str = "4242424242424242", api_version: str = ""
+) -> Any:
+    """The customer pays on the hosted page; the event as a webhook endpoint pinned to
+    `api_version` (the library's when empty) receives it."""
     import httpx
 
     response = httpx.post(
         f"{fake.base_url}/_test/invoices/{stripe_id}/pay",
-        data={"card": card},
+        data={"card": card, "api_version": api_version},
         headers={"Authorization": f"Bearer {fake.secret_key}"},
     )
     assert response.status_code == 200, response.text
@@ -265,6 +269,90 @@ def test_invoice_paid_in_stripe_marks_ours_paid_once(fake_stripe):
         "succeeded", "stripe", Decimal(351614)
     )  # fmt: skip
     assert payment.gateway_reference.startswith("pi_")
+
+
+# An API version before invoices listed their payments (2025-03-31): the invoice names
+# its latest PaymentIntent and charge at the top level.
+OLDER_API = "2024-06-20"
+
+
+def test_invoice_paid_in_an_older_api_version_records_its_payment_intent(fake_stripe):
+    tenant = sync_tenant(fake_stripe)
+    shown = synced_invoice(tenant, fake_stripe)
+    paid = pay_in_stripe(fake_stripe, shown["stripe_id"], api_version=OLDER_API)
+    obj = paid["data"]["object"]
+    assert "payments" not in obj and obj["payment_intent"].startswith("pi_")
+
+    assert process(tenant, paid).status == "processed"
+
+    [payment] = Payment.objects.filter(allocations__invoice_id=shown["id"])
+    assert (payment.status, payment.gateway_reference) == ("succeeded", obj["payment_intent"])
+    assert Invoice.objects.get(pk=shown["id"]).status == "paid"
+
+
+def test_a_failed_attempt_in_an_older_api_version_has_its_decline_code(fake_stripe):
+    tenant = sync_tenant(fake_stripe)
+    shown = synced_invoice(tenant, fake_stripe)
+    failed = pay_in_stripe(
+        fake_stripe, shown["stripe_id"], card="4000000000000341", api_version=OLDER_API
+    )
+
+    assert process(tenant, failed).status == "processed"
+
+    [payment] = Payment.objects.filter(allocations__invoice_id=shown["id"])
+    assert (payment.status, payment.failed_reason) == ("failed", "card_declined")
+    assert payment.gateway_reference == failed["data"]["object"]["payment_intent"]
+
+
+@pytest.mark.parametrize("shape", ["older", "payments"])
+def test_an_invoice_paid_by_a_charge_records_the_charge_and_refunds_through_it(fake_stripe, shape):
+    """An invoice paid by a charge with no PaymentIntent: the older shape names only its
+    `charge`, the newer one a payment of type `charge`."""
+    tenant = sync_tenant(fake_stripe)
+    shown = synced_invoice(tenant, fake_stripe)
+    paid = pay_in_stripe(fake_stripe, shown["stripe_id"], api_version=OLDER_API)
+    obj = paid["data"]["object"]
+    charge = obj["charge"]
+    if shape == "older":
+        obj["payment_intent"] = None
+    else:
+        for key in ("payment_intent", "charge", "paid", "paid_out_of_band"):
+            obj.pop(key)
+        obj["payments"] = {"object": "list", "data": [
+            {"id": "inpay_1", "object": "invoice_payment", "status": "paid",
+             "payment": {"type": "charge", "charge": charge}},
+        ]}  # fmt: skip
+
+    assert process(tenant, paid).status == "processed"
+    [payment] = Payment.objects.filter(allocations__invoice_id=shown["id"])
+    refunded = tenant.client.post(f"/payments/{payment.id}/refund/", {"amount": "1000"})
+
+    assert payment.gateway_reference == charge
+    assert refunded.status_code == 200, refunded.content
+    refund = payment.refunds.get()
+    in_stripe = fake_stripe.client().v1.refunds.retrieve(refund.gateway_reference)
+    assert (in_stripe.charge, in_stripe.amount) == (charge, 1000)
+    # A further refund made in Stripe's dashboard is reported on the charge alone.
+    dashboard = stripe_event("charge.refunded", {
+        "id": charge, "object": "charge", "payment_intent": None, "amount_refunded": 3000,
+        "refunds": {"data": [{"id": "re_dashboard"}]},
+    })  # fmt: skip
+    assert process(tenant, dashboard).status == "processed"
+    assert Payment.objects.get(pk=payment.pk).amount_refunded == Decimal(3000)
+
+
+def test_an_invoice_marked_paid_out_of_band_in_an_older_api_version_records_nothing(fake_stripe):
+    tenant = sync_tenant(fake_stripe)
+    shown = synced_invoice(tenant, fake_stripe)
+    copy = fake_stripe.client().v1.invoices.retrieve(shown["stripe_id"]).to_dict()
+    older = {k: v for k, v in copy.items() if k not in ("payments", "amount_paid_off_stripe")}
+    older.update(status="paid", paid=True, paid_out_of_band=True, amount_paid=copy["amount_due"],
+                 payment_intent=None, charge=None)  # fmt: skip
+
+    echo = process(tenant, stripe_event("invoice.paid", older, api_version=OLDER_API))
+
+    assert echo.status == "ignored"
+    assert not Payment.objects.filter(allocations__invoice_id=shown["id"]).exists()
 
 
 def test_a_late_payment_failed_never_moves_a_paid_invoice_back(fake_stripe):
