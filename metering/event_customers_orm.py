@@ -37,7 +37,7 @@ def event_customers_orm(
             meter_id__in=meters, usage_scheme=UsageScheme.METERED
         ).values_list("id", "meter_id")
     }
-    spans = _billed_spans(
+    spans = billed_spans(
         workspace_id, test_mode, {c.pk for c in customers.values()}, metered
     ) if metered else {}  # fmt: skip
     return {
@@ -46,19 +46,27 @@ def event_customers_orm(
     }
 
 
-def _billed_spans(
+def billed_spans(
     workspace_id: str,
     test_mode: bool,
     customer_ids: set[str],
     metered: dict[str, tuple[str, list[dict[str, object]]]],
+    *,
+    subscription_ids: set[str] | None = None,
 ) -> dict[str, list["selectors.BilledSpan"]]:
-    """What each customer's subscriptions have invoiced of the metered plans, by meter
-    (see selectors._BILLED): from the start of billing to the latest period billed."""
+    """What each customer's subscriptions (those of `subscription_ids` only, when given)
+    have invoiced of the metered plans, by meter (see selectors._BILLED): from the start
+    of billing to the latest period billed."""
+    chosen = Subscription.objects.filter(
+        workspace_id=workspace_id, test_mode=test_mode, customer_id__in=customer_ids
+    )
+    if subscription_ids is not None:
+        chosen = chosen.filter(pk__in=subscription_ids)
     subscriptions = {
         pk: (customer_id, trial_end or date_start)
-        for pk, customer_id, trial_end, date_start in Subscription.objects.filter(
-            workspace_id=workspace_id, test_mode=test_mode, customer_id__in=customer_ids
-        ).values_list("id", "customer_id", "trial_end", "date_start")
+        for pk, customer_id, trial_end, date_start in chosen.values_list(
+            "id", "customer_id", "trial_end", "date_start"
+        )
     }
     periods = BilledPeriod.objects.filter(
         subscription_id__in=subscriptions, kind__in=[BilledKind.CYCLE, BilledKind.FINAL]

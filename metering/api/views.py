@@ -26,11 +26,11 @@ from metering.api.serializers import (
 )
 from metering.choices import EVENTS_PER_BULK
 from metering.filters import FeatureFilter, MeterFilter, UsageRecordFilter
-from metering.models import Feature, Meter
+from metering.models import Feature, Meter, UsageRecord
 from metering.representations import FeatureSerializer, MeterSerializer, UsageRecordSerializer
 from metering.services import events as event_services
 from metering.services import meters as meter_services
-from metering.services.records import usage_record_create
+from metering.services.records import usage_record_create, usage_record_delete
 from metering.services.usage import Usage, usage_for_customer
 
 
@@ -190,7 +190,11 @@ class EventViewSet(MeteringViewSet):
 
 
 class UsageRecordViewSet(
-    mixins.CreateModelMixin, mixins.RetrieveModelMixin, mixins.ListModelMixin, MeteringViewSet
+    mixins.CreateModelMixin,
+    mixins.RetrieveModelMixin,
+    mixins.ListModelMixin,
+    mixins.DestroyModelMixin,
+    MeteringViewSet,
 ):
     """Piriod's usage records on metered subscription lines."""
 
@@ -212,3 +216,6 @@ class UsageRecordViewSet(
             **self.tenant, **serializer.validated_data, now=self.tenant_now()
         )
         return Response(UsageRecordSerializer(record).data, status=201)
+
+    def perform_destroy(self, instance: UsageRecord) -> None:
+        usage_record_delete(record=instance)

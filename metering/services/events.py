@@ -33,7 +33,7 @@ from metering.choices import (
     EVENT_NAME_MAX_LENGTH,
     EventOutcome,
 )
-from metering.selectors import EventCustomer, event_customers
+from metering.selectors import BilledSpan, EventCustomer, event_customers
 from metering.services.usage import USAGE_RECORD_EVENT
 from metering.store import NewEvent, Tenant, event_store, property_text
 from subscriptions.calendar import local_midnight
@@ -387,15 +387,7 @@ def events_ingest(
     # Per customer, what its subscriptions have invoiced of the meters counting the
     # batch's events, as instants in the workspace's timezone.
     invoiced = {
-        found.customer_id: [
-            _Invoiced(
-                span.event_name,
-                span.filters,
-                local_midnight(span.billed_from, workspace.timezone),
-                local_midnight(span.billed_until, workspace.timezone),
-            )
-            for span in found.billed
-        ]
+        found.customer_id: _invoiced(found.billed, workspace.timezone)
         for found in customers.values()
         if found.billed
     }
@@ -413,6 +405,25 @@ class _Invoiced(NamedTuple):
     filters: tuple[tuple[str, frozenset[str]], ...]
     start: datetime
     end: datetime
+
+
+def _invoiced(billed: Iterable[BilledSpan], timezone: str) -> list[_Invoiced]:
+    """Spans of local dates as the instants they start and end at in `timezone`."""
+    return [
+        _Invoiced(
+            span.event_name,
+            span.filters,
+            local_midnight(span.billed_from, timezone),
+            local_midnight(span.billed_until, timezone),
+        )
+        for span in billed
+    ]
+
+
+def is_invoiced(event: NewEvent, billed: Iterable[BilledSpan], timezone: str) -> bool:
+    """Whether `event` lies in usage already invoiced (`billed`: its customer's spans, in
+    the workspace's `timezone`): what an event sent now is answered `late` for."""
+    return _is_late(event, _invoiced(billed, timezone))
 
 
 def _is_late(event: NewEvent, invoiced: list[_Invoiced]) -> bool:

@@ -1,24 +1,26 @@
 """Piriod's usage records (`/usages/`): a quantity reported on a metered subscription
 line. Each is stored as a record (for the API) and as an event (for the aggregation the
 cycle bills by), in one transaction; the event's id is the record's, so it is counted
-once."""
+once. A record is deleted with its event while no invoice has billed it; the event's id
+stays taken in the store, so the record's usage is never counted again."""
 
 from datetime import datetime
 from decimal import Decimal
 
-from django.db import transaction
+from django.db import connection, transaction
 
-from billing.errors import InvalidInput
+from billing.errors import DomainError, InvalidInput, NotFound
 from billing.models import Workspace
 from metering.choices import CreationScheme, UsageAction
+from metering.event_customers_orm import billed_spans
 from metering.models import UsageRecord
-from metering.services.events import latest_timestamp
+from metering.services.events import is_invoiced, latest_timestamp
 from metering.services.usage import USAGE_RECORD_EVENT, USAGE_RECORD_FIELD
 from metering.store import RESET_PROPERTY, RESET_VALUE, NewEvent, Tenant, event_store
 from subscriptions.calendar import local_midnight
 from subscriptions.choices import SubscriptionStatus
 from subscriptions.models import SubscriptionLine
-from subscriptions.usage import is_metered
+from subscriptions.usage import is_metered, usage_lock_statements
 
 
 def record_properties(quantity: Decimal, action: str) -> dict[str, str]:
@@ -86,16 +88,63 @@ def usage_record_create(
         action=action,
         metadata=metadata or {},
     )
-    event = NewEvent(
-        event_id=record.pk,
-        event_name=USAGE_RECORD_EVENT + plan.pk,
-        customer_key=subscription_line.subscription_id,
-        timestamp=record.date_time,
-        properties=record_properties(quantity, action),
-    )
     event_store().insert(
         tenant=Tenant(workspace_id=workspace.pk, test_mode=test_mode),
-        events=[event],
+        events=[record_event(record)],
         received_at=now,
     )
     return record
+
+
+def record_event(record: UsageRecord) -> NewEvent:
+    """The event a record is stored as: keyed by its subscription, named after its plan."""
+    return NewEvent(
+        event_id=record.pk,
+        event_name=USAGE_RECORD_EVENT + record.plan_id,
+        customer_key=record.subscription_id,
+        timestamp=record.date_time,
+        properties=record_properties(record.quantity, record.action),
+    )
+
+
+def _is_billed(record: UsageRecord, event: NewEvent) -> bool:
+    """Whether an invoice of the record's subscription has billed its usage: the rule an
+    event is judged `late` by, over that subscription's spans of the record's plan."""
+    subscription = record.subscription
+    spans = billed_spans(
+        record.workspace_id, record.test_mode, {subscription.customer_id},
+        {record.plan_id: (event.event_name, [])}, subscription_ids={subscription.pk},
+    )  # fmt: skip
+    billed = spans.get(subscription.customer_id, ())
+    return bool(billed) and is_invoiced(event, billed, record.workspace.timezone)
+
+
+@transaction.atomic
+def usage_record_delete(*, record: UsageRecord) -> None:
+    """Delete a record whose usage no invoice has billed, and its event (409 otherwise).
+
+    The tenant's usage lock is held shared first, as ingestion holds it: a cycle counting
+    the usage either commits its invoices before this reads them (and the record is
+    billed) or reads the usage after this commits (without the record)."""
+    with connection.cursor() as cursor:
+        for sql, params in usage_lock_statements(
+            workspace_id=record.workspace_id, test_mode=record.test_mode
+        ):
+            cursor.execute(sql, params)
+    # Locked, so that two deletes of one record do not both go on.
+    locked = UsageRecord.objects.select_for_update().filter(pk=record.pk).first()
+    if locked is None:
+        raise NotFound()
+    event = record_event(locked)
+    if _is_billed(locked, event):
+        raise DomainError(
+            "usage_record_billed",
+            f"Usage record {locked.pk} ({locked.date_time.isoformat()}) lies in a period "
+            f"subscription {locked.subscription_id} has invoiced: its usage is billed, and "
+            "an issued invoice never changes.",
+        )
+    locked.delete()
+    # The store last: outside PostgreSQL its delete is not undone by a rollback.
+    event_store().delete(
+        tenant=Tenant(workspace_id=locked.workspace_id, test_mode=locked.test_mode), event=event
+    )

@@ -132,6 +132,13 @@ class EventStore(Protocol):
         `events` hold no event_id twice."""
         ...
 
+    def delete(self, *, tenant: Tenant, event: NewEvent) -> bool:
+        """Remove the stored event `event.event_id`, looked up where its customer_key,
+        event_name and timestamp place it (no index reads event ids alone; its properties
+        are not compared); whether it was there. Its key stays: the id is never stored
+        again, so a deleted event is not counted again whoever sends it."""
+        ...
+
     def usage(self, *, tenant: Tenant, query: UsageQuery) -> list[UsageRow]:
         """The meter's value over the window, one row per group (one row, group None,
         when ungrouped; no row for a group without events)."""

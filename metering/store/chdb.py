@@ -8,7 +8,7 @@ from typing import Any
 import orjson
 from clickhouse_connect.driver.binding import format_bind_value
 
-from metering.store.clickhouse import SCHEMA, timestamp_text
+from metering.store.clickhouse import SCHEMAS, timestamp_text
 
 
 def _parameter(value: Any) -> str:
@@ -23,7 +23,8 @@ class ChdbClient:
         from chdb import session
 
         self.session = session.Session(path) if path else session.Session()
-        self.session.query(SCHEMA)
+        for schema in SCHEMAS:
+            self.session.query(schema)
 
     def rows(self, sql: str, parameters: dict[str, Any]) -> list[tuple[Any, ...]]:
         # Decimals and 64-bit integers as strings: a JSON number would pass through a float.
@@ -46,6 +47,9 @@ class ChdbClient:
             for row in rows
         ]  # fmt: skip
         self.session.query(f"INSERT INTO {table} FORMAT JSONEachRow\n" + "\n".join(lines))
+
+    def command(self, sql: str, parameters: dict[str, Any]) -> None:
+        self.session.query(sql, params={k: _parameter(v) for k, v in parameters.items()})
 
     def close(self) -> None:
         self.session.close()

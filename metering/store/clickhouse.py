@@ -6,6 +6,10 @@ time) and partitioned by month. ClickHouse has no unique constraint: a batch's i
 looked up before the insert, so a resent event is answered `duplicate` and not stored;
 two requests racing with the same new id may both store it, so every aggregation reads
 each event_id once (the first received, `LIMIT 1 BY event_id`) and the count stays exact.
+A deleted event's rows go (a lightweight DELETE) and its id is kept in a second table,
+`metering_deleted_events`: the insert looks ids up there too, and every aggregation
+leaves those ids out, so a deleted event is not counted again even if a batch racing the
+delete stores it anew.
 
 The SQL is written once, with server-side parameters (`{name:Type}`), and runs through a
 `Client`: clickhouse-connect's over HTTP, or chdb's in-process engine (tests, and a
@@ -34,7 +38,8 @@ from metering.store.base import (
 from metering.store.postgres import json_number
 
 TABLE = "metering_events"
-SCHEMA = f"""
+DELETED = "metering_deleted_events"
+_EVENTS_SCHEMA = f"""
 CREATE TABLE IF NOT EXISTS {TABLE} (
     workspace_id String,
     test_mode Bool,
@@ -49,6 +54,16 @@ CREATE TABLE IF NOT EXISTS {TABLE} (
 PARTITION BY toYYYYMM(timestamp)
 ORDER BY (workspace_id, test_mode, customer_key, event_name, timestamp)
 """
+_DELETED_SCHEMA = f"""
+CREATE TABLE IF NOT EXISTS {DELETED} (
+    workspace_id String,
+    test_mode Bool,
+    event_id String,
+    deleted_at DateTime64(6, 'UTC')
+) ENGINE = MergeTree
+ORDER BY (workspace_id, test_mode, event_id)
+"""
+SCHEMAS = (_EVENTS_SCHEMA, _DELETED_SCHEMA)
 COLUMNS = [
     "workspace_id", "test_mode", "event_id", "event_name", "customer_key", "timestamp",
     "properties", "received_at",
@@ -61,6 +76,8 @@ class Client(Protocol):
     def rows(self, sql: str, parameters: dict[str, Any]) -> list[tuple[Any, ...]]: ...
 
     def insert(self, table: str, rows: list[list[Any]], columns: list[str]) -> None: ...
+
+    def command(self, sql: str, parameters: dict[str, Any]) -> None: ...
 
 
 def timestamp_text(value: datetime) -> str:
@@ -80,12 +97,16 @@ class ConnectClient:
     def insert(self, table: str, rows: list[list[Any]], columns: list[str]) -> None:
         self.client.insert(table, rows, column_names=columns)
 
+    def command(self, sql: str, parameters: dict[str, Any]) -> None:
+        self.client.command(sql, parameters=parameters)
+
 
 def client_from_url(url: str) -> Client:
     import clickhouse_connect
 
     client = ConnectClient(clickhouse_connect.get_client(dsn=url))
-    client.client.command(SCHEMA)
+    for schema in SCHEMAS:
+        client.client.command(schema)
     return client
 
 
@@ -134,13 +155,21 @@ def _filters(meter: MeterSpec, parameters: dict[str, Any]) -> str:
     return sql
 
 
+# The tenant's deleted event ids.
+_DELETED_IDS = (
+    f"SELECT event_id FROM {DELETED} WHERE workspace_id = {{workspace:String}} "
+    "AND test_mode = {test_mode:Bool}"
+)
+
+
 def _events(customer_keys: str | None) -> str:
-    """The tenant's events of one name for some customers (None: all), each event_id once."""
+    """The tenant's events of one name for some customers (None: all), each event_id once,
+    none deleted."""
     keys = "" if customer_keys is None else f"AND customer_key IN {customer_keys} "
     return (
         f"SELECT * FROM {TABLE} WHERE workspace_id = {{workspace:String}} "
         f"AND test_mode = {{test_mode:Bool}} AND event_name = {{event_name:String}} "
-        f"{keys}"
+        f"{keys}AND event_id NOT IN ({_DELETED_IDS}) "
         "AND timestamp >= {start:DateTime64(6, 'UTC')} AND timestamp < {end:DateTime64(6, 'UTC')} "
         "ORDER BY received_at LIMIT 1 BY event_id"
     )
@@ -178,7 +207,9 @@ class ClickHouseEventStore:
             return set()
         seen = self.client.rows(
             f"SELECT DISTINCT event_id FROM {TABLE} WHERE workspace_id = {{workspace:String}} "
-            "AND test_mode = {test_mode:Bool} AND event_id IN {ids:Array(String)}",
+            "AND test_mode = {test_mode:Bool} AND event_id IN {ids:Array(String)} "
+            f"UNION DISTINCT SELECT event_id FROM ({_DELETED_IDS}) "
+            "WHERE event_id IN {ids:Array(String)}",
             {"workspace": tenant.workspace_id, "test_mode": tenant.test_mode,
              "ids": [e.event_id for e in events]},
         )  # fmt: skip
@@ -203,6 +234,32 @@ class ClickHouseEventStore:
                 COLUMNS,
             )
         return {event.event_id for event in fresh}
+
+    def delete(self, *, tenant: Tenant, event: NewEvent) -> bool:
+        parameters = {
+            "workspace": tenant.workspace_id, "test_mode": tenant.test_mode,
+            "customer_key": event.customer_key, "event_name": event.event_name,
+            "at": timestamp_text(event.timestamp), "event_id": event.event_id,
+        }  # fmt: skip
+        where = (
+            "workspace_id = {workspace:String} AND test_mode = {test_mode:Bool} "
+            "AND customer_key = {customer_key:String} AND event_name = {event_name:String} "
+            "AND timestamp = {at:DateTime64(6, 'UTC')} AND event_id = {event_id:String}"
+        )
+        found = self.client.rows(
+            f"SELECT count() FROM {TABLE} WHERE {where} AND event_id NOT IN ({_DELETED_IDS})",
+            parameters,
+        )
+        if not int(found[0][0]):
+            return False
+        # The id first: from then on no aggregation counts it, whenever the rows go.
+        self.client.insert(
+            DELETED,
+            [[tenant.workspace_id, tenant.test_mode, event.event_id, datetime.now(UTC)]],
+            ["workspace_id", "test_mode", "event_id", "deleted_at"],
+        )
+        self.client.command(f"DELETE FROM {TABLE} WHERE {where}", parameters)
+        return True
 
     def _parameters(self, tenant: Tenant, meter: MeterSpec) -> dict[str, Any]:
         return {

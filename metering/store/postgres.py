@@ -84,6 +84,13 @@ WHERE (SELECT count(*) FROM keys) < (SELECT count(*) FROM events)
     AND event_id NOT IN (SELECT event_id FROM keys)
 """
 
+# One event, by the usage index's columns and its id; its key row in metering_event_key
+# stays, so `_INSERT` skips the id from then on.
+_DELETE = (
+    "DELETE FROM metering_event WHERE workspace_id = %s AND test_mode = %s "
+    "AND customer_key = %s AND event_name = %s AND timestamp = %s AND event_id = %s"
+)
+
 _DELETE_LOST = "DELETE FROM metering_event WHERE tableoid = %s AND ctid = ANY(%s::tid[])"
 
 # A property as a number: a JSON number, or a string holding a plain decimal; anything
@@ -175,6 +182,15 @@ class PostgresEventStore:
             for partition, ctids in lost.items():
                 cursor.execute(_DELETE_LOST, [partition, ctids])
             return {event_id for event_id, partition, _ in rows if partition is None}
+
+    def delete(self, *, tenant: Tenant, event: NewEvent) -> bool:
+        params: list[Any] = [
+            tenant.workspace_id, tenant.test_mode, event.customer_key, event.event_name,
+            event.timestamp, event.event_id,
+        ]  # fmt: skip
+        with connection.cursor() as cursor:
+            cursor.execute(_DELETE, params)
+            return cursor.rowcount > 0
 
     def usage(self, *, tenant: Tenant, query: UsageQuery) -> list[UsageRow]:
         meter = query.meter

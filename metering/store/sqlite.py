@@ -201,6 +201,17 @@ class SqliteEventStore:
         )  # fmt: skip
         return stored
 
+    def delete(self, *, tenant: Tenant, event: NewEvent) -> bool:
+        # The key row stays in metering_event_key: the id is never inserted again.
+        cursor = self._cursor()
+        cursor.execute(
+            "DELETE FROM metering_event WHERE workspace_id = ? AND test_mode = ? "
+            "AND customer_key = ? AND event_name = ? AND timestamp = ? AND event_id = ?",
+            [tenant.workspace_id, tenant.test_mode, event.customer_key, event.event_name,
+             timestamp_text(event.timestamp), event.event_id],
+        )  # fmt: skip
+        return cursor.rowcount > 0
+
     def usage(self, *, tenant: Tenant, query: UsageQuery) -> list[UsageRow]:
         meter = query.meter
         value, value_params = _value(meter)

@@ -103,6 +103,12 @@ def test_every_store_gives_the_same_usage(chdb_client, sqlite_store, rows):
             e.event_id for e in events
         }
         assert store.insert(tenant=tenant, events=events[::-1], received_at=T0) == set()
+        # A third of them deleted: none is stored again when resent.
+        deleted = events[::3]
+        for event in deleted:
+            assert store.delete(tenant=tenant, event=event) is True
+            assert store.delete(tenant=tenant, event=event) is False
+        assert store.insert(tenant=tenant, events=deleted, received_at=T0) == set()
     window = (T0 + timedelta(days=2), T0 + timedelta(days=30))
     for meter in METERS:
         for group_by, prop in [(None, ""), ("day", ""), ("property", "region")]:
@@ -196,6 +202,38 @@ def test_a_set_starts_the_window_over_and_later_events_add_to_it(store):
     assert store.usage_windows(tenant=tenant, meter=resets, windows=windows) == {
         "whole": Decimal(8), "before": Decimal(7), "both": Decimal(1000), "none": Decimal(0),
     }  # fmt: skip
+
+
+def test_a_deleted_event_is_not_counted_and_its_id_never_counts_again(store):
+    tenant = _tenant("acc_delete")
+    events = [
+        NewEvent("1", "call", "c", T0, {"tokens": 3}),
+        NewEvent("2", "call", "c", T0 + timedelta(hours=1), {"tokens": 4}),
+    ]
+    store.insert(tenant=tenant, events=events, received_at=T0)
+    meter = MeterSpec("call", "sum", "tokens")
+    day = (T0, T0 + timedelta(days=1))
+
+    def value() -> Decimal:
+        return store.usage(tenant=tenant, query=UsageQuery(meter, ("c",), *day))[0].value
+
+    # Looked up where its customer, name and timestamp place it: elsewhere, nothing goes.
+    assert store.delete(tenant=tenant, event=events[1]._replace(customer_key="d")) is False
+    assert store.delete(tenant=tenant, event=events[1]._replace(timestamp=T0)) is False
+    assert store.delete(tenant=tenant, event=events[1]) is True
+    assert value() == 3
+    # Resent, even elsewhere and with another value, the id is a duplicate.
+    resent = events[1]._replace(timestamp=T0 + timedelta(hours=2), properties={"tokens": 9})
+    assert store.insert(tenant=tenant, events=[resent], received_at=T0) == set()
+    assert value() == 3
+    assert store.usage_windows(tenant=tenant, meter=meter, windows=[Window("w", ("c",), *day)]) == {
+        "w": Decimal(3)
+    }
+    assert store.delete(tenant=tenant, event=events[1]) is False
+    assert store.delete(tenant=tenant, event=events[1]._replace(event_id="never")) is False
+    assert store.insert(tenant=tenant, events=[events[1]._replace(event_id="3")],
+                        received_at=T0) == {"3"}  # fmt: skip
+    assert value() == 7
 
 
 def test_a_key_named_twice_in_a_window_counts_its_events_once(store):
