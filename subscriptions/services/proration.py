@@ -100,7 +100,8 @@ def prorate(
             customer=subscription.customer, document=subscription.document, date=today,
             due_date=today + timedelta(days=subscription.expiration_days), lines=draft.lines,
             period_start=today, period_end=period.period_end, subscription_id=subscription.id,
-            custom_change=subscription.custom_change, discount=draft.invoice.discount,
+            custom_change=subscription.custom_change, orgunit=draft.invoice.orgunit,
+            discount=draft.invoice.discount,
             discount_scheme=draft.invoice.discount_scheme,
         )  # fmt: skip
         finalize = not subscription.workspace.review_cycle_invoices
