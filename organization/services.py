@@ -87,8 +87,8 @@ def orgunit_delete(*, orgunit: OrgUnit) -> None:
     _delete(
         orgunit,
         "orgunit",
-        f"Org unit {orgunit.id} is named on documents and is kept with them; "
-        "rename it instead of deleting it.",
+        f"Org unit {orgunit.id} is named on documents or subscriptions and is kept with "
+        "them; rename it instead of deleting it.",
     )
 
 

@@ -104,8 +104,10 @@ def _each(
 class SubscriptionAdmin(admin.ModelAdmin):
     list_display = [
         "id", "customer", "status", "needs_attention_reason", "frequency", "next_billing",
-        "previous_billing", "collection_scheme", "workspace", "test_mode",
+        "previous_billing", "collection_scheme", "orgunit", "workspace", "test_mode",
     ]  # fmt: skip
+    # The branch is nullable: a bare select_related() would leave it to a query per row.
+    list_select_related = ["customer", "orgunit", "workspace"]
     list_filter = [NeedsAttentionFilter, "status", "frequency", "collection_scheme", "test_mode"]
     search_fields = ["id", "customer__name", "customer__tax_id", "note"]
     inlines = [LineInline, EndedLineInline, AddOnInline, BilledPeriodInline]

@@ -4,6 +4,7 @@ from django.db.models import QuerySet
 from billing.api.filters import BooleanFilter, CharInFilter, TenantFilterSet, TenantIdFilter
 from catalog.models import Coupon, Plan
 from customers.models import Customer
+from organization.models import OrgUnit
 from subscriptions.models import Subscription
 
 
@@ -12,6 +13,7 @@ class SubscriptionFilter(TenantFilterSet):
     # A subscription to a plan has it on one of its lines.
     plan = TenantIdFilter(field_name="lines__plan_id", model=Plan, distinct=True)
     coupon = TenantIdFilter(field_name="coupon_id", model=Coupon)
+    orgunit = TenantIdFilter(field_name="orgunit_id", model=OrgUnit)
     status__in = CharInFilter(field_name="status", lookup_expr="in")
     needs_attention = BooleanFilter(method="filter_needs_attention")
     next_billing = django_filters.DateFilter(field_name="next_billing")

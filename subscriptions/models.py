@@ -38,6 +38,11 @@ class Subscription(LoadedPlainly, TenantModel):
     currency = models.ForeignKey(
         "billing.Currency", on_delete=models.PROTECT, related_name="+", db_index=False
     )
+    # The branch (sucursal) its invoices are issued from (Piriod's subscription `orgunit`):
+    # every invoice it generates names it. A branch a subscription names cannot be deleted.
+    orgunit = models.ForeignKey(
+        "organization.OrgUnit", on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
     # Every line's plan bills at this frequency.
     frequency = models.CharField(max_length=16, choices=PlanFrequency.choices)
     date_start = models.DateField()

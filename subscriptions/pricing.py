@@ -289,6 +289,7 @@ def _draft(
         period_start=period_start,
         period_end=period_end,
         subscription_id=subscription.id,
+        orgunit_id=subscription.orgunit_id,
         custom_change=subscription.custom_change,
         note=subscription.note,
         references=invoice_references(subscription.references),

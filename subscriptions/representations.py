@@ -18,6 +18,7 @@ from billing.representations import (
 from catalog.models import AddOn, Coupon, Plan
 from invoices.choices import MAX_REFERENCES
 from invoices.representations import DocumentReferenceSerializer
+from organization.models import OrgUnit
 from payments.models import Source
 from subscriptions.models import EndedLine, Subscription, SubscriptionAddOn, SubscriptionLine
 from subscriptions.selectors import subscription_queryset
@@ -130,6 +131,13 @@ class SubscriptionSerializer(TenantModelSerializer):
         allow_null=True,
         help_text="Applied to each invoice from the next cycle, for the coupon's duration.",
     )
+    orgunit = TenantRelatedField(
+        queryset=OrgUnit.objects.all(),
+        required=False,
+        allow_null=True,
+        help_text="The branch (org unit) its invoices are issued from: every invoice it "
+        "generates names it in `orgunit`.",
+    )
     lines = SubscriptionLineSerializer(many=True)
     ended_lines = EndedLineSerializer(
         many=True,
@@ -184,7 +192,7 @@ class SubscriptionSerializer(TenantModelSerializer):
             "id", "customer", "document", "currency", "frequency", "date_start", "trial_end",
             "billing_anchor", "next_billing", "previous_billing", "billing_cycles",
             "next_billing_cycle", "expiration_days", "collection_scheme", "default_source",
-            "custom_change", "coupon", "require_reference", "note", "status",
+            "custom_change", "coupon", "orgunit", "require_reference", "note", "status",
             "status_description", "needs_attention", "needs_attention_reason",
             "cancel_reason", "cancel_at_period_end", "cancelled", "paused", "paused_reason",
             "pause_until", "lines", "ended_lines", "addons", "references", "metadata",

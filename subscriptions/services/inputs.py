@@ -6,6 +6,7 @@ from typing import Any, NotRequired, TypedDict
 
 from billing.documents import ReferenceRow
 from catalog.models import AddOn, Coupon, Plan
+from organization.models import OrgUnit
 from payments.models import Source
 
 
@@ -32,6 +33,7 @@ class SubscriptionFields(TypedDict, total=False):
     default_source: Source | None
     custom_change: Decimal
     coupon: Coupon | None
+    orgunit: OrgUnit | None
     require_reference: bool
     note: str
     references: list[ReferenceRow]

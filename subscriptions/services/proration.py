@@ -2,7 +2,7 @@
 the new ones; an immediate cancellation can credit the unused days."""
 
 from collections import Counter, defaultdict
-from datetime import date, datetime, timedelta
+from datetime import date, datetime
 from decimal import ROUND_DOWN, ROUND_HALF_UP, Decimal
 from typing import cast
 
@@ -15,7 +15,7 @@ from billing.errors import DomainError
 from invoices.choices import InvoiceStatus
 from invoices.models import CreditNote, Invoice, InvoiceLine
 from invoices.services.batch import InvoiceDraft
-from invoices.services.invoices import invoice_create, invoice_finalize
+from invoices.services.invoices import InvoiceFields, invoice_create, invoice_finalize
 from invoices.services.notes import credit_note_create, note_finalize
 from subscriptions.choices import BilledKind, CollectionStatus
 from subscriptions.models import BilledPeriod, Subscription, SubscriptionLine
@@ -98,10 +98,7 @@ def prorate(
         invoice = invoice_create(
             workspace=subscription.workspace, test_mode=subscription.test_mode,
             customer=subscription.customer, document=subscription.document, date=today,
-            due_date=today + timedelta(days=subscription.expiration_days), lines=draft.lines,
-            period_start=today, period_end=period.period_end, subscription_id=subscription.id,
-            custom_change=subscription.custom_change, discount=draft.invoice.discount,
-            discount_scheme=draft.invoice.discount_scheme,
+            lines=draft.lines, **_header(draft.invoice),
         )  # fmt: skip
         finalize = not subscription.workspace.review_cycle_invoices
         if finalize:
@@ -132,6 +129,20 @@ def _unmatched(
     return unmatched
 
 
+def _header(invoice: Invoice) -> InvoiceFields:
+    """A draft's header as invoice_create takes it: the subscription's invoice issued on
+    its own is headed as its cycle draft is (subscriptions.pricing), branch, note,
+    references and collection method included."""
+    return {
+        "due_date": invoice.due_date, "collection_method": invoice.collection_method,
+        "orgunit": invoice.orgunit, "period_start": invoice.period_start,
+        "period_end": invoice.period_end, "note": invoice.note,
+        "references": invoice.references, "discount": invoice.discount,
+        "discount_scheme": invoice.discount_scheme, "custom_change": invoice.custom_change,
+        "subscription_id": invoice.subscription_id,
+    }  # fmt: skip
+
+
 def _remaining_draft(
     subscription: Subscription, period: BilledPeriod, lines: list[SubscriptionLine], today: date
 ) -> InvoiceDraft:
@@ -158,6 +169,7 @@ def _remaining_draft(
             part["discount"] = prorated(row["discount"], days, period_days)
         rows.append(part)
     invoice = full.invoice
+    invoice.period_start = today
     if invoice.discount_scheme == DiscountScheme.AMOUNT:
         invoice.discount = prorated(invoice.discount, days, period_days)
     return InvoiceDraft(invoice=invoice, lines=rows)

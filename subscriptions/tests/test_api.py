@@ -21,10 +21,10 @@ FIELDS = {
     "id", "customer", "document", "currency", "frequency", "date_start", "trial_end",
     "billing_anchor", "next_billing", "previous_billing", "billing_cycles",
     "next_billing_cycle", "expiration_days", "collection_scheme", "default_source",
-    "custom_change", "coupon", "require_reference", "note", "status", "status_description",
-    "needs_attention", "needs_attention_reason", "cancel_reason", "cancel_at_period_end",
-    "cancelled", "paused", "paused_reason", "pause_until", "lines", "ended_lines", "addons",
-    "references", "metadata", "test_mode", "created", "updated",
+    "custom_change", "coupon", "orgunit", "require_reference", "note", "status",
+    "status_description", "needs_attention", "needs_attention_reason", "cancel_reason",
+    "cancel_at_period_end", "cancelled", "paused", "paused_reason", "pause_until", "lines",
+    "ended_lines", "addons", "references", "metadata", "test_mode", "created", "updated",
 }  # fmt: skip
 
 

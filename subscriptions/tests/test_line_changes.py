@@ -110,3 +110,37 @@ def test_a_second_line_of_the_same_plan_is_prorated_when_added_and_when_removed(
     # 15 days left: the second line is credited 15 of the 21 days its invoice billed.
     [note] = CreditNote.objects.filter(invoice__subscription_id=subscription.id)
     assert (note.invoice_id, note.subtotal) == (extra.id, D(10000))
+
+
+def test_a_proration_invoice_is_headed_as_the_subscriptions_cycle_invoices() -> None:
+    # A plan added mid-period is invoiced on its own: that invoice cites the same purchase
+    # order, carries the same note and is collected the same way as the cycle's.
+    workspace = workspace_at(START)
+    seat = plan_of(workspace, 10000, name="Seat")
+    reference = {
+        "document": "801", "serial": "OC-77", "date": date(2026, 4, 1),
+        "date_end": date(2026, 12, 31), "description": "Orden de compra",
+    }  # fmt: skip
+    subscription = services.subscription_create(
+        workspace=workspace, test_mode=True, customer=customer_of(workspace), now=START,
+        lines=[{"plan": seat, "quantity": D(1)}], note="Contrato 2026",
+        references=[reference], custom_change=D(2),
+    )  # fmt: skip
+    clock_advance(workspace=workspace, test_mode=True, now=START, to=CHANGE)
+
+    services.subscription_update(
+        subscription=subscription, now=CHANGE, lines=[{"plan": seat, "quantity": D(2)}]
+    )
+
+    def header(invoice: Invoice) -> tuple:
+        return (
+            invoice.note, invoice.references, invoice.collection_method,
+            invoice.custom_change, invoice.orgunit_id,
+        )  # fmt: skip
+
+    proration = Invoice.objects.get(subscription_id=subscription.id, period_start=CHANGE.date())
+    cycle = _cycle_invoices(subscription.id)[-1]
+    assert header(proration) == header(cycle)
+    assert proration.note == "Contrato 2026"
+    assert [row["serial"] for row in proration.references] == ["OC-77"]
+    assert (proration.period_start, proration.period_end) == (date(2026, 6, 10), date(2026, 7, 1))
