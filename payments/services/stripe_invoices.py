@@ -298,10 +298,11 @@ def stripe_invoice_paid(event: StripeEvent, now: datetime) -> Outcome:
         return False, f"the payment in Stripe of {invoice.id} is recorded already"
     if invoice.status not in PAYABLE_STATUSES:
         return False, f"invoice {invoice.id} is already {invoice.status}"
-    payable = round_amount(invoice_amount_payable(invoice), invoice.currency_id)
-    amount = min(from_minor_units(in_stripe, invoice.currency_id), payable)
-    if amount <= 0:
+    if round_amount(invoice_amount_payable(invoice), invoice.currency_id) <= 0:
         return False, f"nothing paid in Stripe is due on {invoice.id}"
+    # All Stripe took is recorded: beyond what ours owes (paid in part another way
+    # meanwhile) it is the customer's credit, as an overpayment of ours is.
+    amount = from_minor_units(in_stripe, invoice.currency_id)
     payment = _payment(invoice, obj, amount, now)
     reference = _payment_intent(obj) or str(obj["id"])
     apply_gateway_result(payment, ChargeResult(ChargeOutcome.SUCCEEDED, reference), now)
@@ -345,7 +346,7 @@ def _payment(
 ) -> Payment:
     shares = resolve_allocations(
         [AllocationRequest(invoice, amount)], invoice.currency_id, invoice.customer
-    )
+    ).shares
     metadata: dict[str, Any] = {"stripe_invoice": str(obj["id"])}
     if attempt:
         metadata["stripe_attempt"] = attempt

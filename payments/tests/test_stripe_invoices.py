@@ -267,6 +267,25 @@ def test_invoice_paid_in_stripe_marks_ours_paid_once(fake_stripe):
     assert payment.gateway_reference.startswith("pi_")
 
 
+def test_what_stripe_took_beyond_what_ours_still_owes_is_the_customers_credit(fake_stripe):
+    tenant = sync_tenant(fake_stripe)
+    shown = synced_invoice(tenant, fake_stripe)
+    paid = pay_in_stripe(fake_stripe, shown["stripe_id"])  # 351,614 in Stripe
+    # Meanwhile a transfer paid part of ours.
+    transfer = tenant.client.post("/payments/", {"invoice": shown["id"], "amount": "1614"})
+    assert transfer.status_code == 201, transfer.content
+
+    assert process(tenant, paid).status == "processed"
+
+    invoice = tenant.client.get(f"/invoices/{shown['id']}/").json()
+    assert (invoice["status"], Decimal(str(invoice["amount_due"]))) == ("paid", 0)
+    payment = Payment.objects.get(allocations__invoice_id=shown["id"], gateway="stripe")
+    assert payment.amount == Decimal(351614)
+    assert [a.amount for a in payment.allocations.all()] == [Decimal(350000)]
+    customer = tenant.client.get(f"/customers/{invoice['customer']}/").json()
+    assert Decimal(str(customer["aggregations"]["credit_balance"])) == Decimal(1614)
+
+
 def test_a_late_payment_failed_never_moves_a_paid_invoice_back(fake_stripe):
     tenant = sync_tenant(fake_stripe)
     shown = synced_invoice(tenant, fake_stripe)
