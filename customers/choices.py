@@ -20,8 +20,11 @@ CONTACTS_PER_CUSTOMER = 7
 class BalanceTransactionKind(models.TextChoices):
     # Credit beyond what an invoice still owed, from a credit note on a paid invoice.
     CREDIT_NOTE = "credit_note"
-    # Credit paid back to the customer by refunding a payment of that invoice.
+    # Credit paid back to the customer by refunding a payment of that invoice (or of the
+    # payment's own excess, then with no invoice).
     REFUND = "refund"
+    # What a payment brought beyond what its invoices owed; it belongs to no invoice.
+    PAYMENT = "payment"
 
 
 class StripeSyncStatus(models.TextChoices):

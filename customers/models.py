@@ -112,7 +112,8 @@ class Contact(TenantModel):
 class CustomerBalanceTransaction(TenantModel):
     """One movement of the customer's balance with us (Stripe's "customer balance"): a
     positive `amount` is credit the customer holds, a negative one credit used or paid
-    back. It belongs to the invoice it came from, so that invoice's amount due counts it.
+    back. It belongs to the invoice it came from, so that invoice's amount due counts it;
+    a payment's excess beyond what its invoices owed belongs to none (`invoice_id` "").
 
     `invoice_id` and `source_id` (the credit note, refund or payment) are plain ids, as
     Invoice.subscription_id is: customers sit below invoices and payments.

@@ -94,7 +94,8 @@ class CustomerAggregationsSerializer(serializers.Serializer):
     dated in the current calendar month of the workspace's timezone; `balance`: the
     amount due of finalized, pending and uncollectible invoices, less `credit_balance`;
     `credit_balance`: the credit the customer holds with us (credit notes beyond what an
-    invoice still owed, less what was refunded), its entries at
+    invoice still owed and payments beyond what their invoices owed, less what was
+    refunded), its entries at
     `/customers/{id}/balance_transactions/`.
     """
 

@@ -1,4 +1,4 @@
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Collection, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
@@ -10,6 +10,7 @@ from django.db.models import (
     ForeignObjectRel,
     Prefetch,
     QuerySet,
+    Sum,
     prefetch_related_objects,
 )
 
@@ -89,6 +90,15 @@ def customer_queryset() -> QuerySet[Customer]:
 
 def contact_queryset() -> QuerySet[Contact]:
     return Contact.objects.all()
+
+
+def customer_balance_unapplied(*, source_ids: Collection[str]) -> Decimal:
+    """The credit that the entries of these sources (a payment and its refunds) still hold
+    apart from any invoice: a payment's excess less what refunds paid back of it."""
+    summed = CustomerBalanceTransaction.objects.filter(
+        invoice_id="", source_id__in=list(source_ids)
+    ).aggregate(total=Sum("amount"))["total"]
+    return Decimal(summed or 0)
 
 
 def customer_balance_transactions(*, customer: Customer) -> QuerySet[CustomerBalanceTransaction]:

@@ -276,7 +276,7 @@ def _intent_confirm(*, intent: Intent, source: Source, now: datetime, off_sessio
     if intent.invoice is not None:
         shares = resolve_allocations(
             [AllocationRequest(intent.invoice, intent.amount)], intent.currency_id, None
-        )
+        ).shares
     payment = create_payment(
         workspace=intent.workspace,
         test_mode=intent.test_mode,
@@ -318,7 +318,7 @@ def intent_settle_at_gateway(
     if intent.invoice is not None:
         shares = resolve_allocations(
             [AllocationRequest(intent.invoice, intent.amount)], intent.currency_id, None
-        )
+        ).shares
     payment = create_payment(
         workspace=intent.workspace,
         test_mode=intent.test_mode,

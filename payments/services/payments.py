@@ -17,7 +17,7 @@ from decimal import Decimal
 from typing import Any, TypedDict, Unpack
 
 from django.db import transaction
-from django.db.models import F
+from django.db.models import F, Sum
 
 from billing.clock import local_date, workspace_today
 from billing.db import in_request_transaction
@@ -27,6 +27,7 @@ from billing.models import Currency, Workspace
 from billing.money import round_amount
 from customers.choices import BalanceTransactionKind
 from customers.models import Customer
+from customers.selectors import customer_balance_unapplied
 from customers.services import customer_balance_record
 from invoices.models import Invoice
 from invoices.selectors import invoice_balance_credit
@@ -118,14 +119,30 @@ def settle_payment_invoices(payment: Payment, now: datetime) -> None:
         settle_invoice(invoice, now)
 
 
+@dataclass(frozen=True)
+class Allocated:
+    """Requested shares checked against their locked invoices. A share above what its
+    invoice owes is cut to it: the payment pays that invoice in full and the rest is the
+    customer's credit (rules.md §7), recorded when the payment succeeds."""
+
+    shares: list[tuple[Invoice, Decimal]]  # what each invoice takes
+    requested: Decimal  # Σ the shares as asked for
+    still_owed: Decimal  # Σ what the invoices owe beyond their shares
+
+    @property
+    def applied(self) -> Decimal:
+        return sum((share for _, share in self.shares), Decimal(0))
+
+
 def resolve_allocations(
     requests: Sequence[AllocationRequest], currency: str, customer: Customer | None
-) -> list[tuple[Invoice, Decimal]]:
+) -> Allocated:
     """Validate each requested share against its locked invoice."""
     locked = {invoice.pk: invoice for invoice in lock_invoices([r.invoice for r in requests])}
     if len(locked) != len(requests):
         raise InvalidInput({"allocations": ["Each invoice may appear only once."]})
     shares = []
+    requested = still_owed = Decimal(0)
     for request in requests:
         invoice = locked[request.invoice.pk]
         field = request.field("invoice")
@@ -144,13 +161,29 @@ def resolve_allocations(
             raise DomainError("invoice_nothing_due", f"Invoice {invoice.id} has nothing due.")
         if amount <= 0:
             raise InvalidInput({request.field("amount"): ["The amount must be positive."]})
-        if amount > payable:
-            raise DomainError(
-                "payment_exceeds_amount_due",
-                f"{amount} exceeds what invoice {invoice.id} still owes ({payable}).",
-            )
-        shares.append((invoice, amount))
-    return shares
+        share = min(amount, payable)
+        shares.append((invoice, share))
+        requested += amount
+        still_owed += payable - share
+    return Allocated(shares=shares, requested=requested, still_owed=still_owed)
+
+
+def payment_total(allocated: Allocated, amount: Decimal | None, currency: str) -> Decimal:
+    """The payment's amount: `amount` when named, else the shares asked for. Above what
+    the invoices owe, the excess is credit only once every invoice named is paid in full:
+    credit left while an invoice of the same payment still owes would be a misallocation."""
+    total = allocated.requested if amount is None else round_amount(amount, currency)
+    if total < allocated.requested or (total > allocated.requested and allocated.still_owed):
+        raise InvalidInput(
+            {"amount": [f"The allocations add up to {allocated.requested}, not {total}."]}
+        )
+    if total > allocated.applied and allocated.still_owed:
+        raise DomainError(
+            "payment_exceeds_amount_due",
+            f"{total - allocated.applied} would be left as credit while the payment's invoices "
+            f"still owe {allocated.still_owed}; pay them in full first.",
+        )
+    return total
 
 
 def create_payment(
@@ -215,6 +248,7 @@ def apply_gateway_result(payment: Payment, result: ChargeResult, now: datetime) 
         source.save(update_fields=["status", "updated_at"])
     settle_payment_invoices(payment, now)
     if payment.status == PaymentStatus.SUCCEEDED:
+        _credit_excess(payment)
         record_payment(payment, "succeeded")
     elif payment.status == PaymentStatus.FAILED:
         record_payment(payment, "failed")
@@ -225,6 +259,24 @@ def authentication_return_url(payment: Payment) -> str:
     """Where the gateway sends the payer back after its authentication page: the
     payment's own `return_url`, else this server's public address."""
     return payment.return_url or public_url("/")
+
+
+def _credit_excess(payment: Payment) -> None:
+    """What a payment of invoices brought beyond the shares they took is the customer's
+    credit, once the money is in. A payment of no invoice (an order's, applied once the
+    order is invoiced; a link's) leaves none: nothing says it was more than asked."""
+    applied = payment.allocations.aggregate(total=Sum("amount"))["total"]
+    if applied is None or payment.customer is None or payment.amount <= applied:
+        return
+    customer_balance_record(
+        customer=payment.customer,
+        currency=payment.currency_id,
+        amount=payment.amount - applied,
+        kind=BalanceTransactionKind.PAYMENT,
+        invoice_id="",
+        source_id=payment.id,
+        description=f"Payment {payment.id} beyond what its invoices owed",
+    )
 
 
 def _nothing() -> None:
@@ -343,14 +395,14 @@ def payment_charge_invoice(*, invoice: Invoice, source: Source, now: datetime) -
 def _charge_invoice(*, invoice: Invoice, source: Source, now: datetime) -> Payment:
     customer = invoice.customer
     check_chargeable(source, customer)
-    shares = resolve_allocations([AllocationRequest(invoice)], invoice.currency_id, customer)
+    allocated = resolve_allocations([AllocationRequest(invoice)], invoice.currency_id, customer)
     payment = create_payment(
         workspace=invoice.workspace,
         test_mode=invoice.test_mode,
         customer=customer,
         currency=invoice.currency_id,
-        amount=shares[0][1],
-        shares=shares,
+        amount=allocated.applied,
+        shares=allocated.shares,
         source=source,
         now=now,
         subscription_id=invoice.subscription_id,
@@ -433,11 +485,11 @@ def _payment_create(
     requests = list(allocations)
     if amount is not None and len(requests) == 1 and requests[0].amount is None:
         requests = [replace(requests[0], amount=amount)]
-    shares = resolve_allocations(requests, currency.code, customer) if requests else []
-    total = sum((share for _, share in shares), Decimal(0))
-    if shares and amount is not None and round_amount(amount, currency.code) != total:
-        raise InvalidInput({"amount": [f"The allocations add up to {total}, not {amount}."]})
-    if not shares:
+    shares: list[tuple[Invoice, Decimal]] = []
+    if requests:
+        allocated = resolve_allocations(requests, currency.code, customer)
+        shares, total = allocated.shares, payment_total(allocated, amount, currency.code)
+    else:
         if amount is None:
             raise InvalidInput({"amount": ["Name the amount or the invoices paid."]})
         total = round_amount(amount, currency.code)
@@ -574,7 +626,8 @@ def payment_refund(
     refunded_at_gateway: str = "",
 ) -> Payment:
     """Refund all or part of a succeeded payment. The credit its invoices' credit notes
-    left in the customer's balance is paid back first (see `_refund_shares`), so a refund
+    left in the customer's balance, and its own excess beyond what its invoices owed, are
+    paid back first (see `_refund_split`), so a refund
     the credit covers reopens no invoice; the rest comes off its allocations last first,
     restoring those invoices' amount due (a paid invoice is finalized again).
 
@@ -635,20 +688,28 @@ class RefundShare:
     credit: Decimal  # of which paid back out of the invoice's credit (no amount due again)
 
 
-def _refund_shares(
-    allocations: list[PaymentAllocation], invoices: dict[str, Invoice], amount: Decimal
-) -> list[RefundShare]:
-    """Split a refund over the payment's allocations. First, in allocation order, each
-    share the payment still holds on an invoice with credit gives that credit back: the
-    customer had that money as credit already, so nothing becomes due. Then what is left
-    comes off the allocations last first, each invoice owing again what it gave back."""
+@dataclass(frozen=True)
+class RefundSplit:
+    excess: Decimal  # paid back out of the payment's own excess (the customer's credit)
+    shares: list[RefundShare]
+
+
+def _refund_split(payment: Payment, invoices: dict[str, Invoice], amount: Decimal) -> RefundSplit:
+    """Split a refund. Credit is given back first, since the customer had that money as
+    credit already and nothing becomes due: the payment's own excess, then, in allocation
+    order, each share the payment still holds on an invoice with credit (a credit note's).
+    What is left comes off the allocations last first, each invoice owing again what it
+    gave back."""
+    refund_ids = list(payment.refunds.values_list("id", flat=True))
+    excess = min(amount, customer_balance_unapplied(source_ids=[payment.id, *refund_ids]))
+    allocations = list(payment.allocations.order_by("id"))
     left = {a.pk: a.amount - a.amount_refunded for a in allocations}
     credit = {
         a.pk: min(left[a.pk], invoice_balance_credit(invoices[a.invoice_id])) for a in allocations
     }
     taken = {a.pk: Decimal(0) for a in allocations}
     paid_back = dict(taken)
-    remaining = amount
+    remaining = amount - excess
     for allocation in allocations:
         take = min(remaining, credit[allocation.pk])
         if take > 0:
@@ -660,11 +721,12 @@ def _refund_shares(
         if take > 0:
             taken[allocation.pk] += take
             remaining -= take
-    return [
+    shares = [
         RefundShare(allocation=a, amount=taken[a.pk], credit=paid_back[a.pk])
         for a in allocations
         if taken[a.pk] > 0
     ]
+    return RefundSplit(excess=excess, shares=shares)
 
 
 @transaction.atomic
@@ -676,17 +738,21 @@ def _record_refund(
     if reference and Refund.objects.filter(payment=payment, gateway_reference=reference).exists():
         return payment  # the gateway answered a repeated request with the same refund
     amount = _refundable(payment, amount)
+    split = _refund_split(payment, invoices, amount)
     refund = Refund.objects.create(
         payment=payment, amount=amount, reason=reason, gateway_reference=reference, created_at=now
     )
-    allocations = list(payment.allocations.order_by("id"))
-    # What the payment holds beyond its allocations (applied to no invoice, e.g. what
-    # Stripe took for an invoice no longer owed) is paid back first: it restores no
-    # invoice's amount due.
-    unapplied = payment.amount - payment.amount_refunded
-    unapplied -= sum((a.amount - a.amount_refunded for a in allocations), Decimal(0))
-    on_allocations = amount - min(amount, max(unapplied, Decimal(0)))
-    for share in _refund_shares(allocations, invoices, on_allocations):
+    if split.excess > 0 and payment.customer is not None:
+        customer_balance_record(
+            customer=payment.customer,
+            currency=payment.currency_id,
+            amount=-split.excess,
+            kind=BalanceTransactionKind.REFUND,
+            invoice_id="",
+            source_id=refund.id,
+            description=f"Refund of payment {payment.id}",
+        )
+    for share in split.shares:
         PaymentAllocation.objects.filter(pk=share.allocation.pk).update(
             amount_refunded=F("amount_refunded") + share.amount
         )

@@ -363,7 +363,7 @@ def _payment(
 ) -> Payment:
     shares = resolve_allocations(
         [AllocationRequest(invoice, amount)], invoice.currency_id, invoice.customer
-    )
+    ).shares
     metadata: dict[str, Any] = {"stripe_invoice": str(obj["id"])}
     if attempt:
         metadata["stripe_attempt"] = attempt

@@ -70,16 +70,16 @@ def test_partial_payments_lower_the_amount_due_until_the_invoice_is_paid(tenant,
     assert [p["amount"] for p in shown["payments"]] == [D("400"), D("790")]
 
 
-def test_an_overpayment_is_refused(tenant, invoice):
+def test_an_overpayment_of_the_rest_leaves_the_excess_as_credit(tenant, invoice):
     tenant.client.post("/payments/", {"invoice": invoice.id, "amount": "1000"})
 
     response = tenant.client.post("/payments/", {"invoice": invoice.id, "amount": "191"})
 
-    assert response.status_code == 409
-    assert response.json()["code"] == "payment_exceeds_amount_due"
-    assert response.json()["detail"].endswith("still owes (190).")
-    assert Payment.objects.count() == 1
-    assert _invoice(tenant, invoice.id)["amount_due"] == D("190")
+    assert response.status_code == 201, response.content
+    assert [a["amount"] for a in response.json()["allocations"]] == [D("190")]
+    assert _invoice(tenant, invoice.id)["status"] == "paid"
+    customer = tenant.client.get(f"/customers/{invoice.customer_id}/").json()
+    assert customer["aggregations"]["credit_balance"] == D("1")
 
 
 def test_one_payment_for_several_invoices(tenant, invoice):

@@ -10,6 +10,7 @@ from django.db import connection
 from django.utils import timezone
 
 from billing.errors import DomainError
+from customers.models import CustomerBalanceTransaction
 from invoices.models import Invoice
 from invoices.selectors import invoice_amount_due
 from invoices.tests.factories import FinalizedInvoiceFactory
@@ -57,7 +58,8 @@ def test_racing_partial_payments_never_exceed_the_amount_due():
     _require_postgresql()
     tenant = make_tenant()
     invoice = FinalizedInvoiceFactory(workspace=tenant.workspace)  # 1,190
-    # Each 300 fits alone; only three of the eight fit together.
+    # Each 300 fits alone; three of the eight fit together, a fourth pays the last 290
+    # and leaves 10 as credit, and the others find the invoice paid.
 
     def pay(index: int) -> Payment:
         return services.payment_create(
@@ -72,11 +74,13 @@ def test_racing_partial_payments_never_exceed_the_amount_due():
     results, refused, errors = _race(8, pay)
 
     assert errors == []
-    assert len(results) == 3
-    assert refused == ["payment_exceeds_amount_due"] * 5
+    assert len(results) == 4
+    assert refused == ["invoice_not_payable"] * 4
     applied = sum(PaymentAllocation.objects.values_list("amount", flat=True))
-    assert applied == Decimal(900)
-    assert invoice_amount_due(invoice) == Decimal(290)
+    assert applied == Decimal(1190)
+    assert invoice_amount_due(invoice) == Decimal(0)
+    credit = CustomerBalanceTransaction.objects.get(customer=invoice.customer_id)
+    assert (credit.kind, credit.amount) == ("payment", Decimal(10))
 
 
 def test_racing_charges_pay_an_invoice_once():
