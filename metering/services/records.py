@@ -76,7 +76,8 @@ def usage_record_create(
         )  # fmt: skip
     date_time = date_time or now
     _check_billable(subscription_line, date_time, now)
-    record = UsageRecord.objects.create(
+    _hold_usage_lock(workspace.pk, test_mode)
+    record = UsageRecord(
         workspace=workspace,
         test_mode=test_mode,
         subscription_id=subscription_line.subscription_id,
@@ -88,12 +89,28 @@ def usage_record_create(
         action=action,
         metadata=metadata or {},
     )
+    event = record_event(record)
+    if _is_billed(record, event):
+        raise InvalidInput(
+            {"date_time": [f"{date_time.isoformat()} lies in a period subscription "
+                           f"{record.subscription_id} has invoiced: no invoice would bill it."]}
+        )  # fmt: skip
+    record.save(force_insert=True)
     event_store().insert(
         tenant=Tenant(workspace_id=workspace.pk, test_mode=test_mode),
-        events=[record_event(record)],
+        events=[event],
         received_at=now,
     )
     return record
+
+
+def _hold_usage_lock(workspace_id: str, test_mode: bool) -> None:
+    """The tenant's usage lock, shared, as ingestion takes it: a cycle counting the usage
+    either commits its invoices before what is invoiced is read here, or reads the usage
+    after this transaction commits."""
+    with connection.cursor() as cursor:
+        for sql, params in usage_lock_statements(workspace_id=workspace_id, test_mode=test_mode):
+            cursor.execute(sql, params)
 
 
 def record_event(record: UsageRecord) -> NewEvent:
@@ -126,11 +143,7 @@ def usage_record_delete(*, record: UsageRecord) -> None:
     The tenant's usage lock is held shared first, as ingestion holds it: a cycle counting
     the usage either commits its invoices before this reads them (and the record is
     billed) or reads the usage after this commits (without the record)."""
-    with connection.cursor() as cursor:
-        for sql, params in usage_lock_statements(
-            workspace_id=record.workspace_id, test_mode=record.test_mode
-        ):
-            cursor.execute(sql, params)
+    _hold_usage_lock(record.workspace_id, record.test_mode)
     # Locked, so that two deletes of one record do not both go on.
     locked = UsageRecord.objects.select_for_update().filter(pk=record.pk).first()
     if locked is None:

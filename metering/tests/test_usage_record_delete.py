@@ -153,3 +153,26 @@ def test_a_record_a_cancellation_s_final_invoice_billed_is_a_409():
 
     assert response.status_code == 409, response.json()
     assert response.json()["code"] == "usage_record_billed"
+
+
+def test_a_record_in_a_period_already_invoiced_is_refused_not_lost():
+    # No invoice would ever bill it (an issued invoice never changes): it is refused, as a
+    # record dated before its subscription started is, rather than stored and never billed.
+    tenant = make_tenant(test_mode=True)
+    subscription = _subscribed(tenant)
+    line = subscription.lines.get()
+    _move_clock(tenant.workspace, DUE)
+    cycles.cycle_run(clock=clock_now, now=DUE)
+
+    late = tenant.client.post(
+        "/usages/",
+        {"subscription_line": line.id, "quantity": 3,
+         "date_time": santiago(2026, 2, 9, 23, 59).isoformat()},
+        format="json",
+    )  # fmt: skip
+
+    assert late.status_code == 400, late.json()
+    assert "invoiced" in late.json()["date_time"][0]
+    assert not UsageRecord.objects.filter(subscription_id=subscription.id).exists()
+    # The period not invoiced yet takes records as before.
+    assert _record(tenant, line, 2, santiago(2026, 2, 10, 10, 0))
