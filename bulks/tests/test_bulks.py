@@ -151,3 +151,21 @@ def test_an_items_errors_are_what_its_own_endpoint_answers(tenant):
     assert alone.status_code == 400
     assert "discount" in alone.json()["lines"]["0"]
     assert result["errors"] == alone.json()
+
+
+def test_items_with_fractional_numbers_are_accepted_and_created_exactly(tenant):
+    customer = CustomerFactory(workspace=tenant.workspace)
+    # Written by hand: the numbers reach the server as JSON literals, as Piriod's SDK sends
+    # them ("quantity": 2.5), not as strings.
+    item = f'"customer": "{customer.id}", "document": 33, "date": "2026-03-02"'
+    line = '{"name": "Horas", "amount": 1000, "quantity": 2.5}'
+    body = '{"items": [{' + item + ', "lines": [' + line + "]}]}"
+
+    submitted = tenant.client.post("/bulks/invoices/", body, content_type="application/json")
+    assert submitted.status_code == 202, submitted.json()
+    bulk_process(bulk_id=submitted.json()["id"], now=timezone.now())
+    result = tenant.client.get(f"/bulks/invoices/{submitted.json()['id']}/").json()["results"][0]
+
+    assert result["status"] == "succeeded", result["errors"]
+    line = Invoice.objects.get(pk=result["object"]).lines.get()
+    assert line.quantity == Decimal("2.5")
