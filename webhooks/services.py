@@ -40,6 +40,8 @@ from webhooks.recording import Success, record_successes
 from webhooks.signing import delivery_headers, new_secret
 from webhooks.url_safety import UnsafeUrl, check_webhook_url
 
+API_DISABLED_REASON = "Disabled through the API."
+
 # At most this many requests of one batch in flight at once, each on its own thread.
 _PARALLEL_POSTS = 8
 
@@ -76,29 +78,39 @@ class EndpointFields(TypedDict, total=False):
     description: str
     events: list[str]
     metadata: dict[str, Any]
+    active: bool
 
 
 @transaction.atomic
 def endpoint_create(
     *, workspace: Workspace, test_mode: bool, **fields: Unpack[EndpointFields]
 ) -> WebhookEndpoint:
+    active = fields.pop("active", True)
     endpoint = WebhookEndpoint(
         workspace=workspace, test_mode=test_mode, secret=new_secret(), **fields
     )
     _validate_endpoint(endpoint)
     endpoint.save()
+    if not active:
+        _disable(endpoint, API_DISABLED_REASON)
     return endpoint
 
 
 @transaction.atomic
 def endpoint_update(
-    *, endpoint: WebhookEndpoint, **fields: Unpack[EndpointFields]
+    *, endpoint: WebhookEndpoint, now: datetime, **fields: Unpack[EndpointFields]
 ) -> WebhookEndpoint:
+    """Change an endpoint; `active` switches it as the enable and disable actions do."""
     endpoint = WebhookEndpoint.objects.select_for_update().get(pk=endpoint.pk)
+    active = fields.pop("active", endpoint.active)
     for name, value in fields.items():
         setattr(endpoint, name, value)
     _validate_endpoint(endpoint)
     endpoint.save()
+    if active and not endpoint.active:
+        _enable(endpoint, now)
+    elif endpoint.active and not active:
+        _disable(endpoint, API_DISABLED_REASON)
     return endpoint
 
 
@@ -121,6 +133,11 @@ def endpoint_rotate_secret(*, endpoint: WebhookEndpoint, now: datetime) -> Webho
 def endpoint_enable(*, endpoint: WebhookEndpoint, now: datetime) -> WebhookEndpoint:
     """Re-enable an endpoint; what was waiting for it is sent now."""
     endpoint = WebhookEndpoint.objects.select_for_update().get(pk=endpoint.pk)
+    _enable(endpoint, now)
+    return endpoint
+
+
+def _enable(endpoint: WebhookEndpoint, now: datetime) -> None:
     endpoint.active = True
     endpoint.disabled_reason = ""
     endpoint.consecutive_failures = 0
@@ -129,7 +146,6 @@ def endpoint_enable(*, endpoint: WebhookEndpoint, now: datetime) -> WebhookEndpo
         next_attempt_at=now
     )
     _send_on_commit(first_open_deliveries(endpoint=endpoint))
-    return endpoint
 
 
 @transaction.atomic
@@ -138,7 +154,7 @@ def endpoint_disable(*, endpoint: WebhookEndpoint) -> WebhookEndpoint:
     one: what was waiting for it waits on, and the events of the meantime skip it."""
     endpoint = WebhookEndpoint.objects.select_for_update().get(pk=endpoint.pk)
     if endpoint.active:
-        _disable(endpoint, "Disabled through the API.")
+        _disable(endpoint, API_DISABLED_REASON)
     return endpoint
 
 

@@ -126,6 +126,27 @@ def test_disable_stops_an_endpoint_until_it_is_enabled(client):
     assert client.post(f"/webhooks/{created['id']}/enable/").json()["active"] is True
 
 
+def test_active_is_written_on_create_and_update_as_disable_and_enable(client):
+    created = create_endpoint(client, active=False)
+    endpoint_id = created.json()["id"]
+
+    assert created.status_code == 201, created.json()
+    assert (created.json()["active"], created.json()["disabled_reason"]) == (
+        False,
+        "Disabled through the API.",
+    )
+    enabled = client.patch(f"/webhooks/{endpoint_id}/", {"active": True}, format="json")
+    assert (enabled.json()["active"], enabled.json()["disabled_reason"]) == (True, "")
+    disabled = client.put(f"/webhooks/{endpoint_id}/", {"active": False}, format="json")
+    assert disabled.json()["active"] is False
+    assert WebhookEndpoint.objects.get(pk=endpoint_id).active is False
+    unchanged = client.put(f"/webhooks/{endpoint_id}/", disabled.json(), format="json")
+    assert unchanged.status_code == 200, unchanged.json()
+    assert (
+        Event.objects.filter(type="webhook_endpoint.disabled", object_id=endpoint_id).count() == 2
+    )
+
+
 def test_event_log_lists_events_with_their_deliveries_and_redelivers(client, test_tenant):
     endpoint = create_endpoint(client).json()
     customer = client.post(
