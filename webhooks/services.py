@@ -197,6 +197,14 @@ def _subscribed(endpoint: WebhookEndpoint, event_type: str) -> bool:
     return ALL in endpoint.events or event_type in endpoint.events
 
 
+def _receives(endpoint: WebhookEndpoint, event: Event) -> bool:
+    """Whether a redelivery of the event may go to the endpoint: a ping only ever goes to
+    the endpoint it tested (its object), whatever the endpoint subscribes to."""
+    if event.type == PING:
+        return endpoint.pk == event.object_id
+    return _subscribed(endpoint, event.type)
+
+
 def event_fan_out(*, event_id: str, now: datetime) -> list[str]:
     """`events_fan_out` for one event."""
     return events_fan_out(event_ids=[event_id], now=now)
@@ -672,7 +680,7 @@ def event_redeliver(
     """Send an event again: to one endpoint, or to every endpoint that subscribes to it.
     One endpoint must subscribe to the event too (a disabled one may: it missed it)."""
     if endpoint is not None:
-        if not _subscribed(endpoint, event.type):
+        if not _receives(endpoint, event):
             raise InvalidInput(
                 {"endpoint": [f"Endpoint {endpoint.pk} does not subscribe to {event.type}."]}
             )
@@ -683,7 +691,7 @@ def event_redeliver(
             for e in WebhookEndpoint.objects.filter(
                 workspace_id=event.workspace_id, test_mode=event.test_mode, active=True
             )
-            if _subscribed(e, event.type)
+            if _receives(e, event)
         ]
     if not endpoints:
         raise DomainError("no_endpoint", "No active endpoint subscribes to this event.")

@@ -96,6 +96,24 @@ def test_test_action_queues_a_ping_for_that_endpoint_only(client, test_tenant):
     ]
 
 
+def test_redelivering_a_ping_sends_it_to_its_endpoint_only(client):
+    tested = create_endpoint(client, events=["*"]).json()
+    other = create_endpoint(client, events=["*"]).json()
+    client.post(f"/webhooks/{tested['id']}/test/")
+    ping = Event.objects.get(type="ping")
+
+    everywhere = client.post(f"/events/log/{ping.id}/redeliver/", {}, format="json")
+    elsewhere = client.post(
+        f"/events/log/{ping.id}/redeliver/", {"endpoint": other["id"]}, format="json"
+    )
+
+    assert everywhere.status_code == 202, everywhere.json()
+    assert [d["endpoint"] for d in everywhere.json()["deliveries"]] == [tested["id"]]
+    assert elsewhere.status_code == 400
+    assert "endpoint" in elsewhere.json()
+    assert not Delivery.objects.filter(endpoint_id=other["id"]).exists()
+
+
 def test_enable_reactivates_a_disabled_endpoint(client):
     created = create_endpoint(client).json()
     WebhookEndpoint.objects.filter(pk=created["id"]).update(
