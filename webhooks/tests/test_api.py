@@ -49,6 +49,7 @@ def test_rotate_secret_returns_a_new_secret_and_keeps_the_old_for_the_overlap(cl
         ({"events": []}, "events"),
         ({"url": "ftp://example.com/hook"}, "url"),
         ({"url": "http://user:pw@127.0.0.1/hook"}, "url"),
+        ({"url": "http://127.0.0.1:99999/hook"}, "url"),
     ],
 )
 def test_bad_endpoints_are_refused_on_the_field(client, body, field):
