@@ -169,3 +169,23 @@ def test_items_with_fractional_numbers_are_accepted_and_created_exactly(tenant):
     assert result["status"] == "succeeded", result["errors"]
     line = Invoice.objects.get(pk=result["object"]).lines.get()
     assert line.quantity == Decimal("2.5")
+
+
+def test_bulks_are_listed_by_status_and_by_several_statuses(tenant):
+    customer = CustomerFactory(workspace=tenant.workspace)
+    done, waiting = (
+        tenant.client.post(
+            "/bulks/invoices/", {"items": [invoice_body(customer)]}, format="json"
+        ).json()["id"]
+        for _ in range(2)
+    )
+    bulk_process(bulk_id=done, now=timezone.now())
+
+    def listed(**params):
+        response = tenant.client.get("/bulks/invoices/", params)
+        assert response.status_code == 200, response.json()
+        return sorted(b["id"] for b in response.json()["results"])
+
+    assert listed(status="completed") == [done]
+    assert listed(status__in="pending,processing") == [waiting]
+    assert listed(status__in="pending,completed") == sorted([done, waiting])
