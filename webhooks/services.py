@@ -173,7 +173,12 @@ def _disable(endpoint: WebhookEndpoint, reason: str) -> None:
 
 @transaction.atomic
 def endpoint_test(*, endpoint: WebhookEndpoint, now: datetime) -> Delivery:
-    """Send a `ping` event to this endpoint only, now."""
+    """Send a `ping` event to this endpoint only, now. A disabled endpoint is sent
+    nothing, so its test is refused rather than queued until it is enabled."""
+    if not WebhookEndpoint.objects.filter(pk=endpoint.pk, active=True).exists():
+        raise DomainError(
+            "webhook_endpoint_disabled", "The endpoint is disabled; enable it to test it."
+        )
     event = event_record(
         workspace=endpoint.workspace,
         test_mode=endpoint.test_mode,

@@ -115,6 +115,17 @@ def test_redelivering_a_ping_sends_it_to_its_endpoint_only(client):
     assert not Delivery.objects.filter(endpoint_id=other["id"]).exists()
 
 
+def test_testing_a_disabled_endpoint_is_a_conflict_and_queues_nothing(client):
+    endpoint = create_endpoint(client).json()
+    client.post(f"/webhooks/{endpoint['id']}/disable/")
+
+    response = client.post(f"/webhooks/{endpoint['id']}/test/")
+
+    assert response.status_code == 409
+    assert response.json()["code"] == "webhook_endpoint_disabled"
+    assert not Delivery.objects.filter(endpoint_id=endpoint["id"]).exists()
+
+
 def test_enable_reactivates_a_disabled_endpoint(client):
     created = create_endpoint(client).json()
     WebhookEndpoint.objects.filter(pk=created["id"]).update(
