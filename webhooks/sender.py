@@ -10,10 +10,12 @@ import httpx
 from django.conf import settings
 from django.utils import timezone
 
+from webhooks.choices import MAX_RETRY_AFTER
 from webhooks.services import AttemptResult, OutgoingRequest
 from webhooks.url_safety import UnsafeUrl, webhook_target
 
 _sender_lock = threading.Lock()
+_MAX_RETRY_AFTER_SECONDS = int(MAX_RETRY_AFTER.total_seconds())
 
 
 class _Sender:
@@ -96,14 +98,19 @@ def _elapsed_ms(started: float) -> int:
 
 
 def _retry_after(value: str | None) -> timedelta | None:
+    """The receiver's Retry-After, in seconds or as an HTTP date, capped at
+    MAX_RETRY_AFTER; None when it is absent or unreadable. Whatever the receiver sends,
+    this returns: an exception here would lose the attempt's outcome."""
+    value = (value or "").strip()
     if not value:
         return None
-    if value.strip().isdigit():
-        return timedelta(seconds=int(value.strip()))
+    if value.isascii() and value.isdigit():
+        # Compared before timedelta, which overflows on a receiver's huge number.
+        return min(timedelta(seconds=min(int(value), _MAX_RETRY_AFTER_SECONDS)), MAX_RETRY_AFTER)
     try:
         when = parsedate_to_datetime(value)
-    except (TypeError, ValueError):
+    except (TypeError, ValueError, IndexError, OverflowError):
         return None
     if when.tzinfo is None:
         return None
-    return max(when - timezone.now(), timedelta(0))
+    return min(max(when - timezone.now(), timedelta(0)), MAX_RETRY_AFTER)

@@ -156,6 +156,23 @@ def test_retry_after_is_honoured(test_tenant):
         assert outcome.retry_at - timezone.now() == timedelta(seconds=120)
 
 
+@pytest.mark.parametrize(
+    "header", ["99999999999999999999999", "Fri, 31 Dec 9999 23:59:59 GMT", "soon", "-5"]
+)
+def test_any_retry_after_a_receiver_sends_is_recorded_as_a_bounded_retry(test_tenant, header):
+    script = [Reply(503, headers={"Retry-After": header})]
+    with time_machine.travel(START, tick=False), running_receiver(script) as receiver:
+        make_endpoint(test_tenant, receiver.url)
+        _, event = record_customer_event(test_tenant)
+        [delivery_id] = services.event_fan_out(event_id=event.id, now=timezone.now())
+        outcome = attempt(delivery_id)
+
+        assert RETRY_SCHEDULE[0] * 0.9 <= outcome.retry_at - timezone.now() <= timedelta(hours=24)
+    delivery = Delivery.objects.get(pk=delivery_id)
+    assert (delivery.status, delivery.last_status_code) == (DeliveryStatus.PENDING, 503)
+    assert DeliveryAttempt.objects.get(delivery=delivery).status_code == 503
+
+
 def test_410_disables_the_endpoint_at_once(test_tenant):
     with time_machine.travel(START, tick=True), running_receiver([Reply(410)]) as receiver:
         endpoint = make_endpoint(test_tenant, receiver.url)
