@@ -16,6 +16,8 @@ from webhooks.url_safety import UnsafeUrl, webhook_target
 
 _sender_lock = threading.Lock()
 _MAX_RETRY_AFTER_SECONDS = int(MAX_RETRY_AFTER.total_seconds())
+# Of an answer's body, at most this much is read (the attempt log keeps 1000 characters).
+_MAX_BODY_BYTES = 64 * 1024
 
 
 class _Sender:
@@ -43,12 +45,28 @@ class _Sender:
             headers={**self.headers, **headers},
             extensions={"sni_hostname": server_name, "timeout": self.timeout},
         )
+        deadline = time.monotonic() + self.timeout["read"]
         response = self.transport.handle_request(request)
         try:
-            response.read()
+            response._content = _bounded_body(response, deadline)
         finally:
             response.close()
         return response
+
+
+def _bounded_body(response: httpx.Response, deadline: float) -> bytes:
+    """The start of the answer's body: at most `_MAX_BODY_BYTES`, read until `deadline`.
+
+    The read timeout bounds each read only, so a receiver that keeps sending (a byte
+    now and then, or without end) would hold the worker and its memory as long as it
+    liked, and outlive the delivery's lease. The status is what counts; the body is kept
+    only for the attempt log."""
+    body = bytearray()
+    for chunk in response.iter_bytes():
+        body += chunk
+        if len(body) >= _MAX_BODY_BYTES or time.monotonic() >= deadline:
+            break
+    return bytes(body[:_MAX_BODY_BYTES])
 
 
 def _sender(server_name: str) -> _Sender:

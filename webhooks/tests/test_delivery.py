@@ -289,6 +289,27 @@ def test_a_receiver_slower_than_the_timeout_is_cut_off(test_tenant, settings):
     assert last.duration_ms < 3000
 
 
+def test_a_receiver_that_never_finishes_its_answer_is_cut_off(test_tenant, settings):
+    settings.WEBHOOK_TIMEOUT_SECONDS = 0.5
+    sender._named_sender.cache_clear()  # a receiver's sender is made with the setting
+    try:
+        # Each byte comes well within the read timeout; the whole answer would take 20 s.
+        script = [Reply(200, dripped_bytes=100, drip=0.2)]
+        with running_receiver(script) as receiver:
+            make_endpoint(test_tenant, receiver.url)
+            _, event = record_customer_event(test_tenant)
+            [delivery_id] = services.event_fan_out(event_id=event.id, now=timezone.now())
+
+            attempt(delivery_id)
+    finally:
+        sender._named_sender.cache_clear()
+
+    last = DeliveryAttempt.objects.get(delivery_id=delivery_id)
+    assert last.duration_ms < 2000
+    # The receiver answered 200: the delivery succeeded, whatever its body did after.
+    assert (last.status_code, Delivery.objects.get(pk=delivery_id).status) == (200, "succeeded")
+
+
 def test_rotation_signs_with_both_secrets_for_the_overlap_only(test_tenant):
     with time_machine.travel(START, tick=True) as traveller, running_receiver() as receiver:
         endpoint = make_endpoint(test_tenant, receiver.url)
