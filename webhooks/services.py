@@ -450,7 +450,11 @@ def delivery_finish(
     relax_commit_durability()
     if result.succeeded:
         return AttemptOutcome(send_now=_record_successes([(request, result)], now), retry_at=None)
-    delivery = Delivery.objects.select_for_update().get(pk=request.delivery_id)
+    delivery = Delivery.objects.select_for_update().filter(pk=request.delivery_id).first()
+    if delivery is None:
+        # Its endpoint was deleted while the request was on its way: nothing to record,
+        # and the batch's other outcomes must still be.
+        return AttemptOutcome(send_now=[], retry_at=None)
     if delivery.status != DeliveryStatus.SENDING or delivery.attempts != request.attempt:
         # The lease ran out and another attempt took over; its outcome is the one kept.
         return AttemptOutcome(send_now=[], retry_at=None)

@@ -173,6 +173,24 @@ def test_any_retry_after_a_receiver_sends_is_recorded_as_a_bounded_retry(test_te
     assert DeliveryAttempt.objects.get(delivery=delivery).status_code == 503
 
 
+def test_an_endpoint_deleted_while_its_delivery_is_sent_spoils_no_other_outcome(test_tenant):
+    with running_receiver(default=Reply(200)) as ok, running_receiver(default=Reply(500)) as bad:
+        kept = make_endpoint(test_tenant, ok.url)
+        deleted = make_endpoint(test_tenant, bad.url)
+        _, event = record_customer_event(test_tenant)
+        ids = services.event_fan_out(event_id=event.id, now=timezone.now())
+        requests = services.deliveries_start(delivery_ids=ids, now=timezone.now())
+        services.endpoint_delete(endpoint=deleted)  # while the requests are on their way
+
+        outcome = services.deliveries_finish(
+            attempts=[(request, post(request)) for request in requests], now=timezone.now()
+        )
+
+    assert outcome.retries == {}
+    assert Delivery.objects.get(endpoint=kept).status == DeliveryStatus.SUCCEEDED
+    assert not Delivery.objects.filter(endpoint_id=deleted.id).exists()
+
+
 def test_410_disables_the_endpoint_at_once(test_tenant):
     with time_machine.travel(START, tick=True), running_receiver([Reply(410)]) as receiver:
         endpoint = make_endpoint(test_tenant, receiver.url)
