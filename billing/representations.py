@@ -107,6 +107,17 @@ class TenantIdField(TenantRelatedField):
         return False
 
 
+class JSONValueField(serializers.JSONField):
+    """Any JSON value, numbers included: the parser reads fractions as Decimals, which
+    DRF's JSONField, checking the value with the standard encoder, refuses as invalid."""
+
+    def __init__(self, **kwargs: Any) -> None:
+        # A model's JSONField without its own encoder passes None: take ours then too.
+        kwargs["encoder"] = kwargs.get("encoder") or JSONEncoder
+        kwargs["decoder"] = kwargs.get("decoder") or JSONDecoder
+        super().__init__(**kwargs)
+
+
 class MetadataValueField(serializers.CharField):
     """A metadata value: text, or a number stored as its text (`1.50` as "1.50"), as DRF's
     CharField does for ints and floats; the JSON parser gives Decimals for fractions."""
@@ -176,6 +187,7 @@ class TenantModelSerializer(StrictFieldsMixin, serializers.ModelSerializer):
     serializer_field_mapping = {
         **serializers.ModelSerializer.serializer_field_mapping,
         models.DateTimeField: WorkspaceDateTimeField,
+        models.JSONField: JSONValueField,
     }
 
     created = serializers.DateTimeField(source="created_at", read_only=True)

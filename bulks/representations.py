@@ -2,7 +2,7 @@
 
 from rest_framework import serializers
 
-from billing.representations import TenantModelSerializer
+from billing.representations import JSONValueField, TenantModelSerializer
 from bulks.choices import MAX_BULK_ITEMS, BulkItemStatus
 from bulks.models import Bulk, BulkItem
 
@@ -22,7 +22,7 @@ class BulkItemSerializer(serializers.ModelSerializer):
 
 class BulkSerializer(TenantModelSerializer):
     items = serializers.ListField(
-        child=serializers.JSONField(),
+        child=JSONValueField(),
         min_length=1,
         max_length=MAX_BULK_ITEMS,
         write_only=True,

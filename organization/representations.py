@@ -3,7 +3,7 @@
 from rest_framework import serializers
 
 from billing.models import Currency
-from billing.representations import TenantModelSerializer
+from billing.representations import JSONValueField, TenantModelSerializer
 from organization.models import BankAccount, Biller, OrgUnit
 
 
@@ -34,7 +34,7 @@ class BankAccountSerializer(TenantModelSerializer):
 
 
 class BillerSerializer(TenantModelSerializer):
-    settings = serializers.JSONField(
+    settings = JSONValueField(
         required=False, help_text="Backend-specific settings (none for the sandbox)."
     )
 

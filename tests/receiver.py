@@ -17,6 +17,10 @@ class Reply:
     status: int = 200
     headers: dict[str, str] = field(default_factory=dict)
     delay: float = 0.0
+    # A body sent as this many bytes, one every `drip` seconds, with no length announced
+    # (a receiver that never finishes its answer); 0: the usual "ok".
+    dripped_bytes: int = 0
+    drip: float = 0.0
 
 
 @dataclass
@@ -72,9 +76,17 @@ class Receiver:
                     self.send_response(reply.status)
                     for name, value in reply.headers.items():
                         self.send_header(name, value)
-                    self.send_header("content-length", "2")
-                    self.end_headers()
-                    self.wfile.write(b"ok")
+                    if reply.dripped_bytes:
+                        self.end_headers()
+                        for _ in range(reply.dripped_bytes):
+                            self.wfile.write(b"x")
+                            self.wfile.flush()
+                            time.sleep(reply.drip)
+                        self.close_connection = True
+                    else:
+                        self.send_header("content-length", "2")
+                        self.end_headers()
+                        self.wfile.write(b"ok")
                     with receiver._lock:
                         receiver.completed += 1
                 except OSError:

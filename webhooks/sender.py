@@ -10,10 +10,14 @@ import httpx
 from django.conf import settings
 from django.utils import timezone
 
+from webhooks.choices import MAX_RETRY_AFTER
 from webhooks.services import AttemptResult, OutgoingRequest
 from webhooks.url_safety import UnsafeUrl, webhook_target
 
 _sender_lock = threading.Lock()
+_MAX_RETRY_AFTER_SECONDS = int(MAX_RETRY_AFTER.total_seconds())
+# Of an answer's body, at most this much is read (the attempt log keeps 1000 characters).
+_MAX_BODY_BYTES = 64 * 1024
 
 
 class _Sender:
@@ -41,12 +45,28 @@ class _Sender:
             headers={**self.headers, **headers},
             extensions={"sni_hostname": server_name, "timeout": self.timeout},
         )
+        deadline = time.monotonic() + self.timeout["read"]
         response = self.transport.handle_request(request)
         try:
-            response.read()
+            response._content = _bounded_body(response, deadline)
         finally:
             response.close()
         return response
+
+
+def _bounded_body(response: httpx.Response, deadline: float) -> bytes:
+    """The start of the answer's body: at most `_MAX_BODY_BYTES`, read until `deadline`.
+
+    The read timeout bounds each read only, so a receiver that keeps sending (a byte
+    now and then, or without end) would hold the worker and its memory as long as it
+    liked, and outlive the delivery's lease. The status is what counts; the body is kept
+    only for the attempt log."""
+    body = bytearray()
+    for chunk in response.iter_bytes():
+        body += chunk
+        if len(body) >= _MAX_BODY_BYTES or time.monotonic() >= deadline:
+            break
+    return bytes(body[:_MAX_BODY_BYTES])
 
 
 def _sender(server_name: str) -> _Sender:
@@ -96,14 +116,19 @@ def _elapsed_ms(started: float) -> int:
 
 
 def _retry_after(value: str | None) -> timedelta | None:
+    """The receiver's Retry-After, in seconds or as an HTTP date, capped at
+    MAX_RETRY_AFTER; None when it is absent or unreadable. Whatever the receiver sends,
+    this returns: an exception here would lose the attempt's outcome."""
+    value = (value or "").strip()
     if not value:
         return None
-    if value.strip().isdigit():
-        return timedelta(seconds=int(value.strip()))
+    if value.isascii() and value.isdigit():
+        # Compared before timedelta, which overflows on a receiver's huge number.
+        return min(timedelta(seconds=min(int(value), _MAX_RETRY_AFTER_SECONDS)), MAX_RETRY_AFTER)
     try:
         when = parsedate_to_datetime(value)
-    except (TypeError, ValueError):
+    except (TypeError, ValueError, IndexError, OverflowError):
         return None
     if when.tzinfo is None:
         return None
-    return max(when - timezone.now(), timedelta(0))
+    return min(max(when - timezone.now(), timedelta(0)), MAX_RETRY_AFTER)

@@ -40,6 +40,8 @@ from webhooks.recording import Success, record_successes
 from webhooks.signing import delivery_headers, new_secret
 from webhooks.url_safety import UnsafeUrl, check_webhook_url
 
+API_DISABLED_REASON = "Disabled through the API."
+
 # At most this many requests of one batch in flight at once, each on its own thread.
 _PARALLEL_POSTS = 8
 
@@ -76,29 +78,39 @@ class EndpointFields(TypedDict, total=False):
     description: str
     events: list[str]
     metadata: dict[str, Any]
+    active: bool
 
 
 @transaction.atomic
 def endpoint_create(
     *, workspace: Workspace, test_mode: bool, **fields: Unpack[EndpointFields]
 ) -> WebhookEndpoint:
+    active = fields.pop("active", True)
     endpoint = WebhookEndpoint(
         workspace=workspace, test_mode=test_mode, secret=new_secret(), **fields
     )
     _validate_endpoint(endpoint)
     endpoint.save()
+    if not active:
+        _disable(endpoint, API_DISABLED_REASON)
     return endpoint
 
 
 @transaction.atomic
 def endpoint_update(
-    *, endpoint: WebhookEndpoint, **fields: Unpack[EndpointFields]
+    *, endpoint: WebhookEndpoint, now: datetime, **fields: Unpack[EndpointFields]
 ) -> WebhookEndpoint:
+    """Change an endpoint; `active` switches it as the enable and disable actions do."""
     endpoint = WebhookEndpoint.objects.select_for_update().get(pk=endpoint.pk)
+    active = fields.pop("active", endpoint.active)
     for name, value in fields.items():
         setattr(endpoint, name, value)
     _validate_endpoint(endpoint)
     endpoint.save()
+    if active and not endpoint.active:
+        _enable(endpoint, now)
+    elif endpoint.active and not active:
+        _disable(endpoint, API_DISABLED_REASON)
     return endpoint
 
 
@@ -121,6 +133,11 @@ def endpoint_rotate_secret(*, endpoint: WebhookEndpoint, now: datetime) -> Webho
 def endpoint_enable(*, endpoint: WebhookEndpoint, now: datetime) -> WebhookEndpoint:
     """Re-enable an endpoint; what was waiting for it is sent now."""
     endpoint = WebhookEndpoint.objects.select_for_update().get(pk=endpoint.pk)
+    _enable(endpoint, now)
+    return endpoint
+
+
+def _enable(endpoint: WebhookEndpoint, now: datetime) -> None:
     endpoint.active = True
     endpoint.disabled_reason = ""
     endpoint.consecutive_failures = 0
@@ -129,7 +146,6 @@ def endpoint_enable(*, endpoint: WebhookEndpoint, now: datetime) -> WebhookEndpo
         next_attempt_at=now
     )
     _send_on_commit(first_open_deliveries(endpoint=endpoint))
-    return endpoint
 
 
 @transaction.atomic
@@ -138,7 +154,7 @@ def endpoint_disable(*, endpoint: WebhookEndpoint) -> WebhookEndpoint:
     one: what was waiting for it waits on, and the events of the meantime skip it."""
     endpoint = WebhookEndpoint.objects.select_for_update().get(pk=endpoint.pk)
     if endpoint.active:
-        _disable(endpoint, "Disabled through the API.")
+        _disable(endpoint, API_DISABLED_REASON)
     return endpoint
 
 
@@ -157,7 +173,12 @@ def _disable(endpoint: WebhookEndpoint, reason: str) -> None:
 
 @transaction.atomic
 def endpoint_test(*, endpoint: WebhookEndpoint, now: datetime) -> Delivery:
-    """Send a `ping` event to this endpoint only, now."""
+    """Send a `ping` event to this endpoint only, now. A disabled endpoint is sent
+    nothing, so its test is refused rather than queued until it is enabled."""
+    if not WebhookEndpoint.objects.filter(pk=endpoint.pk, active=True).exists():
+        raise DomainError(
+            "webhook_endpoint_disabled", "The endpoint is disabled; enable it to test it."
+        )
     event = event_record(
         workspace=endpoint.workspace,
         test_mode=endpoint.test_mode,
@@ -179,6 +200,14 @@ def endpoint_test(*, endpoint: WebhookEndpoint, now: datetime) -> Delivery:
 
 def _subscribed(endpoint: WebhookEndpoint, event_type: str) -> bool:
     return ALL in endpoint.events or event_type in endpoint.events
+
+
+def _receives(endpoint: WebhookEndpoint, event: Event) -> bool:
+    """Whether a redelivery of the event may go to the endpoint: a ping only ever goes to
+    the endpoint it tested (its object), whatever the endpoint subscribes to."""
+    if event.type == PING:
+        return endpoint.pk == event.object_id
+    return _subscribed(endpoint, event.type)
 
 
 def event_fan_out(*, event_id: str, now: datetime) -> list[str]:
@@ -421,7 +450,11 @@ def delivery_finish(
     relax_commit_durability()
     if result.succeeded:
         return AttemptOutcome(send_now=_record_successes([(request, result)], now), retry_at=None)
-    delivery = Delivery.objects.select_for_update().get(pk=request.delivery_id)
+    delivery = Delivery.objects.select_for_update().filter(pk=request.delivery_id).first()
+    if delivery is None:
+        # Its endpoint was deleted while the request was on its way: nothing to record,
+        # and the batch's other outcomes must still be.
+        return AttemptOutcome(send_now=[], retry_at=None)
     if delivery.status != DeliveryStatus.SENDING or delivery.attempts != request.attempt:
         # The lease ran out and another attempt took over; its outcome is the one kept.
         return AttemptOutcome(send_now=[], retry_at=None)
@@ -656,7 +689,7 @@ def event_redeliver(
     """Send an event again: to one endpoint, or to every endpoint that subscribes to it.
     One endpoint must subscribe to the event too (a disabled one may: it missed it)."""
     if endpoint is not None:
-        if not _subscribed(endpoint, event.type):
+        if not _receives(endpoint, event):
             raise InvalidInput(
                 {"endpoint": [f"Endpoint {endpoint.pk} does not subscribe to {event.type}."]}
             )
@@ -667,7 +700,7 @@ def event_redeliver(
             for e in WebhookEndpoint.objects.filter(
                 workspace_id=event.workspace_id, test_mode=event.test_mode, active=True
             )
-            if _subscribed(e, event.type)
+            if _receives(e, event)
         ]
     if not endpoints:
         raise DomainError("no_endpoint", "No active endpoint subscribes to this event.")

@@ -73,6 +73,7 @@ def _checked_parts(url: str, *, test_mode: bool) -> SplitResult:
         raise UnsafeUrl("The URL has no host.")
     if parts.username or parts.password:
         raise UnsafeUrl("Credentials in the URL are not allowed.")
+    _port(parts)  # checked here too: private targets allowed skip the resolution
     return parts
 
 

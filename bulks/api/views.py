@@ -12,6 +12,7 @@ from rest_framework.response import Response
 from billing.api.viewsets import PartialUpdateModelMixin, ServiceWriteMixin, TenantViewSet
 from bulks import services
 from bulks.choices import BulkKind
+from bulks.filters import BulkFilter
 from bulks.models import Bulk, BulkItem, InvoiceBulk, RetentionBulk
 from bulks.representations import BulkSerializer
 
@@ -33,7 +34,7 @@ class BulkViewSet(
 
     kind: str
     serializer_class = BulkSerializer
-    filterset_fields = ["status"]
+    filterset_class = BulkFilter
 
     @extend_schema(responses={202: BulkSerializer})
     def create(self, request: Request, *args: Any, **kwargs: Any) -> Response:

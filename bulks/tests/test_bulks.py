@@ -151,3 +151,41 @@ def test_an_items_errors_are_what_its_own_endpoint_answers(tenant):
     assert alone.status_code == 400
     assert "discount" in alone.json()["lines"]["0"]
     assert result["errors"] == alone.json()
+
+
+def test_items_with_fractional_numbers_are_accepted_and_created_exactly(tenant):
+    customer = CustomerFactory(workspace=tenant.workspace)
+    # Written by hand: the numbers reach the server as JSON literals, as Piriod's SDK sends
+    # them ("quantity": 2.5), not as strings.
+    item = f'"customer": "{customer.id}", "document": 33, "date": "2026-03-02"'
+    line = '{"name": "Horas", "amount": 1000, "quantity": 2.5}'
+    body = '{"items": [{' + item + ', "lines": [' + line + "]}]}"
+
+    submitted = tenant.client.post("/bulks/invoices/", body, content_type="application/json")
+    assert submitted.status_code == 202, submitted.json()
+    bulk_process(bulk_id=submitted.json()["id"], now=timezone.now())
+    result = tenant.client.get(f"/bulks/invoices/{submitted.json()['id']}/").json()["results"][0]
+
+    assert result["status"] == "succeeded", result["errors"]
+    line = Invoice.objects.get(pk=result["object"]).lines.get()
+    assert line.quantity == Decimal("2.5")
+
+
+def test_bulks_are_listed_by_status_and_by_several_statuses(tenant):
+    customer = CustomerFactory(workspace=tenant.workspace)
+    done, waiting = (
+        tenant.client.post(
+            "/bulks/invoices/", {"items": [invoice_body(customer)]}, format="json"
+        ).json()["id"]
+        for _ in range(2)
+    )
+    bulk_process(bulk_id=done, now=timezone.now())
+
+    def listed(**params):
+        response = tenant.client.get("/bulks/invoices/", params)
+        assert response.status_code == 200, response.json()
+        return sorted(b["id"] for b in response.json()["results"])
+
+    assert listed(status="completed") == [done]
+    assert listed(status__in="pending,processing") == [waiting]
+    assert listed(status__in="pending,completed") == sorted([done, waiting])

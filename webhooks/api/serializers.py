@@ -30,7 +30,8 @@ class WebhookEndpointSerializer(TenantModelSerializer):
             "created",
             "updated",
         ]
-        read_only_fields = ["active", "disabled_reason", "consecutive_failures"]
+        # `active` is written too: false disables the endpoint, true enables it again.
+        read_only_fields = ["disabled_reason", "consecutive_failures"]
 
 
 class WebhookEndpointWithSecretSerializer(WebhookEndpointSerializer):

@@ -39,7 +39,7 @@ class WebhookEndpointViewSet(TenantModelViewSet):
         return Response(self._with_secret(endpoint), status=201)
 
     def update_object(self, instance: WebhookEndpoint, data: dict[str, Any]) -> WebhookEndpoint:
-        return services.endpoint_update(endpoint=instance, **data)
+        return services.endpoint_update(endpoint=instance, now=timezone.now(), **data)
 
     def perform_destroy(self, instance: WebhookEndpoint) -> None:
         services.endpoint_delete(endpoint=instance)

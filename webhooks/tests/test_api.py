@@ -49,6 +49,7 @@ def test_rotate_secret_returns_a_new_secret_and_keeps_the_old_for_the_overlap(cl
         ({"events": []}, "events"),
         ({"url": "ftp://example.com/hook"}, "url"),
         ({"url": "http://user:pw@127.0.0.1/hook"}, "url"),
+        ({"url": "http://127.0.0.1:99999/hook"}, "url"),
     ],
 )
 def test_bad_endpoints_are_refused_on_the_field(client, body, field):
@@ -96,6 +97,35 @@ def test_test_action_queues_a_ping_for_that_endpoint_only(client, test_tenant):
     ]
 
 
+def test_redelivering_a_ping_sends_it_to_its_endpoint_only(client):
+    tested = create_endpoint(client, events=["*"]).json()
+    other = create_endpoint(client, events=["*"]).json()
+    client.post(f"/webhooks/{tested['id']}/test/")
+    ping = Event.objects.get(type="ping")
+
+    everywhere = client.post(f"/events/log/{ping.id}/redeliver/", {}, format="json")
+    elsewhere = client.post(
+        f"/events/log/{ping.id}/redeliver/", {"endpoint": other["id"]}, format="json"
+    )
+
+    assert everywhere.status_code == 202, everywhere.json()
+    assert [d["endpoint"] for d in everywhere.json()["deliveries"]] == [tested["id"]]
+    assert elsewhere.status_code == 400
+    assert "endpoint" in elsewhere.json()
+    assert not Delivery.objects.filter(endpoint_id=other["id"]).exists()
+
+
+def test_testing_a_disabled_endpoint_is_a_conflict_and_queues_nothing(client):
+    endpoint = create_endpoint(client).json()
+    client.post(f"/webhooks/{endpoint['id']}/disable/")
+
+    response = client.post(f"/webhooks/{endpoint['id']}/test/")
+
+    assert response.status_code == 409
+    assert response.json()["code"] == "webhook_endpoint_disabled"
+    assert not Delivery.objects.filter(endpoint_id=endpoint["id"]).exists()
+
+
 def test_enable_reactivates_a_disabled_endpoint(client):
     created = create_endpoint(client).json()
     WebhookEndpoint.objects.filter(pk=created["id"]).update(
@@ -124,6 +154,27 @@ def test_disable_stops_an_endpoint_until_it_is_enabled(client):
         Event.objects.filter(type="webhook_endpoint.disabled", object_id=created["id"]).count() == 1
     )
     assert client.post(f"/webhooks/{created['id']}/enable/").json()["active"] is True
+
+
+def test_active_is_written_on_create_and_update_as_disable_and_enable(client):
+    created = create_endpoint(client, active=False)
+    endpoint_id = created.json()["id"]
+
+    assert created.status_code == 201, created.json()
+    assert (created.json()["active"], created.json()["disabled_reason"]) == (
+        False,
+        "Disabled through the API.",
+    )
+    enabled = client.patch(f"/webhooks/{endpoint_id}/", {"active": True}, format="json")
+    assert (enabled.json()["active"], enabled.json()["disabled_reason"]) == (True, "")
+    disabled = client.put(f"/webhooks/{endpoint_id}/", {"active": False}, format="json")
+    assert disabled.json()["active"] is False
+    assert WebhookEndpoint.objects.get(pk=endpoint_id).active is False
+    unchanged = client.put(f"/webhooks/{endpoint_id}/", disabled.json(), format="json")
+    assert unchanged.status_code == 200, unchanged.json()
+    assert (
+        Event.objects.filter(type="webhook_endpoint.disabled", object_id=endpoint_id).count() == 2
+    )
 
 
 def test_event_log_lists_events_with_their_deliveries_and_redelivers(client, test_tenant):

@@ -156,6 +156,41 @@ def test_retry_after_is_honoured(test_tenant):
         assert outcome.retry_at - timezone.now() == timedelta(seconds=120)
 
 
+@pytest.mark.parametrize(
+    "header", ["99999999999999999999999", "Fri, 31 Dec 9999 23:59:59 GMT", "soon", "-5"]
+)
+def test_any_retry_after_a_receiver_sends_is_recorded_as_a_bounded_retry(test_tenant, header):
+    script = [Reply(503, headers={"Retry-After": header})]
+    with time_machine.travel(START, tick=False), running_receiver(script) as receiver:
+        make_endpoint(test_tenant, receiver.url)
+        _, event = record_customer_event(test_tenant)
+        [delivery_id] = services.event_fan_out(event_id=event.id, now=timezone.now())
+        outcome = attempt(delivery_id)
+
+        assert RETRY_SCHEDULE[0] * 0.9 <= outcome.retry_at - timezone.now() <= timedelta(hours=24)
+    delivery = Delivery.objects.get(pk=delivery_id)
+    assert (delivery.status, delivery.last_status_code) == (DeliveryStatus.PENDING, 503)
+    assert DeliveryAttempt.objects.get(delivery=delivery).status_code == 503
+
+
+def test_an_endpoint_deleted_while_its_delivery_is_sent_spoils_no_other_outcome(test_tenant):
+    with running_receiver(default=Reply(200)) as ok, running_receiver(default=Reply(500)) as bad:
+        kept = make_endpoint(test_tenant, ok.url)
+        deleted = make_endpoint(test_tenant, bad.url)
+        _, event = record_customer_event(test_tenant)
+        ids = services.event_fan_out(event_id=event.id, now=timezone.now())
+        requests = services.deliveries_start(delivery_ids=ids, now=timezone.now())
+        services.endpoint_delete(endpoint=deleted)  # while the requests are on their way
+
+        outcome = services.deliveries_finish(
+            attempts=[(request, post(request)) for request in requests], now=timezone.now()
+        )
+
+    assert outcome.retries == {}
+    assert Delivery.objects.get(endpoint=kept).status == DeliveryStatus.SUCCEEDED
+    assert not Delivery.objects.filter(endpoint_id=deleted.id).exists()
+
+
 def test_410_disables_the_endpoint_at_once(test_tenant):
     with time_machine.travel(START, tick=True), running_receiver([Reply(410)]) as receiver:
         endpoint = make_endpoint(test_tenant, receiver.url)
@@ -270,6 +305,27 @@ def test_a_receiver_slower_than_the_timeout_is_cut_off(test_tenant, settings):
     last = DeliveryAttempt.objects.get(delivery_id=delivery_id)
     assert (last.error, last.status_code) == ("timeout", None)
     assert last.duration_ms < 3000
+
+
+def test_a_receiver_that_never_finishes_its_answer_is_cut_off(test_tenant, settings):
+    settings.WEBHOOK_TIMEOUT_SECONDS = 0.5
+    sender._named_sender.cache_clear()  # a receiver's sender is made with the setting
+    try:
+        # Each byte comes well within the read timeout; the whole answer would take 20 s.
+        script = [Reply(200, dripped_bytes=100, drip=0.2)]
+        with running_receiver(script) as receiver:
+            make_endpoint(test_tenant, receiver.url)
+            _, event = record_customer_event(test_tenant)
+            [delivery_id] = services.event_fan_out(event_id=event.id, now=timezone.now())
+
+            attempt(delivery_id)
+    finally:
+        sender._named_sender.cache_clear()
+
+    last = DeliveryAttempt.objects.get(delivery_id=delivery_id)
+    assert last.duration_ms < 2000
+    # The receiver answered 200: the delivery succeeded, whatever its body did after.
+    assert (last.status_code, Delivery.objects.get(pk=delivery_id).status) == (200, "succeeded")
 
 
 def test_rotation_signs_with_both_secrets_for_the_overlap_only(test_tenant):
