@@ -8,7 +8,15 @@ from django.test import RequestFactory
 from billing.admin_services import ServiceSaveAdminMixin
 
 # The apps whose writes are services the API calls.
-SERVICE_APPS = {"catalog", "customers", "metering", "organization", "reminders", "subscriptions"}
+SERVICE_APPS = {
+    "catalog",
+    "customers",
+    "metering",
+    "organization",
+    "reminders",
+    "subscriptions",
+    "webhooks",
+}
 
 
 @pytest.fixture
