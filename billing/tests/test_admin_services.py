@@ -13,6 +13,7 @@ SERVICE_APPS = {
     "customers",
     "metering",
     "organization",
+    "payments",
     "reminders",
     "subscriptions",
     "webhooks",
