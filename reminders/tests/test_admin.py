@@ -60,3 +60,16 @@ def test_a_rule_that_sent_reminders_is_not_deleted(admin_client):
     assert "Cannot delete" in page.content.decode()
     assert response.status_code == 200
     assert ReminderRule.objects.filter(pk=rule.pk).exists()
+
+
+def test_a_template_of_another_workspace_is_refused_as_in_the_api(admin_client):
+    rule = ReminderRuleFactory()
+    elsewhere = ReminderTemplateFactory()
+    before = rule.template_id
+
+    response = post_change(admin_client, rule, template=elsewhere.pk)
+
+    assert response.status_code == 200
+    assert "template" in response.context["adminform"].form.errors
+    rule.refresh_from_db()
+    assert rule.template_id == before
