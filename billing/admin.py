@@ -1,3 +1,4 @@
+import copy
 from typing import Any
 
 from django import forms
@@ -55,7 +56,11 @@ class WorkspaceAdminForm(forms.ModelForm):
                 self.add_error("tax_id", str(exc))
         if not self.errors:
             # The issuer data as the API checks it (acteco, comuna, the SII's resolution).
-            candidate = Workspace(**{k: v for k, v in cleaned.items() if k != "members"})
+            # On a change the form holds only what may change: the rest is the stored one.
+            candidate = copy.copy(self.instance)
+            for name, value in cleaned.items():
+                if name != "members":  # many-to-many: not set on an instance
+                    setattr(candidate, name, value)
             for field, messages in workspace_issuer_errors(candidate).items():
                 self.add_error(field if field in self.fields else None, messages)
         return cleaned
@@ -72,6 +77,14 @@ class WorkspaceAdmin(admin.ModelAdmin):
     # due on the way); set here it could go back or skip them.
     readonly_fields = ["id", "test_clock_at", "created_at", "updated_at"]
     inlines = [MembershipInline]
+
+    def get_readonly_fields(self, request: HttpRequest, obj: Any = None) -> Any:
+        # Fixed once created, as in the API (which has no route to change them): the
+        # documents' currency and taxes follow the country and currency, and the SII's
+        # CAFs and certificates are issued to the tax id.
+        if obj is not None:
+            return [*self.readonly_fields, "country", "currency", "tax_id"]
+        return self.readonly_fields
 
 
 @admin.register(Comuna)

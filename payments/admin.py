@@ -14,10 +14,11 @@ from django.http import HttpRequest
 
 from billing.admin_lists import BoundedDateHierarchyMixin
 from billing.admin_money import MoneyAdminMixin
-from billing.clock import clock_now_for
+from billing.admin_services import ServiceSaveAdminMixin, add_service_errors
+from billing.clock import clock_now, clock_now_for
+from billing.errors import InvalidInput
 from payments import services
 from payments.choices import GatewayKind
-from payments.gateways.stripe_gateway import StripeGateway, StripeUnavailable
 from payments.models import (
     Intent,
     Payment,
@@ -28,6 +29,9 @@ from payments.models import (
     Source,
     StripeEvent,
 )
+from payments.services.gateways import GatewaySettings
+
+SETTINGS = GatewaySettings.__annotations__
 
 
 def mask(value: str) -> str:
@@ -136,18 +140,28 @@ class PaymentGatewayForm(forms.ModelForm):
             if not cleaned.get(name) and stored is not None:
                 cleaned[name] = getattr(stored, name)
         gateway = cleaned.get("gateway") or (stored.gateway if stored else "")
-        key = cleaned.get("secret_key", "")
-        if gateway == GatewayKind.STRIPE and key and (stored is None or key != stored.secret_key):
-            # The same check as the API: a key Stripe refuses is never stored.
+        test_mode = stored.test_mode if stored else bool(cleaned.get("test_mode"))
+        # The API's check of a new Stripe key, made once here, outside the save's
+        # transaction; the services take the key it checked and do not ask Stripe again.
+        self.checked_key = ""
+        if gateway == GatewayKind.STRIPE and not self.errors:
             try:
-                StripeGateway(key).verify_credentials()
-            except StripeUnavailable as refused:
-                self.add_error("secret_key", refused.message)
+                self.checked_key = services.stripe_key_check(
+                    fields={name: cleaned[name] for name in self.changed_data if name in cleaned},
+                    test_mode=test_mode,
+                    current_key=stored.secret_key if stored else "",
+                )
+            except InvalidInput as exc:
+                add_service_errors(self, exc)
         return cleaned
 
 
 @admin.register(PaymentGateway)
-class PaymentGatewayAdmin(admin.ModelAdmin):
+class PaymentGatewayAdmin(ServiceSaveAdminMixin, admin.ModelAdmin):
+    """Saved and deleted through the gateway services, as the API saves them: credentials
+    of the other mode or of another kind, a second connection to a gateway and a key
+    Stripe refuses are refused on the form."""
+
     form = PaymentGatewayForm
     list_display = ("id", "workspace", "gateway", "enabled", "status", "secret", "test_mode")
     list_filter = ("gateway", "enabled", "status", "test_mode")
@@ -158,6 +172,31 @@ class PaymentGatewayAdmin(admin.ModelAdmin):
         if obj is not None:
             return ("workspace", "test_mode", "gateway", *self._state)
         return self._state
+
+    def save_model(
+        self, request: HttpRequest, obj: PaymentGateway, form: Any, change: bool
+    ) -> None:
+        data = form.cleaned_data
+        names = form.changed_data if change else data
+        fields = {name: data[name] for name in names if name in SETTINGS}
+        if change:
+            services.payment_gateway_update(
+                connection=obj, now=clock_now_for(obj), checked_key=form.checked_key, **fields
+            )
+            return
+        workspace, test_mode = data["workspace"], data["test_mode"]
+        created = services.payment_gateway_create(
+            workspace=workspace,
+            test_mode=test_mode,
+            gateway=data["gateway"],
+            now=clock_now(workspace=workspace, test_mode=test_mode),
+            checked_key=form.checked_key,
+            **fields,
+        )
+        obj.pk = created.pk
+
+    def delete_model(self, request: HttpRequest, obj: PaymentGateway) -> None:
+        services.payment_gateway_delete(gateway=obj)
 
     @admin.display(description="stored webhook secret")
     def masked_webhook_secret(self, gateway: PaymentGateway) -> str:

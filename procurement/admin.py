@@ -45,7 +45,9 @@ class SupplierAdmin(ServiceSaveAdminMixin, admin.ModelAdmin):
 
 @admin.register(RetentionRate)
 class RetentionRateAdmin(admin.ModelAdmin):
-    """The honorarios rates by the date they take effect: a change in the law is a row."""
+    """The honorarios rates by the date they take effect: a change in the law is a row.
+    Reference data with no service: the API neither writes nor changes it, and a
+    retention keeps the rate it was computed with."""
 
     list_display = ["country", "valid_from", "percent"]
     list_filter = ["country"]

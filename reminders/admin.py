@@ -1,35 +1,62 @@
+"""Reminder templates and rules, saved and deleted through the reminder services as the
+API saves them: a placeholder that would not render, days out of range, a template a rule
+uses or a rule that sent reminders deleted, are refused on the form. Sent reminders are
+written by beat; only their metadata changes here, as in the API."""
+
+from typing import Any
+
 from django.contrib import admin
 from django.http import HttpRequest
 
 from billing.admin_records import NoDeleteAdminMixin
+from billing.admin_services import ServiceModelAdmin
+from reminders import services
 from reminders.models import ReminderMessage, ReminderRule, ReminderTemplate
 
 
 @admin.register(ReminderTemplate)
-class ReminderTemplateAdmin(admin.ModelAdmin):
+class ReminderTemplateAdmin(ServiceModelAdmin):
     list_display = ["id", "name", "language", "workspace", "test_mode"]
     list_filter = ["language", "test_mode"]
     search_fields = ["id", "name", "subject"]
-    readonly_fields = ["id", "created_at", "updated_at"]
+    service_fields = services.TemplateFields.__annotations__
+
+    def service_create(self, *, workspace: Any, test_mode: bool, fields: Any) -> ReminderTemplate:
+        return services.template_create(workspace=workspace, test_mode=test_mode, **fields)
+
+    def service_update(self, obj: ReminderTemplate, fields: Any) -> ReminderTemplate:
+        return services.template_update(template=obj, **fields)
+
+    def service_delete(self, obj: ReminderTemplate) -> None:
+        services.template_delete(template=obj)
 
 
 @admin.register(ReminderRule)
-class ReminderRuleAdmin(admin.ModelAdmin):
+class ReminderRuleAdmin(ServiceModelAdmin):
     list_display = ["id", "name", "days", "template", "active", "workspace", "test_mode"]
     list_filter = ["active", "test_mode"]
     search_fields = ["id", "name"]
-    readonly_fields = ["id", "created_at", "updated_at"]
+    service_fields = services.RuleFields.__annotations__
+
+    def service_create(self, *, workspace: Any, test_mode: bool, fields: Any) -> ReminderRule:
+        return services.rule_create(workspace=workspace, test_mode=test_mode, **fields)
+
+    def service_update(self, obj: ReminderRule, fields: Any) -> ReminderRule:
+        return services.rule_update(rule=obj, **fields)
+
+    def service_delete(self, obj: ReminderRule) -> None:
+        services.rule_delete(rule=obj)
 
 
 @admin.register(ReminderMessage)
-class ReminderMessageAdmin(NoDeleteAdminMixin, admin.ModelAdmin):
+class ReminderMessageAdmin(NoDeleteAdminMixin, ServiceModelAdmin):
     list_display = ["id", "rule", "invoice", "status", "sent_at", "workspace", "test_mode"]
     list_filter = ["status", "test_mode"]
     search_fields = ["id", "invoice__id", "rule__id"]
-    readonly_fields = [
-        "id", "workspace", "test_mode", "rule", "invoice", "recipients", "subject", "body",
-        "status", "error", "sent_at", "created_at", "updated_at",
-    ]  # fmt: skip
+    service_fields = services.MessageFields.__annotations__
 
     def has_add_permission(self, request: HttpRequest) -> bool:
         return False  # beat writes them
+
+    def service_update(self, obj: ReminderMessage, fields: Any) -> ReminderMessage:
+        return services.message_update(message=obj, **fields)

@@ -119,10 +119,15 @@ class MessageFields(TypedDict, total=False):
 
 
 def _check_rule(rule: ReminderRule) -> None:
+    errors: dict[str, list[str]] = {}
     if not MIN_DAYS <= rule.days <= MAX_DAYS:
-        raise InvalidInput(
-            {"days": [f"Between {MIN_DAYS} (before the due date) and {MAX_DAYS} (after)."]}
-        )
+        errors["days"] = [f"Between {MIN_DAYS} (before the due date) and {MAX_DAYS} (after)."]
+    # The API only offers the caller's templates; the back office lists every tenant's.
+    template = rule.template
+    if (template.workspace_id, template.test_mode) != (rule.workspace_id, rule.test_mode):
+        errors["template"] = [f"No template {template.pk}."]
+    if errors:
+        raise InvalidInput(errors)
 
 
 @transaction.atomic

@@ -10,7 +10,8 @@ from django.db.models import QuerySet
 from django.http import HttpRequest
 from django.utils.html import format_html
 
-from billing.clock import clock_now
+from billing.admin_services import ServiceSaveAdminMixin
+from billing.clock import clock_now, clock_now_for
 from billing.errors import DomainError, InvalidInput
 from subscriptions import services
 from subscriptions.choices import SubscriptionStatus
@@ -101,7 +102,7 @@ def _each(
 
 
 @admin.register(Subscription)
-class SubscriptionAdmin(admin.ModelAdmin):
+class SubscriptionAdmin(ServiceSaveAdminMixin, admin.ModelAdmin):
     list_display = [
         "id", "customer", "status", "needs_attention_reason", "frequency", "next_billing",
         "previous_billing", "collection_scheme", "orgunit", "workspace", "test_mode",
@@ -121,6 +122,12 @@ class SubscriptionAdmin(admin.ModelAdmin):
 
     def has_add_permission(self, request: HttpRequest) -> bool:
         return False  # created through the API, which validates plans, coupons and dates
+
+    def save_model(self, request: HttpRequest, obj: Subscription, form: Any, change: bool) -> None:
+        # The API's update: a subscription that ended (cancelled, expired) keeps its note.
+        changed = {name: form.cleaned_data[name] for name in form.changed_data}
+        if changed:
+            services.subscription_update(subscription=obj, now=clock_now_for(obj), **changed)
 
     def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
         return False  # cancelled, never deleted: invoices point at it

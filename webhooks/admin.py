@@ -1,35 +1,51 @@
+from typing import Any
+
 from django.contrib import admin, messages
 from django.db.models import QuerySet
 from django.http import HttpRequest
 from django.utils import timezone
 
 from billing.admin_records import NoDeleteAdminMixin
+from billing.admin_services import ServiceModelAdmin
+from billing.clock import clock_now_for
 from billing.errors import DomainError, InvalidInput
 from webhooks import services
 from webhooks.models import Delivery, DeliveryAttempt, WebhookEndpoint
 
 
 @admin.register(WebhookEndpoint)
-class WebhookEndpointAdmin(admin.ModelAdmin):
-    """Secrets are never shown here; rotate one through the API to get a new value."""
+class WebhookEndpointAdmin(ServiceModelAdmin):
+    """Saved through the endpoint services, as the API saves it: the URL and the events
+    are checked, and turning `active` off or on is the API's disable (which records
+    `webhook_endpoint.disabled`) or enable (which resets the failures and sends what
+    waited). Secrets are never shown here; rotate one through the API to get a new
+    value."""
 
     list_display = ["id", "url", "active", "consecutive_failures", "workspace", "test_mode"]
     list_filter = ["active", "test_mode", "workspace"]
     search_fields = ["id", "url", "description"]
     exclude = ["secret", "previous_secret"]
-    readonly_fields = [
-        "id",
-        "workspace",
-        "test_mode",
-        "disabled_reason",
-        "consecutive_failures",
-        "previous_secret_expires_at",
-        "created_at",
-        "updated_at",
-    ]
+    service_fields = services.EndpointFields.__annotations__
 
     def has_add_permission(self, request: HttpRequest) -> bool:
         return False  # created through the API, which issues and shows the secret once
+
+    def get_readonly_fields(self, request: HttpRequest, obj: Any = None) -> Any:
+        return [name for name in super().get_readonly_fields(request, obj) if name != "active"]
+
+    def save_model(self, request: HttpRequest, obj: Any, form: Any, change: bool) -> None:
+        super().save_model(request, obj, form, change)
+        if "active" in form.changed_data:
+            if form.cleaned_data["active"]:
+                services.endpoint_enable(endpoint=obj, now=clock_now_for(obj))
+            else:
+                services.endpoint_disable(endpoint=obj)
+
+    def service_update(self, obj: WebhookEndpoint, fields: Any) -> WebhookEndpoint:
+        return services.endpoint_update(endpoint=obj, **fields)
+
+    def service_delete(self, obj: WebhookEndpoint) -> None:
+        services.endpoint_delete(endpoint=obj)
 
 
 class DeliveryAttemptInline(admin.TabularInline):
@@ -69,6 +85,9 @@ class DeliveryAdmin(NoDeleteAdminMixin, admin.ModelAdmin):
     actions = ["redeliver"]
 
     def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: object = None) -> bool:
         return False
 
     @admin.action(description="Redeliver now")

@@ -29,3 +29,27 @@ def change_form_data(
     for prefix in inlines:
         data |= {f"{prefix}-{key}": value for key, value in MANAGEMENT.items()}
     return data | changes
+
+
+def _posted(value: Any) -> Any:
+    if isinstance(value, dict | list):
+        return json.dumps(value)
+    return "" if value is None else value
+
+
+def _form_data(form: Any) -> dict[str, Any]:
+    # What the browser posts back for a form as rendered: an unchecked box is not posted.
+    values = {form.add_prefix(name): form[name].value() for name in form.fields}
+    return {name: _posted(value) for name, value in values.items() if value is not False}
+
+
+def rendered_form_data(response: Any, **changes: Any) -> dict[str, Any]:
+    """What a browser posts back from an admin add or change page as it rendered (the
+    form, the inline formsets with their management forms), with `changes` over it."""
+    data = _form_data(response.context["adminform"].form)
+    for inline in response.context["inline_admin_formsets"]:
+        formset = inline.formset
+        data |= _form_data(formset.management_form)
+        for form in formset.forms:
+            data |= _form_data(form)
+    return data | changes

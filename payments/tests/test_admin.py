@@ -28,7 +28,7 @@ from payments.tests.factories import (
     SourceFactory,
 )
 from tests.conftest import make_tenant
-from tests.fake_stripe import OTHER_KEY
+from tests.fake_stripe import LIVE_KEY
 
 pytestmark = pytest.mark.django_db
 NOW = datetime.datetime(2026, 1, 20, 12, tzinfo=datetime.UTC)
@@ -175,33 +175,55 @@ def test_a_blank_secret_keeps_the_stored_one_and_a_new_one_replaces_it(
     admin_client, rows, fake_stripe
 ):
     gateway = rows[PaymentGateway]
-    html, data = _gateway_form(admin_client, gateway, publishable_key="pk_test_new")
+    html, data = _gateway_form(admin_client, gateway, publishable_key="pk_live_new")
     for name in ("secret_key", "webhook_secret"):
         assert f'<input type="password" name="{name}"' in html
 
     kept = admin_client.post(url(PaymentGateway, "change", gateway.pk), data)
     gateway.refresh_from_db()
     assert kept.status_code == 302, kept.content.decode()[:3000]
-    assert gateway.publishable_key == "pk_test_new"
+    assert gateway.publishable_key == "pk_live_new"
     assert (gateway.secret_key, gateway.webhook_secret) == (
         "sk_test_factory_secret", "whsec_factory_secret"
     )  # fmt: skip
 
     refused = admin_client.post(
-        url(PaymentGateway, "change", gateway.pk), {**data, "secret_key": "sk_test_unknown"}
+        url(PaymentGateway, "change", gateway.pk), {**data, "secret_key": "sk_live_unknown"}
     )
     replaced = admin_client.post(
-        url(PaymentGateway, "change", gateway.pk), {**data, "secret_key": OTHER_KEY}
+        url(PaymentGateway, "change", gateway.pk), {**data, "secret_key": LIVE_KEY}
     )
     gateway.refresh_from_db()
     assert refused.status_code == 200
     assert "Stripe refused the secret key" in refused.content.decode()
     assert replaced.status_code == 302
-    assert (gateway.secret_key, gateway.webhook_secret) == (OTHER_KEY, "whsec_factory_secret")
+    assert (gateway.secret_key, gateway.webhook_secret) == (LIVE_KEY, "whsec_factory_secret")
     assert (
-        OTHER_KEY
-        not in admin_client.get(url(PaymentGateway, "change", gateway.pk)).content.decode()
+        LIVE_KEY not in admin_client.get(url(PaymentGateway, "change", gateway.pk)).content.decode()
     )
+
+
+@pytest.mark.parametrize(
+    ("changes", "message"),
+    [
+        ({"publishable_key": "pk_test_other"}, "starts with pk_live_"),
+        ({"secret_key": "sk_test_other"}, "starts with sk_live_"),
+    ],
+)
+def test_credentials_of_the_other_mode_are_refused_on_the_form_as_in_the_api(
+    admin_client, rows, changes, message
+):
+    gateway = rows[PaymentGateway]
+    _, data = _gateway_form(admin_client, gateway, **changes)
+
+    response = admin_client.post(url(PaymentGateway, "change", gateway.pk), data)
+
+    assert response.status_code == 200
+    assert message in response.content.decode()
+    gateway.refresh_from_db()
+    assert (gateway.publishable_key, gateway.secret_key) == (
+        "pk_test_factory", "sk_test_factory_secret"
+    )  # fmt: skip
 
 
 def test_a_connection_keeps_its_workspace_mode_and_gateway(admin_client, rows):
@@ -227,8 +249,8 @@ def test_a_connection_keeps_its_workspace_mode_and_gateway(admin_client, rows):
 
 def test_a_second_connection_to_the_same_gateway_is_a_form_error(admin_client, rows, fake_stripe):
     gateway = rows[PaymentGateway]
-    fields = {"gateway": "stripe", "enabled": "on", "publishable_key": "pk_test_2",
-              "secret_key": OTHER_KEY, "webhook_secret": ""}  # fmt: skip
+    fields = {"gateway": "stripe", "enabled": "on", "publishable_key": "pk_live_2",
+              "secret_key": LIVE_KEY, "webhook_secret": ""}  # fmt: skip
 
     duplicate = admin_client.post(
         url(PaymentGateway, "add"), {**fields, "workspace": gateway.workspace_id}
@@ -238,10 +260,10 @@ def test_a_second_connection_to_the_same_gateway_is_a_form_error(admin_client, r
 
     assert duplicate.status_code == 200
     assert "already exists" in duplicate.content.decode()
-    assert OTHER_KEY not in duplicate.content.decode()  # not echoed back
+    assert LIVE_KEY not in duplicate.content.decode()  # not echoed back
     assert PaymentGateway.objects.filter(workspace=gateway.workspace).count() == 1
     assert created.status_code == 302
-    assert PaymentGateway.objects.get(workspace=other).secret_key == OTHER_KEY
+    assert PaymentGateway.objects.get(workspace=other).secret_key == LIVE_KEY
 
 
 def test_deleting_connections_from_the_changelist(admin_client, rows):

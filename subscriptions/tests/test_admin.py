@@ -8,6 +8,7 @@ import pytest
 from django.urls import reverse
 
 from billing.models import Event, Workspace
+from billing.tests.admin_helpers import rendered_form_data
 from subscriptions import services
 from subscriptions.choices import NeedsAttentionReason, SubscriptionStatus
 from subscriptions.models import BilledPeriod, Subscription
@@ -308,3 +309,28 @@ def test_a_running_test_clock_job_shows_how_far_it_has_got(admin_client, workspa
         assert response.status_code == 200
         html = response.content.decode()
         assert re.search(r'<progress value="0\.250" max="1" title="25%">25%</progress> 25%', html)
+
+
+def _post_change(admin_client, subscription: Subscription, **changes):
+    url = reverse("admin:subscriptions_subscription_change", args=[subscription.pk])
+    page = admin_client.get(url)
+    return admin_client.post(url, rendered_form_data(page, **changes))
+
+
+def test_the_note_is_changed_through_the_update_service(admin_client, subscription):
+    response = _post_change(admin_client, subscription, note="Plan anual 2026")
+
+    assert response.status_code == 302
+    subscription.refresh_from_db()
+    assert subscription.note == "Plan anual 2026"
+
+
+def test_a_cancelled_subscription_is_refused_on_the_form_as_in_the_api(admin_client, subscription):
+    services.subscription_cancel(subscription=subscription, now=START)
+
+    response = _post_change(admin_client, subscription, note="Changed after the end")
+
+    assert response.status_code == 200
+    assert "it can no longer change" in response.content.decode()
+    subscription.refresh_from_db()
+    assert subscription.note == "Plan anual"
