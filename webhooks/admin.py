@@ -33,16 +33,9 @@ class WebhookEndpointAdmin(ServiceModelAdmin):
     def get_readonly_fields(self, request: HttpRequest, obj: Any = None) -> Any:
         return [name for name in super().get_readonly_fields(request, obj) if name != "active"]
 
-    def save_model(self, request: HttpRequest, obj: Any, form: Any, change: bool) -> None:
-        super().save_model(request, obj, form, change)
-        if "active" in form.changed_data:
-            if form.cleaned_data["active"]:
-                services.endpoint_enable(endpoint=obj, now=clock_now_for(obj))
-            else:
-                services.endpoint_disable(endpoint=obj)
-
     def service_update(self, obj: WebhookEndpoint, fields: Any) -> WebhookEndpoint:
-        return services.endpoint_update(endpoint=obj, **fields)
+        # `active` among the fields: the service enables or disables as the actions do.
+        return services.endpoint_update(endpoint=obj, now=clock_now_for(obj), **fields)
 
     def service_delete(self, obj: WebhookEndpoint) -> None:
         services.endpoint_delete(endpoint=obj)
