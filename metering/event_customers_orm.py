@@ -1,6 +1,6 @@
 """`event_customers` for a database other than PostgreSQL (the zero-configuration
 SQLite, which has neither LATERAL nor jsonb): the same answer read with the ORM, in a few
-queries. metering/tests/test_event_customers.py holds it equal to the SQL read on
+queries. metering/tests/test_event_customers_orm.py holds it equal to the SQL read on
 PostgreSQL, over subscriptions billed, ended and cancelled."""
 
 from collections import defaultdict

@@ -6,7 +6,6 @@ from datetime import date
 from typing import Any, NamedTuple
 
 import orjson
-from django.db import connection
 from django.db.models import Q, QuerySet
 
 from billing.db import prepared_results
@@ -177,12 +176,6 @@ def event_customers(
     keys = list(set(keys))
     if not keys:
         return {}
-    if connection.vendor != "postgresql":
-        from metering.event_customers_orm import event_customers_orm
-
-        return event_customers_orm(
-            workspace_id=workspace_id, test_mode=test_mode, keys=keys, event_names=event_names
-        )
     keys_json = orjson.dumps(keys).decode()
     names_json = orjson.dumps(list(set(event_names))).decode()
     cycle, final = str(BilledKind.CYCLE), str(BilledKind.FINAL)

@@ -17,7 +17,8 @@ ROOT = Path(__file__).resolve().parent.parent
 # Lowest first. A new app takes its floor here (and in ARCHITECTURE.md).
 FLOORS = (
     ("billing",),
-    ("customers", "catalog", "webhooks", "organization"),
+    ("organization",),  # below customers: a contact belongs to an org unit
+    ("customers", "catalog", "webhooks"),
     ("invoices",),
     ("payments", "procurement", "reminders"),
     ("subscriptions", "bulks"),

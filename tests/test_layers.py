@@ -12,8 +12,9 @@ APPS = (
 )  # fmt: skip
 
 # The interfaces that sit beside api/ and wire into it: the URL root, the OpenAPI schema's
-# registration at startup, the query filters the API's views use, and an admin action
-# that answers with the API's PDF response.
+# registration at startup, the query filters the API's views use, an admin action that
+# answers with the API's PDF response, and the hosted payment pages, whose card forms
+# spend the publishable routes' throttles.
 INTERFACES = {
     "config/urls.py",
     "billing/apps.py",
@@ -27,7 +28,9 @@ INTERFACES = {
     "webhooks/filters.py",
     "metering/filters.py",
     "reminders/filters.py",
+    "bulks/filters.py",
     "invoices/admin.py",
+    "payments/hosted.py",
 }
 
 

@@ -52,6 +52,10 @@ ALLOWED = {
     ): "deliveries are scheduled for the real-clock delivery worker",
     (
         "webhooks/api/views.py",
+        "return services.endpoint_update(endpoint=instance, now=timezone.now(), **data)",
+    ): "`active` turned on enables: deliveries are scheduled for the real-clock worker",
+    (
+        "webhooks/api/views.py",
         "delivery = services.endpoint_test(endpoint=self.get_object(), now=timezone.now())",
     ): "deliveries are scheduled for the real-clock delivery worker",
     (

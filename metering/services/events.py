@@ -24,6 +24,7 @@ from typing import Any, NamedTuple, cast
 
 import orjson
 from django.conf import settings
+from django.db import connection
 
 from billing.db import service_atomic
 from billing.models import Workspace
@@ -33,6 +34,7 @@ from metering.choices import (
     EVENT_NAME_MAX_LENGTH,
     EventOutcome,
 )
+from metering.event_customers_orm import event_customers_orm
 from metering.selectors import BilledSpan, EventCustomer, event_customers
 from metering.services.usage import USAGE_RECORD_EVENT
 from metering.store import NewEvent, Tenant, event_store, property_text
@@ -456,9 +458,9 @@ def _customers_and_store(
     views without an Idempotency-Key) it commits here, and the outcomes are worked out
     after, while nothing is held."""
     store = event_store()
-    customers = event_customers(
-        workspace_id=workspace.pk, test_mode=test_mode, keys=keys, event_names=names
-    )
+    # SQLite has neither LATERAL nor jsonb: the same answer is read with the ORM there.
+    read = event_customers if connection.vendor == "postgresql" else event_customers_orm
+    customers = read(workspace_id=workspace.pk, test_mode=test_mode, keys=keys, event_names=names)
     tenant = Tenant(workspace_id=workspace.pk, test_mode=test_mode)
     stored = store.insert(tenant=tenant, events=list(batch.values()), received_at=now)
     return customers, stored

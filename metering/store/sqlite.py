@@ -21,6 +21,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 import orjson
+from django.db import connection
 
 from metering.choices import Aggregation
 from metering.store.base import (
@@ -156,8 +157,6 @@ _AFTER_RESET = " AND (r.event_id IS NULL OR (e.timestamp, e.event_id) >= (r.time
 
 
 def _django_raw() -> sqlite3.Connection:
-    from django.db import connection
-
     connection.ensure_connection()
     return connection.connection
 
