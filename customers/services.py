@@ -101,12 +101,16 @@ def _check_reference_free(customer: Customer) -> None:
     current = (
         Customer.objects.filter(**tenant, reference=customer.reference)
         .exclude(pk=customer.pk)
+        # A compound statement's parts may not be ordered on SQLite: the models' default
+        # ordering is dropped (a UNION is unordered anyway).
+        .order_by()
         .annotate(kind=Value("current"))
         .values_list("kind", "id")
     )
     former = (
         FormerReference.objects.filter(**tenant, reference=customer.reference)
         .exclude(customer_id=customer.pk)
+        .order_by()
         .annotate(kind=Value("former"))
         .values_list("kind", "customer_id")
     )
