@@ -66,6 +66,8 @@ def take_unpublished(event_ids: Sequence[str], *, up_to: int, now: datetime) -> 
     """Take these events unless published or held elsewhere, and other unpublished ones
     so that there are `up_to` in all (if these are fewer), marking them published `now`;
     in id order."""
+    if connection.vendor != "postgresql":
+        return _take_unpublished_one_writer(event_ids, up_to=up_to, now=now)
     params: dict[str, Any] = {
         "ids": list(event_ids),
         "more": max(up_to - len(event_ids), 0),
@@ -74,5 +76,26 @@ def take_unpublished(event_ids: Sequence[str], *, up_to: int, now: datetime) -> 
     with connection.cursor() as cursor:
         cursor.execute(_SQL, params)
         events = [TakenEvent(*row) for row in cursor.fetchall()]
+    events.sort(key=lambda event: event.id)
+    return events
+
+
+def _take_unpublished_one_writer(
+    event_ids: Sequence[str], *, up_to: int, now: datetime
+) -> list[TakenEvent]:
+    """`take_unpublished` where one transaction writes at a time (SQLite, as `make run`
+    serves): no row can be held by another publication, so nothing is skipped."""
+    unpublished = Event.objects.filter(published_at__isnull=True).order_by()
+    named = list(unpublished.filter(id__in=list(event_ids)).values_list("id", flat=True))
+    more = max(up_to - len(event_ids), 0)
+    waiting = list(
+        unpublished.exclude(id__in=list(event_ids))
+        .order_by("created_at")
+        .values_list("id", flat=True)[:more]
+    )
+    taken = named + waiting
+    Event.objects.filter(id__in=taken).update(published_at=now)
+    fields = ("id", "workspace_id", "test_mode", "type", "object_id", "sequence", "published_at")
+    events = [TakenEvent(*row) for row in Event.objects.filter(id__in=taken).values_list(*fields)]
     events.sort(key=lambda event: event.id)
     return events
