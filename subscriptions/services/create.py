@@ -228,7 +228,8 @@ def subscription_from_order(*, order: Order, invoice: Invoice) -> str:
     calls it); returns its id.
 
     Its lines are the order's plans × quantities, its coupon the order's (counted from
-    this first invoice), its `billing_cycles` the order's `billing_cycle`, its document
+    this first invoice), its `billing_cycles` the order's `billing_cycle`, its org unit
+    the order's (so every invoice it issues names the order's branch), its document
     type the invoice's. The order's invoice bills its first period, from the invoice's
     date to the next boundary: it is recorded as that period's billed period (so no cycle
     bills the period again, G4) and collected once finalized; `next_billing` is that
@@ -255,8 +256,7 @@ def subscription_from_order(*, order: Order, invoice: Invoice) -> str:
         **scope, customer=order.customer, document=invoice.document,
         currency_id=order.currency_id, frequency=frequency, date_start=today,
         billing_anchor=today, previous_billing=today, cycles_billed=1,
-        billing_cycles=order.billing_cycle,
-        coupon=coupon,
+        billing_cycles=order.billing_cycle, coupon=coupon, orgunit=order.orgunit,
     )  # fmt: skip
     if order.billing_cycle == 1:
         subscription.status = SubscriptionStatus.FINALIZED  # its one invoice is the order's
