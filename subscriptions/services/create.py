@@ -300,11 +300,12 @@ def subscription_update(
     today = workspace_today(subscription.workspace, now)
     next_cycle = subscription.cycles_billed + 1
     currency = subscription.currency_id
-    if "coupon" in fields:
-        coupon = fields["coupon"]
+    coupon = fields.get("coupon")
+    if coupon is not None and coupon.id != subscription.coupon_id:
+        # Only a coupon the change brings in: the one it holds keeps applying once past
+        # its valid_until or archived, and may be sent back as retrieved.
         check_coupon("coupon", coupon, currency, today)
-        if coupon is not None and coupon.id != subscription.coupon_id:
-            subscription.coupon_first_cycle = next_cycle
+        subscription.coupon_first_cycle = next_cycle
     billing_cycles = fields.get("billing_cycles")
     if billing_cycles is not None and billing_cycles < subscription.cycles_billed:
         raise InvalidInput(
@@ -314,11 +315,11 @@ def subscription_update(
         setattr(subscription, name, value)
     check_collection(subscription)
     if addons is not None:
-        check_addons(addons, currency)
+        check_addons(addons, currency, current=list(subscription.addons.all()))
         _store_addons(subscription, addons, first_cycle=next_cycle)
     if lines is not None:
-        check_lines(lines, currency, today, subscription.frequency)
         before = list(subscription.lines.select_related("plan", "plan__product"))
+        check_lines(lines, currency, today, subscription.frequency, current=before)
         _store_lines(subscription, lines, first_cycle=next_cycle)
         after = list(subscription.lines.select_related("plan"))
         _end_metered_lines(subscription, before, after, now)
