@@ -52,7 +52,7 @@ def _credit(
     if invoice.status == InvoiceStatus.DRAFT:
         raise DomainError(
             "subscription_period_in_review",
-            f"The period's invoice {invoice.id} is a draft in review; finalize or delete it first.",
+            f"The period's invoice {invoice.id} is a draft in review; finalize it first.",
         )
     today = workspace_today(subscription.workspace, now)
     note = credit_note_create(

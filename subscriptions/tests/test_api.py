@@ -423,3 +423,30 @@ def test_a_retrieved_subscription_put_back_is_accepted_once_its_coupons_expire_a
     extra = {"addons": [{"addon": addon.id}, {"addon": addon.id}]}
     twice = tester.client.patch(f"/subscriptions/{sub}/", extra, format="json")
     assert twice.status_code == 400 and "archived" in twice.json()["addons"]["1"]["addon"][0]
+
+
+def test_a_cycle_invoice_in_review_is_kept_with_its_subscription_and_the_409s_say_so(
+    tester: Tenant,
+) -> None:
+    """A workspace that reviews cycle invoices gets them as drafts: one cannot be deleted
+    (it bills its period, which is not billed again), and a change that must credit it
+    asks to finalize it, the one way forward."""
+    Workspace.objects.filter(pk=tester.workspace.pk).update(review_cycle_invoices=True)
+    created = tester.client.post("/subscriptions/", _body(tester), format="json").json()
+    invoice = Invoice.objects.get(subscription_id=created["id"])
+    assert invoice.status == "draft"
+
+    deleted = tester.client.delete(f"/invoices/{invoice.id}/")
+    lines = [{"plan": created["lines"][0]["plan"], "quantity": 5}]
+    changed = tester.client.patch(
+        f"/subscriptions/{created['id']}/", {"lines": lines}, format="json"
+    )
+
+    assert deleted.status_code == 409
+    assert deleted.json()["code"] == "invoice_from_subscription"
+    assert created["id"] in deleted.json()["detail"]
+    assert Invoice.objects.filter(pk=invoice.id).exists()
+    assert changed.status_code == 409
+    assert changed.json()["code"] == "subscription_period_in_review"
+    assert "delete" not in changed.json()["detail"]
+    assert "finalize" in changed.json()["detail"]
