@@ -36,15 +36,11 @@ from subscriptions.services.checks import (
     check_coupon,
     check_lines,
 )
-from subscriptions.services.common import lock, record, set_next_billing
+from subscriptions.services.common import MAX_AHEAD, lock, record, set_next_billing
 from subscriptions.services.cycles import cycle_bill, fixed_clock
 from subscriptions.services.inputs import AddOnInput, LineInput, SubscriptionFields
 from subscriptions.services.proration import prorate
 from subscriptions.usage import is_metered
-
-# How far ahead a subscription may start: further is almost certainly a typo.
-MAX_START_AHEAD = timedelta(days=5 * 366)
-
 
 # What can still change; cancelled and finalized subscriptions are history.
 _EDITABLE_STATUSES = (
@@ -173,12 +169,12 @@ def subscription_create(
     date_start = date_start or today
     if date_start < today:
         raise InvalidInput({"date_start": ["A subscription cannot start in the past."]})
-    if date_start > today + MAX_START_AHEAD:
+    if date_start > today + MAX_AHEAD:
         raise InvalidInput({"date_start": ["A subscription starts within five years."]})
     if trial_end is None:
         trial_days = max(line["plan"].trial_days for line in lines)
         trial_end = date_start + timedelta(days=trial_days) if trial_days else None
-    if trial_end is not None and not date_start <= trial_end <= date_start + MAX_START_AHEAD:
+    if trial_end is not None and not date_start <= trial_end <= date_start + MAX_AHEAD:
         raise InvalidInput({"trial_end": ["The trial ends after the start, within five years."]})
     billing_start = trial_end or date_start
     anchor = anchor_date(billing_anchor, billing_start, frequency)

@@ -450,3 +450,25 @@ def test_a_cycle_invoice_in_review_is_kept_with_its_subscription_and_the_409s_sa
     assert changed.json()["code"] == "subscription_period_in_review"
     assert "delete" not in changed.json()["detail"]
     assert "finalize" in changed.json()["detail"]
+
+
+def test_a_pause_ends_within_five_years(tester: Tenant) -> None:
+    """Like a start, a pause's end is at most five years ahead: further is a 400 on
+    pause_until (the calendar ends in year 9999), and the subscription stays active."""
+    sub = tester.client.post("/subscriptions/", _body(tester), format="json").json()
+    far = tester.client.post(
+        f"/subscriptions/{sub['id']}/pause/", {"pause_until": "9999-12-31"}, format="json"
+    )
+    beyond = tester.client.post(
+        f"/subscriptions/{sub['id']}/pause/", {"pause_until": "2031-03-20"}, format="json"
+    )
+    within = tester.client.post(
+        f"/subscriptions/{sub['id']}/pause/", {"pause_until": "2031-03-10"}, format="json"
+    )
+
+    assert far.status_code == 400 and "five years" in far.json()["pause_until"][0]
+    assert beyond.status_code == 400 and "pause_until" in beyond.json()
+    assert within.status_code == 200, within.json()
+    upcoming = tester.client.get(f"/subscriptions/{sub['id']}/upcoming/")
+    assert upcoming.status_code == 200, upcoming.json()
+    assert upcoming.json()["period_start"] == "2031-03-10"
