@@ -163,6 +163,11 @@ class Order(TenantModel):
         Invoice, on_delete=models.PROTECT, null=True, blank=True, related_name="order"
     )
     subscription_id = models.CharField(max_length=40, null=True, blank=True)
+    # The branch (sucursal) it is sold from: its invoice and the subscription of its plans
+    # are issued from it.
+    orgunit = models.ForeignKey(
+        "organization.OrgUnit", on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
     # The invoices the subscription of its plans issues, the order's included (its
     # `billing_cycles`); null: until cancelled.
     billing_cycle = models.PositiveIntegerField(null=True, blank=True)

@@ -34,6 +34,7 @@ from invoices.models import (
 )
 from invoices.pdf.storage import document_file_url
 from invoices.selectors import invoice_amount_due, invoice_payments
+from organization.models import OrgUnit
 
 
 def amount_field(**kwargs: Any) -> serializers.DecimalField:
@@ -466,6 +467,11 @@ class OrderSerializer(TenantModelSerializer):
         source="subscription_id", read_only=True, allow_null=True,
         help_text="The subscription the order's plans started when it was invoiced.",
     )  # fmt: skip
+    orgunit = TenantRelatedField(
+        queryset=OrgUnit.objects.all(), required=False, allow_null=True,
+        help_text="The branch (org unit) it is sold from: its invoice, and the subscription "
+        "its plans start with every invoice that one issues, name it in `orgunit`.",
+    )  # fmt: skip
     discount = computed_amount()
     amount = computed_amount()
     exempt = computed_amount()
@@ -483,7 +489,7 @@ class OrderSerializer(TenantModelSerializer):
             "id", "customer", "currency", "document", "status", "items", "coupon", "discount",
             "discount_scheme", "amount", "exempt", "discount_amount", "subtotal", "tax",
             "tax_percent", "total", "note", "billing_cycle", "invoice", "subscription",
-            "date", "lines", "address", "state", "carrier_id", "carrier_name",
+            "orgunit", "date", "lines", "address", "state", "carrier_id", "carrier_name",
             "licence_plate", "shipping_type", "metadata", "test_mode", "created", "updated",
         ]  # fmt: skip
         read_only_fields = ["status", "discount_scheme"]

@@ -87,7 +87,7 @@ def orgunit_delete(*, orgunit: OrgUnit) -> None:
     _delete(
         orgunit,
         "orgunit",
-        f"Org unit {orgunit.id} is named on documents or subscriptions and is kept with "
+        f"Org unit {orgunit.id} is named on documents, orders or subscriptions and is kept with "
         "them; rename it instead of deleting it.",
     )
 

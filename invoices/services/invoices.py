@@ -212,6 +212,18 @@ def invoice_delete(*, invoice: Invoice) -> None:
             f"Invoice {invoice.id} was created from order {order_id}; it is kept with the "
             "order. Edit or finalize it instead.",
         )
+    # A subscription's draft (a cycle's kept for review, a plan change's) bills its
+    # period, which no cycle bills again: it is finalized, and corrected by credit note.
+    if invoice.subscription_id:
+        period = (
+            f" for {invoice.period_start} – {invoice.period_end}" if invoice.period_start else ""
+        )
+        raise DomainError(
+            "invoice_from_subscription",
+            f"Invoice {invoice.id} bills subscription {invoice.subscription_id}{period}; it is "
+            "kept with the subscription. Edit or finalize it instead (a credit note corrects "
+            "it once finalized).",
+        )
     invoice.delete()
 
 

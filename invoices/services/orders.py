@@ -57,6 +57,7 @@ from invoices.models import Invoice, Order, OrderItem, OrderStatus
 from invoices.representations import order_snapshot
 from invoices.selectors import order_has_open_intent
 from invoices.services.invoices import check_invoice_document_type, invoice_create
+from organization.models import OrgUnit
 
 ORDER_TRANSITIONS = {
     (OrderStatus.DRAFT, OrderStatus.CONFIRMED),
@@ -330,6 +331,7 @@ class OrderFields(TypedDict, total=False):
     date: date | None
     note: str
     billing_cycle: int | None
+    orgunit: OrgUnit | None
     address: str
     state: str
     carrier_id: str
@@ -500,6 +502,7 @@ def order_invoice(*, order: Order, now: datetime) -> Order:
         discount=order.discount,
         discount_scheme=order.discount_scheme,
         note=order.note,
+        orgunit=order.orgunit,
     )
     order.invoice, order.document = invoice, document
     if order.items.filter(plan_id__isnull=False).exists():

@@ -18,6 +18,7 @@ from subscriptions import services
 from subscriptions.models import BilledPeriod, Subscription
 from subscriptions.services import cycles
 from subscriptions.tests.helpers import (
+    coupon_of,
     customer_of,
     graduated_plan_of,
     plan_of,
@@ -25,6 +26,7 @@ from subscriptions.tests.helpers import (
     subscribe,
     workspace_at,
 )
+from subscriptions.upcoming import subscription_upcoming
 from tests.conftest import make_tenant
 
 D = Decimal
@@ -148,6 +150,49 @@ def test_a_metered_only_subscription_bills_zero_usage_on_a_line():
 
     invoice = Invoice.objects.get(subscription_id=subscription.id)
     assert _lines(invoice) == [("Tokens (usage)", "2026-01-10 – 2026-02-09", D(0), D(0))]
+
+
+@pytest.mark.django_db
+def test_a_metered_only_subscription_s_coupons_apply_to_its_invoices_not_to_the_start_it_skips():
+    """Its start issues no invoice (no period has ended): a coupon counted in invoices
+    still gives all its uses, from the first invoice issued, on the subscription and on
+    a line alike, and the upcoming invoice shows them before it is issued."""
+    workspace = workspace_at(START)
+    metered = plan_of(workspace, 2, name="Tokens", usage_scheme="metered",
+                      meter_id=_meter(workspace).id)  # fmt: skip
+    customer = customer_of(workspace)
+    once = coupon_of(workspace, discount_scheme="%", amount=D(50), duration_scheme="one_time")
+    twice = coupon_of(workspace, discount_scheme="%", amount=D(10), apply_on="line",
+                      duration_scheme="limited", duration_times=2)  # fmt: skip
+    subscription = services.subscription_create(
+        workspace=workspace, test_mode=True, customer=customer, now=START, coupon=once,
+        lines=[{"plan": metered, "quantity": D(1), "coupon": twice}],
+    )  # fmt: skip
+    assert not Invoice.objects.filter(subscription_id=subscription.id).exists()
+    _move_clock(workspace, santiago(2026, 1, 21))
+    _send(workspace, customer.id, ("a", santiago(2026, 1, 20), 1000))
+    upcoming = subscription_upcoming(
+        subscription=Subscription.objects.get(pk=subscription.pk),
+        now=clock_now(workspace=workspace, test_mode=True),
+    )
+
+    for month in (2, 3, 4):
+        _move_clock(workspace, santiago(2026, month, 10, 9, 0))
+        if month > 2:
+            _send(workspace, customer.id, (f"m{month}", santiago(2026, month - 1, 20), 1000))
+        cycles.cycle_run(
+            clock=clock_now, now=santiago(2026, month, 10, 9, 0), workspace=workspace,
+            test_mode=True,
+        )  # fmt: skip
+
+    invoices = Invoice.objects.filter(subscription_id=subscription.id).order_by("period_start")
+    # 1,000 tokens × 2 = 2,000; −10 % on the line twice, then −50 % on the first invoice.
+    assert [(i.period_start.isoformat(), i.amount) for i in invoices] == [
+        ("2026-02-10", D(900)), ("2026-03-10", D(1800)), ("2026-04-10", D(2000)),
+    ]  # fmt: skip
+    assert (upcoming.invoice.amount, upcoming.invoice.period_start.isoformat()) == (
+        D(900), "2026-02-10"
+    )  # fmt: skip
 
 
 @pytest.mark.django_db

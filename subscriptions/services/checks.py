@@ -1,6 +1,7 @@
 """Validation of what a subscription names: its document type, plans, add-ons, coupons,
 collection source and billing anchor. Errors name the request's fields."""
 
+from collections import Counter
 from collections.abc import Sequence
 from datetime import date
 
@@ -11,7 +12,7 @@ from catalog.models import AddOn, Coupon, Plan
 from payments.selectors import customer_default_source
 from subscriptions.calendar import boundary, day_anchor
 from subscriptions.choices import CollectionScheme
-from subscriptions.models import Subscription
+from subscriptions.models import Subscription, SubscriptionAddOn, SubscriptionLine
 from subscriptions.services.inputs import AddOnInput, LineInput
 
 
@@ -30,23 +31,38 @@ def check_coupon(field: str, coupon: Coupon | None, currency: str, today: date) 
 
 
 def check_lines(
-    lines: Sequence[LineInput], currency: str, today: date, frequency: str | None
+    lines: Sequence[LineInput],
+    currency: str,
+    today: date,
+    frequency: str | None,
+    current: Sequence[SubscriptionLine] = (),
 ) -> str:
-    """The lines' common frequency, once every plan is billable in `currency`."""
+    """The lines' common frequency, once every plan is billable in `currency`.
+
+    A line of a plan the subscription's `current` lines hold (each once, whatever its
+    quantity), and its coupon when that line held it, keep billing once archived or
+    past `valid_until`: only what the lines bring in must be active and valid, so a
+    subscription sent back as retrieved is accepted."""
     if not lines:
         raise InvalidInput({"lines": ["A subscription needs at least one line."]})
+    held_plans = Counter(line.plan_id for line in current)
+    held_coupons = {(line.plan_id, line.coupon_id) for line in current if line.coupon_id}
     frequencies = set()
     for index, line in enumerate(lines):
         plan: Plan = line["plan"]
         field = f"lines.{index}.plan"
-        if plan.status != CatalogStatus.ACTIVE:
+        kept = held_plans[plan.id] > 0
+        held_plans[plan.id] -= 1
+        if not kept and plan.status != CatalogStatus.ACTIVE:
             raise InvalidInput({field: [f"Plan {plan.id} is archived."]})
         if plan.currency_id != currency:
             raise InvalidInput(
                 {field: [f"Plan {plan.id} is priced in {plan.currency_id}; this subscription "
                          f"bills in {currency}, its customer's currency."]}
             )  # fmt: skip
-        check_coupon(f"lines.{index}.coupon", line.get("coupon"), currency, today)
+        coupon = line.get("coupon")
+        if coupon is not None and (plan.id, coupon.id) not in held_coupons:
+            check_coupon(f"lines.{index}.coupon", coupon, currency, today)
         frequencies.add(plan.frequency)
     if len(frequencies) > 1 or (frequency is not None and frequencies != {frequency}):
         expected = frequency or "one frequency"
@@ -54,11 +70,18 @@ def check_lines(
     return frequencies.pop()
 
 
-def check_addons(addons: Sequence[AddOnInput], currency: str) -> None:
+def check_addons(
+    addons: Sequence[AddOnInput], currency: str, current: Sequence[SubscriptionAddOn] = ()
+) -> None:
+    """Every add-on is billable in `currency`; one archived since the subscription took it
+    (one of `current`, each once) keeps billing."""
+    held = Counter(item.addon_id for item in current)
     for index, item in enumerate(addons):
         addon: AddOn = item["addon"]
         field = f"addons.{index}.addon"
-        if addon.status != CatalogStatus.ACTIVE:
+        kept = held[addon.id] > 0
+        held[addon.id] -= 1
+        if not kept and addon.status != CatalogStatus.ACTIVE:
             raise InvalidInput({field: [f"Add-on {addon.id} is archived."]})
         if addon.currency_id != currency:
             raise InvalidInput(

@@ -1,6 +1,6 @@
 """What the subscription services share: locking, transitions, events, next billing."""
 
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 
 from billing.errors import DomainError
 from billing.services.events import event_record
@@ -8,6 +8,10 @@ from subscriptions.calendar import local_midnight
 from subscriptions.choices import SUBSCRIPTION_TRANSITIONS, SubscriptionStatus
 from subscriptions.models import Subscription
 from subscriptions.representations import subscription_snapshot
+
+# How far ahead a subscription may start, its trial end or its pause end: further is
+# almost certainly a typo (and near the calendar's end, year 9999, no period is whole).
+MAX_AHEAD = timedelta(days=5 * 366)
 
 
 def record(subscription: Subscription, verb: str) -> None:

@@ -36,15 +36,11 @@ from subscriptions.services.checks import (
     check_coupon,
     check_lines,
 )
-from subscriptions.services.common import lock, record, set_next_billing
+from subscriptions.services.common import MAX_AHEAD, lock, record, set_next_billing
 from subscriptions.services.cycles import cycle_bill, fixed_clock
 from subscriptions.services.inputs import AddOnInput, LineInput, SubscriptionFields
 from subscriptions.services.proration import prorate
 from subscriptions.usage import is_metered
-
-# How far ahead a subscription may start: further is almost certainly a typo.
-MAX_START_AHEAD = timedelta(days=5 * 366)
-
 
 # What can still change; cancelled and finalized subscriptions are history.
 _EDITABLE_STATUSES = (
@@ -173,12 +169,12 @@ def subscription_create(
     date_start = date_start or today
     if date_start < today:
         raise InvalidInput({"date_start": ["A subscription cannot start in the past."]})
-    if date_start > today + MAX_START_AHEAD:
+    if date_start > today + MAX_AHEAD:
         raise InvalidInput({"date_start": ["A subscription starts within five years."]})
     if trial_end is None:
         trial_days = max(line["plan"].trial_days for line in lines)
         trial_end = date_start + timedelta(days=trial_days) if trial_days else None
-    if trial_end is not None and not date_start <= trial_end <= date_start + MAX_START_AHEAD:
+    if trial_end is not None and not date_start <= trial_end <= date_start + MAX_AHEAD:
         raise InvalidInput({"trial_end": ["The trial ends after the start, within five years."]})
     billing_start = trial_end or date_start
     anchor = anchor_date(billing_anchor, billing_start, frequency)
@@ -228,7 +224,8 @@ def subscription_from_order(*, order: Order, invoice: Invoice) -> str:
     calls it); returns its id.
 
     Its lines are the order's plans × quantities, its coupon the order's (counted from
-    this first invoice), its `billing_cycles` the order's `billing_cycle`, its document
+    this first invoice), its `billing_cycles` the order's `billing_cycle`, its org unit
+    the order's (so every invoice it issues names the order's branch), its document
     type the invoice's. The order's invoice bills its first period, from the invoice's
     date to the next boundary: it is recorded as that period's billed period (so no cycle
     bills the period again, G4) and collected once finalized; `next_billing` is that
@@ -255,8 +252,7 @@ def subscription_from_order(*, order: Order, invoice: Invoice) -> str:
         **scope, customer=order.customer, document=invoice.document,
         currency_id=order.currency_id, frequency=frequency, date_start=today,
         billing_anchor=today, previous_billing=today, cycles_billed=1,
-        billing_cycles=order.billing_cycle,
-        coupon=coupon,
+        billing_cycles=order.billing_cycle, coupon=coupon, orgunit=order.orgunit,
     )  # fmt: skip
     if order.billing_cycle == 1:
         subscription.status = SubscriptionStatus.FINALIZED  # its one invoice is the order's
@@ -300,11 +296,12 @@ def subscription_update(
     today = workspace_today(subscription.workspace, now)
     next_cycle = subscription.cycles_billed + 1
     currency = subscription.currency_id
-    if "coupon" in fields:
-        coupon = fields["coupon"]
+    coupon = fields.get("coupon")
+    if coupon is not None and coupon.id != subscription.coupon_id:
+        # Only a coupon the change brings in: the one it holds keeps applying once past
+        # its valid_until or archived, and may be sent back as retrieved.
         check_coupon("coupon", coupon, currency, today)
-        if coupon is not None and coupon.id != subscription.coupon_id:
-            subscription.coupon_first_cycle = next_cycle
+        subscription.coupon_first_cycle = next_cycle
     billing_cycles = fields.get("billing_cycles")
     if billing_cycles is not None and billing_cycles < subscription.cycles_billed:
         raise InvalidInput(
@@ -314,11 +311,11 @@ def subscription_update(
         setattr(subscription, name, value)
     check_collection(subscription)
     if addons is not None:
-        check_addons(addons, currency)
+        check_addons(addons, currency, current=list(subscription.addons.all()))
         _store_addons(subscription, addons, first_cycle=next_cycle)
     if lines is not None:
-        check_lines(lines, currency, today, subscription.frequency)
         before = list(subscription.lines.select_related("plan", "plan__product"))
+        check_lines(lines, currency, today, subscription.frequency, current=before)
         _store_lines(subscription, lines, first_cycle=next_cycle)
         after = list(subscription.lines.select_related("plan"))
         _end_metered_lines(subscription, before, after, now)

@@ -37,6 +37,7 @@ from billing.models import DocumentType, Workspace
 from billing.queueing import task_queue
 from billing.services.events import NewEvent, event_record_rows
 from billing.sweeps import claim_for_enqueue
+from catalog.choices import DurationScheme
 from catalog.models import Coupon, Plan, PlanTier
 from customers.models import Customer
 from invoices.models import Invoice
@@ -57,6 +58,7 @@ from subscriptions.models import (
     SubscriptionLine,
 )
 from subscriptions.next_invoice import NextInvoice, cycles_done, final_invoice, next_invoice
+from subscriptions.pricing import coupon_applies
 from subscriptions.representations import subscription_cycle_snapshot
 from subscriptions.selectors import DUE_ORDER, subscriptions_due, subscriptions_due_ids
 from subscriptions.services.attention import subscription_flag
@@ -76,7 +78,7 @@ BATCH_SIZE = 500
 # What a cycle changes on a subscription.
 _ADVANCED_FIELDS = [
     "next_billing", "next_billing_at", "previous_billing", "cycles_billed", "status",
-    "cancelled_at",
+    "cancelled_at", "coupon_first_cycle",
 ]  # fmt: skip
 
 
@@ -103,6 +105,8 @@ class _TenantBatch:
         self.due: list[Subscription] = []
         self.billed: list[_Billed] = []
         self.cancelled: list[Subscription] = []
+        # Lines whose coupon a cycle that issued nothing moved on (`_defer_coupons`).
+        self.deferred: list[SubscriptionLine] = []
         # Ids for the invoices it issues, made in bulk once its due subscriptions are
         # known (one invoice each at most); None: each invoice makes its own.
         self.invoice_ids: Iterator[str] | None = None
@@ -280,6 +284,8 @@ def _advance(
         invoice_id=batch.invoice_id(),
     )  # fmt: skip
     _add_invoice(billed, subscription, batch, items)
+    if billed.kind == BilledKind.CYCLE and not billed.issued:
+        batch.deferred += _defer_coupons(subscription, own.lines, billed.cycle)
     if subscription.cancel_at_period_end:
         subscription.status = SubscriptionStatus.CANCELLED
         subscription.cancelled_at = subscription.next_billing_at
@@ -300,6 +306,32 @@ def _advance(
         # A last period with metered lines runs to its end, when its usage is billed.
         subscription.next_billing = billed.end
         subscription.next_billing_at = local_midnight(billed.end, batch.workspace.timezone)
+
+
+def _defer_coupons(
+    subscription: Subscription, lines: list[SubscriptionLine], cycle: int
+) -> list[SubscriptionLine]:
+    """A cycle that issues no invoice (a metered-only subscription's first: no period has
+    ended, so no usage is due) uses none of the coupons' applications, which count
+    invoices: each coupon of limited use that would have applied on it starts a cycle
+    later. Returns the lines so changed; the subscription's is written with its advance."""
+    coupon = subscription.coupon
+    if _limited_use(coupon, subscription.coupon_first_cycle, cycle):
+        subscription.coupon_first_cycle += 1
+    changed = []
+    for line in lines:
+        if _limited_use(line.coupon, line.coupon_first_cycle, cycle):
+            line.coupon_first_cycle += 1
+            changed.append(line)
+    return changed
+
+
+def _limited_use(coupon: Coupon | None, first_cycle: int, cycle: int) -> bool:
+    return (
+        coupon is not None
+        and coupon.duration_scheme != DurationScheme.FOREVER
+        and coupon_applies(coupon, first_cycle, cycle)
+    )
 
 
 @dataclass(frozen=True)
@@ -410,6 +442,9 @@ def _bill(subscription_ids: Sequence[str], clock: Clock, wait: bool) -> tuple[li
     events: list[str] = []
     issued = [one for batch in batches.values() for one in _issue(batch, events)]
     _store_advanced(changed)
+    deferred = [line for batch in batches.values() for line in batch.deferred]
+    if deferred:
+        SubscriptionLine.objects.bulk_update(deferred, ["coupon_first_cycle"])
     _after_commit(issued, events)
     return issued, len(changed)
 
@@ -525,7 +560,7 @@ def _store_advanced(subscriptions: list[Subscription]) -> None:
     columns = {
         "id": "text", "next_billing": "date", "next_billing_at": "timestamptz",
         "previous_billing": "date", "cycles_billed": "integer", "status": "text",
-        "cancelled_at": "timestamptz",
+        "cancelled_at": "timestamptz", "coupon_first_cycle": "integer",
     }  # fmt: skip
     # The new values as one JSON parameter (orjson writes dates and instants in ISO 8601,
     # to the microsecond), which psycopg passes on as it is: a list parameter per column

@@ -20,6 +20,7 @@ from subscriptions.models import Subscription
 from subscriptions.next_invoice import resumed_billing
 from subscriptions.services.attention import subscription_flag
 from subscriptions.services.common import (
+    MAX_AHEAD,
     local_midnight_or_none,
     lock,
     record,
@@ -41,8 +42,11 @@ def subscription_pause(
     """Stop billing until resumed, or until `pause_until` begins in the workspace."""
     subscription = lock(subscription)
     transition(subscription, SubscriptionStatus.PAUSED)
-    if pause_until is not None and pause_until <= workspace_today(subscription.workspace, now):
+    today = workspace_today(subscription.workspace, now)
+    if pause_until is not None and pause_until <= today:
         raise InvalidInput({"pause_until": ["A pause ends after today."]})
+    if pause_until is not None and pause_until > today + MAX_AHEAD:
+        raise InvalidInput({"pause_until": ["A pause ends within five years."]})
     subscription.paused_at = now
     subscription.paused_reason = paused_reason
     subscription.pause_until = pause_until

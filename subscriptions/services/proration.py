@@ -11,7 +11,7 @@ from django.db import transaction
 from billing.choices import DiscountScheme
 from billing.clock import workspace_today
 from billing.documents import LineRow
-from billing.errors import DomainError
+from billing.errors import DomainError, InvalidInput
 from invoices.choices import InvoiceStatus
 from invoices.models import CreditNote, Invoice, InvoiceLine
 from invoices.services.batch import InvoiceDraft
@@ -52,13 +52,23 @@ def _credit(
     if invoice.status == InvoiceStatus.DRAFT:
         raise DomainError(
             "subscription_period_in_review",
-            f"The period's invoice {invoice.id} is a draft in review; finalize or delete it first.",
+            f"The period's invoice {invoice.id} is a draft in review; finalize it first.",
         )
     today = workspace_today(subscription.workspace, now)
-    note = credit_note_create(
-        workspace=subscription.workspace, test_mode=subscription.test_mode, invoice=invoice,
-        reason=3, now=now, date=max(today, invoice.date), description=description, lines=rows,
-    )  # fmt: skip
+    try:
+        note = credit_note_create(
+            workspace=subscription.workspace, test_mode=subscription.test_mode,
+            invoice=invoice, reason=3, now=now, date=max(today, invoice.date),
+            description=description, lines=rows,
+        )  # fmt: skip
+    except InvalidInput as exc:
+        # Not about the request's fields: the invoice cannot take this credit (one
+        # credited by hand already, say). Nothing changes; the caller decides.
+        why = " ".join(message for messages in exc.errors.values() for message in messages)
+        raise DomainError(
+            "subscription_credit_refused",
+            f"The unused time cannot be credited on invoice {invoice.id}: {why}",
+        ) from exc
     return cast(CreditNote, note_finalize(note=note, now=now))
 
 

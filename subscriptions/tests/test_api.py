@@ -372,3 +372,103 @@ def test_a_reference_date_end_is_validated(tester: Tenant, date_end: str, error:
 
     assert response.status_code == 400
     assert response.json() == {"references": {"0": {"date_end": [error]}}}
+
+
+def test_a_retrieved_subscription_put_back_is_accepted_once_its_coupons_expire_and_its_catalog_is_archived(  # noqa: E501
+    tester: Tenant,
+) -> None:
+    """What a subscription already holds keeps billing after its coupon's valid_until and
+    after its plan, add-on and coupons are archived: only what a change brings in is
+    checked, so the subscription retrieved and PUT back (or its coupon sent again) is
+    accepted, while a new expired coupon, archived plan or add-on is still a 400."""
+    scope = {"workspace": tester.workspace, "test_mode": True}
+    plan = PlanFactory(**scope)
+    addon = AddOnFactory(**scope, apply_scheme="recurring")
+    until = date(2026, 3, 31)
+    coupon = CouponFactory(**scope, duration_scheme="forever", valid_until_date=until)
+    own = CouponFactory(**scope, duration_scheme="forever", apply_on="line", valid_until_date=until)
+    body = _body(tester, coupon=coupon.id, addons=[{"addon": addon.id}])
+    body["lines"] = [{"plan": plan.id, "quantity": 2, "coupon": own.id}]
+    created = tester.client.post("/subscriptions/", body, format="json")
+    assert created.status_code == 201, created.json()
+    sub = created.json()["id"]
+    advanced = tester.client.post(
+        "/test_clock/", {"advance_to": "2026-04-11T09:00:00-04:00"}, format="json"
+    )
+    assert advanced.status_code == 200, advanced.json()
+    for kind, item in (("plans", plan), ("addons", addon), ("coupons", coupon), ("coupons", own)):
+        archived = tester.client.post(f"/{kind}/{item.id}/archive/")
+        assert archived.status_code == 200, archived.json()
+
+    retrieved = tester.client.get(f"/subscriptions/{sub}/").json()
+    put = tester.client.put(f"/subscriptions/{sub}/", retrieved, format="json")
+    patched = tester.client.patch(
+        f"/subscriptions/{sub}/", {"coupon": coupon.id, "note": "Sucursal"}, format="json"
+    )
+
+    assert put.status_code == 200, put.json()
+    assert patched.status_code == 200, patched.json()
+    assert (patched.json()["coupon"], patched.json()["note"]) == (coupon.id, "Sucursal")
+    assert patched.json()["lines"] == retrieved["lines"]
+    # What a change brings in is checked as on create.
+    fresh = CouponFactory(**scope, duration_scheme="forever", valid_until_date=until)
+    again = tester.client.patch(f"/subscriptions/{sub}/", {"coupon": fresh.id}, format="json")
+    assert again.status_code == 400 and "expired" in again.json()["coupon"][0]
+    more = {"lines": [*retrieved["lines"], {"plan": plan.id, "quantity": 1}]}
+    added = tester.client.patch(f"/subscriptions/{sub}/", more, format="json")
+    assert added.status_code == 400 and "archived" in added.json()["lines"]["1"]["plan"][0]
+    moved = {"lines": [{"plan": PlanFactory(**scope).id, "quantity": 2, "coupon": own.id}]}
+    recouponed = tester.client.patch(f"/subscriptions/{sub}/", moved, format="json")
+    assert recouponed.status_code == 400 and recouponed.json()["lines"]["0"]["coupon"]
+    extra = {"addons": [{"addon": addon.id}, {"addon": addon.id}]}
+    twice = tester.client.patch(f"/subscriptions/{sub}/", extra, format="json")
+    assert twice.status_code == 400 and "archived" in twice.json()["addons"]["1"]["addon"][0]
+
+
+def test_a_cycle_invoice_in_review_is_kept_with_its_subscription_and_the_409s_say_so(
+    tester: Tenant,
+) -> None:
+    """A workspace that reviews cycle invoices gets them as drafts: one cannot be deleted
+    (it bills its period, which is not billed again), and a change that must credit it
+    asks to finalize it, the one way forward."""
+    Workspace.objects.filter(pk=tester.workspace.pk).update(review_cycle_invoices=True)
+    created = tester.client.post("/subscriptions/", _body(tester), format="json").json()
+    invoice = Invoice.objects.get(subscription_id=created["id"])
+    assert invoice.status == "draft"
+
+    deleted = tester.client.delete(f"/invoices/{invoice.id}/")
+    lines = [{"plan": created["lines"][0]["plan"], "quantity": 5}]
+    changed = tester.client.patch(
+        f"/subscriptions/{created['id']}/", {"lines": lines}, format="json"
+    )
+
+    assert deleted.status_code == 409
+    assert deleted.json()["code"] == "invoice_from_subscription"
+    assert created["id"] in deleted.json()["detail"]
+    assert Invoice.objects.filter(pk=invoice.id).exists()
+    assert changed.status_code == 409
+    assert changed.json()["code"] == "subscription_period_in_review"
+    assert "delete" not in changed.json()["detail"]
+    assert "finalize" in changed.json()["detail"]
+
+
+def test_a_pause_ends_within_five_years(tester: Tenant) -> None:
+    """Like a start, a pause's end is at most five years ahead: further is a 400 on
+    pause_until (the calendar ends in year 9999), and the subscription stays active."""
+    sub = tester.client.post("/subscriptions/", _body(tester), format="json").json()
+    far = tester.client.post(
+        f"/subscriptions/{sub['id']}/pause/", {"pause_until": "9999-12-31"}, format="json"
+    )
+    beyond = tester.client.post(
+        f"/subscriptions/{sub['id']}/pause/", {"pause_until": "2031-03-20"}, format="json"
+    )
+    within = tester.client.post(
+        f"/subscriptions/{sub['id']}/pause/", {"pause_until": "2031-03-10"}, format="json"
+    )
+
+    assert far.status_code == 400 and "five years" in far.json()["pause_until"][0]
+    assert beyond.status_code == 400 and "pause_until" in beyond.json()
+    assert within.status_code == 200, within.json()
+    upcoming = tester.client.get(f"/subscriptions/{sub['id']}/upcoming/")
+    assert upcoming.status_code == 200, upcoming.json()
+    assert upcoming.json()["period_start"] == "2031-03-10"

@@ -14,6 +14,7 @@ from catalog.tests.factories import PlanFactory
 from customers.models import Customer
 from customers.tests.factories import CustomerFactory
 from invoices.models import Invoice
+from organization.tests.factories import OrgUnitFactory
 from payments.gateways import sandbox
 from payments.services import source_create_sandbox_card
 from subscriptions.choices import CollectionStatus
@@ -197,3 +198,42 @@ def test_an_order_paid_through_an_intent_subscribes_and_its_paid_invoice_is_not_
     mail.outbox.clear()
     assert period_collect(period_id=period.pk, clock=clock_now) == CollectionStatus.SUCCEEDED
     assert mail.outbox == []  # paid already: neither emailed nor charged again
+
+
+def test_an_order_names_its_orgunit_and_its_invoice_and_subscription_carry_it(
+    tester: Tenant,
+) -> None:
+    unit = OrgUnitFactory(workspace=tester.workspace, test_mode=True)
+    order = _order(tester, [{"plan": _plan(tester)}], orgunit=unit.id)
+    assert order["orgunit"] == unit.id
+
+    invoiced = _invoice(tester, order).json()
+
+    sub = tester.client.get(f"/subscriptions/{invoiced['subscription']}/").json()
+    first = tester.client.get(f"/invoices/{invoiced['invoice']}/").json()
+    assert (sub["orgunit"], first["orgunit"]) == (unit.id, unit.id)
+    advanced = tester.client.post(
+        "/test_clock/", {"advance_to": "2026-04-10T09:00:00-04:00"}, format="json"
+    )
+    assert advanced.status_code == 200, advanced.json()
+    history = tester.client.get(f"/subscriptions/{sub['id']}/invoices/").json()
+    assert [i["orgunit"] for i in history["results"]] == [unit.id, unit.id]
+
+
+def test_an_order_without_an_orgunit_starts_a_subscription_without_one(tester: Tenant) -> None:
+    order = _order(tester, [{"plan": _plan(tester)}])
+    assert order["orgunit"] is None
+    invoiced = _invoice(tester, order).json()
+    sub = tester.client.get(f"/subscriptions/{invoiced['subscription']}/").json()
+    assert sub["orgunit"] is None
+
+
+def test_an_order_cannot_name_another_workspaces_orgunit(tester: Tenant) -> None:
+    other = OrgUnitFactory(workspace=make_tenant(test_mode=True).workspace, test_mode=True)
+    customer = CustomerFactory(workspace=tester.workspace, test_mode=True)
+    response = tester.client.post(
+        "/orders/",
+        {"customer": customer.id, "items": [{"plan": _plan(tester)}], "orgunit": other.id},
+        format="json",
+    )
+    assert response.status_code == 400 and "orgunit" in response.json()
