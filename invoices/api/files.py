@@ -1,6 +1,6 @@
 """File responses of the document routes: the PDF (`GET /invoices/{id}/pdf/` and every
 other document's and order's, through PdfRouteMixin) and the DTE (`GET /invoices/{id}/xml/`
-and the notes' own)."""
+and every other fiscal document's the workspace issues, through XmlRouteMixin)."""
 
 from collections.abc import Iterable
 from typing import Any
@@ -16,6 +16,8 @@ from rest_framework.renderers import BaseRenderer
 from rest_framework.request import Request
 
 from billing.api.errors import ErrorSerializer
+from billing.api.viewsets import TenantViewSet
+from invoices.dte import dte_filename, dte_xml
 from invoices.pdf.render import document_filename
 from invoices.pdf.storage import document_pdf
 
@@ -77,3 +79,16 @@ def xml_response(content: bytes, filename: str) -> HttpResponse:
     response = HttpResponse(content, content_type="application/xml; charset=ISO-8859-1")
     response["Content-Disposition"] = content_disposition_header(False, filename) or "inline"
     return response
+
+
+# `GET /{resource}/{id}/xml/` of a fiscal document's viewset: its DTE, whatever `Accept`
+# says; a document without one (a draft, a supplier's own document, …) answers 409. Put
+# before the viewset's base class. Described by a comment, not a docstring: drf-spectacular
+# reads a view class's docstring, or its first base's that has one, as the description of
+# each of its routes.
+class XmlRouteMixin(TenantViewSet):
+    @extend_schema(request=None, responses=XML_RESPONSES)
+    @action(detail=True, methods=["get"], content_negotiation_class=PdfContentNegotiation)
+    def xml(self, request: Request, pk: str) -> HttpResponse:
+        document = self.get_object()
+        return xml_response(dte_xml(document, now=self.tenant_now()), dte_filename(document))

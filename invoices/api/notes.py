@@ -3,20 +3,13 @@ GET (Piriod documents finalize as GET). The rules live in invoices.services.note
 
 from typing import Any
 
-from django.http import HttpResponse
 from drf_spectacular.utils import extend_schema
 from rest_framework.decorators import action
 from rest_framework.request import Request
 from rest_framework.response import Response
 
 from billing.api.viewsets import TenantModelViewSet
-from invoices.api.files import (
-    XML_RESPONSES,
-    PdfContentNegotiation,
-    PdfRouteMixin,
-    xml_response,
-)
-from invoices.dte import dte_filename, dte_xml
+from invoices.api.files import PdfRouteMixin, XmlRouteMixin
 from invoices.filters import CreditNoteFilter, DebitNoteFilter
 from invoices.models import CreditNote, DebitNote
 from invoices.representations import CreditNoteSerializer, DebitNoteSerializer
@@ -24,18 +17,12 @@ from invoices.selectors import credit_note_queryset, debit_note_queryset
 from invoices.services import notes
 
 
-class NoteViewSet(PdfRouteMixin, TenantModelViewSet):
+class NoteViewSet(PdfRouteMixin, XmlRouteMixin, TenantModelViewSet):
     search_fields = ["description", "note", "customer__name", "customer__tax_id"]
     ordering_fields = ("created", "updated", "date", "number", "total")
 
     def perform_destroy(self, instance: notes.Note) -> None:
         notes.note_delete(note=instance)
-
-    @extend_schema(request=None, responses=XML_RESPONSES)
-    @action(detail=True, methods=["get"], content_negotiation_class=PdfContentNegotiation)
-    def xml(self, request: Request, pk: str) -> HttpResponse:
-        note = self.get_object()
-        return xml_response(dte_xml(note, now=self.tenant_now()), dte_filename(note))
 
     def _finalize(self) -> Response:
         note = notes.note_finalize(note=self.get_object(), now=self.tenant_now())

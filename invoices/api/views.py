@@ -1,6 +1,5 @@
 from typing import Any
 
-from django.http import HttpResponse
 from drf_spectacular.utils import OpenApiResponse, extend_schema
 from rest_framework.decorators import action
 from rest_framework.generics import get_object_or_404
@@ -10,13 +9,7 @@ from rest_framework.response import Response
 from billing.api.errors import ErrorSerializer
 from billing.api.viewsets import TenantModelViewSet
 from billing.representations import scope_to_tenant
-from invoices.api.files import (
-    XML_RESPONSES,
-    PdfContentNegotiation,
-    PdfRouteMixin,
-    xml_response,
-)
-from invoices.dte import dte_filename, dte_xml
+from invoices.api.files import PdfRouteMixin, XmlRouteMixin
 from invoices.filters import InvoiceFilter
 from invoices.mail import invoice_send
 from invoices.models import Invoice
@@ -25,7 +18,7 @@ from invoices.selectors import invoice_queryset
 from invoices.services import invoices, notes
 
 
-class InvoiceViewSet(PdfRouteMixin, TenantModelViewSet):
+class InvoiceViewSet(PdfRouteMixin, XmlRouteMixin, TenantModelViewSet):
     queryset = invoice_queryset()
     # Updates, cancels, PDFs and DTEs read the document type; the representation shows
     # only its id, the invoice's own column.
@@ -83,9 +76,3 @@ class InvoiceViewSet(PdfRouteMixin, TenantModelViewSet):
     @action(detail=True, methods=["post"])
     def send(self, request: Request, pk: str) -> Response:
         return self._respond(invoice_send(invoice=self.get_object(), now=self.tenant_now()))
-
-    @extend_schema(request=None, responses=XML_RESPONSES)
-    @action(detail=True, methods=["get"], content_negotiation_class=PdfContentNegotiation)
-    def xml(self, request: Request, pk: str) -> HttpResponse:
-        invoice = self.get_object()
-        return xml_response(dte_xml(invoice, now=self.tenant_now()), dte_filename(invoice))

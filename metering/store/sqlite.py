@@ -7,7 +7,9 @@ RETURNING the ones that were new, then their events. Timestamps are stored as UT
 (timestamp_text). SQLite has no exact decimal and no
 time zones: reading a property as `->>` does, its number, the decimal aggregates and
 the local day are functions registered on the connection, which the queries call; the
-events are still read and aggregated by the query, never loaded here.
+events are still read and aggregated by the query, never loaded here. The queries are
+metering.store.sql's, shared with the PostgreSQL store: `SqliteDialect` holds what is
+SQLite's own in them.
 """
 
 import json
@@ -23,20 +25,9 @@ from zoneinfo import ZoneInfo
 import orjson
 from django.db import connection
 
-from metering.choices import Aggregation
-from metering.store.base import (
-    RESET_PROPERTY,
-    RESET_VALUE,
-    MeterSpec,
-    NewEvent,
-    Tenant,
-    UsageQuery,
-    UsageRow,
-    Window,
-    property_text,
-    window_rows,
-)
+from metering.store.base import NewEvent, Tenant, property_text
 from metering.store.postgres import json_number
+from metering.store.sql import Dialect, SqlEventStore
 
 
 def timestamp_text(value: datetime) -> str:
@@ -122,38 +113,61 @@ def _register(raw: sqlite3.Connection) -> None:
     raw.create_aggregate("ev_latest", 3, _Latest)  # type: ignore[arg-type]
 
 
-def _value(meter: MeterSpec) -> tuple[str, list[Any]]:
-    """The aggregate expression over the joined events `e`, and its parameters."""
-    number = "ev_number(e.properties, ?)"
-    if meter.aggregation == Aggregation.COUNT:
-        return "count(*)", []
-    if meter.aggregation == Aggregation.SUM:
-        return f"coalesce(ev_sum({number}), 0)", [meter.field]
-    if meter.aggregation == Aggregation.MAX:
-        return f"coalesce(ev_max({number}), 0)", [meter.field]
-    if meter.aggregation == Aggregation.UNIQUE_COUNT:
-        return "count(DISTINCT ev_text(e.properties, ?))", [meter.field]
-    if meter.aggregation == Aggregation.LATEST:
-        return f"coalesce(ev_latest({number}, e.timestamp, e.event_id), 0)", [meter.field]
-    raise ValueError(f"unknown aggregation {meter.aggregation!r}")
+class SqliteDialect(Dialect):
+    """SQLite's own in metering.store.sql's queries: the functions registered above, JSON
+    text for a list of values, and `?` for each of the builder's `%s`."""
 
+    # NULLs last, as PostgreSQL orders them.
+    null_group = "NULL"
+    order_groups = "grp IS NULL, grp"
+    number = "ev_number(e.properties, %s)"
+    sum_function = "ev_sum"
+    max_function = "ev_max"
+    day = "ev_local_day(e.timestamp, %s)"
+    # The values are decimals as text: ordered as numbers by the collation.
+    top_order = "CAST(value AS TEXT) COLLATE ev_decimal DESC, e.customer_key"
 
-def _filters(meter: MeterSpec, alias: str = "e") -> tuple[str, list[Any]]:
-    sql, params = "", []
-    for key, values in meter.filters:
-        sql += f" AND ev_text({alias}.properties, ?) IN (SELECT value FROM json_each(?))"
-        params += [key, json.dumps(list(values))]
-    return sql, params
+    def __init__(self, cursor: Callable[[], sqlite3.Cursor]) -> None:
+        self.cursor = cursor
 
+    def text(self, alias: str) -> str:
+        return f"ev_text({alias}.properties, %s)"
 
-def _is_reset(meter: MeterSpec, alias: str) -> tuple[str, list[Any]]:
-    filters, params = _filters(meter, alias)
-    return f" AND ev_text({alias}.properties, ?) = ?{filters}", [
-        RESET_PROPERTY, RESET_VALUE, *params
-    ]  # fmt: skip
+    def latest(self, number: str) -> str:
+        return f"ev_latest({number}, e.timestamp, e.event_id)"
 
+    def one_of(self, expression: str) -> str:
+        return f"{expression} IN (SELECT value FROM json_each(%s))"
 
-_AFTER_RESET = " AND (r.event_id IS NULL OR (e.timestamp, e.event_id) >= (r.timestamp, r.event_id))"
+    def values(self, values: Sequence[str]) -> str:
+        return json.dumps(list(values))
+
+    def instant(self, value: datetime) -> str:
+        return timestamp_text(value)
+
+    def windows(self, rows: Sequence[tuple[str, str, datetime, datetime]]) -> tuple[str, list[Any]]:
+        table = (
+            "SELECT value ->> 0 AS key, value ->> 1 AS customer_key, "
+            "value ->> 2 AS start_at, value ->> 3 AS end_at FROM json_each(%s)"
+        )
+        windows = [
+            [key, customer, timestamp_text(start), timestamp_text(end)]
+            for key, customer, start, end in rows
+        ]
+        return table, [json.dumps(windows)]
+
+    def last_of(self, key: str, source: str) -> str:
+        name = key.rpartition(".")[2]
+        return (
+            f"SELECT {name}, timestamp, event_id FROM (SELECT {key}, s.timestamp, s.event_id, "
+            f"row_number() OVER (PARTITION BY {key} ORDER BY s.timestamp DESC, s.event_id DESC) "
+            f"AS n {source}) WHERE n = 1"
+        )
+
+    def run(self, sql: str, params: Sequence[Any]) -> tuple[list[tuple[Any, ...]], int]:
+        cursor = self.cursor()
+        cursor.execute(sql.replace("%s", "?"), params)
+        return cursor.fetchall(), cursor.rowcount
 
 
 def _django_raw() -> sqlite3.Connection:
@@ -161,12 +175,13 @@ def _django_raw() -> sqlite3.Connection:
     return connection.connection
 
 
-class SqliteEventStore:
+class SqliteEventStore(SqlEventStore):
     """`raw` gives the sqlite3 connection to work in: Django's own by default, so a batch
     is written in the request's transaction."""
 
     def __init__(self, raw: Callable[[], sqlite3.Connection] = _django_raw) -> None:
         self.raw = raw
+        self.dialect = SqliteDialect(self._cursor)
 
     def _cursor(self) -> sqlite3.Cursor:
         raw = self.raw()
@@ -199,141 +214,3 @@ class SqliteEventStore:
             ],
         )  # fmt: skip
         return stored
-
-    def delete(self, *, tenant: Tenant, event: NewEvent) -> bool:
-        # The key row stays in metering_event_key: the id is never inserted again.
-        cursor = self._cursor()
-        cursor.execute(
-            "DELETE FROM metering_event WHERE workspace_id = ? AND test_mode = ? "
-            "AND customer_key = ? AND event_name = ? AND timestamp = ? AND event_id = ?",
-            [tenant.workspace_id, tenant.test_mode, event.customer_key, event.event_name,
-             timestamp_text(event.timestamp), event.event_id],
-        )  # fmt: skip
-        return cursor.rowcount > 0
-
-    def usage(self, *, tenant: Tenant, query: UsageQuery) -> list[UsageRow]:
-        meter = query.meter
-        value, value_params = _value(meter)
-        filters, filter_params = _filters(meter)
-        group, group_params = "NULL", []
-        if query.group_by == "day":
-            group, group_params = "ev_local_day(e.timestamp, ?)", [query.timezone]
-        elif query.group_by == "property":
-            group, group_params = "ev_text(e.properties, ?)", [query.group_property]
-        window = (
-            "{a}.workspace_id = ? AND {a}.test_mode = ? "
-            "AND {a}.customer_key IN (SELECT value FROM json_each(?)) "
-            "AND {a}.event_name = ? AND {a}.timestamp >= ? AND {a}.timestamp < ?"
-        )
-        window_params = [
-            tenant.workspace_id, tenant.test_mode, json.dumps(list(query.customer_keys)),
-            meter.event_name, timestamp_text(query.start), timestamp_text(query.end),
-        ]  # fmt: skip
-        reset, reset_params, after_reset = "", [], ""
-        if meter.resets:
-            is_reset, is_reset_params = _is_reset(meter, "s")
-            reset = (
-                " LEFT JOIN (SELECT s.timestamp, s.event_id FROM metering_event s "
-                f"WHERE {window.format(a='s')}{is_reset} "
-                "ORDER BY s.timestamp DESC, s.event_id DESC LIMIT 1) r ON true"
-            )
-            reset_params, after_reset = [*window_params, *is_reset_params], _AFTER_RESET
-        # NULLs last, as PostgreSQL orders them.
-        sql = (
-            f"SELECT {group} AS grp, {value} FROM metering_event e{reset} "
-            f"WHERE {window.format(a='e')}{filters}{after_reset} "
-            "GROUP BY grp ORDER BY grp IS NULL, grp"
-        )
-        params = [
-            *group_params, *value_params, *reset_params, *window_params, *filter_params
-        ]  # fmt: skip
-        cursor = self._cursor()
-        cursor.execute(sql, params)
-        rows = [UsageRow(group=row[0], value=Decimal(row[1])) for row in cursor.fetchall()]
-        if query.group_by is None and not rows:
-            return [UsageRow(group=None, value=Decimal(0))]
-        return rows
-
-    def usage_windows(
-        self, *, tenant: Tenant, meter: MeterSpec, windows: Sequence[Window]
-    ) -> dict[str, Decimal]:
-        result = {window.key: Decimal(0) for window in windows}
-        rows = window_rows(windows)
-        if not rows:
-            return result
-        value, value_params = _value(meter)
-        filters, filter_params = _filters(meter)
-        window = (
-            "{a}.workspace_id = ? AND {a}.test_mode = ? AND {a}.customer_key = w.customer_key "
-            "AND {a}.event_name = ? AND {a}.timestamp >= w.start_at AND {a}.timestamp < w.end_at"
-        )
-        window_params = [tenant.workspace_id, tenant.test_mode, meter.event_name]
-        resets, reset_params, reset_join, reset_where = "", [], "", ""
-        if meter.resets:
-            # Each window's last reset, over all its customer keys.
-            is_reset, is_reset_params = _is_reset(meter, "s")
-            resets = (
-                ", r AS (SELECT key, timestamp, event_id FROM (SELECT w.key, s.timestamp, "
-                "s.event_id, row_number() OVER (PARTITION BY w.key "
-                "ORDER BY s.timestamp DESC, s.event_id DESC) AS n "
-                f"FROM w JOIN metering_event s ON {window.format(a='s')}{is_reset}) "
-                "WHERE n = 1)"
-            )
-            reset_params = [*window_params, *is_reset_params]
-            reset_join, reset_where = " LEFT JOIN r ON r.key = w.key", " WHERE true" + _AFTER_RESET
-        sql = (
-            "WITH w AS (SELECT value ->> 0 AS key, value ->> 1 AS customer_key, "
-            "value ->> 2 AS start_at, value ->> 3 AS end_at FROM json_each(?))"
-            f"{resets} SELECT w.key, {value} FROM w JOIN metering_event e "
-            f"ON {window.format(a='e')}{filters}{reset_join}{reset_where} GROUP BY w.key"
-        )
-        windows_json = json.dumps(
-            [[key, customer, timestamp_text(start), timestamp_text(end)]
-             for key, customer, start, end in rows]
-        )  # fmt: skip
-        params = [
-            windows_json, *reset_params, *value_params, *window_params, *filter_params,
-        ]  # fmt: skip
-        cursor = self._cursor()
-        cursor.execute(sql, params)
-        for key, total in cursor.fetchall():
-            result[key] = Decimal(total)
-        return result
-
-    def top_customer_keys(
-        self, *, tenant: Tenant, meter: MeterSpec, start: datetime, end: datetime, limit: int
-    ) -> list[UsageRow]:
-        value, value_params = _value(meter)
-        filters, filter_params = _filters(meter)
-        window = (
-            "{a}.workspace_id = ? AND {a}.test_mode = ? AND {a}.event_name = ? "
-            "AND {a}.timestamp >= ? AND {a}.timestamp < ?"
-        )
-        window_params = [
-            tenant.workspace_id, tenant.test_mode, meter.event_name,
-            timestamp_text(start), timestamp_text(end),
-        ]  # fmt: skip
-        resets, reset_params, reset_join, after_reset = "", [], "", ""
-        if meter.resets:
-            is_reset, is_reset_params = _is_reset(meter, "s")
-            resets = (
-                "WITH r AS (SELECT customer_key, timestamp, event_id FROM (SELECT "
-                "s.customer_key, s.timestamp, s.event_id, row_number() OVER (PARTITION BY "
-                "s.customer_key ORDER BY s.timestamp DESC, s.event_id DESC) AS n "
-                f"FROM metering_event s WHERE {window.format(a='s')}{is_reset}) WHERE n = 1) "
-            )
-            reset_params = [*window_params, *is_reset_params]
-            reset_join = " LEFT JOIN r ON r.customer_key = e.customer_key"
-            after_reset = _AFTER_RESET
-        # The values are decimals as text: ordered as numbers by the collation.
-        sql = (
-            f"{resets}SELECT e.customer_key, {value} AS value FROM metering_event e{reset_join} "
-            f"WHERE {window.format(a='e')}{filters}{after_reset} GROUP BY e.customer_key "
-            "ORDER BY CAST(value AS TEXT) COLLATE ev_decimal DESC, e.customer_key LIMIT ?"
-        )
-        params = [
-            *reset_params, *value_params, *window_params, *filter_params, limit,
-        ]  # fmt: skip
-        cursor = self._cursor()
-        cursor.execute(sql, params)
-        return [UsageRow(group=key, value=Decimal(total)) for key, total in cursor.fetchall()]

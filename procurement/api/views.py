@@ -1,6 +1,5 @@
 from typing import Any
 
-from django.http import HttpResponse
 from drf_spectacular.utils import extend_schema
 from rest_framework.decorators import action
 from rest_framework.request import Request
@@ -8,13 +7,7 @@ from rest_framework.response import Response
 
 from billing.api.viewsets import TenantModelViewSet
 from billing.clock import workspace_today
-from invoices.api.files import (
-    XML_RESPONSES,
-    PdfContentNegotiation,
-    PdfRouteMixin,
-    xml_response,
-)
-from invoices.dte import dte_filename, dte_xml
+from invoices.api.files import PdfRouteMixin, XmlRouteMixin
 from procurement.api.serializers import SupplierSerializer
 from procurement.filters import (
     PurchaseCreditNoteFilter,
@@ -62,14 +55,10 @@ class SupplierDocumentViewSet(PdfRouteMixin, TenantModelViewSet):
     search_fields = ["note", "supplier__name", "supplier__tax_id"]
     ordering_fields = ("created", "updated", "date", "number", "total")
 
-    def _xml(self) -> HttpResponse:
-        # A document the workspace issues (a factura de compra, its notes); a supplier's
-        # own document has no DTE of ours, a 409.
-        document = self.get_object()
-        return xml_response(dte_xml(document, now=self.tenant_now()), dte_filename(document))
 
-
-class PurchaseViewSet(SupplierDocumentViewSet):
+# A document the workspace issues (a factura de compra, its notes) has its DTE at
+# `xml/`; a supplier's own document has no DTE of ours, a 409.
+class PurchaseViewSet(XmlRouteMixin, SupplierDocumentViewSet):
     queryset = purchase_queryset()
     serializer_class = PurchaseSerializer
     filterset_class = PurchaseFilter
@@ -94,13 +83,8 @@ class PurchaseViewSet(SupplierDocumentViewSet):
             purchases.purchase_finalize(purchase=self.get_object(), now=self.tenant_now())
         )
 
-    @extend_schema(request=None, responses=XML_RESPONSES)
-    @action(detail=True, methods=["get"], content_negotiation_class=PdfContentNegotiation)
-    def xml(self, request: Request, pk: str) -> HttpResponse:
-        return self._xml()
 
-
-class PurchaseCreditNoteViewSet(SupplierDocumentViewSet):
+class PurchaseCreditNoteViewSet(XmlRouteMixin, SupplierDocumentViewSet):
     queryset = purchase_credit_note_queryset()
     serializer_class = PurchaseCreditNoteSerializer
     filterset_class = PurchaseCreditNoteFilter
@@ -132,11 +116,6 @@ class PurchaseCreditNoteViewSet(SupplierDocumentViewSet):
                 credit_note=self.get_object(), now=self.tenant_now()
             )
         )
-
-    @extend_schema(request=None, responses=XML_RESPONSES)
-    @action(detail=True, methods=["get"], content_negotiation_class=PdfContentNegotiation)
-    def xml(self, request: Request, pk: str) -> HttpResponse:
-        return self._xml()
 
 
 class RetentionViewSet(SupplierDocumentViewSet):
