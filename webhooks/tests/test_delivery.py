@@ -328,6 +328,41 @@ def test_a_receiver_that_never_finishes_its_answer_is_cut_off(test_tenant, setti
     assert (last.status_code, Delivery.objects.get(pk=delivery_id).status) == (200, "succeeded")
 
 
+def test_a_receiver_that_drips_its_headers_is_cut_off_and_retried(test_tenant, settings):
+    settings.WEBHOOK_TIMEOUT_SECONDS = 0.5
+    sender._named_sender.cache_clear()  # a receiver's sender is made with the setting
+    try:
+        # Each byte of the status line and headers comes well within the read timeout;
+        # the whole head would take about 4 s.
+        script = [Reply(200, dripped_head=0.1), Reply(200)]
+        with (
+            time_machine.travel(START, tick=True) as traveller,
+            running_receiver(script) as receiver,
+        ):
+            make_endpoint(test_tenant, receiver.url)
+            _, event = record_customer_event(test_tenant)
+            [delivery_id] = services.event_fan_out(event_id=event.id, now=timezone.now())
+
+            first = attempt(delivery_id)
+            cut_off = DeliveryAttempt.objects.get(delivery_id=delivery_id)
+            assert (cut_off.error, cut_off.status_code) == ("timeout", None)
+            assert cut_off.duration_ms < 2000
+            assert first.retry_at is not None
+            wait = first.retry_at - cut_off.attempted_at
+            assert RETRY_SCHEDULE[0] * 0.9 <= wait <= RETRY_SCHEDULE[0] * 1.1
+            assert Delivery.objects.get(pk=delivery_id).status == DeliveryStatus.PENDING
+
+            traveller.move_to(first.retry_at + timedelta(milliseconds=1))
+            second = attempt(delivery_id)
+    finally:
+        sender._named_sender.cache_clear()
+
+    assert second is not None and second.retry_at is None
+    delivery = Delivery.objects.get(pk=delivery_id)
+    assert delivery.status == DeliveryStatus.SUCCEEDED
+    assert [a.status_code for a in delivery.attempt_log.all()] == [None, 200]
+
+
 def test_rotation_signs_with_both_secrets_for_the_overlap_only(test_tenant):
     with time_machine.travel(START, tick=True) as traveller, running_receiver() as receiver:
         endpoint = make_endpoint(test_tenant, receiver.url)
