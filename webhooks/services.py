@@ -25,6 +25,7 @@ from billing.queueing import task_queue
 from billing.services.events import event_mark_published, event_record
 from billing.sweeps import claim_for_enqueue
 from webhooks.choices import (
+    MAX_PREVIOUS_SECRETS,
     MAX_RETRY_AFTER,
     OPEN_STATUSES,
     RETRY_JITTER,
@@ -121,12 +122,36 @@ def endpoint_delete(*, endpoint: WebhookEndpoint) -> None:
 
 @transaction.atomic
 def endpoint_rotate_secret(*, endpoint: WebhookEndpoint, now: datetime) -> WebhookEndpoint:
+    """Issue a new secret. The one it replaces keeps signing for SECRET_OVERLAP, as do
+    those of earlier rotations whose overlap has not ended: every delivery carries one
+    signature per secret still valid, so a receiver on any of them can switch without a
+    gap. At most MAX_PREVIOUS_SECRETS are kept; a rotation past that is refused."""
     endpoint = WebhookEndpoint.objects.select_for_update().get(pk=endpoint.pk)
-    endpoint.previous_secret = endpoint.secret
-    endpoint.previous_secret_expires_at = now + SECRET_OVERLAP
+    still_valid = _previous_secrets_valid(endpoint.previous_secrets, now)
+    if len(still_valid) >= MAX_PREVIOUS_SECRETS:
+        raise DomainError(
+            "secret_rotation_limit",
+            f"{len(still_valid)} earlier secrets still sign deliveries; rotate again once "
+            f"the oldest expires ({still_valid[-1]['expires_at']}).",
+        )
+    endpoint.previous_secrets = [
+        {"secret": endpoint.secret, "expires_at": (now + SECRET_OVERLAP).isoformat()},
+        *still_valid,
+    ]
     endpoint.secret = new_secret()
     endpoint.save()
     return endpoint
+
+
+def _previous_secrets_valid(
+    previous_secrets: Sequence[dict[str, str]], now: datetime
+) -> list[dict[str, str]]:
+    """The rotated-out secrets whose overlap has not ended at `now`, newest first."""
+    return [
+        previous
+        for previous in previous_secrets
+        if datetime.fromisoformat(previous["expires_at"]) > now
+    ]
 
 
 @transaction.atomic
@@ -384,11 +409,10 @@ def _start(delivery_ids: Sequence[str], now: datetime) -> list[OutgoingRequest]:
 
 
 def _outgoing_request(delivery: LeasedDelivery, now: datetime) -> OutgoingRequest:
-    secrets_in_use = [delivery.secret]
-    if delivery.previous_secret and (
-        delivery.previous_secret_expires_at and delivery.previous_secret_expires_at > now
-    ):
-        secrets_in_use.append(delivery.previous_secret)
+    secrets_in_use = [
+        delivery.secret,
+        *(p["secret"] for p in _previous_secrets_valid(delivery.previous_secrets, now)),
+    ]
     body = payload_body(delivery.event)
     return OutgoingRequest(
         delivery_id=delivery.id,

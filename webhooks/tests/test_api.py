@@ -1,8 +1,12 @@
+from datetime import datetime
+
 import pytest
 from django.test import override_settings
+from django.utils import timezone
 
 from billing.models import Event
 from billing.tests.factories import EventFactory
+from webhooks.choices import MAX_PREVIOUS_SECRETS
 from webhooks.models import Delivery, WebhookEndpoint
 
 
@@ -38,8 +42,26 @@ def test_rotate_secret_returns_a_new_secret_and_keeps_the_old_for_the_overlap(cl
     assert rotated.status_code == 200
     assert rotated.json()["secret"] != created["secret"]
     endpoint = WebhookEndpoint.objects.get(pk=created["id"])
-    assert endpoint.previous_secret == created["secret"]
-    assert endpoint.previous_secret_expires_at is not None
+    [previous] = endpoint.previous_secrets
+    assert previous["secret"] == created["secret"]
+    assert datetime.fromisoformat(previous["expires_at"]) > timezone.now()
+
+
+def test_rotations_past_the_limit_of_secrets_in_their_overlap_are_a_conflict(client):
+    created = create_endpoint(client).json()
+    issued = [created["secret"]]
+    for _ in range(MAX_PREVIOUS_SECRETS):
+        rotated = client.post(f"/webhooks/{created['id']}/rotate_secret/")
+        assert rotated.status_code == 200
+        issued.append(rotated.json()["secret"])
+
+    refused = client.post(f"/webhooks/{created['id']}/rotate_secret/")
+
+    assert refused.status_code == 409
+    assert refused.json()["code"] == "secret_rotation_limit"
+    endpoint = WebhookEndpoint.objects.get(pk=created["id"])
+    assert endpoint.secret == issued[-1]
+    assert [p["secret"] for p in endpoint.previous_secrets] == issued[-2::-1]
 
 
 @pytest.mark.parametrize(

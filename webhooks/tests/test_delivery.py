@@ -387,6 +387,36 @@ def test_rotation_signs_with_both_secrets_for_the_overlap_only(test_tenant):
             Webhook(old_secret).verify(after.body, after.headers)
 
 
+def test_rotating_twice_keeps_signing_with_every_secret_still_in_its_overlap(test_tenant):
+    with time_machine.travel(START, tick=True) as traveller, running_receiver() as receiver:
+        endpoint = make_endpoint(test_tenant, receiver.url)
+        first = endpoint.secret
+        second = services.endpoint_rotate_secret(endpoint=endpoint, now=timezone.now()).secret
+        traveller.shift(timedelta(hours=1))
+        third = services.endpoint_rotate_secret(endpoint=endpoint, now=timezone.now()).secret
+        customer, event = record_customer_event(test_tenant)
+        [delivery_id] = services.event_fan_out(event_id=event.id, now=timezone.now())
+        attempt(delivery_id)
+        during = receiver.received[-1]
+        assert len(during.headers["webhook-signature"].split(" ")) == 3
+        for secret in (first, second, third):
+            Webhook(secret).verify(during.body, during.headers)
+
+        # The first secret's overlap (24 h from the first rotation) is over; the second's
+        # (24 h from the second rotation) is not.
+        traveller.shift(timedelta(hours=23, minutes=30))
+        customer_update(customer=customer, name="ACME Chile SpA")
+        update_event = Event.objects.get(object_id=customer.id, type="customer.updated")
+        [delivery_id] = services.event_fan_out(event_id=update_event.id, now=timezone.now())
+        attempt(delivery_id)
+        after = receiver.received[-1]
+        assert len(after.headers["webhook-signature"].split(" ")) == 2
+        Webhook(second).verify(after.body, after.headers)
+        Webhook(third).verify(after.body, after.headers)
+        with pytest.raises(WebhookVerificationError):
+            Webhook(first).verify(after.body, after.headers)
+
+
 def test_only_subscribed_active_endpoints_get_a_delivery(test_tenant, other_tenant):
     with running_receiver() as receiver:
         subscribed = make_endpoint(test_tenant, receiver.url, events=["customer.created"])
