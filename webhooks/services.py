@@ -48,6 +48,10 @@ _PARALLEL_POSTS = 8
 
 
 def _validate_endpoint(endpoint: WebhookEndpoint) -> None:
+    """Check an endpoint about to be saved. An event type named more than once is kept
+    once, in the place it was first named (as a subscription, naming it again means
+    nothing more)."""
+    endpoint.events = list(dict.fromkeys(endpoint.events))
     errors: dict[str, list[str]] = {}
     try:
         check_webhook_url(endpoint.url, test_mode=endpoint.test_mode)

@@ -81,6 +81,25 @@ def test_bad_endpoints_are_refused_on_the_field(client, body, field):
     assert field in response.json()
 
 
+def test_an_event_type_named_twice_is_subscribed_once(client):
+    created = create_endpoint(
+        client, events=["invoice.created", "customer.created", "invoice.created"]
+    )
+    assert created.status_code == 201
+    assert created.json()["events"] == ["invoice.created", "customer.created"]
+
+    updated = client.patch(
+        f"/webhooks/{created.json()['id']}/",
+        {"events": ["customer.created", "customer.created"]},
+        format="json",
+    )
+
+    assert updated.status_code == 200
+    assert updated.json()["events"] == ["customer.created"]
+    endpoint = WebhookEndpoint.objects.get(pk=created.json()["id"])
+    assert endpoint.events == ["customer.created"]
+
+
 def test_live_mode_needs_https(tenant):
     response = tenant.client.post(
         "/webhooks/", {"url": "http://example.com/hook", "events": ["*"]}, format="json"
