@@ -243,6 +243,50 @@ def test_event_log_lists_events_with_their_deliveries_and_redelivers(client, tes
     assert redelivered.json()["deliveries"][0]["status"] == "pending"
 
 
+def _record_batch(tenant, object_ids, per_object):
+    from django.db import transaction
+
+    from billing.services.events import NewEvent, event_record_many
+
+    # One transaction, one timestamp: the events tie on `created`.
+    with transaction.atomic():
+        event_record_many(
+            workspace=tenant.workspace,
+            test_mode=True,
+            events=[
+                NewEvent(type="customer.updated", object_id=object_id, data={"n": n})
+                for n in range(per_object)
+                for object_id in object_ids
+            ],
+        )
+
+
+def _every_page(client, **params):
+    seen, page = [], 1
+    while True:
+        body = client.get("/events/log/", {**params, "page": page, "page_size": 4}).json()
+        seen += [(e["id"], e["object_id"], e["sequence"]) for e in body["results"]]
+        if not body["next"]:
+            return seen
+        page += 1
+
+
+@pytest.mark.parametrize(("ordering", "newest_first"), [(None, True), ("created", False)])
+def test_the_event_log_follows_each_objects_sequence_across_pages(
+    client, test_tenant, ordering, newest_first
+):
+    _record_batch(test_tenant, ["cus_A", "cus_B"], per_object=5)
+    _record_batch(test_tenant, ["cus_A"], per_object=3)
+
+    seen = _every_page(client, **({"ordering": ordering} if ordering else {}))
+
+    assert len(seen) == len({event_id for event_id, _, _ in seen}) == 13
+    for object_id, count in (("cus_A", 8), ("cus_B", 5)):
+        sequences = [sequence for _, o, sequence in seen if o == object_id]
+        expected = list(range(1, count + 1))
+        assert sequences == (expected[::-1] if newest_first else expected)
+
+
 @pytest.mark.parametrize(
     ("term", "expected"),
     [("invoice.paid", ["paid"]), ("cus_01", ["customer"]), ("customer", ["customer"])],
