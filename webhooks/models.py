@@ -47,6 +47,9 @@ class Delivery(models.Model):
         max_length=16, choices=DeliveryStatus.choices, default=DeliveryStatus.PENDING
     )
     attempts = models.PositiveIntegerField(default=0)
+    # Attempts made before the latest redelivery: the retry schedule counts from there.
+    # A default in the database too, for the statements that write deliveries directly.
+    retries_from = models.PositiveIntegerField(default=0, db_default=0)
     next_attempt_at = models.DateTimeField(null=True, blank=True)
     lease_expires_at = models.DateTimeField(null=True, blank=True)
     # Set while the sweep's send message is on the broker (billing/sweeps.py).

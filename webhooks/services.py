@@ -493,7 +493,9 @@ def delivery_finish(
     endpoint = WebhookEndpoint.objects.select_for_update().get(pk=delivery.endpoint_id)
     endpoint.consecutive_failures += 1
     endpoint.save(update_fields=["consecutive_failures", "updated_at"])
-    delay = retry_delay(request.attempt, result.retry_after)
+    # Counted from the latest redelivery, which starts the schedule afresh.
+    attempt = request.attempt - delivery.retries_from
+    delay = retry_delay(attempt, result.retry_after)
     if result.status_code == 410:
         delivery.status = DeliveryStatus.PENDING
         delivery.next_attempt_at = now
@@ -503,7 +505,7 @@ def delivery_finish(
         delivery.next_attempt_at = None
         _disable(
             endpoint,
-            f"Delivery {delivery.id} failed after {request.attempt} attempts "
+            f"Delivery {delivery.id} failed after {attempt} attempts "
             f"(last: {result.status_code or result.error}).",
         )
     else:
@@ -715,7 +717,8 @@ def event_redeliver(
     *, event: Event, now: datetime, endpoint: WebhookEndpoint | None = None
 ) -> list[Delivery]:
     """Send an event again: to one endpoint, or to every endpoint that subscribes to it.
-    One endpoint must subscribe to the event too (a disabled one may: it missed it)."""
+    One endpoint must subscribe to the event too (a disabled one may: it missed it).
+    A redelivered delivery is retried on the whole schedule again, as a new one is."""
     if endpoint is not None:
         if not _receives(endpoint, event):
             raise InvalidInput(
@@ -745,6 +748,7 @@ def event_redeliver(
             )
         delivery.status = DeliveryStatus.PENDING
         delivery.next_attempt_at = now
+        delivery.retries_from = delivery.attempts
         delivery.save()
         deliveries.append(delivery)
     _send_on_commit([d.id for d in deliveries])

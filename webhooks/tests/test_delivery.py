@@ -235,6 +235,37 @@ def test_exhausted_retries_disable_the_endpoint_after_about_three_days(test_tena
         ).exists()
 
 
+def test_a_redelivered_event_is_retried_on_a_fresh_schedule(test_tenant):
+    with (
+        time_machine.travel(START, tick=True) as traveller,
+        running_receiver(default=Reply(500)) as receiver,
+    ):
+        endpoint = make_endpoint(test_tenant, receiver.url)
+        _, event = record_customer_event(test_tenant)
+        [delivery_id] = services.event_fan_out(event_id=event.id, now=timezone.now())
+        deliver_until_settled(delivery_id, traveller)
+        assert Delivery.objects.get(pk=delivery_id).status == DeliveryStatus.FAILED
+
+        endpoint = services.endpoint_enable(endpoint=endpoint, now=timezone.now())
+        services.event_redeliver(event=event, now=timezone.now(), endpoint=endpoint)
+        # The receiver still fails: the redelivery is retried from the schedule's start,
+        # not given up (and its endpoint disabled) on its first failure.
+        outcome = attempt(delivery_id)
+
+        assert outcome is not None and outcome.retry_at is not None
+        assert outcome.retry_at - timezone.now() < RETRY_SCHEDULE[0] * 1.2
+        delivery = Delivery.objects.get(pk=delivery_id)
+        endpoint.refresh_from_db()
+        assert delivery.status == DeliveryStatus.PENDING
+        assert delivery.attempts == len(RETRY_SCHEDULE) + 2
+        assert endpoint.active is True
+
+        receiver.default = Reply(200)
+        traveller.move_to(outcome.retry_at + timedelta(milliseconds=1))
+        deliver_until_settled(delivery_id, traveller)
+        assert Delivery.objects.get(pk=delivery_id).status == DeliveryStatus.SUCCEEDED
+
+
 def test_three_consecutive_failures_flag_the_endpoint_and_a_success_clears_it(test_tenant):
     script = [Reply(500), Reply(500), Reply(500)]
     with time_machine.travel(START, tick=True) as traveller, running_receiver(script) as receiver:
