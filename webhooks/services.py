@@ -51,12 +51,17 @@ def _validate_endpoint(endpoint: WebhookEndpoint) -> None:
     """Check an endpoint about to be saved. An event type named more than once is kept
     once, in the place it was first named (as a subscription, naming it again means
     nothing more)."""
-    endpoint.events = list(dict.fromkeys(endpoint.events))
     errors: dict[str, list[str]] = {}
     try:
         check_webhook_url(endpoint.url, test_mode=endpoint.test_mode)
     except UnsafeUrl as exc:
         errors["url"] = [str(exc)]
+    if not isinstance(endpoint.events, list) or not all(
+        isinstance(event_type, str) for event_type in endpoint.events
+    ):
+        # Only the admin's JSON field can hold anything else; the API's serializer can't.
+        raise InvalidInput({**errors, "events": ['A list of event types, or ["*"].']})
+    endpoint.events = list(dict.fromkeys(endpoint.events))
     unknown = sorted(set(endpoint.events) - EVENT_TYPES - {ALL})
     if unknown:
         errors["events"] = [f"Unknown event types: {', '.join(unknown)}."]
