@@ -21,6 +21,9 @@ class Reply:
     # (a receiver that never finishes its answer); 0: the usual "ok".
     dripped_bytes: int = 0
     drip: float = 0.0
+    # The status line and headers sent a byte every this many seconds (a receiver that
+    # holds the connection with an answer that never quite starts); 0: sent at once.
+    dripped_head: float = 0.0
 
 
 @dataclass
@@ -73,6 +76,17 @@ class Receiver:
                 if reply.delay:
                     time.sleep(reply.delay)
                 try:
+                    if reply.dripped_head:
+                        head = f"HTTP/1.1 {reply.status} OK\r\ncontent-length: 2\r\n\r\n"
+                        for byte in head.encode():
+                            self.wfile.write(bytes([byte]))
+                            self.wfile.flush()
+                            time.sleep(reply.dripped_head)
+                        self.wfile.write(b"ok")
+                        self.close_connection = True
+                        with receiver._lock:
+                            receiver.completed += 1
+                        return
                     self.send_response(reply.status)
                     for name, value in reply.headers.items():
                         self.send_header(name, value)

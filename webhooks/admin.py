@@ -24,7 +24,7 @@ class WebhookEndpointAdmin(ServiceModelAdmin):
     list_display = ["id", "url", "active", "consecutive_failures", "workspace", "test_mode"]
     list_filter = ["active", "test_mode", "workspace"]
     search_fields = ["id", "url", "description"]
-    exclude = ["secret", "previous_secret"]
+    exclude = ["secret", "previous_secrets"]
     service_fields = services.EndpointFields.__annotations__
 
     def has_add_permission(self, request: HttpRequest) -> bool:

@@ -30,3 +30,6 @@ MAX_RETRY_AFTER = timedelta(hours=24)
 FAILING_AFTER = 3
 # Rotated-out secrets keep signing this long, so receivers can switch without a gap.
 SECRET_OVERLAP = timedelta(hours=24)
+# At most this many rotated-out secrets sign at once (each adds a signature to every
+# delivery); a rotation that would need one more is refused until the oldest expires.
+MAX_PREVIOUS_SECRETS = 5

@@ -23,9 +23,9 @@ class NewDelivery(NamedTuple):
 # fan-out of the same events adds nothing.
 _SQL = f"""
 INSERT INTO {Delivery._meta.db_table}
-    (id, endpoint_id, event_id, object_id, sequence, status, attempts, next_attempt_at,
-     created_at, updated_at)
-SELECT new.*, %(status)s, 0, %(now)s, %(now)s, %(now)s
+    (id, endpoint_id, event_id, object_id, sequence, status, attempts, retries_from,
+     next_attempt_at, created_at, updated_at)
+SELECT new.*, %(status)s, 0, 0, %(now)s, %(now)s, %(now)s
 FROM unnest(%(ids)s::varchar[], %(endpoints)s::varchar[], %(events)s::varchar[],
     %(objects)s::varchar[], %(sequences)s::integer[])
     AS new (id, endpoint_id, event_id, object_id, sequence)

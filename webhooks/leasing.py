@@ -49,11 +49,12 @@ SET status = %(sending)s, attempts = d.attempts + 1, lease_expires_at = %(lease_
 FROM due, {WebhookEndpoint._meta.db_table} e, {Event._meta.db_table} ev
 WHERE d.id = due.id AND e.id = d.endpoint_id AND ev.id = d.event_id
 RETURNING d.id, d.object_id, d.sequence, d.attempts,
-    e.id, e.url, e.test_mode, e.secret, e.previous_secret, e.previous_secret_expires_at,
+    e.id, e.url, e.test_mode, e.secret, e.previous_secrets,
     ev.id, ev.type, ev.object_id, ev.sequence, ev.created_at, ev.test_mode, ev.data
 """
 
 _EVENT_DATA = Event._meta.get_field("data")
+_PREVIOUS_SECRETS = WebhookEndpoint._meta.get_field("previous_secrets")
 
 
 class LeasedEvent(NamedTuple):
@@ -80,8 +81,7 @@ class LeasedDelivery(NamedTuple):
     url: str
     test_mode: bool
     secret: str
-    previous_secret: str
-    previous_secret_expires_at: datetime | None
+    previous_secrets: list[dict[str, str]]
     event: LeasedEvent
 
 
@@ -115,8 +115,7 @@ def _leased(row: tuple[Any, ...]) -> LeasedDelivery:
         url,
         endpoint_test_mode,
         secret,
-        previous_secret,
-        previous_secret_expires_at,
+        previous_secrets,
         event_id,
         event_type,
         event_object_id,
@@ -143,7 +142,10 @@ def _leased(row: tuple[Any, ...]) -> LeasedDelivery:
         url=url,
         test_mode=endpoint_test_mode,
         secret=secret,
-        previous_secret=previous_secret,
-        previous_secret_expires_at=previous_secret_expires_at,
+        previous_secrets=_PREVIOUS_SECRETS.from_db_value(
+            previous_secrets,
+            None,  # type: ignore[arg-type]
+            connection,
+        ),
         event=event,
     )

@@ -16,8 +16,9 @@ class WebhookEndpoint(TenantModel):
     disabled_reason = models.CharField(max_length=256, blank=True)
     # Kept to sign payloads (HMAC needs the secret itself); never shown after issue.
     secret = models.CharField(max_length=64)
-    previous_secret = models.CharField(max_length=64, blank=True)
-    previous_secret_expires_at = models.DateTimeField(null=True, blank=True)
+    # Rotated-out secrets that still sign until their overlap ends, newest first:
+    # [{"secret": "whsec_…", "expires_at": "2026-03-03T12:00:00+00:00"}, …].
+    previous_secrets = models.JSONField(default=list, blank=True)
     consecutive_failures = models.PositiveIntegerField(default=0)
 
     @property
@@ -46,6 +47,9 @@ class Delivery(models.Model):
         max_length=16, choices=DeliveryStatus.choices, default=DeliveryStatus.PENDING
     )
     attempts = models.PositiveIntegerField(default=0)
+    # Attempts made before the latest redelivery: the retry schedule counts from there.
+    # A default in the database too, for the statements that write deliveries directly.
+    retries_from = models.PositiveIntegerField(default=0, db_default=0)
     next_attempt_at = models.DateTimeField(null=True, blank=True)
     lease_expires_at = models.DateTimeField(null=True, blank=True)
     # Set while the sweep's send message is on the broker (billing/sweeps.py).

@@ -5,7 +5,9 @@ import threading
 import time
 from datetime import timedelta
 from email.utils import parsedate_to_datetime
+from typing import Any
 
+import httpcore
 import httpx
 from django.conf import settings
 from django.utils import timezone
@@ -15,9 +17,109 @@ from webhooks.services import AttemptResult, OutgoingRequest
 from webhooks.url_safety import UnsafeUrl, webhook_target
 
 _sender_lock = threading.Lock()
+# The monotonic time by which the attempt this thread is making must be over.
+_deadline = threading.local()
+# A request's bytes are written this many at a time, each write bounded by the deadline.
+_WRITE_CHUNK = 16 * 1024
 _MAX_RETRY_AFTER_SECONDS = int(MAX_RETRY_AFTER.total_seconds())
 # Of an answer's body, at most this much is read (the attempt log keeps 1000 characters).
 _MAX_BODY_BYTES = 64 * 1024
+
+
+def _remaining(timeout: float | None, exc: type[Exception]) -> float | None:
+    """A socket operation's timeout, cut to what is left of the attempt's deadline;
+    `exc` once nothing is left."""
+    deadline = getattr(_deadline, "at", None)
+    if deadline is None:
+        return timeout
+    left = deadline - time.monotonic()
+    if left <= 0:
+        raise exc("The delivery's deadline has passed.")
+    return left if timeout is None else min(timeout, left)
+
+
+class _DeadlineStream(httpcore.NetworkStream):
+    """A connection whose every read, write and TLS handshake ends by the deadline of the
+    attempt using it: httpx's timeouts bound each operation only, so a receiver that sends
+    its answer (headers included) a byte at a time could hold an attempt without end."""
+
+    def __init__(self, stream: httpcore.NetworkStream) -> None:
+        self._stream = stream
+
+    def read(self, max_bytes: int, timeout: float | None = None) -> bytes:
+        return self._stream.read(max_bytes, _remaining(timeout, httpcore.ReadTimeout))
+
+    def write(self, buffer: bytes, timeout: float | None = None) -> None:
+        for start in range(0, len(buffer), _WRITE_CHUNK):
+            chunk = buffer[start : start + _WRITE_CHUNK]
+            self._stream.write(chunk, _remaining(timeout, httpcore.WriteTimeout))
+
+    def close(self) -> None:
+        self._stream.close()
+
+    def start_tls(
+        self,
+        ssl_context: Any,
+        server_hostname: str | None = None,
+        timeout: float | None = None,
+    ) -> httpcore.NetworkStream:
+        stream = self._stream.start_tls(
+            ssl_context, server_hostname, _remaining(timeout, httpcore.ConnectTimeout)
+        )
+        return _DeadlineStream(stream)
+
+    def get_extra_info(self, info: str) -> Any:
+        return self._stream.get_extra_info(info)
+
+
+class _DeadlineBackend(httpcore.NetworkBackend):
+    """httpcore's own sockets, wrapped in `_DeadlineStream`."""
+
+    def __init__(self) -> None:
+        self._backend = httpcore.SyncBackend()
+
+    def connect_tcp(
+        self,
+        host: str,
+        port: int,
+        timeout: float | None = None,
+        local_address: str | None = None,
+        socket_options: Any = None,
+    ) -> httpcore.NetworkStream:
+        stream = self._backend.connect_tcp(
+            host,
+            port,
+            _remaining(timeout, httpcore.ConnectTimeout),
+            local_address,
+            socket_options,
+        )
+        return _DeadlineStream(stream)
+
+    def connect_unix_socket(
+        self, path: str, timeout: float | None = None, socket_options: Any = None
+    ) -> httpcore.NetworkStream:
+        stream = self._backend.connect_unix_socket(
+            path, _remaining(timeout, httpcore.ConnectTimeout), socket_options
+        )
+        return _DeadlineStream(stream)
+
+    def sleep(self, seconds: float) -> None:
+        self._backend.sleep(seconds)
+
+
+class _DeadlineTransport(httpx.HTTPTransport):
+    """httpx's transport (its defaults, its error mapping) over `_DeadlineBackend`."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        limits = httpx.Limits()
+        self._pool = httpcore.ConnectionPool(
+            ssl_context=httpx.create_ssl_context(),
+            max_connections=limits.max_connections,
+            max_keepalive_connections=limits.max_keepalive_connections,
+            keepalive_expiry=limits.keepalive_expiry,
+            network_backend=_DeadlineBackend(),
+        )
 
 
 class _Sender:
@@ -27,10 +129,14 @@ class _Sender:
     A delivery goes to the transport itself: the client around it would only add CPU
     (it merges and wraps the request and the response again, and runs a cookie jar over
     every answer, which would also hand one workspace's receiver cookies another's set
-    on the same host). No redirect is followed, no proxy is read from the environment."""
+    on the same host). No redirect is followed, no proxy is read from the environment.
+
+    `WEBHOOK_TIMEOUT_SECONDS` bounds each step (connecting, sending, each read) and the
+    whole attempt too: past it, whatever step is under way fails as a timeout, or, once
+    the status is in, the rest of the body is left unread."""
 
     def __init__(self) -> None:
-        self.transport = httpx.HTTPTransport()
+        self.transport = _DeadlineTransport()
         self.headers = httpx.Client(transport=self.transport).headers
         seconds = float(settings.WEBHOOK_TIMEOUT_SECONDS)
         self.timeout = {"connect": seconds, "read": seconds, "write": seconds, "pool": seconds}
@@ -45,27 +151,33 @@ class _Sender:
             headers={**self.headers, **headers},
             extensions={"sni_hostname": server_name, "timeout": self.timeout},
         )
-        deadline = time.monotonic() + self.timeout["read"]
-        response = self.transport.handle_request(request)
+        _deadline.at = time.monotonic() + self.timeout["read"]
         try:
-            response._content = _bounded_body(response, deadline)
+            response = self.transport.handle_request(request)
+            try:
+                response._content = _bounded_body(response)
+            finally:
+                response.close()
         finally:
-            response.close()
+            _deadline.at = None
         return response
 
 
-def _bounded_body(response: httpx.Response, deadline: float) -> bytes:
-    """The start of the answer's body: at most `_MAX_BODY_BYTES`, read until `deadline`.
+def _bounded_body(response: httpx.Response) -> bytes:
+    """The start of the answer's body: at most `_MAX_BODY_BYTES`, read until the
+    attempt's deadline.
 
-    The read timeout bounds each read only, so a receiver that keeps sending (a byte
-    now and then, or without end) would hold the worker and its memory as long as it
-    liked, and outlive the delivery's lease. The status is what counts; the body is kept
-    only for the attempt log."""
+    A receiver that keeps sending (a byte now and then, or without end) would otherwise
+    hold the worker and its memory as long as it liked, and outlive the delivery's lease.
+    The status is what counts; the body is kept only for the attempt log."""
     body = bytearray()
-    for chunk in response.iter_bytes():
-        body += chunk
-        if len(body) >= _MAX_BODY_BYTES or time.monotonic() >= deadline:
-            break
+    try:
+        for chunk in response.iter_bytes():
+            body += chunk
+            if len(body) >= _MAX_BODY_BYTES:
+                break
+    except httpx.TimeoutException:
+        pass  # the deadline came first: the status is in, the body was only for the log
     return bytes(body[:_MAX_BODY_BYTES])
 
 

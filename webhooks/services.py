@@ -25,6 +25,7 @@ from billing.queueing import task_queue
 from billing.services.events import event_mark_published, event_record
 from billing.sweeps import claim_for_enqueue
 from webhooks.choices import (
+    MAX_PREVIOUS_SECRETS,
     MAX_RETRY_AFTER,
     OPEN_STATUSES,
     RETRY_JITTER,
@@ -47,11 +48,20 @@ _PARALLEL_POSTS = 8
 
 
 def _validate_endpoint(endpoint: WebhookEndpoint) -> None:
+    """Check an endpoint about to be saved. An event type named more than once is kept
+    once, in the place it was first named (as a subscription, naming it again means
+    nothing more)."""
     errors: dict[str, list[str]] = {}
     try:
         check_webhook_url(endpoint.url, test_mode=endpoint.test_mode)
     except UnsafeUrl as exc:
         errors["url"] = [str(exc)]
+    if not isinstance(endpoint.events, list) or not all(
+        isinstance(event_type, str) for event_type in endpoint.events
+    ):
+        # Only the admin's JSON field can hold anything else; the API's serializer can't.
+        raise InvalidInput({**errors, "events": ['A list of event types, or ["*"].']})
+    endpoint.events = list(dict.fromkeys(endpoint.events))
     unknown = sorted(set(endpoint.events) - EVENT_TYPES - {ALL})
     if unknown:
         errors["events"] = [f"Unknown event types: {', '.join(unknown)}."]
@@ -121,12 +131,36 @@ def endpoint_delete(*, endpoint: WebhookEndpoint) -> None:
 
 @transaction.atomic
 def endpoint_rotate_secret(*, endpoint: WebhookEndpoint, now: datetime) -> WebhookEndpoint:
+    """Issue a new secret. The one it replaces keeps signing for SECRET_OVERLAP, as do
+    those of earlier rotations whose overlap has not ended: every delivery carries one
+    signature per secret still valid, so a receiver on any of them can switch without a
+    gap. At most MAX_PREVIOUS_SECRETS are kept; a rotation past that is refused."""
     endpoint = WebhookEndpoint.objects.select_for_update().get(pk=endpoint.pk)
-    endpoint.previous_secret = endpoint.secret
-    endpoint.previous_secret_expires_at = now + SECRET_OVERLAP
+    still_valid = _previous_secrets_valid(endpoint.previous_secrets, now)
+    if len(still_valid) >= MAX_PREVIOUS_SECRETS:
+        raise DomainError(
+            "secret_rotation_limit",
+            f"{len(still_valid)} earlier secrets still sign deliveries; rotate again once "
+            f"the oldest expires ({still_valid[-1]['expires_at']}).",
+        )
+    endpoint.previous_secrets = [
+        {"secret": endpoint.secret, "expires_at": (now + SECRET_OVERLAP).isoformat()},
+        *still_valid,
+    ]
     endpoint.secret = new_secret()
     endpoint.save()
     return endpoint
+
+
+def _previous_secrets_valid(
+    previous_secrets: Sequence[dict[str, str]], now: datetime
+) -> list[dict[str, str]]:
+    """The rotated-out secrets whose overlap has not ended at `now`, newest first."""
+    return [
+        previous
+        for previous in previous_secrets
+        if datetime.fromisoformat(previous["expires_at"]) > now
+    ]
 
 
 @transaction.atomic
@@ -384,11 +418,10 @@ def _start(delivery_ids: Sequence[str], now: datetime) -> list[OutgoingRequest]:
 
 
 def _outgoing_request(delivery: LeasedDelivery, now: datetime) -> OutgoingRequest:
-    secrets_in_use = [delivery.secret]
-    if delivery.previous_secret and (
-        delivery.previous_secret_expires_at and delivery.previous_secret_expires_at > now
-    ):
-        secrets_in_use.append(delivery.previous_secret)
+    secrets_in_use = [
+        delivery.secret,
+        *(p["secret"] for p in _previous_secrets_valid(delivery.previous_secrets, now)),
+    ]
     body = payload_body(delivery.event)
     return OutgoingRequest(
         delivery_id=delivery.id,
@@ -465,7 +498,9 @@ def delivery_finish(
     endpoint = WebhookEndpoint.objects.select_for_update().get(pk=delivery.endpoint_id)
     endpoint.consecutive_failures += 1
     endpoint.save(update_fields=["consecutive_failures", "updated_at"])
-    delay = retry_delay(request.attempt, result.retry_after)
+    # Counted from the latest redelivery, which starts the schedule afresh.
+    attempt = request.attempt - delivery.retries_from
+    delay = retry_delay(attempt, result.retry_after)
     if result.status_code == 410:
         delivery.status = DeliveryStatus.PENDING
         delivery.next_attempt_at = now
@@ -475,7 +510,7 @@ def delivery_finish(
         delivery.next_attempt_at = None
         _disable(
             endpoint,
-            f"Delivery {delivery.id} failed after {request.attempt} attempts "
+            f"Delivery {delivery.id} failed after {attempt} attempts "
             f"(last: {result.status_code or result.error}).",
         )
     else:
@@ -687,7 +722,8 @@ def event_redeliver(
     *, event: Event, now: datetime, endpoint: WebhookEndpoint | None = None
 ) -> list[Delivery]:
     """Send an event again: to one endpoint, or to every endpoint that subscribes to it.
-    One endpoint must subscribe to the event too (a disabled one may: it missed it)."""
+    One endpoint must subscribe to the event too (a disabled one may: it missed it).
+    A redelivered delivery is retried on the whole schedule again, as a new one is."""
     if endpoint is not None:
         if not _receives(endpoint, event):
             raise InvalidInput(
@@ -717,6 +753,7 @@ def event_redeliver(
             )
         delivery.status = DeliveryStatus.PENDING
         delivery.next_attempt_at = now
+        delivery.retries_from = delivery.attempts
         delivery.save()
         deliveries.append(delivery)
     _send_on_commit([d.id for d in deliveries])

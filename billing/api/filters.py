@@ -409,7 +409,10 @@ class OrderingFilter(filters.OrderingFilter):
     """`?ordering=field|-field`, by the names the API shows (a view's `ordering_fields`
     are its serializer's), each mapped to the model field it reads.
 
-    The primary key is always appended so pages never overlap when values tie.
+    Ties are broken in the direction of the first term, so rows that tie (made in one
+    transaction, at one timestamp) list in the order they were made either way: first by
+    the view's `ordering_ties` (model fields, e.g. an event's per-object `sequence`), then
+    by the primary key, always appended so pages never overlap when values tie.
     """
 
     aliases = {"created": "created_at", "updated": "updated_at"}
@@ -438,7 +441,10 @@ class OrderingFilter(filters.OrderingFilter):
         else:
             ordering = list(self.get_default_ordering(view) or queryset.model._meta.ordering)
         if not any(term.lstrip("-") in ("pk", "id") for term in ordering):
-            ordering.append("-pk")
+            direction = "" if ordering and not ordering[0].startswith("-") else "-"
+            named = {term.lstrip("-") for term in ordering}
+            ties = [tie for tie in getattr(view, "ordering_ties", ()) if tie not in named]
+            ordering += [f"{direction}{tie}" for tie in (*ties, "pk")]
         return ordering
 
     def get_schema_operation_parameters(self, view: Any) -> list[dict[str, Any]]:

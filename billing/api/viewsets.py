@@ -265,7 +265,9 @@ class TenantViewSet(TransactionalAPIView, viewsets.GenericViewSet):
     request: TenantRequest
 
     ordering_fields: tuple[str, ...] = ("created", "updated")
-    ordering = ("-created_at", "-id")
+    ordering: tuple[str, ...] = ("-created_at", "-id")
+    # Model fields that order rows tying on `?ordering=` before the id (OrderingFilter).
+    ordering_ties: tuple[str, ...] = ()
     # Relations the queryset joins for what the actions' services read (an invoice's
     # document type) that no representation shows: a list or a detail GET, which only
     # shows the object, leaves them out of its query.

@@ -81,6 +81,9 @@ class EventLogViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, TenantVi
     serializer_class = EventLogSerializer
     filterset_class = EventLogFilter
     ordering_fields = ("created",)  # an event is never updated
+    # Events recorded together share a timestamp: each object's follow its sequence.
+    ordering = ("-created_at", "-sequence", "-id")
+    ordering_ties = ("sequence",)
     search_fields = ["type", "object_id"]
 
     @extend_schema(request=RedeliverSerializer, responses={202: EventLogSerializer})

@@ -23,6 +23,10 @@ def post_change(admin_client, endpoint, *, drop=(), **changes):
     [
         ({"url": "http://127.0.0.1/hook"}, "url"),
         ({"events": '["invoice.nonexistent"]'}, "events"),
+        ({"events": "5"}, "events"),
+        ({"events": '"invoice.created"'}, "events"),
+        ({"events": '[["invoice.created"]]'}, "events"),
+        ({"events": '{"invoice.created": 1}'}, "events"),
     ],
 )
 def test_what_the_api_refuses_is_refused_on_the_form(admin_client, changes, field):

@@ -1,8 +1,12 @@
+from datetime import datetime
+
 import pytest
 from django.test import override_settings
+from django.utils import timezone
 
 from billing.models import Event
 from billing.tests.factories import EventFactory
+from webhooks.choices import MAX_PREVIOUS_SECRETS
 from webhooks.models import Delivery, WebhookEndpoint
 
 
@@ -38,8 +42,26 @@ def test_rotate_secret_returns_a_new_secret_and_keeps_the_old_for_the_overlap(cl
     assert rotated.status_code == 200
     assert rotated.json()["secret"] != created["secret"]
     endpoint = WebhookEndpoint.objects.get(pk=created["id"])
-    assert endpoint.previous_secret == created["secret"]
-    assert endpoint.previous_secret_expires_at is not None
+    [previous] = endpoint.previous_secrets
+    assert previous["secret"] == created["secret"]
+    assert datetime.fromisoformat(previous["expires_at"]) > timezone.now()
+
+
+def test_rotations_past_the_limit_of_secrets_in_their_overlap_are_a_conflict(client):
+    created = create_endpoint(client).json()
+    issued = [created["secret"]]
+    for _ in range(MAX_PREVIOUS_SECRETS):
+        rotated = client.post(f"/webhooks/{created['id']}/rotate_secret/")
+        assert rotated.status_code == 200
+        issued.append(rotated.json()["secret"])
+
+    refused = client.post(f"/webhooks/{created['id']}/rotate_secret/")
+
+    assert refused.status_code == 409
+    assert refused.json()["code"] == "secret_rotation_limit"
+    endpoint = WebhookEndpoint.objects.get(pk=created["id"])
+    assert endpoint.secret == issued[-1]
+    assert [p["secret"] for p in endpoint.previous_secrets] == issued[-2::-1]
 
 
 @pytest.mark.parametrize(
@@ -57,6 +79,25 @@ def test_bad_endpoints_are_refused_on_the_field(client, body, field):
 
     assert response.status_code == 400
     assert field in response.json()
+
+
+def test_an_event_type_named_twice_is_subscribed_once(client):
+    created = create_endpoint(
+        client, events=["invoice.created", "customer.created", "invoice.created"]
+    )
+    assert created.status_code == 201
+    assert created.json()["events"] == ["invoice.created", "customer.created"]
+
+    updated = client.patch(
+        f"/webhooks/{created.json()['id']}/",
+        {"events": ["customer.created", "customer.created"]},
+        format="json",
+    )
+
+    assert updated.status_code == 200
+    assert updated.json()["events"] == ["customer.created"]
+    endpoint = WebhookEndpoint.objects.get(pk=created.json()["id"])
+    assert endpoint.events == ["customer.created"]
 
 
 def test_live_mode_needs_https(tenant):
@@ -200,6 +241,50 @@ def test_event_log_lists_events_with_their_deliveries_and_redelivers(client, tes
     assert log["results"][0]["deliveries"][0]["status"] == "failed"
     assert redelivered.status_code == 202
     assert redelivered.json()["deliveries"][0]["status"] == "pending"
+
+
+def _record_batch(tenant, object_ids, per_object):
+    from django.db import transaction
+
+    from billing.services.events import NewEvent, event_record_many
+
+    # One transaction, one timestamp: the events tie on `created`.
+    with transaction.atomic():
+        event_record_many(
+            workspace=tenant.workspace,
+            test_mode=True,
+            events=[
+                NewEvent(type="customer.updated", object_id=object_id, data={"n": n})
+                for n in range(per_object)
+                for object_id in object_ids
+            ],
+        )
+
+
+def _every_page(client, **params):
+    seen, page = [], 1
+    while True:
+        body = client.get("/events/log/", {**params, "page": page, "page_size": 4}).json()
+        seen += [(e["id"], e["object_id"], e["sequence"]) for e in body["results"]]
+        if not body["next"]:
+            return seen
+        page += 1
+
+
+@pytest.mark.parametrize(("ordering", "newest_first"), [(None, True), ("created", False)])
+def test_the_event_log_follows_each_objects_sequence_across_pages(
+    client, test_tenant, ordering, newest_first
+):
+    _record_batch(test_tenant, ["cus_A", "cus_B"], per_object=5)
+    _record_batch(test_tenant, ["cus_A"], per_object=3)
+
+    seen = _every_page(client, **({"ordering": ordering} if ordering else {}))
+
+    assert len(seen) == len({event_id for event_id, _, _ in seen}) == 13
+    for object_id, count in (("cus_A", 8), ("cus_B", 5)):
+        sequences = [sequence for _, o, sequence in seen if o == object_id]
+        expected = list(range(1, count + 1))
+        assert sequences == (expected[::-1] if newest_first else expected)
 
 
 @pytest.mark.parametrize(

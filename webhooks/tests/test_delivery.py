@@ -235,6 +235,37 @@ def test_exhausted_retries_disable_the_endpoint_after_about_three_days(test_tena
         ).exists()
 
 
+def test_a_redelivered_event_is_retried_on_a_fresh_schedule(test_tenant):
+    with (
+        time_machine.travel(START, tick=True) as traveller,
+        running_receiver(default=Reply(500)) as receiver,
+    ):
+        endpoint = make_endpoint(test_tenant, receiver.url)
+        _, event = record_customer_event(test_tenant)
+        [delivery_id] = services.event_fan_out(event_id=event.id, now=timezone.now())
+        deliver_until_settled(delivery_id, traveller)
+        assert Delivery.objects.get(pk=delivery_id).status == DeliveryStatus.FAILED
+
+        endpoint = services.endpoint_enable(endpoint=endpoint, now=timezone.now())
+        services.event_redeliver(event=event, now=timezone.now(), endpoint=endpoint)
+        # The receiver still fails: the redelivery is retried from the schedule's start,
+        # not given up (and its endpoint disabled) on its first failure.
+        outcome = attempt(delivery_id)
+
+        assert outcome is not None and outcome.retry_at is not None
+        assert outcome.retry_at - timezone.now() < RETRY_SCHEDULE[0] * 1.2
+        delivery = Delivery.objects.get(pk=delivery_id)
+        endpoint.refresh_from_db()
+        assert delivery.status == DeliveryStatus.PENDING
+        assert delivery.attempts == len(RETRY_SCHEDULE) + 2
+        assert endpoint.active is True
+
+        receiver.default = Reply(200)
+        traveller.move_to(outcome.retry_at + timedelta(milliseconds=1))
+        deliver_until_settled(delivery_id, traveller)
+        assert Delivery.objects.get(pk=delivery_id).status == DeliveryStatus.SUCCEEDED
+
+
 def test_three_consecutive_failures_flag_the_endpoint_and_a_success_clears_it(test_tenant):
     script = [Reply(500), Reply(500), Reply(500)]
     with time_machine.travel(START, tick=True) as traveller, running_receiver(script) as receiver:
@@ -328,6 +359,41 @@ def test_a_receiver_that_never_finishes_its_answer_is_cut_off(test_tenant, setti
     assert (last.status_code, Delivery.objects.get(pk=delivery_id).status) == (200, "succeeded")
 
 
+def test_a_receiver_that_drips_its_headers_is_cut_off_and_retried(test_tenant, settings):
+    settings.WEBHOOK_TIMEOUT_SECONDS = 0.5
+    sender._named_sender.cache_clear()  # a receiver's sender is made with the setting
+    try:
+        # Each byte of the status line and headers comes well within the read timeout;
+        # the whole head would take about 4 s.
+        script = [Reply(200, dripped_head=0.1), Reply(200)]
+        with (
+            time_machine.travel(START, tick=True) as traveller,
+            running_receiver(script) as receiver,
+        ):
+            make_endpoint(test_tenant, receiver.url)
+            _, event = record_customer_event(test_tenant)
+            [delivery_id] = services.event_fan_out(event_id=event.id, now=timezone.now())
+
+            first = attempt(delivery_id)
+            cut_off = DeliveryAttempt.objects.get(delivery_id=delivery_id)
+            assert (cut_off.error, cut_off.status_code) == ("timeout", None)
+            assert cut_off.duration_ms < 2000
+            assert first.retry_at is not None
+            wait = first.retry_at - cut_off.attempted_at
+            assert RETRY_SCHEDULE[0] * 0.9 <= wait <= RETRY_SCHEDULE[0] * 1.1
+            assert Delivery.objects.get(pk=delivery_id).status == DeliveryStatus.PENDING
+
+            traveller.move_to(first.retry_at + timedelta(milliseconds=1))
+            second = attempt(delivery_id)
+    finally:
+        sender._named_sender.cache_clear()
+
+    assert second is not None and second.retry_at is None
+    delivery = Delivery.objects.get(pk=delivery_id)
+    assert delivery.status == DeliveryStatus.SUCCEEDED
+    assert [a.status_code for a in delivery.attempt_log.all()] == [None, 200]
+
+
 def test_rotation_signs_with_both_secrets_for_the_overlap_only(test_tenant):
     with time_machine.travel(START, tick=True) as traveller, running_receiver() as receiver:
         endpoint = make_endpoint(test_tenant, receiver.url)
@@ -350,6 +416,36 @@ def test_rotation_signs_with_both_secrets_for_the_overlap_only(test_tenant):
         Webhook(endpoint.secret).verify(after.body, after.headers)
         with pytest.raises(WebhookVerificationError):
             Webhook(old_secret).verify(after.body, after.headers)
+
+
+def test_rotating_twice_keeps_signing_with_every_secret_still_in_its_overlap(test_tenant):
+    with time_machine.travel(START, tick=True) as traveller, running_receiver() as receiver:
+        endpoint = make_endpoint(test_tenant, receiver.url)
+        first = endpoint.secret
+        second = services.endpoint_rotate_secret(endpoint=endpoint, now=timezone.now()).secret
+        traveller.shift(timedelta(hours=1))
+        third = services.endpoint_rotate_secret(endpoint=endpoint, now=timezone.now()).secret
+        customer, event = record_customer_event(test_tenant)
+        [delivery_id] = services.event_fan_out(event_id=event.id, now=timezone.now())
+        attempt(delivery_id)
+        during = receiver.received[-1]
+        assert len(during.headers["webhook-signature"].split(" ")) == 3
+        for secret in (first, second, third):
+            Webhook(secret).verify(during.body, during.headers)
+
+        # The first secret's overlap (24 h from the first rotation) is over; the second's
+        # (24 h from the second rotation) is not.
+        traveller.shift(timedelta(hours=23, minutes=30))
+        customer_update(customer=customer, name="ACME Chile SpA")
+        update_event = Event.objects.get(object_id=customer.id, type="customer.updated")
+        [delivery_id] = services.event_fan_out(event_id=update_event.id, now=timezone.now())
+        attempt(delivery_id)
+        after = receiver.received[-1]
+        assert len(after.headers["webhook-signature"].split(" ")) == 2
+        Webhook(second).verify(after.body, after.headers)
+        Webhook(third).verify(after.body, after.headers)
+        with pytest.raises(WebhookVerificationError):
+            Webhook(first).verify(after.body, after.headers)
 
 
 def test_only_subscribed_active_endpoints_get_a_delivery(test_tenant, other_tenant):
