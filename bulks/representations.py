@@ -1,10 +1,29 @@
 """What a bulk looks like to the outside: its status, counts and per-item results."""
 
+from typing import Any
+
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from billing.representations import JSONValueField, TenantModelSerializer
 from bulks.choices import MAX_BULK_ITEMS, BulkItemStatus
 from bulks.models import Bulk, BulkItem
+
+NOT_AN_OBJECT = "Each item is a JSON object."
+
+
+@extend_schema_field(OpenApiTypes.OBJECT)
+class BulkItemBodyField(JSONValueField):
+    """One item's body. Anything but a JSON object, null included, is refused here, so
+    every such item of a bulk is named in one answer, beside the bulk's other errors."""
+
+    default_error_messages = {"null": NOT_AN_OBJECT, "not_an_object": NOT_AN_OBJECT}
+
+    def to_internal_value(self, data: Any) -> Any:
+        if not isinstance(data, dict):
+            self.fail("not_an_object")
+        return super().to_internal_value(data)
 
 
 class BulkItemSerializer(serializers.ModelSerializer):
@@ -22,7 +41,7 @@ class BulkItemSerializer(serializers.ModelSerializer):
 
 class BulkSerializer(TenantModelSerializer):
     items = serializers.ListField(
-        child=JSONValueField(),
+        child=BulkItemBodyField(),
         min_length=1,
         max_length=MAX_BULK_ITEMS,
         write_only=True,

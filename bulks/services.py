@@ -21,6 +21,7 @@ from billing.models import Workspace
 from billing.queueing import task_queue
 from bulks.choices import MAX_BULK_ITEMS, BulkItemStatus, BulkKind, BulkStatus
 from bulks.models import Bulk, BulkItem
+from bulks.representations import NOT_AN_OBJECT
 from invoices.representations import InvoiceSerializer
 from invoices.services.invoices import invoice_create
 from procurement.representations import RetentionSerializer
@@ -66,7 +67,7 @@ def bulk_submit(
         )  # fmt: skip
     not_objects = [i for i, item in enumerate(items) if not isinstance(item, dict)]
     if not_objects:
-        raise InvalidInput({f"items.{i}": ["Each item is a JSON object."] for i in not_objects})
+        raise InvalidInput({f"items.{i}": [NOT_AN_OBJECT] for i in not_objects})
     bulk = Bulk.objects.create(
         workspace=workspace, test_mode=test_mode, kind=kind, metadata=metadata or {}
     )

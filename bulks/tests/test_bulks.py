@@ -102,6 +102,20 @@ def test_bad_bulks_are_400(tenant, items, field):
         assert response.json()["items"] == {"0": ["Each item is a JSON object."]}
 
 
+def test_every_item_that_is_not_an_object_is_reported_at_once(tenant):
+    customer = CustomerFactory(workspace=tenant.workspace)
+    items = [invoice_body(customer), "text", None, [1], 5, invoice_body(customer), True]
+
+    response = tenant.client.post(
+        "/bulks/invoices/", {"items": items, "metadata": {"": "x"}}, format="json"
+    )
+
+    assert response.status_code == 400, response.json()
+    message = ["Each item is a JSON object."]
+    assert response.json()["items"] == {str(i): message for i in (1, 2, 3, 4, 6)}
+    assert "metadata" in response.json()  # reported beside the items, not instead
+
+
 def test_a_bulk_keeps_the_metadata_it_is_created_with(tenant):
     customer = CustomerFactory(workspace=tenant.workspace)
 
