@@ -129,7 +129,7 @@ def _create(bulk: Bulk, item: BulkItem) -> str:
     return str(created.pk)
 
 
-def _process_next(bulk: Bulk, now: datetime) -> bool:
+def _process_next(bulk: Bulk, clock: Callable[[], datetime]) -> bool:
     """Create the next pending item's document; False when none is left to take."""
     with transaction.atomic():
         item = (
@@ -146,25 +146,26 @@ def _process_next(bulk: Bulk, now: datetime) -> bool:
             item.status = BulkItemStatus.SUCCEEDED
         except (InvalidInput, DomainError, serializers.ValidationError) as exc:
             item.status, item.errors = BulkItemStatus.FAILED, _errors(exc)
-        item.processed_at = now
+        item.processed_at = clock()  # each item when its own result was known
         item.save(update_fields=["object_id", "status", "errors", "processed_at"])
     return True
 
 
-def bulk_process(*, bulk_id: str, now: datetime) -> int:
-    """Process a bulk's pending items; returns how many this call processed."""
+def bulk_process(*, bulk_id: str, clock: Callable[[], datetime]) -> int:
+    """Process a bulk's pending items; returns how many this call processed. `clock` is
+    read as each item is done, since a bulk's items take a while one after another."""
     bulk = Bulk.objects.select_related("workspace").filter(pk=bulk_id).first()
     if bulk is None or bulk.status == BulkStatus.COMPLETED:
         return 0
     Bulk.objects.filter(pk=bulk.pk, status=BulkStatus.PENDING).update(status=BulkStatus.PROCESSING)
     done = 0
-    while _process_next(bulk, now):
+    while _process_next(bulk, clock):
         done += 1
     with transaction.atomic():
         locked = Bulk.objects.select_for_update().get(pk=bulk.pk)
         pending = locked.items.filter(status=BulkItemStatus.PENDING).exists()
         if not pending and locked.status != BulkStatus.COMPLETED:
-            locked.status, locked.completed_at = BulkStatus.COMPLETED, now
+            locked.status, locked.completed_at = BulkStatus.COMPLETED, clock()
             locked.save(update_fields=["status", "completed_at", "updated_at"])
     return done
 

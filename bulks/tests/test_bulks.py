@@ -1,12 +1,14 @@
 """`/bulks/invoices/` and `/bulks/retentions/`: up to 500 bodies in one request, each
 created once by the worker, with per-item results to poll."""
 
+from datetime import datetime
 from decimal import Decimal
 
 import pytest
 from django.utils import timezone
 
 from bulks.services import bulk_process
+from bulks.tasks import process_bulk
 from customers.tests.factories import CustomerFactory
 from invoices.models import Invoice
 from procurement.models import Retention
@@ -35,7 +37,7 @@ def test_a_bulk_of_invoices_creates_each_valid_item_and_reports_the_rest(tenant)
 
     submitted = tenant.client.post("/bulks/invoices/", {"items": items}, format="json")
     bulk_id = submitted.json()["id"]
-    processed = bulk_process(bulk_id=bulk_id, now=timezone.now())
+    processed = bulk_process(bulk_id=bulk_id, clock=timezone.now)
     polled = tenant.client.get(f"/bulks/invoices/{bulk_id}/")
 
     assert submitted.status_code == 202, submitted.json()
@@ -52,14 +54,29 @@ def test_a_bulk_of_invoices_creates_each_valid_item_and_reports_the_rest(tenant)
     assert sorted(i.total for i in invoices) == [Decimal(1190), Decimal(11900)]
 
 
+def test_each_item_carries_when_it_was_processed(tenant):
+    customer = CustomerFactory(workspace=tenant.workspace)
+    items = [invoice_body(customer), invoice_body(customer, customer_id="cus_missing")] * 2
+    bulk_id = tenant.client.post("/bulks/invoices/", {"items": items}, format="json").json()["id"]
+    before = timezone.now()
+
+    process_bulk(bulk_id=bulk_id)  # as the worker runs it, on the real clock
+    body = tenant.client.get(f"/bulks/invoices/{bulk_id}/").json()
+
+    times = [datetime.fromisoformat(r["processed_at"]) for r in body["results"]]
+    assert len(set(times)) == len(items)
+    assert before < times[0] and times == sorted(times)
+    assert times[-1] <= datetime.fromisoformat(body["completed_at"])
+
+
 def test_processing_a_bulk_again_creates_nothing_more(tenant):
     customer = CustomerFactory(workspace=tenant.workspace)
     bulk_id = tenant.client.post(
         "/bulks/invoices/", {"items": [invoice_body(customer)] * 2}, format="json"
     ).json()["id"]
 
-    first = bulk_process(bulk_id=bulk_id, now=timezone.now())
-    again = bulk_process(bulk_id=bulk_id, now=timezone.now())
+    first = bulk_process(bulk_id=bulk_id, clock=timezone.now)
+    again = bulk_process(bulk_id=bulk_id, clock=timezone.now)
 
     assert (first, again) == (2, 0)
     assert Invoice.objects.filter(workspace=tenant.workspace).count() == 2
@@ -73,7 +90,7 @@ def test_a_bulk_of_retentions(tenant):
     ]
 
     bulk_id = tenant.client.post("/bulks/retentions/", {"items": items}, format="json").json()["id"]
-    bulk_process(bulk_id=bulk_id, now=timezone.now())
+    bulk_process(bulk_id=bulk_id, clock=timezone.now)
     body = tenant.client.get(f"/bulks/retentions/{bulk_id}/").json()
 
     assert [r["status"] for r in body["results"]] == ["succeeded", "failed"]
@@ -159,7 +176,7 @@ def test_an_items_errors_are_what_its_own_endpoint_answers(tenant):
 
     alone = tenant.client.post("/invoices/", body, format="json")
     bulk_id = tenant.client.post("/bulks/invoices/", {"items": [body]}, format="json").json()["id"]
-    bulk_process(bulk_id=bulk_id, now=timezone.now())
+    bulk_process(bulk_id=bulk_id, clock=timezone.now)
     [result] = tenant.client.get(f"/bulks/invoices/{bulk_id}/").json()["results"]
 
     assert alone.status_code == 400
@@ -177,7 +194,7 @@ def test_items_with_fractional_numbers_are_accepted_and_created_exactly(tenant):
 
     submitted = tenant.client.post("/bulks/invoices/", body, content_type="application/json")
     assert submitted.status_code == 202, submitted.json()
-    bulk_process(bulk_id=submitted.json()["id"], now=timezone.now())
+    bulk_process(bulk_id=submitted.json()["id"], clock=timezone.now)
     result = tenant.client.get(f"/bulks/invoices/{submitted.json()['id']}/").json()["results"][0]
 
     assert result["status"] == "succeeded", result["errors"]
@@ -193,7 +210,7 @@ def test_bulks_are_listed_by_status_and_by_several_statuses(tenant):
         ).json()["id"]
         for _ in range(2)
     )
-    bulk_process(bulk_id=done, now=timezone.now())
+    bulk_process(bulk_id=done, clock=timezone.now)
 
     def listed(**params):
         response = tenant.client.get("/bulks/invoices/", params)
