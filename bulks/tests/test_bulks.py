@@ -7,12 +7,13 @@ from decimal import Decimal
 import pytest
 from django.utils import timezone
 
-from bulks.services import bulk_process
+from bulks.services import CONFLICT, bulk_process
 from bulks.tasks import process_bulk
 from customers.tests.factories import CustomerFactory
 from invoices.models import Invoice
 from procurement.models import Retention
 from procurement.tests.factories import SupplierFactory
+from tests.faults.database import CHECK_VIOLATION, DISK_FULL, failing_inserts
 
 pytestmark = pytest.mark.django_db
 
@@ -67,6 +68,39 @@ def test_each_item_carries_when_it_was_processed(tenant):
     assert len(set(times)) == len(items)
     assert before < times[0] and times == sorted(times)
     assert times[-1] <= datetime.fromisoformat(body["completed_at"])
+
+
+@pytest.mark.parametrize(
+    ("fault", "answered"),
+    [
+        # What `POST /invoices/` answers: a 500 for a full disk, whose details go to the
+        # log, and a 409 for a write a database constraint refused.
+        (DISK_FULL, {"detail": "Server error.", "code": "server_error"}),
+        (CHECK_VIOLATION, {"code": "conflict", "detail": CONFLICT["detail"]}),
+    ],
+)
+def test_an_item_the_database_fails_is_recorded_and_the_rest_go_on(tenant, fault, answered):
+    customer = CustomerFactory(workspace=tenant.workspace)
+    items = [invoice_body(customer, note=note) for note in ("uno", "falla", "tres")]
+    bulk_id = tenant.client.post("/bulks/invoices/", {"items": items}, format="json").json()["id"]
+
+    with failing_inserts(Invoice, column="note", value="falla", fault=fault):
+        processed = bulk_process(bulk_id=bulk_id, clock=timezone.now)
+        again = bulk_process(bulk_id=bulk_id, clock=timezone.now)  # the beat sweep
+    body = tenant.client.get(f"/bulks/invoices/{bulk_id}/").json()
+
+    assert (processed, again) == (3, 0)
+    assert body["status"] == "completed"
+    assert body["counts"] == {"total": 3, "pending": 0, "succeeded": 2, "failed": 1}
+    first, failed, last = body["results"]
+    assert failed["status"] == "failed"
+    assert failed["errors"] == answered
+    assert (failed["object"], failed["processed_at"] is not None) == (None, True)
+    notes = Invoice.objects.filter(workspace=tenant.workspace).values_list("note", flat=True)
+    assert sorted(notes) == ["tres", "uno"]
+    assert {first["object"], last["object"]} == set(
+        Invoice.objects.filter(workspace=tenant.workspace).values_list("id", flat=True)
+    )
 
 
 def test_processing_a_bulk_again_creates_nothing_more(tenant):
