@@ -99,6 +99,34 @@ def test_uncollectible_toggles_and_sets_the_timestamp(tenant, customer):
     assert cleared["uncollectible"] is None
 
 
+@pytest.mark.parametrize("action", ["finalize", "uncollectible", "cancel", "send"])
+@pytest.mark.parametrize(
+    ("body", "errors"),
+    [
+        ({"number": 5}, {"number": ["Unknown field."]}),
+        ([1], {"non_field_errors": ["This action takes no body; send none or {}."]}),
+    ],
+)
+def test_an_action_refuses_a_body_it_would_not_read(tenant, customer, action, body, errors):
+    created = tenant.client.post("/invoices/", invoice_body(customer), format="json").json()
+    url = f"/invoices/{created['id']}/"
+
+    refused = tenant.client.post(f"{url}{action}/", body, format="json")
+
+    assert refused.status_code == 400, refused.json()
+    assert refused.json() == errors
+    assert tenant.client.get(url).json() == created | {"updated": created["updated"]}
+
+
+def test_an_action_takes_an_empty_object_as_piriods_client_sends(tenant, customer):
+    created = tenant.client.post("/invoices/", invoice_body(customer), format="json").json()
+
+    finalized = tenant.client.post(f"/invoices/{created['id']}/finalize/", {}, format="json")
+
+    assert finalized.status_code == 200, finalized.json()
+    assert finalized.json()["number"] == 1
+
+
 @pytest.mark.parametrize(
     ("override", "field"),
     [
