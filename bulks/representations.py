@@ -1,13 +1,13 @@
 """What a bulk looks like to the outside: its status, counts and per-item results."""
 
-from typing import Any
+from typing import Any, ClassVar
 
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from billing.representations import JSONValueField, TenantModelSerializer
-from bulks.choices import MAX_BULK_ITEMS, BulkItemStatus
+from bulks.choices import MAX_BULK_ITEMS, BulkItemStatus, BulkStatus
 from bulks.models import Bulk, BulkItem
 
 NOT_AN_OBJECT = "Each item is a JSON object."
@@ -57,6 +57,24 @@ class BulkSerializer(TenantModelSerializer):
             "metadata", "test_mode", "created", "updated",
         ]  # fmt: skip
         read_only_fields = ["kind", "status", "completed_at"]
+
+    read_only_set_by: ClassVar[dict[str, str]] = {
+        "kind": "A bulk's kind is its route's: /bulks/invoices/ or /bulks/retentions/.",
+        "status": "A bulk's status follows the processing of its items.",
+    }
+
+    def read_only_shown(self, name: str) -> Any:
+        if name == "kind" and self.instance is None:
+            return getattr(self.context.get("view"), "kind", None)
+        return super().read_only_shown(name)
+
+    def read_only_accepts(self, name: str, sent: Any) -> bool:
+        if name != "status":
+            return super().read_only_accepts(name, sent)
+        # The worker moves a bulk on between a read and a PUT of it: a status the bulk
+        # has been through is what a retrieved copy showed, not a request to change it.
+        reached = BulkStatus.values.index(self.read_only_shown("status"))
+        return sent in BulkStatus.values[: reached + 1]
 
     def get_counts(self, bulk: Bulk) -> dict[str, int]:
         counts = {status: 0 for status in BulkItemStatus.values}

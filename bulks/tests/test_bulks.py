@@ -7,6 +7,7 @@ from decimal import Decimal
 import pytest
 from django.utils import timezone
 
+from bulks.models import Bulk
 from bulks.services import CONFLICT, bulk_process
 from bulks.tasks import process_bulk
 from customers.tests.factories import CustomerFactory
@@ -202,6 +203,75 @@ def test_a_bulk_takes_metadata_by_put_but_not_new_items_and_is_not_deleted(tenan
     assert "items" in items.json()
     assert delete.status_code == 405
     assert delete.json()["code"] == "method_not_allowed"
+
+
+KIND_BY_ROUTE = ["A bulk's kind is its route's: /bulks/invoices/ or /bulks/retentions/."]
+STATUS_BY_ITEMS = ["A bulk's status follows the processing of its items."]
+
+
+@pytest.mark.parametrize(
+    ("extra", "errors"),
+    [
+        ({"kind": "retentions"}, {"kind": KIND_BY_ROUTE}),
+        ({"status": "completed"}, {"status": STATUS_BY_ITEMS}),
+    ],
+)
+def test_a_bulk_created_with_another_kind_or_status_is_refused(tenant, extra, errors):
+    customer = CustomerFactory(workspace=tenant.workspace)
+
+    response = tenant.client.post(
+        "/bulks/invoices/", {"items": [invoice_body(customer)], **extra}, format="json"
+    )
+
+    assert response.status_code == 400, response.json()
+    assert response.json() == errors
+    assert not Bulk.objects.filter(workspace=tenant.workspace).exists()
+
+
+def test_a_bulk_created_with_what_a_new_bulk_shows_is_accepted(tenant):
+    customer = CustomerFactory(workspace=tenant.workspace)
+    body = {"items": [invoice_body(customer)], "kind": "invoices", "status": "pending"}
+
+    response = tenant.client.post("/bulks/invoices/", body, format="json")
+
+    assert response.status_code == 202, response.json()
+
+
+def test_a_bulk_retrieved_before_it_was_processed_is_put_back_but_not_moved_on(tenant):
+    customer = CustomerFactory(workspace=tenant.workspace)
+    waiting = tenant.client.post(
+        "/bulks/invoices/", {"items": [invoice_body(customer)]}, format="json"
+    ).json()
+    other = tenant.client.post(
+        "/bulks/invoices/", {"items": [invoice_body(customer)]}, format="json"
+    ).json()
+    bulk_process(bulk_id=waiting["id"], clock=timezone.now)
+    stale = {key: value for key, value in waiting.items() if key != "items"}
+
+    put_back = tenant.client.put(f"/bulks/invoices/{waiting['id']}/", stale, format="json")
+    moved_on = tenant.client.put(
+        f"/bulks/invoices/{other['id']}/", {"status": "completed"}, format="json"
+    )
+
+    # Retrieved while pending, the bulk has completed since: its stale status is what
+    # it showed, not a request to change it.
+    assert put_back.status_code == 200, put_back.json()
+    assert put_back.json()["status"] == "completed"
+    assert moved_on.status_code == 400, moved_on.json()
+    assert moved_on.json() == {"status": STATUS_BY_ITEMS}
+
+
+def test_an_item_setting_its_invoices_status_fails_with_the_endpoints_error(tenant):
+    customer = CustomerFactory(workspace=tenant.workspace)
+    items = [invoice_body(customer, status="paid")]
+
+    bulk_id = tenant.client.post("/bulks/invoices/", {"items": items}, format="json").json()["id"]
+    bulk_process(bulk_id=bulk_id, clock=timezone.now)
+    [result] = tenant.client.get(f"/bulks/invoices/{bulk_id}/").json()["results"]
+
+    assert result["status"] == "failed"
+    assert list(result["errors"]) == ["status"]
+    assert not Invoice.objects.filter(workspace=tenant.workspace).exists()
 
 
 def test_an_items_errors_are_what_its_own_endpoint_answers(tenant):
