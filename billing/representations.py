@@ -184,15 +184,23 @@ class StrictFieldsMixin(FieldsBuiltOnceMixin):
     read_only_set_by: ClassVar[dict[str, str]] = {}
 
     def to_internal_value(self, data: Any) -> Any:
+        errors: dict[str, list[str]] = {}
         if isinstance(data, dict):
             known = set(self.fields)  # type: ignore[attr-defined]
             errors = {k: ["Unknown field."] for k in sorted(str(k) for k in data if k not in known)}
             for name, message in self.read_only_set_by.items():
                 if name in data and not self.read_only_accepts(name, data[name]):
                     errors[name] = [message]
-            if errors:
-                raise serializers.ValidationError(errors)
-        return super().to_internal_value(data)  # type: ignore[misc]
+        try:
+            value = super().to_internal_value(data)  # type: ignore[misc]
+        except serializers.ValidationError as exc:
+            # Answered with the other fields' errors, so one answer names all to fix.
+            if not errors or not isinstance(exc.detail, dict):
+                raise
+            raise serializers.ValidationError({**exc.detail, **errors}) from exc
+        if errors:
+            raise serializers.ValidationError(errors)
+        return value
 
     def read_only_accepts(self, name: str, sent: Any) -> bool:
         """Whether a body may carry `sent` for the read-only field `name`."""

@@ -288,6 +288,20 @@ def test_an_items_errors_are_what_its_own_endpoint_answers(tenant):
     assert result["errors"] == alone.json()
 
 
+def test_an_items_errors_name_every_field_to_fix_at_once(tenant):
+    customer = CustomerFactory(workspace=tenant.workspace)
+    body = invoice_body(customer, customer_id="cus_missing", colour="red", status="paid")
+
+    alone = tenant.client.post("/invoices/", body, format="json")
+    bulk_id = tenant.client.post("/bulks/invoices/", {"items": [body]}, format="json").json()["id"]
+    bulk_process(bulk_id=bulk_id, clock=timezone.now)
+    [result] = tenant.client.get(f"/bulks/invoices/{bulk_id}/").json()["results"]
+
+    assert alone.status_code == 400
+    assert sorted(alone.json()) == ["colour", "customer", "status"]
+    assert result["errors"] == alone.json()
+
+
 def test_items_with_fractional_numbers_are_accepted_and_created_exactly(tenant):
     customer = CustomerFactory(workspace=tenant.workspace)
     # Written by hand: the numbers reach the server as JSON literals, as Piriod's SDK sends
