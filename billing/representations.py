@@ -8,7 +8,7 @@ import copy
 import json
 from datetime import datetime
 from decimal import Decimal
-from typing import Any, cast
+from typing import Any, ClassVar, cast
 from zoneinfo import ZoneInfo
 
 from django.db import models
@@ -171,15 +171,50 @@ def _field_copy(field: serializers.Field) -> serializers.Field:
 
 
 class StrictFieldsMixin(FieldsBuiltOnceMixin):
-    """Unknown body fields are a 400, as in Stripe, so a typo is never silently dropped."""
+    """Unknown body fields are a 400, as in Stripe, so a typo is never silently dropped.
+
+    So is a read-only field named in `read_only_set_by` (a status, a number) sent with a
+    value other than the object shows: the caller asked for a change the body cannot
+    make, and the message says what makes it. The value the object shows (a new one's
+    at create) is accepted, as a retrieved object PUT back carries it. Other read-only
+    fields in a body (totals, ids) are ignored."""
+
+    instance: Any
+    # Read-only field → what sets it instead of a body.
+    read_only_set_by: ClassVar[dict[str, str]] = {}
 
     def to_internal_value(self, data: Any) -> Any:
+        errors: dict[str, list[str]] = {}
         if isinstance(data, dict):
             known = set(self.fields)  # type: ignore[attr-defined]
-            unknown = sorted(str(k) for k in data if k not in known)
-            if unknown:
-                raise serializers.ValidationError({k: ["Unknown field."] for k in unknown})
-        return super().to_internal_value(data)  # type: ignore[misc]
+            errors = {k: ["Unknown field."] for k in sorted(str(k) for k in data if k not in known)}
+            for name, message in self.read_only_set_by.items():
+                if name in data and not self.read_only_accepts(name, data[name]):
+                    errors[name] = [message]
+        try:
+            value = super().to_internal_value(data)  # type: ignore[misc]
+        except serializers.ValidationError as exc:
+            # Answered with the other fields' errors, so one answer names all to fix.
+            if not errors or not isinstance(exc.detail, dict):
+                raise
+            raise serializers.ValidationError({**exc.detail, **errors}) from exc
+        if errors:
+            raise serializers.ValidationError(errors)
+        return value
+
+    def read_only_accepts(self, name: str, sent: Any) -> bool:
+        """Whether a body may carry `sent` for the read-only field `name`."""
+        return bool(sent == self.read_only_shown(name))
+
+    def read_only_shown(self, name: str) -> Any:
+        """What the object shows for `name`: the instance's value, or at create the
+        model's default, which a new object shows."""
+        field = self.fields[name]  # type: ignore[attr-defined]
+        if self.instance is None:
+            model = self.Meta.model  # type: ignore[attr-defined]
+            return model._meta.get_field(field.source).get_default()
+        value = field.get_attribute(self.instance)
+        return None if value is None else field.to_representation(value)
 
 
 class TenantModelSerializer(StrictFieldsMixin, serializers.ModelSerializer):

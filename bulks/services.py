@@ -4,7 +4,8 @@ Each item is created exactly once: a worker locks the item (skipping items anoth
 holds), creates its document and records the result in one transaction, so a duplicate
 message, a second worker or a re-run after a crash finds the item done or redoes it whole.
 An item is validated as `POST /invoices/` or `POST /retentions/` validates its body, and
-a refused item records the errors that endpoint would answer; the others go on.
+an item refused, or failed by anything else (a database error), records the errors that
+endpoint would answer; the others go on.
 """
 
 import logging
@@ -13,14 +14,16 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, TypedDict, Unpack
 
-from django.db import transaction
+from django.db import IntegrityError, transaction
 from rest_framework import serializers
 
+from billing.db import unique_field_errors
 from billing.errors import DomainError, InvalidInput, nested_field_errors
 from billing.models import Workspace
 from billing.queueing import task_queue
 from bulks.choices import MAX_BULK_ITEMS, BulkItemStatus, BulkKind, BulkStatus
 from bulks.models import Bulk, BulkItem
+from bulks.representations import NOT_AN_OBJECT
 from invoices.representations import InvoiceSerializer
 from invoices.services.invoices import invoice_create
 from procurement.representations import RetentionSerializer
@@ -66,7 +69,7 @@ def bulk_submit(
         )  # fmt: skip
     not_objects = [i for i, item in enumerate(items) if not isinstance(item, dict)]
     if not_objects:
-        raise InvalidInput({f"items.{i}": ["Each item is a JSON object."] for i in not_objects})
+        raise InvalidInput({f"items.{i}": [NOT_AN_OBJECT] for i in not_objects})
     bulk = Bulk.objects.create(
         workspace=workspace, test_mode=test_mode, kind=kind, metadata=metadata or {}
     )
@@ -109,13 +112,29 @@ def _enqueue(bulk_id: str) -> None:
     transaction.on_commit(enqueue)
 
 
+# What an item's own endpoint answers for an error it did not foresee (a 500), and for
+# a write a database constraint refused (a 409): the details go to the log, not to the
+# caller.
+SERVER_ERROR = {"detail": "Server error.", "code": "server_error"}
+CONFLICT = {
+    "detail": "The request conflicts with the current state of the data.",
+    "code": "conflict",
+}
+
+
 def _errors(exc: Exception) -> dict[str, Any]:
+    """The errors the item's own endpoint would answer for `exc`."""
+    if isinstance(exc, IntegrityError):
+        unique = unique_field_errors(exc)
+        return dict(CONFLICT) if unique is None else unique
     if isinstance(exc, InvalidInput):
-        return nested_field_errors(exc.errors)  # as the item's own endpoint answers
+        return nested_field_errors(exc.errors)
     if isinstance(exc, DomainError):
         return {"detail": exc.detail, "code": exc.code}
-    detail = exc.detail if isinstance(exc, serializers.ValidationError) else str(exc)
-    return detail if isinstance(detail, dict) else {"non_field_errors": detail}
+    if isinstance(exc, serializers.ValidationError):
+        detail = exc.detail
+        return detail if isinstance(detail, dict) else {"non_field_errors": detail}
+    return dict(SERVER_ERROR)
 
 
 def _create(bulk: Bulk, item: BulkItem) -> str:
@@ -128,7 +147,7 @@ def _create(bulk: Bulk, item: BulkItem) -> str:
     return str(created.pk)
 
 
-def _process_next(bulk: Bulk, now: datetime) -> bool:
+def _process_next(bulk: Bulk, clock: Callable[[], datetime]) -> bool:
     """Create the next pending item's document; False when none is left to take."""
     with transaction.atomic():
         item = (
@@ -143,27 +162,33 @@ def _process_next(bulk: Bulk, now: datetime) -> bool:
             with transaction.atomic():  # a refused item leaves nothing behind
                 item.object_id = _create(bulk, item)
             item.status = BulkItemStatus.SUCCEEDED
-        except (InvalidInput, DomainError, serializers.ValidationError) as exc:
+        except Exception as exc:
+            # Whatever stopped this item, it fails alone and for good: left pending, it
+            # would stop the items after it and hold its bulk in processing, each sweep
+            # failing on it again.
+            if not isinstance(exc, InvalidInput | DomainError | serializers.ValidationError):
+                logger.exception("bulk %s: item %s failed", bulk.pk, item.position)
             item.status, item.errors = BulkItemStatus.FAILED, _errors(exc)
-        item.processed_at = now
+        item.processed_at = clock()  # each item when its own result was known
         item.save(update_fields=["object_id", "status", "errors", "processed_at"])
     return True
 
 
-def bulk_process(*, bulk_id: str, now: datetime) -> int:
-    """Process a bulk's pending items; returns how many this call processed."""
+def bulk_process(*, bulk_id: str, clock: Callable[[], datetime]) -> int:
+    """Process a bulk's pending items; returns how many this call processed. `clock` is
+    read as each item is done, since a bulk's items take a while one after another."""
     bulk = Bulk.objects.select_related("workspace").filter(pk=bulk_id).first()
     if bulk is None or bulk.status == BulkStatus.COMPLETED:
         return 0
     Bulk.objects.filter(pk=bulk.pk, status=BulkStatus.PENDING).update(status=BulkStatus.PROCESSING)
     done = 0
-    while _process_next(bulk, now):
+    while _process_next(bulk, clock):
         done += 1
     with transaction.atomic():
         locked = Bulk.objects.select_for_update().get(pk=bulk.pk)
         pending = locked.items.filter(status=BulkItemStatus.PENDING).exists()
         if not pending and locked.status != BulkStatus.COMPLETED:
-            locked.status, locked.completed_at = BulkStatus.COMPLETED, now
+            locked.status, locked.completed_at = BulkStatus.COMPLETED, clock()
             locked.save(update_fields=["status", "completed_at", "updated_at"])
     return done
 

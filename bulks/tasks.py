@@ -8,7 +8,7 @@ from bulks import services
 
 @shared_task
 def process_bulk(bulk_id: str, **_: object) -> int:
-    return services.bulk_process(bulk_id=bulk_id, now=timezone.now())
+    return services.bulk_process(bulk_id=bulk_id, clock=timezone.now)
 
 
 @shared_task

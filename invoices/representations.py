@@ -2,7 +2,7 @@
 responses and event payloads."""
 
 from decimal import Decimal
-from typing import Any
+from typing import Any, ClassVar
 
 from django.utils.dateparse import parse_datetime
 from drf_spectacular.utils import extend_schema_field
@@ -324,6 +324,11 @@ class InvoiceSerializer(DocumentTotalsFields, TenantModelSerializer):
             "imported",
             *STRIPE_FIELDS,
         ]
+
+    read_only_set_by: ClassVar[dict[str, str]] = {
+        "status": "The status changes with the finalize, uncollectible and cancel actions.",
+        "number": "The number is assigned at finalize.",
+    }
 
 
 class NoteLineSerializer(InvoiceLineSerializer):

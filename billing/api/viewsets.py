@@ -276,6 +276,10 @@ class TenantViewSet(TransactionalAPIView, viewsets.GenericViewSet):
     # answer what a body's parser answers (415); the OpenAPI document says so
     # (billing.api.schema), though it describes a DELETE's input as query parameters.
     reads_delete_body = False
+    # The actions that read no body (`POST /invoices/{id}/finalize/`): a body that says
+    # anything is a 400, as an unknown field of any other body is, rather than ignored.
+    # An empty one, or `{}` as Piriod's client sends, is the call.
+    actions_without_body: tuple[str, ...] = ()
 
     def dispatch(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponseBase:
         # A plain detail GET shown by its plan takes the lean lane (billing.api.detail_lane).
@@ -288,6 +292,8 @@ class TenantViewSet(TransactionalAPIView, viewsets.GenericViewSet):
 
     def initial(self, request: Request, *args: Any, **kwargs: Any) -> None:
         super().initial(request, *args, **kwargs)
+        if getattr(self, "action", None) in self.actions_without_body:
+            _refuse_body(request)
         unknown = sorted(expand_requested(request) - set(self.expandable()))
         if unknown:
             allowed = ", ".join(self.expandable()) or "nothing"
@@ -405,6 +411,19 @@ class TenantViewSet(TransactionalAPIView, viewsets.GenericViewSet):
         carries what its representation reads (annotations, prefetches)."""
         fresh = self.get_queryset().get(pk=instance.pk)
         return Response(self.get_serializer(fresh).data)
+
+
+def _refuse_body(request: Request) -> None:
+    if request.method in SAFE_METHODS:
+        return
+    body = request.data
+    if body is None or body == {}:
+        return
+    if isinstance(body, dict):
+        raise exceptions.ValidationError({str(key): ["Unknown field."] for key in body})
+    raise exceptions.ValidationError(
+        {"non_field_errors": ["This action takes no body; send none or {}."]}
+    )
 
 
 # The steps of a detail GET that the lane takes as TenantViewSet defines them.

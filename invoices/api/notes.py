@@ -18,6 +18,7 @@ from invoices.services import notes
 
 
 class NoteViewSet(PdfRouteMixin, XmlRouteMixin, TenantModelViewSet):
+    actions_without_body = ("finalize",)
     search_fields = ["description", "note", "customer__name", "customer__tax_id"]
     ordering_fields = ("created", "updated", "date", "number", "total")
 

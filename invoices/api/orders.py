@@ -29,6 +29,7 @@ def _with_coupon(data: dict[str, Any]) -> dict[str, Any]:
 
 class OrderViewSet(PdfRouteMixin, TenantModelViewSet):
     queryset = order_queryset()
+    actions_without_body = ("confirm", "finalize", "invoice")
     serializer_class = OrderSerializer
     filterset_class = OrderFilter
     search_fields = ["note", "customer__name", "customer__tax_id"]

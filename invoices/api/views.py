@@ -23,6 +23,7 @@ class InvoiceViewSet(PdfRouteMixin, XmlRouteMixin, TenantModelViewSet):
     # Updates, cancels, PDFs and DTEs read the document type; the representation shows
     # only its id, the invoice's own column.
     unshown_related = ("document",)
+    actions_without_body = ("finalize", "uncollectible", "cancel", "send")
     serializer_class = InvoiceSerializer
     filterset_class = InvoiceFilter
     search_fields = ["note", "customer__name", "customer__tax_id"]

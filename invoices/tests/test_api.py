@@ -99,6 +99,78 @@ def test_uncollectible_toggles_and_sets_the_timestamp(tenant, customer):
     assert cleared["uncollectible"] is None
 
 
+STATUS_BY_ACTIONS = ["The status changes with the finalize, uncollectible and cancel actions."]
+NUMBER_AT_FINALIZE = ["The number is assigned at finalize."]
+
+
+@pytest.mark.parametrize(
+    ("override", "errors"),
+    [
+        ({"status": "finalized"}, {"status": STATUS_BY_ACTIONS}),
+        (
+            {"status": "paid", "number": 7},
+            {"status": STATUS_BY_ACTIONS, "number": NUMBER_AT_FINALIZE},
+        ),
+    ],
+)
+def test_a_create_setting_a_status_or_number_is_refused(tenant, customer, override, errors):
+    response = tenant.client.post("/invoices/", invoice_body(customer, **override), format="json")
+
+    assert response.status_code == 400, response.json()
+    assert response.json() == errors
+    assert not Invoice.objects.filter(workspace=tenant.workspace).exists()
+
+
+def test_a_create_may_repeat_what_a_new_invoice_shows(tenant, customer):
+    body = invoice_body(customer, status="draft", number=None)
+
+    response = tenant.client.post("/invoices/", body, format="json")
+
+    assert response.status_code == 201, response.json()
+    assert (response.json()["status"], response.json()["number"]) == ("draft", None)
+
+
+def test_an_update_may_repeat_the_status_but_not_change_it(tenant, customer):
+    created = tenant.client.post("/invoices/", invoice_body(customer), format="json").json()
+    url = f"/invoices/{created['id']}/"
+
+    repeated = tenant.client.put(url, {"status": "draft", "note": "Igual"}, format="json")
+    changed = tenant.client.put(url, {"status": "finalized", "note": "Otra"}, format="json")
+
+    assert repeated.status_code == 200, repeated.json()
+    assert changed.status_code == 400, changed.json()
+    assert changed.json() == {"status": STATUS_BY_ACTIONS}
+    assert Invoice.objects.get(pk=created["id"]).note == "Igual"
+
+
+@pytest.mark.parametrize("action", ["finalize", "uncollectible", "cancel", "send"])
+@pytest.mark.parametrize(
+    ("body", "errors"),
+    [
+        ({"number": 5}, {"number": ["Unknown field."]}),
+        ([1], {"non_field_errors": ["This action takes no body; send none or {}."]}),
+    ],
+)
+def test_an_action_refuses_a_body_it_would_not_read(tenant, customer, action, body, errors):
+    created = tenant.client.post("/invoices/", invoice_body(customer), format="json").json()
+    url = f"/invoices/{created['id']}/"
+
+    refused = tenant.client.post(f"{url}{action}/", body, format="json")
+
+    assert refused.status_code == 400, refused.json()
+    assert refused.json() == errors
+    assert tenant.client.get(url).json() == created | {"updated": created["updated"]}
+
+
+def test_an_action_takes_an_empty_object_as_piriods_client_sends(tenant, customer):
+    created = tenant.client.post("/invoices/", invoice_body(customer), format="json").json()
+
+    finalized = tenant.client.post(f"/invoices/{created['id']}/finalize/", {}, format="json")
+
+    assert finalized.status_code == 200, finalized.json()
+    assert finalized.json()["number"] == 1
+
+
 @pytest.mark.parametrize(
     ("override", "field"),
     [
