@@ -9,7 +9,7 @@ from django.contrib.auth.models import User
 from django.db import transaction
 
 from billing.auth_cache import api_keys_forget
-from billing.errors import InvalidInput
+from billing.errors import DomainError, InvalidInput
 from billing.models import ApiToken, Comuna, Country, Membership, Workspace
 from billing.tax_ids import InvalidTaxId, normalize_tax_id
 
@@ -64,6 +64,38 @@ def workspace_add_member(
         workspace=workspace, user=user, defaults={"role": role}
     )
     return membership
+
+
+def _refuse_leaving_no_owner(membership: Membership) -> None:
+    """Only owners set what the workspace's documents print: one always remains."""
+    owners = Membership.objects.select_for_update().filter(
+        workspace_id=membership.workspace_id, role=Membership.Role.OWNER
+    )
+    if list(owners.values_list("pk", flat=True)) == [membership.pk]:
+        raise DomainError(
+            "last_owner",
+            "This is the workspace's last owner; make another member its owner first.",
+        )
+
+
+@transaction.atomic
+def workspace_member_set_role(*, membership: Membership, role: str) -> Membership:
+    if role not in Membership.Role.values:
+        raise InvalidInput({"role": [f"Not a role: {role!r}."]})
+    membership = Membership.objects.select_for_update().get(pk=membership.pk)
+    if membership.role == Membership.Role.OWNER and role != Membership.Role.OWNER:
+        _refuse_leaving_no_owner(membership)
+    membership.role = role
+    membership.save(update_fields=["role"])
+    return membership
+
+
+@transaction.atomic
+def workspace_remove_member(*, membership: Membership) -> None:
+    membership = Membership.objects.select_for_update().get(pk=membership.pk)
+    if membership.role == Membership.Role.OWNER:
+        _refuse_leaving_no_owner(membership)
+    membership.delete()
 
 
 class IssuerFields(TypedDict, total=False):
