@@ -117,9 +117,11 @@ class WorkspaceAdmin(admin.ModelAdmin):
     def get_readonly_fields(self, request: HttpRequest, obj: Any = None) -> Any:
         # Fixed once created, as in the API (which has no route to change them): the
         # documents' currency and taxes follow the country and currency, and the SII's
-        # CAFs and certificates are issued to the tax id.
+        # CAFs and certificates are issued to the tax id. Billing dates and periods are
+        # computed in the timezone: a new one would move the dates of issued documents
+        # and the bounds of billed cycles, and the next cycle would overlap or skip time.
         if obj is not None:
-            return [*self.readonly_fields, "country", "currency", "tax_id"]
+            return [*self.readonly_fields, "country", "currency", "tax_id", "timezone"]
         return self.readonly_fields
 
 

@@ -1,10 +1,12 @@
 """The workspace admin: the issuer fields are checked as the API checks them, and what the
 API never changes after creation (country, currency, tax id: its documents' currency,
-taxes and the SII's CAFs hang on them) is read-only."""
+taxes and the SII's CAFs hang on them; the timezone its dates are computed in) is
+read-only."""
 
 import pytest
 from django.urls import reverse
 
+from billing.models import Workspace
 from billing.tests.admin_helpers import rendered_form_data
 from billing.tests.factories import WorkspaceFactory
 
@@ -29,3 +31,32 @@ def test_country_currency_and_tax_id_do_not_change_in_the_admin(admin_client):
     assert (workspace.country_id, workspace.currency, workspace.tax_id) == (
         "CL", "CLP", "76086428-5",
     )  # fmt: skip
+
+
+def test_the_timezone_does_not_change_in_the_admin(admin_client):
+    # Billing dates, periods and the dates on issued documents are computed in it: a new
+    # zone would move them.
+    workspace = WorkspaceFactory(timezone="America/Santiago")
+    url = reverse("admin:billing_workspace_change", args=[workspace.pk])
+    page = admin_client.get(url)
+
+    response = admin_client.post(url, rendered_form_data(page, timezone="Asia/Tokyo"))
+
+    assert response.status_code == 302, response.content.decode()[:2000]
+    workspace.refresh_from_db()
+    assert workspace.timezone == "America/Santiago"
+
+
+def test_the_timezone_is_chosen_when_the_workspace_is_created(admin_client):
+    url = reverse("admin:billing_workspace_add")
+    page = admin_client.get(url)
+
+    response = admin_client.post(
+        url,
+        rendered_form_data(
+            page, name="New", country="US", currency="USD", timezone="America/New_York"
+        ),
+    )
+
+    assert response.status_code == 302, response.content.decode()[:2000]
+    assert Workspace.objects.get(name="New").timezone == "America/New_York"
