@@ -132,7 +132,9 @@ def _month_windows(today: date, keys: tuple[str, ...]) -> list[Window]:
 
 def usage_by_meter(now: datetime) -> dict[str, list[Any]]:
     """Each live meter's value per month (UTC) over the last six months, aggregated as
-    the meter says across its workspace's customers; one query per meter."""
+    the meter says across its workspace's customers; one query per meter. Values are
+    exact (Decimals, sent as text, as revenue is); the page draws each meter on its own
+    axis."""
     months = [w.key for w in _month_windows(now.date(), ())]
     series: list[dict[str, Any]] = []
     meters = meter_queryset().filter(test_mode=False).select_related("workspace")
@@ -156,7 +158,7 @@ def usage_by_meter(now: datetime) -> dict[str, list[Any]]:
         series.append(
             {
                 "label": f"{meter.name} ({meter.workspace.name})",
-                "data": [float(values[month]) for month in months],
+                "data": [values[month] for month in months],
             }
         )
     return {"labels": months, "series": series}

@@ -117,7 +117,9 @@ def test_usage_by_meter_sums_each_live_meter_per_month() -> None:
     usage = _dashboard_data(html)["usage"]
     months = [f"{month_start(this_month.date(), -back):%Y-%m}" for back in range(5, -1, -1)]
     assert usage["labels"] == months
-    by_meter = {row["label"]: row["data"] for row in usage["series"]}
+    # Exact: sent as text, as revenue is.
+    assert all(isinstance(value, str) for row in usage["series"] for value in row["data"])
+    by_meter = {row["label"]: [D(value) for value in row["data"]] for row in usage["series"]}
     assert by_meter == {
         f"API calls ({workspace.name})": [D(0), D(0), D(0), D(1), D(0), D(2)],
         f"Storage ({workspace.name})": [D(0), D(0), D(0), D(0), D(0), D("3.75")],

@@ -47,10 +47,26 @@ document.addEventListener("DOMContentLoaded", () => {
     },
     options: options({ scales: { y: linear({ ticks: { precision: 0, callback: (value) => compact.format(value) } }) } }),
   });
+  // Each meter on its own axis, titled with its name: a meter counting millions beside
+  // one counting tens would flatten it on a shared one. Values come as exact decimals
+  // (text); the tooltip shows them as they came.
+  const usageScales = { x: { type: "category" } };
+  const usageDatasets = data.usage.series.map((series, index) => {
+    const axis = `meter-${index}`;
+    usageScales[axis] = linear({
+      position: index % 2 === 0 ? "left" : "right",
+      title: { display: true, text: series.label },
+      grid: { drawOnChartArea: index === 0 },
+    });
+    return { ...series, yAxisID: axis };
+  });
   new Chart(document.getElementById("chart-usage"), {
     type: "line",
-    data: { labels: data.usage.labels, datasets: data.usage.series },
-    options: options({ scales: { y: linear() } }),
+    data: { labels: data.usage.labels, datasets: usageDatasets },
+    options: options({
+      scales: usageScales,
+      plugins: { tooltip: { callbacks: { label: (item) => `${item.dataset.label} ${item.raw}` } } },
+    }),
   });
   document.body.dataset.chartsDrawn = "true";
 });
