@@ -31,6 +31,7 @@ from billing.services.workspaces import (
     workspace_issuer_errors,
     workspace_member_set_role,
     workspace_remove_member,
+    workspace_setup_errors,
 )
 from billing.tax_ids import InvalidTaxId, normalize_tax_id
 
@@ -90,6 +91,16 @@ class WorkspaceAdminForm(forms.ModelForm):
                 cleaned["tax_id"] = normalize_tax_id(country.code, tax_id)
             except InvalidTaxId as exc:
                 self.add_error("tax_id", str(exc))
+        # Only a new workspace has them on its form: fixed once created.
+        setup = {
+            name: cleaned.get(name) for name in ("currency", "timezone") if name in self.fields
+        }
+        if setup:
+            setup_errors = workspace_setup_errors(
+                currency=setup.get("currency"), timezone=setup.get("timezone")
+            )
+            for field, messages in setup_errors.items():
+                self.add_error(field, messages)
         if not self.errors:
             # The issuer data as the API checks it (acteco, comuna, the SII's resolution).
             # On a change the form holds only what may change: the rest is the stored one.

@@ -60,3 +60,34 @@ def test_the_timezone_is_chosen_when_the_workspace_is_created(admin_client):
 
     assert response.status_code == 302, response.content.decode()[:2000]
     assert Workspace.objects.get(name="New").timezone == "America/New_York"
+
+
+@pytest.mark.parametrize(
+    ("field", "value"),
+    [("timezone", "Mars/Olympus_Mons"), ("currency", "XYZ"), ("currency", "usd")],
+)
+def test_a_new_workspace_s_timezone_and_currency_are_known_ones(admin_client, field, value):
+    # Every billing date is computed in the timezone and every amount formatted in the
+    # currency: an unknown one would fail each of them.
+    url = reverse("admin:billing_workspace_add")
+    page = admin_client.get(url)
+    data = rendered_form_data(
+        page, name="New", country="US", currency="USD", timezone="America/New_York"
+    )
+
+    response = admin_client.post(url, data | {field: value})
+
+    assert response.status_code == 200
+    assert response.context["adminform"].form.errors[field]
+    assert not Workspace.objects.filter(name="New").exists()
+
+
+def test_the_service_refuses_an_unknown_timezone():
+    from billing.errors import InvalidInput
+    from billing.services.workspaces import workspace_create
+
+    with pytest.raises(InvalidInput) as refused:
+        workspace_create(name="New", country_code="CL", timezone="America/Santiagoo")
+
+    assert "timezone" in refused.value.errors
+    assert not Workspace.objects.filter(name="New").exists()
