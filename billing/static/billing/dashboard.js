@@ -12,7 +12,8 @@ document.addEventListener("DOMContentLoaded", () => {
   const options = (extra) => ({ responsive: true, maintainAspectRatio: false, animation: false, ...extra });
 
   // Each currency on its own axis: amounts in different currencies share no scale. The
-  // amounts come as exact decimals (text); the tooltip shows them as they came.
+  // amounts come as exact decimals (text); the tooltip shows each as money in its
+  // currency, formatted by the server (`shown`).
   const currencies = data.revenue.series.map((series) => series.label);
   const revenueScales = { x: { type: "category" } };
   currencies.forEach((currency, index) => {
@@ -30,7 +31,7 @@ document.addEventListener("DOMContentLoaded", () => {
     },
     options: options({
       scales: revenueScales,
-      plugins: { tooltip: { callbacks: { label: (item) => `${item.dataset.label} ${item.raw}` } } },
+      plugins: { tooltip: { callbacks: { label: (item) => item.dataset.shown[item.dataIndex] } } },
     }),
   });
   new Chart(document.getElementById("chart-invoices"), {
