@@ -8,6 +8,7 @@ from django.http import HttpRequest
 from django.utils import timezone
 
 from billing.admin_records import DeleteUnlessAdminMixin, NoDeleteAdminMixin
+from billing.admin_services import ServiceSaveAdminMixin
 from billing.auth_cache import api_keys_forget
 from billing.clock import real_now
 from billing.models import (
@@ -24,7 +25,14 @@ from billing.models import (
     Workspace,
 )
 from billing.services.folios import folio_range_issued
-from billing.services.workspaces import api_token_issue, workspace_issuer_errors
+from billing.services.workspaces import (
+    api_token_issue,
+    workspace_add_member,
+    workspace_issuer_errors,
+    workspace_member_set_role,
+    workspace_remove_member,
+    workspace_setup_errors,
+)
 from billing.tax_ids import InvalidTaxId, normalize_tax_id
 
 # The back office names the product (also in the page titles and on the login page).
@@ -33,10 +41,39 @@ admin.site.site_title = "Billing back office"
 admin.site.index_title = "Workspaces, documents, payments and subscriptions"
 
 
+class ReferenceDataAdmin(admin.ModelAdmin):
+    """Reference data comes with the code, seeded by migrations (countries, states,
+    currencies, comunas, fiscal document types): the API, the totals and the numbering
+    look it up by code, and issued documents name it. The back office reads it; a
+    change is a migration, reviewed with the code that depends on it."""
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+
 class MembershipInline(admin.TabularInline):
+    """The workspace's members, listed; each is added, changed and removed on its own
+    page, through the services (a workspace keeps an owner)."""
+
     model = Membership
     extra = 0
-    autocomplete_fields = ["user"]
+    fields = readonly_fields = ("user", "role", "created_at")
+    show_change_link = True
+
+    def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
 
 
 class WorkspaceAdminForm(forms.ModelForm):
@@ -54,6 +91,16 @@ class WorkspaceAdminForm(forms.ModelForm):
                 cleaned["tax_id"] = normalize_tax_id(country.code, tax_id)
             except InvalidTaxId as exc:
                 self.add_error("tax_id", str(exc))
+        # Only a new workspace has them on its form: fixed once created.
+        setup = {
+            name: cleaned.get(name) for name in ("currency", "timezone") if name in self.fields
+        }
+        if setup:
+            setup_errors = workspace_setup_errors(
+                currency=setup.get("currency"), timezone=setup.get("timezone")
+            )
+            for field, messages in setup_errors.items():
+                self.add_error(field, messages)
         if not self.errors:
             # The issuer data as the API checks it (acteco, comuna, the SII's resolution).
             # On a change the form holds only what may change: the rest is the stored one.
@@ -81,14 +128,16 @@ class WorkspaceAdmin(admin.ModelAdmin):
     def get_readonly_fields(self, request: HttpRequest, obj: Any = None) -> Any:
         # Fixed once created, as in the API (which has no route to change them): the
         # documents' currency and taxes follow the country and currency, and the SII's
-        # CAFs and certificates are issued to the tax id.
+        # CAFs and certificates are issued to the tax id. Billing dates and periods are
+        # computed in the timezone: a new one would move the dates of issued documents
+        # and the bounds of billed cycles, and the next cycle would overlap or skip time.
         if obj is not None:
-            return [*self.readonly_fields, "country", "currency", "tax_id"]
+            return [*self.readonly_fields, "country", "currency", "tax_id", "timezone"]
         return self.readonly_fields
 
 
 @admin.register(Comuna)
-class ComunaAdmin(admin.ModelAdmin):
+class ComunaAdmin(ReferenceDataAdmin):
     """Reference data, seeded by a migration from billing/data/cl_comunas.csv."""
 
     list_display = ["code", "name", "region"]
@@ -156,11 +205,35 @@ class CertificateAdmin(DeleteUnlessAdminMixin, admin.ModelAdmin):
 
 
 @admin.register(Membership)
-class MembershipAdmin(admin.ModelAdmin):
+class MembershipAdmin(ServiceSaveAdminMixin, admin.ModelAdmin):
+    """Saved by the workspace services, as the bootstrap saves them: the last owner is
+    neither demoted nor removed (only owners set what documents print). A membership
+    stays the same user in the same workspace; only its role changes."""
+
     list_display = ["workspace", "user", "role", "created_at"]
     list_filter = ["role", "workspace"]
     search_fields = ["user__username", "workspace__name", "workspace__id"]
     autocomplete_fields = ["user", "workspace"]
+    readonly_fields = ["created_at"]
+
+    def get_readonly_fields(self, request: HttpRequest, obj: Any = None) -> Any:
+        if obj is not None:
+            return ["workspace", "user", *self.readonly_fields]
+        return self.readonly_fields
+
+    def save_model(self, request: HttpRequest, obj: Any, form: Any, change: bool) -> None:
+        role = form.cleaned_data["role"]
+        if change:
+            if "role" in form.changed_data:
+                workspace_member_set_role(membership=obj, role=role)
+            return
+        saved = workspace_add_member(
+            workspace=form.cleaned_data["workspace"], user=form.cleaned_data["user"], role=role
+        )
+        obj.pk = saved.pk
+
+    def delete_model(self, request: HttpRequest, obj: Any) -> None:
+        workspace_remove_member(membership=obj)
 
 
 @admin.register(ApiToken)
@@ -210,14 +283,22 @@ class EventAdmin(NoDeleteAdminMixin, admin.ModelAdmin):
 
 
 @admin.register(DocumentType)
-class DocumentTypeAdmin(admin.ModelAdmin):
+class DocumentTypeAdmin(ReferenceDataAdmin):
+    """Folio ranges, numbering and the tax agency's filings hang on a type's code and
+    flags, and issued documents name it: shipped with the code, never edited here."""
+
     list_display = ["id", "code", "name", "country", "tax", "is_sale", "is_purchase"]
     list_filter = ["country", "is_sale", "is_purchase", "hold_taxes"]
     search_fields = ["code", "name"]
 
 
 admin.site.register(
-    Country, search_fields=["code", "name"], list_display=["code", "name", "currency"]
+    Country,
+    ReferenceDataAdmin,
+    search_fields=["code", "name"],
+    list_display=["code", "name", "currency"],
 )
-admin.site.register(State, list_filter=["country"], search_fields=["code", "name"])
-admin.site.register(Currency, list_display=["code", "name", "minor_units"])
+admin.site.register(
+    State, ReferenceDataAdmin, list_filter=["country"], search_fields=["code", "name"]
+)
+admin.site.register(Currency, ReferenceDataAdmin, list_display=["code", "name", "minor_units"])

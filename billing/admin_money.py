@@ -56,7 +56,8 @@ def _display(name: str, label: str, *, money: bool, exact: bool) -> Callable[[An
         if value is None:
             return "-"
         percent = name.endswith("_percent") or (
-            name == "discount" and getattr(obj, "discount_scheme", "") == DiscountScheme.PERCENT
+            name == model_admin.scheme_percent_field
+            and getattr(obj, "discount_scheme", "") == DiscountScheme.PERCENT
         )
         if percent:
             return f"{_plain(value)} %"
@@ -88,6 +89,9 @@ class MoneyAdminMixin:
     # The relation a row takes its currency from (None: its own `currency`); an inline
     # without a currency of its own finds its parent's by itself.
     currency_from: str | None = None
+    # The field that is a percent when the row's `discount_scheme` says so (a document's
+    # or a line's discount; a coupon's amount).
+    scheme_percent_field = "discount"
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)

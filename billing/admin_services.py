@@ -67,18 +67,25 @@ class ServiceSaveAdminMixin:
             objs, request
         )
         if not protected and not perms_needed:
-            protected = [reason for obj in objs if (reason := self.delete_refusal(request, obj))]
+            protected = self.delete_refusals(request, objs)
         return deleted, counts, perms_needed, protected
 
-    def delete_refusal(self, request: HttpRequest, obj: Model) -> str | None:
-        try:
-            with transaction.atomic():
-                # A copy: a deleted instance loses its primary key.
-                self.delete_model(request, copy.deepcopy(obj))  # type: ignore[attr-defined]
-                transaction.set_rollback(True)
-        except DomainError as exc:
-            return f"{obj}: {exc.detail}"
-        return None
+    def delete_refusals(
+        self, request: HttpRequest, objs: Sequence[Model] | QuerySet[Any]
+    ) -> list[str]:
+        """Each object deleted in turn, as the bulk deletion will, and all rolled back: one
+        that may go alone may not go with the others (a workspace's every owner)."""
+        refusals = []
+        with transaction.atomic():
+            for obj in objs:
+                try:
+                    with transaction.atomic():
+                        # A copy: a deleted instance loses its primary key.
+                        self.delete_model(request, copy.deepcopy(obj))  # type: ignore[attr-defined]
+                except DomainError as exc:
+                    refusals.append(f"{obj}: {exc.detail}")
+            transaction.set_rollback(True)
+        return refusals
 
     def delete_queryset(self, request: HttpRequest, queryset: QuerySet[Any]) -> None:
         for obj in queryset:

@@ -7,6 +7,7 @@ from typing import Any
 from django.contrib import admin
 from django.http import HttpRequest
 
+from billing.admin_money import MoneyAdminMixin
 from billing.admin_services import ServiceModelAdmin
 from billing.clock import clock_now_for
 from catalog import services
@@ -14,11 +15,13 @@ from catalog.choices import CatalogStatus
 from catalog.models import AddOn, Coupon, Plan, PlanTier, Product, Tax
 
 
-class CatalogAdmin(ServiceModelAdmin):
+class CatalogAdmin(MoneyAdminMixin, ServiceModelAdmin):
+    """Prices in the lists and read-only fields as money in their currency."""
+
     archived_status = CatalogStatus.ARCHIVED
 
 
-class PlanInline(admin.TabularInline):
+class PlanInline(MoneyAdminMixin, admin.TabularInline):
     model = Plan
     extra = 0
     fields = ("id", "name", "sku", "frequency", "currency", "amount", "status")
@@ -55,7 +58,7 @@ class ProductAdmin(CatalogAdmin):
         return services.product_unarchive(product=obj)
 
 
-class PlanTierInline(admin.TabularInline):
+class PlanTierInline(MoneyAdminMixin, admin.TabularInline):
     """Shown only: tiers are replaced as a whole by the plan services, which check them
     together and keep those of a plan in use, so they change through the API."""
 
@@ -72,7 +75,7 @@ class PlanTierInline(admin.TabularInline):
 @admin.register(Plan)
 class PlanAdmin(CatalogAdmin):
     list_display = [
-        "id", "name", "product", "frequency", "currency", "amount", "tiers_mode", "status",
+        "id", "name", "product", "frequency", "currency", "amount_shown", "tiers_mode", "status",
         "workspace", "test_mode",
     ]  # fmt: skip
     list_filter = ["workspace", "test_mode", "status", "frequency", "usage_scheme", "tiers_mode"]
@@ -102,7 +105,7 @@ class PlanAdmin(CatalogAdmin):
 @admin.register(AddOn)
 class AddOnAdmin(CatalogAdmin):
     list_display = [
-        "id", "name", "sku", "amount", "currency", "apply_scheme", "status", "workspace",
+        "id", "name", "sku", "amount_shown", "currency", "apply_scheme", "status", "workspace",
         "test_mode",
     ]  # fmt: skip
     list_filter = ["workspace", "test_mode", "status", "apply_scheme"]
@@ -129,13 +132,14 @@ class AddOnAdmin(CatalogAdmin):
 @admin.register(Coupon)
 class CouponAdmin(CatalogAdmin):
     list_display = [
-        "id", "name", "code", "discount_scheme", "amount", "currency", "duration_scheme",
+        "id", "name", "code", "discount_scheme", "amount_shown", "currency", "duration_scheme",
         "valid_until_date", "status", "workspace", "test_mode",
     ]  # fmt: skip
     list_filter = ["workspace", "test_mode", "status", "discount_scheme", "duration_scheme"]
     search_fields = ["id", "name", "code"]
     autocomplete_fields = ["workspace"]
     service_fields = services.CouponFields.__annotations__
+    scheme_percent_field = "amount"
 
     def service_create(self, *, workspace: Any, test_mode: bool, fields: Any) -> Coupon:
         return services.coupon_create(workspace=workspace, test_mode=test_mode, **fields)

@@ -66,7 +66,14 @@ def revenue_by_month(now: datetime) -> dict[str, list[Any]]:
     for row in rows:
         values = series.setdefault(row["currency_id"], [Decimal(0)] * len(months))
         values[months.index(row["month"].strftime("%Y-%m"))] = row["total"]
-    return {"labels": months, "series": [{"label": c, "data": v} for c, v in series.items()]}
+    return {
+        "labels": months,
+        "series": [
+            # `shown`: each total as money in its currency, for the tooltip.
+            {"label": c, "data": v, "shown": [format_money(total, c) for total in v]}
+            for c, v in series.items()
+        ],
+    }
 
 
 def invoices_by_status() -> dict[str, list[Any]]:
@@ -132,7 +139,9 @@ def _month_windows(today: date, keys: tuple[str, ...]) -> list[Window]:
 
 def usage_by_meter(now: datetime) -> dict[str, list[Any]]:
     """Each live meter's value per month (UTC) over the last six months, aggregated as
-    the meter says across its workspace's customers; one query per meter."""
+    the meter says across its workspace's customers; one query per meter. Values are
+    exact (Decimals, sent as text, as revenue is); the page draws each meter on its own
+    axis."""
     months = [w.key for w in _month_windows(now.date(), ())]
     series: list[dict[str, Any]] = []
     meters = meter_queryset().filter(test_mode=False).select_related("workspace")
@@ -156,7 +165,8 @@ def usage_by_meter(now: datetime) -> dict[str, list[Any]]:
         series.append(
             {
                 "label": f"{meter.name} ({meter.workspace.name})",
-                "data": [float(values[month]) for month in months],
+                # Exact, without the column's padding (`3.75`, not `3.750000`).
+                "data": [f"{values[month].normalize():f}" for month in months],
             }
         )
     return {"labels": months, "series": series}

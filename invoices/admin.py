@@ -25,7 +25,7 @@ from billing.admin_lists import BoundedDateHierarchyMixin
 from billing.admin_money import MoneyAdminMixin
 from billing.admin_services import ServiceSaveAdminMixin
 from billing.clock import clock_now_for, real_now
-from billing.documents import apply_totals
+from billing.documents import apply_totals, line_columns
 from billing.errors import DomainError, InvalidInput
 from billing.models import FiscalDocument
 from invoices.api.files import pdf_response
@@ -94,6 +94,13 @@ class LinesFormSet(BaseInlineFormSet):
             form for form in self.forms if form.cleaned_data and not form.cleaned_data.get("DELETE")
         ]
         try:
+            for index, form in enumerate(kept):
+                line = form.instance
+                if line.tax_id is not None:
+                    # A line priced by a tax rule keeps the rule's percent and exemption,
+                    # as the API's lines do.
+                    row = {"tax": line.tax, "tax_percent": line.tax_percent, "exempt": line.exempt}
+                    line_columns(self.instance, index, row)
             apply_totals(self.instance, [form.instance for form in kept])
         except InvalidInput as exc:
             self._show_on_lines(exc, kept)

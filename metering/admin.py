@@ -8,6 +8,7 @@ from django.contrib import admin
 from django.http import HttpRequest
 from django.utils.html import format_html_join
 
+from billing.admin_money import MoneyAdminMixin
 from billing.admin_services import ServiceModelAdmin
 from billing.clock import clock_now_for
 from metering.models import Event, Feature, Meter, UsageRecord
@@ -19,7 +20,7 @@ from metering.store.partitions import month_start
 TOP_CUSTOMER_KEYS = 50
 
 
-class ReadOnlyAdmin(admin.ModelAdmin):
+class ReadOnlyAdmin(MoneyAdminMixin, admin.ModelAdmin):
     def has_add_permission(self, request: HttpRequest) -> bool:
         return False
 
@@ -96,5 +97,7 @@ class EventAdmin(ReadOnlyAdmin):
 
 @admin.register(UsageRecord)
 class UsageRecordAdmin(ReadOnlyAdmin):
-    list_display = ["id", "subscription", "plan", "quantity", "date_time", "creation_scheme"]
+    list_display = [
+        "id", "subscription", "plan", "quantity_shown", "date_time", "creation_scheme",
+    ]  # fmt: skip
     search_fields = ["=id", "=subscription__id"]

@@ -133,4 +133,4 @@ class UsageRecord(TenantModel):
         ]
 
     def __str__(self) -> str:
-        return f"{self.subscription_id} {self.quantity} at {self.date_time}"
+        return f"{self.subscription_id} {self.quantity.normalize():f} at {self.date_time}"

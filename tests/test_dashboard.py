@@ -65,7 +65,9 @@ def test_the_figures_are_the_live_mode_s() -> None:
         ).group(1)  # type: ignore[union-attr]
     )
     assert data["revenue"]["labels"] == ["2026-01"]
-    assert data["revenue"]["series"] == [{"label": "CLP", "data": ["2380.000000"]}]
+    assert data["revenue"]["series"] == [
+        {"label": "CLP", "data": ["2380.000000"], "shown": ["$2.380"]}
+    ]
     assert dict(zip(data["invoices"]["labels"], data["invoices"]["data"], strict=True)) == {
         "draft": 1,
         "finalized": 2,
@@ -117,7 +119,10 @@ def test_usage_by_meter_sums_each_live_meter_per_month() -> None:
     usage = _dashboard_data(html)["usage"]
     months = [f"{month_start(this_month.date(), -back):%Y-%m}" for back in range(5, -1, -1)]
     assert usage["labels"] == months
-    by_meter = {row["label"]: row["data"] for row in usage["series"]}
+    # Exact: sent as text, as revenue is.
+    assert all(isinstance(value, str) for row in usage["series"] for value in row["data"])
+    assert usage["series"][1]["data"][-1] == "3.75"
+    by_meter = {row["label"]: [D(value) for value in row["data"]] for row in usage["series"]}
     assert by_meter == {
         f"API calls ({workspace.name})": [D(0), D(0), D(0), D(1), D(0), D(2)],
         f"Storage ({workspace.name})": [D(0), D(0), D(0), D(0), D(0), D("3.75")],
@@ -135,6 +140,8 @@ def test_revenue_keeps_every_digit_of_a_large_total() -> None:
 
     [series] = _dashboard_data(html)["revenue"]["series"]
     assert [D(value) for value in series["data"]] == [D("99999999999999999")]
+    # The tooltip reads it as money in its currency, not as the column stores it.
+    assert series["shown"] == ["$99.999.999.999.999.999"]
 
 
 def _line(subscription: Any, **plan: Any) -> None:

@@ -1,15 +1,20 @@
 """The dashboard's charts in a real browser (chromium) with large figures: each currency's
-revenue on its own scale, and every chart drawn at the size it is shown."""
+revenue and each meter's usage on its own scale, and every chart drawn at the size it is
+shown."""
 
+from datetime import UTC, datetime, time
 from decimal import Decimal
 from typing import Any
 
 import pytest
+from django.utils import timezone
 
 from invoices.models import Invoice
+from metering.store.partitions import month_start
+from metering.tests.factories import MeterFactory, UsageEventFactory
 from payments.tests.test_browser import chromium  # noqa: F401 - the fixture
 from tests.conftest import make_tenant
-from tests.factories import FinalizedInvoiceFactory, PaymentFactory, UserFactory
+from tests.factories import CustomerFactory, FinalizedInvoiceFactory, PaymentFactory, UserFactory
 
 pytestmark = [pytest.mark.slow, pytest.mark.django_db(transaction=True, serialized_rollback=True)]
 
@@ -25,6 +30,11 @@ MEASURE = """() => [...document.querySelectorAll("canvas")].map((canvas) => {
     shown: canvas.getBoundingClientRect().height,
     scales: Object.keys(chart.scales),
     bars: chart.data.datasets.map((_, i) => chart.getDatasetMeta(i).data[0]?.height ?? null),
+    // Per dataset, how far above the chart's bottom its last point is drawn.
+    lasts: chart.data.datasets.map((_, i) => {
+      const points = chart.getDatasetMeta(i).data;
+      return points.length ? chart.chartArea.bottom - points[points.length - 1].y : null;
+    }),
   };
 })"""
 
@@ -37,6 +47,18 @@ def test_large_figures_keep_each_chart_to_scale(chromium, live_server) -> None: 
     Invoice.objects.filter(pk=clp.pk).update(total=Decimal("9999999999999"))
     Invoice.objects.filter(pk=usd.pk).update(total=Decimal("9999"))
     PaymentFactory.create_batch(3, workspace=workspace)
+    customer = CustomerFactory(workspace=workspace)
+    MeterFactory(workspace=workspace, name="Logins", event_name="login", aggregation="count")
+    MeterFactory(workspace=workspace, name="Bytes", event_name="bytes", field="n")
+    this_month = datetime.combine(month_start(timezone.now().date()), time(1), UTC)
+    for _ in range(12):
+        UsageEventFactory(
+            workspace=workspace, event_name="login", customer_key=customer.id, timestamp=this_month
+        )
+    UsageEventFactory(
+        workspace=workspace, event_name="bytes", customer_key=customer.id, timestamp=this_month,
+        properties={"n": "9999999999"},
+    )  # fmt: skip
     staff = UserFactory(is_staff=True)
     staff.set_password(PASSWORD)
     staff.save()
@@ -62,3 +84,9 @@ def test_large_figures_keep_each_chart_to_scale(chromium, live_server) -> None: 
     # 9,999 USD beside 9,999,999,999,999 CLP: a bar as tall as the CLP one, not a sliver.
     clp_bar, usd_bar = revenue["bars"]
     assert usd_bar > clp_bar / 2
+    usage = charts["chart-usage"]
+    # One axis per meter beside the months': 12 logins beside 9,999,999,999 bytes is a
+    # point as high as the bytes', not one on the floor.
+    assert len(usage["scales"]) == 3, usage
+    bytes_, logins = usage["lasts"]  # by name
+    assert logins > bytes_ / 2, usage

@@ -3,14 +3,15 @@ import secrets
 from dataclasses import dataclass
 from datetime import date, datetime
 from typing import TypedDict, Unpack
+from zoneinfo import available_timezones
 
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import User
 from django.db import transaction
 
 from billing.auth_cache import api_keys_forget
-from billing.errors import InvalidInput
-from billing.models import ApiToken, Comuna, Country, Membership, Workspace
+from billing.errors import DomainError, InvalidInput
+from billing.models import ApiToken, Comuna, Country, Currency, Membership, Workspace
 from billing.tax_ids import InvalidTaxId, normalize_tax_id
 
 
@@ -35,6 +36,19 @@ def api_token_issue(*, user: User, now: datetime) -> IssuedToken:
     return IssuedToken(token=token, key=key)
 
 
+def workspace_setup_errors(*, currency: str | None, timezone: str | None) -> dict[str, list[str]]:
+    """What a new workspace's dates and amounts are computed in must be known: an IANA
+    timezone (America/Santiago) and a currency of the reference data (CLP)."""
+    errors: dict[str, list[str]] = {}
+    if timezone is not None and timezone not in available_timezones():
+        errors["timezone"] = [
+            f"Unknown timezone {timezone!r}; use an IANA name (America/Santiago)."
+        ]
+    if currency is not None and not Currency.objects.filter(code=currency).exists():
+        errors["currency"] = [f"Unknown currency code {currency!r} (codes are upper-case: CLP)."]
+    return errors
+
+
 @transaction.atomic
 def workspace_create(
     *, name: str, country_code: str, tax_id: str = "", timezone: str | None = None
@@ -42,6 +56,9 @@ def workspace_create(
     country = Country.objects.filter(code=country_code.upper()).first()
     if country is None:
         raise InvalidInput({"country": [f"Unknown country code {country_code!r}."]})
+    errors = workspace_setup_errors(currency=None, timezone=timezone)
+    if errors:
+        raise InvalidInput(errors)
     if tax_id:
         try:
             tax_id = normalize_tax_id(country.code, tax_id)
@@ -64,6 +81,38 @@ def workspace_add_member(
         workspace=workspace, user=user, defaults={"role": role}
     )
     return membership
+
+
+def _refuse_leaving_no_owner(membership: Membership) -> None:
+    """Only owners set what the workspace's documents print: one always remains."""
+    owners = Membership.objects.select_for_update().filter(
+        workspace_id=membership.workspace_id, role=Membership.Role.OWNER
+    )
+    if list(owners.values_list("pk", flat=True)) == [membership.pk]:
+        raise DomainError(
+            "last_owner",
+            "This is the workspace's last owner; make another member its owner first.",
+        )
+
+
+@transaction.atomic
+def workspace_member_set_role(*, membership: Membership, role: str) -> Membership:
+    if role not in Membership.Role.values:
+        raise InvalidInput({"role": [f"Not a role: {role!r}."]})
+    membership = Membership.objects.select_for_update().get(pk=membership.pk)
+    if membership.role == Membership.Role.OWNER and role != Membership.Role.OWNER:
+        _refuse_leaving_no_owner(membership)
+    membership.role = role
+    membership.save(update_fields=["role"])
+    return membership
+
+
+@transaction.atomic
+def workspace_remove_member(*, membership: Membership) -> None:
+    membership = Membership.objects.select_for_update().get(pk=membership.pk)
+    if membership.role == Membership.Role.OWNER:
+        _refuse_leaving_no_owner(membership)
+    membership.delete()
 
 
 class IssuerFields(TypedDict, total=False):

@@ -387,3 +387,24 @@ def test_a_date_hierarchy_past_the_last_year_is_not_an_error(admin_client, model
     response = admin_client.get(reverse(f"admin:{model}_changelist") + query)
 
     assert response.status_code in (200, 302)
+
+
+def test_a_line_priced_by_a_tax_rule_keeps_the_rule_s_percent(admin_client, draft):
+    from billing.tests.admin_helpers import rendered_form_data
+    from catalog.tests.factories import TaxFactory
+
+    tax = TaxFactory(workspace=draft.workspace, test_mode=draft.test_mode, percent=Decimal(19))
+    line = draft.lines.filter(exempt=False).order_by("position", "id").first()
+    line.tax = tax
+    line.tax_percent = tax.percent
+    line.save()
+    page = admin_client.get(url(draft))
+    index = [form.instance.pk for form in page.context["inline_admin_formsets"][0].formset.forms]
+    data = rendered_form_data(page) | {f"lines-{index.index(line.pk)}-tax_percent": "0"}
+
+    response = admin_client.post(url(draft), data)
+
+    assert response.status_code == 200  # the form again, with the error
+    assert f"Tax {tax.pk} is 19%" in response.content.decode()
+    line.refresh_from_db()
+    assert line.tax_percent == Decimal(19)

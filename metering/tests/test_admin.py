@@ -97,3 +97,18 @@ def test_a_feature_does_not_point_at_a_meter_of_another_tenant(admin_client):
     assert response.status_code == 200
     assert f"No meter {elsewhere.pk}." in response.content.decode()
     assert Feature.objects.get(pk=feature.pk).meter_id == meter.pk
+
+
+def test_a_usage_record_s_quantity_reads_as_a_number(admin_client):
+    from metering.tests.factories import UsageRecordFactory
+
+    record = UsageRecordFactory()
+
+    listed = admin_client.get(reverse("admin:metering_usagerecord_changelist")).content.decode()
+    page = admin_client.get(
+        reverse("admin:metering_usagerecord_change", args=[record.pk])
+    ).content.decode()
+
+    assert re.search(r'class="field-quantity_shown">3<', listed)
+    for html in (listed, page):
+        assert "3.000000" not in html

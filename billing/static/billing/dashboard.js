@@ -12,7 +12,8 @@ document.addEventListener("DOMContentLoaded", () => {
   const options = (extra) => ({ responsive: true, maintainAspectRatio: false, animation: false, ...extra });
 
   // Each currency on its own axis: amounts in different currencies share no scale. The
-  // amounts come as exact decimals (text); the tooltip shows them as they came.
+  // amounts come as exact decimals (text); the tooltip shows each as money in its
+  // currency, formatted by the server (`shown`).
   const currencies = data.revenue.series.map((series) => series.label);
   const revenueScales = { x: { type: "category" } };
   currencies.forEach((currency, index) => {
@@ -30,7 +31,7 @@ document.addEventListener("DOMContentLoaded", () => {
     },
     options: options({
       scales: revenueScales,
-      plugins: { tooltip: { callbacks: { label: (item) => `${item.dataset.label} ${item.raw}` } } },
+      plugins: { tooltip: { callbacks: { label: (item) => item.dataset.shown[item.dataIndex] } } },
     }),
   });
   new Chart(document.getElementById("chart-invoices"), {
@@ -47,10 +48,26 @@ document.addEventListener("DOMContentLoaded", () => {
     },
     options: options({ scales: { y: linear({ ticks: { precision: 0, callback: (value) => compact.format(value) } }) } }),
   });
+  // Each meter on its own axis, titled with its name: a meter counting millions beside
+  // one counting tens would flatten it on a shared one. Values come as exact decimals
+  // (text); the tooltip shows them as they came.
+  const usageScales = { x: { type: "category" } };
+  const usageDatasets = data.usage.series.map((series, index) => {
+    const axis = `meter-${index}`;
+    usageScales[axis] = linear({
+      position: index % 2 === 0 ? "left" : "right",
+      title: { display: true, text: series.label },
+      grid: { drawOnChartArea: index === 0 },
+    });
+    return { ...series, yAxisID: axis };
+  });
   new Chart(document.getElementById("chart-usage"), {
     type: "line",
-    data: { labels: data.usage.labels, datasets: data.usage.series },
-    options: options({ scales: { y: linear() } }),
+    data: { labels: data.usage.labels, datasets: usageDatasets },
+    options: options({
+      scales: usageScales,
+      plugins: { tooltip: { callbacks: { label: (item) => `${item.dataset.label} ${item.raw}` } } },
+    }),
   });
   document.body.dataset.chartsDrawn = "true";
 });
