@@ -6,6 +6,7 @@ from datetime import datetime, timedelta
 from typing import Any, NamedTuple
 
 from django.db import connection
+from django.db.models import Exists, F, OuterRef, Q
 
 from billing.models import Event
 from webhooks.choices import DeliveryStatus
@@ -90,6 +91,8 @@ def lease_deliveries(
 ) -> list[LeasedDelivery]:
     """Lease those of these deliveries that are this caller's to send, in (sequence, id)
     order."""
+    if connection.vendor != "postgresql":
+        return _lease_one_writer(delivery_ids, now=now, lease=lease)
     params: dict[str, Any] = {
         "ids": list(delivery_ids),
         "pending": DeliveryStatus.PENDING.value,
@@ -149,3 +152,67 @@ def _leased(row: tuple[Any, ...]) -> LeasedDelivery:
         ),
         event=event,
     )
+
+
+def _lease_one_writer(
+    delivery_ids: Sequence[str], *, now: datetime, lease: timedelta
+) -> list[LeasedDelivery]:
+    """`lease_deliveries` where one transaction writes at a time (SQLite, as `make run`
+    serves): the same conditions through the ORM, no row another worker could hold."""
+    open_statuses = (DeliveryStatus.PENDING.value, DeliveryStatus.SENDING.value)
+    earlier_open = Delivery.objects.filter(
+        endpoint_id=OuterRef("endpoint_id"),
+        object_id=OuterRef("object_id"),
+        sequence__lt=OuterRef("sequence"),
+        status__in=open_statuses,
+    )
+    earlier_unpublished = Event.objects.filter(
+        workspace_id=OuterRef("event__workspace_id"),
+        test_mode=OuterRef("event__test_mode"),
+        object_id=OuterRef("object_id"),
+        sequence__lt=OuterRef("sequence"),
+        published_at__isnull=True,
+    )
+    lease_free = Q(status=DeliveryStatus.PENDING.value) | Q(
+        Q(lease_expires_at__isnull=True) | Q(lease_expires_at__lte=now),
+        status=DeliveryStatus.SENDING.value,
+    )
+    due = (
+        Delivery.objects.filter(lease_free, id__in=list(delivery_ids), endpoint__active=True)
+        .filter(Q(next_attempt_at__isnull=True) | Q(next_attempt_at__lte=now))
+        .exclude(Exists(earlier_open))
+        .exclude(Exists(earlier_unpublished))
+        .select_related("endpoint", "event")
+        .order_by("sequence", "id")
+    )
+    deliveries = list(due)
+    Delivery.objects.filter(id__in=[delivery.id for delivery in deliveries]).update(
+        status=DeliveryStatus.SENDING.value,
+        attempts=F("attempts") + 1,
+        lease_expires_at=now + lease,
+        enqueued_at=None,
+        updated_at=now,
+    )
+    return [
+        LeasedDelivery(
+            id=delivery.id,
+            object_id=delivery.object_id,
+            sequence=delivery.sequence,
+            attempts=delivery.attempts + 1,
+            endpoint_id=delivery.endpoint.id,
+            url=delivery.endpoint.url,
+            test_mode=delivery.endpoint.test_mode,
+            secret=delivery.endpoint.secret,
+            previous_secrets=delivery.endpoint.previous_secrets,
+            event=LeasedEvent(
+                id=delivery.event.id,
+                type=delivery.event.type,
+                object_id=delivery.event.object_id,
+                sequence=delivery.event.sequence,
+                created_at=delivery.event.created_at,
+                test_mode=delivery.event.test_mode,
+                data=delivery.event.data,
+            ),
+        )
+        for delivery in deliveries
+    ]

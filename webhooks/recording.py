@@ -70,9 +70,62 @@ def record_successes(successes: Sequence[Success], now: datetime) -> list[str]:
     object's next open delivery for its endpoint (to send now)."""
     if not successes:
         return []
+    if connection.vendor != "postgresql":
+        return _record_one_writer(successes, now)
     params: list[Any] = [value for success in successes for value in success]
     params += [DeliveryStatus.SENDING.value, DeliveryStatus.SUCCEEDED.value, now, now, now]
     params.append([str(status) for status in OPEN_STATUSES])
     with connection.cursor() as cursor:
         cursor.execute(_SQL.format(rows=", ".join([_ROW] * len(successes))), params)
         return [row[0] for row in cursor.fetchall()]
+
+
+def _record_one_writer(successes: Sequence[Success], now: datetime) -> list[str]:
+    """`record_successes` where one transaction writes at a time (SQLite, as `make run`
+    serves): the same rows written through the ORM."""
+    by_delivery = {success.delivery_id: success for success in successes}
+    held = Delivery.objects.filter(id__in=list(by_delivery), status=DeliveryStatus.SENDING.value)
+    done = [
+        (delivery_id, endpoint_id, object_id)
+        for delivery_id, attempts, endpoint_id, object_id in held.values_list(
+            "id", "attempts", "endpoint_id", "object_id"
+        )
+        if by_delivery[delivery_id].attempt == attempts
+    ]
+    for delivery_id, _, _ in done:
+        Delivery.objects.filter(id=delivery_id).update(
+            status=DeliveryStatus.SUCCEEDED.value,
+            next_attempt_at=None,
+            lease_expires_at=None,
+            last_status_code=by_delivery[delivery_id].status_code,
+            updated_at=now,
+        )
+    DeliveryAttempt.objects.bulk_create(
+        DeliveryAttempt(
+            delivery_id=delivery_id,
+            number=by_delivery[delivery_id].attempt,
+            attempted_at=now,
+            status_code=by_delivery[delivery_id].status_code,
+            duration_ms=by_delivery[delivery_id].duration_ms,
+            error=by_delivery[delivery_id].error,
+            response_body=by_delivery[delivery_id].response_body,
+        )
+        for delivery_id, _, _ in done
+    )
+    endpoints = {endpoint_id for _, endpoint_id, _ in done}
+    WebhookEndpoint.objects.filter(id__in=endpoints, consecutive_failures__gt=0).update(
+        consecutive_failures=0, updated_at=now
+    )
+    following = []
+    for endpoint_id, object_id in sorted({(e, o) for _, e, o in done}):
+        next_open = (
+            Delivery.objects.filter(
+                endpoint_id=endpoint_id, object_id=object_id, status__in=list(OPEN_STATUSES)
+            )
+            .order_by("sequence", "id")
+            .values_list("id", flat=True)
+            .first()
+        )
+        if next_open is not None:
+            following.append(next_open)
+    return following
