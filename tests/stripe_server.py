@@ -19,7 +19,8 @@ refunds) and adds, in Stripe's wire format:
   a test card on the session's customer (in payment mode, a PaymentIntent with the
   session's `payment_intent_data`: its metadata and `setup_future_usage`) and answers
   the `checkout.session.completed` event Stripe would send. The tests sign that event
-  with the `stripe` library.
+  with the `stripe` library. `POST /v1/checkout/sessions/{id}/expire` closes an open
+  session, whose page then takes nothing.
 
 localstripe's state lives in this process only (its disk dump is turned off: several
 fakes may run at once on one machine).
@@ -162,9 +163,26 @@ async def checkout_session_retrieve(request: web.Request) -> web.Response:
     return _session_json(_session(request))
 
 
-async def checkout_session_complete(request: web.Request) -> web.Response:
-    """The payer fills in `card` on the hosted page and submits it."""
+async def checkout_session_expire(request: web.Request) -> web.Response:
+    """Stripe's `POST /v1/checkout/sessions/{id}/expire`: only an open session expires;
+    its page then takes no payment."""
     session = _session(request)
+    if session["status"] != "open":
+        raise UserError(
+            400,
+            'Only Checkout Sessions with a status in ["open"] can be expired. This Checkout '
+            f'Session has a status of "{session["status"]}".',
+        )
+    session["status"] = "expired"
+    return _session_json(session)
+
+
+async def checkout_session_complete(request: web.Request) -> web.Response:
+    """The payer fills in `card` on the hosted page and submits it (an expired or
+    completed session's page takes nothing)."""
+    session = _session(request)
+    if session["status"] != "open":
+        raise UserError(400, f"This Checkout Session is {session['status']}.")
     data = await server.get_post_data(request) or {}
     number = data.get("card", "4242424242424242")
     if session["customer"] is None:
@@ -213,6 +231,7 @@ def build_app(keys: set[str]) -> web.Application:
     app.middlewares.append(intent_return_url)
     app.router.add_post("/v1/checkout/sessions", checkout_session_create)
     app.router.add_get("/v1/checkout/sessions/{id}", checkout_session_retrieve)
+    app.router.add_post("/v1/checkout/sessions/{id}/expire", checkout_session_expire)
     app.router.add_post("/_test/checkout/sessions/{id}/complete", checkout_session_complete)
     return app
 

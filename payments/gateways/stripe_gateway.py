@@ -325,6 +325,27 @@ class StripeGateway(Gateway):
         )
         return str(session.id), str(session.url)
 
+    def cancel_payment_intent(self, payment_intent: str) -> None:
+        """Cancel a PaymentIntent the payer could still complete (one waiting for 3-D
+        Secure), so Stripe takes no money for a payment we gave up on."""
+        self._close(self.client.v1.payment_intents.cancel, payment_intent)
+
+    def expire_checkout_session(self, session: str) -> None:
+        """Expire an open Checkout session: the payer can no longer pay on it."""
+        self._close(self.client.v1.checkout.sessions.expire, session)
+
+    def _close(self, method: Any, object_id: str) -> None:
+        """Stripe refusing a request as invalid means the object can no longer be closed
+        (it was completed, paid or closed already, or it is unknown): nothing is left to
+        do here, and money it took arrives as an event. Anything else (Stripe unreachable,
+        the key refused, rate limits, Stripe's own errors) is StripeUnavailable: try
+        again later."""
+        try:
+            self.call(method, object_id)
+        except StripeRefused as refused:
+            if not isinstance(refused.error, stripe.InvalidRequestError):
+                raise _unavailable(refused.error) from None
+
     def saved_card(self, *, setup_intent: str) -> SavedCard:
         intent = self.call(self.client.v1.setup_intents.retrieve, setup_intent)
         return self._card(intent.payment_method)
