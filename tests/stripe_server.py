@@ -14,6 +14,9 @@ refunds) and adds, in Stripe's wire format:
   3-D Secure then has Stripe's `next_action` of type `redirect_to_url` (the page the
   payer authenticates on, and the `return_url` Stripe sends them back to); the payer's
   answer is localstripe's `POST /v1/payment_intents/{id}/_authenticate`.
+  With `off_session` such a card is declined at once, as Stripe does: a 402 card error
+  `authentication_required` naming the PaymentIntent, left `requires_payment_method`
+  (localstripe takes the flag but ignores it).
 - Checkout sessions (`/v1/checkout/sessions`), which localstripe does not have, and a
   test-only `POST /_test/checkout/sessions/{id}/complete` that plays the payer: it saves
   a test card on the session's customer (in payment mode, a PaymentIntent with the
@@ -96,6 +99,23 @@ async def intent_return_url(request: web.Request, handler: Any) -> web.StreamRes
     return_url = data.pop("return_url", None)
     expand = data.pop("expand", None)
     intent = resources.PaymentIntent._api_create(**data)
+    off_session = str(data.get("off_session", "")).lower() == "true"
+    if off_session and intent.status == "requires_action":
+        # No payer is there to authenticate: Stripe declines at once (402,
+        # `authentication_required`) and leaves the PaymentIntent waiting for another
+        # payment method, where localstripe would wait for 3-D Secure.
+        intent.next_action = None
+        intent.payment_method = None
+        raise UserError(
+            402,
+            "This payment required an authentication action to complete, but "
+            "`off_session` was set to true.",
+            {
+                "code": "authentication_required",
+                "decline_code": "authentication_required",
+                "payment_intent": intent._export(),
+            },
+        )
     if return_url and intent.status == "requires_action":
         intent.next_action = {
             "type": "redirect_to_url",
