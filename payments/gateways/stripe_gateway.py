@@ -227,9 +227,20 @@ class StripeGateway(Gateway):
         return ChargeResult(ChargeOutcome.FAILED, intent.id, error.get("code") or intent.status)
 
     def complete_action(self, *, reference: str, approved: bool) -> ChargeResult:
-        """The payer authenticates on Stripe's page, not here: read where the intent is."""
+        """The payer authenticates on Stripe's page, not here: read where the intent is.
+        A payer who gives up has the PaymentIntent cancelled at Stripe, so the payment
+        recorded as failed cannot be taken there afterwards (unless it succeeded first)."""
         intent = self.call(self.client.v1.payment_intents.retrieve, reference)
         if not approved and intent.status != "succeeded":
+            try:
+                self.call(self.client.v1.payment_intents.cancel, reference)
+            except StripeRefused as refused:
+                if not isinstance(refused.error, stripe.InvalidRequestError):
+                    raise
+                # Not cancellable: completed meanwhile, or closed already.
+                intent = self.call(self.client.v1.payment_intents.retrieve, reference)
+                if intent.status == "succeeded":
+                    return self._result(intent, off_session=False)
             return ChargeResult(ChargeOutcome.FAILED, reference, "authentication_failed")
         return self._result(intent, off_session=False)
 

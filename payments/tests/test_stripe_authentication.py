@@ -160,3 +160,36 @@ def test_an_intent_confirmed_off_session_fails_a_card_that_needs_the_payer(
     payment = Payment.objects.get(pk=shown["payment"])
     in_stripe = fake_stripe.client().v1.payment_intents.retrieve(payment.gateway_reference)
     assert in_stripe.status == "requires_payment_method"  # declined, as Stripe does
+
+
+def test_a_payer_who_declines_the_authentication_cannot_pay_it_at_stripe_later(
+    stripe_tenant, fake_stripe, card_needing_3ds, django_capture_on_commit_callbacks
+):
+    """The payer answers that they do not authenticate: the payment fails, and its
+    PaymentIntent is cancelled at Stripe, so Stripe cannot take money we recorded as
+    failed."""
+    invoice, source = card_needing_3ds
+    with django_capture_on_commit_callbacks(execute=True):
+        created = stripe_tenant.client.post(
+            "/payments/",
+            {"invoice": invoice.id, "source": source.id, "return_url": RETURN_URL},
+            format="json",
+        )
+    payment = Payment.objects.get(pk=created.json()["id"])
+
+    answered = APIClient().post(
+        f"/publishable/payments/{payment.id}/authenticate/",
+        {"client_secret": payment.client_secret, "approved": False},
+        format="json",
+    )
+
+    assert answered.status_code == 200, answered.content
+    assert answered.json()["status"] == "failed"
+    in_stripe = fake_stripe.client().v1.payment_intents.retrieve(payment.gateway_reference)
+    assert in_stripe.status == "canceled"
+    late = httpx.post(
+        f"{fake_stripe.base_url}/v1/payment_intents/{in_stripe.id}/_authenticate",
+        data={"client_secret": in_stripe.client_secret, "success": "true"},
+        headers={"Authorization": f"Bearer {fake_stripe.secret_key}"},
+    )
+    assert late.status_code == 400
