@@ -151,3 +151,19 @@ def test_a_payment_intent_that_succeeded_before_the_close_is_left_to_its_event(
     payment.refresh_from_db()
     assert (payment.status, payment.gateway_close_due) == ("incomplete", False)
     assert fake_stripe.client().v1.payment_intents.retrieve(payment_intent).status == "succeeded"
+
+
+def test_a_cancelled_intent_expires_its_checkout_session_at_stripe(stripe_tenant, fake_stripe):
+    customer = create_customer(stripe_tenant)
+    invoice = FinalizedInvoiceFactory(
+        workspace=stripe_tenant.workspace, test_mode=True, customer_id=customer["id"]
+    )
+    created = stripe_tenant.client.post("/intents/", {"invoice": invoice.id}, format="json")
+    page = Client().get(f"/publishable/intents/{created.json()['client_secret']}/hosted/")
+    session_id = checkout_session_id(page["Location"])
+
+    cancelled = stripe_tenant.client.post(f"/intents/{created.json()['id']}/cancel/")
+    assert cancelled.status_code == 200, cancelled.content
+    services.checkouts_expire_due(now=timezone.now())
+
+    assert fake_stripe.client().v1.checkout.sessions.retrieve(session_id).status == "expired"
