@@ -12,6 +12,7 @@ recorded by its event and refunded when it is not owed (`stripe_unowed`).
 """
 
 import logging
+from itertools import chain
 
 from billing.errors import DomainError
 from payments.choices import GatewayKind
@@ -23,18 +24,31 @@ logger = logging.getLogger(__name__)
 
 def stripe_close_due(*, limit: int = 200) -> int:
     """Close at Stripe the intents' Checkout sessions and the payments' PaymentIntents
-    marked `gateway_close_due`; how many were closed (or found closed already)."""
+    marked `gateway_close_due`, making at most `limit` calls; how many were closed (or
+    found closed already). A workspace whose call fails is passed over for the rest of
+    the run (its other calls would fail alike), so it holds up no other workspace."""
     intents = Intent.objects.filter(gateway_close_due=True).exclude(checkout_session="")
     payments = Payment.objects.filter(gateway_close_due=True).exclude(gateway_reference="")
-    closed = 0
-    for intent in intents.order_by("id")[:limit]:
-        closed += _close(intent)
-    for payment in payments.order_by("id")[:limit]:
-        closed += _close(payment)
+    failing: set[tuple[str, bool]] = set()
+    closed = calls = 0
+    rows: chain[Intent | Payment] = chain(
+        intents.order_by("id").iterator(), payments.order_by("id").iterator()
+    )
+    for row in rows:
+        scope = (row.workspace_id, row.test_mode)
+        if scope in failing:
+            continue
+        if calls >= limit:
+            break
+        calls += 1
+        if _close(row):
+            closed += 1
+        else:
+            failing.add(scope)
     return closed
 
 
-def _close(row: Intent | Payment) -> int:
+def _close(row: Intent | Payment) -> bool:
     # A connection disabled for new payments still closes what was opened through it.
     connection = (
         PaymentGateway.objects.filter(
@@ -52,7 +66,7 @@ def _close(row: Intent | Payment) -> int:
                 gateway.cancel_payment_intent(row.gateway_reference)
         except (StripeUnavailable, DomainError) as error:
             logger.warning("%s not closed at Stripe yet: %s", row.pk, error)
-            return 0  # still marked: the next sweep tries again
+            return False  # still marked: the next sweep tries again
     # Without a Stripe connection there is nothing to call.
     type(row).objects.filter(pk=row.pk).update(gateway_close_due=False)
-    return 1
+    return True

@@ -13,9 +13,9 @@ from django.utils import timezone
 from invoices.tests.factories import FinalizedInvoiceFactory
 from payments import services
 from payments.models import Intent, Payment, PaymentGateway
-from payments.tests.conftest import create_customer
+from payments.tests.conftest import connect_stripe, create_customer
 from payments.tests.test_stripe_cards import save_card
-from tests.conftest import Tenant
+from tests.conftest import Tenant, make_tenant
 from tests.fake_stripe import OTHER_KEY, FakeStripe, checkout_session_id
 
 pytestmark = pytest.mark.django_db
@@ -167,3 +167,23 @@ def test_a_cancelled_intent_expires_its_checkout_session_at_stripe(stripe_tenant
     services.checkouts_expire_due(now=timezone.now())
 
     assert fake_stripe.client().v1.checkout.sessions.retrieve(session_id).status == "expired"
+
+
+def test_a_workspace_whose_stripe_fails_does_not_hold_up_the_others(
+    stripe_tenant, fake_stripe, django_capture_on_commit_callbacks
+):
+    broken = make_tenant(test_mode=True)
+    connect_stripe(broken, fake_stripe)
+    stuck = [waiting_for_3ds(broken, fake_stripe, django_capture_on_commit_callbacks)[0]]
+    stuck.append(waiting_for_3ds(broken, fake_stripe, django_capture_on_commit_callbacks)[0])
+    _, payment_intent = waiting_for_3ds(
+        stripe_tenant, fake_stripe, django_capture_on_commit_callbacks
+    )
+    PaymentGateway.objects.filter(workspace=broken.workspace).update(secret_key=OTHER_KEY + "x")
+    assert services.payments_expire_due(now=timezone.now() + LATER) == 3
+
+    # Two calls a sweep: the failing workspace's first row costs one, its others none.
+    services.stripe_close_due(limit=2)
+
+    assert fake_stripe.client().v1.payment_intents.retrieve(payment_intent).status == "canceled"
+    assert all(Payment.objects.get(pk=p.pk).gateway_close_due for p in stuck)
