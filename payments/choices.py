@@ -82,6 +82,8 @@ INTENT_TRANSITIONS = {
     (IntentStatus.REQUIRES_PAYMENT_METHOD, IntentStatus.EXPIRED),
 }
 INTENT_OPEN_STATUSES = (IntentStatus.REQUIRES_PAYMENT_METHOD, IntentStatus.AUTHORIZED)
+# How an intent ends unpaid.
+INTENT_UNPAID_ENDS = (IntentStatus.EXPIRED, IntentStatus.CANCELLED, IntentStatus.FAILED)
 
 
 class PaymentLinkState(models.TextChoices):

@@ -155,6 +155,9 @@ class Payment(TenantModel):
     # A payment left at the gateway's authentication step holds its invoices' amount
     # until then; the expiry sweep cancels it afterwards.
     authentication_expires_at = models.DateTimeField(null=True, blank=True)
+    # Given up on (expired or cancelled) while its PaymentIntent at Stripe could still be
+    # completed by the payer: it is to be cancelled there (`stripe_close_due`).
+    gateway_close_due = models.BooleanField(default=False)
     invoices = models.ManyToManyField(
         "invoices.Invoice", through="PaymentAllocation", related_name="payments"
     )
@@ -164,7 +167,12 @@ class Payment(TenantModel):
             models.CheckConstraint(condition=Q(amount__gt=0), name="payment_amount_positive"),
             _refunded_within_amount("payment_refund_within_amount"),
         ]
-        indexes = [models.Index(fields=["workspace", "test_mode", "-created_at"])]
+        indexes = [
+            models.Index(fields=["workspace", "test_mode", "-created_at"]),
+            models.Index(
+                fields=["id"], condition=Q(gateway_close_due=True), name="payment_close_due"
+            ),
+        ]
 
     def __str__(self) -> str:
         return f"{self.amount} {self.currency_id} ({self.id}, {self.status})"
@@ -269,6 +277,10 @@ class Intent(TenantModel):
     # The hosted form a payment link's attempt came from (its token's nonce): the same
     # form submitted again is this attempt, not a second charge.
     checkout_attempt = models.CharField(max_length=64, blank=True, default="")
+    # The Stripe Checkout session the payer is sent to for this intent, and whether it is
+    # to be expired there (the intent expired or was cancelled while it was open).
+    checkout_session = models.CharField(max_length=255, blank=True, default="")
+    gateway_close_due = models.BooleanField(default=False)
 
     class Meta(TenantModel.Meta):
         constraints = [
@@ -281,6 +293,11 @@ class Intent(TenantModel):
             models.CheckConstraint(
                 condition=~Q(status=IntentStatus.FINALIZED) | Q(payment__isnull=False),
                 name="intent_finalized_has_payment",
+            ),
+        ]
+        indexes = [
+            models.Index(
+                fields=["id"], condition=Q(gateway_close_due=True), name="intent_close_due"
             ),
         ]
 

@@ -14,12 +14,16 @@ refunds) and adds, in Stripe's wire format:
   3-D Secure then has Stripe's `next_action` of type `redirect_to_url` (the page the
   payer authenticates on, and the `return_url` Stripe sends them back to); the payer's
   answer is localstripe's `POST /v1/payment_intents/{id}/_authenticate`.
+  With `off_session` such a card is declined at once, as Stripe does: a 402 card error
+  `authentication_required` naming the PaymentIntent, left `requires_payment_method`
+  (localstripe takes the flag but ignores it).
 - Checkout sessions (`/v1/checkout/sessions`), which localstripe does not have, and a
   test-only `POST /_test/checkout/sessions/{id}/complete` that plays the payer: it saves
   a test card on the session's customer (in payment mode, a PaymentIntent with the
   session's `payment_intent_data`: its metadata and `setup_future_usage`) and answers
   the `checkout.session.completed` event Stripe would send. The tests sign that event
-  with the `stripe` library.
+  with the `stripe` library. `POST /v1/checkout/sessions/{id}/expire` closes an open
+  session, whose page then takes nothing.
 
 localstripe's state lives in this process only (its disk dump is turned off: several
 fakes may run at once on one machine).
@@ -95,6 +99,23 @@ async def intent_return_url(request: web.Request, handler: Any) -> web.StreamRes
     return_url = data.pop("return_url", None)
     expand = data.pop("expand", None)
     intent = resources.PaymentIntent._api_create(**data)
+    off_session = str(data.get("off_session", "")).lower() == "true"
+    if off_session and intent.status == "requires_action":
+        # No payer is there to authenticate: Stripe declines at once (402,
+        # `authentication_required`) and leaves the PaymentIntent waiting for another
+        # payment method, where localstripe would wait for 3-D Secure.
+        intent.next_action = None
+        intent.payment_method = None
+        raise UserError(
+            402,
+            "This payment required an authentication action to complete, but "
+            "`off_session` was set to true.",
+            {
+                "code": "authentication_required",
+                "decline_code": "authentication_required",
+                "payment_intent": intent._export(),
+            },
+        )
     if return_url and intent.status == "requires_action":
         intent.next_action = {
             "type": "redirect_to_url",
@@ -162,9 +183,26 @@ async def checkout_session_retrieve(request: web.Request) -> web.Response:
     return _session_json(_session(request))
 
 
-async def checkout_session_complete(request: web.Request) -> web.Response:
-    """The payer fills in `card` on the hosted page and submits it."""
+async def checkout_session_expire(request: web.Request) -> web.Response:
+    """Stripe's `POST /v1/checkout/sessions/{id}/expire`: only an open session expires;
+    its page then takes no payment."""
     session = _session(request)
+    if session["status"] != "open":
+        raise UserError(
+            400,
+            'Only Checkout Sessions with a status in ["open"] can be expired. This Checkout '
+            f'Session has a status of "{session["status"]}".',
+        )
+    session["status"] = "expired"
+    return _session_json(session)
+
+
+async def checkout_session_complete(request: web.Request) -> web.Response:
+    """The payer fills in `card` on the hosted page and submits it (an expired or
+    completed session's page takes nothing)."""
+    session = _session(request)
+    if session["status"] != "open":
+        raise UserError(400, f"This Checkout Session is {session['status']}.")
     data = await server.get_post_data(request) or {}
     number = data.get("card", "4242424242424242")
     if session["customer"] is None:
@@ -213,6 +251,7 @@ def build_app(keys: set[str]) -> web.Application:
     app.middlewares.append(intent_return_url)
     app.router.add_post("/v1/checkout/sessions", checkout_session_create)
     app.router.add_get("/v1/checkout/sessions/{id}", checkout_session_retrieve)
+    app.router.add_post("/v1/checkout/sessions/{id}/expire", checkout_session_expire)
     app.router.add_post("/_test/checkout/sessions/{id}/complete", checkout_session_complete)
     return app
 

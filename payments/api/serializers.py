@@ -213,6 +213,17 @@ class PaymentLinkPublicSerializer(serializers.ModelSerializer):
 
 class IntentConfirmSerializer(StrictFieldsMixin, serializers.Serializer):
     source = TenantRelatedField(queryset=Source.objects.all())  # type: ignore[assignment]
+    off_session = serializers.BooleanField(
+        required=False,
+        default=False,
+        help_text=(
+            "true when the payer is not there (a charge the merchant makes on its own): a "
+            "card that needs the payer's authentication then fails with "
+            "`authentication_required`. By default the payer is there: such a card leaves "
+            "the payment processing and the intent's `redirect_url` is the page where the "
+            "payer authenticates, which sends them back to the intent's `return_url`."
+        ),
+    )
 
 
 # Publishable (browser) routes: what a payer sends and sees, nothing more.

@@ -247,8 +247,10 @@ class IntentViewSet(_ReadCreateViewSet):
     @extend_schema(request=IntentConfirmSerializer, responses=IntentSerializer)
     @action(detail=True, methods=["post"])
     def confirm(self, request: Request, pk: str) -> Response:
-        """Pay the intent with a saved `source`, off-session: a card that needs the payer's
-        authentication fails (send the payer to `redirect_url` instead)."""
+        """Pay the intent with a saved `source`, the payer present (on-session): a card
+        that needs the payer's authentication leaves it waiting, its `redirect_url` the
+        page where the payer authenticates. With `off_session: true` (no payer there)
+        such a card fails instead."""
         intent = self.get_object()
         body = IntentConfirmSerializer(data=request.data, context=self.get_serializer_context())
         body.is_valid(raise_exception=True)
@@ -257,7 +259,7 @@ class IntentViewSet(_ReadCreateViewSet):
                 intent=intent,
                 source=body.validated_data["source"],
                 now=self.tenant_now(),
-                off_session=True,
+                off_session=body.validated_data["off_session"],
             )
         )
 

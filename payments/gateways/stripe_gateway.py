@@ -227,9 +227,20 @@ class StripeGateway(Gateway):
         return ChargeResult(ChargeOutcome.FAILED, intent.id, error.get("code") or intent.status)
 
     def complete_action(self, *, reference: str, approved: bool) -> ChargeResult:
-        """The payer authenticates on Stripe's page, not here: read where the intent is."""
+        """The payer authenticates on Stripe's page, not here: read where the intent is.
+        A payer who gives up has the PaymentIntent cancelled at Stripe, so the payment
+        recorded as failed cannot be taken there afterwards (unless it succeeded first)."""
         intent = self.call(self.client.v1.payment_intents.retrieve, reference)
         if not approved and intent.status != "succeeded":
+            try:
+                self.call(self.client.v1.payment_intents.cancel, reference)
+            except StripeRefused as refused:
+                if not isinstance(refused.error, stripe.InvalidRequestError):
+                    raise
+                # Not cancellable: completed meanwhile, or closed already.
+                intent = self.call(self.client.v1.payment_intents.retrieve, reference)
+                if intent.status == "succeeded":
+                    return self._result(intent, off_session=False)
             return ChargeResult(ChargeOutcome.FAILED, reference, "authentication_failed")
         return self._result(intent, off_session=False)
 
@@ -324,6 +335,27 @@ class StripeGateway(Gateway):
             options={"idempotency_key": f"checkout-{reference}"},
         )
         return str(session.id), str(session.url)
+
+    def cancel_payment_intent(self, payment_intent: str) -> None:
+        """Cancel a PaymentIntent the payer could still complete (one waiting for 3-D
+        Secure), so Stripe takes no money for a payment we gave up on."""
+        self._close(self.client.v1.payment_intents.cancel, payment_intent)
+
+    def expire_checkout_session(self, session: str) -> None:
+        """Expire an open Checkout session: the payer can no longer pay on it."""
+        self._close(self.client.v1.checkout.sessions.expire, session)
+
+    def _close(self, method: Any, object_id: str) -> None:
+        """Stripe refusing a request as invalid means the object can no longer be closed
+        (it was completed, paid or closed already, or it is unknown): nothing is left to
+        do here, and money it took arrives as an event. Anything else (Stripe unreachable,
+        the key refused, rate limits, Stripe's own errors) is StripeUnavailable: try
+        again later."""
+        try:
+            self.call(method, object_id)
+        except StripeRefused as refused:
+            if not isinstance(refused.error, stripe.InvalidRequestError):
+                raise _unavailable(refused.error) from None
 
     def saved_card(self, *, setup_intent: str) -> SavedCard:
         intent = self.call(self.client.v1.setup_intents.retrieve, setup_intent)

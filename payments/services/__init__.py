@@ -63,6 +63,7 @@ from payments.services.stripe_checkout import (
     intent_checkout_at_gateway,
     payment_link_checkout_at_gateway,
 )
+from payments.services.stripe_close import stripe_close_due
 from payments.services.stripe_customers import (
     CardSetup,
     card_setup_open,
@@ -120,6 +121,7 @@ __all__ = [
     "source_create_sandbox_card",
     "source_disable",
     "source_save_card_for_customer",
+    "stripe_close_due",
     "stripe_event_process",
     "stripe_event_receive",
     "stripe_event_reprocess",

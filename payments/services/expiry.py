@@ -14,10 +14,12 @@ from payments.services._common import lock_intent, lock_payment, lock_payment_in
 from payments.services._events import record_payment
 from payments.services.intents import intent_expire_if_due, transition_intent
 from payments.services.payments import (
+    close_at_gateway_later,
     settle_payment_invoices,
     source_status_after_authentication,
     transition_payment,
 )
+from payments.services.stripe_close import stripe_close_due
 
 
 def _due_on_their_clocks(
@@ -55,7 +57,8 @@ def _payment_expire_authentication(payment: Payment, now: datetime) -> bool:
     # `incomplete`: the payer began but never finished; it no longer holds its amount.
     transition_payment(payment, PaymentStatus.INCOMPLETE)
     payment.failed_reason = "authentication_expired"
-    payment.save(update_fields=["status", "failed_reason", "updated_at"])
+    close_at_gateway_later(payment)
+    payment.save(update_fields=["status", "failed_reason", "gateway_close_due", "updated_at"])
     source = payment.source
     if source is not None and source.status == SourceStatus.WAITING_AUTHORIZATION:
         source.status = source_status_after_authentication(source, succeeded=False)
@@ -82,5 +85,10 @@ def payments_expire_due(*, now: datetime, limit: int = 500) -> int:
 
 def checkouts_expire_due(*, now: datetime) -> int:
     """The beat sweep, `now` being the real time: intents past their expiry, and
-    payments past their authentication window, each on its tenant's clock."""
-    return intents_expire_due(now=now) + payments_expire_due(now=now)
+    payments past their authentication window, each on its tenant's clock; then what
+    they (and any intent or payment given up on since the last sweep) left open at
+    Stripe is closed there, each expiry being committed first. A Stripe call that fails
+    is tried again by the next sweep."""
+    expired = intents_expire_due(now=now) + payments_expire_due(now=now)
+    stripe_close_due()
+    return expired

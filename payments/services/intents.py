@@ -15,7 +15,13 @@ from customers.models import Customer
 from invoices.models import Invoice, Order, OrderStatus
 from invoices.services.invoices import invoice_finalize
 from invoices.services.orders import order_confirm, order_invoice
-from payments.choices import INTENT_OPEN_STATUSES, INTENT_TRANSITIONS, IntentStatus, PaymentStatus
+from payments.choices import (
+    INTENT_OPEN_STATUSES,
+    INTENT_TRANSITIONS,
+    INTENT_UNPAID_ENDS,
+    IntentStatus,
+    PaymentStatus,
+)
 from payments.gateways.base import ChargeOutcome, ChargeResult
 from payments.invoice_reads import invoice_amount_payable
 from payments.models import Intent, Payment, PaymentAllocation, PaymentLink, Source
@@ -49,6 +55,9 @@ def transition_intent(intent: Intent, target: IntentStatus, now: datetime) -> No
             f"Intent {intent.id} is {intent.status} and cannot become {target}.",
         )
     intent.status = target
+    if target in INTENT_UNPAID_ENDS and intent.checkout_session:
+        # The payer must not pay on its Checkout page any more (stripe_close).
+        intent.gateway_close_due = True
     stamp = {
         IntentStatus.AUTHORIZED: "authorized_at",
         IntentStatus.CAPTURED: "captured_at",

@@ -32,7 +32,13 @@ from customers.services import customer_balance_record
 from invoices.models import Invoice
 from invoices.selectors import invoice_balance_credit
 from invoices.services.invoices import invoice_settle
-from payments.choices import PAYMENT_TRANSITIONS, PaymentStatus, SourceStatus, SourceUsage
+from payments.choices import (
+    PAYMENT_TRANSITIONS,
+    GatewayKind,
+    PaymentStatus,
+    SourceStatus,
+    SourceUsage,
+)
 from payments.gateways.base import ChargeOutcome, ChargeResult
 from payments.gateways.registry import gateway_for
 from payments.invoice_reads import invoice_amount_payable
@@ -253,6 +259,14 @@ def apply_gateway_result(payment: Payment, result: ChargeResult, now: datetime) 
     elif payment.status == PaymentStatus.FAILED:
         record_payment(payment, "failed")
     return payment
+
+
+def close_at_gateway_later(payment: Payment) -> None:
+    """A payment given up on (cancelled, or its authentication expired) whose Stripe
+    PaymentIntent the payer could still complete is to be cancelled there, once this
+    transaction has committed (payments.services.stripe_close)."""
+    if payment.gateway == GatewayKind.STRIPE and payment.gateway_reference:
+        payment.gateway_close_due = True
 
 
 def authentication_return_url(payment: Payment) -> str:
@@ -611,7 +625,8 @@ def payment_cancel(*, payment: Payment, now: datetime) -> Payment:
             f"Payment {payment.id} is being charged by its gateway; it cannot be cancelled.",
         )
     transition_payment(payment, PaymentStatus.CANCELLED)
-    payment.save(update_fields=["status", "updated_at"])
+    close_at_gateway_later(payment)
+    payment.save(update_fields=["status", "gateway_close_due", "updated_at"])
     settle_payment_invoices(payment, now)
     record_payment(payment, "cancelled")
     return payment

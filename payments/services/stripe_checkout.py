@@ -14,7 +14,7 @@ from decimal import Decimal
 from django.db import transaction
 
 from billing.errors import DomainError
-from payments.choices import IntentStatus
+from payments.choices import INTENT_UNPAID_ENDS, IntentStatus
 from payments.gateways.registry import stripe_connection
 from payments.gateways.stripe_gateway import StripeGateway, StripeUnavailable
 from payments.models import Intent, PaymentGateway, PaymentLink
@@ -119,7 +119,7 @@ def _checkout_session(
     if saves and customer is not None:
         stripe_customer = stripe_customer_id(customer, now)
     try:
-        _, url = StripeGateway(connection.secret_key).payment_session(
+        session, url = StripeGateway(connection.secret_key).payment_session(
             amount=intent.amount,
             currency=intent.currency_id,
             description=intent.payment_link.description if intent.payment_link else "",
@@ -131,4 +131,18 @@ def _checkout_session(
         )
     except StripeUnavailable as error:
         raise DomainError("stripe_unavailable", error.message) from None
+    _remember_session(intent, session)
     return url
+
+
+@transaction.atomic
+def _remember_session(intent: Intent, session: str) -> None:
+    """The intent keeps its Checkout session, to expire it there if the intent ends
+    unpaid; one that ended while the session was being made is marked for that now."""
+    intent = Intent.objects.select_for_update(of=("self",)).get(pk=intent.pk)
+    if intent.checkout_session == session:
+        return
+    intent.checkout_session = session
+    if intent.status in INTENT_UNPAID_ENDS:
+        intent.gateway_close_due = True
+    intent.save(update_fields=["checkout_session", "gateway_close_due", "updated_at"])

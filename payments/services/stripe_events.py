@@ -12,6 +12,7 @@ ignored, never applied backwards.
 import json
 from collections.abc import Callable
 from datetime import UTC, datetime
+from decimal import Decimal
 from typing import Any
 
 import stripe
@@ -20,7 +21,8 @@ from django.db import IntegrityError, transaction
 from django.db.models import Case, When
 
 from billing.errors import DomainError, NotFound
-from billing.models import Workspace
+from billing.models import Currency, Workspace
+from billing.money import round_amount
 from billing.queueing import task_queue
 from customers.choices import StripeSyncStatus
 from customers.models import Customer
@@ -400,8 +402,9 @@ def _checkout_intent_paid(
 ) -> Outcome:
     """One of our intents paid on Stripe Checkout: the payment is recorded once, and the
     card it was paid with becomes the customer's default when the intent asked so. What
-    Stripe charged must be the intent's amount: anything else is not settled (the event
-    fails, with both amounts, for someone to look at)."""
+    Stripe charged other than the intent's amount (another amount or currency) does not
+    settle the intent: it is recorded as money not owed as charged (what the invoice
+    still owes applied, the rest refunded)."""
     intent = Intent.objects.filter(
         pk=intent_id, workspace_id=event.workspace_id, test_mode=event.test_mode
     ).first()
@@ -410,7 +413,11 @@ def _checkout_intent_paid(
     recorded = _payment_of(event, {"id": payment_intent})
     if recorded is not None and recorded.status == PaymentStatus.SUCCEEDED:
         return False, f"payment {recorded.id} records {payment_intent} already"
-    _check_charged(intent, *charged)
+    amount, currency = _charged(intent, *charged)
+    ours = round_amount(intent.amount, intent.currency_id)
+    if (amount, currency) != (ours, intent.currency_id):
+        why = f"is for {ours} {intent.currency_id} but Stripe charged {amount} {currency}"
+        return _intent_paid_unowed(event, intent, payment_intent, now, why, (amount, currency))
     if intent.payment_id is not None or intent.status not in INTENT_OPEN_STATUSES:
         return _intent_paid_unowed(event, intent, payment_intent, now, f"was {intent.status}")
     try:
@@ -429,20 +436,30 @@ def _checkout_intent_paid(
 
 
 def _intent_paid_unowed(
-    event: StripeEvent, intent: Intent, payment_intent: str, now: datetime, why: str
+    event: StripeEvent,
+    intent: Intent,
+    payment_intent: str,
+    now: datetime,
+    why: str,
+    charged: tuple[Decimal, str] | None = None,
 ) -> Outcome:
-    """An intent paid on Checkout that can no longer be settled as it was: what its
-    invoice still owes is applied, the rest refunded. An intent still open is cancelled
-    (its payment is the one recorded here)."""
+    """An intent paid on Checkout that can no longer be settled as it was: what Stripe
+    charged (`charged`, else the intent's amount) is recorded, what the intent's invoice
+    still owes applied, the rest refunded. An intent still open is cancelled (its payment
+    is the one recorded here)."""
+    amount, currency = charged or (intent.amount, intent.currency_id)
+    description = f"Stripe Checkout of intent {intent.id}"
+    if charged is not None:
+        description += f", which {why}"
     recorded = stripe_payment_record_unowed(
         workspace_id=event.workspace_id,
         test_mode=event.test_mode,
         customer=intent.customer,
-        currency=intent.currency_id,
-        amount=intent.amount,
+        currency=currency,
+        amount=amount,
         reference=payment_intent,
         invoice=intent.invoice,
-        description=f"Stripe Checkout of intent {intent.id}",
+        description=description,
         now=now,
         metadata={"intent": intent.id},
     )
@@ -452,21 +469,21 @@ def _intent_paid_unowed(
     return True, _unowed_outcome(recorded, f"intent {intent.id} {why}")
 
 
-def _check_charged(intent: Intent, amount: Any, currency: Any) -> None:
-    ours = f"{intent.amount} {intent.currency_id}"
+def _charged(intent: Intent, amount: Any, currency: Any) -> tuple[Decimal, str]:
+    """What Stripe says it charged for the intent, in our units; an amount or currency
+    that cannot be read (or that we do not know) fails the event, to be looked at."""
+    code = str(currency).upper()
     try:
-        same = (
-            str(currency).upper() == intent.currency_id
-            and from_minor_units(int(amount), intent.currency_id) == intent.amount
-        )
+        value = from_minor_units(int(amount), code)
     except (TypeError, ValueError, DomainError):
-        same = False
-    if not same:
+        value = None
+    if value is None or value <= 0 or not Currency.objects.filter(pk=code).exists():
         raise DomainError(
-            "stripe_amount_mismatch",
-            f"Stripe charged {amount} (minor units) {str(currency).upper()} for intent "
-            f"{intent.id}, which is {ours}; the intent is not settled.",
+            "stripe_amount_unreadable",
+            f"Stripe charged {amount} (minor units) {code} for intent {intent.id}, which "
+            "cannot be recorded; the intent is not settled.",
         )
+    return value, code
 
 
 def _setup_succeeded(event: StripeEvent, card: SavedCard | None, now: datetime) -> Outcome:

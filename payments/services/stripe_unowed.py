@@ -1,7 +1,8 @@
 """Money Stripe took for something no longer owed as it was charged: a Checkout payment
 of an intent whose invoice was paid meanwhile (by hand, or by another attempt), an
-intent closed meanwhile, a charge we had given up on, a Stripe invoice paid in Stripe
-after ours was paid another way.
+intent closed meanwhile, a Checkout that charged another amount or currency than its
+intent's, a charge we had given up on, a Stripe invoice paid in Stripe after ours was
+paid another way.
 
 That money is never dropped. It is recorded as a succeeded Stripe payment (its
 `gateway_reference` the PaymentIntent): what its invoice still owes, if anything, is

@@ -195,10 +195,26 @@ def test_off_session_confirmation_of_an_authentication_card_fails(tenant, number
     intent = tenant.client.post("/intents/", {"invoice": invoice.id}).json()
     source = _source(invoice.customer, number)
 
-    response = tenant.client.post(f"/intents/{intent['id']}/confirm/", {"source": source.id})
+    response = tenant.client.post(
+        f"/intents/{intent['id']}/confirm/", {"source": source.id, "off_session": True}
+    )
 
     assert response.json()["status"] == "failed"
     assert response.json()["failed_reason"] == "authentication_required"
+
+
+def test_confirmation_is_on_session_the_payer_authenticates_on_the_intents_page(tenant):
+    invoice = FinalizedInvoiceFactory(workspace=tenant.workspace)
+    intent = tenant.client.post("/intents/", {"invoice": invoice.id}).json()
+    source = _source(invoice.customer, sandbox.REQUIRES_AUTHENTICATION)
+
+    response = tenant.client.post(f"/intents/{intent['id']}/confirm/", {"source": source.id})
+
+    assert response.status_code == 200, response.content
+    shown = response.json()
+    assert (shown["status"], shown["failed_reason"]) == ("requires_payment_method", "")
+    assert Payment.objects.get(pk=shown["payment"]).status == "processing"
+    assert shown["redirect_url"].endswith(f"/publishable/intents/{intent['client_secret']}/hosted/")
 
 
 # The amount collected is what is owed when the payment is captured (issue 13, item 1)

@@ -1,6 +1,7 @@
 """Amounts in Stripe's units: each currency's own decimals (billing.money), Stripe's
 rule for three-decimal currencies, currencies Stripe does not take, and a Checkout that
-charged another amount than the intent's."""
+charged another amount than the intent's (recorded, what is owed applied, the rest
+refunded)."""
 
 from decimal import Decimal
 
@@ -9,9 +10,12 @@ from django.test import Client
 from django.utils import timezone
 
 from billing.errors import DomainError
+from invoices.models import Invoice
+from invoices.tests.factories import FinalizedInvoiceFactory
 from payments import services
 from payments.gateways.stripe_gateway import from_minor_units, to_charge_units, to_minor_units
-from payments.models import Intent, StripeEvent
+from payments.models import Intent, Payment, StripeEvent
+from payments.tests.conftest import create_customer
 from tests.fake_stripe import checkout_session_id, post_stripe_event
 
 
@@ -88,15 +92,86 @@ def test_an_amount_stripe_cannot_charge_is_refused_before_calling_stripe(
     assert not Intent.objects.filter(payment_link_id=link["id"]).exists()
 
 
-def test_a_checkout_that_charged_another_amount_settles_nothing(stripe_tenant, fake_stripe):
-    link = _link(stripe_tenant, "10.550", "KWD")
-    redirected = Client().get(link["url"])
-    event = fake_stripe.complete_checkout(checkout_session_id(redirected["Location"]))
-    event["data"]["object"]["amount_total"] = 1055  # 1.055 KWD, a tenth of the intent
+def _checkout_for_another_amount(fake, intent: Intent, amount: int, currency: str) -> str:
+    """A Checkout session at Stripe for the intent that charges another amount than the
+    intent's (as a session changed at Stripe would): its id."""
+    session = fake.client().v1.checkout.sessions.create(
+        params={
+            "mode": "payment",
+            "line_items": [
+                {"price_data": {"currency": currency, "unit_amount": amount,
+                                "product_data": {"name": intent.id}}, "quantity": 1}
+            ],
+            "payment_intent_data": {"metadata": {"intent": intent.id}},
+            "metadata": {"intent": intent.id},
+            "success_url": "https://shop.example.com/paid",
+        }
+    )  # fmt: skip
+    return str(session.id)
 
+
+def _invoice_link(tenant) -> tuple[Invoice, dict]:
+    customer = create_customer(tenant)
+    invoice = FinalizedInvoiceFactory(
+        workspace=tenant.workspace, test_mode=True, customer_id=customer["id"]
+    )
+    link = tenant.client.post("/payment_links/links/", {"invoice": invoice.id}, format="json")
+    assert link.status_code == 201, link.content
+    return invoice, dict(link.json())
+
+
+def test_a_checkout_that_charged_more_applies_what_is_owed_and_refunds_the_rest(
+    stripe_tenant, fake_stripe
+):
+    invoice, link = _invoice_link(stripe_tenant)
+    assert Client().get(link["url"]).status_code == 302
+    intent = Intent.objects.get(payment_link_id=link["id"])
+    charged = int(invoice.total) + 5000
+    session_id = _checkout_for_another_amount(fake_stripe, intent, charged, "clp")
+
+    event = fake_stripe.complete_checkout(session_id)
     processed = _process(stripe_tenant, event)
 
-    assert processed.status == "failed"
-    assert "stripe_amount_mismatch" in processed.outcome or "not settled" in processed.outcome
+    assert processed.status == "processed", processed.outcome
+    assert "5000" in processed.outcome
+    payment_intent = event["data"]["object"]["payment_intent"]
+    payment = Payment.objects.get(gateway_reference=payment_intent)
+    assert (payment.status, payment.gateway, payment.amount) == (
+        "succeeded", "stripe", Decimal(charged)
+    )  # fmt: skip
+    assert payment.metadata["stripe_unowed"] == "5000"
+    assert payment.amount_refunded == 5000
+    [refund] = payment.refunds.all()
+    assert fake_stripe.client().v1.refunds.retrieve(refund.gateway_reference).amount == 5000
+    invoice.refresh_from_db()
+    assert invoice.status == "paid"
+    intent.refresh_from_db()
+    assert intent.status == "cancelled"
+    # The payer's money shows on the payments list, with what was refunded.
+    shown = stripe_tenant.client.get(f"/payments/{payment.id}/").json()
+    assert shown["status"] == "succeeded"
+    assert f"Stripe charged {charged} CLP" in shown["description"]
+    assert Decimal(str(shown["amount_refunded"])) == 5000
+    assert shown["metadata"]["stripe_unowed"] == "5000"
+
+
+def test_a_checkout_charged_in_another_currency_is_recorded_and_refunded(
+    stripe_tenant, fake_stripe
+):
+    invoice, link = _invoice_link(stripe_tenant)
+    assert Client().get(link["url"]).status_code == 302
     intent = Intent.objects.get(payment_link_id=link["id"])
-    assert (intent.status, intent.payment_id) == ("requires_payment_method", None)
+    session_id = _checkout_for_another_amount(fake_stripe, intent, 1250, "usd")
+
+    processed = _process(stripe_tenant, fake_stripe.complete_checkout(session_id))
+
+    assert processed.status == "processed", processed.outcome
+    payment = Payment.objects.get(gateway="stripe", status="succeeded")
+    assert (payment.amount, payment.currency_id) == (Decimal("12.50"), "USD")
+    assert not payment.allocations.exists()
+    assert payment.amount_refunded == Decimal("12.50")
+    invoice.refresh_from_db()
+    assert invoice.status == "finalized"  # still owed: the link takes a new payment
+    assert stripe_tenant.client.get(f"/payment_links/links/{link['id']}/").json()["status"] == (
+        "open"
+    )
