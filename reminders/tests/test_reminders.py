@@ -14,7 +14,7 @@ from billing.clock import workspace_today
 from customers.tests.factories import ContactFactory, CustomerFactory
 from invoices.tests.factories import InvoiceFactory
 from reminders import services
-from reminders.models import ReminderMessage
+from reminders.models import ReminderMessage, ReminderRule
 from reminders.services import reminders_send_due
 from reminders.tests.factories import ReminderRuleFactory, ReminderTemplateFactory
 from tests.conftest import make_tenant
@@ -351,3 +351,23 @@ def test_a_line_break_in_a_placeholder_value_keeps_the_subject_on_one_line(tenan
     [email] = mail.outbox
     assert email.subject == "Cobro a Andes SpA"
     assert ReminderMessage.objects.get().status == "sent"
+
+
+@pytest.mark.django_db
+def test_an_invoice_finalized_after_its_reminder_day_is_not_reminded_for_that_day(tenant):
+    # Rules set up a month ago; an invoice issued today that fell due three days ago.
+    before, on_day, after = (ReminderRuleFactory(workspace=tenant.workspace, days=days)
+                             for days in (-3, 0, 5))  # fmt: skip
+    ReminderRule.objects.update(created_at=timezone.now() - timedelta(days=30))
+    invoice = _invoice(tenant.workspace, due_in=-3, finalized_at=timezone.now())
+
+    pendings = tenant.client.get("/reminders/pendings/").json()["results"]
+    sent_today = reminders_send_due(clock=_clock(0))
+
+    # Only the reminder whose day is still to come: the others' days passed before the
+    # invoice was issued.
+    assert [(p["rule"], p["invoice"]) for p in pendings] == [(after.id, invoice.id)]
+    assert (sent_today, mail.outbox) == (0, [])
+    assert reminders_send_due(clock=_clock(2)) == 1
+    assert ReminderMessage.objects.get().rule_id == after.id
+    assert before.id and on_day.id  # created, and never sent
