@@ -39,13 +39,14 @@ def message_queryset() -> QuerySet[ReminderMessage]:
 
 def _reminded_on(rule: ReminderRule, invoice: Invoice) -> date | None:
     """The day the rule reminds of the invoice, if it does: a reminder goes out on its
-    day, so none whose day passed before the rule was created (a new rule does not dun
-    the whole backlog) or before the invoice was finalized (an invoice issued late is not
+    day, so none whose day passed before the rule started (a new rule does not dun the
+    whole backlog, nor a rule switched back on the days it was off) or before the
+    invoice was finalized (an invoice issued late is not
     told it falls due in three days, nor sent every reminder it missed at once)."""
     if invoice.due_date is None:
         return None
     day = invoice.due_date + timedelta(days=rule.days)
-    started = [rule.created_at, invoice.finalized_at]
+    started = [rule.started_at, invoice.finalized_at]
     if any(day < workspace_today(rule.workspace, at) for at in started if at is not None):
         return None
     return day
@@ -63,13 +64,13 @@ def rule_pendings(rule: ReminderRule, *, until: date | None = None) -> list[Pend
     """The rule's unsent reminders: finalized invoices with something due, of its
     document types, on their reminder day (due date + `days`; `_reminded_on`) or after it
     up to `until` when given. Oldest reminder day first."""
-    created = workspace_today(rule.workspace, rule.created_at)
+    started = workspace_today(rule.workspace, rule.started_at)
     invoices = (
         Invoice.objects.filter(
             workspace_id=rule.workspace_id,
             test_mode=rule.test_mode,
             status=InvoiceStatus.FINALIZED,
-            due_date__gte=created - timedelta(days=rule.days),
+            due_date__gte=started - timedelta(days=rule.days),
         )
         .exclude(pk__in=ReminderMessage.objects.filter(rule=rule).values("invoice_id"))
         .annotate(amount_due=invoice_amount_due_expression())
@@ -93,7 +94,7 @@ def rules_pendings(rules: QuerySet[ReminderRule]) -> list[Pending]:
         return []
     first = chosen[0]
     earliest = {
-        rule.id: workspace_today(rule.workspace, rule.created_at) - timedelta(days=rule.days)
+        rule.id: workspace_today(rule.workspace, rule.started_at) - timedelta(days=rule.days)
         for rule in chosen
     }
     invoices = list(

@@ -132,17 +132,21 @@ def _check_rule(rule: ReminderRule) -> None:
 
 @transaction.atomic
 def rule_create(
-    *, workspace: Workspace, test_mode: bool, **fields: Unpack[RuleFields]
+    *, workspace: Workspace, test_mode: bool, now: datetime, **fields: Unpack[RuleFields]
 ) -> ReminderRule:
-    rule = ReminderRule(workspace=workspace, test_mode=test_mode, **fields)
+    """`now`: the workspace's time; the rule reminds from that day on."""
+    rule = ReminderRule(workspace=workspace, test_mode=test_mode, started_at=now, **fields)
     _check_rule(rule)
     rule.save()
     return rule
 
 
 @transaction.atomic
-def rule_update(*, rule: ReminderRule, **fields: Unpack[RuleFields]) -> ReminderRule:
+def rule_update(*, rule: ReminderRule, now: datetime, **fields: Unpack[RuleFields]) -> ReminderRule:
+    """A rule switched back to active reminds from `now` on, not of the days it was off."""
     locked = ReminderRule.objects.select_for_update().get(pk=rule.pk)
+    if fields.get("active") and not locked.active:
+        locked.started_at = now
     _set(locked, fields)
     _check_rule(locked)
     locked.save()

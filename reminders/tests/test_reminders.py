@@ -11,6 +11,7 @@ from django.db import connection
 from django.utils import timezone
 
 from billing.clock import workspace_today
+from billing.models import Workspace
 from customers.tests.factories import ContactFactory, CustomerFactory
 from invoices.tests.factories import InvoiceFactory
 from reminders import services
@@ -358,7 +359,7 @@ def test_an_invoice_finalized_after_its_reminder_day_is_not_reminded_for_that_da
     # Rules set up a month ago; an invoice issued today that fell due three days ago.
     before, on_day, after = (ReminderRuleFactory(workspace=tenant.workspace, days=days)
                              for days in (-3, 0, 5))  # fmt: skip
-    ReminderRule.objects.update(created_at=timezone.now() - timedelta(days=30))
+    ReminderRule.objects.update(started_at=timezone.now() - timedelta(days=30))
     invoice = _invoice(tenant.workspace, due_in=-3, finalized_at=timezone.now())
 
     pendings = tenant.client.get("/reminders/pendings/").json()["results"]
@@ -371,3 +372,53 @@ def test_an_invoice_finalized_after_its_reminder_day_is_not_reminded_for_that_da
     assert reminders_send_due(clock=_clock(2)) == 1
     assert ReminderMessage.objects.get().rule_id == after.id
     assert before.id and on_day.id  # created, and never sent
+
+
+@pytest.mark.django_db
+def test_a_rule_created_on_the_test_clock_does_not_remind_days_before_it():
+    tenant = make_tenant(test_mode=True)
+    invoice = _invoice(tenant.workspace, due_in=10, test_mode=True, finalized_at=timezone.now())
+    clock_at = timezone.now() + timedelta(days=30)
+    Workspace.objects.filter(pk=tenant.workspace.pk).update(test_clock_at=clock_at)
+    template = ReminderTemplateFactory(workspace=tenant.workspace, test_mode=True)
+
+    created = tenant.client.post(
+        "/reminders/rules/",
+        {"name": "Al vencer", "days": 0, "template": template.id},
+        format="json",
+    )
+
+    # The invoice fell due twenty days before the rule was created, on the workspace's
+    # clock: the new rule does not dun it.
+    assert created.status_code == 201, created.json()
+    assert tenant.client.get("/reminders/pendings/").json()["results"] == []
+    assert reminders_send_due(clock=lambda **_: clock_at) == 0
+    assert not ReminderMessage.objects.filter(invoice=invoice).exists()
+
+
+@pytest.mark.django_db
+def test_a_rule_switched_back_on_does_not_remind_the_days_it_was_off():
+    tenant = make_tenant(test_mode=True)
+    template = ReminderTemplateFactory(workspace=tenant.workspace, test_mode=True)
+    rule = tenant.client.post(
+        "/reminders/rules/",
+        {"name": "Al vencer", "days": 0, "template": template.id},
+        format="json",
+    ).json()
+    tenant.client.put(f"/reminders/rules/{rule['id']}/", {"active": False}, format="json")
+    missed = _invoice(
+        tenant.workspace, due_in=5, test_mode=True, number=1, finalized_at=timezone.now()
+    )
+    coming = _invoice(
+        tenant.workspace, due_in=20, test_mode=True, number=2, finalized_at=timezone.now()
+    )
+    Workspace.objects.filter(pk=tenant.workspace.pk).update(
+        test_clock_at=timezone.now() + timedelta(days=10)
+    )
+
+    switched = tenant.client.put(f"/reminders/rules/{rule['id']}/", {"active": True}, format="json")
+
+    assert switched.status_code == 200, switched.json()
+    pendings = tenant.client.get("/reminders/pendings/").json()["results"]
+    assert [p["invoice"] for p in pendings] == [coming.id]
+    assert missed.id
