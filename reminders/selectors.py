@@ -8,7 +8,6 @@ from decimal import Decimal
 from django.db.models import QuerySet
 
 from billing.clock import workspace_today
-from customers.models import Contact, Customer
 from invoices.choices import InvoiceStatus
 from invoices.models import Invoice
 from invoices.selectors import invoice_amount_due_expression
@@ -124,17 +123,3 @@ def rules_pendings(rules: QuerySet[ReminderRule]) -> list[Pending]:
         )
     ]
     return sorted(pendings, key=lambda p: (p.send_date, p.invoice.id, p.rule.id))
-
-
-def collection_recipients(customer: Customer) -> list[str]:
-    """Who is reminded: the customer's collections contacts, or else its own email; no one
-    when the customer opted out of collection emails."""
-    if not customer.send_collections:
-        return []
-    contacts = Contact.objects.filter(customer=customer, collections=True).exclude(email="")
-    emails = list(
-        dict.fromkeys(contacts.order_by("created_at", "id").values_list("email", flat=True))
-    )
-    if not emails and customer.email:
-        return [customer.email]
-    return emails

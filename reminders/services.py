@@ -20,6 +20,7 @@ from django.db import IntegrityError, transaction
 from billing.clock import workspace_today
 from billing.errors import DomainError, InvalidInput
 from billing.models import Workspace
+from customers.selectors import customer_collection_recipients
 from invoices.pdf.context import format_money, labels_for
 from reminders.choices import MAX_DAYS, MIN_DAYS, MessageStatus
 from reminders.models import ReminderMessage, ReminderRule, ReminderTemplate
@@ -30,7 +31,7 @@ from reminders.rendering import (
     template_check,
     template_render,
 )
-from reminders.selectors import Pending, collection_recipients, rule_pendings
+from reminders.selectors import Pending, rule_pendings
 
 logger = logging.getLogger(__name__)
 
@@ -252,7 +253,7 @@ def _send(message: ReminderMessage, workspace: Workspace, now: datetime) -> None
 def _remind(pending: Pending, workspace: Workspace, now: datetime) -> bool:
     """Sends one reminder unless it was sent, or has no one to go to; whether it was
     tried."""
-    recipients = collection_recipients(pending.invoice.customer)
+    recipients = customer_collection_recipients(customer=pending.invoice.customer)
     if not recipients:
         return False
     message = _claim(pending, recipients)

@@ -246,14 +246,14 @@ def test_a_reminder_that_raises_is_logged_and_the_others_are_sent(tenant, monkey
     ReminderRuleFactory(workspace=tenant.workspace, days=0)
     failing = _invoice(tenant.workspace, due_in=0, number=1)
     sent = _invoice(tenant.workspace, due_in=0, number=2)
-    recipients = services.collection_recipients
+    recipients = services.customer_collection_recipients
 
-    def recipients_failing_once(customer):  # type: ignore[no-untyped-def]
+    def recipients_failing_once(*, customer):  # type: ignore[no-untyped-def]
         if customer == failing.customer:
             raise RuntimeError("contacts unreadable")
-        return recipients(customer)
+        return recipients(customer=customer)
 
-    monkeypatch.setattr(services, "collection_recipients", recipients_failing_once)
+    monkeypatch.setattr(services, "customer_collection_recipients", recipients_failing_once)
 
     count = reminders_send_due(clock=_clock(0))
 
@@ -422,3 +422,18 @@ def test_a_rule_switched_back_on_does_not_remind_the_days_it_was_off():
     pendings = tenant.client.get("/reminders/pendings/").json()["results"]
     assert [p["invoice"] for p in pendings] == [coming.id]
     assert missed.id
+
+
+@pytest.mark.django_db
+def test_one_mailbox_named_twice_by_collections_contacts_is_reminded_once(tenant):
+    ReminderRuleFactory(workspace=tenant.workspace, days=0)
+    customer = CustomerFactory(workspace=tenant.workspace, email="a@andes.cl")
+    for email in ("cobranza@andes.cl", "Cobranza@Andes.cl", "tesoreria@andes.cl"):
+        ContactFactory(customer=customer, workspace=tenant.workspace, email=email,
+                       collections=True)  # fmt: skip
+    _invoice(tenant.workspace, due_in=0, customer=customer)
+
+    assert reminders_send_due(clock=_clock(0)) == 1
+
+    [email] = mail.outbox
+    assert email.to == ["cobranza@andes.cl", "tesoreria@andes.cl"]
