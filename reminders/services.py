@@ -10,17 +10,15 @@ import logging
 import smtplib
 from collections.abc import Callable, Mapping
 from datetime import datetime
-from email.utils import formataddr
 from typing import Any, TypedDict, Unpack
 
-from django.conf import settings
-from django.core.mail import EmailMessage
 from django.db import IntegrityError, transaction
 
 from billing.clock import workspace_today
 from billing.errors import DomainError, InvalidInput
 from billing.models import Workspace
 from customers.selectors import customer_collection_recipients
+from invoices.mail import workspace_email
 from invoices.pdf.context import format_money, labels_for
 from reminders.choices import MAX_DAYS, MIN_DAYS, MessageStatus
 from reminders.models import ReminderMessage, ReminderRule, ReminderTemplate
@@ -232,11 +230,8 @@ def _claim(pending: Pending, recipients: list[str]) -> ReminderMessage | None:
 
 
 def _send(message: ReminderMessage, workspace: Workspace, now: datetime) -> None:
-    email = EmailMessage(
-        subject=message.subject,
-        body=message.body,
-        from_email=formataddr((workspace.name, settings.DEFAULT_FROM_EMAIL)),
-        to=message.recipients,
+    email = workspace_email(
+        workspace, subject=message.subject, body=message.body, to=message.recipients, now=now
     )
     try:
         email.send()

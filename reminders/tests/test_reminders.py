@@ -4,9 +4,11 @@ they will send, and beat sending each reminder once."""
 import threading
 from datetime import timedelta
 from decimal import Decimal
+from email.utils import format_datetime
 
 import pytest
 from django.core import mail
+from django.core.mail import EmailMessage
 from django.db import connection
 from django.utils import timezone
 
@@ -330,7 +332,7 @@ def test_an_email_that_cannot_be_sent_fails_its_message_with_the_reason(tenant, 
     def refuse(self):  # type: ignore[no-untyped-def]
         raise ValueError("Header values can't contain newlines")
 
-    monkeypatch.setattr(services.EmailMessage, "send", refuse)
+    monkeypatch.setattr(EmailMessage, "send", refuse)
 
     count = reminders_send_due(clock=_clock(0))
 
@@ -437,3 +439,20 @@ def test_one_mailbox_named_twice_by_collections_contacts_is_reminded_once(tenant
 
     [email] = mail.outbox
     assert email.to == ["cobranza@andes.cl", "tesoreria@andes.cl"]
+
+
+@pytest.mark.django_db
+def test_a_reminder_is_answered_to_the_workspace_and_dated_on_its_clock():
+    tenant = make_tenant(test_mode=True)
+    Workspace.objects.filter(pk=tenant.workspace.pk).update(email="cobranza@demo.cl")
+    ReminderRuleFactory(workspace=tenant.workspace, test_mode=True, days=0)
+    _invoice(tenant.workspace, due_in=0, test_mode=True)
+    sent_at = timezone.now().replace(microsecond=0)
+
+    assert reminders_send_due(clock=lambda **_: sent_at) == 1
+
+    # The customer's reply reaches the workspace that dunned it, as an invoice's does,
+    # not the platform's sending address.
+    [email] = mail.outbox
+    assert email.reply_to == ["cobranza@demo.cl"]
+    assert email.extra_headers["Date"] == format_datetime(sent_at)
