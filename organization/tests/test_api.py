@@ -29,7 +29,8 @@ def test_an_orgunit_is_created_listed_renamed_and_deleted(tenant):
     assert deleted.status_code == 204
 
 
-@pytest.mark.parametrize("code", ["81-234", "A1"])
+# Other scripts' digits and superscripts are digits to Python, not to the SII.
+@pytest.mark.parametrize("code", ["81-234", "A1", "１２３", "٣", "²"])
 def test_a_branch_code_is_digits(tenant, code):
     response = tenant.client.post(
         "/orgunits/", {"name": "Norte", "sii_branch_code": code}, format="json"
