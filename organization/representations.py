@@ -34,8 +34,10 @@ class BankAccountSerializer(TenantModelSerializer):
 
 
 class BillerSerializer(TenantModelSerializer):
-    settings = JSONValueField(
-        required=False, help_text="Backend-specific settings (none for the sandbox)."
+    settings = serializers.DictField(
+        child=JSONValueField(allow_null=True),
+        required=False,
+        help_text="Backend-specific settings, an object (none for the sandbox).",
     )
 
     class Meta:

@@ -150,6 +150,21 @@ def test_the_biller_connection_is_one_per_mode_and_configurable(tenant):
     assert [row["id"] for row in listed.json()["results"]] == [biller["id"]]
 
 
+@pytest.mark.parametrize("value", ["abc", 5, [1], None])
+def test_the_biller_settings_are_an_object(tenant, value):
+    refused = tenant.client.post("/billers/built_in/", {"settings": value}, format="json")
+    created = tenant.client.post(
+        "/billers/built_in/",
+        {"settings": {"branch": 1, "nested": {"a": [1.5]}, "off": None}},
+        format="json",
+    )
+
+    assert refused.status_code == 400, refused.json()
+    assert "settings" in refused.json()
+    assert created.status_code == 201, created.json()
+    assert created.json()["settings"] == {"branch": 1, "nested": {"a": [1.5]}, "off": None}
+
+
 def test_test_mode_never_connects_to_the_agencys_production(db):
     tester = make_tenant(test_mode=True)
 
