@@ -257,6 +257,14 @@ class CharInFilter(django_filters.BaseInFilter, django_filters.CharFilter):
         super().__init__(*args, **kwargs)
 
 
+class CodeInFilter(CharInFilter):
+    """`?country__in=cl,ar`: reference data's codes (countries, currencies), stored in
+    capitals, in any case, as `?country=` and writes take them."""
+
+    def filter(self, qs: Any, value: Any) -> Any:
+        return super().filter(qs, [code.upper() for code in value] if value else value)
+
+
 class ChoiceInFilter(django_filters.BaseInFilter, django_filters.ChoiceFilter):
     """`?status__in=draft,finalized`, each value one of the field's choices: an unknown
     one is a 400 naming it, as `?status=` answers."""
