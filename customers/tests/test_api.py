@@ -328,6 +328,9 @@ def test_a_state_id_that_names_no_state_is_a_400_on_state(tenant, state):
         ({"status__in": "archived,pending"}, ["archived", "pending"]),
         ({"search": "gaucho"}, ["argentine"]),
         ({"search": "76086428"}, ["acme"]),
+        # A tax id however it is spelled, as ?tax_id= finds it.
+        ({"search": "76.086.428-5"}, ["acme"]),
+        ({"search": "076086428-5"}, ["acme"]),
         ({"search": "crm-7"}, ["archived"]),
         ({"metadata__plan": "gold"}, ["acme", "pending"]),
         ({"metadata__plan": "silver"}, []),
