@@ -3,7 +3,7 @@
 from rest_framework import serializers
 
 from billing.models import Currency
-from billing.representations import JSONValueField, TenantModelSerializer
+from billing.representations import CodeField, JSONValueField, TenantModelSerializer
 from organization.models import BankAccount, Biller, OrgUnit
 
 
@@ -17,8 +17,7 @@ class OrgUnitSerializer(TenantModelSerializer):
 
 
 class BankAccountSerializer(TenantModelSerializer):
-    currency = serializers.SlugRelatedField(
-        slug_field="code",
+    currency = CodeField(
         queryset=Currency.objects.all(),
         required=False,
         help_text="ISO 4217 code; the workspace's currency when omitted.",

@@ -184,3 +184,21 @@ def test_ops_is_a_json_404_that_says_why(tenant, path):
     assert response["content-type"] == "application/json"
     assert response.json()["code"] == "resource_not_available"
     assert "not described in Piriod's public documentation" in response.json()["detail"]
+
+
+def test_a_bank_account_s_currency_is_a_code_in_any_case(tenant):
+    created = tenant.client.post(
+        "/banks/",
+        {"bank_name": "Banco de Chile", "account_number": "001", "currency": "usd"},
+        format="json",
+    )
+    unknown = tenant.client.post(
+        "/banks/",
+        {"bank_name": "Banco de Chile", "account_number": "002", "currency": 5},
+        format="json",
+    )
+
+    assert created.status_code == 201, created.json()
+    assert created.json()["currency"] == "USD"
+    assert unknown.status_code == 400
+    assert "currency" in unknown.json()
