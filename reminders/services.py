@@ -16,7 +16,7 @@ from django.db import IntegrityError, transaction
 
 from billing.clock import workspace_today
 from billing.errors import DomainError, InvalidInput
-from billing.models import Workspace
+from billing.models import DocumentType, Workspace
 from customers.selectors import customer_collection_recipients
 from invoices.mail import workspace_email
 from invoices.pdf.context import format_money, labels_for
@@ -121,6 +121,17 @@ def _check_rule(rule: ReminderRule) -> None:
     errors: dict[str, list[str]] = {}
     if not MIN_DAYS <= rule.days <= MAX_DAYS:
         errors["days"] = [f"Between {MIN_DAYS} (before the due date) and {MAX_DAYS} (after)."]
+    # A rule reminds of invoices: one for another type (a purchase, a credit note) would
+    # never remind.
+    types = DocumentType.objects.in_bulk(rule.documents)
+    for pk in rule.documents:
+        if pk not in types:
+            errors["documents"] = [f"No document type {pk}."]
+            break
+        if not types[pk].is_invoice_type:
+            errors["documents"] = [f"{types[pk]} is not an invoice document type."]
+            break
+    rule.documents = list(dict.fromkeys(rule.documents))
     # The API only offers the caller's templates; the back office lists every tenant's.
     template = rule.template
     if (template.workspace_id, template.test_mode) != (rule.workspace_id, rule.test_mode):

@@ -130,6 +130,21 @@ class TestApi:
         template.refresh_from_db()
         assert template.body == ReminderTemplateFactory.body
 
+    # 46 factura de compra (a purchase), 61 nota de crédito: no invoice is of either type,
+    # so the rule would never remind.
+    @pytest.mark.parametrize("document", [46, 61])
+    def test_a_rule_for_a_type_no_invoice_has_is_400(self, tenant, document):
+        template = ReminderTemplateFactory(workspace=tenant.workspace)
+
+        response = tenant.client.post(
+            "/reminders/rules/",
+            {"name": "Nunca", "days": 0, "template": template.id, "documents": [33, document]},
+            format="json",
+        )
+
+        assert response.status_code == 400, response.json()
+        assert "documents" in response.json()
+
     @pytest.mark.parametrize("days", [-61, 366])
     def test_days_out_of_range_are_400(self, tenant, days):
         template = ReminderTemplateFactory(workspace=tenant.workspace)
