@@ -107,6 +107,19 @@ class TenantIdField(TenantRelatedField):
         return False
 
 
+class CodeField(serializers.SlugRelatedField):
+    """Reference data by its natural key; codes are accepted in any case."""
+
+    def __init__(self, **kwargs: Any) -> None:
+        kwargs.setdefault("slug_field", "code")
+        super().__init__(**kwargs)
+
+    def to_internal_value(self, data: Any) -> Any:
+        if not isinstance(data, str):
+            self.fail("invalid")
+        return super().to_internal_value(data.strip().upper())
+
+
 class JSONValueField(serializers.JSONField):
     """Any JSON value, numbers included: the parser reads fractions as Decimals, which
     DRF's JSONField, checking the value with the standard encoder, refuses as invalid."""

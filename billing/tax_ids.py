@@ -65,16 +65,18 @@ def normalize_tax_id(country_code: str, value: str) -> str:
         raise InvalidTaxId(f"Not a valid tax id for {country_code}: {exc}") from exc
 
 
-def tax_id_lookup(value: str) -> Q:
-    """Rows (with `country` and `tax_id`) whose tax id is `value` however it is spelled:
-    as each country's validator stores it, or as given (a country without one, or a row
-    stored before its country's rule)."""
-    query = Q(tax_id=value.strip())
+def tax_id_lookup(value: str, *, prefix: str = "") -> Q:
+    """Rows (with `country` and `tax_id`, or those of the relation `prefix` names, as
+    `customer__`) whose tax id is `value` however it is spelled: as each country's
+    validator stores it, or as given (a country without one, or a row stored before its
+    country's rule)."""
+    query = Q(**{f"{prefix}tax_id": value.strip()})
     for country_code in VALIDATORS:
         try:
-            query |= Q(country_id=country_code, tax_id=normalize_tax_id(country_code, value))
+            stored = normalize_tax_id(country_code, value)
         except InvalidTaxId:
             continue
+        query |= Q(**{f"{prefix}country_id": country_code, f"{prefix}tax_id": stored})
     return query
 
 

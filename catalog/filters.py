@@ -2,7 +2,7 @@ from typing import Any
 
 import django_filters
 
-from billing.api.filters import CharInFilter, TenantFilterSet, TenantIdFilter
+from billing.api.filters import CharInFilter, CodeInFilter, TenantFilterSet, TenantIdFilter
 from catalog.choices import TIERS_MODE_ALIASES, TiersMode
 from catalog.models import AddOn, Coupon, Plan, Product, Tax
 
@@ -82,7 +82,7 @@ class CouponFilter(TenantFilterSet):
 class TaxFilter(TenantFilterSet):
     name = django_filters.CharFilter(lookup_expr="icontains")
     country = django_filters.CharFilter(field_name="country_id", lookup_expr="iexact")
-    country__in = CharInFilter(field_name="country_id", lookup_expr="in")
+    country__in = CodeInFilter(field_name="country_id", lookup_expr="in")
 
     class Meta:
         model = Tax

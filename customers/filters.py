@@ -1,6 +1,6 @@
 import django_filters
 
-from billing.api.filters import CharInFilter, TenantFilterSet, TenantIdFilter
+from billing.api.filters import CharInFilter, CodeInFilter, TenantFilterSet, TenantIdFilter
 from customers.models import Contact, Customer
 from organization.models import OrgUnit
 
@@ -9,7 +9,8 @@ class CustomerFilter(TenantFilterSet):
     name = django_filters.CharFilter(lookup_expr="icontains")
     email = django_filters.CharFilter(lookup_expr="iexact")
     country = django_filters.CharFilter(field_name="country__code", lookup_expr="iexact")
-    country__in = CharInFilter(field_name="country_id", lookup_expr="in")
+    country__in = CodeInFilter(field_name="country_id", lookup_expr="in")
+    currency = django_filters.CharFilter(field_name="currency_id", lookup_expr="iexact")
     status__in = CharInFilter(field_name="status", lookup_expr="in")
 
     class Meta:

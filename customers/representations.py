@@ -9,22 +9,9 @@ from rest_framework import serializers
 
 from billing.clock import clock_now
 from billing.models import Comuna, Country, Currency, State
-from billing.representations import TenantModelSerializer, snapshot
+from billing.representations import CodeField, TenantModelSerializer, snapshot
 from customers.models import Contact, Customer
 from customers.selectors import customer_aggregations, customer_annotation_values
-
-
-class CodeField(serializers.SlugRelatedField):
-    """Reference data by its natural key; codes are accepted in any case."""
-
-    def __init__(self, **kwargs: Any) -> None:
-        kwargs.setdefault("slug_field", "code")
-        super().__init__(**kwargs)
-
-    def to_internal_value(self, data: Any) -> Any:
-        if not isinstance(data, str):
-            self.fail("invalid")
-        return super().to_internal_value(data.strip().upper())
 
 
 @extend_schema_field(

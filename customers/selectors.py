@@ -119,15 +119,29 @@ def customer_has_documents(*, customer: Customer) -> bool:
     )
 
 
-def customer_invoice_recipients(*, customer: Customer) -> list[str]:
-    """Who receives the customer's documents: its invoicing contacts, or else its own email."""
-    contacts = Contact.objects.filter(customer=customer, invoicing=True).exclude(email="")
+def _contact_recipients(customer: Customer, role: str) -> list[str]:
+    """The emails of the customer's contacts with `role` (a Contact flag), each mailbox
+    once however its contacts spell it, or else the customer's own email."""
+    contacts = Contact.objects.filter(customer=customer, **{role: True}).exclude(email="")
     unique: dict[str, str] = {}
     for email in contacts.order_by("created_at", "id").values_list("email", flat=True):
         unique.setdefault(email.lower(), email)
     if not unique and customer.email:
         return [customer.email]
     return list(unique.values())
+
+
+def customer_invoice_recipients(*, customer: Customer) -> list[str]:
+    """Who receives the customer's documents: its invoicing contacts, or else its own email."""
+    return _contact_recipients(customer, "invoicing")
+
+
+def customer_collection_recipients(*, customer: Customer) -> list[str]:
+    """Who is reminded of what the customer owes: its collections contacts, or else its own
+    email; no one when the customer opted out of collection emails."""
+    if not customer.send_collections:
+        return []
+    return _contact_recipients(customer, "collections")
 
 
 def customers_with_aggregations(

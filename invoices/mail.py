@@ -8,6 +8,7 @@ from django.conf import settings
 from django.core.mail import EmailMessage
 
 from billing.errors import DomainError
+from billing.models import Workspace
 from customers.selectors import customer_invoice_recipients
 from invoices.choices import InvoiceStatus
 from invoices.models import Invoice
@@ -54,11 +55,25 @@ def _message(invoice: Invoice, recipients: list[str], now: datetime) -> EmailMes
         "due_date": invoice.due_date.strftime(text["date_format"]) if invoice.due_date else "",
     }
     values["due"] = templates["due"].format(**values) if invoice.due_date else ""
-    return EmailMessage(
+    return workspace_email(
+        workspace,
         subject=templates["subject"].format(**values),
         body=templates["body"].format(**values),
-        from_email=formataddr((workspace.name, settings.DEFAULT_FROM_EMAIL)),
         to=recipients,
+        now=now,
+    )
+
+
+def workspace_email(
+    workspace: Workspace, *, subject: str, body: str, to: list[str], now: datetime
+) -> EmailMessage:
+    """An email the workspace sends its customers (a document, a reminder): from the
+    workspace's name, answered to its own email, dated `now` on its clock."""
+    return EmailMessage(
+        subject=subject,
+        body=body,
+        from_email=formataddr((workspace.name, settings.DEFAULT_FROM_EMAIL)),
+        to=to,
         reply_to=[workspace.email] if workspace.email else None,
         headers={"Date": format_datetime(now)},
     )

@@ -3,7 +3,7 @@
 from rest_framework import serializers
 
 from billing.models import Currency
-from billing.representations import JSONValueField, TenantModelSerializer
+from billing.representations import CodeField, JSONValueField, TenantModelSerializer
 from organization.models import BankAccount, Biller, OrgUnit
 
 
@@ -17,8 +17,7 @@ class OrgUnitSerializer(TenantModelSerializer):
 
 
 class BankAccountSerializer(TenantModelSerializer):
-    currency = serializers.SlugRelatedField(
-        slug_field="code",
+    currency = CodeField(
         queryset=Currency.objects.all(),
         required=False,
         help_text="ISO 4217 code; the workspace's currency when omitted.",
@@ -34,8 +33,10 @@ class BankAccountSerializer(TenantModelSerializer):
 
 
 class BillerSerializer(TenantModelSerializer):
-    settings = JSONValueField(
-        required=False, help_text="Backend-specific settings (none for the sandbox)."
+    settings = serializers.DictField(
+        child=JSONValueField(allow_null=True),
+        required=False,
+        help_text="Backend-specific settings, an object (none for the sandbox).",
     )
 
     class Meta:

@@ -54,7 +54,7 @@ class OrgUnitFields(TypedDict, total=False):
 
 def _check_orgunit(unit: OrgUnit) -> None:
     code = unit.sii_branch_code
-    if code and not code.isdigit():
+    if code and not (code.isascii() and code.isdigit()):
         raise InvalidInput({"sii_branch_code": ["The SII's branch code is digits only."]})
 
 

@@ -1,6 +1,6 @@
 import django_filters
 
-from billing.api.filters import CharInFilter, TenantFilterSet, TenantIdFilter
+from billing.api.filters import CharInFilter, CodeInFilter, TenantFilterSet, TenantIdFilter
 from procurement.models import Purchase, PurchaseCreditNote, Retention, Supplier
 
 
@@ -8,7 +8,7 @@ class SupplierFilter(TenantFilterSet):
     name = django_filters.CharFilter(lookup_expr="icontains")
     email = django_filters.CharFilter(lookup_expr="iexact")
     country = django_filters.CharFilter(field_name="country__code", lookup_expr="iexact")
-    country__in = CharInFilter(field_name="country_id", lookup_expr="in")
+    country__in = CodeInFilter(field_name="country_id", lookup_expr="in")
 
     class Meta:
         model = Supplier

@@ -10,6 +10,7 @@ from django.http import HttpRequest
 
 from billing.admin_records import NoDeleteAdminMixin
 from billing.admin_services import ServiceModelAdmin
+from billing.clock import clock_now, clock_now_for
 from reminders import services
 from reminders.models import ReminderMessage, ReminderRule, ReminderTemplate
 
@@ -39,10 +40,11 @@ class ReminderRuleAdmin(ServiceModelAdmin):
     service_fields = services.RuleFields.__annotations__
 
     def service_create(self, *, workspace: Any, test_mode: bool, fields: Any) -> ReminderRule:
-        return services.rule_create(workspace=workspace, test_mode=test_mode, **fields)
+        now = clock_now(workspace=workspace, test_mode=test_mode)
+        return services.rule_create(workspace=workspace, test_mode=test_mode, now=now, **fields)
 
     def service_update(self, obj: ReminderRule, fields: Any) -> ReminderRule:
-        return services.rule_update(rule=obj, **fields)
+        return services.rule_update(rule=obj, now=clock_now_for(obj), **fields)
 
     def service_delete(self, obj: ReminderRule) -> None:
         services.rule_delete(rule=obj)

@@ -31,6 +31,10 @@ class ReminderRule(TenantModel):
     template = models.ForeignKey(ReminderTemplate, on_delete=models.PROTECT, related_name="+")
     documents = models.JSONField(encoder=JSONEncoder, decoder=JSONDecoder, default=list, blank=True)
     active = models.BooleanField(default=True)
+    # When the rule began reminding, on the workspace's clock (a test clock in test mode):
+    # its creation, or its last switch back to active. Reminders whose day came before it
+    # are not sent.
+    started_at = models.DateTimeField()
 
     def __str__(self) -> str:
         return f"{self.name} ({self.days:+d} days)"

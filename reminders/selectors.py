@@ -1,5 +1,6 @@
 """Which unpaid invoices each rule reminds about, and when."""
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date, timedelta
 from decimal import Decimal
@@ -7,7 +8,6 @@ from decimal import Decimal
 from django.db.models import QuerySet
 
 from billing.clock import workspace_today
-from customers.models import Contact, Customer
 from invoices.choices import InvoiceStatus
 from invoices.models import Invoice
 from invoices.selectors import invoice_amount_due_expression
@@ -36,18 +36,40 @@ def message_queryset() -> QuerySet[ReminderMessage]:
     return ReminderMessage.objects.all()
 
 
+def _reminded_on(rule: ReminderRule, invoice: Invoice) -> date | None:
+    """The day the rule reminds of the invoice, if it does: a reminder goes out on its
+    day, so none whose day passed before the rule started (a new rule does not dun the
+    whole backlog, nor a rule switched back on the days it was off) or before the
+    invoice was finalized (an invoice issued late is not
+    told it falls due in three days, nor sent every reminder it missed at once)."""
+    if invoice.due_date is None:
+        return None
+    day = invoice.due_date + timedelta(days=rule.days)
+    started = [rule.started_at, invoice.finalized_at]
+    if any(day < workspace_today(rule.workspace, at) for at in started if at is not None):
+        return None
+    return day
+
+
+def _pendings(rule: ReminderRule, invoices: Iterable[Invoice]) -> list[Pending]:
+    return [
+        Pending(rule, invoice, day, invoice.amount_due)  # type: ignore[attr-defined]
+        for invoice in invoices
+        if (day := _reminded_on(rule, invoice)) is not None
+    ]
+
+
 def rule_pendings(rule: ReminderRule, *, until: date | None = None) -> list[Pending]:
     """The rule's unsent reminders: finalized invoices with something due, of its
-    document types, whose reminder day (due date + `days`) falls on or after the day the
-    rule was created (a new rule does not dun the whole backlog) and on or before `until`
-    when given. Oldest reminder day first."""
-    created = workspace_today(rule.workspace, rule.created_at)
+    document types, on their reminder day (due date + `days`; `_reminded_on`) or after it
+    up to `until` when given. Oldest reminder day first."""
+    started = workspace_today(rule.workspace, rule.started_at)
     invoices = (
         Invoice.objects.filter(
             workspace_id=rule.workspace_id,
             test_mode=rule.test_mode,
             status=InvoiceStatus.FINALIZED,
-            due_date__gte=created - timedelta(days=rule.days),
+            due_date__gte=started - timedelta(days=rule.days),
         )
         .exclude(pk__in=ReminderMessage.objects.filter(rule=rule).values("invoice_id"))
         .annotate(amount_due=invoice_amount_due_expression())
@@ -59,11 +81,7 @@ def rule_pendings(rule: ReminderRule, *, until: date | None = None) -> list[Pend
         invoices = invoices.filter(document_id__in=rule.documents)
     if until is not None:
         invoices = invoices.filter(due_date__lte=until - timedelta(days=rule.days))
-    return [
-        Pending(rule, invoice, invoice.due_date + timedelta(days=rule.days), invoice.amount_due)
-        for invoice in invoices
-        if invoice.due_date is not None
-    ]
+    return _pendings(rule, invoices)
 
 
 def rules_pendings(rules: QuerySet[ReminderRule]) -> list[Pending]:
@@ -75,7 +93,7 @@ def rules_pendings(rules: QuerySet[ReminderRule]) -> list[Pending]:
         return []
     first = chosen[0]
     earliest = {
-        rule.id: workspace_today(rule.workspace, rule.created_at) - timedelta(days=rule.days)
+        rule.id: workspace_today(rule.workspace, rule.started_at) - timedelta(days=rule.days)
         for rule in chosen
     }
     invoices = list(
@@ -92,26 +110,16 @@ def rules_pendings(rules: QuerySet[ReminderRule]) -> list[Pending]:
     )
     sent = set(ReminderMessage.objects.filter(rule__in=chosen).values_list("rule_id", "invoice_id"))
     pendings = [
-        Pending(rule, invoice, invoice.due_date + timedelta(days=rule.days), invoice.amount_due)
+        pending
         for rule in chosen
-        for invoice in invoices
-        if invoice.due_date is not None
-        and invoice.due_date >= earliest[rule.id]
-        and (not rule.documents or invoice.document_id in rule.documents)
-        and (rule.id, invoice.id) not in sent
+        for pending in _pendings(
+            rule,
+            (
+                invoice
+                for invoice in invoices
+                if (not rule.documents or invoice.document_id in rule.documents)
+                and (rule.id, invoice.id) not in sent
+            ),
+        )
     ]
     return sorted(pendings, key=lambda p: (p.send_date, p.invoice.id, p.rule.id))
-
-
-def collection_recipients(customer: Customer) -> list[str]:
-    """Who is reminded: the customer's collections contacts, or else its own email; no one
-    when the customer opted out of collection emails."""
-    if not customer.send_collections:
-        return []
-    contacts = Contact.objects.filter(customer=customer, collections=True).exclude(email="")
-    emails = list(
-        dict.fromkeys(contacts.order_by("created_at", "id").values_list("email", flat=True))
-    )
-    if not emails and customer.email:
-        return [customer.email]
-    return emails

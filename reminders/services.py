@@ -10,16 +10,15 @@ import logging
 import smtplib
 from collections.abc import Callable, Mapping
 from datetime import datetime
-from email.utils import formataddr
 from typing import Any, TypedDict, Unpack
 
-from django.conf import settings
-from django.core.mail import EmailMessage
 from django.db import IntegrityError, transaction
 
 from billing.clock import workspace_today
 from billing.errors import DomainError, InvalidInput
-from billing.models import Workspace
+from billing.models import DocumentType, Workspace
+from customers.selectors import customer_collection_recipients
+from invoices.mail import workspace_email
 from invoices.pdf.context import format_money, labels_for
 from reminders.choices import MAX_DAYS, MIN_DAYS, MessageStatus
 from reminders.models import ReminderMessage, ReminderRule, ReminderTemplate
@@ -30,7 +29,7 @@ from reminders.rendering import (
     template_check,
     template_render,
 )
-from reminders.selectors import Pending, collection_recipients, rule_pendings
+from reminders.selectors import Pending, rule_pendings
 
 logger = logging.getLogger(__name__)
 
@@ -122,6 +121,17 @@ def _check_rule(rule: ReminderRule) -> None:
     errors: dict[str, list[str]] = {}
     if not MIN_DAYS <= rule.days <= MAX_DAYS:
         errors["days"] = [f"Between {MIN_DAYS} (before the due date) and {MAX_DAYS} (after)."]
+    # A rule reminds of invoices: one for another type (a purchase, a credit note) would
+    # never remind.
+    types = DocumentType.objects.in_bulk(rule.documents)
+    for pk in rule.documents:
+        if pk not in types:
+            errors["documents"] = [f"No document type {pk}."]
+            break
+        if not types[pk].is_invoice_type:
+            errors["documents"] = [f"{types[pk]} is not an invoice document type."]
+            break
+    rule.documents = list(dict.fromkeys(rule.documents))
     # The API only offers the caller's templates; the back office lists every tenant's.
     template = rule.template
     if (template.workspace_id, template.test_mode) != (rule.workspace_id, rule.test_mode):
@@ -132,17 +142,21 @@ def _check_rule(rule: ReminderRule) -> None:
 
 @transaction.atomic
 def rule_create(
-    *, workspace: Workspace, test_mode: bool, **fields: Unpack[RuleFields]
+    *, workspace: Workspace, test_mode: bool, now: datetime, **fields: Unpack[RuleFields]
 ) -> ReminderRule:
-    rule = ReminderRule(workspace=workspace, test_mode=test_mode, **fields)
+    """`now`: the workspace's time; the rule reminds from that day on."""
+    rule = ReminderRule(workspace=workspace, test_mode=test_mode, started_at=now, **fields)
     _check_rule(rule)
     rule.save()
     return rule
 
 
 @transaction.atomic
-def rule_update(*, rule: ReminderRule, **fields: Unpack[RuleFields]) -> ReminderRule:
+def rule_update(*, rule: ReminderRule, now: datetime, **fields: Unpack[RuleFields]) -> ReminderRule:
+    """A rule switched back to active reminds from `now` on, not of the days it was off."""
     locked = ReminderRule.objects.select_for_update().get(pk=rule.pk)
+    if fields.get("active") and not locked.active:
+        locked.started_at = now
     _set(locked, fields)
     _check_rule(locked)
     locked.save()
@@ -227,11 +241,8 @@ def _claim(pending: Pending, recipients: list[str]) -> ReminderMessage | None:
 
 
 def _send(message: ReminderMessage, workspace: Workspace, now: datetime) -> None:
-    email = EmailMessage(
-        subject=message.subject,
-        body=message.body,
-        from_email=formataddr((workspace.name, settings.DEFAULT_FROM_EMAIL)),
-        to=message.recipients,
+    email = workspace_email(
+        workspace, subject=message.subject, body=message.body, to=message.recipients, now=now
     )
     try:
         email.send()
@@ -248,7 +259,7 @@ def _send(message: ReminderMessage, workspace: Workspace, now: datetime) -> None
 def _remind(pending: Pending, workspace: Workspace, now: datetime) -> bool:
     """Sends one reminder unless it was sent, or has no one to go to; whether it was
     tried."""
-    recipients = collection_recipients(pending.invoice.customer)
+    recipients = customer_collection_recipients(customer=pending.invoice.customer)
     if not recipients:
         return False
     message = _claim(pending, recipients)

@@ -13,7 +13,7 @@ import django_filters
 from django import forms
 from django.core.exceptions import FieldDoesNotExist, ImproperlyConfigured, ValidationError
 from django.db import models
-from django.db.models import Model, QuerySet
+from django.db.models import Model, Q, QuerySet
 from django.db.models.fields.json import KeyTextTransform
 from django.db.models.lookups import Exact
 from django.utils import timezone
@@ -257,6 +257,14 @@ class CharInFilter(django_filters.BaseInFilter, django_filters.CharFilter):
         super().__init__(*args, **kwargs)
 
 
+class CodeInFilter(CharInFilter):
+    """`?country__in=cl,ar`: reference data's codes (countries, currencies), stored in
+    capitals, in any case, as `?country=` and writes take them."""
+
+    def filter(self, qs: Any, value: Any) -> Any:
+        return super().filter(qs, [code.upper() for code in value] if value else value)
+
+
 class ChoiceInFilter(django_filters.BaseInFilter, django_filters.ChoiceFilter):
     """`?status__in=draft,finalized`, each value one of the field's choices: an unknown
     one is a 400 naming it, as `?status=` answers."""
@@ -387,6 +395,24 @@ class SearchFilter(filters.SearchFilter):
 
     def takes_param(self, view: Any, name: str) -> bool:
         return name == self.search_param and bool(getattr(view, "search_fields", None))
+
+    def filter_queryset(self, request: Request, queryset: QuerySet, view: Any) -> QuerySet:
+        """Also finds a tax id among the searched fields however it is spelled, as
+        `?tax_id=` does: `76.086.428-5` finds the 76086428-5 stored."""
+        found = super().filter_queryset(request, queryset, view)
+        terms = self.get_search_terms(request)
+        fields = [
+            field
+            for field in getattr(view, "search_fields", None) or ()
+            if field == "tax_id" or field.endswith("__tax_id")
+        ]
+        if len(terms) != 1 or not fields:
+            return found
+        spelled = Q()
+        for field in fields:
+            spelled |= tax_id_lookup(terms[0], prefix=field.removesuffix("tax_id"))
+        also = queryset.filter(spelled)
+        return found | (also.distinct() if found.query.distinct else also)
 
     def get_schema_operation_parameters(self, view: Any) -> list[dict[str, Any]]:
         if not getattr(view, "search_fields", None):

@@ -57,12 +57,13 @@ class WorkspaceViewSet(
     ApiInputMixin, mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet
 ):
     """The caller's workspaces. Needs no workspace header: it is how a caller finds one.
-    Owners set the issuer data documents print (PATCH)."""
+    Owners set the issuer data documents print (PATCH, or PUT: partial too, as on every
+    resource)."""
 
     serializer_class = WorkspaceSerializer
     permission_classes = [permissions.IsAuthenticated]
     filter_backends: list[Any] = []
-    http_method_names = ["get", "patch", "head", "options"]
+    http_method_names = ["get", "put", "patch", "head", "options"]
 
     def get_queryset(self) -> QuerySet[Workspace]:
         if getattr(self, "swagger_fake_view", False):
@@ -84,11 +85,40 @@ class WorkspaceViewSet(
         ).exists()
         if not is_owner:
             raise exceptions.PermissionDenied("Only the workspace's owners change it.")
-        serializer = WorkspaceIssuerSerializer(data=request.data, partial=True)
+        serializer = WorkspaceIssuerSerializer(
+            data=_without_unchanged_read_only(workspace, request.data), partial=True
+        )
         serializer.is_valid(raise_exception=True)
         with transaction.atomic():
             workspace = workspace_update_issuer(workspace=workspace, **serializer.validated_data)
         return Response(WorkspaceSerializer(workspace).data)
+
+    @extend_schema(
+        request=WorkspaceIssuerSerializer,
+        responses={
+            200: WorkspaceSerializer,
+            403: OpenApiResponse(ErrorSerializer, description="Only owners change a workspace."),
+        },
+    )
+    def update(self, request: Request, pk: str | None = None) -> Response:
+        return self.partial_update(request, pk)
+
+
+def _without_unchanged_read_only(workspace: Workspace, data: Any) -> Any:
+    """The body less the read-only fields it sends as they are (a retrieved workspace sent
+    back); one it sends changed is a 400 on that field, not silently ignored."""
+    if not isinstance(data, dict):
+        return data
+    current = WorkspaceSerializer(workspace).data
+    read_only = set(current) - set(WorkspaceIssuerSerializer.Meta.fields)
+    changed = {
+        name: ["Read-only: set in the back office."]
+        for name in read_only & set(data)
+        if data[name] != current[name]
+    }
+    if changed:
+        raise exceptions.ValidationError(changed)
+    return {name: value for name, value in data.items() if name not in read_only}
 
 
 class ReferenceViewSet(

@@ -97,3 +97,8 @@ class DocumentType(models.Model):
 
     def __str__(self) -> str:
         return f"{self.code} {self.name}"
+
+    @property
+    def is_invoice_type(self) -> bool:
+        """A type invoices are issued in: a sale that is not a note or an order."""
+        return self.is_sale and not (self.is_credit_note or self.is_debit_note or self.is_order)

@@ -166,3 +166,27 @@ def test_the_workspace_admin_checks_the_issuer_data():
 
     assert not bad.is_valid() and "activity_code" in bad.errors
     assert good.is_valid(), good.errors
+
+
+def test_a_retrieved_workspace_put_back_is_accepted_and_put_is_partial(tenant):
+    retrieved = tenant.client.get(f"/workspaces/{tenant.workspace.id}/").json()
+
+    unchanged = tenant.client.put(f"/workspaces/{tenant.workspace.id}/", retrieved, format="json")
+    renamed = tenant.client.put(
+        f"/workspaces/{tenant.workspace.id}/", {**retrieved, "city": "Talca"}, format="json"
+    )
+    partial = tenant.client.put(
+        f"/workspaces/{tenant.workspace.id}/", {"sii_office": "S.I.I. - Talca"}, format="json"
+    )
+    read_only = tenant.client.put(
+        f"/workspaces/{tenant.workspace.id}/", {**retrieved, "timezone": "UTC"}, format="json"
+    )
+
+    assert unchanged.status_code == 200, unchanged.json()
+    assert unchanged.json() == retrieved
+    assert renamed.status_code == 200, renamed.json()
+    assert partial.status_code == 200, partial.json()
+    assert (partial.json()["city"], partial.json()["sii_office"]) == ("Talca", "S.I.I. - Talca")
+    assert read_only.status_code == 400, read_only.json()
+    assert list(read_only.json()) == ["timezone"]
+    assert Workspace.objects.get(pk=tenant.workspace.id).timezone == tenant.workspace.timezone

@@ -301,3 +301,14 @@ def test_an_in_filter_takes_an_array_with_brackets(tenant) -> None:  # type: ign
     assert both.json()["count"] == 2
     assert [row["id"] for row in one.json()["results"]] == [draft.id]
     assert bogus.status_code == 400
+
+
+def test_a_search_finds_a_customers_tax_id_however_it_is_spelled(tenant) -> None:  # type: ignore[no-untyped-def]
+    customer = CustomerFactory(workspace=tenant.workspace, country_id="CL", tax_id="76086428-5")
+    invoice = InvoiceFactory(workspace=tenant.workspace, customer=customer)
+    InvoiceFactory(workspace=tenant.workspace)  # another customer's
+
+    for spelled in ("76086428-5", "76.086.428-5", "076.086.428-5"):
+        response = tenant.client.get("/invoices/", {"search": spelled})
+
+        assert [row["id"] for row in response.json()["results"]] == [invoice.id], spelled

@@ -311,6 +311,11 @@ def test_a_state_id_that_names_no_state_is_a_400_on_state(tenant, state):
     ("query", "expected"),
     [
         ({"country": "ar"}, ["argentine"]),
+        # Codes in any case, as writes take them.
+        ({"country__in": "ar,cl"}, ["acme", "archived", "pending", "argentine"]),
+        ({"country__in": "AR"}, ["argentine"]),
+        ({"currency": "ars"}, ["argentine"]),
+        ({"currency": "ARS"}, ["argentine"]),
         ({"email": "AP@GAUCHO.AR"}, ["argentine"]),
         ({"name": "acme"}, ["acme", "archived"]),
         ({"tax_id": "76086428-5"}, ["acme"]),
@@ -323,6 +328,9 @@ def test_a_state_id_that_names_no_state_is_a_400_on_state(tenant, state):
         ({"status__in": "archived,pending"}, ["archived", "pending"]),
         ({"search": "gaucho"}, ["argentine"]),
         ({"search": "76086428"}, ["acme"]),
+        # A tax id however it is spelled, as ?tax_id= finds it.
+        ({"search": "76.086.428-5"}, ["acme"]),
+        ({"search": "076086428-5"}, ["acme"]),
         ({"search": "crm-7"}, ["archived"]),
         ({"metadata__plan": "gold"}, ["acme", "pending"]),
         ({"metadata__plan": "silver"}, []),

@@ -56,10 +56,7 @@ def check_invoice_document_type(
     """Invoices, orders and subscriptions issue only the workspace country's electronic
     sale types that are not notes or orders, in a currency the type allows, and export
     types only to a foreign buyer."""
-    is_invoice_type = document_type.is_sale and not (
-        document_type.is_credit_note or document_type.is_debit_note or document_type.is_order
-    )
-    if not is_invoice_type or not document_type.is_electronic:
+    if not document_type.is_invoice_type or not document_type.is_electronic:
         raise InvalidInput({"document": [f"{document_type} is not an invoice document type."]})
     if document_type.country_id != workspace.country_id:
         raise InvalidInput(

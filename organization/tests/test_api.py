@@ -29,7 +29,8 @@ def test_an_orgunit_is_created_listed_renamed_and_deleted(tenant):
     assert deleted.status_code == 204
 
 
-@pytest.mark.parametrize("code", ["81-234", "A1"])
+# Other scripts' digits and superscripts are digits to Python, not to the SII.
+@pytest.mark.parametrize("code", ["81-234", "A1", "１２３", "٣", "²"])
 def test_a_branch_code_is_digits(tenant, code):
     response = tenant.client.post(
         "/orgunits/", {"name": "Norte", "sii_branch_code": code}, format="json"
@@ -149,6 +150,21 @@ def test_the_biller_connection_is_one_per_mode_and_configurable(tenant):
     assert [row["id"] for row in listed.json()["results"]] == [biller["id"]]
 
 
+@pytest.mark.parametrize("value", ["abc", 5, [1], None])
+def test_the_biller_settings_are_an_object(tenant, value):
+    refused = tenant.client.post("/billers/built_in/", {"settings": value}, format="json")
+    created = tenant.client.post(
+        "/billers/built_in/",
+        {"settings": {"branch": 1, "nested": {"a": [1.5]}, "off": None}},
+        format="json",
+    )
+
+    assert refused.status_code == 400, refused.json()
+    assert "settings" in refused.json()
+    assert created.status_code == 201, created.json()
+    assert created.json()["settings"] == {"branch": 1, "nested": {"a": [1.5]}, "off": None}
+
+
 def test_test_mode_never_connects_to_the_agencys_production(db):
     tester = make_tenant(test_mode=True)
 
@@ -168,3 +184,21 @@ def test_ops_is_a_json_404_that_says_why(tenant, path):
     assert response["content-type"] == "application/json"
     assert response.json()["code"] == "resource_not_available"
     assert "not described in Piriod's public documentation" in response.json()["detail"]
+
+
+def test_a_bank_account_s_currency_is_a_code_in_any_case(tenant):
+    created = tenant.client.post(
+        "/banks/",
+        {"bank_name": "Banco de Chile", "account_number": "001", "currency": "usd"},
+        format="json",
+    )
+    unknown = tenant.client.post(
+        "/banks/",
+        {"bank_name": "Banco de Chile", "account_number": "002", "currency": 5},
+        format="json",
+    )
+
+    assert created.status_code == 201, created.json()
+    assert created.json()["currency"] == "USD"
+    assert unknown.status_code == 400
+    assert "currency" in unknown.json()

@@ -1,8 +1,8 @@
 from rest_framework import serializers
 
 from billing.models import Comuna, Country, Currency
-from billing.representations import TenantModelSerializer
-from customers.representations import CodeField, StateField
+from billing.representations import CodeField, TenantModelSerializer
+from customers.representations import StateField
 from procurement.models import Supplier
 
 

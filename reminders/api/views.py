@@ -55,10 +55,10 @@ class ReminderRuleViewSet(_TenantWrites):
     search_fields = ["name"]
 
     def create_object(self, data: dict[str, Any]) -> ReminderRule:
-        return services.rule_create(**self.tenant, **data)
+        return services.rule_create(**self.tenant, now=self.tenant_now(), **data)
 
     def update_object(self, instance: ReminderRule, data: dict[str, Any]) -> ReminderRule:
-        return services.rule_update(rule=instance, **data)
+        return services.rule_update(rule=instance, now=self.tenant_now(), **data)
 
     def perform_destroy(self, instance: ReminderRule) -> None:
         services.rule_delete(rule=instance)

@@ -1,6 +1,7 @@
 """Factories of the reminders app's models."""
 
 import factory
+from django.utils import timezone
 
 from billing.tests.factories import TenantFactory
 from invoices.tests.factories import InvoiceFactory
@@ -22,6 +23,7 @@ class ReminderRuleFactory(TenantFactory):
 
     name = factory.Sequence(lambda n: f"Regla {n}")
     days = 3
+    started_at = factory.LazyFunction(timezone.now)
     template = factory.SubFactory(
         ReminderTemplateFactory,
         workspace=factory.SelfAttribute("..workspace"),

@@ -4,17 +4,20 @@ they will send, and beat sending each reminder once."""
 import threading
 from datetime import timedelta
 from decimal import Decimal
+from email.utils import format_datetime
 
 import pytest
 from django.core import mail
+from django.core.mail import EmailMessage
 from django.db import connection
 from django.utils import timezone
 
 from billing.clock import workspace_today
+from billing.models import Workspace
 from customers.tests.factories import ContactFactory, CustomerFactory
 from invoices.tests.factories import InvoiceFactory
 from reminders import services
-from reminders.models import ReminderMessage
+from reminders.models import ReminderMessage, ReminderRule
 from reminders.services import reminders_send_due
 from reminders.tests.factories import ReminderRuleFactory, ReminderTemplateFactory
 from tests.conftest import make_tenant
@@ -126,6 +129,21 @@ class TestApi:
         assert (updated.status_code, list(updated.json())) == (400, ["body"])
         template.refresh_from_db()
         assert template.body == ReminderTemplateFactory.body
+
+    # 46 factura de compra (a purchase), 61 nota de crédito: no invoice is of either type,
+    # so the rule would never remind.
+    @pytest.mark.parametrize("document", [46, 61])
+    def test_a_rule_for_a_type_no_invoice_has_is_400(self, tenant, document):
+        template = ReminderTemplateFactory(workspace=tenant.workspace)
+
+        response = tenant.client.post(
+            "/reminders/rules/",
+            {"name": "Nunca", "days": 0, "template": template.id, "documents": [33, document]},
+            format="json",
+        )
+
+        assert response.status_code == 400, response.json()
+        assert "documents" in response.json()
 
     @pytest.mark.parametrize("days", [-61, 366])
     def test_days_out_of_range_are_400(self, tenant, days):
@@ -245,14 +263,14 @@ def test_a_reminder_that_raises_is_logged_and_the_others_are_sent(tenant, monkey
     ReminderRuleFactory(workspace=tenant.workspace, days=0)
     failing = _invoice(tenant.workspace, due_in=0, number=1)
     sent = _invoice(tenant.workspace, due_in=0, number=2)
-    recipients = services.collection_recipients
+    recipients = services.customer_collection_recipients
 
-    def recipients_failing_once(customer):  # type: ignore[no-untyped-def]
+    def recipients_failing_once(*, customer):  # type: ignore[no-untyped-def]
         if customer == failing.customer:
             raise RuntimeError("contacts unreadable")
-        return recipients(customer)
+        return recipients(customer=customer)
 
-    monkeypatch.setattr(services, "collection_recipients", recipients_failing_once)
+    monkeypatch.setattr(services, "customer_collection_recipients", recipients_failing_once)
 
     count = reminders_send_due(clock=_clock(0))
 
@@ -329,7 +347,7 @@ def test_an_email_that_cannot_be_sent_fails_its_message_with_the_reason(tenant, 
     def refuse(self):  # type: ignore[no-untyped-def]
         raise ValueError("Header values can't contain newlines")
 
-    monkeypatch.setattr(services.EmailMessage, "send", refuse)
+    monkeypatch.setattr(EmailMessage, "send", refuse)
 
     count = reminders_send_due(clock=_clock(0))
 
@@ -351,3 +369,105 @@ def test_a_line_break_in_a_placeholder_value_keeps_the_subject_on_one_line(tenan
     [email] = mail.outbox
     assert email.subject == "Cobro a Andes SpA"
     assert ReminderMessage.objects.get().status == "sent"
+
+
+@pytest.mark.django_db
+def test_an_invoice_finalized_after_its_reminder_day_is_not_reminded_for_that_day(tenant):
+    # Rules set up a month ago; an invoice issued today that fell due three days ago.
+    before, on_day, after = (ReminderRuleFactory(workspace=tenant.workspace, days=days)
+                             for days in (-3, 0, 5))  # fmt: skip
+    ReminderRule.objects.update(started_at=timezone.now() - timedelta(days=30))
+    invoice = _invoice(tenant.workspace, due_in=-3, finalized_at=timezone.now())
+
+    pendings = tenant.client.get("/reminders/pendings/").json()["results"]
+    sent_today = reminders_send_due(clock=_clock(0))
+
+    # Only the reminder whose day is still to come: the others' days passed before the
+    # invoice was issued.
+    assert [(p["rule"], p["invoice"]) for p in pendings] == [(after.id, invoice.id)]
+    assert (sent_today, mail.outbox) == (0, [])
+    assert reminders_send_due(clock=_clock(2)) == 1
+    assert ReminderMessage.objects.get().rule_id == after.id
+    assert before.id and on_day.id  # created, and never sent
+
+
+@pytest.mark.django_db
+def test_a_rule_created_on_the_test_clock_does_not_remind_days_before_it():
+    tenant = make_tenant(test_mode=True)
+    invoice = _invoice(tenant.workspace, due_in=10, test_mode=True, finalized_at=timezone.now())
+    clock_at = timezone.now() + timedelta(days=30)
+    Workspace.objects.filter(pk=tenant.workspace.pk).update(test_clock_at=clock_at)
+    template = ReminderTemplateFactory(workspace=tenant.workspace, test_mode=True)
+
+    created = tenant.client.post(
+        "/reminders/rules/",
+        {"name": "Al vencer", "days": 0, "template": template.id},
+        format="json",
+    )
+
+    # The invoice fell due twenty days before the rule was created, on the workspace's
+    # clock: the new rule does not dun it.
+    assert created.status_code == 201, created.json()
+    assert tenant.client.get("/reminders/pendings/").json()["results"] == []
+    assert reminders_send_due(clock=lambda **_: clock_at) == 0
+    assert not ReminderMessage.objects.filter(invoice=invoice).exists()
+
+
+@pytest.mark.django_db
+def test_a_rule_switched_back_on_does_not_remind_the_days_it_was_off():
+    tenant = make_tenant(test_mode=True)
+    template = ReminderTemplateFactory(workspace=tenant.workspace, test_mode=True)
+    rule = tenant.client.post(
+        "/reminders/rules/",
+        {"name": "Al vencer", "days": 0, "template": template.id},
+        format="json",
+    ).json()
+    tenant.client.put(f"/reminders/rules/{rule['id']}/", {"active": False}, format="json")
+    missed = _invoice(
+        tenant.workspace, due_in=5, test_mode=True, number=1, finalized_at=timezone.now()
+    )
+    coming = _invoice(
+        tenant.workspace, due_in=20, test_mode=True, number=2, finalized_at=timezone.now()
+    )
+    Workspace.objects.filter(pk=tenant.workspace.pk).update(
+        test_clock_at=timezone.now() + timedelta(days=10)
+    )
+
+    switched = tenant.client.put(f"/reminders/rules/{rule['id']}/", {"active": True}, format="json")
+
+    assert switched.status_code == 200, switched.json()
+    pendings = tenant.client.get("/reminders/pendings/").json()["results"]
+    assert [p["invoice"] for p in pendings] == [coming.id]
+    assert missed.id
+
+
+@pytest.mark.django_db
+def test_one_mailbox_named_twice_by_collections_contacts_is_reminded_once(tenant):
+    ReminderRuleFactory(workspace=tenant.workspace, days=0)
+    customer = CustomerFactory(workspace=tenant.workspace, email="a@andes.cl")
+    for email in ("cobranza@andes.cl", "Cobranza@Andes.cl", "tesoreria@andes.cl"):
+        ContactFactory(customer=customer, workspace=tenant.workspace, email=email,
+                       collections=True)  # fmt: skip
+    _invoice(tenant.workspace, due_in=0, customer=customer)
+
+    assert reminders_send_due(clock=_clock(0)) == 1
+
+    [email] = mail.outbox
+    assert email.to == ["cobranza@andes.cl", "tesoreria@andes.cl"]
+
+
+@pytest.mark.django_db
+def test_a_reminder_is_answered_to_the_workspace_and_dated_on_its_clock():
+    tenant = make_tenant(test_mode=True)
+    Workspace.objects.filter(pk=tenant.workspace.pk).update(email="cobranza@demo.cl")
+    ReminderRuleFactory(workspace=tenant.workspace, test_mode=True, days=0)
+    _invoice(tenant.workspace, due_in=0, test_mode=True)
+    sent_at = timezone.now().replace(microsecond=0)
+
+    assert reminders_send_due(clock=lambda **_: sent_at) == 1
+
+    # The customer's reply reaches the workspace that dunned it, as an invoice's does,
+    # not the platform's sending address.
+    [email] = mail.outbox
+    assert email.reply_to == ["cobranza@demo.cl"]
+    assert email.extra_headers["Date"] == format_datetime(sent_at)
