@@ -87,7 +87,7 @@ run: install $(LOCAL_KEYS)
 		print("  Workspace: " + d["workspace"]); \
 		print("  Token:     " + d["token"] + "   (a new one on each run; the old one is revoked)"); \
 		print("  API:       http://127.0.0.1:$(PORT)/   docs: http://127.0.0.1:$(PORT)/docs/"); \
-		print("             (the server listens on all interfaces, 0.0.0.0:$(PORT))"); \
+		print("             (on this machine only; HOST=0.0.0.0 make run listens on every interface)"); \
 		print(); \
 		print("  The README'"'"'s examples use these variables; paste them in another terminal:"); \
 		print("  export BASE=http://127.0.0.1:$(PORT) TOKEN=" + d["token"] + " WORKSPACE=" + d["workspace"]); \
