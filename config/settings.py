@@ -11,10 +11,12 @@ import environ
 from kombu import Queue
 
 BASE_DIR = Path(__file__).resolve().parent.parent
-VAR_DIR = BASE_DIR / "var"
 
 env = environ.Env()
 environ.Env.read_env(BASE_DIR / ".env", overwrite=False)
+# What a server without other configuration keeps on disk: the SQLite database, the
+# filesystem broker's queues, beat's schedule, uploaded and generated files.
+VAR_DIR = Path(env.str("VAR_DIR", default=str(BASE_DIR / "var")))
 
 DEBUG = env.bool("DEBUG", default=False)
 # The default is for development only: with DEBUG off the server refuses to start on it

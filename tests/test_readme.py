@@ -145,15 +145,54 @@ def test_readme_walk_throughs_run_against_a_live_server(tmp_path: Path) -> None:
     (tmp_path / "var" / "demo-workspace.json").write_text(printed.getvalue())
 
     port = _free_port()
-    calls = tmp_path / "calls.log"
     env = {
         **os.environ,
         "DATABASE_URL": _database_url(),
         "CELERY_BROKER_URL": TEST_BROKER_URL,
         "WEBHOOKS_ALLOW_PRIVATE_URLS": "true",
         "PORT": str(port),
-        "README_CALLS": str(calls),
     }
+    with use_test_broker():
+        walk_the_readme(tmp_path, blocks, env, worker_env={"PORT": str(port)})
+
+
+def test_readme_walk_throughs_run_on_what_make_run_serves(tmp_path: Path) -> None:
+    """The same walk on `make run`'s own configuration: SQLite and the filesystem broker,
+    no other server (only its files under VAR_DIR differ, to keep clear of a developer's)."""
+    blocks = section_blocks(README.read_text())
+    var = tmp_path / "var"
+    var.mkdir()
+    port = _free_port()
+    env = {
+        **os.environ,
+        "REDIS_URL": "",  # unset: the cache in each process's memory, as make run has it
+        "MEDIA_ROOT": str(var / "media"),
+        "VAR_DIR": str(var),
+        "DATABASE_URL": f"sqlite:///{var / 'db.sqlite3'}",
+        "CELERY_BROKER_URL": "filesystem://",
+        "WEBHOOKS_ALLOW_PRIVATE_URLS": "true",
+        "PORT": str(port),
+    }
+    manage = [sys.executable, "manage.py"]
+    subprocess.run([*manage, "migrate", "--noinput"], cwd=ROOT, env=env, check=True,
+                   capture_output=True)  # fmt: skip
+    created = subprocess.run(
+        [*manage, "create_workspace", "--name=Demo", "--country=CL",
+         "--email=demo@example.com", "--tax-id=76086428-5", "--json"],
+        cwd=ROOT, env=env, check=True, capture_output=True, text=True,
+    )  # fmt: skip
+    (var / "demo-workspace.json").write_text(created.stdout)
+    walk_the_readme(tmp_path, blocks, env, worker_env=env)
+
+
+def walk_the_readme(
+    tmp_path: Path, blocks: list[tuple[int, str]], env: dict[str, str], worker_env: dict[str, str]
+) -> None:
+    """Run the blocks in one bash session against a server and a worker with beat on
+    `env`, and check every call answered as the README says."""
+    port = int(env["PORT"])
+    calls = tmp_path / "calls.log"
+    env = {**env, "README_CALLS": str(calls)}
     script = PRELUDE + "".join(
         f"\nREADME_BLOCK=L{line}\necho '--- README.md line {line}' >&2\n{code}"
         for line, code in blocks
@@ -161,8 +200,7 @@ def test_readme_walk_throughs_run_against_a_live_server(tmp_path: Path) -> None:
     (tmp_path / "readme.sh").write_text(script)
 
     with (
-        use_test_broker(),
-        running_worker(tmp_path, beat=True, extra_env={"PORT": str(port)}),
+        running_worker(tmp_path, beat=True, extra_env=worker_env),
         running_server(port, env, tmp_path / "server.log"),
     ):
         # A file, not a pipe: the receiver a block leaves running keeps its output open.
