@@ -112,6 +112,20 @@ def base_tax_percent(document_type: DocumentType) -> Decimal:
     return document_type.tax if document_type.has_taxes else Decimal(0)
 
 
+def check_kept_lines_type(
+    previous: DocumentType, document: DocumentType, *, field: str = "lines"
+) -> None:
+    """A draft whose lines are kept while what prices them moves from a type without taxes
+    to one with taxes: a 400 on `field`. On the former every line is stored exempt
+    (apply_totals), so which of them the user meant exempt is no longer known, and keeping
+    them would issue the taxed type without its tax: the lines are sent again."""
+    if not previous.has_taxes and document.has_taxes:
+        raise InvalidInput(
+            {field: [f"On {previous} every line is exempt; send the {field} again for "
+                     f"{document}, saying which of them are exempt."]}
+        )  # fmt: skip
+
+
 def line_tax_percent(document: FiscalDocument, line: Line | dict[str, Any]) -> Decimal:
     get = line.get if isinstance(line, dict) else lambda name, default=None: getattr(line, name)
     if get("exempt", False) or not document.document.has_taxes:

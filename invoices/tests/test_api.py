@@ -317,3 +317,27 @@ def test_an_update_cannot_make_a_national_document_foreign(tenant, customer, usd
         assert response.json()["code"] == "document_currency_mismatch"
     assert Invoice.objects.get(pk=factura["id"]).currency_id == "CLP"
     assert Invoice.objects.get(pk=export["id"]).document_id == 110
+
+
+def test_a_draft_moved_from_an_exempt_type_to_a_taxed_one_needs_its_lines_again(tenant, customer):
+    # On a factura exenta every line is exempt, whatever it said; on a factura only the
+    # lines that say so are. Keeping the exenta's lines would issue a factura without IVA.
+    exenta = tenant.client.post(
+        "/invoices/", invoice_body(customer, document=34, discount="0"), format="json"
+    ).json()
+    assert exenta["tax"] == 0
+
+    kept = tenant.client.patch(f"/invoices/{exenta['id']}/", {"document": 33}, format="json")
+    resent = tenant.client.patch(
+        f"/invoices/{exenta['id']}/",
+        {"document": 33, "lines": invoice_body(customer)["lines"]},
+        format="json",
+    )
+
+    assert kept.status_code == 400, kept.json()
+    assert "exempt" in kept.json()["lines"][0]
+    assert resent.status_code == 200, resent.json()
+    body = resent.json()
+    assert [line["exempt"] for line in body["lines"]] == [False, False, True]
+    # 30,000 + 4,491 taxable, 5,000 exempt: IVA 6,553.29 → 6,553.
+    assert (body["amount"], body["exempt"], body["tax"]) == (D("34491"), D("5000"), D("6553"))

@@ -522,3 +522,21 @@ def test_another_tenants_order_has_no_pdf(tenant, other_tenant):
 
     assert tenant.client.get(f"/orders/{order['id']}/pdf/").status_code == 404
     assert tenant.client.get(f"/orders/{order['id']}/finalize/").status_code == 404
+
+
+def test_an_order_moved_from_an_exempt_type_to_a_taxed_one_needs_its_items_again(tenant, customer):
+    order = create(tenant, customer, document=34).json()
+    assert order["tax"] == 0
+
+    kept = tenant.client.patch(f"/orders/{order['id']}/", {"document": 33}, format="json")
+    resent = tenant.client.patch(
+        f"/orders/{order['id']}/",
+        {"document": 33, "items": order_body(customer)["items"]},
+        format="json",
+    )
+
+    assert kept.status_code == 400, kept.json()
+    assert "exempt" in kept.json()["items"][0]
+    assert resent.status_code == 200, resent.json()
+    assert [item["exempt"] for item in resent.json()["items"]] == [False, False, True]
+    assert resent.json()["tax"] == D("6553")
