@@ -231,6 +231,13 @@ def apply_totals(document: FiscalDocument, lines: Sequence[Line | dict[str, Any]
     ]
 
 
+def discount_base(lines: Sequence[Line]) -> Decimal:
+    """What a document discount is taken from (billing.totals): the lines' totals, as
+    apply_totals just set them. An amount discount (a coupon's) is capped at it, not at the
+    subtotal, which on a document whose prices include the tax (a boleta) is net of it."""
+    return sum((line.total for line in lines), Decimal(0))
+
+
 def _plain(value: Decimal) -> str:
     # Stored as text, so the JSON column gives back the exact Decimal.
     return format(value.normalize(), "f")

@@ -38,6 +38,7 @@ from billing.documents import (
     base_tax_percent,
     build_lines,
     check_kept_lines_type,
+    discount_base,
     store_lines,
 )
 from billing.errors import DomainError, InvalidInput
@@ -264,7 +265,8 @@ def _price(order: Order, items: Sequence[Line], coupon: Coupon | None) -> None:
     if coupon is not None:
         discount, scheme = Decimal(coupon.amount), str(coupon.discount_scheme)
         if scheme == DiscountScheme.AMOUNT:
-            discount = min(discount, _totals(order, items, Decimal(0), scheme).subtotal)
+            _totals(order, items, Decimal(0), scheme)
+            discount = min(discount, discount_base(items))
     invoice = _totals(order, items, discount, scheme)
     order.discount, order.discount_scheme = discount, scheme
     for name in ("amount", "exempt", "discount_amount", "subtotal", "tax", "total"):

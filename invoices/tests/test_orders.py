@@ -540,3 +540,25 @@ def test_an_order_moved_from_an_exempt_type_to_a_taxed_one_needs_its_items_again
     assert resent.status_code == 200, resent.json()
     assert [item["exempt"] for item in resent.json()["items"]] == [False, False, True]
     assert resent.json()["tax"] == D("6553")
+
+
+def test_an_amount_coupon_on_a_boleta_can_take_off_its_whole_gross_price(tenant, customer):
+    # A boleta's prices include IVA: a coupon worth more than the order takes off all of
+    # its 5,950, not only the 5,000 net of it.
+    huge = CouponFactory(
+        workspace=tenant.workspace, discount_scheme="$", amount=Decimal(10000), currency_id="CLP"
+    )
+    part = CouponFactory(
+        workspace=tenant.workspace, discount_scheme="$", amount=Decimal(5500), currency_id="CLP"
+    )
+    items = [{"name": "Polera", "amount": "5950"}]
+
+    free = create(tenant, customer, document=39, items=items, coupon=huge.id).json()
+    partly = create(tenant, customer, document=39, items=items, coupon=part.id).json()
+
+    assert (free["discount"], free["discount_amount"], free["total"]) == (
+        D("5950"),
+        D("5950"),
+        D("0"),
+    )
+    assert (partly["discount_amount"], partly["total"]) == (D("5500"), D("450"))
