@@ -272,11 +272,29 @@ def line_columns(
     """The columns a row of LINE_FIELDS (and `plan_id`, `line_type`) sets on a line of
     `document`, its named tax rule and additional tax resolved."""
     columns = {k: v for k, v in row.items() if k in LINE_FIELDS or k in _INVOICE_LINE_ONLY}
-    return (
-        columns
-        | _named_tax(document, position, row)
-        | _named_additional_tax(document, position, row)
-    )
+    columns |= _named_tax(document, position, row)
+    _check_taxed_type(document, position, columns)
+    return columns | _named_additional_tax(document, position, row)
+
+
+def _check_taxed_type(
+    document: FiscalDocument | None, index: int, columns: Mapping[str, Any]
+) -> None:
+    """On a type without taxes (Chile's 34 and 41, a country without VAT's generic types)
+    every line is exempt: a rate above 0 on one of its lines would be charged as 0, so it
+    is a 400 on the line's `tax` (a rule) or `tax_percent`."""
+    if document is None or document.document.has_taxes:
+        return
+    percent = columns.get("tax_percent")
+    if columns.get("exempt") or percent is None or Decimal(percent) == 0:
+        return
+    field = "tax" if columns.get("tax_id") else "tax_percent"
+    raise InvalidInput(
+        {f"lines.{index}.{field}": [
+            f"{document.document} is a type without taxes: its lines are exempt and bear no "
+            f"{Decimal(percent).normalize():f}% tax."
+        ]}
+    )  # fmt: skip
 
 
 def _named_additional_tax(

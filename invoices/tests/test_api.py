@@ -341,3 +341,33 @@ def test_a_draft_moved_from_an_exempt_type_to_a_taxed_one_needs_its_lines_again(
     assert [line["exempt"] for line in body["lines"]] == [False, False, True]
     # 30,000 + 4,491 taxable, 5,000 exempt: IVA 6,553.29 → 6,553.
     assert (body["amount"], body["exempt"], body["tax"]) == (D("34491"), D("5000"), D("6553"))
+
+
+@pytest.mark.parametrize(
+    ("line", "field"),
+    [({"tax": "rule"}, "lines.0.tax"), ({"tax_percent": "8.875"}, "lines.0.tax_percent")],
+)
+def test_a_tax_on_a_line_of_a_type_without_taxes_is_400_not_dropped(db, line, field):
+    # A country without VAT has generic types without taxes (as Chile's 34): every line
+    # on them is exempt, so a sales tax named on a line would silently be charged as 0.
+    from billing.models import DocumentType
+    from catalog.tests.factories import TaxFactory
+    from tests.conftest import make_tenant
+
+    tenant = make_tenant(country="US")
+    customer = CustomerFactory(workspace=tenant.workspace, country_id="US", currency_id="USD")
+    sales_tax = TaxFactory(workspace=tenant.workspace, percent=Decimal("8.875"), country_id="US")
+    if line.get("tax") == "rule":
+        line = {"tax": sales_tax.id}
+    body = {
+        "customer": customer.id,
+        "document": DocumentType.objects.get(country_id="US", code="INV").pk,
+        "date": "2026-03-31",
+        "lines": [{"name": "Widget", "amount": "100", **line}],
+    }
+
+    response = tenant.client.post("/invoices/", body, format="json")
+
+    assert response.status_code == 400, response.json()
+    assert "without taxes" in field_error(response.json(), field)[0]
+    assert not Invoice.objects.exists()
