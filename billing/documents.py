@@ -112,6 +112,20 @@ def base_tax_percent(document_type: DocumentType) -> Decimal:
     return document_type.tax if document_type.has_taxes else Decimal(0)
 
 
+def check_kept_lines_type(
+    previous: DocumentType, document: DocumentType, *, field: str = "lines"
+) -> None:
+    """A draft whose lines are kept while what prices them moves from a type without taxes
+    to one with taxes: a 400 on `field`. On the former every line is stored exempt
+    (apply_totals), so which of them the user meant exempt is no longer known, and keeping
+    them would issue the taxed type without its tax: the lines are sent again."""
+    if not previous.has_taxes and document.has_taxes:
+        raise InvalidInput(
+            {field: [f"On {previous} every line is exempt; send the {field} again for "
+                     f"{document}, saying which of them are exempt."]}
+        )  # fmt: skip
+
+
 def line_tax_percent(document: FiscalDocument, line: Line | dict[str, Any]) -> Decimal:
     get = line.get if isinstance(line, dict) else lambda name, default=None: getattr(line, name)
     if get("exempt", False) or not document.document.has_taxes:
@@ -217,6 +231,13 @@ def apply_totals(document: FiscalDocument, lines: Sequence[Line | dict[str, Any]
     ]
 
 
+def discount_base(lines: Sequence[Line]) -> Decimal:
+    """What a document discount is taken from (billing.totals): the lines' totals, as
+    apply_totals just set them. An amount discount (a coupon's) is capped at it, not at the
+    subtotal, which on a document whose prices include the tax (a boleta) is net of it."""
+    return sum((line.total for line in lines), Decimal(0))
+
+
 def _plain(value: Decimal) -> str:
     # Stored as text, so the JSON column gives back the exact Decimal.
     return format(value.normalize(), "f")
@@ -251,11 +272,29 @@ def line_columns(
     """The columns a row of LINE_FIELDS (and `plan_id`, `line_type`) sets on a line of
     `document`, its named tax rule and additional tax resolved."""
     columns = {k: v for k, v in row.items() if k in LINE_FIELDS or k in _INVOICE_LINE_ONLY}
-    return (
-        columns
-        | _named_tax(document, position, row)
-        | _named_additional_tax(document, position, row)
-    )
+    columns |= _named_tax(document, position, row)
+    _check_taxed_type(document, position, columns)
+    return columns | _named_additional_tax(document, position, row)
+
+
+def _check_taxed_type(
+    document: FiscalDocument | None, index: int, columns: Mapping[str, Any]
+) -> None:
+    """On a type without taxes (Chile's 34 and 41, a country without VAT's generic types)
+    every line is exempt: a rate above 0 on one of its lines would be charged as 0, so it
+    is a 400 on the line's `tax` (a rule) or `tax_percent`."""
+    if document is None or document.document.has_taxes:
+        return
+    percent = columns.get("tax_percent")
+    if columns.get("exempt") or percent is None or Decimal(percent) == 0:
+        return
+    field = "tax" if columns.get("tax_id") else "tax_percent"
+    raise InvalidInput(
+        {f"lines.{index}.{field}": [
+            f"{document.document} is a type without taxes: its lines are exempt and bear no "
+            f"{Decimal(percent).normalize():f}% tax."
+        ]}
+    )  # fmt: skip
 
 
 def _named_additional_tax(

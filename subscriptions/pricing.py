@@ -15,7 +15,13 @@ from django.db.models import ForeignKey, Model
 
 from billing.bulk import Blank
 from billing.choices import DiscountScheme
-from billing.documents import LineRow, apply_totals, base_tax_percent, build_lines
+from billing.documents import (
+    LineRow,
+    apply_totals,
+    base_tax_percent,
+    build_lines,
+    discount_base,
+)
 from billing.errors import DomainError
 from billing.money import QUANTITY_LIMIT, QUANTITY_MAX_DIGITS
 from catalog.choices import ApplyOn, ApplyScheme, DurationScheme, UsageScheme
@@ -301,16 +307,17 @@ def _draft(
         invoice.discount_scheme = coupon.discount_scheme
         invoice.discount = coupon.amount
         if coupon.discount_scheme == DiscountScheme.AMOUNT:
-            invoice.discount = min(coupon.amount, _subtotal(invoice, rows))
+            invoice.discount = min(coupon.amount, _discount_base(invoice, rows))
     return InvoiceDraft(invoice=invoice, lines=rows)
 
 
-def _subtotal(invoice: Invoice, rows: list[LineRow]) -> Decimal:
+def _discount_base(invoice: Invoice, rows: list[LineRow]) -> Decimal:
     shadow = Invoice(
         document=invoice.document,
         currency_id=invoice.currency_id,
         tax_percent=invoice.tax_percent,
         custom_change=invoice.custom_change,
     )
-    apply_totals(shadow, build_lines(InvoiceLine, {}, rows))
-    return shadow.subtotal
+    lines = build_lines(InvoiceLine, {}, rows)
+    apply_totals(shadow, lines)
+    return discount_base(lines)

@@ -80,6 +80,10 @@ def _id_doc(header: Any, document: FiscalDocument) -> None:
     _sub(id_doc, "TipoDTE", document.document.code)
     _sub(id_doc, "Folio", document.number)
     _sub(id_doc, "FchEmis", document.date.isoformat())
+    # A boleta's note is priced as the boleta, IVA included (billing.totals): its Detalle
+    # and DscRcgGlobal are gross amounts, which the SII reads as such only with MntBruto.
+    if document.prices_include_tax:
+        _sub(id_doc, "MntBruto", 1)
     due_date = getattr(document, "due_date", None)
     if due_date and document.document.code not in EXPORT_TYPES:
         _sub(id_doc, "FchVenc", due_date.isoformat())

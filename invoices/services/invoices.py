@@ -18,6 +18,7 @@ from billing.documents import (
     base_tax_percent,
     build_lines,
     check_document_currency,
+    check_kept_lines_type,
     store_lines,
 )
 from billing.errors import DomainError, InvalidInput
@@ -191,6 +192,8 @@ def invoice_update(
             customer=fields.get("customer", invoice.customer),
             currency=invoice.currency_id,
         )
+    if "document" in fields and lines is None:
+        check_kept_lines_type(invoice.document, fields["document"])
     for name, value in fields.items():
         setattr(invoice, name, value)
     _save_with_lines(invoice, lines)

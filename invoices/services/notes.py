@@ -37,6 +37,7 @@ from billing.documents import (
     ReferenceRow,
     apply_totals,
     build_lines,
+    check_kept_lines_type,
     mirrored_rows,
     note_terms,
     same_lines,
@@ -396,6 +397,17 @@ def _lock_draft(note: Note) -> Note:
 def _update(note: Note, lines: Sequence[LineRow] | None, fields: Mapping[str, object]) -> Note:
     note = _lock_draft(note)
     kind = kind_of(note)
+    # A note's lines are priced in its invoice's terms: re-pointed, the kept lines of a
+    # note correcting amounts are read in the new invoice's (reasons 1 and 2 make theirs).
+    moved_to = cast(Invoice | None, fields.get("invoice"))
+    reason = fields.get("reason", note.reason)
+    if (
+        moved_to is not None
+        and lines is None
+        and reason == ReferenceReason.CORRECTS_AMOUNTS
+        and moved_to.pk != note.invoice_id
+    ):
+        check_kept_lines_type(note.invoice.document, moved_to.document)
     for name, value in fields.items():
         setattr(note, name, value)
     invoice = Invoice.objects.select_related("document", "workspace").get(pk=note.invoice_id)

@@ -37,6 +37,8 @@ from billing.documents import (
     apply_totals,
     base_tax_percent,
     build_lines,
+    check_kept_lines_type,
+    discount_base,
     store_lines,
 )
 from billing.errors import DomainError, InvalidInput
@@ -264,7 +266,8 @@ def _price(order: Order, items: Sequence[Line], coupon: Coupon | None) -> None:
     if coupon is not None:
         discount, scheme = Decimal(coupon.amount), str(coupon.discount_scheme)
         if scheme == DiscountScheme.AMOUNT:
-            discount = min(discount, _totals(order, items, Decimal(0), scheme).subtotal)
+            _totals(order, items, Decimal(0), scheme)
+            discount = min(discount, discount_base(items))
     invoice = _totals(order, items, discount, scheme)
     order.discount, order.discount_scheme = discount, scheme
     for name in ("amount", "exempt", "discount_amount", "subtotal", "tax", "total"):
@@ -298,12 +301,16 @@ def _save(
     items: Sequence[OrderItemRow] | None,
     coupon: str | None,
     now: datetime,
+    previous: DocumentType | None = None,
 ) -> None:
-    """Validate the order's terms, resolve items and coupon, price, and save with items."""
+    """Validate the order's terms, resolve items and coupon, price, and save with items;
+    `previous` is the type a draft had before this update."""
     _check_customer(order)
     check_invoice_document_type(
         tenant.workspace, document, customer=order.customer, currency=order.currency_id
     )
+    if items is None and previous is not None:
+        check_kept_lines_type(previous, document, field="items")
     order.document = document
     order.tax_percent = base_tax_percent(document)
     lines: list[Any]  # OrderItem
@@ -430,6 +437,7 @@ def order_update(
             "order_not_draft", f"Order {order.id} is {order.status}; only drafts can change."
         )
     _check_no_open_intent(order, "changed")
+    previous = order.document
     for name, value in fields.items():
         setattr(order, name, value)
     if currency is not _UNSET or "customer" in fields:
@@ -441,7 +449,7 @@ def order_update(
         coupon = order.coupon_id
     document = order.document or main_invoice_type(order.workspace)
     tenant = _Tenant(order.workspace, order.test_mode)
-    _save(tenant, order, document, items=items, coupon=coupon, now=now)
+    _save(tenant, order, document, items=items, coupon=coupon, now=now, previous=previous)
     return order
 
 

@@ -389,3 +389,57 @@ def test_an_update_cannot_make_a_national_document_foreign(tenant, customer, usd
         assert response.json()["code"] == "document_currency_mismatch"
     assert Invoice.objects.get(pk=factura["id"]).currency_id == "CLP"
     assert Invoice.objects.get(pk=export["id"]).document_id == 110
+
+
+def test_a_draft_moved_from_an_exempt_type_to_a_taxed_one_needs_its_lines_again(tenant, customer):
+    # On a factura exenta every line is exempt, whatever it said; on a factura only the
+    # lines that say so are. Keeping the exenta's lines would issue a factura without IVA.
+    exenta = tenant.client.post(
+        "/invoices/", invoice_body(customer, document=34, discount="0"), format="json"
+    ).json()
+    assert exenta["tax"] == 0
+
+    kept = tenant.client.patch(f"/invoices/{exenta['id']}/", {"document": 33}, format="json")
+    resent = tenant.client.patch(
+        f"/invoices/{exenta['id']}/",
+        {"document": 33, "lines": invoice_body(customer)["lines"]},
+        format="json",
+    )
+
+    assert kept.status_code == 400, kept.json()
+    assert "exempt" in kept.json()["lines"][0]
+    assert resent.status_code == 200, resent.json()
+    body = resent.json()
+    assert [line["exempt"] for line in body["lines"]] == [False, False, True]
+    # 30,000 + 4,491 taxable, 5,000 exempt: IVA 6,553.29 → 6,553.
+    assert (body["amount"], body["exempt"], body["tax"]) == (D("34491"), D("5000"), D("6553"))
+
+
+@pytest.mark.parametrize(
+    ("line", "field"),
+    [({"tax": "rule"}, "lines.0.tax"), ({"tax_percent": "8.875"}, "lines.0.tax_percent")],
+)
+def test_a_tax_on_a_line_of_a_type_without_taxes_is_400_not_dropped(db, line, field):
+    # A country without VAT has generic types without taxes (as Chile's 34): every line
+    # on them is exempt, so a sales tax named on a line would silently be charged as 0.
+    from billing.models import DocumentType
+    from catalog.tests.factories import TaxFactory
+    from tests.conftest import make_tenant
+
+    tenant = make_tenant(country="US")
+    customer = CustomerFactory(workspace=tenant.workspace, country_id="US", currency_id="USD")
+    sales_tax = TaxFactory(workspace=tenant.workspace, percent=Decimal("8.875"), country_id="US")
+    if line.get("tax") == "rule":
+        line = {"tax": sales_tax.id}
+    body = {
+        "customer": customer.id,
+        "document": DocumentType.objects.get(country_id="US", code="INV").pk,
+        "date": "2026-03-31",
+        "lines": [{"name": "Widget", "amount": "100", **line}],
+    }
+
+    response = tenant.client.post("/invoices/", body, format="json")
+
+    assert response.status_code == 400, response.json()
+    assert "without taxes" in field_error(response.json(), field)[0]
+    assert not Invoice.objects.exists()

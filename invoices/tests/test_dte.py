@@ -467,3 +467,40 @@ def test_notes_on_a_factura_with_additional_taxes_carry_them_in_their_dte(tenant
     for content, dte, code in [(credit_xml, credit, 61), (debit_xml, debit, 56)]:
         verify_timbre(dte, cafs[code])
         verify_signature(content, Certificate.objects.get())
+
+
+@pytest.mark.parametrize(("model", "path", "code"), NOTES)
+def test_a_note_on_a_boleta_says_its_line_amounts_are_gross(tenant, cafs, model, path, code):
+    # The boleta's lines are priced with IVA, and so are its notes' (billing.totals): the
+    # SII reads such a note's Detalle and DscRcgGlobal as gross only with MntBruto 1.
+    boleta = finalized(tenant, make_draft(tenant.workspace, document=39))
+    annulling = note_finalize(
+        note=credit_note_create(
+            workspace=tenant.workspace, test_mode=False, invoice=boleta, reason=1, now=NOW,
+            date=date(2026, 4, 2), description="Anula boleta",
+        ),
+        now=NOW,
+    ) if model is CreditNote else make_finalized_note(model, boleta)  # fmt: skip
+
+    content, dte = get_dte(tenant, f"/{path}/{annulling.id}/xml/")
+
+    assert text(dte, "Documento/Encabezado/IdDoc/MntBruto") == "1"
+    totals = {
+        name: int(text(dte, f"Documento/Encabezado/Totales/{name}") or 0)
+        for name in ("MntNeto", "MntExe", "IVA", "MntTotal")
+    }
+    items = sum(int(d.findtext(f"{SII}MontoItem")) for d in dte.iter(f"{SII}Detalle"))
+    discounts = sum(int(d.findtext(f"{SII}ValorDR")) for d in dte.iter(f"{SII}DscRcgGlobal"))
+    assert items - discounts == totals["MntTotal"] == int(annulling.total)
+    assert totals["MntNeto"] + totals["MntExe"] + totals["IVA"] == totals["MntTotal"]
+    verify_timbre(dte, cafs[int(code)])
+    verify_signature(content, Certificate.objects.get())
+
+
+def test_a_note_on_a_factura_has_net_line_amounts(tenant, cafs):
+    invoice = finalized(tenant, make_draft(tenant.workspace))
+    note = make_finalized_note(CreditNote, invoice)
+
+    _, dte = get_dte(tenant, f"/creditnotes/{note.id}/xml/")
+
+    assert text(dte, "Documento/Encabezado/IdDoc/MntBruto") is None

@@ -668,3 +668,23 @@ def test_a_draft_is_replaced_by_put(tenant):
     body = response.json()
     assert (body["note"], body["description"], body["total"]) == ("OC 7", "Flete", D("357"))
     assert body["references"][0]["description"] == "Flete"
+
+
+def test_a_note_moved_from_an_exempt_invoice_to_a_taxed_one_needs_its_lines_again(tenant):
+    exenta = finalized_invoice(tenant, document=34)
+    factura = finalized_invoice(tenant)
+    note = post_note(tenant, exenta, **partial("1000")).json()
+
+    kept = tenant.client.patch(
+        f"/creditnotes/{note['id']}/", {"invoice": factura.id}, format="json"
+    )
+    resent = tenant.client.patch(
+        f"/creditnotes/{note['id']}/",
+        {"invoice": factura.id, "lines": [{"name": "Ajuste", "amount": "1000"}]},
+        format="json",
+    )
+
+    assert kept.status_code == 400, kept.json()
+    assert "exempt" in kept.json()["lines"][0]
+    assert resent.status_code == 200, resent.json()
+    assert (resent.json()["amount"], resent.json()["tax"]) == (D("1000"), D("190"))

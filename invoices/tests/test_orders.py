@@ -522,3 +522,43 @@ def test_another_tenants_order_has_no_pdf(tenant, other_tenant):
 
     assert tenant.client.get(f"/orders/{order['id']}/pdf/").status_code == 404
     assert tenant.client.get(f"/orders/{order['id']}/finalize/").status_code == 404
+
+
+def test_an_order_moved_from_an_exempt_type_to_a_taxed_one_needs_its_items_again(tenant, customer):
+    order = create(tenant, customer, document=34).json()
+    assert order["tax"] == 0
+
+    kept = tenant.client.patch(f"/orders/{order['id']}/", {"document": 33}, format="json")
+    resent = tenant.client.patch(
+        f"/orders/{order['id']}/",
+        {"document": 33, "items": order_body(customer)["items"]},
+        format="json",
+    )
+
+    assert kept.status_code == 400, kept.json()
+    assert "exempt" in kept.json()["items"][0]
+    assert resent.status_code == 200, resent.json()
+    assert [item["exempt"] for item in resent.json()["items"]] == [False, False, True]
+    assert resent.json()["tax"] == D("6553")
+
+
+def test_an_amount_coupon_on_a_boleta_can_take_off_its_whole_gross_price(tenant, customer):
+    # A boleta's prices include IVA: a coupon worth more than the order takes off all of
+    # its 5,950, not only the 5,000 net of it.
+    huge = CouponFactory(
+        workspace=tenant.workspace, discount_scheme="$", amount=Decimal(10000), currency_id="CLP"
+    )
+    part = CouponFactory(
+        workspace=tenant.workspace, discount_scheme="$", amount=Decimal(5500), currency_id="CLP"
+    )
+    items = [{"name": "Polera", "amount": "5950"}]
+
+    free = create(tenant, customer, document=39, items=items, coupon=huge.id).json()
+    partly = create(tenant, customer, document=39, items=items, coupon=part.id).json()
+
+    assert (free["discount"], free["discount_amount"], free["total"]) == (
+        D("5950"),
+        D("5950"),
+        D("0"),
+    )
+    assert (partly["discount_amount"], partly["total"]) == (D("5500"), D("450"))

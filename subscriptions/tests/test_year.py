@@ -5,7 +5,7 @@ from decimal import Decimal
 
 import pytest
 
-from billing.models import Event
+from billing.models import DocumentType, Event
 from catalog.choices import DurationScheme
 from invoices.models import Invoice
 from subscriptions.choices import SubscriptionStatus
@@ -84,3 +84,25 @@ def test_a_year_of_monthly_billing_with_a_three_cycle_coupon_and_a_one_time_addo
     )
     workspace.refresh_from_db()
     assert workspace.test_clock_at == santiago(2027, 1, 30, 23, 0)
+
+
+def test_an_amount_coupon_on_a_boleta_subscription_can_take_off_its_whole_gross_price() -> None:
+    # A boleta's prices include IVA: a 10,000 coupon on a 5,950 plan leaves nothing to pay,
+    # not the IVA of the 5,000 net it would be capped at.
+    start = santiago(2026, 1, 31, 9, 0)
+    workspace = workspace_at(start)
+    coupon = coupon_of(
+        workspace, amount=D(10000), discount_scheme="$", currency_id="CLP",
+        duration_scheme=DurationScheme.FOREVER,
+    )  # fmt: skip
+    subscription = subscribe(
+        workspace,
+        start,
+        [(plan_of(workspace, 5950, name="Boleta plan"), 1)],
+        coupon=coupon,
+        document=DocumentType.objects.get(pk=39),
+    )
+
+    invoice = Invoice.objects.get(subscription_id=subscription.id)
+
+    assert (invoice.discount, invoice.discount_amount, invoice.total) == (D(5950), D(5950), D(0))
