@@ -94,7 +94,8 @@ class WorkspaceViewSet(
         return Response(WorkspaceSerializer(workspace).data)
 
     @extend_schema(
-        request=WorkspaceIssuerSerializer,
+        # Partial as PATCH: the same Patched… body, every field optional.
+        request=WorkspaceIssuerSerializer(partial=True),
         responses={
             200: WorkspaceSerializer,
             403: OpenApiResponse(ErrorSerializer, description="Only owners change a workspace."),
