@@ -29,7 +29,9 @@ class ReminderRuleSerializer(TenantModelSerializer):
         help_text="Days from the due date: negative before it, positive after, 0 on it.",
     )  # fmt: skip
     documents = serializers.ListField(
-        child=serializers.IntegerField(),
+        # A document type's id is a database integer: a larger one is no id (and SQLite
+        # cannot even look it up).
+        child=serializers.IntegerField(min_value=1, max_value=2**31 - 1),
         required=False,
         help_text="Document type ids it reminds about; empty: every invoice.",
     )

@@ -383,8 +383,13 @@ def server_error(request: HttpRequest) -> HttpResponse:
 
 class FolioRangeFilter(TenantFilterSet):
     # A range shows its document type as `document`; `document_type` is its first name.
-    document = django_filters.NumberFilter(field_name="document_type_id")
-    document_type = django_filters.NumberFilter(field_name="document_type_id")
+    # Bounded as a database integer is: SQLite cannot bind a larger one (a 500, not a 400).
+    document = django_filters.NumberFilter(
+        field_name="document_type_id", min_value=-(2**63), max_value=2**63 - 1
+    )
+    document_type = django_filters.NumberFilter(
+        field_name="document_type_id", min_value=-(2**63), max_value=2**63 - 1
+    )
 
     class Meta:
         model = FolioRange
