@@ -17,6 +17,7 @@ from drf_spectacular.plumbing import (
     ResolvedComponent,
     build_parameter_type,
     force_instance,
+    get_doc,
     is_serializer,
 )
 from drf_spectacular.types import OpenApiTypes
@@ -53,6 +54,16 @@ def _model_field(field: Any) -> Any:
 
 
 class AutoSchema(SpectacularAutoSchema):
+    def get_description(self) -> str:  # type: ignore[override]
+        # A view's own docstring, not one it inherits: a base class's (a mixin's, the
+        # tenant viewset's) speaks to developers, and drf-spectacular would show it as
+        # the description of every route of every view without one.
+        action_or_method = getattr(
+            self.view, getattr(self.view, "action", self.method.lower()), None
+        )
+        own_doc = vars(type(self.view)).get("__doc__")
+        return get_doc(action_or_method) or (get_doc(type(self.view)) if own_doc else "")
+
     def _get_request_for_media_type(self, serializer: Any, direction: Any = "request") -> Any:
         # PUT updates partially (PartialUpdateModelMixin): its body is PATCH's, every
         # field optional, so it names the same Patched… component.

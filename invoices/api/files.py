@@ -46,10 +46,11 @@ def pdf_response(content: bytes, filename: str) -> HttpResponse:
     return response
 
 
+# `GET /{resource}/{id}/pdf/` of a viewset: its object's PDF, whatever `Accept` says.
+# Put before the viewset's base class. A comment, not a docstring: the schema generator
+# reads a view class's docstring, or its first base's that has one, as the description of
+# each of its routes.
 class PdfRouteMixin(GenericAPIView):
-    """`GET /{resource}/{id}/pdf/` of a viewset: its object's PDF, whatever `Accept` says.
-    Put before the viewset's base class."""
-
     def pdf_file(self, obj: Any) -> tuple[bytes, str]:
         """The PDF and its file name: a fiscal document's stored PDF, or its draft's
         preview. A viewset of something else says how its objects are rendered."""
