@@ -10,7 +10,7 @@ from django.db import connection
 from bench.environment import drop_database, ensure_database, fresh_database, template_of
 from tests.workers import _database_url
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.postgresql, pytest.mark.django_db]
 
 
 def _rows(url: str) -> list[tuple]:

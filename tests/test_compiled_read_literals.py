@@ -10,6 +10,8 @@ from psycopg.types.json import Jsonb
 
 from billing import compiled_reads
 
+pytestmark = pytest.mark.postgresql
+
 
 @pytest.mark.django_db
 def test_a_json_parameter_is_written_as_its_own_literal():

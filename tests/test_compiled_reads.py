@@ -42,6 +42,8 @@ from tests.factories import PaymentFactory
 from tests.test_detail_queries import DETAIL_ROUTES, grow_related_rows
 from tests.test_isolation import caller_client, make
 
+pytestmark = pytest.mark.postgresql
+
 # Routes whose view computes its queryset per request (a clock reading, the workspace's
 # timezone) and so reads as Django compiles it.
 PER_REQUEST_QUERYSETS = {"customers/{pk}/"}

@@ -41,6 +41,7 @@ def test_only_staff_see_the_dashboard() -> None:
     assert _client(is_staff=True).get("/admin/dashboard/").status_code == 200
 
 
+@pytest.mark.postgresql
 def test_the_figures_are_the_live_mode_s() -> None:
     workspace = make_tenant().workspace
     FinalizedInvoiceFactory.create_batch(2, workspace=workspace)
@@ -130,6 +131,7 @@ def test_usage_by_meter_sums_each_live_meter_per_month() -> None:
     assert 'id="chart-usage"' in html
 
 
+@pytest.mark.postgresql
 def test_revenue_keeps_every_digit_of_a_large_total() -> None:
     workspace = make_tenant().workspace
     invoice = FinalizedInvoiceFactory(workspace=workspace)

@@ -13,7 +13,10 @@ from customers.tests.factories import CustomerFactory
 from invoices.models import Invoice
 from invoices.services.invoices import _locked_for_finalize, invoice_create, invoice_finalize
 
-pytestmark = pytest.mark.django_db(transaction=True, serialized_rollback=True)
+pytestmark = [
+    pytest.mark.postgresql,
+    pytest.mark.django_db(transaction=True, serialized_rollback=True),
+]
 
 
 def _draft(tenant) -> Invoice:

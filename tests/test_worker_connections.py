@@ -34,6 +34,7 @@ def test_the_database_connection_is_kept_between_tasks(settings):
         assert connection.connection is kept
 
 
+@pytest.mark.postgresql
 def test_a_connection_past_conn_max_age_is_closed_after_a_task():
     connection.ensure_connection()
     connection.close_at = 0  # past its age

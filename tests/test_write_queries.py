@@ -76,6 +76,7 @@ def _budget(queries, key):
     return queries + (0 if key is None else IDEMPOTENCY_KEY_QUERIES)
 
 
+@pytest.mark.postgresql
 @pytest.mark.parametrize("key", KEYS)
 def test_creating_a_customer_costs_a_handful_of_queries(tenant, warm, key):
     response, sql = _post(tenant.client, "/customers/", NEW_CUSTOMER, key)

@@ -95,6 +95,7 @@ def test_rows_store_what_instances_store() -> None:
     assert copied.metadata == {} and copied.created_at is not None
 
 
+@pytest.mark.postgresql
 @pytest.mark.django_db
 def test_rows_need_every_column_a_table_requires() -> None:
     workspace = WorkspaceFactory()
@@ -149,6 +150,7 @@ def test_equal_decimals_write_one_literal_and_no_number_is_refused_quietly() -> 
         assert "not a JSON number" in str(raised.value.__cause__)
 
 
+@pytest.mark.postgresql
 @pytest.mark.django_db
 @pytest.mark.parametrize(
     "names",

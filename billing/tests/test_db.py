@@ -15,6 +15,7 @@ from billing.models import Event
 pytestmark = pytest.mark.django_db
 
 
+@pytest.mark.postgresql
 def test_a_server_bound_cursor_reads_its_parameters_back_as_sent():
     text = 'it\'s \\ a "quoted" ñ ' * 1000
     with server_bound_cursor() as cursor:
@@ -22,6 +23,7 @@ def test_a_server_bound_cursor_reads_its_parameters_back_as_sent():
         assert cursor.fetchone() == (text, "v")
 
 
+@pytest.mark.postgresql
 def test_a_server_bound_cursor_is_logged_like_any_other():
     with CaptureQueriesContext(connection) as captured, server_bound_cursor() as cursor:
         cursor.execute("SELECT %s::int", [7])
@@ -35,6 +37,7 @@ def test_a_server_bound_cursor_raises_django_errors():
             cursor.execute("INSERT INTO db_test VALUES (%s), (%s)", [1, 1])
 
 
+@pytest.mark.postgresql
 @pytest.mark.django_db(transaction=True, serialized_rollback=True)
 def test_a_read_prepared_before_a_column_changed_type_is_prepared_again():
     """A migration that changes a selected column's type while a process runs: the read
@@ -63,6 +66,7 @@ _JSON_VALUES = [
 ]  # fmt: skip
 
 
+@pytest.mark.postgresql
 @pytest.mark.parametrize("value", _JSON_VALUES)
 def test_a_json_column_value_is_the_jsonb_django_writes(value):
     field = Event._meta.get_field("data")
@@ -88,6 +92,7 @@ def test_a_column_value_other_than_json_is_djangos():
 ODD_TEXTS = ["it's", "back\\slash", "100%", "%s", "ñandú", "", "E'x'", "a;b--c"]
 
 
+@pytest.mark.postgresql
 @pytest.mark.django_db(transaction=True, serialized_rollback=True)
 @pytest.mark.parametrize("text", ODD_TEXTS)
 def test_a_prepared_read_with_its_values_written_in_its_text_answers_as_bound(text):

@@ -47,6 +47,7 @@ def _decoded(response) -> Any:  # type: ignore[no-untyped-def]
     return json.loads(response.content, parse_float=Decimal)
 
 
+@pytest.mark.postgresql
 def test_the_largest_amount_round_trips_byte_for_byte(us_tenant) -> None:  # type: ignore[no-untyped-def]
     # 18 integer digits is the most an amount holds; USD has 2 decimals.
     largest = "999999999999999999.99"

@@ -156,6 +156,7 @@ def test_customers_without_a_reference_do_not_collide(workspace):
     assert Customer.objects.filter(reference__isnull=True).count() == 2
 
 
+@pytest.mark.postgresql
 def test_the_database_refuses_a_reference_taken_after_validation_looked(workspace, monkeypatch):
     # Two concurrent creates both pass the look-up; the unique constraint decides.
     create(workspace, reference="ext-1")

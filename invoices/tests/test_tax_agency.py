@@ -632,6 +632,7 @@ def test_taking_a_document_up_lets_the_sweep_queue_its_next_poll(workspace, no_j
     assert tax_agency_due(now=poll_at) == [invoice.pk]
 
 
+@pytest.mark.postgresql
 @pytest.mark.django_db(transaction=True, serialized_rollback=True)
 def test_a_claim_waits_for_a_document_another_write_has_locked(workspace):
     """A short write holding the document's row (its PDF being stored) when the queued

@@ -11,7 +11,10 @@ from customers.tests.factories import CustomerFactory
 from metering.selectors import event_customers
 from tests.conftest import make_tenant
 
-pytestmark = pytest.mark.django_db(transaction=True, serialized_rollback=True)
+pytestmark = [
+    pytest.mark.postgresql,
+    pytest.mark.django_db(transaction=True, serialized_rollback=True),
+]
 
 ODD_KEYS = ["it's", "back\\slash", "100%", "%s", "ñandú", "E'x'", "a;b--c", '"q"', "[1]"]
 

@@ -34,6 +34,7 @@ def _metered(workspace: Workspace, event_name: str, **meter):  # type: ignore[no
     return plan_of(workspace, 2, name=event_name, usage_scheme="metered", meter_id=meter_row.id)
 
 
+@pytest.mark.postgresql
 def test_the_orm_read_answers_as_the_sql_read():
     workspace = workspace_at(START)
     fee = plan_of(workspace, 10000, name="Fee")

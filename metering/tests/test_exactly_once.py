@@ -71,6 +71,7 @@ def test_shuffled_duplicated_replayed_batches_give_the_same_aggregates(tenant, e
         assert usage(tenant, meter, "c") == value, aggregation
 
 
+@pytest.mark.postgresql
 @pytest.mark.django_db(transaction=True, serialized_rollback=True)
 def test_concurrent_bulk_posts_store_each_event_once(tenant):
     events = [(random.randint(0, 1000), "u1", 1 + n % 28, n % 24) for n in range(600)]

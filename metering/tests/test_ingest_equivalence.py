@@ -26,7 +26,7 @@ from metering.tests.reference_ingest import reference_ingest
 from subscriptions import services
 from subscriptions.models import BilledPeriod
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.postgresql, pytest.mark.django_db]
 
 NOW = datetime(2026, 3, 1, 12, tzinfo=UTC)
 _LATEST = NOW + timedelta(seconds=settings.EVENTS_MAX_FUTURE_SECONDS)

@@ -19,7 +19,10 @@ from metering.services.events import events_ingest
 from subscriptions.services import cycles
 from subscriptions.tests.helpers import customer_of, plan_of, santiago, subscribe, workspace_at
 
-pytestmark = pytest.mark.django_db(transaction=True, serialized_rollback=True)
+pytestmark = [
+    pytest.mark.postgresql,
+    pytest.mark.django_db(transaction=True, serialized_rollback=True),
+]
 
 START = santiago(2026, 1, 10, 9, 0)
 DUE = santiago(2026, 2, 10, 9, 0)

@@ -98,6 +98,7 @@ def test_a_meter_in_use_keeps_what_it_counts_and_is_not_deleted(tenant):
     assert deleted.json()["code"] == "meter_in_use"
 
 
+@pytest.mark.postgresql
 def test_a_key_taken_by_a_concurrent_create_is_a_400_on_key(tenant, monkeypatch):
     # Two concurrent creates both pass the look-up; the unique constraint decides.
     feature = {"key": "seats", "name": "Seats", "feature_type": "boolean"}

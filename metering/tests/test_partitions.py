@@ -10,7 +10,7 @@ from metering.store import NewEvent, Tenant
 from metering.store.partitions import partitions_ensure
 from metering.store.postgres import PostgresEventStore
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.postgresql, pytest.mark.django_db]
 
 
 def test_the_coming_months_are_created_once():

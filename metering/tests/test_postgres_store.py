@@ -18,7 +18,7 @@ from metering.choices import CUSTOMER_KEY_MAX_LENGTH, EVENT_ID_MAX_LENGTH, EVENT
 from metering.store import NewEvent, Tenant, property_text
 from metering.store.postgres import PostgresEventStore
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.postgresql, pytest.mark.django_db]
 
 RECEIVED_AT = datetime(2026, 12, 1, 12, 0, 0, 123456, tzinfo=UTC)
 _workspaces = count()

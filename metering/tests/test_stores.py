@@ -89,6 +89,7 @@ def _events(rows) -> list[NewEvent]:
     return list(events.values())
 
 
+@pytest.mark.postgresql
 @settings(
     max_examples=15, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
 )
@@ -156,7 +157,9 @@ def test_a_known_case_on_clickhouse(chdb_client):
     assert value("latest") == 4  # same timestamp as "2": the greater event_id wins
 
 
-@pytest.fixture(params=["postgres", "clickhouse", "sqlite"])
+@pytest.fixture(
+    params=[pytest.param("postgres", marks=pytest.mark.postgresql), "clickhouse", "sqlite"]
+)
 def store(request, chdb_client, sqlite_store):
     if request.param == "postgres":
         return PostgresEventStore()

@@ -37,6 +37,7 @@ def _digits_only(text: str) -> str:
     return "".join(ch for ch in text if ch.isdigit())
 
 
+@pytest.mark.postgresql
 @pytest.mark.django_db(transaction=True, serialized_rollback=True)
 def test_no_card_number_is_stored_or_logged_after_checkouts(tenant, caplog):
     if connection.vendor != "postgresql":

@@ -199,6 +199,7 @@ def test_a_run_that_died_after_some_items_adds_only_the_missing_ones(fake_stripe
     assert [c.id for c in listed.data] == [copy.id]
 
 
+@pytest.mark.postgresql
 def test_a_run_waits_while_another_holds_the_invoice(fake_stripe):
     tenant = sync_tenant(fake_stripe)
     customer = create_customer(tenant)

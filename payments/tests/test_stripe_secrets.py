@@ -24,6 +24,7 @@ from tests.fake_stripe import post_stripe_event, stripe_event
 CARD = "4000056655665556"
 
 
+@pytest.mark.postgresql
 @pytest.mark.django_db(transaction=True, serialized_rollback=True)
 def test_no_secret_or_card_number_in_responses_logs_admin_or_database(
     stripe_tenant, fake_stripe, caplog

@@ -19,7 +19,10 @@ from procurement.services.retentions import retention_create, retention_finalize
 from procurement.tests.factories import SupplierFactory
 from tests.conftest import make_tenant
 
-pytestmark = pytest.mark.django_db(transaction=True, serialized_rollback=True)
+pytestmark = [
+    pytest.mark.postgresql,
+    pytest.mark.django_db(transaction=True, serialized_rollback=True),
+]
 
 
 class RollBack(Exception):

@@ -89,6 +89,7 @@ def charges(monkeypatch: pytest.MonkeyPatch) -> list[tuple[datetime, list[str]]]
     return made
 
 
+@pytest.mark.postgresql
 @pytest.mark.django_db(transaction=True, serialized_rollback=True)
 def test_a_declining_card_is_retried_on_the_clock_then_the_subscription_needs_attention(
     charges: list[tuple[datetime, list[str]]],
@@ -282,6 +283,7 @@ def test_an_advance_leaves_an_email_a_worker_is_sending_to_it_and_bills_what_fol
     assert april.collection_attempts == 0
 
 
+@pytest.mark.postgresql
 @pytest.mark.django_db(transaction=True, serialized_rollback=True)
 def test_an_advance_waits_for_a_step_another_run_holds_and_never_skips_it(
     monkeypatch: pytest.MonkeyPatch,

@@ -22,7 +22,10 @@ from subscriptions.models import BilledPeriod, Subscription
 from subscriptions.services import cycles
 from subscriptions.tests.helpers import customer_of, plan_of, santiago, subscribe, workspace_at
 
-pytestmark = pytest.mark.django_db(transaction=True, serialized_rollback=True)
+pytestmark = [
+    pytest.mark.postgresql,
+    pytest.mark.django_db(transaction=True, serialized_rollback=True),
+]
 
 SUBSCRIPTIONS = 30
 

@@ -56,6 +56,7 @@ def test_each_subscription_is_due_on_its_tenants_clock() -> None:
     assert len(due) == 10  # two of each clock's three, none of the paused one
 
 
+@pytest.mark.postgresql
 def test_the_due_read_ranges_over_the_due_index() -> None:
     """Without a bound on `next_billing_at` alone, the read of every tenant's due
     subscriptions scans the whole table, those due months from now included."""
@@ -72,6 +73,7 @@ def test_the_due_read_ranges_over_the_due_index() -> None:
     assert "Index Cond: (next_billing_at <=" in plan
 
 
+@pytest.mark.postgresql
 def test_a_batch_reads_the_first_due_rows_off_the_due_index_without_sorting_them() -> None:
     """A batch's read stops after its rows only when the index gives them in billing
     order: sorted after the read, every row due is read to find the first few."""
