@@ -18,7 +18,9 @@ class WebhookEndpoint(TenantModel):
     secret = models.CharField(max_length=64)
     # Rotated-out secrets that still sign until their overlap ends, newest first:
     # [{"secret": "whsec_…", "expires_at": "2026-03-03T12:00:00+00:00"}, …].
-    previous_secrets = models.JSONField(default=list, blank=True)
+    previous_secrets = models.JSONField(
+        encoder=JSONEncoder, decoder=JSONDecoder, default=list, blank=True
+    )
     consecutive_failures = models.PositiveIntegerField(default=0)
 
     @property

@@ -2,6 +2,8 @@ from datetime import UTC
 
 from django.db import migrations, models
 
+import billing.encoders
+
 
 def keep_the_previous_secret(apps, schema_editor):
     WebhookEndpoint = apps.get_model("webhooks", "WebhookEndpoint")
@@ -35,7 +37,12 @@ class Migration(migrations.Migration):
         migrations.AddField(
             model_name='webhookendpoint',
             name='previous_secrets',
-            field=models.JSONField(blank=True, default=list),
+            field=models.JSONField(
+                blank=True,
+                decoder=billing.encoders.JSONDecoder,
+                default=list,
+                encoder=billing.encoders.JSONEncoder,
+            ),
         ),
         migrations.RunPython(keep_the_previous_secret, keep_the_newest_previous_secret),
         migrations.RemoveField(
