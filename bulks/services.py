@@ -180,7 +180,10 @@ def bulk_process(*, bulk_id: str, clock: Callable[[], datetime]) -> int:
     bulk = Bulk.objects.select_related("workspace").filter(pk=bulk_id).first()
     if bulk is None or bulk.status == BulkStatus.COMPLETED:
         return 0
-    Bulk.objects.filter(pk=bulk.pk, status=BulkStatus.PENDING).update(status=BulkStatus.PROCESSING)
+    # A queryset update leaves `updated_at` as it was: set here, as a save would.
+    Bulk.objects.filter(pk=bulk.pk, status=BulkStatus.PENDING).update(
+        status=BulkStatus.PROCESSING, updated_at=clock()
+    )
     done = 0
     while _process_next(bulk, clock):
         done += 1

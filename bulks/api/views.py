@@ -35,6 +35,7 @@ class BulkViewSet(
     kind: str
     serializer_class = BulkSerializer
     filterset_class = BulkFilter
+    ordering_fields = ("created", "updated", "completed_at")
 
     @extend_schema(responses={202: BulkSerializer})
     def create(self, request: Request, *args: Any, **kwargs: Any) -> Response:

@@ -71,6 +71,44 @@ def test_each_item_carries_when_it_was_processed(tenant):
     assert times[-1] <= datetime.fromisoformat(body["completed_at"])
 
 
+def test_a_bulk_shows_when_it_started_processing(tenant):
+    customer = CustomerFactory(workspace=tenant.workspace)
+    posted = tenant.client.post(
+        "/bulks/invoices/", {"items": [invoice_body(customer)] * 2}, format="json"
+    ).json()
+    seen = []
+
+    def clock():  # read as each item is done: the bulk as a poller sees it then
+        seen.append(tenant.client.get(f"/bulks/invoices/{posted['id']}/").json())
+        return timezone.now()
+
+    bulk_process(bulk_id=posted["id"], clock=clock)
+
+    processing = [bulk for bulk in seen if bulk["status"] == "processing"]
+    assert processing, [bulk["status"] for bulk in seen]
+    started = datetime.fromisoformat(processing[0]["updated"])
+    assert started > datetime.fromisoformat(posted["updated"])
+
+
+def test_bulks_are_ordered_by_when_they_completed(tenant):
+    customer = CustomerFactory(workspace=tenant.workspace)
+    ids = [
+        tenant.client.post(
+            "/bulks/invoices/", {"items": [invoice_body(customer)]}, format="json"
+        ).json()["id"]
+        for _ in range(3)
+    ]
+    for bulk_id in (ids[1], ids[0], ids[2]):
+        bulk_process(bulk_id=bulk_id, clock=timezone.now)
+
+    ordered = tenant.client.get("/bulks/invoices/?ordering=completed_at")
+    reversed_ = tenant.client.get("/bulks/invoices/?ordering=-completed_at")
+
+    assert ordered.status_code == 200, ordered.json()
+    assert [b["id"] for b in ordered.json()["results"]] == [ids[1], ids[0], ids[2]]
+    assert [b["id"] for b in reversed_.json()["results"]] == [ids[2], ids[0], ids[1]]
+
+
 @pytest.mark.parametrize(
     ("fault", "answered"),
     [
