@@ -6,7 +6,7 @@ from rest_framework import serializers
 
 from billing.models import Country, Currency
 from billing.money import AMOUNT_DECIMAL_PLACES, AMOUNT_MAX_DIGITS
-from billing.representations import StrictFieldsMixin, TenantModelSerializer
+from billing.representations import CodeField, StrictFieldsMixin, TenantModelSerializer
 from catalog.choices import (
     DURATION_TIMES_MAX,
     PACKAGE_SIZE_MAX,
@@ -31,19 +31,6 @@ def amount_field(**kwargs: Any) -> serializers.DecimalField:
         normalize_output=True,
         **kwargs,
     )
-
-
-class CodeField(serializers.SlugRelatedField):
-    """Reference data by its natural key; codes are accepted in any case."""
-
-    def __init__(self, **kwargs: Any) -> None:
-        kwargs.setdefault("slug_field", "code")
-        super().__init__(**kwargs)
-
-    def to_internal_value(self, data: Any) -> Any:
-        if not isinstance(data, str):
-            self.fail("invalid")
-        return super().to_internal_value(data.strip().upper())
 
 
 def currency_field(**kwargs: Any) -> CodeField:
