@@ -70,7 +70,7 @@ from invoices.selectors import (
     invoice_creditable_amount,
     invoice_has_payments,
 )
-from invoices.services.invoices import invoice_settle_payments
+from invoices.services.invoices import invoice_settle_payments, invoice_toggle_uncollectible
 
 # The two kinds of note share every rule here; the abstract `Note` has no manager.
 Note = CreditNote | DebitNote
@@ -511,10 +511,14 @@ def note_finalize(*, note: Note, now: datetime) -> Note:
     if (
         kind.is_credit
         and note.reason == ReferenceReason.ANNULS
-        and invoice.status == InvoiceStatus.FINALIZED
+        and invoice.status in (InvoiceStatus.FINALIZED, InvoiceStatus.UNCOLLECTIBLE)
         and invoice_creditable_amount(invoice) == 0
         and not invoice_has_payments(invoice)
     ):
+        if invoice.status == InvoiceStatus.UNCOLLECTIBLE:
+            # Annulled, not paid: back to finalized (finalized ⇄ uncollectible), the one
+            # status a cancellation starts from (rules.md §3).
+            invoice = invoice_toggle_uncollectible(invoice=invoice, now=now)
         _cancel(invoice, now)
     else:
         invoice_settle_payments(invoice=invoice, now=now)

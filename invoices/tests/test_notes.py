@@ -496,6 +496,20 @@ def test_a_reason_1_credit_note_cancels_the_invoice(tenant):
     assert Event.objects.filter(type="invoice.cancelled", object_id=invoice.id).count() == 1
 
 
+def test_a_reason_1_credit_note_cancels_an_uncollectible_invoice_rather_than_pay_it(tenant):
+    invoice = finalized_invoice(tenant)
+    tenant.client.post(f"/invoices/{invoice.id}/uncollectible/")
+    note = post_note(tenant, invoice, reason=1).json()
+
+    finalized = tenant.client.post(f"/creditnotes/{note['id']}/finalize/")
+
+    assert finalized.status_code == 200, finalized.json()
+    body = tenant.client.get(f"/invoices/{invoice.id}/").json()
+    assert (body["status"], body["amount_due"]) == ("cancelled", D("0"))
+    assert Event.objects.filter(type="invoice.cancelled", object_id=invoice.id).count() == 1
+    assert not Event.objects.filter(type="invoice.paid", object_id=invoice.id).exists()
+
+
 def test_partial_credits_down_to_zero_pay_the_invoice_without_cancelling_it(tenant):
     invoice = finalized_invoice(tenant, lines=[{"name": "a", "amount": Decimal(1000)}])  # 1,190
     note = post_note(tenant, invoice, **partial("1000")).json()
