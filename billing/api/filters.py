@@ -296,6 +296,11 @@ class TenantIdFilter(django_filters.CharFilter):
     def filter(self, qs: QuerySet, value: Any) -> QuerySet:
         if value in ([], (), {}, "", None):
             return qs
+        self.check_exists(value)
+        return super().filter(qs, value)
+
+    def check_exists(self, value: Any) -> None:
+        """404 unless `value` is the id of one of the caller's objects."""
         request = self.parent.request
         scope = {
             f"{self.tenant}workspace": request.workspace,
@@ -307,7 +312,6 @@ class TenantIdFilter(django_filters.CharFilter):
             exists = False
         if not exists:
             raise exceptions.NotFound(f"No {self.related_model._meta.verbose_name} {value}.")
-        return super().filter(qs, value)
 
 
 class FilterBackend(DjangoFilterBackend):

@@ -94,9 +94,10 @@ class ReminderPendingViewSet(TenantViewSet):
 
     def list(self, request: Request) -> Response:
         rules = self.get_queryset().filter(active=True)
-        query = ReminderPendingFilter(request.query_params, queryset=rules)
+        query = ReminderPendingFilter(request.query_params, queryset=rules, request=request)
         if not query.is_valid():
             raise exceptions.ValidationError(query.errors)
+        query.check_ids()
         pendings = selectors.rules_pendings(rules)
         page = self.paginate_queryset([p for p in pendings if query.matches(p)])
         return self.get_paginated_response(ReminderPendingSerializer(page, many=True).data)

@@ -197,6 +197,16 @@ class TestApi:
         assert (bad.status_code, list(bad.json())) == (400, ["send_date__gte"])
         assert unknown.json() == {"due": ["Unknown filter."]}
 
+    def test_pendings_of_an_id_the_caller_has_not_are_a_404_as_messages_are(
+        self, tenant, other_tenant
+    ):
+        theirs = _invoice(other_tenant.workspace, due_in=5)
+        for name, value in [("rule", "rmr_unknown"), ("invoice", theirs.id), ("customer", "x")]:
+            pendings = tenant.client.get("/reminders/pendings/", {name: value})
+            messages = tenant.client.get("/reminders/messages/", {name: value})
+            assert (pendings.status_code, name) == (404, name), pendings.json()
+            assert messages.status_code in (404, 400), (name, messages.json())
+
     def test_a_rule_that_sent_reminders_is_kept(self, tenant):
         rule = ReminderRuleFactory(workspace=tenant.workspace, days=0)
         _invoice(tenant.workspace, due_in=0)
