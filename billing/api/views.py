@@ -381,15 +381,14 @@ def server_error(request: HttpRequest) -> HttpResponse:
     return JsonResponse({"detail": "Server error.", "code": "server_error"}, status=500)
 
 
+# Bounded as a database integer is: SQLite cannot bind a larger one (a 500, not a 400).
+_DATABASE_INTEGER = {"min_value": -(2**63), "max_value": 2**63 - 1}
+
+
 class FolioRangeFilter(TenantFilterSet):
     # A range shows its document type as `document`; `document_type` is its first name.
-    # Bounded as a database integer is: SQLite cannot bind a larger one (a 500, not a 400).
-    document = django_filters.NumberFilter(
-        field_name="document_type_id", min_value=-(2**63), max_value=2**63 - 1
-    )
-    document_type = django_filters.NumberFilter(
-        field_name="document_type_id", min_value=-(2**63), max_value=2**63 - 1
-    )
+    document = django_filters.NumberFilter(field_name="document_type_id", **_DATABASE_INTEGER)
+    document_type = django_filters.NumberFilter(field_name="document_type_id", **_DATABASE_INTEGER)
 
     class Meta:
         model = FolioRange
