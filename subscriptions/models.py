@@ -182,6 +182,37 @@ class EndedLine(LoadedPlainly, models.Model):
         return f"{self.plan_id} until {self.ended_at}"
 
 
+class PausedSpan(models.Model):
+    """A time a subscription was paused, [paused_at, resumed_at); resumed_at null while it
+    is. Metered usage recorded then is never billed (rules.md §6: no back-billing of
+    paused periods), so every cycle leaves these spans out of the windows it counts."""
+
+    subscription = models.ForeignKey(
+        Subscription, on_delete=models.CASCADE, related_name="paused_spans"
+    )
+    paused_at = models.DateTimeField()
+    resumed_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["paused_at", "id"]
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(resumed_at__isnull=True)
+                | models.Q(resumed_at__gte=models.F("paused_at")),
+                name="paused_span_not_reversed",
+            ),
+            # One pause at a time.
+            models.UniqueConstraint(
+                fields=["subscription"],
+                condition=models.Q(resumed_at__isnull=True),
+                name="paused_span_one_open",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.subscription_id} paused [{self.paused_at}, {self.resumed_at})"
+
+
 class SubscriptionAddOn(LoadedPlainly, models.Model):
     """An add-on billed by its apply scheme: one_time on one cycle, recurring on
     `duration_times` cycles (or every cycle), counted from `first_cycle`."""

@@ -15,7 +15,7 @@ from subscriptions.calendar import local_midnight
 from subscriptions.choices import HELD_STATUSES, SubscriptionStatus
 from subscriptions.models import Subscription
 from subscriptions.next_invoice import is_last_billing, next_invoice, resumed_billing
-from subscriptions.usage import is_metered, metered_line, usage_quantities
+from subscriptions.usage import is_metered, metered_lines, usage_quantities
 
 # Instants are stored to the microsecond: usage at `now` itself is before this much later.
 _INSTANT = timedelta(microseconds=1)
@@ -64,18 +64,19 @@ def subscription_upcoming(*, subscription: Subscription, now: datetime) -> Upcom
     until = min(now + _INSTANT, local_midnight(start, timezone_name))
     usage: dict[str, Decimal] = {}
     if usage_start is not None:
+        paused = list(subscription.paused_spans.all())
+        window_start = local_midnight(usage_start, timezone_name)
         metered = [
-            metered_line(subscription, line, local_midnight(usage_start, timezone_name), until)
+            one
             for line in lines
             if is_metered(line.plan)
+            for one in metered_lines(subscription, line, window_start, until, paused)
         ]
-        metered += [
-            metered_line(
+        for gone in ended:
+            metered += metered_lines(
                 subscription, gone, local_midnight(gone.usage_start, timezone_name),
-                min(gone.ended_at, until),
-            )
-            for gone in ended
-        ]  # fmt: skip
+                min(gone.ended_at, until), paused,
+            )  # fmt: skip
         usage = usage_quantities(
             workspace_id=subscription.workspace_id, test_mode=subscription.test_mode, lines=metered
         )

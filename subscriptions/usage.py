@@ -16,7 +16,7 @@ from django.db import connection
 
 from catalog.choices import UsageScheme
 from catalog.models import Plan
-from subscriptions.models import EndedLine, Subscription, SubscriptionLine
+from subscriptions.models import EndedLine, PausedSpan, Subscription, SubscriptionLine
 
 
 @dataclass(frozen=True)
@@ -51,19 +51,49 @@ def usage_key(line: SubscriptionLine | EndedLine) -> str:
     return f"{'ended' if isinstance(line, EndedLine) else 'line'} {line.pk}"
 
 
-def metered_line(
-    subscription: Subscription, line: SubscriptionLine | EndedLine, start: datetime, end: datetime
-) -> MeteredLine:
+def unpaused_windows(
+    start: datetime, end: datetime, paused: Sequence[PausedSpan]
+) -> list[tuple[datetime, datetime]]:
+    """[start, end) less the times the subscription was paused (a pause still running
+    lasts past `end`): usage recorded while paused is never billed (rules.md §6). At
+    least one window, empty when all of it was paused, so the line is still counted (0)."""
+    windows: list[tuple[datetime, datetime]] = []
+    cursor = start
+    for span in sorted(paused, key=lambda span: span.paused_at):
+        resumed_at = span.resumed_at or end
+        if resumed_at <= cursor or span.paused_at >= end:
+            continue
+        if span.paused_at > cursor:
+            windows.append((cursor, span.paused_at))
+        cursor = max(cursor, resumed_at)
+    if cursor < end:
+        windows.append((cursor, end))
+    return windows or [(start, start)]
+
+
+def metered_lines(
+    subscription: Subscription,
+    line: SubscriptionLine | EndedLine,
+    start: datetime,
+    end: datetime,
+    paused: Sequence[PausedSpan] = (),
+) -> list[MeteredLine]:
+    """The line's usage windows over [start, end) outside its subscription's pauses, all
+    under the line's key: the stores count the events of every window of a key together,
+    so a max or a unique count is over all of them."""
     customer = subscription.customer
-    return MeteredLine(
-        key=usage_key(line),
-        plan=line.plan,
-        subscription_id=subscription.pk,
-        customer_id=customer.pk,
-        customer_reference=customer.reference,
-        start=start,
-        end=end,
-    )
+    return [
+        MeteredLine(
+            key=usage_key(line),
+            plan=line.plan,
+            subscription_id=subscription.pk,
+            customer_id=customer.pk,
+            customer_reference=customer.reference,
+            start=window_start,
+            end=window_end,
+        )
+        for window_start, window_end in unpaused_windows(start, end, paused)
+    ]
 
 
 # A tenant's usage is read for billing under this lock held exclusively, from before the

@@ -83,7 +83,8 @@ RESET_VALUE = "set"
 @dataclass(frozen=True)
 class Window:
     """One customer's events in [start, end), reported under `key`: the events of any of
-    `customer_keys` (its id and its reference)."""
+    `customer_keys` (its id and its reference). Windows that share a key (a subscription's
+    usage outside its pauses) are counted as one: they must not overlap."""
 
     key: str
     customer_keys: tuple[str, ...]

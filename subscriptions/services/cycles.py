@@ -53,6 +53,7 @@ from subscriptions.choices import (
 from subscriptions.models import (
     BilledPeriod,
     EndedLine,
+    PausedSpan,
     Subscription,
     SubscriptionAddOn,
     SubscriptionLine,
@@ -62,7 +63,7 @@ from subscriptions.pricing import coupon_applies
 from subscriptions.representations import subscription_cycle_snapshot
 from subscriptions.selectors import DUE_ORDER, subscriptions_due, subscriptions_due_ids
 from subscriptions.services.attention import subscription_flag
-from subscriptions.usage import is_metered, metered_line, usage_lock_exclusive, usage_quantities
+from subscriptions.usage import is_metered, metered_lines, usage_lock_exclusive, usage_quantities
 
 logger = logging.getLogger(__name__)
 
@@ -170,11 +171,13 @@ def _field(model: type[Model], name: str) -> ForeignKey:
 @dataclass
 class _Items:
     """What a subscription bills: its lines, its add-ons, and the metered lines removed
-    in the running period (their usage is still owed)."""
+    in the running period (their usage is still owed); and its pauses, whose usage is
+    not billed."""
 
     lines: list[SubscriptionLine] = field(default_factory=list)
     addons: list[SubscriptionAddOn] = field(default_factory=list)
     ended: list[EndedLine] = field(default_factory=list)
+    paused: list[PausedSpan] = field(default_factory=list)
 
 
 Items = dict[str, _Items]
@@ -206,6 +209,8 @@ def _load_items(subscriptions: list[Subscription]) -> Items:
     selected = SubscriptionAddOn.objects.filter(subscription_id__in=any_of(ids))
     for item in selected.select_related("addon"):
         items[item.subscription_id].addons.append(item)
+    for span in PausedSpan.objects.filter(subscription_id__in=any_of(ids)).order_by():
+        items[span.subscription_id].paused.append(span)
     return items
 
 
@@ -245,18 +250,15 @@ def _usage(batch: _TenantBatch, items: Items, until: datetime | None = None) -> 
     metered = []
     for subscription, start, end in windows:
         window_start = local_midnight(start, timezone_name)
-        metered += [
-            metered_line(subscription, line, window_start, end)
-            for line in items[subscription.pk].lines
-            if is_metered(line.plan)
-        ]
-        metered += [
-            metered_line(
+        own = items[subscription.pk]
+        for line in own.lines:
+            if is_metered(line.plan):
+                metered += metered_lines(subscription, line, window_start, end, own.paused)
+        for gone in own.ended:
+            metered += metered_lines(
                 subscription, gone, local_midnight(gone.usage_start, timezone_name),
-                min(gone.ended_at, end),
-            )
-            for gone in items[subscription.pk].ended
-        ]  # fmt: skip
+                min(gone.ended_at, end), own.paused,
+            )  # fmt: skip
     return usage_quantities(
         workspace_id=batch.workspace.pk, test_mode=batch.test_mode, lines=metered
     )

@@ -16,7 +16,7 @@ from subscriptions.choices import (
     PausedReason,
     SubscriptionStatus,
 )
-from subscriptions.models import Subscription
+from subscriptions.models import PausedSpan, Subscription
 from subscriptions.next_invoice import resumed_billing
 from subscriptions.services.attention import subscription_flag
 from subscriptions.services.common import (
@@ -52,6 +52,7 @@ def subscription_pause(
     subscription.pause_until = pause_until
     subscription.resume_at = local_midnight_or_none(subscription, pause_until)
     subscription.save()
+    PausedSpan.objects.create(subscription=subscription, paused_at=now)
     record(subscription, "paused")
     return subscription
 
@@ -63,9 +64,17 @@ def _cancels_on(subscription: Subscription) -> str:
     return f"Cancels on {subscription.next_billing}."
 
 
-def _resume(subscription: Subscription, day: date) -> None:
-    """Billing continues at the first boundary on or after `day`: paused periods are
-    never billed afterwards."""
+def _end_pause(subscription: Subscription, at: datetime) -> None:
+    """The pause running ends at `at`: usage from then on is billed again."""
+    PausedSpan.objects.filter(subscription=subscription, resumed_at__isnull=True).update(
+        resumed_at=at
+    )
+
+
+def _resume(subscription: Subscription, day: date, at: datetime) -> None:
+    """Billing continues at the first boundary on or after `day` (which begins at or
+    before `at`): paused periods are never billed afterwards, nor the usage of the pause."""
+    _end_pause(subscription, at)
     transition(subscription, SubscriptionStatus.ACTIVE)
     subscription.paused_at = subscription.pause_until = subscription.resume_at = None
     subscription.paused_reason = subscription.needs_attention_reason = None
@@ -81,7 +90,7 @@ def _resume(subscription: Subscription, day: date) -> None:
 def subscription_resume(*, subscription: Subscription, now: datetime) -> Subscription:
     """Resume a paused subscription, or one that needed attention once it is fixed."""
     subscription = lock(subscription)
-    _resume(subscription, workspace_today(subscription.workspace, now))
+    _resume(subscription, workspace_today(subscription.workspace, now), now)
     return subscription
 
 
@@ -95,8 +104,8 @@ def subscriptions_resume_due(*, subscription_ids: Sequence[str], now: datetime) 
         .filter(pk__in=subscription_ids, status=SubscriptionStatus.PAUSED, resume_at__lte=now)
         .order_by("pk")
     ):
-        assert subscription.pause_until is not None
-        _resume(subscription, subscription.pause_until)
+        assert subscription.pause_until is not None and subscription.resume_at is not None
+        _resume(subscription, subscription.pause_until, subscription.resume_at)
         resumed += 1
     return resumed
 
@@ -147,6 +156,7 @@ def subscription_cancel(
         subscription.save()  # `subscription.cancelled` is recorded when it takes effect
         return subscription
     transition(subscription, SubscriptionStatus.CANCELLED)
+    _end_pause(subscription, now)
     subscription.cancelled_at = now
     set_next_billing(subscription, None)
     subscription.save()
