@@ -28,6 +28,7 @@ from invoices.tests.pdf_helpers import (
     make_finalized_note,
     make_issuer,
 )
+from organization.tests.factories import OrgUnitFactory
 from tests.conftest import make_tenant
 from tests.factories import CustomerFactory
 from tests.numbers import D
@@ -97,6 +98,33 @@ def test_the_factura_lays_out_its_totals_lines_discounts_and_references(tenant, 
     assert taxable - D("1725") == D(text(dte, f"{totals}/MntNeto"))
     assert text(dte, "Documento/Referencia/TpoDocRef") == "801"
     assert text(dte, "Documento/Referencia/FolioRef") == "OC-118"
+
+
+@pytest.mark.parametrize("document", [33, 39])  # a factura's Emisor and a boleta's
+def test_a_document_issued_from_a_branch_names_its_sii_branch_code(tenant, cafs, document):
+    unit = OrgUnitFactory(workspace=tenant.workspace, sii_branch_code="81234567")
+    draft = make_draft(tenant.workspace, document=document)
+    Invoice.objects.filter(pk=draft.pk).update(orgunit=unit)
+    invoice = finalized(tenant, draft)
+    note = make_finalized_note(CreditNote, invoice)
+
+    _, dte = get_dte(tenant, f"/invoices/{invoice.id}/xml/")
+    _, note_dte = get_dte(tenant, f"/creditnotes/{note.id}/xml/")
+
+    # The SII's code of the branch it is issued from; its note is issued from the same one.
+    assert text(dte, "Documento/Encabezado/Emisor/CdgSIISucur") == "81234567"
+    assert text(note_dte, "Documento/Encabezado/Emisor/CdgSIISucur") == "81234567"
+
+
+def test_a_branch_without_an_sii_code_leaves_cdg_sii_sucur_out(tenant, cafs):
+    unit = OrgUnitFactory(workspace=tenant.workspace, sii_branch_code="")
+    draft = make_draft(tenant.workspace)
+    Invoice.objects.filter(pk=draft.pk).update(orgunit=unit)
+    invoice = finalized(tenant, draft)
+
+    _, dte = get_dte(tenant, f"/invoices/{invoice.id}/xml/")
+
+    assert dte.find(f".//{SII}CdgSIISucur") is None
 
 
 def test_a_quantity_beyond_qty_item_leaves_quantity_and_price_to_the_amount(tenant, cafs):
