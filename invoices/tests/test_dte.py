@@ -224,6 +224,35 @@ def test_an_export_invoice_is_in_the_sales_currency(tenant, cafs):
     verify_signature(content, Certificate.objects.get())
 
 
+def test_an_export_in_a_three_decimal_currency_states_the_discounts_it_took(tenant, cafs):
+    kuwaiti = CustomerFactory(
+        workspace=tenant.workspace, name="Gulf Trading Co.", country_id="KW",
+        currency_id="KWD", tax_id="KW123456",
+    )  # fmt: skip
+    draft = invoice_create(
+        workspace=tenant.workspace, test_mode=False, customer=kuwaiti,
+        document=DocumentType.objects.get(pk=110), date=date(2026, 3, 31),
+        lines=[
+            {"name": "License", "amount": D("12.345")},
+            {"name": "Support", "amount": D("7.777"), "discount": D(10)},
+        ],
+        discount=D(10),
+    )  # fmt: skip
+    invoice = finalized(tenant, draft)
+
+    _, dte = get_dte(tenant, f"/invoices/{invoice.id}/xml/")
+
+    # The schema states discounts (ValorDscto, ValorDR) with 2 decimals, and a KWD amount
+    # has 3: 10% of 7,777 is taken as 0,78 and 10% of 19,342 as 1,93, the discounts the
+    # DTE can state, so that its items less them make its total.
+    details = dte.findall(f"{SII}Exportaciones/{SII}Detalle")
+    assert [d.findtext(f"{SII}MontoItem") for d in details] == ["12.345", "6.997"]
+    assert details[1].findtext(f"{SII}SubDscto/{SII}ValorDscto") == "0.78"
+    assert text(dte, "Exportaciones/DscRcgGlobal/ValorDR") == "1.93"
+    assert text(dte, "Exportaciones/Encabezado/Totales/MntTotal") == "17.412"
+    assert invoice.total == D("17.412") and invoice.discount_amount == D("1.93")
+
+
 @pytest.mark.parametrize(
     ("model", "path", "code"),
     [(CreditNote, "creditnotes", "112"), (DebitNote, "debitnotes", "111")],
