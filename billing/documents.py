@@ -155,6 +155,11 @@ def check_due_date(document: FiscalDocument) -> None:
         )
 
 
+# An export's DTE states its discounts (ValorDR, ValorDscto: Dec16_2Type) with 2 decimals,
+# whatever its currency's: the totals take them so.
+EXPORT_DISCOUNT_PLACES = 2
+
+
 def apply_totals(document: FiscalDocument, lines: Sequence[Line | dict[str, Any]]) -> None:
     """Compute and set the document's and its lines' totals (not saved): its TOTAL_FIELDS,
     and its lines' COMPUTED_LINE_FIELDS.
@@ -190,6 +195,7 @@ def apply_totals(document: FiscalDocument, lines: Sequence[Line | dict[str, Any]
             custom_change=document.custom_change,
             prices_include_tax=document.prices_include_tax,
             withhold_tax=document.withholds_tax,
+            discount_places=EXPORT_DISCOUNT_PLACES if document.document.is_export else None,
         )
     except InvalidDocument as exc:
         raise InvalidInput({exc.field: [str(exc)]}) from exc

@@ -6,7 +6,10 @@ contract:
 1. line gross = amount × custom_change × quantity, or, for a line that carries its exact
    gross (a plan's tiered or packaged price, a prorated plan: catalog.pricing), that
    gross × custom_change; its discount (% of gross, or an amount in the line's unit,
-   also × custom_change); line total = round(gross − discount), the one rounding.
+   also × custom_change); line total = round(gross − discount), the one rounding. A
+   document whose discounts are stated with fewer decimals than its currency has (an
+   export's DTE states them with 2, a KWD amount has 3) rounds each discount to those
+   decimals first, so that what it states is what it took.
 2. The document discount (% of the subtotal, or an amount) is spread over the lines in
    proportion to their totals, without losing a unit (money.allocate).
 3. Taxable lines add to `amount`, exempt lines to `exempt`; subtotal = amount + exempt.
@@ -26,9 +29,9 @@ contract:
 from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass
-from decimal import Decimal, localcontext
+from decimal import ROUND_HALF_UP, Decimal, localcontext
 
-from billing.money import allocate, round_amount
+from billing.money import allocate, minor_units, round_amount
 
 PERCENT = "%"
 AMOUNT = "$"
@@ -92,7 +95,17 @@ class DocumentTotals:
     additional_tax: Decimal
 
 
-def _line_total(line: LineInput, custom_change: Decimal, currency: str, index: int) -> Decimal:
+def _stated_discount(discount: Decimal, currency: str, places: int | None) -> Decimal:
+    """The discount as the document can state it: half-up to `places` decimals when the
+    currency has more, else as it is (the currency's own rounding follows)."""
+    if places is None or minor_units(currency) <= places:
+        return discount
+    return discount.quantize(Decimal(1).scaleb(-places), rounding=ROUND_HALF_UP)
+
+
+def _line_total(
+    line: LineInput, custom_change: Decimal, currency: str, index: int, discount_places: int | None
+) -> Decimal:
     if line.quantity < 0:
         raise InvalidDocument(f"lines.{index}.quantity", "Quantity cannot be negative.")
     if line.amount < 0:
@@ -111,7 +124,7 @@ def _line_total(line: LineInput, custom_change: Decimal, currency: str, index: i
         )
         if discount > gross:
             raise InvalidDocument(f"lines.{index}.discount", "The discount exceeds the line.")
-        net = gross - discount
+        net = gross - _stated_discount(discount, currency, discount_places)
     return round_amount(net, currency)
 
 
@@ -197,17 +210,22 @@ def document_totals(
     custom_change: Decimal = Decimal(1),
     prices_include_tax: bool = False,
     withhold_tax: bool = False,
+    discount_places: int | None = None,
 ) -> DocumentTotals:
     if custom_change < 1:
         raise InvalidDocument("custom_change", "custom_change is at least 1.")
     _check_additional_taxes(lines, prices_include_tax, withhold_tax)
-    line_totals = [_line_total(line, custom_change, currency, i) for i, line in enumerate(lines)]
+    line_totals = [
+        _line_total(line, custom_change, currency, i, discount_places)
+        for i, line in enumerate(lines)
+    ]
     gross_subtotal = sum(line_totals, ZERO)
 
     # A document-level amount discount is already in the document's currency.
-    document_discount = round_amount(
-        _discount(discount, discount_scheme, gross_subtotal, Decimal(1)), currency
+    document_discount = _stated_discount(
+        _discount(discount, discount_scheme, gross_subtotal, Decimal(1)), currency, discount_places
     )
+    document_discount = round_amount(document_discount, currency)
     if document_discount > gross_subtotal:
         raise InvalidDocument("discount", "The discount exceeds the document.")
     shares = allocate(document_discount, line_totals, currency) if lines else []

@@ -56,6 +56,9 @@ def _check_orgunit(unit: OrgUnit) -> None:
     code = unit.sii_branch_code
     if code and not (code.isascii() and code.isdigit()):
         raise InvalidInput({"sii_branch_code": ["The SII's branch code is digits only."]})
+    # The DTE states it as CdgSIISucur, a positive integer.
+    if code and int(code) == 0:
+        raise InvalidInput({"sii_branch_code": ["The SII's branch code is a positive number."]})
 
 
 def _save_orgunit(unit: OrgUnit) -> OrgUnit:

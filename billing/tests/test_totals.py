@@ -33,6 +33,31 @@ def test_worked_clp_invoice_with_discounts_exempt_line_and_iva():
     assert totals.total_adjusted == D(43742)
 
 
+@pytest.mark.parametrize(
+    ("currency", "places", "line_total", "discount"),
+    [
+        # KWD has 3 decimals, a discount stated with 2: 0,7777 → 0,78 and 1,9342 → 1,93.
+        ("KWD", 2, D("6.997"), D("1.93")),
+        # Without such a limit, the currency's own rounding: 6,9993 → 6,999; 1,9344 → 1,934.
+        ("KWD", None, D("6.999"), D("1.934")),
+        # A currency no finer than the limit is rounded as always.
+        ("USD", 2, D("7.00"), D("1.94")),
+    ],
+)
+def test_discounts_are_rounded_to_the_decimals_the_document_states_them_with(
+    currency, places, line_total, discount
+):
+    lines = [
+        LineInput(amount=D("12.345"), quantity=D(1), exempt=True),
+        LineInput(amount=D("7.777"), quantity=D(1), discount=D(10), exempt=True),
+    ]
+
+    totals = document_totals(lines=lines, currency=currency, discount=D(10), discount_places=places)
+
+    assert totals.lines[1].total == line_total
+    assert totals.discount == discount
+
+
 def test_iva_is_computed_once_on_the_net_not_per_line():
     # Per line: 19% of 13 = 2,47 → 2, twice = 4. Once on the net: 19% of 26 = 4,94 → 5.
     lines = [LineInput(amount=D(13), quantity=D(1), tax_percent=IVA)] * 2

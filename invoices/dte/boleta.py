@@ -19,9 +19,12 @@ from invoices.dte.mapping import (
 )
 
 
-def boleta_header(header: Any, document: FiscalDocument, sub: Any, optional: Any) -> None:
-    """IdDoc, Emisor, Receptor and Totales under `header`, with the builder's `sub` and
-    `optional` (build.py's element helpers)."""
+def boleta_header(
+    header: Any, document: FiscalDocument, branch_code: str, sub: Any, optional: Any
+) -> None:
+    """IdDoc, Emisor, Receptor and Totales under `header`, with the SII's code of the
+    issuing branch ("" for none) and the builder's `sub` and `optional` (build.py's
+    element helpers)."""
     id_doc = sub(header, "IdDoc")
     sub(id_doc, "TipoDTE", document.document.code)
     sub(id_doc, "Folio", document.number)
@@ -33,6 +36,7 @@ def boleta_header(header: Any, document: FiscalDocument, sub: Any, optional: Any
     sub(issuer, "RUTEmisor", workspace.tax_id)
     sub(issuer, "RznSocEmisor", (workspace.legal_name or workspace.name)[: MAX_NAME["RznSoc"]])
     optional(issuer, "GiroEmisor", workspace.activity_description, MAX_NAME["GiroEmis"])
+    optional(issuer, "CdgSIISucur", branch_code)
     optional(issuer, "DirOrigen", workspace.address, MAX_NAME["Dir"])
     optional(
         issuer, "CmnaOrigen", workspace.comuna.name if workspace.comuna else "", MAX_NAME["Cmna"]

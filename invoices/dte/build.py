@@ -89,6 +89,15 @@ def _id_doc(header: Any, document: FiscalDocument) -> None:
         _sub(id_doc, "FchVenc", due_date.isoformat())
 
 
+def branch_code(document: FiscalDocument) -> str:
+    """The SII's code of the branch (org unit) the document is issued from, or "" when it
+    names none: an invoice's own, a note's that of its invoice."""
+    if isinstance(document, Note):
+        document = document.invoice
+    unit = getattr(document, "orgunit", None)
+    return unit.sii_branch_code if unit else ""
+
+
 def _issuer(header: Any, document: FiscalDocument) -> None:
     workspace = document.workspace
     issuer = _sub(header, "Emisor")
@@ -97,6 +106,7 @@ def _issuer(header: Any, document: FiscalDocument) -> None:
     _sub(issuer, "GiroEmis", workspace.activity_description[: MAX_NAME["GiroEmis"]])
     _optional(issuer, "CorreoEmisor", workspace.email, MAX_EMAIL)
     _sub(issuer, "Acteco", workspace.activity_code)
+    _optional(issuer, "CdgSIISucur", branch_code(document))
     _optional(issuer, "DirOrigen", workspace.address, MAX_NAME["Dir"])
     comuna = workspace.comuna.name if workspace.comuna else ""
     _optional(issuer, "CmnaOrigen", comuna, MAX_NAME["Cmna"])
@@ -299,7 +309,7 @@ def dte_unsigned(document: FiscalDocument, *, now: datetime) -> Any:
     header = _sub(body, "Encabezado")
     boleta = code in BOLETA_TYPES
     if boleta:
-        boleta_header(header, document, _sub, _optional)
+        boleta_header(header, document, branch_code(document), _sub, _optional)
     else:
         _id_doc(header, document)
         _issuer(header, document)

@@ -28,6 +28,7 @@ from invoices.tests.pdf_helpers import (
     make_finalized_note,
     make_issuer,
 )
+from organization.tests.factories import OrgUnitFactory
 from tests.conftest import make_tenant
 from tests.factories import CustomerFactory
 from tests.numbers import D
@@ -97,6 +98,33 @@ def test_the_factura_lays_out_its_totals_lines_discounts_and_references(tenant, 
     assert taxable - D("1725") == D(text(dte, f"{totals}/MntNeto"))
     assert text(dte, "Documento/Referencia/TpoDocRef") == "801"
     assert text(dte, "Documento/Referencia/FolioRef") == "OC-118"
+
+
+@pytest.mark.parametrize("document", [33, 39])  # a factura's Emisor and a boleta's
+def test_a_document_issued_from_a_branch_names_its_sii_branch_code(tenant, cafs, document):
+    unit = OrgUnitFactory(workspace=tenant.workspace, sii_branch_code="81234567")
+    draft = make_draft(tenant.workspace, document=document)
+    Invoice.objects.filter(pk=draft.pk).update(orgunit=unit)
+    invoice = finalized(tenant, draft)
+    note = make_finalized_note(CreditNote, invoice)
+
+    _, dte = get_dte(tenant, f"/invoices/{invoice.id}/xml/")
+    _, note_dte = get_dte(tenant, f"/creditnotes/{note.id}/xml/")
+
+    # The SII's code of the branch it is issued from; its note is issued from the same one.
+    assert text(dte, "Documento/Encabezado/Emisor/CdgSIISucur") == "81234567"
+    assert text(note_dte, "Documento/Encabezado/Emisor/CdgSIISucur") == "81234567"
+
+
+def test_a_branch_without_an_sii_code_leaves_cdg_sii_sucur_out(tenant, cafs):
+    unit = OrgUnitFactory(workspace=tenant.workspace, sii_branch_code="")
+    draft = make_draft(tenant.workspace)
+    Invoice.objects.filter(pk=draft.pk).update(orgunit=unit)
+    invoice = finalized(tenant, draft)
+
+    _, dte = get_dte(tenant, f"/invoices/{invoice.id}/xml/")
+
+    assert dte.find(f".//{SII}CdgSIISucur") is None
 
 
 def test_a_quantity_beyond_qty_item_leaves_quantity_and_price_to_the_amount(tenant, cafs):
@@ -194,6 +222,35 @@ def test_an_export_invoice_is_in_the_sales_currency(tenant, cafs):
     assert text(dte, "Exportaciones/DscRcgGlobal/ValorDR") == "20"
     verify_timbre(dte, cafs[110])
     verify_signature(content, Certificate.objects.get())
+
+
+def test_an_export_in_a_three_decimal_currency_states_the_discounts_it_took(tenant, cafs):
+    kuwaiti = CustomerFactory(
+        workspace=tenant.workspace, name="Gulf Trading Co.", country_id="KW",
+        currency_id="KWD", tax_id="KW123456",
+    )  # fmt: skip
+    draft = invoice_create(
+        workspace=tenant.workspace, test_mode=False, customer=kuwaiti,
+        document=DocumentType.objects.get(pk=110), date=date(2026, 3, 31),
+        lines=[
+            {"name": "License", "amount": D("12.345")},
+            {"name": "Support", "amount": D("7.777"), "discount": D(10)},
+        ],
+        discount=D(10),
+    )  # fmt: skip
+    invoice = finalized(tenant, draft)
+
+    _, dte = get_dte(tenant, f"/invoices/{invoice.id}/xml/")
+
+    # The schema states discounts (ValorDscto, ValorDR) with 2 decimals, and a KWD amount
+    # has 3: 10% of 7,777 is taken as 0,78 and 10% of 19,342 as 1,93, the discounts the
+    # DTE can state, so that its items less them make its total.
+    details = dte.findall(f"{SII}Exportaciones/{SII}Detalle")
+    assert [d.findtext(f"{SII}MontoItem") for d in details] == ["12.345", "6.997"]
+    assert details[1].findtext(f"{SII}SubDscto/{SII}ValorDscto") == "0.78"
+    assert text(dte, "Exportaciones/DscRcgGlobal/ValorDR") == "1.93"
+    assert text(dte, "Exportaciones/Encabezado/Totales/MntTotal") == "17.412"
+    assert invoice.total == D("17.412") and invoice.discount_amount == D("1.93")
 
 
 @pytest.mark.parametrize(

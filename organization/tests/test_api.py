@@ -29,8 +29,9 @@ def test_an_orgunit_is_created_listed_renamed_and_deleted(tenant):
     assert deleted.status_code == 204
 
 
-# Other scripts' digits and superscripts are digits to Python, not to the SII.
-@pytest.mark.parametrize("code", ["81-234", "A1", "１２３", "٣", "²"])
+# Other scripts' digits and superscripts are digits to Python, not to the SII; the DTE's
+# CdgSIISucur is a positive integer.
+@pytest.mark.parametrize("code", ["81-234", "A1", "１２３", "٣", "²", "0", "000"])
 def test_a_branch_code_is_digits(tenant, code):
     response = tenant.client.post(
         "/orgunits/", {"name": "Norte", "sii_branch_code": code}, format="json"
