@@ -23,7 +23,9 @@ refunds) and adds, in Stripe's wire format:
   session's `payment_intent_data`: its metadata and `setup_future_usage`) and answers
   the `checkout.session.completed` event Stripe would send. The tests sign that event
   with the `stripe` library. `POST /v1/checkout/sessions/{id}/expire` closes an open
-  session, whose page then takes nothing.
+  session, whose page then takes nothing. `expires_at` is kept and checked as Stripe
+  does (30 minutes to 24 hours after the session's creation, 24 hours when not given);
+  a session past it reads `expired` and its page takes nothing.
 
 localstripe's state lives in this process only (its disk dump is turned off: several
 fakes may run at once on one machine).
@@ -141,6 +143,7 @@ async def checkout_session_create(request: web.Request) -> web.Response:
     customer = data.get("customer")
     if customer:
         resources.Customer._api_retrieve(customer)  # 404 for an unknown customer
+    created = int(time.time())
     session_id = "cs_test_" + secrets.token_hex(12)
     session = {
         "id": session_id,
@@ -159,7 +162,8 @@ async def checkout_session_create(request: web.Request) -> web.Response:
         "setup_intent": None,
         "payment_intent": None,
         "livemode": live_mode(request),
-        "created": int(time.time()),
+        "created": created,
+        "expires_at": _session_expiry(data, created),
         "url": f"http://{request.host}/_test/checkout/{session_id}",
     }
     if mode == "payment":
@@ -172,10 +176,35 @@ async def checkout_session_create(request: web.Request) -> web.Response:
     return _session_json(session)
 
 
+SESSION_SHORTEST = 30 * 60
+SESSION_LONGEST = 24 * 60 * 60
+
+
+def _session_expiry(data: dict[str, Any], created: int) -> int:
+    """Stripe's rule for `expires_at`: 30 minutes to 24 hours after creation."""
+    if data.get("expires_at") in (None, ""):
+        return created + SESSION_LONGEST
+    expires_at = int(data["expires_at"])
+    if expires_at < created + SESSION_SHORTEST:
+        raise UserError(
+            400,
+            "The `expires_at` timestamp must be at least 30 minutes from Checkout Session "
+            "creation.",
+        )
+    if expires_at > created + SESSION_LONGEST:
+        raise UserError(
+            400,
+            "The `expires_at` timestamp must be less than 24 hours from Checkout Session creation.",
+        )
+    return expires_at
+
+
 def _session(request: web.Request) -> dict[str, Any]:
     session = _SESSIONS.get(request.match_info["id"])
     if session is None:
         raise UserError(404, "No such checkout.session")
+    if session["status"] == "open" and session["expires_at"] <= time.time():
+        session["status"] = "expired"
     return session
 
 

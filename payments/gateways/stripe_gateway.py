@@ -7,6 +7,7 @@ Amounts go to Stripe in the currency's minor unit.
 """
 
 from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
@@ -120,6 +121,27 @@ def _unavailable(error: stripe.StripeError) -> StripeUnavailable:
     if isinstance(error, stripe.APIConnectionError):
         return StripeUnavailable("Stripe could not be reached; try again.")
     return StripeUnavailable(f"Stripe answered: {error.user_message or type(error).__name__}.")
+
+
+# Stripe takes a Checkout session's `expires_at` 30 minutes to 24 hours after the
+# session's creation, on Stripe's clock: a minute's margin each side for the request's
+# time and clock skew.
+SESSION_SHORTEST = timedelta(minutes=31)
+SESSION_LONGEST = timedelta(hours=23, minutes=59)
+
+
+def checkout_session_end(ends_at: datetime | None, stripe_now: datetime) -> int:
+    """The `expires_at` (a Unix time) of a Checkout session for something payable until
+    `ends_at` (None: no end): that time, or the nearest Stripe allows. A session never
+    outlives what it pays by more than Stripe's shortest window, and the expiry sweep
+    closes it then. Bounds are whole minutes, so pages opened in the same minute send
+    the same request."""
+    minute = stripe_now.replace(second=0, microsecond=0)
+    latest = minute + SESSION_LONGEST
+    earliest = minute + timedelta(minutes=1) + SESSION_SHORTEST
+    if ends_at is None or ends_at > latest:
+        return int(latest.timestamp())
+    return int(max(ends_at, earliest).timestamp())
 
 
 def _redirect_url(intent: Any) -> str:
@@ -300,12 +322,17 @@ class StripeGateway(Gateway):
         success_url: str,
         cancel_url: str,
         reference: str,
+        ends_at: datetime | None,
+        replaces: str = "",
         stripe_customer: str = "",
         save_card: bool = False,
     ) -> tuple[str, str]:
-        """A Checkout session in payment mode for `reference` (our intent): (its id, the
-        page to send the payer to). The payment is ours once Stripe's event says so.
-        With `save_card` the card is kept on the customer for later off-session charges."""
+        """A Checkout session in payment mode for `reference` (our intent), closing at
+        `ends_at` or as near as Stripe allows: (its id, the page to send the payer to).
+        The payment is ours once Stripe's event says so. With `save_card` the card is
+        kept on the customer for later off-session charges. `replaces` names the
+        intent's session that closed, so the new one has its own idempotency key."""
+        expires_at = checkout_session_end(ends_at, datetime.now(UTC))
         payment_intent_data: dict[str, Any] = {"metadata": {"intent": reference}}
         if save_card:
             payment_intent_data["setup_future_usage"] = "off_session"
@@ -326,15 +353,28 @@ class StripeGateway(Gateway):
             "cancel_url": cancel_url,
             "client_reference_id": reference,
             "metadata": {"intent": reference},
+            "expires_at": expires_at,
         }
         if stripe_customer:
             params["customer"] = stripe_customer
+        after = f"-after-{replaces}" if replaces else ""
         session = self.call(
             self.client.v1.checkout.sessions.create,
             params=params,
-            options={"idempotency_key": f"checkout-{reference}"},
+            options={"idempotency_key": f"checkout-{reference}{after}-{expires_at}"},
         )
         return str(session.id), str(session.url)
+
+    def open_checkout_url(self, session: str) -> str | None:
+        """The page of a Checkout session the payer can still pay on, or None when it
+        is closed (completed or expired) or unknown to this Stripe account."""
+        try:
+            found = self.call(self.client.v1.checkout.sessions.retrieve, session)
+        except StripeRefused as refused:
+            if isinstance(refused.error, stripe.InvalidRequestError):
+                return None
+            raise _unavailable(refused.error) from None
+        return str(found.url) if found.status == "open" else None
 
     def cancel_payment_intent(self, payment_intent: str) -> None:
         """Cancel a PaymentIntent the payer could still complete (one waiting for 3-D

@@ -3,9 +3,11 @@ hosted page sends the payer there, and Stripe's `checkout.session.completed` eve
 the redirect back) records the payment.
 
 The Checkout session is created with no transaction open: the link's intent is
-committed first, and the session's idempotency key is the intent's id, so a page opened
-twice (or a call retried after a crash) finds the same session: a single-use link keeps
-its intent while it can be paid.
+committed first. A page opened again meets the intent's session while it is open at
+Stripe, and the session's idempotency key is the intent's id (with the session it
+replaces and its expiry), so a call retried after a crash finds the same session: a
+single-use link keeps its intent while it can be paid. The session expires when the
+intent does (a link's intent ends with the link), as near as Stripe allows.
 """
 
 from datetime import datetime
@@ -56,6 +58,7 @@ def _link_intent(link: PaymentLink, now: datetime) -> Intent:
         payment_link=link,
         amount=amount,
         now=now,
+        expires_at=link.expires_at,
         return_url=link.return_url,
         save_card_and_make_default=link.save_card_and_make_default,
     )
@@ -111,15 +114,22 @@ def _checkout_session(
     """Stripe Checkout in payment mode for the intent's amount; with
     `save_card_and_make_default` the intent's customer is made in Stripe first, and the
     card is kept on it for later off-session charges."""
+    gateway = StripeGateway(connection.secret_key)
     customer = intent.customer
     saves = intent.save_card_and_make_default and customer is not None
-    # A card kept for later needs the customer in Stripe; a one-off payment names it
-    # only when it is there already.
-    stripe_customer = customer.stripe_id if customer is not None else ""
-    if saves and customer is not None:
-        stripe_customer = stripe_customer_id(customer, now)
     try:
-        session, url = StripeGateway(connection.secret_key).payment_session(
+        if intent.checkout_session:
+            url = gateway.open_checkout_url(intent.checkout_session)
+            if url is not None:
+                return url
+        # A card kept for later needs the customer in Stripe; a one-off payment names it
+        # only when it is there already.
+        stripe_customer = customer.stripe_id if customer is not None else ""
+        if saves and customer is not None:
+            stripe_customer = stripe_customer_id(customer, now)
+        session, url = gateway.payment_session(
+            ends_at=intent.expires_at,
+            replaces=intent.checkout_session,
             amount=intent.amount,
             currency=intent.currency_id,
             description=intent.payment_link.description if intent.payment_link else "",
