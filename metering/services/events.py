@@ -36,7 +36,7 @@ from metering.choices import (
 )
 from metering.event_customers_orm import event_customers_orm
 from metering.selectors import BilledSpan, EventCustomer, event_customers
-from metering.services.usage import USAGE_RECORD_EVENT
+from metering.services.usage import RESERVED_EVENT_NAME, is_reserved_event_name
 from metering.store import NewEvent, Tenant, event_store, property_text
 from subscriptions.calendar import local_midnight
 
@@ -183,16 +183,6 @@ def events_parse(events: Sequence[Any], *, now: datetime) -> list[NewEvent | Eve
     return _numbers_in_range(_names_unreserved(parsed))
 
 
-def _reserved(event_name: str) -> bool:
-    return event_name.startswith(USAGE_RECORD_EVENT)
-
-
-_RESERVED_NAME = (
-    f"Event names starting with {USAGE_RECORD_EVENT!r} are reserved for the usage "
-    "records of /usages/."
-)
-
-
 def _names_unreserved(parsed: list[NewEvent | EventInvalid]) -> list[NewEvent | EventInvalid]:
     """`parsed`, each event named in the usage records' namespace rejected: such an event
     would be billed on a usage-record line without being a record. The batch's names
@@ -200,11 +190,11 @@ def _names_unreserved(parsed: list[NewEvent | EventInvalid]) -> list[NewEvent | 
     valid = cast(
         Iterable[NewEvent], compress(parsed, map(is_, map(type, parsed), repeat(NewEvent)))
     )
-    if not any(map(_reserved, set(map(_EVENT_NAME, valid)))):
+    if not any(map(is_reserved_event_name, set(map(_EVENT_NAME, valid)))):
         return parsed
     return [
-        EventInvalid("event_name", _RESERVED_NAME)
-        if type(event) is NewEvent and _reserved(event.event_name)
+        EventInvalid("event_name", RESERVED_EVENT_NAME)
+        if type(event) is NewEvent and is_reserved_event_name(event.event_name)
         else event
         for event in parsed
     ]
@@ -356,8 +346,8 @@ def _event_checked(data: Any, *, now: datetime, latest: datetime | None) -> NewE
         raise EventInvalid("properties", "A JSON object.")
     event_id = _text(data, "event_id", EVENT_ID_MAX_LENGTH)
     event_name = _text(data, "event_name", EVENT_NAME_MAX_LENGTH)
-    if _reserved(event_name):
-        raise EventInvalid("event_name", _RESERVED_NAME)
+    if is_reserved_event_name(event_name):
+        raise EventInvalid("event_name", RESERVED_EVENT_NAME)
     return NewEvent(
         event_id=event_id,
         event_name=event_name,

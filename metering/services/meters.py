@@ -13,6 +13,7 @@ from billing.models import Workspace
 from catalog.models import Plan
 from metering.choices import FIELD_AGGREGATIONS, FeatureType
 from metering.models import Feature, Meter
+from metering.services.usage import RESERVED_EVENT_NAME, is_reserved_event_name
 
 
 class MeterFields(TypedDict, total=False):
@@ -42,6 +43,8 @@ _COUNTING_FIELDS = ("event_name", "aggregation", "field", "filters")
 
 
 def _meter_validate(meter: Meter) -> None:
+    if is_reserved_event_name(meter.event_name):
+        raise InvalidInput({"event_name": [RESERVED_EVENT_NAME]})
     if meter.aggregation in FIELD_AGGREGATIONS and not meter.field:
         raise InvalidInput({"field": [f"Required: {meter.aggregation} aggregates a property."]})
 

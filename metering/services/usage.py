@@ -22,11 +22,21 @@ from subscriptions.usage import MeteredLine
 # event sent to /events/ may bear a name of theirs (events.py).
 USAGE_RECORD_EVENT = "usage_record:"
 USAGE_RECORD_FIELD = "quantity"
+RESERVED_EVENT_NAME = (
+    f"Event names starting with {USAGE_RECORD_EVENT!r} are reserved for the usage "
+    "records of /usages/."
+)
 _RECORD_AGGREGATION: dict[str, str] = {
     UsageAggregation.SUM: Aggregation.SUM,
     UsageAggregation.MAX: Aggregation.MAX,
     UsageAggregation.LAST_RECORD: Aggregation.LATEST,
 }
+
+
+def is_reserved_event_name(event_name: str) -> bool:
+    """Whether `event_name` is in the usage records' namespace: no event sent to /events/
+    may bear it, so no meter may count it either."""
+    return event_name.startswith(USAGE_RECORD_EVENT)
 
 
 @dataclass(frozen=True)

@@ -36,6 +36,12 @@ def test_create_a_meter_with_filters(tenant):
         ({"filters": [{"key": "a", "values": []}]}, None),
         ({"filters": [{"key": "a", "values": ["x"]}, {"key": "a", "values": ["y"]}]},
          {"filters": ["Each key at most once."]}),
+        # No event may bear a usage record's name (POST /events/ refuses it): such a meter
+        # would count nothing, ever.
+        ({"event_name": "usage_record:pla_1"}, {"event_name": [
+            "Event names starting with 'usage_record:' are reserved for the usage records "
+            "of /usages/."
+        ]}),
     ],
 )  # fmt: skip
 def test_a_meter_refuses_bad_input(tenant, fields, errors):
@@ -116,3 +122,13 @@ def test_an_unknown_field_in_a_filter_is_a_400_naming_it(tenant):
     assert response.status_code == 400
     assert "foo" in str(response.json())
     assert "Unknown field." in str(response.json())
+
+
+def test_a_meter_cannot_be_renamed_into_the_usage_records_names(tenant):
+    meter = _meter(tenant).json()["id"]
+    response = tenant.client.patch(
+        f"/meters/{meter}/", {"event_name": "usage_record:x"}, format="json"
+    )
+    assert response.status_code == 400
+    assert list(response.json()) == ["event_name"]
+    assert tenant.client.get(f"/meters/{meter}/").json()["event_name"] == "api_call"
