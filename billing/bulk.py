@@ -40,7 +40,11 @@ def _converter(field: models.Field) -> Callable[[Any], object] | None:
 
 def _copy(table: str, columns: Sequence[str], rows: Iterable[Sequence[object]]) -> None:
     quoted = ", ".join(connection.ops.quote_name(column) for column in columns)
+    # COPY runs on psycopg's own cursor, which Django does not wrap: its errors are made
+    # Django's here, so a refused row is an IntegrityError (a 409 in the API) as from any
+    # other query, not a psycopg error that no mapping knows (a 500).
     with (
+        connection.wrap_database_errors,
         connection.cursor() as cursor,
         cursor.cursor.copy(
             f"COPY {connection.ops.quote_name(table)} ({quoted}) FROM STDIN"

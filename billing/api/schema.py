@@ -156,18 +156,21 @@ class AutoSchema(SpectacularAutoSchema):
         if issubclass(self.view.content_negotiation_class, ContentNegotiation):
             errors["406"] = error("The Accept header names no media type this operation answers.")
         writes = self.method not in permissions.SAFE_METHODS or self._action_writes()
-        if tenant and writes:
+        if writes and self._takes_idempotency_key():
             errors["409"] = error("State conflict, or the Idempotency-Key is in use.")
         elif writes and isinstance(self.view, TransactionalAPIView):
             errors["409"] = error("State conflict.")  # the services' rules, without a tenant
         errors["413"] = error("The request body is too large.")
         if reads_body:
             errors["415"] = error("The body is not JSON.")
-        if tenant and self.method == "POST":
+        if self.method == "POST" and self._takes_idempotency_key():
             errors["422"] = error("The Idempotency-Key was used with a different request.")
         if self.view.get_throttles():
             errors["429"] = error("Rate limited; retry after the Retry-After header's seconds.")
         return errors
+
+    def _takes_idempotency_key(self) -> bool:
+        return isinstance(self.view, TransactionalAPIView) and self.view.takes_idempotency_key()
 
     def _action_writes(self) -> bool:
         """A GET that runs an action POST runs too (finalize by GET, as Piriod allows): it
@@ -205,18 +208,18 @@ class AutoSchema(SpectacularAutoSchema):
                     description="`true` acts on test-mode data.",
                 ),
             ]
-            if self.method == "POST":
-                parameters.append(
-                    build_parameter_type(
-                        name="Idempotency-Key",
-                        schema={"type": "string", "minLength": 1, "maxLength": 255},
-                        location=OpenApiParameter.HEADER,
-                        description=(
-                            "Replays the first response for 24 hours when the same key is "
-                            "sent again with the same body."
-                        ),
-                    )
+        if self.method == "POST" and self._takes_idempotency_key():
+            parameters.append(
+                build_parameter_type(
+                    name="Idempotency-Key",
+                    schema={"type": "string", "minLength": 1, "maxLength": 255},
+                    location=OpenApiParameter.HEADER,
+                    description=(
+                        "Replays the first response for 24 hours when the same key is "
+                        "sent again with the same body."
+                    ),
                 )
+            )
         return parameters
 
 

@@ -49,6 +49,7 @@ from billing.services.idempotency import (
     idempotency_key_will_run,
     request_fingerprint,
 )
+from billing.tenancy import IsWorkspaceMember
 
 IDEMPOTENCY_HEADER = "Idempotency-Key"
 
@@ -137,6 +138,11 @@ class TransactionalAPIView(ApiInputMixin, APIView):
             response = self.handle_exception(exc)
         self.response = self.finalize_response(drf_request, response, *args, **kwargs)
         return self.response
+
+    def takes_idempotency_key(self) -> bool:
+        """Whether this view's POSTs honour an Idempotency-Key (the OpenAPI document
+        declares it, and its 409 and 422, where they do): a tenant's views do."""
+        return any(isinstance(p, IsWorkspaceMember) for p in self.get_permissions())
 
     def idempotency_scope(self, request: Request) -> tuple[Workspace, bool, str] | None:
         """Where this request's Idempotency-Key lives: the caller's workspace and mode.

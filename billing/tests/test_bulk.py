@@ -7,14 +7,14 @@ from unittest import mock
 from zoneinfo import ZoneInfo
 
 import pytest
-from django.db import transaction
+from django.db import IntegrityError, transaction
 from django.db.models.signals import post_init
 from hypothesis import given
 from hypothesis import strategies as st
 from ulid import ULID
 
 from billing import ids as ids_module
-from billing.bulk import Blank, any_of, copy_rows, key_array
+from billing.bulk import Blank, any_of, bulk_insert, copy_rows, key_array
 from billing.encoders import JSONDecoder, JSONEncoder, json_text
 from billing.ids import public_ids
 from billing.models import Event, Workspace
@@ -178,3 +178,19 @@ def test_key_array_joins_only_keys_that_split_back() -> None:
     assert key_array([1, 20]) == ("string_to_array(%s, ',')::bigint[]", "1,20")
     assert key_array(["a,b", "c"]) == ("%s::text[]", ["a,b", "c"])
     assert key_array(["", "c"]) == ("%s::text[]", ["", "c"])
+
+
+@pytest.mark.postgresql
+@pytest.mark.django_db
+def test_a_row_a_constraint_refuses_is_django_s_integrity_error() -> None:
+    """As from any other query, so the API's one error mapping answers it (a 409)."""
+    workspace = WorkspaceFactory()
+    taken = Event.objects.create(
+        workspace=workspace, object_id="sub_A", type="t", sequence=1, data={}
+    )
+    again = Event(
+        pk=taken.pk, workspace=workspace, object_id="sub_A", type="t", sequence=2, data={}
+    )
+
+    with pytest.raises(IntegrityError), transaction.atomic():
+        bulk_insert(Event, [again])

@@ -299,6 +299,9 @@ class _PublishableView(TransactionalAPIView):
         """What the request's key opens, or None."""
         raise NotImplementedError
 
+    def takes_idempotency_key(self) -> bool:
+        return True
+
     def idempotency_scope(self, request: Request) -> tuple[Workspace, bool, str] | None:
         # A payer's keys live in the checkout's workspace and mode, apart from the
         # merchant's own; the body (with its secret) is in the fingerprint, so another

@@ -18,7 +18,9 @@ from payments.invoice_reads import invoice_amount_payable
 from payments.models import Intent, Payment, Source
 from payments.tests.factories import PaymentLinkFactory
 from tests.conftest import make_tenant
+from tests.live import openapi_document
 from tests.numbers import D
+from tests.openapi_statuses import undocumented
 
 CARD = {"exp_month": 12, "exp_year": 2034}
 PAYER_PAYMENT_FIELDS = {
@@ -593,3 +595,37 @@ def test_any_key_a_caller_sends_makes_a_short_plain_cache_key():
     # the same key sent again counts against the same budget.
     assert key is not None and key.isascii() and " " not in key and len(key) < 250
     assert key == PublishableKeyThrottle().get_cache_key(request, view)
+
+
+def test_a_payer_key_reused_with_another_body_is_a_422_the_document_declares(
+    tenant, invoice, browser
+):
+    link = PaymentLinkFactory(workspace=tenant.workspace)
+    body = {"key": link.publishable_key, "card": {"number": sandbox.SUCCEEDS, **CARD}}
+    browser.post("/publishable/sources/", body, format="json", HTTP_IDEMPOTENCY_KEY="k2")
+
+    reused = browser.post(
+        "/publishable/sources/",
+        {**body, "usage": "single"},
+        format="json",
+        HTTP_IDEMPOTENCY_KEY="k2",
+    )
+
+    assert reused.status_code == 422, reused.content
+    assert undocumented({("POST", "/publishable/sources/", 422)}, openapi_document()) == []
+
+
+@pytest.mark.parametrize(
+    "path",
+    [
+        "/publishable/sources/",
+        "/publishable/payments/{payment_id}/authorize/",
+        "/publishable/payments/{payment_id}/authenticate/",
+    ],
+)
+def test_the_payer_posts_document_the_idempotency_key_they_honour(path):
+    post = openapi_document()["paths"][path]["post"]
+
+    headers = [p["name"] for p in post["parameters"] if p["in"] == "header"]
+    assert "Idempotency-Key" in headers
+    assert {"409", "422"} <= set(post["responses"])
