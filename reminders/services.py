@@ -9,7 +9,7 @@ as such, rather than risk a second email to the customer.
 import logging
 import smtplib
 from collections.abc import Callable, Mapping
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any, TypedDict, Unpack
 
 from django.db import IntegrityError, transaction
@@ -189,7 +189,10 @@ def message_update(*, message: ReminderMessage, **fields: Unpack[MessageFields])
 SUBJECT_MAX_LENGTH = ReminderMessage._meta.get_field("subject").max_length
 
 
-def _render(pending: Pending) -> tuple[str, str]:
+def _render(pending: Pending, today: date) -> tuple[str, str]:
+    """`today`: the day the reminder goes out, in the workspace's clock. `{days}` counts
+    from it to the due date (or from the due date to it), as the customer reads it that
+    day: a reminder sent late says how late the invoice really is, not the rule's days."""
     invoice, template = pending.invoice, pending.rule.template
     text = labels_for(invoice.workspace.country_id)
     values = {
@@ -199,7 +202,7 @@ def _render(pending: Pending) -> tuple[str, str]:
         "number": invoice.number,
         "date": invoice.date.strftime(text["date_format"]),
         "due_date": invoice.due_date.strftime(text["date_format"]) if invoice.due_date else "",
-        "days": abs(pending.rule.days),
+        "days": abs((today - invoice.due_date).days) if invoice.due_date else "",
         "total": format_money(invoice.total_adjusted, invoice.currency_id),
         "amount_due": format_money(pending.amount_due, invoice.currency_id),
         "currency": invoice.currency_id,
@@ -209,11 +212,11 @@ def _render(pending: Pending) -> tuple[str, str]:
     return subject[:SUBJECT_MAX_LENGTH], template_render(template.body, values)
 
 
-def _message_fields(pending: Pending) -> dict[str, Any]:
+def _message_fields(pending: Pending, today: date) -> dict[str, Any]:
     """What the reminder says; a template that does not render (stored before templates
     were checked) makes a failed message that keeps its text and says why."""
     try:
-        subject, body = _render(pending)
+        subject, body = _render(pending, today)
     except TemplateError as exc:
         template = pending.rule.template
         return {
@@ -225,7 +228,7 @@ def _message_fields(pending: Pending) -> dict[str, Any]:
     return {"subject": subject, "body": body}
 
 
-def _claim(pending: Pending, recipients: list[str]) -> ReminderMessage | None:
+def _claim(pending: Pending, recipients: list[str], today: date) -> ReminderMessage | None:
     try:
         with transaction.atomic():
             return ReminderMessage.objects.create(
@@ -234,7 +237,7 @@ def _claim(pending: Pending, recipients: list[str]) -> ReminderMessage | None:
                 rule=pending.rule,
                 invoice=pending.invoice,
                 recipients=recipients,
-                **_message_fields(pending),
+                **_message_fields(pending, today),
             )
     except IntegrityError:  # another run claimed it first
         return None
@@ -256,13 +259,13 @@ def _send(message: ReminderMessage, workspace: Workspace, now: datetime) -> None
     message.save(update_fields=["status", "error", "sent_at", "updated_at"])
 
 
-def _remind(pending: Pending, workspace: Workspace, now: datetime) -> bool:
+def _remind(pending: Pending, workspace: Workspace, now: datetime, today: date) -> bool:
     """Sends one reminder unless it was sent, or has no one to go to; whether it was
     tried."""
     recipients = customer_collection_recipients(customer=pending.invoice.customer)
     if not recipients:
         return False
-    message = _claim(pending, recipients)
+    message = _claim(pending, recipients, today)
     if message is None:
         return False
     if message.status == MessageStatus.SENDING:
@@ -272,9 +275,10 @@ def _remind(pending: Pending, workspace: Workspace, now: datetime) -> bool:
 
 def _rule_send_due(rule: ReminderRule, now: datetime) -> int:
     count = 0
-    for pending in rule_pendings(rule, until=workspace_today(rule.workspace, now)):
+    today = workspace_today(rule.workspace, now)
+    for pending in rule_pendings(rule, until=today):
         try:
-            count += _remind(pending, rule.workspace, now)
+            count += _remind(pending, rule.workspace, now, today)
         except Exception:  # one reminder that fails must not stop the others
             logger.exception("Reminder of %s by rule %s failed", pending.invoice.id, rule.id)
     return count
