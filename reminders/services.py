@@ -17,6 +17,7 @@ from django.db import IntegrityError, transaction
 from billing.clock import workspace_today
 from billing.errors import DomainError, InvalidInput
 from billing.models import DocumentType, Workspace
+from customers.models import Customer
 from customers.selectors import customer_collection_recipients
 from invoices.mail import workspace_email
 from invoices.pdf.context import format_money, labels_for
@@ -228,7 +229,19 @@ def _message_fields(pending: Pending, today: date) -> dict[str, Any]:
     return {"subject": subject, "body": body}
 
 
+def _no_recipients_reason(customer: Customer) -> str:
+    if not customer.send_collections:
+        return f"Customer {customer.id} opted out of collection emails."
+    return f"Customer {customer.id} has no email and no collections contact with one."
+
+
 def _claim(pending: Pending, recipients: list[str], today: date) -> ReminderMessage | None:
+    fields = _message_fields(pending, today)
+    if not recipients:
+        # Recorded as skipped, so the reminder leaves the pendings rather than being
+        # looked at by every beat run forever.
+        customer = pending.invoice.customer
+        fields.update(status=MessageStatus.SKIPPED, error=_no_recipients_reason(customer)[:255])
     try:
         with transaction.atomic():
             return ReminderMessage.objects.create(
@@ -237,7 +250,7 @@ def _claim(pending: Pending, recipients: list[str], today: date) -> ReminderMess
                 rule=pending.rule,
                 invoice=pending.invoice,
                 recipients=recipients,
-                **_message_fields(pending, today),
+                **fields,
             )
     except IntegrityError:  # another run claimed it first
         return None
@@ -260,13 +273,11 @@ def _send(message: ReminderMessage, workspace: Workspace, now: datetime) -> None
 
 
 def _remind(pending: Pending, workspace: Workspace, now: datetime, today: date) -> bool:
-    """Sends one reminder unless it was sent, or has no one to go to; whether it was
-    tried."""
+    """Sends one reminder unless it was sent; one with no one to go to is recorded as
+    skipped. Whether an email was tried."""
     recipients = customer_collection_recipients(customer=pending.invoice.customer)
-    if not recipients:
-        return False
     message = _claim(pending, recipients, today)
-    if message is None:
+    if message is None or message.status == MessageStatus.SKIPPED:
         return False
     if message.status == MessageStatus.SENDING:
         _send(message, workspace, now)

@@ -505,3 +505,29 @@ def test_days_in_a_reminder_are_the_invoices_days_on_the_day_it_is_sent(
 
     [email] = mail.outbox
     assert email.subject == f"Factura 7: {days}"
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize(
+    ("customer_fields", "reason"),
+    [
+        ({"email": ""}, "has no email"),
+        ({"email": "a@andes.cl", "send_collections": False}, "opted out"),
+    ],
+)
+def test_a_reminder_with_no_one_to_go_to_is_skipped_with_its_reason_not_kept_pending(
+    tenant, customer_fields, reason
+):
+    ReminderRuleFactory(workspace=tenant.workspace, days=0)
+    customer = CustomerFactory(workspace=tenant.workspace, **customer_fields)
+    invoice = _invoice(tenant.workspace, due_in=0, customer=customer)
+
+    count = reminders_send_due(clock=_clock(0))
+    again = reminders_send_due(clock=_clock(1))
+
+    assert (count, again, mail.outbox) == (0, 0, [])
+    assert tenant.client.get("/reminders/pendings/").json()["results"] == []
+    listed = tenant.client.get("/reminders/messages/", {"status": "skipped"}).json()["results"]
+    [message] = listed
+    assert (message["invoice"], message["recipients"], message["sent_at"]) == (invoice.id, [], None)
+    assert reason in message["error"]
