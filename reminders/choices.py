@@ -21,3 +21,7 @@ class MessageStatus(models.TextChoices):
     # The mail server refused it, or its template did not render (the error says which);
     # not retried, so never sent twice.
     FAILED = "failed"
+    # No one to send it to: the customer opted out of collection emails, or has no email
+    # and no collections contact with one (the error says which). Recorded so the reminder
+    # stops being pending; not sent later if an email is added, as a missed day is not.
+    SKIPPED = "skipped"

@@ -9,7 +9,7 @@ as such, rather than risk a second email to the customer.
 import logging
 import smtplib
 from collections.abc import Callable, Mapping
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any, TypedDict, Unpack
 
 from django.db import IntegrityError, transaction
@@ -17,6 +17,7 @@ from django.db import IntegrityError, transaction
 from billing.clock import workspace_today
 from billing.errors import DomainError, InvalidInput
 from billing.models import DocumentType, Workspace
+from customers.models import Customer
 from customers.selectors import customer_collection_recipients
 from invoices.mail import workspace_email
 from invoices.pdf.context import format_money, labels_for
@@ -189,7 +190,10 @@ def message_update(*, message: ReminderMessage, **fields: Unpack[MessageFields])
 SUBJECT_MAX_LENGTH = ReminderMessage._meta.get_field("subject").max_length
 
 
-def _render(pending: Pending) -> tuple[str, str]:
+def _render(pending: Pending, today: date) -> tuple[str, str]:
+    """`today`: the day the reminder goes out, in the workspace's clock. `{days}` counts
+    from it to the due date (or from the due date to it), as the customer reads it that
+    day: a reminder sent late says how late the invoice really is, not the rule's days."""
     invoice, template = pending.invoice, pending.rule.template
     text = labels_for(invoice.workspace.country_id)
     values = {
@@ -199,7 +203,7 @@ def _render(pending: Pending) -> tuple[str, str]:
         "number": invoice.number,
         "date": invoice.date.strftime(text["date_format"]),
         "due_date": invoice.due_date.strftime(text["date_format"]) if invoice.due_date else "",
-        "days": abs(pending.rule.days),
+        "days": abs((today - invoice.due_date).days) if invoice.due_date else "",
         "total": format_money(invoice.total_adjusted, invoice.currency_id),
         "amount_due": format_money(pending.amount_due, invoice.currency_id),
         "currency": invoice.currency_id,
@@ -209,11 +213,11 @@ def _render(pending: Pending) -> tuple[str, str]:
     return subject[:SUBJECT_MAX_LENGTH], template_render(template.body, values)
 
 
-def _message_fields(pending: Pending) -> dict[str, Any]:
+def _message_fields(pending: Pending, today: date) -> dict[str, Any]:
     """What the reminder says; a template that does not render (stored before templates
     were checked) makes a failed message that keeps its text and says why."""
     try:
-        subject, body = _render(pending)
+        subject, body = _render(pending, today)
     except TemplateError as exc:
         template = pending.rule.template
         return {
@@ -225,7 +229,19 @@ def _message_fields(pending: Pending) -> dict[str, Any]:
     return {"subject": subject, "body": body}
 
 
-def _claim(pending: Pending, recipients: list[str]) -> ReminderMessage | None:
+def _no_recipients_reason(customer: Customer) -> str:
+    if not customer.send_collections:
+        return f"Customer {customer.id} opted out of collection emails."
+    return f"Customer {customer.id} has no email and no collections contact with one."
+
+
+def _claim(pending: Pending, recipients: list[str], today: date) -> ReminderMessage | None:
+    fields = _message_fields(pending, today)
+    if not recipients:
+        # Recorded as skipped, so the reminder leaves the pendings rather than being
+        # looked at by every beat run forever.
+        customer = pending.invoice.customer
+        fields.update(status=MessageStatus.SKIPPED, error=_no_recipients_reason(customer)[:255])
     try:
         with transaction.atomic():
             return ReminderMessage.objects.create(
@@ -234,7 +250,7 @@ def _claim(pending: Pending, recipients: list[str]) -> ReminderMessage | None:
                 rule=pending.rule,
                 invoice=pending.invoice,
                 recipients=recipients,
-                **_message_fields(pending),
+                **fields,
             )
     except IntegrityError:  # another run claimed it first
         return None
@@ -256,14 +272,12 @@ def _send(message: ReminderMessage, workspace: Workspace, now: datetime) -> None
     message.save(update_fields=["status", "error", "sent_at", "updated_at"])
 
 
-def _remind(pending: Pending, workspace: Workspace, now: datetime) -> bool:
-    """Sends one reminder unless it was sent, or has no one to go to; whether it was
-    tried."""
+def _remind(pending: Pending, workspace: Workspace, now: datetime, today: date) -> bool:
+    """Sends one reminder unless it was sent; one with no one to go to is recorded as
+    skipped. Whether an email was tried."""
     recipients = customer_collection_recipients(customer=pending.invoice.customer)
-    if not recipients:
-        return False
-    message = _claim(pending, recipients)
-    if message is None:
+    message = _claim(pending, recipients, today)
+    if message is None or message.status == MessageStatus.SKIPPED:
         return False
     if message.status == MessageStatus.SENDING:
         _send(message, workspace, now)
@@ -272,9 +286,10 @@ def _remind(pending: Pending, workspace: Workspace, now: datetime) -> bool:
 
 def _rule_send_due(rule: ReminderRule, now: datetime) -> int:
     count = 0
-    for pending in rule_pendings(rule, until=workspace_today(rule.workspace, now)):
+    today = workspace_today(rule.workspace, now)
+    for pending in rule_pendings(rule, until=today):
         try:
-            count += _remind(pending, rule.workspace, now)
+            count += _remind(pending, rule.workspace, now, today)
         except Exception:  # one reminder that fails must not stop the others
             logger.exception("Reminder of %s by rule %s failed", pending.invoice.id, rule.id)
     return count

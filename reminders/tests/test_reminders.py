@@ -482,3 +482,52 @@ def test_a_reminder_is_answered_to_the_workspace_and_dated_on_its_clock():
     [email] = mail.outbox
     assert email.reply_to == ["cobranza@demo.cl"]
     assert email.extra_headers["Date"] == format_datetime(sent_at)
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize(
+    ("rule_days", "sent_on", "days"),
+    [
+        (-3, 2, "3"),  # on its day: three days before the due date
+        (5, 12, "7"),  # a late run (beat was down two days): seven days overdue, not five
+        (0, 5, "0"),
+    ],
+)
+def test_days_in_a_reminder_are_the_invoices_days_on_the_day_it_is_sent(
+    tenant, rule_days, sent_on, days
+):
+    ReminderRuleFactory(
+        workspace=tenant.workspace, days=rule_days, template__subject="Factura {number}: {days}"
+    )
+    _invoice(tenant.workspace, due_in=5, number=7)
+
+    assert reminders_send_due(clock=_clock(sent_on)) == 1
+
+    [email] = mail.outbox
+    assert email.subject == f"Factura 7: {days}"
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize(
+    ("customer_fields", "reason"),
+    [
+        ({"email": ""}, "has no email"),
+        ({"email": "a@andes.cl", "send_collections": False}, "opted out"),
+    ],
+)
+def test_a_reminder_with_no_one_to_go_to_is_skipped_with_its_reason_not_kept_pending(
+    tenant, customer_fields, reason
+):
+    ReminderRuleFactory(workspace=tenant.workspace, days=0)
+    customer = CustomerFactory(workspace=tenant.workspace, **customer_fields)
+    invoice = _invoice(tenant.workspace, due_in=0, customer=customer)
+
+    count = reminders_send_due(clock=_clock(0))
+    again = reminders_send_due(clock=_clock(1))
+
+    assert (count, again, mail.outbox) == (0, 0, [])
+    assert tenant.client.get("/reminders/pendings/").json()["results"] == []
+    listed = tenant.client.get("/reminders/messages/", {"status": "skipped"}).json()["results"]
+    [message] = listed
+    assert (message["invoice"], message["recipients"], message["sent_at"]) == (invoice.id, [], None)
+    assert reason in message["error"]
