@@ -25,6 +25,7 @@ from catalog.choices import (
     CatalogStatus,
     DiscountScheme,
     DurationScheme,
+    UsageAggregation,
     UsageScheme,
 )
 from catalog.models import AddOn, Coupon, Plan, PlanTier, Product, Tax
@@ -177,9 +178,11 @@ def product_delete(*, product: Product) -> None:
 
 # Plans
 
-# meter_exists(workspace_id=…, test_mode=…, meter_id=…) → whether the tenant has that
-# meter. Meters belong to the metering app, a floor above; it registers this when ready.
-MeterLookup = Callable[..., bool]
+# meter_aggregation(workspace_id=…, test_mode=…, meter_id=…) → how the tenant's meter
+# counts, named as a plan's usage_aggregation when one is the same, or None when the
+# tenant has no such meter. Meters belong to the metering app, a floor above; it
+# registers this when ready.
+MeterLookup = Callable[..., str | None]
 _meter_lookup: list[MeterLookup] = []
 
 
@@ -187,15 +190,22 @@ def meter_lookup_register(lookup: MeterLookup) -> None:
     _meter_lookup[:] = [lookup]
 
 
-def _meter_exists(plan: Plan) -> bool:
-    return any(
-        lookup(workspace_id=plan.workspace_id, test_mode=plan.test_mode, meter_id=plan.meter_id)
-        for lookup in _meter_lookup
-    )
+def _meter_aggregation(plan: Plan) -> str | None:
+    for lookup in _meter_lookup:
+        aggregation = lookup(
+            workspace_id=plan.workspace_id, test_mode=plan.test_mode, meter_id=plan.meter_id
+        )
+        if aggregation is not None:
+            return aggregation
+    return None
 
 
-def plan_validate(plan: Plan, tiers: Sequence[Tier], *, product_changed: bool) -> None:
-    """Rules that depend on several fields; the serializer has checked each field alone."""
+def plan_validate(
+    plan: Plan, tiers: Sequence[Tier], *, product_changed: bool, aggregation_given: bool = False
+) -> None:
+    """Rules that depend on several fields; the serializer has checked each field alone.
+    `aggregation_given`: the caller set usage_aggregation, which a plan with a meter does
+    not count by (its meter does): any but the default must then be the meter's own."""
     errors: dict[str, list[str]] = {}
     product = plan.product
     if not _same_tenant(plan.workspace_id, plan.test_mode, product):
@@ -212,8 +222,19 @@ def plan_validate(plan: Plan, tiers: Sequence[Tier], *, product_changed: bool) -
             errors["package_size"] = ["A plan is tiered or packaged, not both."]
     if plan.meter_id is not None and plan.usage_scheme != UsageScheme.METERED:
         errors["meter"] = ["Only metered plans have a meter."]
-    elif plan.meter_id is not None and not _meter_exists(plan):
-        errors["meter"] = [f"No meter {plan.meter_id} in this workspace."]
+    elif plan.meter_id is not None:
+        aggregation = _meter_aggregation(plan)
+        if aggregation is None:
+            errors["meter"] = [f"No meter {plan.meter_id} in this workspace."]
+        elif aggregation_given and plan.usage_aggregation not in (
+            UsageAggregation.SUM,
+            aggregation,
+        ):
+            errors["usage_aggregation"] = [
+                f"This plan's usage is counted by its meter, which counts by {aggregation}; "
+                "usage_aggregation counts the usage records of plans without a meter. "
+                "Leave it out."
+            ]
     _raise_if(errors)
 
 
@@ -272,7 +293,9 @@ def plan_create(
         values["currency_id"] = workspace.currency
     values["product"] = _lock_product(values["product"])
     plan = Plan(workspace=workspace, test_mode=test_mode, **values)
-    plan_validate(plan, tiers, product_changed=True)
+    plan_validate(
+        plan, tiers, product_changed=True, aggregation_given="usage_aggregation" in fields
+    )
     plan.save()
     _replace_tiers(plan, tiers)
     return plan
@@ -292,7 +315,10 @@ def plan_update(
         fields["product"] = _lock_product(product)
     _set(plan, fields)
     plan_validate(
-        plan, plan_tiers(plan) if tiers is None else tiers, product_changed=product_changed
+        plan,
+        plan_tiers(plan) if tiers is None else tiers,
+        product_changed=product_changed,
+        aggregation_given="usage_aggregation" in fields,
     )
     plan.save()
     if tiers is not None:

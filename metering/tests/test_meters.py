@@ -132,3 +132,33 @@ def test_a_meter_cannot_be_renamed_into_the_usage_records_names(tenant):
     assert response.status_code == 400
     assert list(response.json()) == ["event_name"]
     assert tenant.client.get(f"/meters/{meter}/").json()["event_name"] == "api_call"
+
+
+def test_a_plan_with_a_meter_refuses_a_usage_aggregation_its_meter_does_not_count_by(tenant):
+    # A plan with a meter counts by the meter's aggregation; its usage_aggregation only
+    # reads Piriod's usage records. One that says otherwise would bill otherwise than asked.
+    tokens = _meter(tenant, aggregation="sum", field="tokens").json()["id"]
+    seats = _meter(tenant, aggregation="latest", field="seats").json()["id"]
+    product = ProductFactory(workspace=tenant.workspace)
+    plan = {"product": product.id, "name": "Tokens", "currency": "CLP", "amount": "1",
+            "usage_scheme": "metered", "meter": tokens}  # fmt: skip
+
+    refused = tenant.client.post("/plans/", {**plan, "usage_aggregation": "max"}, format="json")
+    assert refused.status_code == 400
+    assert list(refused.json()) == ["usage_aggregation"]
+    assert "sum" in refused.json()["usage_aggregation"][0]
+
+    summed = tenant.client.post("/plans/", {**plan, "usage_aggregation": "sum"}, format="json")
+    assert summed.status_code == 201, summed.json()
+    latest = {**plan, "meter": seats, "usage_aggregation": "last_record"}
+    assert tenant.client.post("/plans/", latest, format="json").status_code == 201
+    # Left out, it is not asked for: the meter counts, whatever its aggregation.
+    assert tenant.client.post("/plans/", {**plan, "meter": seats}, format="json").status_code == 201
+
+    plan_id = summed.json()["id"]
+    changed = tenant.client.patch(
+        f"/plans/{plan_id}/", {"usage_aggregation": "last_record"}, format="json"
+    )
+    assert changed.status_code == 400
+    assert list(changed.json()) == ["usage_aggregation"]
+    assert tenant.client.get(f"/plans/{plan_id}/").json()["usage_aggregation"] == "sum"
