@@ -110,6 +110,18 @@ def subscriptions_resume_due(*, subscription_ids: Sequence[str], now: datetime) 
     return resumed
 
 
+def cancellation_withdraw(subscription: Subscription) -> None:
+    """Take back a cancellation at period end before it takes effect (Stripe's
+    `cancel_at_period_end: false`): the subscription bills on as before. The caller
+    holds the lock and saves it."""
+    if not subscription.cancel_at_period_end:
+        return
+    subscription.cancel_at_period_end = False
+    subscription.cancel_reason = None
+    if subscription.status != SubscriptionStatus.NEEDS_ATTENTION:
+        subscription.status_description = _cancels_on(subscription)
+
+
 @transaction.atomic
 def subscription_cancel(
     *,
