@@ -200,8 +200,7 @@ class SubscriptionSerializer(TenantModelSerializer):
         ]  # fmt: skip
         read_only_fields = [
             "frequency", "next_billing", "previous_billing", "status", "status_description",
-            "needs_attention_reason", "cancel_reason", "cancel_at_period_end",
-            "paused_reason", "pause_until",
+            "needs_attention_reason", "cancel_reason", "paused_reason", "pause_until",
         ]  # fmt: skip
 
     def get_next_billing_cycle(self, subscription: Subscription) -> int | None:
@@ -209,6 +208,10 @@ class SubscriptionSerializer(TenantModelSerializer):
         return subscription.cycles_billed + 1 if subscription.next_billing else None
 
     def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
+        if self.instance is None:
+            # Set on update (Stripe's `cancel_at_period_end`); a new subscription has no
+            # billed period to end, so on create it is ignored as read-only fields are.
+            attrs.pop("cancel_at_period_end", None)
         if self.instance is not None:
             errors = {
                 name: ["Fixed when the subscription is created."]

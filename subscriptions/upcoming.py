@@ -12,7 +12,7 @@ from billing.documents import apply_totals, build_lines
 from billing.errors import DomainError, InvalidInput
 from invoices.models import Invoice, InvoiceLine
 from subscriptions.calendar import local_midnight
-from subscriptions.choices import HELD_STATUSES, SubscriptionStatus
+from subscriptions.choices import SubscriptionStatus
 from subscriptions.models import Subscription
 from subscriptions.next_invoice import is_last_billing, next_invoice, resumed_billing
 from subscriptions.usage import is_metered, metered_lines, usage_quantities
@@ -39,13 +39,13 @@ def _none(subscription: Subscription, why: str) -> DomainError:
 
 
 def _billing_day(subscription: Subscription, now: datetime) -> date:
-    """The day its next billing comes: a held subscription's bills once it resumes (on
+    """The day its next billing comes: a paused subscription's bills once it resumes (on
     its `pause_until`, or today if resumed now), unless that billing ends it, which comes
-    held or not."""
+    paused or not. One that needs attention bills its next billing once resumed."""
     if subscription.status in (SubscriptionStatus.CANCELLED, SubscriptionStatus.FINALIZED):
         raise _none(subscription, f"it is {subscription.status}.")
     start = subscription.next_billing
-    if subscription.status in HELD_STATUSES and not is_last_billing(subscription):
+    if subscription.status == SubscriptionStatus.PAUSED and not is_last_billing(subscription):
         resumes = subscription.pause_until or workspace_today(subscription.workspace, now)
         start = resumed_billing(subscription, resumes)
     if start is None:

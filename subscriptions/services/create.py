@@ -39,6 +39,7 @@ from subscriptions.services.checks import (
 from subscriptions.services.common import MAX_AHEAD, lock, record, set_next_billing
 from subscriptions.services.cycles import cycle_bill, fixed_clock
 from subscriptions.services.inputs import AddOnInput, LineInput, SubscriptionFields
+from subscriptions.services.lifecycle import cancellation_withdraw, subscription_cancel
 from subscriptions.services.proration import prorate
 from subscriptions.usage import is_metered
 
@@ -293,6 +294,7 @@ def subscription_update(
             "subscription_not_editable",
             f"Subscription {subscription.id} is {subscription.status}; it can no longer change.",
         )
+    cancel_at_period_end = fields.pop("cancel_at_period_end", None)
     today = workspace_today(subscription.workspace, now)
     next_cycle = subscription.cycles_billed + 1
     currency = subscription.currency_id
@@ -321,5 +323,10 @@ def subscription_update(
         _end_metered_lines(subscription, before, after, now)
         # Whatever the status: a pause or a flag does not give back the period billed.
         prorate(subscription, before, after, now)
+    if cancel_at_period_end is False:
+        cancellation_withdraw(subscription)
     subscription.save()
+    if cancel_at_period_end and not subscription.cancel_at_period_end:
+        # As DELETE with `at_period_end`.
+        return subscription_cancel(subscription=subscription, now=now, at_period_end=True)
     return subscription

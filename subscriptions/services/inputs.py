@@ -38,3 +38,5 @@ class SubscriptionFields(TypedDict, total=False):
     note: str
     references: list[ReferenceRow]
     metadata: dict[str, Any]
+    # Update only: true schedules the cancellation at period end, false takes it back.
+    cancel_at_period_end: bool

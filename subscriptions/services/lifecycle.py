@@ -72,14 +72,18 @@ def _end_pause(subscription: Subscription, at: datetime) -> None:
 
 
 def _resume(subscription: Subscription, day: date, at: datetime) -> None:
-    """Billing continues at the first boundary on or after `day` (which begins at or
-    before `at`): paused periods are never billed afterwards, nor the usage of the pause."""
+    """A paused subscription's billing continues at the first boundary on or after `day`
+    (which begins at or before `at`): paused periods are never billed afterwards, nor the
+    usage of the pause. One that needed attention kept its service: the periods that came
+    due meanwhile are billed by the next cycles, one each, as a Stripe subscription past
+    due is still invoiced."""
+    was_paused = subscription.status == SubscriptionStatus.PAUSED
     _end_pause(subscription, at)
     transition(subscription, SubscriptionStatus.ACTIVE)
     subscription.paused_at = subscription.pause_until = subscription.resume_at = None
     subscription.paused_reason = subscription.needs_attention_reason = None
     subscription.needs_attention_at = None
-    if subscription.next_billing is not None and subscription.next_billing < day:
+    if was_paused and subscription.next_billing is not None and subscription.next_billing < day:
         set_next_billing(subscription, resumed_billing(subscription, day))
     subscription.status_description = _cancels_on(subscription)
     subscription.save()
@@ -108,6 +112,18 @@ def subscriptions_resume_due(*, subscription_ids: Sequence[str], now: datetime) 
         _resume(subscription, subscription.pause_until, subscription.resume_at)
         resumed += 1
     return resumed
+
+
+def cancellation_withdraw(subscription: Subscription) -> None:
+    """Take back a cancellation at period end before it takes effect (Stripe's
+    `cancel_at_period_end: false`): the subscription bills on as before. The caller
+    holds the lock and saves it."""
+    if not subscription.cancel_at_period_end:
+        return
+    subscription.cancel_at_period_end = False
+    subscription.cancel_reason = None
+    if subscription.status != SubscriptionStatus.NEEDS_ATTENTION:
+        subscription.status_description = _cancels_on(subscription)
 
 
 @transaction.atomic
