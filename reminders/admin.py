@@ -18,7 +18,7 @@ from reminders.models import ReminderMessage, ReminderRule, ReminderTemplate
 @admin.register(ReminderTemplate)
 class ReminderTemplateAdmin(ServiceModelAdmin):
     list_display = ["id", "name", "language", "workspace", "test_mode"]
-    list_filter = ["language", "test_mode"]
+    list_filter = ["workspace", "language", "test_mode"]
     search_fields = ["id", "name", "subject"]
     service_fields = services.TemplateFields.__annotations__
 
@@ -35,7 +35,7 @@ class ReminderTemplateAdmin(ServiceModelAdmin):
 @admin.register(ReminderRule)
 class ReminderRuleAdmin(ServiceModelAdmin):
     list_display = ["id", "name", "days", "template", "active", "workspace", "test_mode"]
-    list_filter = ["active", "test_mode"]
+    list_filter = ["workspace", "active", "test_mode"]
     search_fields = ["id", "name"]
     service_fields = services.RuleFields.__annotations__
 
@@ -52,9 +52,19 @@ class ReminderRuleAdmin(ServiceModelAdmin):
 
 @admin.register(ReminderMessage)
 class ReminderMessageAdmin(NoDeleteAdminMixin, ServiceModelAdmin):
-    list_display = ["id", "rule", "invoice", "status", "sent_at", "workspace", "test_mode"]
-    list_filter = ["status", "test_mode"]
-    search_fields = ["id", "invoice__id", "rule__id"]
+    # "Was this customer reminded, and if not, why?": the error column says why a reminder
+    # failed or was skipped, and the search finds a customer's reminders.
+    list_display = [
+        "id", "rule", "invoice", "status", "error", "sent_at", "workspace", "test_mode",
+    ]  # fmt: skip
+    list_filter = [
+        "workspace", "status", ("rule", admin.RelatedOnlyFieldListFilter), "test_mode",
+    ]  # fmt: skip
+    list_select_related = ["rule", "invoice", "workspace"]
+    search_fields = [
+        "id", "invoice__id", "rule__id", "invoice__customer__id", "invoice__customer__name",
+        "invoice__customer__tax_id",
+    ]  # fmt: skip
     service_fields = services.MessageFields.__annotations__
 
     def has_add_permission(self, request: HttpRequest) -> bool:

@@ -73,3 +73,32 @@ def test_a_template_of_another_workspace_is_refused_as_in_the_api(admin_client):
     assert "template" in response.context["adminform"].form.errors
     rule.refresh_from_db()
     assert rule.template_id == before
+
+
+def _filters(admin_client, url: str) -> set[str]:
+    """The titles of the filters the changelist offers in its sidebar."""
+    response = admin_client.get(url)
+    assert response.status_code == 200
+    return {str(spec.title) for spec in response.context["cl"].filter_specs}
+
+
+def test_messages_are_filtered_by_workspace_status_and_rule_and_found_by_customer(admin_client):
+    mine = ReminderMessageFactory(status="skipped", error="Customer opted out.")
+    ReminderMessageFactory()
+    mine.invoice.customer.name = "Comercial Andes SpA"
+    mine.invoice.customer.save()
+    url = reverse("admin:reminders_remindermessage_changelist")
+
+    found = admin_client.get(url, {"q": mine.invoice.customer.name})
+
+    assert {"workspace", "status", "rule", "test mode"} <= _filters(admin_client, url)
+    assert [message.pk for message in found.context["cl"].result_list] == [mine.pk]
+    assert "Customer opted out." in found.content.decode()
+
+
+@pytest.mark.parametrize("factory", [ReminderTemplateFactory, ReminderRuleFactory])
+def test_templates_and_rules_are_filtered_by_workspace(admin_client, factory):
+    url = reverse(f"admin:reminders_{factory()._meta.model_name}_changelist")
+    factory()  # in another workspace: a filter of one choice is not shown
+
+    assert "workspace" in _filters(admin_client, url)
