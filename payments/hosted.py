@@ -470,14 +470,22 @@ def intent_checkout(request: HttpRequest, secret: str) -> HttpResponse:
     wait = _card_attempt_refused(request, secret)
     if wait is not None:
         return _checkout_limited(request, page, wait)
-    paid = _pay_with_posted_card(
-        request,
-        page,
-        lambda card: services.intent_pay_with_card(intent=intent, card=card, now=now),
-    )
+    paid = _pay_with_posted_card(request, page, lambda card: _pay_intent(intent, card, now))
     if isinstance(paid, HttpResponse):
         return paid
     return HttpResponseRedirect(request.path)
+
+
+def _pay_intent(intent: Intent, card: CardInput, now: Any) -> Intent:
+    """The intent paid with the card; a form sent again while the first submit was
+    paying (a double click) finds the intent answered, and the page then shows where it
+    stands rather than refusing a payment that was made."""
+    try:
+        return services.intent_pay_with_card(intent=intent, card=card, now=now)
+    except DomainError as refused:
+        if refused.code != "intent_invalid_transition":
+            raise
+        return Intent.objects.get(pk=intent.pk)
 
 
 @never_cache
