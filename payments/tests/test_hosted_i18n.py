@@ -181,3 +181,17 @@ def test_missing_card_details_are_announced(invoice_link) -> None:  # type: igno
     alert = re.search(r'role="alert"[^>]*>(.*?)</', html, re.S)
     assert alert is not None and "Revisa los campos marcados" in alert.group(1), html
     assert html.count('aria-invalid="true"') == 3
+
+
+def test_the_page_waiting_for_the_gateway_s_event_speaks_the_payer_s_language(db) -> None:  # type: ignore[no-untyped-def]
+    tenant = make_tenant(country="CL")
+    invoice = FinalizedInvoiceFactory(workspace=tenant.workspace)
+    intent = tenant.client.post("/intents/", {"invoice": invoice.id}).json()
+    url = f"/publishable/intents/{intent['client_secret']}/hosted/?checkout=returned"
+
+    page = Client().get(url)
+
+    assert page["Content-Language"] == "es"
+    html = page.content.decode()
+    assert "Estamos confirmando tu pago" in html and "<title>Confirmando tu pago" in html
+    assert "confirming your payment" not in html.lower()
