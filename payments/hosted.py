@@ -289,6 +289,22 @@ def _keep_name(form: CardForm) -> CardForm:
     return CardForm(initial={"name": form.cleaned_data.get("name", "")})
 
 
+# The gateway's refusal of the card (`card.<field>`) is shown on the page's own field.
+CARD_ERROR_FIELDS = {
+    "card.number": "card_number",
+    "card.exp_month": "expiry",
+    "card.exp_year": "expiry",
+}
+
+
+def _add_refusal(form: CardForm, invalid: InvalidInput) -> None:
+    """The refused input's messages on the form, in the page's language (the gateway
+    words them in English, marked for translation), each on its field when it has one."""
+    for key, messages in invalid.errors.items():
+        for message in messages:
+            form.add_error(CARD_ERROR_FIELDS.get(key), _(str(message)))
+
+
 def _card_attempt_refused(request: HttpRequest, key: str) -> float | None:
     """A card posted to a page opened by `key` spends the publishable budgets (per key,
     per address), so no script tries cards endlessly: the seconds to wait once they
@@ -328,7 +344,7 @@ def _pay_with_posted_card(
     try:
         return pay(form.card())
     except InvalidInput as invalid:
-        form.add_error(None, "; ".join(m for messages in invalid.errors.values() for m in messages))
+        _add_refusal(form, invalid)
         return _checkout(request, form=form, status=400, **page)
     except DomainError as refused:
         if link is not None and refused.code.startswith("payment_link_"):
@@ -470,14 +486,22 @@ def intent_checkout(request: HttpRequest, secret: str) -> HttpResponse:
     wait = _card_attempt_refused(request, secret)
     if wait is not None:
         return _checkout_limited(request, page, wait)
-    paid = _pay_with_posted_card(
-        request,
-        page,
-        lambda card: services.intent_pay_with_card(intent=intent, card=card, now=now),
-    )
+    paid = _pay_with_posted_card(request, page, lambda card: _pay_intent(intent, card, now))
     if isinstance(paid, HttpResponse):
         return paid
     return HttpResponseRedirect(request.path)
+
+
+def _pay_intent(intent: Intent, card: CardInput, now: Any) -> Intent:
+    """The intent paid with the card; a form sent again while the first submit was
+    paying (a double click) finds the intent answered, and the page then shows where it
+    stands rather than refusing a payment that was made."""
+    try:
+        return services.intent_pay_with_card(intent=intent, card=card, now=now)
+    except DomainError as refused:
+        if refused.code != "intent_invalid_transition":
+            raise
+        return Intent.objects.get(pk=intent.pk)
 
 
 @never_cache

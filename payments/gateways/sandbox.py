@@ -6,6 +6,7 @@ of the card number but the last four digits leaves `tokenize`.
 
 from decimal import Decimal
 
+from django.utils.translation import gettext_noop
 from ulid import ULID
 
 from payments.gateways.base import (
@@ -73,15 +74,15 @@ class SandboxGateway(Gateway):
     def tokenize(self, card: CardInput, *, today_year: int, today_month: int) -> TokenizedCard:
         number = normalize_card_number(card.number)
         if not number.isdigit() or not 12 <= len(number) <= 19 or not luhn_valid(number):
-            raise CardRejected("number", "This is not a valid card number.")
+            raise CardRejected("number", gettext_noop("This is not a valid card number."))
         behaviour = _BEHAVIOURS.get(number)
         if behaviour is None:
             # Real cards are never accepted: the sandbox must not see them.
-            raise CardRejected("number", "The sandbox accepts only its test cards.")
+            raise CardRejected("number", gettext_noop("The sandbox accepts only its test cards."))
         if not 1 <= card.exp_month <= 12:
-            raise CardRejected("exp_month", "The expiry month is 1 to 12.")
+            raise CardRejected("exp_month", gettext_noop("The expiry month is 1 to 12."))
         if (card.exp_year, card.exp_month) < (today_year, today_month):
-            raise CardRejected("exp_year", "This card has expired.")
+            raise CardRejected("exp_year", gettext_noop("This card has expired."))
         return TokenizedCard(
             token=f"tok_{ULID()}_{behaviour}",
             brand=_brand(number),

@@ -113,3 +113,59 @@ def test_racing_charges_pay_an_invoice_once():
     invoice.refresh_from_db()
     assert invoice.status == "paid"
     assert invoice_amount_due(invoice) == 0
+
+
+def test_an_intents_form_sent_again_while_the_first_pays_shows_the_payment_made():
+    """A double click on the intent's page: the second submit waits for the first one's
+    payment, then lands on its result, never on a refusal of a payment that was made."""
+    _require_postgresql()
+    from django.db import transaction
+    from django.test import Client
+
+    from payments.gateways.base import CardInput
+    from payments.models import Intent
+    from payments.tests.hosted_forms import hidden_fields
+
+    tenant = make_tenant()
+    invoice = FinalizedInvoiceFactory(workspace=tenant.workspace)
+    created = tenant.client.post("/intents/", {"invoice": invoice.id}).json()
+    url = f"/publishable/intents/{created['client_secret']}/hosted/"
+    browser = Client(headers={"Accept-Language": "en"})
+    posted = {"card_number": sandbox.SUCCEEDS, "expiry": "12/34", "cvc": "123"}
+    posted |= hidden_fields(browser.get(url))
+    first_paid, release = threading.Event(), threading.Event()
+
+    def first_submit() -> None:  # holds the payment's locks until released
+        try:
+            with transaction.atomic():
+                services.intent_pay_with_card(
+                    intent=Intent.objects.get(pk=created["id"]),
+                    card=CardInput(sandbox.SUCCEEDS, 12, 2034),
+                    now=timezone.now(),
+                )
+                first_paid.set()
+                release.wait(timeout=30)
+        finally:
+            connection.close()
+
+    answers = []
+
+    def second_submit() -> None:
+        try:
+            answers.append(browser.post(url, posted))
+        finally:
+            connection.close()
+
+    first = threading.Thread(target=first_submit)
+    first.start()
+    assert first_paid.wait(timeout=30)
+    second = threading.Thread(target=second_submit)
+    second.start()
+    second.join(timeout=2)  # it waits on the first one's locks
+    release.set()
+    first.join()
+    second.join()
+
+    assert answers[0].status_code == 302, answers[0].content.decode()
+    assert "Payment successful" in browser.get(url).content.decode()
+    assert Payment.objects.filter(status="succeeded").count() == 1

@@ -138,3 +138,60 @@ def test_the_committed_spanish_catalog_is_compiled() -> None:
     with translation.override("es"):
         for msgid, msgstr in entries:
             assert translation.gettext(msgid) == msgstr, msgid
+
+
+@pytest.mark.parametrize(
+    ("card_number", "expiry", "field", "message"),
+    [
+        ("4111 1111 1111 1111", "12/34", "card_number", "solo acepta sus tarjetas de prueba"),
+        ("4242 4242 4242 4241", "12/34", "card_number", "no es un número de tarjeta válido"),
+        (sandbox.SUCCEEDS, "01/20", "expiry", "Esta tarjeta está vencida"),
+    ],
+)
+def test_a_card_the_gateway_refuses_is_explained_in_the_payer_s_language_on_its_field(
+    invoice_link,  # type: ignore[no-untyped-def]
+    card_number: str,
+    expiry: str,
+    field: str,
+    message: str,
+) -> None:
+    client = Client(enforce_csrf_checks=True)
+    form = hidden_fields(client.get(_url(invoice_link)))
+
+    refused = client.post(
+        _url(invoice_link), {"card_number": card_number, "expiry": expiry, "cvc": "123", **form}
+    )
+
+    assert refused.status_code == 400
+    html = refused.content.decode()
+    error = re.search(rf'<p class="field-error" id="{field}_error">(.*?)</p>', html)
+    assert error is not None and message in error.group(1), html
+    assert re.search(rf'id="{field}"[^>]*aria-invalid="true"', html, re.S)
+    assert 'role="alert"' in html  # announced to a screen reader
+
+
+def test_missing_card_details_are_announced(invoice_link) -> None:  # type: ignore[no-untyped-def]
+    client = Client(enforce_csrf_checks=True)
+    form = hidden_fields(client.get(_url(invoice_link)))
+
+    refused = client.post(_url(invoice_link), form)
+
+    assert refused.status_code == 400
+    html = refused.content.decode()
+    alert = re.search(r'role="alert"[^>]*>(.*?)</', html, re.S)
+    assert alert is not None and "Revisa los campos marcados" in alert.group(1), html
+    assert html.count('aria-invalid="true"') == 3
+
+
+def test_the_page_waiting_for_the_gateway_s_event_speaks_the_payer_s_language(db) -> None:  # type: ignore[no-untyped-def]
+    tenant = make_tenant(country="CL")
+    invoice = FinalizedInvoiceFactory(workspace=tenant.workspace)
+    intent = tenant.client.post("/intents/", {"invoice": invoice.id}).json()
+    url = f"/publishable/intents/{intent['client_secret']}/hosted/?checkout=returned"
+
+    page = Client().get(url)
+
+    assert page["Content-Language"] == "es"
+    html = page.content.decode()
+    assert "Estamos confirmando tu pago" in html and "<title>Confirmando tu pago" in html
+    assert "confirming your payment" not in html.lower()
