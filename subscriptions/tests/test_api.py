@@ -9,6 +9,7 @@ from billing.models import Workspace
 from catalog.tests.factories import AddOnFactory, CouponFactory, PlanFactory
 from customers.tests.factories import CustomerFactory
 from invoices.models import Invoice
+from invoices.tests.factories import FinalizedInvoiceFactory
 from subscriptions.models import Subscription, SubscriptionLine
 from subscriptions.tests.factories import SubscriptionFactory
 from subscriptions.tests.helpers import santiago
@@ -176,6 +177,26 @@ def test_process_bills_a_due_cycle(tester: Tenant) -> None:
     assert (response.json()["previous_billing"], response.json()["next_billing"]) == (
         "2026-04-10", "2026-05-10"
     )  # fmt: skip
+
+
+def test_a_cycle_whose_number_is_taken_is_a_409_that_bills_nothing(tester: Tenant) -> None:
+    sub = tester.client.post("/subscriptions/", _body(tester), format="json").json()
+    first = Invoice.objects.get(subscription_id=sub["id"])
+    # A number the sequence did not hand out (an imported document) is the next one.
+    FinalizedInvoiceFactory(
+        workspace=tester.workspace,
+        test_mode=True,
+        document=first.document,
+        number=(first.number or 0) + 1,
+    )
+    Workspace.objects.filter(pk=tester.workspace.pk).update(
+        test_clock_at=santiago(2026, 4, 10, 8, 0)
+    )
+
+    response = tester.client.post(f"/subscriptions/{sub['id']}/process/")
+
+    assert response.status_code == 409, response.content
+    assert Invoice.objects.filter(subscription_id=sub["id"]).count() == 1
 
 
 @pytest.mark.parametrize(
