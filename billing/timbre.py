@@ -9,7 +9,7 @@ A document this workspace issued gets one when a loaded CAF covers its folio
 import base64
 import io
 import xml.etree.ElementTree as ET
-from decimal import Decimal
+from decimal import ROUND_HALF_UP, Decimal
 
 import pdf417gen
 from cryptography.hazmat.primitives import hashes
@@ -48,6 +48,16 @@ def dte_total(document: FiscalDocument) -> Decimal:
     return document.total
 
 
+def _ted_total(document: FiscalDocument) -> str:
+    """The DD's MNT, as the DTE's MntTotal: an export's in its currency with up to 4
+    decimals (the export's TED types it so), any other's in whole pesos."""
+    total = dte_total(document)
+    if document.document.is_export:
+        text = format(total.quantize(Decimal("0.0001"), rounding=ROUND_HALF_UP), "f")
+        return text.rstrip("0").rstrip(".")
+    return str(int(total.quantize(Decimal(1), rounding=ROUND_HALF_UP)))
+
+
 def covering_range(document: FiscalDocument) -> FolioRange | None:
     """The loaded CAF the document's folio comes from, for a document this workspace
     issued. A supplier's document (a purchase not self-issued, or its credit note) has
@@ -78,7 +88,7 @@ def document_data(document: FiscalDocument, folio_range: FolioRange) -> ET.Eleme
     foreign = counterpart.country_id != "CL"
     _sub(data, "RR", FOREIGN_RUT if foreign else counterpart.tax_id or ANONYMOUS_RUT)
     _sub(data, "RSR", counterpart.name[:40])
-    _sub(data, "MNT", str(int(dte_total(document))))
+    _sub(data, "MNT", _ted_total(document))
     _sub(data, "IT1", (first_line.name if first_line else "")[:40])
     data.append(_flat(ET.fromstring(folio_range.caf)))
     _sub(data, "TSTED", stamped_at.strftime("%Y-%m-%dT%H:%M:%S"))

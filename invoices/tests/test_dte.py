@@ -224,6 +224,16 @@ def test_an_export_invoice_is_in_the_sales_currency(tenant, cafs):
     verify_signature(content, Certificate.objects.get())
 
 
+def test_an_exports_timbre_repeats_its_total_with_its_decimals(tenant, cafs):
+    invoice = export_invoice(tenant)
+
+    _, dte = get_dte(tenant, f"/invoices/{invoice.id}/xml/")
+
+    # An export's TED states MNT with up to 4 decimals, as its MntTotal: 683,73 EUR.
+    assert text(dte, "Exportaciones/TED/DD/MNT") == "683.73"
+    assert text(dte, "Exportaciones/Encabezado/Totales/MntTotal") == "683.73"
+
+
 def test_an_export_in_a_three_decimal_currency_states_the_discounts_it_took(tenant, cafs):
     kuwaiti = CustomerFactory(
         workspace=tenant.workspace, name="Gulf Trading Co.", country_id="KW",
