@@ -185,7 +185,8 @@ def _details(root: Any, document: FiscalDocument, lines: list[Any], amounts: _Am
             _sub(detail, "QtyItem", decimal_text(line.quantity, 6))
         _optional(detail, "UnmdItem", line.unit_label, MAX_UNIT)
         if itemized and price > 0:
-            _sub(detail, "PrcItem", decimal_text(price, 4 if amounts.is_export else 6))
+            # Dec12_6Type in every DTE, an export's too: a unit price's 6 decimals.
+            _sub(detail, "PrcItem", decimal_text(price, 6))
         units = line.gross if line.gross is not None else line.amount * line.quantity
         discount = units * document.custom_change - line.total
         if line.discount and discount > 0:

@@ -234,6 +234,25 @@ def test_an_exports_timbre_repeats_its_total_with_its_decimals(tenant, cafs):
     assert text(dte, "Exportaciones/Encabezado/Totales/MntTotal") == "683.73"
 
 
+def test_an_exports_unit_price_keeps_its_six_decimals(tenant, cafs):
+    american = CustomerFactory(
+        workspace=tenant.workspace, name="Northwind Inc.", country_id="US", currency_id="USD"
+    )
+    draft = invoice_create(
+        workspace=tenant.workspace, test_mode=False, customer=american,
+        document=DocumentType.objects.get(pk=110), date=date(2026, 3, 31),
+        lines=[{"name": "API calls", "amount": D("0.123456"), "quantity": D(1000)}],
+    )  # fmt: skip
+    invoice = finalized(tenant, draft)
+
+    _, dte = get_dte(tenant, f"/invoices/{invoice.id}/xml/")
+
+    # PrcItem holds 6 decimals (Dec12_6Type): 1000 × 0,123456 is the item's 123,46 USD,
+    # which 0,1235 would make 123,50.
+    assert text(dte, "Exportaciones/Detalle/PrcItem") == "0.123456"
+    assert text(dte, "Exportaciones/Detalle/MontoItem") == "123.46"
+
+
 def test_an_export_in_a_three_decimal_currency_states_the_discounts_it_took(tenant, cafs):
     kuwaiti = CustomerFactory(
         workspace=tenant.workspace, name="Gulf Trading Co.", country_id="KW",
