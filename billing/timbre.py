@@ -9,14 +9,16 @@ A document this workspace issued gets one when a loaded CAF covers its folio
 import base64
 import io
 import xml.etree.ElementTree as ET
+from datetime import datetime
 from decimal import ROUND_HALF_UP, Decimal
+from zoneinfo import ZoneInfo
 
 import pdf417gen
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.asymmetric import padding
 
 from billing.counterparts import document_counterpart
-from billing.models import FiscalDocument, FolioRange
+from billing.models import FiscalDocument, FolioRange, Workspace
 from billing.services.folios import folio_range_private_key
 from billing.sii_text import sii_text
 
@@ -38,6 +40,12 @@ def _flat(element: ET.Element) -> ET.Element:
 
 def _sub(parent: ET.Element, tag: str, text: str) -> None:
     ET.SubElement(parent, tag).text = sii_text(text)
+
+
+def sii_timestamp(instant: datetime, workspace: Workspace) -> str:
+    """A time as the SII's schemas write it (TSTED, TmstFirma): without an offset, which
+    the SII reads as Chile's local time, so the instant in the workspace's timezone."""
+    return instant.astimezone(ZoneInfo(workspace.timezone)).strftime("%Y-%m-%dT%H:%M:%S")
 
 
 def dte_total(document: FiscalDocument) -> Decimal:
@@ -91,7 +99,7 @@ def document_data(document: FiscalDocument, folio_range: FolioRange) -> ET.Eleme
     _sub(data, "MNT", _ted_total(document))
     _sub(data, "IT1", (first_line.name if first_line else "")[:40])
     data.append(_flat(ET.fromstring(folio_range.caf)))
-    _sub(data, "TSTED", stamped_at.strftime("%Y-%m-%dT%H:%M:%S"))
+    _sub(data, "TSTED", sii_timestamp(stamped_at, document.workspace))
     return data
 
 

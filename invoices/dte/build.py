@@ -17,7 +17,7 @@ from billing.errors import DomainError
 from billing.models import FiscalDocument
 from billing.money import allocate
 from billing.sii_text import sii_text
-from billing.timbre import dte_total, timbre
+from billing.timbre import dte_total, sii_timestamp, timbre
 from invoices.dte.boleta import boleta_header, boleta_references
 from invoices.dte.mapping import (
     ANONYMOUS_BUYER_RUT,
@@ -323,5 +323,5 @@ def dte_unsigned(document: FiscalDocument, *, now: datetime) -> Any:
     else:
         _references(body, document)
     body.append(_ted(document))
-    _sub(body, "TmstFirma", now.strftime("%Y-%m-%dT%H:%M:%S"))
+    _sub(body, "TmstFirma", sii_timestamp(now, document.workspace))
     return dte

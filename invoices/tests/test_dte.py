@@ -2,9 +2,11 @@
 by the CAF's key and the whole signed (XMLDSig) with the workspace's certificate."""
 
 import base64
-from datetime import date
+from datetime import UTC, date, datetime
+from zoneinfo import ZoneInfo
 
 import pytest
+import time_machine
 from cryptography.hazmat.primitives.serialization import BestAvailableEncryption, pkcs12
 
 from billing.models import Certificate, DocumentType
@@ -125,6 +127,22 @@ def test_a_branch_without_an_sii_code_leaves_cdg_sii_sucur_out(tenant, cafs):
     _, dte = get_dte(tenant, f"/invoices/{invoice.id}/xml/")
 
     assert dte.find(f".//{SII}CdgSIISucur") is None
+
+
+def test_the_timbre_and_the_signature_are_stamped_in_the_workspaces_time(tenant, cafs):
+    tenant.workspace.timezone = "America/Santiago"
+    tenant.workspace.save()
+    invoice = finalized(tenant, make_draft(tenant.workspace))
+    santiago = ZoneInfo("America/Santiago")
+
+    with time_machine.travel(datetime(2026, 4, 1, 2, 30, tzinfo=UTC)):
+        _, dte = get_dte(tenant, f"/invoices/{invoice.id}/xml/")
+
+    # The SII reads these times, which carry no offset, as Chile's: 02:30 UTC is 23:30
+    # of the day before in Santiago (UTC−3).
+    stamped = invoice.finalized_at.astimezone(santiago).strftime("%Y-%m-%dT%H:%M:%S")
+    assert text(dte, "Documento/TED/DD/TSTED") == stamped
+    assert text(dte, "Documento/TmstFirma") == "2026-03-31T23:30:00"
 
 
 def test_a_quantity_beyond_qty_item_leaves_quantity_and_price_to_the_amount(tenant, cafs):
