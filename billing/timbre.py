@@ -9,14 +9,16 @@ A document this workspace issued gets one when a loaded CAF covers its folio
 import base64
 import io
 import xml.etree.ElementTree as ET
-from decimal import Decimal
+from datetime import datetime
+from decimal import ROUND_HALF_UP, Decimal
+from zoneinfo import ZoneInfo
 
 import pdf417gen
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.asymmetric import padding
 
 from billing.counterparts import document_counterpart
-from billing.models import FiscalDocument, FolioRange
+from billing.models import FiscalDocument, FolioRange, Workspace
 from billing.services.folios import folio_range_private_key
 from billing.sii_text import sii_text
 
@@ -40,12 +42,28 @@ def _sub(parent: ET.Element, tag: str, text: str) -> None:
     ET.SubElement(parent, tag).text = sii_text(text)
 
 
+def sii_timestamp(instant: datetime, workspace: Workspace) -> str:
+    """A time as the SII's schemas write it (TSTED, TmstFirma): without an offset, which
+    the SII reads as Chile's local time, so the instant in the workspace's timezone."""
+    return instant.astimezone(ZoneInfo(workspace.timezone)).strftime("%Y-%m-%dT%H:%M:%S")
+
+
 def dte_total(document: FiscalDocument) -> Decimal:
     """The DTE's MntTotal, which the TED repeats: what the receiver pays. The buyer of a
     factura de compra (46) and of its notes withholds their IVA (the document's retention)."""
     if document.withholds_tax:
         return document.total - document.retention
     return document.total
+
+
+def _ted_total(document: FiscalDocument) -> str:
+    """The DD's MNT, as the DTE's MntTotal: an export's in its currency with up to 4
+    decimals (the export's TED types it so), any other's in whole pesos."""
+    total = dte_total(document)
+    if document.document.is_export:
+        text = format(total.quantize(Decimal("0.0001"), rounding=ROUND_HALF_UP), "f")
+        return text.rstrip("0").rstrip(".")
+    return str(int(total.quantize(Decimal(1), rounding=ROUND_HALF_UP)))
 
 
 def covering_range(document: FiscalDocument) -> FolioRange | None:
@@ -78,10 +96,10 @@ def document_data(document: FiscalDocument, folio_range: FolioRange) -> ET.Eleme
     foreign = counterpart.country_id != "CL"
     _sub(data, "RR", FOREIGN_RUT if foreign else counterpart.tax_id or ANONYMOUS_RUT)
     _sub(data, "RSR", counterpart.name[:40])
-    _sub(data, "MNT", str(int(dte_total(document))))
+    _sub(data, "MNT", _ted_total(document))
     _sub(data, "IT1", (first_line.name if first_line else "")[:40])
     data.append(_flat(ET.fromstring(folio_range.caf)))
-    _sub(data, "TSTED", stamped_at.strftime("%Y-%m-%dT%H:%M:%S"))
+    _sub(data, "TSTED", sii_timestamp(stamped_at, document.workspace))
     return data
 
 

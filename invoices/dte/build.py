@@ -17,7 +17,7 @@ from billing.errors import DomainError
 from billing.models import FiscalDocument
 from billing.money import allocate
 from billing.sii_text import sii_text
-from billing.timbre import dte_total, timbre
+from billing.timbre import dte_total, sii_timestamp, timbre
 from invoices.dte.boleta import boleta_header, boleta_references
 from invoices.dte.mapping import (
     ANONYMOUS_BUYER_RUT,
@@ -185,7 +185,8 @@ def _details(root: Any, document: FiscalDocument, lines: list[Any], amounts: _Am
             _sub(detail, "QtyItem", decimal_text(line.quantity, 6))
         _optional(detail, "UnmdItem", line.unit_label, MAX_UNIT)
         if itemized and price > 0:
-            _sub(detail, "PrcItem", decimal_text(price, 4 if amounts.is_export else 6))
+            # Dec12_6Type in every DTE, an export's too: a unit price's 6 decimals.
+            _sub(detail, "PrcItem", decimal_text(price, 6))
         units = line.gross if line.gross is not None else line.amount * line.quantity
         discount = units * document.custom_change - line.total
         if line.discount and discount > 0:
@@ -322,5 +323,5 @@ def dte_unsigned(document: FiscalDocument, *, now: datetime) -> Any:
     else:
         _references(body, document)
     body.append(_ted(document))
-    _sub(body, "TmstFirma", now.strftime("%Y-%m-%dT%H:%M:%S"))
+    _sub(body, "TmstFirma", sii_timestamp(now, document.workspace))
     return dte

@@ -2,9 +2,11 @@
 by the CAF's key and the whole signed (XMLDSig) with the workspace's certificate."""
 
 import base64
-from datetime import date
+from datetime import UTC, date, datetime
+from zoneinfo import ZoneInfo
 
 import pytest
+import time_machine
 from cryptography.hazmat.primitives.serialization import BestAvailableEncryption, pkcs12
 
 from billing.models import Certificate, DocumentType
@@ -127,6 +129,22 @@ def test_a_branch_without_an_sii_code_leaves_cdg_sii_sucur_out(tenant, cafs):
     assert dte.find(f".//{SII}CdgSIISucur") is None
 
 
+def test_the_timbre_and_the_signature_are_stamped_in_the_workspaces_time(tenant, cafs):
+    tenant.workspace.timezone = "America/Santiago"
+    tenant.workspace.save()
+    invoice = finalized(tenant, make_draft(tenant.workspace))
+    santiago = ZoneInfo("America/Santiago")
+
+    with time_machine.travel(datetime(2026, 4, 1, 2, 30, tzinfo=UTC)):
+        _, dte = get_dte(tenant, f"/invoices/{invoice.id}/xml/")
+
+    # The SII reads these times, which carry no offset, as Chile's: 02:30 UTC is 23:30
+    # of the day before in Santiago (UTC−3).
+    stamped = invoice.finalized_at.astimezone(santiago).strftime("%Y-%m-%dT%H:%M:%S")
+    assert text(dte, "Documento/TED/DD/TSTED") == stamped
+    assert text(dte, "Documento/TmstFirma") == "2026-03-31T23:30:00"
+
+
 def test_a_quantity_beyond_qty_item_leaves_quantity_and_price_to_the_amount(tenant, cafs):
     bytes_line = {"name": "Bytes", "amount": D("0.000001"), "quantity": D(3 * 10**12)}
     draft = invoice_create(
@@ -222,6 +240,35 @@ def test_an_export_invoice_is_in_the_sales_currency(tenant, cafs):
     assert text(dte, "Exportaciones/DscRcgGlobal/ValorDR") == "20"
     verify_timbre(dte, cafs[110])
     verify_signature(content, Certificate.objects.get())
+
+
+def test_an_exports_timbre_repeats_its_total_with_its_decimals(tenant, cafs):
+    invoice = export_invoice(tenant)
+
+    _, dte = get_dte(tenant, f"/invoices/{invoice.id}/xml/")
+
+    # An export's TED states MNT with up to 4 decimals, as its MntTotal: 683,73 EUR.
+    assert text(dte, "Exportaciones/TED/DD/MNT") == "683.73"
+    assert text(dte, "Exportaciones/Encabezado/Totales/MntTotal") == "683.73"
+
+
+def test_an_exports_unit_price_keeps_its_six_decimals(tenant, cafs):
+    american = CustomerFactory(
+        workspace=tenant.workspace, name="Northwind Inc.", country_id="US", currency_id="USD"
+    )
+    draft = invoice_create(
+        workspace=tenant.workspace, test_mode=False, customer=american,
+        document=DocumentType.objects.get(pk=110), date=date(2026, 3, 31),
+        lines=[{"name": "API calls", "amount": D("0.123456"), "quantity": D(1000)}],
+    )  # fmt: skip
+    invoice = finalized(tenant, draft)
+
+    _, dte = get_dte(tenant, f"/invoices/{invoice.id}/xml/")
+
+    # PrcItem holds 6 decimals (Dec12_6Type): 1000 × 0,123456 is the item's 123,46 USD,
+    # which 0,1235 would make 123,50.
+    assert text(dte, "Exportaciones/Detalle/PrcItem") == "0.123456"
+    assert text(dte, "Exportaciones/Detalle/MontoItem") == "123.46"
 
 
 def test_an_export_in_a_three_decimal_currency_states_the_discounts_it_took(tenant, cafs):
