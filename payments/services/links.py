@@ -81,13 +81,16 @@ def payment_link_create(
     now: datetime,
     **fields: Unpack[PaymentLinkFields],
 ) -> PaymentLink:
-    """A link for an invoice takes its amount due, currency and customer by default."""
+    """A link for an invoice takes its amount due, currency and customer by default, and
+    never asks more than the invoice owes: overpayment is refused (rules.md §7)."""
+    owed: Decimal | None = None
     if invoice is not None:
         check_invoice_payable(invoice, f"Invoice {invoice.id} is {invoice.status}.")
         currency = currency or invoice.currency
         customer = customer or invoice.customer
+        owed = round_amount(invoice_amount_due(invoice), invoice.currency_id)
         if amount is None:
-            amount = invoice_amount_due(invoice)
+            amount = owed
         if currency.code != invoice.currency_id:
             raise InvalidInput({"currency": [f"The invoice is in {invoice.currency_id}."]})
         if customer.pk != invoice.customer_id:
@@ -105,6 +108,9 @@ def payment_link_create(
     amount = round_amount(amount, currency.code)
     if amount <= 0:
         raise InvalidInput({"amount": ["The amount must be positive."]})
+    if owed is not None and amount > owed:
+        message = f"The invoice owes {owed} {currency.code}; a link cannot ask for more."
+        raise InvalidInput({"amount": [message]})
     check_expires_after(now, fields.get("expires_at"), "link")
     return PaymentLink.objects.create(
         workspace=workspace,

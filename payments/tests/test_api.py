@@ -10,7 +10,7 @@ from billing.models import Event
 from customers.tests.factories import CustomerFactory
 from invoices.tests.factories import FinalizedInvoiceFactory
 from payments.gateways import sandbox
-from payments.models import Payment, PaymentGateway
+from payments.models import Payment, PaymentGateway, PaymentLink
 from payments.tests.factories import (
     IntentFactory,
     PaymentFactory,
@@ -609,3 +609,36 @@ def test_documents_refuse_a_payment_date_rather_than_dropping_it(tenant, invoice
 
     assert response.status_code == 400, response.json()
     assert response.json()["payment_date"] == ["Unknown field."]
+
+
+def test_a_payment_link_cannot_ask_more_than_its_invoice_owes(tenant, invoice):
+    over = tenant.client.post(
+        "/payment_links/links/", {"invoice": invoice.id, "amount": 20000}, format="json"
+    )
+    whole = tenant.client.post(
+        "/payment_links/links/", {"invoice": invoice.id, "amount": 1190}, format="json"
+    )
+    part = tenant.client.post(
+        "/payment_links/links/", {"invoice": invoice.id, "amount": 500}, format="json"
+    )
+    free = tenant.client.post(
+        "/payment_links/links/", {"amount": 20000, "currency": "CLP"}, format="json"
+    )
+
+    assert over.status_code == 400, over.content
+    assert "1190" in over.json()["amount"][0]
+    assert (whole.status_code, whole.json()["amount"]) == (201, D("1190"))
+    assert (part.status_code, part.json()["amount"]) == (201, D("500"))
+    assert (free.status_code, free.json()["amount"]) == (201, D("20000"))
+    assert PaymentLink.objects.filter(invoice=invoice).count() == 2
+
+
+def test_a_payment_link_cannot_be_changed(tenant, invoice):
+    link = tenant.client.post("/payment_links/links/", {"invoice": invoice.id}).json()
+
+    changed = tenant.client.patch(
+        f"/payment_links/links/{link['id']}/", {"amount": 20000}, format="json"
+    )
+
+    assert changed.status_code == 405
+    assert PaymentLink.objects.get(pk=link["id"]).amount == D("1190")

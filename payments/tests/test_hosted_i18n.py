@@ -12,6 +12,7 @@ from django.test import Client
 from django.utils import translation
 
 from billing.models import Workspace
+from customers.tests.factories import CustomerFactory
 from invoices.tests.factories import FinalizedInvoiceFactory
 from payments.gateways import sandbox
 from payments.hosted import page_language
@@ -195,3 +196,35 @@ def test_the_page_waiting_for_the_gateway_s_event_speaks_the_payer_s_language(db
     html = page.content.decode()
     assert "Estamos confirmando tu pago" in html and "<title>Confirmando tu pago" in html
     assert "confirming your payment" not in html.lower()
+
+
+def test_the_save_card_page_speaks_the_payer_s_language(db) -> None:  # type: ignore[no-untyped-def]
+    tenant = make_tenant(country="US")
+    customer = CustomerFactory(workspace=tenant.workspace)
+    url = tenant.client.post(
+        f"/customers/{customer.id}/setup_intent/",
+        {"success_url": "https://shop.example.com/ok", "cancel_url": "https://shop.example.com"},
+        format="json",
+    ).json()["url"]
+
+    page = Client(headers={"Accept-Language": "es"}).get(url)
+
+    assert page["Content-Language"] == "es"
+    html = page.content.decode()
+    assert "<title>Guardar una tarjeta" in html
+    assert "Guarda una tarjeta para tus pagos." in html
+    assert "Nombre en la tarjeta" in html and "Vencimiento (MM/AA)" in html
+    assert "Guardar tarjeta</button>" in html and ">Cancelar</a>" in html
+    for english in ("Save a card", "Name on card", "Save card", ">Cancel<"):
+        assert english not in html
+
+
+def test_an_expired_save_card_page_speaks_the_payer_s_language(db) -> None:  # type: ignore[no-untyped-def]
+    page = Client(headers={"Accept-Language": "es"}).get(
+        "/publishable/card_setup/not-a-token/hosted/"
+    )
+
+    assert page.status_code == 410 and page["Content-Language"] == "es"
+    html = page.content.decode()
+    assert "Este enlace venció" in html and "Pide un enlace nuevo" in html
+    assert "expired" not in html.lower()
