@@ -183,14 +183,18 @@ def _field_copy(field: serializers.Field) -> serializers.Field:
     return copy.deepcopy(field) if holds_fields else copy.copy(field)
 
 
+STATUS_SET_BY_ACTIONS = "The status changes with this resource's actions, not with a body."
+
+
 class StrictFieldsMixin(FieldsBuiltOnceMixin):
     """Unknown body fields are a 400, as in Stripe, so a typo is never silently dropped.
 
     So is a read-only field named in `read_only_set_by` (a status, a number) sent with a
     value other than the object shows: the caller asked for a change the body cannot
-    make, and the message says what makes it. The value the object shows (a new one's
-    at create) is accepted, as a retrieved object PUT back carries it. Other read-only
-    fields in a body (totals, ids) are ignored."""
+    make, and the message says what makes it. Every read-only `status` is such a field,
+    with a general message unless the serializer names what moves it. The value the
+    object shows (a new one's at create) is accepted, as a retrieved object PUT back
+    carries it. Other read-only fields in a body (totals, ids) are ignored."""
 
     instance: Any
     # Read-only field → what sets it instead of a body.
@@ -201,7 +205,7 @@ class StrictFieldsMixin(FieldsBuiltOnceMixin):
         if isinstance(data, dict):
             known = set(self.fields)  # type: ignore[attr-defined]
             errors = {k: ["Unknown field."] for k in sorted(str(k) for k in data if k not in known)}
-            for name, message in self.read_only_set_by.items():
+            for name, message in self._read_only_set_by().items():
                 if name in data and not self.read_only_accepts(name, data[name]):
                     errors[name] = [message]
         try:
@@ -214,6 +218,13 @@ class StrictFieldsMixin(FieldsBuiltOnceMixin):
         if errors:
             raise serializers.ValidationError(errors)
         return value
+
+    def _read_only_set_by(self) -> dict[str, str]:
+        status = self.fields.get("status")  # type: ignore[attr-defined]
+        if status is None or not status.read_only:
+            return self.read_only_set_by
+        # A state a Piriod client asks for in a PUT is refused, not answered 200 unchanged.
+        return {"status": STATUS_SET_BY_ACTIONS, **self.read_only_set_by}
 
     def read_only_accepts(self, name: str, sent: Any) -> bool:
         """Whether a body may carry `sent` for the read-only field `name`."""

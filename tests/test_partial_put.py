@@ -104,10 +104,49 @@ def test_a_put_naming_an_unknown_field_is_refused(route, tenant):
     assert tenant.client.get(url).json() == retrieved
 
 
+def read_only_status_change(route: Route) -> str | None:
+    """Another value of the resource's read-only `status`, or None when it has none (or
+    a body may set it)."""
+    field = route.viewset.serializer_class().fields.get("status")
+    if field is None or not field.read_only:
+        return None
+    choices = route.model._meta.get_field(field.source).choices or []
+    values = [value for value, _ in choices]
+    # The last state differs from the one a factory makes (draft, active, pending).
+    return values[-1] if len(values) > 1 else None
+
+
+STATUS_PUTS = [
+    pytest.param(route, status, id=route.display)
+    for route in discover_tenant_routes()
+    if route.actions.get("put") == "update"
+    and (status := read_only_status_change(route)) is not None
+]
+
+
+@pytest.mark.parametrize(("route", "status"), STATUS_PUTS)
+def test_a_put_changing_a_read_only_status_is_refused_not_dropped(route, status, tenant):
+    # Arrange
+    target = make(route.model, workspace=tenant.workspace, test_mode=False)
+    url = reverse(route.name, kwargs={"pk": target.pk})
+    retrieved = tenant.client.get(url).json()
+    assert retrieved["status"] != status
+
+    # Act: a Piriod user asking for a state change through the body
+    response = tenant.client.put(url, {"status": status}, format="json")
+
+    # Assert: the actions change it; a body that asks for it is told so, not answered 200
+    assert response.status_code == 400, response.json()
+    assert list(response.json()) == ["status"]
+    assert tenant.client.get(url).json() == retrieved
+
+
 def test_the_walk_finds_the_updatable_resources():
     # A router change that hid the routes from the walk would make these tests vacuous.
     displays = {param.values[0].display for param in UPDATE_ROUTES}
     assert {"customers/{pk}/", "invoices/{pk}/", "retentions/{pk}/"} <= displays
+    with_status = {param.values[0].display for param in STATUS_PUTS}
+    assert {"customers/{pk}/", "subscriptions/{pk}/", "purchases/{pk}/"} <= with_status
 
 
 def test_the_openapi_put_bodies_are_the_patch_bodies_every_field_optional():
