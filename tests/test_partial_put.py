@@ -14,6 +14,7 @@ from django.urls import reverse
 from rest_framework import serializers
 
 from billing.models import Event
+from tests.conftest import make_tenant
 from tests.live import openapi_document
 from tests.test_isolation import Route, discover_tenant_routes, make
 
@@ -139,6 +140,45 @@ def test_a_put_changing_a_read_only_status_is_refused_not_dropped(route, status,
     assert response.status_code == 400, response.json()
     assert list(response.json()) == ["status"]
     assert tenant.client.get(url).json() == retrieved
+
+
+@pytest.mark.parametrize("route", UPDATE_ROUTES)
+def test_a_put_naming_the_other_mode_is_refused_not_dropped(route, tenant):
+    # Arrange
+    target = make(route.model, workspace=tenant.workspace, test_mode=False)
+    url = reverse(route.name, kwargs={"pk": target.pk})
+    retrieved = tenant.client.get(url).json()
+
+    # Act: the mode is the x-piriod-test-mode header's, never the body's
+    response = tenant.client.put(url, {"test_mode": True}, format="json")
+
+    # Assert
+    assert response.status_code == 400, response.json()
+    assert list(response.json()) == ["test_mode"]
+    assert tenant.client.get(url).json() == retrieved
+
+
+def test_a_create_naming_the_other_mode_is_refused_and_its_own_mode_accepted(tenant):
+    body = {"name": "Andes SpA", "country": "US"}
+
+    live_body_says_test = tenant.client.post("/customers/", {**body, "test_mode": True})
+    live_body_says_live = tenant.client.post("/customers/", {**body, "test_mode": False})
+
+    assert live_body_says_test.status_code == 400
+    assert list(live_body_says_test.json()) == ["test_mode"]
+    assert live_body_says_live.status_code == 201, live_body_says_live.json()
+    assert live_body_says_live.json()["test_mode"] is False
+
+
+def test_a_test_mode_create_accepts_its_own_mode_in_the_body(db):
+    tester = make_tenant(test_mode=True)
+
+    response = tester.client.post(
+        "/customers/", {"name": "Andes SpA", "country": "US", "test_mode": True}
+    )
+
+    assert response.status_code == 201, response.json()
+    assert response.json()["test_mode"] is True
 
 
 def test_the_walk_finds_the_updatable_resources():
