@@ -183,14 +183,25 @@ def _field_copy(field: serializers.Field) -> serializers.Field:
     return copy.deepcopy(field) if holds_fields else copy.copy(field)
 
 
+# Read-only fields that no body may change, on every resource that has them: a state a
+# Piriod client asks for in a PUT, or a mode named in a body, is refused, never answered
+# 200 unchanged (a serializer may name what sets them more precisely).
+READ_ONLY_SET_BY_DEFAULT = {
+    "status": "The status changes with this resource's actions, not with a body.",
+    "test_mode": "The mode is the x-piriod-test-mode header's, not the body's.",
+}
+
+
 class StrictFieldsMixin(FieldsBuiltOnceMixin):
     """Unknown body fields are a 400, as in Stripe, so a typo is never silently dropped.
 
     So is a read-only field named in `read_only_set_by` (a status, a number) sent with a
     value other than the object shows: the caller asked for a change the body cannot
-    make, and the message says what makes it. The value the object shows (a new one's
-    at create) is accepted, as a retrieved object PUT back carries it. Other read-only
-    fields in a body (totals, ids) are ignored."""
+    make, and the message says what makes it. Every read-only `status` and `test_mode`
+    column is such a field, with a general message unless the serializer names what sets
+    it. The value the
+    object shows (a new one's at create) is accepted, as a retrieved object PUT back
+    carries it. Other read-only fields in a body (totals, ids) are ignored."""
 
     instance: Any
     # Read-only field → what sets it instead of a body.
@@ -201,7 +212,7 @@ class StrictFieldsMixin(FieldsBuiltOnceMixin):
         if isinstance(data, dict):
             known = set(self.fields)  # type: ignore[attr-defined]
             errors = {k: ["Unknown field."] for k in sorted(str(k) for k in data if k not in known)}
-            for name, message in self.read_only_set_by.items():
+            for name, message in self._read_only_set_by().items():
                 if name in data and not self.read_only_accepts(name, data[name]):
                     errors[name] = [message]
         try:
@@ -215,6 +226,17 @@ class StrictFieldsMixin(FieldsBuiltOnceMixin):
             raise serializers.ValidationError(errors)
         return value
 
+    def _read_only_set_by(self) -> dict[str, str]:
+        fields = self.fields  # type: ignore[attr-defined]
+        model = getattr(getattr(self, "Meta", None), "model", None)
+        columns = {field.name for field in model._meta.concrete_fields} if model else set()
+        set_by = {
+            name: message
+            for name, message in READ_ONLY_SET_BY_DEFAULT.items()
+            if name in fields and fields[name].read_only and fields[name].source in columns
+        }
+        return {**set_by, **self.read_only_set_by}
+
     def read_only_accepts(self, name: str, sent: Any) -> bool:
         """Whether a body may carry `sent` for the read-only field `name`."""
         return bool(sent == self.read_only_shown(name))
@@ -223,6 +245,10 @@ class StrictFieldsMixin(FieldsBuiltOnceMixin):
         """What the object shows for `name`: the instance's value, or at create the
         model's default, which a new object shows."""
         field = self.fields[name]  # type: ignore[attr-defined]
+        if name == "test_mode" and self.instance is None:
+            # A new object is made in the request's mode.
+            request = self.context.get("request")  # type: ignore[attr-defined]
+            return bool(getattr(request, "test_mode", False))
         if self.instance is None:
             model = self.Meta.model  # type: ignore[attr-defined]
             return model._meta.get_field(field.source).get_default()

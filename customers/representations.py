@@ -2,7 +2,7 @@
 
 from collections.abc import Mapping
 from datetime import datetime
-from typing import Any
+from typing import Any, ClassVar
 
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
@@ -193,6 +193,10 @@ class CustomerSerializer(TenantModelSerializer):
         read_only_fields = ["status", "stripe_id", "stripe_sync_status", "stripe_synced_at"]
         # Uniqueness of `reference` is a service rule (scoped to the tenant).
         validators: list[Any] = []
+
+    read_only_set_by: ClassVar[dict[str, str]] = {
+        "status": "The status changes with the archive and unarchive actions.",
+    }
 
 
 def customer_snapshot(customer: Customer, *, now: datetime | None = None) -> dict[str, Any]:

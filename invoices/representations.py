@@ -328,6 +328,7 @@ class InvoiceSerializer(DocumentTotalsFields, TenantModelSerializer):
     read_only_set_by: ClassVar[dict[str, str]] = {
         "status": "The status changes with the finalize, uncollectible and cancel actions.",
         "number": "The number is assigned at finalize.",
+        "imported": "Invoices are issued here: importing one issued elsewhere is not supported.",
     }
 
 

@@ -1,5 +1,7 @@
 """What reminder templates, rules, messages and pendings look like to the outside."""
 
+from typing import ClassVar
+
 from rest_framework import serializers
 
 from billing.models import DocumentType
@@ -59,6 +61,10 @@ class ReminderMessageSerializer(TenantModelSerializer):
             "sent_at", "metadata", "test_mode", "created", "updated",
         ]  # fmt: skip
         read_only_fields = [name for name in fields if name != "metadata"]
+
+    read_only_set_by: ClassVar[dict[str, str]] = {
+        "status": "A message's status follows its sending.",
+    }
 
 
 class ReminderPendingSerializer(serializers.Serializer):

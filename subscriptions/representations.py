@@ -2,7 +2,7 @@
 
 from datetime import date
 from decimal import Decimal
-from typing import Any
+from typing import Any, ClassVar
 
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
@@ -202,6 +202,11 @@ class SubscriptionSerializer(TenantModelSerializer):
             "frequency", "next_billing", "previous_billing", "status", "status_description",
             "needs_attention_reason", "cancel_reason", "paused_reason", "pause_until",
         ]  # fmt: skip
+
+    read_only_set_by: ClassVar[dict[str, str]] = {
+        "status": "The status changes with the pause and resume actions and with DELETE, "
+        "which cancels.",
+    }
 
     def get_next_billing_cycle(self, subscription: Subscription) -> int | None:
         """The number of the next invoice (1 for the first); null once none is due."""

@@ -14,6 +14,7 @@ from django.urls import reverse
 from rest_framework import serializers
 
 from billing.models import Event
+from tests.conftest import make_tenant
 from tests.live import openapi_document
 from tests.test_isolation import Route, discover_tenant_routes, make
 
@@ -104,10 +105,88 @@ def test_a_put_naming_an_unknown_field_is_refused(route, tenant):
     assert tenant.client.get(url).json() == retrieved
 
 
+def read_only_status_change(route: Route) -> str | None:
+    """Another value of the resource's read-only `status`, or None when it has none (or
+    a body may set it)."""
+    field = route.viewset.serializer_class().fields.get("status")
+    if field is None or not field.read_only:
+        return None
+    choices = route.model._meta.get_field(field.source).choices or []
+    values = [value for value, _ in choices]
+    # The last state differs from the one a factory makes (draft, active, pending).
+    return values[-1] if len(values) > 1 else None
+
+
+STATUS_PUTS = [
+    pytest.param(route, status, id=route.display)
+    for route in discover_tenant_routes()
+    if route.actions.get("put") == "update"
+    and (status := read_only_status_change(route)) is not None
+]
+
+
+@pytest.mark.parametrize(("route", "status"), STATUS_PUTS)
+def test_a_put_changing_a_read_only_status_is_refused_not_dropped(route, status, tenant):
+    # Arrange
+    target = make(route.model, workspace=tenant.workspace, test_mode=False)
+    url = reverse(route.name, kwargs={"pk": target.pk})
+    retrieved = tenant.client.get(url).json()
+    assert retrieved["status"] != status
+
+    # Act: a Piriod user asking for a state change through the body
+    response = tenant.client.put(url, {"status": status}, format="json")
+
+    # Assert: the actions change it; a body that asks for it is told so, not answered 200
+    assert response.status_code == 400, response.json()
+    assert list(response.json()) == ["status"]
+    assert tenant.client.get(url).json() == retrieved
+
+
+@pytest.mark.parametrize("route", UPDATE_ROUTES)
+def test_a_put_naming_the_other_mode_is_refused_not_dropped(route, tenant):
+    # Arrange
+    target = make(route.model, workspace=tenant.workspace, test_mode=False)
+    url = reverse(route.name, kwargs={"pk": target.pk})
+    retrieved = tenant.client.get(url).json()
+
+    # Act: the mode is the x-piriod-test-mode header's, never the body's
+    response = tenant.client.put(url, {"test_mode": True}, format="json")
+
+    # Assert
+    assert response.status_code == 400, response.json()
+    assert list(response.json()) == ["test_mode"]
+    assert tenant.client.get(url).json() == retrieved
+
+
+def test_a_create_naming_the_other_mode_is_refused_and_its_own_mode_accepted(tenant):
+    body = {"name": "Andes SpA", "country": "US"}
+
+    live_body_says_test = tenant.client.post("/customers/", {**body, "test_mode": True})
+    live_body_says_live = tenant.client.post("/customers/", {**body, "test_mode": False})
+
+    assert live_body_says_test.status_code == 400
+    assert list(live_body_says_test.json()) == ["test_mode"]
+    assert live_body_says_live.status_code == 201, live_body_says_live.json()
+    assert live_body_says_live.json()["test_mode"] is False
+
+
+def test_a_test_mode_create_accepts_its_own_mode_in_the_body(db):
+    tester = make_tenant(test_mode=True)
+
+    response = tester.client.post(
+        "/customers/", {"name": "Andes SpA", "country": "US", "test_mode": True}
+    )
+
+    assert response.status_code == 201, response.json()
+    assert response.json()["test_mode"] is True
+
+
 def test_the_walk_finds_the_updatable_resources():
     # A router change that hid the routes from the walk would make these tests vacuous.
     displays = {param.values[0].display for param in UPDATE_ROUTES}
     assert {"customers/{pk}/", "invoices/{pk}/", "retentions/{pk}/"} <= displays
+    with_status = {param.values[0].display for param in STATUS_PUTS}
+    assert {"customers/{pk}/", "subscriptions/{pk}/", "purchases/{pk}/"} <= with_status
 
 
 def test_the_openapi_put_bodies_are_the_patch_bodies_every_field_optional():

@@ -213,16 +213,23 @@ def test_archive_and_unarchive(tenant):
     assert unarchived.json()["status"] == "active"
 
 
-def test_status_is_read_only(tenant):
+def test_status_is_changed_by_the_actions_and_a_body_asking_for_it_is_refused(tenant):
     customer = customer_in(tenant)
 
-    response = tenant.client.patch(
+    refused = tenant.client.patch(
         f"/customers/{customer.id}/", {"status": "archived"}, format="json"
     )
+    unchanged = tenant.client.patch(
+        f"/customers/{customer.id}/", {"status": "active", "name": "Kept"}, format="json"
+    )
 
-    assert response.status_code == 200
+    assert refused.status_code == 400
+    assert refused.json() == {
+        "status": ["The status changes with the archive and unarchive actions."]
+    }
+    assert unchanged.status_code == 200
     customer.refresh_from_db()
-    assert customer.status == CustomerStatus.ACTIVE
+    assert (customer.status, customer.name) == (CustomerStatus.ACTIVE, "Kept")
 
 
 # Validation

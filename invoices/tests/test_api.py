@@ -121,6 +121,19 @@ def test_a_create_setting_a_status_or_number_is_refused(tenant, customer, overri
     assert not Invoice.objects.filter(workspace=tenant.workspace).exists()
 
 
+def test_a_create_asking_to_import_the_invoice_is_refused_not_dropped(tenant, customer):
+    # Piriod's schema shows `imported`; here an invoice is always issued, never imported.
+    refused = tenant.client.post("/invoices/", invoice_body(customer, imported=True), format="json")
+    repeated = tenant.client.post(
+        "/invoices/", invoice_body(customer, imported=False), format="json"
+    )
+
+    assert refused.status_code == 400, refused.json()
+    assert list(refused.json()) == ["imported"]
+    assert repeated.status_code == 201, repeated.json()
+    assert Invoice.objects.filter(workspace=tenant.workspace).count() == 1
+
+
 def test_a_create_may_repeat_what_a_new_invoice_shows(tenant, customer):
     body = invoice_body(customer, status="draft", number=None)
 

@@ -1,5 +1,5 @@
 from decimal import Decimal
-from typing import Any
+from typing import Any, ClassVar
 
 from django.urls import reverse
 from drf_spectacular.utils import extend_schema_field
@@ -113,6 +113,10 @@ class PaymentGatewaySerializer(TenantModelSerializer):
         ]
         read_only_fields = ["status", "verified_at", "last_error"]
         validators: list[Any] = []  # one connection per gateway is the service's rule
+
+    read_only_set_by: ClassVar[dict[str, str]] = {
+        "status": "A connection's status follows the checks of its keys.",
+    }
 
     @extend_schema_field(serializers.CharField(allow_blank=True))
     def get_webhook_url(self, gateway: PaymentGateway) -> str:
