@@ -150,7 +150,9 @@ class CustomerSerializer(TenantModelSerializer):
     tax_settings = serializers.DictField(required=False)
     contacts = CustomerContactSerializer(many=True, read_only=True)
     aggregations = CustomerAggregationsSerializer(source="*", read_only=True)
-    sources = serializers.SerializerMethodField(help_text="The customer's saved cards.")
+    sources = serializers.SerializerMethodField(
+        help_text="The cards the customer can be charged with (deleted ones are left out)."
+    )
 
     @extend_schema_field(CustomerSourceSerializer(many=True))
     def get_sources(self, customer: Customer) -> list[dict[str, Any]]:

@@ -10,7 +10,7 @@ from django.db.models import Expression, F, OuterRef
 from invoices.models import Invoice, Order
 from invoices.payments_reads import InvoicePaymentReads
 from invoices.selectors import invoice_amount_owed_expression, json_rows, sum_rows
-from payments.choices import HOLDING_STATUSES, INTENT_OPEN_STATUSES, PaymentStatus
+from payments.choices import HOLDING_STATUSES, INTENT_OPEN_STATUSES, PaymentStatus, SourceStatus
 from payments.models import Intent, PaymentAllocation, Source
 
 
@@ -91,10 +91,11 @@ def invoice_amount_payable(invoice: Invoice) -> Decimal:
 
 def customer_sources_annotations(*, now: datetime, timezone: str) -> dict[str, Expression]:
     """The customer row's payment sources (CustomerSerializer.sources), read in the
-    customer's own query; they do not depend on the time."""
+    customer's own query; they do not depend on the time. Only the cards it can be
+    charged with: a deleted, used-up or failed source is no longer the customer's."""
     return {
         "payment_sources": json_rows(
-            Source.objects.filter(customer=OuterRef("pk")),
+            Source.objects.filter(customer=OuterRef("pk"), status=SourceStatus.CHARGEABLE),
             "customer",
             created=F("created_at"),
             id=F("id"),

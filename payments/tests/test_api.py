@@ -267,6 +267,16 @@ def test_sources_show_the_card_but_never_its_number(tenant, invoice):
     assert any(c["sources"] and c["sources"][0]["id"] == source["id"] for c in customers)
 
 
+def test_a_customers_sources_are_the_cards_it_can_be_charged_with(tenant, invoice):
+    kept = _source(tenant, invoice.customer_id, sandbox.SUCCEEDS)
+    deleted = _source(tenant, invoice.customer_id, sandbox.SUCCEEDS)
+    assert tenant.client.delete(f"/sources/{deleted['id']}/").status_code == 204
+
+    customer = tenant.client.get(f"/customers/{invoice.customer_id}/").json()
+    assert [s["id"] for s in customer["sources"]] == [kept["id"]]
+    assert customer["sources"][0]["status"] == "chargeable"
+
+
 def test_a_card_outside_the_sandbox_is_refused(tenant, invoice):
     response = tenant.client.post(
         "/sources/",
