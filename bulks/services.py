@@ -165,9 +165,11 @@ def _process_next(bulk: Bulk, clock: Callable[[], datetime]) -> bool:
         return True  # given up
     with transaction.atomic():
         # Held until the result is recorded: a worker whose lease on the item ran out
-        # while this one still works on it finds it locked here, then done.
+        # while this one still works on it waits here, then finds it done. Waited for,
+        # not skipped: another worker looking for an item to take may hold the row for
+        # a moment, and skipping it would leave the item to its lease running out.
         item = (
-            BulkItem.objects.select_for_update(skip_locked=True)
+            BulkItem.objects.select_for_update()
             .filter(pk=taken.pk, status=BulkItemStatus.PENDING)
             .first()
         )
