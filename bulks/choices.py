@@ -19,3 +19,8 @@ class BulkItemStatus(models.TextChoices):
     PENDING = "pending"
     SUCCEEDED = "succeeded"
     FAILED = "failed"
+
+
+# Times an item is taken up before it is failed: an item whose attempts all ended with
+# their worker (killed, out of memory) would otherwise be taken again on every restart.
+MAX_ITEM_ATTEMPTS = 3

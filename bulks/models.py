@@ -34,6 +34,11 @@ class BulkItem(models.Model):
     object_id = models.CharField(max_length=40, null=True, blank=True)
     errors = models.JSONField(encoder=JSONEncoder, decoder=JSONDecoder, default=dict, blank=True)
     processed_at = models.DateTimeField(null=True, blank=True)
+    # Times a worker took the item up; counted in a transaction of its own before the
+    # document is created, so an attempt whose worker died still counts.
+    attempts = models.PositiveSmallIntegerField(default=0)
+    # Until when the worker that last took the item up holds it.
+    lease_expires_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         ordering = ["bulk", "position"]

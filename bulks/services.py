@@ -1,8 +1,10 @@
 """Submitting a bulk and creating its documents.
 
-Each item is created exactly once: a worker locks the item (skipping items another worker
-holds), creates its document and records the result in one transaction, so a duplicate
-message, a second worker or a re-run after a crash finds the item done or redoes it whole.
+Each item is created exactly once: a worker takes the item up (skipping items another
+worker holds), counting the attempt, then locks it, creates its document and records the
+result in one transaction, so a duplicate message, a second worker or a re-run after a
+crash finds the item done or redoes it whole. An item whose attempts keep ending with
+their worker is failed after a few of them.
 An item is validated as `POST /invoices/` or `POST /retentions/` validates its body, and
 an item refused, or failed by anything else (a database error), records the errors that
 endpoint would answer; the others go on.
@@ -11,17 +13,19 @@ endpoint would answer; the others go on.
 import logging
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any, TypedDict, Unpack
 
+from django.conf import settings
 from django.db import IntegrityError, transaction
+from django.db.models import Q
 from rest_framework import serializers
 
 from billing.db import unique_field_errors
 from billing.errors import DomainError, InvalidInput, nested_field_errors
 from billing.models import Workspace
 from billing.queueing import task_queue
-from bulks.choices import MAX_BULK_ITEMS, BulkItemStatus, BulkKind, BulkStatus
+from bulks.choices import MAX_BULK_ITEMS, MAX_ITEM_ATTEMPTS, BulkItemStatus, BulkKind, BulkStatus
 from bulks.models import Bulk, BulkItem
 from bulks.representations import NOT_AN_OBJECT
 from invoices.representations import InvoiceSerializer
@@ -120,6 +124,11 @@ CONFLICT = {
     "detail": "The request conflicts with the current state of the data.",
     "code": "conflict",
 }
+ATTEMPTS_EXHAUSTED = {
+    "detail": f"Creating this item stopped its worker {MAX_ITEM_ATTEMPTS} times; it was "
+    "given up and nothing was created. Submit it again, alone or after checking it.",
+    "code": "item_attempts_exhausted",
+}
 
 
 def _errors(exc: Exception) -> dict[str, Any]:
@@ -149,15 +158,23 @@ def _create(bulk: Bulk, item: BulkItem) -> str:
 
 def _process_next(bulk: Bulk, clock: Callable[[], datetime]) -> bool:
     """Create the next pending item's document; False when none is left to take."""
+    taken = _take_next(bulk, clock)
+    if taken is None:
+        return False
+    if taken.status != BulkItemStatus.PENDING:
+        return True  # given up
     with transaction.atomic():
+        # Held until the result is recorded: a worker whose lease on the item ran out
+        # while this one still works on it waits here, then finds it done. Waited for,
+        # not skipped: another worker looking for an item to take may hold the row for
+        # a moment, and skipping it would leave the item to its lease running out.
         item = (
-            BulkItem.objects.select_for_update(skip_locked=True)
-            .filter(bulk=bulk, status=BulkItemStatus.PENDING)
-            .order_by("position")
+            BulkItem.objects.select_for_update()
+            .filter(pk=taken.pk, status=BulkItemStatus.PENDING)
             .first()
         )
         if item is None:
-            return False
+            return True
         try:
             with transaction.atomic():  # a refused item leaves nothing behind
                 item.object_id = _create(bulk, item)
@@ -169,9 +186,43 @@ def _process_next(bulk: Bulk, clock: Callable[[], datetime]) -> bool:
             if not isinstance(exc, InvalidInput | DomainError | serializers.ValidationError):
                 logger.exception("bulk %s: item %s failed", bulk.pk, item.position)
             item.status, item.errors = BulkItemStatus.FAILED, _errors(exc)
-        item.processed_at = clock()  # each item when its own result was known
-        item.save(update_fields=["object_id", "status", "errors", "processed_at"])
+        _record(item, clock)
     return True
+
+
+def _take_next(bulk: Bulk, clock: Callable[[], datetime]) -> BulkItem | None:
+    """Take the next pending item no live worker holds, counting the attempt in a
+    transaction of its own; None when none is left to take. An item taken up
+    MAX_ITEM_ATTEMPTS times already, each time by a worker that died before recording
+    its result (killed, out of memory, perhaps by the item itself), is failed instead
+    and returned so: taken again on every restart, it would never let its bulk finish."""
+    with transaction.atomic():
+        now = clock()
+        item = (
+            BulkItem.objects.select_for_update(skip_locked=True)
+            .filter(bulk=bulk, status=BulkItemStatus.PENDING)
+            .filter(Q(lease_expires_at__isnull=True) | Q(lease_expires_at__lte=now))
+            .order_by("position")
+            .first()
+        )
+        if item is None:
+            return None
+        if item.attempts < MAX_ITEM_ATTEMPTS:
+            item.attempts += 1
+            item.lease_expires_at = now + timedelta(seconds=settings.BULK_ITEM_LEASE_SECONDS)
+            item.save(update_fields=["attempts", "lease_expires_at"])
+            return item
+        logger.error("bulk %s: item %s given up after %s attempts",
+                     bulk.pk, item.position, item.attempts)  # fmt: skip
+        item.status, item.errors = BulkItemStatus.FAILED, dict(ATTEMPTS_EXHAUSTED)
+        _record(item, clock)
+        return item
+
+
+def _record(item: BulkItem, clock: Callable[[], datetime]) -> None:
+    item.processed_at = clock()  # each item when its own result was known
+    item.lease_expires_at = None
+    item.save(update_fields=["object_id", "status", "errors", "processed_at", "lease_expires_at"])
 
 
 def bulk_process(*, bulk_id: str, clock: Callable[[], datetime]) -> int:

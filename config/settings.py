@@ -321,6 +321,9 @@ WEBHOOKS_ALLOW_PRIVATE_URLS = env.bool("WEBHOOKS_ALLOW_PRIVATE_URLS", default=DE
 WEBHOOK_TIMEOUT_SECONDS = env.float("WEBHOOK_TIMEOUT_SECONDS", default=10.0)
 # How long one delivery attempt may hold a delivery before another worker may retry it.
 WEBHOOK_DELIVERY_LEASE_SECONDS = env.int("WEBHOOK_DELIVERY_LEASE_SECONDS", default=60)
+# How long a worker creating a bulk's item holds it before another may take it up: the
+# item of a worker that died is taken again (and its attempt counted) once this is over.
+BULK_ITEM_LEASE_SECONDS = env.int("BULK_ITEM_LEASE_SECONDS", default=120)
 
 # Stripe: unset in production (the library's own address); the tests point it at a fake.
 STRIPE_API_BASE = env.str("STRIPE_API_BASE", default="")

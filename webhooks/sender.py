@@ -14,7 +14,7 @@ from django.utils import timezone
 
 from webhooks.choices import MAX_RETRY_AFTER
 from webhooks.services import AttemptResult, OutgoingRequest
-from webhooks.url_safety import UnsafeUrl, webhook_target
+from webhooks.url_safety import LookupTimeout, UnsafeUrl, webhook_target
 
 _sender_lock = threading.Lock()
 # The monotonic time by which the attempt this thread is making must be over.
@@ -132,8 +132,9 @@ class _Sender:
     on the same host). No redirect is followed, no proxy is read from the environment.
 
     `WEBHOOK_TIMEOUT_SECONDS` bounds each step (connecting, sending, each read) and the
-    whole attempt too: past it, whatever step is under way fails as a timeout, or, once
-    the status is in, the rest of the body is left unread."""
+    whole attempt too, from the name lookup on (`post` sets the deadline): past it,
+    whatever step is under way fails as a timeout, or, once the status is in, the rest
+    of the body is left unread."""
 
     def __init__(self) -> None:
         self.transport = _DeadlineTransport()
@@ -151,15 +152,11 @@ class _Sender:
             headers={**self.headers, **headers},
             extensions={"sni_hostname": server_name, "timeout": self.timeout},
         )
-        _deadline.at = time.monotonic() + self.timeout["read"]
+        response = self.transport.handle_request(request)
         try:
-            response = self.transport.handle_request(request)
-            try:
-                response._content = _bounded_body(response)
-            finally:
-                response.close()
+            response._content = _bounded_body(response)
         finally:
-            _deadline.at = None
+            response.close()
         return response
 
 
@@ -199,10 +196,14 @@ def _named_sender(server_name: str) -> _Sender:
 
 def post(request: OutgoingRequest) -> AttemptResult:
     started = time.monotonic()
+    seconds = float(settings.WEBHOOK_TIMEOUT_SECONDS)
+    # The attempt's time limit runs from here: resolving the receiver's name is part of
+    # the attempt, and a slow resolver must not hold a delivery past it.
+    _deadline.at = started + seconds
     try:
         # Connect to the address just checked: a second resolution could be answered
         # with a private one (DNS rebinding).
-        target = webhook_target(request.url, test_mode=request.test_mode)
+        target = webhook_target(request.url, test_mode=request.test_mode, timeout=seconds)
         response = _sender(target.server_name).post(
             target.url,
             body=request.body,
@@ -211,10 +212,12 @@ def post(request: OutgoingRequest) -> AttemptResult:
         )
     except UnsafeUrl as exc:
         return AttemptResult(None, _elapsed_ms(started), error=f"unsafe url: {exc}")
-    except httpx.TimeoutException:
+    except (httpx.TimeoutException, LookupTimeout):
         return AttemptResult(None, _elapsed_ms(started), error="timeout")
     except httpx.HTTPError as exc:
         return AttemptResult(None, _elapsed_ms(started), error=f"{type(exc).__name__}: {exc}")
+    finally:
+        _deadline.at = None
     return AttemptResult(
         status_code=response.status_code,
         duration_ms=_elapsed_ms(started),

@@ -7,6 +7,8 @@ address it checked (`webhook_target`), not to a second resolution of the name.
 
 import ipaddress
 import socket
+from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import TimeoutError as FutureTimeout
 from dataclasses import dataclass
 from urllib.parse import SplitResult, urlsplit
 
@@ -22,8 +24,19 @@ _LOCAL_NAT64 = ipaddress.ip_network("64:ff9b:1::/48")
 _IPV4_COMPATIBLE = ipaddress.ip_network("::/96")
 
 
+# An attempt's name lookups run here, so the attempt stops waiting on one at its deadline:
+# getaddrinfo takes no timeout. A lookup given up on keeps its thread until the resolver
+# answers; a few threads bound how many of those a stuck resolver can pile up (lookups
+# queued behind them time out in turn).
+_lookups = ThreadPoolExecutor(max_workers=8, thread_name_prefix="webhook-lookup")
+
+
 class UnsafeUrl(ValueError):
     pass
+
+
+class LookupTimeout(Exception):
+    """The host's name was not resolved within the attempt's time limit."""
 
 
 @dataclass(frozen=True)
@@ -84,11 +97,23 @@ def _port(parts: SplitResult) -> int:
         raise UnsafeUrl("The URL's port is not a number from 0 to 65535.") from exc
 
 
-def _resolved_addresses(parts: SplitResult) -> list[IPAddress]:
-    """Every address the host resolves to, each checked unless private ones are allowed."""
+def _resolved_addresses(parts: SplitResult, timeout: float | None = None) -> list[IPAddress]:
+    """Every address the host resolves to, each checked unless private ones are allowed;
+    LookupTimeout if the resolver has not answered within `timeout` seconds."""
     assert parts.hostname is not None
+    args = (parts.hostname, _port(parts))
     try:
-        infos = socket.getaddrinfo(parts.hostname, _port(parts), type=socket.SOCK_STREAM)
+        if timeout is None:
+            infos = socket.getaddrinfo(*args, type=socket.SOCK_STREAM)
+        else:
+            lookup = _lookups.submit(socket.getaddrinfo, *args, type=socket.SOCK_STREAM)
+            try:
+                infos = lookup.result(timeout=max(timeout, 0))
+            except FutureTimeout as exc:
+                lookup.cancel()  # not started yet (queued behind stuck ones): never start
+                raise LookupTimeout(
+                    f"The host {parts.hostname!r} was not resolved in time."
+                ) from exc
     except (OSError, UnicodeError) as exc:
         raise UnsafeUrl(f"The host {parts.hostname!r} cannot be resolved.") from exc
     addresses = [ipaddress.ip_address(str(info[4][0]).split("%")[0]) for info in infos]
@@ -106,11 +131,11 @@ def check_webhook_url(url: str, *, test_mode: bool) -> None:
         _resolved_addresses(parts)
 
 
-def webhook_target(url: str, *, test_mode: bool) -> WebhookTarget:
+def webhook_target(url: str, *, test_mode: bool, timeout: float) -> WebhookTarget:
     """Resolve and check the URL's host now, for one attempt; raise UnsafeUrl if it may
-    not be sent to."""
+    not be sent to, LookupTimeout if its name is not resolved within `timeout` seconds."""
     parts = _checked_parts(url, test_mode=test_mode)
-    address = _resolved_addresses(parts)[0]
+    address = _resolved_addresses(parts, timeout)[0]
     literal = f"[{address}]" if address.version == 6 else str(address)
     pinned = parts._replace(netloc=f"{literal}:{_port(parts)}")
     assert parts.hostname is not None

@@ -1,14 +1,15 @@
 """`/bulks/invoices/` and `/bulks/retentions/`: up to 500 bodies in one request, each
 created once by the worker, with per-item results to poll."""
 
-from datetime import datetime
+from datetime import datetime, timedelta
 from decimal import Decimal
 
 import pytest
 from django.utils import timezone
 
-from bulks.models import Bulk
-from bulks.services import CONFLICT, bulk_process
+from bulks.choices import MAX_ITEM_ATTEMPTS
+from bulks.models import Bulk, BulkItem
+from bulks.services import ATTEMPTS_EXHAUSTED, CONFLICT, bulk_process
 from bulks.tasks import process_bulk
 from customers.tests.factories import CustomerFactory
 from invoices.models import Invoice
@@ -153,6 +154,41 @@ def test_processing_a_bulk_again_creates_nothing_more(tenant):
 
     assert (first, again) == (2, 0)
     assert Invoice.objects.filter(workspace=tenant.workspace).count() == 2
+
+
+def test_an_item_whose_workers_died_each_attempt_is_failed_and_the_rest_go_on(tenant):
+    customer = CustomerFactory(workspace=tenant.workspace)
+    items = [invoice_body(customer, note=note) for note in ("uno", "dos", "tres")]
+    bulk_id = tenant.client.post("/bulks/invoices/", {"items": items}, format="json").json()["id"]
+    # As the workers left it: each took item 1 up and died before recording a result.
+    dead = BulkItem.objects.filter(bulk_id=bulk_id, position=1)
+    dead.update(attempts=MAX_ITEM_ATTEMPTS, lease_expires_at=timezone.now())
+
+    processed = bulk_process(bulk_id=bulk_id, clock=timezone.now)
+    body = tenant.client.get(f"/bulks/invoices/{bulk_id}/").json()
+
+    assert (processed, body["status"]) == (3, "completed")
+    assert [r["status"] for r in body["results"]] == ["succeeded", "failed", "succeeded"]
+    assert body["results"][1]["errors"] == ATTEMPTS_EXHAUSTED
+    notes = Invoice.objects.filter(workspace=tenant.workspace).values_list("note", flat=True)
+    assert sorted(notes) == ["tres", "uno"]
+
+
+def test_an_item_a_live_worker_holds_is_left_to_it(tenant):
+    customer = CustomerFactory(workspace=tenant.workspace)
+    items = [invoice_body(customer, note=note) for note in ("uno", "dos")]
+    bulk_id = tenant.client.post("/bulks/invoices/", {"items": items}, format="json").json()["id"]
+    held = BulkItem.objects.filter(bulk_id=bulk_id, position=0)
+    held.update(attempts=1, lease_expires_at=timezone.now() + timedelta(minutes=1))
+
+    processed = bulk_process(bulk_id=bulk_id, clock=timezone.now)
+
+    assert processed == 1
+    assert Bulk.objects.get(pk=bulk_id).status == "processing"
+    assert held.get().status == "pending"
+    assert list(
+        Invoice.objects.filter(workspace=tenant.workspace).values_list("note", flat=True)
+    ) == ["dos"]
 
 
 def test_a_bulk_of_retentions(tenant):

@@ -4,7 +4,9 @@ clock moved by time-machine (so signature timestamps stay consistent with "now")
 import hashlib
 import hmac
 import json
+import socket
 import threading
+import time
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 
@@ -336,6 +338,37 @@ def test_a_receiver_slower_than_the_timeout_is_cut_off(test_tenant, settings):
     last = DeliveryAttempt.objects.get(delivery_id=delivery_id)
     assert (last.error, last.status_code) == ("timeout", None)
     assert last.duration_ms < 3000
+
+
+def test_a_slow_name_lookup_counts_within_the_attempts_time_limit(
+    test_tenant, settings, monkeypatch
+):
+    settings.WEBHOOK_TIMEOUT_SECONDS = 0.5
+    sender._named_sender.cache_clear()  # a receiver's sender is made with the setting
+    resolve = socket.getaddrinfo
+
+    def slow_resolver(host, *args, **kwargs):
+        if host == "receiver.test":  # a name the resolver answers, but late
+            time.sleep(3)
+            host = "127.0.0.1"
+        return resolve(host, *args, **kwargs)
+
+    try:
+        with running_receiver([Reply(200)]) as receiver:
+            monkeypatch.setattr(socket, "getaddrinfo", slow_resolver)
+            make_endpoint(test_tenant, receiver.url.replace("127.0.0.1", "receiver.test"))
+            _, event = record_customer_event(test_tenant)
+            [delivery_id] = services.event_fan_out(event_id=event.id, now=timezone.now())
+
+            outcome = attempt(delivery_id)
+    finally:
+        sender._named_sender.cache_clear()
+
+    assert outcome.retry_at is not None
+    last = DeliveryAttempt.objects.get(delivery_id=delivery_id)
+    assert (last.error, last.status_code) == ("timeout", None)
+    assert last.duration_ms < 2000
+    assert receiver.received == []
 
 
 def test_a_receiver_that_never_finishes_its_answer_is_cut_off(test_tenant, settings):

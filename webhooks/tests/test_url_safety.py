@@ -57,7 +57,7 @@ def test_the_api_refuses_them_on_the_field(tenant, url):
 
 @override_settings(WEBHOOKS_ALLOW_PRIVATE_URLS=False)
 def test_an_attempt_connects_to_the_checked_address_under_the_url_s_names():
-    target = webhook_target("https://[64:ff9b::808:808]/in?x=1", test_mode=False)
+    target = webhook_target("https://[64:ff9b::808:808]/in?x=1", test_mode=False, timeout=5)
 
     assert target.url == "https://[64:ff9b::808:808]:443/in?x=1"
     assert target.host_header == "[64:ff9b::808:808]"
