@@ -16,6 +16,10 @@ class OrgUnit(TenantModel):
     id = public_id_field("ou")
     name = models.CharField(max_length=128)
     address = models.CharField(max_length=256, blank=True)
+    # The DTE issued from the branch gives this address as its origin (CmnaOrigen).
+    comuna = models.ForeignKey(
+        "billing.Comuna", on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
     city = models.CharField(max_length=64, blank=True)
     state = models.CharField(max_length=64, blank=True)
     # The SII's branch code (código de sucursal, up to 9 digits); unique in a workspace.

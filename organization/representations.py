@@ -2,16 +2,24 @@
 
 from rest_framework import serializers
 
-from billing.models import Currency
+from billing.models import Comuna, Currency
 from billing.representations import CodeField, JSONValueField, TenantModelSerializer
 from organization.models import BankAccount, Biller, OrgUnit
 
 
 class OrgUnitSerializer(TenantModelSerializer):
+    comuna = CodeField(
+        queryset=Comuna.objects.all(),
+        required=False,
+        allow_null=True,
+        help_text="The branch's comuna, by its code (13101 Santiago; /generals/comunas/).",
+    )
+
     class Meta:
         model = OrgUnit
         fields = [
-            "id", "name", "address", "city", "state", "sii_branch_code", "phone", "email",
+            "id", "name", "address", "comuna", "city", "state", "sii_branch_code", "phone",
+            "email",
             "metadata", "test_mode", "created", "updated",
         ]  # fmt: skip
 

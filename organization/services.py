@@ -7,7 +7,7 @@ from django.db import IntegrityError, transaction
 from django.db.models import Model
 
 from billing.errors import DomainError, InvalidInput
-from billing.models import Currency, Workspace
+from billing.models import Comuna, Currency, Workspace
 from billing.tax_ids import InvalidTaxId, normalize_tax_id
 from organization.choices import BillerEnvironment
 from organization.models import BankAccount, Biller, OrgUnit
@@ -44,6 +44,7 @@ class OrgUnitFields(TypedDict, total=False):
 
     name: str
     address: str
+    comuna: Comuna | None
     city: str
     state: str
     sii_branch_code: str

@@ -7,6 +7,7 @@ from typing import Any
 
 from billing.counterparts import document_counterpart
 from billing.models import FiscalDocument
+from invoices.dte.branch import branch_code, origin
 from invoices.dte.mapping import (
     ANONYMOUS_BUYER_RUT,
     FOREIGN_BUYER_RUT,
@@ -19,12 +20,10 @@ from invoices.dte.mapping import (
 )
 
 
-def boleta_header(
-    header: Any, document: FiscalDocument, branch_code: str, sub: Any, optional: Any
-) -> None:
-    """IdDoc, Emisor, Receptor and Totales under `header`, with the SII's code of the
-    issuing branch ("" for none) and the builder's `sub` and `optional` (build.py's
-    element helpers)."""
+def boleta_header(header: Any, document: FiscalDocument, sub: Any, optional: Any) -> None:
+    """IdDoc, Emisor, Receptor and Totales under `header`, with the builder's `sub` and
+    `optional` (build.py's element helpers). The boleta's Emisor has no Sucursal: the
+    issuing branch is its code and its address (branch.py)."""
     id_doc = sub(header, "IdDoc")
     sub(id_doc, "TipoDTE", document.document.code)
     sub(id_doc, "Folio", document.number)
@@ -36,12 +35,11 @@ def boleta_header(
     sub(issuer, "RUTEmisor", workspace.tax_id)
     sub(issuer, "RznSocEmisor", (workspace.legal_name or workspace.name)[: MAX_NAME["RznSoc"]])
     optional(issuer, "GiroEmisor", workspace.activity_description, MAX_NAME["GiroEmis"])
-    optional(issuer, "CdgSIISucur", branch_code)
-    optional(issuer, "DirOrigen", workspace.address, MAX_NAME["Dir"])
-    optional(
-        issuer, "CmnaOrigen", workspace.comuna.name if workspace.comuna else "", MAX_NAME["Cmna"]
-    )
-    optional(issuer, "CiudadOrigen", workspace.city, MAX_NAME["Ciudad"])
+    optional(issuer, "CdgSIISucur", branch_code(document))
+    address, comuna, city = origin(document)
+    optional(issuer, "DirOrigen", address, MAX_NAME["Dir"])
+    optional(issuer, "CmnaOrigen", comuna, MAX_NAME["Cmna"])
+    optional(issuer, "CiudadOrigen", city, MAX_NAME["Ciudad"])
 
     # A boleta's buyer need not identify themselves: the SII's anonymous RUT then, as the
     # timbre's RR says (billing.timbre).

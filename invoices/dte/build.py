@@ -19,6 +19,7 @@ from billing.money import allocate
 from billing.sii_text import sii_text
 from billing.timbre import dte_total, sii_timestamp, timbre
 from invoices.dte.boleta import boleta_header, boleta_references
+from invoices.dte.branch import branch_code, branch_name, origin
 from invoices.dte.mapping import (
     ANONYMOUS_BUYER_RUT,
     BOLETA_TYPES,
@@ -89,15 +90,6 @@ def _id_doc(header: Any, document: FiscalDocument) -> None:
         _sub(id_doc, "FchVenc", due_date.isoformat())
 
 
-def branch_code(document: FiscalDocument) -> str:
-    """The SII's code of the branch (org unit) the document is issued from, or "" when it
-    names none: an invoice's own, a note's that of its invoice."""
-    if isinstance(document, Note):
-        document = document.invoice
-    unit = getattr(document, "orgunit", None)
-    return unit.sii_branch_code if unit else ""
-
-
 def _issuer(header: Any, document: FiscalDocument) -> None:
     workspace = document.workspace
     issuer = _sub(header, "Emisor")
@@ -106,11 +98,12 @@ def _issuer(header: Any, document: FiscalDocument) -> None:
     _sub(issuer, "GiroEmis", workspace.activity_description[: MAX_NAME["GiroEmis"]])
     _optional(issuer, "CorreoEmisor", workspace.email, MAX_EMAIL)
     _sub(issuer, "Acteco", workspace.activity_code)
+    _optional(issuer, "Sucursal", branch_name(document), MAX_NAME["Sucursal"])
     _optional(issuer, "CdgSIISucur", branch_code(document))
-    _optional(issuer, "DirOrigen", workspace.address, MAX_NAME["Dir"])
-    comuna = workspace.comuna.name if workspace.comuna else ""
+    address, comuna, city = origin(document)
+    _optional(issuer, "DirOrigen", address, MAX_NAME["Dir"])
     _optional(issuer, "CmnaOrigen", comuna, MAX_NAME["Cmna"])
-    _optional(issuer, "CiudadOrigen", workspace.city, MAX_NAME["Ciudad"])
+    _optional(issuer, "CiudadOrigen", city, MAX_NAME["Ciudad"])
 
 
 def _receiver(header: Any, document: FiscalDocument) -> None:
@@ -310,7 +303,7 @@ def dte_unsigned(document: FiscalDocument, *, now: datetime) -> Any:
     header = _sub(body, "Encabezado")
     boleta = code in BOLETA_TYPES
     if boleta:
-        boleta_header(header, document, branch_code(document), _sub, _optional)
+        boleta_header(header, document, _sub, _optional)
     else:
         _id_doc(header, document)
         _issuer(header, document)

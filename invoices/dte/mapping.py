@@ -47,7 +47,15 @@ CURRENCY_NAMES = {
 OTHER_CURRENCY = "OTRAS MONEDAS"
 
 # Lengths the schema allows.
-MAX_NAME = {"RznSoc": 100, "GiroEmis": 80, "Dir": 70, "Cmna": 20, "Ciudad": 20, "NmbItem": 80}
+MAX_NAME = {
+    "RznSoc": 100,
+    "GiroEmis": 80,
+    "Sucursal": 20,
+    "Dir": 70,
+    "Cmna": 20,
+    "Ciudad": 20,
+    "NmbItem": 80,
+}
 MAX_ITEM_DESCRIPTION = 1000
 MAX_REFERENCE_REASON = 90
 MAX_UNIT = 4

@@ -118,6 +118,52 @@ def test_a_document_issued_from_a_branch_names_its_sii_branch_code(tenant, cafs,
     assert text(note_dte, "Documento/Encabezado/Emisor/CdgSIISucur") == "81234567"
 
 
+EMISOR = "Documento/Encabezado/Emisor"
+
+
+@pytest.mark.parametrize("document", [33, 39])
+def test_a_document_issued_from_a_branch_gives_its_name_and_address(tenant, cafs, document):
+    unit = OrgUnitFactory(
+        workspace=tenant.workspace,
+        name="Sucursal Centro Histórico",
+        address="Huérfanos 1160, local 4",
+        comuna_id="13101",  # Santiago
+        city="Santiago Centro",
+    )
+    draft = make_draft(tenant.workspace, document=document)
+    Invoice.objects.filter(pk=draft.pk).update(orgunit=unit)
+    invoice = finalized(tenant, draft)
+    note = make_finalized_note(CreditNote, invoice)
+
+    for path in (f"/invoices/{invoice.id}/xml/", f"/creditnotes/{note.id}/xml/"):
+        _, dte = get_dte(tenant, path)
+        # The origin is the branch's, never the head office's (Av. Providencia 1234).
+        origin = [text(dte, f"{EMISOR}/{name}") for name in ORIGIN]
+        assert origin == ["Huérfanos 1160, local 4", "Santiago", "Santiago Centro"], path
+        # The boleta's Emisor has no Sucursal; the factura's and the notes' hold 20
+        # characters.
+        boleta = text(dte, "Documento/Encabezado/IdDoc/TipoDTE") == "39"
+        expected = None if boleta else "Sucursal Centro Hist"
+        assert text(dte, f"{EMISOR}/Sucursal") == expected, path
+
+
+ORIGIN = ("DirOrigen", "CmnaOrigen", "CiudadOrigen")
+
+
+def test_a_branch_without_an_address_issues_from_the_head_offices(tenant, cafs):
+    unit = OrgUnitFactory(workspace=tenant.workspace, name="Norte", address="", city="Arica")
+    draft = make_draft(tenant.workspace)
+    Invoice.objects.filter(pk=draft.pk).update(orgunit=unit)
+    invoice = finalized(tenant, draft)
+
+    _, dte = get_dte(tenant, f"/invoices/{invoice.id}/xml/")
+
+    # The head office's address whole: a branch's city is not mixed into it.
+    origin = [text(dte, f"{EMISOR}/{name}") for name in ORIGIN]
+    assert origin == ["Av. Providencia 1234, of. 501", "Providencia", "Santiago"]
+    assert text(dte, f"{EMISOR}/Sucursal") == "Norte"
+
+
 def test_a_branch_without_an_sii_code_leaves_cdg_sii_sucur_out(tenant, cafs):
     unit = OrgUnitFactory(workspace=tenant.workspace, sii_branch_code="")
     draft = make_draft(tenant.workspace)

@@ -29,6 +29,20 @@ def test_an_orgunit_is_created_listed_renamed_and_deleted(tenant):
     assert deleted.status_code == 204
 
 
+def test_an_orgunit_names_its_comuna_by_code(tenant):
+    created = tenant.client.post(
+        "/orgunits/",
+        {"name": "Centro", "address": "Huérfanos 1160", "comuna": "13101"},
+        format="json",
+    )
+    unknown = tenant.client.post("/orgunits/", {"name": "Centro", "comuna": "99999"}, format="json")
+
+    assert created.status_code == 201, created.json()
+    assert created.json()["comuna"] == "13101"
+    assert unknown.status_code == 400
+    assert "comuna" in unknown.json()
+
+
 # Other scripts' digits and superscripts are digits to Python, not to the SII; the DTE's
 # CdgSIISucur is a positive integer.
 @pytest.mark.parametrize("code", ["81-234", "A1", "１２３", "٣", "²", "0", "000"])
