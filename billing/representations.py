@@ -84,7 +84,33 @@ def scope_to_tenant(queryset: QuerySet, request: Any) -> QuerySet:
     return queryset.filter(workspace=workspace, test_mode=request.test_mode)
 
 
-class TenantRelatedField(serializers.PrimaryKeyRelatedField):
+def json_type_name(value: Any) -> str:
+    """How a message to a JSON client names the type of a value parsed from its body
+    (fractions parse as Decimals, billing.api.parsers)."""
+    if isinstance(value, bool):
+        return "boolean"
+    if isinstance(value, Decimal | float):
+        return "decimal"
+    names = {str: "string", int: "integer", list: "list", dict: "object", type(None): "null"}
+    return names.get(type(value), type(value).__name__)
+
+
+class IdRelatedField(serializers.PrimaryKeyRelatedField):
+    """A related object by its id: a string (a public id, `cus_…`) or an integer (a
+    document type's). Any other JSON value is "Incorrect type": looked up as its text, a
+    list holding the right id would be answered as an id that does not exist."""
+
+    default_error_messages = {
+        "incorrect_type": "Incorrect type. Expected an id, received {data_type}.",
+    }
+
+    def to_internal_value(self, data: Any) -> Any:
+        if isinstance(data, bool) or not isinstance(data, str | int):
+            self.fail("incorrect_type", data_type=json_type_name(data))
+        return super().to_internal_value(data)
+
+
+class TenantRelatedField(IdRelatedField):
     """An id in a body: another workspace's or mode's object is "does not exist" (400)."""
 
     def get_queryset(self) -> QuerySet:

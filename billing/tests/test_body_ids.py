@@ -3,7 +3,8 @@ go with, are a 400 on their field, never silently dropped."""
 
 import pytest
 
-from catalog.tests.factories import ProductFactory
+from catalog.tests.factories import PlanFactory, ProductFactory
+from customers.tests.factories import CustomerFactory
 from invoices.tests.factories import FinalizedInvoiceFactory, OrderFactory
 from payments.tests.factories import SourceFactory
 
@@ -58,3 +59,49 @@ def test_an_intents_source_must_exist_and_be_the_customers(tenant) -> None:  # t
     assert foreign.status_code == 400 and list(foreign.json()) == ["source"], foreign.content
     assert created.status_code == 201, created.content
     assert created.json()["source"] == own.id
+
+
+def _invoice_body(customer):  # type: ignore[no-untyped-def]
+    return {
+        "customer": customer, "document": 33, "date": "2026-03-31",
+        "lines": [{"name": "Plan", "amount": "1000"}],
+    }  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    ("sent", "received"),
+    [(lambda id: [id], "list"), (lambda id: {"id": id}, "object"), (lambda id: True, "boolean")],
+    ids=["list", "object", "boolean"],
+)
+def test_an_id_sent_as_another_json_type_is_an_incorrect_type_on_every_relation(  # type: ignore[no-untyped-def]
+    tenant, sent, received
+) -> None:
+    customer = CustomerFactory(workspace=tenant.workspace)
+    plan = PlanFactory(workspace=tenant.workspace)
+    invoice = FinalizedInvoiceFactory(workspace=tenant.workspace)
+    message = [f"Incorrect type. Expected an id, received {received}."]
+    calls = [
+        ("/invoices/", {**_invoice_body(sent(customer.id))}, {"customer": message}),
+        ("/invoices/", {**_invoice_body(customer.id), "document": sent(33)},
+         {"document": message}),
+        ("/subscriptions/", {"customer": customer.id, "lines": [{"plan": sent(plan.id)}]},
+         {"lines": {"0": {"plan": message}}}),
+        ("/payments/", {"invoice": sent(invoice.id)}, {"invoice": message}),
+    ]  # fmt: skip
+
+    for path, body, errors in calls:
+        response = tenant.client.post(path, body, format="json")
+
+        assert response.status_code == 400, (path, response.content)
+        assert response.json() == errors, path
+
+
+def test_an_id_of_the_right_type_that_names_nothing_still_does_not_exist(tenant) -> None:  # type: ignore[no-untyped-def]
+    response = tenant.client.post(
+        "/invoices/", _invoice_body("cus_01NOSUCHCUSTOMER"), format="json"
+    )
+
+    assert response.status_code == 400, response.content
+    assert response.json() == {
+        "customer": ['Invalid pk "cus_01NOSUCHCUSTOMER" - object does not exist.']
+    }
