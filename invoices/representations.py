@@ -13,6 +13,7 @@ from billing.models import Currency, DocumentType, FiscalDocument
 from billing.money import AMOUNT_DECIMAL_PLACES
 from billing.representation_plans import planned_list, planned_snapshot
 from billing.representations import (
+    CodeField,
     IdRelatedField,
     StrictFieldsMixin,
     TenantIdField,
@@ -435,8 +436,7 @@ class OrderItemSerializer(StrictFieldsMixin, serializers.ModelSerializer):
 
 
 class OrderSerializer(TenantModelSerializer):
-    currency = serializers.SlugRelatedField(
-        slug_field="code",
+    currency = CodeField(
         queryset=Currency.objects.all(),
         required=False,
         help_text="Defaults to the customer's currency, the one its invoices are issued in.",

@@ -105,3 +105,56 @@ def test_an_id_of_the_right_type_that_names_nothing_still_does_not_exist(tenant)
     assert response.json() == {
         "customer": ['Invalid pk "cus_01NOSUCHCUSTOMER" - object does not exist.']
     }
+
+
+CUSTOMER = {"name": "Andes SpA", "country": "CL", "tax_id": "76086428-5"}
+
+
+@pytest.mark.parametrize(
+    ("path", "field", "base"),
+    [
+        ("/customers/", "country", CUSTOMER),
+        ("/customers/", "state", CUSTOMER),
+        ("/customers/", "currency", CUSTOMER),
+        ("/suppliers/", "country", CUSTOMER),
+        ("/plans/", "currency", {}),
+        ("/payments/", "currency", {}),
+        ("/orders/", "currency", {}),
+    ],
+)
+def test_a_reference_code_sent_as_another_json_type_is_an_incorrect_type(  # type: ignore[no-untyped-def]
+    tenant, path, field, base
+) -> None:
+    response = tenant.client.post(path, {**base, field: ["CL"]}, format="json")
+
+    assert response.status_code == 400, response.content
+    assert response.json()[field] == ["Incorrect type. Expected a code, received list."]
+
+
+@pytest.mark.parametrize(
+    ("field", "sent", "message"),
+    [
+        ("country", 152, "Object with code=152 does not exist."),
+        ("currency", 152, "Object with code=152 does not exist."),
+        ("state", 999999, "Object with id=999999 does not exist."),
+    ],
+)
+def test_a_reference_code_sent_as_a_number_is_looked_up_as_its_text(  # type: ignore[no-untyped-def]
+    tenant, field, sent, message
+) -> None:
+    # A number is a code's text (a comuna's, a state's id); one that names nothing is
+    # refused naming it, as a code sent as text is.
+    response = tenant.client.post("/customers/", {**CUSTOMER, field: sent}, format="json")
+
+    assert response.status_code == 400, response.content
+    assert response.json() == {field: [message]}
+
+
+def test_an_orders_currency_is_accepted_in_any_case_as_every_code(tenant) -> None:  # type: ignore[no-untyped-def]
+    customer = CustomerFactory(workspace=tenant.workspace)
+    body = {"customer": customer.id, "currency": "clp", "lines": [{"name": "A", "amount": 1}]}
+
+    response = tenant.client.post("/orders/", body, format="json")
+
+    assert response.status_code == 201, response.content
+    assert response.json()["currency"] == "CLP"
