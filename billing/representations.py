@@ -14,10 +14,11 @@ from zoneinfo import ZoneInfo
 from django.db import models
 from django.db.models import QuerySet
 from django.utils import timezone
+from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from billing.encoders import JSONDecoder, JSONEncoder, json_text
-from billing.models import Certificate, FolioRange
+from billing.models import Certificate, Comuna, FolioRange
 from billing.money import QUANTITY_DECIMAL_PLACES, QUANTITY_MAX_DIGITS
 
 METADATA_MAX_KEYS = 50
@@ -84,7 +85,33 @@ def scope_to_tenant(queryset: QuerySet, request: Any) -> QuerySet:
     return queryset.filter(workspace=workspace, test_mode=request.test_mode)
 
 
-class TenantRelatedField(serializers.PrimaryKeyRelatedField):
+def json_type_name(value: Any) -> str:
+    """How a message to a JSON client names the type of a value parsed from its body
+    (fractions parse as Decimals, billing.api.parsers)."""
+    if isinstance(value, bool):
+        return "boolean"
+    if isinstance(value, Decimal | float):
+        return "decimal"
+    names = {str: "string", int: "integer", list: "list", dict: "object", type(None): "null"}
+    return names.get(type(value), type(value).__name__)
+
+
+class IdRelatedField(serializers.PrimaryKeyRelatedField):
+    """A related object by its id: a string (a public id, `cus_…`) or an integer (a
+    document type's). Any other JSON value is "Incorrect type": looked up as its text, a
+    list holding the right id would be answered as an id that does not exist."""
+
+    default_error_messages = {
+        "incorrect_type": "Incorrect type. Expected an id, received {data_type}.",
+    }
+
+    def to_internal_value(self, data: Any) -> Any:
+        if isinstance(data, bool) or not isinstance(data, str | int):
+            self.fail("incorrect_type", data_type=json_type_name(data))
+        return super().to_internal_value(data)
+
+
+class TenantRelatedField(IdRelatedField):
     """An id in a body: another workspace's or mode's object is "does not exist" (400)."""
 
     def get_queryset(self) -> QuerySet:
@@ -108,16 +135,48 @@ class TenantIdField(TenantRelatedField):
 
 
 class CodeField(serializers.SlugRelatedField):
-    """Reference data by its natural key; codes are accepted in any case."""
+    """Reference data by its natural key: text in any case, or a number read as its text
+    (a comuna's 13101, as its help text writes it), so the JSON type a code comes in is
+    never what makes it unknown. Any other JSON value is "Incorrect type"."""
+
+    default_error_messages = {
+        "incorrect_type": "Incorrect type. Expected a code, received {data_type}.",
+    }
 
     def __init__(self, **kwargs: Any) -> None:
         kwargs.setdefault("slug_field", "code")
         super().__init__(**kwargs)
 
     def to_internal_value(self, data: Any) -> Any:
-        if not isinstance(data, str):
-            self.fail("invalid")
-        return super().to_internal_value(data.strip().upper())
+        if isinstance(data, bool) or not isinstance(data, str | int):
+            self.fail("incorrect_type", data_type=json_type_name(data))
+        return super().to_internal_value(self.code(str(data)))
+
+    def code(self, text: str) -> str:
+        """The natural key a code sent as `text` names."""
+        return text.strip().upper()
+
+
+@extend_schema_field(
+    {
+        "oneOf": [{"type": "string"}, {"type": "integer"}],
+        "description": 'The comuna\'s Código Único Territorial, as text (`"05101"`) or a '
+        "number (`5101`), as `/generals/comunas/` lists them; shown as the text.",
+    }
+)
+class ComunaField(CodeField):
+    """A Chilean comuna by its five-digit code, whose first two digits are its region's: a
+    number loses the leading zero of regions 1 to 9 (Valparaíso's 05101 is 5101), so a
+    shorter code of digits is read with its zeros."""
+
+    def __init__(self, **kwargs: Any) -> None:
+        kwargs.setdefault("queryset", Comuna.objects.all())
+        super().__init__(**kwargs)
+
+    def code(self, text: str) -> str:
+        text = super().code(text)
+        length = Comuna._meta.get_field("code").max_length
+        return text.zfill(length) if text.isdecimal() and length else text
 
 
 class JSONValueField(serializers.JSONField):

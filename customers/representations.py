@@ -8,8 +8,8 @@ from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from billing.clock import clock_now
-from billing.models import Comuna, Country, Currency, State
-from billing.representations import CodeField, TenantModelSerializer, snapshot
+from billing.models import Country, Currency, State
+from billing.representations import CodeField, ComunaField, TenantModelSerializer, snapshot
 from customers.models import Contact, Customer
 from customers.selectors import customer_aggregations, customer_annotation_values
 
@@ -136,12 +136,12 @@ class CustomerSerializer(TenantModelSerializer):
     # With its currency, which a new customer takes by default.
     country = CodeField(queryset=Country.objects.select_related("currency"))
     state = StateField(required=False, allow_null=True)
-    comuna = CodeField(
-        queryset=Comuna.objects.all(),
+    comuna = ComunaField(
         required=False,
         allow_null=True,
-        help_text="A Chilean customer's comuna, by its code (13101 Santiago; /generals/comunas/). "
-        "Required when a Chilean address is written; it sets `state` to its region.",
+        help_text="A Chilean customer's comuna, by its code as text or a number (13101 "
+        'Santiago, 5101 or "05101" Valparaíso; /generals/comunas/). Optional; it sets '
+        "`state` to its region.",
     )
     currency = CodeField(queryset=Currency.objects.all(), required=False)
     reference = serializers.CharField(

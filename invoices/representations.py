@@ -13,6 +13,8 @@ from billing.models import Currency, DocumentType, FiscalDocument
 from billing.money import AMOUNT_DECIMAL_PLACES
 from billing.representation_plans import planned_list, planned_snapshot
 from billing.representations import (
+    CodeField,
+    IdRelatedField,
     StrictFieldsMixin,
     TenantIdField,
     TenantModelSerializer,
@@ -231,7 +233,7 @@ STRIPE_FIELDS = [
 
 
 class InvoiceSerializer(DocumentTotalsFields, TenantModelSerializer):
-    document = serializers.PrimaryKeyRelatedField(queryset=DocumentType.objects.all())
+    document = IdRelatedField(queryset=DocumentType.objects.all())
     currency = serializers.CharField(source="currency_id", read_only=True)
     lines = InvoiceLineSerializer(many=True, required=False)
     # many=True hands max_length to the ListSerializer (the stubs do not know it).
@@ -345,7 +347,7 @@ class NoteLineSerializer(InvoiceLineSerializer):
 
 
 class NoteSerializer(DocumentTotalsFields, TenantModelSerializer):
-    document = serializers.PrimaryKeyRelatedField(
+    document = IdRelatedField(
         queryset=DocumentType.objects.all(),
         required=False,
         help_text="A credit (debit) note type of the workspace's country. Defaults to the "
@@ -434,13 +436,12 @@ class OrderItemSerializer(StrictFieldsMixin, serializers.ModelSerializer):
 
 
 class OrderSerializer(TenantModelSerializer):
-    currency = serializers.SlugRelatedField(
-        slug_field="code",
+    currency = CodeField(
         queryset=Currency.objects.all(),
         required=False,
         help_text="Defaults to the customer's currency, the one its invoices are issued in.",
     )
-    document = serializers.PrimaryKeyRelatedField(
+    document = IdRelatedField(
         queryset=DocumentType.objects.all(),
         required=False,
         help_text="The invoice type the order produces; defaults to the workspace "

@@ -11,6 +11,7 @@ from billing.links import public_url
 from billing.models import Currency
 from billing.money import AMOUNT_DECIMAL_PLACES
 from billing.representations import (
+    CodeField,
     StrictFieldsMixin,
     TenantModelSerializer,
     TenantRelatedField,
@@ -38,14 +39,9 @@ def payment_amount(**kwargs: Any) -> serializers.DecimalField:
     )
 
 
-class CurrencyCodeField(serializers.SlugRelatedField):
+class CurrencyCodeField(CodeField):
     def __init__(self, **kwargs: Any) -> None:
-        super().__init__(slug_field="code", queryset=Currency.objects.all(), **kwargs)
-
-    def to_internal_value(self, data: Any) -> Any:
-        if not isinstance(data, str):
-            self.fail("invalid")
-        return super().to_internal_value(data.strip().upper())
+        super().__init__(queryset=Currency.objects.all(), **kwargs)
 
     def use_pk_only_optimization(self) -> bool:
         return True  # the code is the primary key: shown without loading the currency

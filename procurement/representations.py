@@ -7,7 +7,12 @@ from typing import Any
 from rest_framework import serializers
 
 from billing.models import DocumentType
-from billing.representations import TenantModelSerializer, TenantRelatedField, snapshot
+from billing.representations import (
+    IdRelatedField,
+    TenantModelSerializer,
+    TenantRelatedField,
+    snapshot,
+)
 from invoices.choices import MAX_REFERENCES, ReferenceReason
 from invoices.representations import (
     DocumentFileField,
@@ -74,7 +79,7 @@ class SupplierDocumentSerializer(DocumentTotalsFields, TenantModelSerializer):
 
 
 class PurchaseSerializer(SupplierDocumentSerializer):
-    document = serializers.PrimaryKeyRelatedField(
+    document = IdRelatedField(
         queryset=DocumentType.objects.all(),
         help_text="A purchase document type of the workspace's country, e.g. 33, 34, or 46 "
         "(factura de compra, issued and numbered by the workspace).",
@@ -105,7 +110,7 @@ class PurchaseSerializer(SupplierDocumentSerializer):
 
 
 class PurchaseCreditNoteSerializer(SupplierDocumentSerializer):
-    document = serializers.PrimaryKeyRelatedField(
+    document = IdRelatedField(
         queryset=DocumentType.objects.all(),
         required=False,
         help_text="A purchase credit note type; defaults to 61 in Chile, CN elsewhere.",
@@ -149,7 +154,7 @@ class PurchaseCreditNoteSerializer(SupplierDocumentSerializer):
 
 
 class RetentionSerializer(TenantModelSerializer):
-    document = serializers.PrimaryKeyRelatedField(
+    document = IdRelatedField(
         queryset=DocumentType.objects.all(),
         required=False,
         help_text="A retention document type; defaults to the country's (BTE in Chile).",

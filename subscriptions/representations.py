@@ -9,6 +9,7 @@ from rest_framework import serializers
 
 from billing.models import DocumentType
 from billing.representations import (
+    IdRelatedField,
     StrictFieldsMixin,
     TenantModelSerializer,
     TenantRelatedField,
@@ -114,7 +115,7 @@ class SubscriptionReferenceSerializer(DocumentReferenceSerializer):
 
 
 class SubscriptionSerializer(TenantModelSerializer):
-    document = serializers.PrimaryKeyRelatedField(
+    document = IdRelatedField(
         queryset=DocumentType.objects.all(),
         required=False,
         help_text="The type of the invoices it generates; default the country's invoice.",

@@ -4,7 +4,7 @@ from rest_framework_simplejwt.exceptions import InvalidToken, TokenError
 from rest_framework_simplejwt.tokens import RefreshToken
 
 from billing.models import ApiToken, Comuna, Country, Currency, DocumentType, State, Workspace
-from billing.representations import StrictFieldsMixin
+from billing.representations import ComunaField, StrictFieldsMixin
 from billing.services.workspaces import ISSUER_FIELDS, hash_token_key
 
 
@@ -21,12 +21,10 @@ class WorkspaceSerializer(serializers.ModelSerializer):
 class WorkspaceIssuerSerializer(StrictFieldsMixin, serializers.ModelSerializer):
     """What documents print of their issuer; only the workspace's owners change it."""
 
-    comuna = serializers.SlugRelatedField(
-        slug_field="code",
-        queryset=Comuna.objects.all(),
+    comuna = ComunaField(
         required=False,
         allow_null=True,
-        help_text="The head office's comuna, by its code (13123 Providencia).",
+        help_text="The head office's comuna, by its code as text or a number (13123 Providencia).",
     )
     activity_code = serializers.IntegerField(
         required=False, allow_null=True, help_text="The SII's Acteco, six digits (620200)."

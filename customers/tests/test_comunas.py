@@ -98,3 +98,42 @@ def test_suppliers_name_their_comuna_too(tenant):
     assert (created.json()["comuna"], created.json()["state"]) == ("13101", "CL-RM")
     assert edited.status_code == 200, edited.json()
     assert Supplier.objects.get(pk=older.id).phone == "+56 2 2345 6789"
+
+
+@pytest.mark.parametrize(
+    ("sent", "code", "region"),
+    [(13114, "13114", "CL-RM"), (5101, "05101", "CL-VS"), ("5101", "05101", "CL-VS")],
+    ids=["number", "number-without-its-leading-zero", "text-without-its-leading-zero"],
+)
+def test_a_comuna_code_may_be_sent_as_a_number(tenant, sent, code, region):
+    # As its help text writes it (13101 Santiago), and as Piriod's clients may send it; a
+    # JSON number cannot keep the leading zero of Valparaíso's 05101.
+    body = {"address": "Prat 12", "comuna": sent}
+    customer = tenant.client.post("/customers/", {**CUSTOMER, **body}, format="json")
+    supplier = tenant.client.post("/suppliers/", {**CUSTOMER, **body}, format="json")
+    issuer = tenant.client.patch(f"/workspaces/{tenant.workspace.id}/", body, format="json")
+
+    for response in (customer, supplier):
+        assert response.status_code == 201, response.json()
+        assert (response.json()["comuna"], response.json()["state"]) == (code, region)
+    assert issuer.status_code == 200, issuer.json()
+    assert issuer.json()["comuna"] == code
+
+
+@pytest.mark.parametrize(
+    ("sent", "message"),
+    [
+        (99999, "Object with code=99999 does not exist."),
+        ("99999", "Object with code=99999 does not exist."),
+        (["13114"], "Incorrect type. Expected a code, received list."),
+        (13114.5, "Incorrect type. Expected a code, received decimal."),
+    ],
+)
+def test_an_unknown_comuna_or_one_of_another_type_is_refused_naming_it(tenant, sent, message):
+    body = {"address": "Prat 12", "comuna": sent}
+    customer = tenant.client.post("/customers/", {**CUSTOMER, **body}, format="json")
+    issuer = tenant.client.patch(f"/workspaces/{tenant.workspace.id}/", body, format="json")
+
+    for response in (customer, issuer):
+        assert response.status_code == 400, response.json()
+        assert response.json() == {"comuna": [message]}

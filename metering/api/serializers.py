@@ -8,7 +8,7 @@ from typing import Any
 from django.db.models import QuerySet
 from rest_framework import serializers
 
-from billing.representations import StrictFieldsMixin, WorkspaceDateTimeField
+from billing.representations import IdRelatedField, StrictFieldsMixin, WorkspaceDateTimeField
 from metering.choices import EVENTS_PER_BULK, EventOutcome, GroupBy
 from metering.representations import UsageRecordSerializer
 from subscriptions.models import SubscriptionLine
@@ -83,7 +83,7 @@ class UsageSerializer(serializers.Serializer):
     groups = UsageGroupSerializer(many=True)
 
 
-class SubscriptionLineField(serializers.PrimaryKeyRelatedField):
+class SubscriptionLineField(IdRelatedField):
     """A subscription line by its id, among the caller's subscriptions."""
 
     def get_queryset(self) -> QuerySet:

@@ -1,7 +1,7 @@
 from rest_framework import serializers
 
-from billing.models import Comuna, Country, Currency
-from billing.representations import CodeField, TenantModelSerializer
+from billing.models import Country, Currency
+from billing.representations import CodeField, ComunaField, TenantModelSerializer
 from customers.representations import StateField
 from procurement.models import Supplier
 
@@ -9,12 +9,11 @@ from procurement.models import Supplier
 class SupplierSerializer(TenantModelSerializer):
     country = CodeField(queryset=Country.objects.all())
     state = StateField(required=False, allow_null=True)
-    comuna = CodeField(
-        queryset=Comuna.objects.all(),
+    comuna = ComunaField(
         required=False,
         allow_null=True,
-        help_text="A Chilean supplier's comuna, by its code (/generals/comunas/). Required "
-        "when a Chilean address is written; it sets `state` to its region.",
+        help_text="A Chilean supplier's comuna, by its code as text or a number "
+        "(/generals/comunas/). Optional; it sets `state` to its region.",
     )
     currency = CodeField(
         queryset=Currency.objects.all(),
