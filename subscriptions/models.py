@@ -95,6 +95,10 @@ class Subscription(LoadedPlainly, TenantModel):
     )
     cancelled_at = models.DateTimeField(null=True, blank=True)
     cancel_at_period_end = models.BooleanField(default=False)
+    # The day a cancellation at period end takes effect (the end of the period running
+    # when it was asked for). Periods held before it while the subscription needed
+    # attention are still billed, so next_billing may come before it.
+    cancel_at = models.DateField(null=True, blank=True)
     paused_at = models.DateTimeField(null=True, blank=True)
     paused_reason = models.CharField(  # noqa: DJ001
         max_length=32, choices=PausedReason.choices, null=True, blank=True

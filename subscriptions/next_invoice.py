@@ -8,7 +8,7 @@ from decimal import Decimal
 
 from invoices.services.batch import InvoiceDraft
 from subscriptions.calendar import boundary_after, boundary_on_or_after
-from subscriptions.choices import BilledKind
+from subscriptions.choices import HELD_STATUSES, BilledKind
 from subscriptions.models import EndedLine, Subscription, SubscriptionAddOn, SubscriptionLine
 from subscriptions.pricing import cycle_draft, final_usage_draft
 from subscriptions.usage import is_metered
@@ -38,11 +38,37 @@ def cycles_done(subscription: Subscription) -> bool:
     )
 
 
+def cancels_at_next_billing(subscription: Subscription) -> bool:
+    """Its cancellation at period end takes effect on its next billing: no period held
+    before it is left to bill."""
+    if not subscription.cancel_at_period_end:
+        return False
+    cancel_at, next_billing = subscription.cancel_at, subscription.next_billing
+    return cancel_at is None or next_billing is None or next_billing >= cancel_at
+
+
 def is_last_billing(subscription: Subscription) -> bool:
     """Its next billing ends it: cancelled at period end, or its cycles all billed. Only
     the usage of the period that ends is left to bill then, the fixed lines being billed
     ahead."""
-    return subscription.cancel_at_period_end or cycles_done(subscription)
+    return cancels_at_next_billing(subscription) or cycles_done(subscription)
+
+
+def cycle_day(subscription: Subscription, next_billing: date | None) -> date | None:
+    """The day a cycle next acts on it (`next_billing_at` begins it): its next billing,
+    but for one held (paused or needing attention) with periods held before a
+    cancellation at period end, the day the cancellation takes effect: those periods
+    are billed then, one each, before it cancels."""
+    cancel_at = subscription.cancel_at
+    if (
+        next_billing is not None
+        and cancel_at is not None
+        and subscription.cancel_at_period_end
+        and subscription.status in HELD_STATUSES
+        and cancel_at > next_billing
+    ):
+        return cancel_at
+    return next_billing
 
 
 def resumed_billing(subscription: Subscription, day: date) -> date | None:

@@ -7,7 +7,7 @@ from django.db import transaction
 
 from subscriptions.choices import NeedsAttentionReason, SubscriptionStatus
 from subscriptions.models import Subscription
-from subscriptions.services.common import record, transition
+from subscriptions.services.common import record, set_next_billing, transition
 
 
 @transaction.atomic
@@ -28,6 +28,8 @@ def subscription_flag(
     subscription.needs_attention_reason = reason
     subscription.needs_attention_at = now
     subscription.status_description = description[:256]
+    # Held, it bills nothing more until resumed or until a cancellation takes effect.
+    set_next_billing(subscription, subscription.next_billing)
     subscription.save()
     record(subscription, "needs_attention")
     return subscription

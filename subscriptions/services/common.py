@@ -7,6 +7,7 @@ from billing.services.events import event_record
 from subscriptions.calendar import local_midnight
 from subscriptions.choices import SUBSCRIPTION_TRANSITIONS, SubscriptionStatus
 from subscriptions.models import Subscription
+from subscriptions.next_invoice import cycle_day
 from subscriptions.representations import subscription_snapshot
 
 # How far ahead a subscription may start, its trial end or its pause end: further is
@@ -47,5 +48,9 @@ def local_midnight_or_none(subscription: Subscription, day: date | None) -> date
 
 
 def set_next_billing(subscription: Subscription, day: date | None) -> None:
+    """Its next billing is `day`; the cycle acts on it when `cycle_day` begins. Call it
+    again (with its next billing) when its status or cancellation changes."""
     subscription.next_billing = day
-    subscription.next_billing_at = local_midnight_or_none(subscription, day)
+    subscription.next_billing_at = local_midnight_or_none(
+        subscription, cycle_day(subscription, day)
+    )

@@ -58,7 +58,14 @@ from subscriptions.models import (
     SubscriptionAddOn,
     SubscriptionLine,
 )
-from subscriptions.next_invoice import NextInvoice, cycles_done, final_invoice, next_invoice
+from subscriptions.next_invoice import (
+    NextInvoice,
+    cancels_at_next_billing,
+    cycle_day,
+    cycles_done,
+    final_invoice,
+    next_invoice,
+)
 from subscriptions.pricing import coupon_applies
 from subscriptions.representations import subscription_cycle_snapshot
 from subscriptions.selectors import DUE_ORDER, subscriptions_due, subscriptions_due_ids
@@ -288,7 +295,7 @@ def _advance(
     _add_invoice(billed, subscription, batch, items)
     if billed.kind == BilledKind.CYCLE and not billed.issued:
         batch.deferred += _defer_coupons(subscription, own.lines, billed.cycle)
-    if subscription.cancel_at_period_end:
+    if cancels_at_next_billing(subscription):
         subscription.status = SubscriptionStatus.CANCELLED
         subscription.cancelled_at = subscription.next_billing_at
         subscription.next_billing = subscription.next_billing_at = None
@@ -306,8 +313,12 @@ def _advance(
         subscription.next_billing = subscription.next_billing_at = None
     else:
         # A last period with metered lines runs to its end, when its usage is billed.
+        # Held before a cancellation at period end, the next period held is billed in
+        # the next pass, as the cancellation is due already.
         subscription.next_billing = billed.end
-        subscription.next_billing_at = local_midnight(billed.end, batch.workspace.timezone)
+        subscription.next_billing_at = local_midnight(
+            cast(date, cycle_day(subscription, billed.end)), batch.workspace.timezone
+        )
 
 
 def _defer_coupons(

@@ -51,6 +51,7 @@ def subscription_pause(
     subscription.paused_reason = paused_reason
     subscription.pause_until = pause_until
     subscription.resume_at = local_midnight_or_none(subscription, pause_until)
+    set_next_billing(subscription, subscription.next_billing)
     subscription.save()
     PausedSpan.objects.create(subscription=subscription, paused_at=now)
     record(subscription, "paused")
@@ -61,7 +62,7 @@ def _cancels_on(subscription: Subscription) -> str:
     """The status description of a subscription as it runs: its cancellation to come."""
     if not subscription.cancel_at_period_end:
         return ""
-    return f"Cancels on {subscription.next_billing}."
+    return f"Cancels on {subscription.cancel_at or subscription.next_billing}."
 
 
 def _end_pause(subscription: Subscription, at: datetime) -> None:
@@ -83,8 +84,10 @@ def _resume(subscription: Subscription, day: date, at: datetime) -> None:
     subscription.paused_at = subscription.pause_until = subscription.resume_at = None
     subscription.paused_reason = subscription.needs_attention_reason = None
     subscription.needs_attention_at = None
-    if was_paused and subscription.next_billing is not None and subscription.next_billing < day:
-        set_next_billing(subscription, resumed_billing(subscription, day))
+    next_billing = subscription.next_billing
+    if was_paused and next_billing is not None and next_billing < day:
+        next_billing = resumed_billing(subscription, day)
+    set_next_billing(subscription, next_billing)
     subscription.status_description = _cancels_on(subscription)
     subscription.save()
     record(subscription, "resumed")
@@ -116,12 +119,15 @@ def subscriptions_resume_due(*, subscription_ids: Sequence[str], now: datetime) 
 
 def cancellation_withdraw(subscription: Subscription) -> None:
     """Take back a cancellation at period end before it takes effect (Stripe's
-    `cancel_at_period_end: false`): the subscription bills on as before. The caller
-    holds the lock and saves it."""
+    `cancel_at_period_end: false`): the subscription bills on as before, from its next
+    billing (periods held while it needs attention included). The caller holds the lock
+    and saves it."""
     if not subscription.cancel_at_period_end:
         return
     subscription.cancel_at_period_end = False
+    subscription.cancel_at = None
     subscription.cancel_reason = None
+    set_next_billing(subscription, subscription.next_billing)
     if subscription.status != SubscriptionStatus.NEEDS_ATTENTION:
         subscription.status_description = _cancels_on(subscription)
 
@@ -138,7 +144,9 @@ def subscription_cancel(
     """Cancel now, or at the end of the period already billed (it is then not billed
     again, and cancels when its next billing comes), whether or not it is paused or needs
     attention then. Held past that period, it cancels at the end of the period running
-    today. One not yet billed has no period running and cancels now.
+    today: the periods paused until then are never billed, but those that came due while
+    it needed attention still are, one each, when it resumes or else when it cancels.
+    One not yet billed has no period running and cancels now.
 
     Metered lines bill in arrears, so their usage is never left behind: cancelled now, a
     final invoice bills the usage from the running period's start to now (as Stripe's
@@ -161,11 +169,18 @@ def subscription_cancel(
     subscription.cancel_reason = cancel_reason
     if at_period_end and subscription.cycles_billed and subscription.next_billing is not None:
         today = workspace_today(subscription.workspace, now)
-        if subscription.status in HELD_STATUSES and subscription.next_billing <= today:
-            # The periods held are not billed: the one running today ends it.
-            anchor, frequency = subscription.billing_anchor, subscription.frequency
-            set_next_billing(subscription, boundary_after(anchor, frequency, today))
+        cancel_at = subscription.next_billing
+        if subscription.status in HELD_STATUSES and cancel_at <= today:
+            # Held past the period it paid for: the period running today ends it.
+            cancel_at = boundary_after(subscription.billing_anchor, subscription.frequency, today)
         subscription.cancel_at_period_end = True
+        subscription.cancel_at = cancel_at
+        if subscription.status == SubscriptionStatus.PAUSED:
+            # Paused periods are never billed: its next billing is its end.
+            set_next_billing(subscription, cancel_at)
+        else:
+            # The periods due from its next billing on are still billed.
+            set_next_billing(subscription, subscription.next_billing)
         if subscription.status != SubscriptionStatus.NEEDS_ATTENTION:
             # One that needs attention keeps saying why until it is resumed.
             subscription.status_description = _cancels_on(subscription)
