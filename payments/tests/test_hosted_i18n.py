@@ -219,6 +219,78 @@ def test_the_save_card_page_speaks_the_payer_s_language(db) -> None:  # type: ig
         assert english not in html
 
 
+def _save_card_url(tenant) -> str:  # type: ignore[no-untyped-def]
+    customer = CustomerFactory(workspace=tenant.workspace)
+    return str(
+        tenant.client.post(
+            f"/customers/{customer.id}/setup_intent/",
+            {"success_url": "https://shop.example.com/ok"},
+            format="json",
+        ).json()["url"]
+    )
+
+
+@pytest.mark.parametrize(
+    ("card", "invalid"),
+    [
+        ({}, 3),
+        ({"card_number": sandbox.SUCCEEDS, "expiry": "13/34", "cvc": "12"}, 2),
+    ],
+)
+def test_the_save_card_page_says_what_to_fix_and_keeps_the_name(
+    db,  # type: ignore[no-untyped-def]
+    card: dict[str, str],
+    invalid: int,
+) -> None:
+    """As the checkout does: a summary announced at the top, each field marked, and the
+    cardholder's name still there (never the card)."""
+    url = _save_card_url(make_tenant(country="CL"))
+    client = Client(enforce_csrf_checks=True)
+    form = hidden_fields(client.get(url))
+
+    refused = client.post(url, {"name": "Ana Rojas", **card, **form})
+
+    assert refused.status_code == 400
+    html = refused.content.decode()
+    alert = re.search(r'role="alert"[^>]*>(.*?)</', html, re.S)
+    assert alert is not None and "Revisa los campos marcados abajo." in alert.group(1), html
+    assert html.index('role="alert"') < html.index("<form")
+    assert html.count('aria-invalid="true"') == invalid
+    assert 'value="Ana Rojas"' in html
+    assert sandbox.SUCCEEDS not in html and 'value="12"' not in html
+
+
+def test_a_card_the_gateway_refuses_on_the_save_card_page_is_explained_on_its_field(
+    db,  # type: ignore[no-untyped-def]
+) -> None:
+    url = _save_card_url(make_tenant(country="CL"))
+    client = Client(enforce_csrf_checks=True)
+    form = hidden_fields(client.get(url))
+    card = {"card_number": "4242 4242 4242 4241", "expiry": "12/34", "cvc": "123"}
+
+    refused = client.post(url, {"name": "Ana Rojas", **card, **form})
+
+    assert refused.status_code == 400
+    html = refused.content.decode()
+    error = re.search(r'<p class="field-error" id="card_number_error">(.*?)</p>', html)
+    assert error is not None and "no es un número de tarjeta válido" in error.group(1), html
+    assert 'role="alert"' in html and 'value="Ana Rojas"' in html
+
+
+def test_a_declined_card_on_the_save_card_page_keeps_the_name(db) -> None:  # type: ignore[no-untyped-def]
+    url = _save_card_url(make_tenant(country="CL"))
+    client = Client(enforce_csrf_checks=True)
+    form = hidden_fields(client.get(url))
+    card = {"card_number": sandbox.DECLINED, "expiry": "12/34", "cvc": "123"}
+
+    declined = client.post(url, {"name": "Ana Rojas", **card, **form})
+
+    assert declined.status_code == 402
+    html = declined.content.decode()
+    assert "Tu tarjeta fue rechazada" in html and 'value="Ana Rojas"' in html
+    assert sandbox.DECLINED not in html and 'value="123"' not in html
+
+
 def test_an_expired_save_card_page_speaks_the_payer_s_language(db) -> None:  # type: ignore[no-untyped-def]
     page = Client(headers={"Accept-Language": "es"}).get(
         "/publishable/card_setup/not-a-token/hosted/"
