@@ -22,7 +22,6 @@ from django.shortcuts import get_object_or_404, render
 from django.urls import reverse
 from django.utils import translation
 from django.utils.functional import Promise
-from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 from django.views.decorators.cache import never_cache
 from django.views.decorators.debug import sensitive_post_parameters, sensitive_variables
@@ -91,17 +90,17 @@ FAILURE_MESSAGES = {
 }
 
 
-def _refusal_for_payer(refused: DomainError) -> str:
+def _refusal_for_payer(refused: DomainError) -> Promise:
     """What a payer is told when the server refuses a checkout. The refusal's own detail
     is for the API caller: it names invoices and other checkouts, which a payer's page
-    must never show."""
+    must never show. Lazy: worded when the page renders, in the page's language."""
     if refused.code.startswith("stripe_") and refused.code.endswith("unavailable"):
-        return gettext("The payment service is not available right now. Try again shortly.")
+        return _("The payment service is not available right now. Try again shortly.")
     if refused.code.startswith("stripe_"):
-        return gettext("The payment service refused this payment. Ask the seller for help.")
+        return _("The payment service refused this payment. Ask the seller for help.")
     if "expired" in refused.code:
-        return gettext("This payment has expired. Ask the seller for a new link.")
-    return gettext("This payment can no longer be made here. Ask the seller for a new link.")
+        return _("This payment has expired. Ask the seller for a new link.")
+    return _("This payment can no longer be made here. Ask the seller for a new link.")
 
 
 # The pages speak these; the payer's Accept-Language picks one, else the workspace's country.
@@ -399,7 +398,7 @@ def link_checkout(request: HttpRequest, key: str) -> HttpResponse:
         return _checkout_limited(request, page, wait)
     attempt = _posted_attempt(request, link) if request.method == "POST" else ""
     if attempt is None:
-        stale = gettext("This form has expired. Enter your card again.")
+        stale = _("This form has expired. Enter your card again.")
         return _checkout(request, form=CardForm(), error=stale, status=400, **page)
     intent = _pay_with_posted_card(
         request,
@@ -547,10 +546,9 @@ def card_setup(request: HttpRequest, token: str) -> HttpResponse:
         _add_refusal(form, invalid)
         return _render(request, "setup.html", status=400, owner=customer, form=form, **context)
     except DomainError as refused:
-        error: str | Promise = _refusal_for_payer(refused)
-        status = 409
+        # Lazy messages: worded when the page renders, in the page's language.
+        status, error = 409, _refusal_for_payer(refused)
         if isinstance(refused, services.CardDeclined):
-            # Lazy: it is worded when the page renders, in the page's language.
             declined = FAILURE_MESSAGES["card_declined"]
             status, error = 402, FAILURE_MESSAGES.get(refused.failed_reason, declined)
         return _render(

@@ -9,11 +9,12 @@ from pathlib import Path
 
 import pytest
 from django.test import Client
-from django.utils import translation
+from django.utils import timezone, translation
 
 from billing.models import Workspace
 from customers.tests.factories import CustomerFactory
 from invoices.tests.factories import FinalizedInvoiceFactory
+from payments import services
 from payments.gateways import sandbox
 from payments.hosted import page_language
 from payments.tests.factories import PaymentLinkFactory
@@ -217,6 +218,29 @@ def test_the_save_card_page_speaks_the_payer_s_language(db) -> None:  # type: ig
     assert "Guardar tarjeta</button>" in html and ">Cancelar</a>" in html
     for english in ("Save a card", "Name on card", "Save card", ">Cancel<"):
         assert english not in html
+
+
+def test_a_refused_payment_is_explained_in_the_payer_s_language(db) -> None:  # type: ignore[no-untyped-def]
+    tenant = make_tenant(country="CL")
+    invoice = FinalizedInvoiceFactory(workspace=tenant.workspace)
+    now = timezone.now()
+    intent = services.intent_create(
+        workspace=tenant.workspace,
+        test_mode=False,
+        invoice=invoice,
+        now=now - datetime.timedelta(hours=2),
+        expires_at=now - datetime.timedelta(hours=1),
+    )
+    url = f"/publishable/intents/{intent.client_secret}/hosted/"
+    client = Client(enforce_csrf_checks=True)
+    card = {"card_number": sandbox.SUCCEEDS, "expiry": "12/34", "cvc": "123"}
+
+    refused = client.post(url, card | hidden_fields(client.get(url)))
+
+    assert refused.status_code == 409
+    html = refused.content.decode()
+    assert "Este pago expiró. Pide un nuevo link al vendedor." in html
+    assert "has expired" not in html
 
 
 def _save_card_url(tenant) -> str:  # type: ignore[no-untyped-def]
