@@ -21,7 +21,7 @@ from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import get_object_or_404, render
 from django.urls import reverse
 from django.utils import translation
-from django.utils.translation import gettext
+from django.utils.functional import Promise
 from django.utils.translation import gettext_lazy as _
 from django.views.decorators.cache import never_cache
 from django.views.decorators.debug import sensitive_post_parameters, sensitive_variables
@@ -90,17 +90,17 @@ FAILURE_MESSAGES = {
 }
 
 
-def _refusal_for_payer(refused: DomainError) -> str:
+def _refusal_for_payer(refused: DomainError) -> Promise:
     """What a payer is told when the server refuses a checkout. The refusal's own detail
     is for the API caller: it names invoices and other checkouts, which a payer's page
-    must never show."""
+    must never show. Lazy: worded when the page renders, in the page's language."""
     if refused.code.startswith("stripe_") and refused.code.endswith("unavailable"):
-        return gettext("The payment service is not available right now. Try again shortly.")
+        return _("The payment service is not available right now. Try again shortly.")
     if refused.code.startswith("stripe_"):
-        return gettext("The payment service refused this payment. Ask the seller for help.")
+        return _("The payment service refused this payment. Ask the seller for help.")
     if "expired" in refused.code:
-        return gettext("This payment has expired. Ask the seller for a new link.")
-    return gettext("This payment can no longer be made here. Ask the seller for a new link.")
+        return _("This payment has expired. Ask the seller for a new link.")
+    return _("This payment can no longer be made here. Ask the seller for a new link.")
 
 
 # The pages speak these; the payer's Accept-Language picks one, else the workspace's country.
@@ -251,7 +251,8 @@ def _checkout(
     description: str,
     invoice: Invoice | None,
     form: CardForm,
-    error: str = "",
+    # A lazy message is worded when the page renders, in the page's language.
+    error: str | Promise = "",
     status: int = 200,
 ) -> HttpResponse:
     # Every form of a link's page is a new attempt; an intent's page is one already.
@@ -323,7 +324,7 @@ TOO_MANY_ATTEMPTS = _("Too many payment attempts. Wait a while, then try again."
 
 
 def _checkout_limited(request: HttpRequest, page: dict[str, Any], wait: float) -> HttpResponse:
-    limited = _checkout(request, form=CardForm(), error=str(TOO_MANY_ATTEMPTS), status=429, **page)
+    limited = _checkout(request, form=CardForm(), error=TOO_MANY_ATTEMPTS, status=429, **page)
     return _too_many_attempts(limited, wait)
 
 
@@ -397,7 +398,7 @@ def link_checkout(request: HttpRequest, key: str) -> HttpResponse:
         return _checkout_limited(request, page, wait)
     attempt = _posted_attempt(request, link) if request.method == "POST" else ""
     if attempt is None:
-        stale = gettext("This form has expired. Enter your card again.")
+        stale = _("This form has expired. Enter your card again.")
         return _checkout(request, form=CardForm(), error=stale, status=400, **page)
     intent = _pay_with_posted_card(
         request,
@@ -514,7 +515,10 @@ def card_setup(request: HttpRequest, token: str) -> HttpResponse:
     if opened is None:
         return _render(request, "setup_expired.html", status=410, owner=None)
     customer, pages = opened
-    context = {"workspace": customer.workspace.name, "cancel_url": pages["cancel_url"]}
+    context: dict[str, Any] = {
+        "workspace": customer.workspace.name,
+        "cancel_url": pages["cancel_url"],
+    }
     wait = _card_attempt_refused(request, token)
     if wait is not None:
         limited = _render(
@@ -523,34 +527,37 @@ def card_setup(request: HttpRequest, token: str) -> HttpResponse:
             status=429,
             owner=customer,
             form=CardForm(),
-            error=str(TOO_MANY_ATTEMPTS),
+            error=TOO_MANY_ATTEMPTS,
             **context,
         )
         return _too_many_attempts(limited, wait)
-    form = CardForm(request.POST if request.method == "POST" else None)
-    if request.method == "POST" and form.is_valid():
-        try:
-            source = services.source_save_card_for_customer(
-                customer=customer, card=form.card(), now=clock_now_for(customer)
-            )
-        except (InvalidInput, DomainError) as refused:
-            status = 400
-            if isinstance(refused, InvalidInput):
-                error = " ".join(str(m) for messages in refused.errors.values() for m in messages)
-            elif isinstance(refused, services.CardDeclined):
-                declined = FAILURE_MESSAGES["card_declined"]
-                status, error = 402, str(FAILURE_MESSAGES.get(refused.failed_reason, declined))
-            else:
-                error = _refusal_for_payer(refused)
-            return _render(
-                request,
-                "setup.html",
-                status=status,
-                owner=customer,
-                form=CardForm(),
-                error=error,
-                **context,
-            )
-        return HttpResponseRedirect(_with_query(pages["success_url"], source=source.id))
-    status = 400 if request.method == "POST" else 200
-    return _render(request, "setup.html", status=status, owner=customer, form=form, **context)
+    if request.method == "GET":
+        return _render(request, "setup.html", owner=customer, form=CardForm(), **context)
+    # As on the checkout: bad input or a card the gateway refuses is marked on its
+    # field; a decline says so; the cardholder's name is kept, never the card.
+    form = CardForm(request.POST)
+    if not form.is_valid():
+        return _render(request, "setup.html", status=400, owner=customer, form=form, **context)
+    try:
+        source = services.source_save_card_for_customer(
+            customer=customer, card=form.card(), now=clock_now_for(customer)
+        )
+    except InvalidInput as invalid:
+        _add_refusal(form, invalid)
+        return _render(request, "setup.html", status=400, owner=customer, form=form, **context)
+    except DomainError as refused:
+        # Lazy messages: worded when the page renders, in the page's language.
+        status, error = 409, _refusal_for_payer(refused)
+        if isinstance(refused, services.CardDeclined):
+            declined = FAILURE_MESSAGES["card_declined"]
+            status, error = 402, FAILURE_MESSAGES.get(refused.failed_reason, declined)
+        return _render(
+            request,
+            "setup.html",
+            status=status,
+            owner=customer,
+            form=_keep_name(form),
+            error=error,
+            **context,
+        )
+    return HttpResponseRedirect(_with_query(pages["success_url"], source=source.id))

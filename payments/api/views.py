@@ -244,6 +244,13 @@ class IntentViewSet(_ReadCreateViewSet):
             **data,
         )
 
+    # An intent past its expiry is expired, committed, before the request's transaction
+    # opens: the refusal (`intent_expired`) rolls that transaction back.
+    actions_before_transaction = ("confirm",)
+
+    def before_transaction(self, request: Request) -> None:
+        services.intent_refuse_if_expired(intent=self.get_object(), now=self.tenant_now())
+
     @extend_schema(request=IntentConfirmSerializer, responses=IntentSerializer)
     @action(detail=True, methods=["post"])
     def confirm(self, request: Request, pk: str) -> Response:

@@ -34,6 +34,7 @@ from payments.services.intents import (
     intent_complete_authentication,
     intent_confirm,
     intent_create,
+    intent_refuse_if_expired,
 )
 from payments.services.links import (
     LinkUnavailable,
@@ -95,6 +96,7 @@ __all__ = [
     "intent_confirm",
     "intent_create",
     "intent_pay_with_card",
+    "intent_refuse_if_expired",
     "intents_expire_due",
     "invoice_sync_to_stripe",
     "payment_authenticate_by_payer",

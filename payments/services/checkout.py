@@ -23,6 +23,7 @@ from payments.services.intents import (
     intent_complete_authentication,
     intent_confirm,
     intent_create,
+    intent_refuse_if_expired,
 )
 from payments.services.links import LinkUnavailable, check_link_open, payment_link_amount
 from payments.services.payments import (
@@ -108,11 +109,13 @@ def payment_link_pay(
     return _confirm_with_card(intent, card, now)
 
 
-@transaction.atomic
 def intent_pay_with_card(*, intent: Intent, card: CardInput, now: datetime) -> Intent:
     """The payer's card on the intent's hosted page: tokenized in memory into a
-    single-use source, then the intent confirmed on-session."""
-    return _confirm_with_card(intent, card, now)
+    single-use source, then the intent confirmed on-session. An intent past its expiry
+    is expired (committed) and refused before the payment's transaction opens."""
+    intent_refuse_if_expired(intent=intent, now=now)
+    with transaction.atomic():
+        return _confirm_with_card(intent, card, now)
 
 
 def _confirm_with_card(intent: Intent, card: CardInput, now: datetime) -> Intent:

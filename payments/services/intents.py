@@ -152,12 +152,37 @@ def intent_create(
     return intent
 
 
+def _past_expiry(intent: Intent, now: datetime) -> bool:
+    return intent.expires_at is not None and intent.expires_at <= now
+
+
 def intent_expire_if_due(intent: Intent, now: datetime) -> bool:
-    if intent.expires_at is not None and intent.expires_at <= now:
+    """Expire the (locked) intent once its `expires_at` has come; whether it has. Only
+    for a caller that goes on: in a transaction that then raises, the expiry would be
+    rolled back with it (refuse with `intent_refuse_if_expired` instead)."""
+    if _past_expiry(intent, now):
         if intent.status == IntentStatus.REQUIRES_PAYMENT_METHOD:
             transition_intent(intent, IntentStatus.EXPIRED, now)
         return True
     return False
+
+
+def _expired(intent: Intent) -> DomainError:
+    return DomainError("intent_expired", f"Intent {intent.id} has expired.")
+
+
+@transaction.atomic
+def _expire_locked_if_due(intent: Intent, now: datetime) -> bool:
+    return intent_expire_if_due(lock_intent(intent), now)
+
+
+def intent_refuse_if_expired(*, intent: Intent, now: datetime) -> None:
+    """Refuse to pay an intent past its `expires_at` (`intent_expired`), having expired
+    it first in a transaction of its own, so the expiry and its `intent.expired` event
+    are committed although the refusal rolls back whatever it interrupts. Call it
+    before the transaction that pays opens: inside one it would be rolled back too."""
+    if _expire_locked_if_due(intent, now):
+        raise _expired(intent)
 
 
 def _order_invoice(order: Order, now: datetime) -> Invoice:
@@ -240,6 +265,7 @@ def intent_confirm(
     """Pay the intent with `source`: authorized when the gateway accepts, captured when
     the payment succeeds, finalized once it is applied. A decline fails the intent. A
     remote gateway is called once the reserved payment has committed."""
+    intent_refuse_if_expired(intent=intent, now=now)
     intent = _intent_confirm(intent=intent, source=source, now=now, off_session=off_session)
     if intent.payment is None or not is_reserved(intent.payment):
         return intent
@@ -272,8 +298,9 @@ def _intent_confirm(*, intent: Intent, source: Source, now: datetime, off_sessio
     if intent.order_id:
         _lock_order(Order(pk=intent.order_id))
     intent = lock_intent(intent)
-    if intent_expire_if_due(intent, now):
-        raise DomainError("intent_expired", f"Intent {intent.id} has expired.")
+    if _past_expiry(intent, now):
+        # Expired already, on its own (intent_refuse_if_expired): nothing to roll back.
+        raise _expired(intent)
     if intent.status != IntentStatus.REQUIRES_PAYMENT_METHOD or intent.payment_id:
         raise DomainError(
             "intent_invalid_transition",

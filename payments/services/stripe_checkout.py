@@ -20,7 +20,12 @@ from payments.choices import INTENT_UNPAID_ENDS, IntentStatus
 from payments.gateways.registry import stripe_connection
 from payments.gateways.stripe_gateway import StripeGateway, StripeUnavailable
 from payments.models import Intent, PaymentGateway, PaymentLink
-from payments.services.intents import intent_create, intent_expire_if_due, transition_intent
+from payments.services.intents import (
+    intent_create,
+    intent_expire_if_due,
+    intent_refuse_if_expired,
+    transition_intent,
+)
 from payments.services.links import LinkUnavailable, check_link_open, payment_link_amount
 from payments.services.stripe_customers import stripe_customer_id
 
@@ -95,17 +100,10 @@ def intent_checkout_at_gateway(
     connection = stripe_connection(intent.workspace_id, intent.test_mode)
     if connection is None:
         return None
-    if _expired(intent, now):
-        raise DomainError("intent_expired", f"Intent {intent.id} has expired.")
+    intent_refuse_if_expired(intent=intent, now=now)
     if intent.status != IntentStatus.REQUIRES_PAYMENT_METHOD or intent.payment_id:
         raise DomainError("intent_invalid_transition", f"Intent {intent.id} is {intent.status}.")
     return _checkout_session(connection, intent, success_url, cancel_url, now)
-
-
-@transaction.atomic
-def _expired(intent: Intent, now: datetime) -> bool:
-    locked = Intent.objects.select_for_update(of=("self",)).get(pk=intent.pk)
-    return intent_expire_if_due(locked, now)
 
 
 def _checkout_session(

@@ -15,11 +15,13 @@ from concurrent.futures import ThreadPoolExecutor
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 import pytest
 from django.conf import settings
 
 from billing.models import Workspace
+from customers.tests.factories import CustomerFactory
 from invoices.models import Invoice
 from invoices.tests.factories import FinalizedInvoiceFactory
 from payments.gateways import sandbox
@@ -388,3 +390,27 @@ def test_the_merchants_logo_shows_under_the_pages_policy(checkout, link, logo_se
     assert checkout.thread.run(lambda: checkout.page.get_by_test_id("logo").is_visible())
     assert [m for m in checkout.console if "Content Security Policy" in m] == []
     checkout.screenshot("logo")
+
+
+def test_the_save_card_page_says_what_to_fix_as_the_checkout_does(checkout, db):
+    tenant = make_tenant()
+    customer = CustomerFactory(workspace=tenant.workspace)
+    url = tenant.client.post(
+        f"/customers/{customer.id}/setup_intent/",
+        {"success_url": "https://shop.example.com/ok"},
+        format="json",
+    ).json()["url"]
+    page = checkout.page
+
+    def save_without_the_card() -> None:
+        page.goto(checkout.base_url + urlsplit(url).path)
+        page.get_by_label("Name on card").fill("Ana Rojas")
+        page.get_by_role("button", name="Save card").click()
+        page.wait_for_load_state()
+
+    checkout.thread.run(save_without_the_card)
+
+    assert checkout.text(role="alert") == "Check the fields marked below."
+    assert checkout.value("Name on card") == "Ana Rojas"
+    assert checkout.value("Card number") == ""
+    checkout.screenshot("save-card-invalid")

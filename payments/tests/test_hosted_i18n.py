@@ -9,11 +9,12 @@ from pathlib import Path
 
 import pytest
 from django.test import Client
-from django.utils import translation
+from django.utils import timezone, translation
 
 from billing.models import Workspace
 from customers.tests.factories import CustomerFactory
 from invoices.tests.factories import FinalizedInvoiceFactory
+from payments import services
 from payments.gateways import sandbox
 from payments.hosted import page_language
 from payments.tests.factories import PaymentLinkFactory
@@ -217,6 +218,101 @@ def test_the_save_card_page_speaks_the_payer_s_language(db) -> None:  # type: ig
     assert "Guardar tarjeta</button>" in html and ">Cancelar</a>" in html
     for english in ("Save a card", "Name on card", "Save card", ">Cancel<"):
         assert english not in html
+
+
+def test_a_refused_payment_is_explained_in_the_payer_s_language(db) -> None:  # type: ignore[no-untyped-def]
+    tenant = make_tenant(country="CL")
+    invoice = FinalizedInvoiceFactory(workspace=tenant.workspace)
+    now = timezone.now()
+    intent = services.intent_create(
+        workspace=tenant.workspace,
+        test_mode=False,
+        invoice=invoice,
+        now=now - datetime.timedelta(hours=2),
+        expires_at=now - datetime.timedelta(hours=1),
+    )
+    url = f"/publishable/intents/{intent.client_secret}/hosted/"
+    client = Client(enforce_csrf_checks=True)
+    card = {"card_number": sandbox.SUCCEEDS, "expiry": "12/34", "cvc": "123"}
+
+    refused = client.post(url, card | hidden_fields(client.get(url)))
+
+    assert refused.status_code == 409
+    html = refused.content.decode()
+    assert "Este pago expiró. Pide un nuevo link al vendedor." in html
+    assert "has expired" not in html
+
+
+def _save_card_url(tenant) -> str:  # type: ignore[no-untyped-def]
+    customer = CustomerFactory(workspace=tenant.workspace)
+    return str(
+        tenant.client.post(
+            f"/customers/{customer.id}/setup_intent/",
+            {"success_url": "https://shop.example.com/ok"},
+            format="json",
+        ).json()["url"]
+    )
+
+
+@pytest.mark.parametrize(
+    ("card", "invalid"),
+    [
+        ({}, 3),
+        ({"card_number": sandbox.SUCCEEDS, "expiry": "13/34", "cvc": "12"}, 2),
+    ],
+)
+def test_the_save_card_page_says_what_to_fix_and_keeps_the_name(
+    db,  # type: ignore[no-untyped-def]
+    card: dict[str, str],
+    invalid: int,
+) -> None:
+    """As the checkout does: a summary announced at the top, each field marked, and the
+    cardholder's name still there (never the card)."""
+    url = _save_card_url(make_tenant(country="CL"))
+    client = Client(enforce_csrf_checks=True)
+    form = hidden_fields(client.get(url))
+
+    refused = client.post(url, {"name": "Ana Rojas", **card, **form})
+
+    assert refused.status_code == 400
+    html = refused.content.decode()
+    alert = re.search(r'role="alert"[^>]*>(.*?)</', html, re.S)
+    assert alert is not None and "Revisa los campos marcados abajo." in alert.group(1), html
+    assert html.index('role="alert"') < html.index("<form")
+    assert html.count('aria-invalid="true"') == invalid
+    assert 'value="Ana Rojas"' in html
+    assert sandbox.SUCCEEDS not in html and 'value="12"' not in html
+
+
+def test_a_card_the_gateway_refuses_on_the_save_card_page_is_explained_on_its_field(
+    db,  # type: ignore[no-untyped-def]
+) -> None:
+    url = _save_card_url(make_tenant(country="CL"))
+    client = Client(enforce_csrf_checks=True)
+    form = hidden_fields(client.get(url))
+    card = {"card_number": "4242 4242 4242 4241", "expiry": "12/34", "cvc": "123"}
+
+    refused = client.post(url, {"name": "Ana Rojas", **card, **form})
+
+    assert refused.status_code == 400
+    html = refused.content.decode()
+    error = re.search(r'<p class="field-error" id="card_number_error">(.*?)</p>', html)
+    assert error is not None and "no es un número de tarjeta válido" in error.group(1), html
+    assert 'role="alert"' in html and 'value="Ana Rojas"' in html
+
+
+def test_a_declined_card_on_the_save_card_page_keeps_the_name(db) -> None:  # type: ignore[no-untyped-def]
+    url = _save_card_url(make_tenant(country="CL"))
+    client = Client(enforce_csrf_checks=True)
+    form = hidden_fields(client.get(url))
+    card = {"card_number": sandbox.DECLINED, "expiry": "12/34", "cvc": "123"}
+
+    declined = client.post(url, {"name": "Ana Rojas", **card, **form})
+
+    assert declined.status_code == 402
+    html = declined.content.decode()
+    assert "Tu tarjeta fue rechazada" in html and 'value="Ana Rojas"' in html
+    assert sandbox.DECLINED not in html and 'value="123"' not in html
 
 
 def test_an_expired_save_card_page_speaks_the_payer_s_language(db) -> None:  # type: ignore[no-untyped-def]

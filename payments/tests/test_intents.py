@@ -5,8 +5,10 @@ import datetime
 from decimal import Decimal
 
 import pytest
+from django.test import Client
+from django.utils import timezone
 
-from billing.errors import InvalidInput
+from billing.errors import DomainError, InvalidInput
 from billing.models import Event
 from customers.tests.factories import CustomerFactory
 from invoices.models import Invoice, Order
@@ -14,6 +16,7 @@ from invoices.tests.factories import FinalizedInvoiceFactory, OrderFactory
 from payments import services
 from payments.gateways import sandbox
 from payments.models import Intent, Payment
+from payments.tests.hosted_forms import hidden_fields
 from tests.numbers import D
 
 NOW = datetime.datetime(2026, 2, 1, 12, 0, tzinfo=datetime.UTC)
@@ -127,6 +130,67 @@ def test_a_test_mode_intent_expires_on_its_test_clock(tenant):
     intent.refresh_from_db()
     assert intent.status == "expired"
     assert services.checkouts_expire_due(now=NOW) == 0
+
+
+def _expired_intent(tenant, now):
+    """An invoice's intent whose `expires_at` passed an hour before `now`, still open
+    (the sweep has not run)."""
+    invoice = FinalizedInvoiceFactory(workspace=tenant.workspace)
+    intent = services.intent_create(
+        workspace=tenant.workspace,
+        test_mode=False,
+        invoice=invoice,
+        now=now - datetime.timedelta(hours=2),
+        expires_at=now - datetime.timedelta(hours=1),
+    )
+    assert intent.status == "requires_payment_method"
+    return intent
+
+
+def _expired_now(intent):
+    intent.refresh_from_db()
+    assert intent.status == "expired"
+    assert intent.payment_id is None
+    assert _events(intent.id)[-1] == "intent.expired"
+    assert not Payment.objects.filter(customer=intent.customer).exists()
+
+
+def test_confirming_an_expired_intent_is_refused_and_the_expiry_stays(tenant):
+    intent = _expired_intent(tenant, NOW)
+    source = _source(intent.customer, sandbox.SUCCEEDS)
+
+    with pytest.raises(DomainError) as refused:
+        services.intent_confirm(intent=intent, source=source, now=NOW)
+
+    assert refused.value.code == "intent_expired"
+    _expired_now(intent)
+
+
+def test_confirming_an_expired_intent_through_the_api_expires_it(tenant):
+    intent = _expired_intent(tenant, timezone.now())
+    source = _source(intent.customer, sandbox.SUCCEEDS)
+
+    refused = tenant.client.post(f"/intents/{intent.id}/confirm/", {"source": source.id})
+
+    assert refused.status_code == 409, refused.content
+    assert refused.json()["code"] == "intent_expired"
+    _expired_now(intent)
+    again = tenant.client.post(f"/intents/{intent.id}/confirm/", {"source": source.id})
+    assert again.json()["code"] == "intent_expired"
+    assert _events(intent.id).count("intent.expired") == 1
+
+
+def test_paying_an_expired_intent_on_its_page_is_refused_and_expires_it(tenant):
+    intent = _expired_intent(tenant, timezone.now())
+    url = f"/publishable/intents/{intent.client_secret}/hosted/"
+    payer = Client(enforce_csrf_checks=True, headers={"Accept-Language": "en"})
+    card = {"card_number": sandbox.SUCCEEDS, "expiry": "12/34", "cvc": "123"}
+
+    refused = payer.post(url, card | hidden_fields(payer.get(url)))
+
+    assert refused.status_code == 409
+    assert "This payment has expired" in refused.content.decode()
+    _expired_now(intent)
 
 
 def test_an_intent_already_expired_is_refused_as_a_link_is(tenant):
