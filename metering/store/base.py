@@ -50,6 +50,32 @@ def property_text(value: Any) -> str | None:
     return _jsonb_text(value)
 
 
+def distinct_text(value: Any) -> str | None:
+    """An event's property as `unique_count` tells its values apart: its `property_text`,
+    but a number written in its shortest plain form, so that one number counts once
+    however it was sent (1, 1.0 and 1e0 as "1"; 1.50 as "1.5"). A string stays as sent:
+    "1.0" is not the number 1, while "7" is the number 7, as a filter reads it."""
+    if type(value) is int or isinstance(value, Decimal | float):
+        return number_text(value)
+    return property_text(value)
+
+
+def number_text(value: int | Decimal | float) -> str:
+    """A JSON number in its shortest plain decimal form: no exponent, no trailing zero
+    after the point, no point when whole, and 0 for any zero."""
+    if type(value) is int:
+        return str(value)
+    number = value if isinstance(value, Decimal) else Decimal(orjson.dumps(value).decode())
+    if not number:
+        return "0"
+    sign, digits, exponent = number.as_tuple()
+    assert isinstance(exponent, int)  # a JSON number is finite
+    kept = len(digits)
+    while kept > 1 and exponent < 0 and digits[kept - 1] == 0:
+        kept, exponent = kept - 1, exponent + 1
+    return format(Decimal((sign, digits[:kept], exponent)), "f")
+
+
 def _jsonb_text(value: Any) -> str:
     """`value` as jsonb's text output writes it: numbers as numeric (`1E+2` as 100, `1.50`
     keeping its scale), object keys by length then bytes, ", " and ": " between items."""

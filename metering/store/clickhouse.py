@@ -111,10 +111,48 @@ def client_from_url(url: str) -> Client:
 
 
 def _property_text(key: str) -> str:
-    """A property as text, as PostgreSQL's `->>` gives it (NULL when absent)."""
+    """A property as text, as PostgreSQL's `->>` gives it (NULL when absent or null)."""
     return (
-        f"if(JSONHas(e.properties, {key}), if(JSONType(e.properties, {key}) = 'String', "
-        f"JSONExtractString(e.properties, {key}), JSONExtractRaw(e.properties, {key})), NULL)"
+        f"multiIf(JSONType(e.properties, {key}) = 'String', "
+        f"JSONExtractString(e.properties, {key}), JSONType(e.properties, {key}) = 'Null', NULL, "
+        f"JSONExtractRaw(e.properties, {key}))"
+    )
+
+
+# A number as ClickHouse's JSON functions write it back (read as a double, unless it is
+# an integer): sign, integer digits, fraction digits, exponent.
+_NUMBER_PARTS = "'^(-?)([0-9]+)(?:\\\\.([0-9]*))?(?:[eE]([+-]?[0-9]+))?$'"
+
+
+def _plain_number(raw: str) -> str:
+    """The number `raw` as `number_text` writes it (1e-7 as 0.0000001, 1500 as is). The
+    expressions repeat: ClickHouse computes each once a row."""
+    parts = f"extractGroups({raw}, {_NUMBER_PARTS})"
+    digits = f"concat({parts}[2], {parts}[3])"
+    leading = f"replaceRegexpOne({digits}, '^0+', '')"
+    # The point's place after the first significant digit (0: just before it).
+    point = (
+        f"(toInt64(length({parts}[2])) + toInt64OrZero({parts}[4]) "
+        f"- toInt64(length({digits})) + toInt64(length({leading})))"
+    )
+    significant = f"replaceRegexpOne({leading}, '0+$', '')"
+    width = f"toInt64(length({significant}))"
+    plain = (
+        f"multiIf({point} <= 0, "
+        f"concat('0.', repeat('0', toUInt64(greatest(-{point}, 0))), {significant}), "
+        f"{point} >= {width}, "
+        f"concat({significant}, repeat('0', toUInt64(greatest({point} - {width}, 0)))), "
+        f"concat(substring({significant}, 1, {point}), '.', substring({significant}, {point} + 1)))"
+    )
+    return f"if(empty({parts}), {raw}, if({significant} = '', '0', concat({parts}[1], {plain})))"
+
+
+def _distinct_text(key: str) -> str:
+    """A property as `unique_count` tells values apart (`distinct_text`). A double keeps
+    about 16 digits: numbers differing further count once here, as they sum alike."""
+    return (
+        f"if(JSONType(e.properties, {key}) = 'Double', "
+        f"{_plain_number(f'JSONExtractRaw(e.properties, {key})')}, {_property_text(key)})"
     )
 
 
@@ -138,7 +176,7 @@ def _value(meter: MeterSpec) -> str:
     if meter.aggregation == Aggregation.MAX:
         return f"coalesce(max({number}), 0)"
     if meter.aggregation == Aggregation.UNIQUE_COUNT:
-        return f"toDecimal128(uniqExact({_property_text('{field:String}')}), 0)"
+        return f"toDecimal128(uniqExact({_distinct_text('{field:String}')}), 0)"
     if meter.aggregation == Aggregation.LATEST:
         # Ties on timestamp go to the greatest event_id, as in PostgreSQL.
         return f"coalesce(argMaxIf({number}, (e.timestamp, e.event_id), isNotNull({number})), 0)"

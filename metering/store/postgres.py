@@ -99,6 +99,15 @@ class PostgresDialect(Dialect):
     def text(self, alias: str) -> str:
         return f"{alias}.properties ->> %s"
 
+    def distinct(self, alias: str) -> str:
+        # A number by its value: numeric keeps the scale it was sent with (1.50), which
+        # trim_scale drops; jsonb has already written any exponent out (1E+2 as 100).
+        return (
+            f"CASE WHEN jsonb_typeof({alias}.properties -> %s) = 'number' "
+            f"THEN trim_scale(({alias}.properties ->> %s)::numeric)::text "
+            f"ELSE {alias}.properties ->> %s END"
+        )
+
     def latest(self, number: str) -> str:
         return (
             f"(array_agg({number} ORDER BY e.timestamp DESC, e.event_id DESC) "

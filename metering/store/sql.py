@@ -1,8 +1,8 @@
 """The reads and the delete of the event stores that speak SQL with one shape
 (PostgreSQL and SQLite), written once: `SqlEventStore` builds each query from its
-`Dialect`, which holds all that differs between the two (how a property is read as text
-or as a number, a list of values passed, the last reset of each group picked, the values
-ordered), so the stores cannot drift apart. Each store writes its own batches.
+`Dialect`, which holds all that differs between the two (how a property is read as text,
+as a number or as a distinct value, a list of values passed, the last reset of each group
+picked, the values ordered), so the stores cannot drift apart. Each store writes its own batches.
 
 The SQL is written with psycopg's `%s` placeholders; a dialect whose driver takes
 another style converts the whole text when it runs it (`SqliteDialect`). Every query
@@ -50,6 +50,11 @@ class Dialect:
     def text(self, alias: str) -> str:
         """The property of `alias`'s event as text, as PostgreSQL's `->>` reads it; its
         one placeholder is the key."""
+        raise NotImplementedError
+
+    def distinct(self, alias: str) -> str:
+        """The property of `alias`'s event as `unique_count` tells values apart
+        (`distinct_text`); every placeholder is the key."""
         raise NotImplementedError
 
     def latest(self, number: str) -> str:
@@ -109,7 +114,7 @@ class SqlEventStore:
         elif meter.aggregation == Aggregation.MAX:
             value = f"coalesce({d.max_function}({d.number}), 0)"
         elif meter.aggregation == Aggregation.UNIQUE_COUNT:
-            value = f"count(DISTINCT {d.text('e')})"
+            value = f"count(DISTINCT {d.distinct('e')})"
         elif meter.aggregation == Aggregation.LATEST:
             # Ties on timestamp go to the greatest event_id, so the order events arrived
             # in never changes the answer.

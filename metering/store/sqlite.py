@@ -25,7 +25,7 @@ from zoneinfo import ZoneInfo
 import orjson
 from django.db import connection
 
-from metering.store.base import NewEvent, Tenant, property_text
+from metering.store.base import NewEvent, Tenant, distinct_text, property_text
 from metering.store.postgres import json_number
 from metering.store.sql import Dialect, SqlEventStore
 
@@ -45,6 +45,10 @@ def _properties(text: str) -> dict[str, Any]:
 
 def _text(properties: str, key: str) -> str | None:
     return property_text(_properties(properties).get(key))
+
+
+def _distinct(properties: str, key: str) -> str | None:
+    return distinct_text(_properties(properties).get(key))
 
 
 # A string holding a plain decimal counts as a number, as the PostgreSQL store's pattern
@@ -106,6 +110,7 @@ def _register(raw: sqlite3.Connection) -> None:
     raw.create_collation("ev_decimal", _decimal_order)
     raw.create_function("ev_text", 2, _text, deterministic=True)
     raw.create_function("ev_number", 2, _number, deterministic=True)
+    raw.create_function("ev_distinct", 2, _distinct, deterministic=True)
     raw.create_function("ev_local_day", 2, _local_day, deterministic=True)
     # typeshed expects a step of one argument: ev_latest takes three.
     raw.create_aggregate("ev_sum", 1, _Sum)  # type: ignore[arg-type]
@@ -132,6 +137,9 @@ class SqliteDialect(Dialect):
 
     def text(self, alias: str) -> str:
         return f"ev_text({alias}.properties, %s)"
+
+    def distinct(self, alias: str) -> str:
+        return f"ev_distinct({alias}.properties, %s)"
 
     def latest(self, number: str) -> str:
         return f"ev_latest({number}, e.timestamp, e.event_id)"

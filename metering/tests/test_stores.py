@@ -26,6 +26,8 @@ METERS = [
     MeterSpec("call", "sum", "tokens"),
     MeterSpec("call", "max", "tokens"),
     MeterSpec("call", "unique_count", "user"),
+    MeterSpec("call", "unique_count", "size"),
+    MeterSpec("call", "unique_count", "size", (("region", ("us", "eu")),), resets=True),
     MeterSpec("call", "latest", "tokens"),
     MeterSpec("call", "sum", "tokens", (("region", ("us", "eu")),)),
     MeterSpec("call", "count", "", (("user", ("7",)),)),
@@ -59,6 +61,11 @@ def _tenant(workspace: str) -> Tenant:
     return Tenant(workspace_id=f"{workspace}-{next(_runs)}", test_mode=False)
 
 
+# One number written several ways, strings, null.
+SIZES = [
+    1, Decimal("1.0"), Decimal("1.50"), Decimal("1.5"), "1.5", "1.50", 10, Decimal("1E+1"),
+    "10", 0, Decimal("-0.0"), Decimal("1E-7"), "0.0000001", "007", True, "true", None,
+]  # fmt: skip
 event_strategy = st.tuples(
     st.integers(0, 30),  # event id
     st.sampled_from(["a", "b"]),  # customer
@@ -72,13 +79,14 @@ event_strategy = st.tuples(
     st.sampled_from(["u1", "u2", 7]),  # user
     st.sampled_from(["us", "eu", "ap"]),  # region
     st.sampled_from([None, "increment", "set"]),  # action (read by meters that reset)
+    st.sampled_from(SIZES),  # size (read by unique_count)
 )
 
 
 def _events(rows) -> list[NewEvent]:
     events = {}
-    for event_id, customer, minutes, tokens, user, region, action in rows:
-        properties = {"user": user, "region": region}
+    for event_id, customer, minutes, tokens, user, region, action, size in rows:
+        properties = {"user": user, "region": region, "size": size}
         if action is not None:
             properties["action"] = action
         if tokens is not None:
@@ -291,3 +299,35 @@ def test_a_customers_former_reference_counts_its_events_once_in_every_store(stor
     assert keys == ("cus_a", "acme-2", "acme-1")
     assert total[0].value == 111
     assert per_window == {"l": Decimal(111)}
+
+
+def test_unique_count_counts_a_number_once_however_it_is_written(store):
+    # Numbers as the events' JSON brings them (a fraction or an exponent as a Decimal).
+    users = [
+        1, Decimal("1.0"), Decimal("1.00"), Decimal("0.1E+1"),  # 1
+        Decimal("1.5"), Decimal("1.50"), "1.5",  # 1.5, the string as the number reads
+        10, Decimal("1E+1"), Decimal("10.0"),  # 10
+        7, "7",  # 7
+        0, Decimal("-0.0"), Decimal("0E-3"),  # 0
+        Decimal("1E-7"), Decimal("0.0000001"),  # 0.0000001
+        "007", "1.0",  # strings count as written: neither is 7 or 1
+        True, "true",  # true
+        None,  # no value: not counted
+    ]  # fmt: skip
+    tenant = _tenant("acc_unique")
+    events = [
+        NewEvent(str(n), "call", "c", T0 + timedelta(minutes=n), {"user": user})
+        for n, user in enumerate(users)
+    ]
+    store.insert(tenant=tenant, events=events, received_at=T0)
+    meter = MeterSpec("call", "unique_count", "user")
+    day = (T0, T0 + timedelta(days=1))
+
+    total = store.usage(tenant=tenant, query=UsageQuery(meter, ("c",), *day))
+    windows = [Window("w", ("c",), *day)]
+    per_window = store.usage_windows(tenant=tenant, meter=meter, windows=windows)
+    top = store.top_customer_keys(tenant=tenant, meter=meter, start=day[0], end=day[1], limit=1)
+
+    assert total[0].value == 9
+    assert per_window == {"w": Decimal(9)}
+    assert [(row.group, row.value) for row in top] == [("c", Decimal(9))]

@@ -150,3 +150,21 @@ def test_a_value_beyond_what_billing_holds_is_a_409_never_a_500(tenant):
 
     assert [(a.status_code, a.json()["code"]) for a in answers] == [(409, "usage_out_of_range")] * 3
     assert "10^24" in answers[0].json()["detail"]
+
+
+def test_unique_count_counts_numbers_by_value_and_strings_as_written(tenant):
+    meter = meter_of(tenant, aggregation="unique_count", field="user")
+    users = ["1", "1.0", "1e0", "1.5", "1.50", '"1.5"', "7", '"7"', '"007"', '"1.0"']
+    events = ",".join(
+        f'{{"event_id": "u{n}", "event_name": "api_call", "customer": "c", '
+        f'"timestamp": "2026-01-10T12:00:00Z", "properties": {{"user": {user}}}}}'
+        for n, user in enumerate(users)
+    )
+    # Raw JSON: the numbers reach the server as written, 1.0 and 1.50 included.
+    response = tenant.client.post(
+        "/events/bulk/", f'{{"events": [{events}]}}', content_type="application/json"
+    )
+    assert response.json()["accepted"] == len(users)
+
+    # 1 = 1.0 = 1e0, 1.5 = 1.50 = "1.5", 7 = "7"; "007" and "1.0" are strings of their own.
+    assert usage(tenant, meter, "c") == 5
