@@ -4,7 +4,8 @@ PostgreSQL refuses U+0000 in text and jsonb, and no database driver can encode a
 UTF-16 surrogate (`"\\ud800"`, which JSON allows) as UTF-8. DRF's CharField already
 refuses both in values; this covers the rest of a body (object keys, free-form objects
 such as metadata and tax settings). A number too large for a float (`1e400`) parses as
-infinity, which jsonb and the strict JSON renderer refuse. Nesting is capped, which
+infinity, which jsonb and the strict JSON renderer refuse; one with more decimal places
+than PostgreSQL's numeric holds (`1e-20000`) would be refused by jsonb. Nesting is capped, which
 Python's JSON decoder and PostgreSQL's jsonb would otherwise answer with a recursion or
 stack-depth error.
 
@@ -27,6 +28,7 @@ from rest_framework import parsers
 from rest_framework.exceptions import ParseError
 
 MAX_DEPTH = 32
+MAX_DECIMAL_PLACES = 16383
 _UNSTORABLE = re.compile("[\x00\ud800-\udfff]")
 
 
@@ -49,9 +51,13 @@ def body_problem(data: Any) -> str | None:
                 stack.append((item, depth + 1))
         elif isinstance(value, str) and has_unstorable_characters(value):
             return "strings may not contain NUL (\\u0000) or unpaired surrogates."
-        elif isinstance(value, Decimal) and not math.isfinite(float(value)):
-            # jsonb would store it, but no JSON reader of ours could give it back.
-            return "a number is too large."
+        elif isinstance(value, Decimal):
+            if not math.isfinite(float(value)):
+                # jsonb would store it, but no JSON reader of ours could give it back.
+                return "a number is too large."
+            if -value.as_tuple().exponent > MAX_DECIMAL_PLACES:  # type: ignore[operator]
+                # PostgreSQL's numeric, and so a jsonb number, holds no more.
+                return f"a number has more than {MAX_DECIMAL_PLACES} decimal places."
     return None
 
 

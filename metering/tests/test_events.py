@@ -173,6 +173,28 @@ def test_a_number_beyond_64_bits_is_a_400_alone_and_rejected_in_a_bulk(tenant, h
     assert _stored(tenant) == 1
 
 
+@pytest.mark.parametrize("tiny", ["1e-20000", "-1.5e-16384", "0.5e-16383"])
+def test_a_number_with_more_decimals_than_a_store_keeps_is_a_400_not_a_500(tenant, tiny):
+    refused = {
+        "detail": "JSON parse error - a number has more than 16383 decimal places.",
+        "code": "parse_error",
+    }
+    deep = _raw_event("d", f'{{"x": [{tiny}]}}')
+    for path, body in [
+        ("/events/", _raw_event("t", tiny)),
+        ("/events/", deep),
+        ("/events/bulk/", f'{{"events": [{_raw_event("t", tiny)}, {_raw_event("ok", "1")}]}}'),
+        ("/customers/", f'{{"name": "A", "country": "CL", "metadata": {{"x": {tiny}}}}}'),
+    ]:
+        response = tenant.client.post(path, body, content_type="application/json")
+        assert (response.status_code, response.json()) == (400, refused), path
+    assert _stored(tenant) == 0
+
+    finest = _raw_event("ok", "1e-16383")
+    assert tenant.client.post("/events/", finest, content_type="application/json").status_code == 202
+    assert _stored(tenant) == 1
+
+
 def test_an_integer_no_store_can_write_deep_in_the_properties_is_a_400(tenant):
     body = _raw_event("deep", '{"x": 18446744073709551616}')
     response = tenant.client.post("/events/", body, content_type="application/json")
