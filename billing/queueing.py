@@ -8,15 +8,30 @@ exactly as `.delay()` would; it is sent with `apply_async`, given its argument h
 ready-made when they are plain text (`message_reprs`).
 """
 
+import time
+from collections.abc import Callable
 from importlib import import_module
 from typing import Any
 
 from celery import current_app
+from kombu import Producer
+from kombu.exceptions import OperationalError
+
+# Once a send has found the broker unreachable, sends that a sweep makes later anyway skip
+# it for this long: each would wait for the broker again, and a request whose commit
+# hands its events to several consumers (and queues deliveries) would wait once per send.
+BROKER_DOWN_SKIP_SECONDS = 5.0
+# By broker URL, the time.monotonic() before which those sends skip that broker.
+_broker_down_until: dict[str, float] = {}
+
+
+class BrokerUnreachable(OperationalError):
+    """The broker was not reached, or was found unreachable a moment ago."""
 
 
 def task_queue(name: str, *, kwargs: dict[str, Any], retry: bool = True) -> None:
-    """Queue `name` with `kwargs`. `retry=False` fails at once when the broker is down,
-    for callers that leave the work to a beat sweep instead of waiting."""
+    """Queue `name` with `kwargs`. `retry=False` fails at once when the broker is down
+    (`send_or_fail`), for callers that leave the work to a beat sweep instead of waiting."""
     if name not in current_app.tasks:
         # A web process registers a task when its module is first imported, and nothing
         # else may have imported it yet.
@@ -24,8 +39,32 @@ def task_queue(name: str, *, kwargs: dict[str, Any], retry: bool = True) -> None
     task = current_app.tasks[name]
     if retry:
         task.apply_async(kwargs=kwargs, **message_reprs(kwargs))
+    elif task.app.conf.task_always_eager:
+        task.apply_async(kwargs=kwargs, **message_reprs(kwargs))  # runs here: no broker
     else:
-        task.apply_async(kwargs=kwargs, retry=False, **message_reprs(kwargs))
+        send_or_fail(
+            lambda producer: task.apply_async(
+                kwargs=kwargs, retry=False, producer=producer, **message_reprs(kwargs)
+            )
+        )
+
+
+def send_or_fail(send: Callable[[Producer], object]) -> None:
+    """Call `send` with a producer connected to the broker, after one try at connecting;
+    BrokerUnreachable if that fails, or failed less than BROKER_DOWN_SKIP_SECONDS ago.
+
+    Left to itself, kombu would try to connect again after 2 s and again 4 s later (6 s
+    whatever the connection timeout); work a sweep takes up later need not wait for it."""
+    broker = current_app.conf.broker_url
+    if time.monotonic() < _broker_down_until.get(broker, 0.0):
+        raise BrokerUnreachable("The broker was unreachable a moment ago.")
+    with current_app.producer_or_acquire() as producer:
+        try:
+            producer.connection.ensure_connection(max_retries=0)
+        except OperationalError as exc:
+            _broker_down_until[broker] = time.monotonic() + BROKER_DOWN_SKIP_SECONDS
+            raise BrokerUnreachable(str(exc)) from exc
+        send(producer)
 
 
 def message_reprs(kwargs: dict[str, Any]) -> dict[str, Any]:

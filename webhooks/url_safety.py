@@ -24,11 +24,14 @@ _LOCAL_NAT64 = ipaddress.ip_network("64:ff9b:1::/48")
 _IPV4_COMPATIBLE = ipaddress.ip_network("::/96")
 
 
-# An attempt's name lookups run here, so the attempt stops waiting on one at its deadline:
-# getaddrinfo takes no timeout. A lookup given up on keeps its thread until the resolver
-# answers; a few threads bound how many of those a stuck resolver can pile up (lookups
-# queued behind them time out in turn).
+# Every name lookup runs here, so its caller stops waiting at its time limit (an
+# attempt's deadline, or an endpoint save's): getaddrinfo takes no timeout. A lookup given
+# up on keeps its thread until the resolver answers; a few threads bound how many of those
+# a stuck resolver can pile up (lookups queued behind them time out in turn).
 _lookups = ThreadPoolExecutor(max_workers=8, thread_name_prefix="webhook-lookup")
+
+# How long saving an endpoint waits for its host's name: the API request waits with it.
+URL_CHECK_LOOKUP_SECONDS = 5.0
 
 
 class UnsafeUrl(ValueError):
@@ -97,23 +100,18 @@ def _port(parts: SplitResult) -> int:
         raise UnsafeUrl("The URL's port is not a number from 0 to 65535.") from exc
 
 
-def _resolved_addresses(parts: SplitResult, timeout: float | None = None) -> list[IPAddress]:
+def _resolved_addresses(parts: SplitResult, timeout: float) -> list[IPAddress]:
     """Every address the host resolves to, each checked unless private ones are allowed;
     LookupTimeout if the resolver has not answered within `timeout` seconds."""
     assert parts.hostname is not None
     args = (parts.hostname, _port(parts))
     try:
-        if timeout is None:
-            infos = socket.getaddrinfo(*args, type=socket.SOCK_STREAM)
-        else:
-            lookup = _lookups.submit(socket.getaddrinfo, *args, type=socket.SOCK_STREAM)
-            try:
-                infos = lookup.result(timeout=max(timeout, 0))
-            except FutureTimeout as exc:
-                lookup.cancel()  # not started yet (queued behind stuck ones): never start
-                raise LookupTimeout(
-                    f"The host {parts.hostname!r} was not resolved in time."
-                ) from exc
+        lookup = _lookups.submit(socket.getaddrinfo, *args, type=socket.SOCK_STREAM)
+        try:
+            infos = lookup.result(timeout=max(timeout, 0))
+        except FutureTimeout as exc:
+            lookup.cancel()  # not started yet (queued behind stuck ones): never start
+            raise LookupTimeout(f"The host {parts.hostname!r} was not resolved in time.") from exc
     except (OSError, UnicodeError) as exc:
         raise UnsafeUrl(f"The host {parts.hostname!r} cannot be resolved.") from exc
     addresses = [ipaddress.ip_address(str(info[4][0]).split("%")[0]) for info in infos]
@@ -128,7 +126,13 @@ def check_webhook_url(url: str, *, test_mode: bool) -> None:
     """Raise UnsafeUrl unless the URL may be saved as an endpoint."""
     parts = _checked_parts(url, test_mode=test_mode)
     if not settings.WEBHOOKS_ALLOW_PRIVATE_URLS:
-        _resolved_addresses(parts)
+        try:
+            _resolved_addresses(parts, URL_CHECK_LOOKUP_SECONDS)
+        except LookupTimeout as exc:
+            raise UnsafeUrl(
+                f"The host {parts.hostname!r} was not resolved in time "
+                f"({URL_CHECK_LOOKUP_SECONDS:g} s); check its DNS records and try again."
+            ) from exc
 
 
 def webhook_target(url: str, *, test_mode: bool, timeout: float) -> WebhookTarget:

@@ -11,12 +11,13 @@ from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.db.models import Field, Max
 from django.utils import timezone
+from kombu import Producer
 
 from billing.bulk import any_of, bulk_insert, copy_rows
 from billing.db import column_value
 from billing.ids import public_ids
 from billing.models import Event, Workspace
-from billing.queueing import message_reprs
+from billing.queueing import message_reprs, send_or_fail
 from billing.sweeps import claim_for_enqueue
 
 # Concurrent writers of one object's events race for the next sequence number; the
@@ -222,11 +223,17 @@ def event_publish(*, event_id: str) -> None:
     """
     kwargs = {"event_id": event_id}
     reprs = message_reprs(kwargs)
-    for task_name in settings.EVENT_PUBLISHERS:
-        try:
-            current_app.send_task(task_name, kwargs=kwargs, retry=False, **reprs)
-        except Exception:  # the broker is down: events_publish_pending picks it up later
-            return
+
+    def send_to_every_publisher(producer: Producer) -> None:
+        for task_name in settings.EVENT_PUBLISHERS:
+            current_app.send_task(task_name, kwargs=kwargs, retry=False, producer=producer,
+                                  **reprs)  # fmt: skip
+
+    try:
+        # One try at the broker for all publishers: a failed one costs each the same wait.
+        send_or_fail(send_to_every_publisher)
+    except Exception:  # the broker is down: events_publish_pending picks it up later
+        return
 
 
 def events_publish_pending(*, now: datetime, older_than: timedelta, limit: int = 500) -> int:

@@ -1,10 +1,17 @@
-"""A queued message's argument headers are written as Celery writes them."""
+"""A queued message's argument headers are written as Celery writes them; a send that
+may be left to a sweep tries the broker once, and not again for a while once it failed."""
+
+import socket
+import threading
+from collections.abc import Iterator
 
 import pytest
 from celery import current_app
 from celery.utils.saferepr import saferepr
 
-from billing.queueing import message_reprs
+from billing import queueing
+from billing.queueing import BrokerUnreachable, message_reprs
+from billing.services.events import event_publish
 
 
 @pytest.mark.parametrize(
@@ -39,3 +46,57 @@ def test_plain_text_arguments_are_written_as_celerys_saferepr_writes_them(kwargs
 )
 def test_other_arguments_are_left_to_celery(kwargs):
     assert message_reprs(kwargs) == {}
+
+
+@pytest.fixture
+def broken_broker() -> Iterator[list[object]]:
+    """Publishing pointed at a server that hangs up on every connection; yields the list
+    of connections it took."""
+    taken: list[object] = []
+    server = socket.create_server(("127.0.0.1", 0))
+
+    def hang_up() -> None:
+        while True:
+            try:
+                connection, _ = server.accept()
+            except OSError:
+                return  # the server was closed
+            taken.append(connection)
+            connection.close()
+
+    threading.Thread(target=hang_up, daemon=True).start()
+    previous = current_app.conf.broker_url
+    current_app.conf.broker_url = f"redis://127.0.0.1:{server.getsockname()[1]}/0"
+    current_app._pool = None
+    current_app.amqp._producer_pool = None
+    try:
+        yield taken
+    finally:
+        server.close()
+        current_app.conf.broker_url = previous
+        current_app._pool = None
+        current_app.amqp._producer_pool = None
+
+
+def test_once_the_broker_is_found_unreachable_sends_skip_it_for_a_while(broken_broker):
+    with pytest.raises(BrokerUnreachable):
+        queueing.task_queue("webhooks.tasks.send_delivery", kwargs={"delivery_id": "x"},
+                            retry=False)  # fmt: skip
+    tried = len(broken_broker)
+
+    event_publish(event_id="evt_01KBX0Q5T3S7N9ZC4M2E8R6W1Y")  # left to the sweep
+    with pytest.raises(BrokerUnreachable):
+        queueing.task_queue("bulks.tasks.process_bulk", kwargs={"bulk_id": "x"}, retry=False)
+
+    assert tried >= 1
+    assert len(broken_broker) == tried
+
+
+def test_the_broker_is_tried_again_once_the_while_is_over(broken_broker, monkeypatch):
+    monkeypatch.setattr(queueing, "BROKER_DOWN_SKIP_SECONDS", 0.0)
+    event_publish(event_id="evt_01KBX0Q5T3S7N9ZC4M2E8R6W1Y")
+    tried = len(broken_broker)
+
+    event_publish(event_id="evt_01KBX0Q5T3S7N9ZC4M2E8R6W1Y")
+
+    assert len(broken_broker) > tried >= 1

@@ -1,5 +1,6 @@
-"""Redis down for a while under the API: writes still answer (their events wait in the
-outbox), and once it is back the sweeps publish them and each is delivered once (G8, G12)."""
+"""Redis down for a while under the API: writes still answer, each within one try at the
+broker (their events wait in the outbox), and once it is back the sweeps publish them and
+each is delivered once (G8, G12)."""
 
 import time
 
@@ -66,6 +67,8 @@ def test_writes_made_while_redis_is_down_are_delivered_once_it_is_back(
     delivered = [r.headers["webhook-id"] for r in receiver.received]
     figures(tries=len(events), held=len(set(delivered)), slowest_answer=round(slowest, 1))
     assert answers == [201] * CUSTOMERS
-    assert slowest < 10
+    # One try at the broker per write at most, whatever its events and their consumers
+    # (one failed send waited out kombu's reconnection back-off: 6 s).
+    assert slowest < 4
     assert (len(events), unpublished) == (CUSTOMERS, CUSTOMERS)
     assert sorted(delivered) == sorted(events)

@@ -2,13 +2,15 @@
 it is spelled, checked again at each attempt and connected to as checked."""
 
 import socket
+import threading
+import time
 
 import pytest
 from django.test import override_settings
 from django.utils import timezone
 
 from tests.receiver import running_receiver
-from webhooks import services
+from webhooks import services, url_safety
 from webhooks.models import Delivery, DeliveryAttempt
 from webhooks.tests.test_delivery import attempt, make_endpoint, record_customer_event
 from webhooks.url_safety import UnsafeUrl, check_webhook_url, webhook_target
@@ -110,3 +112,29 @@ def test_an_internationalized_host_name_is_sent_in_its_ascii_form(test_tenant, m
     hosts, port, status = _hosts_received(test_tenant, "bücher.localhost")
 
     assert (hosts, status) == ([f"xn--bcher-kva.localhost:{port}"], 200)
+
+
+@override_settings(WEBHOOKS_ALLOW_PRIVATE_URLS=False)
+def test_a_url_whose_name_is_not_resolved_in_time_is_refused_on_the_field(tenant, monkeypatch):
+    monkeypatch.setattr(url_safety, "URL_CHECK_LOOKUP_SECONDS", 0.5)
+    answer = threading.Event()
+    resolve = socket.getaddrinfo
+
+    def slow_resolver(host, *args, **kwargs):
+        if host == "slow.example.com":  # a public name the resolver answers, but late
+            answer.wait(timeout=5)
+            host = "8.8.8.8"
+        return resolve(host, *args, **kwargs)
+
+    monkeypatch.setattr(socket, "getaddrinfo", slow_resolver)
+    started = time.monotonic()
+    try:
+        response = tenant.client.post(
+            "/webhooks/", {"url": "https://slow.example.com/hook", "events": ["*"]}, format="json"
+        )
+    finally:
+        answer.set()  # let the lookup given up on end
+
+    assert time.monotonic() - started < 2
+    assert response.status_code == 400, response.json()
+    assert "not resolved in time" in response.json()["url"][0]
