@@ -191,7 +191,9 @@ def test_a_number_with_more_decimals_than_a_store_keeps_is_a_400_not_a_500(tenan
     assert _stored(tenant) == 0
 
     finest = _raw_event("ok", "1e-16383")
-    assert tenant.client.post("/events/", finest, content_type="application/json").status_code == 202
+    assert (
+        tenant.client.post("/events/", finest, content_type="application/json").status_code == 202
+    )
     assert _stored(tenant) == 1
 
 
