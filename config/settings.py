@@ -237,7 +237,11 @@ IDEMPOTENCY_KEY_TTL = timedelta(hours=24)
 
 # Celery: Redis when configured, otherwise a filesystem broker that needs no server.
 CELERY_BROKER_URL = env.str("CELERY_BROKER_URL", default=REDIS_URL or "filesystem://")
-CELERY_BROKER_TRANSPORT_OPTIONS: dict[str, object] = {}
+# kombu's Redis transport waits for a TCP connection as long as the system does (minutes,
+# against an address that drops packets) unless told otherwise, and a request publishes
+# after its commit: it would hang that long where it should leave the work to a sweep.
+REDIS_BROKER_TRANSPORT_OPTIONS: dict[str, object] = {"socket_connect_timeout": 3}
+CELERY_BROKER_TRANSPORT_OPTIONS: dict[str, object] = dict(REDIS_BROKER_TRANSPORT_OPTIONS)
 if CELERY_BROKER_URL.startswith("filesystem://"):
     _queue_dir = VAR_DIR / "broker"
     CELERY_BROKER_TRANSPORT_OPTIONS = {

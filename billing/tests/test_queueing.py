@@ -8,6 +8,7 @@ from collections.abc import Iterator
 import pytest
 from celery import current_app
 from celery.utils.saferepr import saferepr
+from django.conf import settings
 
 from billing import queueing
 from billing.queueing import BrokerUnreachable, message_reprs
@@ -100,3 +101,42 @@ def test_the_broker_is_tried_again_once_the_while_is_over(broken_broker, monkeyp
     event_publish(event_id="evt_01KBX0Q5T3S7N9ZC4M2E8R6W1Y")
 
     assert len(broken_broker) > tried >= 1
+
+
+@pytest.fixture
+def silent_broker() -> Iterator[None]:
+    """Publishing pointed at an address whose connections are never answered, as one
+    that drops packets: a listening socket whose queue of connections is full."""
+    server = socket.create_server(("127.0.0.1", 0), backlog=0)
+    port = server.getsockname()[1]
+    filler = socket.create_connection(("127.0.0.1", port))  # fills the queue
+    previous = current_app.conf.broker_url, current_app.conf.broker_transport_options
+    current_app.conf.broker_url = f"redis://127.0.0.1:{port}/0"
+    current_app.conf.broker_transport_options = settings.REDIS_BROKER_TRANSPORT_OPTIONS
+    current_app._pool = None
+    current_app.amqp._producer_pool = None
+    try:
+        yield
+    finally:
+        filler.close()
+        server.close()
+        current_app.conf.broker_url, current_app.conf.broker_transport_options = previous
+        current_app._pool = None
+        current_app.amqp._producer_pool = None
+
+
+def test_a_broker_that_never_answers_is_given_up_within_seconds(silent_broker):
+    outcome: list[BaseException] = []
+
+    def send() -> None:
+        try:
+            queueing.task_queue("bulks.tasks.process_bulk", kwargs={"bulk_id": "x"}, retry=False)
+        except BaseException as exc:  # the outcome is what is checked
+            outcome.append(exc)
+
+    sending = threading.Thread(target=send, daemon=True)
+    sending.start()
+    sending.join(timeout=15)  # the connection timeout is 3 s; the system's is minutes
+
+    assert not sending.is_alive(), "the send still waits for the broker"
+    assert [type(exc) for exc in outcome] == [BrokerUnreachable]
