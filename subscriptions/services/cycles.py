@@ -64,6 +64,7 @@ from subscriptions.next_invoice import (
     cycle_day,
     cycles_done,
     final_invoice,
+    is_last_billing,
     next_invoice,
 )
 from subscriptions.pricing import coupon_applies
@@ -470,6 +471,43 @@ def _after_commit(issued: list[_Issued], events: list[str]) -> None:
     pending = [i.invoice.pk for i in issued if i.collection_status == CollectionStatus.PENDING]
     if pending:
         transaction.on_commit(lambda: queue_collection(pending))
+
+
+def _held_period_due(subscription: Subscription, now: datetime) -> bool:
+    """A period of a subscription that needs attention came due by `now` and is not
+    billed yet; the one a cancellation at period end would take effect on is not held."""
+    next_billing = subscription.next_billing
+    return (
+        subscription.status == SubscriptionStatus.NEEDS_ATTENTION
+        and next_billing is not None
+        and local_midnight(next_billing, subscription.workspace.timezone) <= now
+        and not is_last_billing(subscription)
+    )
+
+
+def held_periods_bill(*, subscription: Subscription, now: datetime) -> list[BilledPeriod]:
+    """Bill the periods that came due by `now` while a subscription (locked by the caller)
+    needed attention, one cycle invoice each, oldest first, as a resume or a cancellation
+    at period end would: for a cancellation now, before its final usage invoice and its
+    credit. Each advances `next_billing` past its period in the same transaction that
+    writes its billed period, so a retry finds it billed and the unique billed period
+    refuses a second invoice even if it did not."""
+    issued: list[_Issued] = []
+    while _held_period_due(subscription, now):
+        batch = _TenantBatch(subscription.workspace, subscription.test_mode, now)
+        batch.due.append(subscription)
+        # Loaded again each period: the ended lines' usage goes on the first invoice only.
+        items = _load_items([subscription])
+        _lock_usage([batch], items)
+        _advance(subscription, batch, items, _usage(batch, items))
+        events: list[str] = []
+        billed = _issue(batch, events)
+        _store_advanced([subscription])
+        if batch.deferred:
+            SubscriptionLine.objects.bulk_update(batch.deferred, ["coupon_first_cycle"])
+        _after_commit(billed, events)
+        issued += billed
+    return [one.period() for one in issued]
 
 
 def final_usage_bill(*, subscription: Subscription, now: datetime) -> BilledPeriod | None:

@@ -27,7 +27,7 @@ from subscriptions.services.common import (
     set_next_billing,
     transition,
 )
-from subscriptions.services.cycles import final_usage_bill
+from subscriptions.services.cycles import final_usage_bill, held_periods_bill
 from subscriptions.services.proration import credit_unused_time
 
 
@@ -146,7 +146,8 @@ def subscription_cancel(
     attention then. Held past that period, it cancels at the end of the period running
     today: the periods paused until then are never billed, but those that came due while
     it needed attention still are, one each, when it resumes or else when it cancels.
-    One not yet billed has no period running and cancels now.
+    One not yet billed has no period running and cancels now. Cancelled now while it
+    needs attention, it first bills the periods held until today, one invoice each.
 
     Metered lines bill in arrears, so their usage is never left behind: cancelled now, a
     final invoice bills the usage from the running period's start to now (as Stripe's
@@ -186,6 +187,8 @@ def subscription_cancel(
             subscription.status_description = _cancels_on(subscription)
         subscription.save()  # `subscription.cancelled` is recorded when it takes effect
         return subscription
+    # Periods held while it needed attention are owed, as they would be at period end.
+    held_periods_bill(subscription=subscription, now=now)
     transition(subscription, SubscriptionStatus.CANCELLED)
     _end_pause(subscription, now)
     subscription.cancelled_at = now
