@@ -37,7 +37,7 @@ from subscriptions.services.checks import (
     check_lines,
 )
 from subscriptions.services.common import MAX_AHEAD, lock, record, set_next_billing
-from subscriptions.services.cycles import cycle_bill, fixed_clock
+from subscriptions.services.cycles import cycle_bill, fixed_clock, held_periods_bill
 from subscriptions.services.inputs import AddOnInput, LineInput, SubscriptionFields
 from subscriptions.services.lifecycle import cancellation_withdraw, subscription_cancel
 from subscriptions.services.proration import prorate
@@ -70,14 +70,28 @@ def _start(starts: dict[Hashable, list[int]], key: Hashable, new: int) -> int:
     return cycles.pop(0) if cycles else new
 
 
+def _line_keys(lines: Sequence[LineInput]) -> list[tuple[str, Decimal, str | None]]:
+    return [(line["plan"].id, Decimal(line.get("quantity", 1)), _coupon_id(line)) for line in lines]
+
+
+def _changes_what_it_bills(
+    subscription: Subscription, lines: Sequence[LineInput] | None, fields: SubscriptionFields
+) -> bool:
+    """The update changes its lines or its coupon (not a retrieved subscription sent back)."""
+    if "coupon" in fields:
+        coupon = fields["coupon"]
+        if (coupon.id if coupon is not None else None) != subscription.coupon_id:
+            return True
+    current = [(c.plan_id, c.quantity, c.coupon_id) for c in subscription.lines.all()]
+    return lines is not None and _line_keys(lines) != current
+
+
 def _store_lines(subscription: Subscription, lines: Sequence[LineInput], first_cycle: int) -> None:
     """Replace the lines; a line kept (its plan and coupon, whatever its quantity) keeps
     when its coupon started, so a change of quantity does not grant it again. The same
     lines sent back are left as they are, ids included (usage records name a line)."""
     current = list(subscription.lines.all())
-    wanted = [
-        (line["plan"].id, Decimal(line.get("quantity", 1)), _coupon_id(line)) for line in lines
-    ]
+    wanted = _line_keys(lines)
     if current and wanted == [(c.plan_id, c.quantity, c.coupon_id) for c in current]:
         return
     starts = _starts(((c.plan_id, c.coupon_id), c.coupon_first_cycle) for c in current)
@@ -287,7 +301,8 @@ def subscription_update(
 ) -> Subscription:
     """Change a live subscription. A coupon or add-on added now applies from the next
     cycle. Changing lines mid-period prorates by day (`prorate`) when a billed period
-    runs today, paused or needing attention as well as active."""
+    runs today, paused or needing attention as well as active; one that needs attention
+    first bills the periods held until today at its lines and coupon as they were."""
     subscription = lock(subscription)
     if subscription.status not in _EDITABLE_STATUSES:
         raise DomainError(
@@ -296,6 +311,12 @@ def subscription_update(
         )
     cancel_at_period_end = fields.pop("cancel_at_period_end", None)
     today = workspace_today(subscription.workspace, now)
+    if subscription.status == SubscriptionStatus.NEEDS_ATTENTION and _changes_what_it_bills(
+        subscription, lines, fields
+    ):
+        # The periods held until today came due under the terms it had then: billed at
+        # them, and the change prorates the period running today as for one active.
+        held_periods_bill(subscription=subscription, now=now)
     next_cycle = subscription.cycles_billed + 1
     currency = subscription.currency_id
     coupon = fields.get("coupon")

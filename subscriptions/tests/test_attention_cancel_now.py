@@ -1,7 +1,8 @@
 """A subscription that needs attention and is cancelled now (DELETE without
 `at_period_end`, the admin's action) bills the periods that came due while it was held,
 one invoice each, as a cancellation at period end does; then the cancellation's own final
-usage invoice and credit note. Each period is billed once (rules.md §6, G4)."""
+usage invoice and credit note. Each period is billed once (rules.md §6, G4). A change of
+its lines bills them first too, at the lines they came due under."""
 
 from datetime import date
 from decimal import Decimal
@@ -19,7 +20,14 @@ from subscriptions import services
 from subscriptions.choices import NeedsAttentionReason, SubscriptionStatus
 from subscriptions.models import BilledPeriod, Subscription
 from subscriptions.services.clocks import clock_advance
-from subscriptions.tests.helpers import invoice_rows, plan_of, santiago, subscribe, workspace_at
+from subscriptions.tests.helpers import (
+    coupon_of,
+    invoice_rows,
+    plan_of,
+    santiago,
+    subscribe,
+    workspace_at,
+)
 from tests.conftest import Tenant, make_tenant
 
 pytestmark = pytest.mark.django_db
@@ -171,4 +179,62 @@ def test_the_admins_cancel_now_bills_the_held_periods(admin_client) -> None:  # 
     assert [(r[2], r[7]) for r in invoice_rows(subscription)] == [
         (date(2026, 1, 15), D(11900)), (date(2026, 2, 15), D(11900)),
         (date(2026, 3, 15), D(11900)),
+    ]  # fmt: skip
+
+
+def test_a_plan_change_while_it_needs_attention_bills_the_held_periods_at_the_old_plan() -> None:
+    # Basic 30,000 until Mar 20, then Premium 60,000. Feb 15 and Mar 15 came due on Basic:
+    # 30,000 each. Mar 15 – Apr 15 has 31 days, 26 left on Mar 20: Basic is credited
+    # 30,000 × 26/31 = 25,161.29 → 25,161 on the Mar 15 invoice, and Premium charged
+    # 60,000 × 26/31 = 50,322.58 → 50,323; from Apr 15 Premium in full.
+    workspace = workspace_at(santiago(2026, 1, 15, 9, 0))
+    basic, premium = plan_of(workspace, 30000, name="Basic"), plan_of(workspace, 60000)
+    subscription = _flagged_on_jan_20(workspace, [(basic, 1)])
+
+    services.subscription_update(
+        subscription=subscription, now=MAR_20, lines=[{"plan": premium, "quantity": D(1)}]
+    )
+    resumed = services.subscription_resume(subscription=subscription, now=MAR_20)
+    clock_advance(workspace=workspace, test_mode=True, now=MAR_20, to=santiago(2026, 4, 16, 9, 0))
+
+    assert resumed.next_billing == date(2026, 4, 15)
+    assert [(r[2], r[3], r[5]) for r in invoice_rows(subscription)] == [
+        (date(2026, 1, 15), date(2026, 2, 15), D(30000)),
+        (date(2026, 2, 15), date(2026, 3, 15), D(30000)),
+        (date(2026, 3, 15), date(2026, 4, 15), D(30000)),
+        (date(2026, 3, 20), date(2026, 4, 15), D(50323)),
+        (date(2026, 4, 15), date(2026, 5, 15), D(60000)),
+    ]
+    [note] = CreditNote.objects.filter(invoice__subscription_id=subscription.id)
+    assert (note.invoice.period_start, note.subtotal) == (date(2026, 3, 15), D(25161))
+
+
+def test_a_note_edited_while_it_needs_attention_bills_nothing() -> None:
+    workspace = workspace_at(santiago(2026, 1, 15, 9, 0))
+    plan = plan_of(workspace, 10000)
+    subscription = _flagged_on_jan_20(workspace, [(plan, 1)])
+
+    kept = services.subscription_update(
+        subscription=subscription, now=MAR_20, note="Orden 42",
+        lines=[{"plan": plan, "quantity": D(1)}],
+    )  # fmt: skip
+
+    assert (kept.status, kept.next_billing) == ("needs_attention", date(2026, 2, 15))
+    assert len(invoice_rows(subscription)) == 1
+
+
+def test_a_coupon_added_while_it_needs_attention_applies_after_the_held_periods() -> None:
+    # 50 % off from the next invoice after Mar 20: Feb 15 and Mar 15 came due before it,
+    # at 10,000; Apr 15 is 5,000.
+    workspace = workspace_at(santiago(2026, 1, 15, 9, 0))
+    subscription = _flagged_on_jan_20(workspace, [(plan_of(workspace, 10000), 1)])
+    half = coupon_of(workspace, amount=D(50), discount_scheme="%", duration_scheme="forever")
+
+    services.subscription_update(subscription=subscription, now=MAR_20, coupon=half)
+    services.subscription_resume(subscription=subscription, now=MAR_20)
+    clock_advance(workspace=workspace, test_mode=True, now=MAR_20, to=santiago(2026, 4, 16, 9, 0))
+
+    assert [(r[2], r[5]) for r in invoice_rows(subscription)] == [
+        (date(2026, 1, 15), D(10000)), (date(2026, 2, 15), D(10000)),
+        (date(2026, 3, 15), D(10000)), (date(2026, 4, 15), D(5000)),
     ]  # fmt: skip
