@@ -317,6 +317,12 @@ def subscription_update(
         # The periods held until today came due under the terms it had then: billed at
         # them, and the change prorates the period running today as for one active.
         held_periods_bill(subscription=subscription, now=now)
+        if subscription.status not in _EDITABLE_STATUSES:
+            raise DomainError(
+                "subscription_not_editable",
+                f"Subscription {subscription.id}'s held periods are its last cycles: billed, "
+                "they end it, so it can no longer change. Resume or cancel it.",
+            )
     next_cycle = subscription.cycles_billed + 1
     currency = subscription.currency_id
     coupon = fields.get("coupon")

@@ -189,6 +189,8 @@ def subscription_cancel(
         return subscription
     # Periods held while it needed attention are owed, as they would be at period end.
     held_periods_bill(subscription=subscription, now=now)
+    if subscription.status == SubscriptionStatus.FINALIZED:
+        return subscription  # they were its last cycles: it has ended, nothing is left to cancel
     transition(subscription, SubscriptionStatus.CANCELLED)
     _end_pause(subscription, now)
     subscription.cancelled_at = now

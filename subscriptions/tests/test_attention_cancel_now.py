@@ -10,6 +10,7 @@ from decimal import Decimal
 import pytest
 from django.urls import reverse
 
+from billing.errors import DomainError
 from billing.models import Workspace
 from catalog.tests.factories import PlanFactory
 from customers.tests.factories import CustomerFactory
@@ -37,10 +38,10 @@ JAN_20 = santiago(2026, 1, 20, 9, 0)
 MAR_20 = santiago(2026, 3, 20, 9, 0)
 
 
-def _flagged_on_jan_20(workspace: Workspace, plans: list) -> Subscription:
+def _flagged_on_jan_20(workspace: Workspace, plans: list, **fields: object) -> Subscription:
     """Monthly from Jan 15 (billed then), flagged on Jan 20, the clock moved to Mar 20:
     Feb 15 and Mar 15 came due while it needed attention, and are held."""
-    subscription = subscribe(workspace, santiago(2026, 1, 15, 9, 0), plans)
+    subscription = subscribe(workspace, santiago(2026, 1, 15, 9, 0), plans, **fields)
     services.subscription_flag(
         subscription_id=subscription.id, reason=NeedsAttentionReason.GATEWAY_ISSUE,
         description="card_declined", now=JAN_20,
@@ -238,3 +239,35 @@ def test_a_coupon_added_while_it_needs_attention_applies_after_the_held_periods(
         (date(2026, 1, 15), D(10000)), (date(2026, 2, 15), D(10000)),
         (date(2026, 3, 15), D(10000)), (date(2026, 4, 15), D(5000)),
     ]  # fmt: skip
+
+
+def test_cancelled_now_when_its_held_periods_are_its_last_cycles_it_ends_finalized() -> None:
+    # Three cycles: Jan 15 billed, Feb 15 and Mar 15 held. Billing them ends it.
+    workspace = workspace_at(santiago(2026, 1, 15, 9, 0))
+    subscription = _flagged_on_jan_20(workspace, [(plan_of(workspace, 10000), 1)], billing_cycles=3)
+
+    ended = services.subscription_cancel(subscription=subscription, now=MAR_20)
+
+    assert (ended.status, ended.next_billing) == (SubscriptionStatus.FINALIZED, None)
+    assert [r[2] for r in invoice_rows(subscription)] == [
+        date(2026, 1, 15), date(2026, 2, 15), date(2026, 3, 15),
+    ]  # fmt: skip
+
+
+def test_a_change_when_its_held_periods_are_its_last_cycles_is_refused_and_bills_nothing() -> None:
+    workspace = workspace_at(santiago(2026, 1, 15, 9, 0))
+    subscription = _flagged_on_jan_20(workspace, [(plan_of(workspace, 10000), 1)], billing_cycles=3)
+
+    with pytest.raises(DomainError) as refused:
+        services.subscription_update(
+            subscription=subscription, now=MAR_20,
+            lines=[{"plan": plan_of(workspace, 20000), "quantity": D(1)}],
+        )  # fmt: skip
+
+    assert refused.value.code == "subscription_not_editable"
+    subscription.refresh_from_db()
+    assert (subscription.status, subscription.next_billing) == (
+        "needs_attention",
+        date(2026, 2, 15),
+    )
+    assert len(invoice_rows(subscription)) == 1
