@@ -12,6 +12,15 @@ from billing.models import Comuna, Country, State
 CHILE = "CL"
 
 
+def comuna_code(text: str) -> str:
+    """The stored code a comuna's code as sent names. Codes have five digits, whose first
+    two are the region's: a code sent as a number loses the leading zero of regions 1 to 9
+    (Valparaíso's 05101 is 5101), so a shorter code of digits is read with its zeros."""
+    text = text.strip()
+    length = Comuna._meta.get_field("code").max_length
+    return text.zfill(length) if text.isdecimal() and length else text
+
+
 class Addressed(Protocol):
     country: Country
     state: State | None

@@ -17,6 +17,7 @@ from django.utils import timezone
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
+from billing.addresses import comuna_code
 from billing.encoders import JSONDecoder, JSONEncoder, json_text
 from billing.models import Certificate, Comuna, FolioRange
 from billing.money import QUANTITY_DECIMAL_PLACES, QUANTITY_MAX_DIGITS
@@ -165,18 +166,15 @@ class CodeField(serializers.SlugRelatedField):
     }
 )
 class ComunaField(CodeField):
-    """A Chilean comuna by its five-digit code, whose first two digits are its region's: a
-    number loses the leading zero of regions 1 to 9 (Valparaíso's 05101 is 5101), so a
-    shorter code of digits is read with its zeros."""
+    """A Chilean comuna by its five-digit code, sent as a number without the leading zero
+    of regions 1 to 9 too (billing.addresses.comuna_code)."""
 
     def __init__(self, **kwargs: Any) -> None:
         kwargs.setdefault("queryset", Comuna.objects.all())
         super().__init__(**kwargs)
 
     def code(self, text: str) -> str:
-        text = super().code(text)
-        length = Comuna._meta.get_field("code").max_length
-        return text.zfill(length) if text.isdecimal() and length else text
+        return comuna_code(super().code(text))
 
 
 class JSONValueField(serializers.JSONField):

@@ -23,6 +23,7 @@ from django_filters.widgets import BaseCSVWidget
 from rest_framework import exceptions, filters, serializers
 from rest_framework.request import Request
 
+from billing.addresses import comuna_code
 from billing.models import TenantModel
 from billing.representations import METADATA_KEY_MAX_LENGTH
 from billing.tax_ids import tax_id_lookup
@@ -263,6 +264,20 @@ class CodeInFilter(CharInFilter):
 
     def filter(self, qs: Any, value: Any) -> Any:
         return super().filter(qs, [code.upper() for code in value] if value else value)
+
+
+class ComunaCodeFilter(django_filters.CharFilter):
+    """`?code=5101` finds Valparaíso's 05101, as a body's `comuna` reads it."""
+
+    def filter(self, qs: Any, value: Any) -> Any:
+        return super().filter(qs, comuna_code(value) if value else value)
+
+
+class ComunaCodeInFilter(CharInFilter):
+    """`?code__in=5101,13101`, each code read as `?code=` reads it."""
+
+    def filter(self, qs: Any, value: Any) -> Any:
+        return super().filter(qs, [comuna_code(code) for code in value] if value else value)
 
 
 class ChoiceInFilter(django_filters.BaseInFilter, django_filters.ChoiceFilter):

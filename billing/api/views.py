@@ -21,7 +21,14 @@ from rest_framework.views import APIView
 from rest_framework_simplejwt.exceptions import InvalidToken
 
 from billing.api.errors import ErrorSerializer
-from billing.api.filters import ApiFilterSet, BooleanInFilter, CharInFilter, TenantFilterSet
+from billing.api.filters import (
+    ApiFilterSet,
+    BooleanInFilter,
+    CharInFilter,
+    ComunaCodeFilter,
+    ComunaCodeInFilter,
+    TenantFilterSet,
+)
 from billing.api.kernel_serializers import (
     ComunaSerializer,
     CountrySerializer,
@@ -182,7 +189,8 @@ class StateViewSet(ReferenceViewSet):
 
 class ComunaFilter(ApiFilterSet):
     name = django_filters.CharFilter(lookup_expr="icontains")
-    code__in = CharInFilter(field_name="code", lookup_expr="in")
+    code = ComunaCodeFilter()
+    code__in = ComunaCodeInFilter(field_name="code", lookup_expr="in")
     region__in = CharInFilter(field_name="region", lookup_expr="in")
 
     class Meta:

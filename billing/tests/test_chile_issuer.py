@@ -133,6 +133,30 @@ def test_create_workspace_takes_the_issuer_data():
     )
 
 
+def test_create_workspace_takes_a_comuna_code_without_its_leading_zero():
+    out = io.StringIO()
+
+    call_command(
+        "create_workspace", "--name", "Viña", "--country", "CL", "--email", "vina@example.com",
+        "--comuna", "5101", "--json", stdout=out,
+    )  # fmt: skip
+
+    # 5101 is Valparaíso's 05101, as the API's body fields read it.
+    workspace = Workspace.objects.get(pk=json.loads(out.getvalue())["workspace"])
+    assert workspace.comuna_id == "05101"
+
+
+@pytest.mark.parametrize(
+    ("query", "codes"),
+    [({"code": "5101"}, ["05101"]), ({"code__in": "5101,13101"}, ["05101", "13101"])],
+)
+def test_comunas_are_found_by_a_code_without_its_leading_zero(tenant, query, codes):
+    response = tenant.client.get("/generals/comunas/", query)
+
+    assert response.status_code == 200, response.json()
+    assert sorted(row["code"] for row in response.json()["results"]) == codes
+
+
 def test_create_workspace_refuses_an_unknown_comuna():
     with pytest.raises(CommandError, match="Unknown comuna"):
         call_command(

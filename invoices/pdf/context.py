@@ -14,6 +14,7 @@ from billing.models import DocumentType, FiscalDocument, Line, Workspace
 from billing.money import minor_units
 from billing.tax_ids import display_tax_id
 from billing.timbre import timbre, timbre_png
+from invoices.dte.branch import issuing_branch
 from invoices.models import CreditNote, DebitNote, Invoice, Order, OrderStatus
 from organization.models import BankAccount
 
@@ -42,8 +43,8 @@ def pdf_register(kind: PdfDocumentKind) -> None:
 
 
 pdf_register(PdfDocumentKind(Invoice))
-pdf_register(PdfDocumentKind(CreditNote, related=("invoice__document",)))
-pdf_register(PdfDocumentKind(DebitNote, related=("invoice__document",)))
+pdf_register(PdfDocumentKind(CreditNote, related=("invoice__document", "invoice__orgunit")))
+pdf_register(PdfDocumentKind(DebitNote, related=("invoice__document", "invoice__orgunit")))
 _UNIT_PRICE_MAX_PLACES = 6
 
 
@@ -332,8 +333,9 @@ def _timbre(document: FiscalDocument) -> dict[str, str] | None:
 
 
 def _orgunit(document: FiscalDocument) -> str:
-    """The branch an invoice is issued from: its name, address and SII code."""
-    unit = getattr(document, "orgunit", None)
+    """The branch the document is issued from, as its DTE names it (a note's is its
+    invoice's): its name, address and SII code."""
+    unit = issuing_branch(document)
     if unit is None:
         return ""
     code = f"({unit.sii_branch_code})" if unit.sii_branch_code else ""

@@ -448,6 +448,25 @@ def test_the_pdf_prints_the_branch_and_the_bank_accounts_for_transfers(tenant, t
     assert "Chase" not in text  # another currency
 
 
+@pytest.mark.parametrize("model", [CreditNote, DebitNote])
+def test_a_notes_pdf_prints_the_branch_of_its_invoice(tenant, tmp_path, model):
+    make_issuer(tenant.workspace)
+    unit = OrgUnitFactory(
+        workspace=tenant.workspace, name="Sucursal Centro", address="Huérfanos 1160",
+        sii_branch_code="81234567",
+    )  # fmt: skip
+    draft = make_draft(tenant.workspace)
+    Invoice.objects.filter(pk=draft.pk).update(orgunit=unit)
+    invoice = invoice_finalize(invoice=Invoice.objects.get(pk=draft.pk), now=NOW)
+    note = make_finalized_note(model, invoice)
+
+    path = tmp_path / "note.pdf"
+    path.write_bytes(document_pdf_render(note))
+
+    # A note is issued from its invoice's branch, as its DTE says (CdgSIISucur).
+    assert "Sucursal: Sucursal Centro Huérfanos 1160 (81234567)" in pdf_text(path)
+
+
 def test_the_pdf_shows_each_additional_tax_on_its_line_and_apart_in_the_totals(tenant, queued):
     make_issuer(tenant.workspace)
     draft = invoice_create(

@@ -5,6 +5,7 @@ from typing import Any, cast
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.utils import timezone
 
+from billing.addresses import comuna_code
 from billing.errors import InvalidInput
 from billing.models import Comuna
 from billing.services.workspaces import IssuerFields, workspace_bootstrap
@@ -91,7 +92,7 @@ def _issuer(options: dict[str, Any]) -> IssuerFields:
     if "comuna" in issuer:
         key = issuer["comuna"]
         comuna = (
-            Comuna.objects.filter(code=key).first()
+            Comuna.objects.filter(code=comuna_code(key)).first()
             or Comuna.objects.filter(name__iexact=key).first()
         )
         if comuna is None:
