@@ -60,3 +60,23 @@ def test_metadata_of_text_values_is_saved_from_the_form(admin_client, tenant):
     assert response.status_code == 302
     supplier.refresh_from_db()
     assert supplier.metadata == {"erp": "A-17"}
+
+
+@pytest.mark.parametrize("tax_settings", ["[1, 2]", '"giro"', "3"])
+def test_tax_settings_other_than_an_object_are_refused_on_the_form(
+    admin_client, tenant, tax_settings
+):
+    # The API reads tax settings back as an object: a list saved here made every read of
+    # the supplier a 500.
+    supplier = SupplierFactory(workspace=tenant.workspace)
+    url = reverse("admin:procurement_supplier_change", args=[supplier.pk])
+
+    response = admin_client.post(
+        url, rendered_form_data(admin_client.get(url), tax_settings=tax_settings)
+    )
+
+    assert response.status_code == 200
+    assert "tax_settings" in response.context["adminform"].form.errors
+    supplier.refresh_from_db()
+    assert supplier.tax_settings == {}
+    assert tenant.client.get(f"/suppliers/{supplier.pk}/").status_code == 200
