@@ -505,3 +505,52 @@ def test_api_a_peso_type_from_a_supplier_in_another_currency_is_a_400(tenant, do
     assert created.json()["code"] == "document_currency_mismatch"
     assert moved.json()["code"] == "document_currency_mismatch"
     assert not Purchase.objects.filter(currency_id="USD").exists()
+
+
+def test_api_a_text_correcting_credit_note_put_back_unchanged_is_accepted(tenant):
+    # Piriod's SDK updates with PUT, often the object it retrieved: the one line the note
+    # was given for its description comes back with it.
+    received = FinalizedPurchaseFactory(workspace=tenant.workspace)
+    created = tenant.client.post(
+        "/purchases/credit-notes/",
+        {"purchase": received.id, "number": 8, "reason": 2, "description": "Corrige giro"},
+        format="json",
+    )
+    retrieved = tenant.client.get(f"/purchases/credit-notes/{created.json()['id']}/").json()
+
+    put_back = tenant.client.put(
+        f"/purchases/credit-notes/{retrieved['id']}/", {**retrieved, "note": "Giro"}, format="json"
+    )
+    with_other_lines = tenant.client.put(
+        f"/purchases/credit-notes/{retrieved['id']}/",
+        {**retrieved, "lines": [{"name": "Ajuste", "amount": 100}]},
+        format="json",
+    )
+
+    assert put_back.status_code == 200, put_back.json()
+    assert put_back.json()["note"] == "Giro"
+    assert put_back.json()["lines"] == retrieved["lines"]
+    assert with_other_lines.status_code == 400
+    assert "lines" in with_other_lines.json()
+
+
+def test_api_an_annulling_credit_note_put_back_unchanged_keeps_crediting_the_purchase(tenant):
+    # The note takes its purchase's 10% discount: sent back with its own lines it must
+    # still annul the purchase, not become a note of those lines at full price.
+    discounted = purchase_finalize(
+        purchase=purchase(tenant, number=40, discount=Decimal(10), discount_scheme="%"), now=NOW
+    )
+    created = tenant.client.post(
+        "/purchases/credit-notes/",
+        {"purchase": discounted.id, "number": 9, "reason": 1},
+        format="json",
+    )
+    retrieved = tenant.client.get(f"/purchases/credit-notes/{created.json()['id']}/").json()
+
+    put_back = tenant.client.put(
+        f"/purchases/credit-notes/{retrieved['id']}/", retrieved, format="json"
+    )
+
+    assert put_back.status_code == 200, put_back.json()
+    assert put_back.json()["total"] == retrieved["total"] == discounted.total
+    assert put_back.json()["discount"] == D("10")
