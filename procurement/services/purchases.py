@@ -85,6 +85,17 @@ def _check_currency(purchase: Purchase) -> None:
     )
 
 
+def _check_no_retention_pays(purchase: Purchase) -> None:
+    # A retention pays a purchase of its own supplier (retentions._check_purchase): the
+    # purchase keeps that supplier while one links to it.
+    retention_ids = sorted(purchase.retentions.values_list("id", flat=True))
+    if retention_ids:
+        raise InvalidInput(
+            {"supplier": [f"Retention {', '.join(retention_ids)} pays this purchase to its "
+                          "supplier; the purchase keeps that supplier while it is linked."]}
+        )  # fmt: skip
+
+
 @transaction.atomic
 def purchase_create(
     *,
@@ -126,6 +137,8 @@ def purchase_update(
     supplier = fields.get("supplier")
     if supplier is not None:
         check_supplier(purchase.workspace, purchase.test_mode, supplier)
+        if supplier.pk != purchase.supplier_id:
+            _check_no_retention_pays(purchase)
         purchase.currency_id = supplier.currency_id
     for name, value in fields.items():
         setattr(purchase, name, value)
