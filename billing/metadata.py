@@ -4,6 +4,7 @@ The API's serializers and every model's own validation (the admin's forms) hold 
 the same shape, so what one writes the other can read back.
 """
 
+from decimal import Decimal
 from typing import Any
 
 METADATA_MAX_KEYS = 50
@@ -20,9 +21,14 @@ def metadata_errors(value: Any) -> list[str]:
     errors = []
     if any(not key or len(key) > METADATA_KEY_MAX_LENGTH for key in value):
         errors.append(f"Keys are 1 to {METADATA_KEY_MAX_LENGTH} characters.")
+    # A number is read back as its text, as the API stores one it is sent.
     if any(
-        not isinstance(item, str) or len(item) > METADATA_VALUE_MAX_LENGTH
+        isinstance(item, bool)
+        or not isinstance(item, str | int | float | Decimal)
+        or len(str(item)) > METADATA_VALUE_MAX_LENGTH
         for item in value.values()
     ):
-        errors.append(f"Values are text of at most {METADATA_VALUE_MAX_LENGTH} characters.")
+        errors.append(
+            f"Values are text or numbers of at most {METADATA_VALUE_MAX_LENGTH} characters."
+        )
     return errors

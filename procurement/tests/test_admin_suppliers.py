@@ -27,7 +27,7 @@ def test_a_bad_tax_id_is_refused_on_the_form(admin_client):
 
 @pytest.mark.parametrize(
     "metadata",
-    ["[1, 2]", '"text"', '{"nested": {"a": 1}}', '{"n": 1}', json.dumps({"k" * 41: "v"})],
+    ["[1, 2]", '"text"', '{"nested": {"a": 1}}', '{"flag": true}', json.dumps({"k" * 41: "v"})],
 )
 def test_metadata_the_api_would_refuse_is_refused_on_the_forms(admin_client, tenant, metadata):
     # The API reads metadata back as a flat object of text (Stripe's shape): a list saved
@@ -54,12 +54,13 @@ def test_metadata_of_text_values_is_saved_from_the_form(admin_client, tenant):
     url = reverse("admin:procurement_supplier_change", args=[supplier.pk])
 
     response = admin_client.post(
-        url, rendered_form_data(admin_client.get(url), metadata='{"erp": "A-17"}')
+        url, rendered_form_data(admin_client.get(url), metadata='{"erp": "A-17", "n": 7}')
     )
 
     assert response.status_code == 302
     supplier.refresh_from_db()
-    assert supplier.metadata == {"erp": "A-17"}
+    assert supplier.metadata == {"erp": "A-17", "n": 7}
+    assert tenant.client.get(f"/suppliers/{supplier.pk}/").json()["metadata"]["n"] == "7"
 
 
 @pytest.mark.parametrize("tax_settings", ["[1, 2]", '"giro"', "3"])
