@@ -6,10 +6,12 @@ from decimal import Decimal
 from typing import Any, TypedDict, Unpack
 
 from django.db import transaction
+from django.db.models import Max
 
 from billing.documents import LineRow, ReferenceRow, base_tax_percent, check_document_currency
 from billing.errors import DomainError, InvalidInput
 from billing.models import DocumentType, Workspace
+from billing.services.numbering import number_give_back
 from procurement.models import Purchase, PurchaseLine, Supplier
 from procurement.representations import purchase_snapshot
 from procurement.services.documents import (
@@ -96,6 +98,32 @@ def _check_no_retention_pays(purchase: Purchase) -> None:
         )  # fmt: skip
 
 
+def _imported_folio(purchase: Purchase) -> tuple[DocumentType, int] | None:
+    """The folio of our own sequence an imported draft holds (settle_number moved the
+    sequence past it)."""
+    if purchase.imported and purchase.self_issued and purchase.number is not None:
+        return purchase.document, purchase.number
+    return None
+
+
+def _give_back(purchase: Purchase, document_type: DocumentType, number: int) -> None:
+    """A folio the draft held and no longer does (mistyped, deleted) is withdrawn from
+    our sequence: a typo in an import must not make our next numbers jump."""
+    highest = Purchase.objects.filter(
+        workspace=purchase.workspace,
+        test_mode=purchase.test_mode,
+        document=document_type,
+        self_issued=True,
+    ).aggregate(highest=Max("number"))["highest"]
+    number_give_back(
+        workspace=purchase.workspace,
+        test_mode=purchase.test_mode,
+        document_type=document_type,
+        number=number,
+        highest_kept=highest or 0,
+    )
+
+
 @transaction.atomic
 def purchase_create(
     *,
@@ -131,6 +159,7 @@ def purchase_update(
     **fields: Unpack[PurchaseChanges],
 ) -> Purchase:
     purchase = lock_draft(purchase, "purchase")
+    held = _imported_folio(purchase)
     document_type = fields.pop("document", None)
     if document_type is not None:
         _set_document(purchase, document_type)
@@ -145,6 +174,8 @@ def purchase_update(
     _check_currency(purchase)
     settle_number(purchase, imported=purchase.imported)
     save_with_lines(purchase, PurchaseLine, "purchase", lines)
+    if held is not None and held != _imported_folio(purchase):
+        _give_back(purchase, *held)
     return purchase
 
 
@@ -160,7 +191,10 @@ def purchase_delete(*, purchase: Purchase) -> None:
             f"Purchase {purchase.id} is linked from retention {', '.join(retention_ids)}; "
             "it is kept while a retention refers to it.",
         )
+    held = _imported_folio(purchase)
     purchase.delete()
+    if held is not None:
+        _give_back(purchase, *held)
 
 
 @transaction.atomic

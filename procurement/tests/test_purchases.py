@@ -19,7 +19,12 @@ from procurement.services.credit_notes import (
     purchase_credit_note_create,
     purchase_credit_note_finalize,
 )
-from procurement.services.purchases import purchase_create, purchase_finalize, purchase_update
+from procurement.services.purchases import (
+    purchase_create,
+    purchase_delete,
+    purchase_finalize,
+    purchase_update,
+)
 from procurement.tests.factories import FinalizedPurchaseFactory, PurchaseFactory, SupplierFactory
 from tests.conftest import make_tenant
 from tests.numbers import D
@@ -174,6 +179,26 @@ def test_an_imported_46_moves_our_own_sequence_past_its_folio(tenant, finalize_f
     with pytest.raises(InvalidInput) as error:
         purchase(tenant, document_id=46, number=4, imported=True)
     assert "number" in error.value.errors
+
+
+def test_a_mistyped_import_withdrawn_as_a_draft_leaves_no_gap_in_our_sequence(tenant):
+    # The draft moved our sequence past its folio; deleted or corrected before anything was
+    # numbered after it, our next 46 follows the highest folio still recorded.
+    own = purchase_finalize(purchase=purchase(tenant, document_id=46), now=NOW)
+    deleted = purchase(tenant, document_id=46, number=50000, imported=True)
+    purchase_delete(purchase=deleted)
+    after_delete = purchase_finalize(purchase=purchase(tenant, document_id=46), now=NOW)
+
+    corrected = purchase(tenant, document_id=46, number=90000, imported=True)
+    corrected = purchase_update(purchase=corrected, number=5)
+    after_correction = purchase_finalize(purchase=purchase(tenant, document_id=46), now=NOW)
+    not_imported = purchase(tenant, document_id=46, number=70000, imported=True)
+    purchase_update(purchase=not_imported, imported=False, number=0)
+    last = purchase_finalize(purchase=purchase(tenant, document_id=46), now=NOW)
+
+    assert (own.number, after_delete.number) == (1, 2)
+    assert (corrected.number, after_correction.number) == (5, 6)
+    assert last.number == 7
 
 
 def test_credit_notes_reference_their_purchase_and_never_over_credit(tenant):
