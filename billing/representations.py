@@ -19,13 +19,13 @@ from rest_framework import serializers
 
 from billing.addresses import comuna_code
 from billing.encoders import JSONDecoder, JSONEncoder, json_text
+from billing.metadata import (
+    METADATA_KEY_MAX_LENGTH,
+    METADATA_MAX_KEYS,
+    METADATA_VALUE_MAX_LENGTH,
+)
 from billing.models import Certificate, Comuna, FolioRange
 from billing.money import QUANTITY_DECIMAL_PLACES, QUANTITY_MAX_DIGITS
-
-METADATA_MAX_KEYS = 50
-METADATA_KEY_MAX_LENGTH = 40
-METADATA_VALUE_MAX_LENGTH = 500
-
 
 # Related objects a response may show whole in place of their id, as Piriod's
 # `?expand=customer` does: the field name and the related object's representation,

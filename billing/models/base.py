@@ -2,10 +2,12 @@ from collections.abc import Collection
 from decimal import Decimal
 from typing import Any
 
+from django.core.exceptions import ValidationError
 from django.db import models
 
 from billing.bulk import plain_instance
 from billing.encoders import JSONDecoder, JSONEncoder
+from billing.metadata import metadata_errors
 from billing.money import (
     AMOUNT_DECIMAL_PLACES,
     AMOUNT_MAX_DIGITS,
@@ -30,6 +32,20 @@ class TenantModel(models.Model):
     class Meta:
         abstract = True
         ordering = ["-created_at", "-id"]
+
+    def clean_fields(self, exclude: Collection[str] | None = None) -> None:
+        # The admin's JSON box takes any JSON; the API reads metadata back as a flat
+        # object of text and fails on anything else, so the forms refuse what it refuses.
+        errors: dict[str, Any] = {}
+        try:
+            super().clean_fields(exclude)
+        except ValidationError as exc:
+            errors = exc.update_error_dict(errors)
+        checked = exclude is None or "metadata" not in exclude
+        if checked and (problems := metadata_errors(self.metadata)):
+            errors.setdefault("metadata", []).extend(problems)
+        if errors:
+            raise ValidationError(errors)
 
 
 class LoadedPlainly:

@@ -194,6 +194,23 @@ def number_skip_past(
         sequence.save(update_fields=["last_number"])
 
 
+def number_give_back(
+    *,
+    workspace: Workspace,
+    test_mode: bool,
+    document_type: DocumentType,
+    number: int,
+    highest_kept: int,
+) -> None:
+    """A number skipped past (number_skip_past) and withdrawn before anything was numbered
+    after it: the sequence goes back to `highest_kept`, the highest of its numbers still
+    recorded, so the withdrawn skip leaves no gap."""
+    sequence = _locked_sequence(workspace, test_mode, document_type)
+    if sequence.last_number == number and highest_kept < number:
+        sequence.last_number = highest_kept
+        sequence.save(update_fields=["last_number"])
+
+
 def number_take(
     *, workspace: Workspace, test_mode: bool, document_type: DocumentType, now: datetime
 ) -> int:

@@ -15,7 +15,7 @@ from typing import Any, TypedDict, Unpack
 from django.db import transaction
 from django.db.models import Sum
 
-from billing.documents import LineRow, mirrored_rows, note_terms
+from billing.documents import LineRow, build_lines, mirrored_rows, note_terms, same_lines
 from billing.errors import DomainError, InvalidInput
 from billing.models import DocumentType, Workspace
 from invoices.choices import ReferenceReason, default_reference_reason
@@ -49,6 +49,15 @@ def _check_purchase(workspace: Workspace, test_mode: bool, purchase: Purchase) -
         raise InvalidInput({"purchase": [f"Purchase {purchase.id} is not finalized."]})
 
 
+def _sent_back(note: PurchaseCreditNote, rows: Sequence[LineRow] | None) -> bool:
+    """Whether `rows` are the draft's stored lines as they are: a retrieved note PUT back,
+    which a note whose lines are made for it (reasons 1 and 2) takes as no lines sent."""
+    if note._state.adding or not rows:
+        return False
+    sent = build_lines(PurchaseCreditNoteLine, {"note": note}, rows)
+    return same_lines(PurchaseCreditNoteLine, list(note.lines.all()), sent)
+
+
 def _annuls(note: PurchaseCreditNote, rows: Sequence[LineRow] | None) -> bool:
     """Whether the note credits the whole purchase: reason 1 with the purchase's lines."""
     return note.reason == ReferenceReason.ANNULS and not rows
@@ -72,6 +81,8 @@ def _rows(
 
 def _price(note: PurchaseCreditNote, rows: Sequence[LineRow] | None) -> None:
     purchase = note.purchase
+    if note.reason != ReferenceReason.CORRECTS_AMOUNTS and _sent_back(note, rows):
+        rows = None
     if note.date < purchase.date:
         raise InvalidInput({"date": [f"A note cannot precede its purchase ({purchase.date})."]})
     note.supplier_id = purchase.supplier_id

@@ -6,10 +6,12 @@ from decimal import Decimal
 from typing import Any, TypedDict, Unpack
 
 from django.db import transaction
+from django.db.models import Max
 
 from billing.documents import LineRow, ReferenceRow, base_tax_percent, check_document_currency
 from billing.errors import DomainError, InvalidInput
 from billing.models import DocumentType, Workspace
+from billing.services.numbering import number_give_back
 from procurement.models import Purchase, PurchaseLine, Supplier
 from procurement.representations import purchase_snapshot
 from procurement.services.documents import (
@@ -85,6 +87,43 @@ def _check_currency(purchase: Purchase) -> None:
     )
 
 
+def _check_no_retention_pays(purchase: Purchase) -> None:
+    # A retention pays a purchase of its own supplier (retentions._check_purchase): the
+    # purchase keeps that supplier while one links to it.
+    retention_ids = sorted(purchase.retentions.values_list("id", flat=True))
+    if retention_ids:
+        raise InvalidInput(
+            {"supplier": [f"Retention {', '.join(retention_ids)} pays this purchase to its "
+                          "supplier; the purchase keeps that supplier while it is linked."]}
+        )  # fmt: skip
+
+
+def _imported_folio(purchase: Purchase) -> tuple[DocumentType, int] | None:
+    """The folio of our own sequence an imported draft holds (settle_number moved the
+    sequence past it)."""
+    if purchase.imported and purchase.self_issued and purchase.number is not None:
+        return purchase.document, purchase.number
+    return None
+
+
+def _give_back(purchase: Purchase, document_type: DocumentType, number: int) -> None:
+    """A folio the draft held and no longer does (mistyped, deleted) is withdrawn from
+    our sequence: a typo in an import must not make our next numbers jump."""
+    highest = Purchase.objects.filter(
+        workspace=purchase.workspace,
+        test_mode=purchase.test_mode,
+        document=document_type,
+        self_issued=True,
+    ).aggregate(highest=Max("number"))["highest"]
+    number_give_back(
+        workspace=purchase.workspace,
+        test_mode=purchase.test_mode,
+        document_type=document_type,
+        number=number,
+        highest_kept=highest or 0,
+    )
+
+
 @transaction.atomic
 def purchase_create(
     *,
@@ -120,18 +159,23 @@ def purchase_update(
     **fields: Unpack[PurchaseChanges],
 ) -> Purchase:
     purchase = lock_draft(purchase, "purchase")
+    held = _imported_folio(purchase)
     document_type = fields.pop("document", None)
     if document_type is not None:
         _set_document(purchase, document_type)
     supplier = fields.get("supplier")
     if supplier is not None:
         check_supplier(purchase.workspace, purchase.test_mode, supplier)
+        if supplier.pk != purchase.supplier_id:
+            _check_no_retention_pays(purchase)
         purchase.currency_id = supplier.currency_id
     for name, value in fields.items():
         setattr(purchase, name, value)
     _check_currency(purchase)
     settle_number(purchase, imported=purchase.imported)
     save_with_lines(purchase, PurchaseLine, "purchase", lines)
+    if held is not None and held != _imported_folio(purchase):
+        _give_back(purchase, *held)
     return purchase
 
 
@@ -147,7 +191,10 @@ def purchase_delete(*, purchase: Purchase) -> None:
             f"Purchase {purchase.id} is linked from retention {', '.join(retention_ids)}; "
             "it is kept while a retention refers to it.",
         )
+    held = _imported_folio(purchase)
     purchase.delete()
+    if held is not None:
+        _give_back(purchase, *held)
 
 
 @transaction.atomic

@@ -19,7 +19,12 @@ from procurement.services.credit_notes import (
     purchase_credit_note_create,
     purchase_credit_note_finalize,
 )
-from procurement.services.purchases import purchase_create, purchase_finalize, purchase_update
+from procurement.services.purchases import (
+    purchase_create,
+    purchase_delete,
+    purchase_finalize,
+    purchase_update,
+)
 from procurement.tests.factories import FinalizedPurchaseFactory, PurchaseFactory, SupplierFactory
 from tests.conftest import make_tenant
 from tests.numbers import D
@@ -174,6 +179,26 @@ def test_an_imported_46_moves_our_own_sequence_past_its_folio(tenant, finalize_f
     with pytest.raises(InvalidInput) as error:
         purchase(tenant, document_id=46, number=4, imported=True)
     assert "number" in error.value.errors
+
+
+def test_a_mistyped_import_withdrawn_as_a_draft_leaves_no_gap_in_our_sequence(tenant):
+    # The draft moved our sequence past its folio; deleted or corrected before anything was
+    # numbered after it, our next 46 follows the highest folio still recorded.
+    own = purchase_finalize(purchase=purchase(tenant, document_id=46), now=NOW)
+    deleted = purchase(tenant, document_id=46, number=50000, imported=True)
+    purchase_delete(purchase=deleted)
+    after_delete = purchase_finalize(purchase=purchase(tenant, document_id=46), now=NOW)
+
+    corrected = purchase(tenant, document_id=46, number=90000, imported=True)
+    corrected = purchase_update(purchase=corrected, number=5)
+    after_correction = purchase_finalize(purchase=purchase(tenant, document_id=46), now=NOW)
+    not_imported = purchase(tenant, document_id=46, number=70000, imported=True)
+    purchase_update(purchase=not_imported, imported=False, number=0)
+    last = purchase_finalize(purchase=purchase(tenant, document_id=46), now=NOW)
+
+    assert (own.number, after_delete.number) == (1, 2)
+    assert (corrected.number, after_correction.number) == (5, 6)
+    assert last.number == 7
 
 
 def test_credit_notes_reference_their_purchase_and_never_over_credit(tenant):
@@ -505,3 +530,52 @@ def test_api_a_peso_type_from_a_supplier_in_another_currency_is_a_400(tenant, do
     assert created.json()["code"] == "document_currency_mismatch"
     assert moved.json()["code"] == "document_currency_mismatch"
     assert not Purchase.objects.filter(currency_id="USD").exists()
+
+
+def test_api_a_text_correcting_credit_note_put_back_unchanged_is_accepted(tenant):
+    # Piriod's SDK updates with PUT, often the object it retrieved: the one line the note
+    # was given for its description comes back with it.
+    received = FinalizedPurchaseFactory(workspace=tenant.workspace)
+    created = tenant.client.post(
+        "/purchases/credit-notes/",
+        {"purchase": received.id, "number": 8, "reason": 2, "description": "Corrige giro"},
+        format="json",
+    )
+    retrieved = tenant.client.get(f"/purchases/credit-notes/{created.json()['id']}/").json()
+
+    put_back = tenant.client.put(
+        f"/purchases/credit-notes/{retrieved['id']}/", {**retrieved, "note": "Giro"}, format="json"
+    )
+    with_other_lines = tenant.client.put(
+        f"/purchases/credit-notes/{retrieved['id']}/",
+        {**retrieved, "lines": [{"name": "Ajuste", "amount": 100}]},
+        format="json",
+    )
+
+    assert put_back.status_code == 200, put_back.json()
+    assert put_back.json()["note"] == "Giro"
+    assert put_back.json()["lines"] == retrieved["lines"]
+    assert with_other_lines.status_code == 400
+    assert "lines" in with_other_lines.json()
+
+
+def test_api_an_annulling_credit_note_put_back_unchanged_keeps_crediting_the_purchase(tenant):
+    # The note takes its purchase's 10% discount: sent back with its own lines it must
+    # still annul the purchase, not become a note of those lines at full price.
+    discounted = purchase_finalize(
+        purchase=purchase(tenant, number=40, discount=Decimal(10), discount_scheme="%"), now=NOW
+    )
+    created = tenant.client.post(
+        "/purchases/credit-notes/",
+        {"purchase": discounted.id, "number": 9, "reason": 1},
+        format="json",
+    )
+    retrieved = tenant.client.get(f"/purchases/credit-notes/{created.json()['id']}/").json()
+
+    put_back = tenant.client.put(
+        f"/purchases/credit-notes/{retrieved['id']}/", retrieved, format="json"
+    )
+
+    assert put_back.status_code == 200, put_back.json()
+    assert put_back.json()["total"] == retrieved["total"] == discounted.total
+    assert put_back.json()["discount"] == D("10")

@@ -16,7 +16,11 @@ from procurement.services.retentions import (
     retention_rate,
     retention_update,
 )
-from procurement.tests.factories import FinalizedPurchaseFactory, SupplierFactory
+from procurement.tests.factories import (
+    FinalizedPurchaseFactory,
+    PurchaseFactory,
+    SupplierFactory,
+)
 from tests.numbers import D
 
 pytestmark = pytest.mark.django_db
@@ -145,6 +149,29 @@ def test_a_linked_purchase_must_be_of_the_same_supplier(tenant):
     with pytest.raises(InvalidInput) as error:
         make(tenant, datetime.date(2026, 2, 1), 1000, purchase=purchase)
     assert "purchase" in error.value.errors
+
+
+def test_a_linked_draft_purchase_keeps_its_supplier(tenant):
+    # The rule above holds from the purchase's side too: moving the purchase to another
+    # supplier would leave the retention paying a purchase of someone else.
+    purchase = PurchaseFactory(workspace=tenant.workspace)
+    retention = make(
+        tenant, datetime.date(2026, 2, 1), 1000, supplier=purchase.supplier, purchase=purchase
+    )
+    other = SupplierFactory(workspace=tenant.workspace)
+
+    moved = tenant.client.patch(f"/purchases/{purchase.pk}/", {"supplier": other.pk}, format="json")
+    unchanged = tenant.client.patch(
+        f"/purchases/{purchase.pk}/",
+        {"supplier": purchase.supplier_id, "note": "ok"},
+        format="json",
+    )
+
+    assert moved.status_code == 400, moved.json()
+    assert retention.pk in moved.json()["supplier"][0]
+    assert unchanged.status_code == 200, unchanged.json()
+    purchase.refresh_from_db()
+    assert purchase.supplier_id == retention.supplier_id
 
 
 def test_api_create_finalize_by_get_and_pdf(tenant):
