@@ -685,6 +685,12 @@ def _refundable(payment: Payment, amount: Decimal | None) -> Decimal:
             f"Payment {payment.id} is {payment.status}; only succeeded payments are refunded.",
         )
     refundable = round_amount(payment.amount - payment.amount_refunded, payment.currency_id)
+    if refundable <= 0:
+        # Whatever the amount asked for (none means the rest): nothing is left.
+        raise DomainError(
+            "payment_refunded",
+            f"Payment {payment.id} is refunded in full; nothing is left to refund.",
+        )
     amount = refundable if amount is None else round_amount(amount, payment.currency_id)
     if amount <= 0:
         raise InvalidInput({"amount": ["The amount must be positive."]})
