@@ -72,6 +72,12 @@ app.conf.update(
             "metering.tasks.ensure_event_partitions", 86400.0, at=crontab(minute=41, hour=3)
         ),
         "expire-due-checkouts": _periodic("payments.tasks.expire_due_checkouts", 60.0),
+        "process-received-stripe-events": _periodic(
+            "payments.tasks.process_received_stripe_events", 30.0
+        ),
+        "queue-unstarted-clock-jobs": _periodic(
+            "subscriptions.tasks.queue_unstarted_clock_jobs", 30.0
+        ),
     },
 )
 app.autodiscover_tasks()

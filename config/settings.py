@@ -231,6 +231,9 @@ EVENT_PUBLISH_GRACE_SECONDS = env.int("EVENT_PUBLISH_GRACE_SECONDS", default=20)
 # A finalized document still without its PDF this long after its render was queued lost
 # that render (the broker was down, or the worker died holding it); beat renders it again.
 PDF_RENDER_GRACE_SECONDS = env.int("PDF_RENDER_GRACE_SECONDS", default=300)
+# A received Stripe event or an asked-for test-clock move still not taken up by a worker
+# this long after its commit lost its message (the broker was down); beat takes it up.
+QUEUED_WORK_GRACE_SECONDS = env.int("QUEUED_WORK_GRACE_SECONDS", default=20)
 
 # Idempotency keys are kept this long, then purged by beat.
 IDEMPOTENCY_KEY_TTL = timedelta(hours=24)
@@ -272,8 +275,10 @@ CELERY_TASK_ROUTES = {
     "subscriptions.tasks.collect_due_periods": {"queue": "billing"},
     "subscriptions.tasks.collect_periods": {"queue": "billing"},
     "subscriptions.tasks.run_test_clock_job": {"queue": "billing"},
+    "subscriptions.tasks.queue_unstarted_clock_jobs": {"queue": "billing"},
     "payments.tasks.expire_due_checkouts": {"queue": "billing"},
     "payments.tasks.process_stripe_event": {"queue": "billing"},
+    "payments.tasks.process_received_stripe_events": {"queue": "billing"},
     "payments.tasks.sync_for_event": {"queue": "billing"},
     "invoices.tasks.render_document_pdf": {"queue": "documents"},
     "invoices.tasks.render_document_pdfs": {"queue": "documents"},

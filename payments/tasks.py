@@ -1,7 +1,10 @@
 """Thin tasks: each makes one domain call. All are safe to run twice, and ignore keyword
 arguments they do not know (a message from an older or newer release during a deploy)."""
 
+from datetime import timedelta
+
 from celery import Task, shared_task
+from django.conf import settings
 from django.utils import timezone
 
 from payments import services
@@ -18,6 +21,14 @@ def expire_due_checkouts(**_: object) -> int:
 def process_stripe_event(event_id: str, **_: object) -> str:
     """Apply one stored Stripe event; a second run finds it processed and does nothing."""
     return services.stripe_event_process(event_id=event_id, now=timezone.now()).status
+
+
+@shared_task
+def process_received_stripe_events(**_: object) -> int:
+    """Beat: process the Stripe events whose task was never queued (the broker was down
+    when they arrived)."""
+    grace = timedelta(seconds=settings.QUEUED_WORK_GRACE_SECONDS)
+    return services.stripe_events_process_received(now=timezone.now(), older_than=grace)
 
 
 @shared_task(bind=True, max_retries=5)

@@ -317,6 +317,10 @@ class TestClockJob(TenantModel):
     error_code = models.CharField(max_length=64, blank=True)
     error_detail = models.TextField(blank=True)
     finished_at = models.DateTimeField(null=True, blank=True)
+    # When a worker took it up; a job still without it after its grace lost its message
+    # (the broker was down) and beat queues it again, claiming it with enqueued_at.
+    started_at = models.DateTimeField(null=True, blank=True)
+    enqueued_at = models.DateTimeField(null=True, blank=True)
 
     class Meta(TenantModel.Meta):
         pass

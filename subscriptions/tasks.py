@@ -2,7 +2,10 @@
 twice and concurrently (cycles lock their rows and re-check they are still due), and ignore
 keyword arguments they do not know (a message from an older or newer release during a deploy)."""
 
+from datetime import timedelta
+
 from celery import shared_task
+from django.conf import settings
 
 from billing.clock import clock_now, real_now
 from billing.services import events
@@ -69,4 +72,12 @@ def publish_events(event_ids: list[str], **_: object) -> None:
 @shared_task
 def run_test_clock_job(job_id: str, **_: object) -> str:
     """An advance of a test clock asked for with `Prefer: respond-async`."""
-    return clocks.clock_job_run(job_id=job_id, finished=real_now).status
+    return clocks.clock_job_run(job_id=job_id, real_now=real_now).status
+
+
+@shared_task
+def queue_unstarted_clock_jobs(**_: object) -> int:
+    """Beat: queue the test-clock jobs whose message was never sent (the broker was down
+    when they were asked for)."""
+    grace = timedelta(seconds=settings.QUEUED_WORK_GRACE_SECONDS)
+    return clocks.clock_jobs_queue_unstarted(now=real_now(), older_than=grace)

@@ -102,7 +102,9 @@ class PaymentViewSet(_ReadCreateViewSet):
         body.is_valid(raise_exception=True)
         if payment.gateway:
             amount, reference = services.payment_refund_at_gateway(
-                payment=payment, amount=body.validated_data.get("amount")
+                payment=payment,
+                amount=body.validated_data.get("amount"),
+                request_key=request.headers.get("Idempotency-Key", ""),
             )
             self.refunded = {"amount": amount, "refunded_at_gateway": reference}
 

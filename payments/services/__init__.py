@@ -75,6 +75,7 @@ from payments.services.stripe_events import (
     stripe_event_process,
     stripe_event_receive,
     stripe_event_reprocess,
+    stripe_events_process_received,
 )
 from payments.services.stripe_invoices import invoice_sync_to_stripe
 from payments.services.stripe_sync import stripe_sync_for_event
@@ -127,6 +128,7 @@ __all__ = [
     "stripe_event_process",
     "stripe_event_receive",
     "stripe_event_reprocess",
+    "stripe_events_process_received",
     "stripe_key_check",
     "stripe_sync_for_event",
 ]

@@ -14,6 +14,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 from datetime import date, datetime, timedelta
 from decimal import Decimal
+from hashlib import sha256
 from typing import Any, TypedDict, Unpack
 
 from django.db import transaction
@@ -658,13 +659,21 @@ def payment_refund(
     )
 
 
-def payment_refund_at_gateway(*, payment: Payment, amount: Decimal | None) -> tuple[Decimal, str]:
+def payment_refund_at_gateway(
+    *, payment: Payment, amount: Decimal | None, request_key: str = ""
+) -> tuple[Decimal, str]:
     """Ask the payment's gateway to refund `amount` (all that is left when None); the
     amount and the gateway's reference, for `payment_refund(refunded_at_gateway=...)`.
-    Called with no transaction open. The key sent is made of what the payment had
-    refunded, so a request repeated before the first is recorded refunds once."""
+    Called with no transaction open. The key sent is the request's Idempotency-Key
+    (`request_key`) when it has one, so a request repeated refunds once while two
+    requests are two refunds even when both read the payment before either recorded
+    its refund; without one it is made of what the payment had refunded."""
     payment = Payment.objects.get(pk=payment.pk)
     amount = _refundable(payment, amount)
+    if request_key:  # hashed: a key of up to 255 characters would overflow Stripe's 255
+        idempotency_key = f"refund-{payment.id}-request-{sha256(request_key.encode()).hexdigest()}"
+    else:
+        idempotency_key = f"refund-{payment.id}-{payment.amount_refunded}-{amount}"
     gateway = gateway_for(
         payment.gateway, workspace_id=payment.workspace_id, test_mode=payment.test_mode
     )
@@ -672,7 +681,7 @@ def payment_refund_at_gateway(*, payment: Payment, amount: Decimal | None) -> tu
         reference=payment.gateway_reference,
         amount=amount,
         currency=payment.currency_id,
-        idempotency_key=f"refund-{payment.id}-{payment.amount_refunded}-{amount}",
+        idempotency_key=idempotency_key,
     ).reference
     return amount, reference
 
@@ -685,6 +694,12 @@ def _refundable(payment: Payment, amount: Decimal | None) -> Decimal:
             f"Payment {payment.id} is {payment.status}; only succeeded payments are refunded.",
         )
     refundable = round_amount(payment.amount - payment.amount_refunded, payment.currency_id)
+    if refundable <= 0:
+        # Whatever the amount asked for (none means the rest): nothing is left.
+        raise DomainError(
+            "payment_refunded",
+            f"Payment {payment.id} is refunded in full; nothing is left to refund.",
+        )
     amount = refundable if amount is None else round_amount(amount, payment.currency_id)
     if amount <= 0:
         raise InvalidInput({"amount": ["The amount must be positive."]})

@@ -11,7 +11,7 @@ ignored, never applied backwards.
 
 import json
 from collections.abc import Callable
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
@@ -135,10 +135,30 @@ def _store(
             )
     except IntegrityError:
         return StripeEvent.objects.get(**scope)  # a resend: stored and queued already
-    transaction.on_commit(
-        lambda: task_queue("payments.tasks.process_stripe_event", kwargs={"event_id": event.id})
-    )
+    transaction.on_commit(lambda: _queue_processing(event.id))
     return event
+
+
+def _queue_processing(event_id: str) -> None:
+    try:
+        task_queue("payments.tasks.process_stripe_event", kwargs={"event_id": event_id},
+                   retry=False)  # fmt: skip
+    except Exception:  # the broker is down: stripe_events_process_received takes it up
+        return
+
+
+def stripe_events_process_received(*, now: datetime, older_than: timedelta,
+                                   limit: int = 100) -> int:  # fmt: skip
+    """Process events stored but still unprocessed `older_than` after they arrived: their
+    task was never queued (the broker was down). Processing is idempotent, so an event
+    whose task is merely late is taken up once whichever runs first."""
+    received = StripeEvent.objects.filter(
+        status=InboundEventStatus.RECEIVED, created_at__lte=now - older_than
+    )
+    event_ids = list(received.order_by("created_at", "id").values_list("id", flat=True)[:limit])
+    for event_id in event_ids:
+        stripe_event_process(event_id=event_id, now=now)
+    return len(event_ids)
 
 
 def stripe_event_process(*, event_id: str, now: datetime) -> StripeEvent:

@@ -190,6 +190,18 @@ def test_a_refund_beyond_the_payment_is_refused(tenant, invoice):
     assert response.json()["code"] == "refund_exceeds_payment"
 
 
+def test_refunding_the_rest_of_a_payment_refunded_in_full_says_so(tenant, invoice):
+    payment = tenant.client.post("/payments/", {"invoice": invoice.id}).json()
+    assert tenant.client.post(f"/payments/{payment['id']}/refund/", {}).status_code == 200
+
+    again = tenant.client.post(f"/payments/{payment['id']}/refund/", {})
+
+    # No amount was sent: the refusal is the payment's, not a field's.
+    assert again.status_code == 409, again.content
+    assert again.json()["code"] == "payment_refunded"
+    assert tenant.client.get(f"/payments/{payment['id']}/").json()["amount_refunded"] == D("1190")
+
+
 def test_a_card_payment_waiting_for_authentication_holds_the_invoice_pending(tenant, invoice):
     source = _source(tenant, invoice.customer_id, sandbox.REQUIRES_AUTHENTICATION)
 

@@ -197,6 +197,26 @@ def test_a_refund_goes_through_stripe(invoice_of, fake_stripe):
     assert (in_stripe.amount, in_stripe.status) == (100, "succeeded")
 
 
+def test_two_refunds_asked_for_at_once_are_two_refunds_in_stripe(invoice_of, fake_stripe):
+    invoice, source = invoice_of("4242424242424242")
+    payment = services.payment_charge_invoice(invoice=invoice, source=source, now=NOW)
+
+    # Two requests (each its own Idempotency-Key) read the payment before either recorded
+    # its refund: each is a refund of its own, not a repeat of the other.
+    made = [
+        services.payment_refund_at_gateway(payment=payment, amount=Decimal("100"), request_key=key)
+        for key in ("first", "second")
+    ]
+    for amount, reference in made:
+        services.payment_refund(payment=payment, amount=amount, now=NOW,
+                                refunded_at_gateway=reference)  # fmt: skip
+
+    references = [reference for _, reference in made]
+    assert references[0] != references[1]
+    assert Payment.objects.get(pk=payment.pk).amount_refunded == Decimal("200")
+    assert [fake_stripe.client().v1.refunds.retrieve(r).amount for r in references] == [100, 100]
+
+
 def test_a_payment_link_is_paid_on_stripe_checkout_and_recorded_by_the_event(
     stripe_tenant, fake_stripe
 ):

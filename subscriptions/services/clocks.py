@@ -25,6 +25,7 @@ from django.utils import timezone
 from billing.errors import DomainError, InvalidInput
 from billing.models import Workspace
 from billing.queueing import task_queue
+from billing.sweeps import claim_for_enqueue
 from subscriptions.choices import CYCLE_DUE, CollectionStatus, SubscriptionStatus
 from subscriptions.models import BilledPeriod, Subscription, TestClockJob
 from subscriptions.selectors import subscriptions_resume_due_ids
@@ -164,18 +165,41 @@ def clock_job_start(
     job = TestClockJob.objects.create(
         workspace=workspace, test_mode=True, started_from=now, advance_to=to
     )
-    transaction.on_commit(
-        lambda: task_queue("subscriptions.tasks.run_test_clock_job", kwargs={"job_id": job.id})
-    )
+    transaction.on_commit(lambda: _queue_job(job.id))
     return job
 
 
-def clock_job_run(*, job_id: str, finished: Callable[[], datetime]) -> TestClockJob:
+def _queue_job(job_id: str) -> None:
+    try:
+        task_queue("subscriptions.tasks.run_test_clock_job", kwargs={"job_id": job_id},
+                   retry=False)  # fmt: skip
+    except Exception:  # the broker is down: clock_jobs_queue_unstarted queues it later
+        return
+
+
+def clock_jobs_queue_unstarted(*, now: datetime, older_than: timedelta, limit: int = 100) -> int:
+    """Queue the jobs no worker took up `older_than` after they were asked for: their
+    message was never sent (the broker was down). Each is claimed for the sweep lease."""
+    with transaction.atomic():
+        unstarted = TestClockJob.objects.filter(
+            status="running", started_at__isnull=True, created_at__lte=now - older_than
+        )
+        job_ids = claim_for_enqueue(
+            unstarted, now=now, limit=limit, order_by=("created_at", "id"), field="enqueued_at"
+        )
+    for job_id in job_ids:
+        _queue_job(job_id)
+    return len(job_ids)
+
+
+def clock_job_run(*, job_id: str, real_now: Callable[[], datetime]) -> TestClockJob:
     """Run a queued advance once; a job already finished (a redelivered message) is left
-    as it is. `finished` reads the real time the job ends at."""
+    as it is. `real_now` reads the real time the job starts and ends at."""
     job = TestClockJob.objects.select_related("workspace").get(pk=job_id)
     if job.status != "running":
         return job
+    if job.started_at is None:  # taken up: the sweep leaves it to this run
+        TestClockJob.objects.filter(pk=job.pk).update(started_at=real_now())
     try:
         clock_advance(
             workspace=job.workspace, test_mode=True, now=job.started_from, to=job.advance_to
@@ -186,7 +210,7 @@ def clock_job_run(*, job_id: str, finished: Callable[[], datetime]) -> TestClock
         job.status, job.error_code, job.error_detail = "failed", "invalid", str(exc.errors)
     else:
         job.status = "succeeded"
-    job.finished_at = finished()
+    job.finished_at = real_now()
     job.save(update_fields=["status", "error_code", "error_detail", "finished_at", "updated_at"])
     return job
 
