@@ -151,6 +151,24 @@ def _plan_price(plan: Any, quantity: Decimal) -> dict[str, Decimal | None]:
     return {"amount": price.amount, "gross": price.gross}
 
 
+def _check_plan_currency(order: Order, field: str, plan_id: str, currency: str) -> None:
+    if currency != order.currency_id:
+        raise InvalidInput(
+            {f"{field}.plan": [f"Plan {plan_id} is priced in {currency}, "
+                               f"the order is in {order.currency_id}."]}
+        )  # fmt: skip
+
+
+def _check_kept_plan_items(order: Order, items: Sequence[Any]) -> None:
+    """Items kept while the order's currency changes (a customer in another currency)
+    still carry their plans' prices, in the plans' currency: such an item is sent again."""
+    plan_ids = {item.plan_id for item in items if item.plan_id}
+    currencies = dict(plan_queryset().filter(pk__in=plan_ids).values_list("id", "currency_id"))
+    for index, item in enumerate(items):
+        if item.plan_id in currencies:
+            _check_plan_currency(order, f"items.{index}", item.plan_id, currencies[item.plan_id])
+
+
 def _item_row(tenant: _Tenant, order: Order, index: int, item: Mapping[str, Any]) -> dict[str, Any]:
     """Resolve an item's plan or product (in the caller's tenant) and price it."""
     row = dict(item)
@@ -170,11 +188,7 @@ def _item_row(tenant: _Tenant, order: Order, index: int, item: Mapping[str, Any]
             raise InvalidInput(
                 {f"{field}.plan": [f"Plan {plan_id} is metered: its price depends on usage."]}
             )
-        if plan.currency_id != order.currency_id:
-            raise InvalidInput(
-                {f"{field}.plan": [f"Plan {plan_id} is priced in {plan.currency_id}, "
-                                   f"the order is in {order.currency_id}."]}
-            )  # fmt: skip
+        _check_plan_currency(order, field, plan_id, plan.currency_id)
         if "amount" in row:
             raise InvalidInput({f"{field}.amount": ["The price of a plan comes from the plan."]})
         if product_id and product_id != plan.product_id:
@@ -316,6 +330,7 @@ def _save(
     lines: list[Any]  # OrderItem
     if items is None:
         lines = list(order.items.all())
+        _check_kept_plan_items(order, lines)
     else:
         if not items:
             raise InvalidInput({"items": ["An order needs at least one item."]})

@@ -380,6 +380,27 @@ def test_a_new_customer_brings_its_currency(tenant, customer):
     assert (response.json()["customer"], response.json()["currency"]) == (usd_customer.id, "USD")
 
 
+def test_a_new_customer_in_another_currency_needs_the_plan_items_again(tenant, customer):
+    # The plan prices its item in pesos: kept on a dollar order it would bill 10,000 USD.
+    plan = PlanFactory(workspace=tenant.workspace, amount=Decimal(10000))
+    usd_plan = PlanFactory(workspace=tenant.workspace, currency_id="USD", amount=Decimal(25))
+    order = create(tenant, customer, items=[{"plan": plan.id}]).json()
+    usd_customer = CustomerFactory(
+        workspace=tenant.workspace, country_id="US", currency_id="USD", tax_id=""
+    )
+    move = {"customer": usd_customer.id, "document": 110}
+
+    kept = tenant.client.patch(f"/orders/{order['id']}/", move, format="json")
+    resent = tenant.client.patch(
+        f"/orders/{order['id']}/", {**move, "items": [{"plan": usd_plan.id}]}, format="json"
+    )
+
+    assert kept.status_code == 400, kept.json()
+    assert field_error(kept.json(), "items.0.plan")
+    assert resent.status_code == 200, resent.json()
+    assert (resent.json()["currency"], resent.json()["total"]) == ("USD", D("25"))
+
+
 def test_an_order_in_dollars_is_invoiced_as_an_export(tenant):
     usd_customer = CustomerFactory(
         workspace=tenant.workspace, country_id="US", currency_id="USD", tax_id=""
