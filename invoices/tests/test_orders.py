@@ -583,3 +583,18 @@ def test_an_amount_coupon_on_a_boleta_can_take_off_its_whole_gross_price(tenant,
         D("0"),
     )
     assert (partly["discount_amount"], partly["total"]) == (D("5500"), D("450"))
+
+
+def test_orders_are_listed_by_date_range(tenant, customer):
+    january = create(tenant, customer, date="2026-01-05").json()["id"]
+    march = create(tenant, customer, date="2026-03-02").json()["id"]
+
+    def listed(query):
+        response = tenant.client.get(f"/orders/?{query}")
+        assert response.status_code == 200, response.json()
+        return [order["id"] for order in response.json()["results"]]
+
+    assert listed("date__gte=2026-02-01") == [march]
+    assert listed("date__lte=2026-02-01") == [january]
+    assert listed("date=2026-01-05") == [january]
+    assert listed("date__between=2026-01-01,2026-12-31") == [march, january]
