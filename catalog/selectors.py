@@ -35,6 +35,17 @@ def tax_queryset() -> QuerySet[Tax]:
     return Tax.objects.select_related("country")
 
 
+def plan_unsellable(plan: Plan) -> str | None:
+    """Why `plan` cannot be put on a new order or subscription: it is archived, or its
+    product is (archiving a product stops the sale of its plans, as it stops new plans
+    under it); None when it can. Reads `plan.product`: select it with the plan."""
+    if plan.status != CatalogStatus.ACTIVE:
+        return f"Plan {plan.pk} is archived."
+    if plan.product.status != CatalogStatus.ACTIVE:
+        return f"Plan {plan.pk} is of product {plan.product_id}, which is archived."
+    return None
+
+
 def coupon_redeemable(*, workspace: Workspace, test_mode: bool, code: str, today: date) -> Coupon:
     """The tenant's coupon with this code (in any case), if a customer may redeem it today.
 

@@ -51,6 +51,7 @@ from catalog.selectors import (
     coupon_queryset,
     coupon_redeemable,
     plan_queryset,
+    plan_unsellable,
     product_queryset,
 )
 from customers.choices import CustomerStatus
@@ -182,8 +183,8 @@ def _item_row(tenant: _Tenant, order: Order, index: int, item: Mapping[str, Any]
         )
         if plan is None:
             raise InvalidInput({f"{field}.plan": [f"No plan {plan_id}."]})
-        if plan.status != CatalogStatus.ACTIVE:
-            raise InvalidInput({f"{field}.plan": [f"Plan {plan_id} is archived."]})
+        if unsellable := plan_unsellable(plan):
+            raise InvalidInput({f"{field}.plan": [unsellable]})
         if plan.usage_scheme == UsageScheme.METERED:
             raise InvalidInput(
                 {f"{field}.plan": [f"Plan {plan_id} is metered: its price depends on usage."]}

@@ -214,6 +214,8 @@ def test_a_graduated_item_is_its_exact_tier_sum_on_the_order_and_its_invoice(ten
         ({"plan": "PLAN", "amount": "1"}, "items.0.amount"),
         ({"plan": "METERED"}, "items.0.plan"),
         ({"plan": "USD"}, "items.0.plan"),
+        ({"plan": "ARCHIVED"}, "items.0.plan"),
+        ({"plan": "OF_ARCHIVED_PRODUCT"}, "items.0.plan"),
         ({"plan": "pla_missing"}, "items.0.plan"),
         (
             {"name": "x", "amount": "10", "discount": "11", "discount_scheme": "$"},
@@ -227,6 +229,11 @@ def test_bad_items_are_400_on_the_item(tenant, customer, item, field):
         "PLAN": PlanFactory(workspace=tenant.workspace).id,
         "METERED": PlanFactory(workspace=tenant.workspace, usage_scheme="metered").id,
         "USD": PlanFactory(workspace=tenant.workspace, currency_id="USD").id,
+        "ARCHIVED": PlanFactory(workspace=tenant.workspace, status="archived").id,
+        # Archiving a product stops the sale of its plans too.
+        "OF_ARCHIVED_PRODUCT": PlanFactory(
+            workspace=tenant.workspace, product__status="archived"
+        ).id,
     }
     if item.get("plan") in plans:
         item = {**item, "plan": plans[item["plan"]]}

@@ -9,6 +9,7 @@ from billing.choices import DiscountScheme
 from billing.errors import InvalidInput
 from catalog.choices import CatalogStatus, PlanFrequency
 from catalog.models import AddOn, Coupon, Plan
+from catalog.selectors import plan_unsellable
 from payments.selectors import customer_default_source
 from subscriptions.calendar import boundary, day_anchor
 from subscriptions.choices import CollectionScheme
@@ -53,8 +54,8 @@ def check_lines(
         field = f"lines.{index}.plan"
         kept = held_plans[plan.id] > 0
         held_plans[plan.id] -= 1
-        if not kept and plan.status != CatalogStatus.ACTIVE:
-            raise InvalidInput({field: [f"Plan {plan.id} is archived."]})
+        if not kept and (unsellable := plan_unsellable(plan)):
+            raise InvalidInput({field: [unsellable]})
         if plan.currency_id != currency:
             raise InvalidInput(
                 {field: [f"Plan {plan.id} is priced in {plan.currency_id}; this subscription "

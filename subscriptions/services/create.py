@@ -236,7 +236,12 @@ def subscription_from_order(*, order: Order, invoice: Invoice) -> str:
     today = invoice.date
     scope = {"workspace": order.workspace, "test_mode": order.test_mode}
     items = [item for item in order.items.all() if item.plan_id]
-    plans = plan_queryset().filter(pk__in=[item.plan_id for item in items], **scope).in_bulk()
+    plans = (
+        plan_queryset()
+        .select_related("product")
+        .filter(pk__in=[item.plan_id for item in items], **scope)
+        .in_bulk()
+    )
     coupon = coupon_queryset().filter(pk=order.coupon_id, **scope).first()
     _check_order_names_what_exists(order, items, plans, coupon)
     lines: list[LineInput] = [
