@@ -50,7 +50,8 @@ def coupon_redeemable(*, workspace: Workspace, test_mode: bool, code: str, today
     """The tenant's coupon with this code (in any case), if a customer may redeem it today.
 
     No such coupon, or an archived one, is `coupon_invalid` (404); one whose
-    `valid_until` day has passed in the workspace's calendar is `coupon_expired` (409).
+    `valid_until` day has passed in the workspace's calendar is `coupon_expired` (409),
+    one redeemed `max_redemptions` times `coupon_exhausted` (409).
     """
     coupon = (
         coupon_queryset()
@@ -65,4 +66,14 @@ def coupon_redeemable(*, workspace: Workspace, test_mode: bool, code: str, today
         raise DomainError(
             "coupon_expired", f"The coupon {code} expired after {coupon.valid_until_date}."
         )
+    coupon_check_left(coupon)
     return coupon
+
+
+def coupon_check_left(coupon: Coupon) -> None:
+    """`coupon_exhausted` (409) when the coupon was redeemed as often as it allows."""
+    if coupon.max_redemptions is not None and coupon.times_redeemed >= coupon.max_redemptions:
+        raise DomainError(
+            "coupon_exhausted",
+            f"The coupon {coupon.code or coupon.pk} has been redeemed as often as it allows.",
+        )

@@ -48,12 +48,14 @@ from catalog.choices import CatalogStatus, UsageScheme
 from catalog.models import Coupon
 from catalog.pricing import plan_line_price
 from catalog.selectors import (
+    coupon_check_left,
     coupon_queryset,
     coupon_redeemable,
     plan_queryset,
     plan_unsellable,
     product_queryset,
 )
+from catalog.services import coupon_redeem
 from customers.choices import CustomerStatus
 from customers.models import Customer
 from invoices.models import Invoice, Order, OrderItem, OrderStatus
@@ -228,6 +230,7 @@ def _redeemable(tenant: _Tenant, value: str, coupon: Coupon | None, today: date)
             coupon.valid_until_date is not None and coupon.valid_until_date < today
         ):
             raise DomainError("coupon_invalid", f"Coupon {value} cannot be redeemed.")
+        coupon_check_left(coupon)
     except DomainError as exc:
         raise InvalidInput({"coupon": [exc.detail]}) from exc
     return coupon
@@ -515,6 +518,10 @@ def order_invoice(*, order: Order, now: datetime) -> Order:
     also starts their subscription, whose first period that invoice bills."""
     order = _lock(order)
     _transition(order, OrderStatus.INVOICED)
+    if order.coupon_id:
+        # Invoicing redeems the coupon (a draft only names it); its subscription, if
+        # the order starts one, takes it with this redemption.
+        coupon_redeem(coupon_id=order.coupon_id)
     document = order.document or main_invoice_type(order.workspace)
     invoice = invoice_create(
         workspace=order.workspace,
