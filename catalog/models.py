@@ -181,11 +181,20 @@ class Coupon(TenantModel):
     duration_times = models.PositiveIntegerField(null=True, blank=True)
     # The last day the coupon can be redeemed (inclusive), in the workspace's timezone.
     valid_until_date = models.DateField(null=True, blank=True)
+    # How many times it may be redeemed (an invoiced order, a subscription that takes it);
+    # null for no limit. The check constraint holds the count under concurrent redemptions.
+    max_redemptions = models.PositiveIntegerField(null=True, blank=True)
+    times_redeemed = models.PositiveIntegerField(default=0)
     status = status_field()
 
     class Meta(TenantModel.Meta):
         indexes = [tenant_list_index()]
         constraints = [
+            models.CheckConstraint(
+                condition=models.Q(max_redemptions__isnull=True)
+                | models.Q(max_redemptions__gte=1, times_redeemed__lte=models.F("max_redemptions")),
+                name="coupon_redemptions_within_limit",
+            ),
             models.UniqueConstraint(
                 models.F("workspace"),
                 models.F("test_mode"),

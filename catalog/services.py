@@ -423,6 +423,10 @@ def coupon_validate(coupon: Coupon) -> None:
             errors["duration_times"] = ["Required when duration_scheme is limited."]
     elif coupon.duration_times is not None:
         errors["duration_times"] = ["Only limited coupons have duration_times."]
+    if coupon.max_redemptions is not None and coupon.max_redemptions < coupon.times_redeemed:
+        errors["max_redemptions"] = [
+            f"The coupon was redeemed {coupon.times_redeemed} times already."
+        ]
     if coupon.code is not None and _code_taken(coupon):
         errors["code"] = [_CODE_TAKEN]
     _raise_if(errors)
@@ -464,6 +468,7 @@ class CouponFields(TypedDict, total=False):
     duration_scheme: str
     duration_times: int | None
     valid_until_date: date | None
+    max_redemptions: int | None
     metadata: dict[str, Any]
 
 
@@ -485,6 +490,24 @@ def coupon_update(*, coupon: Coupon, **fields: Unpack[CouponFields]) -> Coupon:
     coupon_validate(coupon)
     _save_coupon(coupon)
     return coupon
+
+
+def coupon_redeem(*, coupon_id: str) -> None:
+    """Count one redemption of the coupon (an order invoiced with it, a subscription
+    taking it), or refuse it with 409 `coupon_exhausted` when none is left. One
+    conditional UPDATE: concurrent redemptions queue on the row and each sees the count
+    the one before left, so max_redemptions is never passed."""
+    left = models.Q(max_redemptions__isnull=True) | models.Q(
+        times_redeemed__lt=models.F("max_redemptions")
+    )
+    redeemed = Coupon.objects.filter(left, pk=coupon_id).update(
+        times_redeemed=models.F("times_redeemed") + 1
+    )
+    # A coupon deleted since it was named has no count to keep.
+    if not redeemed and Coupon.objects.filter(pk=coupon_id).exists():
+        raise DomainError(
+            "coupon_exhausted", f"The coupon {coupon_id} has been redeemed as often as it allows."
+        )
 
 
 @transaction.atomic

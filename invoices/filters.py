@@ -48,9 +48,11 @@ class OrderFilter(TenantFilterSet):
     customer = TenantIdFilter(field_name="customer_id", model=Customer)
     invoice = TenantIdFilter(field_name="invoice_id", model=Invoice)
     status__in = CharInFilter(field_name="status", lookup_expr="in")
+    date__gte = django_filters.DateFilter(field_name="date", lookup_expr="gte")
+    date__lte = django_filters.DateFilter(field_name="date", lookup_expr="lte")
     total__gte = django_filters.NumberFilter(field_name="total", lookup_expr="gte")
     total__lte = django_filters.NumberFilter(field_name="total", lookup_expr="lte")
 
     class Meta:
         model = Order
-        fields = ["status", "currency", "document"]
+        fields = ["status", "currency", "document", "date"]

@@ -24,6 +24,7 @@ from billing.representations import (
 )
 from billing.row_plans import reads_own_row
 from catalog.models import Plan, Tax
+from catalog.selectors import plan_unsellable
 from invoices.choices import MAX_REFERENCES, ReferenceReason
 from invoices.models import (
     CreditNote,
@@ -260,6 +261,24 @@ class InvoiceSerializer(DocumentTotalsFields, TenantModelSerializer):
 
     @extend_schema_field(InvoicePaymentSerializer(many=True))
     @reads_own_row
+    def validate_lines(self, lines: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        """A line brings in only a plan still on sale (not archived, nor its product); a
+        plan the draft's lines already name stays (a cycle's draft of an archived plan,
+        retrieved and PUT back)."""
+        named = {line["plan_id"] for line in lines if line.get("plan_id")}
+        held = (
+            set(self.instance.lines.values_list("plan_id", flat=True)) if self.instance else set()
+        )
+        plans = Plan.objects.select_related("product").in_bulk(named - held)
+        errors = {
+            str(index): {"plan": [unsellable]}
+            for index, line in enumerate(lines)
+            if (plan := plans.get(line.get("plan_id"))) and (unsellable := plan_unsellable(plan))
+        }
+        if errors:
+            raise serializers.ValidationError(errors)
+        return lines
+
     def get_payments(self, invoice: Invoice) -> list[dict[str, Any]]:
         return invoice_payment_rows(invoice)
 

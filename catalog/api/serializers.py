@@ -220,15 +220,23 @@ class CouponSerializer(StatusByActionsMixin, TenantModelSerializer):
         allow_null=True,
         help_text="The last day the coupon can be redeemed, in the workspace's calendar.",
     )
+    max_redemptions = serializers.IntegerField(
+        min_value=1,
+        max_value=DURATION_TIMES_MAX,
+        required=False,
+        allow_null=True,
+        help_text="How many times it can be redeemed (each invoiced order and each "
+        "subscription taking it is one); null for no limit.",
+    )
 
     class Meta:
         model = Coupon
         fields = [
             "id", "name", "code", "amount", "currency", "discount_scheme", "apply_on",
-            "duration_scheme", "duration_times", "valid_until", "status", "metadata",
-            "test_mode", "created", "updated",
+            "duration_scheme", "duration_times", "valid_until", "max_redemptions",
+            "times_redeemed", "status", "metadata", "test_mode", "created", "updated",
         ]  # fmt: skip
-        read_only_fields = ["status"]
+        read_only_fields = ["status", "times_redeemed"]
         # Uniqueness of `code` is a service rule (scoped to the tenant, any case).
         validators: list[Any] = []
 

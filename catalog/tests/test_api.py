@@ -32,7 +32,7 @@ ADDON_FIELDS = TENANT_FIELDS | {
 }  # fmt: skip
 COUPON_FIELDS = TENANT_FIELDS | {
     "name", "code", "amount", "currency", "discount_scheme", "apply_on", "duration_scheme",
-    "duration_times", "valid_until", "status",
+    "duration_times", "valid_until", "max_redemptions", "times_redeemed", "status",
 }  # fmt: skip
 TAX_FIELDS = TENANT_FIELDS | {"name", "percent", "country", "exempt"}
 
@@ -440,6 +440,8 @@ def test_create_a_coupon(tenant):
         "duration_scheme": "limited",
         "duration_times": 3,
         "valid_until": "2026-03-31",
+        "max_redemptions": None,
+        "times_redeemed": 0,
         "status": "active",
         "metadata": {},
         "test_mode": False,

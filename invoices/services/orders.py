@@ -48,11 +48,14 @@ from catalog.choices import CatalogStatus, UsageScheme
 from catalog.models import Coupon
 from catalog.pricing import plan_line_price
 from catalog.selectors import (
+    coupon_check_left,
     coupon_queryset,
     coupon_redeemable,
     plan_queryset,
+    plan_unsellable,
     product_queryset,
 )
+from catalog.services import coupon_redeem
 from customers.choices import CustomerStatus
 from customers.models import Customer
 from invoices.models import Invoice, Order, OrderItem, OrderStatus
@@ -151,6 +154,24 @@ def _plan_price(plan: Any, quantity: Decimal) -> dict[str, Decimal | None]:
     return {"amount": price.amount, "gross": price.gross}
 
 
+def _check_plan_currency(order: Order, field: str, plan_id: str, currency: str) -> None:
+    if currency != order.currency_id:
+        raise InvalidInput(
+            {f"{field}.plan": [f"Plan {plan_id} is priced in {currency}, "
+                               f"the order is in {order.currency_id}."]}
+        )  # fmt: skip
+
+
+def _check_kept_plan_items(order: Order, items: Sequence[Any]) -> None:
+    """Items kept while the order's currency changes (a customer in another currency)
+    still carry their plans' prices, in the plans' currency: such an item is sent again."""
+    plan_ids = {item.plan_id for item in items if item.plan_id}
+    currencies = dict(plan_queryset().filter(pk__in=plan_ids).values_list("id", "currency_id"))
+    for index, item in enumerate(items):
+        if item.plan_id in currencies:
+            _check_plan_currency(order, f"items.{index}", item.plan_id, currencies[item.plan_id])
+
+
 def _item_row(tenant: _Tenant, order: Order, index: int, item: Mapping[str, Any]) -> dict[str, Any]:
     """Resolve an item's plan or product (in the caller's tenant) and price it."""
     row = dict(item)
@@ -164,17 +185,13 @@ def _item_row(tenant: _Tenant, order: Order, index: int, item: Mapping[str, Any]
         )
         if plan is None:
             raise InvalidInput({f"{field}.plan": [f"No plan {plan_id}."]})
-        if plan.status != CatalogStatus.ACTIVE:
-            raise InvalidInput({f"{field}.plan": [f"Plan {plan_id} is archived."]})
+        if unsellable := plan_unsellable(plan):
+            raise InvalidInput({f"{field}.plan": [unsellable]})
         if plan.usage_scheme == UsageScheme.METERED:
             raise InvalidInput(
                 {f"{field}.plan": [f"Plan {plan_id} is metered: its price depends on usage."]}
             )
-        if plan.currency_id != order.currency_id:
-            raise InvalidInput(
-                {f"{field}.plan": [f"Plan {plan_id} is priced in {plan.currency_id}, "
-                                   f"the order is in {order.currency_id}."]}
-            )  # fmt: skip
+        _check_plan_currency(order, field, plan_id, plan.currency_id)
         if "amount" in row:
             raise InvalidInput({f"{field}.amount": ["The price of a plan comes from the plan."]})
         if product_id and product_id != plan.product_id:
@@ -213,6 +230,7 @@ def _redeemable(tenant: _Tenant, value: str, coupon: Coupon | None, today: date)
             coupon.valid_until_date is not None and coupon.valid_until_date < today
         ):
             raise DomainError("coupon_invalid", f"Coupon {value} cannot be redeemed.")
+        coupon_check_left(coupon)
     except DomainError as exc:
         raise InvalidInput({"coupon": [exc.detail]}) from exc
     return coupon
@@ -316,6 +334,7 @@ def _save(
     lines: list[Any]  # OrderItem
     if items is None:
         lines = list(order.items.all())
+        _check_kept_plan_items(order, lines)
     else:
         if not items:
             raise InvalidInput({"items": ["An order needs at least one item."]})
@@ -499,6 +518,10 @@ def order_invoice(*, order: Order, now: datetime) -> Order:
     also starts their subscription, whose first period that invoice bills."""
     order = _lock(order)
     _transition(order, OrderStatus.INVOICED)
+    if order.coupon_id:
+        # Invoicing redeems the coupon (a draft only names it); its subscription, if
+        # the order starts one, takes it with this redemption.
+        coupon_redeem(coupon_id=order.coupon_id)
     document = order.document or main_invoice_type(order.workspace)
     invoice = invoice_create(
         workspace=order.workspace,

@@ -226,6 +226,29 @@ def test_a_line_may_name_only_a_plan_of_the_callers_tenant(tenant, other_tenant,
     assert accepted.json()["lines"][0]["plan"] == own.id
 
 
+def test_a_new_line_may_not_name_an_archived_plan_but_a_kept_one_may(tenant, customer):
+    from catalog.tests.factories import PlanFactory
+
+    plan = PlanFactory(workspace=tenant.workspace)
+    of_archived_product = PlanFactory(workspace=tenant.workspace, product__status="archived")
+    line = {"name": "Pro", "amount": "1000", "plan": plan.id}
+    draft = tenant.client.post("/invoices/", invoice_body(customer, lines=[line]), format="json")
+    assert draft.status_code == 201, draft.json()
+    tenant.client.post(f"/plans/{plan.id}/archive/")
+
+    new = tenant.client.post("/invoices/", invoice_body(customer, lines=[line]), format="json")
+    other = tenant.client.post(
+        "/invoices/",
+        invoice_body(customer, lines=[{**line, "plan": of_archived_product.id}]),
+        format="json",
+    )
+    put_back = tenant.client.put(f"/invoices/{draft.json()['id']}/", draft.json(), format="json")
+
+    assert new.status_code == 400 and "archived" in new.json()["lines"]["0"]["plan"][0]
+    assert other.status_code == 400 and "archived" in other.json()["lines"]["0"]["plan"][0]
+    assert put_back.status_code == 200, put_back.json()
+
+
 # Lines naming a tax rule
 
 

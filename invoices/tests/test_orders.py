@@ -214,6 +214,8 @@ def test_a_graduated_item_is_its_exact_tier_sum_on_the_order_and_its_invoice(ten
         ({"plan": "PLAN", "amount": "1"}, "items.0.amount"),
         ({"plan": "METERED"}, "items.0.plan"),
         ({"plan": "USD"}, "items.0.plan"),
+        ({"plan": "ARCHIVED"}, "items.0.plan"),
+        ({"plan": "OF_ARCHIVED_PRODUCT"}, "items.0.plan"),
         ({"plan": "pla_missing"}, "items.0.plan"),
         (
             {"name": "x", "amount": "10", "discount": "11", "discount_scheme": "$"},
@@ -227,6 +229,11 @@ def test_bad_items_are_400_on_the_item(tenant, customer, item, field):
         "PLAN": PlanFactory(workspace=tenant.workspace).id,
         "METERED": PlanFactory(workspace=tenant.workspace, usage_scheme="metered").id,
         "USD": PlanFactory(workspace=tenant.workspace, currency_id="USD").id,
+        "ARCHIVED": PlanFactory(workspace=tenant.workspace, status="archived").id,
+        # Archiving a product stops the sale of its plans too.
+        "OF_ARCHIVED_PRODUCT": PlanFactory(
+            workspace=tenant.workspace, product__status="archived"
+        ).id,
     }
     if item.get("plan") in plans:
         item = {**item, "plan": plans[item["plan"]]}
@@ -378,6 +385,27 @@ def test_a_new_customer_brings_its_currency(tenant, customer):
 
     assert response.status_code == 200, response.json()
     assert (response.json()["customer"], response.json()["currency"]) == (usd_customer.id, "USD")
+
+
+def test_a_new_customer_in_another_currency_needs_the_plan_items_again(tenant, customer):
+    # The plan prices its item in pesos: kept on a dollar order it would bill 10,000 USD.
+    plan = PlanFactory(workspace=tenant.workspace, amount=Decimal(10000))
+    usd_plan = PlanFactory(workspace=tenant.workspace, currency_id="USD", amount=Decimal(25))
+    order = create(tenant, customer, items=[{"plan": plan.id}]).json()
+    usd_customer = CustomerFactory(
+        workspace=tenant.workspace, country_id="US", currency_id="USD", tax_id=""
+    )
+    move = {"customer": usd_customer.id, "document": 110}
+
+    kept = tenant.client.patch(f"/orders/{order['id']}/", move, format="json")
+    resent = tenant.client.patch(
+        f"/orders/{order['id']}/", {**move, "items": [{"plan": usd_plan.id}]}, format="json"
+    )
+
+    assert kept.status_code == 400, kept.json()
+    assert field_error(kept.json(), "items.0.plan")
+    assert resent.status_code == 200, resent.json()
+    assert (resent.json()["currency"], resent.json()["total"]) == ("USD", D("25"))
 
 
 def test_an_order_in_dollars_is_invoiced_as_an_export(tenant):
@@ -562,3 +590,18 @@ def test_an_amount_coupon_on_a_boleta_can_take_off_its_whole_gross_price(tenant,
         D("0"),
     )
     assert (partly["discount_amount"], partly["total"]) == (D("5500"), D("450"))
+
+
+def test_orders_are_listed_by_date_range(tenant, customer):
+    january = create(tenant, customer, date="2026-01-05").json()["id"]
+    march = create(tenant, customer, date="2026-03-02").json()["id"]
+
+    def listed(query):
+        response = tenant.client.get(f"/orders/?{query}")
+        assert response.status_code == 200, response.json()
+        return [order["id"] for order in response.json()["results"]]
+
+    assert listed("date__gte=2026-02-01") == [march]
+    assert listed("date__lte=2026-02-01") == [january]
+    assert listed("date=2026-01-05") == [january]
+    assert listed("date__between=2026-01-01,2026-12-31") == [march, january]

@@ -10,6 +10,8 @@ from django.utils import timezone
 
 from billing.errors import DomainError, InvalidInput
 from billing.models import Event
+from catalog.models import Coupon
+from catalog.tests.factories import CouponFactory
 from customers.tests.factories import CustomerFactory
 from invoices.models import Invoice, Order
 from invoices.tests.factories import FinalizedInvoiceFactory, OrderFactory
@@ -359,6 +361,25 @@ def test_an_order_intent_whose_order_changed_is_refused_before_any_charge(tenant
 
     assert response.status_code == 409
     assert response.json()["code"] == "intent_amount_mismatch"
+    assert not Payment.objects.exists()
+    assert Intent.objects.get(pk=intent.id).status == "requires_payment_method"
+    assert Order.objects.get(pk=order.pk).status == "draft"
+
+
+def test_an_order_intent_whose_coupon_was_used_up_is_refused_before_any_charge(tenant):
+    coupon = CouponFactory(workspace=tenant.workspace, max_redemptions=1)
+    order = OrderFactory(workspace=tenant.workspace, coupon_id=coupon.id)
+    intent = services.intent_create(
+        workspace=tenant.workspace, test_mode=False, order=order, now=NOW
+    )
+    # Another order redeemed the coupon's last use behind the intent's back.
+    Coupon.objects.filter(pk=coupon.pk).update(times_redeemed=1)
+    source = _source(order.customer, sandbox.SUCCEEDS)
+
+    response = tenant.client.post(f"/intents/{intent.id}/confirm/", {"source": source.id})
+
+    assert response.status_code == 409, response.json()
+    assert response.json()["code"] == "coupon_exhausted"
     assert not Payment.objects.exists()
     assert Intent.objects.get(pk=intent.id).status == "requires_payment_method"
     assert Order.objects.get(pk=order.pk).status == "draft"

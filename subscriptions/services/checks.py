@@ -6,9 +6,10 @@ from collections.abc import Sequence
 from datetime import date
 
 from billing.choices import DiscountScheme
-from billing.errors import InvalidInput
+from billing.errors import DomainError, InvalidInput
 from catalog.choices import CatalogStatus, PlanFrequency
 from catalog.models import AddOn, Coupon, Plan
+from catalog.selectors import coupon_check_left, plan_unsellable
 from payments.selectors import customer_default_source
 from subscriptions.calendar import boundary, day_anchor
 from subscriptions.choices import CollectionScheme
@@ -23,6 +24,10 @@ def check_coupon(field: str, coupon: Coupon | None, currency: str, today: date) 
         raise InvalidInput({field: [f"Coupon {coupon.id} is archived."]})
     if coupon.valid_until_date is not None and coupon.valid_until_date < today:
         raise InvalidInput({field: [f"Coupon {coupon.id} expired on {coupon.valid_until_date}."]})
+    try:
+        coupon_check_left(coupon)
+    except DomainError as exc:
+        raise InvalidInput({field: [exc.detail]}) from exc
     if coupon.discount_scheme == DiscountScheme.AMOUNT and coupon.currency_id != currency:
         raise InvalidInput(
             {field: [f"Coupon {coupon.id} takes off {coupon.currency_id}; "
@@ -53,8 +58,8 @@ def check_lines(
         field = f"lines.{index}.plan"
         kept = held_plans[plan.id] > 0
         held_plans[plan.id] -= 1
-        if not kept and plan.status != CatalogStatus.ACTIVE:
-            raise InvalidInput({field: [f"Plan {plan.id} is archived."]})
+        if not kept and (unsellable := plan_unsellable(plan)):
+            raise InvalidInput({field: [unsellable]})
         if plan.currency_id != currency:
             raise InvalidInput(
                 {field: [f"Plan {plan.id} is priced in {plan.currency_id}; this subscription "

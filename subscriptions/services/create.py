@@ -14,6 +14,7 @@ from billing.models import DocumentType, Workspace
 from billing.services.events import event_record
 from catalog.models import Coupon, Plan
 from catalog.selectors import coupon_queryset, plan_queryset
+from catalog.services import coupon_redeem
 from customers.choices import CustomerStatus
 from customers.models import Customer
 from invoices.models import Invoice, Order, OrderItem
@@ -150,6 +151,19 @@ def _store_addons(
     SubscriptionAddOn.objects.bulk_create(rows)
 
 
+def _coupon_ids(subscription: Subscription) -> set[str]:
+    """The coupons a saved subscription holds, on itself and on its lines."""
+    on_lines = subscription.lines.exclude(coupon_id=None).values_list("coupon_id", flat=True)
+    return {*on_lines, *filter(None, [subscription.coupon_id])}
+
+
+def _redeem_taken(subscription: Subscription, held_before: set[str]) -> None:
+    """Each coupon the subscription took now, that it did not hold before, is one
+    redemption of it (a coupon on the subscription and on a line, once)."""
+    for coupon_id in sorted(_coupon_ids(subscription) - held_before):
+        coupon_redeem(coupon_id=coupon_id)
+
+
 @transaction.atomic
 def subscription_create(
     *,
@@ -210,6 +224,7 @@ def subscription_create(
     subscription.save()
     _store_lines(subscription, lines, first_cycle=1)
     _store_addons(subscription, addons, first_cycle=1)
+    _redeem_taken(subscription, held_before=set())
     record(subscription, "created")
     if subscription.next_billing_at is not None and subscription.next_billing_at <= now:
         cycle_bill(subscription_ids=[subscription.id], clock=fixed_clock(now), wait=True)
@@ -250,7 +265,12 @@ def subscription_from_order(*, order: Order, invoice: Invoice) -> str:
     today = invoice.date
     scope = {"workspace": order.workspace, "test_mode": order.test_mode}
     items = [item for item in order.items.all() if item.plan_id]
-    plans = plan_queryset().filter(pk__in=[item.plan_id for item in items], **scope).in_bulk()
+    plans = (
+        plan_queryset()
+        .select_related("product")
+        .filter(pk__in=[item.plan_id for item in items], **scope)
+        .in_bulk()
+    )
     coupon = coupon_queryset().filter(pk=order.coupon_id, **scope).first()
     _check_order_names_what_exists(order, items, plans, coupon)
     lines: list[LineInput] = [
@@ -310,6 +330,7 @@ def subscription_update(
             f"Subscription {subscription.id} is {subscription.status}; it can no longer change.",
         )
     cancel_at_period_end = fields.pop("cancel_at_period_end", None)
+    held_before = _coupon_ids(subscription)
     today = workspace_today(subscription.workspace, now)
     if subscription.status == SubscriptionStatus.NEEDS_ATTENTION and _changes_what_it_bills(
         subscription, lines, fields
@@ -353,6 +374,7 @@ def subscription_update(
     if cancel_at_period_end is False:
         cancellation_withdraw(subscription)
     subscription.save()
+    _redeem_taken(subscription, held_before)
     if cancel_at_period_end and not subscription.cancel_at_period_end:
         # As DELETE with `at_period_end`.
         return subscription_cancel(subscription=subscription, now=now, at_period_end=True)

@@ -446,6 +446,18 @@ def test_a_retrieved_subscription_put_back_is_accepted_once_its_coupons_expire_a
     assert twice.status_code == 400 and "archived" in twice.json()["addons"]["1"]["addon"][0]
 
 
+def test_a_plan_of_an_archived_product_starts_no_subscription(tester: Tenant) -> None:
+    scope = {"workspace": tester.workspace, "test_mode": True}
+    plan = PlanFactory(**scope, product__status="archived")
+    body = _body(tester)
+    body["lines"] = [{"plan": plan.id, "quantity": 1}]
+
+    response = tester.client.post("/subscriptions/", body, format="json")
+
+    assert response.status_code == 400, response.json()
+    assert "archived" in response.json()["lines"]["0"]["plan"][0]
+
+
 def test_a_cycle_invoice_in_review_is_kept_with_its_subscription_and_the_409s_say_so(
     tester: Tenant,
 ) -> None:
