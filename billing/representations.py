@@ -6,19 +6,19 @@ with them and events carry them (`snapshot`), so services never import `api/`.""
 import base64
 import copy
 import json
-from datetime import datetime
+from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any, ClassVar, cast
 from zoneinfo import ZoneInfo
 
 from django.db import models
 from django.db.models import QuerySet
-from django.utils import timezone
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from billing.addresses import comuna_code
 from billing.encoders import JSONDecoder, JSONEncoder, json_text
+from billing.instants import instant_parse
 from billing.metadata import (
     METADATA_KEY_MAX_LENGTH,
     METADATA_MAX_KEYS,
@@ -43,20 +43,25 @@ def quantity_field(**kwargs: Any) -> serializers.DecimalField:
 
 
 class WorkspaceDateTimeField(serializers.DateTimeField):
-    """A datetime sent without its UTC offset, or a bare date (its midnight), is read in
-    the timezone of the request's workspace, where its billing dates are computed (spec:
-    Dates and time). Values are kept, and shown, in UTC as by DRF's own field: only
-    reading changes, so representations still take the fast way (representation_plans).
-    Every input datetime of the API is one: TenantModelSerializer maps model datetimes to
-    it, and a serializer declaring one needs the request in its context."""
+    """A datetime as every input of the API reads it (billing.instants): without its UTC
+    offset, or as a bare date (its midnight), in the timezone of the request's workspace,
+    where its billing dates are computed. Values are kept, and shown, in UTC as by DRF's
+    own field: only reading changes, so representations still take the fast way
+    (representation_plans). Every input datetime of the API is one: TenantModelSerializer
+    maps model datetimes to it, and a serializer declaring one needs the request in its
+    context."""
+
+    default_error_messages = {"invalid": "{reason}"}
 
     def to_internal_value(self, value: Any) -> datetime:
-        workspace = getattr(self.context.get("request"), "workspace", None)
-        if workspace is None:
+        if not isinstance(value, str):
             return super().to_internal_value(value)
-        with timezone.override(ZoneInfo(workspace.timezone)):
-            local = super().to_internal_value(value)
-        return self.enforce_timezone(local)
+        workspace = getattr(self.context.get("request"), "workspace", None)
+        zone = ZoneInfo(workspace.timezone) if workspace is not None else UTC
+        try:
+            return instant_parse(value, zone)
+        except ValueError as exc:
+            self.fail("invalid", reason=str(exc))
 
 
 def expandable_register(name: str, representation: type[serializers.Serializer]) -> None:

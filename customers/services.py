@@ -5,7 +5,7 @@ from decimal import Decimal
 from typing import Any, TypedDict, Unpack
 
 from django.db import IntegrityError, transaction
-from django.db.models import Value
+from django.db.models import ProtectedError, Value
 
 from billing.addresses import comuna_errors
 from billing.clock import clock_now
@@ -239,10 +239,11 @@ def customer_unarchive(*, customer: Customer) -> Customer:
 
 @transaction.atomic
 def customer_delete(*, customer: Customer) -> None:
-    """Delete a customer that has no documents; one with documents is archived instead.
+    """Delete a customer nothing refers to; one with documents (or payments, sources,
+    links, subscriptions) is refused, and the answer says to archive it instead.
 
-    Documents reference customers with PROTECT, so the database refuses the delete when
-    any exist, whichever app owns them.
+    Those reference customers with PROTECT, so the delete is refused when any exist,
+    whichever app owns them.
     """
     snapshot = customer_snapshot(customer)
     try:
@@ -251,7 +252,7 @@ def customer_delete(*, customer: Customer) -> None:
     except IntegrityError as exc:
         raise DomainError(
             "customer_has_documents",
-            "This customer has documents and cannot be deleted; archive it instead.",
+            f"This customer has {_what_refers(exc)} and cannot be deleted; archive it instead.",
         ) from exc
     event_record(
         workspace=customer.workspace,
@@ -260,6 +261,15 @@ def customer_delete(*, customer: Customer) -> None:
         object_id=snapshot["id"],
         data=snapshot,
     )
+
+
+def _what_refers(exc: IntegrityError) -> str:
+    """What keeps a customer, named as the user knows it (payment links, sources, …): not
+    every such row is a document, and the user has to find them to archive or end them."""
+    if not isinstance(exc, ProtectedError):  # the database's own refusal names no rows
+        return "documents"
+    kinds = sorted({str(row._meta.verbose_name_plural) for row in exc.protected_objects})
+    return ", ".join(kinds)
 
 
 def _check_contact_room(customer: Customer, *, exclude: Contact | None = None) -> None:

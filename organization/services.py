@@ -91,8 +91,8 @@ def orgunit_delete(*, orgunit: OrgUnit) -> None:
     _delete(
         orgunit,
         "orgunit",
-        f"Org unit {orgunit.id} is named on documents, orders or subscriptions and is kept with "
-        "them; rename it instead of deleting it.",
+        f"Org unit {orgunit.id} is named on contacts, documents, orders or subscriptions and "
+        "is kept with them; rename it instead of deleting it.",
     )
 
 

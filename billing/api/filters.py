@@ -4,7 +4,7 @@ Field filters (`?status__in=`, `?created__gte=`) are declared per resource with
 django-filter; these backends cover what every resource has in common.
 """
 
-from datetime import UTC, datetime
+from datetime import datetime
 from functools import cache
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -24,6 +24,7 @@ from rest_framework import exceptions, filters, serializers
 from rest_framework.request import Request
 
 from billing.addresses import comuna_code
+from billing.instants import instant_parse
 from billing.models import TenantModel
 from billing.representations import METADATA_KEY_MAX_LENGTH
 from billing.tax_ids import tax_id_lookup
@@ -32,22 +33,19 @@ METADATA_PREFIX = "metadata__"
 
 
 class UtcIsoDateTimeField(IsoDateTimeField):
-    """An ISO 8601 datetime, converted to UTC before it reaches a query.
-
-    Python accepts offsets up to ±23:59 and PostgreSQL only to ±15:59, and a moment near
-    year 1 or 9999 may leave the calendar once in UTC: both are a 400, not a DB error.
-    """
-
-    default_error_messages = {"out_of_range": "Enter a date and time between years 1 and 9999."}
+    """A datetime bound, read as every input datetime is (billing.instants) in the
+    current timezone, which FilterBackend sets to the workspace's, and given to the query
+    in UTC: Python accepts offsets up to ±23:59 and PostgreSQL only to ±15:59."""
 
     def to_python(self, value: Any) -> datetime | None:
-        result = super().to_python(value)
-        if result is None or timezone.is_naive(result):
-            return result
+        if not isinstance(value, str):
+            return super().to_python(value)
+        if value in self.empty_values:
+            return None
         try:
-            return result.astimezone(UTC)
-        except OverflowError as exc:
-            raise ValidationError(self.error_messages["out_of_range"], code="out_of_range") from exc
+            return instant_parse(value, timezone.get_current_timezone())
+        except ValueError as exc:
+            raise ValidationError(str(exc), code="invalid") from None
 
 
 class IsoDateTimeFilter(django_filters.IsoDateTimeFilter):

@@ -95,3 +95,110 @@ def test_list_filters_read_naive_bounds_there(santiago) -> None:  # type: ignore
     assert listed(date_time__gte="2026-03-01T10:00:01") == 0
     assert listed(date_time__lt="2026-03-02", date_time__gte="2026-03-01") == 1
     assert listed(date_time__gte="2026-03-01T10:00:01Z") == 1
+
+
+def _event_day(tenant, timestamp: str) -> tuple[int, int]:  # type: ignore[no-untyped-def]
+    """How many of one event sent at `timestamp` count on 3 and on 4 January, there."""
+    customer = CustomerFactory(workspace=tenant.workspace)
+    meter = meter_of(tenant)
+    response = tenant.client.post("/events/", {"event_id": "e", "event_name": "api_call",
+                                               "customer": customer.id, "timestamp": timestamp},
+                                  format="json")  # fmt: skip
+    assert response.status_code == 202, response.json()
+
+    def on(start: str, end: str) -> int:
+        query = {"customer": customer.id, "start": start, "end": end}
+        return int(tenant.client.get(f"/meters/{meter.id}/usage/", query).json()["value"])
+
+    return on("2026-01-03", "2026-01-04"), on("2026-01-04", "2026-01-05")
+
+
+@pytest.mark.parametrize(
+    ("sent", "days"),
+    [
+        ("2026-01-03T23:00:00", (1, 0)),  # 02:00 on the 4th in UTC
+        ("2026-01-03 23:00", (1, 0)),
+        ("2026-01-04T01:00:00Z", (1, 0)),
+        ("2026-01-04T04:00:00+01:00", (0, 1)),
+        ("2026-01-04", (0, 1)),  # its midnight there
+    ],
+)
+def test_an_event_s_timestamp(santiago, sent, days) -> None:  # type: ignore[no-untyped-def]
+    assert _event_day(santiago, sent) == days
+
+
+def test_a_bulk_reads_naive_timestamps_there(santiago) -> None:  # type: ignore[no-untyped-def]
+    customer = CustomerFactory(workspace=santiago.workspace)
+    meter = meter_of(santiago)
+    events = [
+        {"event_id": f"e{n}", "event_name": "api_call", "customer": customer.id,
+         "timestamp": timestamp, "properties": {}}
+        for n, timestamp in enumerate(["2026-01-03T23:00:00", "2026-01-04T01:00:00Z"])
+    ]  # fmt: skip
+
+    body = post_bulk(santiago, events).json()
+
+    assert body["accepted"] == 2, body
+    query = {"customer": customer.id, "start": "2026-01-03", "end": "2026-01-04"}
+    assert santiago.client.get(f"/meters/{meter.id}/usage/", query).json()["value"] == 2
+
+
+# Each spelling means the same moment, or the same 400, in a body and in a filter.
+SPELLINGS = [
+    ("2026-03-01T10:00:00", "2026-03-01T13:00:00Z"),
+    ("2026-03-01 10:00", "2026-03-01T13:00:00Z"),
+    ("2026-03-01T10:00:00.5-03:00", "2026-03-01T13:00:00.500000Z"),
+    ("2026-03-01", "2026-03-01T03:00:00Z"),
+    ("2026-02-30T10:00:00", None),
+    ("10:00", None),
+    ("2026-03-01T10:00:00+24:00", None),
+    ("", None),
+]
+
+
+@pytest.mark.parametrize(("sent", "shown"), SPELLINGS)
+def test_a_payment_link_s_expires_at(santiago, sent, shown) -> None:  # type: ignore[no-untyped-def]
+    # Ten years on, so that the link has not expired: March is UTC-3 there then too.
+    sent, shown = sent.replace("2026", "2036"), shown and shown.replace("2026", "2036")
+    body = {"amount": 1000, "currency": "CLP", "description": "x", "expires_at": sent}
+
+    response = santiago.client.post("/payment_links/links/", body, format="json")
+
+    if shown is None:
+        assert response.status_code == 400, response.json()
+        assert list(response.json()) == ["expires_at"]
+    else:
+        assert response.status_code == 201, response.json()
+        assert response.json()["expires_at"] == shown
+
+
+@pytest.mark.parametrize(("sent", "shown"), SPELLINGS)
+def test_an_event_s_timestamp_spellings(santiago, sent, shown) -> None:  # type: ignore[no-untyped-def]
+    customer = CustomerFactory(workspace=santiago.workspace)
+    body = {"event_id": "e", "event_name": "api_call", "customer": customer.id, "timestamp": sent}
+
+    response = santiago.client.post("/events/", body, format="json")
+
+    assert response.status_code == (400 if shown is None else 202), response.json()
+    if shown is None:
+        assert list(response.json()) == ["timestamp"]
+
+
+@pytest.mark.parametrize(("sent", "shown"), SPELLINGS)
+def test_a_created_filter_s_spellings(santiago, sent, shown) -> None:  # type: ignore[no-untyped-def]
+    response = santiago.client.get("/customers/", {"created__gte": sent})
+
+    if sent == "":
+        assert response.status_code == 200  # an empty filter filters nothing
+    else:
+        assert response.status_code == (400 if shown is None else 200), response.json()
+
+
+def test_a_day_whose_midnight_the_clocks_skip_starts_at_its_first_moment(santiago) -> None:  # type: ignore[no-untyped-def]
+    # Chile moves its clocks from 00:00 to 01:00 on 7 September 2036.
+    body = {"amount": 1000, "currency": "CLP", "description": "x", "expires_at": "2036-09-07"}
+
+    response = santiago.client.post("/payment_links/links/", body, format="json")
+
+    assert response.status_code == 201, response.json()
+    assert response.json()["expires_at"] == "2036-09-07T04:00:00Z"

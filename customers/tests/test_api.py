@@ -11,6 +11,7 @@ from customers.representations import CustomerSerializer
 from customers.tests.factories import ContactFactory, CustomerFactory
 from invoices.tests.factories import FinalizedInvoiceFactory
 from organization.tests.factories import OrgUnitFactory
+from payments.tests.factories import PaymentLinkFactory, SourceFactory
 from tests.numbers import money
 
 ULID = "[0-9A-HJKMNP-TV-Z]{26}"
@@ -623,3 +624,26 @@ def test_a_reference_shaped_as_our_customer_ids_is_a_400_on_reference(tenant):
         == renamed.json()
         == {"reference": ["A reference may not start with cus_, as our customer ids do."]}
     )
+
+
+@pytest.mark.parametrize(
+    ("holder", "named"),
+    [
+        (lambda customer: FinalizedInvoiceFactory(workspace=customer.workspace, customer=customer),
+         "invoices"),
+        (lambda customer: PaymentLinkFactory(workspace=customer.workspace, customer=customer),
+         "payment links"),
+        (lambda customer: SourceFactory(workspace=customer.workspace, customer=customer),
+         "sources"),
+    ],
+)  # fmt: skip
+def test_a_customer_others_refer_to_is_kept_and_the_answer_names_what(tenant, holder, named):
+    customer = CustomerFactory(workspace=tenant.workspace)
+    holder(customer)
+
+    response = tenant.client.delete(f"/customers/{customer.id}/")
+
+    assert response.status_code == 409, response.json()
+    assert response.json()["code"] == "customer_has_documents"
+    assert named in response.json()["detail"]
+    assert Customer.objects.filter(pk=customer.id).exists()

@@ -23,7 +23,8 @@ class EventSerializer(serializers.Serializer):
         max_length=64, help_text="Our customer id (cus_…) or the customer's reference."
     )
     timestamp = WorkspaceDateTimeField(
-        required=False, help_text="ISO 8601 with its UTC offset; now when omitted."
+        required=False,
+        help_text="ISO 8601, in the workspace's time without an offset; now when omitted.",
     )
     properties = serializers.DictField(required=False)
 

@@ -1,4 +1,5 @@
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from django.http import HttpRequest
 from django.http.response import HttpResponseBase
@@ -138,7 +139,8 @@ class EventViewSet(MeteringViewSet):
         """Record one event. A duplicate event_id answers 202 too, marked duplicate."""
         data = request.data
         try:
-            event_services.event_parse(data, now=self.tenant_now())
+            zone = ZoneInfo(self.request.workspace.timezone)
+            event_services.event_parse(data, now=self.tenant_now(), zone=zone)
         except event_services.EventInvalid as exc:
             raise InvalidInput({exc.field: [exc.message]}) from None
         report = event_services.events_ingest(**self.tenant, events=[data], now=self.tenant_now())

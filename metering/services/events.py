@@ -16,17 +16,19 @@ outgrows an invoice line. Both routes read fractions as exact Decimals.
 
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime, timedelta, tzinfo
 from decimal import Decimal
 from itertools import chain, compress, repeat
 from operator import and_, is_, itemgetter
 from typing import Any, NamedTuple, cast
+from zoneinfo import ZoneInfo
 
 import orjson
 from django.conf import settings
 from django.db import connection
 
 from billing.db import service_atomic
+from billing.instants import INSTANT_FORMAT, instant_parse
 from billing.models import Workspace
 from metering.choices import (
     CUSTOMER_KEY_MAX_LENGTH,
@@ -44,9 +46,8 @@ _FIELDS = frozenset({"event_id", "event_name", "customer", "timestamp", "propert
 _FIELD_COUNT = len(_FIELDS)
 # An event's fields, read in one call (five `dict.get` calls cost twice as much).
 _EVERY_FIELD = itemgetter("event_id", "event_name", "customer", "timestamp", "properties")
-# A UTC offset is under a day, so an instant from here on has a local year of 2000 or
-# later: a batch whose earliest timestamp is here or later needs no year read.
-_SURELY_2000 = datetime(2000, 1, 2, tzinfo=UTC)
+# The earliest timestamp taken: one before it is a count in the wrong unit, most likely.
+_YEAR_2000 = datetime(2000, 1, 1, tzinfo=UTC)
 _DICT = frozenset({dict})
 _EACH_FIELD = tuple(
     map(itemgetter, ("event_id", "event_name", "customer", "timestamp", "properties"))
@@ -143,22 +144,18 @@ def _text(data: dict[str, Any], name: str, max_length: int) -> str:
     return value
 
 
-def _timestamp(raw: Any, now: datetime, latest: datetime) -> datetime:
+def _timestamp(raw: Any, now: datetime, latest: datetime, zone: tzinfo) -> datetime:
     if raw is None:
         return now
     if not isinstance(raw, str):
-        raise EventInvalid("timestamp", "An ISO 8601 date and time with its UTC offset.")
+        raise EventInvalid("timestamp", f"A date and time: {INSTANT_FORMAT}.")
     try:
-        value = datetime.fromisoformat(raw)
-    except ValueError:
-        raise EventInvalid(
-            "timestamp", "An ISO 8601 date and time with its UTC offset, e.g. 2026-12-04T10:00:00Z."
-        ) from None
-    if value.tzinfo is None:
-        raise EventInvalid("timestamp", "Give the UTC offset (…Z or …+00:00).")
+        value = instant_parse(raw, zone)
+    except ValueError as exc:
+        raise EventInvalid("timestamp", str(exc)) from None
     if value > latest:
         raise EventInvalid("timestamp", f"{raw} is too far in the future.")
-    if value.year < 2000:
+    if value < _YEAR_2000:
         raise EventInvalid("timestamp", f"{raw} is before 2000: check the unit.")
     return value
 
@@ -168,18 +165,21 @@ def latest_timestamp(now: datetime) -> datetime:
     return now + timedelta(seconds=settings.EVENTS_MAX_FUTURE_SECONDS)
 
 
-def event_parse(data: Any, *, now: datetime) -> NewEvent:
+def event_parse(data: Any, *, now: datetime, zone: tzinfo = UTC) -> NewEvent:
     """One event from its JSON, or EventInvalid."""
-    (parsed,) = events_parse([data], now=now)
+    (parsed,) = events_parse([data], now=now, zone=zone)
     if type(parsed) is EventInvalid:
         raise parsed
     return parsed  # type: ignore[return-value]
 
 
-def events_parse(events: Sequence[Any], *, now: datetime) -> list[NewEvent | EventInvalid]:
-    """Each event from its JSON, or why it cannot be stored, in order."""
+def events_parse(
+    events: Sequence[Any], *, now: datetime, zone: tzinfo = UTC
+) -> list[NewEvent | EventInvalid]:
+    """Each event from its JSON, or why it cannot be stored, in order. A timestamp
+    without its UTC offset is a time in `zone`, the workspace's (billing.instants)."""
     latest = latest_timestamp(now)
-    parsed = _events_well_formed(events, latest) or _events_one_by_one(events, now, latest)
+    parsed = _events_well_formed(events, latest) or _events_one_by_one(events, now, latest, zone)
     return _numbers_in_range(_names_unreserved(parsed))
 
 
@@ -259,8 +259,9 @@ def _events_well_formed(events: Sequence[Any], latest: datetime) -> list[NewEven
         ):
             return []
         timestamps = list(map(datetime.fromisoformat, raws))  # strings, or a TypeError
-        # A timestamp without its offset cannot be compared with one that has it.
-        if max(timestamps) > latest or min(timestamps) < _SURELY_2000:
+        # A timestamp without its offset cannot be compared with one that has it: such
+        # a batch is read one by one, where it is read in the workspace's timezone.
+        if max(timestamps) > latest or min(timestamps) < _YEAR_2000:
             return []
     except (ValueError, TypeError):
         return []
@@ -270,7 +271,7 @@ def _events_well_formed(events: Sequence[Any], latest: datetime) -> list[NewEven
 
 
 def _events_one_by_one(
-    events: Sequence[Any], now: datetime, latest: datetime
+    events: Sequence[Any], now: datetime, latest: datetime, zone: tzinfo
 ) -> list[NewEvent | EventInvalid]:
     fromisoformat, new = datetime.fromisoformat, tuple.__new__
     parsed: list[NewEvent | EventInvalid] = []
@@ -312,9 +313,10 @@ def _events_one_by_one(
                         timestamp = fromisoformat(raw)
                     except ValueError:
                         timestamp = None
-                    # `_timestamp`'s checks, without its messages.
+                    # `_timestamp`'s checks, without its messages; one without its
+                    # offset is left to `_timestamp`, which reads it in `zone`.
                     if timestamp is not None and (
-                        timestamp.tzinfo is None or timestamp > latest or timestamp.year < 2000
+                        timestamp.tzinfo is None or timestamp > latest or timestamp < _YEAR_2000
                     ):
                         timestamp = None
                 else:
@@ -325,7 +327,7 @@ def _events_one_by_one(
                     append(new(NewEvent, event))
                     continue
         try:
-            append(_event_checked(data, now=now, latest=latest))
+            append(_event_checked(data, now=now, latest=latest, zone=zone))
         except EventInvalid as exc:
             # Kept without its traceback, whose frames would hold this list: a cycle only
             # the collector could free.
@@ -333,7 +335,9 @@ def _events_one_by_one(
     return parsed
 
 
-def _event_checked(data: Any, *, now: datetime, latest: datetime | None) -> NewEvent:
+def _event_checked(
+    data: Any, *, now: datetime, latest: datetime | None, zone: tzinfo = UTC
+) -> NewEvent:
     if not isinstance(data, dict):
         raise EventInvalid("non_field_errors", "An event is a JSON object.")
     if not data.keys() <= _FIELDS:
@@ -352,7 +356,7 @@ def _event_checked(data: Any, *, now: datetime, latest: datetime | None) -> NewE
         event_id=event_id,
         event_name=event_name,
         customer_key=_text(data, "customer", CUSTOMER_KEY_MAX_LENGTH),
-        timestamp=_timestamp(data.get("timestamp"), now, latest or latest_timestamp(now)),
+        timestamp=_timestamp(data.get("timestamp"), now, latest or latest_timestamp(now), zone),
         properties=properties,
     )
 
@@ -361,7 +365,7 @@ def events_ingest(
     *, workspace: Workspace, test_mode: bool, events: Sequence[Any], now: datetime
 ) -> IngestReport:
     """Store the events of one request (see the module's docstring)."""
-    parsed = events_parse(events, now=now)
+    parsed = events_parse(events, now=now, zone=ZoneInfo(workspace.timezone))
     batch: dict[str, NewEvent] = {}  # by event_id, the first of the request
     if set(map(type, parsed)) == _NEW_EVENT:
         # None rejected: each event's id, and its first, in loops in C.

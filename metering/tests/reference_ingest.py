@@ -5,6 +5,7 @@ event. The service's single pass is held equal to this, answer and stored rows."
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from billing.models import Workspace
 from metering.selectors import event_customers
@@ -41,7 +42,7 @@ def reference_ingest(
     latest = latest_timestamp(now)
     for index, data in enumerate(events):
         try:
-            event = _event_checked(data, now=now, latest=latest)
+            event = _event_checked(data, now=now, latest=latest, zone=ZoneInfo(workspace.timezone))
         except EventInvalid as exc:
             raw_id = data.get("event_id") if isinstance(data, dict) else None
             event_id = raw_id if isinstance(raw_id, str) else None

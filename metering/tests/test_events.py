@@ -65,7 +65,7 @@ def test_a_bulk_answers_each_event(tenant):
         _event(1, customer.id),  # again in the same batch
         {"event_id": "e3", "event_name": "api_call"},  # no customer
         _event(4, customer.id, timestamp="2099-01-01T00:00:00Z"),
-        _event(5, customer.id, timestamp="2026-01-10 12:00"),  # no offset
+        _event(5, customer.id, timestamp="2026-01-10 noon"),  # no time
         _event(6, "nobody-yet"),
         _event(7, customer.id, colour="blue"),
         "not an object",
@@ -83,7 +83,8 @@ def test_a_bulk_answers_each_event(tenant):
     assert reasons == [
         "customer: Required: a non-empty string.",
         "timestamp: 2099-01-01T00:00:00Z is too far in the future.",
-        "timestamp: Give the UTC offset (…Z or …+00:00).",
+        "timestamp: Not a date and time: ISO 8601, e.g. 2026-03-01T10:00:00Z; without an "
+        "offset, the workspace's time.",
         "colour: Unknown field.",
         "non_field_errors: An event is a JSON object.",
     ]

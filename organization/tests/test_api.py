@@ -2,7 +2,7 @@
 
 import pytest
 
-from customers.tests.factories import CustomerFactory
+from customers.tests.factories import ContactFactory, CustomerFactory
 from invoices.models import Invoice
 from organization.tests.factories import OrgUnitFactory
 from tests.conftest import make_tenant
@@ -92,6 +92,16 @@ def test_an_invoice_names_its_orgunit_which_is_then_kept(tenant, other_tenant):
     assert refused.status_code == 400
     assert "orgunit" in refused.json()
     assert (kept.status_code, kept.json()["code"]) == (409, "orgunit_in_use")
+
+
+def test_an_orgunit_a_contact_names_is_kept_and_the_answer_says_so(tenant):
+    unit = OrgUnitFactory(workspace=tenant.workspace)
+    ContactFactory(workspace=tenant.workspace, orgunit=unit)
+
+    kept = tenant.client.delete(f"/orgunits/{unit.id}/")
+
+    assert (kept.status_code, kept.json()["code"]) == (409, "orgunit_in_use")
+    assert "contacts" in kept.json()["detail"]
 
 
 def test_a_bank_account_takes_the_workspace_currency_and_is_not_recorded_twice(tenant):
