@@ -162,7 +162,7 @@ class AutoSchema(SpectacularAutoSchema):
             errors["409"] = error("State conflict.")  # the services' rules, without a tenant
         errors["413"] = error("The request body is too large.")
         if reads_body:
-            errors["415"] = error("The body is not JSON.")
+            errors["415"] = error("The body is not JSON, or is sent compressed (Content-Encoding).")
         if self.method == "POST" and self._takes_idempotency_key():
             errors["422"] = error("The Idempotency-Key was used with a different request.")
         if self.view.get_throttles():
