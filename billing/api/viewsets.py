@@ -12,7 +12,7 @@ path ids and query parameters that no stored value can contain away from the dat
 `TenantModelViewSet` adds CRUD, with PUT as partial as PATCH (api.md §1 Paths).
 """
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -53,6 +53,8 @@ from billing.services.idempotency import (
 from billing.tenancy import IsWorkspaceMember
 
 IDEMPOTENCY_HEADER = "Idempotency-Key"
+# The status every finalizable document starts in, and the only one finalize leaves.
+DRAFT = "draft"
 
 
 class ApiInputMixin:
@@ -436,6 +438,18 @@ class TenantViewSet(TransactionalAPIView, viewsets.GenericViewSet):
         """What time it is for this workspace and mode (the test clock in test mode once
         one is set): the `now` every service call of a view receives."""
         return clock_now(workspace=self.request.workspace, test_mode=self.request.test_mode)
+
+    def _finalize_respond(self, finalize: Callable[[Any], Model]) -> Response:
+        """A finalize action's answer, `finalize` being its service call on the object.
+
+        Where Piriod documents finalize as a GET, any client or proxy may retry that GET:
+        a GET on a document no longer a draft answers it as it is (200), as a POST retried
+        under its Idempotency-Key replays its first answer. A POST without a key is a new
+        request to finalize, and a document already past draft is its state conflict."""
+        obj = self.get_object()
+        if self.request.method in SAFE_METHODS and obj.status != DRAFT:
+            return self._respond(obj)
+        return self._respond(finalize(obj))
 
     def _respond(self, instance: Model) -> Response:
         """An action's answer: the object read again through the view's queryset, so it
