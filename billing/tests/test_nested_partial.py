@@ -1,0 +1,43 @@
+"""A nested object in a PATCH or PUT body (an invoice's line, a plan's tier, a
+subscription's line) replaces the one stored whole, so it is validated whole: a required
+field it lacks is a 400 on that field, not a blank (or a 500) stored in its place."""
+
+from invoices.models import Invoice
+
+CUSTOMER = {"name": "ACME SpA", "country": "CL", "tax_id": "76086428-5"}
+
+
+def test_a_patched_invoice_line_missing_its_name_is_a_400(tenant):
+    customer = tenant.client.post("/customers/", CUSTOMER, format="json").json()["id"]
+    invoice = tenant.client.post(
+        "/invoices/",
+        {"customer": customer, "document": 33, "date": "2026-12-07",
+         "lines": [{"name": "Consulting", "amount": 10}]},
+        format="json",
+    ).json()  # fmt: skip
+
+    response = tenant.client.patch(
+        f"/invoices/{invoice['id']}/", {"lines": [{"quantity": 2}]}, format="json"
+    )
+
+    assert response.status_code == 400, response.content
+    line_errors = response.json()["lines"]
+    assert "name" in str(line_errors)
+    assert [line.name for line in Invoice.objects.get().lines.all()] == ["Consulting"]
+
+
+def test_a_patched_plan_tier_missing_up_to_is_a_400(tenant):
+    product = tenant.client.post("/products/", {"name": "SaaS"}, format="json").json()["id"]
+    plan = tenant.client.post(
+        "/plans/",
+        {"product": product, "name": "Tiered", "currency": "CLP", "frequency": "monthly",
+         "tiers_mode": "range", "tiers": [{"up_to": None, "amount": 10}]},
+        format="json",
+    ).json()  # fmt: skip
+
+    response = tenant.client.patch(
+        f"/plans/{plan['id']}/", {"tiers": [{"amount": 5}]}, format="json"
+    )
+
+    assert response.status_code == 400, response.content
+    assert "up_to" in str(response.json()["tiers"])
