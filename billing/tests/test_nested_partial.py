@@ -41,3 +41,29 @@ def test_a_patched_plan_tier_missing_up_to_is_a_400(tenant):
 
     assert response.status_code == 400, response.content
     assert "up_to" in str(response.json()["tiers"])
+
+
+def test_a_patched_subscription_line_missing_its_plan_is_a_400(tenant):
+    customer = tenant.client.post("/customers/", CUSTOMER, format="json").json()["id"]
+    product = tenant.client.post("/products/", {"name": "SaaS"}, format="json").json()["id"]
+    plan = tenant.client.post(
+        "/plans/",
+        {"product": product, "name": "Pro", "amount": 10000, "currency": "CLP",
+         "frequency": "monthly"},
+        format="json",
+    ).json()["id"]  # fmt: skip
+    subscription = tenant.client.post(
+        "/subscriptions/",
+        {"customer": customer, "document": 33, "date_start": "2026-12-07",
+         "lines": [{"plan": plan, "quantity": 2}]},
+        format="json",
+    ).json()  # fmt: skip
+    url = f"/subscriptions/{subscription['id']}/"
+
+    lines = tenant.client.patch(url, {"lines": [{"quantity": 3}]}, format="json")
+    addons = tenant.client.patch(url, {"addons": [{"quantity": 1}]}, format="json")
+
+    assert (lines.status_code, addons.status_code) == (400, 400), lines.content
+    assert lines.json() == {"lines": {"0": {"plan": ["This field is required."]}}}
+    assert addons.json() == {"addons": {"0": {"addon": ["This field is required."]}}}
+    assert tenant.client.get(url).json()["lines"][0]["quantity"] == 2
