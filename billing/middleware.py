@@ -1,4 +1,5 @@
-"""Request ids for every response and log line, and the request body size limit."""
+"""Request ids for every response and log line, the request body size limit, and the
+refusal of compressed request bodies."""
 
 import contextvars
 import logging
@@ -72,3 +73,39 @@ class BodySizeLimitMiddleware:
                 status=413,
             )
         return self.get_response(request)
+
+
+class ContentEncodingMiddleware:
+    """Refuse a body sent with a Content-Encoding (gzip, deflate, br) with 415.
+
+    Neither Piriod's nor Stripe's API takes compressed request bodies, so no client of
+    theirs sends one; reading such a body as JSON would misread it, and inflating it would
+    make the body size limit apply to the compressed bytes only. RFC 7694: the answer
+    names the one coding accepted, `identity`, in Accept-Encoding.
+    """
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        encoding = request.META.get("HTTP_CONTENT_ENCODING", "")
+        codings = {c.strip().lower() for c in encoding.split(",")} - {"", "identity"}
+        if codings and _has_body(request):
+            response = JsonResponse(
+                {
+                    "detail": (
+                        f"Content-Encoding {encoding.strip()} is not supported; send the "
+                        "body uncompressed (Content-Encoding: identity, or none)."
+                    ),
+                    "code": "unsupported_content_encoding",
+                },
+                status=415,
+            )
+            response["Accept-Encoding"] = "identity"
+            return response
+        return self.get_response(request)
+
+
+def _has_body(request: HttpRequest) -> bool:
+    length = request.META.get("CONTENT_LENGTH") or "0"
+    return length != "0" or "HTTP_TRANSFER_ENCODING" in request.META

@@ -277,6 +277,7 @@ class StrictFieldsMixin(FieldsBuiltOnceMixin):
             for name, message in self._read_only_set_by().items():
                 if name in data and not self.read_only_accepts(name, data[name]):
                     errors[name] = [message]
+            errors.update(self._missing_in_nested_object(data))
         try:
             value = super().to_internal_value(data)  # type: ignore[misc]
         except serializers.ValidationError as exc:
@@ -287,6 +288,21 @@ class StrictFieldsMixin(FieldsBuiltOnceMixin):
         if errors:
             raise serializers.ValidationError(errors)
         return value
+
+    def _missing_in_nested_object(self, data: dict[Any, Any]) -> dict[str, list[str]]:
+        """The required fields a nested object (a line, a tier) lacks in a partial update.
+
+        DRF validates the whole body of a PATCH or PUT as partial, nested objects too, and
+        so skips their missing required fields; but a nested object replaces the stored
+        one whole, and without them it would be stored blank (or not be one at all)."""
+        if self.parent is None or not getattr(self.root, "partial", False):  # type: ignore[attr-defined]
+            return {}
+        fields = self.fields  # type: ignore[attr-defined]
+        return {
+            name: [field.error_messages["required"]]
+            for name, field in fields.items()
+            if field.required and not field.read_only and name not in data
+        }
 
     def _read_only_set_by(self) -> dict[str, str]:
         fields = self.fields  # type: ignore[attr-defined]

@@ -61,6 +61,7 @@ INSTALLED_APPS = [
 MIDDLEWARE = [
     "billing.middleware.RequestIdMiddleware",
     "billing.middleware.BodySizeLimitMiddleware",
+    "billing.middleware.ContentEncodingMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",

@@ -93,12 +93,13 @@ def test_generated_client_manages_customers(generated: ModuleType, live_server: 
     from billing_api_client.models import (  # type: ignore[import-not-found]
         Customer,
         CustomerRequest,
+        CustomersCreateValidationError,
+        CustomersPartialUpdateValidationError,
         CustomerStatusEnum,
         Error,
         Metadata,
         PaginatedCustomerList,
         PatchedCustomerRequest,
-        ValidationError,
     )
 
     tenant = make_tenant()
@@ -193,13 +194,15 @@ def test_generated_client_manages_customers(generated: ModuleType, live_server: 
             acme.id, **tenant_args, body=PatchedCustomerRequest(email="not-an-email")
         )
         assert invalid.status_code == 400
-        assert isinstance(invalid.parsed, ValidationError)
-        assert "email" in invalid.parsed.additional_properties
+        # Each operation's 400 declares its fields: a client reads them as attributes.
+        assert isinstance(invalid.parsed, CustomersPartialUpdateValidationError)
+        assert invalid.parsed.email
         duplicate = customers_create.sync_detailed(
             **tenant_args, body=CustomerRequest(name="Dup", country="US", reference="erp-1")
         )
         assert duplicate.status_code == 400
-        assert duplicate.parsed.additional_properties["reference"]
+        assert isinstance(duplicate.parsed, CustomersCreateValidationError)
+        assert duplicate.parsed.reference
 
         # Without credentials: a typed 401.
         anonymous = generated.Client(base_url=live_server.url)

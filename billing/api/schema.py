@@ -120,9 +120,17 @@ class AutoSchema(SpectacularAutoSchema):
         if direction != "response":
             return responses
         for code, response in self._error_responses().items():
-            if code not in responses:
+            # A view declaring its 400 as ValidationErrorSerializer means the shape; the
+            # keys are the operation's own (_validation_error).
+            if code not in responses or (code == "400" and self._is_plain_validation_error()):
                 responses[code] = self._get_response_for_code(response, code, direction=direction)
         return responses
+
+    def _is_plain_validation_error(self) -> bool:
+        declared = self.get_response_serializers()
+        if not isinstance(declared, dict):
+            return False
+        return ValidationErrorSerializer in (declared.get(400), declared.get("400"))
 
     def _error_responses(self) -> dict[str, OpenApiResponse]:
         """The errors an operation can answer, from what the view is (see api.md §1)."""
@@ -142,7 +150,7 @@ class AutoSchema(SpectacularAutoSchema):
         # Any operation: billing.middleware refuses a Content-Length that is not a number
         # (400) or over the limit (413) before the request is routed, whatever its method.
         errors["400"] = OpenApiResponse(
-            ValidationErrorSerializer,
+            self._validation_error(reads_body),
             description="Invalid input: field errors, a malformed body, query or header.",
         )
         if authenticated:
@@ -162,12 +170,54 @@ class AutoSchema(SpectacularAutoSchema):
             errors["409"] = error("State conflict.")  # the services' rules, without a tenant
         errors["413"] = error("The request body is too large.")
         if reads_body:
-            errors["415"] = error("The body is not JSON.")
+            errors["415"] = error("The body is not JSON, or is sent compressed (Content-Encoding).")
         if self.method == "POST" and self._takes_idempotency_key():
             errors["422"] = error("The Idempotency-Key was used with a different request.")
         if self.view.get_throttles():
             errors["429"] = error("Rate limited; retry after the Retry-After header's seconds.")
         return errors
+
+    def _validation_error(self, reads_body: bool) -> Any:
+        """The 400 this operation answers: `ValidationError`'s keys (detail, code,
+        non_field_errors) and one per field of its body and per query parameter, since
+        each error is keyed by what it is about. Without either, `ValidationError`."""
+        keys: dict[str, Any] = {}
+        # The answer's fields too: a body may repeat them (a retrieved object PUT back),
+        # and a read-only one sent changed is answered under its name (a status).
+        bodies = [self.get_request_serializer(), self._answer_serializer()] if reads_body else []
+        for serializer in bodies:
+            if is_serializer(serializer):
+                for name, field in force_instance(serializer).fields.items():
+                    keys.setdefault(name, _field_errors(field))
+        for parameter in self._get_parameters():
+            if parameter["in"] == "query":
+                keys.setdefault(parameter["name"], _MESSAGES)
+        base = self.resolve_serializer(ValidationErrorSerializer, "response")
+        if not keys:
+            return base.ref
+        words = self.get_operation_id().split("_")
+        name = "".join(word[:1].upper() + word[1:] for word in words) + "ValidationError"
+        properties = dict(base.schema["properties"])
+        for key, errors in keys.items():
+            # A field named like a key of the malformed-request shape (a coupon's `code`)
+            # may answer either.
+            shared = properties.get(key)
+            properties[key] = errors if shared in (None, errors) else {"anyOf": [shared, errors]}
+        component = ResolvedComponent(
+            name=name,
+            type=ResolvedComponent.SCHEMA,
+            object=name,
+            schema={**base.schema, "properties": properties},
+        )
+        self.registry.register_on_missing(component)
+        return component.ref
+
+    def _answer_serializer(self) -> Any:
+        """The serializer of the operation's success answer, if it has one."""
+        declared = self.get_response_serializers()
+        if isinstance(declared, dict):
+            return declared.get(200) or declared.get(201)
+        return declared
 
     def _takes_idempotency_key(self) -> bool:
         return isinstance(self.view, TransactionalAPIView) and self.view.takes_idempotency_key()
@@ -244,7 +294,22 @@ class JwtScheme(OpenApiAuthenticationExtension):
         return {"type": "http", "scheme": "bearer", "bearerFormat": "JWT"}
 
 
+# A plain field's errors: its messages.
+_MESSAGES = {"type": "array", "items": {"type": "string"}}
+# A field holding objects (lines, an address) answers its errors in the same shape, per
+# nested field or per item.
+_NESTED_ERRORS = {"description": "Errors of the nested object or items, in this same shape."}
+
+
+def _field_errors(field: serializers.Field) -> dict[str, Any]:
+    nested = (serializers.BaseSerializer, serializers.ListField, serializers.DictField)
+    return _NESTED_ERRORS if isinstance(field, nested) else _MESSAGES
+
+
 class ValidationErrorScheme(OpenApiSerializerExtension):
+    """The keys every 400 may carry; each operation's own 400 adds its fields and query
+    parameters (AutoSchema._validation_error)."""
+
     target_class = ValidationErrorSerializer
 
     def map_serializer(self, auto_schema: Any, direction: Any) -> dict[str, Any]:
@@ -252,12 +317,16 @@ class ValidationErrorScheme(OpenApiSerializerExtension):
             "type": "object",
             "description": (
                 "Field errors `{field: [message]}` (nested for nested objects) and "
-                "`non_field_errors`; or `{detail, code}` for a malformed request."
+                "`non_field_errors`; or `{detail, code}` for a malformed request. A "
+                "field the operation does not take is answered under the name it was "
+                "sent with."
             ),
             "properties": {
-                "non_field_errors": {"type": "array", "items": {"type": "string"}},
+                "detail": {"type": "string"},
+                "code": {"type": "string", "description": "A stable machine-readable code."},
+                "non_field_errors": _MESSAGES,
             },
-            "additionalProperties": {},
+            "additionalProperties": _MESSAGES,
         }
 
 

@@ -12,14 +12,14 @@ path ids and query parameters that no stored value can contain away from the dat
 `TenantModelViewSet` adds CRUD, with PUT as partial as PATCH (api.md §1 Paths).
 """
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
 from django.db import transaction
 from django.db.models import Model, QuerySet
-from django.http import Http404, HttpRequest
+from django.http import Http404, HttpRequest, HttpResponse
 from django.http.response import HttpResponseBase
 from django.utils import timezone
 from rest_framework import exceptions, mixins, permissions, viewsets
@@ -43,6 +43,7 @@ from billing.representations import expand_requested, expandable_fields, scope_t
 from billing.row_plans import row_representation
 from billing.services.idempotency import (
     Replay,
+    StoredResponse,
     idempotency_key_lock,
     idempotency_key_prepare,
     idempotency_key_store,
@@ -52,6 +53,8 @@ from billing.services.idempotency import (
 from billing.tenancy import IsWorkspaceMember
 
 IDEMPOTENCY_HEADER = "Idempotency-Key"
+# The status every finalizable document starts in, and the only one finalize leaves.
+DRAFT = "draft"
 
 
 class ApiInputMixin:
@@ -130,13 +133,23 @@ class TransactionalAPIView(ApiInputMixin, APIView):
         drf_request = self.initialize_request(request, *args, **kwargs)
         self.request = drf_request
         self.headers = self.default_response_headers
+        response: HttpResponseBase
         try:
             self.initial(drf_request, *args, **kwargs)
             response = self._run_handler(drf_request, *args, **kwargs)
+        except Replay as replay:
+            budget_uncount(drf_request)
+            response = _replayed(replay.response)
         except Exception as exc:
             budget_uncount(drf_request)
             response = self.handle_exception(exc)
-        self.response = self.finalize_response(drf_request, response, *args, **kwargs)
+        # DRF's finalize_response takes any HttpResponse; only its stubs say Response.
+        self.response = self.finalize_response(
+            drf_request,
+            response,  # type: ignore[arg-type]
+            *args,
+            **kwargs,
+        )
         return self.response
 
     def takes_idempotency_key(self) -> bool:
@@ -153,15 +166,6 @@ class TransactionalAPIView(ApiInputMixin, APIView):
         if workspace is None:
             return None
         return workspace, request.test_mode, ""  # type: ignore[attr-defined]
-
-    def handle_exception(self, exc: Exception) -> Response:
-        if isinstance(exc, Replay):
-            return Response(
-                exc.response.body,
-                status=exc.response.status,
-                headers={"Idempotent-Replayed": "true"},
-            )
-        return super().handle_exception(exc)
 
     # The viewset actions that do work in `before_transaction`.
     actions_before_transaction: tuple[str, ...] = ()
@@ -227,10 +231,33 @@ class TransactionalAPIView(ApiInputMixin, APIView):
                 # (4xx) is still the answer this key gives from now on.
                 response = self.handle_exception(exc)
             if response.status_code < 500:
-                idempotency_key_store(
-                    record=record, status=response.status_code, body=response.data
-                )
+                idempotency_key_store(record=record, response=self._rendered(request, response))
         return response
+
+    def _rendered(self, request: Request, response: HttpResponseBase) -> StoredResponse:
+        """`response` rendered now, as `finalize_response` would render it, so that what is
+        kept is the bytes and headers this answer goes out with."""
+        if isinstance(response, Response):
+            response.accepted_renderer = request.accepted_renderer
+            response.accepted_media_type = request.accepted_media_type
+            response.renderer_context = self.get_renderer_context()  # type: ignore[attr-defined]
+            response.render()
+        return StoredResponse(
+            status=response.status_code,
+            content=response.content,  # type: ignore[attr-defined]
+            headers=dict(response.headers),
+        )
+
+
+def _replayed(stored: StoredResponse) -> HttpResponse:
+    response = HttpResponse(
+        stored.content,
+        status=stored.status,
+        headers={**stored.headers, "Idempotent-Replayed": "true"},
+    )
+    if "Content-Type" not in stored.headers:  # an empty answer (204) has none
+        del response["Content-Type"]
+    return response
 
 
 # The actions whose answer is the representation of what they read, and nothing else.
@@ -411,6 +438,18 @@ class TenantViewSet(TransactionalAPIView, viewsets.GenericViewSet):
         """What time it is for this workspace and mode (the test clock in test mode once
         one is set): the `now` every service call of a view receives."""
         return clock_now(workspace=self.request.workspace, test_mode=self.request.test_mode)
+
+    def _finalize_respond(self, finalize: Callable[[Any], Model]) -> Response:
+        """A finalize action's answer, `finalize` being its service call on the object.
+
+        Where Piriod documents finalize as a GET, any client or proxy may retry that GET:
+        a GET on a document no longer a draft answers it as it is (200), as a POST retried
+        under its Idempotency-Key replays its first answer. A POST without a key is a new
+        request to finalize, and a document already past draft is its state conflict."""
+        obj = self.get_object()
+        if self.request.method in SAFE_METHODS and obj.status != DRAFT:
+            return self._respond(obj)
+        return self._respond(finalize(obj))
 
     def _respond(self, instance: Model) -> Response:
         """An action's answer: the object read again through the view's queryset, so it

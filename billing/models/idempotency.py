@@ -1,7 +1,5 @@
 from django.db import models
 
-from billing.encoders import JSONDecoder, JSONEncoder
-
 
 class IdempotencyKey(models.Model):
     """One `Idempotency-Key` per (workspace, mode): the request it answered and its response.
@@ -17,7 +15,12 @@ class IdempotencyKey(models.Model):
     fingerprint = models.CharField(max_length=64)
     locked_at = models.DateTimeField(null=True)
     response_status = models.PositiveSmallIntegerField(null=True)
-    response_body = models.JSONField(encoder=JSONEncoder, decoder=JSONDecoder, null=True)
+    # The response as its first answer wrote it: the body's text, not its data, since a
+    # jsonb column would hand the keys back in its own order and a replay must be the same
+    # bytes (a client may compare them or check a signature over them).
+    response_body = models.TextField(blank=True, default="")
+    # The headers the view set on it (Content-Type, Location), by name.
+    response_headers = models.JSONField(default=dict)
     created_at = models.DateTimeField(db_index=True)
 
     class Meta:

@@ -8,7 +8,8 @@ A request with a key runs like this:
    gets 409. No timeout is involved: a request that died released its lock with its
    rollback, and since its writes rolled back too, the key can safely run again.
 3. `idempotency_key_store` saves the response in the same transaction as the request's
-   writes, so a replayed response always matches what was committed.
+   writes, so a replayed response always matches what was committed. It keeps the
+   rendered body and its headers, so a replay is byte for byte the first answer.
 """
 
 import hashlib
@@ -29,7 +30,8 @@ KEY_MAX_LENGTH = 255
 @dataclass(frozen=True)
 class StoredResponse:
     status: int
-    body: Any
+    content: bytes
+    headers: dict[str, str]
 
 
 class Replay(Exception):
@@ -92,7 +94,8 @@ def idempotency_key_lock(
         record.fingerprint = fingerprint
         record.created_at = now
         record.response_status = None
-        record.response_body = None
+        record.response_body = ""
+        record.response_headers = {}
     if record.fingerprint != fingerprint:
         raise DomainError(
             "idempotency_key_reused",
@@ -100,7 +103,13 @@ def idempotency_key_lock(
             status_code=422,
         )
     if record.response_status is not None:
-        raise Replay(StoredResponse(record.response_status, record.response_body))
+        raise Replay(
+            StoredResponse(
+                status=record.response_status,
+                content=record.response_body.encode(),
+                headers=record.response_headers,
+            )
+        )
     # Saved with the response (idempotency_key_store), in this same transaction.
     record.locked_at = now
     return record
@@ -122,12 +131,14 @@ def idempotency_key_will_run(
     return record.fingerprint == fingerprint and record.response_status is None
 
 
-def idempotency_key_store(*, record: IdempotencyKey, status: int, body: Any) -> None:
-    record.response_status = status
-    record.response_body = body
+def idempotency_key_store(*, record: IdempotencyKey, response: StoredResponse) -> None:
+    record.response_status = response.status
+    record.response_body = response.content.decode()
+    record.response_headers = response.headers
     record.save(
         update_fields=[
-            "fingerprint", "created_at", "locked_at", "response_status", "response_body",
+            "fingerprint", "created_at", "locked_at",
+            "response_status", "response_body", "response_headers",
         ]
     )  # fmt: skip
 

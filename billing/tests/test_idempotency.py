@@ -32,6 +32,29 @@ def test_the_same_key_and_body_replays_the_first_response(tenant):
     assert Customer.objects.count() == 1
 
 
+def test_a_replay_answers_the_first_answers_bytes(tenant):
+    """A client comparing bodies, or checking a signature over them, sees one answer:
+    the same status, body bytes and headers that matter, keys in the same order."""
+    first = post(tenant, "key-1")
+
+    second = post(tenant, "key-1")
+
+    assert second.headers["Idempotent-Replayed"] == "true"
+    assert second.status_code == first.status_code
+    assert second.content == first.content
+    assert second.headers["Content-Type"] == first.headers["Content-Type"]
+
+
+def test_a_replayed_error_answers_the_first_answers_bytes(tenant):
+    bad = {**BODY, "tax_id": "76086428-6", "email": "not an email", "country": "XX"}
+    first = post(tenant, "key-1", bad)
+
+    second = post(tenant, "key-1", bad)
+
+    assert second.headers["Idempotent-Replayed"] == "true"
+    assert (second.status_code, second.content) == (first.status_code, first.content)
+
+
 def test_the_same_key_with_another_body_is_a_422(tenant):
     post(tenant, "key-1")
 

@@ -1,5 +1,7 @@
 """Request ids on every response, and the request body size limit."""
 
+import gzip
+import json
 import re
 
 import pytest
@@ -60,3 +62,42 @@ def test_a_malformed_content_length_is_a_400(tenant):
 
     assert response.status_code == 400
     assert response.json()["code"] == "invalid_content_length"
+
+
+def _gzipped(body: dict) -> bytes:
+    return gzip.compress(json.dumps(body).encode())
+
+
+@pytest.mark.parametrize("encoding", ["gzip", "deflate", "br", "GZIP", "gzip, identity"])
+def test_a_compressed_body_is_a_415_that_says_so(tenant, encoding):
+    body = {"name": "ACME SpA", "country": "CL", "tax_id": "76086428-5"}
+
+    response = tenant.client.generic(
+        "POST",
+        "/customers/",
+        _gzipped(body),
+        content_type="application/json",
+        headers={"Content-Encoding": encoding},
+    )
+
+    assert response.status_code == 415
+    assert response.json()["code"] == "unsupported_content_encoding"
+    assert "Content-Encoding" in response.json()["detail"]
+    assert response.headers["Accept-Encoding"] == "identity"
+    assert not Customer.objects.exists()
+
+
+def test_an_identity_content_encoding_is_a_plain_body(tenant):
+    body = {"name": "ACME SpA", "country": "CL", "tax_id": "76086428-5"}
+
+    response = tenant.client.post(
+        "/customers/", body, format="json", headers={"Content-Encoding": "identity"}
+    )
+
+    assert response.status_code == 201
+
+
+def test_a_content_encoding_without_a_body_is_ignored(tenant):
+    response = tenant.client.get("/customers/", headers={"Content-Encoding": "gzip"})
+
+    assert response.status_code == 200

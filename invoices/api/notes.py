@@ -26,8 +26,9 @@ class NoteViewSet(PdfRouteMixin, XmlRouteMixin, TenantModelViewSet):
         notes.note_delete(note=instance)
 
     def _finalize(self) -> Response:
-        note = notes.note_finalize(note=self.get_object(), now=self.tenant_now())
-        return Response(self.get_serializer(self.get_queryset().get(pk=note.pk)).data)
+        return self._finalize_respond(
+            lambda note: notes.note_finalize(note=note, now=self.tenant_now())
+        )
 
 
 class CreditNoteViewSet(NoteViewSet):

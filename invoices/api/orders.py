@@ -66,7 +66,7 @@ class OrderViewSet(PdfRouteMixin, TenantModelViewSet):
     @action(detail=True, methods=["get", "post"])
     def finalize(self, request: Request, pk: str) -> Response:
         """Piriod's name for `confirm` (GET is accepted too, as Piriod documents it)."""
-        return self._respond(orders.order_confirm(order=self.get_object()))
+        return self._finalize_respond(lambda order: orders.order_confirm(order=order))
 
     @extend_schema(request=None, responses=OrderSerializer)
     @action(detail=True, methods=["post"])

@@ -400,6 +400,28 @@ def test_finalize_is_accepted_as_get(tenant, resource):
 
 
 @pytest.mark.parametrize("resource", ["creditnotes", "debitnotes"])
+def test_a_retried_finalize_by_get_answers_the_finalized_note(tenant, resource):
+    """A GET may be retried by any client or proxy, as a POST is retried under its
+    Idempotency-Key: both retries answer the note the first call finalized."""
+    invoice = finalized_invoice(tenant)
+    note = post_note(tenant, invoice, resource, **partial("100")).json()
+    url = f"/{resource}/{note['id']}/finalize/"
+    first = tenant.client.get(url)
+
+    retried = tenant.client.get(url)
+    posted = tenant.client.post(url, headers={"Idempotency-Key": "k"})
+    replayed = tenant.client.post(url, headers={"Idempotency-Key": "k"})
+
+    assert (first.status_code, retried.status_code) == (200, 200), retried.json()
+    assert retried.json() == first.json()
+    assert (retried.json()["status"], retried.json()["number"]) == ("finalized", 1)
+    # A POST is a new request to finalize, unless its key replays one: a conflict.
+    assert (posted.status_code, replayed.status_code) == (409, 409)
+    assert replayed.content == posted.content
+    assert Event.objects.filter(type__endswith="_note.finalized").count() == 1
+
+
+@pytest.mark.parametrize("resource", ["creditnotes", "debitnotes"])
 def test_finalized_notes_are_immutable(tenant, resource):
     invoice = finalized_invoice(tenant)
     note = post_note(tenant, invoice, resource, **partial("100")).json()

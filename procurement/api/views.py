@@ -111,9 +111,9 @@ class PurchaseCreditNoteViewSet(XmlRouteMixin, SupplierDocumentViewSet):
     @action(detail=True, methods=["get", "post"])
     def finalize(self, request: Request, pk: str) -> Response:
         """Number the credit note and freeze it (GET is accepted too, as in Piriod)."""
-        return self._respond(
-            credit_notes.purchase_credit_note_finalize(
-                credit_note=self.get_object(), now=self.tenant_now()
+        return self._finalize_respond(
+            lambda credit_note: credit_notes.purchase_credit_note_finalize(
+                credit_note=credit_note, now=self.tenant_now()
             )
         )
 
@@ -141,6 +141,8 @@ class RetentionViewSet(SupplierDocumentViewSet):
     @action(detail=True, methods=["get", "post"])
     def finalize(self, request: Request, pk: str) -> Response:
         """Withhold at the date's rate, number and freeze (GET accepted, as in Piriod)."""
-        return self._respond(
-            retentions.retention_finalize(retention=self.get_object(), now=self.tenant_now())
+        return self._finalize_respond(
+            lambda retention: retentions.retention_finalize(
+                retention=retention, now=self.tenant_now()
+            )
         )

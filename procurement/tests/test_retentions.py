@@ -196,6 +196,8 @@ def test_api_create_finalize_by_get_and_pdf(tenant):
     assert finalized.status_code == 200
     assert finalized.json()["number"] == 1
     assert finalized.json()["status"] == "finalized"
+    retried = tenant.client.get(f"/retentions/{body['id']}/finalize/")
+    assert (retried.status_code, retried.json()) == (200, finalized.json())
 
     patched = tenant.client.patch(f"/retentions/{body['id']}/", {"note": "x"}, format="json")
     assert patched.status_code == 409
