@@ -270,7 +270,7 @@ def folio_range_issued(folio_range: FolioRange) -> bool:
     ).exists()
 
 
-def folios_first(
+def folios_take(
     *,
     workspace: Workspace,
     test_mode: bool,
@@ -278,27 +278,30 @@ def folios_first(
     after: int,
     count: int,
     today: date,
-) -> int:
-    """The first of `count` consecutive folios after `after`, inside one loaded range that
-    has not expired by `today`; or `after + 1` when the type has no CAF loaded. Runs under
-    the numbering lock."""
+) -> list[int]:
+    """The next `count` folios after `after`, in order, from the loaded ranges that have
+    not expired by `today`: the rest of one range, then the next range's first ones; or
+    `after + 1` onwards when the type has no CAF loaded. Runs under the numbering lock."""
     loaded = FolioRange.objects.filter(
         workspace=workspace, test_mode=test_mode, document_type=document_type
     ).order_by("first")
     if not loaded:
-        return after + 1
+        return list(range(after + 1, after + count + 1))
     with_folios_left = [folio_range for folio_range in loaded if folio_range.last > after]
     ranges = [r for r in with_folios_left if caf_last_valid_date(r.authorized_on) >= today]
+    folios: list[int] = []
     for index, folio_range in enumerate(ranges):
         first = max(after + 1, folio_range.first)
-        if first + count - 1 <= folio_range.last:
-            _warn_if_low(folio_range, ranges[index + 1 :], first + count - 1)
-            return first
+        taken = min(count - len(folios), folio_range.last - first + 1)
+        folios += range(first, first + taken)
+        if len(folios) == count:
+            _warn_if_low(folio_range, ranges[index + 1 :], folios[-1])
+            return folios
     expired = [r for r in with_folios_left if r not in ranges]
+    left = f" for {count} documents (only {len(folios)} left)" if count > 1 else ""
     raise DomainError(
         "folios_exhausted",
-        f"No folios of {document_type.code} are left in the loaded CAFs"
-        f"{f' for {count} documents in one range' if count > 1 else ''}"
+        f"No folios of {document_type.code} are left in the loaded CAFs{left}"
         f"{_expired_note(expired)}: load the next CAF the SII issues (POST /cafs/).",
     )
 
