@@ -270,6 +270,29 @@ def folio_range_issued(folio_range: FolioRange) -> bool:
     ).exists()
 
 
+def folios_left(
+    *, workspace: Workspace, test_mode: bool, document_type_id: int, today: date
+) -> int:
+    """How many folios of the type the loaded ranges still hold, in CAFs not expired by
+    `today`."""
+    issued = (
+        NumberSequence.objects.filter(
+            workspace=workspace, test_mode=test_mode, document_type_id=document_type_id
+        )
+        .values_list("last_number", flat=True)
+        .first()
+        or 0
+    )
+    ranges = FolioRange.objects.filter(
+        workspace=workspace, test_mode=test_mode, document_type_id=document_type_id
+    )
+    return sum(
+        max(0, r.last - max(r.first, issued + 1) + 1)
+        for r in ranges
+        if caf_last_valid_date(r.authorized_on) >= today
+    )
+
+
 def folios_take(
     *,
     workspace: Workspace,

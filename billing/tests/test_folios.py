@@ -284,3 +284,15 @@ def test_cafs_filter_by_document_and_by_its_former_name_document_type(tenant):
     assert [row["id"] for row in by_document.json()["results"]] == [factura.id]
     assert [row["id"] for row in by_type.json()["results"]] == [factura.id]
     assert by_other.json()["results"] == []
+
+
+def test_the_admin_stops_warning_once_the_next_caf_is_loaded(issuer, settings, admin_client):
+    settings.FOLIOS_LOW_THRESHOLD = 3
+    load(issuer, first=1, last=3)
+    finalize(issuer)
+    assert "running low" in admin_client.get("/admin/billing/foliorange/").content.decode()
+
+    load(issuer, first=4, last=50)
+
+    page = admin_client.get("/admin/billing/foliorange/").content.decode()
+    assert "running low" not in page
