@@ -11,7 +11,8 @@ with every element the timbre repeats (DA with RE, RS, TD, RNG, FA, RSAPK and ID
 FRMA), within the lengths the SII's schema gives them, since every TED carries the <CAF>
 as it came; the private key (RSASK) is the pair of the public key in DA (RSAPK) and of
 the PEM beside it (RSAPUBK); the range is a range of folios; RE is the workspace's RUT
-and TD a Chilean electronic document type; the range overlaps none loaded; and the CAF
+and TD a Chilean electronic document type; the range overlaps none loaded and has folios
+the type's numbers have not passed yet; and the CAF
 is within its six months (rules.md §8) on the workspace's clock, and not dated after it.
 
 A CAF's folios are taken only while it is within those six months: once it expires, its
@@ -248,6 +249,17 @@ def folio_range_load(
             "folio_range_overlaps",
             f"Folios {parsed.first}–{parsed.last} of {document_type.code} overlap the loaded "
             f"range {overlapping[0].first}–{overlapping[0].last} ({overlapping[0].id}).",
+        )
+    issued = (
+        NumberSequence.objects.filter(**scope).values_list("last_number", flat=True).first() or 0
+    )
+    if parsed.last <= issued:
+        # Numbers only move forward: a range they have passed would never give a folio.
+        raise DomainError(
+            "caf_folios_issued",
+            f"Folios {parsed.first}–{parsed.last} of {document_type.code} were all issued "
+            f"already (the last {document_type.code} is {issued}): load a CAF with folios "
+            "after it.",
         )
     return FolioRange.objects.create(
         **scope,

@@ -296,3 +296,19 @@ def test_the_admin_stops_warning_once_the_next_caf_is_loaded(issuer, settings, a
 
     page = admin_client.get("/admin/billing/foliorange/").content.decode()
     assert "running low" not in page
+
+
+def test_a_caf_whose_folios_were_all_issued_already_is_a_409(issuer):
+    # Numbered before any CAF was loaded (or past imported documents): a range the type's
+    # numbers have passed could never give a folio.
+    for _ in range(3):
+        assert finalize(issuer).json()["number"] in (1, 2, 3)
+
+    used_up = load(issuer, first=1, last=3)
+
+    assert used_up.status_code == 409, used_up.json()
+    assert used_up.json()["code"] == "caf_folios_issued"
+    assert "3" in used_up.json()["detail"]
+    assert not FolioRange.objects.exists()
+    assert load(issuer, first=2, last=10).status_code == 201  # folios 4–10 are still free
+    assert finalize(issuer).json()["number"] == 4
