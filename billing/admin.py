@@ -2,6 +2,7 @@ import copy
 from typing import Any
 
 from django import forms
+from django.conf import settings
 from django.contrib import admin, messages
 from django.db.models import QuerySet
 from django.http import HttpRequest
@@ -10,7 +11,7 @@ from django.utils import timezone
 from billing.admin_records import DeleteUnlessAdminMixin, NoDeleteAdminMixin
 from billing.admin_services import ServiceSaveAdminMixin
 from billing.auth_cache import api_keys_forget
-from billing.clock import real_now
+from billing.clock import clock_now, real_now, workspace_today
 from billing.models import (
     ApiToken,
     Certificate,
@@ -24,7 +25,7 @@ from billing.models import (
     State,
     Workspace,
 )
-from billing.services.folios import folio_range_issued
+from billing.services.folios import folio_range_issued, folios_left
 from billing.services.workspaces import (
     api_token_issue,
     workspace_add_member,
@@ -170,13 +171,27 @@ class FolioRangeAdmin(DeleteUnlessAdminMixin, admin.ModelAdmin):
         return None
 
     def changelist_view(self, request: HttpRequest, extra_context: Any = None) -> Any:
-        # Staff see at a glance which ranges are running out (the event told the workspace).
-        for folio_range in FolioRange.objects.filter(warned_at_remaining__isnull=False):
+        # Staff see at a glance which types are running out (the event told the workspace),
+        # for as long as they are: a type whose next CAF is loaded is no longer short.
+        warned = FolioRange.objects.filter(warned_at_remaining__isnull=False).select_related(
+            "workspace"
+        )
+        scopes = {(r.workspace, r.test_mode, r.document_type_id): r for r in warned}
+        for (workspace, test_mode, document_type_id), folio_range in scopes.items():
+            now = clock_now(workspace=workspace, test_mode=test_mode)
+            left = folios_left(
+                workspace=workspace,
+                test_mode=test_mode,
+                document_type_id=document_type_id,
+                today=workspace_today(workspace, now),
+            )
+            if left >= settings.FOLIOS_LOW_THRESHOLD:
+                continue
             messages.warning(
                 request,
-                f"{folio_range.workspace_id}: folios {folio_range.first}–{folio_range.last} of "
-                f"{folio_range.document_type_id} are running low "
-                f"({folio_range.warned_at_remaining} left when warned); load the next CAF.",
+                f"{workspace.pk}: folios of {document_type_id} are running low "
+                f"({left} left{' in test mode' if test_mode else ''}, the last range "
+                f"{folio_range.first}–{folio_range.last}); load the next CAF.",
             )
         return super().changelist_view(request, extra_context)
 

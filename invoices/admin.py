@@ -234,6 +234,10 @@ class DocumentAdmin(BoundedDateHierarchyMixin, ImmutableOnceIssuedAdmin):
         ("document", admin.RelatedOnlyFieldListFilter),
     ]  # fmt: skip
     list_select_related = ["customer", "workspace", "document"]
+    # A support request names the folio, or the tracking id the agency answered with.
+    search_fields = [
+        *ImmutableOnceIssuedAdmin.search_fields, "number", "tax_agency_tracking_id",
+    ]  # fmt: skip
     date_hierarchy = "date"
 
     def get_urls(self) -> list[URLPattern]:

@@ -71,7 +71,10 @@ class SupplierDocumentAdmin(DocumentAdmin):
         "biller_status", "workspace", "mode",
     ]  # fmt: skip
     list_select_related = ["supplier", "workspace", "document"]
-    search_fields = ["id", "supplier__id", "supplier__name", "supplier__tax_id"]
+    search_fields = [
+        "id", "supplier__id", "supplier__name", "supplier__tax_id", "number",
+        "tax_agency_tracking_id",
+    ]  # fmt: skip
     actions = ["retry_submission"]
 
     @admin.action(description="Retry the failed tax agency submission")

@@ -9,8 +9,10 @@ frozen at finalize. The apps subclass these with their own ids, statuses and par
 from datetime import datetime
 from decimal import Decimal
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from django.db import models
+from django.utils import timezone
 
 from billing.choices import BillerStatus, DiscountScheme
 from billing.encoders import JSONDecoder, JSONEncoder
@@ -117,9 +119,24 @@ class FiscalDocument(TenantModel):
         """What finalizing does to the document itself, whichever service finalizes it: its
         time, its counterpart frozen as it now reads (a finalized document is immutable,
         its customer's later edits included), and its place in line for the tax agency."""
+        if not imported:
+            self.check_dated_by(now)
         self.finalized_at = now
         self.counterpart_snapshot = counterpart_record(getattr(self, self.counterpart_field))
         self.queue_for_tax_agency(imported=imported)
+
+    def check_dated_by(self, now: datetime) -> None:
+        """The tax agency refuses a document dated after the day it receives it (the SII's
+        FchEmis): refused here, before the document takes a folio it would burn."""
+        today = timezone.localdate(now, ZoneInfo(self.workspace.timezone))
+        if self.date > today:
+            raise DomainError(
+                "document_dated_in_future",
+                f"{self.document.name} {self.pk} is dated {self.date}, after today ({today}) "
+                "in the workspace: the tax agency refuses a document dated in the future. "
+                "Date it today or earlier, or finalize it on its date.",
+                status_code=400,
+            )
 
     def queue_for_tax_agency(self, *, imported: bool = False) -> None:
         """Put a document being finalized in line for the tax agency (an imported one was

@@ -11,7 +11,8 @@ with every element the timbre repeats (DA with RE, RS, TD, RNG, FA, RSAPK and ID
 FRMA), within the lengths the SII's schema gives them, since every TED carries the <CAF>
 as it came; the private key (RSASK) is the pair of the public key in DA (RSAPK) and of
 the PEM beside it (RSAPUBK); the range is a range of folios; RE is the workspace's RUT
-and TD a Chilean electronic document type; the range overlaps none loaded; and the CAF
+and TD a Chilean electronic document type; the range overlaps none loaded and has folios
+the type's numbers have not passed yet; and the CAF
 is within its six months (rules.md §8) on the workspace's clock, and not dated after it.
 
 A CAF's folios are taken only while it is within those six months: once it expires, its
@@ -249,6 +250,17 @@ def folio_range_load(
             f"Folios {parsed.first}–{parsed.last} of {document_type.code} overlap the loaded "
             f"range {overlapping[0].first}–{overlapping[0].last} ({overlapping[0].id}).",
         )
+    issued = (
+        NumberSequence.objects.filter(**scope).values_list("last_number", flat=True).first() or 0
+    )
+    if parsed.last <= issued:
+        # Numbers only move forward: a range they have passed would never give a folio.
+        raise DomainError(
+            "caf_folios_issued",
+            f"Folios {parsed.first}–{parsed.last} of {document_type.code} were all issued "
+            f"already (the last {document_type.code} is {issued}): load a CAF with folios "
+            "after it.",
+        )
     return FolioRange.objects.create(
         **scope,
         first=parsed.first,
@@ -270,7 +282,30 @@ def folio_range_issued(folio_range: FolioRange) -> bool:
     ).exists()
 
 
-def folios_first(
+def folios_left(
+    *, workspace: Workspace, test_mode: bool, document_type_id: int, today: date
+) -> int:
+    """How many folios of the type the loaded ranges still hold, in CAFs not expired by
+    `today`."""
+    issued = (
+        NumberSequence.objects.filter(
+            workspace=workspace, test_mode=test_mode, document_type_id=document_type_id
+        )
+        .values_list("last_number", flat=True)
+        .first()
+        or 0
+    )
+    ranges = FolioRange.objects.filter(
+        workspace=workspace, test_mode=test_mode, document_type_id=document_type_id
+    )
+    return sum(
+        max(0, r.last - max(r.first, issued + 1) + 1)
+        for r in ranges
+        if caf_last_valid_date(r.authorized_on) >= today
+    )
+
+
+def folios_take(
     *,
     workspace: Workspace,
     test_mode: bool,
@@ -278,27 +313,30 @@ def folios_first(
     after: int,
     count: int,
     today: date,
-) -> int:
-    """The first of `count` consecutive folios after `after`, inside one loaded range that
-    has not expired by `today`; or `after + 1` when the type has no CAF loaded. Runs under
-    the numbering lock."""
+) -> list[int]:
+    """The next `count` folios after `after`, in order, from the loaded ranges that have
+    not expired by `today`: the rest of one range, then the next range's first ones; or
+    `after + 1` onwards when the type has no CAF loaded. Runs under the numbering lock."""
     loaded = FolioRange.objects.filter(
         workspace=workspace, test_mode=test_mode, document_type=document_type
     ).order_by("first")
     if not loaded:
-        return after + 1
+        return list(range(after + 1, after + count + 1))
     with_folios_left = [folio_range for folio_range in loaded if folio_range.last > after]
     ranges = [r for r in with_folios_left if caf_last_valid_date(r.authorized_on) >= today]
+    folios: list[int] = []
     for index, folio_range in enumerate(ranges):
         first = max(after + 1, folio_range.first)
-        if first + count - 1 <= folio_range.last:
-            _warn_if_low(folio_range, ranges[index + 1 :], first + count - 1)
-            return first
+        taken = min(count - len(folios), folio_range.last - first + 1)
+        folios += range(first, first + taken)
+        if len(folios) == count:
+            _warn_if_low(folio_range, ranges[index + 1 :], folios[-1])
+            return folios
     expired = [r for r in with_folios_left if r not in ranges]
+    left = f" for {count} documents (only {len(folios)} left)" if count > 1 else ""
     raise DomainError(
         "folios_exhausted",
-        f"No folios of {document_type.code} are left in the loaded CAFs"
-        f"{f' for {count} documents in one range' if count > 1 else ''}"
+        f"No folios of {document_type.code} are left in the loaded CAFs{left}"
         f"{_expired_note(expired)}: load the next CAF the SII issues (POST /cafs/).",
     )
 

@@ -12,7 +12,7 @@ from billing.clock import workspace_today
 from billing.db import column_value
 from billing.models import DocumentType, Event, FolioRange, NumberSequence, Workspace
 from billing.services.events import event_insert_statement, event_recorded
-from billing.services.folios import folios_first
+from billing.services.folios import folios_take
 
 
 def _locked_sequence(
@@ -152,24 +152,25 @@ def number_take_range(
     document_type: DocumentType,
     count: int,
     now: datetime,
-) -> range:
-    """Reserve `count` consecutive numbers; they are given back if the caller rolls back."""
+) -> list[int]:
+    """Reserve the next `count` numbers; they are given back if the caller rolls back.
+    Consecutive, except where they run from the end of one CAF range into the next."""
     if not transaction.get_connection().in_atomic_block:
         raise RuntimeError("numbers are taken inside the finalizing transaction")
     last = _increment_without_folios(workspace, test_mode, document_type, count)
     if last is not None:
-        return range(last - count + 1, last + 1)
+        return list(range(last - count + 1, last + 1))
     return _take_locked(workspace, test_mode, document_type, count, now)
 
 
 def _take_locked(
     workspace: Workspace, test_mode: bool, document_type: DocumentType, count: int, now: datetime
-) -> range:
+) -> list[int]:
     """The general path: the counter locked (created when missing) by a read of its own,
     and the numbers inside the loaded CAF ranges when the type has any."""
     sequence = _locked_sequence(workspace, test_mode, document_type)
     # Inside the loaded CAF ranges, when the type has any (billing.services.folios).
-    first = folios_first(
+    numbers = folios_take(
         workspace=workspace,
         test_mode=test_mode,
         document_type=document_type,
@@ -178,9 +179,9 @@ def _take_locked(
         # A CAF expires by the workspace's date (its test clock's in test mode).
         today=workspace_today(workspace, now),
     )
-    sequence.last_number = first + count - 1
+    sequence.last_number = numbers[-1]
     sequence.save(update_fields=["last_number"])
-    return range(first, first + count)
+    return numbers
 
 
 def number_skip_past(

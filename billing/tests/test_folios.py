@@ -284,3 +284,31 @@ def test_cafs_filter_by_document_and_by_its_former_name_document_type(tenant):
     assert [row["id"] for row in by_document.json()["results"]] == [factura.id]
     assert [row["id"] for row in by_type.json()["results"]] == [factura.id]
     assert by_other.json()["results"] == []
+
+
+def test_the_admin_stops_warning_once_the_next_caf_is_loaded(issuer, settings, admin_client):
+    settings.FOLIOS_LOW_THRESHOLD = 3
+    load(issuer, first=1, last=3)
+    finalize(issuer)
+    assert "running low" in admin_client.get("/admin/billing/foliorange/").content.decode()
+
+    load(issuer, first=4, last=50)
+
+    page = admin_client.get("/admin/billing/foliorange/").content.decode()
+    assert "running low" not in page
+
+
+def test_a_caf_whose_folios_were_all_issued_already_is_a_409(issuer):
+    # Numbered before any CAF was loaded (or past imported documents): a range the type's
+    # numbers have passed could never give a folio.
+    for _ in range(3):
+        assert finalize(issuer).json()["number"] in (1, 2, 3)
+
+    used_up = load(issuer, first=1, last=3)
+
+    assert used_up.status_code == 409, used_up.json()
+    assert used_up.json()["code"] == "caf_folios_issued"
+    assert "3" in used_up.json()["detail"]
+    assert not FolioRange.objects.exists()
+    assert load(issuer, first=2, last=10).status_code == 201  # folios 4–10 are still free
+    assert finalize(issuer).json()["number"] == 4

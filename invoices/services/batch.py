@@ -5,7 +5,8 @@
 number, `finalized_at`, `biller_status` pending so the tax-agency beat submits it) in a
 handful of queries instead of a dozen per invoice: rows are bulk-inserted (COPY; lines and
 events as plain rows, never instances, with ids made in bulk), each
-(document type) takes one contiguous number range, and events are recorded in bulk with
+(document type) takes its numbers under one lock (contiguous, but for a run from one CAF
+range into the next), and events are recorded in bulk with
 a snapshot built from the objects in memory rather than a serializer render. PDFs are
 queued when the transaction commits, a few dozen documents per task.
 

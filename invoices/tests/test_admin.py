@@ -408,3 +408,19 @@ def test_a_line_priced_by_a_tax_rule_keeps_the_rule_s_percent(admin_client, draf
     assert f"Tax {tax.pk} is 19%" in response.content.decode()
     line.refresh_from_db()
     assert line.tax_percent == Decimal(19)
+
+
+def test_staff_find_a_document_by_its_folio_or_its_agency_tracking_id(admin_client, finalized):
+    # What a support request names: "factura 1", or the track id the agency answered with.
+    Invoice.objects.filter(pk=finalized.pk).update(
+        biller_status=BillerStatus.FAILED, tax_agency_tracking_id="trk_01SIITRACK"
+    )
+    changelist = reverse("admin:invoices_invoice_changelist")
+
+    by_folio = admin_client.get(changelist, {"q": str(finalized.number)})
+    by_tracking_id = admin_client.get(changelist, {"q": "trk_01SIITRACK"})
+    by_text = admin_client.get(changelist, {"q": "nothing-like-it"})
+
+    assert finalized.pk in by_folio.content.decode()
+    assert finalized.pk in by_tracking_id.content.decode()
+    assert by_text.status_code == 200 and finalized.pk not in by_text.content.decode()

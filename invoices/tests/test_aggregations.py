@@ -1,7 +1,7 @@
 """Customer `aggregations`: sales, sales of the current month in the workspace's timezone,
 and balance, computed by invoices.selectors and shown on the customer."""
 
-from datetime import date, datetime
+from datetime import UTC, date, datetime, time
 from decimal import Decimal
 
 import pytest
@@ -30,6 +30,11 @@ JAN_31_LATE_IN_SANTIAGO = datetime.fromisoformat("2026-02-01T02:30:00+00:00")  #
 FEB_1_EARLY_IN_SANTIAGO = datetime.fromisoformat("2026-02-01T03:30:00+00:00")  # 00:30
 
 
+def on(day):
+    """When a document dated `day` finalizes: once its date has come."""
+    return max(JAN_31_LATE_IN_SANTIAGO, datetime.combine(day, time(15), tzinfo=UTC))
+
+
 def issue(tenant, customer, day, amount, *, finalize=True):
     """A factura (33) of one taxable line: `amount` + 19% IVA."""
     invoice = invoice_create(
@@ -40,7 +45,7 @@ def issue(tenant, customer, day, amount, *, finalize=True):
         date=day,
         lines=[{"name": "Servicio", "amount": Decimal(amount)}],
     )
-    return invoice_finalize(invoice=invoice, now=JAN_31_LATE_IN_SANTIAGO) if finalize else invoice
+    return invoice_finalize(invoice=invoice, now=on(day)) if finalize else invoice
 
 
 def note(create, tenant, invoice, day, amount, *, finalize=True):
@@ -53,7 +58,7 @@ def note(create, tenant, invoice, day, amount, *, finalize=True):
         date=day,
         lines=[{"name": "Ajuste", "amount": Decimal(amount)}],
     )
-    return note_finalize(note=made, now=JAN_31_LATE_IN_SANTIAGO) if finalize else made
+    return note_finalize(note=made, now=on(day)) if finalize else made
 
 
 @pytest.fixture

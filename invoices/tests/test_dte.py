@@ -24,6 +24,7 @@ from invoices.tests.dte_helpers import (
     verify_timbre,
 )
 from invoices.tests.pdf_helpers import (
+    NOTE_DAY,
     NOW,
     make_customer,
     make_draft,
@@ -363,7 +364,7 @@ def test_an_export_note_is_an_export_dte(tenant, cafs, model, path, code):
         description="Preisanpassung",
         lines=[{"name": "Anpassung", "amount": D("50.00")}],
     )
-    note = note_finalize(note=draft, now=NOW)
+    note = note_finalize(note=draft, now=NOTE_DAY)
 
     content, dte = get_dte(tenant, f"/{path}/{note.id}/xml/")
 
@@ -587,7 +588,7 @@ def test_notes_on_a_factura_with_additional_taxes_carry_them_in_their_dte(tenant
             date=date(2026, 4, 2), description="Botella faltante",
             lines=[{"name": "Vino gran reserva", "amount": D(12990), "additional_tax": "25"}],
         ),
-        now=NOW,
+        now=NOTE_DAY,
     )  # fmt: skip
     # Annulling cancels the invoice: the debit note comes first.
     annulling = note_finalize(
@@ -595,7 +596,7 @@ def test_notes_on_a_factura_with_additional_taxes_carry_them_in_their_dte(tenant
             workspace=tenant.workspace, test_mode=False, invoice=invoice, reason=1, now=NOW,
             date=date(2026, 4, 2), description="Pedido devuelto",
         ),
-        now=NOW,
+        now=NOTE_DAY,
     )  # fmt: skip
 
     credit_xml, credit = get_dte(tenant, f"/creditnotes/{annulling.id}/xml/")
@@ -629,7 +630,7 @@ def test_a_note_on_a_boleta_says_its_line_amounts_are_gross(tenant, cafs, model,
             workspace=tenant.workspace, test_mode=False, invoice=boleta, reason=1, now=NOW,
             date=date(2026, 4, 2), description="Anula boleta",
         ),
-        now=NOW,
+        now=NOTE_DAY,
     ) if model is CreditNote else make_finalized_note(model, boleta)  # fmt: skip
 
     content, dte = get_dte(tenant, f"/{path}/{annulling.id}/xml/")

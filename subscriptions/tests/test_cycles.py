@@ -12,6 +12,7 @@ from django.test.utils import CaptureQueriesContext
 
 from billing.errors import DomainError
 from billing.models import DocumentType, Event, Workspace
+from billing.tests.factories import FolioRangeFactory
 from config.celery import app as celery_app
 from invoices.models import Invoice
 from invoices.pdf import storage
@@ -411,3 +412,22 @@ def test_subscriptions_and_lines_load_as_their_constructors_load_them() -> None:
         assert not loaded._state.adding and loaded._state.db == "default"
     # A partial row goes through the constructor: the rest is read when asked for.
     assert Subscription.objects.only("id").get(pk=made.pk).references == [{"code": "801"}]
+
+
+def test_a_batch_takes_the_folios_left_in_a_caf_before_the_next_one() -> None:
+    # A cycle's invoices of one type are numbered together; the folios left at the end
+    # of a CAF are the next ones due, so skipping them would leave a hole in the SII's
+    # sequence that only an annulment of folios could close.
+    now = santiago(2026, 1, 15, 10, 0)
+    workspace = workspace_at(now)
+    plan = plan_of(workspace, 10000)
+    subscriptions = [subscribe(workspace, now, [(plan, 1)]) for _ in range(4)]
+    scope = {"workspace": workspace, "test_mode": True, "authorized_on": date(2026, 1, 10)}
+    FolioRangeFactory(**scope, first=5, last=6)
+    FolioRangeFactory(**scope, first=20, last=30)
+    feb = santiago(2026, 2, 15, 0, 0)
+
+    assert cycle_run(clock=fixed_clock(feb), now=feb, workspace=workspace, test_mode=True) == 4
+
+    numbers = sorted(invoice_rows(s)[1][0] for s in subscriptions)
+    assert numbers == [5, 6, 20, 21]
