@@ -9,6 +9,9 @@ BIN := $(CURDIR)/$(VENV)/bin
 STAMP := $(VENV)/.installed
 PORT ?= 8000
 PYTEST_ARGS ?=
+# The suite runs on two processes (pytest-xdist), one per core of the machine CI runs on;
+# `make test PYTEST_WORKERS=0` runs it in this one (for -x, -s or a debugger).
+PYTEST_WORKERS ?= 2
 # Signing keys made once for this machine, so `make run` never serves on a published key.
 LOCAL_KEYS := var/local-keys.env
 # The pins pyproject.toml lists, runtime and dev, one per line.
@@ -103,7 +106,7 @@ run: install $(LOCAL_KEYS)
 		PATH="$(BIN):$$PATH" $(BIN)/honcho -f Procfile start -p $(PORT)
 
 test: install $(PIRIOD_CLIENT)
-	@$(PY) -m pytest $(PYTEST_ARGS); status=$$?; \
+	@$(PY) -m pytest -n $(PYTEST_WORKERS) --dist worksteal $(PYTEST_ARGS); status=$$?; \
 	if [ $$status -eq 5 ]; then echo "make test: pytest collected no tests; that is a failure." >&2; exit 1; fi; \
 	exit $$status
 

@@ -6,7 +6,6 @@ The fixture never skips: a fake that cannot start fails the tests that need it.
 """
 
 import json
-import socket
 import subprocess
 import sys
 import time
@@ -19,6 +18,8 @@ import httpx
 import pytest
 import stripe
 
+from tests.ports import free_port
+
 ROOT = Path(__file__).resolve().parent.parent
 SECRET_KEY = "sk_test_51FakeStripeSecretKeyForTests0000"
 OTHER_KEY = "sk_test_51FakeStripeSecondKeyForTests0000"
@@ -26,12 +27,6 @@ LIVE_KEY = "sk_live_51FakeStripeLiveKeyForTests00000"
 WEBHOOK_SECRET = "whsec_fake_stripe_signing_secret_for_tests"
 PUBLISHABLE_KEY = "pk_test_51FakeStripePublishableKey"
 LIVE_PUBLISHABLE_KEY = "pk_live_51FakeStripePublishableKey"
-
-
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
 
 
 @dataclass
@@ -79,7 +74,7 @@ def stripe_event(type: str, obj: dict[str, Any], **fields: Any) -> dict[str, Any
 
 @pytest.fixture(scope="session")
 def fake_stripe_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[FakeStripe]:
-    port = _free_port()
+    port = free_port()
     log_path = tmp_path_factory.mktemp("stripe") / "fake-stripe.log"
     log = open(log_path, "wb")  # noqa: SIM115 - closed below
     process = subprocess.Popen(

@@ -6,7 +6,8 @@ is recorded as (method, path, status). At the end of the session each is matched
 operation of the document whose path template fits, and a status that operation does not
 document fails the run, listed by operation. Server errors are left to the tests that
 look for them (G7); paths and methods the document does not describe (405s, the admin,
-unknown paths) are not operations and are skipped. Run on one process (no xdist).
+unknown paths) are not operations and are skipped. Under xdist each worker hands what it
+saw to the controller, which checks the whole run.
 """
 
 import re
@@ -62,8 +63,23 @@ def undocumented(seen: Iterable[tuple[str, str, int]], document: dict[str, Any])
     return sorted(problems)
 
 
+_WORKER_OUTPUT = "openapi_statuses_seen"
+
+
+@pytest.hookimpl(optionalhook=True)
+def pytest_testnodedown(node: Any, error: object) -> None:
+    """On xdist's controller: what a worker saw joins the run's."""
+    seen = getattr(node, "workeroutput", {}).get(_WORKER_OUTPUT, [])
+    SEEN.update((method, path, status) for method, path, status in seen)
+
+
 @pytest.hookimpl(tryfirst=True)
 def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
+    worker_output = getattr(session.config, "workeroutput", None)
+    if worker_output is not None:
+        # An xdist worker saw only its share of the run: the controller checks the whole.
+        worker_output[_WORKER_OUTPUT] = [list(seen) for seen in SEEN]
+        return
     if not SEEN:
         return
     problems = undocumented(SEEN, openapi_document())

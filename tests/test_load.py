@@ -9,11 +9,10 @@ import sys
 
 import pytest
 
+from tests.ports import free_port
 from tests.workers import ROOT, TEST_BROKER_URL, _database_url, require_worker_services
 
 pytestmark = [pytest.mark.slow, pytest.mark.django_db(transaction=True, serialized_rollback=True)]
-
-PORT = 8181
 
 
 def test_a_short_load_has_no_errors_and_a_p99_under_500_ms(record_property):
@@ -26,7 +25,8 @@ def test_a_short_load_has_no_errors_and_a_p99_under_500_ms(record_property):
     }
     run = subprocess.run(
         [sys.executable, "bench/load.py", "--users", "3", "--spawn-rate", "3",
-         "--duration", "25", "--customers", "20", "--port", str(PORT), "--drain-timeout", "60"],
+         "--duration", "25", "--customers", "20", "--port", str(free_port()),
+         "--drain-timeout", "60"],
         cwd=ROOT, env=env, capture_output=True, text=True, timeout=600,
     )  # fmt: skip
     print(run.stdout)

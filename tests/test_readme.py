@@ -14,7 +14,6 @@ import json
 import os
 import re
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -28,6 +27,7 @@ from pathlib import Path
 import pytest
 from django.core.management import call_command
 
+from tests.ports import free_port
 from tests.workers import (
     ROOT,
     TEST_BROKER_URL,
@@ -92,12 +92,6 @@ def test_section_blocks_are_found_in_order() -> None:
     assert expected_failures(blocks) == ["404"]
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
 @contextmanager
 def running_server(port: int, env: dict[str, str], log: Path) -> Iterator[None]:
     with open(log, "ab") as out:
@@ -144,7 +138,7 @@ def test_readme_walk_throughs_run_against_a_live_server(tmp_path: Path) -> None:
     )
     (tmp_path / "var" / "demo-workspace.json").write_text(printed.getvalue())
 
-    port = _free_port()
+    port = free_port()
     env = {
         **os.environ,
         "DATABASE_URL": _database_url(),
@@ -162,7 +156,7 @@ def test_readme_walk_throughs_run_on_what_make_run_serves(tmp_path: Path) -> Non
     blocks = section_blocks(README.read_text())
     var = tmp_path / "var"
     var.mkdir()
-    port = _free_port()
+    port = free_port()
     env = {
         **os.environ,
         "REDIS_URL": "",  # unset: the cache in each process's memory, as make run has it
