@@ -8,6 +8,7 @@ exactly as `.delay()` would; it is sent with `apply_async`, given its argument h
 ready-made when they are plain text (`message_reprs`).
 """
 
+import logging
 import time
 from collections.abc import Callable
 from importlib import import_module
@@ -16,6 +17,8 @@ from typing import Any
 from celery import current_app
 from kombu import Producer
 from kombu.exceptions import OperationalError
+
+logger = logging.getLogger(__name__)
 
 # Once a send has found the broker unreachable, sends that a sweep makes later anyway skip
 # it for this long: each would wait for the broker again, and a request whose commit
@@ -29,24 +32,34 @@ class BrokerUnreachable(OperationalError):
     """The broker was not reached, or was found unreachable a moment ago."""
 
 
-def task_queue(name: str, *, kwargs: dict[str, Any], retry: bool = True) -> None:
-    """Queue `name` with `kwargs`. `retry=False` fails at once when the broker is down
-    (`send_or_fail`), for callers that leave the work to a beat sweep instead of waiting."""
+def task_queue(name: str, *, kwargs: dict[str, Any]) -> None:
+    """Queue `name` with `kwargs` after one try at the broker (`send_or_fail`):
+    BrokerUnreachable when it is down. Every task queued here has a beat sweep that takes
+    up what was not queued, so no caller waits on the broker's own retries."""
     if name not in current_app.tasks:
         # A web process registers a task when its module is first imported, and nothing
         # else may have imported it yet.
         import_module(name.rpartition(".")[0])
     task = current_app.tasks[name]
-    if retry:
-        task.apply_async(kwargs=kwargs, **message_reprs(kwargs))
-    elif task.app.conf.task_always_eager:
+    if task.app.conf.task_always_eager:
         task.apply_async(kwargs=kwargs, **message_reprs(kwargs))  # runs here: no broker
-    else:
-        send_or_fail(
-            lambda producer: task.apply_async(
-                kwargs=kwargs, retry=False, producer=producer, **message_reprs(kwargs)
-            )
+        return
+    send_or_fail(
+        lambda producer: task.apply_async(
+            kwargs=kwargs, retry=False, producer=producer, **message_reprs(kwargs)
         )
+    )
+
+
+def task_queue_or_leave(name: str, *, kwargs: dict[str, Any]) -> bool:
+    """`task_queue`, for a caller that has committed its work: a broker that is down is
+    logged, not raised, and the task's beat sweep takes the work up. Whether it was queued."""
+    try:
+        task_queue(name, kwargs=kwargs)
+    except Exception:  # any failure to send: the sweep is the fallback either way
+        logger.warning("could not queue %s %s; its sweep takes it up", name, kwargs)
+        return False
+    return True
 
 
 def send_or_fail(send: Callable[[Producer], object]) -> None:

@@ -24,7 +24,7 @@ from rest_framework import serializers
 from billing.db import unique_field_errors
 from billing.errors import DomainError, InvalidInput, nested_field_errors
 from billing.models import Workspace
-from billing.queueing import task_queue
+from billing.queueing import task_queue_or_leave
 from bulks.choices import MAX_BULK_ITEMS, MAX_ITEM_ATTEMPTS, BulkItemStatus, BulkKind, BulkStatus
 from bulks.models import Bulk, BulkItem
 from bulks.representations import NOT_AN_OBJECT
@@ -108,10 +108,7 @@ def bulk_update(
 
 def _enqueue(bulk_id: str) -> None:
     def enqueue() -> None:
-        try:
-            task_queue("bulks.tasks.process_bulk", kwargs={"bulk_id": bulk_id}, retry=False)
-        except Exception:  # the broker is down: the beat sweep picks the bulk up
-            logger.warning("could not queue bulk %s", bulk_id)
+        task_queue_or_leave("bulks.tasks.process_bulk", kwargs={"bulk_id": bulk_id})
 
     transaction.on_commit(enqueue)
 

@@ -21,7 +21,7 @@ from billing.encoders import json_bytes
 from billing.errors import DomainError, InvalidInput
 from billing.event_types import ALL, EVENT_TYPES, PING
 from billing.models import Event, Workspace
-from billing.queueing import task_queue
+from billing.queueing import task_queue_or_leave
 from billing.services.events import event_mark_published, event_record
 from billing.sweeps import claim_for_enqueue
 from webhooks.choices import (
@@ -766,11 +766,10 @@ def _send_on_commit(delivery_ids: list[str]) -> None:
 
     def enqueue() -> None:
         for delivery_id in delivery_ids:
-            try:
-                task_queue(
-                    "webhooks.tasks.send_delivery", kwargs={"delivery_id": delivery_id}, retry=False
-                )
-            except Exception:  # the broker is down: the beat sweep sends it later
+            # Once the broker is found down, the beat sweep sends the rest too.
+            if not task_queue_or_leave(
+                "webhooks.tasks.send_delivery", kwargs={"delivery_id": delivery_id}
+            ):
                 return
 
     transaction.on_commit(enqueue)

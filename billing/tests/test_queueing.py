@@ -81,13 +81,12 @@ def broken_broker() -> Iterator[list[object]]:
 
 def test_once_the_broker_is_found_unreachable_sends_skip_it_for_a_while(broken_broker):
     with pytest.raises(BrokerUnreachable):
-        queueing.task_queue("webhooks.tasks.send_delivery", kwargs={"delivery_id": "x"},
-                            retry=False)  # fmt: skip
+        queueing.task_queue("webhooks.tasks.send_delivery", kwargs={"delivery_id": "x"})
     tried = len(broken_broker)
 
     event_publish(event_id="evt_01KBX0Q5T3S7N9ZC4M2E8R6W1Y")  # left to the sweep
     with pytest.raises(BrokerUnreachable):
-        queueing.task_queue("bulks.tasks.process_bulk", kwargs={"bulk_id": "x"}, retry=False)
+        queueing.task_queue("bulks.tasks.process_bulk", kwargs={"bulk_id": "x"})
 
     assert tried >= 1
     assert len(broken_broker) == tried
@@ -130,7 +129,7 @@ def test_a_broker_that_never_answers_is_given_up_within_seconds(silent_broker):
 
     def send() -> None:
         try:
-            queueing.task_queue("bulks.tasks.process_bulk", kwargs={"bulk_id": "x"}, retry=False)
+            queueing.task_queue("bulks.tasks.process_bulk", kwargs={"bulk_id": "x"})
         except BaseException as exc:  # the outcome is what is checked
             outcome.append(exc)
 
@@ -140,3 +139,24 @@ def test_a_broker_that_never_answers_is_given_up_within_seconds(silent_broker):
 
     assert not sending.is_alive(), "the send still waits for the broker"
     assert [type(exc) for exc in outcome] == [BrokerUnreachable]
+
+
+@pytest.mark.parametrize(
+    ("name", "kwargs"),
+    [
+        ("subscriptions.tasks.collect_periods", {"invoice_ids": ["inv_x"]}),
+        ("subscriptions.tasks.publish_events", {"event_ids": ["evt_x"]}),
+        ("invoices.tasks.render_document_pdf", {"model_label": "invoices.Invoice",
+                                                "document_id": "inv_x"}),
+    ],
+)  # fmt: skip
+def test_every_queued_task_tries_the_broker_once(broken_broker, name, kwargs):
+    # Each has a beat sweep that takes up what was not queued: a request or a cycle that
+    # queues it never waits on the broker's own retries (2 s, then 4 s more).
+    with pytest.raises(BrokerUnreachable):
+        queueing.task_queue(name, kwargs=kwargs)
+    assert len(broken_broker) == 1
+
+
+def test_a_task_left_to_its_sweep_is_not_raised(broken_broker):
+    assert not queueing.task_queue_or_leave("bulks.tasks.process_bulk", kwargs={"bulk_id": "x"})

@@ -15,7 +15,7 @@ from django.urls import reverse
 
 from billing.links import public_url
 from billing.models import FiscalDocument, Workspace
-from billing.queueing import task_queue
+from billing.queueing import task_queue_or_leave
 from billing.sweeps import claim_for_enqueue
 from invoices.pdf.context import PDF_DOCUMENTS
 from invoices.pdf.render import document_pdf_render
@@ -94,18 +94,18 @@ def document_pdf_restore(*, document: FiscalDocument) -> None:
 def document_pdf_schedule(document: FiscalDocument) -> None:
     """Queue the PDF's render for when the finalizing transaction commits.
 
-    A broker outage is logged (robust), not raised: the finalize has committed, and the
+    A broker outage is logged, not raised: the finalize has committed, and the
     beat sweep (`documents_pdf_missing`) or the first read of the PDF renders it later.
     """
     label, document_id = document._meta.label, document.pk
 
     def queue() -> None:
-        task_queue(
+        task_queue_or_leave(
             "invoices.tasks.render_document_pdf",
             kwargs={"model_label": label, "document_id": document_id},
         )
 
-    transaction.on_commit(queue, robust=True)
+    transaction.on_commit(queue)
 
 
 # Documents per render task when many are finalized at once: a task stays short enough to
@@ -123,13 +123,14 @@ def documents_pdf_schedule(*, model_label: str, document_ids: Sequence[str]) -> 
 
     def queue() -> None:
         for chunk in chunks:
-            task_queue(
+            if not task_queue_or_leave(
                 "invoices.tasks.render_document_pdfs",
                 kwargs={"model_label": model_label, "document_ids": chunk},
-            )
+            ):
+                return  # the broker is down: the sweep renders the rest too
 
     if chunks:
-        transaction.on_commit(queue, robust=True)
+        transaction.on_commit(queue)
 
 
 def _pdf_missing(

@@ -37,7 +37,7 @@ from billing.documents import line_tax_percent
 from billing.errors import DomainError
 from billing.models import FiscalDocument
 from billing.money import round_amount
-from billing.queueing import task_queue
+from billing.queueing import task_queue_or_leave
 from billing.services.events import event_record
 from billing.sweeps import claim_for_enqueue
 from billing.tax_agency import (
@@ -546,13 +546,8 @@ def tax_agency_schedule(document_id: str) -> None:
     """Queue the document's next submit or poll for when the transaction commits."""
 
     def enqueue() -> None:
-        try:
-            task_queue(
-                "invoices.tasks.process_tax_agency_document",
-                kwargs={"document_id": document_id},
-                retry=False,
-            )
-        except Exception:  # the broker is down: the beat sweep picks the document up
-            logger.warning("could not queue the tax agency submission of %s", document_id)
+        task_queue_or_leave(
+            "invoices.tasks.process_tax_agency_document", kwargs={"document_id": document_id}
+        )
 
     transaction.on_commit(enqueue)

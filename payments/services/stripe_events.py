@@ -23,7 +23,7 @@ from django.db.models import Case, When
 from billing.errors import DomainError, NotFound
 from billing.models import Currency, Workspace
 from billing.money import round_amount
-from billing.queueing import task_queue
+from billing.queueing import task_queue_or_leave
 from customers.choices import StripeSyncStatus
 from customers.models import Customer
 from customers.services import customer_record_stripe_sync
@@ -140,11 +140,8 @@ def _store(
 
 
 def _queue_processing(event_id: str) -> None:
-    try:
-        task_queue("payments.tasks.process_stripe_event", kwargs={"event_id": event_id},
-                   retry=False)  # fmt: skip
-    except Exception:  # the broker is down: stripe_events_process_received takes it up
-        return
+    # Not queued while the broker is down: stripe_events_process_received takes it up.
+    task_queue_or_leave("payments.tasks.process_stripe_event", kwargs={"event_id": event_id})
 
 
 def stripe_events_process_received(*, now: datetime, older_than: timedelta,

@@ -24,7 +24,7 @@ from django.utils import timezone
 
 from billing.errors import DomainError, InvalidInput
 from billing.models import Workspace
-from billing.queueing import task_queue
+from billing.queueing import task_queue_or_leave
 from billing.sweeps import claim_for_enqueue
 from subscriptions.choices import CYCLE_DUE, CollectionStatus, SubscriptionStatus
 from subscriptions.models import BilledPeriod, Subscription, TestClockJob
@@ -170,11 +170,8 @@ def clock_job_start(
 
 
 def _queue_job(job_id: str) -> None:
-    try:
-        task_queue("subscriptions.tasks.run_test_clock_job", kwargs={"job_id": job_id},
-                   retry=False)  # fmt: skip
-    except Exception:  # the broker is down: clock_jobs_queue_unstarted queues it later
-        return
+    # Not queued while the broker is down: clock_jobs_queue_unstarted queues it later.
+    task_queue_or_leave("subscriptions.tasks.run_test_clock_job", kwargs={"job_id": job_id})
 
 
 def clock_jobs_queue_unstarted(*, now: datetime, older_than: timedelta, limit: int = 100) -> int:

@@ -34,7 +34,7 @@ from billing.clock import workspace_today
 from billing.errors import DomainError, InvalidInput
 from billing.ids import public_ids
 from billing.models import DocumentType, Workspace
-from billing.queueing import task_queue
+from billing.queueing import task_queue_or_leave
 from billing.services.events import NewEvent, event_record_rows
 from billing.sweeps import claim_for_enqueue
 from catalog.choices import DurationScheme
@@ -636,20 +636,16 @@ def _store_advanced(subscriptions: list[Subscription]) -> None:
 
 
 def _queue_event_publishing(event_ids: list[str]) -> None:
-    try:
-        task_queue("subscriptions.tasks.publish_events", kwargs={"event_ids": event_ids})
-    except Exception:  # the broker is down: the outbox sweep publishes them later
-        return
+    # Not queued while the broker is down: the outbox sweep publishes them later.
+    task_queue_or_leave("subscriptions.tasks.publish_events", kwargs={"event_ids": event_ids})
 
 
 def queue_collection(invoice_ids: list[str]) -> None:
     """Start collecting these invoices' periods (call once they are committed). The task
     is named the invoices: the periods' keys were made by the database and not read back,
     and reading them here would keep the committing caller for one more query."""
-    try:
-        task_queue("subscriptions.tasks.collect_periods", kwargs={"invoice_ids": invoice_ids})
-    except Exception:  # the broker is down: the collection beat finds them due anyway
-        return
+    # Not queued while the broker is down: the collection beat finds them due anyway.
+    task_queue_or_leave("subscriptions.tasks.collect_periods", kwargs={"invoice_ids": invoice_ids})
 
 
 def periods_of_invoices(invoice_ids: Sequence[str]) -> list[int]:
