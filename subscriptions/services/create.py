@@ -36,7 +36,7 @@ from subscriptions.services.checks import (
     check_coupon,
     check_lines,
 )
-from subscriptions.services.common import MAX_AHEAD, lock, record, set_next_billing
+from subscriptions.services.common import MAX_AHEAD, lock, record, set_next_billing, transition
 from subscriptions.services.cycles import cycle_bill, fixed_clock, held_periods_bill
 from subscriptions.services.inputs import AddOnInput, LineInput, SubscriptionFields
 from subscriptions.services.lifecycle import cancellation_withdraw, subscription_cancel
@@ -270,7 +270,7 @@ def subscription_from_order(*, order: Order, invoice: Invoice) -> str:
         billing_cycles=order.billing_cycle, coupon=coupon, orgunit=order.orgunit,
     )  # fmt: skip
     if order.billing_cycle == 1:
-        subscription.status = SubscriptionStatus.FINALIZED  # its one invoice is the order's
+        transition(subscription, SubscriptionStatus.FINALIZED)  # its one invoice is the order's
     else:
         set_next_billing(subscription, end)
     subscription.save()
