@@ -1,7 +1,7 @@
 from django.db import models
 
-from billing.encoders import JSONDecoder, JSONEncoder
 from billing.ids import public_id_field
+from billing.json_fields import ObjectJSONField
 from billing.models import TenantModel
 from billing.money import AMOUNT_DECIMAL_PLACES, AMOUNT_MAX_DIGITS
 from customers.choices import BalanceTransactionKind, CustomerStatus, StripeSyncStatus
@@ -33,9 +33,7 @@ class Customer(TenantModel):
     # NULL, not "", for "no reference": the unique constraint must ignore customers without one.
     reference = models.CharField(max_length=64, null=True, blank=True)  # noqa: DJ001
     tax_id = models.CharField(max_length=32, blank=True)
-    tax_settings = models.JSONField(
-        encoder=JSONEncoder, decoder=JSONDecoder, default=dict, blank=True
-    )
+    tax_settings = ObjectJSONField()
     send_invoices = models.BooleanField(default=True)
     send_collections = models.BooleanField(default=True)
     send_vouchers = models.BooleanField(default=True)

@@ -3,8 +3,8 @@ bank accounts printed for transfers, and its connection to the tax agency."""
 
 from django.db import models
 
-from billing.encoders import JSONDecoder, JSONEncoder
 from billing.ids import public_id_field
+from billing.json_fields import ObjectJSONField
 from billing.models import TenantModel
 from organization.choices import BankAccountType, BillerBackend, BillerEnvironment, BillerStatus
 
@@ -83,7 +83,7 @@ class Biller(TenantModel):
     status = models.CharField(
         max_length=16, choices=BillerStatus.choices, default=BillerStatus.ACTIVE
     )
-    settings = models.JSONField(encoder=JSONEncoder, decoder=JSONDecoder, default=dict, blank=True)
+    settings = ObjectJSONField()
 
     class Meta(TenantModel.Meta):
         constraints = [

@@ -9,6 +9,7 @@ from django.db.models import F, Q
 
 from billing.encoders import JSONDecoder, JSONEncoder
 from billing.ids import public_id_field
+from billing.json_fields import ObjectJSONField
 from billing.models import TenantModel, money_field
 from customers.models import Customer
 from invoices.models import Invoice, Order
@@ -94,9 +95,7 @@ class Source(TenantModel):
     card_exp_month = models.PositiveSmallIntegerField(null=True, blank=True)
     card_exp_year = models.PositiveSmallIntegerField(null=True, blank=True)
     gateway_token = models.CharField(max_length=255)
-    gateway_data = models.JSONField(
-        encoder=JSONEncoder, decoder=JSONDecoder, default=dict, blank=True
-    )
+    gateway_data = ObjectJSONField()
     # The link, intent or payment whose key a payer used to create this source without
     # an API token: only that checkout may charge it when it names no customer.
     payer_scope = models.CharField(max_length=40, blank=True)

@@ -9,8 +9,8 @@ from decimal import Decimal
 
 from django.db import models
 
-from billing.encoders import JSONDecoder, JSONEncoder
 from billing.ids import public_id_field
+from billing.json_fields import ObjectJSONField
 from billing.models import FiscalDocument, Line, TenantModel, filed_once_constraint
 from procurement.choices import ProcurementStatus
 
@@ -32,9 +32,7 @@ class Supplier(TenantModel):
     email = models.EmailField(blank=True)
     phone = models.CharField(max_length=32, blank=True)
     website = models.URLField(max_length=200, blank=True)
-    tax_settings = models.JSONField(
-        encoder=JSONEncoder, decoder=JSONDecoder, default=dict, blank=True
-    )
+    tax_settings = ObjectJSONField()
 
     class Meta(TenantModel.Meta):
         indexes = [models.Index(fields=["workspace", "test_mode", "-created_at"])]

@@ -19,6 +19,8 @@ SUBSCRIPTION_TRANSITIONS = {
     (SubscriptionStatus.PAUSED, SubscriptionStatus.CANCELLED),
     (SubscriptionStatus.NEEDS_ATTENTION, SubscriptionStatus.ACTIVE),
     (SubscriptionStatus.NEEDS_ATTENTION, SubscriptionStatus.CANCELLED),
+    # Its held periods billed, the last of its `billing_cycles` among them.
+    (SubscriptionStatus.NEEDS_ATTENTION, SubscriptionStatus.FINALIZED),
 }
 
 # Statuses whose cycles are billed.

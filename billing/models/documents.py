@@ -17,6 +17,7 @@ from django.utils import timezone
 from billing.choices import BillerStatus, DiscountScheme
 from billing.encoders import JSONDecoder, JSONEncoder
 from billing.errors import DomainError
+from billing.json_fields import ObjectJSONField
 from billing.models.base import TenantModel, money_field, quantity_field
 
 
@@ -58,9 +59,7 @@ class FiscalDocument(TenantModel):
     biller_status = models.CharField(
         max_length=16, choices=BillerStatus.choices, null=True, blank=True
     )
-    tax_agency = models.JSONField(
-        encoder=JSONEncoder, decoder=JSONDecoder, default=dict, blank=True
-    )
+    tax_agency = ObjectJSONField()
     # The agency's tracking id for the submission, and when the next submit/poll is due.
     tax_agency_tracking_id = models.CharField(max_length=64, blank=True)
     biller_attempts = models.PositiveIntegerField(default=0)
@@ -71,9 +70,7 @@ class FiscalDocument(TenantModel):
     # The other party as it was when the document was finalized (counterpart_record): what
     # the DTE, the timbre and the PDF show from then on, whatever its record says later.
     # Empty on a draft, which follows the live record (billing.counterparts).
-    counterpart_snapshot = models.JSONField(
-        encoder=JSONEncoder, decoder=JSONDecoder, default=dict, blank=True
-    )
+    counterpart_snapshot = ObjectJSONField()
     # Rendered once after finalize and never again: the PDF a customer received.
     pdf = models.FileField(upload_to="documents/%Y/%m/", blank=True)
     # Set while the sweep's render message is on the broker (billing/sweeps.py).

@@ -4,8 +4,8 @@ from django.conf import settings
 from django.db import models
 from django.dispatch import Signal
 
-from billing.encoders import JSONDecoder, JSONEncoder
 from billing.ids import public_id_field
+from billing.json_fields import ObjectJSONField
 
 # Sent with `workspace_ids` when a queryset update() changed workspaces, which sends no
 # post_save: whatever is kept of a workspace (billing.auth_cache) is dropped either way.
@@ -54,9 +54,7 @@ class Workspace(models.Model):
     # The merchant's logo, shown on the hosted checkout pages; an image the merchant hosts.
     logo_url = models.URLField(max_length=500, blank=True)
     # Settings of other countries' tax agencies.
-    tax_settings = models.JSONField(
-        encoder=JSONEncoder, decoder=JSONDecoder, default=dict, blank=True
-    )
+    tax_settings = ObjectJSONField()
     # Subscription cycle invoices stay drafts for a person to review and finalize.
     review_cycle_invoices = models.BooleanField(default=False)
     # Test mode's clock (billing.clock): null follows the real clock; once set it stands

@@ -25,9 +25,6 @@ def supplier_validate(workspace: Workspace, supplier: Supplier) -> None:
         errors["tax_id"] = [
             f"Required for suppliers in {country.name} ({country.tax_id_name or 'tax id'})."
         ]
-    # The API reads them back as an object; the admin's JSON box would take any JSON.
-    if not isinstance(supplier.tax_settings, dict):
-        errors["tax_settings"] = ['An object, e.g. {"cl_activity_description": "Imprenta"}.']
     if supplier.state is not None and supplier.state.country_id != country.code:
         errors["state"] = [f"State {supplier.state.code} is not in {country.code}."]
     else:

@@ -24,10 +24,9 @@ def subscription_flag(
     )
     if subscription is None:
         return None
-    transition(subscription, SubscriptionStatus.NEEDS_ATTENTION)
+    transition(subscription, SubscriptionStatus.NEEDS_ATTENTION, why=description)
     subscription.needs_attention_reason = reason
     subscription.needs_attention_at = now
-    subscription.status_description = description[:256]
     # Held, it bills nothing more until resumed or until a cancellation takes effect.
     set_next_billing(subscription, subscription.next_billing)
     subscription.save()

@@ -25,13 +25,32 @@ def record(subscription: Subscription, verb: str) -> None:
     )
 
 
-def transition(subscription: Subscription, target: SubscriptionStatus) -> None:
+def transition(subscription: Subscription, target: SubscriptionStatus, why: str = "") -> None:
+    """Move it to `target`, and its description with it: every status change goes through
+    here, so the description never speaks of a status it left. `why` is the reason one
+    that needs attention gives."""
     if (subscription.status, target) not in SUBSCRIPTION_TRANSITIONS:
         raise DomainError(
             "subscription_invalid_transition",
             f"Subscription {subscription.id} is {subscription.status} and cannot become {target}.",
         )
     subscription.status = target
+    subscription.status_description = why[:256]
+    describe(subscription)
+
+
+def describe(subscription: Subscription) -> None:
+    """Its description for its status: the cancellation to come of one that runs (active
+    or paused), why one that needs attention does (kept until it is resumed or ends),
+    nothing once it has ended. Called again when its cancellation changes."""
+    if subscription.status == SubscriptionStatus.NEEDS_ATTENTION:
+        return
+    running = subscription.status in (SubscriptionStatus.ACTIVE, SubscriptionStatus.PAUSED)
+    if running and subscription.cancel_at_period_end:
+        day = subscription.cancel_at or subscription.next_billing
+        subscription.status_description = f"Cancels on {day}."
+    else:
+        subscription.status_description = ""
 
 
 def lock(subscription: Subscription) -> Subscription:

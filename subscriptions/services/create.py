@@ -37,7 +37,7 @@ from subscriptions.services.checks import (
     check_coupon,
     check_lines,
 )
-from subscriptions.services.common import MAX_AHEAD, lock, record, set_next_billing
+from subscriptions.services.common import MAX_AHEAD, lock, record, set_next_billing, transition
 from subscriptions.services.cycles import cycle_bill, fixed_clock, held_periods_bill
 from subscriptions.services.inputs import AddOnInput, LineInput, SubscriptionFields
 from subscriptions.services.lifecycle import cancellation_withdraw, subscription_cancel
@@ -76,12 +76,21 @@ def _line_keys(lines: Sequence[LineInput]) -> list[tuple[str, Decimal, str | Non
 
 
 def _changes_what_it_bills(
-    subscription: Subscription, lines: Sequence[LineInput] | None, fields: SubscriptionFields
+    subscription: Subscription,
+    lines: Sequence[LineInput] | None,
+    addons: Sequence[AddOnInput] | None,
+    fields: SubscriptionFields,
 ) -> bool:
-    """The update changes its lines or its coupon (not a retrieved subscription sent back)."""
+    """The update changes its lines, add-ons or coupon (not a retrieved subscription sent
+    back)."""
     if "coupon" in fields:
         coupon = fields["coupon"]
         if (coupon.id if coupon is not None else None) != subscription.coupon_id:
+            return True
+    if addons is not None:
+        current_addons = [(a.addon_id, a.quantity) for a in subscription.addons.all()]
+        wanted = [(a["addon"].id, Decimal(a.get("quantity", 1))) for a in addons]
+        if wanted != current_addons:
             return True
     current = [(c.plan_id, c.quantity, c.coupon_id) for c in subscription.lines.all()]
     return lines is not None and _line_keys(lines) != current
@@ -290,7 +299,7 @@ def subscription_from_order(*, order: Order, invoice: Invoice) -> str:
         billing_cycles=order.billing_cycle, coupon=coupon, orgunit=order.orgunit,
     )  # fmt: skip
     if order.billing_cycle == 1:
-        subscription.status = SubscriptionStatus.FINALIZED  # its one invoice is the order's
+        transition(subscription, SubscriptionStatus.FINALIZED)  # its one invoice is the order's
     else:
         set_next_billing(subscription, end)
     subscription.save()
@@ -322,7 +331,8 @@ def subscription_update(
     """Change a live subscription. A coupon or add-on added now applies from the next
     cycle. Changing lines mid-period prorates by day (`prorate`) when a billed period
     runs today, paused or needing attention as well as active; one that needs attention
-    first bills the periods held until today at its lines and coupon as they were."""
+    first bills the periods held until today at its lines, add-ons and coupon as they
+    were."""
     subscription = lock(subscription)
     if subscription.status not in _EDITABLE_STATUSES:
         raise DomainError(
@@ -333,7 +343,7 @@ def subscription_update(
     held_before = _coupon_ids(subscription)
     today = workspace_today(subscription.workspace, now)
     if subscription.status == SubscriptionStatus.NEEDS_ATTENTION and _changes_what_it_bills(
-        subscription, lines, fields
+        subscription, lines, addons, fields
     ):
         # The periods held until today came due under the terms it had then: billed at
         # them, and the change prorates the period running today as for one active.

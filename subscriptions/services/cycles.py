@@ -71,6 +71,7 @@ from subscriptions.pricing import coupon_applies
 from subscriptions.representations import subscription_cycle_snapshot
 from subscriptions.selectors import DUE_ORDER, subscriptions_due, subscriptions_due_ids
 from subscriptions.services.attention import subscription_flag
+from subscriptions.services.common import transition
 from subscriptions.usage import is_metered, metered_lines, usage_lock_exclusive, usage_quantities
 
 logger = logging.getLogger(__name__)
@@ -87,7 +88,7 @@ BATCH_SIZE = 500
 # What a cycle changes on a subscription.
 _ADVANCED_FIELDS = [
     "next_billing", "next_billing_at", "previous_billing", "cycles_billed", "status",
-    "cancelled_at", "coupon_first_cycle",
+    "status_description", "cancelled_at", "coupon_first_cycle",
 ]  # fmt: skip
 
 
@@ -297,20 +298,20 @@ def _advance(
     if billed.kind == BilledKind.CYCLE and not billed.issued:
         batch.deferred += _defer_coupons(subscription, own.lines, billed.cycle)
     if cancels_at_next_billing(subscription):
-        subscription.status = SubscriptionStatus.CANCELLED
+        transition(subscription, SubscriptionStatus.CANCELLED)
         subscription.cancelled_at = subscription.next_billing_at
         subscription.next_billing = subscription.next_billing_at = None
         batch.cancelled.append(subscription)
         return
     if billed.kind == BilledKind.FINAL:
         # The last billed period has ended, and its usage with it.
-        subscription.status = SubscriptionStatus.FINALIZED
+        transition(subscription, SubscriptionStatus.FINALIZED)
         subscription.next_billing = subscription.next_billing_at = None
         return
     subscription.previous_billing = billed.start
     subscription.cycles_billed = billed.cycle
     if cycles_done(subscription) and not _owes_usage(own):
-        subscription.status = SubscriptionStatus.FINALIZED
+        transition(subscription, SubscriptionStatus.FINALIZED)
         subscription.next_billing = subscription.next_billing_at = None
     else:
         # A last period with metered lines runs to its end, when its usage is billed.
@@ -611,7 +612,8 @@ def _store_advanced(subscriptions: list[Subscription]) -> None:
     columns = {
         "id": "text", "next_billing": "date", "next_billing_at": "timestamptz",
         "previous_billing": "date", "cycles_billed": "integer", "status": "text",
-        "cancelled_at": "timestamptz", "coupon_first_cycle": "integer",
+        "status_description": "text", "cancelled_at": "timestamptz",
+        "coupon_first_cycle": "integer",
     }  # fmt: skip
     # The new values as one JSON parameter (orjson writes dates and instants in ISO 8601,
     # to the microsecond), which psycopg passes on as it is: a list parameter per column

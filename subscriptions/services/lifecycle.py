@@ -21,6 +21,7 @@ from subscriptions.next_invoice import resumed_billing
 from subscriptions.services.attention import subscription_flag
 from subscriptions.services.common import (
     MAX_AHEAD,
+    describe,
     local_midnight_or_none,
     lock,
     record,
@@ -58,13 +59,6 @@ def subscription_pause(
     return subscription
 
 
-def _cancels_on(subscription: Subscription) -> str:
-    """The status description of a subscription as it runs: its cancellation to come."""
-    if not subscription.cancel_at_period_end:
-        return ""
-    return f"Cancels on {subscription.cancel_at or subscription.next_billing}."
-
-
 def _end_pause(subscription: Subscription, at: datetime) -> None:
     """The pause running ends at `at`: usage from then on is billed again."""
     PausedSpan.objects.filter(subscription=subscription, resumed_at__isnull=True).update(
@@ -88,7 +82,6 @@ def _resume(subscription: Subscription, day: date, at: datetime) -> None:
     if was_paused and next_billing is not None and next_billing < day:
         next_billing = resumed_billing(subscription, day)
     set_next_billing(subscription, next_billing)
-    subscription.status_description = _cancels_on(subscription)
     subscription.save()
     record(subscription, "resumed")
 
@@ -128,8 +121,7 @@ def cancellation_withdraw(subscription: Subscription) -> None:
     subscription.cancel_at = None
     subscription.cancel_reason = None
     set_next_billing(subscription, subscription.next_billing)
-    if subscription.status != SubscriptionStatus.NEEDS_ATTENTION:
-        subscription.status_description = _cancels_on(subscription)
+    describe(subscription)
 
 
 @transaction.atomic
@@ -182,9 +174,7 @@ def subscription_cancel(
         else:
             # The periods due from its next billing on are still billed.
             set_next_billing(subscription, subscription.next_billing)
-        if subscription.status != SubscriptionStatus.NEEDS_ATTENTION:
-            # One that needs attention keeps saying why until it is resumed.
-            subscription.status_description = _cancels_on(subscription)
+        describe(subscription)  # one that needs attention keeps saying why
         subscription.save()  # `subscription.cancelled` is recorded when it takes effect
         return subscription
     # Periods held while it needed attention are owed, as they would be at period end.

@@ -2,7 +2,7 @@
 `at_period_end`, the admin's action) bills the periods that came due while it was held,
 one invoice each, as a cancellation at period end does; then the cancellation's own final
 usage invoice and credit note. Each period is billed once (rules.md §6, G4). A change of
-its lines bills them first too, at the lines they came due under."""
+its lines, add-ons or coupon bills them first too, at the terms they came due under."""
 
 from datetime import date
 from decimal import Decimal
@@ -22,6 +22,7 @@ from subscriptions.choices import NeedsAttentionReason, SubscriptionStatus
 from subscriptions.models import BilledPeriod, Subscription
 from subscriptions.services.clocks import clock_advance
 from subscriptions.tests.helpers import (
+    addon_of,
     coupon_of,
     invoice_rows,
     plan_of,
@@ -239,6 +240,41 @@ def test_a_coupon_added_while_it_needs_attention_applies_after_the_held_periods(
         (date(2026, 1, 15), D(10000)), (date(2026, 2, 15), D(10000)),
         (date(2026, 3, 15), D(10000)), (date(2026, 4, 15), D(5000)),
     ]  # fmt: skip
+
+
+def test_an_addon_added_while_it_needs_attention_applies_after_the_held_periods() -> None:
+    # A one-time 5,000 add-on added on Mar 20 goes on the next invoice after the change:
+    # Feb 15 and Mar 15 came due before it, at 10,000; Apr 15 is 10,000 + 5,000 = 15,000.
+    workspace = workspace_at(santiago(2026, 1, 15, 9, 0))
+    subscription = _flagged_on_jan_20(workspace, [(plan_of(workspace, 10000), 1)])
+    setup = addon_of(workspace, 5000, name="Instalación", apply_scheme="one_time")
+
+    services.subscription_update(
+        subscription=subscription, now=MAR_20, addons=[{"addon": setup, "quantity": D(1)}]
+    )
+    services.subscription_resume(subscription=subscription, now=MAR_20)
+    clock_advance(workspace=workspace, test_mode=True, now=MAR_20, to=santiago(2026, 5, 16, 9, 0))
+
+    assert [(r[2], r[5]) for r in invoice_rows(subscription)] == [
+        (date(2026, 1, 15), D(10000)), (date(2026, 2, 15), D(10000)),
+        (date(2026, 3, 15), D(10000)), (date(2026, 4, 15), D(15000)),
+        (date(2026, 5, 15), D(10000)),
+    ]  # fmt: skip
+
+
+def test_addons_sent_back_unchanged_while_it_needs_attention_bill_nothing() -> None:
+    workspace = workspace_at(santiago(2026, 1, 15, 9, 0))
+    setup = addon_of(workspace, 5000, apply_scheme="one_time")
+    subscription = _flagged_on_jan_20(
+        workspace, [(plan_of(workspace, 10000), 1)], addons=[{"addon": setup, "quantity": D(1)}]
+    )
+
+    kept = services.subscription_update(
+        subscription=subscription, now=MAR_20, addons=[{"addon": setup, "quantity": D(1)}]
+    )
+
+    assert (kept.status, kept.next_billing) == ("needs_attention", date(2026, 2, 15))
+    assert len(invoice_rows(subscription)) == 1
 
 
 def test_cancelled_now_when_its_held_periods_are_its_last_cycles_it_ends_finalized() -> None:

@@ -230,6 +230,7 @@ def test_every_allowed_transition_has_a_service() -> None:
         ("active", "paused"), ("active", "cancelled"), ("active", "finalized"),
         ("active", "needs_attention"), ("paused", "active"), ("paused", "cancelled"),
         ("needs_attention", "active"), ("needs_attention", "cancelled"),
+        ("needs_attention", "finalized"),
     } == SUBSCRIPTION_TRANSITIONS  # fmt: skip
     now = santiago(2026, 1, 15, 9, 0)
     workspace = workspace_at(now)
