@@ -331,3 +331,36 @@ def test_unique_count_counts_a_number_once_however_it_is_written(store):
     assert total[0].value == 9
     assert per_window == {"w": Decimal(9)}
     assert [(row.group, row.value) for row in top] == [("c", Decimal(9))]
+
+
+def test_numbers_aggregate_exactly_whatever_their_digits(store):
+    # JSON numbers as the events' JSON brings them (fractions as Decimals), beyond the 16
+    # or so digits a double keeps, beside a string holding more still.
+    tokens = [
+        Decimal("1234567890123.123456789"), Decimal("9223372036854775806.5"), Decimal("0.1"),
+        Decimal("0.2"), Decimal("0.0000000000001"), "12345678901234567890.123456789",
+    ]  # fmt: skip
+    tenant = _tenant("acc_exact")
+    events = [
+        NewEvent(str(n), "call", "c", T0 + timedelta(minutes=n), {"tokens": value})
+        for n, value in enumerate(tokens)
+    ]
+    store.insert(tenant=tenant, events=events, received_at=T0)
+    day = (T0, T0 + timedelta(days=1))
+
+    def values(aggregation: str, end: datetime = day[1]) -> list[Decimal]:
+        meter = MeterSpec("call", aggregation, "tokens")
+        total = store.usage(tenant=tenant, query=UsageQuery(meter, ("c",), day[0], end))
+        windows = [Window("w", ("c",), day[0], end)]
+        per_window = store.usage_windows(tenant=tenant, meter=meter, windows=windows)
+        top = store.top_customer_keys(tenant=tenant, meter=meter, start=day[0], end=end, limit=1)
+        return [total[0].value, per_window["w"], top[0].value]
+
+    assert values("sum") == [Decimal("21569052172657233820.0469135780001")] * 3
+    assert values("max") == [Decimal("12345678901234567890.123456789")] * 3
+    # The latest events before the string: 13 decimals, then a number of 20 digits.
+    assert values("latest", T0 + timedelta(minutes=5)) == [Decimal("1E-13")] * 3
+    assert values("latest", T0 + timedelta(minutes=2)) == [Decimal("9223372036854775806.5")] * 3
+    assert (
+        values("sum", T0 + timedelta(minutes=4)) == [Decimal("9223373271422665929.923456789")] * 3
+    )
