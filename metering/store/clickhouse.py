@@ -37,6 +37,7 @@ from metering.store.base import (
     UsageQuery,
     UsageRow,
     Window,
+    filter_texts,
     window_rows,
 )
 from metering.store.postgres import json_number
@@ -170,7 +171,8 @@ def _number_text(key: str) -> str:
 
 
 def _distinct_text(key: str) -> str:
-    """A property as `unique_count` tells values apart (`distinct_text`)."""
+    """A property as `unique_count`, group-by and filters tell values apart
+    (`distinct_text`)."""
     return (
         f"if(JSONType(e.properties, {key}) IN ('Int64', 'UInt64', 'Double'), "
         f"{_plain_number(_number_text(key))}, {_property_text(key)})"
@@ -208,8 +210,8 @@ def _filters(meter: MeterSpec, parameters: dict[str, Any]) -> str:
     sql = ""
     for n, (key, values) in enumerate(meter.filters):
         parameters[f"filter_key_{n}"] = key
-        parameters[f"filter_values_{n}"] = list(values)
-        text = _property_text(f"{{filter_key_{n}:String}}")
+        parameters[f"filter_values_{n}"] = list(filter_texts(values))
+        text = _distinct_text(f"{{filter_key_{n}:String}}")
         sql += f" AND {text} IN {{filter_values_{n}:Array(String)}}"
     return sql
 
@@ -355,7 +357,7 @@ class ClickHouseEventStore:
             group = "formatDateTime(toTimeZone(e.timestamp, {timezone:String}), '%Y-%m-%d')"
             parameters["timezone"] = query.timezone
         elif query.group_by == "property":
-            group = _property_text("{group_property:String}")
+            group = _distinct_text("{group_property:String}")
             parameters["group_property"] = query.group_property
         filters = _filters(query.meter, parameters)
         events = _events("{keys:Array(String)}")
