@@ -35,7 +35,7 @@ class Meter(TenantModel):
     # The property aggregated; empty for `count`.
     field = models.CharField(max_length=64, blank=True)
     # [{"key": "region", "values": ["us", "eu"]}, …]: an event counts when each key's
-    # property (as text) is one of its values.
+    # property is one of its values (a number by its value: metering.store.filter_texts).
     filters = models.JSONField(encoder=JSONEncoder, decoder=JSONDecoder, default=list, blank=True)
 
     class Meta(TenantModel.Meta):

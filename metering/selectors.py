@@ -15,7 +15,7 @@ from customers.models import CUSTOMER_ID_PREFIX, Customer, FormerReference
 from invoices.choices import LineType
 from invoices.models import InvoiceLine
 from metering.models import Event, Feature, Meter, UsageRecord
-from metering.store import MeterSpec
+from metering.store import MeterSpec, filter_texts
 from subscriptions.choices import BilledKind
 from subscriptions.models import BilledPeriod, EndedLine, Subscription, SubscriptionLine
 from subscriptions.usage import usage_lock_statements
@@ -93,7 +93,7 @@ class BilledSpan(NamedTuple):
     billing to its latest invoice that billed it (local dates, the end excluded)."""
 
     event_name: str
-    filters: tuple[tuple[str, frozenset[str]], ...]  # each key's property text: one of
+    filters: tuple[tuple[str, frozenset[str]], ...]  # each key's `distinct_text`: one of
     billed_from: date
     billed_until: date
 
@@ -211,7 +211,7 @@ def event_customers(
 def span_filters(filters: Any) -> tuple[tuple[str, frozenset[str]], ...]:
     if isinstance(filters, str | bytes):
         filters = orjson.loads(filters)
-    return tuple((f["key"], frozenset(f["values"])) for f in filters or ())
+    return tuple((f["key"], frozenset(filter_texts(f["values"]))) for f in filters or ())
 
 
 def customer_keys(

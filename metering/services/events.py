@@ -39,7 +39,7 @@ from metering.choices import (
 from metering.event_customers_orm import event_customers_orm
 from metering.selectors import BilledSpan, EventCustomer, event_customers
 from metering.services.usage import RESERVED_EVENT_NAME, is_reserved_event_name
-from metering.store import NewEvent, Tenant, event_store, property_text
+from metering.store import NewEvent, Tenant, distinct_text, event_store
 from subscriptions.calendar import local_midnight
 
 _FIELDS = frozenset({"event_id", "event_name", "customer", "timestamp", "properties"})
@@ -428,7 +428,7 @@ def _is_late(event: NewEvent, invoiced: list[_Invoiced]) -> bool:
     return any(
         span.event_name == event.event_name
         and span.start <= event.timestamp < span.end
-        and all(property_text(properties.get(key)) in values for key, values in span.filters)
+        and all(distinct_text(properties.get(key)) in values for key, values in span.filters)
         for span in invoiced
     )
 

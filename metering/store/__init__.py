@@ -22,6 +22,8 @@ from metering.store.base import (
     UsageQuery,
     UsageRow,
     Window,
+    distinct_text,
+    filter_texts,
     property_text,
 )
 from metering.store.clickhouse import ClickHouseEventStore, client_from_url
@@ -38,7 +40,9 @@ __all__ = [
     "UsageQuery",
     "UsageRow",
     "Window",
+    "distinct_text",
     "event_store",
+    "filter_texts",
     "property_text",
 ]
 

@@ -2,7 +2,8 @@
 protocol both implementations follow."""
 
 import json
-from collections.abc import Sequence
+import re
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
@@ -30,7 +31,7 @@ class MeterSpec:
     event_name: str
     aggregation: str
     field: str = ""
-    # ((key, (value, …)), …): each key's property, as text, is one of its values.
+    # ((key, (value, …)), …): each key's property is one of its values (`filter_texts`).
     filters: tuple[tuple[str, tuple[str, ...]], ...] = ()
     # Piriod's usage records: an event whose `action` property is "set" starts the
     # window's value over from itself. Events ordered before it (by timestamp, then
@@ -39,10 +40,9 @@ class MeterSpec:
 
 
 def property_text(value: Any) -> str | None:
-    """An event's property as a meter's filters compare it: as PostgreSQL's `->>` reads
-    it from the stored JSON (a string as itself, a number as its plain decimal, true or
-    false, an array or object as jsonb writes it); None for a null or a missing one,
-    which no filter value matches."""
+    """An event's property as text, as PostgreSQL's `->>` reads it from the stored JSON (a
+    string as itself, a number as its plain decimal, true or false, an array or object as
+    jsonb writes it); None for a null or a missing one, which no filter value matches."""
     if value is None:
         return None
     if type(value) is str:
@@ -51,10 +51,10 @@ def property_text(value: Any) -> str | None:
 
 
 def distinct_text(value: Any) -> str | None:
-    """An event's property as `unique_count` tells its values apart: its `property_text`,
-    but a number written in its shortest plain form, so that one number counts once
-    however it was sent (1, 1.0 and 1e0 as "1"; 1.50 as "1.5"). A string stays as sent:
-    "1.0" is not the number 1, while "7" is the number 7, as a filter reads it."""
+    """An event's property as `unique_count`, group-by and filters tell its values apart:
+    its `property_text`, but a number written in its shortest plain form, so that one
+    number is one value however it was sent (1, 1.0 and 1e0 as "1"; 1.50 as "1.5"). A
+    string stays as sent: "1.0" is not the number 1, while "7" is the number 7."""
     if type(value) is int or isinstance(value, Decimal | float):
         return number_text(value)
     return property_text(value)
@@ -74,6 +74,23 @@ def number_text(value: int | Decimal | float) -> str:
     while kept > 1 and exponent < 0 and digits[kept - 1] == 0:
         kept, exponent = kept - 1, exponent + 1
     return format(Decimal((sign, digits[:kept], exponent)), "f")
+
+
+# A filter's value written as a JSON number, but for an exponent (which might ask for
+# millions of zeros).
+_FILTER_NUMBER = re.compile(r"-?(0|[1-9][0-9]*)(\.[0-9]+)?")
+
+
+def filter_texts(values: Iterable[str]) -> tuple[str, ...]:
+    """A filter's values as an event's `distinct_text` is looked up among them: each as
+    written and, one written as a number, that number as `number_text` writes it. So the
+    value "1.0" keeps the numbers 1, 1.0 and 1e0 and the string "1.0"; "007" only the
+    string "007"."""
+    texts = dict.fromkeys(values)
+    for value in list(texts):
+        if _FILTER_NUMBER.fullmatch(value):
+            texts.setdefault(number_text(Decimal(value)))
+    return tuple(texts)
 
 
 def _jsonb_text(value: Any) -> str:

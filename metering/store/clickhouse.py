@@ -6,6 +6,10 @@ time) and partitioned by month. ClickHouse has no unique constraint: a batch's i
 looked up before the insert, so a resent event is answered `duplicate` and not stored;
 two requests racing with the same new id may both store it, so every aggregation reads
 each event_id once (the first received, `LIMIT 1 BY event_id`) and the count stays exact.
+ClickHouse's JSON functions read a JSON number with a fraction as a double, which keeps
+about 16 digits: each event's such numbers are also stored as written, in `numbers`, and
+read from there as decimals, so sums, max and latest are exact as in PostgreSQL (an event
+stored before that column existed is read as the double).
 A deleted event's rows go (a lightweight DELETE) and its id is kept in a second table,
 `metering_deleted_events`: the insert looks ids up there too, and every aggregation
 leaves those ids out, so a deleted event is not counted again even if a batch racing the
@@ -18,7 +22,7 @@ developer without a server).
 
 from collections.abc import Sequence
 from datetime import UTC, datetime
-from decimal import Decimal
+from decimal import Context, Decimal
 from typing import Any, Protocol
 
 import orjson
@@ -33,6 +37,7 @@ from metering.store.base import (
     UsageQuery,
     UsageRow,
     Window,
+    filter_texts,
     window_rows,
 )
 from metering.store.postgres import json_number
@@ -48,6 +53,8 @@ CREATE TABLE IF NOT EXISTS {TABLE} (
     customer_key String,
     timestamp DateTime64(6, 'UTC'),
     properties String,
+    -- The top-level properties that are JSON numbers with a fraction, as written.
+    numbers Map(String, String),
     received_at DateTime64(6, 'UTC'),
     INDEX event_id_index event_id TYPE bloom_filter GRANULARITY 4
 ) ENGINE = MergeTree
@@ -63,13 +70,20 @@ CREATE TABLE IF NOT EXISTS {DELETED} (
 ) ENGINE = MergeTree
 ORDER BY (workspace_id, test_mode, event_id)
 """
-SCHEMAS = (_EVENTS_SCHEMA, _DELETED_SCHEMA)
+# A table created before `numbers` gets it; its events' numbers read as doubles.
+_NUMBERS_COLUMN = (
+    f"ALTER TABLE {TABLE} ADD COLUMN IF NOT EXISTS numbers Map(String, String) AFTER properties"
+)
+SCHEMAS = (_EVENTS_SCHEMA, _DELETED_SCHEMA, _NUMBERS_COLUMN)
 COLUMNS = [
     "workspace_id", "test_mode", "event_id", "event_name", "customer_key", "timestamp",
-    "properties", "received_at",
+    "properties", "numbers", "received_at",
 ]  # fmt: skip
-# Decimals of a property read as a number.
-SCALE = 12
+# A property read as a number is a Decimal(76, SCALE): PostgreSQL's numeric keeps every
+# digit, and 24 decimals with 52 integer digits hold any quantity (24 integer digits, 6
+# decimals) and any sum of numbers within ±2^63 (what events may carry) without overflow,
+# so a sum beyond what billing holds is seen as such.
+SCALE = 24
 
 
 class Client(Protocol):
@@ -147,12 +161,21 @@ def _plain_number(raw: str) -> str:
     return f"if(empty({parts}), {raw}, if({significant} = '', '0', concat({parts}[1], {plain})))"
 
 
-def _distinct_text(key: str) -> str:
-    """A property as `unique_count` tells values apart (`distinct_text`). A double keeps
-    about 16 digits: numbers differing further count once here, as they sum alike."""
+def _number_text(key: str) -> str:
+    """A property that is a JSON number, as it was written: from `numbers` when it has a
+    fraction (the JSON functions would give the double's digits), else as ClickHouse reads
+    it (an integer exactly)."""
     return (
-        f"if(JSONType(e.properties, {key}) = 'Double', "
-        f"{_plain_number(f'JSONExtractRaw(e.properties, {key})')}, {_property_text(key)})"
+        f"if(mapContains(e.numbers, {key}), e.numbers[{key}], JSONExtractRaw(e.properties, {key}))"
+    )
+
+
+def _distinct_text(key: str) -> str:
+    """A property as `unique_count`, group-by and filters tell values apart
+    (`distinct_text`)."""
+    return (
+        f"if(JSONType(e.properties, {key}) IN ('Int64', 'UInt64', 'Double'), "
+        f"{_plain_number(_number_text(key))}, {_property_text(key)})"
     )
 
 
@@ -160,10 +183,10 @@ def _number(key: str) -> str:
     """A property as a number: a JSON number or a string holding a plain decimal."""
     return (
         f"multiIf(JSONType(e.properties, {key}) IN ('Int64', 'UInt64', 'Double'), "
-        f"toDecimal128OrNull(JSONExtractRaw(e.properties, {key}), {SCALE}), "
+        f"toDecimal256OrNull({_number_text(key)}, {SCALE}), "
         f"JSONType(e.properties, {key}) = 'String' AND "
         f"match(trimBoth(JSONExtractString(e.properties, {key})), '^-?[0-9]+(\\\\.[0-9]+)?$'), "
-        f"toDecimal128OrNull(trimBoth(JSONExtractString(e.properties, {key})), {SCALE}), NULL)"
+        f"toDecimal256OrNull(trimBoth(JSONExtractString(e.properties, {key})), {SCALE}), NULL)"
     )
 
 
@@ -187,8 +210,8 @@ def _filters(meter: MeterSpec, parameters: dict[str, Any]) -> str:
     sql = ""
     for n, (key, values) in enumerate(meter.filters):
         parameters[f"filter_key_{n}"] = key
-        parameters[f"filter_values_{n}"] = list(values)
-        text = _property_text(f"{{filter_key_{n}:String}}")
+        parameters[f"filter_values_{n}"] = list(filter_texts(values))
+        text = _distinct_text(f"{{filter_key_{n}:String}}")
         sql += f" AND {text} IN {{filter_values_{n}:Array(String)}}"
     return sql
 
@@ -230,8 +253,22 @@ def _is_reset(meter: MeterSpec, parameters: dict[str, Any]) -> str:
     return f" AND {text} = {{reset_value:String}}{_filters(meter, parameters)}"
 
 
+# Enough digits to drop a Decimal(76, SCALE)'s trailing zeros without rounding it.
+_EXACT = Context(prec=80)
+
+
 def _decimal(value: Any) -> Decimal:
-    return Decimal(str(value)).normalize() if value is not None else Decimal(0)
+    return Decimal(str(value)).normalize(_EXACT) if value is not None else Decimal(0)
+
+
+def _numbers(properties: dict[str, Any]) -> dict[str, str]:
+    """The `numbers` of an event: its properties that are JSON numbers with a fraction
+    (the parsed JSON's Decimals; a float, from a caller of the store), as written."""
+    return {
+        key: str(value) if isinstance(value, Decimal) else orjson.dumps(value).decode()
+        for key, value in properties.items()
+        if isinstance(value, Decimal | float)
+    }
 
 
 class ClickHouseEventStore:
@@ -265,6 +302,7 @@ class ClickHouseEventStore:
                         e.customer_key,
                         e.timestamp.astimezone(UTC),
                         orjson.dumps(e.properties, default=json_number).decode(),
+                        _numbers(e.properties),
                         received_at.astimezone(UTC),
                     ]
                     for e in fresh
@@ -319,7 +357,7 @@ class ClickHouseEventStore:
             group = "formatDateTime(toTimeZone(e.timestamp, {timezone:String}), '%Y-%m-%d')"
             parameters["timezone"] = query.timezone
         elif query.group_by == "property":
-            group = _property_text("{group_property:String}")
+            group = _distinct_text("{group_property:String}")
             parameters["group_property"] = query.group_property
         filters = _filters(query.meter, parameters)
         events = _events("{keys:Array(String)}")

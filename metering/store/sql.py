@@ -26,6 +26,7 @@ from metering.store.base import (
     UsageQuery,
     UsageRow,
     Window,
+    filter_texts,
     window_rows,
 )
 
@@ -53,8 +54,8 @@ class Dialect:
         raise NotImplementedError
 
     def distinct(self, alias: str) -> str:
-        """The property of `alias`'s event as `unique_count` tells values apart
-        (`distinct_text`); every placeholder is the key."""
+        """The property of `alias`'s event as `unique_count`, group-by and filters tell
+        values apart (`distinct_text`); every placeholder is the key."""
         raise NotImplementedError
 
     def latest(self, number: str) -> str:
@@ -125,9 +126,10 @@ class SqlEventStore:
 
     def _filters(self, meter: MeterSpec, alias: str = "e") -> tuple[str, list[Any]]:
         sql, params = "", []
+        distinct = self.dialect.distinct(alias)
         for key, values in meter.filters:
-            sql += f" AND {self.dialect.one_of(self.dialect.text(alias))}"
-            params += [key, self.dialect.values(values)]
+            sql += f" AND {self.dialect.one_of(distinct)}"
+            params += [key] * distinct.count("%s") + [self.dialect.values(filter_texts(values))]
         return sql, params
 
     def _is_reset(self, meter: MeterSpec, alias: str) -> tuple[str, list[Any]]:
@@ -159,7 +161,8 @@ class SqlEventStore:
         if query.group_by == "day":
             group, group_params = d.day, [query.timezone]
         elif query.group_by == "property":
-            group, group_params = d.text("e"), [query.group_property]
+            group = d.distinct("e")
+            group_params = [query.group_property] * group.count("%s")
         window = (
             "{a}.workspace_id = %s AND {a}.test_mode = %s AND "
             + d.one_of("{a}.customer_key")

@@ -17,7 +17,7 @@ import re
 import sqlite3
 from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
-from decimal import Decimal
+from decimal import MAX_EMAX, MAX_PREC, MIN_EMIN, Context, Decimal
 from functools import lru_cache
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -70,13 +70,17 @@ def _local_day(timestamp: str, zone: str) -> str:
     return instant.astimezone(ZoneInfo(zone)).strftime("%Y-%m-%d")
 
 
+# Sums with every digit, as PostgreSQL's numeric: the default context rounds to 28.
+_EXACT = Context(prec=MAX_PREC, Emax=MAX_EMAX, Emin=MIN_EMIN)
+
+
 class _Sum:
     def __init__(self) -> None:
         self.total: Decimal | None = None
 
     def step(self, value: str | None) -> None:
         if value is not None:
-            self.total = Decimal(value) + (self.total or 0)
+            self.total = _EXACT.add(Decimal(value), self.total or 0)
 
     def finalize(self) -> str | None:
         return None if self.total is None else str(self.total)

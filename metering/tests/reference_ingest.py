@@ -10,7 +10,7 @@ from zoneinfo import ZoneInfo
 from billing.models import Workspace
 from metering.selectors import event_customers
 from metering.services.events import EventInvalid, _event_checked, latest_timestamp
-from metering.store import NewEvent, Tenant, event_store, property_text
+from metering.store import NewEvent, Tenant, distinct_text, event_store
 from subscriptions.calendar import local_midnight
 
 
@@ -77,7 +77,7 @@ def reference_ingest(
             first = local_midnight(span.billed_from, workspace.timezone)
             last = local_midnight(span.billed_until, workspace.timezone)
             counted = span.event_name == event.event_name and all(
-                property_text(event.properties.get(key)) in values for key, values in span.filters
+                distinct_text(event.properties.get(key)) in values for key, values in span.filters
             )
             result.late = result.late or (counted and first <= event.timestamp < last)
     report = _Report(results=results, unknown_customers=sorted(unknown))

@@ -105,6 +105,9 @@ def test_an_event_the_meter_s_filters_leave_out_is_not_late():
         ("us", "call", day, {"region": "us"}),
         ("none", "call", day, {}),
         ("number", "call", day, {"region": 1}),
+        # The number 1 written 1.0 (read as a Decimal) is the value 1; the text "1.0" is not.
+        ("written", "call", day, {"region": Decimal("1.0")}),
+        ("text", "call", day, {"region": "1.0"}),
     )  # fmt: skip
 
     assert [(r.event_id, r.late) for r in report.results] == [
@@ -112,6 +115,8 @@ def test_an_event_the_meter_s_filters_leave_out_is_not_late():
         ("us", False),
         ("none", False),
         ("number", True),
+        ("written", True),
+        ("text", False),
     ]
 
 

@@ -15,8 +15,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from metering.choices import CUSTOMER_KEY_MAX_LENGTH, EVENT_ID_MAX_LENGTH, EVENT_NAME_MAX_LENGTH
-from metering.store import NewEvent, Tenant, property_text
-from metering.store.postgres import PostgresEventStore
+from metering.store import NewEvent, Tenant, distinct_text, property_text
+from metering.store.postgres import PostgresDialect, PostgresEventStore
 
 pytestmark = [pytest.mark.postgresql, pytest.mark.django_db]
 
@@ -218,15 +218,18 @@ def test_events_another_transaction_keyed_meanwhile_are_left_out_of_every_month(
 @settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(value=st.one_of(json_values, st.decimals("-1e30", "1e30", allow_nan=False)))
 def test_a_property_reads_in_python_as_postgresql_reads_it(value):
-    # The ingest judges an event late by a meter's filters in Python (property_text) and
-    # the store counts it by the same filters in SQL (->>): both must read one text. The
-    # kernel's parser gives fractions and exponents as Decimals (`1.50`, `1E+2`).
+    # The ingest judges an event late by a meter's filters in Python (distinct_text) and
+    # the store counts it by the same filters in SQL (the dialect's `distinct`): both must
+    # read one text, as must property_text and ->> (a reset's action). The kernel's parser
+    # gives fractions and exponents as Decimals (`1.50`, `1E+2`).
     tenant = Tenant(f"ws_text_{next(_workspaces)}", test_mode=False)
     event = NewEvent("e", "call", "c", RECEIVED_AT, {"p": value})
     PostgresEventStore().insert(tenant=tenant, events=[event], received_at=RECEIVED_AT)
     with connection.cursor() as cursor:
+        distinct = PostgresDialect().distinct("e")
         cursor.execute(
-            "SELECT properties ->> 'p' FROM metering_event WHERE workspace_id = %s",
-            [tenant.workspace_id],
+            f"SELECT e.properties ->> 'p', {distinct} FROM metering_event e "
+            "WHERE workspace_id = %s",
+            ["p"] * distinct.count("%s") + [tenant.workspace_id],
         )
-        assert property_text(value) == cursor.fetchone()[0]
+        assert (property_text(value), distinct_text(value)) == cursor.fetchone()

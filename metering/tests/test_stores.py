@@ -31,6 +31,7 @@ METERS = [
     MeterSpec("call", "latest", "tokens"),
     MeterSpec("call", "sum", "tokens", (("region", ("us", "eu")),)),
     MeterSpec("call", "count", "", (("user", ("7",)),)),
+    MeterSpec("call", "count", "", (("size", ("1", "10", "007", "1.50", "0.00000010")),)),
     MeterSpec("call", "sum", "tokens", resets=True),
     MeterSpec("call", "max", "tokens", resets=True),
     MeterSpec("call", "latest", "tokens", (("region", ("us", "eu")),), resets=True),
@@ -331,3 +332,85 @@ def test_unique_count_counts_a_number_once_however_it_is_written(store):
     assert total[0].value == 9
     assert per_window == {"w": Decimal(9)}
     assert [(row.group, row.value) for row in top] == [("c", Decimal(9))]
+
+
+def test_numbers_aggregate_exactly_whatever_their_digits(store):
+    # JSON numbers as the events' JSON brings them (fractions as Decimals), beyond the 16
+    # or so digits a double keeps, beside a string holding more still.
+    tokens = [
+        Decimal("1234567890123.123456789"), Decimal("9223372036854775806.5"), Decimal("0.1"),
+        Decimal("0.2"), Decimal("0.0000000000001"), "12345678901234567890.123456789",
+    ]  # fmt: skip
+    tenant = _tenant("acc_exact")
+    events = [
+        NewEvent(str(n), "call", "c", T0 + timedelta(minutes=n), {"tokens": value})
+        for n, value in enumerate(tokens)
+    ]
+    store.insert(tenant=tenant, events=events, received_at=T0)
+    day = (T0, T0 + timedelta(days=1))
+
+    def values(aggregation: str, end: datetime = day[1]) -> list[Decimal]:
+        meter = MeterSpec("call", aggregation, "tokens")
+        total = store.usage(tenant=tenant, query=UsageQuery(meter, ("c",), day[0], end))
+        windows = [Window("w", ("c",), day[0], end)]
+        per_window = store.usage_windows(tenant=tenant, meter=meter, windows=windows)
+        top = store.top_customer_keys(tenant=tenant, meter=meter, start=day[0], end=end, limit=1)
+        return [total[0].value, per_window["w"], top[0].value]
+
+    assert values("sum") == [Decimal("21569052172657233820.0469135780001")] * 3
+    assert values("max") == [Decimal("12345678901234567890.123456789")] * 3
+    # The latest events before the string: 13 decimals, then a number of 20 digits.
+    assert values("latest", T0 + timedelta(minutes=5)) == [Decimal("1E-13")] * 3
+    assert values("latest", T0 + timedelta(minutes=2)) == [Decimal("9223372036854775806.5")] * 3
+    assert (
+        values("sum", T0 + timedelta(minutes=4)) == [Decimal("9223373271422665929.923456789")] * 3
+    )
+
+
+# One number written several ways, strings that look like numbers, and no value.
+SIZES_BY_VALUE = [
+    1, Decimal("1.0"), Decimal("1E+0"),  # 1
+    Decimal("1.50"), "1.5",  # 1.5: the string as the number reads
+    10, Decimal("1E+1"), Decimal("10.00"),  # 10
+    Decimal("1E-7"), Decimal("0.00000010"),  # 0.0000001
+    7, "7", "007", "1.0", "1.50",  # 7; strings of their own
+    True, None,
+]  # fmt: skip
+
+
+def test_group_by_and_filters_compare_a_number_by_its_value(store):
+    tenant = _tenant("acc_by_value")
+    events = [
+        NewEvent(str(n), "call", "c", T0 + timedelta(minutes=n), {"size": size, "tokens": 1})
+        for n, size in enumerate(SIZES_BY_VALUE)
+    ]
+    events.append(NewEvent("missing", "call", "c", T0, {"tokens": 1}))
+    store.insert(tenant=tenant, events=events, received_at=T0)
+    day = (T0, T0 + timedelta(days=1))
+
+    def usage(meter: MeterSpec, **query) -> dict[str | None, Decimal]:
+        rows = store.usage(tenant=tenant, query=UsageQuery(meter, ("c",), *day, **query))
+        return {row.group: row.value for row in rows}
+
+    def count(*values: str) -> list[Decimal]:
+        meter = MeterSpec("call", "sum", "tokens", (("size", values),))
+        windows = [Window("w", ("c",), *day)]
+        top = store.top_customer_keys(tenant=tenant, meter=meter, start=day[0], end=day[1], limit=1)
+        return [
+            usage(meter)[None],
+            store.usage_windows(tenant=tenant, meter=meter, windows=windows)["w"],
+            top[0].value if top else Decimal(0),
+        ]
+
+    assert usage(MeterSpec("call", "count"), group_by="property", group_property="size") == {
+        "1": 3, "1.5": 2, "10": 3, "0.0000001": 2, "7": 2, "007": 1, "1.0": 1, "1.50": 1,
+        "true": 1, None: 2,
+    }  # fmt: skip
+    # A value written as a number matches the numbers of that value, and itself as text.
+    assert count("1") == [3] * 3
+    assert count("1.0") == [4] * 3
+    assert count("1.50") == [3] * 3
+    assert count("10.0", "0.0000001") == [5] * 3
+    assert count("7") == [2] * 3
+    assert count("007") == [1] * 3  # not a number as JSON writes one: the text alone
+    assert count("1e0", "true") == [1] * 3  # an exponent is not read: the true alone
