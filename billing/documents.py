@@ -7,6 +7,7 @@ from decimal import Decimal, InvalidOperation
 from typing import Any, NotRequired, Protocol, TypedDict, TypeVar, cast
 
 from billing.additional_taxes import additional_tax
+from billing.dte_rules import check_line_count
 from billing.errors import DomainError, InvalidInput
 from billing.models import DocumentType, FiscalDocument, Line
 from billing.money import AMOUNT_DECIMAL_PLACES, AMOUNT_MAX_DIGITS, QUANTITY_LIMIT
@@ -153,35 +154,6 @@ def check_due_date(document: FiscalDocument) -> None:
                 ]
             }
         )
-
-
-# The most lines a DTE of each of Chile's types holds: Detalle's maxOccurs in the SII's
-# schemas, 60 in DTE_v10.xsd (facturas, notes, facturas de compra, exports) and 1000 in the
-# boleta's (EnvioBOLETA_v11.xsd). invoices.dte lays these types out.
-DTE_LINE_LIMITS = {
-    "33": 60, "34": 60, "46": 60, "56": 60, "61": 60, "110": 60, "111": 60, "112": 60,
-    "39": 1000, "41": 1000,
-}  # fmt: skip
-
-
-def dte_line_limit(document: FiscalDocument) -> int | None:
-    """The most lines `document` may have as the DTE this workspace issues for it; None
-    for a document without one (another country's, a supplier's own document)."""
-    document_type = document.document
-    if document_type.country_id != "CL" or not getattr(document, "self_issued", True):
-        return None
-    return DTE_LINE_LIMITS.get(document_type.code)
-
-
-def check_line_count(document: FiscalDocument, count: int) -> None:
-    """More lines than its DTE can hold would make a document that takes a folio and can
-    never be filed: a 400 on `lines`, while it is a draft and again at finalize."""
-    limit = dte_line_limit(document)
-    if limit is not None and count > limit:
-        raise InvalidInput(
-            {"lines": [f"A {document.document} has at most {limit} lines (the SII's schema "
-                       f"for its DTE); this one has {count}. Split it into several documents."]}
-        )  # fmt: skip
 
 
 # An export's DTE states its discounts (ValorDR, ValorDscto: Dec16_2Type) with 2 decimals,

@@ -13,7 +13,7 @@ from lxml import etree
 
 from billing.choices import DiscountScheme
 from billing.counterparts import document_counterpart
-from billing.documents import dte_line_limit
+from billing.dte_rules import check_dte_issuer, dte_line_limit
 from billing.errors import DomainError
 from billing.models import FiscalDocument
 from billing.money import allocate
@@ -299,6 +299,7 @@ def dte_unsigned(document: FiscalDocument, *, now: datetime) -> Any:
     limit = dte_line_limit(document)
     if limit is not None and len(lines) > limit:
         raise DomainError("dte_too_many_lines", f"A {code} DTE has at most {limit} lines.")
+    check_dte_issuer(document)
     amounts = _Amounts(document)
     dte = etree.Element(_tag("DTE"), nsmap={None: SII_NAMESPACE}, version="1.0")
     body = _sub(dte, root_tag(code))
