@@ -7,6 +7,7 @@ from decimal import Decimal, InvalidOperation
 from typing import Any, NotRequired, Protocol, TypedDict, TypeVar, cast
 
 from billing.additional_taxes import additional_tax
+from billing.dte_rules import check_line_count
 from billing.errors import DomainError, InvalidInput
 from billing.models import DocumentType, FiscalDocument, Line
 from billing.money import AMOUNT_DECIMAL_PLACES, AMOUNT_MAX_DIGITS, QUANTITY_LIMIT
@@ -169,6 +170,7 @@ def apply_totals(document: FiscalDocument, lines: Sequence[Line | dict[str, Any]
     content (create, update, finalize, the admin, a cycle's batch) comes through here with
     the document as it will be saved, so its checks of the whole document run here too."""
     check_due_date(document)
+    check_line_count(document, len(lines))
     exempt_document = not document.document.has_taxes
     columns = [_columns(line) for line in lines]
     inputs = [

@@ -90,6 +90,12 @@ class Note(FiscalDocument):
         # A note is priced in its invoice's terms: a boleta's note is gross as the boleta.
         return self.invoice.document.prices_include_tax
 
+    @property
+    def receiver_may_be_anonymous(self) -> bool:
+        # A note on a boleta corrects a sale to a buyer who need not have identified
+        # themselves: the SII takes the anonymous RUT on it too.
+        return self.invoice.receiver_may_be_anonymous
+
 
 class CreditNote(Note):
     id = public_id_field("cre")

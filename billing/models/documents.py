@@ -15,6 +15,7 @@ from django.db import models
 from django.utils import timezone
 
 from billing.choices import BillerStatus, DiscountScheme
+from billing.dte_rules import BOLETA_TYPES, check_dte_receiver
 from billing.encoders import JSONDecoder, JSONEncoder
 from billing.errors import DomainError
 from billing.json_fields import ObjectJSONField
@@ -107,6 +108,11 @@ class FiscalDocument(TenantModel):
         totals add it to the retention, and the DTE's MntTotal leaves it out."""
         return self.document.hold_taxes and self.document.has_taxes
 
+    @property
+    def receiver_may_be_anonymous(self) -> bool:
+        """Whether the DTE may name the SII's anonymous buyer (a boleta's)."""
+        return self.document.country_id == "CL" and self.document.code in BOLETA_TYPES
+
     def __str__(self) -> str:
         # As the document reads on paper: "Factura electrónica N° 1"; a draft has no number.
         name = self.document.name
@@ -116,10 +122,13 @@ class FiscalDocument(TenantModel):
         """What finalizing does to the document itself, whichever service finalizes it: its
         time, its counterpart frozen as it now reads (a finalized document is immutable,
         its customer's later edits included), and its place in line for the tax agency."""
+        counterpart = counterpart_record(getattr(self, self.counterpart_field))
+        # An imported document's DTE was issued elsewhere, with what it named.
         if not imported:
             self.check_dated_by(now)
+            check_dte_receiver(self, counterpart)
         self.finalized_at = now
-        self.counterpart_snapshot = counterpart_record(getattr(self, self.counterpart_field))
+        self.counterpart_snapshot = counterpart
         self.queue_for_tax_agency(imported=imported)
 
     def check_dated_by(self, now: datetime) -> None:

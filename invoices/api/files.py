@@ -70,8 +70,9 @@ XML_RESPONSES = {
     ),
     (409, "application/json"): OpenApiResponse(
         ErrorSerializer,
-        description="No DTE for this document: a draft, a folio no loaded CAF covers, a "
-        "boleta, or no certificate loaded for the real tax agency.",
+        description="No DTE for this document: a draft, a folio no loaded CAF covers, no "
+        "certificate loaded for the real tax agency, or issuer data the SII's schema "
+        "requires missing from the workspace (dte_issuer_incomplete).",
     ),
 }
 

@@ -13,6 +13,7 @@ from lxml import etree
 
 from billing.choices import DiscountScheme
 from billing.counterparts import document_counterpart
+from billing.dte_rules import check_dte_issuer, dte_line_limit
 from billing.errors import DomainError
 from billing.models import FiscalDocument
 from billing.money import allocate
@@ -29,7 +30,6 @@ from invoices.dte.mapping import (
     MAX_EMAIL,
     MAX_ITEM_DESCRIPTION,
     MAX_ITEM_NUMBER,
-    MAX_LINES,
     MAX_NAME,
     MAX_REFERENCE_REASON,
     MAX_REFERENCES,
@@ -294,8 +294,12 @@ def dte_unsigned(document: FiscalDocument, *, now: datetime) -> Any:
             f"A {code} ({document.document.name}) has no DTE in the SII's DTE schema here.",
         )
     lines = list(document.lines.all())  # type: ignore[attr-defined]
-    if len(lines) > MAX_LINES:
-        raise DomainError("dte_too_many_lines", f"A DTE has at most {MAX_LINES} lines.")
+    # Finalize refuses more (billing.documents.check_line_count); a document finalized
+    # before it did cannot be laid out.
+    limit = dte_line_limit(document)
+    if limit is not None and len(lines) > limit:
+        raise DomainError("dte_too_many_lines", f"A {code} DTE has at most {limit} lines.")
+    check_dte_issuer(document)
     amounts = _Amounts(document)
     dte = etree.Element(_tag("DTE"), nsmap={None: SII_NAMESPACE}, version="1.0")
     body = _sub(dte, root_tag(code))

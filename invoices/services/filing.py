@@ -2,7 +2,8 @@
 
 `biller_status` moves pending → queued → processing → succeeded | failed:
 
-- pending: finalized, never sent (or put back by `document_retry_submission`);
+- pending: finalized, never sent (or put back by `document_retry_submission`, or held
+  back while its DTE cannot be built: `_hold_back`);
 - queued: being submitted, or waiting to submit again after the agency could not be
   reached;
 - processing: the agency holds it under `tax_agency_tracking_id`; polled until it decides;
@@ -110,6 +111,8 @@ POLL_CEILING = timedelta(minutes=10)
 # About a day of polling (17 minutes to reach the ceiling, then every 10 minutes); after
 # that the document fails as `agency_timeout` and waits for a person.
 MAX_POLLS = 150
+# How long a document whose DTE cannot be built yet waits before it is tried again.
+HELD_BACK_WAIT = timedelta(minutes=10)
 JITTER = 0.1  # ± this share of each wait, so documents finalized together spread out
 DEFAULT_LEASE_SECONDS = 120  # longer than any backend's own timeout
 
@@ -297,7 +300,13 @@ def tax_agency_start(*, document_id: str, now: datetime) -> AgencyCall | None:
     if document is None or not _is_due(document, now):
         return None
     stage = POLL if document.biller_status == BillerStatus.PROCESSING else SUBMIT
+    filed = None
     if stage == SUBMIT:
+        try:
+            filed = tax_document(document)
+        except DomainError as error:
+            _hold_back(document, error, now)
+            return None
         document.biller_status = BillerStatus.QUEUED
     document.biller_attempts += 1
     document.biller_next_attempt_at = now + lease()
@@ -319,8 +328,26 @@ def tax_agency_start(*, document_id: str, now: datetime) -> AgencyCall | None:
         agency_now=tenant_time(
             workspace=document.workspace, test_mode=document.test_mode, real=now
         ),
-        document=tax_document(document) if stage == SUBMIT else None,
+        document=filed,
         tracking_id=document.tax_agency_tracking_id,
+    )
+
+
+def _hold_back(document: FiscalDocument, error: DomainError, now: datetime) -> None:
+    """A document whose DTE cannot be built yet (the workspace lacks issuer data the SII's
+    schema requires, or a certificate) is not sent: it stays pending, says why, and is
+    tried again after HELD_BACK_WAIT, by when the workspace may have been completed."""
+    last_error = {
+        "stage": SUBMIT,
+        "at": now.isoformat(),
+        "code": error.code,
+        "message": error.detail,
+    }
+    document.tax_agency = {**document.tax_agency, "last_error": last_error}
+    document.biller_next_attempt_at = now + HELD_BACK_WAIT
+    document.biller_enqueued_at = None
+    document.save(
+        update_fields=["tax_agency", "biller_next_attempt_at", "biller_enqueued_at", "updated_at"]
     )
 
 
