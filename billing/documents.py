@@ -50,6 +50,7 @@ class NamedTax(Protocol):
     pk: Any
     workspace_id: str
     test_mode: bool
+    country_id: str
     percent: Decimal
     exempt: bool
 
@@ -368,6 +369,13 @@ def _named_tax(
         document.test_mode,
     ):
         raise InvalidInput({f"{field}.tax": [f"No tax {tax.pk}."]})
+    country = document.document.country_id
+    if tax.country_id != country:
+        # A rule of another country's law is no rate of this document's tax agency.
+        raise InvalidInput(
+            {f"{field}.tax": [f"Tax {tax.pk} is a rule of {tax.country_id}; "
+                              f"{document.document} is a document of {country}."]}
+        )  # fmt: skip
     errors = {}
     percent = row.get("tax_percent")
     if percent is not None and Decimal(percent) != tax.percent:
