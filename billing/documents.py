@@ -51,6 +51,7 @@ class NamedTax(Protocol):
     pk: Any
     workspace_id: str
     test_mode: bool
+    country_id: str
     percent: Decimal
     exempt: bool
 
@@ -262,16 +263,50 @@ _INVOICE_LINE_ONLY = ("plan_id", "line_type")
 
 
 def build_lines(
-    line_model: type[AnyLine], parent: dict[str, Any], rows: Sequence[Mapping[str, Any]]
+    line_model: type[AnyLine],
+    parent: dict[str, Any],
+    rows: Sequence[Mapping[str, Any]],
+    *,
+    replacing: Sequence[Line] = (),
 ) -> list[AnyLine]:
     """Unsaved lines of the document in `parent` ({"invoice": invoice}, …) from rows of
     LINE_FIELDS (and `plan_id`, `line_type`); a row's `tax`, a catalog tax rule, is
-    resolved here."""
+    resolved here. `replacing` are the document's stored lines the rows replace: a row
+    that shows one of their exact prices keeps it (kept_gross)."""
     document = next(iter(parent.values()), None)
+    rows = kept_gross(replacing, rows)
     return [
         line_model(**parent, position=position, **line_columns(document, position, row))
         for position, row in enumerate(rows)
     ]
+
+
+def _shown_price(line: Line | Mapping[str, Any]) -> tuple[Any, Decimal, Decimal]:
+    if isinstance(line, Mapping):
+        return (line.get("plan_id"), Decimal(line["quantity"]), Decimal(line["amount"]))
+    return (getattr(line, "plan_id", None), line.quantity, line.amount)
+
+
+def kept_gross(stored: Sequence[Line], rows: Sequence[Mapping[str, Any]]) -> list[Any]:
+    """The rows, each sent without a `gross` given the gross of a stored line that shows
+    the same plan, quantity and unit price. A tiered price shows its average unit price to
+    six decimals, which × the quantity is not the price (0.005042 × 999,999 = 5,041.99 of
+    5,041.995): a client sending a line back as it read it, with or without its id, sends
+    only what it was shown, and the line must keep the price it had."""
+    exact: dict[tuple[Any, Decimal, Decimal], list[Decimal]] = {}
+    for line in stored:
+        if line.gross is not None:
+            exact.setdefault(_shown_price(line), []).append(line.gross)
+    if not exact:
+        return list(rows)
+    kept = []
+    for row in rows:
+        if row.get("gross") is None and "amount" in row and "quantity" in row:
+            grosses = exact.get(_shown_price(row))
+            if grosses:
+                row = {**row, "gross": grosses.pop(0)}
+        kept.append(row)
+    return kept
 
 
 def line_columns(
@@ -336,6 +371,13 @@ def _named_tax(
         document.test_mode,
     ):
         raise InvalidInput({f"{field}.tax": [f"No tax {tax.pk}."]})
+    country = document.document.country_id
+    if tax.country_id != country:
+        # A rule of another country's law is no rate of this document's tax agency.
+        raise InvalidInput(
+            {f"{field}.tax": [f"Tax {tax.pk} is a rule of {tax.country_id}; "
+                              f"{document.document} is a document of {country}."]}
+        )  # fmt: skip
     errors = {}
     percent = row.get("tax_percent")
     if percent is not None and Decimal(percent) != tax.percent:

@@ -30,8 +30,9 @@ from dataclasses import dataclass
 from decimal import ROUND_HALF_UP, Context, Decimal, Inexact, localcontext
 from itertools import pairwise
 
-from catalog.choices import TiersMode
-from catalog.models import Plan
+from billing.choices import DiscountScheme
+from catalog.choices import ApplyOn, TiersMode
+from catalog.models import Coupon, Plan
 
 # Stored amounts and quantities have at most 24 digits; their products and sums fit here.
 _EXACT = Context(prec=200, traps=[Inexact])
@@ -181,3 +182,18 @@ def plan_line_price(*, plan: "Plan", quantity: Decimal) -> LinePrice:
         tiers_mode=plan.tiers_mode,
         package_size=plan.package_size,
     )
+
+
+def coupon_on_lines(coupon: Coupon | None) -> Coupon | None:
+    """The coupon when it comes off each line (`apply_on: "line"`), else None: then it is
+    the document's discount, off the whole."""
+    return coupon if coupon is not None and coupon.apply_on == ApplyOn.LINE else None
+
+
+def coupon_line_discount(coupon: Coupon, gross: Decimal) -> tuple[Decimal, str]:
+    """The `discount` and `discount_scheme` a coupon that comes off each line gives a line
+    whose units cost `gross`: its percent, or its amount up to the line's price, so a line
+    never goes below zero. Orders and subscriptions' invoices both take it from here."""
+    if coupon.discount_scheme == DiscountScheme.PERCENT:
+        return Decimal(coupon.amount), DiscountScheme.PERCENT
+    return min(Decimal(coupon.amount), gross), DiscountScheme.AMOUNT

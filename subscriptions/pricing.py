@@ -26,7 +26,7 @@ from billing.errors import DomainError
 from billing.money import QUANTITY_LIMIT, QUANTITY_MAX_DIGITS
 from catalog.choices import ApplyOn, ApplyScheme, DurationScheme, UsageScheme
 from catalog.models import AddOn, Coupon, Plan
-from catalog.pricing import plan_line_price
+from catalog.pricing import coupon_line_discount, coupon_on_lines, plan_line_price
 from invoices.choices import CollectionMethod, LineType
 from invoices.models import Invoice, InvoiceLine
 from invoices.services.batch import InvoiceDraft
@@ -108,10 +108,10 @@ def period_text(start: date, end: date) -> str:
 def _with_coupon(row: LineRow, coupon: Coupon | None) -> LineRow:
     if coupon is None:
         return row
-    if coupon.discount_scheme == DiscountScheme.PERCENT:
-        return {**row, "discount": coupon.amount, "discount_scheme": DiscountScheme.PERCENT}
-    gross = row["amount"] * row["quantity"] if row.get("gross") is None else row["gross"]
-    return {**row, "discount": min(coupon.amount, gross), "discount_scheme": DiscountScheme.AMOUNT}
+    exact = row.get("gross")
+    gross = row["amount"] * row["quantity"] if exact is None else exact
+    discount, scheme = coupon_line_discount(coupon, gross)
+    return {**row, "discount": discount, "discount_scheme": scheme}
 
 
 def _plan_row(line: SubscriptionLine, fraction: tuple[int, int] | None, text: str) -> LineRow:
@@ -177,7 +177,7 @@ def _coupons(subscription: Subscription, cycle: int) -> tuple[Coupon | None, Cou
     coupon = subscription.coupon
     if coupon is not None and not coupon_applies(coupon, subscription.coupon_first_cycle, cycle):
         coupon = None
-    return coupon, coupon if coupon is not None and coupon.apply_on == ApplyOn.LINE else None
+    return coupon, coupon_on_lines(coupon)
 
 
 def _line_coupon(line: SubscriptionLine | EndedLine, cycle: int) -> Coupon | None:

@@ -106,7 +106,8 @@ def _save_with_lines(invoice: Invoice, rows: Sequence[LineRow] | None) -> None:
     if rows is None:
         lines = list(invoice.lines.all())
     else:
-        lines = build_lines(InvoiceLine, {"invoice": invoice}, rows)
+        stored = list(invoice.lines.all())
+        lines = build_lines(InvoiceLine, {"invoice": invoice}, rows, replacing=stored)
     apply_totals(invoice, lines)
     invoice.save()
     store_lines(InvoiceLine, lines, replace=None if rows is None else invoice.lines)

@@ -9,7 +9,8 @@ Items name a catalog `plan` (the price comes from the plan; a metered plan is re
 since its price depends on usage), a catalog `product` (a name and unit label; the
 `amount` is required, products carry no price), or neither (`name` and `amount`). A
 `coupon` (its code or its id) becomes the order's document discount: `%` as a percent,
-`$` as an amount of the order's currency, capped at the subtotal.
+`$` as an amount of the order's currency, capped at the subtotal; one with `apply_on:
+"line"` becomes each item's discount instead, as on a subscription's lines.
 
 Plans recur: invoicing an order with plans also starts their subscription (the
 subscriptions app's, registered with `order_subscriptions_register`), whose first period
@@ -44,9 +45,9 @@ from billing.documents import (
 from billing.errors import DomainError, InvalidInput
 from billing.models import Currency, DocumentType, Line, Workspace
 from billing.services.events import event_record
-from catalog.choices import CatalogStatus, UsageScheme
+from catalog.choices import ApplyOn, CatalogStatus, UsageScheme
 from catalog.models import Coupon
-from catalog.pricing import plan_line_price
+from catalog.pricing import coupon_line_discount, coupon_on_lines, plan_line_price
 from catalog.selectors import (
     coupon_check_left,
     coupon_queryset,
@@ -281,7 +282,7 @@ def _totals(order: Order, items: Sequence[Line], discount: Decimal, scheme: str)
 
 def _price(order: Order, items: Sequence[Line], coupon: Coupon | None) -> None:
     discount, scheme = Decimal(0), str(DiscountScheme.PERCENT)
-    if coupon is not None:
+    if coupon is not None and coupon_on_lines(coupon) is None:
         discount, scheme = Decimal(coupon.amount), str(coupon.discount_scheme)
         if scheme == DiscountScheme.AMOUNT:
             _totals(order, items, Decimal(0), scheme)
@@ -290,6 +291,38 @@ def _price(order: Order, items: Sequence[Line], coupon: Coupon | None) -> None:
     order.discount, order.discount_scheme = discount, scheme
     for name in ("amount", "exempt", "discount_amount", "subtotal", "tax", "total"):
         setattr(order, name, getattr(invoice, name))
+
+
+def _apply_line_coupon(coupon: Coupon | None, items: Sequence[Line]) -> None:
+    """A coupon that comes off each line is each item's discount, as on a subscription's
+    lines (catalog.pricing.coupon_line_discount). An item that states a discount of its
+    own is a 400 on it, unless it is the coupon's (an item sent back as it reads): the
+    coupon would silently replace it."""
+    if coupon is None:
+        return
+    errors = {}
+    for index, item in enumerate(items):
+        gross = item.amount * item.quantity if item.gross is None else item.gross
+        discount, scheme = coupon_line_discount(coupon, gross)
+        if item.discount and (item.discount, item.discount_scheme) != (discount, scheme):
+            errors[f"items.{index}.discount"] = [
+                f"Coupon {coupon.pk} comes off each item; send no discount of its own."
+            ]
+        item.discount, item.discount_scheme = discount, scheme
+    if errors:
+        raise InvalidInput(errors)
+
+
+def _check_kept_line_coupon(order: Order, coupon: Coupon | None) -> None:
+    """Kept items of an order whose coupon came off each item carry its discount: another
+    coupon, or none, cannot tell it from one of their own, so the items are sent again."""
+    if order.coupon_id is None or order.coupon_id == (coupon.pk if coupon else None):
+        return
+    if coupon_queryset().filter(pk=order.coupon_id, apply_on=ApplyOn.LINE).exists():
+        raise InvalidInput(
+            {"items": [f"Coupon {order.coupon_id} came off each item; send the items again "
+                       "with the coupon's change."]}
+        )  # fmt: skip
 
 
 def _check_subscription_terms(order: Order, items: Sequence[Any]) -> None:
@@ -344,6 +377,9 @@ def _save(
             line.product_id = row.get("product_id")
     _check_subscription_terms(order, lines)
     resolved = _coupon(tenant, coupon, order, now) if coupon else None
+    if items is None:
+        _check_kept_line_coupon(order, resolved)
+    _apply_line_coupon(coupon_on_lines(resolved), lines)
     order.coupon_id = resolved.id if resolved else None
     _price(order, lines, resolved)
     order.save()
