@@ -63,6 +63,7 @@ from invoices.models import (
     DebitNoteLine,
     Invoice,
 )
+from invoices.payments_closing import invoice_payments_close
 from invoices.pdf.storage import document_pdf_schedule
 from invoices.representations import invoice_snapshot, note_snapshot
 from invoices.selectors import (
@@ -559,6 +560,8 @@ def _cancel(invoice: Invoice, now: datetime) -> None:
         object_id=invoice.id,
         data=invoice_snapshot(invoice),
     )
+    # Nothing may be paid on it any more: intents and payments waiting to pay it end too.
+    invoice_payments_close(invoice, now)
 
 
 def _annulment_text(invoice: Invoice) -> str:

@@ -10,7 +10,7 @@ from datetime import datetime
 from billing.errors import DomainError, InvalidInput
 from billing.models import Workspace
 from customers.models import Customer
-from invoices.choices import PAYABLE_STATUSES
+from invoices.choices import PAYABLE_STATUSES, InvoiceStatus
 from invoices.models import Invoice
 from payments.choices import GatewayKind, SourceStatus
 from payments.models import Intent, Payment, PaymentGateway, Source
@@ -19,6 +19,18 @@ from payments.models import Intent, Payment, PaymentGateway, Source
 def check_invoice_payable(invoice: Invoice, detail: str) -> None:
     if invoice.status not in PAYABLE_STATUSES:
         raise DomainError("invoice_not_payable", detail)
+
+
+def refuse_if_invoice_cancelled(invoice: Invoice | None, what: str) -> None:
+    """What was open to pay a cancelled invoice was cancelled with it
+    (invoice_checkouts_close): paying it says so, rather than that the intent or payment
+    is cancelled, or that the invoice owes 0 and a new one should be made."""
+    if invoice is not None and invoice.status == InvoiceStatus.CANCELLED:
+        raise DomainError(
+            "invoice_not_payable",
+            f"Invoice {invoice.id} is cancelled and takes no payments, so {what} cannot be "
+            "paid; nothing was charged.",
+        )
 
 
 def check_expires_after(now: datetime, expires_at: datetime | None, noun: str) -> None:

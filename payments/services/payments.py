@@ -52,6 +52,7 @@ from payments.services._common import (
     lock_invoices,
     lock_payment,
     lock_payment_invoices,
+    refuse_if_invoice_cancelled,
 )
 from payments.services._events import record_payment
 
@@ -579,6 +580,8 @@ def payment_authorize(*, payment: Payment, source: Source, now: datetime) -> Pay
 def _payment_authorize(*, payment: Payment, source: Source, now: datetime) -> Payment:
     invoices = {invoice.pk: invoice for invoice in lock_payment_invoices(payment)}
     payment = lock_payment(payment)
+    for invoice in invoices.values():
+        refuse_if_invoice_cancelled(invoice, f"payment {payment.id}")
     check_awaiting_payment_method(payment)
     check_chargeable(source, payment.customer)
     _check_allocations_still_owed(payment, invoices)
