@@ -7,9 +7,11 @@ class BillingConfig(AppConfig):
 
     def ready(self) -> None:
         # Registers the OpenAPI security schemes for our authentication classes, and the
-        # deploy check on the signing keys, and what forgets a cached API key's caller.
+        # deploy check on the signing keys, what forgets a cached API key's caller, and
+        # the folded text lookup (with its function on SQLite connections).
         from billing import (
             auth_cache,  # noqa: F401
             secrets_check,  # noqa: F401
+            text_fold,  # noqa: F401
         )
         from billing.api import schema  # noqa: F401

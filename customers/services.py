@@ -14,6 +14,7 @@ from billing.errors import DomainError, InvalidInput
 from billing.models import Country, Currency, State, Workspace
 from billing.services.events import event_record
 from billing.tax_ids import InvalidTaxId, normalize_tax_id
+from billing.tax_settings import tax_settings_errors
 from customers.choices import (
     CONTACTS_PER_CUSTOMER,
     CUSTOMER_TRANSITIONS,
@@ -32,8 +33,12 @@ from customers.selectors import customer_has_documents, customer_load_annotation
 from organization.models import OrgUnit
 
 
-def customer_validate(workspace: Workspace, customer: Customer) -> None:
-    """Rules that depend on several fields; the serializer has checked each field alone."""
+def customer_validate(
+    workspace: Workspace, customer: Customer, *, tax_settings_written: bool = True
+) -> None:
+    """Rules that depend on several fields; the serializer has checked each field alone.
+    `tax_settings` is checked when written: one stored before its rules stays until it
+    changes."""
     country: Country = customer.country
     errors: dict[str, list[str]] = {}
     if customer.tax_id:
@@ -50,6 +55,8 @@ def customer_validate(workspace: Workspace, customer: Customer) -> None:
         errors["state"] = [f"State {state.code} is not in {country.code}."]
     else:
         errors |= comuna_errors(customer)
+    if tax_settings_written:
+        errors |= tax_settings_errors(customer.tax_settings)
     if errors:
         raise InvalidInput(errors)
 
@@ -194,7 +201,7 @@ def customer_update(*, customer: Customer, **fields: Unpack[CustomerFields]) -> 
         _check_reference_shape(fields.get("reference"))
     for name, value in fields.items():
         setattr(customer, name, value)
-    customer_validate(customer.workspace, customer)
+    customer_validate(customer.workspace, customer, tax_settings_written="tax_settings" in fields)
     _check_reference_free(customer)
     _save(customer)
     _keep_former_reference(customer, former)

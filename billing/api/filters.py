@@ -14,6 +14,7 @@ from django import forms
 from django.core.exceptions import FieldDoesNotExist, ImproperlyConfigured, ValidationError
 from django.db import models
 from django.db.models import Model, Q, QuerySet
+from django.db.models.constants import LOOKUP_SEP
 from django.db.models.fields.json import KeyTextTransform
 from django.db.models.lookups import Exact
 from django.utils import timezone
@@ -406,12 +407,36 @@ def _has_metadata(model: type[Model]) -> bool:
     return any(f.name == "metadata" for f in model._meta.get_fields())
 
 
+_TEXT_FIELDS = (models.CharField, models.TextField)
+
+
+def _final_field(model: type[Model], path: str) -> Any:
+    """The field `path` (`customer__name`) names from `model`, or None."""
+    field: Any = None
+    for name in path.split(LOOKUP_SEP):
+        try:
+            field = model._meta.get_field(name)
+        except FieldDoesNotExist:
+            return None
+        if field.related_model is not None:
+            model = field.related_model
+    return field
+
+
 class SearchFilter(filters.SearchFilter):
     """`?search=` over the view's `search_fields`. A view without them ignores the
     parameter, so its operation does not document it."""
 
     def takes_param(self, view: Any, name: str) -> bool:
         return name == self.search_param and bool(getattr(view, "search_fields", None))
+
+    def construct_search(self, field_name: str, queryset: QuerySet) -> str:
+        # A plain term matches text folded (billing.text_fold): `ñandu` finds `Ñandú`.
+        lookup = super().construct_search(field_name, queryset)
+        path = lookup.removesuffix("__icontains")
+        if path != lookup and isinstance(_final_field(queryset.model, path), _TEXT_FIELDS):
+            return f"{path}__folded_contains"
+        return lookup
 
     def filter_queryset(self, request: Request, queryset: QuerySet, view: Any) -> QuerySet:
         """Also finds a tax id among the searched fields however it is spelled, as

@@ -3,6 +3,7 @@ the error responses each operation can give (billing.api.errors' shapes), and PU
 as partial as PATCH ones."""
 
 import copy
+import inspect
 from typing import Any
 
 from django.core.exceptions import FieldDoesNotExist
@@ -18,6 +19,7 @@ from drf_spectacular.plumbing import (
     build_parameter_type,
     force_instance,
     get_doc,
+    get_override,
     is_serializer,
 )
 from drf_spectacular.types import OpenApiTypes
@@ -53,6 +55,12 @@ def _model_field(field: Any) -> Any:
     return model_field if isinstance(model_field, models.Field) else None  # not a relation
 
 
+def _own_doc(cls: type) -> str:
+    """The docstring `cls` declares itself, cleaned as drf-spectacular cleans one."""
+    doc = vars(cls).get("__doc__")
+    return "\n".join(line.rstrip() for line in inspect.cleandoc(doc).split("\n")) if doc else ""
+
+
 class AutoSchema(SpectacularAutoSchema):
     def get_description(self) -> str:  # type: ignore[override]
         # A view's own docstring, not one it inherits: a base class's (a mixin's, the
@@ -75,6 +83,18 @@ class AutoSchema(SpectacularAutoSchema):
             serializer = copy.copy(force_instance(serializer))
             serializer.partial = True
         return super()._get_request_for_media_type(serializer, direction)
+
+    def _map_basic_serializer(self, serializer: Any, direction: Any) -> dict[str, Any]:
+        # A component says what its own serializer says, not what a base class it inherits
+        # from does: a shared base's docstring speaks of the base (the totals every
+        # document stores, read-only), which would describe request bodies wrongly.
+        schema = super()._map_basic_serializer(serializer, direction)
+        serializer = force_instance(serializer)
+        schema.pop("description", None)
+        description = get_override(serializer, "description", _own_doc(type(serializer)))
+        if description:
+            schema["description"] = description
+        return schema
 
     def _map_serializer_field(
         self, field: Any, direction: Any, bypass_extensions: bool = False

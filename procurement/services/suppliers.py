@@ -8,12 +8,16 @@ from billing.addresses import comuna_errors
 from billing.errors import DomainError, InvalidInput
 from billing.models import Country, Currency, State, Workspace
 from billing.tax_ids import InvalidTaxId, normalize_tax_id
+from billing.tax_settings import tax_settings_errors
 from procurement.models import Supplier
 
 
-def supplier_validate(workspace: Workspace, supplier: Supplier) -> None:
+def supplier_validate(
+    workspace: Workspace, supplier: Supplier, *, tax_settings_written: bool = True
+) -> None:
     """Rules across fields: a local supplier in a regulated country carries a valid tax id
-    (a Chilean RUT with its check digit), stored in the agency's notation."""
+    (a Chilean RUT with its check digit), stored in the agency's notation. `tax_settings`
+    is checked when written: one stored before its rules stays until it changes."""
     country = supplier.country
     errors: dict[str, list[str]] = {}
     if supplier.tax_id:
@@ -25,6 +29,8 @@ def supplier_validate(workspace: Workspace, supplier: Supplier) -> None:
         errors["tax_id"] = [
             f"Required for suppliers in {country.name} ({country.tax_id_name or 'tax id'})."
         ]
+    if tax_settings_written:
+        errors |= tax_settings_errors(supplier.tax_settings)
     if supplier.state is not None and supplier.state.country_id != country.code:
         errors["state"] = [f"State {supplier.state.code} is not in {country.code}."]
     else:
@@ -66,7 +72,7 @@ def supplier_update(*, supplier: Supplier, **fields: Unpack[SupplierFields]) -> 
     supplier = Supplier.objects.select_for_update().get(pk=supplier.pk)
     for name, value in fields.items():
         setattr(supplier, name, value)
-    supplier_validate(supplier.workspace, supplier)
+    supplier_validate(supplier.workspace, supplier, tax_settings_written="tax_settings" in fields)
     supplier.save()
     return supplier
 
