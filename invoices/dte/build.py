@@ -18,6 +18,7 @@ from billing.errors import DomainError
 from billing.models import FiscalDocument
 from billing.money import allocate
 from billing.sii_text import sii_text
+from billing.tax_settings import GIRO_MAX_LENGTH
 from billing.timbre import dte_total, sii_timestamp, timbre
 from invoices.dte.boleta import boleta_header, boleta_references
 from invoices.dte.branch import branch_code, branch_name, origin
@@ -119,6 +120,8 @@ def _receiver(header: Any, document: FiscalDocument) -> None:
     if foreign and party.tax_id:
         extranjero = _sub(receiver, "Extranjero")
         _sub(extranjero, "NumId", party.tax_id[:20])
+    # The buyer's giro, from its tax_settings; the SII asks it of a factura's buyer.
+    _optional(receiver, "GiroRecep", party.activity, GIRO_MAX_LENGTH)
     _optional(receiver, "CorreoRecep", party.email, MAX_EMAIL)
     _optional(receiver, "DirRecep", party.address, MAX_NAME["Dir"])
     comuna = party.comuna.name if party.comuna else ""

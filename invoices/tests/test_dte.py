@@ -67,6 +67,23 @@ def test_a_factura_is_a_signed_dte_in_the_sii_schema(tenant, cafs):
     assert signed.get("ID") == "F1T33"
 
 
+@pytest.mark.parametrize(
+    "giro", ["Venta de artículos de ferretería", "x" * 41 + " (stored before its limit)", None]
+)
+def test_a_factura_names_its_receivers_giro(tenant, cafs, giro):
+    # The SII reads a factura's GiroRecep as the buyer's line of business (at most 40
+    # characters, cut as the other names are); a buyer with none leaves it out.
+    settings = {"cl_activity_description": giro} if giro else {}
+    customer = make_customer(tenant.workspace, tax_settings=settings)
+    invoice = finalized(tenant, make_draft(tenant.workspace, customer=customer))
+
+    _, dte = get_dte(tenant, f"/invoices/{invoice.id}/xml/")
+
+    assert dte.findtext(f"{SII}Documento/{SII}Encabezado/{SII}Receptor/{SII}GiroRecep") == (
+        giro and giro[:40]
+    )
+
+
 def get_dte(tenant, path: str):
     response = tenant.client.get(path)
     assert response.status_code == 200, response.content
