@@ -271,38 +271,45 @@ def build_lines(
 ) -> list[AnyLine]:
     """Unsaved lines of the document in `parent` ({"invoice": invoice}, …) from rows of
     LINE_FIELDS (and `plan_id`, `line_type`); a row's `tax`, a catalog tax rule, is
-    resolved here. `replacing` are the document's stored lines the rows replace: a row
-    that shows one of their exact prices keeps it (kept_gross)."""
+    resolved here. `replacing` are the stored lines the rows replace or copy (a note's,
+    its invoice's): a row that shows one of their exact prices keeps it (kept_gross)."""
     document = next(iter(parent.values()), None)
-    rows = kept_gross(replacing, rows)
+    # A note's lines have no plan: one copied from an invoice's line shows all but it.
+    by_plan = any(field.attname == "plan_id" for field in line_model._meta.concrete_fields)
+    rows = kept_gross(replacing, rows, by_plan=by_plan)
     return [
         line_model(**parent, position=position, **line_columns(document, position, row))
         for position, row in enumerate(rows)
     ]
 
 
-def _shown_price(line: Line | Mapping[str, Any]) -> tuple[Any, Decimal, Decimal]:
+def _shown_price(line: Line | Mapping[str, Any], by_plan: bool) -> tuple[Any, Decimal, Decimal]:
     if isinstance(line, Mapping):
-        return (line.get("plan_id"), Decimal(line["quantity"]), Decimal(line["amount"]))
-    return (getattr(line, "plan_id", None), line.quantity, line.amount)
+        plan, quantity, amount = line.get("plan_id"), line["quantity"], line["amount"]
+    else:
+        plan, quantity, amount = getattr(line, "plan_id", None), line.quantity, line.amount
+    return (plan if by_plan else None, Decimal(quantity), Decimal(amount))
 
 
-def kept_gross(stored: Sequence[Line], rows: Sequence[Mapping[str, Any]]) -> list[Any]:
+def kept_gross(
+    stored: Sequence[Line], rows: Sequence[Mapping[str, Any]], *, by_plan: bool = True
+) -> list[Any]:
     """The rows, each sent without a `gross` given the gross of a stored line that shows
-    the same plan, quantity and unit price. A tiered price shows its average unit price to
-    six decimals, which × the quantity is not the price (0.005042 × 999,999 = 5,041.99 of
-    5,041.995): a client sending a line back as it read it, with or without its id, sends
-    only what it was shown, and the line must keep the price it had."""
+    the same quantity and unit price (and plan, `by_plan`). A tiered price shows its
+    average unit price to six decimals, which × the quantity is not the price (0.005042 ×
+    999,999 = 5,041.99 of 5,041.995): a client sending a line back as it read it, with or
+    without its id, or copying it onto a note, sends only what it was shown, and the line
+    must keep the price it had."""
     exact: dict[tuple[Any, Decimal, Decimal], list[Decimal]] = {}
     for line in stored:
         if line.gross is not None:
-            exact.setdefault(_shown_price(line), []).append(line.gross)
+            exact.setdefault(_shown_price(line, by_plan), []).append(line.gross)
     if not exact:
         return list(rows)
     kept = []
     for row in rows:
         if row.get("gross") is None and "amount" in row and "quantity" in row:
-            grosses = exact.get(_shown_price(row))
+            grosses = exact.get(_shown_price(row, by_plan))
             if grosses:
                 row = {**row, "gross": grosses.pop(0)}
         kept.append(row)

@@ -207,8 +207,9 @@ def _sent_back(note: Note, rows: Sequence[LineRow]) -> bool:
     if note._state.adding:
         return False
     line_model = kind_of(note).line_model
-    sent = build_lines(line_model, {"note": note}, rows)
-    return same_lines(line_model, list(note.lines.all()), sent)
+    stored = list(note.lines.all())
+    sent = build_lines(line_model, {"note": note}, rows, replacing=stored)
+    return same_lines(line_model, stored, sent)
 
 
 def _rows_for(
@@ -264,7 +265,14 @@ def _price(note: Note, invoice: Invoice, rows: Sequence[LineRow] | None) -> None
                 {"lines": ["A note that corrects amounts (reason 3) needs at least one line."]}
             )
     else:
-        lines = cast(list[Any], build_lines(kind.line_model, {"note": note}, rows))
+        # A line copied from the invoice as it reads keeps the invoice line's exact price
+        # (reason 1's rows carry theirs; reason 2's one line has no amount to keep).
+        copied = (
+            list(invoice.lines.all()) if note.reason == ReferenceReason.CORRECTS_AMOUNTS else []
+        )
+        lines = cast(
+            list[Any], build_lines(kind.line_model, {"note": note}, rows, replacing=copied)
+        )
     if not invoice.document.has_taxes:
         for line in lines:
             line.exempt = True
