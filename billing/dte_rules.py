@@ -4,6 +4,7 @@ for a document its DTE cannot hold), its receiver when finalize freezes it, and 
 the workspace as it is now, whenever its DTE is built (invoices.dte lays the DTE out).
 """
 
+from collections.abc import Iterable
 from typing import Any
 
 from billing.errors import DomainError, InvalidInput
@@ -20,10 +21,21 @@ DTE_LINE_LIMITS = {
 # boleta's schema has no Acteco and an optional giro, which DTE_v10.xsd requires (GiroEmis
 # of at least one character).
 BOLETA_TYPES = {"39", "41"}
+# The debit and credit notes, which correct the documents they reference.
+NOTE_TYPES = {"56", "61"}
 ISSUER_ACTIVITY_FIELDS = {
     "activity_description": "the giro, GiroEmis",
     "activity_code": "the Acteco",
 }
+
+
+def receiver_may_be_anonymous(document_type: str, corrected_types: Iterable[str]) -> bool:
+    """Whether a Chilean DTE of `document_type` may go to a buyer without a RUT (naming the
+    SII's anonymous one): a boleta, or a note correcting a boleta (`corrected_types`, the
+    types of the documents it references). Finalize and the sandbox agency both ask it."""
+    if document_type in BOLETA_TYPES:
+        return True
+    return document_type in NOTE_TYPES and any(code in BOLETA_TYPES for code in corrected_types)
 
 
 def issues_dte(document: Any) -> bool:

@@ -91,10 +91,8 @@ class Note(FiscalDocument):
         return self.invoice.document.prices_include_tax
 
     @property
-    def receiver_may_be_anonymous(self) -> bool:
-        # A note on a boleta corrects a sale to a buyer who need not have identified
-        # themselves: the SII takes the anonymous RUT on it too.
-        return self.invoice.receiver_may_be_anonymous
+    def corrected_document_types(self) -> tuple[str, ...]:
+        return (self.invoice.document.code,)
 
 
 class CreditNote(Note):

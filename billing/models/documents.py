@@ -15,7 +15,7 @@ from django.db import models
 from django.utils import timezone
 
 from billing.choices import BillerStatus, DiscountScheme
-from billing.dte_rules import BOLETA_TYPES, check_dte_receiver
+from billing.dte_rules import check_dte_receiver, receiver_may_be_anonymous
 from billing.encoders import JSONDecoder, JSONEncoder
 from billing.errors import DomainError
 from billing.json_fields import ObjectJSONField
@@ -110,8 +110,15 @@ class FiscalDocument(TenantModel):
 
     @property
     def receiver_may_be_anonymous(self) -> bool:
-        """Whether the DTE may name the SII's anonymous buyer (a boleta's)."""
-        return self.document.country_id == "CL" and self.document.code in BOLETA_TYPES
+        """Whether the DTE may name the SII's anonymous buyer (a boleta's, or its note's)."""
+        return self.document.country_id == "CL" and receiver_may_be_anonymous(
+            self.document.code, self.corrected_document_types
+        )
+
+    @property
+    def corrected_document_types(self) -> tuple[str, ...]:
+        """The types of the documents this one corrects: none but a note's invoice."""
+        return ()
 
     def __str__(self) -> str:
         # As the document reads on paper: "Factura electrónica N° 1"; a draft has no number.

@@ -38,6 +38,7 @@ from typing import Any
 from django.db import IntegrityError, transaction
 from lxml import etree
 
+from billing.dte_rules import receiver_may_be_anonymous
 from billing.models import Country, DocumentType, SandboxSubmission
 from billing.money import allocate, round_amount
 from billing.tax_agency import sii_schema
@@ -61,8 +62,6 @@ UPLOAD_DESCRIPTIONS = {
 DOCUMENT_ACCEPTED = ("DOK", "Documento recibido por el SII. Datos coinciden con los registrados.")
 DOCUMENT_REJECTED = ("FAU", "Documento no recibido por el SII.")
 
-# Boletas go to final consumers, who need not identify themselves.
-DOCUMENT_TYPES_WITHOUT_CUSTOMER_TAX_ID = {"39", "41"}
 REFERENCE_CODES = {1, 2, 3}
 MAX_REFERENCES = 40
 MAX_REFERENCE_SERIAL = 18
@@ -115,6 +114,18 @@ def _issuer_reasons(document: TaxDocument) -> list[Reason]:
     return []
 
 
+def _receiver_may_be_anonymous(document: TaxDocument) -> bool:
+    """Boletas go to final consumers, who need not identify themselves, and so do the notes
+    correcting them: the rule finalize follows (dte_rules), the corrected documents read
+    from the references that give a reason code."""
+    corrected = (
+        str(r.get("document") or "")
+        for r in document["references"]
+        if r.get("code") in REFERENCE_CODES
+    )
+    return receiver_may_be_anonymous(document["document_type"], corrected)
+
+
 def _customer_reasons(document: TaxDocument) -> list[Reason]:
     customer = document["customer_tax_id"]
     if document["customer_country"] != document["country"]:
@@ -123,7 +134,7 @@ def _customer_reasons(document: TaxDocument) -> list[Reason]:
         regulated = Country.objects.filter(
             code=document["country"], has_tax_regulation=True
         ).exists()
-        if regulated and document["document_type"] not in DOCUMENT_TYPES_WITHOUT_CUSTOMER_TAX_ID:
+        if regulated and not _receiver_may_be_anonymous(document):
             return [
                 _reason("customer_tax_id_missing", "customer_tax_id", "The customer has no tax id.")
             ]

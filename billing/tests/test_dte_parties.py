@@ -9,6 +9,7 @@ import pytest
 
 from billing.errors import DomainError
 from billing.models import DocumentType, NumberSequence
+from billing.tax_agency.sandbox import ACCEPTED_UPLOAD, validate
 from customers.tests.factories import CustomerFactory
 from invoices.models import Invoice
 from invoices.services.filing import HELD_BACK_WAIT, tax_agency_attempt, tax_document
@@ -169,6 +170,25 @@ def test_a_boleta_and_its_note_may_go_to_a_buyer_without_a_tax_id(tenant, issuer
     response = tenant.client.get(f"/creditnotes/{note.id}/xml/")
     assert response.status_code == 200, response.content
     valid_dte(response.content)
+
+
+def test_the_sandbox_accepts_a_note_on_a_boleta_to_a_buyer_without_a_tax_id(issuer):
+    buyer = CustomerFactory(workspace=issuer, tax_id="")
+    assert buyer.country_id == "CL"
+    boleta = sale(issuer, 39, buyer)
+    note = credit_note_create(
+        workspace=issuer,
+        test_mode=False,
+        invoice=boleta,
+        reason=3,
+        now=NOW,
+        date=DATE,
+        description="Devolución",
+        lines=[{"name": "Devolución", "amount": Decimal(1000)}],
+    )
+    note = note_finalize(note=note, now=NOW)
+
+    assert validate(tax_document(note), now=NOW) == (ACCEPTED_UPLOAD, [])
 
 
 def test_a_factura_de_compra_for_a_supplier_without_a_tax_id_takes_no_folio(tenant, issuer):

@@ -114,6 +114,16 @@ def test_the_customer_rut_is_checked():
     assert codes(factura(customer_tax_id="X-1", customer_country="US")) == []
 
 
+def test_a_note_on_a_boleta_may_go_to_a_buyer_without_a_tax_id_a_note_on_a_factura_not():
+    def note_on(code):
+        reference = {"document": code, "serial": "5", "date": "2026-03-01", "code": 3}
+        return factura(document_type="61", customer_tax_id="", references=[reference])
+
+    assert codes(note_on("39")) == []
+    assert codes(note_on("41")) == []
+    assert codes(note_on("33")) == ["customer_tax_id_missing"]
+
+
 def test_a_customer_with_only_ones_in_its_tax_id_is_not_registered():
     status, reasons = validate(factura(customer_tax_id="11111111-1"), now=NOW)
     assert status == "RCH"

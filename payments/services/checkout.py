@@ -18,6 +18,7 @@ from payments.choices import (
 )
 from payments.gateways.base import CardInput
 from payments.models import Intent, Payment, PaymentLink, Source
+from payments.services._common import lock_payment_invoices
 from payments.services.intents import (
     intent_cancel,
     intent_complete_authentication,
@@ -27,7 +28,7 @@ from payments.services.intents import (
 )
 from payments.services.links import LinkUnavailable, check_link_open, payment_link_amount
 from payments.services.payments import (
-    check_awaiting_payment_method,
+    check_payment_authorizable,
     payment_authorize,
     payment_complete_authentication,
 )
@@ -209,7 +210,9 @@ def payment_authorize_by_payer(
     that needs authentication leaves the payment processing until `authenticate`."""
     if (card is None) == (source_id is None):
         raise InvalidInput({"non_field_errors": ["Send either card or source."]})
-    check_awaiting_payment_method(payment)
+    # Asked before a card source is made for it, with the invoices locked in the order
+    # payment_authorize takes them.
+    check_payment_authorizable(payment, lock_payment_invoices(payment))
     if card is not None:
         source = _payer_card_source(payment, card, now, payer_scope=payment.id)
     else:

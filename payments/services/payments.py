@@ -10,7 +10,7 @@ which Stripe's `payment_intent.*` event (naming the payment in its metadata) or 
 next charge of the same invoice settles.
 """
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, replace
 from datetime import date, datetime, timedelta
 from decimal import Decimal
@@ -98,6 +98,15 @@ def transition_payment(payment: Payment, target: PaymentStatus) -> None:
             f"Payment {payment.id} is {payment.status} and cannot become {target}.",
         )
     payment.status = target
+
+
+def check_payment_authorizable(payment: Payment, invoices: Iterable[Invoice]) -> None:
+    """Whether `payment` may be charged now, asked the same way by the merchant's and the
+    payer's authorize: a payment cancelled with its invoice says the invoice is cancelled,
+    not that the payment is."""
+    for invoice in invoices:
+        refuse_if_invoice_cancelled(invoice, f"payment {payment.id}")
+    check_awaiting_payment_method(payment)
 
 
 def check_awaiting_payment_method(payment: Payment) -> None:
@@ -580,9 +589,7 @@ def payment_authorize(*, payment: Payment, source: Source, now: datetime) -> Pay
 def _payment_authorize(*, payment: Payment, source: Source, now: datetime) -> Payment:
     invoices = {invoice.pk: invoice for invoice in lock_payment_invoices(payment)}
     payment = lock_payment(payment)
-    for invoice in invoices.values():
-        refuse_if_invoice_cancelled(invoice, f"payment {payment.id}")
-    check_awaiting_payment_method(payment)
+    check_payment_authorizable(payment, invoices.values())
     check_chargeable(source, payment.customer)
     _check_allocations_still_owed(payment, invoices)
     payment.source, payment.gateway = source, source.gateway

@@ -134,3 +134,27 @@ def test_the_intents_checkout_session_is_expired_at_stripe(stripe_tenant, fake_s
     intent = Intent.objects.get(pk=created.json()["id"])
     assert (intent.status, intent.gateway_close_due) == ("cancelled", False)
     assert fake_stripe.client().v1.checkout.sessions.retrieve(session_id).status == "expired"
+
+
+def test_the_payer_paying_a_waiting_payment_is_told_the_invoice_is_cancelled(
+    stripe_tenant, fake_stripe: FakeStripe
+):
+    customer = create_customer(stripe_tenant)
+    invoice = FinalizedInvoiceFactory(
+        workspace=stripe_tenant.workspace, test_mode=True, customer_id=customer["id"]
+    )
+    _, payment_id = _open_intent_and_waiting_payment(stripe_tenant, invoice)
+    secret = stripe_tenant.client.get(f"/payments/{payment_id}/").json()["client_secret"]
+    stripe_tenant.client.post(f"/invoices/{invoice.id}/cancel/")
+
+    refused = Client().post(
+        f"/publishable/payments/{payment_id}/authorize/",
+        {"client_secret": secret, "card": {"number": sandbox.SUCCEEDS, "exp_month": 12,
+                                           "exp_year": 2034}},
+        content_type="application/json",
+    )  # fmt: skip
+
+    assert refused.status_code == 409, refused.content
+    assert refused.json()["code"] == "invoice_not_payable"
+    assert f"Invoice {invoice.id} is cancelled" in refused.json()["detail"]
+    assert Payment.objects.get(pk=payment_id).source_id is None
