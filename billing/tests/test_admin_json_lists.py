@@ -8,6 +8,7 @@ from django.urls import reverse
 
 from billing.tests.admin_helpers import rendered_form_data
 from invoices.tests.pdf_helpers import make_draft, make_issuer
+from metering.tests.factories import MeterFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -60,3 +61,27 @@ def test_draft_references_emptied_are_not_an_error(admin_client, tenant, draft):
     draft.refresh_from_db()
     assert isinstance(draft.references, list)
     assert tenant.client.get(f"/invoices/{draft.pk}/").status_code == 200
+
+
+@pytest.mark.parametrize("value", [*WRONG_SHAPES, '[{"key": "region", "values": []}]'])
+def test_meter_filters_the_api_would_refuse_are_refused(admin_client, tenant, value):
+    meter = MeterFactory(workspace=tenant.workspace, test_mode=tenant.test_mode)
+
+    response = _post_change(admin_client, meter, filters=value)
+
+    assert response.status_code == 200
+    assert "filters" in response.context["adminform"].form.errors
+    meter.refresh_from_db()
+    assert meter.filters == []
+    assert tenant.client.get(f"/meters/{meter.pk}/").status_code == 200
+
+
+def test_meter_filters_the_api_accepts_are_saved(admin_client, tenant):
+    meter = MeterFactory(workspace=tenant.workspace, test_mode=tenant.test_mode)
+
+    response = _post_change(admin_client, meter, filters='[{"key": "region", "values": ["eu"]}]')
+
+    assert response.status_code == 302
+    meter.refresh_from_db()
+    assert meter.filters == [{"key": "region", "values": ["eu"]}]
+    assert tenant.client.get(f"/meters/{meter.pk}/").status_code == 200
