@@ -9,6 +9,7 @@ from django.urls import reverse
 from billing.tests.admin_helpers import rendered_form_data
 from invoices.tests.pdf_helpers import make_draft, make_issuer
 from metering.tests.factories import MeterFactory
+from reminders.tests.factories import ReminderRuleFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -85,3 +86,15 @@ def test_meter_filters_the_api_accepts_are_saved(admin_client, tenant):
     meter.refresh_from_db()
     assert meter.filters == [{"key": "region", "values": ["eu"]}]
     assert tenant.client.get(f"/meters/{meter.pk}/").status_code == 200
+
+
+@pytest.mark.parametrize("value", ['{"a": 1}', '"x"', "3", '["x"]', '[{"a": 1}]', "[[1]]", "[0]"])
+def test_reminder_rule_documents_the_api_would_refuse_are_refused(admin_client, tenant, value):
+    rule = ReminderRuleFactory(workspace=tenant.workspace, test_mode=tenant.test_mode)
+
+    response = _post_change(admin_client, rule, documents=value)
+
+    assert response.status_code == 200
+    assert "documents" in response.context["adminform"].form.errors
+    rule.refresh_from_db()
+    assert rule.documents == []
