@@ -55,6 +55,8 @@ class MeterAdmin(ServiceModelAdmin):
     def usage_this_month(self, meter: Meter) -> str:
         if meter.pk is None:
             return "-"
+        # The meter as stored: a refused form leaves its posted values on `meter`.
+        meter = Meter.objects.get(pk=meter.pk)
         now = clock_now_for(meter)
         start = datetime.combine(month_start(now.date()), datetime.min.time(), now.tzinfo)
         rows = event_store().top_customer_keys(

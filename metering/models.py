@@ -12,6 +12,7 @@ from django.db import models
 
 from billing.encoders import JSONDecoder, JSONEncoder
 from billing.ids import public_id_field
+from billing.json_fields import ListJSONField
 from billing.models import TenantModel, quantity_field
 from metering.choices import (
     EVENT_ID_MAX_LENGTH,
@@ -36,7 +37,9 @@ class Meter(TenantModel):
     field = models.CharField(max_length=64, blank=True)
     # [{"key": "region", "values": ["us", "eu"]}, …]: an event counts when each key's
     # property is one of its values (a number by its value: metering.store.filter_texts).
-    filters = models.JSONField(encoder=JSONEncoder, decoder=JSONDecoder, default=list, blank=True)
+    filters = ListJSONField(
+        api_field="metering.representations.MeterSerializer.filters", blank=True
+    )
 
     class Meta(TenantModel.Meta):
         indexes = [tenant_list_index()]

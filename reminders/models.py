@@ -4,6 +4,7 @@ from django.db import models
 
 from billing.encoders import JSONDecoder, JSONEncoder
 from billing.ids import public_id_field
+from billing.json_fields import ListJSONField
 from billing.models import TenantModel
 from reminders.choices import Language, MessageStatus
 
@@ -29,7 +30,9 @@ class ReminderRule(TenantModel):
     name = models.CharField(max_length=128)
     days = models.SmallIntegerField()
     template = models.ForeignKey(ReminderTemplate, on_delete=models.PROTECT, related_name="+")
-    documents = models.JSONField(encoder=JSONEncoder, decoder=JSONDecoder, default=list, blank=True)
+    documents = ListJSONField(
+        api_field="reminders.representations.ReminderRuleSerializer.documents", blank=True
+    )
     active = models.BooleanField(default=True)
     # When the rule began reminding, on the workspace's clock (a test clock in test mode):
     # its creation, or its last switch back to active. Reminders whose day came before it

@@ -18,7 +18,7 @@ from billing.choices import BillerStatus, DiscountScheme
 from billing.dte_rules import check_dte_receiver, receiver_may_be_anonymous
 from billing.encoders import JSONDecoder, JSONEncoder
 from billing.errors import DomainError
-from billing.json_fields import ObjectJSONField
+from billing.json_fields import ListJSONField, ObjectJSONField
 from billing.models.base import TenantModel, money_field, quantity_field
 
 
@@ -54,8 +54,8 @@ class FiscalDocument(TenantModel):
     )
     custom_change = models.DecimalField(max_digits=18, decimal_places=6, default=Decimal(1))
     # [{"document": "33", "serial": "123", "date": "2026-01-31", "code": 1, "description": "…"}]
-    references = models.JSONField(
-        encoder=JSONEncoder, decoder=JSONDecoder, default=list, blank=True
+    references = ListJSONField(
+        api_field="invoices.representations.InvoiceSerializer.references", blank=True
     )
     biller_status = models.CharField(
         max_length=16, choices=BillerStatus.choices, null=True, blank=True
