@@ -259,8 +259,6 @@ class InvoiceSerializer(DocumentTotalsFields, TenantModelSerializer):
         help_text="Payments applied to the invoice, oldest first."
     )
 
-    @extend_schema_field(InvoicePaymentSerializer(many=True))
-    @reads_own_row
     def validate_lines(self, lines: list[dict[str, Any]]) -> list[dict[str, Any]]:
         """A line brings in only a plan still on sale (not archived, nor its product); a
         plan the draft's lines already name stays (a cycle's draft of an archived plan,
@@ -279,6 +277,8 @@ class InvoiceSerializer(DocumentTotalsFields, TenantModelSerializer):
             raise serializers.ValidationError(errors)
         return lines
 
+    @extend_schema_field(InvoicePaymentSerializer(many=True))
+    @reads_own_row
     def get_payments(self, invoice: Invoice) -> list[dict[str, Any]]:
         return invoice_payment_rows(invoice)
 
