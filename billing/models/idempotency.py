@@ -1,5 +1,7 @@
 from django.db import models
 
+from billing.encoders import JSONDecoder, JSONEncoder
+
 
 class IdempotencyKey(models.Model):
     """One `Idempotency-Key` per (workspace, mode): the request it answered and its response.
@@ -20,7 +22,7 @@ class IdempotencyKey(models.Model):
     # bytes (a client may compare them or check a signature over them).
     response_body = models.TextField(blank=True, default="")
     # The headers the view set on it (Content-Type, Location), by name.
-    response_headers = models.JSONField(default=dict)
+    response_headers = models.JSONField(encoder=JSONEncoder, decoder=JSONDecoder, default=dict)
     created_at = models.DateTimeField(db_index=True)
 
     class Meta:
