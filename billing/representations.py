@@ -18,7 +18,7 @@ from rest_framework import serializers
 
 from billing.addresses import comuna_code
 from billing.encoders import JSONDecoder, JSONEncoder, json_text
-from billing.instants import instant_parse
+from billing.instants import INSTANT_FORMAT, instant_parse
 from billing.metadata import (
     METADATA_KEY_MAX_LENGTH,
     METADATA_MAX_KEYS,
@@ -54,8 +54,10 @@ class WorkspaceDateTimeField(serializers.DateTimeField):
     default_error_messages = {"invalid": "{reason}"}
 
     def to_internal_value(self, value: Any) -> datetime:
-        if not isinstance(value, str):
+        if isinstance(value, datetime):  # given by code, not read from JSON
             return super().to_internal_value(value)
+        if not isinstance(value, str):
+            self.fail("invalid", reason=f"Not a date and time: {INSTANT_FORMAT}.")
         workspace = getattr(self.context.get("request"), "workspace", None)
         zone = ZoneInfo(workspace.timezone) if workspace is not None else UTC
         try:

@@ -202,3 +202,15 @@ def test_a_day_whose_midnight_the_clocks_skip_starts_at_its_first_moment(santiag
 
     assert response.status_code == 201, response.json()
     assert response.json()["expires_at"] == "2036-09-07T04:00:00Z"
+
+
+@pytest.mark.parametrize("sent", [5, 1.5, True, ["2026-01-03"], {"at": "2026-01-03"}])
+def test_a_datetime_sent_as_another_json_type_is_a_400(santiago, sent) -> None:  # type: ignore[no-untyped-def]
+    meter = meter_of(santiago)
+    customer = CustomerFactory(workspace=santiago.workspace)
+    body = {"meter": meter.id, "customer": customer.id, "start": sent, "end": "2026-01-04"}
+
+    response = santiago.client.post("/events/usage/", body, format="json")
+
+    assert response.status_code == 400, response.content
+    assert list(response.json()) == ["start"]
