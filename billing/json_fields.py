@@ -12,6 +12,7 @@ from django.core.exceptions import ValidationError
 from django.db import models
 from django.utils.functional import cached_property
 from django.utils.module_loading import import_string
+from rest_framework.exceptions import ValidationError as ApiValidationError
 
 from billing.encoders import JSONDecoder, JSONEncoder
 
@@ -78,8 +79,6 @@ class ListJSONField(models.JSONField):
             raise ValidationError("A list, e.g. [].", code="invalid")
         if not self.api_field:
             return
-        from rest_framework.exceptions import ValidationError as ApiValidationError
-
         try:
             self._serializer_field.run_validation(value)
         except ApiValidationError as exc:
