@@ -14,6 +14,7 @@ from customers.models import Customer
 from customers.tests.factories import CustomerFactory
 from subscriptions import services
 from subscriptions.models import Subscription
+from tests.conftest import Tenant
 
 SANTIAGO = ZoneInfo("America/Santiago")
 
@@ -85,3 +86,19 @@ def invoice_rows(subscription: Subscription) -> list[tuple[Any, ...]]:
             "total",
         )
     )  # fmt: skip
+
+
+def subscribe_over_api(tenant: Tenant) -> str:
+    """A subscription to one plan of a new customer, made by POST /subscriptions/: its id."""
+    scope = {"workspace": tenant.workspace, "test_mode": tenant.test_mode}
+    body = {"customer": CustomerFactory(**scope).id,
+            "lines": [{"plan": PlanFactory(**scope).id, "quantity": 1}]}  # fmt: skip
+    response = tenant.client.post("/subscriptions/", body, format="json")
+    assert response.status_code == 201, response.json()
+    return str(response.json()["id"])
+
+
+def advance_over_api(tenant: Tenant, to: str) -> None:
+    """The workspace's test clock moved to `to` by POST /test_clock/."""
+    response = tenant.client.post("/test_clock/", {"advance_to": to}, format="json")
+    assert response.status_code == 200, response.json()

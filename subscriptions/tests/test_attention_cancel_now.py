@@ -23,6 +23,7 @@ from subscriptions.models import BilledPeriod, Subscription
 from subscriptions.services.clocks import clock_advance
 from subscriptions.tests.helpers import (
     addon_of,
+    advance_over_api,
     coupon_of,
     invoice_rows,
     plan_of,
@@ -119,11 +120,6 @@ def tester() -> Tenant:
     return tenant
 
 
-def _advance(tenant: Tenant, to: str) -> None:
-    response = tenant.client.post("/test_clock/", {"advance_to": to}, format="json")
-    assert response.status_code == 200, response.json()
-
-
 def _periods(tenant: Tenant, sub: str) -> list[tuple[str, str, int]]:
     body = tenant.client.get(f"/subscriptions/{sub}/invoices/?page_size=100").json()
     return sorted((i["period_start"], i["period_end"], i["total"]) for i in body["results"])
@@ -145,7 +141,7 @@ def test_delete_of_a_subscription_whose_card_declines_bills_its_held_periods(
     sub = tester.client.post("/subscriptions/", body, format="json").json()["id"]
     # Declined Mar 10, 11, 13, 15 and 17: it needs attention from Mar 17, and Apr 10 and
     # May 10 come due while it does.
-    _advance(tester, "2026-05-20T09:00:00-04:00")
+    advance_over_api(tester, "2026-05-20T09:00:00-04:00")
     assert tester.client.get(f"/subscriptions/{sub}/").json()["status"] == "needs_attention"
     assert len(_periods(tester, sub)) == 1
 
@@ -162,7 +158,7 @@ def test_delete_of_a_subscription_whose_card_declines_bills_its_held_periods(
     # A retried DELETE changes nothing, nor does the clock moving on.
     again = tester.client.delete(f"/subscriptions/{sub}/?cancel_reason=not_paid")
     assert again.status_code == 409, again.json()
-    _advance(tester, "2026-08-01T09:00:00-04:00")
+    advance_over_api(tester, "2026-08-01T09:00:00-04:00")
     assert _periods(tester, sub) == held
 
 

@@ -4,10 +4,8 @@
 import pytest
 
 from billing.models import Workspace
-from catalog.tests.factories import PlanFactory
-from customers.tests.factories import CustomerFactory
 from invoices.models import Invoice
-from subscriptions.tests.helpers import santiago
+from subscriptions.tests.helpers import advance_over_api, santiago, subscribe_over_api
 from tests.conftest import Tenant, make_tenant
 
 pytestmark = pytest.mark.django_db
@@ -22,22 +20,8 @@ def tester() -> Tenant:
     return tenant
 
 
-def _subscribe(tenant: Tenant) -> str:
-    scope = {"workspace": tenant.workspace, "test_mode": tenant.test_mode}
-    body = {"customer": CustomerFactory(**scope).id,
-            "lines": [{"plan": PlanFactory(**scope).id, "quantity": 1}]}  # fmt: skip
-    response = tenant.client.post("/subscriptions/", body, format="json")
-    assert response.status_code == 201, response.json()
-    return str(response.json()["id"])
-
-
-def _advance(tenant: Tenant, to: str) -> None:
-    response = tenant.client.post("/test_clock/", {"advance_to": to}, format="json")
-    assert response.status_code == 200, response.json()
-
-
 def test_a_cancellation_at_period_end_is_undone_and_billing_goes_on(tester: Tenant) -> None:
-    sub = _subscribe(tester)
+    sub = subscribe_over_api(tester)
     url = f"/subscriptions/{sub}/"
     tester.client.delete(f"{url}?at_period_end=true")
 
@@ -49,7 +33,7 @@ def test_a_cancellation_at_period_end_is_undone_and_billing_goes_on(tester: Tena
         "active", False, "",
     )  # fmt: skip
     assert body["next_billing"] == "2026-04-10"
-    _advance(tester, "2026-04-10T09:00:00-03:00")
+    advance_over_api(tester, "2026-04-10T09:00:00-03:00")
     after = tester.client.get(url).json()
     assert (after["status"], after["next_billing"]) == ("active", "2026-05-10")
     periods = Invoice.objects.filter(subscription_id=sub).values_list("period_start", flat=True)
@@ -57,7 +41,7 @@ def test_a_cancellation_at_period_end_is_undone_and_billing_goes_on(tester: Tena
 
 
 def test_cancel_at_period_end_true_on_update_schedules_the_cancellation(tester: Tenant) -> None:
-    sub = _subscribe(tester)
+    sub = subscribe_over_api(tester)
     response = tester.client.patch(
         f"/subscriptions/{sub}/", {"cancel_at_period_end": True}, format="json"
     )
@@ -68,10 +52,10 @@ def test_cancel_at_period_end_true_on_update_schedules_the_cancellation(tester: 
 
 
 def test_once_cancelled_at_period_end_it_cannot_be_undone(tester: Tenant) -> None:
-    sub = _subscribe(tester)
+    sub = subscribe_over_api(tester)
     url = f"/subscriptions/{sub}/"
     tester.client.delete(f"{url}?at_period_end=true")
-    _advance(tester, "2026-04-10T09:00:00-03:00")
+    advance_over_api(tester, "2026-04-10T09:00:00-03:00")
 
     response = tester.client.patch(url, {"cancel_at_period_end": False}, format="json")
 

@@ -5,11 +5,9 @@ nothing once it has ended, whichever path ended it."""
 import pytest
 
 from billing.models import Workspace
-from catalog.tests.factories import PlanFactory
-from customers.tests.factories import CustomerFactory
 from subscriptions import services
 from subscriptions.choices import NeedsAttentionReason
-from subscriptions.tests.helpers import santiago
+from subscriptions.tests.helpers import advance_over_api, santiago, subscribe_over_api
 from tests.conftest import Tenant, make_tenant
 
 pytestmark = pytest.mark.django_db
@@ -24,20 +22,6 @@ def tester() -> Tenant:
     return tenant
 
 
-def _subscribe(tenant: Tenant) -> str:
-    scope = {"workspace": tenant.workspace, "test_mode": tenant.test_mode}
-    body = {"customer": CustomerFactory(**scope).id,
-            "lines": [{"plan": PlanFactory(**scope).id, "quantity": 1}]}  # fmt: skip
-    response = tenant.client.post("/subscriptions/", body, format="json")
-    assert response.status_code == 201, response.json()
-    return str(response.json()["id"])
-
-
-def _advance(tenant: Tenant, to: str) -> None:
-    response = tenant.client.post("/test_clock/", {"advance_to": to}, format="json")
-    assert response.status_code == 200, response.json()
-
-
 def _described(tenant: Tenant, sub: str) -> tuple[str, str]:
     body = tenant.client.get(f"/subscriptions/{sub}/").json()
     return body["status"], body["status_description"]
@@ -47,14 +31,14 @@ def _described(tenant: Tenant, sub: str) -> tuple[str, str]:
 def test_a_cancellation_at_period_end_that_took_effect_no_longer_announces_itself(
     tester: Tenant, paused: bool
 ) -> None:
-    sub = _subscribe(tester)
+    sub = subscribe_over_api(tester)
     if paused:
         assert tester.client.post(f"/subscriptions/{sub}/pause/").status_code == 200
     response = tester.client.delete(f"/subscriptions/{sub}/?at_period_end=true")
     assert response.status_code == 200, response.json()
     assert response.json()["status_description"] == "Cancels on 2030-08-01."
 
-    _advance(tester, "2030-08-02T09:00:00-04:00")
+    advance_over_api(tester, "2030-08-02T09:00:00-04:00")
 
     assert _described(tester, sub) == ("cancelled", "")
 
@@ -62,7 +46,7 @@ def test_a_cancellation_at_period_end_that_took_effect_no_longer_announces_itsel
 def test_a_flagged_subscription_cancelled_now_no_longer_says_why_it_was_flagged(
     tester: Tenant,
 ) -> None:
-    sub = _subscribe(tester)
+    sub = subscribe_over_api(tester)
     services.subscription_flag(
         subscription_id=sub, reason=NeedsAttentionReason.GATEWAY_ISSUE,
         description="card_declined", now=santiago(2030, 7, 1, 9, 0),
@@ -77,7 +61,7 @@ def test_a_flagged_subscription_cancelled_now_no_longer_says_why_it_was_flagged(
 def test_a_flagged_subscription_cancelled_at_period_end_ends_without_its_flag_reason(
     tester: Tenant,
 ) -> None:
-    sub = _subscribe(tester)
+    sub = subscribe_over_api(tester)
     services.subscription_flag(
         subscription_id=sub, reason=NeedsAttentionReason.GATEWAY_ISSUE,
         description="card_declined", now=santiago(2030, 7, 1, 9, 0),
@@ -85,6 +69,6 @@ def test_a_flagged_subscription_cancelled_at_period_end_ends_without_its_flag_re
     tester.client.delete(f"/subscriptions/{sub}/?at_period_end=true")
     assert _described(tester, sub) == ("needs_attention", "card_declined")
 
-    _advance(tester, "2030-08-02T09:00:00-04:00")
+    advance_over_api(tester, "2030-08-02T09:00:00-04:00")
 
     assert _described(tester, sub) == ("cancelled", "")
