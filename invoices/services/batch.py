@@ -89,15 +89,13 @@ def invoices_issue_batch(
     for invoice, prices, own_ids in zip(invoices, priced, line_ids, strict=True):
         rows += prices.line_rows(invoice.pk, own_ids)
     copy_rows(InvoiceLine, LINE_COLUMNS, rows)
-    event_type = "invoice.finalized" if finalize else "invoice.created"
-    events = [
-        NewEvent(
-            event_type,
-            invoice.id,
-            snapshot_of(invoice, prices.snapshot_lines(own_ids), prices.totals_snapshot),
-        )
-        for invoice, prices, own_ids in zip(invoices, priced, line_ids, strict=True)
-    ]
+    # Every invoice announces its creation, as a single one does; one finalized at once
+    # announces its finalize next, both with the invoice as it was stored.
+    event_types = ["invoice.created", "invoice.finalized"] if finalize else ["invoice.created"]
+    events = []
+    for invoice, prices, own_ids in zip(invoices, priced, line_ids, strict=True):
+        data = snapshot_of(invoice, prices.snapshot_lines(own_ids), prices.totals_snapshot)
+        events += [NewEvent(event_type, invoice.id, data) for event_type in event_types]
     event_record_rows(
         workspace_id=workspace.pk, test_mode=test_mode, events=events, publish=publish_events,
         collect=collect_events, new_objects=True,

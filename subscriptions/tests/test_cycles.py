@@ -104,6 +104,18 @@ def test_a_batch_finalized_invoice_is_stored_as_a_singly_finalized_one() -> None
     assert [list(line) for line in built["lines"]] == [list(line) for line in rendered["lines"]]
 
 
+def test_a_cycle_invoice_announces_its_creation_and_its_finalize_as_a_single_one_does() -> None:
+    now = santiago(2026, 5, 1, 9, 0)
+    workspace = workspace_at(now)
+
+    subscription = subscribe(workspace, now, [(plan_of(workspace), 1)])
+
+    [invoice] = Invoice.objects.filter(subscription_id=subscription.id)
+    events = list(Event.objects.filter(object_id=invoice.id).order_by("sequence"))
+    assert [e.type for e in events] == ["invoice.created", "invoice.finalized"]
+    assert [e.data["id"] for e in events] == [invoice.id, invoice.id]
+
+
 def test_a_batch_finalized_invoice_with_nothing_due_is_paid_as_a_single_one_is() -> None:
     now = santiago(2026, 5, 1, 0, 0)
     workspace = workspace_at(now)
