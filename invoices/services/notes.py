@@ -561,6 +561,9 @@ def _cancel(invoice: Invoice, now: datetime) -> None:
     invoice.status = InvoiceStatus.CANCELLED
     invoice.cancelled_at = now
     invoice.save(update_fields=["status", "cancelled_at", "updated_at"])
+    # Nothing may be paid on it any more: intents and payments waiting to pay it end too,
+    # before its event is built, so the payments it lists show them cancelled.
+    invoice_payments_close(invoice, now)
     event_record(
         workspace=invoice.workspace,
         test_mode=invoice.test_mode,
@@ -568,8 +571,6 @@ def _cancel(invoice: Invoice, now: datetime) -> None:
         object_id=invoice.id,
         data=invoice_snapshot(invoice),
     )
-    # Nothing may be paid on it any more: intents and payments waiting to pay it end too.
-    invoice_payments_close(invoice, now)
 
 
 def _annulment_text(invoice: Invoice) -> str:

@@ -73,6 +73,20 @@ def test_cancelling_the_invoice_cancels_its_intents_and_waiting_payments(tenant)
     assert _event_types(payment_id)[-1] == "payment.cancelled"
 
 
+def test_the_invoice_cancelled_event_shows_its_waiting_payments_cancelled(tenant):
+    invoice = FinalizedInvoiceFactory(workspace=tenant.workspace)
+    _, payment_id = _open_intent_and_waiting_payment(tenant, invoice)
+
+    tenant.client.post(f"/invoices/{invoice.id}/cancel/")
+
+    event = Event.objects.get(object_id=invoice.id, type="invoice.cancelled")
+    shown = tenant.client.get(f"/invoices/{invoice.id}/").json()
+    assert [(p["payment"], p["status"]) for p in event.data["payments"]] == [
+        (payment_id, "cancelled")
+    ]
+    assert event.data["payments"] == shown["payments"]
+
+
 def test_paying_them_afterwards_says_the_invoice_is_cancelled(tenant):
     invoice = FinalizedInvoiceFactory(workspace=tenant.workspace)
     intent_id, payment_id = _open_intent_and_waiting_payment(tenant, invoice)
