@@ -366,10 +366,10 @@ def intent_settle_at_gateway(
         shares=shares,
         source=None,
         now=now,
+        gateway=gateway,
         description=(intent.payment_link.description if intent.payment_link else ""),
         return_url=intent.return_url,
     )
-    payment.gateway = gateway
     intent.payment = payment
     intent.save(update_fields=["payment", "updated_at"])
     payment = apply_gateway_result(payment, ChargeResult(ChargeOutcome.SUCCEEDED, reference), now)

@@ -213,8 +213,12 @@ def create_payment(
     shares: Sequence[tuple[Invoice, Decimal]],
     source: Source | None,
     now: datetime,
+    gateway: str = "",
     **fields: Unpack[NewPaymentFields],
 ) -> Payment:
+    """A new payment and its allocations, with its `payment.created` event. `gateway`:
+    the one that took it without a source of ours (its own checkout page), so the event
+    names it from the first."""
     values: dict[str, Any] = dict(fields)
     payment = Payment.objects.create(
         workspace=workspace,
@@ -224,7 +228,7 @@ def create_payment(
         amount=amount,
         date=values.pop("date", None) or workspace_today(workspace, now),
         source=source,
-        gateway=source.gateway if source else "",
+        gateway=source.gateway if source else gateway,
         **values,
     )
     PaymentAllocation.objects.bulk_create(

@@ -71,10 +71,10 @@ def stripe_payment_record_unowed(
         shares=shares,
         source=None,
         now=now,
+        gateway=GatewayKind.STRIPE,
         description=description[:256],
         metadata=recorded,
     )
-    payment.gateway = GatewayKind.STRIPE
     return apply_gateway_result(payment, ChargeResult(ChargeOutcome.SUCCEEDED, reference), now)
 
 

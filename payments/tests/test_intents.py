@@ -18,6 +18,8 @@ from invoices.tests.factories import FinalizedInvoiceFactory, OrderFactory
 from payments import services
 from payments.gateways import sandbox
 from payments.models import Intent, Payment
+from payments.services.intents import intent_settle_at_gateway
+from payments.tests.factories import IntentFactory
 from payments.tests.hosted_forms import hidden_fields
 from tests.numbers import D
 
@@ -65,6 +67,23 @@ def test_an_invoice_intent_goes_to_finalized_through_the_api(tenant):
     ]
     invoice.refresh_from_db()
     assert invoice.status == "paid"
+
+
+def test_a_payment_taken_on_the_gateways_page_is_that_gateways_from_its_first_event(tenant):
+    invoice = FinalizedInvoiceFactory(workspace=tenant.workspace)
+    intent = IntentFactory(
+        workspace=tenant.workspace, invoice=invoice, customer=invoice.customer, amount=D(1190)
+    )
+
+    settled = intent_settle_at_gateway(
+        intent=intent, gateway="stripe", reference="pi_checkout", now=NOW
+    )
+
+    payment_events = Event.objects.filter(object_id=settled.payment_id).order_by("sequence")
+    assert [(e.type, e.data["gateway"]) for e in payment_events] == [
+        ("payment.created", "stripe"),
+        ("payment.succeeded", "stripe"),
+    ]
 
 
 def test_a_declined_intent_fails(tenant):
