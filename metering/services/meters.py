@@ -95,6 +95,9 @@ def meter_update(*, meter: Meter, **fields: Unpack[MeterFields]) -> Meter:
 
 @transaction.atomic
 def meter_delete(*, meter: Meter) -> None:
+    # Locked before its plans are read: a plan being pointed at it holds the lock too
+    # (meter_aggregation) and commits first, or finds no meter once this commits.
+    meter = Meter.objects.select_for_update().get(pk=meter.pk)
     if _plans_using(meter) or meter.features.exists():
         raise DomainError(
             "meter_in_use",
