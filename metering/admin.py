@@ -1,7 +1,6 @@
 """Meters, features, usage records, and events (read-only, searchable by customer and
-event_id). A meter's page shows each customer's usage this month."""
+event_id). A meter's page shows each customer's usage this month, the workspace's."""
 
-from datetime import datetime
 from typing import Any
 
 from django.contrib import admin
@@ -10,12 +9,13 @@ from django.utils.html import format_html_join
 
 from billing.admin_money import MoneyAdminMixin
 from billing.admin_services import ServiceModelAdmin
-from billing.clock import clock_now_for
+from billing.clock import clock_now_for, local_date
 from metering.models import Event, Feature, Meter, UsageRecord
 from metering.selectors import meter_spec
 from metering.services import meters
 from metering.store import Tenant, event_store
 from metering.store.partitions import month_start
+from subscriptions.calendar import local_midnight
 
 TOP_CUSTOMER_KEYS = 50
 
@@ -58,7 +58,9 @@ class MeterAdmin(ServiceModelAdmin):
         # The meter as stored: a refused form leaves its posted values on `meter`.
         meter = Meter.objects.get(pk=meter.pk)
         now = clock_now_for(meter)
-        start = datetime.combine(month_start(now.date()), datetime.min.time(), now.tzinfo)
+        # The workspace's month, as its periods and usage days are.
+        timezone_name = meter.workspace.timezone
+        start = local_midnight(month_start(local_date(now, timezone_name)), timezone_name)
         rows = event_store().top_customer_keys(
             tenant=Tenant(workspace_id=meter.workspace_id, test_mode=meter.test_mode),
             meter=meter_spec(meter),

@@ -42,6 +42,14 @@ class FeatureFields(TypedDict, total=False):
 _COUNTING_FIELDS = ("event_name", "aggregation", "field", "filters")
 
 
+def _counted(name: str, value: Any) -> object:
+    """A counting field's value as it decides what the meter counts: filters match an
+    event when each key's property is one of its values, so neither order matters."""
+    if name == "filters":
+        return {f["key"]: frozenset(f["values"]) for f in value}
+    return value
+
+
 def _meter_validate(meter: Meter) -> None:
     if is_reserved_event_name(meter.event_name):
         raise InvalidInput({"event_name": [RESERVED_EVENT_NAME]})
@@ -68,7 +76,9 @@ def meter_update(*, meter: Meter, **fields: Unpack[MeterFields]) -> Meter:
     meter = Meter.objects.select_for_update().get(pk=meter.pk)
     given: Mapping[str, object] = fields
     changed = {
-        name for name in _COUNTING_FIELDS if name in given and getattr(meter, name) != given[name]
+        name
+        for name in _COUNTING_FIELDS
+        if name in given and _counted(name, getattr(meter, name)) != _counted(name, given[name])
     }
     if changed and _plans_using(meter):
         raise DomainError(
@@ -85,6 +95,9 @@ def meter_update(*, meter: Meter, **fields: Unpack[MeterFields]) -> Meter:
 
 @transaction.atomic
 def meter_delete(*, meter: Meter) -> None:
+    # Locked before its plans are read: a plan being pointed at it holds the lock too
+    # (meter_aggregation) and commits first, or finds no meter once this commits.
+    meter = Meter.objects.select_for_update().get(pk=meter.pk)
     if _plans_using(meter) or meter.features.exists():
         raise DomainError(
             "meter_in_use",

@@ -1,17 +1,21 @@
 """Meters change and are deleted in the admin through the meter services (meter_in_use)."""
 
 import re
-from datetime import UTC, datetime, time
+from datetime import datetime
+from zoneinfo import ZoneInfo
 
 import pytest
 from django.urls import reverse
 from django.utils import timezone
 
+from billing.clock import local_date
+from billing.models import Workspace
 from billing.tests.admin_helpers import change_form_data
 from catalog.tests.factories import PlanFactory
 from metering.models import Feature, Meter
 from metering.store.partitions import month_start
 from metering.tests.factories import FeatureFactory, MeterFactory, UsageEventFactory
+from subscriptions.calendar import local_midnight
 
 pytestmark = pytest.mark.django_db
 
@@ -69,7 +73,8 @@ def test_a_meter_not_in_use_is_deleted(admin_client):
 def test_the_usage_shown_is_the_top_50_customer_keys_by_usage(admin_client):
     meter = MeterFactory(aggregation="sum", field="tokens")
     now = timezone.now()
-    start = datetime.combine(month_start(now.date()), time(), UTC)
+    timezone_name = meter.workspace.timezone
+    start = local_midnight(month_start(local_date(now, timezone_name)), timezone_name)
     # 60 keys, two events each: the keys of least usage sent the latest events.
     for usage in range(1, 61):
         for n in range(2):
@@ -84,6 +89,25 @@ def test_the_usage_shown_is_the_top_50_customer_keys_by_usage(admin_client):
 
     shown = re.findall(r"<div>(key-\d+): (\d+)</div>", response.content.decode())
     assert shown == [(f"key-{usage:02}", str(2 * usage)) for usage in range(60, 10, -1)]
+
+
+def test_the_usage_shown_is_of_the_workspace_s_month(admin_client):
+    meter = MeterFactory(test_mode=True, aggregation="sum", field="tokens")
+    santiago = ZoneInfo("America/Santiago")
+    # 22:00 on 30 November in Santiago is already 1 December in UTC.
+    now = datetime(2026, 11, 30, 22, 0, tzinfo=santiago)
+    Workspace.objects.filter(pk=meter.workspace_id).update(test_clock_at=now)
+    for key, day, hour in (("october", 31, 23), ("november", 15, 12)):
+        month = 10 if key == "october" else 11
+        UsageEventFactory(
+            workspace=meter.workspace, test_mode=True, customer_key=key,
+            timestamp=datetime(2026, month, day, hour, 0, tzinfo=santiago),
+        )  # fmt: skip
+
+    response = admin_client.get(reverse("admin:metering_meter_change", args=[meter.pk]))
+
+    shown = re.findall(r"<div>(\w+): (\d+)</div>", response.content.decode())
+    assert shown == [("november", "1")]
 
 
 def test_a_feature_does_not_point_at_a_meter_of_another_tenant(admin_client):

@@ -105,6 +105,28 @@ def test_a_meter_in_use_keeps_what_it_counts_and_is_not_deleted(tenant):
 
 
 @pytest.mark.postgresql
+def test_a_meter_in_use_takes_its_filters_back_in_another_order(tenant):
+    filters = [{"key": "region", "values": ["us", "eu"]}, {"key": "plan", "values": ["pro"]}]
+    meter = _meter(tenant, filters=filters).json()["id"]
+    product = ProductFactory(workspace=tenant.workspace)
+    tenant.client.post(
+        "/plans/",
+        {"product": product.id, "name": "Calls", "currency": "CLP", "amount": "1",
+         "usage_scheme": "metered", "meter": meter},
+        format="json",
+    )  # fmt: skip
+    reordered = [{"key": "plan", "values": ["pro"]}, {"key": "region", "values": ["eu", "us"]}]
+
+    same = tenant.client.put(f"/meters/{meter}/", {"filters": reordered}, format="json")
+    narrowed = [{"key": "region", "values": ["eu"]}, {"key": "plan", "values": ["pro"]}]
+    changed = tenant.client.put(f"/meters/{meter}/", {"filters": narrowed}, format="json")
+
+    assert same.status_code == 200, same.json()
+    assert same.json()["filters"] == reordered
+    assert changed.status_code == 409
+    assert changed.json()["code"] == "meter_in_use"
+
+
 def test_a_key_taken_by_a_concurrent_create_is_a_400_on_key(tenant, monkeypatch):
     # Two concurrent creates both pass the look-up; the unique constraint decides.
     feature = {"key": "seats", "name": "Seats", "feature_type": "boolean"}
