@@ -445,10 +445,16 @@ class FolioRangeSerializer(TenantModelSerializer):
         "text in JSON, or the file in a multipart/form-data upload.",
     )
 
+    valid_until = serializers.DateField(
+        read_only=True,
+        help_text="The last day its folios may be used, six months from `authorized_on` "
+        "(rules.md §8), on the workspace's clock; after it they are skipped.",
+    )
+
     class Meta:
         model = FolioRange
         fields = [
-            "id", "document", "first", "last", "authorized_on", "caf",
+            "id", "document", "first", "last", "authorized_on", "valid_until", "caf",
             "metadata", "test_mode", "created", "updated",
         ]  # fmt: skip
         read_only_fields = ["first", "last", "authorized_on"]

@@ -366,3 +366,16 @@ def test_an_uploaded_caf_replayed_with_its_key_must_be_the_same_file(issuer):
     assert first.status_code == 201, first.json()
     assert other_file.status_code == 422, other_file.json()
     assert FolioRange.objects.count() == 1
+
+
+@pytest.mark.parametrize(
+    ("authorized_on", "valid_until"),
+    [(date(2026, 2, 15), "2026-08-15"), (date(2026, 2, 28), "2026-08-28")],
+)
+def test_a_caf_shows_the_last_day_its_folios_may_be_used(issuer, authorized_on, valid_until):
+    with time_machine.travel(AUGUST_15, tick=False):
+        loaded = load(issuer, authorized_on=authorized_on).json()
+        shown = issuer.client.get(f"/cafs/{loaded['id']}/").json()
+        listed = issuer.client.get("/cafs/").json()["results"][0]
+
+    assert loaded["valid_until"] == shown["valid_until"] == listed["valid_until"] == valid_until
