@@ -6,11 +6,13 @@ with them and events carry them (`snapshot`), so services never import `api/`.""
 import base64
 import copy
 import json
+import re
 from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any, ClassVar, cast
 from zoneinfo import ZoneInfo
 
+from django.core.files.uploadedfile import UploadedFile
 from django.db import models
 from django.db.models import QuerySet
 from drf_spectacular.utils import extend_schema_field
@@ -394,19 +396,65 @@ def snapshot(
     return json_data(representation(instance, context=context or {}).data)
 
 
+# The SII writes its XML in ISO-8859-1, and a CAF file need not declare it.
+SII_XML_ENCODING = "ISO-8859-1"
+_XML_DECLARED_ENCODING = re.compile(
+    rb"""^\s*<\?xml[^>]*?encoding\s*=\s*["']([A-Za-z0-9._-]+)["']"""
+)
+
+
+def xml_file_text(content: bytes) -> str:
+    """An uploaded XML file's text: in the encoding its declaration names, else UTF-8,
+    else the SII's own. ValueError when it is not text in the encoding it names."""
+    declared = _XML_DECLARED_ENCODING.match(content.removeprefix(b"\xef\xbb\xbf"))
+    if declared is not None:
+        encoding = declared.group(1).decode()
+        try:
+            return content.decode(encoding)
+        except LookupError as exc:
+            raise ValueError(f"it declares an unknown encoding ({exc}).") from exc
+        except UnicodeDecodeError as exc:
+            raise ValueError(f"it is not text in the {encoding} it declares.") from exc
+    try:
+        return content.decode("utf-8-sig")
+    except UnicodeDecodeError:
+        return content.decode(SII_XML_ENCODING)
+
+
+@extend_schema_field({"type": "string", "description": "The XML as text, or the file (multipart)."})
+class XmlFileField(serializers.CharField):
+    """XML sent as text in JSON, or as the file itself in a multipart form (what a form or
+    Piriod's client uploads): the file's bytes read as xml_file_text says."""
+
+    def to_internal_value(self, data: Any) -> str:
+        if isinstance(data, UploadedFile):
+            try:
+                data = xml_file_text(b"".join(data.chunks()))
+            except ValueError as exc:
+                raise serializers.ValidationError(f"The file cannot be read: {exc}") from exc
+        return str(super().to_internal_value(data))
+
+
 class FolioRangeSerializer(TenantModelSerializer):
     """A loaded CAF: its document type and range. Its private key is never shown."""
 
     document = serializers.IntegerField(source="document_type_id", read_only=True)
-    caf = serializers.CharField(
+    caf = XmlFileField(
         write_only=True,
-        help_text="The AUTORIZACION XML the SII issued (CAF, RSASK, RSAPUBK), as it came.",
+        help_text="The AUTORIZACION XML the SII issued (CAF, RSASK, RSAPUBK), as it came: its "
+        "text in JSON, or the file in a multipart/form-data upload.",
+    )
+
+    valid_until = serializers.DateField(
+        read_only=True,
+        help_text="The last day its folios may be used, six months from `authorized_on` "
+        "(rules.md §8), on the workspace's clock; after it they are skipped.",
     )
 
     class Meta:
         model = FolioRange
         fields = [
-            "id", "document", "first", "last", "authorized_on", "caf",
+            "id", "document", "first", "last", "authorized_on", "valid_until", "caf",
             "metadata", "test_mode", "created", "updated",
         ]  # fmt: skip
         read_only_fields = ["first", "last", "authorized_on"]

@@ -15,6 +15,7 @@ from django.views.decorators.csrf import csrf_exempt
 from drf_spectacular.utils import OpenApiResponse, extend_schema, inline_serializer
 from rest_framework import exceptions, mixins, permissions, serializers, viewsets
 from rest_framework.exceptions import ValidationError
+from rest_framework.parsers import MultiPartParser
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
@@ -40,6 +41,7 @@ from billing.api.kernel_serializers import (
     WorkspaceIssuerSerializer,
     WorkspaceSerializer,
 )
+from billing.api.parsers import JSONParser
 from billing.api.viewsets import ApiInputMixin, TenantViewSet
 from billing.auth import record_authentication_failure, refuse_after_too_many_failures
 from billing.models import (
@@ -410,6 +412,8 @@ class FolioRangeViewSet(
 
     queryset = FolioRange.objects.all()
     serializer_class = FolioRangeSerializer
+    # The CAF is a file the SII issues: uploaded as it is, or sent as text in JSON.
+    parser_classes = (JSONParser, MultiPartParser)
     filterset_class = FolioRangeFilter
     ordering_fields = ("created", "first")
 

@@ -1,7 +1,22 @@
+import calendar
+from datetime import date
+
 from django.db import models
 
 from billing.ids import public_id_field
 from billing.models.base import TenantModel
+
+# rules.md §8: the SII authorizes a CAF's folios for six months from its date (FA).
+CAF_VALID_MONTHS = 6
+
+
+def caf_last_valid_date(authorized_on: date) -> date:
+    """The last day a CAF's folios may be used. A term of months counted from a date ends
+    on the day of the same number, or on the last day of a month that has none (Código
+    Civil, art. 48): authorized on 31 August, usable through 28 February."""
+    month_index = authorized_on.month - 1 + CAF_VALID_MONTHS
+    year, month = authorized_on.year + month_index // 12, month_index % 12 + 1
+    return date(year, month, min(authorized_on.day, calendar.monthrange(year, month)[1]))
 
 
 class FolioRange(TenantModel):
@@ -39,3 +54,8 @@ class FolioRange(TenantModel):
 
     def __str__(self) -> str:
         return f"{self.document_type_id} {self.first}–{self.last}"
+
+    @property
+    def valid_until(self) -> date:
+        """The last day (on the workspace's clock) its folios may be used."""
+        return caf_last_valid_date(self.authorized_on)

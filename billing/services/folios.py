@@ -25,7 +25,6 @@ nor any dependency ships. It is kept as it came, for the SII to check.
 """
 
 import base64
-import calendar
 import hashlib
 import xml.etree.ElementTree as ET
 from dataclasses import dataclass
@@ -41,6 +40,7 @@ from django.db import transaction
 from billing.clock import workspace_today
 from billing.errors import DomainError, InvalidInput
 from billing.models import DocumentType, FolioRange, NumberSequence, Workspace
+from billing.models.folios import CAF_VALID_MONTHS, caf_last_valid_date
 from billing.representations import folio_range_snapshot
 from billing.services.events import event_record
 from billing.tax_ids import InvalidTaxId, normalize_tax_id
@@ -187,19 +187,6 @@ def parse_caf(text: str) -> Caf:
             serialization.NoEncryption(),
         ),
     )
-
-
-# rules.md §8: the SII authorizes a CAF's folios for six months from its date (FA).
-CAF_VALID_MONTHS = 6
-
-
-def caf_last_valid_date(authorized_on: date) -> date:
-    """The last day a CAF's folios may be used. A term of months counted from a date ends
-    on the day of the same number, or on the last day of a month that has none (Código
-    Civil, art. 48): authorized on 31 August, usable through 28 February."""
-    month_index = authorized_on.month - 1 + CAF_VALID_MONTHS
-    year, month = authorized_on.year + month_index // 12, month_index % 12 + 1
-    return date(year, month, min(authorized_on.day, calendar.monthrange(year, month)[1]))
 
 
 def _check_dates(caf: Caf, today: date) -> None:

@@ -19,6 +19,7 @@ from datetime import datetime
 from typing import Any
 
 from django.conf import settings
+from django.core.files.uploadedfile import UploadedFile
 from django.db import DatabaseError
 
 from billing.errors import DomainError
@@ -47,8 +48,18 @@ def request_fingerprint(
     order) and body. Without a query the fingerprint is the one stored before the query
     counted, so a key sent earlier still replays."""
     request = [method, path, body, sorted(query)] if query else [method, path, body]
-    canonical = json.dumps(request, sort_keys=True, default=str)
+    canonical = json.dumps(request, sort_keys=True, default=_canonical)
     return hashlib.sha256(canonical.encode()).hexdigest()
+
+
+def _canonical(value: Any) -> str:
+    # An uploaded file (a multipart body's) is the same by its content, not its name.
+    if isinstance(value, UploadedFile):
+        content = hashlib.sha256()
+        for chunk in value.chunks():
+            content.update(chunk)
+        return f"file:{content.hexdigest()}"
+    return str(value)
 
 
 def idempotency_key_prepare(

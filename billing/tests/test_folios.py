@@ -7,6 +7,7 @@ import pytest
 import time_machine
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec, rsa
+from django.core.files.uploadedfile import SimpleUploadedFile
 from django.db import transaction
 
 from billing.models import DocumentType, Event, FolioRange
@@ -312,3 +313,69 @@ def test_a_caf_whose_folios_were_all_issued_already_is_a_409(issuer):
     assert not FolioRange.objects.exists()
     assert load(issuer, first=2, last=10).status_code == 201  # folios 4–10 are still free
     assert finalize(issuer).json()["number"] == 4
+
+
+@pytest.mark.parametrize(
+    "declaration", ['<?xml version="1.0" encoding="ISO-8859-1"?>', '<?xml version="1.0"?>']
+)
+def test_a_caf_is_uploaded_as_the_file_the_sii_issued(issuer, declaration):
+    """A CAF is a file: a form or Piriod's client sends it multipart, as `caf`, in the
+    SII's ISO-8859-1 whether or not its declaration says so."""
+    xml = caf_xml(first=5, last=7, name="PANADERÍA ÑUÑOA SPA").replace(
+        '<?xml version="1.0"?>', declaration
+    )
+    upload = SimpleUploadedFile("FoliosSII.xml", xml.encode("iso-8859-1"), "text/xml")
+
+    response = issuer.client.post("/cafs/", {"caf": upload}, format="multipart")
+
+    assert response.status_code == 201, response.json()
+    assert (response.json()["first"], response.json()["last"]) == (5, 7)
+    assert "PANADERÍA ÑUÑOA SPA" in FolioRange.objects.get().caf
+
+
+@pytest.mark.parametrize(
+    "content",
+    [
+        b"\xff\xfe\x00garbage",
+        '<?xml version="1.0" encoding="UTF-8"?><AUTORIZACION>Ñ'.encode("iso-8859-1"),
+        b'<?xml version="1.0" encoding="klingon"?><AUTORIZACION/>',
+    ],
+)
+def test_a_caf_upload_that_is_not_xml_text_is_a_400(issuer, content):
+    upload = SimpleUploadedFile("folios.xml", content, "text/xml")
+
+    response = issuer.client.post("/cafs/", {"caf": upload}, format="multipart")
+
+    assert response.status_code == 400, response.json()
+    assert "caf" in response.json()
+    assert not FolioRange.objects.exists()
+
+
+def test_an_uploaded_caf_replayed_with_its_key_must_be_the_same_file(issuer):
+    def upload(xml):
+        return issuer.client.post(
+            "/cafs/",
+            {"caf": SimpleUploadedFile("FoliosSII.xml", xml.encode(), "text/xml")},
+            format="multipart",
+            HTTP_IDEMPOTENCY_KEY="caf-upload-1",
+        )
+
+    first = upload(caf_xml(first=1, last=5))
+    other_file = upload(caf_xml(first=6, last=9))
+
+    assert first.status_code == 201, first.json()
+    assert other_file.status_code == 422, other_file.json()
+    assert FolioRange.objects.count() == 1
+
+
+@pytest.mark.parametrize(
+    ("authorized_on", "valid_until"),
+    [(date(2026, 2, 15), "2026-08-15"), (date(2026, 2, 28), "2026-08-28")],
+)
+def test_a_caf_shows_the_last_day_its_folios_may_be_used(issuer, authorized_on, valid_until):
+    with time_machine.travel(AUGUST_15, tick=False):
+        loaded = load(issuer, authorized_on=authorized_on).json()
+        shown = issuer.client.get(f"/cafs/{loaded['id']}/").json()
+        listed = issuer.client.get("/cafs/").json()["results"][0]
+
+    assert loaded["valid_until"] == shown["valid_until"] == listed["valid_until"] == valid_until

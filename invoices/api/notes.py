@@ -10,6 +10,7 @@ from rest_framework.response import Response
 
 from billing.api.viewsets import TenantModelViewSet
 from invoices.api.files import PdfRouteMixin, XmlRouteMixin
+from invoices.api.filing import RetrySubmissionMixin
 from invoices.filters import CreditNoteFilter, DebitNoteFilter
 from invoices.models import CreditNote, DebitNote
 from invoices.representations import CreditNoteSerializer, DebitNoteSerializer
@@ -17,8 +18,8 @@ from invoices.selectors import credit_note_queryset, debit_note_queryset
 from invoices.services import notes
 
 
-class NoteViewSet(PdfRouteMixin, XmlRouteMixin, TenantModelViewSet):
-    actions_without_body = ("finalize",)
+class NoteViewSet(PdfRouteMixin, XmlRouteMixin, RetrySubmissionMixin, TenantModelViewSet):
+    actions_without_body = ("finalize", "retry_submission")
     search_fields = ["description", "note", "customer__name", "customer__tax_id"]
     ordering_fields = ("created", "updated", "date", "number", "total")
 

@@ -10,6 +10,7 @@ from billing.api.errors import ErrorSerializer
 from billing.api.viewsets import TenantModelViewSet
 from billing.representations import scope_to_tenant
 from invoices.api.files import PdfRouteMixin, XmlRouteMixin
+from invoices.api.filing import RetrySubmissionMixin
 from invoices.filters import InvoiceFilter
 from invoices.mail import invoice_send
 from invoices.models import Invoice
@@ -18,12 +19,12 @@ from invoices.selectors import invoice_queryset
 from invoices.services import invoices, notes
 
 
-class InvoiceViewSet(PdfRouteMixin, XmlRouteMixin, TenantModelViewSet):
+class InvoiceViewSet(PdfRouteMixin, XmlRouteMixin, RetrySubmissionMixin, TenantModelViewSet):
     queryset = invoice_queryset()
     # Updates, cancels, PDFs and DTEs read the document type; the representation shows
     # only its id, the invoice's own column.
     unshown_related = ("document",)
-    actions_without_body = ("finalize", "uncollectible", "cancel", "send")
+    actions_without_body = ("finalize", "uncollectible", "cancel", "send", "retry_submission")
     serializer_class = InvoiceSerializer
     filterset_class = InvoiceFilter
     search_fields = ["note", "customer__name", "customer__tax_id"]

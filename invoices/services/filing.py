@@ -545,11 +545,12 @@ def tax_agency_due(*, now: datetime, limit: int = 500) -> list[str]:
 
 @transaction.atomic
 def document_retry_submission(*, document: FiscalDocument, now: datetime) -> FiscalDocument:
-    """Send a failed document to the agency again, unchanged.
+    """Send a failed document to the agency again, unchanged, with its folio (one the agency
+    rejected was not spent: rules.md §5), and record `<object>.tax_agency_retried`.
 
     For failures whose cause was outside the document (the customer's registration, an
-    outage). A wrong document is never edited: it is corrected with a credit note and a
-    new document.
+    outage, the workspace's issuer data the DTE is built from). A wrong document is never
+    edited: it is corrected with a credit note and a new document.
     """
     document = type(document)._default_manager.select_for_update().get(pk=document.pk)
     if document.biller_status != BillerStatus.FAILED:
@@ -565,6 +566,7 @@ def document_retry_submission(*, document: FiscalDocument, now: datetime) -> Fis
     document.tax_agency_tracking_id = ""
     document.tax_agency = {"status": "pending", "retried_at": now.isoformat(), "previous": previous}
     document.save()
+    _record_event(document, "tax_agency_retried")
     tax_agency_schedule(document.pk)
     return document
 

@@ -483,6 +483,52 @@ def test_a_rejected_document_is_submitted_anew_when_retried(workspace):
     assert len(events(invoice, "invoice.tax_agency_failed")) == 2
 
 
+def test_a_developer_retries_a_failed_submission_over_the_api(tenant, workspace, settings):
+    use_agency(settings, UnreachableAgency)
+    invoice = run_until_done(finalized_invoice(workspace))
+    assert invoice.tax_agency["reasons"][0]["code"] == "agency_unreachable"
+    settings.TAX_AGENCY_BACKENDS = {}  # the agency is back
+
+    response = tenant.client.post(f"/invoices/{invoice.pk}/retry_submission/")
+
+    assert response.status_code == 200, response.json()
+    body = response.json()
+    assert (body["biller_status"], body["number"]) == ("pending", invoice.number)
+    assert body["tax_agency"]["previous"]["reasons"][0]["code"] == "agency_unreachable"
+    (retried,) = events(invoice, "invoice.tax_agency_retried")
+    assert retried.data["biller_status"] == "pending"
+    invoice = run_until_done(invoice, start=datetime.now(UTC))
+    assert invoice.biller_status == BillerStatus.SUCCEEDED
+    assert len(events(invoice, "invoice.tax_agency_succeeded")) == 1
+
+
+def test_a_rejected_note_is_retried_over_the_api_with_its_folio(tenant, workspace):
+    customer = CustomerFactory(workspace=workspace, tax_id=NOT_REGISTERED_RUT)
+    invoice = run_until_done(finalized_invoice(workspace, customer=customer))
+    note = run_until_done(
+        finalized_note(CreditNote, CreditNoteLine, invoice, document_id=61, number=7)
+    )
+    assert note.biller_status == BillerStatus.FAILED
+
+    response = tenant.client.post(f"/creditnotes/{note.pk}/retry_submission/")
+
+    assert response.status_code == 200, response.json()
+    assert (response.json()["biller_status"], response.json()["number"]) == ("pending", 7)
+    assert len(events(note, "credit_note.tax_agency_retried")) == 1
+
+
+def test_a_submission_that_has_not_failed_is_not_retried_over_the_api(tenant, workspace):
+    invoice = finalized_invoice(workspace)
+
+    response = tenant.client.post(f"/invoices/{invoice.pk}/retry_submission/", {"x": 1})
+    assert response.status_code == 400, response.json()  # the action takes no body
+    response = tenant.client.post(f"/invoices/{invoice.pk}/retry_submission/")
+
+    assert response.status_code == 409, response.json()
+    assert response.json()["code"] == "tax_agency_not_failed"
+    assert not events(invoice, "invoice.tax_agency_retried")
+
+
 @pytest.mark.parametrize(
     "status",
     [BillerStatus.PENDING, BillerStatus.QUEUED, BillerStatus.PROCESSING, BillerStatus.SUCCEEDED],

@@ -8,6 +8,7 @@ from rest_framework.response import Response
 from billing.api.viewsets import TenantModelViewSet
 from billing.clock import workspace_today
 from invoices.api.files import PdfRouteMixin, XmlRouteMixin
+from invoices.api.filing import RetrySubmissionMixin
 from procurement.api.serializers import SupplierSerializer
 from procurement.filters import (
     PurchaseCreditNoteFilter,
@@ -51,7 +52,8 @@ class SupplierViewSet(TenantModelViewSet):
         suppliers.supplier_delete(supplier=instance)
 
 
-class SupplierDocumentViewSet(PdfRouteMixin, TenantModelViewSet):
+class SupplierDocumentViewSet(PdfRouteMixin, RetrySubmissionMixin, TenantModelViewSet):
+    actions_without_body = ("retry_submission",)
     search_fields = ["note", "supplier__name", "supplier__tax_id"]
     ordering_fields = ("created", "updated", "date", "number", "total")
 

@@ -265,3 +265,22 @@ def test_a_2023_boleta_de_honorarios_is_recorded_at_13_percent(tenant):
     assert response.status_code == 201, response.json()
     assert Decimal(str(response.json()["retention_percent"])) == Decimal(13)
     assert Decimal(str(response.json()["retention"])) == Decimal(13000)
+
+
+def test_a_failed_filing_is_retried_over_the_api(tenant):
+    retention = retention_finalize(
+        retention=make(tenant, datetime.date(2026, 2, 1), 50_000), now=NOW
+    )
+    type(retention).objects.filter(pk=retention.pk).update(
+        biller_status=BillerStatus.FAILED, tax_agency={"status": "unreachable"}
+    )
+
+    response = tenant.client.post(f"/retentions/{retention.pk}/retry_submission/")
+
+    assert response.status_code == 200, response.json()
+    assert (response.json()["biller_status"], response.json()["number"]) == ("pending", 1)
+    assert response.json()["tax_agency"]["previous"] == {"status": "unreachable"}
+    assert (
+        Event.objects.filter(object_id=retention.pk, type="retention.tax_agency_retried").count()
+        == 1
+    )
