@@ -19,7 +19,11 @@ from payments.choices import (
 )
 from payments.gateways.base import CardInput
 from payments.models import Intent, Payment, PaymentLink, Source
-from payments.services._common import lock_payment_invoices, refuse_if_invoice_cancelled
+from payments.services._common import (
+    lock_payment_invoices,
+    refuse_if_invoice_closed,
+    took_money,
+)
 from payments.services.intents import (
     intent_cancel,
     intent_complete_authentication,
@@ -142,19 +146,22 @@ def _confirm_with_card(intent: Intent, card: CardInput, now: datetime) -> Intent
 
 def _check_open_for_payer(owner: PayerKeyOwner, now: datetime) -> None:
     """Asked as confirm and authorize ask it: an intent or payment cancelled with its
-    invoice says the invoice is cancelled, not that the intent or payment is."""
+    invoice (cancelled, or paid by other means) says what became of the invoice, not that
+    the intent or payment is cancelled."""
     if isinstance(owner, PaymentLink):
         check_link_open(owner, now)
         return
     if isinstance(owner, Intent):
-        refuse_if_invoice_cancelled(owner.invoice, f"intent {owner.id}")
+        if not took_money(owner.payment):
+            refuse_if_invoice_closed(owner.invoice, f"intent {owner.id}")
         if owner.expires_at is not None and owner.expires_at <= now:
             raise DomainError("intent_expired", f"Intent {owner.id} has expired.")
         if owner.status not in INTENT_OPEN_STATUSES:
             raise DomainError("intent_invalid_transition", f"Intent {owner.id} is {owner.status}.")
         return
-    for invoice in Invoice.objects.filter(payment_allocations__payment=owner):
-        refuse_if_invoice_cancelled(invoice, f"payment {owner.id}")
+    if not took_money(owner):
+        for invoice in Invoice.objects.filter(payment_allocations__payment=owner):
+            refuse_if_invoice_closed(invoice, f"payment {owner.id}")
     if owner.status not in (PaymentStatus.REQUIRES_PAYMENT_METHOD, PaymentStatus.PROCESSING):
         raise DomainError("payment_invalid_transition", f"Payment {owner.id} is {owner.status}.")
 

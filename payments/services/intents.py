@@ -31,7 +31,8 @@ from payments.services._common import (
     check_invoice_payable,
     lock_intent,
     lock_invoices,
-    refuse_if_invoice_cancelled,
+    refuse_if_invoice_closed,
+    took_money,
 )
 from payments.services._events import record_intent
 from payments.services.links import payment_link_amount
@@ -299,7 +300,8 @@ def _intent_confirm(*, intent: Intent, source: Source, now: datetime, off_sessio
     if intent.order_id:
         _lock_order(Order(pk=intent.order_id))
     intent = lock_intent(intent)
-    refuse_if_invoice_cancelled(intent.invoice, f"intent {intent.id}")
+    if not took_money(intent.payment):
+        refuse_if_invoice_closed(intent.invoice, f"intent {intent.id}")
     if _past_expiry(intent, now):
         # Expired already, on its own (intent_refuse_if_expired): nothing to roll back.
         raise _expired(intent)
