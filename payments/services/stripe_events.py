@@ -392,6 +392,8 @@ def _save_card(event: StripeEvent, obj: dict[str, Any], card: SavedCard | None) 
     if card is None:
         return False, "Stripe named no card for this setup"
     source = card_save_as_default(customer=customer, card=card)
+    if not source.default:
+        return False, f"source {source.id} records this card already"
     return True, f"source {source.id} is the default of {customer.id}"
 
 
