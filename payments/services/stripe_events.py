@@ -91,7 +91,8 @@ def stripe_event_receive(*, workspace_id: str, payload: bytes, signature: str) -
         body = json.loads(payload)
         stripe_id, event_type = str(body["id"]), str(body["type"])
         created = datetime.fromtimestamp(int(body["created"]), tz=UTC)
-    except (ValueError, TypeError, KeyError):
+    # OverflowError and OSError: a `created` no clock can show (1e30, Infinity).
+    except (ValueError, TypeError, KeyError, OverflowError, OSError):
         raise _invalid("The body is not a Stripe event.") from None
     # The stored columns' lengths (StripeEvent.stripe_id and .type).
     for name, value, limit in (("id", stripe_id, 255), ("type", event_type, 128)):

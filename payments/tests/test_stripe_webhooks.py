@@ -284,6 +284,17 @@ def test_an_event_with_an_id_or_type_too_long_is_a_400(stripe_tenant, fields):
     assert not StripeEvent.objects.exists()
 
 
+@pytest.mark.parametrize("created", [1e30, 10**30, -(10**20), float("inf")])
+def test_an_event_created_at_an_impossible_time_is_a_400(stripe_tenant, created):
+    event = stripe_event("balance.available", {"object": "balance"}, created=created)
+
+    response = post_stripe_event(stripe_tenant.workspace.id, event)
+
+    assert response.status_code == 400
+    assert response.json()["code"] == "stripe_signature_invalid"
+    assert not StripeEvent.objects.exists()
+
+
 def test_a_refund_reported_before_the_charge_succeeded_settles_it_and_is_recorded(
     stripe_tenant, fake_stripe, pending_payment
 ):
