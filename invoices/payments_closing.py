@@ -1,8 +1,9 @@
 """What was open to pay an invoice ends when the invoice stops taking payments.
 
-An invoice leaves the payable statuses for good only by its cancellation (`cancel`, or a
-reason-1 credit note): `invoices.services.notes` calls `invoice_payments_close` there,
-in that transaction, with the invoice's row locked. Its open intents and its payments
+An invoice stops taking payments by its cancellation (`cancel`, or a reason-1 credit
+note) and when it is paid (by a payment, or a credit note covering what it owed):
+`invoices.services.notes` and `invoice_settle` call `invoice_payments_close` there, in
+that transaction, with the invoice's row locked. Its open intents and its payments
 waiting for a payment method are payments' rows, and payments sits a floor above
 invoices, so invoices never imports it: the payments app registers what closes them
 once the apps are ready (`payments/apps.py`).

@@ -29,6 +29,7 @@ from customers.choices import CustomerStatus
 from customers.models import Customer
 from invoices.choices import INVOICE_TRANSITIONS, PAYABLE_STATUSES, InvoiceStatus
 from invoices.models import Invoice, InvoiceLine, Order
+from invoices.payments_closing import invoice_payments_close
 from invoices.pdf.storage import document_pdf_schedule
 from invoices.representations import invoice_snapshot, invoice_snapshot_of_save
 from invoices.selectors import (
@@ -430,4 +431,7 @@ def _settle_to(invoice: Invoice, target: InvoiceStatus, now: datetime) -> Invoic
         invoice.uncollectible_at = None
     invoice.save(update_fields=["status", "paid_at", "uncollectible_at", "updated_at"])
     _record(invoice, event_type)
+    if target == InvoiceStatus.PAID:
+        # What was still open to pay it would only be refused now.
+        invoice_payments_close(invoice, now)
     return invoice

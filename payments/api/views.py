@@ -125,7 +125,7 @@ class PaymentViewSet(_ReadCreateViewSet):
     @action(detail=True, methods=["post"])
     def cancel(self, request: Request, pk: str) -> Response:
         return self._respond(
-            services.payment_cancel(payment=self.get_object(), now=self.tenant_now())
+            services.payment_cancel_with_intent(payment=self.get_object(), now=self.tenant_now())
         )
 
 

@@ -35,6 +35,7 @@ from payments.services.intents import (
     intent_confirm,
     intent_create,
     intent_refuse_if_expired,
+    payment_cancel_with_intent,
 )
 from payments.services.links import (
     LinkUnavailable,
@@ -46,7 +47,6 @@ from payments.services.payments import (
     PAYMENT_AUTHENTICATION_WINDOW,
     AllocationRequest,
     payment_authorize,
-    payment_cancel,
     payment_charge_invoice,
     payment_complete_authentication,
     payment_create,
@@ -103,7 +103,7 @@ __all__ = [
     "payment_authenticate_by_payer",
     "payment_authorize",
     "payment_authorize_by_payer",
-    "payment_cancel",
+    "payment_cancel_with_intent",
     "payment_charge_invoice",
     "payment_complete_authentication",
     "payment_create",

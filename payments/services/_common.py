@@ -12,7 +12,7 @@ from billing.models import Workspace
 from customers.models import Customer
 from invoices.choices import PAYABLE_STATUSES, InvoiceStatus
 from invoices.models import Invoice
-from payments.choices import GatewayKind, SourceStatus
+from payments.choices import GatewayKind, PaymentStatus, SourceStatus
 from payments.models import Intent, Payment, PaymentGateway, Source
 
 
@@ -21,16 +21,26 @@ def check_invoice_payable(invoice: Invoice, detail: str) -> None:
         raise DomainError("invoice_not_payable", detail)
 
 
-def refuse_if_invoice_cancelled(invoice: Invoice | None, what: str) -> None:
-    """What was open to pay a cancelled invoice was cancelled with it
-    (invoice_checkouts_close): paying it says so, rather than that the intent or payment
-    is cancelled, or that the invoice owes 0 and a new one should be made."""
-    if invoice is not None and invoice.status == InvoiceStatus.CANCELLED:
+def refuse_if_invoice_closed(invoice: Invoice | None, what: str) -> None:
+    """What was open to pay an invoice that was cancelled, or paid by other means (another
+    payment, a credit note), was cancelled with it (invoice_checkouts_close): paying it
+    says so, rather than that the intent or payment is cancelled, or that the invoice owes
+    0 and a new one should be made. Ask it only of what took no money: the payment that
+    paid the invoice is refused for its own state."""
+    if invoice is not None and invoice.status in (InvoiceStatus.CANCELLED, InvoiceStatus.PAID):
         raise DomainError(
             "invoice_not_payable",
-            f"Invoice {invoice.id} is cancelled and takes no payments, so {what} cannot be "
-            "paid; nothing was charged.",
+            f"Invoice {invoice.id} is {invoice.status} and takes no payments, so {what} cannot "
+            "be paid; nothing was charged.",
         )
+
+
+def took_money(payment: Payment | None) -> bool:
+    """Whether the payment holds or paid its invoices' amount (processing or succeeded)."""
+    return payment is not None and payment.status in (
+        PaymentStatus.PROCESSING,
+        PaymentStatus.SUCCEEDED,
+    )
 
 
 def check_expires_after(now: datetime, expires_at: datetime | None, noun: str) -> None:

@@ -8,6 +8,7 @@ from django.db import transaction
 
 from billing.errors import DomainError, InvalidInput
 from customers.models import Customer
+from invoices.models import Invoice
 from payments.choices import (
     INTENT_OPEN_STATUSES,
     GatewayKind,
@@ -18,7 +19,11 @@ from payments.choices import (
 )
 from payments.gateways.base import CardInput
 from payments.models import Intent, Payment, PaymentLink, Source
-from payments.services._common import lock_payment_invoices
+from payments.services._common import (
+    lock_payment_invoices,
+    refuse_if_invoice_closed,
+    took_money,
+)
 from payments.services.intents import (
     intent_cancel,
     intent_complete_authentication,
@@ -140,14 +145,24 @@ def _confirm_with_card(intent: Intent, card: CardInput, now: datetime) -> Intent
 
 
 def _check_open_for_payer(owner: PayerKeyOwner, now: datetime) -> None:
+    """Asked as confirm and authorize ask it: an intent or payment cancelled with its
+    invoice (cancelled, or paid by other means) says what became of the invoice, not that
+    the intent or payment is cancelled."""
     if isinstance(owner, PaymentLink):
         check_link_open(owner, now)
-    elif isinstance(owner, Intent):
+        return
+    if isinstance(owner, Intent):
+        if not took_money(owner.payment):
+            refuse_if_invoice_closed(owner.invoice, f"intent {owner.id}")
         if owner.expires_at is not None and owner.expires_at <= now:
             raise DomainError("intent_expired", f"Intent {owner.id} has expired.")
         if owner.status not in INTENT_OPEN_STATUSES:
             raise DomainError("intent_invalid_transition", f"Intent {owner.id} is {owner.status}.")
-    elif owner.status not in (PaymentStatus.REQUIRES_PAYMENT_METHOD, PaymentStatus.PROCESSING):
+        return
+    if not took_money(owner):
+        for invoice in Invoice.objects.filter(payment_allocations__payment=owner):
+            refuse_if_invoice_closed(invoice, f"payment {owner.id}")
+    if owner.status not in (PaymentStatus.REQUIRES_PAYMENT_METHOD, PaymentStatus.PROCESSING):
         raise DomainError("payment_invalid_transition", f"Payment {owner.id} is {owner.status}.")
 
 

@@ -31,7 +31,8 @@ from payments.services._common import (
     check_invoice_payable,
     lock_intent,
     lock_invoices,
-    refuse_if_invoice_cancelled,
+    refuse_if_invoice_closed,
+    took_money,
 )
 from payments.services._events import record_intent
 from payments.services.links import payment_link_amount
@@ -287,8 +288,12 @@ def intent_follow_payment(*, intent: Intent, now: datetime) -> Intent:
     payment = intent.payment
     if intent.status != IntentStatus.REQUIRES_PAYMENT_METHOD or payment is None:
         return intent
+    if payment.status == PaymentStatus.CANCELLED:
+        # Nothing is left to pay it with: a new confirm is refused (it has a payment).
+        transition_intent(intent, IntentStatus.CANCELLED, now)
+        return intent
     if payment.status not in (PaymentStatus.SUCCEEDED, PaymentStatus.FAILED):
-        return intent  # still processing, or cancelled with the intent
+        return intent  # still processing
     return _advance(intent, payment, now)
 
 
@@ -299,7 +304,8 @@ def _intent_confirm(*, intent: Intent, source: Source, now: datetime, off_sessio
     if intent.order_id:
         _lock_order(Order(pk=intent.order_id))
     intent = lock_intent(intent)
-    refuse_if_invoice_cancelled(intent.invoice, f"intent {intent.id}")
+    if not took_money(intent.payment):
+        refuse_if_invoice_closed(intent.invoice, f"intent {intent.id}")
     if _past_expiry(intent, now):
         # Expired already, on its own (intent_refuse_if_expired): nothing to roll back.
         raise _expired(intent)
@@ -384,6 +390,19 @@ def intent_complete_authentication(*, intent: Intent, approved: bool, now: datet
         )
     payment_complete_authentication(payment=intent.payment, approved=approved, now=now)
     return intent_follow_payment(intent=intent, now=now)
+
+
+@transaction.atomic
+def payment_cancel_with_intent(*, payment: Payment, now: datetime) -> Payment:
+    """Cancel a payment; the intent waiting on it (its payer at the authentication step)
+    is cancelled with it, rather than left open with no way to be paid."""
+    intent = Intent.objects.filter(payment=payment).first()
+    if intent is not None:
+        intent = lock_intent(intent)  # before the payment, as intent_cancel locks them
+    payment = payment_cancel(payment=payment, now=now)
+    if intent is not None:
+        intent_follow_payment(intent=intent, now=now)
+    return payment
 
 
 @transaction.atomic

@@ -1,9 +1,11 @@
-"""What was open to pay an invoice that stops taking payments (it is cancelled) ends with
-it, as Stripe cancels the PaymentIntent of an invoice it voids: the payer is not left
+"""What was open to pay an invoice that stops taking payments (it is cancelled, or paid
+by other means: another payment, a credit note) ends with it, as Stripe cancels the
+PaymentIntent of an invoice it voids or that is paid out of band: the payer is not left
 with an intent or a payment that looks payable and is refused.
 
 Registered with invoices (invoices.payments_closing), which calls it in the transaction
-that cancels the invoice, the invoice's row locked first as every payment locks it.
+that cancels the invoice or settles it paid, the invoice's row locked first as every
+payment locks it.
 """
 
 from datetime import datetime
@@ -21,10 +23,12 @@ def invoice_checkouts_close(invoice: Invoice, now: datetime) -> None:
     each with its event and `failed_reason` saying why; what they left open at Stripe (a
     Checkout session, a PaymentIntent) is marked `gateway_close_due`, and the expiry
     sweep closes it there (stripe_close). A payment processing or succeeded holds the
-    invoice, which is then refused cancellation (notes.invoice_cancel), so none is met."""
+    invoice, which is then refused cancellation (notes.invoice_cancel); an intent with a
+    payment is carried by it, and the one whose payment just paid the invoice is being
+    finalized: neither is touched."""
     reason = f"invoice_{invoice.status}"
     intents = Intent.objects.select_for_update(of=("self",)).filter(
-        invoice=invoice, status__in=INTENT_OPEN_STATUSES
+        invoice=invoice, status__in=INTENT_OPEN_STATUSES, payment__isnull=True
     )
     for intent in intents.order_by("pk"):
         intent.failed_reason = reason

@@ -52,7 +52,8 @@ from payments.services._common import (
     lock_invoices,
     lock_payment,
     lock_payment_invoices,
-    refuse_if_invoice_cancelled,
+    refuse_if_invoice_closed,
+    took_money,
 )
 from payments.services._events import record_payment
 
@@ -102,10 +103,11 @@ def transition_payment(payment: Payment, target: PaymentStatus) -> None:
 
 def check_payment_authorizable(payment: Payment, invoices: Iterable[Invoice]) -> None:
     """Whether `payment` may be charged now, asked the same way by the merchant's and the
-    payer's authorize: a payment cancelled with its invoice says the invoice is cancelled,
-    not that the payment is."""
-    for invoice in invoices:
-        refuse_if_invoice_cancelled(invoice, f"payment {payment.id}")
+    payer's authorize: a payment cancelled with its invoice (cancelled, or paid by other
+    means) says what became of the invoice, not that the payment is cancelled."""
+    if not took_money(payment):
+        for invoice in invoices:
+            refuse_if_invoice_closed(invoice, f"payment {payment.id}")
     check_awaiting_payment_method(payment)
 
 

@@ -164,28 +164,33 @@ def card_setup_open(*, token: str) -> tuple[Customer, dict[str, str]] | None:
 def card_save_as_default(*, customer: Customer, card: SavedCard) -> Source:
     """A card the customer saved in Stripe (through Checkout in setup mode, or while
     paying) becomes their default source: its brand, last four digits and expiry; the
-    number stays in Stripe. Saving it twice (a setup_intent.succeeded after
-    checkout.session.completed) keeps one source. The card was read from Stripe before
-    this transaction, and is made the default there after it."""
+    number stays in Stripe. The card was read from Stripe before this transaction, and is
+    made the default there after it.
+
+    Stripe reports one setup twice (checkout.session.completed and
+    setup_intent.succeeded), in no set order and possibly late: a card already recorded
+    is left as it is, so a late report never takes the default back from a card saved
+    since, nor revives a card the customer removed."""
     customer = Customer.objects.select_for_update().get(pk=customer.pk)
     source = Source.objects.filter(
         customer=customer, gateway=GatewayKind.STRIPE, gateway_token=card.payment_method
     ).first()
-    if source is None:
-        source = Source.objects.create(
-            workspace_id=customer.workspace_id,
-            test_mode=customer.test_mode,
-            customer=customer,
-            gateway=GatewayKind.STRIPE,
-            usage=SourceUsage.REUSABLE,
-            status=SourceStatus.CHARGEABLE,
-            card_brand=card.brand,
-            card_last4=card.last4,
-            card_exp_month=card.exp_month,
-            card_exp_year=card.exp_year,
-            gateway_token=card.payment_method,
-            gateway_data={"customer": customer.stripe_id},
-        )
+    if source is not None:
+        return source
+    source = Source.objects.create(
+        workspace_id=customer.workspace_id,
+        test_mode=customer.test_mode,
+        customer=customer,
+        gateway=GatewayKind.STRIPE,
+        usage=SourceUsage.REUSABLE,
+        status=SourceStatus.CHARGEABLE,
+        card_brand=card.brand,
+        card_last4=card.last4,
+        card_exp_month=card.exp_month,
+        card_exp_year=card.exp_year,
+        gateway_token=card.payment_method,
+        gateway_data={"customer": customer.stripe_id},
+    )
     return source_set_default(source)
 
 

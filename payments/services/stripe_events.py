@@ -91,7 +91,8 @@ def stripe_event_receive(*, workspace_id: str, payload: bytes, signature: str) -
         body = json.loads(payload)
         stripe_id, event_type = str(body["id"]), str(body["type"])
         created = datetime.fromtimestamp(int(body["created"]), tz=UTC)
-    except (ValueError, TypeError, KeyError):
+    # OverflowError and OSError: a `created` no clock can show (1e30, Infinity).
+    except (ValueError, TypeError, KeyError, OverflowError, OSError):
         raise _invalid("The body is not a Stripe event.") from None
     # The stored columns' lengths (StripeEvent.stripe_id and .type).
     for name, value, limit in (("id", stripe_id, 255), ("type", event_type, 128)):
@@ -282,11 +283,16 @@ def _settle_payment(event: StripeEvent, now: datetime, result: ChargeResult) -> 
         # Already settled (by our own call or an earlier event): a late or repeated
         # event never moves it back.
         return False, f"payment {payment.id} is already {payment.status}"
+    _apply_to_processing(payment, result, now)
+    return True, f"payment {payment.id} {payment.status}"
+
+
+def _apply_to_processing(payment: Payment, result: ChargeResult, now: datetime) -> None:
+    """Settle a (locked) processing payment as Stripe reports it; its intent follows."""
     apply_gateway_result(payment, result, now)
     intent = Intent.objects.filter(payment=payment).first()
     if intent is not None:
         intent_follow_payment(intent=intent, now=now)
-    return True, f"payment {payment.id} {payment.status}"
 
 
 # Payments we stopped waiting for (the payer's authentication expired, or it was
@@ -360,6 +366,11 @@ def _charge_refunded(event: StripeEvent, now: datetime) -> Outcome:
         return False, "no payment for this charge"
     lock_payment_invoices(payment)
     payment = lock_payment(payment)
+    if payment.status == PaymentStatus.PROCESSING and charge.get("status") == "succeeded":
+        # Stripe does not send events in order: this refund may come before
+        # payment_intent.succeeded. A refunded charge was taken, so the payment succeeded.
+        reference = payment.gateway_reference or str(charge.get("payment_intent") or charge["id"])
+        _apply_to_processing(payment, ChargeResult(ChargeOutcome.SUCCEEDED, reference), now)
     in_stripe = from_minor_units(int(charge["amount_refunded"]), payment.currency_id)
     missing = in_stripe - payment.amount_refunded
     if missing <= 0:
@@ -392,6 +403,8 @@ def _save_card(event: StripeEvent, obj: dict[str, Any], card: SavedCard | None) 
     if card is None:
         return False, "Stripe named no card for this setup"
     source = card_save_as_default(customer=customer, card=card)
+    if not source.default:
+        return False, f"source {source.id} records this card already"
     return True, f"source {source.id} is the default of {customer.id}"
 
 

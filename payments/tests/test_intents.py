@@ -454,3 +454,21 @@ def test_a_waiting_payment_cannot_collect_what_was_paid_meanwhile(tenant):
     assert Payment.objects.get(pk=waiting["id"]).status == "requires_payment_method"
     shown = tenant.client.get(f"/invoices/{invoice.id}/").json()
     assert (shown["status"], shown["amount_due"]) == ("finalized", D("190"))
+
+
+def test_cancelling_the_payment_an_intent_waits_on_cancels_the_intent(tenant):
+    invoice = FinalizedInvoiceFactory(workspace=tenant.workspace)
+    intent = tenant.client.post("/intents/", {"invoice": invoice.id}).json()
+    source = _source(invoice.customer, sandbox.REQUIRES_AUTHENTICATION)
+    payment_id = tenant.client.post(
+        f"/intents/{intent['id']}/confirm/", {"source": source.id}
+    ).json()["payment"]
+
+    cancelled = tenant.client.post(f"/payments/{payment_id}/cancel/")
+
+    assert cancelled.json()["status"] == "cancelled", cancelled.content
+    shown = tenant.client.get(f"/intents/{intent['id']}/").json()
+    assert shown["status"] == "cancelled"
+    assert _events(intent["id"])[-1] == "intent.cancelled"
+    again = tenant.client.post(f"/intents/{intent['id']}/cancel/")
+    assert again.json()["code"] == "intent_invalid_transition"

@@ -172,3 +172,25 @@ def test_the_payer_paying_a_waiting_payment_is_told_the_invoice_is_cancelled(
     assert refused.json()["code"] == "invoice_not_payable"
     assert f"Invoice {invoice.id} is cancelled" in refused.json()["detail"]
     assert Payment.objects.get(pk=payment_id).source_id is None
+
+
+def test_the_payer_saving_a_card_for_them_is_told_the_invoice_is_cancelled(tenant):
+    invoice = FinalizedInvoiceFactory(workspace=tenant.workspace)
+    intent_id, payment_id = _open_intent_and_waiting_payment(tenant, invoice)
+    keys = [
+        tenant.client.get(f"/intents/{intent_id}/").json()["client_secret"],
+        tenant.client.get(f"/payments/{payment_id}/").json()["client_secret"],
+    ]
+    tenant.client.post(f"/invoices/{invoice.id}/cancel/")
+
+    for key in keys:
+        refused = Client().post(
+            "/publishable/sources/",
+            {"key": key, "card": {"number": sandbox.SUCCEEDS, "exp_month": 12, "exp_year": 2034}},
+            content_type="application/json",
+        )
+
+        assert refused.status_code == 409, refused.content
+        assert refused.json()["code"] == "invoice_not_payable"
+        assert f"Invoice {invoice.id} is cancelled" in refused.json()["detail"]
+    assert not invoice.customer.sources.exists()

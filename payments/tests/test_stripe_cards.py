@@ -17,7 +17,7 @@ from payments.gateways import sandbox
 from payments.models import Payment, Source, StripeEvent
 from payments.tests.conftest import create_customer
 from tests.conftest import Tenant
-from tests.fake_stripe import FakeStripe, checkout_session_id, post_stripe_event
+from tests.fake_stripe import FakeStripe, checkout_session_id, post_stripe_event, stripe_event
 
 pytestmark = pytest.mark.django_db
 
@@ -305,3 +305,44 @@ def test_a_card_is_saved_when_customers_are_not_synced(fake_stripe):
     in_stripe = fake_stripe.client().v1.customers.retrieve(stored.stripe_id)
     assert in_stripe.metadata["billing_id"] == customer["id"]
     assert in_stripe.invoice_settings.default_payment_method == source.gateway_token
+
+
+def _report(tenant: Tenant, event: dict[str, object]) -> StripeEvent:
+    assert post_stripe_event(tenant.workspace.id, event).status_code == 200
+    stored = StripeEvent.objects.get(stripe_id=event["id"])
+    return services.stripe_event_process(event_id=stored.id, now=timezone.now())
+
+
+def test_a_late_report_of_an_earlier_setup_never_makes_its_card_the_default_again(
+    stripe_tenant, fake_stripe
+):
+    customer = create_customer(stripe_tenant)
+    page = stripe_tenant.client.post(
+        f"/customers/{customer['id']}/setup_intent/",
+        {"success_url": "https://shop.example.com/card-saved"},
+        format="json",
+    )
+    completed = fake_stripe.complete_checkout(checkout_session_id(page.json()["url"]))
+    assert _report(stripe_tenant, completed).status == "processed"
+    first = Source.objects.get(customer_id=customer["id"], default=True)
+    second = save_card(stripe_tenant, fake_stripe, customer["id"], "4000056655665556")
+    session = completed["data"]["object"]
+    setup = {
+        "id": session["setup_intent"],
+        "object": "setup_intent",
+        "status": "succeeded",
+        "customer": session["customer"],
+        "metadata": session.get("metadata") or {},
+    }
+
+    # Stripe sends setup_intent.succeeded too, in no set order with the session's event.
+    _report(stripe_tenant, stripe_event("setup_intent.succeeded", setup))
+    first.refresh_from_db()
+    second.refresh_from_db()
+    assert (first.default, second.default) == (False, True)
+
+    stripe_tenant.client.delete(f"/sources/{first.id}/")
+    _report(stripe_tenant, stripe_event("setup_intent.succeeded", setup))
+    first.refresh_from_db()
+    second.refresh_from_db()
+    assert (first.status, first.default, second.default) == ("finalized", False, True)

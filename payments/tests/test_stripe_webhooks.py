@@ -282,3 +282,38 @@ def test_an_event_with_an_id_or_type_too_long_is_a_400(stripe_tenant, fields):
     assert response.status_code == 400
     assert response.json()["code"] == "stripe_signature_invalid"
     assert not StripeEvent.objects.exists()
+
+
+@pytest.mark.parametrize("created", [1e30, 10**30, -(10**20), float("inf")])
+def test_an_event_created_at_an_impossible_time_is_a_400(stripe_tenant, created):
+    event = stripe_event("balance.available", {"object": "balance"}, created=created)
+
+    response = post_stripe_event(stripe_tenant.workspace.id, event)
+
+    assert response.status_code == 400
+    assert response.json()["code"] == "stripe_signature_invalid"
+    assert not StripeEvent.objects.exists()
+
+
+def test_a_refund_reported_before_the_charge_succeeded_settles_it_and_is_recorded(
+    stripe_tenant, fake_stripe, pending_payment
+):
+    from payments.tests.test_stripe_authentication import authenticate_at_stripe
+
+    authenticate_at_stripe(fake_stripe, pending_payment.gateway_reference)
+    fake_stripe.client().v1.refunds.create(
+        params={"payment_intent": pending_payment.gateway_reference, "amount": 300}
+    )
+    refunded = refunded_event(fake_stripe, pending_payment)
+    succeeded = intent_event("payment_intent.succeeded", pending_payment)
+
+    # Stripe does not promise order: the refund's event comes first.
+    for event in (refunded, succeeded):
+        post_stripe_event(stripe_tenant.workspace.id, event)
+    first, second = process(refunded["id"]), process(succeeded["id"])
+
+    pending_payment.refresh_from_db()
+    assert (first.status, second.status) == ("processed", "ignored"), first.outcome
+    assert pending_payment.status == "succeeded"
+    assert Decimal(str(pending_payment.amount_refunded)) == Decimal("300")
+    assert pending_payment.refunds.get().gateway_reference.startswith("re_")
