@@ -42,6 +42,7 @@ EVENT_TYPES = frozenset(
         "subscription.paused",
         "subscription.resumed",
         "subscription.cancelled",
+        "subscription.finalized",
         "subscription.needs_attention",
         "intent.authorized",
         "intent.captured",
