@@ -256,6 +256,25 @@ def test_update_keeps_creation_terms_and_filters_find_needs_attention(tester: Te
     assert date.fromisoformat(sub["next_billing"]) == date(2026, 4, 10)
 
 
+def test_next_billing_cycle_is_null_when_the_next_billing_bills_no_cycle(tester: Tenant) -> None:
+    # The period billed runs to next_billing, but no cycle is billed then: its cycles are
+    # done, or it cancels.
+    ended = tester.client.post("/subscriptions/", _body(tester, billing_cycles=3), format="json")
+    assert ended.json()["next_billing_cycle"] == 2
+    lowered = tester.client.patch(
+        f"/subscriptions/{ended.json()['id']}/", {"billing_cycles": 1}, format="json"
+    )
+    cancelling = tester.client.post("/subscriptions/", _body(tester), format="json").json()
+    cancelled = tester.client.delete(f"/subscriptions/{cancelling['id']}/?at_period_end=true")
+
+    assert (lowered.json()["next_billing"], lowered.json()["next_billing_cycle"]) == (
+        "2026-04-10", None
+    )  # fmt: skip
+    assert (cancelled.json()["next_billing"], cancelled.json()["next_billing_cycle"]) == (
+        "2026-04-10", None
+    )  # fmt: skip
+
+
 def test_a_day_of_month_anchor_bills_to_that_day_then_keeps_it(tester: Tenant) -> None:
     # Mar 10 with the 31st: [Mar 10, Mar 31) is 21 of March's 31 days, prorated.
     response = tester.client.post("/subscriptions/", _body(tester, billing_anchor=31),
