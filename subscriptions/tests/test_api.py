@@ -376,6 +376,28 @@ def test_subscriptions_filter_by_plan_coupon_document_and_dates(tenant: Tenant) 
     assert tenant.client.get("/subscriptions/", {"plan": "pla_nope"}).status_code == 404
 
 
+def test_subscriptions_filter_by_cancellation_to_come_trial_end_and_previous_billing(
+    tenant: Tenant,
+) -> None:
+    # What a Stripe user lists: those set to cancel, trials ending soon, recent billings.
+    cancelling = SubscriptionFactory(
+        workspace=tenant.workspace, cancel_at_period_end=True, previous_billing=date(2026, 3, 1)
+    )
+    trialing = SubscriptionFactory(workspace=tenant.workspace, trial_end=date(2026, 5, 20))
+
+    def ids(query: dict[str, str]) -> list[str]:
+        response = tenant.client.get("/subscriptions/", query)
+        assert response.status_code == 200, response.content
+        return [row["id"] for row in response.json()["results"]]
+
+    assert ids({"cancel_at_period_end": "true"}) == [cancelling.id]
+    assert ids({"cancel_at_period_end": "false"}) == [trialing.id]
+    assert ids({"trial_end__gte": "2026-05-14", "trial_end__lte": "2026-05-21"}) == [trialing.id]
+    assert ids({"trial_end__lt": "2026-05-20"}) == []
+    assert ids({"previous_billing__gte": "2026-03-01"}) == [cancelling.id]
+    assert ids({"previous_billing__between": "2026-01-01,2026-02-28"}) == [trialing.id]
+
+
 def test_a_reference_keeps_the_date_it_is_valid_until_and_the_invoice_gets_the_sii_fields(
     tester: Tenant,
 ) -> None:
