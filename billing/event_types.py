@@ -38,6 +38,7 @@ EVENT_TYPES = frozenset(
         "payment.incomplete",
         "payment.refunded",
         "subscription.created",
+        "subscription.updated",
         "subscription.invoiced",
         "subscription.paused",
         "subscription.resumed",

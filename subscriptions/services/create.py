@@ -386,6 +386,7 @@ def subscription_update(
     subscription.save()
     _redeem_taken(subscription, held_before)
     if cancel_at_period_end and not subscription.cancel_at_period_end:
-        # As DELETE with `at_period_end`.
+        # As DELETE with `at_period_end`, which records the change.
         return subscription_cancel(subscription=subscription, now=now, at_period_end=True)
+    record(subscription, "updated")
     return subscription

@@ -189,7 +189,9 @@ def subscription_cancel(
             # The periods due from its next billing on are still billed.
             set_next_billing(subscription, subscription.next_billing)
         describe(subscription)  # one that needs attention keeps saying why
-        subscription.save()  # `subscription.cancelled` is recorded when it takes effect
+        subscription.save()
+        # `subscription.cancelled` is recorded when it takes effect; now it is a change.
+        record(subscription, "updated")
         return subscription
     # Periods held while it needed attention are owed, as they would be at period end.
     held_periods_bill(subscription=subscription, now=now)

@@ -5,7 +5,7 @@ from datetime import UTC, date, datetime
 import pytest
 from django.utils.dateparse import parse_datetime
 
-from billing.models import Workspace
+from billing.models import Event, Workspace
 from catalog.tests.factories import AddOnFactory, CouponFactory, PlanFactory
 from customers.tests.factories import CustomerFactory
 from invoices.models import Invoice
@@ -273,6 +273,26 @@ def test_next_billing_cycle_is_null_when_the_next_billing_bills_no_cycle(tester:
     assert (cancelled.json()["next_billing"], cancelled.json()["next_billing_cycle"]) == (
         "2026-04-10", None
     )  # fmt: skip
+
+
+def test_a_change_of_plans_or_of_the_cancellation_to_come_is_a_subscription_updated_event(
+    tester: Tenant,
+) -> None:
+    # As Stripe's customer.subscription.updated: a webhook learns of an upgrade (to grant
+    # what it buys) and of a cancellation scheduled or taken back.
+    sub = tester.client.post("/subscriptions/", _body(tester), format="json").json()
+    url = f"/subscriptions/{sub['id']}/"
+    bigger = PlanFactory(workspace=tester.workspace, test_mode=True)
+
+    upgraded = tester.client.patch(url, {"lines": [{"plan": bigger.id}]}, format="json")
+    scheduled = tester.client.delete(f"{url}?at_period_end=true")
+    withdrawn = tester.client.patch(url, {"cancel_at_period_end": False}, format="json")
+
+    assert [r.status_code for r in (upgraded, scheduled, withdrawn)] == [200, 200, 200]
+    updates = Event.objects.filter(object_id=sub["id"], type="subscription.updated")
+    assert [
+        (e.data["lines"][0]["plan"], e.data["cancel_at_period_end"]) for e in updates.order_by("pk")
+    ] == [(bigger.id, False), (bigger.id, True), (bigger.id, False)]
 
 
 def test_a_day_of_month_anchor_bills_to_that_day_then_keeps_it(tester: Tenant) -> None:

@@ -333,7 +333,8 @@ def test_a_subscription_that_ends_its_billing_cycles_says_so_in_an_event() -> No
         "subscription.finalized",
     ]  # fmt: skip
     assert _events(lowered) == [
-        "subscription.created", "subscription.invoiced", "subscription.finalized"
+        "subscription.created", "subscription.invoiced", "subscription.updated",
+        "subscription.finalized",
     ]  # fmt: skip
     finalized = Event.objects.get(object_id=lowered.id, type="subscription.finalized")
     assert (finalized.data["status"], finalized.data["next_billing"]) == ("finalized", None)
