@@ -21,6 +21,15 @@ class SubscriptionFilter(TenantFilterSet):
     next_billing__lte = django_filters.DateFilter(field_name="next_billing", lookup_expr="lte")
     date_start__gte = django_filters.DateFilter(field_name="date_start", lookup_expr="gte")
     date_start__lte = django_filters.DateFilter(field_name="date_start", lookup_expr="lte")
+    previous_billing__gte = django_filters.DateFilter(
+        field_name="previous_billing", lookup_expr="gte"
+    )
+    previous_billing__lte = django_filters.DateFilter(
+        field_name="previous_billing", lookup_expr="lte"
+    )
+    trial_end__gte = django_filters.DateFilter(field_name="trial_end", lookup_expr="gte")
+    trial_end__lte = django_filters.DateFilter(field_name="trial_end", lookup_expr="lte")
+    cancel_at_period_end = BooleanFilter(field_name="cancel_at_period_end")
 
     class Meta:
         model = Subscription

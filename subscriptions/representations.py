@@ -22,6 +22,7 @@ from invoices.representations import DocumentReferenceSerializer
 from organization.models import OrgUnit
 from payments.models import Source
 from subscriptions.models import EndedLine, Subscription, SubscriptionAddOn, SubscriptionLine
+from subscriptions.next_invoice import is_last_billing
 from subscriptions.selectors import subscription_queryset
 
 
@@ -210,8 +211,7 @@ class SubscriptionSerializer(TenantModelSerializer):
     }
 
     def get_next_billing_cycle(self, subscription: Subscription) -> int | None:
-        """The number of the next invoice (1 for the first); null once none is due."""
-        return subscription.cycles_billed + 1 if subscription.next_billing else None
+        return next_billing_cycle(subscription)
 
     def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
         if self.instance is None:
@@ -229,6 +229,15 @@ class SubscriptionSerializer(TenantModelSerializer):
             for name in CREATE_ONLY:
                 attrs.pop(name, None)
         return attrs
+
+
+def next_billing_cycle(subscription: Subscription) -> int | None:
+    """The number of the next invoice (1 for the first); null once none is due: also
+    while the last period billed runs, its next billing ending it (its cycles done, or
+    cancelled at period end)."""
+    if subscription.next_billing is None or is_last_billing(subscription):
+        return None
+    return subscription.cycles_billed + 1
 
 
 def _same(name: str, given: Any, stored: Any) -> bool:
@@ -254,7 +263,7 @@ def subscription_cycle_snapshot(
     """A cheap snapshot for cycle events, built from the row in memory: the billing
     state after the cycle and the invoice it issued."""
     data = {name.removesuffix("_id"): _plain(getattr(subscription, name)) for name in _SCALARS}
-    data["next_billing_cycle"] = subscription.cycles_billed + 1
+    data["next_billing_cycle"] = next_billing_cycle(subscription)
     data["invoice"] = invoice_id
     return data
 

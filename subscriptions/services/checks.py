@@ -10,6 +10,8 @@ from billing.errors import DomainError, InvalidInput
 from catalog.choices import CatalogStatus, PlanFrequency
 from catalog.models import AddOn, Coupon, Plan
 from catalog.selectors import coupon_check_left, plan_unsellable
+from payments.choices import SourceStatus, SourceUsage
+from payments.models import Source
 from payments.selectors import customer_default_source
 from subscriptions.calendar import boundary, day_anchor
 from subscriptions.choices import CollectionScheme
@@ -113,6 +115,20 @@ def check_collection(subscription: Subscription) -> None:
         raise InvalidInput(
             {"default_source": [f"Source {source.id} is not of customer "
                                 f"{subscription.customer_id}."]}
+        )  # fmt: skip
+
+
+def check_source_taken(source: Source | None) -> None:
+    """A source a change names for the subscription (not the one it holds, which may
+    have been removed since: that one fails its charges and flags the subscription) is
+    charged every period: a saved card, still chargeable. A single-use card is consumed
+    by its first charge; Stripe's default_payment_method must be a saved card too."""
+    if source is None:
+        return
+    if source.usage != SourceUsage.REUSABLE or source.status != SourceStatus.CHARGEABLE:
+        raise InvalidInput(
+            {"default_source": [f"Source {source.id} cannot be charged every period: it is "
+                                f"{source.usage} and {source.status}. Name a saved card."]}
         )  # fmt: skip
 
 

@@ -36,6 +36,7 @@ from subscriptions.services.checks import (
     check_collection,
     check_coupon,
     check_lines,
+    check_source_taken,
 )
 from subscriptions.services.common import MAX_AHEAD, lock, record, set_next_billing, transition
 from subscriptions.services.cycles import cycle_bill, fixed_clock, held_periods_bill
@@ -204,6 +205,7 @@ def subscription_create(
     frequency = check_lines(lines, currency, today, None)
     check_addons(addons, currency)
     check_coupon("coupon", fields.get("coupon"), currency, today)
+    check_source_taken(fields.get("default_source"))
     date_start = date_start or today
     if date_start < today:
         raise InvalidInput({"date_start": ["A subscription cannot start in the past."]})
@@ -367,6 +369,9 @@ def subscription_update(
         raise InvalidInput(
             {"billing_cycles": [f"{subscription.cycles_billed} cycles are billed already."]}
         )
+    source = fields.get("default_source")
+    if source is not None and source.id != subscription.default_source_id:
+        check_source_taken(source)
     for name, value in fields.items():
         setattr(subscription, name, value)
     check_collection(subscription)
@@ -386,6 +391,7 @@ def subscription_update(
     subscription.save()
     _redeem_taken(subscription, held_before)
     if cancel_at_period_end and not subscription.cancel_at_period_end:
-        # As DELETE with `at_period_end`.
+        # As DELETE with `at_period_end`, which records the change.
         return subscription_cancel(subscription=subscription, now=now, at_period_end=True)
+    record(subscription, "updated")
     return subscription

@@ -115,6 +115,8 @@ class _TenantBatch:
         self.due: list[Subscription] = []
         self.billed: list[_Billed] = []
         self.cancelled: list[Subscription] = []
+        # Those whose billing has ended (`billing_cycles`): each says so in an event.
+        self.finalized: list[Subscription] = []
         # Lines whose coupon a cycle that issued nothing moved on (`_defer_coupons`).
         self.deferred: list[SubscriptionLine] = []
         # Ids for the invoices it issues, made in bulk once its due subscriptions are
@@ -307,12 +309,14 @@ def _advance(
         # The last billed period has ended, and its usage with it.
         transition(subscription, SubscriptionStatus.FINALIZED)
         subscription.next_billing = subscription.next_billing_at = None
+        batch.finalized.append(subscription)
         return
     subscription.previous_billing = billed.start
     subscription.cycles_billed = billed.cycle
     if cycles_done(subscription) and not _owes_usage(own):
         transition(subscription, SubscriptionStatus.FINALIZED)
         subscription.next_billing = subscription.next_billing_at = None
+        batch.finalized.append(subscription)
     else:
         # A last period with metered lines runs to its end, when its usage is billed.
         # Held before a cancellation at period end, the next period held is billed in
@@ -424,6 +428,10 @@ def _issue(batch: _TenantBatch, events_recorded: list[str]) -> list[_Issued]:
     events += [
         NewEvent("subscription.cancelled", s.id, subscription_cycle_snapshot(s, None))
         for s in batch.cancelled
+    ]
+    events += [
+        NewEvent("subscription.finalized", s.id, subscription_cycle_snapshot(s, None))
+        for s in batch.finalized
     ]
     event_record_rows(
         workspace_id=batch.workspace.pk, test_mode=batch.test_mode, events=events,

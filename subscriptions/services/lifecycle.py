@@ -124,6 +124,18 @@ def cancellation_withdraw(subscription: Subscription) -> None:
     describe(subscription)
 
 
+def _period_running(subscription: Subscription, today: date) -> bool:
+    """A period runs today that a cancellation at its end can wait for: one billed, or
+    the trial (Stripe's trial is the subscription's current period: cancelled at period
+    end, it ends when the trial does, and no invoice is issued)."""
+    if subscription.next_billing is None:
+        return False
+    if subscription.cycles_billed:
+        return True
+    trial_end = subscription.trial_end
+    return trial_end is not None and subscription.date_start <= today < trial_end
+
+
 @transaction.atomic
 def subscription_cancel(
     *,
@@ -138,7 +150,8 @@ def subscription_cancel(
     attention then. Held past that period, it cancels at the end of the period running
     today: the periods paused until then are never billed, but those that came due while
     it needed attention still are, one each, when it resumes or else when it cancels.
-    One not yet billed has no period running and cancels now. Cancelled now while it
+    One in its trial cancels when the trial ends, unbilled; one not yet started has no
+    period running and cancels now. Cancelled now while it
     needs attention, it first bills the periods held until today, one invoice each.
 
     Metered lines bill in arrears, so their usage is never left behind: cancelled now, a
@@ -160,8 +173,9 @@ def subscription_cancel(
             f"Subscription {subscription.id} is {subscription.status} already.",
         )
     subscription.cancel_reason = cancel_reason
-    if at_period_end and subscription.cycles_billed and subscription.next_billing is not None:
-        today = workspace_today(subscription.workspace, now)
+    today = workspace_today(subscription.workspace, now)
+    if at_period_end and _period_running(subscription, today):
+        assert subscription.next_billing is not None
         cancel_at = subscription.next_billing
         if subscription.status in HELD_STATUSES and cancel_at <= today:
             # Held past the period it paid for: the period running today ends it.
@@ -175,7 +189,9 @@ def subscription_cancel(
             # The periods due from its next billing on are still billed.
             set_next_billing(subscription, subscription.next_billing)
         describe(subscription)  # one that needs attention keeps saying why
-        subscription.save()  # `subscription.cancelled` is recorded when it takes effect
+        subscription.save()
+        # `subscription.cancelled` is recorded when it takes effect; now it is a change.
+        record(subscription, "updated")
         return subscription
     # Periods held while it needed attention are owed, as they would be at period end.
     held_periods_bill(subscription=subscription, now=now)

@@ -5,7 +5,7 @@ from datetime import UTC, date, datetime
 import pytest
 from django.utils.dateparse import parse_datetime
 
-from billing.models import Workspace
+from billing.models import Event, Workspace
 from catalog.tests.factories import AddOnFactory, CouponFactory, PlanFactory
 from customers.tests.factories import CustomerFactory
 from invoices.models import Invoice
@@ -256,6 +256,45 @@ def test_update_keeps_creation_terms_and_filters_find_needs_attention(tester: Te
     assert date.fromisoformat(sub["next_billing"]) == date(2026, 4, 10)
 
 
+def test_next_billing_cycle_is_null_when_the_next_billing_bills_no_cycle(tester: Tenant) -> None:
+    # The period billed runs to next_billing, but no cycle is billed then: its cycles are
+    # done, or it cancels.
+    ended = tester.client.post("/subscriptions/", _body(tester, billing_cycles=3), format="json")
+    assert ended.json()["next_billing_cycle"] == 2
+    lowered = tester.client.patch(
+        f"/subscriptions/{ended.json()['id']}/", {"billing_cycles": 1}, format="json"
+    )
+    cancelling = tester.client.post("/subscriptions/", _body(tester), format="json").json()
+    cancelled = tester.client.delete(f"/subscriptions/{cancelling['id']}/?at_period_end=true")
+
+    assert (lowered.json()["next_billing"], lowered.json()["next_billing_cycle"]) == (
+        "2026-04-10", None
+    )  # fmt: skip
+    assert (cancelled.json()["next_billing"], cancelled.json()["next_billing_cycle"]) == (
+        "2026-04-10", None
+    )  # fmt: skip
+
+
+def test_a_change_of_plans_or_of_the_cancellation_to_come_is_a_subscription_updated_event(
+    tester: Tenant,
+) -> None:
+    # As Stripe's customer.subscription.updated: a webhook learns of an upgrade (to grant
+    # what it buys) and of a cancellation scheduled or taken back.
+    sub = tester.client.post("/subscriptions/", _body(tester), format="json").json()
+    url = f"/subscriptions/{sub['id']}/"
+    bigger = PlanFactory(workspace=tester.workspace, test_mode=True)
+
+    upgraded = tester.client.patch(url, {"lines": [{"plan": bigger.id}]}, format="json")
+    scheduled = tester.client.delete(f"{url}?at_period_end=true")
+    withdrawn = tester.client.patch(url, {"cancel_at_period_end": False}, format="json")
+
+    assert [r.status_code for r in (upgraded, scheduled, withdrawn)] == [200, 200, 200]
+    updates = Event.objects.filter(object_id=sub["id"], type="subscription.updated")
+    assert [
+        (e.data["lines"][0]["plan"], e.data["cancel_at_period_end"]) for e in updates.order_by("pk")
+    ] == [(bigger.id, False), (bigger.id, True), (bigger.id, False)]
+
+
 def test_a_day_of_month_anchor_bills_to_that_day_then_keeps_it(tester: Tenant) -> None:
     # Mar 10 with the 31st: [Mar 10, Mar 31) is 21 of March's 31 days, prorated.
     response = tester.client.post("/subscriptions/", _body(tester, billing_anchor=31),
@@ -355,6 +394,28 @@ def test_subscriptions_filter_by_plan_coupon_document_and_dates(tenant: Tenant) 
     assert ids({"next_billing": "2026-04-01"}) == [second.id]
     assert ids({"next_billing__lt": "2026-04-01"}) == [first.id]
     assert tenant.client.get("/subscriptions/", {"plan": "pla_nope"}).status_code == 404
+
+
+def test_subscriptions_filter_by_cancellation_to_come_trial_end_and_previous_billing(
+    tenant: Tenant,
+) -> None:
+    # What a Stripe user lists: those set to cancel, trials ending soon, recent billings.
+    cancelling = SubscriptionFactory(
+        workspace=tenant.workspace, cancel_at_period_end=True, previous_billing=date(2026, 3, 1)
+    )
+    trialing = SubscriptionFactory(workspace=tenant.workspace, trial_end=date(2026, 5, 20))
+
+    def ids(query: dict[str, str]) -> list[str]:
+        response = tenant.client.get("/subscriptions/", query)
+        assert response.status_code == 200, response.content
+        return [row["id"] for row in response.json()["results"]]
+
+    assert ids({"cancel_at_period_end": "true"}) == [cancelling.id]
+    assert ids({"cancel_at_period_end": "false"}) == [trialing.id]
+    assert ids({"trial_end__gte": "2026-05-14", "trial_end__lte": "2026-05-21"}) == [trialing.id]
+    assert ids({"trial_end__lt": "2026-05-20"}) == []
+    assert ids({"previous_billing__gte": "2026-03-01"}) == [cancelling.id]
+    assert ids({"previous_billing__between": "2026-01-01,2026-02-28"}) == [trialing.id]
 
 
 def test_a_reference_keeps_the_date_it_is_valid_until_and_the_invoice_gets_the_sii_fields(

@@ -19,7 +19,7 @@ from payments.services import (
     source_disable,
     source_save_card_for_customer,
 )
-from subscriptions import tasks
+from subscriptions import services, tasks
 from subscriptions.choices import CollectionStatus, NeedsAttentionReason, SubscriptionStatus
 from subscriptions.models import BilledPeriod
 from subscriptions.selectors import periods_collect_due_ids
@@ -199,3 +199,33 @@ def test_a_removed_default_card_is_no_longer_the_default_nor_taken() -> None:
 
     assert "no default card" in str(refused.value.errors["default_source"])
     assert not Source.objects.filter(default=True).exists()
+
+
+@pytest.mark.parametrize("source_kind", ["single_use", "removed"])
+def test_a_source_that_cannot_be_charged_every_period_is_refused(source_kind: str) -> None:
+    # A single-use card is consumed by its first charge and a removed one by none: every
+    # later cycle would fail. Stripe's default_payment_method must be a saved card too.
+    now = santiago(2026, 3, 1, 9, 0)
+    workspace = workspace_at(now)
+    customer = customer_of(workspace)
+    source = source_create_sandbox_card(
+        customer=customer, card_number=sandbox.SUCCEEDS, exp_month=12, exp_year=2030, now=now,
+        usage="single" if source_kind == "single_use" else "reusable",
+    )  # fmt: skip
+    if source_kind == "removed":
+        source = source_disable(source=source)
+    kept = subscribe(workspace, now, [(plan_of(workspace), 1)], customer=customer)
+
+    with pytest.raises(InvalidInput) as refused:
+        subscribe(
+            workspace, now, [(plan_of(workspace), 1)], customer=customer,
+            collection_scheme="charge_payment", default_source=source,
+        )  # fmt: skip
+    with pytest.raises(InvalidInput) as refused_on_update:
+        services.subscription_update(
+            subscription=kept, now=now, collection_scheme="charge_payment", default_source=source
+        )
+
+    for error in (refused, refused_on_update):
+        assert "cannot be charged every period" in str(error.value.errors["default_source"])
+    assert BilledPeriod.objects.filter(subscription__default_source=source).count() == 0

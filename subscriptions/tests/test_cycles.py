@@ -320,6 +320,38 @@ def test_billing_cycles_finalize_the_subscription() -> None:
     assert len(invoice_rows(subscription)) == 2
 
 
+def _events(subscription: Subscription) -> list[str]:
+    return list(
+        Event.objects.filter(object_id=subscription.id)
+        .order_by("pk")
+        .values_list("type", flat=True)
+    )
+
+
+def test_a_subscription_that_ends_its_billing_cycles_says_so_in_an_event() -> None:
+    # Every status change is an event: a webhook learns that the subscription has ended,
+    # whether its last invoice ends it or its next billing finds no cycle left.
+    now = santiago(2026, 1, 1, 10, 0)
+    workspace = workspace_at(now)
+    at_last_invoice = subscribe(workspace, now, [(plan_of(workspace), 1)], billing_cycles=2)
+    lowered = subscribe(workspace, now, [(plan_of(workspace), 1)], billing_cycles=5)
+    services.subscription_update(subscription=lowered, now=now, billing_cycles=1)
+
+    later = santiago(2026, 6, 1, 0, 0)
+    cycle_run(clock=fixed_clock(later), now=later, workspace=workspace, test_mode=True)
+
+    assert _events(at_last_invoice) == [
+        "subscription.created", "subscription.invoiced", "subscription.invoiced",
+        "subscription.finalized",
+    ]  # fmt: skip
+    assert _events(lowered) == [
+        "subscription.created", "subscription.invoiced", "subscription.updated",
+        "subscription.finalized",
+    ]  # fmt: skip
+    finalized = Event.objects.get(object_id=lowered.id, type="subscription.finalized")
+    assert (finalized.data["status"], finalized.data["next_billing"]) == ("finalized", None)
+
+
 def test_cancel_at_period_end_cancels_at_the_boundary_without_billing() -> None:
     now = santiago(2026, 1, 10, 10, 0)
     workspace = workspace_at(now)

@@ -199,6 +199,30 @@ def test_resumed_before_the_period_ends_it_still_cancels_then() -> None:
     assert len(_periods(subscription)) == 1
 
 
+def test_cancelled_at_period_end_in_a_trial_it_keeps_the_trial_and_cancels_when_it_ends() -> None:
+    # As Stripe's `cancel_at_period_end` in a trial: the trial is the period running.
+    start = santiago(2026, 1, 15, 9, 0)
+    workspace = workspace_at(start)
+    subscription = subscribe(
+        workspace, start, [(plan_of(workspace), 1)], trial_end=date(2026, 2, 1)
+    )
+
+    cancelling = services.subscription_cancel(
+        subscription=subscription, now=santiago(2026, 1, 20, 9, 0), at_period_end=True
+    )
+
+    assert (cancelling.status, cancelling.cancel_at_period_end) == ("active", True)
+    assert (cancelling.cancel_at, cancelling.next_billing) == (date(2026, 2, 1), date(2026, 2, 1))
+    assert cancelling.status_description == "Cancels on 2026-02-01."
+    clock_advance(workspace=workspace, test_mode=True, now=santiago(2026, 1, 20, 9, 0),
+                  to=santiago(2026, 3, 1, 9, 0))  # fmt: skip
+    subscription.refresh_from_db()
+    assert (subscription.status, subscription.cancelled_at) == (
+        "cancelled", santiago(2026, 2, 1, 0, 0)
+    )  # fmt: skip
+    assert _periods(subscription) == []
+
+
 @pytest.mark.parametrize(
     ("status", "verb"),
     [
