@@ -219,6 +219,11 @@ class ApiTokenAuthentication(authentication.BaseAuthentication):
         return caller.user, caller.token
 
     def authenticate_header(self, request: Request) -> str:
+        # DRF sends the first authenticator's challenge with every 401: a request that
+        # sent a Bearer token is told the scheme it used (RFC 7235), not "Token".
+        scheme = _authorization_header(request).partition(b" ")[0]
+        if scheme.lower() == b"bearer":
+            return JwtAuthentication().authenticate_header(request)
         return "Token"
 
 

@@ -62,6 +62,24 @@ def test_a_bad_token_is_a_401(tenant, authorization):
     assert response.json()["code"] in ("authentication_failed", "token_not_valid")
 
 
+@pytest.mark.parametrize(
+    ("authorization", "challenge"),
+    [
+        ("Token not-a-real-key", "Token"),
+        ("Bearer not.a.jwt", 'Bearer realm="api"'),
+        ("bearer not.a.jwt", 'Bearer realm="api"'),
+        ("Basic Zm9vOmJhcg==", "Token"),
+    ],
+)
+def test_a_refused_credential_is_challenged_in_its_own_scheme(tenant, authorization, challenge):
+    # RFC 7235: the challenge tells the client how to authenticate; a Bearer client told
+    # `Token` would not know its token was the one refused.
+    response = get_customers(tenant, authorization)
+
+    assert response.status_code == 401
+    assert response.headers["WWW-Authenticate"] == challenge
+
+
 def test_issuing_a_new_token_revokes_the_old_one(tenant):
     user = user_of(tenant)
 
