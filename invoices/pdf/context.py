@@ -418,7 +418,8 @@ def document_context(document: FiscalDocument) -> dict[str, Any]:
 def order_context(order: Order) -> dict[str, Any]:
     """An order printed in its invoice's layout: not a fiscal document, so it has no
     folio, timbre or references. Once confirmed its id stands for the number it lacks; a
-    draft is marked a draft, as an invoice's is."""
+    draft is marked a draft, as an invoice's is. The branch it names is printed, as its
+    invoice will print it."""
     text = dict(labels_for(order.workspace.country_id))
     currency = order.currency_id
     has_taxes = order.document.has_taxes if order.document else bool(order.tax)
@@ -443,7 +444,7 @@ def order_context(order: Order) -> dict[str, Any]:
         "tracking_id": "",
         "timbre": None,
         "note": order.note,
-        "orgunit": "",
+        "orgunit": _orgunit(order.orgunit),
         "bank_accounts": [],
     }
 
