@@ -77,6 +77,7 @@ class ReminderMessageViewSet(
     queryset = selectors.message_queryset()
     serializer_class = ReminderMessageSerializer
     filterset_class = ReminderMessageFilter
+    ordering_fields = ("created", "updated", "sent_at")
 
     def update_object(self, instance: ReminderMessage, data: dict[str, Any]) -> ReminderMessage:
         return services.message_update(message=instance, **data)

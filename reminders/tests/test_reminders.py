@@ -558,3 +558,19 @@ def test_messages_are_listed_by_several_statuses_and_by_customer(tenant, other_t
     assert [m["id"] for m in by_customer.json()["results"]] == [failed.id]
     assert skipped.id and other.status_code == 404
 
+
+@pytest.mark.django_db
+def test_messages_are_ordered_by_when_they_were_sent(tenant):
+    rule = ReminderRuleFactory(workspace=tenant.workspace)
+    now = timezone.now()
+    later, earlier = (
+        ReminderMessageFactory(workspace=tenant.workspace, rule=rule, sent_at=at)
+        for at in (now, now - timedelta(days=2))
+    )
+
+    ordered = tenant.client.get("/reminders/messages/?ordering=sent_at")
+    reversed_ = tenant.client.get("/reminders/messages/?ordering=-sent_at")
+
+    assert ordered.status_code == 200, ordered.json()
+    assert [m["id"] for m in ordered.json()["results"]] == [earlier.id, later.id]
+    assert [m["id"] for m in reversed_.json()["results"]] == [later.id, earlier.id]
