@@ -4,10 +4,10 @@ from typing import Any
 
 import django_filters
 
-from billing.api.filters import ApiFilterSet, TenantIdFilter
+from billing.api.filters import ApiFilterSet, CharInFilter, TenantFilterSet, TenantIdFilter
 from customers.models import Customer
 from invoices.models import Invoice
-from reminders.models import ReminderRule
+from reminders.models import ReminderMessage, ReminderRule
 from reminders.selectors import Pending
 
 _COMPARISONS: dict[str, Callable[[Any, Any], bool]] = {
@@ -18,6 +18,16 @@ _COMPARISONS: dict[str, Callable[[Any, Any], bool]] = {
     "lte": operator.le,
     "range": lambda value, bounds: bounds[0] <= value <= bounds[1],
 }
+
+
+class ReminderMessageFilter(TenantFilterSet):
+    status__in = CharInFilter(field_name="status", lookup_expr="in")
+    # "Was this customer reminded?", as the admin finds a customer's reminders.
+    customer = TenantIdFilter(field_name="invoice__customer_id", model=Customer)
+
+    class Meta:
+        model = ReminderMessage
+        fields = ["status", "rule", "invoice"]
 
 
 class ReminderPendingFilter(ApiFilterSet):

@@ -8,6 +8,7 @@ from decimal import Decimal
 from django.db.models import QuerySet
 
 from billing.clock import workspace_today
+from billing.models import Workspace
 from invoices.choices import InvoiceStatus
 from invoices.models import Invoice
 from invoices.selectors import invoice_amount_due_expression
@@ -123,3 +124,11 @@ def rules_pendings(rules: QuerySet[ReminderRule]) -> list[Pending]:
         )
     ]
     return sorted(pendings, key=lambda p: (p.send_date, p.invoice.id, p.rule.id))
+
+
+def reminders_next_send_date(*, workspace: Workspace, test_mode: bool, after: date) -> date | None:
+    """The first day after `after` on which the workspace's active rules send a reminder,
+    as its invoices stand now: where a test clock that advances must stop."""
+    rules = ReminderRule.objects.filter(workspace=workspace, test_mode=test_mode, active=True)
+    days = [pending.send_date for pending in rules_pendings(rules) if pending.send_date > after]
+    return min(days, default=None)

@@ -272,27 +272,35 @@ def _send(message: ReminderMessage, workspace: Workspace, now: datetime) -> None
     message.save(update_fields=["status", "error", "sent_at", "updated_at"])
 
 
-def _remind(pending: Pending, workspace: Workspace, now: datetime, today: date) -> bool:
+def _remind(
+    pending: Pending, workspace: Workspace, now: datetime, today: date
+) -> ReminderMessage | None:
     """Sends one reminder unless it was sent; one with no one to go to is recorded as
-    skipped. Whether an email was tried."""
+    skipped. The message recorded, or None when another run recorded it first."""
     recipients = customer_collection_recipients(customer=pending.invoice.customer)
     message = _claim(pending, recipients, today)
-    if message is None or message.status == MessageStatus.SKIPPED:
-        return False
-    if message.status == MessageStatus.SENDING:
+    if message is not None and message.status == MessageStatus.SENDING:
         _send(message, workspace, now)
-    return True
+    return message
 
 
-def _rule_send_due(rule: ReminderRule, now: datetime) -> int:
-    count = 0
+def _rule_remind_due(rule: ReminderRule, now: datetime) -> list[ReminderMessage]:
+    messages = []
     today = workspace_today(rule.workspace, now)
     for pending in rule_pendings(rule, until=today):
         try:
-            count += _remind(pending, rule.workspace, now, today)
+            message = _remind(pending, rule.workspace, now, today)
         except Exception:  # one reminder that fails must not stop the others
             logger.exception("Reminder of %s by rule %s failed", pending.invoice.id, rule.id)
-    return count
+            continue
+        if message is not None:
+            messages.append(message)
+    return messages
+
+
+def _tried(messages: list[ReminderMessage]) -> int:
+    """How many of `messages` were emailed or tried (the skipped had no one to go to)."""
+    return sum(message.status != MessageStatus.SKIPPED for message in messages)
 
 
 def reminders_send_due(*, clock: Callable[..., datetime]) -> int:
@@ -303,7 +311,17 @@ def reminders_send_due(*, clock: Callable[..., datetime]) -> int:
     for rule in ReminderRule.objects.filter(active=True).select_related("template", "workspace"):
         try:
             now = clock(workspace=rule.workspace, test_mode=rule.test_mode)
-            count += _rule_send_due(rule, now)
+            count += _tried(_rule_remind_due(rule, now))
         except Exception:  # reading the rule's pendings failed: the other rules go on
             logger.exception("Reminders of rule %s failed", rule.id)
     return count
+
+
+def reminders_send_due_for(*, workspace: Workspace, test_mode: bool, now: datetime) -> int:
+    """Send the reminders of one workspace and mode due by the day of `now`, its clock's
+    time (a test clock stopping on that day); returns how many it recorded, skipped ones
+    included."""
+    rules = ReminderRule.objects.filter(
+        workspace=workspace, test_mode=test_mode, active=True
+    ).select_related("template", "workspace")
+    return sum(len(_rule_remind_due(rule, now)) for rule in rules)

@@ -26,7 +26,7 @@ from rest_framework.request import Request
 
 from billing.addresses import comuna_code
 from billing.instants import instant_parse
-from billing.models import TenantModel
+from billing.models import Country, Currency, TenantModel
 from billing.representations import METADATA_KEY_MAX_LENGTH
 from billing.tax_ids import tax_id_lookup
 
@@ -165,7 +165,8 @@ class TenantFilterSet(ApiFilterSet):
     """Ranges on the timestamps every resource carries, named as the API shows them.
 
     Datetime filters, declared or generated from `Meta.fields`, use IsoDateTimeFilter; a
-    relation to a tenant model named in `Meta.fields` is a TenantIdFilter, never
+    country or currency named in `Meta.fields` is a CodeFilter, in any case as a body takes
+    it; a relation to a tenant model named in `Meta.fields` is a TenantIdFilter, never
     django-filter's ModelChoiceFilter, which looks the id up among every tenant's rows
     and so tells an id of another tenant (an empty list) from an unknown one (a 400); a
     `tax_id` is a TaxIdFilter, which matches the id however it is spelled.
@@ -196,6 +197,8 @@ class TenantFilterSet(ApiFilterSet):
                     "declare it with a filter that scopes them to the tenant."
                 )
             return TenantIdFilter(field_name=field_name, model=related)
+        if related in (Country, Currency) and lookup_expr in (None, "exact"):
+            return CodeFilter(field_name=field_name)
         if field_name == "tax_id" and lookup_expr in (None, "exact"):
             return TaxIdFilter(field_name=field_name)
         return super().filter_for_field(field, field_name, lookup_expr)
@@ -255,6 +258,15 @@ class CharInFilter(django_filters.BaseInFilter, django_filters.CharFilter):
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         kwargs.setdefault("widget", CommaOrRepeatedWidget)
         super().__init__(*args, **kwargs)
+
+
+class CodeFilter(django_filters.CharFilter):
+    """`?currency=clp`: a reference data's code (a country, a currency), stored in capitals,
+    in any case, as writes take it. Every country or currency in a filterset's
+    `Meta.fields` is one."""
+
+    def filter(self, qs: Any, value: Any) -> Any:
+        return super().filter(qs, value.upper() if value else value)
 
 
 class CodeInFilter(CharInFilter):

@@ -16,7 +16,7 @@ from billing.tax_ids import display_tax_id
 from billing.timbre import timbre, timbre_png
 from invoices.dte.branch import issuing_branch
 from invoices.models import CreditNote, DebitNote, Invoice, Order, OrderStatus
-from organization.models import BankAccount
+from organization.models import BankAccount, OrgUnit
 
 
 @dataclass(frozen=True)
@@ -42,9 +42,10 @@ def pdf_register(kind: PdfDocumentKind) -> None:
     PDF_DOCUMENTS[kind.model] = kind
 
 
-pdf_register(PdfDocumentKind(Invoice))
-pdf_register(PdfDocumentKind(CreditNote, related=("invoice__document", "invoice__orgunit")))
-pdf_register(PdfDocumentKind(DebitNote, related=("invoice__document", "invoice__orgunit")))
+# The branch printed, with its comuna (`_orgunit`).
+pdf_register(PdfDocumentKind(Invoice, related=("orgunit__comuna",)))
+pdf_register(PdfDocumentKind(CreditNote, related=("invoice__document", "invoice__orgunit__comuna")))
+pdf_register(PdfDocumentKind(DebitNote, related=("invoice__document", "invoice__orgunit__comuna")))
 _UNIT_PRICE_MAX_PLACES = 6
 
 
@@ -332,14 +333,15 @@ def _timbre(document: FiscalDocument) -> dict[str, str] | None:
     return {"ted": ted, "image": f"data:image/png;base64,{image}"}
 
 
-def _orgunit(document: FiscalDocument) -> str:
-    """The branch the document is issued from, as its DTE names it (a note's is its
-    invoice's): its name, address and SII code."""
-    unit = issuing_branch(document)
+def _orgunit(unit: OrgUnit | None) -> str:
+    """A branch as the documents issued from it name it: its name, its address as the DTE
+    gives it for the origin (street, comuna, city) and its SII code."""
     if unit is None:
         return ""
+    comuna = unit.comuna.name if unit.comuna else ""
+    address = ", ".join(filter(None, [unit.address, comuna, unit.city]))
     code = f"({unit.sii_branch_code})" if unit.sii_branch_code else ""
-    return " ".join(filter(None, [unit.name, unit.address, unit.city, code]))
+    return " ".join(filter(None, [unit.name, address, code]))
 
 
 def _bank_accounts(document: FiscalDocument, text: dict[str, Any]) -> list[str]:
@@ -407,7 +409,7 @@ def document_context(document: FiscalDocument) -> dict[str, Any]:
         "tracking_id": document.tax_agency_tracking_id,
         "timbre": _timbre(document),
         "note": document.note,
-        "orgunit": _orgunit(document),
+        "orgunit": _orgunit(issuing_branch(document)),
         "bank_accounts": _bank_accounts(document, text),
     }
     return kind.context(document, context) if kind.context else context
@@ -416,7 +418,8 @@ def document_context(document: FiscalDocument) -> dict[str, Any]:
 def order_context(order: Order) -> dict[str, Any]:
     """An order printed in its invoice's layout: not a fiscal document, so it has no
     folio, timbre or references. Once confirmed its id stands for the number it lacks; a
-    draft is marked a draft, as an invoice's is."""
+    draft is marked a draft, as an invoice's is. The branch it names is printed, as its
+    invoice will print it."""
     text = dict(labels_for(order.workspace.country_id))
     currency = order.currency_id
     has_taxes = order.document.has_taxes if order.document else bool(order.tax)
@@ -441,7 +444,7 @@ def order_context(order: Order) -> dict[str, Any]:
         "tracking_id": "",
         "timbre": None,
         "note": order.note,
-        "orgunit": "",
+        "orgunit": _orgunit(order.orgunit),
         "bank_accounts": [],
     }
 

@@ -13,6 +13,7 @@ from catalog.tests.factories import CouponFactory, PlanFactory, ProductFactory
 from customers.tests.factories import CustomerFactory
 from invoices.models import Invoice, Order
 from invoices.tests.pdf_helpers import pdf_text
+from organization.tests.factories import OrgUnitFactory
 from tests.api_errors import field_error
 from tests.numbers import D
 
@@ -546,6 +547,20 @@ def test_an_order_is_served_as_a_pdf(tenant, customer, confirm, tmp_path):
     assert (f"N° {order['id']}" in text) is confirm
     for name in ("Consultoría", "Setup", "Seguro", "Pedido 42", customer.name, "46.044"):
         assert name in text, name
+
+
+def test_an_orders_pdf_prints_the_branch_it_names_as_its_invoice_will(tenant, customer, tmp_path):
+    unit = OrgUnitFactory(
+        workspace=tenant.workspace, name="Sucursal Centro", address="Huérfanos 1160",
+        sii_branch_code="81234567",
+    )  # fmt: skip
+    order = create(tenant, customer, orgunit=unit.id).json()
+
+    response = tenant.client.get(f"/orders/{order['id']}/pdf/")
+
+    path = tmp_path / "order.pdf"
+    path.write_bytes(response.content)
+    assert "Sucursal: Sucursal Centro Huérfanos 1160 (81234567)" in pdf_text(path)
 
 
 def test_another_tenants_order_has_no_pdf(tenant, other_tenant):

@@ -449,6 +449,26 @@ def test_the_pdf_prints_the_branch_and_the_bank_accounts_for_transfers(tenant, t
     assert "Chase" not in text  # another currency
 
 
+def test_the_branch_is_printed_with_the_comuna_its_dte_gives_as_origin(tenant, tmp_path):
+    make_issuer(tenant.workspace)
+    unit = OrgUnitFactory(
+        workspace=tenant.workspace, name="Sucursal Oriente", address="Av. Providencia 1208",
+        comuna_id="13123", city="Santiago", sii_branch_code="81234568",
+    )  # fmt: skip
+    draft = make_draft(tenant.workspace)
+    Invoice.objects.filter(pk=draft.pk).update(orgunit=unit)
+    draft.refresh_from_db()
+
+    path = tmp_path / "invoice.pdf"
+    path.write_bytes(document_pdf_render(draft))
+
+    # The DTE's origin: DirOrigen, CmnaOrigen, CiudadOrigen.
+    assert (
+        "Sucursal: Sucursal Oriente Av. Providencia 1208, Providencia, Santiago (81234568)"
+        in pdf_text(path)
+    )
+
+
 @pytest.mark.parametrize("model", [CreditNote, DebitNote])
 def test_a_notes_pdf_prints_the_branch_of_its_invoice(tenant, tmp_path, model):
     make_issuer(tenant.workspace)

@@ -4,7 +4,8 @@ import pytest
 
 from customers.tests.factories import ContactFactory, CustomerFactory
 from invoices.models import Invoice
-from organization.tests.factories import OrgUnitFactory
+from organization.tests.factories import BankAccountFactory, OrgUnitFactory
+from procurement.tests.factories import SupplierFactory
 from tests.conftest import make_tenant
 
 pytestmark = pytest.mark.django_db
@@ -227,3 +228,20 @@ def test_a_bank_account_s_currency_is_a_code_in_any_case(tenant):
     assert created.json()["currency"] == "USD"
     assert unknown.status_code == 400
     assert "currency" in unknown.json()
+
+
+# A code in a filter is read as a body reads it: in any case.
+@pytest.mark.parametrize(
+    "query",
+    ["/banks/?currency=clp", "/invoices/?currency=clp", "/orders/?currency=clp",
+     "/payments/?currency=clp", "/suppliers/?country=cl", "/taxes/?country=cl"],
+)  # fmt: skip
+def test_a_reference_code_filters_in_any_case(tenant, query):
+    BankAccountFactory(workspace=tenant.workspace)
+    SupplierFactory(workspace=tenant.workspace)
+    path, param = query.split("?")
+    upper = tenant.client.get(f"{path}?{param.split('=')[0]}={param.split('=')[1].upper()}")
+    lower = tenant.client.get(query)
+
+    assert upper.status_code == 200, upper.json()
+    assert (lower.status_code, lower.json()) == (200, upper.json())

@@ -15,7 +15,7 @@ from billing.api.viewsets import (
     TenantViewSet,
 )
 from reminders import selectors, services
-from reminders.filters import ReminderPendingFilter
+from reminders.filters import ReminderMessageFilter, ReminderPendingFilter
 from reminders.models import ReminderMessage, ReminderRule, ReminderTemplate
 from reminders.representations import (
     ReminderMessageSerializer,
@@ -76,7 +76,8 @@ class ReminderMessageViewSet(
 
     queryset = selectors.message_queryset()
     serializer_class = ReminderMessageSerializer
-    filterset_fields = ["status", "rule", "invoice"]
+    filterset_class = ReminderMessageFilter
+    ordering_fields = ("created", "updated", "sent_at")
 
     def update_object(self, instance: ReminderMessage, data: dict[str, Any]) -> ReminderMessage:
         return services.message_update(message=instance, **data)

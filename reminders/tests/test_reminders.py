@@ -19,7 +19,11 @@ from invoices.tests.factories import InvoiceFactory
 from reminders import services
 from reminders.models import ReminderMessage, ReminderRule
 from reminders.services import reminders_send_due
-from reminders.tests.factories import ReminderRuleFactory, ReminderTemplateFactory
+from reminders.tests.factories import (
+    ReminderMessageFactory,
+    ReminderRuleFactory,
+    ReminderTemplateFactory,
+)
 from tests.conftest import make_tenant
 
 
@@ -531,3 +535,42 @@ def test_a_reminder_with_no_one_to_go_to_is_skipped_with_its_reason_not_kept_pen
     [message] = listed
     assert (message["invoice"], message["recipients"], message["sent_at"]) == (invoice.id, [], None)
     assert reason in message["error"]
+
+
+@pytest.mark.django_db
+def test_messages_are_listed_by_several_statuses_and_by_customer(tenant, other_tenant):
+    rule = ReminderRuleFactory(workspace=tenant.workspace)
+    sent, failed, skipped = (
+        ReminderMessageFactory(workspace=tenant.workspace, rule=rule, status=status)
+        for status in ("sent", "failed", "skipped")
+    )
+
+    several = tenant.client.get("/reminders/messages/?status__in=sent,failed&ordering=created")
+    unknown = tenant.client.get("/reminders/messages/?status__in=sent,lost")
+    by_customer = tenant.client.get(f"/reminders/messages/?customer={failed.invoice.customer_id}")
+    foreign = CustomerFactory(workspace=other_tenant.workspace)
+    other = tenant.client.get(f"/reminders/messages/?customer={foreign.id}")
+
+    assert several.status_code == 200, several.json()
+    assert [m["id"] for m in several.json()["results"]] == [sent.id, failed.id]
+    assert unknown.status_code == 400
+    assert "status__in" in unknown.json()
+    assert [m["id"] for m in by_customer.json()["results"]] == [failed.id]
+    assert skipped.id and other.status_code == 404
+
+
+@pytest.mark.django_db
+def test_messages_are_ordered_by_when_they_were_sent(tenant):
+    rule = ReminderRuleFactory(workspace=tenant.workspace)
+    now = timezone.now()
+    later, earlier = (
+        ReminderMessageFactory(workspace=tenant.workspace, rule=rule, sent_at=at)
+        for at in (now, now - timedelta(days=2))
+    )
+
+    ordered = tenant.client.get("/reminders/messages/?ordering=sent_at")
+    reversed_ = tenant.client.get("/reminders/messages/?ordering=-sent_at")
+
+    assert ordered.status_code == 200, ordered.json()
+    assert [m["id"] for m in ordered.json()["results"]] == [earlier.id, later.id]
+    assert [m["id"] for m in reversed_.json()["results"]] == [later.id, earlier.id]

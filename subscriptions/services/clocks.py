@@ -3,9 +3,10 @@
 The clock itself is the kernel's (`Workspace.test_clock_at`, read by billing.clock) so
 that every app sees one time; advancing lives here because what advancing does is run
 billing cycles and their collection. The clock stops at each instant something is due (a
-billing boundary, the end of a pause, a charge, a retry or an email), so each invoice is
-dated and finalized, and each charge made, at its own time, as if the months had really
-passed; a year of monthly billing is a few dozen steps.
+billing boundary, the end of a pause, a charge, a retry or an email, the first moment of a
+day a reminder is due), so each invoice is dated and finalized, each charge made and each
+reminder sent at its own time, as if the months had really passed; a year of monthly
+billing is a few dozen steps.
 
 No transaction spans the advance. Each step moves the clock and bills in one short
 transaction, then collects with no lock held (a charge is a gateway call, an email a
@@ -22,10 +23,14 @@ from django.db import transaction
 from django.db.models import Min, Q
 from django.utils import timezone
 
+from billing.clock import workspace_today
 from billing.errors import DomainError, InvalidInput
 from billing.models import Workspace
 from billing.queueing import task_queue_or_leave
 from billing.sweeps import claim_for_enqueue
+from reminders.selectors import reminders_next_send_date
+from reminders.services import reminders_send_due_for
+from subscriptions.calendar import local_midnight
 from subscriptions.choices import CYCLE_DUE, CollectionStatus, SubscriptionStatus
 from subscriptions.models import BilledPeriod, Subscription, TestClockJob
 from subscriptions.selectors import subscriptions_resume_due_ids
@@ -68,8 +73,20 @@ def _next_due(workspace: Workspace, current: datetime, until: datetime) -> datet
     collect = periods.filter(next_attempt_at__lte=until).aggregate(at=Min("next_attempt_at"))["at"]
     # A reviewed invoice finalized since is collected at once.
     reviewed = current if periods.filter(next_attempt_at__isnull=True).exists() else None
-    due = [at for at in (billing, resume, collect, reviewed) if at is not None]
+    candidates: list[datetime | None] = [
+        billing, resume, collect, reviewed, _next_reminder(workspace, current),
+    ]  # fmt: skip
+    due = [at for at in candidates if at is not None and at <= until]
     return min(due) if due else None
+
+
+def _next_reminder(workspace: Workspace, current: datetime) -> datetime | None:
+    """When the next day a reminder is due begins (those due by `current`'s day went out
+    at `current`)."""
+    day = reminders_next_send_date(
+        workspace=workspace, test_mode=True, after=workspace_today(workspace, current)
+    )
+    return None if day is None else local_midnight(day, workspace.timezone)
 
 
 def _move(workspace: Workspace, frm: datetime | None, to: datetime) -> None:
@@ -109,6 +126,8 @@ def clock_advance(
     _check_advance(test_mode=test_mode, now=now, to=to)
     workspace = Workspace.objects.get(pk=workspace.pk)
     current = now
+    # Reminders already due go out before the clock moves past their day.
+    reminders_send_due_for(workspace=workspace, test_mode=True, now=current)
     idle_steps = 0
     while (due := _next_due(workspace, current, to)) is not None:
         step = max(current, due)
@@ -124,7 +143,9 @@ def clock_advance(
                 clock=fixed_clock(step), now=step, workspace=workspace, test_mode=True
             )
         collected = _collect_due(workspace, step)
-        if resumed or billed or collected:
+        # After billing and collecting: an invoice made at `step` may be due a reminder then.
+        reminded = reminders_send_due_for(workspace=workspace, test_mode=True, now=step)
+        if resumed or billed or collected or reminded:
             idle_steps = 0
         else:
             # What is due is locked by a concurrent run (beat's batch of the same
