@@ -724,3 +724,21 @@ def test_a_note_moved_from_an_exempt_invoice_to_a_taxed_one_needs_its_lines_agai
     assert "exempt" in kept.json()["lines"][0]
     assert resent.status_code == 200, resent.json()
     assert (resent.json()["amount"], resent.json()["tax"]) == (D("1000"), D("190"))
+
+
+@pytest.mark.parametrize(
+    ("resource", "amount_due"), [("creditnotes", 13210), ("debitnotes", 15590)]
+)
+def test_a_note_that_leaves_the_invoice_open_announces_its_new_amount_due(
+    tenant, resource, amount_due
+):
+    invoice = finalized_invoice(tenant)  # 14,400 due
+    note = post_note(tenant, invoice, resource, **partial()).json()  # 1,000 + 190 IVA
+
+    finalized = tenant.client.post(f"/{resource}/{note['id']}/finalize/")
+
+    assert finalized.status_code == 200, finalized.json()
+    log = tenant.client.get("/events/log/", {"type": "invoice.updated"}).json()["results"]
+    assert [(e["object_id"], e["data"]["status"], e["data"]["amount_due"]) for e in log] == [
+        (invoice.id, "finalized", D(amount_due))
+    ]
