@@ -31,7 +31,7 @@ class NoteFilter(TenantFilterSet):
     total__lte = django_filters.NumberFilter(field_name="total", lookup_expr="lte")
 
     class Meta:
-        fields = ["status", "document", "number", "reason", "biller_status", "date"]
+        fields = ["status", "document", "number", "reason", "biller_status", "currency", "date"]
 
 
 class CreditNoteFilter(NoteFilter):

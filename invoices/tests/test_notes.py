@@ -647,6 +647,25 @@ def test_the_note_list_filters_by_invoice_and_reason(tenant):
     assert [item["id"] for item in by_invoice["results"]] == [mine["id"]]
 
 
+@pytest.mark.parametrize("resource", ["creditnotes", "debitnotes"])
+def test_the_note_lists_filter_by_currency_as_the_invoice_list_does(tenant, resource):
+    abroad = CustomerFactory(
+        workspace=tenant.workspace, country_id="US", currency_id="USD", tax_id=""
+    )
+    in_pesos = post_note(tenant, finalized_invoice(tenant), resource, **partial("100")).json()
+    export = finalized_invoice(tenant, document=110, customer=abroad)
+    in_dollars = post_note(tenant, export, resource, **partial("10")).json()
+
+    listed = {
+        currency: tenant.client.get(f"/{resource}/", {"currency": currency})
+        for currency in ("CLP", "USD")
+    }
+
+    assert listed["CLP"].status_code == 200, listed["CLP"].json()
+    assert [item["id"] for item in listed["CLP"].json()["results"]] == [in_pesos["id"]]
+    assert [item["id"] for item in listed["USD"].json()["results"]] == [in_dollars["id"]]
+
+
 def test_services_check_the_tenant_of_the_invoice(tenant, other_tenant):
     invoice = finalized_invoice(other_tenant)
 
