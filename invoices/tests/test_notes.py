@@ -648,6 +648,16 @@ def test_the_note_list_filters_by_invoice_and_reason(tenant):
 
 
 @pytest.mark.parametrize("resource", ["creditnotes", "debitnotes"])
+def test_a_reason_that_is_no_codref_is_a_400_on_the_filter(tenant, resource):
+    post_note(tenant, finalized_invoice(tenant), resource, **partial("100"))
+
+    response = tenant.client.get(f"/{resource}/", {"reason": 9})
+
+    assert response.status_code == 400, response.json()
+    assert list(response.json()) == ["reason"]
+
+
+@pytest.mark.parametrize("resource", ["creditnotes", "debitnotes"])
 def test_the_note_lists_filter_by_currency_as_the_invoice_list_does(tenant, resource):
     abroad = CustomerFactory(
         workspace=tenant.workspace, country_id="US", currency_id="USD", tax_id=""
