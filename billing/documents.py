@@ -11,7 +11,7 @@ from billing.dte_rules import check_line_count
 from billing.errors import DomainError, InvalidInput
 from billing.models import DocumentType, FiscalDocument, Line
 from billing.money import AMOUNT_DECIMAL_PLACES, AMOUNT_MAX_DIGITS, QUANTITY_LIMIT
-from billing.totals import InvalidDocument, LineInput, document_totals
+from billing.totals import DocumentTotals, InvalidDocument, LineInput, TaxTotal, document_totals
 
 AnyLine = TypeVar("AnyLine", bound=Line)
 
@@ -174,36 +174,8 @@ def apply_totals(document: FiscalDocument, lines: Sequence[Line | dict[str, Any]
     check_line_count(document, len(lines))
     exempt_document = not document.document.has_taxes
     columns = [_columns(line) for line in lines]
-    inputs = [
-        LineInput(
-            amount=get("amount"),
-            quantity=get("quantity"),
-            discount=get("discount"),
-            discount_scheme=get("discount_scheme"),
-            exempt=get("exempt") or exempt_document,
-            tax_percent=line_tax_percent(document, line),
-            retention_percent=get("retention_percent"),
-            gross=get("gross"),
-            additional_tax=get("additional_tax") or "",
-            additional_tax_percent=get("additional_tax_percent") or Decimal(0),
-        )
-        for line, get in zip(lines, columns, strict=True)
-    ]
-    try:
-        totals = document_totals(
-            lines=inputs,
-            currency=document.currency_id,
-            discount=document.discount,
-            discount_scheme=document.discount_scheme,
-            custom_change=document.custom_change,
-            prices_include_tax=document.prices_include_tax,
-            withhold_tax=document.withholds_tax,
-            discount_places=EXPORT_DISCOUNT_PLACES if document.document.is_export else None,
-        )
-    except InvalidDocument as exc:
-        raise InvalidInput({exc.field: [str(exc)]}) from exc
-    except InvalidOperation as exc:  # a total beyond the decimal context's 28 digits
-        raise InvalidInput({"lines": [_TOO_LARGE]}) from exc
+    inputs = _line_inputs(document, lines, columns)
+    totals = _totals(document, inputs)
     grosses = [get("gross") for get in columns]
     amounts = [
         totals.total,
@@ -238,6 +210,54 @@ def apply_totals(document: FiscalDocument, lines: Sequence[Line | dict[str, Any]
         {"code": row.code, "percent": _plain(row.percent), "amount": _plain(row.amount)}
         for row in totals.additional_taxes
     ]
+
+
+def document_taxes(document: FiscalDocument, lines: Sequence[Line]) -> list[TaxTotal]:
+    """The tax of each rate of the document's stored lines, whose sum is its `tax`: what a
+    page prints apart, as "19%" of one net and "7%" of another are two taxes."""
+    columns = [_columns(line) for line in lines]
+    return _totals(document, _line_inputs(document, lines, columns)).taxes
+
+
+def _line_inputs(
+    document: FiscalDocument,
+    lines: Sequence[Line | dict[str, Any]],
+    columns: Sequence[Callable[[str], Any]],
+) -> list[LineInput]:
+    exempt_document = not document.document.has_taxes
+    return [
+        LineInput(
+            amount=get("amount"),
+            quantity=get("quantity"),
+            discount=get("discount"),
+            discount_scheme=get("discount_scheme"),
+            exempt=get("exempt") or exempt_document,
+            tax_percent=line_tax_percent(document, line),
+            retention_percent=get("retention_percent"),
+            gross=get("gross"),
+            additional_tax=get("additional_tax") or "",
+            additional_tax_percent=get("additional_tax_percent") or Decimal(0),
+        )
+        for line, get in zip(lines, columns, strict=True)
+    ]
+
+
+def _totals(document: FiscalDocument, inputs: Sequence[LineInput]) -> DocumentTotals:
+    try:
+        return document_totals(
+            lines=inputs,
+            currency=document.currency_id,
+            discount=document.discount,
+            discount_scheme=document.discount_scheme,
+            custom_change=document.custom_change,
+            prices_include_tax=document.prices_include_tax,
+            withhold_tax=document.withholds_tax,
+            discount_places=EXPORT_DISCOUNT_PLACES if document.document.is_export else None,
+        )
+    except InvalidDocument as exc:
+        raise InvalidInput({exc.field: [str(exc)]}) from exc
+    except InvalidOperation as exc:  # a total beyond the decimal context's 28 digits
+        raise InvalidInput({"lines": [_TOO_LARGE]}) from exc
 
 
 def discount_base(lines: Sequence[Line]) -> Decimal:

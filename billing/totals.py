@@ -73,6 +73,12 @@ class LineTotals:
 
 
 @dataclass(frozen=True)
+class TaxTotal:
+    percent: Decimal
+    amount: Decimal
+
+
+@dataclass(frozen=True)
 class AdditionalTaxTotal:
     code: str
     percent: Decimal
@@ -87,6 +93,8 @@ class DocumentTotals:
     exempt: Decimal
     subtotal: Decimal
     tax: Decimal
+    # Per rate, in the order the lines name them; their sum is `tax`.
+    taxes: list[TaxTotal]
     total: Decimal
     retention: Decimal
     total_adjusted: Decimal
@@ -154,19 +162,24 @@ def _by_rate(values: Sequence[tuple[Decimal, Decimal]], currency: str) -> Decima
     )
 
 
-def _gross_by_rate(values: Sequence[tuple[Decimal, Decimal]], currency: str) -> Decimal:
-    """Σ over rates of the tax included in Σ gross: gross − round(gross / (1 + rate / 100))."""
+def _taxes(
+    values: Sequence[tuple[Decimal, Decimal]], currency: str, prices_include_tax: bool
+) -> list[TaxTotal]:
+    """The tax of each rate on Σ of its lines' nets: round(Σ net × rate / 100), or, when
+    the nets include the tax, Σ gross − round(Σ gross / (1 + rate / 100))."""
     bases: dict[Decimal, Decimal] = defaultdict(Decimal)
-    for gross, rate in values:
+    for base, rate in values:
         if rate:
-            bases[rate] += gross
-    return sum(
-        (
-            gross - round_amount(gross * HUNDRED / (HUNDRED + rate), currency)
+            bases[rate] += base
+    if prices_include_tax:
+        return [
+            TaxTotal(rate, gross - round_amount(gross * HUNDRED / (HUNDRED + rate), currency))
             for rate, gross in bases.items()
-        ),
-        ZERO,
-    )
+        ]
+    return [
+        TaxTotal(rate, round_amount(base * rate / HUNDRED, currency))
+        for rate, base in bases.items()
+    ]
 
 
 def _additional_taxes(
@@ -236,12 +249,9 @@ def document_totals(
     taxed = [
         (net, line.tax_percent) for net, line in zip(nets, lines, strict=True) if not line.exempt
     ]
-    if prices_include_tax:
-        tax = _gross_by_rate(taxed, currency)
-        amount = taxable - tax
-    else:
-        tax = _by_rate(taxed, currency)
-        amount = taxable
+    taxes = _taxes(taxed, currency, prices_include_tax)
+    tax = sum((row.amount for row in taxes), ZERO)
+    amount = taxable - tax if prices_include_tax else taxable
     subtotal = amount + exempt
     additional_taxes = _additional_taxes(nets, lines, currency)
     additional_tax = sum((row.amount for row in additional_taxes), ZERO)
@@ -263,6 +273,7 @@ def document_totals(
         exempt=exempt,
         subtotal=subtotal,
         tax=tax,
+        taxes=taxes,
         total=total,
         retention=retention,
         total_adjusted=total - retention,

@@ -2,6 +2,7 @@ import django_filters
 
 from billing.api.filters import CharInFilter, TenantFilterSet, TenantIdFilter
 from customers.models import Customer
+from invoices.choices import ReferenceReason
 from invoices.models import CreditNote, DebitNote, Invoice, Order
 
 
@@ -25,13 +26,15 @@ class NoteFilter(TenantFilterSet):
     invoice = TenantIdFilter(field_name="invoice_id", model=Invoice)
     customer = TenantIdFilter(field_name="customer_id", model=Customer)
     status__in = CharInFilter(field_name="status", lookup_expr="in")
+    # The column is a plain integer: its CodRef values are named here, as a status's are.
+    reason = django_filters.TypedChoiceFilter(choices=ReferenceReason.choices, coerce=int)
     date__gte = django_filters.DateFilter(field_name="date", lookup_expr="gte")
     date__lte = django_filters.DateFilter(field_name="date", lookup_expr="lte")
     total__gte = django_filters.NumberFilter(field_name="total", lookup_expr="gte")
     total__lte = django_filters.NumberFilter(field_name="total", lookup_expr="lte")
 
     class Meta:
-        fields = ["status", "document", "number", "reason", "biller_status", "date"]
+        fields = ["status", "document", "number", "reason", "biller_status", "currency", "date"]
 
 
 class CreditNoteFilter(NoteFilter):

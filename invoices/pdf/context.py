@@ -10,6 +10,7 @@ from decimal import ROUND_HALF_UP, Decimal
 from typing import Any, cast
 
 from billing.counterparts import Counterpart, document_counterpart, order_counterpart
+from billing.documents import document_taxes
 from billing.models import DocumentType, FiscalDocument, Line, Workspace
 from billing.money import minor_units
 from billing.tax_ids import display_tax_id
@@ -496,8 +497,9 @@ def _totals(
     if document.exempt or not has_taxes:
         totals.append((text["exempt"], money(document.exempt), False))
     if has_taxes:
-        percent = format_decimal(document.tax_percent, currency)
-        totals.append((f"{text['tax']} {percent}%", money(document.tax), False))
+        for rate, tax in _tax_rows(document):
+            label = f"{text['tax']} {format_decimal(rate, currency)}%"
+            totals.append((label, money(tax), False))
     # Additional taxes apart from IVA, one row per SII code (rules.md §8).
     for row in additional_taxes:
         label = f"{text['additional_tax']} {row['code']} "
@@ -508,6 +510,20 @@ def _totals(
         totals.append((text["retention"], money(-retention), False))
         totals.append((text["total_adjusted"], money(cast(Any, document).total_adjusted), True))
     return totals
+
+
+def _tax_rows(document: FiscalDocument | Order) -> list[tuple[Decimal, Decimal]]:
+    """(rate, tax) per rate of the lines, so that each row's tax is its rate of a net; one
+    row under the document's rate when its lines bear one rate (or none, or it is an
+    order, whose invoice computes the taxes)."""
+    if isinstance(document, Order):
+        return [(document.tax_percent, document.tax)]
+    rows = document_taxes(document, list(cast(Any, document).lines.all()))
+    # The stored tax is what the document states: a breakdown that would not add up to
+    # it (rules changed since its finalize) is not printed.
+    if len(rows) < 2 or sum(row.amount for row in rows) != document.tax:
+        return [(rows[0].percent if len(rows) == 1 else document.tax_percent, document.tax)]
+    return [(row.percent, row.amount) for row in rows]
 
 
 def _party(customer: Counterpart, text: dict[str, Any]) -> dict[str, Any]:

@@ -199,6 +199,8 @@ def invoice_update(
     for name, value in fields.items():
         setattr(invoice, name, value)
     _save_with_lines(invoice, lines)
+    # A draft's lines and totals change here: subscribers see them as they now are.
+    _record(invoice, "invoice.updated")
     return invoice
 
 

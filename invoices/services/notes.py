@@ -530,7 +530,11 @@ def note_finalize(*, note: Note, now: datetime) -> Note:
             invoice = invoice_toggle_uncollectible(invoice=invoice, now=now)
         _cancel(invoice, now)
     else:
-        invoice_settle_payments(invoice=invoice, now=now)
+        settled = invoice_settle_payments(invoice=invoice, now=now)
+        # A status change records its own event; a note that leaves the status as it was
+        # still changes what is due, which subscribers read on the invoice.
+        if settled.status == invoice.status and note.total_adjusted:
+            _record_invoice(invoice, "invoice.updated")
     return note
 
 
@@ -552,6 +556,16 @@ def _credit_beyond_due_to_balance(note: CreditNote, invoice: Invoice) -> None:
     )
 
 
+def _record_invoice(invoice: Invoice, event_type: str) -> None:
+    event_record(
+        workspace=invoice.workspace,
+        test_mode=invoice.test_mode,
+        type=event_type,
+        object_id=invoice.id,
+        data=invoice_snapshot(invoice),
+    )
+
+
 def _cancel(invoice: Invoice, now: datetime) -> None:
     if (invoice.status, InvoiceStatus.CANCELLED) not in INVOICE_TRANSITIONS:
         raise DomainError(
@@ -564,13 +578,7 @@ def _cancel(invoice: Invoice, now: datetime) -> None:
     # Nothing may be paid on it any more: intents and payments waiting to pay it end too,
     # before its event is built, so the payments it lists show them cancelled.
     invoice_payments_close(invoice, now)
-    event_record(
-        workspace=invoice.workspace,
-        test_mode=invoice.test_mode,
-        type="invoice.cancelled",
-        object_id=invoice.id,
-        data=invoice_snapshot(invoice),
-    )
+    _record_invoice(invoice, "invoice.cancelled")
 
 
 def _annulment_text(invoice: Invoice) -> str:

@@ -86,6 +86,22 @@ def test_draft_lines_are_replaced_on_update(tenant, customer):
     assert Invoice.objects.get(pk=created["id"]).total == Decimal(179)
 
 
+def test_a_draft_edit_is_announced_with_the_new_totals(tenant, customer):
+    created = tenant.client.post("/invoices/", invoice_body(customer), format="json").json()
+
+    response = tenant.client.patch(
+        f"/invoices/{created['id']}/",
+        {"lines": [{"name": "Only", "amount": "150"}], "discount": "0"},
+        format="json",
+    )
+
+    assert response.status_code == 200, response.json()
+    log = tenant.client.get("/events/log/", {"type": "invoice.updated"}).json()["results"]
+    assert [(e["object_id"], e["data"]["status"], e["data"]["total"]) for e in log] == [
+        (created["id"], "draft", D("179"))
+    ]
+
+
 def test_uncollectible_toggles_and_sets_the_timestamp(tenant, customer):
     created = tenant.client.post("/invoices/", invoice_body(customer), format="json").json()
     tenant.client.post(f"/invoices/{created['id']}/finalize/")

@@ -647,6 +647,35 @@ def test_the_note_list_filters_by_invoice_and_reason(tenant):
     assert [item["id"] for item in by_invoice["results"]] == [mine["id"]]
 
 
+@pytest.mark.parametrize("resource", ["creditnotes", "debitnotes"])
+def test_a_reason_that_is_no_codref_is_a_400_on_the_filter(tenant, resource):
+    post_note(tenant, finalized_invoice(tenant), resource, **partial("100"))
+
+    response = tenant.client.get(f"/{resource}/", {"reason": 9})
+
+    assert response.status_code == 400, response.json()
+    assert list(response.json()) == ["reason"]
+
+
+@pytest.mark.parametrize("resource", ["creditnotes", "debitnotes"])
+def test_the_note_lists_filter_by_currency_as_the_invoice_list_does(tenant, resource):
+    abroad = CustomerFactory(
+        workspace=tenant.workspace, country_id="US", currency_id="USD", tax_id=""
+    )
+    in_pesos = post_note(tenant, finalized_invoice(tenant), resource, **partial("100")).json()
+    export = finalized_invoice(tenant, document=110, customer=abroad)
+    in_dollars = post_note(tenant, export, resource, **partial("10")).json()
+
+    listed = {
+        currency: tenant.client.get(f"/{resource}/", {"currency": currency})
+        for currency in ("CLP", "USD")
+    }
+
+    assert listed["CLP"].status_code == 200, listed["CLP"].json()
+    assert [item["id"] for item in listed["CLP"].json()["results"]] == [in_pesos["id"]]
+    assert [item["id"] for item in listed["USD"].json()["results"]] == [in_dollars["id"]]
+
+
 def test_services_check_the_tenant_of_the_invoice(tenant, other_tenant):
     invoice = finalized_invoice(other_tenant)
 
@@ -724,3 +753,21 @@ def test_a_note_moved_from_an_exempt_invoice_to_a_taxed_one_needs_its_lines_agai
     assert "exempt" in kept.json()["lines"][0]
     assert resent.status_code == 200, resent.json()
     assert (resent.json()["amount"], resent.json()["tax"]) == (D("1000"), D("190"))
+
+
+@pytest.mark.parametrize(
+    ("resource", "amount_due"), [("creditnotes", 13210), ("debitnotes", 15590)]
+)
+def test_a_note_that_leaves_the_invoice_open_announces_its_new_amount_due(
+    tenant, resource, amount_due
+):
+    invoice = finalized_invoice(tenant)  # 14,400 due
+    note = post_note(tenant, invoice, resource, **partial()).json()  # 1,000 + 190 IVA
+
+    finalized = tenant.client.post(f"/{resource}/{note['id']}/finalize/")
+
+    assert finalized.status_code == 200, finalized.json()
+    log = tenant.client.get("/events/log/", {"type": "invoice.updated"}).json()["results"]
+    assert [(e["object_id"], e["data"]["status"], e["data"]["amount_due"]) for e in log] == [
+        (invoice.id, "finalized", D(amount_due))
+    ]

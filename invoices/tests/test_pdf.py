@@ -14,6 +14,7 @@ from rest_framework.test import APIClient
 
 from billing.models import DocumentType
 from billing.queueing import message_reprs
+from customers.tests.factories import CustomerFactory
 from invoices.models import CreditNote, DebitNote, Invoice
 from invoices.pdf import storage
 from invoices.pdf.context import format_money
@@ -31,6 +32,7 @@ from invoices.tests.pdf_helpers import (
     save_page_png,
 )
 from organization.tests.factories import BankAccountFactory, OrgUnitFactory
+from tests.conftest import make_tenant
 
 pytestmark = pytest.mark.django_db
 
@@ -511,3 +513,31 @@ def test_the_pdf_shows_each_additional_tax_on_its_line_and_apart_in_the_totals(t
     assert "Imp. adicional 271 18% $ 268" in text
     assert "IVA 19% $ 5.221" in text
     assert "Total $ 41.156" in text
+
+
+def test_the_pdf_shows_the_tax_of_each_rate_apart():
+    tenant = make_tenant(country="DE")
+    customer = CustomerFactory(
+        workspace=tenant.workspace, country_id="DE", currency_id="EUR", tax_id=""
+    )
+    draft = invoice_create(
+        workspace=tenant.workspace,
+        test_mode=False,
+        customer=customer,
+        document=DocumentType.objects.get(country_id="DE", code="INV"),
+        date=date(2026, 3, 31),
+        lines=[
+            {"name": "Book", "amount": Decimal("100.05"), "tax_percent": Decimal(7)},
+            {"name": "Consulting", "amount": Decimal("200.05")},
+        ],
+    )
+    invoice = invoice_finalize(invoice=draft, now=NOW)
+
+    text = " ".join(re.sub(r"<[^>]+>", " ", document_html(invoice)).split())
+
+    # 7% of 100,05 = 7,0035 → 7,00; 19% of 200,05 = 38,0095 → 38,01: one row per rate,
+    # adding up to the document's tax, never the whole tax under the document's rate.
+    assert invoice.tax == Decimal("45.01")
+    assert "Tax 7% € 7,00" in text
+    assert "Tax 19% € 38,01" in text
+    assert "Tax 19% € 45,01" not in text
