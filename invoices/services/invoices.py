@@ -432,8 +432,9 @@ def _settle_to(invoice: Invoice, target: InvoiceStatus, now: datetime) -> Invoic
     if target == InvoiceStatus.PAID:
         invoice.uncollectible_at = None
     invoice.save(update_fields=["status", "paid_at", "uncollectible_at", "updated_at"])
-    _record(invoice, event_type)
     if target == InvoiceStatus.PAID:
-        # What was still open to pay it would only be refused now.
+        # What was still open to pay it would only be refused now. Closed before the
+        # event is built, so the payments it lists show them cancelled.
         invoice_payments_close(invoice, now)
+    _record(invoice, event_type)
     return invoice

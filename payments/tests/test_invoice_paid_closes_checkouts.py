@@ -127,3 +127,17 @@ def test_the_intent_that_pays_the_invoice_is_finalized_and_a_partial_payment_clo
     assert Intent.objects.get(pk=other).status == "cancelled"
     again = tenant.client.post(f"/intents/{paying}/confirm/", {"source": source.id})
     assert again.json()["code"] == "intent_invalid_transition"
+
+
+@pytest.mark.parametrize("pay", [_pay_by_transfer, _cover_with_credit_note])
+def test_the_invoice_paid_event_shows_its_waiting_payments_cancelled(tenant, pay):
+    invoice = FinalizedInvoiceFactory(workspace=tenant.workspace)
+    _, payment_id = _open_intent_and_waiting_payment(tenant, invoice)
+
+    pay(tenant, invoice)
+
+    event = Event.objects.get(object_id=invoice.id, type="invoice.paid")
+    shown = tenant.client.get(f"/invoices/{invoice.id}/").json()
+    waiting = [p["status"] for p in event.data["payments"] if p["payment"] == payment_id]
+    assert waiting == ["cancelled"]
+    assert event.data["payments"] == shown["payments"]
