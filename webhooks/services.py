@@ -382,7 +382,8 @@ def payload_body(event: Event | LeasedEvent) -> str:
             "event": event.type,
             "object_id": event.object_id,
             "sequence": event.sequence,
-            "created": event.created_at.isoformat(),
+            # Written by json_bytes as the API writes a datetime (UTC with `Z`).
+            "created": event.created_at,
             "test_mode": event.test_mode,
             "data": event.data,
         },
