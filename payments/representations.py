@@ -19,7 +19,7 @@ from billing.representations import (
     snapshot,
 )
 from invoices.models import Invoice, Order
-from payments.choices import PaymentStatus
+from payments.choices import INTENT_OPEN_STATUSES, PaymentStatus
 from payments.models import (
     Intent,
     Payment,
@@ -219,7 +219,10 @@ class IntentSerializer(TenantModelSerializer):
         help_text="A source (`sou_…`) of the customer to pay with.",
     )
     redirect_url = serializers.SerializerMethodField(
-        help_text="The hosted page where a payer completes this intent, when it has one."
+        help_text=(
+            "The page where a payer completes this intent while it waits for them; null "
+            "once it is paid, failed, cancelled or expired."
+        )
     )
 
     class Meta:
@@ -292,6 +295,10 @@ class IntentSerializer(TenantModelSerializer):
         waiting = payment_authentication_url(intent.payment)
         if waiting is not None:
             return waiting
+        # As Stripe's next_action: nothing to send the payer to once the intent no longer
+        # waits for them (paid, failed, cancelled, expired).
+        if intent.status not in INTENT_OPEN_STATUSES:
+            return None
         path = reverse("intent-hosted", kwargs={"secret": intent.client_secret})
         return public_url(path)
 

@@ -10,6 +10,7 @@ from typing import Any, NamedTuple
 from django.db import connection
 
 from billing.models import Event
+from billing.services.events import publication_time
 
 _TABLE = Event._meta.db_table
 
@@ -29,7 +30,7 @@ WITH named AS (
     LIMIT %(more)s
     FOR UPDATE SKIP LOCKED
 )
-UPDATE {_TABLE} e SET published_at = %(now)s
+UPDATE {_TABLE} e SET published_at = GREATEST(%(now)s, e.created_at)
 FROM (SELECT id FROM named UNION ALL SELECT id FROM waiting) taken
 WHERE e.id = taken.id
 RETURNING e.id, e.workspace_id, e.test_mode, e.type, e.object_id, e.sequence, e.published_at
@@ -94,7 +95,7 @@ def _take_unpublished_one_writer(
         .values_list("id", flat=True)[:more]
     )
     taken = named + waiting
-    Event.objects.filter(id__in=taken).update(published_at=now)
+    Event.objects.filter(id__in=taken).update(published_at=publication_time(now))
     fields = ("id", "workspace_id", "test_mode", "type", "object_id", "sequence", "published_at")
     events = [TakenEvent(*row) for row in Event.objects.filter(id__in=taken).values_list(*fields)]
     events.sort(key=lambda event: event.id)

@@ -22,7 +22,7 @@ from billing.errors import DomainError, InvalidInput
 from billing.event_types import ALL, EVENT_TYPES, PING
 from billing.models import Event, Workspace
 from billing.queueing import task_queue_or_leave
-from billing.services.events import event_mark_published, event_record
+from billing.services.events import event_mark_published, event_record, publication_time
 from billing.sweeps import claim_for_enqueue
 from webhooks.choices import (
     MAX_PREVIOUS_SECRETS,
@@ -318,7 +318,7 @@ def _fan_out_locked(locked: Sequence[FanOutEvent], now: datetime) -> list[str]:
     )
     unpublished = [event.id for event in events if event.published_at is None]
     if unpublished:
-        Event.objects.filter(pk__in=unpublished).update(published_at=now)
+        Event.objects.filter(pk__in=unpublished).update(published_at=publication_time(now))
     # Every active endpoint's pair, subscribed or not: a later event's delivery may be
     # waiting for this event's publication even where this event itself is not sent.
     return _first_open_of_pairs(
@@ -382,7 +382,8 @@ def payload_body(event: Event | LeasedEvent) -> str:
             "event": event.type,
             "object_id": event.object_id,
             "sequence": event.sequence,
-            "created": event.created_at.isoformat(),
+            # Written by json_bytes as the API writes a datetime (UTC with `Z`).
+            "created": event.created_at,
             "test_mode": event.test_mode,
             "data": event.data,
         },

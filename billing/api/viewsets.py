@@ -44,6 +44,7 @@ from billing.row_plans import row_representation
 from billing.services.idempotency import (
     Replay,
     StoredResponse,
+    idempotency_key_check,
     idempotency_key_lock,
     idempotency_key_prepare,
     idempotency_key_store,
@@ -106,6 +107,8 @@ def _keyed_request(
     if request.method != "POST" or key is None or scope is None:
         return None
     workspace, test_mode, prefix = scope
+    # The documented limit is the caller's: checked before the prefix is added.
+    idempotency_key_check(key)
     return _KeyedRequest(
         workspace=workspace,
         test_mode=test_mode,

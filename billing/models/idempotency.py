@@ -13,7 +13,8 @@ class IdempotencyKey(models.Model):
 
     workspace = models.ForeignKey("billing.Workspace", on_delete=models.CASCADE, related_name="+")
     test_mode = models.BooleanField()
-    key = models.CharField(max_length=255)
+    # The caller's key (at most 255 characters) behind its scope's prefix (`payer:`).
+    key = models.CharField(max_length=300)
     fingerprint = models.CharField(max_length=64)
     locked_at = models.DateTimeField(null=True)
     response_status = models.PositiveSmallIntegerField(null=True)

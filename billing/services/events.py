@@ -9,7 +9,8 @@ from typing import Any
 from celery import current_app
 from django.conf import settings
 from django.db import IntegrityError, transaction
-from django.db.models import Field, Max
+from django.db.models import F, Field, Max, Value
+from django.db.models.functions import Greatest
 from django.utils import timezone
 from kombu import Producer
 
@@ -251,5 +252,13 @@ def events_publish_pending(*, now: datetime, older_than: timedelta, limit: int =
     return len(pending)
 
 
+def publication_time(now: datetime) -> Greatest:
+    """An event's `published_at` as an update sets it: `now`, but never before the event
+    was created (a caller's `now`, read before the event was inserted, may be earlier)."""
+    return Greatest(Value(now), F("created_at"))
+
+
 def event_mark_published(*, event_id: str, now: datetime) -> None:
-    Event.objects.filter(pk=event_id, published_at__isnull=True).update(published_at=now)
+    Event.objects.filter(pk=event_id, published_at__isnull=True).update(
+        published_at=publication_time(now)
+    )

@@ -62,15 +62,20 @@ def _canonical(value: Any) -> str:
     return str(value)
 
 
-def idempotency_key_prepare(
-    *, workspace: Workspace, test_mode: bool, key: str, fingerprint: str, now: datetime
-) -> None:
+def idempotency_key_check(key: str) -> None:
+    """The caller's key as sent, before any scope prefix is put in front of it."""
     if not key or len(key) > KEY_MAX_LENGTH or "\x00" in key:
         raise DomainError(
             "idempotency_key_invalid",
             f"Idempotency-Key must be 1 to {KEY_MAX_LENGTH} characters, none of them NUL.",
             status_code=400,
         )
+
+
+def idempotency_key_prepare(
+    *, workspace: Workspace, test_mode: bool, key: str, fingerprint: str, now: datetime
+) -> None:
+    """`key` is the stored one: the caller's, checked, behind its scope's prefix."""
     # One statement, committed at once (autocommit): a duplicate's concurrent insert is
     # skipped, not an error, and the lock below decides between them.
     IdempotencyKey.objects.bulk_create(

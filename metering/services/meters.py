@@ -38,8 +38,16 @@ class FeatureFields(TypedDict, total=False):
     metadata: dict[str, Any]
 
 
-# Fields that decide what a meter counts.
+# Fields that decide what a meter counts; `field` only for an aggregation that reads it.
 _COUNTING_FIELDS = ("event_name", "aggregation", "field", "filters")
+
+
+def _counting_fields(*aggregations: str) -> tuple[str, ...]:
+    """The fields deciding what a meter with any of `aggregations` counts: `count` reads
+    no property, so a counting meter's `field` may change without changing its totals."""
+    if any(aggregation in FIELD_AGGREGATIONS for aggregation in aggregations):
+        return _COUNTING_FIELDS
+    return tuple(name for name in _COUNTING_FIELDS if name != "field")
 
 
 def _counted(name: str, value: Any) -> object:
@@ -75,9 +83,10 @@ def meter_create(*, workspace: Workspace, test_mode: bool, **fields: Unpack[Mete
 def meter_update(*, meter: Meter, **fields: Unpack[MeterFields]) -> Meter:
     meter = Meter.objects.select_for_update().get(pk=meter.pk)
     given: Mapping[str, object] = fields
+    aggregations = (meter.aggregation, str(given.get("aggregation", meter.aggregation)))
     changed = {
         name
-        for name in _COUNTING_FIELDS
+        for name in _counting_fields(*aggregations)
         if name in given and _counted(name, getattr(meter, name)) != _counted(name, given[name])
     }
     if changed and _plans_using(meter):

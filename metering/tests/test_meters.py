@@ -104,6 +104,26 @@ def test_a_meter_in_use_keeps_what_it_counts_and_is_not_deleted(tenant):
     assert deleted.json()["code"] == "meter_in_use"
 
 
+def test_a_counting_meter_in_use_may_change_the_field_it_does_not_read(tenant):
+    counting = _meter(tenant).json()["id"]
+    summing = _meter(tenant, event_name="tokens_used", aggregation="sum", field="tokens")
+    product = ProductFactory(workspace=tenant.workspace)
+    for meter in (counting, summing.json()["id"]):
+        tenant.client.post(
+            "/plans/",
+            {"product": product.id, "name": "Calls", "currency": "CLP", "amount": "1",
+             "usage_scheme": "metered", "meter": meter},
+            format="json",
+        )  # fmt: skip
+
+    ignored = tenant.client.put(f"/meters/{counting}/", {"field": "tokens"}, format="json")
+    read = tenant.client.put(f"/meters/{summing.json()['id']}/", {"field": "words"}, format="json")
+
+    assert ignored.status_code == 200, ignored.json()
+    assert ignored.json()["field"] == "tokens"
+    assert (read.status_code, read.json()["code"]) == (409, "meter_in_use")
+
+
 @pytest.mark.postgresql
 def test_a_meter_in_use_takes_its_filters_back_in_another_order(tenant):
     filters = [{"key": "region", "values": ["us", "eu"]}, {"key": "plan", "values": ["pro"]}]

@@ -113,6 +113,30 @@ def test_an_intent_is_cancelled(tenant):
     assert again.json()["code"] == "intent_invalid_transition"
 
 
+def test_an_ended_intent_has_no_page_to_send_the_payer_to(tenant):
+    # As Stripe's next_action, redirect_url is there only while the payer has something
+    # to do: not once the intent is paid, cancelled or expired.
+    invoices = FinalizedInvoiceFactory.create_batch(3, workspace=tenant.workspace)
+    paid, cancelled, expired = (
+        tenant.client.post("/intents/", {"invoice": invoice.id}).json() for invoice in invoices
+    )
+    source = _source(invoices[0].customer, sandbox.SUCCEEDS)
+    tenant.client.post(f"/intents/{paid['id']}/confirm/", {"source": source.id})
+    tenant.client.post(f"/intents/{cancelled['id']}/cancel/")
+    Intent.objects.filter(pk=expired["id"]).update(
+        expires_at=timezone.now() - datetime.timedelta(hours=1)
+    )
+    services.intents_expire_due(now=timezone.now())
+
+    shown = [tenant.client.get(f"/intents/{i['id']}/").json() for i in (paid, cancelled, expired)]
+
+    assert [(i["status"], i["redirect_url"]) for i in shown] == [
+        ("finalized", None),
+        ("cancelled", None),
+        ("expired", None),
+    ]
+
+
 def test_an_intent_past_its_expiry_expires(tenant):
     invoice = FinalizedInvoiceFactory(workspace=tenant.workspace)
     intent = services.intent_create(

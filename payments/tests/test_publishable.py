@@ -473,6 +473,24 @@ def test_an_idempotency_key_replays_the_first_source(tenant, invoice, browser):
     assert Source.objects.count() == 1
 
 
+def test_a_payer_key_may_be_as_long_as_the_documented_limit(tenant, invoice, browser):
+    # spec/api.md: keys up to 255 characters; the payer's are scoped apart from the
+    # merchant's without eating into that limit.
+    link = PaymentLinkFactory(workspace=tenant.workspace)
+    body = {"key": link.publishable_key, "card": {"number": sandbox.SUCCEEDS, **CARD}}
+    key = "k" * 255
+
+    first = browser.post("/publishable/sources/", body, format="json", HTTP_IDEMPOTENCY_KEY=key)
+    replay = browser.post("/publishable/sources/", body, format="json", HTTP_IDEMPOTENCY_KEY=key)
+    too_long = browser.post(
+        "/publishable/sources/", body, format="json", HTTP_IDEMPOTENCY_KEY=key + "k"
+    )
+
+    assert first.status_code == 201, first.content
+    assert (replay.status_code, replay.json()) == (201, first.json())
+    assert (too_long.status_code, too_long.json()["code"]) == (400, "idempotency_key_invalid")
+
+
 def test_a_payer_key_never_answers_with_the_merchant_s_response(tenant, invoice, browser):
     merchant = tenant.client.post(
         "/payments/",

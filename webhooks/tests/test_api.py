@@ -138,6 +138,17 @@ def test_test_action_queues_a_ping_for_that_endpoint_only(client, test_tenant):
     ]
 
 
+def test_a_ping_is_never_published_before_it_was_created(client):
+    endpoint = create_endpoint(client).json()
+    client.post(f"/webhooks/{endpoint['id']}/test/")
+    ping = Event.objects.get(type="ping")
+
+    logged = client.get(f"/events/log/{ping.id}/").json()
+
+    published = datetime.fromisoformat(logged["published_at"])
+    assert published >= datetime.fromisoformat(logged["created"])
+
+
 def test_redelivering_a_ping_sends_it_to_its_endpoint_only(client):
     tested = create_endpoint(client, events=["*"]).json()
     other = create_endpoint(client, events=["*"]).json()

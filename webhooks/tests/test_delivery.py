@@ -729,3 +729,16 @@ def test_a_publication_with_nothing_waiting_is_one_statement(
         again = services.events_publish(event_ids=[event.id], now=timezone.now())
 
     assert again.started == [] and again.ready == []
+
+
+def test_the_body_s_created_is_written_as_the_api_writes_it(test_tenant):
+    with time_machine.travel(START, tick=True), running_receiver() as receiver:
+        make_endpoint(test_tenant, receiver.url)
+        _, event = record_customer_event(test_tenant)
+        [delivery_id] = services.event_fan_out(event_id=event.id, now=timezone.now())
+        attempt(delivery_id)
+
+        created = json.loads(receiver.received[0].body)["created"]
+        logged = test_tenant.client.get(f"/events/log/{event.id}/").json()["created"]
+        assert created == logged
+        assert created.endswith("Z")
