@@ -14,7 +14,7 @@ from billing.errors import DomainError, InvalidInput
 from billing.models import DocumentType, Event, SandboxSubmission
 from customers.tests.factories import CustomerFactory
 from invoices.services.invoices import invoice_create
-from procurement.models import Purchase, PurchaseCreditNote
+from procurement.models import Purchase, PurchaseCreditNote, Supplier
 from procurement.services.credit_notes import (
     purchase_credit_note_create,
     purchase_credit_note_finalize,
@@ -628,3 +628,22 @@ def test_api_a_credit_note_exceeding_its_purchase_is_a_400_as_a_draft(tenant):
     )
     assert grown.status_code == 400 and "lines" in grown.json()
     assert PurchaseCreditNote.objects.get(pk=fits.json()["id"]).total_adjusted == 1071
+
+
+def test_api_suppliers_filter_by_the_day_they_were_created(tenant):
+    # The spec names `created` among the suppliers' filters: the day (UTC, as `created`
+    # shows it), beside the `created__gte`/`__lte` ranges every list has.
+    older = SupplierFactory(workspace=tenant.workspace)
+    Supplier.objects.filter(pk=older.pk).update(
+        created_at=datetime.datetime(2026, 1, 5, 23, 59, tzinfo=datetime.UTC)
+    )
+    newer = SupplierFactory(workspace=tenant.workspace)
+    Supplier.objects.filter(pk=newer.pk).update(
+        created_at=datetime.datetime(2026, 1, 6, 0, 1, tzinfo=datetime.UTC)
+    )
+
+    on_the_day = tenant.client.get("/suppliers/", {"created": "2026-01-06"})
+    assert on_the_day.status_code == 200, on_the_day.json()
+    assert [row["id"] for row in on_the_day.json()["results"]] == [newer.pk]
+    malformed = tenant.client.get("/suppliers/", {"created": "yesterday"})
+    assert malformed.status_code == 400 and "created" in malformed.json()
