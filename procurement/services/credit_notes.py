@@ -103,9 +103,12 @@ def _price(note: PurchaseCreditNote, rows: Sequence[LineRow] | None) -> None:
 
 
 def _check_creditable(note: PurchaseCreditNote, *, annuls: bool) -> None:
-    """A draft crediting more than its purchase has left is refused where it is written,
-    as a sales credit note is; finalize checks again under the purchase's lock, as other
-    notes may be finalized in between. Raised inside the write's transaction: undone."""
+    """A note correcting amounts credits some, and no more than its purchase has left:
+    refused where the draft is written, as a sales credit note is. Finalize checks the
+    rest again under the purchase's lock, as other notes may be finalized in between.
+    Raised inside the write's transaction: the draft's save is undone."""
+    if note.reason == ReferenceReason.CORRECTS_AMOUNTS and note.total_adjusted <= 0:
+        raise InvalidInput({"lines": ["A note correcting amounts (reason 3) needs an amount."]})
     creditable = purchase_creditable_amount(note.purchase)
     if note.total_adjusted > creditable:
         raise InvalidInput(

@@ -647,3 +647,15 @@ def test_api_suppliers_filter_by_the_day_they_were_created(tenant):
     assert [row["id"] for row in on_the_day.json()["results"]] == [newer.pk]
     malformed = tenant.client.get("/suppliers/", {"created": "yesterday"})
     assert malformed.status_code == 400 and "created" in malformed.json()
+
+
+def test_api_a_credit_note_correcting_amounts_needs_an_amount(tenant):
+    # As a sales note: reason 3 with nothing to credit is refused, not filed for 0.
+    received = purchase_finalize(purchase=purchase(tenant, number=5), now=NOW)
+    response = tenant.client.post(
+        "/purchases/credit-notes/",
+        {"purchase": received.pk, "number": 50, "reason": 3,
+         "lines": [{"name": "Ajuste", "amount": 0}]},
+        format="json",
+    )  # fmt: skip
+    assert response.status_code == 400 and "lines" in response.json(), response.json()
