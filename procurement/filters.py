@@ -9,6 +9,8 @@ class SupplierFilter(TenantFilterSet):
     email = django_filters.CharFilter(lookup_expr="iexact")
     country = django_filters.CharFilter(field_name="country__code", lookup_expr="iexact")
     country__in = CodeInFilter(field_name="country_id", lookup_expr="in")
+    # The day it was created, in UTC as `created` shows it (spec: the suppliers' filters).
+    created = django_filters.DateFilter(field_name="created_at", lookup_expr="date")
 
     class Meta:
         model = Supplier

@@ -99,6 +99,24 @@ def _price(note: PurchaseCreditNote, rows: Sequence[LineRow] | None) -> None:
     ]
     settle_number(note)
     save_with_lines(note, PurchaseCreditNoteLine, "note", _rows(note, rows))
+    _check_creditable(note, annuls=_annuls(note, rows))
+
+
+def _check_creditable(note: PurchaseCreditNote, *, annuls: bool) -> None:
+    """A note correcting amounts credits some, and no more than its purchase has left:
+    refused where the draft is written, as a sales credit note is. Finalize checks the
+    rest again under the purchase's lock, as other notes may be finalized in between.
+    Raised inside the write's transaction: the draft's save is undone."""
+    if note.reason == ReferenceReason.CORRECTS_AMOUNTS and note.total_adjusted <= 0:
+        raise InvalidInput({"lines": ["A note correcting amounts (reason 3) needs an amount."]})
+    creditable = purchase_creditable_amount(note.purchase)
+    if note.total_adjusted > creditable:
+        raise InvalidInput(
+            {"purchase" if annuls else "lines": [
+                f"The credit note's total {note.total_adjusted.normalize():f} exceeds what "
+                f"purchase {note.purchase.id} can still be credited: {creditable.normalize():f}."
+            ]}
+        )  # fmt: skip
 
 
 def purchase_creditable_amount(purchase: Purchase) -> Decimal:

@@ -14,7 +14,7 @@ from billing.errors import DomainError, InvalidInput
 from billing.models import DocumentType, Event, SandboxSubmission
 from customers.tests.factories import CustomerFactory
 from invoices.services.invoices import invoice_create
-from procurement.models import Purchase
+from procurement.models import Purchase, PurchaseCreditNote, Supplier
 from procurement.services.credit_notes import (
     purchase_credit_note_create,
     purchase_credit_note_finalize,
@@ -219,9 +219,8 @@ def test_credit_notes_reference_their_purchase_and_never_over_credit(tenant):
         "code": 1,
         "description": "",
     }
-    annul = purchase_credit_note_finalize(credit_note=annul, now=NOW)
-    assert annul.status == "finalized" and annul.number == 31
-
+    # A draft written while the annulment was still a draft fits; once the annulment is
+    # finalized, nothing is left to credit, and it cannot finalize.
     again = purchase_credit_note_create(
         workspace=tenant.workspace,
         test_mode=False,
@@ -231,9 +230,23 @@ def test_credit_notes_reference_their_purchase_and_never_over_credit(tenant):
         number=32,
         lines=[{"name": "Ajuste", "amount": Decimal(10)}],
     )
+    annul = purchase_credit_note_finalize(credit_note=annul, now=NOW)
+    assert annul.status == "finalized" and annul.number == 31
+
     with pytest.raises(DomainError) as error:
         purchase_credit_note_finalize(credit_note=again, now=NOW)
     assert error.value.code == "purchase_over_credited"
+    with pytest.raises(InvalidInput) as refused:
+        purchase_credit_note_create(
+            workspace=tenant.workspace,
+            test_mode=False,
+            purchase=received,
+            reason=3,
+            date=datetime.date(2026, 2, 12),
+            number=33,
+            lines=[{"name": "Ajuste", "amount": Decimal(10)}],
+        )
+    assert "lines" in refused.value.errors
 
 
 @pytest.mark.parametrize(
@@ -309,9 +322,8 @@ def test_a_note_on_a_46_is_refused_only_beyond_what_the_46_owed(tenant):
 
     # 3.333 net owed: 3.000 credited, then 334 is one peso too many.
     assert finalized_note(Decimal(3000)).total_adjusted == 3000
-    with pytest.raises(DomainError) as error:
+    with pytest.raises(InvalidInput):
         finalized_note(Decimal(334))
-    assert error.value.code == "purchase_over_credited"
     assert finalized_note(Decimal(333)).total_adjusted == 333
 
 
@@ -579,3 +591,71 @@ def test_api_an_annulling_credit_note_put_back_unchanged_keeps_crediting_the_pur
     assert put_back.status_code == 200, put_back.json()
     assert put_back.json()["total"] == retrieved["total"] == discounted.total
     assert put_back.json()["discount"] == D("10")
+
+
+def test_api_a_credit_note_exceeding_its_purchase_is_a_400_as_a_draft(tenant):
+    # As a sales credit note: the draft is refused where it is written, not only later at
+    # finalize. 1,000 + IVA = 1,190 can be credited; 1,000 + IVA on top of 100 cannot.
+    received = purchase_finalize(
+        purchase=purchase(tenant, number=5, lines=[{"name": "Papel", "amount": Decimal(1000)}]),
+        now=NOW,
+    )
+    partial = tenant.client.post(
+        "/purchases/credit-notes/",
+        {"purchase": received.pk, "number": 40, "lines": [{"name": "x", "amount": 100}]},
+        format="json",
+    )
+    tenant.client.post(f"/purchases/credit-notes/{partial.json()['id']}/finalize/")
+
+    too_much = tenant.client.post(
+        "/purchases/credit-notes/",
+        {"purchase": received.pk, "number": 41, "lines": [{"name": "x", "amount": 1000}]},
+        format="json",
+    )
+    assert too_much.status_code == 400, too_much.json()
+    assert "1071" in too_much.json()["lines"][0]
+
+    fits = tenant.client.post(
+        "/purchases/credit-notes/",
+        {"purchase": received.pk, "number": 41, "lines": [{"name": "x", "amount": 900}]},
+        format="json",
+    )
+    assert fits.status_code == 201, fits.json()
+    grown = tenant.client.patch(
+        f"/purchases/credit-notes/{fits.json()['id']}/",
+        {"lines": [{"name": "x", "amount": 901}]},
+        format="json",
+    )
+    assert grown.status_code == 400 and "lines" in grown.json()
+    assert PurchaseCreditNote.objects.get(pk=fits.json()["id"]).total_adjusted == 1071
+
+
+def test_api_suppliers_filter_by_the_day_they_were_created(tenant):
+    # The spec names `created` among the suppliers' filters: the day (UTC, as `created`
+    # shows it), beside the `created__gte`/`__lte` ranges every list has.
+    older = SupplierFactory(workspace=tenant.workspace)
+    Supplier.objects.filter(pk=older.pk).update(
+        created_at=datetime.datetime(2026, 1, 5, 23, 59, tzinfo=datetime.UTC)
+    )
+    newer = SupplierFactory(workspace=tenant.workspace)
+    Supplier.objects.filter(pk=newer.pk).update(
+        created_at=datetime.datetime(2026, 1, 6, 0, 1, tzinfo=datetime.UTC)
+    )
+
+    on_the_day = tenant.client.get("/suppliers/", {"created": "2026-01-06"})
+    assert on_the_day.status_code == 200, on_the_day.json()
+    assert [row["id"] for row in on_the_day.json()["results"]] == [newer.pk]
+    malformed = tenant.client.get("/suppliers/", {"created": "yesterday"})
+    assert malformed.status_code == 400 and "created" in malformed.json()
+
+
+def test_api_a_credit_note_correcting_amounts_needs_an_amount(tenant):
+    # As a sales note: reason 3 with nothing to credit is refused, not filed for 0.
+    received = purchase_finalize(purchase=purchase(tenant, number=5), now=NOW)
+    response = tenant.client.post(
+        "/purchases/credit-notes/",
+        {"purchase": received.pk, "number": 50, "reason": 3,
+         "lines": [{"name": "Ajuste", "amount": 0}]},
+        format="json",
+    )  # fmt: skip
+    assert response.status_code == 400 and "lines" in response.json(), response.json()
