@@ -70,8 +70,14 @@ class FormerReference(models.Model):
 
     workspace = models.ForeignKey("billing.Workspace", on_delete=models.PROTECT, related_name="+")
     test_mode = models.BooleanField(default=False)
+    # Null once the customer is deleted: its events still name it by the reference, so
+    # the reference stays taken (a new customer would take over the deleted one's usage).
     customer = models.ForeignKey(
-        Customer, on_delete=models.CASCADE, related_name="former_references"
+        Customer,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="former_references",
     )
     reference = models.CharField(max_length=64)
     created_at = models.DateTimeField(auto_now_add=True)

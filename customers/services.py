@@ -125,14 +125,14 @@ def _check_reference_free(customer: Customer) -> None:
     if "current" in holders:
         raise InvalidInput({"reference": [unique_taken(Customer, "reference")]})
     if "former" in holders:
+        holder = f"Customer {holders['former']}" if holders["former"] else "A deleted customer"
         raise InvalidInput(
-            {"reference": [f"Customer {holders['former']} had this reference: its usage "
-                           "events still name it by it."]}
-        )  # fmt: skip
+            {"reference": [f"{holder} had this reference: its usage events still name it by it."]}
+        )
 
 
 def _keep_former_reference(customer: Customer, former: str | None) -> None:
-    if former is None or former == customer.reference:
+    if former is None:
         return
     FormerReference.objects.get_or_create(
         workspace=customer.workspace,
@@ -204,7 +204,8 @@ def customer_update(*, customer: Customer, **fields: Unpack[CustomerFields]) -> 
     customer_validate(customer.workspace, customer, tax_settings_written="tax_settings" in fields)
     _check_reference_free(customer)
     _save(customer)
-    _keep_former_reference(customer, former)
+    if former != customer.reference:
+        _keep_former_reference(customer, former)
     event_record(
         workspace=customer.workspace,
         test_mode=customer.test_mode,
@@ -253,6 +254,8 @@ def customer_delete(*, customer: Customer) -> None:
     whichever app owns them.
     """
     snapshot = customer_snapshot(customer)
+    # Its reference stays taken as a former one (kept, the customer's link nulled).
+    _keep_former_reference(customer, customer.reference)
     try:
         with transaction.atomic():
             customer.delete()

@@ -254,12 +254,22 @@ class TaxSerializer(TenantModelSerializer):
         min_value=Decimal(0),
         max_value=Decimal(100),
         normalize_output=True,
+        required=False,
+        help_text="Required unless the tax is exempt (an exemption's percent is 0).",
     )
     country = CodeField(
         queryset=Country.objects.all(),
         required=False,
         help_text="ISO 3166 code; the workspace's country when omitted.",
     )
+
+    def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
+        # An exemption has nothing to state: its percent can only be 0.
+        if self.instance is None and "percent" not in attrs:
+            if not attrs.get("exempt", False):
+                raise serializers.ValidationError({"percent": ["This field is required."]})
+            attrs["percent"] = Decimal(0)
+        return attrs
 
     class Meta:
         model = Tax

@@ -491,6 +491,13 @@ def test_create_a_tax(tenant):
     assert (money(body["percent"]), body["country"], body["exempt"]) == (Decimal(19), "CL", False)
 
 
+def test_an_exempt_tax_needs_no_percent(tenant):
+    response = tenant.client.post("/taxes/", {"name": "Exento", "exempt": True}, format="json")
+
+    assert response.status_code == 201, response.json()
+    assert (response.json()["percent"], response.json()["exempt"]) == (0, True)
+
+
 @pytest.mark.parametrize(
     ("body", "errors"),
     [
@@ -501,6 +508,8 @@ def test_create_a_tax(tenant):
         ),
         ({"percent": "19", "exempt": True}, {"percent": ["An exempt tax has percent 0."]}),
         ({"percent": "0", "country": "ZZ"}, {"country": ["Object with code=ZZ does not exist."]}),
+        ({}, {"percent": ["This field is required."]}),
+        ({"exempt": False}, {"percent": ["This field is required."]}),
     ],
 )
 def test_tax_validation_errors_are_400_by_field(tenant, body, errors):

@@ -66,3 +66,22 @@ def test_a_billing_cycle_bills_the_usage_under_a_former_reference(tenant):
     quantities = usage_quantities(workspace_id=tenant.workspace.pk, test_mode=False, lines=[line])
 
     assert quantities == {"line": Decimal(2)}
+
+
+def test_a_deleted_customers_reference_is_no_new_customers(tenant):
+    meter_of(tenant)
+    gone = CustomerFactory(workspace=tenant.workspace, reference="acme-1")
+    post_bulk(tenant, [_event("a", "acme-1")])
+    deleted = tenant.client.delete(f"/customers/{gone.id}/")
+
+    taken = tenant.client.post(
+        "/customers/", {"name": "Other", "country": "US", "reference": "acme-1"}, format="json"
+    )
+
+    assert deleted.status_code == 204
+    assert taken.status_code == 400, taken.json()
+    assert taken.json() == {
+        "reference": [
+            "A deleted customer had this reference: its usage events still name it by it."
+        ]
+    }
