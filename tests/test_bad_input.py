@@ -185,9 +185,13 @@ def test_bad_body_error_shape(world: World) -> None:
 )
 def test_bodies_that_are_not_json_are_415(world: World, content_type: str) -> None:
     body = b"name=ACME&country=CL" if "urlencoded" in content_type else b"<name>ACME</name>"
+    # An operation that documents this media type (a CAF's file upload) takes it.
+    media_type = content_type.split(";")[0]
+    json_only = [op for op in DOCUMENTED_BODY if media_type not in op[2]["requestBody"]["content"]]
+    assert json_only, "every operation documents this media type"
     failures = _failures(
         world,
-        DOCUMENTED_BODY,
+        json_only,
         lambda status: status == 415,
         body=body,
         content_type=content_type,
