@@ -1,4 +1,8 @@
+from datetime import date, datetime, time, timedelta
+
 import django_filters
+from django.db.models import QuerySet
+from django.utils import timezone
 
 from billing.api.filters import CharInFilter, CodeInFilter, TenantFilterSet, TenantIdFilter
 from procurement.models import Purchase, PurchaseCreditNote, Retention, Supplier
@@ -9,12 +13,21 @@ class SupplierFilter(TenantFilterSet):
     email = django_filters.CharFilter(lookup_expr="iexact")
     country = django_filters.CharFilter(field_name="country__code", lookup_expr="iexact")
     country__in = CodeInFilter(field_name="country_id", lookup_expr="in")
-    # The day it was created, in UTC as `created` shows it (spec: the suppliers' filters).
-    created = django_filters.DateFilter(field_name="created_at", lookup_expr="date")
+    # The day it was created (spec: the suppliers' filters).
+    created = django_filters.DateFilter(method="created_on")
 
     class Meta:
         model = Supplier
         fields = ["name", "tax_id", "email", "country", "currency"]
+
+    def created_on(self, queryset: QuerySet, name: str, value: date) -> QuerySet:
+        """The day in the workspace's time zone, as every date bound is read (FilterBackend
+        makes it the current one while filtering); bounds, not `__date`, whose time zone is
+        the one current when the query is run."""
+        zone = timezone.get_current_timezone()
+        start = datetime.combine(value, time.min, tzinfo=zone)
+        end = datetime.combine(value + timedelta(days=1), time.min, tzinfo=zone)
+        return queryset.filter(created_at__gte=start, created_at__lt=end)
 
 
 class SupplierDocumentFilter(TenantFilterSet):

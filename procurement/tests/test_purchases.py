@@ -631,8 +631,10 @@ def test_api_a_credit_note_exceeding_its_purchase_is_a_400_as_a_draft(tenant):
 
 
 def test_api_suppliers_filter_by_the_day_they_were_created(tenant):
-    # The spec names `created` among the suppliers' filters: the day (UTC, as `created`
-    # shows it), beside the `created__gte`/`__lte` ranges every list has.
+    # The spec names `created` among the suppliers' filters: the day in the workspace's
+    # time zone, beside the `created__gte`/`__lte` ranges every list has.
+    tenant.workspace.timezone = "UTC"
+    tenant.workspace.save(update_fields=["timezone"])
     older = SupplierFactory(workspace=tenant.workspace)
     Supplier.objects.filter(pk=older.pk).update(
         created_at=datetime.datetime(2026, 1, 5, 23, 59, tzinfo=datetime.UTC)
@@ -647,6 +649,11 @@ def test_api_suppliers_filter_by_the_day_they_were_created(tenant):
     assert [row["id"] for row in on_the_day.json()["results"]] == [newer.pk]
     malformed = tenant.client.get("/suppliers/", {"created": "yesterday"})
     assert malformed.status_code == 400 and "created" in malformed.json()
+    # The day is the workspace's: in Santiago (UTC-3) both were made on 5 January.
+    tenant.workspace.timezone = "America/Santiago"
+    tenant.workspace.save(update_fields=["timezone"])
+    local = tenant.client.get("/suppliers/", {"created": "2026-01-05"})
+    assert sorted(row["id"] for row in local.json()["results"]) == sorted([older.pk, newer.pk])
 
 
 def test_api_a_credit_note_correcting_amounts_needs_an_amount(tenant):
