@@ -1,5 +1,6 @@
 import pytest
 
+from invoices.models import Invoice
 from tests.conftest import Tenant, make_tenant
 from tests.fake_stripe import LIVE_KEY, LIVE_PUBLISHABLE_KEY, PUBLISHABLE_KEY, FakeStripe
 
@@ -38,3 +39,17 @@ def create_customer(tenant: Tenant, **fields: object) -> dict[str, object]:
     )  # fmt: skip
     assert response.status_code == 201, response.content
     return dict(response.json())
+
+
+def open_intent_and_waiting_payment(tenant: Tenant, invoice: Invoice) -> tuple[str, str]:
+    """An open intent and a payment waiting for a payment method, both on `invoice`."""
+    intent = tenant.client.post("/intents/", {"invoice": invoice.id}, format="json")
+    assert intent.status_code == 201, intent.content
+    payment = tenant.client.post(
+        "/payments/",
+        {"invoice": invoice.id, "status": "requires_payment_method"},
+        format="json",
+    )
+    assert payment.status_code == 201, payment.content
+    assert payment.json()["status"] == "requires_payment_method"
+    return intent.json()["id"], payment.json()["id"]

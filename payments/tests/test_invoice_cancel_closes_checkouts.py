@@ -17,26 +17,12 @@ from invoices.tests.factories import FinalizedInvoiceFactory
 from payments import services
 from payments.gateways import sandbox
 from payments.models import Intent, Payment
-from payments.tests.conftest import create_customer
-from tests.conftest import Tenant
+from payments.tests.conftest import create_customer, open_intent_and_waiting_payment
 from tests.fake_stripe import FakeStripe, checkout_session_id
 
 pytestmark = pytest.mark.django_db
 
 NOW = datetime.datetime(2026, 2, 1, 12, 0, tzinfo=datetime.UTC)
-
-
-def _open_intent_and_waiting_payment(tenant: Tenant, invoice: Invoice) -> tuple[str, str]:
-    intent = tenant.client.post("/intents/", {"invoice": invoice.id}, format="json")
-    assert intent.status_code == 201, intent.content
-    payment = tenant.client.post(
-        "/payments/",
-        {"invoice": invoice.id, "status": "requires_payment_method"},
-        format="json",
-    )
-    assert payment.status_code == 201, payment.content
-    assert payment.json()["status"] == "requires_payment_method"
-    return intent.json()["id"], payment.json()["id"]
 
 
 def _event_types(object_id: str) -> list[str]:
@@ -60,7 +46,7 @@ def _sandbox_card(invoice: Invoice) -> str:
 
 def test_cancelling_the_invoice_cancels_its_intents_and_waiting_payments(tenant):
     invoice = FinalizedInvoiceFactory(workspace=tenant.workspace)
-    intent_id, payment_id = _open_intent_and_waiting_payment(tenant, invoice)
+    intent_id, payment_id = open_intent_and_waiting_payment(tenant, invoice)
 
     cancelled = tenant.client.post(f"/invoices/{invoice.id}/cancel/")
 
@@ -75,7 +61,7 @@ def test_cancelling_the_invoice_cancels_its_intents_and_waiting_payments(tenant)
 
 def test_the_invoice_cancelled_event_shows_its_waiting_payments_cancelled(tenant):
     invoice = FinalizedInvoiceFactory(workspace=tenant.workspace)
-    _, payment_id = _open_intent_and_waiting_payment(tenant, invoice)
+    _, payment_id = open_intent_and_waiting_payment(tenant, invoice)
 
     tenant.client.post(f"/invoices/{invoice.id}/cancel/")
 
@@ -89,7 +75,7 @@ def test_the_invoice_cancelled_event_shows_its_waiting_payments_cancelled(tenant
 
 def test_paying_them_afterwards_says_the_invoice_is_cancelled(tenant):
     invoice = FinalizedInvoiceFactory(workspace=tenant.workspace)
-    intent_id, payment_id = _open_intent_and_waiting_payment(tenant, invoice)
+    intent_id, payment_id = open_intent_and_waiting_payment(tenant, invoice)
     tenant.client.post(f"/invoices/{invoice.id}/cancel/")
     source = _sandbox_card(invoice)
 
@@ -105,7 +91,7 @@ def test_paying_them_afterwards_says_the_invoice_is_cancelled(tenant):
 
 def test_a_credit_note_that_annuls_the_invoice_cancels_them_too(tenant):
     invoice = FinalizedInvoiceFactory(workspace=tenant.workspace)
-    intent_id, payment_id = _open_intent_and_waiting_payment(tenant, invoice)
+    intent_id, payment_id = open_intent_and_waiting_payment(tenant, invoice)
     note = credit_note_create(
         workspace=tenant.workspace, test_mode=False, invoice=invoice, reason=1, now=NOW
     )
@@ -120,7 +106,7 @@ def test_a_credit_note_that_annuls_the_invoice_cancels_them_too(tenant):
 
 def test_a_finished_intent_or_payment_is_left_as_it_was(tenant):
     invoice = FinalizedInvoiceFactory(workspace=tenant.workspace)
-    intent_id, payment_id = _open_intent_and_waiting_payment(tenant, invoice)
+    intent_id, payment_id = open_intent_and_waiting_payment(tenant, invoice)
     tenant.client.post(f"/intents/{intent_id}/cancel/")
     tenant.client.post(f"/payments/{payment_id}/cancel/")
 
@@ -157,7 +143,7 @@ def test_the_payer_paying_a_waiting_payment_is_told_the_invoice_is_cancelled(
     invoice = FinalizedInvoiceFactory(
         workspace=stripe_tenant.workspace, test_mode=True, customer_id=customer["id"]
     )
-    _, payment_id = _open_intent_and_waiting_payment(stripe_tenant, invoice)
+    _, payment_id = open_intent_and_waiting_payment(stripe_tenant, invoice)
     secret = stripe_tenant.client.get(f"/payments/{payment_id}/").json()["client_secret"]
     stripe_tenant.client.post(f"/invoices/{invoice.id}/cancel/")
 
@@ -176,7 +162,7 @@ def test_the_payer_paying_a_waiting_payment_is_told_the_invoice_is_cancelled(
 
 def test_the_payer_saving_a_card_for_them_is_told_the_invoice_is_cancelled(tenant):
     invoice = FinalizedInvoiceFactory(workspace=tenant.workspace)
-    intent_id, payment_id = _open_intent_and_waiting_payment(tenant, invoice)
+    intent_id, payment_id = open_intent_and_waiting_payment(tenant, invoice)
     keys = [
         tenant.client.get(f"/intents/{intent_id}/").json()["client_secret"],
         tenant.client.get(f"/payments/{payment_id}/").json()["client_secret"],

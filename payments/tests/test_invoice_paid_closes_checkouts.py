@@ -13,22 +13,11 @@ from invoices.tests.factories import FinalizedInvoiceFactory
 from payments import services
 from payments.gateways import sandbox
 from payments.models import Intent, Payment
+from payments.tests.conftest import open_intent_and_waiting_payment
 from payments.tests.test_invoice_cancel_closes_checkouts import NOW
 from tests.conftest import Tenant
 
 pytestmark = pytest.mark.django_db
-
-
-def _open_intent_and_waiting_payment(tenant: Tenant, invoice: Invoice) -> tuple[str, str]:
-    intent = tenant.client.post("/intents/", {"invoice": invoice.id}, format="json")
-    assert intent.status_code == 201, intent.content
-    payment = tenant.client.post(
-        "/payments/",
-        {"invoice": invoice.id, "status": "requires_payment_method"},
-        format="json",
-    )
-    assert payment.status_code == 201, payment.content
-    return intent.json()["id"], payment.json()["id"]
 
 
 def _pay_by_transfer(tenant: Tenant, invoice: Invoice) -> None:
@@ -53,7 +42,7 @@ def _last_event(object_id: str) -> str:
 @pytest.mark.parametrize("pay", [_pay_by_transfer, _cover_with_credit_note])
 def test_paying_the_invoice_otherwise_cancels_its_intents_and_waiting_payments(tenant, pay):
     invoice = FinalizedInvoiceFactory(workspace=tenant.workspace)
-    intent_id, payment_id = _open_intent_and_waiting_payment(tenant, invoice)
+    intent_id, payment_id = open_intent_and_waiting_payment(tenant, invoice)
 
     pay(tenant, invoice)
 
@@ -68,7 +57,7 @@ def test_paying_the_invoice_otherwise_cancels_its_intents_and_waiting_payments(t
 
 def test_paying_them_afterwards_says_the_invoice_is_paid(tenant):
     invoice = FinalizedInvoiceFactory(workspace=tenant.workspace)
-    intent_id, payment_id = _open_intent_and_waiting_payment(tenant, invoice)
+    intent_id, payment_id = open_intent_and_waiting_payment(tenant, invoice)
     secrets = [
         tenant.client.get(f"/intents/{intent_id}/").json()["client_secret"],
         tenant.client.get(f"/payments/{payment_id}/").json()["client_secret"],
@@ -132,7 +121,7 @@ def test_the_intent_that_pays_the_invoice_is_finalized_and_a_partial_payment_clo
 @pytest.mark.parametrize("pay", [_pay_by_transfer, _cover_with_credit_note])
 def test_the_invoice_paid_event_shows_its_waiting_payments_cancelled(tenant, pay):
     invoice = FinalizedInvoiceFactory(workspace=tenant.workspace)
-    _, payment_id = _open_intent_and_waiting_payment(tenant, invoice)
+    _, payment_id = open_intent_and_waiting_payment(tenant, invoice)
 
     pay(tenant, invoice)
 
