@@ -7,6 +7,7 @@ from django.db import connection, transaction
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
+from billing.clock import workspace_today
 from billing.compiled_reads import _PREPARED_ON, _prepared_name, compiled_object_read
 from billing.models import DocumentType
 from customers.tests.factories import CustomerFactory
@@ -25,7 +26,7 @@ def _draft(tenant) -> Invoice:
         test_mode=False,
         customer=CustomerFactory(workspace=tenant.workspace),
         document=DocumentType.objects.get(pk=33),
-        date=timezone.now().date(),
+        date=workspace_today(tenant.workspace, timezone.now()),
         lines=[{"name": f"Item {i}", "amount": 1000 + i} for i in range(3)],
     )
 

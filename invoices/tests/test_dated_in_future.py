@@ -6,6 +6,7 @@ from datetime import timedelta
 import pytest
 from django.utils import timezone
 
+from billing.clock import workspace_today
 from billing.models import Event, NumberSequence
 from customers.tests.factories import CustomerFactory
 from invoices.models import CreditNote, Invoice
@@ -15,7 +16,7 @@ pytestmark = pytest.mark.django_db
 
 def test_a_document_dated_after_today_does_not_finalize_nor_take_a_folio(tenant):
     customer = CustomerFactory(workspace=tenant.workspace)
-    today = timezone.localdate()
+    today = workspace_today(tenant.workspace, timezone.now())
     body = {"customer": customer.id, "document": 33, "lines": [{"name": "Plan", "amount": 1000}]}
     later = tenant.client.post(
         "/invoices/", {**body, "date": (today + timedelta(days=3)).isoformat()}, format="json"
@@ -40,13 +41,13 @@ def test_a_credit_note_dated_after_today_does_not_finalize(tenant):
         {
             "customer": customer.id,
             "document": 33,
-            "date": timezone.localdate().isoformat(),
+            "date": workspace_today(tenant.workspace, timezone.now()).isoformat(),
             "lines": [{"name": "Plan", "amount": 1000}],
         },
         format="json",
     ).json()
     tenant.client.post(f"/invoices/{invoice['id']}/finalize/")
-    tomorrow = timezone.localdate() + timedelta(days=2)
+    tomorrow = workspace_today(tenant.workspace, timezone.now()) + timedelta(days=2)
     note = tenant.client.post(
         "/creditnotes/",
         {"invoice": invoice["id"], "reason": 1, "date": tomorrow.isoformat()},

@@ -7,6 +7,7 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from billing.choices import BillerStatus
+from billing.clock import workspace_today
 from billing.errors import DomainError
 from billing.event_types import EVENT_TYPES
 from billing.models import DocumentType, Event
@@ -35,7 +36,7 @@ def draft(tenant):
         test_mode=False,
         customer=CustomerFactory(workspace=tenant.workspace),
         document=DocumentType.objects.get(pk=33),
-        date=timezone.now().date(),
+        date=workspace_today(tenant.workspace, timezone.now()),
         lines=[{"name": "Item", "amount": 1000}],
     )
 
@@ -68,7 +69,7 @@ def test_an_invoice_with_nothing_due_is_paid_as_it_is_finalized(tenant):
         test_mode=False,
         customer=CustomerFactory(workspace=tenant.workspace),
         document=DocumentType.objects.get(pk=33),
-        date=timezone.now().date(),
+        date=workspace_today(tenant.workspace, timezone.now()),
         lines=[{"name": "Onboarding", "amount": 1000, "discount": 100}],
     )
     now = timezone.now()

@@ -9,6 +9,7 @@ import pytest
 from django.db import connection, transaction
 from django.utils import timezone
 
+from billing.clock import workspace_today
 from billing.models import DocumentType, Event
 from customers.tests.factories import CustomerFactory
 from invoices.choices import InvoiceStatus
@@ -30,7 +31,7 @@ def draft(tenant, customer, document_id, test_mode=False):
         test_mode=test_mode,
         customer=customer,
         document=DocumentType.objects.get(pk=document_id),
-        date=timezone.now().date(),
+        date=workspace_today(tenant.workspace, timezone.now()),
         lines=[{"name": "Item", "amount": 1000}],
     )
 

@@ -7,6 +7,7 @@ import pytest
 from django.utils import timezone
 
 from billing.choices import BillerStatus
+from billing.clock import workspace_today
 from billing.models import DocumentType, Event, SandboxSubmission
 from customers.tests.factories import CustomerFactory
 from invoices.models import Invoice
@@ -37,7 +38,7 @@ def finalized_invoice(workspace, customer):
         test_mode=False,
         customer=customer,
         document=DocumentType.objects.get(pk=33),
-        date=timezone.localdate(),
+        date=workspace_today(workspace, timezone.now()),
         lines=[{"name": "Subscription", "amount": 25990}],
     )
     return invoice_finalize(invoice=invoice, now=timezone.now())

@@ -9,6 +9,7 @@ import pytest
 from django.utils import timezone
 
 from billing.choices import BillerStatus
+from billing.clock import workspace_today
 from billing.models import DocumentType, Event, SandboxSubmission
 from invoices.tasks import process_tax_agency_queue
 from procurement.models import Purchase, PurchaseCreditNote, Retention
@@ -44,7 +45,7 @@ def finalized_purchase(workspace, supplier, document_id, number=None):
         test_mode=False,
         supplier=supplier,
         document=DocumentType.objects.get(pk=document_id),
-        date=timezone.localdate(),
+        date=workspace_today(workspace, timezone.now()),
         number=number,
         lines=[{"name": "Insumos", "amount": 12990}],
     )
@@ -83,7 +84,7 @@ def test_procurement_documents_are_reported_through_the_worker(broker, workspace
             test_mode=False,
             purchase=received,
             reason=3,
-            date=timezone.localdate(),
+            date=workspace_today(workspace, timezone.now()),
             number=15,
             lines=[{"name": "Descuento", "amount": 1000}],
         ),
@@ -94,7 +95,7 @@ def test_procurement_documents_are_reported_through_the_worker(broker, workspace
             workspace=workspace,
             test_mode=False,
             supplier=supplier,
-            date=timezone.localdate(),
+            date=workspace_today(workspace, timezone.now()),
             amount=500000,
         ),
         now=timezone.now(),
